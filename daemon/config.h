@@ -1,0 +1,72 @@
+/* Daemon configuration: one INI file parsed once into struct config.
+ *
+ * Every key is range-checked; unknown sections/keys and bad values are
+ * reported as "file:line: message". Inventory, apps and pins live in the
+ * database, not here.
+ */
+#ifndef PINWATCH_CONFIG_H
+#define PINWATCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX 1024
+
+struct config {
+	/* [storage] */
+	char storage_path[CONFIG_PATH_MAX];
+
+	/* [http] */
+	char http_listen[256];        /**< "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
+	bool http_public_read;
+	char http_tls_cert[CONFIG_PATH_MAX];
+	char http_tls_key[CONFIG_PATH_MAX];
+	char http_base_url[512];      /**< dashboard link used in webhooks */
+	int64_t http_max_body;        /**< bytes */
+	int http_max_connections;
+	int http_per_ip_connections;
+	int http_timeout_s;
+
+	/* [probe] */
+	int probe_concurrency;
+	int probe_timeout_ms;
+	int64_t probe_interval_s;     /**< default interval for endpoints without one */
+	int probe_max_addresses;
+	char probe_ca_file[CONFIG_PATH_MAX]; /**< empty: system trust store */
+	int probe_jitter_pct;
+
+	/* [alerts] */
+	int alerts_expiry_days[4];    /**< rotation_not_ready thresholds, descending */
+	int64_t alerts_repeat_s;
+	int alerts_probe_failures;
+
+	/* [webhook] */
+	int webhook_connect_timeout_ms;
+	int webhook_timeout_ms;
+	int64_t webhook_backoff_cap_s;
+	int64_t webhook_give_up_s;
+
+	/* [log] */
+	int log_level;                /**< enum log_level */
+};
+
+/** Fill @c with built-in defaults. */
+void config_defaults(struct config *c);
+
+/**
+ * Parse @path into @c (which should hold defaults). Returns 0, or a negative
+ * errno with "file:line: message" in @err. A missing file is -ENOENT.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/**
+ * Refuse a secrets file (TLS key, token file) that group or others can read,
+ * or that is not a regular file. 0, or -EACCES/-ENOENT with a message.
+ */
+int config_check_secret_file(const char *path, char *err, size_t errlen);
+
+/** Validate cross-key constraints and files the config names. 0 or -EINVAL. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+#endif

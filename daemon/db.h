@@ -1,0 +1,69 @@
+/* SQLite access: open with pragmas, embedded migrations, statement helpers.
+ *
+ * One `struct db` wraps one connection. The daemon owns exactly one writer
+ * connection; readers (HTTP handlers) open their own with DB_READONLY.
+ */
+#ifndef PINWATCH_DB_H
+#define PINWATCH_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/** One embedded migration (generated from schema/NNN_name.sql). */
+struct db_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+/** Terminated by an entry with version 0. */
+extern const struct db_migration db_migrations[];
+
+enum db_flags {
+	DB_READONLY = 1 << 0,  /**< open read-only; no migrations (schema must be current) */
+	DB_NO_CREATE = 1 << 1, /**< fail if the file does not exist */
+	DB_NO_CHECK = 1 << 2,  /**< skip PRAGMA quick_check (for tests/benchmarks on large files) */
+};
+
+/**
+ * Open (creating unless DB_NO_CREATE) the database at @path, set WAL,
+ * synchronous=FULL, foreign_keys=ON, busy_timeout=5000, read them back, run
+ * quick_check and apply pending migrations, each in one transaction.
+ * A database whose user_version is newer than this binary knows is refused.
+ * Returns NULL with a message in @err on failure.
+ */
+struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen);
+/** Close; NULL-safe. Finalizes cached statements. */
+void db_close(struct db *db);
+
+/** The raw handle, owned by @db. */
+sqlite3 *db_handle(struct db *db);
+/** Schema version this binary applies (highest embedded migration). */
+int db_schema_version(void);
+
+/** BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -EIO (message in @err when given). */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/** Run SQL without results. 0 or -EIO with sqlite's message in @err. */
+int db_exec(struct db *db, const char *sql, char *err, size_t errlen);
+
+/**
+ * A prepared statement from @db's cache keyed by @sql's address (pass string
+ * literals). Reset and bindings cleared before it is returned; do not
+ * finalize it. NULL on error (db_errmsg tells why).
+ */
+sqlite3_stmt *db_stmt(struct db *db, const char *sql);
+/** Last SQLite error message of @db's connection. */
+const char *db_errmsg(struct db *db);
+
+/** Map an SQLite result code to a negative errno (-EBUSY, -ENOSPC, -EROFS, -EEXIST, -EIO...). */
+int db_errno(int rc);
+
+/** Run @sql (one row, one integer column) and return it in @out. 0 or -EIO/-ENOENT. */
+int db_query_int(struct db *db, const char *sql, int64_t *out);
+
+#endif

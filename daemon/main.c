@@ -1,0 +1,74 @@
+/* pinwatch: command-line dispatch. Everything else lives in libpinwatch. */
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "build_config.h"
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("pinwatch %s\n", PINWATCH_VERSION);
+	return EXIT_OK;
+}
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "version", cmd_version, "print the version" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: pinwatch COMMAND [OPTIONS]\n\n"
+		   "Watches TLS endpoints and the pins of shipped mobile app versions, and says\n"
+		   "who would be stranded by a certificate change.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'pinwatch COMMAND --help' for a command's options.\n"
+		   "Exit codes: 0 ok, 1 risk found, 2 usage or bad input, 3 runtime failure.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			char help[] = "--help";
+			char *sub[] = { argv[2], help, NULL };
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(commands[i].name, argv[2]))
+					return commands[i].fn(2, sub);
+		}
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("pinwatch %s\n", PINWATCH_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, argv[1]) == 0) {
+			if (gnutls_global_init() < 0) {
+				fprintf(stderr, "pinwatch: GnuTLS initialisation failed\n");
+				return EXIT_RUNTIME;
+			}
+			optind = 0;
+			int rc = commands[i].fn(argc - 1, argv + 1);
+			gnutls_global_deinit();
+			return rc;
+		}
+	}
+	fprintf(stderr, "pinwatch: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,79 @@
+/* Small shared helpers: error strings, dates, durations, hashing, encoding. */
+#ifndef PINWATCH_UTIL_H
+#define PINWATCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/** Size of the error-message buffers passed down to low layers. */
+#define ERRLEN 512
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/**
+ * Format a message into @err (size @errlen) if @err is non-NULL. Truncation is
+ * harmless here: messages are for people. Always returns @rc so that callers
+ * can write `return util_err(err, errlen, -EINVAL, "...")`.
+ */
+int util_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/** Parse "YYYY-MM-DD" (strictly; a real calendar day) to 00:00:00 UTC. 0 or -EINVAL. */
+int util_parse_date(const char *s, time_t *out);
+/** Parse "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" to UTC. 0 or -EINVAL. */
+int util_parse_time(const char *s, time_t *out);
+/** Format @t as "YYYY-MM-DD" into @buf (>= 11 bytes). Returns @buf. */
+char *util_fmt_date(time_t t, char *buf, size_t len);
+/** Format @t as "YYYY-MM-DDTHH:MM:SSZ" into @buf (>= 21 bytes). Returns @buf. */
+char *util_fmt_time(time_t t, char *buf, size_t len);
+
+/**
+ * Parse a duration: a bare number of seconds, or a number with unit s, m, h,
+ * d or w ("90s", "5m", "24h", "7d"). Bounds [1 s, 10 years]. 0 or -EINVAL/-ERANGE.
+ */
+int util_parse_duration(const char *s, int64_t *seconds);
+
+/** Parse a decimal integer in [min, max], whole string. 0, -EINVAL or -ERANGE. */
+int util_parse_int(const char *s, long long min, long long max, long long *out);
+/** Parse a finite double in [min, max], whole string. 0, -EINVAL or -ERANGE. */
+int util_parse_double(const char *s, double min, double max, double *out);
+
+/** SHA-256 of @len bytes at @data into @out. 0 or negative GnuTLS code mapped to -EIO. */
+int util_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/** Lower-case hex of @len bytes into @out (size >= 2*len+1). Returns @out. */
+char *util_hex(const uint8_t *in, size_t len, char *out);
+/** Decode exactly @len bytes of hex (either case). 0 or -EINVAL. */
+int util_unhex(const char *in, uint8_t *out, size_t len);
+
+/** Standard base64 of @len bytes into @out (size >= 4*((len+2)/3)+1). 0 or -ENOSPC. */
+int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
+/**
+ * Decode standard base64 @in into @out (capacity @cap). Stores the decoded
+ * length in @outlen. 0, -EINVAL (not base64) or -ENOSPC.
+ */
+int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
+
+/**
+ * Parse a pin as users write it: "sha256/<base64>", or bare base64, or 64
+ * hex digits. Writes the 32-byte digest. 0 or -EINVAL with a reason in @err.
+ */
+int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen);
+/** Canonical base64 of a 32-byte pin into @out (>= 45 bytes). Returns @out. */
+char *util_pin_b64(const uint8_t pin[32], char *out);
+
+/** Constant-time comparison of @len bytes; 1 when equal. */
+int util_ct_equal(const void *a, const void *b, size_t len);
+
+/**
+ * Read a whole file (at most @cap bytes; larger is -EFBIG) into a fresh
+ * NUL-terminated buffer. Caller frees *out. 0 or negative errno.
+ */
+int util_read_file(const char *path, size_t cap, char **out, size_t *outlen);
+
+/** Current wall-clock time in seconds; monotonic milliseconds. */
+time_t util_now(void);
+int64_t util_mono_ms(void);
+
+#endif

@@ -1,0 +1,173 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "db.h"
+#include "util.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-db-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char p[160];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static void test_db_open_applies_schema_and_pragmas(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	int64_t v;
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_query_int(db, "PRAGMA user_version", &v), 0);
+	assert_int_equal(v, db_schema_version());
+	assert_int_equal(db_query_int(db, "PRAGMA foreign_keys", &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(db_query_int(db, "PRAGMA synchronous", &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(db_query_int(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+				       "('endpoints','apps','versions','adoption','pin_policies','pins',"
+				       "'certificates','chains','observations','audit_log','tokens',"
+				       "'alerts','webhook_outbox')",
+				 &v),
+			 0);
+	assert_int_equal(v, 13);
+	db_close(db);
+	/* Reopen: migrations are not applied twice. */
+	db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	db_close(db);
+	db = db_open(path, DB_READONLY, err, sizeof(err));
+	assert_non_null(db);
+	db_close(db);
+}
+
+static void test_db_constraints_enforced(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	static const struct {
+		const char *sql;
+		int ok;
+	} cases[] = {
+		{ "INSERT INTO apps(name, platform, created_at, updated_at) VALUES ('a', 'android', 0, 0)", 1 },
+		{ "INSERT INTO apps(name, platform, created_at, updated_at) VALUES ('b', 'symbian', 0, 0)", 0 },
+		{ "INSERT INTO apps(name, platform, adoption_threshold, created_at, updated_at) VALUES ('c', 'ios', 1.5, 0, 0)", 0 },
+		{ "INSERT INTO apps(name, platform, failure_mode, created_at, updated_at) VALUES ('d', 'ios', 'explode', 0, 0)", 0 },
+		{ "INSERT INTO versions(app_id, version, created_at) VALUES (999, '1.0', 0)", 0 },
+		{ "INSERT INTO versions(app_id, version, released, created_at) VALUES (1, '1.0', '2026-02-30', 0)", 0 },
+		{ "INSERT INTO versions(app_id, version, released, created_at) VALUES (1, '1.0', '2026-02-28', 0)", 1 },
+		{ "INSERT INTO adoption(version_id, at, share) VALUES (1, '2026-03-01', 1.01)", 0 },
+		{ "INSERT INTO adoption(version_id, at, share) VALUES (1, '2026-03-01', 0.5)", 1 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('API.example.com', 443, 0, 0)", 0 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('api.example.com', 70000, 0, 0)", 0 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('api.example.com', 443, 0, 0)", 1 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('api.example.com', 443, 0, 0)", 0 },
+		{ "INSERT INTO webhooks(url, created_at) VALUES ('ftp://x', 0)", 0 },
+		{ "INSERT INTO audit_log(at, actor, action, object_type, prev_hash, hash) VALUES (0, 'a', 'b', 'c', "
+		  "'0000000000000000000000000000000000000000000000000000000000000000', "
+		  "'1111111111111111111111111111111111111111111111111111111111111111')", 1 },
+		{ "UPDATE audit_log SET actor = 'evil'", 0 },
+		{ "DELETE FROM audit_log", 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc = db_exec(db, cases[i].sql, err, sizeof(err));
+		if ((rc == 0) != cases[i].ok)
+			fail_msg("case %zu (%s): rc %d %s", i, cases[i].sql, rc, rc ? err : "");
+	}
+	/* Deleting an app cascades to versions and adoption. */
+	int64_t v;
+	assert_int_equal(db_exec(db, "DELETE FROM apps WHERE name = 'a'", err, sizeof(err)), 0);
+	assert_int_equal(db_query_int(db, "SELECT count(*) FROM adoption", &v), 0);
+	assert_int_equal(v, 0);
+	db_close(db);
+}
+
+static void test_db_newer_schema_refused(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", db_schema_version() + 1);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	db_close(db);
+	db = db_open(path, 0, err, sizeof(err));
+	assert_null(db);
+	assert_non_null(strstr(err, "is newer than this pinwatch supports"));
+}
+
+static void test_db_garbage_file_refused(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 512; i++)
+		fputs("this is not a database ", f);
+	fclose(f);
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_null(db);
+	assert_non_null(strstr(err, path));
+}
+
+static void test_db_stmt_cache_reuses(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	static const char q[] = "SELECT ?1 + 1";
+	sqlite3_stmt *a = db_stmt(db, q);
+	assert_non_null(a);
+	sqlite3_bind_int(a, 1, 41);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 42);
+	sqlite3_stmt *b = db_stmt(db, q);
+	assert_ptr_equal(a, b);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	/* Bindings were cleared: NULL + 1 is NULL. */
+	assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
+	db_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_db_open_applies_schema_and_pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_constraints_enforced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_garbage_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_stmt_cache_reuses, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,145 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_parse_date_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		time_t t;
+	} cases[] = {
+		{ "1970-01-01", 0, 0 },
+		{ "2026-11-27", 0, 1795737600 },
+		{ "2024-02-29", 0, 1709164800 },
+		{ "2023-02-29", -EINVAL, 0 },
+		{ "2026-13-01", -EINVAL, 0 },
+		{ "2026-00-10", -EINVAL, 0 },
+		{ "2026-04-31", -EINVAL, 0 },
+		{ "2026-4-01", -EINVAL, 0 },
+		{ "2026-04-01x", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+		{ "1969-12-31", -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		time_t t = -1;
+		assert_int_equal(util_parse_date(cases[i].in, &t), cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(t, cases[i].t);
+	}
+}
+
+static void test_parse_time_roundtrip(void **state)
+{
+	(void)state;
+	time_t t;
+	char buf[32];
+	assert_int_equal(util_parse_time("2026-11-27T13:45:01Z", &t), 0);
+	assert_string_equal(util_fmt_time(t, buf, sizeof(buf)), "2026-11-27T13:45:01Z");
+	assert_string_equal(util_fmt_date(t, buf, sizeof(buf)), "2026-11-27");
+	assert_int_equal(util_parse_time("2026-11-27T24:00:00Z", &t), -EINVAL);
+	assert_int_equal(util_parse_time("2026-11-27 13:45:01", &t), -EINVAL);
+}
+
+static void test_parse_duration_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		int64_t s;
+	} cases[] = {
+		{ "90", 0, 90 },	 { "90s", 0, 90 },	   { "5m", 0, 300 },
+		{ "24h", 0, 86400 },	 { "7d", 0, 604800 },	   { "2w", 0, 1209600 },
+		{ "0", -ERANGE, 0 },	 { "-5m", -EINVAL, 0 },	   { "5 m", -EINVAL, 0 },
+		{ "5mm", -EINVAL, 0 },	 { "m", -EINVAL, 0 },	   { "", -EINVAL, 0 },
+		{ "99999999999d", -ERANGE, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t s = -1;
+		assert_int_equal(util_parse_duration(cases[i].in, &s), cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(s, cases[i].s);
+	}
+}
+
+static void test_parse_pin_forms(void **state)
+{
+	(void)state;
+	uint8_t pin[32], zero[32] = { 0 };
+	char b64[45], err[128];
+	memset(pin, 0xab, sizeof(pin));
+	util_pin_b64(pin, b64);
+	assert_int_equal(strlen(b64), 44);
+
+	uint8_t out[32];
+	char prefixed[64];
+	snprintf(prefixed, sizeof(prefixed), "sha256/%s", b64);
+	assert_int_equal(util_parse_pin(prefixed, out, err, sizeof(err)), 0);
+	assert_memory_equal(out, pin, 32);
+	assert_int_equal(util_parse_pin(b64, out, err, sizeof(err)), 0);
+	assert_memory_equal(out, pin, 32);
+	assert_int_equal(util_parse_pin("abababababababababababababababababababababababababababababababab", out,
+				 err, sizeof(err)),
+			 0);
+	assert_memory_equal(out, pin, 32);
+	/* 31 bytes, 33 bytes, garbage, empty */
+	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "not 32 bytes of base64");
+	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(util_parse_pin("not base64 at all!!", out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(util_parse_pin("", out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", out, err, sizeof(err)), 0);
+	assert_memory_equal(out, zero, 32);
+}
+
+static void test_hex_roundtrip(void **state)
+{
+	(void)state;
+	uint8_t in[4] = { 0x00, 0x7f, 0x80, 0xff }, out[4];
+	char hex[9];
+	assert_string_equal(util_hex(in, 4, hex), "007f80ff");
+	assert_int_equal(util_unhex("007F80fF", out, 4), 0);
+	assert_memory_equal(in, out, 4);
+	assert_int_equal(util_unhex("007f80f", out, 4), -EINVAL);
+	assert_int_equal(util_unhex("007f80fg", out, 4), -EINVAL);
+}
+
+static void test_sha256_known_vector(void **state)
+{
+	(void)state;
+	uint8_t d[32];
+	char hex[65];
+	assert_int_equal(util_sha256("abc", 3, d), 0);
+	assert_string_equal(util_hex(d, 32, hex),
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_ct_equal(void **state)
+{
+	(void)state;
+	assert_true(util_ct_equal("abcd", "abcd", 4));
+	assert_false(util_ct_equal("abcd", "abce", 4));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_date_table),
+		cmocka_unit_test(test_parse_time_roundtrip),
+		cmocka_unit_test(test_parse_duration_table),
+		cmocka_unit_test(test_parse_pin_forms),
+		cmocka_unit_test(test_hex_roundtrip),
+		cmocka_unit_test(test_sha256_known_vector),
+		cmocka_unit_test(test_ct_equal),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
