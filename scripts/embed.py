@@ -40,8 +40,10 @@ def main():
             entries.append('{ "/%s", "%s", f%d, %d },' % (base, MIME.get(ext, 'application/octet-stream'), i, len(data)))
     if mode == 'schema':
         nums = [int(os.path.basename(p).split('_')[0]) for p in files]
-        if nums != list(range(1, len(nums) + 1)):
-            sys.exit('embed.py: schema files must be numbered 001.. without gaps')
+        # Numbers are unique and increasing; gaps are allowed (parallel branches
+        # reserve numbers), each is applied once, tracked by PRAGMA user_version.
+        if len(set(nums)) != len(nums) or not nums or nums[0] != 1:
+            sys.exit('embed.py: schema files must be numbered uniquely from 001')
         lines.append('#include "db.h"')
         lines.append('const struct db_migration db_migrations[] = {\n%s\n{ 0, NULL, NULL }\n};' % '\n'.join(entries))
     else:
