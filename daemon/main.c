@@ -24,6 +24,9 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
+	{ "sweep", cmd_sweep, "probe every enabled endpoint once and store the results" },
+	{ "history", cmd_history, "timeline of chains and outcomes per address of a host" },
+	{ "serve", cmd_serve, "run the daemon: scheduled probes (and, later, API and alerts)" },
 };
 
 static void usage(FILE *f)

@@ -834,7 +834,8 @@ int tlsfarm_start(struct tlsfarm *f)
 {
 	if ((f->neps == 0 && f->o.mode == TLSFARM_TLS) || f->sorted)
 		return -EINVAL;
-	qsort(f->eps, f->neps, sizeof(*f->eps), ep_cmp);
+	if (f->neps)
+		qsort(f->eps, f->neps, sizeof(*f->eps), ep_cmp);
 	f->sorted = true;
 	for (int i = 0; i < f->nth; i++) {
 		struct fthread *th = &f->th[i];
