@@ -170,7 +170,7 @@ int cmd_audit(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	if (json) {
-		ex = cli_print_json(json_pack("{sb sI s? s? ss}", "ok", rc == 0, "rows",
+		ex = cli_print_json(json_pack("{sb sI so? so? ss}", "ok", rc == 0, "rows",
 					      (json_int_t)res.rows, "bad_id",
 					      res.bad_id ? json_integer(res.bad_id) : NULL,
 					      "reason", rc ? json_string(res.reason) : NULL,
