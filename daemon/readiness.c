@@ -206,26 +206,38 @@ static bool below(const char *host, size_t hlen, const char *base, size_t blen, 
 	return true;
 }
 
+bool rd_covers(const struct rd_pat *p, const char *host, size_t hlen)
+{
+	size_t plen;
+	if (p->blen == 0 || hlen == 0)
+		return false;
+	bool equal = hlen == p->blen && strncasecmp(host, p->base, p->blen) == 0;
+	switch (p->kind) {
+	case 0: /* exact, optionally with subdomains */
+		return equal || (p->incl && below(host, hlen, p->base, p->blen, &plen));
+	case 1: /* "*.": one label, any depth with include_subdomains */
+		if (!below(host, hlen, p->base, p->blen, &plen))
+			return false;
+		return p->incl || memchr(host, '.', plen) == NULL;
+	default: /* "**.": apex and any depth */
+		return equal || below(host, hlen, p->base, p->blen, &plen);
+	}
+}
+
+void rd_pat_init(struct rd_pat *p, const char *pattern, bool include_subdomains)
+{
+	p->base = pattern + wildcard_prefix(pattern, &p->kind);
+	p->blen = strlen(p->base);
+	p->incl = include_subdomains;
+}
+
 bool readiness_pattern_covers(const char *pattern, bool include_subdomains, const char *host)
 {
 	if (!pattern || !host)
 		return false;
-	int kind;
-	const char *base = pattern + wildcard_prefix(pattern, &kind);
-	size_t blen = strlen(base), hlen = strlen(host), plen;
-	if (blen == 0 || hlen == 0)
-		return false;
-	bool equal = hlen == blen && strncasecmp(host, base, blen) == 0;
-	switch (kind) {
-	case 0: /* exact, optionally with subdomains */
-		return equal || (include_subdomains && below(host, hlen, base, blen, &plen));
-	case 1: /* "*.": one label, any depth with include_subdomains */
-		if (!below(host, hlen, base, blen, &plen))
-			return false;
-		return include_subdomains || memchr(host, '.', plen) == NULL;
-	default: /* "**.": apex and any depth */
-		return equal || below(host, hlen, base, blen, &plen);
-	}
+	struct rd_pat p;
+	rd_pat_init(&p, pattern, include_subdomains);
+	return rd_covers(&p, host, strlen(host));
 }
 
 int readiness_pattern_specificity(const char *pattern, bool include_subdomains)
@@ -277,6 +289,12 @@ static struct rd_bucket *bucket_find(const struct readiness_index *idx, const ch
 		if (b->keylen == n && strncasecmp(b->key, key, n) == 0)
 			return b;
 	}
+}
+
+const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key,
+				       size_t n)
+{
+	return bucket_find(idx, key, n, false);
 }
 
 struct readiness_index *readiness_index_new(const struct inventory *inv)
@@ -490,9 +508,10 @@ static bool pin_in(const uint8_t pin[32], const struct readiness_chain *c, size_
 	return false;
 }
 
-bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain)
+uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain)
 {
 	const uint8_t *leaf = chain && chain->ncerts ? chain->certs[0].pin : NULL;
+	uint8_t f = 0;
 	for (size_t i = 0; i < c->npol; i++) {
 		const struct pin_policy *p = c->pol[i];
 		/* Only enforcing policies decide (a tied report-only one is not checked). */
@@ -500,25 +519,22 @@ bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_
 			continue;
 		for (size_t j = 0; j < p->npins; j++) {
 			const struct pin *pn = &p->pins[j];
-			switch (k) {
-			case RD_NOW:
-				if (pin_in(pn->sha256, chain, 0))
-					return true;
-				break;
-			case RD_KEY_ROTATION:
-				if (pin_in(pn->sha256, chain, 1))
-					return true;
-				if (pn->role == PIN_BACKUP && (!leaf || memcmp(pn->sha256, leaf, 32)))
-					return true;
-				break;
-			case RD_CA_CHANGE:
-				if (pn->role == PIN_BACKUP && !pin_in(pn->sha256, chain, 0))
-					return true;
-				break;
-			}
+			bool in_leaf = leaf && memcmp(pn->sha256, leaf, 32) == 0;
+			bool in_ca = pin_in(pn->sha256, chain, 1);
+			if (in_leaf || in_ca)
+				f |= RD_F_NOW;
+			if (in_ca || (pn->role == PIN_BACKUP && !in_leaf))
+				f |= RD_F_KEY_ROTATION;
+			if (pn->role == PIN_BACKUP && !in_leaf && !in_ca)
+				f |= RD_F_CA_CHANGE;
 		}
 	}
-	return false;
+	return f;
+}
+
+bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain)
+{
+	return (rd_flags(c, chain) & (1u << k)) != 0;
 }
 
 const struct readiness_chain *rd_eval_chain(const struct readiness_address *a)

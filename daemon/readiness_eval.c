@@ -16,14 +16,21 @@ static double clamp01(double x)
 	return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
-static void measure(const struct rd_appcov *ac, enum rd_kind k, const struct readiness_chain *chain,
-		    double *stranded, double *unknown)
+/* Survival flags of every covering version of one app against one address. */
+struct addr_flags {
+	const struct readiness_address *a; /* NULL for a candidate */
+	const struct readiness_chain *ch;
+	uint8_t *f; /* [ac->n] */
+};
+
+static void measure(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f, double *stranded,
+		    double *unknown)
 {
 	double s = 0;
 	bool unk = false;
 	for (size_t i = 0; i < ac->n; i++) {
 		const struct rd_cov *c = &ac->vers[i];
-		if (!c->enforcing || rd_survives(c, k, chain))
+		if (!c->enforcing || (f[i] & bit))
 			continue;
 		if (c->known)
 			s += c->share;
@@ -40,14 +47,13 @@ static void scenario_free(struct readiness_scenario *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Fill @out for chain @chain (NULL: not evaluated; only the counts). */
-static int scenario_fill(const struct rd_appcov *ac, enum rd_kind k,
-			 const struct readiness_chain *chain, const char *address,
-			 struct readiness_scenario *out)
+/* Fill @out from flags @f (NULL: nothing observed; only the counts). */
+static int scenario_fill(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f,
+			 const char *address, struct readiness_scenario *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->nenforcing = ac->nenforcing;
-	if (!chain) {
+	if (!f) {
 		/* Nothing observed: nothing can be said about stranding yet. */
 		out->surviving_share = ac->nenforcing ? 0.0 : 1.0;
 		out->ready = ac->nenforcing == 0 || ac->app->adoption_threshold <= EPS;
@@ -55,12 +61,12 @@ static int scenario_fill(const struct rd_appcov *ac, enum rd_kind k,
 	}
 	out->evaluated = true;
 	out->address = address;
-	measure(ac, k, chain, &out->stranded_share, &out->unknown_share);
+	measure(ac, bit, f, &out->stranded_share, &out->unknown_share);
 	out->surviving_share = clamp01(1.0 - out->stranded_share - out->unknown_share);
 	out->ready = out->surviving_share >= ac->app->adoption_threshold - EPS;
 	size_t n = 0;
 	for (size_t i = 0; i < ac->n; i++)
-		n += ac->vers[i].enforcing && !rd_survives(&ac->vers[i], k, chain);
+		n += ac->vers[i].enforcing && !(f[i] & bit);
 	if (n == 0)
 		return 0;
 	out->stranded = calloc(n, sizeof(*out->stranded));
@@ -68,7 +74,7 @@ static int scenario_fill(const struct rd_appcov *ac, enum rd_kind k,
 		return -ENOMEM;
 	for (size_t i = 0; i < ac->n; i++) {
 		const struct rd_cov *c = &ac->vers[i];
-		if (!c->enforcing || rd_survives(c, k, chain))
+		if (!c->enforcing || (f[i] & bit))
 			continue;
 		out->stranded[out->nstranded++] =
 			(struct readiness_version_share){ c->v, c->share, c->known };
@@ -76,20 +82,19 @@ static int scenario_fill(const struct rd_appcov *ac, enum rd_kind k,
 	return 0;
 }
 
-/* The worst address under @k: largest stranded, then largest unknown. */
-static const struct readiness_address *worst_address(const struct rd_appcov *ac, enum rd_kind k,
-						     const struct readiness_observed *obs)
+/* The worst address under @bit: largest stranded, then largest unknown. */
+static const struct addr_flags *worst_address(const struct rd_appcov *ac, uint8_t bit,
+					      const struct addr_flags *af, size_t naf)
 {
-	const struct readiness_address *worst = NULL;
+	const struct addr_flags *worst = NULL;
 	double ws = -1, wu = -1;
-	for (size_t i = 0; obs && i < obs->naddrs; i++) {
-		const struct readiness_chain *ch = rd_eval_chain(&obs->addrs[i]);
-		if (!ch)
+	for (size_t i = 0; i < naf; i++) {
+		if (!af[i].ch)
 			continue;
 		double s, u;
-		measure(ac, k, ch, &s, &u);
+		measure(ac, bit, af[i].f, &s, &u);
 		if (s > ws + EPS || (s > ws - EPS && u > wu + EPS)) {
-			worst = &obs->addrs[i];
+			worst = &af[i];
 			ws = s;
 			wu = u;
 		}
@@ -97,11 +102,34 @@ static const struct readiness_address *worst_address(const struct rd_appcov *ac,
 	return worst;
 }
 
-static int scenario_worst(const struct rd_appcov *ac, enum rd_kind k,
-			  const struct readiness_observed *obs, struct readiness_scenario *out)
+static int scenario_worst(const struct rd_appcov *ac, uint8_t bit, const struct addr_flags *af,
+			  size_t naf, struct readiness_scenario *out)
 {
-	const struct readiness_address *a = worst_address(ac, k, obs);
-	return scenario_fill(ac, k, a ? rd_eval_chain(a) : NULL, a ? a->address : NULL, out);
+	const struct addr_flags *w = worst_address(ac, bit, af, naf);
+	return scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+}
+
+/* Flags of @ac against every address of @obs; @buf grows as needed. */
+static int flags_for(const struct rd_appcov *ac, const struct readiness_observed *obs,
+		     struct addr_flags *af, uint8_t **buf, size_t *bufcap)
+{
+	size_t na = obs ? obs->naddrs : 0;
+	size_t need = na * (ac->n ? ac->n : 1);
+	if (need > *bufcap) {
+		uint8_t *nb = realloc(*buf, need);
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*bufcap = need;
+	}
+	for (size_t k = 0; k < na; k++) {
+		af[k].a = &obs->addrs[k];
+		af[k].ch = rd_eval_chain(&obs->addrs[k]);
+		af[k].f = *buf + k * ac->n;
+		for (size_t j = 0; af[k].ch && j < ac->n; j++)
+			af[k].f[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], af[k].ch) : 0;
+	}
+	return 0;
 }
 
 static void app_verdict_free(struct readiness_app_verdict *v)
@@ -518,26 +546,34 @@ static int eval_endpoint(const struct readiness_index *idx, const struct endpoin
 		}
 	}
 	bool *surv = NULL;
+	uint8_t *fbuf = NULL;
+	size_t fcap = 0;
+	size_t naf = obs ? obs->naddrs : 0;
+	struct addr_flags *af = calloc(naf ? naf : 1, sizeof(*af));
+	if (!af)
+		rc = -ENOMEM;
 	for (size_t i = 0; i < hc.napps && !rc; i++) {
 		const struct rd_appcov *ac = &hc.apps[i];
 		struct readiness_app_verdict *v = &out->apps[out->napps++];
 		v->app = ac->app;
-		rc = scenario_worst(ac, RD_NOW, obs, &v->now);
+		rc = flags_for(ac, obs, af, &fbuf, &fcap);
 		if (!rc)
-			rc = scenario_worst(ac, RD_NOW, obs, &v->same_key);
+			rc = scenario_worst(ac, RD_F_NOW, af, naf, &v->now);
 		if (!rc)
-			rc = scenario_worst(ac, RD_KEY_ROTATION, obs, &v->key_rotation);
+			rc = scenario_worst(ac, RD_F_NOW, af, naf, &v->same_key);
 		if (!rc)
-			rc = scenario_worst(ac, RD_CA_CHANGE, obs, &v->ca_change);
+			rc = scenario_worst(ac, RD_F_KEY_ROTATION, af, naf, &v->key_rotation);
+		if (!rc)
+			rc = scenario_worst(ac, RD_F_CA_CHANGE, af, naf, &v->ca_change);
 		if (rc)
 			break;
 		if (ac->nenforcing)
 			out->pinned = true;
 		if (v->key_rotation.evaluated && !v->key_rotation.ready) {
-			const struct readiness_address *ka = NULL;
-			for (size_t j = 0; obs && j < obs->naddrs; j++)
-				if (obs->addrs[j].address == v->key_rotation.address)
-					ka = &obs->addrs[j];
+			const uint8_t *kf = NULL;
+			for (size_t j = 0; j < naf; j++)
+				if (af[j].a->address == v->key_rotation.address)
+					kf = af[j].f;
 			bool *ns = realloc(surv, (ac->n ? ac->n : 1) * sizeof(*ns));
 			if (!ns) {
 				rc = -ENOMEM;
@@ -545,8 +581,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct endpoin
 			}
 			surv = ns;
 			for (size_t j = 0; j < ac->n; j++)
-				surv[j] = !ac->vers[j].enforcing ||
-					  rd_survives(&ac->vers[j], RD_KEY_ROTATION, rd_eval_chain(ka));
+				surv[j] = !ac->vers[j].enforcing || (kf && (kf[j] & RD_F_KEY_ROTATION));
 			rd_forecast(ac, surv, o, &v->forecast);
 		} else if (v->key_rotation.ready) {
 			snprintf(v->forecast.basis, sizeof(v->forecast.basis), "already ready");
@@ -563,6 +598,8 @@ static int eval_endpoint(const struct readiness_index *idx, const struct endpoin
 			raise_sev(&out->severity, READINESS_INFO);
 	}
 	free(surv);
+	free(fbuf);
+	free(af);
 	if (rc)
 		goto out;
 	if (!out->pinned && ep->environment && strcmp(ep->environment, "production") == 0) {
@@ -686,7 +723,16 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 	int rc = rd_hostcov_build(idx, host, at, &hc);
 	if (rc)
 		return rc;
-	if (hc.napps) {
+	uint8_t *fbuf = NULL, *cf = NULL;
+	size_t fcap = 0, naf = current ? current->naddrs : 0;
+	struct addr_flags *af = calloc(naf ? naf : 1, sizeof(*af));
+	size_t maxn = 1;
+	for (size_t i = 0; i < hc.napps; i++)
+		maxn = hc.apps[i].n > maxn ? hc.apps[i].n : maxn;
+	cf = calloc(maxn, 1);
+	if (!af || !cf)
+		rc = -ENOMEM;
+	if (!rc && hc.napps) {
 		out->apps = calloc(hc.napps, sizeof(*out->apps));
 		if (!out->apps)
 			rc = -ENOMEM;
@@ -695,9 +741,14 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 		const struct rd_appcov *ac = &hc.apps[i];
 		struct readiness_whatif_app *wa = &out->apps[out->napps++];
 		wa->app = ac->app;
-		rc = scenario_fill(ac, RD_NOW, candidate, NULL, &wa->candidate);
+		rc = flags_for(ac, current, af, &fbuf, &fcap);
+		if (!rc) {
+			for (size_t j = 0; j < ac->n; j++)
+				cf[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], candidate) : 0;
+			rc = scenario_fill(ac, RD_F_NOW, cf, NULL, &wa->candidate);
+		}
 		if (!rc)
-			rc = scenario_worst(ac, RD_NOW, current, &wa->current);
+			rc = scenario_worst(ac, RD_F_NOW, af, naf, &wa->current);
 		if (!rc)
 			rc = whatif_reasons(ac, wa, candidate);
 		if (wa->candidate.stranded_share > out->max_stranded)
@@ -705,6 +756,9 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 		if (wa->candidate.unknown_share > out->max_unknown)
 			out->max_unknown = wa->candidate.unknown_share;
 	}
+	free(af);
+	free(cf);
+	free(fbuf);
 	rd_hostcov_free(&hc);
 	if (rc)
 		readiness_whatif_free(out);

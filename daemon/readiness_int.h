@@ -31,6 +31,10 @@ struct readiness_index {
 	size_t nbuckets; /* power of two */
 };
 
+/** The bucket of policies whose pattern base is @key (@n bytes), or NULL. */
+const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key,
+				       size_t n);
+
 /** One version covering the host: its winning (possibly tied) policies. */
 struct rd_cov {
 	const struct app_version *v;
@@ -57,6 +61,17 @@ struct rd_hostcov {
 	struct rd_cov *pool; /* storage of every rd_appcov.vers */
 };
 
+/** A pattern split once for fast repeated matching. */
+struct rd_pat {
+	const char *base;
+	size_t blen;
+	int kind; /* 0 exact, 1 "*.", 2 "**." */
+	bool incl;
+};
+void rd_pat_init(struct rd_pat *p, const char *pattern, bool include_subdomains);
+/** readiness_pattern_covers() with lengths known. */
+bool rd_covers(const struct rd_pat *p, const char *host, size_t hlen);
+
 enum rd_kind { RD_NOW, RD_KEY_ROTATION, RD_CA_CHANGE };
 
 /** Coverage of @host at @at. 0 or -ENOMEM. */
@@ -64,6 +79,11 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 		     struct rd_hostcov *out);
 void rd_hostcov_free(struct rd_hostcov *hc);
 
+#define RD_F_NOW (1u << RD_NOW)
+#define RD_F_KEY_ROTATION (1u << RD_KEY_ROTATION)
+#define RD_F_CA_CHANGE (1u << RD_CA_CHANGE)
+/** Survival of version @c under every kind at once (RD_F_* bits; c->enforcing assumed). */
+uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain);
 /** Whether version @c survives chain @chain under @k (c->enforcing assumed). */
 bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain);
 

@@ -184,58 +184,105 @@ static const struct readiness_pin_seen *seen_of(const struct readiness_observed 
 	return NULL;
 }
 
-static int stale_pins(const struct inventory *inv, const struct readiness_observations *obs,
-		      const struct readiness_opts *o, struct readiness_report *r, size_t *cap)
+/* Stale pins: walk each observed endpoint's candidate policies through the
+ * index (suffix lookups) instead of matching every endpoint against every
+ * policy; only policies of each app's newest release are tracked. */
+static int stale_pins(const struct readiness_index *idx, const struct readiness_observations *obs,
+		      const struct readiness_opts *o, const size_t *hlen, struct readiness_report *r,
+		      size_t *cap)
 {
+	const struct inventory *inv = idx->inv;
 	time_t since = o->at - (time_t)o->stale_after_s;
 	char ps[32], d[16];
-	for (size_t a = 0; a < inv->napps; a++) {
-		const struct app *app = &inv->apps[a];
-		const struct app_version *v = newest_release(app);
-		for (size_t p = 0; v && p < v->npolicies; p++) {
-			const struct pin_policy *pol = &v->policies[p];
-			if (!readiness_policy_enforces(pol, o->at))
-				continue;
-			for (size_t k = 0; k < pol->npins; k++) {
-				const struct pin *pin = &pol->pins[k];
-				if (pin->role != PIN_CURRENT)
-					continue; /* a backup is meant to be unseen */
-				size_t ncovered = 0;
-				bool recent = false;
-				time_t last = 0;
-				for (size_t e = 0; e < inv->nendpoints && !recent; e++) {
-					if (!obs || e >= obs->neps || !obs->eps[e].history_since ||
-					    obs->eps[e].history_since > since)
-						continue;
-					if (!readiness_pattern_covers(pol->pattern,
-								      pol->include_subdomains,
-								      inv->endpoints[e].host))
-						continue;
-					ncovered++;
-					const struct readiness_pin_seen *s =
-						seen_of(&obs->eps[e], pin->sha256);
-					if (s && s->last_seen > last)
-						last = s->last_seen;
-					if (s && s->last_seen >= since)
-						recent = true;
-				}
-				if (recent || ncovered == 0)
+	int rc = 0;
+	size_t ne = idx->nentries, npins = 0;
+	size_t *off = calloc(ne + 1, sizeof(*off));
+	size_t *ncov = calloc(ne ? ne : 1, sizeof(*ncov));
+	const struct app_version **newest = calloc(inv->napps ? inv->napps : 1, sizeof(*newest));
+	if (!off || !ncov || !newest) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t a = 0; a < inv->napps; a++)
+		newest[a] = newest_release(&inv->apps[a]);
+	for (size_t i = 0; i < ne; i++) {
+		const struct rd_entry *en = &idx->entries[i];
+		const struct app_version *v = &inv->apps[en->app].versions[en->ver];
+		off[i] = npins;
+		if (v == newest[en->app] && readiness_policy_enforces(&v->policies[en->pol], o->at))
+			npins += v->policies[en->pol].npins;
+	}
+	off[ne] = npins;
+	time_t *last = calloc(npins ? npins : 1, sizeof(*last));
+	bool *recent = calloc(npins ? npins : 1, sizeof(*recent));
+	if (!last || !recent) {
+		free(last);
+		free(recent);
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t e = 0; obs && e < inv->nendpoints && e < obs->neps; e++) {
+		const struct readiness_observed *ob = &obs->eps[e];
+		if (!ob->history_since || ob->history_since > since)
+			continue; /* not observed long enough to call anything stale */
+		const char *host = inv->endpoints[e].host;
+		for (const char *s = host; s && *s;) {
+			const struct rd_bucket *b = rd_bucket_find(idx, s, hlen[e] - (size_t)(s - host));
+			for (size_t k = 0; b && k < b->n; k++) {
+				size_t i = b->idx[k];
+				if (off[i + 1] == off[i])
+					continue; /* not a tracked policy */
+				const struct rd_entry *en = &idx->entries[i];
+				const struct pin_policy *pol =
+					&inv->apps[en->app].versions[en->ver].policies[en->pol];
+				struct rd_pat pat;
+				rd_pat_init(&pat, pol->pattern, pol->include_subdomains);
+				if (!rd_covers(&pat, host, hlen[e]))
 					continue;
-				int rc = add_finding(
-					r, cap, READINESS_FIND_STALE_PIN, READINESS_INFO, app, v, pol,
-					"Pin %s of %s %s (pattern %s) matched no chain of its %zu "
-					"covered endpoint%s for %lld days (last seen %s): safe to drop "
-					"in the next release.",
-					readiness_pin_short(pin->sha256, ps, sizeof(ps)), app->name,
-					v->version, pol->pattern, ncovered, ncovered == 1 ? "" : "s",
-					(long long)(o->stale_after_s / 86400),
-					last ? util_fmt_date(last, d, sizeof(d)) : "never");
-				if (rc)
-					return rc;
+				ncov[i]++;
+				for (size_t j = 0; j < pol->npins; j++) {
+					const struct readiness_pin_seen *sn = seen_of(ob, pol->pins[j].sha256);
+					if (!sn)
+						continue;
+					if (sn->last_seen > last[off[i] + j])
+						last[off[i] + j] = sn->last_seen;
+					if (sn->last_seen >= since)
+						recent[off[i] + j] = true;
+				}
 			}
+			s = strchr(s, '.');
+			if (s)
+				s++;
 		}
 	}
-	return 0;
+	for (size_t i = 0; i < ne && !rc; i++) {
+		if (off[i + 1] == off[i] || ncov[i] == 0)
+			continue;
+		const struct rd_entry *en = &idx->entries[i];
+		const struct app *app = &inv->apps[en->app];
+		const struct app_version *v = &app->versions[en->ver];
+		const struct pin_policy *pol = &v->policies[en->pol];
+		for (size_t j = 0; j < pol->npins && !rc; j++) {
+			if (pol->pins[j].role != PIN_CURRENT || recent[off[i] + j])
+				continue; /* a backup is meant to be unseen */
+			time_t l = last[off[i] + j];
+			rc = add_finding(r, cap, READINESS_FIND_STALE_PIN, READINESS_INFO, app, v, pol,
+					 "Pin %s of %s %s (pattern %s) matched no chain of its %zu "
+					 "covered endpoint%s for %lld days (last seen %s): safe to drop "
+					 "in the next release.",
+					 readiness_pin_short(pol->pins[j].sha256, ps, sizeof(ps)),
+					 app->name, v->version, pol->pattern, ncov[i],
+					 ncov[i] == 1 ? "" : "s", (long long)(o->stale_after_s / 86400),
+					 l ? util_fmt_date(l, d, sizeof(d)) : "never");
+		}
+	}
+	free(last);
+	free(recent);
+out:
+	free(off);
+	free(ncov);
+	free(newest);
+	return rc;
 }
 
 static int pin_lint(const struct inventory *inv, const struct readiness_opts *o,
@@ -279,8 +326,8 @@ static int pin_lint(const struct inventory *inv, const struct readiness_opts *o,
 	return 0;
 }
 
-static int unused_patterns(const struct readiness_index *idx, struct readiness_report *r,
-			   size_t *cap)
+static int unused_patterns(const struct readiness_index *idx, const size_t *hlen,
+			   struct readiness_report *r, size_t *cap)
 {
 	const struct inventory *inv = idx->inv;
 	int rc = 0;
@@ -299,9 +346,10 @@ static int unused_patterns(const struct readiness_index *idx, struct readiness_r
 		if (dup)
 			continue;
 		bool used = false;
+		struct rd_pat pat;
+		rd_pat_init(&pat, p->pattern, p->include_subdomains);
 		for (size_t e = 0; e < inv->nendpoints && !used; e++)
-			used = readiness_pattern_covers(p->pattern, p->include_subdomains,
-							inv->endpoints[e].host);
+			used = rd_covers(&pat, inv->endpoints[e].host, hlen[e]);
 		if (used)
 			continue;
 		rc = add_finding(r, cap, READINESS_FIND_PATTERN_UNUSED, READINESS_INFO, app, NULL, p,
@@ -317,10 +365,17 @@ int rd_findings(const struct readiness_index *idx, const struct readiness_observ
 		const struct readiness_opts *o, struct readiness_report *r)
 {
 	size_t cap = 0;
-	int rc = stale_pins(idx->inv, obs, o, r, &cap);
+	const struct inventory *inv = idx->inv;
+	size_t *hlen = calloc(inv->nendpoints ? inv->nendpoints : 1, sizeof(*hlen));
+	if (!hlen)
+		return -ENOMEM;
+	for (size_t e = 0; e < inv->nendpoints; e++)
+		hlen[e] = strlen(inv->endpoints[e].host);
+	int rc = stale_pins(idx, obs, o, hlen, r, &cap);
 	if (!rc)
-		rc = pin_lint(idx->inv, o, r, &cap);
+		rc = pin_lint(inv, o, r, &cap);
 	if (!rc)
-		rc = unused_patterns(idx, r, &cap);
+		rc = unused_patterns(idx, hlen, r, &cap);
+	free(hlen);
 	return rc;
 }
