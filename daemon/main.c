@@ -22,6 +22,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "webhook", cmd_webhook, "add, list, remove, test webhooks; flush the outbox" },
+	{ "alert", cmd_alert, "list alerts; silence and unsilence them" },
 };
 
 static void usage(FILE *f)
