@@ -387,6 +387,7 @@ static void test_alerts_apply_rejects_bad_input_atomically(void **state)
 	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
 			 -EINVAL);
 	/* An unknown endpoint id violates the foreign key: nothing is written. */
+	json_decref(c[1].details);
 	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
 	c[1].endpoint_id = 99;
 	assert_int_not_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
