@@ -170,4 +170,44 @@ int alerts_silences_json(struct db *db, time_t now, json_t **out, char *err, siz
 int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
 			   size_t errlen);
 
+/* ---- Building conditions (alerts_eval.c) ------------------------------ */
+
+/** A growable array of conditions that owns their details (cap ALERT_MAX_CONDS). */
+struct alerts_condv {
+	struct alert_cond *v;
+	size_t n, cap;
+};
+
+/** Append a zeroed condition; NULL when out of memory or at the cap. */
+struct alert_cond *alerts_condv_push(struct alerts_condv *v);
+/** Release the conditions (json_decref of their details) and the array. */
+void alerts_condv_free(struct alerts_condv *v);
+
+/**
+ * probe_failing (no chain presented, N consecutive failures per [alerts]
+ * probe_failures) and validation_failed (a chain was presented but the
+ * outcome is not "ok"; critical when the outcome names "expired") for every
+ * enabled endpoint, from the latest observation row of each address still
+ * served. Appends to @out. 0 or negative errno.
+ */
+int alerts_conds_from_observations(struct db *db, const struct config *cfg,
+				   struct alerts_condv *out, char *err, size_t errlen);
+
+/**
+ * pin_set_expiring for enforcing pin sets (per app and pattern) of versions
+ * still in use whose expiry date is within [alerts] expiry_days[0] days of
+ * @now: info, warning within expiry_days[1]. Appends to @out.
+ */
+int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
+				 struct alerts_condv *out, char *err, size_t errlen);
+
+/**
+ * Evaluate every condition source available and apply the result in one
+ * alerts_apply() (kinds of sources that ran are in scope). Call after each
+ * sweep and after inventory changes, on the writer connection, then
+ * webhook_worker_kick(). 0 or negative errno with a message.
+ */
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
+		    struct alerts_result *res, char *err, size_t errlen);
+
 #endif

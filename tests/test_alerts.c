@@ -425,6 +425,127 @@ static void test_alerts_list_json(void **state)
 	json_decref(c.details);
 }
 
+
+/* ---- condition sources ---------------------------------------------------- */
+
+static void obs(int64_t ep, const char *addr, const char *outcome, int chain, int64_t count,
+		int64_t first, int64_t last)
+{
+	char sql[512], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id,"
+		 " first_seen, last_seen, probe_count) VALUES (%lld, '%s', '%s', %s, %lld, %lld, %lld)",
+		 (long long)ep, addr, outcome, chain ? "1" : "NULL", (long long)first,
+		 (long long)last, (long long)count);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static const struct alert_cond *find_kind(const struct alerts_condv *v, enum alert_kind k,
+					  int64_t ep)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].kind == k && v->v[i].endpoint_id == ep)
+			return &v->v[i];
+	return NULL;
+}
+
+static void test_alerts_conds_from_observations_table(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_condv v = { 0 };
+	assert_int_equal(db_exec(db, "INSERT INTO chains (id, sha256, length) VALUES (1, zeroblob(32), 0)",
+				 err, sizeof(err)),
+			 0);
+	cfg.alerts_probe_failures = 3;
+	/* endpoint 1: ok for a while, then 2 timeouts (below the threshold) */
+	obs(1, "192.0.2.1", "ok", 1, 10, 0, 1000);
+	obs(1, "192.0.2.1", "timeout", 0, 2, 1300, 1600);
+	/* an address no longer served: its old failure is ignored */
+	obs(1, "192.0.2.9", "refused", 0, 50, 0, 100);
+	/* endpoint 2: presents a chain that does not validate */
+	obs(2, "198.51.100.7", "untrusted", 1, 1, 1600, 1600);
+	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 1);
+	assert_non_null(find_kind(&v, ALERT_VALIDATION_FAILED, 2));
+	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, ALERT_WARNING);
+	alerts_condv_free(&v);
+
+	/* Two more failures in a row, split over two rows (the outcome changed). */
+	obs(1, "192.0.2.1", "refused", 0, 1, 1900, 1900);
+	assert_int_equal(db_exec(db, "UPDATE observations SET outcome = 'expired' WHERE endpoint_id = 2",
+				 err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 2);
+	const struct alert_cond *pf = find_kind(&v, ALERT_PROBE_FAILING, 1);
+	assert_non_null(pf);
+	assert_int_equal(pf->severity, ALERT_WARNING);
+	assert_non_null(strstr(pf->summary, "3 consecutive"));
+	assert_int_equal(json_array_size(json_object_get(pf->details, "addresses")), 1);
+	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, ALERT_CRITICAL);
+	alerts_condv_free(&v);
+
+	/* 9 consecutive: critical. */
+	assert_int_equal(db_exec(db, "UPDATE observations SET probe_count = 8 WHERE outcome = 'refused'"
+				 " AND address = '192.0.2.1'", err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(find_kind(&v, ALERT_PROBE_FAILING, 1)->severity, ALERT_CRITICAL);
+	alerts_condv_free(&v);
+
+	/* Through alerts_evaluate: two alerts open; ok again: probe_failing resolves. */
+	struct alerts_result r;
+	assert_int_equal(alerts_evaluate(db, &cfg, 2000, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.opened, 2);
+	obs(1, "192.0.2.1", "ok", 1, 1, 2100, 2100);
+	assert_int_equal(alerts_evaluate(db, &cfg, 2100, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND kind = 'probe_failing'"), 1);
+	/* Disabled endpoints are not evaluated. */
+	assert_int_equal(db_exec(db, "UPDATE endpoints SET enabled = 0 WHERE id = 2", err, sizeof(err)), 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, 2200, &r, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
+}
+
+static void test_alerts_conds_from_pin_expiry_table(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_condv v = { 0 };
+	time_t now;
+	assert_int_equal(util_parse_date("2026-11-01", &now), 0);
+	static const char pin[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.0', 0),"
+		 " (2, 1, '4.1', 0), (3, 1, '3.0', 0), (4, 1, '4.2', 0), (5, 1, '4.3', 0);"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (3, '2026-10-01', 0.2),"
+		 " (3, '2026-10-20', 0);"
+		 "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES"
+		 " (1, 1, 'api.example.com', 1, '2026-11-11'),"  /* 10 days: warning */
+		 " (2, 2, 'cdn.example.com', 1, '2026-11-21'),"  /* 20 days: info */
+		 " (3, 3, 'old.example.com', 1, '2026-11-05'),"  /* unused version */
+		 " (4, 4, 'far.example.com', 1, '2026-12-21'),"  /* 50 days: none */
+		 " (5, 5, 'off.example.com', 0, '2026-11-05'),"  /* not enforced */
+		 " (6, 5, 'gone.example.com', 1, '2026-10-05');" /* already expired */
+		 "INSERT INTO pins (policy_id, sha256) VALUES (1, '%s'), (2, '%s'), (3, '%s'),"
+		 " (4, '%s'), (5, '%s'), (6, '%s');",
+		 pin, pin, pin, pin, pin, pin);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	assert_int_equal(alerts_conds_from_pin_expiry(db, &cfg, now, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.v[0].severity, ALERT_WARNING);
+	assert_non_null(strstr(v.v[0].summary, "api.example.com"));
+	assert_non_null(strstr(v.v[0].summary, "4.0"));
+	assert_int_equal(json_integer_value(json_object_get(v.v[0].details, "days_left")), 10);
+	assert_int_equal(v.v[1].severity, ALERT_INFO);
+	assert_int_equal(v.v[0].app_id, 1);
+	assert_string_not_equal(v.v[0].fingerprint, v.v[1].fingerprint);
+	alerts_condv_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +562,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alerts_apply_rejects_bad_input_atomically, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_list_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_from_observations_table, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_from_pin_expiry_table, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
