@@ -279,7 +279,10 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 		return NULL;
 	b.p[0] = 0;
 	bool firing = !strcmp(a->status, "firing");
-	sb_fmt(&b, "[%s] %s %s", firing ? "FIRING" : "RESOLVED", a->severity, a->kind);
+	sb_fmt(&b, "[%s] ", firing ? "FIRING" : "RESOLVED");
+	sb_text(&b, a->severity);
+	sb_raw(&b, " ", 1);
+	sb_text(&b, a->kind);
 	if (a->endpoint && *a->endpoint) {
 		sb_raw(&b, " ", 1);
 		sb_text(&b, a->endpoint);
