@@ -166,6 +166,12 @@ int alerts_silence_remove(struct db *db, const char *actor, int64_t id, time_t n
 /** Active (until > @now) silences as a JSON array. Caller owns *out. */
 int alerts_silences_json(struct db *db, time_t now, json_t **out, char *err, size_t errlen);
 
+/**
+ * Firing alerts by severity for /metrics: out[ALERT_INFO], out[ALERT_WARNING],
+ * out[ALERT_CRITICAL] (out[0] unused, set to 0). 0 or -EIO.
+ */
+int alerts_firing_counts(struct db *db, int64_t out[4]);
+
 /** Resolve "host" or "host:port" to an endpoint id. 0, -ENOENT or -EINVAL (ambiguous/bad). */
 int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
 			   size_t errlen);

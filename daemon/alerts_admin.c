@@ -90,6 +90,23 @@ int alerts_list_json(struct db *db, bool all, int limit, time_t now, json_t **ou
 	return 0;
 }
 
+int alerts_firing_counts(struct db *db, int64_t out[4])
+{
+	static const char sql[] = "SELECT coalesce(sum(severity = 'info'), 0),"
+				  " coalesce(sum(severity = 'warning'), 0),"
+				  " coalesce(sum(severity = 'critical'), 0)"
+				  " FROM alerts WHERE status = 'firing'";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return -EIO;
+	int rc = sqlite3_step(s);
+	out[0] = 0;
+	for (int i = 0; i < 3; i++)
+		out[i + 1] = rc == SQLITE_ROW ? sqlite3_column_int64(s, i) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
 int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
 			   size_t errlen)
 {

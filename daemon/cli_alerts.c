@@ -34,10 +34,13 @@ static const char alert_usage[] =
 	"       pinwatch alert silence (FINGERPRINT | --endpoint HOST[:PORT]) --for DURATION\n"
 	"                              --reason TEXT\n"
 	"       pinwatch alert unsilence ID\n"
-	"       pinwatch alert silences [--json]\n\n"
+	"       pinwatch alert silences [--json]\n"
+	"       pinwatch alert evaluate [--json]\n\n"
 	"'list' shows firing alerts (--all: resolved ones too). A silence stops\n"
 	"notifications for one alert or for every alert of one endpoint until it ends;\n"
-	"alert state is still tracked. Silences are recorded in the audit log.\n\n"
+	"alert state is still tracked. Silences are recorded in the audit log.\n"
+	"'evaluate' re-evaluates every alert now and queues the notifications (the\n"
+	"daemon does this after each sweep and inventory change).\n\n"
 	"Options:\n"
 	"      --for DURATION    how long, e.g. 90m, 24h, 7d\n"
 	"      --reason TEXT     why (required)\n" CLI_GLOBAL_HELP;
@@ -410,6 +413,28 @@ int cmd_alert(int argc, char **argv)
 			       esc(json_string_value(json_object_get(s, "reason")), e2, sizeof(e2)));
 		}
 		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "evaluate")) {
+		struct alerts_result r;
+		if (npos)
+			return cli_usage_error("alert", "evaluate takes no arguments");
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = alerts_evaluate(db, &g.cfg, now, &r, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("alert evaluate: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(json_pack(
+				"{s:i, s:i, s:i, s:i, s:i, s:i}", "opened", r.opened, "resolved",
+				r.resolved, "changed", r.changed, "repeated", r.repeated,
+				"notifications", r.notifications, "silenced", r.silenced));
+		printf("opened %d, resolved %d, changed %d, repeated %d; %d notification(s) queued,"
+		       " %d silenced\n",
+		       r.opened, r.resolved, r.changed, r.repeated, r.notifications, r.silenced);
 		return EXIT_OK;
 	}
 	return cli_usage_error("alert", "unknown action '%s'", action);

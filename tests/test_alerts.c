@@ -421,6 +421,10 @@ static void test_alerts_list_json(void **state)
 	json_decref(arr);
 	assert_int_equal(alerts_list_json(db, true, 0, 40, &arr, err, sizeof(err)), 0);
 	assert_int_equal(json_array_size(arr), 2);
+	int64_t counts[4];
+	assert_int_equal(alerts_firing_counts(db, counts), 0);
+	assert_int_equal(counts[ALERT_CRITICAL], 1);
+	assert_int_equal(counts[ALERT_WARNING], 0);
 	json_decref(arr);
 	json_decref(c.details);
 }
