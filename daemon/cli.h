@@ -64,5 +64,10 @@ int cmd_webhook(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_endpoint(int argc, char **argv);
+int cmd_app(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif
