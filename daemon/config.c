@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <ini.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -285,56 +286,47 @@ static int key_err(const struct config *c, char *err, size_t errlen, int rc, con
 int config_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 			size_t errlen)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *hs = s;
-	size_t hlen;
-	long long port;
-	struct sockaddr_storage tmp;
+	char host[256];
+	const char *port;
+	long long p;
 
-	memset(&tmp, 0, sizeof(tmp));
 	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
+		const char *e = strchr(s, ']');
+		if (!e || e[1] != ':' || e == s + 1 || (size_t)(e - s - 1) >= sizeof(host))
 			goto bad;
-		hs = s + 1;
-		hlen = (size_t)(close - hs);
-		colon = close + 1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		port = e + 2;
 	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
+		const char *c = strrchr(s, ':');
+		if (!c || strchr(s, ':') != c || (size_t)(c - s) >= sizeof(host))
 			goto bad;
-		hlen = (size_t)(colon - s);
+		memcpy(host, s, (size_t)(c - s));
+		host[c - s] = '\0';
+		port = c + 1;
 	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		goto bad;
-	memcpy(host, hs, hlen);
-	host[hlen] = '\0';
-	if (util_parse_int(colon + 1, 1, 65535, &port))
-		return util_err(err, errlen, -EINVAL, "'%s': port must be 1..65535", s);
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&tmp;
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return util_err(err, errlen, -EINVAL, "'%s': not an IPv6 address", s);
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		if (sslen)
-			*sslen = sizeof(*a6);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&tmp;
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			return util_err(err, errlen, -EINVAL,
-					"'%s': not an IPv4 address (write IPv6 as [::1]:8080)", s);
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		if (sslen)
-			*sslen = sizeof(*a4);
+	if (util_parse_int(port, 0, 65535, &p))
+		return util_err(err, errlen, -EINVAL, "'%s': port must be 0..65535 (0: any free port)",
+				s);
+	struct addrinfo hints = { .ai_family = s[0] == '[' ? AF_INET6 : AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
+			*res = NULL;
+	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0 || !res)
+		return util_err(err, errlen, -EINVAL, "'%s': %s", s,
+				rc ? gai_strerror(rc) : "no address");
+	if (ss && res->ai_addrlen <= sizeof(*ss)) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, res->ai_addr, res->ai_addrlen);
 	}
-	if (ss)
-		*ss = tmp;
+	if (sslen)
+		*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
 	return 0;
 bad:
 	return util_err(err, errlen, -EINVAL,
-			"'%s': expected ADDRESS:PORT such as 127.0.0.1:8080 or [::1]:8080", s);
+			"'%s': expected HOST:PORT such as 127.0.0.1:8080, [::1]:8080 or :8080", s);
 }
 
 /* A file the daemon will read: exists, regular, readable by us. */

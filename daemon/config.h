@@ -83,9 +83,10 @@ int config_check_secret_file(const char *path, char *err, size_t errlen);
 int config_validate(const struct config *c, char *err, size_t errlen);
 
 /**
- * Parse an [http] listen value: "IPv4:PORT" or "[IPv6]:PORT", literal
- * addresses only, port 1..65535. Fills @ss and @sslen when non-NULL.
- * 0 or -EINVAL with a message in @err.
+ * Parse an [http] listen value as the HTTP server does: "HOST:PORT" or
+ * "[IPv6]:PORT"; HOST may be a name (resolved, first address), empty means
+ * every address; port 0..65535 (0: any free port). Fills @ss and @sslen when
+ * non-NULL. 0 or -EINVAL with a message in @err.
  */
 int config_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 			size_t errlen);
