@@ -22,6 +22,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
 };
 
 static void usage(FILE *f)
