@@ -47,6 +47,7 @@ static const struct api_route routes[] = {
 	{ "GET", "/api/v1/apps", API_READ, false, api_apps_list },
 	{ "GET", "/api/v1/apps/{}", API_READ, false, api_app_get },
 	{ "GET", "/api/v1/audit", API_READ, false, api_audit_list },
+	{ "GET", "/api/v1/certificates", API_READ, false, api_certificates_list },
 	{ "GET", "/api/v1/tokens", API_ADMIN, false, h_tokens_list },
 	{ "POST", "/api/v1/tokens", API_ADMIN, true, h_tokens_create },
 	{ "DELETE", "/api/v1/tokens/{}", API_ADMIN, false, h_tokens_revoke },

@@ -37,5 +37,6 @@ void api_endpoint_history(struct api_req *req);
 void api_apps_list(struct api_req *req);
 void api_app_get(struct api_req *req);
 void api_audit_list(struct api_req *req);
+void api_certificates_list(struct api_req *req);
 
 #endif

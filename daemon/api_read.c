@@ -425,3 +425,43 @@ void api_audit_list(struct api_req *req)
 	sqlite3_bind_int64(st, 8, limit + 1);
 	run_list(req, st, limit, audit_row);
 }
+
+/* ---- certificates served now ------------------------------------------ */
+
+static json_t *cert_row(sqlite3_stmt *st)
+{
+	char pin[48] = "", nb[32], na[32];
+	if (sqlite3_column_bytes(st, 5) == 32)
+		util_pin_b64(sqlite3_column_blob(st, 5), pin);
+	json_t *eps = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+	return json_pack("{s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:o}",
+			 "id", (json_int_t)sqlite3_column_int64(st, 0), "subject", api_col_text(st, 1),
+			 "issuer", api_col_text(st, 2),
+			 "not_before", util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)),
+			 "not_after", util_fmt_time((time_t)sqlite3_column_int64(st, 4), na, sizeof(na)),
+			 "pin", pin, "is_ca", sqlite3_column_int(st, 6), "endpoints", eps ? eps : json_array());
+}
+
+void api_certificates_list(struct api_req *req)
+{
+	int64_t limit, cursor;
+	if (api_page(req, &limit, &cursor))
+		return;
+	sqlite3_stmt *st = db_stmt(req->db,
+		"WITH latest AS (SELECT o.endpoint_id, o.presented_chain_id FROM observations o "
+		"  WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address)), "
+		"served AS (SELECT DISTINCT cc.cert_id, l.endpoint_id FROM latest l "
+		"  JOIN chain_certs cc ON cc.chain_id = l.presented_chain_id) "
+		"SELECT c.id, c.subject, c.issuer, c.not_before, c.not_after, c.spki_sha256, c.is_ca, "
+		"  (SELECT json_group_array(e.host || ':' || e.port) FROM (SELECT DISTINCT endpoint_id FROM served s "
+		"     WHERE s.cert_id = c.id LIMIT 50) x JOIN endpoints e ON e.id = x.endpoint_id) "
+		"FROM certificates c WHERE c.id > ?1 AND c.id IN (SELECT cert_id FROM served) "
+		"ORDER BY c.id LIMIT ?2");
+	if (!st) {
+		api_db_error(req);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, cursor);
+	sqlite3_bind_int64(st, 2, limit + 1);
+	run_list(req, st, limit, cert_row);
+}
