@@ -235,6 +235,17 @@ json_t *api_col_time(sqlite3_stmt *st, int col)
 	return json_string(util_fmt_time((time_t)sqlite3_column_int64(st, col), buf, sizeof(buf)));
 }
 
+int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **out)
+{
+	json_error_t jerr;
+	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*out)
+		return 0;
+	api_error(req, 400, "bad_json", "line %d column %d (byte %d): %s", jerr.line, jerr.column,
+		  jerr.position, jerr.text);
+	return -EINVAL;
+}
+
 int api_ctx_init(struct api_ctx *ctx, bool public_read)
 {
 	memset(ctx, 0, sizeof(*ctx));

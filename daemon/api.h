@@ -93,6 +93,14 @@ void api_error(struct api_req *req, int status, const char *error, const char *f
 /** Value of query parameter @key or NULL. */
 const char *api_query(const struct api_req *req, const char *key);
 
+/**
+ * Parse a request body (@len bytes, not necessarily NUL-terminated) as one
+ * JSON value, rejecting duplicate object keys. On failure sets a 400 bad_json
+ * response on @req naming line, column and byte offset, and returns -EINVAL.
+ * On success *out is a new reference.
+ */
+int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **out);
+
 /** Initialise/destroy @ctx. */
 int api_ctx_init(struct api_ctx *ctx, bool public_read);
 void api_ctx_destroy(struct api_ctx *ctx);

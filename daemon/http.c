@@ -402,16 +402,8 @@ static int run_route(struct http *h, struct reqstate *rs)
 			  "request body exceeds the limit of %lld bytes", (long long)h->cfg.http_max_body);
 		return req->status;
 	}
-	if (rs->len > 0) {
-		json_error_t jerr;
-		body = json_loadb(rs->body, rs->len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!body) {
-			api_error(req, MHD_HTTP_BAD_REQUEST, "bad_json",
-				  "line %d column %d (byte %d): %s", jerr.line, jerr.column,
-				  jerr.position, jerr.text);
-			return req->status;
-		}
-	}
+	if (rs->len > 0 && api_parse_body(req, rs->body, rs->len, &body))
+		return req->status;
 	char err[ERRLEN];
 	req->db = pool_get(&h->pool, err, sizeof(err));
 	if (!req->db) {
