@@ -11,6 +11,9 @@ PACKAGES=(
 	gnutls-bin sqlite3 scdoc curl openssl systemd procps
 )
 
+# Benchmarks only (bench/*.sh), not needed by scripts/test.
+BENCH_PACKAGES=(wrk)
+
 install_packages() {
 	local missing=() p
 	for p in "${PACKAGES[@]}" "$@"; do
