@@ -248,7 +248,9 @@ int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **ou
 
 int api_ctx_init(struct api_ctx *ctx, bool public_read)
 {
+	const struct config *cfg = ctx->cfg;
 	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = cfg;
 	if (pthread_mutex_init(&ctx->lock, NULL))
 		return -ENOMEM;
 	ctx->public_read = public_read;

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "tokens.h"
 
+struct config;
 struct db;
 
 #define API_MAX_PARAMS 4
@@ -33,6 +34,7 @@ enum api_access {
 /** Server-wide state shared by all handler threads; owned by struct http. */
 struct api_ctx {
 	pthread_mutex_t lock;
+	const struct config *cfg; /**< the server's configuration (read-only) */
 	bool public_read;
 	time_t started_at;
 	time_t scheduler_seen;   /**< last heartbeat (0: never) */
@@ -101,7 +103,7 @@ const char *api_query(const struct api_req *req, const char *key);
  */
 int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **out);
 
-/** Initialise/destroy @ctx. */
+/** Initialise (keeping ctx->cfg) and destroy @ctx. */
 int api_ctx_init(struct api_ctx *ctx, bool public_read);
 void api_ctx_destroy(struct api_ctx *ctx);
 /** Bump the generation: caches computed before are dropped. */

@@ -530,6 +530,7 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->pool.lock, NULL);
 	pthread_cond_init(&h->pool.cond, NULL);
+	h->ctx.cfg = &h->cfg;
 	if (api_ctx_init(&h->ctx, cfg->http_public_read)) {
 		util_err(err, errlen, -ENOMEM, "out of memory");
 		pool_close(&h->pool);
