@@ -61,5 +61,7 @@ const char *cli_actor(void);
 
 /* Subcommands. argv[0] is the subcommand name; getopt state is reset. */
 int cmd_token(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

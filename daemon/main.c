@@ -23,6 +23,8 @@ struct command {
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
+	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
+	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
 };
 
 static void usage(FILE *f)
