@@ -22,6 +22,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
 };
 
 static void usage(FILE *f)
