@@ -56,10 +56,12 @@ static void print_verdict(json_t *c)
 	json_t *v = json_object_get(c, "verdict");
 	json_t *eps = json_object_get(v, "endpoints"), *ep;
 	size_t i;
+	char subj[1024], iss[1024];
+	/* Certificate fields come from CT logs: escape before the terminal. */
+	log_escape(json_string_value(json_object_get(c, "subject")), subj, sizeof(subj));
+	log_escape(json_string_value(json_object_get(c, "issuer")), iss, sizeof(iss));
 	printf("candidate %lld: %s (issuer %s), evaluated at %s\n",
-	       (long long)json_integer_value(json_object_get(c, "id")),
-	       json_string_value(json_object_get(c, "subject")),
-	       json_string_value(json_object_get(c, "issuer")),
+	       (long long)json_integer_value(json_object_get(c, "id")), subj, iss,
 	       json_string_value(json_object_get(v, "at")) ? json_string_value(json_object_get(v, "at"))
 							   : "-");
 	if (json_array_size(eps) == 0)
