@@ -535,20 +535,71 @@ int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *e
 	return finish(parse_hpkp_obj(o, out, err, errlen), root, out);
 }
 
+static int parse_detect(json_t *root, struct report *out, char *err, size_t errlen)
+{
+	if (json_object_get(root, "hpkp-report") || !json_object_get(root, "app-bundle-id")) {
+		json_t *o = hpkp_inner(root, err, errlen);
+		return o ? parse_hpkp_obj(o, out, err, errlen) : -EINVAL;
+	}
+	return parse_trustkit_obj(root, out, err, errlen);
+}
+
 int reports_parse(const char *body, size_t len, struct report *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	json_t *root = load(body, len, err, errlen);
 	if (!root)
 		return -EINVAL;
-	int rc;
-	if (json_object_get(root, "hpkp-report") || !json_object_get(root, "app-bundle-id")) {
-		json_t *o = hpkp_inner(root, err, errlen);
-		rc = o ? parse_hpkp_obj(o, out, err, errlen) : -EINVAL;
+	return finish(parse_detect(root, out, err, errlen), root, out);
+}
+
+/* Depth of @j, stopping as soon as it exceeds @max (so recursion is bounded). */
+static int tree_depth(json_t *j, int max)
+{
+	if (!json_is_object(j) && !json_is_array(j))
+		return 0;
+	if (max <= 0)
+		return 1;
+	int d = 0;
+	if (json_is_object(j)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v)
+		{
+			int c = tree_depth(v, max - 1);
+			if (c > d)
+				d = c;
+			if (d >= max)
+				break;
+		}
 	} else {
-		rc = parse_trustkit_obj(root, out, err, errlen);
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v)
+		{
+			int c = tree_depth(v, max - 1);
+			if (c > d)
+				d = c;
+			if (d >= max)
+				break;
+		}
 	}
-	return finish(rc, root, out);
+	return d + 1;
+}
+
+int reports_parse_value(json_t *root, struct report *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!root || !json_is_object(root))
+		return util_err(err, errlen, -EINVAL, "body: expected a JSON object, got %s",
+				root ? type_name(root) : "nothing");
+	if (tree_depth(root, REPORTS_MAX_DEPTH) > REPORTS_MAX_DEPTH)
+		return util_err(err, errlen, -EINVAL, "body: JSON nested deeper than %d levels",
+				REPORTS_MAX_DEPTH);
+	int rc = parse_detect(root, out, err, errlen);
+	if (rc)
+		reports_clear(out);
+	return rc;
 }
 
 void reports_chain_fingerprint(const struct report *r, uint8_t out[32])

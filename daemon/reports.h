@@ -95,6 +95,12 @@ int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *e
  */
 int reports_parse(const char *body, size_t len, struct report *out, char *err, size_t errlen);
 
+/**
+ * As reports_parse() on an already parsed body (e.g. by the HTTP layer,
+ * which must have refused duplicate keys). @root is borrowed. 0 or -EINVAL.
+ */
+int reports_parse_value(json_t *root, struct report *out, char *err, size_t errlen);
+
 /** "trustkit" / "hpkp". */
 const char *reports_format_name(enum report_format f);
 /** "matches_server", "differs", "unknown_host", "unobserved". */
@@ -170,6 +176,13 @@ int reports_store(struct db *db, const struct report *r, const char *source, tim
  */
 int reports_ingest(struct db *db, const char *body, size_t len, const char *source_ip, time_t now,
 		   struct reports_limits *lim, char *err, size_t errlen);
+
+/**
+ * reports_ingest() for a body the HTTP layer already parsed into @root
+ * (borrowed) from @len bytes. Same statuses and counting.
+ */
+int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip,
+			 time_t now, struct reports_limits *lim, char *err, size_t errlen);
 
 /**
  * Clusters as a JSON array (most recent first, at most @limit): id,

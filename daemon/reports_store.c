@@ -534,8 +534,10 @@ fail:
 	return rc;
 }
 
-int reports_ingest(struct db *db, const char *body, size_t len, const char *source_ip, time_t now,
-		   struct reports_limits *lim, char *err, size_t errlen)
+/* Shared by both ingest entry points: @root NULL means parse @body. */
+static int ingest(struct db *db, const char *body, json_t *root, size_t len,
+		  const char *source_ip, time_t now, struct reports_limits *lim, char *err,
+		  size_t errlen)
 {
 	struct report r;
 	struct reports_stored st;
@@ -550,7 +552,9 @@ int reports_ingest(struct db *db, const char *body, size_t len, const char *sour
 		util_err(err, errlen, 0, "too many reports from this source; retry later");
 		return 429;
 	}
-	if (reports_parse(body, len, &r, err, errlen)) {
+	int prc = root ? reports_parse_value(root, &r, err, errlen)
+		       : reports_parse(body, len, &r, err, errlen);
+	if (prc) {
 		count(lim, &lim->stats.bad);
 		return 400;
 	}
@@ -568,4 +572,21 @@ int reports_ingest(struct db *db, const char *body, size_t len, const char *sour
 		lim->stats.new_clusters++;
 	pthread_mutex_unlock(&lim->lock);
 	return 202;
+}
+
+int reports_ingest(struct db *db, const char *body, size_t len, const char *source_ip, time_t now,
+		   struct reports_limits *lim, char *err, size_t errlen)
+{
+	return ingest(db, body, NULL, len, source_ip, now, lim, err, errlen);
+}
+
+int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip,
+			 time_t now, struct reports_limits *lim, char *err, size_t errlen)
+{
+	if (!root) {
+		count(lim, &lim->stats.bad);
+		util_err(err, errlen, 0, "body: expected a JSON object");
+		return 400;
+	}
+	return ingest(db, NULL, root, len, source_ip, now, lim, err, errlen);
 }

@@ -626,6 +626,66 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	reports_limits_free(lim);
 }
 
+static void test_reports_parse_value_matches_text(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	static const char *const files[] = { "trustkit-ios.json", "trustkit-android.json",
+					     "hpkp-chrome.json", "hpkp-wrapped.json" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *b = body(files[i], pem_leaf, pem_inter, pem_root);
+		struct report a, v;
+		json_t *jroot = json_loads(b, JSON_REJECT_DUPLICATES, NULL);
+		assert_non_null(jroot);
+		assert_int_equal(reports_parse(b, strlen(b), &a, err, sizeof(err)), 0);
+		assert_int_equal(reports_parse_value(jroot, &v, err, sizeof(err)), 0);
+		assert_int_equal(a.format, v.format);
+		assert_string_equal(a.hostname, v.hostname);
+		assert_int_equal(a.nserved, v.nserved);
+		assert_int_equal(a.nvalidated, v.nvalidated);
+		assert_int_equal(a.nknown, v.nknown);
+		assert_int_equal(a.date_time, v.date_time);
+		reports_clear(&a);
+		reports_clear(&v);
+		json_decref(jroot);
+		free(b);
+	}
+	/* A deep tree handed over by the HTTP layer is refused the same way. */
+	json_t *deep = json_array(), *cur = deep;
+	for (int i = 0; i < 50; i++) {
+		json_t *n = json_array();
+		json_array_append_new(cur, n);
+		cur = n;
+	}
+	json_t *jroot = json_pack("{s:s,s:o}", "hostname", "a.example", "known-pins", deep);
+	struct report r;
+	assert_int_equal(reports_parse_value(jroot, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nested deeper than 8"));
+	struct reports_limits *lim = reports_limits_new(65536, 10, 100, 64, 1000);
+	assert_non_null(lim);
+	assert_int_equal(reports_ingest_value(db, jroot, 300, "192.0.2.1", NOW, lim, err, sizeof(err)),
+			 400);
+	assert_int_equal(reports_ingest_value(db, NULL, 0, "192.0.2.1", NOW, lim, err, sizeof(err)),
+			 400);
+	json_decref(jroot);
+	char *b = body("hpkp-wrapped.json", pem_leaf, pem_inter, pem_root);
+	jroot = json_loads(b, 0, NULL);
+	assert_int_equal(reports_ingest_value(db, jroot, strlen(b), "192.0.2.1", NOW, lim, err,
+					      sizeof(err)),
+			 202);
+	assert_int_equal(reports_ingest_value(db, jroot, 70000, "192.0.2.1", NOW, lim, err,
+					      sizeof(err)),
+			 413);
+	json_decref(jroot);
+	free(b);
+	struct reports_stats st;
+	reports_limits_stats(lim, &st);
+	assert_int_equal(st.bad, 2);
+	assert_int_equal(st.accepted, 1);
+	assert_int_equal(st.too_large, 1);
+	reports_limits_free(lim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_reports_limits_table_bounded),
 		cmocka_unit_test_setup_teardown(test_reports_quota_evicts_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_alert_conds_new_cluster, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_parse_value_matches_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
