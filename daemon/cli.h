@@ -70,5 +70,6 @@ int cmd_export(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_candidate(int argc, char **argv);
 
 #endif

@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
 	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
+	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
 };
 
 static void usage(FILE *f)
