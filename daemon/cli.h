@@ -63,10 +63,19 @@ const char *cli_db_path(struct cli_global *g);
 const char *cli_actor(void);
 
 /* Subcommands. argv[0] is the subcommand name; getopt state is reset. */
+int cmd_webhook(int argc, char **argv);
+int cmd_alert(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_endpoint(int argc, char **argv);
+int cmd_app(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_candidate(int argc, char **argv);
 
 #endif

@@ -22,11 +22,20 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "webhook", cmd_webhook, "add, list, remove, test webhooks; flush the outbox" },
+	{ "alert", cmd_alert, "list alerts; silence and unsilence them" },
+	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
 	{ "sweep", cmd_sweep, "probe every enabled endpoint once and store the results" },
 	{ "history", cmd_history, "timeline of chains and outcomes per address of a host" },
 	{ "serve", cmd_serve, "run the daemon: scheduled probes (and, later, API and alerts)" },
+	{ "import", cmd_import, "import an inventory JSON file (reconcile; --prune)" },
+	{ "export", cmd_export, "export the inventory as JSON" },
+	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
+	{ "app", cmd_app, "add, remove, list or show apps" },
+	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
+	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
 };
 
 static void usage(FILE *f)

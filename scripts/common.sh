@@ -9,7 +9,11 @@ PACKAGES=(
 	libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libcurl4-gnutls-dev libsystemd-dev libinih-dev libxml2-dev
 	gnutls-bin sqlite3 scdoc curl openssl systemd procps
+	jq
 )
+
+# Benchmarks only (bench/*.sh), not needed by scripts/test.
+BENCH_PACKAGES=(wrk)
 
 install_packages() {
 	local missing=() p
