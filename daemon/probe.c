@@ -240,7 +240,8 @@ static void collect(struct probe *p)
 		p->res.presented.n = ++m;
 	}
 	const char *name = p->sni[0] ? p->sni : NULL;
-	int rc = x509_validate(p->ctx->trust, crts, m, name, &p->res.validated, &v, err, sizeof(err));
+	int rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name, &p->res.validated, &v,
+			       err, sizeof(err));
 	for (size_t k = 0; k < m; k++)
 		gnutls_x509_crt_deinit(crts[k]);
 	if (rc) {

@@ -35,7 +35,7 @@ struct sep {
 	bool removed;     /* gone from the table: freed when idle */
 	bool swept;       /* done in the current sweep */
 	bool probe_now;
-	struct probe_addr addrs[256];
+	struct probe_addr *addrs; /* only while resolving/probing */
 	size_t naddrs, next_addr;
 	int pending;      /* probes started and not finished */
 	int dns_rc;
@@ -99,7 +99,7 @@ struct scheduler {
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond, wspace;
 	struct witem *wq_head, *wq_tail;
-	size_t wq_len;
+	size_t wq_len, wq_peak;
 	int w_inflight; /* items taken, not yet committed */
 	bool wstop;
 	atomic_int_fast64_t new_rows;
@@ -148,6 +148,8 @@ static void writer_push(struct scheduler *s, struct witem *it)
 		s->wq_head = it;
 	s->wq_tail = it;
 	s->wq_len++;
+	if (s->wq_len > s->wq_peak)
+		s->wq_peak = s->wq_len;
 	pthread_cond_signal(&s->wcond);
 	pthread_mutex_unlock(&s->wlock);
 }
@@ -271,11 +273,13 @@ static void *resolver_main(void *arg)
 		pthread_mutex_unlock(&s->rlock);
 
 		size_t max = (size_t)s->o.max_addresses;
-		if (max > ARRAY_SIZE(e->addrs))
-			max = ARRAY_SIZE(e->addrs);
 		e->naddrs = 0;
 		e->dns_err[0] = '\0';
-		if (s->o.resolve)
+		free(e->addrs);
+		e->addrs = calloc(max, sizeof(*e->addrs));
+		if (!e->addrs)
+			e->dns_rc = util_err(e->dns_err, sizeof(e->dns_err), -ENOMEM, "out of memory");
+		else if (s->o.resolve)
 			e->dns_rc = s->o.resolve(s->o.resolve_ud, e->host, e->port, e->addrs, max,
 						 &e->naddrs, e->dns_err, sizeof(e->dns_err));
 		else
@@ -366,8 +370,10 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 	/* Free removed endpoints that are idle (busy ones go when they finish). */
 	size_t w = 0;
 	for (size_t i = 0; i < s->neps; i++) {
-		if (s->eps[i]->removed && s->eps[i]->st == E_IDLE)
+		if (s->eps[i]->removed && s->eps[i]->st == E_IDLE) {
+			free(s->eps[i]->addrs);
 			free(s->eps[i]);
+		}
 		else
 			s->eps[w++] = s->eps[i];
 	}
@@ -418,6 +424,9 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 {
 	time_t now = util_now();
 	e->st = E_IDLE;
+	free(e->addrs);
+	e->addrs = NULL;
+	e->naddrs = e->next_addr = 0;
 	e->next_due = jittered(s, now, e->interval_s);
 	s->total.endpoints++;
 	struct witem *it = calloc(1, sizeof(*it));
@@ -773,8 +782,10 @@ void scheduler_free(struct scheduler *s)
 		pthread_mutex_unlock(&s->wlock);
 		pthread_join(s->wthread, NULL);
 	}
-	for (size_t i = 0; i < s->neps; i++)
+	for (size_t i = 0; i < s->neps; i++) {
+		free(s->eps[i]->addrs);
 		free(s->eps[i]);
+	}
 	free(s->eps);
 	free(s->slots);
 	if (s->ep >= 0)

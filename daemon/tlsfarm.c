@@ -88,6 +88,7 @@ struct tlsfarm {
 	struct fthread *th;
 	int nth;
 	atomic_bool stop;
+	atomic_int delay_ms;
 	atomic_uint_fast64_t handshakes;
 };
 
@@ -712,9 +713,10 @@ static void accept_all(struct fthread *th)
 		if (th->conns)
 			th->conns->prev = c;
 		th->conns = c;
-		if (th->f->o.delay_ms > 0) {
+		int delay = atomic_load(&th->f->delay_ms);
+		if (delay > 0) {
 			c->st = C_DELAY;
-			c->wake_ms = util_mono_ms() + th->f->o.delay_ms;
+			c->wake_ms = util_mono_ms() + delay;
 		} else {
 			conn_start(c);
 		}
@@ -809,6 +811,7 @@ struct tlsfarm *tlsfarm_new(struct tlsfarm_pki *pki, const struct tlsfarm_opts *
 	snprintf(f->address, sizeof(f->address), "%s", f->o.address ? f->o.address : "127.0.0.1");
 	f->port = f->o.port;
 	f->nth = f->o.threads > 0 ? f->o.threads : 1;
+	atomic_init(&f->delay_ms, f->o.delay_ms);
 	pthread_mutex_init(&f->lock, NULL);
 	if (gnutls_priority_init(&f->prio, "NORMAL", NULL) < 0) {
 		util_err(err, errlen, 0, "priority init failed");
@@ -857,6 +860,11 @@ int tlsfarm_start(struct tlsfarm *f)
 		th->started = true;
 	}
 	return 0;
+}
+
+void tlsfarm_set_delay(struct tlsfarm *f, int delay_ms)
+{
+	atomic_store(&f->delay_ms, delay_ms > 0 ? delay_ms : 0);
 }
 
 uint16_t tlsfarm_port(const struct tlsfarm *f)

@@ -80,6 +80,9 @@ int tlsfarm_rotate(struct tlsfarm *f, const char *name);
 /** Start the server threads. 0 or negative errno. */
 int tlsfarm_start(struct tlsfarm *f);
 
+/** Change the per-connection delay (applies to new connections); safe while serving. */
+void tlsfarm_set_delay(struct tlsfarm *f, int delay_ms);
+
 /** The bound port. */
 uint16_t tlsfarm_port(const struct tlsfarm *f);
 

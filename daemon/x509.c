@@ -730,10 +730,11 @@ fail:
 }
 
 int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
-		  const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
-		  char *err, size_t errlen)
+		  const struct x509_chain *presented_info, const char *hostname,
+		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen)
 {
 	gnutls_x509_crt_t built[MAX_BUILD + 1];
+	int from[MAX_BUILD + 1]; /* index in @presented, or -1 */
 	bool owned[MAX_BUILD + 1] = { false };
 	bool used_p[X509_MAX_CHAIN] = { false }, used_e[64] = { false };
 	size_t nb = 0;
@@ -745,6 +746,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		return util_err(err, errlen, -EINVAL, "empty chain");
 	if (n > X509_MAX_CHAIN)
 		n = X509_MAX_CHAIN;
+	from[nb] = 0;
 	built[nb++] = presented[0];
 	used_p[0] = true;
 	while (nb < MAX_BUILD) {
@@ -754,6 +756,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 				gnutls_x509_crt_deinit(iss);
 			} else {
 				owned[nb] = true;
+				from[nb] = -1;
 				built[nb++] = iss;
 			}
 			break;
@@ -764,6 +767,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		for (size_t i = 1; i < n && !found; i++) {
 			if (!used_p[i] && gnutls_x509_crt_check_issuer(cur, presented[i])) {
 				used_p[i] = true;
+				from[nb] = (int)i;
 				built[nb++] = presented[i];
 				found = true;
 			}
@@ -771,6 +775,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		for (size_t i = 0; i < t->nextra && i < ARRAY_SIZE(used_e) && !found; i++) {
 			if (!used_e[i] && gnutls_x509_crt_check_issuer(cur, t->extra[i])) {
 				used_e[i] = true;
+				from[nb] = -1;
 				built[nb++] = t->extra[i];
 				found = true;
 			}
@@ -804,7 +809,14 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 	}
 	time_t now = time(NULL);
 	for (size_t i = 0; i < nb; i++) {
-		if ((rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen)) != 0) {
+		if (presented_info && from[i] >= 0 && (size_t)from[i] < presented_info->n) {
+			rc = x509_cert_copy(&validated->certs[i], &presented_info->certs[from[i]]);
+			if (rc)
+				util_err(err, errlen, rc, "out of memory");
+		} else {
+			rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen);
+		}
+		if (rc) {
 			x509_chain_clear(validated);
 			goto out;
 		}

@@ -139,11 +139,13 @@ struct x509_verdict {
  * certificates, then in the CA file's intermediates. The built chain (leaf
  * first, anchor last when one was found) goes to @validated and is verified
  * at the current time; @hostname (may be NULL: no name check) is matched
- * against the leaf. Returns 0 (the verdict says whether it is trusted) or a
+ * against the leaf. @presented_info (may be NULL) holds the already parsed
+ * x509_cert_info of @presented, in the same order, to copy instead of
+ * re-parsing. Returns 0 (the verdict says whether it is trusted) or a
  * negative errno on a parse/memory failure.
  */
 int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
-		  const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
-		  char *err, size_t errlen);
+		  const struct x509_chain *presented_info, const char *hostname,
+		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen);
 
 #endif
