@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -79,8 +80,9 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 }
 
 struct child_out {
-	long long probes, failures, new_rows, wall_ms, total_wall_ms;
+	long long probes, failures, new_rows, wall_ms, total_wall_ms, total_probes;
 	long maxrss_kb;
+	double cpu_s; /* user + system of the child, every thread */
 };
 
 static int run_child(const char *self, const char *db, const char *ca, uint16_t port, int conc,
@@ -106,8 +108,10 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	memset(co, 0, sizeof(*co));
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld", &co->probes,
-			   &co->failures, &co->new_rows, &co->wall_ms) == 4)
+			   &co->failures, &co->new_rows, &co->wall_ms) == 4) {
 			co->total_wall_ms += co->wall_ms;
+			co->total_probes += co->probes;
+		}
 	}
 	if (f)
 		fclose(f);
@@ -116,6 +120,8 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	if (wait4(pid, &st, 0, &ru) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
 	co->maxrss_kb = ru.ru_maxrss;
+	co->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		    ru.ru_stime.tv_usec / 1e6;
 	return 0;
 }
 
@@ -154,9 +160,18 @@ static void raw_close(struct rawc *c)
 	c->fd = -1;
 }
 
-/* @total handshakes at concurrency @conc; returns handshakes per second. */
-static double raw_loop(uint16_t port, int nnames, int conc, int total, int *failures)
+static double thread_cpu_s(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* @total handshakes at concurrency @conc; returns handshakes per second,
+ * the client's CPU seconds in @cpu. */
+static double raw_loop(uint16_t port, int nnames, int conc, int total, int *failures, double *cpu)
+{
+	double c0 = thread_cpu_s();
 	gnutls_certificate_credentials_t cred;
 	gnutls_certificate_allocate_credentials(&cred);
 	int ep = epoll_create1(0), started = 0, done = 0;
@@ -205,6 +220,7 @@ static double raw_loop(uint16_t port, int nnames, int conc, int total, int *fail
 	free(cs);
 	close(ep);
 	gnutls_certificate_free_credentials(cred);
+	*cpu = thread_cpu_s() - c0;
 	return done / secs;
 }
 
@@ -404,9 +420,12 @@ int main(int argc, char **argv)
 
 	/* 1. raw loop */
 	int rf = 0;
-	raw_loop(port, nep, conc, conc, &rf); /* warm-up */
-	double raw = raw_loop(port, nep, conc, raw_n, &rf);
-	printf("raw GnuTLS client loop:   %8.0f handshakes/s (%d handshakes, %d failed)\n", raw, raw_n, rf);
+	double rcpu;
+	raw_loop(port, nep, conc, conc, &rf, &rcpu); /* warm-up */
+	double raw = raw_loop(port, nep, conc, raw_n, &rf, &rcpu);
+	printf("raw GnuTLS client loop:   %8.0f handshakes/s (%d handshakes, %d failed; client CPU "
+	       "%.0f us/handshake)\n",
+	       raw, raw_n, rf, rcpu * 1e6 / raw_n);
 
 	/* 2. pinwatch full sweep */
 	struct child_out co;
@@ -416,8 +435,9 @@ int main(int argc, char **argv)
 	}
 	double pw = co.probes * 1000.0 / (double)(co.wall_ms ? co.wall_ms : 1);
 	printf("pinwatch full sweep:      %8.0f probes/s (%lld probes, %lld failed, %lld rows, "
-	       "peak RSS %ld KiB) = %.0f%% of raw\n",
-	       pw, co.probes, co.failures, co.new_rows, co.maxrss_kb, 100.0 * pw / raw);
+	       "peak RSS %ld KiB; process CPU %.0f us/probe incl. start-up) = %.0f%% of raw\n",
+	       pw, co.probes, co.failures, co.new_rows, co.maxrss_kb, co.cpu_s * 1e6 / co.probes,
+	       100.0 * pw / raw);
 
 	/* 3. blackbox exporter */
 	if (exporter) {
@@ -453,10 +473,13 @@ int main(int argc, char **argv)
 		}
 		long long after = db_bytes(db1);
 		printf("db growth over %d unchanged sweeps of %d endpoints: %lld bytes (%.3f MiB; db+wal "
-		       "%lld -> %lld); observation rows %lld (one per address: %s); %.0f probes/s\n",
+		       "%lld -> %lld); observation rows %lld (one per address: %s); %.0f probes/s "
+		       "(%.0f%% of raw), process CPU %.0f us/probe\n",
 		       growth, nep, after - before, (after - before) / 1048576.0, before, after,
 		       count_rows(db1), count_rows(db1) == nep ? "yes" : "NO",
-		       (double)growth * nep * 1000.0 / (double)(co.total_wall_ms ? co.total_wall_ms : 1));
+		       co.total_probes * 1000.0 / (double)(co.total_wall_ms ? co.total_wall_ms : 1),
+		       100.0 * co.total_probes * 1000.0 / (double)(co.total_wall_ms ? co.total_wall_ms : 1) / raw,
+		       co.cpu_s * 1e6 / (double)(co.total_probes ? co.total_probes : 1));
 	}
 	printf("handshakes served by the farm: %llu\n", (unsigned long long)tlsfarm_handshakes(farm));
 	tlsfarm_free(farm);

@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +24,33 @@
 	"NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
 	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:%NO_TICKETS"
 
+/* Parsing and validating a chain costs more than the handshake's own
+ * crypto, and an estate presents the same chains sweep after sweep: parsed
+ * certificates are cached by DER SHA-256 and validation verdicts by (chain,
+ * name), each verdict until the first certificate of its chain expires (or
+ * becomes valid) and at most CACHE_TTL_S. Direct-mapped, bounded tables. */
+#define CERT_CACHE 4096
+#define CHAIN_CACHE 4096
+#define CACHE_TTL_S 3600
+#define CACHE_VALIDATED_MAX 16
+
+struct chain_slot {
+	bool used;
+	uint8_t key[32];
+	time_t valid_until;
+	uint8_t validated[CACHE_VALIDATED_MAX][32];
+	uint8_t nvalidated;
+	bool trusted, name_ok, expired;
+	char reason[160];
+};
+
 struct probe_ctx {
 	struct x509_trust *trust;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
+	pthread_mutex_t lock; /* the caches */
+	struct x509_cert_info *certs; /* CERT_CACHE slots; der == NULL: empty */
+	struct chain_slot *chains;    /* CHAIN_CACHE slots */
 };
 
 enum probe_state { ST_CONNECT, ST_HANDSHAKE, ST_DONE };
@@ -50,6 +75,14 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 	if (!ctx) {
 		util_err(err, errlen, 0, "out of memory");
 		return NULL;
+	}
+	pthread_mutex_init(&ctx->lock, NULL);
+	/* calloc'ed pages stay untouched (no RSS) until slots are used. */
+	ctx->certs = calloc(CERT_CACHE, sizeof(*ctx->certs));
+	ctx->chains = calloc(CHAIN_CACHE, sizeof(*ctx->chains));
+	if (!ctx->certs || !ctx->chains) {
+		util_err(err, errlen, 0, "out of memory");
+		goto fail;
 	}
 	ctx->trust = x509_trust_new(ca_file, err, errlen);
 	if (!ctx->trust)
@@ -79,6 +112,11 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->cred)
 		gnutls_certificate_free_credentials(ctx->cred);
 	x509_trust_free(ctx->trust);
+	for (size_t i = 0; ctx->certs && i < CERT_CACHE; i++)
+		x509_cert_info_clear(&ctx->certs[i]);
+	free(ctx->certs);
+	free(ctx->chains);
+	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
 
@@ -194,12 +232,138 @@ static void finish_tls_error(struct probe *p, int g)
 	finish(p, oc, "handshake: %s", gnutls_strerror(g));
 }
 
+static size_t slot_of(const uint8_t h[32], size_t size)
+{
+	return ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16) & (size - 1);
+}
+
+/* Copy the cached certificate with DER hash @h into @out (lock held). */
+static bool cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out)
+{
+	struct x509_cert_info *c = &ctx->certs[slot_of(h, CERT_CACHE)];
+	return c->der && !memcmp(c->sha256, h, 32) && x509_cert_copy(out, c) == 0;
+}
+
+static void cert_cache_put(struct probe_ctx *ctx, const struct x509_cert_info *info)
+{
+	struct x509_cert_info *c = &ctx->certs[slot_of(info->sha256, CERT_CACHE)];
+	if (c->der && !memcmp(c->sha256, info->sha256, 32))
+		return;
+	x509_cert_info_clear(c);
+	if (x509_cert_copy(c, info) != 0)
+		memset(c, 0, sizeof(*c));
+}
+
+/* A cached verdict for (@hashes, @key): fill presented/validated and @v. */
+static bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes)[32],
+			 size_t m, struct probe_result *r, struct x509_verdict *v)
+{
+	bool hit = false;
+	pthread_mutex_lock(&ctx->lock);
+	struct chain_slot *cs = &ctx->chains[slot_of(key, CHAIN_CACHE)];
+	if (!cs->used || memcmp(cs->key, key, 32) || util_now() >= cs->valid_until)
+		goto out;
+	r->validated.certs = calloc(cs->nvalidated, sizeof(struct x509_cert_info));
+	if (!r->validated.certs)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		if (!cert_cached(ctx, hashes[i], &r->presented.certs[i]))
+			goto out;
+		r->presented.n = i + 1;
+	}
+	for (size_t i = 0; i < cs->nvalidated; i++) {
+		if (!cert_cached(ctx, cs->validated[i], &r->validated.certs[i]))
+			goto out;
+		r->validated.n = i + 1;
+	}
+	memset(v, 0, sizeof(*v));
+	v->trusted = cs->trusted;
+	v->name_ok = cs->name_ok;
+	v->expired = cs->expired;
+	snprintf(v->reason, sizeof(v->reason), "%s", cs->reason);
+	hit = true;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	if (!hit) {
+		for (size_t i = 0; i < r->presented.n; i++)
+			x509_cert_info_clear(&r->presented.certs[i]);
+		r->presented.n = 0;
+		x509_chain_clear(&r->validated);
+	}
+	return hit;
+}
+
+static void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
+			    const struct probe_result *r, const struct x509_verdict *v)
+{
+	if (r->validated.n > CACHE_VALIDATED_MAX)
+		return;
+	time_t now = util_now(), until = now + CACHE_TTL_S;
+	for (size_t i = 0; i < r->validated.n; i++) {
+		const struct x509_cert_info *c = &r->validated.certs[i];
+		if (c->not_after < until)
+			until = c->not_after;
+		if (c->not_before > now && c->not_before < until)
+			until = c->not_before;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < r->presented.n; i++)
+		cert_cache_put(ctx, &r->presented.certs[i]);
+	for (size_t i = 0; i < r->validated.n; i++)
+		cert_cache_put(ctx, &r->validated.certs[i]);
+	struct chain_slot *cs = &ctx->chains[slot_of(key, CHAIN_CACHE)];
+	memset(cs, 0, sizeof(*cs));
+	if (until > now) {
+		cs->used = true;
+		memcpy(cs->key, key, 32);
+		cs->valid_until = until;
+		for (size_t i = 0; i < r->validated.n; i++)
+			memcpy(cs->validated[i], r->validated.certs[i].sha256, 32);
+		cs->nvalidated = (uint8_t)r->validated.n;
+		cs->trusted = v->trusted;
+		cs->name_ok = v->name_ok;
+		cs->expired = v->expired;
+		snprintf(cs->reason, sizeof(cs->reason), "%s", v->reason);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Parse and validate the presented chain with GnuTLS (cache miss). */
+static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, size_t m,
+			      struct x509_verdict *v, char *err, size_t errlen)
+{
+	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
+	size_t k = 0;
+	int rc = 0;
+	for (; k < m; k++) {
+		if (gnutls_x509_crt_init(&crts[k]) < 0) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			break;
+		}
+		int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
+		if (g < 0 || x509_cert_from_crt(crts[k], &p->res.presented.certs[k], err, errlen) != 0) {
+			if (g < 0)
+				util_err(err, errlen, 0, "%s", gnutls_strerror(g));
+			gnutls_x509_crt_deinit(crts[k]);
+			rc = -EINVAL;
+			break;
+		}
+		p->res.presented.n = k + 1;
+	}
+	const char *name = p->sni[0] ? p->sni : NULL;
+	if (rc == 0)
+		rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name, &p->res.validated, v,
+				   err, errlen);
+	for (size_t i = 0; i < k && i < m; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	return rc;
+}
+
 /* After the handshake: copy the presented chain, complete and verify it. */
 static void collect(struct probe *p)
 {
 	unsigned n = 0;
 	const gnutls_datum_t *peers = gnutls_certificate_get_peers(p->session, &n);
-	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
 	size_t m = 0, bytes = 0;
 	char err[ERRLEN];
 	struct x509_verdict v;
@@ -218,35 +382,39 @@ static void collect(struct probe *p)
 		finish(p, "tls_error:out_of_memory", "out of memory");
 		return;
 	}
+	uint8_t hashes[X509_MAX_CHAIN][32];
 	for (unsigned i = 0; i < n; i++) {
 		if (m == X509_MAX_CHAIN || bytes + peers[i].size > X509_MAX_CHAIN_BYTES) {
 			p->res.truncated = true;
 			p->res.presented.truncated = true;
 			break;
 		}
-		if (gnutls_x509_crt_init(&crts[m]) < 0)
-			break;
-		int g = gnutls_x509_crt_import(crts[m], &peers[i], GNUTLS_X509_FMT_DER);
-		if (g < 0 || x509_cert_from_crt(crts[m], &p->res.presented.certs[m], err,
-						 sizeof(err)) != 0) {
-			gnutls_x509_crt_deinit(crts[m]);
-			for (size_t k = 0; k < m; k++)
-				gnutls_x509_crt_deinit(crts[k]);
-			finish(p, "tls_error:bad_certificate", "certificate %u unparsable: %s", i + 1,
-			       g < 0 ? gnutls_strerror(g) : err);
+		if (util_sha256(peers[i].data, peers[i].size, hashes[m]) != 0) {
+			finish(p, "tls_error:hash", "hashing a certificate failed");
 			return;
 		}
 		bytes += peers[i].size;
-		p->res.presented.n = ++m;
+		m++;
 	}
+	/* Cache key: the certificates' hashes, then the name checked. */
 	const char *name = p->sni[0] ? p->sni : NULL;
-	int rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name, &p->res.validated, &v,
-			       err, sizeof(err));
-	for (size_t k = 0; k < m; k++)
-		gnutls_x509_crt_deinit(crts[k]);
-	if (rc) {
-		finish(p, "tls_error:validation_failed", "%s", err);
+	uint8_t key[32];
+	gnutls_hash_hd_t hh;
+	if (gnutls_hash_init(&hh, GNUTLS_DIG_SHA256) < 0) {
+		finish(p, "tls_error:hash", "hashing failed");
 		return;
+	}
+	gnutls_hash(hh, hashes, 32 * m);
+	gnutls_hash(hh, "", 1);
+	if (name)
+		gnutls_hash(hh, name, strlen(name));
+	gnutls_hash_deinit(hh, key);
+	if (!chain_cached(p->ctx, key, hashes, m, &p->res, &v)) {
+		if (parse_and_validate(p, peers, m, &v, err, sizeof(err)) != 0) {
+			finish(p, "tls_error:bad_certificate", "%s", err);
+			return;
+		}
+		chain_cache_put(p->ctx, key, &p->res, &v);
 	}
 	p->res.handshake_ok = true;
 	p->res.trusted = v.trusted;
