@@ -58,8 +58,11 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 {
 	char err[ERRLEN];
 	child_port = (uint16_t)port;
-	struct sched_opts o = { .concurrency = conc, .timeout_ms = 20000, .ca_file = ca,
-				.resolve = child_resolve, .resolver_threads = 2 };
+	struct sched_opts o = { .concurrency = conc,
+				.timeout_ms = 20000,
+				.ca_file = ca,
+				.resolve = child_resolve,
+				.resolver_threads = 2 };
 	struct scheduler *s = scheduler_new(db, &o, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "child: %s\n", err);
@@ -71,8 +74,9 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 			fprintf(stderr, "child: %s\n", err);
 			return 3;
 		}
-		printf("probes=%lld failures=%lld new_rows=%lld wall_ms=%lld\n", (long long)st.probes,
-		       (long long)st.failures, (long long)st.new_rows, (long long)st.wall_ms);
+		printf("probes=%lld failures=%lld new_rows=%lld wall_ms=%lld\n",
+		       (long long)st.probes, (long long)st.failures, (long long)st.new_rows,
+		       (long long)st.wall_ms);
 		fflush(stdout);
 	}
 	scheduler_free(s);
@@ -107,8 +111,8 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	char line[256];
 	memset(co, 0, sizeof(*co));
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld", &co->probes,
-			   &co->failures, &co->new_rows, &co->wall_ms) == 4) {
+		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld",
+			   &co->probes, &co->failures, &co->new_rows, &co->wall_ms) == 4) {
 			co->total_wall_ms += co->wall_ms;
 			co->total_probes += co->probes;
 		}
@@ -120,8 +124,8 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	if (wait4(pid, &st, 0, &ru) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
 	co->maxrss_kb = ru.ru_maxrss;
-	co->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-		    ru.ru_stime.tv_usec / 1e6;
+	co->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	return 0;
 }
 
@@ -194,10 +198,11 @@ static double raw_loop(uint16_t port, int nnames, int conc, int total, int *fail
 			c->connecting = false;
 			int g = gnutls_handshake(c->s);
 			if (g == GNUTLS_E_AGAIN) {
-				struct epoll_event ev = {
-					.events = gnutls_record_get_direction(c->s) ? EPOLLOUT : EPOLLIN,
-					.data.ptr = c
-				};
+				struct epoll_event ev = { .events =
+								  gnutls_record_get_direction(c->s)
+									  ? EPOLLOUT
+									  : EPOLLIN,
+							  .data.ptr = c };
 				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 				continue;
 			}
@@ -306,8 +311,10 @@ static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int se
 	FILE *f = fopen(cfg, "w");
 	if (!f)
 		return 0;
-	fprintf(f, "modules:\n  tls:\n    prober: tcp\n    timeout: 10s\n    tcp:\n      tls: true\n"
-		   "      tls_config:\n        ca_file: %s\n        server_name: ep0.test\n", ca);
+	fprintf(f,
+		"modules:\n  tls:\n    prober: tcp\n    timeout: 10s\n    tcp:\n      tls: true\n"
+		"      tls_config:\n        ca_file: %s\n        server_name: ep0.test\n",
+		ca);
 	fclose(f);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -323,8 +330,8 @@ static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int se
 	}
 	for (int i = 0; i < 100 && !port_open(eport); i++)
 		usleep(100000);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/probe?module=tls&target=127.0.0.1:%u", eport,
-		 farm_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/probe?module=tls&target=127.0.0.1:%u",
+		 eport, farm_port);
 	snprintf(cmd, sizeof(cmd), "curl -s '%s' | grep -c '^probe_success 1'", url);
 	FILE *p = popen(cmd, "r");
 	int ok = 0;
@@ -333,7 +340,8 @@ static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int se
 	if (p)
 		pclose(p);
 	if (ok != 1) {
-		fprintf(stderr, "exporter: probe_success is not 1 (is prometheus-blackbox-exporter installed?)\n");
+		fprintf(stderr, "exporter: probe_success is not 1 (is prometheus-blackbox-exporter "
+				"installed?)\n");
 	} else {
 		snprintf(cmd, sizeof(cmd), "wrk -t2 -c%d -d%ds '%s' 2>&1", conc, secs, url);
 		p = popen(cmd, "r");
@@ -370,13 +378,27 @@ int main(int argc, char **argv)
 	bool exporter = true;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'e': nep = atoi(optarg); break;
-		case 'c': conc = atoi(optarg); break;
-		case 'r': raw_n = atoi(optarg); break;
-		case 'g': growth = atoi(optarg); break;
-		case 'd': delay_n = atoi(optarg); break;
-		case 'x': exporter = false; break;
-		default: fprintf(stderr, "see the comment at the top of bench/bench_probe.c\n"); return 2;
+		case 'e':
+			nep = atoi(optarg);
+			break;
+		case 'c':
+			conc = atoi(optarg);
+			break;
+		case 'r':
+			raw_n = atoi(optarg);
+			break;
+		case 'g':
+			growth = atoi(optarg);
+			break;
+		case 'd':
+			delay_n = atoi(optarg);
+			break;
+		case 'x':
+			exporter = false;
+			break;
+		default:
+			fprintf(stderr, "see the comment at the top of bench/bench_probe.c\n");
+			return 2;
 		}
 	}
 	if (nep < 1 || conc < 1 || raw_n < 1)
@@ -406,7 +428,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nep; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "ep%d.test", i);
-		if (tlsfarm_add(farm, name, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err, sizeof(err))) {
+		if (tlsfarm_add(farm, name, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
+				sizeof(err))) {
 			fprintf(stderr, "farm: %s\n", err);
 			return 3;
 		}
@@ -444,7 +467,8 @@ int main(int argc, char **argv)
 		long ex_rss = -1;
 		double ex = exporter_rate(port, ca, conc, 10, &ex_rss);
 		if (ex > 0)
-			printf("blackbox exporter + wrk:  %8.0f probes/s (peak RSS %ld KiB); pinwatch / "
+			printf("blackbox exporter + wrk:  %8.0f probes/s (peak RSS %ld KiB); "
+			       "pinwatch / "
 			       "exporter = %.2fx; exporter = %.0f%% of raw\n",
 			       ex, ex_rss, pw / ex, 100.0 * ex / raw);
 	}
@@ -458,10 +482,11 @@ int main(int argc, char **argv)
 		}
 		tlsfarm_set_delay(farm, 0);
 		double base = delay_n / raw;
-		printf("delay 100 ms, conc 512:   %lld probes in %.2f s (%lld failed); raw without delay "
+		printf("delay 100 ms, conc 512:   %lld probes in %.2f s (%lld failed); raw without "
+		       "delay "
 		       "%.2f s; ratio %.2fx; peak RSS %ld KiB (%.1f MiB)\n",
-		       co.probes, co.wall_ms / 1000.0, co.failures, base, co.wall_ms / 1000.0 / base,
-		       co.maxrss_kb, co.maxrss_kb / 1024.0);
+		       co.probes, co.wall_ms / 1000.0, co.failures, base,
+		       co.wall_ms / 1000.0 / base, co.maxrss_kb, co.maxrss_kb / 1024.0);
 	}
 
 	/* 5. database growth over unchanged sweeps (db1 had one sweep) */
@@ -472,16 +497,19 @@ int main(int argc, char **argv)
 			return 3;
 		}
 		long long after = db_bytes(db1);
-		printf("db growth over %d unchanged sweeps of %d endpoints: %lld bytes (%.3f MiB; db+wal "
+		printf("db growth over %d unchanged sweeps of %d endpoints: %lld bytes (%.3f MiB; "
+		       "db+wal "
 		       "%lld -> %lld); observation rows %lld (one per address: %s); %.0f probes/s "
 		       "(%.0f%% of raw), process CPU %.0f us/probe\n",
 		       growth, nep, after - before, (after - before) / 1048576.0, before, after,
 		       count_rows(db1), count_rows(db1) == nep ? "yes" : "NO",
 		       co.total_probes * 1000.0 / (double)(co.total_wall_ms ? co.total_wall_ms : 1),
-		       100.0 * co.total_probes * 1000.0 / (double)(co.total_wall_ms ? co.total_wall_ms : 1) / raw,
+		       100.0 * co.total_probes * 1000.0 /
+			       (double)(co.total_wall_ms ? co.total_wall_ms : 1) / raw,
 		       co.cpu_s * 1e6 / (double)(co.total_probes ? co.total_probes : 1));
 	}
-	printf("handshakes served by the farm: %llu\n", (unsigned long long)tlsfarm_handshakes(farm));
+	printf("handshakes served by the farm: %llu\n",
+	       (unsigned long long)tlsfarm_handshakes(farm));
 	tlsfarm_free(farm);
 	tlsfarm_pki_free(pki);
 	char cmd[128];

@@ -33,9 +33,8 @@ static void usage(void)
 	       "  --hex             also print pins in hex\n"
 	       "  --json            print JSON\n"
 	       "  --store           also record the results as observations of the endpoint\n"
-	       "                    HOST:PORT in the database (added to the inventory if missing)\n"
-	       CLI_GLOBAL_HELP
-	       "  -h, --help        this help\n\n"
+	       "                    HOST:PORT in the database (added to the inventory if "
+	       "missing)\n" CLI_GLOBAL_HELP "  -h, --help        this help\n\n"
 	       "The probe keeps at most 32 certificates / 256 KiB of chain and says so.\n"
 	       "Exit status: 0 every address ok; 1 a chain was received but is untrusted,\n"
 	       "expired or does not match the name; 2 bad usage; 3 no chain (DNS, connection,\n"
@@ -56,8 +55,9 @@ static int store_results(struct cli_global *g, const char *host, uint16_t port, 
 	lhost[sizeof(lhost) - 1] = '\0';
 	if (db_begin(db) != 0)
 		goto fail;
-	sqlite3_stmt *s = db_stmt(db, "INSERT INTO endpoints (host, port, sni, created_at, updated_at) "
-				      "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, port) DO NOTHING");
+	sqlite3_stmt *s =
+		db_stmt(db, "INSERT INTO endpoints (host, port, sni, created_at, updated_at) "
+			    "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, port) DO NOTHING");
 	if (!s)
 		goto fail;
 	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
@@ -143,13 +143,15 @@ static void print_chain(const char *title, const struct x509_chain *ch, bool hex
 	       ch->truncated ? ", truncated" : "");
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct x509_cert_info *c = &ch->certs[i];
-		char s[X509_MAX_DN * 2], is[X509_MAX_DN * 2], nb[32], na[32], fp[65], b64[48], hx[65];
+		char s[X509_MAX_DN * 2], is[X509_MAX_DN * 2], nb[32], na[32], fp[65], b64[48],
+			hx[65];
 		printf("    [%zu] subject  %s\n", i, log_escape(c->subject, s, sizeof(s)));
 		printf("        issuer   %s\n", log_escape(c->issuer, is, sizeof(is)));
 		printf("        serial   %s\n", c->serial);
 		printf("        valid    %s to %s\n", util_fmt_time(c->not_before, nb, sizeof(nb)),
 		       util_fmt_time(c->not_after, na, sizeof(na)));
-		printf("        key      %s (%u bits)%s\n", c->key_type, c->key_bits, c->is_ca ? ", CA" : "");
+		printf("        key      %s (%u bits)%s\n", c->key_type, c->key_bits,
+		       c->is_ca ? ", CA" : "");
 		printf("        sha256   %s\n", util_hex(c->sha256, 32, fp));
 		printf("        pin      sha256/%s\n", util_pin_b64(c->spki_pin, b64));
 		if (hex)
@@ -199,19 +201,37 @@ int cmd_probe(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case O_STORE: store = true; break;
-		case O_SNI: sni = optarg; break;
-		case O_CA: ca = optarg; break;
-		case O_ADDR: address = optarg; break;
-		case O_ALL: all = true; break;
+		case O_STORE:
+			store = true;
+			break;
+		case O_SNI:
+			sni = optarg;
+			break;
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_ADDR:
+			address = optarg;
+			break;
+		case O_ALL:
+			all = true;
+			break;
 		case O_TIMEOUT:
 			if (util_parse_int(optarg, 100, 600000, &timeout) != 0)
-				return cli_usage_error("probe", "--timeout: milliseconds in [100, 600000]");
+				return cli_usage_error("probe",
+						       "--timeout: milliseconds in [100, 600000]");
 			break;
-		case O_HEX: hex = true; break;
-		case O_JSON: json = true; break;
-		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("probe", "unknown option");
+		case O_HEX:
+			hex = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("probe", "unknown option");
 		}
 	}
 	if (optind != argc - 1)
@@ -238,7 +258,8 @@ int cmd_probe(int argc, char **argv)
 		char ps[8];
 		snprintf(ps, sizeof(ps), "%u", port);
 		if (getaddrinfo(address, ps, &hints, &ai) != 0 || !ai)
-			return cli_usage_error("probe", "--address: '%s' is not an IP address", address);
+			return cli_usage_error("probe", "--address: '%s' is not an IP address",
+					       address);
 		memcpy(&addrs[0].ss, ai->ai_addr, ai->ai_addrlen);
 		addrs[0].len = ai->ai_addrlen;
 		n = 1;
@@ -246,15 +267,16 @@ int cmd_probe(int argc, char **argv)
 	} else if ((rc = probe_resolve(host, port, addrs, all ? MAX_ALL_ADDRESSES : 1, &n, err,
 				       sizeof(err))) != 0) {
 		if (json) {
-			json_t *a = json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port", (json_int_t)port,
-					      "outcome", "dns_error", "detail", err);
-			json_t *o = json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port", (json_int_t)port,
-					      "sni", sni, "addresses", a);
+			json_t *a =
+				json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port",
+					  (json_int_t)port, "outcome", "dns_error", "detail", err);
+			json_t *o = json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
+					      (json_int_t)port, "sni", sni, "addresses", a);
 			rc = cli_print_json(o);
 			return rc ? rc : EXIT_RUNTIME;
 		}
-		printf("%s port %u: dns_error\n  detail: %s\n", log_escape(host, esc, sizeof(esc)), port,
-		       log_escape(err, esc + ERRLEN, ERRLEN));
+		printf("%s port %u: dns_error\n  detail: %s\n", log_escape(host, esc, sizeof(esc)),
+		       port, log_escape(err, esc + ERRLEN, ERRLEN));
 		return EXIT_RUNTIME;
 	}
 
@@ -294,9 +316,9 @@ int cmd_probe(int argc, char **argv)
 				json_decref(a);
 				a = NULL;
 			}
-		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port", (json_int_t)port,
-					  "sni", sni, "addresses", a) :
-				NULL;
+		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
+					  (json_int_t)port, "sni", sni, "addresses", a)
+			      : NULL;
 		int jr = cli_print_json(o);
 		if (jr)
 			rc = jr;

@@ -33,7 +33,8 @@ const char *cli_db_path(struct cli_global *g)
 
 static void sweep_usage(void)
 {
-	printf("Usage: pinwatch sweep [--concurrency N] [--timeout MS] [--ca-file FILE] [--json]\n\n"
+	printf("Usage: pinwatch sweep [--concurrency N] [--timeout MS] [--ca-file FILE] "
+	       "[--json]\n\n"
 	       "Probe every enabled endpoint once, now (every address, no jitter), store the\n"
 	       "results and print a summary: probes, outcomes by class, probes/s, wall time.\n"
 	       "For cron, the first population of a database, and benchmarks.\n\n"
@@ -42,8 +43,10 @@ static void sweep_usage(void)
 	       "  --ca-file FILE   trust anchors (default [probe] ca_file, else the system store)\n"
 	       "  --json           print the summary as JSON\n" CLI_GLOBAL_HELP
 	       "  -h, --help       this help\n\n"
-	       "SIGTERM/SIGINT: nothing new starts, probes in flight finish, results are committed.\n"
-	       "Exit status: 0 swept (failed probes are results, not errors); 2 usage; 3 runtime error.\n");
+	       "SIGTERM/SIGINT: nothing new starts, probes in flight finish, results are "
+	       "committed.\n"
+	       "Exit status: 0 swept (failed probes are results, not errors); 2 usage; 3 runtime "
+	       "error.\n");
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -74,12 +77,20 @@ int cmd_sweep(int argc, char **argv)
 			break;
 		case O_TIMEOUT:
 			if (util_parse_int(optarg, 100, 600000, &timeout))
-				return cli_usage_error("sweep", "--timeout: milliseconds in [100, 600000]");
+				return cli_usage_error("sweep",
+						       "--timeout: milliseconds in [100, 600000]");
 			break;
-		case O_CA: ca = optarg; break;
-		case O_JSON: json = true; break;
-		case 'h': sweep_usage(); return EXIT_OK;
-		default: return cli_usage_error("sweep", "unknown option");
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			sweep_usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("sweep", "unknown option");
 		}
 	}
 	if (optind != argc)
@@ -119,12 +130,12 @@ int cmd_sweep(int argc, char **argv)
 		json_t *oc = json_object();
 		for (size_t i = 0; oc && i < st.noutcomes; i++)
 			json_object_set_new(oc, st.outcomes[i].cls, json_integer(st.outcomes[i].n));
-		return cli_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:b}", "endpoints",
-						(json_int_t)st.endpoints, "probes", (json_int_t)st.probes,
-						"failures", (json_int_t)st.failures, "new_rows",
-						(json_int_t)st.new_rows, "wall_ms", (json_int_t)st.wall_ms,
-						"probes_per_s", rate, "outcomes", oc, "interrupted",
-						sweep_stop != 0));
+		return cli_print_json(json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:b}", "endpoints",
+			(json_int_t)st.endpoints, "probes", (json_int_t)st.probes, "failures",
+			(json_int_t)st.failures, "new_rows", (json_int_t)st.new_rows, "wall_ms",
+			(json_int_t)st.wall_ms, "probes_per_s", rate, "outcomes", oc, "interrupted",
+			sweep_stop != 0));
 	}
 	printf("sweep: %lld endpoints, %lld probes in %.2f s (%.1f probes/s), %lld failed, "
 	       "%lld new observation rows%s\n",
@@ -144,8 +155,7 @@ static void history_usage(void)
 	       "during which an address presented the same chain with the same outcome.\n\n"
 	       "  --port P       only this port (default: every port of HOST)\n"
 	       "  --address IP   only this address\n"
-	       "  --json         print JSON\n" CLI_GLOBAL_HELP
-	       "  -h, --help     this help\n\n"
+	       "  --json         print JSON\n" CLI_GLOBAL_HELP "  -h, --help     this help\n\n"
 	       "Exit status: 0 ok; 2 usage or HOST not in the inventory; 3 database error.\n");
 }
 
@@ -160,13 +170,13 @@ static json_t *chain_json(const struct x509_chain *ch)
 static json_t *row_json(const struct obs_row *r)
 {
 	char fs[32], ls[32];
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "first_seen",
-			      util_fmt_time(r->first_seen, fs, sizeof(fs)), "last_seen",
-			      util_fmt_time(r->last_seen, ls, sizeof(ls)), "outcome", r->outcome,
-			      "probe_count", (json_int_t)r->probe_count, "detail", r->detail,
-			      "tls_version", r->tls_version, "cipher", r->cipher, "duration_ms",
-			      (json_int_t)r->duration_ms, "presented_chain", chain_json(&r->presented),
-			      "validated_chain", chain_json(&r->validated));
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "first_seen",
+		util_fmt_time(r->first_seen, fs, sizeof(fs)), "last_seen",
+		util_fmt_time(r->last_seen, ls, sizeof(ls)), "outcome", r->outcome, "probe_count",
+		(json_int_t)r->probe_count, "detail", r->detail, "tls_version", r->tls_version,
+		"cipher", r->cipher, "duration_ms", (json_int_t)r->duration_ms, "presented_chain",
+		chain_json(&r->presented), "validated_chain", chain_json(&r->validated));
 	if (o && r->trusted >= 0) {
 		json_object_set_new(o, "trusted", json_boolean(r->trusted));
 		json_object_set_new(o, "name_ok", json_boolean(r->name_ok));
@@ -218,10 +228,17 @@ int cmd_history(int argc, char **argv)
 			if (util_parse_int(optarg, 1, 65535, &port))
 				return cli_usage_error("history", "--port: 1 to 65535");
 			break;
-		case O_ADDR: address = optarg; break;
-		case O_JSON: json = true; break;
-		case 'h': history_usage(); return EXIT_OK;
-		default: return cli_usage_error("history", "unknown option");
+		case O_ADDR:
+			address = optarg;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			history_usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("history", "unknown option");
 		}
 	}
 	if (optind != argc - 1)
@@ -231,16 +248,18 @@ int cmd_history(int argc, char **argv)
 	if (hl == 0 || hl >= sizeof(host))
 		return cli_usage_error("history", "bad HOST");
 	for (size_t i = 0; i <= hl; i++)
-		host[i] = (char)((argv[optind][i] >= 'A' && argv[optind][i] <= 'Z') ? argv[optind][i] + 32 :
-										    argv[optind][i]);
+		host[i] = (char)((argv[optind][i] >= 'A' && argv[optind][i] <= 'Z')
+					 ? argv[optind][i] + 32
+					 : argv[optind][i]);
 	struct db *db = NULL;
 	if ((rc = cli_open_db(&g, DB_NO_CHECK, &db)) != EXIT_OK)
 		return rc;
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db_handle(db),
-			       "SELECT id, port FROM endpoints WHERE host = ?1 AND (?2 = 0 OR port = ?2) "
-			       "ORDER BY port",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		    db_handle(db),
+		    "SELECT id, port FROM endpoints WHERE host = ?1 AND (?2 = 0 OR port = ?2) "
+		    "ORDER BY port",
+		    -1, &st, NULL) != SQLITE_OK) {
 		log_err("history: %s", db_errmsg(db));
 		db_close(db);
 		return EXIT_RUNTIME;
@@ -268,21 +287,24 @@ int cmd_history(int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				if (!last || strcmp(last, rows[i].address) != 0) {
 					cur = json_array();
-					json_array_append_new(addrs, json_pack("{s:s, s:o}", "address",
-									       rows[i].address, "timeline", cur));
+					json_array_append_new(
+						addrs, json_pack("{s:s, s:o}", "address",
+								 rows[i].address, "timeline", cur));
 					last = rows[i].address;
 				}
 				json_array_append_new(cur, row_json(&rows[i]));
 			}
-			json_array_append_new(out, json_pack("{s:s, s:i, s:I, s:o}", "host", host, "port", p,
-							     "endpoint_id", (json_int_t)id, "addresses", addrs));
+			json_array_append_new(out, json_pack("{s:s, s:i, s:I, s:o}", "host", host,
+							     "port", p, "endpoint_id",
+							     (json_int_t)id, "addresses", addrs));
 		} else {
 			printf("%s port %d%s\n", log_escape(host, esc, sizeof(esc)), p,
 			       n ? "" : ": never probed");
 			const char *last = NULL;
 			for (size_t i = 0; i < n; i++) {
 				if (!last || strcmp(last, rows[i].address) != 0) {
-					printf("  %s\n", log_escape(rows[i].address, esc, sizeof(esc)));
+					printf("  %s\n",
+					       log_escape(rows[i].address, esc, sizeof(esc)));
 					last = rows[i].address;
 				}
 				print_row(&rows[i]);

@@ -36,14 +36,16 @@ static const char Q_CHAIN_LOAD[] =
 	"SELECT c.der, c.sha256, c.spki_sha256, c.subject, c.issuer, c.serial, c.not_before, "
 	"c.not_after, c.key_type, c.key_bits, c.is_ca FROM chain_certs cc "
 	"JOIN certificates c ON c.id = cc.cert_id WHERE cc.chain_id = ? ORDER BY cc.pos";
-#define OBS_COLS                                                                                  \
-	"o.id, o.endpoint_id, o.address, o.outcome, o.detail, o.tls_version, o.cipher, o.trusted, " \
-	"o.name_ok, o.first_seen, o.last_seen, o.probe_count, o.duration_ms, "                      \
+#define OBS_COLS                                                                         \
+	"o.id, o.endpoint_id, o.address, o.outcome, o.detail, o.tls_version, o.cipher, " \
+	"o.trusted, "                                                                    \
+	"o.name_ok, o.first_seen, o.last_seen, o.probe_count, o.duration_ms, "           \
 	"o.presented_chain_id, o.validated_chain_id"
 static const char Q_LATEST[] =
 	"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 AND o.last_seen >= ?2 "
 	"AND o.id = (SELECT i.id FROM observations i WHERE i.endpoint_id = o.endpoint_id "
-	"AND i.address = o.address ORDER BY i.last_seen DESC, i.id DESC LIMIT 1) ORDER BY o.address";
+	"AND i.address = o.address ORDER BY i.last_seen DESC, i.id DESC LIMIT 1) ORDER BY "
+	"o.address";
 static const char Q_HISTORY[] =
 	"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 "
 	"AND (?2 IS NULL OR o.address = ?2) ORDER BY o.address, o.first_seen, o.id LIMIT ?3";
@@ -92,8 +94,8 @@ static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, in
 }
 
 /* The id of chain @ch, stored (with its certificates) if new. */
-static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int64_t *id,
-		    char *err, size_t errlen)
+static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int64_t *id, char *err,
+		    size_t errlen)
 {
 	uint8_t hashes[64 * 32], digest[32];
 	size_t n = ch->n > 64 ? 64 : ch->n;
@@ -162,7 +164,8 @@ int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 	if (r->handshake_ok && r->presented.n > 0) {
 		if ((rc = chain_id(db, &r->presented, now, &pid, err, errlen)) != 0)
 			return rc;
-		if (r->validated.n > 0 && (rc = chain_id(db, &r->validated, now, &vid, err, errlen)) != 0)
+		if (r->validated.n > 0 &&
+		    (rc = chain_id(db, &r->validated, now, &vid, err, errlen)) != 0)
 			return rc;
 	}
 	sqlite3_stmt *s = db_stmt(db, Q_OBS_LAST);
@@ -347,8 +350,8 @@ void obs_rows_free(struct obs_row *rows, size_t n)
 	free(rows);
 }
 
-static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_row **rows,
-		     size_t *n, char *err, size_t errlen)
+static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_row **rows, size_t *n,
+		     char *err, size_t errlen)
 {
 	struct obs_row *v = NULL;
 	size_t cnt = 0;
@@ -373,8 +376,10 @@ static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_ro
 		col_text(s, 4, o->detail, sizeof(o->detail));
 		col_text(s, 5, o->tls_version, sizeof(o->tls_version));
 		col_text(s, 6, o->cipher, sizeof(o->cipher));
-		o->trusted = sqlite3_column_type(s, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 7);
-		o->name_ok = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 8);
+		o->trusted =
+			sqlite3_column_type(s, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 7);
+		o->name_ok =
+			sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 8);
 		o->first_seen = (time_t)sqlite3_column_int64(s, 9);
 		o->last_seen = (time_t)sqlite3_column_int64(s, 10);
 		o->probe_count = sqlite3_column_int64(s, 11);
@@ -390,10 +395,12 @@ static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_ro
 	for (size_t i = 0; i < cnt; i++) {
 		struct obs_row *o = &v[i];
 		if ((o->presented_chain_id &&
-		     (rc = obs_chain_load(db, o->presented_chain_id, &o->presented, err, errlen)) < 0 &&
+		     (rc = obs_chain_load(db, o->presented_chain_id, &o->presented, err, errlen)) <
+			     0 &&
 		     rc != -ENOENT) ||
 		    (o->validated_chain_id &&
-		     (rc = obs_chain_load(db, o->validated_chain_id, &o->validated, err, errlen)) < 0 &&
+		     (rc = obs_chain_load(db, o->validated_chain_id, &o->validated, err, errlen)) <
+			     0 &&
 		     rc != -ENOENT)) {
 			obs_rows_free(v, cnt);
 			return rc;

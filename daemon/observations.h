@@ -55,15 +55,16 @@ struct obs_row {
 	char detail[256];
 	char tls_version[16];
 	char cipher[48];
-	int trusted;  /**< 1, 0, or -1 when unknown (no handshake) */
-	int name_ok;  /**< 1, 0, or -1 */
+	int trusted; /**< 1, 0, or -1 when unknown (no handshake) */
+	int name_ok; /**< 1, 0, or -1 */
 	time_t first_seen;
 	time_t last_seen;
 	int64_t probe_count;
 	int64_t duration_ms;
 	int64_t presented_chain_id; /**< 0 when none */
 	int64_t validated_chain_id; /**< 0 when none */
-	struct x509_chain presented; /**< certificates with every x509_cert_info field, DER included */
+	struct x509_chain
+		presented; /**< certificates with every x509_cert_info field, DER included */
 	struct x509_chain validated;
 };
 

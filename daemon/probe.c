@@ -20,7 +20,7 @@
  * else: X25519 first so that one key share (GNUTLS_KEY_SHARE_TOP) nearly
  * always suffices, no session tickets, no resumption. Versions and ciphers
  * stay wide so that old servers are still described. */
-#define PROBE_PRIORITY                                                                         \
+#define PROBE_PRIORITY                                                                        \
 	"NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
 	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:%NO_TICKETS"
 
@@ -29,9 +29,9 @@
  * certificates are cached by DER SHA-256 and validation verdicts by (chain,
  * name), each verdict until the first certificate of its chain expires (or
  * becomes valid) and at most CACHE_TTL_S. Direct-mapped, bounded tables. */
-#define CERT_CACHE 4096
-#define CHAIN_CACHE 4096
-#define CACHE_TTL_S 3600
+#define CERT_CACHE	    4096
+#define CHAIN_CACHE	    4096
+#define CACHE_TTL_S	    3600
 #define CACHE_VALIDATED_MAX 16
 
 struct chain_slot {
@@ -48,7 +48,7 @@ struct probe_ctx {
 	struct x509_trust *trust;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
-	pthread_mutex_t lock; /* the caches */
+	pthread_mutex_t lock;	      /* the caches */
 	struct x509_cert_info *certs; /* CERT_CACHE slots; der == NULL: empty */
 	struct chain_slot *chains;    /* CHAIN_CACHE slots */
 };
@@ -137,8 +137,9 @@ bool probe_outcome_has_chain(const char *o)
 
 char *probe_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr :
-						    (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	const void *a = sa->sa_family == AF_INET6
+				? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+				: (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
@@ -171,15 +172,23 @@ static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
 static void finish_errno(struct probe *p, int e, const char *stage)
 {
 	switch (e) {
-	case ECONNREFUSED: finish(p, "refused", "%s: %s", stage, strerror(e)); break;
-	case ETIMEDOUT: finish(p, "timeout", "%s: %s", stage, strerror(e)); break;
+	case ECONNREFUSED:
+		finish(p, "refused", "%s: %s", stage, strerror(e));
+		break;
+	case ETIMEDOUT:
+		finish(p, "timeout", "%s: %s", stage, strerror(e));
+		break;
 	case ENETUNREACH:
 	case EHOSTUNREACH:
 	case EADDRNOTAVAIL:
 	case EAFNOSUPPORT:
 	case ENETDOWN:
-	case EHOSTDOWN: finish(p, "unreachable", "%s: %s", stage, strerror(e)); break;
-	default: finish(p, "unreachable", "%s: %s", stage, strerror(e)); break;
+	case EHOSTDOWN:
+		finish(p, "unreachable", "%s: %s", stage, strerror(e));
+		break;
+	default:
+		finish(p, "unreachable", "%s: %s", stage, strerror(e));
+		break;
 	}
 }
 
@@ -225,7 +234,8 @@ static void finish_tls_error(struct probe *p, int g)
 		}
 		break;
 	}
-	default: break;
+	default:
+		break;
 	}
 	error_token(g, tok, sizeof(tok));
 	snprintf(oc, sizeof(oc), "tls_error:%s", tok);
@@ -341,7 +351,8 @@ static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, size
 			break;
 		}
 		int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
-		if (g < 0 || x509_cert_from_crt(crts[k], &p->res.presented.certs[k], err, errlen) != 0) {
+		if (g < 0 ||
+		    x509_cert_from_crt(crts[k], &p->res.presented.certs[k], err, errlen) != 0) {
 			if (g < 0)
 				util_err(err, errlen, 0, "%s", gnutls_strerror(g));
 			gnutls_x509_crt_deinit(crts[k]);
@@ -352,8 +363,8 @@ static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, size
 	}
 	const char *name = p->sni[0] ? p->sni : NULL;
 	if (rc == 0)
-		rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name, &p->res.validated, v,
-				   err, errlen);
+		rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name,
+				   &p->res.validated, v, err, errlen);
 	for (size_t i = 0; i < k && i < m; i++)
 		gnutls_x509_crt_deinit(crts[i]);
 	return rc;
@@ -376,8 +387,8 @@ static void collect(struct probe *p)
 		finish(p, "tls_error:no_certificate", "server sent no certificate");
 		return;
 	}
-	p->res.presented.certs = calloc(n < X509_MAX_CHAIN ? n : X509_MAX_CHAIN,
-					sizeof(struct x509_cert_info));
+	p->res.presented.certs =
+		calloc(n < X509_MAX_CHAIN ? n : X509_MAX_CHAIN, sizeof(struct x509_cert_info));
 	if (!p->res.presented.certs) {
 		finish(p, "tls_error:out_of_memory", "out of memory");
 		return;
@@ -419,13 +430,18 @@ static void collect(struct probe *p)
 	p->res.handshake_ok = true;
 	p->res.trusted = v.trusted;
 	p->res.name_ok = v.name_ok;
-	const char *trunc = p->res.truncated ? "; stopped after the chain limit (32 certificates / 256 KiB)" : "";
+	const char *trunc = p->res.truncated
+				    ? "; stopped after the chain limit (32 certificates / 256 KiB)"
+				    : "";
 	if (v.expired)
-		finish(p, "expired", "%s%s", v.reason[0] ? v.reason : "a certificate is outside its validity period", trunc);
+		finish(p, "expired", "%s%s",
+		       v.reason[0] ? v.reason : "a certificate is outside its validity period",
+		       trunc);
 	else if (!v.trusted)
 		finish(p, "untrusted", "%s%s", v.reason, trunc);
 	else if (!v.name_ok)
-		finish(p, "name_mismatch", "certificate does not match %s%s", name ? name : "", trunc);
+		finish(p, "name_mismatch", "certificate does not match %s%s", name ? name : "",
+		       trunc);
 	else
 		finish(p, "ok", "%s", p->res.truncated ? trunc + 2 : "");
 }
@@ -442,8 +458,8 @@ static void start_handshake(struct probe *p)
 	}
 	if ((g = gnutls_priority_set(p->session, p->ctx->prio)) < 0 ||
 	    (g = gnutls_credentials_set(p->session, GNUTLS_CRD_CERTIFICATE, p->ctx->cred)) < 0 ||
-	    (p->sni_is_name &&
-	     (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni, strlen(p->sni))) < 0)) {
+	    (p->sni_is_name && (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni,
+							   strlen(p->sni))) < 0)) {
 		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
 		return;
 	}
@@ -485,12 +501,13 @@ struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, sockle
 	p->deadline_ms = p->start_ms + p->timeout_ms;
 	p->res.at = util_now();
 	probe_addr_str(sa, p->res.address, sizeof(p->res.address));
-	p->res.port = ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port :
-							((const struct sockaddr_in *)sa)->sin_port);
+	p->res.port = ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+						      : ((const struct sockaddr_in *)sa)->sin_port);
 	if (sni && *sni) {
 		unsigned char tmp[sizeof(struct in6_addr)];
 		snprintf(p->sni, sizeof(p->sni), "%s", sni);
-		p->sni_is_name = inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
+		p->sni_is_name =
+			inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
 	}
 	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (p->fd < 0) {
@@ -627,7 +644,8 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 			continue;
 		bool dup = false;
 		for (size_t i = 0; i < *n && !dup; i++)
-			dup = out[i].len == ai->ai_addrlen && !memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen);
+			dup = out[i].len == ai->ai_addrlen &&
+			      !memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen);
 		if (dup)
 			continue;
 		memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
@@ -640,8 +658,8 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 	return 0;
 }
 
-int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
-		   const char *sni, int timeout_ms, struct probe_result *results)
+int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
+		   int timeout_ms, struct probe_result *results)
 {
 	struct probe **ps = calloc(n ? n : 1, sizeof(*ps));
 	struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
@@ -651,7 +669,8 @@ int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni, timeout_ms);
+		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni,
+				  timeout_ms);
 		if (!ps[i]) {
 			rc = -ENOMEM;
 			goto out;
@@ -697,13 +716,13 @@ out:
 json_t *probe_cert_json(const struct x509_cert_info *c)
 {
 	char nb[32], na[32], fp[65], b64[48], hx[65];
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "subject",
-			 c->subject ? c->subject : "", "issuer", c->issuer ? c->issuer : "", "serial",
-			 c->serial, "not_before", util_fmt_time(c->not_before, nb, sizeof(nb)),
-			 "not_after", util_fmt_time(c->not_after, na, sizeof(na)), "key_type",
-			 c->key_type, "key_bits", (json_int_t)c->key_bits, "is_ca", c->is_ca, "sha256",
-			 util_hex(c->sha256, 32, fp), "pin", util_pin_b64(c->spki_pin, b64), "pin_hex",
-			 util_hex(c->spki_pin, 32, hx));
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "subject",
+		c->subject ? c->subject : "", "issuer", c->issuer ? c->issuer : "", "serial",
+		c->serial, "not_before", util_fmt_time(c->not_before, nb, sizeof(nb)), "not_after",
+		util_fmt_time(c->not_after, na, sizeof(na)), "key_type", c->key_type, "key_bits",
+		(json_int_t)c->key_bits, "is_ca", c->is_ca, "sha256", util_hex(c->sha256, 32, fp),
+		"pin", util_pin_b64(c->spki_pin, b64), "pin_hex", util_hex(c->spki_pin, 32, hx));
 }
 
 static json_t *chain_json(const struct x509_chain *ch)
@@ -722,10 +741,11 @@ static json_t *chain_json(const struct x509_chain *ch)
 json_t *probe_result_json(const struct probe_result *r)
 {
 	char at[32];
-	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
-			      (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
-			      util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
-			      "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
+	json_t *o =
+		json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
+			  (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
+			  util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
+			  "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
 	if (!o)
 		return NULL;
 	if (r->handshake_ok) {

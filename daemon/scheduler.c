@@ -17,10 +17,10 @@
 #include "observations.h"
 #include "util.h"
 
-#define MAX_CONCURRENCY 4096
+#define MAX_CONCURRENCY	 4096
 #define WRITER_QUEUE_MAX 8192
 #define WRITER_BATCH_MAX 2048
-#define RELOAD_EVERY_MS 60000
+#define RELOAD_EVERY_MS	 60000
 
 enum ep_state { E_IDLE, E_QUEUED, E_RESOLVING, E_PROBING };
 
@@ -32,12 +32,12 @@ struct sep {
 	int64_t interval_s;
 	time_t next_due;
 	enum ep_state st;
-	bool removed;     /* gone from the table: freed when idle */
-	bool swept;       /* done in the current sweep */
+	bool removed; /* gone from the table: freed when idle */
+	bool swept;   /* done in the current sweep */
 	bool probe_now;
 	struct probe_addr *addrs; /* only while resolving/probing */
 	size_t naddrs, next_addr;
-	int pending;      /* probes started and not finished */
+	int pending; /* probes started and not finished */
 	int dns_rc;
 	char dns_err[200];
 	struct sep *qnext; /* due queue / ready queue / resolver queues */
@@ -65,8 +65,8 @@ struct scheduler {
 	char db_path[1024];
 	struct db *rdb; /* loop thread */
 	struct probe_ctx *pctx;
-	int ep;         /* epoll */
-	int evfd;       /* resolver and probe-now wake-ups */
+	int ep;	  /* epoll */
+	int evfd; /* resolver and probe-now wake-ups */
 
 	struct sep **eps;
 	size_t neps;
@@ -171,7 +171,8 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		else
 			rc = obs_endpoint_probed(s->wdb, it->endpoint_id, it->last, it->next, err,
 						 sizeof(err));
-		if (rc == -EIO && sqlite3_extended_errcode(db_handle(s->wdb)) == SQLITE_CONSTRAINT_FOREIGNKEY)
+		if (rc == -EIO &&
+		    sqlite3_extended_errcode(db_handle(s->wdb)) == SQLITE_CONSTRAINT_FOREIGNKEY)
 			rc = 0; /* endpoint deleted meanwhile: nothing to record */
 		if (rc) {
 			log_err("writer: %s", err);
@@ -278,13 +279,14 @@ static void *resolver_main(void *arg)
 		free(e->addrs);
 		e->addrs = calloc(max, sizeof(*e->addrs));
 		if (!e->addrs)
-			e->dns_rc = util_err(e->dns_err, sizeof(e->dns_err), -ENOMEM, "out of memory");
+			e->dns_rc =
+				util_err(e->dns_err, sizeof(e->dns_err), -ENOMEM, "out of memory");
 		else if (s->o.resolve)
 			e->dns_rc = s->o.resolve(s->o.resolve_ud, e->host, e->port, e->addrs, max,
 						 &e->naddrs, e->dns_err, sizeof(e->dns_err));
 		else
-			e->dns_rc = probe_resolve(e->host, e->port, e->addrs, max, &e->naddrs, e->dns_err,
-						  sizeof(e->dns_err));
+			e->dns_rc = probe_resolve(e->host, e->port, e->addrs, max, &e->naddrs,
+						  e->dns_err, sizeof(e->dns_err));
 
 		pthread_mutex_lock(&s->rlock);
 		e->qnext = s->rdone_head;
@@ -317,8 +319,9 @@ static struct sep *find_ep(struct scheduler *s, int64_t id)
  * last_probe_at + interval, else spread over the first minute. */
 static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 {
-	static const char q[] = "SELECT id, host, port, coalesce(sni, host), interval_s, last_probe_at, "
-				"next_probe_at FROM endpoints WHERE enabled = 1 ORDER BY id";
+	static const char q[] =
+		"SELECT id, host, port, coalesce(sni, host), interval_s, last_probe_at, "
+		"next_probe_at FROM endpoints WHERE enabled = 1 ORDER BY id";
 	sqlite3_stmt *st = NULL;
 	time_t now = util_now();
 	if (sqlite3_prepare_v2(db_handle(s->rdb), q, -1, &st, NULL) != SQLITE_OK)
@@ -373,8 +376,7 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 		if (s->eps[i]->removed && s->eps[i]->st == E_IDLE) {
 			free(s->eps[i]->addrs);
 			free(s->eps[i]);
-		}
-		else
+		} else
 			s->eps[w++] = s->eps[i];
 	}
 	s->neps = w;
@@ -504,7 +506,8 @@ static void start_probe(struct scheduler *s, struct sep *e)
 	s->free_slots = sl->next;
 	const struct probe_addr *a = &e->addrs[e->next_addr++];
 	sl->ep = e;
-	sl->p = probe_new(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni, s->o.timeout_ms);
+	sl->p = probe_new(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni,
+			  s->o.timeout_ms);
 	sl->prev = sl->next = NULL;
 	s->running++;
 	e->pending++;
@@ -893,15 +896,20 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 					if (no.concurrency != s->nslots && !s->running &&
 					    set_slots(s, no.concurrency, err, errlen) == 0)
 						s->o.concurrency = no.concurrency;
-					if (strcmp(no.ca_file ? no.ca_file : "", s->ca_file) != 0 && !s->running) {
-						struct probe_ctx *pc = probe_ctx_new(no.ca_file, err, errlen);
+					if (strcmp(no.ca_file ? no.ca_file : "", s->ca_file) != 0 &&
+					    !s->running) {
+						struct probe_ctx *pc =
+							probe_ctx_new(no.ca_file, err, errlen);
 						if (pc) {
 							probe_ctx_free(s->pctx);
 							s->pctx = pc;
-							snprintf(s->ca_file, sizeof(s->ca_file), "%s",
+							snprintf(s->ca_file, sizeof(s->ca_file),
+								 "%s",
 								 no.ca_file ? no.ca_file : "");
 						} else {
-							log_err("reload: %s (keeping the old trust store)", err);
+							log_err("reload: %s (keeping the old trust "
+								"store)",
+								err);
 						}
 					}
 					log_info("configuration reloaded");

@@ -26,12 +26,12 @@ typedef int (*sched_resolve_fn)(void *ud, const char *host, uint16_t port, struc
 typedef void (*sched_commit_hook)(void *ud, const int64_t *endpoint_ids, size_t n);
 
 struct sched_opts {
-	int concurrency;        /**< probes in flight; default 64, at most 4096 */
-	int timeout_ms;         /**< connect + handshake; default 10000 */
-	int max_addresses;      /**< per endpoint; default 16 */
-	int jitter_pct;         /**< +- percent of the interval; default 10 */
-	const char *ca_file;    /**< NULL/"": system trust store */
-	int resolver_threads;   /**< default 4 */
+	int concurrency;	  /**< probes in flight; default 64, at most 4096 */
+	int timeout_ms;		  /**< connect + handshake; default 10000 */
+	int max_addresses;	  /**< per endpoint; default 16 */
+	int jitter_pct;		  /**< +- percent of the interval; default 10 */
+	const char *ca_file;	  /**< NULL/"": system trust store */
+	int resolver_threads;	  /**< default 4 */
 	sched_resolve_fn resolve; /**< NULL: probe_resolve (getaddrinfo) */
 	void *resolve_ud;
 	sched_commit_hook after_commit; /**< optional post-batch hook (alerts, metrics) */
@@ -40,13 +40,13 @@ struct sched_opts {
 
 /** Totals of a sweep (or of the run so far). */
 struct sched_stats {
-	int64_t endpoints;  /**< endpoints completed */
-	int64_t probes;     /**< addresses probed (one per address; dns_error counts one) */
-	int64_t failures;   /**< probes whose outcome is not ok */
-	int64_t new_rows;   /**< observation rows opened */
+	int64_t endpoints; /**< endpoints completed */
+	int64_t probes;	   /**< addresses probed (one per address; dns_error counts one) */
+	int64_t failures;  /**< probes whose outcome is not ok */
+	int64_t new_rows;  /**< observation rows opened */
 	int64_t wall_ms;
 	struct {
-		char cls[32];   /**< outcome class: ok, timeout, tls_error, tls_alert, ... */
+		char cls[32]; /**< outcome class: ok, timeout, tls_error, tls_alert, ... */
 		int64_t n;
 	} outcomes[24];
 	size_t noutcomes;

@@ -34,7 +34,7 @@ struct serve_ctx {
 	struct cli_global *g;
 	const char *db_path;
 	struct scheduler *sched; /**< set once the scheduler exists (probe-now) */
-	void *state[8];          /**< one slot per component, by index */
+	void *state[8];		 /**< one slot per component, by index */
 };
 
 /**
@@ -105,9 +105,10 @@ static void usage(void)
 	       "Run the daemon: probe every enabled endpoint at its interval (with jitter),\n"
 	       "at every address, and keep the observation history. A restart resumes from\n"
 	       "the stored probe times.\n\n"
-	       "      --check-config  parse and validate the configuration, then exit\n" CLI_GLOBAL_HELP
-	       "  -h, --help          this help\n\n"
-	       "Signals: SIGTERM/SIGINT stop gracefully (exit 0); SIGHUP re-reads the configuration.\n");
+	       "      --check-config  parse and validate the configuration, then "
+	       "exit\n" CLI_GLOBAL_HELP "  -h, --help          this help\n\n"
+	       "Signals: SIGTERM/SIGINT stop gracefully (exit 0); SIGHUP re-reads the "
+	       "configuration.\n");
 }
 
 int cmd_serve(int argc, char **argv)
@@ -128,9 +129,14 @@ int cmd_serve(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case O_CHECK: check = true; break;
-		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("serve", "unknown option");
+		case O_CHECK:
+			check = true;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("serve", "unknown option");
 		}
 	}
 	if (optind != argc)
@@ -181,7 +187,8 @@ int cmd_serve(int argc, char **argv)
 	log_info("pinwatch %s serving (database %s, concurrency %d)", PINWATCH_VERSION, ctx.db_path,
 		 so.concurrency);
 	sd_notify(0, "READY=1");
-	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) != 0) {
+	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
+	    0) {
 		log_err("%s", err);
 		rc = EXIT_RUNTIME;
 	}

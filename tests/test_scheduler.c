@@ -2,6 +2,7 @@
  * observations, several addresses, hostile servers, SIGTERM.
  * argv[1] is the path of the pinwatch executable. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,10 +37,11 @@ static struct tlsfarm *mkfarm(const char *addr, uint16_t port, enum tlsfarm_mode
 	if (mode == TLSFARM_TLS) {
 		static const char *const names[] = { "a.test", "b.test", "multi.test" };
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-			if (tlsfarm_add(f, names[i], TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err, sizeof(err)))
+			if (tlsfarm_add(f, names[i], TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
+					sizeof(err)))
 				return NULL;
-		if (port == 0 && tlsfarm_add(f, "huge.test", TLSFARM_HUGE_CHAIN, TLSFARM_KEY_ECDSA_P256, err,
-					     sizeof(err)))
+		if (port == 0 && tlsfarm_add(f, "huge.test", TLSFARM_HUGE_CHAIN,
+					     TLSFARM_KEY_ECDSA_P256, err, sizeof(err)))
 			return NULL;
 	}
 	return tlsfarm_start(f) == 0 ? f : NULL;
@@ -151,7 +153,9 @@ static int resolve(void *ud, const char *host, uint16_t port, struct probe_addr 
 static void sweep(int timeout_ms, int concurrency, struct sched_stats *st)
 {
 	char err[ERRLEN];
-	struct sched_opts o = { .concurrency = concurrency, .timeout_ms = timeout_ms, .ca_file = ca,
+	struct sched_opts o = { .concurrency = concurrency,
+				.timeout_ms = timeout_ms,
+				.ca_file = ca,
 				.resolve = resolve };
 	struct scheduler *s = scheduler_new(dbpath, &o, err, sizeof(err));
 	if (!s)
@@ -179,12 +183,14 @@ static void test_scheduler_sweep_run_length_observations(void **state)
 	assert_int_equal(query("SELECT count(*) FROM observations WHERE outcome = 'ok'"), 4);
 	assert_int_equal(query("SELECT count(*) FROM observations WHERE outcome = 'dns_error'"), 1);
 	/* Both edges of multi.test recorded, each with its own chain. */
-	assert_int_equal(query("SELECT count(DISTINCT presented_chain_id) FROM observations o "
-			       "JOIN endpoints e ON e.id = o.endpoint_id WHERE e.host = 'multi.test'"),
-			 2);
-	assert_int_equal(query("SELECT count(DISTINCT address) FROM observations o "
-			       "JOIN endpoints e ON e.id = o.endpoint_id WHERE e.host = 'multi.test'"),
-			 2);
+	assert_int_equal(
+		query("SELECT count(DISTINCT presented_chain_id) FROM observations o "
+		      "JOIN endpoints e ON e.id = o.endpoint_id WHERE e.host = 'multi.test'"),
+		2);
+	assert_int_equal(
+		query("SELECT count(DISTINCT address) FROM observations o "
+		      "JOIN endpoints e ON e.id = o.endpoint_id WHERE e.host = 'multi.test'"),
+		2);
 	/* Shared intermediate and root are stored once. */
 	int64_t certs = query("SELECT count(*) FROM certificates");
 	assert_int_equal(certs, 4 /* leaves */ + 2 /* intermediate, root */);
@@ -203,7 +209,8 @@ static void test_scheduler_sweep_run_length_observations(void **state)
 	sweep(5000, 8, &st);
 	assert_int_equal(st.new_rows, 1);
 	assert_int_equal(query("SELECT count(*) FROM observations"), 6);
-	assert_int_equal(query("SELECT count(*) FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
+	assert_int_equal(query("SELECT count(*) FROM observations o JOIN endpoints e ON e.id = "
+			       "o.endpoint_id "
 			       "WHERE e.host = 'a.test'"),
 			 2);
 
@@ -235,8 +242,8 @@ static void test_scheduler_sweep_run_length_observations(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(rows[0].address, "127.0.0.1");
 	assert_string_equal(rows[1].address, "127.0.0.2");
-	assert_memory_not_equal(rows[0].presented.certs[0].spki_pin, rows[1].presented.certs[0].spki_pin,
-				32);
+	assert_memory_not_equal(rows[0].presented.certs[0].spki_pin,
+				rows[1].presented.certs[0].spki_pin, 32);
 	obs_rows_free(rows, n);
 	db_close(db);
 }
@@ -265,10 +272,11 @@ static void test_scheduler_sweep_hostile_servers_never_stall(void **state)
 		{ "slow.test", "timeout" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
-		assert_int_equal(query("SELECT count(*) FROM observations o JOIN endpoints e ON e.id = "
-				       "o.endpoint_id WHERE e.host = '%s' AND o.outcome = '%s'",
-				       want[i].host, want[i].outcome),
-				 1);
+		assert_int_equal(
+			query("SELECT count(*) FROM observations o JOIN endpoints e ON e.id = "
+			      "o.endpoint_id WHERE e.host = '%s' AND o.outcome = '%s'",
+			      want[i].host, want[i].outcome),
+			1);
 	assert_int_equal(query("SELECT count(*) FROM observations o JOIN endpoints e ON e.id = "
 			       "o.endpoint_id WHERE e.host IN ('garbage.test', 'closer.test') AND "
 			       "o.outcome LIKE 'tls_error:%%'"),
@@ -291,18 +299,66 @@ static void test_scheduler_sweep_concurrency_1024(void **state)
 	assert_int_equal(query("SELECT count(DISTINCT presented_chain_id) FROM observations"), 1);
 }
 
-/* Run the binary; send SIGTERM after @kill_after_ms (0: never). Exit status. */
-static int run_bin(const char *args, int kill_after_ms, int64_t *elapsed_ms)
+struct runner {
+	struct scheduler *s;
+	volatile sig_atomic_t stop;
+	int rc;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *r = arg;
+	char err[ERRLEN];
+	r->rc = scheduler_run(r->s, &r->stop, NULL, NULL, NULL, err, sizeof(err));
+	return NULL;
+}
+
+static void test_scheduler_probe_now(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	add_endpoint("a.test", tlsfarm_port(farm1), NULL);
+	/* Probed a moment ago: not due for an hour. */
+	exec_sql("UPDATE endpoints SET last_probe_at = %lld, next_probe_at = %lld",
+		 (long long)util_now(), (long long)util_now() + 3600);
+	struct sched_opts o = { .timeout_ms = 5000, .ca_file = ca, .resolve = resolve };
+	struct runner r = { .s = scheduler_new(dbpath, &o, err, sizeof(err)) };
+	assert_non_null(r.s);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, run_thread, &r), 0);
+	usleep(300000);
+	assert_int_equal(query("SELECT count(*) FROM observations"), 0);
+	assert_int_equal(scheduler_probe_now(r.s, query("SELECT id FROM endpoints")), 0);
+	int64_t n = 0;
+	for (int i = 0; i < 100 && n == 0; i++) {
+		usleep(50000);
+		n = query("SELECT count(*) FROM observations WHERE outcome = 'ok'");
+	}
+	assert_int_equal(n, 1);
+	r.stop = 1;
+	pthread_join(t, NULL);
+	assert_int_equal(r.rc, 0);
+	scheduler_free(r.s);
+	assert_true(query("SELECT next_probe_at FROM endpoints") > (int64_t)util_now() + 200);
+}
+
+/* Run the binary; send SIGHUP after @hup_after_ms (0: never), then SIGTERM
+ * after @kill_after_ms more (0: never). Exit status. */
+static int run_bin_hup(const char *args, int hup_after_ms, int kill_after_ms, int64_t *elapsed_ms)
 {
 	int64_t t0 = util_mono_ms();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char cmd[1024];
-		snprintf(cmd, sizeof(cmd), "exec %s %s --db %s >/dev/null 2>%s/stderr", pinwatch_bin, args,
-			 dbpath, dir);
+		snprintf(cmd, sizeof(cmd), "exec %s %s --db %s >/dev/null 2>%s/stderr",
+			 pinwatch_bin, args, dbpath, dir);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
+	}
+	if (hup_after_ms) {
+		usleep((useconds_t)hup_after_ms * 1000);
+		kill(pid, SIGHUP);
 	}
 	if (kill_after_ms) {
 		usleep((useconds_t)kill_after_ms * 1000);
@@ -315,13 +371,19 @@ static int run_bin(const char *args, int kill_after_ms, int64_t *elapsed_ms)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static int run_bin(const char *args, int kill_after_ms, int64_t *elapsed_ms)
+{
+	return run_bin_hup(args, 0, kill_after_ms, elapsed_ms);
+}
+
 static void check_integrity(void)
 {
 	char err[ERRLEN];
 	struct db *db = db_open(dbpath, DB_NO_CHECK, err, sizeof(err));
 	assert_non_null(db);
 	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db_handle(db), "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db_handle(db), "PRAGMA integrity_check", -1, &s, NULL),
+			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
 	sqlite3_finalize(s);
@@ -350,7 +412,8 @@ static void test_scheduler_sweep_sigterm_keeps_committed(void **state)
 	check_integrity();
 	assert_int_equal(query("SELECT count(*) FROM observations"), 4);
 	/* The fast probes of the interrupted sweep were committed, not lost. */
-	assert_int_equal(query("SELECT min(probe_count) FROM observations WHERE outcome = 'ok'"), 2);
+	assert_int_equal(query("SELECT min(probe_count) FROM observations WHERE outcome = 'ok'"),
+			 2);
 	assert_int_equal(query("SELECT count(*) FROM sweeps WHERE finished_at IS NOT NULL"), 2);
 }
 
@@ -370,8 +433,17 @@ static void test_serve_sigterm_and_resume(void **state)
 	fclose(f);
 	snprintf(args, sizeof(args), "serve -c %s", conf);
 	int64_t el;
-	assert_int_equal(run_bin(args, 1200, &el), 0);
+	/* SIGHUP re-reads the configuration and the daemon keeps running. */
+	assert_int_equal(run_bin_hup(args, 600, 600, &el), 0);
 	assert_true(el < 1200 + 2000 + 1500);
+	char path[128], buf[4096] = "";
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	FILE *ef = fopen(path, "r");
+	assert_non_null(ef);
+	size_t got = fread(buf, 1, sizeof(buf) - 1, ef);
+	buf[got] = '\0';
+	fclose(ef);
+	assert_non_null(strstr(buf, "configuration reloaded"));
 	check_integrity();
 	assert_int_equal(query("SELECT count(*) FROM observations WHERE outcome = 'ok'"), 1);
 	int64_t next = query("SELECT next_probe_at FROM endpoints WHERE sni = 'a.test'");
@@ -389,6 +461,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_scheduler_sweep_concurrency_1024, setup_db),
 		cmocka_unit_test_setup(test_scheduler_sweep_sigterm_keeps_committed, setup_db),
 		cmocka_unit_test_setup(test_serve_sigterm_and_resume, setup_db),
+		cmocka_unit_test_setup(test_scheduler_probe_now, setup_db),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_scheduler PINWATCH_BINARY\n");
