@@ -80,6 +80,16 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 		fflush(stdout);
 	}
 	scheduler_free(s);
+	/* ru_maxrss of a child includes its parent's RSS at fork time: read our own high-water mark. */
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	printf("vmhwm_kb=%ld\n", kb);
 	return 0;
 }
 
@@ -116,6 +126,7 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 			co->total_wall_ms += co->wall_ms;
 			co->total_probes += co->probes;
 		}
+		sscanf(line, "vmhwm_kb=%ld", &co->maxrss_kb);
 	}
 	if (f)
 		fclose(f);
@@ -123,7 +134,6 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	struct rusage ru;
 	if (wait4(pid, &st, 0, &ru) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
-	co->maxrss_kb = ru.ru_maxrss;
 	co->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	return 0;

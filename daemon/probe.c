@@ -339,8 +339,8 @@ static void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
 }
 
 /* Parse and validate the presented chain with GnuTLS (cache miss). */
-static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, size_t m,
-			      struct x509_verdict *v, char *err, size_t errlen)
+static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, uint8_t (*hashes)[32],
+			      size_t m, struct x509_verdict *v, char *err, size_t errlen)
 {
 	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
 	size_t k = 0;
@@ -351,8 +351,12 @@ static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, size
 			break;
 		}
 		int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
-		if (g < 0 ||
-		    x509_cert_from_crt(crts[k], &p->res.presented.certs[k], err, errlen) != 0) {
+		/* Shared intermediates are usually parsed already. */
+		pthread_mutex_lock(&p->ctx->lock);
+		bool cached = g >= 0 && cert_cached(p->ctx, hashes[k], &p->res.presented.certs[k]);
+		pthread_mutex_unlock(&p->ctx->lock);
+		if (g < 0 || (!cached && x509_cert_from_crt(crts[k], &p->res.presented.certs[k],
+							    err, errlen) != 0)) {
 			if (g < 0)
 				util_err(err, errlen, 0, "%s", gnutls_strerror(g));
 			gnutls_x509_crt_deinit(crts[k]);
@@ -421,7 +425,7 @@ static void collect(struct probe *p)
 		gnutls_hash(hh, name, strlen(name));
 	gnutls_hash_deinit(hh, key);
 	if (!chain_cached(p->ctx, key, hashes, m, &p->res, &v)) {
-		if (parse_and_validate(p, peers, m, &v, err, sizeof(err)) != 0) {
+		if (parse_and_validate(p, peers, hashes, m, &v, err, sizeof(err)) != 0) {
 			finish(p, "tls_error:bad_certificate", "%s", err);
 			return;
 		}

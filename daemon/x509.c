@@ -1,6 +1,8 @@
 #include "x509.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <gnutls/abstract.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -651,10 +653,23 @@ int x509_keys_load_file(const char *path, struct x509_key **keys, size_t *n, cha
 
 /* ---- trust ---- */
 
+#define ANCHOR_CACHE 32
+
 struct x509_trust {
 	gnutls_x509_trust_list_t tl;
 	gnutls_x509_crt_t *extra; /* intermediates of the CA file */
 	size_t nextra;
+	/* Anchors are looked up without copying them (file-based trust lists
+	 * hand out their own crt) unless the list only answers with copies
+	 * (PKCS#11 modules): then copy_mode sticks. Parsed anchors are cached
+	 * by crt pointer, valid as long as the list lives. */
+	atomic_bool copy_mode;
+	pthread_mutex_t lock;
+	struct {
+		gnutls_x509_crt_t crt;
+		struct x509_cert_info info;
+	} anchors[ANCHOR_CACHE];
+	size_t nanchors;
 };
 
 void x509_trust_free(struct x509_trust *t)
@@ -666,6 +681,9 @@ void x509_trust_free(struct x509_trust *t)
 	for (size_t i = 0; i < t->nextra; i++)
 		gnutls_x509_crt_deinit(t->extra[i]);
 	free(t->extra);
+	for (size_t i = 0; i < t->nanchors; i++)
+		x509_cert_info_clear(&t->anchors[i].info);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -732,6 +750,7 @@ struct x509_trust *x509_trust_new(const char *ca_file, char *err, size_t errlen)
 		free(t);
 		return NULL;
 	}
+	pthread_mutex_init(&t->lock, NULL);
 	if (ca_file && *ca_file) {
 		if (trust_load_file(t, ca_file, err, errlen) != 0)
 			goto fail;
@@ -747,6 +766,27 @@ struct x509_trust *x509_trust_new(const char *ca_file, char *err, size_t errlen)
 fail:
 	x509_trust_free(t);
 	return NULL;
+}
+
+/* The parsed form of anchor @crt (owned by the trust list), from the cache. */
+static int anchor_info(struct x509_trust *t, gnutls_x509_crt_t crt, struct x509_cert_info *out,
+		       char *err, size_t errlen)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nanchors && rc == -ENOENT; i++)
+		if (t->anchors[i].crt == crt)
+			rc = x509_cert_copy(out, &t->anchors[i].info);
+	if (rc == -ENOENT) {
+		rc = x509_cert_from_crt(crt, out, err, errlen);
+		if (rc == 0 && t->nanchors < ANCHOR_CACHE &&
+		    x509_cert_copy(&t->anchors[t->nanchors].info, out) == 0)
+			t->anchors[t->nanchors++].crt = crt;
+	} else if (rc) {
+		util_err(err, errlen, rc, "out of memory");
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
 }
 
 int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
@@ -771,13 +811,24 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 	used_p[0] = true;
 	while (nb < MAX_BUILD) {
 		gnutls_x509_crt_t cur = built[nb - 1], iss = NULL;
-		if (gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY) == 0 &&
-		    iss) {
+		bool copy = atomic_load(&((struct x509_trust *)t)->copy_mode);
+		int g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss,
+							  copy ? GNUTLS_TL_GET_COPY : 0);
+		if (!copy && (g < 0 || !iss)) {
+			iss = NULL;
+			g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
+			if (g == 0 && iss) {
+				copy = true;
+				atomic_store(&((struct x509_trust *)t)->copy_mode, true);
+			}
+		}
+		if (g == 0 && iss) {
 			if (gnutls_x509_crt_equals(iss, cur)) {
-				gnutls_x509_crt_deinit(iss);
+				if (copy)
+					gnutls_x509_crt_deinit(iss);
 			} else {
-				owned[nb] = true;
-				from[nb] = -1;
+				owned[nb] = copy;
+				from[nb] = copy ? -1 : -2; /* -2: the list's own crt */
 				built[nb++] = iss;
 			}
 			break;
@@ -835,6 +886,9 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 			rc = x509_cert_copy(&validated->certs[i], &presented_info->certs[from[i]]);
 			if (rc)
 				util_err(err, errlen, rc, "out of memory");
+		} else if (from[i] == -2) {
+			rc = anchor_info((struct x509_trust *)t, built[i], &validated->certs[i],
+					 err, errlen);
 		} else {
 			rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen);
 		}
