@@ -29,6 +29,8 @@ static const struct command commands[] = {
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
 	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
+	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
+	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
 };
 
 static void usage(FILE *f)

@@ -265,19 +265,20 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
 	memset(&sb, 0, sizeof(sb));
 	if (v->now.stranded_share > 0 || v->now.unknown_share > 0) {
-		rd_sb_add(&sb, "Now %s users are stranded at %s: ", name, v->now.address);
+		rd_sb_add(&sb, "Now ");
 		rd_sb_pct(&sb, v->now.stranded_share);
-		rd_sb_add(&sb, " of them on ");
+		rd_sb_add(&sb, " of %s users are stranded at %s: ", name, v->now.address);
 		rd_sb_versions(&sb, v->now.stranded, v->now.nstranded);
-		rd_sb_add(&sb, ", whose pins (");
-		const struct rd_cov *c = find_cov(ac, v->now.stranded[0].version);
-		if (c)
-			sb_pins_of(&sb, c);
-		rd_sb_add(&sb, "%s) match no certificate of the %s chain (leaf %s, key %s)",
-			  v->now.nstranded > 1 ? " for the first" : "",
+		rd_sb_add(&sb, " %s no pin in the %s chain (leaf %s, key %s)",
+			  v->now.nstranded > 1 ? "have" : "has",
 			  wa && wa->validated.ncerts ? "validated" : "presented", leaf_subject(wc),
 			  wc && wc->ncerts ? readiness_pin_short(wc->certs[0].pin, ps, sizeof(ps))
 					   : "-");
+		const struct rd_cov *c = find_cov(ac, v->now.stranded[0].version);
+		if (c) {
+			rd_sb_add(&sb, "; %s pins ", c->v->version);
+			sb_pins_of(&sb, c);
+		}
 		sb_unknown(&sb, &v->now);
 		rd_sb_add(&sb, ".");
 	} else {
