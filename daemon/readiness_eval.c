@@ -199,9 +199,9 @@ static void sb_unknown(struct rd_sb *sb, const struct readiness_scenario *s)
 {
 	if (s->unknown_share <= 0)
 		return;
-	rd_sb_add(sb, "; versions without an adoption figure are at risk, so up to ");
+	rd_sb_str(sb, "; versions without an adoption figure are at risk, so up to ");
 	rd_sb_pct(sb, s->unknown_share);
-	rd_sb_add(sb, " more (users no figure accounts for) may be");
+	rd_sb_str(sb, " more (users no figure accounts for) may be");
 }
 
 static void sb_pins_of(struct rd_sb *sb, const struct rd_cov *c)
@@ -265,7 +265,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
 	memset(&sb, 0, sizeof(sb));
 	if (v->now.stranded_share > 0 || v->now.unknown_share > 0) {
-		rd_sb_add(&sb, "Now ");
+		rd_sb_str(&sb, "Now ");
 		rd_sb_pct(&sb, v->now.stranded_share);
 		rd_sb_add(&sb, " of %s users are stranded at %s: ", name, v->now.address);
 		rd_sb_versions(&sb, v->now.stranded, v->now.nstranded);
@@ -280,14 +280,14 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 			sb_pins_of(&sb, c);
 		}
 		sb_unknown(&sb, &v->now);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	} else {
 		rd_sb_add(&sb,
 			  "Now nobody is stranded: each of the %zu enforcing versions of %s has a "
 			  "pin in the chain of every observed address.",
 			  ac->nenforcing, name);
 	}
-	if (readiness_strv_add(rs, "%s", sb.b))
+	if (rd_strv_push(rs, sb.b))
 		return -ENOMEM;
 
 	/* Key rotation */
@@ -301,16 +301,16 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	if (kr->ready) {
 		rd_sb_add(&sb, "Key rotation is safe for %s: ", name);
 		rd_sb_pct(&sb, kr->surviving_share);
-		rd_sb_add(&sb, " of users keep working (threshold ");
+		rd_sb_str(&sb, " of users keep working (threshold ");
 		rd_sb_pct(&sb, thr);
-		rd_sb_add(&sb, ")");
+		rd_sb_str(&sb, ")");
 		if (kr->stranded_share > 0) {
-			rd_sb_add(&sb, "; it would still strand ");
+			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
 		}
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	} else {
-		rd_sb_add(&sb, "Key rotation would strand ");
+		rd_sb_str(&sb, "Key rotation would strand ");
 		rd_sb_pct(&sb, kr->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, kr->stranded, kr->nstranded);
@@ -327,9 +327,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 			rd_sb_add(&sb, " %s no pin on a CA key of the chain and no backup pin",
 				  kr->nstranded > 1 ? "have" : "has");
 		sb_unknown(&sb, kr);
-		rd_sb_add(&sb, "; ");
+		rd_sb_str(&sb, "; ");
 		if (v->same_key.ready)
-			rd_sb_add(&sb, "renew with the same key or ");
+			rd_sb_str(&sb, "renew with the same key or ");
 		/* the versions that would survive: the ones to wait for */
 		size_t nsurv = 0;
 		for (size_t i = 0; i < ac->n; i++) {
@@ -341,7 +341,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 			nsurv++;
 		}
 		if (nsurv == 0)
-			rd_sb_add(&sb, "ship a release with a backup pin and wait until it");
+			rd_sb_str(&sb, "ship a release with a backup pin and wait until it");
 		else if (nsurv > 3)
 			rd_sb_add(&sb, " and %zu more", nsurv - 3);
 		rd_sb_add(&sb, "%s reach%s ", nsurv ? " (backup or CA pin)" : "",
@@ -353,9 +353,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		} else {
 			rd_sb_add(&sb, " (no forecast: %s)", v->forecast.basis);
 		}
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	if (readiness_strv_add(rs, "%s", sb.b))
+	if (rd_strv_push(rs, sb.b))
 		return -ENOMEM;
 
 	/* CA change */
@@ -367,15 +367,15 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_add(&sb, " of users run versions with a backup pin outside today's chain or "
 			       "that do not pin.");
 	} else {
-		rd_sb_add(&sb, "A CA change would strand ");
+		rd_sb_str(&sb, "A CA change would strand ");
 		rd_sb_pct(&sb, cc->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, cc->stranded, cc->nstranded);
 		rd_sb_add(&sb, " %s no backup pin outside today's chain", cc->nstranded > 1 ? "carry" : "carries");
 		sb_unknown(&sb, cc);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	return readiness_strv_add(rs, "%s", sb.b);
+	return rd_strv_push(rs, sb.b);
 }
 
 /* ---- Endpoint --------------------------------------------------------- */
@@ -525,15 +525,15 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 				  ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
 }
 
-static int eval_endpoint(const struct readiness_index *idx, const struct endpoint *ep,
-			 const struct readiness_observed *obs, const struct readiness_opts *o,
-			 struct readiness_endpoint_verdict *out)
+static int eval_endpoint(const struct readiness_index *idx, const struct rd_shares *sh,
+			 const struct endpoint *ep, const struct readiness_observed *obs,
+			 const struct readiness_opts *o, struct readiness_endpoint_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ep = ep;
 	out->obs = obs;
 	struct rd_hostcov hc;
-	int rc = rd_hostcov_build(idx, ep->host, o->at, &hc);
+	int rc = rd_hostcov_build(idx, ep->host, o->at, sh, &hc);
 	if (rc)
 		return rc;
 	rc = endpoint_observations(out, o);
@@ -627,7 +627,7 @@ int readiness_eval_endpoint(const struct readiness_index *idx, size_t i,
 {
 	if (i >= idx->inv->nendpoints)
 		return -EINVAL;
-	return eval_endpoint(idx, &idx->inv->endpoints[i], obs, o, out);
+	return eval_endpoint(idx, NULL, &idx->inv->endpoints[i], obs, o, out);
 }
 
 int readiness_eval(const struct readiness_index *idx, const struct readiness_observations *obs,
@@ -641,16 +641,23 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 		if (!out->eps)
 			return -ENOMEM;
 	}
+	struct rd_shares sh;
+	if (rd_shares_build(inv, o->at, &sh)) {
+		readiness_report_free(out);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < inv->nendpoints; i++) {
 		const struct readiness_observed *ob = obs && i < obs->neps ? &obs->eps[i] : NULL;
-		int rc = eval_endpoint(idx, &inv->endpoints[i], ob, o, &out->eps[i]);
+		int rc = eval_endpoint(idx, &sh, &inv->endpoints[i], ob, o, &out->eps[i]);
 		if (rc) {
+			rd_shares_free(&sh);
 			readiness_report_free(out);
 			return rc;
 		}
 		out->neps++;
 		raise_sev(&out->worst, out->eps[i].severity);
 	}
+	rd_shares_free(&sh);
 	int rc = rd_findings(idx, obs, o, out);
 	if (rc) {
 		readiness_report_free(out);
@@ -689,7 +696,7 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 		rd_sb_add(&sb, "The candidate is safe for %s: each of its %zu enforcing versions has a "
 			       "pin in it.", ac->app->name, ac->nenforcing);
 	} else {
-		rd_sb_add(&sb, "The candidate would strand ");
+		rd_sb_str(&sb, "The candidate would strand ");
 		rd_sb_pct(&sb, s->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", ac->app->name);
 		rd_sb_versions(&sb, s->stranded, s->nstranded);
@@ -699,17 +706,17 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 		if (c) {
 			rd_sb_add(&sb, " (%s pins ", c->v->version);
 			sb_pins_of(&sb, c);
-			rd_sb_add(&sb, ")");
+			rd_sb_str(&sb, ")");
 		}
 		sb_unknown(&sb, s);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
 	if (wa->current.evaluated && wa->current.stranded_share + EPS < s->stranded_share) {
-		rd_sb_add(&sb, " Today's chain strands ");
+		rd_sb_str(&sb, " Today's chain strands ");
 		rd_sb_pct(&sb, wa->current.stranded_share);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	return readiness_strv_add(&wa->reasons, "%s", sb.b);
+	return rd_strv_push(&wa->reasons, sb.b);
 }
 
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
@@ -721,7 +728,7 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 	if (!host || !*host || !candidate || candidate->ncerts == 0)
 		return -EINVAL;
 	struct rd_hostcov hc;
-	int rc = rd_hostcov_build(idx, host, at, &hc);
+	int rc = rd_hostcov_build(idx, host, at, NULL, &hc);
 	if (rc)
 		return rc;
 	uint8_t *fbuf = NULL, *cf = NULL;
