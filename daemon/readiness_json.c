@@ -83,12 +83,20 @@ json_t *readiness_endpoint_json(const struct readiness_endpoint_verdict *v)
 	for (size_t i = 0; addrs && obs && i < obs->naddrs; i++) {
 		const struct readiness_address *a = &obs->addrs[i];
 		bool validated = a->validated.ncerts > 0;
-		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "address", a->address,
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:I, s:o, s:o}", "address", a->address,
 				      "outcome", a->outcome ? a->outcome : "unknown", "chain",
 				      chain_json(validated ? &a->validated : &a->presented),
 				      "chain_source", validated ? "validated" : "presented",
-				      "presented_chain", chain_json(&a->presented), "first_seen",
+				      "presented_length", (json_int_t)a->presented.ncerts, "first_seen",
 				      time_str(a->first_seen), "last_seen", time_str(a->last_seen));
+		/* The presented chain in full only when it is not a prefix of the validated one
+		 * (extra, missing or reordered certificates): it is otherwise redundant. */
+		bool prefix = validated && a->presented.ncerts <= a->validated.ncerts;
+		for (size_t k = 0; prefix && k < a->presented.ncerts; k++)
+			prefix = memcmp(a->presented.certs[k].sha256, a->validated.certs[k].sha256,
+					32) == 0;
+		if (o && validated && !prefix)
+			json_object_set_new(o, "presented_chain", chain_json(&a->presented));
 		json_array_append_new(addrs, o);
 	}
 	json_t *expiry = json_null();
