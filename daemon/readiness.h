@@ -167,6 +167,7 @@ struct readiness_expiry {
 struct readiness_endpoint_verdict {
 	const struct endpoint *ep;           /**< points into the inventory */
 	const struct readiness_observed *obs; /**< may be NULL */
+	time_t at;                           /**< evaluation time */
 	enum readiness_severity severity;
 	struct readiness_expiry expiry;
 	bool pinned;        /**< some app enforces a covering policy at T */

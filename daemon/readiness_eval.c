@@ -532,6 +532,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 	memset(out, 0, sizeof(*out));
 	out->ep = ep;
 	out->obs = obs;
+	out->at = o->at;
 	struct rd_hostcov hc;
 	int rc = rd_hostcov_build(idx, ep->host, o->at, sh, &hc);
 	if (rc)

@@ -257,7 +257,7 @@ expect(ios is not None and close(ios["now"]["stranded_share"], 0), "shop-ios una
 r = sh([PW, "check"], check=False)
 expect(r.returncode == 1 and "shop-android" in r.stdout and "stranded" in r.stdout,
        "check table output", r.stdout[:300])
-rc, rep, raw = check_json("--at", datetime.datetime.utcfromtimestamp(NOW - 86400)
+rc, rep, raw = check_json("--at", datetime.datetime.fromtimestamp(NOW - 86400, datetime.timezone.utc)
                           .strftime("%Y-%m-%dT%H:%M:%SZ"))
 _, a = app_of(rep, "api.e2e.test", "shop-android") if rep else (None, None)
 expect(rc == 0 and a is not None and close(a["now"]["stranded_share"], 0),
