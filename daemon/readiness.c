@@ -617,7 +617,9 @@ uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain)
 			bool in_ca = pin_in(pn->sha256, chain, 1);
 			if (in_leaf || in_ca)
 				f |= RD_F_NOW;
-			if (in_ca || (pn->role == PIN_BACKUP && !in_leaf))
+			/* a backup key is credited by the caller, which picks the one
+			 * backup key the new leaf key can be (rd_rotation_key) */
+			if (in_ca)
 				f |= RD_F_KEY_ROTATION;
 			if (pn->role == PIN_BACKUP && !in_leaf && !in_ca)
 				f |= RD_F_CA_CHANGE;

@@ -21,6 +21,8 @@ struct addr_flags {
 	const struct readiness_address *a; /* NULL for a candidate */
 	const struct readiness_chain *ch;
 	uint8_t *f; /* [ac->n] */
+	bool has_key; /* key rotation: the backup key chosen for this address */
+	uint8_t key[32];
 };
 
 static void measure(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f, double *stranded,
@@ -106,7 +108,102 @@ static int scenario_worst(const struct rd_appcov *ac, uint8_t bit, const struct 
 			  size_t naf, struct readiness_scenario *out)
 {
 	const struct addr_flags *w = worst_address(ac, bit, af, naf);
-	return scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+	int rc = scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+	if (!rc && w && bit == RD_F_KEY_ROTATION && w->has_key) {
+		out->has_rotation_key = true;
+		memcpy(out->rotation_key, w->key, 32);
+	}
+	return rc;
+}
+
+struct keycand {
+	uint8_t key[32];
+	uint32_t idx; /* into ac->vers */
+};
+
+static int keycand_cmp(const void *a, const void *b)
+{
+	const struct keycand *x = a, *y = b;
+	int c = memcmp(x->key, y->key, 32);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Key rotation: the new leaf key can equal at most one backup key. Credit the
+ * versions carrying the backup key that leaves the smallest stranded share
+ * (then no unknown at-risk version; then the lowest pin, for determinism). */
+static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
+{
+	const uint8_t *leaf = af->ch->ncerts ? af->ch->certs[0].pin : NULL;
+	struct keycand *kc = NULL;
+	size_t n = 0, cap = 0;
+	double stranded = 0;
+	size_t unknown = 0;
+	af->has_key = false;
+	for (size_t j = 0; j < ac->n; j++) {
+		const struct rd_cov *c = &ac->vers[j];
+		if (!c->enforcing || (af->f[j] & RD_F_KEY_ROTATION))
+			continue;
+		if (c->known)
+			stranded += c->share;
+		else
+			unknown++;
+		for (size_t i = 0; i < c->npol; i++) {
+			if (!c->pol_enf[i])
+				continue;
+			for (size_t k = 0; k < c->pol[i]->npins; k++) {
+				const struct pin *p = &c->pol[i]->pins[k];
+				if (p->role != PIN_BACKUP || (leaf && memcmp(p->sha256, leaf, 32) == 0))
+					continue;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct keycand *nk = realloc(kc, nc * sizeof(*nk));
+					if (!nk) {
+						free(kc);
+						return -ENOMEM;
+					}
+					kc = nk;
+					cap = nc;
+				}
+				memcpy(kc[n].key, p->sha256, 32);
+				kc[n++].idx = (uint32_t)j;
+			}
+		}
+	}
+	if (n == 0) {
+		free(kc);
+		return 0;
+	}
+	qsort(kc, n, sizeof(*kc), keycand_cmp);
+	size_t best = 0, best_end = 0;
+	double best_s = 2;
+	bool best_u = true;
+	for (size_t g = 0; g < n;) {
+		size_t e = g;
+		double s = stranded;
+		size_t u = unknown;
+		for (; e < n && memcmp(kc[e].key, kc[g].key, 32) == 0; e++) {
+			if (e > g && kc[e].idx == kc[e - 1].idx)
+				continue; /* the same version listing the key twice */
+			const struct rd_cov *c = &ac->vers[kc[e].idx];
+			if (c->known)
+				s -= c->share;
+			else
+				u--;
+		}
+		if (s < best_s - 1e-12 || (s < best_s + 1e-12 && best_u && u == 0)) {
+			best = g;
+			best_end = e;
+			best_s = s;
+			best_u = u > 0;
+		}
+		g = e;
+	}
+	for (size_t i = best; i < best_end; i++)
+		af->f[kc[i].idx] |= RD_F_KEY_ROTATION;
+	af->has_key = true;
+	memcpy(af->key, kc[best].key, 32);
+	free(kc);
+	return 0;
 }
 
 /* Flags of @ac against every address of @obs; @buf grows as needed. */
@@ -126,8 +223,14 @@ static int flags_for(const struct rd_appcov *ac, const struct readiness_observed
 		af[k].a = &obs->addrs[k];
 		af[k].ch = rd_eval_chain(&obs->addrs[k]);
 		af[k].f = *buf + k * ac->n;
-		for (size_t j = 0; af[k].ch && j < ac->n; j++)
+		af[k].has_key = false;
+		if (!af[k].ch)
+			continue;
+		for (size_t j = 0; j < ac->n; j++)
 			af[k].f[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], af[k].ch) : 0;
+		int rc = rotation_key(ac, &af[k]);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -185,6 +288,14 @@ static bool pins_only_leaf(const struct rd_cov *c, const struct readiness_chain 
 				return false;
 	}
 	return true;
+}
+
+static bool in_stranded(const struct readiness_scenario *s, const struct app_version *v)
+{
+	for (size_t i = 0; i < s->nstranded; i++)
+		if (s->stranded[i].version == v)
+			return true;
+	return false;
 }
 
 static const struct rd_cov *find_cov(const struct rd_appcov *ac, const struct app_version *v)
@@ -304,6 +415,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_str(&sb, " of users keep working (threshold ");
 		rd_sb_pct(&sb, thr);
 		rd_sb_str(&sb, ")");
+		if (kr->has_rotation_key)
+			rd_sb_add(&sb, "; rotate to the backup key %s",
+				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
 		if (kr->stranded_share > 0) {
 			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
@@ -334,7 +448,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		size_t nsurv = 0;
 		for (size_t i = 0; i < ac->n; i++) {
 			const struct rd_cov *c = &ac->vers[i];
-			if (!c->enforcing || !kc || !rd_survives(c, RD_KEY_ROTATION, kc))
+			if (!c->enforcing || !kc || in_stranded(kr, c->v))
 				continue;
 			if (nsurv < 3)
 				rd_sb_add(&sb, "%s%s", nsurv ? ", " : "wait until ", c->v->version);

@@ -93,7 +93,11 @@ void rd_hostcov_free(struct rd_hostcov *hc);
 #define RD_F_NOW (1u << RD_NOW)
 #define RD_F_KEY_ROTATION (1u << RD_KEY_ROTATION)
 #define RD_F_CA_CHANGE (1u << RD_CA_CHANGE)
-/** Survival of version @c under every kind at once (RD_F_* bits; c->enforcing assumed). */
+/**
+ * Survival of version @c under every kind at once (RD_F_* bits; c->enforcing
+ * assumed). RD_F_KEY_ROTATION here only means "pins a CA key of @chain"; the
+ * backup key a rotation can use is chosen per app by the evaluation.
+ */
 uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain);
 /** Whether version @c survives chain @chain under @k (c->enforcing assumed). */
 bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain);

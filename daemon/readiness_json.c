@@ -41,6 +41,10 @@ json_t *readiness_scenario_json(const struct readiness_scenario *s)
 			      "enforcing_versions", (json_int_t)s->nenforcing);
 	if (o && s->address)
 		json_object_set_new(o, "address", json_string(s->address));
+	if (o && s->has_rotation_key) {
+		char b64[48];
+		json_object_set_new(o, "rotate_to_pin", json_string(util_pin_b64(s->rotation_key, b64)));
+	}
 	return o;
 }
 
