@@ -13,41 +13,92 @@
 
 /* ---- check / what-if -------------------------------------------------- */
 
+void readiness_state_free(struct readiness_state *st)
+{
+	if (!st)
+		return;
+	readiness_report_free(&st->rep);
+	readiness_index_free(st->idx);
+	readiness_observations_free(&st->obs);
+	model_inventory_free(&st->inv);
+	memset(st, 0, sizeof(*st));
+}
+
+int readiness_state_eval(struct db *db, time_t at, struct readiness_state *st, char *err,
+			 size_t errlen)
+{
+	struct readiness_opts o;
+	memset(st, 0, sizeof(*st));
+	int rc = inventory_load(db, &st->inv, err, errlen);
+	if (!rc)
+		rc = readiness_load_observations(db, &st->inv, at, &st->obs, err, errlen);
+	if (!rc && !(st->idx = readiness_index_new(&st->inv)))
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	if (!rc) {
+		readiness_opts_default(&o, at);
+		if ((rc = readiness_eval(st->idx, &st->obs, &o, &st->rep)) != 0)
+			rc = util_err(err, errlen, rc, "evaluating readiness: out of memory");
+	}
+	if (rc)
+		readiness_state_free(st);
+	return rc;
+}
+
 int readiness_check_db(struct db *db, time_t at, json_t **out, enum readiness_severity *worst,
 		       char *err, size_t errlen)
 {
+	struct readiness_state st;
+	*out = NULL;
+	int rc = readiness_state_eval(db, at, &st, err, errlen);
+	if (rc)
+		return rc;
+	*out = readiness_report_json(&st.rep);
+	if (!*out)
+		rc = util_err(err, errlen, -ENOMEM, "out of memory building JSON");
+	if (worst)
+		*worst = st.rep.worst;
+	readiness_state_free(&st);
+	return rc;
+}
+
+int readiness_endpoint_db(struct db *db, const char *host, int port, time_t at, json_t **out,
+			  char *err, size_t errlen)
+{
 	struct inventory inv = { 0 };
-	struct readiness_observations obs = { 0 };
-	struct readiness_report rep = { 0 };
+	struct readiness_observed obs = { 0 };
+	struct readiness_endpoint_verdict v = { 0 };
 	struct readiness_index *idx = NULL;
 	struct readiness_opts o;
 	*out = NULL;
 	int rc = inventory_load(db, &inv, err, errlen);
 	if (rc)
 		return rc;
-	rc = readiness_load_observations(db, &inv, at, &obs, err, errlen);
+	size_t i;
+	for (i = 0; i < inv.nendpoints; i++)
+		if (inv.endpoints[i].port == port && strcmp(inv.endpoints[i].host, host) == 0)
+			break;
+	if (i == inv.nendpoints) {
+		rc = util_err(err, errlen, -ENOENT, "%s:%d is not inventoried", host, port);
+		goto done;
+	}
+	rc = readiness_load_endpoint(db, inv.endpoints[i].id, at, &obs, err, errlen);
 	if (rc)
 		goto done;
-	idx = readiness_index_new(&inv);
-	if (!idx) {
+	if (!(idx = readiness_index_new(&inv))) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto done;
 	}
 	readiness_opts_default(&o, at);
-	rc = readiness_eval(idx, &obs, &o, &rep);
-	if (rc) {
-		rc = util_err(err, errlen, rc, "evaluating readiness: out of memory");
+	if ((rc = readiness_eval_endpoint(idx, i, &obs, &o, &v)) != 0) {
+		rc = util_err(err, errlen, rc, "evaluating readiness failed");
 		goto done;
 	}
-	*out = readiness_report_json(&rep);
-	if (!*out)
+	if (!(*out = readiness_endpoint_json(&v)))
 		rc = util_err(err, errlen, -ENOMEM, "out of memory building JSON");
-	if (worst)
-		*worst = rep.worst;
 done:
-	readiness_report_free(&rep);
+	readiness_endpoint_verdict_free(&v);
 	readiness_index_free(idx);
-	readiness_observations_free(&obs);
+	readiness_observed_free(&obs);
 	model_inventory_free(&inv);
 	return rc;
 }

@@ -47,6 +47,30 @@ int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain
 /** CA certificates pinwatch has observed (for readiness_complete_chain). Caller frees. */
 int readiness_load_ca_pool(struct db *db, struct readiness_chain *out, char *err, size_t errlen);
 
+/** Everything one evaluation needs and produces; the report points into the rest. */
+struct readiness_state {
+	struct inventory inv;
+	struct readiness_observations obs;
+	struct readiness_index *idx;
+	struct readiness_report rep;
+};
+
+/**
+ * Load the inventory and the observations as of @at and evaluate every
+ * endpoint (for alerts and the API: walk st->rep). Free with
+ * readiness_state_free (also after a failure: harmless). 0 or negative errno.
+ */
+int readiness_state_eval(struct db *db, time_t at, struct readiness_state *st, char *err,
+			 size_t errlen);
+void readiness_state_free(struct readiness_state *st);
+
+/**
+ * The readiness JSON of one endpoint (readiness_endpoint_json) by host and
+ * port, evaluated at @at. 0, -ENOENT (not inventoried) or negative errno.
+ */
+int readiness_endpoint_db(struct db *db, const char *host, int port, time_t at, json_t **out,
+			  char *err, size_t errlen);
+
 /**
  * `pinwatch check` as a library call (also GET /api/v1/readiness): loads the
  * inventory and observations, evaluates at @at, returns the report JSON

@@ -246,6 +246,14 @@ static void test_rotation_on_a_live_server(void **state)
 	assert_int_equal(worst, READINESS_CRITICAL);
 	json_decref(rep);
 
+	/* One endpoint alone, and an endpoint that is not inventoried. */
+	json_t *one = NULL;
+	assert_int_equal(readiness_endpoint_db(db, HOST, 443, now, &one, err, sizeof(err)), 0);
+	assert_string_equal(json_string_value(json_object_get(one, "severity")), "critical");
+	json_decref(one);
+	assert_int_equal(readiness_endpoint_db(db, "nope.e2e.test", 443, now, &one, err, sizeof(err)),
+			 -ENOENT);
+
 	/* What-if: the chain the server presents now, as a PEM the pipeline would upload. */
 	assert_int_equal(tlsfarm_write_chain(farm, HOST, pempath), 0);
 	char *pem = NULL;
