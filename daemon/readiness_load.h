@@ -18,6 +18,9 @@ struct db;
 #define READINESS_MAX_CHAIN 32
 #define READINESS_MAX_PEM (1024 * 1024)
 #define READINESS_MAX_CAND_PINS 64
+/** An address not seen within this long of the endpoint's latest observation is gone
+ * (DNS no longer returns it) and no longer counts. */
+#define READINESS_ADDR_GONE_S (24 * 3600)
 
 /**
  * Observations of every endpoint of @inv (loaded by inventory_load) as of
@@ -25,7 +28,9 @@ struct db;
  * first seen at or before @at is "now" (ties: the highest id); the latest
  * earlier row with a different presented chain is "previous" (drift); the
  * SPKI pins of all chains of the endpoint with their last time seen, and the
- * first observation time. @out is parallel to inv->endpoints; free with
+ * first observation time. Addresses whose latest row was last seen more than
+ * READINESS_ADDR_GONE_S before the endpoint's most recent one are left out.
+ * @out is parallel to inv->endpoints; free with
  * readiness_observations_free. 0 or negative errno with a message.
  */
 int readiness_load_observations(struct db *db, const struct inventory *inv, time_t at,
