@@ -438,7 +438,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 				  kr->nstranded > 1 ? "pin" : "pins",
 				  readiness_pin_short(kc->certs[0].pin, ps, sizeof(ps)));
 		else
-			rd_sb_add(&sb, " %s no pin on a CA key of the chain and no backup pin",
+			rd_sb_add(&sb,
+				  " %s no pin on a CA key of the chain and no backup pin other than "
+				  "today's leaf key",
 				  kr->nstranded > 1 ? "have" : "has");
 		sb_unknown(&sb, kr);
 		rd_sb_str(&sb, "; ");
