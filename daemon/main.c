@@ -22,6 +22,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
+	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
 };
 
 static void usage(FILE *f)
