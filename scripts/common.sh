@@ -9,6 +9,7 @@ PACKAGES=(
 	libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libcurl4-gnutls-dev libsystemd-dev libinih-dev libxml2-dev
 	gnutls-bin sqlite3 scdoc curl openssl systemd procps
+	jq
 )
 
 install_packages() {

@@ -1,0 +1,211 @@
+/* In-memory helpers of the apps store: deep copies, validation and edits of
+ * struct app_version. Internal to apps.c (declared in apps_model.h). */
+#include "apps_model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invfile.h"
+#include "util.h"
+
+static bool has_ctrl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+bool apps_valid_source(const char *s)
+{
+	static const char *const names[] = { "inventory", "nsc", "trustkit", "okhttp", "api" };
+	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+int apps_copy_policy(const struct pin_policy *src, struct pin_policy *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	*dst = *src;
+	dst->pattern = src->pattern ? strdup(src->pattern) : NULL;
+	dst->source = src->source ? strdup(src->source) : NULL;
+	dst->pins = NULL;
+	if (src->npins) {
+		dst->pins = malloc(src->npins * sizeof(*dst->pins));
+		if (dst->pins)
+			memcpy(dst->pins, src->pins, src->npins * sizeof(*dst->pins));
+	}
+	if ((src->pattern && !dst->pattern) || (src->source && !dst->source) ||
+	    (src->npins && !dst->pins)) {
+		model_policy_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int apps_copy_version(const struct app_version *src, struct app_version *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->id = src->id;
+	memcpy(dst->released, src->released, sizeof(dst->released));
+	if (src->version && !(dst->version = strdup(src->version)))
+		goto fail;
+	if (src->nadoption) {
+		if (!(dst->adoption = malloc(src->nadoption * sizeof(*dst->adoption))))
+			goto fail;
+		memcpy(dst->adoption, src->adoption, src->nadoption * sizeof(*dst->adoption));
+		dst->nadoption = src->nadoption;
+	}
+	if (src->npolicies) {
+		if (!(dst->policies = calloc(src->npolicies, sizeof(*dst->policies))))
+			goto fail;
+		for (size_t i = 0; i < src->npolicies; i++) {
+			if (apps_copy_policy(&src->policies[i], &dst->policies[i]))
+				goto fail;
+			dst->npolicies++;
+		}
+	}
+	return 0;
+fail:
+	model_version_free(dst);
+	return -ENOMEM;
+}
+
+ssize_t apps_find_policy(const struct app_version *v, const char *pattern, bool incl)
+{
+	for (size_t i = 0; i < v->npolicies; i++)
+		if (strcmp(v->policies[i].pattern, pattern) == 0 &&
+		    v->policies[i].include_subdomains == incl)
+			return (ssize_t)i;
+	return -1;
+}
+
+ssize_t apps_find_sample(const struct app_version *v, const char *at)
+{
+	for (size_t i = 0; i < v->nadoption; i++)
+		if (strcmp(v->adoption[i].at, at) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+void apps_del_policy(struct app_version *v, size_t i)
+{
+	model_policy_free(&v->policies[i]);
+	memmove(&v->policies[i], &v->policies[i + 1], (v->npolicies - i - 1) * sizeof(*v->policies));
+	v->npolicies--;
+}
+
+void apps_del_sample(struct app_version *v, size_t i)
+{
+	memmove(&v->adoption[i], &v->adoption[i + 1], (v->nadoption - i - 1) * sizeof(*v->adoption));
+	v->nadoption--;
+}
+
+int apps_put_policy(struct app_version *v, const struct pin_policy *p)
+{
+	struct pin_policy copy;
+	if (apps_copy_policy(p, &copy))
+		return -ENOMEM;
+	ssize_t i = apps_find_policy(v, p->pattern, p->include_subdomains);
+	if (i >= 0) {
+		copy.id = v->policies[i].id;
+		model_policy_free(&v->policies[i]);
+		v->policies[i] = copy;
+		return 0;
+	}
+	struct pin_policy *t = realloc(v->policies, (v->npolicies + 1) * sizeof(*t));
+	if (!t) {
+		model_policy_free(&copy);
+		return -ENOMEM;
+	}
+	copy.id = 0;
+	v->policies = t;
+	v->policies[v->npolicies++] = copy;
+	return 0;
+}
+
+int apps_put_sample(struct app_version *v, const struct adoption_sample *s)
+{
+	ssize_t i = apps_find_sample(v, s->at);
+	if (i >= 0) {
+		v->adoption[i] = *s;
+		return 0;
+	}
+	struct adoption_sample *t = realloc(v->adoption, (v->nadoption + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	v->adoption = t;
+	v->adoption[v->nadoption++] = *s;
+	return 0;
+}
+
+int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen)
+{
+	if (util_parse_date(s->at, &s->at_time))
+		return util_err(err, errlen, -EINVAL, "at: not a date (YYYY-MM-DD)");
+	if (!isfinite(s->share) || s->share < 0 || s->share > 1)
+		return util_err(err, errlen, -EINVAL, "share: must be between 0 and 1");
+	if (s->active_users < -1)
+		return util_err(err, errlen, -EINVAL, "active_users: must not be negative");
+	return 0;
+}
+
+int apps_check_version(struct app_version *v, char *err, size_t errlen)
+{
+	char msg[ERRLEN];
+	int rc;
+	size_t n = v->version ? strlen(v->version) : 0;
+	if (n < 1 || n > 64 || has_ctrl(v->version))
+		return util_err(err, errlen, -EINVAL,
+				"version: 1 to 64 bytes without control characters");
+	time_t t;
+	if (v->released[0] && util_parse_date(v->released, &t))
+		return util_err(err, errlen, -EINVAL, "released: not a date (YYYY-MM-DD)");
+	for (size_t i = 0; i < v->nadoption; i++) {
+		if ((rc = apps_check_sample(&v->adoption[i], msg, sizeof(msg))))
+			return util_err(err, errlen, rc, "adoption[%zu].%s", i, msg);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(v->adoption[k].at, v->adoption[i].at) == 0)
+				return util_err(err, errlen, -EINVAL,
+						"adoption[%zu]: second sample for %s", i,
+						v->adoption[i].at);
+	}
+	for (size_t i = 0; i < v->npolicies; i++) {
+		struct pin_policy *p = &v->policies[i];
+		if ((rc = invfile_check_policy(p, msg, sizeof(msg))))
+			return util_err(err, errlen, rc, "pin_policies[%zu].%s", i, msg);
+		if (!p->source && !(p->source = strdup("inventory")))
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		if (!apps_valid_source(p->source))
+			return util_err(err, errlen, -EINVAL, "pin_policies[%zu].source: unknown",
+					i);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(v->policies[k].pattern, p->pattern) == 0 &&
+			    v->policies[k].include_subdomains == p->include_subdomains)
+				return util_err(err, errlen, -EINVAL,
+						"pin_policies[%zu]: same pattern and "
+						"include_subdomains as pin_policies[%zu]",
+						i, k);
+	}
+	invfile_sort_version(v);
+	return 0;
+}
+
+bool apps_policy_equal(const struct pin_policy *a, const struct pin_policy *b)
+{
+	const char *sa = a->source ? a->source : "inventory";
+	const char *sb = b->source ? b->source : "inventory";
+	if (a->enforce != b->enforce || strcmp(a->expires, b->expires) || strcmp(sa, sb) ||
+	    a->npins != b->npins)
+		return false;
+	for (size_t i = 0; i < a->npins; i++)
+		if (a->pins[i].role != b->pins[i].role ||
+		    memcmp(a->pins[i].sha256, b->pins[i].sha256, 32))
+			return false;
+	return true;
+}
