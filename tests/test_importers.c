@@ -511,6 +511,48 @@ static void test_trustkit_bare_config_and_notes(void **state)
 	importers_policies_free(&r);
 }
 
+static void test_trustkit_deep_and_huge(void **state)
+{
+	(void)state;
+	/* JSON nested far deeper than any config: refused, no crash */
+	size_t n = 5000, off = 0;
+	char *x = malloc(n * 2 + 64);
+	assert_non_null(x);
+	for (size_t i = 0; i < n; i++)
+		x[off++] = '[';
+	for (size_t i = 0; i < n; i++)
+		x[off++] = ']';
+	x[off] = '\0';
+	expect_error(importers_parse_trustkit_json, x, "t:1:");
+	free(x);
+
+	/* plist dicts nested past our cap */
+	size_t cap = 64 * 1024;
+	x = malloc(cap);
+	assert_non_null(x);
+	off = (size_t)snprintf(x, cap, "<plist><dict>");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "<key>k</key><dict>");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "</dict>");
+	snprintf(x + off, cap - off, "</dict></plist>");
+	expect_error(importers_parse_trustkit, x, "plist nested too deeply");
+	free(x);
+
+	/* over the size cap, either form */
+	struct import_policies r;
+	char err[ERRLEN];
+	n = IMPORTERS_MAX_CONFIG + 1;
+	x = malloc(n);
+	assert_non_null(x);
+	memset(x, ' ', n);
+	x[0] = '{';
+	assert_int_equal(importers_parse_trustkit(x, n, "big.json", &r, err, sizeof(err)), -EFBIG);
+	x[0] = '<';
+	assert_int_equal(importers_parse_trustkit(x, n, "big.plist", &r, err, sizeof(err)), -EFBIG);
+	free(x);
+}
+
 /* ---- OkHttp ---------------------------------------------------------------- */
 
 static void test_okhttp_realistic(void **state)
@@ -774,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_trustkit_wrong_types_file),
 		cmocka_unit_test(test_trustkit_bad_input_table),
 		cmocka_unit_test(test_trustkit_bare_config_and_notes),
+		cmocka_unit_test(test_trustkit_deep_and_huge),
 		cmocka_unit_test(test_okhttp_realistic),
 		cmocka_unit_test(test_okhttp_bad_input_table),
 		cmocka_unit_test(test_assign_roles),
