@@ -22,6 +22,9 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "webhook", cmd_webhook, "add, list, remove, test webhooks; flush the outbox" },
+	{ "alert", cmd_alert, "list alerts; silence and unsilence them" },
+	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
 	{ "import", cmd_import, "import an inventory JSON file (reconcile; --prune)" },
@@ -34,6 +37,7 @@ static const struct command commands[] = {
 	{ "import-okhttp", cmd_import_okhttp, "import OkHttp CertificatePinner pins" },
 	{ "adoption", cmd_adoption, "import adoption figures from CSV (adoption import)" },
 	{ "lint", cmd_lint, "check pin policies, coverage and adoption for mistakes" },
+	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
 };
 
 static void usage(FILE *f)
