@@ -24,7 +24,7 @@
 
 #include "importers.h"
 #include "importers_int.h"
-#include "lint.h"
+#include "readiness.h"
 #include "util.h"
 
 struct nsc_domain {
@@ -253,7 +253,7 @@ static int resolve_unpinned(struct nsc *c)
 		for (size_t j = 0; j < pinned && !covered; j++) {
 			const struct pin_policy *p = &c->r->policies[j];
 			covered = p->npins && strcmp(p->pattern, d->host) != 0 &&
-				  lint_pattern_covers(p->pattern, p->include_subdomains, d->host);
+				  readiness_pattern_covers(p->pattern, p->include_subdomains, d->host);
 		}
 		if (!covered) {
 			imp_note(c->r, "%s:%ld: domain '%s' has no pin-set: not pinned, skipped", c->name,

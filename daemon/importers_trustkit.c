@@ -25,7 +25,7 @@
 
 #include "importers.h"
 #include "importers_int.h"
-#include "lint.h"
+#include "readiness.h"
 #include "util.h"
 
 #define PATH_LEN 512
@@ -242,7 +242,7 @@ static int walk(struct tk *t, const json_t *root)
 		for (size_t j = 0; j < t->r->npolicies && !parent; j++) {
 			const struct pin_policy *p = &t->r->policies[j];
 			parent = p->npins && p->include_subdomains && strcmp(p->pattern, ex->pattern) &&
-				 lint_pattern_covers(p->pattern, true, ex->pattern);
+				 readiness_pattern_covers(p->pattern, true, ex->pattern);
 		}
 		if (!parent) {
 			pathf(dpath, sizeof(dpath), "%skTSKPinnedDomains[\"%s\"]", prefix,

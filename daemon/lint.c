@@ -7,34 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "readiness.h"
 #include "util.h"
-
-/* Written here because the readiness module's matcher was not on main when
- * lint was written; both implement DESIGN.md "pin policy" patterns. */
-bool lint_pattern_covers(const char *pattern, bool include_subdomains, const char *host)
-{
-	size_t hl = strlen(host);
-	if (strncmp(pattern, "**.", 3) == 0) {
-		const char *base = pattern + 3;
-		size_t bl = strlen(base);
-		if (hl == bl)
-			return strcmp(host, base) == 0;
-		return hl > bl + 1 && host[hl - bl - 1] == '.' && strcmp(host + hl - bl, base) == 0;
-	}
-	if (strncmp(pattern, "*.", 2) == 0) {
-		const char *base = pattern + 2;
-		size_t bl = strlen(base);
-		if (hl <= bl + 1 || host[hl - bl - 1] != '.' || strcmp(host + hl - bl, base) != 0)
-			return false;
-		/* exactly one non-empty label before the base */
-		return memchr(host, '.', hl - bl - 1) == NULL;
-	}
-	size_t pl = strlen(pattern);
-	if (hl == pl)
-		return strcmp(host, pattern) == 0;
-	return include_subdomains && hl > pl + 1 && host[hl - pl - 1] == '.' &&
-	       strcmp(host + hl - pl, pattern) == 0;
-}
 
 const char *lint_severity_name(enum lint_severity s)
 {
@@ -155,44 +129,35 @@ static void lint_policy(struct ctx *c, const struct inventory *inv, const struct
 
 	bool matched = false;
 	for (size_t i = 0; i < inv->nendpoints && !matched; i++)
-		matched = lint_pattern_covers(p->pattern, p->include_subdomains, inv->endpoints[i].host);
+		matched = readiness_pattern_covers(p->pattern, p->include_subdomains,
+						   inv->endpoints[i].host);
 	if (!matched)
 		add(c, "pattern-unmatched", LINT_WARNING, a, v, p, NULL,
 		    "%s %s: pattern %s%s matches no inventoried endpoint (wrong domain mapping?)",
 		    a->name, v->version, p->pattern, subs);
 }
 
-/* Specificity of a covering policy for the most-specific-wins rule: an exact
- * host beats everything, then the longest base domain. */
-static size_t specificity(const struct pin_policy *p, const char *host)
+/* Whether version @v pins @host at @now, by the readiness engine's rules:
+ * of the covering policies the most specific win (ties merged), and the
+ * version pins when one of those enforces at @now (an exclusion or an
+ * expired pin set does not). */
+static bool version_pins(const struct app_version *v, const char *host, time_t now)
 {
-	if (strcmp(p->pattern, host) == 0)
-		return SIZE_MAX;
-	const char *base = p->pattern;
-	if (strncmp(base, "**.", 3) == 0)
-		base += 3;
-	else if (strncmp(base, "*.", 2) == 0)
-		base += 2;
-	return strlen(base) * 2 + (p->pattern == base ? 1 : 0);
-}
-
-/* Whether version @v pins @host: its most specific covering policy enforces
- * at least one pin (an exclusion un-pins the host). */
-static bool version_pins(const struct app_version *v, const char *host)
-{
-	const struct pin_policy *best = NULL;
-	size_t best_spec = 0;
+	int best = -1;
+	bool enforces = false;
 	for (size_t i = 0; i < v->npolicies; i++) {
 		const struct pin_policy *p = &v->policies[i];
-		if (!lint_pattern_covers(p->pattern, p->include_subdomains, host))
+		if (!readiness_pattern_covers(p->pattern, p->include_subdomains, host))
 			continue;
-		size_t s = specificity(p, host);
-		if (!best || s > best_spec) {
-			best = p;
-			best_spec = s;
+		int s = readiness_pattern_specificity(p->pattern, p->include_subdomains);
+		if (s > best) {
+			best = s;
+			enforces = false;
 		}
+		if (s == best && readiness_policy_enforces(p, now))
+			enforces = true;
 	}
-	return best && best->enforce && best->npins > 0;
+	return enforces;
 }
 
 int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
@@ -230,7 +195,7 @@ int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
 		bool pinned = false;
 		for (size_t ai = 0; ai < inv->napps && !pinned; ai++)
 			for (size_t vi = 0; vi < inv->apps[ai].nversions && !pinned; vi++)
-				pinned = version_pins(&inv->apps[ai].versions[vi], e->host);
+				pinned = version_pins(&inv->apps[ai].versions[vi], e->host, now);
 		if (!pinned)
 			add(&c, "endpoint-unpinned", e->third_party ? LINT_INFO : LINT_WARNING, NULL,
 			    NULL, NULL, e, "production endpoint %s:%d is pinned by no app version%s",

@@ -27,7 +27,10 @@ enum lint_severity { LINT_INFO = 0, LINT_WARNING = 1, LINT_CRITICAL = 2 };
  *  - "pin-set-expiring": a pin set expiring within LINT_EXPIRY_WARN_DAYS days
  *  - "pin-set-expired": a pin set whose expiry date has passed
  *  - "pattern-unmatched": a policy pattern that covers no inventoried endpoint
- *  - "endpoint-unpinned": an enabled production endpoint no app version pins
+ *    (readiness_pattern_covers())
+ *  - "endpoint-unpinned": an enabled production endpoint no app version pins at
+ *    the evaluation time (coverage and precedence: readiness_pattern_covers() and
+ *    readiness_pattern_specificity(); an exclusion or expired pin set does not pin)
  *  - "version-no-adoption": a version without any adoption figure
  *  - "adoption-over-one": an app whose versions' latest shares sum above 1
  */
@@ -62,15 +65,5 @@ const char *lint_severity_name(enum lint_severity s);
 
 /** JSON array of findings {rule, severity, app, version, pattern, endpoint, message}. */
 json_t *lint_report_json(const struct lint_report *r);
-
-/**
- * Whether a policy pattern covers @host (both normalised): an exact host
- * matches itself (and its subdomains at any depth when @include_subdomains);
- * "*.example.com" matches exactly one more label; "**.example.com" matches
- * example.com and every subdomain at any depth (OkHttp semantics).
- * (The readiness module may provide its own; this one serves lint and the
- * importers.)
- */
-bool lint_pattern_covers(const char *pattern, bool include_subdomains, const char *host);
 
 #endif

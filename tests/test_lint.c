@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lint.h"
+#include "readiness.h"
 #include "util.h"
 
 /* ---- building inventories ------------------------------------------------ */
@@ -171,6 +172,16 @@ static void m_exp_past(struct inventory *inv)
 	set_expiry(inv, "2026-01-31");
 }
 
+static void m_all_expired_unpins(struct inventory *inv)
+{
+	/* every pin set covering api.example.com (and its subdomains) expired:
+	 * the apps no longer pin those endpoints */
+	set_expiry(inv, "2026-01-31");
+	struct pin_policy *p = &inv->apps[0].versions[1].policies[0];
+	snprintf(p->expires, sizeof(p->expires), "%s", "2026-02-01");
+	assert_int_equal(util_parse_date(p->expires, &p->expires_at), 0);
+}
+
 static void m_typo_pattern(struct inventory *inv)
 {
 	add_policy(v0(inv), "api.exmaple.com", false, true, NULL, "cb");
@@ -251,7 +262,7 @@ static void test_lint_rules_table(void **state)
 	static const struct {
 		const char *name;
 		void (*mutate)(struct inventory *);
-		struct expect e[3];
+		struct expect e[4];
 	} cases[] = {
 		{ "clean", m_none, { { 0 } } },
 		{ "single pin", m_single_pin,
@@ -270,6 +281,11 @@ static void test_lint_rules_table(void **state)
 		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL } } },
 		{ "expired", m_exp_past,
 		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL } } },
+		{ "all pin sets expired", m_all_expired_unpins,
+		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL },
+		    { "pin-set-expired", "info", "4.1.0", "api.example.com", NULL },
+		    { "endpoint-unpinned", "warning", NULL, NULL, "api.example.com:443" },
+		    { "endpoint-unpinned", "warning", NULL, NULL, "eu.api.example.com:443" } } },
 		{ "typo pattern", m_typo_pattern,
 		  { { "pattern-unmatched", "warning", "4.2.0", "api.exmaple.com", NULL } } },
 		{ "wildcard too deep", m_one_label_wildcard_misses,
@@ -298,7 +314,7 @@ static void test_lint_rules_table(void **state)
 		cases[i].mutate(&inv);
 		assert_int_equal(lint_run(&inv, now, &r), 0);
 		size_t want = 0;
-		while (want < 3 && cases[i].e[want].rule)
+		while (want < 4 && cases[i].e[want].rule)
 			want++;
 		if (r.nfindings != want) {
 			for (size_t k = 0; k < r.nfindings; k++)
@@ -393,7 +409,8 @@ static void test_lint_pattern_covers_table(void **state)
 		{ "*.example.com", false, "a.b.example.com", false },
 		{ "*.example.com", false, "xexample.com", false },
 		{ "*.example.com", false, ".example.com", false },
-		{ "*.example.com", true, "a.b.example.com", false }, /* include_subdomains is NSC only */
+		{ "*.example.com", true, "a.b.example.com", true }, /* readiness: any depth >= 1 */
+		{ "*.example.com", true, "example.com", false },
 		{ "**.example.com", false, "example.com", true },
 		{ "**.example.com", false, "api.example.com", true },
 		{ "**.example.com", false, "a.b.c.example.com", true },
@@ -402,7 +419,7 @@ static void test_lint_pattern_covers_table(void **state)
 		{ "**.example.com", false, "com", false },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		if (lint_pattern_covers(cases[i].pattern, cases[i].incl, cases[i].host) !=
+		if (readiness_pattern_covers(cases[i].pattern, cases[i].incl, cases[i].host) !=
 		    cases[i].covers)
 			fail_msg("%s (incl %d) vs %s: expected %d", cases[i].pattern, cases[i].incl,
 				 cases[i].host, cases[i].covers);
