@@ -165,6 +165,9 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 	if (r.notes_dropped)
 		log_info("%s: note: %zu more notes not shown", c->cmd, r.notes_dropped);
 
+	if (r.npolicies == 0)
+		log_warn("%s: %s pins no domain; storing it removes the version's %s policies",
+			 c->cmd, log_escape(path, esc, sizeof(esc)), c->source);
 	if (dry) {
 		rc = cli_print_json(policies_json(&r));
 		importers_policies_free(&r);

@@ -606,6 +606,14 @@ static void test_okhttp_bad_input_table(void **state)
 	assert_int_equal(importers_parse_okhttp(nul, sizeof(nul) - 1, "t", &r, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "t:1: NUL byte"));
+	char *big = malloc(IMPORTERS_MAX_CONFIG + 1);
+	assert_non_null(big);
+	memset(big, '#', IMPORTERS_MAX_CONFIG + 1);
+	assert_int_equal(importers_parse_okhttp(big, IMPORTERS_MAX_CONFIG + 1, "big.txt", &r, err,
+						sizeof(err)),
+			 -EFBIG);
+	assert_non_null(strstr(err, "big.txt: larger than"));
+	free(big);
 	char *longl = malloc(20000);
 	assert_non_null(longl);
 	memset(longl, 'a', 19999);
