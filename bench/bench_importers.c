@@ -62,9 +62,11 @@ int main(int argc, char **argv)
 	struct buf x = { 0 };
 	put(&x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<network-security-config>\n");
 	for (size_t i = 0; i < domains; i++)
-		put(&x, "<domain-config><domain includeSubdomains=\"true\">d%zu.example.com</domain>"
-			"<pin-set expiration=\"2027-06-01\"><pin digest=\"SHA-256\">" PIN_A "</pin>"
-			"<pin digest=\"SHA-256\">" PIN_B "</pin></pin-set></domain-config>\n", i);
+		put(&x,
+		    "<domain-config><domain includeSubdomains=\"true\">d%zu.example.com</domain>"
+		    "<pin-set expiration=\"2027-06-01\"><pin digest=\"SHA-256\">" PIN_A "</pin>"
+		    "<pin digest=\"SHA-256\">" PIN_B "</pin></pin-set></domain-config>\n",
+		    i);
 	put(&x, "</network-security-config>\n");
 	t0 = util_mono_ms();
 	for (int i = 0; i < reps; i++)
@@ -88,9 +90,10 @@ int main(int argc, char **argv)
 	struct buf j = { 0 };
 	put(&j, "{\"TSKConfiguration\": {\"kTSKPinnedDomains\": {");
 	for (size_t i = 0; i < domains; i++)
-		put(&j, "%s\"d%zu.example.com\": {\"kTSKIncludeSubdomains\": true, "
-			"\"kTSKExpirationDate\": \"2027-06-01\", \"kTSKPublicKeyHashes\": [\"" PIN_A
-			"\", \"" PIN_B "\"]}",
+		put(&j,
+		    "%s\"d%zu.example.com\": {\"kTSKIncludeSubdomains\": true, "
+		    "\"kTSKExpirationDate\": \"2027-06-01\", \"kTSKPublicKeyHashes\": [\"" PIN_A
+		    "\", \"" PIN_B "\"]}",
 		    i ? ", " : "", i);
 	put(&j, "}}}");
 	t0 = util_mono_ms();
@@ -162,7 +165,8 @@ int main(int argc, char **argv)
 			for (size_t pi = 0; pi < 10; pi++) {
 				struct pin_policy *p = &v->policies[pi];
 				char pat[64];
-				snprintf(pat, sizeof(pat), "svc%zu.example.com", (ai * 10 + pi) * 3);
+				snprintf(pat, sizeof(pat), "svc%zu.example.com",
+					 (ai * 10 + pi) * 3);
 				p->pattern = strdup(pat);
 				p->enforce = true;
 				p->npins = 2;

@@ -41,7 +41,8 @@ static void config_usage(const struct config_cmd *c)
 	       "  --app NAME          the app (must exist: pinwatch app add / import)\n"
 	       "  --version V         the app version this configuration shipped in\n"
 	       "  --backup-pin B64    a pin (sha256/<base64>, base64 or hex) that is a backup\n"
-	       "  --dry-run           parse and print the policies as inventory JSON; store nothing\n"
+	       "  --dry-run           parse and print the policies as inventory JSON; store "
+	       "nothing\n"
 	       "  -h, --help          this help\n" CLI_GLOBAL_HELP "\n"
 	       "Exit status: 0 ok; 2 bad usage or bad input (the error names file:line or\n"
 	       "the key path; nothing is stored), or unknown app; 3 database failure.\n",
@@ -56,8 +57,9 @@ static json_t *policies_json(const struct import_policies *r)
 		json_t *pins = json_array();
 		for (size_t k = 0; pins && k < p->npins; k++) {
 			char b64[48];
-			json_t *o = json_pack("{s:s, s:s}", "sha256", util_pin_b64(p->pins[k].sha256, b64),
-					      "role", model_role_name(p->pins[k].role));
+			json_t *o = json_pack("{s:s, s:s}", "sha256",
+					      util_pin_b64(p->pins[k].sha256, b64), "role",
+					      model_role_name(p->pins[k].role));
 			if (!o || json_array_append_new(pins, o)) {
 				json_decref(pins);
 				pins = NULL;
@@ -65,8 +67,8 @@ static json_t *policies_json(const struct import_policies *r)
 		}
 		json_t *o = pins ? json_pack("{s:s, s:b, s:b, s:s?, s:o}", "pattern", p->pattern,
 					     "include_subdomains", p->include_subdomains, "enforce",
-					     p->enforce, "expires", p->expires[0] ? p->expires : NULL,
-					     "pins", pins)
+					     p->enforce, "expires",
+					     p->expires[0] ? p->expires : NULL, "pins", pins)
 				 : NULL;
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
@@ -81,11 +83,13 @@ static int read_input(const char *cmd, const char *path, size_t cap, char **buf,
 	char esc[ERRLEN];
 	int rc = util_read_file(path, cap, buf, len);
 	if (rc == -EFBIG) {
-		log_err("%s: %s: larger than %zu bytes", cmd, log_escape(path, esc, sizeof(esc)), cap);
+		log_err("%s: %s: larger than %zu bytes", cmd, log_escape(path, esc, sizeof(esc)),
+			cap);
 		return EXIT_USAGE;
 	}
 	if (rc) {
-		log_errno(LOG_LVL_ERR, -rc, "%s: cannot read %s", cmd, log_escape(path, esc, sizeof(esc)));
+		log_errno(LOG_LVL_ERR, -rc, "%s: cannot read %s", cmd,
+			  log_escape(path, esc, sizeof(esc)));
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -120,9 +124,15 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case OPT_APP: app = optarg; break;
-		case OPT_VERSION: version = optarg; break;
-		case OPT_DRY: dry = true; break;
+		case OPT_APP:
+			app = optarg;
+			break;
+		case OPT_VERSION:
+			version = optarg;
+			break;
+		case OPT_DRY:
+			dry = true;
+			break;
 		case OPT_BACKUP:
 			if (nbackup >= MAX_BACKUP_PINS)
 				return cli_usage_error(c->cmd, "more than %d --backup-pin",
@@ -132,8 +142,11 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 						       log_escape(optarg, esc, sizeof(esc)), err);
 			nbackup++;
 			break;
-		case 'h': config_usage(c); return EXIT_OK;
-		default: return cli_usage_error(c->cmd, "unknown option");
+		case 'h':
+			config_usage(c);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(c->cmd, "unknown option");
 		}
 	}
 	if (!app || !*app)
@@ -174,7 +187,7 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 		return rc;
 	}
 	struct db *db = NULL;
-	rc = cli_open_db(&g, 0, &db);
+	rc = cli_open_db(&g, DB_NO_CREATE, &db);
 	if (rc) {
 		importers_policies_free(&r);
 		return rc;
@@ -196,7 +209,8 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 }
 
 static const struct config_cmd nsc_cmd = {
-	"import-nsc", "nsc",
+	"import-nsc",
+	"nsc",
 	"Reads an Android Network Security Config (res/xml/network_security_config.xml):\n"
 	"each <domain> of a <domain-config> with a <pin-set> becomes a pin policy\n"
 	"(includeSubdomains kept; pin-set expiration = policy expiry; only digest=\"SHA-256\").\n"
@@ -209,7 +223,8 @@ static const struct config_cmd nsc_cmd = {
 };
 
 static const struct config_cmd trustkit_cmd = {
-	"import-trustkit", "trustkit",
+	"import-trustkit",
+	"trustkit",
 	"Reads a TrustKit configuration, as JSON or as an Info.plist (XML) holding the\n"
 	"TSKConfiguration dict: kTSKPinnedDomains with kTSKPublicKeyHashes,\n"
 	"kTSKIncludeSubdomains, kTSKEnforcePinning (default true), kTSKExpirationDate\n"
@@ -219,7 +234,8 @@ static const struct config_cmd trustkit_cmd = {
 };
 
 static const struct config_cmd okhttp_cmd = {
-	"import-okhttp", "okhttp",
+	"import-okhttp",
+	"okhttp",
 	"Reads OkHttp CertificatePinner pins as text, one 'PATTERN sha256/<base64>...' per\n"
 	"line ('#' comments; a pattern on several lines adds pins to one policy). PATTERN\n"
 	"keeps OkHttp's meaning: host, '*.host' (exactly one more label) or '**.host' (any\n"
@@ -246,7 +262,8 @@ int cmd_import_okhttp(int argc, char **argv)
 
 static void adoption_usage(void)
 {
-	printf("Usage: pinwatch adoption import --app NAME [--dry-run] [--db PATH] [-c FILE] FILE.csv\n\n"
+	printf("Usage: pinwatch adoption import --app NAME [--dry-run] [--db PATH] [-c FILE] "
+	       "FILE.csv\n\n"
 	       "Adds adoption figures (each version's share of the app's active users on a date)\n"
 	       "from a CSV file with rows  version,share,date  or  version,active_users,date.\n\n"
 	       "An optional header line names the columns, in any order: version, share or\n"
@@ -255,7 +272,8 @@ static void adoption_usage(void)
 	       "'%%' the file gives shares (0.31 or 31%%), otherwise active users (whole numbers;\n"
 	       "write a header to import shares written as 0 and 1 only). With active users each\n"
 	       "date's shares are the version's users / the total users of that date in the file,\n"
-	       "so list every version of that date. Quoted fields, CRLF and a UTF-8 BOM are fine.\n\n"
+	       "so list every version of that date. Quoted fields, CRLF and a UTF-8 BOM are "
+	       "fine.\n\n"
 	       "All or nothing: a bad row (named by line), a version listed twice for a date,\n"
 	       "shares of one date summing above 1 (stored samples of other versions counted),\n"
 	       "or a version pinwatch does not know stores nothing. A sample for an existing\n"
@@ -271,8 +289,8 @@ static json_t *adoption_json(const struct adoption_csv *a)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < a->nrows; i++) {
 		const struct adoption_csv_row *r = &a->rows[i];
-		json_t *o = json_pack("{s:s, s:s, s:f}", "version", r->version, "at", r->at, "share",
-				      r->share);
+		json_t *o = json_pack("{s:s, s:s, s:f}", "version", r->version, "at", r->at,
+				      "share", r->share);
 		if (o && r->active_users >= 0 &&
 		    json_object_set_new(o, "active_users", json_integer(r->active_users))) {
 			json_decref(o);
@@ -305,10 +323,17 @@ static int adoption_import(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case OPT_APP: app = optarg; break;
-		case OPT_DRY: dry = true; break;
-		case 'h': adoption_usage(); return EXIT_OK;
-		default: return cli_usage_error("adoption import", "unknown option");
+		case OPT_APP:
+			app = optarg;
+			break;
+		case OPT_DRY:
+			dry = true;
+			break;
+		case 'h':
+			adoption_usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("adoption import", "unknown option");
 		}
 	}
 	if (!app || !*app)
@@ -347,7 +372,7 @@ static int adoption_import(int argc, char **argv)
 		rows[i].active_users = a.rows[i].active_users;
 	}
 	struct db *db = NULL;
-	rc = cli_open_db(&g, 0, &db);
+	rc = cli_open_db(&g, DB_NO_CREATE, &db);
 	if (rc == EXIT_OK) {
 		int src = apps_add_adoption(db, cli_actor(), app, rows, a.nrows, err, sizeof(err));
 		if (src) {
@@ -367,8 +392,8 @@ static int adoption_import(int argc, char **argv)
 
 int cmd_adoption(int argc, char **argv)
 {
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-			  !strcmp(argv[1], "help"))) {
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
 		adoption_usage();
 		return EXIT_OK;
 	}

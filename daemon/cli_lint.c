@@ -52,14 +52,19 @@ int cmd_lint(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case OPT_JSON: json = true; break;
+		case OPT_JSON:
+			json = true;
+			break;
 		case OPT_AT:
 			if (util_parse_time(optarg, &now))
 				return cli_usage_error("lint", "--at %s: expected YYYY-MM-DD",
 						       log_escape(optarg, esc, sizeof(esc)));
 			break;
-		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("lint", "unknown option");
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("lint", "unknown option");
 		}
 	}
 	if (optind != argc)

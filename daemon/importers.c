@@ -220,11 +220,13 @@ static void xml_quiet(void *ctx, const char *msg, ...)
 xmlDocPtr imp_xml_read(const char *buf, size_t len, const char *name, char *err, size_t errlen)
 {
 	if (len > IMPORTERS_MAX_CONFIG) {
-		util_err(err, errlen, -EFBIG, "%s: larger than %u bytes", name, IMPORTERS_MAX_CONFIG);
+		util_err(err, errlen, -EFBIG, "%s: larger than %u bytes", name,
+			 IMPORTERS_MAX_CONFIG);
 		return NULL;
 	}
 	if (len > INT32_MAX || memchr(buf, '\0', len)) {
-		util_err(err, errlen, -EINVAL, "%s: contains a NUL byte; not an XML text file", name);
+		util_err(err, errlen, -EINVAL, "%s: contains a NUL byte; not an XML text file",
+			 name);
 		return NULL;
 	}
 	xmlInitParser();

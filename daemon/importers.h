@@ -21,21 +21,21 @@
 
 #include "model.h"
 
-#define IMPORTERS_MAX_CONFIG (1u << 20)  /**< size cap of an NSC/TrustKit/OkHttp file */
-#define IMPORTERS_MAX_CSV (16u << 20)    /**< size cap of an adoption CSV */
-#define IMPORTERS_MAX_POLICIES 4096      /**< policies one file may produce */
-#define IMPORTERS_MAX_PINS 64            /**< pins in one pin set */
-#define IMPORTERS_MAX_NOTES 32           /**< notes kept (further ones are counted only) */
-#define IMPORTERS_MAX_NESTING 32         /**< nested NSC domain-config / plist depth */
-#define IMPORTERS_MAX_ROWS 200000        /**< rows of one adoption CSV */
+#define IMPORTERS_MAX_CONFIG   (1u << 20)  /**< size cap of an NSC/TrustKit/OkHttp file */
+#define IMPORTERS_MAX_CSV      (16u << 20) /**< size cap of an adoption CSV */
+#define IMPORTERS_MAX_POLICIES 4096	   /**< policies one file may produce */
+#define IMPORTERS_MAX_PINS     64	   /**< pins in one pin set */
+#define IMPORTERS_MAX_NOTES    32	   /**< notes kept (further ones are counted only) */
+#define IMPORTERS_MAX_NESTING  32	   /**< nested NSC domain-config / plist depth */
+#define IMPORTERS_MAX_ROWS     200000	   /**< rows of one adoption CSV */
 
 /** What a configuration importer produced. Free with importers_policies_free(). */
 struct import_policies {
 	struct pin_policy *policies; /**< sorted by pattern, then include_subdomains */
 	size_t npolicies;
-	char **notes;                /**< things ignored, for the user ("base-config ignored") */
+	char **notes; /**< things ignored, for the user ("base-config ignored") */
 	size_t nnotes;
-	size_t notes_dropped;        /**< notes beyond IMPORTERS_MAX_NOTES */
+	size_t notes_dropped; /**< notes beyond IMPORTERS_MAX_NOTES */
 };
 
 /** Release the contents of @r (not @r itself) and zero it. NULL-safe. */
@@ -96,16 +96,16 @@ struct adoption_csv_row {
 	char *version;
 	char at[MODEL_DATE_LEN];
 	time_t at_time;
-	double share;         /**< given, or derived from active_users per date */
+	double share;	      /**< given, or derived from active_users per date */
 	int64_t active_users; /**< -1 when the file gives shares */
-	unsigned line;        /**< 1-based line in the file */
+	unsigned line;	      /**< 1-based line in the file */
 };
 
 /** A parsed adoption CSV. Free with importers_adoption_free(). */
 struct adoption_csv {
 	struct adoption_csv_row *rows; /**< in file order */
 	size_t nrows;
-	bool from_users;               /**< the file gave active users, shares were derived */
+	bool from_users; /**< the file gave active users, shares were derived */
 };
 
 /**

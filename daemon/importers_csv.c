@@ -19,9 +19,9 @@
 #include "importers_int.h"
 #include "util.h"
 
-#define CSV_MAX_FIELD 256
+#define CSV_MAX_FIELD  256
 #define CSV_MAX_FIELDS 8
-#define VERSION_MAX 64
+#define VERSION_MAX    64
 
 enum col { COL_VERSION, COL_VALUE, COL_DATE };
 
@@ -72,9 +72,10 @@ static int split(struct csv *c, const char *line, size_t len, unsigned lineno,
 			i++;
 			for (;;) {
 				if (i >= len)
-					return csv_fail(c, lineno, -EINVAL,
-							"unterminated quoted field (a quoted field may "
-							"not span lines)");
+					return csv_fail(
+						c, lineno, -EINVAL,
+						"unterminated quoted field (a quoted field may "
+						"not span lines)");
 				if (line[i] == '"') {
 					if (i + 1 < len && line[i + 1] == '"') {
 						i += 2;
@@ -116,15 +117,16 @@ toolong:
 }
 
 /* Recognise a header line; 1 header (columns mapped into @map), 0 data, <0 error. */
-static int header(struct csv *c, char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int nf,
-		  unsigned lineno, int map[3], bool *users)
+static int header(struct csv *c, char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int nf, unsigned lineno,
+		  int map[3], bool *users)
 {
 	int seen[3] = { -1, -1, -1 };
 	bool any = false;
 	for (int i = 0; i < nf; i++) {
 		const char *h = f[i];
 		if (!strcasecmp(h, "version") || !strcasecmp(h, "share") ||
-		    !strcasecmp(h, "active_users") || !strcasecmp(h, "date") || !strcasecmp(h, "at"))
+		    !strcasecmp(h, "active_users") || !strcasecmp(h, "date") ||
+		    !strcasecmp(h, "at"))
 			any = true;
 	}
 	if (!any)
@@ -212,8 +214,8 @@ static int check_dates(struct csv *c, struct adoption_csv *a)
 				char esc[160];
 				rc = csv_fail(c, idx[e]->line, -EINVAL,
 					      "version %s listed twice for %s (also line %u)",
-					      imp_esc(idx[e]->version, esc, sizeof(esc)), idx[e]->at,
-					      idx[e - 1]->line);
+					      imp_esc(idx[e]->version, esc, sizeof(esc)),
+					      idx[e]->at, idx[e - 1]->line);
 				break;
 			}
 			if (a->from_users) {
@@ -231,14 +233,15 @@ static int check_dates(struct csv *c, struct adoption_csv *a)
 		double sum = 0;
 		for (size_t i = s; i < e; i++) {
 			if (a->from_users)
-				idx[i]->share = total > 0 ? (double)idx[i]->active_users / (double)total
-							  : 0.0;
+				idx[i]->share =
+					total > 0 ? (double)idx[i]->active_users / (double)total
+						  : 0.0;
 			sum += idx[i]->share;
 		}
 		if (sum > 1.0 + 1e-9)
 			rc = util_err(c->err, c->errlen, -EINVAL,
-				      "%s: shares for %s sum to %.6f, above 1 (lines %u..%u)", c->name,
-				      idx[s]->at, sum, idx[s]->line, idx[e - 1]->line);
+				      "%s: shares for %s sum to %.6f, above 1 (lines %u..%u)",
+				      c->name, idx[s]->at, sum, idx[s]->line, idx[e - 1]->line);
 		s = e;
 	}
 	free(idx);
@@ -315,10 +318,11 @@ static int check_values(struct csv *c, struct adoption_csv *a)
 			if (r->share < 0)
 				return csv_fail(c, r->line, -EINVAL, "negative share %g", r->share);
 			if (r->share > 1.0)
-				return csv_fail(c, r->line, -EINVAL,
-						"share %g above 1 (shares are fractions; write 31%% or "
-						"0.31)",
-						r->share);
+				return csv_fail(
+					c, r->line, -EINVAL,
+					"share %g above 1 (shares are fractions; write 31%% or "
+					"0.31)",
+					r->share);
 		}
 	}
 	return 0;
@@ -379,9 +383,10 @@ int importers_parse_adoption_csv(const char *buf, size_t len, const char *name,
 			}
 		}
 		if (nf != 3) {
-			rc = csv_fail(&c, lineno, -EINVAL,
-				      "expected 3 columns (version, share or active_users, date), got %d",
-				      nf);
+			rc = csv_fail(
+				&c, lineno, -EINVAL,
+				"expected 3 columns (version, share or active_users, date), got %d",
+				nf);
 			break;
 		}
 		rc = add_row(&c, out, &cap, f, map, lineno, &fractional);

@@ -29,7 +29,8 @@ int imp_add_policy(struct import_policies *r, const char *pattern, bool include_
 		   size_t msglen);
 
 /* Record a note for the user (bounded). */
-void imp_note(struct import_policies *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imp_note(struct import_policies *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Sort policies by pattern, then include_subdomains. */
 void imp_sort(struct import_policies *r);

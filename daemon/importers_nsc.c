@@ -38,7 +38,7 @@ struct nsc {
 	const char *name;
 	char *err;
 	size_t errlen;
-	struct nsc_domain *seen;   /* every domain of the file, for duplicates */
+	struct nsc_domain *seen; /* every domain of the file, for duplicates */
 	size_t nseen;
 	struct nsc_domain *unpinned; /* domains without an effective pin-set */
 	size_t nunpinned;
@@ -52,8 +52,8 @@ struct nsc_inherit {
 static int fail(struct nsc *c, xmlNodePtr node, int rc, const char *msg)
 {
 	char esc[ERRLEN];
-	return util_err(c->err, c->errlen, rc, "%s:%ld: %s", c->name, node ? xmlGetLineNo(node) : 0L,
-			imp_esc(msg, esc, sizeof(esc)));
+	return util_err(c->err, c->errlen, rc, "%s:%ld: %s", c->name,
+			node ? xmlGetLineNo(node) : 0L, imp_esc(msg, esc, sizeof(esc)));
 }
 
 /* Read a boolean attribute; absent leaves *out. 0 or -EINVAL. */
@@ -111,7 +111,8 @@ static int parse_pin_set(struct nsc *c, xmlNodePtr node, struct imp_pinset *ps)
 		if (p->type != XML_ELEMENT_NODE)
 			continue;
 		if (!imp_xml_is(p, "pin")) {
-			snprintf(msg, sizeof(msg), "unexpected <%s> in <pin-set>", (const char *)p->name);
+			snprintf(msg, sizeof(msg), "unexpected <%s> in <pin-set>",
+				 (const char *)p->name);
 			return fail(c, p, -EINVAL, msg);
 		}
 		xmlChar *digest = xmlGetProp(p, BAD_CAST "digest");
@@ -120,7 +121,8 @@ static int parse_pin_set(struct nsc *c, xmlNodePtr node, struct imp_pinset *ps)
 			char esc[64];
 			if (digest)
 				snprintf(msg, sizeof(msg),
-					 "pin digest=\"%s\" is not supported; pins must be digest=\"SHA-256\"",
+					 "pin digest=\"%s\" is not supported; pins must be "
+					 "digest=\"SHA-256\"",
 					 imp_esc((const char *)digest, esc, sizeof(esc)));
 			else
 				snprintf(msg, sizeof(msg), "<pin> without digest=\"SHA-256\"");
@@ -132,7 +134,8 @@ static int parse_pin_set(struct nsc *c, xmlNodePtr node, struct imp_pinset *ps)
 			return fail(c, p, -EINVAL, msg);
 		uint8_t pin[32];
 		if (imp_b64_pin(text, pin))
-			return fail(c, p, -EINVAL, "pin: not 32 bytes of base64 (SHA-256 of the SPKI)");
+			return fail(c, p, -EINVAL,
+				    "pin: not 32 bytes of base64 (SHA-256 of the SPKI)");
 		if (imp_pinset_add(ps, pin))
 			return fail(c, p, -EINVAL, "more pins than a pin-set may hold (64)");
 	}
@@ -149,7 +152,8 @@ static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_
 	size_t first_domain = c->nseen, ndomains = 0;
 
 	if (depth > IMPORTERS_MAX_NESTING)
-		return fail(c, node, -EINVAL, "domain-config nested too deeply (more than 32 levels)");
+		return fail(c, node, -EINVAL,
+			    "domain-config nested too deeply (more than 32 levels)");
 
 	for (xmlNodePtr ch = node->children; ch; ch = ch->next) {
 		if (ch->type != XML_ELEMENT_NODE)
@@ -170,8 +174,9 @@ static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_
 			}
 			for (size_t i = 0; i < c->nseen; i++) {
 				if (strcmp(c->seen[i].host, text) == 0) {
-					snprintf(msg, sizeof(msg), "duplicate domain '%s' (first at line %ld)",
-						 text, c->seen[i].line);
+					snprintf(msg, sizeof(msg),
+						 "duplicate domain '%s' (first at line %ld)", text,
+						 c->seen[i].line);
 					rc = fail(c, ch, -EINVAL, msg);
 					goto out;
 				}
@@ -183,7 +188,8 @@ static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_
 			ndomains++;
 		} else if (imp_xml_is(ch, "pin-set")) {
 			if (own) {
-				rc = fail(c, ch, -EINVAL, "more than one <pin-set> in a domain-config");
+				rc = fail(c, ch, -EINVAL,
+					  "more than one <pin-set> in a domain-config");
 				goto out;
 			}
 			own = calloc(1, sizeof(*own));
@@ -195,17 +201,20 @@ static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_
 				goto out;
 		} else if (imp_xml_is(ch, "trustkit-config")) {
 			if (has_tk) {
-				rc = fail(c, ch, -EINVAL, "more than one <trustkit-config> in a domain-config");
+				rc = fail(c, ch, -EINVAL,
+					  "more than one <trustkit-config> in a domain-config");
 				goto out;
 			}
 			has_tk = true;
 			if ((rc = bool_attr(c, ch, "enforcePinning", &enforce)))
 				goto out;
 		} else if (imp_xml_is(ch, "trust-anchors")) {
-			imp_note(c->r, "%s:%ld: <trust-anchors> ignored (pinwatch checks pins only)",
+			imp_note(c->r,
+				 "%s:%ld: <trust-anchors> ignored (pinwatch checks pins only)",
 				 c->name, xmlGetLineNo(ch));
 		} else if (!imp_xml_is(ch, "domain-config")) {
-			imp_note(c->r, "%s:%ld: unknown element <%s> ignored", c->name, xmlGetLineNo(ch),
+			imp_note(c->r, "%s:%ld: unknown element <%s> ignored", c->name,
+				 xmlGetLineNo(ch),
 				 imp_esc((const char *)ch->name, esc, sizeof(esc)));
 		}
 	}
@@ -218,10 +227,11 @@ static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_
 	for (size_t i = first_domain; i < c->nseen; i++) {
 		const struct nsc_domain *d = &c->seen[i];
 		if (mine.pins && mine.pins->npins) {
-			rc = imp_add_policy(c->r, d->host, d->include_subdomains, mine.enforce, mine.pins,
-					    "nsc", msg, sizeof(msg));
+			rc = imp_add_policy(c->r, d->host, d->include_subdomains, mine.enforce,
+					    mine.pins, "nsc", msg, sizeof(msg));
 			if (rc) {
-				util_err(c->err, c->errlen, rc, "%s:%ld: %s", c->name, d->line, msg);
+				util_err(c->err, c->errlen, rc, "%s:%ld: %s", c->name, d->line,
+					 msg);
 				goto out;
 			}
 		} else if ((rc = push_domain(&c->unpinned, &c->nunpinned, d->host,
@@ -253,15 +263,16 @@ static int resolve_unpinned(struct nsc *c)
 		for (size_t j = 0; j < pinned && !covered; j++) {
 			const struct pin_policy *p = &c->r->policies[j];
 			covered = p->npins && strcmp(p->pattern, d->host) != 0 &&
-				  readiness_pattern_covers(p->pattern, p->include_subdomains, d->host);
+				  readiness_pattern_covers(p->pattern, p->include_subdomains,
+							   d->host);
 		}
 		if (!covered) {
-			imp_note(c->r, "%s:%ld: domain '%s' has no pin-set: not pinned, skipped", c->name,
-				 d->line, d->host);
+			imp_note(c->r, "%s:%ld: domain '%s' has no pin-set: not pinned, skipped",
+				 c->name, d->line, d->host);
 			continue;
 		}
-		int rc = imp_add_policy(c->r, d->host, d->include_subdomains, false, NULL, "nsc", msg,
-					sizeof(msg));
+		int rc = imp_add_policy(c->r, d->host, d->include_subdomains, false, NULL, "nsc",
+					msg, sizeof(msg));
 		if (rc)
 			return util_err(c->err, c->errlen, rc, "%s:%ld: %s", c->name, d->line, msg);
 	}
@@ -290,11 +301,12 @@ int importers_parse_nsc(const char *buf, size_t len, const char *name, struct im
 			if ((rc = parse_domain_config(&c, ch, &top, 1)))
 				goto out;
 		} else if (imp_xml_is(ch, "base-config") || imp_xml_is(ch, "debug-overrides")) {
-			imp_note(out, "%s:%ld: <%s> ignored (it holds no pins)", name, xmlGetLineNo(ch),
-				 (const char *)ch->name);
+			imp_note(out, "%s:%ld: <%s> ignored (it holds no pins)", name,
+				 xmlGetLineNo(ch), (const char *)ch->name);
 		} else {
 			char esc[128];
-			imp_note(out, "%s:%ld: unknown element <%s> ignored", name, xmlGetLineNo(ch),
+			imp_note(out, "%s:%ld: unknown element <%s> ignored", name,
+				 xmlGetLineNo(ch),
 				 imp_esc((const char *)ch->name, esc, sizeof(esc)));
 		}
 	}

@@ -121,9 +121,10 @@ static int parse_line(struct ok *o, char *s, unsigned line)
 			continue;
 		uint8_t pin[32];
 		if (strncmp(tok, "sha1/", 5) == 0)
-			return ok_fail(o, line, -EINVAL,
-				       "sha1/ pins are not supported: pinwatch pins are SHA-256 of the "
-				       "public key (sha256/...)");
+			return ok_fail(
+				o, line, -EINVAL,
+				"sha1/ pins are not supported: pinwatch pins are SHA-256 of the "
+				"public key (sha256/...)");
 		if (strncmp(tok, "sha256/", 7) != 0)
 			return ok_fail(o, line, -EINVAL, "pin '%s' must start with sha256/",
 				       imp_esc(tok, esc, sizeof(esc)));
@@ -162,7 +163,8 @@ int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 		lineno++;
 		if (n > OKHTTP_MAX_LINE) {
-			rc = ok_fail(&o, lineno, -EINVAL, "line longer than %d bytes", OKHTTP_MAX_LINE);
+			rc = ok_fail(&o, lineno, -EINVAL, "line longer than %d bytes",
+				     OKHTTP_MAX_LINE);
 			break;
 		}
 		if (memchr(buf + pos, '\0', n)) {

@@ -64,14 +64,21 @@ static void pathf(char *out, size_t n, const char *fmt, ...)
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "a dictionary";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "a dictionary";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
 	}
 	return "?";
 }
@@ -137,7 +144,8 @@ static int parse_domain(struct tk *t, const char *dpath, const char *host, const
 				return -EINVAL;
 			if (imp_date(json_string_value(v), ps.expires, &ps.expires_at))
 				return tk_fail(t, path, -EINVAL, "expected a date \"YYYY-MM-DD\"");
-		} else if (!strcmp(key, "kTSKReportUris") || !strcmp(key, "kTSKPublicKeyAlgorithms")) {
+		} else if (!strcmp(key, "kTSKReportUris") ||
+			   !strcmp(key, "kTSKPublicKeyAlgorithms")) {
 			if (string_array(t, path, v))
 				return -EINVAL;
 		} else if (!strcmp(key, "kTSKDisableDefaultReportUri")) {
@@ -152,8 +160,10 @@ static int parse_domain(struct tk *t, const char *dpath, const char *host, const
 
 	if (exclude) {
 		if (hashes)
-			imp_note(t->r, "%s: %s: kTSKPublicKeyHashes ignored: the domain is excluded from "
-				 "its parent's policy", t->name, dpath);
+			imp_note(t->r,
+				 "%s: %s: kTSKPublicKeyHashes ignored: the domain is excluded from "
+				 "its parent's policy",
+				 t->name, dpath);
 		if (imp_add_policy(t->r, host, false, false, NULL, "trustkit", msg, sizeof(msg)))
 			return tk_fail(t, dpath, -EINVAL, "%s", msg);
 		return 0;
@@ -173,7 +183,8 @@ static int parse_domain(struct tk *t, const char *dpath, const char *host, const
 	if (ps.npins == 0)
 		return tk_fail(t, dpath, -EINVAL, "kTSKPublicKeyHashes is empty");
 	if (ps.npins < 2)
-		imp_note(t->r, "%s: %s: only one pin; TrustKit refuses fewer than two (lint flags it)",
+		imp_note(t->r,
+			 "%s: %s: only one pin; TrustKit refuses fewer than two (lint flags it)",
 			 t->name, dpath);
 	int rc = imp_add_policy(t->r, host, incl, enforce, &ps, "trustkit", msg, sizeof(msg));
 	if (rc)
@@ -223,10 +234,11 @@ static int walk(struct tk *t, const json_t *root)
 	json_object_foreach(domains, key, v)
 	{
 		pathf(dpath, sizeof(dpath), "%skTSKPinnedDomains[\"%s\"]", prefix,
-			 imp_esc(key, esc, sizeof(esc)));
+		      imp_esc(key, esc, sizeof(esc)));
 		char host[300];
 		snprintf(host, sizeof(host), "%s", key);
-		if (strlen(key) >= sizeof(host) || (!strchr(host, '*') && model_normalize_host(host)))
+		if (strlen(key) >= sizeof(host) ||
+		    (!strchr(host, '*') && model_normalize_host(host)))
 			return tk_fail(t, dpath, -EINVAL, "not a valid host name");
 		int rc = parse_domain(t, dpath, host, v);
 		if (rc)
@@ -241,15 +253,17 @@ static int walk(struct tk *t, const json_t *root)
 		bool parent = false;
 		for (size_t j = 0; j < t->r->npolicies && !parent; j++) {
 			const struct pin_policy *p = &t->r->policies[j];
-			parent = p->npins && p->include_subdomains && strcmp(p->pattern, ex->pattern) &&
+			parent = p->npins && p->include_subdomains &&
+				 strcmp(p->pattern, ex->pattern) &&
 				 readiness_pattern_covers(p->pattern, true, ex->pattern);
 		}
 		if (!parent) {
 			pathf(dpath, sizeof(dpath), "%skTSKPinnedDomains[\"%s\"]", prefix,
-				 ex->pattern);
-			return tk_fail(t, dpath, -EINVAL,
-				       "kTSKExcludeSubdomainFromParentPolicy but no parent domain has "
-				       "kTSKIncludeSubdomains");
+			      ex->pattern);
+			return tk_fail(
+				t, dpath, -EINVAL,
+				"kTSKExcludeSubdomainFromParentPolicy but no parent domain has "
+				"kTSKIncludeSubdomains");
 		}
 	}
 	imp_sort(t->r);
@@ -371,7 +385,8 @@ static int pl_value(struct tk *t, xmlNodePtr n, int depth, json_t **out)
 			return -ENOMEM;
 		for (xmlNodePtr e = next_elem(n->children); e; e = next_elem(e->next)) {
 			json_t *jv = NULL;
-			if ((rc = pl_value(t, e, depth + 1, &jv)) || json_array_append_new(arr, jv)) {
+			if ((rc = pl_value(t, e, depth + 1, &jv)) ||
+			    json_array_append_new(arr, jv)) {
 				json_decref(arr);
 				return rc ? rc : -ENOMEM;
 			}
@@ -464,6 +479,6 @@ int importers_parse_trustkit(const char *buf, size_t len, const char *name,
 	if (i < len && buf[i] == '<')
 		return importers_parse_trustkit_plist(buf, len, name, out, err, errlen);
 	memset(out, 0, sizeof(*out));
-	return util_err(err, errlen, -EINVAL,
-			"%s: neither a JSON object nor an XML property list", name);
+	return util_err(err, errlen, -EINVAL, "%s: neither a JSON object nor an XML property list",
+			name);
 }

@@ -13,9 +13,12 @@
 const char *lint_severity_name(enum lint_severity s)
 {
 	switch (s) {
-	case LINT_INFO: return "info";
-	case LINT_WARNING: return "warning";
-	case LINT_CRITICAL: return "critical";
+	case LINT_INFO:
+		return "info";
+	case LINT_WARNING:
+		return "warning";
+	case LINT_CRITICAL:
+		return "critical";
 	}
 	return "unknown";
 }
@@ -119,7 +122,8 @@ static void lint_policy(struct ctx *c, const struct inventory *inv, const struct
 	if (p->expires[0] && p->npins) {
 		if (p->expires_at <= now)
 			add(c, "pin-set-expired", LINT_INFO, a, v, p, NULL,
-			    "%s %s: the pin set for %s expired on %s (the app no longer enforces it)",
+			    "%s %s: the pin set for %s expired on %s (the app no longer enforces "
+			    "it)",
 			    a->name, v->version, p->pattern, p->expires);
 		else if (p->expires_at - now <= (time_t)LINT_EXPIRY_WARN_DAYS * 86400)
 			add(c, "pin-set-expiring", LINT_WARNING, a, v, p, NULL,
@@ -175,8 +179,8 @@ int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
 			const struct adoption_sample *s = model_latest_adoption(v, now);
 			if (v->nadoption == 0)
 				add(&c, "version-no-adoption", LINT_WARNING, a, v, NULL, NULL,
-				    "%s %s has no adoption figure: its users count as unknown", a->name,
-				    v->version);
+				    "%s %s has no adoption figure: its users count as unknown",
+				    a->name, v->version);
 			if (s) {
 				sum += s->share;
 				with++;
@@ -197,9 +201,10 @@ int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
 			for (size_t vi = 0; vi < inv->apps[ai].nversions && !pinned; vi++)
 				pinned = version_pins(&inv->apps[ai].versions[vi], e->host, now);
 		if (!pinned)
-			add(&c, "endpoint-unpinned", e->third_party ? LINT_INFO : LINT_WARNING, NULL,
-			    NULL, NULL, e, "production endpoint %s:%d is pinned by no app version%s",
-			    e->host, e->port, e->third_party ? " (third party)" : "");
+			add(&c, "endpoint-unpinned", e->third_party ? LINT_INFO : LINT_WARNING,
+			    NULL, NULL, NULL, e,
+			    "production endpoint %s:%d is pinned by no app version%s", e->host,
+			    e->port, e->third_party ? " (third party)" : "");
 	}
 	return c.rc;
 }

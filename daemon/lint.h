@@ -35,13 +35,13 @@ enum lint_severity { LINT_INFO = 0, LINT_WARNING = 1, LINT_CRITICAL = 2 };
  *  - "adoption-over-one": an app whose versions' latest shares sum above 1
  */
 struct lint_finding {
-	const char *rule;           /**< static string */
+	const char *rule; /**< static string */
 	enum lint_severity severity;
-	char *app;                  /**< NULL when not about an app */
-	char *version;              /**< NULL when not about a version */
-	char *pattern;              /**< NULL when not about a policy */
-	char *endpoint;             /**< "host:port", NULL when not about an endpoint */
-	char *message;              /**< one plain sentence */
+	char *app;	/**< NULL when not about an app */
+	char *version;	/**< NULL when not about a version */
+	char *pattern;	/**< NULL when not about a policy */
+	char *endpoint; /**< "host:port", NULL when not about an endpoint */
+	char *message;	/**< one plain sentence */
 };
 
 struct lint_report {

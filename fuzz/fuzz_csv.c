@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (importers_parse_adoption_csv((const char *)data, size, "fuzz", &a, err, sizeof(err)) ==
 	    0) {
 		for (size_t i = 0; i < a.nrows; i++)
-			if (!(a.rows[i].share >= 0.0 && a.rows[i].share <= 1.0) || !a.rows[i].version)
+			if (!(a.rows[i].share >= 0.0 && a.rows[i].share <= 1.0) ||
+			    !a.rows[i].version)
 				__builtin_trap();
 		importers_adoption_free(&a);
 	} else if (a.nrows != 0 || err[0] == '\0') {

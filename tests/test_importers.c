@@ -202,7 +202,8 @@ static void test_nsc_hostile_files(void **state)
 		{ "nsc/truncated.xml", "truncated.xml:" },
 		{ "nsc/billion_laughs.xml", "billion_laughs.xml:" },
 		{ "nsc/external_entity.xml", "external_entity.xml:2: DOCTYPE" },
-		{ "nsc/sha1_digest.xml", "sha1_digest.xml:7: pin digest=\"SHA-1\" is not supported" },
+		{ "nsc/sha1_digest.xml",
+		  "sha1_digest.xml:7: pin digest=\"SHA-1\" is not supported" },
 		{ "nsc/latin1_bytes.xml", "latin1_bytes.xml:4:" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -236,7 +237,8 @@ static void test_nsc_external_entity_not_fetched(void **state)
 
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(ls >= 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(ls, 4), 0);
@@ -257,13 +259,14 @@ static void test_nsc_external_entity_not_fetched(void **state)
 		struct import_policies r;
 		char err[ERRLEN] = "";
 		snprintf(xml, sizeof(xml), forms[i], file, ntohs(sa.sin_port));
-		assert_int_equal(importers_parse_nsc(xml, strlen(xml), "x.xml", &r, err, sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+			importers_parse_nsc(xml, strlen(xml), "x.xml", &r, err, sizeof(err)),
+			-EINVAL);
 		assert_null(strstr(err, "api.example.com"));
 	}
 	char ev[4096];
-	assert_true(read(in, ev, sizeof(ev)) < 0);           /* the file was never opened */
-	assert_true(accept(ls, NULL, NULL) < 0);             /* nobody connected */
+	assert_true(read(in, ev, sizeof(ev)) < 0); /* the file was never opened */
+	assert_true(accept(ls, NULL, NULL) < 0);   /* nobody connected */
 	close(ls);
 	close(in);
 	unlink(file);
@@ -273,20 +276,24 @@ static void test_nsc_external_entity_not_fetched(void **state)
 static void test_nsc_bad_input_table(void **state)
 {
 	(void)state;
-#define NSC(body) "<?xml version=\"1.0\"?>\n<network-security-config>\n" body "\n</network-security-config>\n"
+#define NSC(body)                                                          \
+	"<?xml version=\"1.0\"?>\n<network-security-config>\n" body "\n</" \
+								    "network-security-config>\n"
 #define PINS "<pin-set><pin digest=\"SHA-256\">" PIN_A "</pin></pin-set>"
 	static const struct {
 		const char *xml;
 		const char *needle;
 	} cases[] = {
-		{ NSC("<domain-config>" PINS "</domain-config>"), "t:3: domain-config without a <domain>" },
+		{ NSC("<domain-config>" PINS "</domain-config>"),
+		  "t:3: domain-config without a <domain>" },
 		{ NSC("<domain-config><domain>a.example.com</domain>" PINS "</domain-config>\n"
 		      "<domain-config><domain>A.example.com.</domain>" PINS "</domain-config>"),
 		  "t:4: duplicate domain 'a.example.com' (first at line 3)" },
 		{ NSC("<domain-config><domain includeSubdomains=\"yes\">a.example.com</domain>" PINS
 		      "</domain-config>"),
 		  "includeSubdomains=\"yes\": expected \"true\" or \"false\"" },
-		{ NSC("<domain-config><domain>a.example.com</domain><pin-set expiration=\"2027-02-30\">"
+		{ NSC("<domain-config><domain>a.example.com</domain><pin-set "
+		      "expiration=\"2027-02-30\">"
 		      "<pin digest=\"SHA-256\">" PIN_A "</pin></pin-set></domain-config>"),
 		  "expiration=\"2027-02-30\": expected YYYY-MM-DD" },
 		{ NSC("<domain-config><domain>a.example.com</domain><pin-set>"
@@ -390,7 +397,8 @@ static void test_trustkit_json_realistic(void **state)
 	(void)state;
 	struct import_policies r;
 	char err[ERRLEN] = "";
-	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &r, err), 0);
+	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &r, err),
+			 0);
 	check_trustkit_realistic(&r);
 	importers_policies_free(&r);
 }
@@ -400,7 +408,8 @@ static void test_trustkit_plist_identical_to_json(void **state)
 	(void)state;
 	struct import_policies j, p;
 	char err[ERRLEN] = "";
-	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &j, err), 0);
+	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &j, err),
+			 0);
 	int rc = parse_file(importers_parse_trustkit, "trustkit/Info.plist", &p, err);
 	if (rc)
 		fail_msg("%s", err);
@@ -439,15 +448,17 @@ static void test_trustkit_bad_input_table(void **state)
 {
 	(void)state;
 #define DOM(body) "{\"kTSKPinnedDomains\": {\"api.example.com\": {" body "}}}"
-#define HASHES "\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_B "\"]"
-#define PL(body) "<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>TSKConfiguration</key>" \
-		 "<dict><key>kTSKPinnedDomains</key><dict>" body "</dict></dict></dict></plist>"
+#define HASHES	  "\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_B "\"]"
+#define PL(body)                                                                          \
+	"<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>TSKConfiguration</key>" \
+	"<dict><key>kTSKPinnedDomains</key><dict>" body "</dict></dict></dict></plist>"
 	static const struct {
 		const char *text;
 		const char *needle;
 	} cases[] = {
 		{ DOM("\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"Zm9v\"]"),
-		  "kTSKPinnedDomains[\"api.example.com\"].kTSKPublicKeyHashes[1]: not 32 bytes of base64" },
+		  "kTSKPinnedDomains[\"api.example.com\"].kTSKPublicKeyHashes[1]: not 32 bytes of "
+		  "base64" },
 		{ DOM("\"kTSKPublicKeyHashes\": [\"" PIN_A "\", 7]"),
 		  "kTSKPublicKeyHashes[1]: expected a string, got an integer" },
 		{ DOM("\"kTSKIncludeSubdomains\": true"), "kTSKPublicKeyHashes is missing" },
@@ -461,11 +472,14 @@ static void test_trustkit_bad_input_table(void **state)
 		{ DOM(HASHES ", \"kTSKReportUris\": \"https://r.example.com\""),
 		  ".kTSKReportUris: expected an array of strings" },
 		{ "{\"kTSKPinnedDomains\": {\"*.example.com\": {" HASHES "}}}", "wildcard" },
-		{ "{\"kTSKPinnedDomains\": {\"exa mple.com\": {" HASHES "}}}", "not a valid host name" },
-		{ "{\"kTSKPinnedDomains\": {\"a.example.com\": {\"kTSKExcludeSubdomainFromParentPolicy\": "
+		{ "{\"kTSKPinnedDomains\": {\"exa mple.com\": {" HASHES "}}}",
+		  "not a valid host name" },
+		{ "{\"kTSKPinnedDomains\": {\"a.example.com\": "
+		  "{\"kTSKExcludeSubdomainFromParentPolicy\": "
 		  "true}}}",
 		  "no parent domain has kTSKIncludeSubdomains" },
-		{ "{\"kTSKPinnedDomains\": []}", "kTSKPinnedDomains: expected a dictionary, got an array" },
+		{ "{\"kTSKPinnedDomains\": []}",
+		  "kTSKPinnedDomains: expected a dictionary, got an array" },
 		{ "{\"TSKConfiguration\": {\"kTSKSwizzleNetworkDelegates\": false}}",
 		  "TSKConfiguration: kTSKPinnedDomains is missing" },
 		{ "{\"CFBundleName\": \"x\"}", "neither a TSKConfiguration" },
@@ -474,17 +488,20 @@ static void test_trustkit_bad_input_table(void **state)
 		{ "{\"kTSKPinnedDomains\": {\"caf\xe9.example.com\": {}}}", "t:1:" },
 		{ "[1, 2]", "neither a JSON object" },
 		{ "", "neither a JSON object" },
-		{ PL("<key>api.example.com</key><dict><key>kTSKPublicKeyHashes</key><array><string>" PIN_A
-		     "</string><integer>1</integer></array></dict>"),
+		{ PL("<key>api.example.com</key><dict><key>kTSKPublicKeyHashes</"
+		     "key><array><string>" PIN_A "</string><integer>1</integer></array></dict>"),
 		  "kTSKPublicKeyHashes[1]: expected a string, got an integer" },
 		{ PL("<key>api.example.com</key>"), "without a value" },
 		{ PL("<key>api.example.com</key><dict/><key>api.example.com</key><dict/>"),
 		  "duplicate key 'api.example.com'" },
-		{ PL("<key>api.example.com</key><dict><key>kTSKIncludeSubdomains</key><yes/></dict>"),
+		{ PL("<key>api.example.com</key><dict><key>kTSKIncludeSubdomains</key><yes/></"
+		     "dict>"),
 		  "unknown plist element <yes>" },
-		{ "<?xml version=\"1.0\"?><!DOCTYPE plist [<!ENTITY e \"x\">]><plist><dict/></plist>",
+		{ "<?xml version=\"1.0\"?><!DOCTYPE plist [<!ENTITY e "
+		  "\"x\">]><plist><dict/></plist>",
 		  "DOCTYPE" },
-		{ "<?xml version=\"1.0\"?><plist><array/></plist>", "the plist must hold a <dict>" },
+		{ "<?xml version=\"1.0\"?><plist><array/></plist>",
+		  "the plist must hold a <dict>" },
 		{ "<?xml version=\"1.0\"?><dict/>", "the root element must be <plist>" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -504,8 +521,8 @@ static void test_trustkit_bare_config_and_notes(void **state)
 			"\"kTSKFuture\": 1}}}";
 	assert_int_equal(parse_str(importers_parse_trustkit, j, &r, err), 0);
 	assert_int_equal(r.npolicies, 1);
-	assert_true(r.policies[0].enforce);                 /* TrustKit's default */
-	assert_false(r.policies[0].include_subdomains);    /* TrustKit's default */
+	assert_true(r.policies[0].enforce);		/* TrustKit's default */
+	assert_false(r.policies[0].include_subdomains); /* TrustKit's default */
 	assert_true(has_note(&r, "only one pin"));
 	assert_true(has_note(&r, "kTSKFuture"));
 	importers_policies_free(&r);
@@ -628,11 +645,11 @@ static void test_assign_roles(void **state)
 	struct import_policies r;
 	char err[ERRLEN] = "";
 	uint8_t backup[2][32];
-	assert_int_equal(parse_file(importers_parse_okhttp, "okhttp/shop_android_pins.txt", &r, err),
-			 0);
+	assert_int_equal(
+		parse_file(importers_parse_okhttp, "okhttp/shop_android_pins.txt", &r, err), 0);
 	assert_int_equal(util_parse_pin(PIN_A, backup[0], err, sizeof(err)), 0);
-	assert_int_equal(importers_assign_roles(&r, (const uint8_t(*)[32])backup, 1, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		importers_assign_roles(&r, (const uint8_t(*)[32])backup, 1, err, sizeof(err)), 0);
 	const char *ab[] = { PIN_A, PIN_B }, *af[] = { PIN_A, PIN_F }, *cd[] = { PIN_C, PIN_D };
 	check_pins(find(&r, "api.example.com", false), ab, "bc");
 	check_pins(find(&r, "checkout.example.com", false), af, "bc");
@@ -640,8 +657,9 @@ static void test_assign_roles(void **state)
 	/* a backup pin that is nowhere in the file is a typo */
 	assert_int_equal(util_parse_pin("sha256/" PIN_B, backup[0], err, sizeof(err)), 0);
 	memset(backup[1], 0x42, 32);
-	assert_int_equal(importers_assign_roles(&r, (const uint8_t(*)[32])backup, 2, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		importers_assign_roles(&r, (const uint8_t(*)[32])backup, 2, err, sizeof(err)),
+		-EINVAL);
 	assert_non_null(strstr(err, "is not a pin of any policy"));
 	importers_policies_free(&r);
 }
@@ -727,7 +745,8 @@ static void test_csv_table(void **state)
 		/* users sum of zero: shares 0 */
 		{ "version,active_users,date\n4.2.0,0,2026-11-20\n", 0, true, 1, 0.0, NULL },
 		/* sums: exactly 1 is fine, above is not; dates independent */
-		{ "a,0.5,2026-11-20\nb,0.5,2026-11-20\na,0.7,2026-11-21\n", 0, false, 3, 0.5, NULL },
+		{ "a,0.5,2026-11-20\nb,0.5,2026-11-20\na,0.7,2026-11-21\n", 0, false, 3, 0.5,
+		  NULL },
 		{ "a,0.5,2026-11-20\nb,0.5000001,2026-11-20\n", -EINVAL, false, 0, 0,
 		  "shares for 2026-11-20 sum to" },
 		/* bad rows */
@@ -744,17 +763,24 @@ static void test_csv_table(void **state)
 		  "t:2: active users must be a whole number" },
 		{ "version,share,date\n4.2.0,abc,2026-11-20\n", -EINVAL, false, 0, 0,
 		  "t:2: 'abc' is not a number" },
-		{ "version,share,date\n4.2.0,nan,2026-11-20\n", -EINVAL, false, 0, 0, "not a number" },
+		{ "version,share,date\n4.2.0,nan,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "not a number" },
 		{ "version,share,date\n4.2.0,0.1,20.11.2026\n", -EINVAL, false, 0, 0,
 		  "t:2: date '20.11.2026' is not YYYY-MM-DD" },
-		{ "version,share,date\n,0.1,2026-11-20\n", -EINVAL, false, 0, 0, "t:2: empty version" },
-		{ "version,share,date\n4.2.0,,2026-11-20\n", -EINVAL, false, 0, 0, "t:2: empty value" },
+		{ "version,share,date\n,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: empty version" },
+		{ "version,share,date\n4.2.0,,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: empty value" },
 		{ "a,0.1,2026-11-20\n\nb,0.1,2026-11-20\na,0.2,2026-11-20\n", -EINVAL, false, 0, 0,
 		  "t:4: version a listed twice for 2026-11-20 (also line 1)" },
-		{ "\"4.2.0,0.1,2026-11-20\n", -EINVAL, false, 0, 0, "t:1: unterminated quoted field" },
-		{ "\"4.2.0\"x,0.1,2026-11-20\n", -EINVAL, false, 0, 0, "text after a closing quote" },
-		{ "4.2\"0,0.1,2026-11-20\n", -EINVAL, false, 0, 0, "quote inside an unquoted field" },
-		{ "4.2.\xff,0.1,2026-11-20\n", -EINVAL, false, 0, 0, "t:1: version is not valid UTF-8" },
+		{ "\"4.2.0,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:1: unterminated quoted field" },
+		{ "\"4.2.0\"x,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "text after a closing quote" },
+		{ "4.2\"0,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "quote inside an unquoted field" },
+		{ "4.2.\xff,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:1: version is not valid UTF-8" },
 		{ "version,share,day\n", -EINVAL, false, 0, 0, "t:1: unknown header column 'day'" },
 		{ "version,share,share\n", -EINVAL, false, 0, 0, "names column 'share' twice" },
 		{ "version,share\n", -EINVAL, false, 0, 0, "header must name 3 columns" },
@@ -765,8 +791,8 @@ static void test_csv_table(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct adoption_csv a;
 		char err[ERRLEN] = "";
-		int rc = importers_parse_adoption_csv(cases[i].text, strlen(cases[i].text), "t", &a, err,
-						      sizeof(err));
+		int rc = importers_parse_adoption_csv(cases[i].text, strlen(cases[i].text), "t", &a,
+						      err, sizeof(err));
 		if (rc != cases[i].rc)
 			fail_msg("case %zu: rc %d (%s), expected %d", i, rc, err, cases[i].rc);
 		if (rc) {
@@ -791,7 +817,8 @@ static void test_csv_huge(void **state)
 	char *x = malloc(n);
 	assert_non_null(x);
 	memset(x, '\n', n);
-	assert_int_equal(importers_parse_adoption_csv(x, n, "big.csv", &a, err, sizeof(err)), -EFBIG);
+	assert_int_equal(importers_parse_adoption_csv(x, n, "big.csv", &a, err, sizeof(err)),
+			 -EFBIG);
 	free(x);
 	/* many rows, within caps: parses, and duplicate detection stays fast (sorted) */
 	size_t rows = 100000, cap = rows * 40;

@@ -265,42 +265,59 @@ static void test_lint_rules_table(void **state)
 		struct expect e[4];
 	} cases[] = {
 		{ "clean", m_none, { { 0 } } },
-		{ "single pin", m_single_pin,
+		{ "single pin",
+		  m_single_pin,
 		  { { "too-few-pins", "warning", "4.2.0", "eu.api.example.com", NULL } } },
-		{ "enforcing without pins", m_zero_pins_enforcing,
+		{ "enforcing without pins",
+		  m_zero_pins_enforcing,
 		  { { "too-few-pins", "warning", "4.2.0", "eu.api.example.com", NULL } } },
 		{ "single pin report-only", m_single_pin_report_only, { { 0 } } },
-		{ "no backup", m_no_backup,
+		{ "no backup",
+		  m_no_backup,
 		  { { "no-backup-pin", "warning", "4.2.0", "eu.api.example.com", NULL } } },
-		{ "expires in 23 days", m_exp_23d,
+		{ "expires in 23 days",
+		  m_exp_23d,
 		  { { "pin-set-expiring", "warning", "4.2.0", "api.example.com", NULL } } },
-		{ "expires in 30 days", m_exp_30d,
+		{ "expires in 30 days",
+		  m_exp_30d,
 		  { { "pin-set-expiring", "warning", "4.2.0", "api.example.com", NULL } } },
 		{ "expires in 31 days", m_exp_31d, { { 0 } } },
-		{ "expires today", m_exp_today,
+		{ "expires today",
+		  m_exp_today,
 		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL } } },
-		{ "expired", m_exp_past,
+		{ "expired",
+		  m_exp_past,
 		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL } } },
-		{ "all pin sets expired", m_all_expired_unpins,
+		{ "all pin sets expired",
+		  m_all_expired_unpins,
 		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL },
 		    { "pin-set-expired", "info", "4.1.0", "api.example.com", NULL },
 		    { "endpoint-unpinned", "warning", NULL, NULL, "api.example.com:443" },
 		    { "endpoint-unpinned", "warning", NULL, NULL, "eu.api.example.com:443" } } },
-		{ "typo pattern", m_typo_pattern,
+		{ "typo pattern",
+		  m_typo_pattern,
 		  { { "pattern-unmatched", "warning", "4.2.0", "api.exmaple.com", NULL } } },
-		{ "wildcard too deep", m_one_label_wildcard_misses,
-		  { { "pattern-unmatched", "warning", "4.2.0", "*.api.staging.example.com", NULL } } },
-		{ "unpinned production endpoint", m_unpinned_endpoint,
+		{ "wildcard too deep",
+		  m_one_label_wildcard_misses,
+		  { { "pattern-unmatched", "warning", "4.2.0", "*.api.staging.example.com",
+		      NULL } } },
+		{ "unpinned production endpoint",
+		  m_unpinned_endpoint,
 		  { { "endpoint-unpinned", "warning", NULL, NULL, "login.example.net:443" } } },
-		{ "unpinned third party", m_unpinned_third_party,
+		{ "unpinned third party",
+		  m_unpinned_third_party,
 		  { { "endpoint-unpinned", "info", NULL, NULL, "maps.vendor.example:443" } } },
 		{ "unpinned staging / disabled", m_unpinned_staging_disabled, { { 0 } } },
-		{ "excluded endpoint", m_excluded_endpoint,
-		  { { "endpoint-unpinned", "warning", NULL, NULL, "status.api.example.com:443" } } },
+		{ "excluded endpoint",
+		  m_excluded_endpoint,
+		  { { "endpoint-unpinned", "warning", NULL, NULL,
+		      "status.api.example.com:443" } } },
 		{ "excluded by one version only", m_excluded_by_one_version, { { 0 } } },
-		{ "version without adoption", m_no_adoption,
+		{ "version without adoption",
+		  m_no_adoption,
 		  { { "version-no-adoption", "warning", "4.3.0-beta", NULL, NULL } } },
-		{ "latest shares above 1", m_sum_above_one,
+		{ "latest shares above 1",
+		  m_sum_above_one,
 		  { { "adoption-over-one", "critical", NULL, NULL, NULL } } },
 		{ "old shares above 1, latest fine", m_old_sum_above_one, { { 0 } } },
 		{ "future sample ignored", m_future_sample_ignored, { { 0 } } },
@@ -318,8 +335,10 @@ static void test_lint_rules_table(void **state)
 			want++;
 		if (r.nfindings != want) {
 			for (size_t k = 0; k < r.nfindings; k++)
-				print_message("  %s: %s\n", r.findings[k].rule, r.findings[k].message);
-			fail_msg("%s: %zu findings, expected %zu", cases[i].name, r.nfindings, want);
+				print_message("  %s: %s\n", r.findings[k].rule,
+					      r.findings[k].message);
+			fail_msg("%s: %zu findings, expected %zu", cases[i].name, r.nfindings,
+				 want);
 		}
 		for (size_t k = 0; k < want; k++) {
 			const struct expect *e = &cases[i].e[k];
@@ -369,7 +388,8 @@ static void test_lint_typo_also_unpins(void **state)
 	assert_true(json_is_null(json_object_get(o, "endpoint")));
 	assert_non_null(json_string_value(json_object_get(o, "message")));
 	o = json_array_get(j, 1);
-	assert_string_equal(json_string_value(json_object_get(o, "endpoint")), "pay.example.com:443");
+	assert_string_equal(json_string_value(json_object_get(o, "endpoint")),
+			    "pay.example.com:443");
 	assert_true(json_is_null(json_object_get(o, "app")));
 	json_decref(j);
 	lint_report_free(&r);
