@@ -255,6 +255,21 @@ static void test_inventory_realistic_round_trip(void **state)
 	/* and with --prune too */
 	assert_int_equal(import_text(t, text, true, &st, err, sizeof(err)), 0);
 	assert_int_equal(audit_rows(t), 76);
+	/* a struct in any order (the API builds them) reconciles the same way */
+	struct inventory inv;
+	assert_int_equal(invfile_parse_text(text, len, &inv, err, sizeof(err)), 0);
+	for (size_t i = 0; i < inv.nendpoints / 2; i++) {
+		struct endpoint tmp = inv.endpoints[i];
+		inv.endpoints[i] = inv.endpoints[inv.nendpoints - 1 - i];
+		inv.endpoints[inv.nendpoints - 1 - i] = tmp;
+	}
+	struct app_version tv = inv.apps[1].versions[0];
+	inv.apps[1].versions[0] = inv.apps[1].versions[9];
+	inv.apps[1].versions[9] = tv;
+	assert_int_equal(inventory_import(t->db, ACTOR, &inv, true, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.audit_rows, 0);
+	assert_int_equal(st.unchanged, 76);
+	model_inventory_free(&inv);
 
 	/* export -> import into an empty database -> export: byte-identical */
 	struct testdb *u = testdb_new();
