@@ -22,6 +22,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
+	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
 	{ "import", cmd_import, "import an inventory JSON file (reconcile; --prune)" },
 	{ "export", cmd_export, "export the inventory as JSON" },
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },

@@ -1,0 +1,583 @@
+#include "probe.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* The probe needs a key exchange, the server's certificates and nothing
+ * else: X25519 first so that one key share (GNUTLS_KEY_SHARE_TOP) nearly
+ * always suffices, no session tickets, no resumption. Versions and ciphers
+ * stay wide so that old servers are still described. */
+#define PROBE_PRIORITY                                                                         \
+	"NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
+	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:%NO_TICKETS"
+
+struct probe_ctx {
+	struct x509_trust *trust;
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+};
+
+enum probe_state { ST_CONNECT, ST_HANDSHAKE, ST_DONE };
+
+struct probe {
+	struct probe_ctx *ctx;
+	enum probe_state state;
+	int fd;
+	short events;
+	gnutls_session_t session;
+	int64_t start_ms, deadline_ms;
+	int timeout_ms;
+	char sni[256];
+	bool sni_is_name;
+	struct probe_result res;
+};
+
+struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
+{
+	struct probe_ctx *ctx = calloc(1, sizeof(*ctx));
+	const char *pos = NULL;
+	if (!ctx) {
+		util_err(err, errlen, 0, "out of memory");
+		return NULL;
+	}
+	ctx->trust = x509_trust_new(ca_file, err, errlen);
+	if (!ctx->trust)
+		goto fail;
+	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
+		util_err(err, errlen, 0, "out of memory");
+		goto fail;
+	}
+	int g = gnutls_priority_init2(&ctx->prio, PROBE_PRIORITY, &pos, 0);
+	if (g < 0) {
+		util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
+			 pos ? pos : "");
+		goto fail;
+	}
+	return ctx;
+fail:
+	probe_ctx_free(ctx);
+	return NULL;
+}
+
+void probe_ctx_free(struct probe_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->prio)
+		gnutls_priority_deinit(ctx->prio);
+	if (ctx->cred)
+		gnutls_certificate_free_credentials(ctx->cred);
+	x509_trust_free(ctx->trust);
+	free(ctx);
+}
+
+void probe_result_clear(struct probe_result *r)
+{
+	if (!r)
+		return;
+	x509_chain_clear(&r->presented);
+	x509_chain_clear(&r->validated);
+	memset(r, 0, sizeof(*r));
+}
+
+bool probe_outcome_has_chain(const char *o)
+{
+	return !strcmp(o, "ok") || !strcmp(o, "untrusted") || !strcmp(o, "name_mismatch") ||
+	       !strcmp(o, "expired");
+}
+
+char *probe_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr :
+						    (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
+{
+	snprintf(p->res.outcome, sizeof(p->res.outcome), "%s", outcome);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(p->res.detail, sizeof(p->res.detail), fmt, ap);
+		va_end(ap);
+	}
+	p->res.duration_ms = util_mono_ms() - p->start_ms;
+	if (p->session) {
+		gnutls_deinit(p->session);
+		p->session = NULL;
+	}
+	if (p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	p->state = ST_DONE;
+}
+
+static void finish_errno(struct probe *p, int e, const char *stage)
+{
+	switch (e) {
+	case ECONNREFUSED: finish(p, "refused", "%s: %s", stage, strerror(e)); break;
+	case ETIMEDOUT: finish(p, "timeout", "%s: %s", stage, strerror(e)); break;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+	case ENETDOWN:
+	case EHOSTDOWN: finish(p, "unreachable", "%s: %s", stage, strerror(e)); break;
+	default: finish(p, "unreachable", "%s: %s", stage, strerror(e)); break;
+	}
+}
+
+/* "GNUTLS_E_UNEXPECTED_PACKET_LENGTH" -> "unexpected_packet_length" */
+static void error_token(int g, char *out, size_t len)
+{
+	const char *n = gnutls_strerror_name(g);
+	if (!n)
+		n = "unknown";
+	if (!strncmp(n, "GNUTLS_E_", 9))
+		n += 9;
+	size_t i = 0;
+	for (; n[i] && i + 1 < len; i++)
+		out[i] = (char)tolower((unsigned char)n[i]);
+	out[i] = '\0';
+}
+
+static void finish_tls_error(struct probe *p, int g)
+{
+	char tok[96], oc[128];
+	switch (g) {
+	case GNUTLS_E_FATAL_ALERT_RECEIVED: {
+		gnutls_alert_description_t a = gnutls_alert_get(p->session);
+		const char *name = gnutls_alert_get_strname(a);
+		snprintf(oc, sizeof(oc), "tls_alert:%s", name ? name : "unknown");
+		finish(p, oc, "server sent fatal alert: %s", gnutls_alert_get_name(a));
+		return;
+	}
+	case GNUTLS_E_TIMEDOUT:
+		finish(p, "timeout", "handshake: %s", gnutls_strerror(g));
+		return;
+	case GNUTLS_E_HANDSHAKE_TOO_LARGE:
+		finish(p, "tls_error:chain_too_large",
+		       "server sent more than %d KiB of handshake data; probe stopped",
+		       X509_MAX_CHAIN_BYTES / 1024);
+		return;
+	case GNUTLS_E_PUSH_ERROR:
+	case GNUTLS_E_PULL_ERROR: {
+		int e = errno;
+		if (e == ECONNRESET || e == EPIPE) {
+			finish(p, "tls_error:connection_reset", "handshake: %s", strerror(e));
+			return;
+		}
+		break;
+	}
+	default: break;
+	}
+	error_token(g, tok, sizeof(tok));
+	snprintf(oc, sizeof(oc), "tls_error:%s", tok);
+	finish(p, oc, "handshake: %s", gnutls_strerror(g));
+}
+
+/* After the handshake: copy the presented chain, complete and verify it. */
+static void collect(struct probe *p)
+{
+	unsigned n = 0;
+	const gnutls_datum_t *peers = gnutls_certificate_get_peers(p->session, &n);
+	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
+	size_t m = 0, bytes = 0;
+	char err[ERRLEN];
+	struct x509_verdict v;
+
+	snprintf(p->res.tls_version, sizeof(p->res.tls_version), "%s",
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(p->session)) ?: "");
+	snprintf(p->res.cipher, sizeof(p->res.cipher), "%s",
+		 gnutls_cipher_get_name(gnutls_cipher_get(p->session)) ?: "");
+	if (!peers || n == 0) {
+		finish(p, "tls_error:no_certificate", "server sent no certificate");
+		return;
+	}
+	p->res.presented.certs = calloc(n < X509_MAX_CHAIN ? n : X509_MAX_CHAIN,
+					sizeof(struct x509_cert_info));
+	if (!p->res.presented.certs) {
+		finish(p, "tls_error:out_of_memory", "out of memory");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (m == X509_MAX_CHAIN || bytes + peers[i].size > X509_MAX_CHAIN_BYTES) {
+			p->res.truncated = true;
+			p->res.presented.truncated = true;
+			break;
+		}
+		if (gnutls_x509_crt_init(&crts[m]) < 0)
+			break;
+		int g = gnutls_x509_crt_import(crts[m], &peers[i], GNUTLS_X509_FMT_DER);
+		if (g < 0 || x509_cert_from_crt(crts[m], &p->res.presented.certs[m], err,
+						 sizeof(err)) != 0) {
+			gnutls_x509_crt_deinit(crts[m]);
+			for (size_t k = 0; k < m; k++)
+				gnutls_x509_crt_deinit(crts[k]);
+			finish(p, "tls_error:bad_certificate", "certificate %u unparsable: %s", i + 1,
+			       g < 0 ? gnutls_strerror(g) : err);
+			return;
+		}
+		bytes += peers[i].size;
+		p->res.presented.n = ++m;
+	}
+	const char *name = p->sni[0] ? p->sni : NULL;
+	int rc = x509_validate(p->ctx->trust, crts, m, name, &p->res.validated, &v, err, sizeof(err));
+	for (size_t k = 0; k < m; k++)
+		gnutls_x509_crt_deinit(crts[k]);
+	if (rc) {
+		finish(p, "tls_error:validation_failed", "%s", err);
+		return;
+	}
+	p->res.handshake_ok = true;
+	p->res.trusted = v.trusted;
+	p->res.name_ok = v.name_ok;
+	const char *trunc = p->res.truncated ? "; stopped after the chain limit (32 certificates / 256 KiB)" : "";
+	if (v.expired)
+		finish(p, "expired", "%s%s", v.reason[0] ? v.reason : "a certificate is outside its validity period", trunc);
+	else if (!v.trusted)
+		finish(p, "untrusted", "%s%s", v.reason, trunc);
+	else if (!v.name_ok)
+		finish(p, "name_mismatch", "certificate does not match %s%s", name ? name : "", trunc);
+	else
+		finish(p, "ok", "%s", p->res.truncated ? trunc + 2 : "");
+}
+
+static void start_handshake(struct probe *p)
+{
+	unsigned flags = GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS |
+			 GNUTLS_KEY_SHARE_TOP;
+	int g = gnutls_init(&p->session, flags);
+	if (g < 0) {
+		p->session = NULL;
+		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
+		return;
+	}
+	if ((g = gnutls_priority_set(p->session, p->ctx->prio)) < 0 ||
+	    (g = gnutls_credentials_set(p->session, GNUTLS_CRD_CERTIFICATE, p->ctx->cred)) < 0 ||
+	    (p->sni_is_name &&
+	     (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni, strlen(p->sni))) < 0)) {
+		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
+		return;
+	}
+	gnutls_handshake_set_max_packet_length(p->session, X509_MAX_CHAIN_BYTES);
+	gnutls_handshake_set_timeout(p->session, (unsigned)p->timeout_ms);
+	gnutls_transport_set_int(p->session, p->fd);
+	p->state = ST_HANDSHAKE;
+}
+
+static void do_handshake(struct probe *p)
+{
+	for (;;) {
+		int g = gnutls_handshake(p->session);
+		if (g == 0) {
+			collect(p);
+			return;
+		}
+		if (g == GNUTLS_E_AGAIN || g == GNUTLS_E_INTERRUPTED) {
+			p->events = gnutls_record_get_direction(p->session) ? POLLOUT : POLLIN;
+			return;
+		}
+		if (!gnutls_error_is_fatal(g))
+			continue; /* warning alert: go on */
+		finish_tls_error(p, g);
+		return;
+	}
+}
+
+struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+			const char *sni, int timeout_ms)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->ctx = ctx;
+	p->fd = -1;
+	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+	p->start_ms = util_mono_ms();
+	p->deadline_ms = p->start_ms + p->timeout_ms;
+	p->res.at = util_now();
+	probe_addr_str(sa, p->res.address, sizeof(p->res.address));
+	p->res.port = ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port :
+							((const struct sockaddr_in *)sa)->sin_port);
+	if (sni && *sni) {
+		unsigned char tmp[sizeof(struct in6_addr)];
+		snprintf(p->sni, sizeof(p->sni), "%s", sni);
+		p->sni_is_name = inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
+	}
+	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (p->fd < 0) {
+		finish_errno(p, errno, "socket");
+		return p;
+	}
+	if (connect(p->fd, sa, salen) == 0) {
+		start_handshake(p);
+		if (p->state == ST_HANDSHAKE)
+			do_handshake(p);
+		return p;
+	}
+	if (errno != EINPROGRESS) {
+		finish_errno(p, errno, "connect");
+		return p;
+	}
+	p->state = ST_CONNECT;
+	p->events = POLLOUT;
+	return p;
+}
+
+int probe_fd(const struct probe *p)
+{
+	return p->state == ST_DONE ? -1 : p->fd;
+}
+
+short probe_events(const struct probe *p)
+{
+	return p->events;
+}
+
+int64_t probe_deadline_ms(const struct probe *p)
+{
+	return p->deadline_ms;
+}
+
+bool probe_done(const struct probe *p)
+{
+	return p->state == ST_DONE;
+}
+
+void probe_cancel(struct probe *p, const char *why)
+{
+	if (p->state != ST_DONE)
+		finish(p, "timeout", "%s", why);
+}
+
+bool probe_step(struct probe *p, int64_t now_ms)
+{
+	if (p->state == ST_DONE)
+		return true;
+	if (p->state == ST_CONNECT) {
+		int e = 0;
+		socklen_t el = sizeof(e);
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			e = errno;
+		if (e != 0) {
+			finish_errno(p, e, "connect");
+			return true;
+		}
+		struct pollfd pf = { .fd = p->fd, .events = POLLOUT };
+		if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLOUT)) {
+			start_handshake(p);
+		} else if (now_ms >= p->deadline_ms) {
+			finish(p, "timeout", "connect: no answer within %d ms", p->timeout_ms);
+			return true;
+		} else {
+			return false;
+		}
+		if (p->state == ST_DONE)
+			return true;
+	}
+	do_handshake(p);
+	if (p->state != ST_DONE && now_ms >= p->deadline_ms)
+		finish(p, "timeout", "handshake: not complete within %d ms", p->timeout_ms);
+	return p->state == ST_DONE;
+}
+
+struct probe_result *probe_result(struct probe *p)
+{
+	return &p->res;
+}
+
+void probe_free(struct probe *p)
+{
+	if (!p)
+		return;
+	if (p->session)
+		gnutls_deinit(p->session);
+	if (p->fd >= 0)
+		close(p->fd);
+	probe_result_clear(&p->res);
+	free(p);
+}
+
+int probe_run_sync(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+		   const char *sni, int timeout_ms, struct probe_result *out)
+{
+	struct probe *p = probe_new(ctx, sa, salen, sni, timeout_ms);
+	if (!p)
+		return -ENOMEM;
+	while (!probe_done(p)) {
+		int64_t now = util_mono_ms();
+		int64_t wait = probe_deadline_ms(p) - now;
+		struct pollfd pf = { .fd = probe_fd(p), .events = probe_events(p) };
+		int r = poll(&pf, 1, wait > 0 ? (int)wait : 0);
+		if (r < 0 && errno != EINTR) {
+			probe_cancel(p, "poll failed");
+			break;
+		}
+		probe_step(p, util_mono_ms());
+	}
+	*out = p->res;
+	memset(&p->res, 0, sizeof(p->res));
+	probe_free(p);
+	return 0;
+}
+
+int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_t max, size_t *n,
+		  char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP };
+	struct addrinfo *res = NULL;
+	char ps[8];
+	*n = 0;
+	snprintf(ps, sizeof(ps), "%u", port);
+	int rc = getaddrinfo(host, ps, &hints, &res);
+	if (rc != 0)
+		return util_err(err, errlen, rc == EAI_AGAIN ? -EAGAIN : -ENOENT, "%s: %s", host,
+				gai_strerror(rc));
+	for (struct addrinfo *ai = res; ai && *n < max; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(out[0].ss))
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < *n && !dup; i++)
+			dup = out[i].len == ai->ai_addrlen && !memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen);
+		if (dup)
+			continue;
+		memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
+		out[*n].len = ai->ai_addrlen;
+		(*n)++;
+	}
+	freeaddrinfo(res);
+	if (*n == 0)
+		return util_err(err, errlen, -ENOENT, "%s: no IPv4 or IPv6 address", host);
+	return 0;
+}
+
+int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
+		   const char *sni, int timeout_ms, struct probe_result *results)
+{
+	struct probe **ps = calloc(n ? n : 1, sizeof(*ps));
+	struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
+	int rc = 0;
+	if (!ps || !pf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni, timeout_ms);
+		if (!ps[i]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	for (;;) {
+		size_t live = 0;
+		int64_t now = util_mono_ms(), first = INT64_MAX;
+		for (size_t i = 0; i < n; i++) {
+			pf[i].fd = probe_fd(ps[i]);
+			pf[i].events = probe_events(ps[i]);
+			pf[i].revents = 0;
+			if (pf[i].fd >= 0) {
+				live++;
+				if (probe_deadline_ms(ps[i]) < first)
+					first = probe_deadline_ms(ps[i]);
+			}
+		}
+		if (!live)
+			break;
+		int r = poll(pf, (nfds_t)n, first > now ? (int)(first - now) : 0);
+		if (r < 0 && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		now = util_mono_ms();
+		for (size_t i = 0; i < n; i++)
+			if (pf[i].fd >= 0 && (pf[i].revents || now >= probe_deadline_ms(ps[i])))
+				probe_step(ps[i], now);
+	}
+	for (size_t i = 0; i < n; i++) {
+		results[i] = ps[i]->res;
+		memset(&ps[i]->res, 0, sizeof(ps[i]->res));
+	}
+out:
+	for (size_t i = 0; ps && i < n; i++)
+		probe_free(ps[i]);
+	free(ps);
+	free(pf);
+	return rc;
+}
+
+json_t *probe_cert_json(const struct x509_cert_info *c)
+{
+	char nb[32], na[32], fp[65], b64[48], hx[65];
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "subject",
+			 c->subject ? c->subject : "", "issuer", c->issuer ? c->issuer : "", "serial",
+			 c->serial, "not_before", util_fmt_time(c->not_before, nb, sizeof(nb)),
+			 "not_after", util_fmt_time(c->not_after, na, sizeof(na)), "key_type",
+			 c->key_type, "key_bits", (json_int_t)c->key_bits, "is_ca", c->is_ca, "sha256",
+			 util_hex(c->sha256, 32, fp), "pin", util_pin_b64(c->spki_pin, b64), "pin_hex",
+			 util_hex(c->spki_pin, 32, hx));
+}
+
+static json_t *chain_json(const struct x509_chain *ch)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < ch->n; i++) {
+		json_t *o = probe_cert_json(&ch->certs[i]);
+		if (!o || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *probe_result_json(const struct probe_result *r)
+{
+	char at[32];
+	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
+			      (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
+			      util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
+			      "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
+	if (!o)
+		return NULL;
+	if (r->handshake_ok) {
+		json_t *p = chain_json(&r->presented), *v = chain_json(&r->validated);
+		if (!p || !v) {
+			json_decref(p);
+			json_decref(v);
+			json_decref(o);
+			return NULL;
+		}
+		if (json_object_set_new(o, "cipher", json_string(r->cipher)) ||
+		    json_object_set_new(o, "trusted", json_boolean(r->trusted)) ||
+		    json_object_set_new(o, "name_ok", json_boolean(r->name_ok)) ||
+		    json_object_set_new(o, "presented_chain", p) ||
+		    json_object_set_new(o, "validated_chain", v)) {
+			json_decref(o);
+			return NULL;
+		}
+	} else {
+		json_object_set_new(o, "presented_chain", json_array());
+		json_object_set_new(o, "validated_chain", json_array());
+	}
+	return o;
+}

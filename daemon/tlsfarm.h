@@ -1,0 +1,102 @@
+/* A loopback TLS server farm for tests, `pinwatch demo` and benchmarks.
+ *
+ * One farm listens on one address:port and serves many endpoints selected by
+ * SNI, each with its own leaf and chain generated at run time with GnuTLS
+ * under a shared root and intermediate (struct tlsfarm_pki). A farm runs in
+ * its own threads (epoll, non-blocking GnuTLS sessions) inside the calling
+ * process. The listener's mode makes it hostile (silent, garbage, closing
+ * mid-handshake, one byte per second); an optional per-connection delay
+ * simulates distance.
+ */
+#ifndef PINWATCH_TLSFARM_H
+#define PINWATCH_TLSFARM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Root (RSA-2048, self-signed) and intermediate (RSA-2048) shared by farms. */
+struct tlsfarm_pki;
+
+/** Generate a root and an intermediate. NULL with a message in @err. */
+struct tlsfarm_pki *tlsfarm_pki_new(char *err, size_t errlen);
+/** NULL-safe; after every farm using it is freed. */
+void tlsfarm_pki_free(struct tlsfarm_pki *pki);
+/**
+ * Write the root (and, with @with_intermediate, the intermediate after it) as
+ * PEM to @path: a --ca-file for probes. 0 or negative errno.
+ */
+int tlsfarm_pki_write_ca(const struct tlsfarm_pki *pki, const char *path, bool with_intermediate);
+/** SPKI pin of the root (@which 0) or the intermediate (1), computed with gnutls_x509_crt_get_key_id. */
+int tlsfarm_pki_pin(const struct tlsfarm_pki *pki, int which, uint8_t pin[32]);
+
+/** What an endpoint's certificate chain looks like. */
+enum tlsfarm_flavor {
+	TLSFARM_NORMAL,      /**< leaf + intermediate */
+	TLSFARM_LEAF_ONLY,   /**< leaf alone */
+	TLSFARM_EXPIRED,     /**< expired leaf + intermediate */
+	TLSFARM_WRONG_NAME,  /**< leaf for "wrong.invalid" + intermediate */
+	TLSFARM_SELF_SIGNED, /**< self-signed leaf */
+	TLSFARM_MANY_CERTS,  /**< leaf + intermediate + 38 small extra certificates (> 32) */
+	TLSFARM_HUGE_CHAIN,  /**< leaf + intermediate + 40 certificates of ~8 KiB (> 256 KiB) */
+};
+
+enum tlsfarm_key { TLSFARM_KEY_ECDSA_P256, TLSFARM_KEY_RSA2048 };
+
+/** What the listener does with a connection. */
+enum tlsfarm_mode {
+	TLSFARM_TLS,       /**< a TLS server */
+	TLSFARM_SILENT,    /**< accepts, reads, never answers */
+	TLSFARM_GARBAGE,   /**< answers the ClientHello with non-TLS bytes */
+	TLSFARM_CLOSE_MID, /**< answers with half a TLS record, then closes */
+	TLSFARM_SLOW,      /**< answers one byte per second */
+};
+
+struct tlsfarm_opts {
+	const char *address;  /**< numeric listen address; default "127.0.0.1" */
+	uint16_t port;        /**< 0: ephemeral */
+	enum tlsfarm_mode mode;
+	int delay_ms;         /**< wait before answering each connection */
+	int threads;          /**< server threads (SO_REUSEPORT); default 1 */
+};
+
+struct tlsfarm;
+
+/** Bind and listen (not yet serving). @pki is borrowed. NULL with @err. */
+struct tlsfarm *tlsfarm_new(struct tlsfarm_pki *pki, const struct tlsfarm_opts *opts, char *err,
+			    size_t errlen);
+
+/**
+ * Add endpoint @name (SNI) with a fresh key and chain. Only before
+ * tlsfarm_start. The first endpoint also answers clients without (or with an
+ * unknown) SNI. 0 or negative errno with @err.
+ */
+int tlsfarm_add(struct tlsfarm *f, const char *name, enum tlsfarm_flavor flavor,
+		enum tlsfarm_key key, char *err, size_t errlen);
+
+/** Give @name a new key and leaf (same flavor); safe while serving. 0, -ENOENT, or error. */
+int tlsfarm_rotate(struct tlsfarm *f, const char *name);
+
+/** Start the server threads. 0 or negative errno. */
+int tlsfarm_start(struct tlsfarm *f);
+
+/** The bound port. */
+uint16_t tlsfarm_port(const struct tlsfarm *f);
+
+/** Connections fully handshaken so far (all threads). */
+uint64_t tlsfarm_handshakes(const struct tlsfarm *f);
+
+/**
+ * SPKI pins of the chain @name presents, in order, into @pins (room for @max),
+ * computed with gnutls_x509_crt_get_key_id (a route independent of x509.c).
+ * Returns the number of certificates, or negative errno.
+ */
+int tlsfarm_chain_pins(struct tlsfarm *f, const char *name, uint8_t (*pins)[32], size_t max);
+
+/** Write the chain @name presents as PEM to @path. 0 or negative errno. */
+int tlsfarm_write_chain(struct tlsfarm *f, const char *name, const char *path);
+
+/** Stop the threads, close every connection, free everything; NULL-safe. */
+void tlsfarm_free(struct tlsfarm *f);
+
+#endif

@@ -1,0 +1,149 @@
+/* X.509 with GnuTLS: parse PEM/DER certificates, keys and CSRs, compute SPKI
+ * pins, and complete a presented chain to a trust anchor.
+ *
+ * A pin is SHA-256 over the DER SubjectPublicKeyInfo (gnutls_pubkey_export
+ * in DER), the HPKP / Android NSC / TrustKit / OkHttp "sha256/..." value.
+ */
+#ifndef PINWATCH_X509_H
+#define PINWATCH_X509_H
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define X509_MAX_CHAIN 32                  /**< certificates kept of a presented chain */
+#define X509_MAX_CHAIN_BYTES (256 * 1024)  /**< bytes of DER kept of a presented chain */
+#define X509_MAX_FILE (8 * 1024 * 1024)    /**< largest PEM/DER file read */
+#define X509_MAX_DN 4096                   /**< longest subject/issuer string kept */
+
+/** One parsed certificate. All fields owned by the struct (x509_cert_info_clear). */
+struct x509_cert_info {
+	uint8_t *der;           /**< copy of the DER encoding */
+	size_t der_len;
+	uint8_t sha256[32];     /**< SHA-256 of the DER (fingerprint) */
+	uint8_t spki_pin[32];   /**< SHA-256 of the DER SubjectPublicKeyInfo */
+	char *subject;          /**< RFC 4514 string, never NULL after a successful parse */
+	char *issuer;           /**< RFC 4514 string, never NULL after a successful parse */
+	char serial[129];       /**< lower-case hex */
+	time_t not_before;
+	time_t not_after;
+	char key_type[24];      /**< "RSA", "ECDSA P-256", "Ed25519", ... */
+	unsigned key_bits;
+	bool is_ca;             /**< basicConstraints cA=TRUE */
+};
+
+/** An ordered list of certificates (leaf first). */
+struct x509_chain {
+	struct x509_cert_info *certs;
+	size_t n;
+	bool truncated; /**< input had more than the caller's cap */
+};
+
+/** What a key found in a file came from, for `pinwatch pin`. */
+enum x509_key_source { X509_SRC_CERT, X509_SRC_PUBKEY, X509_SRC_CSR, X509_SRC_PRIVKEY };
+
+/** One public key found in a file. */
+struct x509_key {
+	enum x509_key_source source;
+	char label[512];       /**< certificate subject (RFC 4514), CSR subject, or "" */
+	uint8_t pin[32];
+	char key_type[24];
+	unsigned key_bits;
+};
+
+/**
+ * Parse one DER certificate into @out (zeroed first). 0 or -EINVAL with a
+ * reason in @err. On failure @out holds nothing to free.
+ */
+int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert_info *out, char *err,
+		    size_t errlen);
+
+/** Fill @out from an imported GnuTLS certificate (as x509_cert_parse). */
+int x509_cert_from_crt(gnutls_x509_crt_t crt, struct x509_cert_info *out, char *err,
+		       size_t errlen);
+
+/** Deep copy @src into @dst. 0 or -ENOMEM. */
+int x509_cert_copy(struct x509_cert_info *dst, const struct x509_cert_info *src);
+
+/** Free what @c owns and zero it; NULL-safe. */
+void x509_cert_info_clear(struct x509_cert_info *c);
+
+/** Free the certificates of @ch and zero it; NULL-safe. */
+void x509_chain_clear(struct x509_chain *ch);
+
+/**
+ * Parse every certificate of @data (PEM blocks "CERTIFICATE"/"X509 CERTIFICATE"/
+ * "TRUSTED CERTIFICATE", other PEM blocks ignored; or one or more concatenated
+ * DER certificates) into @out, keeping at most @max (more is -E2BIG). A file
+ * with no certificate, a truncated or undecodable block is -EINVAL with a reason in @err.
+ */
+int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_chain *out,
+		     char *err, size_t errlen);
+
+/** x509_chain_parse on the contents of @path; @err names the file. */
+int x509_chain_load_file(const char *path, size_t max, struct x509_chain *out, char *err,
+			 size_t errlen);
+
+/**
+ * Every public key in @data (PEM or DER): certificates, bundles, public keys
+ * ("PUBLIC KEY"), CSRs (PKCS#10) and private keys (PKCS#1, PKCS#8, SEC1 EC,
+ * Ed25519). PEM blocks of other types (e.g. "EC PARAMETERS") are skipped.
+ * On success *keys is a malloc'ed array of *n >= 1 entries (caller frees).
+ * Encrypted private keys, truncated/garbage input and files without a key
+ * are -EINVAL with a reason in @err. At most 4096 keys.
+ */
+int x509_keys_parse(const uint8_t *data, size_t len, struct x509_key **keys, size_t *n, char *err,
+		    size_t errlen);
+
+/** x509_keys_parse on the contents of @path; @err names the file. */
+int x509_keys_load_file(const char *path, struct x509_key **keys, size_t *n, char *err,
+			size_t errlen);
+
+/** "certificate", "public key", "CSR" or "private key". */
+const char *x509_key_source_name(enum x509_key_source s);
+
+/** The SPKI pin of an imported public key. 0 or -EIO. */
+int x509_pubkey_pin(gnutls_pubkey_t pub, uint8_t pin[32], char *key_type, size_t typelen,
+		    unsigned *bits);
+
+/* ---- Trust and chain completion ---- */
+
+struct x509_trust;
+
+/**
+ * Load trust anchors once: the system store when @ca_file is NULL or empty,
+ * else the certificates of @ca_file. In a CA file, self-signed certificates
+ * are anchors and the others are intermediates used to complete chains
+ * (a file with no self-signed certificate: all of them are anchors).
+ * Returns NULL with a message in @err. Thread-safe to use concurrently after creation.
+ */
+struct x509_trust *x509_trust_new(const char *ca_file, char *err, size_t errlen);
+/** NULL-safe. */
+void x509_trust_free(struct x509_trust *t);
+
+/** Result of validating a chain. */
+struct x509_verdict {
+	bool trusted;        /**< chain verifies to an anchor (time included) */
+	bool name_ok;        /**< leaf matches @hostname */
+	bool expired;        /**< some certificate of the validated chain is expired or not yet valid */
+	unsigned status;     /**< gnutls_certificate_status_t bits */
+	char reason[160];    /**< GnuTLS's description when !trusted */
+};
+
+/**
+ * Complete @presented (leaf first, as imported crts, @n of them) to a trust
+ * anchor of @t: issuers are searched in the anchors, then in the presented
+ * certificates, then in the CA file's intermediates. The built chain (leaf
+ * first, anchor last when one was found) goes to @validated and is verified
+ * at the current time; @hostname (may be NULL: no name check) is matched
+ * against the leaf. Returns 0 (the verdict says whether it is trusted) or a
+ * negative errno on a parse/memory failure.
+ */
+int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+		  const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
+		  char *err, size_t errlen);
+
+#endif
