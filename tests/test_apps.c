@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "apps.h"
+#include "audit.h"
 #include "inventory.h"
 #include "invfile.h"
 #include "testdb.h"
@@ -430,6 +431,91 @@ static void test_apps_join_caller_transaction(void **state)
 	assert_int_equal(audit_rows(t), rows);
 }
 
+/* inventory_load gives the whole model in its documented order. */
+static void test_apps_inventory_load_order(void **state)
+{
+	struct testdb *t = *state;
+	char err[ERRLEN];
+	static const char *const vs[] = { "4.10", "4.9", "4.2.1", "10.0" };
+	make_versions(t, vs, 4);
+	struct pin pins[2];
+	mkpin(&pins[0], "z", PIN_BACKUP);
+	mkpin(&pins[1], "a", PIN_CURRENT);
+	struct pin_policy p[] = {
+		{ .pattern = "b.example.com", .enforce = true, .pins = pins, .npins = 2 },
+		{ .pattern = "a.example.com", .include_subdomains = true, .enforce = false },
+		{ .pattern = "a.example.com", .enforce = false },
+	};
+	assert_int_equal(apps_set_version_policies(t->db, ACTOR, "shop", "4.9", p, 3, "nsc", err,
+						   sizeof(err)),
+			 0);
+	struct adoption_row r[] = { { "4.9", "2026-11-20", 0.3, -1 }, { "4.9", "2026-01-05", 0.1, -1 },
+				    { "4.9", "2026-06-30", 0.2, 10 } };
+	assert_int_equal(apps_add_adoption(t->db, ACTOR, "shop", r, 3, err, sizeof(err)), 0);
+	struct app b = { .name = "aaa", .platform = PLATFORM_OTHER, .adoption_threshold = 0.5 };
+	assert_int_equal(apps_create(t->db, ACTOR, &b, err, sizeof(err)), 0);
+
+	struct inventory inv;
+	assert_int_equal(inventory_load(t->db, &inv, err, sizeof(err)), 0);
+	assert_int_equal(inv.napps, 2);
+	assert_string_equal(inv.apps[0].name, "aaa");
+	struct app *a = &inv.apps[1];
+	assert_int_equal(a->nversions, 4);
+	assert_string_equal(a->versions[0].version, "4.2.1");
+	assert_string_equal(a->versions[1].version, "4.9");
+	assert_string_equal(a->versions[2].version, "4.10");
+	assert_string_equal(a->versions[3].version, "10.0");
+	struct app_version *v = &a->versions[1];
+	assert_int_equal(v->nadoption, 3);
+	assert_string_equal(v->adoption[0].at, "2026-01-05");
+	assert_string_equal(v->adoption[2].at, "2026-11-20");
+	assert_true(v->adoption[2].at_time > v->adoption[1].at_time);
+	assert_int_equal(v->adoption[1].active_users, 10);
+	assert_int_equal(v->npolicies, 3);
+	assert_string_equal(v->policies[0].pattern, "a.example.com");
+	assert_false(v->policies[0].include_subdomains);
+	assert_true(v->policies[1].include_subdomains);
+	assert_string_equal(v->policies[2].pattern, "b.example.com");
+	assert_string_equal(v->policies[2].source, "nsc");
+	assert_true(v->policies[2].id > 0);
+	assert_int_equal(v->policies[2].pins[0].role, PIN_CURRENT);
+	assert_memory_equal(v->policies[2].pins[0].sha256, pins[1].sha256, 32);
+	assert_int_equal(v->policies[2].pins[1].role, PIN_BACKUP);
+	model_inventory_free(&inv);
+}
+
+/* The audit row of set_policies holds the version before and after. */
+static void test_apps_set_version_policies_audit_content(void **state)
+{
+	struct testdb *t = *state;
+	char err[ERRLEN];
+	struct pin pins[1];
+	mkpin(&pins[0], "k", PIN_CURRENT);
+	struct pin_policy p = { .pattern = "api.example.com", .enforce = true, .pins = pins,
+				.npins = 1, .expires = "2027-01-01" };
+	assert_int_equal(apps_set_version_policies(t->db, ACTOR, "shop", "2.0", &p, 1, "trustkit",
+						   err, sizeof(err)),
+			 0);
+	p.enforce = false;
+	assert_int_equal(apps_set_version_policies(t->db, ACTOR, "shop", "2.0", &p, 1, "trustkit",
+						   err, sizeof(err)),
+			 0);
+	json_t *rows;
+	struct audit_filter f = { .object_type = "version", .object_id = "shop/2.0" };
+	assert_int_equal(audit_list(t->db, &f, &rows, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(rows), 2);
+	json_t *last = json_array_get(rows, 1);
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "set_policies");
+	assert_string_equal(json_string_value(json_object_get(last, "actor")), ACTOR);
+	json_t *bp = json_array_get(json_object_get(json_object_get(last, "before"), "pin_policies"), 0);
+	json_t *ap = json_array_get(json_object_get(json_object_get(last, "after"), "pin_policies"), 0);
+	assert_true(json_is_true(json_object_get(bp, "enforce")));
+	assert_true(json_is_false(json_object_get(ap, "enforce")));
+	assert_string_equal(json_string_value(json_object_get(ap, "source")), "trustkit");
+	assert_string_equal(json_string_value(json_object_get(ap, "expires")), "2027-01-01");
+	json_decref(rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apps_version_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apps_update_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apps_join_caller_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apps_inventory_load_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apps_set_version_policies_audit_content, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,50 @@ static void test_invfile_parse_defaults_and_normalisation(void **state)
 	model_inventory_free(&inv);
 }
 
+/* The pieces the HTTP API parses one object at a time. */
+static void test_invfile_parse_pieces(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct endpoint e;
+	struct app a;
+	struct app_version v;
+	struct pin_policy p;
+	struct adoption_sample s;
+	json_t *j = json_loads("{\"port\":443}", 0, NULL);
+	assert_int_equal(invfile_parse_endpoint(j, "", &e, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "host: missing");
+	json_decref(j);
+	j = json_loads("{\"host\":\"a b\"}", 0, NULL);
+	assert_int_equal(invfile_parse_endpoint(j, "", &e, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "host: not a valid host name");
+	json_decref(j);
+	j = json_loads("{\"name\":\"x\",\"platform\":\"ios\",\"versions\":[]}", 0, NULL);
+	assert_int_equal(invfile_parse_app(j, "", false, &a, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "versions: unknown key");
+	assert_int_equal(invfile_parse_app(j, "", true, &a, err, sizeof(err)), 0);
+	model_app_free(&a);
+	json_decref(j);
+	j = json_loads("{\"version\":\"1\",\"pin_policies\":[{\"pattern\":\"x.example\"}]}", 0, NULL);
+	assert_int_equal(invfile_parse_version(j, "body", &v, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "body.pin_policies[0].pins: an enforcing policy needs at least one pin");
+	json_decref(j);
+	j = json_loads("{\"pattern\":\"X.example.\",\"enforce\":false,\"source\":\"api\"}", 0, NULL);
+	assert_int_equal(invfile_parse_policy(j, "", &p, err, sizeof(err)), 0);
+	assert_string_equal(p.pattern, "x.example");
+	assert_string_equal(p.source, "api");
+	json_t *back = invfile_policy_to_json(&p);
+	assert_string_equal(json_string_value(json_object_get(back, "source")), "api");
+	json_decref(back);
+	model_policy_free(&p);
+	json_decref(j);
+	j = json_loads("{\"at\":\"2026-11-20\",\"share\":1}", 0, NULL);
+	assert_int_equal(invfile_parse_adoption(j, "", &s, err, sizeof(err)), 0);
+	assert_true(s.share == 1.0);
+	assert_int_equal(s.active_users, -1);
+	json_decref(j);
+}
+
 static void test_invfile_fmt_interval(void **state)
 {
 	(void)state;
@@ -483,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_invfile_parse_errors_name_paths),
 		cmocka_unit_test(test_invfile_parse_defaults_and_normalisation),
 		cmocka_unit_test(test_invfile_fmt_interval),
+		cmocka_unit_test(test_invfile_parse_pieces),
 		cmocka_unit_test(test_invfile_version_cmp),
 		cmocka_unit_test_setup_teardown(test_inventory_realistic_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_import_merges_without_prune, setup, teardown),
