@@ -39,6 +39,9 @@ check 0 "import --help" -- "$PW" import --help
 check 2 "import without FILE" -- "$PW" import
 check 2 "import of a missing file" -- "$PW" import "$T/nope.json"
 check 3 "export of a missing database" -- "$PW" export --db "$T/none/x.db"
+check 3 "import into an unopenable database" -- "$PW" import --db "$T/none/x.db" "$DATA/inventory_realistic.json"
+printf 'this is not sqlite, just text long enough to be a header......................................................' >"$T/garbage.db"
+check 3 "audit verify on a file that is not a database" -- "$PW" audit verify --db "$T/garbage.db"
 check 0 "import realistic inventory" -- "$PW" import "$DATA/inventory_realistic.json"
 expect_grep "$T/out" "76 created" "first import creates 43 endpoints, 3 apps, 30 versions"
 check 0 "import again" -- "$PW" import "$DATA/inventory_realistic.json"
