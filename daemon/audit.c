@@ -249,6 +249,23 @@ int audit_list(struct db *db, const struct audit_filter *f, json_t **out, char *
 	return 0;
 }
 
+/* Every text column is NULL or TEXT without NUL bytes: text hidden after a
+ * NUL would otherwise escape the hash, which is computed over C strings. */
+static bool plain_text_row(sqlite3_stmt *s)
+{
+	for (int i = 2; i <= 9; i++) {
+		int t = sqlite3_column_type(s, i);
+		if (t == SQLITE_NULL)
+			continue;
+		if (t != SQLITE_TEXT)
+			return false;
+		const char *v = col_text(s, i);
+		if (!v || strlen(v) != (size_t)sqlite3_column_bytes(s, i))
+			return false;
+	}
+	return true;
+}
+
 int audit_verify(struct db *db, const char *expect_head, struct audit_verify_result *res,
 		 char *err, size_t errlen)
 {
@@ -265,14 +282,16 @@ int audit_verify(struct db *db, const char *expect_head, struct audit_verify_res
 		return util_err(err, errlen, -EIO, "reading the audit log: %s", db_errmsg(db));
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
-		const char *stored_prev = col_text(s, 8), *stored = col_text(s, 9);
 		res->rows++;
-		if (sqlite3_column_type(s, 1) != SQLITE_INTEGER || !col_text(s, 2) ||
-		    !col_text(s, 3) || !col_text(s, 4)) {
+		/* types first: sqlite3_column_text() converts and spoils column_type() */
+		if (sqlite3_column_type(s, 1) != SQLITE_INTEGER || !plain_text_row(s) ||
+		    !col_text(s, 2) || !col_text(s, 3) || !col_text(s, 4)) {
 			res->bad_id = id;
-			snprintf(res->reason, sizeof(res->reason), "row has missing or mistyped fields");
+			snprintf(res->reason, sizeof(res->reason),
+				 "row has missing or mistyped fields (the row was edited)");
 			break;
 		}
+		const char *stored_prev = col_text(s, 8), *stored = col_text(s, 9);
 		if (!stored_prev || strcmp(stored_prev, prev) != 0) {
 			res->bad_id = id;
 			snprintf(res->reason, sizeof(res->reason),

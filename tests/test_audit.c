@@ -163,6 +163,10 @@ static void test_audit_verify_catches_tampering(void **state)
 		{ "UPDATE audit_log SET at = at + 1 WHERE id = 4", 4 },
 		{ "UPDATE audit_log SET object_id = NULL WHERE id = 1", 1 },
 		{ "DELETE FROM audit_log WHERE id = 2", 3 },
+		/* text hidden after a NUL byte, or a value of another type */
+		{ "UPDATE audit_log SET after = CAST(after || char(0) || 'hidden' AS TEXT) WHERE id = 2", 2 },
+		{ "UPDATE audit_log SET actor = CAST(actor AS BLOB) WHERE id = 5", 5 },
+		{ "UPDATE audit_log SET object_id = 7 WHERE id = 3", 3 },
 		{ "UPDATE audit_log SET hash = '" /* a recomputed-looking but wrong hash */
 		  "1111111111111111111111111111111111111111111111111111111111111111' WHERE id = 4",
 		  4 },
