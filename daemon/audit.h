@@ -20,6 +20,9 @@
  * NULL field written as "~,". before/after are the exact text stored in the
  * row (compact JSON, keys sorted, ASCII only, as audit_append writes it).
  * The row id is not part of the hash: order is carried by prev_hash.
+ * audit_verify() also refuses a row whose `at` is not an INTEGER or whose
+ * text fields are not TEXT free of NUL bytes (so nothing can hide beyond
+ * what is hashed).
  * Example: at=1700000000, actor "cli:ann", action "create", type "app",
  * id "shop", before NULL, after {"a":1} gives
  *   "10:1700000000,7:cli:ann,6:create,3:app,4:shop,~,7:{"a":1},"
