@@ -90,6 +90,10 @@ check 0 "app remove" -- "$PW" app remove shop-ios
 check 2 "app remove missing" -- "$PW" app remove shop-ios
 check 0 "app delete is audited with the whole app" -- bash -c "'$PW' audit list --object app:shop-ios --json | jq -e '.[-1].action==\"delete\" and (.[-1].before.versions|length)==10 and .[-1].after==null'"
 check 2 "unknown endpoint action" -- "$PW" endpoint frobnicate
+# Hostile names reach the terminal escaped.
+check 2 "app remove of a name with a terminal escape" -- "$PW" app remove "$(printf 'x\033[31mred')"
+if grep -q "$(printf '\033')" "$T/err"; then echo "FAIL: raw escape byte in stderr"; fails=$((fails + 1)); else echo "ok: escape byte not printed raw"; fi
+expect_grep "$T/err" 'x\\x1b\[31mred' "escape shown as \\x1b"
 
 # Audit chain.
 check 0 "audit verify" -- "$PW" audit verify
