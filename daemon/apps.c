@@ -13,8 +13,6 @@
 #include "invfile.h"
 #include "util.h"
 
-
-
 static bool has_ctrl(const char *s)
 {
 	for (; *s; s++)
@@ -44,18 +42,20 @@ int apps_check(const struct app *a, char *err, size_t errlen)
 {
 	size_t n = a->name ? strlen(a->name) : 0;
 	if (n < 1 || n > 128 || has_ctrl(a->name))
-		return util_err(err, errlen, -EINVAL, "name: 1 to 128 bytes without control characters");
+		return util_err(err, errlen, -EINVAL,
+				"name: 1 to 128 bytes without control characters");
 	if (!model_platform_name(a->platform))
 		return util_err(err, errlen, -EINVAL, "platform: must be android, ios or other");
 	if (!model_failure_mode_name(a->failure_mode))
 		return util_err(err, errlen, -EINVAL,
 				"failure_mode: must be log, message, redirect or terminate");
-	if (a->bundle_id && (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 ||
-			     has_ctrl(a->bundle_id)))
+	if (a->bundle_id &&
+	    (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 || has_ctrl(a->bundle_id)))
 		return util_err(err, errlen, -EINVAL, "bundle_id: 1 to 256 bytes");
 	if (!isfinite(a->adoption_threshold) || a->adoption_threshold < 0 ||
 	    a->adoption_threshold > 1)
-		return util_err(err, errlen, -EINVAL, "adoption_threshold: must be between 0 and 1");
+		return util_err(err, errlen, -EINVAL,
+				"adoption_threshold: must be between 0 and 1");
 	return 0;
 }
 
@@ -113,8 +113,7 @@ static int insert_pins(struct db *db, const struct pin_policy *p, char *err, siz
 	return 0;
 }
 
-static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err,
-			 size_t errlen)
+static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err, size_t errlen)
 {
 	static const char sql[] = "INSERT INTO pin_policies (version_id, pattern, "
 				  "include_subdomains, enforce, expires, source) "
@@ -251,8 +250,8 @@ static bool version_same(const struct app_version *a, const struct app_version *
 
 /* Store @after (validated) over @before and audit; nothing when equal. */
 int apps_version_commit(struct db *db, const char *actor, const char *action, const char *app,
-			  int64_t vid, const struct app_version *before, struct app_version *after,
-			  bool *changed, char *err, size_t errlen)
+			int64_t vid, const struct app_version *before, struct app_version *after,
+			bool *changed, char *err, size_t errlen)
 {
 	if (changed)
 		*changed = false;
@@ -267,7 +266,7 @@ int apps_version_commit(struct db *db, const char *actor, const char *action, co
 }
 
 int apps_insert_version_row(struct db *db, int64_t app_id, const char *app,
-			      const struct app_version *v, int64_t *vid, char *err, size_t errlen)
+			    const struct app_version *v, int64_t *vid, char *err, size_t errlen)
 {
 	static const char sql[] = "INSERT INTO versions (app_id, version, released, created_at) "
 				  "VALUES (?,?,?,?)";
@@ -302,8 +301,9 @@ static int delete_row(struct db *db, const char *sql, int64_t id, const char *wh
 
 int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, size_t errlen)
 {
-	static const char sql[] = "INSERT INTO apps (name, platform, bundle_id, adoption_threshold, "
-				  "failure_mode, created_at, updated_at) VALUES (?,?,?,?,?,?,?)";
+	static const char sql[] =
+		"INSERT INTO apps (name, platform, bundle_id, adoption_threshold, "
+		"failure_mode, created_at, updated_at) VALUES (?,?,?,?,?,?,?)";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, "adding app", err, errlen);
@@ -328,7 +328,7 @@ int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, 
 }
 
 int apps_app_update(struct db *db, const char *actor, const struct app *have, struct app *a,
-		      bool *changed, char *err, size_t errlen)
+		    bool *changed, char *err, size_t errlen)
 {
 	static const char sql[] = "UPDATE apps SET platform = ?, bundle_id = ?, "
 				  "adoption_threshold = ?, failure_mode = ?, updated_at = ? "
@@ -426,8 +426,8 @@ static int app_id_of(struct db *db, const char *app, int64_t *id, char *err, siz
 	return rc;
 }
 
-int apps_version_create(struct db *db, const char *actor, const char *app,
-			struct app_version *v, char *err, size_t errlen)
+int apps_version_create(struct db *db, const char *actor, const char *app, struct app_version *v,
+			char *err, size_t errlen)
 {
 	int64_t app_id, vid;
 	bool owned;
@@ -442,8 +442,8 @@ int apps_version_create(struct db *db, const char *actor, const char *app,
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
 
-int apps_version_replace(struct db *db, const char *actor, const char *app,
-			 struct app_version *v, bool *changed, char *err, size_t errlen)
+int apps_version_replace(struct db *db, const char *actor, const char *app, struct app_version *v,
+			 bool *changed, char *err, size_t errlen)
 {
 	struct app_version have;
 	bool owned;
@@ -455,7 +455,7 @@ int apps_version_replace(struct db *db, const char *actor, const char *app,
 	rc = apps_version_get(db, app, v->version, &have, err, errlen);
 	if (!rc) {
 		rc = apps_version_commit(db, actor, "update", app, have.id, &have, v, changed, err,
-				    errlen);
+					 errlen);
 		model_version_free(&have);
 	}
 	return inventory_tx_end(db, owned, rc, err, errlen);
@@ -508,8 +508,8 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 		if (!rc)
 			rc = apps_check_version(&after, err, errlen);
 		if (!rc)
-			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after, changed,
-					    err, errlen);
+			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after,
+						 changed, err, errlen);
 		model_version_free(&after);
 	}
 	model_version_free(&have);

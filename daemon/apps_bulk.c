@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define MAX_ADOPTION_ROWS 100000
-#define MAX_POLICIES 100000
+#define MAX_POLICIES	  100000
 
 static int nomem(char *err, size_t errlen)
 {
@@ -75,8 +75,8 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		if (!rc) {
 			ssize_t k = apps_find_policy(&after, p.pattern, p.include_subdomains);
 			if (k >= 0 && strcmp(after.policies[k].source, source) == 0)
-				rc = util_err(err, errlen, -EINVAL,
-					      "policy %zu (%s): given twice", i, p.pattern);
+				rc = util_err(err, errlen, -EINVAL, "policy %zu (%s): given twice",
+					      i, p.pattern);
 			else if (apps_put_policy(&after, &p))
 				rc = nomem(err, errlen);
 		}
@@ -92,7 +92,6 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
 
-
 static int cmp_row_idx(const void *x, const void *y, void *arg)
 {
 	const struct adoption_row *rows = arg;
@@ -101,7 +100,8 @@ static int cmp_row_idx(const void *x, const void *y, void *arg)
 	if (!c)
 		c = strncmp(a->at, b->at, MODEL_DATE_LEN);
 	if (!c)
-		c = (*(const size_t *)x > *(const size_t *)y) - (*(const size_t *)x < *(const size_t *)y);
+		c = (*(const size_t *)x > *(const size_t *)y) -
+		    (*(const size_t *)x < *(const size_t *)y);
 	return c;
 }
 
@@ -132,8 +132,8 @@ static int check_rows(const struct adoption_row *rows, size_t n, char *err, size
 		const struct adoption_row *a = &rows[idx[i - 1]], *b = &rows[idx[i]];
 		if (strcmp(a->version, b->version) == 0 && strcmp(a->at, b->at) == 0)
 			rc = util_err(err, errlen, -EINVAL,
-				      "row %zu: version %s on %s given twice (see row %zu)",
-				      idx[i], b->version, b->at, idx[i - 1]);
+				      "row %zu: version %s on %s given twice (see row %zu)", idx[i],
+				      b->version, b->at, idx[i - 1]);
 	}
 	free(idx);
 	return rc;
@@ -184,7 +184,8 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	for (size_t i = 0; !rc && i < n; i++) {
 		double sum = 0;
 		for (size_t k = 0; k < have.nversions; k++) {
-			const struct app_version *v = after[k].version ? &after[k] : &have.versions[k];
+			const struct app_version *v =
+				after[k].version ? &after[k] : &have.versions[k];
 			ssize_t j = apps_find_sample(v, rows[i].at);
 			if (j >= 0)
 				sum += v->adoption[j].share;

@@ -96,13 +96,15 @@ ssize_t apps_find_sample(const struct app_version *v, const char *at)
 void apps_del_policy(struct app_version *v, size_t i)
 {
 	model_policy_free(&v->policies[i]);
-	memmove(&v->policies[i], &v->policies[i + 1], (v->npolicies - i - 1) * sizeof(*v->policies));
+	memmove(&v->policies[i], &v->policies[i + 1],
+		(v->npolicies - i - 1) * sizeof(*v->policies));
 	v->npolicies--;
 }
 
 void apps_del_sample(struct app_version *v, size_t i)
 {
-	memmove(&v->adoption[i], &v->adoption[i + 1], (v->nadoption - i - 1) * sizeof(*v->adoption));
+	memmove(&v->adoption[i], &v->adoption[i + 1],
+		(v->nadoption - i - 1) * sizeof(*v->adoption));
 	v->nadoption--;
 }
 

@@ -103,9 +103,8 @@ static int load_version_body(struct db *db, struct app_version *v)
 		col_date(s, 0, a->at);
 		(void)util_parse_date(a->at, &a->at_time);
 		a->share = sqlite3_column_double(s, 1);
-		a->active_users = sqlite3_column_type(s, 2) == SQLITE_NULL ?
-					  -1 :
-					  sqlite3_column_int64(s, 2);
+		a->active_users =
+			sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2);
 	}
 	if (!rc && src != SQLITE_DONE)
 		rc = db_errno(src);
@@ -291,7 +290,8 @@ int apps_get(struct db *db, const char *name, bool with_versions, struct app *ou
 int apps_version_get(struct db *db, const char *app, const char *version, struct app_version *out,
 		     char *err, size_t errlen)
 {
-	static const char sql[] = "SELECT id, released FROM versions WHERE app_id = ? AND version = ?";
+	static const char sql[] =
+		"SELECT id, released FROM versions WHERE app_id = ? AND version = ?";
 	struct app a;
 	memset(out, 0, sizeof(*out));
 	int rc = apps_get(db, app, false, &a, err, errlen);
@@ -325,4 +325,3 @@ int apps_version_get(struct db *db, const char *app, const char *version, struct
 	}
 	return 0;
 }
-

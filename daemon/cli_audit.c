@@ -13,7 +13,8 @@
 static void audit_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pinwatch audit list [--since DATE] [--object TYPE[:ID]] [--limit N] [--json]\n"
+		"Usage: pinwatch audit list [--since DATE] [--object TYPE[:ID]] [--limit N] "
+		"[--json]\n"
 		"       pinwatch audit verify [--head HASH] [--json]\n"
 		"       pinwatch audit head\n\n"
 		"The audit log records every change (time, actor, action, object, before and\n"
@@ -56,7 +57,8 @@ static int print_rows(json_t *rows)
 		       json_string_value(json_object_get(r, "at")),
 		       log_escape(json_string_value(json_object_get(r, "actor")), a, sizeof(a)),
 		       log_escape(json_string_value(json_object_get(r, "action")), b, sizeof(b)),
-		       log_escape(json_string_value(json_object_get(r, "object_type")), c, sizeof(c)),
+		       log_escape(json_string_value(json_object_get(r, "object_type")), c,
+				  sizeof(c)),
 		       oid ? ":" : "", oid ? log_escape(oid, d, sizeof(d)) : "");
 	}
 	json_decref(rows);
@@ -123,9 +125,14 @@ int cmd_audit(int argc, char **argv)
 				return cli_usage_error("audit", "--head: 64 lower-case hex digits");
 			head = optarg;
 			break;
-		case OPT_JSON: json = true; break;
-		case 'h': audit_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("audit", "unknown option");
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			audit_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("audit", "unknown option");
 		}
 	}
 	if (optind != argc)
@@ -158,7 +165,8 @@ int cmd_audit(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		if (json)
-			return cli_print_json(json_pack("{ss sI}", "head", h, "rows", (json_int_t)count));
+			return cli_print_json(
+				json_pack("{ss sI}", "head", h, "rows", (json_int_t)count));
 		printf("%s\n", h);
 		return EXIT_OK;
 	}
@@ -170,11 +178,10 @@ int cmd_audit(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	if (json) {
-		ex = cli_print_json(json_pack("{sb sI so? so? ss}", "ok", rc == 0, "rows",
-					      (json_int_t)res.rows, "bad_id",
-					      res.bad_id ? json_integer(res.bad_id) : NULL,
-					      "reason", rc ? json_string(res.reason) : NULL,
-					      "head", res.head));
+		ex = cli_print_json(
+			json_pack("{sb sI so? so? ss}", "ok", rc == 0, "rows", (json_int_t)res.rows,
+				  "bad_id", res.bad_id ? json_integer(res.bad_id) : NULL, "reason",
+				  rc ? json_string(res.reason) : NULL, "head", res.head));
 		return ex ? ex : (rc ? EXIT_RISK : EXIT_OK);
 	}
 	if (rc == 0) {

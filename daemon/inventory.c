@@ -109,7 +109,8 @@ static char *col_dup(sqlite3_stmt *s, int i, bool *oom)
 
 static int load_tags(struct db *db, struct endpoint *e)
 {
-	static const char sql[] = "SELECT tag FROM endpoint_tags WHERE endpoint_id = ? ORDER BY tag";
+	static const char sql[] =
+		"SELECT tag FROM endpoint_tags WHERE endpoint_id = ? ORDER BY tag";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return -EIO;
@@ -323,8 +324,7 @@ static int ep_audit(struct db *db, const char *actor, const char *action,
 	return rc;
 }
 
-static int ep_insert(struct db *db, const char *actor, struct endpoint *e, char *err,
-		     size_t errlen)
+static int ep_insert(struct db *db, const char *actor, struct endpoint *e, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"INSERT INTO endpoints (host, port, sni, environment, owner, third_party, "
@@ -495,8 +495,7 @@ static int ep_cmp_void(const void *x, const void *y)
 }
 
 static int import_endpoints(struct db *db, const char *actor, const struct inventory *want,
-			    bool prune, struct inventory_import_stats *st, char *err,
-			    size_t errlen)
+			    bool prune, struct inventory_import_stats *st, char *err, size_t errlen)
 {
 	struct endpoint *have = NULL;
 	size_t nhave = 0;

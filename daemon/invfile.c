@@ -166,7 +166,8 @@ static int find_dup(const void *base, size_t n, size_t size, int (*cmp)(const vo
 		/* within a group of equal keys indices ascend, so idx[k-1] < idx[k] */
 		if (cmp(c.base + idx[k - 1] * size, c.base + idx[k] * size) == 0) {
 			size_t g = k - 1;
-			while (g > 0 && cmp(c.base + idx[g - 1] * size, c.base + idx[k] * size) == 0)
+			while (g > 0 &&
+			       cmp(c.base + idx[g - 1] * size, c.base + idx[k] * size) == 0)
 				g--;
 			if (!found || idx[k] < *second) {
 				*first = idx[g];
@@ -306,8 +307,9 @@ static int get_int(json_t *j, const char *key, const char *path, json_int_t def,
 		return perr(err, errlen, p, "expected an integer");
 	json_int_t x = json_integer_value(v);
 	if (x < min || x > max)
-		return perr(err, errlen, p, "must be between %" JSON_INTEGER_FORMAT
-			    " and %" JSON_INTEGER_FORMAT, min, max);
+		return perr(err, errlen, p,
+			    "must be between %" JSON_INTEGER_FORMAT " and %" JSON_INTEGER_FORMAT,
+			    min, max);
 	*out = x;
 	return 0;
 }
@@ -392,8 +394,9 @@ int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *const policy_keys[] = { "pattern", "include_subdomains", "enforce", "expires",
-					   "pins", "source", NULL };
+static const char *const policy_keys[] = {
+	"pattern", "include_subdomains", "enforce", "expires", "pins", "source", NULL
+};
 static const char *const pin_keys[] = { "sha256", "role", NULL };
 
 int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, char *err,
@@ -540,8 +543,8 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	d = find_dup(out->adoption, out->nadoption, sizeof(*out->adoption), cmp_sample, &a, &b);
 	if (d) {
 		idx(p, path, "adoption", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "second sample for %s (see adoption[%zu])",
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "second sample for %s (see adoption[%zu])",
 				  out->adoption[b].at, a);
 		goto fail;
 	}
@@ -562,8 +565,8 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	d = find_dup(out->policies, out->npolicies, sizeof(*out->policies), cmp_policy, &a, &b);
 	if (d) {
 		idx(p, path, "pin_policies", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p,
 				  "same pattern and include_subdomains as pin_policies[%zu]", a);
 		goto fail;
 	}
@@ -574,9 +577,11 @@ fail:
 	return rc;
 }
 
-static const char *const app_keys[] = { "name",	    "platform",	    "bundle_id", "adoption_threshold",
-					"failure_mode", "versions", NULL };
-static const char *const app_keys_nover[] = { "name", "platform", "bundle_id", "adoption_threshold",
+static const char *const app_keys[] = {
+	"name", "platform", "bundle_id", "adoption_threshold", "failure_mode", "versions", NULL
+};
+static const char *const app_keys_nover[] = { "name",	      "platform",
+					      "bundle_id",    "adoption_threshold",
 					      "failure_mode", NULL };
 
 int invfile_parse_app(json_t *j, const char *path, bool with_versions, struct app *out, char *err,
@@ -631,8 +636,8 @@ int invfile_parse_app(json_t *j, const char *path, bool with_versions, struct ap
 	d = find_dup(out->versions, out->nversions, sizeof(*out->versions), cmp_version, &a, &b);
 	if (d) {
 		idx(p, path, "versions", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "duplicate of versions[%zu] (%s)", a,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "duplicate of versions[%zu] (%s)", a,
 				  out->versions[b].version);
 		goto fail;
 	}
@@ -643,9 +648,9 @@ fail:
 	return rc;
 }
 
-static const char *const endpoint_keys[] = { "host",	    "port",	   "sni",      "environment",
-					     "owner",	    "tags",	   "third_party", "interval",
-					     "enabled",	    NULL };
+static const char *const endpoint_keys[] = { "host",	"port", "sni",	       "environment",
+					     "owner",	"tags", "third_party", "interval",
+					     "enabled", NULL };
 
 int invfile_parse_endpoint(json_t *j, const char *path, struct endpoint *out, char *err,
 			   size_t errlen)
@@ -748,8 +753,8 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 		     &b);
 	if (d) {
 		idx(p, "", "endpoints", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "duplicate of endpoints[%zu] (%s:%d)", a,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "duplicate of endpoints[%zu] (%s:%d)", a,
 				  out->endpoints[b].host, out->endpoints[b].port);
 		goto fail;
 	}
@@ -770,8 +775,8 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 	d = find_dup(out->apps, out->napps, sizeof(*out->apps), cmp_app, &a, &b);
 	if (d) {
 		idx(p, "", "apps", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "duplicate of apps[%zu] (%s)", a,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "duplicate of apps[%zu] (%s)", a,
 				  out->apps[b].name);
 		goto fail;
 	}

@@ -67,8 +67,8 @@ json_t *invfile_policy_to_json(const struct pin_policy *p)
 	for (size_t i = 0; i < p->npins; i++)
 		add(pins,
 		    json_pack("{ss ss}", "sha256", util_pin_b64(p->pins[i].sha256, b64), "role",
-			      model_role_name(p->pins[i].role) ? model_role_name(p->pins[i].role) :
-								  "current"),
+			      model_role_name(p->pins[i].role) ? model_role_name(p->pins[i].role)
+							       : "current"),
 		    &bad);
 	put(o, "pins", pins, &bad);
 	if (p->source && strcmp(p->source, "inventory") != 0)
@@ -110,15 +110,17 @@ json_t *invfile_app_to_json(const struct app *a, bool with_versions)
 	if (!o)
 		return NULL;
 	put(o, "name", json_string(a->name), &bad);
-	put(o, "platform", json_string(model_platform_name(a->platform) ?
-					       model_platform_name(a->platform) : "other"),
+	put(o, "platform",
+	    json_string(model_platform_name(a->platform) ? model_platform_name(a->platform)
+							 : "other"),
 	    &bad);
 	if (a->bundle_id)
 		put(o, "bundle_id", json_string(a->bundle_id), &bad);
 	put(o, "adoption_threshold", json_real(a->adoption_threshold), &bad);
 	put(o, "failure_mode",
-	    json_string(model_failure_mode_name(a->failure_mode) ?
-				model_failure_mode_name(a->failure_mode) : "terminate"),
+	    json_string(model_failure_mode_name(a->failure_mode)
+				? model_failure_mode_name(a->failure_mode)
+				: "terminate"),
 	    &bad);
 	if (with_versions) {
 		json_t *vs = json_array();
@@ -151,9 +153,8 @@ json_t *invfile_endpoint_to_json(const struct endpoint *e)
 	put(o, "tags", tags, &bad);
 	put(o, "third_party", json_boolean(e->third_party), &bad);
 	put(o, "interval",
-	    json_string(invfile_fmt_interval(e->interval_s ? e->interval_s :
-							      INVENTORY_DEFAULT_INTERVAL,
-					     iv, sizeof(iv))),
+	    json_string(invfile_fmt_interval(
+		    e->interval_s ? e->interval_s : INVENTORY_DEFAULT_INTERVAL, iv, sizeof(iv))),
 	    &bad);
 	put(o, "enabled", json_boolean(e->enabled), &bad);
 	return done(o, bad);
