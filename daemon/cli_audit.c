@@ -171,17 +171,26 @@ int cmd_audit(int argc, char **argv)
 		return EXIT_OK;
 	}
 	struct audit_verify_result res;
+	json_t *bad = NULL;
 	rc = audit_verify(db, head, &res, err, sizeof(err));
+	if (rc == -EBADMSG && res.bad_id) {
+		/* Show the first bad row as it is stored now. */
+		struct audit_filter one = { .after_id = res.bad_id - 1, .limit = 1 };
+		json_t *rows = NULL;
+		if (audit_list(db, &one, &rows, err, sizeof(err)) == 0)
+			bad = json_incref(json_array_get(rows, 0));
+		json_decref(rows);
+	}
 	db_close(db);
 	if (rc && rc != -EBADMSG) {
 		log_err("audit verify: %s", err);
 		return EXIT_RUNTIME;
 	}
 	if (json) {
-		ex = cli_print_json(
-			json_pack("{sb sI so? so? ss}", "ok", rc == 0, "rows", (json_int_t)res.rows,
-				  "bad_id", res.bad_id ? json_integer(res.bad_id) : NULL, "reason",
-				  rc ? json_string(res.reason) : NULL, "head", res.head));
+		ex = cli_print_json(json_pack(
+			"{sb sI so? so? so? ss}", "ok", rc == 0, "rows", (json_int_t)res.rows,
+			"bad_id", res.bad_id ? json_integer(res.bad_id) : NULL, "bad_row", bad,
+			"reason", rc ? json_string(res.reason) : NULL, "head", res.head));
 		return ex ? ex : (rc ? EXIT_RISK : EXIT_OK);
 	}
 	if (rc == 0) {
@@ -192,5 +201,15 @@ int cmd_audit(int argc, char **argv)
 		printf("audit log BROKEN at row %lld: %s\n", (long long)res.bad_id, res.reason);
 	else
 		printf("audit log BROKEN: %s\n", res.reason);
+	if (bad) {
+		json_t *arr = json_array();
+		if (arr && json_array_append(arr, bad) == 0) {
+			printf("first bad row:\n");
+			print_rows(arr); /* steals arr */
+		} else {
+			json_decref(arr);
+		}
+		json_decref(bad);
+	}
 	return EXIT_RISK;
 }

@@ -110,8 +110,9 @@ expect_grep "$T/out" "BROKEN" "tail deletion reported"
 sqlite3 "$PINWATCH_DB" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 40;"
 check 1 "verify catches an edited row" -- "$PW" audit verify
 expect_grep "$T/out" "BROKEN at row 40" "first bad row named"
+expect_grep "$T/out" "^40	.*cli:mallory" "first bad row shown as stored"
 check 1 "verify --json" -- "$PW" audit verify --json
-check 0 "verify --json names the row" -- jqok '.ok==false and .bad_id==40'
+check 0 "verify --json names the row" -- jqok '.ok==false and .bad_id==40 and .bad_row.actor=="cli:mallory"'
 
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed"
