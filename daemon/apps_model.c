@@ -168,15 +168,15 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 	time_t t;
 	if (v->released[0] && util_parse_date(v->released, &t))
 		return util_err(err, errlen, -EINVAL, "released: not a date (YYYY-MM-DD)");
-	for (size_t i = 0; i < v->nadoption; i++) {
+	if (v->nadoption > INVFILE_MAX_SAMPLES)
+		return util_err(err, errlen, -EINVAL, "adoption: more than %d samples",
+				INVFILE_MAX_SAMPLES);
+	if (v->npolicies > INVFILE_MAX_POLICIES)
+		return util_err(err, errlen, -EINVAL, "pin_policies: more than %d policies",
+				INVFILE_MAX_POLICIES);
+	for (size_t i = 0; i < v->nadoption; i++)
 		if ((rc = apps_check_sample(&v->adoption[i], msg, sizeof(msg))))
 			return util_err(err, errlen, rc, "adoption[%zu].%s", i, msg);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(v->adoption[k].at, v->adoption[i].at) == 0)
-				return util_err(err, errlen, -EINVAL,
-						"adoption[%zu]: second sample for %s", i,
-						v->adoption[i].at);
-	}
 	for (size_t i = 0; i < v->npolicies; i++) {
 		struct pin_policy *p = &v->policies[i];
 		if ((rc = invfile_check_policy(p, msg, sizeof(msg))))
@@ -186,15 +186,21 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 		if (!apps_valid_source(p->source))
 			return util_err(err, errlen, -EINVAL, "pin_policies[%zu].source: unknown",
 					i);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(v->policies[k].pattern, p->pattern) == 0 &&
-			    v->policies[k].include_subdomains == p->include_subdomains)
-				return util_err(err, errlen, -EINVAL,
-						"pin_policies[%zu]: same pattern and "
-						"include_subdomains as pin_policies[%zu]",
-						i, k);
 	}
+	/* Sorted, duplicates are neighbours: O(n log n) even for long histories. */
 	invfile_sort_version(v);
+	for (size_t i = 1; i < v->nadoption; i++)
+		if (strcmp(v->adoption[i - 1].at, v->adoption[i].at) == 0)
+			return util_err(err, errlen, -EINVAL, "adoption: two samples for %s",
+					v->adoption[i].at);
+	for (size_t i = 1; i < v->npolicies; i++) {
+		const struct pin_policy *a = &v->policies[i - 1], *b = &v->policies[i];
+		if (strcmp(a->pattern, b->pattern) == 0 &&
+		    a->include_subdomains == b->include_subdomains)
+			return util_err(err, errlen, -EINVAL,
+					"pin_policies: two policies for %s (include_subdomains %s)",
+					b->pattern, b->include_subdomains ? "true" : "false");
+	}
 	return 0;
 }
 

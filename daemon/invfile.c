@@ -385,6 +385,8 @@ int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
 	if (p->enforce && p->npins == 0)
 		return util_err(err, errlen, -EINVAL,
 				"pins: an enforcing policy needs at least one pin");
+	if (p->npins > INVFILE_MAX_PINS)
+		return util_err(err, errlen, -EINVAL, "pins: more than %d pins", INVFILE_MAX_PINS);
 	size_t a, b;
 	int d = find_dup(p->pins, p->npins, sizeof(*p->pins), cmp_pin_key, &a, &b);
 	if (d < 0)
@@ -434,6 +436,11 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 	if ((rc = dup_str(s ? s : "inventory", &out->source, err, errlen)) ||
 	    (rc = get_array(j, "pins", path, &pins, err, errlen)))
 		goto fail;
+	if (json_array_size(pins) > INVFILE_MAX_PINS) {
+		sub(p, path, "pins");
+		rc = perr(err, errlen, p, "more than %d pins", INVFILE_MAX_PINS);
+		goto fail;
+	}
 	if (pins && json_array_size(pins)) {
 		out->pins = calloc(json_array_size(pins), sizeof(*out->pins));
 		if (!out->pins) {
@@ -528,6 +535,11 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	    (rc = get_date(j, "released", path, false, out->released, NULL, err, errlen)) ||
 	    (rc = get_array(j, "adoption", path, &arr, err, errlen)))
 		goto fail;
+	if (json_array_size(arr) > INVFILE_MAX_SAMPLES) {
+		sub(p, path, "adoption");
+		rc = perr(err, errlen, p, "more than %d samples", INVFILE_MAX_SAMPLES);
+		goto fail;
+	}
 	if (arr && json_array_size(arr) &&
 	    !(out->adoption = calloc(json_array_size(arr), sizeof(*out->adoption)))) {
 		rc = oom(err, errlen);
@@ -550,6 +562,11 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	}
 	if ((rc = get_array(j, "pin_policies", path, &arr, err, errlen)))
 		goto fail;
+	if (json_array_size(arr) > INVFILE_MAX_POLICIES) {
+		sub(p, path, "pin_policies");
+		rc = perr(err, errlen, p, "more than %d policies", INVFILE_MAX_POLICIES);
+		goto fail;
+	}
 	if (arr && json_array_size(arr) &&
 	    !(out->policies = calloc(json_array_size(arr), sizeof(*out->policies)))) {
 		rc = oom(err, errlen);

@@ -28,6 +28,10 @@
 /** Largest accepted inventory file (bytes) and array length. */
 #define INVFILE_MAX_BYTES (64u << 20)
 #define INVFILE_MAX_ITEMS 100000
+/** Per-object caps: they keep every merge and check of one object cheap. */
+#define INVFILE_MAX_SAMPLES  20000 /**< adoption samples of one version */
+#define INVFILE_MAX_POLICIES 1000  /**< pin policies of one version */
+#define INVFILE_MAX_PINS     64	   /**< pins of one policy */
 
 /**
  * Parse and validate a whole document. On success @out holds the normalised

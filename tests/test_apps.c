@@ -252,6 +252,49 @@ static void test_apps_add_adoption(void **state)
 	assert_int_equal(audit_rows(t), rows + 3);
 }
 
+/* A CSV-sized history: 3 versions x 400 days, given in a shuffled order. */
+static void test_apps_add_adoption_history(void **state)
+{
+	struct testdb *t = *state;
+	char err[ERRLEN];
+	static const char *const vs[] = { "1.0", "1.1", "2.0" };
+	make_versions(t, vs, 3);
+	enum { DAYS = 400, N = 3 * DAYS };
+	struct adoption_row *r = calloc(N, sizeof(*r));
+	assert_non_null(r);
+	for (size_t i = 0; i < N; i++) {
+		size_t day = (i * 7919) % DAYS, v = i % 3; /* a permutation of (day, version) */
+		r[i].version = vs[v];
+		util_fmt_date(1735689600 + (time_t)day * 86400, r[i].at, sizeof(r[i].at));
+		r[i].share = v == 2 ? 0.5 : 0.25;
+		r[i].active_users = (int64_t)day;
+	}
+	long long rows = audit_rows(t);
+	assert_int_equal(apps_add_adoption(t->db, ACTOR, "shop", r, N, err, sizeof(err)), 0);
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM adoption"), N);
+	assert_int_equal(testdb_int(t, "SELECT count(DISTINCT at) FROM adoption"), DAYS);
+	assert_int_equal(audit_rows(t), rows + 3);
+	assert_int_equal(apps_add_adoption(t->db, ACTOR, "shop", r, N, err, sizeof(err)), 0);
+	assert_int_equal(audit_rows(t), rows + 3);
+	/* one day's share of 2.0 raised to 0.6 would make that day sum to 1.1 */
+	struct adoption_row up = { "2.0", "", 0.6, -1 };
+	memcpy(up.at, r[2].at, sizeof(up.at));
+	assert_int_equal(apps_add_adoption(t->db, ACTOR, "shop", &up, 1, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "1.1000"));
+	up.share = 0.4;
+	assert_int_equal(apps_add_adoption(t->db, ACTOR, "shop", &up, 1, err, sizeof(err)), 0);
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM adoption WHERE share = 0.4"), 1);
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM adoption"), N);
+	struct app_version v;
+	assert_int_equal(apps_version_get(t->db, "shop", "1.1", &v, err, sizeof(err)), 0);
+	assert_int_equal(v.nadoption, DAYS);
+	for (size_t i = 1; i < v.nadoption; i++)
+		assert_true(strcmp(v.adoption[i - 1].at, v.adoption[i].at) < 0);
+	model_version_free(&v);
+	free(r);
+}
+
 static void test_apps_add_adoption_all_or_nothing(void **state)
 {
 	struct testdb *t = *state;
@@ -576,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apps_set_version_policies_rejects, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_apps_add_adoption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apps_add_adoption_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apps_add_adoption_all_or_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_apps_delete_cascades_and_audits, setup,

@@ -273,6 +273,33 @@ static void test_invfile_parse_pieces(void **state)
 	json_decref(j);
 }
 
+/* Per-object caps keep merges cheap; the error names the array. */
+static void test_invfile_parse_caps(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct inventory inv;
+	json_t *pins = json_array();
+	for (int i = 0; i <= INVFILE_MAX_PINS; i++) {
+		uint8_t d[32];
+		char b64[48];
+		assert_int_equal(util_sha256(&i, sizeof(i), d), 0);
+		json_array_append_new(pins, json_pack("{ss}", "sha256", util_pin_b64(d, b64)));
+	}
+	json_t *doc = json_pack("{s[{ss ss s[{ss s[{ss so}]}]}]}", "apps", "name", "a", "platform",
+				"ios", "versions", "version", "1", "pin_policies", "pattern",
+				"a.example.com", "pins", pins);
+	assert_non_null(doc);
+	assert_int_equal(invfile_parse(doc, &inv, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "apps[0].versions[0].pin_policies[0].pins: more than 64 pins");
+	/* one pin fewer is fine */
+	json_array_remove(pins, 0);
+	assert_int_equal(invfile_parse(doc, &inv, err, sizeof(err)), 0);
+	assert_int_equal(inv.apps[0].versions[0].policies[0].npins, INVFILE_MAX_PINS);
+	model_inventory_free(&inv);
+	json_decref(doc);
+}
+
 static void test_invfile_fmt_interval(void **state)
 {
 	(void)state;
@@ -573,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_invfile_parse_defaults_and_normalisation),
 		cmocka_unit_test(test_invfile_fmt_interval),
 		cmocka_unit_test(test_invfile_parse_pieces),
+		cmocka_unit_test(test_invfile_parse_caps),
 		cmocka_unit_test(test_invfile_version_cmp),
 		cmocka_unit_test_setup_teardown(test_inventory_realistic_round_trip, setup,
 						teardown),
