@@ -186,7 +186,7 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 			return rc;
 	}
 	for (size_t i = 0; i < before->nadoption; i++) {
-		if (apps_find_sample(after, before->adoption[i].at) >= 0)
+		if (apps_find_sample_sorted(after, before->adoption[i].at) >= 0)
 			continue;
 		if (!(s = db_stmt(db, del_a)))
 			return dberr(db, -EIO, "deleting adoption", err, errlen);
@@ -197,7 +197,7 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 	}
 	for (size_t i = 0; i < after->nadoption; i++) {
 		const struct adoption_sample *a = &after->adoption[i];
-		ssize_t k = apps_find_sample(before, a->at);
+		ssize_t k = apps_find_sample_sorted(before, a->at);
 		if (k >= 0 && before->adoption[k].share == a->share &&
 		    before->adoption[k].active_users == a->active_users)
 			continue;

@@ -300,9 +300,8 @@ static int merge_version(const struct app_version *hv, const struct app_version 
 	if (apps_copy_version(hv, out))
 		return -ENOMEM;
 	memcpy(out->released, want->released, sizeof(out->released));
-	for (size_t i = 0; i < want->nadoption; i++)
-		if (apps_put_sample(out, &want->adoption[i]))
-			goto fail;
+	if (apps_merge_samples(out, want->adoption, want->nadoption))
+		goto fail;
 	for (size_t i = 0; i < want->npolicies; i++)
 		if (apps_put_policy(out, &want->policies[i]))
 			goto fail;

@@ -93,6 +93,56 @@ ssize_t apps_find_sample(const struct app_version *v, const char *at)
 	return -1;
 }
 
+static int cmp_at_key(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct adoption_sample *)elem)->at);
+}
+
+ssize_t apps_find_sample_sorted(const struct app_version *v, const char *at)
+{
+	if (!v->nadoption)
+		return -1;
+	const struct adoption_sample *s =
+		bsearch(at, v->adoption, v->nadoption, sizeof(*v->adoption), cmp_at_key);
+	return s ? s - v->adoption : -1;
+}
+
+static int cmp_sample_at(const void *x, const void *y)
+{
+	return strcmp(((const struct adoption_sample *)x)->at,
+		      ((const struct adoption_sample *)y)->at);
+}
+
+int apps_merge_samples(struct app_version *v, const struct adoption_sample *add, size_t n)
+{
+	struct adoption_sample *b = malloc((n ? n : 1) * sizeof(*b));
+	struct adoption_sample *out = malloc((v->nadoption + n + 1) * sizeof(*out));
+	size_t i = 0, j = 0, o = 0;
+	if (!b || !out) {
+		free(b);
+		free(out);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(b, add, n * sizeof(*b));
+	qsort(b, n, sizeof(*b), cmp_sample_at);
+	while (i < v->nadoption || j < n) {
+		int c = i >= v->nadoption ? 1 : j >= n ? -1 : strcmp(v->adoption[i].at, b[j].at);
+		if (c < 0) {
+			out[o++] = v->adoption[i++];
+			continue;
+		}
+		out[o++] = b[j++];
+		if (c == 0)
+			i++;
+	}
+	free(b);
+	free(v->adoption);
+	v->adoption = out;
+	v->nadoption = o;
+	return 0;
+}
+
 void apps_del_policy(struct app_version *v, size_t i)
 {
 	model_policy_free(&v->policies[i]);
