@@ -433,7 +433,9 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 		rc = perr(err, errlen, p, "must be inventory, nsc, trustkit, okhttp or api");
 		goto fail;
 	}
-	if ((rc = dup_str(s ? s : "inventory", &out->source, err, errlen)) ||
+	/* NULL when not given: the store decides ("inventory", or "api" for
+	 * apps_policy_put). */
+	if ((rc = dup_str(s, &out->source, err, errlen)) ||
 	    (rc = get_array(j, "pins", path, &pins, err, errlen)))
 		goto fail;
 	if (json_array_size(pins) > INVFILE_MAX_PINS) {

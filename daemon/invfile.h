@@ -45,7 +45,9 @@ int invfile_parse_text(const char *text, size_t len, struct inventory *out, char
 		       size_t errlen);
 
 /* Pieces, for the HTTP API (one object per request). @path prefixes errors
- * ("" for none). The output is zeroed first and freed on error. */
+ * ("" for none). The output is zeroed first and freed on error. A policy
+ * without "source" gets source NULL: the store then records "inventory"
+ * (import, version create/replace) or "api" (apps_policy_put). */
 int invfile_parse_endpoint(json_t *j, const char *path, struct endpoint *out, char *err,
 			   size_t errlen);
 /** An app; with @with_versions false a "versions" key is refused. */
