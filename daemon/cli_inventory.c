@@ -22,6 +22,25 @@ static void report(const char *cmd, const char *what, const char *msg)
 		what ? ": " : "", log_escape(msg, esc, sizeof(esc)));
 }
 
+/* Like cli_print_json (steals @j) but in the export's format, so that shares
+ * and thresholds read as written (0.95, not 0.94999999999999996). */
+static int print_json(json_t *j)
+{
+	char *text = j ? invfile_dumps(j) : NULL;
+	json_decref(j);
+	if (!text) {
+		log_err("out of memory building JSON output");
+		return EXIT_RUNTIME;
+	}
+	int ok = fputs(text, stdout) != EOF && fflush(stdout) == 0;
+	free(text);
+	if (!ok) {
+		log_err("writing JSON to stdout failed");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 /* -EINVAL/-ENOENT/-EEXIST are the user's input; everything else is runtime. */
 static int exit_for(int rc)
 {
@@ -419,7 +438,7 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 		model_endpoint_free(&v[i]);
 	}
 	free(v);
-	return json ? cli_print_json(arr) : EXIT_OK;
+	return json ? print_json(arr) : EXIT_OK;
 }
 
 int cmd_endpoint(int argc, char **argv)
@@ -559,7 +578,7 @@ int cmd_app(int argc, char **argv)
 			report("app list", NULL, err);
 			return EXIT_RUNTIME;
 		}
-		return json ? cli_print_json(arr) : EXIT_OK;
+		return json ? print_json(arr) : EXIT_OK;
 	}
 	const char *name = argv[optind];
 	if (!strcmp(action, "show")) {
@@ -572,7 +591,7 @@ int cmd_app(int argc, char **argv)
 		}
 		json_t *j = invfile_app_to_json(&full, true);
 		model_app_free(&full);
-		return cli_print_json(j);
+		return print_json(j);
 	}
 	if (!strcmp(action, "remove")) {
 		rc = apps_delete(db, cli_actor(), name, err, sizeof(err));

@@ -85,6 +85,7 @@ check 2 "app add without platform" -- "$PW" app add tiny2
 check 0 "app list --json" -- "$PW" app list --json
 check 0 "four apps" -- jqok 'length==4 and .[3].name=="wallet-android"'
 check 0 "app show" -- "$PW" app show shop-ios
+expect_grep "$T/out" '"adoption_threshold": 0.9,' "reals shown as written"
 check 0 "app show has ten versions" -- jqok '.versions|length==10'
 check 0 "app remove" -- "$PW" app remove shop-ios
 check 2 "app remove missing" -- "$PW" app remove shop-ios
