@@ -76,6 +76,8 @@ int cmd_export(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
 int cmd_import_nsc(int argc, char **argv);
 int cmd_import_trustkit(int argc, char **argv);
 int cmd_import_okhttp(int argc, char **argv);
