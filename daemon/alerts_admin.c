@@ -5,26 +5,18 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "audit.h"
 #include "db.h"
 #include "util.h"
 
-#if __has_include("audit.h")
-#include "audit.h"
-#define HAVE_AUDIT 1
-#endif
 
 static void audit_change(struct db *db, const char *actor, const char *action, int64_t id,
 			 json_t *before, json_t *after, int *rc, char *err, size_t errlen)
 {
-#ifdef HAVE_AUDIT
 	char ids[32];
 	snprintf(ids, sizeof(ids), "%lld", (long long)id);
 	if (*rc == 0)
 		*rc = audit_append(db, actor, action, "silence", ids, before, after, err, errlen);
-#else
-	(void)db, (void)actor, (void)action, (void)id, (void)before, (void)after, (void)rc;
-	(void)err, (void)errlen;
-#endif
 }
 
 static json_t *text_or_null(sqlite3_stmt *s, int i)
@@ -197,7 +189,7 @@ int alerts_silence_add(struct db *db, const char *actor, const char *fingerprint
 				  "endpoint_id",
 				  endpoint_id > 0 ? json_integer(endpoint_id) : json_null(), "until",
 				  (json_int_t)until, "reason", reason);
-	audit_change(db, actor, "silence.add", *id, NULL, after, &rc, err, errlen);
+	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
 	json_decref(after);
 	if (rc)
 		goto fail;
@@ -248,7 +240,7 @@ int alerts_silence_remove(struct db *db, const char *actor, int64_t id, time_t n
 	sqlite3_reset(s);
 	json_t *before = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)until);
 	json_t *after = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)now);
-	audit_change(db, actor, "silence.remove", id, before, after, &rc, err, errlen);
+	audit_change(db, actor, "update", id, before, after, &rc, err, errlen);
 	json_decref(before);
 	json_decref(after);
 	if (rc)

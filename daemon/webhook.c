@@ -13,16 +13,13 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "audit.h"
 #include "build_config.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
 #include "webhook_int.h"
 
-#if __has_include("audit.h")
-#include "audit.h"
-#define HAVE_AUDIT 1
-#endif
 
 const char *webhook_format_name(enum webhook_format f)
 {
@@ -478,15 +475,10 @@ fail:
 static void audit_change(struct db *db, const char *actor, const char *action, int64_t id,
 			 json_t *before, json_t *after, int *rc, char *err, size_t errlen)
 {
-#ifdef HAVE_AUDIT
 	char ids[32];
 	snprintf(ids, sizeof(ids), "%lld", (long long)id);
 	if (*rc == 0)
 		*rc = audit_append(db, actor, action, "webhook", ids, before, after, err, errlen);
-#else
-	(void)db, (void)actor, (void)action, (void)id, (void)before, (void)after, (void)rc;
-	(void)err, (void)errlen;
-#endif
 }
 
 static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
@@ -557,7 +549,7 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 	json_t *after = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red,
 				  "format", webhook_format_name(fmt), "min_severity",
 				  alerts_severity_name(sev));
-	audit_change(db, actor, "webhook.add", *id, NULL, after, &rc, err, errlen);
+	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
 	json_decref(after);
 	if (rc)
 		goto fail;
@@ -601,7 +593,7 @@ int webhook_remove(struct db *db, const char *actor, int64_t id, char *err, size
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	sqlite3_reset(s);
-	audit_change(db, actor, "webhook.remove", id, before, NULL, &rc, err, errlen);
+	audit_change(db, actor, "delete", id, before, NULL, &rc, err, errlen);
 	if (rc)
 		goto fail;
 	json_decref(before);

@@ -341,6 +341,13 @@ static void test_alerts_apply_silences(void **state)
 	assert_int_equal(alerts_silence_remove(db, "test", 1, 303, err, sizeof(err)), -ENOENT);
 	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 303, &cfg, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.notifications, 2);
+	/* Every silence change is in the audit log, and the chain verifies. */
+	assert_int_equal(q("SELECT count(*) FROM audit_log WHERE object_type = 'silence'"
+			   " AND action = 'create'"), 2);
+	assert_int_equal(q("SELECT count(*) FROM audit_log WHERE object_type = 'silence'"
+			   " AND action = 'update' AND object_id = '1'"), 1);
+	assert_int_equal(q("SELECT json_extract(after, '$.reason') = 'maintenance' FROM audit_log"
+			   " WHERE object_type = 'silence' AND object_id = '1' AND action = 'create'"), 1);
 	/* Bad silences are refused. */
 	assert_int_equal(alerts_silence_add(db, "t", NULL, 0, 900, "x", 10, &sid, err, sizeof(err)),
 			 -EINVAL);

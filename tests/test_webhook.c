@@ -270,6 +270,15 @@ static void test_webhook_add_list_remove(void **state)
 	assert_int_equal(p, 0);
 	assert_int_equal(g, 0);
 	assert_int_equal(webhook_remove(db, "t", id, err, sizeof(err)), 0);
+	int64_t n = -1;
+	assert_int_equal(db_query_int(db, "SELECT count(*) FROM audit_log WHERE object_type ="
+				      " 'webhook' AND action IN ('create', 'delete')", &n), 0);
+	assert_int_equal(n, 2);
+	/* The audit log never holds the secret or the URL's secret path. */
+	assert_int_equal(db_query_int(db, "SELECT count(*) FROM audit_log WHERE after LIKE"
+				      " '%topsecret%' OR before LIKE '%SECRETPATH%'"
+				      " OR after LIKE '%SECRETPATH%'", &n), 0);
+	assert_int_equal(n, 0);
 	assert_int_equal(webhook_remove(db, "t", id, err, sizeof(err)), -ENOENT);
 	db_close(db);
 	char f[160];
