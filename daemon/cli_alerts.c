@@ -17,11 +17,15 @@ static const char webhook_usage[] =
 	"       pinwatch webhook list [--json]\n"
 	"       pinwatch webhook remove ID\n"
 	"       pinwatch webhook test ID\n"
-	"       pinwatch webhook flush\n\n"
+	"       pinwatch webhook flush\n"
+	"       pinwatch webhook outbox [--json] [--given-up]\n"
+	"       pinwatch webhook retry OUTBOX-ID\n\n"
 	"Webhooks receive alert notifications as JSON POSTs signed with\n"
 	"X-Pinwatch-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>.\n"
 	"'test' sends one test notification now; 'flush' delivers due outbox rows now\n"
-	"(the daemon does this by itself). Secrets and URL paths are never listed.\n\n"
+	"(the daemon does this by itself). 'outbox' lists queued and given-up\n"
+	"notifications with their last error; 'retry' queues a given-up one again.\n"
+	"Secrets and URL paths are never listed.\n\n"
 	"Options:\n"
 	"      --format F        generic (Alertmanager-like) or slack (default generic)\n"
 	"      --secret S        HMAC key (visible in the process list: prefer --secret-file)\n"
@@ -101,11 +105,13 @@ int cmd_webhook(int argc, char **argv)
 		{ "secret-file", required_argument, NULL, 'S' },
 		{ "min-severity", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "given-up", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_global g = { 0 };
+	bool given_up_only = false;
 	const char *format = "generic", *secret = NULL, *secret_file = NULL, *minsev = NULL;
 	char secret_buf[WEBHOOK_SECRET_MAX + 2], err[ERRLEN];
 	bool json = false;
@@ -128,6 +134,7 @@ int cmd_webhook(int argc, char **argv)
 		case 'S': secret_file = optarg; break;
 		case 'm': minsev = optarg; break;
 		case 'j': json = true; break;
+		case 'g': given_up_only = true; break;
 		case 'h': fputs(webhook_usage, stdout); return EXIT_OK;
 		default: return cli_usage_error("webhook", "unknown option");
 		}
@@ -245,6 +252,55 @@ int cmd_webhook(int argc, char **argv)
 		}
 		printf("delivered %d, pending %lld, given up %lld\n", delivered, (long long)pending,
 		       (long long)given_up);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "outbox")) {
+		json_t *arr;
+		if (npos)
+			return cli_usage_error("webhook", "outbox takes no arguments");
+		if ((rc = cli_open_db(&g, DB_READONLY, &db)))
+			return rc;
+		rc = webhook_outbox_json(db, given_up_only ? "given_up" : NULL, 1000, &arr, err,
+					 sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook outbox: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(arr);
+		size_t i;
+		json_t *o;
+		char t[32], e[1024];
+		printf("%-6s %-8s %-9s %-8s %-20s %s\n", "ID", "WEBHOOK", "STATE", "ATTEMPTS",
+		       "NEXT-ATTEMPT", "LAST-ERROR");
+		json_array_foreach(arr, i, o) {
+			fmt_opt_time(json_object_get(o, "next_attempt_at"), t, sizeof(t));
+			printf("%-6lld %-8lld %-9s %-8lld %-20s %s\n",
+			       (long long)json_integer_value(json_object_get(o, "id")),
+			       (long long)json_integer_value(json_object_get(o, "webhook_id")),
+			       json_string_value(json_object_get(o, "state")),
+			       (long long)json_integer_value(json_object_get(o, "attempts")), t,
+			       esc(json_string_value(json_object_get(o, "last_error")), e, sizeof(e)));
+		}
+		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "retry")) {
+		int64_t id = 0;
+		if (npos != 1)
+			return cli_usage_error("webhook", "retry needs one outbox ID");
+		if ((rc = parse_id("webhook", pos[0], &id)))
+			return rc;
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = webhook_outbox_retry(db, cli_actor(), id, now, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook retry: %s", err);
+			return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		printf("outbox row %lld queued again\n", (long long)id);
 		return EXIT_OK;
 	}
 	return cli_usage_error("webhook", "unknown action '%s'", action);

@@ -653,6 +653,93 @@ int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
+int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
+			size_t errlen)
+{
+	static const char sql[] =
+		"SELECT id, webhook_id, alert_id, idempotency_key, state, attempts, next_attempt_at,"
+		" last_status, last_error, created_at FROM webhook_outbox"
+		" WHERE ?1 IS NULL OR state = ?1 ORDER BY id LIMIT ?2";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	json_t *arr = json_array();
+	int rc;
+	if (!s || !arr) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	}
+	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		static const char *const names[] = { "id", "webhook_id", "alert_id", "idempotency_key",
+						     "state", "attempts", "next_attempt_at",
+						     "last_status", "last_error", "created_at" };
+		for (int i = 0; o && i < 10; i++) {
+			json_t *v;
+			switch (sqlite3_column_type(s, i)) {
+			case SQLITE_NULL: v = json_null(); break;
+			case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
+			default: v = json_string((const char *)sqlite3_column_text(s, i));
+			}
+			json_object_set_new(o, names[i], v);
+		}
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "listing the outbox: %s", db_errmsg(db));
+	}
+	*out = arr;
+	return 0;
+}
+
+int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			 size_t errlen)
+{
+	static const char sql[] = "UPDATE webhook_outbox SET state = 'pending', attempts = 0,"
+				  " next_attempt_at = ?2, created_at = ?2 WHERE id = ?1 AND state = 'given_up'";
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "%s", db_errmsg(db));
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	if (sqlite3_changes(db_handle(db)) != 1) {
+		rc = util_err(err, errlen, -ENOENT, "no given-up outbox row with id %lld",
+			      (long long)id);
+		goto fail;
+	}
+	char ids[32];
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	json_t *before = json_pack("{s:s}", "state", "given_up");
+	json_t *after = json_pack("{s:s}", "state", "pending");
+	rc = audit_append(db, actor, "update", "webhook_outbox", ids, before, after, err, errlen);
+	json_decref(before);
+	json_decref(after);
+	if (rc)
+		goto fail;
+	if ((rc = db_commit(db)) != 0) {
+		rc = util_err(err, errlen, rc, "%s", db_errmsg(db));
+		goto fail;
+	}
+	return 0;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
 int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status,
 		 char *err, size_t errlen)
 {

@@ -109,6 +109,22 @@ int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen);
 int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up);
 
 /**
+ * Outbox rows as a JSON array (oldest first, at most @limit): id, webhook_id,
+ * alert_id, idempotency_key, state, attempts, next_attempt_at, last_status,
+ * last_error, created_at — not the body. @state: "pending", "given_up" or
+ * NULL for both. Caller owns *out. 0 or -EIO.
+ */
+int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
+			size_t errlen);
+
+/**
+ * Put given-up outbox row @id back in the queue (attempts 0, due now, age
+ * counted from @now), audited. 0, -ENOENT (no such given-up row) or -EIO.
+ */
+int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			 size_t errlen);
+
+/**
  * Send one test notification to webhook @id now, synchronously, with the
  * configured timeouts; no outbox row. *http_status gets the answer (0 when
  * none). 0 on 2xx, -EPROTO on another status, -EIO on a transfer error,

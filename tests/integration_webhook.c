@@ -455,11 +455,29 @@ static void test_400_and_redirect_given_up(void **state)
 	/* Later passes leave given-up rows alone. */
 	assert_int_equal(webhook_deliver_due(db, &cfg, util_now() + 99999, NULL, NULL, 0), 0);
 	assert_int_equal(rcv_count(bad), 1);
+	assert_int_equal(rcv_count(redir), 1);
 	json_t *arr;
+	assert_int_equal(webhook_outbox_json(db, "given_up", 0, &arr, NULL, 0), 0);
+	assert_int_equal(json_array_size(arr), 2);
+	json_t *row = json_array_get(arr, 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "last_status")), 400);
+	assert_null(json_object_get(row, "body"));
+	int64_t rid = json_integer_value(json_object_get(row, "id"));
+	json_decref(arr);
+	/* Retry after the receiver was fixed: delivered. */
+	atomic_store(&bad->mode, 200);
+	assert_int_equal(webhook_outbox_retry(db, "test", rid, util_now(), NULL, 0), 0);
+	assert_int_equal(webhook_outbox_retry(db, "test", rid, util_now(), NULL, 0), -ENOENT);
+	int delivered = 0;
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), &delivered, NULL, 0), 0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(rcv_count(bad), 2);
+	assert_int_equal(webhook_outbox_counts(db, &pending, &given_up), 0);
+	assert_int_equal(given_up, 1);
 	assert_int_equal(webhook_list_json(db, &arr, NULL, 0), 0);
 	json_t *w0 = json_array_get(arr, 0);
 	assert_int_equal(json_integer_value(json_object_get(w0, "id")), h1);
-	assert_int_equal(json_integer_value(json_object_get(w0, "given_up")), 1);
+	assert_int_equal(json_integer_value(json_object_get(w0, "given_up")), 0);
 	json_decref(arr);
 	json_decref(c.details);
 	rcv_free(bad);
@@ -495,7 +513,10 @@ static void test_hanging_receiver_isolated(void **state)
 	struct rcv *slow = rcv_new(MODE_HANG), *fast = rcv_new(200);
 	cfg.webhook_timeout_ms = 60000;
 	add_hook(slow, "/hook", "warning");
-	add_hook(fast, "/hook", "warning");
+	int64_t fast_id = add_hook(fast, "/hook", "warning");
+	char fast_rows[128];
+	snprintf(fast_rows, sizeof(fast_rows),
+		 "SELECT count(*) FROM webhook_outbox WHERE webhook_id = %lld", (long long)fast_id);
 	struct webhook_worker *w = webhook_worker_new(&cfg, path, err, sizeof(err));
 	assert_non_null(w);
 	struct alert_cond c = stranding(0.2);
@@ -506,7 +527,7 @@ static void test_hanging_receiver_isolated(void **state)
 	/* While it hangs: the next evaluation commits and the fast hook gets it too. */
 	apply(NULL, 0, t0 + 1);
 	webhook_worker_kick(w);
-	WAIT_FOR(rcv_count(fast) == 2);
+	WAIT_FOR(rcv_count(fast) == 2 && q(fast_rows) == 0);
 	assert_int_equal(atomic_load(&slow->hanging), 1);
 	assert_int_equal(rcv_count(slow), 1); /* per-webhook order: resolved waits for firing */
 	int64_t t = util_mono_ms();
