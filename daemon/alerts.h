@@ -207,6 +207,29 @@ int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
 				 struct alerts_condv *out, char *err, size_t errlen);
 
+struct readiness_report;
+
+/**
+ * Conditions from readiness verdicts (pure): per endpoint × app,
+ * stranding_now (critical) when the current chain strands a non-zero share,
+ * rotation_not_ready when the key-rotation scenario is not ready and the
+ * earliest certificate expires within [alerts] expiry_days (severity by
+ * alerts_rotation_severity()); per endpoint, chain_changed (info) on drift
+ * and edges_disagree (warning). Details carry stranded/unknown/surviving
+ * shares, versions [{version, share}], reasons, expiry_days. Appends to @out.
+ */
+int alerts_conds_from_readiness(const struct readiness_report *rep, const struct config *cfg,
+				struct alerts_condv *out, char *err, size_t errlen);
+
+/**
+ * Load the inventory and observations from @db, evaluate readiness at @now
+ * and append alerts_conds_from_readiness(); adds the four readiness kinds to
+ * *@scope on success. 0 or negative errno with a message.
+ */
+int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, time_t now,
+				      struct alerts_condv *out, unsigned *scope, char *err,
+				      size_t errlen);
+
 /**
  * Evaluate every condition source available and apply the result in one
  * alerts_apply() (kinds of sources that ran are in scope). Call after each

@@ -265,6 +265,8 @@ int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
 	if (rc == 0)
 		rc = alerts_conds_from_pin_expiry(db, cfg, now, &v, err, errlen);
 	if (rc == 0)
+		rc = alerts_conds_from_store_readiness(db, cfg, now, &v, &scope, err, errlen);
+	if (rc == 0)
 		rc = alerts_apply(db, v.v, v.n, scope, now, cfg, res, err, errlen);
 	alerts_condv_free(&v);
 	return rc;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -666,12 +667,145 @@ static void test_sigkill_while_queued_then_restart(void **state)
 	rcv_free(r);
 }
 
+
+/* ---- through readiness ---------------------------------------------------- */
+
+/* certificate k: spki = 31 zero bytes + (100+k), issued by @issuer, valid for a year */
+static void rd_cert(int k, int issuer, int is_ca, time_t not_after)
+{
+	char sql[768], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO certificates (id, sha256, der, subject, issuer, serial, not_before,"
+		 " not_after, key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (%d,"
+		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', x'3000',"
+		 " 'CN=c%d', 'CN=c%d', '01', 0, %lld, 'ECDSA', 256,"
+		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', %d, 0)",
+		 k, k, k, issuer, (long long)not_after, 100 + k, is_ca);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void rd_chain(int id, int a, int b, int c)
+{
+	char sql[512], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO chains (id, sha256, length) VALUES (%d, x'000000000000000000000000000000"
+		 "00000000000000000000000000000000%02x', %d);"
+		 "INSERT INTO chain_certs VALUES (%d, 0, %d), (%d, 1, %d)",
+		 id, id, c ? 3 : 2, id, a, id, b);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (c) {
+		snprintf(sql, sizeof(sql), "INSERT INTO chain_certs VALUES (%d, 2, %d)", id, c);
+		assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	}
+}
+
+static void rd_obs(const char *addr, int presented, int validated, time_t first, time_t last)
+{
+	char sql[512], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id,"
+		 " validated_chain_id, first_seen, last_seen) VALUES (1, '%s', 'ok', %d, %d, %lld, %lld)",
+		 addr, presented, validated, (long long)first, (long long)last);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void spki_b64(int k, char out[48])
+{
+	uint8_t pin[32] = { 0 };
+	pin[31] = (uint8_t)(100 + k);
+	util_pin_b64(pin, out);
+}
+
+/* A rotation to a new leaf key strands the version that pins only the old
+ * leaf: through the readiness engine, exactly one firing notification; after
+ * the fix (old chain back), exactly one resolved. */
+static void test_stranding_through_readiness(void **state)
+{
+	(void)state;
+	char err[ERRLEN], sql[1024], leafx[48], inter[48];
+	struct alerts_result res;
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	time_t t0 = util_now() - 100000;
+	time_t year = t0 + 365 * 86400;
+	rd_cert(1, 2, 0, year); /* leaf X */
+	rd_cert(2, 3, 1, year); /* intermediate */
+	rd_cert(3, 3, 1, year); /* root */
+	rd_cert(4, 2, 0, year); /* leaf Y: a new key */
+	rd_chain(1, 1, 2, 0);
+	rd_chain(2, 1, 2, 3);
+	rd_chain(3, 4, 2, 0);
+	rd_chain(4, 4, 2, 3);
+	spki_b64(1, leafx);
+	spki_b64(2, inter);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.2.0', 0),"
+		 " (2, 1, '4.3.0', 0);"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (1, '2020-01-01', 0.31),"
+		 " (2, '2020-01-01', 0.69);"
+		 "INSERT INTO pin_policies (id, version_id, pattern) VALUES (1, 1, 'api.example.com'),"
+		 " (2, 2, 'api.example.com');"
+		 "INSERT INTO pins (policy_id, sha256, role) VALUES (1, '%s', 'current'),"
+		 " (2, '%s', 'current'), (2, '%s', 'backup');",
+		 leafx, leafx, inter);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+
+	rd_obs("192.0.2.1", 1, 2, t0 - 500, t0);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0, &res, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now'"), 0);
+
+	/* The server now presents leaf Y: 4.2.0 (31%) is stranded. */
+	rd_obs("192.0.2.1", 3, 4, t0 + 100, t0 + 100);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 100, &res, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now' AND"
+			   " status = 'firing' AND severity = 'critical'"),
+			 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 200, &res, err, sizeof(err)), 0);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t0 + 200, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 1);
+	json_t *j = req_json(r, 0);
+	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "firing");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "labels"),
+							       "alertname")),
+			    "stranding_now");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "labels"),
+							       "endpoint")),
+			    "api.example.com:443");
+	json_t *pw = json_object_get(a, "pinwatch");
+	assert_true(fabs(json_number_value(json_object_get(pw, "stranded_share")) - 0.31) < 1e-9);
+	json_t *v0 = json_array_get(json_object_get(pw, "versions"), 0);
+	assert_string_equal(json_string_value(json_object_get(v0, "version")), "4.2.0");
+	assert_true(json_array_size(json_object_get(pw, "reasons")) >= 1);
+	json_decref(j);
+
+	/* Fixed: leaf X is back. */
+	rd_obs("192.0.2.1", 1, 2, t0 + 300, t0 + 300);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 300, &res, err, sizeof(err)), 0);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t0 + 300, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 2);
+	j = req_json(r, 1);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "resolved");
+	json_decref(j);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now' AND"
+			   " status = 'resolved'"),
+			 1);
+	/* The chain changes were noticed too (info: below this webhook's minimum). */
+	assert_true(q("SELECT count(*) FROM alerts WHERE kind = 'chain_changed'") >= 1);
+	rcv_free(r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	gnutls_global_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stranding_through_readiness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_openssl_oneliner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_down_then_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_500_retried_until_success, setup, teardown),

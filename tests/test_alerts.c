@@ -12,6 +12,8 @@
 #include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "model.h"
+#include "readiness.h"
 #include "util.h"
 
 static char dir[64];
@@ -557,6 +559,87 @@ static void test_alerts_conds_from_pin_expiry_table(void **state)
 	alerts_condv_free(&v);
 }
 
+static void test_alerts_conds_from_readiness_table(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct app_version ver = { .id = 1, .version = "4.2.0" };
+	struct app app = { .id = 7, .name = "shop-android", .adoption_threshold = 0.95 };
+	struct endpoint ep = { .id = 3, .host = "api.example.com", .port = 443, .enabled = true };
+	struct endpoint off = { .id = 4, .host = "old.example.com", .port = 443, .enabled = false };
+	struct readiness_version_share vs = { .version = &ver, .share = 0.31, .known = true };
+	char *r1 = "4.2.0 pins only leaf X";
+	struct readiness_app_verdict av = { .app = &app };
+	av.now = (struct readiness_scenario){ .evaluated = true, .stranded_share = 0.31,
+					      .surviving_share = 0.69, .stranded = &vs,
+					      .nstranded = 1, .address = "192.0.2.1" };
+	av.key_rotation = (struct readiness_scenario){ .evaluated = true, .stranded_share = 0.31,
+						       .surviving_share = 0.69, .ready = false,
+						       .stranded = &vs, .nstranded = 1 };
+	av.same_key = (struct readiness_scenario){ .evaluated = true, .ready = true,
+						   .surviving_share = 1 };
+	av.reasons = (struct readiness_strv){ .v = &r1, .n = 1, .cap = 1 };
+	struct readiness_endpoint_verdict evs[2] = {
+		{ .ep = &ep, .apps = &av, .napps = 1, .drift = true, .disagree = false },
+		{ .ep = &off, .apps = &av, .napps = 1, .drift = true, .disagree = true },
+	};
+	static const struct {
+		bool known;
+		int64_t days;
+		enum alert_severity rot; /* ALERT_SEV_NONE: no rotation_not_ready */
+	} cases[] = {
+		{ false, 5, ALERT_SEV_NONE }, { true, 60, ALERT_SEV_NONE }, { true, 30, ALERT_INFO },
+		{ true, 14, ALERT_WARNING },   { true, 7, ALERT_CRITICAL },  { true, -3, ALERT_CRITICAL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct alerts_condv v = { 0 };
+		evs[0].expiry = (struct readiness_expiry){ .known = cases[i].known,
+							   .days_left = cases[i].days,
+							   .not_after = 1800000000 };
+		struct readiness_report rep = { .eps = evs, .neps = 2 };
+		assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
+		/* stranding_now + chain_changed always; the disabled endpoint never */
+		size_t want = 2 + (cases[i].rot != ALERT_SEV_NONE);
+		if (v.n != want)
+			fail_msg("case %zu: %zu conditions, want %zu", i, v.n, want);
+		const struct alert_cond *sn = find_kind(&v, ALERT_STRANDING_NOW, 3);
+		assert_non_null(sn);
+		assert_int_equal(sn->severity, ALERT_CRITICAL);
+		assert_int_equal(sn->app_id, 7);
+		assert_non_null(strstr(sn->summary, "31.0% of shop-android"));
+		assert_string_equal(json_string_value(json_object_get(
+					    json_array_get(json_object_get(sn->details, "versions"), 0),
+					    "version")),
+				    "4.2.0");
+		assert_int_equal(find_kind(&v, ALERT_CHAIN_CHANGED, 3)->severity, ALERT_INFO);
+		assert_null(find_kind(&v, ALERT_EDGES_DISAGREE, 4));
+		const struct alert_cond *rn = find_kind(&v, ALERT_ROTATION_NOT_READY, 3);
+		if (cases[i].rot == ALERT_SEV_NONE) {
+			assert_null(rn);
+		} else {
+			assert_non_null(rn);
+			assert_int_equal(rn->severity, cases[i].rot);
+			json_t *rs = json_object_get(rn->details, "reasons");
+			assert_non_null(strstr(json_string_value(json_array_get(rs, 0)),
+					       "keeps the current key is safe"));
+			assert_int_equal(json_integer_value(json_object_get(rn->details,
+									    "expiry_days")),
+					 cases[i].days);
+			assert_string_not_equal(rn->fingerprint, sn->fingerprint);
+		}
+		alerts_condv_free(&v);
+	}
+	/* A ready rotation and nothing stranded: no condition at all. */
+	av.now.stranded_share = 0;
+	av.key_rotation.ready = true;
+	evs[0].drift = false;
+	struct alerts_condv v = { 0 };
+	struct readiness_report rep = { .eps = evs, .neps = 1 };
+	assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 0);
+	alerts_condv_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +659,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_observations_table, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_pin_expiry_table, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_from_readiness_table, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
