@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "alerts.h"
+#include "alerts_engine.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
@@ -799,6 +800,50 @@ static void test_stranding_through_readiness(void **state)
 	rcv_free(r);
 }
 
+/* The daemon component: poked after a (simulated) sweep commit, it evaluates
+ * on its own thread and the worker delivers; a fix resolves. */
+static void test_engine_poke_delivers(void **state)
+{
+	(void)state;
+	char err[ERRLEN], sql[512];
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	cfg.alerts_probe_failures = 3;
+	struct alerts_engine *e = alerts_engine_new(&cfg, path, err, sizeof(err));
+	assert_non_null(e);
+	WAIT_FOR(alerts_engine_runs(e) >= 1);
+	assert_int_equal(rcv_count(r), 0);
+	time_t now = util_now();
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, first_seen, last_seen,"
+		 " probe_count) VALUES (1, '192.0.2.1', 'timeout', %lld, %lld, 4)",
+		 (long long)now - 60, (long long)now);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	alerts_engine_poke(e);
+	WAIT_FOR(rcv_count(r) >= 1);
+	json_t *j = req_json(r, 0);
+	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "labels"),
+							       "alertname")),
+			    "probe_failing");
+	json_decref(j);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, first_seen, last_seen)"
+		 " VALUES (1, '192.0.2.1', 'ok', %lld, %lld)",
+		 (long long)now + 1, (long long)now + 1);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	alerts_engine_poke(e);
+	WAIT_FOR(rcv_count(r) >= 2);
+	j = req_json(r, 1);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "resolved");
+	json_decref(j);
+	int64_t t = util_mono_ms();
+	alerts_engine_free(e);
+	assert_true(util_mono_ms() - t < 5000);
+	assert_int_equal(rcv_count(r), 2);
+	rcv_free(r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -806,6 +851,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stranding_through_readiness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_poke_delivers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_openssl_oneliner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_down_then_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_500_retried_until_success, setup, teardown),
