@@ -1,5 +1,6 @@
 /* pinwatch webhook ... and pinwatch alert ... */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,8 @@ int cmd_webhook(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error("webhook", "missing action (add, list, remove, test, flush)");
 	const char *action = argv[1];
+	/* A receiver closing early must not kill us (libcurl runs with NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
 	optind = 0;
 	while ((opt = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))

@@ -63,7 +63,8 @@ int webhook_url_check(const char *url, char *err, size_t errlen);
  * Build the request body for @a in format @fmt. @base_url ([http] base_url,
  * may be empty) makes the dashboard link; @receiver names the webhook in the
  * generic payload. Returns a malloc'd NUL-terminated JSON text (caller
- * frees), or NULL (out of memory, or larger than WEBHOOK_BODY_MAX).
+ * frees), or NULL (out of memory, or still larger than WEBHOOK_BODY_MAX
+ * without @a->details: details that make it larger are left out).
  * Slack text has <, > and & escaped as Slack requires; JSON encoding is
  * jansson's, so untrusted text cannot break out of its string.
  */

@@ -256,7 +256,13 @@ char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a,
 	json_decref(j);
 	if (s && strlen(s) > WEBHOOK_BODY_MAX) {
 		free(s);
-		return NULL;
+		if (!a->details)
+			return NULL;
+		/* Oversized details (reasons, versions) must not block the alert:
+		 * send it without them. */
+		struct webhook_alert lean = *a;
+		lean.details = NULL;
+		return webhook_payload(fmt, &lean, base_url, receiver);
 	}
 	return s;
 }
