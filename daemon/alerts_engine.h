@@ -14,7 +14,7 @@ struct config;
 struct alerts_engine;
 
 /** Least time between two evaluations (pokes in between are coalesced). */
-#define ALERTS_ENGINE_MIN_SPACING_MS 2000
+#define ALERTS_ENGINE_MIN_SPACING_MS 5000
 /** Longest time without an evaluation. */
 #define ALERTS_ENGINE_PERIOD_MS 60000
 
