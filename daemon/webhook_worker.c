@@ -75,8 +75,18 @@ static void give_up_old(struct deliverer *d, time_t now)
 		"UPDATE webhook_outbox SET state = 'given_up', last_error = 'gave up after ' ||"
 		" (?1 - created_at) || 's: ' || coalesce(last_error, 'never delivered')"
 		" WHERE state = 'pending' AND created_at <= ?1 - ?2";
-	sqlite3_stmt *s = db_stmt(d->db, sql);
+	static const char sql_any[] = "SELECT 1 FROM webhook_outbox WHERE state = 'pending'"
+				      " AND created_at <= ?1 - ?2 LIMIT 1";
+	/* Look first: an UPDATE takes the write lock even when nothing matches,
+	 * and this runs every second next to the prober's writer. */
+	sqlite3_stmt *s = db_stmt(d->db, sql_any);
 	if (!s)
+		return;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, d->cfg->webhook_give_up_s);
+	int any = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	if (!any || !(s = db_stmt(d->db, sql)))
 		return;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, d->cfg->webhook_give_up_s);
