@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,13 @@ struct alerts_engine {
 	struct webhook_worker *worker; /* owned by the thread after start */
 	uint64_t runs;
 };
+
+static _Atomic(struct alerts_engine *) current;
+
+struct alerts_engine *alerts_engine_current(void)
+{
+	return atomic_load(&current);
+}
 
 static void deadline_in(struct timespec *ts, int64_t ms)
 {
@@ -126,6 +134,7 @@ struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db
 		util_err(err, errlen, -rc, "cannot start the alerts thread: %s", strerror(rc));
 		goto fail;
 	}
+	atomic_store(&current, e);
 	return e;
 fail:
 	webhook_worker_free(e->worker);
@@ -170,6 +179,8 @@ void alerts_engine_free(struct alerts_engine *e)
 {
 	if (!e)
 		return;
+	struct alerts_engine *expected = e;
+	atomic_compare_exchange_strong(&current, &expected, NULL);
 	pthread_mutex_lock(&e->mu);
 	e->stop = true;
 	pthread_cond_broadcast(&e->cv);

@@ -29,6 +29,13 @@ struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db
 /** Ask for an evaluation soon. Thread-safe, cheap, NULL-safe; never blocks on I/O. */
 void alerts_engine_poke(struct alerts_engine *e);
 
+/**
+ * The engine this process runs (the latest alerts_engine_new() not yet
+ * freed), or NULL: lets other modules (HTTP inventory writes) poke it with
+ * alerts_engine_poke(alerts_engine_current()) without holding a pointer.
+ */
+struct alerts_engine *alerts_engine_current(void);
+
 /** Use @cfg from the next evaluation on (the webhook worker is restarted). NULL-safe. */
 void alerts_engine_reload(struct alerts_engine *e, const struct config *cfg);
 

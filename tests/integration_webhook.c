@@ -819,7 +819,8 @@ static void test_engine_poke_delivers(void **state)
 		 " probe_count) VALUES (1, '192.0.2.1', 'timeout', %lld, %lld, 4)",
 		 (long long)now - 60, (long long)now);
 	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
-	alerts_engine_poke(e);
+	assert_ptr_equal(alerts_engine_current(), e);
+	alerts_engine_poke(alerts_engine_current());
 	WAIT_FOR(rcv_count(r) >= 1);
 	json_t *j = req_json(r, 0);
 	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
@@ -840,6 +841,7 @@ static void test_engine_poke_delivers(void **state)
 	int64_t t = util_mono_ms();
 	alerts_engine_free(e);
 	assert_true(util_mono_ms() - t < 5000);
+	assert_null(alerts_engine_current());
 	assert_int_equal(rcv_count(r), 2);
 	rcv_free(r);
 }
