@@ -20,9 +20,9 @@ struct alerts_engine {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop, poked, reloaded;
-	struct config cfg;      /* guarded by mu; the thread works on a copy */
+	struct config cfg; /* guarded by mu; the thread works on a copy */
 	char db_path[CONFIG_PATH_MAX];
-	struct db *db;          /* the evaluator's connection */
+	struct db *db;		       /* the evaluator's connection */
 	struct webhook_worker *worker; /* owned by the thread after start */
 	uint64_t runs;
 };

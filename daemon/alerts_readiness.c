@@ -35,18 +35,17 @@ static json_t *versions_json(const struct readiness_scenario *s)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < s->nstranded; i++) {
 		const struct readiness_version_share *v = &s->stranded[i];
-		json_array_append_new(arr, json_pack("{s:s, s:o}", "version",
-						     v->version && v->version->version
-							     ? v->version->version
-							     : "?",
-						     "share",
-						     v->known ? json_real(v->share) : json_null()));
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:o}", "version",
+				  v->version && v->version->version ? v->version->version : "?",
+				  "share", v->known ? json_real(v->share) : json_null()));
 	}
 	return arr;
 }
 
-static int scenario_cond(struct alerts_condv *out, enum alert_kind kind,
-			 enum alert_severity sev, const struct readiness_endpoint_verdict *ev,
+static int scenario_cond(struct alerts_condv *out, enum alert_kind kind, enum alert_severity sev,
+			 const struct readiness_endpoint_verdict *ev,
 			 const struct readiness_app_verdict *av, const struct readiness_scenario *s,
 			 const char *extra_reason)
 {
@@ -65,7 +64,8 @@ static int scenario_cond(struct alerts_condv *out, enum alert_kind kind,
 	if (kind == ALERT_STRANDING_NOW)
 		snprintf(c->summary, sizeof(c->summary),
 			 "%s:%d strands %.1f%% of %s users now (%zu version%s)", ep->host, ep->port,
-			 s->stranded_share * 100.0, app, s->nstranded, s->nstranded == 1 ? "" : "s");
+			 s->stranded_share * 100.0, app, s->nstranded,
+			 s->nstranded == 1 ? "" : "s");
 	else
 		snprintf(c->summary, sizeof(c->summary),
 			 "%s:%d: certificate expires in %lld day%s and a key rotation would strand "
@@ -130,22 +130,25 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
 				cfg->alerts_expiry_days);
 			if (sev == ALERT_SEV_NONE)
 				continue;
-			const char *extra = av->same_key.evaluated && av->same_key.ready
-						    ? "A renewal that keeps the current key is safe; "
-						      "a new key is not."
-						    : NULL;
+			const char *extra =
+				av->same_key.evaluated && av->same_key.ready
+					? "A renewal that keeps the current key is safe; "
+					  "a new key is not."
+					: NULL;
 			rc = scenario_cond(out, ALERT_ROTATION_NOT_READY, sev, ev, av,
 					   &av->key_rotation, extra);
 		}
 		if (rc == 0 && ev->drift)
-			rc = endpoint_cond(out, ALERT_CHAIN_CHANGED, ALERT_INFO, ev,
-					   "presents a new chain (no planned rotation is recorded)");
+			rc = endpoint_cond(
+				out, ALERT_CHAIN_CHANGED, ALERT_INFO, ev,
+				"presents a new chain (no planned rotation is recorded)");
 		if (rc == 0 && ev->disagree)
 			rc = endpoint_cond(out, ALERT_EDGES_DISAGREE, ALERT_WARNING, ev,
 					   "addresses present different chains");
 	}
 	if (rc)
-		return util_err(err, errlen, rc, "building readiness conditions: %s", strerror(-rc));
+		return util_err(err, errlen, rc, "building readiness conditions: %s",
+				strerror(-rc));
 	return 0;
 }
 

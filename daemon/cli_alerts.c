@@ -123,7 +123,8 @@ int cmd_webhook(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error("webhook", "missing action (add, list, remove, test, flush)");
+		return cli_usage_error("webhook",
+				       "missing action (add, list, remove, test, flush)");
 	const char *action = argv[1];
 	/* A receiver closing early must not kill us (libcurl runs with NOSIGNAL). */
 	signal(SIGPIPE, SIG_IGN);
@@ -132,14 +133,29 @@ int cmd_webhook(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case 'f': format = optarg; break;
-		case 's': secret = optarg; break;
-		case 'S': secret_file = optarg; break;
-		case 'm': minsev = optarg; break;
-		case 'j': json = true; break;
-		case 'g': given_up_only = true; break;
-		case 'h': fputs(webhook_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("webhook", "unknown option");
+		case 'f':
+			format = optarg;
+			break;
+		case 's':
+			secret = optarg;
+			break;
+		case 'S':
+			secret_file = optarg;
+			break;
+		case 'm':
+			minsev = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'g':
+			given_up_only = true;
+			break;
+		case 'h':
+			fputs(webhook_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("webhook", "unknown option");
 		}
 	}
 	char **pos = argv + 1 + optind;
@@ -194,7 +210,8 @@ int cmd_webhook(int argc, char **argv)
 		json_t *w;
 		printf("%-4s %-8s %-9s %-8s %-8s %-8s %s\n", "ID", "FORMAT", "MIN-SEV", "ENABLED",
 		       "PENDING", "GAVE-UP", "URL");
-		json_array_foreach(arr, i, w) {
+		json_array_foreach(arr, i, w)
+		{
 			printf("%-4lld %-8s %-9s %-8s %-8lld %-8lld %s\n",
 			       (long long)json_integer_value(json_object_get(w, "id")),
 			       json_string_value(json_object_get(w, "format")),
@@ -277,14 +294,16 @@ int cmd_webhook(int argc, char **argv)
 		char t[32], e[1024];
 		printf("%-6s %-8s %-9s %-8s %-20s %s\n", "ID", "WEBHOOK", "STATE", "ATTEMPTS",
 		       "NEXT-ATTEMPT", "LAST-ERROR");
-		json_array_foreach(arr, i, o) {
+		json_array_foreach(arr, i, o)
+		{
 			fmt_opt_time(json_object_get(o, "next_attempt_at"), t, sizeof(t));
 			printf("%-6lld %-8lld %-9s %-8lld %-20s %s\n",
 			       (long long)json_integer_value(json_object_get(o, "id")),
 			       (long long)json_integer_value(json_object_get(o, "webhook_id")),
 			       json_string_value(json_object_get(o, "state")),
 			       (long long)json_integer_value(json_object_get(o, "attempts")), t,
-			       esc(json_string_value(json_object_get(o, "last_error")), e, sizeof(e)));
+			       esc(json_string_value(json_object_get(o, "last_error")), e,
+				   sizeof(e)));
 		}
 		json_decref(arr);
 		return EXIT_OK;
@@ -329,7 +348,8 @@ static int alert_list(struct cli_global *g, bool all, bool json, int limit)
 	json_t *a;
 	printf("%-5s %-9s %-8s %-20s %-20s %-30s %s\n", "ID", "STATUS", "SEVERITY", "STARTS",
 	       "ENDS", "FINGERPRINT", "SUMMARY");
-	json_array_foreach(arr, i, a) {
+	json_array_foreach(arr, i, a)
+	{
 		fmt_opt_time(json_object_get(a, "starts_at"), b1, sizeof(b1));
 		fmt_opt_time(json_object_get(a, "ends_at"), b2, sizeof(b2));
 		printf("%-5lld %-9s %-8s %-20s %-20s %-30s %s%s\n",
@@ -369,24 +389,38 @@ int cmd_alert(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error("alert", "missing action (list, silence, unsilence, silences)");
+		return cli_usage_error("alert",
+				       "missing action (list, silence, unsilence, silences)");
 	const char *action = argv[1];
 	optind = 0;
 	while ((opt = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case 'j': json = true; break;
-		case 'a': all = true; break;
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
 		case 'l':
 			if (util_parse_int(optarg, 1, 100000, &limit))
 				return cli_usage_error("alert", "--limit must be 1..100000");
 			break;
-		case 'e': endpoint = optarg; break;
-		case 'F': dur = optarg; break;
-		case 'r': reason = optarg; break;
-		case 'h': fputs(alert_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("alert", "unknown option");
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'F':
+			dur = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			fputs(alert_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("alert", "unknown option");
 		}
 	}
 	char **pos = argv + 1 + optind;
@@ -409,7 +443,8 @@ int cmd_alert(int argc, char **argv)
 			return cli_usage_error("alert", "--reason TEXT is required");
 		if ((rc = cli_open_db(&g, 0, &db)))
 			return rc;
-		if (endpoint && (rc = alerts_endpoint_lookup(db, endpoint, &eid, err, sizeof(err)))) {
+		if (endpoint &&
+		    (rc = alerts_endpoint_lookup(db, endpoint, &eid, err, sizeof(err)))) {
 			db_close(db);
 			log_err("alert silence: %s", err);
 			return rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
@@ -461,7 +496,8 @@ int cmd_alert(int argc, char **argv)
 		json_t *s;
 		char until[32], e1[256], e2[2048];
 		printf("%-5s %-20s %-40s %s\n", "ID", "UNTIL", "MATCHES", "REASON");
-		json_array_foreach(arr, i, s) {
+		json_array_foreach(arr, i, s)
+		{
 			fmt_opt_time(json_object_get(s, "until"), until, sizeof(until));
 			const char *m = json_string_value(json_object_get(s, "fingerprint"));
 			if (!m)
@@ -469,7 +505,8 @@ int cmd_alert(int argc, char **argv)
 			printf("%-5lld %-20s %-40s %s\n",
 			       (long long)json_integer_value(json_object_get(s, "id")), until,
 			       esc(m, e1, sizeof(e1)),
-			       esc(json_string_value(json_object_get(s, "reason")), e2, sizeof(e2)));
+			       esc(json_string_value(json_object_get(s, "reason")), e2,
+				   sizeof(e2)));
 		}
 		json_decref(arr);
 		return EXIT_OK;

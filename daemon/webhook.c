@@ -20,7 +20,6 @@
 #include "util.h"
 #include "webhook_int.h"
 
-
 const char *webhook_format_name(enum webhook_format f)
 {
 	return f == WEBHOOK_SLACK ? "slack" : "generic";
@@ -131,11 +130,11 @@ CURL *webhook_request_new(const struct config *cfg, const char *url, const char 
 	if (!e)
 		return NULL;
 
-#define ADD(str)                                   \
-	do {                                       \
+#define ADD(str)                                        \
+	do {                                            \
 		if (!(t = curl_slist_append(l, (str)))) \
-			goto fail;                 \
-		l = t;                             \
+			goto fail;                      \
+		l = t;                                  \
 	} while (0)
 	ADD("Content-Type: application/json");
 	ADD("Expect:");
@@ -198,28 +197,29 @@ static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
 	char red[WEBHOOK_URL_MAX + 16];
 	if (redact && webhook_redact_url(url, red, sizeof(red)) != 0)
 		snprintf(red, sizeof(red), "(unparsable URL)");
-	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:I, s:b}", "id",
-			 (json_int_t)sqlite3_column_int64(s, 0), "url", redact ? red : url,
-			 "format", (const char *)sqlite3_column_text(s, 2), "min_severity",
-			 (const char *)sqlite3_column_text(s, 3), "enabled",
-			 sqlite3_column_int(s, 4), "created_at",
-			 (json_int_t)sqlite3_column_int64(s, 5), "has_secret",
-			 sqlite3_column_type(s, 6) != SQLITE_NULL);
+	return json_pack(
+		"{s:I, s:s, s:s, s:s, s:b, s:I, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+		"url", redact ? red : url, "format", (const char *)sqlite3_column_text(s, 2),
+		"min_severity", (const char *)sqlite3_column_text(s, 3), "enabled",
+		sqlite3_column_int(s, 4), "created_at", (json_int_t)sqlite3_column_int64(s, 5),
+		"has_secret", sqlite3_column_type(s, 6) != SQLITE_NULL);
 }
 
 int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_format fmt,
 		const char *secret, const char *min_severity, time_t now, int64_t *id, char *err,
 		size_t errlen)
 {
-	static const char sql[] = "INSERT INTO webhooks (url, format, secret, min_severity, enabled,"
-				  " created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)";
+	static const char sql[] =
+		"INSERT INTO webhooks (url, format, secret, min_severity, enabled,"
+		" created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)";
 	enum alert_severity sev = ALERT_WARNING;
 	int64_t count = 0;
 	int rc = webhook_url_check(url, err, errlen);
 	if (rc)
 		return rc;
 	if (!secret || !*secret)
-		return util_err(err, errlen, -EINVAL, "a secret is required (it signs every request)");
+		return util_err(err, errlen, -EINVAL,
+				"a secret is required (it signs every request)");
 	if (strlen(secret) > WEBHOOK_SECRET_MAX)
 		return util_err(err, errlen, -EINVAL, "secret longer than %d bytes",
 				WEBHOOK_SECRET_MAX);
@@ -257,9 +257,9 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 	char red[WEBHOOK_URL_MAX + 16];
 	if (webhook_redact_url(url, red, sizeof(red)))
 		snprintf(red, sizeof(red), "?");
-	json_t *after = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red,
-				  "format", webhook_format_name(fmt), "min_severity",
-				  alerts_severity_name(sev));
+	json_t *after =
+		json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red, "format",
+			  webhook_format_name(fmt), "min_severity", alerts_severity_name(sev));
 	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
 	json_decref(after);
 	if (rc)
@@ -321,8 +321,10 @@ int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"SELECT w.id, w.url, w.format, w.min_severity, w.enabled, w.created_at, w.secret,"
-		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending'),"
-		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'given_up')"
+		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
+		"'pending'),"
+		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
+		"'given_up')"
 		" FROM webhooks w ORDER BY w.id";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	json_t *arr = json_array();
@@ -367,10 +369,10 @@ int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
 int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
 			size_t errlen)
 {
-	static const char sql[] =
-		"SELECT id, webhook_id, alert_id, idempotency_key, state, attempts, next_attempt_at,"
-		" last_status, last_error, created_at FROM webhook_outbox"
-		" WHERE ?1 IS NULL OR state = ?1 ORDER BY id LIMIT ?2";
+	static const char sql[] = "SELECT id, webhook_id, alert_id, idempotency_key, state, "
+				  "attempts, next_attempt_at,"
+				  " last_status, last_error, created_at FROM webhook_outbox"
+				  " WHERE ?1 IS NULL OR state = ?1 ORDER BY id LIMIT ?2";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	json_t *arr = json_array();
 	int rc;
@@ -382,15 +384,22 @@ int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **ou
 	sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *o = json_object();
-		static const char *const names[] = { "id", "webhook_id", "alert_id", "idempotency_key",
-						     "state", "attempts", "next_attempt_at",
-						     "last_status", "last_error", "created_at" };
+		static const char *const names[] = {
+			"id",	      "webhook_id", "alert_id",	       "idempotency_key",
+			"state",      "attempts",   "next_attempt_at", "last_status",
+			"last_error", "created_at"
+		};
 		for (int i = 0; o && i < 10; i++) {
 			json_t *v;
 			switch (sqlite3_column_type(s, i)) {
-			case SQLITE_NULL: v = json_null(); break;
-			case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(s, i)); break;
-			default: v = json_string((const char *)sqlite3_column_text(s, i));
+			case SQLITE_NULL:
+				v = json_null();
+				break;
+			case SQLITE_INTEGER:
+				v = json_integer(sqlite3_column_int64(s, i));
+				break;
+			default:
+				v = json_string((const char *)sqlite3_column_text(s, i));
 			}
 			json_object_set_new(o, names[i], v);
 		}
@@ -409,8 +418,9 @@ int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **ou
 int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
 			 size_t errlen)
 {
-	static const char sql[] = "UPDATE webhook_outbox SET state = 'pending', attempts = 0,"
-				  " next_attempt_at = ?2, created_at = ?2 WHERE id = ?1 AND state = 'given_up'";
+	static const char sql[] =
+		"UPDATE webhook_outbox SET state = 'pending', attempts = 0,"
+		" next_attempt_at = ?2, created_at = ?2 WHERE id = ?1 AND state = 'given_up'";
 	int rc = db_begin(db);
 	if (rc)
 		return util_err(err, errlen, rc, "%s", db_errmsg(db));
@@ -451,8 +461,8 @@ fail:
 	return rc;
 }
 
-int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status,
-		 char *err, size_t errlen)
+int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status, char *err,
+		 size_t errlen)
 {
 	static const char sql[] = "SELECT url, format, secret FROM webhooks WHERE id = ?";
 	char url[WEBHOOK_URL_MAX + 1], secret[WEBHOOK_SECRET_MAX + 1] = "", fp[64], key[128];
@@ -483,10 +493,13 @@ int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http
 	snprintf(receiver, sizeof(receiver), "pinwatch-webhook-%lld", (long long)id);
 	json_t *details = json_pack("{s:[s]}", "reasons",
 				    "This is a test notification sent by 'pinwatch webhook test'.");
-	struct webhook_alert a = { .fingerprint = fp, .kind = "test", .severity = "info",
+	struct webhook_alert a = { .fingerprint = fp,
+				   .kind = "test",
+				   .severity = "info",
 				   .status = "firing",
 				   .summary = "pinwatch test notification: the webhook works",
-				   .details = details, .starts_at = now };
+				   .details = details,
+				   .starts_at = now };
 	char *body = webhook_payload(fmt, &a, cfg->http_base_url, receiver);
 	json_decref(details);
 	if (!body)
@@ -501,10 +514,13 @@ int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, http_status);
 	switch (webhook_classify(cc == CURLE_OK, *http_status)) {
-	case WEBHOOK_DELIVERED: rc = 0; break;
+	case WEBHOOK_DELIVERED:
+		rc = 0;
+		break;
 	default:
 		if (cc != CURLE_OK)
-			rc = util_err(err, errlen, -EIO, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			rc = util_err(err, errlen, -EIO, "%s",
+				      errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		else
 			rc = util_err(err, errlen, -EPROTO, "receiver answered HTTP %ld",
 				      *http_status);

@@ -26,7 +26,7 @@ struct config;
 
 enum webhook_format { WEBHOOK_GENERIC = 0, WEBHOOK_SLACK = 1 };
 
-#define WEBHOOK_URL_MAX 2048
+#define WEBHOOK_URL_MAX	   2048
 #define WEBHOOK_SECRET_MAX 256
 /** Hard cap on one payload (bytes). */
 #define WEBHOOK_BODY_MAX (256 * 1024)
@@ -35,16 +35,16 @@ enum webhook_format { WEBHOOK_GENERIC = 0, WEBHOOK_SLACK = 1 };
 struct webhook_alert {
 	int64_t alert_id;
 	const char *fingerprint;
-	const char *kind;       /**< alerts_kind_name() */
-	const char *severity;   /**< "info" | "warning" | "critical" */
-	const char *status;     /**< "firing" | "resolved" */
-	const char *endpoint;   /**< "host:port" or NULL */
-	int64_t endpoint_id;    /**< 0: none */
-	const char *app;        /**< app name or NULL */
+	const char *kind;     /**< alerts_kind_name() */
+	const char *severity; /**< "info" | "warning" | "critical" */
+	const char *status;   /**< "firing" | "resolved" */
+	const char *endpoint; /**< "host:port" or NULL */
+	int64_t endpoint_id;  /**< 0: none */
+	const char *app;      /**< app name or NULL */
 	const char *summary;
-	json_t *details;        /**< may be NULL; see struct alert_cond */
+	json_t *details; /**< may be NULL; see struct alert_cond */
 	time_t starts_at;
-	time_t ends_at;         /**< 0 while firing */
+	time_t ends_at; /**< 0 while firing */
 };
 
 /** "generic" / "slack". */
@@ -68,15 +68,14 @@ int webhook_url_check(const char *url, char *err, size_t errlen);
  * Slack text has <, > and & escaped as Slack requires; JSON encoding is
  * jansson's, so untrusted text cannot break out of its string.
  */
-char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a,
-		      const char *base_url, const char *receiver);
+char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a, const char *base_url,
+		      const char *receiver);
 
 /**
  * "sha256=<hex HMAC-SHA256(@secret, @body)>" into @out (>= 72 bytes).
  * 0 or -EIO.
  */
-int webhook_signature(const char *secret, const char *body, size_t len, char *out,
-		      size_t outlen);
+int webhook_signature(const char *secret, const char *body, size_t len, char *out, size_t outlen);
 
 /**
  * Retry delay in seconds after @attempts failed attempts (>= 1):
@@ -131,8 +130,8 @@ int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t no
  * none). 0 on 2xx, -EPROTO on another status, -EIO on a transfer error,
  * -ENOENT for an unknown id; message in @err.
  */
-int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status,
-		 char *err, size_t errlen);
+int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status, char *err,
+		 size_t errlen);
 
 struct webhook_worker;
 
@@ -140,8 +139,8 @@ struct webhook_worker;
  * Start the delivery thread with its own connection to @db_path. @cfg is
  * copied. NULL on failure with a message in @err.
  */
-struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *db_path,
-					  char *err, size_t errlen);
+struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *db_path, char *err,
+					  size_t errlen);
 /** Wake the worker (after alerts_apply() wrote rows). Thread-safe; NULL-safe. */
 void webhook_worker_kick(struct webhook_worker *w);
 /**

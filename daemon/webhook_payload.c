@@ -42,7 +42,8 @@ static void dashboard_link(const struct webhook_alert *a, const char *base, char
 	while (bl > 0 && base[bl - 1] == '/')
 		bl--;
 	if (a->endpoint_id > 0)
-		snprintf(out, len, "%.*s/#/endpoints/%lld", (int)bl, base, (long long)a->endpoint_id);
+		snprintf(out, len, "%.*s/#/endpoints/%lld", (int)bl, base,
+			 (long long)a->endpoint_id);
 	else
 		snprintf(out, len, "%.*s/#/alerts", (int)bl, base);
 }
@@ -54,7 +55,8 @@ static void reasons_text(json_t *details, char *out, size_t len)
 	size_t i, off = 0;
 	json_t *v;
 	out[0] = 0;
-	json_array_foreach(r, i, v) {
+	json_array_foreach(r, i, v)
+	{
 		const char *s = json_string_value(v);
 		if (!s)
 			continue;
@@ -103,12 +105,12 @@ static json_t *generic_payload(const struct webhook_alert *a, const char *base,
 	pw = NULL;
 	if (!alert)
 		goto fail;
-	json_t *root = json_pack(
-		"{s:s, s:s, s:s, s:s, s:{s:s}, s:O, s:O, s:o, s:i, s:[o]}", "version", "4",
-		"groupKey", a->fingerprint, "status", a->status, "receiver",
-		receiver ? receiver : "pinwatch", "groupLabels", "alertname", a->kind,
-		"commonLabels", labels, "commonAnnotations", ann, "externalURL", str_or_null(base),
-		"truncatedAlerts", 0, "alerts", alert);
+	json_t *root =
+		json_pack("{s:s, s:s, s:s, s:s, s:{s:s}, s:O, s:O, s:o, s:i, s:[o]}", "version",
+			  "4", "groupKey", a->fingerprint, "status", a->status, "receiver",
+			  receiver ? receiver : "pinwatch", "groupLabels", "alertname", a->kind,
+			  "commonLabels", labels, "commonAnnotations", ann, "externalURL",
+			  str_or_null(base), "truncatedAlerts", 0, "alerts", alert);
 	json_decref(labels);
 	json_decref(ann);
 	return root;
@@ -199,9 +201,12 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 		size_t i;
 		json_t *v;
 		sb_raw(&b, "\nVersions:", 10);
-		json_array_foreach(vs, i, v) {
-			const char *name = json_is_string(v) ? json_string_value(v)
-							     : json_string_value(json_object_get(v, "version"));
+		json_array_foreach(vs, i, v)
+		{
+			const char *name =
+				json_is_string(v)
+					? json_string_value(v)
+					: json_string_value(json_object_get(v, "version"));
 			json_t *vsh = json_object_get(v, "share");
 			if (!name)
 				continue;
@@ -214,7 +219,8 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 	json_t *rs = json_object_get(a->details, "reasons");
 	size_t i;
 	json_t *v;
-	json_array_foreach(rs, i, v) {
+	json_array_foreach(rs, i, v)
+	{
 		if (!json_is_string(v))
 			continue;
 		sb_raw(&b, "\n- ", 3);
@@ -243,8 +249,8 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 	return root;
 }
 
-char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a,
-		      const char *base_url, const char *receiver)
+char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a, const char *base_url,
+		      const char *receiver)
 {
 	if (!a || !a->fingerprint || !a->kind || !a->severity || !a->status)
 		return NULL;
@@ -267,8 +273,7 @@ char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a,
 	return s;
 }
 
-int webhook_signature(const char *secret, const char *body, size_t len, char *out,
-		      size_t outlen)
+int webhook_signature(const char *secret, const char *body, size_t len, char *out, size_t outlen)
 {
 	uint8_t mac[32];
 	char hex[65];
@@ -306,4 +311,3 @@ enum webhook_verdict webhook_classify(bool curl_ok, long http_status)
 		return WEBHOOK_RETRY;
 	return WEBHOOK_PERMANENT; /* other 4xx, 3xx (redirects are not followed), 1xx */
 }
-

@@ -32,9 +32,9 @@
 #include "util.h"
 #include "webhook.h"
 
-#define SECRET "s3cr3t-'quoted\"-key"
+#define SECRET	  "s3cr3t-'quoted\"-key"
 #define MODE_HANG (-1)
-#define MAX_REQS 256
+#define MAX_REQS  256
 
 struct req {
 	char path[64];
@@ -128,15 +128,14 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static int rcv_start(struct rcv *r, uint16_t port)
 {
-	r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-					MHD_USE_ERROR_LOG,
-				port, NULL, NULL, handler, r, MHD_OPTION_NOTIFY_COMPLETED,
-				completed, r, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-				MHD_OPTION_SOCK_ADDR,
-				&(struct sockaddr_in){ .sin_family = AF_INET,
-						       .sin_port = htons(port),
-						       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
-				MHD_OPTION_END);
+	r->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+		port, NULL, NULL, handler, r, MHD_OPTION_NOTIFY_COMPLETED, completed, r,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_SOCK_ADDR,
+		&(struct sockaddr_in){ .sin_family = AF_INET,
+				       .sin_port = htons(port),
+				       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+		MHD_OPTION_END);
 	if (!r->d)
 		return -1;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -181,11 +180,11 @@ static int rcv_count(struct rcv *r)
 }
 
 /* Poll @cond for up to 30 s (generous: the machine is shared). */
-#define WAIT_FOR(cond)                                                   \
-	do {                                                             \
-		for (int w_ = 0; w_ < 3000 && !(cond); w_++)             \
-			usleep(10 * 1000);                               \
-		assert_true(cond);                                       \
+#define WAIT_FOR(cond)                                       \
+	do {                                                 \
+		for (int w_ = 0; w_ < 3000 && !(cond); w_++) \
+			usleep(10 * 1000);                   \
+		assert_true(cond);                           \
 	} while (0)
 
 /* ---- fixture -------------------------------------------------------------- */
@@ -249,7 +248,9 @@ static int64_t add_hook(struct rcv *r, const char *p, const char *minsev)
 
 static struct alert_cond stranding(double share)
 {
-	struct alert_cond c = { .kind = ALERT_STRANDING_NOW, .endpoint_id = 1, .app_id = 1,
+	struct alert_cond c = { .kind = ALERT_STRANDING_NOW,
+				.endpoint_id = 1,
+				.app_id = 1,
 				.severity = ALERT_CRITICAL };
 	assert_int_equal(alerts_fingerprint(c.kind, "api.example.com", 443, "shop-android",
 					    c.fingerprint, sizeof(c.fingerprint)),
@@ -316,9 +317,9 @@ static void test_stranding_firing_then_resolved(void **state)
 	assert_string_equal(json_string_value(json_object_get(j0, "status")), "firing");
 	assert_string_equal(json_string_value(json_object_get(j1, "status")), "resolved");
 	json_t *a0 = json_array_get(json_object_get(j0, "alerts"), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(a0, "labels"),
-							       "alertname")),
-			    "stranding_now");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a0, "labels"), "alertname")),
+		"stranding_now");
 	assert_true(json_real_value(json_object_get(json_object_get(a0, "pinwatch"),
 						    "stranded_share")) == 0.31);
 	for (int i = 0; i < 2; i++) {
@@ -581,8 +582,8 @@ static void test_repeat_interval_and_silence(void **state)
 	assert_int_equal(rcv_count(r), 2);
 	assert_string_not_equal(r->reqs[0].key, r->reqs[1].key);
 	/* Silenced: the next reminder and the resolution are not sent. */
-	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, t + 100000, "maintenance", t,
-					    &sid, err, sizeof(err)),
+	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, t + 100000, "maintenance", t, &sid,
+					    err, sizeof(err)),
 			 0);
 	apply(&c, 1, t + 7200);
 	apply(NULL, 0, t + 7300);
@@ -613,11 +614,12 @@ static void test_sigkill_while_queued_then_restart(void **state)
 	struct alert_cond c[3];
 	for (int i = 0; i < 3; i++) {
 		c[i] = stranding(0.1 * (i + 1));
-		c[i].kind = i == 0 ? ALERT_STRANDING_NOW
-			  : i == 1 ? ALERT_ROTATION_NOT_READY
-				   : ALERT_PROBE_FAILING;
-		assert_int_equal(alerts_fingerprint(c[i].kind, "api.example.com", 443, "shop-android",
-						    c[i].fingerprint, sizeof(c[i].fingerprint)),
+		c[i].kind = i == 0   ? ALERT_STRANDING_NOW
+			    : i == 1 ? ALERT_ROTATION_NOT_READY
+				     : ALERT_PROBE_FAILING;
+		assert_int_equal(alerts_fingerprint(c[i].kind, "api.example.com", 443,
+						    "shop-android", c[i].fingerprint,
+						    sizeof(c[i].fingerprint)),
 				 0);
 	}
 	apply(c, 3, util_now());
@@ -668,7 +670,6 @@ static void test_sigkill_while_queued_then_restart(void **state)
 	rcv_free(r);
 }
 
-
 /* ---- through readiness ---------------------------------------------------- */
 
 /* certificate k: spki = 31 zero bytes + (100+k), issued by @issuer, valid for a year */
@@ -690,7 +691,8 @@ static void rd_chain(int id, int a, int b, int c)
 {
 	char sql[512], err[ERRLEN];
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO chains (id, sha256, length) VALUES (%d, x'000000000000000000000000000000"
+		 "INSERT INTO chains (id, sha256, length) VALUES (%d, "
+		 "x'000000000000000000000000000000"
 		 "00000000000000000000000000000000%02x', %d);"
 		 "INSERT INTO chain_certs VALUES (%d, 0, %d), (%d, 1, %d)",
 		 id, id, c ? 3 : 2, id, a, id, b);
@@ -707,7 +709,8 @@ static void rd_obs(const char *addr, int presented, int validated, time_t first,
 	char sql[512], err[ERRLEN];
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id,"
-		 " validated_chain_id, first_seen, last_seen) VALUES (1, '%s', 'ok', %d, %d, %lld, %lld)",
+		 " validated_chain_id, first_seen, last_seen) VALUES (1, '%s', 'ok', %d, %d, %lld, "
+		 "%lld)",
 		 addr, presented, validated, (long long)first, (long long)last);
 	if (db_exec(db, sql, err, sizeof(err)))
 		fail_msg("%s", err);
@@ -747,7 +750,8 @@ static void test_stranding_through_readiness(void **state)
 		 " (2, 1, '4.3.0', 0);"
 		 "INSERT INTO adoption (version_id, at, share) VALUES (1, '2020-01-01', 0.31),"
 		 " (2, '2020-01-01', 0.69);"
-		 "INSERT INTO pin_policies (id, version_id, pattern) VALUES (1, 1, 'api.example.com'),"
+		 "INSERT INTO pin_policies (id, version_id, pattern) VALUES (1, 1, "
+		 "'api.example.com'),"
 		 " (2, 2, 'api.example.com');"
 		 "INSERT INTO pins (policy_id, sha256, role) VALUES (1, '%s', 'current'),"
 		 " (2, '%s', 'current'), (2, '%s', 'backup');",
@@ -771,12 +775,12 @@ static void test_stranding_through_readiness(void **state)
 	json_t *j = req_json(r, 0);
 	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "status")), "firing");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "labels"),
-							       "alertname")),
-			    "stranding_now");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "labels"),
-							       "endpoint")),
-			    "api.example.com:443");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "alertname")),
+		"stranding_now");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "endpoint")),
+		"api.example.com:443");
 	json_t *pw = json_object_get(a, "pinwatch");
 	assert_true(fabs(json_number_value(json_object_get(pw, "stranded_share")) - 0.31) < 1e-9);
 	json_t *v0 = json_array_get(json_object_get(pw, "versions"), 0);
@@ -824,9 +828,9 @@ static void test_engine_poke_delivers(void **state)
 	WAIT_FOR(rcv_count(r) >= 1);
 	json_t *j = req_json(r, 0);
 	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "labels"),
-							       "alertname")),
-			    "probe_failing");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "alertname")),
+		"probe_failing");
 	json_decref(j);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO observations (endpoint_id, address, outcome, first_seen, last_seen)"
@@ -851,7 +855,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	gnutls_global_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stranding_through_readiness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_poke_delivers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_openssl_oneliner, setup, teardown),
