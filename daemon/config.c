@@ -56,6 +56,7 @@ static const struct key keys[] = {
 	{ "webhook", "timeout_ms", K_INT, OFF(webhook_timeout_ms), 0, 100, 300000 },
 	{ "webhook", "backoff_cap", K_DURATION, OFF(webhook_backoff_cap_s), 0, 1, 7LL * 86400 },
 	{ "webhook", "give_up_after", K_DURATION, OFF(webhook_give_up_s), 0, 60, 30LL * 86400 },
+	STR("webhook", "proxy", webhook_proxy),
 	{ "log", "level", K_LOGLEVEL, OFF(log_level), 0, 0, 0 },
 };
 

@@ -48,6 +48,7 @@ struct config {
 	int webhook_timeout_ms;
 	int64_t webhook_backoff_cap_s;
 	int64_t webhook_give_up_s;
+	char webhook_proxy[512];      /**< [webhook] proxy: "" = none (the environment is ignored) */
 
 	/* [log] */
 	int log_level;                /**< enum log_level */

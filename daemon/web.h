@@ -13,4 +13,10 @@ struct web_asset {
 /** Terminated by an entry with path NULL. */
 extern const struct web_asset web_assets[];
 
+/**
+ * The asset served at URL path @path ("/" is "/index.html"; "/endpoint" is
+ * "/endpoint.html"), or NULL. Points into static data.
+ */
+const struct web_asset *web_find(const char *path);
+
 #endif

@@ -12,6 +12,9 @@ PACKAGES=(
 	jq
 )
 
+# Benchmarks only (bench/*.sh), not needed by scripts/test.
+BENCH_PACKAGES=(wrk)
+
 install_packages() {
 	local missing=() p
 	for p in "${PACKAGES[@]}" "$@"; do

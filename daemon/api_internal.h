@@ -1,0 +1,42 @@
+/* Shared between the api_*.c files; not part of the public API. */
+#ifndef PINWATCH_API_INTERNAL_H
+#define PINWATCH_API_INTERNAL_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "api.h"
+
+#define API_LIMIT_DEFAULT 100
+#define API_LIMIT_MAX 1000
+
+typedef void (*api_handler)(struct api_req *req);
+
+/** Parse limit/cursor. 0, or -EINVAL with a 400 response set. */
+int api_page(struct api_req *req, int64_t *limit, int64_t *cursor);
+/** Wrap @items (stolen) as {"items": [...], "next_cursor": "N"|null}. */
+void api_list_response(struct api_req *req, json_t *items, int64_t next_cursor);
+/** Path parameter @i as a positive id. 0, or -EINVAL with a 400 (bad id) response set. */
+int api_param_id(struct api_req *req, size_t i, int64_t *out);
+/** A 500/503 for a database failure on @req->db. */
+void api_db_error(struct api_req *req);
+/** Set a 200/201 JSON response (stolen); NULL means out of memory (500). */
+void api_ok(struct api_req *req, int status, json_t *j);
+
+/** Column @col as a JSON string, or null. */
+json_t *api_col_text(sqlite3_stmt *st, int col);
+/** Column @col (unix seconds) as an ISO-8601 string, or null. */
+json_t *api_col_time(sqlite3_stmt *st, int col);
+
+/* Handlers (api_read.c). */
+void api_endpoints_list(struct api_req *req);
+void api_endpoint_get(struct api_req *req);
+void api_endpoint_observations(struct api_req *req);
+void api_endpoint_history(struct api_req *req);
+void api_apps_list(struct api_req *req);
+void api_app_get(struct api_req *req);
+void api_audit_list(struct api_req *req);
+void api_certificates_list(struct api_req *req);
+
+#endif

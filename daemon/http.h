@@ -1,0 +1,56 @@
+/* HTTP server: libmicrohttpd on [http] listen, limits, authentication, CSRF
+ * checks, JSON bodies, and dispatch to the API routes (api.h) and the
+ * embedded dashboard (web.h).
+ *
+ * Threads: libmicrohttpd's internal epoll thread pool. Every request borrows
+ * one SQLite connection from a small pool owned by the server (one per
+ * thread at most); writes made by handlers use BEGIN IMMEDIATE on it.
+ */
+#ifndef PINWATCH_HTTP_H
+#define PINWATCH_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct config;
+struct http;
+
+/**
+ * Ask the scheduler to probe endpoint @endpoint_id as soon as possible.
+ * Called from an HTTP thread; must be thread-safe and must not block long.
+ * Returns 0, -ENOENT (unknown endpoint), -EBUSY (queue full) or another
+ * negative errno with a message in @err.
+ */
+typedef int (*http_probe_now_fn)(void *ctx, int64_t endpoint_id, char *err, size_t errlen);
+
+/**
+ * Start serving. @cfg is copied; @db_path must name an existing, migrated
+ * database (the daemon's writer opens it first). The listen address "host:port"
+ * may use port 0 (tests; see http_port()). Returns NULL with @err set when the
+ * address is bad, the TLS files cannot be read or the socket cannot be bound.
+ */
+struct http *http_new(const struct config *cfg, const char *db_path, char *err, size_t errlen);
+
+/** Stop the server (waits for running handlers) and free it. NULL-safe. */
+void http_free(struct http *h);
+
+/** The TCP port actually bound. */
+int http_port(const struct http *h);
+
+/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503). */
+void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx);
+
+/**
+ * Scheduler heartbeat for /healthz: the scheduler calls this at least once per
+ * loop iteration. A heartbeat older than 60 s makes /healthz report it dead.
+ */
+void http_note_scheduler_alive(struct http *h, time_t now);
+
+/** A sweep finished at @finished_at: /healthz reports its age; cached readiness is dropped. */
+void http_note_sweep(struct http *h, time_t finished_at);
+
+/** Data changed outside the API (import from the CLI, new observations): drop caches. */
+void http_invalidate(struct http *h);
+
+#endif

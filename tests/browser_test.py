@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Browser test: every dashboard page of a seeded instance in headless Chromium,
+driven through chromedriver (WebDriver) with the Python standard library only.
+
+usage: browser_test.py FIXTURE_SERVER OUTDIR
+Exit 77 (skip) when chromium or chromedriver is absent.
+"""
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+XSS = '<img src=x onerror=alert(1)>'
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         '--disable-dev-shm-usage', '--window-size=1280,1000']
+
+
+def find(*names):
+    for n in names:
+        p = shutil.which(n)
+        if p:
+            return p
+    return None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class WebDriver:
+    def __init__(self, port):
+        self.base = 'http://127.0.0.1:%d' % port
+        self.sid = None
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.loads(r.read() or b'{}').get('value')
+        except urllib.error.HTTPError as e:
+            payload = json.loads(e.read() or b'{}').get('value', {})
+            raise RuntimeError('%s %s: %s' % (method, path, payload.get('error', e.code))) from None
+
+    def s(self, method, path, body=None):
+        return self.call(method, '/session/%s%s' % (self.sid, path), body)
+
+    def start(self, chromium, userdir):
+        caps = {'capabilities': {'alwaysMatch': {
+            'browserName': 'chrome', 'unhandledPromptBehavior': 'ignore',
+            'goog:chromeOptions': {'binary': chromium, 'args': FLAGS + ['--user-data-dir=' + userdir]}}}}
+        v = self.call('POST', '/session', caps)
+        self.sid = v['sessionId']
+
+    def alert_open(self):
+        try:
+            self.s('GET', '/alert/text')
+            return True
+        except RuntimeError as e:
+            if 'no such alert' in str(e):
+                return False
+            raise
+
+    def js(self, script, *args):
+        return self.s('POST', '/execute/sync', {'script': script, 'args': list(args)})
+
+    def go(self, url):
+        self.s('POST', '/url', {'url': url})
+        # pages fill #main asynchronously; wait until the loading line is gone
+        for _ in range(100):
+            if self.alert_open():
+                return
+            if self.js("return document.getElementById('loading') === null && "
+                       "document.readyState === 'complete'"):
+                time.sleep(0.3)
+                return
+            time.sleep(0.1)
+        raise RuntimeError('page did not finish loading: ' + url)
+
+    def screenshot(self, path):
+        png = base64.b64decode(self.s('GET', '/screenshot'))
+        with open(path, 'wb') as f:
+            f.write(png)
+
+
+def main():
+    server, outdir = sys.argv[1], sys.argv[2]
+    chromium = find('chromium', 'chromium-browser', 'google-chrome')
+    driver = find('chromedriver')
+    if not chromium or not driver:
+        print('SKIP: chromium/chromedriver not installed')
+        return 77
+    os.makedirs(outdir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='pinwatch-browser-')
+    procs = []
+    failures = []
+
+    def check(cond, what):
+        print(('ok   ' if cond else 'FAIL ') + what)
+        if not cond:
+            failures.append(what)
+
+    try:
+        srv = subprocess.Popen([server, os.path.join(tmp), '3', 'private'], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+        procs.append(srv)
+        info = {}
+        while len(info) < 5:
+            line = srv.stdout.readline()
+            if not line:
+                raise RuntimeError('fixture server exited')
+            k, _, v = line.strip().partition(' ')
+            info[k] = v
+        base = 'http://127.0.0.1:%s' % info['PORT']
+
+        def api_status(path):
+            req = urllib.request.Request(base + path, headers={'Authorization': 'Bearer ' + info['TOKEN']})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        dport = free_port()
+        procs.append(subprocess.Popen([driver, '--port=%d' % dport], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        wd = WebDriver(dport)
+        for _ in range(100):
+            try:
+                wd.call('GET', '/status')
+                break
+            except Exception:
+                time.sleep(0.1)
+        wd.start(chromium, os.path.join(tmp, 'profile'))
+
+        # without a token the dashboard says so instead of showing data
+        wd.go(base + '/')
+        check('needs a token' in wd.js("return document.body.innerText"), 'overview without token asks for one')
+        wd.js("sessionStorage.setItem('pinwatch.token', arguments[0])", info['TOKEN'])
+
+        pages = [('overview', '/'), ('endpoint', '/endpoint?id=' + info['API_ENDPOINT']),
+                 ('endpoint-xss', '/endpoint?id=' + info['XSS_ENDPOINT']),
+                 ('app', '/app?id=' + info['APP']), ('expiry', '/expiry'), ('audit', '/audit')]
+        readiness = api_status('/api/v1/readiness') == 200
+        for name, path in pages:
+            for width, suffix in ((1280, ''), (390, '-phone')):
+                wd.s('POST', '/window/rect', {'width': width, 'height': 1000})
+                wd.go(base + path)
+                check(not wd.alert_open(), '%s%s: no alert dialog' % (name, suffix))
+                wd.screenshot(os.path.join(outdir, 'browser-%s%s.png' % (name, suffix)))
+                errors = wd.js("return Array.from(document.querySelectorAll('.error')).map(e => e.textContent)")
+                check(not errors, '%s%s: no error shown %s' % (name, suffix, errors or ''))
+                check(wd.js("return document.querySelectorAll('img').length") == 0,
+                      '%s%s: no <img> element created from data' % (name, suffix))
+                overflow = wd.js("return document.documentElement.scrollWidth - window.innerWidth")
+                check(overflow <= 2, '%s%s: no horizontal page overflow (%s px)' % (name, suffix, overflow))
+            if name in ('overview', 'endpoint'):
+                if readiness:
+                    shown = wd.js("const w = document.getElementById('stranding-warning');"
+                                  "return !!w && w.offsetHeight > 0 && /strand/i.test(w.textContent)")
+                    check(shown, '%s: stranding warning visible' % name)
+                else:
+                    print('SKIP %s: stranding warning needs /api/v1/readiness, not on this build' % name)
+
+        wd.go(base + '/endpoint?id=' + info['XSS_ENDPOINT'])
+        subjects = wd.js("return Array.from(document.querySelectorAll('td.subject')).map(e => e.textContent)")
+        check(any(XSS.replace('<', '').replace('>', '') in s.replace('\\', '').replace('<', '').replace('>', '')
+                  and '<img' in s for s in subjects),
+              'hostile subject rendered as literal text: %r' % subjects[:1])
+        wd.go(base + '/expiry')
+        subjects = wd.js("return Array.from(document.querySelectorAll('#certs td.subject')).map(e => e.textContent)")
+        check(any('<img' in s for s in subjects), 'expiry: hostile subject shown as text')
+        check(not wd.alert_open(), 'expiry: no alert dialog')
+        wd.go(base + '/app?id=' + info['APP'])
+        check(wd.js("return document.querySelectorAll('svg.chart polyline').length") >= 3,
+              'app: adoption and coverage charts drawn')
+        wd.s('DELETE', '')
+    finally:
+        for p in procs:
+            if p.stdin:
+                p.stdin.close()
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print('%d check(s) failed' % len(failures))
+        return 1
+    print('screenshots in %s' % outdir)
+    return 0
+
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+/* A seeded pinwatch HTTP server for the browser test and the benchmark:
+ *   http_fixture_server DIR [EXTRA_ENDPOINTS] [public|private]
+ * creates DIR/db.sqlite, seeds it (http_fixture.c), listens on 127.0.0.1:0,
+ * prints "PORT <n>" and, for private, "TOKEN <read token>", then serves
+ * until stdin closes. */
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "http_fixture.h"
+#include "tokens.h"
+#include "util.h"
+
+int main(int argc, char **argv)
+{
+	char err[ERRLEN], path[1024], tok[TOKEN_LEN] = "";
+	struct fixture_ids ids;
+	long long extra = 0;
+	if (argc < 2 || (argc > 2 && util_parse_int(argv[2], 0, 1000000, &extra))) {
+		fprintf(stderr, "usage: %s DIR [EXTRA_ENDPOINTS] [public|private]\n", argv[0]);
+		return 2;
+	}
+	bool public_read = argc <= 3 || strcmp(argv[3], "private") != 0;
+	gnutls_global_init();
+	snprintf(path, sizeof(path), "%s/db.sqlite", argv[1]);
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	if (!db || fixture_seed(db, (size_t)extra, &ids) ||
+	    tokens_create(db, "reader", TOKEN_READ, "fixture", tok, sizeof(tok), err, sizeof(err))) {
+		fprintf(stderr, "seeding failed: %s\n", err);
+		return 3;
+	}
+	struct config c;
+	config_defaults(&c);
+	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
+	c.http_public_read = public_read;
+	c.http_max_connections = 1024;
+	c.http_per_ip_connections = 1024;
+	struct http *h = http_new(&c, path, err, sizeof(err));
+	if (!h) {
+		fprintf(stderr, "http_new: %s\n", err);
+		return 3;
+	}
+	http_note_scheduler_alive(h, util_now());
+	printf("PORT %d\nAPI_ENDPOINT %lld\nXSS_ENDPOINT %lld\nAPP %lld\nTOKEN %s\n", http_port(h),
+	       (long long)ids.endpoint_api, (long long)ids.endpoint_xss, (long long)ids.app, tok);
+	fflush(stdout);
+	char buf[256];
+	while (fgets(buf, sizeof(buf), stdin))
+		;
+	http_free(h);
+	db_close(db);
+	gnutls_global_deinit();
+	return 0;
+}

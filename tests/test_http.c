@@ -1,0 +1,749 @@
+/* The HTTP server and API over real HTTP on loopback, with libcurl. */
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "http_fixture.h"
+#include "metrics.h"
+#include "tokens.h"
+#include "util.h"
+
+static char dir[256], dbpath[300];
+static struct db *wdb;
+static struct http *srv;
+static int port;
+static struct fixture_ids ids;
+static char tok_read[TOKEN_LEN], tok_write[TOKEN_LEN], tok_admin[TOKEN_LEN], tok_revoked[TOKEN_LEN];
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char ctype[128];
+	char allow[128];
+	char nosniff[32];
+	char csp[512];
+	json_t *json;
+	CURLcode cc;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	size_t add = sz * n;
+	char *b = realloc(r->body, r->len + add + 1);
+	if (!b)
+		return 0;
+	memcpy(b + r->len, p, add);
+	r->len += add;
+	b[r->len] = 0;
+	r->body = b;
+	return add;
+}
+
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+	size_t k = strlen(name);
+	if (n > k + 1 && strncasecmp(line, name, k) == 0 && line[k] == ':') {
+		const char *v = line + k + 1;
+		while (*v == ' ')
+			v++;
+		size_t vl = n - (size_t)(v - line);
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+			vl--;
+		snprintf(out, outlen, "%.*s", (int)vl, v);
+	}
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	header_value(p, sz * n, "Content-Type", r->ctype, sizeof(r->ctype));
+	header_value(p, sz * n, "Allow", r->allow, sizeof(r->allow));
+	header_value(p, sz * n, "X-Content-Type-Options", r->nosniff, sizeof(r->nosniff));
+	header_value(p, sz * n, "Content-Security-Policy", r->csp, sizeof(r->csp));
+	return sz * n;
+}
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One request. @hdrs: extra header lines, NULL-terminated. */
+static void req_full(struct resp *r, const char *base, const char *method, const char *path,
+		     const char *token, const char *ctype, const char *body, const char *const *hdrs)
+{
+	char url[1024], auth[128], ct[128];
+	memset(r, 0, sizeof(*r));
+	CURL *c = curl_easy_init();
+	assert_non_null(c);
+	struct curl_slist *h = NULL;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	if (ctype) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		h = curl_slist_append(h, ct);
+	}
+	h = curl_slist_append(h, "Expect:");
+	for (size_t i = 0; hdrs && hdrs[i]; i++)
+		h = curl_slist_append(h, hdrs[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	r->cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (r->body && strncmp(r->ctype, "application/json", 16) == 0)
+		r->json = json_loads(r->body, 0, NULL);
+}
+
+static char base_url[64];
+
+static void req(struct resp *r, const char *method, const char *path, const char *token,
+		const char *body)
+{
+	req_full(r, base_url, method, path, token, body ? "application/json" : NULL, body, NULL);
+}
+
+static const char *jstr(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(j, key));
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static struct config base_cfg(void)
+{
+	struct config c;
+	config_defaults(&c);
+	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
+	c.http_max_body = 2048;
+	c.http_max_connections = 64;
+	c.http_per_ip_connections = 32;
+	c.http_timeout_s = 10;
+	return c;
+}
+
+static int probe_calls;
+static int64_t probe_last;
+static int fake_probe_now(void *ctx, int64_t id, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	probe_calls++;
+	probe_last = id;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	snprintf(dir, sizeof(dir), "/tmp/pinwatch-http-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	wdb = db_open(dbpath, 0, err, sizeof(err));
+	if (!wdb || fixture_seed(wdb, 5, &ids))
+		return -1;
+	if (tokens_create(wdb, "reader", TOKEN_READ, "test", tok_read, sizeof(tok_read), err, sizeof(err)) ||
+	    tokens_create(wdb, "writer", TOKEN_WRITE, "test", tok_write, sizeof(tok_write), err, sizeof(err)) ||
+	    tokens_create(wdb, "admin", TOKEN_ADMIN, "test", tok_admin, sizeof(tok_admin), err, sizeof(err)) ||
+	    tokens_create(wdb, "old", TOKEN_ADMIN, "test", tok_revoked, sizeof(tok_revoked), err, sizeof(err)) ||
+	    tokens_revoke(wdb, "old", "test", err, sizeof(err)))
+		return -1;
+	struct config c = base_cfg();
+	srv = http_new(&c, dbpath, err, sizeof(err));
+	if (!srv) {
+		fprintf(stderr, "http_new: %s\n", err);
+		return -1;
+	}
+	port = http_port(srv);
+	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[400];
+	http_free(srv);
+	db_close(wdb);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_healthz_scheduler(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 503); /* no scheduler heartbeat yet */
+	assert_false(json_is_true(json_object_get(r.json, "scheduler")));
+	assert_true(json_is_true(json_object_get(r.json, "database")));
+	resp_free(&r);
+	http_note_scheduler_alive(srv, util_now());
+	http_note_sweep(srv, util_now() - 5);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "status"), "ok");
+	assert_true(json_integer_value(json_object_get(r.json, "last_sweep_age_s")) >= 5);
+	resp_free(&r);
+}
+
+static void test_auth_read(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "GET", "/api/v1/status", NULL, NULL);
+	assert_int_equal(r.status, 401);
+	assert_string_equal(jstr(r.json, "error"), "unauthorized");
+	assert_non_null(jstr(r.json, "detail"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/status", tok_revoked, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/status", "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	const char *const basic[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
+	req_full(&r, base_url, "GET", "/api/v1/status", NULL, NULL, NULL, basic);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/status", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "application/json");
+	assert_string_equal(r.nosniff, "nosniff");
+	assert_int_equal(json_integer_value(json_object_get(r.json, "endpoints")), 7);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "apps")), 1);
+	resp_free(&r);
+}
+
+static void test_auth_roles(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "GET", "/api/v1/tokens", tok_write, NULL);
+	assert_int_equal(r.status, 403);
+	assert_string_equal(jstr(r.json, "error"), "forbidden");
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_read, "{\"name\":\"x\",\"role\":\"read\"}");
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", NULL, "{\"name\":\"x\",\"role\":\"read\"}");
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints/1/probe", tok_read, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/tokens", tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 4);
+	resp_free(&r);
+}
+
+static void test_tokens_create_revoke(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"ci\",\"role\":\"write\"}");
+	assert_int_equal(r.status, 201);
+	char tok[TOKEN_LEN];
+	snprintf(tok, sizeof(tok), "%s", jstr(r.json, "token"));
+	assert_int_equal(strlen(tok), TOKEN_LEN - 1);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"ci\",\"role\":\"write\"}");
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"bad name\",\"role\":\"write\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"y\",\"role\":\"root\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/status", tok, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "DELETE", "/api/v1/tokens/ci", tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "DELETE", "/api/v1/tokens/ci", tok_admin, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/status", tok, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+static void test_bad_bodies(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\": \"z\", \"role\": }");
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(r.json, "error"), "bad_json");
+	assert_non_null(strstr(jstr(r.json, "detail"), "column"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
+	assert_int_equal(r.status, 400); /* duplicate keys */
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_admin, "[1,2]");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain", "{\"name\":\"z\",\"role\":\"read\"}", NULL);
+	assert_int_equal(r.status, 415);
+	resp_free(&r);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/x-www-form-urlencoded", "name=z", NULL);
+	assert_int_equal(r.status, 415);
+	resp_free(&r);
+	char big[4096];
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '{';
+	big[sizeof(big) - 3] = '}';
+	big[sizeof(big) - 1] = 0;
+	req(&r, "POST", "/api/v1/tokens", tok_admin, big);
+	assert_int_equal(r.status, 413);
+	assert_string_equal(jstr(r.json, "error"), "too_large");
+	resp_free(&r);
+	/* chunked: no Content-Length, the cap applies while reading */
+	const char *const chunked[] = { "Transfer-Encoding: chunked", NULL };
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json", big, chunked);
+	assert_int_equal(r.status, 413);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/tokens", tok_admin, NULL);
+	assert_int_equal(r.status, 400); /* body required */
+	resp_free(&r);
+}
+
+static void test_csrf(void **state)
+{
+	(void)state;
+	struct resp r;
+	const char *const cross[] = { "Sec-Fetch-Site: cross-site", NULL };
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json",
+		 "{\"name\":\"c1\",\"role\":\"read\"}", cross);
+	assert_int_equal(r.status, 403);
+	assert_string_equal(jstr(r.json, "error"), "cross_site_request");
+	resp_free(&r);
+	const char *const foreign[] = { "Origin: http://evil.example", NULL };
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json",
+		 "{\"name\":\"c2\",\"role\":\"read\"}", foreign);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	const char *const null_origin[] = { "Origin: null", NULL };
+	req_full(&r, base_url, "DELETE", "/api/v1/tokens/reader", tok_admin, NULL, NULL, null_origin);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	char same[128];
+	snprintf(same, sizeof(same), "Origin: http://127.0.0.1:%d", port);
+	const char *const ok[] = { same, "Sec-Fetch-Site: same-origin", NULL };
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json",
+		 "{\"name\":\"c3\",\"role\":\"read\"}", ok);
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	/* a cross-site GET is allowed (reads do not change state) */
+	req_full(&r, base_url, "GET", "/api/v1/status", tok_read, NULL, NULL, cross);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
+static void test_routing(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "GET", "/api/v1/nope", tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	assert_string_equal(jstr(r.json, "error"), "not_found");
+	resp_free(&r);
+	req(&r, "PUT", "/api/v1/status", tok_admin, NULL);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET");
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/endpoints/abc", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/endpoints/99999", tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	req(&r, "GET", "/", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.ctype, "text/html"));
+	assert_non_null(strstr(r.csp, "script-src 'self'"));
+	assert_null(strstr(r.csp, "unsafe-inline"));
+	resp_free(&r);
+	req(&r, "HEAD", "/api/v1/status", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
+static void test_endpoints_pagination(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[256], cursor[32] = "";
+	int total = 0, pages = 0;
+	int64_t prev = 0;
+	do {
+		snprintf(path, sizeof(path), "/api/v1/endpoints?limit=3%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		req(&r, "GET", path, tok_read, NULL);
+		assert_int_equal(r.status, 200);
+		json_t *items = json_object_get(r.json, "items"), *e;
+		size_t i;
+		json_array_foreach(items, i, e) {
+			int64_t id = json_integer_value(json_object_get(e, "id"));
+			assert_true(id > prev);
+			prev = id;
+		}
+		total += (int)json_array_size(items);
+		pages++;
+		const char *nc = jstr(r.json, "next_cursor");
+		snprintf(cursor, sizeof(cursor), "%s", nc ? nc : "");
+		resp_free(&r);
+	} while (cursor[0] && pages < 10);
+	assert_int_equal(total, 7);
+	assert_int_equal(pages, 3);
+
+	req(&r, "GET", "/api/v1/endpoints?environment=staging", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3); /* xss + bulk1 + bulk3 */
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/endpoints?tag=api&owner=payments", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"), "api.example.test");
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/endpoints?limit=0", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/endpoints?cursor=x", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+}
+
+static void test_observations(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/observations", (long long)ids.endpoint_api);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *items = json_object_get(r.json, "items");
+	assert_int_equal(json_array_size(items), 2); /* 127.0.0.1 and ::1, latest each */
+	json_t *o = json_array_get(items, 0);
+	assert_string_equal(jstr(o, "outcome"), "ok");
+	json_t *chain = json_object_get(o, "presented_chain");
+	assert_int_equal(json_array_size(chain), 2);
+	assert_string_equal(jstr(json_array_get(chain, 0), "pin"), ids.pin_leaf);
+	assert_string_equal(jstr(json_array_get(chain, 1), "pin"), ids.pin_ca);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1", (long long)ids.endpoint_api);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"), "ok");
+	const char *nc = jstr(r.json, "next_cursor");
+	assert_non_null(nc);
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1&cursor=%s",
+		 (long long)ids.endpoint_api, nc);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"), "handshake_failed");
+	assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static void test_apps(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	req(&r, "GET", "/api/v1/apps", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)ids.app);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *vs = json_object_get(r.json, "versions");
+	assert_int_equal(json_array_size(vs), 2);
+	json_t *v = json_array_get(vs, 1);
+	assert_string_equal(jstr(v, "version"), "4.2.0");
+	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 2);
+	json_t *pins = json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
+	assert_int_equal(json_array_size(pins), 2);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/apps/77", tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static void test_probe_now(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/probe", (long long)ids.endpoint_api);
+	http_set_probe_now(srv, NULL, NULL);
+	req(&r, "POST", path, tok_write, NULL);
+	assert_int_equal(r.status, 503);
+	resp_free(&r);
+	http_set_probe_now(srv, fake_probe_now, NULL);
+	req(&r, "POST", path, tok_write, NULL);
+	assert_int_equal(r.status, 202);
+	assert_int_equal(probe_calls, 1);
+	assert_int_equal(probe_last, ids.endpoint_api);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints/31337/probe", tok_write, NULL);
+	assert_int_equal(r.status, 404);
+	assert_int_equal(probe_calls, 1);
+	resp_free(&r);
+	req(&r, "GET", path, tok_write, NULL); /* no GET changes state */
+	assert_int_equal(r.status, 405);
+	assert_int_equal(probe_calls, 1);
+	resp_free(&r);
+}
+
+static void test_metrics(void **state)
+{
+	(void)state;
+	struct resp r;
+	metrics_reset();
+	metrics_probe_observe("ok", 0.07);
+	metrics_probe_observe("timeout", 12);
+	req(&r, "GET", "/metrics", NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	req(&r, "GET", "/metrics", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.ctype, "text/plain"));
+	assert_non_null(strstr(r.body, "pinwatch_address_outcome{host=\"api.example.test\",port=\"443\",address=\"::1\",outcome=\"ok\"} 1\n"));
+	assert_non_null(strstr(r.body, "pinwatch_probe_duration_seconds_bucket{le=\"0.1\"} 1\n"));
+	assert_non_null(strstr(r.body, "pinwatch_probe_duration_seconds_bucket{le=\"30\"} 2\n"));
+	assert_non_null(strstr(r.body, "pinwatch_probes_total{outcome=\"timeout\"} 1\n"));
+	assert_non_null(strstr(r.body, "pinwatch_webhook_queue_depth 0\n"));
+	assert_non_null(strstr(r.body, "pinwatch_address_expiry_seconds{host=\"xss.example.test\""));
+	resp_free(&r);
+}
+
+static void test_audit_list(void **state)
+{
+	(void)state;
+	struct resp r;
+	char err[ERRLEN];
+	/* rows as the audit module writes them; the list route only reads */
+	assert_int_equal(db_exec(wdb,
+		"INSERT INTO audit_log (at, actor, action, object_type, object_id, before, after, prev_hash, hash) VALUES "
+		"(1, 'cli:a', 'create', 'endpoint', '1', NULL, '{\"host\":\"x\"}', printf('%064d', 0), printf('%064d', 1)),"
+		"(2, 'token:admin', 'update', 'endpoint', '1', '{}', '{}', printf('%064d', 1), printf('%064d', 2)),"
+		"(3, 'token:admin', 'delete', 'app', '2', '{}', NULL, printf('%064d', 2), printf('%064d', 3))",
+		err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/audit?actor=token:admin&limit=1", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *e = json_array_get(json_object_get(r.json, "items"), 0);
+	assert_string_equal(jstr(e, "action"), "delete");
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/audit?actor=token:admin&limit=1&cursor=%s", jstr(r.json, "next_cursor"));
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	e = json_array_get(json_object_get(r.json, "items"), 0);
+	assert_string_equal(jstr(e, "action"), "update");
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/audit?object_type=endpoint", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "items"), 1), "after"), "host"), "x");
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/audit?since=yesterday", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+}
+
+static void test_public_read_ipv6(void **state)
+{
+	(void)state;
+	char err[ERRLEN], base[64];
+	struct resp r;
+	struct config c = base_cfg();
+	c.http_public_read = true;
+	snprintf(c.http_listen, sizeof(c.http_listen), "[::1]:0");
+	struct http *h = http_new(&c, dbpath, err, sizeof(err));
+	if (!h) {
+		/* a host without IPv6 loopback cannot run this case */
+		fprintf(stderr, "skipping IPv6: %s\n", err);
+		skip();
+	}
+	snprintf(base, sizeof(base), "http://[::1]:%d", http_port(h));
+	req_full(&r, base, "GET", "/api/v1/endpoints?limit=1", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req_full(&r, base, "GET", "/api/v1/tokens", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401); /* public_read covers reads, not admin */
+	resp_free(&r);
+	req_full(&r, base, "POST", "/api/v1/endpoints/1/probe", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	http_free(h);
+}
+
+static void test_https(void **state)
+{
+	(void)state;
+	char err[ERRLEN], base[64];
+	struct resp r;
+	struct config c = base_cfg();
+	snprintf(c.http_tls_cert, sizeof(c.http_tls_cert), "%s/cert.pem", dir);
+	snprintf(c.http_tls_key, sizeof(c.http_tls_key), "%s/key.pem", dir);
+	assert_int_equal(fixture_tls_files(c.http_tls_cert, c.http_tls_key), 0);
+	struct http *h = http_new(&c, dbpath, err, sizeof(err));
+	assert_non_null(h);
+	snprintf(base, sizeof(base), "https://127.0.0.1:%d", http_port(h));
+	req_full(&r, base, "GET", "/api/v1/status", tok_read, NULL, NULL, NULL);
+	assert_int_equal(r.cc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	http_free(h);
+	/* a key readable by others is refused */
+	assert_int_equal(chmod(c.http_tls_key, 0644), 0);
+	h = http_new(&c, dbpath, err, sizeof(err));
+	assert_null(h);
+	assert_non_null(strstr(err, "accessible by group or others"));
+}
+
+static int connect_raw(int p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)p) };
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* half a request keeps the connection busy */
+	if (write(fd, "GET /healthz HTTP/1.1\r\n", 23) != 23) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_per_ip_limit(void **state)
+{
+	(void)state;
+	char err[ERRLEN], base[64];
+	struct resp r;
+	struct config c = base_cfg();
+	c.http_per_ip_connections = 2;
+	struct http *h = http_new(&c, dbpath, err, sizeof(err));
+	assert_non_null(h);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", http_port(h));
+	int a = connect_raw(http_port(h)), b = connect_raw(http_port(h));
+	assert_true(a >= 0 && b >= 0);
+	/* the server has accepted both once a third connection's request is answered
+	 * or refused; a refused connection gets no HTTP response */
+	int refused = 0;
+	for (int i = 0; i < 50 && !refused; i++) {
+		req_full(&r, base, "GET", "/healthz", NULL, NULL, NULL, NULL);
+		refused = r.cc != CURLE_OK && r.status == 0;
+		resp_free(&r);
+		if (!refused)
+			usleep(20000);
+	}
+	assert_true(refused);
+	close(a);
+	close(b);
+	int served = 0;
+	for (int i = 0; i < 100 && !served; i++) {
+		req_full(&r, base, "GET", "/healthz", NULL, NULL, NULL, NULL);
+		served = r.cc == CURLE_OK && r.status > 0;
+		resp_free(&r);
+		if (!served)
+			usleep(20000);
+	}
+	assert_true(served);
+	http_free(h);
+}
+
+static void test_bad_listen(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct config c = base_cfg();
+	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1");
+	assert_null(http_new(&c, dbpath, err, sizeof(err)));
+	assert_non_null(strstr(err, "listen"));
+	snprintf(c.http_listen, sizeof(c.http_listen), "[::1:80");
+	assert_null(http_new(&c, dbpath, err, sizeof(err)));
+	struct config d = base_cfg();
+	assert_null(http_new(&d, "/nonexistent/dir/db.sqlite", err, sizeof(err)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_healthz_scheduler),
+		cmocka_unit_test(test_auth_read),
+		cmocka_unit_test(test_auth_roles),
+		cmocka_unit_test(test_tokens_create_revoke),
+		cmocka_unit_test(test_bad_bodies),
+		cmocka_unit_test(test_csrf),
+		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_endpoints_pagination),
+		cmocka_unit_test(test_observations),
+		cmocka_unit_test(test_apps),
+		cmocka_unit_test(test_probe_now),
+		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_audit_list),
+		cmocka_unit_test(test_public_read_ipv6),
+		cmocka_unit_test(test_https),
+		cmocka_unit_test(test_per_ip_limit),
+		cmocka_unit_test(test_bad_listen),
+	};
+	gnutls_global_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	curl_global_cleanup();
+	gnutls_global_deinit();
+	return rc;
+}

@@ -1,0 +1,162 @@
+/* pinwatch dashboard: shared helpers. Every value from the API is inserted
+ * with createTextNode/textContent; nothing is ever parsed as HTML. */
+'use strict';
+
+const PW = {};
+
+PW.h = function (tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = String(v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, String(v));
+  }
+  PW.append(el, children);
+  return el;
+};
+
+PW.append = function (el, children) {
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+};
+
+PW.svg = function (tag, attrs, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'text') el.textContent = String(v);
+    else el.setAttribute(k, String(v));
+  }
+  PW.append(el, children);
+  return el;
+};
+
+PW.clear = function (el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+};
+
+PW.token = function () {
+  try { return sessionStorage.getItem('pinwatch.token') || ''; } catch (e) { return ''; }
+};
+
+PW.api = async function (path, opts) {
+  opts = opts || {};
+  const headers = { 'Accept': 'application/json' };
+  const tok = PW.token();
+  if (tok) headers['Authorization'] = 'Bearer ' + tok;
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch('/api/v1' + path, {
+    method: opts.method || 'GET', headers, credentials: 'same-origin',
+    body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+  });
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (!res.ok) {
+    const err = new Error((data && data.detail) || res.statusText || ('HTTP ' + res.status));
+    err.status = res.status;
+    err.code = data && data.error;
+    throw err;
+  }
+  return data;
+};
+
+/* All pages of a paginated list (bounded). */
+PW.apiAll = async function (path, max) {
+  const items = [];
+  let cursor = null;
+  max = max || 20000;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page = await PW.api(path + sep + 'limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    items.push(...(page.items || []));
+    cursor = page.next_cursor;
+  } while (cursor && items.length < max);
+  return items;
+};
+
+PW.pct = function (x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return '–';
+  return (x * 100).toFixed(x > 0 && x < 0.001 ? 2 : 1) + '%';
+};
+
+PW.daysLeft = function (iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return null;
+  return Math.floor((t - Date.now()) / 86400000);
+};
+
+PW.param = function (name) {
+  return new URLSearchParams(location.search).get(name);
+};
+
+PW.severityRank = { critical: 0, warning: 1, info: 2, ok: 3 };
+
+PW.badge = function (severity) {
+  const s = PW.severityRank[severity] !== undefined ? severity : 'unknown';
+  return PW.h('span', { class: 'badge sev-' + s, text: s });
+};
+
+PW.showError = function (where, err) {
+  const msg = err.status === 401 ? 'This view needs a token: enter one above.'
+    : err.status === 403 ? 'Your token lacks the role this needs.'
+    : err.status === 404 && err.code === 'not_found' && /route/.test(err.message) ? 'Not available on this server.'
+    : err.message;
+  PW.append(where, [PW.h('p', { class: 'error', role: 'alert', text: msg })]);
+};
+
+/* Header: navigation and token entry. */
+PW.chrome = function (active) {
+  const nav = PW.h('nav', { class: 'top' },
+    PW.h('a', { href: '/', class: 'brand', text: 'pinwatch' }),
+    [['/', 'Overview'], ['/expiry', 'Expiry'], ['/audit', 'Audit']].map(([href, label]) =>
+      PW.h('a', { href, class: label === active ? 'active' : null, text: label })));
+  const input = PW.h('input', { type: 'password', id: 'token', placeholder: 'API token', autocomplete: 'off', 'aria-label': 'API token' });
+  input.value = PW.token();
+  const form = PW.h('form', { class: 'token', onsubmit: (ev) => {
+    ev.preventDefault();
+    try {
+      if (input.value) sessionStorage.setItem('pinwatch.token', input.value.trim());
+      else sessionStorage.removeItem('pinwatch.token');
+    } catch (e) { /* storage disabled */ }
+    location.reload();
+  } }, input, PW.h('button', { type: 'submit', text: 'Use' }));
+  nav.appendChild(form);
+  document.body.insertBefore(nav, document.body.firstChild);
+};
+
+/* Does pin policy @p cover @host? (exact, *.x one label, **.x any depth, include_subdomains) */
+PW.patternCovers = function (p, host) {
+  const pat = p.pattern;
+  if (pat.startsWith('**.')) {
+    const base = pat.slice(3);
+    return host === base || host.endsWith('.' + base);
+  }
+  if (pat.startsWith('*.')) {
+    const base = pat.slice(2);
+    if (!host.endsWith('.' + base)) return false;
+    return !host.slice(0, -base.length - 1).includes('.');
+  }
+  if (host === pat) return true;
+  return !!p.include_subdomains && host.endsWith('.' + pat);
+};
+
+/* The most specific policy of a version for @host (exact beats wildcard). */
+PW.policyFor = function (version, host) {
+  let best = null;
+  for (const p of version.pin_policies || []) {
+    if (!PW.patternCovers(p, host)) continue;
+    const score = p.pattern === host ? 3 : p.pattern.startsWith('*.') ? 2 : 1;
+    if (!best || score > best.score) best = { score, p };
+  }
+  return best ? best.p : null;
+};
+
+PW.latestShare = function (version) {
+  const a = version.adoption || [];
+  return a.length ? a[a.length - 1].share : null;
+};

@@ -1,0 +1,74 @@
+/* Expiry timeline: every served certificate's validity as a bar; today and readiness dates marked. */
+'use strict';
+(function () {
+  const h = PW.h;
+  const DAY = 86400000;
+
+  async function readinessDates() {
+    const out = [];
+    try {
+      const apps = await PW.apiAll('/apps', 200);
+      for (const a of apps.slice(0, 50)) {
+        const full = await PW.api('/apps/' + a.id);
+        const days = [...new Set(full.versions.flatMap(v => (v.adoption || []).map(x => x.at)))].sort();
+        const hasBackup = v => (v.pin_policies || []).some(p => p.enforce && (p.pins || []).some(x => x.role === 'backup'));
+        const cov = d => full.versions.filter(hasBackup).reduce((s, v) => {
+          let sh = 0; for (const x of v.adoption || []) if (x.at <= d) sh = x.share; return s + sh; }, 0);
+        const pts = days.map(d => [d, cov(d)]);
+        if (pts.length && pts[pts.length - 1][1] >= full.adoption_threshold) { out.push({ app: a.name, day: pts[pts.length - 1][0] }); continue; }
+        if (pts.length >= 2) {
+          const [p, q] = pts.slice(-2);
+          const rate = (q[1] - p[1]) / ((Date.parse(q[0]) - Date.parse(p[0])) / DAY);
+          if (rate > 0) out.push({ app: a.name, day: new Date(Date.parse(q[0]) + (full.adoption_threshold - q[1]) / rate * DAY).toISOString().slice(0, 10) });
+        }
+      }
+    } catch (e) { /* dates are optional decoration */ }
+    return out;
+  }
+
+  function chart(certs, dates) {
+    const now = Date.now();
+    const t0 = Math.min(now - 30 * DAY, ...certs.map(c => Date.parse(c.not_before)));
+    const t1 = Math.min(now + 800 * DAY, Math.max(now + 60 * DAY, ...certs.map(c => Date.parse(c.not_after)), ...dates.map(d => Date.parse(d.day))));
+    const W = 900, L = 260, rowH = 20, T = 24, H = T + certs.length * rowH + 24;
+    const x = t => L + (W - L - 10) * ((Math.min(Math.max(t, t0), t1) - t0) / (t1 - t0));
+    const svg = PW.svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'certificate validity' });
+    certs.forEach((c, i) => {
+      const y = T + i * rowH;
+      const left = PW.daysLeft(c.not_after);
+      svg.appendChild(PW.svg('text', { x: 4, y: y + 13, text: (c.subject || '').slice(0, 40) }));
+      const r = PW.svg('rect', { x: x(Date.parse(c.not_before)), y: y + 3, height: rowH - 6,
+        width: Math.max(2, x(Date.parse(c.not_after)) - x(Date.parse(c.not_before))),
+        fill: left < 14 ? '#b00020' : left < 30 ? '#a15c00' : '#245ea8' });
+      r.appendChild(PW.svg('title', { text: `${c.subject} — until ${c.not_after} (${left} days) — ${(c.endpoints || []).join(', ')}` }));
+      svg.appendChild(r);
+    });
+    const mark = (t, label, color, row) => {
+      svg.appendChild(PW.svg('line', { x1: x(t), x2: x(t), y1: T - 4, y2: H - 20, stroke: color, 'stroke-width': 2 }));
+      svg.appendChild(PW.svg('text', { x: x(t) + 3, y: row ? H - 6 : 14, fill: color, text: label }));
+    };
+    mark(now, 'today', '#1d1d1f', 0);
+    dates.forEach(d => mark(Date.parse(d.day), d.app + ' ready ' + d.day, '#1f7a3a', 1));
+    return svg;
+  }
+
+  async function start() {
+    PW.chrome('Expiry');
+    const main = PW.clear(document.getElementById('main'));
+    main.appendChild(h('h1', { text: 'Expiry timeline' }));
+    try {
+      const certs = await PW.apiAll('/certificates', 2000);
+      certs.sort((a, b) => Date.parse(a.not_after) - Date.parse(b.not_after));
+      const dates = await readinessDates();
+      main.appendChild(chart(certs.slice(0, 300), dates));
+      if (certs.length > 300) main.appendChild(h('p', { class: 'muted', text: `Showing the 300 earliest of ${certs.length} certificates.` }));
+      main.appendChild(h('div', { class: 'table-wrap' }, h('table', { id: 'certs' },
+        h('thead', {}, h('tr', {}, ['Subject', 'Issuer', 'Not after', 'Days', 'Served by'].map(t => h('th', { text: t })))),
+        h('tbody', {}, certs.map(c => h('tr', {}, h('td', { class: 'subject', text: c.subject }), h('td', { text: c.issuer }),
+          h('td', { text: c.not_after.slice(0, 10) }),
+          h('td', { class: 'num' + (PW.daysLeft(c.not_after) < 14 ? ' stranded' : ''), text: PW.daysLeft(c.not_after) }),
+          h('td', { text: (c.endpoints || []).join(', ') })))))));
+    } catch (e) { PW.showError(main, e); }
+  }
+  document.addEventListener('DOMContentLoaded', start);
+})();
