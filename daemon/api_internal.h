@@ -39,4 +39,23 @@ void api_app_get(struct api_req *req);
 void api_audit_list(struct api_req *req);
 void api_certificates_list(struct api_req *req);
 
+/* Handlers (api_write.c). */
+void api_endpoint_create(struct api_req *req);
+void api_endpoint_update(struct api_req *req);
+void api_endpoint_delete(struct api_req *req);
+void api_app_create(struct api_req *req);
+void api_app_update(struct api_req *req);
+void api_app_delete(struct api_req *req);
+void api_version_get(struct api_req *req);
+void api_version_create(struct api_req *req);
+void api_version_replace(struct api_req *req);
+void api_version_delete(struct api_req *req);
+void api_policy_put(struct api_req *req);
+void api_policy_delete(struct api_req *req);
+void api_adoption_add(struct api_req *req);
+void api_adoption_delete(struct api_req *req);
+void api_inventory_export(struct api_req *req);
+void api_inventory_import(struct api_req *req);
+void api_audit_verify(struct api_req *req);
+
 #endif

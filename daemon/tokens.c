@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "util.h"
 
@@ -66,7 +67,6 @@ int tokens_create(struct db *db, const char *name, enum token_role role, const c
 	char hex[65];
 	int rc;
 
-	(void)actor;
 	if (tokens_check_name(name))
 		return util_err(err, errlen, -EINVAL,
 				"token name must be 1-%d characters of A-Z a-z 0-9 . _ -", TOKEN_NAME_MAX);
@@ -103,6 +103,12 @@ int tokens_create(struct db *db, const char *name, enum token_role role, const c
 			util_err(err, errlen, rc, "%s", db_errmsg(db));
 		goto fail;
 	}
+	json_t *after = json_pack("{s:s, s:s}", "name", name, "role", tokens_role_name(role));
+	rc = after ? audit_append(db, actor, "create", "token", name, NULL, after, err, errlen)
+		   : util_err(err, errlen, -ENOMEM, "out of memory");
+	json_decref(after);
+	if (rc)
+		goto fail;
 	if (db_commit(db)) {
 		rc = util_err(err, errlen, -EIO, "commit: %s", db_errmsg(db));
 		goto fail;
@@ -117,7 +123,6 @@ fail:
 int tokens_revoke(struct db *db, const char *name, const char *actor, char *err, size_t errlen)
 {
 	int rc;
-	(void)actor;
 	if (db_begin(db))
 		return util_err(err, errlen, -EIO, "begin: %s", db_errmsg(db));
 	sqlite3_stmt *st = db_stmt(db, "UPDATE tokens SET revoked_at = ? "
@@ -138,6 +143,14 @@ int tokens_revoke(struct db *db, const char *name, const char *actor, char *err,
 		rc = util_err(err, errlen, -ENOENT, "no active token named '%s'", name);
 		goto fail;
 	}
+	json_t *before = json_pack("{s:s, s:b}", "name", name, "revoked", 0);
+	json_t *after = json_pack("{s:s, s:b}", "name", name, "revoked", 1);
+	rc = before && after ? audit_append(db, actor, "revoke", "token", name, before, after, err, errlen)
+			     : util_err(err, errlen, -ENOMEM, "out of memory");
+	json_decref(before);
+	json_decref(after);
+	if (rc)
+		goto fail;
 	if (db_commit(db)) {
 		rc = util_err(err, errlen, -EIO, "commit: %s", db_errmsg(db));
 		goto fail;

@@ -156,7 +156,7 @@ static struct config base_cfg(void)
 	struct config c;
 	config_defaults(&c);
 	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
-	c.http_max_body = 2048;
+	c.http_max_body = 16384;
 	c.http_max_connections = 64;
 	c.http_per_ip_connections = 32;
 	c.http_timeout_s = 10;
@@ -338,7 +338,7 @@ static void test_bad_bodies(void **state)
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/x-www-form-urlencoded", "name=z", NULL);
 	assert_int_equal(r.status, 415);
 	resp_free(&r);
-	char big[4096];
+	static char big[20000];
 	memset(big, ' ', sizeof(big) - 1);
 	big[0] = '{';
 	big[sizeof(big) - 3] = '}';
@@ -567,35 +567,224 @@ static void test_metrics(void **state)
 	resp_free(&r);
 }
 
+static int64_t count_rows(const char *sql)
+{
+	int64_t n = -1;
+	assert_int_equal(db_query_int(wdb, sql, &n), 0);
+	return n;
+}
+
+static void test_endpoint_writes(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	req(&r, "POST", "/api/v1/endpoints", tok_read, "{\"host\":\"new.example.test\"}");
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write,
+	    "{\"host\":\"New.Example.TEST\",\"port\":8443,\"tags\":[\"b\",\"a\"],\"owner\":\"web\"}");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(jstr(r.json, "host"), "new.example.test");
+	int64_t id = json_integer_value(json_object_get(r.json, "id"));
+	assert_true(id > 0);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"new.example.test\",\"port\":8443}");
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"bad host!\"}");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "host"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"x.example.test\",\"prot\":443}");
+	assert_int_equal(r.status, 400); /* unknown key, as import */
+	assert_non_null(strstr(jstr(r.json, "detail"), "prot"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "[]");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld", (long long)id);
+	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_true(json_object_get(r.json, "changed")));
+	resp_free(&r);
+	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "changed")));
+	resp_free(&r);
+	req(&r, "PUT", path, tok_write, "{\"host\":\"other.example.test\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_string_equal(jstr(r.json, "owner"), "payments");
+	resp_free(&r);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_log WHERE actor = 'token:writer' "
+				    "AND object_type = 'endpoint'"), 2); /* create + one real update */
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static void test_app_writes(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[256], body[1024];
+	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"shop-ios\",\"platform\":\"ios\",\"adoption_threshold\":0.9}");
+	assert_int_equal(r.status, 201);
+	int64_t id = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"shop-ios\",\"platform\":\"ios\"}");
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"x\",\"platform\":\"symbian\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
+	req(&r, "PUT", path, tok_write, "{\"platform\":\"ios\",\"adoption_threshold\":0.8}");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions", (long long)id);
+	snprintf(body, sizeof(body), "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
+		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"},{\"sha256\":\"not-base64\"}]}]}", ids.pin_ca);
+	req(&r, "POST", path, tok_write, body);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "pin_policies[0].pins[1].sha256"));
+	resp_free(&r);
+	snprintf(body, sizeof(body), "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
+		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"}]}]}", ids.pin_ca);
+	req(&r, "POST", path, tok_write, body);
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "version"), "2.0");
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/policies", (long long)id);
+	snprintf(body, sizeof(body), "{\"pattern\":\"**.example.test\",\"pins\":[{\"sha256\":\"%s\",\"role\":\"backup\"}]}", ids.pin_leaf);
+	req(&r, "PUT", path, tok_write, body);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/adoption", (long long)id);
+	req(&r, "POST", path, tok_write, "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "POST", path, tok_write, "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	req(&r, "POST", path, tok_write, "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
+	req(&r, "GET", path, tok_read, NULL);
+	json_t *v = json_array_get(json_object_get(r.json, "versions"), 0);
+	assert_int_equal(json_array_size(json_object_get(v, "pin_policies")), 2);
+	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 1);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/adoption/2026-11-01", (long long)id);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/policies?pattern=**.example.test", (long long)id);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
+	req(&r, "DELETE", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static void test_inventory_bulk(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "GET", "/api/v1/inventory", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "endpoints")), 7);
+	char *doc = json_dumps(r.json, JSON_COMPACT);
+	resp_free(&r);
+	int64_t audit_before = count_rows("SELECT count(*) FROM audit_log");
+	/* re-importing the export changes nothing and writes no audit row */
+	assert_true(strlen(doc) < 16384);
+	req_full(&r, base_url, "POST", "/api/v1/inventory", tok_write, "application/json", doc, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "updated")), 0);
+	resp_free(&r);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
+	free(doc);
+	/* all or nothing: a document with one bad pin changes nothing */
+	req(&r, "POST", "/api/v1/inventory", tok_write,
+	    "{\"endpoints\":[{\"host\":\"added.example.test\"}],\"apps\":[{\"name\":\"a\",\"platform\":\"ios\","
+	    "\"versions\":[{\"version\":\"1\",\"pin_policies\":[{\"pattern\":\"x.test\",\"pins\":[{\"sha256\":\"abc\"}]}]}]}]}");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "apps[0].versions[0].pin_policies[0].pins[0].sha256"));
+	resp_free(&r);
+	assert_int_equal(count_rows("SELECT count(*) FROM endpoints WHERE host = 'added.example.test'"), 0);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
+	req(&r, "POST", "/api/v1/inventory", tok_write, "{\"endpoints\":[{\"host\":\"added.example.test\"}]}");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 1);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/inventory?prune=maybe", tok_write, "{}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+}
+
 static void test_audit_list(void **state)
 {
 	(void)state;
 	struct resp r;
-	char err[ERRLEN];
-	/* rows as the audit module writes them; the list route only reads */
-	assert_int_equal(db_exec(wdb,
-		"INSERT INTO audit_log (at, actor, action, object_type, object_id, before, after, prev_hash, hash) VALUES "
-		"(1, 'cli:a', 'create', 'endpoint', '1', NULL, '{\"host\":\"x\"}', printf('%064d', 0), printf('%064d', 1)),"
-		"(2, 'token:admin', 'update', 'endpoint', '1', '{}', '{}', printf('%064d', 1), printf('%064d', 2)),"
-		"(3, 'token:admin', 'delete', 'app', '2', '{}', NULL, printf('%064d', 2), printf('%064d', 3))",
-		err, sizeof(err)), 0);
-	req(&r, "GET", "/api/v1/audit?actor=token:admin&limit=1", tok_read, NULL);
+	req(&r, "GET", "/api/v1/audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	json_t *e = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(e, "action"), "delete");
-	char path[128];
-	snprintf(path, sizeof(path), "/api/v1/audit?actor=token:admin&limit=1&cursor=%s", jstr(r.json, "next_cursor"));
+	char path[160];
+	snprintf(path, sizeof(path), "/api/v1/audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1&cursor=%s",
+		 jstr(r.json, "next_cursor"));
 	resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	e = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(e, "action"), "update");
+	assert_string_equal(jstr(json_object_get(e, "after"), "owner"), "payments");
 	resp_free(&r);
-	req(&r, "GET", "/api/v1/audit?object_type=endpoint", tok_read, NULL);
-	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "items"), 1), "after"), "host"), "x");
+	req(&r, "GET", "/api/v1/audit?action=create&object_type=token", tok_read, NULL);
+	assert_true(json_array_size(json_object_get(r.json, "items")) >= 5);
+	assert_null(strstr(r.body, "pwt_")); /* tokens never reach the log */
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/audit?since=yesterday", tok_read, NULL);
 	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_true(json_object_get(r.json, "ok")));
+	assert_true(json_integer_value(json_object_get(r.json, "rows")) > 10);
+	resp_free(&r);
+	char err[ERRLEN];
+	assert_int_equal(db_exec(wdb, "DROP TRIGGER audit_log_no_update; "
+				      "UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 3", err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r.json, "bad_id")), 3);
 	resp_free(&r);
 }
 
@@ -734,6 +923,9 @@ int main(void)
 		cmocka_unit_test(test_apps),
 		cmocka_unit_test(test_probe_now),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_endpoint_writes),
+		cmocka_unit_test(test_app_writes),
+		cmocka_unit_test(test_inventory_bulk),
 		cmocka_unit_test(test_audit_list),
 		cmocka_unit_test(test_public_read_ipv6),
 		cmocka_unit_test(test_https),
