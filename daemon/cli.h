@@ -60,6 +60,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 const char *cli_actor(void);
 
 /* Subcommands. argv[0] is the subcommand name; getopt state is reset. */
+int cmd_webhook(int argc, char **argv);
+int cmd_alert(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
@@ -68,5 +70,6 @@ int cmd_export(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_candidate(int argc, char **argv);
 
 #endif

@@ -1,11 +1,19 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <ini.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -48,8 +56,11 @@ static const struct key keys[] = {
 	{ "webhook", "timeout_ms", K_INT, OFF(webhook_timeout_ms), 0, 100, 300000 },
 	{ "webhook", "backoff_cap", K_DURATION, OFF(webhook_backoff_cap_s), 0, 1, 7LL * 86400 },
 	{ "webhook", "give_up_after", K_DURATION, OFF(webhook_give_up_s), 0, 60, 30LL * 86400 },
+	STR("webhook", "proxy", webhook_proxy),
 	{ "log", "level", K_LOGLEVEL, OFF(log_level), 0, 0, 0 },
 };
+
+_Static_assert(ARRAY_SIZE(keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS in config.h");
 
 void config_defaults(struct config *c)
 {
@@ -203,8 +214,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strcmp(keys[i].section, section) || strcmp(keys[i].name, name))
 			continue;
-		if (set_key(&keys[i], p->c, value, msg, sizeof(msg)) == 0)
+		if (set_key(&keys[i], p->c, value, msg, sizeof(msg)) == 0) {
+			p->c->key_line[i] = lineno;
 			return 1;
+		}
 		util_err(p->err, p->errlen, 0, "%s:%d: [%s] %s: %s", p->path, lineno, section, name,
 			 msg);
 		p->failed = 1;
@@ -224,6 +237,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		return util_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	int rc = ini_parse_stream(read_line, &p, on_entry, &p);
 	fclose(p.f);
+	snprintf(c->source, sizeof(c->source), "%s", path);
 	if (p.failed)
 		return -EINVAL;
 	if (rc > 0)
@@ -248,21 +262,163 @@ int config_check_secret_file(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* "file:line: [section] name: message" when the key came from a file. */
+static int key_err(const struct config *c, char *err, size_t errlen, int rc, const char *section,
+		   const char *name, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static int key_err(const struct config *c, char *err, size_t errlen, int rc, const char *section,
+		   const char *name, const char *fmt, ...)
+{
+	char msg[ERRLEN];
+	va_list ap;
+	int line = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+			line = c->key_line[i];
+	if (line > 0 && c->source[0])
+		return util_err(err, errlen, rc, "%s:%d: [%s] %s: %s", c->source, line, section,
+				name, msg);
+	return util_err(err, errlen, rc, "[%s] %s: %s", section, name, msg);
+}
+
+int config_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+			size_t errlen)
+{
+	char host[256];
+	const char *port;
+	long long p;
+
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || e[1] != ':' || e == s + 1 || (size_t)(e - s - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		port = e + 2;
+	} else {
+		const char *c = strrchr(s, ':');
+		if (!c || strchr(s, ':') != c || (size_t)(c - s) >= sizeof(host))
+			goto bad;
+		memcpy(host, s, (size_t)(c - s));
+		host[c - s] = '\0';
+		port = c + 1;
+	}
+	if (util_parse_int(port, 0, 65535, &p))
+		return util_err(err, errlen, -EINVAL, "'%s': port must be 0..65535 (0: any free port)",
+				s);
+	struct addrinfo hints = { .ai_family = s[0] == '[' ? AF_INET6 : AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
+			*res = NULL;
+	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0 || !res)
+		return util_err(err, errlen, -EINVAL, "'%s': %s", s,
+				rc ? gai_strerror(rc) : "no address");
+	if (ss && res->ai_addrlen <= sizeof(*ss)) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, res->ai_addr, res->ai_addrlen);
+	}
+	if (sslen)
+		*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+bad:
+	return util_err(err, errlen, -EINVAL,
+			"'%s': expected HOST:PORT such as 127.0.0.1:8080, [::1]:8080 or :8080", s);
+}
+
+/* A file the daemon will read: exists, regular, readable by us. */
+static int check_readable(const char *path, char *msg, size_t len)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return util_err(msg, len, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return util_err(msg, len, -EINVAL, "%s: not a regular file", path);
+	if (access(path, R_OK) < 0)
+		return util_err(msg, len, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int check_base_url(const char *url, char *msg, size_t len)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL;
+	int rc = 0;
+
+	if (!h)
+		return util_err(msg, len, -ENOMEM, "out of memory");
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		rc = util_err(msg, len, -EINVAL, "'%s' is not a URL", url);
+	else if (strcmp(scheme, "http") && strcmp(scheme, "https"))
+		rc = util_err(msg, len, -EINVAL, "'%s': only http:// and https:// URLs", url);
+	curl_free(scheme);
+	curl_url_cleanup(h);
+	return rc;
+}
+
+static int check_tls_pair(const char *cert, const char *key, char *msg, size_t len)
+{
+	gnutls_certificate_credentials_t cred;
+	int rc = check_readable(cert, msg, len);
+	if (rc)
+		return rc;
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return util_err(msg, len, -ENOMEM, "out of memory");
+	rc = gnutls_certificate_set_x509_key_file2(cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
+	gnutls_certificate_free_credentials(cred);
+	if (rc < 0)
+		return util_err(msg, len, -EINVAL, "%s with %s: %s", cert, key, gnutls_strerror(rc));
+	return 0;
+}
+
+static int check_ca_file(const char *path, char *msg, size_t len)
+{
+	gnutls_x509_trust_list_t tl;
+	int rc = check_readable(path, msg, len);
+	if (rc)
+		return rc;
+	if (gnutls_x509_trust_list_init(&tl, 0) < 0)
+		return util_err(msg, len, -ENOMEM, "out of memory");
+	rc = gnutls_x509_trust_list_add_trust_file(tl, path, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+	gnutls_x509_trust_list_deinit(tl, 1);
+	if (rc < 0)
+		return util_err(msg, len, -EINVAL, "%s: %s", path, gnutls_strerror(rc));
+	if (rc == 0)
+		return util_err(msg, len, -EINVAL, "%s: no PEM certificate in the file", path);
+	return 0;
+}
+
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
+	char msg[ERRLEN];
+	int rc;
+
 	if (!c->storage_path[0])
-		return util_err(err, errlen, -EINVAL, "[storage] path must not be empty");
+		return key_err(c, err, errlen, -EINVAL, "storage", "path", "must not be empty");
+	if (config_parse_listen(c->http_listen, NULL, NULL, msg, sizeof(msg)))
+		return key_err(c, err, errlen, -EINVAL, "http", "listen", "%s", msg);
+	if (c->http_base_url[0] && check_base_url(c->http_base_url, msg, sizeof(msg)))
+		return key_err(c, err, errlen, -EINVAL, "http", "base_url", "%s", msg);
 	if (!!c->http_tls_cert[0] != !!c->http_tls_key[0])
-		return util_err(err, errlen, -EINVAL,
-				"[http] tls_cert and tls_key must be given together");
+		return key_err(c, err, errlen, -EINVAL, "http",
+			       c->http_tls_cert[0] ? "tls_cert" : "tls_key",
+			       "tls_cert and tls_key must be given together");
 	if (c->http_tls_key[0]) {
-		int rc = config_check_secret_file(c->http_tls_key, err, errlen);
-		if (rc)
-			return rc;
+		if ((rc = config_check_secret_file(c->http_tls_key, msg, sizeof(msg))) != 0)
+			return key_err(c, err, errlen, rc, "http", "tls_key", "%s", msg);
+		if ((rc = check_tls_pair(c->http_tls_cert, c->http_tls_key, msg, sizeof(msg))) != 0)
+			return key_err(c, err, errlen, rc, "http", "tls_cert", "%s", msg);
 	}
 	if (c->http_per_ip_connections > c->http_max_connections)
-		return util_err(err, errlen, -EINVAL,
-				"[http] per_ip_connections (%d) exceeds max_connections (%d)",
-				c->http_per_ip_connections, c->http_max_connections);
+		return key_err(c, err, errlen, -EINVAL, "http", "per_ip_connections",
+			       "%d exceeds max_connections (%d)", c->http_per_ip_connections,
+			       c->http_max_connections);
+	if (c->probe_ca_file[0] && (rc = check_ca_file(c->probe_ca_file, msg, sizeof(msg))) != 0)
+		return key_err(c, err, errlen, rc, "probe", "ca_file", "%s", msg);
 	return 0;
 }

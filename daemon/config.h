@@ -10,8 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_MAX_KEYS 64
 
 struct config {
 	/* [storage] */
@@ -46,9 +48,14 @@ struct config {
 	int webhook_timeout_ms;
 	int64_t webhook_backoff_cap_s;
 	int64_t webhook_give_up_s;
+	char webhook_proxy[512];      /**< [webhook] proxy: "" = none (the environment is ignored) */
 
 	/* [log] */
 	int log_level;                /**< enum log_level */
+
+	/* Where each value came from, for "file:line:" in config_validate(). */
+	char source[CONFIG_PATH_MAX]; /**< file config_load() read; "" for defaults */
+	int key_line[CONFIG_MAX_KEYS]; /**< per entry of config.c's key table; 0: default */
 };
 
 /** Fill @c with built-in defaults. */
@@ -66,7 +73,23 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen);
  */
 int config_check_secret_file(const char *path, char *err, size_t errlen);
 
-/** Validate cross-key constraints and files the config names. 0 or -EINVAL. */
+/**
+ * Validate cross-key constraints and the files the config names: the listen
+ * address parses, base_url is an http(s) URL, the TLS certificate loads and
+ * matches its key, the key file is a secrets file (config_check_secret_file),
+ * the probe CA file loads at least one certificate. Needs gnutls_global_init()
+ * done. 0, or a negative errno with "file:line: [section] key: message" in
+ * @err (without "file:line: " for values that are defaults).
+ */
 int config_validate(const struct config *c, char *err, size_t errlen);
+
+/**
+ * Parse an [http] listen value as the HTTP server does: "HOST:PORT" or
+ * "[IPv6]:PORT"; HOST may be a name (resolved, first address), empty means
+ * every address; port 0..65535 (0: any free port). Fills @ss and @sslen when
+ * non-NULL. 0 or -EINVAL with a message in @err.
+ */
+int config_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+			size_t errlen);
 
 #endif

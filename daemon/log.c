@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level max_level = LOG_LVL_INFO;
 static int journal = -1;
@@ -32,6 +34,22 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
+/* systemd sets JOURNAL_STREAM=<dev>:<inode> of the stream it connected to
+ * stderr; a child whose stderr was redirected elsewhere inherits the variable,
+ * so compare it with what stderr really is (sd_journal_stream_fd(3)). */
+static int stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 static void vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
 	char line[2048];
@@ -40,7 +58,7 @@ static void vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 	if (lvl > max_level)
 		return;
 	if (journal < 0)
-		journal = getenv("JOURNAL_STREAM") != NULL;
+		journal = stderr_is_journal();
 	if (journal) {
 		n = (size_t)snprintf(line, sizeof(line), "<%d>", (int)lvl);
 	} else {

@@ -1,6 +1,6 @@
 /* Logging: one place that writes diagnostics, to stderr.
  *
- * Under systemd (JOURNAL_STREAM set) lines carry a syslog priority prefix and
+ * Under systemd (JOURNAL_STREAM names our stderr) lines carry a syslog priority prefix and
  * no timestamp (journald adds one); otherwise an ISO-8601 UTC timestamp.
  * Attacker-controlled text (certificate fields, report bodies) must be passed
  * through log_escape() before it reaches a format string argument.

@@ -22,6 +22,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "webhook", cmd_webhook, "add, list, remove, test webhooks; flush the outbox" },
+	{ "alert", cmd_alert, "list alerts; silence and unsilence them" },
 	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
@@ -30,6 +32,7 @@ static const struct command commands[] = {
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
 	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
+	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
 };
 
 static void usage(FILE *f)

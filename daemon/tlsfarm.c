@@ -527,6 +527,10 @@ static void conn_close(struct conn *c)
 	struct fthread *th = c->th;
 	if (c->s)
 		gnutls_deinit(c->s);
+	/* Deregister explicitly: close() alone leaves the registration alive while
+	 * a forked child (popen in tests, spawned tools) still holds the file, and
+	 * a later event would then carry this freed pointer. */
+	(void)epoll_ctl(th->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;

@@ -1,0 +1,219 @@
+/* Alerts: a list of conditions that are true now in, state transitions and
+ * outbox rows out.
+ *
+ * The caller (sweep hook, inventory change, tests) describes everything that
+ * is currently true as an array of struct alert_cond. alerts_apply() compares
+ * it with the firing rows of the alerts table in ONE transaction: it opens
+ * rows for new conditions, resolves rows whose condition disappeared, records
+ * severity changes, and for every notification that is due writes one
+ * webhook_outbox row per matching enabled webhook (min_severity filter,
+ * silences honoured). The webhook worker (webhook.h) delivers the rows.
+ *
+ * Idempotency keys: "<fingerprint>:<status>:<starts_at>" for the first
+ * firing and the resolved notification of an episode; a re-send (repeat
+ * interval elapsed, severity changed) appends ":<now>" so that a receiver
+ * deduplicating on the key still sees the reminder.
+ */
+#ifndef PINWATCH_ALERTS_H
+#define PINWATCH_ALERTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct db;
+struct config;
+
+enum alert_kind {
+	ALERT_STRANDING_NOW = 0,
+	ALERT_ROTATION_NOT_READY,
+	ALERT_CHAIN_CHANGED,
+	ALERT_EDGES_DISAGREE,
+	ALERT_VALIDATION_FAILED,
+	ALERT_PIN_SET_EXPIRING,
+	ALERT_PROBE_FAILING,
+	ALERT_PIN_FAILURES_REPORTED,
+	ALERT_CANDIDATE_WOULD_STRAND,
+	ALERT_KIND_COUNT
+};
+
+/** Ordered: a higher value is more severe. ALERT_SEV_NONE means "no alert". */
+enum alert_severity { ALERT_SEV_NONE = 0, ALERT_INFO, ALERT_WARNING, ALERT_CRITICAL };
+
+/** Bit of @kind in a scope mask for alerts_apply(). */
+#define ALERT_SCOPE(kind) (1u << (kind))
+#define ALERT_SCOPE_ALL ((1u << ALERT_KIND_COUNT) - 1)
+
+#define ALERT_FINGERPRINT_MAX 128
+#define ALERT_SUMMARY_MAX 512
+/** Hard cap on the conditions one alerts_apply() call accepts. */
+#define ALERT_MAX_CONDS 100000
+
+/** One condition that is true now. */
+struct alert_cond {
+	enum alert_kind kind;
+	char fingerprint[ALERT_FINGERPRINT_MAX]; /**< alerts_fingerprint(); stable per kind+endpoint+app */
+	int64_t endpoint_id;                     /**< 0: not about one endpoint */
+	int64_t app_id;                          /**< 0: not about one app */
+	enum alert_severity severity;            /**< INFO..CRITICAL */
+	char summary[ALERT_SUMMARY_MAX];         /**< one line, plain text (may hold untrusted text) */
+	json_t *details;                         /**< borrowed; may be NULL. Known keys: stranded_share
+						      (real), versions (array), reasons (array of
+						      strings), expiry_days (int), link (string) */
+};
+
+/** What alerts_apply() did, for logs and tests. */
+struct alerts_result {
+	int opened, resolved, changed, repeated; /**< state transitions */
+	int notifications;                       /**< outbox rows written */
+	int silenced;                            /**< notifications suppressed by a silence */
+};
+
+/** What a notification decision says (pure; see alerts_decide()). */
+enum alert_action {
+	ALERT_ACT_NONE = 0,  /**< nothing to do */
+	ALERT_ACT_OPEN,      /**< new firing episode: open a row, notify */
+	ALERT_ACT_RESOLVE,   /**< condition gone: close the row, notify "resolved" */
+	ALERT_ACT_CHANGE,    /**< still firing with another severity: update, notify */
+	ALERT_ACT_REPEAT,    /**< still firing, repeat interval elapsed: notify again */
+	ALERT_ACT_UPDATE,    /**< still firing, nothing to send (summary/details refreshed) */
+};
+
+/** Previous state of one fingerprint as stored, input of alerts_decide(). */
+struct alert_prev {
+	bool firing;                   /**< a firing row exists */
+	enum alert_severity severity;  /**< its severity */
+	time_t last_sent_at;           /**< 0: never notified (e.g. silenced so far) */
+};
+
+/** "stranding_now", ...; "unknown" for out-of-range values. */
+const char *alerts_kind_name(enum alert_kind kind);
+/** Parse a kind name. 0 or -EINVAL. */
+int alerts_kind_parse(const char *s, enum alert_kind *out);
+/** "info", "warning", "critical" ("none" for ALERT_SEV_NONE). */
+const char *alerts_severity_name(enum alert_severity sev);
+/** Parse "info|warning|critical". 0 or -EINVAL. */
+int alerts_severity_parse(const char *s, enum alert_severity *out);
+
+/**
+ * Stable fingerprint "<kind>-<16 hex>" of kind + endpoint (host, port) + app
+ * name (NULL/"" when not about an endpoint or app) into @out (>= 64 bytes).
+ * 0, or -ENOSPC/-EIO.
+ */
+int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const char *app,
+		       char *out, size_t outlen);
+
+/**
+ * Pure transition decision for one fingerprint: @prev as stored, @present
+ * whether the condition is true now with severity @sev, @repeat_s the repeat
+ * interval. Does not consider silences (they suppress sending, not state).
+ */
+enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
+				enum alert_severity sev, time_t now, int64_t repeat_s);
+
+/**
+ * Severity of rotation_not_ready for a rotation that is not ready and whose
+ * certificate expires in @days_left days, given up to four descending
+ * thresholds @th (config [alerts] expiry_days; unused slots 0): beyond th[0]
+ * → ALERT_SEV_NONE; ≤ th[0] info; ≤ th[1] warning; ≤ th[2] and below
+ * critical. With fewer thresholds the last one given means critical.
+ */
+enum alert_severity alerts_rotation_severity(int days_left, const int th[4]);
+
+/**
+ * Severity of probe_failing after @consecutive failed probes with threshold
+ * @threshold (config [alerts] probe_failures): NONE below the threshold,
+ * warning from it, critical from three times it.
+ */
+enum alert_severity alerts_probe_failing_severity(int64_t consecutive, int threshold);
+
+/**
+ * Apply the conditions @conds[0..n) that are true at @now, in one
+ * transaction (BEGIN IMMEDIATE on @db, which must not be inside one). Firing
+ * rows whose kind is in @scope (ALERT_SCOPE bits) and whose fingerprint is
+ * not among @conds are resolved; kinds outside @scope are left alone so that
+ * partial evaluators do not resolve each other's alerts. Duplicate
+ * fingerprints in @conds: the most severe wins. @cfg gives repeat_interval
+ * and [http] base_url (dashboard link). @res may be NULL.
+ * Returns 0, or a negative errno with a message in @err (nothing changed).
+ */
+int alerts_apply(struct db *db, const struct alert_cond *conds, size_t n, unsigned scope,
+		 time_t now, const struct config *cfg, struct alerts_result *res, char *err,
+		 size_t errlen);
+
+/**
+ * Alerts as a JSON array (newest first): firing only, or all (@all, at most
+ * @limit rows) with id, fingerprint, kind, severity, status, endpoint, app,
+ * summary, details, starts_at, ends_at, last_sent_at, silenced (bool).
+ * Caller owns *out. 0 or negative errno.
+ */
+int alerts_list_json(struct db *db, bool all, int limit, time_t now, json_t **out, char *err,
+		     size_t errlen);
+
+/**
+ * Add a silence for @fingerprint (may be NULL) or @endpoint_id (0: none; one
+ * of the two is required) until @until, with @reason, by @actor, audited.
+ * Stores the new id in *id. 0 or -EINVAL/-ENOENT/-EIO with a message.
+ */
+int alerts_silence_add(struct db *db, const char *actor, const char *fingerprint,
+		       int64_t endpoint_id, time_t until, const char *reason, time_t now,
+		       int64_t *id, char *err, size_t errlen);
+/** End silence @id now (kept for the record), audited. 0, -ENOENT, -EIO. */
+int alerts_silence_remove(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			  size_t errlen);
+/** Active (until > @now) silences as a JSON array. Caller owns *out. */
+int alerts_silences_json(struct db *db, time_t now, json_t **out, char *err, size_t errlen);
+
+/**
+ * Firing alerts by severity for /metrics: out[ALERT_INFO], out[ALERT_WARNING],
+ * out[ALERT_CRITICAL] (out[0] unused, set to 0). 0 or -EIO.
+ */
+int alerts_firing_counts(struct db *db, int64_t out[4]);
+
+/** Resolve "host" or "host:port" to an endpoint id. 0, -ENOENT or -EINVAL (ambiguous/bad). */
+int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
+			   size_t errlen);
+
+/* ---- Building conditions (alerts_eval.c) ------------------------------ */
+
+/** A growable array of conditions that owns their details (cap ALERT_MAX_CONDS). */
+struct alerts_condv {
+	struct alert_cond *v;
+	size_t n, cap;
+};
+
+/** Append a zeroed condition; NULL when out of memory or at the cap. */
+struct alert_cond *alerts_condv_push(struct alerts_condv *v);
+/** Release the conditions (json_decref of their details) and the array. */
+void alerts_condv_free(struct alerts_condv *v);
+
+/**
+ * probe_failing (no chain presented, N consecutive failures per [alerts]
+ * probe_failures) and validation_failed (a chain was presented but the
+ * outcome is not "ok"; critical when the outcome names "expired") for every
+ * enabled endpoint, from the latest observation row of each address still
+ * served. Appends to @out. 0 or negative errno.
+ */
+int alerts_conds_from_observations(struct db *db, const struct config *cfg,
+				   struct alerts_condv *out, char *err, size_t errlen);
+
+/**
+ * pin_set_expiring for enforcing pin sets (per app and pattern) of versions
+ * still in use whose expiry date is within [alerts] expiry_days[0] days of
+ * @now: info, warning within expiry_days[1]. Appends to @out.
+ */
+int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
+				 struct alerts_condv *out, char *err, size_t errlen);
+
+/**
+ * Evaluate every condition source available and apply the result in one
+ * alerts_apply() (kinds of sources that ran are in scope). Call after each
+ * sweep and after inventory changes, on the writer connection, then
+ * webhook_worker_kick(). 0 or negative errno with a message.
+ */
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
+		    struct alerts_result *res, char *err, size_t errlen);
+
+#endif

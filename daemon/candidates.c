@@ -1,0 +1,634 @@
+/* Candidates: storage, evaluation against covered endpoints, JSON, alert
+ * conditions and the POST /api/v1/candidates handler. */
+#include "candidates.h"
+
+#include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "reports.h"
+#include "util.h"
+
+const char *candidates_source_name(enum candidate_source s)
+{
+	return s == CANDIDATE_CT ? "ct" : "manual";
+}
+
+int candidates_parse_source(const char *s, enum candidate_source *out)
+{
+	if (s && !strcmp(s, "ct"))
+		*out = CANDIDATE_CT;
+	else if (s && !strcmp(s, "manual"))
+		*out = CANDIDATE_MANUAL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* A parsed candidate chain. */
+struct cand {
+	gnutls_x509_crt_t *crts;
+	unsigned n;
+	char *pem;              /* normalised: every certificate re-exported as PEM */
+	uint8_t chain_sha[32];
+	uint8_t leaf_sha[32];
+	uint8_t (*pins)[32];
+	char *subject, *issuer;
+	time_t not_before, not_after;
+	json_t *dns_names;
+};
+
+static void cand_free(struct cand *c)
+{
+	for (unsigned i = 0; c->crts && i < c->n; i++)
+		gnutls_x509_crt_deinit(c->crts[i]);
+	gnutls_free(c->crts);
+	free(c->pem);
+	free(c->pins);
+	free(c->subject);
+	free(c->issuer);
+	json_decref(c->dns_names);
+	memset(c, 0, sizeof(*c));
+}
+
+static char *dn(gnutls_x509_crt_t crt, bool issuer)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)
+			: gnutls_x509_crt_get_dn3(crt, &d, 0);
+	if (rc < 0)
+		return strdup("");
+	char *s = strndup((const char *)d.data, d.size > 4096 ? 4096 : d.size);
+	gnutls_free(d.data);
+	return s;
+}
+
+static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	if (len == 0 || len > CANDIDATES_MAX_FILE)
+		return util_err(err, errlen, -EINVAL, "chain: empty or larger than %d bytes",
+				CANDIDATES_MAX_FILE);
+	gnutls_datum_t in = { (unsigned char *)(uintptr_t)data, (unsigned)len };
+	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
+	int rc = gnutls_x509_crt_list_import2(&c->crts, &c->n, &in,
+					      pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0);
+	if (rc < 0 || c->n == 0) {
+		c->crts = NULL;
+		c->n = 0;
+		return util_err(err, errlen, -EINVAL, "chain: no certificate could be read (%s)",
+				rc < 0 ? gnutls_strerror(rc) : "empty");
+	}
+	if (c->n > CANDIDATES_MAX_CHAIN)
+		return util_err(err, errlen, -EINVAL, "chain: more than %d certificates",
+				CANDIDATES_MAX_CHAIN);
+	c->pins = calloc(c->n, sizeof(*c->pins));
+	size_t cap = 0, used = 0;
+	uint8_t hashes[CANDIDATES_MAX_CHAIN * 32];
+	if (!c->pins)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < c->n; i++) {
+		gnutls_datum_t der = { NULL, 0 }, p = { NULL, 0 }, spki = { NULL, 0 };
+		gnutls_pubkey_t pub = NULL;
+		int ok = gnutls_x509_crt_export2(c->crts[i], GNUTLS_X509_FMT_DER, &der) >= 0 &&
+			 gnutls_x509_crt_export2(c->crts[i], GNUTLS_X509_FMT_PEM, &p) >= 0 &&
+			 gnutls_pubkey_init(&pub) >= 0 &&
+			 gnutls_pubkey_import_x509(pub, c->crts[i], 0) >= 0 &&
+			 gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) >= 0 &&
+			 util_sha256(der.data, der.size, hashes + 32 * i) == 0 &&
+			 util_sha256(spki.data, spki.size, c->pins[i]) == 0;
+		if (ok && used + p.size + 1 > cap) {
+			size_t ncap = (used + p.size + 1) * 2;
+			char *np = ncap <= 2 * CANDIDATES_MAX_FILE ? realloc(c->pem, ncap) : NULL;
+			ok = np != NULL;
+			if (np) {
+				c->pem = np;
+				cap = ncap;
+			}
+		}
+		if (ok) {
+			memcpy(c->pem + used, p.data, p.size);
+			used += p.size;
+			c->pem[used] = '\0';
+		}
+		gnutls_free(der.data);
+		gnutls_free(p.data);
+		gnutls_free(spki.data);
+		gnutls_pubkey_deinit(pub);
+		if (!ok)
+			return util_err(err, errlen, -EINVAL, "chain: certificate %u cannot be encoded", i);
+	}
+	memcpy(c->leaf_sha, hashes, 32);
+	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
+		return util_err(err, errlen, -EIO, "hashing failed");
+	c->subject = dn(c->crts[0], false);
+	c->issuer = dn(c->crts[0], true);
+	c->not_before = gnutls_x509_crt_get_activation_time(c->crts[0]);
+	c->not_after = gnutls_x509_crt_get_expiration_time(c->crts[0]);
+	c->dns_names = json_array();
+	if (!c->subject || !c->issuer || !c->dns_names)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < 1000; i++) {
+		char name[256];
+		size_t nlen = sizeof(name);
+		unsigned type;
+		rc = gnutls_x509_crt_get_subject_alt_name2(c->crts[0], i, name, &nlen, &type, NULL);
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;
+		if (rc < 0)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME && nlen < sizeof(name)) {
+			name[nlen] = '\0';
+			json_array_append_new(c->dns_names, json_string(name));
+		}
+	}
+	return 0;
+}
+
+/* ---- evaluation ---- */
+
+static const char SQL_ENDPOINTS[] =
+	"SELECT id, host, port FROM endpoints WHERE enabled = 1 ORDER BY host, port";
+static const char SQL_LOAD_CAND[] =
+	"SELECT chain_pem, host, not_before FROM candidates WHERE id = ?1";
+static const char SQL_SAVE_VERDICT[] =
+	"UPDATE candidates SET evaluated_at = ?2, verdict = ?3, max_stranded = ?4, "
+	"would_strand = ?5 WHERE id = ?1";
+
+/* Evaluate @c (for @host, or every covered endpoint) into a verdict object. */
+static int evaluate(struct db *db, const struct cand *c, const char *host, time_t at,
+		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
+{
+	struct app *apps = NULL;
+	size_t napps = 0;
+	int rc = candidates_load_apps(db, &apps, &napps, err, errlen);
+	if (rc)
+		return rc;
+	char date[16];
+	json_t *eps = json_array();
+	double max = 0;
+	bool unknown_any = false;
+	sqlite3_stmt *s = db_stmt(db, SQL_ENDPOINTS);
+	if (!s || !eps) {
+		rc = util_err(err, errlen, -EIO, "reading endpoints: %s", db_errmsg(db));
+		goto out;
+	}
+	int src;
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *eh = (const char *)sqlite3_column_text(s, 1);
+		if (!eh || (host && strcmp(host, eh)))
+			continue;
+		if (!gnutls_x509_crt_check_hostname2(c->crts[0], eh, 0))
+			continue;
+		double m;
+		bool u;
+		json_t *apps_j = candidates_whatif(apps, napps, eh, (const uint8_t(*)[32])c->pins,
+						   c->n, at, &m, &u);
+		if (!apps_j) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			break;
+		}
+		if (m > max)
+			max = m;
+		unknown_any |= u;
+		json_array_append_new(eps, json_pack("{s:I,s:s,s:i,s:f,s:b,s:o}", "endpoint_id",
+						     (json_int_t)sqlite3_column_int64(s, 0), "host",
+						     eh, "port", sqlite3_column_int(s, 2),
+						     "max_stranded", m, "unknown_stranded", u, "apps",
+						     apps_j));
+	}
+	sqlite3_reset(s);
+	if (rc)
+		goto out;
+	if (src != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "reading endpoints: %s", db_errmsg(db));
+		goto out;
+	}
+	*verdict = json_pack("{s:s,s:f,s:b,s:b,s:O,s:[s]}", "at", util_fmt_date(at, date, sizeof(date)),
+			     "max_stranded", max, "would_strand", max > 0 || unknown_any,
+			     "unknown_stranded", unknown_any, "endpoints", eps, "reasons",
+			     "evaluated against the pins of the candidate's certificates "
+			     "(chain not completed to a trust-store root)");
+	if (!*verdict) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	*max_out = max;
+	*strands = max > 0 || unknown_any;
+out:
+	json_decref(eps);
+	for (size_t i = 0; i < napps; i++)
+		model_app_free(&apps[i]);
+	free(apps);
+	return rc;
+}
+
+static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, SQL_LOAD_CAND);
+	if (!s)
+		return util_err(err, errlen, -EIO, "reading candidate: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? util_err(err, errlen, -ENOENT, "no candidate %lld",
+						    (long long)id)
+					 : util_err(err, errlen, -EIO, "reading candidate: %s",
+						    db_errmsg(db));
+	}
+	char *pem = strdup((const char *)sqlite3_column_text(s, 0));
+	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
+			     ? NULL
+			     : strdup((const char *)sqlite3_column_text(s, 1));
+	time_t nb = sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	struct cand c;
+	json_t *verdict = NULL;
+	double max = 0;
+	bool strands = false;
+	if (!pem) {
+		free(host);
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
+	if (!rc)
+		rc = evaluate(db, &c, host, nb > now ? nb : now, &verdict, &max, &strands, err,
+			      errlen);
+	cand_free(&c);
+	free(pem);
+	free(host);
+	if (rc)
+		return rc;
+	char *vtext = json_dumps(verdict, JSON_COMPACT);
+	json_decref(verdict);
+	if (!vtext)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	s = db_stmt(db, SQL_SAVE_VERDICT);
+	if (!s) {
+		free(vtext);
+		return util_err(err, errlen, -EIO, "saving verdict: %s", db_errmsg(db));
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, vtext, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(s, 4, max);
+	sqlite3_bind_int(s, 5, strands ? 1 : 0);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	free(vtext);
+	if (rc != SQLITE_DONE)
+		return util_err(err, errlen, -EIO, "saving verdict: %s", db_errmsg(db));
+	return 0;
+}
+
+int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
+{
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+	rc = evaluate_locked(db, id, now, err, errlen);
+	if (!rc && (rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
+int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = db_stmt(db, "SELECT id FROM candidates ORDER BY id LIMIT 100000");
+	if (!s)
+		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *ni = realloc(ids, ncap * sizeof(*ni));
+			if (!ni) {
+				sqlite3_reset(s);
+				free(ids);
+				return util_err(err, errlen, -ENOMEM, "out of memory");
+			}
+			ids = ni;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = candidates_evaluate(db, ids[i], now, err, errlen);
+	free(ids);
+	return rc;
+}
+
+static const char SQL_FIND[] = "SELECT id FROM candidates WHERE chain_sha256 = ?1";
+static const char SQL_INSERT[] =
+	"INSERT INTO candidates (source, host, chain_sha256, leaf_sha256, chain_pem, chain_length, "
+	"subject, issuer, not_before, not_after, dns_names, pins, added_at) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidate_source source,
+		   const char *host_in, time_t now, int64_t *id, bool *existed, char *err,
+		   size_t errlen)
+{
+	struct cand c;
+	char host[256] = "";
+	char *dns = NULL, *pins = NULL;
+	int rc;
+
+	*existed = false;
+	*id = 0;
+	if (host_in) {
+		if (snprintf(host, sizeof(host), "%s", host_in) >= (int)sizeof(host) ||
+		    model_normalize_host(host))
+			return util_err(err, errlen, -EINVAL, "host: not a valid host name");
+	}
+	if ((rc = cand_parse(data, len, &c, err, errlen)))
+		goto out;
+	if (host[0] && !gnutls_x509_crt_check_hostname2(c.crts[0], host, 0)) {
+		rc = util_err(err, errlen, -EINVAL, "host: the leaf certificate does not cover %s",
+			      host);
+		goto out;
+	}
+	json_t *pa = json_array();
+	for (unsigned i = 0; pa && i < c.n; i++) {
+		char b64[45];
+		json_array_append_new(pa, json_string(util_pin_b64(c.pins[i], b64)));
+	}
+	pins = pa ? json_dumps(pa, JSON_COMPACT) : NULL;
+	json_decref(pa);
+	dns = json_dumps(c.dns_names, JSON_COMPACT);
+	if (!pins || !dns) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = db_begin(db))) {
+		util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+		goto out;
+	}
+	sqlite3_stmt *s = db_stmt(db, SQL_FIND);
+	if (!s)
+		goto sqlfail;
+	sqlite3_bind_blob(s, 1, c.chain_sha, 32, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*existed = true;
+	}
+	sqlite3_reset(s);
+	if (!*existed) {
+		if (!(s = db_stmt(db, SQL_INSERT)))
+			goto sqlfail;
+		sqlite3_bind_text(s, 1, candidates_source_name(source), -1, SQLITE_STATIC);
+		if (host[0])
+			sqlite3_bind_text(s, 2, host, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 3, c.chain_sha, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 4, c.leaf_sha, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 5, c.pem, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 6, (int)c.n);
+		sqlite3_bind_text(s, 7, c.subject, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 8, c.issuer, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 9, c.not_before);
+		sqlite3_bind_int64(s, 10, c.not_after);
+		sqlite3_bind_text(s, 11, dns, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 12, pins, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 13, now);
+		int src = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (src != SQLITE_DONE)
+			goto sqlfail;
+		*id = sqlite3_last_insert_rowid(db_handle(db));
+	}
+	if ((rc = evaluate_locked(db, *id, now, err, errlen)))
+		goto rollback;
+	if ((rc = db_commit(db))) {
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+		goto rollback;
+	}
+	goto out;
+sqlfail:
+	rc = util_err(err, errlen, -EIO, "storing the candidate: %s", db_errmsg(db));
+rollback:
+	db_rollback(db);
+	*id = 0;
+out:
+	free(dns);
+	free(pins);
+	cand_free(&c);
+	return rc;
+}
+
+int candidates_remove(struct db *db, int64_t id, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
+	if (!s)
+		return util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+	if (sqlite3_changes(db_handle(db)) == 0)
+		return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
+	return 0;
+}
+
+static const char SQL_LIST[] =
+	"SELECT id, source, host, subject, issuer, not_before, not_after, dns_names, pins, "
+	"leaf_sha256, added_at, evaluated_at, would_strand, max_stranded, verdict "
+	"FROM candidates WHERE ?1 = 0 OR id = ?1 ORDER BY added_at DESC, id DESC LIMIT 10000";
+
+static json_t *parsed_or_null(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+	return j ? j : json_null();
+}
+
+int candidates_json(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, SQL_LIST);
+	if (!s)
+		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, id);
+	json_t *arr = json_array();
+	int src;
+	while (arr && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		char hex[65];
+		const char *host = (const char *)sqlite3_column_text(s, 2);
+		json_t *o = json_pack(
+			"{s:I,s:s,s:s?,s:s,s:s,s:I,s:I,s:o,s:o,s:s,s:I,s:o,s:b,s:o,s:o}", "id",
+			(json_int_t)sqlite3_column_int64(s, 0), "source",
+			(const char *)sqlite3_column_text(s, 1), "host", host, "subject",
+			(const char *)sqlite3_column_text(s, 3), "issuer",
+			(const char *)sqlite3_column_text(s, 4), "not_before",
+			(json_int_t)sqlite3_column_int64(s, 5), "not_after",
+			(json_int_t)sqlite3_column_int64(s, 6), "dns_names", parsed_or_null(s, 7),
+			"pins", parsed_or_null(s, 8), "leaf_sha256",
+			sqlite3_column_bytes(s, 9) == 32 ? util_hex(sqlite3_column_blob(s, 9), 32, hex)
+							 : "",
+			"added_at", (json_int_t)sqlite3_column_int64(s, 10), "evaluated_at",
+			sqlite3_column_type(s, 11) == SQLITE_NULL
+				? json_null()
+				: json_integer(sqlite3_column_int64(s, 11)),
+			"would_strand", sqlite3_column_int(s, 12) != 0, "max_stranded",
+			sqlite3_column_type(s, 13) == SQLITE_NULL
+				? json_null()
+				: json_real(sqlite3_column_double(s, 13)),
+			"verdict", parsed_or_null(s, 14));
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	sqlite3_reset(s);
+	if (!arr)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	if (src != SQLITE_DONE) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	}
+	if (id > 0) {
+		json_t *one = json_incref(json_array_get(arr, 0));
+		json_decref(arr);
+		if (!one)
+			return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
+		*out = one;
+		return 0;
+	}
+	*out = arr;
+	return 0;
+}
+
+int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n, char *err,
+			   size_t errlen)
+{
+	json_t *all = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = candidates_json(db, 0, &all, err, errlen);
+	if (rc)
+		return rc;
+	size_t cnt = 0, total = json_array_size(all);
+	struct reports_alert *a = total ? calloc(total, sizeof(*a)) : NULL;
+	if (total && !a) {
+		json_decref(all);
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < total; i++) {
+		json_t *c = json_array_get(all, i);
+		if (!json_is_true(json_object_get(c, "would_strand")))
+			continue;
+		json_t *v = json_object_get(c, "verdict");
+		double max = json_real_value(json_object_get(c, "max_stranded"));
+		struct reports_alert *al = &a[cnt++];
+		al->kind = "candidate_would_strand";
+		snprintf(al->fingerprint, sizeof(al->fingerprint), "candidate_would_strand-%.16s",
+			 json_string_value(json_object_get(c, "leaf_sha256")));
+		al->severity = max > 0 ? "critical" : "warning";
+		/* The worst endpoint and app name the alert. */
+		json_t *eps = json_object_get(v, "endpoints"), *ep;
+		size_t k;
+		double worst = -1;
+		const char *worst_host = "";
+		json_array_foreach(eps, k, ep)
+		{
+			double m = json_real_value(json_object_get(ep, "max_stranded"));
+			if (m > worst) {
+				worst = m;
+				worst_host = json_string_value(json_object_get(ep, "host"));
+				al->endpoint_id = json_integer_value(json_object_get(ep, "endpoint_id"));
+				json_t *apps = json_object_get(ep, "apps"), *ap;
+				size_t j;
+				double wa = -1;
+				json_array_foreach(apps, j, ap)
+				{
+					double sh = json_real_value(json_object_get(ap, "stranded_share"));
+					if (sh > wa) {
+						wa = sh;
+						al->app_id = json_integer_value(json_object_get(ap, "app_id"));
+					}
+				}
+			}
+		}
+		snprintf(al->summary, sizeof(al->summary),
+			 "Candidate certificate %s (issuer %s) would strand %.1f%% of users on %s%s",
+			 json_string_value(json_object_get(c, "subject")),
+			 json_string_value(json_object_get(c, "issuer")), max * 100,
+			 worst_host ? worst_host : "",
+			 json_array_size(eps) > 1 ? " and other endpoints" : "");
+		al->details = json_pack("{s:O,s:f,s:O,s:O,s:[s]}", "candidate_id",
+					json_object_get(c, "id"), "stranded_share", max, "source",
+					json_object_get(c, "source"), "endpoints", eps, "reasons",
+					"deploying this certificate would strand users of app versions "
+					"that pin none of its keys");
+		if (!al->details) {
+			reports_alerts_free(a, cnt);
+			json_decref(all);
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		}
+	}
+	json_decref(all);
+	*out = a;
+	*n = cnt;
+	return 0;
+}
+
+int candidates_api_post(struct db *db, const char *body, size_t len, time_t now, json_t **resp,
+			char *err, size_t errlen)
+{
+	json_error_t je;
+	*resp = NULL;
+	if (len > 2 * CANDIDATES_MAX_FILE) {
+		util_err(err, errlen, 0, "body: larger than %d bytes", 2 * CANDIDATES_MAX_FILE);
+		return 413;
+	}
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root || !json_is_object(root)) {
+		util_err(err, errlen, 0, "body: expected a JSON object%s%s", root ? "" : ": ",
+			 root ? "" : je.text);
+		json_decref(root);
+		return 400;
+	}
+	json_t *pem = json_object_get(root, "pem");
+	json_t *src = json_object_get(root, "source");
+	json_t *host = json_object_get(root, "host");
+	enum candidate_source source = CANDIDATE_MANUAL;
+	int status = 400;
+	if (!json_is_string(pem)) {
+		util_err(err, errlen, 0, "pem: expected a string holding the PEM chain");
+		goto out;
+	}
+	if (src && !json_is_null(src) &&
+	    (!json_is_string(src) || candidates_parse_source(json_string_value(src), &source))) {
+		util_err(err, errlen, 0, "source: expected \"ct\" or \"manual\"");
+		goto out;
+	}
+	if (host && !json_is_null(host) && !json_is_string(host)) {
+		util_err(err, errlen, 0, "host: expected a string");
+		goto out;
+	}
+	int64_t id;
+	bool existed;
+	int rc = candidates_add(db, (const uint8_t *)json_string_value(pem), json_string_length(pem),
+				source, json_is_string(host) ? json_string_value(host) : NULL, now,
+				&id, &existed, err, errlen);
+	if (rc) {
+		status = rc == -EINVAL ? 400 : 500;
+		goto out;
+	}
+	rc = candidates_json(db, id, resp, err, errlen);
+	status = rc ? 500 : existed ? 200 : 201;
+out:
+	json_decref(root);
+	return status;
+}

@@ -1,0 +1,668 @@
+/* integration.webhook: alerts_apply -> outbox -> delivery to a real HTTP
+ * receiver on loopback (libmicrohttpd in this process) that can succeed,
+ * fail with 500, answer 400 or a redirect, hang, or be absent; and a SIGKILL
+ * of the `pinwatch webhook flush` process while a delivery is in flight. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "alerts.h"
+#include "config.h"
+#include "db.h"
+#include "util.h"
+#include "webhook.h"
+
+#define SECRET "s3cr3t-'quoted\"-key"
+#define MODE_HANG (-1)
+#define MAX_REQS 256
+
+struct req {
+	char path[64];
+	char *body;
+	char sig[128];
+	char ts[32];
+	char key[300];
+};
+
+struct rcv {
+	struct MHD_Daemon *d;
+	uint16_t port;
+	pthread_mutex_t mu;
+	atomic_int mode;
+	atomic_bool release;
+	atomic_int hanging;
+	int n;
+	struct req reqs[MAX_REQS];
+};
+
+struct upload {
+	char *buf;
+	size_t len;
+};
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *data,
+			       size_t *size, void **con_cls)
+{
+	struct rcv *r = cls;
+	struct upload *u = *con_cls;
+	(void)version;
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		*con_cls = u;
+		return MHD_YES;
+	}
+	if (*size) {
+		char *nb = realloc(u->buf, u->len + *size + 1);
+		if (!nb)
+			return MHD_NO;
+		u->buf = nb;
+		memcpy(u->buf + u->len, data, *size);
+		u->len += *size;
+		u->buf[u->len] = 0;
+		*size = 0;
+		return MHD_YES;
+	}
+	int mode = atomic_load(&r->mode);
+	pthread_mutex_lock(&r->mu);
+	if (r->n < MAX_REQS && !strcmp(method, "POST")) {
+		struct req *q = &r->reqs[r->n++];
+		const char *h;
+		snprintf(q->path, sizeof(q->path), "%s", url);
+		q->body = u->buf ? strdup(u->buf) : strdup("");
+		h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Pinwatch-Signature");
+		snprintf(q->sig, sizeof(q->sig), "%s", h ? h : "");
+		h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Pinwatch-Timestamp");
+		snprintf(q->ts, sizeof(q->ts), "%s", h ? h : "");
+		h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+		snprintf(q->key, sizeof(q->key), "%s", h ? h : "");
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (mode == MODE_HANG) {
+		atomic_fetch_add(&r->hanging, 1);
+		for (int i = 0; i < 600 && !atomic_load(&r->release); i++)
+			usleep(50 * 1000);
+		atomic_fetch_sub(&r->hanging, 1);
+		mode = 200;
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
+	if (mode == 302)
+		MHD_add_response_header(resp, "Location", "/elsewhere");
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)mode, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)c, (void)toe;
+	struct upload *u = *con_cls;
+	if (u) {
+		free(u->buf);
+		free(u);
+	}
+	*con_cls = NULL;
+}
+
+static int rcv_start(struct rcv *r, uint16_t port)
+{
+	r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+					MHD_USE_ERROR_LOG,
+				port, NULL, NULL, handler, r, MHD_OPTION_NOTIFY_COMPLETED,
+				completed, r, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+				MHD_OPTION_SOCK_ADDR,
+				&(struct sockaddr_in){ .sin_family = AF_INET,
+						       .sin_port = htons(port),
+						       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+				MHD_OPTION_END);
+	if (!r->d)
+		return -1;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_BIND_PORT);
+	r->port = info ? info->port : port;
+	return 0;
+}
+
+static void rcv_stop(struct rcv *r)
+{
+	atomic_store(&r->release, true);
+	if (r->d)
+		MHD_stop_daemon(r->d);
+	r->d = NULL;
+	atomic_store(&r->release, false);
+}
+
+static struct rcv *rcv_new(int mode)
+{
+	struct rcv *r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	pthread_mutex_init(&r->mu, NULL);
+	atomic_init(&r->mode, mode);
+	assert_int_equal(rcv_start(r, 0), 0);
+	return r;
+}
+
+static void rcv_free(struct rcv *r)
+{
+	rcv_stop(r);
+	for (int i = 0; i < r->n; i++)
+		free(r->reqs[i].body);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static int rcv_count(struct rcv *r)
+{
+	pthread_mutex_lock(&r->mu);
+	int n = r->n;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/* Poll @cond for up to 30 s (generous: the machine is shared). */
+#define WAIT_FOR(cond)                                                   \
+	do {                                                             \
+		for (int w_ = 0; w_ < 3000 && !(cond); w_++)             \
+			usleep(10 * 1000);                               \
+		assert_true(cond);                                       \
+	} while (0)
+
+/* ---- fixture -------------------------------------------------------------- */
+
+static char dir[64], path[128];
+static struct db *db;
+static struct config cfg;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	snprintf(dir, sizeof(dir), "/tmp/pinwatch-itest-webhook-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	db = db_open(path, 0, err, sizeof(err));
+	if (!db)
+		return -1;
+	config_defaults(&cfg);
+	cfg.webhook_connect_timeout_ms = 2000;
+	cfg.webhook_timeout_ms = 5000;
+	cfg.webhook_backoff_cap_s = 1;
+	cfg.alerts_repeat_s = 3600;
+	snprintf(cfg.http_base_url, sizeof(cfg.http_base_url), "http://127.0.0.1:8080");
+	return db_exec(db,
+		       "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES"
+		       " (1, 'api.example.com', 443, 0, 0);"
+		       "INSERT INTO apps (id, name, platform, created_at, updated_at) VALUES"
+		       " (1, 'shop-android', 'android', 0, 0);",
+		       err, sizeof(err));
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[200];
+	db_close(db);
+	db = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int64_t q(const char *sql)
+{
+	int64_t v = -1;
+	assert_int_equal(db_query_int(db, sql, &v), 0);
+	return v;
+}
+
+static int64_t add_hook(struct rcv *r, const char *p, const char *minsev)
+{
+	char url[128], err[ERRLEN];
+	int64_t id;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", r->port, p);
+	assert_int_equal(webhook_add(db, "test", url, WEBHOOK_GENERIC, SECRET, minsev, util_now(),
+				     &id, err, sizeof(err)),
+			 0);
+	return id;
+}
+
+static struct alert_cond stranding(double share)
+{
+	struct alert_cond c = { .kind = ALERT_STRANDING_NOW, .endpoint_id = 1, .app_id = 1,
+				.severity = ALERT_CRITICAL };
+	assert_int_equal(alerts_fingerprint(c.kind, "api.example.com", 443, "shop-android",
+					    c.fingerprint, sizeof(c.fingerprint)),
+			 0);
+	snprintf(c.summary, sizeof(c.summary), "%.0f%% of shop-android stranded", share * 100);
+	c.details = json_pack("{s:f, s:[{s:s, s:f}], s:[s]}", "stranded_share", share, "versions",
+			      "version", "4.2.0", "share", share, "reasons",
+			      "4.2.0 pins only the old leaf key");
+	return c;
+}
+
+static void apply(const struct alert_cond *c, size_t n, time_t now)
+{
+	char err[ERRLEN];
+	int rc = alerts_apply(db, c, n, ALERT_SCOPE_ALL, now, &cfg, NULL, err, sizeof(err));
+	if (rc)
+		fail_msg("alerts_apply: %s", err);
+}
+
+static void hmac_hex(const char *body, char *out)
+{
+	uint8_t mac[32];
+	assert_int_equal(gnutls_hmac_fast(GNUTLS_MAC_SHA256, SECRET, strlen(SECRET), body,
+					  strlen(body), mac),
+			 0);
+	strcpy(out, "sha256=");
+	util_hex(mac, 32, out + 7);
+}
+
+static json_t *req_json(struct rcv *r, int i)
+{
+	json_t *j = json_loads(r->reqs[i].body, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* A stranding condition appears, then is fixed: exactly one firing and one
+ * resolved notification, signed, through the worker thread. */
+static void test_stranding_firing_then_resolved(void **state)
+{
+	(void)state;
+	char err[ERRLEN], want[80];
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	struct webhook_worker *w = webhook_worker_new(&cfg, path, err, sizeof(err));
+	assert_non_null(w);
+
+	struct alert_cond c = stranding(0.31);
+	time_t t0 = util_now();
+	for (int i = 0; i < 3; i++) /* three sweeps see it; one notification */
+		apply(&c, 1, t0 + i);
+	webhook_worker_kick(w);
+	WAIT_FOR(rcv_count(r) >= 1 && q("SELECT count(*) FROM webhook_outbox") == 0);
+	apply(NULL, 0, t0 + 10);
+	webhook_worker_kick(w);
+	WAIT_FOR(rcv_count(r) >= 2 && q("SELECT count(*) FROM webhook_outbox") == 0);
+	usleep(300 * 1000); /* room for a wrong extra delivery to show up */
+	webhook_worker_free(w);
+	assert_int_equal(rcv_count(r), 2);
+
+	json_t *j0 = req_json(r, 0), *j1 = req_json(r, 1);
+	assert_string_equal(json_string_value(json_object_get(j0, "status")), "firing");
+	assert_string_equal(json_string_value(json_object_get(j1, "status")), "resolved");
+	json_t *a0 = json_array_get(json_object_get(j0, "alerts"), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a0, "labels"),
+							       "alertname")),
+			    "stranding_now");
+	assert_true(json_real_value(json_object_get(json_object_get(a0, "pinwatch"),
+						    "stranded_share")) == 0.31);
+	for (int i = 0; i < 2; i++) {
+		hmac_hex(r->reqs[i].body, want);
+		assert_string_equal(r->reqs[i].sig, want);
+		assert_true(r->reqs[i].ts[0] != 0);
+		assert_non_null(strstr(r->reqs[i].key, c.fingerprint));
+	}
+	assert_non_null(strstr(r->reqs[0].key, ":firing:"));
+	assert_non_null(strstr(r->reqs[1].key, ":resolved:"));
+	json_decref(j0);
+	json_decref(j1);
+	json_decref(c.details);
+	rcv_free(r);
+}
+
+/* The documented shell one-liner verifies the signature. */
+static void test_signature_openssl_oneliner(void **state)
+{
+	(void)state;
+	char file[160], cmd[512], line[256] = "";
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "info");
+	struct alert_cond c = stranding(0.5);
+	apply(&c, 1, util_now());
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 1);
+	snprintf(file, sizeof(file), "%s/body.json", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fputs(r->reqs[0].body, f);
+	fclose(f);
+	/* Exactly the line in docs/webhooks.md, with SECRET and the file filled in. */
+	setenv("SECRET", SECRET, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl dgst -sha256 -hmac \"$SECRET\" < '%s' | sed 's/^.*= */sha256=/'", file);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	assert_int_equal(pclose(p), 0);
+	line[strcspn(line, "\n")] = 0;
+	assert_string_equal(line, r->reqs[0].sig);
+	/* And a tampered body does not verify. */
+	f = fopen(file, "a");
+	fputs(" ", f);
+	fclose(f);
+	p = popen(cmd, "r");
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	line[strcspn(line, "\n")] = 0;
+	assert_string_not_equal(line, r->reqs[0].sig);
+	json_decref(c.details);
+	rcv_free(r);
+}
+
+/* Receiver absent for several attempts: delivered once it is back. */
+static void test_receiver_down_then_back(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct rcv *r = rcv_new(200);
+	uint16_t port = r->port;
+	add_hook(r, "/hook", "warning");
+	rcv_stop(r);
+	struct webhook_worker *w = webhook_worker_new(&cfg, path, err, sizeof(err));
+	assert_non_null(w);
+	struct alert_cond c = stranding(0.2);
+	apply(&c, 1, util_now());
+	webhook_worker_kick(w);
+	WAIT_FOR(q("SELECT attempts FROM webhook_outbox") >= 3);
+	assert_int_equal(q("SELECT state = 'pending' FROM webhook_outbox"), 1);
+	assert_int_equal(rcv_start(r, port), 0);
+	WAIT_FOR(rcv_count(r) >= 1 && q("SELECT count(*) FROM webhook_outbox") == 0);
+	usleep(300 * 1000);
+	webhook_worker_free(w);
+	assert_int_equal(rcv_count(r), 1);
+	json_decref(c.details);
+	rcv_free(r);
+}
+
+/* 500s are retried with backoff; then one success and the row is gone. */
+static void test_500_retried_until_success(void **state)
+{
+	(void)state;
+	struct rcv *r = rcv_new(500);
+	add_hook(r, "/hook", "warning");
+	struct alert_cond c = stranding(0.2);
+	time_t t = 1000000;
+	cfg.webhook_backoff_cap_s = 60;
+	apply(&c, 1, t);
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(webhook_deliver_due(db, &cfg, t, NULL, NULL, 0), 0);
+		assert_int_equal(rcv_count(r), i);
+		assert_int_equal(q("SELECT attempts FROM webhook_outbox"), i);
+		assert_int_equal(q("SELECT last_status FROM webhook_outbox"), 500);
+		int64_t next = q("SELECT next_attempt_at FROM webhook_outbox");
+		int64_t base = (int64_t)1 << (i - 1);
+		assert_true(next >= t + (base + 1) / 2 && next <= t + base); /* backoff + jitter */
+		/* Not due yet: nothing is sent. */
+		if (next > t) {
+			assert_int_equal(webhook_deliver_due(db, &cfg, next - 1, NULL, NULL, 0), 0);
+			assert_int_equal(rcv_count(r), i);
+		}
+		t = next;
+	}
+	atomic_store(&r->mode, 200);
+	int delivered = 0;
+	assert_int_equal(webhook_deliver_due(db, &cfg, t, &delivered, NULL, 0), 0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(rcv_count(r), 4);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
+	json_decref(c.details);
+	rcv_free(r);
+}
+
+/* 400 is permanent: given up, visible in the counts; a redirect is not followed. */
+static void test_400_and_redirect_given_up(void **state)
+{
+	(void)state;
+	struct rcv *bad = rcv_new(400), *redir = rcv_new(302);
+	int64_t h1 = add_hook(bad, "/hook", "warning");
+	add_hook(redir, "/hook", "warning");
+	struct alert_cond c = stranding(0.2);
+	apply(&c, 1, util_now());
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(bad), 1);
+	assert_int_equal(rcv_count(redir), 1);
+	assert_string_equal(redir->reqs[0].path, "/hook"); /* /elsewhere never requested */
+	int64_t pending = -1, given_up = -1;
+	assert_int_equal(webhook_outbox_counts(db, &pending, &given_up), 0);
+	assert_int_equal(pending, 0);
+	assert_int_equal(given_up, 2);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE last_error LIKE"
+			   " '%redirects are not followed%' AND last_status = 302"),
+			 1);
+	/* Later passes leave given-up rows alone. */
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now() + 99999, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(bad), 1);
+	json_t *arr;
+	assert_int_equal(webhook_list_json(db, &arr, NULL, 0), 0);
+	json_t *w0 = json_array_get(arr, 0);
+	assert_int_equal(json_integer_value(json_object_get(w0, "id")), h1);
+	assert_int_equal(json_integer_value(json_object_get(w0, "given_up")), 1);
+	json_decref(arr);
+	json_decref(c.details);
+	rcv_free(bad);
+	rcv_free(redir);
+}
+
+/* A row that is older than give_up_after stops being retried. */
+static void test_give_up_after_age(void **state)
+{
+	(void)state;
+	struct rcv *r = rcv_new(500);
+	add_hook(r, "/hook", "warning");
+	struct alert_cond c = stranding(0.2);
+	time_t t = 2000000;
+	cfg.webhook_give_up_s = 600;
+	apply(&c, 1, t);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t, NULL, NULL, 0), 0);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t + 601, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 1);
+	assert_int_equal(q("SELECT state = 'given_up' AND last_error LIKE 'gave up after%'"
+			   " FROM webhook_outbox"),
+			 1);
+	json_decref(c.details);
+	rcv_free(r);
+}
+
+/* A hanging receiver holds only its own slot: another webhook is served, the
+ * alert state machine keeps running, and the worker stops promptly. */
+static void test_hanging_receiver_isolated(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct rcv *slow = rcv_new(MODE_HANG), *fast = rcv_new(200);
+	cfg.webhook_timeout_ms = 60000;
+	add_hook(slow, "/hook", "warning");
+	add_hook(fast, "/hook", "warning");
+	struct webhook_worker *w = webhook_worker_new(&cfg, path, err, sizeof(err));
+	assert_non_null(w);
+	struct alert_cond c = stranding(0.2);
+	time_t t0 = util_now();
+	apply(&c, 1, t0);
+	webhook_worker_kick(w);
+	WAIT_FOR(atomic_load(&slow->hanging) == 1 && rcv_count(fast) == 1);
+	/* While it hangs: the next evaluation commits and the fast hook gets it too. */
+	apply(NULL, 0, t0 + 1);
+	webhook_worker_kick(w);
+	WAIT_FOR(rcv_count(fast) == 2);
+	assert_int_equal(atomic_load(&slow->hanging), 1);
+	assert_int_equal(rcv_count(slow), 1); /* per-webhook order: resolved waits for firing */
+	int64_t t = util_mono_ms();
+	webhook_worker_free(w);
+	assert_true(util_mono_ms() - t < 5000);
+	/* Both notifications of the hanging hook are still queued, none lost. */
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'"), 2);
+	rcv_free(slow);
+	rcv_free(fast);
+	json_decref(c.details);
+}
+
+/* The timeout bounds a hanging attempt, which is then retried. */
+static void test_hanging_receiver_times_out(void **state)
+{
+	(void)state;
+	struct rcv *slow = rcv_new(MODE_HANG);
+	cfg.webhook_timeout_ms = 500;
+	add_hook(slow, "/hook", "warning");
+	struct alert_cond c = stranding(0.2);
+	apply(&c, 1, util_now());
+	int64_t t = util_mono_ms();
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), NULL, NULL, 0), 0);
+	assert_true(util_mono_ms() - t < 10000);
+	assert_int_equal(q("SELECT attempts = 1 AND state = 'pending' AND last_error LIKE"
+			   " '%timed out%' FROM webhook_outbox"),
+			 1);
+	rcv_free(slow);
+	json_decref(c.details);
+}
+
+/* Repeat interval: a reminder only after it elapsed, with its own key. */
+static void test_repeat_interval_and_silence(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	int64_t sid;
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	struct alert_cond c = stranding(0.2);
+	time_t t = 3000000;
+	cfg.alerts_repeat_s = 3600;
+	apply(&c, 1, t);
+	apply(&c, 1, t + 3599);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t + 3599, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 1);
+	apply(&c, 1, t + 3600);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t + 3600, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 2);
+	assert_string_not_equal(r->reqs[0].key, r->reqs[1].key);
+	/* Silenced: the next reminder and the resolution are not sent. */
+	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, t + 100000, "maintenance", t,
+					    &sid, err, sizeof(err)),
+			 0);
+	apply(&c, 1, t + 7200);
+	apply(NULL, 0, t + 7300);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t + 7300, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 2);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved'"), 1);
+	rcv_free(r);
+	json_decref(c.details);
+}
+
+/* SIGKILL the delivering process mid-flight; a restart delivers everything. */
+static void test_sigkill_while_queued_then_restart(void **state)
+{
+	(void)state;
+	const char *bin = getenv("PINWATCH_BIN");
+	if (!bin)
+		skip();
+	char conf[160];
+	struct rcv *r = rcv_new(MODE_HANG);
+	add_hook(r, "/hook", "warning");
+	snprintf(conf, sizeof(conf), "%s/pinwatch.conf", dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "[storage]\npath = %s\n[webhook]\ntimeout_ms = 60000\nbackoff_cap = 1s\n", path);
+	fclose(f);
+
+	/* Three alerts queued. */
+	struct alert_cond c[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = stranding(0.1 * (i + 1));
+		c[i].kind = i == 0 ? ALERT_STRANDING_NOW
+			  : i == 1 ? ALERT_ROTATION_NOT_READY
+				   : ALERT_PROBE_FAILING;
+		assert_int_equal(alerts_fingerprint(c[i].kind, "api.example.com", 443, "shop-android",
+						    c[i].fingerprint, sizeof(c[i].fingerprint)),
+				 0);
+	}
+	apply(c, 3, util_now());
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 3);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "webhook", "flush", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	WAIT_FOR(atomic_load(&r->hanging) == 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'"), 3);
+
+	/* Restart with a healthy receiver: all three arrive (the first one twice
+	 * at most: at-least-once, same Idempotency-Key). */
+	atomic_store(&r->mode, 200);
+	atomic_store(&r->release, true);
+	WAIT_FOR(atomic_load(&r->hanging) == 0);
+	atomic_store(&r->release, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		execl(bin, bin, "webhook", "flush", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
+	int n = rcv_count(r);
+	assert_true(n >= 4 && n <= 5); /* 1 hung (+1 if the kill raced a late reply) + 3 */
+	int keys = 0;
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < n; k++)
+			if (strstr(r->reqs[k].key, c[i].fingerprint)) {
+				keys++;
+				break;
+			}
+	assert_int_equal(keys, 3);
+	for (int i = 0; i < 3; i++)
+		json_decref(c[i].details);
+	rcv_free(r);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	gnutls_global_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signature_openssl_oneliner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receiver_down_then_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_500_retried_until_success, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_400_and_redirect_given_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_give_up_after_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hanging_receiver_isolated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hanging_receiver_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeat_interval_and_silence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_while_queued_then_restart, setup,
+						teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	gnutls_global_deinit();
+	return rc;
+}

@@ -1,0 +1,575 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "alerts.h"
+#include "config.h"
+#include "db.h"
+#include "util.h"
+
+static char dir[64];
+static char path[128];
+static struct db *db;
+static struct config cfg;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-alerts-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	db = db_open(path, 0, err, sizeof(err));
+	if (!db)
+		return -1;
+	config_defaults(&cfg);
+	snprintf(cfg.http_base_url, sizeof(cfg.http_base_url), "https://pinwatch.example");
+	if (db_exec(db,
+		    "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES"
+		    " (1, 'api.example.com', 443, 0, 0), (2, 'cdn.example.com', 443, 0, 0);"
+		    "INSERT INTO apps (id, name, platform, created_at, updated_at) VALUES"
+		    " (1, 'shop-android', 'android', 0, 0);"
+		    "INSERT INTO webhooks (id, url, format, secret, min_severity, created_at) VALUES"
+		    " (1, 'http://127.0.0.1:1/a', 'generic', 's', 'warning', 0),"
+		    " (2, 'http://127.0.0.1:1/b', 'slack', 's', 'critical', 0),"
+		    " (3, 'http://127.0.0.1:1/c', 'generic', 's', 'info', 0);"
+		    "UPDATE webhooks SET enabled = 0 WHERE id = 3;",
+		    err, sizeof(err)))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char p[160];
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	db_close(db);
+	db = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static int64_t q(const char *sql)
+{
+	int64_t v = -1;
+	assert_int_equal(db_query_int(db, sql, &v), 0);
+	return v;
+}
+
+static void cond(struct alert_cond *c, enum alert_kind kind, int64_t ep, int64_t app,
+		 enum alert_severity sev, double share)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->endpoint_id = ep;
+	c->app_id = app;
+	c->severity = sev;
+	assert_int_equal(alerts_fingerprint(kind, ep == 1 ? "api.example.com" : "cdn.example.com",
+					    443, app ? "shop-android" : NULL, c->fingerprint,
+					    sizeof(c->fingerprint)),
+			 0);
+	snprintf(c->summary, sizeof(c->summary), "%.0f%% of shop-android would be stranded",
+		 share * 100);
+	c->details = json_pack("{s:f, s:[{s:s, s:f}], s:[s]}", "stranded_share", share,
+			       "versions", "version", "4.2.0", "share", share, "reasons",
+			       "4.2.0 pins only the old leaf <key>");
+}
+
+/* ---- pure helpers ------------------------------------------------------- */
+
+static void test_alerts_decide_table(void **state)
+{
+	(void)state;
+	static const struct {
+		bool firing;
+		enum alert_severity prev_sev;
+		time_t last_sent;
+		bool present;
+		enum alert_severity sev;
+		time_t now;
+		enum alert_action want;
+	} cases[] = {
+		{ false, ALERT_SEV_NONE, 0, false, ALERT_SEV_NONE, 1000, ALERT_ACT_NONE },
+		{ false, ALERT_SEV_NONE, 0, true, ALERT_WARNING, 1000, ALERT_ACT_OPEN },
+		{ true, ALERT_WARNING, 900, false, ALERT_SEV_NONE, 1000, ALERT_ACT_RESOLVE },
+		{ true, ALERT_WARNING, 900, true, ALERT_CRITICAL, 1000, ALERT_ACT_CHANGE },
+		{ true, ALERT_CRITICAL, 900, true, ALERT_WARNING, 1000, ALERT_ACT_CHANGE },
+		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 950, ALERT_ACT_UPDATE },
+		/* repeat interval 100: boundary at exactly 100 s */
+		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 999, ALERT_ACT_UPDATE },
+		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 1000, ALERT_ACT_REPEAT },
+		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 1001, ALERT_ACT_REPEAT },
+		/* never sent (silenced so far): send now */
+		{ true, ALERT_WARNING, 0, true, ALERT_WARNING, 1000, ALERT_ACT_REPEAT },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct alert_prev p = { cases[i].firing, cases[i].prev_sev, cases[i].last_sent };
+		enum alert_action got = alerts_decide(&p, cases[i].present, cases[i].sev,
+						      cases[i].now, 100);
+		if (got != cases[i].want)
+			fail_msg("case %zu: got %d want %d", i, got, cases[i].want);
+	}
+}
+
+static void test_alerts_rotation_severity_table(void **state)
+{
+	(void)state;
+	static const int def[4] = { 30, 14, 7, 2 };
+	static const int two[4] = { 20, 5, 0, 0 };
+	static const int one[4] = { 10, 0, 0, 0 };
+	static const int none[4] = { 0, 0, 0, 0 };
+	static const struct {
+		const int *th;
+		int days;
+		enum alert_severity want;
+	} cases[] = {
+		{ def, 400, ALERT_SEV_NONE }, { def, 31, ALERT_SEV_NONE }, { def, 30, ALERT_INFO },
+		{ def, 15, ALERT_INFO },      { def, 14, ALERT_WARNING },  { def, 8, ALERT_WARNING },
+		{ def, 7, ALERT_CRITICAL },   { def, 2, ALERT_CRITICAL },  { def, 0, ALERT_CRITICAL },
+		{ def, -5, ALERT_CRITICAL },  { two, 21, ALERT_SEV_NONE }, { two, 20, ALERT_INFO },
+		{ two, 6, ALERT_INFO },       { two, 5, ALERT_CRITICAL },  { one, 11, ALERT_SEV_NONE },
+		{ one, 10, ALERT_CRITICAL },  { none, 0, ALERT_SEV_NONE },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum alert_severity got = alerts_rotation_severity(cases[i].days, cases[i].th);
+		if (got != cases[i].want)
+			fail_msg("case %zu (%d days): got %d want %d", i, cases[i].days, got,
+				 cases[i].want);
+	}
+}
+
+static void test_alerts_probe_failing_severity_table(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t n;
+		int th;
+		enum alert_severity want;
+	} cases[] = {
+		{ 0, 3, ALERT_SEV_NONE }, { 2, 3, ALERT_SEV_NONE }, { 3, 3, ALERT_WARNING },
+		{ 8, 3, ALERT_WARNING },  { 9, 3, ALERT_CRITICAL }, { 1, 1, ALERT_WARNING },
+		{ 3, 1, ALERT_CRITICAL }, { 1, 0, ALERT_WARNING },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		if (alerts_probe_failing_severity(cases[i].n, cases[i].th) != cases[i].want)
+			fail_msg("case %zu", i);
+}
+
+static void test_alerts_fingerprint_stable_and_distinct(void **state)
+{
+	(void)state;
+	char a[64], b[64], c[64], d[64];
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop",
+					    a, sizeof(a)),
+			 0);
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop",
+					    b, sizeof(b)),
+			 0);
+	assert_string_equal(a, b);
+	assert_int_equal(strncmp(a, "stranding_now-", 14), 0);
+	assert_int_equal(strlen(a), 14 + 16);
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 8443, "shop",
+					    c, sizeof(c)),
+			 0);
+	assert_string_not_equal(a, c);
+	assert_int_equal(alerts_fingerprint(ALERT_ROTATION_NOT_READY, "api.example.com", 443,
+					    "shop", d, sizeof(d)),
+			 0);
+	assert_string_not_equal(a + 14, d + 19);
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop",
+					    c, 10),
+			 -ENOSPC);
+}
+
+static void test_alerts_names_roundtrip(void **state)
+{
+	(void)state;
+	for (int k = 0; k < ALERT_KIND_COUNT; k++) {
+		enum alert_kind out;
+		assert_int_equal(alerts_kind_parse(alerts_kind_name((enum alert_kind)k), &out), 0);
+		assert_int_equal(out, k);
+	}
+	enum alert_kind ko;
+	enum alert_severity so;
+	assert_int_equal(alerts_kind_parse("nope", &ko), -EINVAL);
+	assert_int_equal(alerts_severity_parse("warning", &so), 0);
+	assert_int_equal(so, ALERT_WARNING);
+	assert_int_equal(alerts_severity_parse("none", &so), -EINVAL);
+	assert_string_equal(alerts_kind_name(ALERT_KIND_COUNT), "unknown");
+}
+
+/* ---- alerts_apply against a database ------------------------------------ */
+
+static void test_alerts_apply_lifecycle(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_result r;
+	struct alert_cond c;
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.2);
+	cfg.alerts_repeat_s = 3600;
+
+	/* New: one firing row, one outbox row per matching enabled webhook (1 and 2). */
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 1000, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.opened, 1);
+	assert_int_equal(r.notifications, 2);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing' AND starts_at = 1000"
+			   " AND last_sent_at = 1000"),
+			 1);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 2);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE webhook_id = 1 AND"
+			   " idempotency_key = (SELECT fingerprint || ':firing:1000' FROM alerts)"),
+			 1);
+	assert_int_equal(q("SELECT json_extract(body, '$.alerts[0].labels.endpoint') ="
+			   " 'api.example.com:443' FROM webhook_outbox WHERE webhook_id = 1"),
+			 1);
+
+	/* Still true, within the repeat interval: nothing new. */
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 2000, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.notifications, 0);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 2);
+
+	/* Repeat interval elapsed: one reminder each, with a distinct key. */
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 4600, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.repeated, 1);
+	assert_int_equal(r.notifications, 2);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 4);
+	assert_int_equal(q("SELECT count(*) FROM alerts"), 1);
+
+	/* Severity drops to warning: a change; the critical-only slack hook is not told. */
+	json_decref(c.details);
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_WARNING, 0.05);
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 4700, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.changed, 1);
+	assert_int_equal(r.notifications, 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE severity = 'warning'"), 1);
+
+	/* Gone: resolved with ends_at, one resolved notification. */
+	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 5000, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(r.notifications, 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND ends_at = 5000"),
+			 1);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE idempotency_key LIKE"
+			   " '%:resolved:1000' AND json_extract(body, '$.status') = 'resolved'"),
+			 1);
+
+	/* Back again: a new episode, a new row. */
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 6000, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.opened, 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts"), 2);
+	json_decref(c.details);
+}
+
+static void test_alerts_apply_scope_and_duplicates(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_result r;
+	struct alert_cond c[3];
+	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_WARNING, 0.1);
+	cond(&c[1], ALERT_PROBE_FAILING, 2, 0, ALERT_WARNING, 0);
+	cond(&c[2], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.3); /* duplicate, more severe */
+	assert_int_equal(alerts_apply(db, c, 3, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.opened, 2);
+	assert_int_equal(q("SELECT severity = 'critical' FROM alerts WHERE kind = 'stranding_now'"), 1);
+	/* A partial evaluator (readiness kinds only) must not resolve probe_failing. */
+	assert_int_equal(alerts_apply(db, c, 1, ALERT_SCOPE(ALERT_STRANDING_NOW), 200, &cfg, &r, err,
+				      sizeof(err)),
+			 0);
+	assert_int_equal(r.resolved, 0);
+	assert_int_equal(r.changed, 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing'"), 2);
+	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE(ALERT_PROBE_FAILING), 300, &cfg, &r,
+				      err, sizeof(err)),
+			 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(q("SELECT status = 'resolved' FROM alerts WHERE kind = 'probe_failing'"), 1);
+	for (int i = 0; i < 3; i++)
+		json_decref(c[i].details);
+}
+
+static void test_alerts_apply_silences(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_result r;
+	struct alert_cond c[2];
+	int64_t sid;
+	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
+	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
+	cfg.alerts_repeat_s = 100000;
+	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, 500, "maintenance", 10, &sid, err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(alerts_silence_add(db, "test", c[1].fingerprint, 0, 300, "known", 10, &sid,
+					    err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.opened, 2);
+	assert_int_equal(r.silenced, 2);
+	assert_int_equal(r.notifications, 0);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE last_sent_at IS NULL"), 2);
+	/* The fingerprint silence ends first: that alert is sent then, once. */
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 300, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.notifications, 2);
+	assert_int_equal(r.silenced, 1);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 301, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.notifications, 0);
+	/* Unsilence the endpoint: the other one goes out. */
+	assert_int_equal(alerts_silence_remove(db, "test", 1, 302, err, sizeof(err)), 0);
+	assert_int_equal(alerts_silence_remove(db, "test", 1, 303, err, sizeof(err)), -ENOENT);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 303, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.notifications, 2);
+	/* Bad silences are refused. */
+	assert_int_equal(alerts_silence_add(db, "t", NULL, 0, 900, "x", 10, &sid, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(alerts_silence_add(db, "t", "fp", 0, 900, "", 10, &sid, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(alerts_silence_add(db, "t", "fp", 0, 5, "x", 10, &sid, err, sizeof(err)),
+			 -EINVAL);
+	for (int i = 0; i < 2; i++)
+		json_decref(c[i].details);
+}
+
+static void test_alerts_apply_resolved_unsent_is_quiet(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_result r;
+	struct alert_cond c;
+	int64_t sid;
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
+	assert_int_equal(alerts_silence_add(db, "test", c.fingerprint, 0, 1000, "quiet", 1, &sid, err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 10, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 20, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(r.notifications, 0);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
+	json_decref(c.details);
+}
+
+static void test_alerts_apply_rejects_bad_input_atomically(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alert_cond c[2];
+	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
+	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
+	c[1].severity = ALERT_SEV_NONE;
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "severity"));
+	c[1].severity = ALERT_WARNING;
+	c[1].fingerprint[0] = 0;
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
+			 -EINVAL);
+	/* An unknown endpoint id violates the foreign key: nothing is written. */
+	json_decref(c[1].details);
+	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
+	c[1].endpoint_id = 99;
+	assert_int_not_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
+			     0);
+	assert_int_equal(q("SELECT count(*) FROM alerts"), 0);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
+	for (int i = 0; i < 2; i++)
+		json_decref(c[i].details);
+}
+
+static void test_alerts_list_json(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alert_cond c;
+	json_t *arr;
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 20, &cfg, NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 30, &cfg, NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_list_json(db, false, 0, 40, &arr, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(arr), 1);
+	json_t *a = json_array_get(arr, 0);
+	assert_string_equal(json_string_value(json_object_get(a, "endpoint")), "api.example.com:443");
+	assert_string_equal(json_string_value(json_object_get(a, "app")), "shop-android");
+	assert_string_equal(json_string_value(json_object_get(a, "status")), "firing");
+	assert_true(json_is_false(json_object_get(a, "silenced")));
+	json_decref(arr);
+	assert_int_equal(alerts_list_json(db, true, 0, 40, &arr, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(arr), 2);
+	int64_t counts[4];
+	assert_int_equal(alerts_firing_counts(db, counts), 0);
+	assert_int_equal(counts[ALERT_CRITICAL], 1);
+	assert_int_equal(counts[ALERT_WARNING], 0);
+	json_decref(arr);
+	json_decref(c.details);
+}
+
+
+/* ---- condition sources ---------------------------------------------------- */
+
+static void obs(int64_t ep, const char *addr, const char *outcome, int chain, int64_t count,
+		int64_t first, int64_t last)
+{
+	char sql[512], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id,"
+		 " first_seen, last_seen, probe_count) VALUES (%lld, '%s', '%s', %s, %lld, %lld, %lld)",
+		 (long long)ep, addr, outcome, chain ? "1" : "NULL", (long long)first,
+		 (long long)last, (long long)count);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static const struct alert_cond *find_kind(const struct alerts_condv *v, enum alert_kind k,
+					  int64_t ep)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].kind == k && v->v[i].endpoint_id == ep)
+			return &v->v[i];
+	return NULL;
+}
+
+static void test_alerts_conds_from_observations_table(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_condv v = { 0 };
+	assert_int_equal(db_exec(db, "INSERT INTO chains (id, sha256, length) VALUES (1, zeroblob(32), 0)",
+				 err, sizeof(err)),
+			 0);
+	cfg.alerts_probe_failures = 3;
+	/* endpoint 1: ok for a while, then 2 timeouts (below the threshold) */
+	obs(1, "192.0.2.1", "ok", 1, 10, 0, 1000);
+	obs(1, "192.0.2.1", "timeout", 0, 2, 1300, 1600);
+	/* an address no longer served: its old failure is ignored */
+	obs(1, "192.0.2.9", "refused", 0, 50, 0, 100);
+	/* endpoint 2: presents a chain that does not validate */
+	obs(2, "198.51.100.7", "untrusted", 1, 1, 1600, 1600);
+	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 1);
+	assert_non_null(find_kind(&v, ALERT_VALIDATION_FAILED, 2));
+	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, ALERT_WARNING);
+	alerts_condv_free(&v);
+
+	/* Two more failures in a row, split over two rows (the outcome changed). */
+	obs(1, "192.0.2.1", "refused", 0, 1, 1900, 1900);
+	assert_int_equal(db_exec(db, "UPDATE observations SET outcome = 'expired' WHERE endpoint_id = 2",
+				 err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 2);
+	const struct alert_cond *pf = find_kind(&v, ALERT_PROBE_FAILING, 1);
+	assert_non_null(pf);
+	assert_int_equal(pf->severity, ALERT_WARNING);
+	assert_non_null(strstr(pf->summary, "3 consecutive"));
+	assert_int_equal(json_array_size(json_object_get(pf->details, "addresses")), 1);
+	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, ALERT_CRITICAL);
+	alerts_condv_free(&v);
+
+	/* 9 consecutive: critical. */
+	assert_int_equal(db_exec(db, "UPDATE observations SET probe_count = 8 WHERE outcome = 'refused'"
+				 " AND address = '192.0.2.1'", err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(find_kind(&v, ALERT_PROBE_FAILING, 1)->severity, ALERT_CRITICAL);
+	alerts_condv_free(&v);
+
+	/* Through alerts_evaluate: two alerts open; ok again: probe_failing resolves. */
+	struct alerts_result r;
+	assert_int_equal(alerts_evaluate(db, &cfg, 2000, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.opened, 2);
+	obs(1, "192.0.2.1", "ok", 1, 1, 2100, 2100);
+	assert_int_equal(alerts_evaluate(db, &cfg, 2100, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND kind = 'probe_failing'"), 1);
+	/* Disabled endpoints are not evaluated. */
+	assert_int_equal(db_exec(db, "UPDATE endpoints SET enabled = 0 WHERE id = 2", err, sizeof(err)), 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, 2200, &r, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
+}
+
+static void test_alerts_conds_from_pin_expiry_table(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct alerts_condv v = { 0 };
+	time_t now;
+	assert_int_equal(util_parse_date("2026-11-01", &now), 0);
+	static const char pin[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.0', 0),"
+		 " (2, 1, '4.1', 0), (3, 1, '3.0', 0), (4, 1, '4.2', 0), (5, 1, '4.3', 0);"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (3, '2026-10-01', 0.2),"
+		 " (3, '2026-10-20', 0);"
+		 "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES"
+		 " (1, 1, 'api.example.com', 1, '2026-11-11'),"  /* 10 days: warning */
+		 " (2, 2, 'cdn.example.com', 1, '2026-11-21'),"  /* 20 days: info */
+		 " (3, 3, 'old.example.com', 1, '2026-11-05'),"  /* unused version */
+		 " (4, 4, 'far.example.com', 1, '2026-12-21'),"  /* 50 days: none */
+		 " (5, 5, 'off.example.com', 0, '2026-11-05'),"  /* not enforced */
+		 " (6, 5, 'gone.example.com', 1, '2026-10-05');" /* already expired */
+		 "INSERT INTO pins (policy_id, sha256) VALUES (1, '%s'), (2, '%s'), (3, '%s'),"
+		 " (4, '%s'), (5, '%s'), (6, '%s');",
+		 pin, pin, pin, pin, pin, pin);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	assert_int_equal(alerts_conds_from_pin_expiry(db, &cfg, now, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.v[0].severity, ALERT_WARNING);
+	assert_non_null(strstr(v.v[0].summary, "api.example.com"));
+	assert_non_null(strstr(v.v[0].summary, "4.0"));
+	assert_int_equal(json_integer_value(json_object_get(v.v[0].details, "days_left")), 10);
+	assert_int_equal(v.v[1].severity, ALERT_INFO);
+	assert_int_equal(v.v[0].app_id, 1);
+	assert_string_not_equal(v.v[0].fingerprint, v.v[1].fingerprint);
+	alerts_condv_free(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_alerts_decide_table),
+		cmocka_unit_test(test_alerts_rotation_severity_table),
+		cmocka_unit_test(test_alerts_probe_failing_severity_table),
+		cmocka_unit_test(test_alerts_fingerprint_stable_and_distinct),
+		cmocka_unit_test(test_alerts_names_roundtrip),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_scope_and_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_silences, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_resolved_unsent_is_quiet, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_rejects_bad_input_atomically, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_list_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_from_observations_table, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_from_pin_expiry_table, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
