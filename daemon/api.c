@@ -65,6 +65,9 @@ static const struct api_route routes[] = {
 	{ "GET", "/api/v1/audit", API_READ, false, api_audit_list },
 	{ "GET", "/api/v1/audit/verify", API_READ, false, api_audit_verify },
 	{ "GET", "/api/v1/certificates", API_READ, false, api_certificates_list },
+	{ "GET", "/api/v1/readiness", API_READ, false, api_readiness_list },
+	{ "GET", "/api/v1/readiness/{}", API_READ, false, api_readiness_get },
+	{ "GET", "/api/v1/lint", API_READ, false, api_lint },
 	{ "GET", "/api/v1/tokens", API_ADMIN, false, h_tokens_list },
 	{ "POST", "/api/v1/tokens", API_ADMIN, true, h_tokens_create },
 	{ "DELETE", "/api/v1/tokens/{}", API_ADMIN, false, h_tokens_revoke },
@@ -270,6 +273,10 @@ int api_ctx_init(struct api_ctx *ctx, bool public_read)
 	ctx->cfg = cfg;
 	if (pthread_mutex_init(&ctx->lock, NULL))
 		return -ENOMEM;
+	if (pthread_mutex_init(&ctx->snap_build_lock, NULL)) {
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
 	ctx->public_read = public_read;
 	ctx->started_at = util_now();
 	ctx->generation = 1;
@@ -280,6 +287,10 @@ void api_ctx_destroy(struct api_ctx *ctx)
 {
 	free(ctx->cache_status);
 	ctx->cache_status = NULL;
+	struct api_snapshot *s = ctx->snapshot;
+	ctx->snapshot = NULL;
+	api_snapshot_release(ctx, s);
+	pthread_mutex_destroy(&ctx->snap_build_lock);
 	pthread_mutex_destroy(&ctx->lock);
 }
 
@@ -316,6 +327,10 @@ static void h_metrics(struct api_req *req)
 	size_t len = 0;
 	if (metrics_render(req->db, &out, &len, err, sizeof(err))) {
 		api_error(req, 500, "metrics", "%s", err);
+		return;
+	}
+	if (api_readiness_metrics(req, &out, &len)) {
+		free(out);
 		return;
 	}
 	req->text = out;

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "tokens.h"
 
+struct api_snapshot;
 struct config;
 struct db;
 
@@ -42,6 +43,8 @@ struct api_ctx {
 	uint64_t generation;     /**< bumped on every change; keys the caches */
 	http_probe_now_fn probe_now;
 	void *probe_ctx;
+	pthread_mutex_t snap_build_lock; /**< one readiness snapshot builder at a time */
+	struct api_snapshot *snapshot;   /**< shared readiness snapshot (under lock; refcounted) */
 	char *cache_status;      /**< cached GET /api/v1/status body (under lock) */
 	uint64_t cache_status_gen;
 	time_t cache_status_at;

@@ -39,6 +39,15 @@ void api_app_get(struct api_req *req);
 void api_audit_list(struct api_req *req);
 void api_certificates_list(struct api_req *req);
 
+/* Readiness (api_readiness.c). */
+struct api_snapshot *api_snapshot_get(struct api_req *req);
+void api_snapshot_release(struct api_ctx *ctx, struct api_snapshot *s);
+void api_readiness_list(struct api_req *req);
+void api_readiness_get(struct api_req *req);
+void api_lint(struct api_req *req);
+/** Append the stranded-share series to the metrics text (*text malloc'ed, grown). */
+int api_readiness_metrics(struct api_req *req, char **text, size_t *len);
+
 /* Handlers (api_write.c). */
 void api_endpoint_create(struct api_req *req);
 void api_endpoint_update(struct api_req *req);

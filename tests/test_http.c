@@ -1,5 +1,6 @@
 /* The HTTP server and API over real HTTP on loopback, with libcurl. */
 #include <errno.h>
+#include <math.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -788,6 +789,89 @@ static void test_audit_list(void **state)
 	resp_free(&r);
 }
 
+static void test_readiness(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	req(&r, "GET", "/api/v1/readiness", NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "application/json");
+	json_t *items = json_object_get(r.json, "items");
+	int64_t total = json_integer_value(json_object_get(r.json, "total"));
+	assert_true(total >= 7);
+	/* worst first: the endpoint whose 4.1.0 users (20%) are stranded */
+	json_t *first = json_array_get(items, 0);
+	assert_string_equal(jstr(first, "host"), "api.example.test");
+	assert_string_equal(jstr(first, "severity"), "critical");
+	json_t *now = json_object_get(json_array_get(json_object_get(first, "apps"), 0), "now");
+	assert_true(fabs(json_real_value(json_object_get(now, "stranded_share")) - 0.2) < 1e-9);
+	assert_true(json_is_array(json_object_get(r.json, "findings")));
+	resp_free(&r);
+
+	req(&r, "GET", "/api/v1/readiness?severity=critical", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness?severity=dire", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness?environment=staging&tag=edge", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"), "xss.example.test");
+	resp_free(&r);
+	/* pages of 2 cover everything once */
+	int seen = 0;
+	char cursor[32] = "";
+	for (int page = 0; page < 20; page++) {
+		snprintf(path, sizeof(path), "/api/v1/readiness?limit=2%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		req(&r, "GET", path, tok_read, NULL);
+		seen += (int)json_array_size(json_object_get(r.json, "items"));
+		const char *nc = jstr(r.json, "next_cursor");
+		snprintf(cursor, sizeof(cursor), "%s", nc ? nc : "");
+		resp_free(&r);
+		if (!cursor[0])
+			break;
+	}
+	assert_int_equal(seen, total);
+
+	snprintf(path, sizeof(path), "/api/v1/readiness/%lld", (long long)ids.endpoint_api);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "host"), "api.example.test");
+	assert_int_equal(json_integer_value(json_object_get(r.json, "id")), ids.endpoint_api);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness/987654", tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+
+	req(&r, "GET", "/metrics", tok_read, NULL);
+	assert_non_null(strstr(r.body, "pinwatch_stranded_share{host=\"api.example.test\",port=\"443\",app=\"shop-android\",scenario=\"now\"} 0.2\n"));
+	assert_non_null(strstr(r.body, "pinwatch_endpoints_by_severity{severity=\"critical\"} 1\n"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/lint", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_array(json_object_get(r.json, "findings")));
+	resp_free(&r);
+
+	/* the cached snapshot follows changes made through the API... */
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}");
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 1);
+	resp_free(&r);
+	/* ...and outside it (another process importing) */
+	char err[ERRLEN];
+	assert_int_equal(db_exec(wdb, "INSERT INTO endpoints (host, created_at, updated_at) VALUES ('cli.example.test', 0, 0)",
+				 err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 2);
+	resp_free(&r);
+}
+
 static void test_public_read_ipv6(void **state)
 {
 	(void)state;
@@ -927,6 +1011,7 @@ int main(void)
 		cmocka_unit_test(test_app_writes),
 		cmocka_unit_test(test_inventory_bulk),
 		cmocka_unit_test(test_audit_list),
+		cmocka_unit_test(test_readiness),
 		cmocka_unit_test(test_public_read_ipv6),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_per_ip_limit),
