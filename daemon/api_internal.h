@@ -48,6 +48,16 @@ void api_lint(struct api_req *req);
 /** Append the stranded-share series to the metrics text (*text malloc'ed, grown). */
 int api_readiness_metrics(struct api_req *req, char **text, size_t *len);
 
+/* Alerts, silences and webhooks (api_alerts.c). */
+void api_alerts_list(struct api_req *req);
+void api_silences_list(struct api_req *req);
+void api_silence_add(struct api_req *req);
+void api_silence_remove(struct api_req *req);
+void api_webhooks_list(struct api_req *req);
+void api_webhook_add(struct api_req *req);
+void api_webhook_remove(struct api_req *req);
+void api_webhook_test(struct api_req *req);
+
 /* Handlers (api_write.c). */
 void api_endpoint_create(struct api_req *req);
 void api_endpoint_update(struct api_req *req);

@@ -872,6 +872,84 @@ static void test_readiness(void **state)
 	resp_free(&r);
 }
 
+static void test_alerts_webhooks(void **state)
+{
+	(void)state;
+	struct resp r;
+	char err[ERRLEN], sql[512];
+	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	size_t before = json_array_size(json_object_get(r.json, "items"));
+	resp_free(&r);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO alerts (fingerprint, kind, endpoint_id, severity, status, summary, starts_at, updated_at) "
+		 "VALUES ('fp-test-1', 'stranding_now', %lld, 'critical', 'firing', 'shop-android 20%% stranded', %lld, %lld)",
+		 (long long)ids.endpoint_api, (long long)util_now(), (long long)util_now());
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), before + 1);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts?severity=critical", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts?severity=info", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts?all=perhaps", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	req(&r, "POST", "/api/v1/alerts/silences", tok_read, "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}");
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/alerts/silences", tok_write, "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"rotation planned\"}");
+	assert_int_equal(r.status, 201);
+	int64_t sid = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/alerts/silences", tok_write, "{\"until\":\"someday\",\"reason\":\"x\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts/silences", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/alerts/silences/%lld", (long long)sid);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	req(&r, "POST", "/api/v1/webhooks", tok_write, "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret\"}");
+	assert_int_equal(r.status, 403); /* webhooks need admin */
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/webhooks", tok_admin, "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/webhooks", tok_admin, "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret-value\",\"format\":\"slack\"}");
+	assert_int_equal(r.status, 201);
+	int64_t wid = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks", tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_null(strstr(r.body, "s3cret-value"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks", tok_read, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld/test", (long long)wid);
+	req(&r, "POST", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "delivered"))); /* nothing listens on port 9 */
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld", (long long)wid);
+	req(&r, "DELETE", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "DELETE", path, tok_admin, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
 static void test_public_read_ipv6(void **state)
 {
 	(void)state;
@@ -1012,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_inventory_bulk),
 		cmocka_unit_test(test_audit_list),
 		cmocka_unit_test(test_readiness),
+		cmocka_unit_test(test_alerts_webhooks),
 		cmocka_unit_test(test_public_read_ipv6),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_per_ip_limit),
