@@ -13,6 +13,7 @@
 #include "build_config.h"
 #include "db.h"
 #include "metrics.h"
+#include "reports.h"
 #include "tokens.h"
 #include "util.h"
 
@@ -72,6 +73,12 @@ static const struct api_route routes[] = {
 	{ "GET", "/api/v1/alerts/silences", API_READ, false, api_silences_list },
 	{ "POST", "/api/v1/alerts/silences", API_WRITE, true, api_silence_add },
 	{ "DELETE", "/api/v1/alerts/silences/{}", API_WRITE, false, api_silence_remove },
+	{ "POST", "/api/v1/reports", API_PUBLIC, true, api_reports_post },
+	{ "GET", "/api/v1/reports", API_READ, false, api_reports_list },
+	{ "GET", "/api/v1/candidates", API_READ, false, api_candidates_list },
+	{ "POST", "/api/v1/candidates", API_WRITE, true, api_candidates_post },
+	{ "GET", "/api/v1/candidates/{}", API_READ, false, api_candidate_get },
+	{ "DELETE", "/api/v1/candidates/{}", API_WRITE, false, api_candidate_delete },
 	{ "GET", "/api/v1/webhooks", API_ADMIN, false, api_webhooks_list },
 	{ "POST", "/api/v1/webhooks", API_ADMIN, true, api_webhook_add },
 	{ "DELETE", "/api/v1/webhooks/{}", API_ADMIN, false, api_webhook_remove },
@@ -286,6 +293,13 @@ int api_ctx_init(struct api_ctx *ctx, bool public_read)
 		return -ENOMEM;
 	}
 	ctx->public_read = public_read;
+	/* reports come from apps in the field: 30 at once, then one a second per address */
+	ctx->reports = reports_limits_new(REPORTS_MAX_BODY_DEFAULT, 1.0, 30, 10000, 100000);
+	if (!ctx->reports) {
+		pthread_mutex_destroy(&ctx->snap_build_lock);
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
 	ctx->started_at = util_now();
 	ctx->generation = 1;
 	return 0;
@@ -298,6 +312,8 @@ void api_ctx_destroy(struct api_ctx *ctx)
 	struct api_snapshot *s = ctx->snapshot;
 	ctx->snapshot = NULL;
 	api_snapshot_release(ctx, s);
+	reports_limits_free(ctx->reports);
+	ctx->reports = NULL;
 	pthread_mutex_destroy(&ctx->snap_build_lock);
 	pthread_mutex_destroy(&ctx->lock);
 }

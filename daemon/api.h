@@ -17,6 +17,7 @@
 #include "tokens.h"
 
 struct api_snapshot;
+struct reports_limits;
 struct config;
 struct db;
 
@@ -41,6 +42,7 @@ struct api_ctx {
 	time_t scheduler_seen;   /**< last heartbeat (0: never) */
 	time_t last_sweep;       /**< last finished sweep (0: never) */
 	uint64_t generation;     /**< bumped on every change; keys the caches */
+	struct reports_limits *reports; /**< per-source limits of POST /api/v1/reports (owned) */
 	http_probe_now_fn probe_now;
 	void *probe_ctx;
 	pthread_mutex_t snap_build_lock; /**< one readiness snapshot builder at a time */
@@ -63,6 +65,8 @@ struct api_req {
 	const char *qval[API_MAX_QUERY];
 	size_t nquery;
 	json_t *body;             /**< parsed JSON body or NULL (borrowed) */
+	size_t bodylen;           /**< its size in bytes as received */
+	char client[64];          /**< peer address ("192.0.2.1", "2001:db8::1") or "" */
 	enum token_role role;
 	char actor[TOKEN_NAME_MAX + 16]; /**< "token:<name>" or "anonymous" */
 

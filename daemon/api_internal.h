@@ -58,6 +58,14 @@ void api_webhook_add(struct api_req *req);
 void api_webhook_remove(struct api_req *req);
 void api_webhook_test(struct api_req *req);
 
+/* Reports and candidates (api_signals.c). */
+void api_reports_post(struct api_req *req);
+void api_reports_list(struct api_req *req);
+void api_candidates_post(struct api_req *req);
+void api_candidates_list(struct api_req *req);
+void api_candidate_get(struct api_req *req);
+void api_candidate_delete(struct api_req *req);
+
 /* Handlers (api_write.c). */
 void api_endpoint_create(struct api_req *req);
 void api_endpoint_update(struct api_req *req);

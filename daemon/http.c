@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -318,6 +319,14 @@ static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate
 		return req->status;
 	}
 	req->method = !strcmp(method, "HEAD") ? "GET" : method;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->client, sizeof(req->client));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->client, sizeof(req->client));
+	}
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
 	rs->route = api_route_find(req, &status, allow, allowlen);
 	if (!rs->route) {
@@ -412,6 +421,7 @@ static int run_route(struct http *h, struct reqstate *rs)
 		return req->status;
 	}
 	req->body = body;
+	req->bodylen = rs->len;
 	api_dispatch(rs->route, req);
 	req->body = NULL;
 	pool_put(&h->pool, req->db);

@@ -950,6 +950,97 @@ static void test_alerts_webhooks(void **state)
 	resp_free(&r);
 }
 
+static char *report_body(const char *pem, const char *host)
+{
+	char pin[80];
+	snprintf(pin, sizeof(pin), "pin-sha256=\"%s\"", ids.pin_ca);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:[s], s:[s], s:[s]}",
+			      "date-time", "2026-11-27T09:14:03Z", "hostname", host, "port", 443,
+			      "effective-expiration-date", "2027-01-26T09:12:44Z", "include-subdomains", 0,
+			      "known-pins", pin, "served-certificate-chain", pem,
+			      "validated-certificate-chain", pem);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+static void test_reports_candidates(void **state)
+{
+	(void)state;
+	struct resp r;
+	char cert[300], key[300], *pem = NULL;
+	size_t n;
+	snprintf(cert, sizeof(cert), "%s/report-cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/report-key.pem", dir);
+	assert_int_equal(fixture_tls_files(cert, key), 0);
+	assert_int_equal(util_read_file(cert, 65536, &pem, &n), 0);
+
+	/* apps in the field post reports without a token */
+	char *body = report_body(pem, "api.example.test");
+	req(&r, "POST", "/api/v1/reports", NULL, body);
+	if (r.status != 202)
+		fprintf(stderr, "report refused: %s\n", r.body);
+	assert_int_equal(r.status, 202);
+	resp_free(&r);
+	req_full(&r, base_url, "POST", "/api/v1/reports", NULL, "text/plain", body, NULL);
+	assert_int_equal(r.status, 415);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/reports", NULL, "{\"hostname\":\"api.example.test\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/reports", NULL, NULL);
+	assert_int_equal(r.status, 401); /* reading them needs a token */
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/reports", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_array_size(json_object_get(r.json, "items")) >= 1);
+	resp_free(&r);
+	/* one source is rate limited after its burst */
+	int limited = 0;
+	for (int i = 0; i < 40 && !limited; i++) {
+		req(&r, "POST", "/api/v1/reports", NULL, body);
+		limited = r.status == 429;
+		resp_free(&r);
+	}
+	assert_true(limited);
+	free(body);
+
+	json_t *cj = json_pack("{s:s, s:s}", "pem", pem, "source", "manual");
+	char *cbody = json_dumps(cj, JSON_COMPACT);
+	json_decref(cj);
+	req(&r, "POST", "/api/v1/candidates", tok_read, cbody);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
+	if (r.status != 201)
+		fprintf(stderr, "candidate refused: %s\n", r.body);
+	assert_int_equal(r.status, 201);
+	int64_t cid = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
+	assert_int_equal(r.status, 200); /* known chain */
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/candidates", tok_write, "{\"pem\":\"not a certificate\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/candidates", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/candidates/%lld", (long long)cid);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	free(cbody);
+	free(pem);
+}
+
 static void test_public_read_ipv6(void **state)
 {
 	(void)state;
@@ -1091,6 +1182,7 @@ int main(void)
 		cmocka_unit_test(test_audit_list),
 		cmocka_unit_test(test_readiness),
 		cmocka_unit_test(test_alerts_webhooks),
+		cmocka_unit_test(test_reports_candidates),
 		cmocka_unit_test(test_public_read_ipv6),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_per_ip_limit),
