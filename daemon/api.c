@@ -292,10 +292,17 @@ int api_ctx_init(struct api_ctx *ctx, bool public_read)
 		pthread_mutex_destroy(&ctx->lock);
 		return -ENOMEM;
 	}
+	if (pthread_cond_init(&ctx->warm_cond, NULL)) {
+		pthread_mutex_destroy(&ctx->snap_build_lock);
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
+	ctx->warm_kick = true; /* build the first snapshot right away */
 	ctx->public_read = public_read;
 	/* reports come from apps in the field: 30 at once, then one a second per address */
 	ctx->reports = reports_limits_new(REPORTS_MAX_BODY_DEFAULT, 1.0, 30, 10000, 100000);
 	if (!ctx->reports) {
+		pthread_cond_destroy(&ctx->warm_cond);
 		pthread_mutex_destroy(&ctx->snap_build_lock);
 		pthread_mutex_destroy(&ctx->lock);
 		return -ENOMEM;
@@ -314,6 +321,7 @@ void api_ctx_destroy(struct api_ctx *ctx)
 	api_snapshot_release(ctx, s);
 	reports_limits_free(ctx->reports);
 	ctx->reports = NULL;
+	pthread_cond_destroy(&ctx->warm_cond);
 	pthread_mutex_destroy(&ctx->snap_build_lock);
 	pthread_mutex_destroy(&ctx->lock);
 }
@@ -322,6 +330,8 @@ void api_ctx_invalidate(struct api_ctx *ctx)
 {
 	pthread_mutex_lock(&ctx->lock);
 	ctx->generation++;
+	ctx->warm_kick = true;
+	pthread_cond_signal(&ctx->warm_cond);
 	pthread_mutex_unlock(&ctx->lock);
 }
 

@@ -47,6 +47,9 @@ struct api_ctx {
 	void *probe_ctx;
 	pthread_mutex_t snap_build_lock; /**< one readiness snapshot builder at a time */
 	struct api_snapshot *snapshot;   /**< shared readiness snapshot (under lock; refcounted) */
+	pthread_cond_t warm_cond;        /**< wakes the snapshot warmer (with lock) */
+	bool warm_kick;                  /**< something changed: rebuild soon */
+	bool warm_stop;
 	char *cache_status;      /**< cached GET /api/v1/status body (under lock) */
 	uint64_t cache_status_gen;
 	time_t cache_status_at;
@@ -113,6 +116,12 @@ int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **ou
 /** Initialise (keeping ctx->cfg) and destroy @ctx. */
 int api_ctx_init(struct api_ctx *ctx, bool public_read);
 void api_ctx_destroy(struct api_ctx *ctx);
+/**
+ * Rebuild the readiness snapshot when it is stale or about to age out (the
+ * server's warmer thread calls this with its own connection). 0 or -EIO.
+ */
+int api_snapshot_refresh(struct api_ctx *ctx, struct db *db, char *err, size_t errlen);
+
 /** Bump the generation: caches computed before are dropped. */
 void api_ctx_invalidate(struct api_ctx *ctx);
 

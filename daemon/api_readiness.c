@@ -9,6 +9,8 @@
  * API write), when the database says something changed (newest observation,
  * newest audit row: every inventory change writes one, endpoint count), or
  * after SNAP_MAX_AGE_S (time alone moves expiry days and adoption dates).
+ * The server's warmer thread (http.c) rebuilds after sweeps and writes and
+ * before the age limit, so that readers rarely pay for a build.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +26,8 @@
 #include "readiness_load.h"
 #include "util.h"
 
-#define SNAP_MAX_AGE_S 60
+#define SNAP_MAX_AGE_S 60 /* readers rebuild an older snapshot */
+#define SNAP_WARM_S 30    /* the warmer rebuilds one older than this */
 
 struct snap_app {
 	const char *name;  /* into snap->inv */
@@ -48,7 +51,7 @@ struct snap_ep {
 struct api_snapshot {
 	int refs;                    /* under ctx->lock */
 	uint64_t generation;
-	int64_t key[4];
+	int64_t key[3];
 	time_t built_at;
 	struct inventory inv;
 	struct snap_ep *eps;         /* worst first */
@@ -84,16 +87,18 @@ void api_snapshot_release(struct api_ctx *ctx, struct api_snapshot *s)
 		snap_free(s);
 }
 
-/* Cheap change detection: four index lookups. */
-static int snap_key(struct db *db, int64_t key[4])
+/* Cheap change detection: three index lookups. A probe that sees nothing new
+ * only moves last_seen, which changes no verdict; a new outcome or chain opens
+ * a row, every inventory change writes an audit row, and the endpoint count
+ * catches writers that bypass the store. */
+static int snap_key(struct db *db, int64_t key[3])
 {
-	static const char *const q[4] = {
+	static const char *const q[3] = {
 		"SELECT coalesce(max(id), 0) FROM observations",
-		"SELECT coalesce(max(last_seen), 0) FROM observations",
 		"SELECT coalesce(max(id), 0) FROM audit_log",
 		"SELECT count(*) FROM endpoints",
 	};
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 3; i++)
 		if (db_query_int(db, q[i], &key[i]))
 			return -EIO;
 	return 0;
@@ -227,38 +232,55 @@ fail:
 	return NULL;
 }
 
-struct api_snapshot *api_snapshot_get(struct api_req *req)
+/* A reference on the current snapshot: a fresh one, or with @stale_ok one that
+ * only differs in what a build in progress will fix (same generation). */
+static struct api_snapshot *snap_ref(struct api_ctx *c, const int64_t key[3], time_t now, bool stale_ok)
 {
-	struct api_ctx *c = req->ctx;
-	char err[ERRLEN];
-	int64_t key[4];
-	time_t now = util_now();
-	if (snap_key(req->db, key)) {
-		api_db_error(req);
-		return NULL;
-	}
-	/* one builder at a time; the others wait and then share its result */
-	pthread_mutex_lock(&c->snap_build_lock);
 	pthread_mutex_lock(&c->lock);
 	struct api_snapshot *s = c->snapshot;
-	bool fresh = s && s->generation == c->generation && !memcmp(s->key, key, sizeof(key)) &&
-		     now - s->built_at < SNAP_MAX_AGE_S;
-	uint64_t gen = c->generation;
-	if (fresh)
+	bool ok = s && s->generation == c->generation &&
+		  (stale_ok || (!memcmp(s->key, key, sizeof(s->key)) && now - s->built_at < SNAP_MAX_AGE_S));
+	if (ok)
 		s->refs++;
 	pthread_mutex_unlock(&c->lock);
-	if (fresh) {
+	return ok ? s : NULL;
+}
+
+static struct api_snapshot *snap_acquire(struct api_ctx *c, struct db *db, char *err, size_t errlen)
+{
+	int64_t key[3];
+	time_t now = util_now();
+	pthread_mutex_lock(&c->lock);
+	uint64_t gen = c->generation; /* read before the data: a change during the build makes it stale */
+	pthread_mutex_unlock(&c->lock);
+	if (snap_key(db, key)) {
+		util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		return NULL;
+	}
+	struct api_snapshot *s = snap_ref(c, key, now, false);
+	if (s)
+		return s;
+	/* Someone (usually the warmer) is building: readers keep using the previous
+	 * snapshot of the same generation instead of queueing behind the build.
+	 * After an API write (new generation) they wait for the new one. */
+	if (pthread_mutex_trylock(&c->snap_build_lock) != 0) {
+		s = snap_ref(c, key, now, true);
+		if (s)
+			return s;
+		pthread_mutex_lock(&c->snap_build_lock);
+	}
+	s = snap_ref(c, key, now, false);
+	if (s) {
 		pthread_mutex_unlock(&c->snap_build_lock);
 		return s;
 	}
-	s = snap_build(req->db, now, err, sizeof(err));
+	s = snap_build(db, now, err, errlen);
 	if (!s) {
 		pthread_mutex_unlock(&c->snap_build_lock);
-		api_error(req, 500, "readiness", "%s", err);
 		return NULL;
 	}
 	s->generation = gen;
-	memcpy(s->key, key, sizeof(key));
+	memcpy(s->key, key, sizeof(s->key));
 	s->refs = 2; /* the cache's and the caller's */
 	pthread_mutex_lock(&c->lock);
 	struct api_snapshot *old = c->snapshot;
@@ -267,6 +289,48 @@ struct api_snapshot *api_snapshot_get(struct api_req *req)
 	pthread_mutex_unlock(&c->snap_build_lock);
 	api_snapshot_release(c, old);
 	return s;
+}
+
+struct api_snapshot *api_snapshot_get(struct api_req *req)
+{
+	char err[ERRLEN];
+	struct api_snapshot *s = snap_acquire(req->ctx, req->db, err, sizeof(err));
+	if (!s)
+		api_error(req, 500, "readiness", "%s", err);
+	return s;
+}
+
+int api_snapshot_refresh(struct api_ctx *ctx, struct db *db, char *err, size_t errlen)
+{
+	struct api_snapshot *s = snap_acquire(ctx, db, err, errlen);
+	if (!s)
+		return -EIO;
+	bool old = util_now() - s->built_at >= SNAP_WARM_S;
+	api_snapshot_release(ctx, s);
+	if (!old)
+		return 0;
+	/* age alone does not make it stale for readers yet: rebuild ahead of them */
+	pthread_mutex_lock(&ctx->snap_build_lock);
+	int64_t key[3];
+	time_t now = util_now();
+	pthread_mutex_lock(&ctx->lock);
+	uint64_t gen = ctx->generation;
+	pthread_mutex_unlock(&ctx->lock);
+	s = snap_key(db, key) ? NULL : snap_build(db, now, err, errlen);
+	if (!s) {
+		pthread_mutex_unlock(&ctx->snap_build_lock);
+		return -EIO;
+	}
+	s->generation = gen;
+	memcpy(s->key, key, sizeof(s->key));
+	s->refs = 1;
+	pthread_mutex_lock(&ctx->lock);
+	struct api_snapshot *prev = ctx->snapshot;
+	ctx->snapshot = s;
+	pthread_mutex_unlock(&ctx->lock);
+	pthread_mutex_unlock(&ctx->snap_build_lock);
+	api_snapshot_release(ctx, prev);
+	return 0;
 }
 
 static bool has_tag(const struct endpoint *e, const char *tag)

@@ -47,6 +47,8 @@ struct http {
 	char *tls_key;
 	char base_origin[512]; /* scheme://host[:port] of [http] base_url, or "" */
 	int port;
+	pthread_t warmer;
+	bool warmer_running;
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the handler. */
@@ -491,6 +493,41 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", log_escape(msg, esc, sizeof(esc)));
 }
 
+/* ---- readiness warmer ------------------------------------------------- */
+
+#define WARM_PERIOD_S 10
+
+/* Keeps the readiness snapshot built ahead of readers: at start, after every
+ * change the server hears of, and before it ages out. */
+static void *warmer_main(void *arg)
+{
+	struct http *h = arg;
+	struct api_ctx *c = &h->ctx;
+	bool warned = false;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		if (!c->warm_stop && !c->warm_kick) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += WARM_PERIOD_S;
+			pthread_cond_timedwait(&c->warm_cond, &c->lock, &ts);
+		}
+		bool stop = c->warm_stop;
+		c->warm_kick = false;
+		pthread_mutex_unlock(&c->lock);
+		if (stop)
+			break;
+		char err[ERRLEN];
+		struct db *db = pool_get(&h->pool, err, sizeof(err));
+		int rc = db ? api_snapshot_refresh(c, db, err, sizeof(err)) : -EIO;
+		pool_put(&h->pool, db);
+		if (rc && !warned)
+			log_warn("http: readiness snapshot: %s", err);
+		warned = rc != 0;
+	}
+	return NULL;
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 /* "host:port" or "[v6]:port" into a socket address. */
@@ -604,6 +641,10 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	if (pthread_create(&h->warmer, NULL, warmer_main, h) == 0)
+		h->warmer_running = true;
+	else
+		log_warn("http: no readiness warmer thread; readers build snapshots themselves");
 	return h;
 fail:
 	http_free(h);
@@ -616,6 +657,13 @@ void http_free(struct http *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	if (h->warmer_running) {
+		pthread_mutex_lock(&h->ctx.lock);
+		h->ctx.warm_stop = true;
+		pthread_cond_signal(&h->ctx.warm_cond);
+		pthread_mutex_unlock(&h->ctx.lock);
+		pthread_join(h->warmer, NULL);
+	}
 	pool_close(&h->pool);
 	api_ctx_destroy(&h->ctx);
 	if (h->tls_key) {
