@@ -1135,10 +1135,12 @@ static void test_per_ip_limit(void **state)
 	assert_true(refused);
 	close(a);
 	close(b);
-	int served = 0;
-	for (int i = 0; i < 100 && !served; i++) {
+	int served = 0, tries;
+	for (tries = 0; tries < 500 && !served; tries++) {
 		req_full(&r, base, "GET", "/healthz", NULL, NULL, NULL, NULL);
 		served = r.cc == CURLE_OK && r.status > 0;
+		if (!served && tries % 50 == 0)
+			fprintf(stderr, "per-ip: try %d: %s\n", tries, curl_easy_strerror(r.cc));
 		resp_free(&r);
 		if (!served)
 			usleep(20000);
