@@ -20,6 +20,7 @@
 #include "api_internal.h"
 #include "db.h"
 #include "inventory.h"
+#include "lint.h"
 #include "metrics.h"
 #include "readiness.h"
 #include "readiness_json.h"
@@ -471,15 +472,27 @@ void api_readiness_get(struct api_req *req)
 		api_error(req, 500, "internal", "out of memory");
 }
 
-/* GET /api/v1/lint: the app-level findings (stale pins, single pins, no backup, unused patterns). */
+/* GET /api/v1/lint: pin lint (lint.h) over the snapshot's inventory, plus the
+ * readiness engine's app findings (stale pins and the like). */
 void api_lint(struct api_req *req)
 {
 	struct api_snapshot *s = api_snapshot_get(req);
 	if (!s)
 		return;
-	json_t *f = json_loads(s->findings, 0, NULL);
+	struct lint_report rep = { 0 };
 	char t[32];
-	json_t *j = f ? json_pack("{s:s, s:o}", "at", util_fmt_time(s->built_at, t, sizeof(t)), "findings", f) : NULL;
+	json_t *j = NULL;
+	if (lint_run(&s->inv, s->built_at, &rep) == 0) {
+		json_t *f = lint_report_json(&rep), *rf = json_loads(s->findings, 0, NULL);
+		if (f && rf)
+			j = json_pack("{s:s, s:o, s:I, s:o}", "at", util_fmt_time(s->built_at, t, sizeof(t)),
+				      "findings", f, "dropped", (json_int_t)rep.dropped, "readiness_findings", rf);
+		else {
+			json_decref(f);
+			json_decref(rf);
+		}
+	}
+	lint_report_free(&rep);
 	api_snapshot_release(req->ctx, s);
 	api_ok(req, 200, j);
 }
