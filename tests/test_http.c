@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -1156,6 +1157,27 @@ static void test_per_ip_limit(void **state)
 	http_free(h);
 }
 
+static void test_idle_timeout(void **state)
+{
+	(void)state;
+	char err[ERRLEN], buf[64];
+	struct config c = base_cfg();
+	c.http_timeout_s = 1;
+	struct http *h = http_new(&c, dbpath, err, sizeof(err));
+	assert_non_null(h);
+	int fd = connect_raw(http_port(h)); /* half a request, then silence */
+	assert_true(fd >= 0);
+	struct timeval tv = { .tv_sec = 15 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* the server closes the idle connection (read returns 0, or a reset) well
+	 * before our 15 s receive timeout */
+	ssize_t n = read(fd, buf, sizeof(buf));
+	assert_true(n <= 0);
+	assert_false(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	close(fd);
+	http_free(h);
+}
+
 static void test_bad_listen(void **state)
 {
 	(void)state;
@@ -1195,6 +1217,7 @@ int main(void)
 		cmocka_unit_test(test_public_read_ipv6),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_per_ip_limit),
+		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_bad_listen),
 	};
 	gnutls_global_init();
