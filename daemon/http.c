@@ -698,8 +698,13 @@ void http_note_sweep(struct http *h, time_t finished_at)
 {
 	pthread_mutex_lock(&h->ctx.lock);
 	h->ctx.last_sweep = finished_at;
+	if (finished_at > h->ctx.scheduler_seen)
+		h->ctx.scheduler_seen = finished_at;
+	/* no new generation: readers keep the current snapshot while the warmer
+	 * rebuilds it if the results changed anything */
+	h->ctx.warm_kick = true;
+	pthread_cond_signal(&h->ctx.warm_cond);
 	pthread_mutex_unlock(&h->ctx.lock);
-	api_ctx_invalidate(&h->ctx);
 }
 
 void http_invalidate(struct http *h)
