@@ -18,7 +18,7 @@
 #include "util.h"
 
 #define SCHEDULER_DEAD_S 60
-#define STATUS_CACHE_S 2
+#define STATUS_CACHE_S	 2
 
 struct api_route {
 	const char *method;
@@ -60,7 +60,8 @@ static const struct api_route routes[] = {
 	{ "PUT", "/api/v1/apps/{}/versions/{}/policies", API_WRITE, true, api_policy_put },
 	{ "DELETE", "/api/v1/apps/{}/versions/{}/policies", API_WRITE, false, api_policy_delete },
 	{ "POST", "/api/v1/apps/{}/adoption", API_WRITE, true, api_adoption_add },
-	{ "DELETE", "/api/v1/apps/{}/versions/{}/adoption/{}", API_WRITE, false, api_adoption_delete },
+	{ "DELETE", "/api/v1/apps/{}/versions/{}/adoption/{}", API_WRITE, false,
+	  api_adoption_delete },
 	{ "GET", "/api/v1/inventory", API_READ, false, api_inventory_export },
 	{ "POST", "/api/v1/inventory", API_WRITE, true, api_inventory_import },
 	{ "GET", "/api/v1/audit", API_READ, false, api_audit_list },
@@ -121,7 +122,8 @@ static bool match(const char *pattern, const char *path, struct api_req *req)
 	return true;
 }
 
-const struct api_route *api_route_find(struct api_req *req, int *status, char *allow, size_t allowlen)
+const struct api_route *api_route_find(struct api_req *req, int *status, char *allow,
+				       size_t allowlen)
 {
 	size_t used = 0;
 	bool path_known = false;
@@ -137,7 +139,8 @@ const struct api_route *api_route_find(struct api_req *req, int *status, char *a
 		if (req->method && strcmp(routes[i].method, req->method) == 0)
 			return &routes[i];
 		path_known = true;
-		int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i].method);
+		int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
+				 routes[i].method);
 		if (w > 0 && (size_t)w < allowlen - used)
 			used += (size_t)w;
 	}
@@ -224,7 +227,8 @@ int api_page(struct api_req *req, int64_t *limit, int64_t *cursor)
 	}
 	if (c && *c) {
 		if (util_parse_int(c, 1, INT64_MAX, &v)) {
-			api_error(req, 400, "bad_request", "cursor must be a value returned as next_cursor");
+			api_error(req, 400, "bad_request",
+				  "cursor must be a value returned as next_cursor");
 			return -EINVAL;
 		}
 		*cursor = v;
@@ -240,15 +244,17 @@ void api_list_response(struct api_req *req, json_t *items, int64_t next_cursor)
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)next_cursor);
-	api_ok(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
-				   next_cursor ? json_string(buf) : json_null()));
+	api_ok(req, 200,
+	       json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 next_cursor ? json_string(buf) : json_null()));
 }
 
 int api_param_id(struct api_req *req, size_t i, int64_t *out)
 {
 	long long v;
 	if (i >= req->nparams || util_parse_int(req->params[i], 1, INT64_MAX, &v)) {
-		api_error(req, 400, "bad_request", "'%.64s' is not an id", i < req->nparams ? req->params[i] : "");
+		api_error(req, 400, "bad_request", "'%.64s' is not an id",
+			  i < req->nparams ? req->params[i] : "");
 		return -EINVAL;
 	}
 	*out = v;
@@ -346,11 +352,11 @@ static void h_healthz(struct api_req *req)
 	time_t seen = req->ctx->scheduler_seen, sweep = req->ctx->last_sweep;
 	pthread_mutex_unlock(&req->ctx->lock);
 	bool sched_ok = seen && now - seen <= SCHEDULER_DEAD_S;
-	json_t *j = json_pack("{s:s, s:b, s:b, s:o, s:o}",
-			      "status", db_ok && sched_ok ? "ok" : "unhealthy",
-			      "database", db_ok, "scheduler", sched_ok,
-			      "scheduler_heartbeat_age_s", seen ? json_integer(now - seen) : json_null(),
-			      "last_sweep_age_s", sweep ? json_integer(now - sweep) : json_null());
+	json_t *j = json_pack("{s:s, s:b, s:b, s:o, s:o}", "status",
+			      db_ok && sched_ok ? "ok" : "unhealthy", "database", db_ok,
+			      "scheduler", sched_ok, "scheduler_heartbeat_age_s",
+			      seen ? json_integer(now - seen) : json_null(), "last_sweep_age_s",
+			      sweep ? json_integer(now - sweep) : json_null());
 	api_ok(req, db_ok && sched_ok ? 200 : 503, j);
 }
 
@@ -380,7 +386,8 @@ static json_t *status_build(struct api_req *req)
 		{ "apps", "SELECT count(*) FROM apps" },
 		{ "versions", "SELECT count(*) FROM versions" },
 		{ "alerts_firing", "SELECT count(*) FROM alerts WHERE status = 'firing'" },
-		{ "alerts_critical", "SELECT count(*) FROM alerts WHERE status = 'firing' AND severity = 'critical'" },
+		{ "alerts_critical",
+		  "SELECT count(*) FROM alerts WHERE status = 'firing' AND severity = 'critical'" },
 		{ "webhook_queue", "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'" },
 		{ "observations", "SELECT count(*) FROM observations" },
 	};
@@ -439,8 +446,10 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "schema_version", json_integer(db_schema_version()));
 	json_object_set_new(counts, "now", json_string(util_fmt_time(now, t, sizeof(t))));
 	json_object_set_new(counts, "uptime_s", json_integer(now - c->started_at));
-	json_object_set_new(counts, "last_sweep", sweep ? json_string(util_fmt_time(sweep, t, sizeof(t))) : json_null());
-	json_object_set_new(counts, "scheduler_alive", json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
+	json_object_set_new(counts, "last_sweep",
+			    sweep ? json_string(util_fmt_time(sweep, t, sizeof(t))) : json_null());
+	json_object_set_new(counts, "scheduler_alive",
+			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
 	api_ok(req, 200, counts);
 }
@@ -464,7 +473,8 @@ static void h_tokens_create(struct api_req *req)
 	json_error_t jerr;
 	if (!req->body || json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s:s}", "name", &name,
 					 "role", &role_s)) {
-		api_error(req, 400, "bad_request", "body must be {\"name\": \"...\", \"role\": \"read|write|admin\"}%s%s",
+		api_error(req, 400, "bad_request",
+			  "body must be {\"name\": \"...\", \"role\": \"read|write|admin\"}%s%s",
 			  req->body ? ": " : "", req->body ? jerr.text : "");
 		return;
 	}
@@ -480,7 +490,8 @@ static void h_tokens_create(struct api_req *req)
 	else if (rc)
 		api_error(req, rc == -EBUSY ? 503 : 500, "database", "%s", err);
 	else
-		api_ok(req, 201, json_pack("{s:s, s:s, s:s}", "name", name, "role", role_s, "token", tok));
+		api_ok(req, 201,
+		       json_pack("{s:s, s:s, s:s}", "name", name, "role", role_s, "token", tok));
 	explicit_bzero(tok, sizeof(tok));
 }
 
@@ -531,5 +542,6 @@ static void h_probe_now(struct api_req *req)
 	else if (rc)
 		api_error(req, 500, "probe", "%s", err[0] ? err : strerror(-rc));
 	else
-		api_ok(req, 202, json_pack("{s:I, s:s}", "endpoint_id", (json_int_t)id, "status", "queued"));
+		api_ok(req, 202,
+		       json_pack("{s:I, s:s}", "endpoint_id", (json_int_t)id, "status", "queued"));
 }

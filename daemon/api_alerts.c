@@ -13,11 +13,21 @@
 static void mod_error(struct api_req *req, int rc, const char *err)
 {
 	switch (rc) {
-	case -EINVAL: api_error(req, 400, "invalid", "%s", err); break;
-	case -ENOENT: api_error(req, 404, "not_found", "%s", err); break;
-	case -EEXIST: api_error(req, 409, "conflict", "%s", err); break;
-	case -EBUSY: api_error(req, 503, "busy", "%s", err); break;
-	default: api_error(req, 500, "internal", "%s", err); break;
+	case -EINVAL:
+		api_error(req, 400, "invalid", "%s", err);
+		break;
+	case -ENOENT:
+		api_error(req, 404, "not_found", "%s", err);
+		break;
+	case -EEXIST:
+		api_error(req, 409, "conflict", "%s", err);
+		break;
+	case -EBUSY:
+		api_error(req, 503, "busy", "%s", err);
+		break;
+	default:
+		api_error(req, 500, "internal", "%s", err);
+		break;
 	}
 }
 
@@ -36,8 +46,8 @@ void api_alerts_list(struct api_req *req)
 		api_error(req, 400, "bad_request", "all must be true or false");
 		return;
 	}
-	int rc = alerts_list_json(req->db, all && !strcmp(all, "true"), (int)limit, util_now(), &arr,
-				  err, sizeof(err));
+	int rc = alerts_list_json(req->db, all && !strcmp(all, "true"), (int)limit, util_now(),
+				  &arr, err, sizeof(err));
 	if (rc) {
 		mod_error(req, rc, err);
 		return;
@@ -45,10 +55,10 @@ void api_alerts_list(struct api_req *req)
 	if (sev) {
 		json_t *f = json_array(), *a;
 		size_t i;
-		json_array_foreach(arr, i, a)
-			if (json_is_string(json_object_get(a, "severity")) &&
-			    strcmp(json_string_value(json_object_get(a, "severity")), sev) == 0)
-				json_array_append(f, a);
+		json_array_foreach(arr, i,
+				   a) if (json_is_string(json_object_get(a, "severity")) &&
+					  strcmp(json_string_value(json_object_get(a, "severity")),
+						 sev) == 0) json_array_append(f, a);
 		json_decref(arr);
 		arr = f;
 	}
@@ -66,7 +76,8 @@ void api_silences_list(struct api_req *req)
 		api_list_response(req, arr, 0);
 }
 
-/* {"fingerprint": "...", "endpoint": "host[:port]", "until": "YYYY-MM-DD[THH:MM:SSZ]", "reason": "..."} */
+/* {"fingerprint": "...", "endpoint": "host[:port]", "until": "YYYY-MM-DD[THH:MM:SSZ]", "reason":
+ * "..."} */
 void api_silence_add(struct api_req *req)
 {
 	char err[ERRLEN];
@@ -74,10 +85,11 @@ void api_silence_add(struct api_req *req)
 	json_error_t jerr;
 	time_t until;
 	int64_t id = 0, ep_id = 0;
-	if (!req->body || json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s?s, s?s, s:s, s:s}",
-					 "fingerprint", &fp, "endpoint", &ep, "until", &until_s,
-					 "reason", &reason)) {
-		api_error(req, 400, "invalid", "body must be {\"fingerprint\"|\"endpoint\", \"until\", \"reason\"}%s%s",
+	if (!req->body ||
+	    json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s?s, s?s, s:s, s:s}", "fingerprint",
+			   &fp, "endpoint", &ep, "until", &until_s, "reason", &reason)) {
+		api_error(req, 400, "invalid",
+			  "body must be {\"fingerprint\"|\"endpoint\", \"until\", \"reason\"}%s%s",
 			  req->body ? ": " : "", req->body ? jerr.text : "");
 		return;
 	}
@@ -87,8 +99,8 @@ void api_silence_add(struct api_req *req)
 	}
 	int rc = ep ? alerts_endpoint_lookup(req->db, ep, &ep_id, err, sizeof(err)) : 0;
 	if (!rc)
-		rc = alerts_silence_add(req->db, req->actor, fp, ep_id, until, reason, util_now(), &id,
-					err, sizeof(err));
+		rc = alerts_silence_add(req->db, req->actor, fp, ep_id, until, reason, util_now(),
+					&id, err, sizeof(err));
 	if (rc)
 		mod_error(req, rc, err);
 	else {
@@ -131,9 +143,11 @@ void api_webhook_add(struct api_req *req)
 	enum webhook_format fmt;
 	json_error_t jerr;
 	int64_t id = 0;
-	if (!req->body || json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s?s, s:s, s?s}", "url", &url,
-					 "format", &fmt_s, "secret", &secret, "min_severity", &minsev)) {
-		api_error(req, 400, "invalid", "body must be {\"url\", \"secret\", \"format\"?, \"min_severity\"?}%s%s",
+	if (!req->body ||
+	    json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s?s, s:s, s?s}", "url", &url,
+			   "format", &fmt_s, "secret", &secret, "min_severity", &minsev)) {
+		api_error(req, 400, "invalid",
+			  "body must be {\"url\", \"secret\", \"format\"?, \"min_severity\"?}%s%s",
 			  req->body ? ": " : "", req->body ? jerr.text : "");
 		return;
 	}
@@ -141,7 +155,8 @@ void api_webhook_add(struct api_req *req)
 		api_error(req, 400, "invalid", "format: must be generic or slack");
 		return;
 	}
-	int rc = webhook_add(req->db, req->actor, url, fmt, secret, minsev, util_now(), &id, err, sizeof(err));
+	int rc = webhook_add(req->db, req->actor, url, fmt, secret, minsev, util_now(), &id, err,
+			     sizeof(err));
 	if (rc)
 		mod_error(req, rc, err);
 	else
@@ -172,6 +187,7 @@ void api_webhook_test(struct api_req *req)
 	if (rc == -ENOENT)
 		mod_error(req, rc, err);
 	else
-		api_ok(req, 200, json_pack("{s:b, s:I, s:s}", "delivered", rc == 0, "http_status",
-					   (json_int_t)status, "detail", err));
+		api_ok(req, 200,
+		       json_pack("{s:b, s:I, s:s}", "delivered", rc == 0, "http_status",
+				 (json_int_t)status, "detail", err));
 }

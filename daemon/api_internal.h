@@ -9,7 +9,7 @@
 #include "api.h"
 
 #define API_LIMIT_DEFAULT 100
-#define API_LIMIT_MAX 1000
+#define API_LIMIT_MAX	  1000
 
 typedef void (*api_handler)(struct api_req *req);
 

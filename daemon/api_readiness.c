@@ -28,17 +28,17 @@
 #include "util.h"
 
 #define SNAP_MAX_AGE_S 60 /* readers rebuild an older snapshot */
-#define SNAP_WARM_S 30    /* the warmer rebuilds one older than this */
+#define SNAP_WARM_S    30 /* the warmer rebuilds one older than this */
 
 struct snap_app {
-	const char *name;  /* into snap->inv */
+	const char *name;   /* into snap->inv */
 	bool now_ok, kr_ok; /* evaluated */
 	double now, kr;
 };
 
 struct snap_ep {
 	int64_t id;
-	const struct endpoint *ep;  /* into snap->inv */
+	const struct endpoint *ep; /* into snap->inv */
 	enum readiness_severity sev;
 	double worst_now, worst_kr;
 	bool has_expiry;
@@ -50,16 +50,16 @@ struct snap_ep {
 };
 
 struct api_snapshot {
-	int refs;                    /* under ctx->lock */
+	int refs; /* under ctx->lock */
 	uint64_t generation;
 	int64_t key[3];
 	time_t built_at;
 	struct inventory inv;
-	struct snap_ep *eps;         /* worst first */
+	struct snap_ep *eps; /* worst first */
 	size_t n;
-	struct snap_ep **by_id;      /* sorted by id */
-	char *findings;              /* JSON array text */
-	int64_t summary[4];          /* endpoints per severity */
+	struct snap_ep **by_id; /* sorted by id */
+	char *findings;		/* JSON array text */
+	int64_t summary[4];	/* endpoints per severity */
 };
 
 static void snap_free(struct api_snapshot *s)
@@ -192,13 +192,16 @@ static struct api_snapshot *snap_build(struct db *db, time_t now, char *err, siz
 		}
 		e->napps = v->napps;
 		for (size_t a = 0; a < v->napps; a++) {
-			e->apps[a] = (struct snap_app){ v->apps[a].app->name, v->apps[a].now.evaluated,
-							v->apps[a].key_rotation.evaluated,
-							v->apps[a].now.stranded_share,
-							v->apps[a].key_rotation.stranded_share };
-			if (v->apps[a].now.evaluated && v->apps[a].now.stranded_share > e->worst_now)
+			e->apps[a] =
+				(struct snap_app){ v->apps[a].app->name, v->apps[a].now.evaluated,
+						   v->apps[a].key_rotation.evaluated,
+						   v->apps[a].now.stranded_share,
+						   v->apps[a].key_rotation.stranded_share };
+			if (v->apps[a].now.evaluated &&
+			    v->apps[a].now.stranded_share > e->worst_now)
 				e->worst_now = v->apps[a].now.stranded_share;
-			if (v->apps[a].key_rotation.evaluated && v->apps[a].key_rotation.stranded_share > e->worst_kr)
+			if (v->apps[a].key_rotation.evaluated &&
+			    v->apps[a].key_rotation.stranded_share > e->worst_kr)
 				e->worst_kr = v->apps[a].key_rotation.stranded_share;
 		}
 		s->n++;
@@ -235,12 +238,14 @@ fail:
 
 /* A reference on the current snapshot: a fresh one, or with @stale_ok one that
  * only differs in what a build in progress will fix (same generation). */
-static struct api_snapshot *snap_ref(struct api_ctx *c, const int64_t key[3], time_t now, bool stale_ok)
+static struct api_snapshot *snap_ref(struct api_ctx *c, const int64_t key[3], time_t now,
+				     bool stale_ok)
 {
 	pthread_mutex_lock(&c->lock);
 	struct api_snapshot *s = c->snapshot;
 	bool ok = s && s->generation == c->generation &&
-		  (stale_ok || (!memcmp(s->key, key, sizeof(s->key)) && now - s->built_at < SNAP_MAX_AGE_S));
+		  (stale_ok ||
+		   (!memcmp(s->key, key, sizeof(s->key)) && now - s->built_at < SNAP_MAX_AGE_S));
 	if (ok)
 		s->refs++;
 	pthread_mutex_unlock(&c->lock);
@@ -252,7 +257,8 @@ static struct api_snapshot *snap_acquire(struct api_ctx *c, struct db *db, char 
 	int64_t key[3];
 	time_t now = util_now();
 	pthread_mutex_lock(&c->lock);
-	uint64_t gen = c->generation; /* read before the data: a change during the build makes it stale */
+	uint64_t gen =
+		c->generation; /* read before the data: a change during the build makes it stale */
 	pthread_mutex_unlock(&c->lock);
 	if (snap_key(db, key)) {
 		util_err(err, errlen, -EIO, "%s", db_errmsg(db));
@@ -391,7 +397,8 @@ void api_readiness_list(struct api_req *req)
 				ok = true;
 			}
 		if (!ok) {
-			api_error(req, 400, "bad_request", "severity must be ok, info, warning or critical");
+			api_error(req, 400, "bad_request",
+				  "severity must be ok, info, warning or critical");
 			return;
 		}
 	}
@@ -406,7 +413,8 @@ void api_readiness_list(struct api_req *req)
 	tputs(&b, "\",\"items\":[");
 	for (i = pos; i < s->n && emitted < (size_t)limit; i++) {
 		const struct snap_ep *e = &s->eps[i];
-		if ((env && strcmp(e->ep->environment, env)) || (owner && (!e->ep->owner || strcmp(e->ep->owner, owner))) ||
+		if ((env && strcmp(e->ep->environment, env)) ||
+		    (owner && (!e->ep->owner || strcmp(e->ep->owner, owner))) ||
 		    (tag && !has_tag(e->ep, tag)) || (sev && e->sev != want_sev))
 			continue;
 		if (emitted++)
@@ -417,7 +425,8 @@ void api_readiness_list(struct api_req *req)
 	bool more = false;
 	for (size_t k = i; k < s->n && !more; k++) {
 		const struct snap_ep *e = &s->eps[k];
-		more = !((env && strcmp(e->ep->environment, env)) || (owner && (!e->ep->owner || strcmp(e->ep->owner, owner))) ||
+		more = !((env && strcmp(e->ep->environment, env)) ||
+			 (owner && (!e->ep->owner || strcmp(e->ep->owner, owner))) ||
 			 (tag && !has_tag(e->ep, tag)) || (sev && e->sev != want_sev));
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)s->n);
@@ -485,8 +494,9 @@ void api_lint(struct api_req *req)
 	if (lint_run(&s->inv, s->built_at, &rep) == 0) {
 		json_t *f = lint_report_json(&rep), *rf = json_loads(s->findings, 0, NULL);
 		if (f && rf)
-			j = json_pack("{s:s, s:o, s:I, s:o}", "at", util_fmt_time(s->built_at, t, sizeof(t)),
-				      "findings", f, "dropped", (json_int_t)rep.dropped, "readiness_findings", rf);
+			j = json_pack("{s:s, s:o, s:I, s:o}", "at",
+				      util_fmt_time(s->built_at, t, sizeof(t)), "findings", f,
+				      "dropped", (json_int_t)rep.dropped, "readiness_findings", rf);
 		else {
 			json_decref(f);
 			json_decref(rf);
@@ -514,12 +524,16 @@ int api_readiness_metrics(struct api_req *req, char **text, size_t *len)
 		for (size_t k = 0; k < e->napps; k++) {
 			metrics_escape_label(e->apps[k].name, a, sizeof(a));
 			if (e->apps[k].now_ok) {
-				snprintf(line, sizeof(line), "pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%s\",scenario=\"now\"} %.6g\n",
+				snprintf(line, sizeof(line),
+					 "pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%"
+					 "s\",scenario=\"now\"} %.6g\n",
 					 h, e->ep->port, a, e->apps[k].now);
 				tputs(&b, line);
 			}
 			if (e->apps[k].kr_ok) {
-				snprintf(line, sizeof(line), "pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%s\",scenario=\"key_rotation\"} %.6g\n",
+				snprintf(line, sizeof(line),
+					 "pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%"
+					 "s\",scenario=\"key_rotation\"} %.6g\n",
 					 h, e->ep->port, a, e->apps[k].kr);
 				tputs(&b, line);
 			}
@@ -528,8 +542,10 @@ int api_readiness_metrics(struct api_req *req, char **text, size_t *len)
 	tputs(&b, "# HELP pinwatch_endpoints_by_severity Endpoints per readiness severity.\n"
 		  "# TYPE pinwatch_endpoints_by_severity gauge\n");
 	for (int i = READINESS_OK; i <= READINESS_CRITICAL; i++) {
-		snprintf(line, sizeof(line), "pinwatch_endpoints_by_severity{severity=\"%s\"} %lld\n",
-			 readiness_severity_name((enum readiness_severity)i), (long long)s->summary[i]);
+		snprintf(line, sizeof(line),
+			 "pinwatch_endpoints_by_severity{severity=\"%s\"} %lld\n",
+			 readiness_severity_name((enum readiness_severity)i),
+			 (long long)s->summary[i]);
 		tputs(&b, line);
 	}
 	api_snapshot_release(req->ctx, s);

@@ -14,11 +14,16 @@
 static const char *status_error(int status)
 {
 	switch (status) {
-	case 400: return "invalid";
-	case 404: return "not_found";
-	case 413: return "too_large";
-	case 429: return "rate_limited";
-	default: return "internal";
+	case 400:
+		return "invalid";
+	case 404:
+		return "not_found";
+	case 413:
+		return "too_large";
+	case 429:
+		return "rate_limited";
+	default:
+		return "internal";
 	}
 }
 
@@ -47,7 +52,8 @@ void api_reports_list(struct api_req *req)
 		api_error(req, 400, "bad_request", "limit must be 1..1000 and days 1..366");
 		return;
 	}
-	int rc = reports_clusters_json(req->db, (int)limit, (int)days, util_now(), &out, err, sizeof(err));
+	int rc = reports_clusters_json(req->db, (int)limit, (int)days, util_now(), &out, err,
+				       sizeof(err));
 	if (rc)
 		api_error(req, 500, "database", "%s", err);
 	else
@@ -59,7 +65,9 @@ void api_candidates_post(struct api_req *req)
 	char err[ERRLEN] = "";
 	json_t *resp = NULL;
 	if (!req->body) {
-		api_error(req, 400, "invalid", "body {\"pem\": \"...\", \"source\": \"ct|manual\", \"host\": \"...\"} required");
+		api_error(req, 400, "invalid",
+			  "body {\"pem\": \"...\", \"source\": \"ct|manual\", \"host\": \"...\"} "
+			  "required");
 		return;
 	}
 	char *text = json_dumps(req->body, JSON_COMPACT);
@@ -67,14 +75,16 @@ void api_candidates_post(struct api_req *req)
 		api_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	int st = candidates_api_post(req->db, text, strlen(text), util_now(), &resp, err, sizeof(err));
+	int st = candidates_api_post(req->db, text, strlen(text), util_now(), &resp, err,
+				     sizeof(err));
 	free(text);
 	if (st == 200 || st == 201) {
 		api_ctx_invalidate(req->ctx);
 		api_ok(req, st, resp);
 	} else {
 		json_decref(resp);
-		api_error(req, st >= 400 && st < 600 ? st : 500, status_error(st), "%s", err[0] ? err : "refused");
+		api_error(req, st >= 400 && st < 600 ? st : 500, status_error(st), "%s",
+			  err[0] ? err : "refused");
 	}
 }
 

@@ -21,11 +21,21 @@
 static void store_error(struct api_req *req, int rc, const char *err)
 {
 	switch (rc) {
-	case -EINVAL: api_error(req, 400, "invalid", "%s", err); break;
-	case -ENOENT: api_error(req, 404, "not_found", "%s", err); break;
-	case -EEXIST: api_error(req, 409, "conflict", "%s", err); break;
-	case -EBUSY: api_error(req, 503, "busy", "%s", err); break;
-	default: api_error(req, 500, "database", "%s", err); break;
+	case -EINVAL:
+		api_error(req, 400, "invalid", "%s", err);
+		break;
+	case -ENOENT:
+		api_error(req, 404, "not_found", "%s", err);
+		break;
+	case -EEXIST:
+		api_error(req, 409, "conflict", "%s", err);
+		break;
+	case -EBUSY:
+		api_error(req, 503, "busy", "%s", err);
+		break;
+	default:
+		api_error(req, 500, "database", "%s", err);
+		break;
 	}
 }
 
@@ -109,7 +119,8 @@ void api_endpoint_update(struct api_req *req)
 		return;
 	}
 	if (strcmp(e.host, cur.host) != 0 || e.port != cur.port) {
-		api_error(req, 400, "invalid", "host/port: cannot be changed (delete and create instead)");
+		api_error(req, 400, "invalid",
+			  "host/port: cannot be changed (delete and create instead)");
 	} else {
 		rc = inventory_endpoint_update(req->db, req->actor, &e, &changed, err, sizeof(err));
 		if (rc) {
@@ -130,11 +141,13 @@ void api_endpoint_delete(struct api_req *req)
 	struct endpoint cur;
 	if (endpoint_by_param(req, &cur))
 		return;
-	int rc = inventory_endpoint_delete(req->db, req->actor, cur.host, cur.port, err, sizeof(err));
+	int rc = inventory_endpoint_delete(req->db, req->actor, cur.host, cur.port, err,
+					   sizeof(err));
 	if (rc)
 		store_error(req, rc, err);
 	else
-		changed_ok(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)cur.id, "deleted", 1));
+		changed_ok(req, 200,
+			   json_pack("{s:I, s:b}", "id", (json_int_t)cur.id, "deleted", 1));
 	model_endpoint_free(&cur);
 }
 
@@ -268,7 +281,8 @@ static void version_write(struct api_req *req, bool create)
 	if (!create && strcmp(v.version, req->params[1]) != 0)
 		api_error(req, 400, "invalid", "version: cannot be changed");
 	else if ((rc = create ? apps_version_create(req->db, req->actor, name, &v, err, sizeof(err))
-			      : apps_version_replace(req->db, req->actor, name, &v, &changed, err, sizeof(err))))
+			      : apps_version_replace(req->db, req->actor, name, &v, &changed, err,
+						     sizeof(err))))
 		store_error(req, rc, err);
 	else {
 		json_t *j = invfile_version_to_json(&v);
@@ -297,7 +311,9 @@ void api_version_delete(struct api_req *req)
 	if (rc)
 		store_error(req, rc, err);
 	else
-		changed_ok(req, 200, json_pack("{s:s, s:s, s:b}", "app", name, "version", req->params[1], "deleted", 1));
+		changed_ok(req, 200,
+			   json_pack("{s:s, s:s, s:b}", "app", name, "version", req->params[1],
+				     "deleted", 1));
 }
 
 /* ---- pin policies ----------------------------------------------------- */
@@ -314,7 +330,8 @@ void api_policy_put(struct api_req *req)
 		store_error(req, rc, err);
 		return;
 	}
-	rc = apps_policy_put(req->db, req->actor, name, req->params[1], &p, &changed, err, sizeof(err));
+	rc = apps_policy_put(req->db, req->actor, name, req->params[1], &p, &changed, err,
+			     sizeof(err));
 	if (rc)
 		store_error(req, rc, err);
 	else {
@@ -328,11 +345,13 @@ void api_policy_put(struct api_req *req)
 void api_policy_delete(struct api_req *req)
 {
 	char err[ERRLEN], name[160];
-	const char *pattern = api_query(req, "pattern"), *inc = api_query(req, "include_subdomains");
+	const char *pattern = api_query(req, "pattern"),
+		   *inc = api_query(req, "include_subdomains");
 	if (app_name(req, name, sizeof(name)))
 		return;
 	if (!pattern || (inc && strcmp(inc, "true") && strcmp(inc, "false"))) {
-		api_error(req, 400, "invalid", "query: pattern=... required, include_subdomains=true|false optional");
+		api_error(req, 400, "invalid",
+			  "query: pattern=... required, include_subdomains=true|false optional");
 		return;
 	}
 	int rc = apps_policy_delete(req->db, req->actor, name, req->params[1], pattern,
@@ -347,7 +366,8 @@ void api_policy_delete(struct api_req *req)
 
 #define ADOPTION_MAX 10000
 
-/* Body: {"samples": [{"version": "4.2.0", "at": "2026-11-20", "share": 0.31, "active_users": 1200}]} */
+/* Body: {"samples": [{"version": "4.2.0", "at": "2026-11-20", "share": 0.31, "active_users":
+ * 1200}]} */
 void api_adoption_add(struct api_req *req)
 {
 	char err[ERRLEN], name[160], path[64];
@@ -356,7 +376,8 @@ void api_adoption_add(struct api_req *req)
 	json_t *samples = json_object_get(req->body, "samples");
 	if (!json_is_array(samples) || json_array_size(samples) == 0 ||
 	    json_array_size(samples) > ADOPTION_MAX || json_object_size(req->body) != 1) {
-		api_error(req, 400, "invalid", "body must be {\"samples\": [...]} with 1 to %d samples", ADOPTION_MAX);
+		api_error(req, 400, "invalid",
+			  "body must be {\"samples\": [...]} with 1 to %d samples", ADOPTION_MAX);
 		return;
 	}
 	size_t n = json_array_size(samples), i;
@@ -367,14 +388,16 @@ void api_adoption_add(struct api_req *req)
 	}
 	json_t *s;
 	int rc = 0;
-	json_array_foreach(samples, i, s) {
+	json_array_foreach(samples, i, s)
+	{
 		struct adoption_sample a;
 		json_t *copy = json_deep_copy(s);
 		const char *ver = json_string_value(json_object_get(s, "version"));
 		snprintf(path, sizeof(path), "samples[%zu]", i);
 		if (!ver) {
 			json_decref(copy);
-			rc = util_err(err, sizeof(err), -EINVAL, "%s.version: missing or not a string", path);
+			rc = util_err(err, sizeof(err), -EINVAL,
+				      "%s.version: missing or not a string", path);
 			break;
 		}
 		json_object_del(copy, "version");
@@ -393,7 +416,8 @@ void api_adoption_add(struct api_req *req)
 	if (rc)
 		store_error(req, rc, err);
 	else
-		changed_ok(req, 200, json_pack("{s:s, s:I}", "app", name, "samples", (json_int_t)n));
+		changed_ok(req, 200,
+			   json_pack("{s:s, s:I}", "app", name, "samples", (json_int_t)n));
 }
 
 void api_adoption_delete(struct api_req *req)
@@ -401,11 +425,14 @@ void api_adoption_delete(struct api_req *req)
 	char err[ERRLEN], name[160];
 	if (app_name(req, name, sizeof(name)))
 		return;
-	int rc = apps_adoption_delete(req->db, req->actor, name, req->params[1], req->params[2], err, sizeof(err));
+	int rc = apps_adoption_delete(req->db, req->actor, name, req->params[1], req->params[2],
+				      err, sizeof(err));
 	if (rc)
 		store_error(req, rc, err);
 	else
-		changed_ok(req, 200, json_pack("{s:s, s:s, s:b}", "version", req->params[1], "at", req->params[2], "deleted", 1));
+		changed_ok(req, 200,
+			   json_pack("{s:s, s:s, s:b}", "version", req->params[1], "at",
+				     req->params[2], "deleted", 1));
 }
 
 /* ---- bulk inventory --------------------------------------------------- */
@@ -442,14 +469,17 @@ void api_inventory_import(struct api_req *req)
 		store_error(req, rc, err);
 		return;
 	}
-	rc = inventory_import(req->db, req->actor, &inv, prune && !strcmp(prune, "true"), &st, err, sizeof(err));
+	rc = inventory_import(req->db, req->actor, &inv, prune && !strcmp(prune, "true"), &st, err,
+			      sizeof(err));
 	model_inventory_free(&inv);
 	if (rc)
 		store_error(req, rc, err);
 	else
-		changed_ok(req, 200, json_pack("{s:I, s:I, s:I, s:I, s:I}", "created", (json_int_t)st.created,
-					       "updated", (json_int_t)st.updated, "deleted", (json_int_t)st.deleted,
-					       "unchanged", (json_int_t)st.unchanged, "audit_rows", (json_int_t)st.audit_rows));
+		changed_ok(req, 200,
+			   json_pack("{s:I, s:I, s:I, s:I, s:I}", "created", (json_int_t)st.created,
+				     "updated", (json_int_t)st.updated, "deleted",
+				     (json_int_t)st.deleted, "unchanged", (json_int_t)st.unchanged,
+				     "audit_rows", (json_int_t)st.audit_rows));
 }
 
 /* ---- audit verify ----------------------------------------------------- */
@@ -465,7 +495,9 @@ void api_audit_verify(struct api_req *req)
 		store_error(req, rc, err);
 		return;
 	}
-	api_ok(req, 200, json_pack("{s:b, s:I, s:o, s:s, s:s, s:b}", "ok", rc == 0, "rows", (json_int_t)res.rows,
-				   "bad_id", res.bad_id ? json_integer(res.bad_id) : json_null(),
-				   "detail", res.reason, "head", res.head, "head_missing", res.head_missing));
+	api_ok(req, 200,
+	       json_pack("{s:b, s:I, s:o, s:s, s:s, s:b}", "ok", rc == 0, "rows",
+			 (json_int_t)res.rows, "bad_id",
+			 res.bad_id ? json_integer(res.bad_id) : json_null(), "detail", res.reason,
+			 "head", res.head, "head_missing", res.head_missing));
 }

@@ -38,7 +38,8 @@ void http_free(struct http *h);
 /** The TCP port actually bound. */
 int http_port(const struct http *h);
 
-/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503). */
+/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503).
+ */
 void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx);
 
 /**

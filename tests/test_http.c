@@ -94,7 +94,8 @@ static void resp_free(struct resp *r)
 
 /* One request. @hdrs: extra header lines, NULL-terminated. */
 static void req_full(struct resp *r, const char *base, const char *method, const char *path,
-		     const char *token, const char *ctype, const char *body, const char *const *hdrs)
+		     const char *token, const char *ctype, const char *body,
+		     const char *const *hdrs)
 {
 	char url[1024], auth[128], ct[128];
 	memset(r, 0, sizeof(*r));
@@ -188,10 +189,14 @@ static int setup(void **state)
 	wdb = db_open(dbpath, 0, err, sizeof(err));
 	if (!wdb || fixture_seed(wdb, 5, &ids))
 		return -1;
-	if (tokens_create(wdb, "reader", TOKEN_READ, "test", tok_read, sizeof(tok_read), err, sizeof(err)) ||
-	    tokens_create(wdb, "writer", TOKEN_WRITE, "test", tok_write, sizeof(tok_write), err, sizeof(err)) ||
-	    tokens_create(wdb, "admin", TOKEN_ADMIN, "test", tok_admin, sizeof(tok_admin), err, sizeof(err)) ||
-	    tokens_create(wdb, "old", TOKEN_ADMIN, "test", tok_revoked, sizeof(tok_revoked), err, sizeof(err)) ||
+	if (tokens_create(wdb, "reader", TOKEN_READ, "test", tok_read, sizeof(tok_read), err,
+			  sizeof(err)) ||
+	    tokens_create(wdb, "writer", TOKEN_WRITE, "test", tok_write, sizeof(tok_write), err,
+			  sizeof(err)) ||
+	    tokens_create(wdb, "admin", TOKEN_ADMIN, "test", tok_admin, sizeof(tok_admin), err,
+			  sizeof(err)) ||
+	    tokens_create(wdb, "old", TOKEN_ADMIN, "test", tok_revoked, sizeof(tok_revoked), err,
+			  sizeof(err)) ||
 	    tokens_revoke(wdb, "old", "test", err, sizeof(err)))
 		return -1;
 	struct config c = base_cfg();
@@ -247,7 +252,8 @@ static void test_auth_read(void **state)
 	req(&r, "GET", "/api/v1/status", tok_revoked, NULL);
 	assert_int_equal(r.status, 401);
 	resp_free(&r);
-	req(&r, "GET", "/api/v1/status", "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
+	req(&r, "GET", "/api/v1/status",
+	    "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
 	assert_int_equal(r.status, 401);
 	resp_free(&r);
 	const char *const basic[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
@@ -328,16 +334,19 @@ static void test_bad_bodies(void **state)
 	assert_string_equal(jstr(r.json, "error"), "bad_json");
 	assert_non_null(strstr(jstr(r.json, "detail"), "column"));
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
+	req(&r, "POST", "/api/v1/tokens", tok_admin,
+	    "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
 	assert_int_equal(r.status, 400); /* duplicate keys */
 	resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "[1,2]");
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
-	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain", "{\"name\":\"z\",\"role\":\"read\"}", NULL);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain",
+		 "{\"name\":\"z\",\"role\":\"read\"}", NULL);
 	assert_int_equal(r.status, 415);
 	resp_free(&r);
-	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/x-www-form-urlencoded", "name=z", NULL);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin,
+		 "application/x-www-form-urlencoded", "name=z", NULL);
 	assert_int_equal(r.status, 415);
 	resp_free(&r);
 	static char big[20000];
@@ -351,7 +360,8 @@ static void test_bad_bodies(void **state)
 	resp_free(&r);
 	/* chunked: no Content-Length, the cap applies while reading */
 	const char *const chunked[] = { "Transfer-Encoding: chunked", NULL };
-	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json", big, chunked);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json", big,
+		 chunked);
 	assert_int_equal(r.status, 413);
 	resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, NULL);
@@ -375,7 +385,8 @@ static void test_csrf(void **state)
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 	const char *const null_origin[] = { "Origin: null", NULL };
-	req_full(&r, base_url, "DELETE", "/api/v1/tokens/reader", tok_admin, NULL, NULL, null_origin);
+	req_full(&r, base_url, "DELETE", "/api/v1/tokens/reader", tok_admin, NULL, NULL,
+		 null_origin);
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 	char same[128];
@@ -428,12 +439,14 @@ static void test_endpoints_pagination(void **state)
 	int total = 0, pages = 0;
 	int64_t prev = 0;
 	do {
-		snprintf(path, sizeof(path), "/api/v1/endpoints?limit=3%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		snprintf(path, sizeof(path), "/api/v1/endpoints?limit=3%s%s",
+			 cursor[0] ? "&cursor=" : "", cursor);
 		req(&r, "GET", path, tok_read, NULL);
 		assert_int_equal(r.status, 200);
 		json_t *items = json_object_get(r.json, "items"), *e;
 		size_t i;
-		json_array_foreach(items, i, e) {
+		json_array_foreach(items, i, e)
+		{
 			int64_t id = json_integer_value(json_object_get(e, "id"));
 			assert_true(id > prev);
 			prev = id;
@@ -448,11 +461,13 @@ static void test_endpoints_pagination(void **state)
 	assert_int_equal(pages, 3);
 
 	req(&r, "GET", "/api/v1/endpoints?environment=staging", tok_read, NULL);
-	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3); /* xss + bulk1 + bulk3 */
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")),
+			 3); /* xss + bulk1 + bulk3 */
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?tag=api&owner=payments", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"), "api.example.test");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
+			    "api.example.test");
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?limit=0", tok_read, NULL);
 	assert_int_equal(r.status, 400);
@@ -467,7 +482,8 @@ static void test_observations(void **state)
 	(void)state;
 	struct resp r;
 	char path[128];
-	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/observations", (long long)ids.endpoint_api);
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/observations",
+		 (long long)ids.endpoint_api);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	json_t *items = json_object_get(r.json, "items");
@@ -479,17 +495,21 @@ static void test_observations(void **state)
 	assert_string_equal(jstr(json_array_get(chain, 0), "pin"), ids.pin_leaf);
 	assert_string_equal(jstr(json_array_get(chain, 1), "pin"), ids.pin_ca);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1", (long long)ids.endpoint_api);
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1",
+		 (long long)ids.endpoint_api);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"), "ok");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"),
+			    "ok");
 	const char *nc = jstr(r.json, "next_cursor");
 	assert_non_null(nc);
-	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1&cursor=%s",
+	snprintf(path, sizeof(path),
+		 "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1&cursor=%s",
 		 (long long)ids.endpoint_api, nc);
 	resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"), "handshake_failed");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"),
+			    "handshake_failed");
 	assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
@@ -513,7 +533,8 @@ static void test_apps(void **state)
 	json_t *v = json_array_get(vs, 1);
 	assert_string_equal(jstr(v, "version"), "4.2.0");
 	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 2);
-	json_t *pins = json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
+	json_t *pins =
+		json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
 	assert_int_equal(json_array_size(pins), 2);
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/apps/77", tok_read, NULL);
@@ -560,12 +581,14 @@ static void test_metrics(void **state)
 	req(&r, "GET", "/metrics", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.ctype, "text/plain"));
-	assert_non_null(strstr(r.body, "pinwatch_address_outcome{host=\"api.example.test\",port=\"443\",address=\"::1\",outcome=\"ok\"} 1\n"));
+	assert_non_null(strstr(r.body, "pinwatch_address_outcome{host=\"api.example.test\",port="
+				       "\"443\",address=\"::1\",outcome=\"ok\"} 1\n"));
 	assert_non_null(strstr(r.body, "pinwatch_probe_duration_seconds_bucket{le=\"0.1\"} 1\n"));
 	assert_non_null(strstr(r.body, "pinwatch_probe_duration_seconds_bucket{le=\"30\"} 2\n"));
 	assert_non_null(strstr(r.body, "pinwatch_probes_total{outcome=\"timeout\"} 1\n"));
 	assert_non_null(strstr(r.body, "pinwatch_webhook_queue_depth 0\n"));
-	assert_non_null(strstr(r.body, "pinwatch_address_expiry_seconds{host=\"xss.example.test\""));
+	assert_non_null(
+		strstr(r.body, "pinwatch_address_expiry_seconds{host=\"xss.example.test\""));
 	resp_free(&r);
 }
 
@@ -585,20 +608,23 @@ static void test_endpoint_writes(void **state)
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write,
-	    "{\"host\":\"New.Example.TEST\",\"port\":8443,\"tags\":[\"b\",\"a\"],\"owner\":\"web\"}");
+	    "{\"host\":\"New.Example.TEST\",\"port\":8443,\"tags\":[\"b\",\"a\"],\"owner\":"
+	    "\"web\"}");
 	assert_int_equal(r.status, 201);
 	assert_string_equal(jstr(r.json, "host"), "new.example.test");
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
 	assert_true(id > 0);
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"new.example.test\",\"port\":8443}");
+	req(&r, "POST", "/api/v1/endpoints", tok_write,
+	    "{\"host\":\"new.example.test\",\"port\":8443}");
 	assert_int_equal(r.status, 409);
 	resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"bad host!\"}");
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "host"));
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"x.example.test\",\"prot\":443}");
+	req(&r, "POST", "/api/v1/endpoints", tok_write,
+	    "{\"host\":\"x.example.test\",\"prot\":443}");
 	assert_int_equal(r.status, 400); /* unknown key, as import */
 	assert_non_null(strstr(jstr(r.json, "detail"), "prot"));
 	resp_free(&r);
@@ -622,7 +648,8 @@ static void test_endpoint_writes(void **state)
 	assert_string_equal(jstr(r.json, "owner"), "payments");
 	resp_free(&r);
 	assert_int_equal(count_rows("SELECT count(*) FROM audit_log WHERE actor = 'token:writer' "
-				    "AND object_type = 'endpoint'"), 2); /* create + one real update */
+				    "AND object_type = 'endpoint'"),
+			 2); /* create + one real update */
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
@@ -639,7 +666,8 @@ static void test_app_writes(void **state)
 	(void)state;
 	struct resp r;
 	char path[256], body[1024];
-	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"shop-ios\",\"platform\":\"ios\",\"adoption_threshold\":0.9}");
+	req(&r, "POST", "/api/v1/apps", tok_write,
+	    "{\"name\":\"shop-ios\",\"platform\":\"ios\",\"adoption_threshold\":0.9}");
 	assert_int_equal(r.status, 201);
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
 	resp_free(&r);
@@ -655,14 +683,19 @@ static void test_app_writes(void **state)
 	resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions", (long long)id);
-	snprintf(body, sizeof(body), "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
-		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"},{\"sha256\":\"not-base64\"}]}]}", ids.pin_ca);
+	snprintf(body, sizeof(body),
+		 "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
+		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"},{\"sha256\":\"not-base64\"}]}]"
+		 "}",
+		 ids.pin_ca);
 	req(&r, "POST", path, tok_write, body);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "pin_policies[0].pins[1].sha256"));
 	resp_free(&r);
-	snprintf(body, sizeof(body), "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
-		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"}]}]}", ids.pin_ca);
+	snprintf(body, sizeof(body),
+		 "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
+		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"}]}]}",
+		 ids.pin_ca);
 	req(&r, "POST", path, tok_write, body);
 	assert_int_equal(r.status, 201);
 	resp_free(&r);
@@ -672,18 +705,24 @@ static void test_app_writes(void **state)
 	assert_string_equal(jstr(r.json, "version"), "2.0");
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/policies", (long long)id);
-	snprintf(body, sizeof(body), "{\"pattern\":\"**.example.test\",\"pins\":[{\"sha256\":\"%s\",\"role\":\"backup\"}]}", ids.pin_leaf);
+	snprintf(body, sizeof(body),
+		 "{\"pattern\":\"**.example.test\",\"pins\":[{\"sha256\":\"%s\",\"role\":"
+		 "\"backup\"}]}",
+		 ids.pin_leaf);
 	req(&r, "PUT", path, tok_write, body);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/adoption", (long long)id);
-	req(&r, "POST", path, tok_write, "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
+	req(&r, "POST", path, tok_write,
+	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
-	req(&r, "POST", path, tok_write, "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
+	req(&r, "POST", path, tok_write,
+	    "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
 	assert_int_equal(r.status, 404);
 	resp_free(&r);
-	req(&r, "POST", path, tok_write, "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}");
+	req(&r, "POST", path, tok_write,
+	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}");
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
@@ -692,11 +731,13 @@ static void test_app_writes(void **state)
 	assert_int_equal(json_array_size(json_object_get(v, "pin_policies")), 2);
 	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 1);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/adoption/2026-11-01", (long long)id);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/adoption/2026-11-01",
+		 (long long)id);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/policies?pattern=**.example.test", (long long)id);
+	snprintf(path, sizeof(path),
+		 "/api/v1/apps/%lld/versions/2.0/policies?pattern=**.example.test", (long long)id);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
@@ -725,7 +766,8 @@ static void test_inventory_bulk(void **state)
 	int64_t audit_before = count_rows("SELECT count(*) FROM audit_log");
 	/* re-importing the export changes nothing and writes no audit row */
 	assert_true(strlen(doc) < 16384);
-	req_full(&r, base_url, "POST", "/api/v1/inventory", tok_write, "application/json", doc, NULL);
+	req_full(&r, base_url, "POST", "/api/v1/inventory", tok_write, "application/json", doc,
+		 NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 0);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "updated")), 0);
@@ -734,14 +776,19 @@ static void test_inventory_bulk(void **state)
 	free(doc);
 	/* all or nothing: a document with one bad pin changes nothing */
 	req(&r, "POST", "/api/v1/inventory", tok_write,
-	    "{\"endpoints\":[{\"host\":\"added.example.test\"}],\"apps\":[{\"name\":\"a\",\"platform\":\"ios\","
-	    "\"versions\":[{\"version\":\"1\",\"pin_policies\":[{\"pattern\":\"x.test\",\"pins\":[{\"sha256\":\"abc\"}]}]}]}]}");
+	    "{\"endpoints\":[{\"host\":\"added.example.test\"}],\"apps\":[{\"name\":\"a\","
+	    "\"platform\":\"ios\","
+	    "\"versions\":[{\"version\":\"1\",\"pin_policies\":[{\"pattern\":\"x.test\",\"pins\":[{"
+	    "\"sha256\":\"abc\"}]}]}]}]}");
 	assert_int_equal(r.status, 400);
-	assert_non_null(strstr(jstr(r.json, "detail"), "apps[0].versions[0].pin_policies[0].pins[0].sha256"));
+	assert_non_null(strstr(jstr(r.json, "detail"),
+			       "apps[0].versions[0].pin_policies[0].pins[0].sha256"));
 	resp_free(&r);
-	assert_int_equal(count_rows("SELECT count(*) FROM endpoints WHERE host = 'added.example.test'"), 0);
+	assert_int_equal(
+		count_rows("SELECT count(*) FROM endpoints WHERE host = 'added.example.test'"), 0);
 	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
-	req(&r, "POST", "/api/v1/inventory", tok_write, "{\"endpoints\":[{\"host\":\"added.example.test\"}]}");
+	req(&r, "POST", "/api/v1/inventory", tok_write,
+	    "{\"endpoints\":[{\"host\":\"added.example.test\"}]}");
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 1);
 	resp_free(&r);
@@ -754,12 +801,18 @@ static void test_audit_list(void **state)
 {
 	(void)state;
 	struct resp r;
-	req(&r, "GET", "/api/v1/audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1", tok_read, NULL);
+	req(&r, "GET",
+	    "/api/v1/"
+	    "audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1",
+	    tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	json_t *e = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(e, "action"), "delete");
 	char path[160];
-	snprintf(path, sizeof(path), "/api/v1/audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1&cursor=%s",
+	snprintf(path, sizeof(path),
+		 "/api/v1/"
+		 "audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&"
+		 "limit=1&cursor=%s",
 		 jstr(r.json, "next_cursor"));
 	resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
@@ -781,8 +834,11 @@ static void test_audit_list(void **state)
 	assert_true(json_integer_value(json_object_get(r.json, "rows")) > 10);
 	resp_free(&r);
 	char err[ERRLEN];
-	assert_int_equal(db_exec(wdb, "DROP TRIGGER audit_log_no_update; "
-				      "UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 3", err, sizeof(err)), 0);
+	assert_int_equal(db_exec(wdb,
+				 "DROP TRIGGER audit_log_no_update; "
+				 "UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 3",
+				 err, sizeof(err)),
+			 0);
 	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_false(json_is_true(json_object_get(r.json, "ok")));
@@ -821,13 +877,15 @@ static void test_readiness(void **state)
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/readiness?environment=staging&tag=edge", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"), "xss.example.test");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
+			    "xss.example.test");
 	resp_free(&r);
 	/* pages of 2 cover everything once */
 	int seen = 0;
 	char cursor[32] = "";
 	for (int page = 0; page < 20; page++) {
-		snprintf(path, sizeof(path), "/api/v1/readiness?limit=2%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		snprintf(path, sizeof(path), "/api/v1/readiness?limit=2%s%s",
+			 cursor[0] ? "&cursor=" : "", cursor);
 		req(&r, "GET", path, tok_read, NULL);
 		seen += (int)json_array_size(json_object_get(r.json, "items"));
 		const char *nc = jstr(r.json, "next_cursor");
@@ -849,8 +907,10 @@ static void test_readiness(void **state)
 	resp_free(&r);
 
 	req(&r, "GET", "/metrics", tok_read, NULL);
-	assert_non_null(strstr(r.body, "pinwatch_stranded_share{host=\"api.example.test\",port=\"443\",app=\"shop-android\",scenario=\"now\"} 0.2\n"));
-	assert_non_null(strstr(r.body, "pinwatch_endpoints_by_severity{severity=\"critical\"} 1\n"));
+	assert_non_null(strstr(r.body, "pinwatch_stranded_share{host=\"api.example.test\",port="
+				       "\"443\",app=\"shop-android\",scenario=\"now\"} 0.2\n"));
+	assert_non_null(
+		strstr(r.body, "pinwatch_endpoints_by_severity{severity=\"critical\"} 1\n"));
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/lint", tok_read, NULL);
 	assert_int_equal(r.status, 200);
@@ -859,8 +919,9 @@ static void test_readiness(void **state)
 	json_t *f;
 	size_t fi;
 	bool few = false;
-	json_array_foreach(json_object_get(r.json, "findings"), fi, f)
-		few |= !strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") && !strcmp(jstr(f, "version"), "4.1.0");
+	json_array_foreach(json_object_get(r.json, "findings"), fi, f) few |=
+		!strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&
+		!strcmp(jstr(f, "version"), "4.1.0");
 	assert_true(few);
 	resp_free(&r);
 
@@ -873,8 +934,11 @@ static void test_readiness(void **state)
 	resp_free(&r);
 	/* ...and outside it (another process importing) */
 	char err[ERRLEN];
-	assert_int_equal(db_exec(wdb, "INSERT INTO endpoints (host, created_at, updated_at) VALUES ('cli.example.test', 0, 0)",
-				 err, sizeof(err)), 0);
+	assert_int_equal(db_exec(wdb,
+				 "INSERT INTO endpoints (host, created_at, updated_at) VALUES "
+				 "('cli.example.test', 0, 0)",
+				 err, sizeof(err)),
+			 0);
 	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 2);
 	resp_free(&r);
@@ -890,8 +954,10 @@ static void test_alerts_webhooks(void **state)
 	size_t before = json_array_size(json_object_get(r.json, "items"));
 	resp_free(&r);
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO alerts (fingerprint, kind, endpoint_id, severity, status, summary, starts_at, updated_at) "
-		 "VALUES ('fp-test-1', 'stranding_now', %lld, 'critical', 'firing', 'shop-android 20%% stranded', %lld, %lld)",
+		 "INSERT INTO alerts (fingerprint, kind, endpoint_id, severity, status, summary, "
+		 "starts_at, updated_at) "
+		 "VALUES ('fp-test-1', 'stranding_now', %lld, 'critical', 'firing', 'shop-android "
+		 "20%% stranded', %lld, %lld)",
 		 (long long)ids.endpoint_api, (long long)util_now(), (long long)util_now());
 	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
 	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
@@ -907,14 +973,18 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
 
-	req(&r, "POST", "/api/v1/alerts/silences", tok_read, "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}");
+	req(&r, "POST", "/api/v1/alerts/silences", tok_read,
+	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}");
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/alerts/silences", tok_write, "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"rotation planned\"}");
+	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
+	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"rotation "
+	    "planned\"}");
 	assert_int_equal(r.status, 201);
 	int64_t sid = json_integer_value(json_object_get(r.json, "id"));
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/alerts/silences", tok_write, "{\"until\":\"someday\",\"reason\":\"x\"}");
+	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
+	    "{\"until\":\"someday\",\"reason\":\"x\"}");
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/alerts/silences", tok_read, NULL);
@@ -926,13 +996,17 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
 
-	req(&r, "POST", "/api/v1/webhooks", tok_write, "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret\"}");
+	req(&r, "POST", "/api/v1/webhooks", tok_write,
+	    "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret\"}");
 	assert_int_equal(r.status, 403); /* webhooks need admin */
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/webhooks", tok_admin, "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}");
+	req(&r, "POST", "/api/v1/webhooks", tok_admin,
+	    "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}");
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/webhooks", tok_admin, "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret-value\",\"format\":\"slack\"}");
+	req(&r, "POST", "/api/v1/webhooks", tok_admin,
+	    "{\"url\":\"http://127.0.0.1:9/"
+	    "hook\",\"secret\":\"s3cret-value\",\"format\":\"slack\"}");
 	assert_int_equal(r.status, 201);
 	int64_t wid = json_integer_value(json_object_get(r.json, "id"));
 	resp_free(&r);
@@ -947,7 +1021,8 @@ static void test_alerts_webhooks(void **state)
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld/test", (long long)wid);
 	req(&r, "POST", path, tok_admin, NULL);
 	assert_int_equal(r.status, 200);
-	assert_false(json_is_true(json_object_get(r.json, "delivered"))); /* nothing listens on port 9 */
+	assert_false(
+		json_is_true(json_object_get(r.json, "delivered"))); /* nothing listens on port 9 */
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld", (long long)wid);
 	req(&r, "DELETE", path, tok_admin, NULL);
@@ -962,11 +1037,11 @@ static char *report_body(const char *pem, const char *host)
 {
 	char pin[80];
 	snprintf(pin, sizeof(pin), "pin-sha256=\"%s\"", ids.pin_ca);
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:[s], s:[s], s:[s]}",
-			      "date-time", "2026-11-27T09:14:03Z", "hostname", host, "port", 443,
-			      "effective-expiration-date", "2027-01-26T09:12:44Z", "include-subdomains", 0,
-			      "known-pins", pin, "served-certificate-chain", pem,
-			      "validated-certificate-chain", pem);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:[s], s:[s], s:[s]}", "date-time",
+			      "2026-11-27T09:14:03Z", "hostname", host, "port", 443,
+			      "effective-expiration-date", "2027-01-26T09:12:44Z",
+			      "include-subdomains", 0, "known-pins", pin,
+			      "served-certificate-chain", pem, "validated-certificate-chain", pem);
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return s;
