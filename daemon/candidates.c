@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "inventory.h"
+#include "readiness.h"
+#include "readiness_json.h"
+#include "readiness_load.h"
 #include "reports.h"
 #include "util.h"
 
@@ -154,79 +158,104 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 
 /* ---- evaluation ---- */
 
-static const char SQL_ENDPOINTS[] =
-	"SELECT id, host, port FROM endpoints WHERE enabled = 1 ORDER BY host, port";
 static const char SQL_LOAD_CAND[] =
 	"SELECT chain_pem, host, not_before FROM candidates WHERE id = ?1";
 static const char SQL_SAVE_VERDICT[] =
 	"UPDATE candidates SET evaluated_at = ?2, verdict = ?3, max_stranded = ?4, "
 	"would_strand = ?5 WHERE id = ?1";
 
-/* Evaluate @c (for @host, or every covered endpoint) into a verdict object. */
+static json_t *strv_json(const struct readiness_strv *sv)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/* One endpoint's what-if as {endpoint_id, host, port, max_stranded,
+ * max_unknown, apps[]}; apps as readiness_scenario_json plus app, app_id,
+ * reasons. */
+static json_t *endpoint_verdict(const struct endpoint *ep, const struct readiness_whatif *w)
+{
+	json_t *apps = json_array();
+	for (size_t i = 0; apps && i < w->napps; i++) {
+		const struct readiness_whatif_app *a = &w->apps[i];
+		json_t *o = readiness_scenario_json(&a->candidate);
+		if (!o || json_object_set_new(o, "app", json_string(a->app->name)) ||
+		    json_object_set_new(o, "app_id", json_integer(a->app->id)) ||
+		    json_object_set_new(o, "reasons", strv_json(&a->reasons)) ||
+		    json_array_append_new(apps, o)) {
+			json_decref(apps);
+			return NULL;
+		}
+	}
+	if (!apps)
+		return NULL;
+	return json_pack("{s:I,s:s,s:i,s:f,s:f,s:o}", "endpoint_id", (json_int_t)ep->id, "host",
+			 ep->host, "port", ep->port, "max_stranded", w->max_stranded,
+			 "max_unknown", w->max_unknown, "apps", apps);
+}
+
+/* Evaluate @c (for @host, or every enabled endpoint its leaf covers) with
+ * the readiness what-if at @at into a verdict object. The chain is
+ * completed with the CA certificates pinwatch observed, so a pin on an
+ * anchor the candidate omits counts. */
 static int evaluate(struct db *db, const struct cand *c, const char *host, time_t at,
 		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
 {
-	struct app *apps = NULL;
-	size_t napps = 0;
-	int rc = candidates_load_apps(db, &apps, &napps, err, errlen);
-	if (rc)
-		return rc;
+	struct inventory inv = { 0 };
+	struct readiness_index *idx = NULL;
+	struct readiness_chain chain = { 0 }, pool = { 0 };
+	json_t *eps = NULL;
+	double max = 0, max_unknown = 0;
 	char date[16];
-	json_t *eps = json_array();
-	double max = 0;
-	bool unknown_any = false;
-	sqlite3_stmt *s = db_stmt(db, SQL_ENDPOINTS);
-	if (!s || !eps) {
-		rc = util_err(err, errlen, -EIO, "reading endpoints: %s", db_errmsg(db));
+	int rc;
+
+	if ((rc = inventory_load(db, &inv, err, errlen)) ||
+	    (rc = readiness_chain_from_pem(c->pem, strlen(c->pem), &chain, err, errlen)) ||
+	    (rc = readiness_load_ca_pool(db, &pool, err, errlen)))
 		goto out;
-	}
-	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *eh = (const char *)sqlite3_column_text(s, 1);
-		if (!eh || (host && strcmp(host, eh)))
-			continue;
-		if (!gnutls_x509_crt_check_hostname2(c->crts[0], eh, 0))
-			continue;
-		double m;
-		bool u;
-		json_t *apps_j = candidates_whatif(apps, napps, eh, (const uint8_t(*)[32])c->pins,
-						   c->n, at, &m, &u);
-		if (!apps_j) {
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			break;
-		}
-		if (m > max)
-			max = m;
-		unknown_any |= u;
-		json_array_append_new(eps, json_pack("{s:I,s:s,s:i,s:f,s:b,s:o}", "endpoint_id",
-						     (json_int_t)sqlite3_column_int64(s, 0), "host",
-						     eh, "port", sqlite3_column_int(s, 2),
-						     "max_stranded", m, "unknown_stranded", u, "apps",
-						     apps_j));
-	}
-	sqlite3_reset(s);
-	if (rc)
-		goto out;
-	if (src != SQLITE_DONE) {
-		rc = util_err(err, errlen, -EIO, "reading endpoints: %s", db_errmsg(db));
-		goto out;
-	}
-	*verdict = json_pack("{s:s,s:f,s:b,s:b,s:O,s:[s]}", "at", util_fmt_date(at, date, sizeof(date)),
-			     "max_stranded", max, "would_strand", max > 0 || unknown_any,
-			     "unknown_stranded", unknown_any, "endpoints", eps, "reasons",
-			     "evaluated against the pins of the candidate's certificates "
-			     "(chain not completed to a trust-store root)");
-	if (!*verdict) {
+	if (readiness_complete_chain(&chain, pool.certs, pool.ncerts) < 0 ||
+	    !(idx = readiness_index_new(&inv)) || !(eps = json_array())) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < inv.nendpoints; i++) {
+		const struct endpoint *ep = &inv.endpoints[i];
+		if (!ep->enabled || (host && strcmp(host, ep->host)) ||
+		    !gnutls_x509_crt_check_hostname2(c->crts[0], ep->host, 0))
+			continue;
+		struct readiness_whatif w;
+		if ((rc = readiness_whatif_eval(idx, ep->host, &chain, NULL, at, &w))) {
+			util_err(err, errlen, rc, "evaluating %s: %s", ep->host, strerror(-rc));
+			goto out;
+		}
+		json_t *ej = endpoint_verdict(ep, &w);
+		if (w.max_stranded > max)
+			max = w.max_stranded;
+		if (w.max_unknown > max_unknown)
+			max_unknown = w.max_unknown;
+		readiness_whatif_free(&w);
+		if (!ej || json_array_append_new(eps, ej)) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	/* Users whose version is unknown might be on an at-risk version: that
+	 * is a risk too (a warning rather than a critical alert). */
+	*strands = max > 1e-9 || max_unknown > 1e-9;
 	*max_out = max;
-	*strands = max > 0 || unknown_any;
+	*verdict = json_pack("{s:s,s:f,s:f,s:b,s:O,s:i}", "at", util_fmt_date(at, date, sizeof(date)),
+			     "max_stranded", max, "max_unknown", max_unknown, "would_strand",
+			     *strands, "endpoints", eps, "chain_length", (int)chain.ncerts);
+	if (!*verdict)
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 out:
 	json_decref(eps);
-	for (size_t i = 0; i < napps; i++)
-		model_app_free(&apps[i]);
-	free(apps);
+	readiness_index_free(idx);
+	readiness_chain_free(&chain);
+	readiness_chain_free(&pool);
+	model_inventory_free(&inv);
 	return rc;
 }
 

@@ -28,28 +28,6 @@ const char *candidates_source_name(enum candidate_source s);
 int candidates_parse_source(const char *s, enum candidate_source *out);
 
 /**
- * Pure what-if for one host: for each app of @apps, the versions whose most
- * specific policy covering @host enforces, is not expired at @at and has no
- * pin among @pins strand. Returns a JSON array of {app, app_id,
- * stranded_share, unknown_share, stranded_versions [{version, share}],
- * unknown_versions [version]} for the apps that pin @host (NULL on ENOMEM);
- * *max_stranded gets the largest stranded_share, *unknown_stranded whether a
- * stranded version has no adoption figure. unknown_share is the share of the
- * app's users whose version has no figure (1 - sum of known shares).
- */
-json_t *candidates_whatif(const struct app *apps, size_t napps, const char *host,
-			  const uint8_t (*pins)[32], size_t npins, time_t at, double *max_stranded,
-			  bool *unknown_stranded);
-
-/**
- * Load every app with its versions, adoption samples, pin policies and pins
- * from the database into a malloc'ed array (free each with model_app_free(),
- * then the array). Stand-in until inventory.h's inventory_load() is used.
- * 0, -EIO or -ENOMEM.
- */
-int candidates_load_apps(struct db *db, struct app **out, size_t *nout, char *err, size_t errlen);
-
-/**
  * Record the chain in @data (PEM, or DER; leaf first; at most
  * CANDIDATES_MAX_CHAIN certificates) from @source for @host (NULL: every
  * inventoried endpoint the leaf covers; given: the leaf must cover it),

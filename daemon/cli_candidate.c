@@ -83,11 +83,10 @@ static void print_verdict(json_t *c)
 			json_t *sv = json_object_get(ap, "stranded_versions"), *x;
 			size_t k;
 			json_array_foreach(sv, k, x)
-			printf("%s%s", k ? ", " : "  versions: ",
-			       json_string_value(json_object_get(x, "version")));
-			json_t *uv = json_object_get(ap, "unknown_versions");
-			json_array_foreach(uv, k, x)
-			printf("%s%s", k ? ", " : "  no adoption figure: ", json_string_value(x));
+			printf("%s%s%s", k ? ", " : "  versions: ",
+			       json_string_value(json_object_get(x, "version")),
+			       json_is_null(json_object_get(x, "share")) ? " (no adoption figure)"
+									 : "");
 			printf("\n");
 		}
 	}
