@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "inventory.h"
 #include "readiness.h"
@@ -366,9 +367,37 @@ static const char SQL_INSERT[] =
 	"subject, issuer, not_before, not_after, dns_names, pins, added_at) VALUES "
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidate_source source,
-		   const char *host_in, time_t now, int64_t *id, bool *existed, char *err,
-		   size_t errlen)
+/* The audited view of a candidate: identity, not the derived verdict. */
+static json_t *audit_view(struct db *db, int64_t id)
+{
+	json_t *c = NULL;
+	if (candidates_json(db, id, &c, NULL, 0))
+		return NULL;
+	json_t *v = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(c, "id"),
+			      "source", json_object_get(c, "source"), "host",
+			      json_object_get(c, "host"), "subject", json_object_get(c, "subject"),
+			      "issuer", json_object_get(c, "issuer"), "leaf_sha256",
+			      json_object_get(c, "leaf_sha256"), "not_before",
+			      json_object_get(c, "not_before"), "not_after",
+			      json_object_get(c, "not_after"), "dns_names",
+			      json_object_get(c, "dns_names"));
+	json_decref(c);
+	return v;
+}
+
+static int audit_change(struct db *db, const char *actor, const char *action, int64_t id,
+			json_t *before, json_t *after, char *err, size_t errlen)
+{
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	if (!before && !after)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	return audit_append(db, actor, action, "candidate", ids, before, after, err, errlen);
+}
+
+int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
+		   enum candidate_source source, const char *host_in, time_t now, int64_t *id,
+		   bool *existed, char *err, size_t errlen)
 {
 	struct cand c;
 	char host[256] = "";
@@ -436,6 +465,11 @@ int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidat
 		if (src != SQLITE_DONE)
 			goto sqlfail;
 		*id = sqlite3_last_insert_rowid(db_handle(db));
+		json_t *after = audit_view(db, *id);
+		rc = audit_change(db, actor, "create", *id, NULL, after, err, errlen);
+		json_decref(after);
+		if (rc)
+			goto rollback;
 	}
 	if ((rc = evaluate_locked(db, *id, now, err, errlen)))
 		goto rollback;
@@ -456,19 +490,37 @@ out:
 	return rc;
 }
 
-int candidates_remove(struct db *db, int64_t id, char *err, size_t errlen)
+int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
-	if (!s)
-		return util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
-	if (sqlite3_changes(db_handle(db)) == 0)
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+	json_t *before = audit_view(db, id);
+	if (!before) {
+		db_rollback(db);
 		return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
-	return 0;
+	}
+	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	int src = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (src != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+		goto out;
+	}
+	if ((rc = audit_change(db, actor, "delete", id, before, NULL, err, errlen)))
+		goto out;
+	if ((rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+out:
+	if (rc)
+		db_rollback(db);
+	json_decref(before);
+	return rc;
 }
 
 static const char SQL_LIST[] =
@@ -612,8 +664,8 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 	return 0;
 }
 
-int candidates_api_post(struct db *db, const char *body, size_t len, time_t now, json_t **resp,
-			char *err, size_t errlen)
+int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
+			json_t **resp, char *err, size_t errlen)
 {
 	json_error_t je;
 	*resp = NULL;
@@ -648,8 +700,8 @@ int candidates_api_post(struct db *db, const char *body, size_t len, time_t now,
 	}
 	int64_t id;
 	bool existed;
-	int rc = candidates_add(db, (const uint8_t *)json_string_value(pem), json_string_length(pem),
-				source, json_is_string(host) ? json_string_value(host) : NULL, now,
+	int rc = candidates_add(db, actor, (const uint8_t *)json_string_value(pem),
+				json_string_length(pem), source, json_is_string(host) ? json_string_value(host) : NULL, now,
 				&id, &existed, err, errlen);
 	if (rc) {
 		status = rc == -EINVAL ? 400 : 500;

@@ -32,12 +32,13 @@ int candidates_parse_source(const char *s, enum candidate_source *out);
  * CANDIDATES_MAX_CHAIN certificates) from @source for @host (NULL: every
  * inventoried endpoint the leaf covers; given: the leaf must cover it),
  * then evaluate it. The same chain again is not duplicated (*existed set,
- * re-evaluated). Stores the id in *id. 0, -EINVAL (bad input, message names
- * the problem) or -EIO.
+ * re-evaluated). A new candidate is audited ("create", by @actor) in the
+ * same transaction. Stores the id in *id. 0, -EINVAL (bad input, message
+ * names the problem) or -EIO.
  */
-int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidate_source source,
-		   const char *host, time_t now, int64_t *id, bool *existed, char *err,
-		   size_t errlen);
+int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
+		   enum candidate_source source, const char *host, time_t now, int64_t *id,
+		   bool *existed, char *err, size_t errlen);
 
 /**
  * Evaluate candidate @id at max(@now, its notBefore) against the current
@@ -48,8 +49,8 @@ int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t
 /** Re-evaluate every candidate (after inventory changes). 0 or the first error. */
 int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen);
 
-/** Delete candidate @id. 0, -ENOENT or -EIO. */
-int candidates_remove(struct db *db, int64_t id, char *err, size_t errlen);
+/** Delete candidate @id, audited ("delete", by @actor). 0, -ENOENT or -EIO. */
+int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen);
 
 /**
  * Candidates as JSON (newest first): id, source, host, subject, issuer,
@@ -74,7 +75,7 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
  * (new) or 200 (known chain) with the candidate in *resp, 400 with a message
  * in @err, or 500. Caller owns *resp.
  */
-int candidates_api_post(struct db *db, const char *body, size_t len, time_t now, json_t **resp,
-			char *err, size_t errlen);
+int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
+			json_t **resp, char *err, size_t errlen);
 
 #endif

@@ -118,7 +118,7 @@ static int do_add(struct cli_global *g, const char *file, const char *source_s, 
 		free(buf);
 		return rc;
 	}
-	rc = candidates_add(db, (const uint8_t *)buf, len, src, host, util_now(), &id, &existed, err,
+	rc = candidates_add(db, cli_actor(), (const uint8_t *)buf, len, src, host, util_now(), &id, &existed, err,
 			    sizeof(err));
 	free(buf);
 	if (rc) {
@@ -195,7 +195,7 @@ static int do_remove(struct cli_global *g, const char *id_s)
 	int rc = cli_open_db(g, 0, &db);
 	if (rc)
 		return rc;
-	rc = candidates_remove(db, id, err, sizeof(err));
+	rc = candidates_remove(db, cli_actor(), id, err, sizeof(err));
 	db_close(db);
 	if (rc) {
 		log_err("%s", err);

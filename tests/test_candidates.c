@@ -159,7 +159,7 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	int64_t id, id2;
 	bool existed;
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
 					NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	assert_false(existed);
@@ -211,14 +211,14 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	reports_alerts_free(a, n);
 
 	/* The same chain again (CT logs repeat, precert and cert) is not duplicated. */
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
 					NOW + 60, &id2, &existed, err, sizeof(err)),
 			 0);
 	assert_true(existed);
 	assert_int_equal(id2, id);
 	/* A same-CA renewal strands nobody and adds no condition. */
 	char *renew = pem_chain(&leaf3, &inter1);
-	assert_int_equal(candidates_add(db, (const uint8_t *)renew, strlen(renew), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)renew, strlen(renew), CANDIDATE_MANUAL,
 					NULL, NOW, &id2, &existed, err, sizeof(err)),
 			 0);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 2);
@@ -237,8 +237,16 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(n, 0);
 	reports_alerts_free(a, n);
 
-	assert_int_equal(candidates_remove(db, id, err, sizeof(err)), 0);
-	assert_int_equal(candidates_remove(db, id, err, sizeof(err)), -ENOENT);
+	/* Two new candidates audited; re-adding and re-evaluating are not changes. */
+	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
+			       "action = 'create' AND actor = 'test'"),
+			 2);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), 0);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), -ENOENT);
+	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
+			       "action = 'delete'"),
+			 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 1);
 	free(pem);
 	free(renew);
 }
@@ -249,26 +257,26 @@ static void test_candidates_add_bad_input(void **state)
 	char err[ERRLEN];
 	int64_t id;
 	bool existed;
-	assert_int_equal(candidates_add(db, (const uint8_t *)"hello", 5, CANDIDATE_MANUAL, NULL, NOW,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)"hello", 5, CANDIDATE_MANUAL, NULL, NOW,
 					&id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "chain:"));
 	const char trunc[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-	assert_int_equal(candidates_add(db, (const uint8_t *)trunc, sizeof(trunc) - 1,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)trunc, sizeof(trunc) - 1,
 					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	/* --host the leaf does not cover. */
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
 					"shop.other.net", NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "does not cover shop.other.net"));
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
 					"bad host!", NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 0);
 	/* --host restricts the evaluation to that endpoint. */
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
 					"WWW.example.com.", NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	json_t *c;
@@ -288,11 +296,11 @@ static void test_candidates_api_post(void **state)
 	json_t *resp = NULL;
 	json_t *req = json_pack("{s:s,s:s}", "pem", other_leaf.pem, "source", "ct");
 	char *body = json_dumps(req, 0);
-	assert_int_equal(candidates_api_post(db, body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err, sizeof(err)),
 			 201);
 	assert_string_equal(json_string_value(json_object_get(resp, "source")), "ct");
 	json_decref(resp);
-	assert_int_equal(candidates_api_post(db, body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err, sizeof(err)),
 			 200);
 	json_decref(resp);
 	free(body);
@@ -309,7 +317,7 @@ static void test_candidates_api_post(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
-		assert_int_equal(candidates_api_post(db, bad[i].body, strlen(bad[i].body), NOW, &resp,
+		assert_int_equal(candidates_api_post(db, "token:hook", bad[i].body, strlen(bad[i].body), NOW, &resp,
 						     err, sizeof(err)),
 				 400);
 		if (!strstr(err, bad[i].needle))
@@ -336,7 +344,7 @@ static void test_candidates_root_pin_completed(void **state)
 				  root2.pin_b64),
 			 0);
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
 					"api.example.com", NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
