@@ -9,7 +9,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "alerts.h"
 #include "candidates.h"
+#include "config.h"
 #include "db.h"
 #include "reports.h"
 #include "sigcert.h"
@@ -210,6 +212,19 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	snprintf(fp, sizeof(fp), "%s", a[0].fingerprint);
 	reports_alerts_free(a, n);
 
+	/* Through the alert engine: exactly one firing alert, also when evaluated again. */
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 60, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 0);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' "
+			       "AND status = 'firing' AND severity = 'critical' AND endpoint_id = 1"),
+			 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts"), 1);
+
 	/* The same chain again (CT logs repeat, precert and cert) is not duplicated. */
 	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
 					NOW + 60, &id2, &existed, err, sizeof(err)),
@@ -236,6 +251,9 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	reports_alerts_free(a, n);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 120, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 
 	/* Two new candidates audited; re-adding and re-evaluating are not changes. */
 	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
