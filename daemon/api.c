@@ -13,6 +13,7 @@
 #include "build_config.h"
 #include "db.h"
 #include "metrics.h"
+#include "reports.h"
 #include "tokens.h"
 #include "util.h"
 
@@ -51,6 +52,12 @@ static const struct api_route routes[] = {
 	{ "GET", "/api/v1/tokens", API_ADMIN, false, h_tokens_list },
 	{ "POST", "/api/v1/tokens", API_ADMIN, true, h_tokens_create },
 	{ "DELETE", "/api/v1/tokens/{}", API_ADMIN, false, h_tokens_revoke },
+	{ "POST", "/api/v1/reports", API_PUBLIC, true, api_reports_post },
+	{ "GET", "/api/v1/reports", API_READ, false, api_reports_list },
+	{ "GET", "/api/v1/candidates", API_READ, false, api_candidates_list },
+	{ "POST", "/api/v1/candidates", API_WRITE, true, api_candidates_post },
+	{ "GET", "/api/v1/candidates/{}", API_READ, false, api_candidate_get },
+	{ "DELETE", "/api/v1/candidates/{}", API_WRITE, false, api_candidate_delete },
 };
 
 /* ---- routing ---------------------------------------------------------- */
@@ -256,6 +263,11 @@ int api_ctx_init(struct api_ctx *ctx, bool public_read)
 	ctx->public_read = public_read;
 	ctx->started_at = util_now();
 	ctx->generation = 1;
+	ctx->reports = api_reports_limits_default();
+	if (!ctx->reports) {
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -263,6 +275,8 @@ void api_ctx_destroy(struct api_ctx *ctx)
 {
 	free(ctx->cache_status);
 	ctx->cache_status = NULL;
+	reports_limits_free(ctx->reports);
+	ctx->reports = NULL;
 	pthread_mutex_destroy(&ctx->lock);
 }
 

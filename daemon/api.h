@@ -18,6 +18,7 @@
 
 struct config;
 struct db;
+struct reports_limits;
 
 #define API_MAX_PARAMS 4
 #define API_MAX_QUERY 16
@@ -43,6 +44,7 @@ struct api_ctx {
 	http_probe_now_fn probe_now;
 	void *probe_ctx;
 	char *cache_status;      /**< cached GET /api/v1/status body (under lock) */
+	struct reports_limits *reports; /**< POST /api/v1/reports limits and counters (reports.h) */
 	uint64_t cache_status_gen;
 	time_t cache_status_at;
 };
@@ -62,6 +64,8 @@ struct api_req {
 	json_t *body;             /**< parsed JSON body or NULL (borrowed) */
 	enum token_role role;
 	char actor[TOKEN_NAME_MAX + 16]; /**< "token:<name>" or "anonymous" */
+	char client[64];          /**< numeric client address ("" when unknown), for per-source limits */
+	size_t body_len;          /**< bytes of the request body */
 
 	/* response, filled by the handler */
 	int status;

@@ -39,4 +39,14 @@ void api_app_get(struct api_req *req);
 void api_audit_list(struct api_req *req);
 void api_certificates_list(struct api_req *req);
 
+/* Handlers (api_signals.c): pin-failure reports and candidates. */
+void api_reports_post(struct api_req *req);
+void api_reports_list(struct api_req *req);
+void api_candidates_list(struct api_req *req);
+void api_candidates_post(struct api_req *req);
+void api_candidate_get(struct api_req *req);
+void api_candidate_delete(struct api_req *req);
+/** Limits of POST /api/v1/reports with the built-in defaults; NULL on ENOMEM. */
+struct reports_limits *api_reports_limits_default(void);
+
 #endif

@@ -664,6 +664,44 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 	return 0;
 }
 
+int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
+			      json_t **resp, char *err, size_t errlen)
+{
+	*resp = NULL;
+	if (!json_is_object(root)) {
+		util_err(err, errlen, 0, "body: expected a JSON object {\"pem\": ...}");
+		return 400;
+	}
+	json_t *pem = json_object_get(root, "pem");
+	json_t *src = json_object_get(root, "source");
+	json_t *host = json_object_get(root, "host");
+	enum candidate_source source = CANDIDATE_MANUAL;
+	if (!json_is_string(pem)) {
+		util_err(err, errlen, 0, "pem: expected a string holding the PEM chain");
+		return 400;
+	}
+	if (src && !json_is_null(src) &&
+	    (!json_is_string(src) || candidates_parse_source(json_string_value(src), &source))) {
+		util_err(err, errlen, 0, "source: expected \"ct\" or \"manual\"");
+		return 400;
+	}
+	if (host && !json_is_null(host) && !json_is_string(host)) {
+		util_err(err, errlen, 0, "host: expected a string");
+		return 400;
+	}
+	int64_t id;
+	bool existed;
+	int rc = candidates_add(db, actor, (const uint8_t *)json_string_value(pem),
+				json_string_length(pem), source,
+				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
+				&existed, err, errlen);
+	if (rc)
+		return rc == -EINVAL ? 400 : 500;
+	if (candidates_json(db, id, resp, err, errlen))
+		return 500;
+	return existed ? 200 : 201;
+}
+
 int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
 			json_t **resp, char *err, size_t errlen)
 {
@@ -674,42 +712,11 @@ int candidates_api_post(struct db *db, const char *actor, const char *body, size
 		return 413;
 	}
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root || !json_is_object(root)) {
-		util_err(err, errlen, 0, "body: expected a JSON object%s%s", root ? "" : ": ",
-			 root ? "" : je.text);
-		json_decref(root);
+	if (!root) {
+		util_err(err, errlen, 0, "body: expected a JSON object: %s", je.text);
 		return 400;
 	}
-	json_t *pem = json_object_get(root, "pem");
-	json_t *src = json_object_get(root, "source");
-	json_t *host = json_object_get(root, "host");
-	enum candidate_source source = CANDIDATE_MANUAL;
-	int status = 400;
-	if (!json_is_string(pem)) {
-		util_err(err, errlen, 0, "pem: expected a string holding the PEM chain");
-		goto out;
-	}
-	if (src && !json_is_null(src) &&
-	    (!json_is_string(src) || candidates_parse_source(json_string_value(src), &source))) {
-		util_err(err, errlen, 0, "source: expected \"ct\" or \"manual\"");
-		goto out;
-	}
-	if (host && !json_is_null(host) && !json_is_string(host)) {
-		util_err(err, errlen, 0, "host: expected a string");
-		goto out;
-	}
-	int64_t id;
-	bool existed;
-	int rc = candidates_add(db, actor, (const uint8_t *)json_string_value(pem),
-				json_string_length(pem), source, json_is_string(host) ? json_string_value(host) : NULL, now,
-				&id, &existed, err, errlen);
-	if (rc) {
-		status = rc == -EINVAL ? 400 : 500;
-		goto out;
-	}
-	rc = candidates_json(db, id, resp, err, errlen);
-	status = rc ? 500 : existed ? 200 : 201;
-out:
+	int status = candidates_api_post_value(db, actor, root, now, resp, err, errlen);
 	json_decref(root);
 	return status;
 }

@@ -78,4 +78,8 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
 			json_t **resp, char *err, size_t errlen);
 
+/** candidates_api_post() on an already parsed body @root (borrowed). */
+int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
+			      json_t **resp, char *err, size_t errlen);
+
 #endif

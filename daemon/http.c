@@ -304,6 +304,20 @@ static int authenticate(struct http *h, struct MHD_Connection *conn, struct api_
 	return req->status;
 }
 
+/* The peer's numeric address (for per-source limits of public routes). */
+static void client_address(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							       : sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, len, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST))
+		out[0] = '\0';
+}
+
 /* First call for a request: route, authenticate, check CSRF and body headers.
  * Returns 0 to go on reading the body, or a status with the error in @rs->req. */
 static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate *rs,
@@ -318,6 +332,7 @@ static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate
 		return req->status;
 	}
 	req->method = !strcmp(method, "HEAD") ? "GET" : method;
+	client_address(conn, req->client, sizeof(req->client));
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
 	rs->route = api_route_find(req, &status, allow, allowlen);
 	if (!rs->route) {
@@ -412,6 +427,7 @@ static int run_route(struct http *h, struct reqstate *rs)
 		return req->status;
 	}
 	req->body = body;
+	req->body_len = rs->len;
 	api_dispatch(rs->route, req);
 	req->body = NULL;
 	pool_put(&h->pool, req->db);
