@@ -146,6 +146,12 @@ void reports_limits_stats(struct reports_limits *lim, struct reports_stats *out)
  */
 int reports_limits_take(struct reports_limits *lim, const char *source, time_t now);
 
+/**
+ * Append the counters of @lim in Prometheus text format to the malloc'ed
+ * buffer *@buf of *@len bytes (NUL-terminated; reallocated). 0 or -ENOMEM.
+ */
+int reports_metrics_append(struct reports_limits *lim, char **buf, size_t *len);
+
 /* ---- Store ---- */
 
 /** Result of storing one report. */

@@ -223,6 +223,13 @@ static void test_reports_route(void **state)
 	assert_int_equal(json_integer_value(json_object_get(ctr, "rate_limited")), limited);
 	assert_int_equal(json_integer_value(json_object_get(ctr, "bad")), 1);
 	resp_free(&r);
+	request(&r, "GET", "/metrics", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	char want[96];
+	snprintf(want, sizeof(want), "pinwatch_reports_total{outcome=\"rate_limited\"} %d\n", limited);
+	assert_non_null(strstr(r.body, want));
+	assert_non_null(strstr(r.body, "pinwatch_report_clusters_created_total 1\n"));
+	resp_free(&r);
 }
 
 static void test_candidates_routes(void **state)
