@@ -159,8 +159,6 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 
 /* ---- evaluation ---- */
 
-static const char SQL_LOAD_CAND[] =
-	"SELECT chain_pem, host, not_before FROM candidates WHERE id = ?1";
 static const char SQL_SAVE_VERDICT[] =
 	"UPDATE candidates SET evaluated_at = ?2, verdict = ?3, max_stranded = ?4, "
 	"would_strand = ?5 WHERE id = ?1";
@@ -197,37 +195,65 @@ static json_t *endpoint_verdict(const struct endpoint *ep, const struct readines
 			 "max_unknown", w->max_unknown, "apps", apps);
 }
 
+/* What every evaluation needs, loaded once per batch. */
+struct evalctx {
+	struct inventory inv;
+	struct readiness_index *idx;
+	struct readiness_chain pool; /* CA certificates pinwatch observed */
+};
+
+static void evalctx_free(struct evalctx *x)
+{
+	readiness_index_free(x->idx);
+	readiness_chain_free(&x->pool);
+	model_inventory_free(&x->inv);
+	memset(x, 0, sizeof(*x));
+}
+
+static int evalctx_load(struct db *db, struct evalctx *x, char *err, size_t errlen)
+{
+	int rc;
+	memset(x, 0, sizeof(*x));
+	if ((rc = inventory_load(db, &x->inv, err, errlen)) ||
+	    (rc = readiness_load_ca_pool(db, &x->pool, err, errlen)))
+		goto fail;
+	if (!(x->idx = readiness_index_new(&x->inv))) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	evalctx_free(x);
+	return rc;
+}
+
 /* Evaluate @c (for @host, or every enabled endpoint its leaf covers) with
  * the readiness what-if at @at into a verdict object. The chain is
  * completed with the CA certificates pinwatch observed, so a pin on an
  * anchor the candidate omits counts. */
-static int evaluate(struct db *db, const struct cand *c, const char *host, time_t at,
+static int evaluate(const struct evalctx *x, const struct cand *c, const char *host, time_t at,
 		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
 {
-	struct inventory inv = { 0 };
-	struct readiness_index *idx = NULL;
-	struct readiness_chain chain = { 0 }, pool = { 0 };
+	struct readiness_chain chain = { 0 };
 	json_t *eps = NULL;
 	double max = 0, max_unknown = 0;
 	char date[16];
 	int rc;
 
-	if ((rc = inventory_load(db, &inv, err, errlen)) ||
-	    (rc = readiness_chain_from_pem(c->pem, strlen(c->pem), &chain, err, errlen)) ||
-	    (rc = readiness_load_ca_pool(db, &pool, err, errlen)))
+	if ((rc = readiness_chain_from_pem(c->pem, strlen(c->pem), &chain, err, errlen)))
 		goto out;
-	if (readiness_complete_chain(&chain, pool.certs, pool.ncerts) < 0 ||
-	    !(idx = readiness_index_new(&inv)) || !(eps = json_array())) {
+	if (readiness_complete_chain(&chain, x->pool.certs, x->pool.ncerts) < 0 ||
+	    !(eps = json_array())) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < inv.nendpoints; i++) {
-		const struct endpoint *ep = &inv.endpoints[i];
+	for (size_t i = 0; i < x->inv.nendpoints; i++) {
+		const struct endpoint *ep = &x->inv.endpoints[i];
 		if (!ep->enabled || (host && strcmp(host, ep->host)) ||
 		    !gnutls_x509_crt_check_hostname2(c->crts[0], ep->host, 0))
 			continue;
 		struct readiness_whatif w;
-		if ((rc = readiness_whatif_eval(idx, ep->host, &chain, NULL, at, &w))) {
+		if ((rc = readiness_whatif_eval(x->idx, ep->host, &chain, NULL, at, &w))) {
 			util_err(err, errlen, rc, "evaluating %s: %s", ep->host, strerror(-rc));
 			goto out;
 		}
@@ -246,21 +272,23 @@ static int evaluate(struct db *db, const struct cand *c, const char *host, time_
 	 * is a risk too (a warning rather than a critical alert). */
 	*strands = max > 1e-9 || max_unknown > 1e-9;
 	*max_out = max;
-	*verdict = json_pack("{s:s,s:f,s:f,s:b,s:O,s:i}", "at", util_fmt_date(at, date, sizeof(date)),
-			     "max_stranded", max, "max_unknown", max_unknown, "would_strand",
-			     *strands, "endpoints", eps, "chain_length", (int)chain.ncerts);
+	*verdict = json_pack("{s:s,s:f,s:f,s:b,s:b,s:O,s:i}", "at",
+			     util_fmt_date(at, date, sizeof(date)), "max_stranded", max,
+			     "max_unknown", max_unknown, "would_strand", *strands, "expired", 0,
+			     "endpoints", eps, "chain_length", (int)chain.ncerts);
 	if (!*verdict)
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 out:
 	json_decref(eps);
-	readiness_index_free(idx);
 	readiness_chain_free(&chain);
-	readiness_chain_free(&pool);
-	model_inventory_free(&inv);
 	return rc;
 }
 
-static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
+static const char SQL_LOAD_CAND[] =
+	"SELECT chain_pem, host, not_before, not_after FROM candidates WHERE id = ?1";
+
+static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, time_t now,
+			   char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db_stmt(db, SQL_LOAD_CAND);
 	if (!s)
@@ -278,7 +306,7 @@ static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, siz
 	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
 			     ? NULL
 			     : strdup((const char *)sqlite3_column_text(s, 1));
-	time_t nb = sqlite3_column_int64(s, 2);
+	time_t nb = sqlite3_column_int64(s, 2), na = sqlite3_column_int64(s, 3);
 	sqlite3_reset(s);
 	struct cand c;
 	json_t *verdict = NULL;
@@ -288,11 +316,23 @@ static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, siz
 		free(host);
 		return util_err(err, errlen, -ENOMEM, "out of memory");
 	}
-	rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
-	if (!rc)
-		rc = evaluate(db, &c, host, nb > now ? nb : now, &verdict, &max, &strands, err,
-			      errlen);
-	cand_free(&c);
+	if (na <= now) {
+		/* An expired certificate can no longer be deployed: nothing to warn about. */
+		char date[16];
+		rc = 0;
+		verdict = json_pack("{s:s,s:f,s:f,s:b,s:b,s:[],s:[s]}", "at",
+				    util_fmt_date(now, date, sizeof(date)), "max_stranded", 0.0,
+				    "max_unknown", 0.0, "would_strand", 0, "expired", 1, "endpoints",
+				    "reasons", "the certificate has expired and cannot be deployed");
+		if (!verdict)
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	} else {
+		rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
+		if (!rc)
+			rc = evaluate(x, &c, host, nb > now ? nb : now, &verdict, &max, &strands,
+				      err, errlen);
+		cand_free(&c);
+	}
 	free(pem);
 	free(host);
 	if (rc)
@@ -321,10 +361,14 @@ static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, siz
 
 int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
 {
+	struct evalctx x;
 	int rc = db_begin(db);
 	if (rc)
 		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
-	rc = evaluate_locked(db, id, now, err, errlen);
+	if (!(rc = evalctx_load(db, &x, err, errlen))) {
+		rc = evaluate_locked(db, &x, id, now, err, errlen);
+		evalctx_free(&x);
+	}
 	if (!rc && (rc = db_commit(db)))
 		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
 	if (rc)
@@ -336,9 +380,15 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 {
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
+	struct evalctx x;
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
 	sqlite3_stmt *s = db_stmt(db, "SELECT id FROM candidates ORDER BY id LIMIT 100000");
-	if (!s)
+	if (!s) {
+		db_rollback(db);
 		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	}
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -346,6 +396,7 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 			if (!ni) {
 				sqlite3_reset(s);
 				free(ids);
+				db_rollback(db);
 				return util_err(err, errlen, -ENOMEM, "out of memory");
 			}
 			ids = ni;
@@ -354,10 +405,16 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 		ids[n++] = sqlite3_column_int64(s, 0);
 	}
 	sqlite3_reset(s);
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = candidates_evaluate(db, ids[i], now, err, errlen);
+	if (n && !(rc = evalctx_load(db, &x, err, errlen))) {
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = evaluate_locked(db, &x, ids[i], now, err, errlen);
+		evalctx_free(&x);
+	}
 	free(ids);
+	if (!rc && (rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+	if (rc)
+		db_rollback(db);
 	return rc;
 }
 
@@ -471,7 +528,12 @@ int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t
 		if (rc)
 			goto rollback;
 	}
-	if ((rc = evaluate_locked(db, *id, now, err, errlen)))
+	struct evalctx x;
+	if ((rc = evalctx_load(db, &x, err, errlen)))
+		goto rollback;
+	rc = evaluate_locked(db, &x, *id, now, err, errlen);
+	evalctx_free(&x);
+	if (rc)
 		goto rollback;
 	if ((rc = db_commit(db))) {
 		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));

@@ -230,7 +230,8 @@ struct alerts_condv;
 /**
  * Append the field-signal conditions true at @now to @out (alerts.h):
  * pin_failures_reported per cluster with reports within
- * REPORTS_ALERT_WINDOW, candidate_would_strand per stranding candidate.
+ * REPORTS_ALERT_WINDOW, candidate_would_strand per stranding candidate
+ * (every candidate is re-evaluated at @now first, in its own transaction).
  * Scope: ALERT_PIN_FAILURES_REPORTED | ALERT_CANDIDATE_WOULD_STRAND.
  * 0 or negative errno with a message.
  */

@@ -42,6 +42,10 @@ int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, ch
 	reports_alerts_free(a, n);
 	if (rc)
 		return rc;
+	/* Verdicts move with adoption figures, pin expiry and the inventory:
+	 * re-evaluate before reading them. */
+	if ((rc = candidates_evaluate_all(db, now, err, errlen)))
+		return rc;
 	rc = candidates_alert_conds(db, &a, &n, err, errlen);
 	if (!rc)
 		rc = push_all(a, n, out, err, errlen);

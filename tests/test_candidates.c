@@ -391,6 +391,36 @@ static void test_candidates_root_pin_completed(void **state)
 	free(pem);
 }
 
+/* The alert follows the candidate's lifetime: re-evaluated by every alert
+ * evaluation, it resolves once the certificate has expired. */
+static void test_candidates_alert_resolves_when_expired(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	int64_t id;
+	bool existed;
+	char *pem = pem_chain(&leaf2, &inter2);
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
+			 0);
+	free(pem);
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 1);
+	/* leaf2 is valid until NOW + 93 days. */
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 50 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 94 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 1);
+	json_t *c;
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(c, "verdict"), "expired")));
+	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +429,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_candidates_add_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_api_post, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_root_pin_completed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_candidates_alert_resolves_when_expired, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
