@@ -67,6 +67,14 @@ static void after_commit(void *ud, const int64_t *ids, size_t n)
 			components[i].after_commit(ctx.state[i], ids, n);
 }
 
+/* Once a second on the loop thread: systemd watchdog and status. */
+static void on_tick(void *ud, const struct sched_stats *st)
+{
+	(void)ud;
+	sd_notifyf(0, "WATCHDOG=1\nSTATUS=%lld probes, %lld failed, %lld new observations",
+		   (long long)st->probes, (long long)st->failures, (long long)st->new_rows);
+}
+
 static void fill_opts(const struct config *c, struct sched_opts *o)
 {
 	o->concurrency = c->probe_concurrency;
@@ -176,7 +184,7 @@ int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	struct sched_opts so = { .after_commit = after_commit };
+	struct sched_opts so = { .after_commit = after_commit, .on_tick = on_tick };
 	fill_opts(&g.cfg, &so);
 	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
 	if (!ctx.sched) {
