@@ -238,6 +238,25 @@ static void test_healthz_scheduler(void **state)
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_true(json_integer_value(json_object_get(r.json, "last_sweep_age_s")) >= 5);
 	resp_free(&r);
+	/* an old heartbeat is fine while nothing is overdue... */
+	http_note_scheduler_alive(srv, util_now() - 3600);
+	http_note_sweep(srv, util_now() - 3600);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* ...but not once the schedule falls behind */
+	char err[ERRLEN], sql[160];
+	snprintf(sql, sizeof(sql), "UPDATE endpoints SET next_probe_at = %lld WHERE id = %lld",
+		 (long long)util_now() - 1800, (long long)ids.endpoint_xss);
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 503);
+	assert_true(json_integer_value(json_object_get(r.json, "schedule_lag_s")) >= 1800);
+	resp_free(&r);
+	http_note_scheduler_alive(srv, util_now());
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
 }
 
 static void test_auth_read(void **state)
