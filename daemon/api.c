@@ -70,6 +70,7 @@ static const struct api_route routes[] = {
 	{ "GET", "/api/v1/certificates", API_READ, false, api_certificates_list },
 	{ "GET", "/api/v1/readiness", API_READ, false, api_readiness_list },
 	{ "GET", "/api/v1/readiness/{}", API_READ, false, api_readiness_get },
+	{ "POST", "/api/v1/whatif", API_READ, true, api_whatif },
 	{ "GET", "/api/v1/lint", API_READ, false, api_lint },
 	{ "GET", "/api/v1/alerts", API_READ, false, api_alerts_list },
 	{ "GET", "/api/v1/alerts/silences", API_READ, false, api_silences_list },
