@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "http.h"
 #include "log.h"
 #include "scheduler.h"
 #include "util.h"
@@ -51,9 +52,48 @@ struct serve_component {
 	void (*stop)(void *state);
 };
 
+/* HTTP API and dashboard (http.h): started before the scheduler, which it
+ * reaches through the context for probe-now once the scheduler exists. */
+static int http_probe_now_hook(void *ud, int64_t endpoint_id, char *err, size_t errlen)
+{
+	struct serve_ctx *c = ud;
+	/* written once by the main thread after the components started */
+	struct scheduler *s = __atomic_load_n(&c->sched, __ATOMIC_ACQUIRE);
+	if (!s)
+		return util_err(err, errlen, -EBUSY, "the scheduler is starting");
+	return scheduler_probe_now(s, endpoint_id);
+}
+
+static int http_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	struct http *h = http_new(&c->g->cfg, c->db_path, err, errlen);
+	if (!h)
+		return -EIO;
+	http_set_probe_now(h, http_probe_now_hook, c);
+	/* the scheduler starts right after the components; /healthz then watches
+	 * its commits and the schedule's lag */
+	http_note_scheduler_alive(h, util_now());
+	log_info("http: listening on %s (port %d)", c->g->cfg.http_listen, http_port(h));
+	*state = h;
+	return 0;
+}
+
+static void http_component_after_commit(void *state, const int64_t *ids, size_t n)
+{
+	(void)ids;
+	(void)n;
+	http_note_sweep(state, util_now());
+}
+
+static void http_component_stop(void *state)
+{
+	http_free(state);
+}
+
 /* Components are added here by their modules (HTTP server, alert engine +
  * webhook worker, metrics), in start order. */
 static const struct serve_component components[] = {
+	{ "http", http_component_start, http_component_after_commit, NULL, http_component_stop },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
