@@ -499,7 +499,7 @@ static int parse_hpkp_obj(json_t *o, struct report *r, char *err, size_t errlen)
 	int rc = get_expiration(o, "effective-expiration-date", r, err, errlen);
 	if (rc)
 		return rc;
-	r->enforce = 1; /* HPKP reports come from enforced pins (report-only has its own header) */
+	/* enforce stays unknown: Public-Key-Pins and its Report-Only twin send the same body. */
 	return parse_common(o, r, true, err, errlen);
 }
 

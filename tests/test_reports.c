@@ -215,6 +215,7 @@ static void test_reports_parse_hpkp_forms(void **state)
 		assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
 		assert_int_equal(r.format, REPORT_HPKP);
 		assert_null(r.bundle_id);
+		assert_int_equal(r.enforce, -1);
 		assert_string_equal(r.hostname, "api.example.com");
 		assert_int_equal(r.port, 443);
 		assert_int_equal(r.date_time, 1795770843);
