@@ -11,18 +11,10 @@
 #include "reports.h"
 #include "util.h"
 
-/* Defaults of POST /api/v1/reports: 64 KiB bodies, a burst of 30 reports
- * per source refilled at one per second, 4096 tracked sources, and 100000
- * stored reports. */
-struct reports_limits *api_reports_limits_default(void)
-{
-	return reports_limits_new(REPORTS_MAX_BODY_DEFAULT, 1.0, 30, 4096, 100000);
-}
-
 void api_reports_post(struct api_req *req)
 {
 	char err[ERRLEN] = "";
-	int st = reports_ingest_value(req->db, req->body, req->body_len, req->client, util_now(),
+	int st = reports_ingest_value(req->db, req->body, req->bodylen, req->client, util_now(),
 				      req->ctx->reports, err, sizeof(err));
 	switch (st) {
 	case 202:

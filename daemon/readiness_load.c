@@ -79,8 +79,9 @@ fail:
 	if (rc == -ENOMEM)
 		return util_err(err, errlen, -ENOMEM, "out of memory loading chain %lld",
 				(long long)chain_id);
-	return rc < 0 ? rc : util_err(err, errlen, -EIO, "bad certificate row in chain %lld",
-				      (long long)chain_id);
+	return rc < 0 ? rc
+		      : util_err(err, errlen, -EIO, "bad certificate row in chain %lld",
+				 (long long)chain_id);
 }
 
 /* ---- Observations ----------------------------------------------------- */
@@ -91,7 +92,8 @@ static const char SQL_LATEST[] =
 	" FROM observations o"
 	" WHERE o.endpoint_id = ?1 AND o.first_seen <= ?2 AND o.last_seen = ("
 	"   SELECT MAX(o2.last_seen) FROM observations o2"
-	"   WHERE o2.endpoint_id = o.endpoint_id AND o2.address = o.address AND o2.first_seen <= ?2)"
+	"   WHERE o2.endpoint_id = o.endpoint_id AND o2.address = o.address AND o2.first_seen <= "
+	"?2)"
 	" ORDER BY o.address, o.id DESC";
 
 static const char SQL_PREVIOUS[] =
@@ -217,6 +219,10 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 		goto done;
 	}
 	rc = 0;
+	time_t newest = 0;
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].last_seen > newest)
+			newest = rows[i].last_seen;
 	if (nrows) {
 		out->addrs = calloc(nrows, sizeof(*out->addrs));
 		if (!out->addrs) {
@@ -226,6 +232,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 	}
 	for (size_t i = 0; i < nrows && !rc; i++) {
 		struct latest_row *r = &rows[i];
+		if (r->last_seen + READINESS_ADDR_GONE_S < newest)
+			continue; /* an edge DNS no longer returns */
 		struct readiness_address *a = &out->addrs[out->naddrs++];
 		a->address = r->address;
 		a->outcome = r->outcome;
