@@ -75,6 +75,8 @@ int cmd_import_trustkit(int argc, char **argv);
 int cmd_import_okhttp(int argc, char **argv);
 int cmd_adoption(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
 int cmd_candidate(int argc, char **argv);
 
 #endif

@@ -37,6 +37,8 @@ static const struct command commands[] = {
 	{ "import-okhttp", cmd_import_okhttp, "import OkHttp CertificatePinner pins" },
 	{ "adoption", cmd_adoption, "import adoption figures from CSV (adoption import)" },
 	{ "lint", cmd_lint, "check pin policies, coverage and adoption for mistakes" },
+	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
+	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
 	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
 };
 

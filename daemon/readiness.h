@@ -29,7 +29,11 @@
  *
  * Scenarios derived from today's chain C (leaf = C[0], CA = C[1..]):
  *   now, same_key : accept iff pin in C
- *   key_rotation  : accept iff pin in CA, or a backup pin that is not leaf's
+ *   key_rotation  : accept iff pin in CA, or it carries the backup key K the
+ *                   new leaf key is assumed to be; K is the backup pin (not
+ *                   today's leaf key) that leaves the smallest stranded
+ *                   share, then the smallest unknown share (one new key can
+ *                   match only one backup key)
  *   ca_change     : accept iff a backup pin that is in no certificate of C
  *   candidate     : accept iff pin in the candidate chain / pin list
  */
@@ -135,6 +139,8 @@ struct readiness_scenario {
 	double surviving_share;
 	bool ready;
 	size_t nenforcing;      /**< versions enforcing a covering policy at T */
+	bool has_rotation_key;  /**< key_rotation: a backup key to rotate to was chosen */
+	uint8_t rotation_key[32]; /**< key_rotation: that backup key's pin */
 	struct readiness_version_share *stranded; /**< at-risk versions, inventory order */
 	size_t nstranded;
 };
@@ -167,6 +173,7 @@ struct readiness_expiry {
 struct readiness_endpoint_verdict {
 	const struct endpoint *ep;           /**< points into the inventory */
 	const struct readiness_observed *obs; /**< may be NULL */
+	time_t at;                           /**< evaluation time */
 	enum readiness_severity severity;
 	struct readiness_expiry expiry;
 	bool pinned;        /**< some app enforces a covering policy at T */

@@ -21,6 +21,8 @@ struct addr_flags {
 	const struct readiness_address *a; /* NULL for a candidate */
 	const struct readiness_chain *ch;
 	uint8_t *f; /* [ac->n] */
+	bool has_key; /* key rotation: the backup key chosen for this address */
+	uint8_t key[32];
 };
 
 static void measure(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f, double *stranded,
@@ -106,7 +108,102 @@ static int scenario_worst(const struct rd_appcov *ac, uint8_t bit, const struct 
 			  size_t naf, struct readiness_scenario *out)
 {
 	const struct addr_flags *w = worst_address(ac, bit, af, naf);
-	return scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+	int rc = scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+	if (!rc && w && bit == RD_F_KEY_ROTATION && w->has_key) {
+		out->has_rotation_key = true;
+		memcpy(out->rotation_key, w->key, 32);
+	}
+	return rc;
+}
+
+struct keycand {
+	uint8_t key[32];
+	uint32_t idx; /* into ac->vers */
+};
+
+static int keycand_cmp(const void *a, const void *b)
+{
+	const struct keycand *x = a, *y = b;
+	int c = memcmp(x->key, y->key, 32);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Key rotation: the new leaf key can equal at most one backup key. Credit the
+ * versions carrying the backup key that leaves the smallest stranded share
+ * (then no unknown at-risk version; then the lowest pin, for determinism). */
+static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
+{
+	const uint8_t *leaf = af->ch->ncerts ? af->ch->certs[0].pin : NULL;
+	struct keycand *kc = NULL;
+	size_t n = 0, cap = 0;
+	double stranded = 0;
+	size_t unknown = 0;
+	af->has_key = false;
+	for (size_t j = 0; j < ac->n; j++) {
+		const struct rd_cov *c = &ac->vers[j];
+		if (!c->enforcing || (af->f[j] & RD_F_KEY_ROTATION))
+			continue;
+		if (c->known)
+			stranded += c->share;
+		else
+			unknown++;
+		for (size_t i = 0; i < c->npol; i++) {
+			if (!c->pol_enf[i])
+				continue;
+			for (size_t k = 0; k < c->pol[i]->npins; k++) {
+				const struct pin *p = &c->pol[i]->pins[k];
+				if (p->role != PIN_BACKUP || (leaf && memcmp(p->sha256, leaf, 32) == 0))
+					continue;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct keycand *nk = realloc(kc, nc * sizeof(*nk));
+					if (!nk) {
+						free(kc);
+						return -ENOMEM;
+					}
+					kc = nk;
+					cap = nc;
+				}
+				memcpy(kc[n].key, p->sha256, 32);
+				kc[n++].idx = (uint32_t)j;
+			}
+		}
+	}
+	if (n == 0) {
+		free(kc);
+		return 0;
+	}
+	qsort(kc, n, sizeof(*kc), keycand_cmp);
+	size_t best = 0, best_end = 0;
+	double best_s = 2;
+	bool best_u = true;
+	for (size_t g = 0; g < n;) {
+		size_t e = g;
+		double s = stranded;
+		size_t u = unknown;
+		for (; e < n && memcmp(kc[e].key, kc[g].key, 32) == 0; e++) {
+			if (e > g && kc[e].idx == kc[e - 1].idx)
+				continue; /* the same version listing the key twice */
+			const struct rd_cov *c = &ac->vers[kc[e].idx];
+			if (c->known)
+				s -= c->share;
+			else
+				u--;
+		}
+		if (s < best_s - 1e-12 || (s < best_s + 1e-12 && best_u && u == 0)) {
+			best = g;
+			best_end = e;
+			best_s = s;
+			best_u = u > 0;
+		}
+		g = e;
+	}
+	for (size_t i = best; i < best_end; i++)
+		af->f[kc[i].idx] |= RD_F_KEY_ROTATION;
+	af->has_key = true;
+	memcpy(af->key, kc[best].key, 32);
+	free(kc);
+	return 0;
 }
 
 /* Flags of @ac against every address of @obs; @buf grows as needed. */
@@ -126,8 +223,14 @@ static int flags_for(const struct rd_appcov *ac, const struct readiness_observed
 		af[k].a = &obs->addrs[k];
 		af[k].ch = rd_eval_chain(&obs->addrs[k]);
 		af[k].f = *buf + k * ac->n;
-		for (size_t j = 0; af[k].ch && j < ac->n; j++)
+		af[k].has_key = false;
+		if (!af[k].ch)
+			continue;
+		for (size_t j = 0; j < ac->n; j++)
 			af[k].f[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], af[k].ch) : 0;
+		int rc = rotation_key(ac, &af[k]);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -187,6 +290,14 @@ static bool pins_only_leaf(const struct rd_cov *c, const struct readiness_chain 
 	return true;
 }
 
+static bool in_stranded(const struct readiness_scenario *s, const struct app_version *v)
+{
+	for (size_t i = 0; i < s->nstranded; i++)
+		if (s->stranded[i].version == v)
+			return true;
+	return false;
+}
+
 static const struct rd_cov *find_cov(const struct rd_appcov *ac, const struct app_version *v)
 {
 	for (size_t i = 0; i < ac->n; i++)
@@ -199,9 +310,9 @@ static void sb_unknown(struct rd_sb *sb, const struct readiness_scenario *s)
 {
 	if (s->unknown_share <= 0)
 		return;
-	rd_sb_add(sb, "; versions without an adoption figure are at risk, so up to ");
+	rd_sb_str(sb, "; versions without an adoption figure are at risk, so up to ");
 	rd_sb_pct(sb, s->unknown_share);
-	rd_sb_add(sb, " more (users no figure accounts for) may be");
+	rd_sb_str(sb, " more (users no figure accounts for) may be");
 }
 
 static void sb_pins_of(struct rd_sb *sb, const struct rd_cov *c)
@@ -265,28 +376,29 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
 	memset(&sb, 0, sizeof(sb));
 	if (v->now.stranded_share > 0 || v->now.unknown_share > 0) {
-		rd_sb_add(&sb, "Now %s users are stranded at %s: ", name, v->now.address);
+		rd_sb_str(&sb, "Now ");
 		rd_sb_pct(&sb, v->now.stranded_share);
-		rd_sb_add(&sb, " of them on ");
+		rd_sb_add(&sb, " of %s users are stranded at %s: ", name, v->now.address);
 		rd_sb_versions(&sb, v->now.stranded, v->now.nstranded);
-		rd_sb_add(&sb, ", whose pins (");
-		const struct rd_cov *c = find_cov(ac, v->now.stranded[0].version);
-		if (c)
-			sb_pins_of(&sb, c);
-		rd_sb_add(&sb, "%s) match no certificate of the %s chain (leaf %s, key %s)",
-			  v->now.nstranded > 1 ? " for the first" : "",
+		rd_sb_add(&sb, " %s no pin in the %s chain (leaf %s, key %s)",
+			  v->now.nstranded > 1 ? "have" : "has",
 			  wa && wa->validated.ncerts ? "validated" : "presented", leaf_subject(wc),
 			  wc && wc->ncerts ? readiness_pin_short(wc->certs[0].pin, ps, sizeof(ps))
 					   : "-");
+		const struct rd_cov *c = find_cov(ac, v->now.stranded[0].version);
+		if (c) {
+			rd_sb_add(&sb, "; %s pins ", c->v->version);
+			sb_pins_of(&sb, c);
+		}
 		sb_unknown(&sb, &v->now);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	} else {
 		rd_sb_add(&sb,
 			  "Now nobody is stranded: each of the %zu enforcing versions of %s has a "
 			  "pin in the chain of every observed address.",
 			  ac->nenforcing, name);
 	}
-	if (readiness_strv_add(rs, "%s", sb.b))
+	if (rd_strv_push(rs, sb.b))
 		return -ENOMEM;
 
 	/* Key rotation */
@@ -300,16 +412,19 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	if (kr->ready) {
 		rd_sb_add(&sb, "Key rotation is safe for %s: ", name);
 		rd_sb_pct(&sb, kr->surviving_share);
-		rd_sb_add(&sb, " of users keep working (threshold ");
+		rd_sb_str(&sb, " of users keep working (threshold ");
 		rd_sb_pct(&sb, thr);
-		rd_sb_add(&sb, ")");
+		rd_sb_str(&sb, ")");
+		if (kr->has_rotation_key)
+			rd_sb_add(&sb, "; rotate to the backup key %s",
+				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
 		if (kr->stranded_share > 0) {
-			rd_sb_add(&sb, "; it would still strand ");
+			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
 		}
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	} else {
-		rd_sb_add(&sb, "Key rotation would strand ");
+		rd_sb_str(&sb, "Key rotation would strand ");
 		rd_sb_pct(&sb, kr->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, kr->stranded, kr->nstranded);
@@ -323,24 +438,26 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 				  kr->nstranded > 1 ? "pin" : "pins",
 				  readiness_pin_short(kc->certs[0].pin, ps, sizeof(ps)));
 		else
-			rd_sb_add(&sb, " %s no pin on a CA key of the chain and no backup pin",
+			rd_sb_add(&sb,
+				  " %s no pin on a CA key of the chain and no backup pin other than "
+				  "today's leaf key",
 				  kr->nstranded > 1 ? "have" : "has");
 		sb_unknown(&sb, kr);
-		rd_sb_add(&sb, "; ");
+		rd_sb_str(&sb, "; ");
 		if (v->same_key.ready)
-			rd_sb_add(&sb, "renew with the same key or ");
+			rd_sb_str(&sb, "renew with the same key or ");
 		/* the versions that would survive: the ones to wait for */
 		size_t nsurv = 0;
 		for (size_t i = 0; i < ac->n; i++) {
 			const struct rd_cov *c = &ac->vers[i];
-			if (!c->enforcing || !kc || !rd_survives(c, RD_KEY_ROTATION, kc))
+			if (!c->enforcing || !kc || in_stranded(kr, c->v))
 				continue;
 			if (nsurv < 3)
 				rd_sb_add(&sb, "%s%s", nsurv ? ", " : "wait until ", c->v->version);
 			nsurv++;
 		}
 		if (nsurv == 0)
-			rd_sb_add(&sb, "ship a release with a backup pin and wait until it");
+			rd_sb_str(&sb, "ship a release with a backup pin and wait until it");
 		else if (nsurv > 3)
 			rd_sb_add(&sb, " and %zu more", nsurv - 3);
 		rd_sb_add(&sb, "%s reach%s ", nsurv ? " (backup or CA pin)" : "",
@@ -352,9 +469,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		} else {
 			rd_sb_add(&sb, " (no forecast: %s)", v->forecast.basis);
 		}
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	if (readiness_strv_add(rs, "%s", sb.b))
+	if (rd_strv_push(rs, sb.b))
 		return -ENOMEM;
 
 	/* CA change */
@@ -366,15 +483,15 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_add(&sb, " of users run versions with a backup pin outside today's chain or "
 			       "that do not pin.");
 	} else {
-		rd_sb_add(&sb, "A CA change would strand ");
+		rd_sb_str(&sb, "A CA change would strand ");
 		rd_sb_pct(&sb, cc->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, cc->stranded, cc->nstranded);
 		rd_sb_add(&sb, " %s no backup pin outside today's chain", cc->nstranded > 1 ? "carry" : "carries");
 		sb_unknown(&sb, cc);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	return readiness_strv_add(rs, "%s", sb.b);
+	return rd_strv_push(rs, sb.b);
 }
 
 /* ---- Endpoint --------------------------------------------------------- */
@@ -524,15 +641,16 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 				  ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
 }
 
-static int eval_endpoint(const struct readiness_index *idx, const struct endpoint *ep,
-			 const struct readiness_observed *obs, const struct readiness_opts *o,
-			 struct readiness_endpoint_verdict *out)
+static int eval_endpoint(const struct readiness_index *idx, const struct rd_shares *sh,
+			 const struct endpoint *ep, const struct readiness_observed *obs,
+			 const struct readiness_opts *o, struct readiness_endpoint_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ep = ep;
 	out->obs = obs;
+	out->at = o->at;
 	struct rd_hostcov hc;
-	int rc = rd_hostcov_build(idx, ep->host, o->at, &hc);
+	int rc = rd_hostcov_build(idx, ep->host, o->at, sh, &hc);
 	if (rc)
 		return rc;
 	rc = endpoint_observations(out, o);
@@ -626,7 +744,7 @@ int readiness_eval_endpoint(const struct readiness_index *idx, size_t i,
 {
 	if (i >= idx->inv->nendpoints)
 		return -EINVAL;
-	return eval_endpoint(idx, &idx->inv->endpoints[i], obs, o, out);
+	return eval_endpoint(idx, NULL, &idx->inv->endpoints[i], obs, o, out);
 }
 
 int readiness_eval(const struct readiness_index *idx, const struct readiness_observations *obs,
@@ -640,16 +758,23 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 		if (!out->eps)
 			return -ENOMEM;
 	}
+	struct rd_shares sh;
+	if (rd_shares_build(inv, o->at, &sh)) {
+		readiness_report_free(out);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < inv->nendpoints; i++) {
 		const struct readiness_observed *ob = obs && i < obs->neps ? &obs->eps[i] : NULL;
-		int rc = eval_endpoint(idx, &inv->endpoints[i], ob, o, &out->eps[i]);
+		int rc = eval_endpoint(idx, &sh, &inv->endpoints[i], ob, o, &out->eps[i]);
 		if (rc) {
+			rd_shares_free(&sh);
 			readiness_report_free(out);
 			return rc;
 		}
 		out->neps++;
 		raise_sev(&out->worst, out->eps[i].severity);
 	}
+	rd_shares_free(&sh);
 	int rc = rd_findings(idx, obs, o, out);
 	if (rc) {
 		readiness_report_free(out);
@@ -688,7 +813,7 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 		rd_sb_add(&sb, "The candidate is safe for %s: each of its %zu enforcing versions has a "
 			       "pin in it.", ac->app->name, ac->nenforcing);
 	} else {
-		rd_sb_add(&sb, "The candidate would strand ");
+		rd_sb_str(&sb, "The candidate would strand ");
 		rd_sb_pct(&sb, s->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", ac->app->name);
 		rd_sb_versions(&sb, s->stranded, s->nstranded);
@@ -698,17 +823,17 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 		if (c) {
 			rd_sb_add(&sb, " (%s pins ", c->v->version);
 			sb_pins_of(&sb, c);
-			rd_sb_add(&sb, ")");
+			rd_sb_str(&sb, ")");
 		}
 		sb_unknown(&sb, s);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
 	if (wa->current.evaluated && wa->current.stranded_share + EPS < s->stranded_share) {
-		rd_sb_add(&sb, " Today's chain strands ");
+		rd_sb_str(&sb, " Today's chain strands ");
 		rd_sb_pct(&sb, wa->current.stranded_share);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	return readiness_strv_add(&wa->reasons, "%s", sb.b);
+	return rd_strv_push(&wa->reasons, sb.b);
 }
 
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
@@ -720,7 +845,7 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 	if (!host || !*host || !candidate || candidate->ncerts == 0)
 		return -EINVAL;
 	struct rd_hostcov hc;
-	int rc = rd_hostcov_build(idx, host, at, &hc);
+	int rc = rd_hostcov_build(idx, host, at, NULL, &hc);
 	if (rc)
 		return rc;
 	uint8_t *fbuf = NULL, *cf = NULL;

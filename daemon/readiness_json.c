@@ -41,19 +41,36 @@ json_t *readiness_scenario_json(const struct readiness_scenario *s)
 			      "enforcing_versions", (json_int_t)s->nenforcing);
 	if (o && s->address)
 		json_object_set_new(o, "address", json_string(s->address));
+	if (o && s->has_rotation_key) {
+		char b64[48];
+		json_object_set_new(o, "rotate_to_pin", json_string(util_pin_b64(s->rotation_key, b64)));
+	}
 	return o;
 }
 
-static json_t *chain_json(const struct readiness_chain *c)
+static int64_t days_left(time_t not_after, time_t at)
+{
+	int64_t diff = (int64_t)not_after - (int64_t)at;
+	return diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400);
+}
+
+/* @at: evaluation time for days_left (0: omit). */
+static json_t *chain_json(const struct readiness_chain *c, time_t at)
 {
 	json_t *a = json_array();
 	char b64[48], hex[65];
 	for (size_t i = 0; a && i < c->ncerts; i++) {
 		const struct readiness_cert *x = &c->certs[i];
+		if (!x->subject) { /* a bare candidate pin */
+			json_array_append_new(a, json_pack("{s:s}", "pin", util_pin_b64(x->pin, b64)));
+			continue;
+		}
 		json_t *o = json_pack("{s:s?, s:s?, s:o, s:s, s:s, s:b}", "subject", x->subject,
 				      "issuer", x->issuer, "not_after", time_str(x->not_after), "pin",
 				      util_pin_b64(x->pin, b64), "sha256", util_hex(x->sha256, 32, hex),
 				      "is_ca", x->is_ca);
+		if (o && at && x->not_after)
+			json_object_set_new(o, "days_left", json_integer(days_left(x->not_after, at)));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -83,12 +100,20 @@ json_t *readiness_endpoint_json(const struct readiness_endpoint_verdict *v)
 	for (size_t i = 0; addrs && obs && i < obs->naddrs; i++) {
 		const struct readiness_address *a = &obs->addrs[i];
 		bool validated = a->validated.ncerts > 0;
-		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "address", a->address,
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:I, s:o, s:o}", "address", a->address,
 				      "outcome", a->outcome ? a->outcome : "unknown", "chain",
-				      chain_json(validated ? &a->validated : &a->presented),
+				      chain_json(validated ? &a->validated : &a->presented, v->at),
 				      "chain_source", validated ? "validated" : "presented",
-				      "presented_chain", chain_json(&a->presented), "first_seen",
+				      "presented_length", (json_int_t)a->presented.ncerts, "first_seen",
 				      time_str(a->first_seen), "last_seen", time_str(a->last_seen));
+		/* The presented chain in full only when it is not a prefix of the validated one
+		 * (extra, missing or reordered certificates): it is otherwise redundant. */
+		bool prefix = validated && a->presented.ncerts <= a->validated.ncerts;
+		for (size_t k = 0; prefix && k < a->presented.ncerts; k++)
+			prefix = memcmp(a->presented.certs[k].sha256, a->validated.certs[k].sha256,
+					32) == 0;
+		if (o && validated && !prefix)
+			json_object_set_new(o, "presented_chain", chain_json(&a->presented, v->at));
 		json_array_append_new(addrs, o);
 	}
 	json_t *expiry = json_null();
@@ -152,7 +177,7 @@ json_t *readiness_whatif_json(const struct readiness_whatif *w, const char *host
 		json_array_append_new(apps, o);
 	}
 	return json_pack("{s:s, s:i, s:o, s:o, s:f, s:o, s:b, s:o}", "host", host, "port", port,
-			 "at", time_str(w->at), "candidate", chain_json(candidate), "max_stranded",
+			 "at", time_str(w->at), "candidate", chain_json(candidate, w->at), "max_stranded",
 			 max_stranded, "max_stranded_share", share(w->max_stranded), "risk",
 			 w->max_stranded > max_stranded + 1e-9, "apps", apps);
 }

@@ -217,6 +217,10 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 		goto done;
 	}
 	rc = 0;
+	time_t newest = 0;
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].last_seen > newest)
+			newest = rows[i].last_seen;
 	if (nrows) {
 		out->addrs = calloc(nrows, sizeof(*out->addrs));
 		if (!out->addrs) {
@@ -226,6 +230,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 	}
 	for (size_t i = 0; i < nrows && !rc; i++) {
 		struct latest_row *r = &rows[i];
+		if (r->last_seen + READINESS_ADDR_GONE_S < newest)
+			continue; /* an edge DNS no longer returns */
 		struct readiness_address *a = &out->addrs[out->naddrs++];
 		a->address = r->address;
 		a->outcome = r->outcome;

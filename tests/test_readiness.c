@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,6 +451,20 @@ static const struct scase scases[] = {
 	  { { "1.0", 1.0, "api.example.com", false, true, 0, "1 2b" } },
 	  "1 2 3", NULL, NULL,
 	  { 0, 0, true }, { 0, 0, true }, { 1.0, 0, false }, NULL },
+	{ "one new key matches one backup key: the best one is chosen",
+	  "api.example.com", 0.6,
+	  { { "1.0", 0.5, "api.example.com", false, true, 0, "1 8b" },
+	    { "2.0", 0.3, "api.example.com", false, true, 0, "1 9b" },
+	    { "3.0", 0.2, "api.example.com", false, true, 0, "1 8b" } },
+	  "1 2 3", NULL, NULL,
+	  { 0, 0, true }, { 0.3, 0, true }, { 0, 0, true }, NULL },
+	{ "equal stranded share: the backup key that also saves the unknown version",
+	  "api.example.com", 0.5,
+	  { { "1.0", 0.4, "api.example.com", false, true, 0, "1 8b" },
+	    { "2.0", -1, "api.example.com", false, true, 0, "1 9b" },
+	    { "3.0", 0.4, "api.example.com", false, true, 0, "1 9b" } },
+	  "1 2 3", NULL, NULL,
+	  { 0, 0, true }, { 0.4, 0, true }, { 0, 0, true }, NULL },
 	{ "worst address counts",
 	  "api.example.com", 0.95,
 	  { { "1.0", 0.3, "api.example.com", false, true, 0, "1" },
@@ -567,6 +582,10 @@ static void test_reasons_name_versions_shares_pins(void **state)
 	if (!found)
 		fail_msg("reasons: %s", v->reasons.n > 1 ? v->reasons.v[1] : "(none)");
 	assert_true(reasons_contain(&v->reasons, "Now nobody is stranded"));
+	uint8_t nine[32];
+	pin_id(nine, 9);
+	assert_true(v->key_rotation.has_rotation_key);
+	assert_memory_equal(v->key_rotation.rotation_key, nine, 32);
 	run_free(&r);
 }
 
@@ -914,6 +933,103 @@ static void test_complete_chain_adds_anchor(void **state)
 	readiness_chain_free(&pool);
 }
 
+/* ---- JSON contract (DESIGN.md "Readiness JSON" / "What-if") ------------ */
+
+static void has(json_t *o, const char *key, int type)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || (type >= 0 && json_typeof(v) != (json_type)type &&
+		   !(type == JSON_REAL && json_is_integer(v)) &&
+		   !(type == JSON_TRUE && json_is_boolean(v))))
+		fail_msg("JSON field '%s' missing or of the wrong type", key);
+}
+
+static void check_scenario_json(json_t *s)
+{
+	has(s, "stranded_share", JSON_REAL);
+	has(s, "unknown_share", JSON_REAL);
+	has(s, "ready", JSON_TRUE);
+	has(s, "stranded_versions", JSON_ARRAY);
+	json_t *v;
+	size_t i;
+	json_array_foreach(json_object_get(s, "stranded_versions"), i, v)
+	{
+		has(v, "version", JSON_STRING);
+		has(v, "share", -1); /* a number, or null when the adoption is unknown */
+	}
+}
+
+static void test_json_contract(void **state)
+{
+	(void)state;
+	size_t ai = app_add("shop", 0.95);
+	size_t v1 = ver_add(ai, "1.0", NULL);
+	size_t v2 = ver_add(ai, "2.0", NULL);
+	adopt(ai, v1, T - DAY, 0.4);
+	pol_add(ai, v1, "api.example.com", false, true, 0, "7");
+	pol_add(ai, v2, "api.example.com", false, true, 0, "8"); /* no adoption figure */
+	size_t ei = ep_add("api.example.com", NULL);
+	addr_add(ei, "192.0.2.1", "ok", "1 2 3", "1 2");
+	struct run r;
+	run_eval(&r, T);
+	json_t *rep = readiness_report_json(&r.rep);
+	assert_non_null(rep);
+	json_t *ep = json_array_get(json_object_get(rep, "endpoints"), 0);
+	has(ep, "host", JSON_STRING);
+	has(ep, "port", JSON_INTEGER);
+	has(ep, "severity", JSON_STRING);
+	assert_string_equal(json_string_value(json_object_get(ep, "severity")), "critical");
+	has(ep, "addresses", JSON_ARRAY);
+	json_t *a = json_array_get(json_object_get(ep, "addresses"), 0);
+	has(a, "address", JSON_STRING);
+	has(a, "outcome", JSON_STRING);
+	has(a, "chain", JSON_ARRAY);
+	json_t *c = json_array_get(json_object_get(a, "chain"), 2); /* the anchor, not sent */
+	has(c, "subject", JSON_STRING);
+	has(c, "issuer", JSON_STRING);
+	has(c, "not_after", JSON_STRING);
+	has(c, "pin", JSON_STRING);
+	char b64[48];
+	assert_string_equal(json_string_value(json_object_get(c, "pin")),
+			    util_pin_b64(obs.eps[ei].addrs[0].validated.certs[2].pin, b64));
+	has(ep, "expiry", JSON_OBJECT);
+	has(json_object_get(ep, "expiry"), "not_after", JSON_STRING);
+	has(json_object_get(ep, "expiry"), "days_left", JSON_INTEGER);
+	has(ep, "reasons", JSON_ARRAY);
+	has(ep, "apps", JSON_ARRAY);
+	json_t *app = json_array_get(json_object_get(ep, "apps"), 0);
+	has(app, "app", JSON_STRING);
+	has(app, "reasons", JSON_ARRAY);
+	static const char *const scen[] = { "now", "key_rotation", "ca_change", "same_key_renewal" };
+	for (size_t i = 0; i < ARRAY_SIZE(scen); i++) {
+		has(app, scen[i], JSON_OBJECT);
+		check_scenario_json(json_object_get(app, scen[i]));
+	}
+	json_t *now = json_object_get(app, "now");
+	assert_true(fabs(json_number_value(json_object_get(now, "stranded_share")) - 0.4) < 1e-9);
+	assert_true(fabs(json_number_value(json_object_get(now, "unknown_share")) - 0.6) < 1e-9);
+	json_t *sv = json_object_get(now, "stranded_versions");
+	assert_int_equal(json_array_size(sv), 2);
+	assert_true(json_is_null(json_object_get(json_array_get(sv, 1), "share")));
+	json_decref(rep);
+
+	/* What-if */
+	struct readiness_chain cand = { 0 };
+	chain_set(&cand, "9", T + 400 * DAY);
+	struct readiness_whatif w;
+	assert_int_equal(readiness_whatif_eval(r.idx, "api.example.com", &cand, &obs.eps[ei], T, &w),
+			 0);
+	json_t *wj = readiness_whatif_json(&w, "api.example.com", 443, 0, &cand);
+	json_t *wa = json_array_get(json_object_get(wj, "apps"), 0);
+	has(wa, "app", JSON_STRING);
+	check_scenario_json(wa);
+	assert_true(json_is_true(json_object_get(wj, "risk")));
+	json_decref(wj);
+	readiness_whatif_free(&w);
+	readiness_chain_free(&cand);
+	run_free(&r);
+}
+
 /* ---- Properties over generated inventories ---------------------------- */
 
 static uint32_t rng_state = 12345;
@@ -999,7 +1115,12 @@ static void test_property_adding_a_pin_never_increases_stranded(void **state)
 		p->pins[p->npins++].role = rnd(2) ? PIN_BACKUP : PIN_CURRENT;
 		assert_true(figures_of(&after));
 		for (int i = 0; i < 3; i++) {
-			if (after.s[i] > before.s[i] + 1e-12 || after.u[i] > before.u[i] + 1e-12)
+			/* key rotation (i == 1) picks the backup key with the least stranded
+			 * share, then unknown: (stranded, unknown) never grows in that order */
+			bool worse = after.s[i] > before.s[i] + 1e-12 ||
+				     (after.u[i] > before.u[i] + 1e-12 &&
+				      (i != 1 || after.s[i] > before.s[i] - 1e-12));
+			if (worse)
 				fail_msg("iter %d scenario %d: %.3f/%.3f -> %.3f/%.3f", iter, i,
 					 before.s[i], before.u[i], after.s[i], after.u[i]);
 		}
@@ -1044,6 +1165,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_forecast, reset),
 		cmocka_unit_test_teardown(test_whatif_table, reset),
 		cmocka_unit_test(test_complete_chain_adds_anchor),
+		cmocka_unit_test_teardown(test_json_contract, reset),
 		cmocka_unit_test_teardown(test_property_adding_a_pin_never_increases_stranded, reset),
 		cmocka_unit_test_teardown(test_property_removing_adoption_never_increases_stranded,
 					  reset),

@@ -92,6 +92,10 @@ static int setup(void **state)
 	/* address B: chain X twice with the same last_seen: the higher id wins */
 	add_obs(3, "192.0.2.2", "ok", 1, 2, 100, 400);
 	add_obs(4, "192.0.2.2", "untrusted", 1, 0, 350, 400);
+	/* address C appears much later: A and B are then gone (not seen for a day) */
+	add_obs(5, "192.0.2.3", "ok", 3, 4, 200000, 300000);
+	add_obs(6, "192.0.2.4", "ok", 3, 4, 200000, 300000 - 86400);     /* exactly a day: kept */
+	add_obs(7, "192.0.2.5", "ok", 3, 4, 200000, 300000 - 86400 - 1); /* gone */
 	return 0;
 }
 
@@ -180,6 +184,18 @@ static void test_load_endpoint_as_of(void **state)
 	readiness_observed_free(&o);
 }
 
+static void test_load_endpoint_drops_gone_addresses(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct readiness_observed o;
+	assert_int_equal(readiness_load_endpoint(db, 1, 400000, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.naddrs, 2);
+	assert_string_equal(o.addrs[0].address, "192.0.2.3");
+	assert_string_equal(o.addrs[1].address, "192.0.2.4");
+	readiness_observed_free(&o);
+}
+
 static void test_load_ca_pool(void **state)
 {
 	(void)state;
@@ -217,6 +233,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_endpoint_latest_and_previous),
 		cmocka_unit_test(test_load_endpoint_as_of),
+		cmocka_unit_test(test_load_endpoint_drops_gone_addresses),
 		cmocka_unit_test(test_load_ca_pool),
 		cmocka_unit_test(test_chain_from_pem_bad_input),
 	};
