@@ -268,6 +268,8 @@ struct scase {
 	struct arow a[4];
 	struct expect e[6];
 	const char *reason; /* a substring some reason must contain; NULL: none */
+	const char *no_reason; /* a substring no reason may contain; NULL: none */
+	int min_severity;      /* the endpoint's severity is at least this */
 };
 
 #define TODAY "leaf inter", "leaf inter root"
@@ -440,6 +442,16 @@ static const struct scase cases[] = {
 	    { "A", 0.5, "2.0", "2026-11-01=0.6", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0, 0.4, 1, "1.0") } },
+	/* The figures of the other versions account for every user, so the
+	 * unknown share is 0 (AMBIGUOUS, the engine's choice); but the version is
+	 * at risk, so it is listed, and nothing may say that nobody is at risk. */
+	{ "an at-risk version without a figure is never silently fine",
+	  "api.example.com", NULL,
+	  { { "A", 0.5, "1.0", NULL, "api.example.com", false, true, "", "other" },
+	    { "A", 0.5, "2.0", ALL, "api.example.com", false, true, "", "leaf" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 0, 0, 1, "1.0") },
+	  "1.0 (no adoption figure)", "nobody is stranded", READINESS_WARNING },
 	{ "the only version has no figure",
 	  "api.example.com", NULL,
 	  { { "A", 0.5, "1.0", NULL, "api.example.com", false, true, "", "other" } },
@@ -674,6 +686,17 @@ static void test_readiness_eval_spec_table(void **state)
 			if (!found)
 				fail_msg("%s: no reason mentions '%s'", c->name, c->reason);
 		}
+		if (c->no_reason) {
+			bool found = strv_has(&ev->reasons, c->no_reason);
+			for (size_t k = 0; k < ev->napps && !found; k++)
+				found = strv_has(&ev->apps[k].reasons, c->no_reason);
+			if (found)
+				fail_msg("%s: a reason says '%s'", c->name, c->no_reason);
+		}
+		if ((int)ev->severity < c->min_severity)
+			fail_msg("%s: severity %s, want at least %s", c->name,
+				 readiness_severity_name(ev->severity),
+				 readiness_severity_name((enum readiness_severity)c->min_severity));
 		/* stranded somebody now <=> critical */
 		bool strands = false;
 		for (size_t k = 0; k < ev->napps; k++)
