@@ -495,6 +495,13 @@ static const struct scase cases[] = {
 	    { "A", 0.7, "3.0", "2026-11-01=0.7", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.3, 0, 1, "1.0,2.0") } },
+	{ "0.01 + 0.31 stranded against a 0.68 threshold is ready (1 - 0.32 < 0.68 in doubles)",
+	  "api.example.com", NULL,
+	  { { "A", 0.68, "1.0", "2026-11-01=0.01", "api.example.com", false, true, "", "other" },
+	    { "A", 0.68, "2.0", "2026-11-01=0.31", "api.example.com", false, true, "", "other" },
+	    { "A", 0.68, "3.0", "2026-11-01=0.68", "api.example.com", false, true, "", "leaf" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 0.32, 0, 1, "1.0,2.0") } },
 	{ "just below the threshold is not ready",
 	  "api.example.com", NULL,
 	  { { "A", 0.7, "1.0", "2026-11-01=0.3001", "api.example.com", false, true, "", "other" },
@@ -1038,12 +1045,23 @@ static int setup_db(void **state)
 		 "   \"pin_policies\": [{\"pattern\": \"**.spec.test\", \"enforce\": true,"
 		 "     \"pins\": [{\"sha256\": \"%s\", \"role\": \"current\"},"
 		 "                {\"sha256\": \"%s\", \"role\": \"backup\"}]}]}]},"
+		 " {\"name\": \"tiny\", \"platform\": \"android\", \"versions\": ["
+		 "  {\"version\": \"1\", \"adoption\": [{\"at\": \"%s\", \"share\": 0.01}],"
+		 "   \"pin_policies\": [{\"pattern\": \"tiny.other.test\", \"enforce\": true,"
+		 "     \"pins\": [{\"sha256\": \"%s\", \"role\": \"current\"}]}]},"
+		 "  {\"version\": \"2\", \"adoption\": [{\"at\": \"%s\", \"share\": 0.31}],"
+		 "   \"pin_policies\": [{\"pattern\": \"tiny.other.test\", \"enforce\": true,"
+		 "     \"pins\": [{\"sha256\": \"%s\", \"role\": \"current\"}]}]},"
+		 "  {\"version\": \"3\", \"adoption\": [{\"at\": \"%s\", \"share\": 0.68}],"
+		 "   \"pin_policies\": [{\"pattern\": \"tiny.other.test\", \"enforce\": true,"
+		 "     \"pins\": [{\"sha256\": \"%s\", \"role\": \"current\"}]}]}]},"
 		 " {\"name\": \"ios\", \"platform\": \"ios\", \"adoption_threshold\": 0.95,"
 		 "  \"versions\": ["
 		 "  {\"version\": \"9.0\", \"pin_policies\": [{\"pattern\": \"**.spec.test\","
 		 "     \"enforce\": true, \"pins\": [{\"sha256\": \"%s\", \"role\": \"current\"}]}]}]}]}",
 		 d_past, d_future, c_leaf1.pin_b64, d_past, c_root.pin_b64, d_past, c_leaf1.pin_b64,
-		 c_leaf2.pin_b64, c_inter.pin_b64);
+		 c_leaf2.pin_b64, d_past, c_leaf1.pin_b64, d_past, c_leaf1.pin_b64, d_past,
+		 c_inter.pin_b64, c_inter.pin_b64);
 	write_file("inventory.json", inventory);
 	char arg[256];
 	snprintf(arg, sizeof(arg), "import '%s/inventory.json'", tmpdir);
@@ -1311,6 +1329,17 @@ static void test_cmd_whatif_gate(void **state)
 	assert_true(close_to(jnum(wapp(w, "shop"), "stranded_share"), 0.3));
 	assert_int_equal(rc, 1);
 	json_decref(w);
+
+	/* 0.01 + 0.31 is not 0.32 in doubles: stranded == --max-stranded passes */
+	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s "
+				      "--max-stranded 0.32", c_leaf3.pin_b64, c_inter.pin_b64), 0);
+	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s "
+				      "--max-stranded 0.3199", c_leaf3.pin_b64, c_inter.pin_b64), 1);
+	/* the default gate is 0: any stranded share is a risk */
+	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s", c_leaf3.pin_b64),
+			 1);
+	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s",
+				c_leaf1.pin_b64, c_inter.pin_b64), 0);
 
 	/* usage errors are 2 */
 	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test"), 2);
