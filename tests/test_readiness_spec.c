@@ -502,6 +502,15 @@ static const struct scase cases[] = {
 	    { "A", 0.68, "3.0", "2026-11-01=0.68", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.32, 0, 1, "1.0,2.0") } },
+	/* AMBIGUOUS: figures add up to 0.8 and no at-risk version lacks one. Issue
+	 * 5 says "surviving known share" (0.5 here: not ready); the engine counts
+	 * the 0.2 no figure accounts for as surviving (1 - 0.3 = 0.7: ready). */
+	{ "figures below 100%: unaccounted users count as surviving",
+	  "api.example.com", NULL,
+	  { { "A", 0.6, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
+	    { "A", 0.6, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 0.3, 0, 1, "1.0") } },
 	{ "just below the threshold is not ready",
 	  "api.example.com", NULL,
 	  { { "A", 0.7, "1.0", "2026-11-01=0.3001", "api.example.com", false, true, "", "other" },
@@ -1340,6 +1349,14 @@ static void test_cmd_whatif_gate(void **state)
 			 1);
 	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s",
 				c_leaf1.pin_b64, c_inter.pin_b64), 0);
+
+	/* the host is normalised: upper case and a trailing dot find the endpoint */
+	rc = run_pw(&w, "whatif --host API.Spec.TEST. --chain %s/leaf2.pem --json", tmpdir);
+	assert_int_equal(rc, 1);
+	assert_string_equal(json_string_value(json_object_get(w, "host")), "api.spec.test");
+	assert_true(json_is_object(json_object_get(wapp(w, "shop"), "current")));
+	assert_true(close_to(jnum(wapp(w, "shop"), "stranded_share"), 0.2));
+	json_decref(w);
 
 	/* usage errors are 2 */
 	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test"), 2);
