@@ -17,10 +17,10 @@
 #include "util.h"
 
 #define NENDPOINTS 10000
-#define NAPPS 20
-#define NVERSIONS 30
-#define NDOMAINS 10
-#define DAY 86400
+#define NAPPS	   20
+#define NVERSIONS  30
+#define NDOMAINS   10
+#define DAY	   86400
 
 static const time_t T = 1796083200; /* 2026-12-01 */
 
@@ -91,8 +91,8 @@ static void build(struct inventory *inv, struct readiness_observations *obs)
 			ver->adoption = xcalloc(4, sizeof(*ver->adoption));
 			for (uint32_t s = 0; s < ver->nadoption; s++) {
 				ver->adoption[s].at_time = T - (time_t)(3 - s) * 20 * DAY;
-				ver->adoption[s].share = (0.5 + v) / (NVERSIONS * NVERSIONS / 2.0) *
-							 (0.8 + 0.1 * s);
+				ver->adoption[s].share =
+					(0.5 + v) / (NVERSIONS * NVERSIONS / 2.0) * (0.8 + 0.1 * s);
 			}
 			ver->npolicies = 3;
 			ver->policies = xcalloc(3, sizeof(*ver->policies));
@@ -180,7 +180,8 @@ int main(int argc, char **argv)
 		for (size_t a = 0; a < inv.napps; a++)
 			for (size_t v = 0; v < inv.apps[a].nversions; v++)
 				for (size_t p = 0; p < inv.apps[a].versions[v].npolicies; p++) {
-					const struct pin_policy *pp = &inv.apps[a].versions[v].policies[p];
+					const struct pin_policy *pp =
+						&inv.apps[a].versions[v].policies[p];
 					covered += readiness_pattern_covers(pp->pattern,
 									    pp->include_subdomains,
 									    inv.endpoints[e].host);

@@ -56,6 +56,9 @@ int cli_print_json(json_t *j);
 /** Print a usage error "pinwatch CMD: MSG" and the hint to use --help. Returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/** The database path chosen by @g (--db, $PINWATCH_DB, [storage] path); after cli_load_config. */
+const char *cli_db_path(struct cli_global *g);
+
 /** The actor recorded in the audit log for CLI changes: "cli:<user>". */
 const char *cli_actor(void);
 
@@ -65,18 +68,21 @@ int cmd_alert(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
 int cmd_import_nsc(int argc, char **argv);
 int cmd_import_trustkit(int argc, char **argv);
 int cmd_import_okhttp(int argc, char **argv);
 int cmd_adoption(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_whatif(int argc, char **argv);
 int cmd_candidate(int argc, char **argv);
 
 #endif

@@ -17,7 +17,8 @@ static void usage(void)
 	       "(PKCS#1, PKCS#8, EC, Ed25519), PEM or DER. A spare key generated today is\n"
 	       "how a backup pin is made.\n\n"
 	       "  --hex        also print the pin in hex (as Certificate Transparency tools do)\n"
-	       "  --json       print a JSON array of {file, source, subject, key_type, key_bits, pin, hex}\n"
+	       "  --json       print a JSON array of {file, source, subject, key_type, key_bits, "
+	       "pin, hex}\n"
 	       "  -h, --help   this help\n\n"
 	       "Exit status: 0 ok; 2 bad usage or a file that is missing, empty, truncated or\n"
 	       "holds no key (named on stderr; nothing is printed for it).\n");
@@ -36,10 +37,17 @@ int cmd_pin(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'x': hex = true; break;
-		case 'j': json = true; break;
-		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("pin", "unknown option");
+		case 'x':
+			hex = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("pin", "unknown option");
 		}
 	}
 	if (optind >= argc)
@@ -65,11 +73,12 @@ int cmd_pin(int argc, char **argv)
 			if (json) {
 				char pin[64];
 				snprintf(pin, sizeof(pin), "sha256/%s", b64);
-				json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:i, s:s, s:s}", "file", argv[i],
-						      "source", src, "subject",
-						      keys[k].label[0] ? keys[k].label : NULL, "key_type",
-						      keys[k].key_type, "key_bits", (json_int_t)keys[k].key_bits,
-						      "pin", pin, "hex", hx);
+				json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:i, s:s, s:s}",
+						      "file", argv[i], "source", src, "subject",
+						      keys[k].label[0] ? keys[k].label : NULL,
+						      "key_type", keys[k].key_type, "key_bits",
+						      (json_int_t)keys[k].key_bits, "pin", pin,
+						      "hex", hx);
 				if (!o || json_array_append_new(arr, o) != 0) {
 					json_decref(arr);
 					free(keys);
@@ -80,8 +89,9 @@ int cmd_pin(int argc, char **argv)
 			char lab[1200], fesc[1024];
 			log_escape(keys[k].label, lab, sizeof(lab));
 			log_escape(argv[i], fesc, sizeof(fesc));
-			printf("sha256/%s%s%s  %s: %s%s%s (%s %u)\n", b64, hex ? "  hex:" : "", hex ? hx : "",
-			       fesc, src, lab[0] ? " " : "", lab, keys[k].key_type, keys[k].key_bits);
+			printf("sha256/%s%s%s  %s: %s%s%s (%s %u)\n", b64, hex ? "  hex:" : "",
+			       hex ? hx : "", fesc, src, lab[0] ? " " : "", lab, keys[k].key_type,
+			       keys[k].key_bits);
 		}
 		free(keys);
 	}

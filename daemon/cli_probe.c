@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "db.h"
 #include "log.h"
+#include "observations.h"
 #include "probe.h"
 #include "util.h"
 
@@ -30,11 +32,69 @@ static void usage(void)
 	       "  --timeout MS      bound for connect + handshake together (default 10000)\n"
 	       "  --hex             also print pins in hex\n"
 	       "  --json            print JSON\n"
-	       "  -h, --help        this help\n\n"
+	       "  --store           also record the results as observations of the endpoint\n"
+	       "                    HOST:PORT in the database (added to the inventory if "
+	       "missing)\n" CLI_GLOBAL_HELP "  -h, --help        this help\n\n"
 	       "The probe keeps at most 32 certificates / 256 KiB of chain and says so.\n"
 	       "Exit status: 0 every address ok; 1 a chain was received but is untrusted,\n"
 	       "expired or does not match the name; 2 bad usage; 3 no chain (DNS, connection,\n"
 	       "timeout or TLS failure).\n");
+}
+
+/* Record @res under endpoint (host, port), creating it if needed. EXIT_*. */
+static int store_results(struct cli_global *g, const char *host, uint16_t port, const char *sni,
+			 const struct probe_result *res, size_t n)
+{
+	struct db *db = NULL;
+	char err[ERRLEN], lhost[256];
+	int rc = cli_open_db(g, DB_NO_CHECK, &db);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i <= strlen(host) && i < sizeof(lhost); i++)
+		lhost[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i]);
+	lhost[sizeof(lhost) - 1] = '\0';
+	if (db_begin(db) != 0)
+		goto fail;
+	sqlite3_stmt *s =
+		db_stmt(db, "INSERT INTO endpoints (host, port, sni, created_at, updated_at) "
+			    "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, port) DO NOTHING");
+	if (!s)
+		goto fail;
+	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, port);
+	if (strcmp(sni, host) != 0)
+		sqlite3_bind_text(s, 3, sni, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)util_now());
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(s);
+	int64_t id = 0;
+	s = db_stmt(db, "SELECT id FROM endpoints WHERE host = ?1 AND port = ?2");
+	if (!s)
+		goto fail;
+	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, port);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto fail;
+	id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	for (size_t i = 0; i < n; i++) {
+		if (obs_record(db, id, &res[i], NULL, err, sizeof(err)) != 0) {
+			log_err("probe --store: %s", err);
+			db_rollback(db);
+			db_close(db);
+			return EXIT_RUNTIME;
+		}
+	}
+	if (db_commit(db) != 0)
+		goto fail;
+	db_close(db);
+	return EXIT_OK;
+fail:
+	log_err("probe --store: %s", db_errmsg(db));
+	db_rollback(db);
+	db_close(db);
+	return EXIT_RUNTIME;
 }
 
 /* "host", "host:port", "[v6]:port", "[v6]", bare "v6". */
@@ -83,13 +143,15 @@ static void print_chain(const char *title, const struct x509_chain *ch, bool hex
 	       ch->truncated ? ", truncated" : "");
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct x509_cert_info *c = &ch->certs[i];
-		char s[X509_MAX_DN * 2], is[X509_MAX_DN * 2], nb[32], na[32], fp[65], b64[48], hx[65];
+		char s[X509_MAX_DN * 2], is[X509_MAX_DN * 2], nb[32], na[32], fp[65], b64[48],
+			hx[65];
 		printf("    [%zu] subject  %s\n", i, log_escape(c->subject, s, sizeof(s)));
 		printf("        issuer   %s\n", log_escape(c->issuer, is, sizeof(is)));
 		printf("        serial   %s\n", c->serial);
 		printf("        valid    %s to %s\n", util_fmt_time(c->not_before, nb, sizeof(nb)),
 		       util_fmt_time(c->not_after, na, sizeof(na)));
-		printf("        key      %s (%u bits)%s\n", c->key_type, c->key_bits, c->is_ca ? ", CA" : "");
+		printf("        key      %s (%u bits)%s\n", c->key_type, c->key_bits,
+		       c->is_ca ? ", CA" : "");
 		printf("        sha256   %s\n", util_hex(c->sha256, 32, fp));
 		printf("        pin      sha256/%s\n", util_pin_b64(c->spki_pin, b64));
 		if (hex)
@@ -115,7 +177,7 @@ static void print_result(const struct probe_result *r, bool hex)
 
 int cmd_probe(int argc, char **argv)
 {
-	enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON };
+	enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON, O_STORE };
 	static const struct option opts[] = {
 		{ "sni", required_argument, NULL, O_SNI },
 		{ "ca-file", required_argument, NULL, O_CA },
@@ -124,28 +186,52 @@ int cmd_probe(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "hex", no_argument, NULL, O_HEX },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "store", no_argument, NULL, O_STORE },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sni = NULL, *ca = NULL, *address = NULL;
-	bool all = false, hex = false, json = false;
+	bool all = false, hex = false, json = false, store = false;
+	struct cli_global g = { 0 };
 	long long timeout = 10000;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
 		switch (opt) {
-		case O_SNI: sni = optarg; break;
-		case O_CA: ca = optarg; break;
-		case O_ADDR: address = optarg; break;
-		case O_ALL: all = true; break;
+		case O_STORE:
+			store = true;
+			break;
+		case O_SNI:
+			sni = optarg;
+			break;
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_ADDR:
+			address = optarg;
+			break;
+		case O_ALL:
+			all = true;
+			break;
 		case O_TIMEOUT:
 			if (util_parse_int(optarg, 100, 600000, &timeout) != 0)
-				return cli_usage_error("probe", "--timeout: milliseconds in [100, 600000]");
+				return cli_usage_error("probe",
+						       "--timeout: milliseconds in [100, 600000]");
 			break;
-		case O_HEX: hex = true; break;
-		case O_JSON: json = true; break;
-		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("probe", "unknown option");
+		case O_HEX:
+			hex = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("probe", "unknown option");
 		}
 	}
 	if (optind != argc - 1)
@@ -172,7 +258,8 @@ int cmd_probe(int argc, char **argv)
 		char ps[8];
 		snprintf(ps, sizeof(ps), "%u", port);
 		if (getaddrinfo(address, ps, &hints, &ai) != 0 || !ai)
-			return cli_usage_error("probe", "--address: '%s' is not an IP address", address);
+			return cli_usage_error("probe", "--address: '%s' is not an IP address",
+					       address);
 		memcpy(&addrs[0].ss, ai->ai_addr, ai->ai_addrlen);
 		addrs[0].len = ai->ai_addrlen;
 		n = 1;
@@ -180,15 +267,16 @@ int cmd_probe(int argc, char **argv)
 	} else if ((rc = probe_resolve(host, port, addrs, all ? MAX_ALL_ADDRESSES : 1, &n, err,
 				       sizeof(err))) != 0) {
 		if (json) {
-			json_t *a = json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port", (json_int_t)port,
-					      "outcome", "dns_error", "detail", err);
-			json_t *o = json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port", (json_int_t)port,
-					      "sni", sni, "addresses", a);
+			json_t *a =
+				json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port",
+					  (json_int_t)port, "outcome", "dns_error", "detail", err);
+			json_t *o = json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
+					      (json_int_t)port, "sni", sni, "addresses", a);
 			rc = cli_print_json(o);
 			return rc ? rc : EXIT_RUNTIME;
 		}
-		printf("%s port %u: dns_error\n  detail: %s\n", log_escape(host, esc, sizeof(esc)), port,
-		       log_escape(err, esc + ERRLEN, ERRLEN));
+		printf("%s port %u: dns_error\n  detail: %s\n", log_escape(host, esc, sizeof(esc)),
+		       port, log_escape(err, esc + ERRLEN, ERRLEN));
 		return EXIT_RUNTIME;
 	}
 
@@ -205,6 +293,16 @@ int cmd_probe(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	rc = EXIT_OK;
+	if (store) {
+		int sr = store_results(&g, host, port, sni, res, n);
+		if (sr != EXIT_OK) {
+			for (size_t i = 0; i < n; i++)
+				probe_result_clear(&res[i]);
+			free(res);
+			probe_ctx_free(ctx);
+			return sr;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!res[i].handshake_ok)
 			rc = EXIT_RUNTIME;
@@ -218,9 +316,9 @@ int cmd_probe(int argc, char **argv)
 				json_decref(a);
 				a = NULL;
 			}
-		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port", (json_int_t)port,
-					  "sni", sni, "addresses", a) :
-				NULL;
+		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
+					  (json_int_t)port, "sni", sni, "addresses", a)
+			      : NULL;
 		int jr = cli_print_json(o);
 		if (jr)
 			rc = jr;

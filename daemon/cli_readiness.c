@@ -14,8 +14,8 @@
 static int parse_at(const char *cmd, const char *arg, time_t *at)
 {
 	if (util_parse_time(arg, at) != 0)
-		return cli_usage_error(cmd, "--at '%s': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
-				       arg);
+		return cli_usage_error(
+			cmd, "--at '%s': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", arg);
 	return EXIT_OK;
 }
 
@@ -43,9 +43,9 @@ static void print_scenario(const char *label, json_t *s, bool now)
 	if (!json_is_true(json_object_get(s, "evaluated")))
 		verdict = "not observed";
 	else if (now)
-		verdict = num(s, "stranded_share") > 0	 ? "USERS STRANDED"
+		verdict = num(s, "stranded_share") > 0	? "USERS STRANDED"
 			  : num(s, "unknown_share") > 0 ? "some at risk (unknown adoption)"
-							 : "ok";
+							: "ok";
 	else
 		verdict = json_is_true(json_object_get(s, "ready")) ? "ready" : "NOT READY";
 	printf("      %-18s stranded %5.1f%%  unknown %5.1f%%  %s\n", label,
@@ -69,7 +69,8 @@ static void print_check_table(json_t *rep)
 				 str(ep, "severity"), h, str(ex, "not_after"),
 				 (long long)json_integer_value(json_object_get(ex, "days_left")));
 		else
-			snprintf(line, sizeof(line), "%-9s %-40s not observed", str(ep, "severity"), h);
+			snprintf(line, sizeof(line), "%-9s %-40s not observed", str(ep, "severity"),
+				 h);
 		put_escaped("", line);
 		json_t *apps = json_object_get(ep, "apps"), *app, *r;
 		size_t j, k;
@@ -99,7 +100,8 @@ static void print_check_table(json_t *rep)
 	}
 	json_t *sum = json_object_get(rep, "summary");
 	printf("\n%zu endpoints: %lld critical, %lld warning, %lld info, %lld ok\n",
-	       json_array_size(eps), (long long)json_integer_value(json_object_get(sum, "critical")),
+	       json_array_size(eps),
+	       (long long)json_integer_value(json_object_get(sum, "critical")),
 	       (long long)json_integer_value(json_object_get(sum, "warning")),
 	       (long long)json_integer_value(json_object_get(sum, "info")),
 	       (long long)json_integer_value(json_object_get(sum, "ok")));
@@ -137,9 +139,14 @@ int cmd_check(int argc, char **argv)
 			if ((rc = parse_at("check", optarg, &at)) != EXIT_OK)
 				return rc;
 			break;
-		case 'j': json = true; break;
-		case 'h': check_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("check", "unknown option");
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			check_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("check", "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -191,9 +198,10 @@ static void whatif_usage(FILE *f)
 static void print_whatif_table(json_t *w)
 {
 	char line[700];
-	snprintf(line, sizeof(line), "What-if for %s:%lld at %.10s, candidate of %zu key(s):",
-		 str(w, "host"), (long long)json_integer_value(json_object_get(w, "port")),
-		 str(w, "at"), json_array_size(json_object_get(w, "candidate")));
+	snprintf(line, sizeof(line),
+		 "What-if for %s:%lld at %.10s, candidate of %zu key(s):", str(w, "host"),
+		 (long long)json_integer_value(json_object_get(w, "port")), str(w, "at"),
+		 json_array_size(json_object_get(w, "candidate")));
 	put_escaped("", line);
 	json_t *apps = json_object_get(w, "apps"), *a, *r;
 	size_t i, k;
@@ -202,8 +210,10 @@ static void print_whatif_table(json_t *w)
 	json_array_foreach(apps, i, a)
 	{
 		snprintf(line, sizeof(line), "  %-24s stranded %5.1f%%  unknown %5.1f%%%s",
-			 str(a, "app"), 100 * num(a, "stranded_share"), 100 * num(a, "unknown_share"),
-			 json_is_true(json_object_get(a, "exceeds")) ? "  EXCEEDS --max-stranded" : "");
+			 str(a, "app"), 100 * num(a, "stranded_share"),
+			 100 * num(a, "unknown_share"),
+			 json_is_true(json_object_get(a, "exceeds")) ? "  EXCEEDS --max-stranded"
+								     : "");
 		put_escaped("", line);
 		json_array_foreach(json_object_get(a, "reasons"), k, r)
 			put_escaped("    - ", json_string_value(r));
@@ -238,7 +248,9 @@ int cmd_whatif(int argc, char **argv)
 		if (cli_global_opt(&g, c, optarg))
 			continue;
 		switch (c) {
-		case 'H': req.host = optarg; break;
+		case 'H':
+			req.host = optarg;
+			break;
 		case 'p':
 			if (util_parse_int(optarg, 1, 65535, &port))
 				return cli_usage_error("whatif", "--port '%s': expected 1..65535",
@@ -263,12 +275,17 @@ int cmd_whatif(int argc, char **argv)
 			break;
 		case 'm':
 			if (util_parse_double(optarg, 0, 1, &req.max_stranded))
-				return cli_usage_error("whatif", "--max-stranded '%s': expected 0..1",
-						       optarg);
+				return cli_usage_error(
+					"whatif", "--max-stranded '%s': expected 0..1", optarg);
 			break;
-		case 'j': json = true; break;
-		case 'h': whatif_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("whatif", "unknown option");
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			whatif_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("whatif", "unknown option");
 		}
 	}
 	if (optind < argc)

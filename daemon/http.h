@@ -38,7 +38,8 @@ void http_free(struct http *h);
 /** The TCP port actually bound. */
 int http_port(const struct http *h);
 
-/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503). */
+/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503).
+ */
 void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx);
 
 /**
@@ -47,10 +48,16 @@ void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx);
  */
 void http_note_scheduler_alive(struct http *h, time_t now);
 
-/** A sweep finished at @finished_at: /healthz reports its age; cached readiness is dropped. */
+/**
+ * Results were committed (a sweep or a batch of probes finished) at
+ * @finished_at: /healthz reports its age, it counts as a scheduler heartbeat,
+ * and the readiness snapshot is rebuilt in the background if the results
+ * changed anything (readers keep the previous one meanwhile). Thread-safe;
+ * cheap enough for every committed batch.
+ */
 void http_note_sweep(struct http *h, time_t finished_at);
 
-/** Data changed outside the API (import from the CLI, new observations): drop caches. */
+/** Data changed in a way readers must see at once (not needed for observations): drop caches. */
 void http_invalidate(struct http *h);
 
 #endif

@@ -1,10 +1,13 @@
 #include "probe.h"
+#include "hostsfile.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,14 +21,37 @@
  * else: X25519 first so that one key share (GNUTLS_KEY_SHARE_TOP) nearly
  * always suffices, no session tickets, no resumption. Versions and ciphers
  * stay wide so that old servers are still described. */
-#define PROBE_PRIORITY                                                                         \
+#define PROBE_PRIORITY                                                                        \
 	"NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
 	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:%NO_TICKETS"
+
+/* Parsing and validating a chain costs more than the handshake's own
+ * crypto, and an estate presents the same chains sweep after sweep: parsed
+ * certificates are cached by DER SHA-256 and validation verdicts by (chain,
+ * name), each verdict until the first certificate of its chain expires (or
+ * becomes valid) and at most CACHE_TTL_S. Direct-mapped, bounded tables. */
+#define CERT_CACHE	    4096
+#define CHAIN_CACHE	    4096
+#define CACHE_TTL_S	    3600
+#define CACHE_VALIDATED_MAX 16
+
+struct chain_slot {
+	bool used;
+	uint8_t key[32];
+	time_t valid_until;
+	uint8_t validated[CACHE_VALIDATED_MAX][32];
+	uint8_t nvalidated;
+	bool trusted, name_ok, expired;
+	char reason[160];
+};
 
 struct probe_ctx {
 	struct x509_trust *trust;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
+	pthread_mutex_t lock;	      /* the caches */
+	struct x509_cert_info *certs; /* CERT_CACHE slots; der == NULL: empty */
+	struct chain_slot *chains;    /* CHAIN_CACHE slots */
 };
 
 enum probe_state { ST_CONNECT, ST_HANDSHAKE, ST_DONE };
@@ -50,6 +76,14 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 	if (!ctx) {
 		util_err(err, errlen, 0, "out of memory");
 		return NULL;
+	}
+	pthread_mutex_init(&ctx->lock, NULL);
+	/* calloc'ed pages stay untouched (no RSS) until slots are used. */
+	ctx->certs = calloc(CERT_CACHE, sizeof(*ctx->certs));
+	ctx->chains = calloc(CHAIN_CACHE, sizeof(*ctx->chains));
+	if (!ctx->certs || !ctx->chains) {
+		util_err(err, errlen, 0, "out of memory");
+		goto fail;
 	}
 	ctx->trust = x509_trust_new(ca_file, err, errlen);
 	if (!ctx->trust)
@@ -79,6 +113,11 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->cred)
 		gnutls_certificate_free_credentials(ctx->cred);
 	x509_trust_free(ctx->trust);
+	for (size_t i = 0; ctx->certs && i < CERT_CACHE; i++)
+		x509_cert_info_clear(&ctx->certs[i]);
+	free(ctx->certs);
+	free(ctx->chains);
+	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
 
@@ -99,8 +138,9 @@ bool probe_outcome_has_chain(const char *o)
 
 char *probe_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr :
-						    (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	const void *a = sa->sa_family == AF_INET6
+				? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+				: (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
@@ -133,15 +173,23 @@ static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
 static void finish_errno(struct probe *p, int e, const char *stage)
 {
 	switch (e) {
-	case ECONNREFUSED: finish(p, "refused", "%s: %s", stage, strerror(e)); break;
-	case ETIMEDOUT: finish(p, "timeout", "%s: %s", stage, strerror(e)); break;
+	case ECONNREFUSED:
+		finish(p, "refused", "%s: %s", stage, strerror(e));
+		break;
+	case ETIMEDOUT:
+		finish(p, "timeout", "%s: %s", stage, strerror(e));
+		break;
 	case ENETUNREACH:
 	case EHOSTUNREACH:
 	case EADDRNOTAVAIL:
 	case EAFNOSUPPORT:
 	case ENETDOWN:
-	case EHOSTDOWN: finish(p, "unreachable", "%s: %s", stage, strerror(e)); break;
-	default: finish(p, "unreachable", "%s: %s", stage, strerror(e)); break;
+	case EHOSTDOWN:
+		finish(p, "unreachable", "%s: %s", stage, strerror(e));
+		break;
+	default:
+		finish(p, "unreachable", "%s: %s", stage, strerror(e));
+		break;
 	}
 }
 
@@ -187,11 +235,144 @@ static void finish_tls_error(struct probe *p, int g)
 		}
 		break;
 	}
-	default: break;
+	default:
+		break;
 	}
 	error_token(g, tok, sizeof(tok));
 	snprintf(oc, sizeof(oc), "tls_error:%s", tok);
 	finish(p, oc, "handshake: %s", gnutls_strerror(g));
+}
+
+static size_t slot_of(const uint8_t h[32], size_t size)
+{
+	return ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16) & (size - 1);
+}
+
+/* Copy the cached certificate with DER hash @h into @out (lock held). */
+static bool cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out)
+{
+	struct x509_cert_info *c = &ctx->certs[slot_of(h, CERT_CACHE)];
+	return c->der && !memcmp(c->sha256, h, 32) && x509_cert_copy(out, c) == 0;
+}
+
+static void cert_cache_put(struct probe_ctx *ctx, const struct x509_cert_info *info)
+{
+	struct x509_cert_info *c = &ctx->certs[slot_of(info->sha256, CERT_CACHE)];
+	if (c->der && !memcmp(c->sha256, info->sha256, 32))
+		return;
+	x509_cert_info_clear(c);
+	if (x509_cert_copy(c, info) != 0)
+		memset(c, 0, sizeof(*c));
+}
+
+/* A cached verdict for (@hashes, @key): fill presented/validated and @v. */
+static bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes)[32],
+			 size_t m, struct probe_result *r, struct x509_verdict *v)
+{
+	bool hit = false;
+	pthread_mutex_lock(&ctx->lock);
+	struct chain_slot *cs = &ctx->chains[slot_of(key, CHAIN_CACHE)];
+	if (!cs->used || memcmp(cs->key, key, 32) || util_now() >= cs->valid_until)
+		goto out;
+	r->validated.certs = calloc(cs->nvalidated, sizeof(struct x509_cert_info));
+	if (!r->validated.certs)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		if (!cert_cached(ctx, hashes[i], &r->presented.certs[i]))
+			goto out;
+		r->presented.n = i + 1;
+	}
+	for (size_t i = 0; i < cs->nvalidated; i++) {
+		if (!cert_cached(ctx, cs->validated[i], &r->validated.certs[i]))
+			goto out;
+		r->validated.n = i + 1;
+	}
+	memset(v, 0, sizeof(*v));
+	v->trusted = cs->trusted;
+	v->name_ok = cs->name_ok;
+	v->expired = cs->expired;
+	snprintf(v->reason, sizeof(v->reason), "%s", cs->reason);
+	hit = true;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	if (!hit) {
+		for (size_t i = 0; i < r->presented.n; i++)
+			x509_cert_info_clear(&r->presented.certs[i]);
+		r->presented.n = 0;
+		x509_chain_clear(&r->validated);
+	}
+	return hit;
+}
+
+static void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
+			    const struct probe_result *r, const struct x509_verdict *v)
+{
+	if (r->validated.n > CACHE_VALIDATED_MAX)
+		return;
+	time_t now = util_now(), until = now + CACHE_TTL_S;
+	for (size_t i = 0; i < r->validated.n; i++) {
+		const struct x509_cert_info *c = &r->validated.certs[i];
+		if (c->not_after < until)
+			until = c->not_after;
+		if (c->not_before > now && c->not_before < until)
+			until = c->not_before;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	for (size_t i = 0; i < r->presented.n; i++)
+		cert_cache_put(ctx, &r->presented.certs[i]);
+	for (size_t i = 0; i < r->validated.n; i++)
+		cert_cache_put(ctx, &r->validated.certs[i]);
+	struct chain_slot *cs = &ctx->chains[slot_of(key, CHAIN_CACHE)];
+	memset(cs, 0, sizeof(*cs));
+	if (until > now) {
+		cs->used = true;
+		memcpy(cs->key, key, 32);
+		cs->valid_until = until;
+		for (size_t i = 0; i < r->validated.n; i++)
+			memcpy(cs->validated[i], r->validated.certs[i].sha256, 32);
+		cs->nvalidated = (uint8_t)r->validated.n;
+		cs->trusted = v->trusted;
+		cs->name_ok = v->name_ok;
+		cs->expired = v->expired;
+		snprintf(cs->reason, sizeof(cs->reason), "%s", v->reason);
+	}
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Parse and validate the presented chain with GnuTLS (cache miss). */
+static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, uint8_t (*hashes)[32],
+			      size_t m, struct x509_verdict *v, char *err, size_t errlen)
+{
+	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
+	size_t k = 0;
+	int rc = 0;
+	for (; k < m; k++) {
+		if (gnutls_x509_crt_init(&crts[k]) < 0) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			break;
+		}
+		int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
+		/* Shared intermediates are usually parsed already. */
+		pthread_mutex_lock(&p->ctx->lock);
+		bool cached = g >= 0 && cert_cached(p->ctx, hashes[k], &p->res.presented.certs[k]);
+		pthread_mutex_unlock(&p->ctx->lock);
+		if (g < 0 || (!cached && x509_cert_from_crt(crts[k], &p->res.presented.certs[k],
+							    err, errlen) != 0)) {
+			if (g < 0)
+				util_err(err, errlen, 0, "%s", gnutls_strerror(g));
+			gnutls_x509_crt_deinit(crts[k]);
+			rc = -EINVAL;
+			break;
+		}
+		p->res.presented.n = k + 1;
+	}
+	const char *name = p->sni[0] ? p->sni : NULL;
+	if (rc == 0)
+		rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name,
+				   &p->res.validated, v, err, errlen);
+	for (size_t i = 0; i < k && i < m; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	return rc;
 }
 
 /* After the handshake: copy the presented chain, complete and verify it. */
@@ -199,7 +380,6 @@ static void collect(struct probe *p)
 {
 	unsigned n = 0;
 	const gnutls_datum_t *peers = gnutls_certificate_get_peers(p->session, &n);
-	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
 	size_t m = 0, bytes = 0;
 	char err[ERRLEN];
 	struct x509_verdict v;
@@ -212,51 +392,61 @@ static void collect(struct probe *p)
 		finish(p, "tls_error:no_certificate", "server sent no certificate");
 		return;
 	}
-	p->res.presented.certs = calloc(n < X509_MAX_CHAIN ? n : X509_MAX_CHAIN,
-					sizeof(struct x509_cert_info));
+	p->res.presented.certs =
+		calloc(n < X509_MAX_CHAIN ? n : X509_MAX_CHAIN, sizeof(struct x509_cert_info));
 	if (!p->res.presented.certs) {
 		finish(p, "tls_error:out_of_memory", "out of memory");
 		return;
 	}
+	uint8_t hashes[X509_MAX_CHAIN][32];
 	for (unsigned i = 0; i < n; i++) {
 		if (m == X509_MAX_CHAIN || bytes + peers[i].size > X509_MAX_CHAIN_BYTES) {
 			p->res.truncated = true;
 			p->res.presented.truncated = true;
 			break;
 		}
-		if (gnutls_x509_crt_init(&crts[m]) < 0)
-			break;
-		int g = gnutls_x509_crt_import(crts[m], &peers[i], GNUTLS_X509_FMT_DER);
-		if (g < 0 || x509_cert_from_crt(crts[m], &p->res.presented.certs[m], err,
-						 sizeof(err)) != 0) {
-			gnutls_x509_crt_deinit(crts[m]);
-			for (size_t k = 0; k < m; k++)
-				gnutls_x509_crt_deinit(crts[k]);
-			finish(p, "tls_error:bad_certificate", "certificate %u unparsable: %s", i + 1,
-			       g < 0 ? gnutls_strerror(g) : err);
+		if (util_sha256(peers[i].data, peers[i].size, hashes[m]) != 0) {
+			finish(p, "tls_error:hash", "hashing a certificate failed");
 			return;
 		}
 		bytes += peers[i].size;
-		p->res.presented.n = ++m;
+		m++;
 	}
+	/* Cache key: the certificates' hashes, then the name checked. */
 	const char *name = p->sni[0] ? p->sni : NULL;
-	int rc = x509_validate(p->ctx->trust, crts, m, name, &p->res.validated, &v, err, sizeof(err));
-	for (size_t k = 0; k < m; k++)
-		gnutls_x509_crt_deinit(crts[k]);
-	if (rc) {
-		finish(p, "tls_error:validation_failed", "%s", err);
+	uint8_t key[32];
+	gnutls_hash_hd_t hh;
+	if (gnutls_hash_init(&hh, GNUTLS_DIG_SHA256) < 0) {
+		finish(p, "tls_error:hash", "hashing failed");
 		return;
+	}
+	gnutls_hash(hh, hashes, 32 * m);
+	gnutls_hash(hh, "", 1);
+	if (name)
+		gnutls_hash(hh, name, strlen(name));
+	gnutls_hash_deinit(hh, key);
+	if (!chain_cached(p->ctx, key, hashes, m, &p->res, &v)) {
+		if (parse_and_validate(p, peers, hashes, m, &v, err, sizeof(err)) != 0) {
+			finish(p, "tls_error:bad_certificate", "%s", err);
+			return;
+		}
+		chain_cache_put(p->ctx, key, &p->res, &v);
 	}
 	p->res.handshake_ok = true;
 	p->res.trusted = v.trusted;
 	p->res.name_ok = v.name_ok;
-	const char *trunc = p->res.truncated ? "; stopped after the chain limit (32 certificates / 256 KiB)" : "";
+	const char *trunc = p->res.truncated
+				    ? "; stopped after the chain limit (32 certificates / 256 KiB)"
+				    : "";
 	if (v.expired)
-		finish(p, "expired", "%s%s", v.reason[0] ? v.reason : "a certificate is outside its validity period", trunc);
+		finish(p, "expired", "%s%s",
+		       v.reason[0] ? v.reason : "a certificate is outside its validity period",
+		       trunc);
 	else if (!v.trusted)
 		finish(p, "untrusted", "%s%s", v.reason, trunc);
 	else if (!v.name_ok)
-		finish(p, "name_mismatch", "certificate does not match %s%s", name ? name : "", trunc);
+		finish(p, "name_mismatch", "certificate does not match %s%s", name ? name : "",
+		       trunc);
 	else
 		finish(p, "ok", "%s", p->res.truncated ? trunc + 2 : "");
 }
@@ -273,8 +463,8 @@ static void start_handshake(struct probe *p)
 	}
 	if ((g = gnutls_priority_set(p->session, p->ctx->prio)) < 0 ||
 	    (g = gnutls_credentials_set(p->session, GNUTLS_CRD_CERTIFICATE, p->ctx->cred)) < 0 ||
-	    (p->sni_is_name &&
-	     (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni, strlen(p->sni))) < 0)) {
+	    (p->sni_is_name && (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni,
+							   strlen(p->sni))) < 0)) {
 		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
 		return;
 	}
@@ -316,12 +506,13 @@ struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, sockle
 	p->deadline_ms = p->start_ms + p->timeout_ms;
 	p->res.at = util_now();
 	probe_addr_str(sa, p->res.address, sizeof(p->res.address));
-	p->res.port = ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port :
-							((const struct sockaddr_in *)sa)->sin_port);
+	p->res.port = ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+						      : ((const struct sockaddr_in *)sa)->sin_port);
 	if (sni && *sni) {
 		unsigned char tmp[sizeof(struct in6_addr)];
 		snprintf(p->sni, sizeof(p->sni), "%s", sni);
-		p->sni_is_name = inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
+		p->sni_is_name =
+			inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
 	}
 	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (p->fd < 0) {
@@ -447,6 +638,19 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 	struct addrinfo *res = NULL;
 	char ps[8];
 	*n = 0;
+	/* $PINWATCH_HOSTS_FILE overrides come before DNS (hostsfile.h). */
+	struct sockaddr_storage hss[16];
+	socklen_t hlen[16];
+	size_t hn = 0;
+	int h = hostsfile_lookup(host, port, hss, hlen, max < 16 ? max : 16, &hn, err, errlen);
+	if (h != 0) {
+		for (size_t i = 0; h > 0 && i < hn; i++) {
+			out[i].ss = hss[i];
+			out[i].len = hlen[i];
+		}
+		*n = h > 0 ? hn : 0;
+		return h < 0 ? h : 0;
+	}
 	snprintf(ps, sizeof(ps), "%u", port);
 	int rc = getaddrinfo(host, ps, &hints, &res);
 	if (rc != 0)
@@ -458,7 +662,8 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 			continue;
 		bool dup = false;
 		for (size_t i = 0; i < *n && !dup; i++)
-			dup = out[i].len == ai->ai_addrlen && !memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen);
+			dup = out[i].len == ai->ai_addrlen &&
+			      !memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen);
 		if (dup)
 			continue;
 		memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
@@ -471,8 +676,8 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 	return 0;
 }
 
-int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
-		   const char *sni, int timeout_ms, struct probe_result *results)
+int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
+		   int timeout_ms, struct probe_result *results)
 {
 	struct probe **ps = calloc(n ? n : 1, sizeof(*ps));
 	struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
@@ -482,7 +687,8 @@ int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni, timeout_ms);
+		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni,
+				  timeout_ms);
 		if (!ps[i]) {
 			rc = -ENOMEM;
 			goto out;
@@ -528,13 +734,13 @@ out:
 json_t *probe_cert_json(const struct x509_cert_info *c)
 {
 	char nb[32], na[32], fp[65], b64[48], hx[65];
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "subject",
-			 c->subject ? c->subject : "", "issuer", c->issuer ? c->issuer : "", "serial",
-			 c->serial, "not_before", util_fmt_time(c->not_before, nb, sizeof(nb)),
-			 "not_after", util_fmt_time(c->not_after, na, sizeof(na)), "key_type",
-			 c->key_type, "key_bits", (json_int_t)c->key_bits, "is_ca", c->is_ca, "sha256",
-			 util_hex(c->sha256, 32, fp), "pin", util_pin_b64(c->spki_pin, b64), "pin_hex",
-			 util_hex(c->spki_pin, 32, hx));
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "subject",
+		c->subject ? c->subject : "", "issuer", c->issuer ? c->issuer : "", "serial",
+		c->serial, "not_before", util_fmt_time(c->not_before, nb, sizeof(nb)), "not_after",
+		util_fmt_time(c->not_after, na, sizeof(na)), "key_type", c->key_type, "key_bits",
+		(json_int_t)c->key_bits, "is_ca", c->is_ca, "sha256", util_hex(c->sha256, 32, fp),
+		"pin", util_pin_b64(c->spki_pin, b64), "pin_hex", util_hex(c->spki_pin, 32, hx));
 }
 
 static json_t *chain_json(const struct x509_chain *ch)
@@ -553,10 +759,11 @@ static json_t *chain_json(const struct x509_chain *ch)
 json_t *probe_result_json(const struct probe_result *r)
 {
 	char at[32];
-	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
-			      (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
-			      util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
-			      "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
+	json_t *o =
+		json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
+			  (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
+			  util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
+			  "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
 	if (!o)
 		return NULL;
 	if (r->handshake_ok) {

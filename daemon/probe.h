@@ -39,25 +39,26 @@ void probe_ctx_free(struct probe_ctx *ctx);
 struct probe_result {
 	char address[PROBE_ADDR_LEN]; /**< numeric address probed ("::1", "127.0.0.1") */
 	uint16_t port;
-	char outcome[128];  /**< ok, dns_error, refused, unreachable, timeout, tls_alert:<name>,
-			         tls_error:<reason>, untrusted, name_mismatch, expired */
-	char detail[256];   /**< human explanation (GnuTLS message, verification status) */
+	char outcome[128]; /**< ok, dns_error, refused, unreachable, timeout, tls_alert:<name>,
+				tls_error:<reason>, untrusted, name_mismatch, expired */
+	char detail[256];  /**< human explanation (GnuTLS message, verification status) */
 	char tls_version[16];
 	char cipher[48];
-	bool handshake_ok;  /**< a chain was received (chains below are meaningful) */
+	bool handshake_ok; /**< a chain was received (chains below are meaningful) */
 	bool trusted;
 	bool name_ok;
-	bool truncated;     /**< stopped after X509_MAX_CHAIN certificates */
+	bool truncated;		     /**< stopped after X509_MAX_CHAIN certificates */
 	struct x509_chain presented; /**< as sent, in order (at most X509_MAX_CHAIN) */
 	struct x509_chain validated; /**< leaf to anchor (or as far as it could be built) */
 	int64_t duration_ms;
-	time_t at;          /**< wall-clock start */
+	time_t at; /**< wall-clock start */
 };
 
 /** Free the chains of @r and zero it; NULL-safe. */
 void probe_result_clear(struct probe_result *r);
 
-/** true when @outcome is one of the handshake-completed classes (ok/untrusted/name_mismatch/expired). */
+/** true when @outcome is one of the handshake-completed classes
+ * (ok/untrusted/name_mismatch/expired). */
 bool probe_outcome_has_chain(const char *outcome);
 
 struct probe;
@@ -120,8 +121,8 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
  * Probe @n addresses concurrently (one poll loop, no threads) and fill
  * results[0..n-1] (caller clears each). 0 or -ENOMEM.
  */
-int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
-		   const char *sni, int timeout_ms, struct probe_result *results);
+int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
+		   int timeout_ms, struct probe_result *results);
 
 /** JSON of one certificate: subject, issuer, serial, not_before, not_after, key_type,
  * key_bits, is_ca, sha256 (hex fingerprint), pin (base64), pin_hex. New reference. */

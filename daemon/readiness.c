@@ -339,8 +339,7 @@ static struct rd_bucket *bucket_find(const struct readiness_index *idx, const ch
 	}
 }
 
-const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key,
-				       size_t n)
+const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key, size_t n)
 {
 	return bucket_find(idx, key, n, false);
 }
@@ -476,7 +475,8 @@ int rd_shares_build(const struct inventory *inv, time_t at, struct rd_shares *ou
 	for (size_t a = 0; a < inv->napps; a++) {
 		const struct app *app = &inv->apps[a];
 		for (size_t v = 0; v < app->nversions; v++) {
-			const struct adoption_sample *as = model_latest_adoption(&app->versions[v], at);
+			const struct adoption_sample *as =
+				model_latest_adoption(&app->versions[v], at);
 			out->ver_share[out->app_off[a] + v] = as ? as->share : -1.0;
 			if (as)
 				out->app_known[a] += as->share;
@@ -508,8 +508,7 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 		const struct rd_bucket *b = bucket_find(idx, s, strlen(s), false);
 		for (size_t i = 0; b && i < b->n; i++) {
 			const struct rd_entry *e = &idx->entries[b->idx[i]];
-			bool covers = e->kind == 2 ||
-				      (e->kind == 0 && (depth == 0 || e->incl)) ||
+			bool covers = e->kind == 2 || (e->kind == 0 && (depth == 0 || e->incl)) ||
 				      (e->kind == 1 && (depth == 1 || (depth > 1 && e->incl)));
 			if (!covers)
 				continue;

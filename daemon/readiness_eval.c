@@ -20,7 +20,7 @@ static double clamp01(double x)
 struct addr_flags {
 	const struct readiness_address *a; /* NULL for a candidate */
 	const struct readiness_chain *ch;
-	uint8_t *f; /* [ac->n] */
+	uint8_t *f;   /* [ac->n] */
 	bool has_key; /* key rotation: the backup key chosen for this address */
 	uint8_t key[32];
 };
@@ -152,7 +152,8 @@ static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
 				continue;
 			for (size_t k = 0; k < c->pol[i]->npins; k++) {
 				const struct pin *p = &c->pol[i]->pins[k];
-				if (p->role != PIN_BACKUP || (leaf && memcmp(p->sha256, leaf, 32) == 0))
+				if (p->role != PIN_BACKUP ||
+				    (leaf && memcmp(p->sha256, leaf, 32) == 0))
 					continue;
 				if (n == cap) {
 					size_t nc = cap ? cap * 2 : 16;
@@ -372,10 +373,11 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	if (ac->nenforcing == 0)
 		return reasons_not_enforced(ep, ac, at, rs);
 	if (!v->now.evaluated)
-		return readiness_strv_add(rs,
-					  "No certificate chain of %s has been observed yet; %zu "
-					  "versions of %s enforce pins for it and cannot be evaluated.",
-					  ep->host, ac->nenforcing, name);
+		return readiness_strv_add(
+			rs,
+			"No certificate chain of %s has been observed yet; %zu "
+			"versions of %s enforce pins for it and cannot be evaluated.",
+			ep->host, ac->nenforcing, name);
 
 	/* Now */
 	const struct readiness_address *wa = NULL;
@@ -449,10 +451,11 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 				  kr->nstranded > 1 ? "pin" : "pins",
 				  readiness_pin_short(kc->certs[0].pin, ps, sizeof(ps)));
 		else
-			rd_sb_add(&sb,
-				  " %s no pin on a CA key of the chain and no backup pin other than "
-				  "today's leaf key",
-				  kr->nstranded > 1 ? "have" : "has");
+			rd_sb_add(
+				&sb,
+				" %s no pin on a CA key of the chain and no backup pin other than "
+				"today's leaf key",
+				kr->nstranded > 1 ? "have" : "has");
 		sb_unknown(&sb, kr);
 		rd_sb_str(&sb, "; ");
 		if (v->same_key.ready)
@@ -476,7 +479,8 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_pct(&sb, thr);
 		if (v->forecast.available) {
 			char d[16];
-			rd_sb_add(&sb, " (forecast %s)", util_fmt_date(v->forecast.date, d, sizeof(d)));
+			rd_sb_add(&sb, " (forecast %s)",
+				  util_fmt_date(v->forecast.date, d, sizeof(d)));
 		} else {
 			rd_sb_add(&sb, " (no forecast: %s)", v->forecast.basis);
 		}
@@ -498,7 +502,8 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_pct(&sb, cc->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, cc->stranded, cc->nstranded);
-		rd_sb_add(&sb, " %s no backup pin outside today's chain", cc->nstranded > 1 ? "carry" : "carries");
+		rd_sb_add(&sb, " %s no backup pin outside today's chain",
+			  cc->nstranded > 1 ? "carry" : "carries");
 		sb_unknown(&sb, cc);
 		rd_sb_str(&sb, ".");
 	}
@@ -523,7 +528,8 @@ static void raise_sev(enum readiness_severity *s, enum readiness_severity to)
 		*s = to;
 }
 
-static int endpoint_observations(struct readiness_endpoint_verdict *out, const struct readiness_opts *o)
+static int endpoint_observations(struct readiness_endpoint_verdict *out,
+				 const struct readiness_opts *o)
 {
 	const struct readiness_observed *obs = out->obs;
 	const struct endpoint *ep = out->ep;
@@ -533,7 +539,8 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out, const s
 
 	if (!obs || obs->naddrs == 0) {
 		raise_sev(&out->severity, READINESS_INFO);
-		return readiness_strv_add(rs, "%s:%d has not been observed yet.", ep->host, ep->port);
+		return readiness_strv_add(rs, "%s:%d has not been observed yet.", ep->host,
+					  ep->port);
 	}
 	const struct readiness_chain *first = NULL;
 	const char *first_addr = NULL;
@@ -543,16 +550,17 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out, const s
 		if (!a->outcome || strcmp(a->outcome, "ok") != 0) {
 			out->failing = true;
 			raise_sev(&out->severity, READINESS_WARNING);
-			rc = readiness_strv_add(rs, "Address %s: the probe reports '%s'%s.", a->address,
-						a->outcome ? a->outcome : "unknown",
+			rc = readiness_strv_add(rs, "Address %s: the probe reports '%s'%s.",
+						a->address, a->outcome ? a->outcome : "unknown",
 						ch ? "" : " and no certificate chain was recorded");
 		}
 		if (!rc && !a->validated.ncerts && a->presented.ncerts)
-			rc = readiness_strv_add(rs,
-						"Address %s could not be validated (outcome %s); pins were "
-						"checked against the presented chain, so a pin on an anchor "
-						"the server does not send is not seen.",
-						a->address, a->outcome ? a->outcome : "unknown");
+			rc = readiness_strv_add(
+				rs,
+				"Address %s could not be validated (outcome %s); pins were "
+				"checked against the presented chain, so a pin on an anchor "
+				"the server does not send is not seen.",
+				a->address, a->outcome ? a->outcome : "unknown");
 		if (!rc && a->previous.ncerts && a->presented.ncerts &&
 		    a->first_seen + o->drift_window_s >= o->at && a->first_seen <= o->at) {
 			out->drift = true;
@@ -560,34 +568,38 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out, const s
 			const struct readiness_cert *old = &a->previous.certs[0];
 			const struct readiness_cert *new = &a->presented.certs[0];
 			bool same_key = memcmp(old->pin, new->pin, 32) == 0;
-			rc = readiness_strv_add(rs,
-						"Address %s changed chain on %s: leaf %s (key %s) replaced "
-						"by %s (%s%s).",
-						a->address, util_fmt_date(a->first_seen, d, sizeof(d)),
-						old->subject ? old->subject : "?",
-						readiness_pin_short(old->pin, ps, sizeof(ps)),
-						new->subject ? new->subject : "?",
-						same_key ? "same key" : "new key ",
-						same_key ? "" : readiness_pin_short(new->pin, ps2, sizeof(ps2)));
+			rc = readiness_strv_add(
+				rs,
+				"Address %s changed chain on %s: leaf %s (key %s) replaced "
+				"by %s (%s%s).",
+				a->address, util_fmt_date(a->first_seen, d, sizeof(d)),
+				old->subject ? old->subject : "?",
+				readiness_pin_short(old->pin, ps, sizeof(ps)),
+				new->subject ? new->subject : "?",
+				same_key ? "same key" : "new key ",
+				same_key ? "" : readiness_pin_short(new->pin, ps2, sizeof(ps2)));
 		}
 		if (ch && !first && a->presented.ncerts) {
 			first = &a->presented;
 			first_addr = a->address;
-		} else if (ch && first && a->presented.ncerts && !same_chain(first, &a->presented) &&
-			 !out->disagree && !rc) {
+		} else if (ch && first && a->presented.ncerts &&
+			   !same_chain(first, &a->presented) && !out->disagree && !rc) {
 			out->disagree = true;
 			raise_sev(&out->severity, READINESS_WARNING);
-			rc = readiness_strv_add(rs,
-						"Addresses of %s present different chains: %s has leaf key "
-						"%s, %s has leaf key %s.",
-						ep->host, first_addr,
-						readiness_pin_short(first->certs[0].pin, ps, sizeof(ps)),
-						a->address, readiness_pin_short(a->presented.certs[0].pin, ps2, sizeof(ps2)));
+			rc = readiness_strv_add(
+				rs,
+				"Addresses of %s present different chains: %s has leaf key "
+				"%s, %s has leaf key %s.",
+				ep->host, first_addr,
+				readiness_pin_short(first->certs[0].pin, ps, sizeof(ps)),
+				a->address,
+				readiness_pin_short(a->presented.certs[0].pin, ps2, sizeof(ps2)));
 		}
 		/* Expiry: earliest certificate of any evaluated chain. */
 		for (size_t j = 0; ch && j < ch->ncerts; j++) {
 			const struct readiness_cert *c = &ch->certs[j];
-			if (c->not_after && (!out->expiry.known || c->not_after < out->expiry.not_after)) {
+			if (c->not_after &&
+			    (!out->expiry.known || c->not_after < out->expiry.not_after)) {
 				out->expiry.known = true;
 				out->expiry.not_after = c->not_after;
 				out->expiry.leaf = j == 0;
@@ -632,24 +644,27 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 	}
 	enum readiness_severity sev = READINESS_INFO;
 	if (nnot) {
-		sev = ex->days_left <= 7 ? READINESS_CRITICAL
-		      : ex->days_left <= 14 ? READINESS_WARNING : READINESS_INFO;
+		sev = ex->days_left <= 7    ? READINESS_CRITICAL
+		      : ex->days_left <= 14 ? READINESS_WARNING
+					    : READINESS_INFO;
 		/* A leaf renewed with the same key strands nobody: there is a safe path. */
 		if (ex->leaf && same_key_ok && sev == READINESS_CRITICAL)
 			sev = READINESS_WARNING;
 	}
 	raise_sev(&out->severity, sev);
 	if (!nnot)
-		return readiness_strv_add(&out->reasons,
-					  "%s expires on %s (%lld days left); the %s is ready for every "
-					  "app.",
-					  ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
-					  ex->leaf ? "key rotation" : "CA change");
-	return readiness_strv_add(&out->reasons,
-				  "%s expires on %s (%lld days left) and the %s is not ready for %s%s.",
-				  ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
-				  ex->leaf ? "key rotation" : "CA change", apps.b,
-				  ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
+		return readiness_strv_add(
+			&out->reasons,
+			"%s expires on %s (%lld days left); the %s is ready for every "
+			"app.",
+			ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
+			ex->leaf ? "key rotation" : "CA change");
+	return readiness_strv_add(
+		&out->reasons,
+		"%s expires on %s (%lld days left) and the %s is not ready for %s%s.",
+		ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
+		ex->leaf ? "key rotation" : "CA change", apps.b,
+		ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
 }
 
 static int eval_endpoint(const struct readiness_index *idx, const struct rd_shares *sh,
@@ -710,7 +725,8 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 			}
 			surv = ns;
 			for (size_t j = 0; j < ac->n; j++)
-				surv[j] = !ac->vers[j].enforcing || (kf && (kf[j] & RD_F_KEY_ROTATION));
+				surv[j] = !ac->vers[j].enforcing ||
+					  (kf && (kf[j] & RD_F_KEY_ROTATION));
 			rd_forecast(ac, surv, o, &v->forecast);
 		} else if (v->key_rotation.ready) {
 			snprintf(v->forecast.basis, sizeof(v->forecast.basis), "already ready");
@@ -821,15 +837,18 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 					  "%s does not enforce a pin for this host at this date.",
 					  ac->app->name);
 	if (s->nstranded == 0) {
-		rd_sb_add(&sb, "The candidate is safe for %s: each of its %zu enforcing versions has a "
-			       "pin in it.", ac->app->name, ac->nenforcing);
+		rd_sb_add(&sb,
+			  "The candidate is safe for %s: each of its %zu enforcing versions has a "
+			  "pin in it.",
+			  ac->app->name, ac->nenforcing);
 	} else {
 		rd_sb_str(&sb, "The candidate would strand ");
 		rd_sb_pct(&sb, s->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", ac->app->name);
 		rd_sb_versions(&sb, s->stranded, s->nstranded);
-		rd_sb_add(&sb, " %s no pin in the candidate's %zu key%s", s->nstranded > 1 ? "have" : "has",
-			  cand->ncerts, cand->ncerts == 1 ? "" : "s");
+		rd_sb_add(&sb, " %s no pin in the candidate's %zu key%s",
+			  s->nstranded > 1 ? "have" : "has", cand->ncerts,
+			  cand->ncerts == 1 ? "" : "s");
 		const struct rd_cov *c = find_cov(ac, s->stranded[0].version);
 		if (c) {
 			rd_sb_add(&sb, " (%s pins ", c->v->version);
@@ -848,8 +867,9 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 }
 
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
-			  const struct readiness_chain *candidate, const struct readiness_observed *current,
-			  time_t at, struct readiness_whatif *out)
+			  const struct readiness_chain *candidate,
+			  const struct readiness_observed *current, time_t at,
+			  struct readiness_whatif *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->at = at;
@@ -880,7 +900,8 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 		rc = flags_for(ac, current, af, &fbuf, &fcap);
 		if (!rc) {
 			for (size_t j = 0; j < ac->n; j++)
-				cf[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], candidate) : 0;
+				cf[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], candidate)
+							      : 0;
 			rc = scenario_fill(ac, RD_F_NOW, cf, NULL, &wa->candidate);
 		}
 		if (!rc)

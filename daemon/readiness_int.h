@@ -12,8 +12,8 @@
 struct rd_entry {
 	uint32_t app, ver, pol;
 	int spec;
-	int kind;  /* 0 exact, 1 "*.", 2 "**." */
-	bool incl; /* include_subdomains */
+	int kind;	  /* 0 exact, 1 "*.", 2 "**." */
+	bool incl;	  /* include_subdomains */
 	const char *base; /* pattern without its "*." / "**." prefix */
 	size_t baselen;
 };
@@ -21,7 +21,7 @@ struct rd_entry {
 struct rd_bucket {
 	const char *key; /* NULL: empty slot */
 	size_t keylen;
-	uint32_t *idx;   /* into readiness_index.entries */
+	uint32_t *idx; /* into readiness_index.entries */
 	size_t n, cap;
 };
 
@@ -44,7 +44,7 @@ struct rd_cov {
 	bool pol_enf[RD_MAX_TIED]; /* which of them enforce at T */
 	size_t npol;
 	bool enforcing; /* at T: any of them */
-	bool known;     /* adoption figure at T */
+	bool known;	/* adoption figure at T */
 	double share;
 };
 
@@ -90,9 +90,9 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 		     const struct rd_shares *sh, struct rd_hostcov *out);
 void rd_hostcov_free(struct rd_hostcov *hc);
 
-#define RD_F_NOW (1u << RD_NOW)
+#define RD_F_NOW	  (1u << RD_NOW)
 #define RD_F_KEY_ROTATION (1u << RD_KEY_ROTATION)
-#define RD_F_CA_CHANGE (1u << RD_CA_CHANGE)
+#define RD_F_CA_CHANGE	  (1u << RD_CA_CHANGE)
 /**
  * Survival of version @c under every kind at once (RD_F_* bits; c->enforcing
  * assumed). RD_F_KEY_ROTATION here only means "pins a CA key of @chain"; the

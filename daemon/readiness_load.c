@@ -79,8 +79,9 @@ fail:
 	if (rc == -ENOMEM)
 		return util_err(err, errlen, -ENOMEM, "out of memory loading chain %lld",
 				(long long)chain_id);
-	return rc < 0 ? rc : util_err(err, errlen, -EIO, "bad certificate row in chain %lld",
-				      (long long)chain_id);
+	return rc < 0 ? rc
+		      : util_err(err, errlen, -EIO, "bad certificate row in chain %lld",
+				 (long long)chain_id);
 }
 
 /* ---- Observations ----------------------------------------------------- */
@@ -91,7 +92,8 @@ static const char SQL_LATEST[] =
 	" FROM observations o"
 	" WHERE o.endpoint_id = ?1 AND o.first_seen <= ?2 AND o.last_seen = ("
 	"   SELECT MAX(o2.last_seen) FROM observations o2"
-	"   WHERE o2.endpoint_id = o.endpoint_id AND o2.address = o.address AND o2.first_seen <= ?2)"
+	"   WHERE o2.endpoint_id = o.endpoint_id AND o2.address = o.address AND o2.first_seen <= "
+	"?2)"
 	" ORDER BY o.address, o.id DESC";
 
 static const char SQL_PREVIOUS[] =

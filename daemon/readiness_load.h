@@ -15,9 +15,9 @@ struct db;
 
 /** Hard caps on what a load or a PEM upload may bring in. */
 #define READINESS_MAX_ADDRS_PER_ENDPOINT 64
-#define READINESS_MAX_CHAIN 32
-#define READINESS_MAX_PEM (1024 * 1024)
-#define READINESS_MAX_CAND_PINS 64
+#define READINESS_MAX_CHAIN		 32
+#define READINESS_MAX_PEM		 (1024 * 1024)
+#define READINESS_MAX_CAND_PINS		 64
 /** An address not seen within this long of the endpoint's latest observation is gone
  * (DNS no longer returns it) and no longer counts. */
 #define READINESS_ADDR_GONE_S (24 * 3600)
@@ -87,14 +87,14 @@ int readiness_check_db(struct db *db, time_t at, json_t **out, enum readiness_se
 
 /** A what-if request: @pins (bare candidate pins) and/or @pem (a candidate chain). */
 struct readiness_whatif_req {
-	const char *host;     /**< normalised here */
-	int port;             /**< 443 when 0 */
+	const char *host; /**< normalised here */
+	int port;	  /**< 443 when 0 */
 	const uint8_t (*pins)[32];
 	size_t npins;
-	const char *pem;      /**< NULL or PEM text of @pemlen bytes */
+	const char *pem; /**< NULL or PEM text of @pemlen bytes */
 	size_t pemlen;
 	time_t at;
-	double max_stranded;  /**< the gate: risk when any app's stranded share exceeds it */
+	double max_stranded; /**< the gate: risk when any app's stranded share exceeds it */
 };
 
 /**

@@ -18,10 +18,10 @@
 
 #include "util.h"
 
-#define FILLERS_MANY 38
-#define FILLERS_HUGE 40
-#define FILLER_PAD 8192
-#define MAX_CHAIN (2 + FILLERS_HUGE)
+#define FILLERS_MANY   38
+#define FILLERS_HUGE   40
+#define FILLER_PAD     8192
+#define MAX_CHAIN      (2 + FILLERS_HUGE)
 #define SLOW_MAX_BYTES 600
 
 struct tlsfarm_pki {
@@ -77,7 +77,7 @@ struct tlsfarm {
 	uint16_t port;
 	struct endpoint **eps;
 	size_t neps, cap;
-	bool sorted; /* set by tlsfarm_start: no more endpoints */
+	bool sorted;	      /* set by tlsfarm_start: no more endpoints */
 	pthread_mutex_t lock; /* endpoint creds during rotation */
 	gnutls_certificate_credentials_t *retired;
 	size_t nretired;
@@ -88,6 +88,7 @@ struct tlsfarm {
 	struct fthread *th;
 	int nth;
 	atomic_bool stop;
+	atomic_int delay_ms;
 	atomic_uint_fast64_t handshakes;
 };
 
@@ -97,10 +98,11 @@ static int gen_key(gnutls_x509_privkey_t *k, enum tlsfarm_key kt)
 {
 	if (gnutls_x509_privkey_init(k) < 0)
 		return -ENOMEM;
-	int g = kt == TLSFARM_KEY_RSA2048 ?
-			gnutls_x509_privkey_generate(*k, GNUTLS_PK_RSA, 2048, 0) :
-			gnutls_x509_privkey_generate(*k, GNUTLS_PK_ECDSA,
-						     GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	int g = kt == TLSFARM_KEY_RSA2048
+			? gnutls_x509_privkey_generate(*k, GNUTLS_PK_RSA, 2048, 0)
+			: gnutls_x509_privkey_generate(
+				  *k, GNUTLS_PK_ECDSA,
+				  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	if (g < 0) {
 		gnutls_x509_privkey_deinit(*k);
 		*k = NULL;
@@ -129,17 +131,18 @@ static int make_cert(gnutls_x509_crt_t *out, gnutls_x509_privkey_t key, const ch
 	    (g = gnutls_x509_crt_set_serial(c, ser, sizeof(ser))) < 0 ||
 	    (g = gnutls_x509_crt_set_activation_time(c, nb)) < 0 ||
 	    (g = gnutls_x509_crt_set_expiration_time(c, na)) < 0 ||
-	    (g = gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn))) < 0 ||
-	    (g = gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "pinwatch test",
-					       13)) < 0 ||
+	    (g = gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn))) <
+		    0 ||
+	    (g = gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
+					       "pinwatch test", 13)) < 0 ||
 	    (g = gnutls_x509_crt_set_key(c, key)) < 0 ||
 	    (g = gnutls_x509_crt_set_basic_constraints(c, ca, -1)) < 0 ||
-	    (g = gnutls_x509_crt_set_key_usage(c, ca ? GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN :
-							 GNUTLS_KEY_DIGITAL_SIGNATURE |
-								 GNUTLS_KEY_KEY_ENCIPHERMENT)) < 0)
+	    (g = gnutls_x509_crt_set_key_usage(
+		     c, ca ? GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN
+			   : GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT)) < 0)
 		goto fail;
-	if (dns && (g = gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_DNSNAME, dns, strlen(dns),
-							      GNUTLS_FSAN_SET)) < 0)
+	if (dns && (g = gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_DNSNAME, dns,
+							     strlen(dns), GNUTLS_FSAN_SET)) < 0)
 		goto fail;
 	if (!ca && (g = gnutls_x509_crt_set_key_purpose_oid(c, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0)
 		goto fail;
@@ -162,8 +165,8 @@ static int make_cert(gnutls_x509_crt_t *out, gnutls_x509_privkey_t key, const ch
 		if (g < 0)
 			goto fail;
 	}
-	if ((g = gnutls_x509_crt_sign2(c, issuer ? issuer : c, issuer ? ikey : key, GNUTLS_DIG_SHA256,
-				       0)) < 0)
+	if ((g = gnutls_x509_crt_sign2(c, issuer ? issuer : c, issuer ? ikey : key,
+				       GNUTLS_DIG_SHA256, 0)) < 0)
 		goto fail;
 	/* A freshly built crt keeps stale cached fields (raw issuer DN):
 	 * re-import it so that GnuTLS sees what the DER says. */
@@ -196,11 +199,13 @@ struct tlsfarm_pki *tlsfarm_pki_new(char *err, size_t errlen)
 		return NULL;
 	}
 	atomic_init(&p->serial, (unsigned)now);
-	if (gen_key(&p->root_key, TLSFARM_KEY_RSA2048) || gen_key(&p->int_key, TLSFARM_KEY_RSA2048) ||
+	if (gen_key(&p->root_key, TLSFARM_KEY_RSA2048) ||
+	    gen_key(&p->int_key, TLSFARM_KEY_RSA2048) ||
 	    make_cert(&p->root, p->root_key, "pinwatch test root", NULL, true, NULL, NULL,
 		      now - 86400, now + 3650 * 86400, atomic_fetch_add(&p->serial, 1), 0) ||
 	    make_cert(&p->inter, p->int_key, "pinwatch test intermediate", NULL, true, p->root,
-		      p->root_key, now - 86400, now + 1825 * 86400, atomic_fetch_add(&p->serial, 1), 0)) {
+		      p->root_key, now - 86400, now + 1825 * 86400, atomic_fetch_add(&p->serial, 1),
+		      0)) {
 		util_err(err, errlen, 0, "generating the test root/intermediate failed");
 		tlsfarm_pki_free(p);
 		return NULL;
@@ -249,7 +254,8 @@ int tlsfarm_pki_write_ca(const struct tlsfarm_pki *pki, const char *path, bool w
 static int crt_pin(gnutls_x509_crt_t c, uint8_t pin[32])
 {
 	size_t n = 32;
-	return gnutls_x509_crt_get_key_id(c, GNUTLS_KEYID_USE_SHA256, pin, &n) < 0 || n != 32 ? -EIO : 0;
+	return gnutls_x509_crt_get_key_id(c, GNUTLS_KEYID_USE_SHA256, pin, &n) < 0 || n != 32 ? -EIO
+											      : 0;
 }
 
 int tlsfarm_pki_pin(const struct tlsfarm_pki *pki, int which, uint8_t pin[32])
@@ -343,7 +349,8 @@ static void endpoint_free_long(struct endpoint *e)
 }
 
 /* (Re)build key, leaf, chain and credentials of @e. */
-static int endpoint_build(struct tlsfarm *f, struct endpoint *e, gnutls_certificate_credentials_t *cred)
+static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
+			  gnutls_certificate_credentials_t *cred)
 {
 	struct tlsfarm_pki *p = f->pki;
 	time_t now = time(NULL);
@@ -357,13 +364,17 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e, gnutls_certific
 		nb = now - 400 * 86400;
 		na = now - 86400;
 	}
+	if (e->flavor == TLSFARM_EXPIRING) {
+		nb = now - 85 * 86400;
+		na = now + 5 * 86400;
+	}
 	if (e->flavor == TLSFARM_WRONG_NAME)
 		dns = "wrong.invalid";
 	if ((rc = gen_key(&key, e->keytype)) != 0)
 		return rc;
 	bool self = e->flavor == TLSFARM_SELF_SIGNED;
-	rc = make_cert(&leaf, key, dns, dns, false, self ? NULL : p->inter, self ? NULL : p->int_key, nb,
-		       na, atomic_fetch_add(&p->serial, 1), 0);
+	rc = make_cert(&leaf, key, dns, dns, false, self ? NULL : p->inter,
+		       self ? NULL : p->int_key, nb, na, atomic_fetch_add(&p->serial, 1), 0);
 	if (rc) {
 		gnutls_x509_privkey_deinit(key);
 		return rc;
@@ -393,7 +404,7 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e, gnutls_certific
 			goto fail;
 		}
 	} else if (gnutls_certificate_allocate_credentials(&c) < 0 ||
-	    gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0) {
+		   gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0) {
 		if (c)
 			gnutls_certificate_free_credentials(c);
 		rc = -EIO;
@@ -572,7 +583,8 @@ static int post_hello(gnutls_session_t s)
 static void tls_begin(struct conn *c)
 {
 	struct tlsfarm *f = c->th->f;
-	if (gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS) < 0) {
+	if (gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL |
+				       GNUTLS_NO_TICKETS) < 0) {
 		c->s = NULL;
 		conn_close(c);
 		return;
@@ -627,8 +639,8 @@ static void hostile_io(struct conn *c)
 	static const char garbage[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
 				      "\x00\xff\x13\x37 this is not TLS \x01\x02\x03";
 	/* A handshake record header announcing 1000 bytes, then 9 of them. */
-	static const uint8_t partial[] = { 0x16, 0x03, 0x03, 0x03, 0xe8, 0x02, 0x00, 0x03,
-					   0xe4, 0x03, 0x03, 0xaa, 0xbb, 0xcc };
+	static const uint8_t partial[] = { 0x16, 0x03, 0x03, 0x03, 0xe8, 0x02, 0x00,
+					   0x03, 0xe4, 0x03, 0x03, 0xaa, 0xbb, 0xcc };
 	if (drain(c) < 0) {
 		conn_close(c);
 		return;
@@ -651,7 +663,8 @@ static void hostile_io(struct conn *c)
 		if (!c->wake_ms)
 			c->wake_ms = util_mono_ms() + 1000;
 		break;
-	default: break;
+	default:
+		break;
 	}
 }
 
@@ -670,11 +683,21 @@ static void slow_tick(struct conn *c, int64_t now)
 static void conn_start(struct conn *c)
 {
 	switch (c->th->f->o.mode) {
-	case TLSFARM_TLS: tls_begin(c); return;
-	case TLSFARM_SILENT: c->st = C_SILENT; break;
-	case TLSFARM_GARBAGE: c->st = C_GARBAGE; break;
-	case TLSFARM_CLOSE_MID: c->st = C_CLOSE_MID; break;
-	case TLSFARM_SLOW: c->st = C_SLOW; break;
+	case TLSFARM_TLS:
+		tls_begin(c);
+		return;
+	case TLSFARM_SILENT:
+		c->st = C_SILENT;
+		break;
+	case TLSFARM_GARBAGE:
+		c->st = C_GARBAGE;
+		break;
+	case TLSFARM_CLOSE_MID:
+		c->st = C_CLOSE_MID;
+		break;
+	case TLSFARM_SLOW:
+		c->st = C_SLOW;
+		break;
 	}
 	hostile_io(c);
 }
@@ -682,9 +705,14 @@ static void conn_start(struct conn *c)
 static void conn_io(struct conn *c)
 {
 	switch (c->st) {
-	case C_DELAY: break; /* the client's bytes wait until the delay passes */
-	case C_TLS: tls_step(c); break;
-	default: hostile_io(c); break;
+	case C_DELAY:
+		break; /* the client's bytes wait until the delay passes */
+	case C_TLS:
+		tls_step(c);
+		break;
+	default:
+		hostile_io(c);
+		break;
 	}
 }
 
@@ -712,9 +740,10 @@ static void accept_all(struct fthread *th)
 		if (th->conns)
 			th->conns->prev = c;
 		th->conns = c;
-		if (th->f->o.delay_ms > 0) {
+		int delay = atomic_load(&th->f->delay_ms);
+		if (delay > 0) {
 			c->st = C_DELAY;
-			c->wake_ms = util_mono_ms() + th->f->o.delay_ms;
+			c->wake_ms = util_mono_ms() + delay;
 		} else {
 			conn_start(c);
 		}
@@ -786,7 +815,8 @@ static int listen_socket(struct tlsfarm *f, char *err, size_t errlen)
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4096) < 0) {
 		int e = errno;
 		close(fd);
-		return util_err(err, errlen, -e, "listen on %s:%u: %s", f->address, f->port, strerror(e));
+		return util_err(err, errlen, -e, "listen on %s:%u: %s", f->address, f->port,
+				strerror(e));
 	}
 	if (f->port == 0) {
 		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -809,6 +839,7 @@ struct tlsfarm *tlsfarm_new(struct tlsfarm_pki *pki, const struct tlsfarm_opts *
 	snprintf(f->address, sizeof(f->address), "%s", f->o.address ? f->o.address : "127.0.0.1");
 	f->port = f->o.port;
 	f->nth = f->o.threads > 0 ? f->o.threads : 1;
+	atomic_init(&f->delay_ms, f->o.delay_ms);
 	pthread_mutex_init(&f->lock, NULL);
 	if (gnutls_priority_init(&f->prio, "NORMAL", NULL) < 0) {
 		util_err(err, errlen, 0, "priority init failed");
@@ -838,7 +869,8 @@ int tlsfarm_start(struct tlsfarm *f)
 {
 	if ((f->neps == 0 && f->o.mode == TLSFARM_TLS) || f->sorted)
 		return -EINVAL;
-	qsort(f->eps, f->neps, sizeof(*f->eps), ep_cmp);
+	if (f->neps)
+		qsort(f->eps, f->neps, sizeof(*f->eps), ep_cmp);
 	f->sorted = true;
 	for (int i = 0; i < f->nth; i++) {
 		struct fthread *th = &f->th[i];
@@ -856,6 +888,11 @@ int tlsfarm_start(struct tlsfarm *f)
 		th->started = true;
 	}
 	return 0;
+}
+
+void tlsfarm_set_delay(struct tlsfarm *f, int delay_ms)
+{
+	atomic_store(&f->delay_ms, delay_ms > 0 ? delay_ms : 0);
 }
 
 uint16_t tlsfarm_port(const struct tlsfarm *f)

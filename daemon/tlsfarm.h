@@ -27,37 +27,39 @@ void tlsfarm_pki_free(struct tlsfarm_pki *pki);
  * PEM to @path: a --ca-file for probes. 0 or negative errno.
  */
 int tlsfarm_pki_write_ca(const struct tlsfarm_pki *pki, const char *path, bool with_intermediate);
-/** SPKI pin of the root (@which 0) or the intermediate (1), computed with gnutls_x509_crt_get_key_id. */
+/** SPKI pin of the root (@which 0) or the intermediate (1), computed with
+ * gnutls_x509_crt_get_key_id. */
 int tlsfarm_pki_pin(const struct tlsfarm_pki *pki, int which, uint8_t pin[32]);
 
 /** What an endpoint's certificate chain looks like. */
 enum tlsfarm_flavor {
-	TLSFARM_NORMAL,      /**< leaf + intermediate */
+	TLSFARM_NORMAL,	     /**< leaf + intermediate */
 	TLSFARM_LEAF_ONLY,   /**< leaf alone */
 	TLSFARM_EXPIRED,     /**< expired leaf + intermediate */
 	TLSFARM_WRONG_NAME,  /**< leaf for "wrong.invalid" + intermediate */
 	TLSFARM_SELF_SIGNED, /**< self-signed leaf */
 	TLSFARM_MANY_CERTS,  /**< leaf + intermediate + 38 small extra certificates (> 32) */
 	TLSFARM_HUGE_CHAIN,  /**< leaf + intermediate + 40 certificates of ~8 KiB (> 256 KiB) */
+	TLSFARM_EXPIRING,    /**< leaf + intermediate; the leaf expires 5 days from now */
 };
 
 enum tlsfarm_key { TLSFARM_KEY_ECDSA_P256, TLSFARM_KEY_RSA2048 };
 
 /** What the listener does with a connection. */
 enum tlsfarm_mode {
-	TLSFARM_TLS,       /**< a TLS server */
-	TLSFARM_SILENT,    /**< accepts, reads, never answers */
+	TLSFARM_TLS,	   /**< a TLS server */
+	TLSFARM_SILENT,	   /**< accepts, reads, never answers */
 	TLSFARM_GARBAGE,   /**< answers the ClientHello with non-TLS bytes */
 	TLSFARM_CLOSE_MID, /**< answers with half a TLS record, then closes */
-	TLSFARM_SLOW,      /**< answers one byte per second */
+	TLSFARM_SLOW,	   /**< answers one byte per second */
 };
 
 struct tlsfarm_opts {
-	const char *address;  /**< numeric listen address; default "127.0.0.1" */
-	uint16_t port;        /**< 0: ephemeral */
+	const char *address; /**< numeric listen address; default "127.0.0.1" */
+	uint16_t port;	     /**< 0: ephemeral */
 	enum tlsfarm_mode mode;
-	int delay_ms;         /**< wait before answering each connection */
-	int threads;          /**< server threads (SO_REUSEPORT); default 1 */
+	int delay_ms; /**< wait before answering each connection */
+	int threads;  /**< server threads (SO_REUSEPORT); default 1 */
 };
 
 struct tlsfarm;
@@ -79,6 +81,9 @@ int tlsfarm_rotate(struct tlsfarm *f, const char *name);
 
 /** Start the server threads. 0 or negative errno. */
 int tlsfarm_start(struct tlsfarm *f);
+
+/** Change the per-connection delay (applies to new connections); safe while serving. */
+void tlsfarm_set_delay(struct tlsfarm *f, int delay_ms);
 
 /** The bound port. */
 uint16_t tlsfarm_port(const struct tlsfarm *f);

@@ -1,6 +1,8 @@
 #include "x509.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <gnutls/abstract.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +10,20 @@
 
 #include "util.h"
 
-#define MAX_KEYS 4096
+#define MAX_KEYS  4096
 #define MAX_BUILD 16 /* issuer steps when completing a chain */
 
 const char *x509_key_source_name(enum x509_key_source s)
 {
 	switch (s) {
-	case X509_SRC_CERT: return "certificate";
-	case X509_SRC_PUBKEY: return "public key";
-	case X509_SRC_CSR: return "CSR";
-	case X509_SRC_PRIVKEY: return "private key";
+	case X509_SRC_CERT:
+		return "certificate";
+	case X509_SRC_PUBKEY:
+		return "public key";
+	case X509_SRC_CSR:
+		return "CSR";
+	case X509_SRC_PRIVKEY:
+		return "private key";
 	}
 	return "?";
 }
@@ -25,17 +31,27 @@ const char *x509_key_source_name(enum x509_key_source s)
 static void key_type_name(int algo, unsigned bits, char *out, size_t len)
 {
 	switch (algo) {
-	case GNUTLS_PK_RSA: snprintf(out, len, "RSA"); break;
-	case GNUTLS_PK_RSA_PSS: snprintf(out, len, "RSA-PSS"); break;
-	case GNUTLS_PK_DSA: snprintf(out, len, "DSA"); break;
+	case GNUTLS_PK_RSA:
+		snprintf(out, len, "RSA");
+		break;
+	case GNUTLS_PK_RSA_PSS:
+		snprintf(out, len, "RSA-PSS");
+		break;
+	case GNUTLS_PK_DSA:
+		snprintf(out, len, "DSA");
+		break;
 	case GNUTLS_PK_ECDSA:
 		if (bits == 256 || bits == 384 || bits == 521)
 			snprintf(out, len, "ECDSA P-%u", bits);
 		else
 			snprintf(out, len, "ECDSA");
 		break;
-	case GNUTLS_PK_EDDSA_ED25519: snprintf(out, len, "Ed25519"); break;
-	case GNUTLS_PK_EDDSA_ED448: snprintf(out, len, "Ed448"); break;
+	case GNUTLS_PK_EDDSA_ED25519:
+		snprintf(out, len, "Ed25519");
+		break;
+	case GNUTLS_PK_EDDSA_ED448:
+		snprintf(out, len, "Ed448");
+		break;
 	default: {
 		const char *n = gnutls_pk_get_name((gnutls_pk_algorithm_t)algo);
 		snprintf(out, len, "%s", n ? n : "unknown");
@@ -62,9 +78,10 @@ int x509_pubkey_pin(gnutls_pubkey_t pub, uint8_t pin[32], char *key_type, size_t
 		gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
 		gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 };
 		if (gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, &y, 0) >= 0) {
-			b = curve == GNUTLS_ECC_CURVE_SECP256R1 ? 256 :
-			    curve == GNUTLS_ECC_CURVE_SECP384R1 ? 384 :
-			    curve == GNUTLS_ECC_CURVE_SECP521R1 ? 521 : b;
+			b = curve == GNUTLS_ECC_CURVE_SECP256R1	  ? 256
+			    : curve == GNUTLS_ECC_CURVE_SECP384R1 ? 384
+			    : curve == GNUTLS_ECC_CURVE_SECP521R1 ? 521
+								  : b;
 		}
 		gnutls_free(x.data);
 		gnutls_free(y.data);
@@ -99,7 +116,8 @@ void x509_chain_clear(struct x509_chain *ch)
 static char *dn_string(gnutls_x509_crt_t crt, bool issuer)
 {
 	gnutls_datum_t d = { NULL, 0 };
-	int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) : gnutls_x509_crt_get_dn3(crt, &d, 0);
+	int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)
+			: gnutls_x509_crt_get_dn3(crt, &d, 0);
 	if (rc < 0 || !d.data)
 		return strdup("");
 	size_t n = d.size > X509_MAX_DN ? X509_MAX_DN : d.size;
@@ -188,7 +206,8 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert_info *out, 
 	rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
 	if (rc < 0) {
 		gnutls_x509_crt_deinit(crt);
-		return util_err(err, errlen, -EINVAL, "not a DER certificate: %s", gnutls_strerror(rc));
+		return util_err(err, errlen, -EINVAL, "not a DER certificate: %s",
+				gnutls_strerror(rc));
 	}
 	rc = x509_cert_from_crt(crt, out, err, errlen);
 	gnutls_x509_crt_deinit(crt);
@@ -257,8 +276,8 @@ static int pem_decode(const struct pem_block *b, gnutls_datum_t *der, char *err,
 	if (rc < 0 || der->size == 0) {
 		gnutls_free(der->data);
 		der->data = NULL;
-		return util_err(err, errlen, -EINVAL, "PEM block '%s' does not decode: %s", b->label,
-				rc < 0 ? gnutls_strerror(rc) : "empty");
+		return util_err(err, errlen, -EINVAL, "PEM block '%s' does not decode: %s",
+				b->label, rc < 0 ? gnutls_strerror(rc) : "empty");
 	}
 	return 0;
 }
@@ -311,8 +330,8 @@ static int chain_push(struct x509_chain *out, size_t max, const uint8_t *der, si
 	return 0;
 }
 
-int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_chain *out,
-		     char *err, size_t errlen)
+int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_chain *out, char *err,
+		     size_t errlen)
 {
 	int rc = 0;
 	memset(out, 0, sizeof(*out));
@@ -340,9 +359,10 @@ int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_ch
 			size_t n = der_seq_len(data + pos, len - pos);
 			if (n == 0) {
 				if (pos)
-					rc = util_err(err, errlen, -EINVAL,
-						      "truncated or trailing bytes after certificate %zu",
-						      out->n);
+					rc = util_err(
+						err, errlen, -EINVAL,
+						"truncated or trailing bytes after certificate %zu",
+						out->n);
 				else
 					rc = util_err(err, errlen, -EINVAL,
 						      "neither PEM nor a complete DER certificate");
@@ -484,8 +504,7 @@ static int key_from_pubkey(struct keyvec *kv, const gnutls_datum_t *der, char *e
 	return rc;
 }
 
-static int key_from_privkey(struct keyvec *kv, const gnutls_datum_t *der, char *err,
-			    size_t errlen)
+static int key_from_privkey(struct keyvec *kv, const gnutls_datum_t *der, char *err, size_t errlen)
 {
 	gnutls_privkey_t priv = NULL;
 	gnutls_pubkey_t pub = NULL;
@@ -538,11 +557,12 @@ static int keys_from_pem(struct keyvec *kv, const uint8_t *data, size_t len, cha
 			}
 			gnutls_free(der.data);
 			return util_err(err, errlen, -EINVAL,
-					"encrypted private key (decrypt it first, or pin its certificate or CSR)");
-		}
-		else if (!strcmp(b.label, "RSA PUBLIC KEY"))
+					"encrypted private key (decrypt it first, or pin its "
+					"certificate or CSR)");
+		} else if (!strcmp(b.label, "RSA PUBLIC KEY"))
 			return util_err(err, errlen, -EINVAL,
-					"PKCS#1 'RSA PUBLIC KEY' is not supported; convert it to 'PUBLIC KEY' (SubjectPublicKeyInfo)");
+					"PKCS#1 'RSA PUBLIC KEY' is not supported; convert it to "
+					"'PUBLIC KEY' (SubjectPublicKeyInfo)");
 		if (!fn)
 			continue;
 		gnutls_datum_t der = { NULL, 0 };
@@ -552,8 +572,8 @@ static int keys_from_pem(struct keyvec *kv, const uint8_t *data, size_t len, cha
 		rc = fn(kv, &der, why, sizeof(why));
 		gnutls_free(der.data);
 		if (rc)
-			return util_err(err, errlen, rc, "PEM block %zu ('%s'): %s", kv->n + 1, b.label,
-					why);
+			return util_err(err, errlen, rc, "PEM block %zu ('%s'): %s", kv->n + 1,
+					b.label, why);
 	}
 	return rc;
 }
@@ -581,8 +601,9 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	if (key_from_csr(kv, &d, NULL, 0) == 0 || key_from_pubkey(kv, &d, NULL, 0) == 0 ||
 	    key_from_privkey(kv, &d, NULL, 0) == 0)
 		return 0;
-	return util_err(err, errlen, -EINVAL,
-			"DER data is not a certificate, CSR, public key or unencrypted private key");
+	return util_err(
+		err, errlen, -EINVAL,
+		"DER data is not a certificate, CSR, public key or unencrypted private key");
 }
 
 int x509_keys_parse(const uint8_t *data, size_t len, struct x509_key **keys, size_t *n, char *err,
@@ -632,10 +653,23 @@ int x509_keys_load_file(const char *path, struct x509_key **keys, size_t *n, cha
 
 /* ---- trust ---- */
 
+#define ANCHOR_CACHE 32
+
 struct x509_trust {
 	gnutls_x509_trust_list_t tl;
 	gnutls_x509_crt_t *extra; /* intermediates of the CA file */
 	size_t nextra;
+	/* Anchors are looked up without copying them (file-based trust lists
+	 * hand out their own crt) unless the list only answers with copies
+	 * (PKCS#11 modules): then copy_mode sticks. Parsed anchors are cached
+	 * by crt pointer, valid as long as the list lives. */
+	atomic_bool copy_mode;
+	pthread_mutex_t lock;
+	struct {
+		gnutls_x509_crt_t crt;
+		struct x509_cert_info info;
+	} anchors[ANCHOR_CACHE];
+	size_t nanchors;
 };
 
 void x509_trust_free(struct x509_trust *t)
@@ -647,6 +681,9 @@ void x509_trust_free(struct x509_trust *t)
 	for (size_t i = 0; i < t->nextra; i++)
 		gnutls_x509_crt_deinit(t->extra[i]);
 	free(t->extra);
+	for (size_t i = 0; i < t->nanchors; i++)
+		x509_cert_info_clear(&t->anchors[i].info);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -673,7 +710,8 @@ static int trust_load_file(struct x509_trust *t, const char *path, char *err, si
 		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
 		if (gnutls_x509_crt_init(&crts[i]) < 0 ||
 		    gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
-			rc = util_err(err, errlen, -EINVAL, "%s: certificate %zu unusable", path, i + 1);
+			rc = util_err(err, errlen, -EINVAL, "%s: certificate %zu unusable", path,
+				      i + 1);
 			goto out;
 		}
 		nself += self_issued(crts[i]);
@@ -712,6 +750,7 @@ struct x509_trust *x509_trust_new(const char *ca_file, char *err, size_t errlen)
 		free(t);
 		return NULL;
 	}
+	pthread_mutex_init(&t->lock, NULL);
 	if (ca_file && *ca_file) {
 		if (trust_load_file(t, ca_file, err, errlen) != 0)
 			goto fail;
@@ -729,11 +768,33 @@ fail:
 	return NULL;
 }
 
+/* The parsed form of anchor @crt (owned by the trust list), from the cache. */
+static int anchor_info(struct x509_trust *t, gnutls_x509_crt_t crt, struct x509_cert_info *out,
+		       char *err, size_t errlen)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nanchors && rc == -ENOENT; i++)
+		if (t->anchors[i].crt == crt)
+			rc = x509_cert_copy(out, &t->anchors[i].info);
+	if (rc == -ENOENT) {
+		rc = x509_cert_from_crt(crt, out, err, errlen);
+		if (rc == 0 && t->nanchors < ANCHOR_CACHE &&
+		    x509_cert_copy(&t->anchors[t->nanchors].info, out) == 0)
+			t->anchors[t->nanchors++].crt = crt;
+	} else if (rc) {
+		util_err(err, errlen, rc, "out of memory");
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
-		  const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
-		  char *err, size_t errlen)
+		  const struct x509_chain *presented_info, const char *hostname,
+		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen)
 {
 	gnutls_x509_crt_t built[MAX_BUILD + 1];
+	int from[MAX_BUILD + 1]; /* index in @presented, or -1 */
 	bool owned[MAX_BUILD + 1] = { false };
 	bool used_p[X509_MAX_CHAIN] = { false }, used_e[64] = { false };
 	size_t nb = 0;
@@ -745,15 +806,29 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		return util_err(err, errlen, -EINVAL, "empty chain");
 	if (n > X509_MAX_CHAIN)
 		n = X509_MAX_CHAIN;
+	from[nb] = 0;
 	built[nb++] = presented[0];
 	used_p[0] = true;
 	while (nb < MAX_BUILD) {
 		gnutls_x509_crt_t cur = built[nb - 1], iss = NULL;
-		if (gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY) == 0 && iss) {
+		bool copy = atomic_load(&((struct x509_trust *)t)->copy_mode);
+		int g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss,
+							  copy ? GNUTLS_TL_GET_COPY : 0);
+		if (!copy && (g < 0 || !iss)) {
+			iss = NULL;
+			g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
+			if (g == 0 && iss) {
+				copy = true;
+				atomic_store(&((struct x509_trust *)t)->copy_mode, true);
+			}
+		}
+		if (g == 0 && iss) {
 			if (gnutls_x509_crt_equals(iss, cur)) {
-				gnutls_x509_crt_deinit(iss);
+				if (copy)
+					gnutls_x509_crt_deinit(iss);
 			} else {
-				owned[nb] = true;
+				owned[nb] = copy;
+				from[nb] = copy ? -1 : -2; /* -2: the list's own crt */
 				built[nb++] = iss;
 			}
 			break;
@@ -764,6 +839,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		for (size_t i = 1; i < n && !found; i++) {
 			if (!used_p[i] && gnutls_x509_crt_check_issuer(cur, presented[i])) {
 				used_p[i] = true;
+				from[nb] = (int)i;
 				built[nb++] = presented[i];
 				found = true;
 			}
@@ -771,6 +847,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		for (size_t i = 0; i < t->nextra && i < ARRAY_SIZE(used_e) && !found; i++) {
 			if (!used_e[i] && gnutls_x509_crt_check_issuer(cur, t->extra[i])) {
 				used_e[i] = true;
+				from[nb] = -1;
 				built[nb++] = t->extra[i];
 				found = true;
 			}
@@ -790,7 +867,8 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 	v->trusted = status == 0;
 	if (!v->trusted && !v->reason[0]) {
 		gnutls_datum_t out = { NULL, 0 };
-		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) >= 0 &&
+		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out,
+								 0) >= 0 &&
 		    out.data)
 			snprintf(v->reason, sizeof(v->reason), "%.*s", (int)out.size, out.data);
 		gnutls_free(out.data);
@@ -804,7 +882,17 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 	}
 	time_t now = time(NULL);
 	for (size_t i = 0; i < nb; i++) {
-		if ((rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen)) != 0) {
+		if (presented_info && from[i] >= 0 && (size_t)from[i] < presented_info->n) {
+			rc = x509_cert_copy(&validated->certs[i], &presented_info->certs[from[i]]);
+			if (rc)
+				util_err(err, errlen, rc, "out of memory");
+		} else if (from[i] == -2) {
+			rc = anchor_info((struct x509_trust *)t, built[i], &validated->certs[i],
+					 err, errlen);
+		} else {
+			rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen);
+		}
+		if (rc) {
 			x509_chain_clear(validated);
 			goto out;
 		}

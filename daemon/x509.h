@@ -14,25 +14,25 @@
 #include <stdint.h>
 #include <time.h>
 
-#define X509_MAX_CHAIN 32                  /**< certificates kept of a presented chain */
-#define X509_MAX_CHAIN_BYTES (256 * 1024)  /**< bytes of DER kept of a presented chain */
-#define X509_MAX_FILE (8 * 1024 * 1024)    /**< largest PEM/DER file read */
-#define X509_MAX_DN 4096                   /**< longest subject/issuer string kept */
+#define X509_MAX_CHAIN	     32		       /**< certificates kept of a presented chain */
+#define X509_MAX_CHAIN_BYTES (256 * 1024)      /**< bytes of DER kept of a presented chain */
+#define X509_MAX_FILE	     (8 * 1024 * 1024) /**< largest PEM/DER file read */
+#define X509_MAX_DN	     4096	       /**< longest subject/issuer string kept */
 
 /** One parsed certificate. All fields owned by the struct (x509_cert_info_clear). */
 struct x509_cert_info {
-	uint8_t *der;           /**< copy of the DER encoding */
+	uint8_t *der; /**< copy of the DER encoding */
 	size_t der_len;
-	uint8_t sha256[32];     /**< SHA-256 of the DER (fingerprint) */
-	uint8_t spki_pin[32];   /**< SHA-256 of the DER SubjectPublicKeyInfo */
-	char *subject;          /**< RFC 4514 string, never NULL after a successful parse */
-	char *issuer;           /**< RFC 4514 string, never NULL after a successful parse */
-	char serial[129];       /**< lower-case hex */
+	uint8_t sha256[32];   /**< SHA-256 of the DER (fingerprint) */
+	uint8_t spki_pin[32]; /**< SHA-256 of the DER SubjectPublicKeyInfo */
+	char *subject;	      /**< RFC 4514 string, never NULL after a successful parse */
+	char *issuer;	      /**< RFC 4514 string, never NULL after a successful parse */
+	char serial[129];     /**< lower-case hex */
 	time_t not_before;
 	time_t not_after;
-	char key_type[24];      /**< "RSA", "ECDSA P-256", "Ed25519", ... */
+	char key_type[24]; /**< "RSA", "ECDSA P-256", "Ed25519", ... */
 	unsigned key_bits;
-	bool is_ca;             /**< basicConstraints cA=TRUE */
+	bool is_ca; /**< basicConstraints cA=TRUE */
 };
 
 /** An ordered list of certificates (leaf first). */
@@ -48,7 +48,7 @@ enum x509_key_source { X509_SRC_CERT, X509_SRC_PUBKEY, X509_SRC_CSR, X509_SRC_PR
 /** One public key found in a file. */
 struct x509_key {
 	enum x509_key_source source;
-	char label[512];       /**< certificate subject (RFC 4514), CSR subject, or "" */
+	char label[512]; /**< certificate subject (RFC 4514), CSR subject, or "" */
 	uint8_t pin[32];
 	char key_type[24];
 	unsigned key_bits;
@@ -62,8 +62,7 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert_info *out, 
 		    size_t errlen);
 
 /** Fill @out from an imported GnuTLS certificate (as x509_cert_parse). */
-int x509_cert_from_crt(gnutls_x509_crt_t crt, struct x509_cert_info *out, char *err,
-		       size_t errlen);
+int x509_cert_from_crt(gnutls_x509_crt_t crt, struct x509_cert_info *out, char *err, size_t errlen);
 
 /** Deep copy @src into @dst. 0 or -ENOMEM. */
 int x509_cert_copy(struct x509_cert_info *dst, const struct x509_cert_info *src);
@@ -80,8 +79,8 @@ void x509_chain_clear(struct x509_chain *ch);
  * DER certificates) into @out, keeping at most @max (more is -E2BIG). A file
  * with no certificate, a truncated or undecodable block is -EINVAL with a reason in @err.
  */
-int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_chain *out,
-		     char *err, size_t errlen);
+int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_chain *out, char *err,
+		     size_t errlen);
 
 /** x509_chain_parse on the contents of @path; @err names the file. */
 int x509_chain_load_file(const char *path, size_t max, struct x509_chain *out, char *err,
@@ -126,11 +125,11 @@ void x509_trust_free(struct x509_trust *t);
 
 /** Result of validating a chain. */
 struct x509_verdict {
-	bool trusted;        /**< chain verifies to an anchor (time included) */
-	bool name_ok;        /**< leaf matches @hostname */
-	bool expired;        /**< some certificate of the validated chain is expired or not yet valid */
-	unsigned status;     /**< gnutls_certificate_status_t bits */
-	char reason[160];    /**< GnuTLS's description when !trusted */
+	bool trusted;	 /**< chain verifies to an anchor (time included) */
+	bool name_ok;	 /**< leaf matches @hostname */
+	bool expired;	 /**< some certificate of the validated chain is expired or not yet valid */
+	unsigned status; /**< gnutls_certificate_status_t bits */
+	char reason[160]; /**< GnuTLS's description when !trusted */
 };
 
 /**
@@ -139,11 +138,13 @@ struct x509_verdict {
  * certificates, then in the CA file's intermediates. The built chain (leaf
  * first, anchor last when one was found) goes to @validated and is verified
  * at the current time; @hostname (may be NULL: no name check) is matched
- * against the leaf. Returns 0 (the verdict says whether it is trusted) or a
+ * against the leaf. @presented_info (may be NULL) holds the already parsed
+ * x509_cert_info of @presented, in the same order, to copy instead of
+ * re-parsing. Returns 0 (the verdict says whether it is trusted) or a
  * negative errno on a parse/memory failure.
  */
 int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
-		  const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
-		  char *err, size_t errlen);
+		  const struct x509_chain *presented_info, const char *hostname,
+		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen);
 
 #endif

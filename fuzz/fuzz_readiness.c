@@ -31,7 +31,7 @@ static unsigned next(struct rd *r)
 
 static const char *const hosts[] = { "example.com", "api.example.com", "a.b.example.com",
 				     "x.api.example.com", "example.org" };
-static const char *const patterns[] = { "example.com",	 "api.example.com", "*.example.com",
+static const char *const patterns[] = { "example.com",	  "api.example.com",   "*.example.com",
 					"**.example.com", "*.api.example.com", "example.org" };
 
 static void pin_of(uint8_t out[32], unsigned id)
@@ -64,8 +64,8 @@ static void check(const struct readiness_scenario *s)
 	      s->unknown_share <= 1 && s->surviving_share >= 0 && s->surviving_share <= 1))
 		abort();
 	double sum = s->stranded_share + s->unknown_share;
-	if (s->evaluated && sum <= 1 && (s->surviving_share + sum < 1 - 1e-9 ||
-					 s->surviving_share + sum > 1 + 1e-9))
+	if (s->evaluated && sum <= 1 &&
+	    (s->surviving_share + sum < 1 - 1e-9 || s->surviving_share + sum > 1 + 1e-9))
 		abort();
 }
 
@@ -171,8 +171,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct readiness_chain cand = { 0 };
 		chain_of(&r, &cand);
 		struct readiness_whatif w;
-		if (cand.ncerts && readiness_whatif_eval(idx, hosts[next(&r) % 5], &cand,
-							 obs.neps ? &obs.eps[0] : NULL, T, &w) == 0) {
+		if (cand.ncerts &&
+		    readiness_whatif_eval(idx, hosts[next(&r) % 5], &cand,
+					  obs.neps ? &obs.eps[0] : NULL, T, &w) == 0) {
 			for (size_t a = 0; a < w.napps; a++)
 				check(&w.apps[a].candidate);
 			json_decref(readiness_whatif_json(&w, "h", 443, 0, &cand));

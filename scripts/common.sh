@@ -14,6 +14,7 @@ PACKAGES=(
 
 # Benchmarks only (bench/*.sh), not needed by scripts/test.
 BENCH_PACKAGES=(wrk)
+BENCH_PACKAGES+=(prometheus-blackbox-exporter)
 
 install_packages() {
 	local missing=() p

@@ -295,8 +295,8 @@ static void test_policy_enforces_table(void **state)
 	} cases[] = {
 		{ true, 1, INT64_MIN, true },  { false, 1, INT64_MIN, false },
 		{ true, 0, INT64_MIN, false }, { true, 1, 0, false }, /* expires exactly at T */
-		{ true, 1, 1, true },          { true, 1, -DAY, false },
-		{ true, 1, DAY, true },        { false, 1, DAY, false },
+		{ true, 1, 1, true },	       { true, 1, -DAY, false },
+		{ true, 1, DAY, true },	       { false, 1, DAY, false },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct pin_policy p = { 0 };
@@ -331,13 +331,15 @@ struct scase {
 	double threshold;
 	struct vrow v[6];
 	const char *validated_a, *presented_a; /* presented NULL: same as validated */
-	const char *validated_b;               /* second address, NULL: none */
+	const char *validated_b;	       /* second address, NULL: none */
 	struct expect now, kr, ca;
 	const char *worst_now; /* expected worst address for "now", NULL: don't check */
 };
 
 #define EXPIRES_AT_T 1000
 
+/* One case per block, as a table. */
+/* clang-format off */
 static const struct scase scases[] = {
 	{ "leaf pin, one version with backup",
 	  "api.example.com", 0.95,
@@ -477,6 +479,7 @@ static const struct scase scases[] = {
 	  "1 2 3", NULL, NULL,
 	  { 0, 0, true }, { 0, 0, true }, { 0, 0, true }, NULL },
 };
+/* clang-format on */
 
 static bool near(double a, double b)
 {
@@ -488,8 +491,8 @@ static void check_expect(const char *name, const char *what, const struct readin
 {
 	if (!near(s->stranded_share, e->stranded) || !near(s->unknown_share, e->unknown) ||
 	    s->ready != e->ready)
-		fail_msg("%s / %s: got stranded %.6f unknown %.6f ready %d, want %.6f %.6f %d", name,
-			 what, s->stranded_share, s->unknown_share, s->ready, e->stranded,
+		fail_msg("%s / %s: got stranded %.6f unknown %.6f ready %d, want %.6f %.6f %d",
+			 name, what, s->stranded_share, s->unknown_share, s->ready, e->stranded,
 			 e->unknown, e->ready);
 	double sum = 0;
 	for (size_t i = 0; i < s->nstranded; i++)
@@ -513,7 +516,8 @@ static void test_scenarios_table(void **state)
 			if (inv.apps[ai].nversions > before && r->share >= 0)
 				adopt(ai, vi, T - 5 * DAY, r->share);
 			time_t exp = r->exp_days == EXPIRES_AT_T ? T
-				     : r->exp_days ? T + (time_t)r->exp_days * DAY : 0;
+				     : r->exp_days		 ? T + (time_t)r->exp_days * DAY
+								 : 0;
 			pol_add(ai, vi, r->pattern, r->incl, r->enforce, exp, r->pins);
 		}
 		size_t ei = ep_add(sc->host, NULL);
@@ -523,9 +527,10 @@ static void test_scenarios_table(void **state)
 		struct run r;
 		run_eval(&r, T);
 		const struct readiness_app_verdict *v = app_of(&r, ei, "shop");
-		bool covered = readiness_pattern_covers(sc->v[0].pattern, sc->v[0].incl, sc->host) ||
-			       (sc->v[1].pattern &&
-				readiness_pattern_covers(sc->v[1].pattern, sc->v[1].incl, sc->host));
+		bool covered =
+			readiness_pattern_covers(sc->v[0].pattern, sc->v[0].incl, sc->host) ||
+			(sc->v[1].pattern &&
+			 readiness_pattern_covers(sc->v[1].pattern, sc->v[1].incl, sc->host));
 		if (!covered) {
 			if (v)
 				fail_msg("%s: uncovered host has an app verdict", sc->name);
@@ -615,7 +620,7 @@ static void test_expiry_table(void **state)
 	static const struct {
 		const char *name;
 		int64_t leaf_left_s, ca_left_s; /* not_after - T of the leaf and of the CA certs */
-		const char *pins;               /* of the only version (share 1.0) */
+		const char *pins;		/* of the only version (share 1.0) */
 		int64_t days_left;
 		bool leaf;
 		enum readiness_severity sev;
@@ -624,10 +629,13 @@ static void test_expiry_table(void **state)
 		{ "leaf expires exactly at T", 0, 400 * DAY, "2", 0, true, READINESS_INFO },
 		{ "leaf expired one second ago", -1, 400 * DAY, "2", -1, true, READINESS_CRITICAL },
 		{ "31 days, rotation ready", 31 * DAY, 400 * DAY, "2 9b", 31, true, READINESS_OK },
-		{ "30 days, rotation ready", 30 * DAY, 400 * DAY, "2 9b", 30, true, READINESS_INFO },
+		{ "30 days, rotation ready", 30 * DAY, 400 * DAY, "2 9b", 30, true,
+		  READINESS_INFO },
 		/* "1": leaf only: key rotation not ready, same-key renewal ready */
-		{ "20 days, rotation not ready", 20 * DAY, 400 * DAY, "1", 20, true, READINESS_INFO },
-		{ "14 days, rotation not ready", 14 * DAY, 400 * DAY, "1", 14, true, READINESS_WARNING },
+		{ "20 days, rotation not ready", 20 * DAY, 400 * DAY, "1", 20, true,
+		  READINESS_INFO },
+		{ "14 days, rotation not ready", 14 * DAY, 400 * DAY, "1", 14, true,
+		  READINESS_WARNING },
 		{ "7 days, same key is a safe path", 7 * DAY, 400 * DAY, "1", 7, true,
 		  READINESS_WARNING },
 		{ "CA expires in 7 days, CA change not ready", 400 * DAY, 7 * DAY, "1 2", 7, false,
@@ -652,8 +660,8 @@ static void test_expiry_table(void **state)
 		run_eval(&r, T);
 		const struct readiness_endpoint_verdict *ev = &r.rep.eps[ei];
 		assert_true(ev->expiry.known);
-		if (ev->expiry.days_left != cases[c].days_left || ev->expiry.leaf != cases[c].leaf ||
-		    ev->severity != cases[c].sev)
+		if (ev->expiry.days_left != cases[c].days_left ||
+		    ev->expiry.leaf != cases[c].leaf || ev->severity != cases[c].sev)
 			fail_msg("%s: days %lld leaf %d severity %s", cases[c].name,
 				 (long long)ev->expiry.days_left, ev->expiry.leaf,
 				 readiness_severity_name(ev->severity));
@@ -713,13 +721,14 @@ static void test_coverage_gaps(void **state)
 	assert_false(r.rep.eps[e0].unprotected);
 	assert_true(r.rep.eps[e1].unprotected);
 	assert_false(r.rep.eps[e2].unprotected); /* not production */
-	assert_true(r.rep.eps[e3].unprotected);  /* report-only is not pinning */
+	assert_true(r.rep.eps[e3].unprotected);	 /* report-only is not pinning */
 	assert_true(reasons_contain(&r.rep.eps[e3].apps[0].reasons, "does not enforce"));
 	size_t unused = 0;
 	for (size_t i = 0; i < r.rep.nfindings; i++)
 		if (r.rep.findings[i].kind == READINESS_FIND_PATTERN_UNUSED) {
 			unused++;
-			assert_string_equal(r.rep.findings[i].policy->pattern, "*.typo-example.com");
+			assert_string_equal(r.rep.findings[i].policy->pattern,
+					    "*.typo-example.com");
 		}
 	assert_int_equal(unused, 1);
 	run_free(&r);
@@ -853,8 +862,8 @@ static void test_forecast(void **state)
 				 v->forecast.basis);
 		if (n < 3)
 			assert_non_null(strstr(v->forecast.basis, "not enough data"));
-		assert_true(reasons_contain(&v->reasons, cases[c].available ? "forecast 20"
-									  : "no forecast"));
+		assert_true(reasons_contain(&v->reasons,
+					    cases[c].available ? "forecast 20" : "no forecast"));
 		run_free(&r);
 	}
 	reset(state);
@@ -882,12 +891,12 @@ static void test_whatif_table(void **state)
 		int64_t at_days;
 		double stranded;
 	} cases[] = {
-		{ "1 2 3", 0, 0 },      /* today's chain */
-		{ "8 2 3", 0, 0.5 },    /* new leaf key, same CA: 1.0 and 2.0 stranded */
-		{ "9 2 3", 0, 0.2 },    /* rotate to the backup key: 1.0 stranded */
-		{ "9 2 3", 30, 0 },     /* ... after 1.0's pin set expired (exactly at expiry) */
-		{ "9", 0, 0.2 },        /* bare pin */
-		{ "7 6", 0, 1.0 },      /* everything new */
+		{ "1 2 3", 0, 0 },   /* today's chain */
+		{ "8 2 3", 0, 0.5 }, /* new leaf key, same CA: 1.0 and 2.0 stranded */
+		{ "9 2 3", 0, 0.2 }, /* rotate to the backup key: 1.0 stranded */
+		{ "9 2 3", 30, 0 },  /* ... after 1.0's pin set expired (exactly at expiry) */
+		{ "9", 0, 0.2 },     /* bare pin */
+		{ "7 6", 0, 1.0 },   /* everything new */
 	};
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		struct readiness_chain cand = { 0 };
@@ -920,10 +929,10 @@ static void test_complete_chain_adds_anchor(void **state)
 {
 	(void)state;
 	struct readiness_chain cand = { 0 }, pool = { 0 };
-	chain_set(&cand, "8 2", T);    /* new leaf, issuer CN=k2; k2's issuer is CN=k2 too */
+	chain_set(&cand, "8 2", T); /* new leaf, issuer CN=k2; k2's issuer is CN=k2 too */
 	free(cand.certs[1].issuer);
 	cand.certs[1].issuer = strdup("CN=k3");
-	chain_set(&pool, "2 3", T);    /* k3 self-signed root */
+	chain_set(&pool, "2 3", T); /* k3 self-signed root */
 	assert_int_equal(readiness_complete_chain(&cand, pool.certs, pool.ncerts), 1);
 	assert_int_equal(cand.ncerts, 3);
 	assert_string_equal(cand.certs[2].subject, "CN=k3");
@@ -1000,7 +1009,8 @@ static void test_json_contract(void **state)
 	json_t *app = json_array_get(json_object_get(ep, "apps"), 0);
 	has(app, "app", JSON_STRING);
 	has(app, "reasons", JSON_ARRAY);
-	static const char *const scen[] = { "now", "key_rotation", "ca_change", "same_key_renewal" };
+	static const char *const scen[] = { "now", "key_rotation", "ca_change",
+					    "same_key_renewal" };
 	for (size_t i = 0; i < ARRAY_SIZE(scen); i++) {
 		has(app, scen[i], JSON_OBJECT);
 		check_scenario_json(json_object_get(app, scen[i]));
@@ -1017,8 +1027,8 @@ static void test_json_contract(void **state)
 	struct readiness_chain cand = { 0 };
 	chain_set(&cand, "9", T + 400 * DAY);
 	struct readiness_whatif w;
-	assert_int_equal(readiness_whatif_eval(r.idx, "api.example.com", &cand, &obs.eps[ei], T, &w),
-			 0);
+	assert_int_equal(
+		readiness_whatif_eval(r.idx, "api.example.com", &cand, &obs.eps[ei], T, &w), 0);
 	json_t *wj = readiness_whatif_json(&w, "api.example.com", 443, 0, &cand);
 	json_t *wa = json_array_get(json_object_get(wj, "apps"), 0);
 	has(wa, "app", JSON_STRING);
@@ -1061,8 +1071,9 @@ static void gen_inventory(void)
 				snprintf(pins + len, sizeof(pins) - len, "%u%s ", 1 + rnd(8),
 					 rnd(3) == 0 ? "b" : "");
 			}
-			pol_add(ai, vi, gen_patterns[rnd(ARRAY_SIZE(gen_patterns))], rnd(2), rnd(6) != 0,
-				rnd(5) == 0 ? T + ((time_t)rnd(3) - 1) * DAY : 0, pins);
+			pol_add(ai, vi, gen_patterns[rnd(ARRAY_SIZE(gen_patterns))], rnd(2),
+				rnd(6) != 0, rnd(5) == 0 ? T + ((time_t)rnd(3) - 1) * DAY : 0,
+				pins);
 		}
 	}
 	size_t ei = ep_add(rnd(2) ? "api.example.com" : "x.api.example.com", NULL);
@@ -1082,7 +1093,8 @@ static bool figures_of(struct figures *f)
 	const struct readiness_app_verdict *v = app_of(&r, 0, "gen");
 	bool have = v != NULL;
 	if (v) {
-		const struct readiness_scenario *sc[3] = { &v->now, &v->key_rotation, &v->ca_change };
+		const struct readiness_scenario *sc[3] = { &v->now, &v->key_rotation,
+							   &v->ca_change };
 		for (int i = 0; i < 3; i++) {
 			f->s[i] = sc[i]->stranded_share;
 			f->u[i] = sc[i]->unknown_share;
@@ -1166,7 +1178,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_whatif_table, reset),
 		cmocka_unit_test(test_complete_chain_adds_anchor),
 		cmocka_unit_test_teardown(test_json_contract, reset),
-		cmocka_unit_test_teardown(test_property_adding_a_pin_never_increases_stranded, reset),
+		cmocka_unit_test_teardown(test_property_adding_a_pin_never_increases_stranded,
+					  reset),
 		cmocka_unit_test_teardown(test_property_removing_adoption_never_increases_stranded,
 					  reset),
 	};

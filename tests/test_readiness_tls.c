@@ -35,12 +35,14 @@ static int64_t store_cert(struct db *db, const struct x509_cert_info *c)
 {
 	sqlite3 *h = db_handle(db);
 	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(h,
-					    "INSERT OR IGNORE INTO certificates (sha256, der, subject,"
-					    " issuer, serial, not_before, not_after, key_type, key_bits,"
-					    " spki_sha256, is_ca, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,0)",
-					    -1, &s, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(
+			h,
+			"INSERT OR IGNORE INTO certificates (sha256, der, subject,"
+			" issuer, serial, not_before, not_after, key_type, key_bits,"
+			" spki_sha256, is_ca, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,0)",
+			-1, &s, NULL),
+		SQLITE_OK);
 	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, c->der, (int)c->der_len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, c->subject, -1, SQLITE_STATIC);
@@ -54,9 +56,9 @@ static int64_t store_cert(struct db *db, const struct x509_cert_info *c)
 	sqlite3_bind_int(s, 11, c->is_ca);
 	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT id FROM certificates WHERE sha256 = ?", -1, &s,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(h, "SELECT id FROM certificates WHERE sha256 = ?", -1, &s, NULL),
+		SQLITE_OK);
 	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	int64_t id = sqlite3_column_int64(s, 0);
@@ -74,15 +76,16 @@ static int64_t store_chain(struct db *db, const struct x509_chain *ch)
 	assert_int_equal(util_sha256(buf, 32 * ch->n, h32), 0);
 	sqlite3 *h = db_handle(db);
 	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT id FROM chains WHERE sha256 = ?", -1, &s, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(h, "SELECT id FROM chains WHERE sha256 = ?", -1, &s, NULL),
+		SQLITE_OK);
 	sqlite3_bind_blob(s, 1, h32, 32, SQLITE_STATIC);
 	int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_finalize(s);
 	if (id)
 		return id;
-	assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO chains (sha256, length) VALUES (?, ?)", -1,
-					    &s, NULL),
+	assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO chains (sha256, length) VALUES (?, ?)",
+					    -1, &s, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_blob(s, 1, h32, 32, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, (int)ch->n);
@@ -91,8 +94,8 @@ static int64_t store_chain(struct db *db, const struct x509_chain *ch)
 	id = sqlite3_last_insert_rowid(h);
 	for (size_t i = 0; i < ch->n; i++) {
 		int64_t cid = store_cert(db, &ch->certs[i]);
-		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO chain_certs VALUES (?, ?, ?)", -1,
-						    &s, NULL),
+		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO chain_certs VALUES (?, ?, ?)",
+						    -1, &s, NULL),
 				 SQLITE_OK);
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, (int64_t)i);
@@ -108,12 +111,13 @@ static void store_observation(struct db *db, const struct probe_result *r, time_
 {
 	int64_t p = store_chain(db, &r->presented), v = store_chain(db, &r->validated);
 	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-					    "INSERT INTO observations (endpoint_id, address, outcome,"
-					    " presented_chain_id, validated_chain_id, first_seen, last_seen)"
-					    " SELECT id, ?, ?, ?, ?, ?, ? FROM endpoints WHERE host = ?",
-					    -1, &s, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db_handle(db),
+				   "INSERT INTO observations (endpoint_id, address, outcome,"
+				   " presented_chain_id, validated_chain_id, first_seen, last_seen)"
+				   " SELECT id, ?, ?, ?, ?, ?, ? FROM endpoints WHERE host = ?",
+				   -1, &s, NULL),
+		SQLITE_OK);
 	sqlite3_bind_text(s, 1, r->address, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, r->outcome, -1, SQLITE_STATIC);
 	if (p)
@@ -133,8 +137,8 @@ static void probe_once(struct probe_ctx *ctx, uint16_t port, struct probe_result
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(probe_run_sync(ctx, (struct sockaddr *)&sin, sizeof(sin), HOST, 10000, out),
-			 0);
+	assert_int_equal(
+		probe_run_sync(ctx, (struct sockaddr *)&sin, sizeof(sin), HOST, 10000, out), 0);
 	if (strcmp(out->outcome, "ok") != 0)
 		fail_msg("probe outcome %s (%s)", out->outcome, out->detail);
 	assert_int_equal(out->presented.n, 2); /* the server sends leaf + intermediate */
@@ -145,9 +149,9 @@ static json_t *app_of(json_t *rep, const char *name)
 {
 	json_t *ep = json_array_get(json_object_get(rep, "endpoints"), 0), *a;
 	size_t i;
-	json_array_foreach(json_object_get(ep, "apps"), i, a)
-		if (strcmp(json_string_value(json_object_get(a, "app")), name) == 0)
-			return a;
+	json_array_foreach(json_object_get(ep, "apps"), i,
+			   a) if (strcmp(json_string_value(json_object_get(a, "app")), name) ==
+				  0) return a;
 	fail_msg("app %s missing", name);
 	return NULL;
 }
@@ -172,9 +176,9 @@ static void test_rotation_on_a_live_server(void **state)
 	struct tlsfarm_opts fo = { 0 };
 	struct tlsfarm *farm = tlsfarm_new(pki, &fo, err, sizeof(err));
 	assert_non_null(farm);
-	assert_int_equal(tlsfarm_add(farm, HOST, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
-				     sizeof(err)),
-			 0);
+	assert_int_equal(
+		tlsfarm_add(farm, HOST, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err, sizeof(err)),
+		0);
 	assert_int_equal(tlsfarm_start(farm), 0);
 	assert_int_equal(tlsfarm_pki_write_ca(pki, capath, false), 0); /* root only */
 	uint8_t pins[4][32], root[32];
@@ -191,19 +195,28 @@ static void test_rotation_on_a_live_server(void **state)
 	snprintf(doc, sizeof(doc),
 		 "{\"endpoints\": [{\"host\": \"" HOST "\", \"port\": 443}],"
 		 " \"apps\": ["
-		 "  {\"name\": \"shop-android\", \"platform\": \"android\", \"adoption_threshold\": 0.9,"
+		 "  {\"name\": \"shop-android\", \"platform\": \"android\", "
+		 "\"adoption_threshold\": 0.9,"
 		 "   \"versions\": ["
-		 "    {\"version\": \"4.1.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": 0.155}],"
-		 "     \"pin_policies\": [{\"pattern\": \"" HOST "\", \"pins\": [{\"sha256\": \"%s\"}]}]},"
-		 "    {\"version\": \"4.2.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": 0.075}],"
-		 "     \"pin_policies\": [{\"pattern\": \"" HOST "\", \"pins\": [{\"sha256\": \"%s\"}]}]},"
-		 "    {\"version\": \"4.3.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": 0.77}],"
-		 "     \"pin_policies\": [{\"pattern\": \"" HOST "\", \"pins\": [{\"sha256\": \"%s\"},"
+		 "    {\"version\": \"4.1.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": "
+		 "0.155}],"
+		 "     \"pin_policies\": [{\"pattern\": \"" HOST
+		 "\", \"pins\": [{\"sha256\": \"%s\"}]}]},"
+		 "    {\"version\": \"4.2.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": "
+		 "0.075}],"
+		 "     \"pin_policies\": [{\"pattern\": \"" HOST
+		 "\", \"pins\": [{\"sha256\": \"%s\"}]}]},"
+		 "    {\"version\": \"4.3.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": "
+		 "0.77}],"
+		 "     \"pin_policies\": [{\"pattern\": \"" HOST
+		 "\", \"pins\": [{\"sha256\": \"%s\"},"
 		 "       {\"sha256\": \"%s\"}]}]}]},"
 		 "  {\"name\": \"shop-ios\", \"platform\": \"ios\", \"adoption_threshold\": 0.95,"
 		 "   \"versions\": ["
-		 "    {\"version\": \"2.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": 1.0}],"
-		 "     \"pin_policies\": [{\"pattern\": \"**.e2e.test\", \"pins\": [{\"sha256\": \"%s\"}]}]}]}"
+		 "    {\"version\": \"2.0\", \"adoption\": [{\"at\": \"2026-11-01\", \"share\": "
+		 "1.0}],"
+		 "     \"pin_policies\": [{\"pattern\": \"**.e2e.test\", \"pins\": [{\"sha256\": "
+		 "\"%s\"}]}]}]}"
 		 "]}",
 		 leaf_b64, leaf_b64, leaf_b64, root_b64, inter_b64);
 	struct inventory inv;
@@ -251,8 +264,9 @@ static void test_rotation_on_a_live_server(void **state)
 	assert_int_equal(readiness_endpoint_db(db, HOST, 443, now, &one, err, sizeof(err)), 0);
 	assert_string_equal(json_string_value(json_object_get(one, "severity")), "critical");
 	json_decref(one);
-	assert_int_equal(readiness_endpoint_db(db, "nope.e2e.test", 443, now, &one, err, sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+		readiness_endpoint_db(db, "nope.e2e.test", 443, now, &one, err, sizeof(err)),
+		-ENOENT);
 
 	/* What-if: the chain the server presents now, as a PEM the pipeline would upload. */
 	assert_int_equal(tlsfarm_write_chain(farm, HOST, pempath), 0);
@@ -264,7 +278,8 @@ static void test_rotation_on_a_live_server(void **state)
 	bool risk = false;
 	assert_int_equal(readiness_whatif_db(db, &req, &w, &risk, err, sizeof(err)), 0);
 	assert_true(risk);
-	assert_true(fabs(json_number_value(json_object_get(w, "max_stranded_share")) - 0.23) < 1e-9);
+	assert_true(fabs(json_number_value(json_object_get(w, "max_stranded_share")) - 0.23) <
+		    1e-9);
 	json_decref(w);
 	req.max_stranded = 0.25;
 	assert_int_equal(readiness_whatif_db(db, &req, &w, &risk, err, sizeof(err)), 0);

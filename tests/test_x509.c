@@ -29,7 +29,8 @@ static int run(const char *fmt, ...)
 }
 
 /* First line of a command's output. */
-static void capture(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void capture(char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void capture(char *out, size_t len, const char *fmt, ...)
 {
 	char cmd[2048];
@@ -47,9 +48,9 @@ static void capture(char *out, size_t len, const char *fmt, ...)
 }
 
 static const struct keytype {
-	const char *name;     /* file stem */
-	const char *gen;      /* certtool --generate-privkey arguments */
-	const char *type;     /* expected key_type */
+	const char *name; /* file stem */
+	const char *gen;  /* certtool --generate-privkey arguments */
+	const char *type; /* expected key_type */
 	unsigned bits;
 } keytypes[] = {
 	{ "rsa", "--key-type rsa --bits 2048", "RSA", 2048 },
@@ -65,18 +66,23 @@ static int setup_all(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-x509-XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	if (run("printf 'cn = \"pin test %%s\"\\nserial = 7\\nexpiration_days = 30\\n' x > %s/tmpl", dir))
+	if (run("printf 'cn = \"pin test %%s\"\\nserial = 7\\nexpiration_days = 30\\n' x > %s/tmpl",
+		dir))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(keytypes); i++) {
 		const char *n = keytypes[i].name;
-		if (run("cd %s && certtool --generate-privkey %s --outfile %s.key >/dev/null 2>&1 && "
+		if (run("cd %s && certtool --generate-privkey %s --outfile %s.key >/dev/null 2>&1 "
+			"&& "
 			"openssl pkey -in %s.key -out %s.p8 2>/dev/null && "
 			"openssl pkey -in %s.key -outform DER -out %s.key.der 2>/dev/null && "
 			"openssl pkey -in %s.key -pubout -out %s.pub 2>/dev/null && "
-			"openssl pkey -in %s.key -pubout -outform DER -out %s.pub.der 2>/dev/null && "
-			"certtool --generate-self-signed --load-privkey %s.key --template tmpl --outfile %s.crt >/dev/null 2>&1 && "
+			"openssl pkey -in %s.key -pubout -outform DER -out %s.pub.der 2>/dev/null "
+			"&& "
+			"certtool --generate-self-signed --load-privkey %s.key --template tmpl "
+			"--outfile %s.crt >/dev/null 2>&1 && "
 			"openssl x509 -in %s.crt -outform DER -out %s.crt.der 2>/dev/null && "
-			"certtool --generate-request --load-privkey %s.key --template tmpl --outfile %s.csr >/dev/null 2>&1 && "
+			"certtool --generate-request --load-privkey %s.key --template tmpl "
+			"--outfile %s.csr >/dev/null 2>&1 && "
 			"openssl req -in %s.csr -outform DER -out %s.csr.der 2>/dev/null",
 			dir, keytypes[i].gen, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n))
 			return -1;
@@ -85,7 +91,8 @@ static int setup_all(void **state)
 		   "cat rsa.crt.der p256.crt.der > bundle.der && : > empty && "
 		   "head -c 300 p256.crt > trunc.pem && head -c 200 rsa.crt.der > trunc.der && "
 		   "head -c 2000 /dev/urandom > garbage && "
-		   "printf -- '-----BEGIN CERTIFICATE-----\\n!!!!\\n-----END CERTIFICATE-----\\n' > badb64.pem && "
+		   "printf -- '-----BEGIN CERTIFICATE-----\\n!!!!\\n-----END CERTIFICATE-----\\n' "
+		   "> badb64.pem && "
 		   "openssl ecparam -name prime256v1 -genkey -out ecparam.pem 2>/dev/null",
 		   dir);
 }
@@ -100,7 +107,8 @@ static int teardown_all(void **state)
 static void expected_pin(const char *stem, uint8_t pin[32])
 {
 	char hex[128];
-	capture(hex, sizeof(hex), "certtool --key-id --hash sha256 --load-privkey %s/%s.key 2>/dev/null | tail -n 1",
+	capture(hex, sizeof(hex),
+		"certtool --key-id --hash sha256 --load-privkey %s/%s.key 2>/dev/null | tail -n 1",
 		dir, stem);
 	assert_int_equal(strlen(hex), 64);
 	assert_int_equal(util_unhex(hex, pin, 32), 0);
@@ -136,10 +144,10 @@ static void test_x509_keys_load_file_every_type_and_container(void **state)
 			const char *sfx;
 			enum x509_key_source src;
 		} forms[] = {
-			{ "key", X509_SRC_PRIVKEY },	  { "p8", X509_SRC_PRIVKEY },
+			{ "key", X509_SRC_PRIVKEY },	 { "p8", X509_SRC_PRIVKEY },
 			{ "key.der", X509_SRC_PRIVKEY }, { "pub", X509_SRC_PUBKEY },
-			{ "pub.der", X509_SRC_PUBKEY },	  { "crt", X509_SRC_CERT },
-			{ "crt.der", X509_SRC_CERT },	  { "csr", X509_SRC_CSR },
+			{ "pub.der", X509_SRC_PUBKEY },	 { "crt", X509_SRC_CERT },
+			{ "crt.der", X509_SRC_CERT },	 { "csr", X509_SRC_CSR },
 			{ "csr.der", X509_SRC_CSR },
 		};
 		for (size_t k = 0; k < ARRAY_SIZE(forms); k++) {
@@ -181,8 +189,8 @@ static void test_x509_keys_load_file_bundles(void **state)
 static void test_x509_keys_load_file_bad_files(void **state)
 {
 	(void)state;
-	static const char *const bad[] = { "missing", "empty", "trunc.pem", "trunc.der", "garbage",
-					   "badb64.pem" };
+	static const char *const bad[] = { "missing",	"empty",   "trunc.pem",
+					   "trunc.der", "garbage", "badb64.pem" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char path[256], err[ERRLEN] = "";
 		struct x509_key *keys = (struct x509_key *)1;
@@ -247,8 +255,8 @@ static void test_x509_keys_parse_pem_noise(void **state)
 		struct x509_key *keys = NULL;
 		size_t n = 0;
 		char err[ERRLEN] = "";
-		assert_true(x509_keys_parse((const uint8_t *)inputs[i], strlen(inputs[i]), &keys, &n, err,
-					    sizeof(err)) < 0);
+		assert_true(x509_keys_parse((const uint8_t *)inputs[i], strlen(inputs[i]), &keys,
+					    &n, err, sizeof(err)) < 0);
 		assert_true(err[0] != '\0');
 		assert_null(keys);
 	}

@@ -31,10 +31,10 @@ static int parse_flavor(const char *s, enum tlsfarm_flavor *fl, enum tlsfarm_key
 	static const struct {
 		const char *name;
 		enum tlsfarm_flavor fl;
-	} t[] = { { "normal", TLSFARM_NORMAL },		{ "leaf-only", TLSFARM_LEAF_ONLY },
-		  { "expired", TLSFARM_EXPIRED },	{ "wrong-name", TLSFARM_WRONG_NAME },
+	} t[] = { { "normal", TLSFARM_NORMAL },		  { "leaf-only", TLSFARM_LEAF_ONLY },
+		  { "expired", TLSFARM_EXPIRED },	  { "wrong-name", TLSFARM_WRONG_NAME },
 		  { "self-signed", TLSFARM_SELF_SIGNED }, { "many", TLSFARM_MANY_CERTS },
-		  { "huge", TLSFARM_HUGE_CHAIN },	{ "rsa", TLSFARM_NORMAL } };
+		  { "huge", TLSFARM_HUGE_CHAIN },	  { "rsa", TLSFARM_NORMAL } };
 	*k = strcmp(s, "rsa") == 0 ? TLSFARM_KEY_RSA2048 : TLSFARM_KEY_ECDSA_P256;
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (!strcmp(s, t[i].name)) {
@@ -47,10 +47,14 @@ static int parse_flavor(const char *s, enum tlsfarm_flavor *fl, enum tlsfarm_key
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "address", required_argument, NULL, 'a' }, { "port", required_argument, NULL, 'p' },
-		{ "mode", required_argument, NULL, 'm' },    { "delay", required_argument, NULL, 'd' },
-		{ "threads", required_argument, NULL, 't' }, { "count", required_argument, NULL, 'n' },
-		{ "ca-out", required_argument, NULL, 'o' },  { NULL, 0, NULL, 0 },
+		{ "address", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "ca-out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct tlsfarm_opts fo = { 0 };
 	long long v, count = 0;
@@ -60,19 +64,27 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'a': fo.address = optarg; break;
+		case 'a':
+			fo.address = optarg;
+			break;
 		case 'p':
 			if (util_parse_int(optarg, 0, 65535, &v))
 				return 2;
 			fo.port = (uint16_t)v;
 			break;
 		case 'm':
-			if (!strcmp(optarg, "tls")) fo.mode = TLSFARM_TLS;
-			else if (!strcmp(optarg, "silent")) fo.mode = TLSFARM_SILENT;
-			else if (!strcmp(optarg, "garbage")) fo.mode = TLSFARM_GARBAGE;
-			else if (!strcmp(optarg, "close")) fo.mode = TLSFARM_CLOSE_MID;
-			else if (!strcmp(optarg, "slow")) fo.mode = TLSFARM_SLOW;
-			else return 2;
+			if (!strcmp(optarg, "tls"))
+				fo.mode = TLSFARM_TLS;
+			else if (!strcmp(optarg, "silent"))
+				fo.mode = TLSFARM_SILENT;
+			else if (!strcmp(optarg, "garbage"))
+				fo.mode = TLSFARM_GARBAGE;
+			else if (!strcmp(optarg, "close"))
+				fo.mode = TLSFARM_CLOSE_MID;
+			else if (!strcmp(optarg, "slow"))
+				fo.mode = TLSFARM_SLOW;
+			else
+				return 2;
 			break;
 		case 'd':
 			if (util_parse_int(optarg, 0, 600000, &v))
@@ -88,8 +100,12 @@ int main(int argc, char **argv)
 			if (util_parse_int(optarg, 0, 1000000, &count))
 				return 2;
 			break;
-		case 'o': ca_out = optarg; break;
-		default: fprintf(stderr, "usage: see the comment at the top of tests/tlsserver.c\n"); return 2;
+		case 'o':
+			ca_out = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: see the comment at the top of tests/tlsserver.c\n");
+			return 2;
 		}
 	}
 	gnutls_global_init();
@@ -120,7 +136,8 @@ int main(int argc, char **argv)
 	for (long long i = 0; i < count; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "ep%lld.test", i);
-		if (tlsfarm_add(f, name, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err, sizeof(err))) {
+		if (tlsfarm_add(f, name, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
+				sizeof(err))) {
 			fprintf(stderr, "tlsserver: %s\n", err);
 			return 3;
 		}

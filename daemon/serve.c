@@ -1,0 +1,204 @@
+/* pinwatch serve: the daemon main loop.
+ *
+ * Order of construction: configuration, database (migrations), optional
+ * components (HTTP API, alerts/webhook worker: see `components` below),
+ * scheduler; torn down in reverse. Signal handlers only set flags: SIGTERM
+ * and SIGINT stop gracefully (in-flight probes finish, results are
+ * committed, exit 0), SIGHUP re-reads the configuration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "cli.h"
+#include "db.h"
+#include "log.h"
+#include "scheduler.h"
+#include "util.h"
+
+static volatile sig_atomic_t flag_stop, flag_reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		flag_reload = 1;
+	else
+		flag_stop = 1;
+}
+
+/** What serve hands to its components. */
+struct serve_ctx {
+	struct cli_global *g;
+	const char *db_path;
+	struct scheduler *sched; /**< set once the scheduler exists (probe-now) */
+	void *state[8];		 /**< one slot per component, by index */
+};
+
+/**
+ * An optional part of the daemon. Each hook may be NULL. start runs after
+ * the database is open and before probing starts; after_commit runs on the
+ * scheduler's writer thread after each committed batch of results (re-evaluate
+ * readiness, fire alerts); reload after SIGHUP; stop in reverse order.
+ */
+struct serve_component {
+	const char *name;
+	int (*start)(struct serve_ctx *ctx, void **state, char *err, size_t errlen);
+	void (*after_commit)(void *state, const int64_t *endpoint_ids, size_t n);
+	void (*reload)(void *state, const struct config *cfg);
+	void (*stop)(void *state);
+};
+
+/* Components are added here by their modules (HTTP server, alert engine +
+ * webhook worker, metrics), in start order. */
+static const struct serve_component components[] = {
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static struct serve_ctx ctx;
+
+static void after_commit(void *ud, const int64_t *ids, size_t n)
+{
+	(void)ud;
+	for (size_t i = 0; i < ARRAY_SIZE(components) && components[i].name; i++)
+		if (components[i].after_commit)
+			components[i].after_commit(ctx.state[i], ids, n);
+}
+
+static void fill_opts(const struct config *c, struct sched_opts *o)
+{
+	o->concurrency = c->probe_concurrency;
+	o->timeout_ms = c->probe_timeout_ms;
+	o->max_addresses = c->probe_max_addresses;
+	o->jitter_pct = c->probe_jitter_pct;
+	o->ca_file = c->probe_ca_file;
+}
+
+static int on_reload(void *ud, struct sched_opts *o)
+{
+	struct cli_global *g = ud;
+	struct config c;
+	char err[ERRLEN];
+	config_defaults(&c);
+	if (g->config_path && config_load(&c, g->config_path, err, sizeof(err)) != 0) {
+		log_err("SIGHUP: %s; keeping the running configuration", err);
+		return -EINVAL;
+	}
+	if (config_validate(&c, err, sizeof(err)) != 0) {
+		log_err("SIGHUP: %s; keeping the running configuration", err);
+		return -EINVAL;
+	}
+	g->cfg = c;
+	log_set_level((enum log_level)c.log_level);
+	fill_opts(&g->cfg, o);
+	for (size_t i = 0; i < ARRAY_SIZE(components) && components[i].name; i++)
+		if (components[i].reload)
+			components[i].reload(ctx.state[i], &g->cfg);
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("Usage: pinwatch serve [--check-config] [-c FILE] [--db PATH]\n\n"
+	       "Run the daemon: probe every enabled endpoint at its interval (with jitter),\n"
+	       "at every address, and keep the observation history. A restart resumes from\n"
+	       "the stored probe times.\n\n"
+	       "      --check-config  parse and validate the configuration, then "
+	       "exit\n" CLI_GLOBAL_HELP "  -h, --help          this help\n\n"
+	       "Signals: SIGTERM/SIGINT stop gracefully (exit 0); SIGHUP re-reads the "
+	       "configuration.\n");
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	enum { O_CHECK = 0x200 };
+	static const struct option opts[] = {
+		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_global g = { 0 };
+	bool check = false;
+	int opt, rc;
+	char err[ERRLEN];
+
+	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
+		switch (opt) {
+		case O_CHECK:
+			check = true;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("serve", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_load_config(&g)) != EXIT_OK)
+		return rc;
+	if (config_validate(&g.cfg, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	if (check) {
+		printf("configuration ok\n");
+		return EXIT_OK;
+	}
+	struct db *db = NULL;
+	if ((rc = cli_open_db(&g, 0, &db)) != EXIT_OK)
+		return rc;
+	db_close(db);
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.g = &g;
+	ctx.db_path = cli_db_path(&g);
+	size_t started = 0;
+	rc = EXIT_OK;
+	for (; started < ARRAY_SIZE(components) && components[started].name; started++) {
+		if (components[started].start &&
+		    components[started].start(&ctx, &ctx.state[started], err, sizeof(err)) != 0) {
+			log_err("%s: %s", components[started].name, err);
+			rc = EXIT_RUNTIME;
+			goto stop;
+		}
+	}
+	struct sched_opts so = { .after_commit = after_commit };
+	fill_opts(&g.cfg, &so);
+	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
+	if (!ctx.sched) {
+		log_err("%s", err);
+		rc = EXIT_RUNTIME;
+		goto stop;
+	}
+	log_info("pinwatch %s serving (database %s, concurrency %d)", PINWATCH_VERSION, ctx.db_path,
+		 so.concurrency);
+	sd_notify(0, "READY=1");
+	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
+	    0) {
+		log_err("%s", err);
+		rc = EXIT_RUNTIME;
+	}
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping: every result committed");
+	scheduler_free(ctx.sched);
+	ctx.sched = NULL;
+stop:
+	while (started-- > 0)
+		if (components[started].stop)
+			components[started].stop(ctx.state[started]);
+	return rc;
+}
