@@ -252,12 +252,12 @@ enum scen { S_NOW, SAME_KEY, KEY_ROT, CA_CHANGE };
 struct expect {
 	const char *app;
 	enum scen scen;
-	bool absent;         /* the app must not cover the host at all */
+	bool absent; /* the app must not cover the host at all */
 	double stranded;
 	double unknown;
-	int ready;           /* -1: not checked */
+	int ready;	      /* -1: not checked */
 	const char *versions; /* "1.0,2.0" stranded versions in order; NULL: not checked */
-	const char *address; /* worst address; NULL: not checked */
+	const char *address;  /* worst address; NULL: not checked */
 };
 
 struct scase {
@@ -267,11 +267,12 @@ struct scase {
 	struct vrow v[8];
 	struct arow a[4];
 	struct expect e[6];
-	const char *reason; /* a substring some reason must contain; NULL: none */
+	const char *reason;    /* a substring some reason must contain; NULL: none */
 	const char *no_reason; /* a substring no reason may contain; NULL: none */
 	int min_severity;      /* the endpoint's severity is at least this */
 };
 
+/* clang-format off */
 #define TODAY "leaf inter", "leaf inter root"
 #define OK(addr) { addr, "ok", TODAY }
 #define E_NOW(app, s, u, r, vs) { app, S_NOW, false, s, u, r, vs, NULL }
@@ -594,13 +595,19 @@ static const struct scase cases[] = {
 	  { E_NOW("A", 1.0, 0, 0, "1.0"), E_NOW("B", 0, 0, 1, ""), ABSENT("C") } },
 };
 
+/* clang-format on */
+
 static const struct readiness_scenario *scen_of(const struct readiness_app_verdict *v, enum scen s)
 {
 	switch (s) {
-	case S_NOW: return &v->now;
-	case SAME_KEY: return &v->same_key;
-	case KEY_ROT: return &v->key_rotation;
-	default: return &v->ca_change;
+	case S_NOW:
+		return &v->now;
+	case SAME_KEY:
+		return &v->same_key;
+	case KEY_ROT:
+		return &v->key_rotation;
+	default:
+		return &v->ca_change;
 	}
 }
 
@@ -639,8 +646,7 @@ static void build_case(const struct scase *c)
 	}
 	ep_add(c->host);
 	for (size_t i = 0; i < ARRAY_SIZE(c->a) && c->a[i].address; i++)
-		addr_add(0, c->a[i].address, c->a[i].outcome, c->a[i].presented,
-			 c->a[i].validated);
+		addr_add(0, c->a[i].address, c->a[i].outcome, c->a[i].presented, c->a[i].validated);
 }
 
 static void test_readiness_eval_spec_table(void **state)
@@ -766,7 +772,7 @@ struct wcase {
 	const char *at;
 	struct vrow v[6];
 	const char *candidate; /* key names, validated order (leaf first) */
-	bool observed;         /* today's chain TODAY observed at 192.0.2.1 */
+	bool observed;	       /* today's chain TODAY observed at 192.0.2.1 */
 	struct {
 		const char *app;
 		double stranded, unknown;
@@ -774,6 +780,7 @@ struct wcase {
 	} e[3];
 };
 
+/* clang-format off */
 static const struct wcase wcases[] = {
 	{ "new leaf key under the same CA",
 	  "api.example.com", NULL,
@@ -811,6 +818,8 @@ static const struct wcase wcases[] = {
 	  "leaf2 inter root", false,
 	  { { "A", 0, 0, "" }, { "B", 1.0, 0, "1.0" } } },
 };
+
+/* clang-format on */
 
 static void test_readiness_whatif_spec_table(void **state)
 {
@@ -1017,10 +1026,11 @@ static int setup_db(void **state)
 	assert_non_null(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/pw.db", tmpdir);
 	time_t nb = NOW - 60 * 86400, na = NOW + 365 * 86400;
-	assert_int_equal(tcert_make(&c_root, "spec root", NULL, NULL, true, nb, na + 3650 * 86400,
-				    NULL), 0);
+	assert_int_equal(
+		tcert_make(&c_root, "spec root", NULL, NULL, true, nb, na + 3650 * 86400, NULL), 0);
 	assert_int_equal(tcert_make(&c_inter, "spec inter", NULL, &c_root, true, nb,
-				    na + 1000 * 86400, NULL), 0);
+				    na + 1000 * 86400, NULL),
+			 0);
 	const char *const dns[] = { "api.spec.test", "edge.spec.test", NULL };
 	assert_int_equal(tcert_make(&c_leaf1, "api.spec.test", dns, &c_inter, false, nb, na, NULL),
 			 0);
@@ -1067,7 +1077,8 @@ static int setup_db(void **state)
 		 " {\"name\": \"ios\", \"platform\": \"ios\", \"adoption_threshold\": 0.95,"
 		 "  \"versions\": ["
 		 "  {\"version\": \"9.0\", \"pin_policies\": [{\"pattern\": \"**.spec.test\","
-		 "     \"enforce\": true, \"pins\": [{\"sha256\": \"%s\", \"role\": \"current\"}]}]}]}]}",
+		 "     \"enforce\": true, \"pins\": [{\"sha256\": \"%s\", \"role\": "
+		 "\"current\"}]}]}]}]}",
 		 d_past, d_future, c_leaf1.pin_b64, d_past, c_root.pin_b64, d_past, c_leaf1.pin_b64,
 		 c_leaf2.pin_b64, d_past, c_leaf1.pin_b64, d_past, c_leaf1.pin_b64, d_past,
 		 c_inter.pin_b64, c_inter.pin_b64);
@@ -1110,7 +1121,7 @@ static int setup_db(void **state)
 static int teardown_db(void **state)
 {
 	(void)state;
-	static const char *const files[] = { "pw.db",	  "pw.db-wal", "pw.db-shm", "stderr",
+	static const char *const files[] = { "pw.db",	       "pw.db-wal", "pw.db-shm", "stderr",
 					     "inventory.json", "leaf2.pem", "leaf3.pem" };
 	char p[256];
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
@@ -1247,9 +1258,9 @@ static void test_cmd_check_at_past(void **state)
 	json_t *shop = jfind(json_object_get(ep, "apps"), "app", "shop");
 	assert_non_null(shop);
 	jscen(shop, "now", 0.7, 0, 0, "1.0,3.0");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(shop, "now"),
-							      "address")),
-			    "127.0.0.3");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(shop, "now"), "address")),
+		"127.0.0.3");
 	assert_string_equal(json_string_value(json_object_get(ep, "severity")), "critical");
 	assert_int_equal(rc, 1);
 	json_decref(rep);
@@ -1289,22 +1300,37 @@ static void test_cmd_whatif_gate(void **state)
 	json_decref(w);
 
 	/* --max-stranded boundaries: equal passes, just below the share fails */
-	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --chain %s/leaf2.pem "
-				      "--max-stranded 0.2", tmpdir), 0);
-	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --chain %s/leaf2.pem "
-				      "--max-stranded 0.199", tmpdir), 1);
-	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --chain %s/leaf2.pem "
-				      "--max-stranded 1", tmpdir), 0);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host api.spec.test --chain %s/leaf2.pem "
+				"--max-stranded 0.2",
+				tmpdir),
+			 0);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host api.spec.test --chain %s/leaf2.pem "
+				"--max-stranded 0.199",
+				tmpdir),
+			 1);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host api.spec.test --chain %s/leaf2.pem "
+				"--max-stranded 1",
+				tmpdir),
+			 0);
 
 	/* leaf3: a key nobody pins. shop 1.0 and 3.0 stranded (0.7) */
 	rc = run_pw(&w, "whatif --host api.spec.test --chain %s/leaf3.pem --json", tmpdir);
 	assert_int_equal(rc, 1);
 	assert_true(close_to(jnum(wapp(w, "shop"), "stranded_share"), 0.7));
 	json_decref(w);
-	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --chain %s/leaf3.pem "
-				      "--max-stranded 0.7", tmpdir), 0);
-	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --chain %s/leaf3.pem "
-				      "--max-stranded 0.69", tmpdir), 1);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host api.spec.test --chain %s/leaf3.pem "
+				"--max-stranded 0.7",
+				tmpdir),
+			 0);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host api.spec.test --chain %s/leaf3.pem "
+				"--max-stranded 0.69",
+				tmpdir),
+			 1);
 
 	/* bare pins: only these keys; the root pin of 2.0 is not among them */
 	rc = run_pw(&w, "whatif --host api.spec.test --pin %s --pin %s --json", c_leaf2.pin_b64,
@@ -1315,8 +1341,8 @@ static void test_cmd_whatif_gate(void **state)
 	/* at a date when the future 0.6 sample of 1.0 counts */
 	char at[16];
 	util_fmt_date(NOW + 11 * 86400, at, sizeof(at));
-	rc = run_pw(&w, "whatif --host api.spec.test --chain %s/leaf2.pem --at %s --json",
-		    tmpdir, at);
+	rc = run_pw(&w, "whatif --host api.spec.test --chain %s/leaf2.pem --at %s --json", tmpdir,
+		    at);
 	assert_int_equal(rc, 1);
 	assert_true(close_to(jnum(wapp(w, "shop"), "stranded_share"), 0.6));
 	json_decref(w);
@@ -1340,15 +1366,22 @@ static void test_cmd_whatif_gate(void **state)
 	json_decref(w);
 
 	/* 0.01 + 0.31 is not 0.32 in doubles: stranded == --max-stranded passes */
-	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s "
-				      "--max-stranded 0.32", c_leaf3.pin_b64, c_inter.pin_b64), 0);
-	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s "
-				      "--max-stranded 0.3199", c_leaf3.pin_b64, c_inter.pin_b64), 1);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host tiny.other.test --pin %s --pin %s "
+				"--max-stranded 0.32",
+				c_leaf3.pin_b64, c_inter.pin_b64),
+			 0);
+	assert_int_equal(run_pw(NULL,
+				"whatif --host tiny.other.test --pin %s --pin %s "
+				"--max-stranded 0.3199",
+				c_leaf3.pin_b64, c_inter.pin_b64),
+			 1);
 	/* the default gate is 0: any stranded share is a risk */
 	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s", c_leaf3.pin_b64),
 			 1);
 	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s",
-				c_leaf1.pin_b64, c_inter.pin_b64), 0);
+				c_leaf1.pin_b64, c_inter.pin_b64),
+			 0);
 
 	/* the host is normalised: upper case and a trailing dot find the endpoint */
 	rc = run_pw(&w, "whatif --host API.Spec.TEST. --chain %s/leaf2.pem --json", tmpdir);
@@ -1361,7 +1394,8 @@ static void test_cmd_whatif_gate(void **state)
 	/* usage errors are 2 */
 	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test"), 2);
 	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --pin %s --max-stranded 1.5",
-				c_leaf2.pin_b64), 2);
+				c_leaf2.pin_b64),
+			 2);
 	assert_int_equal(run_pw(NULL, "whatif --host api.spec.test --pin notapin"), 2);
 }
 
