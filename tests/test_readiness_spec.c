@@ -1049,7 +1049,8 @@ static int setup_db(void **state)
 	snprintf(inventory, sizeof(inventory),
 		 "{\"endpoints\": ["
 		 " {\"host\": \"api.spec.test\", \"port\": 443, \"environment\": \"production\"},"
-		 " {\"host\": \"edge.spec.test\", \"port\": 443, \"environment\": \"production\"}],"
+		 " {\"host\": \"edge.spec.test\", \"port\": 443, \"environment\": \"production\"},"
+		 " {\"host\": \"cdn.spec.test\", \"port\": 443, \"environment\": \"production\"}],"
 		 " \"apps\": ["
 		 " {\"name\": \"shop\", \"platform\": \"android\", \"adoption_threshold\": 0.9,"
 		 "  \"failure_mode\": \"terminate\", \"versions\": ["
@@ -1107,6 +1108,14 @@ static int setup_db(void **state)
 	put_obs(db, "edge.spec.test", "127.0.0.2", "ok", 1, 2, NOW - 10 * 86400, NOW - 3600);
 	put_obs(db, "edge.spec.test", "127.0.0.3", "ok", 3, 4, NOW - 10 * 86400, NOW - 5 * 86400);
 	put_obs(db, "edge.spec.test", "127.0.0.3", "ok", 1, 2, NOW - 5 * 86400 + 3600, NOW - 3600);
+	/* cdn: a CDN whose edges rotate: 70 addresses DNS no longer returns (last
+	 * seen a month ago), one current edge. Only the current one counts. */
+	for (int i = 1; i <= 70; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.0.0.%d", i);
+		put_obs(db, "cdn.spec.test", addr, "ok", 1, 2, NOW - 40 * 86400, NOW - 30 * 86400);
+	}
+	put_obs(db, "cdn.spec.test", "192.0.2.50", "ok", 1, 2, NOW - 30 * 86400, NOW - 3600);
 	db_close(db);
 
 	/* candidate PEM files: leaf2 + inter (root omitted: completed from the pool) */
@@ -1220,6 +1229,14 @@ static void test_cmd_check_json_contract(void **state)
 	json_int_t days = json_integer_value(json_object_get(ex, "days_left"));
 	assert_true(days == 364 || days == 365);
 	assert_true(json_is_array(json_object_get(ep, "reasons")));
+
+	/* edges DNS no longer returns do not count, however many there were */
+	json_t *cdn = jfind(json_object_get(rep, "endpoints"), "host", "cdn.spec.test");
+	assert_non_null(cdn);
+	assert_int_equal(json_array_size(json_object_get(cdn, "addresses")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(cdn, "addresses"), 0), "address")),
+			    "192.0.2.50");
 
 	json_t *shop = jfind(json_object_get(ep, "apps"), "app", "shop");
 	assert_non_null(shop);
