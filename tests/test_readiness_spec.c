@@ -557,6 +557,16 @@ static const struct scase cases[] = {
 	  { { "A", 0.95, "1.0", ALL, "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E("A", SAME_KEY, 0, 0, 1, ""), E("A", KEY_ROT, 1.0, 0, 0, "1.0") } },
+	/* AMBIGUOUS: DESIGN words same-key survivors as the key-rotation ones
+	 * "also" including leaf pins, which would spare a version that is
+	 * stranded today but carries a backup pin. The engine takes same-key
+	 * renewal as today's chain again (nothing changes key): still stranded. */
+	{ "same-key renewal does not rescue a version stranded today",
+	  "api.example.com", NULL,
+	  { { "A", 0.95, "1.0", ALL, "api.example.com", false, true, "", "old +bk" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 1.0, 0, 0, "1.0"), E("A", SAME_KEY, 1.0, 0, 0, "1.0"),
+	    E("A", KEY_ROT, 0, 0, 1, "") } },
 	{ "key rotation: versions sharing one backup key all survive",
 	  "api.example.com", NULL,
 	  { { "A", 0.95, "1.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf +bk" },
