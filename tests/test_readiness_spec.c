@@ -1251,9 +1251,10 @@ static void test_cmd_check_json_contract(void **state)
 	json_t *cdn = jfind(json_object_get(rep, "endpoints"), "host", "cdn.spec.test");
 	assert_non_null(cdn);
 	assert_int_equal(json_array_size(json_object_get(cdn, "addresses")), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(cdn, "addresses"), 0), "address")),
-			    "192.0.2.50");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(cdn, "addresses"), 0), "address")),
+		"192.0.2.50");
 
 	json_t *shop = jfind(json_object_get(ep, "apps"), "app", "shop");
 	assert_non_null(shop);
