@@ -83,11 +83,10 @@ static void print_verdict(json_t *c)
 			json_t *sv = json_object_get(ap, "stranded_versions"), *x;
 			size_t k;
 			json_array_foreach(sv, k, x)
-			printf("%s%s", k ? ", " : "  versions: ",
-			       json_string_value(json_object_get(x, "version")));
-			json_t *uv = json_object_get(ap, "unknown_versions");
-			json_array_foreach(uv, k, x)
-			printf("%s%s", k ? ", " : "  no adoption figure: ", json_string_value(x));
+			printf("%s%s%s", k ? ", " : "  versions: ",
+			       json_string_value(json_object_get(x, "version")),
+			       json_is_null(json_object_get(x, "share")) ? " (no adoption figure)"
+									 : "");
 			printf("\n");
 		}
 	}
@@ -119,7 +118,7 @@ static int do_add(struct cli_global *g, const char *file, const char *source_s, 
 		free(buf);
 		return rc;
 	}
-	rc = candidates_add(db, (const uint8_t *)buf, len, src, host, util_now(), &id, &existed, err,
+	rc = candidates_add(db, cli_actor(), (const uint8_t *)buf, len, src, host, util_now(), &id, &existed, err,
 			    sizeof(err));
 	free(buf);
 	if (rc) {
@@ -196,7 +195,7 @@ static int do_remove(struct cli_global *g, const char *id_s)
 	int rc = cli_open_db(g, 0, &db);
 	if (rc)
 		return rc;
-	rc = candidates_remove(db, id, err, sizeof(err));
+	rc = candidates_remove(db, cli_actor(), id, err, sizeof(err));
 	db_close(db);
 	if (rc) {
 		log_err("%s", err);

@@ -146,6 +146,12 @@ void reports_limits_stats(struct reports_limits *lim, struct reports_stats *out)
  */
 int reports_limits_take(struct reports_limits *lim, const char *source, time_t now);
 
+/**
+ * Append the counters of @lim in Prometheus text format to the malloc'ed
+ * buffer *@buf of *@len bytes (NUL-terminated; reallocated). 0 or -ENOMEM.
+ */
+int reports_metrics_append(struct reports_limits *lim, char **buf, size_t *len);
+
 /* ---- Store ---- */
 
 /** Result of storing one report. */
@@ -215,5 +221,21 @@ void reports_alerts_free(struct reports_alert *a, size_t n);
  */
 int reports_alert_conds(struct db *db, time_t now, int64_t window_s, struct reports_alert **out,
 			size_t *n, char *err, size_t errlen);
+
+/** Clusters with a report this recent are pin_failures_reported conditions. */
+#define REPORTS_ALERT_WINDOW (7 * 86400)
+
+struct alerts_condv;
+
+/**
+ * Append the field-signal conditions true at @now to @out (alerts.h):
+ * pin_failures_reported per cluster with reports within
+ * REPORTS_ALERT_WINDOW, candidate_would_strand per stranding candidate
+ * (every candidate is re-evaluated at @now first, in its own transaction).
+ * Scope: ALERT_PIN_FAILURES_REPORTED | ALERT_CANDIDATE_WOULD_STRAND.
+ * 0 or negative errno with a message.
+ */
+int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, char *err,
+			 size_t errlen);
 
 #endif

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "alerts.h"
 #include "candidates.h"
+#include "config.h"
 #include "db.h"
 #include "reports.h"
 #include "sigcert.h"
@@ -160,7 +161,7 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	int64_t id, id2;
 	bool existed;
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
 					NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	assert_false(existed);
@@ -183,14 +184,17 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	json_t *app = json_array_get(json_object_get(api, "apps"), 0);
 	assert_float_equal(json_real_value(json_object_get(app, "stranded_share")), 0.30, 1e-9);
 	assert_float_equal(json_real_value(json_object_get(app, "unknown_share")), 0.05, 1e-9);
-	assert_int_equal(json_array_size(json_object_get(app, "stranded_versions")), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(app, "stranded_versions"), 0),
-				    "version")),
+	/* At risk: 4.0.0 (no figure: share null) and 4.1.0, in inventory order. */
+	json_t *sv = json_object_get(app, "stranded_versions");
+	assert_int_equal(json_array_size(sv), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 0), "version")),
+			    "4.0.0");
+	assert_true(json_is_null(json_object_get(json_array_get(sv, 0), "share")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 1), "version")),
 			    "4.1.0");
-	assert_string_equal(
-		json_string_value(json_array_get(json_object_get(app, "unknown_versions"), 0)),
-		"4.0.0");
+	assert_float_equal(json_real_value(json_object_get(json_array_get(sv, 1), "share")), 0.30,
+			   1e-9);
+	assert_int_equal(json_integer_value(json_object_get(app, "app_id")), 1);
 	app = json_array_get(json_object_get(www, "apps"), 0);
 	assert_float_equal(json_real_value(json_object_get(app, "stranded_share")), 0, 1e-9);
 	json_decref(c);
@@ -208,15 +212,28 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	snprintf(fp, sizeof(fp), "%s", a[0].fingerprint);
 	reports_alerts_free(a, n);
 
+	/* Through the alert engine: exactly one firing alert, also when evaluated again. */
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 60, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 0);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' "
+			       "AND status = 'firing' AND severity = 'critical' AND endpoint_id = 1"),
+			 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts"), 1);
+
 	/* The same chain again (CT logs repeat, precert and cert) is not duplicated. */
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
 					NOW + 60, &id2, &existed, err, sizeof(err)),
 			 0);
 	assert_true(existed);
 	assert_int_equal(id2, id);
 	/* A same-CA renewal strands nobody and adds no condition. */
 	char *renew = pem_chain(&leaf3, &inter1);
-	assert_int_equal(candidates_add(db, (const uint8_t *)renew, strlen(renew), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)renew, strlen(renew), CANDIDATE_MANUAL,
 					NULL, NOW, &id2, &existed, err, sizeof(err)),
 			 0);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 2);
@@ -234,9 +251,20 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	reports_alerts_free(a, n);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 120, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 
-	assert_int_equal(candidates_remove(db, id, err, sizeof(err)), 0);
-	assert_int_equal(candidates_remove(db, id, err, sizeof(err)), -ENOENT);
+	/* Two new candidates audited; re-adding and re-evaluating are not changes. */
+	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
+			       "action = 'create' AND actor = 'test'"),
+			 2);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), 0);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), -ENOENT);
+	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
+			       "action = 'delete'"),
+			 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 1);
 	free(pem);
 	free(renew);
 }
@@ -247,26 +275,26 @@ static void test_candidates_add_bad_input(void **state)
 	char err[ERRLEN];
 	int64_t id;
 	bool existed;
-	assert_int_equal(candidates_add(db, (const uint8_t *)"hello", 5, CANDIDATE_MANUAL, NULL, NOW,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)"hello", 5, CANDIDATE_MANUAL, NULL, NOW,
 					&id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "chain:"));
 	const char trunc[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-	assert_int_equal(candidates_add(db, (const uint8_t *)trunc, sizeof(trunc) - 1,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)trunc, sizeof(trunc) - 1,
 					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	/* --host the leaf does not cover. */
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
 					"shop.other.net", NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "does not cover shop.other.net"));
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
 					"bad host!", NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 0);
 	/* --host restricts the evaluation to that endpoint. */
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
 					"WWW.example.com.", NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	json_t *c;
@@ -286,11 +314,11 @@ static void test_candidates_api_post(void **state)
 	json_t *resp = NULL;
 	json_t *req = json_pack("{s:s,s:s}", "pem", other_leaf.pem, "source", "ct");
 	char *body = json_dumps(req, 0);
-	assert_int_equal(candidates_api_post(db, body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err, sizeof(err)),
 			 201);
 	assert_string_equal(json_string_value(json_object_get(resp, "source")), "ct");
 	json_decref(resp);
-	assert_int_equal(candidates_api_post(db, body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err, sizeof(err)),
 			 200);
 	json_decref(resp);
 	free(body);
@@ -307,7 +335,7 @@ static void test_candidates_api_post(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
-		assert_int_equal(candidates_api_post(db, bad[i].body, strlen(bad[i].body), NOW, &resp,
+		assert_int_equal(candidates_api_post(db, "token:hook", bad[i].body, strlen(bad[i].body), NOW, &resp,
 						     err, sizeof(err)),
 				 400);
 		if (!strstr(err, bad[i].needle))
@@ -320,65 +348,77 @@ static void test_candidates_api_post(void **state)
 	json_decref(all);
 }
 
-/* Pure what-if: host pattern coverage, expiry and enforce, as a table. */
-static void test_candidates_whatif_patterns(void **state)
+/* The candidate chain omits its root; a version pinning only that root
+ * survives once pinwatch has observed the root (chain completion). */
+static void test_candidates_root_pin_completed(void **state)
 {
-	(void)state;
-	static const struct {
-		const char *pattern;
-		bool include_subdomains, enforce;
-		const char *expires; /* "" none */
-		const char *host;
-		double want; /* stranded share (the version has 0.25, pins nothing presented) */
-		bool pins_host;
-	} cases[] = {
-		{ "api.example.com", false, true, "", "api.example.com", 0.25, true },
-		{ "api.example.com", false, true, "", "x.api.example.com", 0, false },
-		{ "api.example.com", true, true, "", "x.api.example.com", 0.25, true },
-		{ "api.example.com", true, true, "", "xapi.example.com", 0, false },
-		{ "*.example.com", false, true, "", "api.example.com", 0.25, true },
-		{ "*.example.com", false, true, "", "example.com", 0, false },
-		{ "*.example.com", false, true, "", "a.b.example.com", 0, false },
-		{ "**.example.com", false, true, "", "example.com", 0.25, true },
-		{ "**.example.com", false, true, "", "a.b.example.com", 0.25, true },
-		{ "**.example.com", false, true, "", "badexample.com", 0, false },
-		{ "api.example.com", false, false, "", "api.example.com", 0, true },
-		{ "api.example.com", false, true, "2026-11-27", "api.example.com", 0, true },
-		{ "api.example.com", false, true, "2026-11-28", "api.example.com", 0.25, true },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct pin pin = { { 1 }, PIN_CURRENT };
-		struct pin_policy pol = { .pattern = (char *)cases[i].pattern,
-					  .include_subdomains = cases[i].include_subdomains,
-					  .enforce = cases[i].enforce,
-					  .pins = &pin,
-					  .npins = 1 };
-		if (cases[i].expires[0]) {
-			snprintf(pol.expires, sizeof(pol.expires), "%s", cases[i].expires);
-			assert_int_equal(util_parse_date(cases[i].expires, &pol.expires_at), 0);
-		}
-		struct adoption_sample ad = { .at = "2026-11-01", .share = 0.25 };
-		assert_int_equal(util_parse_date(ad.at, &ad.at_time), 0);
-		struct app_version ver = { .id = 1, .version = (char *)"1.0", .adoption = &ad,
-					   .nadoption = 1, .policies = &pol, .npolicies = 1 };
-		struct app app = { .id = 7, .name = (char *)"a", .versions = &ver, .nversions = 1 };
-		uint8_t presented[1][32] = { { 2 } };
-		double max;
-		bool unk;
-		json_t *j = candidates_whatif(&app, 1, cases[i].host, (const uint8_t(*)[32])presented,
-					      1, NOW, &max, &unk);
-		assert_non_null(j);
-		if ((json_array_size(j) == 1) != cases[i].pins_host || fabs(max - cases[i].want) > 1e-9)
-			fail_msg("case %zu (%s vs %s): apps %zu, stranded %f, want %f", i,
-				 cases[i].pattern, cases[i].host, json_array_size(j), max,
-				 cases[i].want);
-		/* With the pin presented nothing is stranded. */
-		json_decref(j);
-		j = candidates_whatif(&app, 1, cases[i].host, (const uint8_t(*)[32])pin.sha256, 1,
-				      NOW, &max, &unk);
-		assert_float_equal(max, 0, 1e-12);
-		json_decref(j);
-	}
+	struct db *db = *state;
+	char err[ERRLEN];
+	int64_t id;
+	bool existed;
+	json_t *c;
+	assert_int_equal(exec_fmt(db, "DELETE FROM pins WHERE policy_id IN (2, 3);"
+				      "INSERT INTO pins VALUES (3, '%s', 'current');",
+				  root2.pin_b64),
+			 0);
+	char *pem = pem_chain(&leaf2, &inter2);
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					"api.example.com", NOW, &id, &existed, err, sizeof(err)),
+			 0);
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0.30, 1e-9);
+	json_decref(c);
+	/* pinwatch has seen the new root as a CA certificate. */
+	char hex_sha[65], hex_spki[65];
+	assert_int_equal(exec_fmt(db,
+				  "INSERT INTO certificates (sha256, der, subject, issuer, serial, "
+				  "not_before, not_after, key_type, key_bits, spki_sha256, is_ca, "
+				  "first_seen) VALUES (x'%s', x'00', 'CN=New Root', 'CN=New Root', "
+				  "'01', 0, %lld, 'ECDSA P-256', 256, x'%s', 1, 0)",
+				  util_hex(root2.sha256, 32, hex_sha), (long long)(NOW + 900 * DAY),
+				  util_hex(root2.spki, 32, hex_spki)),
+			 0);
+	assert_int_equal(candidates_evaluate(db, id, NOW, err, sizeof(err)), 0);
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0, 1e-9);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "verdict"),
+							    "chain_length")),
+			 3);
+	/* 4.0.0 now pins nothing (its pins were removed): not enforcing, so
+	 * no unknown risk remains and nothing would strand. */
+	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	json_decref(c);
+	free(pem);
+}
+
+/* The alert follows the candidate's lifetime: re-evaluated by every alert
+ * evaluation, it resolves once the certificate has expired. */
+static void test_candidates_alert_resolves_when_expired(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	int64_t id;
+	bool existed;
+	char *pem = pem_chain(&leaf2, &inter2);
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
+			 0);
+	free(pem);
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 1);
+	/* leaf2 is valid until NOW + 93 days. */
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 50 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 94 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 1);
+	json_t *c;
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(c, "verdict"), "expired")));
+	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	json_decref(c);
 }
 
 int main(void)
@@ -388,7 +428,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_add_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_api_post, setup, teardown),
-		cmocka_unit_test(test_candidates_whatif_patterns),
+		cmocka_unit_test_setup_teardown(test_candidates_root_pin_completed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_candidates_alert_resolves_when_expired, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "alerts.h"
+#include "config.h"
 #include "db.h"
 #include "reports.h"
 #include "sigcert.h"
@@ -606,6 +608,21 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	assert_string_equal(a[1].severity, "warning");
 	assert_int_equal(a[1].app_id, 2);
 	reports_alerts_free(a, n);
+
+	/* Through the alert engine: one firing alert per cluster, critical for
+	 * matches_server; they resolve once the clusters go quiet. */
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 6, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 2);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE kind = 'pin_failures_reported' AND "
+			       "status = 'firing' AND severity = 'critical' AND app_id = 1"),
+			 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 7, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 8 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 2);
 
 	/* Quiet clusters stop being conditions after the window. */
 	assert_int_equal(reports_alert_conds(db, NOW + 8 * DAY, 7 * DAY, &a, &n, err, sizeof(err)),
