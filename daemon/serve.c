@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "http.h"
 #include "log.h"
 #include "scheduler.h"
 #include "util.h"
@@ -51,9 +52,48 @@ struct serve_component {
 	void (*stop)(void *state);
 };
 
+/* HTTP API and dashboard (http.h): started before the scheduler, which it
+ * reaches through the context for probe-now once the scheduler exists. */
+static int http_probe_now_hook(void *ud, int64_t endpoint_id, char *err, size_t errlen)
+{
+	struct serve_ctx *c = ud;
+	/* written once by the main thread after the components started */
+	struct scheduler *s = __atomic_load_n(&c->sched, __ATOMIC_ACQUIRE);
+	if (!s)
+		return util_err(err, errlen, -EBUSY, "the scheduler is starting");
+	return scheduler_probe_now(s, endpoint_id);
+}
+
+static int http_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	struct http *h = http_new(&c->g->cfg, c->db_path, err, errlen);
+	if (!h)
+		return -EIO;
+	http_set_probe_now(h, http_probe_now_hook, c);
+	/* the scheduler starts right after the components; /healthz then watches
+	 * its commits and the schedule's lag */
+	http_note_scheduler_alive(h, util_now());
+	log_info("http: listening on %s (port %d)", c->g->cfg.http_listen, http_port(h));
+	*state = h;
+	return 0;
+}
+
+static void http_component_after_commit(void *state, const int64_t *ids, size_t n)
+{
+	(void)ids;
+	(void)n;
+	http_note_sweep(state, util_now());
+}
+
+static void http_component_stop(void *state)
+{
+	http_free(state);
+}
+
 /* Components are added here by their modules (HTTP server, alert engine +
  * webhook worker, metrics), in start order. */
 static const struct serve_component components[] = {
+	{ "http", http_component_start, http_component_after_commit, NULL, http_component_stop },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -65,6 +105,14 @@ static void after_commit(void *ud, const int64_t *ids, size_t n)
 	for (size_t i = 0; i < ARRAY_SIZE(components) && components[i].name; i++)
 		if (components[i].after_commit)
 			components[i].after_commit(ctx.state[i], ids, n);
+}
+
+/* Once a second on the loop thread: systemd watchdog and status. */
+static void on_tick(void *ud, const struct sched_stats *st)
+{
+	(void)ud;
+	sd_notifyf(0, "WATCHDOG=1\nSTATUS=%lld probes, %lld failed, %lld new observations",
+		   (long long)st->probes, (long long)st->failures, (long long)st->new_rows);
 }
 
 static void fill_opts(const struct config *c, struct sched_opts *o)
@@ -176,7 +224,7 @@ int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	struct sched_opts so = { .after_commit = after_commit };
+	struct sched_opts so = { .after_commit = after_commit, .on_tick = on_tick };
 	fill_opts(&g.cfg, &so);
 	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
 	if (!ctx.sched) {
