@@ -781,6 +781,52 @@ static void test_readiness_pattern_covers_spec(void **state)
 				 t[i].covers);
 }
 
+/* Expiry: the earliest certificate of the chain; urgency 30 / 14 / 7 days
+ * when the rotation it needs is not ready (issue 5). Here the intermediate
+ * expires first and the only version pins it: a CA change is not ready. */
+static void test_readiness_expiry_urgency(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t seconds_left;
+		int64_t days_left;
+		enum readiness_severity sev;
+	} t[] = {
+		{ 31 * 86400, 31, READINESS_INFO }, /* info: CA change not ready */
+		{ 30 * 86400, 30, READINESS_INFO },
+		{ 14 * 86400 + 3600, 14, READINESS_WARNING },
+		{ 7 * 86400 + 3600, 7, READINESS_CRITICAL },
+		{ 3600, 0, READINESS_CRITICAL },
+		{ -1, -1, READINESS_CRITICAL }, /* expired one second ago */
+	};
+	time_t at = date_of(DEFAULT_AT);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		reset();
+		pol_add(ver_get(app_get("A", 0.95), "1.0", ALL), "api.example.com", false, true, "",
+			"inter");
+		ep_add("api.example.com");
+		addr_add(0, "192.0.2.1", "ok", "leaf inter", "leaf inter root");
+		obs.eps[0].addrs[0].validated.certs[1].not_after = at + (time_t)t[i].seconds_left;
+		struct readiness_index *idx = readiness_index_new(&inv);
+		assert_non_null(idx);
+		struct readiness_opts o;
+		readiness_opts_default(&o, at);
+		struct readiness_report rep;
+		assert_int_equal(readiness_eval(idx, &obs, &o, &rep), 0);
+		const struct readiness_endpoint_verdict *ev = &rep.eps[0];
+		assert_true(ev->expiry.known);
+		assert_false(ev->expiry.leaf);
+		if (ev->expiry.days_left != t[i].days_left || ev->severity != t[i].sev)
+			fail_msg("%lld s left: days_left %lld severity %s, want %lld %s",
+				 (long long)t[i].seconds_left, (long long)ev->expiry.days_left,
+				 readiness_severity_name(ev->severity), (long long)t[i].days_left,
+				 readiness_severity_name(t[i].sev));
+		readiness_report_free(&rep);
+		readiness_index_free(idx);
+	}
+	reset();
+}
+
 /* ---- What-if, pure ---------------------------------------------------- */
 
 struct wcase {
@@ -1442,6 +1488,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_readiness_eval_spec_table),
 		cmocka_unit_test(test_readiness_whatif_spec_table),
 		cmocka_unit_test(test_readiness_eval_degenerate_inputs),
+		cmocka_unit_test(test_readiness_expiry_urgency),
 	};
 	const struct CMUnitTest cli[] = {
 		cmocka_unit_test(test_cmd_check_json_contract),
