@@ -431,7 +431,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		if (kr->has_rotation_key)
 			rd_sb_add(&sb, "; rotate to the backup key %s",
 				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
-		if (kr->stranded_share > 0) {
+		if (kr->nstranded > 0) { /* also a version with no figure */
 			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
 		}
