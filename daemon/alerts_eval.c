@@ -11,6 +11,7 @@
 #include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "reports.h"
 #include "util.h"
 
 void alerts_condv_free(struct alerts_condv *v)
@@ -275,11 +276,14 @@ int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct 
 	struct alerts_condv v = { 0 };
 	unsigned scope = ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED) |
 			 ALERT_SCOPE(ALERT_PIN_SET_EXPIRING);
+	scope |= ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) | ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND);
 	int rc = alerts_conds_from_observations(db, cfg, &v, err, errlen);
 	if (rc == 0)
 		rc = alerts_conds_from_pin_expiry(db, cfg, now, &v, err, errlen);
 	if (rc == 0)
 		rc = alerts_conds_from_store_readiness(db, cfg, now, &v, &scope, err, errlen);
+	if (rc == 0)
+		rc = reports_signal_conds(db, now, &v, err, errlen);
 	if (rc == 0)
 		rc = alerts_apply(db, v.v, v.n, scope, now, cfg, res, err, errlen);
 	alerts_condv_free(&v);

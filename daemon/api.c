@@ -384,6 +384,11 @@ static void h_metrics(struct api_req *req)
 		free(out);
 		return;
 	}
+	if (req->ctx->reports && reports_metrics_append(req->ctx->reports, &out, &len)) {
+		free(out);
+		api_error(req, 500, "metrics", "out of memory");
+		return;
+	}
 	req->text = out;
 	req->textlen = len;
 	req->ctype = "text/plain; version=0.0.4; charset=utf-8";

@@ -96,6 +96,31 @@ class WebDriver:
             f.write(png)
 
 
+def post_report(base, tmp):
+    """A TrustKit Android pin-failure report for api.example.test."""
+    d = os.path.join(tmp, 'report-cert')
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, 'tmpl'), 'w') as f:
+        f.write('cn = "%s"\ndns_name = "api.example.test"\nexpiration_days = 30\n' % XSS)
+    subprocess.run(['certtool', '--generate-privkey', '--key-type', 'ecdsa', '--outfile',
+                    os.path.join(d, 'key')], check=True, capture_output=True)
+    subprocess.run(['certtool', '--generate-self-signed', '--load-privkey', os.path.join(d, 'key'),
+                    '--template', os.path.join(d, 'tmpl'), '--outfile', os.path.join(d, 'cert')],
+                   check=True, capture_output=True)
+    pem = open(os.path.join(d, 'cert')).read()
+    body = {'app-bundle-id': 'com.example.shop', 'app-version': '4.1.0', 'app-platform': 'ANDROID',
+            'trustkit-version': '1.1.5', 'hostname': 'api.example.test', 'port': 0,
+            'noted-hostname': 'api.example.test', 'include-subdomains': False, 'enforce-pinning': True,
+            'validation-result': 1, 'date-time': time.strftime('%Y-%m-%dT%H:%M:%S+0000', time.gmtime()),
+            'served-certificate-chain': [pem], 'validated-certificate-chain': [pem],
+            'known-pins': ['pin-sha256="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="']}
+    req = urllib.request.Request(base + '/api/v1/reports', data=json.dumps(body).encode(), method='POST',
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        if r.status != 202:
+            raise RuntimeError('report not accepted: %d' % r.status)
+
+
 def main():
     server, outdir = sys.argv[1], sys.argv[2]
     chromium = find('chromium', 'chromium-browser', 'google-chrome')
@@ -151,9 +176,14 @@ def main():
         check('needs a token' in wd.js("return document.body.innerText"), 'overview without token asks for one')
         wd.js("sessionStorage.setItem('pinwatch.token', arguments[0])", info['TOKEN'])
 
+        # signals: a pin-failure report whose served leaf has a hostile subject
+        # (generated now with certtool; POST /api/v1/reports needs no token)
+        post_report(base, tmp)
+
         pages = [('overview', '/'), ('endpoint', '/endpoint?id=' + info['API_ENDPOINT']),
                  ('endpoint-xss', '/endpoint?id=' + info['XSS_ENDPOINT']),
-                 ('app', '/app?id=' + info['APP']), ('expiry', '/expiry'), ('audit', '/audit')]
+                 ('app', '/app?id=' + info['APP']), ('expiry', '/expiry'), ('audit', '/audit'),
+                 ('signals', '/signals')]
         readiness = api_status('/api/v1/readiness') == 200
         for name, path in pages:
             for width, suffix in ((1280, ''), (390, '-phone')):
@@ -207,6 +237,12 @@ def main():
         subjects = wd.js("return Array.from(document.querySelectorAll('#certs td.subject')).map(e => e.textContent)")
         check(any('<img' in s for s in subjects), 'expiry: hostile subject shown as text')
         check(not wd.alert_open(), 'expiry: no alert dialog')
+        wd.go(base + '/signals')
+        cells = wd.js("return Array.from(document.querySelectorAll('#clusters td.subject')).map(e => e.textContent)")
+        check(any('<img' in c for c in cells), 'signals: hostile report subject shown as text %r' % cells[:1])
+        check(wd.js("return document.querySelectorAll('#clusters svg.spark rect').length") >= 1,
+              'signals: reports-per-day bars drawn')
+        check(not wd.alert_open(), 'signals: no alert dialog')
         wd.go(base + '/app?id=' + info['APP'])
         check(wd.js("return document.querySelectorAll('svg.chart polyline').length") >= 3,
               'app: adoption and coverage charts drawn')
