@@ -210,6 +210,29 @@ def main():
         check(any(XSS.replace('<', '').replace('>', '') in s.replace('\\', '').replace('<', '').replace('>', '')
                   and '<img' in s for s in subjects),
               'hostile subject rendered as literal text: %r' % subjects[:1])
+        # the what-if form with a chain that pins nothing of today's: both versions stranded
+        openssl = find('openssl')
+        if openssl:
+            cert = os.path.join(tmp, 'cand.pem')
+            subprocess.run([openssl, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+                            '-nodes', '-subj', '/CN=api.example.test', '-keyout', os.path.join(tmp, 'cand.key'),
+                            '-out', cert, '-days', '30'], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            pem = open(cert).read()
+            wd.go(base + '/endpoint?id=' + info['API_ENDPOINT'])
+            wd.js("document.querySelector('form.whatif textarea').value = arguments[0];"
+                  "document.querySelector('form.whatif button').click()", pem)
+            text = ''
+            for _ in range(100):
+                text = wd.js("return document.getElementById('whatif-result').innerText")
+                if text:
+                    break
+                time.sleep(0.1)
+            check('would strand users' in text and '90.0%' in text, 'what-if form shows the stranded share: %r' % text[:200])
+            wd.screenshot(os.path.join(outdir, 'browser-whatif.png'))
+        else:
+            print('SKIP what-if form: openssl not installed')
+
         wd.go(base + '/expiry')
         subjects = wd.js("return Array.from(document.querySelectorAll('#certs td.subject')).map(e => e.textContent)")
         check(any('<img' in s for s in subjects), 'expiry: hostile subject shown as text')
