@@ -13,6 +13,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "alerts_engine.h"
 #include "cli.h"
 #include "db.h"
 #include "log.h"
@@ -51,9 +52,35 @@ struct serve_component {
 	void (*stop)(void *state);
 };
 
+/* The alert engine + webhook worker (alerts_engine.h): evaluates after each
+ * committed batch (coalesced, on its own thread) and delivers webhooks. */
+static int alerts_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	*state = alerts_engine_new(&c->g->cfg, c->db_path, err, errlen);
+	return *state ? 0 : -EIO;
+}
+
+static void alerts_after_commit(void *state, const int64_t *endpoint_ids, size_t n)
+{
+	(void)endpoint_ids;
+	(void)n;
+	alerts_engine_poke(state);
+}
+
+static void alerts_reload(void *state, const struct config *cfg)
+{
+	alerts_engine_reload(state, cfg);
+}
+
+static void alerts_stop(void *state)
+{
+	alerts_engine_free(state);
+}
+
 /* Components are added here by their modules (HTTP server, alert engine +
  * webhook worker, metrics), in start order. */
 static const struct serve_component components[] = {
+	{ "alerts", alerts_start, alerts_after_commit, alerts_reload, alerts_stop },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
