@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts_engine.h"
 #include "api_internal.h"
 #include "build_config.h"
 #include "db.h"
@@ -341,6 +342,8 @@ void api_ctx_invalidate(struct api_ctx *ctx)
 	ctx->warm_kick = true;
 	pthread_cond_signal(&ctx->warm_cond);
 	pthread_mutex_unlock(&ctx->lock);
+	/* An inventory change re-evaluates alerts soon (no-op without serve). */
+	alerts_engine_poke(alerts_engine_current());
 }
 
 /* ---- server routes ---------------------------------------------------- */
