@@ -928,6 +928,11 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 		}
 		if (next_scan - now < wait)
 			wait = next_scan - now > 0 ? next_scan - now : 0;
+		if (s->o.tick) {
+			struct sched_stats st;
+			scheduler_stats(s, &st);
+			s->o.tick(s->o.hook_ud, &st);
+		}
 		turn(s, wait, false);
 	}
 	/* Graceful stop: nothing new; in-flight probes end within their timeout. */

@@ -25,6 +25,14 @@ typedef int (*sched_resolve_fn)(void *ud, const char *host, uint16_t port, struc
 /** Called on the writer thread after each committed batch with the endpoints it touched. */
 typedef void (*sched_commit_hook)(void *ud, const int64_t *endpoint_ids, size_t n);
 
+struct sched_stats;
+/**
+ * Called on the loop thread at every turn of scheduler_run's loop (at least
+ * once a second) with the totals since start: the daemon's liveness signal
+ * (systemd watchdog, /healthz heartbeat). Must return quickly.
+ */
+typedef void (*sched_tick_fn)(void *ud, const struct sched_stats *total);
+
 struct sched_opts {
 	int concurrency;	  /**< probes in flight; default 64, at most 4096 */
 	int timeout_ms;		  /**< connect + handshake; default 10000 */
@@ -36,6 +44,7 @@ struct sched_opts {
 	void *resolve_ud;
 	sched_commit_hook after_commit; /**< optional post-batch hook (alerts, metrics) */
 	void *hook_ud;
+	sched_tick_fn tick; /**< optional; called with hook_ud */
 };
 
 /** Totals of a sweep (or of the run so far). */

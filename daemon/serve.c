@@ -11,11 +11,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 #include "cli.h"
+#include "config_check.h"
 #include "db.h"
 #include "log.h"
+#include "notify.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -76,7 +77,36 @@ static void fill_opts(const struct config *c, struct sched_opts *o)
 	o->ca_file = c->probe_ca_file;
 }
 
+/* Loop thread, every turn: the systemd watchdog and, when something changed
+ * (at most every 5 s), a STATUS= line with the totals since start. */
+static void on_tick(void *ud, const struct sched_stats *t)
+{
+	static int64_t last_probes = -1, last_status_ms;
+	int64_t now = util_mono_ms();
+	(void)ud;
+	notify_watchdog_kick();
+	if (t->probes == last_probes || now - last_status_ms < 5000)
+		return;
+	last_probes = t->probes;
+	last_status_ms = now;
+	notify_status("since start: %lld endpoint probes, %lld addresses probed, %lld not ok, "
+		      "%lld new observations",
+		      (long long)t->endpoints, (long long)t->probes, (long long)t->failures,
+		      (long long)t->new_rows);
+}
+
+static int reload_config(void *ud, struct sched_opts *o);
+
+/* SIGHUP: tell systemd while the configuration is re-read. */
 static int on_reload(void *ud, struct sched_opts *o)
+{
+	notify_reloading();
+	int rc = reload_config(ud, o);
+	notify_ready();
+	return rc;
+}
+
+static int reload_config(void *ud, struct sched_opts *o)
 {
 	struct cli_global *g = ud;
 	struct config c;
@@ -141,15 +171,13 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (check)
+		return config_check_cli(&g);
 	if ((rc = cli_load_config(&g)) != EXIT_OK)
 		return rc;
 	if (config_validate(&g.cfg, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return EXIT_USAGE;
-	}
-	if (check) {
-		printf("configuration ok\n");
-		return EXIT_OK;
 	}
 	struct db *db = NULL;
 	if ((rc = cli_open_db(&g, 0, &db)) != EXIT_OK)
@@ -176,7 +204,7 @@ int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	struct sched_opts so = { .after_commit = after_commit };
+	struct sched_opts so = { .after_commit = after_commit, .tick = on_tick };
 	fill_opts(&g.cfg, &so);
 	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
 	if (!ctx.sched) {
@@ -186,13 +214,14 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_info("pinwatch %s serving (database %s, concurrency %d)", PINWATCH_VERSION, ctx.db_path,
 		 so.concurrency);
-	sd_notify(0, "READY=1");
+	notify_ready();
+	notify_status("serving; first probes starting");
 	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
 	    0) {
 		log_err("%s", err);
 		rc = EXIT_RUNTIME;
 	}
-	sd_notify(0, "STOPPING=1");
+	notify_stopping();
 	log_info("stopping: every result committed");
 	scheduler_free(ctx.sched);
 	ctx.sched = NULL;
