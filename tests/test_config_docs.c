@@ -53,7 +53,9 @@ static void test_config_example_is_the_defaults(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/pinwatch-test-example-XXXXXX", err[ERRLEN];
-	char *text = uncomment(slurp(EXAMPLE));
+	char *raw = slurp(EXAMPLE);
+	char *text = uncomment(raw);
+	free(raw);
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
