@@ -216,6 +216,7 @@ static void test_reports_parse_hpkp_forms(void **state)
 		assert_int_equal(r.format, REPORT_HPKP);
 		assert_null(r.bundle_id);
 		assert_int_equal(r.enforce, -1);
+		assert_non_null(r.noted_hostname);
 		assert_string_equal(r.hostname, "api.example.com");
 		assert_int_equal(r.port, 443);
 		assert_int_equal(r.date_time, 1795770843);
@@ -243,6 +244,22 @@ static void expect_bad(const char *b, size_t len, const char *needle)
 static void expect_str(const char *b, const char *needle)
 {
 	expect_bad(b, strlen(b), needle);
+}
+
+static void test_reports_parse_empty_noted_hostname(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct report r;
+	char *b = body("hpkp-wrapped.json", pem_leaf, pem_inter, pem_root);
+	char *at = strstr(b, "\"noted-hostname\":\"api.example.com\"");
+	assert_non_null(at);
+	memmove(at + 18, at + 33, strlen(at + 33) + 1); /* value becomes "" */
+	assert_non_null(strstr(b, "\"noted-hostname\":\"\""));
+	assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
+	assert_null(r.noted_hostname);
+	reports_clear(&r);
+	free(b);
 }
 
 static void test_reports_parse_wrong_types(void **state)
@@ -748,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_reports_parse_trustkit_ios_legacy),
 		cmocka_unit_test(test_reports_parse_trustkit_android),
 		cmocka_unit_test(test_reports_parse_hpkp_forms),
+		cmocka_unit_test(test_reports_parse_empty_noted_hostname),
 		cmocka_unit_test(test_reports_parse_wrong_types),
 		cmocka_unit_test(test_reports_parse_hostile_bodies),
 		cmocka_unit_test_setup_teardown(test_reports_classification_table, setup, teardown),
