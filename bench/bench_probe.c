@@ -68,15 +68,27 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 		fprintf(stderr, "child: %s\n", err);
 		return 3;
 	}
+	double cpu0 = 0;
+	{
+		struct rusage ru0;
+		getrusage(RUSAGE_SELF, &ru0);
+		cpu0 = (double)ru0.ru_utime.tv_sec + ru0.ru_utime.tv_usec / 1e6 +
+		       (double)ru0.ru_stime.tv_sec + ru0.ru_stime.tv_usec / 1e6;
+	}
 	for (int i = 0; i < repeat; i++) {
 		struct sched_stats st;
 		if (scheduler_sweep(s, NULL, &st, err, sizeof(err)) != 0) {
 			fprintf(stderr, "child: %s\n", err);
 			return 3;
 		}
-		printf("probes=%lld failures=%lld new_rows=%lld wall_ms=%lld\n",
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		printf("probes=%lld failures=%lld new_rows=%lld wall_ms=%lld cpu_us=%lld\n",
 		       (long long)st.probes, (long long)st.failures, (long long)st.new_rows,
-		       (long long)st.wall_ms);
+		       (long long)st.wall_ms, (long long)((cpu - cpu0) * 1e6));
+		cpu0 = cpu;
 		fflush(stdout);
 	}
 	scheduler_free(s);
@@ -96,6 +108,9 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 
 struct child_out {
 	long long probes, failures, new_rows, wall_ms, total_wall_ms, total_probes;
+	long long cpu_us, nsweeps;
+	long long warm_probes, warm_wall_ms,
+		warm_cpu_us; /* every sweep but the first (cold caches) */
 	long maxrss_kb;
 	double cpu_s; /* user + system of the child, every thread */
 };
@@ -122,10 +137,16 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	char line[256];
 	memset(co, 0, sizeof(*co));
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld",
-			   &co->probes, &co->failures, &co->new_rows, &co->wall_ms) == 4) {
+		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld cpu_us=%lld",
+			   &co->probes, &co->failures, &co->new_rows, &co->wall_ms,
+			   &co->cpu_us) == 5) {
 			co->total_wall_ms += co->wall_ms;
 			co->total_probes += co->probes;
+			if (co->nsweeps++ > 0) {
+				co->warm_probes += co->probes;
+				co->warm_wall_ms += co->wall_ms;
+				co->warm_cpu_us += co->cpu_us;
+			}
 		}
 		sscanf(line, "vmhwm_kb=%ld", &co->maxrss_kb);
 	}
@@ -487,43 +508,43 @@ int main(int argc, char **argv)
 		       "new rows; process CPU %.0f us/probe incl. start-up) = %.0f%% of raw\n",
 		       r + 1, pw, co.probes, co.failures, co.new_rows, co.cpu_s * 1e6 / co.probes,
 		       100.0 * ratio_first[r]);
-		if (run_child(self, dbr, ca, port, conc, 3, &co)) {
+		/* Warm: a child sweeps 4 times; the first (cold caches) is not counted. */
+		if (run_child(self, dbr, ca, port, conc, 4, &co)) {
 			fprintf(stderr, "pinwatch sweep failed\n");
 			return 3;
 		}
-		double st = co.total_probes * 1000.0 /
-			    (double)(co.total_wall_ms ? co.total_wall_ms : 1);
+		double st =
+			co.warm_probes * 1000.0 / (double)(co.warm_wall_ms ? co.warm_wall_ms : 1);
 		ratio_steady[r] = st / raw;
-		printf("round %d: pinwatch steady sweeps   %6.0f probes/s (3 sweeps, %lld probes; "
-		       "process "
-		       "CPU %.0f us/probe) = %.0f%% of raw\n",
-		       r + 1, st, co.total_probes, co.cpu_s * 1e6 / (double)co.total_probes,
+		printf("round %d: pinwatch warm sweeps     %6.0f probes/s (3 sweeps, %lld probes; "
+		       "process CPU %.0f us/probe) = %.0f%% of raw\n",
+		       r + 1, st, co.warm_probes, (double)co.warm_cpu_us / (double)co.warm_probes,
 		       100.0 * ratio_steady[r]);
 		if (r == 0)
 			snprintf(db1, sizeof(db1), "%s", dbr);
 	}
 	qsort(ratio_first, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(ratio_steady, (size_t)rounds, sizeof(double), cmp_double);
-	printf("median over %d rounds: pinwatch first sweep = %.0f%% of raw, steady sweeps = "
+	printf("median over %d rounds: pinwatch first sweep = %.0f%% of raw, warm sweeps = "
 	       "%.0f%% "
 	       "of raw\n",
 	       rounds, 100.0 * ratio_first[rounds / 2], 100.0 * ratio_steady[rounds / 2]);
 
-	/* 3. blackbox exporter, between a raw run and a pinwatch steady sweep */
+	/* 3. blackbox exporter, between a raw run and a pinwatch warm sweep */
 	if (exporter) {
 		long ex_rss = -1;
 		double raw2 = raw_loop(port, nep, conc, raw_n, &rf, &rcpu);
 		double ex = exporter_rate(port, ca, conc, 10, &ex_rss);
-		if (run_child(self, db1, ca, port, conc, 3, &co)) {
+		if (run_child(self, db1, ca, port, conc, 4, &co)) {
 			fprintf(stderr, "pinwatch sweep failed\n");
 			return 3;
 		}
-		double st = co.total_probes * 1000.0 /
-			    (double)(co.total_wall_ms ? co.total_wall_ms : 1);
+		double st =
+			co.warm_probes * 1000.0 / (double)(co.warm_wall_ms ? co.warm_wall_ms : 1);
 		if (ex > 0)
 			printf("raw %.0f/s, then blackbox exporter + wrk %.0f probes/s (peak RSS "
 			       "%ld KiB; "
-			       "%.0f%% of raw), then pinwatch steady sweeps %.0f probes/s (peak "
+			       "%.0f%% of raw), then pinwatch warm sweeps %.0f probes/s (peak "
 			       "RSS %ld "
 			       "KiB): pinwatch / exporter = %.2fx\n",
 			       raw2, ex, ex_rss, 100.0 * ex / raw2, st, co.maxrss_kb, st / ex);
