@@ -87,6 +87,8 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/webhooks", API_ADMIN, true, api_webhook_add },
 	{ "DELETE", "/api/v1/webhooks/{}", API_ADMIN, false, api_webhook_remove },
 	{ "POST", "/api/v1/webhooks/{}/test", API_ADMIN, false, api_webhook_test },
+	{ "GET", "/api/v1/webhooks/outbox", API_ADMIN, false, api_webhook_outbox },
+	{ "POST", "/api/v1/webhooks/outbox/{}/retry", API_ADMIN, false, api_webhook_outbox_retry },
 	{ "GET", "/api/v1/tokens", API_ADMIN, false, h_tokens_list },
 	{ "POST", "/api/v1/tokens", API_ADMIN, true, h_tokens_create },
 	{ "DELETE", "/api/v1/tokens/{}", API_ADMIN, false, h_tokens_revoke },
