@@ -17,11 +17,21 @@ void api_reports_post(struct api_req *req)
 	int st = reports_ingest_value(req->db, req->body, req->bodylen, req->client, util_now(),
 				      req->ctx->reports, err, sizeof(err));
 	switch (st) {
-	case 202: api_ok(req, 202, json_pack("{s:s}", "status", "accepted")); break;
-	case 400: api_error(req, 400, "bad_report", "%s", err); break;
-	case 413: api_error(req, 413, "too_large", "%s", err); break;
-	case 429: api_error(req, 429, "rate_limited", "%s", err); break;
-	default: api_error(req, 500, "internal", "%s", err); break;
+	case 202:
+		api_ok(req, 202, json_pack("{s:s}", "status", "accepted"));
+		break;
+	case 400:
+		api_error(req, 400, "bad_report", "%s", err);
+		break;
+	case 413:
+		api_error(req, 413, "too_large", "%s", err);
+		break;
+	case 429:
+		api_error(req, 429, "rate_limited", "%s", err);
+		break;
+	default:
+		api_error(req, 500, "internal", "%s", err);
+		break;
 	}
 }
 
@@ -30,7 +40,8 @@ void api_reports_list(struct api_req *req)
 	char err[ERRLEN];
 	long long days = 30, limit = 1000;
 	const char *d = api_query(req, "days"), *l = api_query(req, "limit");
-	if ((d && util_parse_int(d, 1, 3660, &days)) || (l && util_parse_int(l, 1, 10000, &limit))) {
+	if ((d && util_parse_int(d, 1, 3660, &days)) ||
+	    (l && util_parse_int(l, 1, 10000, &limit))) {
 		api_error(req, 400, "bad_request", "days: 1..3660, limit: 1..10000");
 		return;
 	}
@@ -42,12 +53,12 @@ void api_reports_list(struct api_req *req)
 	}
 	struct reports_stats st;
 	reports_limits_stats(req->ctx->reports, &st);
-	api_ok(req, 200, json_pack("{s:o,s:n,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "items", items,
-				   "next_cursor", "counters", "accepted", (json_int_t)st.accepted,
-				   "bad", (json_int_t)st.bad, "too_large", (json_int_t)st.too_large,
-				   "rate_limited", (json_int_t)st.rate_limited, "evicted",
-				   (json_int_t)st.evicted, "new_clusters",
-				   (json_int_t)st.new_clusters));
+	api_ok(req, 200,
+	       json_pack("{s:o,s:n,s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "items", items, "next_cursor",
+			 "counters", "accepted", (json_int_t)st.accepted, "bad", (json_int_t)st.bad,
+			 "too_large", (json_int_t)st.too_large, "rate_limited",
+			 (json_int_t)st.rate_limited, "evicted", (json_int_t)st.evicted,
+			 "new_clusters", (json_int_t)st.new_clusters));
 }
 
 void api_candidates_list(struct api_req *req)

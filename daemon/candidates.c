@@ -39,7 +39,7 @@ int candidates_parse_source(const char *s, enum candidate_source *out)
 struct cand {
 	gnutls_x509_crt_t *crts;
 	unsigned n;
-	char *pem;              /* normalised: every certificate re-exported as PEM */
+	char *pem; /* normalised: every certificate re-exported as PEM */
 	uint8_t chain_sha[32];
 	uint8_t leaf_sha[32];
 	uint8_t (*pins)[32];
@@ -126,7 +126,8 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 		gnutls_free(spki.data);
 		gnutls_pubkey_deinit(pub);
 		if (!ok)
-			return util_err(err, errlen, -EINVAL, "chain: certificate %u cannot be encoded", i);
+			return util_err(err, errlen, -EINVAL,
+					"chain: certificate %u cannot be encoded", i);
 	}
 	memcpy(c->leaf_sha, hashes, 32);
 	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
@@ -191,8 +192,8 @@ static json_t *endpoint_verdict(const struct endpoint *ep, const struct readines
 	if (!apps)
 		return NULL;
 	return json_pack("{s:I,s:s,s:i,s:f,s:f,s:o}", "endpoint_id", (json_int_t)ep->id, "host",
-			 ep->host, "port", ep->port, "max_stranded", w->max_stranded,
-			 "max_unknown", w->max_unknown, "apps", apps);
+			 ep->host, "port", ep->port, "max_stranded", w->max_stranded, "max_unknown",
+			 w->max_unknown, "apps", apps);
 }
 
 /* What every evaluation needs, loaded once per batch. */
@@ -297,10 +298,10 @@ static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, t
 	int rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? util_err(err, errlen, -ENOENT, "no candidate %lld",
-						    (long long)id)
-					 : util_err(err, errlen, -EIO, "reading candidate: %s",
-						    db_errmsg(db));
+		return rc == SQLITE_DONE
+			       ? util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id)
+			       : util_err(err, errlen, -EIO, "reading candidate: %s",
+					  db_errmsg(db));
 	}
 	char *pem = strdup((const char *)sqlite3_column_text(s, 0));
 	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
@@ -320,10 +321,11 @@ static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, t
 		/* An expired certificate can no longer be deployed: nothing to warn about. */
 		char date[16];
 		rc = 0;
-		verdict = json_pack("{s:s,s:f,s:f,s:b,s:b,s:[],s:[s]}", "at",
-				    util_fmt_date(now, date, sizeof(date)), "max_stranded", 0.0,
-				    "max_unknown", 0.0, "would_strand", 0, "expired", 1, "endpoints",
-				    "reasons", "the certificate has expired and cannot be deployed");
+		verdict =
+			json_pack("{s:s,s:f,s:f,s:b,s:b,s:[],s:[s]}", "at",
+				  util_fmt_date(now, date, sizeof(date)), "max_stranded", 0.0,
+				  "max_unknown", 0.0, "would_strand", 0, "expired", 1, "endpoints",
+				  "reasons", "the certificate has expired and cannot be deployed");
 		if (!verdict)
 			rc = util_err(err, errlen, -ENOMEM, "out of memory");
 	} else {
@@ -430,14 +432,13 @@ static json_t *audit_view(struct db *db, int64_t id)
 	json_t *c = NULL;
 	if (candidates_json(db, id, &c, NULL, 0))
 		return NULL;
-	json_t *v = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(c, "id"),
-			      "source", json_object_get(c, "source"), "host",
-			      json_object_get(c, "host"), "subject", json_object_get(c, "subject"),
-			      "issuer", json_object_get(c, "issuer"), "leaf_sha256",
-			      json_object_get(c, "leaf_sha256"), "not_before",
-			      json_object_get(c, "not_before"), "not_after",
-			      json_object_get(c, "not_after"), "dns_names",
-			      json_object_get(c, "dns_names"));
+	json_t *v = json_pack(
+		"{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(c, "id"), "source",
+		json_object_get(c, "source"), "host", json_object_get(c, "host"), "subject",
+		json_object_get(c, "subject"), "issuer", json_object_get(c, "issuer"),
+		"leaf_sha256", json_object_get(c, "leaf_sha256"), "not_before",
+		json_object_get(c, "not_before"), "not_after", json_object_get(c, "not_after"),
+		"dns_names", json_object_get(c, "dns_names"));
 	json_decref(c);
 	return v;
 }
@@ -617,8 +618,9 @@ int candidates_json(struct db *db, int64_t id, json_t **out, char *err, size_t e
 			(json_int_t)sqlite3_column_int64(s, 5), "not_after",
 			(json_int_t)sqlite3_column_int64(s, 6), "dns_names", parsed_or_null(s, 7),
 			"pins", parsed_or_null(s, 8), "leaf_sha256",
-			sqlite3_column_bytes(s, 9) == 32 ? util_hex(sqlite3_column_blob(s, 9), 32, hex)
-							 : "",
+			sqlite3_column_bytes(s, 9) == 32
+				? util_hex(sqlite3_column_blob(s, 9), 32, hex)
+				: "",
 			"added_at", (json_int_t)sqlite3_column_int64(s, 10), "evaluated_at",
 			sqlite3_column_type(s, 11) == SQLITE_NULL
 				? json_null()
@@ -689,31 +691,36 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 			if (m > worst) {
 				worst = m;
 				worst_host = json_string_value(json_object_get(ep, "host"));
-				al->endpoint_id = json_integer_value(json_object_get(ep, "endpoint_id"));
+				al->endpoint_id =
+					json_integer_value(json_object_get(ep, "endpoint_id"));
 				json_t *apps = json_object_get(ep, "apps"), *ap;
 				size_t j;
 				double wa = -1;
 				json_array_foreach(apps, j, ap)
 				{
-					double sh = json_real_value(json_object_get(ap, "stranded_share"));
+					double sh = json_real_value(
+						json_object_get(ap, "stranded_share"));
 					if (sh > wa) {
 						wa = sh;
-						al->app_id = json_integer_value(json_object_get(ap, "app_id"));
+						al->app_id = json_integer_value(
+							json_object_get(ap, "app_id"));
 					}
 				}
 			}
 		}
-		snprintf(al->summary, sizeof(al->summary),
-			 "Candidate certificate %s (issuer %s) would strand %.1f%% of users on %s%s",
-			 json_string_value(json_object_get(c, "subject")),
-			 json_string_value(json_object_get(c, "issuer")), max * 100,
-			 worst_host ? worst_host : "",
-			 json_array_size(eps) > 1 ? " and other endpoints" : "");
-		al->details = json_pack("{s:O,s:f,s:O,s:O,s:[s]}", "candidate_id",
-					json_object_get(c, "id"), "stranded_share", max, "source",
-					json_object_get(c, "source"), "endpoints", eps, "reasons",
-					"deploying this certificate would strand users of app versions "
-					"that pin none of its keys");
+		snprintf(
+			al->summary, sizeof(al->summary),
+			"Candidate certificate %s (issuer %s) would strand %.1f%% of users on %s%s",
+			json_string_value(json_object_get(c, "subject")),
+			json_string_value(json_object_get(c, "issuer")), max * 100,
+			worst_host ? worst_host : "",
+			json_array_size(eps) > 1 ? " and other endpoints" : "");
+		al->details =
+			json_pack("{s:O,s:f,s:O,s:O,s:[s]}", "candidate_id",
+				  json_object_get(c, "id"), "stranded_share", max, "source",
+				  json_object_get(c, "source"), "endpoints", eps, "reasons",
+				  "deploying this certificate would strand users of app versions "
+				  "that pin none of its keys");
 		if (!al->details) {
 			reports_alerts_free(a, cnt);
 			json_decref(all);

@@ -19,7 +19,7 @@ struct db;
 struct reports_alert;
 
 #define CANDIDATES_MAX_CHAIN 16
-#define CANDIDATES_MAX_FILE (256 * 1024)
+#define CANDIDATES_MAX_FILE  (256 * 1024)
 
 enum candidate_source { CANDIDATE_CT = 0, CANDIDATE_MANUAL = 1 };
 

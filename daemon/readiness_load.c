@@ -168,6 +168,14 @@ static int load_seen(struct db *db, int64_t id, time_t at, struct readiness_obse
 	return 0;
 }
 
+/* What was known at @at of a row last seen at @last: a row still open after
+ * @at was last seen at @at. "Gone" is judged with this, so that a later
+ * last_seen of another address does not hide an edge that served at @at. */
+static time_t seen_as_of(time_t last, time_t at)
+{
+	return last < at ? last : at;
+}
+
 struct latest_row {
 	int64_t id, presented, validated;
 	char *address, *outcome;
@@ -221,8 +229,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 	rc = 0;
 	time_t newest = 0;
 	for (size_t i = 0; i < nrows; i++)
-		if (rows[i].last_seen > newest)
-			newest = rows[i].last_seen;
+		if (seen_as_of(rows[i].last_seen, at) > newest)
+			newest = seen_as_of(rows[i].last_seen, at);
 	if (nrows) {
 		out->addrs = calloc(nrows, sizeof(*out->addrs));
 		if (!out->addrs) {
@@ -232,7 +240,7 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 	}
 	for (size_t i = 0; i < nrows && !rc; i++) {
 		struct latest_row *r = &rows[i];
-		if (r->last_seen + READINESS_ADDR_GONE_S < newest)
+		if (seen_as_of(r->last_seen, at) + READINESS_ADDR_GONE_S < newest)
 			continue; /* an edge DNS no longer returns */
 		struct readiness_address *a = &out->addrs[out->naddrs++];
 		a->address = r->address;

@@ -18,48 +18,49 @@
 
 struct db;
 
-#define REPORTS_MAX_BODY_DEFAULT (64 * 1024) /**< default body cap, bytes */
-#define REPORTS_MAX_BODY_HARD (1024 * 1024)  /**< no configuration may exceed this */
-#define REPORTS_MAX_DEPTH 8                  /**< JSON nesting accepted */
-#define REPORTS_MAX_CHAIN 16                 /**< certificates per chain */
-#define REPORTS_MAX_PINS 64                  /**< known pins per report */
-#define REPORTS_MAX_STRING 256               /**< bytes of any text field */
-#define REPORTS_MAX_PEM (32 * 1024)          /**< bytes of one PEM certificate string */
+#define REPORTS_MAX_BODY_DEFAULT (64 * 1024)   /**< default body cap, bytes */
+#define REPORTS_MAX_BODY_HARD	 (1024 * 1024) /**< no configuration may exceed this */
+#define REPORTS_MAX_DEPTH	 8	       /**< JSON nesting accepted */
+#define REPORTS_MAX_CHAIN	 16	       /**< certificates per chain */
+#define REPORTS_MAX_PINS	 64	       /**< known pins per report */
+#define REPORTS_MAX_STRING	 256	       /**< bytes of any text field */
+#define REPORTS_MAX_PEM		 (32 * 1024)   /**< bytes of one PEM certificate string */
 
 enum report_format { REPORT_TRUSTKIT = 0, REPORT_HPKP = 1 };
 
 /** Cluster classification (report_clusters.classification). */
 enum report_class {
-	REPORT_MATCHES_SERVER = 0, /**< users see what pinwatch observed: the app's pins are wrong */
-	REPORT_DIFFERS,            /**< users see another chain: interception */
-	REPORT_UNKNOWN_HOST,       /**< the host is not in the inventory */
-	REPORT_UNOBSERVED,         /**< inventoried, but nothing observed to compare with */
+	REPORT_MATCHES_SERVER =
+		0,	     /**< users see what pinwatch observed: the app's pins are wrong */
+	REPORT_DIFFERS,	     /**< users see another chain: interception */
+	REPORT_UNKNOWN_HOST, /**< the host is not in the inventory */
+	REPORT_UNOBSERVED,   /**< inventoried, but nothing observed to compare with */
 };
 
 /** One certificate of a reported chain. */
 struct report_cert {
 	uint8_t sha256[32]; /**< SHA-256 of the DER */
 	uint8_t spki[32];   /**< SPKI pin */
-	char *subject;      /**< RFC 4514, owned */
-	char *issuer;       /**< RFC 4514, owned */
+	char *subject;	    /**< RFC 4514, owned */
+	char *issuer;	    /**< RFC 4514, owned */
 };
 
 /** A parsed report. Every pointer is owned; release with reports_clear(). */
 struct report {
 	enum report_format format;
-	char *bundle_id;        /**< TrustKit app-bundle-id; NULL for HPKP */
-	char *app_version;      /**< TrustKit app-version; NULL for HPKP */
-	char *platform;         /**< "IOS", "ANDROID", ... as sent; NULL when absent */
+	char *bundle_id;   /**< TrustKit app-bundle-id; NULL for HPKP */
+	char *app_version; /**< TrustKit app-version; NULL for HPKP */
+	char *platform;	   /**< "IOS", "ANDROID", ... as sent; NULL when absent */
 	char *platform_version;
 	char *trustkit_version;
-	char *hostname;         /**< normalised (lower case, no trailing dot) */
-	int port;               /**< 0 when not sent (TrustKit Android always sends 0) */
-	char *noted_hostname;   /**< NULL when absent */
+	char *hostname;		/**< normalised (lower case, no trailing dot) */
+	int port;		/**< 0 when not sent (TrustKit Android always sends 0) */
+	char *noted_hostname;	/**< NULL when absent */
 	int include_subdomains; /**< -1 absent, else 0/1 */
-	int enforce;            /**< -1 absent, else 0/1 */
-	int validation_result;  /**< -1 absent */
-	time_t date_time;       /**< 0 when absent or null */
-	char expiration[32];    /**< effective-expiration-date / known-pins-expiration-date text, "" */
+	int enforce;		/**< -1 absent, else 0/1 */
+	int validation_result;	/**< -1 absent */
+	time_t date_time;	/**< 0 when absent or null */
+	char expiration[32]; /**< effective-expiration-date / known-pins-expiration-date text, "" */
 	struct report_cert *served;
 	size_t nserved;
 	struct report_cert *validated;
@@ -85,8 +86,7 @@ int reports_parse_trustkit(const char *body, size_t len, struct report *out, cha
  * Parse an HPKP violation report, wrapped ({"hpkp-report": {...}}) or bare.
  * Required: hostname, served-certificate-chain, known-pins. As above.
  */
-int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *err,
-		       size_t errlen);
+int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *err, size_t errlen);
 
 /**
  * Detect the format (an "hpkp-report" member or no "app-bundle-id": HPKP;
@@ -117,7 +117,7 @@ void reports_chain_fingerprint(const struct report *r, uint8_t out[32]);
 /** Counters since reports_limits_new() (read with reports_limits_stats()). */
 struct reports_stats {
 	uint64_t accepted;     /**< stored */
-	uint64_t bad;          /**< refused with 400 (parse errors) */
+	uint64_t bad;	       /**< refused with 400 (parse errors) */
 	uint64_t too_large;    /**< refused with 413 */
 	uint64_t rate_limited; /**< refused with 429 */
 	uint64_t failed;       /**< database failures (5xx) */
@@ -187,8 +187,8 @@ int reports_ingest(struct db *db, const char *body, size_t len, const char *sour
  * reports_ingest() for a body the HTTP layer already parsed into @root
  * (borrowed) from @len bytes. Same statuses and counting.
  */
-int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip,
-			 time_t now, struct reports_limits *lim, char *err, size_t errlen);
+int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip, time_t now,
+			 struct reports_limits *lim, char *err, size_t errlen);
 
 /**
  * Clusters as a JSON array (most recent first, at most @limit): id,
@@ -196,18 +196,18 @@ int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *so
  * first_seen, last_seen, leaf {sha256, spki, subject, issuer}, days
  * [{day, count}] within @days days before @now. Caller owns *out.
  */
-int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out,
-			  char *err, size_t errlen);
+int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out, char *err,
+			  size_t errlen);
 
 /** One alert condition in the shape of alerts.h's struct alert_cond. */
 struct reports_alert {
-	const char *kind;       /**< "pin_failures_reported" or "candidate_would_strand" */
-	char fingerprint[128];  /**< stable per cluster / candidate */
-	int64_t endpoint_id;    /**< 0: none */
-	int64_t app_id;         /**< 0: none */
-	const char *severity;   /**< "info", "warning", "critical" */
-	char summary[512];      /**< one line; may hold untrusted text (escape before HTML/logs) */
-	json_t *details;        /**< owned */
+	const char *kind;      /**< "pin_failures_reported" or "candidate_would_strand" */
+	char fingerprint[128]; /**< stable per cluster / candidate */
+	int64_t endpoint_id;   /**< 0: none */
+	int64_t app_id;	       /**< 0: none */
+	const char *severity;  /**< "info", "warning", "critical" */
+	char summary[512];     /**< one line; may hold untrusted text (escape before HTML/logs) */
+	json_t *details;       /**< owned */
 };
 
 /** Free an array of @n conditions; NULL-safe. */

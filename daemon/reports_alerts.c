@@ -14,7 +14,8 @@ static int push_all(const struct reports_alert *a, size_t n, struct alerts_condv
 	for (size_t i = 0; i < n; i++) {
 		enum alert_kind kind;
 		enum alert_severity sev;
-		if (alerts_kind_parse(a[i].kind, &kind) || alerts_severity_parse(a[i].severity, &sev))
+		if (alerts_kind_parse(a[i].kind, &kind) ||
+		    alerts_severity_parse(a[i].severity, &sev))
 			return util_err(err, errlen, -EINVAL, "bad alert kind/severity %s/%s",
 					a[i].kind, a[i].severity);
 		struct alert_cond *c = alerts_condv_push(out);

@@ -62,8 +62,8 @@ static int days_json(struct db *db, int64_t cluster, const char *since, json_t *
 	return 0;
 }
 
-int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out,
-			  char *err, size_t errlen)
+int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out, char *err,
+			  size_t errlen)
 {
 	char since[16];
 	/* days_json reuses a cached statement while SQL_CLUSTERS is stepping;
@@ -84,16 +84,17 @@ int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t
 		if ((rc = days_json(db, sqlite3_column_int64(s, 0), since, &d)))
 			break;
 		json_t *o = json_pack(
-			"{s:I,s:s,s:o,s:o,s:o,s:s,s:i,s:I,s:I,s:I,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o}",
+			"{s:I,s:s,s:o,s:o,s:o,s:s,s:i,s:I,s:I,s:I,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,"
+			"s:o}",
 			"id", (json_int_t)sqlite3_column_int64(s, 0), "classification",
 			(const char *)sqlite3_column_text(s, 1), "app", text_or_null(s, 2),
 			"bundle_id", text_or_null(s, 3), "app_version", text_or_null(s, 4), "host",
 			(const char *)sqlite3_column_text(s, 5), "port", sqlite3_column_int(s, 6),
 			"report_count", (json_int_t)sqlite3_column_int64(s, 7), "first_seen",
 			(json_int_t)sqlite3_column_int64(s, 8), "last_seen",
-			(json_int_t)sqlite3_column_int64(s, 9), "leaf", "sha256", hex_or_null(s, 10),
-			"spki", pin_or_null(s, 11), "subject", text_or_null(s, 12), "issuer",
-			text_or_null(s, 13), "endpoint_id",
+			(json_int_t)sqlite3_column_int64(s, 9), "leaf", "sha256",
+			hex_or_null(s, 10), "spki", pin_or_null(s, 11), "subject",
+			text_or_null(s, 12), "issuer", text_or_null(s, 13), "endpoint_id",
 			sqlite3_column_type(s, 14) == SQLITE_NULL
 				? json_null()
 				: json_integer(sqlite3_column_int64(s, 14)),
@@ -207,7 +208,8 @@ int reports_alert_conds(struct db *db, time_t now, int64_t window_s, struct repo
 			"version", ver, "host", host ? host : "", "port", port, "report_count",
 			(json_int_t)reports, "first_seen", (json_int_t)sqlite3_column_int64(s, 8),
 			"last_seen", (json_int_t)sqlite3_column_int64(s, 9), "issuer_seen",
-			(const char *)sqlite3_column_text(s, 12), "reasons", class_explanation(cls));
+			(const char *)sqlite3_column_text(s, 12), "reasons",
+			class_explanation(cls));
 		if (!c->details) {
 			rc = -ENOMEM;
 			break;

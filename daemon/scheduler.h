@@ -26,12 +26,6 @@ typedef int (*sched_resolve_fn)(void *ud, const char *host, uint16_t port, struc
 typedef void (*sched_commit_hook)(void *ud, const int64_t *endpoint_ids, size_t n);
 
 struct sched_stats;
-/**
- * Called on the loop thread at every turn of scheduler_run's loop (at least
- * once a second) with the totals since start: the daemon's liveness signal
- * (systemd watchdog, /healthz heartbeat). Must return quickly.
- */
-typedef void (*sched_tick_fn)(void *ud, const struct sched_stats *total);
 
 struct sched_opts {
 	int concurrency;	  /**< probes in flight; default 64, at most 4096 */
@@ -43,8 +37,10 @@ struct sched_opts {
 	sched_resolve_fn resolve; /**< NULL: probe_resolve (getaddrinfo) */
 	void *resolve_ud;
 	sched_commit_hook after_commit; /**< optional post-batch hook (alerts, metrics) */
+	/** Optional: called on the loop thread about once a second by scheduler_run
+	 *  (watchdog, STATUS=, HTTP heartbeat) with the totals so far. */
+	void (*on_tick)(void *ud, const struct sched_stats *st);
 	void *hook_ud;
-	sched_tick_fn tick; /**< optional; called with hook_ud */
 };
 
 /** Totals of a sweep (or of the run so far). */

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alerts_engine.h"
 #include "cli.h"
 #include "config_check.h"
 #include "db.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "scheduler.h"
@@ -52,9 +54,77 @@ struct serve_component {
 	void (*stop)(void *state);
 };
 
-/* Components are added here by their modules (HTTP server, alert engine +
- * webhook worker, metrics), in start order. */
+/* HTTP API and dashboard (http.h): started before the scheduler, which it
+ * reaches through the context for probe-now once the scheduler exists. */
+static int http_probe_now_hook(void *ud, int64_t endpoint_id, char *err, size_t errlen)
+{
+	struct serve_ctx *c = ud;
+	/* written once by the main thread after the components started */
+	struct scheduler *s = __atomic_load_n(&c->sched, __ATOMIC_ACQUIRE);
+	if (!s)
+		return util_err(err, errlen, -EBUSY, "the scheduler is starting");
+	return scheduler_probe_now(s, endpoint_id);
+}
+
+static int http_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	struct http *h = http_new(&c->g->cfg, c->db_path, err, errlen);
+	if (!h)
+		return -EIO;
+	http_set_probe_now(h, http_probe_now_hook, c);
+	/* the scheduler starts right after the components; /healthz then watches
+	 * its commits and the schedule's lag */
+	http_note_scheduler_alive(h, util_now());
+	log_info("http: listening on %s (port %d)", c->g->cfg.http_listen, http_port(h));
+	*state = h;
+	return 0;
+}
+
+static void http_component_after_commit(void *state, const int64_t *ids, size_t n)
+{
+	(void)ids;
+	(void)n;
+	http_note_sweep(state, util_now());
+}
+
+static void http_component_stop(void *state)
+{
+	http_free(state);
+}
+
+/* Alert evaluation and webhook delivery (alerts_engine.h): their own threads
+ * and database connections; a commit only pokes the evaluator. */
+static int alerts_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	struct alerts_engine *e = alerts_engine_new(&c->g->cfg, c->db_path, err, errlen);
+	if (!e)
+		return -EIO;
+	*state = e;
+	return 0;
+}
+
+static void alerts_component_after_commit(void *state, const int64_t *ids, size_t n)
+{
+	(void)ids;
+	(void)n;
+	alerts_engine_poke(state);
+}
+
+static void alerts_component_reload(void *state, const struct config *cfg)
+{
+	alerts_engine_reload(state, cfg);
+}
+
+static void alerts_component_stop(void *state)
+{
+	alerts_engine_free(state);
+}
+
+/* In start order; stopped in reverse. */
 static const struct serve_component components[] = {
+	{ "alerts", alerts_component_start, alerts_component_after_commit, alerts_component_reload,
+	  alerts_component_stop },
+	{ "http", http_component_start, http_component_after_commit, NULL, http_component_stop },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -68,6 +138,22 @@ static void after_commit(void *ud, const int64_t *ids, size_t n)
 			components[i].after_commit(ctx.state[i], ids, n);
 }
 
+/* Once a second on the loop thread: systemd watchdog (at half its interval)
+ * and a STATUS= summary every ten seconds. */
+static void on_tick(void *ud, const struct sched_stats *st)
+{
+	(void)ud;
+	static int64_t last_status_ms = -10000;
+	int64_t now = util_mono_ms();
+	notify_watchdog_kick();
+	if (now - last_status_ms >= 10000) {
+		last_status_ms = now;
+		notify_status("%lld probes, %lld not ok, %lld chain or outcome changes",
+			      (long long)st->probes, (long long)st->failures,
+			      (long long)st->new_rows);
+	}
+}
+
 static void fill_opts(const struct config *c, struct sched_opts *o)
 {
 	o->concurrency = c->probe_concurrency;
@@ -75,35 +161,6 @@ static void fill_opts(const struct config *c, struct sched_opts *o)
 	o->max_addresses = c->probe_max_addresses;
 	o->jitter_pct = c->probe_jitter_pct;
 	o->ca_file = c->probe_ca_file;
-}
-
-/* Loop thread, every turn: the systemd watchdog and, when something changed
- * (at most every 5 s), a STATUS= line with the totals since start. */
-static void on_tick(void *ud, const struct sched_stats *t)
-{
-	static int64_t last_probes = -1, last_status_ms;
-	int64_t now = util_mono_ms();
-	(void)ud;
-	notify_watchdog_kick();
-	if (t->probes == last_probes || now - last_status_ms < 5000)
-		return;
-	last_probes = t->probes;
-	last_status_ms = now;
-	notify_status("since start: %lld endpoint probes, %lld addresses probed, %lld not ok, "
-		      "%lld new observations",
-		      (long long)t->endpoints, (long long)t->probes, (long long)t->failures,
-		      (long long)t->new_rows);
-}
-
-static int reload_config(void *ud, struct sched_opts *o);
-
-/* SIGHUP: tell systemd while the configuration is re-read. */
-static int on_reload(void *ud, struct sched_opts *o)
-{
-	notify_reloading();
-	int rc = reload_config(ud, o);
-	notify_ready();
-	return rc;
 }
 
 static int reload_config(void *ud, struct sched_opts *o)
@@ -127,6 +184,14 @@ static int reload_config(void *ud, struct sched_opts *o)
 		if (components[i].reload)
 			components[i].reload(ctx.state[i], &g->cfg);
 	return 0;
+}
+
+static int on_reload(void *ud, struct sched_opts *o)
+{
+	notify_reloading();
+	int rc = reload_config(ud, o);
+	notify_ready();
+	return rc;
 }
 
 static void usage(void)
@@ -204,7 +269,7 @@ int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	struct sched_opts so = { .after_commit = after_commit, .tick = on_tick };
+	struct sched_opts so = { .after_commit = after_commit, .on_tick = on_tick };
 	fill_opts(&g.cfg, &so);
 	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
 	if (!ctx.sched) {
@@ -215,7 +280,6 @@ int cmd_serve(int argc, char **argv)
 	log_info("pinwatch %s serving (database %s, concurrency %d)", PINWATCH_VERSION, ctx.db_path,
 		 so.concurrency);
 	notify_ready();
-	notify_status("serving; first probes starting");
 	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
 	    0) {
 		log_err("%s", err);

@@ -122,11 +122,14 @@ static int setup(void **state)
 	    db_exec(wdb,
 		    "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
 		    "(1, 'api.example.com', 443, 0, 0);"
-		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) VALUES "
+		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) "
+		    "VALUES "
 		    "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0);"
-		    "INSERT INTO versions (id, app_id, version, created_at) VALUES (11, 1, '4.2.0', 0);"
+		    "INSERT INTO versions (id, app_id, version, created_at) VALUES (11, 1, "
+		    "'4.2.0', 0);"
 		    "INSERT INTO adoption (version_id, at, share) VALUES (11, '2026-01-01', 0.5);"
-		    "INSERT INTO pin_policies (id, version_id, pattern) VALUES (1, 11, 'api.example.com');"
+		    "INSERT INTO pin_policies (id, version_id, pattern) VALUES (1, 11, "
+		    "'api.example.com');"
 		    "INSERT INTO pins (policy_id, sha256) VALUES "
 		    "(1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');",
 		    err, sizeof(err)))
@@ -168,7 +171,7 @@ static int teardown(void **state)
 
 static char *report_body(void)
 {
-	const char *kv[] = { "C0",   pem_leaf,     "C1",   pem_inter, "C2", pem_root,
+	const char *kv[] = { "C0",   pem_leaf,	    "C1",   pem_inter,	  "C2", pem_root,
 			     "PIN1", inter.pin_b64, "PIN2", root.pin_b64, NULL };
 	char *b = tmpl_fill("trustkit-ios.json", kv);
 	assert_non_null(b);
@@ -226,7 +229,8 @@ static void test_reports_route(void **state)
 	request(&r, "GET", "/metrics", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	char want[96];
-	snprintf(want, sizeof(want), "pinwatch_reports_total{outcome=\"rate_limited\"} %d\n", limited);
+	snprintf(want, sizeof(want), "pinwatch_reports_total{outcome=\"rate_limited\"} %d\n",
+		 limited);
 	assert_non_null(strstr(r.body, want));
 	assert_non_null(strstr(r.body, "pinwatch_report_clusters_created_total 1\n"));
 	resp_free(&r);

@@ -57,7 +57,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	struct tcert *all[] = { &root1, &inter1, &leaf1, &root2, &inter2, &leaf2, &leaf3, &other_leaf };
+	struct tcert *all[] = { &root1,	 &inter1, &leaf1, &root2,
+				&inter2, &leaf2,  &leaf3, &other_leaf };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		tcert_free(all[i]);
 	gnutls_global_deinit();
@@ -93,24 +94,28 @@ static int setup(void **state)
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
-	if (exec_fmt(db,
-		     "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
-		     "(1, 'api.example.com', 443, 0, 0), (2, 'www.example.com', 443, 0, 0), "
-		     "(3, 'shop.other.net', 443, 0, 0);"
-		     "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) VALUES "
-		     "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0);"
-		     "INSERT INTO versions (id, app_id, version, created_at) VALUES "
-		     "(39, 1, '3.9.0', 0), (40, 1, '4.0.0', 0), (41, 1, '4.1.0', 0), (42, 1, '4.2.0', 0);"
-		     "INSERT INTO adoption (version_id, at, share) VALUES (39, '2026-11-01', 0.05), "
-		     "(41, '2026-10-01', 0.50), (41, '2026-11-20', 0.30), (42, '2026-11-20', 0.60);"
-		     "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES "
-		     "(1, 39, 'api.example.com', 1, '2026-01-01'), (2, 40, 'api.example.com', 1, NULL), "
-		     "(3, 41, 'api.example.com', 1, NULL), (4, 42, '**.example.com', 1, NULL);"
-		     "INSERT INTO pins (policy_id, sha256, role) VALUES "
-		     "(1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'current'), "
-		     "(2, '%s', 'current'), (3, '%s', 'current'), (4, '%s', 'current'), "
-		     "(4, '%s', 'backup');",
-		     inter1.pin_b64, inter1.pin_b64, inter1.pin_b64, inter2.pin_b64))
+	if (exec_fmt(
+		    db,
+		    "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
+		    "(1, 'api.example.com', 443, 0, 0), (2, 'www.example.com', 443, 0, 0), "
+		    "(3, 'shop.other.net', 443, 0, 0);"
+		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) "
+		    "VALUES "
+		    "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0);"
+		    "INSERT INTO versions (id, app_id, version, created_at) VALUES "
+		    "(39, 1, '3.9.0', 0), (40, 1, '4.0.0', 0), (41, 1, '4.1.0', 0), (42, 1, "
+		    "'4.2.0', 0);"
+		    "INSERT INTO adoption (version_id, at, share) VALUES (39, '2026-11-01', 0.05), "
+		    "(41, '2026-10-01', 0.50), (41, '2026-11-20', 0.30), (42, '2026-11-20', 0.60);"
+		    "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES "
+		    "(1, 39, 'api.example.com', 1, '2026-01-01'), (2, 40, 'api.example.com', 1, "
+		    "NULL), "
+		    "(3, 41, 'api.example.com', 1, NULL), (4, 42, '**.example.com', 1, NULL);"
+		    "INSERT INTO pins (policy_id, sha256, role) VALUES "
+		    "(1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'current'), "
+		    "(2, '%s', 'current'), (3, '%s', 'current'), (4, '%s', 'current'), "
+		    "(4, '%s', 'backup');",
+		    inter1.pin_b64, inter1.pin_b64, inter1.pin_b64, inter2.pin_b64))
 		return -1;
 	*state = db;
 	return 0;
@@ -149,8 +154,12 @@ static json_t *endpoint_of(json_t *verdict, const char *host)
 {
 	size_t i;
 	json_t *ep;
-	json_array_foreach(json_object_get(verdict, "endpoints"), i, ep)
-	if (!strcmp(json_string_value(json_object_get(ep, "host")), host)) return ep;
+	json_t *eps = json_object_get(verdict, "endpoints");
+	json_array_foreach(eps, i, ep)
+	{
+		if (!strcmp(json_string_value(json_object_get(ep, "host")), host))
+			return ep;
+	}
 	return NULL;
 }
 
@@ -161,8 +170,8 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	int64_t id, id2;
 	bool existed;
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
-					NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	assert_false(existed);
 	json_t *c;
@@ -220,21 +229,23 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(res.opened, 1);
 	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 60, &res, err, sizeof(err)), 0);
 	assert_int_equal(res.opened, 0);
-	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' "
-			       "AND status = 'firing' AND severity = 'critical' AND endpoint_id = 1"),
+	assert_int_equal(q(db,
+			   "SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' "
+			   "AND status = 'firing' AND severity = 'critical' AND endpoint_id = 1"),
 			 1);
 	assert_int_equal(q(db, "SELECT count(*) FROM alerts"), 1);
 
 	/* The same chain again (CT logs repeat, precert and cert) is not duplicated. */
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
-					NOW + 60, &id2, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW + 60, &id2, &existed, err, sizeof(err)),
 			 0);
 	assert_true(existed);
 	assert_int_equal(id2, id);
 	/* A same-CA renewal strands nobody and adds no condition. */
 	char *renew = pem_chain(&leaf3, &inter1);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)renew, strlen(renew), CANDIDATE_MANUAL,
-					NULL, NOW, &id2, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)renew, strlen(renew),
+					CANDIDATE_MANUAL, NULL, NOW, &id2, &existed, err,
+					sizeof(err)),
 			 0);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 2);
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
@@ -243,8 +254,9 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	reports_alerts_free(a, n);
 
 	/* After the apps move on (4.1.0 gets the backup pin), re-evaluation clears it. */
-	assert_int_equal(exec_fmt(db, "INSERT INTO pins VALUES (3, '%s', 'backup');"
-				      "INSERT INTO pins VALUES (2, '%s', 'backup');",
+	assert_int_equal(exec_fmt(db,
+				  "INSERT INTO pins VALUES (3, '%s', 'backup');"
+				  "INSERT INTO pins VALUES (2, '%s', 'backup');",
 				  inter2.pin_b64, inter2.pin_b64),
 			 0);
 	assert_int_equal(candidates_evaluate_all(db, NOW, err, sizeof(err)), 0);
@@ -275,27 +287,31 @@ static void test_candidates_add_bad_input(void **state)
 	char err[ERRLEN];
 	int64_t id;
 	bool existed;
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)"hello", 5, CANDIDATE_MANUAL, NULL, NOW,
-					&id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)"hello", 5, CANDIDATE_MANUAL,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "chain:"));
 	const char trunc[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 	assert_int_equal(candidates_add(db, "test", (const uint8_t *)trunc, sizeof(trunc) - 1,
-					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err, sizeof(err)),
+					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err,
+					sizeof(err)),
 			 -EINVAL);
 	/* --host the leaf does not cover. */
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
-					"shop.other.net", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "shop.other.net", NOW, &id, &existed, err,
+					sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "does not cover shop.other.net"));
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
-					"bad host!", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "bad host!", NOW, &id, &existed, err,
+					sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 0);
 	/* --host restricts the evaluation to that endpoint. */
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
-					"WWW.example.com.", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "WWW.example.com.", NOW, &id, &existed,
+					err, sizeof(err)),
 			 0);
 	json_t *c;
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
@@ -314,11 +330,13 @@ static void test_candidates_api_post(void **state)
 	json_t *resp = NULL;
 	json_t *req = json_pack("{s:s,s:s}", "pem", other_leaf.pem, "source", "ct");
 	char *body = json_dumps(req, 0);
-	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
+					     sizeof(err)),
 			 201);
 	assert_string_equal(json_string_value(json_object_get(resp, "source")), "ct");
 	json_decref(resp);
-	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
+					     sizeof(err)),
 			 200);
 	json_decref(resp);
 	free(body);
@@ -335,8 +353,9 @@ static void test_candidates_api_post(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
-		assert_int_equal(candidates_api_post(db, "token:hook", bad[i].body, strlen(bad[i].body), NOW, &resp,
-						     err, sizeof(err)),
+		assert_int_equal(candidates_api_post(db, "token:hook", bad[i].body,
+						     strlen(bad[i].body), NOW, &resp, err,
+						     sizeof(err)),
 				 400);
 		if (!strstr(err, bad[i].needle))
 			fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].needle);
@@ -357,8 +376,9 @@ static void test_candidates_root_pin_completed(void **state)
 	int64_t id;
 	bool existed;
 	json_t *c;
-	assert_int_equal(exec_fmt(db, "DELETE FROM pins WHERE policy_id IN (2, 3);"
-				      "INSERT INTO pins VALUES (3, '%s', 'current');",
+	assert_int_equal(exec_fmt(db,
+				  "DELETE FROM pins WHERE policy_id IN (2, 3);"
+				  "INSERT INTO pins VALUES (3, '%s', 'current');",
 				  root2.pin_b64),
 			 0);
 	char *pem = pem_chain(&leaf2, &inter2);
@@ -381,9 +401,9 @@ static void test_candidates_root_pin_completed(void **state)
 	assert_int_equal(candidates_evaluate(db, id, NOW, err, sizeof(err)), 0);
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
 	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0, 1e-9);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "verdict"),
-							    "chain_length")),
-			 3);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(c, "verdict"), "chain_length")),
+		3);
 	/* 4.0.0 now pins nothing (its pins were removed): not enforcing, so
 	 * no unknown risk remains and nothing would strand. */
 	assert_false(json_is_true(json_object_get(c, "would_strand")));
@@ -428,7 +448,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_add_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_api_post, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_candidates_root_pin_completed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_candidates_root_pin_completed, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_alert_resolves_when_expired, setup,
 						teardown),
 	};
