@@ -28,15 +28,20 @@ int main(int argc, char **argv)
 	config_defaults(&cfg);
 	db_exec(db, "BEGIN", NULL, 0);
 	for (long i = 1; i <= n; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO endpoints (id, host, created_at, updated_at)"
-			 " VALUES (%ld, 'h%ld.example.com', 0, 0)", i, i);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO endpoints (id, host, created_at, updated_at)"
+			 " VALUES (%ld, 'h%ld.example.com', 0, 0)",
+			 i, i);
 		db_exec(db, sql, NULL, 0);
 	}
-	db_exec(db, "INSERT INTO apps (id, name, platform, created_at, updated_at) VALUES"
-		    " (1, 'shop', 'android', 0, 0);"
-		    "INSERT INTO webhooks (url, format, secret, created_at) VALUES"
-		    " ('http://127.0.0.1:1/a', 'generic', 's', 0), ('http://127.0.0.1:1/b', 'slack', 's', 0);"
-		    "COMMIT", NULL, 0);
+	db_exec(db,
+		"INSERT INTO apps (id, name, platform, created_at, updated_at) VALUES"
+		" (1, 'shop', 'android', 0, 0);"
+		"INSERT INTO webhooks (url, format, secret, created_at) VALUES"
+		" ('http://127.0.0.1:1/a', 'generic', 's', 0), ('http://127.0.0.1:1/b', 'slack', "
+		"'s', 0);"
+		"COMMIT",
+		NULL, 0);
 	struct alert_cond *c = calloc((size_t)n, sizeof(*c));
 	for (long i = 0; i < n; i++) {
 		char host[64];
@@ -45,8 +50,10 @@ int main(int argc, char **argv)
 		c[i].endpoint_id = i + 1;
 		c[i].app_id = 1;
 		c[i].severity = ALERT_CRITICAL;
-		alerts_fingerprint(c[i].kind, host, 443, "shop", c[i].fingerprint, sizeof(c[i].fingerprint));
-		snprintf(c[i].summary, sizeof(c[i].summary), "12%% of shop stranded on %s:443", host);
+		alerts_fingerprint(c[i].kind, host, 443, "shop", c[i].fingerprint,
+				   sizeof(c[i].fingerprint));
+		snprintf(c[i].summary, sizeof(c[i].summary), "12%% of shop stranded on %s:443",
+			 host);
 		c[i].details = json_pack("{s:f, s:[{s:s, s:f}], s:[s]}", "stranded_share", 0.12,
 					 "versions", "version", "4.2.0", "share", 0.12, "reasons",
 					 "4.2.0 pins only the old leaf key");
@@ -55,8 +62,8 @@ int main(int argc, char **argv)
 	const char *names[] = { "open (all new)", "steady (no change)", "resolve (all gone)" };
 	for (int phase = 0; phase < 3; phase++) {
 		int64_t t0 = util_mono_ms();
-		int rc = alerts_apply(db, c, phase == 2 ? 0 : (size_t)n, ALERT_SCOPE_ALL, 1000 + phase,
-				      &cfg, &r, err, sizeof(err));
+		int rc = alerts_apply(db, c, phase == 2 ? 0 : (size_t)n, ALERT_SCOPE_ALL,
+				      1000 + phase, &cfg, &r, err, sizeof(err));
 		int64_t ms = util_mono_ms() - t0;
 		if (rc) {
 			fprintf(stderr, "alerts_apply: %s\n", err);

@@ -2,7 +2,11 @@
  * 20 apps x 30 versions, 3 pins per policy. Measures evaluating every
  * endpoint (target <= 200 ms) and one what-if (target <= 1 ms), and, as a
  * baseline in the same process, the naive coverage scan the index avoids
- * (every endpoint against every policy). See bench/README.md. */
+ * (every endpoint against every policy). See bench/README.md.
+ *
+ *   bench_readiness [ROUNDS] [--no-baseline]
+ */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +17,10 @@
 #include "util.h"
 
 #define NENDPOINTS 10000
-#define NAPPS 20
-#define NVERSIONS 30
-#define NDOMAINS 10
-#define DAY 86400
+#define NAPPS	   20
+#define NVERSIONS  30
+#define NDOMAINS   10
+#define DAY	   86400
 
 static const time_t T = 1796083200; /* 2026-12-01 */
 
@@ -87,8 +91,8 @@ static void build(struct inventory *inv, struct readiness_observations *obs)
 			ver->adoption = xcalloc(4, sizeof(*ver->adoption));
 			for (uint32_t s = 0; s < ver->nadoption; s++) {
 				ver->adoption[s].at_time = T - (time_t)(3 - s) * 20 * DAY;
-				ver->adoption[s].share = (0.5 + v) / (NVERSIONS * NVERSIONS / 2.0) *
-							 (0.8 + 0.1 * s);
+				ver->adoption[s].share =
+					(0.5 + v) / (NVERSIONS * NVERSIONS / 2.0) * (0.8 + 0.1 * s);
 			}
 			ver->npolicies = 3;
 			ver->policies = xcalloc(3, sizeof(*ver->policies));
@@ -147,6 +151,14 @@ static double ms_since(const struct timespec *a)
 	return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
 }
 
+/* CPU time of this thread: less disturbed by other processes on a shared machine. */
+static double cpu_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 5;
@@ -160,23 +172,27 @@ int main(int argc, char **argv)
 	struct timespec t0;
 
 	/* Baseline: the naive scan of every policy for every endpoint. */
+	bool baseline = !(argc > 2 && strcmp(argv[2], "--no-baseline") == 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double c0 = cpu_ms();
 	size_t covered = 0;
-	for (size_t e = 0; e < inv.nendpoints; e++)
+	for (size_t e = 0; baseline && e < inv.nendpoints; e++)
 		for (size_t a = 0; a < inv.napps; a++)
 			for (size_t v = 0; v < inv.apps[a].nversions; v++)
 				for (size_t p = 0; p < inv.apps[a].versions[v].npolicies; p++) {
-					const struct pin_policy *pp = &inv.apps[a].versions[v].policies[p];
+					const struct pin_policy *pp =
+						&inv.apps[a].versions[v].policies[p];
 					covered += readiness_pattern_covers(pp->pattern,
 									    pp->include_subdomains,
 									    inv.endpoints[e].host);
 				}
-	double naive = ms_since(&t0);
+	double naive = ms_since(&t0), naive_cpu = cpu_ms() - c0;
 
-	double best = 1e99, total = 0, idx_ms = 0;
+	double best = 1e99, total = 0, idx_ms = 0, best_cpu = 1e99;
 	size_t napps = 0, stranded = 0, reasons = 0;
 	for (int r = 0; r < rounds; r++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		double c1 = cpu_ms();
 		struct readiness_index *idx = readiness_index_new(&inv);
 		if (!idx)
 			return 3;
@@ -184,7 +200,9 @@ int main(int argc, char **argv)
 		struct readiness_report rep;
 		if (readiness_eval(idx, &obs, &o, &rep) != 0)
 			return 3;
-		double ms = ms_since(&t0);
+		double ms = ms_since(&t0), cms = cpu_ms() - c1;
+		if (cms < best_cpu)
+			best_cpu = cms;
 		total += ms;
 		if (ms < best) {
 			best = ms;
@@ -234,14 +252,16 @@ int main(int argc, char **argv)
 	size_t npol = (size_t)NAPPS * NVERSIONS * 3;
 	printf("estate: %d endpoints, %d apps x %d versions, %zu policies, 3 pins each\n",
 	       NENDPOINTS, NAPPS, NVERSIONS, npol);
-	printf("evaluate all endpoints: best %.1f ms, mean %.1f ms over %d rounds "
-	       "(index build %.2f ms; %zu app verdicts, %zu stranding now, %zu reasons) "
+	printf("evaluate all endpoints: best %.1f ms wall (%.1f ms CPU), mean %.1f ms over %d "
+	       "rounds (index build %.2f ms; %zu app verdicts, %zu stranding now, %zu reasons) "
 	       "[target <= 200 ms]\n",
-	       best, total / rounds, rounds, idx_ms, napps, stranded, reasons);
+	       best, best_cpu, total / rounds, rounds, idx_ms, napps, stranded, reasons);
 	printf("one what-if: %.4f ms (best of 3 x %d) [target <= 1 ms]\n", wbest, wn);
-	printf("baseline naive coverage scan alone (endpoints x policies, %zu covers): %.1f ms; "
-	       "full indexed evaluation takes %.0f%% of it\n",
-	       covered, naive, 100.0 * best / naive);
+	if (baseline)
+		printf("baseline, naive coverage scan alone (endpoints x policies, %zu covers): "
+		       "%.1f ms wall (%.1f ms CPU); the full indexed evaluation takes %.0f%% of it "
+		       "(CPU)\n",
+		       covered, naive, naive_cpu, 100.0 * best_cpu / naive_cpu);
 	readiness_observations_free(&obs);
 	model_inventory_free(&inv);
 	return best <= 200.0 && wbest <= 1.0 ? 0 : 1;

@@ -30,16 +30,20 @@ int main(int argc, char **argv)
 	time_t now = util_now();
 	if (n < 10 || gnutls_global_init() < 0 || !mkdtemp(dir))
 		return 3;
-	if (tcert_make(&root, "Bench Root", NULL, NULL, true, now - 86400, now + 86400 * 900, NULL) ||
-	    tcert_make(&inter, "Bench CA", NULL, &root, true, now - 86400, now + 86400 * 900, NULL) ||
+	if (tcert_make(&root, "Bench Root", NULL, NULL, true, now - 86400, now + 86400 * 900,
+		       NULL) ||
+	    tcert_make(&inter, "Bench CA", NULL, &root, true, now - 86400, now + 86400 * 900,
+		       NULL) ||
 	    tcert_make(&leaf, "api.example.com", dns, &inter, false, now - 86400, now + 86400 * 90,
 		       NULL))
 		return 3;
 	char p0[8192], p1[8192], p2[8192];
-	const char *kv[] = { "C0", tcert_json_pem(&leaf, p0, sizeof(p0)),
-			     "C1", tcert_json_pem(&inter, p1, sizeof(p1)),
-			     "C2", tcert_json_pem(&root, p2, sizeof(p2)),
-			     "PIN1", root.pin_b64, "PIN2", inter.pin_b64, NULL };
+	const char *kv[] = { "C0",   tcert_json_pem(&leaf, p0, sizeof(p0)),
+			     "C1",   tcert_json_pem(&inter, p1, sizeof(p1)),
+			     "C2",   tcert_json_pem(&root, p2, sizeof(p2)),
+			     "PIN1", root.pin_b64,
+			     "PIN2", inter.pin_b64,
+			     NULL };
 	char *body = tmpl_fill("trustkit-android.json", kv);
 	if (!body)
 		return 3;
@@ -64,13 +68,16 @@ int main(int argc, char **argv)
 
 	snprintf(path, sizeof(path), "%s/b.db", dir);
 	struct db *db = db_open(path, 0, err, sizeof(err));
-	if (!db || db_exec(db, "INSERT INTO endpoints (host, port, created_at, updated_at) VALUES "
-			       "('api.example.com', 443, 0, 0)", err, sizeof(err)))
+	if (!db || db_exec(db,
+			   "INSERT INTO endpoints (host, port, created_at, updated_at) VALUES "
+			   "('api.example.com', 443, 0, 0)",
+			   err, sizeof(err)))
 		return 3;
 	struct reports_limits *lim = reports_limits_new(65536, 1e9, 1e9, 4096, n / 2);
 	t0 = util_mono_ms();
 	for (int i = 0; i < n; i++)
-		if (reports_ingest(db, body, len, "192.0.2.1", now + i, lim, err, sizeof(err)) != 202)
+		if (reports_ingest(db, body, len, "192.0.2.1", now + i, lim, err, sizeof(err)) !=
+		    202)
 			return 3;
 	int64_t t_ingest = util_mono_ms() - t0;
 	struct reports_stats st;
@@ -81,7 +88,8 @@ int main(int argc, char **argv)
 	t0 = util_mono_ms();
 	int limited = 0;
 	for (int i = 0; i < iters * 10; i++)
-		limited += reports_ingest(db, body, len, "198.51.100.9", now, lim, err, sizeof(err)) == 429;
+		limited += reports_ingest(db, body, len, "198.51.100.9", now, lim, err,
+					  sizeof(err)) == 429;
 	int64_t t_flood = util_mono_ms() - t0;
 	reports_limits_free(lim);
 

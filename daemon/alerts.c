@@ -60,8 +60,8 @@ int alerts_severity_parse(const char *s, enum alert_severity *out)
 	return -EINVAL;
 }
 
-int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const char *app,
-		       char *out, size_t outlen)
+int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const char *app, char *out,
+		       size_t outlen)
 {
 	char buf[1024];
 	uint8_t d[32];
@@ -188,8 +188,9 @@ static void free_rows(struct firing_row *rows, size_t n)
 
 static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nout)
 {
-	static const char sql[] = "SELECT id, fingerprint, kind, severity, endpoint_id, starts_at,"
-				  " last_sent_at, summary, details FROM alerts WHERE status = 'firing'";
+	static const char sql[] =
+		"SELECT id, fingerprint, kind, severity, endpoint_id, starts_at,"
+		" last_sent_at, summary, details FROM alerts WHERE status = 'firing'";
 	sqlite3_stmt *s = db_stmt(c->db, sql);
 	struct firing_row *rows = NULL;
 	size_t n = 0, cap = 0;
@@ -201,7 +202,8 @@ static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nou
 		if (n == cap) {
 			if (cap >= ALERT_MAX_CONDS * 4) {
 				free_rows(rows, n);
-				return util_err(c->err, c->errlen, -E2BIG, "too many firing alerts");
+				return util_err(c->err, c->errlen, -E2BIG,
+						"too many firing alerts");
 			}
 			size_t ncap = cap ? cap * 2 : 64;
 			struct firing_row *nr = realloc(rows, ncap * sizeof(*nr));
@@ -270,8 +272,7 @@ static int load_hooks(struct apply_ctx *c)
 	return rc == SQLITE_DONE ? 0 : sql_fail(c, "loading webhooks");
 }
 
-static int is_silenced(struct apply_ctx *c, const char *fingerprint, int64_t endpoint_id,
-		       bool *out)
+static int is_silenced(struct apply_ctx *c, const char *fingerprint, int64_t endpoint_id, bool *out)
 {
 	static const char sql[] = "SELECT 1 FROM silences WHERE until > ?1 AND (fingerprint = ?2"
 				  " OR (?3 <> 0 AND endpoint_id = ?3)) LIMIT 1";
@@ -317,7 +318,7 @@ static void alert_labels(struct apply_ctx *c, int64_t endpoint_id, int64_t app_i
 static char *details_text(const struct alert_cond *k, const char *ep, const char *app)
 {
 	json_t *d = k->details && json_is_object(k->details) ? json_deep_copy(k->details)
-							      : json_object();
+							     : json_object();
 	if (!d)
 		return NULL;
 	if (ep[0])
@@ -337,7 +338,8 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 {
 	static const char sql_ins[] =
 		"INSERT INTO webhook_outbox (webhook_id, alert_id, idempotency_key, body, state,"
-		" attempts, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5)"
+		" attempts, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, "
+		"?5)"
 		" ON CONFLICT (webhook_id, idempotency_key) DO UPDATE SET body = excluded.body,"
 		" state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,"
 		" created_at = excluded.created_at, last_status = NULL, last_error = NULL";
@@ -422,7 +424,8 @@ static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 {
 	static const char sql[] =
 		"INSERT INTO alerts (fingerprint, kind, endpoint_id, app_id, severity, status,"
-		" summary, details, starts_at, updated_at) VALUES (?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0),"
+		" summary, details, starts_at, updated_at) VALUES (?1, ?2, NULLIF(?3, 0), "
+		"NULLIF(?4, 0),"
 		" ?5, 'firing', ?6, ?7, ?8, ?8)";
 	char ep[300], app[160], key[256];
 	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
@@ -542,8 +545,8 @@ static int check_conds(const struct alert_cond *conds, size_t n, char *err, size
 		if (fl == 0 || fl == sizeof(k->fingerprint))
 			return util_err(err, errlen, -EINVAL, "condition %zu: bad fingerprint", i);
 		if (strnlen(k->summary, sizeof(k->summary)) == sizeof(k->summary))
-			return util_err(err, errlen, -EINVAL, "condition %zu: summary not terminated",
-					i);
+			return util_err(err, errlen, -EINVAL,
+					"condition %zu: summary not terminated", i);
 		if (k->endpoint_id < 0 || k->app_id < 0)
 			return util_err(err, errlen, -EINVAL, "condition %zu: bad id", i);
 	}
@@ -585,12 +588,12 @@ int alerts_apply(struct db *db, const struct alert_cond *conds, size_t n, unsign
 			continue; /* duplicate: the first (most severe) one counts */
 		struct firing_row key;
 		snprintf(key.fingerprint, sizeof(key.fingerprint), "%s", k->fingerprint);
-		struct firing_row *r = nrows ? bsearch(&key, rows, nrows, sizeof(*rows), cmp_row)
-					     : NULL;
+		struct firing_row *r =
+			nrows ? bsearch(&key, rows, nrows, sizeof(*rows), cmp_row) : NULL;
 		struct alert_prev prev = { r != NULL, r ? r->severity : ALERT_SEV_NONE,
 					   r ? r->last_sent_at : 0 };
-		enum alert_action act = alerts_decide(&prev, true, k->severity, now,
-						      cfg->alerts_repeat_s);
+		enum alert_action act =
+			alerts_decide(&prev, true, k->severity, now, cfg->alerts_repeat_s);
 		if (r)
 			r->seen = true;
 		if (act == ALERT_ACT_OPEN)

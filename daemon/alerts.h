@@ -44,48 +44,49 @@ enum alert_severity { ALERT_SEV_NONE = 0, ALERT_INFO, ALERT_WARNING, ALERT_CRITI
 
 /** Bit of @kind in a scope mask for alerts_apply(). */
 #define ALERT_SCOPE(kind) (1u << (kind))
-#define ALERT_SCOPE_ALL ((1u << ALERT_KIND_COUNT) - 1)
+#define ALERT_SCOPE_ALL	  ((1u << ALERT_KIND_COUNT) - 1)
 
 #define ALERT_FINGERPRINT_MAX 128
-#define ALERT_SUMMARY_MAX 512
+#define ALERT_SUMMARY_MAX     512
 /** Hard cap on the conditions one alerts_apply() call accepts. */
 #define ALERT_MAX_CONDS 100000
 
 /** One condition that is true now. */
 struct alert_cond {
 	enum alert_kind kind;
-	char fingerprint[ALERT_FINGERPRINT_MAX]; /**< alerts_fingerprint(); stable per kind+endpoint+app */
-	int64_t endpoint_id;                     /**< 0: not about one endpoint */
-	int64_t app_id;                          /**< 0: not about one app */
-	enum alert_severity severity;            /**< INFO..CRITICAL */
-	char summary[ALERT_SUMMARY_MAX];         /**< one line, plain text (may hold untrusted text) */
-	json_t *details;                         /**< borrowed; may be NULL. Known keys: stranded_share
-						      (real), versions (array), reasons (array of
-						      strings), expiry_days (int), link (string) */
+	char fingerprint[ALERT_FINGERPRINT_MAX]; /**< alerts_fingerprint(); stable per
+						    kind+endpoint+app */
+	int64_t endpoint_id;			 /**< 0: not about one endpoint */
+	int64_t app_id;				 /**< 0: not about one app */
+	enum alert_severity severity;		 /**< INFO..CRITICAL */
+	char summary[ALERT_SUMMARY_MAX]; /**< one line, plain text (may hold untrusted text) */
+	json_t *details;		 /**< borrowed; may be NULL. Known keys: stranded_share
+					      (real), versions (array), reasons (array of
+					      strings), expiry_days (int), link (string) */
 };
 
 /** What alerts_apply() did, for logs and tests. */
 struct alerts_result {
 	int opened, resolved, changed, repeated; /**< state transitions */
-	int notifications;                       /**< outbox rows written */
-	int silenced;                            /**< notifications suppressed by a silence */
+	int notifications;			 /**< outbox rows written */
+	int silenced;				 /**< notifications suppressed by a silence */
 };
 
 /** What a notification decision says (pure; see alerts_decide()). */
 enum alert_action {
-	ALERT_ACT_NONE = 0,  /**< nothing to do */
-	ALERT_ACT_OPEN,      /**< new firing episode: open a row, notify */
-	ALERT_ACT_RESOLVE,   /**< condition gone: close the row, notify "resolved" */
-	ALERT_ACT_CHANGE,    /**< still firing with another severity: update, notify */
-	ALERT_ACT_REPEAT,    /**< still firing, repeat interval elapsed: notify again */
-	ALERT_ACT_UPDATE,    /**< still firing, nothing to send (summary/details refreshed) */
+	ALERT_ACT_NONE = 0, /**< nothing to do */
+	ALERT_ACT_OPEN,	    /**< new firing episode: open a row, notify */
+	ALERT_ACT_RESOLVE,  /**< condition gone: close the row, notify "resolved" */
+	ALERT_ACT_CHANGE,   /**< still firing with another severity: update, notify */
+	ALERT_ACT_REPEAT,   /**< still firing, repeat interval elapsed: notify again */
+	ALERT_ACT_UPDATE,   /**< still firing, nothing to send (summary/details refreshed) */
 };
 
 /** Previous state of one fingerprint as stored, input of alerts_decide(). */
 struct alert_prev {
-	bool firing;                   /**< a firing row exists */
-	enum alert_severity severity;  /**< its severity */
-	time_t last_sent_at;           /**< 0: never notified (e.g. silenced so far) */
+	bool firing;		      /**< a firing row exists */
+	enum alert_severity severity; /**< its severity */
+	time_t last_sent_at;	      /**< 0: never notified (e.g. silenced so far) */
 };
 
 /** "stranding_now", ...; "unknown" for out-of-range values. */
@@ -102,8 +103,8 @@ int alerts_severity_parse(const char *s, enum alert_severity *out);
  * name (NULL/"" when not about an endpoint or app) into @out (>= 64 bytes).
  * 0, or -ENOSPC/-EIO.
  */
-int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const char *app,
-		       char *out, size_t outlen);
+int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const char *app, char *out,
+		       size_t outlen);
 
 /**
  * Pure transition decision for one fingerprint: @prev as stored, @present
@@ -173,8 +174,7 @@ int alerts_silences_json(struct db *db, time_t now, json_t **out, char *err, siz
 int alerts_firing_counts(struct db *db, int64_t out[4]);
 
 /** Resolve "host" or "host:port" to an endpoint id. 0, -ENOENT or -EINVAL (ambiguous/bad). */
-int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
-			   size_t errlen);
+int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err, size_t errlen);
 
 /* ---- Building conditions (alerts_eval.c) ------------------------------ */
 
@@ -207,13 +207,36 @@ int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
 				 struct alerts_condv *out, char *err, size_t errlen);
 
+struct readiness_report;
+
+/**
+ * Conditions from readiness verdicts (pure): per endpoint × app,
+ * stranding_now (critical) when the current chain strands a non-zero share,
+ * rotation_not_ready when the key-rotation scenario is not ready and the
+ * earliest certificate expires within [alerts] expiry_days (severity by
+ * alerts_rotation_severity()); per endpoint, chain_changed (info) on drift
+ * and edges_disagree (warning). Details carry stranded/unknown/surviving
+ * shares, versions [{version, share}], reasons, expiry_days. Appends to @out.
+ */
+int alerts_conds_from_readiness(const struct readiness_report *rep, const struct config *cfg,
+				struct alerts_condv *out, char *err, size_t errlen);
+
+/**
+ * Load the inventory and observations from @db, evaluate readiness at @now
+ * and append alerts_conds_from_readiness(); adds the four readiness kinds to
+ * *@scope on success. 0 or negative errno with a message.
+ */
+int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, time_t now,
+				      struct alerts_condv *out, unsigned *scope, char *err,
+				      size_t errlen);
+
 /**
  * Evaluate every condition source available and apply the result in one
  * alerts_apply() (kinds of sources that ran are in scope). Call after each
  * sweep and after inventory changes, on the writer connection, then
  * webhook_worker_kick(). 0 or negative errno with a message.
  */
-int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
-		    struct alerts_result *res, char *err, size_t errlen);
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
+		    char *err, size_t errlen);
 
 #endif

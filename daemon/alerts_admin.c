@@ -5,26 +5,17 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "audit.h"
 #include "db.h"
 #include "util.h"
-
-#if __has_include("audit.h")
-#include "audit.h"
-#define HAVE_AUDIT 1
-#endif
 
 static void audit_change(struct db *db, const char *actor, const char *action, int64_t id,
 			 json_t *before, json_t *after, int *rc, char *err, size_t errlen)
 {
-#ifdef HAVE_AUDIT
 	char ids[32];
 	snprintf(ids, sizeof(ids), "%lld", (long long)id);
 	if (*rc == 0)
 		*rc = audit_append(db, actor, action, "silence", ids, before, after, err, errlen);
-#else
-	(void)db, (void)actor, (void)action, (void)id, (void)before, (void)after, (void)rc;
-	(void)err, (void)errlen;
-#endif
 }
 
 static json_t *text_or_null(sqlite3_stmt *s, int i)
@@ -45,7 +36,8 @@ int alerts_list_json(struct db *db, bool all, int limit, time_t now, json_t **ou
 	static const char sql[] =
 		"SELECT a.id, a.fingerprint, a.kind, a.severity, a.status, a.endpoint_id, a.app_id,"
 		" a.summary, a.details, a.starts_at, a.ends_at, a.last_sent_at,"
-		" EXISTS (SELECT 1 FROM silences s WHERE s.until > ?2 AND (s.fingerprint = a.fingerprint"
+		" EXISTS (SELECT 1 FROM silences s WHERE s.until > ?2 AND (s.fingerprint = "
+		"a.fingerprint"
 		" OR (a.endpoint_id IS NOT NULL AND s.endpoint_id = a.endpoint_id)))"
 		" FROM alerts a WHERE ?1 OR a.status = 'firing'"
 		" ORDER BY a.status = 'firing' DESC, a.starts_at DESC, a.id DESC LIMIT ?3";
@@ -65,12 +57,14 @@ int alerts_list_json(struct db *db, bool all, int limit, time_t now, json_t **ou
 		json_t *ep = json_object_get(details, "endpoint");
 		json_t *app = json_object_get(details, "app");
 		json_t *o = json_pack(
-			"{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}",
+			"{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+			"s:b}",
 			"id", (json_int_t)sqlite3_column_int64(s, 0), "fingerprint",
 			text_or_null(s, 1), "kind", text_or_null(s, 2), "severity",
 			text_or_null(s, 3), "status", text_or_null(s, 4), "endpoint_id",
-			int_or_null(s, 5), "endpoint", json_is_string(ep) ? json_copy(ep) : json_null(),
-			"app_id", int_or_null(s, 6), "app",
+			int_or_null(s, 5), "endpoint",
+			json_is_string(ep) ? json_copy(ep) : json_null(), "app_id",
+			int_or_null(s, 6), "app",
 			json_is_string(app) ? json_copy(app) : json_null(), "summary",
 			text_or_null(s, 7), "details", details ? details : json_null(), "starts_at",
 			int_or_null(s, 9), "ends_at", int_or_null(s, 10), "last_sent_at",
@@ -107,8 +101,7 @@ int alerts_firing_counts(struct db *db, int64_t out[4])
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
-int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
-			   size_t errlen)
+int alerts_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"SELECT id FROM endpoints WHERE host = lower(?1) AND (?2 = 0 OR port = ?2) LIMIT 2";
@@ -159,8 +152,9 @@ int alerts_silence_add(struct db *db, const char *actor, const char *fingerprint
 		       int64_t endpoint_id, time_t until, const char *reason, time_t now,
 		       int64_t *id, char *err, size_t errlen)
 {
-	static const char sql[] = "INSERT INTO silences (fingerprint, endpoint_id, until, reason,"
-				  " created_by, created_at) VALUES (?1, NULLIF(?2, 0), ?3, ?4, ?5, ?6)";
+	static const char sql[] =
+		"INSERT INTO silences (fingerprint, endpoint_id, until, reason,"
+		" created_by, created_at) VALUES (?1, NULLIF(?2, 0), ?3, ?4, ?5, ?6)";
 	if ((!fingerprint || !*fingerprint) && endpoint_id <= 0)
 		return util_err(err, errlen, -EINVAL, "a fingerprint or an endpoint is required");
 	if (fingerprint && *fingerprint && !valid_text(fingerprint, ALERT_FINGERPRINT_MAX - 1))
@@ -178,7 +172,8 @@ int alerts_silence_add(struct db *db, const char *actor, const char *fingerprint
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_text(s, 1, fingerprint && *fingerprint ? fingerprint : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, fingerprint && *fingerprint ? fingerprint : NULL, -1,
+			  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, endpoint_id);
 	sqlite3_bind_int64(s, 3, until);
 	sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
@@ -192,12 +187,12 @@ int alerts_silence_add(struct db *db, const char *actor, const char *fingerprint
 	}
 	*id = sqlite3_last_insert_rowid(db_handle(db));
 	rc = 0;
-	json_t *after = json_pack("{s:I, s:o, s:o, s:I, s:s}", "id", (json_int_t)*id, "fingerprint",
-				  fingerprint && *fingerprint ? json_string(fingerprint) : json_null(),
-				  "endpoint_id",
-				  endpoint_id > 0 ? json_integer(endpoint_id) : json_null(), "until",
-				  (json_int_t)until, "reason", reason);
-	audit_change(db, actor, "silence.add", *id, NULL, after, &rc, err, errlen);
+	json_t *after =
+		json_pack("{s:I, s:o, s:o, s:I, s:s}", "id", (json_int_t)*id, "fingerprint",
+			  fingerprint && *fingerprint ? json_string(fingerprint) : json_null(),
+			  "endpoint_id", endpoint_id > 0 ? json_integer(endpoint_id) : json_null(),
+			  "until", (json_int_t)until, "reason", reason);
+	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
 	json_decref(after);
 	if (rc)
 		goto fail;
@@ -248,7 +243,7 @@ int alerts_silence_remove(struct db *db, const char *actor, int64_t id, time_t n
 	sqlite3_reset(s);
 	json_t *before = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)until);
 	json_t *after = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)now);
-	audit_change(db, actor, "silence.remove", id, before, after, &rc, err, errlen);
+	audit_change(db, actor, "update", id, before, after, &rc, err, errlen);
 	json_decref(before);
 	json_decref(after);
 	if (rc)
@@ -265,10 +260,11 @@ fail:
 
 int alerts_silences_json(struct db *db, time_t now, json_t **out, char *err, size_t errlen)
 {
-	static const char sql[] =
-		"SELECT s.id, s.fingerprint, s.endpoint_id, e.host || ':' || e.port, s.until, s.reason,"
-		" s.created_by, s.created_at FROM silences s LEFT JOIN endpoints e ON e.id = s.endpoint_id"
-		" WHERE s.until > ? ORDER BY s.id";
+	static const char sql[] = "SELECT s.id, s.fingerprint, s.endpoint_id, e.host || ':' || "
+				  "e.port, s.until, s.reason,"
+				  " s.created_by, s.created_at FROM silences s LEFT JOIN endpoints "
+				  "e ON e.id = s.endpoint_id"
+				  " WHERE s.until > ? ORDER BY s.id";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	json_t *arr = json_array();
 	int rc;

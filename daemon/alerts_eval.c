@@ -11,6 +11,7 @@
 #include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "reports.h"
 #include "util.h"
 
 void alerts_condv_free(struct alerts_condv *v)
@@ -65,8 +66,8 @@ static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int6
 				worst_fail = a[i].consecutive;
 		}
 	}
-	enum alert_severity fsev = alerts_probe_failing_severity(worst_fail,
-								 cfg->alerts_probe_failures);
+	enum alert_severity fsev =
+		alerts_probe_failing_severity(worst_fail, cfg->alerts_probe_failures);
 	for (int pass = 0; pass < 2; pass++) {
 		bool invalid = pass == 1;
 		if (invalid ? ninvalid == 0 : fsev == ALERT_SEV_NONE)
@@ -88,14 +89,16 @@ static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int6
 			if (!first)
 				first = a[i].outcome;
 			json_array_append_new(
-				addrs, json_pack("{s:s, s:s, s:I, s:o}", "address", a[i].address,
-						 "outcome", a[i].outcome, "consecutive_failures",
-						 (json_int_t)a[i].consecutive, "detail",
-						 a[i].detail ? json_string(a[i].detail) : json_null()));
+				addrs,
+				json_pack("{s:s, s:s, s:I, s:o}", "address", a[i].address,
+					  "outcome", a[i].outcome, "consecutive_failures",
+					  (json_int_t)a[i].consecutive, "detail",
+					  a[i].detail ? json_string(a[i].detail) : json_null()));
 			char r[512];
-			snprintf(r, sizeof(r), "%s: %s%s%s (%lld consecutive probe%s)", a[i].address,
-				 a[i].outcome, a[i].detail ? ", " : "", a[i].detail ? a[i].detail : "",
-				 (long long)a[i].consecutive, a[i].consecutive == 1 ? "" : "s");
+			snprintf(r, sizeof(r), "%s: %s%s%s (%lld consecutive probe%s)",
+				 a[i].address, a[i].outcome, a[i].detail ? ", " : "",
+				 a[i].detail ? a[i].detail : "", (long long)a[i].consecutive,
+				 a[i].consecutive == 1 ? "" : "s");
 			json_array_append_new(reasons, json_string(r));
 		}
 		c->details = json_pack("{s:o, s:o}", "addresses", addrs, "reasons", reasons);
@@ -103,14 +106,15 @@ static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int6
 			return -ENOMEM;
 		if (invalid)
 			snprintf(c->summary, sizeof(c->summary),
-				 "%s:%d presents a chain that does not validate (%s) on %lld address%s",
+				 "%s:%d presents a chain that does not validate (%s) on %lld "
+				 "address%s",
 				 host, port, first ? first : "?", (long long)ninvalid,
 				 ninvalid == 1 ? "" : "es");
 		else
 			snprintf(c->summary, sizeof(c->summary),
-				 "%s:%d probes failing (%s) on %lld address%s, %lld consecutive", host,
-				 port, first ? first : "?", (long long)nfail, nfail == 1 ? "" : "es",
-				 (long long)worst_fail);
+				 "%s:%d probes failing (%s) on %lld address%s, %lld consecutive",
+				 host, port, first ? first : "?", (long long)nfail,
+				 nfail == 1 ? "" : "es", (long long)worst_fail);
 	}
 	return 0;
 }
@@ -122,14 +126,18 @@ int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 	 * of the endpoint's latest probe), when it is not "ok", with the probes
 	 * since the address was last ok. */
 	static const char sql[] =
-		"SELECT e.id, e.host, e.port, o.address, o.outcome, o.presented_chain_id IS NOT NULL,"
+		"SELECT e.id, e.host, e.port, o.address, o.outcome, o.presented_chain_id IS NOT "
+		"NULL,"
 		" o.detail, (SELECT coalesce(sum(f.probe_count), 0) FROM observations f"
-		"  WHERE f.endpoint_id = o.endpoint_id AND f.address = o.address AND f.outcome <> 'ok'"
+		"  WHERE f.endpoint_id = o.endpoint_id AND f.address = o.address AND f.outcome <> "
+		"'ok'"
 		"  AND f.last_seen > coalesce((SELECT max(k.last_seen) FROM observations k"
-		"   WHERE k.endpoint_id = o.endpoint_id AND k.address = o.address AND k.outcome = 'ok'), -1))"
+		"   WHERE k.endpoint_id = o.endpoint_id AND k.address = o.address AND k.outcome = "
+		"'ok'), -1))"
 		" FROM observations o JOIN endpoints e ON e.id = o.endpoint_id"
 		" WHERE e.enabled = 1 AND o.outcome <> 'ok'"
-		" AND o.id = (SELECT o2.id FROM observations o2 WHERE o2.endpoint_id = o.endpoint_id"
+		" AND o.id = (SELECT o2.id FROM observations o2 WHERE o2.endpoint_id = "
+		"o.endpoint_id"
 		"  AND o2.address = o.address ORDER BY o2.last_seen DESC, o2.id DESC LIMIT 1)"
 		" AND o.last_seen >= (SELECT max(o3.last_seen) FROM observations o3"
 		"  WHERE o3.endpoint_id = o.endpoint_id) - e.interval_s"
@@ -145,7 +153,11 @@ int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 	if (!s)
 		return util_err(err, errlen, -EIO, "reading observations: %s", db_errmsg(db));
 
-#define KEEP(i) (strs[ns] = sqlite3_column_text(s, (i)) ? strdup((const char *)sqlite3_column_text(s, (i))) : NULL, strs[ns++])
+#define KEEP(i)                                                                 \
+	(strs[ns] = sqlite3_column_text(s, (i))                                 \
+			    ? strdup((const char *)sqlite3_column_text(s, (i))) \
+			    : NULL,                                             \
+	 strs[ns++])
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t eid = sqlite3_column_int64(s, 0);
 		if (eid != cur && na) {
@@ -195,11 +207,14 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 	 * whose expiry date is within the first [alerts] expiry_days threshold. */
 	static const char sql[] =
 		"SELECT a.id, a.name, p.pattern, min(p.expires), group_concat(v.version, ', ')"
-		" FROM pin_policies p JOIN versions v ON v.id = p.version_id JOIN apps a ON a.id = v.app_id"
+		" FROM pin_policies p JOIN versions v ON v.id = p.version_id JOIN apps a ON a.id = "
+		"v.app_id"
 		" WHERE p.enforce = 1 AND p.expires IS NOT NULL"
-		" AND p.expires >= date(?1, 'unixepoch') AND p.expires <= date(?1 + ?2 * 86400, 'unixepoch')"
+		" AND p.expires >= date(?1, 'unixepoch') AND p.expires <= date(?1 + ?2 * 86400, "
+		"'unixepoch')"
 		" AND EXISTS (SELECT 1 FROM pins WHERE pins.policy_id = p.id)"
-		" AND (SELECT share FROM adoption WHERE version_id = v.id ORDER BY at DESC LIMIT 1) IS NOT 0"
+		" AND (SELECT share FROM adoption WHERE version_id = v.id ORDER BY at DESC LIMIT "
+		"1) IS NOT 0"
 		" GROUP BY a.id, p.pattern ORDER BY a.id, p.pattern";
 	int th0 = cfg->alerts_expiry_days[0] > 0 ? cfg->alerts_expiry_days[0] : 30;
 	int th1 = cfg->alerts_expiry_days[1];
@@ -239,9 +254,9 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 			 "After %s these versions stop enforcing their pins for %s; ship a release "
 			 "with a renewed pin set.",
 			 expires, pattern);
-		c->details = json_pack("{s:s, s:s, s:s, s:I, s:[s]}", "pattern", pattern, "versions",
-				       versions ? versions : "", "expires", expires, "days_left",
-				       (json_int_t)days, "reasons", r);
+		c->details = json_pack("{s:s, s:s, s:s, s:I, s:[s]}", "pattern", pattern,
+				       "versions", versions ? versions : "", "expires", expires,
+				       "days_left", (json_int_t)days, "reasons", r);
 		if (!c->details) {
 			rc = util_err(err, errlen, -ENOMEM, "out of memory");
 			break;
@@ -255,15 +270,20 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 
 /* ---- everything ----------------------------------------------------------- */
 
-int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
-		    struct alerts_result *res, char *err, size_t errlen)
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
+		    char *err, size_t errlen)
 {
 	struct alerts_condv v = { 0 };
 	unsigned scope = ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED) |
 			 ALERT_SCOPE(ALERT_PIN_SET_EXPIRING);
+	scope |= ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) | ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND);
 	int rc = alerts_conds_from_observations(db, cfg, &v, err, errlen);
 	if (rc == 0)
 		rc = alerts_conds_from_pin_expiry(db, cfg, now, &v, err, errlen);
+	if (rc == 0)
+		rc = alerts_conds_from_store_readiness(db, cfg, now, &v, &scope, err, errlen);
+	if (rc == 0)
+		rc = reports_signal_conds(db, now, &v, err, errlen);
 	if (rc == 0)
 		rc = alerts_apply(db, v.v, v.n, scope, now, cfg, res, err, errlen);
 	alerts_condv_free(&v);

@@ -9,15 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts_engine.h"
 #include "api_internal.h"
 #include "build_config.h"
 #include "db.h"
 #include "metrics.h"
+#include "reports.h"
 #include "tokens.h"
 #include "util.h"
 
-#define SCHEDULER_DEAD_S 60
-#define STATUS_CACHE_S 2
+#define SCHEDULER_DEAD_S 60  /* a heartbeat this recent proves the scheduler alive */
+#define SCHEDULER_LAG_S	 300 /* or nothing overdue by more than this */
+#define STATUS_CACHE_S	 2
 
 struct api_route {
 	const char *method;
@@ -44,10 +47,48 @@ static const struct api_route routes[] = {
 	{ "GET", "/api/v1/endpoints/{}/observations", API_READ, false, api_endpoint_observations },
 	{ "GET", "/api/v1/endpoints/{}/history", API_READ, false, api_endpoint_history },
 	{ "POST", "/api/v1/endpoints/{}/probe", API_WRITE, false, h_probe_now },
+	{ "POST", "/api/v1/endpoints", API_WRITE, true, api_endpoint_create },
+	{ "PUT", "/api/v1/endpoints/{}", API_WRITE, true, api_endpoint_update },
+	{ "DELETE", "/api/v1/endpoints/{}", API_WRITE, false, api_endpoint_delete },
 	{ "GET", "/api/v1/apps", API_READ, false, api_apps_list },
+	{ "POST", "/api/v1/apps", API_WRITE, true, api_app_create },
 	{ "GET", "/api/v1/apps/{}", API_READ, false, api_app_get },
+	{ "PUT", "/api/v1/apps/{}", API_WRITE, true, api_app_update },
+	{ "DELETE", "/api/v1/apps/{}", API_WRITE, false, api_app_delete },
+	{ "POST", "/api/v1/apps/{}/versions", API_WRITE, true, api_version_create },
+	{ "GET", "/api/v1/apps/{}/versions/{}", API_READ, false, api_version_get },
+	{ "PUT", "/api/v1/apps/{}/versions/{}", API_WRITE, true, api_version_replace },
+	{ "DELETE", "/api/v1/apps/{}/versions/{}", API_WRITE, false, api_version_delete },
+	{ "PUT", "/api/v1/apps/{}/versions/{}/policies", API_WRITE, true, api_policy_put },
+	{ "DELETE", "/api/v1/apps/{}/versions/{}/policies", API_WRITE, false, api_policy_delete },
+	{ "POST", "/api/v1/apps/{}/adoption", API_WRITE, true, api_adoption_add },
+	{ "DELETE", "/api/v1/apps/{}/versions/{}/adoption/{}", API_WRITE, false,
+	  api_adoption_delete },
+	{ "GET", "/api/v1/inventory", API_READ, false, api_inventory_export },
+	{ "POST", "/api/v1/inventory", API_WRITE, true, api_inventory_import },
 	{ "GET", "/api/v1/audit", API_READ, false, api_audit_list },
+	{ "GET", "/api/v1/audit/verify", API_READ, false, api_audit_verify },
 	{ "GET", "/api/v1/certificates", API_READ, false, api_certificates_list },
+	{ "GET", "/api/v1/readiness", API_READ, false, api_readiness_list },
+	{ "GET", "/api/v1/readiness/{}", API_READ, false, api_readiness_get },
+	{ "POST", "/api/v1/whatif", API_READ, true, api_whatif },
+	{ "GET", "/api/v1/lint", API_READ, false, api_lint },
+	{ "GET", "/api/v1/alerts", API_READ, false, api_alerts_list },
+	{ "GET", "/api/v1/alerts/silences", API_READ, false, api_silences_list },
+	{ "POST", "/api/v1/alerts/silences", API_WRITE, true, api_silence_add },
+	{ "DELETE", "/api/v1/alerts/silences/{}", API_WRITE, false, api_silence_remove },
+	{ "POST", "/api/v1/reports", API_PUBLIC, true, api_reports_post },
+	{ "GET", "/api/v1/reports", API_READ, false, api_reports_list },
+	{ "GET", "/api/v1/candidates", API_READ, false, api_candidates_list },
+	{ "POST", "/api/v1/candidates", API_WRITE, true, api_candidates_post },
+	{ "GET", "/api/v1/candidates/{}", API_READ, false, api_candidate_get },
+	{ "DELETE", "/api/v1/candidates/{}", API_WRITE, false, api_candidate_delete },
+	{ "GET", "/api/v1/webhooks", API_ADMIN, false, api_webhooks_list },
+	{ "POST", "/api/v1/webhooks", API_ADMIN, true, api_webhook_add },
+	{ "DELETE", "/api/v1/webhooks/{}", API_ADMIN, false, api_webhook_remove },
+	{ "POST", "/api/v1/webhooks/{}/test", API_ADMIN, false, api_webhook_test },
+	{ "GET", "/api/v1/webhooks/outbox", API_ADMIN, false, api_webhook_outbox },
+	{ "POST", "/api/v1/webhooks/outbox/{}/retry", API_ADMIN, false, api_webhook_outbox_retry },
 	{ "GET", "/api/v1/tokens", API_ADMIN, false, h_tokens_list },
 	{ "POST", "/api/v1/tokens", API_ADMIN, true, h_tokens_create },
 	{ "DELETE", "/api/v1/tokens/{}", API_ADMIN, false, h_tokens_revoke },
@@ -86,7 +127,8 @@ static bool match(const char *pattern, const char *path, struct api_req *req)
 	return true;
 }
 
-const struct api_route *api_route_find(struct api_req *req, int *status, char *allow, size_t allowlen)
+const struct api_route *api_route_find(struct api_req *req, int *status, char *allow,
+				       size_t allowlen)
 {
 	size_t used = 0;
 	bool path_known = false;
@@ -102,7 +144,8 @@ const struct api_route *api_route_find(struct api_req *req, int *status, char *a
 		if (req->method && strcmp(routes[i].method, req->method) == 0)
 			return &routes[i];
 		path_known = true;
-		int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i].method);
+		int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
+				 routes[i].method);
 		if (w > 0 && (size_t)w < allowlen - used)
 			used += (size_t)w;
 	}
@@ -189,7 +232,8 @@ int api_page(struct api_req *req, int64_t *limit, int64_t *cursor)
 	}
 	if (c && *c) {
 		if (util_parse_int(c, 1, INT64_MAX, &v)) {
-			api_error(req, 400, "bad_request", "cursor must be a value returned as next_cursor");
+			api_error(req, 400, "bad_request",
+				  "cursor must be a value returned as next_cursor");
 			return -EINVAL;
 		}
 		*cursor = v;
@@ -205,15 +249,17 @@ void api_list_response(struct api_req *req, json_t *items, int64_t next_cursor)
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)next_cursor);
-	api_ok(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
-				   next_cursor ? json_string(buf) : json_null()));
+	api_ok(req, 200,
+	       json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			 next_cursor ? json_string(buf) : json_null()));
 }
 
 int api_param_id(struct api_req *req, size_t i, int64_t *out)
 {
 	long long v;
 	if (i >= req->nparams || util_parse_int(req->params[i], 1, INT64_MAX, &v)) {
-		api_error(req, 400, "bad_request", "'%.64s' is not an id", i < req->nparams ? req->params[i] : "");
+		api_error(req, 400, "bad_request", "'%.64s' is not an id",
+			  i < req->nparams ? req->params[i] : "");
 		return -EINVAL;
 	}
 	*out = v;
@@ -253,7 +299,25 @@ int api_ctx_init(struct api_ctx *ctx, bool public_read)
 	ctx->cfg = cfg;
 	if (pthread_mutex_init(&ctx->lock, NULL))
 		return -ENOMEM;
+	if (pthread_mutex_init(&ctx->snap_build_lock, NULL)) {
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&ctx->warm_cond, NULL)) {
+		pthread_mutex_destroy(&ctx->snap_build_lock);
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
+	ctx->warm_kick = true; /* build the first snapshot right away */
 	ctx->public_read = public_read;
+	/* reports come from apps in the field: 30 at once, then one a second per address */
+	ctx->reports = reports_limits_new(REPORTS_MAX_BODY_DEFAULT, 1.0, 30, 10000, 100000);
+	if (!ctx->reports) {
+		pthread_cond_destroy(&ctx->warm_cond);
+		pthread_mutex_destroy(&ctx->snap_build_lock);
+		pthread_mutex_destroy(&ctx->lock);
+		return -ENOMEM;
+	}
 	ctx->started_at = util_now();
 	ctx->generation = 1;
 	return 0;
@@ -263,6 +327,13 @@ void api_ctx_destroy(struct api_ctx *ctx)
 {
 	free(ctx->cache_status);
 	ctx->cache_status = NULL;
+	struct api_snapshot *s = ctx->snapshot;
+	ctx->snapshot = NULL;
+	api_snapshot_release(ctx, s);
+	reports_limits_free(ctx->reports);
+	ctx->reports = NULL;
+	pthread_cond_destroy(&ctx->warm_cond);
+	pthread_mutex_destroy(&ctx->snap_build_lock);
 	pthread_mutex_destroy(&ctx->lock);
 }
 
@@ -270,25 +341,38 @@ void api_ctx_invalidate(struct api_ctx *ctx)
 {
 	pthread_mutex_lock(&ctx->lock);
 	ctx->generation++;
+	ctx->warm_kick = true;
+	pthread_cond_signal(&ctx->warm_cond);
 	pthread_mutex_unlock(&ctx->lock);
+	/* An inventory change re-evaluates alerts soon (no-op without serve). */
+	alerts_engine_poke(alerts_engine_current());
 }
 
 /* ---- server routes ---------------------------------------------------- */
 
 static void h_healthz(struct api_req *req)
 {
-	int64_t one = 0;
+	int64_t one = 0, due = 0;
 	time_t now = util_now();
 	bool db_ok = db_query_int(req->db, "SELECT 1", &one) == 0 && one == 1;
+	/* how far behind the schedule is: the most overdue enabled endpoint */
+	if (db_ok && db_query_int(req->db,
+				  "SELECT coalesce(min(next_probe_at), 0) FROM endpoints "
+				  "WHERE enabled = 1 AND next_probe_at IS NOT NULL",
+				  &due))
+		db_ok = false;
+	int64_t lag = due && now > due ? now - due : 0;
 	pthread_mutex_lock(&req->ctx->lock);
 	time_t seen = req->ctx->scheduler_seen, sweep = req->ctx->last_sweep;
 	pthread_mutex_unlock(&req->ctx->lock);
-	bool sched_ok = seen && now - seen <= SCHEDULER_DEAD_S;
-	json_t *j = json_pack("{s:s, s:b, s:b, s:o, s:o}",
-			      "status", db_ok && sched_ok ? "ok" : "unhealthy",
-			      "database", db_ok, "scheduler", sched_ok,
-			      "scheduler_heartbeat_age_s", seen ? json_integer(now - seen) : json_null(),
-			      "last_sweep_age_s", sweep ? json_integer(now - sweep) : json_null());
+	/* The scheduler must have started; it is alive while it commits results or,
+	 * between commits on a quiet estate, while nothing is overdue. */
+	bool sched_ok = seen && (now - seen <= SCHEDULER_DEAD_S || lag <= SCHEDULER_LAG_S);
+	json_t *j = json_pack(
+		"{s:s, s:b, s:b, s:o, s:I, s:o}", "status", db_ok && sched_ok ? "ok" : "unhealthy",
+		"database", db_ok, "scheduler", sched_ok, "scheduler_heartbeat_age_s",
+		seen ? json_integer(now - seen) : json_null(), "schedule_lag_s", (json_int_t)lag,
+		"last_sweep_age_s", sweep ? json_integer(now - sweep) : json_null());
 	api_ok(req, db_ok && sched_ok ? 200 : 503, j);
 }
 
@@ -299,6 +383,15 @@ static void h_metrics(struct api_req *req)
 	size_t len = 0;
 	if (metrics_render(req->db, &out, &len, err, sizeof(err))) {
 		api_error(req, 500, "metrics", "%s", err);
+		return;
+	}
+	if (api_readiness_metrics(req, &out, &len)) {
+		free(out);
+		return;
+	}
+	if (req->ctx->reports && reports_metrics_append(req->ctx->reports, &out, &len)) {
+		free(out);
+		api_error(req, 500, "metrics", "out of memory");
 		return;
 	}
 	req->text = out;
@@ -314,7 +407,8 @@ static json_t *status_build(struct api_req *req)
 		{ "apps", "SELECT count(*) FROM apps" },
 		{ "versions", "SELECT count(*) FROM versions" },
 		{ "alerts_firing", "SELECT count(*) FROM alerts WHERE status = 'firing'" },
-		{ "alerts_critical", "SELECT count(*) FROM alerts WHERE status = 'firing' AND severity = 'critical'" },
+		{ "alerts_critical",
+		  "SELECT count(*) FROM alerts WHERE status = 'firing' AND severity = 'critical'" },
 		{ "webhook_queue", "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'" },
 		{ "observations", "SELECT count(*) FROM observations" },
 	};
@@ -373,8 +467,10 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "schema_version", json_integer(db_schema_version()));
 	json_object_set_new(counts, "now", json_string(util_fmt_time(now, t, sizeof(t))));
 	json_object_set_new(counts, "uptime_s", json_integer(now - c->started_at));
-	json_object_set_new(counts, "last_sweep", sweep ? json_string(util_fmt_time(sweep, t, sizeof(t))) : json_null());
-	json_object_set_new(counts, "scheduler_alive", json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
+	json_object_set_new(counts, "last_sweep",
+			    sweep ? json_string(util_fmt_time(sweep, t, sizeof(t))) : json_null());
+	json_object_set_new(counts, "scheduler_alive",
+			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
 	api_ok(req, 200, counts);
 }
@@ -398,7 +494,8 @@ static void h_tokens_create(struct api_req *req)
 	json_error_t jerr;
 	if (!req->body || json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s:s}", "name", &name,
 					 "role", &role_s)) {
-		api_error(req, 400, "bad_request", "body must be {\"name\": \"...\", \"role\": \"read|write|admin\"}%s%s",
+		api_error(req, 400, "bad_request",
+			  "body must be {\"name\": \"...\", \"role\": \"read|write|admin\"}%s%s",
 			  req->body ? ": " : "", req->body ? jerr.text : "");
 		return;
 	}
@@ -414,7 +511,8 @@ static void h_tokens_create(struct api_req *req)
 	else if (rc)
 		api_error(req, rc == -EBUSY ? 503 : 500, "database", "%s", err);
 	else
-		api_ok(req, 201, json_pack("{s:s, s:s, s:s}", "name", name, "role", role_s, "token", tok));
+		api_ok(req, 201,
+		       json_pack("{s:s, s:s, s:s}", "name", name, "role", role_s, "token", tok));
 	explicit_bzero(tok, sizeof(tok));
 }
 
@@ -465,5 +563,6 @@ static void h_probe_now(struct api_req *req)
 	else if (rc)
 		api_error(req, 500, "probe", "%s", err[0] ? err : strerror(-rc));
 	else
-		api_ok(req, 202, json_pack("{s:I, s:s}", "endpoint_id", (json_int_t)id, "status", "queued"));
+		api_ok(req, 202,
+		       json_pack("{s:I, s:s}", "endpoint_id", (json_int_t)id, "status", "queued"));
 }

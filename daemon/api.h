@@ -16,19 +16,21 @@
 #include "http.h"
 #include "tokens.h"
 
+struct api_snapshot;
+struct reports_limits;
 struct config;
 struct db;
 
 #define API_MAX_PARAMS 4
-#define API_MAX_QUERY 16
-#define API_PATH_MAX 1024
+#define API_MAX_QUERY  16
+#define API_PATH_MAX   1024
 
 /** Who may call a route. */
 enum api_access {
 	API_PUBLIC = 0, /**< anyone (/healthz) */
-	API_READ = 1,   /**< read token, or anyone when [http] public_read */
-	API_WRITE = 2,  /**< write or admin token */
-	API_ADMIN = 3,  /**< admin token */
+	API_READ = 1,	/**< read token, or anyone when [http] public_read */
+	API_WRITE = 2,	/**< write or admin token */
+	API_ADMIN = 3,	/**< admin token */
 };
 
 /** Server-wide state shared by all handler threads; owned by struct http. */
@@ -37,12 +39,18 @@ struct api_ctx {
 	const struct config *cfg; /**< the server's configuration (read-only) */
 	bool public_read;
 	time_t started_at;
-	time_t scheduler_seen;   /**< last heartbeat (0: never) */
-	time_t last_sweep;       /**< last finished sweep (0: never) */
-	uint64_t generation;     /**< bumped on every change; keys the caches */
+	time_t scheduler_seen;		/**< last heartbeat (0: never) */
+	time_t last_sweep;		/**< last finished sweep (0: never) */
+	uint64_t generation;		/**< bumped on every change; keys the caches */
+	struct reports_limits *reports; /**< per-source limits of POST /api/v1/reports (owned) */
 	http_probe_now_fn probe_now;
 	void *probe_ctx;
-	char *cache_status;      /**< cached GET /api/v1/status body (under lock) */
+	pthread_mutex_t snap_build_lock; /**< one readiness snapshot builder at a time */
+	struct api_snapshot *snapshot;	 /**< shared readiness snapshot (under lock; refcounted) */
+	pthread_cond_t warm_cond;	 /**< wakes the snapshot warmer (with lock) */
+	bool warm_kick;			 /**< something changed: rebuild soon */
+	bool warm_stop;
+	char *cache_status; /**< cached GET /api/v1/status body (under lock) */
 	uint64_t cache_status_gen;
 	time_t cache_status_at;
 };
@@ -51,22 +59,24 @@ struct api_ctx {
 struct api_req {
 	struct api_ctx *ctx;
 	struct db *db;
-	const char *method;       /**< "GET", "POST", ... (HEAD is routed as GET) */
-	char path[API_PATH_MAX];  /**< decoded path */
+	const char *method;	    /**< "GET", "POST", ... (HEAD is routed as GET) */
+	char path[API_PATH_MAX];    /**< decoded path */
 	char scratch[API_PATH_MAX]; /**< params point into it */
 	const char *params[API_MAX_PARAMS];
 	size_t nparams;
 	const char *qkey[API_MAX_QUERY];
 	const char *qval[API_MAX_QUERY];
 	size_t nquery;
-	json_t *body;             /**< parsed JSON body or NULL (borrowed) */
+	json_t *body;	 /**< parsed JSON body or NULL (borrowed) */
+	size_t bodylen;	 /**< its size in bytes as received */
+	char client[64]; /**< peer address ("192.0.2.1", "2001:db8::1") or "" */
 	enum token_role role;
 	char actor[TOKEN_NAME_MAX + 16]; /**< "token:<name>" or "anonymous" */
 
 	/* response, filled by the handler */
 	int status;
-	json_t *json;             /**< owned reference, sent as application/json */
-	char *text;               /**< malloc'ed, sent with @ctype (when json is NULL) */
+	json_t *json; /**< owned reference, sent as application/json */
+	char *text;   /**< malloc'ed, sent with @ctype (when json is NULL) */
 	size_t textlen;
 	const char *ctype;
 };
@@ -78,7 +88,8 @@ struct api_route;
  * Returns the route, or NULL with *status 404 (no such path) or 405 (path
  * exists; @allow lists the methods, "GET, POST").
  */
-const struct api_route *api_route_find(struct api_req *req, int *status, char *allow, size_t allowlen);
+const struct api_route *api_route_find(struct api_req *req, int *status, char *allow,
+				       size_t allowlen);
 
 /** The access level @r needs. */
 enum api_access api_route_access(const struct api_route *r);
@@ -106,6 +117,12 @@ int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **ou
 /** Initialise (keeping ctx->cfg) and destroy @ctx. */
 int api_ctx_init(struct api_ctx *ctx, bool public_read);
 void api_ctx_destroy(struct api_ctx *ctx);
+/**
+ * Rebuild the readiness snapshot when it is stale or about to age out (the
+ * server's warmer thread calls this with its own connection). 0 or -EIO.
+ */
+int api_snapshot_refresh(struct api_ctx *ctx, struct db *db, char *err, size_t errlen);
+
 /** Bump the generation: caches computed before are dropped. */
 void api_ctx_invalidate(struct api_ctx *ctx);
 

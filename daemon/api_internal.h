@@ -9,7 +9,7 @@
 #include "api.h"
 
 #define API_LIMIT_DEFAULT 100
-#define API_LIMIT_MAX 1000
+#define API_LIMIT_MAX	  1000
 
 typedef void (*api_handler)(struct api_req *req);
 
@@ -38,5 +38,54 @@ void api_apps_list(struct api_req *req);
 void api_app_get(struct api_req *req);
 void api_audit_list(struct api_req *req);
 void api_certificates_list(struct api_req *req);
+
+/* Readiness (api_readiness.c). */
+struct api_snapshot *api_snapshot_get(struct api_req *req);
+void api_snapshot_release(struct api_ctx *ctx, struct api_snapshot *s);
+void api_readiness_list(struct api_req *req);
+void api_readiness_get(struct api_req *req);
+void api_whatif(struct api_req *req);
+void api_lint(struct api_req *req);
+/** Append the stranded-share series to the metrics text (*text malloc'ed, grown). */
+int api_readiness_metrics(struct api_req *req, char **text, size_t *len);
+
+/* Alerts, silences and webhooks (api_alerts.c). */
+void api_alerts_list(struct api_req *req);
+void api_silences_list(struct api_req *req);
+void api_silence_add(struct api_req *req);
+void api_silence_remove(struct api_req *req);
+void api_webhooks_list(struct api_req *req);
+void api_webhook_add(struct api_req *req);
+void api_webhook_remove(struct api_req *req);
+void api_webhook_test(struct api_req *req);
+void api_webhook_outbox(struct api_req *req);
+void api_webhook_outbox_retry(struct api_req *req);
+
+/* Reports and candidates (api_signals.c). */
+void api_reports_post(struct api_req *req);
+void api_reports_list(struct api_req *req);
+void api_candidates_post(struct api_req *req);
+void api_candidates_list(struct api_req *req);
+void api_candidate_get(struct api_req *req);
+void api_candidate_delete(struct api_req *req);
+
+/* Handlers (api_write.c). */
+void api_endpoint_create(struct api_req *req);
+void api_endpoint_update(struct api_req *req);
+void api_endpoint_delete(struct api_req *req);
+void api_app_create(struct api_req *req);
+void api_app_update(struct api_req *req);
+void api_app_delete(struct api_req *req);
+void api_version_get(struct api_req *req);
+void api_version_create(struct api_req *req);
+void api_version_replace(struct api_req *req);
+void api_version_delete(struct api_req *req);
+void api_policy_put(struct api_req *req);
+void api_policy_delete(struct api_req *req);
+void api_adoption_add(struct api_req *req);
+void api_adoption_delete(struct api_req *req);
+void api_inventory_export(struct api_req *req);
+void api_inventory_import(struct api_req *req);
+void api_audit_verify(struct api_req *req);
 
 #endif

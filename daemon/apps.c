@@ -13,8 +13,6 @@
 #include "invfile.h"
 #include "util.h"
 
-
-
 static bool has_ctrl(const char *s)
 {
 	for (; *s; s++)
@@ -44,324 +42,20 @@ int apps_check(const struct app *a, char *err, size_t errlen)
 {
 	size_t n = a->name ? strlen(a->name) : 0;
 	if (n < 1 || n > 128 || has_ctrl(a->name))
-		return util_err(err, errlen, -EINVAL, "name: 1 to 128 bytes without control characters");
+		return util_err(err, errlen, -EINVAL,
+				"name: 1 to 128 bytes without control characters");
 	if (!model_platform_name(a->platform))
 		return util_err(err, errlen, -EINVAL, "platform: must be android, ios or other");
 	if (!model_failure_mode_name(a->failure_mode))
 		return util_err(err, errlen, -EINVAL,
 				"failure_mode: must be log, message, redirect or terminate");
-	if (a->bundle_id && (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 ||
-			     has_ctrl(a->bundle_id)))
+	if (a->bundle_id &&
+	    (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 || has_ctrl(a->bundle_id)))
 		return util_err(err, errlen, -EINVAL, "bundle_id: 1 to 256 bytes");
 	if (!isfinite(a->adoption_threshold) || a->adoption_threshold < 0 ||
 	    a->adoption_threshold > 1)
-		return util_err(err, errlen, -EINVAL, "adoption_threshold: must be between 0 and 1");
-	return 0;
-}
-
-/* ---- reading ------------------------------------------------------------ */
-
-static char *col_dup(sqlite3_stmt *s, int i, bool *oom)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	if (!t)
-		return NULL;
-	char *d = strdup((const char *)t);
-	if (!d)
-		*oom = true;
-	return d;
-}
-
-static void col_date(sqlite3_stmt *s, int i, char out[MODEL_DATE_LEN])
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	snprintf(out, MODEL_DATE_LEN, "%s", t ? (const char *)t : "");
-}
-
-static int load_pins(struct db *db, struct pin_policy *p)
-{
-	static const char sql[] = "SELECT sha256, role FROM pins WHERE policy_id = ?";
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, p->id);
-	int rc = 0, src;
-	size_t cap = 0;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (p->npins == cap) {
-			size_t nc = cap ? cap * 2 : 4;
-			struct pin *t = realloc(p->pins, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			p->pins = t;
-			cap = nc;
-		}
-		struct pin *pin = &p->pins[p->npins];
-		const char *b64 = (const char *)sqlite3_column_text(s, 0);
-		if (!b64 || util_parse_pin(b64, pin->sha256, NULL, 0) ||
-		    model_parse_role((const char *)sqlite3_column_text(s, 1), &pin->role)) {
-			rc = -EBADMSG; /* the schema's CHECKs make this unreachable */
-			break;
-		}
-		p->npins++;
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_errno(src);
-	sqlite3_reset(s);
-	return rc;
-}
-
-static int load_version_body(struct db *db, struct app_version *v)
-{
-	static const char qa[] =
-		"SELECT at, share, active_users FROM adoption WHERE version_id = ? ORDER BY at";
-	static const char qp[] = "SELECT id, pattern, include_subdomains, enforce, expires, source "
-				 "FROM pin_policies WHERE version_id = ? ORDER BY pattern, "
-				 "include_subdomains";
-	int rc = 0, src;
-	size_t cap = 0;
-	bool oom = false;
-	sqlite3_stmt *s = db_stmt(db, qa);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, v->id);
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (v->nadoption == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct adoption_sample *t = realloc(v->adoption, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v->adoption = t;
-			cap = nc;
-		}
-		struct adoption_sample *a = &v->adoption[v->nadoption++];
-		col_date(s, 0, a->at);
-		(void)util_parse_date(a->at, &a->at_time);
-		a->share = sqlite3_column_double(s, 1);
-		a->active_users = sqlite3_column_type(s, 2) == SQLITE_NULL ?
-					  -1 :
-					  sqlite3_column_int64(s, 2);
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_errno(src);
-	sqlite3_reset(s);
-	if (rc)
-		return rc;
-	if (!(s = db_stmt(db, qp)))
-		return -EIO;
-	sqlite3_bind_int64(s, 1, v->id);
-	cap = 0;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (v->npolicies == cap) {
-			size_t nc = cap ? cap * 2 : 4;
-			struct pin_policy *t = realloc(v->policies, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v->policies = t;
-			cap = nc;
-		}
-		struct pin_policy *p = &v->policies[v->npolicies++];
-		memset(p, 0, sizeof(*p));
-		p->id = sqlite3_column_int64(s, 0);
-		p->pattern = col_dup(s, 1, &oom);
-		p->include_subdomains = sqlite3_column_int(s, 2) != 0;
-		p->enforce = sqlite3_column_int(s, 3) != 0;
-		col_date(s, 4, p->expires);
-		if (p->expires[0])
-			(void)util_parse_date(p->expires, &p->expires_at);
-		p->source = col_dup(s, 5, &oom);
-		if (oom || !p->pattern) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_errno(src);
-	sqlite3_reset(s);
-	for (size_t i = 0; !rc && i < v->npolicies; i++)
-		rc = load_pins(db, &v->policies[i]);
-	if (!rc)
-		invfile_sort_version(v);
-	return rc;
-}
-
-static int load_versions(struct db *db, struct app *a)
-{
-	static const char sql[] = "SELECT id, version, released FROM versions WHERE app_id = ?";
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, a->id);
-	int rc = 0, src;
-	size_t cap = 0;
-	bool oom = false;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (a->nversions == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct app_version *t = realloc(a->versions, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			a->versions = t;
-			cap = nc;
-		}
-		struct app_version *v = &a->versions[a->nversions++];
-		memset(v, 0, sizeof(*v));
-		v->id = sqlite3_column_int64(s, 0);
-		v->version = col_dup(s, 1, &oom);
-		col_date(s, 2, v->released);
-		if (oom || !v->version) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_errno(src);
-	sqlite3_reset(s);
-	for (size_t i = 0; !rc && i < a->nversions; i++)
-		rc = load_version_body(db, &a->versions[i]);
-	if (!rc)
-		invfile_sort_app(a);
-	return rc;
-}
-
-#define APP_COLS "id, name, platform, bundle_id, adoption_threshold, failure_mode"
-
-static int row_app(sqlite3_stmt *s, struct app *a)
-{
-	bool oom = false;
-	memset(a, 0, sizeof(*a));
-	a->id = sqlite3_column_int64(s, 0);
-	a->name = col_dup(s, 1, &oom);
-	(void)model_parse_platform((const char *)sqlite3_column_text(s, 2), &a->platform);
-	a->bundle_id = col_dup(s, 3, &oom);
-	a->adoption_threshold = sqlite3_column_double(s, 4);
-	a->failure_mode = FAIL_TERMINATE;
-	(void)model_parse_failure_mode((const char *)sqlite3_column_text(s, 5), &a->failure_mode);
-	if (oom || !a->name) {
-		model_app_free(a);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int collect_apps(struct db *db, sqlite3_stmt *s, bool with_versions, struct app **out,
-			size_t *n)
-{
-	struct app *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = 0, src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct app *t = realloc(v, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = t;
-			cap = nc;
-		}
-		if ((rc = row_app(s, &v[cnt])))
-			break;
-		cnt++;
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_errno(src);
-	sqlite3_reset(s);
-	for (size_t i = 0; !rc && with_versions && i < cnt; i++)
-		rc = load_versions(db, &v[i]);
-	if (rc) {
-		for (size_t i = 0; i < cnt; i++)
-			model_app_free(&v[i]);
-		free(v);
-		return rc;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-int apps_list(struct db *db, bool with_versions, struct app **out, size_t *n, char *err,
-	      size_t errlen)
-{
-	static const char sql[] = "SELECT " APP_COLS " FROM apps ORDER BY name";
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *s = db_stmt(db, sql);
-	int rc = s ? collect_apps(db, s, with_versions, out, n) : -EIO;
-	if (rc)
-		return util_err(err, errlen, rc, "reading apps: %s",
-				rc == -ENOMEM ? "out of memory" : db_errmsg(db));
-	return 0;
-}
-
-int apps_get(struct db *db, const char *name, bool with_versions, struct app *out, char *err,
-	     size_t errlen)
-{
-	static const char sql[] = "SELECT " APP_COLS " FROM apps WHERE name = ?";
-	struct app *v = NULL;
-	size_t n = 0;
-	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return dberr(db, -EIO, "reading app", err, errlen);
-	sqlite3_bind_text(s, 1, name ? name : "", -1, SQLITE_TRANSIENT);
-	int rc = collect_apps(db, s, with_versions, &v, &n);
-	if (rc)
-		return util_err(err, errlen, rc, "reading app %s: %s", name ? name : "",
-				rc == -ENOMEM ? "out of memory" : db_errmsg(db));
-	if (n == 0) {
-		free(v);
-		return util_err(err, errlen, -ENOENT, "no app '%s'", name ? name : "");
-	}
-	*out = v[0];
-	free(v);
-	return 0;
-}
-
-int apps_version_get(struct db *db, const char *app, const char *version, struct app_version *out,
-		     char *err, size_t errlen)
-{
-	static const char sql[] = "SELECT id, released FROM versions WHERE app_id = ? AND version = ?";
-	struct app a;
-	memset(out, 0, sizeof(*out));
-	int rc = apps_get(db, app, false, &a, err, errlen);
-	if (rc)
-		return rc;
-	int64_t app_id = a.id;
-	model_app_free(&a);
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return dberr(db, -EIO, "reading version", err, errlen);
-	sqlite3_bind_int64(s, 1, app_id);
-	sqlite3_bind_text(s, 2, version ? version : "", -1, SQLITE_TRANSIENT);
-	int src = sqlite3_step(s);
-	if (src == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(s, 0);
-		col_date(s, 1, out->released);
-	}
-	sqlite3_reset(s);
-	if (src == SQLITE_DONE)
-		return util_err(err, errlen, -ENOENT, "app '%s' has no version '%s'", app,
-				version ? version : "");
-	if (src != SQLITE_ROW)
-		return dberr(db, db_errno(src), "reading version", err, errlen);
-	if (!(out->version = strdup(version)))
-		return nomem(err, errlen);
-	rc = load_version_body(db, out);
-	if (rc) {
-		model_version_free(out);
-		return util_err(err, errlen, rc, "reading version %s/%s: %s", app, version,
-				rc == -ENOMEM ? "out of memory" : db_errmsg(db));
-	}
+		return util_err(err, errlen, -EINVAL,
+				"adoption_threshold: must be between 0 and 1");
 	return 0;
 }
 
@@ -419,8 +113,7 @@ static int insert_pins(struct db *db, const struct pin_policy *p, char *err, siz
 	return 0;
 }
 
-static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err,
-			 size_t errlen)
+static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err, size_t errlen)
 {
 	static const char sql[] = "INSERT INTO pin_policies (version_id, pattern, "
 				  "include_subdomains, enforce, expires, source) "
@@ -493,7 +186,7 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 			return rc;
 	}
 	for (size_t i = 0; i < before->nadoption; i++) {
-		if (apps_find_sample(after, before->adoption[i].at) >= 0)
+		if (apps_find_sample_sorted(after, before->adoption[i].at) >= 0)
 			continue;
 		if (!(s = db_stmt(db, del_a)))
 			return dberr(db, -EIO, "deleting adoption", err, errlen);
@@ -504,7 +197,7 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 	}
 	for (size_t i = 0; i < after->nadoption; i++) {
 		const struct adoption_sample *a = &after->adoption[i];
-		ssize_t k = apps_find_sample(before, a->at);
+		ssize_t k = apps_find_sample_sorted(before, a->at);
 		if (k >= 0 && before->adoption[k].share == a->share &&
 		    before->adoption[k].active_users == a->active_users)
 			continue;
@@ -557,8 +250,8 @@ static bool version_same(const struct app_version *a, const struct app_version *
 
 /* Store @after (validated) over @before and audit; nothing when equal. */
 int apps_version_commit(struct db *db, const char *actor, const char *action, const char *app,
-			  int64_t vid, const struct app_version *before, struct app_version *after,
-			  bool *changed, char *err, size_t errlen)
+			int64_t vid, const struct app_version *before, struct app_version *after,
+			bool *changed, char *err, size_t errlen)
 {
 	if (changed)
 		*changed = false;
@@ -573,7 +266,7 @@ int apps_version_commit(struct db *db, const char *actor, const char *action, co
 }
 
 int apps_insert_version_row(struct db *db, int64_t app_id, const char *app,
-			      const struct app_version *v, int64_t *vid, char *err, size_t errlen)
+			    const struct app_version *v, int64_t *vid, char *err, size_t errlen)
 {
 	static const char sql[] = "INSERT INTO versions (app_id, version, released, created_at) "
 				  "VALUES (?,?,?,?)";
@@ -608,8 +301,9 @@ static int delete_row(struct db *db, const char *sql, int64_t id, const char *wh
 
 int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, size_t errlen)
 {
-	static const char sql[] = "INSERT INTO apps (name, platform, bundle_id, adoption_threshold, "
-				  "failure_mode, created_at, updated_at) VALUES (?,?,?,?,?,?,?)";
+	static const char sql[] =
+		"INSERT INTO apps (name, platform, bundle_id, adoption_threshold, "
+		"failure_mode, created_at, updated_at) VALUES (?,?,?,?,?,?,?)";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, "adding app", err, errlen);
@@ -634,7 +328,7 @@ int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, 
 }
 
 int apps_app_update(struct db *db, const char *actor, const struct app *have, struct app *a,
-		      bool *changed, char *err, size_t errlen)
+		    bool *changed, char *err, size_t errlen)
 {
 	static const char sql[] = "UPDATE apps SET platform = ?, bundle_id = ?, "
 				  "adoption_threshold = ?, failure_mode = ?, updated_at = ? "
@@ -732,8 +426,8 @@ static int app_id_of(struct db *db, const char *app, int64_t *id, char *err, siz
 	return rc;
 }
 
-int apps_version_create(struct db *db, const char *actor, const char *app,
-			struct app_version *v, char *err, size_t errlen)
+int apps_version_create(struct db *db, const char *actor, const char *app, struct app_version *v,
+			char *err, size_t errlen)
 {
 	int64_t app_id, vid;
 	bool owned;
@@ -748,8 +442,8 @@ int apps_version_create(struct db *db, const char *actor, const char *app,
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
 
-int apps_version_replace(struct db *db, const char *actor, const char *app,
-			 struct app_version *v, bool *changed, char *err, size_t errlen)
+int apps_version_replace(struct db *db, const char *actor, const char *app, struct app_version *v,
+			 bool *changed, char *err, size_t errlen)
 {
 	struct app_version have;
 	bool owned;
@@ -761,7 +455,7 @@ int apps_version_replace(struct db *db, const char *actor, const char *app,
 	rc = apps_version_get(db, app, v->version, &have, err, errlen);
 	if (!rc) {
 		rc = apps_version_commit(db, actor, "update", app, have.id, &have, v, changed, err,
-				    errlen);
+					 errlen);
 		model_version_free(&have);
 	}
 	return inventory_tx_end(db, owned, rc, err, errlen);
@@ -814,8 +508,8 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 		if (!rc)
 			rc = apps_check_version(&after, err, errlen);
 		if (!rc)
-			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after, changed,
-					    err, errlen);
+			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after,
+						 changed, err, errlen);
 		model_version_free(&after);
 	}
 	model_version_free(&have);

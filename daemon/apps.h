@@ -20,8 +20,8 @@ struct db;
 struct adoption_row {
 	const char *version;
 	char at[MODEL_DATE_LEN]; /**< "YYYY-MM-DD" */
-	double share;            /**< [0, 1] */
-	int64_t active_users;    /**< -1 when not given */
+	double share;		 /**< [0, 1] */
+	int64_t active_users;	 /**< -1 when not given */
 };
 
 /**
@@ -62,15 +62,15 @@ int apps_version_get(struct db *db, const char *app, const char *version, struct
  * Create version v->version of @app with its released date, adoption and
  * policies (all validated). -ENOENT no such app, -EEXIST version exists.
  */
-int apps_version_create(struct db *db, const char *actor, const char *app,
-			struct app_version *v, char *err, size_t errlen);
+int apps_version_create(struct db *db, const char *actor, const char *app, struct app_version *v,
+			char *err, size_t errlen);
 /**
  * Make version v->version of @app equal to @v: released, adoption samples
  * and policies are replaced as a whole. -ENOENT when the app or version is
  * missing. *changed may be NULL.
  */
-int apps_version_replace(struct db *db, const char *actor, const char *app,
-			 struct app_version *v, bool *changed, char *err, size_t errlen);
+int apps_version_replace(struct db *db, const char *actor, const char *app, struct app_version *v,
+			 bool *changed, char *err, size_t errlen);
 /** Delete a version with its adoption and policies. -ENOENT. Audited. */
 int apps_version_delete(struct db *db, const char *actor, const char *app, const char *version,
 			char *err, size_t errlen);

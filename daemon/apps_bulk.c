@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define MAX_ADOPTION_ROWS 100000
-#define MAX_POLICIES 100000
+#define MAX_POLICIES	  INVFILE_MAX_POLICIES
 
 static int nomem(char *err, size_t errlen)
 {
@@ -75,8 +75,8 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		if (!rc) {
 			ssize_t k = apps_find_policy(&after, p.pattern, p.include_subdomains);
 			if (k >= 0 && strcmp(after.policies[k].source, source) == 0)
-				rc = util_err(err, errlen, -EINVAL,
-					      "policy %zu (%s): given twice", i, p.pattern);
+				rc = util_err(err, errlen, -EINVAL, "policy %zu (%s): given twice",
+					      i, p.pattern);
 			else if (apps_put_policy(&after, &p))
 				rc = nomem(err, errlen);
 		}
@@ -92,7 +92,6 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
 
-
 static int cmp_row_idx(const void *x, const void *y, void *arg)
 {
 	const struct adoption_row *rows = arg;
@@ -101,7 +100,8 @@ static int cmp_row_idx(const void *x, const void *y, void *arg)
 	if (!c)
 		c = strncmp(a->at, b->at, MODEL_DATE_LEN);
 	if (!c)
-		c = (*(const size_t *)x > *(const size_t *)y) - (*(const size_t *)x < *(const size_t *)y);
+		c = (*(const size_t *)x > *(const size_t *)y) -
+		    (*(const size_t *)x < *(const size_t *)y);
 	return c;
 }
 
@@ -132,11 +132,72 @@ static int check_rows(const struct adoption_row *rows, size_t n, char *err, size
 		const struct adoption_row *a = &rows[idx[i - 1]], *b = &rows[idx[i]];
 		if (strcmp(a->version, b->version) == 0 && strcmp(a->at, b->at) == 0)
 			rc = util_err(err, errlen, -EINVAL,
-				      "row %zu: version %s on %s given twice (see row %zu)",
-				      idx[i], b->version, b->at, idx[i - 1]);
+				      "row %zu: version %s on %s given twice (see row %zu)", idx[i],
+				      b->version, b->at, idx[i - 1]);
 	}
 	free(idx);
 	return rc;
+}
+
+struct row_order {
+	const struct adoption_row *rows;
+	const size_t *vk; /* version index of each row */
+};
+
+static int cmp_row_vk(const void *x, const void *y, void *arg)
+{
+	const struct row_order *o = arg;
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	if (o->vk[i] != o->vk[j])
+		return o->vk[i] < o->vk[j] ? -1 : 1;
+	return strcmp(o->rows[i].at, o->rows[j].at);
+}
+
+static int cmp_row_at(const void *x, const void *y, void *arg)
+{
+	const struct adoption_row *rows = arg;
+	return strcmp(rows[*(const size_t *)x].at, rows[*(const size_t *)y].at);
+}
+
+static int cmp_version_name(const void *key, const void *elem)
+{
+	return invfile_version_cmp(key, ((const struct app_version *)elem)->version);
+}
+
+static int cmp_sample_at(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct adoption_sample *)elem)->at);
+}
+
+/* @v's samples (sorted) merged with rows idx[0..m) (sorted by date, one per
+ * date): a row replaces the stored sample of its date. 0 or -ENOMEM. */
+static int merge_rows(struct app_version *v, const struct adoption_row *rows, const size_t *idx,
+		      size_t m)
+{
+	struct adoption_sample *out = malloc((v->nadoption + m) * sizeof(*out));
+	size_t a = 0, b = 0, o = 0;
+	if (!out)
+		return -ENOMEM;
+	while (a < v->nadoption || b < m) {
+		int c = a >= v->nadoption ? 1
+			: b >= m	  ? -1
+					  : strcmp(v->adoption[a].at, rows[idx[b]].at);
+		if (c < 0) {
+			out[o++] = v->adoption[a++];
+			continue;
+		}
+		const struct adoption_row *r = &rows[idx[b++]];
+		struct adoption_sample s = { .share = r->share, .active_users = r->active_users };
+		memcpy(s.at, r->at, MODEL_DATE_LEN);
+		(void)util_parse_date(s.at, &s.at_time);
+		out[o++] = s;
+		if (c == 0)
+			a++;
+	}
+	free(v->adoption);
+	v->adoption = out;
+	v->nadoption = o;
+	return 0;
 }
 
 int apps_add_adoption(struct db *db, const char *actor, const char *app,
@@ -144,6 +205,7 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 {
 	struct app have = { 0 };
 	struct app_version *after = NULL;
+	size_t *vk = NULL, *idx = NULL;
 	bool owned;
 	int rc;
 
@@ -156,43 +218,61 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 		return rc;
 	if ((rc = apps_get(db, app, true, &have, err, errlen)))
 		return inventory_tx_end(db, owned, rc, err, errlen);
-	if (have.nversions && !(after = calloc(have.nversions, sizeof(*after))))
+	if ((have.nversions && !(after = calloc(have.nversions, sizeof(*after)))) ||
+	    !(vk = malloc((n ? n : 1) * sizeof(*vk))) ||
+	    !(idx = malloc((n ? n : 1) * sizeof(*idx))))
 		rc = nomem(err, errlen);
+	/* Which version each row is for (versions come sorted by version order). */
 	for (size_t i = 0; !rc && i < n; i++) {
-		size_t k = 0;
-		while (k < have.nversions && strcmp(have.versions[k].version, rows[i].version))
-			k++;
-		if (k == have.nversions) {
+		const struct app_version *v =
+			have.nversions ? bsearch(rows[i].version, have.versions, have.nversions,
+						 sizeof(*have.versions), cmp_version_name)
+				       : NULL;
+		if (!v)
 			rc = util_err(err, errlen, -ENOENT,
 				      "row %zu: app '%s' has no version '%s' (add the version "
 				      "with its pin policies first)",
 				      i, app, rows[i].version);
-			break;
-		}
-		if (!after[k].version && apps_copy_version(&have.versions[k], &after[k])) {
+		else
+			vk[i] = (size_t)(v - have.versions);
+		idx[i] = i;
+	}
+	/* Group rows by version, by date; merge each group into a copy. */
+	if (!rc) {
+		struct row_order ord = { rows, vk };
+		qsort_r(idx, n, sizeof(*idx), cmp_row_vk, &ord);
+	}
+	for (size_t g = 0; !rc && g < n;) {
+		size_t k = vk[idx[g]], e = g;
+		while (e < n && vk[idx[e]] == k)
+			e++;
+		if (apps_copy_version(&have.versions[k], &after[k]) ||
+		    merge_rows(&after[k], rows, idx + g, e - g))
 			rc = nomem(err, errlen);
-			break;
-		}
-		struct adoption_sample s = { .share = rows[i].share,
-					     .active_users = rows[i].active_users };
-		memcpy(s.at, rows[i].at, MODEL_DATE_LEN);
-		(void)util_parse_date(s.at, &s.at_time);
-		if (apps_put_sample(&after[k], &s))
-			rc = nomem(err, errlen);
+		g = e;
 	}
 	/* Shares of one app on one date cannot exceed the whole user base. */
+	if (!rc)
+		qsort_r(idx, n, sizeof(*idx), cmp_row_at, (void *)rows);
 	for (size_t i = 0; !rc && i < n; i++) {
+		if (i > 0 && strcmp(rows[idx[i]].at, rows[idx[i - 1]].at) == 0)
+			continue;
+		const char *at = rows[idx[i]].at;
 		double sum = 0;
 		for (size_t k = 0; k < have.nversions; k++) {
-			const struct app_version *v = after[k].version ? &after[k] : &have.versions[k];
-			ssize_t j = apps_find_sample(v, rows[i].at);
-			if (j >= 0)
-				sum += v->adoption[j].share;
+			const struct app_version *v =
+				after[k].version ? &after[k] : &have.versions[k];
+			const struct adoption_sample *smp =
+				v->nadoption ? bsearch(at, v->adoption, v->nadoption,
+						       sizeof(*v->adoption), cmp_sample_at)
+					     : NULL;
+			if (smp)
+				sum += smp->share;
 		}
 		if (sum > 1.0 + 1e-9)
 			rc = util_err(err, errlen, -EINVAL,
 				      "shares of app '%s' on %s would sum to %.4f (above 1)", app,
-				      rows[i].at, sum);
+				      at, sum);
 	}
 	for (size_t k = 0; !rc && k < have.nversions; k++) {
 		if (!after[k].version)
@@ -205,6 +285,8 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	for (size_t k = 0; after && k < have.nversions; k++)
 		model_version_free(&after[k]);
 	free(after);
+	free(vk);
+	free(idx);
 	model_app_free(&have);
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
@@ -218,9 +300,8 @@ static int merge_version(const struct app_version *hv, const struct app_version 
 	if (apps_copy_version(hv, out))
 		return -ENOMEM;
 	memcpy(out->released, want->released, sizeof(out->released));
-	for (size_t i = 0; i < want->nadoption; i++)
-		if (apps_put_sample(out, &want->adoption[i]))
-			goto fail;
+	if (apps_merge_samples(out, want->adoption, want->nadoption))
+		goto fail;
 	for (size_t i = 0; i < want->npolicies; i++)
 		if (apps_put_policy(out, &want->policies[i]))
 			goto fail;

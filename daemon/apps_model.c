@@ -93,16 +93,68 @@ ssize_t apps_find_sample(const struct app_version *v, const char *at)
 	return -1;
 }
 
+static int cmp_at_key(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct adoption_sample *)elem)->at);
+}
+
+ssize_t apps_find_sample_sorted(const struct app_version *v, const char *at)
+{
+	if (!v->nadoption)
+		return -1;
+	const struct adoption_sample *s =
+		bsearch(at, v->adoption, v->nadoption, sizeof(*v->adoption), cmp_at_key);
+	return s ? s - v->adoption : -1;
+}
+
+static int cmp_sample_at(const void *x, const void *y)
+{
+	return strcmp(((const struct adoption_sample *)x)->at,
+		      ((const struct adoption_sample *)y)->at);
+}
+
+int apps_merge_samples(struct app_version *v, const struct adoption_sample *add, size_t n)
+{
+	struct adoption_sample *b = malloc((n ? n : 1) * sizeof(*b));
+	struct adoption_sample *out = malloc((v->nadoption + n + 1) * sizeof(*out));
+	size_t i = 0, j = 0, o = 0;
+	if (!b || !out) {
+		free(b);
+		free(out);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(b, add, n * sizeof(*b));
+	qsort(b, n, sizeof(*b), cmp_sample_at);
+	while (i < v->nadoption || j < n) {
+		int c = i >= v->nadoption ? 1 : j >= n ? -1 : strcmp(v->adoption[i].at, b[j].at);
+		if (c < 0) {
+			out[o++] = v->adoption[i++];
+			continue;
+		}
+		out[o++] = b[j++];
+		if (c == 0)
+			i++;
+	}
+	free(b);
+	free(v->adoption);
+	v->adoption = out;
+	v->nadoption = o;
+	return 0;
+}
+
 void apps_del_policy(struct app_version *v, size_t i)
 {
 	model_policy_free(&v->policies[i]);
-	memmove(&v->policies[i], &v->policies[i + 1], (v->npolicies - i - 1) * sizeof(*v->policies));
+	memmove(&v->policies[i], &v->policies[i + 1],
+		(v->npolicies - i - 1) * sizeof(*v->policies));
 	v->npolicies--;
 }
 
 void apps_del_sample(struct app_version *v, size_t i)
 {
-	memmove(&v->adoption[i], &v->adoption[i + 1], (v->nadoption - i - 1) * sizeof(*v->adoption));
+	memmove(&v->adoption[i], &v->adoption[i + 1],
+		(v->nadoption - i - 1) * sizeof(*v->adoption));
 	v->nadoption--;
 }
 
@@ -166,15 +218,15 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 	time_t t;
 	if (v->released[0] && util_parse_date(v->released, &t))
 		return util_err(err, errlen, -EINVAL, "released: not a date (YYYY-MM-DD)");
-	for (size_t i = 0; i < v->nadoption; i++) {
+	if (v->nadoption > INVFILE_MAX_SAMPLES)
+		return util_err(err, errlen, -EINVAL, "adoption: more than %d samples",
+				INVFILE_MAX_SAMPLES);
+	if (v->npolicies > INVFILE_MAX_POLICIES)
+		return util_err(err, errlen, -EINVAL, "pin_policies: more than %d policies",
+				INVFILE_MAX_POLICIES);
+	for (size_t i = 0; i < v->nadoption; i++)
 		if ((rc = apps_check_sample(&v->adoption[i], msg, sizeof(msg))))
 			return util_err(err, errlen, rc, "adoption[%zu].%s", i, msg);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(v->adoption[k].at, v->adoption[i].at) == 0)
-				return util_err(err, errlen, -EINVAL,
-						"adoption[%zu]: second sample for %s", i,
-						v->adoption[i].at);
-	}
 	for (size_t i = 0; i < v->npolicies; i++) {
 		struct pin_policy *p = &v->policies[i];
 		if ((rc = invfile_check_policy(p, msg, sizeof(msg))))
@@ -184,15 +236,21 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 		if (!apps_valid_source(p->source))
 			return util_err(err, errlen, -EINVAL, "pin_policies[%zu].source: unknown",
 					i);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(v->policies[k].pattern, p->pattern) == 0 &&
-			    v->policies[k].include_subdomains == p->include_subdomains)
-				return util_err(err, errlen, -EINVAL,
-						"pin_policies[%zu]: same pattern and "
-						"include_subdomains as pin_policies[%zu]",
-						i, k);
 	}
+	/* Sorted, duplicates are neighbours: O(n log n) even for long histories. */
 	invfile_sort_version(v);
+	for (size_t i = 1; i < v->nadoption; i++)
+		if (strcmp(v->adoption[i - 1].at, v->adoption[i].at) == 0)
+			return util_err(err, errlen, -EINVAL, "adoption: two samples for %s",
+					v->adoption[i].at);
+	for (size_t i = 1; i < v->npolicies; i++) {
+		const struct pin_policy *a = &v->policies[i - 1], *b = &v->policies[i];
+		if (strcmp(a->pattern, b->pattern) == 0 &&
+		    a->include_subdomains == b->include_subdomains)
+			return util_err(err, errlen, -EINVAL,
+					"pin_policies: two policies for %s (include_subdomains %s)",
+					b->pattern, b->include_subdomains ? "true" : "false");
+	}
 	return 0;
 }
 

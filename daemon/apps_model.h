@@ -18,6 +18,14 @@ int apps_copy_version(const struct app_version *src, struct app_version *dst);
 /** Index of the policy with that key / sample of that date, or -1. */
 ssize_t apps_find_policy(const struct app_version *v, const char *pattern, bool incl);
 ssize_t apps_find_sample(const struct app_version *v, const char *at);
+/** Like apps_find_sample on a version whose samples are sorted by date: O(log n). */
+ssize_t apps_find_sample_sorted(const struct app_version *v, const char *at);
+/**
+ * Merge @n samples (any order, distinct dates) into @v's samples (sorted by
+ * date); a new sample replaces the stored one of its date. The result is
+ * sorted. 0 or -ENOMEM.
+ */
+int apps_merge_samples(struct app_version *v, const struct adoption_sample *add, size_t n);
 /** Remove element @i. */
 void apps_del_policy(struct app_version *v, size_t i);
 void apps_del_sample(struct app_version *v, size_t i);

@@ -84,7 +84,7 @@ static char *dump_json(json_t *j, int *rc)
 	if (!j)
 		return NULL;
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII |
-				       JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+					JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 	if (!s)
 		*rc = -ENOMEM;
 	else if (strlen(s) > AUDIT_MAX_JSON) {
@@ -136,8 +136,9 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 int audit_append(struct db *db, const char *actor, const char *action, const char *object_type,
 		 const char *object_id, json_t *before, json_t *after, char *err, size_t errlen)
 {
-	static const char sql[] = "INSERT INTO audit_log (at, actor, action, object_type, object_id, "
-				  "before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)";
+	static const char sql[] =
+		"INSERT INTO audit_log (at, actor, action, object_type, object_id, "
+		"before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)";
 	char prev[AUDIT_HASH_HEX], hash[AUDIT_HASH_HEX];
 	char *b = NULL, *a = NULL;
 	int rc;
@@ -146,7 +147,8 @@ int audit_append(struct db *db, const char *actor, const char *action, const cha
 		return util_err(err, errlen, -EINVAL, "audit_append outside a transaction");
 	if (!actor || !*actor || strlen(actor) > 128 || !action || !*action ||
 	    strlen(action) > 64 || !object_type || !*object_type || strlen(object_type) > 64)
-		return util_err(err, errlen, -EINVAL, "audit row: bad actor, action or object type");
+		return util_err(err, errlen, -EINVAL,
+				"audit row: bad actor, action or object type");
 	b = dump_json(before, &rc);
 	if (rc)
 		goto fail;
@@ -178,9 +180,9 @@ int audit_append(struct db *db, const char *actor, const char *action, const cha
 fail:
 	if (rc)
 		util_err(err, errlen, rc, "writing the audit log: %s",
-			 rc == -ENOMEM ? "out of memory" :
-			 rc == -E2BIG  ? "object too large" :
-					 db_errmsg(db));
+			 rc == -ENOMEM	? "out of memory"
+			 : rc == -E2BIG ? "object too large"
+					: db_errmsg(db));
 	free(b);
 	free(a);
 	return rc;
@@ -202,7 +204,8 @@ static json_t *parse_or_string(const char *t)
 int audit_list(struct db *db, const struct audit_filter *f, json_t **out, char *err, size_t errlen)
 {
 	static const char sql[] =
-		"SELECT id, at, actor, action, object_type, object_id, before, after, prev_hash, hash "
+		"SELECT id, at, actor, action, object_type, object_id, before, after, prev_hash, "
+		"hash "
 		"FROM audit_log WHERE at >= ?1 AND id > ?2 AND (?3 IS NULL OR object_type = ?3) "
 		"AND (?4 IS NULL OR object_id = ?4) ORDER BY id LIMIT ?5";
 	struct audit_filter none = { 0 };
@@ -249,8 +252,25 @@ int audit_list(struct db *db, const struct audit_filter *f, json_t **out, char *
 	return 0;
 }
 
-int audit_verify(struct db *db, const char *expect_head, struct audit_verify_result *res,
-		 char *err, size_t errlen)
+/* Every text column is NULL or TEXT without NUL bytes: text hidden after a
+ * NUL would otherwise escape the hash, which is computed over C strings. */
+static bool plain_text_row(sqlite3_stmt *s)
+{
+	for (int i = 2; i <= 9; i++) {
+		int t = sqlite3_column_type(s, i);
+		if (t == SQLITE_NULL)
+			continue;
+		if (t != SQLITE_TEXT)
+			return false;
+		const char *v = col_text(s, i);
+		if (!v || strlen(v) != (size_t)sqlite3_column_bytes(s, i))
+			return false;
+	}
+	return true;
+}
+
+int audit_verify(struct db *db, const char *expect_head, struct audit_verify_result *res, char *err,
+		 size_t errlen)
 {
 	static const char sql[] = "SELECT id, at, actor, action, object_type, object_id, before, "
 				  "after, prev_hash, hash FROM audit_log ORDER BY id";
@@ -265,19 +285,22 @@ int audit_verify(struct db *db, const char *expect_head, struct audit_verify_res
 		return util_err(err, errlen, -EIO, "reading the audit log: %s", db_errmsg(db));
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
-		const char *stored_prev = col_text(s, 8), *stored = col_text(s, 9);
 		res->rows++;
-		if (sqlite3_column_type(s, 1) != SQLITE_INTEGER || !col_text(s, 2) ||
-		    !col_text(s, 3) || !col_text(s, 4)) {
-			res->bad_id = id;
-			snprintf(res->reason, sizeof(res->reason), "row has missing or mistyped fields");
-			break;
-		}
-		if (!stored_prev || strcmp(stored_prev, prev) != 0) {
+		/* types first: sqlite3_column_text() converts and spoils column_type() */
+		if (sqlite3_column_type(s, 1) != SQLITE_INTEGER || !plain_text_row(s) ||
+		    !col_text(s, 2) || !col_text(s, 3) || !col_text(s, 4)) {
 			res->bad_id = id;
 			snprintf(res->reason, sizeof(res->reason),
-				 "prev_hash does not match the previous row's hash (a row before it "
-				 "was deleted or changed)");
+				 "row has missing or mistyped fields (the row was edited)");
+			break;
+		}
+		const char *stored_prev = col_text(s, 8), *stored = col_text(s, 9);
+		if (!stored_prev || strcmp(stored_prev, prev) != 0) {
+			res->bad_id = id;
+			snprintf(
+				res->reason, sizeof(res->reason),
+				"prev_hash does not match the previous row's hash (a row before it "
+				"was deleted or changed)");
 			break;
 		}
 		rc = row_hash(prev, sqlite3_column_int64(s, 1), col_text(s, 2), col_text(s, 3),

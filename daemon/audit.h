@@ -20,6 +20,9 @@
  * NULL field written as "~,". before/after are the exact text stored in the
  * row (compact JSON, keys sorted, ASCII only, as audit_append writes it).
  * The row id is not part of the hash: order is carried by prev_hash.
+ * audit_verify() also refuses a row whose `at` is not an INTEGER or whose
+ * text fields are not TEXT free of NUL bytes (so nothing can hide beyond
+ * what is hashed).
  * Example: at=1700000000, actor "cli:ann", action "create", type "app",
  * id "shop", before NULL, after {"a":1} gives
  *   "10:1700000000,7:cli:ann,6:create,3:app,4:shop,~,7:{"a":1},"
@@ -54,11 +57,11 @@ int audit_head(struct db *db, char out[AUDIT_HASH_HEX], int64_t *count, char *er
 
 /** Filter of audit_list(); zero-initialise for "everything". */
 struct audit_filter {
-	time_t since;            /**< rows with at >= since; 0: no bound */
+	time_t since;		 /**< rows with at >= since; 0: no bound */
 	const char *object_type; /**< NULL: any */
-	const char *object_id;   /**< NULL: any (only used with object_type) */
-	int64_t after_id;        /**< rows with id > after_id (paging); 0: from the start */
-	int64_t limit;           /**< at most this many rows; 0: no limit */
+	const char *object_id;	 /**< NULL: any (only used with object_type) */
+	int64_t after_id;	 /**< rows with id > after_id (paging); 0: from the start */
+	int64_t limit;		 /**< at most this many rows; 0: no limit */
 };
 
 /**
@@ -71,11 +74,11 @@ int audit_list(struct db *db, const struct audit_filter *f, json_t **out, char *
 
 /** What audit_verify() found. */
 struct audit_verify_result {
-	int64_t rows;               /**< rows checked */
-	int64_t bad_id;             /**< id of the first bad row; 0 when none */
-	char reason[256];           /**< why that row (or the head) is bad */
-	char head[AUDIT_HASH_HEX];  /**< hash of the last row checked */
-	bool head_missing;          /**< @expect_head given and not in the chain */
+	int64_t rows;		   /**< rows checked */
+	int64_t bad_id;		   /**< id of the first bad row; 0 when none */
+	char reason[256];	   /**< why that row (or the head) is bad */
+	char head[AUDIT_HASH_HEX]; /**< hash of the last row checked */
+	bool head_missing;	   /**< @expect_head given and not in the chain */
 };
 
 /**
@@ -86,8 +89,8 @@ struct audit_verify_result {
  * a rewritten log) are caught. Returns 0 when intact, -EBADMSG when broken
  * (details in @res), other negative errno on database errors.
  */
-int audit_verify(struct db *db, const char *expect_head, struct audit_verify_result *res,
-		 char *err, size_t errlen);
+int audit_verify(struct db *db, const char *expect_head, struct audit_verify_result *res, char *err,
+		 size_t errlen);
 
 /**
  * The canonical content of a row as defined above, into a new malloc'd

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
+#include "inventory.h"
+#include "readiness.h"
+#include "readiness_json.h"
+#include "readiness_load.h"
 #include "reports.h"
 #include "util.h"
 
@@ -34,7 +39,7 @@ int candidates_parse_source(const char *s, enum candidate_source *out)
 struct cand {
 	gnutls_x509_crt_t *crts;
 	unsigned n;
-	char *pem;              /* normalised: every certificate re-exported as PEM */
+	char *pem; /* normalised: every certificate re-exported as PEM */
 	uint8_t chain_sha[32];
 	uint8_t leaf_sha[32];
 	uint8_t (*pins)[32];
@@ -121,7 +126,8 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 		gnutls_free(spki.data);
 		gnutls_pubkey_deinit(pub);
 		if (!ok)
-			return util_err(err, errlen, -EINVAL, "chain: certificate %u cannot be encoded", i);
+			return util_err(err, errlen, -EINVAL,
+					"chain: certificate %u cannot be encoded", i);
 	}
 	memcpy(c->leaf_sha, hashes, 32);
 	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
@@ -154,83 +160,136 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 
 /* ---- evaluation ---- */
 
-static const char SQL_ENDPOINTS[] =
-	"SELECT id, host, port FROM endpoints WHERE enabled = 1 ORDER BY host, port";
-static const char SQL_LOAD_CAND[] =
-	"SELECT chain_pem, host, not_before FROM candidates WHERE id = ?1";
 static const char SQL_SAVE_VERDICT[] =
 	"UPDATE candidates SET evaluated_at = ?2, verdict = ?3, max_stranded = ?4, "
 	"would_strand = ?5 WHERE id = ?1";
 
-/* Evaluate @c (for @host, or every covered endpoint) into a verdict object. */
-static int evaluate(struct db *db, const struct cand *c, const char *host, time_t at,
-		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
+static json_t *strv_json(const struct readiness_strv *sv)
 {
-	struct app *apps = NULL;
-	size_t napps = 0;
-	int rc = candidates_load_apps(db, &apps, &napps, err, errlen);
-	if (rc)
-		return rc;
-	char date[16];
-	json_t *eps = json_array();
-	double max = 0;
-	bool unknown_any = false;
-	sqlite3_stmt *s = db_stmt(db, SQL_ENDPOINTS);
-	if (!s || !eps) {
-		rc = util_err(err, errlen, -EIO, "reading endpoints: %s", db_errmsg(db));
-		goto out;
-	}
-	int src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *eh = (const char *)sqlite3_column_text(s, 1);
-		if (!eh || (host && strcmp(host, eh)))
-			continue;
-		if (!gnutls_x509_crt_check_hostname2(c->crts[0], eh, 0))
-			continue;
-		double m;
-		bool u;
-		json_t *apps_j = candidates_whatif(apps, napps, eh, (const uint8_t(*)[32])c->pins,
-						   c->n, at, &m, &u);
-		if (!apps_j) {
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			break;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/* One endpoint's what-if as {endpoint_id, host, port, max_stranded,
+ * max_unknown, apps[]}; apps as readiness_scenario_json plus app, app_id,
+ * reasons. */
+static json_t *endpoint_verdict(const struct endpoint *ep, const struct readiness_whatif *w)
+{
+	json_t *apps = json_array();
+	for (size_t i = 0; apps && i < w->napps; i++) {
+		const struct readiness_whatif_app *a = &w->apps[i];
+		json_t *o = readiness_scenario_json(&a->candidate);
+		if (!o || json_object_set_new(o, "app", json_string(a->app->name)) ||
+		    json_object_set_new(o, "app_id", json_integer(a->app->id)) ||
+		    json_object_set_new(o, "reasons", strv_json(&a->reasons)) ||
+		    json_array_append_new(apps, o)) {
+			json_decref(apps);
+			return NULL;
 		}
-		if (m > max)
-			max = m;
-		unknown_any |= u;
-		json_array_append_new(eps, json_pack("{s:I,s:s,s:i,s:f,s:b,s:o}", "endpoint_id",
-						     (json_int_t)sqlite3_column_int64(s, 0), "host",
-						     eh, "port", sqlite3_column_int(s, 2),
-						     "max_stranded", m, "unknown_stranded", u, "apps",
-						     apps_j));
 	}
-	sqlite3_reset(s);
-	if (rc)
-		goto out;
-	if (src != SQLITE_DONE) {
-		rc = util_err(err, errlen, -EIO, "reading endpoints: %s", db_errmsg(db));
-		goto out;
-	}
-	*verdict = json_pack("{s:s,s:f,s:b,s:b,s:O,s:[s]}", "at", util_fmt_date(at, date, sizeof(date)),
-			     "max_stranded", max, "would_strand", max > 0 || unknown_any,
-			     "unknown_stranded", unknown_any, "endpoints", eps, "reasons",
-			     "evaluated against the pins of the candidate's certificates "
-			     "(chain not completed to a trust-store root)");
-	if (!*verdict) {
+	if (!apps)
+		return NULL;
+	return json_pack("{s:I,s:s,s:i,s:f,s:f,s:o}", "endpoint_id", (json_int_t)ep->id, "host",
+			 ep->host, "port", ep->port, "max_stranded", w->max_stranded, "max_unknown",
+			 w->max_unknown, "apps", apps);
+}
+
+/* What every evaluation needs, loaded once per batch. */
+struct evalctx {
+	struct inventory inv;
+	struct readiness_index *idx;
+	struct readiness_chain pool; /* CA certificates pinwatch observed */
+};
+
+static void evalctx_free(struct evalctx *x)
+{
+	readiness_index_free(x->idx);
+	readiness_chain_free(&x->pool);
+	model_inventory_free(&x->inv);
+	memset(x, 0, sizeof(*x));
+}
+
+static int evalctx_load(struct db *db, struct evalctx *x, char *err, size_t errlen)
+{
+	int rc;
+	memset(x, 0, sizeof(*x));
+	if ((rc = inventory_load(db, &x->inv, err, errlen)) ||
+	    (rc = readiness_load_ca_pool(db, &x->pool, err, errlen)))
+		goto fail;
+	if (!(x->idx = readiness_index_new(&x->inv))) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
-		goto out;
+		goto fail;
 	}
-	*max_out = max;
-	*strands = max > 0 || unknown_any;
-out:
-	json_decref(eps);
-	for (size_t i = 0; i < napps; i++)
-		model_app_free(&apps[i]);
-	free(apps);
+	return 0;
+fail:
+	evalctx_free(x);
 	return rc;
 }
 
-static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
+/* Evaluate @c (for @host, or every enabled endpoint its leaf covers) with
+ * the readiness what-if at @at into a verdict object. The chain is
+ * completed with the CA certificates pinwatch observed, so a pin on an
+ * anchor the candidate omits counts. */
+static int evaluate(const struct evalctx *x, const struct cand *c, const char *host, time_t at,
+		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
+{
+	struct readiness_chain chain = { 0 };
+	json_t *eps = NULL;
+	double max = 0, max_unknown = 0;
+	char date[16];
+	int rc;
+
+	if ((rc = readiness_chain_from_pem(c->pem, strlen(c->pem), &chain, err, errlen)))
+		goto out;
+	if (readiness_complete_chain(&chain, x->pool.certs, x->pool.ncerts) < 0 ||
+	    !(eps = json_array())) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < x->inv.nendpoints; i++) {
+		const struct endpoint *ep = &x->inv.endpoints[i];
+		if (!ep->enabled || (host && strcmp(host, ep->host)) ||
+		    !gnutls_x509_crt_check_hostname2(c->crts[0], ep->host, 0))
+			continue;
+		struct readiness_whatif w;
+		if ((rc = readiness_whatif_eval(x->idx, ep->host, &chain, NULL, at, &w))) {
+			util_err(err, errlen, rc, "evaluating %s: %s", ep->host, strerror(-rc));
+			goto out;
+		}
+		json_t *ej = endpoint_verdict(ep, &w);
+		if (w.max_stranded > max)
+			max = w.max_stranded;
+		if (w.max_unknown > max_unknown)
+			max_unknown = w.max_unknown;
+		readiness_whatif_free(&w);
+		if (!ej || json_array_append_new(eps, ej)) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	/* Users whose version is unknown might be on an at-risk version: that
+	 * is a risk too (a warning rather than a critical alert). */
+	*strands = max > 1e-9 || max_unknown > 1e-9;
+	*max_out = max;
+	*verdict = json_pack("{s:s,s:f,s:f,s:b,s:b,s:O,s:i}", "at",
+			     util_fmt_date(at, date, sizeof(date)), "max_stranded", max,
+			     "max_unknown", max_unknown, "would_strand", *strands, "expired", 0,
+			     "endpoints", eps, "chain_length", (int)chain.ncerts);
+	if (!*verdict)
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+out:
+	json_decref(eps);
+	readiness_chain_free(&chain);
+	return rc;
+}
+
+static const char SQL_LOAD_CAND[] =
+	"SELECT chain_pem, host, not_before, not_after FROM candidates WHERE id = ?1";
+
+static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, time_t now,
+			   char *err, size_t errlen)
 {
 	sqlite3_stmt *s = db_stmt(db, SQL_LOAD_CAND);
 	if (!s)
@@ -239,16 +298,16 @@ static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, siz
 	int rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? util_err(err, errlen, -ENOENT, "no candidate %lld",
-						    (long long)id)
-					 : util_err(err, errlen, -EIO, "reading candidate: %s",
-						    db_errmsg(db));
+		return rc == SQLITE_DONE
+			       ? util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id)
+			       : util_err(err, errlen, -EIO, "reading candidate: %s",
+					  db_errmsg(db));
 	}
 	char *pem = strdup((const char *)sqlite3_column_text(s, 0));
 	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
 			     ? NULL
 			     : strdup((const char *)sqlite3_column_text(s, 1));
-	time_t nb = sqlite3_column_int64(s, 2);
+	time_t nb = sqlite3_column_int64(s, 2), na = sqlite3_column_int64(s, 3);
 	sqlite3_reset(s);
 	struct cand c;
 	json_t *verdict = NULL;
@@ -258,11 +317,24 @@ static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, siz
 		free(host);
 		return util_err(err, errlen, -ENOMEM, "out of memory");
 	}
-	rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
-	if (!rc)
-		rc = evaluate(db, &c, host, nb > now ? nb : now, &verdict, &max, &strands, err,
-			      errlen);
-	cand_free(&c);
+	if (na <= now) {
+		/* An expired certificate can no longer be deployed: nothing to warn about. */
+		char date[16];
+		rc = 0;
+		verdict =
+			json_pack("{s:s,s:f,s:f,s:b,s:b,s:[],s:[s]}", "at",
+				  util_fmt_date(now, date, sizeof(date)), "max_stranded", 0.0,
+				  "max_unknown", 0.0, "would_strand", 0, "expired", 1, "endpoints",
+				  "reasons", "the certificate has expired and cannot be deployed");
+		if (!verdict)
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	} else {
+		rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
+		if (!rc)
+			rc = evaluate(x, &c, host, nb > now ? nb : now, &verdict, &max, &strands,
+				      err, errlen);
+		cand_free(&c);
+	}
 	free(pem);
 	free(host);
 	if (rc)
@@ -291,10 +363,14 @@ static int evaluate_locked(struct db *db, int64_t id, time_t now, char *err, siz
 
 int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
 {
+	struct evalctx x;
 	int rc = db_begin(db);
 	if (rc)
 		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
-	rc = evaluate_locked(db, id, now, err, errlen);
+	if (!(rc = evalctx_load(db, &x, err, errlen))) {
+		rc = evaluate_locked(db, &x, id, now, err, errlen);
+		evalctx_free(&x);
+	}
 	if (!rc && (rc = db_commit(db)))
 		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
 	if (rc)
@@ -306,9 +382,15 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 {
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
+	struct evalctx x;
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
 	sqlite3_stmt *s = db_stmt(db, "SELECT id FROM candidates ORDER BY id LIMIT 100000");
-	if (!s)
+	if (!s) {
+		db_rollback(db);
 		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	}
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -316,6 +398,7 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 			if (!ni) {
 				sqlite3_reset(s);
 				free(ids);
+				db_rollback(db);
 				return util_err(err, errlen, -ENOMEM, "out of memory");
 			}
 			ids = ni;
@@ -324,10 +407,16 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 		ids[n++] = sqlite3_column_int64(s, 0);
 	}
 	sqlite3_reset(s);
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = candidates_evaluate(db, ids[i], now, err, errlen);
+	if (n && !(rc = evalctx_load(db, &x, err, errlen))) {
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = evaluate_locked(db, &x, ids[i], now, err, errlen);
+		evalctx_free(&x);
+	}
 	free(ids);
+	if (!rc && (rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+	if (rc)
+		db_rollback(db);
 	return rc;
 }
 
@@ -337,9 +426,36 @@ static const char SQL_INSERT[] =
 	"subject, issuer, not_before, not_after, dns_names, pins, added_at) VALUES "
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidate_source source,
-		   const char *host_in, time_t now, int64_t *id, bool *existed, char *err,
-		   size_t errlen)
+/* The audited view of a candidate: identity, not the derived verdict. */
+static json_t *audit_view(struct db *db, int64_t id)
+{
+	json_t *c = NULL;
+	if (candidates_json(db, id, &c, NULL, 0))
+		return NULL;
+	json_t *v = json_pack(
+		"{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(c, "id"), "source",
+		json_object_get(c, "source"), "host", json_object_get(c, "host"), "subject",
+		json_object_get(c, "subject"), "issuer", json_object_get(c, "issuer"),
+		"leaf_sha256", json_object_get(c, "leaf_sha256"), "not_before",
+		json_object_get(c, "not_before"), "not_after", json_object_get(c, "not_after"),
+		"dns_names", json_object_get(c, "dns_names"));
+	json_decref(c);
+	return v;
+}
+
+static int audit_change(struct db *db, const char *actor, const char *action, int64_t id,
+			json_t *before, json_t *after, char *err, size_t errlen)
+{
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	if (!before && !after)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	return audit_append(db, actor, action, "candidate", ids, before, after, err, errlen);
+}
+
+int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
+		   enum candidate_source source, const char *host_in, time_t now, int64_t *id,
+		   bool *existed, char *err, size_t errlen)
 {
 	struct cand c;
 	char host[256] = "";
@@ -407,8 +523,18 @@ int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidat
 		if (src != SQLITE_DONE)
 			goto sqlfail;
 		*id = sqlite3_last_insert_rowid(db_handle(db));
+		json_t *after = audit_view(db, *id);
+		rc = audit_change(db, actor, "create", *id, NULL, after, err, errlen);
+		json_decref(after);
+		if (rc)
+			goto rollback;
 	}
-	if ((rc = evaluate_locked(db, *id, now, err, errlen)))
+	struct evalctx x;
+	if ((rc = evalctx_load(db, &x, err, errlen)))
+		goto rollback;
+	rc = evaluate_locked(db, &x, *id, now, err, errlen);
+	evalctx_free(&x);
+	if (rc)
 		goto rollback;
 	if ((rc = db_commit(db))) {
 		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
@@ -427,19 +553,37 @@ out:
 	return rc;
 }
 
-int candidates_remove(struct db *db, int64_t id, char *err, size_t errlen)
+int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
-	if (!s)
-		return util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
-	if (sqlite3_changes(db_handle(db)) == 0)
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+	json_t *before = audit_view(db, id);
+	if (!before) {
+		db_rollback(db);
 		return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
-	return 0;
+	}
+	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	int src = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (src != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+		goto out;
+	}
+	if ((rc = audit_change(db, actor, "delete", id, before, NULL, err, errlen)))
+		goto out;
+	if ((rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+out:
+	if (rc)
+		db_rollback(db);
+	json_decref(before);
+	return rc;
 }
 
 static const char SQL_LIST[] =
@@ -474,8 +618,9 @@ int candidates_json(struct db *db, int64_t id, json_t **out, char *err, size_t e
 			(json_int_t)sqlite3_column_int64(s, 5), "not_after",
 			(json_int_t)sqlite3_column_int64(s, 6), "dns_names", parsed_or_null(s, 7),
 			"pins", parsed_or_null(s, 8), "leaf_sha256",
-			sqlite3_column_bytes(s, 9) == 32 ? util_hex(sqlite3_column_blob(s, 9), 32, hex)
-							 : "",
+			sqlite3_column_bytes(s, 9) == 32
+				? util_hex(sqlite3_column_blob(s, 9), 32, hex)
+				: "",
 			"added_at", (json_int_t)sqlite3_column_int64(s, 10), "evaluated_at",
 			sqlite3_column_type(s, 11) == SQLITE_NULL
 				? json_null()
@@ -546,31 +691,36 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 			if (m > worst) {
 				worst = m;
 				worst_host = json_string_value(json_object_get(ep, "host"));
-				al->endpoint_id = json_integer_value(json_object_get(ep, "endpoint_id"));
+				al->endpoint_id =
+					json_integer_value(json_object_get(ep, "endpoint_id"));
 				json_t *apps = json_object_get(ep, "apps"), *ap;
 				size_t j;
 				double wa = -1;
 				json_array_foreach(apps, j, ap)
 				{
-					double sh = json_real_value(json_object_get(ap, "stranded_share"));
+					double sh = json_real_value(
+						json_object_get(ap, "stranded_share"));
 					if (sh > wa) {
 						wa = sh;
-						al->app_id = json_integer_value(json_object_get(ap, "app_id"));
+						al->app_id = json_integer_value(
+							json_object_get(ap, "app_id"));
 					}
 				}
 			}
 		}
-		snprintf(al->summary, sizeof(al->summary),
-			 "Candidate certificate %s (issuer %s) would strand %.1f%% of users on %s%s",
-			 json_string_value(json_object_get(c, "subject")),
-			 json_string_value(json_object_get(c, "issuer")), max * 100,
-			 worst_host ? worst_host : "",
-			 json_array_size(eps) > 1 ? " and other endpoints" : "");
-		al->details = json_pack("{s:O,s:f,s:O,s:O,s:[s]}", "candidate_id",
-					json_object_get(c, "id"), "stranded_share", max, "source",
-					json_object_get(c, "source"), "endpoints", eps, "reasons",
-					"deploying this certificate would strand users of app versions "
-					"that pin none of its keys");
+		snprintf(
+			al->summary, sizeof(al->summary),
+			"Candidate certificate %s (issuer %s) would strand %.1f%% of users on %s%s",
+			json_string_value(json_object_get(c, "subject")),
+			json_string_value(json_object_get(c, "issuer")), max * 100,
+			worst_host ? worst_host : "",
+			json_array_size(eps) > 1 ? " and other endpoints" : "");
+		al->details =
+			json_pack("{s:O,s:f,s:O,s:O,s:[s]}", "candidate_id",
+				  json_object_get(c, "id"), "stranded_share", max, "source",
+				  json_object_get(c, "source"), "endpoints", eps, "reasons",
+				  "deploying this certificate would strand users of app versions "
+				  "that pin none of its keys");
 		if (!al->details) {
 			reports_alerts_free(a, cnt);
 			json_decref(all);
@@ -583,8 +733,46 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 	return 0;
 }
 
-int candidates_api_post(struct db *db, const char *body, size_t len, time_t now, json_t **resp,
-			char *err, size_t errlen)
+int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
+			      json_t **resp, char *err, size_t errlen)
+{
+	*resp = NULL;
+	if (!json_is_object(root)) {
+		util_err(err, errlen, 0, "body: expected a JSON object {\"pem\": ...}");
+		return 400;
+	}
+	json_t *pem = json_object_get(root, "pem");
+	json_t *src = json_object_get(root, "source");
+	json_t *host = json_object_get(root, "host");
+	enum candidate_source source = CANDIDATE_MANUAL;
+	if (!json_is_string(pem)) {
+		util_err(err, errlen, 0, "pem: expected a string holding the PEM chain");
+		return 400;
+	}
+	if (src && !json_is_null(src) &&
+	    (!json_is_string(src) || candidates_parse_source(json_string_value(src), &source))) {
+		util_err(err, errlen, 0, "source: expected \"ct\" or \"manual\"");
+		return 400;
+	}
+	if (host && !json_is_null(host) && !json_is_string(host)) {
+		util_err(err, errlen, 0, "host: expected a string");
+		return 400;
+	}
+	int64_t id;
+	bool existed;
+	int rc = candidates_add(db, actor, (const uint8_t *)json_string_value(pem),
+				json_string_length(pem), source,
+				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
+				&existed, err, errlen);
+	if (rc)
+		return rc == -EINVAL ? 400 : 500;
+	if (candidates_json(db, id, resp, err, errlen))
+		return 500;
+	return existed ? 200 : 201;
+}
+
+int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
+			json_t **resp, char *err, size_t errlen)
 {
 	json_error_t je;
 	*resp = NULL;
@@ -593,42 +781,11 @@ int candidates_api_post(struct db *db, const char *body, size_t len, time_t now,
 		return 413;
 	}
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root || !json_is_object(root)) {
-		util_err(err, errlen, 0, "body: expected a JSON object%s%s", root ? "" : ": ",
-			 root ? "" : je.text);
-		json_decref(root);
+	if (!root) {
+		util_err(err, errlen, 0, "body: expected a JSON object: %s", je.text);
 		return 400;
 	}
-	json_t *pem = json_object_get(root, "pem");
-	json_t *src = json_object_get(root, "source");
-	json_t *host = json_object_get(root, "host");
-	enum candidate_source source = CANDIDATE_MANUAL;
-	int status = 400;
-	if (!json_is_string(pem)) {
-		util_err(err, errlen, 0, "pem: expected a string holding the PEM chain");
-		goto out;
-	}
-	if (src && !json_is_null(src) &&
-	    (!json_is_string(src) || candidates_parse_source(json_string_value(src), &source))) {
-		util_err(err, errlen, 0, "source: expected \"ct\" or \"manual\"");
-		goto out;
-	}
-	if (host && !json_is_null(host) && !json_is_string(host)) {
-		util_err(err, errlen, 0, "host: expected a string");
-		goto out;
-	}
-	int64_t id;
-	bool existed;
-	int rc = candidates_add(db, (const uint8_t *)json_string_value(pem), json_string_length(pem),
-				source, json_is_string(host) ? json_string_value(host) : NULL, now,
-				&id, &existed, err, errlen);
-	if (rc) {
-		status = rc == -EINVAL ? 400 : 500;
-		goto out;
-	}
-	rc = candidates_json(db, id, resp, err, errlen);
-	status = rc ? 500 : existed ? 200 : 201;
-out:
+	int status = candidates_api_post_value(db, actor, root, now, resp, err, errlen);
 	json_decref(root);
 	return status;
 }

@@ -19,7 +19,7 @@ struct db;
 struct reports_alert;
 
 #define CANDIDATES_MAX_CHAIN 16
-#define CANDIDATES_MAX_FILE (256 * 1024)
+#define CANDIDATES_MAX_FILE  (256 * 1024)
 
 enum candidate_source { CANDIDATE_CT = 0, CANDIDATE_MANUAL = 1 };
 
@@ -28,38 +28,17 @@ const char *candidates_source_name(enum candidate_source s);
 int candidates_parse_source(const char *s, enum candidate_source *out);
 
 /**
- * Pure what-if for one host: for each app of @apps, the versions whose most
- * specific policy covering @host enforces, is not expired at @at and has no
- * pin among @pins strand. Returns a JSON array of {app, app_id,
- * stranded_share, unknown_share, stranded_versions [{version, share}],
- * unknown_versions [version]} for the apps that pin @host (NULL on ENOMEM);
- * *max_stranded gets the largest stranded_share, *unknown_stranded whether a
- * stranded version has no adoption figure. unknown_share is the share of the
- * app's users whose version has no figure (1 - sum of known shares).
- */
-json_t *candidates_whatif(const struct app *apps, size_t napps, const char *host,
-			  const uint8_t (*pins)[32], size_t npins, time_t at, double *max_stranded,
-			  bool *unknown_stranded);
-
-/**
- * Load every app with its versions, adoption samples, pin policies and pins
- * from the database into a malloc'ed array (free each with model_app_free(),
- * then the array). Stand-in until inventory.h's inventory_load() is used.
- * 0, -EIO or -ENOMEM.
- */
-int candidates_load_apps(struct db *db, struct app **out, size_t *nout, char *err, size_t errlen);
-
-/**
  * Record the chain in @data (PEM, or DER; leaf first; at most
  * CANDIDATES_MAX_CHAIN certificates) from @source for @host (NULL: every
  * inventoried endpoint the leaf covers; given: the leaf must cover it),
  * then evaluate it. The same chain again is not duplicated (*existed set,
- * re-evaluated). Stores the id in *id. 0, -EINVAL (bad input, message names
- * the problem) or -EIO.
+ * re-evaluated). A new candidate is audited ("create", by @actor) in the
+ * same transaction. Stores the id in *id. 0, -EINVAL (bad input, message
+ * names the problem) or -EIO.
  */
-int candidates_add(struct db *db, const uint8_t *data, size_t len, enum candidate_source source,
-		   const char *host, time_t now, int64_t *id, bool *existed, char *err,
-		   size_t errlen);
+int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
+		   enum candidate_source source, const char *host, time_t now, int64_t *id,
+		   bool *existed, char *err, size_t errlen);
 
 /**
  * Evaluate candidate @id at max(@now, its notBefore) against the current
@@ -70,8 +49,8 @@ int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t
 /** Re-evaluate every candidate (after inventory changes). 0 or the first error. */
 int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen);
 
-/** Delete candidate @id. 0, -ENOENT or -EIO. */
-int candidates_remove(struct db *db, int64_t id, char *err, size_t errlen);
+/** Delete candidate @id, audited ("delete", by @actor). 0, -ENOENT or -EIO. */
+int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen);
 
 /**
  * Candidates as JSON (newest first): id, source, host, subject, issuer,
@@ -96,7 +75,11 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
  * (new) or 200 (known chain) with the candidate in *resp, 400 with a message
  * in @err, or 500. Caller owns *resp.
  */
-int candidates_api_post(struct db *db, const char *body, size_t len, time_t now, json_t **resp,
-			char *err, size_t errlen);
+int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
+			json_t **resp, char *err, size_t errlen);
+
+/** candidates_api_post() on an already parsed body @root (borrowed). */
+int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
+			      json_t **resp, char *err, size_t errlen);
 
 #endif

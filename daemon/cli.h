@@ -76,6 +76,14 @@ int cmd_export(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
+int cmd_import_nsc(int argc, char **argv);
+int cmd_import_trustkit(int argc, char **argv);
+int cmd_import_okhttp(int argc, char **argv);
+int cmd_adoption(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_candidate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* pinwatch webhook ... and pinwatch alert ... */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,15 @@ static const char webhook_usage[] =
 	"       pinwatch webhook list [--json]\n"
 	"       pinwatch webhook remove ID\n"
 	"       pinwatch webhook test ID\n"
-	"       pinwatch webhook flush\n\n"
+	"       pinwatch webhook flush\n"
+	"       pinwatch webhook outbox [--json] [--given-up]\n"
+	"       pinwatch webhook retry OUTBOX-ID\n\n"
 	"Webhooks receive alert notifications as JSON POSTs signed with\n"
 	"X-Pinwatch-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>.\n"
 	"'test' sends one test notification now; 'flush' delivers due outbox rows now\n"
-	"(the daemon does this by itself). Secrets and URL paths are never listed.\n\n"
+	"(the daemon does this by itself). 'outbox' lists queued and given-up\n"
+	"notifications with their last error; 'retry' queues a given-up one again.\n"
+	"Secrets and URL paths are never listed.\n\n"
 	"Options:\n"
 	"      --format F        generic (Alertmanager-like) or slack (default generic)\n"
 	"      --secret S        HMAC key (visible in the process list: prefer --secret-file)\n"
@@ -101,11 +106,13 @@ int cmd_webhook(int argc, char **argv)
 		{ "secret-file", required_argument, NULL, 'S' },
 		{ "min-severity", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "given-up", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_global g = { 0 };
+	bool given_up_only = false;
 	const char *format = "generic", *secret = NULL, *secret_file = NULL, *minsev = NULL;
 	char secret_buf[WEBHOOK_SECRET_MAX + 2], err[ERRLEN];
 	bool json = false;
@@ -116,20 +123,39 @@ int cmd_webhook(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error("webhook", "missing action (add, list, remove, test, flush)");
+		return cli_usage_error("webhook",
+				       "missing action (add, list, remove, test, flush)");
 	const char *action = argv[1];
+	/* A receiver closing early must not kill us (libcurl runs with NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
 	optind = 0;
 	while ((opt = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case 'f': format = optarg; break;
-		case 's': secret = optarg; break;
-		case 'S': secret_file = optarg; break;
-		case 'm': minsev = optarg; break;
-		case 'j': json = true; break;
-		case 'h': fputs(webhook_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("webhook", "unknown option");
+		case 'f':
+			format = optarg;
+			break;
+		case 's':
+			secret = optarg;
+			break;
+		case 'S':
+			secret_file = optarg;
+			break;
+		case 'm':
+			minsev = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'g':
+			given_up_only = true;
+			break;
+		case 'h':
+			fputs(webhook_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("webhook", "unknown option");
 		}
 	}
 	char **pos = argv + 1 + optind;
@@ -184,7 +210,8 @@ int cmd_webhook(int argc, char **argv)
 		json_t *w;
 		printf("%-4s %-8s %-9s %-8s %-8s %-8s %s\n", "ID", "FORMAT", "MIN-SEV", "ENABLED",
 		       "PENDING", "GAVE-UP", "URL");
-		json_array_foreach(arr, i, w) {
+		json_array_foreach(arr, i, w)
+		{
 			printf("%-4lld %-8s %-9s %-8s %-8lld %-8lld %s\n",
 			       (long long)json_integer_value(json_object_get(w, "id")),
 			       json_string_value(json_object_get(w, "format")),
@@ -247,6 +274,57 @@ int cmd_webhook(int argc, char **argv)
 		       (long long)given_up);
 		return EXIT_OK;
 	}
+	if (!strcmp(action, "outbox")) {
+		json_t *arr;
+		if (npos)
+			return cli_usage_error("webhook", "outbox takes no arguments");
+		if ((rc = cli_open_db(&g, DB_READONLY, &db)))
+			return rc;
+		rc = webhook_outbox_json(db, given_up_only ? "given_up" : NULL, 1000, &arr, err,
+					 sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook outbox: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(arr);
+		size_t i;
+		json_t *o;
+		char t[32], e[1024];
+		printf("%-6s %-8s %-9s %-8s %-20s %s\n", "ID", "WEBHOOK", "STATE", "ATTEMPTS",
+		       "NEXT-ATTEMPT", "LAST-ERROR");
+		json_array_foreach(arr, i, o)
+		{
+			fmt_opt_time(json_object_get(o, "next_attempt_at"), t, sizeof(t));
+			printf("%-6lld %-8lld %-9s %-8lld %-20s %s\n",
+			       (long long)json_integer_value(json_object_get(o, "id")),
+			       (long long)json_integer_value(json_object_get(o, "webhook_id")),
+			       json_string_value(json_object_get(o, "state")),
+			       (long long)json_integer_value(json_object_get(o, "attempts")), t,
+			       esc(json_string_value(json_object_get(o, "last_error")), e,
+				   sizeof(e)));
+		}
+		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "retry")) {
+		int64_t id = 0;
+		if (npos != 1)
+			return cli_usage_error("webhook", "retry needs one outbox ID");
+		if ((rc = parse_id("webhook", pos[0], &id)))
+			return rc;
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = webhook_outbox_retry(db, cli_actor(), id, now, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook retry: %s", err);
+			return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		printf("outbox row %lld queued again\n", (long long)id);
+		return EXIT_OK;
+	}
 	return cli_usage_error("webhook", "unknown action '%s'", action);
 }
 
@@ -270,7 +348,8 @@ static int alert_list(struct cli_global *g, bool all, bool json, int limit)
 	json_t *a;
 	printf("%-5s %-9s %-8s %-20s %-20s %-30s %s\n", "ID", "STATUS", "SEVERITY", "STARTS",
 	       "ENDS", "FINGERPRINT", "SUMMARY");
-	json_array_foreach(arr, i, a) {
+	json_array_foreach(arr, i, a)
+	{
 		fmt_opt_time(json_object_get(a, "starts_at"), b1, sizeof(b1));
 		fmt_opt_time(json_object_get(a, "ends_at"), b2, sizeof(b2));
 		printf("%-5lld %-9s %-8s %-20s %-20s %-30s %s%s\n",
@@ -310,24 +389,38 @@ int cmd_alert(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error("alert", "missing action (list, silence, unsilence, silences)");
+		return cli_usage_error("alert",
+				       "missing action (list, silence, unsilence, silences)");
 	const char *action = argv[1];
 	optind = 0;
 	while ((opt = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case 'j': json = true; break;
-		case 'a': all = true; break;
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
 		case 'l':
 			if (util_parse_int(optarg, 1, 100000, &limit))
 				return cli_usage_error("alert", "--limit must be 1..100000");
 			break;
-		case 'e': endpoint = optarg; break;
-		case 'F': dur = optarg; break;
-		case 'r': reason = optarg; break;
-		case 'h': fputs(alert_usage, stdout); return EXIT_OK;
-		default: return cli_usage_error("alert", "unknown option");
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'F':
+			dur = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			fputs(alert_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("alert", "unknown option");
 		}
 	}
 	char **pos = argv + 1 + optind;
@@ -350,7 +443,8 @@ int cmd_alert(int argc, char **argv)
 			return cli_usage_error("alert", "--reason TEXT is required");
 		if ((rc = cli_open_db(&g, 0, &db)))
 			return rc;
-		if (endpoint && (rc = alerts_endpoint_lookup(db, endpoint, &eid, err, sizeof(err)))) {
+		if (endpoint &&
+		    (rc = alerts_endpoint_lookup(db, endpoint, &eid, err, sizeof(err)))) {
 			db_close(db);
 			log_err("alert silence: %s", err);
 			return rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
@@ -402,7 +496,8 @@ int cmd_alert(int argc, char **argv)
 		json_t *s;
 		char until[32], e1[256], e2[2048];
 		printf("%-5s %-20s %-40s %s\n", "ID", "UNTIL", "MATCHES", "REASON");
-		json_array_foreach(arr, i, s) {
+		json_array_foreach(arr, i, s)
+		{
 			fmt_opt_time(json_object_get(s, "until"), until, sizeof(until));
 			const char *m = json_string_value(json_object_get(s, "fingerprint"));
 			if (!m)
@@ -410,7 +505,8 @@ int cmd_alert(int argc, char **argv)
 			printf("%-5lld %-20s %-40s %s\n",
 			       (long long)json_integer_value(json_object_get(s, "id")), until,
 			       esc(m, e1, sizeof(e1)),
-			       esc(json_string_value(json_object_get(s, "reason")), e2, sizeof(e2)));
+			       esc(json_string_value(json_object_get(s, "reason")), e2,
+				   sizeof(e2)));
 		}
 		json_decref(arr);
 		return EXIT_OK;

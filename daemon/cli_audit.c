@@ -13,7 +13,8 @@
 static void audit_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pinwatch audit list [--since DATE] [--object TYPE[:ID]] [--limit N] [--json]\n"
+		"Usage: pinwatch audit list [--since DATE] [--object TYPE[:ID]] [--limit N] "
+		"[--json]\n"
 		"       pinwatch audit verify [--head HASH] [--json]\n"
 		"       pinwatch audit head\n\n"
 		"The audit log records every change (time, actor, action, object, before and\n"
@@ -56,7 +57,8 @@ static int print_rows(json_t *rows)
 		       json_string_value(json_object_get(r, "at")),
 		       log_escape(json_string_value(json_object_get(r, "actor")), a, sizeof(a)),
 		       log_escape(json_string_value(json_object_get(r, "action")), b, sizeof(b)),
-		       log_escape(json_string_value(json_object_get(r, "object_type")), c, sizeof(c)),
+		       log_escape(json_string_value(json_object_get(r, "object_type")), c,
+				  sizeof(c)),
 		       oid ? ":" : "", oid ? log_escape(oid, d, sizeof(d)) : "");
 	}
 	json_decref(rows);
@@ -123,9 +125,14 @@ int cmd_audit(int argc, char **argv)
 				return cli_usage_error("audit", "--head: 64 lower-case hex digits");
 			head = optarg;
 			break;
-		case OPT_JSON: json = true; break;
-		case 'h': audit_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("audit", "unknown option");
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			audit_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("audit", "unknown option");
 		}
 	}
 	if (optind != argc)
@@ -158,23 +165,32 @@ int cmd_audit(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		if (json)
-			return cli_print_json(json_pack("{ss sI}", "head", h, "rows", (json_int_t)count));
+			return cli_print_json(
+				json_pack("{ss sI}", "head", h, "rows", (json_int_t)count));
 		printf("%s\n", h);
 		return EXIT_OK;
 	}
 	struct audit_verify_result res;
+	json_t *bad = NULL;
 	rc = audit_verify(db, head, &res, err, sizeof(err));
+	if (rc == -EBADMSG && res.bad_id) {
+		/* Show the first bad row as it is stored now. */
+		struct audit_filter one = { .after_id = res.bad_id - 1, .limit = 1 };
+		json_t *rows = NULL;
+		if (audit_list(db, &one, &rows, err, sizeof(err)) == 0)
+			bad = json_incref(json_array_get(rows, 0));
+		json_decref(rows);
+	}
 	db_close(db);
 	if (rc && rc != -EBADMSG) {
 		log_err("audit verify: %s", err);
 		return EXIT_RUNTIME;
 	}
 	if (json) {
-		ex = cli_print_json(json_pack("{sb sI so? so? ss}", "ok", rc == 0, "rows",
-					      (json_int_t)res.rows, "bad_id",
-					      res.bad_id ? json_integer(res.bad_id) : NULL,
-					      "reason", rc ? json_string(res.reason) : NULL,
-					      "head", res.head));
+		ex = cli_print_json(json_pack(
+			"{sb sI so? so? so? ss}", "ok", rc == 0, "rows", (json_int_t)res.rows,
+			"bad_id", res.bad_id ? json_integer(res.bad_id) : NULL, "bad_row", bad,
+			"reason", rc ? json_string(res.reason) : NULL, "head", res.head));
 		return ex ? ex : (rc ? EXIT_RISK : EXIT_OK);
 	}
 	if (rc == 0) {
@@ -185,5 +201,15 @@ int cmd_audit(int argc, char **argv)
 		printf("audit log BROKEN at row %lld: %s\n", (long long)res.bad_id, res.reason);
 	else
 		printf("audit log BROKEN: %s\n", res.reason);
+	if (bad) {
+		json_t *arr = json_array();
+		if (arr && json_array_append(arr, bad) == 0) {
+			printf("first bad row:\n");
+			print_rows(arr); /* steals arr */
+		} else {
+			json_decref(arr);
+		}
+		json_decref(bad);
+	}
 	return EXIT_RISK;
 }

@@ -62,8 +62,9 @@ static void print_verdict(json_t *c)
 	log_escape(json_string_value(json_object_get(c, "issuer")), iss, sizeof(iss));
 	printf("candidate %lld: %s (issuer %s), evaluated at %s\n",
 	       (long long)json_integer_value(json_object_get(c, "id")), subj, iss,
-	       json_string_value(json_object_get(v, "at")) ? json_string_value(json_object_get(v, "at"))
-							   : "-");
+	       json_string_value(json_object_get(v, "at"))
+		       ? json_string_value(json_object_get(v, "at"))
+		       : "-");
 	if (json_array_size(eps) == 0)
 		printf("  covers no inventoried endpoint\n");
 	json_array_foreach(eps, i, ep)
@@ -83,11 +84,13 @@ static void print_verdict(json_t *c)
 			json_t *sv = json_object_get(ap, "stranded_versions"), *x;
 			size_t k;
 			json_array_foreach(sv, k, x)
-			printf("%s%s", k ? ", " : "  versions: ",
-			       json_string_value(json_object_get(x, "version")));
-			json_t *uv = json_object_get(ap, "unknown_versions");
-			json_array_foreach(uv, k, x)
-			printf("%s%s", k ? ", " : "  no adoption figure: ", json_string_value(x));
+			{
+				printf("%s%s%s", k ? ", " : "  versions: ",
+				       json_string_value(json_object_get(x, "version")),
+				       json_is_null(json_object_get(x, "share"))
+					       ? " (no adoption figure)"
+					       : "");
+			}
 			printf("\n");
 		}
 	}
@@ -119,8 +122,8 @@ static int do_add(struct cli_global *g, const char *file, const char *source_s, 
 		free(buf);
 		return rc;
 	}
-	rc = candidates_add(db, (const uint8_t *)buf, len, src, host, util_now(), &id, &existed, err,
-			    sizeof(err));
+	rc = candidates_add(db, cli_actor(), (const uint8_t *)buf, len, src, host, util_now(), &id,
+			    &existed, err, sizeof(err));
 	free(buf);
 	if (rc) {
 		char esc[ERRLEN * 2];
@@ -176,10 +179,10 @@ static int do_list(struct cli_global *g, bool as_json)
 		       (long long)json_integer_value(json_object_get(c, "id")),
 		       json_string_value(json_object_get(c, "source")),
 		       json_is_true(json_object_get(c, "would_strand")) ? "STRANDS" : "ok",
-		       util_fmt_date((time_t)json_integer_value(json_object_get(c, "not_before")), nb,
-				     sizeof(nb)),
-		       util_fmt_date((time_t)json_integer_value(json_object_get(c, "not_after")), na,
-				     sizeof(na)),
+		       util_fmt_date((time_t)json_integer_value(json_object_get(c, "not_before")),
+				     nb, sizeof(nb)),
+		       util_fmt_date((time_t)json_integer_value(json_object_get(c, "not_after")),
+				     na, sizeof(na)),
 		       subj);
 	}
 	json_decref(all);
@@ -196,7 +199,7 @@ static int do_remove(struct cli_global *g, const char *id_s)
 	int rc = cli_open_db(g, 0, &db);
 	if (rc)
 		return rc;
-	rc = candidates_remove(db, id, err, sizeof(err));
+	rc = candidates_remove(db, cli_actor(), id, err, sizeof(err));
 	db_close(db);
 	if (rc) {
 		log_err("%s", err);
@@ -222,11 +225,20 @@ int cmd_candidate(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case 's': source = optarg; break;
-		case 'H': host = optarg; break;
-		case 'j': as_json = true; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("candidate", "unknown option");
+		case 's':
+			source = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'j':
+			as_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("candidate", "unknown option");
 		}
 	}
 	int nargs = argc - optind;

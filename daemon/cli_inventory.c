@@ -22,6 +22,25 @@ static void report(const char *cmd, const char *what, const char *msg)
 		what ? ": " : "", log_escape(msg, esc, sizeof(esc)));
 }
 
+/* Like cli_print_json (steals @j) but in the export's format, so that shares
+ * and thresholds read as written (0.95, not 0.94999999999999996). */
+static int print_json(json_t *j)
+{
+	char *text = j ? invfile_dumps(j) : NULL;
+	json_decref(j);
+	if (!text) {
+		log_err("out of memory building JSON output");
+		return EXIT_RUNTIME;
+	}
+	int ok = fputs(text, stdout) != EOF && fflush(stdout) == 0;
+	free(text);
+	if (!ok) {
+		log_err("writing JSON to stdout failed");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 /* -EINVAL/-ENOENT/-EEXIST are the user's input; everything else is runtime. */
 static int exit_for(int rc)
 {
@@ -58,10 +77,17 @@ int cmd_import(int argc, char **argv)
 		if (cli_global_opt(&g, c, optarg))
 			continue;
 		switch (c) {
-		case 'p': prune = true; break;
-		case 'n': dry = true; break;
-		case 'h': import_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("import", "unknown option");
+		case 'p':
+			prune = true;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			import_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("import", "unknown option");
 		}
 	}
 	if (optind + 1 != argc)
@@ -72,8 +98,7 @@ int cmd_import(int argc, char **argv)
 	size_t len = 0;
 	int rc = util_read_file(file, INVFILE_MAX_BYTES, &text, &len);
 	if (rc) {
-		report("import", file,
-		       rc == -EFBIG ? "file too large" : strerror(-rc));
+		report("import", file, rc == -EFBIG ? "file too large" : strerror(-rc));
 		return EXIT_USAGE;
 	}
 	struct inventory inv;
@@ -114,8 +139,8 @@ static void export_usage(FILE *f)
 	fprintf(f, "Usage: pinwatch export [--output FILE]\n\n"
 		   "Write the whole inventory as JSON (the format `pinwatch import` reads),\n"
 		   "in a stable order, so that the file can be kept in git.\n\n"
-		   "  -o, --output FILE  write to FILE (atomically) instead of stdout\n" CLI_GLOBAL_HELP
-		   "  -h, --help         this help\n");
+		   "  -o, --output FILE  write to FILE (atomically) instead of "
+		   "stdout\n" CLI_GLOBAL_HELP "  -h, --help         this help\n");
 }
 
 static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
@@ -152,9 +177,14 @@ int cmd_export(int argc, char **argv)
 		if (cli_global_opt(&g, c, optarg))
 			continue;
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'h': export_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("export", "unknown option");
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			export_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("export", "unknown option");
 		}
 	}
 	if (optind != argc)
@@ -196,19 +226,18 @@ int cmd_export(int argc, char **argv)
 
 static void endpoint_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: pinwatch endpoint add HOST[:PORT] [options]\n"
-		"       pinwatch endpoint remove HOST[:PORT]\n"
-		"       pinwatch endpoint list [--json]\n\n"
-		"Options of add:\n"
-		"      --sni NAME          server name to send (default: HOST)\n"
-		"      --environment ENV   default production\n"
-		"      --owner TEAM\n"
-		"      --tag TAG           repeatable\n"
-		"      --interval DUR      probe interval, e.g. 5m (10s..7d; default 5m)\n"
-		"      --third-party       the endpoint is not ours\n"
-		"      --disabled          inventoried but not probed\n" CLI_GLOBAL_HELP
-		"  -h, --help              this help\n");
+	fprintf(f, "Usage: pinwatch endpoint add HOST[:PORT] [options]\n"
+		   "       pinwatch endpoint remove HOST[:PORT]\n"
+		   "       pinwatch endpoint list [--json]\n\n"
+		   "Options of add:\n"
+		   "      --sni NAME          server name to send (default: HOST)\n"
+		   "      --environment ENV   default production\n"
+		   "      --owner TEAM\n"
+		   "      --tag TAG           repeatable\n"
+		   "      --interval DUR      probe interval, e.g. 5m (10s..7d; default 5m)\n"
+		   "      --third-party       the endpoint is not ours\n"
+		   "      --disabled          inventoried but not probed\n" CLI_GLOBAL_HELP
+		   "  -h, --help              this help\n");
 }
 
 /* "host[:port]" -> normalised host copy and port. 0 or -EINVAL. */
@@ -227,8 +256,16 @@ static int split_hostport(const char *arg, char *host, size_t hostlen, int *port
 	return model_normalize_host(host);
 }
 
-enum { OPT_SNI = 0x200, OPT_ENV, OPT_OWNER, OPT_TAG, OPT_INTERVAL, OPT_THIRD, OPT_DISABLED,
-       OPT_JSON };
+enum {
+	OPT_SNI = 0x200,
+	OPT_ENV,
+	OPT_OWNER,
+	OPT_TAG,
+	OPT_INTERVAL,
+	OPT_THIRD,
+	OPT_DISABLED,
+	OPT_JSON
+};
 
 static int endpoint_add(struct cli_global *g, int argc, char **argv)
 {
@@ -251,9 +288,15 @@ static int endpoint_add(struct cli_global *g, int argc, char **argv)
 		if (cli_global_opt(g, c, optarg))
 			continue;
 		switch (c) {
-		case OPT_SNI: e.sni = optarg; break;
-		case OPT_ENV: e.environment = optarg; break;
-		case OPT_OWNER: e.owner = optarg; break;
+		case OPT_SNI:
+			e.sni = optarg;
+			break;
+		case OPT_ENV:
+			e.environment = optarg;
+			break;
+		case OPT_OWNER:
+			e.owner = optarg;
+			break;
 		case OPT_TAG:
 			if (e.ntags >= ARRAY_SIZE(tags))
 				return cli_usage_error("endpoint", "at most 64 tags");
@@ -263,10 +306,17 @@ static int endpoint_add(struct cli_global *g, int argc, char **argv)
 			if (util_parse_duration(optarg, &e.interval_s))
 				return cli_usage_error("endpoint", "--interval: not a duration");
 			break;
-		case OPT_THIRD: e.third_party = true; break;
-		case OPT_DISABLED: e.enabled = false; break;
-		case 'h': endpoint_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("endpoint", "unknown option");
+		case OPT_THIRD:
+			e.third_party = true;
+			break;
+		case OPT_DISABLED:
+			e.enabled = false;
+			break;
+		case 'h':
+			endpoint_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("endpoint", "unknown option");
 		}
 	}
 	if (optind + 1 != argc)
@@ -388,7 +438,7 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 		model_endpoint_free(&v[i]);
 	}
 	free(v);
-	return json ? cli_print_json(arr) : EXIT_OK;
+	return json ? print_json(arr) : EXIT_OK;
 }
 
 int cmd_endpoint(int argc, char **argv)
@@ -429,14 +479,16 @@ enum { OPT_PLATFORM = 0x300, OPT_BUNDLE, OPT_THRESHOLD, OPT_FAILMODE };
 
 int cmd_app(int argc, char **argv)
 {
-	static const struct option opts[] = { { "platform", required_argument, NULL, OPT_PLATFORM },
-					      { "bundle-id", required_argument, NULL, OPT_BUNDLE },
-					      { "threshold", required_argument, NULL, OPT_THRESHOLD },
-					      { "failure-mode", required_argument, NULL, OPT_FAILMODE },
-					      { "json", no_argument, NULL, OPT_JSON },
-					      { "help", no_argument, NULL, 'h' },
-					      CLI_GLOBAL_LONGOPTS,
-					      { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "bundle-id", required_argument, NULL, OPT_BUNDLE },
+		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "failure-mode", required_argument, NULL, OPT_FAILMODE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
 	struct cli_global g = { 0 };
 	struct app a = { .adoption_threshold = 0.95, .failure_mode = FAIL_TERMINATE };
 	bool json = false, have_platform = false;
@@ -463,7 +515,9 @@ int cmd_app(int argc, char **argv)
 				return cli_usage_error("app", "--platform: android, ios or other");
 			have_platform = true;
 			break;
-		case OPT_BUNDLE: a.bundle_id = optarg; break;
+		case OPT_BUNDLE:
+			a.bundle_id = optarg;
+			break;
 		case OPT_THRESHOLD:
 			if (util_parse_double(optarg, 0, 1, &a.adoption_threshold))
 				return cli_usage_error("app", "--threshold: a number in [0, 1]");
@@ -473,9 +527,14 @@ int cmd_app(int argc, char **argv)
 				return cli_usage_error("app", "--failure-mode: log, message, "
 							      "redirect or terminate");
 			break;
-		case OPT_JSON: json = true; break;
-		case 'h': app_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("app", "unknown option");
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			app_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("app", "unknown option");
 		}
 	}
 	bool is_list = !strcmp(action, "list");
@@ -483,8 +542,8 @@ int cmd_app(int argc, char **argv)
 		return cli_usage_error("app", "unknown action '%s' (add, remove, list, show)",
 				       action);
 	if (optind + (is_list ? 0 : 1) != argc)
-		return cli_usage_error("app", is_list ? "list: unexpected argument" :
-							"%s: expected NAME", action);
+		return cli_usage_error(
+			"app", is_list ? "list: unexpected argument" : "%s: expected NAME", action);
 	if (!strcmp(action, "add") && !have_platform)
 		return cli_usage_error("app", "add: --platform is required");
 	struct db *db = NULL;
@@ -497,7 +556,8 @@ int cmd_app(int argc, char **argv)
 		json_t *arr = json ? json_array() : NULL;
 		for (size_t i = 0; !rc && i < n; i++) {
 			if (json) {
-				if (arr && json_array_append_new(arr, invfile_app_to_json(&v[i], false))) {
+				if (arr &&
+				    json_array_append_new(arr, invfile_app_to_json(&v[i], false))) {
 					json_decref(arr);
 					arr = NULL;
 				}
@@ -505,7 +565,8 @@ int cmd_app(int argc, char **argv)
 				char esc[512], b[600];
 				printf("%s\t%s\t%s\n", log_escape(v[i].name, esc, sizeof(esc)),
 				       model_platform_name(v[i].platform),
-				       v[i].bundle_id ? log_escape(v[i].bundle_id, b, sizeof(b)) : "-");
+				       v[i].bundle_id ? log_escape(v[i].bundle_id, b, sizeof(b))
+						      : "-");
 			}
 		}
 		for (size_t i = 0; i < n; i++)
@@ -517,7 +578,7 @@ int cmd_app(int argc, char **argv)
 			report("app list", NULL, err);
 			return EXIT_RUNTIME;
 		}
-		return json ? cli_print_json(arr) : EXIT_OK;
+		return json ? print_json(arr) : EXIT_OK;
 	}
 	const char *name = argv[optind];
 	if (!strcmp(action, "show")) {
@@ -530,7 +591,7 @@ int cmd_app(int argc, char **argv)
 		}
 		json_t *j = invfile_app_to_json(&full, true);
 		model_app_free(&full);
-		return cli_print_json(j);
+		return print_json(j);
 	}
 	if (!strcmp(action, "remove")) {
 		rc = apps_delete(db, cli_actor(), name, err, sizeof(err));

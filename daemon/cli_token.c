@@ -39,10 +39,17 @@ int cmd_token(int argc, char **argv)
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
-		case 'r': role_s = optarg; break;
-		case 'j': json = true; break;
-		case 'h': token_usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("token", "unknown option");
+		case 'r':
+			role_s = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			token_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("token", "unknown option");
 		}
 	}
 	if (optind >= argc)
@@ -57,7 +64,8 @@ int cmd_token(int argc, char **argv)
 		if (!name)
 			return cli_usage_error("token", "create needs a NAME");
 		if (tokens_check_name(name))
-			return cli_usage_error("token", "NAME must be 1-%d characters of A-Z a-z 0-9 . _ -",
+			return cli_usage_error("token",
+					       "NAME must be 1-%d characters of A-Z a-z 0-9 . _ -",
 					       TOKEN_NAME_MAX);
 		if (!role_s || tokens_parse_role(role_s, &role))
 			return cli_usage_error("token", "create needs --role read, write or admin");
@@ -78,7 +86,8 @@ int cmd_token(int argc, char **argv)
 	char err[ERRLEN];
 	if (strcmp(action, "create") == 0) {
 		char tok[TOKEN_LEN];
-		int r = tokens_create(db, name, role, cli_actor(), tok, sizeof(tok), err, sizeof(err));
+		int r = tokens_create(db, name, role, cli_actor(), tok, sizeof(tok), err,
+				      sizeof(err));
 		if (r == 0) {
 			printf("%s\n", tok);
 			fflush(stdout);
@@ -105,11 +114,14 @@ int cmd_token(int argc, char **argv)
 		} else {
 			size_t i;
 			json_t *t;
-			printf("%-24s %-6s %-21s %-21s %s\n", "NAME", "ROLE", "CREATED", "LAST USED",
-			       "REVOKED");
-			json_array_foreach(list, i, t) {
-				const char *lu = json_string_value(json_object_get(t, "last_used_at"));
-				const char *rv = json_string_value(json_object_get(t, "revoked_at"));
+			printf("%-24s %-6s %-21s %-21s %s\n", "NAME", "ROLE", "CREATED",
+			       "LAST USED", "REVOKED");
+			json_array_foreach(list, i, t)
+			{
+				const char *lu =
+					json_string_value(json_object_get(t, "last_used_at"));
+				const char *rv =
+					json_string_value(json_object_get(t, "revoked_at"));
 				printf("%-24s %-6s %-21s %-21s %s\n",
 				       json_string_value(json_object_get(t, "name")),
 				       json_string_value(json_object_get(t, "role")),

@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -20,13 +21,14 @@
 #include "util.h"
 #include "web.h"
 
-#define HTTP_THREADS 4
+#define HTTP_THREADS	  4
 #define HTTP_TLS_FILE_MAX (1 << 20)
 
 /* Served with every response. Scripts and styles come from our own files only:
  * no inline script, no inline style, no eval. */
-#define CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
-	    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+#define CSP                                                                               \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct dbpool {
 	pthread_mutex_t lock;
@@ -46,6 +48,8 @@ struct http {
 	char *tls_key;
 	char base_origin[512]; /* scheme://host[:port] of [http] base_url, or "" */
 	int port;
+	pthread_t warmer;
+	bool warmer_running;
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the handler. */
@@ -142,8 +146,9 @@ static enum MHD_Result send_req(struct MHD_Connection *conn, struct api_req *req
 			free(s);
 		ctype = "application/json";
 	} else {
-		resp = MHD_create_response_from_buffer(req->textlen, req->text ? req->text : (char *)"",
-						       req->text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(
+			req->textlen, req->text ? req->text : (char *)"",
+			req->text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 		if (!resp)
 			free(req->text);
 		req->text = NULL;
@@ -208,7 +213,8 @@ static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 {
 	const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
-		util_err(why, whylen, 0, "Sec-Fetch-Site is '%.32s': cross-site writes are refused", site);
+		util_err(why, whylen, 0, "Sec-Fetch-Site is '%.32s': cross-site writes are refused",
+			 site);
 		return false;
 	}
 	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
@@ -226,7 +232,8 @@ static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 		if (strcmp(o, lself) == 0)
 			return true;
 	}
-	util_err(why, whylen, 0, "Origin does not match this server: cross-site writes are refused");
+	util_err(why, whylen, 0,
+		 "Origin does not match this server: cross-site writes are refused");
 	return false;
 }
 
@@ -271,7 +278,8 @@ static int authenticate(struct http *h, struct MHD_Connection *conn, struct api_
 		char err[ERRLEN], name[TOKEN_NAME_MAX + 1];
 		struct db *db = pool_get(&h->pool, err, sizeof(err));
 		if (!db) {
-			api_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "database: %s", err);
+			api_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "database: %s",
+				  err);
 			return req->status;
 		}
 		const char *tok = auth + 7;
@@ -280,17 +288,26 @@ static int authenticate(struct http *h, struct MHD_Connection *conn, struct api_
 		req->role = tokens_verify(db, tok, name, sizeof(name));
 		pool_put(&h->pool, db);
 		if (req->role == TOKEN_NONE) {
-			api_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown or revoked token");
+			api_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+				  "unknown or revoked token");
 			return req->status;
 		}
 		snprintf(req->actor, sizeof(req->actor), "token:%s", name);
 	}
 	bool ok;
 	switch (need) {
-	case API_PUBLIC: ok = true; break;
-	case API_READ: ok = h->ctx.public_read || req->role >= TOKEN_READ; break;
-	case API_WRITE: ok = req->role >= TOKEN_WRITE; break;
-	default: ok = req->role >= TOKEN_ADMIN; break;
+	case API_PUBLIC:
+		ok = true;
+		break;
+	case API_READ:
+		ok = h->ctx.public_read || req->role >= TOKEN_READ;
+		break;
+	case API_WRITE:
+		ok = req->role >= TOKEN_WRITE;
+		break;
+	default:
+		ok = req->role >= TOKEN_ADMIN;
+		break;
 	}
 	if (ok)
 		return 0;
@@ -299,8 +316,9 @@ static int authenticate(struct http *h, struct MHD_Connection *conn, struct api_
 		api_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "this route needs a %s token",
 			  need_names[need]);
 	else
-		api_error(req, MHD_HTTP_FORBIDDEN, "forbidden", "this route needs a %s token; '%s' has role %s",
-			  need_names[need], req->actor + 6, tokens_role_name(req->role));
+		api_error(req, MHD_HTTP_FORBIDDEN, "forbidden",
+			  "this route needs a %s token; '%s' has role %s", need_names[need],
+			  req->actor + 6, tokens_role_name(req->role));
 	return req->status;
 }
 
@@ -318,12 +336,23 @@ static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate
 		return req->status;
 	}
 	req->method = !strcmp(method, "HEAD") ? "GET" : method;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->client,
+				  sizeof(req->client));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				  req->client, sizeof(req->client));
+	}
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
 	rs->route = api_route_find(req, &status, allow, allowlen);
 	if (!rs->route) {
 		if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-			api_error(req, status, "method_not_allowed", "%s is not allowed here; use %s",
-				  req->method, allow);
+			api_error(req, status, "method_not_allowed",
+				  "%s is not allowed here; use %s", req->method, allow);
 		else
 			api_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
 		return req->status;
@@ -350,7 +379,8 @@ static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate
 	}
 	if (n > 0 || te) {
 		if (!api_route_has_body(rs->route)) {
-			api_error(req, MHD_HTTP_BAD_REQUEST, "unexpected_body", "this route takes no body");
+			api_error(req, MHD_HTTP_BAD_REQUEST, "unexpected_body",
+				  "this route takes no body");
 			return req->status;
 		}
 		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
@@ -399,7 +429,8 @@ static int run_route(struct http *h, struct reqstate *rs)
 	json_t *body = NULL;
 	if (rs->too_big) {
 		api_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-			  "request body exceeds the limit of %lld bytes", (long long)h->cfg.http_max_body);
+			  "request body exceeds the limit of %lld bytes",
+			  (long long)h->cfg.http_max_body);
 		return req->status;
 	}
 	if (rs->len > 0 && api_parse_body(req, rs->body, rs->len, &body))
@@ -412,6 +443,7 @@ static int run_route(struct http *h, struct reqstate *rs)
 		return req->status;
 	}
 	req->body = body;
+	req->bodylen = rs->len;
 	api_dispatch(rs->route, req);
 	req->body = NULL;
 	pool_put(&h->pool, req->db);
@@ -481,6 +513,41 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", log_escape(msg, esc, sizeof(esc)));
 }
 
+/* ---- readiness warmer ------------------------------------------------- */
+
+#define WARM_PERIOD_S 10
+
+/* Keeps the readiness snapshot built ahead of readers: at start, after every
+ * change the server hears of, and before it ages out. */
+static void *warmer_main(void *arg)
+{
+	struct http *h = arg;
+	struct api_ctx *c = &h->ctx;
+	bool warned = false;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		if (!c->warm_stop && !c->warm_kick) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += WARM_PERIOD_S;
+			pthread_cond_timedwait(&c->warm_cond, &c->lock, &ts);
+		}
+		bool stop = c->warm_stop;
+		c->warm_kick = false;
+		pthread_mutex_unlock(&c->lock);
+		if (stop)
+			break;
+		char err[ERRLEN];
+		struct db *db = pool_get(&h->pool, err, sizeof(err));
+		int rc = db ? api_snapshot_refresh(c, db, err, sizeof(err)) : -EIO;
+		pool_put(&h->pool, db);
+		if (rc && !warned)
+			log_warn("http: readiness snapshot: %s", err);
+		warned = rc != 0;
+	}
+	return NULL;
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 /* "host:port" or "[v6]:port" into a socket address. */
@@ -492,14 +559,16 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	if (s[0] == '[') {
 		const char *e = strchr(s, ']');
 		if (!e || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
-			return util_err(err, errlen, -EINVAL, "[http] listen '%s': expected [v6addr]:port", s);
+			return util_err(err, errlen, -EINVAL,
+					"[http] listen '%s': expected [v6addr]:port", s);
 		memcpy(host, s + 1, (size_t)(e - s - 1));
 		host[e - s - 1] = 0;
 		port = e + 2;
 	} else {
 		const char *c = strrchr(s, ':');
 		if (!c || (size_t)(c - s) >= sizeof(host) || strchr(s, ':') != c)
-			return util_err(err, errlen, -EINVAL, "[http] listen '%s': expected host:port", s);
+			return util_err(err, errlen, -EINVAL,
+					"[http] listen '%s': expected host:port", s);
 		memcpy(host, s, (size_t)(c - s));
 		host[c - s] = 0;
 		port = c + 1;
@@ -507,11 +576,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	long long p;
 	if (util_parse_int(port, 0, 65535, &p))
 		return util_err(err, errlen, -EINVAL, "[http] listen '%s': bad port", s);
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *res = NULL;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
+			*res = NULL;
 	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (rc != 0 || !res)
-		return util_err(err, errlen, -EINVAL, "[http] listen '%s': %s", s, gai_strerror(rc));
+		return util_err(err, errlen, -EINVAL, "[http] listen '%s': %s", s,
+				gai_strerror(rc));
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*sslen = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -537,7 +609,8 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		free(h);
 		return NULL;
 	}
-	if (snprintf(h->pool.path, sizeof(h->pool.path), "%s", db_path) >= (int)sizeof(h->pool.path)) {
+	if (snprintf(h->pool.path, sizeof(h->pool.path), "%s", db_path) >=
+	    (int)sizeof(h->pool.path)) {
 		util_err(err, errlen, -ENAMETOOLONG, "database path too long");
 		goto fail;
 	}
@@ -552,20 +625,24 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	pool_put(&h->pool, db);
 
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	if (ss.ss_family == AF_INET6) {
+		/* "[::]:port" listens on IPv4 too; a specific v6 address only on itself */
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+		flags |= IN6_IS_ADDR_UNSPECIFIED(a6) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	}
 	if (cfg->http_tls_cert[0]) {
 		size_t n;
 		int rc = util_read_file(cfg->http_tls_cert, HTTP_TLS_FILE_MAX, &h->tls_cert, &n);
 		if (rc == 0)
 			rc = config_check_secret_file(cfg->http_tls_key, err, errlen);
 		else
-			util_err(err, errlen, rc, "[http] tls_cert %s: %s", cfg->http_tls_cert, strerror(-rc));
+			util_err(err, errlen, rc, "[http] tls_cert %s: %s", cfg->http_tls_cert,
+				 strerror(-rc));
 		if (rc == 0) {
 			rc = util_read_file(cfg->http_tls_key, HTTP_TLS_FILE_MAX, &h->tls_key, &n);
 			if (rc)
-				util_err(err, errlen, rc, "[http] tls_key %s: %s", cfg->http_tls_key,
-					 strerror(-rc));
+				util_err(err, errlen, rc, "[http] tls_key %s: %s",
+					 cfg->http_tls_key, strerror(-rc));
 		}
 		if (rc)
 			goto fail;
@@ -577,23 +654,25 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	h->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_per_ip_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_ARRAY, h->tls_cert ? tls_opts : tls_opts + 2,
-		MHD_OPTION_END);
+		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)cfg->http_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)cfg->http_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_ARRAY, h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!h->mhd) {
-		util_err(err, errlen, -EADDRINUSE, "cannot listen on %s (address in use, bad address or bad TLS files)",
+		util_err(err, errlen, -EADDRINUSE,
+			 "cannot listen on %s (address in use, bad address or bad TLS files)",
 			 cfg->http_listen);
 		goto fail;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	if (pthread_create(&h->warmer, NULL, warmer_main, h) == 0)
+		h->warmer_running = true;
+	else
+		log_warn("http: no readiness warmer thread; readers build snapshots themselves");
 	return h;
 fail:
 	http_free(h);
@@ -606,6 +685,13 @@ void http_free(struct http *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	if (h->warmer_running) {
+		pthread_mutex_lock(&h->ctx.lock);
+		h->ctx.warm_stop = true;
+		pthread_cond_signal(&h->ctx.warm_cond);
+		pthread_mutex_unlock(&h->ctx.lock);
+		pthread_join(h->warmer, NULL);
+	}
 	pool_close(&h->pool);
 	api_ctx_destroy(&h->ctx);
 	if (h->tls_key) {
@@ -640,8 +726,13 @@ void http_note_sweep(struct http *h, time_t finished_at)
 {
 	pthread_mutex_lock(&h->ctx.lock);
 	h->ctx.last_sweep = finished_at;
+	if (finished_at > h->ctx.scheduler_seen)
+		h->ctx.scheduler_seen = finished_at;
+	/* no new generation: readers keep the current snapshot while the warmer
+	 * rebuilds it if the results changed anything */
+	h->ctx.warm_kick = true;
+	pthread_cond_signal(&h->ctx.warm_cond);
 	pthread_mutex_unlock(&h->ctx.lock);
-	api_ctx_invalidate(&h->ctx);
 }
 
 void http_invalidate(struct http *h)

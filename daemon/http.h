@@ -38,19 +38,29 @@ void http_free(struct http *h);
 /** The TCP port actually bound. */
 int http_port(const struct http *h);
 
-/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503). */
+/** Install the probe-now hook (before or after start; thread-safe). NULL disables the route (503).
+ */
 void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx);
 
 /**
- * Scheduler heartbeat for /healthz: the scheduler calls this at least once per
- * loop iteration. A heartbeat older than 60 s makes /healthz report it dead.
+ * Scheduler heartbeat for /healthz: call once when the scheduler has started
+ * and whenever convenient after (http_note_sweep() counts as one too). Until
+ * the first call /healthz says the scheduler is not running; afterwards it is
+ * alive while its heartbeat is under 60 s old or no enabled endpoint is more
+ * than 300 s overdue (so a quiet estate with rare commits stays healthy).
  */
 void http_note_scheduler_alive(struct http *h, time_t now);
 
-/** A sweep finished at @finished_at: /healthz reports its age; cached readiness is dropped. */
+/**
+ * Results were committed (a sweep or a batch of probes finished) at
+ * @finished_at: /healthz reports its age, it counts as a scheduler heartbeat,
+ * and the readiness snapshot is rebuilt in the background if the results
+ * changed anything (readers keep the previous one meanwhile). Thread-safe;
+ * cheap enough for every committed batch.
+ */
 void http_note_sweep(struct http *h, time_t finished_at);
 
-/** Data changed outside the API (import from the CLI, new observations): drop caches. */
+/** Data changed in a way readers must see at once (not needed for observations): drop caches. */
 void http_invalidate(struct http *h);
 
 #endif

@@ -109,7 +109,8 @@ static char *col_dup(sqlite3_stmt *s, int i, bool *oom)
 
 static int load_tags(struct db *db, struct endpoint *e)
 {
-	static const char sql[] = "SELECT tag FROM endpoint_tags WHERE endpoint_id = ? ORDER BY tag";
+	static const char sql[] =
+		"SELECT tag FROM endpoint_tags WHERE endpoint_id = ? ORDER BY tag";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return -EIO;
@@ -323,8 +324,7 @@ static int ep_audit(struct db *db, const char *actor, const char *action,
 	return rc;
 }
 
-static int ep_insert(struct db *db, const char *actor, struct endpoint *e, char *err,
-		     size_t errlen)
+static int ep_insert(struct db *db, const char *actor, struct endpoint *e, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"INSERT INTO endpoints (host, port, sni, environment, owner, third_party, "
@@ -489,52 +489,56 @@ static int copy_endpoint(const struct endpoint *src, struct endpoint *dst)
 	return 0;
 }
 
+static int ep_cmp_void(const void *x, const void *y)
+{
+	return ep_cmp(x, y);
+}
+
 static int import_endpoints(struct db *db, const char *actor, const struct inventory *want,
-			    bool prune, struct inventory_import_stats *st, char *err,
-			    size_t errlen)
+			    bool prune, struct inventory_import_stats *st, char *err, size_t errlen)
 {
 	struct endpoint *have = NULL;
-	size_t nhave = 0, i = 0, j = 0;
+	size_t nhave = 0;
+	bool *seen = NULL;
 	int rc = inventory_endpoint_list(db, &have, &nhave, err, errlen);
 	if (rc)
 		return rc;
-	/* Both lists are sorted by (host, port): walk them side by side. */
-	while (!rc && (i < want->nendpoints || j < nhave)) {
-		int c = i >= want->nendpoints ? 1 :
-			j >= nhave	       ? -1 :
-						 ep_cmp(&want->endpoints[i], &have[j]);
-		if (c < 0 || c == 0) {
-			struct endpoint e;
-			if (copy_endpoint(&want->endpoints[i], &e)) {
-				rc = util_err(err, errlen, -ENOMEM, "out of memory");
-				break;
-			}
-			rc = inventory_endpoint_check(&e, err, errlen);
-			if (!rc && c < 0) {
-				rc = ep_insert(db, actor, &e, err, errlen);
-				st->created++;
-			} else if (!rc) {
-				bool changed = false;
-				rc = ep_update(db, actor, &have[j], &e, &changed, err, errlen);
-				if (changed)
-					st->updated++;
-				else
-					st->unchanged++;
-				j++;
-			}
-			model_endpoint_free(&e);
-			i++;
-		} else {
-			if (prune) {
-				rc = ep_delete(db, actor, &have[j], err, errlen);
-				st->deleted++;
-			}
-			j++;
+	if (nhave && !(seen = calloc(nhave, sizeof(*seen))))
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	/* @have is sorted by (host, port); @want may come in any order. */
+	for (size_t i = 0; !rc && i < want->nendpoints; i++) {
+		struct endpoint e;
+		if (copy_endpoint(&want->endpoints[i], &e)) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			break;
 		}
+		rc = inventory_endpoint_check(&e, err, errlen);
+		struct endpoint *h =
+			rc || !nhave ? NULL : bsearch(&e, have, nhave, sizeof(*have), ep_cmp_void);
+		if (!rc && !h) {
+			rc = ep_insert(db, actor, &e, err, errlen);
+			st->created++;
+		} else if (!rc) {
+			bool changed = false;
+			seen[h - have] = true;
+			rc = ep_update(db, actor, h, &e, &changed, err, errlen);
+			if (changed)
+				st->updated++;
+			else
+				st->unchanged++;
+		}
+		model_endpoint_free(&e);
+	}
+	for (size_t j = 0; !rc && prune && j < nhave; j++) {
+		if (seen[j])
+			continue;
+		rc = ep_delete(db, actor, &have[j], err, errlen);
+		st->deleted++;
 	}
 	for (size_t k = 0; k < nhave; k++)
 		model_endpoint_free(&have[k]);
 	free(have);
+	free(seen);
 	return rc;
 }
 

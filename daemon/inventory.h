@@ -79,8 +79,9 @@ struct inventory_import_stats {
 };
 
 /**
- * Reconcile the database with @want (as parsed by invfile_parse, already
- * validated) in one transaction: listed endpoints (by host:port), apps (by
+ * Reconcile the database with @want (as parsed by invfile_parse, or built in
+ * C: every object is validated again, and the arrays may come in any order)
+ * in one transaction: listed endpoints (by host:port), apps (by
  * name) and their versions (by version) are created or updated to match;
  * inside a listed version, adoption samples (by date) and pin policies (by
  * pattern + include_subdomains) are added or replaced, and endpoint tags and

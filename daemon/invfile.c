@@ -166,7 +166,8 @@ static int find_dup(const void *base, size_t n, size_t size, int (*cmp)(const vo
 		/* within a group of equal keys indices ascend, so idx[k-1] < idx[k] */
 		if (cmp(c.base + idx[k - 1] * size, c.base + idx[k] * size) == 0) {
 			size_t g = k - 1;
-			while (g > 0 && cmp(c.base + idx[g - 1] * size, c.base + idx[k] * size) == 0)
+			while (g > 0 &&
+			       cmp(c.base + idx[g - 1] * size, c.base + idx[k] * size) == 0)
 				g--;
 			if (!found || idx[k] < *second) {
 				*first = idx[g];
@@ -306,8 +307,9 @@ static int get_int(json_t *j, const char *key, const char *path, json_int_t def,
 		return perr(err, errlen, p, "expected an integer");
 	json_int_t x = json_integer_value(v);
 	if (x < min || x > max)
-		return perr(err, errlen, p, "must be between %" JSON_INTEGER_FORMAT
-			    " and %" JSON_INTEGER_FORMAT, min, max);
+		return perr(err, errlen, p,
+			    "must be between %" JSON_INTEGER_FORMAT " and %" JSON_INTEGER_FORMAT,
+			    min, max);
 	*out = x;
 	return 0;
 }
@@ -383,6 +385,8 @@ int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
 	if (p->enforce && p->npins == 0)
 		return util_err(err, errlen, -EINVAL,
 				"pins: an enforcing policy needs at least one pin");
+	if (p->npins > INVFILE_MAX_PINS)
+		return util_err(err, errlen, -EINVAL, "pins: more than %d pins", INVFILE_MAX_PINS);
 	size_t a, b;
 	int d = find_dup(p->pins, p->npins, sizeof(*p->pins), cmp_pin_key, &a, &b);
 	if (d < 0)
@@ -392,8 +396,9 @@ int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *const policy_keys[] = { "pattern", "include_subdomains", "enforce", "expires",
-					   "pins", "source", NULL };
+static const char *const policy_keys[] = {
+	"pattern", "include_subdomains", "enforce", "expires", "pins", "source", NULL
+};
 static const char *const pin_keys[] = { "sha256", "role", NULL };
 
 int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, char *err,
@@ -428,9 +433,16 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 		rc = perr(err, errlen, p, "must be inventory, nsc, trustkit, okhttp or api");
 		goto fail;
 	}
-	if ((rc = dup_str(s ? s : "inventory", &out->source, err, errlen)) ||
+	/* NULL when not given: the store decides ("inventory", or "api" for
+	 * apps_policy_put). */
+	if ((rc = dup_str(s, &out->source, err, errlen)) ||
 	    (rc = get_array(j, "pins", path, &pins, err, errlen)))
 		goto fail;
+	if (json_array_size(pins) > INVFILE_MAX_PINS) {
+		sub(p, path, "pins");
+		rc = perr(err, errlen, p, "more than %d pins", INVFILE_MAX_PINS);
+		goto fail;
+	}
 	if (pins && json_array_size(pins)) {
 		out->pins = calloc(json_array_size(pins), sizeof(*out->pins));
 		if (!out->pins) {
@@ -525,6 +537,11 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	    (rc = get_date(j, "released", path, false, out->released, NULL, err, errlen)) ||
 	    (rc = get_array(j, "adoption", path, &arr, err, errlen)))
 		goto fail;
+	if (json_array_size(arr) > INVFILE_MAX_SAMPLES) {
+		sub(p, path, "adoption");
+		rc = perr(err, errlen, p, "more than %d samples", INVFILE_MAX_SAMPLES);
+		goto fail;
+	}
 	if (arr && json_array_size(arr) &&
 	    !(out->adoption = calloc(json_array_size(arr), sizeof(*out->adoption)))) {
 		rc = oom(err, errlen);
@@ -540,13 +557,18 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	d = find_dup(out->adoption, out->nadoption, sizeof(*out->adoption), cmp_sample, &a, &b);
 	if (d) {
 		idx(p, path, "adoption", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "second sample for %s (see adoption[%zu])",
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "second sample for %s (see adoption[%zu])",
 				  out->adoption[b].at, a);
 		goto fail;
 	}
 	if ((rc = get_array(j, "pin_policies", path, &arr, err, errlen)))
 		goto fail;
+	if (json_array_size(arr) > INVFILE_MAX_POLICIES) {
+		sub(p, path, "pin_policies");
+		rc = perr(err, errlen, p, "more than %d policies", INVFILE_MAX_POLICIES);
+		goto fail;
+	}
 	if (arr && json_array_size(arr) &&
 	    !(out->policies = calloc(json_array_size(arr), sizeof(*out->policies)))) {
 		rc = oom(err, errlen);
@@ -562,8 +584,8 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	d = find_dup(out->policies, out->npolicies, sizeof(*out->policies), cmp_policy, &a, &b);
 	if (d) {
 		idx(p, path, "pin_policies", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p,
 				  "same pattern and include_subdomains as pin_policies[%zu]", a);
 		goto fail;
 	}
@@ -574,9 +596,11 @@ fail:
 	return rc;
 }
 
-static const char *const app_keys[] = { "name",	    "platform",	    "bundle_id", "adoption_threshold",
-					"failure_mode", "versions", NULL };
-static const char *const app_keys_nover[] = { "name", "platform", "bundle_id", "adoption_threshold",
+static const char *const app_keys[] = {
+	"name", "platform", "bundle_id", "adoption_threshold", "failure_mode", "versions", NULL
+};
+static const char *const app_keys_nover[] = { "name",	      "platform",
+					      "bundle_id",    "adoption_threshold",
 					      "failure_mode", NULL };
 
 int invfile_parse_app(json_t *j, const char *path, bool with_versions, struct app *out, char *err,
@@ -631,8 +655,8 @@ int invfile_parse_app(json_t *j, const char *path, bool with_versions, struct ap
 	d = find_dup(out->versions, out->nversions, sizeof(*out->versions), cmp_version, &a, &b);
 	if (d) {
 		idx(p, path, "versions", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "duplicate of versions[%zu] (%s)", a,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "duplicate of versions[%zu] (%s)", a,
 				  out->versions[b].version);
 		goto fail;
 	}
@@ -643,9 +667,9 @@ fail:
 	return rc;
 }
 
-static const char *const endpoint_keys[] = { "host",	    "port",	   "sni",      "environment",
-					     "owner",	    "tags",	   "third_party", "interval",
-					     "enabled",	    NULL };
+static const char *const endpoint_keys[] = { "host",	"port", "sni",	       "environment",
+					     "owner",	"tags", "third_party", "interval",
+					     "enabled", NULL };
 
 int invfile_parse_endpoint(json_t *j, const char *path, struct endpoint *out, char *err,
 			   size_t errlen)
@@ -748,8 +772,8 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 		     &b);
 	if (d) {
 		idx(p, "", "endpoints", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "duplicate of endpoints[%zu] (%s:%d)", a,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "duplicate of endpoints[%zu] (%s:%d)", a,
 				  out->endpoints[b].host, out->endpoints[b].port);
 		goto fail;
 	}
@@ -770,8 +794,8 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 	d = find_dup(out->apps, out->napps, sizeof(*out->apps), cmp_app, &a, &b);
 	if (d) {
 		idx(p, "", "apps", b);
-		rc = d < 0 ? oom(err, errlen) :
-			     perr(err, errlen, p, "duplicate of apps[%zu] (%s)", a,
+		rc = d < 0 ? oom(err, errlen)
+			   : perr(err, errlen, p, "duplicate of apps[%zu] (%s)", a,
 				  out->apps[b].name);
 		goto fail;
 	}
@@ -797,189 +821,4 @@ int invfile_parse_text(const char *text, size_t len, struct inventory *out, char
 	int rc = invfile_parse(root, out, err, errlen);
 	json_decref(root);
 	return rc;
-}
-
-/* ---- serialisation ------------------------------------------------------ */
-
-char *invfile_fmt_interval(int64_t s, char *buf, size_t len)
-{
-	static const struct {
-		int64_t secs;
-		char unit;
-	} units[] = { { 604800, 'w' }, { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (s > 0 && s % units[i].secs == 0) {
-			snprintf(buf, len, "%" PRId64 "%c", s / units[i].secs, units[i].unit);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%" PRId64 "s", s);
-	return buf;
-}
-
-/* set helpers: remember any failure so that one check at the end suffices */
-static void put(json_t *o, const char *k, json_t *v, bool *bad)
-{
-	if (!v || json_object_set_new(o, k, v))
-		*bad = true;
-}
-
-static void add(json_t *a, json_t *v, bool *bad)
-{
-	if (!v || json_array_append_new(a, v))
-		*bad = true;
-}
-
-static json_t *done(json_t *o, bool bad)
-{
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *invfile_policy_to_json(const struct pin_policy *p)
-{
-	bool bad = false;
-	json_t *o = json_object(), *pins = json_array();
-	char b64[48];
-	if (!o || !pins) {
-		json_decref(o);
-		json_decref(pins);
-		return NULL;
-	}
-	put(o, "pattern", json_string(p->pattern), &bad);
-	put(o, "include_subdomains", json_boolean(p->include_subdomains), &bad);
-	put(o, "enforce", json_boolean(p->enforce), &bad);
-	if (p->expires[0])
-		put(o, "expires", json_string(p->expires), &bad);
-	for (size_t i = 0; i < p->npins; i++)
-		add(pins,
-		    json_pack("{ss ss}", "sha256", util_pin_b64(p->pins[i].sha256, b64), "role",
-			      model_role_name(p->pins[i].role) ? model_role_name(p->pins[i].role) :
-								  "current"),
-		    &bad);
-	put(o, "pins", pins, &bad);
-	if (p->source && strcmp(p->source, "inventory") != 0)
-		put(o, "source", json_string(p->source), &bad);
-	return done(o, bad);
-}
-
-json_t *invfile_version_to_json(const struct app_version *v)
-{
-	bool bad = false;
-	json_t *o = json_object(), *ad = json_array(), *pp = json_array();
-	if (!o || !ad || !pp) {
-		json_decref(o);
-		json_decref(ad);
-		json_decref(pp);
-		return NULL;
-	}
-	put(o, "version", json_string(v->version), &bad);
-	if (v->released[0])
-		put(o, "released", json_string(v->released), &bad);
-	for (size_t i = 0; i < v->nadoption; i++) {
-		const struct adoption_sample *s = &v->adoption[i];
-		json_t *so = json_pack("{ss sf}", "at", s->at, "share", s->share);
-		if (so && s->active_users >= 0)
-			put(so, "active_users", json_integer(s->active_users), &bad);
-		add(ad, so, &bad);
-	}
-	put(o, "adoption", ad, &bad);
-	for (size_t i = 0; i < v->npolicies; i++)
-		add(pp, invfile_policy_to_json(&v->policies[i]), &bad);
-	put(o, "pin_policies", pp, &bad);
-	return done(o, bad);
-}
-
-json_t *invfile_app_to_json(const struct app *a, bool with_versions)
-{
-	bool bad = false;
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	put(o, "name", json_string(a->name), &bad);
-	put(o, "platform", json_string(model_platform_name(a->platform) ?
-					       model_platform_name(a->platform) : "other"),
-	    &bad);
-	if (a->bundle_id)
-		put(o, "bundle_id", json_string(a->bundle_id), &bad);
-	put(o, "adoption_threshold", json_real(a->adoption_threshold), &bad);
-	put(o, "failure_mode",
-	    json_string(model_failure_mode_name(a->failure_mode) ?
-				model_failure_mode_name(a->failure_mode) : "terminate"),
-	    &bad);
-	if (with_versions) {
-		json_t *vs = json_array();
-		for (size_t i = 0; vs && i < a->nversions; i++)
-			add(vs, invfile_version_to_json(&a->versions[i]), &bad);
-		put(o, "versions", vs, &bad);
-	}
-	return done(o, bad);
-}
-
-json_t *invfile_endpoint_to_json(const struct endpoint *e)
-{
-	bool bad = false;
-	char iv[32];
-	json_t *o = json_object(), *tags = json_array();
-	if (!o || !tags) {
-		json_decref(o);
-		json_decref(tags);
-		return NULL;
-	}
-	put(o, "host", json_string(e->host), &bad);
-	put(o, "port", json_integer(e->port), &bad);
-	if (e->sni)
-		put(o, "sni", json_string(e->sni), &bad);
-	put(o, "environment", json_string(e->environment ? e->environment : "production"), &bad);
-	if (e->owner)
-		put(o, "owner", json_string(e->owner), &bad);
-	for (size_t i = 0; i < e->ntags; i++)
-		add(tags, json_string(e->tags[i]), &bad);
-	put(o, "tags", tags, &bad);
-	put(o, "third_party", json_boolean(e->third_party), &bad);
-	put(o, "interval",
-	    json_string(invfile_fmt_interval(e->interval_s ? e->interval_s :
-							      INVENTORY_DEFAULT_INTERVAL,
-					     iv, sizeof(iv))),
-	    &bad);
-	put(o, "enabled", json_boolean(e->enabled), &bad);
-	return done(o, bad);
-}
-
-json_t *invfile_to_json(const struct inventory *inv)
-{
-	bool bad = false;
-	json_t *o = json_object(), *eps = json_array(), *apps = json_array();
-	if (!o || !eps || !apps) {
-		json_decref(o);
-		json_decref(eps);
-		json_decref(apps);
-		return NULL;
-	}
-	for (size_t i = 0; i < inv->nendpoints; i++)
-		add(eps, invfile_endpoint_to_json(&inv->endpoints[i]), &bad);
-	put(o, "endpoints", eps, &bad);
-	for (size_t i = 0; i < inv->napps; i++)
-		add(apps, invfile_app_to_json(&inv->apps[i], true), &bad);
-	put(o, "apps", apps, &bad);
-	return done(o, bad);
-}
-
-char *invfile_dumps(json_t *j)
-{
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	char *t = realloc(s, n + 2);
-	if (!t) {
-		free(s);
-		return NULL;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	return t;
 }

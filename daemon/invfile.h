@@ -28,6 +28,10 @@
 /** Largest accepted inventory file (bytes) and array length. */
 #define INVFILE_MAX_BYTES (64u << 20)
 #define INVFILE_MAX_ITEMS 100000
+/** Per-object caps: they keep every merge and check of one object cheap. */
+#define INVFILE_MAX_SAMPLES  20000 /**< adoption samples of one version */
+#define INVFILE_MAX_POLICIES 1000  /**< pin policies of one version */
+#define INVFILE_MAX_PINS     64	   /**< pins of one policy */
 
 /**
  * Parse and validate a whole document. On success @out holds the normalised
@@ -41,7 +45,9 @@ int invfile_parse_text(const char *text, size_t len, struct inventory *out, char
 		       size_t errlen);
 
 /* Pieces, for the HTTP API (one object per request). @path prefixes errors
- * ("" for none). The output is zeroed first and freed on error. */
+ * ("" for none). The output is zeroed first and freed on error. A policy
+ * without "source" gets source NULL: the store then records "inventory"
+ * (import, version create/replace) or "api" (apps_policy_put). */
 int invfile_parse_endpoint(json_t *j, const char *path, struct endpoint *out, char *err,
 			   size_t errlen);
 /** An app; with @with_versions false a "versions" key is refused. */

@@ -35,7 +35,15 @@ static const struct command commands[] = {
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
 	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
+	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
+	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
+	{ "import-nsc", cmd_import_nsc, "import an Android Network Security Config's pins" },
+	{ "import-trustkit", cmd_import_trustkit, "import a TrustKit configuration (JSON, Info.plist)" },
+	{ "import-okhttp", cmd_import_okhttp, "import OkHttp CertificatePinner pins" },
+	{ "adoption", cmd_adoption, "import adoption figures from CSV (adoption import)" },
+	{ "lint", cmd_lint, "check pin policies, coverage and adoption for mistakes" },
 	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
+	{ "demo", cmd_demo, "run the guided demo: local TLS endpoints, inventory, dashboard" },
 };
 
 static void usage(FILE *f)

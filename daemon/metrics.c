@@ -11,8 +11,8 @@
 #include "util.h"
 
 #define MAX_OUTCOMES 32
-#define OUTCOME_LEN 48
-#define RENDER_CAP (64u << 20) /* a scrape never grows past 64 MiB */
+#define OUTCOME_LEN  48
+#define RENDER_CAP   (64u << 20) /* a scrape never grows past 64 MiB */
 
 static const double probe_bounds[] = METRICS_PROBE_BUCKETS;
 #define NBUCKETS ARRAY_SIZE(probe_bounds)
@@ -165,18 +165,21 @@ static void render_counters(struct buf *b)
 	uint64_t cum = 0;
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		cum += M.buckets[i];
-		bprintf(b, "pinwatch_probe_duration_seconds_bucket{le=\"%g\"} %llu\n", probe_bounds[i],
-			(unsigned long long)cum);
+		bprintf(b, "pinwatch_probe_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			probe_bounds[i], (unsigned long long)cum);
 	}
-	bprintf(b, "pinwatch_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-		   "pinwatch_probe_duration_seconds_sum %.6f\n"
-		   "pinwatch_probe_duration_seconds_count %llu\n",
+	bprintf(b,
+		"pinwatch_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"pinwatch_probe_duration_seconds_sum %.6f\n"
+		"pinwatch_probe_duration_seconds_count %llu\n",
 		(unsigned long long)M.probe_count, M.probe_sum, (unsigned long long)M.probe_count);
-	bprintf(b, "# HELP pinwatch_sweeps_total Finished sweeps.\n# TYPE pinwatch_sweeps_total counter\n"
-		   "pinwatch_sweeps_total %llu\n"
-		   "# HELP pinwatch_last_sweep_duration_seconds Wall time of the last sweep.\n"
-		   "# TYPE pinwatch_last_sweep_duration_seconds gauge\n"
-		   "pinwatch_last_sweep_duration_seconds %.3f\n",
+	bprintf(b,
+		"# HELP pinwatch_sweeps_total Finished sweeps.\n# TYPE pinwatch_sweeps_total "
+		"counter\n"
+		"pinwatch_sweeps_total %llu\n"
+		"# HELP pinwatch_last_sweep_duration_seconds Wall time of the last sweep.\n"
+		"# TYPE pinwatch_last_sweep_duration_seconds gauge\n"
+		"pinwatch_last_sweep_duration_seconds %.3f\n",
 		(unsigned long long)M.sweeps, M.last_sweep_seconds);
 	pthread_mutex_unlock(&M.lock);
 }
@@ -188,17 +191,20 @@ static int render_db(struct buf *b, struct db *db)
 	int64_t v;
 
 	/* latest observation per endpoint address, with the earliest expiry of its chain */
-	sqlite3_stmt *st = db_stmt(db,
+	sqlite3_stmt *st = db_stmt(
+		db,
 		"SELECT e.host, e.port, o.address, o.outcome, "
-		"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = cc.cert_id "
+		"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		"cc.cert_id "
 		" WHERE cc.chain_id = o.presented_chain_id) "
 		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
 		"WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address) "
 		"ORDER BY e.host, e.port, o.address");
 	if (!st)
 		return -EIO;
-	bprintf(b, "# HELP pinwatch_address_outcome Latest probe outcome of an endpoint address (1).\n"
-		   "# TYPE pinwatch_address_outcome gauge\n");
+	bprintf(b,
+		"# HELP pinwatch_address_outcome Latest probe outcome of an endpoint address (1).\n"
+		"# TYPE pinwatch_address_outcome gauge\n");
 	struct buf exp = { .p = malloc(4096), .cap = 4096 };
 	if (!exp.p)
 		exp.err = -ENOMEM;
@@ -210,10 +216,14 @@ static int render_db(struct buf *b, struct db *db)
 		metrics_escape_label((const char *)sqlite3_column_text(st, 2), a, sizeof(a));
 		metrics_escape_label((const char *)sqlite3_column_text(st, 3), o, sizeof(o));
 		int port = sqlite3_column_int(st, 1);
-		bprintf(b, "pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome=\"%s\"} 1\n",
+		bprintf(b,
+			"pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome="
+			"\"%s\"} 1\n",
 			h, port, a, o);
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			bprintf(&exp, "pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address=\"%s\"} %lld\n",
+			bprintf(&exp,
+				"pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address="
+				"\"%s\"} %lld\n",
 				h, port, a, (long long)(sqlite3_column_int64(st, 4) - now));
 	}
 	sqlite3_reset(st);
@@ -221,27 +231,35 @@ static int render_db(struct buf *b, struct db *db)
 		free(exp.p);
 		return rc != SQLITE_DONE ? -EIO : exp.err;
 	}
-	bprintf(b, "# HELP pinwatch_address_expiry_seconds Seconds until the earliest certificate "
-		   "presented by an endpoint address expires.\n"
-		   "# TYPE pinwatch_address_expiry_seconds gauge\n%s", exp.p);
+	bprintf(b,
+		"# HELP pinwatch_address_expiry_seconds Seconds until the earliest certificate "
+		"presented by an endpoint address expires.\n"
+		"# TYPE pinwatch_address_expiry_seconds gauge\n%s",
+		exp.p);
 	free(exp.p);
 
 	/* how far the schedule is behind: the most overdue enabled endpoint */
-	if (db_query_int(db, "SELECT coalesce(min(next_probe_at), 0) FROM endpoints "
-			     "WHERE enabled = 1 AND next_probe_at IS NOT NULL", &v))
+	if (db_query_int(db,
+			 "SELECT coalesce(min(next_probe_at), 0) FROM endpoints "
+			 "WHERE enabled = 1 AND next_probe_at IS NOT NULL",
+			 &v))
 		return -EIO;
-	bprintf(b, "# HELP pinwatch_sweep_lag_seconds How long the most overdue endpoint has waited past its probe time.\n"
-		   "# TYPE pinwatch_sweep_lag_seconds gauge\npinwatch_sweep_lag_seconds %lld\n",
+	bprintf(b,
+		"# HELP pinwatch_sweep_lag_seconds How long the most overdue endpoint has waited "
+		"past its probe time.\n"
+		"# TYPE pinwatch_sweep_lag_seconds gauge\npinwatch_sweep_lag_seconds %lld\n",
 		(long long)(v && now > v ? now - v : 0));
 	if (db_query_int(db, "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'", &v))
 		return -EIO;
-	bprintf(b, "# HELP pinwatch_webhook_queue_depth Webhook deliveries waiting in the outbox.\n"
-		   "# TYPE pinwatch_webhook_queue_depth gauge\npinwatch_webhook_queue_depth %lld\n",
+	bprintf(b,
+		"# HELP pinwatch_webhook_queue_depth Webhook deliveries waiting in the outbox.\n"
+		"# TYPE pinwatch_webhook_queue_depth gauge\npinwatch_webhook_queue_depth %lld\n",
 		(long long)v);
 	if (db_query_int(db, "SELECT count(*) FROM webhook_outbox WHERE state = 'given_up'", &v))
 		return -EIO;
-	bprintf(b, "# HELP pinwatch_webhook_given_up Webhook deliveries that gave up.\n"
-		   "# TYPE pinwatch_webhook_given_up gauge\npinwatch_webhook_given_up %lld\n",
+	bprintf(b,
+		"# HELP pinwatch_webhook_given_up Webhook deliveries that gave up.\n"
+		"# TYPE pinwatch_webhook_given_up gauge\npinwatch_webhook_given_up %lld\n",
 		(long long)v);
 	return 0;
 }

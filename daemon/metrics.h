@@ -19,7 +19,10 @@
 struct db;
 
 /** Upper bounds (seconds) of the probe duration histogram buckets. */
-#define METRICS_PROBE_BUCKETS { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 }
+#define METRICS_PROBE_BUCKETS                           \
+	{                                               \
+		0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 \
+	}
 
 /**
  * One probe of one address finished after @seconds with @outcome ("ok",

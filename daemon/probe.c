@@ -1,4 +1,5 @@
 #include "probe.h"
+#include "hostsfile.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -637,6 +638,19 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 	struct addrinfo *res = NULL;
 	char ps[8];
 	*n = 0;
+	/* $PINWATCH_HOSTS_FILE overrides come before DNS (hostsfile.h). */
+	struct sockaddr_storage hss[16];
+	socklen_t hlen[16];
+	size_t hn = 0;
+	int h = hostsfile_lookup(host, port, hss, hlen, max < 16 ? max : 16, &hn, err, errlen);
+	if (h != 0) {
+		for (size_t i = 0; h > 0 && i < hn; i++) {
+			out[i].ss = hss[i];
+			out[i].len = hlen[i];
+		}
+		*n = h > 0 ? hn : 0;
+		return h < 0 ? h : 0;
+	}
 	snprintf(ps, sizeof(ps), "%u", port);
 	int rc = getaddrinfo(host, ps, &hints, &res);
 	if (rc != 0)

@@ -59,6 +59,25 @@ int readiness_strv_add(struct readiness_strv *sv, const char *fmt, ...)
 	return 0;
 }
 
+int rd_strv_push(struct readiness_strv *sv, const char *str)
+{
+	if (sv->n >= READINESS_MAX_REASONS)
+		return 0;
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 4;
+		char **v = realloc(sv->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	char *d = strdup(str);
+	if (!d)
+		return -ENOMEM;
+	sv->v[sv->n++] = d;
+	return 0;
+}
+
 void readiness_strv_free(struct readiness_strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
@@ -90,9 +109,37 @@ void rd_sb_add(struct rd_sb *sb, const char *fmt, ...)
 		sb->n = sizeof(sb->b) - 1;
 }
 
+void rd_sb_str(struct rd_sb *sb, const char *str)
+{
+	size_t room = sizeof(sb->b) - 1 - sb->n, len = strlen(str);
+	if (len > room)
+		len = room;
+	memcpy(sb->b + sb->n, str, len);
+	sb->n += len;
+	sb->b[sb->n] = '\0';
+}
+
+/* "%.1f%%" without printf's floating-point path (hot: several per verdict). */
 void rd_sb_pct(struct rd_sb *sb, double share)
 {
-	rd_sb_add(sb, "%.1f%%", share * 100.0);
+	double x = share * 1000.0;
+	if (!(x >= 0 && x < 1e12)) {
+		rd_sb_add(sb, "%.1f%%", share * 100.0);
+		return;
+	}
+	unsigned long long t = (unsigned long long)(x + 0.5);
+	char tmp[32];
+	size_t n = sizeof(tmp);
+	tmp[--n] = '\0';
+	tmp[--n] = '%';
+	tmp[--n] = (char)('0' + t % 10);
+	tmp[--n] = '.';
+	t /= 10;
+	do {
+		tmp[--n] = (char)('0' + t % 10);
+		t /= 10;
+	} while (t);
+	rd_sb_str(sb, tmp + n);
 }
 
 void rd_sb_versions(struct rd_sb *sb, const struct readiness_version_share *v, size_t n)
@@ -100,13 +147,14 @@ void rd_sb_versions(struct rd_sb *sb, const struct readiness_version_share *v, s
 	size_t shown = n > 6 ? 5 : n;
 	for (size_t i = 0; i < shown; i++) {
 		if (i > 0)
-			rd_sb_add(sb, i + 1 == n ? " and " : ", ");
-		rd_sb_add(sb, "%s (", v[i].version->version);
+			rd_sb_str(sb, i + 1 == n ? " and " : ", ");
+		rd_sb_str(sb, v[i].version->version);
+		rd_sb_str(sb, " (");
 		if (v[i].known)
 			rd_sb_pct(sb, v[i].share);
 		else
-			rd_sb_add(sb, "no adoption figure");
-		rd_sb_add(sb, ")");
+			rd_sb_str(sb, "no adoption figure");
+		rd_sb_str(sb, ")");
 	}
 	if (shown < n)
 		rd_sb_add(sb, " and %zu more versions", n - shown);
@@ -291,8 +339,7 @@ static struct rd_bucket *bucket_find(const struct readiness_index *idx, const ch
 	}
 }
 
-const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key,
-				       size_t n)
+const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key, size_t n)
 {
 	return bucket_find(idx, key, n, false);
 }
@@ -330,6 +377,8 @@ struct readiness_index *readiness_index_new(const struct inventory *inv)
 				e->spec = readiness_pattern_specificity(pol->pattern,
 									pol->include_subdomains);
 				e->base = pol->pattern + wildcard_prefix(pol->pattern, &kind);
+				e->kind = kind;
+				e->incl = pol->include_subdomains;
 				e->baselen = strlen(e->base);
 				struct rd_bucket *b = bucket_find(idx, e->base, e->baselen, true);
 				if (!b->key) {
@@ -408,22 +457,60 @@ static double known_sum(const struct app *a, time_t at)
 	return s;
 }
 
+int rd_shares_build(const struct inventory *inv, time_t at, struct rd_shares *out)
+{
+	size_t n = 0;
+	memset(out, 0, sizeof(*out));
+	out->app_off = calloc(inv->napps + 1, sizeof(*out->app_off));
+	out->app_known = calloc(inv->napps + 1, sizeof(*out->app_known));
+	for (size_t a = 0; out->app_off && a < inv->napps; a++) {
+		out->app_off[a] = n;
+		n += inv->apps[a].nversions;
+	}
+	out->ver_share = calloc(n + 1, sizeof(*out->ver_share));
+	if (!out->app_off || !out->app_known || !out->ver_share) {
+		rd_shares_free(out);
+		return -ENOMEM;
+	}
+	for (size_t a = 0; a < inv->napps; a++) {
+		const struct app *app = &inv->apps[a];
+		for (size_t v = 0; v < app->nversions; v++) {
+			const struct adoption_sample *as =
+				model_latest_adoption(&app->versions[v], at);
+			out->ver_share[out->app_off[a] + v] = as ? as->share : -1.0;
+			if (as)
+				out->app_known[a] += as->share;
+		}
+	}
+	return 0;
+}
+
+void rd_shares_free(struct rd_shares *sh)
+{
+	free(sh->app_known);
+	free(sh->ver_share);
+	free(sh->app_off);
+	memset(sh, 0, sizeof(*sh));
+}
+
 int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t at,
-		     struct rd_hostcov *out)
+		     const struct rd_shares *sh, struct rd_hostcov *out)
 {
 	memset(out, 0, sizeof(*out));
 	const struct inventory *inv = idx->inv;
 	struct hit *hits = NULL;
 	size_t nhits = 0, cap = 0;
+	size_t depth = 0; /* labels of the host before the suffix looked up */
 
-	/* Every suffix of the host is a possible pattern base. */
-	for (const char *s = host; s && *s;) {
+	/* Every suffix of the host is a possible pattern base; the lookup already
+	 * matched the base on a label boundary, so coverage is a matter of depth. */
+	for (const char *s = host; s && *s; depth++) {
 		const struct rd_bucket *b = bucket_find(idx, s, strlen(s), false);
 		for (size_t i = 0; b && i < b->n; i++) {
 			const struct rd_entry *e = &idx->entries[b->idx[i]];
-			const struct pin_policy *p =
-				&inv->apps[e->app].versions[e->ver].policies[e->pol];
-			if (!readiness_pattern_covers(p->pattern, p->include_subdomains, host))
+			bool covers = e->kind == 2 || (e->kind == 0 && (depth == 0 || e->incl)) ||
+				      (e->kind == 1 && (depth == 1 || (depth > 1 && e->incl)));
+			if (!covers)
 				continue;
 			if (nhits == cap) {
 				size_t nc = cap ? cap * 2 : 16;
@@ -466,15 +553,21 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 			ac = &out->apps[out->napps++];
 			ac->app = app;
 			ac->vers = out->pool + used;
-			ac->known_sum = known_sum(app, at);
+			ac->known_sum = sh ? sh->app_known[h->app] : known_sum(app, at);
 		}
 		if (new_app || h->ver != hits[i - 1].ver) {
 			cv = &out->pool[used++];
 			ac->n++;
 			cv->v = &app->versions[h->ver];
-			const struct adoption_sample *as = model_latest_adoption(cv->v, at);
-			cv->known = as != NULL;
-			cv->share = as ? as->share : 0.0;
+			if (sh) {
+				double x = sh->ver_share[sh->app_off[h->app] + h->ver];
+				cv->known = x >= 0;
+				cv->share = x >= 0 ? x : 0.0;
+			} else {
+				const struct adoption_sample *as = model_latest_adoption(cv->v, at);
+				cv->known = as != NULL;
+				cv->share = as ? as->share : 0.0;
+			}
 			best = h->spec; /* hits of one version come most specific first */
 		} else if (h->spec != best) {
 			continue; /* less specific than the winner */
@@ -523,7 +616,9 @@ uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain)
 			bool in_ca = pin_in(pn->sha256, chain, 1);
 			if (in_leaf || in_ca)
 				f |= RD_F_NOW;
-			if (in_ca || (pn->role == PIN_BACKUP && !in_leaf))
+			/* a backup key is credited by the caller, which picks the one
+			 * backup key the new leaf key can be (rd_rotation_key) */
+			if (in_ca)
 				f |= RD_F_KEY_ROTATION;
 			if (pn->role == PIN_BACKUP && !in_leaf && !in_ca)
 				f |= RD_F_CA_CHANGE;

@@ -29,7 +29,11 @@
  *
  * Scenarios derived from today's chain C (leaf = C[0], CA = C[1..]):
  *   now, same_key : accept iff pin in C
- *   key_rotation  : accept iff pin in CA, or a backup pin that is not leaf's
+ *   key_rotation  : accept iff pin in CA, or it carries the backup key K the
+ *                   new leaf key is assumed to be; K is the backup pin (not
+ *                   today's leaf key) that leaves the smallest stranded
+ *                   share, then the smallest unknown share (one new key can
+ *                   match only one backup key)
  *   ca_change     : accept iff a backup pin that is in no certificate of C
  *   candidate     : accept iff pin in the candidate chain / pin list
  */
@@ -49,10 +53,10 @@
 struct readiness_cert {
 	uint8_t pin[32];    /**< SHA-256 of the DER SubjectPublicKeyInfo */
 	uint8_t sha256[32]; /**< SHA-256 of the DER certificate (zero for bare pins) */
-	char *subject;      /**< NULL for a bare candidate pin */
-	char *issuer;       /**< NULL for a bare candidate pin */
+	char *subject;	    /**< NULL for a bare candidate pin */
+	char *issuer;	    /**< NULL for a bare candidate pin */
 	time_t not_before;
-	time_t not_after;   /**< 0 for a bare candidate pin */
+	time_t not_after; /**< 0 for a bare candidate pin */
 	bool is_ca;
 };
 
@@ -64,14 +68,14 @@ struct readiness_chain {
 
 /** The latest observation of one address of an endpoint. */
 struct readiness_address {
-	char *address;                     /**< "192.0.2.1", "2001:db8::1" */
-	char *outcome;                     /**< probe outcome class: "ok", "untrusted", "timeout"... */
-	struct readiness_chain presented;  /**< as sent by the server (may be empty) */
-	struct readiness_chain validated;  /**< completed to the anchor; empty when not validated */
-	time_t first_seen;                 /**< when this (outcome, chain) was first seen */
+	char *address; /**< "192.0.2.1", "2001:db8::1" */
+	char *outcome; /**< probe outcome class: "ok", "untrusted", "timeout"... */
+	struct readiness_chain presented; /**< as sent by the server (may be empty) */
+	struct readiness_chain validated; /**< completed to the anchor; empty when not validated */
+	time_t first_seen;		  /**< when this (outcome, chain) was first seen */
 	time_t last_seen;
-	struct readiness_chain previous;   /**< presented chain of the previous row with a
-					        different chain; empty when none */
+	struct readiness_chain previous; /**< presented chain of the previous row with a
+					      different chain; empty when none */
 };
 
 /** SPKI pin -> last time it was in a chain (presented or validated) of the endpoint. */
@@ -86,7 +90,7 @@ struct readiness_observed {
 	size_t naddrs;
 	struct readiness_pin_seen *seen; /**< any order */
 	size_t nseen;
-	time_t history_since;            /**< first_seen of the oldest observation; 0 = none */
+	time_t history_since; /**< first_seen of the oldest observation; 0 = none */
 };
 
 /** Observations parallel to inventory->endpoints (obs[i] belongs to endpoints[i]). */
@@ -96,10 +100,11 @@ struct readiness_observations {
 };
 
 struct readiness_opts {
-	time_t at;                 /**< evaluation time T */
-	int64_t stale_after_s;     /**< stale pin: not seen for this long (default 30 d) */
-	int64_t drift_window_s;    /**< a chain change this recent is drift (default 7 d) */
-	int64_t forecast_window_s; /**< adoption samples this recent feed the forecast (default 120 d) */
+	time_t at;		   /**< evaluation time T */
+	int64_t stale_after_s;	   /**< stale pin: not seen for this long (default 30 d) */
+	int64_t drift_window_s;	   /**< a chain change this recent is drift (default 7 d) */
+	int64_t forecast_window_s; /**< adoption samples this recent feed the forecast (default 120
+				      d) */
 };
 
 /** Defaults above, evaluated at @at. */
@@ -122,61 +127,65 @@ struct readiness_strv {
 
 struct readiness_version_share {
 	const struct app_version *version; /**< points into the inventory */
-	double share;                      /**< meaningful when known */
-	bool known;                        /**< false: no adoption figure at T */
+	double share;			   /**< meaningful when known */
+	bool known;			   /**< false: no adoption figure at T */
 };
 
 /** One scenario for one app (DESIGN.md "Readiness JSON"). */
 struct readiness_scenario {
-	bool evaluated;         /**< false: no chain was observed to derive it from */
-	const char *address;    /**< the worst address (points into the observations), or NULL */
+	bool evaluated;	     /**< false: no chain was observed to derive it from */
+	const char *address; /**< the worst address (points into the observations), or NULL */
 	double stranded_share;
 	double unknown_share;
 	double surviving_share;
 	bool ready;
-	size_t nenforcing;      /**< versions enforcing a covering policy at T */
+	size_t nenforcing;	  /**< versions enforcing a covering policy at T */
+	bool has_rotation_key;	  /**< key_rotation: a backup key to rotate to was chosen */
+	uint8_t rotation_key[32]; /**< key_rotation: that backup key's pin */
 	struct readiness_version_share *stranded; /**< at-risk versions, inventory order */
 	size_t nstranded;
 };
 
 struct readiness_forecast {
-	bool available;  /**< a date was estimated */
-	time_t date;     /**< when the key-rotation surviving share reaches the threshold */
+	bool available;	 /**< a date was estimated */
+	time_t date;	 /**< when the key-rotation surviving share reaches the threshold */
 	size_t nsamples; /**< sample dates used */
-	char basis[200]; /**< how (or why not): "linear fit on 4 samples 2026-09-01..2026-11-20 ..." */
+	char basis[200]; /**< how (or why not): "linear fit on 4 samples 2026-09-01..2026-11-20 ..."
+			  */
 };
 
 struct readiness_app_verdict {
 	const struct app *app;
 	struct readiness_scenario now;
-	struct readiness_scenario same_key;     /**< renewal with the same key */
+	struct readiness_scenario same_key;	/**< renewal with the same key */
 	struct readiness_scenario key_rotation; /**< new leaf key, same CA chain */
-	struct readiness_scenario ca_change;    /**< every key of today's chain replaced */
-	struct readiness_forecast forecast;     /**< of key_rotation readiness */
+	struct readiness_scenario ca_change;	/**< every key of today's chain replaced */
+	struct readiness_forecast forecast;	/**< of key_rotation readiness */
 	struct readiness_strv reasons;
 };
 
 struct readiness_expiry {
 	bool known;
-	time_t not_after;      /**< earliest not_after of any certificate of any address */
-	int64_t days_left;     /**< floor((not_after - T) / 86400); negative once expired */
-	bool leaf;             /**< the earliest is a leaf (renewal) rather than a CA cert */
-	const char *subject;   /**< its subject (points into the observations) */
+	time_t not_after;    /**< earliest not_after of any certificate of any address */
+	int64_t days_left;   /**< floor((not_after - T) / 86400); negative once expired */
+	bool leaf;	     /**< the earliest is a leaf (renewal) rather than a CA cert */
+	const char *subject; /**< its subject (points into the observations) */
 };
 
 struct readiness_endpoint_verdict {
-	const struct endpoint *ep;           /**< points into the inventory */
+	const struct endpoint *ep;	      /**< points into the inventory */
 	const struct readiness_observed *obs; /**< may be NULL */
+	time_t at;			      /**< evaluation time */
 	enum readiness_severity severity;
 	struct readiness_expiry expiry;
-	bool pinned;        /**< some app enforces a covering policy at T */
-	bool unprotected;   /**< production endpoint that no app pins */
-	bool drift;         /**< an address changed chain within the drift window */
-	bool disagree;      /**< addresses of the name present different chains */
-	bool failing;       /**< some address has an outcome other than "ok" */
+	bool pinned;			    /**< some app enforces a covering policy at T */
+	bool unprotected;		    /**< production endpoint that no app pins */
+	bool drift;			    /**< an address changed chain within the drift window */
+	bool disagree;			    /**< addresses of the name present different chains */
+	bool failing;			    /**< some address has an outcome other than "ok" */
 	struct readiness_app_verdict *apps; /**< apps with a covering policy, inventory order */
 	size_t napps;
-	struct readiness_strv reasons;      /**< endpoint-level sentences */
+	struct readiness_strv reasons; /**< endpoint-level sentences */
 };
 
 enum readiness_finding_kind {
@@ -270,7 +279,7 @@ struct readiness_whatif {
 	time_t at;
 	struct readiness_whatif_app *apps; /**< apps with a covering policy, inventory order */
 	size_t napps;
-	double max_stranded;               /**< worst candidate stranded share of any app */
+	double max_stranded; /**< worst candidate stranded share of any app */
 	double max_unknown;
 };
 
@@ -282,8 +291,9 @@ struct readiness_whatif {
  * NULL (no observation). 0, -EINVAL or -ENOMEM; free with readiness_whatif_free.
  */
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
-			  const struct readiness_chain *candidate, const struct readiness_observed *current,
-			  time_t at, struct readiness_whatif *out);
+			  const struct readiness_chain *candidate,
+			  const struct readiness_observed *current, time_t at,
+			  struct readiness_whatif *out);
 void readiness_whatif_free(struct readiness_whatif *w);
 
 /**

@@ -20,7 +20,9 @@ static double clamp01(double x)
 struct addr_flags {
 	const struct readiness_address *a; /* NULL for a candidate */
 	const struct readiness_chain *ch;
-	uint8_t *f; /* [ac->n] */
+	uint8_t *f;   /* [ac->n] */
+	bool has_key; /* key rotation: the backup key chosen for this address */
+	uint8_t key[32];
 };
 
 static void measure(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f, double *stranded,
@@ -106,7 +108,103 @@ static int scenario_worst(const struct rd_appcov *ac, uint8_t bit, const struct 
 			  size_t naf, struct readiness_scenario *out)
 {
 	const struct addr_flags *w = worst_address(ac, bit, af, naf);
-	return scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+	int rc = scenario_fill(ac, bit, w ? w->f : NULL, w && w->a ? w->a->address : NULL, out);
+	if (!rc && w && bit == RD_F_KEY_ROTATION && w->has_key) {
+		out->has_rotation_key = true;
+		memcpy(out->rotation_key, w->key, 32);
+	}
+	return rc;
+}
+
+struct keycand {
+	uint8_t key[32];
+	uint32_t idx; /* into ac->vers */
+};
+
+static int keycand_cmp(const void *a, const void *b)
+{
+	const struct keycand *x = a, *y = b;
+	int c = memcmp(x->key, y->key, 32);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Key rotation: the new leaf key can equal at most one backup key. Credit the
+ * versions carrying the backup key that leaves the smallest stranded share
+ * (then no unknown at-risk version; then the lowest pin, for determinism). */
+static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
+{
+	const uint8_t *leaf = af->ch->ncerts ? af->ch->certs[0].pin : NULL;
+	struct keycand *kc = NULL;
+	size_t n = 0, cap = 0;
+	double stranded = 0;
+	size_t unknown = 0;
+	af->has_key = false;
+	for (size_t j = 0; j < ac->n; j++) {
+		const struct rd_cov *c = &ac->vers[j];
+		if (!c->enforcing || (af->f[j] & RD_F_KEY_ROTATION))
+			continue;
+		if (c->known)
+			stranded += c->share;
+		else
+			unknown++;
+		for (size_t i = 0; i < c->npol; i++) {
+			if (!c->pol_enf[i])
+				continue;
+			for (size_t k = 0; k < c->pol[i]->npins; k++) {
+				const struct pin *p = &c->pol[i]->pins[k];
+				if (p->role != PIN_BACKUP ||
+				    (leaf && memcmp(p->sha256, leaf, 32) == 0))
+					continue;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 16;
+					struct keycand *nk = realloc(kc, nc * sizeof(*nk));
+					if (!nk) {
+						free(kc);
+						return -ENOMEM;
+					}
+					kc = nk;
+					cap = nc;
+				}
+				memcpy(kc[n].key, p->sha256, 32);
+				kc[n++].idx = (uint32_t)j;
+			}
+		}
+	}
+	if (n == 0) {
+		free(kc);
+		return 0;
+	}
+	qsort(kc, n, sizeof(*kc), keycand_cmp);
+	size_t best = 0, best_end = 0;
+	double best_s = 2;
+	bool best_u = true;
+	for (size_t g = 0; g < n;) {
+		size_t e = g;
+		double s = stranded;
+		size_t u = unknown;
+		for (; e < n && memcmp(kc[e].key, kc[g].key, 32) == 0; e++) {
+			if (e > g && kc[e].idx == kc[e - 1].idx)
+				continue; /* the same version listing the key twice */
+			const struct rd_cov *c = &ac->vers[kc[e].idx];
+			if (c->known)
+				s -= c->share;
+			else
+				u--;
+		}
+		if (s < best_s - 1e-12 || (s < best_s + 1e-12 && best_u && u == 0)) {
+			best = g;
+			best_end = e;
+			best_s = s;
+			best_u = u > 0;
+		}
+		g = e;
+	}
+	for (size_t i = best; i < best_end; i++)
+		af->f[kc[i].idx] |= RD_F_KEY_ROTATION;
+	af->has_key = true;
+	memcpy(af->key, kc[best].key, 32);
+	free(kc);
+	return 0;
 }
 
 /* Flags of @ac against every address of @obs; @buf grows as needed. */
@@ -126,8 +224,14 @@ static int flags_for(const struct rd_appcov *ac, const struct readiness_observed
 		af[k].a = &obs->addrs[k];
 		af[k].ch = rd_eval_chain(&obs->addrs[k]);
 		af[k].f = *buf + k * ac->n;
-		for (size_t j = 0; af[k].ch && j < ac->n; j++)
+		af[k].has_key = false;
+		if (!af[k].ch)
+			continue;
+		for (size_t j = 0; j < ac->n; j++)
 			af[k].f[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], af[k].ch) : 0;
+		int rc = rotation_key(ac, &af[k]);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -187,6 +291,23 @@ static bool pins_only_leaf(const struct rd_cov *c, const struct readiness_chain 
 	return true;
 }
 
+static bool in_stranded(const struct readiness_scenario *s, const struct app_version *v)
+{
+	for (size_t i = 0; i < s->nstranded; i++)
+		if (s->stranded[i].version == v)
+			return true;
+	return false;
+}
+
+/* Whether a version without an adoption figure is at risk in @s. */
+static bool has_unknown(const struct readiness_scenario *s)
+{
+	for (size_t i = 0; i < s->nstranded; i++)
+		if (!s->stranded[i].known)
+			return true;
+	return false;
+}
+
 static const struct rd_cov *find_cov(const struct rd_appcov *ac, const struct app_version *v)
 {
 	for (size_t i = 0; i < ac->n; i++)
@@ -199,9 +320,9 @@ static void sb_unknown(struct rd_sb *sb, const struct readiness_scenario *s)
 {
 	if (s->unknown_share <= 0)
 		return;
-	rd_sb_add(sb, "; versions without an adoption figure are at risk, so up to ");
+	rd_sb_str(sb, "; versions without an adoption figure are at risk, so up to ");
 	rd_sb_pct(sb, s->unknown_share);
-	rd_sb_add(sb, " more (users no figure accounts for) may be");
+	rd_sb_str(sb, " more (users no figure accounts for) may be");
 }
 
 static void sb_pins_of(struct rd_sb *sb, const struct rd_cov *c)
@@ -252,10 +373,11 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	if (ac->nenforcing == 0)
 		return reasons_not_enforced(ep, ac, at, rs);
 	if (!v->now.evaluated)
-		return readiness_strv_add(rs,
-					  "No certificate chain of %s has been observed yet; %zu "
-					  "versions of %s enforce pins for it and cannot be evaluated.",
-					  ep->host, ac->nenforcing, name);
+		return readiness_strv_add(
+			rs,
+			"No certificate chain of %s has been observed yet; %zu "
+			"versions of %s enforce pins for it and cannot be evaluated.",
+			ep->host, ac->nenforcing, name);
 
 	/* Now */
 	const struct readiness_address *wa = NULL;
@@ -264,29 +386,32 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 			wa = &obs->addrs[i];
 	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
 	memset(&sb, 0, sizeof(sb));
-	if (v->now.stranded_share > 0 || v->now.unknown_share > 0) {
-		rd_sb_add(&sb, "Now %s users are stranded at %s: ", name, v->now.address);
+	/* nstranded, not the shares: a version with no adoption figure is at risk
+	 * even when the other figures add up to 100% (unknown_share is then 0). */
+	if (v->now.nstranded > 0) {
+		rd_sb_str(&sb, "Now ");
 		rd_sb_pct(&sb, v->now.stranded_share);
-		rd_sb_add(&sb, " of them on ");
+		rd_sb_add(&sb, " of %s users are stranded at %s: ", name, v->now.address);
 		rd_sb_versions(&sb, v->now.stranded, v->now.nstranded);
-		rd_sb_add(&sb, ", whose pins (");
-		const struct rd_cov *c = find_cov(ac, v->now.stranded[0].version);
-		if (c)
-			sb_pins_of(&sb, c);
-		rd_sb_add(&sb, "%s) match no certificate of the %s chain (leaf %s, key %s)",
-			  v->now.nstranded > 1 ? " for the first" : "",
+		rd_sb_add(&sb, " %s no pin in the %s chain (leaf %s, key %s)",
+			  v->now.nstranded > 1 ? "have" : "has",
 			  wa && wa->validated.ncerts ? "validated" : "presented", leaf_subject(wc),
 			  wc && wc->ncerts ? readiness_pin_short(wc->certs[0].pin, ps, sizeof(ps))
 					   : "-");
+		const struct rd_cov *c = find_cov(ac, v->now.stranded[0].version);
+		if (c) {
+			rd_sb_add(&sb, "; %s pins ", c->v->version);
+			sb_pins_of(&sb, c);
+		}
 		sb_unknown(&sb, &v->now);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	} else {
 		rd_sb_add(&sb,
 			  "Now nobody is stranded: each of the %zu enforcing versions of %s has a "
 			  "pin in the chain of every observed address.",
 			  ac->nenforcing, name);
 	}
-	if (readiness_strv_add(rs, "%s", sb.b))
+	if (rd_strv_push(rs, sb.b))
 		return -ENOMEM;
 
 	/* Key rotation */
@@ -300,16 +425,19 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	if (kr->ready) {
 		rd_sb_add(&sb, "Key rotation is safe for %s: ", name);
 		rd_sb_pct(&sb, kr->surviving_share);
-		rd_sb_add(&sb, " of users keep working (threshold ");
+		rd_sb_str(&sb, " of users keep working (threshold ");
 		rd_sb_pct(&sb, thr);
-		rd_sb_add(&sb, ")");
-		if (kr->stranded_share > 0) {
-			rd_sb_add(&sb, "; it would still strand ");
+		rd_sb_str(&sb, ")");
+		if (kr->has_rotation_key)
+			rd_sb_add(&sb, "; rotate to the backup key %s",
+				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
+		if (kr->nstranded > 0) { /* also a version with no figure */
+			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
 		}
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	} else {
-		rd_sb_add(&sb, "Key rotation would strand ");
+		rd_sb_str(&sb, "Key rotation would strand ");
 		rd_sb_pct(&sb, kr->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, kr->stranded, kr->nstranded);
@@ -323,24 +451,27 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 				  kr->nstranded > 1 ? "pin" : "pins",
 				  readiness_pin_short(kc->certs[0].pin, ps, sizeof(ps)));
 		else
-			rd_sb_add(&sb, " %s no pin on a CA key of the chain and no backup pin",
-				  kr->nstranded > 1 ? "have" : "has");
+			rd_sb_add(
+				&sb,
+				" %s no pin on a CA key of the chain and no backup pin other than "
+				"today's leaf key",
+				kr->nstranded > 1 ? "have" : "has");
 		sb_unknown(&sb, kr);
-		rd_sb_add(&sb, "; ");
+		rd_sb_str(&sb, "; ");
 		if (v->same_key.ready)
-			rd_sb_add(&sb, "renew with the same key or ");
+			rd_sb_str(&sb, "renew with the same key or ");
 		/* the versions that would survive: the ones to wait for */
 		size_t nsurv = 0;
 		for (size_t i = 0; i < ac->n; i++) {
 			const struct rd_cov *c = &ac->vers[i];
-			if (!c->enforcing || !kc || !rd_survives(c, RD_KEY_ROTATION, kc))
+			if (!c->enforcing || !kc || in_stranded(kr, c->v))
 				continue;
 			if (nsurv < 3)
 				rd_sb_add(&sb, "%s%s", nsurv ? ", " : "wait until ", c->v->version);
 			nsurv++;
 		}
 		if (nsurv == 0)
-			rd_sb_add(&sb, "ship a release with a backup pin and wait until it");
+			rd_sb_str(&sb, "ship a release with a backup pin and wait until it");
 		else if (nsurv > 3)
 			rd_sb_add(&sb, " and %zu more", nsurv - 3);
 		rd_sb_add(&sb, "%s reach%s ", nsurv ? " (backup or CA pin)" : "",
@@ -348,13 +479,14 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_pct(&sb, thr);
 		if (v->forecast.available) {
 			char d[16];
-			rd_sb_add(&sb, " (forecast %s)", util_fmt_date(v->forecast.date, d, sizeof(d)));
+			rd_sb_add(&sb, " (forecast %s)",
+				  util_fmt_date(v->forecast.date, d, sizeof(d)));
 		} else {
 			rd_sb_add(&sb, " (no forecast: %s)", v->forecast.basis);
 		}
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	if (readiness_strv_add(rs, "%s", sb.b))
+	if (rd_strv_push(rs, sb.b))
 		return -ENOMEM;
 
 	/* CA change */
@@ -366,15 +498,16 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		rd_sb_add(&sb, " of users run versions with a backup pin outside today's chain or "
 			       "that do not pin.");
 	} else {
-		rd_sb_add(&sb, "A CA change would strand ");
+		rd_sb_str(&sb, "A CA change would strand ");
 		rd_sb_pct(&sb, cc->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", name);
 		rd_sb_versions(&sb, cc->stranded, cc->nstranded);
-		rd_sb_add(&sb, " %s no backup pin outside today's chain", cc->nstranded > 1 ? "carry" : "carries");
+		rd_sb_add(&sb, " %s no backup pin outside today's chain",
+			  cc->nstranded > 1 ? "carry" : "carries");
 		sb_unknown(&sb, cc);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	return readiness_strv_add(rs, "%s", sb.b);
+	return rd_strv_push(rs, sb.b);
 }
 
 /* ---- Endpoint --------------------------------------------------------- */
@@ -395,7 +528,8 @@ static void raise_sev(enum readiness_severity *s, enum readiness_severity to)
 		*s = to;
 }
 
-static int endpoint_observations(struct readiness_endpoint_verdict *out, const struct readiness_opts *o)
+static int endpoint_observations(struct readiness_endpoint_verdict *out,
+				 const struct readiness_opts *o)
 {
 	const struct readiness_observed *obs = out->obs;
 	const struct endpoint *ep = out->ep;
@@ -405,7 +539,8 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out, const s
 
 	if (!obs || obs->naddrs == 0) {
 		raise_sev(&out->severity, READINESS_INFO);
-		return readiness_strv_add(rs, "%s:%d has not been observed yet.", ep->host, ep->port);
+		return readiness_strv_add(rs, "%s:%d has not been observed yet.", ep->host,
+					  ep->port);
 	}
 	const struct readiness_chain *first = NULL;
 	const char *first_addr = NULL;
@@ -415,16 +550,17 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out, const s
 		if (!a->outcome || strcmp(a->outcome, "ok") != 0) {
 			out->failing = true;
 			raise_sev(&out->severity, READINESS_WARNING);
-			rc = readiness_strv_add(rs, "Address %s: the probe reports '%s'%s.", a->address,
-						a->outcome ? a->outcome : "unknown",
+			rc = readiness_strv_add(rs, "Address %s: the probe reports '%s'%s.",
+						a->address, a->outcome ? a->outcome : "unknown",
 						ch ? "" : " and no certificate chain was recorded");
 		}
 		if (!rc && !a->validated.ncerts && a->presented.ncerts)
-			rc = readiness_strv_add(rs,
-						"Address %s could not be validated (outcome %s); pins were "
-						"checked against the presented chain, so a pin on an anchor "
-						"the server does not send is not seen.",
-						a->address, a->outcome ? a->outcome : "unknown");
+			rc = readiness_strv_add(
+				rs,
+				"Address %s could not be validated (outcome %s); pins were "
+				"checked against the presented chain, so a pin on an anchor "
+				"the server does not send is not seen.",
+				a->address, a->outcome ? a->outcome : "unknown");
 		if (!rc && a->previous.ncerts && a->presented.ncerts &&
 		    a->first_seen + o->drift_window_s >= o->at && a->first_seen <= o->at) {
 			out->drift = true;
@@ -432,34 +568,38 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out, const s
 			const struct readiness_cert *old = &a->previous.certs[0];
 			const struct readiness_cert *new = &a->presented.certs[0];
 			bool same_key = memcmp(old->pin, new->pin, 32) == 0;
-			rc = readiness_strv_add(rs,
-						"Address %s changed chain on %s: leaf %s (key %s) replaced "
-						"by %s (%s%s).",
-						a->address, util_fmt_date(a->first_seen, d, sizeof(d)),
-						old->subject ? old->subject : "?",
-						readiness_pin_short(old->pin, ps, sizeof(ps)),
-						new->subject ? new->subject : "?",
-						same_key ? "same key" : "new key ",
-						same_key ? "" : readiness_pin_short(new->pin, ps2, sizeof(ps2)));
+			rc = readiness_strv_add(
+				rs,
+				"Address %s changed chain on %s: leaf %s (key %s) replaced "
+				"by %s (%s%s).",
+				a->address, util_fmt_date(a->first_seen, d, sizeof(d)),
+				old->subject ? old->subject : "?",
+				readiness_pin_short(old->pin, ps, sizeof(ps)),
+				new->subject ? new->subject : "?",
+				same_key ? "same key" : "new key ",
+				same_key ? "" : readiness_pin_short(new->pin, ps2, sizeof(ps2)));
 		}
 		if (ch && !first && a->presented.ncerts) {
 			first = &a->presented;
 			first_addr = a->address;
-		} else if (ch && first && a->presented.ncerts && !same_chain(first, &a->presented) &&
-			 !out->disagree && !rc) {
+		} else if (ch && first && a->presented.ncerts &&
+			   !same_chain(first, &a->presented) && !out->disagree && !rc) {
 			out->disagree = true;
 			raise_sev(&out->severity, READINESS_WARNING);
-			rc = readiness_strv_add(rs,
-						"Addresses of %s present different chains: %s has leaf key "
-						"%s, %s has leaf key %s.",
-						ep->host, first_addr,
-						readiness_pin_short(first->certs[0].pin, ps, sizeof(ps)),
-						a->address, readiness_pin_short(a->presented.certs[0].pin, ps2, sizeof(ps2)));
+			rc = readiness_strv_add(
+				rs,
+				"Addresses of %s present different chains: %s has leaf key "
+				"%s, %s has leaf key %s.",
+				ep->host, first_addr,
+				readiness_pin_short(first->certs[0].pin, ps, sizeof(ps)),
+				a->address,
+				readiness_pin_short(a->presented.certs[0].pin, ps2, sizeof(ps2)));
 		}
 		/* Expiry: earliest certificate of any evaluated chain. */
 		for (size_t j = 0; ch && j < ch->ncerts; j++) {
 			const struct readiness_cert *c = &ch->certs[j];
-			if (c->not_after && (!out->expiry.known || c->not_after < out->expiry.not_after)) {
+			if (c->not_after &&
+			    (!out->expiry.known || c->not_after < out->expiry.not_after)) {
 				out->expiry.known = true;
 				out->expiry.not_after = c->not_after;
 				out->expiry.leaf = j == 0;
@@ -504,35 +644,39 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 	}
 	enum readiness_severity sev = READINESS_INFO;
 	if (nnot) {
-		sev = ex->days_left <= 7 ? READINESS_CRITICAL
-		      : ex->days_left <= 14 ? READINESS_WARNING : READINESS_INFO;
+		sev = ex->days_left <= 7    ? READINESS_CRITICAL
+		      : ex->days_left <= 14 ? READINESS_WARNING
+					    : READINESS_INFO;
 		/* A leaf renewed with the same key strands nobody: there is a safe path. */
 		if (ex->leaf && same_key_ok && sev == READINESS_CRITICAL)
 			sev = READINESS_WARNING;
 	}
 	raise_sev(&out->severity, sev);
 	if (!nnot)
-		return readiness_strv_add(&out->reasons,
-					  "%s expires on %s (%lld days left); the %s is ready for every "
-					  "app.",
-					  ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
-					  ex->leaf ? "key rotation" : "CA change");
-	return readiness_strv_add(&out->reasons,
-				  "%s expires on %s (%lld days left) and the %s is not ready for %s%s.",
-				  ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
-				  ex->leaf ? "key rotation" : "CA change", apps.b,
-				  ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
+		return readiness_strv_add(
+			&out->reasons,
+			"%s expires on %s (%lld days left); the %s is ready for every "
+			"app.",
+			ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
+			ex->leaf ? "key rotation" : "CA change");
+	return readiness_strv_add(
+		&out->reasons,
+		"%s expires on %s (%lld days left) and the %s is not ready for %s%s.",
+		ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
+		ex->leaf ? "key rotation" : "CA change", apps.b,
+		ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
 }
 
-static int eval_endpoint(const struct readiness_index *idx, const struct endpoint *ep,
-			 const struct readiness_observed *obs, const struct readiness_opts *o,
-			 struct readiness_endpoint_verdict *out)
+static int eval_endpoint(const struct readiness_index *idx, const struct rd_shares *sh,
+			 const struct endpoint *ep, const struct readiness_observed *obs,
+			 const struct readiness_opts *o, struct readiness_endpoint_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ep = ep;
 	out->obs = obs;
+	out->at = o->at;
 	struct rd_hostcov hc;
-	int rc = rd_hostcov_build(idx, ep->host, o->at, &hc);
+	int rc = rd_hostcov_build(idx, ep->host, o->at, sh, &hc);
 	if (rc)
 		return rc;
 	rc = endpoint_observations(out, o);
@@ -581,7 +725,8 @@ static int eval_endpoint(const struct readiness_index *idx, const struct endpoin
 			}
 			surv = ns;
 			for (size_t j = 0; j < ac->n; j++)
-				surv[j] = !ac->vers[j].enforcing || (kf && (kf[j] & RD_F_KEY_ROTATION));
+				surv[j] = !ac->vers[j].enforcing ||
+					  (kf && (kf[j] & RD_F_KEY_ROTATION));
 			rd_forecast(ac, surv, o, &v->forecast);
 		} else if (v->key_rotation.ready) {
 			snprintf(v->forecast.basis, sizeof(v->forecast.basis), "already ready");
@@ -591,7 +736,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct endpoin
 		rc = reasons_app(ep, ac, v, o->at, obs, &v->reasons);
 		if (v->now.stranded_share > 0)
 			raise_sev(&out->severity, READINESS_CRITICAL);
-		else if (v->now.unknown_share > 0)
+		else if (v->now.unknown_share > 0 || has_unknown(&v->now))
 			raise_sev(&out->severity, READINESS_WARNING);
 		if ((v->key_rotation.evaluated && !v->key_rotation.ready) ||
 		    (v->ca_change.evaluated && !v->ca_change.ready))
@@ -626,7 +771,7 @@ int readiness_eval_endpoint(const struct readiness_index *idx, size_t i,
 {
 	if (i >= idx->inv->nendpoints)
 		return -EINVAL;
-	return eval_endpoint(idx, &idx->inv->endpoints[i], obs, o, out);
+	return eval_endpoint(idx, NULL, &idx->inv->endpoints[i], obs, o, out);
 }
 
 int readiness_eval(const struct readiness_index *idx, const struct readiness_observations *obs,
@@ -640,16 +785,23 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 		if (!out->eps)
 			return -ENOMEM;
 	}
+	struct rd_shares sh;
+	if (rd_shares_build(inv, o->at, &sh)) {
+		readiness_report_free(out);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < inv->nendpoints; i++) {
 		const struct readiness_observed *ob = obs && i < obs->neps ? &obs->eps[i] : NULL;
-		int rc = eval_endpoint(idx, &inv->endpoints[i], ob, o, &out->eps[i]);
+		int rc = eval_endpoint(idx, &sh, &inv->endpoints[i], ob, o, &out->eps[i]);
 		if (rc) {
+			rd_shares_free(&sh);
 			readiness_report_free(out);
 			return rc;
 		}
 		out->neps++;
 		raise_sev(&out->worst, out->eps[i].severity);
 	}
+	rd_shares_free(&sh);
 	int rc = rd_findings(idx, obs, o, out);
 	if (rc) {
 		readiness_report_free(out);
@@ -685,42 +837,46 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 					  "%s does not enforce a pin for this host at this date.",
 					  ac->app->name);
 	if (s->nstranded == 0) {
-		rd_sb_add(&sb, "The candidate is safe for %s: each of its %zu enforcing versions has a "
-			       "pin in it.", ac->app->name, ac->nenforcing);
+		rd_sb_add(&sb,
+			  "The candidate is safe for %s: each of its %zu enforcing versions has a "
+			  "pin in it.",
+			  ac->app->name, ac->nenforcing);
 	} else {
-		rd_sb_add(&sb, "The candidate would strand ");
+		rd_sb_str(&sb, "The candidate would strand ");
 		rd_sb_pct(&sb, s->stranded_share);
 		rd_sb_add(&sb, " of %s users: ", ac->app->name);
 		rd_sb_versions(&sb, s->stranded, s->nstranded);
-		rd_sb_add(&sb, " %s no pin in the candidate's %zu key%s", s->nstranded > 1 ? "have" : "has",
-			  cand->ncerts, cand->ncerts == 1 ? "" : "s");
+		rd_sb_add(&sb, " %s no pin in the candidate's %zu key%s",
+			  s->nstranded > 1 ? "have" : "has", cand->ncerts,
+			  cand->ncerts == 1 ? "" : "s");
 		const struct rd_cov *c = find_cov(ac, s->stranded[0].version);
 		if (c) {
 			rd_sb_add(&sb, " (%s pins ", c->v->version);
 			sb_pins_of(&sb, c);
-			rd_sb_add(&sb, ")");
+			rd_sb_str(&sb, ")");
 		}
 		sb_unknown(&sb, s);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
 	if (wa->current.evaluated && wa->current.stranded_share + EPS < s->stranded_share) {
-		rd_sb_add(&sb, " Today's chain strands ");
+		rd_sb_str(&sb, " Today's chain strands ");
 		rd_sb_pct(&sb, wa->current.stranded_share);
-		rd_sb_add(&sb, ".");
+		rd_sb_str(&sb, ".");
 	}
-	return readiness_strv_add(&wa->reasons, "%s", sb.b);
+	return rd_strv_push(&wa->reasons, sb.b);
 }
 
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
-			  const struct readiness_chain *candidate, const struct readiness_observed *current,
-			  time_t at, struct readiness_whatif *out)
+			  const struct readiness_chain *candidate,
+			  const struct readiness_observed *current, time_t at,
+			  struct readiness_whatif *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->at = at;
 	if (!host || !*host || !candidate || candidate->ncerts == 0)
 		return -EINVAL;
 	struct rd_hostcov hc;
-	int rc = rd_hostcov_build(idx, host, at, &hc);
+	int rc = rd_hostcov_build(idx, host, at, NULL, &hc);
 	if (rc)
 		return rc;
 	uint8_t *fbuf = NULL, *cf = NULL;
@@ -744,7 +900,8 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 		rc = flags_for(ac, current, af, &fbuf, &fcap);
 		if (!rc) {
 			for (size_t j = 0; j < ac->n; j++)
-				cf[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], candidate) : 0;
+				cf[j] = ac->vers[j].enforcing ? rd_flags(&ac->vers[j], candidate)
+							      : 0;
 			rc = scenario_fill(ac, RD_F_NOW, cf, NULL, &wa->candidate);
 		}
 		if (!rc)

@@ -11,7 +11,7 @@
 #include "readiness_int.h"
 #include "util.h"
 
-#define FORECAST_MAX_SAMPLES 8
+#define FORECAST_MAX_SAMPLES  8
 #define FORECAST_HORIZON_DAYS (3 * 366)
 
 static int time_cmp(const void *a, const void *b)
@@ -82,7 +82,8 @@ void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct r
 	out->nsamples = nd;
 	if (nd < 3) {
 		snprintf(out->basis, sizeof(out->basis),
-			 "not enough data (%zu adoption sample date%s in the last %lld days, 3 needed)",
+			 "not enough data (%zu adoption sample date%s in the last %lld days, 3 "
+			 "needed)",
 			 nd, nd == 1 ? "" : "s", (long long)(o->forecast_window_s / 86400));
 		return;
 	}
@@ -115,10 +116,11 @@ void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct r
 	double days = mx + (thr - my) / slope; /* x where the line reaches thr */
 	double until = days - xs[nd - 1] - (double)(o->at - dates[nd - 1]) / 86400.0;
 	if (until > FORECAST_HORIZON_DAYS) {
-		snprintf(out->basis, sizeof(out->basis),
-			 "linear fit on %zu samples %s..%s: +%.2f points/day reaches %.0f%% only in "
-			 "more than 3 years",
-			 nd, d0, d1, slope * 100, thr * 100);
+		snprintf(
+			out->basis, sizeof(out->basis),
+			"linear fit on %zu samples %s..%s: +%.2f points/day reaches %.0f%% only in "
+			"more than 3 years",
+			nd, d0, d1, slope * 100, thr * 100);
 		return;
 	}
 	if (until < 0)
@@ -136,12 +138,13 @@ void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct r
 
 static int add_finding(struct readiness_report *r, size_t *cap, enum readiness_finding_kind k,
 		       enum readiness_severity sev, const struct app *a,
-		       const struct app_version *v, const struct pin_policy *p, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
+		       const struct app_version *v, const struct pin_policy *p, const char *fmt,
+		       ...) __attribute__((format(printf, 8, 9)));
 
 static int add_finding(struct readiness_report *r, size_t *cap, enum readiness_finding_kind k,
 		       enum readiness_severity sev, const struct app *a,
-		       const struct app_version *v, const struct pin_policy *p, const char *fmt, ...)
+		       const struct app_version *v, const struct pin_policy *p, const char *fmt,
+		       ...)
 {
 	if (r->nfindings >= 100000)
 		return 0; /* hard cap: a report of findings, not a memory sink */
@@ -188,8 +191,8 @@ static const struct readiness_pin_seen *seen_of(const struct readiness_observed 
  * index (suffix lookups) instead of matching every endpoint against every
  * policy; only policies of each app's newest release are tracked. */
 static int stale_pins(const struct readiness_index *idx, const struct readiness_observations *obs,
-		      const struct readiness_opts *o, const size_t *hlen, struct readiness_report *r,
-		      size_t *cap)
+		      const struct readiness_opts *o, const size_t *hlen,
+		      struct readiness_report *r, size_t *cap)
 {
 	const struct inventory *inv = idx->inv;
 	time_t since = o->at - (time_t)o->stale_after_s;
@@ -227,7 +230,8 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 			continue; /* not observed long enough to call anything stale */
 		const char *host = inv->endpoints[e].host;
 		for (const char *s = host; s && *s;) {
-			const struct rd_bucket *b = rd_bucket_find(idx, s, hlen[e] - (size_t)(s - host));
+			const struct rd_bucket *b =
+				rd_bucket_find(idx, s, hlen[e] - (size_t)(s - host));
 			for (size_t k = 0; b && k < b->n; k++) {
 				size_t i = b->idx[k];
 				if (off[i + 1] == off[i])
@@ -241,7 +245,8 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 					continue;
 				ncov[i]++;
 				for (size_t j = 0; j < pol->npins; j++) {
-					const struct readiness_pin_seen *sn = seen_of(ob, pol->pins[j].sha256);
+					const struct readiness_pin_seen *sn =
+						seen_of(ob, pol->pins[j].sha256);
 					if (!sn)
 						continue;
 					if (sn->last_seen > last[off[i] + j])
@@ -266,14 +271,15 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 			if (pol->pins[j].role != PIN_CURRENT || recent[off[i] + j])
 				continue; /* a backup is meant to be unseen */
 			time_t l = last[off[i] + j];
-			rc = add_finding(r, cap, READINESS_FIND_STALE_PIN, READINESS_INFO, app, v, pol,
-					 "Pin %s of %s %s (pattern %s) matched no chain of its %zu "
-					 "covered endpoint%s for %lld days (last seen %s): safe to drop "
-					 "in the next release.",
-					 readiness_pin_short(pol->pins[j].sha256, ps, sizeof(ps)),
-					 app->name, v->version, pol->pattern, ncov[i],
-					 ncov[i] == 1 ? "" : "s", (long long)(o->stale_after_s / 86400),
-					 l ? util_fmt_date(l, d, sizeof(d)) : "never");
+			rc = add_finding(
+				r, cap, READINESS_FIND_STALE_PIN, READINESS_INFO, app, v, pol,
+				"Pin %s of %s %s (pattern %s) matched no chain of its %zu "
+				"covered endpoint%s for %lld days (last seen %s): safe to drop "
+				"in the next release.",
+				readiness_pin_short(pol->pins[j].sha256, ps, sizeof(ps)), app->name,
+				v->version, pol->pattern, ncov[i], ncov[i] == 1 ? "" : "s",
+				(long long)(o->stale_after_s / 86400),
+				l ? util_fmt_date(l, d, sizeof(d)) : "never");
 		}
 	}
 	free(last);
@@ -294,7 +300,8 @@ static int pin_lint(const struct inventory *inv, const struct readiness_opts *o,
 		const struct app_version *newest = newest_release(app);
 		for (size_t vi = 0; vi < app->nversions; vi++) {
 			const struct app_version *v = &app->versions[vi];
-			enum readiness_severity sev = v == newest ? READINESS_WARNING : READINESS_INFO;
+			enum readiness_severity sev =
+				v == newest ? READINESS_WARNING : READINESS_INFO;
 			for (size_t p = 0; p < v->npolicies; p++) {
 				const struct pin_policy *pol = &v->policies[p];
 				if (!readiness_policy_enforces(pol, o->at))
@@ -304,20 +311,20 @@ static int pin_lint(const struct inventory *inv, const struct readiness_opts *o,
 				for (size_t k = 0; k < pol->npins; k++)
 					backup |= pol->pins[k].role == PIN_BACKUP;
 				if (pol->npins == 1)
-					rc = add_finding(r, cap, READINESS_FIND_SINGLE_PIN, sev, app, v,
-							 pol,
-							 "%s %s enforces a single pin (%s) for %s: any "
-							 "change of that key strands it; ship a backup pin.",
-							 app->name, v->version,
-							 readiness_pin_short(pol->pins[0].sha256, ps,
-									     sizeof(ps)),
-							 pol->pattern);
+					rc = add_finding(
+						r, cap, READINESS_FIND_SINGLE_PIN, sev, app, v, pol,
+						"%s %s enforces a single pin (%s) for %s: any "
+						"change of that key strands it; ship a backup pin.",
+						app->name, v->version,
+						readiness_pin_short(pol->pins[0].sha256, ps,
+								    sizeof(ps)),
+						pol->pattern);
 				else if (!backup)
-					rc = add_finding(r, cap, READINESS_FIND_NO_BACKUP, sev, app, v,
-							 pol,
-							 "%s %s pins %s with %zu pins and none of them is a "
-							 "backup: a key rotation or CA change strands it.",
-							 app->name, v->version, pol->pattern, pol->npins);
+					rc = add_finding(
+						r, cap, READINESS_FIND_NO_BACKUP, sev, app, v, pol,
+						"%s %s pins %s with %zu pins and none of them is a "
+						"backup: a key rotation or CA change strands it.",
+						app->name, v->version, pol->pattern, pol->npins);
 				if (rc)
 					return rc;
 			}
@@ -352,11 +359,11 @@ static int unused_patterns(const struct readiness_index *idx, const size_t *hlen
 			used = rd_covers(&pat, inv->endpoints[e].host, hlen[e]);
 		if (used)
 			continue;
-		rc = add_finding(r, cap, READINESS_FIND_PATTERN_UNUSED, READINESS_INFO, app, NULL, p,
-				 "Pattern %s%s of %s matches no inventoried endpoint: a wrong "
-				 "domain mapping, or an endpoint missing from the inventory.",
-				 p->pattern, p->include_subdomains ? " (with subdomains)" : "",
-				 app->name);
+		rc = add_finding(
+			r, cap, READINESS_FIND_PATTERN_UNUSED, READINESS_INFO, app, NULL, p,
+			"Pattern %s%s of %s matches no inventoried endpoint: a wrong "
+			"domain mapping, or an endpoint missing from the inventory.",
+			p->pattern, p->include_subdomains ? " (with subdomains)" : "", app->name);
 	}
 	return rc;
 }

@@ -20,10 +20,14 @@ const char *reports_format_name(enum report_format f)
 const char *reports_class_name(enum report_class c)
 {
 	switch (c) {
-	case REPORT_MATCHES_SERVER: return "matches_server";
-	case REPORT_DIFFERS: return "differs";
-	case REPORT_UNKNOWN_HOST: return "unknown_host";
-	case REPORT_UNOBSERVED: return "unobserved";
+	case REPORT_MATCHES_SERVER:
+		return "matches_server";
+	case REPORT_DIFFERS:
+		return "differs";
+	case REPORT_UNKNOWN_HOST:
+		return "unknown_host";
+	case REPORT_UNOBSERVED:
+		return "unobserved";
 	}
 	return "unobserved";
 }
@@ -86,14 +90,21 @@ static int check_depth(const char *body, size_t len, int max, char *err, size_t 
 static const char *type_name(const json_t *j)
 {
 	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_REAL: return "number";
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
 	}
 	return "unknown";
 }
@@ -283,8 +294,8 @@ out:
 	return rc;
 }
 
-static int get_chain(json_t *o, const char *key, bool required, struct report_cert **out,
-		     size_t *n, bool *present, char *err, size_t errlen)
+static int get_chain(json_t *o, const char *key, bool required, struct report_cert **out, size_t *n,
+		     bool *present, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -296,8 +307,8 @@ static int get_chain(json_t *o, const char *key, bool required, struct report_ce
 		return 0;
 	}
 	if (!json_is_array(v))
-		return util_err(err, errlen, -EINVAL, "%s: expected an array of PEM strings, got %s",
-				key, type_name(v));
+		return util_err(err, errlen, -EINVAL,
+				"%s: expected an array of PEM strings, got %s", key, type_name(v));
 	size_t cnt = json_array_size(v);
 	if (cnt > REPORTS_MAX_CHAIN)
 		return util_err(err, errlen, -EINVAL, "%s: more than %d certificates", key,
@@ -312,8 +323,9 @@ static int get_chain(json_t *o, const char *key, bool required, struct report_ce
 		json_t *e = json_array_get(v, i);
 		if (!json_is_string(e)) {
 			certs_free(c, i);
-			return util_err(err, errlen, -EINVAL, "%s[%zu]: expected a PEM string, got %s",
-					key, i, type_name(e));
+			return util_err(err, errlen, -EINVAL,
+					"%s[%zu]: expected a PEM string, got %s", key, i,
+					type_name(e));
 		}
 		size_t len = json_string_length(e);
 		int rc = len > REPORTS_MAX_PEM ? -E2BIG
@@ -340,8 +352,8 @@ static int get_pins(json_t *o, const char *key, struct report *r, char *err, siz
 	if (!v)
 		return util_err(err, errlen, -EINVAL, "%s: missing", key);
 	if (!json_is_array(v))
-		return util_err(err, errlen, -EINVAL, "%s: expected an array of strings, got %s", key,
-				type_name(v));
+		return util_err(err, errlen, -EINVAL, "%s: expected an array of strings, got %s",
+				key, type_name(v));
 	size_t cnt = json_array_size(v);
 	if (cnt > REPORTS_MAX_PINS)
 		return util_err(err, errlen, -EINVAL, "%s: more than %d pins", key,
@@ -380,12 +392,17 @@ static int get_pins(json_t *o, const char *key, struct report *r, char *err, siz
 	return 0;
 }
 
-static int get_host(json_t *o, const char *key, bool required, char **out, char *err,
-		    size_t errlen)
+static int get_host(json_t *o, const char *key, bool required, char **out, char *err, size_t errlen)
 {
 	int rc = get_str(o, key, required, 253, out, err, errlen);
 	if (rc || !*out)
 		return rc;
+	if (!required && !**out) {
+		/* An empty optional host (some clients send "" for noted-hostname) is absent. */
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
 	if (model_normalize_host(*out)) {
 		free(*out);
 		*out = NULL;
@@ -440,14 +457,15 @@ static int parse_common(json_t *o, struct report *r, bool need_served, char *err
 	    (rc = get_time(o, "date-time", &r->date_time, err, errlen)) ||
 	    (rc = get_chain(o, "served-certificate-chain", need_served, &r->served, &r->nserved,
 			    &served_p, err, errlen)) ||
-	    (rc = get_chain(o, "validated-certificate-chain", false, &r->validated,
-			    &r->nvalidated, &validated_p, err, errlen)) ||
+	    (rc = get_chain(o, "validated-certificate-chain", false, &r->validated, &r->nvalidated,
+			    &validated_p, err, errlen)) ||
 	    (rc = get_pins(o, "known-pins", r, err, errlen)))
 		return rc;
 	r->port = (int)port;
 	if (!served_p && !validated_p)
-		return util_err(err, errlen, -EINVAL,
-				"validated-certificate-chain: missing (and no served-certificate-chain)");
+		return util_err(
+			err, errlen, -EINVAL,
+			"validated-certificate-chain: missing (and no served-certificate-chain)");
 	if (r->nserved == 0 && r->nvalidated == 0)
 		return util_err(err, errlen, -EINVAL, "served-certificate-chain: empty");
 	return 0;
@@ -487,7 +505,7 @@ static int parse_hpkp_obj(json_t *o, struct report *r, char *err, size_t errlen)
 	int rc = get_expiration(o, "effective-expiration-date", r, err, errlen);
 	if (rc)
 		return rc;
-	r->enforce = 1; /* HPKP reports come from enforced pins (report-only has its own header) */
+	/* enforce stays unknown: Public-Key-Pins and its Report-Only twin send the same body. */
 	return parse_common(o, r, true, err, errlen);
 }
 
@@ -522,8 +540,7 @@ static json_t *hpkp_inner(json_t *root, char *err, size_t errlen)
 	return inner;
 }
 
-int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *err,
-		       size_t errlen)
+int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	json_t *root = load(body, len, err, errlen);

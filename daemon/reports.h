@@ -18,48 +18,55 @@
 
 struct db;
 
-#define REPORTS_MAX_BODY_DEFAULT (64 * 1024) /**< default body cap, bytes */
-#define REPORTS_MAX_BODY_HARD (1024 * 1024)  /**< no configuration may exceed this */
-#define REPORTS_MAX_DEPTH 8                  /**< JSON nesting accepted */
-#define REPORTS_MAX_CHAIN 16                 /**< certificates per chain */
-#define REPORTS_MAX_PINS 64                  /**< known pins per report */
-#define REPORTS_MAX_STRING 256               /**< bytes of any text field */
-#define REPORTS_MAX_PEM (32 * 1024)          /**< bytes of one PEM certificate string */
+#define REPORTS_MAX_BODY_DEFAULT (64 * 1024)   /**< default body cap, bytes */
+#define REPORTS_MAX_BODY_HARD	 (1024 * 1024) /**< no configuration may exceed this */
+#define REPORTS_MAX_DEPTH	 8	       /**< JSON nesting accepted */
+#define REPORTS_MAX_CHAIN	 16	       /**< certificates per chain */
+#define REPORTS_MAX_PINS	 64	       /**< known pins per report */
+#define REPORTS_MAX_STRING	 256	       /**< bytes of any text field */
+#define REPORTS_MAX_PEM		 (32 * 1024)   /**< bytes of one PEM certificate string */
+/** Clusters kept at most; the least recently seen go first (with their reports). */
+#define REPORTS_MAX_CLUSTERS 20000
+/** Days of per-cluster counts kept. */
+#define REPORTS_DAYS_KEPT 400
+/** Distinct source addresses (among stored reports) for a cluster's full severity. */
+#define REPORTS_CORROBORATING_SOURCES 2
 
 enum report_format { REPORT_TRUSTKIT = 0, REPORT_HPKP = 1 };
 
 /** Cluster classification (report_clusters.classification). */
 enum report_class {
-	REPORT_MATCHES_SERVER = 0, /**< users see what pinwatch observed: the app's pins are wrong */
-	REPORT_DIFFERS,            /**< users see another chain: interception */
-	REPORT_UNKNOWN_HOST,       /**< the host is not in the inventory */
-	REPORT_UNOBSERVED,         /**< inventoried, but nothing observed to compare with */
+	REPORT_MATCHES_SERVER =
+		0,	     /**< users see what pinwatch observed: the app's pins are wrong */
+	REPORT_DIFFERS,	     /**< users see another chain: interception */
+	REPORT_UNKNOWN_HOST, /**< the host is not in the inventory */
+	REPORT_UNOBSERVED,   /**< inventoried, but nothing observed to compare with */
 };
 
 /** One certificate of a reported chain. */
 struct report_cert {
 	uint8_t sha256[32]; /**< SHA-256 of the DER */
 	uint8_t spki[32];   /**< SPKI pin */
-	char *subject;      /**< RFC 4514, owned */
-	char *issuer;       /**< RFC 4514, owned */
+	char *subject;	    /**< RFC 4514, owned */
+	char *issuer;	    /**< RFC 4514, owned */
 };
 
 /** A parsed report. Every pointer is owned; release with reports_clear(). */
 struct report {
 	enum report_format format;
-	char *bundle_id;        /**< TrustKit app-bundle-id; NULL for HPKP */
-	char *app_version;      /**< TrustKit app-version; NULL for HPKP */
-	char *platform;         /**< "IOS", "ANDROID", ... as sent; NULL when absent */
+	char *bundle_id;   /**< TrustKit app-bundle-id; NULL for HPKP */
+	char *app_version; /**< TrustKit app-version; NULL for HPKP */
+	char *platform;	   /**< "IOS", "ANDROID", ... as sent; NULL when absent */
 	char *platform_version;
 	char *trustkit_version;
-	char *hostname;         /**< normalised (lower case, no trailing dot) */
-	int port;               /**< 0 when not sent (TrustKit Android always sends 0) */
-	char *noted_hostname;   /**< NULL when absent */
+	char *hostname;		/**< normalised (lower case, no trailing dot) */
+	int port;		/**< 0 when not sent (TrustKit Android always sends 0) */
+	char *noted_hostname;	/**< NULL when absent */
 	int include_subdomains; /**< -1 absent, else 0/1 */
-	int enforce;            /**< -1 absent, else 0/1 */
-	int validation_result;  /**< -1 absent */
-	time_t date_time;       /**< 0 when absent or null */
-	char expiration[32];    /**< effective-expiration-date / known-pins-expiration-date text, "" */
+	int enforce;		/**< -1 absent, else 0/1 */
+	int validation_result;	/**< -1 absent */
+	time_t date_time;	/**< 0 when absent or null */
+	char expiration[32]; /**< effective-expiration-date / known-pins-expiration-date text, "" */
 	struct report_cert *served;
 	size_t nserved;
 	struct report_cert *validated;
@@ -85,8 +92,7 @@ int reports_parse_trustkit(const char *body, size_t len, struct report *out, cha
  * Parse an HPKP violation report, wrapped ({"hpkp-report": {...}}) or bare.
  * Required: hostname, served-certificate-chain, known-pins. As above.
  */
-int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *err,
-		       size_t errlen);
+int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *err, size_t errlen);
 
 /**
  * Detect the format (an "hpkp-report" member or no "app-bundle-id": HPKP;
@@ -117,7 +123,7 @@ void reports_chain_fingerprint(const struct report *r, uint8_t out[32]);
 /** Counters since reports_limits_new() (read with reports_limits_stats()). */
 struct reports_stats {
 	uint64_t accepted;     /**< stored */
-	uint64_t bad;          /**< refused with 400 (parse errors) */
+	uint64_t bad;	       /**< refused with 400 (parse errors) */
 	uint64_t too_large;    /**< refused with 413 */
 	uint64_t rate_limited; /**< refused with 429 */
 	uint64_t failed;       /**< database failures (5xx) */
@@ -146,6 +152,12 @@ void reports_limits_stats(struct reports_limits *lim, struct reports_stats *out)
  */
 int reports_limits_take(struct reports_limits *lim, const char *source, time_t now);
 
+/**
+ * Append the counters of @lim in Prometheus text format to the malloc'ed
+ * buffer *@buf of *@len bytes (NUL-terminated; reallocated). 0 or -ENOMEM.
+ */
+int reports_metrics_append(struct reports_limits *lim, char **buf, size_t *len);
+
 /* ---- Store ---- */
 
 /** Result of storing one report. */
@@ -154,7 +166,8 @@ struct reports_stored {
 	int64_t cluster_id;
 	bool new_cluster;
 	enum report_class classification;
-	int evicted; /**< reports removed by the quota in the same transaction */
+	int evicted;	      /**< reports removed by the quota in the same transaction */
+	int clusters_evicted; /**< clusters removed by REPORTS_MAX_CLUSTERS (with their reports) */
 };
 
 /**
@@ -162,7 +175,9 @@ struct reports_stored {
  * inventory (app by bundle id and platform, version by string, endpoint by
  * host and port), classify against the chains observed for the endpoint
  * within 7 days of the report's time, update or create its cluster and the
- * day count, then evict the oldest reports beyond @max_reports. 0 or a
+ * day count, then evict the oldest reports beyond @max_reports (and, when a
+ * cluster is created, the least recently seen clusters beyond
+ * REPORTS_MAX_CLUSTERS and day counts older than REPORTS_DAYS_KEPT). 0 or a
  * negative errno with a message in @err (nothing stored).
  */
 int reports_store(struct db *db, const struct report *r, const char *source, time_t now,
@@ -181,8 +196,8 @@ int reports_ingest(struct db *db, const char *body, size_t len, const char *sour
  * reports_ingest() for a body the HTTP layer already parsed into @root
  * (borrowed) from @len bytes. Same statuses and counting.
  */
-int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip,
-			 time_t now, struct reports_limits *lim, char *err, size_t errlen);
+int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip, time_t now,
+			 struct reports_limits *lim, char *err, size_t errlen);
 
 /**
  * Clusters as a JSON array (most recent first, at most @limit): id,
@@ -190,18 +205,18 @@ int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *so
  * first_seen, last_seen, leaf {sha256, spki, subject, issuer}, days
  * [{day, count}] within @days days before @now. Caller owns *out.
  */
-int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out,
-			  char *err, size_t errlen);
+int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out, char *err,
+			  size_t errlen);
 
 /** One alert condition in the shape of alerts.h's struct alert_cond. */
 struct reports_alert {
-	const char *kind;       /**< "pin_failures_reported" or "candidate_would_strand" */
-	char fingerprint[128];  /**< stable per cluster / candidate */
-	int64_t endpoint_id;    /**< 0: none */
-	int64_t app_id;         /**< 0: none */
-	const char *severity;   /**< "info", "warning", "critical" */
-	char summary[512];      /**< one line; may hold untrusted text (escape before HTML/logs) */
-	json_t *details;        /**< owned */
+	const char *kind;      /**< "pin_failures_reported" or "candidate_would_strand" */
+	char fingerprint[128]; /**< stable per cluster / candidate */
+	int64_t endpoint_id;   /**< 0: none */
+	int64_t app_id;	       /**< 0: none */
+	const char *severity;  /**< "info", "warning", "critical" */
+	char summary[512];     /**< one line; may hold untrusted text (escape before HTML/logs) */
+	json_t *details;       /**< owned */
 };
 
 /** Free an array of @n conditions; NULL-safe. */
@@ -210,10 +225,28 @@ void reports_alerts_free(struct reports_alert *a, size_t n);
 /**
  * Conditions true at @now: one "pin_failures_reported" per cluster that had
  * reports within @window_s seconds. Severity: matches_server critical,
- * differs and unknown_host warning, unobserved info. Details: counts,
- * classification, host, app, version. Caller frees with reports_alerts_free().
+ * differs and unknown_host warning, unobserved info; one step lower (not
+ * below info) while fewer than REPORTS_CORROBORATING_SOURCES distinct
+ * source addresses reported it. Details: counts, sources, classification,
+ * host, app, version. Caller frees with reports_alerts_free().
  */
 int reports_alert_conds(struct db *db, time_t now, int64_t window_s, struct reports_alert **out,
 			size_t *n, char *err, size_t errlen);
+
+/** Clusters with a report this recent are pin_failures_reported conditions. */
+#define REPORTS_ALERT_WINDOW (7 * 86400)
+
+struct alerts_condv;
+
+/**
+ * Append the field-signal conditions true at @now to @out (alerts.h):
+ * pin_failures_reported per cluster with reports within
+ * REPORTS_ALERT_WINDOW, candidate_would_strand per stranding candidate
+ * (every candidate is re-evaluated at @now first, in its own transaction).
+ * Scope: ALERT_PIN_FAILURES_REPORTED | ALERT_CANDIDATE_WOULD_STRAND.
+ * 0 or negative errno with a message.
+ */
+int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, char *err,
+			 size_t errlen);
 
 #endif

@@ -15,7 +15,7 @@
 /* ---- Limits ---- */
 
 #define PROBE_SLOTS 8
-#define SOURCE_LEN 64
+#define SOURCE_LEN  64
 
 struct bucket {
 	char key[SOURCE_LEN];
@@ -196,13 +196,11 @@ static int step_id(sqlite3_stmt *s, int64_t *out)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static const char SQL_APP[] =
-	"SELECT id FROM apps WHERE bundle_id = ?1 "
-	"ORDER BY (platform = lower(?2)) DESC, id LIMIT 1";
+static const char SQL_APP[] = "SELECT id FROM apps WHERE bundle_id = ?1 "
+			      "ORDER BY (platform = lower(?2)) DESC, id LIMIT 1";
 static const char SQL_VERSION[] = "SELECT id FROM versions WHERE app_id = ?1 AND version = ?2";
-static const char SQL_ENDPOINT[] =
-	"SELECT id FROM endpoints WHERE host = ?1 "
-	"ORDER BY (port = ?2) DESC, (port = 443) DESC, id LIMIT 1";
+static const char SQL_ENDPOINT[] = "SELECT id FROM endpoints WHERE host = ?1 "
+				   "ORDER BY (port = ?2) DESC, (port = 443) DESC, id LIMIT 1";
 /* Leaf certificates of the chains observed for an endpoint around a time. */
 static const char SQL_OBSERVED[] =
 	"SELECT c.sha256, c.spki_sha256 FROM observations o "
@@ -351,8 +349,46 @@ static const char SQL_REPORT[] =
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
 	"?20, ?21, ?22, ?23, ?24)";
 static const char SQL_COUNT[] = "SELECT count(*) FROM reports";
-static const char SQL_EVICT[] =
-	"DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY received_at, id LIMIT ?1)";
+static const char SQL_CLUSTER_COUNT[] = "SELECT count(*) FROM report_clusters";
+static const char SQL_CLUSTER_EVICT[] =
+	"DELETE FROM report_clusters WHERE id IN (SELECT id FROM report_clusters WHERE id != ?2 "
+	"ORDER BY last_seen, id LIMIT ?1)";
+static const char SQL_DAYS_PRUNE[] = "DELETE FROM report_cluster_days WHERE day < ?1";
+static const char SQL_EVICT[] = "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY "
+				"received_at, id LIMIT ?1)";
+
+/* Clusters are keyed by attacker-chosen data (any chain makes a new one):
+ * keep their number and their day counts bounded. */
+static int bound_clusters(struct db *db, struct reports_stored *out, time_t now, char *err,
+			  size_t errlen)
+{
+	int64_t n;
+	char day[16];
+	sqlite3_stmt *s = db_stmt(db, SQL_CLUSTER_COUNT);
+	if (!s || step_id(s, &n))
+		return sql_fail(db, err, errlen, "counting clusters");
+	if (n > REPORTS_MAX_CLUSTERS) {
+		if (!(s = db_stmt(db, SQL_CLUSTER_EVICT)))
+			return sql_fail(db, err, errlen, "evicting clusters");
+		sqlite3_bind_int64(s, 1, n - REPORTS_MAX_CLUSTERS);
+		sqlite3_bind_int64(s, 2, out->cluster_id);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return sql_fail(db, err, errlen, "evicting clusters");
+		out->clusters_evicted = (int)(n - REPORTS_MAX_CLUSTERS);
+	}
+	if (!(s = db_stmt(db, SQL_DAYS_PRUNE)))
+		return sql_fail(db, err, errlen, "pruning day counts");
+	sqlite3_bind_text(s, 1,
+			  util_fmt_date(now - (time_t)REPORTS_DAYS_KEPT * 86400, day, sizeof(day)),
+			  -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "pruning day counts");
+	return 0;
+}
 
 static int upsert_cluster(struct db *db, const struct report *r, const struct join *j,
 			  enum report_class cls, time_t now, struct reports_stored *out, char *err,
@@ -409,7 +445,7 @@ static int upsert_cluster(struct db *db, const struct report *r, const struct jo
 		return sql_fail(db, err, errlen, "creating the cluster");
 	out->cluster_id = sqlite3_last_insert_rowid(db_handle(db));
 	out->new_cluster = true;
-	return 0;
+	return bound_clusters(db, out, now, err, errlen);
 }
 
 static int insert_report(struct db *db, const struct report *r, const char *source, time_t now,
@@ -535,9 +571,8 @@ fail:
 }
 
 /* Shared by both ingest entry points: @root NULL means parse @body. */
-static int ingest(struct db *db, const char *body, json_t *root, size_t len,
-		  const char *source_ip, time_t now, struct reports_limits *lim, char *err,
-		  size_t errlen)
+static int ingest(struct db *db, const char *body, json_t *root, size_t len, const char *source_ip,
+		  time_t now, struct reports_limits *lim, char *err, size_t errlen)
 {
 	struct report r;
 	struct reports_stored st;
@@ -580,8 +615,8 @@ int reports_ingest(struct db *db, const char *body, size_t len, const char *sour
 	return ingest(db, body, NULL, len, source_ip, now, lim, err, errlen);
 }
 
-int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip,
-			 time_t now, struct reports_limits *lim, char *err, size_t errlen)
+int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *source_ip, time_t now,
+			 struct reports_limits *lim, char *err, size_t errlen)
 {
 	if (!root) {
 		count(lim, &lim->stats.bad);
@@ -589,4 +624,39 @@ int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *so
 		return 400;
 	}
 	return ingest(db, NULL, root, len, source_ip, now, lim, err, errlen);
+}
+
+int reports_metrics_append(struct reports_limits *lim, char **buf, size_t *len)
+{
+	struct reports_stats st;
+	char add[1024];
+	reports_limits_stats(lim, &st);
+	int n = snprintf(
+		add, sizeof(add),
+		"# HELP pinwatch_reports_total Pin-failure reports received, by outcome.\n"
+		"# TYPE pinwatch_reports_total counter\n"
+		"pinwatch_reports_total{outcome=\"accepted\"} %llu\n"
+		"pinwatch_reports_total{outcome=\"bad\"} %llu\n"
+		"pinwatch_reports_total{outcome=\"too_large\"} %llu\n"
+		"pinwatch_reports_total{outcome=\"rate_limited\"} %llu\n"
+		"pinwatch_reports_total{outcome=\"failed\"} %llu\n"
+		"# HELP pinwatch_reports_evicted_total Stored reports removed by the quota.\n"
+		"# TYPE pinwatch_reports_evicted_total counter\n"
+		"pinwatch_reports_evicted_total %llu\n"
+		"# HELP pinwatch_report_clusters_created_total Report clusters created.\n"
+		"# TYPE pinwatch_report_clusters_created_total counter\n"
+		"pinwatch_report_clusters_created_total %llu\n",
+		(unsigned long long)st.accepted, (unsigned long long)st.bad,
+		(unsigned long long)st.too_large, (unsigned long long)st.rate_limited,
+		(unsigned long long)st.failed, (unsigned long long)st.evicted,
+		(unsigned long long)st.new_clusters);
+	if (n < 0 || (size_t)n >= sizeof(add))
+		return -ENOSPC;
+	char *nb = realloc(*buf, *len + (size_t)n + 1);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + *len, add, (size_t)n + 1);
+	*buf = nb;
+	*len += (size_t)n;
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "log.h"
 #include "observations.h"
 #include "util.h"
@@ -194,6 +195,10 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		return rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
+	/* Prometheus counters and the probe duration histogram (metrics.h) */
+	for (struct witem *it = batch; it; it = it->next_item)
+		if (it->kind == 0)
+			metrics_probe_observe(it->r.outcome, (double)it->r.duration_ms / 1000.0);
 	return 0;
 }
 
@@ -920,6 +925,7 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 	}
 	st->new_rows = atomic_load(&s->new_rows) - rows0;
 	st->wall_ms = util_mono_ms() - t0;
+	metrics_sweep_observe((unsigned)st->probes, (double)st->wall_ms / 1000.0);
 
 	pthread_mutex_lock(&s->wlock);
 	rc = db_begin(s->wdb) ||

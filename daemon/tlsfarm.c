@@ -364,6 +364,10 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 		nb = now - 400 * 86400;
 		na = now - 86400;
 	}
+	if (e->flavor == TLSFARM_EXPIRING) {
+		nb = now - 85 * 86400;
+		na = now + 5 * 86400;
+	}
 	if (e->flavor == TLSFARM_WRONG_NAME)
 		dns = "wrong.invalid";
 	if ((rc = gen_key(&key, e->keytype)) != 0)

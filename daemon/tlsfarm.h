@@ -40,6 +40,7 @@ enum tlsfarm_flavor {
 	TLSFARM_SELF_SIGNED, /**< self-signed leaf */
 	TLSFARM_MANY_CERTS,  /**< leaf + intermediate + 38 small extra certificates (> 32) */
 	TLSFARM_HUGE_CHAIN,  /**< leaf + intermediate + 40 certificates of ~8 KiB (> 256 KiB) */
+	TLSFARM_EXPIRING,    /**< leaf + intermediate; the leaf expires 5 days from now */
 };
 
 enum tlsfarm_key { TLSFARM_KEY_ECDSA_P256, TLSFARM_KEY_RSA2048 };

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "util.h"
 
@@ -66,10 +67,10 @@ int tokens_create(struct db *db, const char *name, enum token_role role, const c
 	char hex[65];
 	int rc;
 
-	(void)actor;
 	if (tokens_check_name(name))
 		return util_err(err, errlen, -EINVAL,
-				"token name must be 1-%d characters of A-Z a-z 0-9 . _ -", TOKEN_NAME_MAX);
+				"token name must be 1-%d characters of A-Z a-z 0-9 . _ -",
+				TOKEN_NAME_MAX);
 	if (!tokens_role_name(role))
 		return util_err(err, errlen, -EINVAL, "role must be read, write or admin");
 	if (outlen < TOKEN_LEN)
@@ -103,6 +104,12 @@ int tokens_create(struct db *db, const char *name, enum token_role role, const c
 			util_err(err, errlen, rc, "%s", db_errmsg(db));
 		goto fail;
 	}
+	json_t *after = json_pack("{s:s, s:s}", "name", name, "role", tokens_role_name(role));
+	rc = after ? audit_append(db, actor, "create", "token", name, NULL, after, err, errlen)
+		   : util_err(err, errlen, -ENOMEM, "out of memory");
+	json_decref(after);
+	if (rc)
+		goto fail;
 	if (db_commit(db)) {
 		rc = util_err(err, errlen, -EIO, "commit: %s", db_errmsg(db));
 		goto fail;
@@ -117,7 +124,6 @@ fail:
 int tokens_revoke(struct db *db, const char *name, const char *actor, char *err, size_t errlen)
 {
 	int rc;
-	(void)actor;
 	if (db_begin(db))
 		return util_err(err, errlen, -EIO, "begin: %s", db_errmsg(db));
 	sqlite3_stmt *st = db_stmt(db, "UPDATE tokens SET revoked_at = ? "
@@ -138,6 +144,15 @@ int tokens_revoke(struct db *db, const char *name, const char *actor, char *err,
 		rc = util_err(err, errlen, -ENOENT, "no active token named '%s'", name);
 		goto fail;
 	}
+	json_t *before = json_pack("{s:s, s:b}", "name", name, "revoked", 0);
+	json_t *after = json_pack("{s:s, s:b}", "name", name, "revoked", 1);
+	rc = before && after
+		     ? audit_append(db, actor, "revoke", "token", name, before, after, err, errlen)
+		     : util_err(err, errlen, -ENOMEM, "out of memory");
+	json_decref(before);
+	json_decref(after);
+	if (rc)
+		goto fail;
 	if (db_commit(db)) {
 		rc = util_err(err, errlen, -EIO, "commit: %s", db_errmsg(db));
 		goto fail;
@@ -167,11 +182,10 @@ json_t *tokens_list(struct db *db, char *err, size_t errlen)
 	json_t *arr = json_array();
 	int rc;
 	while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o}",
-				      "name", (const char *)sqlite3_column_text(st, 0),
-				      "role", (const char *)sqlite3_column_text(st, 1),
-				      "created_at", time_or_null(st, 2),
-				      "last_used_at", time_or_null(st, 3),
+		json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name",
+				      (const char *)sqlite3_column_text(st, 0), "role",
+				      (const char *)sqlite3_column_text(st, 1), "created_at",
+				      time_or_null(st, 2), "last_used_at", time_or_null(st, 3),
 				      "revoked_at", time_or_null(st, 4));
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
@@ -212,8 +226,9 @@ enum token_role tokens_verify(struct db *db, const char *token, char *name, size
 	if (role != TOKEN_NONE) {
 		/* Best effort and at most once a minute per token: a busy writer must not
 		 * fail a read. */
-		sqlite3_stmt *up = db_stmt(db, "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 "
-					       "AND (last_used_at IS NULL OR last_used_at < ?1 - 60)");
+		sqlite3_stmt *up =
+			db_stmt(db, "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 "
+				    "AND (last_used_at IS NULL OR last_used_at < ?1 - 60)");
 		if (up) {
 			sqlite3_busy_timeout(db_handle(db), 0);
 			sqlite3_bind_int64(up, 1, (sqlite3_int64)util_now());

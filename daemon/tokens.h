@@ -16,7 +16,7 @@ struct db;
 enum token_role { TOKEN_NONE = 0, TOKEN_READ = 1, TOKEN_WRITE = 2, TOKEN_ADMIN = 3 };
 
 /** "pwt_" + 64 hex + NUL */
-#define TOKEN_LEN 69
+#define TOKEN_LEN      69
 #define TOKEN_NAME_MAX 64
 
 /** "read"/"write"/"admin" (NULL for TOKEN_NONE). */
@@ -28,13 +28,14 @@ int tokens_check_name(const char *name);
 
 /**
  * Create token @name with @role inside its own transaction; writes the clear
- * token into @out (size >= TOKEN_LEN). Audited with @actor when the audit
- * module is present. 0, -EEXIST (name taken), -EINVAL or -EIO; message in @err.
+ * token into @out (size >= TOKEN_LEN). Audited ("create" "token", never the
+ * token itself) with @actor in the same transaction. 0, -EEXIST (name taken), -EINVAL or -EIO;
+ * message in @err.
  */
 int tokens_create(struct db *db, const char *name, enum token_role role, const char *actor,
 		  char *out, size_t outlen, char *err, size_t errlen);
 
-/** Revoke (keep the row, set revoked_at) token @name. 0, -ENOENT or -EIO. */
+/** Revoke (keep the row, set revoked_at) token @name; audited. 0, -ENOENT or -EIO. */
 int tokens_revoke(struct db *db, const char *name, const char *actor, char *err, size_t errlen);
 
 /**

@@ -13,16 +13,12 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "audit.h"
 #include "build_config.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
 #include "webhook_int.h"
-
-#if __has_include("audit.h")
-#include "audit.h"
-#define HAVE_AUDIT 1
-#endif
 
 const char *webhook_format_name(enum webhook_format f)
 {
@@ -114,295 +110,6 @@ int webhook_redact_url(const char *url, char *out, size_t outlen)
 	return rc;
 }
 
-/* ---- payloads ----------------------------------------------------------- */
-
-static json_t *str_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-static void fmt_ts(time_t t, char *buf, size_t len)
-{
-	if (t <= 0)
-		snprintf(buf, len, "0001-01-01T00:00:00Z"); /* Alertmanager's "not set" */
-	else
-		util_fmt_time(t, buf, len);
-}
-
-/* The dashboard link: the condition's own, else one built from base_url. */
-static void dashboard_link(const struct webhook_alert *a, const char *base, char *out, size_t len)
-{
-	const char *own = json_string_value(json_object_get(a->details, "link"));
-	out[0] = 0;
-	if (own && (!strncmp(own, "http://", 7) || !strncmp(own, "https://", 8))) {
-		snprintf(out, len, "%s", own);
-		return;
-	}
-	if (!base || !*base)
-		return;
-	size_t bl = strlen(base);
-	while (bl > 0 && base[bl - 1] == '/')
-		bl--;
-	if (a->endpoint_id > 0)
-		snprintf(out, len, "%.*s/#/endpoints/%lld", (int)bl, base, (long long)a->endpoint_id);
-	else
-		snprintf(out, len, "%.*s/#/alerts", (int)bl, base);
-}
-
-/* Reasons as one string ("\n"-joined), capped. */
-static void reasons_text(json_t *details, char *out, size_t len)
-{
-	json_t *r = json_object_get(details, "reasons");
-	size_t i, off = 0;
-	json_t *v;
-	out[0] = 0;
-	json_array_foreach(r, i, v) {
-		const char *s = json_string_value(v);
-		if (!s)
-			continue;
-		int n = snprintf(out + off, len - off, "%s%s", off ? "\n" : "", s);
-		if (n < 0 || (size_t)n >= len - off) {
-			out[len - 1] = 0;
-			break;
-		}
-		off += (size_t)n;
-	}
-}
-
-static json_t *generic_payload(const struct webhook_alert *a, const char *base,
-			       const char *receiver)
-{
-	char starts[32], ends[32], link[1024], reasons[8192];
-	fmt_ts(a->starts_at, starts, sizeof(starts));
-	fmt_ts(a->ends_at, ends, sizeof(ends));
-	dashboard_link(a, base, link, sizeof(link));
-	reasons_text(a->details, reasons, sizeof(reasons));
-
-	json_t *labels = json_pack("{s:s, s:s, s:o, s:o, s:s}", "alertname", a->kind, "severity",
-				   a->severity, "endpoint", str_or_null(a->endpoint), "app",
-				   str_or_null(a->app), "fingerprint", a->fingerprint);
-	json_t *ann = json_pack("{s:s, s:s}", "summary", a->summary ? a->summary : "", "reasons",
-				reasons);
-	json_t *pw = json_object();
-	if (!labels || !ann || !pw)
-		goto fail;
-	json_t *share = json_object_get(a->details, "stranded_share");
-	json_object_set_new(pw, "alert_id", json_integer(a->alert_id));
-	json_object_set_new(pw, "kind", json_string(a->kind));
-	json_object_set(pw, "stranded_share", json_is_number(share) ? share : json_null());
-	json_t *versions = json_object_get(a->details, "versions");
-	json_object_set_new(pw, "versions",
-			    json_is_array(versions) ? json_deep_copy(versions) : json_array());
-	json_t *rs = json_object_get(a->details, "reasons");
-	json_object_set_new(pw, "reasons", json_is_array(rs) ? json_deep_copy(rs) : json_array());
-	json_object_set_new(pw, "dashboard", str_or_null(link));
-	json_object_set_new(pw, "details", a->details ? json_deep_copy(a->details) : json_null());
-
-	json_t *alert = json_pack("{s:s, s:O, s:O, s:s, s:s, s:o, s:s, s:o}", "status", a->status,
-				  "labels", labels, "annotations", ann, "startsAt", starts,
-				  "endsAt", ends, "generatorURL", str_or_null(link), "fingerprint",
-				  a->fingerprint, "pinwatch", pw);
-	pw = NULL;
-	if (!alert)
-		goto fail;
-	json_t *root = json_pack(
-		"{s:s, s:s, s:s, s:s, s:{s:s}, s:O, s:O, s:o, s:i, s:[o]}", "version", "4",
-		"groupKey", a->fingerprint, "status", a->status, "receiver",
-		receiver ? receiver : "pinwatch", "groupLabels", "alertname", a->kind,
-		"commonLabels", labels, "commonAnnotations", ann, "externalURL", str_or_null(base),
-		"truncatedAlerts", 0, "alerts", alert);
-	json_decref(labels);
-	json_decref(ann);
-	return root;
-fail:
-	json_decref(labels);
-	json_decref(ann);
-	json_decref(pw);
-	return NULL;
-}
-
-/* Slack's mrkdwn needs only &, < and > escaped; anything else is literal. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void sb_raw(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->overflow || b->len + n + 1 > b->cap) {
-		b->overflow = true;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void sb_text(struct sbuf *b, const char *s)
-{
-	for (; s && *s && !b->overflow; s++) {
-		if (*s == '&')
-			sb_raw(b, "&amp;", 5);
-		else if (*s == '<')
-			sb_raw(b, "&lt;", 4);
-		else if (*s == '>')
-			sb_raw(b, "&gt;", 4);
-		else if ((unsigned char)*s < 0x20 && *s != '\n')
-			sb_raw(b, " ", 1);
-		else
-			sb_raw(b, s, 1);
-	}
-}
-
-static void sb_fmt(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_fmt(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->overflow = true;
-		return;
-	}
-	sb_raw(b, tmp, (size_t)n);
-}
-
-static json_t *slack_payload(const struct webhook_alert *a, const char *base)
-{
-	enum { CAP = 16 * 1024 };
-	char link[1024];
-	struct sbuf b = { malloc(CAP), 0, CAP, false };
-	if (!b.p)
-		return NULL;
-	b.p[0] = 0;
-	bool firing = !strcmp(a->status, "firing");
-	sb_fmt(&b, "[%s] ", firing ? "FIRING" : "RESOLVED");
-	sb_text(&b, a->severity);
-	sb_raw(&b, " ", 1);
-	sb_text(&b, a->kind);
-	if (a->endpoint && *a->endpoint) {
-		sb_raw(&b, " ", 1);
-		sb_text(&b, a->endpoint);
-	}
-	if (a->app && *a->app) {
-		sb_raw(&b, " / ", 3);
-		sb_text(&b, a->app);
-	}
-	sb_raw(&b, "\n", 1);
-	sb_text(&b, a->summary);
-	json_t *share = json_object_get(a->details, "stranded_share");
-	if (json_is_number(share))
-		sb_fmt(&b, "\nStranded share: %.1f%%", json_number_value(share) * 100.0);
-	json_t *vs = json_object_get(a->details, "versions");
-	if (json_array_size(vs)) {
-		size_t i;
-		json_t *v;
-		sb_raw(&b, "\nVersions:", 10);
-		json_array_foreach(vs, i, v) {
-			const char *name = json_is_string(v) ? json_string_value(v)
-							     : json_string_value(json_object_get(v, "version"));
-			json_t *vsh = json_object_get(v, "share");
-			if (!name)
-				continue;
-			sb_raw(&b, i ? ", " : " ", i ? 2 : 1);
-			sb_text(&b, name);
-			if (json_is_number(vsh))
-				sb_fmt(&b, " (%.1f%%)", json_number_value(vsh) * 100.0);
-		}
-	}
-	json_t *rs = json_object_get(a->details, "reasons");
-	size_t i;
-	json_t *v;
-	json_array_foreach(rs, i, v) {
-		if (!json_is_string(v))
-			continue;
-		sb_raw(&b, "\n- ", 3);
-		sb_text(&b, json_string_value(v));
-	}
-	if (!firing) {
-		char t[32];
-		sb_fmt(&b, "\nResolved at %s", util_fmt_time(a->ends_at, t, sizeof(t)));
-	}
-	dashboard_link(a, base, link, sizeof(link));
-	if (link[0]) {
-		/* A URL in <...|...> must not contain | or > : escaping keeps it literal. */
-		sb_raw(&b, "\n<", 2);
-		sb_text(&b, link);
-		sb_raw(&b, "|Open in pinwatch>", 18);
-	}
-	if (b.overflow) {
-		/* Over the cap: cut at the limit rather than fail the notification. */
-		b.overflow = false;
-		b.len = b.len > CAP - 8 ? CAP - 8 : b.len;
-		b.p[b.len] = 0;
-		sb_raw(&b, " [...]", 6);
-	}
-	json_t *root = json_pack("{s:s}", "text", b.p);
-	free(b.p);
-	return root;
-}
-
-char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a,
-		      const char *base_url, const char *receiver)
-{
-	if (!a || !a->fingerprint || !a->kind || !a->severity || !a->status)
-		return NULL;
-	json_t *j = fmt == WEBHOOK_SLACK ? slack_payload(a, base_url)
-					 : generic_payload(a, base_url, receiver);
-	if (!j)
-		return NULL;
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(j);
-	if (s && strlen(s) > WEBHOOK_BODY_MAX) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-int webhook_signature(const char *secret, const char *body, size_t len, char *out,
-		      size_t outlen)
-{
-	uint8_t mac[32];
-	char hex[65];
-	if (!secret || outlen < 72)
-		return -EINVAL;
-	if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, strlen(secret), body, len, mac) < 0)
-		return -EIO;
-	util_hex(mac, sizeof(mac), hex);
-	snprintf(out, outlen, "sha256=%s", hex);
-	return 0;
-}
-
-int64_t webhook_backoff(int attempts, int64_t cap_s, double rnd)
-{
-	if (cap_s < 1)
-		cap_s = 1;
-	if (attempts < 1)
-		attempts = 1;
-	int64_t base = attempts > 40 ? cap_s : (int64_t)1 << (attempts - 1);
-	if (base > cap_s)
-		base = cap_s;
-	if (!(rnd >= 0.0 && rnd < 1.0))
-		rnd = 0.0;
-	int64_t d = (int64_t)llround((double)base * (0.5 + 0.5 * rnd));
-	return d < 1 ? 1 : d;
-}
-
-enum webhook_verdict webhook_classify(bool curl_ok, long http_status)
-{
-	if (!curl_ok)
-		return WEBHOOK_RETRY; /* connect error, timeout, reset: the receiver may recover */
-	if (http_status >= 200 && http_status <= 299)
-		return WEBHOOK_DELIVERED;
-	if (http_status >= 500 || http_status == 408 || http_status == 429)
-		return WEBHOOK_RETRY;
-	return WEBHOOK_PERMANENT; /* other 4xx, 3xx (redirects are not followed), 1xx */
-}
-
 /* ---- requests ----------------------------------------------------------- */
 
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *user)
@@ -423,11 +130,11 @@ CURL *webhook_request_new(const struct config *cfg, const char *url, const char 
 	if (!e)
 		return NULL;
 
-#define ADD(str)                                   \
-	do {                                       \
+#define ADD(str)                                        \
+	do {                                            \
 		if (!(t = curl_slist_append(l, (str)))) \
-			goto fail;                 \
-		l = t;                             \
+			goto fail;                      \
+		l = t;                                  \
 	} while (0)
 	ADD("Content-Type: application/json");
 	ADD("Expect:");
@@ -478,15 +185,10 @@ fail:
 static void audit_change(struct db *db, const char *actor, const char *action, int64_t id,
 			 json_t *before, json_t *after, int *rc, char *err, size_t errlen)
 {
-#ifdef HAVE_AUDIT
 	char ids[32];
 	snprintf(ids, sizeof(ids), "%lld", (long long)id);
 	if (*rc == 0)
 		*rc = audit_append(db, actor, action, "webhook", ids, before, after, err, errlen);
-#else
-	(void)db, (void)actor, (void)action, (void)id, (void)before, (void)after, (void)rc;
-	(void)err, (void)errlen;
-#endif
 }
 
 static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
@@ -495,28 +197,29 @@ static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
 	char red[WEBHOOK_URL_MAX + 16];
 	if (redact && webhook_redact_url(url, red, sizeof(red)) != 0)
 		snprintf(red, sizeof(red), "(unparsable URL)");
-	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:I, s:b}", "id",
-			 (json_int_t)sqlite3_column_int64(s, 0), "url", redact ? red : url,
-			 "format", (const char *)sqlite3_column_text(s, 2), "min_severity",
-			 (const char *)sqlite3_column_text(s, 3), "enabled",
-			 sqlite3_column_int(s, 4), "created_at",
-			 (json_int_t)sqlite3_column_int64(s, 5), "has_secret",
-			 sqlite3_column_type(s, 6) != SQLITE_NULL);
+	return json_pack(
+		"{s:I, s:s, s:s, s:s, s:b, s:I, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+		"url", redact ? red : url, "format", (const char *)sqlite3_column_text(s, 2),
+		"min_severity", (const char *)sqlite3_column_text(s, 3), "enabled",
+		sqlite3_column_int(s, 4), "created_at", (json_int_t)sqlite3_column_int64(s, 5),
+		"has_secret", sqlite3_column_type(s, 6) != SQLITE_NULL);
 }
 
 int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_format fmt,
 		const char *secret, const char *min_severity, time_t now, int64_t *id, char *err,
 		size_t errlen)
 {
-	static const char sql[] = "INSERT INTO webhooks (url, format, secret, min_severity, enabled,"
-				  " created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)";
+	static const char sql[] =
+		"INSERT INTO webhooks (url, format, secret, min_severity, enabled,"
+		" created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)";
 	enum alert_severity sev = ALERT_WARNING;
 	int64_t count = 0;
 	int rc = webhook_url_check(url, err, errlen);
 	if (rc)
 		return rc;
 	if (!secret || !*secret)
-		return util_err(err, errlen, -EINVAL, "a secret is required (it signs every request)");
+		return util_err(err, errlen, -EINVAL,
+				"a secret is required (it signs every request)");
 	if (strlen(secret) > WEBHOOK_SECRET_MAX)
 		return util_err(err, errlen, -EINVAL, "secret longer than %d bytes",
 				WEBHOOK_SECRET_MAX);
@@ -554,10 +257,10 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 	char red[WEBHOOK_URL_MAX + 16];
 	if (webhook_redact_url(url, red, sizeof(red)))
 		snprintf(red, sizeof(red), "?");
-	json_t *after = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red,
-				  "format", webhook_format_name(fmt), "min_severity",
-				  alerts_severity_name(sev));
-	audit_change(db, actor, "webhook.add", *id, NULL, after, &rc, err, errlen);
+	json_t *after =
+		json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red, "format",
+			  webhook_format_name(fmt), "min_severity", alerts_severity_name(sev));
+	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
 	json_decref(after);
 	if (rc)
 		goto fail;
@@ -601,7 +304,7 @@ int webhook_remove(struct db *db, const char *actor, int64_t id, char *err, size
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	sqlite3_reset(s);
-	audit_change(db, actor, "webhook.remove", id, before, NULL, &rc, err, errlen);
+	audit_change(db, actor, "delete", id, before, NULL, &rc, err, errlen);
 	if (rc)
 		goto fail;
 	json_decref(before);
@@ -618,8 +321,10 @@ int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"SELECT w.id, w.url, w.format, w.min_severity, w.enabled, w.created_at, w.secret,"
-		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending'),"
-		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'given_up')"
+		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
+		"'pending'),"
+		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
+		"'given_up')"
 		" FROM webhooks w ORDER BY w.id";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	json_t *arr = json_array();
@@ -661,8 +366,103 @@ int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
-int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status,
-		 char *err, size_t errlen)
+int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
+			size_t errlen)
+{
+	static const char sql[] = "SELECT id, webhook_id, alert_id, idempotency_key, state, "
+				  "attempts, next_attempt_at,"
+				  " last_status, last_error, created_at FROM webhook_outbox"
+				  " WHERE ?1 IS NULL OR state = ?1 ORDER BY id LIMIT ?2";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	json_t *arr = json_array();
+	int rc;
+	if (!s || !arr) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	}
+	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		static const char *const names[] = {
+			"id",	      "webhook_id", "alert_id",	       "idempotency_key",
+			"state",      "attempts",   "next_attempt_at", "last_status",
+			"last_error", "created_at"
+		};
+		for (int i = 0; o && i < 10; i++) {
+			json_t *v;
+			switch (sqlite3_column_type(s, i)) {
+			case SQLITE_NULL:
+				v = json_null();
+				break;
+			case SQLITE_INTEGER:
+				v = json_integer(sqlite3_column_int64(s, i));
+				break;
+			default:
+				v = json_string((const char *)sqlite3_column_text(s, i));
+			}
+			json_object_set_new(o, names[i], v);
+		}
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "listing the outbox: %s", db_errmsg(db));
+	}
+	*out = arr;
+	return 0;
+}
+
+int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			 size_t errlen)
+{
+	static const char sql[] =
+		"UPDATE webhook_outbox SET state = 'pending', attempts = 0,"
+		" next_attempt_at = ?2, created_at = ?2 WHERE id = ?1 AND state = 'given_up'";
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "%s", db_errmsg(db));
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	if (sqlite3_changes(db_handle(db)) != 1) {
+		rc = util_err(err, errlen, -ENOENT, "no given-up outbox row with id %lld",
+			      (long long)id);
+		goto fail;
+	}
+	char ids[32];
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	json_t *before = json_pack("{s:s}", "state", "given_up");
+	json_t *after = json_pack("{s:s}", "state", "pending");
+	rc = audit_append(db, actor, "update", "webhook_outbox", ids, before, after, err, errlen);
+	json_decref(before);
+	json_decref(after);
+	if (rc)
+		goto fail;
+	if ((rc = db_commit(db)) != 0) {
+		rc = util_err(err, errlen, rc, "%s", db_errmsg(db));
+		goto fail;
+	}
+	return 0;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status, char *err,
+		 size_t errlen)
 {
 	static const char sql[] = "SELECT url, format, secret FROM webhooks WHERE id = ?";
 	char url[WEBHOOK_URL_MAX + 1], secret[WEBHOOK_SECRET_MAX + 1] = "", fp[64], key[128];
@@ -693,10 +493,13 @@ int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http
 	snprintf(receiver, sizeof(receiver), "pinwatch-webhook-%lld", (long long)id);
 	json_t *details = json_pack("{s:[s]}", "reasons",
 				    "This is a test notification sent by 'pinwatch webhook test'.");
-	struct webhook_alert a = { .fingerprint = fp, .kind = "test", .severity = "info",
+	struct webhook_alert a = { .fingerprint = fp,
+				   .kind = "test",
+				   .severity = "info",
 				   .status = "firing",
 				   .summary = "pinwatch test notification: the webhook works",
-				   .details = details, .starts_at = now };
+				   .details = details,
+				   .starts_at = now };
 	char *body = webhook_payload(fmt, &a, cfg->http_base_url, receiver);
 	json_decref(details);
 	if (!body)
@@ -711,10 +514,13 @@ int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, http_status);
 	switch (webhook_classify(cc == CURLE_OK, *http_status)) {
-	case WEBHOOK_DELIVERED: rc = 0; break;
+	case WEBHOOK_DELIVERED:
+		rc = 0;
+		break;
 	default:
 		if (cc != CURLE_OK)
-			rc = util_err(err, errlen, -EIO, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			rc = util_err(err, errlen, -EIO, "%s",
+				      errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		else
 			rc = util_err(err, errlen, -EPROTO, "receiver answered HTTP %ld",
 				      *http_status);

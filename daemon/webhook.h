@@ -26,7 +26,7 @@ struct config;
 
 enum webhook_format { WEBHOOK_GENERIC = 0, WEBHOOK_SLACK = 1 };
 
-#define WEBHOOK_URL_MAX 2048
+#define WEBHOOK_URL_MAX	   2048
 #define WEBHOOK_SECRET_MAX 256
 /** Hard cap on one payload (bytes). */
 #define WEBHOOK_BODY_MAX (256 * 1024)
@@ -35,16 +35,16 @@ enum webhook_format { WEBHOOK_GENERIC = 0, WEBHOOK_SLACK = 1 };
 struct webhook_alert {
 	int64_t alert_id;
 	const char *fingerprint;
-	const char *kind;       /**< alerts_kind_name() */
-	const char *severity;   /**< "info" | "warning" | "critical" */
-	const char *status;     /**< "firing" | "resolved" */
-	const char *endpoint;   /**< "host:port" or NULL */
-	int64_t endpoint_id;    /**< 0: none */
-	const char *app;        /**< app name or NULL */
+	const char *kind;     /**< alerts_kind_name() */
+	const char *severity; /**< "info" | "warning" | "critical" */
+	const char *status;   /**< "firing" | "resolved" */
+	const char *endpoint; /**< "host:port" or NULL */
+	int64_t endpoint_id;  /**< 0: none */
+	const char *app;      /**< app name or NULL */
 	const char *summary;
-	json_t *details;        /**< may be NULL; see struct alert_cond */
+	json_t *details; /**< may be NULL; see struct alert_cond */
 	time_t starts_at;
-	time_t ends_at;         /**< 0 while firing */
+	time_t ends_at; /**< 0 while firing */
 };
 
 /** "generic" / "slack". */
@@ -63,19 +63,19 @@ int webhook_url_check(const char *url, char *err, size_t errlen);
  * Build the request body for @a in format @fmt. @base_url ([http] base_url,
  * may be empty) makes the dashboard link; @receiver names the webhook in the
  * generic payload. Returns a malloc'd NUL-terminated JSON text (caller
- * frees), or NULL (out of memory, or larger than WEBHOOK_BODY_MAX).
+ * frees), or NULL (out of memory, or still larger than WEBHOOK_BODY_MAX
+ * without @a->details: details that make it larger are left out).
  * Slack text has <, > and & escaped as Slack requires; JSON encoding is
  * jansson's, so untrusted text cannot break out of its string.
  */
-char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a,
-		      const char *base_url, const char *receiver);
+char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a, const char *base_url,
+		      const char *receiver);
 
 /**
  * "sha256=<hex HMAC-SHA256(@secret, @body)>" into @out (>= 72 bytes).
  * 0 or -EIO.
  */
-int webhook_signature(const char *secret, const char *body, size_t len, char *out,
-		      size_t outlen);
+int webhook_signature(const char *secret, const char *body, size_t len, char *out, size_t outlen);
 
 /**
  * Retry delay in seconds after @attempts failed attempts (>= 1):
@@ -109,13 +109,29 @@ int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen);
 int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up);
 
 /**
+ * Outbox rows as a JSON array (oldest first, at most @limit): id, webhook_id,
+ * alert_id, idempotency_key, state, attempts, next_attempt_at, last_status,
+ * last_error, created_at — not the body. @state: "pending", "given_up" or
+ * NULL for both. Caller owns *out. 0 or -EIO.
+ */
+int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
+			size_t errlen);
+
+/**
+ * Put given-up outbox row @id back in the queue (attempts 0, due now, age
+ * counted from @now), audited. 0, -ENOENT (no such given-up row) or -EIO.
+ */
+int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			 size_t errlen);
+
+/**
  * Send one test notification to webhook @id now, synchronously, with the
  * configured timeouts; no outbox row. *http_status gets the answer (0 when
  * none). 0 on 2xx, -EPROTO on another status, -EIO on a transfer error,
  * -ENOENT for an unknown id; message in @err.
  */
-int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status,
-		 char *err, size_t errlen);
+int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status, char *err,
+		 size_t errlen);
 
 struct webhook_worker;
 
@@ -123,8 +139,8 @@ struct webhook_worker;
  * Start the delivery thread with its own connection to @db_path. @cfg is
  * copied. NULL on failure with a message in @err.
  */
-struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *db_path,
-					  char *err, size_t errlen);
+struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *db_path, char *err,
+					  size_t errlen);
 /** Wake the worker (after alerts_apply() wrote rows). Thread-safe; NULL-safe. */
 void webhook_worker_kick(struct webhook_worker *w);
 /**

@@ -75,8 +75,18 @@ static void give_up_old(struct deliverer *d, time_t now)
 		"UPDATE webhook_outbox SET state = 'given_up', last_error = 'gave up after ' ||"
 		" (?1 - created_at) || 's: ' || coalesce(last_error, 'never delivered')"
 		" WHERE state = 'pending' AND created_at <= ?1 - ?2";
-	sqlite3_stmt *s = db_stmt(d->db, sql);
+	static const char sql_any[] = "SELECT 1 FROM webhook_outbox WHERE state = 'pending'"
+				      " AND created_at <= ?1 - ?2 LIMIT 1";
+	/* Look first: an UPDATE takes the write lock even when nothing matches,
+	 * and this runs every second next to the prober's writer. */
+	sqlite3_stmt *s = db_stmt(d->db, sql_any);
 	if (!s)
+		return;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, d->cfg->webhook_give_up_s);
+	int any = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	if (!any || !(s = db_stmt(d->db, sql)))
 		return;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, d->cfg->webhook_give_up_s);
@@ -92,9 +102,11 @@ static void give_up_old(struct deliverer *d, time_t now)
 static int start_due(struct deliverer *d, time_t now)
 {
 	static const char sql[] =
-		"SELECT o.id, o.webhook_id, o.idempotency_key, o.body, o.attempts, o.next_attempt_at,"
+		"SELECT o.id, o.webhook_id, o.idempotency_key, o.body, o.attempts, "
+		"o.next_attempt_at,"
 		" o.created_at, w.url, w.secret FROM webhooks w JOIN webhook_outbox o ON o.id ="
-		" (SELECT min(id) FROM webhook_outbox WHERE webhook_id = w.id AND state = 'pending')"
+		" (SELECT min(id) FROM webhook_outbox WHERE webhook_id = w.id AND state = "
+		"'pending')"
 		" WHERE w.enabled = 1 ORDER BY o.id";
 	sqlite3_stmt *s = db_stmt(d->db, sql);
 	int rc, started = 0;
@@ -134,7 +146,8 @@ static void record(struct deliverer *d, struct xfer *x, CURLcode cc, long status
 {
 	static const char sql_del[] = "DELETE FROM webhook_outbox WHERE id = ?";
 	static const char sql_upd[] =
-		"UPDATE webhook_outbox SET attempts = ?2, last_status = NULLIF(?3, 0), last_error = ?4,"
+		"UPDATE webhook_outbox SET attempts = ?2, last_status = NULLIF(?3, 0), last_error "
+		"= ?4,"
 		" state = ?5, next_attempt_at = ?6 WHERE id = ?1 AND state = 'pending'";
 	char msg[CURL_ERROR_SIZE + 64], esc[CURL_ERROR_SIZE * 4];
 	enum webhook_verdict v = webhook_classify(cc == CURLE_OK, status);
@@ -184,8 +197,8 @@ static void record(struct deliverer *d, struct xfer *x, CURLcode cc, long status
 		return;
 dberr:
 	/* The row stays as it was: it is attempted again (at-least-once). */
-	log_warn("webhook outbox: cannot record the outcome of row %lld: %s",
-		 (long long)x->row_id, db_errmsg(d->db));
+	log_warn("webhook outbox: cannot record the outcome of row %lld: %s", (long long)x->row_id,
+		 db_errmsg(d->db));
 }
 
 /* Record every finished transfer; returns how many finished. */
@@ -305,8 +318,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *db_path,
-					  char *err, size_t errlen)
+struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *db_path, char *err,
+					  size_t errlen)
 {
 	struct webhook_worker *w = calloc(1, sizeof(*w));
 	if (!w) {

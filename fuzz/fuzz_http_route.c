@@ -31,10 +31,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_http_route: %s\n", err);
 		abort();
 	}
-	db_exec(db, "INSERT INTO endpoints (host, port, created_at, updated_at) VALUES ('a.example', 443, 0, 0);"
-		    "INSERT INTO endpoint_tags VALUES (1, 'api');"
-		    "INSERT INTO apps (name, platform, created_at, updated_at) VALUES ('x', 'ios', 0, 0);"
-		    "INSERT INTO versions (app_id, version, created_at) VALUES (1, '1.0', 0);",
+	db_exec(db,
+		"INSERT INTO endpoints (host, port, created_at, updated_at) VALUES ('a.example', "
+		"443, 0, 0);"
+		"INSERT INTO endpoint_tags VALUES (1, 'api');"
+		"INSERT INTO apps (name, platform, created_at, updated_at) VALUES ('x', 'ios', 0, "
+		"0);"
+		"INSERT INTO versions (app_id, version, created_at) VALUES (1, '1.0', 0);",
 		err, sizeof(err));
 	api_ctx_init(&ctx, true);
 	unlink(path); /* the open connection keeps it alive */
@@ -67,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (q) {
 		*q++ = 0;
 		snprintf(query, sizeof(query), "%s", q);
-		for (char *save = NULL, *kv = strtok_r(query, "&", &save); kv && req.nquery < API_MAX_QUERY;
-		     kv = strtok_r(NULL, "&", &save)) {
+		for (char *save = NULL, *kv = strtok_r(query, "&", &save);
+		     kv && req.nquery < API_MAX_QUERY; kv = strtok_r(NULL, "&", &save)) {
 			char *eq = strchr(kv, '=');
 			if (eq)
 				*eq++ = 0;

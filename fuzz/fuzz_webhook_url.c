@@ -29,8 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (webhook_redact_url(s, red, sizeof(red)) == 0 && strlen(red) > strlen(s) + 16)
 			abort();
 	}
-	struct webhook_alert a = { .fingerprint = s, .kind = s, .severity = "critical",
-				   .status = "firing", .endpoint = s, .app = s, .summary = s,
+	struct webhook_alert a = { .fingerprint = s,
+				   .kind = s,
+				   .severity = "critical",
+				   .status = "firing",
+				   .endpoint = s,
+				   .app = s,
+				   .summary = s,
 				   .starts_at = 1 };
 	for (int f = 0; f < 2; f++) {
 		char *body = webhook_payload((enum webhook_format)f, &a, f ? NULL : s, s);

@@ -24,12 +24,14 @@ struct gen {
 	char issuer[512];
 };
 
-static int make_cert(struct gen *g, const char *cn, struct gen *issuer, int is_ca, time_t nb, time_t na)
+static int make_cert(struct gen *g, const char *cn, struct gen *issuer, int is_ca, time_t nb,
+		     time_t na)
 {
 	uint8_t serial[8] = { 1 };
 	if (gnutls_x509_privkey_init(&g->key) || gnutls_x509_crt_init(&g->crt))
 		return -EIO;
-	if (gnutls_x509_privkey_generate(g->key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0))
+	if (gnutls_x509_privkey_generate(g->key, GNUTLS_PK_ECDSA,
+					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0))
 		return -EIO;
 	gnutls_rnd(GNUTLS_RND_NONCE, serial + 1, sizeof(serial) - 1);
 	gnutls_x509_crt_set_version(g->crt, 3);
@@ -41,10 +43,10 @@ static int make_cert(struct gen *g, const char *cn, struct gen *issuer, int is_c
 	gnutls_x509_crt_set_key(g->crt, g->key);
 	gnutls_x509_crt_set_basic_constraints(g->crt, is_ca, -1);
 	if (!is_ca)
-		gnutls_x509_crt_set_subject_alt_name(g->crt, GNUTLS_SAN_IPADDRESS, "\x7f\x00\x00\x01", 4,
-						     GNUTLS_FSAN_SET);
-	if (gnutls_x509_crt_sign2(g->crt, issuer ? issuer->crt : g->crt, issuer ? issuer->key : g->key,
-				  GNUTLS_DIG_SHA256, 0))
+		gnutls_x509_crt_set_subject_alt_name(g->crt, GNUTLS_SAN_IPADDRESS,
+						     "\x7f\x00\x00\x01", 4, GNUTLS_FSAN_SET);
+	if (gnutls_x509_crt_sign2(g->crt, issuer ? issuer->crt : g->crt,
+				  issuer ? issuer->key : g->key, GNUTLS_DIG_SHA256, 0))
 		return -EIO;
 	g->derlen = sizeof(g->der);
 	if (gnutls_x509_crt_export(g->crt, GNUTLS_X509_FMT_DER, g->der, &g->derlen))
@@ -89,9 +91,10 @@ static int exec_ok(struct db *db, const char *sql)
 
 static int64_t insert_cert(struct db *db, const struct gen *g, int is_ca, time_t nb, time_t na)
 {
-	sqlite3_stmt *st = db_stmt(db,
-		"INSERT INTO certificates (sha256, der, subject, issuer, serial, not_before, not_after, "
-		"key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, 'ECDSA', 256, ?, ?, ?)");
+	sqlite3_stmt *st = db_stmt(db, "INSERT INTO certificates (sha256, der, subject, issuer, "
+				       "serial, not_before, not_after, "
+				       "key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES "
+				       "(?, ?, ?, ?, ?, ?, ?, 'ECDSA', 256, ?, ?, ?)");
 	if (!st)
 		return -EIO;
 	char serial[32];
@@ -111,7 +114,8 @@ static int64_t insert_cert(struct db *db, const struct gen *g, int is_ca, time_t
 	return rc == SQLITE_DONE ? sqlite3_last_insert_rowid(db_handle(db)) : -EIO;
 }
 
-static int64_t insert_chain(struct db *db, int64_t leaf, int64_t ca, const struct gen *l, const struct gen *c)
+static int64_t insert_chain(struct db *db, int64_t leaf, int64_t ca, const struct gen *l,
+			    const struct gen *c)
 {
 	uint8_t cat[64], h[32];
 	memcpy(cat, l->sha, 32);
@@ -143,8 +147,9 @@ static int64_t insert_chain(struct db *db, int64_t leaf, int64_t ca, const struc
 static int64_t insert_endpoint(struct db *db, const char *host, const char *env, const char *owner,
 			       const char *tag, time_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, "INSERT INTO endpoints (host, port, environment, owner, created_at, "
-				       "updated_at, next_probe_at) VALUES (?, 443, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+		db_stmt(db, "INSERT INTO endpoints (host, port, environment, owner, created_at, "
+			    "updated_at, next_probe_at) VALUES (?, 443, ?, ?, ?, ?, ?)");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
@@ -168,13 +173,15 @@ static int64_t insert_endpoint(struct db *db, const char *host, const char *env,
 	return rc == SQLITE_DONE ? id : -EIO;
 }
 
-static int insert_obs(struct db *db, int64_t ep, const char *addr, const char *outcome, int64_t chain,
-		      time_t first, time_t last)
+static int insert_obs(struct db *db, int64_t ep, const char *addr, const char *outcome,
+		      int64_t chain, time_t first, time_t last)
 {
-	sqlite3_stmt *st = db_stmt(db,
+	sqlite3_stmt *st = db_stmt(
+		db,
 		"INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id, "
 		"validated_chain_id, tls_version, cipher, trusted, name_ok, first_seen, last_seen, "
-		"probe_count, duration_ms) VALUES (?, ?, ?, ?, ?, 'TLS1.3', 'AES-128-GCM', 1, 1, ?, ?, 3, 42)");
+		"probe_count, duration_ms) VALUES (?, ?, ?, ?, ?, 'TLS1.3', 'AES-128-GCM', 1, 1, "
+		"?, ?, 3, 42)");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, ep);
@@ -198,22 +205,30 @@ static int insert_app(struct db *db, struct fixture_ids *ids, const struct gen *
 	util_pin_b64(other, b64_other);
 	snprintf(ids->pin_ca, sizeof(ids->pin_ca), "%s", b64_ca);
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO apps (name, platform, bundle_id, adoption_threshold, created_at, updated_at) "
+		 "INSERT INTO apps (name, platform, bundle_id, adoption_threshold, created_at, "
+		 "updated_at) "
 		 "VALUES ('shop-android', 'android', 'com.example.shop', 0.95, %lld, %lld);"
 		 "INSERT INTO versions (app_id, version, released, created_at) VALUES "
 		 "(last_insert_rowid(), '4.1.0', '2026-03-01', %lld);"
-		 "INSERT INTO adoption (version_id, at, share) VALUES (last_insert_rowid(), '2026-10-01', 0.35),"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (last_insert_rowid(), "
+		 "'2026-10-01', 0.35),"
 		 "((SELECT max(id) FROM versions), '2026-11-01', 0.2);"
-		 "INSERT INTO pin_policies (version_id, pattern, enforce) VALUES ((SELECT max(id) FROM versions), 'api.example.test', 1);"
-		 "INSERT INTO pins (policy_id, sha256, role) VALUES (last_insert_rowid(), '%s', 'current');"
+		 "INSERT INTO pin_policies (version_id, pattern, enforce) VALUES ((SELECT max(id) "
+		 "FROM versions), 'api.example.test', 1);"
+		 "INSERT INTO pins (policy_id, sha256, role) VALUES (last_insert_rowid(), '%s', "
+		 "'current');"
 		 "INSERT INTO versions (app_id, version, released, created_at) VALUES "
 		 "((SELECT max(id) FROM apps), '4.2.0', '2026-09-01', %lld);"
-		 "INSERT INTO adoption (version_id, at, share) VALUES (last_insert_rowid(), '2026-10-01', 0.4),"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (last_insert_rowid(), "
+		 "'2026-10-01', 0.4),"
 		 "((SELECT max(id) FROM versions), '2026-11-01', 0.7);"
-		 "INSERT INTO pin_policies (version_id, pattern, enforce) VALUES ((SELECT max(id) FROM versions), '**.example.test', 1);"
-		 "INSERT INTO pins (policy_id, sha256, role) VALUES (last_insert_rowid(), '%s', 'current'),"
+		 "INSERT INTO pin_policies (version_id, pattern, enforce) VALUES ((SELECT max(id) "
+		 "FROM versions), '**.example.test', 1);"
+		 "INSERT INTO pins (policy_id, sha256, role) VALUES (last_insert_rowid(), '%s', "
+		 "'current'),"
 		 "((SELECT max(id) FROM pin_policies), '%s', 'backup');",
-		 (long long)now, (long long)now, (long long)now, b64_other, (long long)now, b64_ca, b64_other);
+		 (long long)now, (long long)now, (long long)now, b64_other, (long long)now, b64_ca,
+		 b64_other);
 	int rc = exec_ok(db, sql);
 	if (rc == 0)
 		rc = db_query_int(db, "SELECT max(id) FROM apps", &ids->app);
@@ -243,11 +258,13 @@ int fixture_seed(struct db *db, size_t extra, struct fixture_ids *ids)
 	int64_t xchain = insert_chain(db, xss_id, ca_id, &xss, &ca);
 	if (chain < 0 || xchain < 0)
 		goto fail;
-	ids->endpoint_api = insert_endpoint(db, "api.example.test", "production", "payments", "api", now);
+	ids->endpoint_api =
+		insert_endpoint(db, "api.example.test", "production", "payments", "api", now);
 	ids->endpoint_xss = insert_endpoint(db, "xss.example.test", "staging", "web", "edge", now);
 	if (ids->endpoint_api < 0 || ids->endpoint_xss < 0)
 		goto fail;
-	if (insert_obs(db, ids->endpoint_api, "127.0.0.1", "handshake_failed", chain, now - 7200, now - 3600) ||
+	if (insert_obs(db, ids->endpoint_api, "127.0.0.1", "handshake_failed", chain, now - 7200,
+		       now - 3600) ||
 	    insert_obs(db, ids->endpoint_api, "127.0.0.1", "ok", chain, now - 3600, now) ||
 	    insert_obs(db, ids->endpoint_api, "::1", "ok", chain, now - 3600, now) ||
 	    insert_obs(db, ids->endpoint_xss, "127.0.0.2", "ok", xchain, now - 600, now))
@@ -299,10 +316,12 @@ int fixture_tls_files(const char *cert_path, const char *key_path)
 	if (make_cert(&g, "127.0.0.1", NULL, 0, now - 3600, now + 86400))
 		goto out;
 	n = sizeof(buf);
-	if (gnutls_x509_crt_export(g.crt, GNUTLS_X509_FMT_PEM, buf, &n) || write_file(cert_path, buf, n, 0644))
+	if (gnutls_x509_crt_export(g.crt, GNUTLS_X509_FMT_PEM, buf, &n) ||
+	    write_file(cert_path, buf, n, 0644))
 		goto out;
 	n = sizeof(buf);
-	if (gnutls_x509_privkey_export(g.key, GNUTLS_X509_FMT_PEM, buf, &n) || write_file(key_path, buf, n, 0600))
+	if (gnutls_x509_privkey_export(g.key, GNUTLS_X509_FMT_PEM, buf, &n) ||
+	    write_file(key_path, buf, n, 0600))
 		goto out;
 	rc = 0;
 out:

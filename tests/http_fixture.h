@@ -13,11 +13,11 @@ struct db;
 #define FIXTURE_XSS_CN "<img src=x onerror=alert(1)>"
 
 struct fixture_ids {
-	int64_t endpoint_api;   /**< api.example.test:443, observed, one stranding version */
-	int64_t endpoint_xss;   /**< xss.example.test:443, leaf CN is FIXTURE_XSS_CN */
-	int64_t app;            /**< shop-android */
-	char pin_leaf[48];      /**< base64 pin of the api leaf key */
-	char pin_ca[48];        /**< base64 pin of the CA key */
+	int64_t endpoint_api; /**< api.example.test:443, observed, one stranding version */
+	int64_t endpoint_xss; /**< xss.example.test:443, leaf CN is FIXTURE_XSS_CN */
+	int64_t app;	      /**< shop-android */
+	char pin_leaf[48];    /**< base64 pin of the api leaf key */
+	char pin_ca[48];      /**< base64 pin of the CA key */
 };
 
 /**

@@ -29,7 +29,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/db.sqlite", argv[1]);
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db || fixture_seed(db, (size_t)extra, &ids) ||
-	    tokens_create(db, "reader", TOKEN_READ, "fixture", tok, sizeof(tok), err, sizeof(err))) {
+	    tokens_create(db, "reader", TOKEN_READ, "fixture", tok, sizeof(tok), err,
+			  sizeof(err))) {
 		fprintf(stderr, "seeding failed: %s\n", err);
 		return 3;
 	}

@@ -39,6 +39,9 @@ check 0 "import --help" -- "$PW" import --help
 check 2 "import without FILE" -- "$PW" import
 check 2 "import of a missing file" -- "$PW" import "$T/nope.json"
 check 3 "export of a missing database" -- "$PW" export --db "$T/none/x.db"
+check 3 "import into an unopenable database" -- "$PW" import --db "$T/none/x.db" "$DATA/inventory_realistic.json"
+printf 'this is not sqlite, just text long enough to be a header......................................................' >"$T/garbage.db"
+check 3 "audit verify on a file that is not a database" -- "$PW" audit verify --db "$T/garbage.db"
 check 0 "import realistic inventory" -- "$PW" import "$DATA/inventory_realistic.json"
 expect_grep "$T/out" "76 created" "first import creates 43 endpoints, 3 apps, 30 versions"
 check 0 "import again" -- "$PW" import "$DATA/inventory_realistic.json"
@@ -82,11 +85,16 @@ check 2 "app add without platform" -- "$PW" app add tiny2
 check 0 "app list --json" -- "$PW" app list --json
 check 0 "four apps" -- jqok 'length==4 and .[3].name=="wallet-android"'
 check 0 "app show" -- "$PW" app show shop-ios
+expect_grep "$T/out" '"adoption_threshold": 0.9,' "reals shown as written"
 check 0 "app show has ten versions" -- jqok '.versions|length==10'
 check 0 "app remove" -- "$PW" app remove shop-ios
 check 2 "app remove missing" -- "$PW" app remove shop-ios
 check 0 "app delete is audited with the whole app" -- bash -c "'$PW' audit list --object app:shop-ios --json | jq -e '.[-1].action==\"delete\" and (.[-1].before.versions|length)==10 and .[-1].after==null'"
 check 2 "unknown endpoint action" -- "$PW" endpoint frobnicate
+# Hostile names reach the terminal escaped.
+check 2 "app remove of a name with a terminal escape" -- "$PW" app remove "$(printf 'x\033[31mred')"
+if grep -q "$(printf '\033')" "$T/err"; then echo "FAIL: raw escape byte in stderr"; fails=$((fails + 1)); else echo "ok: escape byte not printed raw"; fi
+expect_grep "$T/err" 'x\\x1b\[31mred' "escape shown as \\x1b"
 
 # Audit chain.
 check 0 "audit verify" -- "$PW" audit verify
@@ -103,8 +111,9 @@ expect_grep "$T/out" "BROKEN" "tail deletion reported"
 sqlite3 "$PINWATCH_DB" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 40;"
 check 1 "verify catches an edited row" -- "$PW" audit verify
 expect_grep "$T/out" "BROKEN at row 40" "first bad row named"
+expect_grep "$T/out" "^40	.*cli:mallory" "first bad row shown as stored"
 check 1 "verify --json" -- "$PW" audit verify --json
-check 0 "verify --json names the row" -- jqok '.ok==false and .bad_id==40'
+check 0 "verify --json names the row" -- jqok '.ok==false and .bad_id==40 and .bad_row.actor=="cli:mallory"'
 
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed"

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,14 +26,15 @@
 #include <cmocka.h>
 
 #include "alerts.h"
+#include "alerts_engine.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
 #include "webhook.h"
 
-#define SECRET "s3cr3t-'quoted\"-key"
+#define SECRET	  "s3cr3t-'quoted\"-key"
 #define MODE_HANG (-1)
-#define MAX_REQS 256
+#define MAX_REQS  256
 
 struct req {
 	char path[64];
@@ -126,15 +128,14 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static int rcv_start(struct rcv *r, uint16_t port)
 {
-	r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-					MHD_USE_ERROR_LOG,
-				port, NULL, NULL, handler, r, MHD_OPTION_NOTIFY_COMPLETED,
-				completed, r, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-				MHD_OPTION_SOCK_ADDR,
-				&(struct sockaddr_in){ .sin_family = AF_INET,
-						       .sin_port = htons(port),
-						       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
-				MHD_OPTION_END);
+	r->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+		port, NULL, NULL, handler, r, MHD_OPTION_NOTIFY_COMPLETED, completed, r,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_SOCK_ADDR,
+		&(struct sockaddr_in){ .sin_family = AF_INET,
+				       .sin_port = htons(port),
+				       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+		MHD_OPTION_END);
 	if (!r->d)
 		return -1;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -179,11 +180,11 @@ static int rcv_count(struct rcv *r)
 }
 
 /* Poll @cond for up to 30 s (generous: the machine is shared). */
-#define WAIT_FOR(cond)                                                   \
-	do {                                                             \
-		for (int w_ = 0; w_ < 3000 && !(cond); w_++)             \
-			usleep(10 * 1000);                               \
-		assert_true(cond);                                       \
+#define WAIT_FOR(cond)                                       \
+	do {                                                 \
+		for (int w_ = 0; w_ < 3000 && !(cond); w_++) \
+			usleep(10 * 1000);                   \
+		assert_true(cond);                           \
 	} while (0)
 
 /* ---- fixture -------------------------------------------------------------- */
@@ -247,7 +248,9 @@ static int64_t add_hook(struct rcv *r, const char *p, const char *minsev)
 
 static struct alert_cond stranding(double share)
 {
-	struct alert_cond c = { .kind = ALERT_STRANDING_NOW, .endpoint_id = 1, .app_id = 1,
+	struct alert_cond c = { .kind = ALERT_STRANDING_NOW,
+				.endpoint_id = 1,
+				.app_id = 1,
 				.severity = ALERT_CRITICAL };
 	assert_int_equal(alerts_fingerprint(c.kind, "api.example.com", 443, "shop-android",
 					    c.fingerprint, sizeof(c.fingerprint)),
@@ -314,9 +317,9 @@ static void test_stranding_firing_then_resolved(void **state)
 	assert_string_equal(json_string_value(json_object_get(j0, "status")), "firing");
 	assert_string_equal(json_string_value(json_object_get(j1, "status")), "resolved");
 	json_t *a0 = json_array_get(json_object_get(j0, "alerts"), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(a0, "labels"),
-							       "alertname")),
-			    "stranding_now");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a0, "labels"), "alertname")),
+		"stranding_now");
 	assert_true(json_real_value(json_object_get(json_object_get(a0, "pinwatch"),
 						    "stranded_share")) == 0.31);
 	for (int i = 0; i < 2; i++) {
@@ -455,11 +458,29 @@ static void test_400_and_redirect_given_up(void **state)
 	/* Later passes leave given-up rows alone. */
 	assert_int_equal(webhook_deliver_due(db, &cfg, util_now() + 99999, NULL, NULL, 0), 0);
 	assert_int_equal(rcv_count(bad), 1);
+	assert_int_equal(rcv_count(redir), 1);
 	json_t *arr;
+	assert_int_equal(webhook_outbox_json(db, "given_up", 0, &arr, NULL, 0), 0);
+	assert_int_equal(json_array_size(arr), 2);
+	json_t *row = json_array_get(arr, 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "last_status")), 400);
+	assert_null(json_object_get(row, "body"));
+	int64_t rid = json_integer_value(json_object_get(row, "id"));
+	json_decref(arr);
+	/* Retry after the receiver was fixed: delivered. */
+	atomic_store(&bad->mode, 200);
+	assert_int_equal(webhook_outbox_retry(db, "test", rid, util_now(), NULL, 0), 0);
+	assert_int_equal(webhook_outbox_retry(db, "test", rid, util_now(), NULL, 0), -ENOENT);
+	int delivered = 0;
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), &delivered, NULL, 0), 0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(rcv_count(bad), 2);
+	assert_int_equal(webhook_outbox_counts(db, &pending, &given_up), 0);
+	assert_int_equal(given_up, 1);
 	assert_int_equal(webhook_list_json(db, &arr, NULL, 0), 0);
 	json_t *w0 = json_array_get(arr, 0);
 	assert_int_equal(json_integer_value(json_object_get(w0, "id")), h1);
-	assert_int_equal(json_integer_value(json_object_get(w0, "given_up")), 1);
+	assert_int_equal(json_integer_value(json_object_get(w0, "given_up")), 0);
 	json_decref(arr);
 	json_decref(c.details);
 	rcv_free(bad);
@@ -495,7 +516,10 @@ static void test_hanging_receiver_isolated(void **state)
 	struct rcv *slow = rcv_new(MODE_HANG), *fast = rcv_new(200);
 	cfg.webhook_timeout_ms = 60000;
 	add_hook(slow, "/hook", "warning");
-	add_hook(fast, "/hook", "warning");
+	int64_t fast_id = add_hook(fast, "/hook", "warning");
+	char fast_rows[128];
+	snprintf(fast_rows, sizeof(fast_rows),
+		 "SELECT count(*) FROM webhook_outbox WHERE webhook_id = %lld", (long long)fast_id);
 	struct webhook_worker *w = webhook_worker_new(&cfg, path, err, sizeof(err));
 	assert_non_null(w);
 	struct alert_cond c = stranding(0.2);
@@ -506,7 +530,7 @@ static void test_hanging_receiver_isolated(void **state)
 	/* While it hangs: the next evaluation commits and the fast hook gets it too. */
 	apply(NULL, 0, t0 + 1);
 	webhook_worker_kick(w);
-	WAIT_FOR(rcv_count(fast) == 2);
+	WAIT_FOR(rcv_count(fast) == 2 && q(fast_rows) == 0);
 	assert_int_equal(atomic_load(&slow->hanging), 1);
 	assert_int_equal(rcv_count(slow), 1); /* per-webhook order: resolved waits for firing */
 	int64_t t = util_mono_ms();
@@ -558,8 +582,8 @@ static void test_repeat_interval_and_silence(void **state)
 	assert_int_equal(rcv_count(r), 2);
 	assert_string_not_equal(r->reqs[0].key, r->reqs[1].key);
 	/* Silenced: the next reminder and the resolution are not sent. */
-	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, t + 100000, "maintenance", t,
-					    &sid, err, sizeof(err)),
+	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, t + 100000, "maintenance", t, &sid,
+					    err, sizeof(err)),
 			 0);
 	apply(&c, 1, t + 7200);
 	apply(NULL, 0, t + 7300);
@@ -590,11 +614,12 @@ static void test_sigkill_while_queued_then_restart(void **state)
 	struct alert_cond c[3];
 	for (int i = 0; i < 3; i++) {
 		c[i] = stranding(0.1 * (i + 1));
-		c[i].kind = i == 0 ? ALERT_STRANDING_NOW
-			  : i == 1 ? ALERT_ROTATION_NOT_READY
-				   : ALERT_PROBE_FAILING;
-		assert_int_equal(alerts_fingerprint(c[i].kind, "api.example.com", 443, "shop-android",
-						    c[i].fingerprint, sizeof(c[i].fingerprint)),
+		c[i].kind = i == 0   ? ALERT_STRANDING_NOW
+			    : i == 1 ? ALERT_ROTATION_NOT_READY
+				     : ALERT_PROBE_FAILING;
+		assert_int_equal(alerts_fingerprint(c[i].kind, "api.example.com", 443,
+						    "shop-android", c[i].fingerprint,
+						    sizeof(c[i].fingerprint)),
 				 0);
 	}
 	apply(c, 3, util_now());
@@ -645,12 +670,269 @@ static void test_sigkill_while_queued_then_restart(void **state)
 	rcv_free(r);
 }
 
+/* ---- through readiness ---------------------------------------------------- */
+
+/* certificate k: spki = 31 zero bytes + (100+k), issued by @issuer, valid for a year */
+static void rd_cert(int k, int issuer, int is_ca, time_t not_after)
+{
+	char sql[768], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO certificates (id, sha256, der, subject, issuer, serial, not_before,"
+		 " not_after, key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (%d,"
+		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', x'3000',"
+		 " 'CN=c%d', 'CN=c%d', '01', 0, %lld, 'ECDSA', 256,"
+		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', %d, 0)",
+		 k, k, k, issuer, (long long)not_after, 100 + k, is_ca);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void rd_chain(int id, int a, int b, int c)
+{
+	char sql[512], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO chains (id, sha256, length) VALUES (%d, "
+		 "x'000000000000000000000000000000"
+		 "00000000000000000000000000000000%02x', %d);"
+		 "INSERT INTO chain_certs VALUES (%d, 0, %d), (%d, 1, %d)",
+		 id, id, c ? 3 : 2, id, a, id, b);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (c) {
+		snprintf(sql, sizeof(sql), "INSERT INTO chain_certs VALUES (%d, 2, %d)", id, c);
+		assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	}
+}
+
+static void rd_obs(const char *addr, int presented, int validated, time_t first, time_t last)
+{
+	char sql[512], err[ERRLEN];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id,"
+		 " validated_chain_id, first_seen, last_seen) VALUES (1, '%s', 'ok', %d, %d, %lld, "
+		 "%lld)",
+		 addr, presented, validated, (long long)first, (long long)last);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void spki_b64(int k, char out[48])
+{
+	uint8_t pin[32] = { 0 };
+	pin[31] = (uint8_t)(100 + k);
+	util_pin_b64(pin, out);
+}
+
+/* A rotation to a new leaf key strands the version that pins only the old
+ * leaf: through the readiness engine, exactly one firing notification; after
+ * the fix (old chain back), exactly one resolved. */
+static void test_stranding_through_readiness(void **state)
+{
+	(void)state;
+	char err[ERRLEN], sql[1024], leafx[48], inter[48];
+	struct alerts_result res;
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	time_t t0 = util_now() - 100000;
+	time_t year = t0 + 365 * 86400;
+	rd_cert(1, 2, 0, year); /* leaf X */
+	rd_cert(2, 3, 1, year); /* intermediate */
+	rd_cert(3, 3, 1, year); /* root */
+	rd_cert(4, 2, 0, year); /* leaf Y: a new key */
+	rd_chain(1, 1, 2, 0);
+	rd_chain(2, 1, 2, 3);
+	rd_chain(3, 4, 2, 0);
+	rd_chain(4, 4, 2, 3);
+	spki_b64(1, leafx);
+	spki_b64(2, inter);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.2.0', 0),"
+		 " (2, 1, '4.3.0', 0);"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (1, '2020-01-01', 0.31),"
+		 " (2, '2020-01-01', 0.69);"
+		 "INSERT INTO pin_policies (id, version_id, pattern) VALUES (1, 1, "
+		 "'api.example.com'),"
+		 " (2, 2, 'api.example.com');"
+		 "INSERT INTO pins (policy_id, sha256, role) VALUES (1, '%s', 'current'),"
+		 " (2, '%s', 'current'), (2, '%s', 'backup');",
+		 leafx, leafx, inter);
+	if (db_exec(db, sql, err, sizeof(err)))
+		fail_msg("%s", err);
+
+	rd_obs("192.0.2.1", 1, 2, t0 - 500, t0);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0, &res, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now'"), 0);
+
+	/* The server now presents leaf Y: 4.2.0 (31%) is stranded. */
+	rd_obs("192.0.2.1", 3, 4, t0 + 100, t0 + 100);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 100, &res, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now' AND"
+			   " status = 'firing' AND severity = 'critical'"),
+			 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 200, &res, err, sizeof(err)), 0);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t0 + 200, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 1);
+	json_t *j = req_json(r, 0);
+	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "firing");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "alertname")),
+		"stranding_now");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "endpoint")),
+		"api.example.com:443");
+	json_t *pw = json_object_get(a, "pinwatch");
+	assert_true(fabs(json_number_value(json_object_get(pw, "stranded_share")) - 0.31) < 1e-9);
+	json_t *v0 = json_array_get(json_object_get(pw, "versions"), 0);
+	assert_string_equal(json_string_value(json_object_get(v0, "version")), "4.2.0");
+	assert_true(json_array_size(json_object_get(pw, "reasons")) >= 1);
+	json_decref(j);
+
+	/* Fixed: leaf X is back. */
+	rd_obs("192.0.2.1", 1, 2, t0 + 300, t0 + 300);
+	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 300, &res, err, sizeof(err)), 0);
+	assert_int_equal(webhook_deliver_due(db, &cfg, t0 + 300, NULL, NULL, 0), 0);
+	assert_int_equal(rcv_count(r), 2);
+	j = req_json(r, 1);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "resolved");
+	json_decref(j);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now' AND"
+			   " status = 'resolved'"),
+			 1);
+	/* The chain changes were noticed too (info: below this webhook's minimum). */
+	assert_true(q("SELECT count(*) FROM alerts WHERE kind = 'chain_changed'") >= 1);
+	rcv_free(r);
+}
+
+/* The daemon component: poked after a (simulated) sweep commit, it evaluates
+ * on its own thread and the worker delivers; a fix resolves. */
+static void test_engine_poke_delivers(void **state)
+{
+	(void)state;
+	char err[ERRLEN], sql[512];
+	struct rcv *r = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	cfg.alerts_probe_failures = 3;
+	struct alerts_engine *e = alerts_engine_new(&cfg, path, err, sizeof(err));
+	assert_non_null(e);
+	WAIT_FOR(alerts_engine_runs(e) >= 1);
+	assert_int_equal(rcv_count(r), 0);
+	time_t now = util_now();
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, first_seen, last_seen,"
+		 " probe_count) VALUES (1, '192.0.2.1', 'timeout', %lld, %lld, 4)",
+		 (long long)now - 60, (long long)now);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	assert_ptr_equal(alerts_engine_current(), e);
+	alerts_engine_poke(alerts_engine_current());
+	WAIT_FOR(rcv_count(r) >= 1);
+	json_t *j = req_json(r, 0);
+	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "alertname")),
+		"probe_failing");
+	json_decref(j);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO observations (endpoint_id, address, outcome, first_seen, last_seen)"
+		 " VALUES (1, '192.0.2.1', 'ok', %lld, %lld)",
+		 (long long)now + 1, (long long)now + 1);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	alerts_engine_poke(e);
+	WAIT_FOR(rcv_count(r) >= 2);
+	j = req_json(r, 1);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "resolved");
+	json_decref(j);
+	int64_t t = util_mono_ms();
+	alerts_engine_free(e);
+	assert_true(util_mono_ms() - t < 5000);
+	assert_null(alerts_engine_current());
+	assert_int_equal(rcv_count(r), 2);
+	rcv_free(r);
+}
+
+/* The daemon itself: `pinwatch serve` raises an alert from the inventory
+ * alone (a pin set expiring in 10 days), is SIGKILLed while the webhook
+ * hangs, and delivers after a restart; SIGTERM then stops it cleanly. */
+static void test_serve_sigkill_then_restart(void **state)
+{
+	(void)state;
+	const char *bin = getenv("PINWATCH_BIN");
+	if (!bin)
+		skip();
+	char conf[160], sql[1024], err[ERRLEN], day[16];
+	struct rcv *r = rcv_new(MODE_HANG);
+	add_hook(r, "/hook", "warning");
+	util_fmt_date(util_now() + 10 * 86400, day, sizeof(day));
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.2.0', 0);"
+		 "INSERT INTO pin_policies (id, version_id, pattern, expires) VALUES"
+		 " (1, 1, 'api.example.com', '%s');"
+		 "INSERT INTO pins (policy_id, sha256) VALUES"
+		 " (1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');"
+		 "UPDATE endpoints SET enabled = 0;",
+		 day);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	snprintf(conf, sizeof(conf), "%s/serve.conf", dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"[storage]\npath = %s\n[http]\nlisten = 127.0.0.1:0\n"
+		"[webhook]\ntimeout_ms = 60000\nbackoff_cap = 1s\n",
+		path);
+	fclose(f);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "serve", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	WAIT_FOR(atomic_load(&r->hanging) == 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'"), 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'pin_set_expiring' AND"
+			   " status = 'firing'"),
+			 1);
+
+	atomic_store(&r->mode, 200);
+	atomic_store(&r->release, true);
+	WAIT_FOR(atomic_load(&r->hanging) == 0);
+	atomic_store(&r->release, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "serve", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	WAIT_FOR(rcv_count(r) >= 2 && q("SELECT count(*) FROM webhook_outbox") == 0);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(rcv_count(r), 2); /* the hung attempt and the delivery: same key */
+	assert_string_equal(r->reqs[0].key, r->reqs[1].key);
+	json_t *j = req_json(r, 1);
+	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "alertname")),
+		"pin_set_expiring");
+	json_decref(j);
+	/* Still firing: the restart did not open a second episode. */
+	assert_int_equal(q("SELECT count(*) FROM alerts"), 1);
+	rcv_free(r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	gnutls_global_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stranding_through_readiness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_poke_delivers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_openssl_oneliner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_down_then_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_500_retried_until_success, setup, teardown),
@@ -661,6 +943,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeat_interval_and_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_while_queued_then_restart, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_serve_sigkill_then_restart, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	gnutls_global_deinit();

@@ -24,8 +24,8 @@ int tcert_make(struct tcert *out, const char *cn, const char *const *dns,
 		if (gnutls_x509_privkey_cpy(out->key, reuse_key->key) < 0)
 			return -1;
 	} else if (gnutls_x509_privkey_generate(out->key, GNUTLS_PK_ECDSA,
-					       GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
-					       0) < 0) {
+						GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+						0) < 0) {
 		return -1;
 	}
 	unsigned serial = serial_counter++;
@@ -46,7 +46,8 @@ int tcert_make(struct tcert *out, const char *cn, const char *const *dns,
 							 GNUTLS_FSAN_APPEND) < 0)
 			return -1;
 	if (issuer) {
-		if (gnutls_x509_crt_sign2(out->crt, issuer->crt, issuer->key, GNUTLS_DIG_SHA256, 0) < 0)
+		if (gnutls_x509_crt_sign2(out->crt, issuer->crt, issuer->key, GNUTLS_DIG_SHA256,
+					  0) < 0)
 			return -1;
 	} else if (gnutls_x509_crt_sign2(out->crt, out->crt, out->key, GNUTLS_DIG_SHA256, 0) < 0) {
 		return -1;

@@ -12,6 +12,8 @@
 #include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "model.h"
+#include "readiness.h"
 #include "util.h"
 
 static char dir[64];
@@ -37,7 +39,8 @@ static int setup(void **state)
 		    " (1, 'api.example.com', 443, 0, 0), (2, 'cdn.example.com', 443, 0, 0);"
 		    "INSERT INTO apps (id, name, platform, created_at, updated_at) VALUES"
 		    " (1, 'shop-android', 'android', 0, 0);"
-		    "INSERT INTO webhooks (id, url, format, secret, min_severity, created_at) VALUES"
+		    "INSERT INTO webhooks (id, url, format, secret, min_severity, created_at) "
+		    "VALUES"
 		    " (1, 'http://127.0.0.1:1/a', 'generic', 's', 'warning', 0),"
 		    " (2, 'http://127.0.0.1:1/b', 'slack', 's', 'critical', 0),"
 		    " (3, 'http://127.0.0.1:1/c', 'generic', 's', 'info', 0);"
@@ -83,8 +86,8 @@ static void cond(struct alert_cond *c, enum alert_kind kind, int64_t ep, int64_t
 			 0);
 	snprintf(c->summary, sizeof(c->summary), "%.0f%% of shop-android would be stranded",
 		 share * 100);
-	c->details = json_pack("{s:f, s:[{s:s, s:f}], s:[s]}", "stranded_share", share,
-			       "versions", "version", "4.2.0", "share", share, "reasons",
+	c->details = json_pack("{s:f, s:[{s:s, s:f}], s:[s]}", "stranded_share", share, "versions",
+			       "version", "4.2.0", "share", share, "reasons",
 			       "4.2.0 pins only the old leaf <key>");
 }
 
@@ -117,8 +120,8 @@ static void test_alerts_decide_table(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct alert_prev p = { cases[i].firing, cases[i].prev_sev, cases[i].last_sent };
-		enum alert_action got = alerts_decide(&p, cases[i].present, cases[i].sev,
-						      cases[i].now, 100);
+		enum alert_action got =
+			alerts_decide(&p, cases[i].present, cases[i].sev, cases[i].now, 100);
 		if (got != cases[i].want)
 			fail_msg("case %zu: got %d want %d", i, got, cases[i].want);
 	}
@@ -136,12 +139,15 @@ static void test_alerts_rotation_severity_table(void **state)
 		int days;
 		enum alert_severity want;
 	} cases[] = {
-		{ def, 400, ALERT_SEV_NONE }, { def, 31, ALERT_SEV_NONE }, { def, 30, ALERT_INFO },
-		{ def, 15, ALERT_INFO },      { def, 14, ALERT_WARNING },  { def, 8, ALERT_WARNING },
-		{ def, 7, ALERT_CRITICAL },   { def, 2, ALERT_CRITICAL },  { def, 0, ALERT_CRITICAL },
-		{ def, -5, ALERT_CRITICAL },  { two, 21, ALERT_SEV_NONE }, { two, 20, ALERT_INFO },
-		{ two, 6, ALERT_INFO },       { two, 5, ALERT_CRITICAL },  { one, 11, ALERT_SEV_NONE },
-		{ one, 10, ALERT_CRITICAL },  { none, 0, ALERT_SEV_NONE },
+		{ def, 400, ALERT_SEV_NONE }, { def, 31, ALERT_SEV_NONE },
+		{ def, 30, ALERT_INFO },      { def, 15, ALERT_INFO },
+		{ def, 14, ALERT_WARNING },   { def, 8, ALERT_WARNING },
+		{ def, 7, ALERT_CRITICAL },   { def, 2, ALERT_CRITICAL },
+		{ def, 0, ALERT_CRITICAL },   { def, -5, ALERT_CRITICAL },
+		{ two, 21, ALERT_SEV_NONE },  { two, 20, ALERT_INFO },
+		{ two, 6, ALERT_INFO },	      { two, 5, ALERT_CRITICAL },
+		{ one, 11, ALERT_SEV_NONE },  { one, 10, ALERT_CRITICAL },
+		{ none, 0, ALERT_SEV_NONE },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		enum alert_severity got = alerts_rotation_severity(cases[i].days, cases[i].th);
@@ -172,26 +178,26 @@ static void test_alerts_fingerprint_stable_and_distinct(void **state)
 {
 	(void)state;
 	char a[64], b[64], c[64], d[64];
-	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop",
-					    a, sizeof(a)),
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop", a,
+					    sizeof(a)),
 			 0);
-	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop",
-					    b, sizeof(b)),
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop", b,
+					    sizeof(b)),
 			 0);
 	assert_string_equal(a, b);
 	assert_int_equal(strncmp(a, "stranding_now-", 14), 0);
 	assert_int_equal(strlen(a), 14 + 16);
-	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 8443, "shop",
-					    c, sizeof(c)),
+	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 8443, "shop", c,
+					    sizeof(c)),
 			 0);
 	assert_string_not_equal(a, c);
 	assert_int_equal(alerts_fingerprint(ALERT_ROTATION_NOT_READY, "api.example.com", 443,
 					    "shop", d, sizeof(d)),
 			 0);
 	assert_string_not_equal(a + 14, d + 19);
-	assert_int_equal(alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop",
-					    c, 10),
-			 -ENOSPC);
+	assert_int_equal(
+		alerts_fingerprint(ALERT_STRANDING_NOW, "api.example.com", 443, "shop", c, 10),
+		-ENOSPC);
 }
 
 static void test_alerts_names_roundtrip(void **state)
@@ -227,9 +233,10 @@ static void test_alerts_apply_lifecycle(void **state)
 			 0);
 	assert_int_equal(r.opened, 1);
 	assert_int_equal(r.notifications, 2);
-	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing' AND starts_at = 1000"
-			   " AND last_sent_at = 1000"),
-			 1);
+	assert_int_equal(
+		q("SELECT count(*) FROM alerts WHERE status = 'firing' AND starts_at = 1000"
+		  " AND last_sent_at = 1000"),
+		1);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 2);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE webhook_id = 1 AND"
 			   " idempotency_key = (SELECT fingerprint || ':firing:1000' FROM alerts)"),
@@ -262,12 +269,12 @@ static void test_alerts_apply_lifecycle(void **state)
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE severity = 'warning'"), 1);
 
 	/* Gone: resolved with ends_at, one resolved notification. */
-	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 5000, &cfg, &r, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 5000, &cfg, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.resolved, 1);
 	assert_int_equal(r.notifications, 1);
-	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND ends_at = 5000"),
-			 1);
+	assert_int_equal(
+		q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND ends_at = 5000"), 1);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE idempotency_key LIKE"
 			   " '%:resolved:1000' AND json_extract(body, '$.status') = 'resolved'"),
 			 1);
@@ -289,12 +296,14 @@ static void test_alerts_apply_scope_and_duplicates(void **state)
 	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_WARNING, 0.1);
 	cond(&c[1], ALERT_PROBE_FAILING, 2, 0, ALERT_WARNING, 0);
 	cond(&c[2], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.3); /* duplicate, more severe */
-	assert_int_equal(alerts_apply(db, c, 3, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, c, 3, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)),
+			 0);
 	assert_int_equal(r.opened, 2);
-	assert_int_equal(q("SELECT severity = 'critical' FROM alerts WHERE kind = 'stranding_now'"), 1);
+	assert_int_equal(q("SELECT severity = 'critical' FROM alerts WHERE kind = 'stranding_now'"),
+			 1);
 	/* A partial evaluator (readiness kinds only) must not resolve probe_failing. */
-	assert_int_equal(alerts_apply(db, c, 1, ALERT_SCOPE(ALERT_STRANDING_NOW), 200, &cfg, &r, err,
-				      sizeof(err)),
+	assert_int_equal(alerts_apply(db, c, 1, ALERT_SCOPE(ALERT_STRANDING_NOW), 200, &cfg, &r,
+				      err, sizeof(err)),
 			 0);
 	assert_int_equal(r.resolved, 0);
 	assert_int_equal(r.changed, 1);
@@ -303,7 +312,8 @@ static void test_alerts_apply_scope_and_duplicates(void **state)
 				      err, sizeof(err)),
 			 0);
 	assert_int_equal(r.resolved, 1);
-	assert_int_equal(q("SELECT status = 'resolved' FROM alerts WHERE kind = 'probe_failing'"), 1);
+	assert_int_equal(q("SELECT status = 'resolved' FROM alerts WHERE kind = 'probe_failing'"),
+			 1);
 	for (int i = 0; i < 3; i++)
 		json_decref(c[i].details);
 }
@@ -324,23 +334,38 @@ static void test_alerts_apply_silences(void **state)
 	assert_int_equal(alerts_silence_add(db, "test", c[1].fingerprint, 0, 300, "known", 10, &sid,
 					    err, sizeof(err)),
 			 0);
-	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)),
+			 0);
 	assert_int_equal(r.opened, 2);
 	assert_int_equal(r.silenced, 2);
 	assert_int_equal(r.notifications, 0);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE last_sent_at IS NULL"), 2);
 	/* The fingerprint silence ends first: that alert is sent then, once. */
-	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 300, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 300, &cfg, &r, err, sizeof(err)),
+			 0);
 	assert_int_equal(r.notifications, 2);
 	assert_int_equal(r.silenced, 1);
-	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 301, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 301, &cfg, &r, err, sizeof(err)),
+			 0);
 	assert_int_equal(r.notifications, 0);
 	/* Unsilence the endpoint: the other one goes out. */
 	assert_int_equal(alerts_silence_remove(db, "test", 1, 302, err, sizeof(err)), 0);
 	assert_int_equal(alerts_silence_remove(db, "test", 1, 303, err, sizeof(err)), -ENOENT);
-	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 303, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 303, &cfg, &r, err, sizeof(err)),
+			 0);
 	assert_int_equal(r.notifications, 2);
+	/* Every silence change is in the audit log, and the chain verifies. */
+	assert_int_equal(q("SELECT count(*) FROM audit_log WHERE object_type = 'silence'"
+			   " AND action = 'create'"),
+			 2);
+	assert_int_equal(q("SELECT count(*) FROM audit_log WHERE object_type = 'silence'"
+			   " AND action = 'update' AND object_id = '1'"),
+			 1);
+	assert_int_equal(
+		q("SELECT json_extract(after, '$.reason') = 'maintenance' FROM audit_log"
+		  " WHERE object_type = 'silence' AND object_id = '1' AND action = 'create'"),
+		1);
 	/* Bad silences are refused. */
 	assert_int_equal(alerts_silence_add(db, "t", NULL, 0, 900, "x", 10, &sid, err, sizeof(err)),
 			 -EINVAL);
@@ -360,11 +385,13 @@ static void test_alerts_apply_resolved_unsent_is_quiet(void **state)
 	struct alert_cond c;
 	int64_t sid;
 	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
-	assert_int_equal(alerts_silence_add(db, "test", c.fingerprint, 0, 1000, "quiet", 1, &sid, err,
-					    sizeof(err)),
+	assert_int_equal(alerts_silence_add(db, "test", c.fingerprint, 0, 1000, "quiet", 1, &sid,
+					    err, sizeof(err)),
 			 0);
-	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 10, &cfg, &r, err, sizeof(err)), 0);
-	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 20, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 10, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 20, &cfg, &r, err, sizeof(err)),
+			 0);
 	assert_int_equal(r.resolved, 1);
 	assert_int_equal(r.notifications, 0);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
@@ -390,8 +417,8 @@ static void test_alerts_apply_rejects_bad_input_atomically(void **state)
 	json_decref(c[1].details);
 	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
 	c[1].endpoint_id = 99;
-	assert_int_not_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
-			     0);
+	assert_int_not_equal(
+		alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts"), 0);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
 	for (int i = 0; i < 2; i++)
@@ -407,14 +434,15 @@ static void test_alerts_list_json(void **state)
 	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
 	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 20, &cfg, NULL, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 20, &cfg, NULL, err, sizeof(err)), 0);
 	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 30, &cfg, NULL, err, sizeof(err)),
 			 0);
 	assert_int_equal(alerts_list_json(db, false, 0, 40, &arr, err, sizeof(err)), 0);
 	assert_int_equal(json_array_size(arr), 1);
 	json_t *a = json_array_get(arr, 0);
-	assert_string_equal(json_string_value(json_object_get(a, "endpoint")), "api.example.com:443");
+	assert_string_equal(json_string_value(json_object_get(a, "endpoint")),
+			    "api.example.com:443");
 	assert_string_equal(json_string_value(json_object_get(a, "app")), "shop-android");
 	assert_string_equal(json_string_value(json_object_get(a, "status")), "firing");
 	assert_true(json_is_false(json_object_get(a, "silenced")));
@@ -429,7 +457,6 @@ static void test_alerts_list_json(void **state)
 	json_decref(c.details);
 }
 
-
 /* ---- condition sources ---------------------------------------------------- */
 
 static void obs(int64_t ep, const char *addr, const char *outcome, int chain, int64_t count,
@@ -438,7 +465,8 @@ static void obs(int64_t ep, const char *addr, const char *outcome, int chain, in
 	char sql[512], err[ERRLEN];
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id,"
-		 " first_seen, last_seen, probe_count) VALUES (%lld, '%s', '%s', %s, %lld, %lld, %lld)",
+		 " first_seen, last_seen, probe_count) VALUES (%lld, '%s', '%s', %s, %lld, %lld, "
+		 "%lld)",
 		 (long long)ep, addr, outcome, chain ? "1" : "NULL", (long long)first,
 		 (long long)last, (long long)count);
 	if (db_exec(db, sql, err, sizeof(err)))
@@ -459,9 +487,10 @@ static void test_alerts_conds_from_observations_table(void **state)
 	(void)state;
 	char err[ERRLEN];
 	struct alerts_condv v = { 0 };
-	assert_int_equal(db_exec(db, "INSERT INTO chains (id, sha256, length) VALUES (1, zeroblob(32), 0)",
-				 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		db_exec(db, "INSERT INTO chains (id, sha256, length) VALUES (1, zeroblob(32), 0)",
+			err, sizeof(err)),
+		0);
 	cfg.alerts_probe_failures = 3;
 	/* endpoint 1: ok for a while, then 2 timeouts (below the threshold) */
 	obs(1, "192.0.2.1", "ok", 1, 10, 0, 1000);
@@ -478,9 +507,10 @@ static void test_alerts_conds_from_observations_table(void **state)
 
 	/* Two more failures in a row, split over two rows (the outcome changed). */
 	obs(1, "192.0.2.1", "refused", 0, 1, 1900, 1900);
-	assert_int_equal(db_exec(db, "UPDATE observations SET outcome = 'expired' WHERE endpoint_id = 2",
-				 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		db_exec(db, "UPDATE observations SET outcome = 'expired' WHERE endpoint_id = 2",
+			err, sizeof(err)),
+		0);
 	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
 	assert_int_equal(v.n, 2);
 	const struct alert_cond *pf = find_kind(&v, ALERT_PROBE_FAILING, 1);
@@ -492,8 +522,10 @@ static void test_alerts_conds_from_observations_table(void **state)
 	alerts_condv_free(&v);
 
 	/* 9 consecutive: critical. */
-	assert_int_equal(db_exec(db, "UPDATE observations SET probe_count = 8 WHERE outcome = 'refused'"
-				 " AND address = '192.0.2.1'", err, sizeof(err)),
+	assert_int_equal(db_exec(db,
+				 "UPDATE observations SET probe_count = 8 WHERE outcome = 'refused'"
+				 " AND address = '192.0.2.1'",
+				 err, sizeof(err)),
 			 0);
 	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
 	assert_int_equal(find_kind(&v, ALERT_PROBE_FAILING, 1)->severity, ALERT_CRITICAL);
@@ -506,9 +538,12 @@ static void test_alerts_conds_from_observations_table(void **state)
 	obs(1, "192.0.2.1", "ok", 1, 1, 2100, 2100);
 	assert_int_equal(alerts_evaluate(db, &cfg, 2100, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.resolved, 1);
-	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND kind = 'probe_failing'"), 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND kind = "
+			   "'probe_failing'"),
+			 1);
 	/* Disabled endpoints are not evaluated. */
-	assert_int_equal(db_exec(db, "UPDATE endpoints SET enabled = 0 WHERE id = 2", err, sizeof(err)), 0);
+	assert_int_equal(
+		db_exec(db, "UPDATE endpoints SET enabled = 0 WHERE id = 2", err, sizeof(err)), 0);
 	assert_int_equal(alerts_evaluate(db, &cfg, 2200, &r, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 }
@@ -528,11 +563,11 @@ static void test_alerts_conds_from_pin_expiry_table(void **state)
 		 "INSERT INTO adoption (version_id, at, share) VALUES (3, '2026-10-01', 0.2),"
 		 " (3, '2026-10-20', 0);"
 		 "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES"
-		 " (1, 1, 'api.example.com', 1, '2026-11-11'),"  /* 10 days: warning */
-		 " (2, 2, 'cdn.example.com', 1, '2026-11-21'),"  /* 20 days: info */
-		 " (3, 3, 'old.example.com', 1, '2026-11-05'),"  /* unused version */
-		 " (4, 4, 'far.example.com', 1, '2026-12-21'),"  /* 50 days: none */
-		 " (5, 5, 'off.example.com', 0, '2026-11-05'),"  /* not enforced */
+		 " (1, 1, 'api.example.com', 1, '2026-11-11'),"	 /* 10 days: warning */
+		 " (2, 2, 'cdn.example.com', 1, '2026-11-21'),"	 /* 20 days: info */
+		 " (3, 3, 'old.example.com', 1, '2026-11-05'),"	 /* unused version */
+		 " (4, 4, 'far.example.com', 1, '2026-12-21'),"	 /* 50 days: none */
+		 " (5, 5, 'off.example.com', 0, '2026-11-05'),"	 /* not enforced */
 		 " (6, 5, 'gone.example.com', 1, '2026-10-05');" /* already expired */
 		 "INSERT INTO pins (policy_id, sha256) VALUES (1, '%s'), (2, '%s'), (3, '%s'),"
 		 " (4, '%s'), (5, '%s'), (6, '%s');",
@@ -550,6 +585,96 @@ static void test_alerts_conds_from_pin_expiry_table(void **state)
 	alerts_condv_free(&v);
 }
 
+static void test_alerts_conds_from_readiness_table(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct app_version ver = { .id = 1, .version = "4.2.0" };
+	struct app app = { .id = 7, .name = "shop-android", .adoption_threshold = 0.95 };
+	struct endpoint ep = { .id = 3, .host = "api.example.com", .port = 443, .enabled = true };
+	struct endpoint off = { .id = 4, .host = "old.example.com", .port = 443, .enabled = false };
+	struct readiness_version_share vs = { .version = &ver, .share = 0.31, .known = true };
+	char *r1 = "4.2.0 pins only leaf X";
+	struct readiness_app_verdict av = { .app = &app };
+	av.now = (struct readiness_scenario){ .evaluated = true,
+					      .stranded_share = 0.31,
+					      .surviving_share = 0.69,
+					      .stranded = &vs,
+					      .nstranded = 1,
+					      .address = "192.0.2.1" };
+	av.key_rotation = (struct readiness_scenario){ .evaluated = true,
+						       .stranded_share = 0.31,
+						       .surviving_share = 0.69,
+						       .ready = false,
+						       .stranded = &vs,
+						       .nstranded = 1 };
+	av.same_key = (struct readiness_scenario){ .evaluated = true,
+						   .ready = true,
+						   .surviving_share = 1 };
+	av.reasons = (struct readiness_strv){ .v = &r1, .n = 1, .cap = 1 };
+	struct readiness_endpoint_verdict evs[2] = {
+		{ .ep = &ep, .apps = &av, .napps = 1, .drift = true, .disagree = false },
+		{ .ep = &off, .apps = &av, .napps = 1, .drift = true, .disagree = true },
+	};
+	static const struct {
+		bool known;
+		int64_t days;
+		enum alert_severity rot; /* ALERT_SEV_NONE: no rotation_not_ready */
+	} cases[] = {
+		{ false, 5, ALERT_SEV_NONE }, { true, 60, ALERT_SEV_NONE },
+		{ true, 30, ALERT_INFO },     { true, 14, ALERT_WARNING },
+		{ true, 7, ALERT_CRITICAL },  { true, -3, ALERT_CRITICAL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct alerts_condv v = { 0 };
+		evs[0].expiry = (struct readiness_expiry){ .known = cases[i].known,
+							   .days_left = cases[i].days,
+							   .not_after = 1800000000 };
+		struct readiness_report rep = { .eps = evs, .neps = 2 };
+		assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
+		/* stranding_now + chain_changed always; the disabled endpoint never */
+		size_t want = 2 + (cases[i].rot != ALERT_SEV_NONE);
+		if (v.n != want)
+			fail_msg("case %zu: %zu conditions, want %zu", i, v.n, want);
+		const struct alert_cond *sn = find_kind(&v, ALERT_STRANDING_NOW, 3);
+		assert_non_null(sn);
+		assert_int_equal(sn->severity, ALERT_CRITICAL);
+		assert_int_equal(sn->app_id, 7);
+		assert_non_null(strstr(sn->summary, "31.0% of shop-android"));
+		assert_string_equal(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(sn->details, "versions"), 0),
+				"version")),
+			"4.2.0");
+		assert_int_equal(find_kind(&v, ALERT_CHAIN_CHANGED, 3)->severity, ALERT_INFO);
+		assert_null(find_kind(&v, ALERT_EDGES_DISAGREE, 4));
+		const struct alert_cond *rn = find_kind(&v, ALERT_ROTATION_NOT_READY, 3);
+		if (cases[i].rot == ALERT_SEV_NONE) {
+			assert_null(rn);
+		} else {
+			assert_non_null(rn);
+			assert_int_equal(rn->severity, cases[i].rot);
+			json_t *rs = json_object_get(rn->details, "reasons");
+			assert_non_null(strstr(json_string_value(json_array_get(rs, 0)),
+					       "keeps the current key is safe"));
+			assert_int_equal(
+				json_integer_value(json_object_get(rn->details, "expiry_days")),
+				cases[i].days);
+			assert_string_not_equal(rn->fingerprint, sn->fingerprint);
+		}
+		alerts_condv_free(&v);
+	}
+	/* A ready rotation and nothing stranded: no condition at all. */
+	av.now.stranded_share = 0;
+	av.key_rotation.ready = true;
+	evs[0].drift = false;
+	struct alerts_condv v = { 0 };
+	struct readiness_report rep = { .eps = evs, .neps = 1 };
+	assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
+	assert_int_equal(v.n, 0);
+	alerts_condv_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,16 +684,19 @@ int main(void)
 		cmocka_unit_test(test_alerts_fingerprint_stable_and_distinct),
 		cmocka_unit_test(test_alerts_names_roundtrip),
 		cmocka_unit_test_setup_teardown(test_alerts_apply_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alerts_apply_scope_and_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_scope_and_duplicates, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_apply_silences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_apply_resolved_unsent_is_quiet, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_alerts_apply_rejects_bad_input_atomically, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_rejects_bad_input_atomically,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_list_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_observations_table, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_pin_expiry_table, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_from_readiness_table, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

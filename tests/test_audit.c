@@ -57,9 +57,9 @@ static void test_audit_append_outside_transaction_refused(void **state)
 {
 	struct testdb *t = *state;
 	char err[ERRLEN];
-	assert_int_equal(audit_append(t->db, "cli:x", "create", "app", "a", NULL, NULL, err,
-				      sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		audit_append(t->db, "cli:x", "create", "app", "a", NULL, NULL, err, sizeof(err)),
+		-EINVAL);
 	assert_int_equal(testdb_int(t, "SELECT count(*) FROM audit_log"), 0);
 }
 
@@ -73,17 +73,22 @@ static void test_audit_append_chains_hashes(void **state)
 
 	assert_int_equal(audit_head(t->db, head, &count, err, sizeof(err)), 0);
 	assert_int_equal(count, 0);
-	assert_string_equal(head, "0000000000000000000000000000000000000000000000000000000000000000");
-	assert_int_equal(append(t, "create", "app", "shop", NULL, "{\"name\":\"shop\",\"b\":[1,2]}"), 0);
-	assert_int_equal(append(t, "update", "app", "shop", "{\"name\":\"shop\"}", "{\"name\":\"shop2\"}"), 0);
+	assert_string_equal(head,
+			    "0000000000000000000000000000000000000000000000000000000000000000");
+	assert_int_equal(
+		append(t, "create", "app", "shop", NULL, "{\"name\":\"shop\",\"b\":[1,2]}"), 0);
+	assert_int_equal(
+		append(t, "update", "app", "shop", "{\"name\":\"shop\"}", "{\"name\":\"shop2\"}"),
+		0);
 	assert_int_equal(append(t, "delete", "endpoint", NULL, "{\"host\":\"x\"}", NULL), 0);
 
 	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db_handle(t->db),
-					    "SELECT at, actor, action, object_type, object_id, before, "
-					    "after, prev_hash, hash FROM audit_log ORDER BY id",
-					    -1, &s, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db_handle(t->db),
+				   "SELECT at, actor, action, object_type, object_id, before, "
+				   "after, prev_hash, hash FROM audit_log ORDER BY id",
+				   -1, &s, NULL),
+		SQLITE_OK);
 	char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 	int rows = 0;
 	while (sqlite3_step(s) == SQLITE_ROW) {
@@ -96,7 +101,8 @@ static void test_audit_append_chains_hashes(void **state)
 						 (const char *)sqlite3_column_text(s, 3),
 						 (const char *)sqlite3_column_text(s, 4),
 						 (const char *)sqlite3_column_text(s, 5),
-						 (const char *)sqlite3_column_text(s, 6), &canon, &clen),
+						 (const char *)sqlite3_column_text(s, 6), &canon,
+						 &clen),
 				 0);
 		gnutls_hash_hd_t h;
 		uint8_t d[32];
@@ -144,8 +150,9 @@ static void test_audit_verify_intact_and_head(void **state)
 static void tamper(struct testdb *t, const char *sql)
 {
 	char err[ERRLEN];
-	assert_int_equal(db_exec(t->db, "DROP TRIGGER audit_log_no_update;"
-					"DROP TRIGGER audit_log_no_delete;",
+	assert_int_equal(db_exec(t->db,
+				 "DROP TRIGGER audit_log_no_update;"
+				 "DROP TRIGGER audit_log_no_delete;",
 				 err, sizeof(err)),
 			 0);
 	assert_int_equal(db_exec(t->db, sql, err, sizeof(err)), 0);
@@ -163,6 +170,12 @@ static void test_audit_verify_catches_tampering(void **state)
 		{ "UPDATE audit_log SET at = at + 1 WHERE id = 4", 4 },
 		{ "UPDATE audit_log SET object_id = NULL WHERE id = 1", 1 },
 		{ "DELETE FROM audit_log WHERE id = 2", 3 },
+		/* text hidden after a NUL byte, or a value of another type */
+		{ "UPDATE audit_log SET after = CAST(after || char(0) || 'hidden' AS TEXT) WHERE "
+		  "id = 2",
+		  2 },
+		{ "UPDATE audit_log SET actor = CAST(actor AS BLOB) WHERE id = 5", 5 },
+		{ "UPDATE audit_log SET object_id = 7 WHERE id = 3", 3 },
 		{ "UPDATE audit_log SET hash = '" /* a recomputed-looking but wrong hash */
 		  "1111111111111111111111111111111111111111111111111111111111111111' WHERE id = 4",
 		  4 },
@@ -173,7 +186,8 @@ static void test_audit_verify_catches_tampering(void **state)
 		char err[ERRLEN];
 		assert_non_null(u);
 		for (int k = 0; k < 5; k++)
-			assert_int_equal(append(u, "create", "app", "a", NULL, "{\"name\":\"a\"}"), 0);
+			assert_int_equal(append(u, "create", "app", "a", NULL, "{\"name\":\"a\"}"),
+					 0);
 		assert_int_equal(audit_verify(u->db, NULL, &r, err, sizeof(err)), 0);
 		tamper(u, cases[i].sql);
 		assert_int_equal(audit_verify(u->db, NULL, &r, err, sizeof(err)), -EBADMSG);
@@ -231,13 +245,15 @@ static void test_audit_list_filters(void **state)
 		assert_int_equal(audit_list(t->db, &cases[i].f, &rows, err, sizeof(err)), 0);
 		assert_int_equal(json_array_size(rows), cases[i].n);
 		if (cases[i].n)
-			assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")),
-					 cases[i].first_id);
+			assert_int_equal(
+				json_integer_value(json_object_get(json_array_get(rows, 0), "id")),
+				cases[i].first_id);
 		json_decref(rows);
 	}
 	assert_int_equal(audit_list(t->db, NULL, &rows, err, sizeof(err)), 0);
 	json_t *r3 = json_array_get(rows, 2);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r3, "before"), "n")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r3, "before"), "n")),
+			 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r3, "after"), "n")), 2);
 	assert_string_equal(json_string_value(json_object_get(r3, "actor")), "cli:test");
 	assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "before")));
@@ -248,11 +264,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_audit_canonical_matches_documented_example),
-		cmocka_unit_test_setup_teardown(test_audit_append_outside_transaction_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_append_outside_transaction_refused,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_append_chains_hashes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_verify_intact_and_head, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_verify_catches_tampering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_verify_head_catches_tail_deletion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_catches_tampering, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_audit_verify_head_catches_tail_deletion, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_audit_list_filters, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

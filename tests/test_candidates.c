@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "alerts.h"
 #include "candidates.h"
+#include "config.h"
 #include "db.h"
 #include "reports.h"
 #include "sigcert.h"
@@ -56,7 +57,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	struct tcert *all[] = { &root1, &inter1, &leaf1, &root2, &inter2, &leaf2, &leaf3, &other_leaf };
+	struct tcert *all[] = { &root1,	 &inter1, &leaf1, &root2,
+				&inter2, &leaf2,  &leaf3, &other_leaf };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		tcert_free(all[i]);
 	gnutls_global_deinit();
@@ -92,24 +94,28 @@ static int setup(void **state)
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
-	if (exec_fmt(db,
-		     "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
-		     "(1, 'api.example.com', 443, 0, 0), (2, 'www.example.com', 443, 0, 0), "
-		     "(3, 'shop.other.net', 443, 0, 0);"
-		     "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) VALUES "
-		     "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0);"
-		     "INSERT INTO versions (id, app_id, version, created_at) VALUES "
-		     "(39, 1, '3.9.0', 0), (40, 1, '4.0.0', 0), (41, 1, '4.1.0', 0), (42, 1, '4.2.0', 0);"
-		     "INSERT INTO adoption (version_id, at, share) VALUES (39, '2026-11-01', 0.05), "
-		     "(41, '2026-10-01', 0.50), (41, '2026-11-20', 0.30), (42, '2026-11-20', 0.60);"
-		     "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES "
-		     "(1, 39, 'api.example.com', 1, '2026-01-01'), (2, 40, 'api.example.com', 1, NULL), "
-		     "(3, 41, 'api.example.com', 1, NULL), (4, 42, '**.example.com', 1, NULL);"
-		     "INSERT INTO pins (policy_id, sha256, role) VALUES "
-		     "(1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'current'), "
-		     "(2, '%s', 'current'), (3, '%s', 'current'), (4, '%s', 'current'), "
-		     "(4, '%s', 'backup');",
-		     inter1.pin_b64, inter1.pin_b64, inter1.pin_b64, inter2.pin_b64))
+	if (exec_fmt(
+		    db,
+		    "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
+		    "(1, 'api.example.com', 443, 0, 0), (2, 'www.example.com', 443, 0, 0), "
+		    "(3, 'shop.other.net', 443, 0, 0);"
+		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) "
+		    "VALUES "
+		    "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0);"
+		    "INSERT INTO versions (id, app_id, version, created_at) VALUES "
+		    "(39, 1, '3.9.0', 0), (40, 1, '4.0.0', 0), (41, 1, '4.1.0', 0), (42, 1, "
+		    "'4.2.0', 0);"
+		    "INSERT INTO adoption (version_id, at, share) VALUES (39, '2026-11-01', 0.05), "
+		    "(41, '2026-10-01', 0.50), (41, '2026-11-20', 0.30), (42, '2026-11-20', 0.60);"
+		    "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES "
+		    "(1, 39, 'api.example.com', 1, '2026-01-01'), (2, 40, 'api.example.com', 1, "
+		    "NULL), "
+		    "(3, 41, 'api.example.com', 1, NULL), (4, 42, '**.example.com', 1, NULL);"
+		    "INSERT INTO pins (policy_id, sha256, role) VALUES "
+		    "(1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'current'), "
+		    "(2, '%s', 'current'), (3, '%s', 'current'), (4, '%s', 'current'), "
+		    "(4, '%s', 'backup');",
+		    inter1.pin_b64, inter1.pin_b64, inter1.pin_b64, inter2.pin_b64))
 		return -1;
 	*state = db;
 	return 0;
@@ -148,8 +154,12 @@ static json_t *endpoint_of(json_t *verdict, const char *host)
 {
 	size_t i;
 	json_t *ep;
-	json_array_foreach(json_object_get(verdict, "endpoints"), i, ep)
-	if (!strcmp(json_string_value(json_object_get(ep, "host")), host)) return ep;
+	json_t *eps = json_object_get(verdict, "endpoints");
+	json_array_foreach(eps, i, ep)
+	{
+		if (!strcmp(json_string_value(json_object_get(ep, "host")), host))
+			return ep;
+	}
 	return NULL;
 }
 
@@ -160,8 +170,8 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	int64_t id, id2;
 	bool existed;
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
-					NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	assert_false(existed);
 	json_t *c;
@@ -183,14 +193,17 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	json_t *app = json_array_get(json_object_get(api, "apps"), 0);
 	assert_float_equal(json_real_value(json_object_get(app, "stranded_share")), 0.30, 1e-9);
 	assert_float_equal(json_real_value(json_object_get(app, "unknown_share")), 0.05, 1e-9);
-	assert_int_equal(json_array_size(json_object_get(app, "stranded_versions")), 1);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(app, "stranded_versions"), 0),
-				    "version")),
+	/* At risk: 4.0.0 (no figure: share null) and 4.1.0, in inventory order. */
+	json_t *sv = json_object_get(app, "stranded_versions");
+	assert_int_equal(json_array_size(sv), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 0), "version")),
+			    "4.0.0");
+	assert_true(json_is_null(json_object_get(json_array_get(sv, 0), "share")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 1), "version")),
 			    "4.1.0");
-	assert_string_equal(
-		json_string_value(json_array_get(json_object_get(app, "unknown_versions"), 0)),
-		"4.0.0");
+	assert_float_equal(json_real_value(json_object_get(json_array_get(sv, 1), "share")), 0.30,
+			   1e-9);
+	assert_int_equal(json_integer_value(json_object_get(app, "app_id")), 1);
 	app = json_array_get(json_object_get(www, "apps"), 0);
 	assert_float_equal(json_real_value(json_object_get(app, "stranded_share")), 0, 1e-9);
 	json_decref(c);
@@ -208,16 +221,31 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	snprintf(fp, sizeof(fp), "%s", a[0].fingerprint);
 	reports_alerts_free(a, n);
 
+	/* Through the alert engine: exactly one firing alert, also when evaluated again. */
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 60, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 0);
+	assert_int_equal(q(db,
+			   "SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' "
+			   "AND status = 'firing' AND severity = 'critical' AND endpoint_id = 1"),
+			 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts"), 1);
+
 	/* The same chain again (CT logs repeat, precert and cert) is not duplicated. */
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_CT, NULL,
-					NOW + 60, &id2, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW + 60, &id2, &existed, err, sizeof(err)),
 			 0);
 	assert_true(existed);
 	assert_int_equal(id2, id);
 	/* A same-CA renewal strands nobody and adds no condition. */
 	char *renew = pem_chain(&leaf3, &inter1);
-	assert_int_equal(candidates_add(db, (const uint8_t *)renew, strlen(renew), CANDIDATE_MANUAL,
-					NULL, NOW, &id2, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)renew, strlen(renew),
+					CANDIDATE_MANUAL, NULL, NOW, &id2, &existed, err,
+					sizeof(err)),
 			 0);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 2);
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
@@ -226,17 +254,29 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	reports_alerts_free(a, n);
 
 	/* After the apps move on (4.1.0 gets the backup pin), re-evaluation clears it. */
-	assert_int_equal(exec_fmt(db, "INSERT INTO pins VALUES (3, '%s', 'backup');"
-				      "INSERT INTO pins VALUES (2, '%s', 'backup');",
+	assert_int_equal(exec_fmt(db,
+				  "INSERT INTO pins VALUES (3, '%s', 'backup');"
+				  "INSERT INTO pins VALUES (2, '%s', 'backup');",
 				  inter2.pin_b64, inter2.pin_b64),
 			 0);
 	assert_int_equal(candidates_evaluate_all(db, NOW, err, sizeof(err)), 0);
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	reports_alerts_free(a, n);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 120, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 
-	assert_int_equal(candidates_remove(db, id, err, sizeof(err)), 0);
-	assert_int_equal(candidates_remove(db, id, err, sizeof(err)), -ENOENT);
+	/* Two new candidates audited; re-adding and re-evaluating are not changes. */
+	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
+			       "action = 'create' AND actor = 'test'"),
+			 2);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), 0);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), -ENOENT);
+	assert_int_equal(q(db, "SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
+			       "action = 'delete'"),
+			 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 1);
 	free(pem);
 	free(renew);
 }
@@ -247,27 +287,31 @@ static void test_candidates_add_bad_input(void **state)
 	char err[ERRLEN];
 	int64_t id;
 	bool existed;
-	assert_int_equal(candidates_add(db, (const uint8_t *)"hello", 5, CANDIDATE_MANUAL, NULL, NOW,
-					&id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)"hello", 5, CANDIDATE_MANUAL,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "chain:"));
 	const char trunc[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-	assert_int_equal(candidates_add(db, (const uint8_t *)trunc, sizeof(trunc) - 1,
-					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)trunc, sizeof(trunc) - 1,
+					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err,
+					sizeof(err)),
 			 -EINVAL);
 	/* --host the leaf does not cover. */
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
-					"shop.other.net", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "shop.other.net", NOW, &id, &existed, err,
+					sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "does not cover shop.other.net"));
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
-					"bad host!", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "bad host!", NOW, &id, &existed, err,
+					sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 0);
 	/* --host restricts the evaluation to that endpoint. */
-	assert_int_equal(candidates_add(db, (const uint8_t *)pem, strlen(pem), CANDIDATE_MANUAL,
-					"WWW.example.com.", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "WWW.example.com.", NOW, &id, &existed,
+					err, sizeof(err)),
 			 0);
 	json_t *c;
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
@@ -286,11 +330,13 @@ static void test_candidates_api_post(void **state)
 	json_t *resp = NULL;
 	json_t *req = json_pack("{s:s,s:s}", "pem", other_leaf.pem, "source", "ct");
 	char *body = json_dumps(req, 0);
-	assert_int_equal(candidates_api_post(db, body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
+					     sizeof(err)),
 			 201);
 	assert_string_equal(json_string_value(json_object_get(resp, "source")), "ct");
 	json_decref(resp);
-	assert_int_equal(candidates_api_post(db, body, strlen(body), NOW, &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
+					     sizeof(err)),
 			 200);
 	json_decref(resp);
 	free(body);
@@ -307,8 +353,9 @@ static void test_candidates_api_post(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
-		assert_int_equal(candidates_api_post(db, bad[i].body, strlen(bad[i].body), NOW, &resp,
-						     err, sizeof(err)),
+		assert_int_equal(candidates_api_post(db, "token:hook", bad[i].body,
+						     strlen(bad[i].body), NOW, &resp, err,
+						     sizeof(err)),
 				 400);
 		if (!strstr(err, bad[i].needle))
 			fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].needle);
@@ -320,65 +367,78 @@ static void test_candidates_api_post(void **state)
 	json_decref(all);
 }
 
-/* Pure what-if: host pattern coverage, expiry and enforce, as a table. */
-static void test_candidates_whatif_patterns(void **state)
+/* The candidate chain omits its root; a version pinning only that root
+ * survives once pinwatch has observed the root (chain completion). */
+static void test_candidates_root_pin_completed(void **state)
 {
-	(void)state;
-	static const struct {
-		const char *pattern;
-		bool include_subdomains, enforce;
-		const char *expires; /* "" none */
-		const char *host;
-		double want; /* stranded share (the version has 0.25, pins nothing presented) */
-		bool pins_host;
-	} cases[] = {
-		{ "api.example.com", false, true, "", "api.example.com", 0.25, true },
-		{ "api.example.com", false, true, "", "x.api.example.com", 0, false },
-		{ "api.example.com", true, true, "", "x.api.example.com", 0.25, true },
-		{ "api.example.com", true, true, "", "xapi.example.com", 0, false },
-		{ "*.example.com", false, true, "", "api.example.com", 0.25, true },
-		{ "*.example.com", false, true, "", "example.com", 0, false },
-		{ "*.example.com", false, true, "", "a.b.example.com", 0, false },
-		{ "**.example.com", false, true, "", "example.com", 0.25, true },
-		{ "**.example.com", false, true, "", "a.b.example.com", 0.25, true },
-		{ "**.example.com", false, true, "", "badexample.com", 0, false },
-		{ "api.example.com", false, false, "", "api.example.com", 0, true },
-		{ "api.example.com", false, true, "2026-11-27", "api.example.com", 0, true },
-		{ "api.example.com", false, true, "2026-11-28", "api.example.com", 0.25, true },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct pin pin = { { 1 }, PIN_CURRENT };
-		struct pin_policy pol = { .pattern = (char *)cases[i].pattern,
-					  .include_subdomains = cases[i].include_subdomains,
-					  .enforce = cases[i].enforce,
-					  .pins = &pin,
-					  .npins = 1 };
-		if (cases[i].expires[0]) {
-			snprintf(pol.expires, sizeof(pol.expires), "%s", cases[i].expires);
-			assert_int_equal(util_parse_date(cases[i].expires, &pol.expires_at), 0);
-		}
-		struct adoption_sample ad = { .at = "2026-11-01", .share = 0.25 };
-		assert_int_equal(util_parse_date(ad.at, &ad.at_time), 0);
-		struct app_version ver = { .id = 1, .version = (char *)"1.0", .adoption = &ad,
-					   .nadoption = 1, .policies = &pol, .npolicies = 1 };
-		struct app app = { .id = 7, .name = (char *)"a", .versions = &ver, .nversions = 1 };
-		uint8_t presented[1][32] = { { 2 } };
-		double max;
-		bool unk;
-		json_t *j = candidates_whatif(&app, 1, cases[i].host, (const uint8_t(*)[32])presented,
-					      1, NOW, &max, &unk);
-		assert_non_null(j);
-		if ((json_array_size(j) == 1) != cases[i].pins_host || fabs(max - cases[i].want) > 1e-9)
-			fail_msg("case %zu (%s vs %s): apps %zu, stranded %f, want %f", i,
-				 cases[i].pattern, cases[i].host, json_array_size(j), max,
-				 cases[i].want);
-		/* With the pin presented nothing is stranded. */
-		json_decref(j);
-		j = candidates_whatif(&app, 1, cases[i].host, (const uint8_t(*)[32])pin.sha256, 1,
-				      NOW, &max, &unk);
-		assert_float_equal(max, 0, 1e-12);
-		json_decref(j);
-	}
+	struct db *db = *state;
+	char err[ERRLEN];
+	int64_t id;
+	bool existed;
+	json_t *c;
+	assert_int_equal(exec_fmt(db,
+				  "DELETE FROM pins WHERE policy_id IN (2, 3);"
+				  "INSERT INTO pins VALUES (3, '%s', 'current');",
+				  root2.pin_b64),
+			 0);
+	char *pem = pem_chain(&leaf2, &inter2);
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					"api.example.com", NOW, &id, &existed, err, sizeof(err)),
+			 0);
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0.30, 1e-9);
+	json_decref(c);
+	/* pinwatch has seen the new root as a CA certificate. */
+	char hex_sha[65], hex_spki[65];
+	assert_int_equal(exec_fmt(db,
+				  "INSERT INTO certificates (sha256, der, subject, issuer, serial, "
+				  "not_before, not_after, key_type, key_bits, spki_sha256, is_ca, "
+				  "first_seen) VALUES (x'%s', x'00', 'CN=New Root', 'CN=New Root', "
+				  "'01', 0, %lld, 'ECDSA P-256', 256, x'%s', 1, 0)",
+				  util_hex(root2.sha256, 32, hex_sha), (long long)(NOW + 900 * DAY),
+				  util_hex(root2.spki, 32, hex_spki)),
+			 0);
+	assert_int_equal(candidates_evaluate(db, id, NOW, err, sizeof(err)), 0);
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0, 1e-9);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(c, "verdict"), "chain_length")),
+		3);
+	/* 4.0.0 now pins nothing (its pins were removed): not enforcing, so
+	 * no unknown risk remains and nothing would strand. */
+	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	json_decref(c);
+	free(pem);
+}
+
+/* The alert follows the candidate's lifetime: re-evaluated by every alert
+ * evaluation, it resolves once the certificate has expired. */
+static void test_candidates_alert_resolves_when_expired(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	int64_t id;
+	bool existed;
+	char *pem = pem_chain(&leaf2, &inter2);
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
+			 0);
+	free(pem);
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 1);
+	/* leaf2 is valid until NOW + 93 days. */
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 50 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 94 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 1);
+	json_t *c;
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(c, "verdict"), "expired")));
+	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	json_decref(c);
 }
 
 int main(void)
@@ -388,7 +448,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_add_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_api_post, setup, teardown),
-		cmocka_unit_test(test_candidates_whatif_patterns),
+		cmocka_unit_test_setup_teardown(test_candidates_root_pin_completed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_candidates_alert_resolves_when_expired, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

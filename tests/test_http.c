@@ -1,5 +1,6 @@
 /* The HTTP server and API over real HTTP on loopback, with libcurl. */
 #include <errno.h>
+#include <math.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -92,7 +94,8 @@ static void resp_free(struct resp *r)
 
 /* One request. @hdrs: extra header lines, NULL-terminated. */
 static void req_full(struct resp *r, const char *base, const char *method, const char *path,
-		     const char *token, const char *ctype, const char *body, const char *const *hdrs)
+		     const char *token, const char *ctype, const char *body,
+		     const char *const *hdrs)
 {
 	char url[1024], auth[128], ct[128];
 	memset(r, 0, sizeof(*r));
@@ -156,7 +159,7 @@ static struct config base_cfg(void)
 	struct config c;
 	config_defaults(&c);
 	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
-	c.http_max_body = 2048;
+	c.http_max_body = 16384;
 	c.http_max_connections = 64;
 	c.http_per_ip_connections = 32;
 	c.http_timeout_s = 10;
@@ -186,10 +189,14 @@ static int setup(void **state)
 	wdb = db_open(dbpath, 0, err, sizeof(err));
 	if (!wdb || fixture_seed(wdb, 5, &ids))
 		return -1;
-	if (tokens_create(wdb, "reader", TOKEN_READ, "test", tok_read, sizeof(tok_read), err, sizeof(err)) ||
-	    tokens_create(wdb, "writer", TOKEN_WRITE, "test", tok_write, sizeof(tok_write), err, sizeof(err)) ||
-	    tokens_create(wdb, "admin", TOKEN_ADMIN, "test", tok_admin, sizeof(tok_admin), err, sizeof(err)) ||
-	    tokens_create(wdb, "old", TOKEN_ADMIN, "test", tok_revoked, sizeof(tok_revoked), err, sizeof(err)) ||
+	if (tokens_create(wdb, "reader", TOKEN_READ, "test", tok_read, sizeof(tok_read), err,
+			  sizeof(err)) ||
+	    tokens_create(wdb, "writer", TOKEN_WRITE, "test", tok_write, sizeof(tok_write), err,
+			  sizeof(err)) ||
+	    tokens_create(wdb, "admin", TOKEN_ADMIN, "test", tok_admin, sizeof(tok_admin), err,
+			  sizeof(err)) ||
+	    tokens_create(wdb, "old", TOKEN_ADMIN, "test", tok_revoked, sizeof(tok_revoked), err,
+			  sizeof(err)) ||
 	    tokens_revoke(wdb, "old", "test", err, sizeof(err)))
 		return -1;
 	struct config c = base_cfg();
@@ -231,6 +238,25 @@ static void test_healthz_scheduler(void **state)
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_true(json_integer_value(json_object_get(r.json, "last_sweep_age_s")) >= 5);
 	resp_free(&r);
+	/* an old heartbeat is fine while nothing is overdue... */
+	http_note_scheduler_alive(srv, util_now() - 3600);
+	http_note_sweep(srv, util_now() - 3600);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* ...but not once the schedule falls behind */
+	char err[ERRLEN], sql[160];
+	snprintf(sql, sizeof(sql), "UPDATE endpoints SET next_probe_at = %lld WHERE id = %lld",
+		 (long long)util_now() - 1800, (long long)ids.endpoint_xss);
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 503);
+	assert_true(json_integer_value(json_object_get(r.json, "schedule_lag_s")) >= 1800);
+	resp_free(&r);
+	http_note_scheduler_alive(srv, util_now());
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
 }
 
 static void test_auth_read(void **state)
@@ -245,7 +271,8 @@ static void test_auth_read(void **state)
 	req(&r, "GET", "/api/v1/status", tok_revoked, NULL);
 	assert_int_equal(r.status, 401);
 	resp_free(&r);
-	req(&r, "GET", "/api/v1/status", "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
+	req(&r, "GET", "/api/v1/status",
+	    "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
 	assert_int_equal(r.status, 401);
 	resp_free(&r);
 	const char *const basic[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
@@ -326,19 +353,22 @@ static void test_bad_bodies(void **state)
 	assert_string_equal(jstr(r.json, "error"), "bad_json");
 	assert_non_null(strstr(jstr(r.json, "detail"), "column"));
 	resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
+	req(&r, "POST", "/api/v1/tokens", tok_admin,
+	    "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
 	assert_int_equal(r.status, 400); /* duplicate keys */
 	resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "[1,2]");
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
-	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain", "{\"name\":\"z\",\"role\":\"read\"}", NULL);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain",
+		 "{\"name\":\"z\",\"role\":\"read\"}", NULL);
 	assert_int_equal(r.status, 415);
 	resp_free(&r);
-	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/x-www-form-urlencoded", "name=z", NULL);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin,
+		 "application/x-www-form-urlencoded", "name=z", NULL);
 	assert_int_equal(r.status, 415);
 	resp_free(&r);
-	char big[4096];
+	static char big[20000];
 	memset(big, ' ', sizeof(big) - 1);
 	big[0] = '{';
 	big[sizeof(big) - 3] = '}';
@@ -349,7 +379,8 @@ static void test_bad_bodies(void **state)
 	resp_free(&r);
 	/* chunked: no Content-Length, the cap applies while reading */
 	const char *const chunked[] = { "Transfer-Encoding: chunked", NULL };
-	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json", big, chunked);
+	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json", big,
+		 chunked);
 	assert_int_equal(r.status, 413);
 	resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, NULL);
@@ -373,7 +404,8 @@ static void test_csrf(void **state)
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 	const char *const null_origin[] = { "Origin: null", NULL };
-	req_full(&r, base_url, "DELETE", "/api/v1/tokens/reader", tok_admin, NULL, NULL, null_origin);
+	req_full(&r, base_url, "DELETE", "/api/v1/tokens/reader", tok_admin, NULL, NULL,
+		 null_origin);
 	assert_int_equal(r.status, 403);
 	resp_free(&r);
 	char same[128];
@@ -426,12 +458,14 @@ static void test_endpoints_pagination(void **state)
 	int total = 0, pages = 0;
 	int64_t prev = 0;
 	do {
-		snprintf(path, sizeof(path), "/api/v1/endpoints?limit=3%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		snprintf(path, sizeof(path), "/api/v1/endpoints?limit=3%s%s",
+			 cursor[0] ? "&cursor=" : "", cursor);
 		req(&r, "GET", path, tok_read, NULL);
 		assert_int_equal(r.status, 200);
 		json_t *items = json_object_get(r.json, "items"), *e;
 		size_t i;
-		json_array_foreach(items, i, e) {
+		json_array_foreach(items, i, e)
+		{
 			int64_t id = json_integer_value(json_object_get(e, "id"));
 			assert_true(id > prev);
 			prev = id;
@@ -446,11 +480,13 @@ static void test_endpoints_pagination(void **state)
 	assert_int_equal(pages, 3);
 
 	req(&r, "GET", "/api/v1/endpoints?environment=staging", tok_read, NULL);
-	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3); /* xss + bulk1 + bulk3 */
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")),
+			 3); /* xss + bulk1 + bulk3 */
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?tag=api&owner=payments", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"), "api.example.test");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
+			    "api.example.test");
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?limit=0", tok_read, NULL);
 	assert_int_equal(r.status, 400);
@@ -465,7 +501,8 @@ static void test_observations(void **state)
 	(void)state;
 	struct resp r;
 	char path[128];
-	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/observations", (long long)ids.endpoint_api);
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/observations",
+		 (long long)ids.endpoint_api);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	json_t *items = json_object_get(r.json, "items");
@@ -477,17 +514,21 @@ static void test_observations(void **state)
 	assert_string_equal(jstr(json_array_get(chain, 0), "pin"), ids.pin_leaf);
 	assert_string_equal(jstr(json_array_get(chain, 1), "pin"), ids.pin_ca);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1", (long long)ids.endpoint_api);
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1",
+		 (long long)ids.endpoint_api);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"), "ok");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"),
+			    "ok");
 	const char *nc = jstr(r.json, "next_cursor");
 	assert_non_null(nc);
-	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1&cursor=%s",
+	snprintf(path, sizeof(path),
+		 "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1&cursor=%s",
 		 (long long)ids.endpoint_api, nc);
 	resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
-	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"), "handshake_failed");
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"),
+			    "handshake_failed");
 	assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
@@ -511,7 +552,8 @@ static void test_apps(void **state)
 	json_t *v = json_array_get(vs, 1);
 	assert_string_equal(jstr(v, "version"), "4.2.0");
 	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 2);
-	json_t *pins = json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
+	json_t *pins =
+		json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
 	assert_int_equal(json_array_size(pins), 2);
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/apps/77", tok_read, NULL);
@@ -558,12 +600,219 @@ static void test_metrics(void **state)
 	req(&r, "GET", "/metrics", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.ctype, "text/plain"));
-	assert_non_null(strstr(r.body, "pinwatch_address_outcome{host=\"api.example.test\",port=\"443\",address=\"::1\",outcome=\"ok\"} 1\n"));
+	assert_non_null(strstr(r.body, "pinwatch_address_outcome{host=\"api.example.test\",port="
+				       "\"443\",address=\"::1\",outcome=\"ok\"} 1\n"));
 	assert_non_null(strstr(r.body, "pinwatch_probe_duration_seconds_bucket{le=\"0.1\"} 1\n"));
 	assert_non_null(strstr(r.body, "pinwatch_probe_duration_seconds_bucket{le=\"30\"} 2\n"));
 	assert_non_null(strstr(r.body, "pinwatch_probes_total{outcome=\"timeout\"} 1\n"));
 	assert_non_null(strstr(r.body, "pinwatch_webhook_queue_depth 0\n"));
-	assert_non_null(strstr(r.body, "pinwatch_address_expiry_seconds{host=\"xss.example.test\""));
+	assert_non_null(
+		strstr(r.body, "pinwatch_address_expiry_seconds{host=\"xss.example.test\""));
+	resp_free(&r);
+}
+
+static int64_t count_rows(const char *sql)
+{
+	int64_t n = -1;
+	assert_int_equal(db_query_int(wdb, sql, &n), 0);
+	return n;
+}
+
+static void test_endpoint_writes(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	req(&r, "POST", "/api/v1/endpoints", tok_read, "{\"host\":\"new.example.test\"}");
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write,
+	    "{\"host\":\"New.Example.TEST\",\"port\":8443,\"tags\":[\"b\",\"a\"],\"owner\":"
+	    "\"web\"}");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(jstr(r.json, "host"), "new.example.test");
+	int64_t id = json_integer_value(json_object_get(r.json, "id"));
+	assert_true(id > 0);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write,
+	    "{\"host\":\"new.example.test\",\"port\":8443}");
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"bad host!\"}");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "host"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write,
+	    "{\"host\":\"x.example.test\",\"prot\":443}");
+	assert_int_equal(r.status, 400); /* unknown key, as import */
+	assert_non_null(strstr(jstr(r.json, "detail"), "prot"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "[]");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld", (long long)id);
+	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_true(json_object_get(r.json, "changed")));
+	resp_free(&r);
+	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "changed")));
+	resp_free(&r);
+	req(&r, "PUT", path, tok_write, "{\"host\":\"other.example.test\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_string_equal(jstr(r.json, "owner"), "payments");
+	resp_free(&r);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_log WHERE actor = 'token:writer' "
+				    "AND object_type = 'endpoint'"),
+			 2); /* create + one real update */
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static void test_app_writes(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[256], body[1024];
+	req(&r, "POST", "/api/v1/apps", tok_write,
+	    "{\"name\":\"shop-ios\",\"platform\":\"ios\",\"adoption_threshold\":0.9}");
+	assert_int_equal(r.status, 201);
+	int64_t id = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"shop-ios\",\"platform\":\"ios\"}");
+	assert_int_equal(r.status, 409);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"x\",\"platform\":\"symbian\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
+	req(&r, "PUT", path, tok_write, "{\"platform\":\"ios\",\"adoption_threshold\":0.8}");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions", (long long)id);
+	snprintf(body, sizeof(body),
+		 "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
+		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"},{\"sha256\":\"not-base64\"}]}]"
+		 "}",
+		 ids.pin_ca);
+	req(&r, "POST", path, tok_write, body);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "pin_policies[0].pins[1].sha256"));
+	resp_free(&r);
+	snprintf(body, sizeof(body),
+		 "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
+		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"}]}]}",
+		 ids.pin_ca);
+	req(&r, "POST", path, tok_write, body);
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "version"), "2.0");
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/policies", (long long)id);
+	snprintf(body, sizeof(body),
+		 "{\"pattern\":\"**.example.test\",\"pins\":[{\"sha256\":\"%s\",\"role\":"
+		 "\"backup\"}]}",
+		 ids.pin_leaf);
+	req(&r, "PUT", path, tok_write, body);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/adoption", (long long)id);
+	req(&r, "POST", path, tok_write,
+	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "POST", path, tok_write,
+	    "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	req(&r, "POST", path, tok_write,
+	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
+	req(&r, "GET", path, tok_read, NULL);
+	json_t *v = json_array_get(json_object_get(r.json, "versions"), 0);
+	assert_int_equal(json_array_size(json_object_get(v, "pin_policies")), 2);
+	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 1);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/adoption/2026-11-01",
+		 (long long)id);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path),
+		 "/api/v1/apps/%lld/versions/2.0/policies?pattern=**.example.test", (long long)id);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
+	req(&r, "DELETE", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static void test_inventory_bulk(void **state)
+{
+	(void)state;
+	struct resp r;
+	req(&r, "GET", "/api/v1/inventory", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "endpoints")), 7);
+	char *doc = json_dumps(r.json, JSON_COMPACT);
+	resp_free(&r);
+	int64_t audit_before = count_rows("SELECT count(*) FROM audit_log");
+	/* re-importing the export changes nothing and writes no audit row */
+	assert_true(strlen(doc) < 16384);
+	req_full(&r, base_url, "POST", "/api/v1/inventory", tok_write, "application/json", doc,
+		 NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "updated")), 0);
+	resp_free(&r);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
+	free(doc);
+	/* all or nothing: a document with one bad pin changes nothing */
+	req(&r, "POST", "/api/v1/inventory", tok_write,
+	    "{\"endpoints\":[{\"host\":\"added.example.test\"}],\"apps\":[{\"name\":\"a\","
+	    "\"platform\":\"ios\","
+	    "\"versions\":[{\"version\":\"1\",\"pin_policies\":[{\"pattern\":\"x.test\",\"pins\":[{"
+	    "\"sha256\":\"abc\"}]}]}]}]}");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"),
+			       "apps[0].versions[0].pin_policies[0].pins[0].sha256"));
+	resp_free(&r);
+	assert_int_equal(
+		count_rows("SELECT count(*) FROM endpoints WHERE host = 'added.example.test'"), 0);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
+	req(&r, "POST", "/api/v1/inventory", tok_write,
+	    "{\"endpoints\":[{\"host\":\"added.example.test\"}]}");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 1);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/inventory?prune=maybe", tok_write, "{}");
+	assert_int_equal(r.status, 400);
 	resp_free(&r);
 }
 
@@ -571,32 +820,416 @@ static void test_audit_list(void **state)
 {
 	(void)state;
 	struct resp r;
-	char err[ERRLEN];
-	/* rows as the audit module writes them; the list route only reads */
-	assert_int_equal(db_exec(wdb,
-		"INSERT INTO audit_log (at, actor, action, object_type, object_id, before, after, prev_hash, hash) VALUES "
-		"(1, 'cli:a', 'create', 'endpoint', '1', NULL, '{\"host\":\"x\"}', printf('%064d', 0), printf('%064d', 1)),"
-		"(2, 'token:admin', 'update', 'endpoint', '1', '{}', '{}', printf('%064d', 1), printf('%064d', 2)),"
-		"(3, 'token:admin', 'delete', 'app', '2', '{}', NULL, printf('%064d', 2), printf('%064d', 3))",
-		err, sizeof(err)), 0);
-	req(&r, "GET", "/api/v1/audit?actor=token:admin&limit=1", tok_read, NULL);
+	req(&r, "GET",
+	    "/api/v1/"
+	    "audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1",
+	    tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	json_t *e = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(e, "action"), "delete");
-	char path[128];
-	snprintf(path, sizeof(path), "/api/v1/audit?actor=token:admin&limit=1&cursor=%s", jstr(r.json, "next_cursor"));
+	char path[160];
+	snprintf(path, sizeof(path),
+		 "/api/v1/"
+		 "audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&"
+		 "limit=1&cursor=%s",
+		 jstr(r.json, "next_cursor"));
 	resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	e = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(e, "action"), "update");
+	assert_string_equal(jstr(json_object_get(e, "after"), "owner"), "payments");
 	resp_free(&r);
-	req(&r, "GET", "/api/v1/audit?object_type=endpoint", tok_read, NULL);
-	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-	assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(r.json, "items"), 1), "after"), "host"), "x");
+	req(&r, "GET", "/api/v1/audit?action=create&object_type=token", tok_read, NULL);
+	assert_true(json_array_size(json_object_get(r.json, "items")) >= 5);
+	assert_null(strstr(r.body, "pwt_")); /* tokens never reach the log */
 	resp_free(&r);
 	req(&r, "GET", "/api/v1/audit?since=yesterday", tok_read, NULL);
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
+
+	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_true(json_object_get(r.json, "ok")));
+	assert_true(json_integer_value(json_object_get(r.json, "rows")) > 10);
+	resp_free(&r);
+	char err[ERRLEN];
+	assert_int_equal(db_exec(wdb,
+				 "DROP TRIGGER audit_log_no_update; "
+				 "UPDATE audit_log SET actor = 'cli:mallory' WHERE id = 3",
+				 err, sizeof(err)),
+			 0);
+	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r.json, "bad_id")), 3);
+	resp_free(&r);
+}
+
+static void test_readiness(void **state)
+{
+	(void)state;
+	struct resp r;
+	char path[128];
+	req(&r, "GET", "/api/v1/readiness", NULL, NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "application/json");
+	json_t *items = json_object_get(r.json, "items");
+	int64_t total = json_integer_value(json_object_get(r.json, "total"));
+	assert_true(total >= 7);
+	/* worst first: the endpoint whose 4.1.0 users (20%) are stranded */
+	json_t *first = json_array_get(items, 0);
+	assert_string_equal(jstr(first, "host"), "api.example.test");
+	assert_string_equal(jstr(first, "severity"), "critical");
+	json_t *now = json_object_get(json_array_get(json_object_get(first, "apps"), 0), "now");
+	assert_true(fabs(json_real_value(json_object_get(now, "stranded_share")) - 0.2) < 1e-9);
+	assert_true(json_is_array(json_object_get(r.json, "findings")));
+	resp_free(&r);
+
+	req(&r, "GET", "/api/v1/readiness?severity=critical", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness?severity=dire", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness?environment=staging&tag=edge", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
+			    "xss.example.test");
+	resp_free(&r);
+	/* pages of 2 cover everything once */
+	int seen = 0;
+	char cursor[32] = "";
+	for (int page = 0; page < 20; page++) {
+		snprintf(path, sizeof(path), "/api/v1/readiness?limit=2%s%s",
+			 cursor[0] ? "&cursor=" : "", cursor);
+		req(&r, "GET", path, tok_read, NULL);
+		seen += (int)json_array_size(json_object_get(r.json, "items"));
+		const char *nc = jstr(r.json, "next_cursor");
+		snprintf(cursor, sizeof(cursor), "%s", nc ? nc : "");
+		resp_free(&r);
+		if (!cursor[0])
+			break;
+	}
+	assert_int_equal(seen, total);
+
+	snprintf(path, sizeof(path), "/api/v1/readiness/%lld", (long long)ids.endpoint_api);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "host"), "api.example.test");
+	assert_int_equal(json_integer_value(json_object_get(r.json, "id")), ids.endpoint_api);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness/987654", tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+
+	req(&r, "GET", "/metrics", tok_read, NULL);
+	assert_non_null(strstr(r.body, "pinwatch_stranded_share{host=\"api.example.test\",port="
+				       "\"443\",app=\"shop-android\",scenario=\"now\"} 0.2\n"));
+	assert_non_null(
+		strstr(r.body, "pinwatch_endpoints_by_severity{severity=\"critical\"} 1\n"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/lint", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_array(json_object_get(r.json, "readiness_findings")));
+	/* 4.1.0 enforces a single pin on api.example.test */
+	json_t *f;
+	size_t fi;
+	bool few = false;
+	json_array_foreach(json_object_get(r.json, "findings"), fi, f) few |=
+		!strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&
+		!strcmp(jstr(f, "version"), "4.1.0");
+	assert_true(few);
+	resp_free(&r);
+
+	/* the cached snapshot follows changes made through the API... */
+	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}");
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 1);
+	resp_free(&r);
+	/* ...and outside it (another process importing) */
+	char err[ERRLEN];
+	assert_int_equal(db_exec(wdb,
+				 "INSERT INTO endpoints (host, created_at, updated_at) VALUES "
+				 "('cli.example.test', 0, 0)",
+				 err, sizeof(err)),
+			 0);
+	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 2);
+	resp_free(&r);
+}
+
+static double app_share(json_t *j, const char *app)
+{
+	json_t *a;
+	size_t i;
+	json_array_foreach(
+		json_object_get(j, "apps"), i,
+		a) if (!strcmp(jstr(a, "app"),
+			       app)) return json_real_value(json_object_get(a, "stranded_share"));
+	return -1;
+}
+
+static void test_whatif(void **state)
+{
+	(void)state;
+	struct resp r;
+	char body[512], cert[300], key[300], *pem = NULL;
+	size_t n;
+	/* candidate keeps the CA: 4.2.0 (pins the CA) survives, 4.1.0 (20%) does not */
+	snprintf(body, sizeof(body), "{\"host\":\"api.example.test\",\"pins\":[\"sha256/%s\"]}",
+		 ids.pin_ca);
+	req(&r, "POST", "/api/v1/whatif", tok_read, body);
+	if (r.status != 200)
+		fprintf(stderr, "whatif: %s\n", r.body);
+	assert_int_equal(r.status, 200);
+	assert_true(fabs(app_share(r.json, "shop-android") - 0.2) < 1e-9);
+	resp_free(&r);
+	/* an unrelated self-signed chain strands both versions (0.2 + 0.7) */
+	snprintf(cert, sizeof(cert), "%s/whatif-cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/whatif-key.pem", dir);
+	assert_int_equal(fixture_tls_files(cert, key), 0);
+	assert_int_equal(util_read_file(cert, 65536, &pem, &n), 0);
+	json_t *j = json_pack("{s:s, s:i, s:s, s:s}", "host", "api.example.test", "port", 443,
+			      "chain_pem", pem, "at", "2026-12-01");
+	char *b = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	req(&r, "POST", "/api/v1/whatif", tok_read, b);
+	assert_int_equal(r.status, 200);
+	assert_true(fabs(app_share(r.json, "shop-android") - 0.9) < 1e-9);
+	resp_free(&r);
+	free(b);
+	free(pem);
+	req(&r, "POST", "/api/v1/whatif", tok_read, "{\"host\":\"api.example.test\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/whatif", tok_read,
+	    "{\"host\":\"api.example.test\",\"pins\":[\"nope\"]}");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "pins[0]"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/whatif", tok_read,
+	    "{\"host\":\"api.example.test\",\"chain_pem\":\"-----BEGIN "
+	    "CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/whatif", NULL, "{\"host\":\"api.example.test\",\"pins\":[]}");
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
+static void test_alerts_webhooks(void **state)
+{
+	(void)state;
+	struct resp r;
+	char err[ERRLEN], sql[512];
+	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	size_t before = json_array_size(json_object_get(r.json, "items"));
+	resp_free(&r);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO alerts (fingerprint, kind, endpoint_id, severity, status, summary, "
+		 "starts_at, updated_at) "
+		 "VALUES ('fp-test-1', 'stranding_now', %lld, 'critical', 'firing', 'shop-android "
+		 "20%% stranded', %lld, %lld)",
+		 (long long)ids.endpoint_api, (long long)util_now(), (long long)util_now());
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), before + 1);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts?severity=critical", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts?severity=info", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts?all=perhaps", tok_read, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+
+	req(&r, "POST", "/api/v1/alerts/silences", tok_read,
+	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}");
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
+	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"rotation "
+	    "planned\"}");
+	assert_int_equal(r.status, 201);
+	int64_t sid = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
+	    "{\"until\":\"someday\",\"reason\":\"x\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/alerts/silences", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/alerts/silences/%lld", (long long)sid);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	req(&r, "POST", "/api/v1/webhooks", tok_write,
+	    "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret\"}");
+	assert_int_equal(r.status, 403); /* webhooks need admin */
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/webhooks", tok_admin,
+	    "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/webhooks", tok_admin,
+	    "{\"url\":\"http://127.0.0.1:9/"
+	    "hook\",\"secret\":\"s3cret-value\",\"format\":\"slack\"}");
+	assert_int_equal(r.status, 201);
+	int64_t wid = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks", tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_null(strstr(r.body, "s3cret-value"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks", tok_read, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld/test", (long long)wid);
+	req(&r, "POST", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	assert_false(
+		json_is_true(json_object_get(r.json, "delivered"))); /* nothing listens on port 9 */
+	resp_free(&r);
+	/* The outbox: a given-up row is listed with its error and can be retried. */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO webhook_outbox (webhook_id, idempotency_key, body, state, attempts,"
+		 " next_attempt_at, last_status, last_error, created_at) VALUES (%lld, 'k1',"
+		 " '{\"secret-body\":1}', 'given_up', 1, 0, 400, 'HTTP 400', 0)",
+		 (long long)wid);
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/webhooks/outbox?state=given_up", tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *row = json_array_get(json_object_get(r.json, "items"), 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "last_status")), 400);
+	assert_null(strstr(r.body, "secret-body"));
+	int64_t oid = json_integer_value(json_object_get(row, "id"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks/outbox?state=lost", tok_admin, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks/outbox", tok_read, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/outbox/%lld/retry", (long long)oid);
+	req(&r, "POST", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "POST", path, tok_admin, NULL);
+	assert_int_equal(r.status, 404); /* no longer given up */
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks/outbox?state=pending", tok_admin, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld", (long long)wid);
+	req(&r, "DELETE", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "DELETE", path, tok_admin, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+}
+
+static char *report_body(const char *pem, const char *host)
+{
+	char pin[80];
+	snprintf(pin, sizeof(pin), "pin-sha256=\"%s\"", ids.pin_ca);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:[s], s:[s], s:[s]}", "date-time",
+			      "2026-11-27T09:14:03Z", "hostname", host, "port", 443,
+			      "effective-expiration-date", "2027-01-26T09:12:44Z",
+			      "include-subdomains", 0, "known-pins", pin,
+			      "served-certificate-chain", pem, "validated-certificate-chain", pem);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+static void test_reports_candidates(void **state)
+{
+	(void)state;
+	struct resp r;
+	char cert[300], key[300], *pem = NULL;
+	size_t n;
+	snprintf(cert, sizeof(cert), "%s/report-cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/report-key.pem", dir);
+	assert_int_equal(fixture_tls_files(cert, key), 0);
+	assert_int_equal(util_read_file(cert, 65536, &pem, &n), 0);
+
+	/* apps in the field post reports without a token */
+	char *body = report_body(pem, "api.example.test");
+	req(&r, "POST", "/api/v1/reports", NULL, body);
+	if (r.status != 202)
+		fprintf(stderr, "report refused: %s\n", r.body);
+	assert_int_equal(r.status, 202);
+	resp_free(&r);
+	req_full(&r, base_url, "POST", "/api/v1/reports", NULL, "text/plain", body, NULL);
+	assert_int_equal(r.status, 415);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/reports", NULL, "{\"hostname\":\"api.example.test\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/reports", NULL, NULL);
+	assert_int_equal(r.status, 401); /* reading them needs a token */
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/reports", tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_array_size(json_object_get(r.json, "items")) >= 1);
+	resp_free(&r);
+	/* one source is rate limited after its burst */
+	int limited = 0;
+	for (int i = 0; i < 40 && !limited; i++) {
+		req(&r, "POST", "/api/v1/reports", NULL, body);
+		limited = r.status == 429;
+		resp_free(&r);
+	}
+	assert_true(limited);
+	free(body);
+
+	json_t *cj = json_pack("{s:s, s:s}", "pem", pem, "source", "manual");
+	char *cbody = json_dumps(cj, JSON_COMPACT);
+	json_decref(cj);
+	req(&r, "POST", "/api/v1/candidates", tok_read, cbody);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
+	if (r.status != 201)
+		fprintf(stderr, "candidate refused: %s\n", r.body);
+	assert_int_equal(r.status, 201);
+	int64_t cid = json_integer_value(json_object_get(r.json, "id"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
+	assert_int_equal(r.status, 200); /* known chain */
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/candidates", tok_write, "{\"pem\":\"not a certificate\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/candidates", tok_read, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	resp_free(&r);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/candidates/%lld", (long long)cid);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "DELETE", path, tok_write, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	free(cbody);
+	free(pem);
 }
 
 static void test_public_read_ipv6(void **state)
@@ -693,15 +1326,38 @@ static void test_per_ip_limit(void **state)
 	assert_true(refused);
 	close(a);
 	close(b);
-	int served = 0;
-	for (int i = 0; i < 100 && !served; i++) {
+	int served = 0, tries;
+	for (tries = 0; tries < 500 && !served; tries++) {
 		req_full(&r, base, "GET", "/healthz", NULL, NULL, NULL, NULL);
 		served = r.cc == CURLE_OK && r.status > 0;
+		if (!served && tries % 50 == 0)
+			fprintf(stderr, "per-ip: try %d: %s\n", tries, curl_easy_strerror(r.cc));
 		resp_free(&r);
 		if (!served)
 			usleep(20000);
 	}
 	assert_true(served);
+	http_free(h);
+}
+
+static void test_idle_timeout(void **state)
+{
+	(void)state;
+	char err[ERRLEN], buf[64];
+	struct config c = base_cfg();
+	c.http_timeout_s = 1;
+	struct http *h = http_new(&c, dbpath, err, sizeof(err));
+	assert_non_null(h);
+	int fd = connect_raw(http_port(h)); /* half a request, then silence */
+	assert_true(fd >= 0);
+	struct timeval tv = { .tv_sec = 15 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* the server closes the idle connection (read returns 0, or a reset) well
+	 * before our 15 s receive timeout */
+	ssize_t n = read(fd, buf, sizeof(buf));
+	assert_true(n <= 0);
+	assert_false(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	close(fd);
 	http_free(h);
 }
 
@@ -734,10 +1390,18 @@ int main(void)
 		cmocka_unit_test(test_apps),
 		cmocka_unit_test(test_probe_now),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_endpoint_writes),
+		cmocka_unit_test(test_app_writes),
+		cmocka_unit_test(test_inventory_bulk),
 		cmocka_unit_test(test_audit_list),
+		cmocka_unit_test(test_readiness),
+		cmocka_unit_test(test_whatif),
+		cmocka_unit_test(test_alerts_webhooks),
+		cmocka_unit_test(test_reports_candidates),
 		cmocka_unit_test(test_public_read_ipv6),
 		cmocka_unit_test(test_https),
 		cmocka_unit_test(test_per_ip_limit),
+		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_bad_listen),
 	};
 	gnutls_global_init();

@@ -32,7 +32,9 @@ static void test_model_normalize_host_table(void **state)
 		{ ".example.com", -EINVAL, NULL },
 		{ "a..b", -EINVAL, NULL },
 		{ "exa mple.com", -EINVAL, NULL },
-		{ "b\xc3\xbc" "cher.example", -EINVAL, NULL }, /* U-labels are not accepted */
+		{ "b\xc3\xbc"
+		  "cher.example",
+		  -EINVAL, NULL }, /* U-labels are not accepted */
 		{ "api.example.com:443", -EINVAL, NULL },
 		{ "*.example.com", -EINVAL, NULL },
 		{ "a/b", -EINVAL, NULL },
@@ -142,12 +144,15 @@ static void test_model_enum_names_round_trip(void **state)
 	(void)state;
 	for (int i = 0; i < 4; i++) {
 		enum failure_mode m;
-		assert_int_equal(model_parse_failure_mode(model_failure_mode_name((enum failure_mode)i), &m), 0);
+		assert_int_equal(
+			model_parse_failure_mode(model_failure_mode_name((enum failure_mode)i), &m),
+			0);
 		assert_int_equal(m, i);
 	}
 	for (int i = 0; i < 3; i++) {
 		enum app_platform p;
-		assert_int_equal(model_parse_platform(model_platform_name((enum app_platform)i), &p), 0);
+		assert_int_equal(
+			model_parse_platform(model_platform_name((enum app_platform)i), &p), 0);
 		assert_int_equal(p, i);
 	}
 	enum pin_role r;

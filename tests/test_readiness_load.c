@@ -34,7 +34,8 @@ static void add_cert(int k, int issuer, int is_ca)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO certificates (id, sha256, der, subject, issuer, serial, not_before,"
 		 " not_after, key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (%d,"
-		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', x'3000', 'CN=c%d', 'CN=c%d', '01', 0, %d, 'ECDSA', 256,"
+		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', x'3000', "
+		 "'CN=c%d', 'CN=c%d', '01', 0, %d, 'ECDSA', 256,"
 		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', %d, 0)",
 		 k, k, k, issuer, 1000000 + k, 100 + k, is_ca);
 	exec(sql);
@@ -43,11 +44,14 @@ static void add_cert(int k, int issuer, int is_ca)
 static void add_chain(int id, const int *certs, int n)
 {
 	char sql[384];
-	snprintf(sql, sizeof(sql), "INSERT INTO chains (id, sha256, length) VALUES (%d, x'00000000000000000000000000000000000000000000000000000000000000%02x', %d)",
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO chains (id, sha256, length) VALUES (%d, "
+		 "x'00000000000000000000000000000000000000000000000000000000000000%02x', %d)",
 		 id, id, n);
 	exec(sql);
 	for (int i = 0; i < n; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO chain_certs VALUES (%d, %d, %d)", id, i, certs[i]);
+		snprintf(sql, sizeof(sql), "INSERT INTO chain_certs VALUES (%d, %d, %d)", id, i,
+			 certs[i]);
 		exec(sql);
 	}
 }
@@ -61,7 +65,8 @@ static void add_obs(int id, const char *addr, const char *outcome, int presented
 		snprintf(v, sizeof(v), "%d", validated);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO observations (id, endpoint_id, address, outcome, presented_chain_id,"
-		 " validated_chain_id, first_seen, last_seen) VALUES (%d, 1, '%s', '%s', %d, %s, %d, %d)",
+		 " validated_chain_id, first_seen, last_seen) VALUES (%d, 1, '%s', '%s', %d, %s, "
+		 "%d, %d)",
 		 id, addr, outcome, presented, v, first, last);
 	exec(sql);
 }
@@ -77,7 +82,8 @@ static int setup(void **state)
 	db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
-	exec("INSERT INTO endpoints (id, host, created_at, updated_at) VALUES (1, 'api.example.com', 0, 0)");
+	exec("INSERT INTO endpoints (id, host, created_at, updated_at) VALUES (1, "
+	     "'api.example.com', 0, 0)");
 	add_cert(1, 2, 0); /* leaf X */
 	add_cert(2, 3, 1); /* intermediate */
 	add_cert(3, 3, 1); /* root */
@@ -92,6 +98,10 @@ static int setup(void **state)
 	/* address B: chain X twice with the same last_seen: the higher id wins */
 	add_obs(3, "192.0.2.2", "ok", 1, 2, 100, 400);
 	add_obs(4, "192.0.2.2", "untrusted", 1, 0, 350, 400);
+	/* address C appears much later: A and B are then gone (not seen for a day) */
+	add_obs(5, "192.0.2.3", "ok", 3, 4, 200000, 300000);
+	add_obs(6, "192.0.2.4", "ok", 3, 4, 200000, 300000 - 86400);	 /* exactly a day: kept */
+	add_obs(7, "192.0.2.5", "ok", 3, 4, 200000, 300000 - 86400 - 1); /* gone */
 	return 0;
 }
 
@@ -180,6 +190,18 @@ static void test_load_endpoint_as_of(void **state)
 	readiness_observed_free(&o);
 }
 
+static void test_load_endpoint_drops_gone_addresses(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct readiness_observed o;
+	assert_int_equal(readiness_load_endpoint(db, 1, 400000, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.naddrs, 2);
+	assert_string_equal(o.addrs[0].address, "192.0.2.3");
+	assert_string_equal(o.addrs[1].address, "192.0.2.4");
+	readiness_observed_free(&o);
+}
+
 static void test_load_ca_pool(void **state)
 {
 	(void)state;
@@ -205,8 +227,9 @@ static void test_chain_from_pem_bad_input(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
-		assert_int_equal(readiness_chain_from_pem(bad[i], strlen(bad[i]), &c, err, sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+			readiness_chain_from_pem(bad[i], strlen(bad[i]), &c, err, sizeof(err)),
+			-EINVAL);
 		assert_true(err[0] != '\0');
 		assert_int_equal(c.ncerts, 0);
 	}
@@ -217,6 +240,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_endpoint_latest_and_previous),
 		cmocka_unit_test(test_load_endpoint_as_of),
+		cmocka_unit_test(test_load_endpoint_drops_gone_addresses),
 		cmocka_unit_test(test_load_ca_pool),
 		cmocka_unit_test(test_chain_from_pem_bad_input),
 	};

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "alerts.h"
+#include "config.h"
 #include "db.h"
 #include "reports.h"
 #include "sigcert.h"
@@ -37,8 +39,8 @@ static int group_setup(void **state)
 		       NOW + 3000 * DAY, NULL) ||
 	    tcert_make(&inter, "Example Issuing CA", NULL, &root, true, NOW - 300 * DAY,
 		       NOW + 1000 * DAY, NULL) ||
-	    tcert_make(&leaf, "api.example.com", dns, &inter, false, NOW - 30 * DAY,
-		       NOW + 60 * DAY, NULL) ||
+	    tcert_make(&leaf, "api.example.com", dns, &inter, false, NOW - 30 * DAY, NOW + 60 * DAY,
+		       NULL) ||
 	    tcert_make(&leaf_reissued, "api.example.com", dns, &inter, false, NOW - 2 * DAY,
 		       NOW + 88 * DAY, &leaf) ||
 	    tcert_make(&mitm_root, "Corp TLS Inspection CA", NULL, NULL, true, NOW - 400 * DAY,
@@ -85,7 +87,8 @@ static int setup(void **state)
 	if (db_exec(db,
 		    "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
 		    "(1, 'api.example.com', 443, 0, 0), (2, 'other.example.com', 443, 0, 0);"
-		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) VALUES "
+		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) "
+		    "VALUES "
 		    "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0),"
 		    "(2, 'shop-android', 'android', 'com.example.shop', 0, 0);"
 		    "INSERT INTO versions (id, app_id, version, created_at) VALUES "
@@ -115,8 +118,11 @@ static int teardown(void **state)
 /* Fill a template with chain c0, c1, c2 and the two known pins. */
 static char *body(const char *name, const char *c0, const char *c1, const char *c2)
 {
-	const char *kv[] = { "C0",   c0, "C1",   c1, "C2",   c2, "PIN1", root.pin_b64,
-			     "PIN2", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", NULL };
+	const char *kv[] = {
+		"C0", c0,     "C1",	    c1,	    "C2",
+		c2,   "PIN1", root.pin_b64, "PIN2", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		NULL
+	};
 	char *b = tmpl_fill(name, kv);
 	assert_non_null(b);
 	return b;
@@ -209,6 +215,8 @@ static void test_reports_parse_hpkp_forms(void **state)
 		assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
 		assert_int_equal(r.format, REPORT_HPKP);
 		assert_null(r.bundle_id);
+		assert_int_equal(r.enforce, -1);
+		assert_non_null(r.noted_hostname);
 		assert_string_equal(r.hostname, "api.example.com");
 		assert_int_equal(r.port, 443);
 		assert_int_equal(r.date_time, 1795770843);
@@ -238,6 +246,22 @@ static void expect_str(const char *b, const char *needle)
 	expect_bad(b, strlen(b), needle);
 }
 
+static void test_reports_parse_empty_noted_hostname(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct report r;
+	char *b = body("hpkp-wrapped.json", pem_leaf, pem_inter, pem_root);
+	char *at = strstr(b, "\"noted-hostname\":\"api.example.com\"");
+	assert_non_null(at);
+	memmove(at + 18, at + 33, strlen(at + 33) + 1); /* value becomes "" */
+	assert_non_null(strstr(b, "\"noted-hostname\":\"\""));
+	assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
+	assert_null(r.noted_hostname);
+	reports_clear(&r);
+	free(b);
+}
+
 static void test_reports_parse_wrong_types(void **state)
 {
 	(void)state;
@@ -245,34 +269,57 @@ static void test_reports_parse_wrong_types(void **state)
 	static const struct {
 		const char *from, *to, *needle;
 	} cases[] = {
-		{ "\"app-version\":\"4.2.0\"", "\"app-version\":420", "app-version: expected a string, got integer" },
-		{ "\"app-bundle-id\":\"com.example.shop\"", "\"app-bundle-id\":null", "app-bundle-id: missing" },
-		{ "\"app-bundle-id\":\"com.example.shop\"", "\"app-bundle-id\":\"\"", "app-bundle-id: empty" },
+		{ "\"app-version\":\"4.2.0\"", "\"app-version\":420",
+		  "app-version: expected a string, got integer" },
+		{ "\"app-bundle-id\":\"com.example.shop\"", "\"app-bundle-id\":null",
+		  "app-bundle-id: missing" },
+		{ "\"app-bundle-id\":\"com.example.shop\"", "\"app-bundle-id\":\"\"",
+		  "app-bundle-id: empty" },
 		{ "\"port\":443", "\"port\":\"443\"", "port: expected an integer, got string" },
 		{ "\"port\":443", "\"port\":70000", "port: 70000 out of range" },
 		{ "\"port\":443", "\"port\":443.5", "port: expected an integer, got number" },
-		{ "\"include-subdomains\":true", "\"include-subdomains\":1", "include-subdomains: expected a boolean" },
-		{ "\"enforce-pinning\":true", "\"enforce-pinning\":\"yes\"", "enforce-pinning: expected a boolean" },
-		{ "\"validation-result\":1", "\"validation-result\":-1", "validation-result: -1 out of range" },
-		{ "\"date-time\":\"2026-11-27T09:14:03Z\"", "\"date-time\":\"yesterday\"", "date-time: expected an ISO 8601" },
-		{ "\"date-time\":\"2026-11-27T09:14:03Z\"", "\"date-time\":\"2026-02-30T09:14:03Z\"", "date-time: expected an ISO 8601" },
-		{ "\"hostname\":\"api.example.com\"", "\"hostname\":\"api example.com\"", "hostname: not a valid host name" },
-		{ "\"hostname\":\"api.example.com\"", "\"hostname\":[]", "hostname: expected a string, got array" },
-		{ "\"known-pins\":[", "\"known-pins\":{},\"x\":[", "known-pins: expected an array of strings, got object" },
-		{ "\"known-pins\":[\"pin-sha256=", "\"known-pins\":[7,\"pin-sha256=", "known-pins[0]: expected a string, got integer" },
-		{ "\"known-pins\":[\"pin-sha256=", "\"known-pins\":[\"sha256/abc\",\"pin-sha256=", "known-pins[0]: expected pin-sha256=" },
-		{ "\"known-pins\":[\"pin-sha256=", "\"known-pins\":[\"pin-sha256=\\\"AAAA\\\"\",\"pin-sha256=", "known-pins[0]: pin-sha256 is not 32 bytes" },
-		{ "\"validated-certificate-chain\":[", "\"validated-certificate-chain\":[\"hello\",", "validated-certificate-chain[0]: not a PEM certificate" },
-		{ "\"validated-certificate-chain\":[", "\"validated-certificate-chain\":[{},", "validated-certificate-chain[0]: expected a PEM string, got object" },
-		{ "\"validated-certificate-chain\":[", "\"validated-certificate-chain\":\"x\",\"y\":[", "validated-certificate-chain: expected an array" },
-		{ "\"known-pins-expiration-date\":\"2027-06-01\"", "\"known-pins-expiration-date\":\"June\"", "known-pins-expiration-date: expected a date" },
+		{ "\"include-subdomains\":true", "\"include-subdomains\":1",
+		  "include-subdomains: expected a boolean" },
+		{ "\"enforce-pinning\":true", "\"enforce-pinning\":\"yes\"",
+		  "enforce-pinning: expected a boolean" },
+		{ "\"validation-result\":1", "\"validation-result\":-1",
+		  "validation-result: -1 out of range" },
+		{ "\"date-time\":\"2026-11-27T09:14:03Z\"", "\"date-time\":\"yesterday\"",
+		  "date-time: expected an ISO 8601" },
+		{ "\"date-time\":\"2026-11-27T09:14:03Z\"",
+		  "\"date-time\":\"2026-02-30T09:14:03Z\"", "date-time: expected an ISO 8601" },
+		{ "\"hostname\":\"api.example.com\"", "\"hostname\":\"api example.com\"",
+		  "hostname: not a valid host name" },
+		{ "\"hostname\":\"api.example.com\"", "\"hostname\":[]",
+		  "hostname: expected a string, got array" },
+		{ "\"known-pins\":[", "\"known-pins\":{},\"x\":[",
+		  "known-pins: expected an array of strings, got object" },
+		{ "\"known-pins\":[\"pin-sha256=", "\"known-pins\":[7,\"pin-sha256=",
+		  "known-pins[0]: expected a string, got integer" },
+		{ "\"known-pins\":[\"pin-sha256=", "\"known-pins\":[\"sha256/abc\",\"pin-sha256=",
+		  "known-pins[0]: expected pin-sha256=" },
+		{ "\"known-pins\":[\"pin-sha256=",
+		  "\"known-pins\":[\"pin-sha256=\\\"AAAA\\\"\",\"pin-sha256=",
+		  "known-pins[0]: pin-sha256 is not 32 bytes" },
+		{ "\"validated-certificate-chain\":[",
+		  "\"validated-certificate-chain\":[\"hello\",",
+		  "validated-certificate-chain[0]: not a PEM certificate" },
+		{ "\"validated-certificate-chain\":[", "\"validated-certificate-chain\":[{},",
+		  "validated-certificate-chain[0]: expected a PEM string, got object" },
+		{ "\"validated-certificate-chain\":[",
+		  "\"validated-certificate-chain\":\"x\",\"y\":[",
+		  "validated-certificate-chain: expected an array" },
+		{ "\"known-pins-expiration-date\":\"2027-06-01\"",
+		  "\"known-pins-expiration-date\":\"June\"",
+		  "known-pins-expiration-date: expected a date" },
 	};
 	char *good = body("trustkit-ios.json", pem_leaf, pem_inter, pem_root);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *at = strstr(good, cases[i].from);
 		if (!at)
 			fail_msg("case %zu: '%s' not in the template", i, cases[i].from);
-		size_t pre = (size_t)(at - good), fl = strlen(cases[i].from), tl = strlen(cases[i].to);
+		size_t pre = (size_t)(at - good), fl = strlen(cases[i].from),
+		       tl = strlen(cases[i].to);
 		char *b = malloc(strlen(good) + tl + 1);
 		assert_non_null(b);
 		memcpy(b, good, pre);
@@ -321,8 +368,9 @@ static void test_reports_parse_hostile_bodies(void **state)
 	free(big);
 	/* Too many certificates / pins. */
 	char many[8192];
-	o = (size_t)snprintf(many, sizeof(many), "{\"hostname\":\"a.example\",\"known-pins\":[],"
-						 "\"served-certificate-chain\":[");
+	o = (size_t)snprintf(many, sizeof(many),
+			     "{\"hostname\":\"a.example\",\"known-pins\":[],"
+			     "\"served-certificate-chain\":[");
 	for (int i = 0; i < 17; i++)
 		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"x\"", i ? "," : "");
 	o += (size_t)snprintf(many + o, sizeof(many) - o, "]}");
@@ -355,16 +403,22 @@ static void test_reports_classification_table(void **state)
 		int64_t app, version, endpoint;
 	} cases[] = {
 		/* Server's leaf as seen by iOS: the app's pins are wrong. */
-		{ "trustkit-ios.json", NULL, pem_leaf, pem_inter, pem_root, REPORT_MATCHES_SERVER, 1, 11, 1 },
+		{ "trustkit-ios.json", NULL, pem_leaf, pem_inter, pem_root, REPORT_MATCHES_SERVER,
+		  1, 11, 1 },
 		/* Same key, reissued certificate: still what the server presents. */
-		{ "trustkit-android.json", NULL, pem_reissued, pem_inter, pem_root, REPORT_MATCHES_SERVER, 2, 21, 1 },
+		{ "trustkit-android.json", NULL, pem_reissued, pem_inter, pem_root,
+		  REPORT_MATCHES_SERVER, 2, 21, 1 },
 		/* Interception by a corporate CA. */
-		{ "trustkit-android.json", NULL, pem_mitm_leaf, pem_mitm_root, pem_mitm_root, REPORT_DIFFERS, 2, 21, 1 },
-		{ "hpkp-chrome.json", NULL, pem_mitm_leaf, pem_mitm_root, pem_mitm_root, REPORT_DIFFERS, 0, 0, 1 },
+		{ "trustkit-android.json", NULL, pem_mitm_leaf, pem_mitm_root, pem_mitm_root,
+		  REPORT_DIFFERS, 2, 21, 1 },
+		{ "hpkp-chrome.json", NULL, pem_mitm_leaf, pem_mitm_root, pem_mitm_root,
+		  REPORT_DIFFERS, 0, 0, 1 },
 		/* Host not in the inventory. */
-		{ "trustkit-ios.json", "login.example.net", pem_leaf, pem_inter, pem_root, REPORT_UNKNOWN_HOST, 1, 11, 0 },
+		{ "trustkit-ios.json", "login.example.net", pem_leaf, pem_inter, pem_root,
+		  REPORT_UNKNOWN_HOST, 1, 11, 0 },
 		/* Inventoried but never observed. */
-		{ "hpkp-wrapped.json", "other.example.com", pem_leaf, pem_inter, pem_root, REPORT_UNOBSERVED, 0, 0, 2 },
+		{ "hpkp-wrapped.json", "other.example.com", pem_leaf, pem_inter, pem_root,
+		  REPORT_UNOBSERVED, 0, 0, 2 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *b = body(cases[i].tmpl, cases[i].c0, cases[i].c1, cases[i].c2);
@@ -399,7 +453,8 @@ static void test_reports_classification_table(void **state)
 		assert_int_equal(q(db, sql), cases[i].app * 1000000 + cases[i].version * 1000 +
 						     cases[i].endpoint);
 		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM report_clusters WHERE id = %lld AND classification = '%s'",
+			 "SELECT count(*) FROM report_clusters WHERE id = %lld AND classification "
+			 "= '%s'",
 			 (long long)st.cluster_id, names[cases[i].want]);
 		assert_int_equal(q(db, sql), 1);
 		reports_clear(&r);
@@ -491,7 +546,8 @@ static void test_reports_ingest_rate_limited(void **state)
 	char *b = body("hpkp-chrome.json", pem_leaf, pem_inter, pem_root);
 	int accepted = 0, limited = 0;
 	for (int i = 0; i < 5000; i++) {
-		int st = reports_ingest(db, b, strlen(b), "198.51.100.7", NOW, lim, err, sizeof(err));
+		int st = reports_ingest(db, b, strlen(b), "198.51.100.7", NOW, lim, err,
+					sizeof(err));
 		if (st == 202)
 			accepted++;
 		else if (st == 429)
@@ -511,12 +567,12 @@ static void test_reports_ingest_rate_limited(void **state)
 	}
 	assert_int_equal(v6, 20);
 	/* Tokens come back with time. */
-	assert_int_equal(reports_ingest(db, b, strlen(b), "198.51.100.7", NOW + 1, lim, err,
-					sizeof(err)),
-			 202);
-	assert_int_equal(reports_ingest(db, b, strlen(b), "198.51.100.7", NOW + 1, lim, err,
-					sizeof(err)),
-			 429);
+	assert_int_equal(
+		reports_ingest(db, b, strlen(b), "198.51.100.7", NOW + 1, lim, err, sizeof(err)),
+		202);
+	assert_int_equal(
+		reports_ingest(db, b, strlen(b), "198.51.100.7", NOW + 1, lim, err, sizeof(err)),
+		429);
 	free(b);
 	struct reports_stats st;
 	reports_limits_stats(lim, &st);
@@ -596,16 +652,41 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	snprintf(fp, sizeof(fp), "%s", a[0].fingerprint);
 	reports_alerts_free(a, n);
 
-	/* A second cluster (interception) adds one condition; the first keeps its fingerprint. */
+	/* A second cluster (interception) adds one condition; the first keeps its
+	 * fingerprint. One source alone is only info; a second address makes it
+	 * a warning (the same address again does not). */
 	b = body("trustkit-android.json", pem_mitm_leaf, pem_mitm_root, pem_mitm_root);
 	ingest_ok(db, lim, b, "192.0.2.7", NOW + 6);
-	free(b);
+	ingest_ok(db, lim, b, "192.0.2.7", NOW + 6);
 	assert_int_equal(reports_alert_conds(db, NOW + 6, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(a[0].fingerprint, fp);
+	assert_string_equal(a[1].severity, "info");
+	assert_int_equal(json_integer_value(json_object_get(a[1].details, "sources")), 1);
+	reports_alerts_free(a, n);
+	ingest_ok(db, lim, b, "198.51.100.20", NOW + 6);
+	free(b);
+	assert_int_equal(reports_alert_conds(db, NOW + 6, 7 * DAY, &a, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
 	assert_string_equal(a[1].severity, "warning");
 	assert_int_equal(a[1].app_id, 2);
 	reports_alerts_free(a, n);
+
+	/* Through the alert engine: one firing alert per cluster, critical for
+	 * matches_server; they resolve once the clusters go quiet. */
+	struct config cfg;
+	config_defaults(&cfg);
+	struct alerts_result res;
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 6, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 2);
+	assert_int_equal(q(db,
+			   "SELECT count(*) FROM alerts WHERE kind = 'pin_failures_reported' AND "
+			   "status = 'firing' AND severity = 'critical' AND app_id = 1"),
+			 1);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 7, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.opened, 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 8 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.resolved, 2);
 
 	/* Quiet clusters stop being conditions after the window. */
 	assert_int_equal(reports_alert_conds(db, NOW + 8 * DAY, 7 * DAY, &a, &n, err, sizeof(err)),
@@ -663,19 +744,19 @@ static void test_reports_parse_value_matches_text(void **state)
 	assert_non_null(strstr(err, "nested deeper than 8"));
 	struct reports_limits *lim = reports_limits_new(65536, 10, 100, 64, 1000);
 	assert_non_null(lim);
-	assert_int_equal(reports_ingest_value(db, jroot, 300, "192.0.2.1", NOW, lim, err, sizeof(err)),
-			 400);
+	assert_int_equal(
+		reports_ingest_value(db, jroot, 300, "192.0.2.1", NOW, lim, err, sizeof(err)), 400);
 	assert_int_equal(reports_ingest_value(db, NULL, 0, "192.0.2.1", NOW, lim, err, sizeof(err)),
 			 400);
 	json_decref(jroot);
 	char *b = body("hpkp-wrapped.json", pem_leaf, pem_inter, pem_root);
 	jroot = json_loads(b, 0, NULL);
-	assert_int_equal(reports_ingest_value(db, jroot, strlen(b), "192.0.2.1", NOW, lim, err,
-					      sizeof(err)),
-			 202);
-	assert_int_equal(reports_ingest_value(db, jroot, 70000, "192.0.2.1", NOW, lim, err,
-					      sizeof(err)),
-			 413);
+	assert_int_equal(
+		reports_ingest_value(db, jroot, strlen(b), "192.0.2.1", NOW, lim, err, sizeof(err)),
+		202);
+	assert_int_equal(
+		reports_ingest_value(db, jroot, 70000, "192.0.2.1", NOW, lim, err, sizeof(err)),
+		413);
 	json_decref(jroot);
 	free(b);
 	struct reports_stats st;
@@ -686,6 +767,57 @@ static void test_reports_parse_value_matches_text(void **state)
 	reports_limits_free(lim);
 }
 
+static void test_reports_cluster_cap_evicts_least_recent(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	/* REPORTS_MAX_CLUSTERS old clusters (a flood of made-up chains), each
+	 * with a report and a day count; the oldest-seen is id 1. */
+	assert_int_equal(db_exec(db,
+				 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+				 "WHERE i < 20000) "
+				 "INSERT INTO report_clusters (id, key, hostname, port, "
+				 "chain_sha256, chain_length, "
+				 "classification, first_seen, last_seen, report_count) SELECT i, "
+				 "randomblob(32), 'x.example', 443, randomblob(32), 1, "
+				 "'unknown_host', i, i, 1 "
+				 "FROM n;"
+				 "INSERT INTO report_cluster_days SELECT id, '2026-11-01', 1 FROM "
+				 "report_clusters;"
+				 "INSERT INTO report_cluster_days VALUES (2, '2024-01-01', 1);"
+				 "INSERT INTO reports (received_at, source, format, hostname, "
+				 "port, served_chain, "
+				 "validated_chain, known_pins, cluster_id, classification) SELECT "
+				 "last_seen, "
+				 "'192.0.2.1', 'hpkp', 'x.example', 443, '[]', '[]', '[]', id, "
+				 "'unknown_host' "
+				 "FROM report_clusters;",
+				 err, sizeof(err)),
+			 0);
+	char *b = body("hpkp-chrome.json", pem_leaf, pem_inter, pem_root);
+	struct report r;
+	struct reports_stored st;
+	assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
+	assert_int_equal(reports_store(db, &r, "192.0.2.9", NOW, 1000000, &st, err, sizeof(err)),
+			 0);
+	assert_true(st.new_cluster);
+	assert_int_equal(st.clusters_evicted, 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), REPORTS_MAX_CLUSTERS);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters WHERE id = 1"), 0);
+	assert_int_equal(q(db, "SELECT count(*) FROM reports WHERE cluster_id = 1"), 0);
+	assert_int_equal(q(db, "SELECT count(*) FROM reports"), REPORTS_MAX_CLUSTERS);
+	/* Day counts older than REPORTS_DAYS_KEPT are pruned. */
+	assert_int_equal(q(db, "SELECT count(*) FROM report_cluster_days WHERE day < '2025-01-01'"),
+			 0);
+	/* A report for an existing cluster evicts nothing. */
+	assert_int_equal(
+		reports_store(db, &r, "192.0.2.9", NOW + 1, 1000000, &st, err, sizeof(err)), 0);
+	assert_false(st.new_cluster);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), REPORTS_MAX_CLUSTERS);
+	reports_clear(&r);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,16 +825,22 @@ int main(void)
 		cmocka_unit_test(test_reports_parse_trustkit_ios_legacy),
 		cmocka_unit_test(test_reports_parse_trustkit_android),
 		cmocka_unit_test(test_reports_parse_hpkp_forms),
+		cmocka_unit_test(test_reports_parse_empty_noted_hostname),
 		cmocka_unit_test(test_reports_parse_wrong_types),
 		cmocka_unit_test(test_reports_parse_hostile_bodies),
 		cmocka_unit_test_setup_teardown(test_reports_classification_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reports_ingest_never_stores_half, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_ingest_never_stores_half, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_reports_ingest_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_ingest_rate_limited, setup, teardown),
 		cmocka_unit_test(test_reports_limits_table_bounded),
 		cmocka_unit_test_setup_teardown(test_reports_quota_evicts_oldest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reports_alert_conds_new_cluster, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reports_parse_value_matches_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_alert_conds_new_cluster, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reports_parse_value_matches_text, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reports_cluster_cap_evicts_least_recent, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

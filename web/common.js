@@ -113,7 +113,7 @@ PW.showError = function (where, err) {
 PW.chrome = function (active) {
   const nav = PW.h('nav', { class: 'top' },
     PW.h('a', { href: '/', class: 'brand', text: 'pinwatch' }),
-    [['/', 'Overview'], ['/expiry', 'Expiry'], ['/audit', 'Audit']].map(([href, label]) =>
+    [['/', 'Overview'], ['/expiry', 'Expiry'], ['/signals', 'Signals'], ['/audit', 'Audit']].map(([href, label]) =>
       PW.h('a', { href, class: label === active ? 'active' : null, text: label })));
   const input = PW.h('input', { type: 'password', id: 'token', placeholder: 'API token', autocomplete: 'off', 'aria-label': 'API token' });
   input.value = PW.token();

@@ -84,10 +84,12 @@
       text: v ? PW.pct(v.stranded_share) + (v.stranded_versions && v.stranded_versions.length ?
         ' (' + v.stranded_versions.map(s => s.version).join(', ') + ')' : '') : '–' });
     return h('div', { class: 'table-wrap' }, h('table', { id: 'verdicts' },
-      h('thead', {}, h('tr', {}, ['App', 'Now', 'Key rotation', 'CA change', 'Unknown', 'Rotation'].map(t => h('th', { text: t })))),
+      h('thead', {}, h('tr', {}, ['App', 'Now', 'Key rotation', 'CA change', 'Unknown', 'Rotation', 'Ready by (forecast)'].map(t => h('th', { text: t })))),
       h('tbody', {}, apps.map(a => h('tr', {}, h('td', { text: a.app }), cell(a.now), cell(a.key_rotation), cell(a.ca_change),
         h('td', { class: 'num', text: a.now ? PW.pct(a.now.unknown_share) : '' }),
-        h('td', { text: a.key_rotation ? (a.key_rotation.ready ? 'ready' : 'not ready') : '' }))))));
+        h('td', { text: a.key_rotation ? (a.key_rotation.ready ? 'ready' : 'not ready') : '' }),
+        h('td', { title: (a.forecast && a.forecast.basis) || null,
+          text: a.key_rotation && a.key_rotation.ready ? '–' : a.forecast && a.forecast.available ? a.forecast.date : 'no forecast' }))))));
   }
 
   function whatifForm(main, ep) {

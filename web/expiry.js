@@ -4,26 +4,21 @@
   const h = PW.h;
   const DAY = 86400000;
 
+  /* The engine's forecast of when each app's key-rotation readiness reaches
+   * its threshold (latest date over the worst endpoints). */
   async function readinessDates() {
-    const out = [];
+    const byApp = {};
     try {
-      const apps = await PW.apiAll('/apps', 200);
-      for (const a of apps.slice(0, 50)) {
-        const full = await PW.api('/apps/' + a.id);
-        const days = [...new Set(full.versions.flatMap(v => (v.adoption || []).map(x => x.at)))].sort();
-        const hasBackup = v => (v.pin_policies || []).some(p => p.enforce && (p.pins || []).some(x => x.role === 'backup'));
-        const cov = d => full.versions.filter(hasBackup).reduce((s, v) => {
-          let sh = 0; for (const x of v.adoption || []) if (x.at <= d) sh = x.share; return s + sh; }, 0);
-        const pts = days.map(d => [d, cov(d)]);
-        if (pts.length && pts[pts.length - 1][1] >= full.adoption_threshold) { out.push({ app: a.name, day: pts[pts.length - 1][0] }); continue; }
-        if (pts.length >= 2) {
-          const [p, q] = pts.slice(-2);
-          const rate = (q[1] - p[1]) / ((Date.parse(q[0]) - Date.parse(p[0])) / DAY);
-          if (rate > 0) out.push({ app: a.name, day: new Date(Date.parse(q[0]) + (full.adoption_threshold - q[1]) / rate * DAY).toISOString().slice(0, 10) });
+      const data = await PW.api('/readiness?limit=1000');
+      for (const e of data.items || []) {
+        for (const a of e.apps || []) {
+          const f = a.forecast;
+          if (!a.key_rotation || a.key_rotation.ready || !f || !f.available || !f.date) continue;
+          if (!byApp[a.app] || f.date > byApp[a.app]) byApp[a.app] = f.date;
         }
       }
     } catch (e) { /* dates are optional decoration */ }
-    return out;
+    return Object.entries(byApp).map(([app, day]) => ({ app, day }));
   }
 
   function chart(certs, dates) {

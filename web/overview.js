@@ -37,6 +37,13 @@
     return out.toString();
   }
 
+  let appIds = {};
+
+  function appCell(name) {
+    const id = appIds[name];
+    return id ? h('a', { href: '/app?id=' + encodeURIComponent(id), text: name }) : name;
+  }
+
   function render(main, list) {
     list.sort((a, b) => (PW.severityRank[a.severity] ?? 9) - (PW.severityRank[b.severity] ?? 9) ||
       worstNow(b) - worstNow(a) ||
@@ -58,7 +65,7 @@
         tbody.appendChild(h('tr', { class: first ? 'ep-first' : null },
           h('td', {}, first ? PW.badge(e.severity) : ''),
           h('td', {}, first ? endpointLink(e) : ''),
-          h('td', {}, a ? a.app : h('span', { class: 'muted', text: 'no app pins this host' })),
+          h('td', {}, a ? appCell(a.app) : h('span', { class: 'muted', text: 'no app pins this host' })),
           h('td', { class: 'num' + (now && now.stranded_share > 0 ? ' stranded' : ''), text: now ? PW.pct(now.stranded_share) : '' }),
           h('td', { class: 'num' + (kr && kr.stranded_share > 0 ? ' stranded' : ''), text: kr ? PW.pct(kr.stranded_share) : '' }),
           h('td', { class: 'num hide-narrow', text: now && now.unknown_share ? PW.pct(now.unknown_share) : '' }),
@@ -88,8 +95,34 @@
         card('Last sweep', s.last_sweep || 'never')]);
     } catch (e) { PW.showError(main, e); return; }
     try {
-      const data = await PW.api('/readiness' + (query ? '?' + query : ''));
-      render(main, data.items || data.endpoints || data);
+      for (const a of await PW.apiAll('/apps', 2000)) appIds[a.name] = a.id;
+    } catch (e) { /* names stay plain text */ }
+    try {
+      const base = '/readiness?limit=200' + (query ? '&' + query : '');
+      const data = await PW.api(base);
+      const list = data.items || [];
+      const section = h('section', { id: 'overview-list' });
+      main.appendChild(section);
+      render(section, list);
+      let cursor = data.next_cursor;
+      if (cursor) {
+        const note = h('p', { class: 'muted', text: `Showing the ${list.length} worst of ${data.total} endpoints.` });
+        const more = h('button', { type: 'button', text: 'Show more', onclick: async () => {
+          more.disabled = true;
+          try {
+            const page = await PW.api(base + '&cursor=' + encodeURIComponent(cursor));
+            list.push(...(page.items || []));
+            cursor = page.next_cursor;
+            PW.clear(section);
+            render(section, list);
+            note.textContent = `Showing the ${list.length} worst of ${data.total} endpoints.`;
+            more.hidden = !cursor;
+          } catch (e) { PW.showError(main, e); }
+          more.disabled = false;
+        } });
+        main.appendChild(note);
+        main.appendChild(more);
+      }
     } catch (e) {
       if (e.status === 404) {
         main.appendChild(h('p', { class: 'notice', text: 'Readiness is not available on this server; showing the inventory only.' }));

@@ -1,0 +1,865 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "importers.h"
+#include "util.h"
+
+#ifndef TEST_DATA_DIR
+#error "TEST_DATA_DIR must be defined"
+#endif
+
+#define PIN_A "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M="
+#define PIN_B "jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0="
+#define PIN_C "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
+#define PIN_D "++MBgDH5WGvL9Bcn5Be30cRcL0f5O+NyoXuWtQdX1aI="
+#define PIN_E "hxqRlPTu1bMS/0DITB1SSu0vd4u/8l8TjPgfaAp63Gc="
+#define PIN_F "diGVwiVYbubAI3RW4hB9xU8e/CH2GnkuvVFZE8zmgzI="
+
+typedef int (*parse_fn)(const char *, size_t, const char *, struct import_policies *, char *,
+			size_t);
+
+static char *load(const char *rel, size_t *len)
+{
+	char path[512];
+	char *buf = NULL;
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, rel);
+	int rc = util_read_file(path, 64u << 20, &buf, len);
+	if (rc != 0)
+		fail_msg("cannot read %s: %d", path, rc);
+	return buf;
+}
+
+static int parse_file(parse_fn fn, const char *rel, struct import_policies *out, char *err)
+{
+	size_t len;
+	char *buf = load(rel, &len);
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	int rc = fn(buf, len, base, out, err, ERRLEN);
+	free(buf);
+	return rc;
+}
+
+static int parse_str(parse_fn fn, const char *text, struct import_policies *out, char *err)
+{
+	return fn(text, strlen(text), "t", out, err, ERRLEN);
+}
+
+static const struct pin_policy *find(const struct import_policies *r, const char *pattern,
+				     bool incl)
+{
+	for (size_t i = 0; i < r->npolicies; i++)
+		if (!strcmp(r->policies[i].pattern, pattern) &&
+		    r->policies[i].include_subdomains == incl)
+			return &r->policies[i];
+	fail_msg("no policy %s (include_subdomains=%d)", pattern, incl);
+	return NULL;
+}
+
+static bool has_note(const struct import_policies *r, const char *needle)
+{
+	for (size_t i = 0; i < r->nnotes; i++)
+		if (strstr(r->notes[i], needle))
+			return true;
+	return false;
+}
+
+/* Check a policy's pins in order: b64 list, role of each (c/b). */
+static void check_pins(const struct pin_policy *p, const char *const *pins, const char *roles)
+{
+	size_t n = strlen(roles);
+	assert_int_equal(p->npins, n);
+	for (size_t i = 0; i < n; i++) {
+		char b64[48];
+		assert_string_equal(util_pin_b64(p->pins[i].sha256, b64), pins[i]);
+		assert_int_equal(p->pins[i].role, roles[i] == 'c' ? PIN_CURRENT : PIN_BACKUP);
+	}
+}
+
+static void expect_error(parse_fn fn, const char *text, const char *needle)
+{
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	int rc = parse_str(fn, text, &r, err);
+	if (rc == 0)
+		fail_msg("accepted, expected error containing '%s':\n%s", needle, text);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not contain '%s'", err, needle);
+	assert_int_equal(r.npolicies, 0);
+	assert_null(r.policies);
+}
+
+/* ---- NSC ---------------------------------------------------------------- */
+
+static void test_nsc_realistic(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_file(importers_parse_nsc, "nsc/shop_android.xml", &r, err), 0);
+	assert_int_equal(r.npolicies, 5);
+
+	const char *ab[] = { PIN_A, PIN_B }, *cd[] = { PIN_C, PIN_D };
+	const struct pin_policy *p = find(&r, "api.example.com", true);
+	assert_true(p->enforce);
+	assert_string_equal(p->expires, "2027-06-01");
+	assert_string_equal(p->source, "nsc");
+	check_pins(p, ab, "cb");
+
+	p = find(&r, "checkout.example.com", false);
+	check_pins(p, ab, "cb");
+	assert_string_equal(p->expires, "2027-06-01");
+
+	/* own pin-set: own pins, and no expiration (it is the pin-set's attribute) */
+	p = find(&r, "legacy.api.example.com", false);
+	check_pins(p, cd, "cb");
+	assert_string_equal(p->expires, "");
+	assert_true(p->enforce);
+
+	/* nested without pin-set inherits the parent's */
+	p = find(&r, "uploads.api.example.com", true);
+	check_pins(p, ab, "cb");
+	assert_string_equal(p->expires, "2027-06-01");
+
+	/* nested with an empty pin-set un-pins: exclusion */
+	p = find(&r, "status.api.example.com", false);
+	assert_false(p->enforce);
+	assert_int_equal(p->npins, 0);
+
+	/* sorted by pattern */
+	for (size_t i = 1; i < r.npolicies; i++)
+		assert_true(strcmp(r.policies[i - 1].pattern, r.policies[i].pattern) <= 0);
+
+	assert_true(has_note(&r, "base-config"));
+	assert_true(has_note(&r, "debug-overrides"));
+	assert_true(has_note(&r, "10.0.2.2"));
+	importers_policies_free(&r);
+}
+
+static void test_nsc_trustkit_config(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	const char *ef[] = { PIN_E, PIN_F };
+	assert_int_equal(parse_file(importers_parse_nsc, "nsc/bank_trustkit_android.xml", &r, err),
+			 0);
+	assert_int_equal(r.npolicies, 2);
+	const struct pin_policy *p = find(&r, "bank.example.org", true);
+	assert_false(p->enforce);
+	check_pins(p, ef, "cb");
+	assert_string_equal(p->expires, "2027-01-15");
+	p = find(&r, "payments.bank.example.org", false);
+	assert_true(p->enforce);
+	check_pins(p, ef, "cb");
+	importers_policies_free(&r);
+}
+
+static void test_nsc_sibling_unpins(void **state)
+{
+	(void)state;
+	/* Android picks the most specific domain-config, even a sibling: an
+	 * unpinned exact domain under a pinned includeSubdomains one un-pins it. */
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	const char *xml =
+		"<network-security-config>"
+		"<domain-config><domain includeSubdomains=\"true\">example.com</domain>"
+		"<pin-set><pin digest=\"SHA-256\">" PIN_A "</pin><pin digest=\"SHA-256\">" PIN_B
+		"</pin></pin-set></domain-config>"
+		"<domain-config cleartextTrafficPermitted=\"true\"><domain>cdn.example.com</domain>"
+		"</domain-config>"
+		"<domain-config><domain>other.example.net</domain></domain-config>"
+		"</network-security-config>";
+	assert_int_equal(parse_str(importers_parse_nsc, xml, &r, err), 0);
+	assert_int_equal(r.npolicies, 2);
+	const struct pin_policy *p = find(&r, "cdn.example.com", false);
+	assert_false(p->enforce);
+	assert_int_equal(p->npins, 0);
+	assert_true(has_note(&r, "other.example.net"));
+	importers_policies_free(&r);
+}
+
+static void test_nsc_hostile_files(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file;
+		const char *needle;
+	} cases[] = {
+		{ "nsc/truncated.xml", "truncated.xml:" },
+		{ "nsc/billion_laughs.xml", "billion_laughs.xml:" },
+		{ "nsc/external_entity.xml", "external_entity.xml:2: DOCTYPE" },
+		{ "nsc/sha1_digest.xml",
+		  "sha1_digest.xml:7: pin digest=\"SHA-1\" is not supported" },
+		{ "nsc/latin1_bytes.xml", "latin1_bytes.xml:4:" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct import_policies r;
+		char err[ERRLEN] = "";
+		int rc = parse_file(importers_parse_nsc, cases[i].file, &r, err);
+		if (rc == 0 || !strstr(err, cases[i].needle))
+			fail_msg("%s: rc %d, error '%s', expected '%s'", cases[i].file, rc, err,
+				 cases[i].needle);
+		assert_int_equal(r.npolicies, 0);
+		/* nothing of /etc/passwd may leak into a message */
+		assert_null(strstr(err, "root:"));
+	}
+}
+
+/* An external entity must be neither read from disk nor fetched from the
+ * network: watch the file with inotify and a loopback socket for a connect. */
+static void test_nsc_external_entity_not_fetched(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pinwatch-xxe-XXXXXX", file[128], xml[1024];
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/secret", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("api.example.com", f);
+	fclose(f);
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, file, IN_OPEN | IN_ACCESS) >= 0);
+
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(ls >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+
+	static const char *const forms[] = {
+		/* general entities in content */
+		"<!DOCTYPE network-security-config [<!ENTITY x SYSTEM \"file://%s\">"
+		"<!ENTITY n SYSTEM \"http://127.0.0.1:%d/p\">]>"
+		"<network-security-config><domain-config><domain>&x;</domain>"
+		"<pin-set><pin digest=\"SHA-256\">&n;</pin></pin-set></domain-config>"
+		"</network-security-config>",
+		/* parameter entities and an external DTD */
+		"<!DOCTYPE network-security-config SYSTEM \"file://%s\" [<!ENTITY %% p SYSTEM "
+		"\"http://127.0.0.1:%d/d.dtd\"> %%p;]><network-security-config/>",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
+		struct import_policies r;
+		char err[ERRLEN] = "";
+		snprintf(xml, sizeof(xml), forms[i], file, ntohs(sa.sin_port));
+		assert_int_equal(
+			importers_parse_nsc(xml, strlen(xml), "x.xml", &r, err, sizeof(err)),
+			-EINVAL);
+		assert_null(strstr(err, "api.example.com"));
+	}
+	char ev[4096];
+	assert_true(read(in, ev, sizeof(ev)) < 0); /* the file was never opened */
+	assert_true(accept(ls, NULL, NULL) < 0);   /* nobody connected */
+	close(ls);
+	close(in);
+	unlink(file);
+	rmdir(dir);
+}
+
+static void test_nsc_bad_input_table(void **state)
+{
+	(void)state;
+#define NSC(body)                                                          \
+	"<?xml version=\"1.0\"?>\n<network-security-config>\n" body "\n</" \
+								    "network-security-config>\n"
+#define PINS "<pin-set><pin digest=\"SHA-256\">" PIN_A "</pin></pin-set>"
+	static const struct {
+		const char *xml;
+		const char *needle;
+	} cases[] = {
+		{ NSC("<domain-config>" PINS "</domain-config>"),
+		  "t:3: domain-config without a <domain>" },
+		{ NSC("<domain-config><domain>a.example.com</domain>" PINS "</domain-config>\n"
+		      "<domain-config><domain>A.example.com.</domain>" PINS "</domain-config>"),
+		  "t:4: duplicate domain 'a.example.com' (first at line 3)" },
+		{ NSC("<domain-config><domain includeSubdomains=\"yes\">a.example.com</domain>" PINS
+		      "</domain-config>"),
+		  "includeSubdomains=\"yes\": expected \"true\" or \"false\"" },
+		{ NSC("<domain-config><domain>a.example.com</domain><pin-set "
+		      "expiration=\"2027-02-30\">"
+		      "<pin digest=\"SHA-256\">" PIN_A "</pin></pin-set></domain-config>"),
+		  "expiration=\"2027-02-30\": expected YYYY-MM-DD" },
+		{ NSC("<domain-config><domain>a.example.com</domain><pin-set>"
+		      "<pin digest=\"SHA-256\">AAAA</pin></pin-set></domain-config>"),
+		  "not 32 bytes of base64" },
+		{ NSC("<domain-config><domain>a.example.com</domain><pin-set>"
+		      "<pin>" PIN_A "</pin></pin-set></domain-config>"),
+		  "without digest=\"SHA-256\"" },
+		{ NSC("<domain-config><domain>a.example.com</domain>" PINS PINS "</domain-config>"),
+		  "more than one <pin-set>" },
+		{ NSC("<domain-config><domain>*.example.com</domain>" PINS "</domain-config>"),
+		  "not a valid host name" },
+		{ NSC("<domain-config><domain>a.example.com<b/></domain>" PINS "</domain-config>"),
+		  "must contain only text" },
+		{ NSC("<domain-config><domain>a.example.com</domain>"
+		      "<trustkit-config enforcePinning=\"maybe\"/>" PINS "</domain-config>"),
+		  "enforcePinning=\"maybe\"" },
+		{ "<?xml version=\"1.0\"?><manifest/>", "t:1: the root element must be" },
+		{ "", "t:" },
+		{ "not xml at all", "t:1:" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_error(importers_parse_nsc, cases[i].xml, cases[i].needle);
+#undef NSC
+#undef PINS
+}
+
+static void test_nsc_deep_nesting(void **state)
+{
+	(void)state;
+	/* 40 nested domain-configs: over our cap of 32 */
+	size_t cap = 64 * 1024, off = 0;
+	char *x = malloc(cap);
+	assert_non_null(x);
+	off += (size_t)snprintf(x + off, cap - off, "<network-security-config>");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off,
+					"<domain-config><domain>d%d.example.com</domain>", i);
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "</domain-config>");
+	snprintf(x + off, cap - off, "</network-security-config>");
+	expect_error(importers_parse_nsc, x, "nested too deeply");
+	free(x);
+
+	/* 100000 nested elements: libxml2's own depth limit stops it */
+	size_t n = 100000;
+	x = malloc(n * 7 + 64);
+	assert_non_null(x);
+	off = (size_t)sprintf(x, "<network-security-config>");
+	for (size_t i = 0; i < n; i++)
+		memcpy(x + off + i * 3, "<a>", 3);
+	off += n * 3;
+	for (size_t i = 0; i < n; i++)
+		memcpy(x + off + i * 4, "</a>", 4);
+	off += n * 4;
+	strcpy(x + off, "</network-security-config>");
+	expect_error(importers_parse_nsc, x, "t:1:");
+	free(x);
+}
+
+static void test_nsc_huge_and_nul(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	size_t n = IMPORTERS_MAX_CONFIG + 1;
+	char *x = malloc(n);
+	assert_non_null(x);
+	memset(x, ' ', n);
+	memcpy(x, "<network-security-config>", 25);
+	assert_int_equal(importers_parse_nsc(x, n, "big.xml", &r, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "big.xml: larger than"));
+	free(x);
+	const char nul[] = "<network-security-config>\0</network-security-config>";
+	assert_int_equal(importers_parse_nsc(nul, sizeof(nul) - 1, "nul.xml", &r, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "NUL"));
+}
+
+/* ---- TrustKit ------------------------------------------------------------- */
+
+static void check_trustkit_realistic(const struct import_policies *r)
+{
+	const char *ab[] = { PIN_A, PIN_B }, *cd[] = { PIN_C, PIN_D };
+	assert_int_equal(r->npolicies, 3);
+	const struct pin_policy *p = find(r, "api.example.com", true);
+	assert_true(p->enforce);
+	assert_string_equal(p->expires, "2027-06-01");
+	assert_string_equal(p->source, "trustkit");
+	check_pins(p, ab, "cb");
+	p = find(r, "status.api.example.com", false);
+	assert_false(p->enforce);
+	assert_int_equal(p->npins, 0);
+	p = find(r, "analytics.example.com", false);
+	assert_false(p->enforce);
+	check_pins(p, cd, "cb");
+}
+
+static void test_trustkit_json_realistic(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &r, err),
+			 0);
+	check_trustkit_realistic(&r);
+	importers_policies_free(&r);
+}
+
+static void test_trustkit_plist_identical_to_json(void **state)
+{
+	(void)state;
+	struct import_policies j, p;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &j, err),
+			 0);
+	int rc = parse_file(importers_parse_trustkit, "trustkit/Info.plist", &p, err);
+	if (rc)
+		fail_msg("%s", err);
+	check_trustkit_realistic(&p);
+	assert_int_equal(j.npolicies, p.npolicies);
+	for (size_t i = 0; i < j.npolicies; i++) {
+		const struct pin_policy *a = &j.policies[i], *b = &p.policies[i];
+		assert_string_equal(a->pattern, b->pattern);
+		assert_int_equal(a->include_subdomains, b->include_subdomains);
+		assert_int_equal(a->enforce, b->enforce);
+		assert_string_equal(a->expires, b->expires);
+		assert_int_equal(a->expires_at, b->expires_at);
+		assert_string_equal(a->source, b->source);
+		assert_int_equal(a->npins, b->npins);
+		for (size_t k = 0; k < a->npins; k++) {
+			assert_memory_equal(a->pins[k].sha256, b->pins[k].sha256, 32);
+			assert_int_equal(a->pins[k].role, b->pins[k].role);
+		}
+	}
+	importers_policies_free(&j);
+	importers_policies_free(&p);
+}
+
+static void test_trustkit_wrong_types_file(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/wrong_types.json", &r, err),
+			 -EINVAL);
+	assert_string_equal(err, "wrong_types.json: kTSKPinnedDomains[\"api.example.com\"]"
+				 ".kTSKIncludeSubdomains: expected a boolean, got a string");
+}
+
+static void test_trustkit_bad_input_table(void **state)
+{
+	(void)state;
+#define DOM(body) "{\"kTSKPinnedDomains\": {\"api.example.com\": {" body "}}}"
+#define HASHES	  "\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_B "\"]"
+#define PL(body)                                                                          \
+	"<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>TSKConfiguration</key>" \
+	"<dict><key>kTSKPinnedDomains</key><dict>" body "</dict></dict></dict></plist>"
+	static const struct {
+		const char *text;
+		const char *needle;
+	} cases[] = {
+		{ DOM("\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"Zm9v\"]"),
+		  "kTSKPinnedDomains[\"api.example.com\"].kTSKPublicKeyHashes[1]: not 32 bytes of "
+		  "base64" },
+		{ DOM("\"kTSKPublicKeyHashes\": [\"" PIN_A "\", 7]"),
+		  "kTSKPublicKeyHashes[1]: expected a string, got an integer" },
+		{ DOM("\"kTSKIncludeSubdomains\": true"), "kTSKPublicKeyHashes is missing" },
+		{ DOM("\"kTSKPublicKeyHashes\": []"), "kTSKPublicKeyHashes is empty" },
+		{ DOM(HASHES ", \"kTSKExpirationDate\": \"2027/06/01\""),
+		  ".kTSKExpirationDate: expected a date" },
+		{ DOM(HASHES ", \"kTSKExpirationDate\": 20270601"),
+		  ".kTSKExpirationDate: expected a date string" },
+		{ DOM(HASHES ", \"kTSKEnforcePinning\": 1"),
+		  ".kTSKEnforcePinning: expected a boolean, got an integer" },
+		{ DOM(HASHES ", \"kTSKReportUris\": \"https://r.example.com\""),
+		  ".kTSKReportUris: expected an array of strings" },
+		{ "{\"kTSKPinnedDomains\": {\"*.example.com\": {" HASHES "}}}", "wildcard" },
+		{ "{\"kTSKPinnedDomains\": {\"exa mple.com\": {" HASHES "}}}",
+		  "not a valid host name" },
+		{ "{\"kTSKPinnedDomains\": {\"a.example.com\": "
+		  "{\"kTSKExcludeSubdomainFromParentPolicy\": "
+		  "true}}}",
+		  "no parent domain has kTSKIncludeSubdomains" },
+		{ "{\"kTSKPinnedDomains\": []}",
+		  "kTSKPinnedDomains: expected a dictionary, got an array" },
+		{ "{\"TSKConfiguration\": {\"kTSKSwizzleNetworkDelegates\": false}}",
+		  "TSKConfiguration: kTSKPinnedDomains is missing" },
+		{ "{\"CFBundleName\": \"x\"}", "neither a TSKConfiguration" },
+		{ "{\"kTSKPinnedDomains\": {}, \"kTSKPinnedDomains\": {}}", "t:1:" },
+		{ "{\"kTSKPinnedDomains\": {\"a.example.com\": {\n" HASHES ",}}}", "t:2:" },
+		{ "{\"kTSKPinnedDomains\": {\"caf\xe9.example.com\": {}}}", "t:1:" },
+		{ "[1, 2]", "neither a JSON object" },
+		{ "", "neither a JSON object" },
+		{ PL("<key>api.example.com</key><dict><key>kTSKPublicKeyHashes</"
+		     "key><array><string>" PIN_A "</string><integer>1</integer></array></dict>"),
+		  "kTSKPublicKeyHashes[1]: expected a string, got an integer" },
+		{ PL("<key>api.example.com</key>"), "without a value" },
+		{ PL("<key>api.example.com</key><dict/><key>api.example.com</key><dict/>"),
+		  "duplicate key 'api.example.com'" },
+		{ PL("<key>api.example.com</key><dict><key>kTSKIncludeSubdomains</key><yes/></"
+		     "dict>"),
+		  "unknown plist element <yes>" },
+		{ "<?xml version=\"1.0\"?><!DOCTYPE plist [<!ENTITY e "
+		  "\"x\">]><plist><dict/></plist>",
+		  "DOCTYPE" },
+		{ "<?xml version=\"1.0\"?><plist><array/></plist>",
+		  "the plist must hold a <dict>" },
+		{ "<?xml version=\"1.0\"?><dict/>", "the root element must be <plist>" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_error(importers_parse_trustkit, cases[i].text, cases[i].needle);
+#undef DOM
+#undef HASHES
+#undef PL
+}
+
+static void test_trustkit_bare_config_and_notes(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	const char *j = "{\"kTSKSwizzleNetworkDelegates\": true, \"kTSKPinnedDomains\": "
+			"{\"api.example.com\": {\"kTSKPublicKeyHashes\": [\"" PIN_A "\"], "
+			"\"kTSKFuture\": 1}}}";
+	assert_int_equal(parse_str(importers_parse_trustkit, j, &r, err), 0);
+	assert_int_equal(r.npolicies, 1);
+	assert_true(r.policies[0].enforce);		/* TrustKit's default */
+	assert_false(r.policies[0].include_subdomains); /* TrustKit's default */
+	assert_true(has_note(&r, "only one pin"));
+	assert_true(has_note(&r, "kTSKFuture"));
+	importers_policies_free(&r);
+}
+
+static void test_trustkit_deep_and_huge(void **state)
+{
+	(void)state;
+	/* JSON nested far deeper than any config: refused, no crash */
+	size_t n = 5000, off = 0;
+	char *x = malloc(n * 2 + 64);
+	assert_non_null(x);
+	for (size_t i = 0; i < n; i++)
+		x[off++] = '[';
+	for (size_t i = 0; i < n; i++)
+		x[off++] = ']';
+	x[off] = '\0';
+	expect_error(importers_parse_trustkit_json, x, "t:1:");
+	free(x);
+
+	/* plist dicts nested past our cap */
+	size_t cap = 64 * 1024;
+	x = malloc(cap);
+	assert_non_null(x);
+	off = (size_t)snprintf(x, cap, "<plist><dict>");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "<key>k</key><dict>");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "</dict>");
+	snprintf(x + off, cap - off, "</dict></plist>");
+	expect_error(importers_parse_trustkit, x, "plist nested too deeply");
+	free(x);
+
+	/* over the size cap, either form */
+	struct import_policies r;
+	char err[ERRLEN];
+	n = IMPORTERS_MAX_CONFIG + 1;
+	x = malloc(n);
+	assert_non_null(x);
+	memset(x, ' ', n);
+	x[0] = '{';
+	assert_int_equal(importers_parse_trustkit(x, n, "big.json", &r, err, sizeof(err)), -EFBIG);
+	x[0] = '<';
+	assert_int_equal(importers_parse_trustkit(x, n, "big.plist", &r, err, sizeof(err)), -EFBIG);
+	free(x);
+}
+
+/* ---- OkHttp ---------------------------------------------------------------- */
+
+static void test_okhttp_realistic(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	int rc = parse_file(importers_parse_okhttp, "okhttp/shop_android_pins.txt", &r, err);
+	if (rc)
+		fail_msg("%s", err);
+	assert_int_equal(r.npolicies, 4);
+	const char *ab[] = { PIN_A, PIN_B }, *cd[] = { PIN_C, PIN_D }, *e[] = { PIN_E },
+		   *af[] = { PIN_A, PIN_F };
+	const struct pin_policy *p = find(&r, "api.example.com", false);
+	check_pins(p, ab, "cb"); /* two lines, one policy */
+	assert_true(p->enforce);
+	assert_string_equal(p->source, "okhttp");
+	check_pins(find(&r, "**.cdn.example.com", false), cd, "cb");
+	check_pins(find(&r, "*.img.example.com", false), e, "c");
+	check_pins(find(&r, "checkout.example.com", false), af, "cb"); /* quoted, lower-cased */
+	importers_policies_free(&r);
+}
+
+static void test_okhttp_bad_input_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		const char *needle;
+	} cases[] = {
+		{ "# pins\napi.example.com sha1/BOGUSBOGUSBOGUSBOGUSBOGUSBOG=\n",
+		  "t:2: sha1/ pins are not supported" },
+		{ "api.example.com " PIN_A "\n", "t:1: pin '" PIN_A "' must start with sha256/" },
+		{ "api.example.com sha256/AAAA\n", "t:1: sha256/AAAA: not 32 bytes of base64" },
+		{ "*.com sha256/" PIN_A "\n", "t:1: '*.com' is not a host pattern" },
+		{ "a.*.example.com sha256/" PIN_A "\n", "is not a host pattern" },
+		{ "api.example.com\n", "t:1: pattern api.example.com without any sha256/ pin" },
+		{ "# nothing here\n\n", "t: no pins found" },
+		{ "", "t: no pins found" },
+		{ "ok.example.com sha256/" PIN_A "\nbad..example.com sha256/" PIN_A "\n",
+		  "t:2: 'bad..example.com' is not a host pattern" },
+		{ "caf\xc3\xa9.example.com sha256/" PIN_A "\n", "is not a host pattern" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_error(importers_parse_okhttp, cases[i].text, cases[i].needle);
+
+	/* NUL byte and over-long line */
+	struct import_policies r;
+	char err[ERRLEN];
+	const char nul[] = "api.example.com sha256/" PIN_A "\0\n";
+	assert_int_equal(importers_parse_okhttp(nul, sizeof(nul) - 1, "t", &r, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t:1: NUL byte"));
+	char *big = malloc(IMPORTERS_MAX_CONFIG + 1);
+	assert_non_null(big);
+	memset(big, '#', IMPORTERS_MAX_CONFIG + 1);
+	assert_int_equal(importers_parse_okhttp(big, IMPORTERS_MAX_CONFIG + 1, "big.txt", &r, err,
+						sizeof(err)),
+			 -EFBIG);
+	assert_non_null(strstr(err, "big.txt: larger than"));
+	free(big);
+	char *longl = malloc(20000);
+	assert_non_null(longl);
+	memset(longl, 'a', 19999);
+	longl[19999] = '\0';
+	expect_error(importers_parse_okhttp, longl, "t:1: line longer than");
+	free(longl);
+}
+
+static void test_assign_roles(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	uint8_t backup[2][32];
+	assert_int_equal(
+		parse_file(importers_parse_okhttp, "okhttp/shop_android_pins.txt", &r, err), 0);
+	assert_int_equal(util_parse_pin(PIN_A, backup[0], err, sizeof(err)), 0);
+	assert_int_equal(
+		importers_assign_roles(&r, (const uint8_t(*)[32])backup, 1, err, sizeof(err)), 0);
+	const char *ab[] = { PIN_A, PIN_B }, *af[] = { PIN_A, PIN_F }, *cd[] = { PIN_C, PIN_D };
+	check_pins(find(&r, "api.example.com", false), ab, "bc");
+	check_pins(find(&r, "checkout.example.com", false), af, "bc");
+	check_pins(find(&r, "**.cdn.example.com", false), cd, "cc");
+	/* a backup pin that is nowhere in the file is a typo */
+	assert_int_equal(util_parse_pin("sha256/" PIN_B, backup[0], err, sizeof(err)), 0);
+	memset(backup[1], 0x42, 32);
+	assert_int_equal(
+		importers_assign_roles(&r, (const uint8_t(*)[32])backup, 2, err, sizeof(err)),
+		-EINVAL);
+	assert_non_null(strstr(err, "is not a pin of any policy"));
+	importers_policies_free(&r);
+}
+
+/* ---- Adoption CSV ------------------------------------------------------------ */
+
+static int parse_csv_file(const char *rel, struct adoption_csv *out, char *err)
+{
+	size_t len;
+	char *buf = load(rel, &len);
+	int rc = importers_parse_adoption_csv(buf, len, strrchr(rel, '/') + 1, out, err, ERRLEN);
+	free(buf);
+	return rc;
+}
+
+static void test_csv_shares_crlf_quotes(void **state)
+{
+	(void)state;
+	struct adoption_csv a;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_csv_file("csv/play_console_shares.csv", &a, err), 0);
+	assert_false(a.from_users);
+	assert_int_equal(a.nrows, 5);
+	assert_string_equal(a.rows[0].version, "4.2.0");
+	assert_string_equal(a.rows[0].at, "2026-11-20");
+	assert_float_equal(a.rows[0].share, 0.31, 1e-12);
+	assert_int_equal(a.rows[0].active_users, -1);
+	assert_int_equal(a.rows[0].line, 2);
+	assert_string_equal(a.rows[2].version, "4.0.0 \"legacy\"");
+	assert_string_equal(a.rows[4].at, "2026-11-27");
+	assert_float_equal(a.rows[4].share, 0.40, 1e-12);
+	importers_adoption_free(&a);
+}
+
+static void test_csv_users_bom(void **state)
+{
+	(void)state;
+	struct adoption_csv a;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_csv_file("csv/firebase_users.csv", &a, err), 0);
+	assert_true(a.from_users);
+	assert_int_equal(a.nrows, 3);
+	assert_int_equal(a.rows[0].active_users, 310000);
+	assert_float_equal(a.rows[0].share, 0.31, 1e-12);
+	assert_float_equal(a.rows[1].share, 0.52, 1e-12);
+	assert_float_equal(a.rows[2].share, 0.17, 1e-12);
+	importers_adoption_free(&a);
+}
+
+static void test_csv_percent_and_sum_file(void **state)
+{
+	(void)state;
+	struct adoption_csv a;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_csv_file("csv/no_header_percent.csv", &a, err), 0);
+	assert_false(a.from_users);
+	assert_float_equal(a.rows[1].share, 0.52, 1e-12);
+	importers_adoption_free(&a);
+	assert_int_equal(parse_csv_file("csv/sum_above_one.csv", &a, err), -EINVAL);
+	assert_non_null(strstr(err, "sum_above_one.csv: shares for 2026-11-20 sum to 1.130000"));
+	assert_int_equal(a.nrows, 0);
+}
+
+static void test_csv_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int rc;
+		bool users;
+		size_t rows;
+		double share0;
+		const char *needle;
+	} cases[] = {
+		/* value-form detection without a header */
+		{ "4.2.0,310,2026-11-20\n4.1.0,690,2026-11-20\n", 0, true, 2, 0.31, NULL },
+		{ "4.2.0,0.5,2026-11-20\n4.1.0,1,2026-11-21\n", 0, false, 2, 0.5, NULL },
+		{ "4.2.0,5e-1,2026-11-20\n", 0, false, 1, 0.5, NULL },
+		/* header in any order */
+		{ "date,version,active_users\n2026-11-20,4.2.0,1\n2026-11-20,4.1.0,3\n", 0, true, 2,
+		  0.25, NULL },
+		{ "Version,Share,At\n4.2.0,1,2026-11-20\n", 0, false, 1, 1.0, NULL },
+		/* users sum of zero: shares 0 */
+		{ "version,active_users,date\n4.2.0,0,2026-11-20\n", 0, true, 1, 0.0, NULL },
+		/* sums: exactly 1 is fine, above is not; dates independent */
+		{ "a,0.5,2026-11-20\nb,0.5,2026-11-20\na,0.7,2026-11-21\n", 0, false, 3, 0.5,
+		  NULL },
+		{ "a,0.5,2026-11-20\nb,0.5000001,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "shares for 2026-11-20 sum to" },
+		/* bad rows */
+		{ "4.2.0,0.31\n", -EINVAL, false, 0, 0, "t:1: expected 3 columns" },
+		{ "version,share,date\n4.2.0,0.31,2026-11-20,x\n", -EINVAL, false, 0, 0,
+		  "t:2: expected 3 columns" },
+		{ "version,share,date\n4.2.0,-0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: negative share" },
+		{ "version,share,date\n4.2.0,1.5,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: share 1.5 above 1" },
+		{ "version,active_users,date\n4.2.0,-3,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: negative active users" },
+		{ "version,active_users,date\n4.2.0,3.5,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: active users must be a whole number" },
+		{ "version,share,date\n4.2.0,abc,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: 'abc' is not a number" },
+		{ "version,share,date\n4.2.0,nan,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "not a number" },
+		{ "version,share,date\n4.2.0,0.1,20.11.2026\n", -EINVAL, false, 0, 0,
+		  "t:2: date '20.11.2026' is not YYYY-MM-DD" },
+		{ "version,share,date\n,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: empty version" },
+		{ "version,share,date\n4.2.0,,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:2: empty value" },
+		{ "a,0.1,2026-11-20\n\nb,0.1,2026-11-20\na,0.2,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:4: version a listed twice for 2026-11-20 (also line 1)" },
+		{ "\"4.2.0,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:1: unterminated quoted field" },
+		{ "\"4.2.0\"x,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "text after a closing quote" },
+		{ "4.2\"0,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "quote inside an unquoted field" },
+		{ "4.2.\xff,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
+		  "t:1: version is not valid UTF-8" },
+		{ "version,share,day\n", -EINVAL, false, 0, 0, "t:1: unknown header column 'day'" },
+		{ "version,share,share\n", -EINVAL, false, 0, 0, "names column 'share' twice" },
+		{ "version,share\n", -EINVAL, false, 0, 0, "header must name 3 columns" },
+		{ "version,share,date\n", -EINVAL, false, 0, 0, "t: no adoption rows" },
+		{ "", -EINVAL, false, 0, 0, "no adoption rows" },
+		{ "a,b,c,d,e,f,g,h,i\n", -EINVAL, false, 0, 0, "more than 8 columns" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct adoption_csv a;
+		char err[ERRLEN] = "";
+		int rc = importers_parse_adoption_csv(cases[i].text, strlen(cases[i].text), "t", &a,
+						      err, sizeof(err));
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: rc %d (%s), expected %d", i, rc, err, cases[i].rc);
+		if (rc) {
+			if (!strstr(err, cases[i].needle))
+				fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].needle);
+			assert_int_equal(a.nrows, 0);
+			continue;
+		}
+		assert_int_equal(a.from_users, cases[i].users);
+		assert_int_equal(a.nrows, cases[i].rows);
+		assert_float_equal(a.rows[0].share, cases[i].share0, 1e-12);
+		importers_adoption_free(&a);
+	}
+}
+
+static void test_csv_huge(void **state)
+{
+	(void)state;
+	struct adoption_csv a;
+	char err[ERRLEN];
+	size_t n = IMPORTERS_MAX_CSV + 1;
+	char *x = malloc(n);
+	assert_non_null(x);
+	memset(x, '\n', n);
+	assert_int_equal(importers_parse_adoption_csv(x, n, "big.csv", &a, err, sizeof(err)),
+			 -EFBIG);
+	free(x);
+	/* many rows, within caps: parses, and duplicate detection stays fast (sorted) */
+	size_t rows = 100000, cap = rows * 40;
+	x = malloc(cap);
+	assert_non_null(x);
+	size_t off = 0;
+	for (size_t i = 0; i < rows; i++)
+		off += (size_t)snprintf(x + off, cap - off, "v%zu,%zu,2026-11-%02zu\n", i, i % 1000,
+					1 + i % 28);
+	assert_int_equal(importers_parse_adoption_csv(x, off, "many.csv", &a, err, sizeof(err)), 0);
+	assert_int_equal(a.nrows, rows);
+	assert_true(a.from_users);
+	importers_adoption_free(&a);
+	free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nsc_realistic),
+		cmocka_unit_test(test_nsc_trustkit_config),
+		cmocka_unit_test(test_nsc_sibling_unpins),
+		cmocka_unit_test(test_nsc_hostile_files),
+		cmocka_unit_test(test_nsc_external_entity_not_fetched),
+		cmocka_unit_test(test_nsc_bad_input_table),
+		cmocka_unit_test(test_nsc_deep_nesting),
+		cmocka_unit_test(test_nsc_huge_and_nul),
+		cmocka_unit_test(test_trustkit_json_realistic),
+		cmocka_unit_test(test_trustkit_plist_identical_to_json),
+		cmocka_unit_test(test_trustkit_wrong_types_file),
+		cmocka_unit_test(test_trustkit_bad_input_table),
+		cmocka_unit_test(test_trustkit_bare_config_and_notes),
+		cmocka_unit_test(test_trustkit_deep_and_huge),
+		cmocka_unit_test(test_okhttp_realistic),
+		cmocka_unit_test(test_okhttp_bad_input_table),
+		cmocka_unit_test(test_assign_roles),
+		cmocka_unit_test(test_csv_shares_crlf_quotes),
+		cmocka_unit_test(test_csv_users_bom),
+		cmocka_unit_test(test_csv_percent_and_sum_file),
+		cmocka_unit_test(test_csv_table),
+		cmocka_unit_test(test_csv_huge),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
