@@ -931,6 +931,9 @@ static void test_readiness(void **state)
 	assert_non_null(
 		strstr(r.body, "pinwatch_endpoints_by_severity{severity=\"critical\"} 1\n"));
 	resp_free(&r);
+	req(&r, "GET", "/api/v1/status", tok_read, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "readiness"), "critical")), 1);
+	resp_free(&r);
 	req(&r, "GET", "/api/v1/lint", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_array(json_object_get(r.json, "readiness_findings")));
