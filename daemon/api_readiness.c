@@ -507,6 +507,81 @@ void api_lint(struct api_req *req)
 	api_ok(req, 200, j);
 }
 
+#define WHATIF_MAX_PINS READINESS_MAX_CAND_PINS
+
+/* POST /api/v1/whatif {host, port?, chain_pem? | pins?[], at?, max_stranded?} */
+void api_whatif(struct api_req *req)
+{
+	char err[ERRLEN];
+	const char *host = NULL, *pem = NULL, *at_s = NULL;
+	json_t *pins = NULL, *out = NULL;
+	int port = 443;
+	double max_stranded = 0;
+	json_error_t jerr;
+	uint8_t pinv[WHATIF_MAX_PINS][32];
+	bool risk = false;
+	if (!req->body ||
+	    json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s?i, s?s, s?o, s?s, s?F}", "host",
+			   &host, "port", &port, "chain_pem", &pem, "pins", &pins, "at", &at_s,
+			   "max_stranded", &max_stranded)) {
+		api_error(req, 400, "invalid",
+			  "body must be {\"host\", \"port\"?, \"chain_pem\"? and/or \"pins\"?, "
+			  "\"at\"?, \"max_stranded\"?}%s%s",
+			  req->body ? ": " : "", req->body ? jerr.text : "");
+		return;
+	}
+	struct readiness_whatif_req w = { .host = host,
+					  .port = port,
+					  .pem = pem,
+					  .pemlen = pem ? strlen(pem) : 0,
+					  .at = util_now(),
+					  .max_stranded = max_stranded };
+	if (port < 1 || port > 65535) {
+		api_error(req, 400, "invalid", "port: must be 1..65535");
+		return;
+	}
+	if (!(max_stranded >= 0 && max_stranded <= 1)) {
+		api_error(req, 400, "invalid", "max_stranded: must be within [0, 1]");
+		return;
+	}
+	if (at_s && util_parse_time(at_s, &w.at)) {
+		api_error(req, 400, "invalid", "at: not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+		return;
+	}
+	if (pins) {
+		size_t i;
+		json_t *p;
+		if (!json_is_array(pins) || json_array_size(pins) > WHATIF_MAX_PINS) {
+			api_error(req, 400, "invalid", "pins: an array of at most %d pins",
+				  WHATIF_MAX_PINS);
+			return;
+		}
+		json_array_foreach(pins, i, p)
+		{
+			char perr[ERRLEN];
+			if (!json_is_string(p) ||
+			    util_parse_pin(json_string_value(p), pinv[i], perr, sizeof(perr))) {
+				api_error(req, 400, "invalid", "pins[%zu]: %s", i,
+					  json_is_string(p) ? perr : "not a string");
+				return;
+			}
+		}
+		w.pins = (const uint8_t(*)[32])pinv;
+		w.npins = json_array_size(pins);
+	}
+	if (!w.npins && !pem) {
+		api_error(req, 400, "invalid", "give chain_pem (a PEM chain) or pins (SPKI pins)");
+		return;
+	}
+	int rc = readiness_whatif_db(req->db, &w, &out, &risk, err, sizeof(err));
+	if (rc == -EINVAL)
+		api_error(req, 400, "invalid", "%s", err);
+	else if (rc)
+		api_error(req, rc == -EBUSY ? 503 : 500, "readiness", "%s", err);
+	else
+		api_ok(req, 200, out);
+}
+
 /* Prometheus series of the stranded shares, appended to /metrics. */
 int api_readiness_metrics(struct api_req *req, char **text, size_t *len)
 {

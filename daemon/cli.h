@@ -84,5 +84,6 @@ int cmd_import_okhttp(int argc, char **argv);
 int cmd_adoption(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_candidate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -218,9 +218,14 @@ static void print_whatif_table(json_t *w)
 		json_array_foreach(json_object_get(a, "reasons"), k, r)
 			put_escaped("    - ", json_string_value(r));
 	}
-	printf("%s\n", json_is_true(json_object_get(w, "risk"))
-			       ? "Result: RISK (some app above --max-stranded)"
-			       : "Result: ok");
+	printf("%s", json_is_true(json_object_get(w, "risk"))
+			     ? "Result: RISK (some app above --max-stranded)"
+			     : "Result: ok (no app above --max-stranded)");
+	if (num(w, "max_unknown_share") > 0)
+		printf("; up to %.1f%% more of some app's users run versions at risk whose "
+		       "adoption is unknown",
+		       100 * num(w, "max_unknown_share"));
+	printf("\n");
 }
 
 int cmd_whatif(int argc, char **argv)

@@ -43,8 +43,11 @@ int http_port(const struct http *h);
 void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx);
 
 /**
- * Scheduler heartbeat for /healthz: the scheduler calls this at least once per
- * loop iteration. A heartbeat older than 60 s makes /healthz report it dead.
+ * Scheduler heartbeat for /healthz: call once when the scheduler has started
+ * and whenever convenient after (http_note_sweep() counts as one too). Until
+ * the first call /healthz says the scheduler is not running; afterwards it is
+ * alive while its heartbeat is under 60 s old or no enabled endpoint is more
+ * than 300 s overdue (so a quiet estate with rare commits stays healthy).
  */
 void http_note_scheduler_alive(struct http *h, time_t now);
 

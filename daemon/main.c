@@ -43,6 +43,7 @@ static const struct command commands[] = {
 	{ "adoption", cmd_adoption, "import adoption figures from CSV (adoption import)" },
 	{ "lint", cmd_lint, "check pin policies, coverage and adoption for mistakes" },
 	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
+	{ "demo", cmd_demo, "run the guided demo: local TLS endpoints, inventory, dashboard" },
 };
 
 static void usage(FILE *f)

@@ -299,6 +299,15 @@ static bool in_stranded(const struct readiness_scenario *s, const struct app_ver
 	return false;
 }
 
+/* Whether a version without an adoption figure is at risk in @s. */
+static bool has_unknown(const struct readiness_scenario *s)
+{
+	for (size_t i = 0; i < s->nstranded; i++)
+		if (!s->stranded[i].known)
+			return true;
+	return false;
+}
+
 static const struct rd_cov *find_cov(const struct rd_appcov *ac, const struct app_version *v)
 {
 	for (size_t i = 0; i < ac->n; i++)
@@ -377,7 +386,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 			wa = &obs->addrs[i];
 	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
 	memset(&sb, 0, sizeof(sb));
-	if (v->now.stranded_share > 0 || v->now.unknown_share > 0) {
+	/* nstranded, not the shares: a version with no adoption figure is at risk
+	 * even when the other figures add up to 100% (unknown_share is then 0). */
+	if (v->now.nstranded > 0) {
 		rd_sb_str(&sb, "Now ");
 		rd_sb_pct(&sb, v->now.stranded_share);
 		rd_sb_add(&sb, " of %s users are stranded at %s: ", name, v->now.address);
@@ -420,7 +431,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		if (kr->has_rotation_key)
 			rd_sb_add(&sb, "; rotate to the backup key %s",
 				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
-		if (kr->stranded_share > 0) {
+		if (kr->nstranded > 0) { /* also a version with no figure */
 			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
 		}
@@ -725,7 +736,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 		rc = reasons_app(ep, ac, v, o->at, obs, &v->reasons);
 		if (v->now.stranded_share > 0)
 			raise_sev(&out->severity, READINESS_CRITICAL);
-		else if (v->now.unknown_share > 0)
+		else if (v->now.unknown_share > 0 || has_unknown(&v->now))
 			raise_sev(&out->severity, READINESS_WARNING);
 		if ((v->key_rotation.evaluated && !v->key_rotation.ready) ||
 		    (v->ca_change.evaluated && !v->ca_change.ready))

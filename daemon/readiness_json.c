@@ -183,8 +183,12 @@ json_t *readiness_whatif_json(const struct readiness_whatif *w, const char *host
 							 : json_null());
 		json_array_append_new(apps, o);
 	}
-	return json_pack("{s:s, s:i, s:o, s:o, s:f, s:o, s:b, s:o}", "host", host, "port", port,
-			 "at", time_str(w->at), "candidate", chain_json(candidate, w->at),
-			 "max_stranded", max_stranded, "max_stranded_share", share(w->max_stranded),
-			 "risk", w->max_stranded > max_stranded + 1e-9, "apps", apps);
+	json_t *o = json_pack("{s:s, s:i, s:o, s:o, s:f, s:o, s:b, s:o}", "host", host, "port",
+			      port, "at", time_str(w->at), "candidate",
+			      chain_json(candidate, w->at), "max_stranded", max_stranded,
+			      "max_stranded_share", share(w->max_stranded), "risk",
+			      w->max_stranded > max_stranded + 1e-9, "apps", apps);
+	if (o)
+		json_object_set_new(o, "max_unknown_share", share(w->max_unknown));
+	return o;
 }

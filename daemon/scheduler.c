@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "log.h"
 #include "observations.h"
 #include "util.h"
@@ -20,14 +21,16 @@
 #define MAX_CONCURRENCY	 4096
 #define WRITER_QUEUE_MAX 8192
 #define WRITER_BATCH_MAX 2048
+#define WRITER_BATCH_MIN 256 /* linger for up to WRITER_LINGER_MS to fill this many */
+#define WRITER_LINGER_MS 200
 #define RELOAD_EVERY_MS	 60000
 
 enum ep_state { E_IDLE, E_QUEUED, E_RESOLVING, E_PROBING };
 
 struct sep {
 	int64_t id;
-	char host[256];
-	char sni[256];
+	char *host; /* malloc'ed: an estate has many endpoints */
+	char *sni;
 	uint16_t port;
 	int64_t interval_s;
 	time_t next_due;
@@ -39,7 +42,7 @@ struct sep {
 	size_t naddrs, next_addr;
 	int pending; /* probes started and not finished */
 	int dns_rc;
-	char dns_err[200];
+	char *dns_err;	   /* malloc'ed by the resolver on failure, freed when done */
 	struct sep *qnext; /* due queue / ready queue / resolver queues */
 };
 
@@ -102,6 +105,7 @@ struct scheduler {
 	size_t wq_len, wq_peak;
 	int w_inflight; /* items taken, not yet committed */
 	bool wstop;
+	bool wflush; /* writer_flush() waits: no lingering */
 	atomic_int_fast64_t new_rows;
 
 	int64_t wids[WRITER_BATCH_MAX]; /* writer thread: endpoints of a batch */
@@ -150,7 +154,9 @@ static void writer_push(struct scheduler *s, struct witem *it)
 	s->wq_len++;
 	if (s->wq_len > s->wq_peak)
 		s->wq_peak = s->wq_len;
-	pthread_cond_signal(&s->wcond);
+	/* Wake the writer for the first item and when a batch is full. */
+	if (s->wq_len == 1 || s->wq_len == WRITER_BATCH_MIN)
+		pthread_cond_signal(&s->wcond);
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -189,6 +195,10 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		return rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
+	/* Prometheus counters and the probe duration histogram (metrics.h) */
+	for (struct witem *it = batch; it; it = it->next_item)
+		if (it->kind == 0)
+			metrics_probe_observe(it->r.outcome, (double)it->r.duration_ms / 1000.0);
 	return 0;
 }
 
@@ -200,6 +210,20 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->wlock);
 		while (!s->wq_head && !s->wstop)
 			pthread_cond_wait(&s->wcond, &s->wlock);
+		/* Let a batch build up (one commit, one fsync, for many results)
+		 * unless someone waits for it or it is already large. */
+		if (s->wq_head && !s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += WRITER_LINGER_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN &&
+			       pthread_cond_timedwait(&s->wcond, &s->wlock, &ts) == 0)
+				;
+		}
 		if (!s->wq_head && s->wstop) {
 			pthread_mutex_unlock(&s->wlock);
 			break;
@@ -249,8 +273,11 @@ static void *writer_main(void *arg)
 static void writer_flush(struct scheduler *s)
 {
 	pthread_mutex_lock(&s->wlock);
+	s->wflush = true;
+	pthread_cond_broadcast(&s->wcond);
 	while (s->wq_head || s->w_inflight)
 		pthread_cond_wait(&s->wspace, &s->wlock);
+	s->wflush = false;
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -275,18 +302,21 @@ static void *resolver_main(void *arg)
 
 		size_t max = (size_t)s->o.max_addresses;
 		e->naddrs = 0;
-		e->dns_err[0] = '\0';
+		char derr[200] = "";
+		free(e->dns_err);
+		e->dns_err = NULL;
 		free(e->addrs);
 		e->addrs = calloc(max, sizeof(*e->addrs));
 		if (!e->addrs)
-			e->dns_rc =
-				util_err(e->dns_err, sizeof(e->dns_err), -ENOMEM, "out of memory");
+			e->dns_rc = util_err(derr, sizeof(derr), -ENOMEM, "out of memory");
 		else if (s->o.resolve)
 			e->dns_rc = s->o.resolve(s->o.resolve_ud, e->host, e->port, e->addrs, max,
-						 &e->naddrs, e->dns_err, sizeof(e->dns_err));
+						 &e->naddrs, derr, sizeof(derr));
 		else
-			e->dns_rc = probe_resolve(e->host, e->port, e->addrs, max, &e->naddrs,
-						  e->dns_err, sizeof(e->dns_err));
+			e->dns_rc = probe_resolve(e->host, e->port, e->addrs, max, &e->naddrs, derr,
+						  sizeof(derr));
+		if (e->dns_rc != 0)
+			e->dns_err = strdup(derr);
 
 		pthread_mutex_lock(&s->rlock);
 		e->qnext = s->rdone_head;
@@ -313,6 +343,15 @@ static struct sep *find_ep(struct scheduler *s, int64_t id)
 		if (s->eps[i]->id == id)
 			return s->eps[i];
 	return NULL;
+}
+
+static void sep_free(struct sep *e)
+{
+	free(e->addrs);
+	free(e->host);
+	free(e->sni);
+	free(e->dns_err);
+	free(e);
 }
 
 /* (Re)read enabled endpoints. New ones resume from next_probe_at, else
@@ -360,9 +399,25 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 				e->next_due = now + (time_t)(rand_r(&s->rnd) % 60);
 		}
 		e->removed = false;
-		snprintf(e->host, sizeof(e->host), "%s", (const char *)sqlite3_column_text(st, 1));
+		const char *h = (const char *)sqlite3_column_text(st, 1);
+		const char *sn = (const char *)sqlite3_column_text(st, 3);
+		/* A busy endpoint's names are in use by a resolver or probe: the
+		 * change applies at the next reload. */
+		if (e->st != E_IDLE && e->host && e->sni)
+			continue;
+		if (!e->host || strcmp(e->host, h ? h : "") != 0) {
+			free(e->host);
+			e->host = strdup(h ? h : "");
+		}
+		if (!e->sni || strcmp(e->sni, sn ? sn : "") != 0) {
+			free(e->sni);
+			e->sni = strdup(sn ? sn : "");
+		}
+		if (!e->host || !e->sni) {
+			sqlite3_finalize(st);
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		}
 		e->port = (uint16_t)sqlite3_column_int(st, 2);
-		snprintf(e->sni, sizeof(e->sni), "%s", (const char *)sqlite3_column_text(st, 3));
 		e->interval_s = sqlite3_column_int64(st, 4);
 		if (e->interval_s < 10)
 			e->interval_s = 10;
@@ -374,8 +429,7 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 	size_t w = 0;
 	for (size_t i = 0; i < s->neps; i++) {
 		if (s->eps[i]->removed && s->eps[i]->st == E_IDLE) {
-			free(s->eps[i]->addrs);
-			free(s->eps[i]);
+			sep_free(s->eps[i]);
 		} else
 			s->eps[w++] = s->eps[i];
 	}
@@ -410,7 +464,8 @@ static int64_t scan_due(struct scheduler *s, time_t now)
 	int64_t next = RELOAD_EVERY_MS;
 	for (size_t i = 0; i < s->neps; i++) {
 		struct sep *e = s->eps[i];
-		if (e->st != E_IDLE || e->removed || (s->sweep_mode && e->swept))
+		if (e->st != E_IDLE || e->removed || !e->host || !e->sni ||
+		    (s->sweep_mode && e->swept))
 			continue;
 		if (s->sweep_mode || e->probe_now || e->next_due <= now) {
 			e->probe_now = false;
@@ -428,6 +483,8 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 	e->st = E_IDLE;
 	free(e->addrs);
 	e->addrs = NULL;
+	free(e->dns_err);
+	e->dns_err = NULL;
 	e->naddrs = e->next_addr = 0;
 	e->next_due = jittered(s, now, e->interval_s);
 	s->total.endpoints++;
@@ -587,7 +644,8 @@ static void take_resolved(struct scheduler *s)
 			snprintf(r.address, sizeof(r.address), "%s", OBS_NO_ADDRESS);
 			r.port = e->port;
 			snprintf(r.outcome, sizeof(r.outcome), "dns_error");
-			snprintf(r.detail, sizeof(r.detail), "%s", e->dns_err);
+			snprintf(r.detail, sizeof(r.detail), "%s",
+				 e->dns_err ? e->dns_err : "no address");
 			r.at = util_now();
 			e->naddrs = e->next_addr = 0;
 			push_result(s, e, &r);
@@ -786,8 +844,7 @@ void scheduler_free(struct scheduler *s)
 		pthread_join(s->wthread, NULL);
 	}
 	for (size_t i = 0; i < s->neps; i++) {
-		free(s->eps[i]->addrs);
-		free(s->eps[i]);
+		sep_free(s->eps[i]);
 	}
 	free(s->eps);
 	free(s->slots);
@@ -838,7 +895,8 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 	s->sweep_left = 0;
 	for (size_t i = 0; i < s->neps; i++) {
 		s->eps[i]->swept = false;
-		if (!s->eps[i]->removed && s->eps[i]->st == E_IDLE)
+		if (!s->eps[i]->removed && s->eps[i]->st == E_IDLE && s->eps[i]->host &&
+		    s->eps[i]->sni)
 			s->sweep_left++;
 	}
 	scan_due(s, util_now());
@@ -867,6 +925,7 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 	}
 	st->new_rows = atomic_load(&s->new_rows) - rows0;
 	st->wall_ms = util_mono_ms() - t0;
+	metrics_sweep_observe((unsigned)st->probes, (double)st->wall_ms / 1000.0);
 
 	pthread_mutex_lock(&s->wlock);
 	rc = db_begin(s->wdb) ||
@@ -881,7 +940,7 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
 		  sched_reload_fn on_reload, void *ud, char *err, size_t errlen)
 {
-	int64_t next_reload = util_mono_ms() + RELOAD_EVERY_MS, next_scan = 0;
+	int64_t next_reload = util_mono_ms() + RELOAD_EVERY_MS, next_scan = 0, next_tick = 0;
 	while (!(stop && *stop)) {
 		int64_t now = util_mono_ms();
 		if ((reload && *reload) || now >= next_reload) {
@@ -929,6 +988,12 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 		if (next_scan - now < wait)
 			wait = next_scan - now > 0 ? next_scan - now : 0;
 		turn(s, wait, false);
+		if (s->o.on_tick && util_mono_ms() >= next_tick) {
+			struct sched_stats st;
+			scheduler_stats(s, &st);
+			s->o.on_tick(s->o.hook_ud, &st);
+			next_tick = util_mono_ms() + 1000;
+		}
 	}
 	/* Graceful stop: nothing new; in-flight probes end within their timeout. */
 	s->due_head = s->due_tail = NULL;

@@ -25,6 +25,8 @@ typedef int (*sched_resolve_fn)(void *ud, const char *host, uint16_t port, struc
 /** Called on the writer thread after each committed batch with the endpoints it touched. */
 typedef void (*sched_commit_hook)(void *ud, const int64_t *endpoint_ids, size_t n);
 
+struct sched_stats;
+
 struct sched_opts {
 	int concurrency;	  /**< probes in flight; default 64, at most 4096 */
 	int timeout_ms;		  /**< connect + handshake; default 10000 */
@@ -35,6 +37,9 @@ struct sched_opts {
 	sched_resolve_fn resolve; /**< NULL: probe_resolve (getaddrinfo) */
 	void *resolve_ud;
 	sched_commit_hook after_commit; /**< optional post-batch hook (alerts, metrics) */
+	/** Optional: called on the loop thread about once a second by scheduler_run
+	 *  (watchdog, STATUS=, HTTP heartbeat) with the totals so far. */
+	void (*on_tick)(void *ud, const struct sched_stats *st);
 	void *hook_ud;
 };
 

@@ -11,11 +11,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
+#include "alerts_engine.h"
 #include "cli.h"
+#include "config_check.h"
 #include "db.h"
+#include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -51,9 +54,77 @@ struct serve_component {
 	void (*stop)(void *state);
 };
 
-/* Components are added here by their modules (HTTP server, alert engine +
- * webhook worker, metrics), in start order. */
+/* HTTP API and dashboard (http.h): started before the scheduler, which it
+ * reaches through the context for probe-now once the scheduler exists. */
+static int http_probe_now_hook(void *ud, int64_t endpoint_id, char *err, size_t errlen)
+{
+	struct serve_ctx *c = ud;
+	/* written once by the main thread after the components started */
+	struct scheduler *s = __atomic_load_n(&c->sched, __ATOMIC_ACQUIRE);
+	if (!s)
+		return util_err(err, errlen, -EBUSY, "the scheduler is starting");
+	return scheduler_probe_now(s, endpoint_id);
+}
+
+static int http_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	struct http *h = http_new(&c->g->cfg, c->db_path, err, errlen);
+	if (!h)
+		return -EIO;
+	http_set_probe_now(h, http_probe_now_hook, c);
+	/* the scheduler starts right after the components; /healthz then watches
+	 * its commits and the schedule's lag */
+	http_note_scheduler_alive(h, util_now());
+	log_info("http: listening on %s (port %d)", c->g->cfg.http_listen, http_port(h));
+	*state = h;
+	return 0;
+}
+
+static void http_component_after_commit(void *state, const int64_t *ids, size_t n)
+{
+	(void)ids;
+	(void)n;
+	http_note_sweep(state, util_now());
+}
+
+static void http_component_stop(void *state)
+{
+	http_free(state);
+}
+
+/* Alert evaluation and webhook delivery (alerts_engine.h): their own threads
+ * and database connections; a commit only pokes the evaluator. */
+static int alerts_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
+{
+	struct alerts_engine *e = alerts_engine_new(&c->g->cfg, c->db_path, err, errlen);
+	if (!e)
+		return -EIO;
+	*state = e;
+	return 0;
+}
+
+static void alerts_component_after_commit(void *state, const int64_t *ids, size_t n)
+{
+	(void)ids;
+	(void)n;
+	alerts_engine_poke(state);
+}
+
+static void alerts_component_reload(void *state, const struct config *cfg)
+{
+	alerts_engine_reload(state, cfg);
+}
+
+static void alerts_component_stop(void *state)
+{
+	alerts_engine_free(state);
+}
+
+/* In start order; stopped in reverse. */
 static const struct serve_component components[] = {
+	{ "alerts", alerts_component_start, alerts_component_after_commit, alerts_component_reload,
+	  alerts_component_stop },
+	{ "http", http_component_start, http_component_after_commit, NULL, http_component_stop },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -67,6 +138,22 @@ static void after_commit(void *ud, const int64_t *ids, size_t n)
 			components[i].after_commit(ctx.state[i], ids, n);
 }
 
+/* Once a second on the loop thread: systemd watchdog (at half its interval)
+ * and a STATUS= summary every ten seconds. */
+static void on_tick(void *ud, const struct sched_stats *st)
+{
+	(void)ud;
+	static int64_t last_status_ms = -10000;
+	int64_t now = util_mono_ms();
+	notify_watchdog_kick();
+	if (now - last_status_ms >= 10000) {
+		last_status_ms = now;
+		notify_status("%lld probes, %lld not ok, %lld chain or outcome changes",
+			      (long long)st->probes, (long long)st->failures,
+			      (long long)st->new_rows);
+	}
+}
+
 static void fill_opts(const struct config *c, struct sched_opts *o)
 {
 	o->concurrency = c->probe_concurrency;
@@ -76,7 +163,7 @@ static void fill_opts(const struct config *c, struct sched_opts *o)
 	o->ca_file = c->probe_ca_file;
 }
 
-static int on_reload(void *ud, struct sched_opts *o)
+static int reload_config(void *ud, struct sched_opts *o)
 {
 	struct cli_global *g = ud;
 	struct config c;
@@ -97,6 +184,14 @@ static int on_reload(void *ud, struct sched_opts *o)
 		if (components[i].reload)
 			components[i].reload(ctx.state[i], &g->cfg);
 	return 0;
+}
+
+static int on_reload(void *ud, struct sched_opts *o)
+{
+	notify_reloading();
+	int rc = reload_config(ud, o);
+	notify_ready();
+	return rc;
 }
 
 static void usage(void)
@@ -141,15 +236,13 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (check)
+		return config_check_cli(&g);
 	if ((rc = cli_load_config(&g)) != EXIT_OK)
 		return rc;
 	if (config_validate(&g.cfg, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return EXIT_USAGE;
-	}
-	if (check) {
-		printf("configuration ok\n");
-		return EXIT_OK;
 	}
 	struct db *db = NULL;
 	if ((rc = cli_open_db(&g, 0, &db)) != EXIT_OK)
@@ -176,7 +269,7 @@ int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	struct sched_opts so = { .after_commit = after_commit };
+	struct sched_opts so = { .after_commit = after_commit, .on_tick = on_tick };
 	fill_opts(&g.cfg, &so);
 	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
 	if (!ctx.sched) {
@@ -186,13 +279,14 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_info("pinwatch %s serving (database %s, concurrency %d)", PINWATCH_VERSION, ctx.db_path,
 		 so.concurrency);
-	sd_notify(0, "READY=1");
+	notify_ready();
+	notify_status("serving; first probes starting");
 	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
 	    0) {
 		log_err("%s", err);
 		rc = EXIT_RUNTIME;
 	}
-	sd_notify(0, "STOPPING=1");
+	notify_stopping();
 	log_info("stopping: every result committed");
 	scheduler_free(ctx.sched);
 	ctx.sched = NULL;

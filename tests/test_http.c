@@ -238,6 +238,25 @@ static void test_healthz_scheduler(void **state)
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_true(json_integer_value(json_object_get(r.json, "last_sweep_age_s")) >= 5);
 	resp_free(&r);
+	/* an old heartbeat is fine while nothing is overdue... */
+	http_note_scheduler_alive(srv, util_now() - 3600);
+	http_note_sweep(srv, util_now() - 3600);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* ...but not once the schedule falls behind */
+	char err[ERRLEN], sql[160];
+	snprintf(sql, sizeof(sql), "UPDATE endpoints SET next_probe_at = %lld WHERE id = %lld",
+		 (long long)util_now() - 1800, (long long)ids.endpoint_xss);
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 503);
+	assert_true(json_integer_value(json_object_get(r.json, "schedule_lag_s")) >= 1800);
+	resp_free(&r);
+	http_note_scheduler_alive(srv, util_now());
+	req(&r, "GET", "/healthz", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
 }
 
 static void test_auth_read(void **state)
@@ -944,6 +963,65 @@ static void test_readiness(void **state)
 	resp_free(&r);
 }
 
+static double app_share(json_t *j, const char *app)
+{
+	json_t *a;
+	size_t i;
+	json_array_foreach(
+		json_object_get(j, "apps"), i,
+		a) if (!strcmp(jstr(a, "app"),
+			       app)) return json_real_value(json_object_get(a, "stranded_share"));
+	return -1;
+}
+
+static void test_whatif(void **state)
+{
+	(void)state;
+	struct resp r;
+	char body[512], cert[300], key[300], *pem = NULL;
+	size_t n;
+	/* candidate keeps the CA: 4.2.0 (pins the CA) survives, 4.1.0 (20%) does not */
+	snprintf(body, sizeof(body), "{\"host\":\"api.example.test\",\"pins\":[\"sha256/%s\"]}",
+		 ids.pin_ca);
+	req(&r, "POST", "/api/v1/whatif", tok_read, body);
+	if (r.status != 200)
+		fprintf(stderr, "whatif: %s\n", r.body);
+	assert_int_equal(r.status, 200);
+	assert_true(fabs(app_share(r.json, "shop-android") - 0.2) < 1e-9);
+	resp_free(&r);
+	/* an unrelated self-signed chain strands both versions (0.2 + 0.7) */
+	snprintf(cert, sizeof(cert), "%s/whatif-cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/whatif-key.pem", dir);
+	assert_int_equal(fixture_tls_files(cert, key), 0);
+	assert_int_equal(util_read_file(cert, 65536, &pem, &n), 0);
+	json_t *j = json_pack("{s:s, s:i, s:s, s:s}", "host", "api.example.test", "port", 443,
+			      "chain_pem", pem, "at", "2026-12-01");
+	char *b = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	req(&r, "POST", "/api/v1/whatif", tok_read, b);
+	assert_int_equal(r.status, 200);
+	assert_true(fabs(app_share(r.json, "shop-android") - 0.9) < 1e-9);
+	resp_free(&r);
+	free(b);
+	free(pem);
+	req(&r, "POST", "/api/v1/whatif", tok_read, "{\"host\":\"api.example.test\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/whatif", tok_read,
+	    "{\"host\":\"api.example.test\",\"pins\":[\"nope\"]}");
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "pins[0]"));
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/whatif", tok_read,
+	    "{\"host\":\"api.example.test\",\"chain_pem\":\"-----BEGIN "
+	    "CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}");
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "POST", "/api/v1/whatif", NULL, "{\"host\":\"api.example.test\",\"pins\":[]}");
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+}
+
 static void test_alerts_webhooks(void **state)
 {
 	(void)state;
@@ -1023,6 +1101,36 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(r.status, 200);
 	assert_false(
 		json_is_true(json_object_get(r.json, "delivered"))); /* nothing listens on port 9 */
+	resp_free(&r);
+	/* The outbox: a given-up row is listed with its error and can be retried. */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO webhook_outbox (webhook_id, idempotency_key, body, state, attempts,"
+		 " next_attempt_at, last_status, last_error, created_at) VALUES (%lld, 'k1',"
+		 " '{\"secret-body\":1}', 'given_up', 1, 0, 400, 'HTTP 400', 0)",
+		 (long long)wid);
+	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
+	req(&r, "GET", "/api/v1/webhooks/outbox?state=given_up", tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *row = json_array_get(json_object_get(r.json, "items"), 0);
+	assert_int_equal(json_integer_value(json_object_get(row, "last_status")), 400);
+	assert_null(strstr(r.body, "secret-body"));
+	int64_t oid = json_integer_value(json_object_get(row, "id"));
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks/outbox?state=lost", tok_admin, NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks/outbox", tok_read, NULL);
+	assert_int_equal(r.status, 403);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/outbox/%lld/retry", (long long)oid);
+	req(&r, "POST", path, tok_admin, NULL);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	req(&r, "POST", path, tok_admin, NULL);
+	assert_int_equal(r.status, 404); /* no longer given up */
+	resp_free(&r);
+	req(&r, "GET", "/api/v1/webhooks/outbox?state=pending", tok_admin, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld", (long long)wid);
 	req(&r, "DELETE", path, tok_admin, NULL);
@@ -1287,6 +1395,7 @@ int main(void)
 		cmocka_unit_test(test_inventory_bulk),
 		cmocka_unit_test(test_audit_list),
 		cmocka_unit_test(test_readiness),
+		cmocka_unit_test(test_whatif),
 		cmocka_unit_test(test_alerts_webhooks),
 		cmocka_unit_test(test_reports_candidates),
 		cmocka_unit_test(test_public_read_ipv6),

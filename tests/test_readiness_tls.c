@@ -1,7 +1,8 @@
 /* End to end with real TLS on loopback: a tlsfarm server, the real probe
  * (validation against a CA file holding only the root), observations stored
- * as the store's schema holds them, an imported inventory, and the readiness
- * engine through readiness_check_db / readiness_whatif_db. A leaf rotation
+ * by the observation store (obs_record, as the scheduler does), an imported
+ * inventory, and the readiness engine through readiness_check_db /
+ * readiness_endpoint_db / readiness_whatif_db. A leaf rotation
  * on the live server moves the stranded share from 0 to the share of the
  * versions that pin only the old leaf key; a root pin survives although the
  * server never sends the root. */
@@ -21,6 +22,7 @@
 #include "db.h"
 #include "inventory.h"
 #include "invfile.h"
+#include "observations.h"
 #include "probe.h"
 #include "readiness_load.h"
 #include "tlsfarm.h"
@@ -30,105 +32,28 @@
 
 static char dir[64], dbpath[128], capath[128], pempath[128];
 
-/* Store one probe result as an observation row (certificates and chains once). */
-static int64_t store_cert(struct db *db, const struct x509_cert_info *c)
+/* Store one probe result with the observation store (observations.h), as
+ * the scheduler does, at time @at. */
+static void store_observation(struct db *db, struct probe_result *r, time_t at)
 {
-	sqlite3 *h = db_handle(db);
+	char err[ERRLEN];
+	int64_t id = 0;
 	sqlite3_stmt *s = NULL;
-	assert_int_equal(
-		sqlite3_prepare_v2(
-			h,
-			"INSERT OR IGNORE INTO certificates (sha256, der, subject,"
-			" issuer, serial, not_before, not_after, key_type, key_bits,"
-			" spki_sha256, is_ca, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,0)",
-			-1, &s, NULL),
-		SQLITE_OK);
-	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, c->der, (int)c->der_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, c->issuer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, c->serial, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, c->not_before);
-	sqlite3_bind_int64(s, 7, c->not_after);
-	sqlite3_bind_text(s, 8, c->key_type, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 9, (int)c->key_bits);
-	sqlite3_bind_blob(s, 10, c->spki_pin, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 11, c->is_ca);
-	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
-	assert_int_equal(
-		sqlite3_prepare_v2(h, "SELECT id FROM certificates WHERE sha256 = ?", -1, &s, NULL),
-		SQLITE_OK);
-	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	int64_t id = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return id;
-}
-
-static int64_t store_chain(struct db *db, const struct x509_chain *ch)
-{
-	if (ch->n == 0)
-		return 0;
-	uint8_t buf[32 * X509_MAX_CHAIN], h32[32];
-	for (size_t i = 0; i < ch->n; i++)
-		memcpy(buf + 32 * i, ch->certs[i].sha256, 32);
-	assert_int_equal(util_sha256(buf, 32 * ch->n, h32), 0);
-	sqlite3 *h = db_handle(db);
-	sqlite3_stmt *s = NULL;
-	assert_int_equal(
-		sqlite3_prepare_v2(h, "SELECT id FROM chains WHERE sha256 = ?", -1, &s, NULL),
-		SQLITE_OK);
-	sqlite3_bind_blob(s, 1, h32, 32, SQLITE_STATIC);
-	int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
-	if (id)
-		return id;
-	assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO chains (sha256, length) VALUES (?, ?)",
-					    -1, &s, NULL),
+	assert_int_equal(sqlite3_prepare_v2(db_handle(db),
+					    "SELECT id FROM endpoints WHERE host = ?", -1, &s,
+					    NULL),
 			 SQLITE_OK);
-	sqlite3_bind_blob(s, 1, h32, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, (int)ch->n);
-	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_bind_text(s, 1, HOST, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	id = sqlite3_last_insert_rowid(h);
-	for (size_t i = 0; i < ch->n; i++) {
-		int64_t cid = store_cert(db, &ch->certs[i]);
-		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO chain_certs VALUES (?, ?, ?)",
-						    -1, &s, NULL),
-				 SQLITE_OK);
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (int64_t)i);
-		sqlite3_bind_int64(s, 3, cid);
-		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-		sqlite3_finalize(s);
-	}
-	return id;
-}
-
-static void store_observation(struct db *db, const struct probe_result *r, time_t first,
-			      time_t last)
-{
-	int64_t p = store_chain(db, &r->presented), v = store_chain(db, &r->validated);
-	sqlite3_stmt *s = NULL;
-	assert_int_equal(
-		sqlite3_prepare_v2(db_handle(db),
-				   "INSERT INTO observations (endpoint_id, address, outcome,"
-				   " presented_chain_id, validated_chain_id, first_seen, last_seen)"
-				   " SELECT id, ?, ?, ?, ?, ?, ? FROM endpoints WHERE host = ?",
-				   -1, &s, NULL),
-		SQLITE_OK);
-	sqlite3_bind_text(s, 1, r->address, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, r->outcome, -1, SQLITE_STATIC);
-	if (p)
-		sqlite3_bind_int64(s, 3, p);
-	if (v)
-		sqlite3_bind_int64(s, 4, v);
-	sqlite3_bind_int64(s, 5, first);
-	sqlite3_bind_int64(s, 6, last);
-	sqlite3_bind_text(s, 7, HOST, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
+	r->at = at;
+	bool opened = false;
+	assert_int_equal(db_begin(db), 0);
+	if (obs_record(db, id, r, &opened, err, sizeof(err)) != 0)
+		fail_msg("obs_record: %s", err);
+	assert_int_equal(db_commit(db), 0);
+	assert_true(opened);
 }
 
 static void probe_once(struct probe_ctx *ctx, uint16_t port, struct probe_result *out)
@@ -231,7 +156,7 @@ static void test_rotation_on_a_live_server(void **state)
 	struct probe_result r1 = { 0 }, r2 = { 0 };
 	probe_once(ctx, tlsfarm_port(farm), &r1);
 	time_t now = util_now();
-	store_observation(db, &r1, now - 7200, now - 3600);
+	store_observation(db, &r1, now - 3600);
 
 	json_t *rep = NULL;
 	enum readiness_severity worst;
@@ -248,7 +173,7 @@ static void test_rotation_on_a_live_server(void **state)
 	probe_once(ctx, tlsfarm_port(farm), &r2);
 	assert_memory_not_equal(r1.presented.certs[0].spki_pin, r2.presented.certs[0].spki_pin, 32);
 	assert_memory_equal(r1.presented.certs[1].sha256, r2.presented.certs[1].sha256, 32);
-	store_observation(db, &r2, now - 600, now - 60);
+	store_observation(db, &r2, now - 60);
 
 	assert_int_equal(readiness_check_db(db, now, &rep, &worst, err, sizeof(err)), 0);
 	android = app_of(rep, "shop-android");
