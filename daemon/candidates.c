@@ -158,6 +158,14 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 	return 0;
 }
 
+int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	struct cand c;
+	int rc = cand_parse(data, len, &c, err, errlen);
+	cand_free(&c);
+	return rc;
+}
+
 /* ---- evaluation ---- */
 
 static const char SQL_SAVE_VERDICT[] =

@@ -29,6 +29,13 @@ const char *candidates_source_name(enum candidate_source s);
 int candidates_parse_source(const char *s, enum candidate_source *out);
 
 /**
+ * Parse a candidate chain as candidates_add() would (PEM or DER, at most
+ * CANDIDATES_MAX_CHAIN certificates, fingerprints, pins, SANs) and discard
+ * it. Pure; for validation and the fuzz harness. 0 or -EINVAL with a reason.
+ */
+int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t errlen);
+
+/**
  * Record the chain in @data (PEM, or DER; leaf first; at most
  * CANDIDATES_MAX_CHAIN certificates) from @source for @host (NULL: every
  * inventoried endpoint the leaf covers; given: the leaf must cover it),
