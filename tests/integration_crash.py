@@ -280,6 +280,18 @@ def main():
         end = time.time() + 60
         while time.time() < end and not (want <= Receiver.keys and not outbox(db)):
             time.sleep(0.2)
+        # probes of this run reach the Prometheus counters
+        for i in (1, 2):
+            call(base, 'POST', '/api/v1/endpoints/%d/probe' % i, token)
+        wait_for_metric = time.time() + 30
+        while time.time() < wait_for_metric:
+            st, text = call(base, 'GET', '/metrics', token)
+            if st == 200 and any(l.startswith('pinwatch_probes_total{') and float(l.split()[-1]) > 0
+                                 for l in text.splitlines()):
+                break
+            time.sleep(0.3)
+        else:
+            fail('pinwatch_probes_total stays 0 while the daemon probes')
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
         proc = None
