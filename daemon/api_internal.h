@@ -61,6 +61,8 @@ void api_webhooks_list(struct api_req *req);
 void api_webhook_add(struct api_req *req);
 void api_webhook_remove(struct api_req *req);
 void api_webhook_test(struct api_req *req);
+void api_webhook_outbox(struct api_req *req);
+void api_webhook_outbox_retry(struct api_req *req);
 
 /* Reports and candidates (api_signals.c). */
 void api_reports_post(struct api_req *req);
