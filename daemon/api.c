@@ -472,6 +472,9 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "scheduler_alive",
 			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
+	/* from the readiness snapshot when one exists; status never evaluates */
+	json_t *sev = api_readiness_summary(c);
+	json_object_set_new(counts, "readiness", sev ? sev : json_null());
 	api_ok(req, 200, counts);
 }
 
