@@ -340,7 +340,28 @@ static long vm_hwm_kb(pid_t pid)
 }
 
 /* Exporter + wrk at @conc for @secs: requests/s (0 on failure), exporter's peak RSS. */
-static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int secs, long *rss_kb)
+/* utime + stime of @pid in seconds. */
+static double proc_cpu_s(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	char *c = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	/* fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime */
+	if (!c ||
+	    sscanf(c + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int secs, long *rss_kb,
+			    double *cpu_s)
 {
 	char cfg[128], url[256], cmd[512], line[512];
 	const uint16_t eport = 19115;
@@ -390,6 +411,7 @@ static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int se
 			pclose(p);
 	}
 	*rss_kb = vm_hwm_kb(pid);
+	*cpu_s = proc_cpu_s(pid);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	return rate;
@@ -534,7 +556,8 @@ int main(int argc, char **argv)
 	if (exporter) {
 		long ex_rss = -1;
 		double raw2 = raw_loop(port, nep, conc, raw_n, &rf, &rcpu);
-		double ex = exporter_rate(port, ca, conc, 10, &ex_rss);
+		double ex_cpu = 0;
+		double ex = exporter_rate(port, ca, conc, 10, &ex_rss, &ex_cpu);
 		if (run_child(self, db1, ca, port, conc, 4, &co)) {
 			fprintf(stderr, "pinwatch sweep failed\n");
 			return 3;
@@ -542,12 +565,19 @@ int main(int argc, char **argv)
 		double st =
 			co.warm_probes * 1000.0 / (double)(co.warm_wall_ms ? co.warm_wall_ms : 1);
 		if (ex > 0)
-			printf("raw %.0f/s, then blackbox exporter + wrk %.0f probes/s (peak RSS "
-			       "%ld KiB; "
-			       "%.0f%% of raw), then pinwatch warm sweeps %.0f probes/s (peak "
-			       "RSS %ld "
-			       "KiB): pinwatch / exporter = %.2fx\n",
-			       raw2, ex, ex_rss, 100.0 * ex / raw2, st, co.maxrss_kb, st / ex);
+			printf("raw %.0f/s, then blackbox exporter + wrk %.0f probes/s (exporter "
+			       "process "
+			       "CPU %.0f us/probe, wrk not counted; peak RSS %ld KiB; %.0f%% of "
+			       "raw), "
+			       "then pinwatch warm sweeps %.0f probes/s (process CPU %.0f "
+			       "us/probe; peak "
+			       "RSS %ld KiB): pinwatch / exporter = %.2fx by rate, %.2fx by CPU "
+			       "per probe\n",
+			       raw2, ex, ex_cpu * 1e6 / (ex * 10), ex_rss, 100.0 * ex / raw2, st,
+			       (double)co.warm_cpu_us / (double)co.warm_probes, co.maxrss_kb,
+			       st / ex,
+			       (ex_cpu * 1e6 / (ex * 10)) /
+				       ((double)co.warm_cpu_us / (double)co.warm_probes));
 	}
 
 	/* 4. delay 100 ms, concurrency 512, delay_n endpoint-addresses, against

@@ -212,6 +212,9 @@ void api_db_error(struct api_req *req)
 	int rc = db_errno(sqlite3_errcode(db_handle(req->db)));
 	if (rc == -EBUSY)
 		api_error(req, 503, "busy", "database busy: %s", db_errmsg(req->db));
+	else if (rc == -ENOSPC || rc == -EROFS)
+		api_error(req, 503, "unavailable", "the database cannot be written: %s",
+			  db_errmsg(req->db));
 	else
 		api_error(req, 500, "database", "%s", db_errmsg(req->db));
 }
@@ -472,6 +475,9 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "scheduler_alive",
 			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
+	/* from the readiness snapshot when one exists; status never evaluates */
+	json_t *sev = api_readiness_summary(c);
+	json_object_set_new(counts, "readiness", sev ? sev : json_null());
 	api_ok(req, 200, counts);
 }
 

@@ -277,7 +277,7 @@ def main():
                 if text:
                     break
                 time.sleep(0.1)
-            check('would strand users' in text and '90.0%' in text, 'what-if form shows the stranded share: %r' % text[:200])
+            check('would strand users' in text and '100.0%' in text, 'what-if form shows the stranded share: %r' % text[:200])
             wd.screenshot(os.path.join(outdir, 'browser-whatif.png'))
         else:
             print('SKIP what-if form: openssl not installed')

@@ -24,7 +24,7 @@ fail() {
 }
 
 # --check-config: 0 for a valid file, 2 naming file:line otherwise.
-printf '[storage]\npath = %s/pinwatch.db\n[log]\nlevel = info\n' "$tmp" >"$tmp/ok.conf"
+printf '[storage]\npath = %s/pinwatch.db\n[http]\nlisten = 127.0.0.1:0\n[log]\nlevel = info\n' "$tmp" >"$tmp/ok.conf"
 out="$("$bin" serve --check-config -c "$tmp/ok.conf")" || fail "--check-config of a valid file failed"
 case "$out" in *"configuration OK"*) ;; *) fail "unexpected --check-config output: $out" ;; esac
 printf '[storage]\npath = %s/pinwatch.db\n[probe]\nconcurency = 8\n' "$tmp" >"$tmp/bad.conf"

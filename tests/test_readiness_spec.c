@@ -510,13 +510,19 @@ static const struct scase cases[] = {
 	    { "A", 0.68, "3.0", "2026-11-01=0.68", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.32, 0, 1, "1.0,2.0") } },
-	/* AMBIGUOUS: figures add up to 0.8 and no at-risk version lacks one. Issue
-	 * 5 says "surviving known share" (0.5 here: not ready); the engine counts
-	 * the 0.2 no figure accounts for as surviving (1 - 0.3 = 0.7: ready). */
-	{ "figures below 100%: unaccounted users count as surviving",
+	/* Figures add up to 0.8 and no at-risk version lacks one. Issue 5: ready
+	 * compares the surviving KNOWN share (0.5 here) with the threshold, so the
+	 * 0.2 no figure accounts for never makes a rotation look ready. */
+	{ "figures below 100%: unaccounted users never count as surviving",
 	  "api.example.com", NULL,
 	  { { "A", 0.6, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
 	    { "A", 0.6, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 0.3, 0, 0, "1.0") } },
+	{ "figures below 100%: known survivors at the threshold are ready",
+	  "api.example.com", NULL,
+	  { { "A", 0.5, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
+	    { "A", 0.5, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.3, 0, 1, "1.0") } },
 	{ "just below the threshold is not ready",
@@ -1313,10 +1319,12 @@ static void test_cmd_check_json_contract(void **state)
 	assert_true(close_to(jnum(json_array_get(sv, 0), "share"), 0.2));
 	json_t *ios = jfind(json_object_get(ep, "apps"), "app", "ios");
 	assert_non_null(ios);
-	jscen(ios, "now", 0, 0, 1, "");
-	/* ios 9.0 pins the intermediate: key rotation keeps it; a CA change
-	 * strands it, and with no adoption figure it is unknown, not 0 */
-	jscen(ios, "key_rotation", 0, 0, 1, "");
+	/* ios 9.0 pins the intermediate: nobody is stranded now or by a key
+	 * rotation, but with no adoption figure at all no share is KNOWN to
+	 * survive, so neither is "ready"; a CA change strands it, and with no
+	 * adoption figure it is unknown, not 0 */
+	jscen(ios, "now", 0, 0, 0, "");
+	jscen(ios, "key_rotation", 0, 0, 0, "");
 	jscen(ios, "ca_change", 0, 1.0, 0, "9.0");
 	json_t *unk = json_array_get(
 		json_object_get(json_object_get(ios, "ca_change"), "stranded_versions"), 0);
