@@ -10,7 +10,7 @@
  *     against the raw loop's time for the same work without delay; peak RSS;
  *  5. database growth over N sweeps of the unchanged endpoints.
  *
- * Usage: bench_probe [--endpoints N] [--concurrency C] [--raw-probes N]
+ * Usage: bench_probe [--endpoints N] [--concurrency C] [--raw-probes N] [--rounds N]
  *                    [--growth-sweeps N] [--delay-addresses N] [--skip-exporter]
  * The pinwatch sweeps run in a child process (this binary with --child) so
  * that their peak RSS is measured alone.
@@ -68,19 +68,32 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 		fprintf(stderr, "child: %s\n", err);
 		return 3;
 	}
+	double cpu0 = 0;
+	{
+		struct rusage ru0;
+		getrusage(RUSAGE_SELF, &ru0);
+		cpu0 = (double)ru0.ru_utime.tv_sec + ru0.ru_utime.tv_usec / 1e6 +
+		       (double)ru0.ru_stime.tv_sec + ru0.ru_stime.tv_usec / 1e6;
+	}
 	for (int i = 0; i < repeat; i++) {
 		struct sched_stats st;
 		if (scheduler_sweep(s, NULL, &st, err, sizeof(err)) != 0) {
 			fprintf(stderr, "child: %s\n", err);
 			return 3;
 		}
-		printf("probes=%lld failures=%lld new_rows=%lld wall_ms=%lld\n",
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		printf("probes=%lld failures=%lld new_rows=%lld wall_ms=%lld cpu_us=%lld\n",
 		       (long long)st.probes, (long long)st.failures, (long long)st.new_rows,
-		       (long long)st.wall_ms);
+		       (long long)st.wall_ms, (long long)((cpu - cpu0) * 1e6));
+		cpu0 = cpu;
 		fflush(stdout);
 	}
 	scheduler_free(s);
-	/* ru_maxrss of a child includes its parent's RSS at fork time: read our own high-water mark. */
+	/* ru_maxrss of a child includes its parent's RSS at fork time: read our own high-water
+	 * mark. */
 	char line[256];
 	long kb = -1;
 	FILE *f = fopen("/proc/self/status", "r");
@@ -95,6 +108,9 @@ static int child_main(const char *db, const char *ca, int port, int conc, int re
 
 struct child_out {
 	long long probes, failures, new_rows, wall_ms, total_wall_ms, total_probes;
+	long long cpu_us, nsweeps;
+	long long warm_probes, warm_wall_ms,
+		warm_cpu_us; /* every sweep but the first (cold caches) */
 	long maxrss_kb;
 	double cpu_s; /* user + system of the child, every thread */
 };
@@ -121,10 +137,16 @@ static int run_child(const char *self, const char *db, const char *ca, uint16_t 
 	char line[256];
 	memset(co, 0, sizeof(*co));
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld",
-			   &co->probes, &co->failures, &co->new_rows, &co->wall_ms) == 4) {
+		if (sscanf(line, "probes=%lld failures=%lld new_rows=%lld wall_ms=%lld cpu_us=%lld",
+			   &co->probes, &co->failures, &co->new_rows, &co->wall_ms,
+			   &co->cpu_us) == 5) {
 			co->total_wall_ms += co->wall_ms;
 			co->total_probes += co->probes;
+			if (co->nsweeps++ > 0) {
+				co->warm_probes += co->probes;
+				co->warm_wall_ms += co->wall_ms;
+				co->warm_cpu_us += co->cpu_us;
+			}
 		}
 		sscanf(line, "vmhwm_kb=%ld", &co->maxrss_kb);
 	}
@@ -287,6 +309,12 @@ static long long count_rows(const char *db)
 	return (long long)v;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
 static bool port_open(uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -312,7 +340,28 @@ static long vm_hwm_kb(pid_t pid)
 }
 
 /* Exporter + wrk at @conc for @secs: requests/s (0 on failure), exporter's peak RSS. */
-static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int secs, long *rss_kb)
+/* utime + stime of @pid in seconds. */
+static double proc_cpu_s(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	char *c = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	/* fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime */
+	if (!c ||
+	    sscanf(c + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int secs, long *rss_kb,
+			    double *cpu_s)
 {
 	char cfg[128], url[256], cmd[512], line[512];
 	const uint16_t eport = 19115;
@@ -362,6 +411,7 @@ static double exporter_rate(uint16_t farm_port, const char *ca, int conc, int se
 			pclose(p);
 	}
 	*rss_kb = vm_hwm_kb(pid);
+	*cpu_s = proc_cpu_s(pid);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	return rate;
@@ -382,9 +432,10 @@ int main(int argc, char **argv)
 		{ "growth-sweeps", required_argument, NULL, 'g' },
 		{ "delay-addresses", required_argument, NULL, 'd' },
 		{ "skip-exporter", no_argument, NULL, 'x' },
+		{ "rounds", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int nep = 1000, conc = 256, raw_n = 3000, growth = 100, delay_n = 10000, opt;
+	int nep = 1000, conc = 256, raw_n = 3000, growth = 100, delay_n = 10000, rounds = 3, opt;
 	bool exporter = true;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -406,16 +457,19 @@ int main(int argc, char **argv)
 		case 'x':
 			exporter = false;
 			break;
+		case 'n':
+			rounds = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr, "see the comment at the top of bench/bench_probe.c\n");
 			return 2;
 		}
 	}
-	if (nep < 1 || conc < 1 || raw_n < 1)
+	if (nep < 1 || conc < 1 || raw_n < 1 || rounds < 1 || rounds > 8)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	gnutls_global_init();
-	char self[512], err[ERRLEN], ca[128], db1[128], db2[128];
+	char self[512], err[ERRLEN], ca[128], db1[160], db2[128];
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl <= 0)
 		return 3;
@@ -451,55 +505,102 @@ int main(int argc, char **argv)
 	       "and root), built in %lld ms; concurrency %d\n",
 	       nep, port, (long long)(util_mono_ms() - t0), conc);
 
-	/* 1. raw loop */
+	/* 1+2. The machine is shared: raw loop and pinwatch alternate for @rounds
+	 * rounds and each ratio is taken against the raw run just before it. */
 	int rf = 0;
-	double rcpu;
-	raw_loop(port, nep, conc, conc, &rf, &rcpu); /* warm-up */
-	double raw = raw_loop(port, nep, conc, raw_n, &rf, &rcpu);
-	printf("raw GnuTLS client loop:   %8.0f handshakes/s (%d handshakes, %d failed; client CPU "
-	       "%.0f us/handshake)\n",
-	       raw, raw_n, rf, rcpu * 1e6 / raw_n);
-
-	/* 2. pinwatch full sweep */
+	double rcpu, raw = 0, pw = 0, ratio_first[8], ratio_steady[8];
 	struct child_out co;
-	if (make_db(db1, nep, nep) || run_child(self, db1, ca, port, conc, 1, &co)) {
-		fprintf(stderr, "pinwatch sweep failed\n");
-		return 3;
+	raw_loop(port, nep, conc, conc, &rf, &rcpu); /* warm-up */
+	for (int r = 0; r < rounds; r++) {
+		char dbr[160];
+		snprintf(dbr, sizeof(dbr), "%s/round%d.db", dir, r);
+		raw = raw_loop(port, nep, conc, raw_n, &rf, &rcpu);
+		printf("round %d: raw GnuTLS client loop   %6.0f handshakes/s (%d handshakes, %d "
+		       "failed; "
+		       "client thread CPU %.0f us/handshake)\n",
+		       r + 1, raw, raw_n, rf, rcpu * 1e6 / raw_n);
+		if (make_db(dbr, nep, nep) || run_child(self, dbr, ca, port, conc, 1, &co)) {
+			fprintf(stderr, "pinwatch sweep failed\n");
+			return 3;
+		}
+		pw = co.probes * 1000.0 / (double)(co.wall_ms ? co.wall_ms : 1);
+		ratio_first[r] = pw / raw;
+		printf("round %d: pinwatch first sweep     %6.0f probes/s (%lld probes, %lld "
+		       "failed, %lld "
+		       "new rows; process CPU %.0f us/probe incl. start-up) = %.0f%% of raw\n",
+		       r + 1, pw, co.probes, co.failures, co.new_rows, co.cpu_s * 1e6 / co.probes,
+		       100.0 * ratio_first[r]);
+		/* Warm: a child sweeps 4 times; the first (cold caches) is not counted. */
+		if (run_child(self, dbr, ca, port, conc, 4, &co)) {
+			fprintf(stderr, "pinwatch sweep failed\n");
+			return 3;
+		}
+		double st =
+			co.warm_probes * 1000.0 / (double)(co.warm_wall_ms ? co.warm_wall_ms : 1);
+		ratio_steady[r] = st / raw;
+		printf("round %d: pinwatch warm sweeps     %6.0f probes/s (3 sweeps, %lld probes; "
+		       "process CPU %.0f us/probe) = %.0f%% of raw\n",
+		       r + 1, st, co.warm_probes, (double)co.warm_cpu_us / (double)co.warm_probes,
+		       100.0 * ratio_steady[r]);
+		if (r == 0)
+			snprintf(db1, sizeof(db1), "%s", dbr);
 	}
-	double pw = co.probes * 1000.0 / (double)(co.wall_ms ? co.wall_ms : 1);
-	printf("pinwatch full sweep:      %8.0f probes/s (%lld probes, %lld failed, %lld rows, "
-	       "peak RSS %ld KiB; process CPU %.0f us/probe incl. start-up) = %.0f%% of raw\n",
-	       pw, co.probes, co.failures, co.new_rows, co.maxrss_kb, co.cpu_s * 1e6 / co.probes,
-	       100.0 * pw / raw);
+	qsort(ratio_first, (size_t)rounds, sizeof(double), cmp_double);
+	qsort(ratio_steady, (size_t)rounds, sizeof(double), cmp_double);
+	printf("median over %d rounds: pinwatch first sweep = %.0f%% of raw, warm sweeps = "
+	       "%.0f%% "
+	       "of raw\n",
+	       rounds, 100.0 * ratio_first[rounds / 2], 100.0 * ratio_steady[rounds / 2]);
 
-	/* 3. blackbox exporter */
+	/* 3. blackbox exporter, between a raw run and a pinwatch warm sweep */
 	if (exporter) {
 		long ex_rss = -1;
-		double ex = exporter_rate(port, ca, conc, 10, &ex_rss);
+		double raw2 = raw_loop(port, nep, conc, raw_n, &rf, &rcpu);
+		double ex_cpu = 0;
+		double ex = exporter_rate(port, ca, conc, 10, &ex_rss, &ex_cpu);
+		if (run_child(self, db1, ca, port, conc, 4, &co)) {
+			fprintf(stderr, "pinwatch sweep failed\n");
+			return 3;
+		}
+		double st =
+			co.warm_probes * 1000.0 / (double)(co.warm_wall_ms ? co.warm_wall_ms : 1);
 		if (ex > 0)
-			printf("blackbox exporter + wrk:  %8.0f probes/s (peak RSS %ld KiB); "
-			       "pinwatch / "
-			       "exporter = %.2fx; exporter = %.0f%% of raw\n",
-			       ex, ex_rss, pw / ex, 100.0 * ex / raw);
+			printf("raw %.0f/s, then blackbox exporter + wrk %.0f probes/s (exporter "
+			       "process "
+			       "CPU %.0f us/probe, wrk not counted; peak RSS %ld KiB; %.0f%% of "
+			       "raw), "
+			       "then pinwatch warm sweeps %.0f probes/s (process CPU %.0f "
+			       "us/probe; peak "
+			       "RSS %ld KiB): pinwatch / exporter = %.2fx by rate, %.2fx by CPU "
+			       "per probe\n",
+			       raw2, ex, ex_cpu * 1e6 / (ex * 10), ex_rss, 100.0 * ex / raw2, st,
+			       (double)co.warm_cpu_us / (double)co.warm_probes, co.maxrss_kb,
+			       st / ex,
+			       (ex_cpu * 1e6 / (ex * 10)) /
+				       ((double)co.warm_cpu_us / (double)co.warm_probes));
 	}
 
-	/* 4. delay 100 ms, concurrency 512, delay_n endpoint-addresses */
+	/* 4. delay 100 ms, concurrency 512, delay_n endpoint-addresses, against
+	 * the raw loop's time for the same work (at 512) without delay */
 	if (delay_n > 0) {
+		double raw512 = raw_loop(port, nep, 512, raw_n, &rf, &rcpu);
 		tlsfarm_set_delay(farm, 100);
 		if (make_db(db2, delay_n, nep) || run_child(self, db2, ca, port, 512, 1, &co)) {
 			fprintf(stderr, "delay sweep failed\n");
 			return 3;
 		}
 		tlsfarm_set_delay(farm, 0);
-		double base = delay_n / raw;
-		printf("delay 100 ms, conc 512:   %lld probes in %.2f s (%lld failed); raw without "
-		       "delay "
-		       "%.2f s; ratio %.2fx; peak RSS %ld KiB (%.1f MiB)\n",
-		       co.probes, co.wall_ms / 1000.0, co.failures, base,
+		double base = delay_n / raw512;
+		printf("delay 100 ms, conc 512: %lld probes in %.2f s (%lld failed); raw loop at "
+		       "512 "
+		       "without delay %.0f/s = %.2f s for the same work; ratio %.2fx; pinwatch "
+		       "peak RSS "
+		       "%ld KiB (%.1f MiB)\n",
+		       co.probes, co.wall_ms / 1000.0, co.failures, raw512, base,
 		       co.wall_ms / 1000.0 / base, co.maxrss_kb, co.maxrss_kb / 1024.0);
 	}
 
-	/* 5. database growth over unchanged sweeps (db1 had one sweep) */
+	/* 5. database growth over unchanged sweeps (db1 was swept already) */
 	if (growth > 0) {
 		long long before = db_bytes(db1);
 		if (run_child(self, db1, ca, port, conc, growth, &co)) {

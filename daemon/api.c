@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts_engine.h"
 #include "api_internal.h"
 #include "build_config.h"
 #include "db.h"
@@ -86,6 +87,8 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/webhooks", API_ADMIN, true, api_webhook_add },
 	{ "DELETE", "/api/v1/webhooks/{}", API_ADMIN, false, api_webhook_remove },
 	{ "POST", "/api/v1/webhooks/{}/test", API_ADMIN, false, api_webhook_test },
+	{ "GET", "/api/v1/webhooks/outbox", API_ADMIN, false, api_webhook_outbox },
+	{ "POST", "/api/v1/webhooks/outbox/{}/retry", API_ADMIN, false, api_webhook_outbox_retry },
 	{ "GET", "/api/v1/tokens", API_ADMIN, false, h_tokens_list },
 	{ "POST", "/api/v1/tokens", API_ADMIN, true, h_tokens_create },
 	{ "DELETE", "/api/v1/tokens/{}", API_ADMIN, false, h_tokens_revoke },
@@ -344,6 +347,8 @@ void api_ctx_invalidate(struct api_ctx *ctx)
 	ctx->warm_kick = true;
 	pthread_cond_signal(&ctx->warm_cond);
 	pthread_mutex_unlock(&ctx->lock);
+	/* An inventory change re-evaluates alerts soon (no-op without serve). */
+	alerts_engine_poke(alerts_engine_current());
 }
 
 /* ---- server routes ---------------------------------------------------- */
@@ -470,6 +475,9 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "scheduler_alive",
 			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
+	/* from the readiness snapshot when one exists; status never evaluates */
+	json_t *sev = api_readiness_summary(c);
+	json_object_set_new(counts, "readiness", sev ? sev : json_null());
 	api_ok(req, 200, counts);
 }
 

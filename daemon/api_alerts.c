@@ -191,3 +191,40 @@ void api_webhook_test(struct api_req *req)
 		       json_pack("{s:b, s:I, s:s}", "delivered", rc == 0, "http_status",
 				 (json_int_t)status, "detail", err));
 }
+
+/* GET /api/v1/webhooks/outbox[?state=pending|given_up][&limit=N]: queued and
+ * given-up notifications with their last error (never the body). */
+void api_webhook_outbox(struct api_req *req)
+{
+	char err[ERRLEN];
+	json_t *arr = NULL;
+	long long limit = 500;
+	const char *state = api_query(req, "state"), *l = api_query(req, "limit");
+	if (l && util_parse_int(l, 1, 10000, &limit)) {
+		api_error(req, 400, "bad_request", "limit must be an integer from 1 to 10000");
+		return;
+	}
+	if (state && strcmp(state, "pending") && strcmp(state, "given_up")) {
+		api_error(req, 400, "bad_request", "state must be pending or given_up");
+		return;
+	}
+	int rc = webhook_outbox_json(req->db, state, (int)limit, &arr, err, sizeof(err));
+	if (rc)
+		mod_error(req, rc, err);
+	else
+		api_ok(req, 200, json_pack("{s:o}", "items", arr));
+}
+
+/* POST /api/v1/webhooks/outbox/{id}/retry: queue a given-up notification again. */
+void api_webhook_outbox_retry(struct api_req *req)
+{
+	char err[ERRLEN];
+	int64_t id;
+	if (api_param_id(req, 0, &id))
+		return;
+	int rc = webhook_outbox_retry(req->db, req->actor, id, util_now(), err, sizeof(err));
+	if (rc)
+		mod_error(req, rc, err);
+	else
+		api_ok(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "pending"));
+}

@@ -45,6 +45,9 @@ void api_snapshot_release(struct api_ctx *ctx, struct api_snapshot *s);
 void api_readiness_list(struct api_req *req);
 void api_readiness_get(struct api_req *req);
 void api_whatif(struct api_req *req);
+/** Endpoints per severity of the current snapshot {at, ok, info, warning, critical}, or NULL
+ * when none is built yet (never builds one). New reference. */
+json_t *api_readiness_summary(struct api_ctx *ctx);
 void api_lint(struct api_req *req);
 /** Append the stranded-share series to the metrics text (*text malloc'ed, grown). */
 int api_readiness_metrics(struct api_req *req, char **text, size_t *len);
@@ -58,6 +61,8 @@ void api_webhooks_list(struct api_req *req);
 void api_webhook_add(struct api_req *req);
 void api_webhook_remove(struct api_req *req);
 void api_webhook_test(struct api_req *req);
+void api_webhook_outbox(struct api_req *req);
+void api_webhook_outbox_retry(struct api_req *req);
 
 /* Reports and candidates (api_signals.c). */
 void api_reports_post(struct api_req *req);

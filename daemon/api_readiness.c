@@ -632,3 +632,19 @@ int api_readiness_metrics(struct api_req *req, char **text, size_t *len)
 	}
 	return 0;
 }
+
+json_t *api_readiness_summary(struct api_ctx *ctx)
+{
+	char t[32];
+	pthread_mutex_lock(&ctx->lock);
+	struct api_snapshot *s = ctx->snapshot;
+	json_t *j = s ? json_pack("{s:s, s:I, s:I, s:I, s:I}", "at",
+				  util_fmt_time(s->built_at, t, sizeof(t)), "ok",
+				  (json_int_t)s->summary[READINESS_OK], "info",
+				  (json_int_t)s->summary[READINESS_INFO], "warning",
+				  (json_int_t)s->summary[READINESS_WARNING], "critical",
+				  (json_int_t)s->summary[READINESS_CRITICAL])
+		      : NULL;
+	pthread_mutex_unlock(&ctx->lock);
+	return j;
+}

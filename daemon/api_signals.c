@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts_engine.h"
 #include "api_internal.h"
 #include "candidates.h"
 #include "db.h"
@@ -14,10 +15,17 @@
 void api_reports_post(struct api_req *req)
 {
 	char err[ERRLEN] = "";
+	struct reports_stats before, after;
+	reports_limits_stats(req->ctx->reports, &before);
 	int st = reports_ingest_value(req->db, req->body, req->bodylen, req->client, util_now(),
 				      req->ctx->reports, err, sizeof(err));
 	switch (st) {
 	case 202:
+		/* A new cluster is a new pin_failures_reported alert: evaluate soon
+		 * (concurrent requests may poke once more; pokes coalesce). */
+		reports_limits_stats(req->ctx->reports, &after);
+		if (after.new_clusters != before.new_clusters)
+			alerts_engine_poke(alerts_engine_current());
 		api_ok(req, 202, json_pack("{s:s}", "status", "accepted"));
 		break;
 	case 400:
@@ -80,9 +88,14 @@ void api_candidates_post(struct api_req *req)
 					   sizeof(err));
 	if (st == 200 || st == 201) {
 		api_ctx_invalidate(req->ctx);
+		alerts_engine_poke(alerts_engine_current());
 		api_ok(req, st, resp);
 	} else {
-		api_error(req, st, st == 400 ? "bad_request" : "internal", "%s", err);
+		api_error(req, st,
+			  st == 400   ? "bad_request"
+			  : st == 409 ? "limit_reached"
+				      : "internal",
+			  "%s", err);
 	}
 }
 
@@ -115,6 +128,7 @@ void api_candidate_delete(struct api_req *req)
 		api_error(req, 500, "internal", "%s", err);
 	else {
 		api_ctx_invalidate(req->ctx);
+		alerts_engine_poke(alerts_engine_current());
 		api_ok(req, 200, json_pack("{s:I}", "removed", (json_int_t)id));
 	}
 }

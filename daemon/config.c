@@ -62,6 +62,15 @@ static const struct key keys[] = {
 
 _Static_assert(ARRAY_SIZE(keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS in config.h");
 
+int config_key_at(size_t i, const char **section, const char **name)
+{
+	if (i >= ARRAY_SIZE(keys))
+		return -ENOENT;
+	*section = keys[i].section;
+	*name = keys[i].name;
+	return 0;
+}
+
 void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));

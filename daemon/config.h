@@ -58,6 +58,13 @@ struct config {
 	int key_line[CONFIG_MAX_KEYS]; /**< per entry of config.c's key table; 0: default */
 };
 
+/**
+ * The @i-th key of the configuration (0-based, file order of config.c):
+ * its section and name (static strings). 0, or -ENOENT past the last key.
+ * For tests that keep the example config and the man page complete.
+ */
+int config_key_at(size_t i, const char **section, const char **name);
+
 /** Fill @c with built-in defaults. */
 void config_defaults(struct config *c);
 

@@ -625,8 +625,11 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	pool_put(&h->pool, db);
 
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	if (ss.ss_family == AF_INET6) {
+		/* "[::]:port" listens on IPv4 too; a specific v6 address only on itself */
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+		flags |= IN6_IS_ADDR_UNSPECIFIED(a6) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	}
 	if (cfg->http_tls_cert[0]) {
 		size_t n;
 		int rc = util_read_file(cfg->http_tls_cert, HTTP_TLS_FILE_MAX, &h->tls_cert, &n);

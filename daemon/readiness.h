@@ -22,7 +22,9 @@
  *   unaccounted  = max(0, 1 - sum of share(v) over ALL versions with a figure)
  *   unknown      = unaccounted if at least one at-risk version has no figure,
  *                  else 0 (the users we cannot place might be on it)
- *   surviving    = clamp(1 - stranded - unknown, 0, 1)
+ *   surviving    = clamp(min(1, sum of share(v) over ALL versions with a
+ *                  figure) - stranded, 0, 1): the surviving KNOWN share
+ *                  (1 when no version enforces a covering policy)
  *   ready        = surviving >= adoption_threshold - 1e-9
  * Per endpoint every address is evaluated and the worst one (largest
  * stranded, then largest unknown) is the endpoint's figure.

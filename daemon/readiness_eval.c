@@ -64,7 +64,14 @@ static int scenario_fill(const struct rd_appcov *ac, uint8_t bit, const uint8_t 
 	out->evaluated = true;
 	out->address = address;
 	measure(ac, bit, f, &out->stranded_share, &out->unknown_share);
-	out->surviving_share = clamp01(1.0 - out->stranded_share - out->unknown_share);
+	/* Surviving KNOWN share (issue 5): users we cannot place on a version with
+	 * an adoption figure never count as surviving, so incomplete adoption data
+	 * can only make a rotation look less ready, never more. With complete
+	 * figures this is 1 - stranded; with an at-risk version lacking a figure it
+	 * equals 1 - stranded - unknown, as before. */
+	out->surviving_share = ac->nenforcing == 0
+				       ? 1.0 /* no version pins this host: nobody can be stranded */
+				       : clamp01(clamp01(ac->known_sum) - out->stranded_share);
 	out->ready = out->surviving_share >= ac->app->adoption_threshold - EPS;
 	size_t n = 0;
 	for (size_t i = 0; i < ac->n; i++)
@@ -422,7 +429,16 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		if (obs->addrs[i].address == kr->address)
 			ka = &obs->addrs[i];
 	const struct readiness_chain *kc = ka ? rd_eval_chain(ka) : NULL;
-	if (kr->ready) {
+	if (!kr->ready && kr->evaluated && kr->nstranded == 0) {
+		/* Nobody known is at risk, but readiness counts known shares only. */
+		rd_sb_add(&sb, "Key rotation is not proven safe for %s: every version with an "
+			       "adoption figure keeps working, but the figures cover only ",
+			  name);
+		rd_sb_pct(&sb, kr->surviving_share);
+		rd_sb_str(&sb, " of users (threshold ");
+		rd_sb_pct(&sb, thr);
+		rd_sb_str(&sb, "); add the missing versions' adoption.");
+	} else if (kr->ready) {
 		rd_sb_add(&sb, "Key rotation is safe for %s: ", name);
 		rd_sb_pct(&sb, kr->surviving_share);
 		rd_sb_str(&sb, " of users keep working (threshold ");
@@ -431,7 +447,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 		if (kr->has_rotation_key)
 			rd_sb_add(&sb, "; rotate to the backup key %s",
 				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
-		if (kr->stranded_share > 0) {
+		if (kr->nstranded > 0) { /* also a version with no figure */
 			rd_sb_str(&sb, "; it would still strand ");
 			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
 		}

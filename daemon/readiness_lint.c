@@ -24,7 +24,6 @@ static int time_cmp(const void *a, const void *b)
 static double surviving_at(const struct rd_appcov *ac, const bool *survive, time_t d)
 {
 	double stranded = 0, known = 0;
-	bool unk = false;
 	const struct app *a = ac->app;
 	for (size_t v = 0; v < a->nversions; v++) {
 		const struct adoption_sample *s = model_latest_adoption(&a->versions[v], d);
@@ -37,11 +36,9 @@ static double surviving_at(const struct rd_appcov *ac, const bool *survive, time
 		const struct adoption_sample *s = model_latest_adoption(ac->vers[j].v, d);
 		if (s)
 			stranded += s->share;
-		else
-			unk = true;
 	}
-	double unknown = unk && known < 1.0 ? 1.0 - known : 0.0;
-	double r = 1.0 - stranded - unknown;
+	/* the surviving KNOWN share, as scenario_fill() computes it */
+	double r = (known < 1.0 ? known : 1.0) - stranded;
 	return r < 0 ? 0 : r > 1 ? 1 : r;
 }
 

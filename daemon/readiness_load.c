@@ -94,7 +94,7 @@ static const char SQL_LATEST[] =
 	"   SELECT MAX(o2.last_seen) FROM observations o2"
 	"   WHERE o2.endpoint_id = o.endpoint_id AND o2.address = o.address AND o2.first_seen <= "
 	"?2)"
-	" ORDER BY o.address, o.id DESC";
+	" ORDER BY o.last_seen DESC, o.address, o.id DESC";
 
 static const char SQL_PREVIOUS[] =
 	"SELECT presented_chain_id FROM observations"
@@ -182,6 +182,12 @@ struct latest_row {
 	time_t first_seen, last_seen;
 };
 
+static int row_addr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct latest_row *)a)->address,
+		      ((const struct latest_row *)b)->address);
+}
+
 int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 			    struct readiness_observed *out, char *err, size_t errlen)
 {
@@ -201,6 +207,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 		const char *outcome = (const char *)sqlite3_column_text(s, 2);
 		if (!addr)
 			continue;
+		/* Most recent first, so the cap drops the edges DNS stopped returning
+		 * long ago, not the current ones. */
 		if (nrows && strcmp(rows[nrows - 1].address, addr) == 0)
 			continue; /* same last_seen twice: the highest id came first */
 		struct latest_row *r = &rows[nrows];
@@ -227,6 +235,7 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 		goto done;
 	}
 	rc = 0;
+	qsort(rows, nrows, sizeof(rows[0]), row_addr_cmp); /* addresses in name order */
 	time_t newest = 0;
 	for (size_t i = 0; i < nrows; i++)
 		if (seen_as_of(rows[i].last_seen, at) > newest)

@@ -397,6 +397,12 @@ static int get_host(json_t *o, const char *key, bool required, char **out, char 
 	int rc = get_str(o, key, required, 253, out, err, errlen);
 	if (rc || !*out)
 		return rc;
+	if (!required && !**out) {
+		/* An empty optional host (some clients send "" for noted-hostname) is absent. */
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
 	if (model_normalize_host(*out)) {
 		free(*out);
 		*out = NULL;

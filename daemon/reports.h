@@ -25,6 +25,12 @@ struct db;
 #define REPORTS_MAX_PINS	 64	       /**< known pins per report */
 #define REPORTS_MAX_STRING	 256	       /**< bytes of any text field */
 #define REPORTS_MAX_PEM		 (32 * 1024)   /**< bytes of one PEM certificate string */
+/** Clusters kept at most; the least recently seen go first (with their reports). */
+#define REPORTS_MAX_CLUSTERS 20000
+/** Days of per-cluster counts kept. */
+#define REPORTS_DAYS_KEPT 400
+/** Distinct source addresses (among stored reports) for a cluster's full severity. */
+#define REPORTS_CORROBORATING_SOURCES 2
 
 enum report_format { REPORT_TRUSTKIT = 0, REPORT_HPKP = 1 };
 
@@ -160,7 +166,8 @@ struct reports_stored {
 	int64_t cluster_id;
 	bool new_cluster;
 	enum report_class classification;
-	int evicted; /**< reports removed by the quota in the same transaction */
+	int evicted;	      /**< reports removed by the quota in the same transaction */
+	int clusters_evicted; /**< clusters removed by REPORTS_MAX_CLUSTERS (with their reports) */
 };
 
 /**
@@ -168,7 +175,9 @@ struct reports_stored {
  * inventory (app by bundle id and platform, version by string, endpoint by
  * host and port), classify against the chains observed for the endpoint
  * within 7 days of the report's time, update or create its cluster and the
- * day count, then evict the oldest reports beyond @max_reports. 0 or a
+ * day count, then evict the oldest reports beyond @max_reports (and, when a
+ * cluster is created, the least recently seen clusters beyond
+ * REPORTS_MAX_CLUSTERS and day counts older than REPORTS_DAYS_KEPT). 0 or a
  * negative errno with a message in @err (nothing stored).
  */
 int reports_store(struct db *db, const struct report *r, const char *source, time_t now,
@@ -216,8 +225,10 @@ void reports_alerts_free(struct reports_alert *a, size_t n);
 /**
  * Conditions true at @now: one "pin_failures_reported" per cluster that had
  * reports within @window_s seconds. Severity: matches_server critical,
- * differs and unknown_host warning, unobserved info. Details: counts,
- * classification, host, app, version. Caller frees with reports_alerts_free().
+ * differs and unknown_host warning, unobserved info; one step lower (not
+ * below info) while fewer than REPORTS_CORROBORATING_SOURCES distinct
+ * source addresses reported it. Details: counts, sources, classification,
+ * host, app, version. Caller frees with reports_alerts_free().
  */
 int reports_alert_conds(struct db *db, time_t now, int64_t window_s, struct reports_alert **out,
 			size_t *n, char *err, size_t errlen);

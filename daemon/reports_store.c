@@ -349,8 +349,46 @@ static const char SQL_REPORT[] =
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
 	"?20, ?21, ?22, ?23, ?24)";
 static const char SQL_COUNT[] = "SELECT count(*) FROM reports";
+static const char SQL_CLUSTER_COUNT[] = "SELECT count(*) FROM report_clusters";
+static const char SQL_CLUSTER_EVICT[] =
+	"DELETE FROM report_clusters WHERE id IN (SELECT id FROM report_clusters WHERE id != ?2 "
+	"ORDER BY last_seen, id LIMIT ?1)";
+static const char SQL_DAYS_PRUNE[] = "DELETE FROM report_cluster_days WHERE day < ?1";
 static const char SQL_EVICT[] = "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY "
 				"received_at, id LIMIT ?1)";
+
+/* Clusters are keyed by attacker-chosen data (any chain makes a new one):
+ * keep their number and their day counts bounded. */
+static int bound_clusters(struct db *db, struct reports_stored *out, time_t now, char *err,
+			  size_t errlen)
+{
+	int64_t n;
+	char day[16];
+	sqlite3_stmt *s = db_stmt(db, SQL_CLUSTER_COUNT);
+	if (!s || step_id(s, &n))
+		return sql_fail(db, err, errlen, "counting clusters");
+	if (n > REPORTS_MAX_CLUSTERS) {
+		if (!(s = db_stmt(db, SQL_CLUSTER_EVICT)))
+			return sql_fail(db, err, errlen, "evicting clusters");
+		sqlite3_bind_int64(s, 1, n - REPORTS_MAX_CLUSTERS);
+		sqlite3_bind_int64(s, 2, out->cluster_id);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return sql_fail(db, err, errlen, "evicting clusters");
+		out->clusters_evicted = (int)(n - REPORTS_MAX_CLUSTERS);
+	}
+	if (!(s = db_stmt(db, SQL_DAYS_PRUNE)))
+		return sql_fail(db, err, errlen, "pruning day counts");
+	sqlite3_bind_text(s, 1,
+			  util_fmt_date(now - (time_t)REPORTS_DAYS_KEPT * 86400, day, sizeof(day)),
+			  -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "pruning day counts");
+	return 0;
+}
 
 static int upsert_cluster(struct db *db, const struct report *r, const struct join *j,
 			  enum report_class cls, time_t now, struct reports_stored *out, char *err,
@@ -407,7 +445,7 @@ static int upsert_cluster(struct db *db, const struct report *r, const struct jo
 		return sql_fail(db, err, errlen, "creating the cluster");
 	out->cluster_id = sqlite3_last_insert_rowid(db_handle(db));
 	out->new_cluster = true;
-	return 0;
+	return bound_clusters(db, out, now, err, errlen);
 }
 
 static int insert_report(struct db *db, const struct report *r, const char *source, time_t now,

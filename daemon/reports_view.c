@@ -3,6 +3,7 @@
 #include "reports.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +137,8 @@ void reports_alerts_free(struct reports_alert *a, size_t n)
 static const char SQL_ACTIVE[] =
 	"SELECT k.id, k.key, k.classification, coalesce(a.name, k.bundle_id), k.app_version, "
 	"k.hostname, k.port, k.report_count, k.first_seen, k.last_seen, k.endpoint_id, k.app_id, "
-	"k.leaf_issuer FROM report_clusters k LEFT JOIN apps a ON a.id = k.app_id "
+	"k.leaf_issuer, (SELECT count(DISTINCT r.source) FROM reports r WHERE r.cluster_id = k.id) "
+	"FROM report_clusters k LEFT JOIN apps a ON a.id = k.app_id "
 	"WHERE k.last_seen >= ?1 ORDER BY k.id LIMIT 10000";
 
 static const char *class_explanation(const char *cls)
@@ -195,21 +197,29 @@ int reports_alert_conds(struct db *db, time_t now, int64_t window_s, struct repo
 		snprintf(c->fingerprint, sizeof(c->fingerprint), "pin_failures_reported-%s", hex);
 		c->endpoint_id = sqlite3_column_int64(s, 10);
 		c->app_id = sqlite3_column_int64(s, 11);
-		c->severity = !strcmp(cls, "matches_server") ? "critical"
-			      : !strcmp(cls, "unobserved")   ? "info"
-							     : "warning";
+		/* The route is public: one source alone (one device, or one forger)
+		 * does not page anyone; reports from two or more addresses do. */
+		int64_t sources = sqlite3_column_int64(s, 13);
+		bool corroborated = sources >= REPORTS_CORROBORATING_SOURCES;
+		if (!strcmp(cls, "matches_server"))
+			c->severity = corroborated ? "critical" : "warning";
+		else if (!strcmp(cls, "unobserved"))
+			c->severity = "info";
+		else
+			c->severity = corroborated ? "warning" : "info";
 		snprintf(c->summary, sizeof(c->summary),
 			 "%lld pin-failure report%s from %s %s for %s:%d (%s)", (long long)reports,
 			 reports == 1 ? "" : "s", app ? app : "an unknown app", ver ? ver : "",
 			 host ? host : "?", port, cls);
-		c->details = json_pack(
-			"{s:I,s:s,s:s?,s:s?,s:s,s:i,s:I,s:I,s:I,s:s?,s:[s]}", "cluster_id",
-			(json_int_t)sqlite3_column_int64(s, 0), "classification", cls, "app", app,
-			"version", ver, "host", host ? host : "", "port", port, "report_count",
-			(json_int_t)reports, "first_seen", (json_int_t)sqlite3_column_int64(s, 8),
-			"last_seen", (json_int_t)sqlite3_column_int64(s, 9), "issuer_seen",
-			(const char *)sqlite3_column_text(s, 12), "reasons",
-			class_explanation(cls));
+		c->details = json_pack("{s:I,s:s,s:s?,s:s?,s:s,s:i,s:I,s:I,s:I,s:I,s:s?,s:[s]}",
+				       "cluster_id", (json_int_t)sqlite3_column_int64(s, 0),
+				       "classification", cls, "app", app, "version", ver, "host",
+				       host ? host : "", "port", port, "report_count",
+				       (json_int_t)reports, "sources", (json_int_t)sources,
+				       "first_seen", (json_int_t)sqlite3_column_int64(s, 8),
+				       "last_seen", (json_int_t)sqlite3_column_int64(s, 9),
+				       "issuer_seen", (const char *)sqlite3_column_text(s, 12),
+				       "reasons", class_explanation(cls));
 		if (!c->details) {
 			rc = -ENOMEM;
 			break;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "log.h"
 #include "metrics.h"
 #include "observations.h"
@@ -21,6 +22,8 @@
 #define MAX_CONCURRENCY	 4096
 #define WRITER_QUEUE_MAX 8192
 #define WRITER_BATCH_MAX 2048
+#define WRITER_BATCH_MIN 256 /* linger for up to WRITER_LINGER_MS to fill this many */
+#define WRITER_LINGER_MS 200
 #define RELOAD_EVERY_MS	 60000
 
 enum ep_state { E_IDLE, E_QUEUED, E_RESOLVING, E_PROBING };
@@ -103,6 +106,7 @@ struct scheduler {
 	size_t wq_len, wq_peak;
 	int w_inflight; /* items taken, not yet committed */
 	bool wstop;
+	bool wflush; /* writer_flush() waits: no lingering */
 	atomic_int_fast64_t new_rows;
 
 	int64_t wids[WRITER_BATCH_MAX]; /* writer thread: endpoints of a batch */
@@ -151,7 +155,9 @@ static void writer_push(struct scheduler *s, struct witem *it)
 	s->wq_len++;
 	if (s->wq_len > s->wq_peak)
 		s->wq_peak = s->wq_len;
-	pthread_cond_signal(&s->wcond);
+	/* Wake the writer for the first item and when a batch is full. */
+	if (s->wq_len == 1 || s->wq_len == WRITER_BATCH_MIN)
+		pthread_cond_signal(&s->wcond);
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -190,6 +196,10 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		return rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
+	/* Prometheus counters and the probe duration histogram (metrics.h) */
+	for (struct witem *it = batch; it; it = it->next_item)
+		if (it->kind == 0)
+			metrics_probe_observe(it->r.outcome, (double)it->r.duration_ms / 1000.0);
 	return 0;
 }
 
@@ -201,6 +211,20 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->wlock);
 		while (!s->wq_head && !s->wstop)
 			pthread_cond_wait(&s->wcond, &s->wlock);
+		/* Let a batch build up (one commit, one fsync, for many results)
+		 * unless someone waits for it or it is already large. */
+		if (s->wq_head && !s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += WRITER_LINGER_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN &&
+			       pthread_cond_timedwait(&s->wcond, &s->wlock, &ts) == 0)
+				;
+		}
 		if (!s->wq_head && s->wstop) {
 			pthread_mutex_unlock(&s->wlock);
 			break;
@@ -250,8 +274,11 @@ static void *writer_main(void *arg)
 static void writer_flush(struct scheduler *s)
 {
 	pthread_mutex_lock(&s->wlock);
+	s->wflush = true;
+	pthread_cond_broadcast(&s->wcond);
 	while (s->wq_head || s->w_inflight)
 		pthread_cond_wait(&s->wspace, &s->wlock);
+	s->wflush = false;
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -900,6 +927,7 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 	}
 	st->new_rows = atomic_load(&s->new_rows) - rows0;
 	st->wall_ms = util_mono_ms() - t0;
+	metrics_sweep_observe((unsigned)st->probes, (double)st->wall_ms / 1000.0);
 
 	pthread_mutex_lock(&s->wlock);
 	rc = db_begin(s->wdb) ||

@@ -280,6 +280,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("pinwatch %s serving (database %s, concurrency %d)", PINWATCH_VERSION, ctx.db_path,
 		 so.concurrency);
 	notify_ready();
+	notify_status("serving; first probes starting");
 	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
 	    0) {
 		log_err("%s", err);

@@ -221,7 +221,7 @@ static int insert_app(struct db *db, struct fixture_ids *ids, const struct gen *
 		 "((SELECT max(id) FROM apps), '4.2.0', '2026-09-01', %lld);"
 		 "INSERT INTO adoption (version_id, at, share) VALUES (last_insert_rowid(), "
 		 "'2026-10-01', 0.4),"
-		 "((SELECT max(id) FROM versions), '2026-11-01', 0.7);"
+		 "((SELECT max(id) FROM versions), '2026-11-01', 0.8);"
 		 "INSERT INTO pin_policies (version_id, pattern, enforce) VALUES ((SELECT max(id) "
 		 "FROM versions), '**.example.test', 1);"
 		 "INSERT INTO pins (policy_id, sha256, role) VALUES (last_insert_rowid(), '%s', "

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "alerts_engine.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -281,11 +282,52 @@ static void test_candidates_routes(void **state)
 			 2);
 }
 
+/* With the alert engine running, a new candidate pokes it: the alert fires
+ * well before the engine's periodic evaluation (60 s) would run. */
+static void test_candidate_pokes_alert_engine(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct config c;
+	config_defaults(&c);
+	struct alerts_engine *e = alerts_engine_new(&c, dbpath, err, sizeof(err));
+	assert_non_null(e);
+	int64_t t0 = util_mono_ms();
+	while (alerts_engine_runs(e) < 1 && util_mono_ms() - t0 < 20000)
+		usleep(20000);
+	assert_true(alerts_engine_runs(e) >= 1);
+	/* The first run saw the report cluster of the first test. */
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'pin_failures_reported' AND "
+			   "status = 'firing'"),
+			 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand'"), 0);
+	struct resp r;
+	json_t *body_j = json_pack("{s:s}", "pem", leaf.pem);
+	char *body = json_dumps(body_j, 0);
+	json_decref(body_j);
+	request(&r, "POST", "/api/v1/candidates", tok_write, body);
+	assert_int_equal(r.status, 201);
+	resp_free(&r);
+	free(body);
+	t0 = util_mono_ms();
+	int64_t n = 0;
+	while (util_mono_ms() - t0 < 30000) {
+		n = q("SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' AND "
+		      "status = 'firing'");
+		if (n)
+			break;
+		usleep(100000);
+	}
+	assert_int_equal(n, 1);
+	alerts_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reports_route),
 		cmocka_unit_test(test_candidates_routes),
+		cmocka_unit_test(test_candidate_pokes_alert_engine),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -850,6 +850,118 @@ static void test_engine_poke_delivers(void **state)
 	rcv_free(r);
 }
 
+/* The daemon itself: `pinwatch serve` raises an alert from the inventory
+ * alone (a pin set expiring in 10 days), is SIGKILLed while the webhook
+ * hangs, and delivers after a restart; SIGTERM then stops it cleanly. */
+static void test_serve_sigkill_then_restart(void **state)
+{
+	(void)state;
+	const char *bin = getenv("PINWATCH_BIN");
+	if (!bin)
+		skip();
+	char conf[160], sql[1024], err[ERRLEN], day[16];
+	struct rcv *r = rcv_new(MODE_HANG);
+	add_hook(r, "/hook", "warning");
+	util_fmt_date(util_now() + 10 * 86400, day, sizeof(day));
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.2.0', 0);"
+		 "INSERT INTO pin_policies (id, version_id, pattern, expires) VALUES"
+		 " (1, 1, 'api.example.com', '%s');"
+		 "INSERT INTO pins (policy_id, sha256) VALUES"
+		 " (1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');"
+		 "UPDATE endpoints SET enabled = 0;",
+		 day);
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	snprintf(conf, sizeof(conf), "%s/serve.conf", dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"[storage]\npath = %s\n[http]\nlisten = 127.0.0.1:0\n"
+		"[webhook]\ntimeout_ms = 60000\nbackoff_cap = 1s\n",
+		path);
+	fclose(f);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "serve", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	WAIT_FOR(atomic_load(&r->hanging) == 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'"), 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'pin_set_expiring' AND"
+			   " status = 'firing'"),
+			 1);
+
+	atomic_store(&r->mode, 200);
+	atomic_store(&r->release, true);
+	WAIT_FOR(atomic_load(&r->hanging) == 0);
+	atomic_store(&r->release, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(bin, bin, "serve", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	WAIT_FOR(rcv_count(r) >= 2 && q("SELECT count(*) FROM webhook_outbox") == 0);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(rcv_count(r), 2); /* the hung attempt and the delivery: same key */
+	assert_string_equal(r->reqs[0].key, r->reqs[1].key);
+	json_t *j = req_json(r, 1);
+	json_t *a = json_array_get(json_object_get(j, "alerts"), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "labels"), "alertname")),
+		"pin_set_expiring");
+	json_decref(j);
+	/* Still firing: the restart did not open a second episode. */
+	assert_int_equal(q("SELECT count(*) FROM alerts"), 1);
+	rcv_free(r);
+}
+
+/* http_proxy in the environment is ignored; [webhook] proxy is used. */
+static void test_proxy_env_ignored_config_used(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	int64_t id;
+	struct rcv *r = rcv_new(200), *proxy = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+	struct alert_cond c = stranding(0.2);
+	apply(&c, 1, util_now());
+	int delivered = 0;
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), &delivered, NULL, 0), 0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(rcv_count(r), 1);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
+	/* A hook on a name that does not resolve, through the configured proxy. */
+	assert_int_equal(webhook_add(db, "test", "http://hooks.invalid/via-proxy", WEBHOOK_GENERIC,
+				     SECRET, "warning", util_now(), &id, err, sizeof(err)),
+			 0);
+	snprintf(cfg.webhook_proxy, sizeof(cfg.webhook_proxy), "http://127.0.0.1:%u", proxy->port);
+	apply(NULL, 0, util_now() + 1);
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now() + 1, &delivered, NULL, 0), 0);
+	/* Both hooks' "resolved" went through the proxy, none directly. */
+	assert_int_equal(rcv_count(proxy), 2);
+	assert_int_equal(rcv_count(r), 1);
+	assert_true(strstr(proxy->reqs[0].path, "via-proxy") ||
+		    strstr(proxy->reqs[1].path, "via-proxy"));
+	cfg.webhook_proxy[0] = 0;
+	json_decref(c.details);
+	rcv_free(r);
+	rcv_free(proxy);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -868,6 +980,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hanging_receiver_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeat_interval_and_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_while_queued_then_restart, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_serve_sigkill_then_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_env_ignored_config_used, setup,
 						teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,10 +38,12 @@ def call(base, method, path, token=None):
 
 
 def wait_for(what, fn, timeout=60):
+    t0 = time.time()
     end = time.time() + timeout
     while time.time() < end:
         v = fn()
         if v:
+            print('%s after %.1f s' % (what, time.time() - t0))
             return v
         time.sleep(0.2)
     raise SystemExit('FAIL: timed out waiting for ' + what)
@@ -69,18 +71,27 @@ def main():
         wait_for('/healthz 200', lambda: call(base, 'GET', '/healthz')[0] == 200)
         st, body = call(base, 'GET', '/api/v1/status')
         assert st == 401, st  # reads need a token
+        # probe-now reaches the scheduler: the endpoint is probed at once
+        # (503 "the scheduler is starting" until serve has created it)
+        wait_for('probe-now accepted', lambda: call(base, 'POST', '/api/v1/endpoints/1/probe', token)[0] == 202)
+        st, body = call(base, 'POST', '/api/v1/endpoints/99/probe', token)
+        assert st == 404, (st, body)
         obs = wait_for('a stored observation', lambda: json.loads(
             call(base, 'GET', '/api/v1/endpoints/1/observations', token)[1] or '{}').get('items'))
         assert obs[0]['address'] == '127.0.0.1', obs
         assert obs[0]['outcome'] != 'ok', obs
-        st, body = call(base, 'POST', '/api/v1/endpoints/1/probe', token)
-        assert st == 202, (st, body)
         st, body = call(base, 'GET', '/metrics', token)
         assert st == 200 and 'pinwatch_address_outcome{host="127.0.0.1",port="1",address="127.0.0.1"' in body, body[:2000]
+        # the scheduler feeds the probe counters and the duration histogram
+        assert 'pinwatch_probes_total{outcome="' in body, body[:2000]
+        count = [l for l in body.splitlines() if l.startswith('pinwatch_probe_duration_seconds_count ')]
+        assert count and int(count[0].split()[1]) >= 1, count
         st, body = call(base, 'GET', '/api/v1/readiness', token)
         assert st == 200 and json.loads(body)['total'] == 1, body[:500]
+        t0 = time.time()
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
+        print('stopped after %.1f s' % (time.time() - t0))
         assert rc == 0, 'serve exited %d: %s' % (rc, proc.stderr.read())
         proc = None
         print('ok')

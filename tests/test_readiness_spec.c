@@ -453,6 +453,13 @@ static const struct scase cases[] = {
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0, 0, 1, "1.0") },
 	  "1.0 (no adoption figure)", "nobody is stranded", READINESS_WARNING },
+	{ "a key rotation that is ready still names an unknown version it strands",
+	  "api.example.com", NULL,
+	  { { "A", 0.9, "1.0", NULL, "api.example.com", false, true, "", "leaf" },
+	    { "A", 0.9, "2.0", ALL, "api.example.com", false, true, "", "inter" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 0, 0, 1, ""), E("A", KEY_ROT, 0, 0, 1, "1.0") },
+	  "still strand 1.0 (no adoption figure)" },
 	{ "the only version has no figure",
 	  "api.example.com", NULL,
 	  { { "A", 0.5, "1.0", NULL, "api.example.com", false, true, "", "other" } },
@@ -503,13 +510,19 @@ static const struct scase cases[] = {
 	    { "A", 0.68, "3.0", "2026-11-01=0.68", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.32, 0, 1, "1.0,2.0") } },
-	/* AMBIGUOUS: figures add up to 0.8 and no at-risk version lacks one. Issue
-	 * 5 says "surviving known share" (0.5 here: not ready); the engine counts
-	 * the 0.2 no figure accounts for as surviving (1 - 0.3 = 0.7: ready). */
-	{ "figures below 100%: unaccounted users count as surviving",
+	/* Figures add up to 0.8 and no at-risk version lacks one. Issue 5: ready
+	 * compares the surviving KNOWN share (0.5 here) with the threshold, so the
+	 * 0.2 no figure accounts for never makes a rotation look ready. */
+	{ "figures below 100%: unaccounted users never count as surviving",
 	  "api.example.com", NULL,
 	  { { "A", 0.6, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
 	    { "A", 0.6, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 0.3, 0, 0, "1.0") } },
+	{ "figures below 100%: known survivors at the threshold are ready",
+	  "api.example.com", NULL,
+	  { { "A", 0.5, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
+	    { "A", 0.5, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.3, 0, 1, "1.0") } },
 	{ "just below the threshold is not ready",
@@ -550,6 +563,16 @@ static const struct scase cases[] = {
 	  { { "A", 0.95, "1.0", ALL, "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E("A", SAME_KEY, 0, 0, 1, ""), E("A", KEY_ROT, 1.0, 0, 0, "1.0") } },
+	/* AMBIGUOUS: DESIGN words same-key survivors as the key-rotation ones
+	 * "also" including leaf pins, which would spare a version that is
+	 * stranded today but carries a backup pin. The engine takes same-key
+	 * renewal as today's chain again (nothing changes key): still stranded. */
+	{ "same-key renewal does not rescue a version stranded today",
+	  "api.example.com", NULL,
+	  { { "A", 0.95, "1.0", ALL, "api.example.com", false, true, "", "old +bk" } },
+	  { OK("192.0.2.1") },
+	  { E_NOW("A", 1.0, 0, 0, "1.0"), E("A", SAME_KEY, 1.0, 0, 0, "1.0"),
+	    E("A", KEY_ROT, 0, 0, 1, "") } },
 	{ "key rotation: versions sharing one backup key all survive",
 	  "api.example.com", NULL,
 	  { { "A", 0.95, "1.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf +bk" },
@@ -762,6 +785,52 @@ static void test_readiness_pattern_covers_spec(void **state)
 		if (readiness_pattern_covers(t[i].pattern, t[i].incl, t[i].host) != t[i].covers)
 			fail_msg("%s (incl %d) vs %s: want %d", t[i].pattern, t[i].incl, t[i].host,
 				 t[i].covers);
+}
+
+/* Expiry: the earliest certificate of the chain; urgency 30 / 14 / 7 days
+ * when the rotation it needs is not ready (issue 5). Here the intermediate
+ * expires first and the only version pins it: a CA change is not ready. */
+static void test_readiness_expiry_urgency(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t seconds_left;
+		int64_t days_left;
+		enum readiness_severity sev;
+	} t[] = {
+		{ 31 * 86400, 31, READINESS_INFO }, /* info: CA change not ready */
+		{ 30 * 86400, 30, READINESS_INFO },
+		{ 14 * 86400 + 3600, 14, READINESS_WARNING },
+		{ 7 * 86400 + 3600, 7, READINESS_CRITICAL },
+		{ 3600, 0, READINESS_CRITICAL },
+		{ -1, -1, READINESS_CRITICAL }, /* expired one second ago */
+	};
+	time_t at = date_of(DEFAULT_AT);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		reset();
+		pol_add(ver_get(app_get("A", 0.95), "1.0", ALL), "api.example.com", false, true, "",
+			"inter");
+		ep_add("api.example.com");
+		addr_add(0, "192.0.2.1", "ok", "leaf inter", "leaf inter root");
+		obs.eps[0].addrs[0].validated.certs[1].not_after = at + (time_t)t[i].seconds_left;
+		struct readiness_index *idx = readiness_index_new(&inv);
+		assert_non_null(idx);
+		struct readiness_opts o;
+		readiness_opts_default(&o, at);
+		struct readiness_report rep;
+		assert_int_equal(readiness_eval(idx, &obs, &o, &rep), 0);
+		const struct readiness_endpoint_verdict *ev = &rep.eps[0];
+		assert_true(ev->expiry.known);
+		assert_false(ev->expiry.leaf);
+		if (ev->expiry.days_left != t[i].days_left || ev->severity != t[i].sev)
+			fail_msg("%lld s left: days_left %lld severity %s, want %lld %s",
+				 (long long)t[i].seconds_left, (long long)ev->expiry.days_left,
+				 readiness_severity_name(ev->severity), (long long)t[i].days_left,
+				 readiness_severity_name(t[i].sev));
+		readiness_report_free(&rep);
+		readiness_index_free(idx);
+	}
+	reset();
 }
 
 /* ---- What-if, pure ---------------------------------------------------- */
@@ -1049,7 +1118,8 @@ static int setup_db(void **state)
 	snprintf(inventory, sizeof(inventory),
 		 "{\"endpoints\": ["
 		 " {\"host\": \"api.spec.test\", \"port\": 443, \"environment\": \"production\"},"
-		 " {\"host\": \"edge.spec.test\", \"port\": 443, \"environment\": \"production\"}],"
+		 " {\"host\": \"edge.spec.test\", \"port\": 443, \"environment\": \"production\"},"
+		 " {\"host\": \"cdn.spec.test\", \"port\": 443, \"environment\": \"production\"}],"
 		 " \"apps\": ["
 		 " {\"name\": \"shop\", \"platform\": \"android\", \"adoption_threshold\": 0.9,"
 		 "  \"failure_mode\": \"terminate\", \"versions\": ["
@@ -1107,6 +1177,14 @@ static int setup_db(void **state)
 	put_obs(db, "edge.spec.test", "127.0.0.2", "ok", 1, 2, NOW - 10 * 86400, NOW - 3600);
 	put_obs(db, "edge.spec.test", "127.0.0.3", "ok", 3, 4, NOW - 10 * 86400, NOW - 5 * 86400);
 	put_obs(db, "edge.spec.test", "127.0.0.3", "ok", 1, 2, NOW - 5 * 86400 + 3600, NOW - 3600);
+	/* cdn: a CDN whose edges rotate: 70 addresses DNS no longer returns (last
+	 * seen a month ago), one current edge. Only the current one counts. */
+	for (int i = 1; i <= 70; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "10.0.0.%d", i);
+		put_obs(db, "cdn.spec.test", addr, "ok", 1, 2, NOW - 40 * 86400, NOW - 30 * 86400);
+	}
+	put_obs(db, "cdn.spec.test", "192.0.2.50", "ok", 1, 2, NOW - 30 * 86400, NOW - 3600);
 	db_close(db);
 
 	/* candidate PEM files: leaf2 + inter (root omitted: completed from the pool) */
@@ -1221,6 +1299,15 @@ static void test_cmd_check_json_contract(void **state)
 	assert_true(days == 364 || days == 365);
 	assert_true(json_is_array(json_object_get(ep, "reasons")));
 
+	/* edges DNS no longer returns do not count, however many there were */
+	json_t *cdn = jfind(json_object_get(rep, "endpoints"), "host", "cdn.spec.test");
+	assert_non_null(cdn);
+	assert_int_equal(json_array_size(json_object_get(cdn, "addresses")), 1);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(cdn, "addresses"), 0), "address")),
+		"192.0.2.50");
+
 	json_t *shop = jfind(json_object_get(ep, "apps"), "app", "shop");
 	assert_non_null(shop);
 	assert_true(json_is_array(json_object_get(shop, "reasons")));
@@ -1232,10 +1319,12 @@ static void test_cmd_check_json_contract(void **state)
 	assert_true(close_to(jnum(json_array_get(sv, 0), "share"), 0.2));
 	json_t *ios = jfind(json_object_get(ep, "apps"), "app", "ios");
 	assert_non_null(ios);
-	jscen(ios, "now", 0, 0, 1, "");
-	/* ios 9.0 pins the intermediate: key rotation keeps it; a CA change
-	 * strands it, and with no adoption figure it is unknown, not 0 */
-	jscen(ios, "key_rotation", 0, 0, 1, "");
+	/* ios 9.0 pins the intermediate: nobody is stranded now or by a key
+	 * rotation, but with no adoption figure at all no share is KNOWN to
+	 * survive, so neither is "ready"; a CA change strands it, and with no
+	 * adoption figure it is unknown, not 0 */
+	jscen(ios, "now", 0, 0, 0, "");
+	jscen(ios, "key_rotation", 0, 0, 0, "");
 	jscen(ios, "ca_change", 0, 1.0, 0, "9.0");
 	json_t *unk = json_array_get(
 		json_object_get(json_object_get(ios, "ca_change"), "stranded_versions"), 0);
@@ -1407,6 +1496,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_readiness_eval_spec_table),
 		cmocka_unit_test(test_readiness_whatif_spec_table),
 		cmocka_unit_test(test_readiness_eval_degenerate_inputs),
+		cmocka_unit_test(test_readiness_expiry_urgency),
 	};
 	const struct CMUnitTest cli[] = {
 		cmocka_unit_test(test_cmd_check_json_contract),

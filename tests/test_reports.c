@@ -216,6 +216,7 @@ static void test_reports_parse_hpkp_forms(void **state)
 		assert_int_equal(r.format, REPORT_HPKP);
 		assert_null(r.bundle_id);
 		assert_int_equal(r.enforce, -1);
+		assert_non_null(r.noted_hostname);
 		assert_string_equal(r.hostname, "api.example.com");
 		assert_int_equal(r.port, 443);
 		assert_int_equal(r.date_time, 1795770843);
@@ -243,6 +244,22 @@ static void expect_bad(const char *b, size_t len, const char *needle)
 static void expect_str(const char *b, const char *needle)
 {
 	expect_bad(b, strlen(b), needle);
+}
+
+static void test_reports_parse_empty_noted_hostname(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct report r;
+	char *b = body("hpkp-wrapped.json", pem_leaf, pem_inter, pem_root);
+	char *at = strstr(b, "\"noted-hostname\":\"api.example.com\"");
+	assert_non_null(at);
+	memmove(at + 18, at + 33, strlen(at + 33) + 1); /* value becomes "" */
+	assert_non_null(strstr(b, "\"noted-hostname\":\"\""));
+	assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
+	assert_null(r.noted_hostname);
+	reports_clear(&r);
+	free(b);
 }
 
 static void test_reports_parse_wrong_types(void **state)
@@ -635,13 +652,22 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	snprintf(fp, sizeof(fp), "%s", a[0].fingerprint);
 	reports_alerts_free(a, n);
 
-	/* A second cluster (interception) adds one condition; the first keeps its fingerprint. */
+	/* A second cluster (interception) adds one condition; the first keeps its
+	 * fingerprint. One source alone is only info; a second address makes it
+	 * a warning (the same address again does not). */
 	b = body("trustkit-android.json", pem_mitm_leaf, pem_mitm_root, pem_mitm_root);
 	ingest_ok(db, lim, b, "192.0.2.7", NOW + 6);
-	free(b);
+	ingest_ok(db, lim, b, "192.0.2.7", NOW + 6);
 	assert_int_equal(reports_alert_conds(db, NOW + 6, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(a[0].fingerprint, fp);
+	assert_string_equal(a[1].severity, "info");
+	assert_int_equal(json_integer_value(json_object_get(a[1].details, "sources")), 1);
+	reports_alerts_free(a, n);
+	ingest_ok(db, lim, b, "198.51.100.20", NOW + 6);
+	free(b);
+	assert_int_equal(reports_alert_conds(db, NOW + 6, 7 * DAY, &a, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
 	assert_string_equal(a[1].severity, "warning");
 	assert_int_equal(a[1].app_id, 2);
 	reports_alerts_free(a, n);
@@ -741,6 +767,57 @@ static void test_reports_parse_value_matches_text(void **state)
 	reports_limits_free(lim);
 }
 
+static void test_reports_cluster_cap_evicts_least_recent(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	/* REPORTS_MAX_CLUSTERS old clusters (a flood of made-up chains), each
+	 * with a report and a day count; the oldest-seen is id 1. */
+	assert_int_equal(db_exec(db,
+				 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+				 "WHERE i < 20000) "
+				 "INSERT INTO report_clusters (id, key, hostname, port, "
+				 "chain_sha256, chain_length, "
+				 "classification, first_seen, last_seen, report_count) SELECT i, "
+				 "randomblob(32), 'x.example', 443, randomblob(32), 1, "
+				 "'unknown_host', i, i, 1 "
+				 "FROM n;"
+				 "INSERT INTO report_cluster_days SELECT id, '2026-11-01', 1 FROM "
+				 "report_clusters;"
+				 "INSERT INTO report_cluster_days VALUES (2, '2024-01-01', 1);"
+				 "INSERT INTO reports (received_at, source, format, hostname, "
+				 "port, served_chain, "
+				 "validated_chain, known_pins, cluster_id, classification) SELECT "
+				 "last_seen, "
+				 "'192.0.2.1', 'hpkp', 'x.example', 443, '[]', '[]', '[]', id, "
+				 "'unknown_host' "
+				 "FROM report_clusters;",
+				 err, sizeof(err)),
+			 0);
+	char *b = body("hpkp-chrome.json", pem_leaf, pem_inter, pem_root);
+	struct report r;
+	struct reports_stored st;
+	assert_int_equal(reports_parse(b, strlen(b), &r, err, sizeof(err)), 0);
+	assert_int_equal(reports_store(db, &r, "192.0.2.9", NOW, 1000000, &st, err, sizeof(err)),
+			 0);
+	assert_true(st.new_cluster);
+	assert_int_equal(st.clusters_evicted, 1);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), REPORTS_MAX_CLUSTERS);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters WHERE id = 1"), 0);
+	assert_int_equal(q(db, "SELECT count(*) FROM reports WHERE cluster_id = 1"), 0);
+	assert_int_equal(q(db, "SELECT count(*) FROM reports"), REPORTS_MAX_CLUSTERS);
+	/* Day counts older than REPORTS_DAYS_KEPT are pruned. */
+	assert_int_equal(q(db, "SELECT count(*) FROM report_cluster_days WHERE day < '2025-01-01'"),
+			 0);
+	/* A report for an existing cluster evicts nothing. */
+	assert_int_equal(
+		reports_store(db, &r, "192.0.2.9", NOW + 1, 1000000, &st, err, sizeof(err)), 0);
+	assert_false(st.new_cluster);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), REPORTS_MAX_CLUSTERS);
+	reports_clear(&r);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -748,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_reports_parse_trustkit_ios_legacy),
 		cmocka_unit_test(test_reports_parse_trustkit_android),
 		cmocka_unit_test(test_reports_parse_hpkp_forms),
+		cmocka_unit_test(test_reports_parse_empty_noted_hostname),
 		cmocka_unit_test(test_reports_parse_wrong_types),
 		cmocka_unit_test(test_reports_parse_hostile_bodies),
 		cmocka_unit_test_setup_teardown(test_reports_classification_table, setup, teardown),
@@ -760,6 +838,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reports_alert_conds_new_cluster, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reports_parse_value_matches_text, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reports_cluster_cap_evicts_least_recent, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

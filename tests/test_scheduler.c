@@ -429,7 +429,7 @@ static void test_serve_sigterm_and_resume(void **state)
 	snprintf(conf, sizeof(conf), "%s/serve.conf", dir);
 	FILE *f = fopen(conf, "w");
 	assert_non_null(f);
-	fprintf(f, "[probe]\nca_file = %s\ntimeout_ms = 2000\n", ca);
+	fprintf(f, "[probe]\nca_file = %s\ntimeout_ms = 2000\n[http]\nlisten = 127.0.0.1:0\n", ca);
 	fclose(f);
 	snprintf(args, sizeof(args), "serve -c %s", conf);
 	int64_t el;

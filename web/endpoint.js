@@ -88,7 +88,8 @@
       h('tbody', {}, apps.map(a => h('tr', {}, h('td', { text: a.app }), cell(a.now), cell(a.key_rotation), cell(a.ca_change),
         h('td', { class: 'num', text: a.now ? PW.pct(a.now.unknown_share) : '' }),
         h('td', { text: a.key_rotation ? (a.key_rotation.ready ? 'ready' : 'not ready') : '' }),
-        h('td', { text: a.key_rotation && a.key_rotation.ready ? '–' : a.forecast && a.forecast.available ? a.forecast.date : (a.forecast && a.forecast.basis) || '' }))))));
+        h('td', { title: (a.forecast && a.forecast.basis) || null,
+          text: a.key_rotation && a.key_rotation.ready ? '–' : a.forecast && a.forecast.available ? a.forecast.date : 'no forecast' }))))));
   }
 
   function whatifForm(main, ep) {
