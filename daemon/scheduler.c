@@ -113,6 +113,9 @@ struct scheduler {
 
 	struct sched_stats total;
 	bool want_scan;
+	bool draining; /* a reload waits for the pool to empty */
+	int pending_conc;
+	char pending_ca[1024];
 	bool sweep_mode;
 	size_t sweep_left;
 	unsigned rnd;
@@ -665,7 +668,7 @@ static void take_resolved(struct scheduler *s)
  * resolve more endpoints (bounded so that addresses never pile up). */
 static void fill(struct scheduler *s, bool stopping)
 {
-	if (stopping)
+	if (stopping || s->draining)
 		return;
 	while (s->running < s->nslots && s->ready_head) {
 		struct sep *e = s->ready_head;
@@ -695,6 +698,32 @@ static void fill(struct scheduler *s, bool stopping)
 	}
 }
 
+static int set_slots(struct scheduler *s, int n, char *err, size_t errlen);
+
+/* Apply a reload's pool size and trust store once no probe is in flight. */
+static void apply_pending(struct scheduler *s)
+{
+	char err[ERRLEN];
+	s->draining = false;
+	if (s->pending_conc != s->nslots) {
+		if (set_slots(s, s->pending_conc, err, sizeof(err)) == 0)
+			s->o.concurrency = s->pending_conc;
+		else
+			log_err("reload: %s (keeping %d probes in flight)", err, s->nslots);
+	}
+	if (strcmp(s->pending_ca, s->ca_file) != 0) {
+		struct probe_ctx *pc = probe_ctx_new(s->pending_ca, err, sizeof(err));
+		if (pc) {
+			probe_ctx_free(s->pctx);
+			s->pctx = pc;
+			snprintf(s->ca_file, sizeof(s->ca_file), "%s", s->pending_ca);
+			s->o.ca_file = s->ca_file;
+		} else {
+			log_err("reload: %s (keeping the old trust store)", err);
+		}
+	}
+}
+
 /* One turn of the loop: wait at most @max_wait_ms. */
 static void turn(struct scheduler *s, int64_t max_wait_ms, bool stopping)
 {
@@ -719,6 +748,8 @@ static void turn(struct scheduler *s, int64_t max_wait_ms, bool stopping)
 	/* Deadlines, oldest first. */
 	while (s->fl_head && s->fl_head->deadline <= now)
 		step_slot(s, s->fl_head, now);
+	if (s->draining && s->running == 0)
+		apply_pending(s);
 }
 
 /* ---- life cycle ---- */
@@ -954,24 +985,16 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 					s->o.timeout_ms = no.timeout_ms;
 					s->o.max_addresses = no.max_addresses;
 					s->o.jitter_pct = no.jitter_pct;
-					if (no.concurrency != s->nslots && !s->running &&
-					    set_slots(s, no.concurrency, err, errlen) == 0)
-						s->o.concurrency = no.concurrency;
-					if (strcmp(no.ca_file ? no.ca_file : "", s->ca_file) != 0 &&
-					    !s->running) {
-						struct probe_ctx *pc =
-							probe_ctx_new(no.ca_file, err, errlen);
-						if (pc) {
-							probe_ctx_free(s->pctx);
-							s->pctx = pc;
-							snprintf(s->ca_file, sizeof(s->ca_file),
-								 "%s",
-								 no.ca_file ? no.ca_file : "");
-						} else {
-							log_err("reload: %s (keeping the old trust "
-								"store)",
-								err);
-						}
+					/* A new pool size or trust store needs an empty pool:
+					 * stop starting probes, let those in flight end (within
+					 * the timeout), then apply (apply_pending). */
+					const char *nca = no.ca_file ? no.ca_file : "";
+					if (no.concurrency != s->nslots ||
+					    strcmp(nca, s->ca_file) != 0) {
+						s->pending_conc = no.concurrency;
+						snprintf(s->pending_ca, sizeof(s->pending_ca), "%s",
+							 nca);
+						s->draining = true;
 					}
 					log_info("configuration reloaded");
 				}

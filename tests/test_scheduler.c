@@ -23,7 +23,7 @@
 #include "util.h"
 
 static const char *pinwatch_bin;
-static char dir[64], dbpath[128], ca[128];
+static char dir[64], dbpath[128], ca[128], ca_both[128];
 static struct tlsfarm_pki *pki;
 static struct tlsfarm *farm1, *farm2, *silent, *garbage, *closer, *slow;
 
@@ -56,7 +56,9 @@ static int setup_all(void **state)
 		return -1;
 	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
 	pki = tlsfarm_pki_new(err, sizeof(err));
-	if (!pki || tlsfarm_pki_write_ca(pki, ca, false))
+	snprintf(ca_both, sizeof(ca_both), "%s/ca-both.pem", dir);
+	if (!pki || tlsfarm_pki_write_ca(pki, ca, false) ||
+	    tlsfarm_pki_write_ca(pki, ca_both, true))
 		return -1;
 	farm1 = mkfarm("127.0.0.1", 0, TLSFARM_TLS);
 	/* The same name on a second address with other leaves: another CDN edge. */
@@ -342,6 +344,66 @@ static void test_scheduler_probe_now(void **state)
 	assert_true(query("SELECT next_probe_at FROM endpoints") > (int64_t)util_now() + 200);
 }
 
+struct reload_runner {
+	struct scheduler *s;
+	volatile sig_atomic_t stop, reload;
+	int rc, reloads;
+};
+
+static int reload_cb(void *ud, struct sched_opts *o)
+{
+	struct reload_runner *r = ud;
+	r->reloads++;
+	o->concurrency = 3;   /* another pool size */
+	o->ca_file = ca_both; /* and another trust store */
+	return 0;
+}
+
+static void *reload_thread(void *arg)
+{
+	struct reload_runner *r = arg;
+	char err[ERRLEN];
+	r->rc = scheduler_run(r->s, &r->stop, &r->reload, reload_cb, r, err, sizeof(err));
+	return NULL;
+}
+
+static void test_scheduler_run_reload_applies(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	add_endpoint("a.test", tlsfarm_port(farm1), NULL);
+	add_endpoint("silent.test", tlsfarm_port(silent), NULL);
+	exec_sql("UPDATE endpoints SET next_probe_at = 0");
+	struct sched_opts o = { .timeout_ms = 1500, .ca_file = ca, .resolve = resolve };
+	struct reload_runner r = { .s = scheduler_new(dbpath, &o, err, sizeof(err)) };
+	assert_non_null(r.s);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reload_thread, &r), 0);
+	usleep(300000); /* the silent probe is in flight: the reload must drain it */
+	r.reload = 1;
+	int64_t n = 0;
+	for (int i = 0; i < 100 && n < 2; i++) {
+		usleep(50000);
+		n = query("SELECT count(*) FROM observations");
+	}
+	assert_int_equal(n, 2);
+	/* After the reload (new pool, new trust store) probing still works. */
+	assert_int_equal(
+		scheduler_probe_now(r.s, query("SELECT id FROM endpoints WHERE host = 'a.test'")),
+		0);
+	int64_t pc = 0;
+	for (int i = 0; i < 100 && pc < 2; i++) {
+		usleep(50000);
+		pc = query("SELECT probe_count FROM observations WHERE outcome = 'ok'");
+	}
+	assert_int_equal(pc, 2);
+	r.stop = 1;
+	pthread_join(t, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.reloads, 1);
+	scheduler_free(r.s);
+}
+
 /* Run the binary; send SIGHUP after @hup_after_ms (0: never), then SIGTERM
  * after @kill_after_ms more (0: never). Exit status. */
 static int run_bin_hup(const char *args, int hup_after_ms, int kill_after_ms, int64_t *elapsed_ms)
@@ -462,6 +524,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_scheduler_sweep_sigterm_keeps_committed, setup_db),
 		cmocka_unit_test_setup(test_serve_sigterm_and_resume, setup_db),
 		cmocka_unit_test_setup(test_scheduler_probe_now, setup_db),
+		cmocka_unit_test_setup(test_scheduler_run_reload_applies, setup_db),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_scheduler PINWATCH_BINARY\n");
