@@ -212,6 +212,9 @@ void api_db_error(struct api_req *req)
 	int rc = db_errno(sqlite3_errcode(db_handle(req->db)));
 	if (rc == -EBUSY)
 		api_error(req, 503, "busy", "database busy: %s", db_errmsg(req->db));
+	else if (rc == -ENOSPC || rc == -EROFS)
+		api_error(req, 503, "unavailable", "the database cannot be written: %s",
+			  db_errmsg(req->db));
 	else
 		api_error(req, 500, "database", "%s", db_errmsg(req->db));
 }

@@ -91,7 +91,11 @@ void api_candidates_post(struct api_req *req)
 		alerts_engine_poke(alerts_engine_current());
 		api_ok(req, st, resp);
 	} else {
-		api_error(req, st, st == 400 ? "bad_request" : "internal", "%s", err);
+		api_error(req, st,
+			  st == 400   ? "bad_request"
+			  : st == 409 ? "limit_reached"
+				      : "internal",
+			  "%s", err);
 	}
 }
 

@@ -33,6 +33,10 @@ static void store_error(struct api_req *req, int rc, const char *err)
 	case -EBUSY:
 		api_error(req, 503, "busy", "%s", err);
 		break;
+	case -ENOSPC:
+	case -EROFS:
+		api_error(req, 503, "unavailable", "the database cannot be written: %s", err);
+		break;
 	default:
 		api_error(req, 500, "database", "%s", err);
 		break;

@@ -158,6 +158,14 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 	return 0;
 }
 
+int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	struct cand c;
+	int rc = cand_parse(data, len, &c, err, errlen);
+	cand_free(&c);
+	return rc;
+}
+
 /* ---- evaluation ---- */
 
 static const char SQL_SAVE_VERDICT[] =
@@ -408,8 +416,12 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 	}
 	sqlite3_reset(s);
 	if (n && !(rc = evalctx_load(db, &x, err, errlen))) {
-		for (size_t i = 0; i < n && !rc; i++)
+		for (size_t i = 0; i < n && !rc; i++) {
 			rc = evaluate_locked(db, &x, ids[i], now, err, errlen);
+			/* One unreadable row (edited by hand) must not stop the others. */
+			if (rc == -EINVAL)
+				rc = 0;
+		}
 		evalctx_free(&x);
 	}
 	free(ids);
@@ -420,6 +432,7 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 	return rc;
 }
 
+static const char SQL_COUNT_LIVE[] = "SELECT count(*) FROM candidates WHERE not_after > ?1";
 static const char SQL_FIND[] = "SELECT id FROM candidates WHERE chain_sha256 = ?1";
 static const char SQL_INSERT[] =
 	"INSERT INTO candidates (source, host, chain_sha256, leaf_sha256, chain_pem, chain_length, "
@@ -502,6 +515,20 @@ int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t
 	}
 	sqlite3_reset(s);
 	if (!*existed) {
+		int64_t count = 0;
+		if (!(s = db_stmt(db, SQL_COUNT_LIVE)))
+			goto sqlfail;
+		sqlite3_bind_int64(s, 1, now);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			count = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (count >= CANDIDATES_MAX) {
+			rc = util_err(
+				err, errlen, -ENOSPC,
+				"%lld unexpired candidates recorded (the limit): remove some first",
+				(long long)count);
+			goto rollback;
+		}
 		if (!(s = db_stmt(db, SQL_INSERT)))
 			goto sqlfail;
 		sqlite3_bind_text(s, 1, candidates_source_name(source), -1, SQLITE_STATIC);
@@ -765,7 +792,7 @@ int candidates_api_post_value(struct db *db, const char *actor, json_t *root, ti
 				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
 				&existed, err, errlen);
 	if (rc)
-		return rc == -EINVAL ? 400 : 500;
+		return rc == -EINVAL ? 400 : rc == -ENOSPC ? 409 : 500;
 	if (candidates_json(db, id, resp, err, errlen))
 		return 500;
 	return existed ? 200 : 201;

@@ -20,6 +20,7 @@ struct reports_alert;
 
 #define CANDIDATES_MAX_CHAIN 16
 #define CANDIDATES_MAX_FILE  (256 * 1024)
+#define CANDIDATES_MAX	     10000 /**< unexpired candidates recorded at most */
 
 enum candidate_source { CANDIDATE_CT = 0, CANDIDATE_MANUAL = 1 };
 
@@ -28,13 +29,21 @@ const char *candidates_source_name(enum candidate_source s);
 int candidates_parse_source(const char *s, enum candidate_source *out);
 
 /**
+ * Parse a candidate chain as candidates_add() would (PEM or DER, at most
+ * CANDIDATES_MAX_CHAIN certificates, fingerprints, pins, SANs) and discard
+ * it. Pure; for validation and the fuzz harness. 0 or -EINVAL with a reason.
+ */
+int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t errlen);
+
+/**
  * Record the chain in @data (PEM, or DER; leaf first; at most
  * CANDIDATES_MAX_CHAIN certificates) from @source for @host (NULL: every
  * inventoried endpoint the leaf covers; given: the leaf must cover it),
  * then evaluate it. The same chain again is not duplicated (*existed set,
  * re-evaluated). A new candidate is audited ("create", by @actor) in the
  * same transaction. Stores the id in *id. 0, -EINVAL (bad input, message
- * names the problem) or -EIO.
+ * names the problem), -ENOSPC (CANDIDATES_MAX unexpired candidates already
+ * recorded) or -EIO.
  */
 int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
 		   enum candidate_source source, const char *host, time_t now, int64_t *id,
@@ -73,7 +82,7 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
  * Handler of POST /api/v1/candidates: body {"pem": "...", "source":
  * "ct"|"manual" (default manual), "host": "..." (optional)}. Returns 201
  * (new) or 200 (known chain) with the candidate in *resp, 400 with a message
- * in @err, or 500. Caller owns *resp.
+ * in @err, 409 (CANDIDATES_MAX reached), or 500. Caller owns *resp.
  */
 int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
 			json_t **resp, char *err, size_t errlen);

@@ -1,9 +1,11 @@
 #include "db.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "util.h"
 
@@ -204,6 +206,22 @@ static int migrate(struct db *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* SQLite says "unable to open database file" or "disk I/O error" when the
+ * file system is read-only or full: name the cause for the operator. */
+static const char *fs_hint(const char *path, unsigned flags)
+{
+	char dir[4096];
+	struct statvfs sv;
+	if (flags & DB_READONLY || snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	    statvfs(dirname(dir), &sv) != 0)
+		return "";
+	if (sv.f_flag & ST_RDONLY)
+		return " (the file system is read-only)";
+	if (sv.f_bavail == 0)
+		return " (no space left on the file system)";
+	return "";
+}
+
 struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -221,8 +239,8 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		oflags |= SQLITE_OPEN_READWRITE | ((flags & DB_NO_CREATE) ? 0 : SQLITE_OPEN_CREATE);
 	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK) {
-		util_err(err, errlen, 0, "cannot open database %s: %s", path,
-			 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		util_err(err, errlen, 0, "cannot open database %s: %s%s", path,
+			 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc), fs_hint(path, flags));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
@@ -232,7 +250,7 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		    "PRAGMA synchronous = FULL;",
 		    msg, sizeof(msg)) ||
 	    (!(flags & DB_READONLY) && db_exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg)))) {
-		util_err(err, errlen, 0, "database %s: %s", path, msg);
+		util_err(err, errlen, 0, "database %s: %s%s", path, msg, fs_hint(path, flags));
 		goto fail;
 	}
 	if (check_pragmas(db, flags, msg, sizeof(msg)) ||
@@ -248,7 +266,7 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 			goto fail;
 		}
 	} else if (migrate(db, msg, sizeof(msg))) {
-		util_err(err, errlen, 0, "database %s: %s", path, msg);
+		util_err(err, errlen, 0, "database %s: %s%s", path, msg, fs_hint(path, flags));
 		goto fail;
 	}
 	return db;

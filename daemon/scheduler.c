@@ -15,6 +15,7 @@
 #include "db.h"
 #include "metrics.h"
 #include "log.h"
+#include "metrics.h"
 #include "observations.h"
 #include "util.h"
 
@@ -506,6 +507,7 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 static void push_result(struct scheduler *s, struct sep *e, struct probe_result *r)
 {
 	stats_add(&s->total, r->outcome);
+	metrics_probe_observe(r->outcome, (double)r->duration_ms / 1000.0);
 	struct witem *it = calloc(1, sizeof(*it));
 	if (!it) {
 		probe_result_clear(r);

@@ -924,6 +924,44 @@ static void test_serve_sigkill_then_restart(void **state)
 	rcv_free(r);
 }
 
+/* http_proxy in the environment is ignored; [webhook] proxy is used. */
+static void test_proxy_env_ignored_config_used(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	int64_t id;
+	struct rcv *r = rcv_new(200), *proxy = rcv_new(200);
+	add_hook(r, "/hook", "warning");
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+	struct alert_cond c = stranding(0.2);
+	apply(&c, 1, util_now());
+	int delivered = 0;
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now(), &delivered, NULL, 0), 0);
+	assert_int_equal(delivered, 1);
+	assert_int_equal(rcv_count(r), 1);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
+	/* A hook on a name that does not resolve, through the configured proxy. */
+	assert_int_equal(webhook_add(db, "test", "http://hooks.invalid/via-proxy", WEBHOOK_GENERIC,
+				     SECRET, "warning", util_now(), &id, err, sizeof(err)),
+			 0);
+	snprintf(cfg.webhook_proxy, sizeof(cfg.webhook_proxy), "http://127.0.0.1:%u", proxy->port);
+	apply(NULL, 0, util_now() + 1);
+	assert_int_equal(webhook_deliver_due(db, &cfg, util_now() + 1, &delivered, NULL, 0), 0);
+	/* Both hooks' "resolved" went through the proxy, none directly. */
+	assert_int_equal(rcv_count(proxy), 2);
+	assert_int_equal(rcv_count(r), 1);
+	assert_true(strstr(proxy->reqs[0].path, "via-proxy") ||
+		    strstr(proxy->reqs[1].path, "via-proxy"));
+	cfg.webhook_proxy[0] = 0;
+	json_decref(c.details);
+	rcv_free(r);
+	rcv_free(proxy);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -944,6 +982,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigkill_while_queued_then_restart, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_serve_sigkill_then_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_env_ignored_config_used, setup,
+						teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	gnutls_global_deinit();

@@ -441,6 +441,46 @@ static void test_candidates_alert_resolves_when_expired(void **state)
 	json_decref(c);
 }
 
+/* At most CANDIDATES_MAX unexpired candidates; expired ones do not count. */
+static void test_candidates_cap(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN];
+	int64_t id;
+	bool existed;
+	assert_int_equal(
+		exec_fmt(db,
+			 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+			 "%d) "
+			 "INSERT INTO candidates (source, chain_sha256, leaf_sha256, chain_pem, "
+			 "chain_length, subject, issuer, not_before, not_after, dns_names, pins, "
+			 "added_at) SELECT 'ct', randomblob(32), randomblob(32), 'x', 1, 'CN=x', "
+			 "'CN=y', 0, %lld, '[]', '[]', 0 FROM n",
+			 CANDIDATES_MAX, (long long)(NOW + DAY)),
+		0);
+	char *pem = pem_chain(&leaf3, &inter1);
+	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
+					NULL, NOW, &id, &existed, err, sizeof(err)),
+			 -ENOSPC);
+	assert_non_null(strstr(err, "remove some first"));
+	json_t *req = json_pack("{s:s}", "pem", pem), *resp = NULL;
+	char *body = json_dumps(req, 0);
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
+					     sizeof(err)),
+			 409);
+	assert_null(resp);
+	/* Unreadable rows do not stop the re-evaluation of the others. */
+	assert_int_equal(candidates_evaluate_all(db, NOW, err, sizeof(err)), 0);
+	/* Once they have expired, there is room again. */
+	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW + 2 * DAY,
+					     &resp, err, sizeof(err)),
+			 201);
+	json_decref(resp);
+	json_decref(req);
+	free(body);
+	free(pem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +492,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_candidates_alert_resolves_when_expired, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_candidates_cap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
