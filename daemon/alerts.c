@@ -315,12 +315,16 @@ static void alert_labels(struct apply_ctx *c, int64_t endpoint_id, int64_t app_i
 }
 
 /* The details stored on the row: the condition's details plus the labels. */
-static char *details_text(const struct alert_cond *k, const char *ep, const char *app)
+static char *details_text(const struct alert_cond *k, const char *ep, const char *app,
+			  enum alert_severity peak)
 {
 	json_t *d = k->details && json_is_object(k->details) ? json_deep_copy(k->details)
 							     : json_object();
 	if (!d)
 		return NULL;
+	/* The highest severity of the episode: receivers that heard of it at that
+	 * level also hear of its downgrades and its end. */
+	json_object_set_new(d, "peak_severity", json_string(alerts_severity_name(peak)));
 	if (ep[0])
 		json_object_set_new(d, "endpoint", json_string(ep));
 	if (app[0])
@@ -331,10 +335,23 @@ static char *details_text(const struct alert_cond *k, const char *ep, const char
 }
 
 /* Write one outbox row per matching webhook; record last_sent_at. */
+static enum alert_severity stored_peak(const struct firing_row *r)
+{
+	enum alert_severity peak = r->severity, p;
+	json_t *d = r->details ? json_loads(r->details, 0, NULL) : NULL;
+	if (!alerts_severity_parse(json_string_value(json_object_get(d, "peak_severity")), &p) &&
+	    p > peak)
+		peak = p;
+	json_decref(d);
+	return peak;
+}
+
+/* Write one outbox row per enabled webhook whose min_severity is at most
+ * @reach; record last_sent_at. @sev is the severity the payload states. */
 static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint,
-		  enum alert_kind kind, enum alert_severity sev, const char *status,
-		  int64_t endpoint_id, const char *summary, const char *details, time_t starts_at,
-		  time_t ends_at, const char *key)
+		  enum alert_kind kind, enum alert_severity sev, enum alert_severity reach,
+		  const char *status, int64_t endpoint_id, const char *summary, const char *details,
+		  time_t starts_at, time_t ends_at, const char *key)
 {
 	static const char sql_ins[] =
 		"INSERT INTO webhook_outbox (webhook_id, alert_id, idempotency_key, body, state,"
@@ -372,7 +389,7 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 	};
 	for (size_t i = 0; i < c->nhooks && rc == 0; i++) {
 		const struct hook *h = &c->hooks[i];
-		if (sev < h->min_severity)
+		if (reach < h->min_severity)
 			continue;
 		char receiver[64];
 		snprintf(receiver, sizeof(receiver), "pinwatch-webhook-%lld", (long long)h->id);
@@ -429,7 +446,7 @@ static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 		" ?5, 'firing', ?6, ?7, ?8, ?8)";
 	char ep[300], app[160], key[256];
 	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
-	char *details = details_text(k, ep, app);
+	char *details = details_text(k, ep, app, k->severity);
 	if (!details)
 		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
 	sqlite3_stmt *s = db_stmt(c->db, sql);
@@ -455,8 +472,8 @@ static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 	c->res->opened++;
 	rc = make_key(key, sizeof(key), k->fingerprint, "firing", c->now, 0);
 	if (rc == 0)
-		rc = notify(c, id, k->fingerprint, k->kind, k->severity, "firing", k->endpoint_id,
-			    k->summary, details, c->now, 0, key);
+		rc = notify(c, id, k->fingerprint, k->kind, k->severity, k->severity, "firing",
+			    k->endpoint_id, k->summary, details, c->now, 0, key);
 	free(details);
 	return rc;
 }
@@ -468,7 +485,10 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 				  " updated_at = ?5 WHERE id = ?1";
 	char ep[300], app[160], key[256];
 	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
-	char *details = details_text(k, ep, app);
+	enum alert_severity peak = stored_peak(r);
+	if (k->severity > peak)
+		peak = k->severity;
+	char *details = details_text(k, ep, app, peak);
 	int rc = 0;
 	if (!details)
 		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
@@ -496,8 +516,12 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 			c->res->repeated++;
 		rc = make_key(key, sizeof(key), k->fingerprint, "firing", r->starts_at, c->now);
 		if (rc == 0)
-			rc = notify(c, r->id, k->fingerprint, k->kind, k->severity, "firing",
-				    k->endpoint_id, k->summary, details, r->starts_at, 0, key);
+			rc = notify(c, r->id, k->fingerprint, k->kind, k->severity,
+				    act == ALERT_ACT_CHANGE && r->severity > k->severity
+					    ? r->severity
+					    : k->severity,
+				    "firing", k->endpoint_id, k->summary, details, r->starts_at, 0,
+				    key);
 	}
 	free(details);
 	return rc;
@@ -526,8 +550,9 @@ static int do_resolve(struct apply_ctx *c, struct firing_row *r)
 	rc = make_key(key, sizeof(key), r->fingerprint, "resolved", r->starts_at, 0);
 	if (rc)
 		return rc;
-	return notify(c, r->id, r->fingerprint, r->kind, r->severity, "resolved", r->endpoint_id,
-		      r->summary ? r->summary : "", r->details, r->starts_at, ends, key);
+	return notify(c, r->id, r->fingerprint, r->kind, r->severity, stored_peak(r), "resolved",
+		      r->endpoint_id, r->summary ? r->summary : "", r->details, r->starts_at, ends,
+		      key);
 }
 
 static int check_conds(const struct alert_cond *conds, size_t n, char *err, size_t errlen)

@@ -278,7 +278,7 @@ int cmd_webhook(int argc, char **argv)
 		json_t *arr;
 		if (npos)
 			return cli_usage_error("webhook", "outbox takes no arguments");
-		if ((rc = cli_open_db(&g, DB_READONLY, &db)))
+		if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)))
 			return rc;
 		rc = webhook_outbox_json(db, given_up_only ? "given_up" : NULL, 1000, &arr, err,
 					 sizeof(err));
@@ -333,7 +333,7 @@ static int alert_list(struct cli_global *g, bool all, bool json, int limit)
 	char err[ERRLEN], b1[32], b2[32], e1[256], e2[1024];
 	struct db *db;
 	json_t *arr;
-	int rc = cli_open_db(g, DB_READONLY, &db);
+	int rc = cli_open_db(g, DB_NO_CREATE, &db);
 	if (rc)
 		return rc;
 	rc = alerts_list_json(db, all, limit, util_now(), &arr, err, sizeof(err));
@@ -482,7 +482,7 @@ int cmd_alert(int argc, char **argv)
 		json_t *arr;
 		if (npos)
 			return cli_usage_error("alert", "silences takes no arguments");
-		if ((rc = cli_open_db(&g, DB_READONLY, &db)))
+		if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)))
 			return rc;
 		rc = alerts_silences_json(db, now, &arr, err, sizeof(err));
 		db_close(db);

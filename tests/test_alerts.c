@@ -259,28 +259,37 @@ static void test_alerts_apply_lifecycle(void **state)
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 4);
 	assert_int_equal(q("SELECT count(*) FROM alerts"), 1);
 
-	/* Severity drops to warning: a change; the critical-only slack hook is not told. */
+	/* Severity drops to warning: a change; the critical-only slack hook, which
+	 * heard of it as critical, hears of the downgrade too. */
 	json_decref(c.details);
 	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_WARNING, 0.05);
 	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 4700, &cfg, &r, err, sizeof(err)),
 			 0);
 	assert_int_equal(r.changed, 1);
-	assert_int_equal(r.notifications, 1);
+	assert_int_equal(r.notifications, 2);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE severity = 'warning'"), 1);
-
-	/* Gone: resolved with ends_at, one resolved notification. */
-	assert_int_equal(
-		alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 5000, &cfg, &r, err, sizeof(err)), 0);
-	assert_int_equal(r.resolved, 1);
+	/* A reminder at warning: only the warning hook. */
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 8300, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.repeated, 1);
 	assert_int_equal(r.notifications, 1);
+
+	/* Gone: resolved with ends_at; the episode peaked at critical: both hooks. */
 	assert_int_equal(
-		q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND ends_at = 5000"), 1);
+		alerts_apply(db, NULL, 0, ALERT_SCOPE_ALL, 9000, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(r.notifications, 2);
+	assert_int_equal(
+		q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND ends_at = 9000"), 1);
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE idempotency_key LIKE"
 			   " '%:resolved:1000' AND json_extract(body, '$.status') = 'resolved'"),
 			 1);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE webhook_id = 2 AND"
+			   " json_extract(body, '$.text') LIKE '[RESOLVED]%'"),
+			 1);
 
 	/* Back again: a new episode, a new row. */
-	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 6000, &cfg, &r, err, sizeof(err)),
+	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 9500, &cfg, &r, err, sizeof(err)),
 			 0);
 	assert_int_equal(r.opened, 1);
 	assert_int_equal(q("SELECT count(*) FROM alerts"), 2);
