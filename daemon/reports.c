@@ -552,9 +552,22 @@ int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *e
 	return finish(parse_hpkp_obj(o, out, err, errlen), root, out);
 }
 
+/* TrustKit adds app-* fields and validation-result to the HPKP ones; any of
+ * them marks a TrustKit body (so that a missing bundle id is reported as such). */
+static bool looks_trustkit(json_t *root)
+{
+	static const char *const keys[] = { "app-bundle-id",	 "app-version",
+					    "app-platform",	 "trustkit-version",
+					    "validation-result", "enforce-pinning" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(root, keys[i]))
+			return true;
+	return false;
+}
+
 static int parse_detect(json_t *root, struct report *out, char *err, size_t errlen)
 {
-	if (json_object_get(root, "hpkp-report") || !json_object_get(root, "app-bundle-id")) {
+	if (json_object_get(root, "hpkp-report") || !looks_trustkit(root)) {
 		json_t *o = hpkp_inner(root, err, errlen);
 		return o ? parse_hpkp_obj(o, out, err, errlen) : -EINVAL;
 	}

@@ -356,6 +356,9 @@ static void test_reports_parse_hostile_bodies(void **state)
 	expect_str("{} {}", "invalid JSON");
 	expect_str("{\"hostname\":\"a.example\",\"hostname\":\"b.example\"}", "invalid JSON");
 	expect_str("{\"hpkp-report\":[]}", "hpkp-report: expected an object, got array");
+	/* A TrustKit body without its bundle id says so (not "served chain missing"). */
+	expect_str("{\"app-version\":\"4.2.0\",\"hostname\":\"a.example\"}",
+		   "app-bundle-id: missing");
 	/* A huge string member is refused by the field cap. */
 	size_t n = 100000;
 	char *big = malloc(n + 64);
