@@ -372,7 +372,7 @@ static void banner(struct demo_run *r, long long rotate_after, const char *webho
 	       "pinwatch demo\n"
 	       "  dashboard   http://%s/\n"
 	       "  database    %s\n"
-	       "              (try: pinwatch check --db %s)\n"
+	       "              (try: %s check --db %s)\n"
 	       "\n"
 	       "  endpoints (TLS on loopback, chains generated just now)\n"
 	       "    %-16s 127.0.0.1:%u  healthy: every app version pins the issuing CA\n"
@@ -381,7 +381,7 @@ static void banner(struct demo_run *r, long long rotate_after, const char *webho
 	       "    %-16s 127.0.0.1:%u  expires in 5 days; shop-ios 7.0.0 pins only its leaf key\n"
 	       "    %-16s 127.0.0.2:%u and 127.0.0.3:%u  two CDN edges serving different keys\n"
 	       "\n",
-	       r->listen, r->db, r->db, demo_names[DEMO_API], r->ports[DEMO_API],
+	       r->listen, r->db, r->self, r->db, demo_names[DEMO_API], r->ports[DEMO_API],
 	       demo_names[DEMO_PAY], r->ports[DEMO_PAY], demo_names[DEMO_LOGIN],
 	       r->ports[DEMO_LOGIN], demo_names[DEMO_CDN], r->ports[DEMO_CDN], r->ports[DEMO_CDN]);
 	if (webhook)

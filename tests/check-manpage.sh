@@ -1,7 +1,8 @@
 #!/bin/bash
 # integration.manpage: every command in the binary's command table (as
-# `pinwatch --help` lists it) is documented in docs/pinwatch.1.scd, so the man
-# page cannot silently drift from the code.
+# `pinwatch --help` lists it) is documented in docs/pinwatch.1.scd, and every
+# command the man page documents exists, so the page cannot drift from the
+# code in either direction.
 # Usage: check-manpage.sh PINWATCH_BINARY MANPAGE.scd
 set -euo pipefail
 bin="$1"
@@ -22,5 +23,12 @@ for c in $cmds; do
 		missing=1
 	fi
 done
+# The other way: each "*pinwatch NAME..." entry names a real command.
+for c in $(sed -n 's/^\*pinwatch \([a-z][a-z0-9-]*\)[* ].*/\1/p' "$scd" | sort -u); do
+	if ! printf '%s\n' $cmds | grep -qx -- "$c"; then
+		echo "the man page documents '$c', which is not a command" >&2
+		missing=1
+	fi
+done
 [ "$missing" -eq 0 ] || exit 1
-echo "all $n commands documented"
+echo "all $n commands documented, and only those"
