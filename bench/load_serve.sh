@@ -2,7 +2,7 @@
 # Load: `pinwatch serve` sweeping 1,000 loopback TLS endpoints every 30 s
 # while wrk hammers the dashboard API (GET /api/v1/readiness and
 # /api/v1/status, alternating) with 128 connections. Prints wrk's latency
-# distribution and error counts, the sweeps and probes done during the run,
+# distribution and error counts, the probes stored during the run,
 # and the daemon's RSS sampled every 5 s (warm-up first, then the wrk run).
 #
 #   bench/load_serve.sh [BUILD_DIR] [ENDPOINTS] [SECONDS] [WARMUP_SECONDS]
@@ -101,7 +101,7 @@ done
 wait "$WRK_PID"
 read -r P1 S1 < <(probes)
 cat "$T/wrk.out"
-echo "during the run: $((P1 - P0)) probes, $((S1 - S0)) sweep batches committed"
+echo "during the run: $((P1 - P0)) probes stored"
 grep -E "VmRSS|VmHWM" "/proc/$SRV_PID/status"
 if grep -qE "Non-2xx|Socket errors" "$T/wrk.out"; then
 	echo "ERRORS seen by wrk"

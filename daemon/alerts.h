@@ -234,7 +234,9 @@ int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, t
  * Evaluate every condition source available and apply the result in one
  * alerts_apply() (kinds of sources that ran are in scope). Call after each
  * sweep and after inventory changes, on the writer connection, then
- * webhook_worker_kick(). 0 or negative errno with a message.
+ * webhook_worker_kick(). A source that fails leaves the alerts of its kinds
+ * untouched while the others are applied; the first such error is returned
+ * (negative errno, message in @err) with @res describing what was applied.
  */
 int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
 		    char *err, size_t errlen);

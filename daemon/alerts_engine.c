@@ -80,17 +80,17 @@ static void *engine_main(void *arg)
 			if (!e->worker)
 				log_err("alerts: cannot restart the webhook worker: %s", err);
 		}
-		struct alerts_result r;
+		struct alerts_result r = { 0 };
 		int rc = alerts_evaluate(e->db, &cfg, util_now(), &r, err, sizeof(err));
 		last = util_mono_ms();
 		if (rc)
 			log_warn("alerts: evaluation failed: %s", err);
-		else if (r.opened || r.resolved || r.changed || r.repeated)
+		if (r.opened || r.resolved || r.changed || r.repeated)
 			log_info("alerts: %d opened, %d resolved, %d changed, %d reminded; "
 				 "%d notification(s) queued, %d silenced",
 				 r.opened, r.resolved, r.changed, r.repeated, r.notifications,
 				 r.silenced);
-		if (rc == 0 && r.notifications)
+		if (r.notifications)
 			webhook_worker_kick(e->worker);
 
 		pthread_mutex_lock(&e->mu);

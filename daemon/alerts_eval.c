@@ -270,22 +270,64 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 
 /* ---- everything ----------------------------------------------------------- */
 
+/* Drop the conditions a failed source appended after @mark. */
+static void condv_truncate(struct alerts_condv *v, size_t mark)
+{
+	for (size_t i = mark; i < v->n; i++)
+		json_decref(v->v[i].details);
+	v->n = mark;
+}
+
 int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
 		    char *err, size_t errlen)
 {
+	/* One source failing (a corrupt row, a readiness error) must not silence
+	 * the others: its kinds leave the scope (their alerts stay as they are),
+	 * the rest is applied, and the first error is returned. */
+	static const unsigned kinds[4] = {
+		ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED),
+		ALERT_SCOPE(ALERT_PIN_SET_EXPIRING),
+		0, /* readiness: added to the scope by the source itself on success */
+		ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) |
+			ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND),
+	};
 	struct alerts_condv v = { 0 };
-	unsigned scope = ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED) |
-			 ALERT_SCOPE(ALERT_PIN_SET_EXPIRING);
-	scope |= ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) | ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND);
-	int rc = alerts_conds_from_observations(db, cfg, &v, err, errlen);
-	if (rc == 0)
-		rc = alerts_conds_from_pin_expiry(db, cfg, now, &v, err, errlen);
-	if (rc == 0)
-		rc = alerts_conds_from_store_readiness(db, cfg, now, &v, &scope, err, errlen);
-	if (rc == 0)
-		rc = reports_signal_conds(db, now, &v, err, errlen);
-	if (rc == 0)
-		rc = alerts_apply(db, v.v, v.n, scope, now, cfg, res, err, errlen);
+	unsigned scope = 0;
+	char msg[ERRLEN];
+	int first = 0;
+	for (int src = 0; src < 4; src++) {
+		size_t mark = v.n;
+		int rc;
+		switch (src) {
+		case 0:
+			rc = alerts_conds_from_observations(db, cfg, &v, msg, sizeof(msg));
+			break;
+		case 1:
+			rc = alerts_conds_from_pin_expiry(db, cfg, now, &v, msg, sizeof(msg));
+			break;
+		case 2:
+			rc = alerts_conds_from_store_readiness(db, cfg, now, &v, &scope, msg,
+							       sizeof(msg));
+			break;
+		default:
+			rc = reports_signal_conds(db, now, &v, msg, sizeof(msg));
+			break;
+		}
+		if (rc == 0) {
+			scope |= kinds[src];
+			continue;
+		}
+		condv_truncate(&v, mark);
+		if (!first) {
+			first = rc;
+			util_err(err, errlen, rc, "%s", msg);
+		}
+	}
+	int rc = alerts_apply(db, v.v, v.n, scope, now, cfg, res, msg, sizeof(msg));
 	alerts_condv_free(&v);
-	return rc;
+	if (rc) {
+		util_err(err, errlen, rc, "%s", msg);
+		return rc;
+	}
+	return first;
 }

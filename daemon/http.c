@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,8 +38,26 @@ struct dbpool {
 	char path[CONFIG_PATH_MAX];
 };
 
+/* Connections per client address, so that the one over [http]
+ * per_ip_connections gets a 503 rather than a silent close. */
+#define PERIP_BUCKETS 1024
+#define PERIP_SLACK   16 /* libmicrohttpd refuses at accept beyond limit + slack */
+
+struct perip_node {
+	struct perip_node *next;
+	uint8_t addr[17]; /* family byte + up to 16 address bytes */
+	unsigned count;
+};
+
+struct perip_conn {
+	struct perip_node *node;
+	bool over; /* opened while the address was at its limit */
+};
+
 struct http {
 	struct MHD_Daemon *mhd;
+	pthread_mutex_t perip_lock;
+	struct perip_node *perip[PERIP_BUCKETS];
 	struct config cfg;
 	struct api_ctx ctx;
 	struct dbpool pool;
@@ -109,6 +126,87 @@ static void pool_close(struct dbpool *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
+/* ---- per-address connection counts ------------------------------------ */
+
+static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
+{
+	memset(key, 0, 17);
+	if (sa && sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		uint8_t key[17];
+		struct perip_conn *pc = calloc(1, sizeof(*pc));
+		*socket_context = pc;
+		if (!pc || !ci || !addr_key(ci->client_addr, key))
+			return;
+		unsigned hsh = 2166136261u;
+		for (int i = 0; i < 17; i++)
+			hsh = (hsh ^ key[i]) * 16777619u;
+		pthread_mutex_lock(&h->perip_lock);
+		struct perip_node **b = &h->perip[hsh % PERIP_BUCKETS], *n = *b;
+		while (n && memcmp(n->addr, key, sizeof(key)) != 0)
+			n = n->next;
+		if (!n && (n = calloc(1, sizeof(*n)))) {
+			memcpy(n->addr, key, sizeof(key));
+			n->next = *b;
+			*b = n;
+		}
+		if (n) {
+			n->count++;
+			pc->node = n;
+			pc->over = n->count > (unsigned)h->cfg.http_per_ip_connections;
+		}
+		pthread_mutex_unlock(&h->perip_lock);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct perip_conn *pc = *socket_context;
+		*socket_context = NULL;
+		if (!pc)
+			return;
+		if (pc->node) {
+			pthread_mutex_lock(&h->perip_lock);
+			if (--pc->node->count == 0) {
+				for (size_t i = 0; i < PERIP_BUCKETS; i++) {
+					struct perip_node **pp = &h->perip[i];
+					while (*pp && *pp != pc->node)
+						pp = &(*pp)->next;
+					if (*pp) {
+						*pp = pc->node->next;
+						free(pc->node);
+						break;
+					}
+				}
+			}
+			pthread_mutex_unlock(&h->perip_lock);
+		}
+		free(pc);
+	}
+}
+
+static bool conn_over_limit(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct perip_conn *pc = ci ? ci->socket_context : NULL;
+	return pc && pc->over;
+}
+
 /* ---- responses -------------------------------------------------------- */
 
 static void add_common_headers(struct MHD_Response *resp)
@@ -161,6 +259,8 @@ static enum MHD_Result send_req(struct MHD_Connection *conn, struct api_req *req
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (allow)
 		MHD_add_response_header(resp, "Allow", allow);
+	if (req->close)
+		MHD_add_response_header(resp, "Connection", "close");
 	if (req->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"pinwatch\"");
 	enum MHD_Result r = MHD_queue_response(conn, (unsigned)req->status, resp);
@@ -463,6 +563,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	char allow[128] = "";
 	(void)version;
 
+	if (!rs && conn_over_limit(conn)) {
+		struct api_req over = { .close = true };
+		api_error(&over, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_connections",
+			  "more than %d connections from your address; close some and retry",
+			  h->cfg.http_per_ip_connections);
+		return send_req(conn, &over, NULL);
+	}
 	if (!rs) {
 		/* Dashboard assets need no database and no token. */
 		if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
@@ -552,46 +659,6 @@ static void *warmer_main(void *arg)
 
 /* ---- setup ------------------------------------------------------------ */
 
-/* "host:port" or "[v6]:port" into a socket address. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
-			size_t errlen)
-{
-	char host[256];
-	const char *port;
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (!e || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
-			return util_err(err, errlen, -EINVAL,
-					"[http] listen '%s': expected [v6addr]:port", s);
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = 0;
-		port = e + 2;
-	} else {
-		const char *c = strrchr(s, ':');
-		if (!c || (size_t)(c - s) >= sizeof(host) || strchr(s, ':') != c)
-			return util_err(err, errlen, -EINVAL,
-					"[http] listen '%s': expected host:port", s);
-		memcpy(host, s, (size_t)(c - s));
-		host[c - s] = 0;
-		port = c + 1;
-	}
-	long long p;
-	if (util_parse_int(port, 0, 65535, &p))
-		return util_err(err, errlen, -EINVAL, "[http] listen '%s': bad port", s);
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
-			*res = NULL;
-	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-	if (rc != 0 || !res)
-		return util_err(err, errlen, -EINVAL, "[http] listen '%s': %s", s,
-				gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 struct http *http_new(const struct config *cfg, const char *db_path, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -602,12 +669,14 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		return NULL;
 	}
 	h->cfg = *cfg;
+	pthread_mutex_init(&h->perip_lock, NULL);
 	pthread_mutex_init(&h->pool.lock, NULL);
 	pthread_cond_init(&h->pool.cond, NULL);
 	h->ctx.cfg = &h->cfg;
 	if (api_ctx_init(&h->ctx, cfg->http_public_read)) {
 		util_err(err, errlen, -ENOMEM, "out of memory");
 		pool_close(&h->pool);
+		pthread_mutex_destroy(&h->perip_lock);
 		free(h);
 		return NULL;
 	}
@@ -617,8 +686,13 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		goto fail;
 	}
 	url_origin(cfg->http_base_url, h->base_origin, sizeof(h->base_origin));
-	if (parse_listen(cfg->http_listen, &ss, &sslen, err, errlen))
-		goto fail;
+	{
+		char msg[ERRLEN];
+		if (config_parse_listen(cfg->http_listen, &ss, &sslen, msg, sizeof(msg))) {
+			util_err(err, errlen, -EINVAL, "[http] listen %s", msg);
+			goto fail;
+		}
+	}
 
 	/* Fail now, not on the first request, when the database is unusable. */
 	struct db *db = pool_get(&h->pool, err, errlen);
@@ -659,10 +733,14 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)cfg->http_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)cfg->http_per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)cfg->http_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_ARRAY, h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+		(unsigned)cfg->http_max_connections,
+		/* ours answers 503 past the limit; libmicrohttpd's refuses at accept
+		 * a little further, so that a flood cannot hold many sockets */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)cfg->http_per_ip_connections + PERIP_SLACK, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+		h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!h->mhd) {
 		util_err(err, errlen, -EADDRINUSE,
 			 "cannot listen on %s (address in use, bad address or bad TLS files)",
@@ -696,6 +774,14 @@ void http_free(struct http *h)
 	}
 	pool_close(&h->pool);
 	api_ctx_destroy(&h->ctx);
+	for (size_t i = 0; i < PERIP_BUCKETS; i++) {
+		while (h->perip[i]) {
+			struct perip_node *n = h->perip[i];
+			h->perip[i] = n->next;
+			free(n);
+		}
+	}
+	pthread_mutex_destroy(&h->perip_lock);
 	if (h->tls_key) {
 		explicit_bzero(h->tls_key, strlen(h->tls_key));
 		free(h->tls_key);

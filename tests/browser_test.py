@@ -61,6 +61,7 @@ class WebDriver:
     def start(self, chromium, userdir):
         caps = {'capabilities': {'alwaysMatch': {
             'browserName': 'chrome', 'unhandledPromptBehavior': 'ignore',
+            'goog:loggingPrefs': {'browser': 'ALL'},
             'goog:chromeOptions': {'binary': chromium, 'args': FLAGS + ['--user-data-dir=' + userdir]}}}}
         v = self.call('POST', '/session', caps)
         self.sid = v['sessionId']
@@ -89,6 +90,13 @@ class WebDriver:
                 return
             time.sleep(0.1)
         raise RuntimeError('page did not finish loading: ' + url)
+
+    def console(self):
+        """Browser console entries since the last call (chromedriver's log endpoint)."""
+        try:
+            return self.s('POST', '/se/log', {'type': 'browser'}) or []
+        except RuntimeError:
+            return None
 
     def screenshot(self, path):
         png = base64.b64decode(self.s('GET', '/screenshot'))
@@ -224,6 +232,7 @@ def main():
         wd.go(base + '/')
         check('needs a token' in wd.js("return document.body.innerText"), 'overview without token asks for one')
         wd.js("sessionStorage.setItem('pinwatch.token', arguments[0])", info['TOKEN'])
+        wd.console()  # drop the 401s of the token-less load
 
         # signals: a pin-failure report whose served leaf has a hostile subject
         # (generated now with certtool; POST /api/v1/reports needs no token)
@@ -242,6 +251,11 @@ def main():
                 wd.screenshot(os.path.join(outdir, 'browser-%s%s.png' % (name, suffix)))
                 errors = wd.js("return Array.from(document.querySelectorAll('.error')).map(e => e.textContent)")
                 check(not errors, '%s%s: no error shown %s' % (name, suffix, errors or ''))
+                logs = wd.console()
+                if logs is not None:
+                    bad = [e.get('message', '') for e in logs
+                           if 'Content Security Policy' in e.get('message', '') or 'Uncaught' in e.get('message', '')]
+                    check(not bad, '%s%s: no script error or CSP violation %s' % (name, suffix, bad[:2]))
                 check(wd.js("return document.querySelectorAll('img').length") == 0,
                       '%s%s: no <img> element created from data' % (name, suffix))
                 overflow = wd.js("return document.documentElement.scrollWidth - window.innerWidth")

@@ -675,6 +675,45 @@ static void test_alerts_conds_from_readiness_table(void **state)
 	alerts_condv_free(&v);
 }
 
+static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
+{
+	(void)state;
+	char err[ERRLEN], sql[512];
+	struct alerts_result r;
+	time_t now;
+	assert_int_equal(util_parse_date("2026-11-01", &now), 0);
+	cfg.alerts_probe_failures = 3;
+	obs(1, "192.0.2.1", "timeout", 0, 5, now - 100, now - 10);
+	assert_int_equal(alerts_evaluate(db, &cfg, now, &r, err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'probe_failing' AND"
+			   " status = 'firing'"),
+			 1);
+	/* The observations (and with them readiness) become unreadable; a pin set
+	 * starts expiring. */
+	snprintf(sql, sizeof(sql),
+		 "ALTER TABLE observations RENAME TO observations_gone;"
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.0', 0);"
+		 "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES"
+		 " (1, 1, 'api.example.com', 1, '2026-11-05');"
+		 "INSERT INTO pins (policy_id, sha256) VALUES"
+		 " (1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');");
+	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
+	err[0] = 0;
+	assert_int_not_equal(alerts_evaluate(db, &cfg, now + 60, &r, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "observations"));
+	assert_int_equal(r.opened, 1); /* the other sources were applied */
+	assert_int_equal(r.resolved, 0);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'probe_failing' AND"
+			   " status = 'firing'"),
+			 1);
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'pin_set_expiring' AND"
+			   " status = 'firing'"),
+			 1);
+	assert_int_equal(db_exec(db, "ALTER TABLE observations_gone RENAME TO observations", err,
+				 sizeof(err)),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +737,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_readiness_table, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_evaluate_failed_source_keeps_its_alerts,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
