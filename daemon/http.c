@@ -457,7 +457,9 @@ static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate
 			api_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
 		return req->status;
 	}
-	if (!is_safe_method(method)) {
+	/* Public routes (pin-failure reports) carry no credentials to abuse, and
+	 * report senders may send any Origin: no cross-site check for them. */
+	if (!is_safe_method(method) && api_route_access(rs->route) != API_PUBLIC) {
 		char why[160];
 		if (!csrf_ok(h, conn, why, sizeof(why))) {
 			api_error(req, MHD_HTTP_FORBIDDEN, "cross_site_request", "%s", why);
