@@ -207,6 +207,31 @@ void api_ok(struct api_req *req, int status, json_t *j)
 	req->json = j;
 }
 
+void api_store_error(struct api_req *req, int rc, const char *err)
+{
+	switch (rc) {
+	case -EINVAL:
+		api_error(req, 400, "invalid", "%s", err);
+		break;
+	case -ENOENT:
+		api_error(req, 404, "not_found", "%s", err);
+		break;
+	case -EEXIST:
+		api_error(req, 409, "conflict", "%s", err);
+		break;
+	case -EBUSY:
+		api_error(req, 503, "busy", "%s", err);
+		break;
+	case -ENOSPC:
+	case -EROFS:
+		api_error(req, 503, "unavailable", "the database cannot be written: %s", err);
+		break;
+	default:
+		api_error(req, 500, "database", "%s", err);
+		break;
+	}
+}
+
 void api_db_error(struct api_req *req)
 {
 	int rc = db_errno(sqlite3_errcode(db_handle(req->db)));

@@ -10,27 +10,6 @@
 #include "util.h"
 #include "webhook.h"
 
-static void mod_error(struct api_req *req, int rc, const char *err)
-{
-	switch (rc) {
-	case -EINVAL:
-		api_error(req, 400, "invalid", "%s", err);
-		break;
-	case -ENOENT:
-		api_error(req, 404, "not_found", "%s", err);
-		break;
-	case -EEXIST:
-		api_error(req, 409, "conflict", "%s", err);
-		break;
-	case -EBUSY:
-		api_error(req, 503, "busy", "%s", err);
-		break;
-	default:
-		api_error(req, 500, "internal", "%s", err);
-		break;
-	}
-}
-
 void api_alerts_list(struct api_req *req)
 {
 	char err[ERRLEN];
@@ -49,7 +28,7 @@ void api_alerts_list(struct api_req *req)
 	int rc = alerts_list_json(req->db, all && !strcmp(all, "true"), (int)limit, util_now(),
 				  &arr, err, sizeof(err));
 	if (rc) {
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	if (sev) {
@@ -71,7 +50,7 @@ void api_silences_list(struct api_req *req)
 	json_t *arr = NULL;
 	int rc = alerts_silences_json(req->db, util_now(), &arr, err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_list_response(req, arr, 0);
 }
@@ -102,7 +81,7 @@ void api_silence_add(struct api_req *req)
 		rc = alerts_silence_add(req->db, req->actor, fp, ep_id, until, reason, util_now(),
 					&id, err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else {
 		api_ctx_invalidate(req->ctx);
 		api_ok(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
@@ -117,7 +96,7 @@ void api_silence_remove(struct api_req *req)
 		return;
 	int rc = alerts_silence_remove(req->db, req->actor, id, util_now(), err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else {
 		api_ctx_invalidate(req->ctx);
 		api_ok(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", 1));
@@ -130,7 +109,7 @@ void api_webhooks_list(struct api_req *req)
 	json_t *arr = NULL;
 	int rc = webhook_list_json(req->db, &arr, err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_list_response(req, arr, 0);
 }
@@ -158,7 +137,7 @@ void api_webhook_add(struct api_req *req)
 	int rc = webhook_add(req->db, req->actor, url, fmt, secret, minsev, util_now(), &id, err,
 			     sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_ok(req, 201, json_pack("{s:I}", "id", (json_int_t)id));
 }
@@ -171,7 +150,7 @@ void api_webhook_remove(struct api_req *req)
 		return;
 	int rc = webhook_remove(req->db, req->actor, id, err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_ok(req, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", 1));
 }
@@ -185,7 +164,7 @@ void api_webhook_test(struct api_req *req)
 		return;
 	int rc = webhook_test(req->db, req->ctx->cfg, id, &status, err, sizeof(err));
 	if (rc == -ENOENT)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_ok(req, 200,
 		       json_pack("{s:b, s:I, s:s}", "delivered", rc == 0, "http_status",
@@ -210,7 +189,7 @@ void api_webhook_outbox(struct api_req *req)
 	}
 	int rc = webhook_outbox_json(req->db, state, (int)limit, &arr, err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_ok(req, 200, json_pack("{s:o}", "items", arr));
 }
@@ -224,7 +203,7 @@ void api_webhook_outbox_retry(struct api_req *req)
 		return;
 	int rc = webhook_outbox_retry(req->db, req->actor, id, util_now(), err, sizeof(err));
 	if (rc)
-		mod_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		api_ok(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "pending"));
 }

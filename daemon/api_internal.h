@@ -21,6 +21,12 @@ void api_list_response(struct api_req *req, json_t *items, int64_t next_cursor);
 int api_param_id(struct api_req *req, size_t i, int64_t *out);
 /** A 500/503 for a database failure on @req->db. */
 void api_db_error(struct api_req *req);
+/**
+ * Answer a store/module error code with its status: -EINVAL 400, -ENOENT 404,
+ * -EEXIST 409, -EBUSY 503 busy, -ENOSPC/-EROFS 503 unavailable, else 500;
+ * @err (a message from the module) is the detail.
+ */
+void api_store_error(struct api_req *req, int rc, const char *err);
 /** Set a 200/201 JSON response (stolen); NULL means out of memory (500). */
 void api_ok(struct api_req *req, int status, json_t *j);
 

@@ -17,32 +17,6 @@
 #include "model.h"
 #include "util.h"
 
-/* Map a store error to a response. */
-static void store_error(struct api_req *req, int rc, const char *err)
-{
-	switch (rc) {
-	case -EINVAL:
-		api_error(req, 400, "invalid", "%s", err);
-		break;
-	case -ENOENT:
-		api_error(req, 404, "not_found", "%s", err);
-		break;
-	case -EEXIST:
-		api_error(req, 409, "conflict", "%s", err);
-		break;
-	case -EBUSY:
-		api_error(req, 503, "busy", "%s", err);
-		break;
-	case -ENOSPC:
-	case -EROFS:
-		api_error(req, 503, "unavailable", "the database cannot be written: %s", err);
-		break;
-	default:
-		api_error(req, 500, "database", "%s", err);
-		break;
-	}
-}
-
 static int need_object(struct api_req *req)
 {
 	if (!json_is_object(req->body)) {
@@ -76,12 +50,12 @@ void api_endpoint_create(struct api_req *req)
 		return;
 	int rc = invfile_parse_endpoint(req->body, "", &e, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	rc = inventory_endpoint_create(req->db, req->actor, &e, err, sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 201, endpoint_json(&e));
 	model_endpoint_free(&e);
@@ -96,7 +70,7 @@ static int endpoint_by_param(struct api_req *req, struct endpoint *cur)
 		return -EINVAL;
 	int rc = inventory_endpoint_get_id(req->db, id, cur, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return rc;
 	}
 	return 0;
@@ -118,7 +92,7 @@ void api_endpoint_update(struct api_req *req)
 	int rc = invfile_parse_endpoint(b, "", &e, err, sizeof(err));
 	json_decref(b);
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		model_endpoint_free(&cur);
 		return;
 	}
@@ -128,7 +102,7 @@ void api_endpoint_update(struct api_req *req)
 	} else {
 		rc = inventory_endpoint_update(req->db, req->actor, &e, &changed, err, sizeof(err));
 		if (rc) {
-			store_error(req, rc, err);
+			api_store_error(req, rc, err);
 		} else {
 			json_t *j = endpoint_json(&e);
 			json_object_set_new(j, "changed", json_boolean(changed));
@@ -148,7 +122,7 @@ void api_endpoint_delete(struct api_req *req)
 	int rc = inventory_endpoint_delete(req->db, req->actor, cur.host, cur.port, err,
 					   sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200,
 			   json_pack("{s:I, s:b}", "id", (json_int_t)cur.id, "deleted", 1));
@@ -198,12 +172,12 @@ void api_app_create(struct api_req *req)
 		return;
 	int rc = invfile_parse_app(req->body, "", false, &a, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	rc = apps_create(req->db, req->actor, &a, err, sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 201, app_json(&a));
 	model_app_free(&a);
@@ -222,13 +196,13 @@ void api_app_update(struct api_req *req)
 	int rc = invfile_parse_app(b, "", false, &a, err, sizeof(err));
 	json_decref(b);
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	if (strcmp(a.name, name) != 0)
 		api_error(req, 400, "invalid", "name: cannot be changed");
 	else if ((rc = apps_update(req->db, req->actor, &a, &changed, err, sizeof(err))))
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else {
 		json_t *j = app_json(&a);
 		json_object_set_new(j, "changed", json_boolean(changed));
@@ -244,7 +218,7 @@ void api_app_delete(struct api_req *req)
 		return;
 	int rc = apps_delete(req->db, req->actor, name, err, sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
 }
@@ -259,7 +233,7 @@ void api_version_get(struct api_req *req)
 		return;
 	int rc = apps_version_get(req->db, name, req->params[1], &v, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	api_ok(req, 200, invfile_version_to_json(&v));
@@ -279,7 +253,7 @@ static void version_write(struct api_req *req, bool create)
 	int rc = invfile_parse_version(b, "", &v, err, sizeof(err));
 	json_decref(b);
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	if (!create && strcmp(v.version, req->params[1]) != 0)
@@ -287,7 +261,7 @@ static void version_write(struct api_req *req, bool create)
 	else if ((rc = create ? apps_version_create(req->db, req->actor, name, &v, err, sizeof(err))
 			      : apps_version_replace(req->db, req->actor, name, &v, &changed, err,
 						     sizeof(err))))
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else {
 		json_t *j = invfile_version_to_json(&v);
 		json_object_set_new(j, "changed", json_boolean(changed));
@@ -313,7 +287,7 @@ void api_version_delete(struct api_req *req)
 		return;
 	int rc = apps_version_delete(req->db, req->actor, name, req->params[1], err, sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200,
 			   json_pack("{s:s, s:s, s:b}", "app", name, "version", req->params[1],
@@ -331,13 +305,13 @@ void api_policy_put(struct api_req *req)
 		return;
 	int rc = invfile_parse_policy(req->body, "", &p, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	rc = apps_policy_put(req->db, req->actor, name, req->params[1], &p, &changed, err,
 			     sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else {
 		json_t *j = invfile_policy_to_json(&p);
 		json_object_set_new(j, "changed", json_boolean(changed));
@@ -361,7 +335,7 @@ void api_policy_delete(struct api_req *req)
 	int rc = apps_policy_delete(req->db, req->actor, name, req->params[1], pattern,
 				    inc && !strcmp(inc, "true"), err, sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200, json_pack("{s:s, s:b}", "pattern", pattern, "deleted", 1));
 }
@@ -418,7 +392,7 @@ void api_adoption_add(struct api_req *req)
 		rc = apps_add_adoption(req->db, req->actor, name, rows, n, err, sizeof(err));
 	free(rows);
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200,
 			   json_pack("{s:s, s:I}", "app", name, "samples", (json_int_t)n));
@@ -432,7 +406,7 @@ void api_adoption_delete(struct api_req *req)
 	int rc = apps_adoption_delete(req->db, req->actor, name, req->params[1], req->params[2],
 				      err, sizeof(err));
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200,
 			   json_pack("{s:s, s:s, s:b}", "version", req->params[1], "at",
@@ -447,7 +421,7 @@ void api_inventory_export(struct api_req *req)
 	struct inventory inv;
 	int rc = inventory_load(req->db, &inv, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	api_ok(req, 200, invfile_to_json(&inv));
@@ -470,14 +444,14 @@ void api_inventory_import(struct api_req *req)
 	}
 	int rc = invfile_parse(req->body, &inv, err, sizeof(err));
 	if (rc) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	rc = inventory_import(req->db, req->actor, &inv, prune && !strcmp(prune, "true"), &st, err,
 			      sizeof(err));
 	model_inventory_free(&inv);
 	if (rc)
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 	else
 		changed_ok(req, 200,
 			   json_pack("{s:I, s:I, s:I, s:I, s:I}", "created", (json_int_t)st.created,
@@ -496,7 +470,7 @@ void api_audit_verify(struct api_req *req)
 	memset(&res, 0, sizeof(res));
 	int rc = audit_verify(req->db, head, &res, err, sizeof(err));
 	if (rc && rc != -EBADMSG) {
-		store_error(req, rc, err);
+		api_store_error(req, rc, err);
 		return;
 	}
 	api_ok(req, 200,

@@ -189,6 +189,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix='pinwatch-browser-')
     procs = []
     failures = []
+    wd = None
 
     def check(cond, what):
         print(('ok   ' if cond else 'FAIL ') + what)
@@ -309,8 +310,14 @@ def main():
         wd.go(base + '/app?id=' + info['APP'])
         check(wd.js("return document.querySelectorAll('svg.chart polyline').length") >= 3,
               'app: adoption and coverage charts drawn')
-        wd.s('DELETE', '')
     finally:
+        # close the browser through its driver first: killing chromedriver alone
+        # can leave Chromium running
+        if wd is not None and wd.sid:
+            try:
+                wd.s('DELETE', '')
+            except Exception:
+                pass
         for p in procs:
             if p.stdin:
                 p.stdin.close()
