@@ -336,12 +336,46 @@ static void test_candidate_pokes_alert_engine(void **state)
 	alerts_engine_free(e);
 }
 
+/* contrib/certspotter-hook in remote mode against this server: Cert
+ * Spotter's environment in, a "ct" candidate out. */
+static void test_certspotter_hook_remote(void **state)
+{
+	(void)state;
+	const char *hook = getenv("SIGNALS_HOOK");
+	if (!hook)
+		skip();
+	char chain[160], cmd[2048];
+	snprintf(chain, sizeof(chain), "%s/chain.pem", dir);
+	FILE *f = fopen(chain, "w");
+	assert_non_null(f);
+	fputs(leaf.pem, f);
+	fputs(inter.pem, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "env -i PATH=/usr/bin:/bin EVENT=discovered_cert CERT_FILENAME='%s' "
+		 "SUMMARY='certificate discovered for api.example.com' WATCH_ITEM=api.example.com "
+		 "PINWATCH_URL='%s' PINWATCH_TOKEN='%s' '%s' 2>/dev/null",
+		 chain, base, tok_write, hook);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(
+		q("SELECT count(*) FROM candidates WHERE source = 'ct' AND chain_length = 2 "
+		  "AND would_strand = 1"),
+		1);
+	/* A wrong token makes the hook fail (Cert Spotter logs it). */
+	snprintf(cmd, sizeof(cmd),
+		 "env -i PATH=/usr/bin:/bin EVENT=discovered_cert CERT_FILENAME='%s' "
+		 "PINWATCH_URL='%s' PINWATCH_TOKEN=pw_wrong '%s' 2>/dev/null",
+		 chain, base, hook);
+	assert_int_not_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reports_route),
 		cmocka_unit_test(test_candidates_routes),
 		cmocka_unit_test(test_candidate_pokes_alert_engine),
+		cmocka_unit_test(test_certspotter_hook_remote),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
