@@ -21,29 +21,34 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "version", cmd_version, "print the version" },
-	{ "webhook", cmd_webhook, "add, list, remove, test webhooks; flush the outbox" },
-	{ "alert", cmd_alert, "list alerts; silence and unsilence them" },
-	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
+	/* try it */
+	{ "demo", cmd_demo, "run the guided demo: local TLS endpoints, inventory, dashboard" },
+	/* readiness */
+	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
+	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
+	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
+	/* primitives and probing */
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
 	{ "sweep", cmd_sweep, "probe every enabled endpoint once and store the results" },
 	{ "history", cmd_history, "timeline of chains and outcomes per address of a host" },
-	{ "serve", cmd_serve, "run the daemon: scheduled probes (and, later, API and alerts)" },
+	{ "serve", cmd_serve, "run the daemon: scheduled probes, HTTP API and dashboard, alerts" },
+	/* inventory */
 	{ "import", cmd_import, "import an inventory JSON file (reconcile; --prune)" },
 	{ "export", cmd_export, "export the inventory as JSON" },
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
-	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
-	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
-	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
 	{ "import-nsc", cmd_import_nsc, "import an Android Network Security Config's pins" },
 	{ "import-trustkit", cmd_import_trustkit, "import a TrustKit configuration (JSON, Info.plist)" },
 	{ "import-okhttp", cmd_import_okhttp, "import OkHttp CertificatePinner pins" },
 	{ "adoption", cmd_adoption, "import adoption figures from CSV (adoption import)" },
 	{ "lint", cmd_lint, "check pin policies, coverage and adoption for mistakes" },
-	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
-	{ "demo", cmd_demo, "run the guided demo: local TLS endpoints, inventory, dashboard" },
+	/* operations */
+	{ "token", cmd_token, "create, list and revoke HTTP API tokens" },
+	{ "webhook", cmd_webhook, "add, list, remove, test webhooks; flush the outbox" },
+	{ "alert", cmd_alert, "list alerts; silence and unsilence them" },
+	{ "audit", cmd_audit, "list, verify or show the head of the audit log" },
+	{ "version", cmd_version, "print the version" },
 };
 
 static void usage(FILE *f)
@@ -52,7 +57,7 @@ static void usage(FILE *f)
 		   "Watches TLS endpoints and the pins of shipped mobile app versions, and says\n"
 		   "who would be stranded by a certificate change.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'pinwatch COMMAND --help' for a command's options.\n"
 		   "Exit codes: 0 ok, 1 risk found, 2 usage or bad input, 3 runtime failure.\n");
 }
