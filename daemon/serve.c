@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alerts_engine.h"
 #include "cli.h"
@@ -169,7 +170,11 @@ static int reload_config(void *ud, struct sched_opts *o)
 	struct config c;
 	char err[ERRLEN];
 	config_defaults(&c);
-	if (g->config_path && config_load(&c, g->config_path, err, sizeof(err)) != 0) {
+	/* the file the daemon started with: -c FILE, else the default if it exists */
+	const char *path = g->config_path;
+	if (!path && access(PINWATCH_SYSCONFDIR "/pinwatch.conf", R_OK) == 0)
+		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+	if (path && config_load(&c, path, err, sizeof(err)) != 0) {
 		log_err("SIGHUP: %s; keeping the running configuration", err);
 		return -EINVAL;
 	}
