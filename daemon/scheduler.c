@@ -199,10 +199,7 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		return rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
-	/* Prometheus counters and the probe duration histogram (metrics.h) */
-	for (struct witem *it = batch; it; it = it->next_item)
-		if (it->kind == 0)
-			metrics_probe_observe(it->r.outcome, (double)it->r.duration_ms / 1000.0);
+	/* Prometheus probe counters are updated once per probe in push_result(). */
 	return 0;
 }
 
