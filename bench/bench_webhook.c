@@ -50,7 +50,8 @@ static int run(long n, int hooks, uint16_t port)
 	db_exec(db, "BEGIN", NULL, 0);
 	for (int h = 0; h < hooks; h++) {
 		snprintf(sql, sizeof(sql),
-			 "INSERT INTO webhooks (url, format, secret, min_severity, created_at) VALUES"
+			 "INSERT INTO webhooks (url, format, secret, min_severity, created_at) "
+			 "VALUES"
 			 " ('http://127.0.0.1:%u/h%d', 'generic', 'secret', 'info', 0)",
 			 port, h);
 		db_exec(db, sql, NULL, 0);
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? atol(argv[1]) : 2000;
 	if (n < 8 || n > 1000000)
 		return 2;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handler, NULL,
 		MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);

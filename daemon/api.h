@@ -79,7 +79,7 @@ struct api_req {
 	char *text;   /**< malloc'ed, sent with @ctype (when json is NULL) */
 	size_t textlen;
 	const char *ctype;
-	bool close;               /**< ask the client to close the connection */
+	bool close; /**< ask the client to close the connection */
 };
 
 struct api_route;

@@ -16,9 +16,14 @@
 int cli_global_opt(struct cli_global *g, int opt, const char *arg)
 {
 	switch (opt) {
-	case CLI_OPT_DB: g->db_path = arg; return 1;
-	case 'c': g->config_path = arg; return 1;
-	default: return 0;
+	case CLI_OPT_DB:
+		g->db_path = arg;
+		return 1;
+	case 'c':
+		g->config_path = arg;
+		return 1;
+	default:
+		return 0;
 	}
 }
 

@@ -17,25 +17,29 @@ struct db;
 /** Exit codes of every subcommand (DESIGN.md). */
 enum {
 	EXIT_OK = 0,
-	EXIT_RISK = 1,    /**< check/whatif/lint found a risk; audit verify found tampering */
-	EXIT_USAGE = 2,   /**< bad usage or bad input */
+	EXIT_RISK = 1,	  /**< check/whatif/lint found a risk; audit verify found tampering */
+	EXIT_USAGE = 2,	  /**< bad usage or bad input */
 	EXIT_RUNTIME = 3, /**< database, network or other runtime failure */
 };
 
 /** Options every database-touching subcommand accepts. */
 struct cli_global {
-	const char *db_path;     /**< --db, else $PINWATCH_DB, else [storage] path */
+	const char *db_path;	 /**< --db, else $PINWATCH_DB, else [storage] path */
 	const char *config_path; /**< -c/--config */
-	struct config cfg;       /**< loaded by cli_load_config() */
+	struct config cfg;	 /**< loaded by cli_load_config() */
 	bool cfg_loaded;
 };
 
 /** Long options to append to a subcommand's table (values 'c' and 0x100). */
 #define CLI_OPT_DB 0x100
-#define CLI_GLOBAL_LONGOPTS { "db", required_argument, NULL, CLI_OPT_DB }, \
-			    { "config", required_argument, NULL, 'c' }
-#define CLI_GLOBAL_HELP \
-	"  -c, --config FILE  daemon configuration (default " PINWATCH_SYSCONFDIR "/pinwatch.conf)\n" \
+#define CLI_GLOBAL_LONGOPTS                            \
+	{ "db", required_argument, NULL, CLI_OPT_DB }, \
+	{                                              \
+		"config", required_argument, NULL, 'c' \
+	}
+#define CLI_GLOBAL_HELP                                                           \
+	"  -c, --config FILE  daemon configuration (default " PINWATCH_SYSCONFDIR \
+	"/pinwatch.conf)\n"                                                       \
 	"      --db PATH      database (else $PINWATCH_DB, else the config's [storage] path)\n"
 
 /** Handle a global option returned by getopt_long; 1 if it was one, else 0. */

@@ -48,8 +48,8 @@ struct demo_run {
 	pid_t serve;
 	bool keep;
 	struct tlsfarm_pki *pki;
-	struct tlsfarm *main_farm;  /* api, pay, login on 127.0.0.1 */
-	struct tlsfarm *edge[2];    /* cdn on 127.0.0.2 and 127.0.0.3, same port */
+	struct tlsfarm *main_farm; /* api, pay, login on 127.0.0.1 */
+	struct tlsfarm *edge[2];   /* cdn on 127.0.0.2 and 127.0.0.3, same port */
 	uint16_t ports[DEMO_NENDPOINTS];
 	struct demo_pins pins;
 };
@@ -211,7 +211,8 @@ static int make_paths(struct demo_run *r, const char *dir)
 		r->keep = true;
 	} else {
 		const char *tmp = getenv("TMPDIR");
-		snprintf(r->dir, sizeof(r->dir), "%s/pinwatch-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		snprintf(r->dir, sizeof(r->dir), "%s/pinwatch-demo-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(r->dir)) {
 			log_errno(LOG_LVL_ERR, errno, "demo: cannot create a temporary directory");
 			r->dir[0] = '\0';
@@ -219,7 +220,8 @@ static int make_paths(struct demo_run *r, const char *dir)
 		}
 	}
 	if (snprintf(r->db, sizeof(r->db), "%s/pinwatch.db", r->dir) >= (int)sizeof(r->db) ||
-	    snprintf(r->conf, sizeof(r->conf), "%s/pinwatch.conf", r->dir) >= (int)sizeof(r->conf) ||
+	    snprintf(r->conf, sizeof(r->conf), "%s/pinwatch.conf", r->dir) >=
+		    (int)sizeof(r->conf) ||
 	    snprintf(r->inv, sizeof(r->inv), "%s/inventory.json", r->dir) >= (int)sizeof(r->inv) ||
 	    snprintf(r->roots, sizeof(r->roots), "%s/roots.pem", r->dir) >= (int)sizeof(r->roots) ||
 	    snprintf(r->hosts, sizeof(r->hosts), "%s/hosts", r->dir) >= (int)sizeof(r->hosts)) {
@@ -232,15 +234,16 @@ static int make_paths(struct demo_run *r, const char *dir)
 static int write_config(struct demo_run *r)
 {
 	char text[4096];
-	int n = snprintf(text, sizeof(text),
-			 "# Written by `pinwatch demo`.\n"
-			 "[storage]\npath = %s\n"
-			 "[http]\nlisten = %s\npublic_read = true\nbase_url = http://%s/\n"
-			 "[probe]\nca_file = %s\ninterval = %ds\ntimeout_ms = 3000\njitter_percent = 0\n"
-			 "concurrency = 8\n"
-			 "[alerts]\nrepeat_interval = 1h\nprobe_failures = 2\n"
-			 "[webhook]\nbackoff_cap = 10s\n",
-			 r->db, r->listen, r->listen, r->roots, DEMO_INTERVAL_S);
+	int n = snprintf(
+		text, sizeof(text),
+		"# Written by `pinwatch demo`.\n"
+		"[storage]\npath = %s\n"
+		"[http]\nlisten = %s\npublic_read = true\nbase_url = http://%s/\n"
+		"[probe]\nca_file = %s\ninterval = %ds\ntimeout_ms = 3000\njitter_percent = 0\n"
+		"concurrency = 8\n"
+		"[alerts]\nrepeat_interval = 1h\nprobe_failures = 2\n"
+		"[webhook]\nbackoff_cap = 10s\n",
+		r->db, r->listen, r->listen, r->roots, DEMO_INTERVAL_S);
 	if (n < 0 || n >= (int)sizeof(text))
 		return -ENAMETOOLONG;
 	return write_text(r->conf, text, 0600);
@@ -322,8 +325,8 @@ static int start_farms(struct demo_run *r, char *err, size_t errlen)
 				      TLSFARM_KEY_ECDSA_P256, err, errlen)))
 			return rc;
 		if ((rc = tlsfarm_start(r->edge[i])))
-			return util_err(err, errlen, rc, "starting the CDN edge %s: %s", edge_addr[i],
-					strerror(-rc));
+			return util_err(err, errlen, rc, "starting the CDN edge %s: %s",
+					edge_addr[i], strerror(-rc));
 		r->ports[DEMO_CDN] = tlsfarm_port(r->edge[i]);
 	}
 
@@ -376,7 +379,8 @@ static void banner(struct demo_run *r, long long rotate_after, const char *webho
 	       "\n"
 	       "  endpoints (TLS on loopback, chains generated just now)\n"
 	       "    %-16s 127.0.0.1:%u  healthy: every app version pins the issuing CA\n"
-	       "    %-16s 127.0.0.1:%u  shop-android 4.1.0 (25%% of users) pins only this leaf key:\n"
+	       "    %-16s 127.0.0.1:%u  shop-android 4.1.0 (25%% of users) pins only this leaf "
+	       "key:\n"
 	       "                                      the next key rotation would strand them\n"
 	       "    %-16s 127.0.0.1:%u  expires in 5 days; shop-ios 7.0.0 pins only its leaf key\n"
 	       "    %-16s 127.0.0.2:%u and 127.0.0.3:%u  two CDN edges serving different keys\n"
@@ -417,8 +421,10 @@ int cmd_demo(int argc, char **argv)
 		switch (opt) {
 		case 'r':
 			if (util_parse_int(optarg, 0, 86400, &rotate_after))
-				return cli_usage_error("demo", "--rotate-after: expected 0..86400 seconds, got '%s'",
-						       optarg);
+				return cli_usage_error(
+					"demo",
+					"--rotate-after: expected 0..86400 seconds, got '%s'",
+					optarg);
 			break;
 		case 'l':
 			listen = optarg;
@@ -431,8 +437,9 @@ int cmd_demo(int argc, char **argv)
 			break;
 		case 't':
 			if (util_parse_int(optarg, 1, 7 * 86400, &duration))
-				return cli_usage_error("demo", "--duration: expected 1..604800 seconds, got '%s'",
-						       optarg);
+				return cli_usage_error(
+					"demo", "--duration: expected 1..604800 seconds, got '%s'",
+					optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -475,9 +482,19 @@ int cmd_demo(int argc, char **argv)
 		goto out;
 	}
 	if (webhook) {
-		char *wh_args[] = { "pinwatch", "webhook", "add", (char *)webhook, "--format",
-				    "generic", "--secret", "pinwatch-demo", "--min-severity", "info",
-				    "--db", r.db, NULL };
+		char *wh_args[] = { "pinwatch",
+				    "webhook",
+				    "add",
+				    (char *)webhook,
+				    "--format",
+				    "generic",
+				    "--secret",
+				    "pinwatch-demo",
+				    "--min-severity",
+				    "info",
+				    "--db",
+				    r.db,
+				    NULL };
 		if ((e = run_self(&r, wh_args)) != 0) {
 			log_err("demo: adding the webhook failed (exit status %d)", e);
 			rc = e == EXIT_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
@@ -531,14 +548,17 @@ int cmd_demo(int argc, char **argv)
 		if (!rotated && rotate_after > 0 && elapsed >= rotate_after * 1000) {
 			rotated = true;
 			if ((e = tlsfarm_rotate(r.main_farm, demo_names[DEMO_PAY])) != 0) {
-				log_errno(LOG_LVL_ERR, e, "demo: rotating %s", demo_names[DEMO_PAY]);
+				log_errno(LOG_LVL_ERR, e, "demo: rotating %s",
+					  demo_names[DEMO_PAY]);
 				rc = EXIT_RUNTIME;
 				break;
 			}
 			char newpin[45] = "";
 			pin_of(r.main_farm, demo_names[DEMO_PAY], 0, newpin);
-			printf("%s now presents a new key (sha256/%s) that shop-android 4.1.0 does\n"
-			       "not pin: its users are stranded from the next probe (within %d s).\n",
+			printf("%s now presents a new key (sha256/%s) that shop-android 4.1.0 "
+			       "does\n"
+			       "not pin: its users are stranded from the next probe (within %d "
+			       "s).\n",
 			       demo_names[DEMO_PAY], newpin, DEMO_INTERVAL_S);
 			fflush(stdout);
 		}

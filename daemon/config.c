@@ -30,7 +30,10 @@ struct key {
 };
 
 #define OFF(f) offsetof(struct config, f)
-#define STR(s, n, f) { s, n, K_STR, OFF(f), sizeof(((struct config *)0)->f), 0, 0 }
+#define STR(s, n, f)                                                       \
+	{                                                                  \
+		s, n, K_STR, OFF(f), sizeof(((struct config *)0)->f), 0, 0 \
+	}
 
 static const struct key keys[] = {
 	STR("storage", "path", storage_path),
@@ -153,35 +156,40 @@ static int set_key(const struct key *k, struct config *c, const char *v, char *m
 	case K_BOOL:
 		if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "on"))
 			*(bool *)base = true;
-		else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "off"))
+		else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") ||
+			 !strcmp(v, "off"))
 			*(bool *)base = false;
 		else
 			return util_err(msg, len, -EINVAL, "expected true or false, got '%s'", v);
 		return 0;
 	case K_INT:
 		if ((rc = util_parse_int(v, k->min, k->max, &n)) != 0)
-			return util_err(msg, len, rc, "expected an integer in [%lld, %lld], got '%s'",
-					k->min, k->max, v);
+			return util_err(msg, len, rc,
+					"expected an integer in [%lld, %lld], got '%s'", k->min,
+					k->max, v);
 		*(int *)base = (int)n;
 		return 0;
 	case K_SIZE:
 		if (parse_size(v, k->min, k->max, &d))
 			return util_err(msg, len, -EINVAL,
-					"expected a size in [%lld, %lld] bytes (suffix K or M allowed), got '%s'",
+					"expected a size in [%lld, %lld] bytes (suffix K or M "
+					"allowed), got '%s'",
 					k->min, k->max, v);
 		*(int64_t *)base = d;
 		return 0;
 	case K_DURATION:
 		if (util_parse_duration(v, &d) || d < k->min || d > k->max)
 			return util_err(msg, len, -EINVAL,
-					"expected a duration in [%llds, %llds] such as 90s, 5m, 24h, got '%s'",
+					"expected a duration in [%llds, %llds] such as 90s, 5m, "
+					"24h, got '%s'",
 					k->min, k->max, v);
 		*(int64_t *)base = d;
 		return 0;
 	case K_LOGLEVEL: {
 		enum log_level lvl;
 		if (log_parse_level(v, &lvl))
-			return util_err(msg, len, -EINVAL, "expected err, warn, info or debug, got '%s'", v);
+			return util_err(msg, len, -EINVAL,
+					"expected err, warn, info or debug, got '%s'", v);
 		*(int *)base = (int)lvl;
 		return 0;
 	}
@@ -197,7 +205,8 @@ static int set_key(const struct key *k, struct config *c, const char *v, char *m
 			if (cnt == 4 || util_parse_int(t, 1, k->max, &n) ||
 			    (cnt && n >= tmp[cnt - 1]))
 				return util_err(msg, len, -EINVAL,
-						"expected up to four descending day counts such as 30,14,7,2, got '%s'",
+						"expected up to four descending day counts such as "
+						"30,14,7,2, got '%s'",
 						v);
 			tmp[cnt++] = (int)n;
 		}
@@ -316,8 +325,8 @@ int config_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 		port = c + 1;
 	}
 	if (util_parse_int(port, 0, 65535, &p))
-		return util_err(err, errlen, -EINVAL, "'%s': port must be 0..65535 (0: any free port)",
-				s);
+		return util_err(err, errlen, -EINVAL,
+				"'%s': port must be 0..65535 (0: any free port)", s);
 	struct addrinfo hints = { .ai_family = s[0] == '[' ? AF_INET6 : AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },
@@ -381,7 +390,8 @@ static int check_tls_pair(const char *cert, const char *key, char *msg, size_t l
 	rc = gnutls_certificate_set_x509_key_file2(cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
 	gnutls_certificate_free_credentials(cred);
 	if (rc < 0)
-		return util_err(msg, len, -EINVAL, "%s with %s: %s", cert, key, gnutls_strerror(rc));
+		return util_err(msg, len, -EINVAL, "%s with %s: %s", cert, key,
+				gnutls_strerror(rc));
 	return 0;
 }
 

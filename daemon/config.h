@@ -20,12 +20,12 @@ struct config {
 	char storage_path[CONFIG_PATH_MAX];
 
 	/* [http] */
-	char http_listen[256];        /**< "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
+	char http_listen[256]; /**< "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
 	bool http_public_read;
 	char http_tls_cert[CONFIG_PATH_MAX];
 	char http_tls_key[CONFIG_PATH_MAX];
-	char http_base_url[512];      /**< dashboard link used in webhooks */
-	int64_t http_max_body;        /**< bytes */
+	char http_base_url[512]; /**< dashboard link used in webhooks */
+	int64_t http_max_body;	 /**< bytes */
 	int http_max_connections;
 	int http_per_ip_connections;
 	int http_timeout_s;
@@ -33,13 +33,13 @@ struct config {
 	/* [probe] */
 	int probe_concurrency;
 	int probe_timeout_ms;
-	int64_t probe_interval_s;     /**< default interval for endpoints without one */
+	int64_t probe_interval_s; /**< default interval for endpoints without one */
 	int probe_max_addresses;
 	char probe_ca_file[CONFIG_PATH_MAX]; /**< empty: system trust store */
 	int probe_jitter_pct;
 
 	/* [alerts] */
-	int alerts_expiry_days[4];    /**< rotation_not_ready thresholds, descending */
+	int alerts_expiry_days[4]; /**< rotation_not_ready thresholds, descending */
 	int64_t alerts_repeat_s;
 	int alerts_probe_failures;
 
@@ -48,13 +48,13 @@ struct config {
 	int webhook_timeout_ms;
 	int64_t webhook_backoff_cap_s;
 	int64_t webhook_give_up_s;
-	char webhook_proxy[512];      /**< [webhook] proxy: "" = none (the environment is ignored) */
+	char webhook_proxy[512]; /**< [webhook] proxy: "" = none (the environment is ignored) */
 
 	/* [log] */
-	int log_level;                /**< enum log_level */
+	int log_level; /**< enum log_level */
 
 	/* Where each value came from, for "file:line:" in config_validate(). */
-	char source[CONFIG_PATH_MAX]; /**< file config_load() read; "" for defaults */
+	char source[CONFIG_PATH_MAX];  /**< file config_load() read; "" for defaults */
 	int key_line[CONFIG_MAX_KEYS]; /**< per entry of config.c's key table; 0: default */
 };
 

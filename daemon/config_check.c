@@ -22,7 +22,8 @@ static int check_db_path(const char *path, char *err, size_t errlen)
 	snprintf(dir, sizeof(dir), "%s", path);
 	const char *d = dirname(dir);
 	if (stat(d, &st) < 0)
-		return util_err(err, errlen, -errno, "database directory %s: %s", d, strerror(errno));
+		return util_err(err, errlen, -errno, "database directory %s: %s", d,
+				strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return util_err(err, errlen, -ENOTDIR, "database directory %s: not a directory", d);
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))

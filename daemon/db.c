@@ -33,20 +33,31 @@ int db_schema_version(void)
 int db_errno(int rc)
 {
 	switch (rc & 0xff) {
-	case SQLITE_OK: return 0;
+	case SQLITE_OK:
+		return 0;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	case SQLITE_FULL: return -ENOSPC;
-	case SQLITE_READONLY: return -EROFS;
-	case SQLITE_CONSTRAINT: return -EEXIST;
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
 	case SQLITE_PERM:
-	case SQLITE_AUTH: return -EACCES;
+	case SQLITE_AUTH:
+		return -EACCES;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: return -EBADMSG;
-	case SQLITE_TOOBIG: return -E2BIG;
-	default: return -EIO;
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	default:
+		return -EIO;
 	}
 }
 
@@ -158,7 +169,8 @@ static int quick_check(struct db *db, char *err, size_t errlen)
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db->h, "PRAGMA quick_check", -1, &s, NULL);
 	if (rc != SQLITE_OK)
-		return util_err(err, errlen, db_errno(rc), "quick_check: %s", sqlite3_errmsg(db->h));
+		return util_err(err, errlen, db_errno(rc), "quick_check: %s",
+				sqlite3_errmsg(db->h));
 	rc = sqlite3_step(s);
 	const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
 	int ok = t && strcmp((const char *)t, "ok") == 0;
@@ -179,16 +191,17 @@ static int migrate(struct db *db, char *err, size_t errlen)
 		return util_err(err, errlen, -EIO, "reading user_version: %s", db_errmsg(db));
 	int latest = db_schema_version();
 	if (cur > latest)
-		return util_err(err, errlen, -EPROTO,
-				"database schema version %lld is newer than this pinwatch supports (%d); "
-				"upgrade pinwatch or use another database",
-				(long long)cur, latest);
+		return util_err(
+			err, errlen, -EPROTO,
+			"database schema version %lld is newer than this pinwatch supports (%d); "
+			"upgrade pinwatch or use another database",
+			(long long)cur, latest);
 	for (const struct db_migration *m = db_migrations; m->version; m++) {
 		if (m->version <= cur)
 			continue;
 		if ((rc = db_begin(db)) != 0)
-			return util_err(err, errlen, rc, "migration %03d_%s: %s", m->version, m->name,
-					db_errmsg(db));
+			return util_err(err, errlen, rc, "migration %03d_%s: %s", m->version,
+					m->name, db_errmsg(db));
 		rc = db_exec(db, m->sql, msg, sizeof(msg));
 		if (rc == 0) {
 			char pragma[64];
@@ -249,7 +262,8 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		    "PRAGMA foreign_keys = ON;"
 		    "PRAGMA synchronous = FULL;",
 		    msg, sizeof(msg)) ||
-	    (!(flags & DB_READONLY) && db_exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg)))) {
+	    (!(flags & DB_READONLY) &&
+	     db_exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg)))) {
 		util_err(err, errlen, 0, "database %s: %s%s", path, msg, fs_hint(path, flags));
 		goto fail;
 	}
@@ -261,8 +275,8 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 	if (flags & DB_READONLY) {
 		int64_t cur = 0;
 		if (db_query_int(db, "PRAGMA user_version", &cur) || cur != db_schema_version()) {
-			util_err(err, errlen, 0, "database %s: schema version %lld, expected %d", path,
-				 (long long)cur, db_schema_version());
+			util_err(err, errlen, 0, "database %s: schema version %lld, expected %d",
+				 path, (long long)cur, db_schema_version());
 			goto fail;
 		}
 	} else if (migrate(db, msg, sizeof(msg))) {

@@ -32,7 +32,8 @@ static int spare_pin(char out[45])
 	if ((rc = gnutls_privkey_init(&key)) < 0 || (rc = gnutls_pubkey_init(&pub)) < 0)
 		goto out;
 	if ((rc = gnutls_privkey_generate(key, GNUTLS_PK_ECDSA,
-					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0 ||
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) <
+		    0 ||
 	    (rc = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0 ||
 	    (rc = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &der)) < 0)
 		goto out;
@@ -54,7 +55,8 @@ int demo_spare_pins(struct demo_pins *p, char *err, size_t errlen)
 	int rc;
 	if ((rc = spare_pin(p->spare_ca)) < 0 || (rc = spare_pin(p->pay_backup)) < 0 ||
 	    (rc = spare_pin(p->login_backup)) < 0)
-		return util_err(err, errlen, -EIO, "generating spare keys: %s", gnutls_strerror(rc));
+		return util_err(err, errlen, -EIO, "generating spare keys: %s",
+				gnutls_strerror(rc));
 	return 0;
 }
 
@@ -98,10 +100,10 @@ static json_t *policies(const struct demo_pins *p, bool pay_leaf_only, bool logi
 			const char *expires)
 {
 	json_t *ca = json_pack("[o, o]", pin(p->issuing, "current"), pin(p->spare_ca, "backup"));
-	json_t *pay = pay_leaf_only ? json_pack("[o]", pin(p->leaf[DEMO_PAY], "current"))
-				    : json_pack("[o, o, o]", pin(p->leaf[DEMO_PAY], "current"),
-						pin(p->issuing, "current"),
-						pin(p->pay_backup, "backup"));
+	json_t *pay = pay_leaf_only
+			      ? json_pack("[o]", pin(p->leaf[DEMO_PAY], "current"))
+			      : json_pack("[o, o, o]", pin(p->leaf[DEMO_PAY], "current"),
+					  pin(p->issuing, "current"), pin(p->pay_backup, "backup"));
 	json_t *login = login_leaf_only ? json_pack("[o]", pin(p->leaf[DEMO_LOGIN], "current"))
 					: json_pack("[o, o]", pin(p->leaf[DEMO_LOGIN], "current"),
 						    pin(p->login_backup, "backup"));
@@ -133,17 +135,17 @@ json_t *demo_inventory(const struct demo_pins *p, const uint16_t ports[DEMO_NEND
 		json_array_append_new(endpoints,
 				      json_pack("{s:s, s:i, s:s, s:s, s:s, s:[s], s:b, s:s, s:b}",
 						"host", demo_names[i], "port", (int)ports[i], "sni",
-						demo_names[i], "environment", "production",
-						"owner", owners[i], "tags", tags[i], "third_party",
-						0, "interval", interval, "enabled", 1));
+						demo_names[i], "environment", "production", "owner",
+						owners[i], "tags", tags[i], "third_party", 0,
+						"interval", interval, "enabled", 1));
 	date_at(now, 300, expires);
 
 	/* shop-android: 4.1.0 (a quarter of the users) pins only pay's leaf key;
 	 * 4.4.0 shipped three days ago and has no adoption figure yet. */
 	static const int a41d[] = { -60, -30, -14, -1 }, a42d[] = { -60, -30, -14, -1 },
 			 a43d[] = { -30, -14, -1 };
-	static const double a41s[] = { 0.55, 0.41, 0.31, 0.25 }, a42s[] = { 0.30, 0.38, 0.37, 0.35 },
-			    a43s[] = { 0.08, 0.22, 0.33 };
+	static const double a41s[] = { 0.55, 0.41, 0.31, 0.25 },
+			    a42s[] = { 0.30, 0.38, 0.37, 0.35 }, a43s[] = { 0.08, 0.22, 0.33 };
 	json_t *android = json_pack(
 		"{s:s, s:s, s:s, s:f, s:s, s:[o, o, o, o]}", "name", "shop-android", "platform",
 		"android", "bundle_id", "com.example.shop", "adoption_threshold", 0.95,
@@ -159,18 +161,17 @@ json_t *demo_inventory(const struct demo_pins *p, const uint16_t ports[DEMO_NEND
 	/* shop-ios: 7.0.0 pins only login's leaf key. */
 	static const int i70d[] = { -60, -30, -14, -1 }, i71d[] = { -60, -30, -14, -1 },
 			 i72d[] = { -14, -1 };
-	static const double i70s[] = { 0.45, 0.28, 0.19, 0.12 }, i71s[] = { 0.50, 0.55, 0.52, 0.48 },
-			    i72s[] = { 0.20, 0.37 };
-	json_t *ios = json_pack(
-		"{s:s, s:s, s:s, s:f, s:s, s:[o, o, o]}", "name", "shop-ios", "platform", "ios",
-		"bundle_id", "com.example.shop", "adoption_threshold", 0.90, "failure_mode",
-		"message", "versions",
-		version(now, "7.0.0", -150, adoption(now, i70d, i70s, 4),
-			policies(p, false, true, NULL)),
-		version(now, "7.1.0", -70, adoption(now, i71d, i71s, 4),
-			policies(p, false, false, NULL)),
-		version(now, "7.2.0", -21, adoption(now, i72d, i72s, 2),
-			policies(p, false, false, expires)));
+	static const double i70s[] = { 0.45, 0.28, 0.19, 0.12 },
+			    i71s[] = { 0.50, 0.55, 0.52, 0.48 }, i72s[] = { 0.20, 0.37 };
+	json_t *ios = json_pack("{s:s, s:s, s:s, s:f, s:s, s:[o, o, o]}", "name", "shop-ios",
+				"platform", "ios", "bundle_id", "com.example.shop",
+				"adoption_threshold", 0.90, "failure_mode", "message", "versions",
+				version(now, "7.0.0", -150, adoption(now, i70d, i70s, 4),
+					policies(p, false, true, NULL)),
+				version(now, "7.1.0", -70, adoption(now, i71d, i71s, 4),
+					policies(p, false, false, NULL)),
+				version(now, "7.2.0", -21, adoption(now, i72d, i72s, 2),
+					policies(p, false, false, expires)));
 
 	return json_pack("{s:o, s:[o, o]}", "endpoints", endpoints, "apps", android, ios);
 }

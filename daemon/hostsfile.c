@@ -114,7 +114,8 @@ static int parse(const char *text, const char *origin)
 			any = true;
 		}
 		if (!any) {
-			set_error(-EINVAL, "%s: line %d: address without a host name", origin, lineno);
+			set_error(-EINVAL, "%s: line %d: address without a host name", origin,
+				  lineno);
 			return table.error;
 		}
 	}
@@ -153,8 +154,8 @@ int hostsfile_set(const char *text, char *err, size_t errlen)
 	return rc;
 }
 
-int hostsfile_lookup(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		     socklen_t *lens, size_t max, size_t *n, char *err, size_t errlen)
+int hostsfile_lookup(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *lens,
+		     size_t max, size_t *n, char *err, size_t errlen)
 {
 	size_t hl = strlen(host);
 

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define HOSTSFILE_ENV "PINWATCH_HOSTS_FILE"
-#define HOSTSFILE_MAX_BYTES (256 * 1024)
+#define HOSTSFILE_ENV	      "PINWATCH_HOSTS_FILE"
+#define HOSTSFILE_MAX_BYTES   (256 * 1024)
 #define HOSTSFILE_MAX_ENTRIES 4096
 
 /**
@@ -26,8 +26,8 @@
  * 0 when it is not (or no file is configured: use DNS), or a negative errno
  * with a message in @err when the file is unusable.
  */
-int hostsfile_lookup(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		     socklen_t *lens, size_t max, size_t *n, char *err, size_t errlen);
+int hostsfile_lookup(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *lens,
+		     size_t max, size_t *n, char *err, size_t errlen);
 
 /**
  * Parse @text (hosts format) into a fresh table, replacing the one from the

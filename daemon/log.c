@@ -23,8 +23,9 @@ int log_parse_level(const char *s, enum log_level *out)
 	static const struct {
 		const char *name;
 		enum log_level lvl;
-	} names[] = { { "err", LOG_LVL_ERR },	{ "error", LOG_LVL_ERR }, { "warn", LOG_LVL_WARN },
-		      { "warning", LOG_LVL_WARN }, { "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG } };
+	} names[] = { { "err", LOG_LVL_ERR },	{ "error", LOG_LVL_ERR },
+		      { "warn", LOG_LVL_WARN }, { "warning", LOG_LVL_WARN },
+		      { "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG } };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcasecmp(s, names[i].name) == 0) {
 			*out = names[i].lvl;

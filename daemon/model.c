@@ -172,7 +172,8 @@ const struct adoption_sample *model_latest_adoption(const struct app_version *v,
 {
 	const struct adoption_sample *best = NULL;
 	for (size_t i = 0; i < v->nadoption; i++) {
-		if (v->adoption[i].at_time <= at && (!best || v->adoption[i].at_time >= best->at_time))
+		if (v->adoption[i].at_time <= at &&
+		    (!best || v->adoption[i].at_time >= best->at_time))
 			best = &v->adoption[i];
 	}
 	return best;

@@ -27,13 +27,13 @@ struct pin {
 };
 
 struct pin_policy {
-	int64_t id;                     /**< database id, 0 when not stored */
-	char *pattern;                  /**< "api.example.com", "*.example.com", "**.example.com" */
+	int64_t id;    /**< database id, 0 when not stored */
+	char *pattern; /**< "api.example.com", "*.example.com", "**.example.com" */
 	bool include_subdomains;
-	bool enforce;                   /**< false: report-only, or excluded from a parent */
-	char expires[MODEL_DATE_LEN];   /**< "" when the pin set never expires */
-	time_t expires_at;              /**< 00:00 UTC of expires; 0 when unset */
-	char *source;                   /**< "inventory", "nsc", "trustkit", "okhttp", "api" */
+	bool enforce;		      /**< false: report-only, or excluded from a parent */
+	char expires[MODEL_DATE_LEN]; /**< "" when the pin set never expires */
+	time_t expires_at;	      /**< 00:00 UTC of expires; 0 when unset */
+	char *source;		      /**< "inventory", "nsc", "trustkit", "okhttp", "api" */
 	struct pin *pins;
 	size_t npins;
 };
@@ -41,14 +41,14 @@ struct pin_policy {
 struct adoption_sample {
 	char at[MODEL_DATE_LEN];
 	time_t at_time;
-	double share;                   /**< [0, 1] */
-	int64_t active_users;           /**< -1 when not given */
+	double share;	      /**< [0, 1] */
+	int64_t active_users; /**< -1 when not given */
 };
 
 struct app_version {
 	int64_t id;
 	char *version;
-	char released[MODEL_DATE_LEN];  /**< "" when unknown */
+	char released[MODEL_DATE_LEN];	  /**< "" when unknown */
 	struct adoption_sample *adoption; /**< sorted by at ascending */
 	size_t nadoption;
 	struct pin_policy *policies;
@@ -59,8 +59,8 @@ struct app {
 	int64_t id;
 	char *name;
 	enum app_platform platform;
-	char *bundle_id;                /**< may be NULL */
-	double adoption_threshold;      /**< [0, 1] */
+	char *bundle_id;	   /**< may be NULL */
+	double adoption_threshold; /**< [0, 1] */
 	enum failure_mode failure_mode;
 	struct app_version *versions;
 	size_t nversions;
@@ -68,15 +68,15 @@ struct app {
 
 struct endpoint {
 	int64_t id;
-	char *host;                     /**< normalised: lower case, no trailing dot */
+	char *host; /**< normalised: lower case, no trailing dot */
 	int port;
-	char *sni;                      /**< NULL: same as host */
-	char *environment;              /**< "production", "staging", ... */
-	char *owner;                    /**< may be NULL */
+	char *sni;	   /**< NULL: same as host */
+	char *environment; /**< "production", "staging", ... */
+	char *owner;	   /**< may be NULL */
 	char **tags;
 	size_t ntags;
 	bool third_party;
-	int64_t interval_s;             /**< 0: the configured default */
+	int64_t interval_s; /**< 0: the configured default */
 	bool enabled;
 };
 

@@ -431,8 +431,9 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	const struct readiness_chain *kc = ka ? rd_eval_chain(ka) : NULL;
 	if (!kr->ready && kr->evaluated && kr->nstranded == 0) {
 		/* Nobody known is at risk, but readiness counts known shares only. */
-		rd_sb_add(&sb, "Key rotation is not proven safe for %s: every version with an "
-			       "adoption figure keeps working, but the figures cover only ",
+		rd_sb_add(&sb,
+			  "Key rotation is not proven safe for %s: every version with an "
+			  "adoption figure keeps working, but the figures cover only ",
 			  name);
 		rd_sb_pct(&sb, kr->surviving_share);
 		rd_sb_str(&sb, " of users (threshold ");

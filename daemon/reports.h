@@ -97,8 +97,8 @@ int reports_parse_hpkp(const char *body, size_t len, struct report *out, char *e
 /**
  * Detect the format (an "hpkp-report" member, or none of TrustKit's own
  * members app-bundle-id, app-version, app-platform, trustkit-version,
- * validation-result, enforce-pinning: HPKP; else TrustKit) and parse. Bodies deeper than REPORTS_MAX_DEPTH, not UTF-8,
- * not a JSON object or with duplicate keys are refused. 0 or -EINVAL.
+ * validation-result, enforce-pinning: HPKP; else TrustKit) and parse. Bodies deeper than
+ * REPORTS_MAX_DEPTH, not UTF-8, not a JSON object or with duplicate keys are refused. 0 or -EINVAL.
  */
 int reports_parse(const char *body, size_t len, struct report *out, char *err, size_t errlen);
 

@@ -113,12 +113,23 @@ int util_parse_duration(const char *s, int64_t *seconds)
 	int64_t mult = 1;
 	if (*end) {
 		switch (*end) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 7 * 86400; break;
-		default: return -EINVAL;
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		case 'w':
+			mult = 7 * 86400;
+			break;
+		default:
+			return -EINVAL;
 		}
 		if (end[1])
 			return -EINVAL;
@@ -219,7 +230,8 @@ int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen)
 {
 	size_t n = strlen(in);
 	/* GnuTLS accepts embedded newlines; pins and tokens never have them. */
-	if (n == 0 || n % 4 != 0 || strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+	if (n == 0 || n % 4 != 0 ||
+	    strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
 		return -EINVAL;
 	gnutls_datum_t d = { (unsigned char *)in, (unsigned)n }, r = { NULL, 0 };
 	if (gnutls_base64_decode2(&d, &r) < 0)

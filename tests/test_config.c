@@ -32,10 +32,11 @@ static void test_config_load_valid(void **state)
 	struct config c;
 	char err[ERRLEN];
 	config_defaults(&c);
-	assert_int_equal(write_conf("[storage]\npath = /tmp/x.db\n[http]\nlisten = [::1]:9090\n"
-				    "public_read = true\nmax_body = 2M\n[probe]\nconcurrency = 1024\n"
-				    "interval = 10m\n[alerts]\nexpiry_days = 21,7\n"),
-			 0);
+	assert_int_equal(
+		write_conf("[storage]\npath = /tmp/x.db\n[http]\nlisten = [::1]:9090\n"
+			   "public_read = true\nmax_body = 2M\n[probe]\nconcurrency = 1024\n"
+			   "interval = 10m\n[alerts]\nexpiry_days = 21,7\n"),
+		0);
 	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
 	assert_string_equal(c.storage_path, "/tmp/x.db");
 	assert_string_equal(c.http_listen, "[::1]:9090");
@@ -57,11 +58,13 @@ static void test_config_errors_name_file_and_line(void **state)
 		const char *text;
 		const char *expect; /* substring after "path:" */
 	} cases[] = {
-		{ "[probe]\nconcurrency = 0\n", ":2: [probe] concurrency: expected an integer in [1, 4096]" },
+		{ "[probe]\nconcurrency = 0\n",
+		  ":2: [probe] concurrency: expected an integer in [1, 4096]" },
 		{ "[probe]\nconcurrency = 5000\n", ":2: [probe] concurrency" },
 		{ "[probe]\n\nbogus = 1\n", ":3: unknown key 'bogus' in section [probe]" },
 		{ "[nosuch]\nkey = 1\n", ":2: unknown key 'key' in section [nosuch]" },
-		{ "[http]\npublic_read = maybe\n", ":2: [http] public_read: expected true or false" },
+		{ "[http]\npublic_read = maybe\n",
+		  ":2: [http] public_read: expected true or false" },
 		{ "[probe]\ninterval = 5x\n", ":2: [probe] interval: expected a duration" },
 		{ "[alerts]\nexpiry_days = 7,14\n", ":2: [alerts] expiry_days" },
 		{ "[log]\nlevel = loud\n", ":2: [log] level" },

@@ -60,12 +60,15 @@ static int setup(void **state)
 	snprintf(db_path, sizeof(db_path), "%s/pinwatch.db", dir);
 
 	if (gnutls_x509_privkey_init(&key) || gnutls_x509_privkey_init(&key2) ||
-	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) ||
-	    gnutls_x509_privkey_generate(key2, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) ||
+	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) ||
+	    gnutls_x509_privkey_generate(key2, GNUTLS_PK_ECDSA,
+					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) ||
 	    gnutls_x509_crt_init(&crt))
 		return -1;
 	unsigned char serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	if (gnutls_x509_crt_set_version(crt, 3) || gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) ||
+	if (gnutls_x509_crt_set_version(crt, 3) ||
+	    gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) ||
 	    gnutls_x509_crt_set_activation_time(crt, now - 3600) ||
 	    gnutls_x509_crt_set_expiration_time(crt, now + 86400) ||
 	    gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "localhost", 9) ||
@@ -115,15 +118,24 @@ static void test_config_parse_listen_table(void **state)
 		int ok;
 		int family;
 	} cases[] = {
-		{ "127.0.0.1:8080", 1, AF_INET },  { "0.0.0.0:1", 1, AF_INET },
-		{ "[::1]:8080", 1, AF_INET6 },	   { "[::]:65535", 1, AF_INET6 },
-		{ "127.0.0.1:0", 1, AF_INET },	   { "localhost:8080", 1, AF_INET },
-		{ ":8080", 1, 0 },		   { "127.0.0.1:65536", 0, 0 },
-		{ "127.0.0.1", 0, 0 },		   { "::1:8080", 0, 0 },
-		{ "[::1]8080", 0, 0 },		   { "[::1:8080", 0, 0 },
-		{ "[]:80", 0, 0 },		   { "[127.0.0.1]:80", 0, 0 },
-		{ "127.0.0.1:80x", 0, 0 },	   { "127.0.0.1:", 0, 0 },
-		{ "no-such-host.invalid:80", 0, 0 }, { "", 0, 0 },
+		{ "127.0.0.1:8080", 1, AF_INET },
+		{ "0.0.0.0:1", 1, AF_INET },
+		{ "[::1]:8080", 1, AF_INET6 },
+		{ "[::]:65535", 1, AF_INET6 },
+		{ "127.0.0.1:0", 1, AF_INET },
+		{ "localhost:8080", 1, AF_INET },
+		{ ":8080", 1, 0 },
+		{ "127.0.0.1:65536", 0, 0 },
+		{ "127.0.0.1", 0, 0 },
+		{ "::1:8080", 0, 0 },
+		{ "[::1]8080", 0, 0 },
+		{ "[::1:8080", 0, 0 },
+		{ "[]:80", 0, 0 },
+		{ "[127.0.0.1]:80", 0, 0 },
+		{ "127.0.0.1:80x", 0, 0 },
+		{ "127.0.0.1:", 0, 0 },
+		{ "no-such-host.invalid:80", 0, 0 },
+		{ "", 0, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct sockaddr_storage ss;
@@ -168,7 +180,8 @@ static void test_config_validate_names_file_and_line(void **state)
 	assert_int_equal(validate_text("[log]\nlevel = debug\n", err, sizeof(err)), 0);
 
 	snprintf(text, sizeof(text), "[http]\ntls_cert = %s\n", cert_path);
-	snprintf(want, sizeof(want), "%s:2: [http] tls_cert: tls_cert and tls_key must be given together", conf_path);
+	snprintf(want, sizeof(want),
+		 "%s:2: [http] tls_cert: tls_cert and tls_key must be given together", conf_path);
 	expect_error(text, want);
 }
 
@@ -183,8 +196,8 @@ static void test_config_validate_tls_files(void **state)
 
 	/* A key readable by the group is refused, naming the line of tls_key. */
 	assert_int_equal(chmod(key_path, 0640), 0);
-	snprintf(want, sizeof(want), "%s:3: [http] tls_key: %s: secrets file is accessible", conf_path,
-		 key_path);
+	snprintf(want, sizeof(want), "%s:3: [http] tls_key: %s: secrets file is accessible",
+		 conf_path, key_path);
 	expect_error(text, want);
 	assert_int_equal(chmod(key_path, 0600), 0);
 
@@ -195,7 +208,8 @@ static void test_config_validate_tls_files(void **state)
 	expect_error(text, want);
 
 	/* A missing certificate. */
-	snprintf(text, sizeof(text), "[http]\ntls_cert = %s/none.pem\ntls_key = %s\n", dir, key_path);
+	snprintf(text, sizeof(text), "[http]\ntls_cert = %s/none.pem\ntls_key = %s\n", dir,
+		 key_path);
 	expect_error(text, "none.pem: No such file or directory");
 }
 
@@ -236,7 +250,8 @@ static void test_config_check_cli_exit_codes(void **state)
 	char text[512], other[160];
 
 	unsetenv("PINWATCH_DB");
-	snprintf(text, sizeof(text), "[storage]\npath = %s\n[http]\nlisten = 127.0.0.1:9\n", db_path);
+	snprintf(text, sizeof(text), "[storage]\npath = %s\n[http]\nlisten = 127.0.0.1:9\n",
+		 db_path);
 	write_file(conf_path, text, strlen(text), 0640);
 	assert_int_equal(check_cli(conf_path, NULL), EXIT_OK);
 

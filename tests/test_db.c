@@ -51,12 +51,14 @@ static void test_db_open_applies_schema_and_pragmas(void **state)
 	assert_int_equal(v, 1);
 	assert_int_equal(db_query_int(db, "PRAGMA synchronous", &v), 0);
 	assert_int_equal(v, 2);
-	assert_int_equal(db_query_int(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
-				       "('endpoints','apps','versions','adoption','pin_policies','pins',"
-				       "'certificates','chains','observations','audit_log','tokens',"
-				       "'alerts','webhook_outbox')",
-				 &v),
-			 0);
+	assert_int_equal(
+		db_query_int(db,
+			     "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+			     "('endpoints','apps','versions','adoption','pin_policies','pins',"
+			     "'certificates','chains','observations','audit_log','tokens',"
+			     "'alerts','webhook_outbox')",
+			     &v),
+		0);
 	assert_int_equal(v, 13);
 	db_close(db);
 	/* Reopen: migrations are not applied twice. */
@@ -78,23 +80,45 @@ static void test_db_constraints_enforced(void **state)
 		const char *sql;
 		int ok;
 	} cases[] = {
-		{ "INSERT INTO apps(name, platform, created_at, updated_at) VALUES ('a', 'android', 0, 0)", 1 },
-		{ "INSERT INTO apps(name, platform, created_at, updated_at) VALUES ('b', 'symbian', 0, 0)", 0 },
-		{ "INSERT INTO apps(name, platform, adoption_threshold, created_at, updated_at) VALUES ('c', 'ios', 1.5, 0, 0)", 0 },
-		{ "INSERT INTO apps(name, platform, failure_mode, created_at, updated_at) VALUES ('d', 'ios', 'explode', 0, 0)", 0 },
+		{ "INSERT INTO apps(name, platform, created_at, updated_at) VALUES ('a', "
+		  "'android', 0, 0)",
+		  1 },
+		{ "INSERT INTO apps(name, platform, created_at, updated_at) VALUES ('b', "
+		  "'symbian', 0, 0)",
+		  0 },
+		{ "INSERT INTO apps(name, platform, adoption_threshold, created_at, updated_at) "
+		  "VALUES ('c', 'ios', 1.5, 0, 0)",
+		  0 },
+		{ "INSERT INTO apps(name, platform, failure_mode, created_at, updated_at) VALUES "
+		  "('d', 'ios', 'explode', 0, 0)",
+		  0 },
 		{ "INSERT INTO versions(app_id, version, created_at) VALUES (999, '1.0', 0)", 0 },
-		{ "INSERT INTO versions(app_id, version, released, created_at) VALUES (1, '1.0', '2026-02-30', 0)", 0 },
-		{ "INSERT INTO versions(app_id, version, released, created_at) VALUES (1, '1.0', '2026-02-28', 0)", 1 },
+		{ "INSERT INTO versions(app_id, version, released, created_at) VALUES (1, '1.0', "
+		  "'2026-02-30', 0)",
+		  0 },
+		{ "INSERT INTO versions(app_id, version, released, created_at) VALUES (1, '1.0', "
+		  "'2026-02-28', 0)",
+		  1 },
 		{ "INSERT INTO adoption(version_id, at, share) VALUES (1, '2026-03-01', 1.01)", 0 },
 		{ "INSERT INTO adoption(version_id, at, share) VALUES (1, '2026-03-01', 0.5)", 1 },
-		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('API.example.com', 443, 0, 0)", 0 },
-		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('api.example.com', 70000, 0, 0)", 0 },
-		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('api.example.com', 443, 0, 0)", 1 },
-		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES ('api.example.com', 443, 0, 0)", 0 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES "
+		  "('API.example.com', 443, 0, 0)",
+		  0 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES "
+		  "('api.example.com', 70000, 0, 0)",
+		  0 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES "
+		  "('api.example.com', 443, 0, 0)",
+		  1 },
+		{ "INSERT INTO endpoints(host, port, created_at, updated_at) VALUES "
+		  "('api.example.com', 443, 0, 0)",
+		  0 },
 		{ "INSERT INTO webhooks(url, created_at) VALUES ('ftp://x', 0)", 0 },
-		{ "INSERT INTO audit_log(at, actor, action, object_type, prev_hash, hash) VALUES (0, 'a', 'b', 'c', "
+		{ "INSERT INTO audit_log(at, actor, action, object_type, prev_hash, hash) VALUES "
+		  "(0, 'a', 'b', 'c', "
 		  "'0000000000000000000000000000000000000000000000000000000000000000', "
-		  "'1111111111111111111111111111111111111111111111111111111111111111')", 1 },
+		  "'1111111111111111111111111111111111111111111111111111111111111111')",
+		  1 },
 		{ "UPDATE audit_log SET actor = 'evil'", 0 },
 		{ "DELETE FROM audit_log", 0 },
 	};
@@ -163,7 +187,8 @@ static void test_db_stmt_cache_reuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_db_open_applies_schema_and_pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_open_applies_schema_and_pragmas, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_db_constraints_enforced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_garbage_file_refused, setup, teardown),

@@ -64,20 +64,22 @@ static double stranded(json_t *app, const char *host, const char *const *keep, d
 	size_t i, j, k;
 	json_t *v, *pol, *p;
 	*total = 0;
-	json_array_foreach(json_object_get(app, "versions"), i, v) {
+	json_array_foreach(json_object_get(app, "versions"), i, v)
+	{
 		json_t *ad = json_object_get(v, "adoption");
 		double share = 0;
 		if (json_array_size(ad))
-			share = json_real_value(
-				json_object_get(json_array_get(ad, json_array_size(ad) - 1), "share"));
+			share = json_real_value(json_object_get(
+				json_array_get(ad, json_array_size(ad) - 1), "share"));
 		*total += share;
-		json_array_foreach(json_object_get(v, "pin_policies"), j, pol) {
+		json_array_foreach(json_object_get(v, "pin_policies"), j, pol)
+		{
 			if (strcmp(json_string_value(json_object_get(pol, "pattern")), host))
 				continue;
 			bool ok = false;
-			json_array_foreach(json_object_get(pol, "pins"), k, p)
-				for (const char *const *x = keep; *x; x++)
-					ok |= !strcmp(json_string_value(json_object_get(p, "sha256")), *x);
+			json_array_foreach(json_object_get(pol, "pins"), k,
+					   p) for (const char *const *x = keep; *x; x++) ok |=
+				!strcmp(json_string_value(json_object_get(p, "sha256")), *x);
 			if (!ok)
 				s += share;
 		}

@@ -48,7 +48,8 @@ static void test_hostsfile_lookup_table(void **state)
 				       "127.0.0.1 api.shop.test\r\n",
 				       err, sizeof(err)),
 			 0);
-	assert_int_equal(hostsfile_lookup("cdn.shop.test", 8443, ss, lens, 8, &n, err, sizeof(err)), 1);
+	assert_int_equal(hostsfile_lookup("cdn.shop.test", 8443, ss, lens, 8, &n, err, sizeof(err)),
+			 1);
 	assert_int_equal(n, 3);
 	assert_string_equal(addr_str(&ss[0], buf, sizeof(buf)), "127.0.0.2:8443");
 	assert_string_equal(addr_str(&ss[1], buf, sizeof(buf)), "127.0.0.3:8443");
@@ -57,19 +58,24 @@ static void test_hostsfile_lookup_table(void **state)
 	assert_int_equal(lens[2], sizeof(struct sockaddr_in6));
 
 	/* Case, trailing dot, cap on the number returned. */
-	assert_int_equal(hostsfile_lookup("Cdn.Shop.Test.", 1, ss, lens, 2, &n, err, sizeof(err)), 1);
+	assert_int_equal(hostsfile_lookup("Cdn.Shop.Test.", 1, ss, lens, 2, &n, err, sizeof(err)),
+			 1);
 	assert_int_equal(n, 2);
-	assert_int_equal(hostsfile_lookup("static.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)), 1);
+	assert_int_equal(hostsfile_lookup("static.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)),
+			 1);
 	assert_int_equal(n, 1);
-	assert_int_equal(hostsfile_lookup("api.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)), 1);
+	assert_int_equal(hostsfile_lookup("api.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)),
+			 1);
 	assert_string_equal(addr_str(&ss[0], buf, sizeof(buf)), "127.0.0.1:1");
 	/* Not listed: fall through to DNS. */
 	assert_int_equal(hostsfile_lookup("shop.test", 1, ss, lens, 8, &n, err, sizeof(err)), 0);
-	assert_int_equal(hostsfile_lookup("xcdn.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)), 0);
+	assert_int_equal(hostsfile_lookup("xcdn.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)),
+			 0);
 	assert_int_equal(n, 0);
 
 	assert_int_equal(hostsfile_set(NULL, err, sizeof(err)), 0);
-	assert_int_equal(hostsfile_lookup("cdn.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)), 0);
+	assert_int_equal(hostsfile_lookup("cdn.shop.test", 1, ss, lens, 8, &n, err, sizeof(err)),
+			 0);
 }
 
 static void test_hostsfile_bad_files(void **state)
@@ -92,7 +98,8 @@ static void test_hostsfile_bad_files(void **state)
 		if (!strstr(err, cases[i].want))
 			fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].want);
 		/* An unusable file fails lookups rather than falling back to DNS. */
-		assert_int_equal(hostsfile_lookup("a", 1, ss, lens, 2, &n, err, sizeof(err)), -EINVAL);
+		assert_int_equal(hostsfile_lookup("a", 1, ss, lens, 2, &n, err, sizeof(err)),
+				 -EINVAL);
 	}
 	char big[2048];
 	memset(big, 'a', sizeof(big) - 1);
@@ -111,7 +118,8 @@ static int resolve_in_child(const char *file_text, const char *host, char *out, 
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	if (file_text)
-		assert_int_equal(write(fd, file_text, strlen(file_text)), (ssize_t)strlen(file_text));
+		assert_int_equal(write(fd, file_text, strlen(file_text)),
+				 (ssize_t)strlen(file_text));
 	close(fd);
 	if (!file_text)
 		unlink(path); /* a missing file */

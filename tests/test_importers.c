@@ -278,7 +278,7 @@ static void test_nsc_bad_input_table(void **state)
 	(void)state;
 #define NSC(body)                                                          \
 	"<?xml version=\"1.0\"?>\n<network-security-config>\n" body "\n</" \
-								    "network-security-config>\n"
+	"network-security-config>\n"
 #define PINS "<pin-set><pin digest=\"SHA-256\">" PIN_A "</pin></pin-set>"
 	static const struct {
 		const char *xml;

@@ -218,7 +218,7 @@ static void test_invfile_parse_defaults_and_normalisation(void **state)
 	struct pin_policy *p = &a->versions[0].policies[0];
 	assert_string_equal(p->pattern, "**.example.com");
 	assert_true(p->enforce);
-	assert_null(p->source); /* not given: the store decides */
+	assert_null(p->source);				/* not given: the store decides */
 	assert_int_equal(p->pins[0].role, PIN_CURRENT); /* current sorted first */
 	assert_int_equal(p->pins[1].role, PIN_BACKUP);
 	assert_false(a->versions[0].policies[1].enforce);

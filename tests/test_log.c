@@ -71,7 +71,8 @@ static void check_timestamped(const char *out)
 {
 	regex_t re;
 	assert_int_equal(regcomp(&re,
-				 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z sweep done: 3 probes\n"
+				 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z sweep "
+				 "done: 3 probes\n"
 				 "[0-9T:Z-]{20} warning: open x.db: No such file or directory\n"
 				 "[0-9T:Z-]{20} error: bad\n$",
 				 REG_EXTENDED | REG_NOSUB),

@@ -17,16 +17,11 @@ static void test_parse_date_table(void **state)
 		int rc;
 		time_t t;
 	} cases[] = {
-		{ "1970-01-01", 0, 0 },
-		{ "2026-11-27", 0, 1795737600 },
-		{ "2024-02-29", 0, 1709164800 },
-		{ "2023-02-29", -EINVAL, 0 },
-		{ "2026-13-01", -EINVAL, 0 },
-		{ "2026-00-10", -EINVAL, 0 },
-		{ "2026-04-31", -EINVAL, 0 },
-		{ "2026-4-01", -EINVAL, 0 },
-		{ "2026-04-01x", -EINVAL, 0 },
-		{ "", -EINVAL, 0 },
+		{ "1970-01-01", 0, 0 },		 { "2026-11-27", 0, 1795737600 },
+		{ "2024-02-29", 0, 1709164800 }, { "2023-02-29", -EINVAL, 0 },
+		{ "2026-13-01", -EINVAL, 0 },	 { "2026-00-10", -EINVAL, 0 },
+		{ "2026-04-31", -EINVAL, 0 },	 { "2026-4-01", -EINVAL, 0 },
+		{ "2026-04-01x", -EINVAL, 0 },	 { "", -EINVAL, 0 },
 		{ "1969-12-31", -EINVAL, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -57,10 +52,18 @@ static void test_parse_duration_table(void **state)
 		int rc;
 		int64_t s;
 	} cases[] = {
-		{ "90", 0, 90 },	 { "90s", 0, 90 },	   { "5m", 0, 300 },
-		{ "24h", 0, 86400 },	 { "7d", 0, 604800 },	   { "2w", 0, 1209600 },
-		{ "0", -ERANGE, 0 },	 { "-5m", -EINVAL, 0 },	   { "5 m", -EINVAL, 0 },
-		{ "5mm", -EINVAL, 0 },	 { "m", -EINVAL, 0 },	   { "", -EINVAL, 0 },
+		{ "90", 0, 90 },
+		{ "90s", 0, 90 },
+		{ "5m", 0, 300 },
+		{ "24h", 0, 86400 },
+		{ "7d", 0, 604800 },
+		{ "2w", 0, 1209600 },
+		{ "0", -ERANGE, 0 },
+		{ "-5m", -EINVAL, 0 },
+		{ "5 m", -EINVAL, 0 },
+		{ "5mm", -EINVAL, 0 },
+		{ "m", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
 		{ "99999999999d", -ERANGE, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -87,17 +90,24 @@ static void test_parse_pin_forms(void **state)
 	assert_memory_equal(out, pin, 32);
 	assert_int_equal(util_parse_pin(b64, out, err, sizeof(err)), 0);
 	assert_memory_equal(out, pin, 32);
-	assert_int_equal(util_parse_pin("abababababababababababababababababababababababababababababababab", out,
-				 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		util_parse_pin("abababababababababababababababababababababababababababababababab",
+			       out, err, sizeof(err)),
+		0);
 	assert_memory_equal(out, pin, 32);
 	/* 31 bytes, 33 bytes, garbage, empty */
-	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out, err,
+					sizeof(err)),
+			 -EINVAL);
 	assert_string_equal(err, "not 32 bytes of base64");
-	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out, err, sizeof(err)), -EINVAL);
+	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out,
+					err, sizeof(err)),
+			 -EINVAL);
 	assert_int_equal(util_parse_pin("not base64 at all!!", out, err, sizeof(err)), -EINVAL);
 	assert_int_equal(util_parse_pin("", out, err, sizeof(err)), -EINVAL);
-	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", out, err, sizeof(err)), 0);
+	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", out, err,
+					sizeof(err)),
+			 0);
 	assert_memory_equal(out, zero, 32);
 }
 
