@@ -174,10 +174,13 @@ static void render_counters(struct buf *b)
 		"pinwatch_probe_duration_seconds_count %llu\n",
 		(unsigned long long)M.probe_count, M.probe_sum, (unsigned long long)M.probe_count);
 	bprintf(b,
-		"# HELP pinwatch_sweeps_total Finished sweeps.\n# TYPE pinwatch_sweeps_total "
-		"counter\n"
+		"# HELP pinwatch_sweeps_total Finished sweeps, each counted once its results are "
+		"stored: a pinwatch sweep run, or under serve a pass in which every enabled "
+		"endpoint completed a probe started after the previous pass ended.\n"
+		"# TYPE pinwatch_sweeps_total counter\n"
 		"pinwatch_sweeps_total %llu\n"
-		"# HELP pinwatch_last_sweep_duration_seconds Wall time of the last sweep.\n"
+		"# HELP pinwatch_last_sweep_duration_seconds Wall time of the last sweep; under "
+		"serve paced by the probe intervals (about the longest), not by probing speed.\n"
 		"# TYPE pinwatch_last_sweep_duration_seconds gauge\n"
 		"pinwatch_last_sweep_duration_seconds %.3f\n",
 		(unsigned long long)M.sweeps, M.last_sweep_seconds);

@@ -31,7 +31,11 @@ struct db;
  */
 void metrics_probe_observe(const char *outcome, double seconds);
 
-/** One sweep finished: @probes probes, @seconds wall time. */
+/**
+ * One sweep finished and its results are stored: @probes probes, @seconds
+ * wall time. The scheduler calls it after `pinwatch sweep` and, under
+ * serve, after each pass (every enabled endpoint probed once; scheduler.c).
+ */
 void metrics_sweep_observe(unsigned probes, double seconds);
 
 /** Forget every counter (tests). */

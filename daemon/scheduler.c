@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "metrics.h"
 #include "log.h"
 #include "metrics.h"
 #include "observations.h"
@@ -36,8 +35,10 @@ struct sep {
 	int64_t interval_s;
 	time_t next_due;
 	enum ep_state st;
-	bool removed; /* gone from the table: freed when idle */
-	bool swept;   /* done in the current sweep */
+	bool removed;	       /* gone from the table: freed when idle */
+	bool swept;	       /* done in the current sweep */
+	bool in_pass;	       /* scheduler_run: member of the current pass, not yet probed in it */
+	uint64_t started_pass; /* pass during which its current probe started */
 	bool probe_now;
 	struct probe_addr *addrs; /* only while resolving/probing */
 	size_t naddrs, next_addr;
@@ -56,10 +57,12 @@ struct slot {
 };
 
 struct witem {
-	int kind; /* 0 result, 1 endpoint probed */
+	int kind; /* 0 result, 1 endpoint probed, 2 sweep pass closed */
 	int64_t endpoint_id;
 	struct probe_result r;
 	time_t last, next;
+	int64_t pass_probes; /* kind 2 */
+	double pass_secs;
 	struct witem *next_item;
 };
 
@@ -118,6 +121,13 @@ struct scheduler {
 	char pending_ca[1024];
 	bool sweep_mode;
 	size_t sweep_left;
+	/* scheduler_run's sweeps ("passes", see pass_begin) */
+	bool pass_mode;
+	uint64_t pass_no;
+	size_t pass_left; /* members not yet probed in the pass; 0: no pass open */
+	size_t pass_done; /* members probed in the pass */
+	int64_t pass_t0;  /* util_mono_ms() at its start */
+	int64_t pass_probes0;
 	unsigned rnd;
 };
 
@@ -176,6 +186,8 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 	}
 	for (struct witem *it = batch; it; it = it->next_item) {
 		bool o = false;
+		if (it->kind == 2)
+			continue;
 		if (it->kind == 0)
 			rc = obs_record(s->wdb, it->endpoint_id, &it->r, &o, err, sizeof(err));
 		else
@@ -199,7 +211,11 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		return rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
-	/* Prometheus probe counters are updated once per probe in push_result(). */
+	/* Prometheus probe counters are updated once per probe in push_result();
+	 * a pass of scheduler_run counts as a sweep once its results are stored. */
+	for (struct witem *it = batch; it; it = it->next_item)
+		if (it->kind == 2)
+			metrics_sweep_observe((unsigned)it->pass_probes, it->pass_secs);
 	return 0;
 }
 
@@ -355,6 +371,55 @@ static void sep_free(struct sep *e)
 	free(e);
 }
 
+/* Under scheduler_run a sweep is a pass: it opens with every enabled
+ * endpoint as a member (when the run starts, when the previous pass closes,
+ * or when the first endpoint appears) and closes once each member still
+ * enabled has completed a probe that started after the pass opened.
+ * Endpoints added meanwhile join the next pass. Its duration is therefore
+ * paced by the probe intervals (about the longest one), not by probing speed. */
+static void pass_begin(struct scheduler *s)
+{
+	s->pass_no++;
+	s->pass_left = s->pass_done = 0;
+	s->pass_t0 = util_mono_ms();
+	s->pass_probes0 = s->total.probes;
+	for (size_t i = 0; i < s->neps; i++) {
+		struct sep *e = s->eps[i];
+		e->in_pass = !e->removed;
+		s->pass_left += e->in_pass;
+	}
+}
+
+/* A member of the pass was probed (@probed) or left the inventory; true if it was a member. */
+static bool pass_leave(struct scheduler *s, struct sep *e, bool probed)
+{
+	if (!s->pass_mode || !e->in_pass)
+		return false;
+	e->in_pass = false;
+	s->pass_done += probed;
+	s->pass_left--;
+	return true;
+}
+
+/* Close the pass once no member is left and open the next one. */
+static void pass_check(struct scheduler *s)
+{
+	if (!s->pass_mode || s->pass_left > 0)
+		return;
+	struct witem *it = s->pass_done > 0 ? calloc(1, sizeof(*it)) : NULL;
+	if (it) {
+		/* Counted by the writer after the pass's results are committed. */
+		it->kind = 2;
+		it->pass_secs = (double)(util_mono_ms() - s->pass_t0) / 1000.0;
+		it->pass_probes = s->total.probes - s->pass_probes0;
+		log_debug("sweep pass %llu: %zu endpoints, %lld probes in %.1f s",
+			  (unsigned long long)s->pass_no, s->pass_done, (long long)it->pass_probes,
+			  it->pass_secs);
+		writer_push(s, it);
+	}
+	pass_begin(s);
+}
+
 /* (Re)read enabled endpoints. New ones resume from next_probe_at, else
  * last_probe_at + interval, else spread over the first minute. */
 static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
@@ -430,17 +495,22 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 	size_t w = 0;
 	for (size_t i = 0; i < s->neps; i++) {
 		if (s->eps[i]->removed && s->eps[i]->st == E_IDLE) {
+			pass_leave(s, s->eps[i], false);
 			sep_free(s->eps[i]);
 		} else
 			s->eps[w++] = s->eps[i];
 	}
 	s->neps = w;
+	/* Removed members may close the pass; an empty inventory's first
+	 * endpoints open one. */
+	pass_check(s);
 	return 0;
 }
 
 static void due_push(struct scheduler *s, struct sep *e)
 {
 	e->st = E_QUEUED;
+	e->started_pass = s->pass_no;
 	e->qnext = NULL;
 	if (s->due_tail)
 		s->due_tail->qnext = e;
@@ -502,6 +572,8 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 		if (s->sweep_left)
 			s->sweep_left--;
 	}
+	if (e->started_pass == s->pass_no && pass_leave(s, e, true))
+		pass_check(s);
 }
 
 static void push_result(struct scheduler *s, struct sep *e, struct probe_result *r)
@@ -971,6 +1043,8 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 		  sched_reload_fn on_reload, void *ud, char *err, size_t errlen)
 {
 	int64_t next_reload = util_mono_ms() + RELOAD_EVERY_MS, next_scan = 0, next_tick = 0;
+	s->pass_mode = true;
+	pass_begin(s);
 	while (!(stop && *stop)) {
 		int64_t now = util_mono_ms();
 		if ((reload && *reload) || now >= next_reload) {
@@ -1023,6 +1097,7 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 	while (busy(s))
 		turn(s, 1000, true);
 	writer_flush(s);
+	s->pass_mode = false;
 	return 0;
 }
 

@@ -86,7 +86,10 @@ typedef int (*sched_reload_fn)(void *ud, struct sched_opts *o);
  * The daemon loop: probe endpoints as they fall due until *@stop; when
  * *@reload is set, clear it, call @on_reload (may be NULL), apply the new
  * options and re-read the endpoints. Endpoints are also re-read every
- * minute. Returns 0 after a graceful stop (everything committed).
+ * minute. Each pass in which every enabled endpoint completed a probe
+ * started after the previous pass closed counts as a sweep for the metrics
+ * (metrics_sweep_observe, once its results are committed). Returns 0 after a
+ * graceful stop (everything committed).
  */
 int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
 		  sched_reload_fn on_reload, void *ud, char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include <gnutls/gnutls.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "observations.h"
 #include "scheduler.h"
 #include "tlsfarm.h"
@@ -404,6 +405,63 @@ static void test_scheduler_run_reload_applies(void **state)
 	scheduler_free(r.s);
 }
 
+/* pinwatch_sweeps_total as /metrics renders it. */
+static int64_t sweeps_total(void)
+{
+	char err[ERRLEN], *out = NULL;
+	size_t len = 0;
+	struct db *db = db_open(dbpath, DB_NO_CHECK, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(metrics_render(db, &out, &len, err, sizeof(err)), 0);
+	db_close(db);
+	const char *p = strstr(out, "\npinwatch_sweeps_total ");
+	assert_non_null(p);
+	int64_t n = atoll(p + strlen("\npinwatch_sweeps_total "));
+	free(out);
+	return n;
+}
+
+/* Under scheduler_run a sweep is a pass over every enabled endpoint: it does
+ * not close while a member is unprobed, and closes when the last unprobed
+ * member leaves the inventory. */
+static void test_scheduler_run_pass_is_a_sweep(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	metrics_reset();
+	add_endpoint("a.test", tlsfarm_port(farm1), NULL);
+	add_endpoint("b.test", tlsfarm_port(farm1), NULL);
+	exec_sql("UPDATE endpoints SET next_probe_at = 0 WHERE host = 'a.test'");
+	exec_sql("UPDATE endpoints SET next_probe_at = %lld WHERE host = 'b.test'",
+		 (long long)util_now() + 3600);
+	struct sched_opts o = { .timeout_ms = 5000, .ca_file = ca, .resolve = resolve };
+	struct reload_runner r = { .s = scheduler_new(dbpath, &o, err, sizeof(err)) };
+	assert_non_null(r.s);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reload_thread, &r), 0);
+	int64_t n = 0;
+	for (int i = 0; i < 200 && n == 0; i++) {
+		usleep(50000);
+		n = query("SELECT count(*) FROM observations WHERE outcome = 'ok'");
+	}
+	assert_int_equal(n, 1);
+	usleep(500000); /* past the writer's linger: a closed pass would be counted */
+	assert_int_equal(sweeps_total(), 0);
+	/* b.test leaves the inventory: every remaining member was probed. */
+	exec_sql("UPDATE endpoints SET enabled = 0 WHERE host = 'b.test'");
+	r.reload = 1;
+	int64_t sw = 0;
+	for (int i = 0; i < 200 && sw == 0; i++) {
+		usleep(50000);
+		sw = sweeps_total();
+	}
+	assert_int_equal(sw, 1);
+	r.stop = 1;
+	pthread_join(t, NULL);
+	assert_int_equal(r.rc, 0);
+	scheduler_free(r.s);
+}
+
 /* Run the binary; send SIGHUP after @hup_after_ms (0: never), then SIGTERM
  * after @kill_after_ms more (0: never). Exit status. */
 static int run_bin_hup(const char *args, int hup_after_ms, int kill_after_ms, int64_t *elapsed_ms)
@@ -525,6 +583,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_serve_sigterm_and_resume, setup_db),
 		cmocka_unit_test_setup(test_scheduler_probe_now, setup_db),
 		cmocka_unit_test_setup(test_scheduler_run_reload_applies, setup_db),
+		cmocka_unit_test_setup(test_scheduler_run_pass_is_a_sweep, setup_db),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_scheduler PINWATCH_BINARY\n");
