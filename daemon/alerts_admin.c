@@ -9,15 +9,6 @@
 #include "db.h"
 #include "util.h"
 
-static void audit_change(struct db *db, const char *actor, const char *action, int64_t id,
-			 json_t *before, json_t *after, int *rc, char *err, size_t errlen)
-{
-	char ids[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)id);
-	if (*rc == 0)
-		*rc = audit_append(db, actor, action, "silence", ids, before, after, err, errlen);
-}
-
 static json_t *text_or_null(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
@@ -186,21 +177,14 @@ int alerts_silence_add(struct db *db, const char *actor, const char *fingerprint
 		goto fail;
 	}
 	*id = sqlite3_last_insert_rowid(db_handle(db));
-	rc = 0;
 	json_t *after =
 		json_pack("{s:I, s:o, s:o, s:I, s:s}", "id", (json_int_t)*id, "fingerprint",
 			  fingerprint && *fingerprint ? json_string(fingerprint) : json_null(),
 			  "endpoint_id", endpoint_id > 0 ? json_integer(endpoint_id) : json_null(),
 			  "until", (json_int_t)until, "reason", reason);
-	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
+	rc = audit_commit(db, actor, "create", "silence", *id, NULL, after, err, errlen);
 	json_decref(after);
-	if (rc)
-		goto fail;
-	if ((rc = db_commit(db)) != 0) {
-		rc = util_err(err, errlen, rc, "%s", db_errmsg(db));
-		goto fail;
-	}
-	return 0;
+	return rc;
 fail:
 	db_rollback(db);
 	return rc;
@@ -241,18 +225,14 @@ int alerts_silence_remove(struct db *db, const char *actor, int64_t id, time_t n
 	sqlite3_bind_int64(s, 2, now);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	sqlite3_reset(s);
-	json_t *before = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)until);
-	json_t *after = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)now);
-	audit_change(db, actor, "update", id, before, after, &rc, err, errlen);
-	json_decref(before);
-	json_decref(after);
 	if (rc)
 		goto fail;
-	if ((rc = db_commit(db)) != 0) {
-		rc = util_err(err, errlen, rc, "%s", db_errmsg(db));
-		goto fail;
-	}
-	return 0;
+	json_t *before = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)until);
+	json_t *after = json_pack("{s:I, s:I}", "id", (json_int_t)id, "until", (json_int_t)now);
+	rc = audit_commit(db, actor, "update", "silence", id, before, after, err, errlen);
+	json_decref(before);
+	json_decref(after);
+	return rc;
 fail:
 	db_rollback(db);
 	return rc;

@@ -188,6 +188,19 @@ fail:
 	return rc;
 }
 
+int audit_commit(struct db *db, const char *actor, const char *action, const char *object_type,
+		 int64_t object_id, json_t *before, json_t *after, char *err, size_t errlen)
+{
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%lld", (long long)object_id);
+	int rc = audit_append(db, actor, action, object_type, ids, before, after, err, errlen);
+	if (!rc && (rc = db_commit(db)) != 0)
+		util_err(err, errlen, rc, "%s", db_errmsg(db));
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
 static const char *col_text(sqlite3_stmt *s, int i)
 {
 	return (const char *)sqlite3_column_text(s, i);

@@ -50,6 +50,16 @@ int audit_append(struct db *db, const char *actor, const char *action, const cha
 		 const char *object_id, json_t *before, json_t *after, char *err, size_t errlen);
 
 /**
+ * Finish a change made inside the caller's transaction (db_begin): append its
+ * audit row (object @object_type, @object_id written in decimal; @before and
+ * @after borrowed, either may be NULL) and commit. When either fails, roll
+ * back and return the negative errno with the message in @err (the COMMIT
+ * error is SQLite's message). 0 when committed.
+ */
+int audit_commit(struct db *db, const char *actor, const char *action, const char *object_type,
+		 int64_t object_id, json_t *before, json_t *after, char *err, size_t errlen);
+
+/**
  * The hash of the latest row into @out ("0"*64 when the log is empty) and the
  * number of rows into @count (may be NULL). 0 or negative errno.
  */

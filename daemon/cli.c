@@ -96,6 +96,26 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int cli_action(const char *cmd, const char *usage, const char *actions, int *argc, char ***argv,
+	       const char **action)
+{
+	if (*argc < 2) {
+		if (actions)
+			return cli_usage_error(cmd, "missing action (%s)", actions);
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp((*argv)[1], "--help") || !strcmp((*argv)[1], "-h")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	*action = (*argv)[1];
+	(*argc)--;
+	(*argv)++;
+	optind = 0;
+	return CLI_CONTINUE;
+}
+
 const char *cli_actor(void)
 {
 	static char actor[96];

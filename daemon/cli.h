@@ -60,6 +60,22 @@ int cli_print_json(json_t *j);
 /** Print a usage error "pinwatch CMD: MSG" and the hint to use --help. Returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/** cli_action() result: the action's options and arguments remain to be parsed. */
+#define CLI_CONTINUE (-1)
+
+/**
+ * Take the action word of `pinwatch CMD ACTION [options] [ARGS]` (*@argv[0]
+ * is CMD). "--help" or "-h" in its place prints @usage to stdout: EXIT_OK.
+ * No word at all: EXIT_USAGE after cli_usage_error(@cmd, "missing action
+ * (@actions)"), or after printing @usage to stderr when @actions is NULL.
+ * Otherwise sets *@action to the word (any other text, options included:
+ * the caller names unknown actions), drops CMD from *@argc and *@argv so that
+ * the action stands where getopt_long() expects the program name, resets
+ * getopt (optind = 0) and returns CLI_CONTINUE.
+ */
+int cli_action(const char *cmd, const char *usage, const char *actions, int *argc, char ***argv,
+	       const char **action);
+
 /** The database path chosen by @g (--db, $PINWATCH_DB, [storage] path); after cli_load_config. */
 const char *cli_db_path(struct cli_global *g);
 

@@ -118,18 +118,13 @@ int cmd_webhook(int argc, char **argv)
 	bool json = false;
 	int opt, rc;
 
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(webhook_usage, stdout);
-		return EXIT_OK;
-	}
-	if (argc < 2)
-		return cli_usage_error("webhook",
-				       "missing action (add, list, remove, test, flush)");
-	const char *action = argv[1];
+	const char *action;
+	if ((rc = cli_action("webhook", webhook_usage, "add, list, remove, test, flush", &argc,
+			     &argv, &action)) != CLI_CONTINUE)
+		return rc;
 	/* A receiver closing early must not kill us (libcurl runs with NOSIGNAL). */
 	signal(SIGPIPE, SIG_IGN);
-	optind = 0;
-	while ((opt = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
@@ -158,8 +153,8 @@ int cmd_webhook(int argc, char **argv)
 			return cli_usage_error("webhook", "unknown option");
 		}
 	}
-	char **pos = argv + 1 + optind;
-	int npos = argc - 1 - optind;
+	char **pos = argv + optind;
+	int npos = argc - optind;
 	struct db *db = NULL;
 	time_t now = util_now();
 
@@ -384,16 +379,11 @@ int cmd_alert(int argc, char **argv)
 	char err[ERRLEN];
 	int opt, rc;
 
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(alert_usage, stdout);
-		return EXIT_OK;
-	}
-	if (argc < 2)
-		return cli_usage_error("alert",
-				       "missing action (list, silence, unsilence, silences)");
-	const char *action = argv[1];
-	optind = 0;
-	while ((opt = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
+	const char *action;
+	if ((rc = cli_action("alert", alert_usage, "list, silence, unsilence, silences", &argc,
+			     &argv, &action)) != CLI_CONTINUE)
+		return rc;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
@@ -423,8 +413,8 @@ int cmd_alert(int argc, char **argv)
 			return cli_usage_error("alert", "unknown option");
 		}
 	}
-	char **pos = argv + 1 + optind;
-	int npos = argc - 1 - optind;
+	char **pos = argv + optind;
+	int npos = argc - optind;
 	struct db *db = NULL;
 	time_t now = util_now();
 

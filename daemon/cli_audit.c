@@ -10,27 +10,23 @@
 #include "log.h"
 #include "util.h"
 
-static void audit_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: pinwatch audit list [--since DATE] [--object TYPE[:ID]] [--limit N] "
-		"[--json]\n"
-		"       pinwatch audit verify [--head HASH] [--json]\n"
-		"       pinwatch audit head\n\n"
-		"The audit log records every change (time, actor, action, object, before and\n"
-		"after). Rows are hash-chained: `verify` recomputes the chain and exits 1 on\n"
-		"the first bad row; `head` prints the latest hash so that it can be kept\n"
-		"elsewhere, and `verify --head HASH` then also detects rows deleted from the\n"
-		"tail. Object types: endpoint (ID host:port), app (ID name), version\n"
-		"(ID app/version).\n\n"
-		"      --since DATE    rows at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n"
-		"      --object T[:ID] rows about one object type, or one object\n"
-		"      --limit N       at most N rows\n"
-		"      --head HASH     a head saved earlier that must still be in the chain\n"
-		"      --json          machine-readable output\n" CLI_GLOBAL_HELP
-		"  -h, --help          this help\n\n"
-		"Exit status: 0 ok, 1 verify found tampering, 2 usage, 3 database failure.\n");
-}
+static const char audit_usage[] =
+	"Usage: pinwatch audit list [--since DATE] [--object TYPE[:ID]] [--limit N] [--json]\n"
+	"       pinwatch audit verify [--head HASH] [--json]\n"
+	"       pinwatch audit head\n\n"
+	"The audit log records every change (time, actor, action, object, before and\n"
+	"after). Rows are hash-chained: `verify` recomputes the chain and exits 1 on\n"
+	"the first bad row; `head` prints the latest hash so that it can be kept\n"
+	"elsewhere, and `verify --head HASH` then also detects rows deleted from the\n"
+	"tail. Object types: endpoint (ID host:port), app (ID name), version\n"
+	"(ID app/version).\n\n"
+	"      --since DATE    rows at or after DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)\n"
+	"      --object T[:ID] rows about one object type, or one object\n"
+	"      --limit N       at most N rows\n"
+	"      --head HASH     a head saved earlier that must still be in the chain\n"
+	"      --json          machine-readable output\n" CLI_GLOBAL_HELP
+	"  -h, --help          this help\n\n"
+	"Exit status: 0 ok, 1 verify found tampering, 2 usage, 3 database failure.\n";
 
 enum { OPT_SINCE = 0x400, OPT_OBJECT, OPT_LIMIT, OPT_HEAD, OPT_JSON };
 
@@ -82,17 +78,9 @@ int cmd_audit(int argc, char **argv)
 	bool json = false;
 	int c, ex, rc;
 
-	if (argc < 2) {
-		audit_usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *action = argv[1];
-	if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
-		audit_usage(stdout);
-		return EXIT_OK;
-	}
-	argc--;
-	argv++;
+	const char *action;
+	if ((ex = cli_action("audit", audit_usage, NULL, &argc, &argv, &action)) != CLI_CONTINUE)
+		return ex;
 	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, c, optarg))
 			continue;
@@ -129,7 +117,7 @@ int cmd_audit(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			audit_usage(stdout);
+			fputs(audit_usage, stdout);
 			return EXIT_OK;
 		default:
 			return cli_usage_error("audit", "unknown option");

@@ -224,21 +224,19 @@ int cmd_export(int argc, char **argv)
 
 /* ---- endpoint ----------------------------------------------------------- */
 
-static void endpoint_usage(FILE *f)
-{
-	fprintf(f, "Usage: pinwatch endpoint add HOST[:PORT] [options]\n"
-		   "       pinwatch endpoint remove HOST[:PORT]\n"
-		   "       pinwatch endpoint list [--json]\n\n"
-		   "Options of add:\n"
-		   "      --sni NAME          server name to send (default: HOST)\n"
-		   "      --environment ENV   default production\n"
-		   "      --owner TEAM\n"
-		   "      --tag TAG           repeatable\n"
-		   "      --interval DUR      probe interval, e.g. 5m (10s..7d; default 5m)\n"
-		   "      --third-party       the endpoint is not ours\n"
-		   "      --disabled          inventoried but not probed\n" CLI_GLOBAL_HELP
-		   "  -h, --help              this help\n");
-}
+static const char endpoint_usage[] =
+	"Usage: pinwatch endpoint add HOST[:PORT] [options]\n"
+	"       pinwatch endpoint remove HOST[:PORT]\n"
+	"       pinwatch endpoint list [--json]\n\n"
+	"Options of add:\n"
+	"      --sni NAME          server name to send (default: HOST)\n"
+	"      --environment ENV   default production\n"
+	"      --owner TEAM\n"
+	"      --tag TAG           repeatable\n"
+	"      --interval DUR      probe interval, e.g. 5m (10s..7d; default 5m)\n"
+	"      --third-party       the endpoint is not ours\n"
+	"      --disabled          inventoried but not probed\n" CLI_GLOBAL_HELP
+	"  -h, --help              this help\n";
 
 /* "host[:port]" -> normalised host copy and port. 0 or -EINVAL. */
 static int split_hostport(const char *arg, char *host, size_t hostlen, int *port)
@@ -313,7 +311,7 @@ static int endpoint_add(struct cli_global *g, int argc, char **argv)
 			e.enabled = false;
 			break;
 		case 'h':
-			endpoint_usage(stdout);
+			fputs(endpoint_usage, stdout);
 			return EXIT_OK;
 		default:
 			return cli_usage_error("endpoint", "unknown option");
@@ -365,7 +363,7 @@ static int endpoint_remove(struct cli_global *g, int argc, char **argv)
 		if (cli_global_opt(g, c, optarg))
 			continue;
 		if (c == 'h') {
-			endpoint_usage(stdout);
+			fputs(endpoint_usage, stdout);
 			return EXIT_OK;
 		}
 		return cli_usage_error("endpoint", "unknown option");
@@ -401,7 +399,7 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 			continue;
 		}
 		if (c == 'h') {
-			endpoint_usage(stdout);
+			fputs(endpoint_usage, stdout);
 			return EXIT_OK;
 		}
 		return cli_usage_error("endpoint", "unknown option");
@@ -444,36 +442,30 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 int cmd_endpoint(int argc, char **argv)
 {
 	struct cli_global g = { 0 };
-	if (argc < 2) {
-		endpoint_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		endpoint_usage(stdout);
-		return EXIT_OK;
-	}
-	if (!strcmp(argv[1], "add"))
-		return endpoint_add(&g, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "remove"))
-		return endpoint_remove(&g, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return endpoint_list(&g, argc - 1, argv + 1);
-	return cli_usage_error("endpoint", "unknown action '%s' (add, remove, list)", argv[1]);
+	const char *action;
+	int rc = cli_action("endpoint", endpoint_usage, NULL, &argc, &argv, &action);
+	if (rc != CLI_CONTINUE)
+		return rc;
+	if (!strcmp(action, "add"))
+		return endpoint_add(&g, argc, argv);
+	if (!strcmp(action, "remove"))
+		return endpoint_remove(&g, argc, argv);
+	if (!strcmp(action, "list"))
+		return endpoint_list(&g, argc, argv);
+	return cli_usage_error("endpoint", "unknown action '%s' (add, remove, list)", action);
 }
 
 /* ---- app ---------------------------------------------------------------- */
 
-static void app_usage(FILE *f)
-{
-	fprintf(f, "Usage: pinwatch app add NAME --platform android|ios|other [--bundle-id ID]\n"
-		   "                        [--threshold F] [--failure-mode MODE]\n"
-		   "       pinwatch app remove NAME\n"
-		   "       pinwatch app list [--json]\n"
-		   "       pinwatch app show NAME\n\n"
-		   "`remove` deletes the app with all its versions, adoption figures and pin\n"
-		   "policies (audited with the whole app). `show` prints the app as in the\n"
-		   "inventory file.\n" CLI_GLOBAL_HELP "  -h, --help  this help\n");
-}
+static const char app_usage[] =
+	"Usage: pinwatch app add NAME --platform android|ios|other [--bundle-id ID]\n"
+	"                        [--threshold F] [--failure-mode MODE]\n"
+	"       pinwatch app remove NAME\n"
+	"       pinwatch app list [--json]\n"
+	"       pinwatch app show NAME\n\n"
+	"`remove` deletes the app with all its versions, adoption figures and pin\n"
+	"policies (audited with the whole app). `show` prints the app as in the\n"
+	"inventory file.\n" CLI_GLOBAL_HELP "  -h, --help  this help\n";
 
 enum { OPT_PLATFORM = 0x300, OPT_BUNDLE, OPT_THRESHOLD, OPT_FAILMODE };
 
@@ -495,17 +487,9 @@ int cmd_app(int argc, char **argv)
 	char err[ERRLEN];
 	int c, ex, rc;
 
-	if (argc < 2) {
-		app_usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *action = argv[1];
-	if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
-		app_usage(stdout);
-		return EXIT_OK;
-	}
-	argc--;
-	argv++;
+	const char *action;
+	if ((ex = cli_action("app", app_usage, NULL, &argc, &argv, &action)) != CLI_CONTINUE)
+		return ex;
 	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, c, optarg))
 			continue;
@@ -531,7 +515,7 @@ int cmd_app(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			app_usage(stdout);
+			fputs(app_usage, stdout);
 			return EXIT_OK;
 		default:
 			return cli_usage_error("app", "unknown option");

@@ -182,15 +182,6 @@ fail:
 
 /* ---- configuration rows ------------------------------------------------- */
 
-static void audit_change(struct db *db, const char *actor, const char *action, int64_t id,
-			 json_t *before, json_t *after, int *rc, char *err, size_t errlen)
-{
-	char ids[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)id);
-	if (*rc == 0)
-		*rc = audit_append(db, actor, action, "webhook", ids, before, after, err, errlen);
-}
-
 static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
 {
 	const char *url = (const char *)sqlite3_column_text(s, 1);
@@ -253,22 +244,15 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 		goto fail;
 	}
 	*id = sqlite3_last_insert_rowid(db_handle(db));
-	rc = 0;
 	char red[WEBHOOK_URL_MAX + 16];
 	if (webhook_redact_url(url, red, sizeof(red)))
 		snprintf(red, sizeof(red), "?");
 	json_t *after =
 		json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red, "format",
 			  webhook_format_name(fmt), "min_severity", alerts_severity_name(sev));
-	audit_change(db, actor, "create", *id, NULL, after, &rc, err, errlen);
+	rc = audit_commit(db, actor, "create", "webhook", *id, NULL, after, err, errlen);
 	json_decref(after);
-	if (rc)
-		goto fail;
-	if ((rc = db_commit(db)) != 0) {
-		rc = util_err(err, errlen, rc, "%s", db_errmsg(db));
-		goto fail;
-	}
-	return 0;
+	return rc;
 fail:
 	db_rollback(db);
 	return rc;
@@ -304,13 +288,11 @@ int webhook_remove(struct db *db, const char *actor, int64_t id, char *err, size
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	sqlite3_reset(s);
-	audit_change(db, actor, "delete", id, before, NULL, &rc, err, errlen);
 	if (rc)
 		goto fail;
+	rc = audit_commit(db, actor, "delete", "webhook", id, before, NULL, err, errlen);
 	json_decref(before);
-	if ((rc = db_commit(db)) != 0)
-		return util_err(err, errlen, rc, "%s", db_errmsg(db));
-	return 0;
+	return rc;
 fail:
 	json_decref(before);
 	db_rollback(db);
@@ -442,20 +424,12 @@ int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t no
 			      (long long)id);
 		goto fail;
 	}
-	char ids[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)id);
 	json_t *before = json_pack("{s:s}", "state", "given_up");
 	json_t *after = json_pack("{s:s}", "state", "pending");
-	rc = audit_append(db, actor, "update", "webhook_outbox", ids, before, after, err, errlen);
+	rc = audit_commit(db, actor, "update", "webhook_outbox", id, before, after, err, errlen);
 	json_decref(before);
 	json_decref(after);
-	if (rc)
-		goto fail;
-	if ((rc = db_commit(db)) != 0) {
-		rc = util_err(err, errlen, rc, "%s", db_errmsg(db));
-		goto fail;
-	}
-	return 0;
+	return rc;
 fail:
 	db_rollback(db);
 	return rc;
