@@ -125,10 +125,10 @@ struct scheduler {
 	/* scheduler_run's sweeps ("passes", see pass_begin) */
 	bool pass_mode;
 	uint64_t pass_no;
-	size_t pass_left; /* members not yet probed in the pass; 0: no pass open */
-	size_t pass_done; /* members probed in the pass */
-	int64_t pass_t0;  /* util_mono_ms() at its start */
-	int64_t pass_probes0;
+	size_t pass_left;    /* members not yet probed in the pass; 0: no pass open */
+	size_t pass_done;    /* members probed in the pass */
+	int64_t pass_t0;     /* util_mono_ms() at its start */
+	int64_t pass_probes; /* results of probes handed to the writer during the pass */
 	unsigned rnd;
 };
 
@@ -399,7 +399,7 @@ static void pass_begin(struct scheduler *s)
 	s->pass_no++;
 	s->pass_left = s->pass_done = 0;
 	s->pass_t0 = util_mono_ms();
-	s->pass_probes0 = s->total.probes;
+	s->pass_probes = 0;
 	for (size_t i = 0; i < s->neps; i++) {
 		struct sep *e = s->eps[i];
 		e->in_pass = !e->removed;
@@ -428,7 +428,7 @@ static void pass_check(struct scheduler *s)
 		/* Counted by the writer after the pass's results are committed. */
 		it->kind = 2;
 		it->pass_secs = (double)(util_mono_ms() - s->pass_t0) / 1000.0;
-		it->pass_probes = s->total.probes - s->pass_probes0;
+		it->pass_probes = s->pass_probes;
 		log_debug("sweep pass %llu: %zu endpoints, %lld probes in %.1f s",
 			  (unsigned long long)s->pass_no, s->pass_done, (long long)it->pass_probes,
 			  it->pass_secs);
@@ -599,6 +599,7 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
  * there (probe_result_complete()), off the event loop, and counted then. */
 static void push_result(struct scheduler *s, struct sep *e, struct probe_result *r)
 {
+	s->pass_probes++;
 	if (!r->pending)
 		probe_counted(s, r);
 	struct witem *it = calloc(1, sizeof(*it));
