@@ -134,6 +134,14 @@ static int policy_cmp(const void *a, const void *b)
 	return (int)x->include_subdomains - (int)y->include_subdomains;
 }
 
+int imp_fail(int rc, const char *name, struct import_policies *out, char *err, size_t errlen)
+{
+	if (rc == -ENOMEM)
+		util_err(err, errlen, rc, "%s: out of memory", name);
+	importers_policies_free(out);
+	return rc;
+}
+
 void imp_sort(struct import_policies *r)
 {
 	if (r->npolicies > 1)

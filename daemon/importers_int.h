@@ -32,6 +32,10 @@ int imp_add_policy(struct import_policies *r, const char *pattern, bool include_
 void imp_note(struct import_policies *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Parsing @name failed with @rc: give -ENOMEM its message (other errors
+ * carry theirs already) and free the partial result @out. Returns @rc. */
+int imp_fail(int rc, const char *name, struct import_policies *out, char *err, size_t errlen);
+
 /* Sort policies by pattern, then include_subdomains. */
 void imp_sort(struct import_policies *r);
 

@@ -321,10 +321,5 @@ out:
 		free(c.unpinned[i].host);
 	free(c.unpinned);
 	xmlFreeDoc(doc);
-	if (rc) {
-		if (rc == -ENOMEM)
-			util_err(err, errlen, rc, "%s: out of memory", name);
-		importers_policies_free(out);
-	}
-	return rc;
+	return rc ? imp_fail(rc, name, out, err, errlen) : 0;
 }

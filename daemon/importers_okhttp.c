@@ -188,12 +188,8 @@ int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 	for (size_t i = 0; i < o.n; i++)
 		free(o.e[i].pins);
 	free(o.e);
-	if (rc) {
-		if (rc == -ENOMEM)
-			util_err(err, errlen, rc, "%s: out of memory", name);
-		importers_policies_free(out);
-		return rc;
-	}
+	if (rc)
+		return imp_fail(rc, name, out, err, errlen);
 	imp_sort(out);
 	return 0;
 }

@@ -456,12 +456,7 @@ int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name
 out:
 	json_decref(root);
 	xmlFreeDoc(doc);
-	if (rc) {
-		if (rc == -ENOMEM)
-			util_err(err, errlen, rc, "%s: out of memory", name);
-		importers_policies_free(out);
-	}
-	return rc;
+	return rc ? imp_fail(rc, name, out, err, errlen) : 0;
 }
 
 int importers_parse_trustkit(const char *buf, size_t len, const char *name,

@@ -187,6 +187,18 @@ static void render_counters(struct buf *b)
 	pthread_mutex_unlock(&M.lock);
 }
 
+/* A gauge whose value is the integer @sql returns. 0 or -EIO. */
+static int count_gauge(struct buf *b, struct db *db, const char *name, const char *help,
+		       const char *sql)
+{
+	int64_t v;
+	if (db_query_int(db, sql, &v))
+		return -EIO;
+	bprintf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+		(long long)v);
+	return 0;
+}
+
 static int render_db(struct buf *b, struct db *db)
 {
 	char h[600], a[200], o[300];
@@ -252,18 +264,12 @@ static int render_db(struct buf *b, struct db *db)
 		"past its probe time.\n"
 		"# TYPE pinwatch_sweep_lag_seconds gauge\npinwatch_sweep_lag_seconds %lld\n",
 		(long long)(v && now > v ? now - v : 0));
-	if (db_query_int(db, "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'", &v))
+	if (count_gauge(b, db, "pinwatch_webhook_queue_depth",
+			"Webhook deliveries waiting in the outbox.",
+			"SELECT count(*) FROM webhook_outbox WHERE state = 'pending'") ||
+	    count_gauge(b, db, "pinwatch_webhook_given_up", "Webhook deliveries that gave up.",
+			"SELECT count(*) FROM webhook_outbox WHERE state = 'given_up'"))
 		return -EIO;
-	bprintf(b,
-		"# HELP pinwatch_webhook_queue_depth Webhook deliveries waiting in the outbox.\n"
-		"# TYPE pinwatch_webhook_queue_depth gauge\npinwatch_webhook_queue_depth %lld\n",
-		(long long)v);
-	if (db_query_int(db, "SELECT count(*) FROM webhook_outbox WHERE state = 'given_up'", &v))
-		return -EIO;
-	bprintf(b,
-		"# HELP pinwatch_webhook_given_up Webhook deliveries that gave up.\n"
-		"# TYPE pinwatch_webhook_given_up gauge\npinwatch_webhook_given_up %lld\n",
-		(long long)v);
 	return 0;
 }
 

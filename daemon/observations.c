@@ -55,23 +55,32 @@ static int sql_fail(struct db *db, char *err, size_t errlen, const char *what)
 	return util_err(err, errlen, -EIO, "%s: %s", what, db_errmsg(db));
 }
 
+/* The id of the row that @sql finds by a 32-byte hash: 1 with *@id, 0 when
+ * there is none, or -EIO naming the table @what. */
+static int id_by_hash(struct db *db, const char *sql, const uint8_t hash[32], int64_t *id,
+		      const char *what, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return sql_fail(db, err, errlen, what);
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, what);
+}
+
 static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, int64_t *id,
 		   char *err, size_t errlen)
 {
-	sqlite3_stmt *s = db_stmt(db, Q_CERT_SEL);
+	int rc = id_by_hash(db, Q_CERT_SEL, c->sha256, id, "certificates", err, errlen);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	sqlite3_stmt *s = db_stmt(db, Q_CERT_INS);
 	if (!s)
-		return sql_fail(db, err, errlen, "certificates");
-	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		return 0;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(db, err, errlen, "certificates");
-	if (!(s = db_stmt(db, Q_CERT_INS)))
 		return sql_fail(db, err, errlen, "certificates");
 	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, c->der, (int)c->der_len, SQLITE_STATIC);
@@ -103,24 +112,15 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 		memcpy(hashes + 32 * i, ch->certs[i].sha256, 32);
 	if (util_sha256(hashes, 32 * n, digest))
 		return util_err(err, errlen, -EIO, "hashing a chain failed");
-	sqlite3_stmt *s = db_stmt(db, Q_CHAIN_SEL);
-	if (!s)
-		return sql_fail(db, err, errlen, "chains");
-	sqlite3_bind_blob(s, 1, digest, 32, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		return 0;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(db, err, errlen, "chains");
+	int rc = id_by_hash(db, Q_CHAIN_SEL, digest, id, "chains", err, errlen);
+	if (rc)
+		return rc < 0 ? rc : 0;
 	int64_t cids[64];
 	for (size_t i = 0; i < n; i++)
 		if ((rc = cert_id(db, &ch->certs[i], now, &cids[i], err, errlen)) != 0)
 			return rc;
-	if (!(s = db_stmt(db, Q_CHAIN_INS)))
+	sqlite3_stmt *s = db_stmt(db, Q_CHAIN_INS);
+	if (!s)
 		return sql_fail(db, err, errlen, "chains");
 	sqlite3_bind_blob(s, 1, digest, 32, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, (int)n);

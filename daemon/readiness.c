@@ -36,7 +36,9 @@ void readiness_opts_default(struct readiness_opts *o, time_t at)
 	o->forecast_window_s = 120 * 86400;
 }
 
-int readiness_strv_add(struct readiness_strv *sv, const char *fmt, ...)
+/* Room for one more sentence: 1, 0 when the list is full (the sentence is
+ * dropped, not an error), or -ENOMEM. */
+static int strv_room(struct readiness_strv *sv)
 {
 	if (sv->n >= READINESS_MAX_REASONS)
 		return 0;
@@ -48,6 +50,14 @@ int readiness_strv_add(struct readiness_strv *sv, const char *fmt, ...)
 		sv->v = v;
 		sv->cap = cap;
 	}
+	return 1;
+}
+
+int readiness_strv_add(struct readiness_strv *sv, const char *fmt, ...)
+{
+	int room = strv_room(sv);
+	if (room <= 0)
+		return room;
 	va_list ap;
 	va_start(ap, fmt);
 	char *s = NULL;
@@ -61,16 +71,9 @@ int readiness_strv_add(struct readiness_strv *sv, const char *fmt, ...)
 
 int rd_strv_push(struct readiness_strv *sv, const char *str)
 {
-	if (sv->n >= READINESS_MAX_REASONS)
-		return 0;
-	if (sv->n == sv->cap) {
-		size_t cap = sv->cap ? sv->cap * 2 : 4;
-		char **v = realloc(sv->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
+	int room = strv_room(sv);
+	if (room <= 0)
+		return room;
 	char *d = strdup(str);
 	if (!d)
 		return -ENOMEM;

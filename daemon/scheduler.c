@@ -221,7 +221,7 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		return rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
-	/* Prometheus probe counters are updated once per probe in push_result();
+	/* Prometheus probe counters are updated once per probe in probe_counted();
 	 * a pass of scheduler_run counts as a sweep once its results are stored. */
 	for (struct witem *it = batch; it; it = it->next_item)
 		if (it->kind == 2)
