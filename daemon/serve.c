@@ -150,7 +150,8 @@ static void on_tick(void *ud, const struct sched_stats *st)
 	notify_watchdog_kick();
 	if (now - last_status_ms >= 10000) {
 		last_status_ms = now;
-		notify_status("%lld probes, %lld not ok, %lld chain or outcome changes",
+		notify_status("%s%lld probes, %lld not ok, %lld chain or outcome changes",
+			      dbhealth_writable() ? "" : "DATABASE READ-ONLY (serving reads), ",
 			      (long long)st->probes, (long long)st->failures,
 			      (long long)st->new_rows);
 	}
@@ -303,8 +304,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	notify_stopping();
 	if (!dbhealth_writable())
-		log_warn("stopping with the database read-only: %lld probe result(s) gathered "
-			 "while it was read-only were not stored",
+		log_warn("stopping with the database read-only (%lld probe result(s) dropped "
+			 "while read-only since start)",
 			 (long long)dbhealth_dropped_total());
 	else
 		log_info("stopping: every result committed");
