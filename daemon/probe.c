@@ -23,26 +23,33 @@
  * stay wide so that old servers are still described. */
 #define PROBE_PRIORITY                                                                        \
 	"NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
-	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:%NO_TICKETS"
+	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
+	"+CHACHA20-POLY1305:+AES-256-CCM:+AES-128-CCM:+AES-256-CBC:+AES-128-CBC:%NO_TICKETS"
 
 /* Parsing and validating a chain costs more than the handshake's own
  * crypto, and an estate presents the same chains sweep after sweep: parsed
  * certificates are cached by DER SHA-256 and validation verdicts by (chain,
  * name), each verdict until the first certificate of its chain expires (or
- * becomes valid) and at most CACHE_TTL_S. Direct-mapped, bounded tables. */
-#define CERT_CACHE	    4096
-#define CHAIN_CACHE	    4096
+ * becomes valid) and at most CACHE_TTL_S. Both tables are bounded and
+ * CACHE_WAYS-way set-associative with least-recently-used replacement, so
+ * that two chains whose hashes share a set do not evict each other on
+ * every sweep (a direct-mapped table re-validated ~20% of an estate of
+ * 1,000 chains on every sweep). Chain slots are small (the validated
+ * hashes and the reason live on the heap) so that many fit. */
+#define CACHE_WAYS	    4
+#define CERT_SETS	    2048 /* 8,192 parsed certificates */
+#define CHAIN_SETS	    4096 /* 16,384 verdicts */
 #define CACHE_TTL_S	    3600
 #define CACHE_VALIDATED_MAX 16
 
 struct chain_slot {
-	bool used;
 	uint8_t key[32];
 	time_t valid_until;
-	uint8_t validated[CACHE_VALIDATED_MAX][32];
+	uint32_t stamp; /* last use; 0: empty */
 	uint8_t nvalidated;
 	bool trusted, name_ok, expired;
-	char reason[160];
+	uint8_t (*validated)[32]; /* nvalidated hashes */
+	char *reason;		  /* NULL when empty */
 };
 
 struct probe_ctx {
@@ -50,8 +57,21 @@ struct probe_ctx {
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
 	pthread_mutex_t lock;	      /* the caches */
-	struct x509_cert_info *certs; /* CERT_CACHE slots; der == NULL: empty */
-	struct chain_slot *chains;    /* CHAIN_CACHE slots */
+	uint32_t tick;		      /* use counter for LRU stamps */
+	struct x509_cert_info *certs; /* CERT_SETS * CACHE_WAYS; der == NULL: empty */
+	uint32_t *cert_stamps;
+	struct chain_slot *chains; /* CHAIN_SETS * CACHE_WAYS */
+	bool defer;		   /* probe_ctx_defer_chains() */
+};
+
+/* A completed handshake's certificates, waiting for probe_result_complete(). */
+struct probe_pending {
+	struct probe_ctx *ctx;
+	char sni[256];
+	size_t n;
+	bool truncated; /* more than X509_MAX_CHAIN certificates / X509_MAX_CHAIN_BYTES */
+	gnutls_datum_t certs[X509_MAX_CHAIN];
+	uint8_t *buf; /* the certificates' bytes, one allocation */
 };
 
 enum probe_state { ST_CONNECT, ST_HANDSHAKE, ST_DONE };
@@ -79,9 +99,10 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&ctx->lock, NULL);
 	/* calloc'ed pages stay untouched (no RSS) until slots are used. */
-	ctx->certs = calloc(CERT_CACHE, sizeof(*ctx->certs));
-	ctx->chains = calloc(CHAIN_CACHE, sizeof(*ctx->chains));
-	if (!ctx->certs || !ctx->chains) {
+	ctx->certs = calloc(CERT_SETS * CACHE_WAYS, sizeof(*ctx->certs));
+	ctx->cert_stamps = calloc(CERT_SETS * CACHE_WAYS, sizeof(*ctx->cert_stamps));
+	ctx->chains = calloc(CHAIN_SETS * CACHE_WAYS, sizeof(*ctx->chains));
+	if (!ctx->certs || !ctx->cert_stamps || !ctx->chains) {
 		util_err(err, errlen, 0, "out of memory");
 		goto fail;
 	}
@@ -113,18 +134,37 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->cred)
 		gnutls_certificate_free_credentials(ctx->cred);
 	x509_trust_free(ctx->trust);
-	for (size_t i = 0; ctx->certs && i < CERT_CACHE; i++)
+	for (size_t i = 0; ctx->certs && i < CERT_SETS * CACHE_WAYS; i++)
 		x509_cert_info_clear(&ctx->certs[i]);
+	for (size_t i = 0; ctx->chains && i < CHAIN_SETS * CACHE_WAYS; i++) {
+		free(ctx->chains[i].validated);
+		free(ctx->chains[i].reason);
+	}
 	free(ctx->certs);
+	free(ctx->cert_stamps);
 	free(ctx->chains);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+}
+
+void probe_ctx_defer_chains(struct probe_ctx *ctx, bool on)
+{
+	ctx->defer = on;
+}
+
+static void pending_free(struct probe_pending *pd)
+{
+	if (pd) {
+		free(pd->buf);
+		free(pd);
+	}
 }
 
 void probe_result_clear(struct probe_result *r)
 {
 	if (!r)
 		return;
+	pending_free(r->pending);
 	x509_chain_clear(&r->presented);
 	x509_chain_clear(&r->validated);
 	memset(r, 0, sizeof(*r));
@@ -146,18 +186,30 @@ char *probe_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
+static void vset_outcome(struct probe_result *r, const char *outcome, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void vset_outcome(struct probe_result *r, const char *outcome, const char *fmt, va_list ap)
+{
+	snprintf(r->outcome, sizeof(r->outcome), "%s", outcome);
+	if (fmt)
+		vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+}
+
+static void set_outcome(struct probe_result *r, const char *outcome, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
+static void set_outcome(struct probe_result *r, const char *outcome, const char *fmt, ...)
 {
-	snprintf(p->res.outcome, sizeof(p->res.outcome), "%s", outcome);
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(p->res.detail, sizeof(p->res.detail), fmt, ap);
-		va_end(ap);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	vset_outcome(r, outcome, fmt, ap);
+	va_end(ap);
+}
+
+/* The probe is over (its outcome set, or pending): release session and socket. */
+static void finish_keep(struct probe *p)
+{
 	p->res.duration_ms = util_mono_ms() - p->start_ms;
 	if (p->session) {
 		gnutls_deinit(p->session);
@@ -168,6 +220,18 @@ static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
 		p->fd = -1;
 	}
 	p->state = ST_DONE;
+}
+
+static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finish(struct probe *p, const char *outcome, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vset_outcome(&p->res, outcome, fmt, ap);
+	va_end(ap);
+	finish_keep(p);
 }
 
 static void finish_errno(struct probe *p, int e, const char *stage)
@@ -243,26 +307,70 @@ static void finish_tls_error(struct probe *p, int g)
 	finish(p, oc, "handshake: %s", gnutls_strerror(g));
 }
 
-static size_t slot_of(const uint8_t h[32], size_t size)
+/* The first slot of the set of hash @h in a table of @sets sets. */
+static size_t set_of(const uint8_t h[32], size_t sets)
 {
-	return ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16) & (size - 1);
+	uint32_t v;
+	memcpy(&v, h, sizeof(v));
+	return (v & (uint32_t)(sets - 1)) * CACHE_WAYS;
+}
+
+static uint32_t next_stamp(struct probe_ctx *ctx)
+{
+	if (++ctx->tick == 0) /* wrapped: every slot becomes equally old */
+		ctx->tick = 1;
+	return ctx->tick;
+}
+
+/* Index of the cached certificate with DER hash @h, or -1 (lock held). */
+static ssize_t cert_find(struct probe_ctx *ctx, const uint8_t h[32])
+{
+	size_t base = set_of(h, CERT_SETS);
+	for (size_t w = 0; w < CACHE_WAYS; w++) {
+		struct x509_cert_info *c = &ctx->certs[base + w];
+		if (c->der && !memcmp(c->sha256, h, 32)) {
+			ctx->cert_stamps[base + w] = next_stamp(ctx);
+			return (ssize_t)(base + w);
+		}
+	}
+	return -1;
 }
 
 /* Copy the cached certificate with DER hash @h into @out (lock held). */
 static bool cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out)
 {
-	struct x509_cert_info *c = &ctx->certs[slot_of(h, CERT_CACHE)];
-	return c->der && !memcmp(c->sha256, h, 32) && x509_cert_copy(out, c) == 0;
+	ssize_t i = cert_find(ctx, h);
+	return i >= 0 && x509_cert_copy(out, &ctx->certs[i]) == 0;
 }
 
 static void cert_cache_put(struct probe_ctx *ctx, const struct x509_cert_info *info)
 {
-	struct x509_cert_info *c = &ctx->certs[slot_of(info->sha256, CERT_CACHE)];
-	if (c->der && !memcmp(c->sha256, info->sha256, 32))
+	if (cert_find(ctx, info->sha256) >= 0)
 		return;
+	size_t base = set_of(info->sha256, CERT_SETS), victim = base;
+	for (size_t w = 0; w < CACHE_WAYS; w++)
+		if (ctx->cert_stamps[base + w] < ctx->cert_stamps[victim])
+			victim = base + w; /* empty slots have stamp 0 */
+	struct x509_cert_info *c = &ctx->certs[victim];
 	x509_cert_info_clear(c);
-	if (x509_cert_copy(c, info) != 0)
+	if (x509_cert_copy(c, info) != 0) {
 		memset(c, 0, sizeof(*c));
+		ctx->cert_stamps[victim] = 0;
+		return;
+	}
+	ctx->cert_stamps[victim] = next_stamp(ctx);
+}
+
+/* The live chain slot for @key, or NULL (lock held). */
+static struct chain_slot *chain_find(struct probe_ctx *ctx, const uint8_t key[32])
+{
+	struct chain_slot *set = &ctx->chains[set_of(key, CHAIN_SETS)];
+	for (size_t w = 0; w < CACHE_WAYS; w++)
+		if (set[w].stamp && !memcmp(set[w].key, key, 32)) {
+			set[w].stamp = next_stamp(ctx);
+			return &set[w];
+		}
+	return NULL;
 }
 
 /* A cached verdict for (@hashes, @key): fill presented/validated and @v. */
@@ -271,8 +379,8 @@ static bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (
 {
 	bool hit = false;
 	pthread_mutex_lock(&ctx->lock);
-	struct chain_slot *cs = &ctx->chains[slot_of(key, CHAIN_CACHE)];
-	if (!cs->used || memcmp(cs->key, key, 32) || util_now() >= cs->valid_until)
+	struct chain_slot *cs = chain_find(ctx, key);
+	if (!cs || util_now() >= cs->valid_until)
 		goto out;
 	r->validated.certs = calloc(cs->nvalidated, sizeof(struct x509_cert_info));
 	if (!r->validated.certs)
@@ -291,7 +399,7 @@ static bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (
 	v->trusted = cs->trusted;
 	v->name_ok = cs->name_ok;
 	v->expired = cs->expired;
-	snprintf(v->reason, sizeof(v->reason), "%s", cs->reason);
+	snprintf(v->reason, sizeof(v->reason), "%s", cs->reason ? cs->reason : "");
 	hit = true;
 out:
 	pthread_mutex_unlock(&ctx->lock);
@@ -322,10 +430,20 @@ static void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
 		cert_cache_put(ctx, &r->presented.certs[i]);
 	for (size_t i = 0; i < r->validated.n; i++)
 		cert_cache_put(ctx, &r->validated.certs[i]);
-	struct chain_slot *cs = &ctx->chains[slot_of(key, CHAIN_CACHE)];
+	struct chain_slot *cs = chain_find(ctx, key);
+	if (!cs) {
+		struct chain_slot *set = &ctx->chains[set_of(key, CHAIN_SETS)];
+		cs = &set[0];
+		for (size_t w = 1; w < CACHE_WAYS; w++)
+			if (set[w].stamp < cs->stamp)
+				cs = &set[w]; /* empty slots have stamp 0 */
+	}
+	free(cs->validated);
+	free(cs->reason);
 	memset(cs, 0, sizeof(*cs));
-	if (until > now) {
-		cs->used = true;
+	cs->validated = r->validated.n ? malloc(r->validated.n * 32) : NULL;
+	cs->reason = v->reason[0] ? strdup(v->reason) : NULL;
+	if (until > now && (cs->validated || !r->validated.n) && (cs->reason || !v->reason[0])) {
 		memcpy(cs->key, key, 32);
 		cs->valid_until = until;
 		for (size_t i = 0; i < r->validated.n; i++)
@@ -334,55 +452,189 @@ static void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
 		cs->trusted = v->trusted;
 		cs->name_ok = v->name_ok;
 		cs->expired = v->expired;
-		snprintf(cs->reason, sizeof(cs->reason), "%s", v->reason);
+		cs->stamp = next_stamp(ctx);
+	} else {
+		free(cs->validated);
+		free(cs->reason);
+		memset(cs, 0, sizeof(*cs));
 	}
 	pthread_mutex_unlock(&ctx->lock);
 }
 
-/* Parse and validate the presented chain with GnuTLS (cache miss). */
-static int parse_and_validate(struct probe *p, const gnutls_datum_t *peers, uint8_t (*hashes)[32],
-			      size_t m, struct x509_verdict *v, char *err, size_t errlen)
+/* Fill r->presented.certs[@k] from the cache or by parsing; the crt is
+ * imported into @crts[k] when @need_crt or when it had to be parsed. */
+static int presented_at(struct probe_ctx *ctx, struct probe_result *r, const gnutls_datum_t *peers,
+			uint8_t (*hashes)[32], size_t k, gnutls_x509_crt_t *crts, bool need_crt,
+			char *err, size_t errlen)
 {
-	gnutls_x509_crt_t crts[X509_MAX_CHAIN];
-	size_t k = 0;
-	int rc = 0;
-	for (; k < m; k++) {
-		if (gnutls_x509_crt_init(&crts[k]) < 0) {
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			break;
-		}
-		int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
-		/* Shared intermediates are usually parsed already. */
-		pthread_mutex_lock(&p->ctx->lock);
-		bool cached = g >= 0 && cert_cached(p->ctx, hashes[k], &p->res.presented.certs[k]);
-		pthread_mutex_unlock(&p->ctx->lock);
-		if (g < 0 || (!cached && x509_cert_from_crt(crts[k], &p->res.presented.certs[k],
-							    err, errlen) != 0)) {
-			if (g < 0)
-				util_err(err, errlen, 0, "%s", gnutls_strerror(g));
-			gnutls_x509_crt_deinit(crts[k]);
-			rc = -EINVAL;
-			break;
-		}
-		p->res.presented.n = k + 1;
+	pthread_mutex_lock(&ctx->lock);
+	bool cached = cert_cached(ctx, hashes[k], &r->presented.certs[k]);
+	pthread_mutex_unlock(&ctx->lock);
+	if (cached && !need_crt)
+		return 0;
+	if (gnutls_x509_crt_init(&crts[k]) < 0) {
+		crts[k] = NULL;
+		return util_err(err, errlen, -ENOMEM, "out of memory");
 	}
-	const char *name = p->sni[0] ? p->sni : NULL;
-	if (rc == 0)
-		rc = x509_validate(p->ctx->trust, crts, m, &p->res.presented, name,
-				   &p->res.validated, v, err, errlen);
-	for (size_t i = 0; i < k && i < m; i++)
-		gnutls_x509_crt_deinit(crts[i]);
+	int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
+	if (g < 0)
+		return util_err(err, errlen, -EINVAL, "%s", gnutls_strerror(g));
+	if (!cached && x509_cert_from_crt(crts[k], &r->presented.certs[k], err, errlen) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Parse and validate the presented chain with GnuTLS (cache miss). A leaf
+ * under an intermediate validated before is checked against it alone
+ * (x509_validate_fast()); anything else gets the full validation. */
+static int parse_and_validate(struct probe_ctx *ctx, struct probe_result *r, const char *name,
+			      const gnutls_datum_t *peers, uint8_t (*hashes)[32], size_t m,
+			      struct x509_verdict *v, char *err, size_t errlen)
+{
+	gnutls_x509_crt_t crts[X509_MAX_CHAIN] = { NULL };
+	int rc = 0, fast = 0;
+	size_t k = 0;
+	for (; k < m && rc == 0; k++) {
+		rc = presented_at(ctx, r, peers, hashes, k, crts, k == 0, err, errlen);
+		if (rc == 0)
+			r->presented.n = k + 1;
+	}
+	if (rc == 0 && m >= 2)
+		fast = x509_validate_fast(ctx->trust, crts[0], &r->presented.certs[0], hashes[1],
+					  name, &r->validated, v, err, errlen);
+	if (fast < 0)
+		rc = fast;
+	for (k = 1; rc == 0 && fast == 0 && k < m; k++) {
+		if (crts[k])
+			continue;
+		int g = gnutls_x509_crt_init(&crts[k]);
+		if (g >= 0)
+			g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
+		else
+			crts[k] = NULL;
+		if (g < 0)
+			rc = util_err(err, errlen, -EINVAL, "%s", gnutls_strerror(g));
+	}
+	if (rc == 0 && fast == 0)
+		rc = x509_validate(ctx->trust, crts, m, &r->presented, name, &r->validated, v, err,
+				   errlen);
+	for (k = 0; k < m; k++)
+		if (crts[k])
+			gnutls_x509_crt_deinit(crts[k]);
 	return rc;
 }
 
-/* After the handshake: copy the presented chain, complete and verify it. */
+/* How many of the @n presented certificates a probe keeps: at most
+ * X509_MAX_CHAIN of them and X509_MAX_CHAIN_BYTES in all. */
+static size_t chain_keep(const gnutls_datum_t *peers, size_t n, size_t *bytes)
+{
+	size_t m = 0;
+	*bytes = 0;
+	while (m < n && m < X509_MAX_CHAIN && *bytes + peers[m].size <= X509_MAX_CHAIN_BYTES)
+		*bytes += peers[m++].size;
+	return m;
+}
+
+/* Examine the @n presented certificates @peers of a completed handshake
+ * with @sni: hash, complete and verify them (caches first), and set the
+ * outcome of @r. */
+static void examine(struct probe_ctx *ctx, const char *sni, const gnutls_datum_t *peers, size_t n,
+		    bool truncated, struct probe_result *r)
+{
+	size_t bytes, m = chain_keep(peers, n, &bytes);
+	char err[ERRLEN];
+	struct x509_verdict v;
+
+	if (m < n || truncated) {
+		r->truncated = true;
+		r->presented.truncated = true;
+	}
+	r->presented.certs = calloc(m ? m : 1, sizeof(struct x509_cert_info));
+	if (!r->presented.certs) {
+		set_outcome(r, "tls_error:out_of_memory", "out of memory");
+		return;
+	}
+	uint8_t hashes[X509_MAX_CHAIN][32];
+	for (size_t i = 0; i < m; i++)
+		if (util_sha256(peers[i].data, peers[i].size, hashes[i]) != 0) {
+			set_outcome(r, "tls_error:hash", "hashing a certificate failed");
+			return;
+		}
+	/* Cache key: the certificates' hashes, then the name checked. */
+	const char *name = sni && sni[0] ? sni : NULL;
+	uint8_t key[32];
+	gnutls_hash_hd_t hh;
+	if (gnutls_hash_init(&hh, GNUTLS_DIG_SHA256) < 0) {
+		set_outcome(r, "tls_error:hash", "hashing failed");
+		return;
+	}
+	gnutls_hash(hh, hashes, 32 * m);
+	gnutls_hash(hh, "", 1);
+	if (name)
+		gnutls_hash(hh, name, strlen(name));
+	gnutls_hash_deinit(hh, key);
+	if (!chain_cached(ctx, key, hashes, m, r, &v)) {
+		if (parse_and_validate(ctx, r, name, peers, hashes, m, &v, err, sizeof(err)) != 0) {
+			set_outcome(r, "tls_error:bad_certificate", "%s", err);
+			return;
+		}
+		chain_cache_put(ctx, key, r, &v);
+	}
+	r->handshake_ok = true;
+	r->trusted = v.trusted;
+	r->name_ok = v.name_ok;
+	const char *trunc =
+		r->truncated ? "; stopped after the chain limit (32 certificates / 256 KiB)" : "";
+	if (v.expired)
+		set_outcome(r, "expired", "%s%s",
+			    v.reason[0] ? v.reason : "a certificate is outside its validity period",
+			    trunc);
+	else if (!v.trusted)
+		set_outcome(r, "untrusted", "%s%s", v.reason, trunc);
+	else if (!v.name_ok)
+		set_outcome(r, "name_mismatch", "certificate does not match %s%s", name ? name : "",
+			    trunc);
+	else
+		set_outcome(r, "ok", "%s", r->truncated ? trunc + 2 : "");
+}
+
+/* Copy what examine() needs out of the session, so that it can be freed now. */
+static struct probe_pending *pending_new(struct probe *p, const gnutls_datum_t *peers, size_t n)
+{
+	size_t bytes, m = chain_keep(peers, n, &bytes);
+	struct probe_pending *pd = calloc(1, sizeof(*pd));
+	if (!pd || !(pd->buf = malloc(bytes ? bytes : 1))) {
+		free(pd);
+		return NULL;
+	}
+	pd->ctx = p->ctx;
+	snprintf(pd->sni, sizeof(pd->sni), "%s", p->sni);
+	pd->truncated = m < n;
+	for (size_t i = 0, off = 0; i < m; off += peers[i++].size) {
+		memcpy(pd->buf + off, peers[i].data, peers[i].size);
+		pd->certs[i].data = pd->buf + off;
+		pd->certs[i].size = peers[i].size;
+	}
+	pd->n = m;
+	return pd;
+}
+
+void probe_result_complete(struct probe_result *r)
+{
+	struct probe_pending *pd = r->pending;
+	if (!pd)
+		return;
+	r->pending = NULL;
+	examine(pd->ctx, pd->sni, pd->certs, pd->n, pd->truncated, r);
+	pending_free(pd);
+}
+
+/* After the handshake: record the presented chain, then examine it here or
+ * leave it to probe_result_complete(). */
 static void collect(struct probe *p)
 {
 	unsigned n = 0;
 	const gnutls_datum_t *peers = gnutls_certificate_get_peers(p->session, &n);
-	size_t m = 0, bytes = 0;
-	char err[ERRLEN];
-	struct x509_verdict v;
 
 	snprintf(p->res.tls_version, sizeof(p->res.tls_version), "%s",
 		 gnutls_protocol_get_name(gnutls_protocol_get_version(p->session)) ?: "");
@@ -392,63 +644,17 @@ static void collect(struct probe *p)
 		finish(p, "tls_error:no_certificate", "server sent no certificate");
 		return;
 	}
-	p->res.presented.certs =
-		calloc(n < X509_MAX_CHAIN ? n : X509_MAX_CHAIN, sizeof(struct x509_cert_info));
-	if (!p->res.presented.certs) {
-		finish(p, "tls_error:out_of_memory", "out of memory");
-		return;
-	}
-	uint8_t hashes[X509_MAX_CHAIN][32];
-	for (unsigned i = 0; i < n; i++) {
-		if (m == X509_MAX_CHAIN || bytes + peers[i].size > X509_MAX_CHAIN_BYTES) {
-			p->res.truncated = true;
-			p->res.presented.truncated = true;
-			break;
-		}
-		if (util_sha256(peers[i].data, peers[i].size, hashes[m]) != 0) {
-			finish(p, "tls_error:hash", "hashing a certificate failed");
+	if (p->ctx->defer) {
+		if (!(p->res.pending = pending_new(p, peers, n))) {
+			finish(p, "tls_error:out_of_memory", "out of memory");
 			return;
 		}
-		bytes += peers[i].size;
-		m++;
-	}
-	/* Cache key: the certificates' hashes, then the name checked. */
-	const char *name = p->sni[0] ? p->sni : NULL;
-	uint8_t key[32];
-	gnutls_hash_hd_t hh;
-	if (gnutls_hash_init(&hh, GNUTLS_DIG_SHA256) < 0) {
-		finish(p, "tls_error:hash", "hashing failed");
+		p->res.outcome[0] = '\0';
+		finish_keep(p);
 		return;
 	}
-	gnutls_hash(hh, hashes, 32 * m);
-	gnutls_hash(hh, "", 1);
-	if (name)
-		gnutls_hash(hh, name, strlen(name));
-	gnutls_hash_deinit(hh, key);
-	if (!chain_cached(p->ctx, key, hashes, m, &p->res, &v)) {
-		if (parse_and_validate(p, peers, hashes, m, &v, err, sizeof(err)) != 0) {
-			finish(p, "tls_error:bad_certificate", "%s", err);
-			return;
-		}
-		chain_cache_put(p->ctx, key, &p->res, &v);
-	}
-	p->res.handshake_ok = true;
-	p->res.trusted = v.trusted;
-	p->res.name_ok = v.name_ok;
-	const char *trunc = p->res.truncated
-				    ? "; stopped after the chain limit (32 certificates / 256 KiB)"
-				    : "";
-	if (v.expired)
-		finish(p, "expired", "%s%s",
-		       v.reason[0] ? v.reason : "a certificate is outside its validity period",
-		       trunc);
-	else if (!v.trusted)
-		finish(p, "untrusted", "%s%s", v.reason, trunc);
-	else if (!v.name_ok)
-		finish(p, "name_mismatch", "certificate does not match %s%s", name ? name : "",
-		       trunc);
-	else
-		finish(p, "ok", "%s", p->res.truncated ? trunc + 2 : "");
+	examine(p->ctx, p->sni, peers, n, false, &p->res);
+	finish_keep(p);
 }
 
 static void start_handshake(struct probe *p)

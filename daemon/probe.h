@@ -32,8 +32,20 @@ struct probe_ctx;
  * NULL with a message in @err.
  */
 struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen);
-/** NULL-safe. Every probe using it must be freed first. */
+/** NULL-safe. Every probe using it, and every result still pending
+ * (probe_result_complete()), must be freed or completed first. */
 void probe_ctx_free(struct probe_ctx *ctx);
+
+/**
+ * With @on, probes of @ctx stop at the end of the handshake: the presented
+ * certificates are copied into the result (r->pending, outcome still "")
+ * and the session and socket are released at once; examining the chain
+ * (hashing, caches, validation) is left to probe_result_complete(), which
+ * the caller runs on another thread, off the event loop. Off by default.
+ */
+void probe_ctx_defer_chains(struct probe_ctx *ctx, bool on);
+
+struct probe_pending;
 
 /** What one probe found. Chains are owned by the result (probe_result_clear). */
 struct probe_result {
@@ -51,8 +63,18 @@ struct probe_result {
 	struct x509_chain presented; /**< as sent, in order (at most X509_MAX_CHAIN) */
 	struct x509_chain validated; /**< leaf to anchor (or as far as it could be built) */
 	int64_t duration_ms;
-	time_t at; /**< wall-clock start */
+	time_t at;		       /**< wall-clock start */
+	struct probe_pending *pending; /**< handshake done, chain not examined yet (see
+					  probe_ctx_defer_chains()); NULL otherwise */
 };
+
+/**
+ * Examine the chain of a pending result (r->pending): fills outcome,
+ * detail, the chains and the verdict exactly as a probe without deferral
+ * does, and frees r->pending. No-op when nothing is pending. Thread-safe
+ * (the context's caches are locked); the context must outlive the call.
+ */
+void probe_result_complete(struct probe_result *r);
 
 /** Free the chains of @r and zero it; NULL-safe. */
 void probe_result_clear(struct probe_result *r);

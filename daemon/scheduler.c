@@ -112,6 +112,7 @@ struct scheduler {
 
 	int64_t wids[WRITER_BATCH_MAX]; /* writer thread: endpoints of a batch */
 
+	pthread_mutex_t tlock; /* total: the loop and the writer add to it */
 	struct sched_stats total;
 	bool want_scan;
 	bool draining; /* a reload waits for the pool to empty */
@@ -141,6 +142,15 @@ static void stats_add(struct sched_stats *st, const char *outcome)
 		snprintf(st->outcomes[st->noutcomes].cls, sizeof(st->outcomes[0].cls), "%s", cls);
 		st->outcomes[st->noutcomes++].n = 1;
 	}
+}
+
+/* Count a finished probe (its outcome known) once. */
+static void probe_counted(struct scheduler *s, const struct probe_result *r)
+{
+	pthread_mutex_lock(&s->tlock);
+	stats_add(&s->total, r->outcome);
+	pthread_mutex_unlock(&s->tlock);
+	metrics_probe_observe(r->outcome, (double)r->duration_ms / 1000.0);
 }
 
 /* ---- writer thread ---- */
@@ -324,6 +334,13 @@ static void *writer_main(void *arg)
 		s->w_inflight = (int)n;
 		pthread_cond_broadcast(&s->wspace);
 		pthread_mutex_unlock(&s->wlock);
+
+		/* Chains are examined before the transaction opens, so that it stays short. */
+		for (struct witem *it = batch; it; it = it->next_item)
+			if (it->kind == 0 && it->r.pending) {
+				probe_result_complete(&it->r);
+				probe_counted(s, &it->r);
+			}
 
 		size_t nids = 0;
 		int rc = -EROFS;
@@ -584,7 +601,9 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 	e->dns_err = NULL;
 	e->naddrs = e->next_addr = 0;
 	e->next_due = jittered(s, now, e->interval_s);
+	pthread_mutex_lock(&s->tlock);
 	s->total.endpoints++;
+	pthread_mutex_unlock(&s->tlock);
 	struct witem *it = calloc(1, sizeof(*it));
 	if (it) {
 		it->kind = 1;
@@ -600,10 +619,12 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 	}
 }
 
+/* Hand a result to the writer. A completed handshake's chain is examined
+ * there (probe_result_complete()), off the event loop, and counted then. */
 static void push_result(struct scheduler *s, struct sep *e, struct probe_result *r)
 {
-	stats_add(&s->total, r->outcome);
-	metrics_probe_observe(r->outcome, (double)r->duration_ms / 1000.0);
+	if (!r->pending)
+		probe_counted(s, r);
 	struct witem *it = calloc(1, sizeof(*it));
 	if (!it) {
 		probe_result_clear(r);
@@ -807,6 +828,8 @@ static void apply_pending(struct scheduler *s)
 	if (strcmp(s->pending_ca, s->ca_file) != 0) {
 		struct probe_ctx *pc = probe_ctx_new(s->pending_ca, err, sizeof(err));
 		if (pc) {
+			probe_ctx_defer_chains(pc, true);
+			writer_flush(s); /* results pending on the old context are examined */
 			probe_ctx_free(s->pctx);
 			s->pctx = pc;
 			snprintf(s->ca_file, sizeof(s->ca_file), "%s", s->pending_ca);
@@ -910,6 +933,7 @@ struct scheduler *scheduler_new(const char *db_path, const struct sched_opts *o,
 	pthread_cond_init(&s->rcond, NULL);
 	pthread_mutex_init(&s->nlock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->tlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
 	pthread_cond_init(&s->wspace, NULL);
 	if (!(s->rdb = db_open(db_path, s->o.allow_readonly ? DB_RO_FALLBACK : 0, err, errlen)))
@@ -920,6 +944,7 @@ struct scheduler *scheduler_new(const char *db_path, const struct sched_opts *o,
 		goto fail;
 	if (!(s->pctx = probe_ctx_new(s->ca_file, err, errlen)))
 		goto fail;
+	probe_ctx_defer_chains(s->pctx, true); /* examined by the writer thread */
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -989,6 +1014,7 @@ void scheduler_free(struct scheduler *s)
 	pthread_cond_destroy(&s->rcond);
 	pthread_mutex_destroy(&s->nlock);
 	pthread_mutex_destroy(&s->wlock);
+	pthread_mutex_destroy(&s->tlock);
 	pthread_cond_destroy(&s->wcond);
 	pthread_cond_destroy(&s->wspace);
 	free(s);
@@ -1005,7 +1031,8 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 	int64_t t0 = util_mono_ms();
 	int64_t sweep_id = 0;
 	int rc;
-	struct sched_stats before = s->total;
+	struct sched_stats before, total;
+	scheduler_stats(s, &before);
 	int64_t rows0 = atomic_load(&s->new_rows);
 
 	if ((rc = load_endpoints(s, err, errlen)) != 0)
@@ -1040,16 +1067,17 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 	writer_flush(s);
 
 	memset(st, 0, sizeof(*st));
-	st->endpoints = s->total.endpoints - before.endpoints;
-	st->probes = s->total.probes - before.probes;
-	st->failures = s->total.failures - before.failures;
-	for (size_t i = 0; i < s->total.noutcomes; i++) {
+	scheduler_stats(s, &total);
+	st->endpoints = total.endpoints - before.endpoints;
+	st->probes = total.probes - before.probes;
+	st->failures = total.failures - before.failures;
+	for (size_t i = 0; i < total.noutcomes; i++) {
 		int64_t prev = 0;
 		for (size_t k = 0; k < before.noutcomes; k++)
-			if (!strcmp(before.outcomes[k].cls, s->total.outcomes[i].cls))
+			if (!strcmp(before.outcomes[k].cls, total.outcomes[i].cls))
 				prev = before.outcomes[k].n;
-		if (s->total.outcomes[i].n > prev) {
-			st->outcomes[st->noutcomes] = s->total.outcomes[i];
+		if (total.outcomes[i].n > prev) {
+			st->outcomes[st->noutcomes] = total.outcomes[i];
 			st->outcomes[st->noutcomes++].n -= prev;
 		}
 	}
@@ -1151,6 +1179,8 @@ int scheduler_probe_now(struct scheduler *s, int64_t endpoint_id)
 
 void scheduler_stats(const struct scheduler *s, struct sched_stats *st)
 {
+	pthread_mutex_lock(&((struct scheduler *)s)->tlock);
 	*st = s->total;
+	pthread_mutex_unlock(&((struct scheduler *)s)->tlock);
 	st->new_rows = atomic_load(&((struct scheduler *)s)->new_rows);
 }

@@ -147,4 +147,23 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		  const struct x509_chain *presented_info, const char *hostname,
 		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen);
 
+/**
+ * The shortcut for the most common chain shape (leaf, intermediate, root
+ * in the trust store): when x509_validate() has already verified a chain
+ * through the intermediate whose DER SHA-256 is @issuer_sha256 (the
+ * presented certificate after the leaf), with that intermediate issued
+ * directly by an anchor and no name constraints on either, only @leaf is
+ * checked against it (gnutls_x509_crt_verify(): signature, validity,
+ * issuer constraints). Returns 1 with @validated (leaf, intermediate,
+ * anchor; @leaf_info copied) and @v filled exactly as x509_validate()
+ * would fill them for a trusted chain; 0 when the caller must run
+ * x509_validate() (intermediate unknown or outside its validity, another
+ * path would be built, or any check fails: failures always get the full
+ * validation's reasons); a negative errno on memory failure.
+ */
+int x509_validate_fast(struct x509_trust *t, gnutls_x509_crt_t leaf,
+		       const struct x509_cert_info *leaf_info, const uint8_t issuer_sha256[32],
+		       const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
+		       char *err, size_t errlen);
+
 #endif
