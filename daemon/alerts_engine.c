@@ -11,6 +11,7 @@
 #include "alerts.h"
 #include "config.h"
 #include "db.h"
+#include "dbhealth.h"
 #include "log.h"
 #include "util.h"
 #include "webhook.h"
@@ -74,6 +75,26 @@ static void *engine_main(void *arg)
 		cfg = e->cfg;
 		pthread_mutex_unlock(&e->mu);
 
+		/* Evaluating records alerts and queues notifications: not while the
+		 * database is read-only (dbhealth.h); a connection opened read-only
+		 * then is reopened once it can be written. */
+		int reopened = dbhealth_writable()
+				       ? dbhealth_refresh(&e->db, DB_NO_CREATE, err, sizeof(err))
+				       : 0;
+		if (!dbhealth_writable() || reopened < 0) {
+			if (reopened < 0)
+				log_err("alerts: reopening the database: %s", err);
+			pthread_mutex_lock(&e->mu);
+			e->poked = true; /* evaluate as soon as it is writable again */
+			e->reloaded = e->reloaded || reloaded;
+			if (!e->stop) {
+				deadline_in(&ts, reopened < 0 ? ALERTS_ENGINE_PERIOD_MS : 1000);
+				pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+			}
+			continue;
+		}
+		if (reopened)
+			reloaded = true; /* the webhook worker's connection was read-only too */
 		if (reloaded) {
 			webhook_worker_free(e->worker);
 			e->worker = webhook_worker_new(&cfg, e->db_path, err, sizeof(err));
@@ -83,7 +104,9 @@ static void *engine_main(void *arg)
 		struct alerts_result r = { 0 };
 		int rc = alerts_evaluate(e->db, &cfg, util_now(), &r, err, sizeof(err));
 		last = util_mono_ms();
-		if (rc)
+		if (rc && db_failed_readonly(e->db))
+			dbhealth_set_readonly("a write failed: read-only file system");
+		else if (rc)
 			log_warn("alerts: evaluation failed: %s", err);
 		if (r.opened || r.resolved || r.changed || r.repeated)
 			log_info("alerts: %d opened, %d resolved, %d changed, %d reminded; "
@@ -123,7 +146,7 @@ struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	e->db = db_open(db_path, DB_NO_CREATE, err, errlen);
+	e->db = db_open(db_path, DB_NO_CREATE | DB_RO_FALLBACK, err, errlen);
 	if (!e->db)
 		goto fail;
 	e->worker = webhook_worker_new(cfg, db_path, err, errlen);

@@ -13,6 +13,7 @@
 #include "api_internal.h"
 #include "build_config.h"
 #include "db.h"
+#include "dbhealth.h"
 #include "metrics.h"
 #include "reports.h"
 #include "tokens.h"
@@ -164,12 +165,40 @@ bool api_route_has_body(const struct api_route *r)
 	return r->has_body;
 }
 
+/* Routes that change the database (or, probe-now, whose results would be
+ * stored): everything but GET and the what-if computation. */
+static bool route_writes(const struct api_route *r)
+{
+	return strcmp(r->method, "GET") != 0 && r->fn != api_whatif;
+}
+
+static void readonly_error(struct api_req *req)
+{
+	char why[ERRLEN];
+	if (!dbhealth_describe(why, sizeof(why)))
+		snprintf(why, sizeof(why), "the database is read-only");
+	api_error(req, 503, "unavailable",
+		  "%s: reads are served, writes are refused until it can be written again "
+		  "(retried every %d s)",
+		  why, DBHEALTH_RETRY_S);
+}
+
 void api_dispatch(const struct api_route *r, struct api_req *req)
 {
 	req->status = 200;
+	if (route_writes(r) && !dbhealth_writable()) {
+		readonly_error(req);
+		return;
+	}
 	r->fn(req);
 	if (!req->json && !req->text && req->status != 204)
 		api_error(req, 500, "internal", "the handler produced no response");
+	/* The file system became read-only under the server: whatever the
+	 * handler made of the I/O error, say what it is. */
+	if (req->status >= 500 && req->db && db_failed_readonly(req->db)) {
+		dbhealth_set_readonly("a write failed: read-only file system");
+		readonly_error(req);
+	}
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -396,12 +425,19 @@ static void h_healthz(struct api_req *req)
 	/* The scheduler must have started; it is alive while it commits results or,
 	 * between commits on a quiet estate, while nothing is overdue. */
 	bool sched_ok = seen && (now - seen <= SCHEDULER_DEAD_S || lag <= SCHEDULER_LAG_S);
-	json_t *j = json_pack(
-		"{s:s, s:b, s:b, s:o, s:I, s:o}", "status", db_ok && sched_ok ? "ok" : "unhealthy",
-		"database", db_ok, "scheduler", sched_ok, "scheduler_heartbeat_age_s",
-		seen ? json_integer(now - seen) : json_null(), "schedule_lag_s", (json_int_t)lag,
-		"last_sweep_age_s", sweep ? json_integer(now - sweep) : json_null());
-	api_ok(req, db_ok && sched_ok ? 200 : 503, j);
+	/* Read-only: reads work, nothing new is stored; not healthy either. */
+	char why[ERRLEN];
+	bool writable = !dbhealth_describe(why, sizeof(why));
+	const char *status = !db_ok || !sched_ok ? "unhealthy" : !writable ? "degraded" : "ok";
+	json_t *j = json_pack("{s:s, s:b, s:b, s:o, s:I, s:o, s:b}", "status", status, "database",
+			      db_ok, "scheduler", sched_ok, "scheduler_heartbeat_age_s",
+			      seen ? json_integer(now - seen) : json_null(), "schedule_lag_s",
+			      (json_int_t)lag, "last_sweep_age_s",
+			      sweep ? json_integer(now - sweep) : json_null(), "database_writable",
+			      writable);
+	if (j && !writable)
+		json_object_set_new(j, "database_error", json_string(why));
+	api_ok(req, db_ok && sched_ok && writable ? 200 : 503, j);
 }
 
 static void h_metrics(struct api_req *req)

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -20,6 +22,10 @@ struct db {
 	sqlite3 *h;
 	struct stmt_slot cache[STMT_CACHE];
 	size_t ncache;
+	bool ro;	/* opened read-only (DB_READONLY or the DB_RO_FALLBACK path) */
+	bool immutable; /* opened with immutable=1 (see open_ro) */
+	char why[160];	/* DB_RO_FALLBACK: why the connection is read-only */
+	char path[4096];
 };
 
 int db_schema_version(void)
@@ -71,6 +77,41 @@ const char *db_errmsg(struct db *db)
 	return sqlite3_errmsg(db->h);
 }
 
+/* access(2), not open(2): closing a descriptor of the database file would
+ * drop every POSIX lock this process holds on it (SQLite's among them). */
+bool db_fs_readonly(const struct db *db)
+{
+	return access(db->path, W_OK) != 0 && errno == EROFS;
+}
+
+/* db_errno(), but an I/O error caused by a read-only file system (the file
+ * system was remounted under an open connection) is -EROFS, not -EIO. */
+static int conn_errno(struct db *db, int rc)
+{
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+	    (sqlite3_system_errno(db->h) == EROFS || db_fs_readonly(db)))
+		return -EROFS;
+	return db_errno(rc);
+}
+
+bool db_failed_readonly(struct db *db)
+{
+	int rc = sqlite3_extended_errcode(db->h);
+	if ((rc & 0xff) == SQLITE_READONLY)
+		return true;
+	return conn_errno(db, rc) == -EROFS;
+}
+
+bool db_readonly(const struct db *db)
+{
+	return db->ro;
+}
+
+const char *db_readonly_why(const struct db *db)
+{
+	return db->why;
+}
+
 int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
@@ -78,7 +119,7 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
 	if (rc != SQLITE_OK) {
 		util_err(err, errlen, 0, "%s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return db_errno(rc);
+		return conn_errno(db, rc);
 	}
 	return 0;
 }
@@ -219,6 +260,16 @@ static int migrate(struct db *db, char *err, size_t errlen)
 	return 0;
 }
 
+static bool fs_readonly(const char *path)
+{
+	char dir[4096];
+	struct statvfs sv;
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	    statvfs(dirname(dir), &sv) != 0)
+		return false;
+	return (sv.f_flag & ST_RDONLY) != 0;
+}
+
 /* SQLite says "unable to open database file" or "disk I/O error" when the
  * file system is read-only or full: name the cause for the operator. */
 static const char *fs_hint(const char *path, unsigned flags)
@@ -235,6 +286,88 @@ static const char *fs_hint(const char *path, unsigned flags)
 	return "";
 }
 
+/* No committed transaction can be waiting in @path's WAL: the -wal file is
+ * absent or empty. */
+static bool wal_empty(const char *path)
+{
+	char wal[4096 + 8];
+	struct stat st;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &st) != 0)
+		return errno == ENOENT;
+	return st.st_size == 0;
+}
+
+/* "file:" URI for @path with immutable=1 (RFC 3986 escaping of everything
+ * but unreserved characters and '/'). -ENAMETOOLONG when it does not fit. */
+static int immutable_uri(const char *path, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = (size_t)snprintf(out, outlen, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
+		if (n + 4 >= outlen)
+			return -ENAMETOOLONG;
+		if (plain) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	int w = snprintf(out + n, outlen - n, "?immutable=1");
+	return w < 0 || (size_t)w >= outlen - n ? -ENAMETOOLONG : 0;
+}
+
+/* Open @db->path read-only. A WAL database can be read by a read-only
+ * connection only when its -shm can be opened (or created) and its -wal
+ * exists: after a clean shutdown both are gone, and on a read-only file
+ * system neither can be created, so the first read fails with "unable to
+ * open database file". For DB_RO_FALLBACK the database is then opened with
+ * immutable=1 (no locks, no -wal/-shm), but only when BOTH hold:
+ *  - statvfs says the file system is read-only for us, so this process
+ *    cannot change the file, and
+ *  - there is no -wal content: immutable ignores the WAL, so committed
+ *    transactions still in it would be invisible.
+ * Another mount of the same file system could still change the file (a
+ * read-only bind mount): our reads may then be stale or fail, never write;
+ * db_should_reopen() notices a WAL appearing and callers reopen. */
+static int open_ro(struct db *db, unsigned flags, char *err, size_t errlen)
+{
+	int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_READONLY;
+	int64_t v;
+	int rc = sqlite3_open_v2(db->path, &db->h, oflags, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_extended_result_codes(db->h, 1);
+	if (rc == SQLITE_OK && db_query_int(db, "PRAGMA user_version", &v) == 0)
+		return 0;
+	if (!(flags & DB_RO_FALLBACK) || !fs_readonly(db->path) || !wal_empty(db->path))
+		return util_err(err, errlen, -EROFS, "cannot open database %s read-only: %s%s",
+				db->path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc),
+				fs_hint(db->path, 0));
+	sqlite3_close(db->h);
+	db->h = NULL;
+	char uri[3 * 4096 + 32];
+	if (immutable_uri(db->path, uri, sizeof(uri)))
+		return util_err(err, errlen, -ENAMETOOLONG, "database path too long");
+	rc = sqlite3_open_v2(uri, &db->h, oflags | SQLITE_OPEN_URI, NULL);
+	if (rc != SQLITE_OK)
+		return util_err(err, errlen, -EIO, "cannot open database %s read-only: %s",
+				db->path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(db->h, 1);
+	db->immutable = true;
+	return 0;
+}
+
+bool db_should_reopen(struct db *db, bool writable)
+{
+	if (!db || !db->ro || !db->why[0])
+		return false;
+	return writable || (db->immutable && !wal_empty(db->path));
+}
+
 struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -246,15 +379,43 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		util_err(err, errlen, 0, "out of memory");
 		return NULL;
 	}
-	if (flags & DB_READONLY)
-		oflags |= SQLITE_OPEN_READONLY;
-	else
-		oflags |= SQLITE_OPEN_READWRITE | ((flags & DB_NO_CREATE) ? 0 : SQLITE_OPEN_CREATE);
+	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path)) {
+		util_err(err, errlen, 0, "database path too long: %.64s...", path);
+		goto fail;
+	}
+	if (flags & DB_READONLY) {
+		db->ro = true;
+		if (open_ro(db, flags & ~DB_RO_FALLBACK, err, errlen))
+			goto fail;
+		goto opened;
+	}
+	oflags |= SQLITE_OPEN_READWRITE | ((flags & DB_NO_CREATE) ? 0 : SQLITE_OPEN_CREATE);
 	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
-	if (rc != SQLITE_OK) {
+	if (rc == SQLITE_OK && sqlite3_db_readonly(db->h, "main") == 1) {
+		/* SQLite fell back to a read-only open by itself: the file (or its
+		 * file system) cannot be written. */
+		snprintf(db->why, sizeof(db->why), "%s",
+			 fs_readonly(path) ? "the file system is read-only"
+					   : "the file cannot be opened for writing");
+		if (!(flags & DB_RO_FALLBACK)) {
+			util_err(err, errlen, 0, "database %s is read-only (%s)", path, db->why);
+			goto fail;
+		}
+	} else if (rc != SQLITE_OK) {
+		bool rofs = fs_readonly(path);
 		util_err(err, errlen, 0, "cannot open database %s: %s%s", path,
 			 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc), fs_hint(path, flags));
-		goto fail;
+		if (!(flags & DB_RO_FALLBACK) || !rofs)
+			goto fail;
+		snprintf(db->why, sizeof(db->why), "the file system is read-only");
+	}
+	if (db->why[0]) {
+		sqlite3_close(db->h);
+		db->h = NULL;
+		db->ro = true;
+		if (open_ro(db, flags, err, errlen))
+			goto fail;
+		goto opened;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	if (db_exec(db,
@@ -262,21 +423,38 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		    "PRAGMA foreign_keys = ON;"
 		    "PRAGMA synchronous = FULL;",
 		    msg, sizeof(msg)) ||
-	    (!(flags & DB_READONLY) &&
-	     db_exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg)))) {
+	    db_exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg))) {
+		bool rofs = fs_readonly(path);
 		util_err(err, errlen, 0, "database %s: %s%s", path, msg, fs_hint(path, flags));
+		if (!(flags & DB_RO_FALLBACK) || !rofs)
+			goto fail;
+		sqlite3_close(db->h);
+		db->h = NULL;
+		snprintf(db->why, sizeof(db->why), "the file system is read-only");
+		db->ro = true;
+		if (open_ro(db, flags, err, errlen))
+			goto fail;
+	}
+opened:
+	if (db->ro && db_exec(db,
+			      "PRAGMA busy_timeout = 5000;"
+			      "PRAGMA foreign_keys = ON;"
+			      "PRAGMA synchronous = FULL;",
+			      msg, sizeof(msg))) {
+		util_err(err, errlen, 0, "database %s: %s", path, msg);
 		goto fail;
 	}
-	if (check_pragmas(db, flags, msg, sizeof(msg)) ||
+	if (check_pragmas(db, db->ro ? DB_READONLY : 0, msg, sizeof(msg)) ||
 	    (!(flags & DB_NO_CHECK) && quick_check(db, msg, sizeof(msg)))) {
 		util_err(err, errlen, 0, "database %s: %s", path, msg);
 		goto fail;
 	}
-	if (flags & DB_READONLY) {
+	if (db->ro) {
 		int64_t cur = 0;
 		if (db_query_int(db, "PRAGMA user_version", &cur) || cur != db_schema_version()) {
-			util_err(err, errlen, 0, "database %s: schema version %lld, expected %d",
-				 path, (long long)cur, db_schema_version());
+			util_err(err, errlen, 0, "database %s: schema version %lld, expected %d%s",
+				 path, (long long)cur, db_schema_version(),
+				 db->why[0] ? " (a read-only database cannot be migrated)" : "");
 			goto fail;
 		}
 	} else if (migrate(db, msg, sizeof(msg))) {

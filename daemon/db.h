@@ -7,6 +7,7 @@
 #define PINWATCH_DB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,10 @@ enum db_flags {
 	DB_READONLY = 1 << 0,  /**< open read-only; no migrations (schema must be current) */
 	DB_NO_CREATE = 1 << 1, /**< fail if the file does not exist */
 	DB_NO_CHECK = 1 << 2,  /**< skip PRAGMA quick_check (for tests/benchmarks on large files) */
+	/** when the database cannot be opened for writing because its file system
+	 *  (or the file) is read-only, open it read-only instead (no migrations:
+	 *  the schema must be current); db_readonly() then says so */
+	DB_RO_FALLBACK = 1 << 3,
 };
 
 /**
@@ -59,6 +64,38 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen);
 sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 /** Last SQLite error message of @db's connection. */
 const char *db_errmsg(struct db *db);
+
+/**
+ * True when @db is a read-only connection: opened with DB_READONLY, or
+ * opened read-only by DB_RO_FALLBACK because the database could not be
+ * written (db_readonly_why() tells why).
+ */
+bool db_readonly(const struct db *db);
+/** Why a DB_RO_FALLBACK connection is read-only ("" otherwise). */
+const char *db_readonly_why(const struct db *db);
+
+/**
+ * True when @db, a DB_RO_FALLBACK connection opened read-only, should be
+ * closed and opened again: @writable (the database can be written again), or
+ * it was opened immutable and a WAL has appeared since (someone writes it).
+ * False for every other connection, and for NULL.
+ */
+bool db_should_reopen(struct db *db, bool writable);
+
+/**
+ * True when the last failure on @db came from read-only storage: SQLite's
+ * SQLITE_READONLY family, or an I/O error while the file system refuses
+ * writes (errno EROFS, or db_fs_readonly(): it was made read-only under an
+ * open connection).
+ */
+bool db_failed_readonly(struct db *db);
+
+/**
+ * True when the file system holding @db's file refuses writes now:
+ * access(W_OK) fails with EROFS. The check for an I/O error whose
+ * errno SQLite did not keep.
+ */
+bool db_fs_readonly(const struct db *db);
 
 /** Map an SQLite result code to a negative errno (-EBUSY, -ENOSPC, -EROFS, -EEXIST, -EIO...). */
 int db_errno(int rc);

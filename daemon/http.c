@@ -15,6 +15,7 @@
 #include "api.h"
 #include "config.h"
 #include "db.h"
+#include "dbhealth.h"
 #include "log.h"
 #include "tokens.h"
 #include "util.h"
@@ -90,11 +91,15 @@ static struct db *pool_get(struct dbpool *p, char *err, size_t errlen)
 	if (p->nidle) {
 		db = p->idle[--p->nidle];
 		pthread_mutex_unlock(&p->lock);
+		/* opened read-only while the database could not be written: reopen
+		 * once it can (on failure the old one still serves reads) */
+		if (dbhealth_refresh(&db, DB_NO_CREATE | DB_NO_CHECK, err, errlen) < 0)
+			log_warn("http: reopening the database: %s", err);
 		return db;
 	}
 	p->nopen++;
 	pthread_mutex_unlock(&p->lock);
-	db = db_open(p->path, DB_NO_CREATE | DB_NO_CHECK, err, errlen);
+	db = db_open(p->path, DB_NO_CREATE | DB_NO_CHECK | DB_RO_FALLBACK, err, errlen);
 	if (!db) {
 		pthread_mutex_lock(&p->lock);
 		p->nopen--;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "dbhealth.h"
 #include "log.h"
 #include "metrics.h"
 #include "observations.h"
@@ -184,6 +185,16 @@ static void writer_push(struct scheduler *s, struct witem *it)
 	pthread_mutex_unlock(&s->wlock);
 }
 
+/* A write failed because the database is read-only: tell dbhealth (which
+ * logs once) instead of logging every batch. */
+static bool writer_readonly(struct scheduler *s)
+{
+	if (!s->o.allow_readonly || !db_failed_readonly(s->wdb))
+		return false;
+	dbhealth_set_readonly("a write failed: read-only file system");
+	return true;
+}
+
 static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids, size_t *nids)
 {
 	char err[ERRLEN];
@@ -191,6 +202,8 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 	int64_t opened = 0;
 	*nids = 0;
 	if (rc) {
+		if (writer_readonly(s))
+			return -EROFS;
 		log_err("writer: BEGIN failed: %s", db_errmsg(s->wdb));
 		return rc;
 	}
@@ -207,18 +220,22 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		    sqlite3_extended_errcode(db_handle(s->wdb)) == SQLITE_CONSTRAINT_FOREIGNKEY)
 			rc = 0; /* endpoint deleted meanwhile: nothing to record */
 		if (rc) {
-			log_err("writer: %s", err);
+			bool ro = writer_readonly(s);
+			if (!ro)
+				log_err("writer: %s", err);
 			db_rollback(s->wdb);
-			return rc;
+			return ro ? -EROFS : rc;
 		}
 		opened += o;
 		if (it->kind == 1 && *nids < WRITER_BATCH_MAX)
 			ids[(*nids)++] = it->endpoint_id;
 	}
 	if ((rc = db_commit(s->wdb)) != 0) {
-		log_err("writer: COMMIT failed: %s", db_errmsg(s->wdb));
+		bool ro = writer_readonly(s);
+		if (!ro)
+			log_err("writer: COMMIT failed: %s", db_errmsg(s->wdb));
 		db_rollback(s->wdb);
-		return rc;
+		return ro ? -EROFS : rc;
 	}
 	atomic_fetch_add(&s->new_rows, opened);
 	/* Prometheus probe counters are updated once per probe in probe_counted();
@@ -229,14 +246,77 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 	return 0;
 }
 
+/* While the database is read-only (serve only): no connection yet (read-only
+ * at start), or dbhealth says writes fail. */
+static bool writer_degraded(const struct scheduler *s)
+{
+	return s->o.allow_readonly && (!s->wdb || !dbhealth_writable());
+}
+
+/* Every DBHEALTH_RETRY_S while degraded: open the writer connection as at
+ * start (quick_check, migrations) or, with one open, try a real write (the
+ * schema version written back unchanged: one WAL frame). */
+static void writer_recover(struct scheduler *s)
+{
+	char err[ERRLEN];
+	if (!s->wdb) {
+		struct db *w = db_open(s->db_path, 0, err, sizeof(err));
+		if (!w) {
+			log_debug("writer: database still not writable: %s", err);
+			return;
+		}
+		s->wdb = w;
+		dbhealth_set_writable();
+		return;
+	}
+	int64_t v = 0;
+	char pragma[64];
+	int rc = db_query_int(s->wdb, "PRAGMA user_version", &v);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %lld", (long long)v);
+	if (rc == 0)
+		rc = db_begin(s->wdb);
+	if (rc == 0 && (rc = db_exec(s->wdb, pragma, err, sizeof(err))) == 0)
+		rc = db_commit(s->wdb);
+	if (rc == 0) {
+		dbhealth_set_writable();
+		return;
+	}
+	db_rollback(s->wdb);
+	log_debug("writer: database still not writable: %s", db_errmsg(s->wdb));
+}
+
 static void *writer_main(void *arg)
 {
 	struct scheduler *s = arg;
 	int64_t *ids = s->wids;
+	int64_t next_retry = util_mono_ms() + DBHEALTH_RETRY_S * 1000;
 	for (;;) {
 		pthread_mutex_lock(&s->wlock);
-		while (!s->wq_head && !s->wstop)
-			pthread_cond_wait(&s->wcond, &s->wlock);
+		while (!s->wq_head && !s->wstop) {
+			if (!writer_degraded(s)) {
+				pthread_cond_wait(&s->wcond, &s->wlock);
+				continue;
+			}
+			int64_t left = next_retry - util_mono_ms();
+			if (left <= 0)
+				break;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->wcond, &s->wlock, &ts);
+		}
+		if (!s->wq_head && !s->wstop) {
+			/* degraded and the retry is due */
+			pthread_mutex_unlock(&s->wlock);
+			writer_recover(s);
+			next_retry = util_mono_ms() + DBHEALTH_RETRY_S * 1000;
+			continue;
+		}
 		/* Let a batch build up (one commit, one fsync, for many results)
 		 * unless someone waits for it or it is already large. */
 		if (s->wq_head && !s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN) {
@@ -279,16 +359,32 @@ static void *writer_main(void *arg)
 			}
 
 		size_t nids = 0;
-		int rc = -EIO;
-		for (int attempt = 0; attempt < 5 && rc; attempt++) {
-			if (attempt)
-				usleep(100000u << attempt);
-			rc = writer_commit(s, batch, ids, &nids);
+		int rc = -EROFS;
+		if (writer_degraded(s) && util_mono_ms() >= next_retry) {
+			writer_recover(s);
+			next_retry = util_mono_ms() + DBHEALTH_RETRY_S * 1000;
 		}
-		if (rc)
+		if (!writer_degraded(s)) {
+			rc = -EIO;
+			for (int attempt = 0; attempt < 5 && rc && rc != -EROFS; attempt++) {
+				if (attempt)
+					usleep(100000u << attempt);
+				rc = writer_commit(s, batch, ids, &nids);
+			}
+			if (rc == -EROFS)
+				next_retry = util_mono_ms() + DBHEALTH_RETRY_S * 1000;
+		}
+		if (rc == -EROFS && s->o.allow_readonly) {
+			/* read-only: counted, reported when writes work again */
+			int64_t results = 0;
+			for (struct witem *it = batch; it; it = it->next_item)
+				results += it->kind == 0;
+			dbhealth_dropped(results);
+		} else if (rc) {
 			log_err("writer: %zu results could not be stored", n);
-		else if (s->o.after_commit)
+		} else if (s->o.after_commit) {
 			s->o.after_commit(s->o.hook_ud, ids, nids);
+		}
 		while (batch) {
 			struct witem *nx = batch->next_item;
 			probe_result_clear(&batch->r);
@@ -913,9 +1009,13 @@ struct scheduler *scheduler_new(const char *db_path, const struct sched_opts *o,
 	pthread_mutex_init(&s->tlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
 	pthread_cond_init(&s->wspace, NULL);
-	if (!(s->rdb = db_open(db_path, 0, err, errlen)) ||
-	    !(s->wdb = db_open(db_path, DB_NO_CHECK, err, errlen)) ||
-	    !(s->pctx = probe_ctx_new(s->ca_file, err, errlen)))
+	if (!(s->rdb = db_open(db_path, s->o.allow_readonly ? DB_RO_FALLBACK : 0, err, errlen)))
+		goto fail;
+	if (db_readonly(s->rdb))
+		dbhealth_set_readonly(db_readonly_why(s->rdb)); /* the writer opens it later */
+	else if (!(s->wdb = db_open(db_path, DB_NO_CHECK, err, errlen)))
+		goto fail;
+	if (!(s->pctx = probe_ctx_new(s->ca_file, err, errlen)))
 		goto fail;
 	probe_ctx_defer_chains(s->pctx, true); /* examined by the writer thread */
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1072,10 +1172,22 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 		  sched_reload_fn on_reload, void *ud, char *err, size_t errlen)
 {
 	int64_t next_reload = util_mono_ms() + RELOAD_EVERY_MS, next_scan = 0, next_tick = 0;
+	int64_t next_reopen = 0;
 	s->pass_mode = true;
 	pass_begin(s);
 	while (!(stop && *stop)) {
 		int64_t now = util_mono_ms();
+		/* Read-only at start: once the writer can write again (or a WAL
+		 * appears), read through a normal connection and re-read at once. */
+		if (now >= next_reopen && db_should_reopen(s->rdb, dbhealth_writable())) {
+			int r = dbhealth_refresh(&s->rdb, DB_NO_CHECK, err, errlen);
+			if (r < 0) {
+				log_err("reopening the database: %s", err);
+				next_reopen = now + DBHEALTH_RETRY_S * 1000;
+			} else {
+				next_reload = now;
+			}
+		}
 		if ((reload && *reload) || now >= next_reload) {
 			if (reload && *reload) {
 				*reload = 0;

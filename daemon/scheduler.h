@@ -41,6 +41,9 @@ struct sched_opts {
 	 *  (watchdog, STATUS=, HTTP heartbeat) with the totals so far. */
 	void (*on_tick)(void *ud, const struct sched_stats *st);
 	void *hook_ud;
+	/** serve: start even when the database is read-only (dbhealth.h): probe
+	 *  on, drop the results (counted), retry writing every DBHEALTH_RETRY_S */
+	bool allow_readonly;
 };
 
 /** Totals of a sweep (or of the run so far). */
@@ -62,8 +65,10 @@ struct scheduler;
 /**
  * Open two connections to @db_path (a reader for the loop, the writer for
  * the writer thread), load the trust store, start resolver and writer
- * threads. Raises RLIMIT_NOFILE as far as allowed for the concurrency.
- * NULL with a message in @err.
+ * threads. With @o->allow_readonly a read-only database is not an error:
+ * the reader opens it read-only and the writer thread opens it (migrations
+ * and quick_check as usual) once it can be written. Raises RLIMIT_NOFILE as
+ * far as allowed for the concurrency. NULL with a message in @err.
  */
 struct scheduler *scheduler_new(const char *db_path, const struct sched_opts *o, char *err,
 				size_t errlen);

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "config_check.h"
 #include "db.h"
+#include "dbhealth.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -149,7 +150,8 @@ static void on_tick(void *ud, const struct sched_stats *st)
 	notify_watchdog_kick();
 	if (now - last_status_ms >= 10000) {
 		last_status_ms = now;
-		notify_status("%lld probes, %lld not ok, %lld chain or outcome changes",
+		notify_status("%s%lld probes, %lld not ok, %lld chain or outcome changes",
+			      dbhealth_writable() ? "" : "DATABASE READ-ONLY (serving reads), ",
 			      (long long)st->probes, (long long)st->failures,
 			      (long long)st->new_rows);
 	}
@@ -249,9 +251,16 @@ int cmd_serve(int argc, char **argv)
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
-	struct db *db = NULL;
-	if ((rc = cli_open_db(&g, 0, &db)) != EXIT_OK)
-		return rc;
+	/* Migrations and quick_check here; a read-only database is served
+	 * read-only (dbhealth.h: reads answered, writes refused and retried). */
+	dbhealth_init(cli_db_path(&g));
+	struct db *db = db_open(cli_db_path(&g), DB_RO_FALLBACK, err, sizeof(err));
+	if (!db) {
+		log_err("%s", err);
+		return EXIT_RUNTIME;
+	}
+	if (db_readonly(db))
+		dbhealth_set_readonly(db_readonly_why(db));
 	db_close(db);
 
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -274,7 +283,9 @@ int cmd_serve(int argc, char **argv)
 			goto stop;
 		}
 	}
-	struct sched_opts so = { .after_commit = after_commit, .on_tick = on_tick };
+	struct sched_opts so = { .after_commit = after_commit,
+				 .on_tick = on_tick,
+				 .allow_readonly = true };
 	fill_opts(&g.cfg, &so);
 	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
 	if (!ctx.sched) {
@@ -292,7 +303,12 @@ int cmd_serve(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 	}
 	notify_stopping();
-	log_info("stopping: every result committed");
+	if (!dbhealth_writable())
+		log_warn("stopping with the database read-only (%lld probe result(s) dropped "
+			 "while read-only since start)",
+			 (long long)dbhealth_dropped_total());
+	else
+		log_info("stopping: every result committed");
 	scheduler_free(ctx.sched);
 	ctx.sched = NULL;
 stop:

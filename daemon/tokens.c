@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "dbhealth.h"
 #include "util.h"
 
 static const char *const role_names[] = { NULL, "read", "write", "admin" };
@@ -223,9 +224,9 @@ enum token_role tokens_verify(struct db *db, const char *token, char *name, size
 		id = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
-	if (role != TOKEN_NONE) {
+	if (role != TOKEN_NONE && dbhealth_writable()) {
 		/* Best effort and at most once a minute per token: a busy writer must not
-		 * fail a read. */
+		 * fail a read (and a read-only database is not even tried). */
 		sqlite3_stmt *up =
 			db_stmt(db, "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 "
 				    "AND (last_used_at IS NULL OR last_used_at < ?1 - 60)");

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "dbhealth.h"
 #include "log.h"
 #include "util.h"
 #include "webhook.h"
@@ -299,7 +300,14 @@ static void *worker_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		int64_t ms = util_mono_ms();
 		bool kicked = atomic_exchange(&w->kicked, false);
-		if (kicked || ms - last_scan >= 1000) {
+		/* Nothing new goes out while the database is read-only (dbhealth.h):
+		 * a delivery that cannot be recorded would be repeated. */
+		if ((kicked || ms - last_scan >= 1000) && !dbhealth_writable()) {
+			last_scan = ms;
+		} else if (kicked || ms - last_scan >= 1000) {
+			char err[ERRLEN];
+			if (dbhealth_refresh(&d->db, DB_NO_CREATE, err, sizeof(err)) < 0)
+				log_warn("webhook outbox: reopening the database: %s", err);
 			time_t now = util_now();
 			give_up_old(d, now);
 			if (start_due(d, now) < 0)
@@ -331,7 +339,7 @@ struct webhook_worker *webhook_worker_new(const struct config *cfg, const char *
 	w->d.cfg = &w->cfg;
 	atomic_init(&w->stop, false);
 	atomic_init(&w->kicked, true);
-	w->d.db = db_open(db_path, DB_NO_CREATE, err, errlen);
+	w->d.db = db_open(db_path, DB_NO_CREATE | DB_RO_FALLBACK, err, errlen);
 	if (!w->d.db)
 		goto fail;
 	w->d.multi = curl_multi_init();
