@@ -194,8 +194,11 @@ void api_dispatch(const struct api_route *r, struct api_req *req)
 	if (!req->json && !req->text && req->status != 204)
 		api_error(req, 500, "internal", "the handler produced no response");
 	/* The file system became read-only under the server: whatever the
-	 * handler made of the I/O error, say what it is. */
-	if (req->status >= 500 && req->db && db_failed_readonly(req->db)) {
+	 * handler made of the I/O error, say what it is. The connection's error
+	 * code may be gone already (a rollback succeeded after the failed
+	 * write): the file system is asked too. */
+	if (req->status >= 500 && req->db &&
+	    (db_failed_readonly(req->db) || (route_writes(r) && db_fs_readonly(req->db)))) {
 		dbhealth_set_readonly("a write failed: read-only file system");
 		readonly_error(req);
 	}
