@@ -18,6 +18,7 @@
 #include "readiness_load.h"
 #include "reports.h"
 #include "util.h"
+#include "x509.h"
 
 const char *candidates_source_name(enum candidate_source s)
 {
@@ -59,18 +60,6 @@ static void cand_free(struct cand *c)
 	free(c->issuer);
 	json_decref(c->dns_names);
 	memset(c, 0, sizeof(*c));
-}
-
-static char *dn(gnutls_x509_crt_t crt, bool issuer)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)
-			: gnutls_x509_crt_get_dn3(crt, &d, 0);
-	if (rc < 0)
-		return strdup("");
-	char *s = strndup((const char *)d.data, d.size > 4096 ? 4096 : d.size);
-	gnutls_free(d.data);
-	return s;
 }
 
 static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err, size_t errlen)
@@ -132,8 +121,8 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 	memcpy(c->leaf_sha, hashes, 32);
 	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
 		return util_err(err, errlen, -EIO, "hashing failed");
-	c->subject = dn(c->crts[0], false);
-	c->issuer = dn(c->crts[0], true);
+	c->subject = x509_dn_string(c->crts[0], false, X509_MAX_DN);
+	c->issuer = x509_dn_string(c->crts[0], true, X509_MAX_DN);
 	c->not_before = gnutls_x509_crt_get_activation_time(c->crts[0]);
 	c->not_after = gnutls_x509_crt_get_expiration_time(c->crts[0]);
 	c->dns_names = json_array();

@@ -11,6 +11,7 @@
 
 #include "model.h"
 #include "util.h"
+#include "x509.h"
 
 const char *reports_format_name(enum report_format f)
 {
@@ -241,18 +242,6 @@ static int parse_report_time(const char *s, time_t *out)
 	return 0;
 }
 
-static char *dn_of(gnutls_x509_crt_t crt, bool issuer)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)
-			: gnutls_x509_crt_get_dn3(crt, &d, 0);
-	if (rc < 0)
-		return strdup("");
-	char *s = strndup((const char *)d.data, d.size > 1024 ? 1024 : d.size);
-	gnutls_free(d.data);
-	return s;
-}
-
 /* One PEM certificate string: DER hash, SPKI pin, subject and issuer. */
 static int parse_pem_cert(const char *pem, size_t len, struct report_cert *out)
 {
@@ -276,8 +265,8 @@ static int parse_pem_cert(const char *pem, size_t len, struct report_cert *out)
 	if (util_sha256(der.data, der.size, out->sha256) ||
 	    util_sha256(spki.data, spki.size, out->spki))
 		goto out;
-	out->subject = dn_of(crt, false);
-	out->issuer = dn_of(crt, true);
+	out->subject = x509_dn_string(crt, false, 1024);
+	out->issuer = x509_dn_string(crt, true, 1024);
 	if (!out->subject || !out->issuer) {
 		free(out->subject);
 		free(out->issuer);

@@ -113,15 +113,14 @@ void x509_chain_clear(struct x509_chain *ch)
 	memset(ch, 0, sizeof(*ch));
 }
 
-static char *dn_string(gnutls_x509_crt_t crt, bool issuer)
+char *x509_dn_string(gnutls_x509_crt_t crt, bool issuer, size_t max)
 {
 	gnutls_datum_t d = { NULL, 0 };
 	int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)
 			: gnutls_x509_crt_get_dn3(crt, &d, 0);
 	if (rc < 0 || !d.data)
 		return strdup("");
-	size_t n = d.size > X509_MAX_DN ? X509_MAX_DN : d.size;
-	char *s = strndup((const char *)d.data, n);
+	char *s = strndup((const char *)d.data, d.size > max ? max : d.size);
 	gnutls_free(d.data);
 	return s;
 }
@@ -163,8 +162,8 @@ int x509_cert_from_crt(gnutls_x509_crt_t crt, struct x509_cert_info *out, char *
 		util_err(err, errlen, 0, "cannot export the certificate's public key");
 		goto fail;
 	}
-	out->subject = dn_string(crt, false);
-	out->issuer = dn_string(crt, true);
+	out->subject = x509_dn_string(crt, false, X509_MAX_DN);
+	out->issuer = x509_dn_string(crt, true, X509_MAX_DN);
 	if (!out->subject || !out->issuer) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
@@ -446,7 +445,7 @@ static int key_from_cert(struct keyvec *kv, const gnutls_datum_t *der, char *err
 		util_err(err, errlen, 0, "certificate key: %s", gnutls_strerror(g));
 		goto out;
 	}
-	char *subj = dn_string(crt, false);
+	char *subj = x509_dn_string(crt, false, X509_MAX_DN);
 	rc = keyvec_add(kv, X509_SRC_CERT, subj, pub, err, errlen);
 	free(subj);
 out:

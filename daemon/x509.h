@@ -123,6 +123,10 @@ struct x509_trust *x509_trust_new(const char *ca_file, char *err, size_t errlen)
 /** NULL-safe. */
 void x509_trust_free(struct x509_trust *t);
 
+/** The RFC 4514 subject (or, with @issuer, issuer) of @crt, at most @max
+ *  bytes; "" when it cannot be read; NULL only when out of memory. */
+char *x509_dn_string(gnutls_x509_crt_t crt, bool issuer, size_t max);
+
 /** Result of validating a chain. */
 struct x509_verdict {
 	bool trusted;	 /**< chain verifies to an anchor (time included) */
