@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -298,27 +299,16 @@ static bool wal_empty(const char *path)
 	return st.st_size == 0;
 }
 
-/* "file:" URI for @path with immutable=1 (RFC 3986 escaping of everything
- * but unreserved characters and '/'). -ENAMETOOLONG when it does not fit. */
+/* "file:" URI for @path with immutable=1 (percent-encoded by libcurl;
+ * SQLite decodes every escape of the path, '/' included). */
 static int immutable_uri(const char *path, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = (size_t)snprintf(out, outlen, "file:");
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
-		if (n + 4 >= outlen)
-			return -ENAMETOOLONG;
-		if (plain) {
-			out[n++] = (char)*p;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[*p >> 4];
-			out[n++] = hex[*p & 15];
-		}
-	}
-	int w = snprintf(out + n, outlen - n, "?immutable=1");
-	return w < 0 || (size_t)w >= outlen - n ? -ENAMETOOLONG : 0;
+	char *esc = curl_easy_escape(NULL, path, 0);
+	if (!esc)
+		return -ENOMEM;
+	int w = snprintf(out, outlen, "file:%s?immutable=1", esc);
+	curl_free(esc);
+	return w < 0 || (size_t)w >= outlen ? -ENAMETOOLONG : 0;
 }
 
 /* Open @db->path read-only. A WAL database can be read by a read-only
@@ -368,6 +358,23 @@ bool db_should_reopen(struct db *db, bool writable)
 	return writable || (db->immutable && !wal_empty(db->path));
 }
 
+/* Connection settings of every open (none of them writes). */
+static const char CONN_PRAGMAS[] = "PRAGMA busy_timeout = 5000;"
+				   "PRAGMA foreign_keys = ON;"
+				   "PRAGMA synchronous = FULL;";
+
+/* DB_RO_FALLBACK: give up the read-write connection (@why it cannot write,
+ * or NULL when db->why says it already) and open read-only instead. */
+static int fall_back_ro(struct db *db, unsigned flags, const char *why, char *err, size_t errlen)
+{
+	sqlite3_close(db->h);
+	db->h = NULL;
+	if (why)
+		snprintf(db->why, sizeof(db->why), "%s", why);
+	db->ro = true;
+	return open_ro(db, flags, err, errlen);
+}
+
 struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -410,37 +417,21 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		snprintf(db->why, sizeof(db->why), "the file system is read-only");
 	}
 	if (db->why[0]) {
-		sqlite3_close(db->h);
-		db->h = NULL;
-		db->ro = true;
-		if (open_ro(db, flags, err, errlen))
+		if (fall_back_ro(db, flags, NULL, err, errlen))
 			goto fail;
 		goto opened;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
-	if (db_exec(db,
-		    "PRAGMA busy_timeout = 5000;"
-		    "PRAGMA foreign_keys = ON;"
-		    "PRAGMA synchronous = FULL;",
-		    msg, sizeof(msg)) ||
+	if (db_exec(db, CONN_PRAGMAS, msg, sizeof(msg)) ||
 	    db_exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg))) {
 		bool rofs = fs_readonly(path);
 		util_err(err, errlen, 0, "database %s: %s%s", path, msg, fs_hint(path, flags));
-		if (!(flags & DB_RO_FALLBACK) || !rofs)
-			goto fail;
-		sqlite3_close(db->h);
-		db->h = NULL;
-		snprintf(db->why, sizeof(db->why), "the file system is read-only");
-		db->ro = true;
-		if (open_ro(db, flags, err, errlen))
+		if (!(flags & DB_RO_FALLBACK) || !rofs ||
+		    fall_back_ro(db, flags, "the file system is read-only", err, errlen))
 			goto fail;
 	}
 opened:
-	if (db->ro && db_exec(db,
-			      "PRAGMA busy_timeout = 5000;"
-			      "PRAGMA foreign_keys = ON;"
-			      "PRAGMA synchronous = FULL;",
-			      msg, sizeof(msg))) {
+	if (db->ro && db_exec(db, CONN_PRAGMAS, msg, sizeof(msg))) {
 		util_err(err, errlen, 0, "database %s: %s", path, msg);
 		goto fail;
 	}

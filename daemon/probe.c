@@ -125,6 +125,13 @@ fail:
 	return NULL;
 }
 
+static void chain_slot_clear(struct chain_slot *cs)
+{
+	free(cs->validated);
+	free(cs->reason);
+	memset(cs, 0, sizeof(*cs));
+}
+
 void probe_ctx_free(struct probe_ctx *ctx)
 {
 	if (!ctx)
@@ -136,10 +143,8 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	x509_trust_free(ctx->trust);
 	for (size_t i = 0; ctx->certs && i < CERT_SETS * CACHE_WAYS; i++)
 		x509_cert_info_clear(&ctx->certs[i]);
-	for (size_t i = 0; ctx->chains && i < CHAIN_SETS * CACHE_WAYS; i++) {
-		free(ctx->chains[i].validated);
-		free(ctx->chains[i].reason);
-	}
+	for (size_t i = 0; ctx->chains && i < CHAIN_SETS * CACHE_WAYS; i++)
+		chain_slot_clear(&ctx->chains[i]);
 	free(ctx->certs);
 	free(ctx->cert_stamps);
 	free(ctx->chains);
@@ -438,27 +443,36 @@ static void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
 			if (set[w].stamp < cs->stamp)
 				cs = &set[w]; /* empty slots have stamp 0 */
 	}
-	free(cs->validated);
-	free(cs->reason);
-	memset(cs, 0, sizeof(*cs));
-	cs->validated = r->validated.n ? malloc(r->validated.n * 32) : NULL;
-	cs->reason = v->reason[0] ? strdup(v->reason) : NULL;
-	if (until > now && (cs->validated || !r->validated.n) && (cs->reason || !v->reason[0])) {
-		memcpy(cs->key, key, 32);
-		cs->valid_until = until;
-		for (size_t i = 0; i < r->validated.n; i++)
-			memcpy(cs->validated[i], r->validated.certs[i].sha256, 32);
-		cs->nvalidated = (uint8_t)r->validated.n;
-		cs->trusted = v->trusted;
-		cs->name_ok = v->name_ok;
-		cs->expired = v->expired;
-		cs->stamp = next_stamp(ctx);
-	} else {
-		free(cs->validated);
-		free(cs->reason);
-		memset(cs, 0, sizeof(*cs));
+	chain_slot_clear(cs);
+	if (until > now) {
+		cs->validated = r->validated.n ? malloc(r->validated.n * 32) : NULL;
+		cs->reason = v->reason[0] ? strdup(v->reason) : NULL;
+		if ((r->validated.n && !cs->validated) || (v->reason[0] && !cs->reason)) {
+			chain_slot_clear(cs); /* out of memory: not cached */
+		} else {
+			memcpy(cs->key, key, 32);
+			cs->valid_until = until;
+			for (size_t i = 0; i < r->validated.n; i++)
+				memcpy(cs->validated[i], r->validated.certs[i].sha256, 32);
+			cs->nvalidated = (uint8_t)r->validated.n;
+			cs->trusted = v->trusted;
+			cs->name_ok = v->name_ok;
+			cs->expired = v->expired;
+			cs->stamp = next_stamp(ctx);
+		}
 	}
 	pthread_mutex_unlock(&ctx->lock);
+}
+
+/* Import presented certificate @peer into *@crt (NULL on failure). */
+static int import_crt(gnutls_x509_crt_t *crt, const gnutls_datum_t *peer, char *err, size_t errlen)
+{
+	if (gnutls_x509_crt_init(crt) < 0) {
+		*crt = NULL;
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	int g = gnutls_x509_crt_import(*crt, peer, GNUTLS_X509_FMT_DER);
+	return g < 0 ? util_err(err, errlen, -EINVAL, "%s", gnutls_strerror(g)) : 0;
 }
 
 /* Fill r->presented.certs[@k] from the cache or by parsing; the crt is
@@ -472,13 +486,9 @@ static int presented_at(struct probe_ctx *ctx, struct probe_result *r, const gnu
 	pthread_mutex_unlock(&ctx->lock);
 	if (cached && !need_crt)
 		return 0;
-	if (gnutls_x509_crt_init(&crts[k]) < 0) {
-		crts[k] = NULL;
-		return util_err(err, errlen, -ENOMEM, "out of memory");
-	}
-	int g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
-	if (g < 0)
-		return util_err(err, errlen, -EINVAL, "%s", gnutls_strerror(g));
+	int rc = import_crt(&crts[k], &peers[k], err, errlen);
+	if (rc)
+		return rc;
 	if (!cached && x509_cert_from_crt(crts[k], &r->presented.certs[k], err, errlen) != 0)
 		return -EINVAL;
 	return 0;
@@ -504,17 +514,9 @@ static int parse_and_validate(struct probe_ctx *ctx, struct probe_result *r, con
 					  name, &r->validated, v, err, errlen);
 	if (fast < 0)
 		rc = fast;
-	for (k = 1; rc == 0 && fast == 0 && k < m; k++) {
-		if (crts[k])
-			continue;
-		int g = gnutls_x509_crt_init(&crts[k]);
-		if (g >= 0)
-			g = gnutls_x509_crt_import(crts[k], &peers[k], GNUTLS_X509_FMT_DER);
-		else
-			crts[k] = NULL;
-		if (g < 0)
-			rc = util_err(err, errlen, -EINVAL, "%s", gnutls_strerror(g));
-	}
+	for (k = 1; rc == 0 && fast == 0 && k < m; k++)
+		if (!crts[k])
+			rc = import_crt(&crts[k], &peers[k], err, errlen);
 	if (rc == 0 && fast == 0)
 		rc = x509_validate(ctx->trust, crts, m, &r->presented, name, &r->validated, v, err,
 				   errlen);
