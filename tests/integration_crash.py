@@ -22,46 +22,22 @@ import base64
 import http.server
 import json
 import os
+import functools
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
+import pwtest
+from pwtest import fail, free_port
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def fail(msg):
-    print('FAIL: ' + msg, flush=True)
-    raise SystemExit(1)
-
-
-def call(base, method, path, token, body=None, timeout=5):
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {'Authorization': 'Bearer ' + token}
-    if data is not None:
-        headers['Content-Type'] = 'application/json'
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return 0, ''  # no answer: the write may or may not have landed
+# short: an unanswered write during a kill counts as unanswered, not as a hang
+call = functools.partial(pwtest.call, timeout=5)
 
 
 class Writer(threading.Thread):

@@ -20,88 +20,13 @@ usage: integration_diskfull.py PINWATCH TLSSERVER
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def fail(msg):
-    print('FAIL: ' + msg, flush=True)
-    raise SystemExit(1)
-
-
-def call(base, method, path, token, body=None, timeout=15):
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {'Authorization': 'Bearer ' + token}
-    if data is not None:
-        headers['Content-Type'] = 'application/json'
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, OSError) as e:
-        return 0, str(e)
-
-
-def wait_for(what, fn, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.2)
-    fail('timed out waiting for ' + what)
-
-
-class Daemon:
-    def __init__(self, pw, conf, env, logpath):
-        self.logpath = logpath
-        self.log = open(logpath, 'w')
-        self.proc = subprocess.Popen([pw, 'serve', '-c', conf], env=env, stdout=self.log,
-                                     stderr=self.log)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def text(self):
-        self.log.flush()
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-
-def probes_stored(db):
-    c = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=30)
-    try:
-        return c.execute('SELECT coalesce(sum(probe_count), 0) FROM observations').fetchone()[0]
-    finally:
-        c.close()
+from pwtest import Daemon, call, fail, free_port, probes_stored, wait_for
 
 
 def reads_ok(base, token, phase):

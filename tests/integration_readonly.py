@@ -26,90 +26,18 @@ usage: integration_readonly.py PINWATCH TLSSERVER ERFOS_SHIM
 """
 import json
 import os
-import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+import pwtest
+from pwtest import call, fail, probes_stored, wait_for
 
 RO_LINE = 'is read-only ('
 
-
-def fail(msg):
-    print('FAIL: ' + msg, flush=True)
-    raise SystemExit(1)
-
-
-def call(base, method, path, token, body=None, timeout=15):
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {'Authorization': 'Bearer ' + token}
-    if data is not None:
-        headers['Content-Type'] = 'application/json'
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, OSError) as e:
-        return 0, str(e)
-
-
-def wait_for(what, fn, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.2)
-    fail('timed out waiting for ' + what)
-
-
-class Daemon:
-    def __init__(self, pw, conf, env, logpath):
-        self.logpath = logpath
-        self.log = open(logpath, 'w')
-        self.proc = subprocess.Popen([pw, 'serve', '-c', conf], env=env, stdout=self.log,
-                                     stderr=self.log)
-        m = wait_for('the HTTP port in the log', lambda: self.port_line(), timeout=60)
-        self.base = 'http://127.0.0.1:%s' % m.group(1)
-
-    def port_line(self):
-        if not self.alive():
-            fail('serve exited %s:\n%s' % (self.proc.returncode, self.text()[-3000:]))
-        return re.search(r'http: listening on \S+ \(port (\d+)\)', self.text())
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def text(self):
-        self.log.flush()
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-
-def probes_stored(db):
-    c = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=30)
-    try:
-        return c.execute('SELECT coalesce(sum(probe_count), 0) FROM observations').fetchone()[0]
-    finally:
-        c.close()
 
 
 def probe_all(d, token, n):
@@ -242,7 +170,7 @@ def main():
                     '[probe]\ninterval = 10s\ntimeout_ms = 2000\nca_file = %s\n' % (db, ca))
 
         # ---- 0. normal operation: data to read later ----
-        daemon = Daemon(pw, conf, env, os.path.join(tmp, 'serve0.log'))
+        daemon = pwtest.Daemon(pw, conf, env, os.path.join(tmp, 'serve0.log'), discover_port=True)
         probe_all(daemon, token, nep)
         wait_for('probes stored', lambda: probes_stored(db) >= nep)
         st, body = call(daemon.base, 'POST', '/api/v1/endpoints', token,
@@ -265,7 +193,7 @@ def main():
         if r.returncode != 0:
             fail('remount ro: ' + r.stderr)
         remounted_ro = True
-        daemon = Daemon(pw, conf, env, os.path.join(tmp, 'serve1.log'))
+        daemon = pwtest.Daemon(pw, conf, env, os.path.join(tmp, 'serve1.log'), discover_port=True)
         phase = 'read-only at start'
         check_reads(daemon, token, phase, stored_hosts)
         check_refused(daemon, token, phase, db)
@@ -296,7 +224,7 @@ def main():
         # an ASan build must accept a preloaded library ahead of its runtime
         env2['ASAN_OPTIONS'] = ':'.join(
             x for x in (os.environ.get('ASAN_OPTIONS', ''), 'verify_asan_link_order=0') if x)
-        daemon = Daemon(pw, conf, env2, os.path.join(tmp, 'serve2.log'))
+        daemon = pwtest.Daemon(pw, conf, env2, os.path.join(tmp, 'serve2.log'), discover_port=True)
         phase = 'read-only while running'
         n0 = probes_stored(db)
         probe_all(daemon, token, nep)

@@ -1,0 +1,100 @@
+"""Helpers shared by the Python integration tests that run `pinwatch serve`:
+failing, HTTP calls with a bearer token, waiting, a daemon under test, and
+reading the observation count from the database."""
+import json
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def fail(msg):
+    print('FAIL: ' + msg, flush=True)
+    raise SystemExit(1)
+
+
+def call(base, method, path, token, body=None, timeout=15):
+    """(status, body text); status 0 when nothing answered (the request may
+    or may not have been carried out)."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {'Authorization': 'Bearer ' + token}
+    if data is not None:
+        headers['Content-Type'] = 'application/json'
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError, OSError) as e:
+        return 0, str(e)
+
+
+def wait_for(what, fn, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.2)
+    fail('timed out waiting for ' + what)
+
+
+class Daemon:
+    """`pinwatch serve -c CONF` with its output in LOGPATH. With
+    discover_port, waits for the "http: listening" line ([http] listen =
+    127.0.0.1:0) and sets self.base."""
+
+    def __init__(self, pw, conf, env, logpath, discover_port=False):
+        self.logpath = logpath
+        self.log = open(logpath, 'w')
+        self.proc = subprocess.Popen([pw, 'serve', '-c', conf], env=env, stdout=self.log,
+                                     stderr=self.log)
+        if discover_port:
+            m = wait_for('the HTTP port in the log', self.port_line, timeout=60)
+            self.base = 'http://127.0.0.1:%s' % m.group(1)
+
+    def port_line(self):
+        if not self.alive():
+            fail('serve exited %s:\n%s' % (self.proc.returncode, self.text()[-3000:]))
+        return re.search(r'http: listening on \S+ \(port (\d+)\)', self.text())
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def text(self):
+        self.log.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def probes_stored(db):
+    """Probes recorded in @db's observations (read-only connection)."""
+    c = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=30)
+    try:
+        return c.execute('SELECT coalesce(sum(probe_count), 0) FROM observations').fetchone()[0]
+    finally:
+        c.close()
