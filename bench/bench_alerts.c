@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alerts.h"
-#include "config.h"
-#include "db.h"
-#include "util.h"
+#include "alerts/alerts.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "base/util.h"
 
 int main(int argc, char **argv)
 {

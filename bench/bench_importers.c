@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "importers.h"
-#include "lint.h"
-#include "util.h"
+#include "importers/importers.h"
+#include "readiness/lint.h"
+#include "base/util.h"
 
 #define PIN_A "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M="
 #define PIN_B "jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0="

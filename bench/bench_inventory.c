@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "inventory.h"
-#include "invfile.h"
-#include "util.h"
+#include "store/db.h"
+#include "store/inventory.h"
+#include "importers/invfile.h"
+#include "base/util.h"
 
 static double ms_since(int64_t t0)
 {

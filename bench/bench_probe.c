@@ -33,11 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "probe.h"
-#include "scheduler.h"
-#include "tlsfarm.h"
-#include "util.h"
+#include "store/db.h"
+#include "probe/probe.h"
+#include "probe/scheduler.h"
+#include "demo/tlsfarm.h"
+#include "base/util.h"
 
 static char dir[64];
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "model.h"
-#include "readiness.h"
-#include "util.h"
+#include "model/model.h"
+#include "readiness/readiness.h"
+#include "base/util.h"
 
 #define NENDPOINTS 10000
 #define NAPPS	   20

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "reports.h"
+#include "store/db.h"
+#include "signals/reports.h"
 #include "sigcert.h"
-#include "util.h"
+#include "base/util.h"
 
 static double rate(int n, int64_t ms)
 {

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alerts.h"
-#include "config.h"
-#include "db.h"
-#include "util.h"
-#include "webhook.h"
+#include "alerts/alerts.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "base/util.h"
+#include "alerts/webhook.h"
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *data,

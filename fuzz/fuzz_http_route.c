@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "db.h"
-#include "util.h"
+#include "http/api.h"
+#include "store/db.h"
+#include "base/util.h"
 
 static struct db *db;
 static struct api_ctx ctx;

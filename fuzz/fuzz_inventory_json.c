@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "invfile.h"
-#include "util.h"
+#include "importers/invfile.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

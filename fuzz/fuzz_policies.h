@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "importers.h"
-#include "util.h"
+#include "importers/importers.h"
+#include "base/util.h"
 
 typedef int (*fuzz_policies_parser)(const char *buf, size_t len, const char *name,
 				    struct import_policies *out, char *err, size_t errlen);

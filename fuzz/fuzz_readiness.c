@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "readiness.h"
-#include "readiness_json.h"
+#include "model/model.h"
+#include "readiness/readiness.h"
+#include "readiness/readiness_json.h"
 
 #define DAY 86400
 static const time_t T = 1796083200;

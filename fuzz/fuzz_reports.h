@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reports.h"
-#include "util.h"
+#include "signals/reports.h"
+#include "base/util.h"
 
 typedef int (*fuzz_reports_parser)(const char *body, size_t len, struct report *out, char *err,
 				   size_t errlen);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "webhook.h"
-#include "webhook_int.h"
+#include "base/util.h"
+#include "alerts/webhook.h"
+#include "alerts/webhook_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,12 +1,12 @@
-/* libFuzzer harness for the PEM/DER loaders of daemon/x509.c: keys (pin),
+/* libFuzzer harness for the PEM/DER loaders of daemon/pki/x509.c: keys (pin),
  * certificate chains and trust files. */
 #include <gnutls/gnutls.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "util.h"
-#include "x509.h"
+#include "base/util.h"
+#include "pki/x509.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -44,10 +44,10 @@ def main():
         # reserve numbers), each is applied once, tracked by PRAGMA user_version.
         if len(set(nums)) != len(nums) or not nums or nums[0] != 1:
             sys.exit('embed.py: schema files must be numbered uniquely from 001')
-        lines.append('#include "db.h"')
+        lines.append('#include "store/db.h"')
         lines.append('const struct db_migration db_migrations[] = {\n%s\n{ 0, NULL, NULL }\n};' % '\n'.join(entries))
     else:
-        lines.append('#include "web.h"')
+        lines.append('#include "http/web.h"')
         lines.append('const struct web_asset web_assets[] = {\n%s\n{ NULL, NULL, NULL, 0 }\n};' % '\n'.join(entries))
     with open(out, 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "db.h"
-#include "util.h"
+#include "store/db.h"
+#include "base/util.h"
 
 struct gen {
 	gnutls_x509_privkey_t key;

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "db.h"
-#include "http.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "http/http.h"
 #include "http_fixture.h"
-#include "tokens.h"
-#include "util.h"
+#include "store/tokens.h"
+#include "base/util.h"
 
 int main(int argc, char **argv)
 {

@@ -11,13 +11,13 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "alerts_engine.h"
-#include "config.h"
-#include "db.h"
-#include "http.h"
+#include "alerts/alerts_engine.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "http/http.h"
 #include "sigcert.h"
-#include "tokens.h"
-#include "util.h"
+#include "store/tokens.h"
+#include "base/util.h"
 
 #define DAY 86400
 

@@ -25,12 +25,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "alerts.h"
-#include "alerts_engine.h"
-#include "config.h"
-#include "db.h"
-#include "util.h"
-#include "webhook.h"
+#include "alerts/alerts.h"
+#include "alerts/alerts_engine.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "base/util.h"
+#include "alerts/webhook.h"
 
 #define SECRET	  "s3cr3t-'quoted\"-key"
 #define MODE_HANG (-1)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "util.h"
+#include "store/db.h"
+#include "base/util.h"
 
 #ifndef TEST_DATA_DIR
 #error TEST_DATA_DIR must be defined

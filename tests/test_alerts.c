@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "alerts.h"
-#include "config.h"
-#include "db.h"
-#include "model.h"
-#include "readiness.h"
-#include "util.h"
+#include "alerts/alerts.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "model/model.h"
+#include "readiness/readiness.h"
+#include "base/util.h"
 
 static char dir[64];
 static char path[128];

@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "apps.h"
-#include "audit.h"
-#include "inventory.h"
-#include "invfile.h"
+#include "store/apps.h"
+#include "store/audit.h"
+#include "store/inventory.h"
+#include "importers/invfile.h"
 #include "testdb.h"
 
 #define ACTOR "cli:test"

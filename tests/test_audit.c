@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "audit.h"
+#include "store/audit.h"
 #include "testdb.h"
 
 static int setup(void **state)

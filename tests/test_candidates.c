@@ -9,13 +9,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "alerts.h"
-#include "candidates.h"
-#include "config.h"
-#include "db.h"
-#include "reports.h"
+#include "alerts/alerts.h"
+#include "signals/candidates.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "signals/reports.h"
 #include "sigcert.h"
-#include "util.h"
+#include "base/util.h"
 
 #define NOW ((time_t)1795773600) /* 2026-11-27T10:00:00Z */
 #define DAY 86400

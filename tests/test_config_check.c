@@ -16,10 +16,10 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "cli.h"
-#include "config.h"
-#include "config_check.h"
-#include "util.h"
+#include "cli/cli.h"
+#include "base/config.h"
+#include "cli/config_check.h"
+#include "base/util.h"
 
 static char dir[64];
 static char conf_path[128], cert_path[128], key_path[128], key2_path[128], db_path[128];

@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "util.h"
+#include "base/config.h"
+#include "base/util.h"
 
 #define EXAMPLE TEST_DATA_DIR "/../../systemd/pinwatch.conf.example"
 #define MANPAGE TEST_DATA_DIR "/../../docs/pinwatch.1.scd"

@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "db.h"
-#include "util.h"
+#include "store/db.h"
+#include "base/util.h"
 
 static char dir[64];
 static char path[128];

@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "db.h"
-#include "dbhealth.h"
-#include "util.h"
+#include "store/db.h"
+#include "store/dbhealth.h"
+#include "base/util.h"
 
 static char dir[64];
 static char path[128];

@@ -15,11 +15,11 @@
 #include <gnutls/x509.h>
 #include <unistd.h>
 
-#include "demo.h"
-#include "invfile.h"
-#include "model.h"
-#include "tlsfarm.h"
-#include "util.h"
+#include "demo/demo.h"
+#include "importers/invfile.h"
+#include "model/model.h"
+#include "demo/tlsfarm.h"
+#include "base/util.h"
 
 #define assert_near(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 

@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "hostsfile.h"
-#include "probe.h"
-#include "util.h"
+#include "probe/hostsfile.h"
+#include "probe/probe.h"
+#include "base/util.h"
 
 static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {

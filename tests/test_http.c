@@ -20,13 +20,13 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "db.h"
-#include "http.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "http/http.h"
 #include "http_fixture.h"
-#include "metrics.h"
-#include "tokens.h"
-#include "util.h"
+#include "http/metrics.h"
+#include "store/tokens.h"
+#include "base/util.h"
 
 static char dir[256], dbpath[300];
 static struct db *wdb;

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "importers.h"
-#include "util.h"
+#include "importers/importers.h"
+#include "base/util.h"
 
 #ifndef TEST_DATA_DIR
 #error "TEST_DATA_DIR must be defined"

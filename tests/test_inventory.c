@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "apps.h"
-#include "inventory.h"
-#include "invfile.h"
+#include "store/apps.h"
+#include "store/inventory.h"
+#include "importers/invfile.h"
 #include "testdb.h"
 
 #define ACTOR "cli:test"

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "lint.h"
-#include "readiness.h"
-#include "util.h"
+#include "readiness/lint.h"
+#include "readiness/readiness.h"
+#include "base/util.h"
 
 /* ---- building inventories ------------------------------------------------ */
 

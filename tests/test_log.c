@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "base/log.h"
 
 enum env_mode { ENV_UNSET, ENV_MATCHES_STDERR, ENV_OTHER_STREAM };
 

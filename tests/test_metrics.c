@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "db.h"
-#include "metrics.h"
-#include "util.h"
+#include "store/db.h"
+#include "http/metrics.h"
+#include "base/util.h"
 
 static struct db *db;
 static char path[64];

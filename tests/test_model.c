@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "model.h"
-#include "util.h"
+#include "model/model.h"
+#include "base/util.h"
 
 static void test_model_normalize_host_table(void **state)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "notify.h"
+#include "cli/notify.h"
 
 /* A fake systemd: a datagram socket that NOTIFY_SOCKET points to. */
 struct fake {

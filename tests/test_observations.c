@@ -11,9 +11,9 @@
 #include <cmocka.h>
 #include <gnutls/gnutls.h>
 
-#include "db.h"
-#include "observations.h"
-#include "util.h"
+#include "store/db.h"
+#include "store/observations.h"
+#include "base/util.h"
 
 static char dir[64], path[128];
 static struct db *db;

@@ -1,5 +1,5 @@
 /* integration.probe: probes against loopback TLS farms built at test time
- * (daemon/tlsfarm.c), and the pinwatch binary's probe/pin output.
+ * (daemon/demo/tlsfarm.c), and the pinwatch binary's probe/pin output.
  * argv[1] is the path of the pinwatch executable. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
-#include "probe.h"
-#include "tlsfarm.h"
-#include "util.h"
+#include "probe/probe.h"
+#include "demo/tlsfarm.h"
+#include "base/util.h"
 
 static const char *pinwatch_bin;
 static char dir[64], ca_root[128], ca_both[128];

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "model.h"
-#include "readiness.h"
-#include "readiness_json.h"
-#include "util.h"
+#include "model/model.h"
+#include "readiness/readiness.h"
+#include "readiness/readiness_json.h"
+#include "base/util.h"
 
 #define DAY 86400
 static const time_t T = 1796083200; /* 2026-12-01 00:00 UTC */

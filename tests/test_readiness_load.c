@@ -11,10 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "db.h"
-#include "readiness.h"
-#include "readiness_load.h"
-#include "util.h"
+#include "store/db.h"
+#include "readiness/readiness.h"
+#include "readiness/readiness_load.h"
+#include "base/util.h"
 
 static char dir[64];
 static char path[128];

@@ -64,12 +64,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "db.h"
-#include "model.h"
-#include "readiness.h"
-#include "readiness_load.h"
+#include "store/db.h"
+#include "model/model.h"
+#include "readiness/readiness.h"
+#include "readiness/readiness_load.h"
 #include "sigcert.h"
-#include "util.h"
+#include "base/util.h"
 
 /* The case tables leave trailing fields (reasons, unused rows) to zero. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"

@@ -19,14 +19,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "db.h"
-#include "inventory.h"
-#include "invfile.h"
-#include "observations.h"
-#include "probe.h"
-#include "readiness_load.h"
-#include "tlsfarm.h"
-#include "util.h"
+#include "store/db.h"
+#include "store/inventory.h"
+#include "importers/invfile.h"
+#include "store/observations.h"
+#include "probe/probe.h"
+#include "readiness/readiness_load.h"
+#include "demo/tlsfarm.h"
+#include "base/util.h"
 
 #define HOST "api.e2e.test"
 

@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "alerts.h"
-#include "config.h"
-#include "db.h"
-#include "reports.h"
+#include "alerts/alerts.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "signals/reports.h"
 #include "sigcert.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Fixed "now" of the tests: 2026-11-27T10:00:00Z. */
 #define NOW ((time_t)1795773600)

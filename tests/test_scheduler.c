@@ -16,12 +16,12 @@
 #include <cmocka.h>
 #include <gnutls/gnutls.h>
 
-#include "db.h"
-#include "metrics.h"
-#include "observations.h"
-#include "scheduler.h"
-#include "tlsfarm.h"
-#include "util.h"
+#include "store/db.h"
+#include "http/metrics.h"
+#include "store/observations.h"
+#include "probe/scheduler.h"
+#include "demo/tlsfarm.h"
+#include "base/util.h"
 
 static const char *pinwatch_bin;
 static char dir[64], dbpath[128], ca[128], ca_both[128];

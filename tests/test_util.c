@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static void test_parse_date_table(void **state)
 {

@@ -9,11 +9,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "db.h"
-#include "util.h"
-#include "webhook.h"
-#include "webhook_int.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "base/util.h"
+#include "alerts/webhook.h"
+#include "alerts/webhook_int.h"
 
 static void test_webhook_signature_rfc4231(void **state)
 {

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <gnutls/gnutls.h>
 
-#include "util.h"
-#include "x509.h"
+#include "base/util.h"
+#include "pki/x509.h"
 
 static char dir[64];
 

@@ -18,8 +18,8 @@
 #include <gnutls/x509.h>
 
 #include "sigcert.h"
-#include "util.h"
-#include "x509.h"
+#include "base/util.h"
+#include "pki/x509.h"
 
 #define DAY 86400
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "util.h"
+#include "store/db.h"
+#include "base/util.h"
 
 struct testdb {
 	char dir[64];

@@ -1,4 +1,4 @@
-/* tlsserver: run a loopback TLS farm (daemon/tlsfarm.c) until SIGTERM/SIGINT.
+/* tlsserver: run a loopback TLS farm (daemon/demo/tlsfarm.c) until SIGTERM/SIGINT.
  * Used by scripts/run, integration tests of the CLI and benchmarks.
  *
  *   tlsserver [--address IP] [--port N] [--mode tls|silent|garbage|close|slow]
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tlsfarm.h"
-#include "util.h"
+#include "demo/tlsfarm.h"
+#include "base/util.h"
 
 static volatile sig_atomic_t stop;
 

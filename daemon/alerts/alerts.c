@@ -1,0 +1,653 @@
+#include "alerts/alerts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/config.h"
+#include "store/db.h"
+#include "base/util.h"
+#include "alerts/webhook.h"
+
+static const char *const kind_names[ALERT_KIND_COUNT] = {
+	[ALERT_STRANDING_NOW] = "stranding_now",
+	[ALERT_ROTATION_NOT_READY] = "rotation_not_ready",
+	[ALERT_CHAIN_CHANGED] = "chain_changed",
+	[ALERT_EDGES_DISAGREE] = "edges_disagree",
+	[ALERT_VALIDATION_FAILED] = "validation_failed",
+	[ALERT_PIN_SET_EXPIRING] = "pin_set_expiring",
+	[ALERT_PROBE_FAILING] = "probe_failing",
+	[ALERT_PIN_FAILURES_REPORTED] = "pin_failures_reported",
+	[ALERT_CANDIDATE_WOULD_STRAND] = "candidate_would_strand",
+};
+
+static const char *const sev_names[] = { "none", "info", "warning", "critical" };
+
+const char *alerts_kind_name(enum alert_kind kind)
+{
+	if ((int)kind < 0 || kind >= ALERT_KIND_COUNT)
+		return "unknown";
+	return kind_names[kind];
+}
+
+int alerts_kind_parse(const char *s, enum alert_kind *out)
+{
+	for (int i = 0; s && i < ALERT_KIND_COUNT; i++) {
+		if (!strcmp(s, kind_names[i])) {
+			*out = (enum alert_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *alerts_severity_name(enum alert_severity sev)
+{
+	if ((int)sev < 0 || sev > ALERT_CRITICAL)
+		return "none";
+	return sev_names[sev];
+}
+
+int alerts_severity_parse(const char *s, enum alert_severity *out)
+{
+	for (int i = ALERT_INFO; s && i <= ALERT_CRITICAL; i++) {
+		if (!strcmp(s, sev_names[i])) {
+			*out = (enum alert_severity)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const char *app, char *out,
+		       size_t outlen)
+{
+	char buf[1024];
+	uint8_t d[32];
+	char hex[65];
+
+	/* NUL separators keep "a" + "b:1" apart from "a:b" + "1". */
+	int len = snprintf(buf, sizeof(buf), "%s%c%s%c%d%c%s", alerts_kind_name(kind), 0,
+			   host ? host : "", 0, host && *host ? port : 0, 0, app ? app : "");
+	if (len < 0 || (size_t)len >= sizeof(buf))
+		return -ENOSPC;
+	if (util_sha256(buf, (size_t)len, d))
+		return -EIO;
+	util_hex(d, 8, hex);
+	int n = snprintf(out, outlen, "%s-%s", alerts_kind_name(kind), hex);
+	return n < 0 || (size_t)n >= outlen ? -ENOSPC : 0;
+}
+
+enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
+				enum alert_severity sev, time_t now, int64_t repeat_s)
+{
+	if (!prev->firing)
+		return present ? ALERT_ACT_OPEN : ALERT_ACT_NONE;
+	if (!present)
+		return ALERT_ACT_RESOLVE;
+	if (sev != prev->severity)
+		return ALERT_ACT_CHANGE;
+	if (prev->last_sent_at == 0 || now - prev->last_sent_at >= repeat_s)
+		return ALERT_ACT_REPEAT;
+	return ALERT_ACT_UPDATE;
+}
+
+enum alert_severity alerts_rotation_severity(int days_left, const int th[4])
+{
+	int cnt = 0;
+	while (cnt < 4 && th[cnt] > 0)
+		cnt++;
+	if (cnt == 0 || days_left > th[0])
+		return ALERT_SEV_NONE;
+	/* The last threshold given, and the third when four are given, are critical. */
+	int crit = cnt >= 3 ? 2 : cnt - 1;
+	if (days_left <= th[crit])
+		return ALERT_CRITICAL;
+	if (cnt >= 2 && days_left <= th[1])
+		return ALERT_WARNING;
+	return ALERT_INFO;
+}
+
+enum alert_severity alerts_probe_failing_severity(int64_t consecutive, int threshold)
+{
+	if (threshold < 1)
+		threshold = 1;
+	if (consecutive < threshold)
+		return ALERT_SEV_NONE;
+	if (consecutive >= 3 * (int64_t)threshold)
+		return ALERT_CRITICAL;
+	return ALERT_WARNING;
+}
+
+/* ---- alerts_apply ------------------------------------------------------- */
+
+struct firing_row {
+	int64_t id;
+	char fingerprint[ALERT_FINGERPRINT_MAX];
+	enum alert_kind kind;
+	enum alert_severity severity;
+	int64_t endpoint_id;
+	time_t starts_at, last_sent_at;
+	char *summary, *details; /* owned */
+	bool seen;
+};
+
+struct hook {
+	int64_t id;
+	enum webhook_format format;
+	enum alert_severity min_severity;
+};
+
+struct apply_ctx {
+	struct db *db;
+	const struct config *cfg;
+	time_t now;
+	struct hook *hooks;
+	size_t nhooks;
+	struct alerts_result *res;
+	char *err;
+	size_t errlen;
+};
+
+static int cmp_cond_ptr(const void *a, const void *b)
+{
+	const struct alert_cond *x = *(const struct alert_cond *const *)a;
+	const struct alert_cond *y = *(const struct alert_cond *const *)b;
+	int c = strcmp(x->fingerprint, y->fingerprint);
+	if (c)
+		return c;
+	return (int)y->severity - (int)x->severity; /* most severe first */
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	return strcmp(((const struct firing_row *)a)->fingerprint,
+		      ((const struct firing_row *)b)->fingerprint);
+}
+
+static int sql_fail(struct apply_ctx *c, const char *what)
+{
+	return util_err(c->err, c->errlen, -EIO, "%s: %s", what, db_errmsg(c->db));
+}
+
+static char *col_strdup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static void free_rows(struct firing_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].summary);
+		free(rows[i].details);
+	}
+	free(rows);
+}
+
+static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nout)
+{
+	static const char sql[] =
+		"SELECT id, fingerprint, kind, severity, endpoint_id, starts_at,"
+		" last_sent_at, summary, details FROM alerts WHERE status = 'firing'";
+	sqlite3_stmt *s = db_stmt(c->db, sql);
+	struct firing_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (!s)
+		return sql_fail(c, "loading alerts");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			if (cap >= ALERT_MAX_CONDS * 4) {
+				free_rows(rows, n);
+				return util_err(c->err, c->errlen, -E2BIG,
+						"too many firing alerts");
+			}
+			size_t ncap = cap ? cap * 2 : 64;
+			struct firing_row *nr = realloc(rows, ncap * sizeof(*nr));
+			if (!nr) {
+				free_rows(rows, n);
+				return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+			}
+			rows = nr;
+			cap = ncap;
+		}
+		struct firing_row *r = &rows[n];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(s, 0);
+		snprintf(r->fingerprint, sizeof(r->fingerprint), "%s",
+			 (const char *)sqlite3_column_text(s, 1));
+		if (alerts_kind_parse((const char *)sqlite3_column_text(s, 2), &r->kind))
+			r->kind = ALERT_KIND_COUNT; /* unknown kinds are never in scope */
+		if (alerts_severity_parse((const char *)sqlite3_column_text(s, 3), &r->severity))
+			r->severity = ALERT_WARNING;
+		r->endpoint_id = sqlite3_column_int64(s, 4);
+		r->starts_at = (time_t)sqlite3_column_int64(s, 5);
+		r->last_sent_at = (time_t)sqlite3_column_int64(s, 6);
+		r->summary = col_strdup(s, 7);
+		r->details = col_strdup(s, 8);
+		n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free_rows(rows, n);
+		return sql_fail(c, "loading alerts");
+	}
+	if (n)
+		qsort(rows, n, sizeof(*rows), cmp_row);
+	*out = rows;
+	*nout = n;
+	return 0;
+}
+
+static int load_hooks(struct apply_ctx *c)
+{
+	static const char sql[] =
+		"SELECT id, format, min_severity FROM webhooks WHERE enabled = 1 ORDER BY id";
+	sqlite3_stmt *s = db_stmt(c->db, sql);
+	int rc;
+
+	if (!s)
+		return sql_fail(c, "loading webhooks");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (c->nhooks >= 1024)
+			break; /* hard cap; the CLI/API refuse more than that */
+		struct hook *nh = realloc(c->hooks, (c->nhooks + 1) * sizeof(*nh));
+		if (!nh) {
+			sqlite3_reset(s);
+			return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+		}
+		c->hooks = nh;
+		struct hook *h = &c->hooks[c->nhooks++];
+		h->id = sqlite3_column_int64(s, 0);
+		if (webhook_format_parse((const char *)sqlite3_column_text(s, 1), &h->format))
+			h->format = WEBHOOK_GENERIC;
+		if (alerts_severity_parse((const char *)sqlite3_column_text(s, 2),
+					  &h->min_severity))
+			h->min_severity = ALERT_WARNING;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(c, "loading webhooks");
+}
+
+static int is_silenced(struct apply_ctx *c, const char *fingerprint, int64_t endpoint_id, bool *out)
+{
+	static const char sql[] = "SELECT 1 FROM silences WHERE until > ?1 AND (fingerprint = ?2"
+				  " OR (?3 <> 0 AND endpoint_id = ?3)) LIMIT 1";
+	sqlite3_stmt *s = db_stmt(c->db, sql);
+	if (!s)
+		return sql_fail(c, "reading silences");
+	sqlite3_bind_int64(s, 1, c->now);
+	sqlite3_bind_text(s, 2, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, endpoint_id);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(c, "reading silences");
+	*out = rc == SQLITE_ROW;
+	return 0;
+}
+
+/* Label strings of an alert row: "host:port" and the app name. */
+static void alert_labels(struct apply_ctx *c, int64_t endpoint_id, int64_t app_id, char *ep,
+			 size_t eplen, char *app, size_t applen)
+{
+	static const char sql_ep[] = "SELECT host, port FROM endpoints WHERE id = ?";
+	static const char sql_app[] = "SELECT name FROM apps WHERE id = ?";
+	sqlite3_stmt *s;
+
+	ep[0] = app[0] = 0;
+	if (endpoint_id && (s = db_stmt(c->db, sql_ep))) {
+		sqlite3_bind_int64(s, 1, endpoint_id);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			snprintf(ep, eplen, "%s:%d", (const char *)sqlite3_column_text(s, 0),
+				 sqlite3_column_int(s, 1));
+		sqlite3_reset(s);
+	}
+	if (app_id && (s = db_stmt(c->db, sql_app))) {
+		sqlite3_bind_int64(s, 1, app_id);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			snprintf(app, applen, "%s", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_reset(s);
+	}
+}
+
+/* The details stored on the row: the condition's details plus the labels. */
+static char *details_text(const struct alert_cond *k, const char *ep, const char *app,
+			  enum alert_severity peak)
+{
+	json_t *d = k->details && json_is_object(k->details) ? json_deep_copy(k->details)
+							     : json_object();
+	if (!d)
+		return NULL;
+	/* The highest severity of the episode: receivers that heard of it at that
+	 * level also hear of its downgrades and its end. */
+	json_object_set_new(d, "peak_severity", json_string(alerts_severity_name(peak)));
+	if (ep[0])
+		json_object_set_new(d, "endpoint", json_string(ep));
+	if (app[0])
+		json_object_set_new(d, "app", json_string(app));
+	char *t = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(d);
+	return t;
+}
+
+/* Write one outbox row per matching webhook; record last_sent_at. */
+static enum alert_severity stored_peak(const struct firing_row *r)
+{
+	enum alert_severity peak = r->severity, p;
+	json_t *d = r->details ? json_loads(r->details, 0, NULL) : NULL;
+	if (!alerts_severity_parse(json_string_value(json_object_get(d, "peak_severity")), &p) &&
+	    p > peak)
+		peak = p;
+	json_decref(d);
+	return peak;
+}
+
+/* Write one outbox row per enabled webhook whose min_severity is at most
+ * @reach; record last_sent_at. @sev is the severity the payload states. */
+static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint,
+		  enum alert_kind kind, enum alert_severity sev, enum alert_severity reach,
+		  const char *status, int64_t endpoint_id, const char *summary, const char *details,
+		  time_t starts_at, time_t ends_at, const char *key)
+{
+	static const char sql_ins[] =
+		"INSERT INTO webhook_outbox (webhook_id, alert_id, idempotency_key, body, state,"
+		" attempts, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, "
+		"?5)"
+		" ON CONFLICT (webhook_id, idempotency_key) DO UPDATE SET body = excluded.body,"
+		" state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,"
+		" created_at = excluded.created_at, last_status = NULL, last_error = NULL";
+	static const char sql_sent[] = "UPDATE alerts SET last_sent_at = ?2 WHERE id = ?1";
+	bool silenced = false;
+	int rc = is_silenced(c, fingerprint, endpoint_id, &silenced);
+	if (rc)
+		return rc;
+	if (silenced) {
+		c->res->silenced++;
+		return 0;
+	}
+
+	json_t *dj = details ? json_loads(details, 0, NULL) : NULL;
+	const char *ep = dj ? json_string_value(json_object_get(dj, "endpoint")) : NULL;
+	const char *app = dj ? json_string_value(json_object_get(dj, "app")) : NULL;
+	struct webhook_alert wa = {
+		.alert_id = alert_id,
+		.fingerprint = fingerprint,
+		.kind = alerts_kind_name(kind),
+		.severity = alerts_severity_name(sev),
+		.status = status,
+		.endpoint = ep,
+		.endpoint_id = endpoint_id,
+		.app = app,
+		.summary = summary,
+		.details = dj,
+		.starts_at = starts_at,
+		.ends_at = ends_at,
+	};
+	for (size_t i = 0; i < c->nhooks && rc == 0; i++) {
+		const struct hook *h = &c->hooks[i];
+		if (reach < h->min_severity)
+			continue;
+		char receiver[64];
+		snprintf(receiver, sizeof(receiver), "pinwatch-webhook-%lld", (long long)h->id);
+		char *body = webhook_payload(h->format, &wa, c->cfg->http_base_url, receiver);
+		if (!body) {
+			rc = util_err(c->err, c->errlen, -ENOMEM, "cannot build webhook payload");
+			break;
+		}
+		sqlite3_stmt *s = db_stmt(c->db, sql_ins);
+		if (!s) {
+			free(body);
+			rc = sql_fail(c, "queueing notification");
+			break;
+		}
+		sqlite3_bind_int64(s, 1, h->id);
+		sqlite3_bind_int64(s, 2, alert_id);
+		sqlite3_bind_text(s, 3, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, body, -1, free);
+		sqlite3_bind_int64(s, 5, c->now);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = sql_fail(c, "queueing notification");
+		sqlite3_reset(s);
+		if (rc == 0)
+			c->res->notifications++;
+	}
+	json_decref(dj);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = db_stmt(c->db, sql_sent);
+	if (!s)
+		return sql_fail(c, "updating alert");
+	sqlite3_bind_int64(s, 1, alert_id);
+	sqlite3_bind_int64(s, 2, c->now);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sql_fail(c, "updating alert");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static int make_key(char *key, size_t len, const char *fp, const char *status, time_t start,
+		    time_t resend_at)
+{
+	int n = resend_at ? snprintf(key, len, "%s:%s:%lld:%lld", fp, status, (long long)start,
+				     (long long)resend_at)
+			  : snprintf(key, len, "%s:%s:%lld", fp, status, (long long)start);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+static int do_open(struct apply_ctx *c, const struct alert_cond *k)
+{
+	static const char sql[] =
+		"INSERT INTO alerts (fingerprint, kind, endpoint_id, app_id, severity, status,"
+		" summary, details, starts_at, updated_at) VALUES (?1, ?2, NULLIF(?3, 0), "
+		"NULLIF(?4, 0),"
+		" ?5, 'firing', ?6, ?7, ?8, ?8)";
+	char ep[300], app[160], key[256];
+	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
+	char *details = details_text(k, ep, app, k->severity);
+	if (!details)
+		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+	sqlite3_stmt *s = db_stmt(c->db, sql);
+	if (!s) {
+		free(details);
+		return sql_fail(c, "opening alert");
+	}
+	sqlite3_bind_text(s, 1, k->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, alerts_kind_name(k->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, k->endpoint_id);
+	sqlite3_bind_int64(s, 4, k->app_id);
+	sqlite3_bind_text(s, 5, alerts_severity_name(k->severity), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, k->summary, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, details, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, c->now);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(details);
+		return sql_fail(c, "opening alert");
+	}
+	int64_t id = sqlite3_last_insert_rowid(db_handle(c->db));
+	c->res->opened++;
+	rc = make_key(key, sizeof(key), k->fingerprint, "firing", c->now, 0);
+	if (rc == 0)
+		rc = notify(c, id, k->fingerprint, k->kind, k->severity, k->severity, "firing",
+			    k->endpoint_id, k->summary, details, c->now, 0, key);
+	free(details);
+	return rc;
+}
+
+static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, struct firing_row *r,
+			   enum alert_action act)
+{
+	static const char sql[] = "UPDATE alerts SET severity = ?2, summary = ?3, details = ?4,"
+				  " updated_at = ?5 WHERE id = ?1";
+	char ep[300], app[160], key[256];
+	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
+	enum alert_severity peak = stored_peak(r);
+	if (k->severity > peak)
+		peak = k->severity;
+	char *details = details_text(k, ep, app, peak);
+	int rc = 0;
+	if (!details)
+		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+	bool same = r->summary && !strcmp(r->summary, k->summary) && r->details &&
+		    !strcmp(r->details, details);
+	if (act != ALERT_ACT_UPDATE || !same) {
+		sqlite3_stmt *s = db_stmt(c->db, sql);
+		if (!s) {
+			free(details);
+			return sql_fail(c, "updating alert");
+		}
+		sqlite3_bind_int64(s, 1, r->id);
+		sqlite3_bind_text(s, 2, alerts_severity_name(k->severity), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, k->summary, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, details, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, c->now);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = sql_fail(c, "updating alert");
+		sqlite3_reset(s);
+	}
+	if (rc == 0 && (act == ALERT_ACT_CHANGE || act == ALERT_ACT_REPEAT)) {
+		if (act == ALERT_ACT_CHANGE)
+			c->res->changed++;
+		else
+			c->res->repeated++;
+		rc = make_key(key, sizeof(key), k->fingerprint, "firing", r->starts_at, c->now);
+		if (rc == 0)
+			rc = notify(c, r->id, k->fingerprint, k->kind, k->severity,
+				    act == ALERT_ACT_CHANGE && r->severity > k->severity
+					    ? r->severity
+					    : k->severity,
+				    "firing", k->endpoint_id, k->summary, details, r->starts_at, 0,
+				    key);
+	}
+	free(details);
+	return rc;
+}
+
+static int do_resolve(struct apply_ctx *c, struct firing_row *r)
+{
+	static const char sql[] = "UPDATE alerts SET status = 'resolved', ends_at = ?2,"
+				  " updated_at = ?3 WHERE id = ?1";
+	char key[256];
+	time_t ends = c->now < r->starts_at ? r->starts_at : c->now;
+	sqlite3_stmt *s = db_stmt(c->db, sql);
+	if (!s)
+		return sql_fail(c, "resolving alert");
+	sqlite3_bind_int64(s, 1, r->id);
+	sqlite3_bind_int64(s, 2, ends);
+	sqlite3_bind_int64(s, 3, c->now);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(c, "resolving alert");
+	c->res->resolved++;
+	/* Receivers that never heard of the episode (silenced throughout) are not told it ended. */
+	if (r->last_sent_at == 0)
+		return 0;
+	rc = make_key(key, sizeof(key), r->fingerprint, "resolved", r->starts_at, 0);
+	if (rc)
+		return rc;
+	return notify(c, r->id, r->fingerprint, r->kind, r->severity, stored_peak(r), "resolved",
+		      r->endpoint_id, r->summary ? r->summary : "", r->details, r->starts_at, ends,
+		      key);
+}
+
+static int check_conds(const struct alert_cond *conds, size_t n, char *err, size_t errlen)
+{
+	if (n > ALERT_MAX_CONDS)
+		return util_err(err, errlen, -E2BIG, "too many conditions (%zu > %d)", n,
+				ALERT_MAX_CONDS);
+	for (size_t i = 0; i < n; i++) {
+		const struct alert_cond *k = &conds[i];
+		size_t fl = strnlen(k->fingerprint, sizeof(k->fingerprint));
+		if ((int)k->kind < 0 || k->kind >= ALERT_KIND_COUNT)
+			return util_err(err, errlen, -EINVAL, "condition %zu: bad kind", i);
+		if (k->severity < ALERT_INFO || k->severity > ALERT_CRITICAL)
+			return util_err(err, errlen, -EINVAL, "condition %zu: bad severity", i);
+		if (fl == 0 || fl == sizeof(k->fingerprint))
+			return util_err(err, errlen, -EINVAL, "condition %zu: bad fingerprint", i);
+		if (strnlen(k->summary, sizeof(k->summary)) == sizeof(k->summary))
+			return util_err(err, errlen, -EINVAL,
+					"condition %zu: summary not terminated", i);
+		if (k->endpoint_id < 0 || k->app_id < 0)
+			return util_err(err, errlen, -EINVAL, "condition %zu: bad id", i);
+	}
+	return 0;
+}
+
+int alerts_apply(struct db *db, const struct alert_cond *conds, size_t n, unsigned scope,
+		 time_t now, const struct config *cfg, struct alerts_result *res, char *err,
+		 size_t errlen)
+{
+	struct alerts_result dummy;
+	struct apply_ctx c = { db, cfg, now, NULL, 0, res ? res : &dummy, err, errlen };
+	const struct alert_cond **sorted = NULL;
+	struct firing_row *rows = NULL;
+	size_t nrows = 0;
+	int rc = check_conds(conds, n, err, errlen);
+
+	memset(c.res, 0, sizeof(*c.res));
+	if (rc)
+		return rc;
+	if (n) {
+		sorted = calloc(n, sizeof(*sorted));
+		if (!sorted)
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			sorted[i] = &conds[i];
+		qsort(sorted, n, sizeof(*sorted), cmp_cond_ptr);
+	}
+	if ((rc = db_begin(db)) != 0) {
+		free(sorted);
+		return util_err(err, errlen, rc, "cannot begin transaction: %s", db_errmsg(db));
+	}
+	if ((rc = load_hooks(&c)) != 0 || (rc = load_firing(&c, &rows, &nrows)) != 0)
+		goto fail;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct alert_cond *k = sorted[i];
+		if (i > 0 && !strcmp(sorted[i - 1]->fingerprint, k->fingerprint))
+			continue; /* duplicate: the first (most severe) one counts */
+		struct firing_row key;
+		snprintf(key.fingerprint, sizeof(key.fingerprint), "%s", k->fingerprint);
+		struct firing_row *r =
+			nrows ? bsearch(&key, rows, nrows, sizeof(*rows), cmp_row) : NULL;
+		struct alert_prev prev = { r != NULL, r ? r->severity : ALERT_SEV_NONE,
+					   r ? r->last_sent_at : 0 };
+		enum alert_action act =
+			alerts_decide(&prev, true, k->severity, now, cfg->alerts_repeat_s);
+		if (r)
+			r->seen = true;
+		if (act == ALERT_ACT_OPEN)
+			rc = do_open(&c, k);
+		else
+			rc = do_still_firing(&c, k, r, act);
+		if (rc)
+			goto fail;
+	}
+	for (size_t i = 0; i < nrows; i++) {
+		struct firing_row *r = &rows[i];
+		if (r->seen || r->kind >= ALERT_KIND_COUNT || !(scope & ALERT_SCOPE(r->kind)))
+			continue;
+		if ((rc = do_resolve(&c, r)) != 0)
+			goto fail;
+	}
+	if ((rc = db_commit(db)) != 0) {
+		util_err(err, errlen, rc, "cannot commit: %s", db_errmsg(db));
+		goto fail;
+	}
+	free_rows(rows, nrows);
+	free(sorted);
+	free(c.hooks);
+	return 0;
+fail:
+	db_rollback(db);
+	free_rows(rows, nrows);
+	free(sorted);
+	free(c.hooks);
+	memset(c.res, 0, sizeof(*c.res));
+	return rc;
+}

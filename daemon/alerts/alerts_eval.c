@@ -1,0 +1,333 @@
+/* Building the condition list: from the observation history (probe_failing,
+ * validation_failed), from pin-set expiry dates (pin_set_expiring), and —
+ * in alerts_readiness.c — from readiness verdicts. alerts_evaluate() gathers
+ * them and applies them in one alerts_apply(). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "signals/reports.h"
+#include "base/util.h"
+
+void alerts_condv_free(struct alerts_condv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		json_decref(v->v[i].details);
+	free(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
+
+struct alert_cond *alerts_condv_push(struct alerts_condv *v)
+{
+	if (v->n == v->cap) {
+		if (v->cap >= ALERT_MAX_CONDS)
+			return NULL;
+		size_t ncap = v->cap ? v->cap * 2 : 16;
+		if (ncap > ALERT_MAX_CONDS)
+			ncap = ALERT_MAX_CONDS;
+		struct alert_cond *nv = realloc(v->v, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		v->v = nv;
+		v->cap = ncap;
+	}
+	struct alert_cond *c = &v->v[v->n++];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* ---- observations: probe_failing, validation_failed ---------------------- */
+
+struct addr_state {
+	const char *address, *outcome, *detail;
+	bool has_chain;
+	int64_t consecutive;
+};
+
+static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int64_t eid,
+			  const char *host, int port, struct addr_state *a, size_t na)
+{
+	int64_t worst_fail = 0, nfail = 0, ninvalid = 0;
+	bool expired = false;
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].has_chain) {
+			ninvalid++;
+			if (strstr(a[i].outcome, "expired"))
+				expired = true;
+		} else {
+			nfail++;
+			if (a[i].consecutive > worst_fail)
+				worst_fail = a[i].consecutive;
+		}
+	}
+	enum alert_severity fsev =
+		alerts_probe_failing_severity(worst_fail, cfg->alerts_probe_failures);
+	for (int pass = 0; pass < 2; pass++) {
+		bool invalid = pass == 1;
+		if (invalid ? ninvalid == 0 : fsev == ALERT_SEV_NONE)
+			continue;
+		struct alert_cond *c = alerts_condv_push(v);
+		if (!c)
+			return -ENOMEM;
+		c->kind = invalid ? ALERT_VALIDATION_FAILED : ALERT_PROBE_FAILING;
+		c->endpoint_id = eid;
+		c->severity = invalid ? (expired ? ALERT_CRITICAL : ALERT_WARNING) : fsev;
+		if (alerts_fingerprint(c->kind, host, port, NULL, c->fingerprint,
+				       sizeof(c->fingerprint)))
+			return -ENOSPC;
+		json_t *addrs = json_array(), *reasons = json_array();
+		const char *first = NULL;
+		for (size_t i = 0; i < na; i++) {
+			if (a[i].has_chain != invalid)
+				continue;
+			if (!first)
+				first = a[i].outcome;
+			json_array_append_new(
+				addrs,
+				json_pack("{s:s, s:s, s:I, s:o}", "address", a[i].address,
+					  "outcome", a[i].outcome, "consecutive_failures",
+					  (json_int_t)a[i].consecutive, "detail",
+					  a[i].detail ? json_string(a[i].detail) : json_null()));
+			char r[512];
+			snprintf(r, sizeof(r), "%s: %s%s%s (%lld consecutive probe%s)",
+				 a[i].address, a[i].outcome, a[i].detail ? ", " : "",
+				 a[i].detail ? a[i].detail : "", (long long)a[i].consecutive,
+				 a[i].consecutive == 1 ? "" : "s");
+			json_array_append_new(reasons, json_string(r));
+		}
+		c->details = json_pack("{s:o, s:o}", "addresses", addrs, "reasons", reasons);
+		if (!c->details)
+			return -ENOMEM;
+		if (invalid)
+			snprintf(c->summary, sizeof(c->summary),
+				 "%s:%d presents a chain that does not validate (%s) on %lld "
+				 "address%s",
+				 host, port, first ? first : "?", (long long)ninvalid,
+				 ninvalid == 1 ? "" : "es");
+		else
+			snprintf(c->summary, sizeof(c->summary),
+				 "%s:%d probes failing (%s) on %lld address%s, %lld consecutive",
+				 host, port, first ? first : "?", (long long)nfail,
+				 nfail == 1 ? "" : "es", (long long)worst_fail);
+	}
+	return 0;
+}
+
+int alerts_conds_from_observations(struct db *db, const struct config *cfg,
+				   struct alerts_condv *out, char *err, size_t errlen)
+{
+	/* The latest row of every address still served (seen within one interval
+	 * of the endpoint's latest probe), when it is not "ok", with the probes
+	 * since the address was last ok. */
+	static const char sql[] =
+		"SELECT e.id, e.host, e.port, o.address, o.outcome, o.presented_chain_id IS NOT "
+		"NULL,"
+		" o.detail, (SELECT coalesce(sum(f.probe_count), 0) FROM observations f"
+		"  WHERE f.endpoint_id = o.endpoint_id AND f.address = o.address AND f.outcome <> "
+		"'ok'"
+		"  AND f.last_seen > coalesce((SELECT max(k.last_seen) FROM observations k"
+		"   WHERE k.endpoint_id = o.endpoint_id AND k.address = o.address AND k.outcome = "
+		"'ok'), -1))"
+		" FROM observations o JOIN endpoints e ON e.id = o.endpoint_id"
+		" WHERE e.enabled = 1 AND o.outcome <> 'ok'"
+		" AND o.id = (SELECT o2.id FROM observations o2 WHERE o2.endpoint_id = "
+		"o.endpoint_id"
+		"  AND o2.address = o.address ORDER BY o2.last_seen DESC, o2.id DESC LIMIT 1)"
+		" AND o.last_seen >= (SELECT max(o3.last_seen) FROM observations o3"
+		"  WHERE o3.endpoint_id = o.endpoint_id) - e.interval_s"
+		" ORDER BY e.id, o.address";
+	enum { MAX_ADDRS = 256 };
+	struct addr_state a[MAX_ADDRS];
+	char *strs[MAX_ADDRS * 3];
+	size_t na = 0, ns = 0;
+	int64_t cur = 0;
+	char host[300] = "";
+	int port = 0, rc = 0, step;
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return util_err(err, errlen, -EIO, "reading observations: %s", db_errmsg(db));
+
+#define KEEP(i)                                                                 \
+	(strs[ns] = sqlite3_column_text(s, (i))                                 \
+			    ? strdup((const char *)sqlite3_column_text(s, (i))) \
+			    : NULL,                                             \
+	 strs[ns++])
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t eid = sqlite3_column_int64(s, 0);
+		if (eid != cur && na) {
+			rc = flush_endpoint(out, cfg, cur, host, port, a, na);
+			for (size_t i = 0; i < ns; i++)
+				free(strs[i]);
+			na = ns = 0;
+			if (rc)
+				break;
+		}
+		cur = eid;
+		snprintf(host, sizeof(host), "%s", (const char *)sqlite3_column_text(s, 1));
+		port = sqlite3_column_int(s, 2);
+		if (na == MAX_ADDRS)
+			continue;
+		struct addr_state *x = &a[na];
+		x->address = KEEP(3);
+		x->outcome = KEEP(4);
+		x->has_chain = sqlite3_column_int(s, 5) != 0;
+		x->detail = KEEP(6);
+		x->consecutive = sqlite3_column_int64(s, 7);
+		if (!x->address || !x->outcome) {
+			rc = -ENOMEM;
+			break;
+		}
+		na++;
+	}
+#undef KEEP
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = util_err(err, errlen, -EIO, "reading observations: %s", db_errmsg(db));
+	if (rc == 0 && na)
+		rc = flush_endpoint(out, cfg, cur, host, port, a, na);
+	for (size_t i = 0; i < ns; i++)
+		free(strs[i]);
+	if (rc == -ENOMEM || rc == -ENOSPC)
+		util_err(err, errlen, rc, "building conditions: %s", strerror(-rc));
+	return rc;
+}
+
+/* ---- pin_set_expiring --------------------------------------------------- */
+
+int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
+				 struct alerts_condv *out, char *err, size_t errlen)
+{
+	/* Enforcing pin sets of versions still in use (latest adoption not 0)
+	 * whose expiry date is within the first [alerts] expiry_days threshold. */
+	static const char sql[] =
+		"SELECT a.id, a.name, p.pattern, min(p.expires), group_concat(v.version, ', ')"
+		" FROM pin_policies p JOIN versions v ON v.id = p.version_id JOIN apps a ON a.id = "
+		"v.app_id"
+		" WHERE p.enforce = 1 AND p.expires IS NOT NULL"
+		" AND p.expires >= date(?1, 'unixepoch') AND p.expires <= date(?1 + ?2 * 86400, "
+		"'unixepoch')"
+		" AND EXISTS (SELECT 1 FROM pins WHERE pins.policy_id = p.id)"
+		" AND (SELECT share FROM adoption WHERE version_id = v.id ORDER BY at DESC LIMIT "
+		"1) IS NOT 0"
+		" GROUP BY a.id, p.pattern ORDER BY a.id, p.pattern";
+	int th0 = cfg->alerts_expiry_days[0] > 0 ? cfg->alerts_expiry_days[0] : 30;
+	int th1 = cfg->alerts_expiry_days[1];
+	sqlite3_stmt *s = db_stmt(db, sql);
+	int step, rc = 0;
+	if (!s)
+		return util_err(err, errlen, -EIO, "reading pin policies: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, th0);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *app = (const char *)sqlite3_column_text(s, 1);
+		const char *pattern = (const char *)sqlite3_column_text(s, 2);
+		const char *expires = (const char *)sqlite3_column_text(s, 3);
+		const char *versions = (const char *)sqlite3_column_text(s, 4);
+		time_t exp_at;
+		if (util_parse_date(expires, &exp_at))
+			continue;
+		int64_t days = (exp_at - now) / 86400;
+		struct alert_cond *c = alerts_condv_push(out);
+		if (!c) {
+			rc = util_err(err, errlen, -ENOMEM, "too many conditions");
+			break;
+		}
+		c->kind = ALERT_PIN_SET_EXPIRING;
+		c->app_id = sqlite3_column_int64(s, 0);
+		c->severity = th1 > 0 && days <= th1 ? ALERT_WARNING : ALERT_INFO;
+		if (alerts_fingerprint(c->kind, pattern, 0, app, c->fingerprint,
+				       sizeof(c->fingerprint))) {
+			rc = util_err(err, errlen, -ENOSPC, "fingerprint too long");
+			break;
+		}
+		snprintf(c->summary, sizeof(c->summary),
+			 "%s: the pin set for %s of version(s) %s expires on %s (%lld days)", app,
+			 pattern, versions ? versions : "?", expires, (long long)days);
+		char r[600];
+		snprintf(r, sizeof(r),
+			 "After %s these versions stop enforcing their pins for %s; ship a release "
+			 "with a renewed pin set.",
+			 expires, pattern);
+		c->details = json_pack("{s:s, s:s, s:s, s:I, s:[s]}", "pattern", pattern,
+				       "versions", versions ? versions : "", "expires", expires,
+				       "days_left", (json_int_t)days, "reasons", r);
+		if (!c->details) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = util_err(err, errlen, -EIO, "reading pin policies: %s", db_errmsg(db));
+	return rc;
+}
+
+/* ---- everything ----------------------------------------------------------- */
+
+/* Drop the conditions a failed source appended after @mark. */
+static void condv_truncate(struct alerts_condv *v, size_t mark)
+{
+	for (size_t i = mark; i < v->n; i++)
+		json_decref(v->v[i].details);
+	v->n = mark;
+}
+
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
+		    char *err, size_t errlen)
+{
+	/* One source failing (a corrupt row, a readiness error) must not silence
+	 * the others: its kinds leave the scope (their alerts stay as they are),
+	 * the rest is applied, and the first error is returned. */
+	static const unsigned kinds[4] = {
+		ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED),
+		ALERT_SCOPE(ALERT_PIN_SET_EXPIRING),
+		0, /* readiness: added to the scope by the source itself on success */
+		ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) |
+			ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND),
+	};
+	struct alerts_condv v = { 0 };
+	unsigned scope = 0;
+	char msg[ERRLEN];
+	int first = 0;
+	for (int src = 0; src < 4; src++) {
+		size_t mark = v.n;
+		int rc;
+		switch (src) {
+		case 0:
+			rc = alerts_conds_from_observations(db, cfg, &v, msg, sizeof(msg));
+			break;
+		case 1:
+			rc = alerts_conds_from_pin_expiry(db, cfg, now, &v, msg, sizeof(msg));
+			break;
+		case 2:
+			rc = alerts_conds_from_store_readiness(db, cfg, now, &v, &scope, msg,
+							       sizeof(msg));
+			break;
+		default:
+			rc = reports_signal_conds(db, now, &v, msg, sizeof(msg));
+			break;
+		}
+		if (rc == 0) {
+			scope |= kinds[src];
+			continue;
+		}
+		condv_truncate(&v, mark);
+		if (!first) {
+			first = rc;
+			util_err(err, errlen, rc, "%s", msg);
+		}
+	}
+	int rc = alerts_apply(db, v.v, v.n, scope, now, cfg, res, msg, sizeof(msg));
+	alerts_condv_free(&v);
+	if (rc) {
+		util_err(err, errlen, rc, "%s", msg);
+		return rc;
+	}
+	return first;
+}

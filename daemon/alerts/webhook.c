@@ -1,0 +1,506 @@
+/* Webhook payloads, signatures, configuration rows and the test request.
+ * The delivery worker lives in webhook_worker.c. */
+#include "alerts/webhook.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "store/audit.h"
+#include "build_config.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "base/util.h"
+#include "alerts/webhook_int.h"
+
+const char *webhook_format_name(enum webhook_format f)
+{
+	return f == WEBHOOK_SLACK ? "slack" : "generic";
+}
+
+int webhook_format_parse(const char *s, enum webhook_format *out)
+{
+	if (s && !strcmp(s, "generic"))
+		*out = WEBHOOK_GENERIC;
+	else if (s && !strcmp(s, "slack"))
+		*out = WEBHOOK_SLACK;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int webhook_url_check(const char *url, char *err, size_t errlen)
+{
+	char *scheme = NULL, *host = NULL;
+	int rc = 0;
+
+	if (!url || !*url)
+		return util_err(err, errlen, -EINVAL, "empty URL");
+	if (strlen(url) > WEBHOOK_URL_MAX)
+		return util_err(err, errlen, -EINVAL, "URL longer than %d bytes", WEBHOOK_URL_MAX);
+	CURLU *u = curl_url();
+	if (!u)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc != CURLUE_OK) {
+		rc = util_err(err, errlen, -EINVAL, "not a valid absolute URL: %s",
+			      curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		rc = util_err(err, errlen, -EINVAL, "only http:// and https:// URLs are accepted");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
+		rc = util_err(err, errlen, -EINVAL, "URL has no host");
+		goto out;
+	}
+	/* The schema's CHECK wants the scheme in lower case at the start. */
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		rc = util_err(err, errlen, -EINVAL, "URL must start with http:// or https://");
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int webhook_redact_url(const char *url, char *out, size_t outlen)
+{
+	/* Slack-style URLs carry their token in the path: keep scheme, host, port
+	 * and the first path segment only. */
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	int rc = -EINVAL;
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+		(void)curl_url_get(u, CURLUPART_PATH, &path, 0);
+		char seg[128] = "";
+		const char *more = "";
+		if (path && path[0] == '/' && path[1]) {
+			size_t l = strcspn(path + 1, "/");
+			if (l >= sizeof(seg))
+				l = sizeof(seg) - 1;
+			memcpy(seg, path + 1, l);
+			seg[l] = 0;
+			if (path[1 + strcspn(path + 1, "/")] || l < strlen(path + 1))
+				more = "/...";
+		}
+		int n = snprintf(out, outlen, "%s://%s%s%s/%s%s", scheme, host, port ? ":" : "",
+				 port ? port : "", seg, more);
+		rc = n < 0 || (size_t)n >= outlen ? -ENOSPC : 0;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *user)
+{
+	(void)ptr;
+	(void)user;
+	return size * nmemb;
+}
+
+CURL *webhook_request_new(const struct config *cfg, const char *url, const char *secret,
+			  const char *body, const char *idem_key, time_t now,
+			  struct curl_slist **hdrs, char *errbuf)
+{
+	char sig[80], h[512];
+	struct curl_slist *l = NULL, *t;
+	CURL *e = curl_easy_init();
+	*hdrs = NULL;
+	if (!e)
+		return NULL;
+
+#define ADD(str)                                        \
+	do {                                            \
+		if (!(t = curl_slist_append(l, (str)))) \
+			goto fail;                      \
+		l = t;                                  \
+	} while (0)
+	ADD("Content-Type: application/json");
+	ADD("Expect:");
+	snprintf(h, sizeof(h), "X-Pinwatch-Timestamp: %lld", (long long)now);
+	ADD(h);
+	if (secret && *secret) {
+		if (webhook_signature(secret, body, strlen(body), sig, sizeof(sig)))
+			goto fail;
+		snprintf(h, sizeof(h), "X-Pinwatch-Signature: %s", sig);
+		ADD(h);
+	}
+	if (idem_key && strlen(idem_key) < 400) {
+		snprintf(h, sizeof(h), "Idempotency-Key: %s", idem_key);
+		ADD(h);
+	}
+#undef ADD
+	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK)
+		goto fail;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "pinwatch/" PINWATCH_VERSION);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->webhook_connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->webhook_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	/* Never take a proxy from the environment: only the configured one. */
+	curl_easy_setopt(e, CURLOPT_PROXY, cfg->webhook_proxy);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(1 << 20));
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	errbuf[0] = 0;
+	*hdrs = l;
+	return e;
+fail:
+	curl_slist_free_all(l);
+	curl_easy_cleanup(e);
+	return NULL;
+}
+
+/* ---- configuration rows ------------------------------------------------- */
+
+static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
+{
+	const char *url = (const char *)sqlite3_column_text(s, 1);
+	char red[WEBHOOK_URL_MAX + 16];
+	if (redact && webhook_redact_url(url, red, sizeof(red)) != 0)
+		snprintf(red, sizeof(red), "(unparsable URL)");
+	return json_pack(
+		"{s:I, s:s, s:s, s:s, s:b, s:I, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+		"url", redact ? red : url, "format", (const char *)sqlite3_column_text(s, 2),
+		"min_severity", (const char *)sqlite3_column_text(s, 3), "enabled",
+		sqlite3_column_int(s, 4), "created_at", (json_int_t)sqlite3_column_int64(s, 5),
+		"has_secret", sqlite3_column_type(s, 6) != SQLITE_NULL);
+}
+
+int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_format fmt,
+		const char *secret, const char *min_severity, time_t now, int64_t *id, char *err,
+		size_t errlen)
+{
+	static const char sql[] =
+		"INSERT INTO webhooks (url, format, secret, min_severity, enabled,"
+		" created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)";
+	enum alert_severity sev = ALERT_WARNING;
+	int64_t count = 0;
+	int rc = webhook_url_check(url, err, errlen);
+	if (rc)
+		return rc;
+	if (!secret || !*secret)
+		return util_err(err, errlen, -EINVAL,
+				"a secret is required (it signs every request)");
+	if (strlen(secret) > WEBHOOK_SECRET_MAX)
+		return util_err(err, errlen, -EINVAL, "secret longer than %d bytes",
+				WEBHOOK_SECRET_MAX);
+	for (const char *p = secret; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return util_err(err, errlen, -EINVAL, "secret contains control characters");
+	if (min_severity && alerts_severity_parse(min_severity, &sev))
+		return util_err(err, errlen, -EINVAL,
+				"min-severity must be info, warning or critical, got '%s'",
+				min_severity);
+	if ((rc = db_begin(db)) != 0)
+		return util_err(err, errlen, rc, "%s", db_errmsg(db));
+	if (db_query_int(db, "SELECT count(*) FROM webhooks", &count) == 0 && count >= 1024) {
+		db_rollback(db);
+		return util_err(err, errlen, -ENOSPC, "too many webhooks (1024)");
+	}
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	sqlite3_bind_text(s, 1, url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, webhook_format_name(fmt), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, secret, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, alerts_severity_name(sev), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = util_err(err, errlen, db_errno(rc), "adding webhook: %s", db_errmsg(db));
+		goto fail;
+	}
+	*id = sqlite3_last_insert_rowid(db_handle(db));
+	char red[WEBHOOK_URL_MAX + 16];
+	if (webhook_redact_url(url, red, sizeof(red)))
+		snprintf(red, sizeof(red), "?");
+	json_t *after =
+		json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red, "format",
+			  webhook_format_name(fmt), "min_severity", alerts_severity_name(sev));
+	rc = audit_commit(db, actor, "create", "webhook", *id, NULL, after, err, errlen);
+	json_decref(after);
+	return rc;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+int webhook_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen)
+{
+	static const char sql_get[] = "SELECT id, url, format, min_severity, enabled, created_at,"
+				      " secret FROM webhooks WHERE id = ?";
+	static const char sql_del[] = "DELETE FROM webhooks WHERE id = ?";
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "%s", db_errmsg(db));
+	sqlite3_stmt *s = db_stmt(db, sql_get);
+	json_t *before = NULL;
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		before = webhook_row_json(s, true);
+	sqlite3_reset(s);
+	if (!before) {
+		rc = util_err(err, errlen, -ENOENT, "no webhook with id %lld", (long long)id);
+		goto fail;
+	}
+	s = db_stmt(db, sql_del);
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	sqlite3_reset(s);
+	if (rc)
+		goto fail;
+	rc = audit_commit(db, actor, "delete", "webhook", id, before, NULL, err, errlen);
+	json_decref(before);
+	return rc;
+fail:
+	json_decref(before);
+	db_rollback(db);
+	return rc;
+}
+
+int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT w.id, w.url, w.format, w.min_severity, w.enabled, w.created_at, w.secret,"
+		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
+		"'pending'),"
+		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
+		"'given_up')"
+		" FROM webhooks w ORDER BY w.id";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	json_t *arr = json_array();
+	int rc;
+	if (!s || !arr) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *o = webhook_row_json(s, true);
+		if (!o)
+			break;
+		json_object_set_new(o, "pending", json_integer(sqlite3_column_int64(s, 7)));
+		json_object_set_new(o, "given_up", json_integer(sqlite3_column_int64(s, 8)));
+		json_array_append_new(arr, o);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "listing webhooks: %s", db_errmsg(db));
+	}
+	*out = arr;
+	return 0;
+}
+
+int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
+{
+	static const char sql[] = "SELECT coalesce(sum(state = 'pending'), 0),"
+				  " coalesce(sum(state = 'given_up'), 0) FROM webhook_outbox";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return -EIO;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*pending = sqlite3_column_int64(s, 0);
+		*given_up = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
+			size_t errlen)
+{
+	static const char sql[] = "SELECT id, webhook_id, alert_id, idempotency_key, state, "
+				  "attempts, next_attempt_at,"
+				  " last_status, last_error, created_at FROM webhook_outbox"
+				  " WHERE ?1 IS NULL OR state = ?1 ORDER BY id LIMIT ?2";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	json_t *arr = json_array();
+	int rc;
+	if (!s || !arr) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	}
+	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		static const char *const names[] = {
+			"id",	      "webhook_id", "alert_id",	       "idempotency_key",
+			"state",      "attempts",   "next_attempt_at", "last_status",
+			"last_error", "created_at"
+		};
+		for (int i = 0; o && i < 10; i++) {
+			json_t *v;
+			switch (sqlite3_column_type(s, i)) {
+			case SQLITE_NULL:
+				v = json_null();
+				break;
+			case SQLITE_INTEGER:
+				v = json_integer(sqlite3_column_int64(s, i));
+				break;
+			default:
+				v = json_string((const char *)sqlite3_column_text(s, i));
+			}
+			json_object_set_new(o, names[i], v);
+		}
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "listing the outbox: %s", db_errmsg(db));
+	}
+	*out = arr;
+	return 0;
+}
+
+int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			 size_t errlen)
+{
+	static const char sql[] =
+		"UPDATE webhook_outbox SET state = 'pending', attempts = 0,"
+		" next_attempt_at = ?2, created_at = ?2 WHERE id = ?1 AND state = 'given_up'";
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "%s", db_errmsg(db));
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		goto fail;
+	}
+	if (sqlite3_changes(db_handle(db)) != 1) {
+		rc = util_err(err, errlen, -ENOENT, "no given-up outbox row with id %lld",
+			      (long long)id);
+		goto fail;
+	}
+	json_t *before = json_pack("{s:s}", "state", "given_up");
+	json_t *after = json_pack("{s:s}", "state", "pending");
+	rc = audit_commit(db, actor, "update", "webhook_outbox", id, before, after, err, errlen);
+	json_decref(before);
+	json_decref(after);
+	return rc;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status, char *err,
+		 size_t errlen)
+{
+	static const char sql[] = "SELECT url, format, secret FROM webhooks WHERE id = ?";
+	char url[WEBHOOK_URL_MAX + 1], secret[WEBHOOK_SECRET_MAX + 1] = "", fp[64], key[128];
+	char receiver[64], errbuf[CURL_ERROR_SIZE];
+	enum webhook_format fmt = WEBHOOK_GENERIC;
+	time_t now = util_now();
+	sqlite3_stmt *s = db_stmt(db, sql);
+
+	*http_status = 0;
+	if (!s)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(url, sizeof(url), "%s", (const char *)sqlite3_column_text(s, 0));
+		(void)webhook_format_parse((const char *)sqlite3_column_text(s, 1), &fmt);
+		if (sqlite3_column_text(s, 2))
+			snprintf(secret, sizeof(secret), "%s",
+				 (const char *)sqlite3_column_text(s, 2));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return util_err(err, errlen, rc == SQLITE_DONE ? -ENOENT : -EIO,
+				"no webhook with id %lld", (long long)id);
+
+	snprintf(fp, sizeof(fp), "pinwatch-test-%lld", (long long)id);
+	snprintf(key, sizeof(key), "%s:firing:%lld", fp, (long long)now);
+	snprintf(receiver, sizeof(receiver), "pinwatch-webhook-%lld", (long long)id);
+	json_t *details = json_pack("{s:[s]}", "reasons",
+				    "This is a test notification sent by 'pinwatch webhook test'.");
+	struct webhook_alert a = { .fingerprint = fp,
+				   .kind = "test",
+				   .severity = "info",
+				   .status = "firing",
+				   .summary = "pinwatch test notification: the webhook works",
+				   .details = details,
+				   .starts_at = now };
+	char *body = webhook_payload(fmt, &a, cfg->http_base_url, receiver);
+	json_decref(details);
+	if (!body)
+		return util_err(err, errlen, -ENOMEM, "cannot build payload");
+	struct curl_slist *hdrs = NULL;
+	CURL *e = webhook_request_new(cfg, url, secret, body, key, now, &hdrs, errbuf);
+	if (!e) {
+		free(body);
+		return util_err(err, errlen, -ENOMEM, "cannot set up the request");
+	}
+	CURLcode cc = curl_easy_perform(e);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, http_status);
+	switch (webhook_classify(cc == CURLE_OK, *http_status)) {
+	case WEBHOOK_DELIVERED:
+		rc = 0;
+		break;
+	default:
+		if (cc != CURLE_OK)
+			rc = util_err(err, errlen, -EIO, "%s",
+				      errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		else
+			rc = util_err(err, errlen, -EPROTO, "receiver answered HTTP %ld",
+				      *http_status);
+	}
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hdrs);
+	free(body);
+	return rc;
+}

@@ -1,0 +1,351 @@
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int util_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int parse_digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+static int parse_ymd(const char *s, int *y, int *m, int *d)
+{
+	if (parse_digits(s, 4, y) || s[4] != '-' || parse_digits(s + 5, 2, m) || s[7] != '-' ||
+	    parse_digits(s + 8, 2, d))
+		return -EINVAL;
+	if (*y < 1970 || *y > 9999 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
+		return -EINVAL;
+	return 0;
+}
+
+int util_parse_date(const char *s, time_t *out)
+{
+	int y, m, d;
+	if (!s || strlen(s) != 10 || parse_ymd(s, &y, &m, &d))
+		return -EINVAL;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+	*out = timegm(&tm);
+	return 0;
+}
+
+int util_parse_time(const char *s, time_t *out)
+{
+	int y, mo, d, h, mi, sec;
+	if (!s)
+		return -EINVAL;
+	size_t len = strlen(s);
+	if (len == 10)
+		return util_parse_date(s, out);
+	if (len != 20 || parse_ymd(s, &y, &mo, &d) || s[10] != 'T' || parse_digits(s + 11, 2, &h) ||
+	    s[13] != ':' || parse_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    parse_digits(s + 17, 2, &sec) || s[19] != 'Z' || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	struct tm tm = { .tm_year = y - 1900,
+			 .tm_mon = mo - 1,
+			 .tm_mday = d,
+			 .tm_hour = h,
+			 .tm_min = mi,
+			 .tm_sec = sec };
+	*out = timegm(&tm);
+	return 0;
+}
+
+char *util_fmt_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
+		snprintf(buf, len, "invalid");
+	return buf;
+}
+
+char *util_fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "invalid");
+	return buf;
+}
+
+int util_parse_duration(const char *s, int64_t *seconds)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	int64_t mult = 1;
+	if (*end) {
+		switch (*end) {
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		case 'w':
+			mult = 7 * 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	const int64_t max = 10LL * 366 * 86400;
+	if (v == 0 || v > (unsigned long long)(max / mult))
+		return -ERANGE;
+	*seconds = (int64_t)v * mult;
+	return 0;
+}
+
+int util_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || *end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int util_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || !isfinite(v))
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int util_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0 ? -EIO : 0;
+}
+
+char *util_hex(const uint8_t *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+	return out;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int util_unhex(const char *in, uint8_t *out, size_t len)
+{
+	if (strlen(in) != 2 * len)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
+{
+	gnutls_datum_t d = { (unsigned char *)in, (unsigned)len }, r = { NULL, 0 };
+	if (gnutls_base64_encode2(&d, &r) < 0)
+		return -ENOMEM;
+	if (r.size + 1 > outlen) {
+		gnutls_free(r.data);
+		return -ENOSPC;
+	}
+	memcpy(out, r.data, r.size);
+	out[r.size] = '\0';
+	gnutls_free(r.data);
+	return 0;
+}
+
+int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen)
+{
+	size_t n = strlen(in);
+	/* GnuTLS accepts embedded newlines; pins and tokens never have them. */
+	if (n == 0 || n % 4 != 0 ||
+	    strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+		return -EINVAL;
+	gnutls_datum_t d = { (unsigned char *)in, (unsigned)n }, r = { NULL, 0 };
+	if (gnutls_base64_decode2(&d, &r) < 0)
+		return -EINVAL;
+	if (r.size > cap) {
+		gnutls_free(r.data);
+		return -ENOSPC;
+	}
+	memcpy(out, r.data, r.size);
+	*outlen = r.size;
+	gnutls_free(r.data);
+	return 0;
+}
+
+int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen)
+{
+	uint8_t buf[64];
+	size_t n = 0;
+
+	if (!s || !*s)
+		return util_err(err, errlen, -EINVAL, "empty pin");
+	if (strncmp(s, "sha256/", 7) == 0)
+		s += 7;
+	else if (strncmp(s, "pin-sha256=", 11) == 0)
+		s += 11;
+	if (strlen(s) == 64 && util_unhex(s, out, 32) == 0)
+		return 0;
+	if (util_b64_decode(s, buf, sizeof(buf), &n) != 0 || n != 32)
+		return util_err(err, errlen, -EINVAL, "not 32 bytes of base64");
+	memcpy(out, buf, 32);
+	return 0;
+}
+
+char *util_pin_b64(const uint8_t pin[32], char *out)
+{
+	if (util_b64_encode(pin, 32, out, 45) != 0)
+		out[0] = '\0';
+	return out;
+}
+
+int util_ct_equal(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+	for (size_t i = 0; i < len; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+int util_read_file(const char *path, size_t cap, char **out, size_t *outlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	size_t alloc = 4096, len = 0;
+	char *buf = malloc(alloc + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (len == alloc) {
+			if (alloc >= cap) {
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			alloc = alloc * 2 > cap ? cap : alloc * 2;
+			char *nb = realloc(buf, alloc + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + len, alloc - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			free(buf);
+			close(fd);
+			return e;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+time_t util_now(void)
+{
+	return time(NULL);
+}
+
+int64_t util_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,135 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "store/db.h"
+#include "base/log.h"
+#include "base/util.h"
+
+int cli_global_opt(struct cli_global *g, int opt, const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_DB:
+		g->db_path = arg;
+		return 1;
+	case 'c':
+		g->config_path = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_load_config(struct cli_global *g)
+{
+	char err[ERRLEN];
+	const char *path = g->config_path;
+
+	if (g->cfg_loaded)
+		return EXIT_OK;
+	config_defaults(&g->cfg);
+	if (!path) {
+		if (access(PINWATCH_SYSCONFDIR "/pinwatch.conf", R_OK) != 0) {
+			g->cfg_loaded = true;
+			return EXIT_OK;
+		}
+		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+	}
+	if (config_load(&g->cfg, path, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	log_set_level((enum log_level)g->cfg.log_level);
+	g->cfg_loaded = true;
+	return EXIT_OK;
+}
+
+int cli_open_db(struct cli_global *g, unsigned flags, struct db **out)
+{
+	char err[ERRLEN];
+	int rc = cli_load_config(g);
+	if (rc)
+		return rc;
+	const char *path = g->db_path;
+	if (!path)
+		path = getenv("PINWATCH_DB");
+	if (!path || !*path)
+		path = g->cfg.storage_path;
+	*out = db_open(path, flags, err, sizeof(err));
+	if (!*out) {
+		log_err("%s", err);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_print_json(json_t *j)
+{
+	if (!j) {
+		log_err("out of memory building JSON output");
+		return EXIT_RUNTIME;
+	}
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (rc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+		log_err("writing JSON to stdout failed");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[ERRLEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "pinwatch %s: %s\nTry 'pinwatch %s --help'.\n", cmd, msg, cmd);
+	return EXIT_USAGE;
+}
+
+int cli_action(const char *cmd, const char *usage, const char *actions, int *argc, char ***argv,
+	       const char **action)
+{
+	if (*argc < 2) {
+		if (actions)
+			return cli_usage_error(cmd, "missing action (%s)", actions);
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp((*argv)[1], "--help") || !strcmp((*argv)[1], "-h")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	*action = (*argv)[1];
+	(*argc)--;
+	(*argv)++;
+	optind = 0;
+	return CLI_CONTINUE;
+}
+
+const char *cli_actor(void)
+{
+	static char actor[96];
+	if (!actor[0]) {
+		const char *user = getenv("SUDO_USER");
+		struct passwd *pw = NULL;
+		if (!user || !*user) {
+			pw = getpwuid(getuid());
+			user = pw ? pw->pw_name : NULL;
+		}
+		if (user)
+			snprintf(actor, sizeof(actor), "cli:%s", user);
+		else
+			snprintf(actor, sizeof(actor), "cli:uid%u", (unsigned)getuid());
+	}
+	return actor;
+}

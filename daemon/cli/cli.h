@@ -1,0 +1,109 @@
+/* Shared plumbing of the subcommands: global options, exit codes, opening
+ * the database, printing JSON. Each subcommand lives in a cmd_<name> function
+ * declared here and defined in the module it belongs to (cli_<area>.c).
+ */
+#ifndef PINWATCH_CLI_H
+#define PINWATCH_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "build_config.h"
+#include "base/config.h"
+
+struct db;
+
+/** Exit codes of every subcommand (DESIGN.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_RISK = 1,	  /**< check/whatif/lint found a risk; audit verify found tampering */
+	EXIT_USAGE = 2,	  /**< bad usage or bad input */
+	EXIT_RUNTIME = 3, /**< database, network or other runtime failure */
+};
+
+/** Options every database-touching subcommand accepts. */
+struct cli_global {
+	const char *db_path;	 /**< --db, else $PINWATCH_DB, else [storage] path */
+	const char *config_path; /**< -c/--config */
+	struct config cfg;	 /**< loaded by cli_load_config() */
+	bool cfg_loaded;
+};
+
+/** Long options to append to a subcommand's table (values 'c' and 0x100). */
+#define CLI_OPT_DB 0x100
+#define CLI_GLOBAL_LONGOPTS                            \
+	{ "db", required_argument, NULL, CLI_OPT_DB }, \
+	{                                              \
+		"config", required_argument, NULL, 'c' \
+	}
+#define CLI_GLOBAL_HELP                                                           \
+	"  -c, --config FILE  daemon configuration (default " PINWATCH_SYSCONFDIR \
+	"/pinwatch.conf)\n"                                                       \
+	"      --db PATH      database (else $PINWATCH_DB, else the config's [storage] path)\n"
+
+/** Handle a global option returned by getopt_long; 1 if it was one, else 0. */
+int cli_global_opt(struct cli_global *g, int opt, const char *arg);
+
+/**
+ * Load the configuration: -c FILE if given (a missing file is an error), else
+ * the default path if it exists, else built-in defaults. Returns an EXIT_*.
+ */
+int cli_load_config(struct cli_global *g);
+
+/** Open the database chosen by @g with @flags (db.h). Prints the error. Returns EXIT_*. */
+int cli_open_db(struct cli_global *g, unsigned flags, struct db **out);
+
+/** Print @j (stolen) to stdout, indented, with a newline. Returns EXIT_OK or EXIT_RUNTIME. */
+int cli_print_json(json_t *j);
+
+/** Print a usage error "pinwatch CMD: MSG" and the hint to use --help. Returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** cli_action() result: the action's options and arguments remain to be parsed. */
+#define CLI_CONTINUE (-1)
+
+/**
+ * Take the action word of `pinwatch CMD ACTION [options] [ARGS]` (*@argv[0]
+ * is CMD). "--help" or "-h" in its place prints @usage to stdout: EXIT_OK.
+ * No word at all: EXIT_USAGE after cli_usage_error(@cmd, "missing action
+ * (@actions)"), or after printing @usage to stderr when @actions is NULL.
+ * Otherwise sets *@action to the word (any other text, options included:
+ * the caller names unknown actions), drops CMD from *@argc and *@argv so that
+ * the action stands where getopt_long() expects the program name, resets
+ * getopt (optind = 0) and returns CLI_CONTINUE.
+ */
+int cli_action(const char *cmd, const char *usage, const char *actions, int *argc, char ***argv,
+	       const char **action);
+
+/** The database path chosen by @g (--db, $PINWATCH_DB, [storage] path); after cli_load_config. */
+const char *cli_db_path(struct cli_global *g);
+
+/** The actor recorded in the audit log for CLI changes: "cli:<user>". */
+const char *cli_actor(void);
+
+/* Subcommands. argv[0] is the subcommand name; getopt state is reset. */
+int cmd_webhook(int argc, char **argv);
+int cmd_alert(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_endpoint(int argc, char **argv);
+int cmd_app(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
+int cmd_import_nsc(int argc, char **argv);
+int cmd_import_trustkit(int argc, char **argv);
+int cmd_import_okhttp(int argc, char **argv);
+int cmd_adoption(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_candidate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

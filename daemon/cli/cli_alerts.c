@@ -1,0 +1,527 @@
+/* pinwatch webhook ... and pinwatch alert ... */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "cli/cli.h"
+#include "store/db.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "alerts/webhook.h"
+
+static const char webhook_usage[] =
+	"Usage: pinwatch webhook add URL --format generic|slack (--secret S | --secret-file F)\n"
+	"                            [--min-severity info|warning|critical]\n"
+	"       pinwatch webhook list [--json]\n"
+	"       pinwatch webhook remove ID\n"
+	"       pinwatch webhook test ID\n"
+	"       pinwatch webhook flush\n"
+	"       pinwatch webhook outbox [--json] [--given-up]\n"
+	"       pinwatch webhook retry OUTBOX-ID\n\n"
+	"Webhooks receive alert notifications as JSON POSTs signed with\n"
+	"X-Pinwatch-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>.\n"
+	"'test' sends one test notification now; 'flush' delivers due outbox rows now\n"
+	"(the daemon does this by itself). 'outbox' lists queued and given-up\n"
+	"notifications with their last error; 'retry' queues a given-up one again.\n"
+	"Secrets and URL paths are never listed.\n\n"
+	"Options:\n"
+	"      --format F        generic (Alertmanager-like) or slack (default generic)\n"
+	"      --secret S        HMAC key (visible in the process list: prefer --secret-file)\n"
+	"      --secret-file F   read the HMAC key from F (mode 0600, first line)\n"
+	"      --min-severity S  least severity sent (default warning)\n"
+	"      --json            machine-readable output\n" CLI_GLOBAL_HELP;
+
+static const char alert_usage[] =
+	"Usage: pinwatch alert list [--json] [--all] [--limit N]\n"
+	"       pinwatch alert silence (FINGERPRINT | --endpoint HOST[:PORT]) --for DURATION\n"
+	"                              --reason TEXT\n"
+	"       pinwatch alert unsilence ID\n"
+	"       pinwatch alert silences [--json]\n"
+	"       pinwatch alert evaluate [--json]\n\n"
+	"'list' shows firing alerts (--all: resolved ones too). A silence stops\n"
+	"notifications for one alert or for every alert of one endpoint until it ends;\n"
+	"alert state is still tracked. Silences are recorded in the audit log.\n"
+	"'evaluate' re-evaluates every alert now and queues the notifications (the\n"
+	"daemon does this after each sweep and inventory change).\n\n"
+	"Options:\n"
+	"      --for DURATION    how long, e.g. 90m, 24h, 7d\n"
+	"      --reason TEXT     why (required)\n" CLI_GLOBAL_HELP;
+
+static int parse_id(const char *cmd, const char *s, int64_t *id)
+{
+	long long v;
+	if (!s || util_parse_int(s, 1, INT64_MAX, &v))
+		return cli_usage_error(cmd, "expected a numeric ID, got '%s'", s ? s : "");
+	*id = v;
+	return 0;
+}
+
+static int read_secret_file(const char *path, char *out, size_t outlen)
+{
+	char err[ERRLEN], *buf = NULL;
+	size_t len;
+	if (config_check_secret_file(path, err, sizeof(err))) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	int rc = util_read_file(path, 4096, &buf, &len);
+	if (rc) {
+		log_err("%s: %s", path, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (strlen(buf) >= outlen) {
+		free(buf);
+		log_err("%s: secret too long", path);
+		return EXIT_USAGE;
+	}
+	snprintf(out, outlen, "%s", buf);
+	explicit_bzero(buf, len);
+	free(buf);
+	return EXIT_OK;
+}
+
+static void fmt_opt_time(json_t *v, char *buf, size_t len)
+{
+	if (json_is_integer(v))
+		util_fmt_time((time_t)json_integer_value(v), buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* Untrusted text (summaries name certificates and hosts) on a terminal. */
+static const char *esc(const char *s, char *buf, size_t len)
+{
+	return log_escape(s ? s : "", buf, len);
+}
+
+int cmd_webhook(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "secret", required_argument, NULL, 's' },
+		{ "secret-file", required_argument, NULL, 'S' },
+		{ "min-severity", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "given-up", no_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_global g = { 0 };
+	bool given_up_only = false;
+	const char *format = "generic", *secret = NULL, *secret_file = NULL, *minsev = NULL;
+	char secret_buf[WEBHOOK_SECRET_MAX + 2], err[ERRLEN];
+	bool json = false;
+	int opt, rc;
+
+	const char *action;
+	if ((rc = cli_action("webhook", webhook_usage, "add, list, remove, test, flush", &argc,
+			     &argv, &action)) != CLI_CONTINUE)
+		return rc;
+	/* A receiver closing early must not kill us (libcurl runs with NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'f':
+			format = optarg;
+			break;
+		case 's':
+			secret = optarg;
+			break;
+		case 'S':
+			secret_file = optarg;
+			break;
+		case 'm':
+			minsev = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'g':
+			given_up_only = true;
+			break;
+		case 'h':
+			fputs(webhook_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("webhook", "unknown option");
+		}
+	}
+	char **pos = argv + optind;
+	int npos = argc - optind;
+	struct db *db = NULL;
+	time_t now = util_now();
+
+	if (!strcmp(action, "add")) {
+		enum webhook_format fmt;
+		int64_t id = 0;
+		if (npos != 1)
+			return cli_usage_error("webhook", "add needs exactly one URL");
+		if (webhook_format_parse(format, &fmt))
+			return cli_usage_error("webhook", "--format must be generic or slack");
+		if (!!secret == !!secret_file)
+			return cli_usage_error("webhook", "give one of --secret or --secret-file");
+		if (secret_file) {
+			if ((rc = read_secret_file(secret_file, secret_buf, sizeof(secret_buf))))
+				return rc;
+			secret = secret_buf;
+		}
+		if (webhook_url_check(pos[0], err, sizeof(err)))
+			return cli_usage_error("webhook", "%s", err);
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = webhook_add(db, cli_actor(), pos[0], fmt, secret, minsev, now, &id, err,
+				 sizeof(err));
+		explicit_bzero(secret_buf, sizeof(secret_buf));
+		db_close(db);
+		if (rc) {
+			log_err("webhook add: %s", err);
+			return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		printf("webhook %lld added\n", (long long)id);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "list")) {
+		json_t *arr;
+		if (npos)
+			return cli_usage_error("webhook", "list takes no arguments");
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = webhook_list_json(db, &arr, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook list: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(arr);
+		size_t i;
+		json_t *w;
+		printf("%-4s %-8s %-9s %-8s %-8s %-8s %s\n", "ID", "FORMAT", "MIN-SEV", "ENABLED",
+		       "PENDING", "GAVE-UP", "URL");
+		json_array_foreach(arr, i, w)
+		{
+			printf("%-4lld %-8s %-9s %-8s %-8lld %-8lld %s\n",
+			       (long long)json_integer_value(json_object_get(w, "id")),
+			       json_string_value(json_object_get(w, "format")),
+			       json_string_value(json_object_get(w, "min_severity")),
+			       json_is_true(json_object_get(w, "enabled")) ? "yes" : "no",
+			       (long long)json_integer_value(json_object_get(w, "pending")),
+			       (long long)json_integer_value(json_object_get(w, "given_up")),
+			       json_string_value(json_object_get(w, "url")));
+		}
+		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "remove") || !strcmp(action, "test")) {
+		int64_t id = 0;
+		if (npos != 1)
+			return cli_usage_error("webhook", "%s needs one webhook ID", action);
+		if ((rc = parse_id("webhook", pos[0], &id)))
+			return rc;
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		if (!strcmp(action, "remove")) {
+			rc = webhook_remove(db, cli_actor(), id, err, sizeof(err));
+			db_close(db);
+			if (rc) {
+				log_err("webhook remove: %s", err);
+				return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+			}
+			printf("webhook %lld removed\n", (long long)id);
+			return EXIT_OK;
+		}
+		long status = 0;
+		rc = webhook_test(db, &g.cfg, id, &status, err, sizeof(err));
+		db_close(db);
+		if (rc == -ENOENT) {
+			log_err("webhook test: %s", err);
+			return EXIT_USAGE;
+		}
+		if (rc) {
+			log_err("webhook test: %s", err);
+			return EXIT_RUNTIME;
+		}
+		printf("webhook %lld answered HTTP %ld\n", (long long)id, status);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "flush")) {
+		int delivered = 0;
+		if (npos)
+			return cli_usage_error("webhook", "flush takes no arguments");
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = webhook_deliver_due(db, &g.cfg, now, &delivered, err, sizeof(err));
+		int64_t pending = 0, given_up = 0;
+		(void)webhook_outbox_counts(db, &pending, &given_up);
+		db_close(db);
+		if (rc) {
+			log_err("webhook flush: %s", err);
+			return EXIT_RUNTIME;
+		}
+		printf("delivered %d, pending %lld, given up %lld\n", delivered, (long long)pending,
+		       (long long)given_up);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "outbox")) {
+		json_t *arr;
+		if (npos)
+			return cli_usage_error("webhook", "outbox takes no arguments");
+		if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)))
+			return rc;
+		rc = webhook_outbox_json(db, given_up_only ? "given_up" : NULL, 1000, &arr, err,
+					 sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook outbox: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(arr);
+		size_t i;
+		json_t *o;
+		char t[32], e[1024];
+		printf("%-6s %-8s %-9s %-8s %-20s %s\n", "ID", "WEBHOOK", "STATE", "ATTEMPTS",
+		       "NEXT-ATTEMPT", "LAST-ERROR");
+		json_array_foreach(arr, i, o)
+		{
+			fmt_opt_time(json_object_get(o, "next_attempt_at"), t, sizeof(t));
+			printf("%-6lld %-8lld %-9s %-8lld %-20s %s\n",
+			       (long long)json_integer_value(json_object_get(o, "id")),
+			       (long long)json_integer_value(json_object_get(o, "webhook_id")),
+			       json_string_value(json_object_get(o, "state")),
+			       (long long)json_integer_value(json_object_get(o, "attempts")), t,
+			       esc(json_string_value(json_object_get(o, "last_error")), e,
+				   sizeof(e)));
+		}
+		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "retry")) {
+		int64_t id = 0;
+		if (npos != 1)
+			return cli_usage_error("webhook", "retry needs one outbox ID");
+		if ((rc = parse_id("webhook", pos[0], &id)))
+			return rc;
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = webhook_outbox_retry(db, cli_actor(), id, now, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("webhook retry: %s", err);
+			return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		printf("outbox row %lld queued again\n", (long long)id);
+		return EXIT_OK;
+	}
+	return cli_usage_error("webhook", "unknown action '%s'", action);
+}
+
+static int alert_list(struct cli_global *g, bool all, bool json, int limit)
+{
+	char err[ERRLEN], b1[32], b2[32], e1[256], e2[1024];
+	struct db *db;
+	json_t *arr;
+	int rc = cli_open_db(g, DB_NO_CREATE, &db);
+	if (rc)
+		return rc;
+	rc = alerts_list_json(db, all, limit, util_now(), &arr, err, sizeof(err));
+	db_close(db);
+	if (rc) {
+		log_err("alert list: %s", err);
+		return EXIT_RUNTIME;
+	}
+	if (json)
+		return cli_print_json(arr);
+	size_t i;
+	json_t *a;
+	printf("%-5s %-9s %-8s %-20s %-20s %-30s %s\n", "ID", "STATUS", "SEVERITY", "STARTS",
+	       "ENDS", "FINGERPRINT", "SUMMARY");
+	json_array_foreach(arr, i, a)
+	{
+		fmt_opt_time(json_object_get(a, "starts_at"), b1, sizeof(b1));
+		fmt_opt_time(json_object_get(a, "ends_at"), b2, sizeof(b2));
+		printf("%-5lld %-9s %-8s %-20s %-20s %-30s %s%s\n",
+		       (long long)json_integer_value(json_object_get(a, "id")),
+		       json_string_value(json_object_get(a, "status")),
+		       json_string_value(json_object_get(a, "severity")), b1, b2,
+		       esc(json_string_value(json_object_get(a, "fingerprint")), e1, sizeof(e1)),
+		       esc(json_string_value(json_object_get(a, "summary")), e2, sizeof(e2)),
+		       json_is_true(json_object_get(a, "silenced")) ? " (silenced)" : "");
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
+
+int cmd_alert(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "for", required_argument, NULL, 'F' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_global g = { 0 };
+	const char *endpoint = NULL, *dur = NULL, *reason = NULL;
+	bool json = false, all = false;
+	long long limit = 1000;
+	char err[ERRLEN];
+	int opt, rc;
+
+	const char *action;
+	if ((rc = cli_action("alert", alert_usage, "list, silence, unsilence, silences", &argc,
+			     &argv, &action)) != CLI_CONTINUE)
+		return rc;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'l':
+			if (util_parse_int(optarg, 1, 100000, &limit))
+				return cli_usage_error("alert", "--limit must be 1..100000");
+			break;
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'F':
+			dur = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			fputs(alert_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("alert", "unknown option");
+		}
+	}
+	char **pos = argv + optind;
+	int npos = argc - optind;
+	struct db *db = NULL;
+	time_t now = util_now();
+
+	if (!strcmp(action, "list")) {
+		if (npos)
+			return cli_usage_error("alert", "list takes no arguments");
+		return alert_list(&g, all, json, (int)limit);
+	}
+	if (!strcmp(action, "silence")) {
+		int64_t secs, eid = 0, id = 0;
+		if ((npos == 1) == (endpoint != NULL) || npos > 1)
+			return cli_usage_error("alert", "give one FINGERPRINT or --endpoint HOST");
+		if (!dur || util_parse_duration(dur, &secs))
+			return cli_usage_error("alert", "--for DURATION is required (e.g. 24h)");
+		if (!reason || !*reason)
+			return cli_usage_error("alert", "--reason TEXT is required");
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		if (endpoint &&
+		    (rc = alerts_endpoint_lookup(db, endpoint, &eid, err, sizeof(err)))) {
+			db_close(db);
+			log_err("alert silence: %s", err);
+			return rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
+		}
+		rc = alerts_silence_add(db, cli_actor(), npos ? pos[0] : NULL, eid, now + secs,
+					reason, now, &id, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("alert silence: %s", err);
+			return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		char until[32];
+		printf("silence %lld until %s\n", (long long)id,
+		       util_fmt_time(now + secs, until, sizeof(until)));
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "unsilence")) {
+		int64_t id = 0;
+		if (npos != 1)
+			return cli_usage_error("alert", "unsilence needs one silence ID");
+		if ((rc = parse_id("alert", pos[0], &id)))
+			return rc;
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = alerts_silence_remove(db, cli_actor(), id, now, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("alert unsilence: %s", err);
+			return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		printf("silence %lld ended\n", (long long)id);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "silences")) {
+		json_t *arr;
+		if (npos)
+			return cli_usage_error("alert", "silences takes no arguments");
+		if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)))
+			return rc;
+		rc = alerts_silences_json(db, now, &arr, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("alert silences: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(arr);
+		size_t i;
+		json_t *s;
+		char until[32], e1[256], e2[2048];
+		printf("%-5s %-20s %-40s %s\n", "ID", "UNTIL", "MATCHES", "REASON");
+		json_array_foreach(arr, i, s)
+		{
+			fmt_opt_time(json_object_get(s, "until"), until, sizeof(until));
+			const char *m = json_string_value(json_object_get(s, "fingerprint"));
+			if (!m)
+				m = json_string_value(json_object_get(s, "endpoint"));
+			printf("%-5lld %-20s %-40s %s\n",
+			       (long long)json_integer_value(json_object_get(s, "id")), until,
+			       esc(m, e1, sizeof(e1)),
+			       esc(json_string_value(json_object_get(s, "reason")), e2,
+				   sizeof(e2)));
+		}
+		json_decref(arr);
+		return EXIT_OK;
+	}
+	if (!strcmp(action, "evaluate")) {
+		struct alerts_result r;
+		if (npos)
+			return cli_usage_error("alert", "evaluate takes no arguments");
+		if ((rc = cli_open_db(&g, 0, &db)))
+			return rc;
+		rc = alerts_evaluate(db, &g.cfg, now, &r, err, sizeof(err));
+		db_close(db);
+		if (rc) {
+			log_err("alert evaluate: %s", err);
+			return EXIT_RUNTIME;
+		}
+		if (json)
+			return cli_print_json(json_pack(
+				"{s:i, s:i, s:i, s:i, s:i, s:i}", "opened", r.opened, "resolved",
+				r.resolved, "changed", r.changed, "repeated", r.repeated,
+				"notifications", r.notifications, "silenced", r.silenced));
+		printf("opened %d, resolved %d, changed %d, repeated %d; %d notification(s) queued,"
+		       " %d silenced\n",
+		       r.opened, r.resolved, r.changed, r.repeated, r.notifications, r.silenced);
+		return EXIT_OK;
+	}
+	return cli_usage_error("alert", "unknown action '%s'", action);
+}

@@ -1,0 +1,404 @@
+/* pinwatch import-nsc / import-trustkit / import-okhttp / adoption import:
+ * read a file, parse it with the pure importers, store the result. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/apps.h"
+#include "cli/cli.h"
+#include "store/db.h"
+#include "importers/importers.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define MAX_BACKUP_PINS 64
+
+typedef int (*config_parser)(const char *, size_t, const char *, struct import_policies *, char *,
+			     size_t);
+
+struct config_cmd {
+	const char *cmd;    /* "import-nsc" */
+	const char *source; /* "nsc" */
+	const char *what;   /* help text describing FILE */
+	config_parser parse;
+};
+
+static void config_usage(const struct config_cmd *c)
+{
+	printf("Usage: pinwatch %s --app NAME --version V [--backup-pin B64]... [--dry-run]\n"
+	       "       [--db PATH] [-c FILE] FILE\n\n"
+	       "%s\n\n"
+	       "Replaces the pin policies of version V of app NAME that came from a previous\n"
+	       "%s import (policies from other sources stay; one with the same pattern is taken\n"
+	       "over). The app must exist; the version is created when missing. Importing the\n"
+	       "same file again changes nothing. Every change is audited.\n\n"
+	       "Pin roles: a configuration does not say which pin is the backup. In each pin\n"
+	       "set the FIRST pin listed is 'current' and every further pin is 'backup'.\n"
+	       "With --backup-pin (repeatable) exactly the pins given are 'backup' and all\n"
+	       "others 'current'; a --backup-pin found in no policy is an error.\n\n"
+	       "  --app NAME          the app (must exist: pinwatch app add / import)\n"
+	       "  --version V         the app version this configuration shipped in\n"
+	       "  --backup-pin B64    a pin (sha256/<base64>, base64 or hex) that is a backup\n"
+	       "  --dry-run           parse and print the policies as inventory JSON; store "
+	       "nothing\n"
+	       "  -h, --help          this help\n" CLI_GLOBAL_HELP "\n"
+	       "Exit status: 0 ok; 2 bad usage or bad input (the error names file:line or\n"
+	       "the key path; nothing is stored), or unknown app; 3 database failure.\n",
+	       c->cmd, c->what, c->source);
+}
+
+static json_t *policies_json(const struct import_policies *r)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < r->npolicies; i++) {
+		const struct pin_policy *p = &r->policies[i];
+		json_t *pins = json_array();
+		for (size_t k = 0; pins && k < p->npins; k++) {
+			char b64[48];
+			json_t *o = json_pack("{s:s, s:s}", "sha256",
+					      util_pin_b64(p->pins[k].sha256, b64), "role",
+					      model_role_name(p->pins[k].role));
+			if (!o || json_array_append_new(pins, o)) {
+				json_decref(pins);
+				pins = NULL;
+			}
+		}
+		json_t *o = pins ? json_pack("{s:s, s:b, s:b, s:s?, s:o}", "pattern", p->pattern,
+					     "include_subdomains", p->include_subdomains, "enforce",
+					     p->enforce, "expires",
+					     p->expires[0] ? p->expires : NULL, "pins", pins)
+				 : NULL;
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static int read_input(const char *cmd, const char *path, size_t cap, char **buf, size_t *len)
+{
+	char esc[ERRLEN];
+	int rc = util_read_file(path, cap, buf, len);
+	if (rc == -EFBIG) {
+		log_err("%s: %s: larger than %zu bytes", cmd, log_escape(path, esc, sizeof(esc)),
+			cap);
+		return EXIT_USAGE;
+	}
+	if (rc) {
+		log_errno(LOG_LVL_ERR, -rc, "%s: cannot read %s", cmd,
+			  log_escape(path, esc, sizeof(esc)));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int store_exit(int rc)
+{
+	return rc == -EINVAL || rc == -ENOENT || rc == -EEXIST ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+static int config_import(const struct config_cmd *c, int argc, char **argv)
+{
+	enum { OPT_APP = 0x200, OPT_VERSION, OPT_BACKUP, OPT_DRY };
+	static const struct option opts[] = {
+		{ "app", required_argument, NULL, OPT_APP },
+		{ "version", required_argument, NULL, OPT_VERSION },
+		{ "backup-pin", required_argument, NULL, OPT_BACKUP },
+		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_global g = { 0 };
+	const char *app = NULL, *version = NULL;
+	uint8_t backup[MAX_BACKUP_PINS][32];
+	size_t nbackup = 0;
+	bool dry = false;
+	char err[ERRLEN], esc[ERRLEN * 2];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_APP:
+			app = optarg;
+			break;
+		case OPT_VERSION:
+			version = optarg;
+			break;
+		case OPT_DRY:
+			dry = true;
+			break;
+		case OPT_BACKUP:
+			if (nbackup >= MAX_BACKUP_PINS)
+				return cli_usage_error(c->cmd, "more than %d --backup-pin",
+						       MAX_BACKUP_PINS);
+			if (util_parse_pin(optarg, backup[nbackup], err, sizeof(err)))
+				return cli_usage_error(c->cmd, "--backup-pin %s: %s",
+						       log_escape(optarg, esc, sizeof(esc)), err);
+			nbackup++;
+			break;
+		case 'h':
+			config_usage(c);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(c->cmd, "unknown option");
+		}
+	}
+	if (!app || !*app)
+		return cli_usage_error(c->cmd, "--app NAME is required");
+	if (!version || !*version)
+		return cli_usage_error(c->cmd, "--version V is required");
+	if (optind != argc - 1)
+		return cli_usage_error(c->cmd, "exactly one FILE is expected");
+	const char *path = argv[optind];
+
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_input(c->cmd, path, IMPORTERS_MAX_CONFIG, &buf, &len);
+	if (rc)
+		return rc;
+	struct import_policies r;
+	int prc = c->parse(buf, len, path, &r, err, sizeof(err));
+	free(buf);
+	if (prc == 0)
+		prc = importers_assign_roles(&r, (const uint8_t(*)[32])backup, nbackup, err,
+					     sizeof(err));
+	if (prc) {
+		log_err("%s: %s", c->cmd, log_escape(err, esc, sizeof(esc)));
+		importers_policies_free(&r);
+		return prc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	for (size_t i = 0; i < r.nnotes; i++)
+		log_info("%s: note: %s", c->cmd, log_escape(r.notes[i], esc, sizeof(esc)));
+	if (r.notes_dropped)
+		log_info("%s: note: %zu more notes not shown", c->cmd, r.notes_dropped);
+
+	if (r.npolicies == 0)
+		log_warn("%s: %s pins no domain; storing it removes the version's %s policies",
+			 c->cmd, log_escape(path, esc, sizeof(esc)), c->source);
+	if (dry) {
+		rc = cli_print_json(policies_json(&r));
+		importers_policies_free(&r);
+		return rc;
+	}
+	struct db *db = NULL;
+	rc = cli_open_db(&g, DB_NO_CREATE, &db);
+	if (rc) {
+		importers_policies_free(&r);
+		return rc;
+	}
+	int src = apps_set_version_policies(db, cli_actor(), app, version, r.policies, r.npolicies,
+					    c->source, err, sizeof(err));
+	if (src) {
+		log_err("%s: %s", c->cmd, log_escape(err, esc, sizeof(esc)));
+		rc = store_exit(src);
+	} else {
+		char ea[256], ev[256];
+		printf("%s: %zu pin %s from %s stored for %s %s\n", c->cmd, r.npolicies,
+		       r.npolicies == 1 ? "policy" : "policies", log_escape(path, esc, sizeof(esc)),
+		       log_escape(app, ea, sizeof(ea)), log_escape(version, ev, sizeof(ev)));
+	}
+	db_close(db);
+	importers_policies_free(&r);
+	return rc;
+}
+
+static const struct config_cmd nsc_cmd = {
+	"import-nsc",
+	"nsc",
+	"Reads an Android Network Security Config (res/xml/network_security_config.xml):\n"
+	"each <domain> of a <domain-config> with a <pin-set> becomes a pin policy\n"
+	"(includeSubdomains kept; pin-set expiration = policy expiry; only digest=\"SHA-256\").\n"
+	"Nested domain-configs inherit the parent's pin-set unless they have their own; a\n"
+	"domain whose pin-set is empty or absent under a pinned domain becomes an exclusion\n"
+	"(enforce=false, no pins), as Android applies only the most specific domain-config.\n"
+	"<trustkit-config enforcePinning=\"false\"> makes the domain report-only.\n"
+	"<base-config>, <debug-overrides> and <trust-anchors> are ignored (noted on stderr).",
+	importers_parse_nsc,
+};
+
+static const struct config_cmd trustkit_cmd = {
+	"import-trustkit",
+	"trustkit",
+	"Reads a TrustKit configuration, as JSON or as an Info.plist (XML) holding the\n"
+	"TSKConfiguration dict: kTSKPinnedDomains with kTSKPublicKeyHashes,\n"
+	"kTSKIncludeSubdomains, kTSKEnforcePinning (default true), kTSKExpirationDate\n"
+	"(YYYY-MM-DD) and kTSKExcludeSubdomainFromParentPolicy (an exclusion: enforce=false,\n"
+	"no pins). Report settings and kTSKSwizzleNetworkDelegates are accepted and ignored.",
+	importers_parse_trustkit,
+};
+
+static const struct config_cmd okhttp_cmd = {
+	"import-okhttp",
+	"okhttp",
+	"Reads OkHttp CertificatePinner pins as text, one 'PATTERN sha256/<base64>...' per\n"
+	"line ('#' comments; a pattern on several lines adds pins to one policy). PATTERN\n"
+	"keeps OkHttp's meaning: host, '*.host' (exactly one more label) or '**.host' (any\n"
+	"depth, the host itself included). sha1/ pins are refused (pinwatch pins are SHA-256).",
+	importers_parse_okhttp,
+};
+
+int cmd_import_nsc(int argc, char **argv)
+{
+	return config_import(&nsc_cmd, argc, argv);
+}
+
+int cmd_import_trustkit(int argc, char **argv)
+{
+	return config_import(&trustkit_cmd, argc, argv);
+}
+
+int cmd_import_okhttp(int argc, char **argv)
+{
+	return config_import(&okhttp_cmd, argc, argv);
+}
+
+/* ---- adoption ------------------------------------------------------------- */
+
+static void adoption_usage(void)
+{
+	printf("Usage: pinwatch adoption import --app NAME [--dry-run] [--db PATH] [-c FILE] "
+	       "FILE.csv\n\n"
+	       "Adds adoption figures (each version's share of the app's active users on a date)\n"
+	       "from a CSV file with rows  version,share,date  or  version,active_users,date.\n\n"
+	       "An optional header line names the columns, in any order: version, share or\n"
+	       "active_users, date (or at). Without a header the columns are version, value, date\n"
+	       "and the value form decides: if any value has a decimal point, an exponent or a\n"
+	       "'%%' the file gives shares (0.31 or 31%%), otherwise active users (whole numbers;\n"
+	       "write a header to import shares written as 0 and 1 only). With active users each\n"
+	       "date's shares are the version's users / the total users of that date in the file,\n"
+	       "so list every version of that date. Quoted fields, CRLF and a UTF-8 BOM are "
+	       "fine.\n\n"
+	       "All or nothing: a bad row (named by line), a version listed twice for a date,\n"
+	       "shares of one date summing above 1 (stored samples of other versions counted),\n"
+	       "or a version pinwatch does not know stores nothing. A sample for an existing\n"
+	       "(version, date) is replaced. Every change is audited.\n\n"
+	       "  --app NAME   the app (must exist, and so must every version named)\n"
+	       "  --dry-run    parse and print the rows as JSON; store nothing\n"
+	       "  -h, --help   this help\n" CLI_GLOBAL_HELP "\n"
+	       "Exit status: 0 ok; 2 bad usage or bad input; 3 database failure.\n");
+}
+
+static json_t *adoption_json(const struct adoption_csv *a)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < a->nrows; i++) {
+		const struct adoption_csv_row *r = &a->rows[i];
+		json_t *o = json_pack("{s:s, s:s, s:f}", "version", r->version, "at", r->at,
+				      "share", r->share);
+		if (o && r->active_users >= 0 &&
+		    json_object_set_new(o, "active_users", json_integer(r->active_users))) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static int adoption_import(int argc, char **argv)
+{
+	enum { OPT_APP = 0x200, OPT_DRY };
+	static const struct option opts[] = {
+		{ "app", required_argument, NULL, OPT_APP },
+		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_global g = { 0 };
+	const char *app = NULL;
+	bool dry = false;
+	char err[ERRLEN], esc[ERRLEN * 2];
+	int opt;
+	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_APP:
+			app = optarg;
+			break;
+		case OPT_DRY:
+			dry = true;
+			break;
+		case 'h':
+			adoption_usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("adoption import", "unknown option");
+		}
+	}
+	if (!app || !*app)
+		return cli_usage_error("adoption import", "--app NAME is required");
+	if (optind != argc - 1)
+		return cli_usage_error("adoption import", "exactly one FILE.csv is expected");
+	const char *path = argv[optind];
+
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_input("adoption import", path, IMPORTERS_MAX_CSV, &buf, &len);
+	if (rc)
+		return rc;
+	struct adoption_csv a;
+	int prc = importers_parse_adoption_csv(buf, len, path, &a, err, sizeof(err));
+	free(buf);
+	if (prc) {
+		log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
+		return prc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	if (dry) {
+		rc = cli_print_json(adoption_json(&a));
+		importers_adoption_free(&a);
+		return rc;
+	}
+	struct adoption_row *rows = calloc(a.nrows, sizeof(*rows));
+	if (!rows) {
+		importers_adoption_free(&a);
+		log_err("adoption import: out of memory");
+		return EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < a.nrows; i++) {
+		rows[i].version = a.rows[i].version;
+		memcpy(rows[i].at, a.rows[i].at, sizeof(rows[i].at));
+		rows[i].share = a.rows[i].share;
+		rows[i].active_users = a.rows[i].active_users;
+	}
+	struct db *db = NULL;
+	rc = cli_open_db(&g, DB_NO_CREATE, &db);
+	if (rc == EXIT_OK) {
+		int src = apps_add_adoption(db, cli_actor(), app, rows, a.nrows, err, sizeof(err));
+		if (src) {
+			log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
+			rc = store_exit(src);
+		} else {
+			printf("adoption import: %zu sample%s from %s stored for %s\n", a.nrows,
+			       a.nrows == 1 ? "" : "s", log_escape(path, esc, sizeof(esc)),
+			       log_escape(app, err, sizeof(err)));
+		}
+		db_close(db);
+	}
+	free(rows);
+	importers_adoption_free(&a);
+	return rc;
+}
+
+int cmd_adoption(int argc, char **argv)
+{
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+		adoption_usage();
+		return EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "import") != 0)
+		return cli_usage_error("adoption", "expected 'adoption import'");
+	optind = 0;
+	return adoption_import(argc - 1, argv + 1);
+}

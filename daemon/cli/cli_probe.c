@@ -1,0 +1,339 @@
+/* pinwatch probe HOST[:PORT]: fetch, complete and verify a chain. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+#include "base/log.h"
+#include "store/observations.h"
+#include "probe/probe.h"
+#include "base/util.h"
+
+#define MAX_ALL_ADDRESSES 64
+
+static void usage(void)
+{
+	printf("Usage: pinwatch probe [OPTIONS] HOST[:PORT]\n\n"
+	       "Connect (default port 443; IPv6 literals as [ADDR]:PORT), perform a TLS handshake\n"
+	       "and print the presented chain and the validated chain (completed to a trust\n"
+	       "anchor) with, per certificate, subject, issuer, serial, validity, key, SHA-256\n"
+	       "fingerprint and SPKI pin; the TLS version, cipher, trust, name match and the\n"
+	       "outcome: ok, dns_error, refused, unreachable, timeout, tls_alert:<name>,\n"
+	       "tls_error:<reason>, untrusted, name_mismatch, expired.\n\n"
+	       "  --sni NAME        server name to send and check (default HOST)\n"
+	       "  --ca-file FILE    trust anchors (and intermediates) instead of the system store\n"
+	       "  --address IP      probe this address instead of resolving HOST\n"
+	       "  --all-addresses   probe every A/AAAA address of HOST (CDN edges differ)\n"
+	       "  --timeout MS      bound for connect + handshake together (default 10000)\n"
+	       "  --hex             also print pins in hex\n"
+	       "  --json            print JSON\n"
+	       "  --store           also record the results as observations of the endpoint\n"
+	       "                    HOST:PORT in the database (added to the inventory if "
+	       "missing)\n" CLI_GLOBAL_HELP "  -h, --help        this help\n\n"
+	       "The probe keeps at most 32 certificates / 256 KiB of chain and says so.\n"
+	       "Exit status: 0 every address ok; 1 a chain was received but is untrusted,\n"
+	       "expired or does not match the name; 2 bad usage; 3 no chain (DNS, connection,\n"
+	       "timeout or TLS failure).\n");
+}
+
+/* Record @res under endpoint (host, port), creating it if needed. EXIT_*. */
+static int store_results(struct cli_global *g, const char *host, uint16_t port, const char *sni,
+			 const struct probe_result *res, size_t n)
+{
+	struct db *db = NULL;
+	char err[ERRLEN], lhost[256];
+	int rc = cli_open_db(g, DB_NO_CHECK, &db);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i <= strlen(host) && i < sizeof(lhost); i++)
+		lhost[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i]);
+	lhost[sizeof(lhost) - 1] = '\0';
+	if (db_begin(db) != 0)
+		goto fail;
+	sqlite3_stmt *s =
+		db_stmt(db, "INSERT INTO endpoints (host, port, sni, created_at, updated_at) "
+			    "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, port) DO NOTHING");
+	if (!s)
+		goto fail;
+	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, port);
+	if (strcmp(sni, host) != 0)
+		sqlite3_bind_text(s, 3, sni, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)util_now());
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(s);
+	int64_t id = 0;
+	s = db_stmt(db, "SELECT id FROM endpoints WHERE host = ?1 AND port = ?2");
+	if (!s)
+		goto fail;
+	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, port);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto fail;
+	id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	for (size_t i = 0; i < n; i++) {
+		if (obs_record(db, id, &res[i], NULL, err, sizeof(err)) != 0) {
+			log_err("probe --store: %s", err);
+			db_rollback(db);
+			db_close(db);
+			return EXIT_RUNTIME;
+		}
+	}
+	if (db_commit(db) != 0)
+		goto fail;
+	db_close(db);
+	return EXIT_OK;
+fail:
+	log_err("probe --store: %s", db_errmsg(db));
+	db_rollback(db);
+	db_close(db);
+	return EXIT_RUNTIME;
+}
+
+/* "host", "host:port", "[v6]:port", "[v6]", bare "v6". */
+static int parse_target(const char *t, char *host, size_t hlen, uint16_t *port)
+{
+	const char *ps = NULL;
+	size_t n;
+	*port = 443;
+	if (t[0] == '[') {
+		const char *e = strchr(t, ']');
+		if (!e || e == t + 1)
+			return -EINVAL;
+		n = (size_t)(e - t - 1);
+		if (e[1] == ':')
+			ps = e + 2;
+		else if (e[1] != '\0')
+			return -EINVAL;
+		t++;
+	} else {
+		const char *c = strchr(t, ':');
+		if (c && strchr(c + 1, ':')) {
+			n = strlen(t); /* bare IPv6 literal */
+		} else if (c) {
+			n = (size_t)(c - t);
+			ps = c + 1;
+		} else {
+			n = strlen(t);
+		}
+	}
+	if (n == 0 || n >= hlen)
+		return -EINVAL;
+	memcpy(host, t, n);
+	host[n] = '\0';
+	if (ps) {
+		long long v;
+		if (util_parse_int(ps, 1, 65535, &v) != 0)
+			return -EINVAL;
+		*port = (uint16_t)v;
+	}
+	return 0;
+}
+
+static void print_chain(const char *title, const struct x509_chain *ch, bool hex)
+{
+	printf("  %s chain (%zu certificate%s)%s:\n", title, ch->n, ch->n == 1 ? "" : "s",
+	       ch->truncated ? ", truncated" : "");
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct x509_cert_info *c = &ch->certs[i];
+		char s[X509_MAX_DN * 2], is[X509_MAX_DN * 2], nb[32], na[32], fp[65], b64[48],
+			hx[65];
+		printf("    [%zu] subject  %s\n", i, log_escape(c->subject, s, sizeof(s)));
+		printf("        issuer   %s\n", log_escape(c->issuer, is, sizeof(is)));
+		printf("        serial   %s\n", c->serial);
+		printf("        valid    %s to %s\n", util_fmt_time(c->not_before, nb, sizeof(nb)),
+		       util_fmt_time(c->not_after, na, sizeof(na)));
+		printf("        key      %s (%u bits)%s\n", c->key_type, c->key_bits,
+		       c->is_ca ? ", CA" : "");
+		printf("        sha256   %s\n", util_hex(c->sha256, 32, fp));
+		printf("        pin      sha256/%s\n", util_pin_b64(c->spki_pin, b64));
+		if (hex)
+			printf("        pin hex  %s\n", util_hex(c->spki_pin, 32, hx));
+	}
+}
+
+static void print_result(const struct probe_result *r, bool hex)
+{
+	char d[600];
+	printf("%s port %u: %s\n", r->address, r->port, r->outcome);
+	if (r->detail[0])
+		printf("  detail: %s\n", log_escape(r->detail, d, sizeof(d)));
+	if (!r->handshake_ok) {
+		printf("  %lld ms\n", (long long)r->duration_ms);
+		return;
+	}
+	printf("  %s %s, trusted: %s, name matches: %s, %lld ms\n", r->tls_version, r->cipher,
+	       r->trusted ? "yes" : "no", r->name_ok ? "yes" : "no", (long long)r->duration_ms);
+	print_chain("presented", &r->presented, hex);
+	print_chain("validated", &r->validated, hex);
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON, O_STORE };
+	static const struct option opts[] = {
+		{ "sni", required_argument, NULL, O_SNI },
+		{ "ca-file", required_argument, NULL, O_CA },
+		{ "address", required_argument, NULL, O_ADDR },
+		{ "all-addresses", no_argument, NULL, O_ALL },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "hex", no_argument, NULL, O_HEX },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "store", no_argument, NULL, O_STORE },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sni = NULL, *ca = NULL, *address = NULL;
+	bool all = false, hex = false, json = false, store = false;
+	struct cli_global g = { 0 };
+	long long timeout = 10000;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, opt, optarg))
+			continue;
+		switch (opt) {
+		case O_STORE:
+			store = true;
+			break;
+		case O_SNI:
+			sni = optarg;
+			break;
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_ADDR:
+			address = optarg;
+			break;
+		case O_ALL:
+			all = true;
+			break;
+		case O_TIMEOUT:
+			if (util_parse_int(optarg, 100, 600000, &timeout) != 0)
+				return cli_usage_error("probe",
+						       "--timeout: milliseconds in [100, 600000]");
+			break;
+		case O_HEX:
+			hex = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage_error("probe", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("probe", "expected exactly one HOST[:PORT]");
+	if (address && all)
+		return cli_usage_error("probe", "--address and --all-addresses exclude each other");
+	char host[256];
+	uint16_t port;
+	if (parse_target(argv[optind], host, sizeof(host), &port) != 0)
+		return cli_usage_error("probe", "bad target '%s' (HOST, HOST:PORT or [IPv6]:PORT)",
+				       argv[optind]);
+	if (sni && (!*sni || strlen(sni) > 253))
+		return cli_usage_error("probe", "--sni: 1 to 253 characters");
+	if (!sni)
+		sni = host;
+
+	struct probe_addr addrs[MAX_ALL_ADDRESSES];
+	size_t n = 0;
+	char err[ERRLEN], esc[ERRLEN * 2];
+	int rc;
+	if (address) {
+		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };
+		struct addrinfo *ai = NULL;
+		char ps[8];
+		snprintf(ps, sizeof(ps), "%u", port);
+		if (getaddrinfo(address, ps, &hints, &ai) != 0 || !ai)
+			return cli_usage_error("probe", "--address: '%s' is not an IP address",
+					       address);
+		memcpy(&addrs[0].ss, ai->ai_addr, ai->ai_addrlen);
+		addrs[0].len = ai->ai_addrlen;
+		n = 1;
+		freeaddrinfo(ai);
+	} else if ((rc = probe_resolve(host, port, addrs, all ? MAX_ALL_ADDRESSES : 1, &n, err,
+				       sizeof(err))) != 0) {
+		if (json) {
+			json_t *a =
+				json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port",
+					  (json_int_t)port, "outcome", "dns_error", "detail", err);
+			json_t *o = json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
+					      (json_int_t)port, "sni", sni, "addresses", a);
+			rc = cli_print_json(o);
+			return rc ? rc : EXIT_RUNTIME;
+		}
+		printf("%s port %u: dns_error\n  detail: %s\n", log_escape(host, esc, sizeof(esc)),
+		       port, log_escape(err, esc + ERRLEN, ERRLEN));
+		return EXIT_RUNTIME;
+	}
+
+	struct probe_ctx *ctx = probe_ctx_new(ca, err, sizeof(err));
+	if (!ctx) {
+		log_err("probe: %s", log_escape(err, esc, sizeof(esc)));
+		return ca ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	struct probe_result *res = calloc(n, sizeof(*res));
+	if (!res || probe_run_many(ctx, addrs, n, sni, (int)timeout, res) != 0) {
+		log_err("probe: out of memory");
+		free(res);
+		probe_ctx_free(ctx);
+		return EXIT_RUNTIME;
+	}
+	rc = EXIT_OK;
+	if (store) {
+		int sr = store_results(&g, host, port, sni, res, n);
+		if (sr != EXIT_OK) {
+			for (size_t i = 0; i < n; i++)
+				probe_result_clear(&res[i]);
+			free(res);
+			probe_ctx_free(ctx);
+			return sr;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!res[i].handshake_ok)
+			rc = EXIT_RUNTIME;
+		else if (strcmp(res[i].outcome, "ok") != 0 && rc == EXIT_OK)
+			rc = EXIT_RISK;
+	}
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < n; i++)
+			if (json_array_append_new(a, probe_result_json(&res[i])) != 0) {
+				json_decref(a);
+				a = NULL;
+			}
+		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
+					  (json_int_t)port, "sni", sni, "addresses", a)
+			      : NULL;
+		int jr = cli_print_json(o);
+		if (jr)
+			rc = jr;
+	} else {
+		char h[600], s[600];
+		printf("probe %s port %u (SNI %s)\n", log_escape(host, h, sizeof(h)), port,
+		       log_escape(sni, s, sizeof(s)));
+		for (size_t i = 0; i < n; i++)
+			print_result(&res[i], hex);
+		if (fflush(stdout) != 0)
+			rc = EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < n; i++)
+		probe_result_clear(&res[i]);
+	free(res);
+	probe_ctx_free(ctx);
+	return rc;
+}

@@ -1,0 +1,353 @@
+/* `pinwatch check` and `pinwatch whatif`: the readiness engine from the CLI. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+#include "base/log.h"
+#include "readiness/readiness_load.h"
+#include "base/util.h"
+
+/* --at: "YYYY-MM-DD" (00:00 UTC) or "YYYY-MM-DDTHH:MM:SSZ"; default now. */
+static int parse_at(const char *cmd, const char *arg, time_t *at)
+{
+	if (util_parse_time(arg, at) != 0)
+		return cli_usage_error(
+			cmd, "--at '%s': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", arg);
+	return EXIT_OK;
+}
+
+static double num(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+/* Untrusted text (hosts, subjects, reasons quoting certificate fields) is escaped. */
+static void put_escaped(const char *prefix, const char *s)
+{
+	char buf[2048];
+	printf("%s%s\n", prefix, log_escape(s, buf, sizeof(buf)));
+}
+
+static void print_scenario(const char *label, json_t *s, bool now)
+{
+	const char *verdict;
+	if (!json_is_true(json_object_get(s, "evaluated")))
+		verdict = "not observed";
+	else if (now)
+		verdict = num(s, "stranded_share") > 0	? "USERS STRANDED"
+			  : num(s, "unknown_share") > 0 ? "some at risk (unknown adoption)"
+							: "ok";
+	else
+		verdict = json_is_true(json_object_get(s, "ready")) ? "ready" : "NOT READY";
+	printf("      %-18s stranded %5.1f%%  unknown %5.1f%%  %s\n", label,
+	       100 * num(s, "stranded_share"), 100 * num(s, "unknown_share"), verdict);
+}
+
+static void print_check_table(json_t *rep)
+{
+	char h[600];
+	json_t *eps = json_object_get(rep, "endpoints"), *ep;
+	size_t i;
+	printf("Readiness at %s: %s\n", str(rep, "at"), str(rep, "severity"));
+	json_array_foreach(eps, i, ep)
+	{
+		json_t *ex = json_object_get(ep, "expiry");
+		char line[700];
+		snprintf(h, sizeof(h), "%s:%lld", str(ep, "host"),
+			 (long long)json_integer_value(json_object_get(ep, "port")));
+		if (json_is_object(ex))
+			snprintf(line, sizeof(line), "%-9s %-40s expires %.10s (%lld days)",
+				 str(ep, "severity"), h, str(ex, "not_after"),
+				 (long long)json_integer_value(json_object_get(ex, "days_left")));
+		else
+			snprintf(line, sizeof(line), "%-9s %-40s not observed", str(ep, "severity"),
+				 h);
+		put_escaped("", line);
+		json_t *apps = json_object_get(ep, "apps"), *app, *r;
+		size_t j, k;
+		json_array_foreach(apps, j, app)
+		{
+			put_escaped("    app ", str(app, "app"));
+			print_scenario("now", json_object_get(app, "now"), true);
+			print_scenario("same-key renewal", json_object_get(app, "same_key_renewal"),
+				       false);
+			print_scenario("key rotation", json_object_get(app, "key_rotation"), false);
+			print_scenario("CA change", json_object_get(app, "ca_change"), false);
+			json_array_foreach(json_object_get(app, "reasons"), k, r)
+				put_escaped("      - ", json_string_value(r));
+		}
+		json_array_foreach(json_object_get(ep, "reasons"), k, r)
+			put_escaped("    - ", json_string_value(r));
+	}
+	json_t *fs = json_object_get(rep, "findings"), *f;
+	if (json_array_size(fs))
+		printf("\nFindings:\n");
+	json_array_foreach(fs, i, f)
+	{
+		char line[1200];
+		snprintf(line, sizeof(line), "%-9s %-15s %s", str(f, "severity"), str(f, "kind"),
+			 str(f, "text"));
+		put_escaped("", line);
+	}
+	json_t *sum = json_object_get(rep, "summary");
+	printf("\n%zu endpoints: %lld critical, %lld warning, %lld info, %lld ok\n",
+	       json_array_size(eps),
+	       (long long)json_integer_value(json_object_get(sum, "critical")),
+	       (long long)json_integer_value(json_object_get(sum, "warning")),
+	       (long long)json_integer_value(json_object_get(sum, "info")),
+	       (long long)json_integer_value(json_object_get(sum, "ok")));
+}
+
+static void check_usage(FILE *f)
+{
+	fprintf(f, "Usage: pinwatch check [--at DATE] [--json] [--db PATH] [-c FILE]\n\n"
+		   "Readiness of every inventoried endpoint: who is stranded now, by a key\n"
+		   "rotation, by a CA change; expiry, drift, coverage and pin findings.\n\n"
+		   "  --at DATE          evaluate at DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ;\n"
+		   "                     default now): pin expirations, adoption and observations\n"
+		   "                     as of then\n"
+		   "  --json             print the readiness JSON\n" CLI_GLOBAL_HELP
+		   "  -h, --help         this help\n\n"
+		   "Exit: 0 nothing critical, 1 something critical, 2 usage, 3 runtime failure.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = { { "at", required_argument, NULL, 'a' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "help", no_argument, NULL, 'h' },
+					      CLI_GLOBAL_LONGOPTS,
+					      { NULL, 0, NULL, 0 } };
+	struct cli_global g = { 0 };
+	time_t at = util_now();
+	bool json = false;
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, c, optarg))
+			continue;
+		switch (c) {
+		case 'a':
+			if ((rc = parse_at("check", optarg, &at)) != EXIT_OK)
+				return rc;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			check_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("check", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
+	struct db *db = NULL;
+	if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)) != EXIT_OK)
+		return rc;
+	char err[ERRLEN];
+	json_t *rep = NULL;
+	enum readiness_severity worst = READINESS_OK;
+	int r = readiness_check_db(db, at, &rep, &worst, err, sizeof(err));
+	db_close(db);
+	if (r) {
+		log_err("check: %s", err);
+		return EXIT_RUNTIME;
+	}
+	if (json) {
+		if ((rc = cli_print_json(rep)) != EXIT_OK)
+			return rc;
+	} else {
+		print_check_table(rep);
+		json_decref(rep);
+		if (fflush(stdout) != 0)
+			return EXIT_RUNTIME;
+	}
+	return worst == READINESS_CRITICAL ? EXIT_RISK : EXIT_OK;
+}
+
+static void whatif_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pinwatch whatif --host H [--port P] (--chain FILE.pem | --pin B64 ...)\n"
+		"                       [--at YYYY-MM-DD] [--max-stranded F] [--json]\n\n"
+		"Who would be stranded if H presented a candidate certificate chain: the gate\n"
+		"of a renewal pipeline. Works for hosts pinwatch never observed.\n\n"
+		"  --host H           the host name the apps connect to\n"
+		"  --port P           its port (default 443)\n"
+		"  --chain FILE.pem   the candidate chain (leaf first); completed with CA\n"
+		"                     certificates pinwatch observed, so a root pin counts\n"
+		"  --pin B64          a candidate SPKI pin (sha256/B64, B64 or hex); repeatable\n"
+		"  --at DATE          evaluate at DATE (pin expirations, adoption; default now)\n"
+		"  --max-stranded F   tolerated stranded share per app, 0..1 (default 0)\n"
+		"  --json             print JSON\n" CLI_GLOBAL_HELP
+		"  -h, --help         this help\n\n"
+		"Exit: 0 no app above --max-stranded, 1 some app above it, 2 usage or bad\n"
+		"input, 3 runtime failure.\n");
+}
+
+static void print_whatif_table(json_t *w)
+{
+	char line[700];
+	snprintf(line, sizeof(line),
+		 "What-if for %s:%lld at %.10s, candidate of %zu key(s):", str(w, "host"),
+		 (long long)json_integer_value(json_object_get(w, "port")), str(w, "at"),
+		 json_array_size(json_object_get(w, "candidate")));
+	put_escaped("", line);
+	json_t *apps = json_object_get(w, "apps"), *a, *r;
+	size_t i, k;
+	if (json_array_size(apps) == 0)
+		printf("  no app pins this host: nobody can be stranded\n");
+	json_array_foreach(apps, i, a)
+	{
+		snprintf(line, sizeof(line), "  %-24s stranded %5.1f%%  unknown %5.1f%%%s",
+			 str(a, "app"), 100 * num(a, "stranded_share"),
+			 100 * num(a, "unknown_share"),
+			 json_is_true(json_object_get(a, "exceeds")) ? "  EXCEEDS --max-stranded"
+								     : "");
+		put_escaped("", line);
+		json_array_foreach(json_object_get(a, "reasons"), k, r)
+			put_escaped("    - ", json_string_value(r));
+	}
+	printf("%s", json_is_true(json_object_get(w, "risk"))
+			     ? "Result: RISK (some app above --max-stranded)"
+			     : "Result: ok (no app above --max-stranded)");
+	if (num(w, "max_unknown_share") > 0)
+		printf("; up to %.1f%% more of some app's users run versions at risk whose "
+		       "adoption is unknown",
+		       100 * num(w, "max_unknown_share"));
+	printf("\n");
+}
+
+int cmd_whatif(int argc, char **argv)
+{
+	static const struct option opts[] = { { "host", required_argument, NULL, 'H' },
+					      { "port", required_argument, NULL, 'p' },
+					      { "chain", required_argument, NULL, 'C' },
+					      { "pin", required_argument, NULL, 'P' },
+					      { "at", required_argument, NULL, 'a' },
+					      { "max-stranded", required_argument, NULL, 'm' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "help", no_argument, NULL, 'h' },
+					      CLI_GLOBAL_LONGOPTS,
+					      { NULL, 0, NULL, 0 } };
+	struct cli_global g = { 0 };
+	struct readiness_whatif_req req = { 0 };
+	uint8_t pins[READINESS_MAX_CAND_PINS][32];
+	const char *chain = NULL;
+	bool json = false;
+	char err[ERRLEN];
+	long long port = 443;
+	int c, rc;
+	req.at = util_now();
+	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&g, c, optarg))
+			continue;
+		switch (c) {
+		case 'H':
+			req.host = optarg;
+			break;
+		case 'p':
+			if (util_parse_int(optarg, 1, 65535, &port))
+				return cli_usage_error("whatif", "--port '%s': expected 1..65535",
+						       optarg);
+			break;
+		case 'C':
+			if (chain)
+				return cli_usage_error("whatif", "--chain given twice");
+			chain = optarg;
+			break;
+		case 'P':
+			if (req.npins >= READINESS_MAX_CAND_PINS)
+				return cli_usage_error("whatif", "at most %d --pin",
+						       READINESS_MAX_CAND_PINS);
+			if (util_parse_pin(optarg, pins[req.npins], err, sizeof(err)))
+				return cli_usage_error("whatif", "--pin '%s': %s", optarg, err);
+			req.npins++;
+			break;
+		case 'a':
+			if ((rc = parse_at("whatif", optarg, &req.at)) != EXIT_OK)
+				return rc;
+			break;
+		case 'm':
+			if (util_parse_double(optarg, 0, 1, &req.max_stranded))
+				return cli_usage_error(
+					"whatif", "--max-stranded '%s': expected 0..1", optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			whatif_usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("whatif", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("whatif", "unexpected argument '%s'", argv[optind]);
+	if (!req.host)
+		return cli_usage_error("whatif", "--host is required");
+	if (!chain && req.npins == 0)
+		return cli_usage_error("whatif", "give --chain FILE.pem or --pin B64");
+	if (chain && req.npins)
+		return cli_usage_error("whatif", "give either --chain or --pin, not both");
+	req.port = (int)port;
+	req.pins = (const uint8_t(*)[32])pins;
+	char *pem = NULL;
+	if (chain) {
+		size_t len = 0;
+		int r = util_read_file(chain, READINESS_MAX_PEM, &pem, &len);
+		if (r) {
+			fprintf(stderr, "pinwatch whatif: %s: %s\n", chain,
+				r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+			return EXIT_USAGE;
+		}
+		req.pem = pem;
+		req.pemlen = len;
+		struct readiness_chain probe_chain;
+		if (readiness_chain_from_pem(pem, len, &probe_chain, err, sizeof(err)) != 0) {
+			fprintf(stderr, "pinwatch whatif: %s: %s\n", chain, err);
+			free(pem);
+			return EXIT_USAGE;
+		}
+		readiness_chain_free(&probe_chain);
+	}
+	struct db *db = NULL;
+	if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)) != EXIT_OK) {
+		free(pem);
+		return rc;
+	}
+	json_t *out = NULL;
+	bool risk = false;
+	int r = readiness_whatif_db(db, &req, &out, &risk, err, sizeof(err));
+	db_close(db);
+	free(pem);
+	if (r == -EINVAL) {
+		fprintf(stderr, "pinwatch whatif: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (r) {
+		log_err("whatif: %s", err);
+		return EXIT_RUNTIME;
+	}
+	if (json) {
+		if ((rc = cli_print_json(out)) != EXIT_OK)
+			return rc;
+	} else {
+		print_whatif_table(out);
+		json_decref(out);
+		if (fflush(stdout) != 0)
+			return EXIT_RUNTIME;
+	}
+	return risk ? EXIT_RISK : EXIT_OK;
+}

@@ -1,0 +1,59 @@
+#include "cli/config_check.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+
+static int check_db_path(const char *path, char *err, size_t errlen)
+{
+	char dir[CONFIG_PATH_MAX];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(dir))
+		return util_err(err, errlen, -ENAMETOOLONG, "database path too long: %s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	const char *d = dirname(dir);
+	if (stat(d, &st) < 0)
+		return util_err(err, errlen, -errno, "database directory %s: %s", d,
+				strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return util_err(err, errlen, -ENOTDIR, "database directory %s: not a directory", d);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return util_err(err, errlen, -EINVAL, "database %s: not a regular file", path);
+	return 0;
+}
+
+int config_check_cli(struct cli_global *g)
+{
+	char err[ERRLEN];
+	const char *path = g->config_path;
+	int rc;
+
+	if (!path && access(PINWATCH_SYSCONFDIR "/pinwatch.conf", F_OK) == 0)
+		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+	if ((rc = cli_load_config(g)) != EXIT_OK)
+		return rc; /* cli_load_config printed "file:line: ..." */
+	if (config_validate(&g->cfg, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	const char *db = g->db_path;
+	if (!db || !*db)
+		db = getenv("PINWATCH_DB");
+	if (!db || !*db)
+		db = g->cfg.storage_path;
+	if (check_db_path(db, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	printf("%s: configuration OK (database %s)\n", path ? path : "built-in defaults", db);
+	return EXIT_OK;
+}

@@ -1,0 +1,834 @@
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "http/api.h"
+#include "base/config.h"
+#include "store/db.h"
+#include "store/dbhealth.h"
+#include "base/log.h"
+#include "store/tokens.h"
+#include "base/util.h"
+#include "http/web.h"
+
+#define HTTP_THREADS	  4
+#define HTTP_TLS_FILE_MAX (1 << 20)
+
+/* Served with every response. Scripts and styles come from our own files only:
+ * no inline script, no inline style, no eval. */
+#define CSP                                                                               \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+struct dbpool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct db *idle[HTTP_THREADS * 2];
+	size_t nidle;
+	size_t nopen;
+	char path[CONFIG_PATH_MAX];
+};
+
+/* Connections per client address, so that the one over [http]
+ * per_ip_connections gets a 503 rather than a silent close. */
+#define PERIP_BUCKETS 1024
+#define PERIP_SLACK   16 /* libmicrohttpd refuses at accept beyond limit + slack */
+
+struct perip_node {
+	struct perip_node *next;
+	uint8_t addr[17]; /* family byte + up to 16 address bytes */
+	unsigned count;
+};
+
+struct perip_conn {
+	struct perip_node *node;
+	bool over; /* opened while the address was at its limit */
+};
+
+struct http {
+	struct MHD_Daemon *mhd;
+	pthread_mutex_t perip_lock;
+	struct perip_node *perip[PERIP_BUCKETS];
+	struct config cfg;
+	struct api_ctx ctx;
+	struct dbpool pool;
+	char *tls_cert;
+	char *tls_key;
+	char base_origin[512]; /* scheme://host[:port] of [http] base_url, or "" */
+	int port;
+	pthread_t warmer;
+	bool warmer_running;
+};
+
+/* Per-request state kept by libmicrohttpd between calls of the handler. */
+struct reqstate {
+	const struct api_route *route;
+	char *body;
+	size_t len;
+	size_t cap;
+	bool too_big;
+	struct api_req req;
+};
+
+/* ---- database pool ---------------------------------------------------- */
+
+static struct db *pool_get(struct dbpool *p, char *err, size_t errlen)
+{
+	struct db *db = NULL;
+	pthread_mutex_lock(&p->lock);
+	while (p->nidle == 0 && p->nopen >= ARRAY_SIZE(p->idle))
+		pthread_cond_wait(&p->cond, &p->lock);
+	if (p->nidle) {
+		db = p->idle[--p->nidle];
+		pthread_mutex_unlock(&p->lock);
+		/* opened read-only while the database could not be written: reopen
+		 * once it can (on failure the old one still serves reads) */
+		if (dbhealth_refresh(&db, DB_NO_CREATE | DB_NO_CHECK, err, errlen) < 0)
+			log_warn("http: reopening the database: %s", err);
+		return db;
+	}
+	p->nopen++;
+	pthread_mutex_unlock(&p->lock);
+	db = db_open(p->path, DB_NO_CREATE | DB_NO_CHECK | DB_RO_FALLBACK, err, errlen);
+	if (!db) {
+		pthread_mutex_lock(&p->lock);
+		p->nopen--;
+		pthread_cond_signal(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+	return db;
+}
+
+static void pool_put(struct dbpool *p, struct db *db)
+{
+	if (!db)
+		return;
+	/* A handler that failed half-way must not leave a transaction open. */
+	if (!sqlite3_get_autocommit(db_handle(db)))
+		db_rollback(db);
+	pthread_mutex_lock(&p->lock);
+	p->idle[p->nidle++] = db;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void pool_close(struct dbpool *p)
+{
+	for (size_t i = 0; i < p->nidle; i++)
+		db_close(p->idle[i]);
+	p->nidle = p->nopen = 0;
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* ---- per-address connection counts ------------------------------------ */
+
+static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
+{
+	memset(key, 0, 17);
+	if (sa && sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		uint8_t key[17];
+		struct perip_conn *pc = calloc(1, sizeof(*pc));
+		*socket_context = pc;
+		if (!pc || !ci || !addr_key(ci->client_addr, key))
+			return;
+		unsigned hsh = 2166136261u;
+		for (int i = 0; i < 17; i++)
+			hsh = (hsh ^ key[i]) * 16777619u;
+		pthread_mutex_lock(&h->perip_lock);
+		struct perip_node **b = &h->perip[hsh % PERIP_BUCKETS], *n = *b;
+		while (n && memcmp(n->addr, key, sizeof(key)) != 0)
+			n = n->next;
+		if (!n && (n = calloc(1, sizeof(*n)))) {
+			memcpy(n->addr, key, sizeof(key));
+			n->next = *b;
+			*b = n;
+		}
+		if (n) {
+			n->count++;
+			pc->node = n;
+			pc->over = n->count > (unsigned)h->cfg.http_per_ip_connections;
+		}
+		pthread_mutex_unlock(&h->perip_lock);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct perip_conn *pc = *socket_context;
+		*socket_context = NULL;
+		if (!pc)
+			return;
+		if (pc->node) {
+			pthread_mutex_lock(&h->perip_lock);
+			if (--pc->node->count == 0) {
+				for (size_t i = 0; i < PERIP_BUCKETS; i++) {
+					struct perip_node **pp = &h->perip[i];
+					while (*pp && *pp != pc->node)
+						pp = &(*pp)->next;
+					if (*pp) {
+						*pp = pc->node->next;
+						free(pc->node);
+						break;
+					}
+				}
+			}
+			pthread_mutex_unlock(&h->perip_lock);
+		}
+		free(pc);
+	}
+}
+
+static bool conn_over_limit(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct perip_conn *pc = ci ? ci->socket_context : NULL;
+	return pc && pc->over;
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+static void add_common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result send_req(struct MHD_Connection *conn, struct api_req *req, const char *allow)
+{
+	struct MHD_Response *resp;
+	const char *ctype = req->ctype;
+	if (req->json) {
+		char *s = json_dumps(req->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(req->json);
+		req->json = NULL;
+		if (!s) {
+			req->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+			s = strdup("{\"error\":\"internal\",\"detail\":\"out of memory\"}");
+			if (!s)
+				return MHD_NO;
+		}
+		size_t n = strlen(s);
+		/* a final newline makes curl output readable */
+		char *t = realloc(s, n + 2);
+		if (t) {
+			t[n++] = '\n';
+			t[n] = 0;
+			s = t;
+		}
+		resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(s);
+		ctype = "application/json";
+	} else {
+		resp = MHD_create_response_from_buffer(
+			req->textlen, req->text ? req->text : (char *)"",
+			req->text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			free(req->text);
+		req->text = NULL;
+	}
+	if (!resp)
+		return MHD_NO;
+	add_common_headers(resp);
+	if (ctype)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (allow)
+		MHD_add_response_header(resp, "Allow", allow);
+	if (req->close)
+		MHD_add_response_header(resp, "Connection", "close");
+	if (req->status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"pinwatch\"");
+	enum MHD_Result r = MHD_queue_response(conn, (unsigned)req->status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result send_asset(struct MHD_Connection *conn, const struct web_asset *a)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(a->size, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	add_common_headers(resp);
+	MHD_add_response_header(resp, "Content-Type", a->mime);
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+/* ---- request checks --------------------------------------------------- */
+
+static bool is_safe_method(const char *m)
+{
+	return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
+}
+
+/* "scheme://host[:port]" of an absolute URL, lower-cased, into @out; "" when not one. */
+static void url_origin(const char *url, char *out, size_t outlen)
+{
+	out[0] = 0;
+	const char *p = strstr(url, "://");
+	if (!p)
+		return;
+	const char *end = strchr(p + 3, '/');
+	size_t n = end ? (size_t)(end - url) : strlen(url);
+	if (n >= outlen)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char c = url[i];
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = 0;
+}
+
+/* Browsers send Origin (and Sec-Fetch-Site) with state-changing requests; a
+ * request from another site is refused. Non-browser clients send neither. */
+static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
+{
+	const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+		util_err(why, whylen, 0, "Sec-Fetch-Site is '%.32s': cross-site writes are refused",
+			 site);
+		return false;
+	}
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+	if (!origin)
+		return true;
+	char o[512], self[600];
+	url_origin(origin, o, sizeof(o));
+	if (o[0] && h->base_origin[0] && strcmp(o, h->base_origin) == 0)
+		return true;
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+	if (o[0] && host) {
+		snprintf(self, sizeof(self), "%s://%s", h->tls_cert ? "https" : "http", host);
+		char lself[600];
+		url_origin(self, lself, sizeof(lself));
+		if (strcmp(o, lself) == 0)
+			return true;
+	}
+	util_err(why, whylen, 0,
+		 "Origin does not match this server: cross-site writes are refused");
+	return false;
+}
+
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	char c = ct[16];
+	return c == 0 || c == ';' || c == ' ';
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	(void)kind;
+	struct api_req *req = cls;
+	if (req->nquery < API_MAX_QUERY) {
+		req->qkey[req->nquery] = key;
+		req->qval[req->nquery] = value ? value : "";
+		req->nquery++;
+	}
+	return MHD_YES;
+}
+
+/* Authentication: returns 0, or an HTTP status with the error set in @req. */
+static int authenticate(struct http *h, struct MHD_Connection *conn, struct api_req *req,
+			enum api_access need)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	req->role = TOKEN_NONE;
+	snprintf(req->actor, sizeof(req->actor), "anonymous");
+	if (auth) {
+		if (strncasecmp(auth, "Bearer ", 7) != 0) {
+			api_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+				  "Authorization must be 'Bearer <token>'");
+			return req->status;
+		}
+		char err[ERRLEN], name[TOKEN_NAME_MAX + 1];
+		struct db *db = pool_get(&h->pool, err, sizeof(err));
+		if (!db) {
+			api_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "database: %s",
+				  err);
+			return req->status;
+		}
+		const char *tok = auth + 7;
+		while (*tok == ' ')
+			tok++;
+		req->role = tokens_verify(db, tok, name, sizeof(name));
+		pool_put(&h->pool, db);
+		if (req->role == TOKEN_NONE) {
+			api_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+				  "unknown or revoked token");
+			return req->status;
+		}
+		snprintf(req->actor, sizeof(req->actor), "token:%s", name);
+	}
+	bool ok;
+	switch (need) {
+	case API_PUBLIC:
+		ok = true;
+		break;
+	case API_READ:
+		ok = h->ctx.public_read || req->role >= TOKEN_READ;
+		break;
+	case API_WRITE:
+		ok = req->role >= TOKEN_WRITE;
+		break;
+	default:
+		ok = req->role >= TOKEN_ADMIN;
+		break;
+	}
+	if (ok)
+		return 0;
+	static const char *const need_names[] = { "none", "read", "write", "admin" };
+	if (req->role == TOKEN_NONE)
+		api_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "this route needs a %s token",
+			  need_names[need]);
+	else
+		api_error(req, MHD_HTTP_FORBIDDEN, "forbidden",
+			  "this route needs a %s token; '%s' has role %s", need_names[need],
+			  req->actor + 6, tokens_role_name(req->role));
+	return req->status;
+}
+
+/* First call for a request: route, authenticate, check CSRF and body headers.
+ * Returns 0 to go on reading the body, or a status with the error in @rs->req. */
+static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate *rs,
+		    const char *url, const char *method, char *allow, size_t allowlen)
+{
+	struct api_req *req = &rs->req;
+	int status = 0;
+
+	if (snprintf(req->path, sizeof(req->path), "%s", url) >= (int)sizeof(req->path)) {
+		api_error(req, MHD_HTTP_URI_TOO_LONG, "uri_too_long", "path longer than %d bytes",
+			  API_PATH_MAX - 1);
+		return req->status;
+	}
+	req->method = !strcmp(method, "HEAD") ? "GET" : method;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->client,
+				  sizeof(req->client));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				  req->client, sizeof(req->client));
+	}
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
+	rs->route = api_route_find(req, &status, allow, allowlen);
+	if (!rs->route) {
+		if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+			api_error(req, status, "method_not_allowed",
+				  "%s is not allowed here; use %s", req->method, allow);
+		else
+			api_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
+		return req->status;
+	}
+	/* Public routes (pin-failure reports) carry no credentials to abuse, and
+	 * report senders may send any Origin: no cross-site check for them. */
+	if (!is_safe_method(method) && api_route_access(rs->route) != API_PUBLIC) {
+		char why[160];
+		if (!csrf_ok(h, conn, why, sizeof(why))) {
+			api_error(req, MHD_HTTP_FORBIDDEN, "cross_site_request", "%s", why);
+			return req->status;
+		}
+	}
+	status = authenticate(h, conn, req, api_route_access(rs->route));
+	if (status)
+		return status;
+
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+	long long n = 0;
+	if (cl && util_parse_int(cl, 0, INT64_MAX, &n) == 0 && n > h->cfg.http_max_body) {
+		api_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+			  "request body of %lld bytes exceeds the limit of %lld", n,
+			  (long long)h->cfg.http_max_body);
+		return req->status;
+	}
+	if (n > 0 || te) {
+		if (!api_route_has_body(rs->route)) {
+			api_error(req, MHD_HTTP_BAD_REQUEST, "unexpected_body",
+				  "this route takes no body");
+			return req->status;
+		}
+		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+		if (!is_json_type(ct)) {
+			api_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+				  "the body must be application/json");
+			return req->status;
+		}
+	}
+	return 0;
+}
+
+static void append_body(struct http *h, struct reqstate *rs, const char *data, size_t n)
+{
+	if (rs->too_big)
+		return;
+	if (rs->len + n > (size_t)h->cfg.http_max_body) {
+		rs->too_big = true;
+		free(rs->body);
+		rs->body = NULL;
+		rs->len = rs->cap = 0;
+		return;
+	}
+	if (rs->len + n + 1 > rs->cap) {
+		size_t cap = rs->cap ? rs->cap : 4096;
+		while (cap < rs->len + n + 1)
+			cap *= 2;
+		if (cap > (size_t)h->cfg.http_max_body + 1)
+			cap = (size_t)h->cfg.http_max_body + 1;
+		char *b = realloc(rs->body, cap);
+		if (!b) {
+			rs->too_big = true;
+			return;
+		}
+		rs->body = b;
+		rs->cap = cap;
+	}
+	memcpy(rs->body + rs->len, data, n);
+	rs->len += n;
+	rs->body[rs->len] = 0;
+}
+
+static int run_route(struct http *h, struct reqstate *rs)
+{
+	struct api_req *req = &rs->req;
+	json_t *body = NULL;
+	if (rs->too_big) {
+		api_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+			  "request body exceeds the limit of %lld bytes",
+			  (long long)h->cfg.http_max_body);
+		return req->status;
+	}
+	if (rs->len > 0 && api_parse_body(req, rs->body, rs->len, &body))
+		return req->status;
+	char err[ERRLEN];
+	req->db = pool_get(&h->pool, err, sizeof(err));
+	if (!req->db) {
+		json_decref(body);
+		api_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "database: %s", err);
+		return req->status;
+	}
+	req->body = body;
+	req->bodylen = rs->len;
+	api_dispatch(rs->route, req);
+	req->body = NULL;
+	pool_put(&h->pool, req->db);
+	req->db = NULL;
+	json_decref(body);
+	return req->status;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct reqstate *rs = *con_cls;
+	char allow[128] = "";
+	(void)version;
+
+	if (!rs && conn_over_limit(conn)) {
+		struct api_req over = { .close = true };
+		api_error(&over, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_connections",
+			  "more than %d connections from your address; close some and retry",
+			  h->cfg.http_per_ip_connections);
+		return send_req(conn, &over, NULL);
+	}
+	if (!rs) {
+		/* Dashboard assets need no database and no token. */
+		if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
+			const struct web_asset *a = web_find(url);
+			if (a)
+				return send_asset(conn, a);
+		}
+		rs = calloc(1, sizeof(*rs));
+		if (!rs)
+			return MHD_NO;
+		rs->req.ctx = &h->ctx;
+		*con_cls = rs;
+		if (precheck(h, conn, rs, url, method, allow, sizeof(allow)))
+			return send_req(conn, &rs->req, allow[0] ? allow : NULL);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		append_body(h, rs, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	run_route(h, rs);
+	return send_req(conn, &rs->req, NULL);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct reqstate *rs = *con_cls;
+	if (!rs)
+		return;
+	json_decref(rs->req.json);
+	free(rs->req.text);
+	free(rs->body);
+	free(rs);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512], esc[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = 0;
+	log_warn("http: %s", log_escape(msg, esc, sizeof(esc)));
+}
+
+/* ---- readiness warmer ------------------------------------------------- */
+
+#define WARM_PERIOD_S 10
+
+/* Keeps the readiness snapshot built ahead of readers: at start, after every
+ * change the server hears of, and before it ages out. */
+static void *warmer_main(void *arg)
+{
+	struct http *h = arg;
+	struct api_ctx *c = &h->ctx;
+	bool warned = false;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		if (!c->warm_stop && !c->warm_kick) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += WARM_PERIOD_S;
+			pthread_cond_timedwait(&c->warm_cond, &c->lock, &ts);
+		}
+		bool stop = c->warm_stop;
+		c->warm_kick = false;
+		pthread_mutex_unlock(&c->lock);
+		if (stop)
+			break;
+		char err[ERRLEN];
+		struct db *db = pool_get(&h->pool, err, sizeof(err));
+		int rc = db ? api_snapshot_refresh(c, db, err, sizeof(err)) : -EIO;
+		pool_put(&h->pool, db);
+		if (rc && !warned)
+			log_warn("http: readiness snapshot: %s", err);
+		warned = rc != 0;
+	}
+	return NULL;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+struct http *http_new(const struct config *cfg, const char *db_path, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		util_err(err, errlen, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	h->cfg = *cfg;
+	pthread_mutex_init(&h->perip_lock, NULL);
+	pthread_mutex_init(&h->pool.lock, NULL);
+	pthread_cond_init(&h->pool.cond, NULL);
+	h->ctx.cfg = &h->cfg;
+	if (api_ctx_init(&h->ctx, cfg->http_public_read)) {
+		util_err(err, errlen, -ENOMEM, "out of memory");
+		pool_close(&h->pool);
+		pthread_mutex_destroy(&h->perip_lock);
+		free(h);
+		return NULL;
+	}
+	if (snprintf(h->pool.path, sizeof(h->pool.path), "%s", db_path) >=
+	    (int)sizeof(h->pool.path)) {
+		util_err(err, errlen, -ENAMETOOLONG, "database path too long");
+		goto fail;
+	}
+	url_origin(cfg->http_base_url, h->base_origin, sizeof(h->base_origin));
+	{
+		char msg[ERRLEN];
+		if (config_parse_listen(cfg->http_listen, &ss, &sslen, msg, sizeof(msg))) {
+			util_err(err, errlen, -EINVAL, "[http] listen %s", msg);
+			goto fail;
+		}
+	}
+
+	/* Fail now, not on the first request, when the database is unusable. */
+	struct db *db = pool_get(&h->pool, err, errlen);
+	if (!db)
+		goto fail;
+	pool_put(&h->pool, db);
+
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6) {
+		/* "[::]:port" listens on IPv4 too; a specific v6 address only on itself */
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+		flags |= IN6_IS_ADDR_UNSPECIFIED(a6) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	}
+	if (cfg->http_tls_cert[0]) {
+		size_t n;
+		int rc = util_read_file(cfg->http_tls_cert, HTTP_TLS_FILE_MAX, &h->tls_cert, &n);
+		if (rc == 0)
+			rc = config_check_secret_file(cfg->http_tls_key, err, errlen);
+		else
+			util_err(err, errlen, rc, "[http] tls_cert %s: %s", cfg->http_tls_cert,
+				 strerror(-rc));
+		if (rc == 0) {
+			rc = util_read_file(cfg->http_tls_key, HTTP_TLS_FILE_MAX, &h->tls_key, &n);
+			if (rc)
+				util_err(err, errlen, rc, "[http] tls_key %s: %s",
+					 cfg->http_tls_key, strerror(-rc));
+		}
+		if (rc)
+			goto fail;
+		flags |= MHD_USE_TLS;
+	}
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	h->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)cfg->http_max_connections,
+		/* ours answers 503 past the limit; libmicrohttpd's refuses at accept
+		 * a little further, so that a flood cannot hold many sockets */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)cfg->http_per_ip_connections + PERIP_SLACK, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+		h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+	if (!h->mhd) {
+		util_err(err, errlen, -EADDRINUSE,
+			 "cannot listen on %s (address in use, bad address or bad TLS files)",
+			 cfg->http_listen);
+		goto fail;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : 0;
+	if (pthread_create(&h->warmer, NULL, warmer_main, h) == 0)
+		h->warmer_running = true;
+	else
+		log_warn("http: no readiness warmer thread; readers build snapshots themselves");
+	return h;
+fail:
+	http_free(h);
+	return NULL;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd);
+	if (h->warmer_running) {
+		pthread_mutex_lock(&h->ctx.lock);
+		h->ctx.warm_stop = true;
+		pthread_cond_signal(&h->ctx.warm_cond);
+		pthread_mutex_unlock(&h->ctx.lock);
+		pthread_join(h->warmer, NULL);
+	}
+	pool_close(&h->pool);
+	api_ctx_destroy(&h->ctx);
+	for (size_t i = 0; i < PERIP_BUCKETS; i++) {
+		while (h->perip[i]) {
+			struct perip_node *n = h->perip[i];
+			h->perip[i] = n->next;
+			free(n);
+		}
+	}
+	pthread_mutex_destroy(&h->perip_lock);
+	if (h->tls_key) {
+		explicit_bzero(h->tls_key, strlen(h->tls_key));
+		free(h->tls_key);
+	}
+	free(h->tls_cert);
+	free(h);
+}
+
+int http_port(const struct http *h)
+{
+	return h->port;
+}
+
+void http_set_probe_now(struct http *h, http_probe_now_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&h->ctx.lock);
+	h->ctx.probe_now = fn;
+	h->ctx.probe_ctx = ctx;
+	pthread_mutex_unlock(&h->ctx.lock);
+}
+
+void http_note_scheduler_alive(struct http *h, time_t now)
+{
+	pthread_mutex_lock(&h->ctx.lock);
+	h->ctx.scheduler_seen = now;
+	pthread_mutex_unlock(&h->ctx.lock);
+}
+
+void http_note_sweep(struct http *h, time_t finished_at)
+{
+	pthread_mutex_lock(&h->ctx.lock);
+	h->ctx.last_sweep = finished_at;
+	if (finished_at > h->ctx.scheduler_seen)
+		h->ctx.scheduler_seen = finished_at;
+	/* no new generation: readers keep the current snapshot while the warmer
+	 * rebuilds it if the results changed anything */
+	h->ctx.warm_kick = true;
+	pthread_cond_signal(&h->ctx.warm_cond);
+	pthread_mutex_unlock(&h->ctx.lock);
+}
+
+void http_invalidate(struct http *h)
+{
+	api_ctx_invalidate(&h->ctx);
+}

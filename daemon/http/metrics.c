@@ -1,0 +1,297 @@
+#include "http/metrics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "base/util.h"
+
+#define MAX_OUTCOMES 32
+#define OUTCOME_LEN  48
+#define RENDER_CAP   (64u << 20) /* a scrape never grows past 64 MiB */
+
+static const double probe_bounds[] = METRICS_PROBE_BUCKETS;
+#define NBUCKETS ARRAY_SIZE(probe_bounds)
+
+struct outcome_count {
+	char name[OUTCOME_LEN];
+	uint64_t n;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct outcome_count outcomes[MAX_OUTCOMES + 1]; /* last slot: "other" */
+	size_t noutcomes;
+	uint64_t buckets[NBUCKETS]; /* cumulative at render time, per-bucket here */
+	uint64_t probe_count;
+	double probe_sum;
+	uint64_t sweeps;
+	uint64_t sweep_probes;
+	double last_sweep_seconds;
+} M = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void metrics_probe_observe(const char *outcome, double seconds)
+{
+	if (!outcome)
+		outcome = "unknown";
+	if (!(seconds >= 0))
+		seconds = 0;
+	pthread_mutex_lock(&M.lock);
+	size_t i;
+	for (i = 0; i < M.noutcomes; i++)
+		if (strcmp(M.outcomes[i].name, outcome) == 0)
+			break;
+	if (i == M.noutcomes) {
+		if (M.noutcomes < MAX_OUTCOMES) {
+			snprintf(M.outcomes[i].name, OUTCOME_LEN, "%s", outcome);
+			M.noutcomes++;
+		} else {
+			i = MAX_OUTCOMES;
+			snprintf(M.outcomes[i].name, OUTCOME_LEN, "other");
+		}
+	}
+	M.outcomes[i].n++;
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		if (seconds <= probe_bounds[b]) {
+			M.buckets[b]++;
+			break;
+		}
+	}
+	M.probe_count++;
+	M.probe_sum += seconds;
+	pthread_mutex_unlock(&M.lock);
+}
+
+void metrics_sweep_observe(unsigned probes, double seconds)
+{
+	pthread_mutex_lock(&M.lock);
+	M.sweeps++;
+	M.sweep_probes += probes;
+	M.last_sweep_seconds = seconds;
+	pthread_mutex_unlock(&M.lock);
+}
+
+void metrics_reset(void)
+{
+	pthread_mutex_lock(&M.lock);
+	memset(M.outcomes, 0, sizeof(M.outcomes));
+	memset(M.buckets, 0, sizeof(M.buckets));
+	M.noutcomes = 0;
+	M.probe_count = M.sweeps = M.sweep_probes = 0;
+	M.probe_sum = M.last_sweep_seconds = 0;
+	pthread_mutex_unlock(&M.lock);
+}
+
+char *metrics_escape_label(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (!outlen)
+		return out;
+	for (; in && *in && o + 3 < outlen; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* A growable text buffer with a hard cap. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	if (b->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap * 2;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		if (cap > RENDER_CAP) {
+			b->err = -E2BIG;
+			return;
+		}
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static void render_counters(struct buf *b)
+{
+	char esc[OUTCOME_LEN * 2];
+	pthread_mutex_lock(&M.lock);
+	bprintf(b, "# HELP pinwatch_probes_total Probes of one endpoint address, by outcome.\n"
+		   "# TYPE pinwatch_probes_total counter\n");
+	for (size_t i = 0; i <= MAX_OUTCOMES; i++) {
+		if (i < M.noutcomes || (i == MAX_OUTCOMES && M.outcomes[i].n))
+			bprintf(b, "pinwatch_probes_total{outcome=\"%s\"} %llu\n",
+				metrics_escape_label(M.outcomes[i].name, esc, sizeof(esc)),
+				(unsigned long long)M.outcomes[i].n);
+	}
+	bprintf(b, "# HELP pinwatch_probe_duration_seconds Duration of one probe.\n"
+		   "# TYPE pinwatch_probe_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		cum += M.buckets[i];
+		bprintf(b, "pinwatch_probe_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			probe_bounds[i], (unsigned long long)cum);
+	}
+	bprintf(b,
+		"pinwatch_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"pinwatch_probe_duration_seconds_sum %.6f\n"
+		"pinwatch_probe_duration_seconds_count %llu\n",
+		(unsigned long long)M.probe_count, M.probe_sum, (unsigned long long)M.probe_count);
+	bprintf(b,
+		"# HELP pinwatch_sweeps_total Finished sweeps, each counted once its results are "
+		"stored: a pinwatch sweep run, or under serve a pass in which every enabled "
+		"endpoint completed a probe started after the previous pass ended.\n"
+		"# TYPE pinwatch_sweeps_total counter\n"
+		"pinwatch_sweeps_total %llu\n"
+		"# HELP pinwatch_last_sweep_duration_seconds Wall time of the last sweep; under "
+		"serve paced by the probe intervals (about the longest), not by probing speed.\n"
+		"# TYPE pinwatch_last_sweep_duration_seconds gauge\n"
+		"pinwatch_last_sweep_duration_seconds %.3f\n",
+		(unsigned long long)M.sweeps, M.last_sweep_seconds);
+	pthread_mutex_unlock(&M.lock);
+}
+
+/* A gauge whose value is the integer @sql returns. 0 or -EIO. */
+static int count_gauge(struct buf *b, struct db *db, const char *name, const char *help,
+		       const char *sql)
+{
+	int64_t v;
+	if (db_query_int(db, sql, &v))
+		return -EIO;
+	bprintf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+		(long long)v);
+	return 0;
+}
+
+static int render_db(struct buf *b, struct db *db)
+{
+	char h[600], a[200], o[300];
+	time_t now = util_now();
+	int64_t v;
+
+	/* latest observation per endpoint address, with the earliest expiry of its chain */
+	sqlite3_stmt *st = db_stmt(
+		db,
+		"SELECT e.host, e.port, o.address, o.outcome, "
+		"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		"cc.cert_id "
+		" WHERE cc.chain_id = o.presented_chain_id) "
+		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
+		"WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address) "
+		"ORDER BY e.host, e.port, o.address");
+	if (!st)
+		return -EIO;
+	bprintf(b,
+		"# HELP pinwatch_address_outcome Latest probe outcome of an endpoint address (1).\n"
+		"# TYPE pinwatch_address_outcome gauge\n");
+	struct buf exp = { .p = malloc(4096), .cap = 4096 };
+	if (!exp.p)
+		exp.err = -ENOMEM;
+	else
+		exp.p[0] = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		metrics_escape_label((const char *)sqlite3_column_text(st, 0), h, sizeof(h));
+		metrics_escape_label((const char *)sqlite3_column_text(st, 2), a, sizeof(a));
+		metrics_escape_label((const char *)sqlite3_column_text(st, 3), o, sizeof(o));
+		int port = sqlite3_column_int(st, 1);
+		bprintf(b,
+			"pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome="
+			"\"%s\"} 1\n",
+			h, port, a, o);
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			bprintf(&exp,
+				"pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address="
+				"\"%s\"} %lld\n",
+				h, port, a, (long long)(sqlite3_column_int64(st, 4) - now));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || exp.err) {
+		free(exp.p);
+		return rc != SQLITE_DONE ? -EIO : exp.err;
+	}
+	bprintf(b,
+		"# HELP pinwatch_address_expiry_seconds Seconds until the earliest certificate "
+		"presented by an endpoint address expires.\n"
+		"# TYPE pinwatch_address_expiry_seconds gauge\n%s",
+		exp.p);
+	free(exp.p);
+
+	/* how far the schedule is behind: the most overdue enabled endpoint */
+	if (db_query_int(db,
+			 "SELECT coalesce(min(next_probe_at), 0) FROM endpoints "
+			 "WHERE enabled = 1 AND next_probe_at IS NOT NULL",
+			 &v))
+		return -EIO;
+	bprintf(b,
+		"# HELP pinwatch_sweep_lag_seconds How long the most overdue endpoint has waited "
+		"past its probe time.\n"
+		"# TYPE pinwatch_sweep_lag_seconds gauge\npinwatch_sweep_lag_seconds %lld\n",
+		(long long)(v && now > v ? now - v : 0));
+	if (count_gauge(b, db, "pinwatch_webhook_queue_depth",
+			"Webhook deliveries waiting in the outbox.",
+			"SELECT count(*) FROM webhook_outbox WHERE state = 'pending'") ||
+	    count_gauge(b, db, "pinwatch_webhook_given_up", "Webhook deliveries that gave up.",
+			"SELECT count(*) FROM webhook_outbox WHERE state = 'given_up'"))
+		return -EIO;
+	return 0;
+}
+
+int metrics_render(struct db *db, char **out, size_t *len, char *err, size_t errlen)
+{
+	struct buf b = { .p = malloc(16384), .cap = 16384 };
+	if (!b.p)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	b.p[0] = 0;
+	render_counters(&b);
+	int rc = render_db(&b, db);
+	if (rc == -EIO)
+		util_err(err, errlen, rc, "%s", db_errmsg(db));
+	else if (!rc && b.err)
+		rc = util_err(err, errlen, b.err, "metrics output: %s", strerror(-b.err));
+	else if (rc)
+		util_err(err, errlen, rc, "metrics output: %s", strerror(-rc));
+	if (rc) {
+		free(b.p);
+		return rc;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}

@@ -1,0 +1,129 @@
+/* Importers of the pin configurations apps ship and of adoption figures.
+ *
+ * Every parser here is a pure function: file bytes in, model.h structs out,
+ * no database, no clock, no network. Errors name the file and line
+ * ("nsc.xml:12: ...", libxml2 line numbers for XML, CSV line numbers) or the
+ * key path ("TSKConfiguration.kTSKPinnedDomains[\"api.example.com\"]
+ * .kTSKPublicKeyHashes[1]: ..."). The CLI (cli_importers.c) hands the result
+ * to the store.
+ *
+ * Pin roles: a configuration does not say which pin is the backup. The rule
+ * is: in each pin set the first pin listed is `current`, every further pin is
+ * `backup`. importers_assign_roles() overrides it with the pins given by
+ * `--backup-pin` (those are `backup`, all others `current`).
+ */
+#ifndef PINWATCH_IMPORTERS_H
+#define PINWATCH_IMPORTERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+
+#define IMPORTERS_MAX_CONFIG   (1u << 20)  /**< size cap of an NSC/TrustKit/OkHttp file */
+#define IMPORTERS_MAX_CSV      (16u << 20) /**< size cap of an adoption CSV */
+#define IMPORTERS_MAX_POLICIES 4096	   /**< policies one file may produce */
+#define IMPORTERS_MAX_PINS     64	   /**< pins in one pin set */
+#define IMPORTERS_MAX_NOTES    32	   /**< notes kept (further ones are counted only) */
+#define IMPORTERS_MAX_NESTING  32	   /**< nested NSC domain-config / plist depth */
+#define IMPORTERS_MAX_ROWS     200000	   /**< rows of one adoption CSV */
+
+/** What a configuration importer produced. Free with importers_policies_free(). */
+struct import_policies {
+	struct pin_policy *policies; /**< sorted by pattern, then include_subdomains */
+	size_t npolicies;
+	char **notes; /**< things ignored, for the user ("base-config ignored") */
+	size_t nnotes;
+	size_t notes_dropped; /**< notes beyond IMPORTERS_MAX_NOTES */
+};
+
+/** Release the contents of @r (not @r itself) and zero it. NULL-safe. */
+void importers_policies_free(struct import_policies *r);
+
+/**
+ * Android Network Security Config XML (@buf, @len bytes; @name is used in
+ * messages). Each <domain> of a <domain-config> becomes one policy (source
+ * "nsc"). Nested domain-configs inherit the pin-set, its expiration and the
+ * trustkit-config of their parent unless they have their own. A domain whose
+ * effective pin-set is missing or empty, and which a pinned domain of the same
+ * file would otherwise cover, becomes an exclusion (enforce=false, no pins):
+ * Android applies the most specific domain-config only. Unpinned domains that
+ * nothing covers are skipped with a note. <base-config>, <debug-overrides>,
+ * <trust-anchors> are ignored with a note. A DTD internal subset (entity
+ * declarations) is refused; nothing is fetched or expanded.
+ * Returns 0, -EINVAL (bad input, message in @err), -EFBIG or -ENOMEM.
+ * On failure @out is left empty.
+ */
+int importers_parse_nsc(const char *buf, size_t len, const char *name, struct import_policies *out,
+			char *err, size_t errlen);
+
+/**
+ * TrustKit configuration, JSON or Info.plist XML (detected by the first
+ * non-blank byte: '{' JSON, '<' plist). Either the TSKConfiguration dict
+ * itself or a document holding it under the key "TSKConfiguration".
+ * Source "trustkit". Both forms give identical policies.
+ */
+int importers_parse_trustkit(const char *buf, size_t len, const char *name,
+			     struct import_policies *out, char *err, size_t errlen);
+/** The two forms of importers_parse_trustkit(), callable directly. */
+int importers_parse_trustkit_json(const char *buf, size_t len, const char *name,
+				  struct import_policies *out, char *err, size_t errlen);
+int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name,
+				   struct import_policies *out, char *err, size_t errlen);
+
+/**
+ * OkHttp CertificatePinner pins, one `pattern sha256/<base64> [sha256/...]`
+ * per line; `#` starts a comment; a pattern repeated on several lines adds
+ * pins to the same policy (like repeated CertificatePinner.Builder.add()).
+ * Patterns keep OkHttp's `*.` (one label) and `**.` (any depth, apex
+ * included) forms. `sha1/` pins are refused. Source "okhttp", enforce=true.
+ */
+int importers_parse_okhttp(const char *buf, size_t len, const char *name,
+			   struct import_policies *out, char *err, size_t errlen);
+
+/**
+ * Apply `--backup-pin` overrides: when @nbackup > 0, every pin equal to one of
+ * @backup becomes `backup` and every other pin `current`. A backup pin that is
+ * in no policy is an error (-EINVAL, probably a typo). @nbackup == 0 keeps the
+ * default rule (first pin of a set current, the rest backup).
+ */
+int importers_assign_roles(struct import_policies *r, const uint8_t (*backup)[32], size_t nbackup,
+			   char *err, size_t errlen);
+
+/** One row of an adoption CSV. */
+struct adoption_csv_row {
+	char *version;
+	char at[MODEL_DATE_LEN];
+	time_t at_time;
+	double share;	      /**< given, or derived from active_users per date */
+	int64_t active_users; /**< -1 when the file gives shares */
+	unsigned line;	      /**< 1-based line in the file */
+};
+
+/** A parsed adoption CSV. Free with importers_adoption_free(). */
+struct adoption_csv {
+	struct adoption_csv_row *rows; /**< in file order */
+	size_t nrows;
+	bool from_users; /**< the file gave active users, shares were derived */
+};
+
+/**
+ * Adoption figures as CSV: `version,share,date` or `version,active_users,date`.
+ * An optional header line names the columns (any order; `version`, `share` or
+ * `active_users`, `date` or `at`). Without a header the columns are in that
+ * order and the second column's form decides: if any value has a decimal
+ * point, exponent or `%` the file gives shares, else active users (integers).
+ * RFC 4180 quoting, CRLF line ends and a UTF-8 BOM are accepted; blank lines
+ * are skipped. Shares are in [0, 1] ("31%" is 0.31); with active users each
+ * date's shares are users / the date's total in the file. A version listed
+ * twice for a date, or shares of one date summing above 1 (+1e-9), is an
+ * error naming the date. All-or-nothing: on error @out is left empty.
+ */
+int importers_parse_adoption_csv(const char *buf, size_t len, const char *name,
+				 struct adoption_csv *out, char *err, size_t errlen);
+
+/** Release the contents of @a and zero it. NULL-safe. */
+void importers_adoption_free(struct adoption_csv *a);
+
+#endif

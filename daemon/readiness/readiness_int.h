@@ -1,0 +1,133 @@
+/* Private to readiness*.c: the index and the coverage of one host. */
+#ifndef PINWATCH_READINESS_INT_H
+#define PINWATCH_READINESS_INT_H
+
+#include <stdarg.h>
+
+#include "readiness/readiness.h"
+
+#define RD_MAX_TIED 4 /* equally specific covering policies merged per version */
+
+/** One indexed policy. */
+struct rd_entry {
+	uint32_t app, ver, pol;
+	int spec;
+	int kind;	  /* 0 exact, 1 "*.", 2 "**." */
+	bool incl;	  /* include_subdomains */
+	const char *base; /* pattern without its "*." / "**." prefix */
+	size_t baselen;
+};
+
+struct rd_bucket {
+	const char *key; /* NULL: empty slot */
+	size_t keylen;
+	uint32_t *idx; /* into readiness_index.entries */
+	size_t n, cap;
+};
+
+struct readiness_index {
+	const struct inventory *inv;
+	struct rd_entry *entries;
+	size_t nentries;
+	struct rd_bucket *buckets;
+	size_t nbuckets; /* power of two */
+};
+
+/** The bucket of policies whose pattern base is @key (@n bytes), or NULL. */
+const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key,
+				       size_t n);
+
+/** One version covering the host: its winning (possibly tied) policies. */
+struct rd_cov {
+	const struct app_version *v;
+	const struct pin_policy *pol[RD_MAX_TIED];
+	bool pol_enf[RD_MAX_TIED]; /* which of them enforce at T */
+	size_t npol;
+	bool enforcing; /* at T: any of them */
+	bool known;	/* adoption figure at T */
+	double share;
+};
+
+/** Versions of one app covering the host. */
+struct rd_appcov {
+	const struct app *app;
+	struct rd_cov *vers;
+	size_t n;
+	size_t nenforcing;
+	double known_sum; /* sum of latest shares of ALL versions of the app at T */
+};
+
+struct rd_hostcov {
+	struct rd_appcov *apps;
+	size_t napps;
+	struct rd_cov *pool; /* storage of every rd_appcov.vers */
+};
+
+/** A pattern split once for fast repeated matching. */
+struct rd_pat {
+	const char *base;
+	size_t blen;
+	int kind; /* 0 exact, 1 "*.", 2 "**." */
+	bool incl;
+};
+void rd_pat_init(struct rd_pat *p, const char *pattern, bool include_subdomains);
+/** readiness_pattern_covers() with lengths known. */
+bool rd_covers(const struct rd_pat *p, const char *host, size_t hlen);
+
+enum rd_kind { RD_NOW, RD_KEY_ROTATION, RD_CA_CHANGE };
+
+/** Adoption at T computed once per evaluation (not per endpoint). */
+struct rd_shares {
+	double *app_known; /* [napps]: sum of latest shares of all versions */
+	double *ver_share; /* [app_off[a] + v]: latest share, < 0 when unknown */
+	size_t *app_off;
+};
+int rd_shares_build(const struct inventory *inv, time_t at, struct rd_shares *out);
+void rd_shares_free(struct rd_shares *sh);
+
+/** Coverage of @host at @at (@sh: precomputed shares at @at, or NULL). 0 or -ENOMEM. */
+int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t at,
+		     const struct rd_shares *sh, struct rd_hostcov *out);
+void rd_hostcov_free(struct rd_hostcov *hc);
+
+#define RD_F_NOW	  (1u << RD_NOW)
+#define RD_F_KEY_ROTATION (1u << RD_KEY_ROTATION)
+#define RD_F_CA_CHANGE	  (1u << RD_CA_CHANGE)
+/**
+ * Survival of version @c under every kind at once (RD_F_* bits; c->enforcing
+ * assumed). RD_F_KEY_ROTATION here only means "pins a CA key of @chain"; the
+ * backup key a rotation can use is chosen per app by the evaluation.
+ */
+uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain);
+/** Whether version @c survives chain @chain under @k (c->enforcing assumed). */
+bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain);
+
+/** Users per app the engine cannot place: max(0, 1 - known_sum). */
+double rd_unaccounted(const struct rd_appcov *ac);
+
+/** Bounded sentence builder (truncation is harmless: sentences are for people). */
+struct rd_sb {
+	char b[1536];
+	size_t n;
+};
+void rd_sb_add(struct rd_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** "4.1.0 (15.5%) and 4.2.0 (7.5%)" for the stranded list (at most 6 named). */
+void rd_sb_versions(struct rd_sb *sb, const struct readiness_version_share *v, size_t n);
+void rd_sb_pct(struct rd_sb *sb, double share);
+/** Append a plain string. */
+void rd_sb_str(struct rd_sb *sb, const char *str);
+/** Append a copy of @str to @sv (capped like readiness_strv_add). 0 or -ENOMEM. */
+int rd_strv_push(struct readiness_strv *sv, const char *str);
+
+/** Forecast of key_rotation readiness for @ac given its per-version survival. */
+void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct readiness_opts *o,
+		 struct readiness_forecast *out);
+
+/** App-level findings (stale pins, single pin, no backup, unused patterns). 0 or -ENOMEM. */
+int rd_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
+		const struct readiness_opts *o, struct readiness_report *r);
+
+/** The chain pins are checked against: validated, else presented. */
+const struct readiness_chain *rd_eval_chain(const struct readiness_address *a);
+
+#endif

@@ -1,0 +1,111 @@
+/* The I/O side of the readiness engine: builds its input structs from the
+ * store and runs check / what-if for the CLI and the HTTP API. */
+#ifndef PINWATCH_READINESS_LOAD_H
+#define PINWATCH_READINESS_LOAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "model/model.h"
+#include "readiness/readiness.h"
+
+struct db;
+
+/** Hard caps on what a load or a PEM upload may bring in. */
+#define READINESS_MAX_ADDRS_PER_ENDPOINT 64
+#define READINESS_MAX_CHAIN		 32
+#define READINESS_MAX_PEM		 (1024 * 1024)
+#define READINESS_MAX_CAND_PINS		 64
+/** An address not seen within this long of the endpoint's latest observation is gone
+ * (DNS no longer returns it) and no longer counts. */
+#define READINESS_ADDR_GONE_S (24 * 3600)
+
+/**
+ * Observations of every endpoint of @inv (loaded by inventory_load) as of
+ * @at: per (endpoint, address) the row with the latest last_seen among rows
+ * first seen at or before @at is "now" (ties: the highest id); the latest
+ * earlier row with a different presented chain is "previous" (drift); the
+ * SPKI pins of all chains of the endpoint with their last time seen, and the
+ * first observation time. Addresses whose latest row was last seen more than
+ * READINESS_ADDR_GONE_S before the endpoint's most recent one are left out.
+ * @out is parallel to inv->endpoints; free with
+ * readiness_observations_free. 0 or negative errno with a message.
+ */
+int readiness_load_observations(struct db *db, const struct inventory *inv, time_t at,
+				struct readiness_observations *out, char *err, size_t errlen);
+
+/** Observations of the endpoint with database id @endpoint_id alone (zeroed when none). */
+int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
+			    struct readiness_observed *out, char *err, size_t errlen);
+
+/**
+ * Parse PEM text holding one or more certificates (leaf first) into @out
+ * (subject/issuer as RFC 4514 strings, SPKI pin, DER SHA-256, validity, CA
+ * flag). At most READINESS_MAX_CHAIN certificates. 0, or -EINVAL with a
+ * message for empty/garbage/truncated input.
+ */
+int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain *out, char *err,
+			     size_t errlen);
+
+/** CA certificates pinwatch has observed (for readiness_complete_chain). Caller frees. */
+int readiness_load_ca_pool(struct db *db, struct readiness_chain *out, char *err, size_t errlen);
+
+/** Everything one evaluation needs and produces; the report points into the rest. */
+struct readiness_state {
+	struct inventory inv;
+	struct readiness_observations obs;
+	struct readiness_index *idx;
+	struct readiness_report rep;
+};
+
+/**
+ * Load the inventory and the observations as of @at and evaluate every
+ * endpoint (for alerts and the API: walk st->rep). Free with
+ * readiness_state_free (also after a failure: harmless). 0 or negative errno.
+ */
+int readiness_state_eval(struct db *db, time_t at, struct readiness_state *st, char *err,
+			 size_t errlen);
+void readiness_state_free(struct readiness_state *st);
+
+/**
+ * The readiness JSON of one endpoint (readiness_endpoint_json) by host and
+ * port, evaluated at @at. 0, -ENOENT (not inventoried) or negative errno.
+ */
+int readiness_endpoint_db(struct db *db, const char *host, int port, time_t at, json_t **out,
+			  char *err, size_t errlen);
+
+/**
+ * `pinwatch check` as a library call (also GET /api/v1/readiness): loads the
+ * inventory and observations, evaluates at @at, returns the report JSON
+ * (readiness_report_json) in @out and the worst severity in @worst.
+ * 0 or negative errno with a message.
+ */
+int readiness_check_db(struct db *db, time_t at, json_t **out, enum readiness_severity *worst,
+		       char *err, size_t errlen);
+
+/** A what-if request: @pins (bare candidate pins) and/or @pem (a candidate chain). */
+struct readiness_whatif_req {
+	const char *host; /**< normalised here */
+	int port;	  /**< 443 when 0 */
+	const uint8_t (*pins)[32];
+	size_t npins;
+	const char *pem; /**< NULL or PEM text of @pemlen bytes */
+	size_t pemlen;
+	time_t at;
+	double max_stranded; /**< the gate: risk when any app's stranded share exceeds it */
+};
+
+/**
+ * `pinwatch whatif` as a library call (also POST /api/v1/whatif). The
+ * candidate chain is completed with observed CA certificates (so a pin on an
+ * anchor the PEM omits counts); works when @host was never observed or is
+ * not inventoried. @out gets readiness_whatif_json; @risk whether some app's
+ * stranded share exceeds max_stranded. 0, -EINVAL (bad request; message) or
+ * another negative errno (runtime).
+ */
+int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, json_t **out,
+			bool *risk, char *err, size_t errlen);
+
+#endif

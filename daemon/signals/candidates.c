@@ -1,0 +1,807 @@
+/* Candidates: storage, evaluation against covered endpoints, JSON, alert
+ * conditions and the POST /api/v1/candidates handler. */
+#include "signals/candidates.h"
+
+#include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/audit.h"
+#include "store/db.h"
+#include "store/inventory.h"
+#include "readiness/readiness.h"
+#include "readiness/readiness_json.h"
+#include "readiness/readiness_load.h"
+#include "signals/reports.h"
+#include "base/util.h"
+#include "pki/x509.h"
+
+const char *candidates_source_name(enum candidate_source s)
+{
+	return s == CANDIDATE_CT ? "ct" : "manual";
+}
+
+int candidates_parse_source(const char *s, enum candidate_source *out)
+{
+	if (s && !strcmp(s, "ct"))
+		*out = CANDIDATE_CT;
+	else if (s && !strcmp(s, "manual"))
+		*out = CANDIDATE_MANUAL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* A parsed candidate chain. */
+struct cand {
+	gnutls_x509_crt_t *crts;
+	unsigned n;
+	char *pem; /* normalised: every certificate re-exported as PEM */
+	uint8_t chain_sha[32];
+	uint8_t leaf_sha[32];
+	uint8_t (*pins)[32];
+	char *subject, *issuer;
+	time_t not_before, not_after;
+	json_t *dns_names;
+};
+
+static void cand_free(struct cand *c)
+{
+	for (unsigned i = 0; c->crts && i < c->n; i++)
+		gnutls_x509_crt_deinit(c->crts[i]);
+	gnutls_free(c->crts);
+	free(c->pem);
+	free(c->pins);
+	free(c->subject);
+	free(c->issuer);
+	json_decref(c->dns_names);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	if (len == 0 || len > CANDIDATES_MAX_FILE)
+		return util_err(err, errlen, -EINVAL, "chain: empty or larger than %d bytes",
+				CANDIDATES_MAX_FILE);
+	gnutls_datum_t in = { (unsigned char *)(uintptr_t)data, (unsigned)len };
+	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
+	int rc = gnutls_x509_crt_list_import2(&c->crts, &c->n, &in,
+					      pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0);
+	if (rc < 0 || c->n == 0) {
+		c->crts = NULL;
+		c->n = 0;
+		return util_err(err, errlen, -EINVAL, "chain: no certificate could be read (%s)",
+				rc < 0 ? gnutls_strerror(rc) : "empty");
+	}
+	if (c->n > CANDIDATES_MAX_CHAIN)
+		return util_err(err, errlen, -EINVAL, "chain: more than %d certificates",
+				CANDIDATES_MAX_CHAIN);
+	c->pins = calloc(c->n, sizeof(*c->pins));
+	size_t cap = 0, used = 0;
+	uint8_t hashes[CANDIDATES_MAX_CHAIN * 32];
+	if (!c->pins)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < c->n; i++) {
+		gnutls_datum_t der = { NULL, 0 }, p = { NULL, 0 }, spki = { NULL, 0 };
+		gnutls_pubkey_t pub = NULL;
+		int ok = gnutls_x509_crt_export2(c->crts[i], GNUTLS_X509_FMT_DER, &der) >= 0 &&
+			 gnutls_x509_crt_export2(c->crts[i], GNUTLS_X509_FMT_PEM, &p) >= 0 &&
+			 gnutls_pubkey_init(&pub) >= 0 &&
+			 gnutls_pubkey_import_x509(pub, c->crts[i], 0) >= 0 &&
+			 gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) >= 0 &&
+			 util_sha256(der.data, der.size, hashes + 32 * i) == 0 &&
+			 util_sha256(spki.data, spki.size, c->pins[i]) == 0;
+		if (ok && used + p.size + 1 > cap) {
+			size_t ncap = (used + p.size + 1) * 2;
+			char *np = ncap <= 2 * CANDIDATES_MAX_FILE ? realloc(c->pem, ncap) : NULL;
+			ok = np != NULL;
+			if (np) {
+				c->pem = np;
+				cap = ncap;
+			}
+		}
+		if (ok) {
+			memcpy(c->pem + used, p.data, p.size);
+			used += p.size;
+			c->pem[used] = '\0';
+		}
+		gnutls_free(der.data);
+		gnutls_free(p.data);
+		gnutls_free(spki.data);
+		gnutls_pubkey_deinit(pub);
+		if (!ok)
+			return util_err(err, errlen, -EINVAL,
+					"chain: certificate %u cannot be encoded", i);
+	}
+	memcpy(c->leaf_sha, hashes, 32);
+	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
+		return util_err(err, errlen, -EIO, "hashing failed");
+	c->subject = x509_dn_string(c->crts[0], false, X509_MAX_DN);
+	c->issuer = x509_dn_string(c->crts[0], true, X509_MAX_DN);
+	c->not_before = gnutls_x509_crt_get_activation_time(c->crts[0]);
+	c->not_after = gnutls_x509_crt_get_expiration_time(c->crts[0]);
+	c->dns_names = json_array();
+	if (!c->subject || !c->issuer || !c->dns_names)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < 1000; i++) {
+		char name[256];
+		size_t nlen = sizeof(name);
+		unsigned type;
+		rc = gnutls_x509_crt_get_subject_alt_name2(c->crts[0], i, name, &nlen, &type, NULL);
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;
+		if (rc < 0)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME && nlen < sizeof(name)) {
+			name[nlen] = '\0';
+			json_array_append_new(c->dns_names, json_string(name));
+		}
+	}
+	return 0;
+}
+
+int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	struct cand c;
+	int rc = cand_parse(data, len, &c, err, errlen);
+	cand_free(&c);
+	return rc;
+}
+
+/* ---- evaluation ---- */
+
+static const char SQL_SAVE_VERDICT[] =
+	"UPDATE candidates SET evaluated_at = ?2, verdict = ?3, max_stranded = ?4, "
+	"would_strand = ?5 WHERE id = ?1";
+
+static json_t *strv_json(const struct readiness_strv *sv)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/* One endpoint's what-if as {endpoint_id, host, port, max_stranded,
+ * max_unknown, apps[]}; apps as readiness_scenario_json plus app, app_id,
+ * reasons. */
+static json_t *endpoint_verdict(const struct endpoint *ep, const struct readiness_whatif *w)
+{
+	json_t *apps = json_array();
+	for (size_t i = 0; apps && i < w->napps; i++) {
+		const struct readiness_whatif_app *a = &w->apps[i];
+		json_t *o = readiness_scenario_json(&a->candidate);
+		if (!o || json_object_set_new(o, "app", json_string(a->app->name)) ||
+		    json_object_set_new(o, "app_id", json_integer(a->app->id)) ||
+		    json_object_set_new(o, "reasons", strv_json(&a->reasons)) ||
+		    json_array_append_new(apps, o)) {
+			json_decref(apps);
+			return NULL;
+		}
+	}
+	if (!apps)
+		return NULL;
+	return json_pack("{s:I,s:s,s:i,s:f,s:f,s:o}", "endpoint_id", (json_int_t)ep->id, "host",
+			 ep->host, "port", ep->port, "max_stranded", w->max_stranded, "max_unknown",
+			 w->max_unknown, "apps", apps);
+}
+
+/* What every evaluation needs, loaded once per batch. */
+struct evalctx {
+	struct inventory inv;
+	struct readiness_index *idx;
+	struct readiness_chain pool; /* CA certificates pinwatch observed */
+};
+
+static void evalctx_free(struct evalctx *x)
+{
+	readiness_index_free(x->idx);
+	readiness_chain_free(&x->pool);
+	model_inventory_free(&x->inv);
+	memset(x, 0, sizeof(*x));
+}
+
+static int evalctx_load(struct db *db, struct evalctx *x, char *err, size_t errlen)
+{
+	int rc;
+	memset(x, 0, sizeof(*x));
+	if ((rc = inventory_load(db, &x->inv, err, errlen)) ||
+	    (rc = readiness_load_ca_pool(db, &x->pool, err, errlen)))
+		goto fail;
+	if (!(x->idx = readiness_index_new(&x->inv))) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	evalctx_free(x);
+	return rc;
+}
+
+/* Evaluate @c (for @host, or every enabled endpoint its leaf covers) with
+ * the readiness what-if at @at into a verdict object. The chain is
+ * completed with the CA certificates pinwatch observed, so a pin on an
+ * anchor the candidate omits counts. */
+static int evaluate(const struct evalctx *x, const struct cand *c, const char *host, time_t at,
+		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
+{
+	struct readiness_chain chain = { 0 };
+	json_t *eps = NULL;
+	double max = 0, max_unknown = 0;
+	char date[16];
+	int rc;
+
+	if ((rc = readiness_chain_from_pem(c->pem, strlen(c->pem), &chain, err, errlen)))
+		goto out;
+	if (readiness_complete_chain(&chain, x->pool.certs, x->pool.ncerts) < 0 ||
+	    !(eps = json_array())) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < x->inv.nendpoints; i++) {
+		const struct endpoint *ep = &x->inv.endpoints[i];
+		if (!ep->enabled || (host && strcmp(host, ep->host)) ||
+		    !gnutls_x509_crt_check_hostname2(c->crts[0], ep->host, 0))
+			continue;
+		struct readiness_whatif w;
+		if ((rc = readiness_whatif_eval(x->idx, ep->host, &chain, NULL, at, &w))) {
+			util_err(err, errlen, rc, "evaluating %s: %s", ep->host, strerror(-rc));
+			goto out;
+		}
+		json_t *ej = endpoint_verdict(ep, &w);
+		if (w.max_stranded > max)
+			max = w.max_stranded;
+		if (w.max_unknown > max_unknown)
+			max_unknown = w.max_unknown;
+		readiness_whatif_free(&w);
+		if (!ej || json_array_append_new(eps, ej)) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	/* Users whose version is unknown might be on an at-risk version: that
+	 * is a risk too (a warning rather than a critical alert). */
+	*strands = max > 1e-9 || max_unknown > 1e-9;
+	*max_out = max;
+	*verdict = json_pack("{s:s,s:f,s:f,s:b,s:b,s:O,s:i}", "at",
+			     util_fmt_date(at, date, sizeof(date)), "max_stranded", max,
+			     "max_unknown", max_unknown, "would_strand", *strands, "expired", 0,
+			     "endpoints", eps, "chain_length", (int)chain.ncerts);
+	if (!*verdict)
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+out:
+	json_decref(eps);
+	readiness_chain_free(&chain);
+	return rc;
+}
+
+static const char SQL_LOAD_CAND[] =
+	"SELECT chain_pem, host, not_before, not_after FROM candidates WHERE id = ?1";
+
+static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, time_t now,
+			   char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, SQL_LOAD_CAND);
+	if (!s)
+		return util_err(err, errlen, -EIO, "reading candidate: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE
+			       ? util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id)
+			       : util_err(err, errlen, -EIO, "reading candidate: %s",
+					  db_errmsg(db));
+	}
+	char *pem = strdup((const char *)sqlite3_column_text(s, 0));
+	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
+			     ? NULL
+			     : strdup((const char *)sqlite3_column_text(s, 1));
+	time_t nb = sqlite3_column_int64(s, 2), na = sqlite3_column_int64(s, 3);
+	sqlite3_reset(s);
+	struct cand c;
+	json_t *verdict = NULL;
+	double max = 0;
+	bool strands = false;
+	if (!pem) {
+		free(host);
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	if (na <= now) {
+		/* An expired certificate can no longer be deployed: nothing to warn about. */
+		char date[16];
+		rc = 0;
+		verdict =
+			json_pack("{s:s,s:f,s:f,s:b,s:b,s:[],s:[s]}", "at",
+				  util_fmt_date(now, date, sizeof(date)), "max_stranded", 0.0,
+				  "max_unknown", 0.0, "would_strand", 0, "expired", 1, "endpoints",
+				  "reasons", "the certificate has expired and cannot be deployed");
+		if (!verdict)
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	} else {
+		rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
+		if (!rc)
+			rc = evaluate(x, &c, host, nb > now ? nb : now, &verdict, &max, &strands,
+				      err, errlen);
+		cand_free(&c);
+	}
+	free(pem);
+	free(host);
+	if (rc)
+		return rc;
+	char *vtext = json_dumps(verdict, JSON_COMPACT);
+	json_decref(verdict);
+	if (!vtext)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	s = db_stmt(db, SQL_SAVE_VERDICT);
+	if (!s) {
+		free(vtext);
+		return util_err(err, errlen, -EIO, "saving verdict: %s", db_errmsg(db));
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, vtext, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(s, 4, max);
+	sqlite3_bind_int(s, 5, strands ? 1 : 0);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	free(vtext);
+	if (rc != SQLITE_DONE)
+		return util_err(err, errlen, -EIO, "saving verdict: %s", db_errmsg(db));
+	return 0;
+}
+
+int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
+{
+	struct evalctx x;
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+	if (!(rc = evalctx_load(db, &x, err, errlen))) {
+		rc = evaluate_locked(db, &x, id, now, err, errlen);
+		evalctx_free(&x);
+	}
+	if (!rc && (rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
+int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	struct evalctx x;
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+	sqlite3_stmt *s = db_stmt(db, "SELECT id FROM candidates ORDER BY id LIMIT 100000");
+	if (!s) {
+		db_rollback(db);
+		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *ni = realloc(ids, ncap * sizeof(*ni));
+			if (!ni) {
+				sqlite3_reset(s);
+				free(ids);
+				db_rollback(db);
+				return util_err(err, errlen, -ENOMEM, "out of memory");
+			}
+			ids = ni;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (n && !(rc = evalctx_load(db, &x, err, errlen))) {
+		for (size_t i = 0; i < n && !rc; i++) {
+			rc = evaluate_locked(db, &x, ids[i], now, err, errlen);
+			/* One unreadable row (edited by hand) must not stop the others. */
+			if (rc == -EINVAL)
+				rc = 0;
+		}
+		evalctx_free(&x);
+	}
+	free(ids);
+	if (!rc && (rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
+static const char SQL_COUNT_LIVE[] = "SELECT count(*) FROM candidates WHERE not_after > ?1";
+static const char SQL_FIND[] = "SELECT id FROM candidates WHERE chain_sha256 = ?1";
+static const char SQL_INSERT[] =
+	"INSERT INTO candidates (source, host, chain_sha256, leaf_sha256, chain_pem, chain_length, "
+	"subject, issuer, not_before, not_after, dns_names, pins, added_at) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+/* The audited view of a candidate: identity, not the derived verdict. */
+static json_t *audit_view(struct db *db, int64_t id)
+{
+	json_t *c = NULL;
+	if (candidates_json(db, id, &c, NULL, 0))
+		return NULL;
+	json_t *v = json_pack(
+		"{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(c, "id"), "source",
+		json_object_get(c, "source"), "host", json_object_get(c, "host"), "subject",
+		json_object_get(c, "subject"), "issuer", json_object_get(c, "issuer"),
+		"leaf_sha256", json_object_get(c, "leaf_sha256"), "not_before",
+		json_object_get(c, "not_before"), "not_after", json_object_get(c, "not_after"),
+		"dns_names", json_object_get(c, "dns_names"));
+	json_decref(c);
+	return v;
+}
+
+static int audit_change(struct db *db, const char *actor, const char *action, int64_t id,
+			json_t *before, json_t *after, char *err, size_t errlen)
+{
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	if (!before && !after)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	return audit_append(db, actor, action, "candidate", ids, before, after, err, errlen);
+}
+
+int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
+		   enum candidate_source source, const char *host_in, time_t now, int64_t *id,
+		   bool *existed, char *err, size_t errlen)
+{
+	struct cand c;
+	char host[256] = "";
+	char *dns = NULL, *pins = NULL;
+	int rc;
+
+	*existed = false;
+	*id = 0;
+	if (host_in) {
+		if (snprintf(host, sizeof(host), "%s", host_in) >= (int)sizeof(host) ||
+		    model_normalize_host(host))
+			return util_err(err, errlen, -EINVAL, "host: not a valid host name");
+	}
+	if ((rc = cand_parse(data, len, &c, err, errlen)))
+		goto out;
+	if (host[0] && !gnutls_x509_crt_check_hostname2(c.crts[0], host, 0)) {
+		rc = util_err(err, errlen, -EINVAL, "host: the leaf certificate does not cover %s",
+			      host);
+		goto out;
+	}
+	json_t *pa = json_array();
+	for (unsigned i = 0; pa && i < c.n; i++) {
+		char b64[45];
+		json_array_append_new(pa, json_string(util_pin_b64(c.pins[i], b64)));
+	}
+	pins = pa ? json_dumps(pa, JSON_COMPACT) : NULL;
+	json_decref(pa);
+	dns = json_dumps(c.dns_names, JSON_COMPACT);
+	if (!pins || !dns) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = db_begin(db))) {
+		util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+		goto out;
+	}
+	sqlite3_stmt *s = db_stmt(db, SQL_FIND);
+	if (!s)
+		goto sqlfail;
+	sqlite3_bind_blob(s, 1, c.chain_sha, 32, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*existed = true;
+	}
+	sqlite3_reset(s);
+	if (!*existed) {
+		int64_t count = 0;
+		if (!(s = db_stmt(db, SQL_COUNT_LIVE)))
+			goto sqlfail;
+		sqlite3_bind_int64(s, 1, now);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			count = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (count >= CANDIDATES_MAX) {
+			rc = util_err(
+				err, errlen, -ENOSPC,
+				"%lld unexpired candidates recorded (the limit): remove some first",
+				(long long)count);
+			goto rollback;
+		}
+		if (!(s = db_stmt(db, SQL_INSERT)))
+			goto sqlfail;
+		sqlite3_bind_text(s, 1, candidates_source_name(source), -1, SQLITE_STATIC);
+		if (host[0])
+			sqlite3_bind_text(s, 2, host, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 3, c.chain_sha, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 4, c.leaf_sha, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 5, c.pem, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 6, (int)c.n);
+		sqlite3_bind_text(s, 7, c.subject, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 8, c.issuer, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 9, c.not_before);
+		sqlite3_bind_int64(s, 10, c.not_after);
+		sqlite3_bind_text(s, 11, dns, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 12, pins, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 13, now);
+		int src = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (src != SQLITE_DONE)
+			goto sqlfail;
+		*id = sqlite3_last_insert_rowid(db_handle(db));
+		json_t *after = audit_view(db, *id);
+		rc = audit_change(db, actor, "create", *id, NULL, after, err, errlen);
+		json_decref(after);
+		if (rc)
+			goto rollback;
+	}
+	struct evalctx x;
+	if ((rc = evalctx_load(db, &x, err, errlen)))
+		goto rollback;
+	rc = evaluate_locked(db, &x, *id, now, err, errlen);
+	evalctx_free(&x);
+	if (rc)
+		goto rollback;
+	if ((rc = db_commit(db))) {
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+		goto rollback;
+	}
+	goto out;
+sqlfail:
+	rc = util_err(err, errlen, -EIO, "storing the candidate: %s", db_errmsg(db));
+rollback:
+	db_rollback(db);
+	*id = 0;
+out:
+	free(dns);
+	free(pins);
+	cand_free(&c);
+	return rc;
+}
+
+int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen)
+{
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
+	json_t *before = audit_view(db, id);
+	if (!before) {
+		db_rollback(db);
+		return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
+	}
+	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
+	if (!s) {
+		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	int src = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (src != SQLITE_DONE) {
+		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+		goto out;
+	}
+	if ((rc = audit_change(db, actor, "delete", id, before, NULL, err, errlen)))
+		goto out;
+	if ((rc = db_commit(db)))
+		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
+out:
+	if (rc)
+		db_rollback(db);
+	json_decref(before);
+	return rc;
+}
+
+static const char SQL_LIST[] =
+	"SELECT id, source, host, subject, issuer, not_before, not_after, dns_names, pins, "
+	"leaf_sha256, added_at, evaluated_at, would_strand, max_stranded, verdict "
+	"FROM candidates WHERE ?1 = 0 OR id = ?1 ORDER BY added_at DESC, id DESC LIMIT 10000";
+
+static json_t *parsed_or_null(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+	return j ? j : json_null();
+}
+
+int candidates_json(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, SQL_LIST);
+	if (!s)
+		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, id);
+	json_t *arr = json_array();
+	int src;
+	while (arr && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		char hex[65];
+		const char *host = (const char *)sqlite3_column_text(s, 2);
+		json_t *o = json_pack(
+			"{s:I,s:s,s:s?,s:s,s:s,s:I,s:I,s:o,s:o,s:s,s:I,s:o,s:b,s:o,s:o}", "id",
+			(json_int_t)sqlite3_column_int64(s, 0), "source",
+			(const char *)sqlite3_column_text(s, 1), "host", host, "subject",
+			(const char *)sqlite3_column_text(s, 3), "issuer",
+			(const char *)sqlite3_column_text(s, 4), "not_before",
+			(json_int_t)sqlite3_column_int64(s, 5), "not_after",
+			(json_int_t)sqlite3_column_int64(s, 6), "dns_names", parsed_or_null(s, 7),
+			"pins", parsed_or_null(s, 8), "leaf_sha256",
+			sqlite3_column_bytes(s, 9) == 32
+				? util_hex(sqlite3_column_blob(s, 9), 32, hex)
+				: "",
+			"added_at", (json_int_t)sqlite3_column_int64(s, 10), "evaluated_at",
+			sqlite3_column_type(s, 11) == SQLITE_NULL
+				? json_null()
+				: json_integer(sqlite3_column_int64(s, 11)),
+			"would_strand", sqlite3_column_int(s, 12) != 0, "max_stranded",
+			sqlite3_column_type(s, 13) == SQLITE_NULL
+				? json_null()
+				: json_real(sqlite3_column_double(s, 13)),
+			"verdict", parsed_or_null(s, 14));
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	sqlite3_reset(s);
+	if (!arr)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	if (src != SQLITE_DONE) {
+		json_decref(arr);
+		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
+	}
+	if (id > 0) {
+		json_t *one = json_incref(json_array_get(arr, 0));
+		json_decref(arr);
+		if (!one)
+			return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
+		*out = one;
+		return 0;
+	}
+	*out = arr;
+	return 0;
+}
+
+int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n, char *err,
+			   size_t errlen)
+{
+	json_t *all = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = candidates_json(db, 0, &all, err, errlen);
+	if (rc)
+		return rc;
+	size_t cnt = 0, total = json_array_size(all);
+	struct reports_alert *a = total ? calloc(total, sizeof(*a)) : NULL;
+	if (total && !a) {
+		json_decref(all);
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < total; i++) {
+		json_t *c = json_array_get(all, i);
+		if (!json_is_true(json_object_get(c, "would_strand")))
+			continue;
+		json_t *v = json_object_get(c, "verdict");
+		double max = json_real_value(json_object_get(c, "max_stranded"));
+		struct reports_alert *al = &a[cnt++];
+		al->kind = "candidate_would_strand";
+		snprintf(al->fingerprint, sizeof(al->fingerprint), "candidate_would_strand-%.16s",
+			 json_string_value(json_object_get(c, "leaf_sha256")));
+		al->severity = max > 0 ? "critical" : "warning";
+		/* The worst endpoint and app name the alert. */
+		json_t *eps = json_object_get(v, "endpoints"), *ep;
+		size_t k;
+		double worst = -1;
+		const char *worst_host = "";
+		json_array_foreach(eps, k, ep)
+		{
+			double m = json_real_value(json_object_get(ep, "max_stranded"));
+			if (m > worst) {
+				worst = m;
+				worst_host = json_string_value(json_object_get(ep, "host"));
+				al->endpoint_id =
+					json_integer_value(json_object_get(ep, "endpoint_id"));
+				json_t *apps = json_object_get(ep, "apps"), *ap;
+				size_t j;
+				double wa = -1;
+				json_array_foreach(apps, j, ap)
+				{
+					double sh = json_real_value(
+						json_object_get(ap, "stranded_share"));
+					if (sh > wa) {
+						wa = sh;
+						al->app_id = json_integer_value(
+							json_object_get(ap, "app_id"));
+					}
+				}
+			}
+		}
+		snprintf(
+			al->summary, sizeof(al->summary),
+			"Candidate certificate %s (issuer %s) would strand %.1f%% of users on %s%s",
+			json_string_value(json_object_get(c, "subject")),
+			json_string_value(json_object_get(c, "issuer")), max * 100,
+			worst_host ? worst_host : "",
+			json_array_size(eps) > 1 ? " and other endpoints" : "");
+		al->details =
+			json_pack("{s:O,s:f,s:O,s:O,s:[s]}", "candidate_id",
+				  json_object_get(c, "id"), "stranded_share", max, "source",
+				  json_object_get(c, "source"), "endpoints", eps, "reasons",
+				  "deploying this certificate would strand users of app versions "
+				  "that pin none of its keys");
+		if (!al->details) {
+			reports_alerts_free(a, cnt);
+			json_decref(all);
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		}
+	}
+	json_decref(all);
+	*out = a;
+	*n = cnt;
+	return 0;
+}
+
+int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
+			      json_t **resp, char *err, size_t errlen)
+{
+	*resp = NULL;
+	if (!json_is_object(root)) {
+		util_err(err, errlen, 0, "body: expected a JSON object {\"pem\": ...}");
+		return 400;
+	}
+	json_t *pem = json_object_get(root, "pem");
+	json_t *src = json_object_get(root, "source");
+	json_t *host = json_object_get(root, "host");
+	enum candidate_source source = CANDIDATE_MANUAL;
+	if (!json_is_string(pem)) {
+		util_err(err, errlen, 0, "pem: expected a string holding the PEM chain");
+		return 400;
+	}
+	if (src && !json_is_null(src) &&
+	    (!json_is_string(src) || candidates_parse_source(json_string_value(src), &source))) {
+		util_err(err, errlen, 0, "source: expected \"ct\" or \"manual\"");
+		return 400;
+	}
+	if (host && !json_is_null(host) && !json_is_string(host)) {
+		util_err(err, errlen, 0, "host: expected a string");
+		return 400;
+	}
+	int64_t id;
+	bool existed;
+	int rc = candidates_add(db, actor, (const uint8_t *)json_string_value(pem),
+				json_string_length(pem), source,
+				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
+				&existed, err, errlen);
+	if (rc)
+		return rc == -EINVAL ? 400 : rc == -ENOSPC ? 409 : 500;
+	if (candidates_json(db, id, resp, err, errlen))
+		return 500;
+	return existed ? 200 : 201;
+}
+
+int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
+			json_t **resp, char *err, size_t errlen)
+{
+	json_error_t je;
+	*resp = NULL;
+	if (len > 2 * CANDIDATES_MAX_FILE) {
+		util_err(err, errlen, 0, "body: larger than %d bytes", 2 * CANDIDATES_MAX_FILE);
+		return 413;
+	}
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		util_err(err, errlen, 0, "body: expected a JSON object: %s", je.text);
+		return 400;
+	}
+	int status = candidates_api_post_value(db, actor, root, now, resp, err, errlen);
+	json_decref(root);
+	return status;
+}

@@ -1,0 +1,55 @@
+/* Field signals into the alert engine: pin_failures_reported (report
+ * clusters) and candidate_would_strand (candidates) as struct alert_cond. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "alerts/alerts.h"
+#include "signals/candidates.h"
+#include "signals/reports.h"
+#include "base/util.h"
+
+static int push_all(const struct reports_alert *a, size_t n, struct alerts_condv *out, char *err,
+		    size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum alert_kind kind;
+		enum alert_severity sev;
+		if (alerts_kind_parse(a[i].kind, &kind) ||
+		    alerts_severity_parse(a[i].severity, &sev))
+			return util_err(err, errlen, -EINVAL, "bad alert kind/severity %s/%s",
+					a[i].kind, a[i].severity);
+		struct alert_cond *c = alerts_condv_push(out);
+		if (!c)
+			return util_err(err, errlen, -ENOMEM, "too many alert conditions");
+		c->kind = kind;
+		c->severity = sev;
+		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", a[i].fingerprint);
+		snprintf(c->summary, sizeof(c->summary), "%s", a[i].summary);
+		c->endpoint_id = a[i].endpoint_id;
+		c->app_id = a[i].app_id;
+		c->details = json_incref(a[i].details); /* the condv owns its details */
+	}
+	return 0;
+}
+
+int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, char *err,
+			 size_t errlen)
+{
+	struct reports_alert *a = NULL;
+	size_t n = 0;
+	int rc = reports_alert_conds(db, now, REPORTS_ALERT_WINDOW, &a, &n, err, errlen);
+	if (!rc)
+		rc = push_all(a, n, out, err, errlen);
+	reports_alerts_free(a, n);
+	if (rc)
+		return rc;
+	/* Verdicts move with adoption figures, pin expiry and the inventory:
+	 * re-evaluate before reading them. */
+	if ((rc = candidates_evaluate_all(db, now, err, errlen)))
+		return rc;
+	rc = candidates_alert_conds(db, &a, &n, err, errlen);
+	if (!rc)
+		rc = push_all(a, n, out, err, errlen);
+	reports_alerts_free(a, n);
+	return rc;
+}

@@ -1,0 +1,590 @@
+#include "store/apps.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/apps_model.h"
+#include "store/audit.h"
+#include "store/db.h"
+#include "store/inventory.h"
+#include "importers/invfile.h"
+#include "base/util.h"
+
+static bool has_ctrl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static int nomem(char *err, size_t errlen)
+{
+	return util_err(err, errlen, -ENOMEM, "out of memory");
+}
+
+static int dberr(struct db *db, int rc, const char *what, char *err, size_t errlen)
+{
+	return util_err(err, errlen, rc ? rc : -EIO, "%s: %s", what, db_errmsg(db));
+}
+
+static int step_done(struct db *db, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : dberr(db, db_errno(rc), what, err, errlen);
+}
+
+int apps_check(const struct app *a, char *err, size_t errlen)
+{
+	size_t n = a->name ? strlen(a->name) : 0;
+	if (n < 1 || n > 128 || has_ctrl(a->name))
+		return util_err(err, errlen, -EINVAL,
+				"name: 1 to 128 bytes without control characters");
+	if (!model_platform_name(a->platform))
+		return util_err(err, errlen, -EINVAL, "platform: must be android, ios or other");
+	if (!model_failure_mode_name(a->failure_mode))
+		return util_err(err, errlen, -EINVAL,
+				"failure_mode: must be log, message, redirect or terminate");
+	if (a->bundle_id &&
+	    (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 || has_ctrl(a->bundle_id)))
+		return util_err(err, errlen, -EINVAL, "bundle_id: 1 to 256 bytes");
+	if (!isfinite(a->adoption_threshold) || a->adoption_threshold < 0 ||
+	    a->adoption_threshold > 1)
+		return util_err(err, errlen, -EINVAL,
+				"adoption_threshold: must be between 0 and 1");
+	return 0;
+}
+
+/* ---- writing (inside a transaction) ------------------------------------- */
+
+static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v && *v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static int audit_json(struct db *db, const char *actor, const char *action, const char *type,
+		      const char *id, json_t *b, json_t *a, bool want_b, bool want_a, char *err,
+		      size_t errlen)
+{
+	int rc;
+	if ((want_b && !b) || (want_a && !a))
+		rc = nomem(err, errlen);
+	else
+		rc = audit_append(db, actor, action, type, id, b, a, err, errlen);
+	json_decref(b);
+	json_decref(a);
+	return rc;
+}
+
+static int audit_version(struct db *db, const char *actor, const char *action, const char *app,
+			 const struct app_version *before, const struct app_version *after,
+			 char *err, size_t errlen)
+{
+	char id[200];
+	snprintf(id, sizeof(id), "%s/%s", app, after ? after->version : before->version);
+	return audit_json(db, actor, action, "version", id,
+			  before ? invfile_version_to_json(before) : NULL,
+			  after ? invfile_version_to_json(after) : NULL, before != NULL,
+			  after != NULL, err, errlen);
+}
+
+static int insert_pins(struct db *db, const struct pin_policy *p, char *err, size_t errlen)
+{
+	static const char sql[] = "INSERT INTO pins (policy_id, sha256, role) VALUES (?, ?, ?)";
+	char b64[48];
+	for (size_t i = 0; i < p->npins; i++) {
+		sqlite3_stmt *s = db_stmt(db, sql);
+		if (!s)
+			return dberr(db, -EIO, "writing pins", err, errlen);
+		sqlite3_bind_int64(s, 1, p->id);
+		sqlite3_bind_text(s, 2, util_pin_b64(p->pins[i].sha256, b64), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, model_role_name(p->pins[i].role), -1, SQLITE_STATIC);
+		int rc = step_done(db, s, "writing pins", err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err, size_t errlen)
+{
+	static const char sql[] = "INSERT INTO pin_policies (version_id, pattern, "
+				  "include_subdomains, enforce, expires, source) "
+				  "VALUES (?,?,?,?,?,?)";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return dberr(db, -EIO, "writing policy", err, errlen);
+	sqlite3_bind_int64(s, 1, vid);
+	sqlite3_bind_text(s, 2, p->pattern, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 3, p->include_subdomains);
+	sqlite3_bind_int(s, 4, p->enforce);
+	bind_opt(s, 5, p->expires);
+	sqlite3_bind_text(s, 6, p->source ? p->source : "inventory", -1, SQLITE_TRANSIENT);
+	int rc = step_done(db, s, "writing policy", err, errlen);
+	if (rc)
+		return rc;
+	p->id = sqlite3_last_insert_rowid(db_handle(db));
+	return insert_pins(db, p, err, errlen);
+}
+
+static int update_policy(struct db *db, struct pin_policy *p, char *err, size_t errlen)
+{
+	static const char upd[] = "UPDATE pin_policies SET enforce = ?, expires = ?, source = ? "
+				  "WHERE id = ?";
+	static const char del[] = "DELETE FROM pins WHERE policy_id = ?";
+	sqlite3_stmt *s = db_stmt(db, upd);
+	if (!s)
+		return dberr(db, -EIO, "updating policy", err, errlen);
+	sqlite3_bind_int(s, 1, p->enforce);
+	bind_opt(s, 2, p->expires);
+	sqlite3_bind_text(s, 3, p->source ? p->source : "inventory", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, p->id);
+	int rc = step_done(db, s, "updating policy", err, errlen);
+	if (rc)
+		return rc;
+	if (!(s = db_stmt(db, del)))
+		return dberr(db, -EIO, "updating pins", err, errlen);
+	sqlite3_bind_int64(s, 1, p->id);
+	if ((rc = step_done(db, s, "updating pins", err, errlen)))
+		return rc;
+	return insert_pins(db, p, err, errlen);
+}
+
+/*
+ * Write the difference between @before (the stored state of version @vid,
+ * NULL for a fresh row) and @after (validated, sorted); ids of kept policies
+ * are carried over into @after.
+ */
+static int version_write(struct db *db, int64_t vid, const struct app_version *before,
+			 struct app_version *after, char *err, size_t errlen)
+{
+	static const char upd[] = "UPDATE versions SET released = ? WHERE id = ?";
+	static const char del_a[] = "DELETE FROM adoption WHERE version_id = ? AND at = ?";
+	static const char put_a[] = "INSERT OR REPLACE INTO adoption (version_id, at, share, "
+				    "active_users) VALUES (?,?,?,?)";
+	static const char del_p[] = "DELETE FROM pin_policies WHERE id = ?";
+	static const struct app_version empty = { 0 };
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (!before)
+		before = &empty;
+	after->id = vid;
+	if (before != &empty && strcmp(before->released, after->released)) {
+		if (!(s = db_stmt(db, upd)))
+			return dberr(db, -EIO, "updating version", err, errlen);
+		bind_opt(s, 1, after->released);
+		sqlite3_bind_int64(s, 2, vid);
+		if ((rc = step_done(db, s, "updating version", err, errlen)))
+			return rc;
+	}
+	for (size_t i = 0; i < before->nadoption; i++) {
+		if (apps_find_sample_sorted(after, before->adoption[i].at) >= 0)
+			continue;
+		if (!(s = db_stmt(db, del_a)))
+			return dberr(db, -EIO, "deleting adoption", err, errlen);
+		sqlite3_bind_int64(s, 1, vid);
+		sqlite3_bind_text(s, 2, before->adoption[i].at, -1, SQLITE_TRANSIENT);
+		if ((rc = step_done(db, s, "deleting adoption", err, errlen)))
+			return rc;
+	}
+	for (size_t i = 0; i < after->nadoption; i++) {
+		const struct adoption_sample *a = &after->adoption[i];
+		ssize_t k = apps_find_sample_sorted(before, a->at);
+		if (k >= 0 && before->adoption[k].share == a->share &&
+		    before->adoption[k].active_users == a->active_users)
+			continue;
+		if (!(s = db_stmt(db, put_a)))
+			return dberr(db, -EIO, "writing adoption", err, errlen);
+		sqlite3_bind_int64(s, 1, vid);
+		sqlite3_bind_text(s, 2, a->at, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(s, 3, a->share);
+		if (a->active_users >= 0)
+			sqlite3_bind_int64(s, 4, a->active_users);
+		else
+			sqlite3_bind_null(s, 4);
+		if ((rc = step_done(db, s, "writing adoption", err, errlen)))
+			return rc;
+	}
+	for (size_t i = 0; i < before->npolicies; i++) {
+		const struct pin_policy *p = &before->policies[i];
+		if (apps_find_policy(after, p->pattern, p->include_subdomains) >= 0)
+			continue;
+		if (!(s = db_stmt(db, del_p)))
+			return dberr(db, -EIO, "deleting policy", err, errlen);
+		sqlite3_bind_int64(s, 1, p->id);
+		if ((rc = step_done(db, s, "deleting policy", err, errlen)))
+			return rc;
+	}
+	for (size_t i = 0; i < after->npolicies; i++) {
+		struct pin_policy *p = &after->policies[i];
+		ssize_t k = apps_find_policy(before, p->pattern, p->include_subdomains);
+		if (k < 0) {
+			rc = insert_policy(db, vid, p, err, errlen);
+		} else {
+			p->id = before->policies[k].id;
+			if (!apps_policy_equal(&before->policies[k], p))
+				rc = update_policy(db, p, err, errlen);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static bool version_same(const struct app_version *a, const struct app_version *b)
+{
+	json_t *x = invfile_version_to_json(a), *y = invfile_version_to_json(b);
+	bool same = x && y && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
+/* Store @after (validated) over @before and audit; nothing when equal. */
+int apps_version_commit(struct db *db, const char *actor, const char *action, const char *app,
+			int64_t vid, const struct app_version *before, struct app_version *after,
+			bool *changed, char *err, size_t errlen)
+{
+	if (changed)
+		*changed = false;
+	if (before && version_same(before, after))
+		return 0;
+	int rc = version_write(db, vid, before, after, err, errlen);
+	if (!rc)
+		rc = audit_version(db, actor, action, app, before, after, err, errlen);
+	if (!rc && changed)
+		*changed = true;
+	return rc;
+}
+
+int apps_insert_version_row(struct db *db, int64_t app_id, const char *app,
+			    const struct app_version *v, int64_t *vid, char *err, size_t errlen)
+{
+	static const char sql[] = "INSERT INTO versions (app_id, version, released, created_at) "
+				  "VALUES (?,?,?,?)";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return dberr(db, -EIO, "adding version", err, errlen);
+	sqlite3_bind_int64(s, 1, app_id);
+	sqlite3_bind_text(s, 2, v->version, -1, SQLITE_TRANSIENT);
+	bind_opt(s, 3, v->released);
+	sqlite3_bind_int64(s, 4, util_now());
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+			return util_err(err, errlen, -EEXIST, "app '%s' already has version '%s'",
+					app, v->version);
+		return dberr(db, db_errno(rc), "adding version", err, errlen);
+	}
+	*vid = sqlite3_last_insert_rowid(db_handle(db));
+	return 0;
+}
+
+static int delete_row(struct db *db, const char *sql, int64_t id, const char *what, char *err,
+		      size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return dberr(db, -EIO, what, err, errlen);
+	sqlite3_bind_int64(s, 1, id);
+	return step_done(db, s, what, err, errlen);
+}
+
+int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"INSERT INTO apps (name, platform, bundle_id, adoption_threshold, "
+		"failure_mode, created_at, updated_at) VALUES (?,?,?,?,?,?,?)";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return dberr(db, -EIO, "adding app", err, errlen);
+	time_t now = util_now();
+	sqlite3_bind_text(s, 1, a->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, model_platform_name(a->platform), -1, SQLITE_STATIC);
+	bind_opt(s, 3, a->bundle_id);
+	sqlite3_bind_double(s, 4, a->adoption_threshold);
+	sqlite3_bind_text(s, 5, model_failure_mode_name(a->failure_mode), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int64(s, 7, now);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+			return util_err(err, errlen, -EEXIST, "app '%s' already exists", a->name);
+		return dberr(db, db_errno(rc), "adding app", err, errlen);
+	}
+	a->id = sqlite3_last_insert_rowid(db_handle(db));
+	return audit_json(db, actor, "create", "app", a->name, NULL, invfile_app_to_json(a, false),
+			  false, true, err, errlen);
+}
+
+int apps_app_update(struct db *db, const char *actor, const struct app *have, struct app *a,
+		    bool *changed, char *err, size_t errlen)
+{
+	static const char sql[] = "UPDATE apps SET platform = ?, bundle_id = ?, "
+				  "adoption_threshold = ?, failure_mode = ?, updated_at = ? "
+				  "WHERE id = ?";
+	json_t *b = invfile_app_to_json(have, false), *n = invfile_app_to_json(a, false);
+	a->id = have->id;
+	*changed = false;
+	if (!b || !n || json_equal(b, n)) {
+		json_decref(b);
+		json_decref(n);
+		return b && n ? 0 : nomem(err, errlen);
+	}
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s) {
+		json_decref(b);
+		json_decref(n);
+		return dberr(db, -EIO, "updating app", err, errlen);
+	}
+	sqlite3_bind_text(s, 1, model_platform_name(a->platform), -1, SQLITE_STATIC);
+	bind_opt(s, 2, a->bundle_id);
+	sqlite3_bind_double(s, 3, a->adoption_threshold);
+	sqlite3_bind_text(s, 4, model_failure_mode_name(a->failure_mode), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, util_now());
+	sqlite3_bind_int64(s, 6, a->id);
+	int rc = step_done(db, s, "updating app", err, errlen);
+	if (rc) {
+		json_decref(b);
+		json_decref(n);
+		return rc;
+	}
+	*changed = true;
+	return audit_json(db, actor, "update", "app", a->name, b, n, true, true, err, errlen);
+}
+
+/* ---- public: apps ------------------------------------------------------- */
+
+int apps_create(struct db *db, const char *actor, struct app *a, char *err, size_t errlen)
+{
+	bool owned;
+	int rc = apps_check(a, err, errlen);
+	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+		return rc;
+	rc = apps_app_insert(db, actor, a, err, errlen);
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, char *err,
+		size_t errlen)
+{
+	struct app have;
+	bool owned, ch = false;
+	int rc = apps_check(a, err, errlen);
+	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+		return rc;
+	rc = apps_get(db, a->name, false, &have, err, errlen);
+	if (!rc) {
+		rc = apps_app_update(db, actor, &have, a, &ch, err, errlen);
+		model_app_free(&have);
+	}
+	if (changed)
+		*changed = !rc && ch;
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+int apps_delete(struct db *db, const char *actor, const char *name, char *err, size_t errlen)
+{
+	static const char sql[] = "DELETE FROM apps WHERE id = ?";
+	struct app have;
+	bool owned;
+	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	if (rc)
+		return rc;
+	rc = apps_get(db, name, true, &have, err, errlen);
+	if (!rc) {
+		rc = delete_row(db, sql, have.id, "deleting app", err, errlen);
+		if (!rc)
+			rc = audit_json(db, actor, "delete", "app", have.name,
+					invfile_app_to_json(&have, true), NULL, true, false, err,
+					errlen);
+		model_app_free(&have);
+	}
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+/* ---- public: versions --------------------------------------------------- */
+
+static int app_id_of(struct db *db, const char *app, int64_t *id, char *err, size_t errlen)
+{
+	struct app a;
+	int rc = apps_get(db, app, false, &a, err, errlen);
+	if (!rc) {
+		*id = a.id;
+		model_app_free(&a);
+	}
+	return rc;
+}
+
+int apps_version_create(struct db *db, const char *actor, const char *app, struct app_version *v,
+			char *err, size_t errlen)
+{
+	int64_t app_id, vid;
+	bool owned;
+	int rc = apps_check_version(v, err, errlen);
+	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+		return rc;
+	rc = app_id_of(db, app, &app_id, err, errlen);
+	if (!rc)
+		rc = apps_insert_version_row(db, app_id, app, v, &vid, err, errlen);
+	if (!rc)
+		rc = apps_version_commit(db, actor, "create", app, vid, NULL, v, NULL, err, errlen);
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+int apps_version_replace(struct db *db, const char *actor, const char *app, struct app_version *v,
+			 bool *changed, char *err, size_t errlen)
+{
+	struct app_version have;
+	bool owned;
+	if (changed)
+		*changed = false;
+	int rc = apps_check_version(v, err, errlen);
+	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+		return rc;
+	rc = apps_version_get(db, app, v->version, &have, err, errlen);
+	if (!rc) {
+		rc = apps_version_commit(db, actor, "update", app, have.id, &have, v, changed, err,
+					 errlen);
+		model_version_free(&have);
+	}
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+int apps_version_remove(struct db *db, const char *actor, const char *app,
+			const struct app_version *have, char *err, size_t errlen)
+{
+	static const char sql[] = "DELETE FROM versions WHERE id = ?";
+	int rc = delete_row(db, sql, have->id, "deleting version", err, errlen);
+	return rc ? rc : audit_version(db, actor, "delete", app, have, NULL, err, errlen);
+}
+
+int apps_version_delete(struct db *db, const char *actor, const char *app, const char *version,
+			char *err, size_t errlen)
+{
+	struct app_version have;
+	bool owned;
+	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	if (rc)
+		return rc;
+	rc = apps_version_get(db, app, version, &have, err, errlen);
+	if (!rc) {
+		rc = apps_version_remove(db, actor, app, &have, err, errlen);
+		model_version_free(&have);
+	}
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+/* Load version @version of @app, let @edit change a copy, then commit it. */
+typedef int (*version_edit_fn)(struct app_version *v, void *arg, char *err, size_t errlen);
+
+static int edit_version(struct db *db, const char *actor, const char *action, const char *app,
+			const char *version, version_edit_fn edit, void *arg, bool *changed,
+			char *err, size_t errlen)
+{
+	struct app_version have, after;
+	bool owned;
+	if (changed)
+		*changed = false;
+	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	if (rc)
+		return rc;
+	rc = apps_version_get(db, app, version, &have, err, errlen);
+	if (rc)
+		return inventory_tx_end(db, owned, rc, err, errlen);
+	rc = apps_copy_version(&have, &after) ? nomem(err, errlen) : 0;
+	if (!rc) {
+		rc = edit(&after, arg, err, errlen);
+		if (!rc)
+			rc = apps_check_version(&after, err, errlen);
+		if (!rc)
+			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after,
+						 changed, err, errlen);
+		model_version_free(&after);
+	}
+	model_version_free(&have);
+	return inventory_tx_end(db, owned, rc, err, errlen);
+}
+
+static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t errlen)
+{
+	struct pin_policy p;
+	char msg[ERRLEN];
+	if (apps_copy_policy(arg, &p))
+		return nomem(err, errlen);
+	if (!p.source && !(p.source = strdup("api"))) {
+		model_policy_free(&p);
+		return nomem(err, errlen);
+	}
+	int rc = invfile_check_policy(&p, msg, sizeof(msg));
+	if (rc)
+		util_err(err, errlen, rc, "%s", msg);
+	else if (!apps_valid_source(p.source))
+		rc = util_err(err, errlen, -EINVAL, "source: unknown");
+	else if (apps_put_policy(v, &p))
+		rc = nomem(err, errlen);
+	model_policy_free(&p);
+	return rc;
+}
+
+int apps_policy_put(struct db *db, const char *actor, const char *app, const char *version,
+		    const struct pin_policy *p, bool *changed, char *err, size_t errlen)
+{
+	return edit_version(db, actor, "update", app, version, edit_put_policy, (void *)p, changed,
+			    err, errlen);
+}
+
+struct policy_key {
+	const char *pattern;
+	bool incl;
+};
+
+static int edit_del_policy(struct app_version *v, void *arg, char *err, size_t errlen)
+{
+	const struct policy_key *k = arg;
+	char pat[300];
+	snprintf(pat, sizeof(pat), "%s", k->pattern ? k->pattern : "");
+	if (model_normalize_pattern(pat))
+		return util_err(err, errlen, -EINVAL, "pattern: not a host name or *./**. pattern");
+	ssize_t i = apps_find_policy(v, pat, k->incl);
+	if (i < 0)
+		return util_err(err, errlen, -ENOENT, "version %s has no policy for %s%s",
+				v->version, pat, k->incl ? " (include_subdomains)" : "");
+	apps_del_policy(v, (size_t)i);
+	return 0;
+}
+
+int apps_policy_delete(struct db *db, const char *actor, const char *app, const char *version,
+		       const char *pattern, bool include_subdomains, char *err, size_t errlen)
+{
+	struct policy_key k = { pattern, include_subdomains };
+	return edit_version(db, actor, "update", app, version, edit_del_policy, &k, NULL, err,
+			    errlen);
+}
+
+static int edit_del_sample(struct app_version *v, void *arg, char *err, size_t errlen)
+{
+	ssize_t i = apps_find_sample(v, arg);
+	if (i < 0)
+		return util_err(err, errlen, -ENOENT, "version %s has no adoption sample for %s",
+				v->version, (const char *)arg);
+	apps_del_sample(v, (size_t)i);
+	return 0;
+}
+
+int apps_adoption_delete(struct db *db, const char *actor, const char *app, const char *version,
+			 const char *at, char *err, size_t errlen)
+{
+	return edit_version(db, actor, "adoption", app, version, edit_del_sample, (void *)at, NULL,
+			    err, errlen);
+}

@@ -1,0 +1,444 @@
+#include "store/observations.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "base/util.h"
+
+#define HISTORY_MAX 10000
+
+static const char Q_CERT_SEL[] = "SELECT id FROM certificates WHERE sha256 = ?";
+static const char Q_CERT_INS[] =
+	"INSERT INTO certificates (sha256, der, subject, issuer, serial, not_before, not_after, "
+	"key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char Q_CHAIN_SEL[] = "SELECT id FROM chains WHERE sha256 = ?";
+static const char Q_CHAIN_INS[] = "INSERT INTO chains (sha256, length) VALUES (?, ?)";
+static const char Q_CC_INS[] = "INSERT INTO chain_certs (chain_id, pos, cert_id) VALUES (?, ?, ?)";
+static const char Q_OBS_LAST[] =
+	"SELECT id, outcome, presented_chain_id, validated_chain_id FROM observations "
+	"WHERE endpoint_id = ? AND address = ? ORDER BY last_seen DESC, id DESC LIMIT 1";
+static const char Q_OBS_INS[] =
+	"INSERT INTO observations (endpoint_id, address, outcome, presented_chain_id, "
+	"validated_chain_id, tls_version, cipher, trusted, name_ok, detail, first_seen, last_seen, "
+	"probe_count, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)";
+static const char Q_OBS_UPD[] =
+	"UPDATE observations SET last_seen = max(last_seen, ?), probe_count = probe_count + 1, "
+	"tls_version = ?, cipher = ?, detail = ?, duration_ms = ? WHERE id = ?";
+static const char Q_EP_PROBED[] =
+	"UPDATE endpoints SET last_probe_at = ?, next_probe_at = ? WHERE id = ?";
+static const char Q_SWEEP_INS[] = "INSERT INTO sweeps (started_at) VALUES (?)";
+static const char Q_SWEEP_END[] =
+	"UPDATE sweeps SET finished_at = ?, probes = ?, failures = ? WHERE id = ?";
+static const char Q_CHAIN_LOAD[] =
+	"SELECT c.der, c.sha256, c.spki_sha256, c.subject, c.issuer, c.serial, c.not_before, "
+	"c.not_after, c.key_type, c.key_bits, c.is_ca FROM chain_certs cc "
+	"JOIN certificates c ON c.id = cc.cert_id WHERE cc.chain_id = ? ORDER BY cc.pos";
+#define OBS_COLS                                                                         \
+	"o.id, o.endpoint_id, o.address, o.outcome, o.detail, o.tls_version, o.cipher, " \
+	"o.trusted, "                                                                    \
+	"o.name_ok, o.first_seen, o.last_seen, o.probe_count, o.duration_ms, "           \
+	"o.presented_chain_id, o.validated_chain_id"
+static const char Q_LATEST[] =
+	"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 AND o.last_seen >= ?2 "
+	"AND o.id = (SELECT i.id FROM observations i WHERE i.endpoint_id = o.endpoint_id "
+	"AND i.address = o.address ORDER BY i.last_seen DESC, i.id DESC LIMIT 1) ORDER BY "
+	"o.address";
+static const char Q_HISTORY[] =
+	"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 "
+	"AND (?2 IS NULL OR o.address = ?2) ORDER BY o.address, o.first_seen, o.id LIMIT ?3";
+
+static int sql_fail(struct db *db, char *err, size_t errlen, const char *what)
+{
+	return util_err(err, errlen, -EIO, "%s: %s", what, db_errmsg(db));
+}
+
+/* The id of the row that @sql finds by a 32-byte hash: 1 with *@id, 0 when
+ * there is none, or -EIO naming the table @what. */
+static int id_by_hash(struct db *db, const char *sql, const uint8_t hash[32], int64_t *id,
+		      const char *what, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return sql_fail(db, err, errlen, what);
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, what);
+}
+
+static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, int64_t *id,
+		   char *err, size_t errlen)
+{
+	int rc = id_by_hash(db, Q_CERT_SEL, c->sha256, id, "certificates", err, errlen);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	sqlite3_stmt *s = db_stmt(db, Q_CERT_INS);
+	if (!s)
+		return sql_fail(db, err, errlen, "certificates");
+	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, c->der, (int)c->der_len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->subject ? c->subject : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, c->issuer ? c->issuer : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, c->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->not_before);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->not_after);
+	sqlite3_bind_text(s, 8, c->key_type, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 9, (int)c->key_bits);
+	sqlite3_bind_blob(s, 10, c->spki_pin, 32, SQLITE_STATIC);
+	sqlite3_bind_int(s, 11, c->is_ca);
+	sqlite3_bind_int64(s, 12, (sqlite3_int64)now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "inserting certificate");
+	*id = sqlite3_last_insert_rowid(db_handle(db));
+	return 0;
+}
+
+/* The id of chain @ch, stored (with its certificates) if new. */
+static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int64_t *id, char *err,
+		    size_t errlen)
+{
+	uint8_t hashes[64 * 32], digest[32];
+	size_t n = ch->n > 64 ? 64 : ch->n;
+	for (size_t i = 0; i < n; i++)
+		memcpy(hashes + 32 * i, ch->certs[i].sha256, 32);
+	if (util_sha256(hashes, 32 * n, digest))
+		return util_err(err, errlen, -EIO, "hashing a chain failed");
+	int rc = id_by_hash(db, Q_CHAIN_SEL, digest, id, "chains", err, errlen);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	int64_t cids[64];
+	for (size_t i = 0; i < n; i++)
+		if ((rc = cert_id(db, &ch->certs[i], now, &cids[i], err, errlen)) != 0)
+			return rc;
+	sqlite3_stmt *s = db_stmt(db, Q_CHAIN_INS);
+	if (!s)
+		return sql_fail(db, err, errlen, "chains");
+	sqlite3_bind_blob(s, 1, digest, 32, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)n);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "inserting chain");
+	*id = sqlite3_last_insert_rowid(db_handle(db));
+	for (size_t i = 0; i < n; i++) {
+		if (!(s = db_stmt(db, Q_CC_INS)))
+			return sql_fail(db, err, errlen, "chain_certs");
+		sqlite3_bind_int64(s, 1, *id);
+		sqlite3_bind_int(s, 2, (int)i);
+		sqlite3_bind_int64(s, 3, cids[i]);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return sql_fail(db, err, errlen, "inserting chain_certs");
+	}
+	return 0;
+}
+
+static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t id)
+{
+	if (id)
+		sqlite3_bind_int64(s, i, id);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r, bool *opened,
+	       char *err, size_t errlen)
+{
+	int64_t pid = 0, vid = 0;
+	time_t now = r->at ? r->at : util_now();
+	const char *addr = r->address[0] ? r->address : OBS_NO_ADDRESS;
+	int rc;
+
+	if (opened)
+		*opened = false;
+	if (r->handshake_ok && r->presented.n > 0) {
+		if ((rc = chain_id(db, &r->presented, now, &pid, err, errlen)) != 0)
+			return rc;
+		if (r->validated.n > 0 &&
+		    (rc = chain_id(db, &r->validated, now, &vid, err, errlen)) != 0)
+			return rc;
+	}
+	sqlite3_stmt *s = db_stmt(db, Q_OBS_LAST);
+	if (!s)
+		return sql_fail(db, err, errlen, "observations");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+	int64_t last = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(s, 1);
+		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
+		    sqlite3_column_int64(s, 3) == vid)
+			last = sqlite3_column_int64(s, 0);
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return sql_fail(db, err, errlen, "observations");
+	}
+	sqlite3_reset(s);
+	if (last) {
+		if (!(s = db_stmt(db, Q_OBS_UPD)))
+			return sql_fail(db, err, errlen, "observations");
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+		sqlite3_bind_text(s, 2, r->tls_version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, r->cipher, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, r->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, r->duration_ms);
+		sqlite3_bind_int64(s, 6, last);
+	} else {
+		if (!(s = db_stmt(db, Q_OBS_INS)))
+			return sql_fail(db, err, errlen, "observations");
+		sqlite3_bind_int64(s, 1, endpoint_id);
+		sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, r->outcome[0] ? r->outcome : "unknown", -1, SQLITE_STATIC);
+		bind_id_or_null(s, 4, pid);
+		bind_id_or_null(s, 5, vid);
+		if (r->handshake_ok) {
+			sqlite3_bind_text(s, 6, r->tls_version, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 7, r->cipher, -1, SQLITE_STATIC);
+			sqlite3_bind_int(s, 8, r->trusted);
+			sqlite3_bind_int(s, 9, r->name_ok);
+		}
+		sqlite3_bind_text(s, 10, r->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 11, (sqlite3_int64)now);
+		sqlite3_bind_int64(s, 12, (sqlite3_int64)now);
+		sqlite3_bind_int64(s, 13, r->duration_ms);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "writing observation");
+	if (opened)
+		*opened = last == 0;
+	return 0;
+}
+
+int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at,
+			time_t next_probe_at, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, Q_EP_PROBED);
+	if (!s)
+		return sql_fail(db, err, errlen, "endpoints");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)last_probe_at);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)next_probe_at);
+	sqlite3_bind_int64(s, 3, endpoint_id);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
+}
+
+int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, Q_SWEEP_INS);
+	if (!s)
+		return sql_fail(db, err, errlen, "sweeps");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)started_at);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "sweeps");
+	*id = sqlite3_last_insert_rowid(db_handle(db));
+	return 0;
+}
+
+int obs_sweep_end(struct db *db, int64_t id, time_t finished_at, int64_t probes, int64_t failures,
+		  char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, Q_SWEEP_END);
+	if (!s)
+		return sql_fail(db, err, errlen, "sweeps");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)finished_at);
+	sqlite3_bind_int64(s, 2, probes);
+	sqlite3_bind_int64(s, 3, failures);
+	sqlite3_bind_int64(s, 4, id);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "sweeps");
+}
+
+/* ---- reading ---- */
+
+static void col_text(sqlite3_stmt *s, int i, char *out, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return strdup(t ? (const char *)t : "");
+}
+
+int obs_chain_load(struct db *db, int64_t chain_id, struct x509_chain *out, char *err,
+		   size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	/* Not from the statement cache: callers may hold a cached statement open. */
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db_handle(db), Q_CHAIN_LOAD, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, err, errlen, "loading chain");
+	sqlite3_bind_int64(s, 1, chain_id);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (out->n >= 64)
+			break;
+		if (out->n % 8 == 0) {
+			struct x509_cert_info *nc = realloc(out->certs, (out->n + 8) * sizeof(*nc));
+			if (!nc) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			out->certs = nc;
+		}
+		struct x509_cert_info *c = &out->certs[out->n];
+		memset(c, 0, sizeof(*c));
+		int dl = sqlite3_column_bytes(s, 0);
+		const void *der = sqlite3_column_blob(s, 0);
+		const void *h = sqlite3_column_blob(s, 1), *p = sqlite3_column_blob(s, 2);
+		if (!der || dl <= 0 || !h || !p || sqlite3_column_bytes(s, 1) != 32 ||
+		    sqlite3_column_bytes(s, 2) != 32) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		c->der = malloc((size_t)dl);
+		c->subject = col_dup(s, 3);
+		c->issuer = col_dup(s, 4);
+		if (!c->der || !c->subject || !c->issuer) {
+			x509_cert_info_clear(c);
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		memcpy(c->der, der, (size_t)dl);
+		c->der_len = (size_t)dl;
+		memcpy(c->sha256, h, 32);
+		memcpy(c->spki_pin, p, 32);
+		col_text(s, 5, c->serial, sizeof(c->serial));
+		c->not_before = (time_t)sqlite3_column_int64(s, 6);
+		c->not_after = (time_t)sqlite3_column_int64(s, 7);
+		col_text(s, 8, c->key_type, sizeof(c->key_type));
+		c->key_bits = (unsigned)sqlite3_column_int(s, 9);
+		c->is_ca = sqlite3_column_int(s, 10) != 0;
+		out->n++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		x509_chain_clear(out);
+		return util_err(err, errlen, rc == SQLITE_NOMEM ? -ENOMEM : -EIO,
+				"loading chain %lld failed", (long long)chain_id);
+	}
+	return out->n ? 0 : -ENOENT;
+}
+
+void obs_rows_free(struct obs_row *rows, size_t n)
+{
+	if (!rows)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		x509_chain_clear(&rows[i].presented);
+		x509_chain_clear(&rows[i].validated);
+	}
+	free(rows);
+}
+
+static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_row **rows, size_t *n,
+		     char *err, size_t errlen)
+{
+	struct obs_row *v = NULL;
+	size_t cnt = 0;
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && cnt < limit) {
+		if (cnt % 16 == 0) {
+			struct obs_row *nv = realloc(v, (cnt + 16) * sizeof(*nv));
+			if (!nv) {
+				obs_rows_free(v, cnt);
+				return util_err(err, errlen, -ENOMEM, "out of memory");
+			}
+			v = nv;
+		}
+		struct obs_row *o = &v[cnt];
+		memset(o, 0, sizeof(*o));
+		o->id = sqlite3_column_int64(s, 0);
+		o->endpoint_id = sqlite3_column_int64(s, 1);
+		col_text(s, 2, o->address, sizeof(o->address));
+		col_text(s, 3, o->outcome, sizeof(o->outcome));
+		col_text(s, 4, o->detail, sizeof(o->detail));
+		col_text(s, 5, o->tls_version, sizeof(o->tls_version));
+		col_text(s, 6, o->cipher, sizeof(o->cipher));
+		o->trusted =
+			sqlite3_column_type(s, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 7);
+		o->name_ok =
+			sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 8);
+		o->first_seen = (time_t)sqlite3_column_int64(s, 9);
+		o->last_seen = (time_t)sqlite3_column_int64(s, 10);
+		o->probe_count = sqlite3_column_int64(s, 11);
+		o->duration_ms = sqlite3_column_int64(s, 12);
+		o->presented_chain_id = sqlite3_column_int64(s, 13);
+		o->validated_chain_id = sqlite3_column_int64(s, 14);
+		cnt++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		obs_rows_free(v, cnt);
+		return sql_fail(db, err, errlen, "reading observations");
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		struct obs_row *o = &v[i];
+		if ((o->presented_chain_id &&
+		     (rc = obs_chain_load(db, o->presented_chain_id, &o->presented, err, errlen)) <
+			     0 &&
+		     rc != -ENOENT) ||
+		    (o->validated_chain_id &&
+		     (rc = obs_chain_load(db, o->validated_chain_id, &o->validated, err, errlen)) <
+			     0 &&
+		     rc != -ENOENT)) {
+			obs_rows_free(v, cnt);
+			return rc;
+		}
+	}
+	*rows = v;
+	*n = cnt;
+	return 0;
+}
+
+int obs_latest(struct db *db, int64_t endpoint_id, time_t since, struct obs_row **rows, size_t *n,
+	       char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db_handle(db), Q_LATEST, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, err, errlen, "reading observations");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	int rc = load_rows(db, s, HISTORY_MAX, rows, n, err, errlen);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int obs_history(struct db *db, int64_t endpoint_id, const char *address, size_t limit,
+		struct obs_row **rows, size_t *n, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	if (limit == 0 || limit > HISTORY_MAX)
+		limit = HISTORY_MAX;
+	if (sqlite3_prepare_v2(db_handle(db), Q_HISTORY, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, err, errlen, "reading observations");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	if (address)
+		sqlite3_bind_text(s, 2, address, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 2);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
+	int rc = load_rows(db, s, limit, rows, n, err, errlen);
+	sqlite3_finalize(s);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/* Observation store: what each endpoint address presented, run-length encoded.
+ *
+ * Certificates are stored once (by SHA-256 of the DER), chains once (by
+ * SHA-256 over the ordered certificate hashes), and one observation row per
+ * (endpoint, address) stays open while outcome, presented chain and validated
+ * chain stay the same: a repeated probe only moves last_seen, probe_count and
+ * the latest details. Tables: certificates, chains, chain_certs,
+ * observations, sweeps (schema/001_init.sql).
+ *
+ * Writers call obs_record() inside a transaction they own (db_begin/commit),
+ * so that a batch of results costs one commit. Readers use their own
+ * connection.
+ */
+#ifndef PINWATCH_OBSERVATIONS_H
+#define PINWATCH_OBSERVATIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "probe/probe.h"
+
+struct db;
+
+/** Address recorded when the name did not resolve (no address to speak of). */
+#define OBS_NO_ADDRESS "-"
+
+/**
+ * Record one probe result of endpoint @endpoint_id (inside the caller's
+ * transaction). Chains are stored when @r->handshake_ok. Opens a new
+ * observation row when (outcome, presented chain, validated chain) differs
+ * from the latest row of (endpoint, address), else updates that row.
+ * @opened (may be NULL) is set to true when a new row was opened.
+ * 0 or negative errno with a message in @err.
+ */
+int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r, bool *opened,
+	       char *err, size_t errlen);
+
+/** Set endpoints.last_probe_at / next_probe_at (inside the caller's transaction). */
+int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at,
+			time_t next_probe_at, char *err, size_t errlen);
+
+/** Open a sweeps row; its id in @id. */
+int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, size_t errlen);
+/** Close a sweeps row with its totals. */
+int obs_sweep_end(struct db *db, int64_t id, time_t finished_at, int64_t probes, int64_t failures,
+		  char *err, size_t errlen);
+
+/** One observation row with its chains loaded from the store. */
+struct obs_row {
+	int64_t id;
+	int64_t endpoint_id;
+	char address[PROBE_ADDR_LEN];
+	char outcome[128];
+	char detail[256];
+	char tls_version[16];
+	char cipher[48];
+	int trusted; /**< 1, 0, or -1 when unknown (no handshake) */
+	int name_ok; /**< 1, 0, or -1 */
+	time_t first_seen;
+	time_t last_seen;
+	int64_t probe_count;
+	int64_t duration_ms;
+	int64_t presented_chain_id; /**< 0 when none */
+	int64_t validated_chain_id; /**< 0 when none */
+	struct x509_chain
+		presented; /**< certificates with every x509_cert_info field, DER included */
+	struct x509_chain validated;
+};
+
+/**
+ * The latest observation of every address of endpoint @endpoint_id whose
+ * last_seen >= @since (0: every address ever seen), ordered by address, with
+ * both chains loaded. This is "what each edge presents now" for the
+ * readiness engine and the API: pass the endpoint's last_probe_at minus a
+ * margin as @since to drop addresses that left DNS.
+ * On success *rows is an array of *n rows (possibly 0) to free with obs_rows_free.
+ * 0 or negative errno with a message in @err.
+ */
+int obs_latest(struct db *db, int64_t endpoint_id, time_t since, struct obs_row **rows, size_t *n,
+	       char *err, size_t errlen);
+
+/**
+ * The timeline of endpoint @endpoint_id: every observation row (optionally of
+ * one @address; NULL for all), ordered by address then first_seen, at most
+ * @limit rows (0: 10000), chains loaded.
+ */
+int obs_history(struct db *db, int64_t endpoint_id, const char *address, size_t limit,
+		struct obs_row **rows, size_t *n, char *err, size_t errlen);
+
+/** Load chain @chain_id (leaf first) into @out. 0, -ENOENT or negative errno. */
+int obs_chain_load(struct db *db, int64_t chain_id, struct x509_chain *out, char *err,
+		   size_t errlen);
+
+/** Free @n rows and their chains; NULL-safe. */
+void obs_rows_free(struct obs_row *rows, size_t n);
+
+#endif
