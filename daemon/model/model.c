@@ -11,6 +11,9 @@ void model_policy_free(struct pin_policy *p)
 	free(p->pattern);
 	free(p->source);
 	free(p->pins);
+	for (size_t i = 0; i < p->noverride_anchors; i++)
+		free(p->override_anchors[i]);
+	free(p->override_anchors);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -36,6 +36,15 @@ struct pin_policy {
 	char *source;		      /**< "inventory", "nsc", "trustkit", "okhttp", "api" */
 	struct pin *pins;
 	size_t npins;
+	/**
+	 * Android NSC trust anchors declared with overridePins="true": Android
+	 * skips the pin check for a chain that ends at one of them. Each entry
+	 * is "system", "user", or the anchor certificate's pin as
+	 * "sha256/<base64>"; an anchor file that could not be read is kept as
+	 * its src ("@raw/name"). Empty for every other source.
+	 */
+	char **override_anchors;
+	size_t noverride_anchors;
 };
 
 struct adoption_sample {

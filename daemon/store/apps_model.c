@@ -40,12 +40,26 @@ int apps_copy_policy(const struct pin_policy *src, struct pin_policy *dst)
 		if (dst->pins)
 			memcpy(dst->pins, src->pins, src->npins * sizeof(*dst->pins));
 	}
+	dst->override_anchors = NULL;
+	dst->noverride_anchors = 0;
 	if ((src->pattern && !dst->pattern) || (src->source && !dst->source) ||
-	    (src->npins && !dst->pins)) {
-		model_policy_free(dst);
-		return -ENOMEM;
+	    (src->npins && !dst->pins))
+		goto fail;
+	if (src->noverride_anchors) {
+		dst->override_anchors = calloc(src->noverride_anchors, sizeof(char *));
+		if (!dst->override_anchors)
+			goto fail;
+		for (size_t i = 0; i < src->noverride_anchors; i++) {
+			dst->override_anchors[i] = strdup(src->override_anchors[i]);
+			if (!dst->override_anchors[i])
+				goto fail;
+			dst->noverride_anchors++;
+		}
 	}
 	return 0;
+fail:
+	model_policy_free(dst);
+	return -ENOMEM;
 }
 
 int apps_copy_version(const struct app_version *src, struct app_version *dst)
