@@ -10,6 +10,10 @@ PACKAGES=(
 	libcurl4-gnutls-dev libsystemd-dev libinih-dev libxml2-dev
 	gnutls-bin sqlite3 scdoc curl openssl systemd procps
 	jq
+	libplist-dev libzip-dev
+	# tests that build release artifacts (APK with aapt, IPA with zip) and a
+	# dual-certificate nginx on loopback
+	zip aapt android-framework-res nginx-light
 )
 
 # Benchmarks only (bench/*.sh), not needed by scripts/test.
