@@ -44,14 +44,20 @@ void importers_policies_free(struct import_policies *r);
 /**
  * Android Network Security Config XML (@buf, @len bytes; @name is used in
  * messages). Each <domain> of a <domain-config> becomes one policy (source
- * "nsc"). Nested domain-configs inherit the pin-set, its expiration and the
- * trustkit-config of their parent unless they have their own. A domain whose
- * effective pin-set is missing or empty, and which a pinned domain of the same
- * file would otherwise cover, becomes an exclusion (enforce=false, no pins):
- * Android applies the most specific domain-config only. Unpinned domains that
- * nothing covers are skipped with a note. <base-config>, <debug-overrides>,
- * <trust-anchors> are ignored with a note. A DTD internal subset (entity
- * declarations) is refused; nothing is fetched or expanded.
+ * "nsc", enforce=true). Nested domain-configs inherit the pin-set (with its
+ * expiration) and the <trust-anchors> of their parent unless they have their
+ * own; top-level ones inherit the trust anchors of <base-config>. A domain
+ * whose effective pin-set is missing or empty, and which a pinned domain of
+ * the same file would otherwise cover, becomes an exclusion (enforce=false,
+ * no pins): Android applies the most specific domain-config only. Unpinned
+ * domains that nothing covers are skipped with a note. Trust anchors with
+ * overridePins="true" in scope go to each pinned policy's override_anchors
+ * ("system", "user", "@raw/NAME" as written: a text file has no resources).
+ * <trustkit-config enforcePinning="false"> keeps the policy enforced (with a
+ * note): Android 7+ enforces the pin-set itself for every connection that
+ * does not go through TrustKit. <debug-overrides> is ignored (release
+ * builds). A DTD internal subset (entity declarations) is refused; nothing
+ * is fetched or expanded.
  * Returns 0, -EINVAL (bad input, message in @err), -EFBIG or -ENOMEM.
  * On failure @out is left empty.
  */
