@@ -88,6 +88,34 @@ int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name
 int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 			   struct import_policies *out, char *err, size_t errlen);
 
+#define IMPORTERS_MAX_APK_ENTRIES 100000      /**< zip entries an APK may have */
+#define IMPORTERS_MAX_APK_ENTRY	  (64u << 20) /**< bytes read of the manifest / resources.arsc */
+
+/** What an APK ships. Free with importers_apk_free(). */
+struct import_apk {
+	char *version_name;		 /**< android:versionName (resolved), NULL when absent */
+	char *package;			 /**< the manifest's package attribute, NULL when absent */
+	char *nsc_path;			 /**< "res/xml/network_security_config.xml", NULL: none */
+	struct import_policies policies; /**< as importers_parse_nsc(); empty without NSC */
+};
+
+/**
+ * Read the APK at @path (@name in messages): AndroidManifest.xml and
+ * resources.arsc (binary XML and resource table), android:versionName, and
+ * the Network Security Config the manifest's <application
+ * android:networkSecurityConfig> points to, parsed like
+ * importers_parse_nsc() except that "@raw/NAME" trust anchors are read from
+ * the APK and stored as "sha256/<b64>" pins. An APK without that attribute
+ * gives no policies (and a note). Zip entries, sizes and the binary formats
+ * are bounds-checked. Returns 0, -EINVAL (bad input, message in @err),
+ * -EFBIG (an entry over its cap) or -ENOMEM. On failure @out is empty.
+ */
+int importers_parse_apk(const char *path, const char *name, struct import_apk *out, char *err,
+			size_t errlen);
+
+/** Release the contents of @a and zero it. NULL-safe. */
+void importers_apk_free(struct import_apk *a);
+
 /**
  * Apply `--backup-pin` overrides: when @nbackup > 0, every pin equal to one of
  * @backup becomes `backup` and every other pin `current`. A backup pin that is
