@@ -296,8 +296,15 @@ int importers_parse_apk(const char *path, const char *name, struct import_apk *o
 	if (!k.za) {
 		zip_error_t ze;
 		zip_error_init_with_code(&ze, zerr);
-		rc = util_err(err, errlen, zerr == ZIP_ER_MEMORY ? -ENOMEM : -EINVAL,
-			      "%s: not a readable zip archive: %s", name, zip_error_strerror(&ze));
+		if (zerr == ZIP_ER_EXISTS)
+			rc = util_err(err, errlen, -EINVAL,
+				      "%s: two archive entries have the same name (Android refuses "
+				      "such an APK)",
+				      name);
+		else
+			rc = util_err(err, errlen, zerr == ZIP_ER_MEMORY ? -ENOMEM : -EINVAL,
+				      "%s: not a readable zip archive: %s", name,
+				      zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return rc;
 	}

@@ -402,9 +402,13 @@ int axml_to_doc(const uint8_t *buf, size_t len, const char *name, axml_ref_fn re
 	uint32_t size;
 	int rc = 0;
 	*out = NULL;
-	if (axml_chunk(buf, len, 8, &type, &hsize, &size) || type != RES_XML_TYPE)
+	if (len < 8 || axml_u16(buf) != RES_XML_TYPE)
 		return util_err(err, errlen, -EINVAL,
 				"%s: not Android binary XML (no XML chunk header)", name);
+	if (axml_chunk(buf, len, 8, &type, &hsize, &size))
+		return util_err(err, errlen, -EINVAL,
+				"%s: binary XML: truncated (the header says %u bytes, %zu present)",
+				name, axml_u32(buf + 4), len);
 	a.s1 = malloc(SCRATCH);
 	a.s2 = malloc(SCRATCH);
 	a.s3 = malloc(SCRATCH);
