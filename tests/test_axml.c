@@ -428,7 +428,9 @@ static void test_axml_pool_str_boundaries(void **state)
 /* One package 0x7f: type 1 "xml" (default config) entry 0 "nsc" ->
  * "res/xml/nsc.xml"; type 2 "raw" only in a v24 config, entry 0 "ca" ->
  * "res/raw/ca.pem"; type 3 "string", entry 0 "loop" a reference to itself. */
-static void build_table(struct bb *b)
+enum layout { DENSE, SPARSE, OFFSET16, COMPACT };
+
+static void build_table_as(struct bb *b, enum layout lay)
 {
 	static const char *const values[] = { "res/xml/nsc.xml", "res/raw/ca.pem" };
 	static const char *const types[] = { "xml", "raw", "string" };
@@ -453,27 +455,88 @@ static void build_table(struct bb *b)
 	set32(b, ksat, (uint32_t)(b->n - pkg));
 	pool(b, keys, 3, true);
 	for (uint8_t t = 1; t <= 3; t++) {
+		/* sparse tables list entry 5 only (ids 0x7fXX0005); the others entry 0 */
 		size_t ty = chunk(b, 0x0201, 20 + 64);
 		u8(b, t);
-		u8(b, 0);
+		u8(b, lay == SPARSE ? 0x01 : lay == OFFSET16 ? 0x02 : 0);
 		u16(b, 0);
 		u32(b, 1);
 		u32(b, 20 + 64 + 4);
 		u32(b, 64);
 		for (int i = 4; i < 64; i++)
 			u8(b, t == 2 && i == 28 ? 24 : 0); /* raw: sdkVersion 24 */
-		u32(b, 0);				   /* entry 0 at offset 0 */
-		u16(b, 8);
-		u16(b, 0);
-		u32(b, t - 1u); /* key */
-		u16(b, 8);
-		u8(b, 0);
-		u8(b, t == 3 ? AXML_TYPE_REFERENCE : AXML_TYPE_STRING);
-		u32(b, t == 3 ? 0x7f030000 : t - 1u);
+		if (lay == SPARSE) {
+			u16(b, 5); /* entry index */
+			u16(b, 0); /* offset / 4 */
+		} else if (lay == OFFSET16) {
+			u16(b, 0);
+			u16(b, 0); /* padding */
+		} else {
+			u32(b, 0); /* entry 0 at offset 0 */
+		}
+		uint8_t vt = t == 3 ? AXML_TYPE_REFERENCE : AXML_TYPE_STRING;
+		uint32_t vd = t == 3 ? (lay == SPARSE ? 0x7f030005 : 0x7f030000) : t - 1u;
+		if (lay == COMPACT) {
+			u16(b, (uint16_t)(t - 1u));	      /* key */
+			u16(b, (uint16_t)(0x0008 | vt << 8)); /* FLAG_COMPACT, type */
+			u32(b, vd);
+		} else {
+			u16(b, 8);
+			u16(b, 0);
+			u32(b, t - 1u); /* key */
+			u16(b, 8);
+			u8(b, 0);
+			u8(b, vt);
+			u32(b, vd);
+		}
 		end_chunk(b, ty);
 	}
 	end_chunk(b, pkg);
 	end_chunk(b, top);
+}
+
+static void build_table(struct bb *b)
+{
+	build_table_as(b, DENSE);
+}
+
+/* The entry layouts of newer build tools: sparse types (aapt2
+ * --enable-sparse-encoding), 16-bit offsets and compact entries (Android
+ * 14's aapt2). */
+static void test_arsc_layouts(void **state)
+{
+	(void)state;
+	static struct bb b;
+	static const struct {
+		enum layout lay;
+		uint32_t e;
+	} cases[] = { { SPARSE, 5 }, { OFFSET16, 0 }, { COMPACT, 0 } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[ERRLEN] = "", out[256];
+		uint32_t id = 0;
+		build_table_as(&b, cases[i].lay);
+		struct arsc *t = arsc_parse(b.b, b.n, err, sizeof(err));
+		if (!t)
+			fail_msg("layout %d: %s", cases[i].lay, err);
+		assert_int_equal(
+			arsc_string(t, 0x7f010000 | cases[i].e, out, sizeof(out), err, sizeof(err)),
+			0);
+		assert_string_equal(out, "res/xml/nsc.xml");
+		assert_int_equal(arsc_name(t, 0x7f010000 | cases[i].e, out, sizeof(out)), 0);
+		assert_string_equal(out, "xml/nsc");
+		assert_int_equal(arsc_find(t, "raw", "ca", &id), 0);
+		assert_int_equal(id, 0x7f020000 | cases[i].e);
+		/* a reference loop is still caught */
+		assert_int_equal(
+			arsc_string(t, 0x7f030000 | cases[i].e, out, sizeof(out), err, sizeof(err)),
+			-EINVAL);
+		/* the slot next to it is empty */
+		struct arsc_value v;
+		assert_int_equal(arsc_value(t, (0x7f010001 | cases[i].e) + (cases[i].e ? 1 : 0), &v,
+					    err, sizeof(err)),
+				 -ENOENT);
+		arsc_free(t);
+	}
 }
 
 static void test_arsc_lookups(void **state)
@@ -515,34 +578,38 @@ static void test_arsc_cut_and_corrupted(void **state)
 {
 	(void)state;
 	static struct bb b;
-	build_table(&b);
 	char err[ERRLEN], out[256];
-	for (size_t n = 0; n < b.n; n++) {
-		err[0] = '\0';
-		struct arsc *t = arsc_parse(b.b, n, err, sizeof(err));
-		if (t)
-			fail_msg("a %zu-byte prefix of %zu was accepted", n, b.n);
-		assert_true(strncmp(err, "resources.arsc:", 15) == 0);
-	}
-	for (size_t i = 0; i < b.n; i++) {
-		uint8_t keep = b.b[i];
-		for (int k = 0; k < 2; k++) {
-			b.b[i] = k ? 0xff : 0x00;
-			struct arsc *t = arsc_parse(b.b, b.n, err, sizeof(err));
-			if (t) {
+	for (int lay = DENSE; lay <= COMPACT; lay++) {
+		build_table_as(&b, (enum layout)lay);
+		for (size_t n = 0; n < b.n; n++) {
+			err[0] = '\0';
+			struct arsc *t = arsc_parse(b.b, n, err, sizeof(err));
+			if (t)
+				fail_msg("a %zu-byte prefix of %zu was accepted", n, b.n);
+			assert_true(strncmp(err, "resources.arsc:", 15) == 0);
+		}
+		for (size_t i = 0; i < b.n; i++) {
+			uint8_t keep = b.b[i];
+			for (int k = 0; k < 2; k++) {
+				b.b[i] = k ? 0xff : 0x00;
+				struct arsc *t = arsc_parse(b.b, b.n, err, sizeof(err));
+				if (!t)
+					continue;
 				uint32_t id;
 				struct arsc_value v;
-				(void)arsc_string(t, 0x7f010000, out, sizeof(out), err,
-						  sizeof(err));
-				(void)arsc_string(t, 0x7f030000, out, sizeof(out), err,
-						  sizeof(err));
-				(void)arsc_value(t, 0x7f020000, &v, err, sizeof(err));
-				(void)arsc_name(t, 0x7f020000, out, sizeof(out));
+				for (uint32_t e = 0; e < 6; e += 5) {
+					(void)arsc_string(t, 0x7f010000 | e, out, sizeof(out), err,
+							  sizeof(err));
+					(void)arsc_string(t, 0x7f030000 | e, out, sizeof(out), err,
+							  sizeof(err));
+					(void)arsc_value(t, 0x7f020000 | e, &v, err, sizeof(err));
+					(void)arsc_name(t, 0x7f020000 | e, out, sizeof(out));
+				}
 				(void)arsc_find(t, "raw", "ca", &id);
 				arsc_free(t);
 			}
+			b.b[i] = keep;
 		}
-		b.b[i] = keep;
 	}
 }
 
@@ -554,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_axml_to_doc_hostile),
 		cmocka_unit_test(test_axml_pool_str_boundaries),
 		cmocka_unit_test(test_arsc_lookups),
+		cmocka_unit_test(test_arsc_layouts),
 		cmocka_unit_test(test_arsc_cut_and_corrupted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
