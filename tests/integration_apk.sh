@@ -222,6 +222,39 @@ EOF2
 n1=$("$PW" audit list --json | jq length)
 [ "$n0" = "$n1" ] && echo "ok: nothing audited by refused imports" || { echo "FAIL: audit $n0 -> $n1"; fails=$((fails + 1)); }
 expect "nothing stored by refused imports" -- test "$(stored shop-android 9.9.9)" = null
+# a zip whose headers understate the manifest's size: the bounded read stops it
+python3 - "$T" <<'PY'
+import struct, sys, zipfile
+t = sys.argv[1]
+src = zipfile.ZipFile(t + "/shop.apk")
+with zipfile.ZipFile(t + "/lying.apk", "w", zipfile.ZIP_DEFLATED) as z:
+    for i in src.infolist():
+        z.writestr(i.filename, src.read(i.filename) if i.filename != "AndroidManifest.xml" else b"\3\0\10\0" + b"\0" * (70 << 20))
+b = bytearray(open(t + "/lying.apk", "rb").read())
+# local header (uncompressed size at +22) and central directory entry (+24)
+for sig, off in ((b"PK\3\4", 22), (b"PK\1\2", 24)):
+    p = b.find(sig)
+    while p >= 0:
+        name_len = struct.unpack_from("<H", b, p + (26 if sig == b"PK\3\4" else 28))[0]
+        name = b[p + (30 if sig == b"PK\3\4" else 46):][:name_len]
+        if name == b"AndroidManifest.xml":
+            struct.pack_into("<I", b, p + off, 4096)
+        p = b.find(sig, p + 4)
+open(t + "/lying.apk", "wb").write(bytes(b))
+PY
+check 2 "a zip that lies about an entry's size is refused" -- "$PW" import-apk --app shop-android --version 9.9.9 "$T/lying.apk"
+expect_grep "$T/err" "AndroidManifest.xml inflates beyond 67108864 bytes" "the bounded read names the entry"
+# no versionName and no --version
+mkdir -p "$T/nov/res"
+sed 's/ android:versionName="1.0.3"//' "$DATA/apk/plain/AndroidManifest.xml" >"$T/nov/AndroidManifest.xml"
+aapt package -f -M "$T/nov/AndroidManifest.xml" -S "$T/nov/res" -I "$FW" -F "$T/nov.apk" >/dev/null 2>&1
+check 2 "an APK without versionName needs --version" -- "$PW" import-apk --app x --dry-run "$T/nov.apk"
+expect_grep "$T/err" "no android:versionName: give --version" "the error says what to do"
+check 0 "--version supplies it" -- "$PW" import-apk --app x --version 1.0.3 --dry-run "$T/nov.apk"
+# an NSC error inside an APK names the entry and the source line
+build shop "$DATA/nsc/sha1_digest.xml" xml network_security_config "$T/sha1.apk"
+check 2 "an APK whose NSC has a SHA-1 pin is refused" -- "$PW" import-apk --app x --dry-run "$T/sha1.apk"
+expect_grep "$T/err" 'sha1.apk!res/xml/network_security_config.xml:7: pin digest="SHA-1" is not supported' "the error names the entry and line"
 # a raw anchor that is not a certificate
 printf 'not a certificate\n' >"$T/corp_proxy_ca.pem"
 build corp "$DATA/nsc/override_pins.xml" xml corp_network_security "$T/badraw.apk" "$T/corp_proxy_ca.pem"
