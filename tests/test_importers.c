@@ -175,6 +175,30 @@ static void test_nsc_trustkit_config(void **state)
 	importers_policies_free(&r);
 }
 
+/* TrustKit-Android's getting-started shape: enforcePinning="false" with a
+ * report-uri, a debug CA overriding pins in debug-overrides. In a release
+ * build on Android 7+ the platform enforces the pin-set and ignores
+ * debug-overrides: one enforced policy, no override anchors. */
+static void test_nsc_trustkit_getting_started(void **state)
+{
+	(void)state;
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	const char *ef[] = { PIN_E, PIN_F };
+	assert_int_equal(parse_file(importers_parse_nsc, "nsc/trustkit_android_getting_started.xml",
+				    &r, err),
+			 0);
+	assert_int_equal(r.npolicies, 1);
+	const struct pin_policy *p = find(&r, "www.news.example.org", false);
+	assert_true(p->enforce);
+	check_pins(p, ef, "cb");
+	assert_string_equal(p->expires, "");
+	assert_int_equal(p->noverride_anchors, 0);
+	assert_true(has_note(&r, ":15: trustkit-config enforcePinning=\"false\": kept enforced"));
+	assert_true(has_note(&r, ":20: <debug-overrides> ignored"));
+	importers_policies_free(&r);
+}
+
 static void test_nsc_sibling_unpins(void **state)
 {
 	(void)state;
@@ -997,6 +1021,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nsc_realistic),
 		cmocka_unit_test(test_nsc_trustkit_config),
+		cmocka_unit_test(test_nsc_trustkit_getting_started),
 		cmocka_unit_test(test_nsc_sibling_unpins),
 		cmocka_unit_test(test_nsc_override_pins),
 		cmocka_unit_test(test_nsc_override_pins_resolved),
