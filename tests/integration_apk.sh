@@ -91,6 +91,25 @@ expect "5 policies with the source's pins, flags and expirations" -- jq -e '
 	(.[] | select(.pattern == "legacy.api.example.com") | .expires == null and (.pins | length) == 2) and
 	(.[] | select(.pattern == "status.api.example.com") | (.enforce | not) and (.pins | length) == 0)' "$T/got"
 
+# release APKs carry an APK Signing Block (v2/v3, apksigner) between the last
+# entry and the central directory: insert one as apksigner lays it out
+python3 - "$T/shop.apk" "$T/signed.apk" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+e = b.rfind(b"PK\5\6")
+cd_off = struct.unpack_from("<I", b, e + 16)[0]
+pairs = struct.pack("<QI", 4 + 256, 0x7109871A) + bytes(256)  # id-value pair (v2 block id)
+size = len(pairs) + 8 + 16
+block = struct.pack("<Q", size) + pairs + struct.pack("<Q", size) + b"APK Sig Block 42"
+b = b[:cd_off] + block + b[cd_off:]
+struct.pack_into("<I", b, e + len(block) + 16, cd_off + len(block))
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+apk_json "$T/signed.apk" >"$T/got"
+nsc_json "$DATA/nsc/shop_android.xml" >"$T/want"
+if [ -s "$T/got" ] && cmp -s "$T/want" "$T/got"; then echo "ok: an APK with a signing block imports the same"; else
+	echo "FAIL: signed APK"; fails=$((fails + 1)); fi
+
 # corp: versionName from @string, NSC only in res/xml-v24, an anchor in res/raw
 certtool --generate-privkey --key-type ecdsa --outfile "$T/ca.key" >/dev/null 2>&1
 printf 'cn = Corp TLS Inspection Root\nca\ncert_signing_key\nexpiration_days = 3650\n' >"$T/ca.tmpl"
