@@ -137,6 +137,37 @@ build corp "$T/o.xml" xml corp_network_security "$T/corp-der.apk" "$T/corp_proxy
 check 0 "import-apk with a DER anchor" -- "$PW" import-apk --app corp --dry-run "$T/corp-der.apk"
 expect "DER anchor read as its pin" -- jq -e --arg p "$capin2" '.pin_policies[] | select(.pattern == "corp.example.com") | .override_anchors == [$p]' "$T/out"
 
+# aapt2 --collapse-resource-names gives many entries one name: the anchor is
+# then found by its id, not by a name that now leads elsewhere. Two raw
+# certificates; the NSC uses the second; its key name is patched to the first's.
+sed 's/@raw\/corp_proxy_ca/@raw\/zzzz_proxy_ca/' "$DATA/nsc/override_pins.xml" >"$T/o2.xml"
+cp "$T/ca2.pem" "$T/zzzz_proxy_ca.pem"
+build corp "$T/o2.xml" xml corp_network_security "$T/collapsed.apk" "$T/corp_proxy_ca.pem" "$T/zzzz_proxy_ca.pem"
+python3 - "$T/collapsed.apk" <<'PY'
+import sys, zipfile
+path = sys.argv[1]
+z = zipfile.ZipFile(path)
+files = {i.filename: z.read(i.filename) for i in z.infolist()}
+a = bytearray(files["resources.arsc"])
+n = 0
+for old, new, pre in ((b"zzzz_proxy_ca", b"corp_proxy_ca", b"raw/"),
+                      ("zzzz_proxy_ca".encode("utf-16-le"), "corp_proxy_ca".encode("utf-16-le"),
+                       "raw/".encode("utf-16-le"))):
+    i = a.find(old)
+    while i >= 0:
+        if a[i - len(pre):i] != pre:  # the key name, not the file path
+            a[i:i + len(old)] = new
+            n += 1
+        i = a.find(old, i + 1)
+assert n == 1, n
+files["resources.arsc"] = bytes(a)
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+    for k, v in files.items():
+        out.writestr(k, v)
+PY
+check 0 "import-apk with collapsed resource names" -- "$PW" import-apk --app corp --dry-run "$T/collapsed.apk"
+expect "the anchor is the referenced certificate, found by id" -- jq -e --arg p "$capin2" '.pin_policies[] | select(.pattern == "corp.example.com") | .override_anchors == [$p]' "$T/out"
+
 # TrustKit-Android config inside an APK
 build shop "$DATA/nsc/bank_trustkit_android.xml" xml network_security_config "$T/bank.apk"
 nsc_json "$DATA/nsc/bank_trustkit_android.xml" >"$T/want"

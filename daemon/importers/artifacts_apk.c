@@ -142,14 +142,36 @@ static int check_entries(struct apk *k, char *err, size_t errlen)
 	return 0;
 }
 
-/* References in the NSC document: "@type/name" as the source file had. */
+/* "@0x7f020000" as axml_to_doc writes an unresolved reference. */
+static int parse_ref(const char *v, uint32_t *id)
+{
+	char *end;
+	if (strncmp(v, "@0x", 3) != 0)
+		return -EINVAL;
+	unsigned long x = strtoul(v + 3, &end, 16);
+	if (*end || end == v + 3 || x > 0xffffffffUL)
+		return -EINVAL;
+	*id = (uint32_t)x;
+	return 0;
+}
+
+/* References in the NSC document: "@type/name" as the source file had, when
+ * that name leads back to the same id (aapt2 --collapse-resource-names gives
+ * many entries one name); else axml_to_doc keeps "@0x%08x". */
 static int nsc_ref(void *ctx, uint32_t resid, char *out, size_t cap)
 {
 	struct apk *k = ctx;
-	if (!k->arsc || cap < 2)
+	uint32_t back = 0;
+	if (!k->arsc || cap < 2 || arsc_name(k->arsc, resid, out + 1, cap - 1) != 0)
 		return -ENOENT;
 	out[0] = '@';
-	return arsc_name(k->arsc, resid, out + 1, cap - 1);
+	char *slash = strchr(out, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	int rc = arsc_find(k->arsc, out + 1, slash + 1, &back);
+	*slash = '/';
+	return rc == 0 && back == resid ? 0 : -EINVAL;
 }
 
 /* "@raw/name" → the pins of the certificates in that resource. */
@@ -161,12 +183,16 @@ static int raw_anchor(void *ctx, const char *src, char (*pins)[IMP_ANCHOR_LEN], 
 	const char *slash = strchr(src, '/');
 	uint32_t id;
 	*n = 0;
-	if (!k->arsc || !slash || (size_t)(slash - src - 1) >= sizeof(type))
+	if (!k->arsc)
 		return -ENOENT;
-	memcpy(type, src + 1, (size_t)(slash - src - 1));
-	type[slash - src - 1] = '\0';
-	if (arsc_find(k->arsc, type, slash + 1, &id) != 0)
-		return util_err(msg, msglen, -EINVAL, "no such resource in resources.arsc");
+	if (parse_ref(src, &id) != 0) {
+		if (!slash || (size_t)(slash - src - 1) >= sizeof(type))
+			return -ENOENT;
+		memcpy(type, src + 1, (size_t)(slash - src - 1));
+		type[slash - src - 1] = '\0';
+		if (arsc_find(k->arsc, type, slash + 1, &id) != 0)
+			return util_err(msg, msglen, -EINVAL, "no such resource in resources.arsc");
+	}
 	int rc = arsc_string(k->arsc, id, path, sizeof(path), msg, msglen);
 	if (rc)
 		return rc == -ENOENT ? -EINVAL : rc;
@@ -189,19 +215,6 @@ static int raw_anchor(void *ctx, const char *src, char (*pins)[IMP_ANCHOR_LEN], 
 		(*n)++;
 	}
 	x509_chain_clear(&ch);
-	return 0;
-}
-
-/* "@0x7f020000" as axml_to_doc writes an unresolved reference. */
-static int parse_ref(const char *v, uint32_t *id)
-{
-	char *end;
-	if (strncmp(v, "@0x", 3) != 0)
-		return -EINVAL;
-	unsigned long x = strtoul(v + 3, &end, 16);
-	if (*end || end == v + 3 || x > 0xffffffffUL)
-		return -EINVAL;
-	*id = (uint32_t)x;
 	return 0;
 }
 
