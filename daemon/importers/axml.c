@@ -241,7 +241,7 @@ static int ax_value(struct ax *a, const uint8_t *attr, uint32_t line, char *out)
 {
 	uint32_t raw = axml_u32(attr + 8), data = axml_u32(attr + 16);
 	uint8_t type = attr[15];
-	if (type == AXML_TYPE_REFERENCE && data != 0) {
+	if ((type == AXML_TYPE_REFERENCE || type == AXML_TYPE_DYNAMIC_REFERENCE) && data != 0) {
 		if (!a->ref || a->ref(a->ctx, data, out, SCRATCH) != 0)
 			snprintf(out, SCRATCH, "@0x%08x", data);
 		return 0;
@@ -409,6 +409,7 @@ int axml_to_doc(const uint8_t *buf, size_t len, const char *name, axml_ref_fn re
 		return util_err(err, errlen, -EINVAL,
 				"%s: binary XML: truncated (the header says %u bytes, %zu present)",
 				name, axml_u32(buf + 4), len);
+	xmlInitParser();
 	a.s1 = malloc(SCRATCH);
 	a.s2 = malloc(SCRATCH);
 	a.s3 = malloc(SCRATCH);
