@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "alerts/alerts.h"
+#include "base/config.h"
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_json.h"
@@ -1058,6 +1060,61 @@ static void test_whatif_override_anchor(void **state)
 	reset(state);
 }
 
+/* Issue 14, defect 3: a leaf expiring in 3 days, a same-key renewal and a key
+ * rotation that strand nobody, one version without an adoption figure: no
+ * critical severity and no rotation_not_ready alert for "0.0% stranded". When
+ * a version without a figure is at risk, the alert says "up to", not 0.0%. */
+static void test_alerts_no_rotation_alert_for_nobody_stranded(void **state)
+{
+	static const struct {
+		const char *pins_unknown; /* pins of the version without a figure */
+		bool alert;
+	} cases[] = {
+		{ "1 2", false }, /* it pins the intermediate: survives */
+		{ "1", true },	  /* it pins only today's leaf: at risk, users unaccounted */
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		reset(state);
+		size_t ai = app_add("shop-android", 0.95);
+		size_t v1 = ver_add(ai, "4.1.0", NULL);
+		size_t v2 = ver_add(ai, "4.2.0", NULL);
+		adopt(ai, v1, T - DAY, 0.6);
+		pol_add(ai, v1, "api.example.com", false, true, 0, "1 2");
+		pol_add(ai, v2, "api.example.com", false, true, 0, cases[c].pins_unknown);
+		size_t ei = ep_add("api.example.com", NULL);
+		inv.endpoints[ei].enabled = true;
+		struct readiness_address *a = addr_add(ei, "192.0.2.1", "ok", "1 2 3", NULL);
+		a->validated.certs[0].not_after = T + 3 * DAY;
+		struct run r;
+		run_eval(&r, T);
+		if (!cases[c].alert)
+			assert_int_not_equal(r.rep.eps[ei].severity, READINESS_CRITICAL);
+		struct config cfg;
+		config_defaults(&cfg);
+		struct alerts_condv v = { 0 };
+		char err[256];
+		assert_int_equal(alerts_conds_from_readiness(&r.rep, &cfg, &v, err, sizeof(err)),
+				 0);
+		const struct alert_cond *rn = NULL;
+		for (size_t i = 0; i < v.n; i++) {
+			if (v.v[i].kind == ALERT_STRANDING_NOW)
+				fail_msg("case %zu: stranding_now: %s", c, v.v[i].summary);
+			if (v.v[i].kind == ALERT_ROTATION_NOT_READY)
+				rn = &v.v[i];
+		}
+		if (!cases[c].alert && rn)
+			fail_msg("case %zu: rotation alert: %s", c, rn->summary);
+		if (cases[c].alert) {
+			assert_non_null(rn);
+			if (strstr(rn->summary, " 0.0%") || !strstr(rn->summary, "up to 40.0%"))
+				fail_msg("case %zu: %s", c, rn->summary);
+		}
+		alerts_condv_free(&v);
+		run_free(&r);
+	}
+	reset(state);
+}
+
 static void test_reasons_name_versions_shares_pins(void **state)
 {
 	(void)state;
@@ -1677,6 +1734,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_override_anchors_table, reset),
 		cmocka_unit_test_teardown(test_reasons_grammar_table, reset),
 		cmocka_unit_test_teardown(test_whatif_override_anchor, reset),
+		cmocka_unit_test_teardown(test_alerts_no_rotation_alert_for_nobody_stranded, reset),
 		cmocka_unit_test_teardown(test_reasons_name_versions_shares_pins, reset),
 		cmocka_unit_test_teardown(test_presented_fallback_is_said, reset),
 		cmocka_unit_test_teardown(test_expiry_table, reset),
