@@ -26,7 +26,9 @@
  * adoption sample at or before T (a later sample must not count).
  * stranded_share = sum of shares of enforcing, covering versions that do not
  * accept. A version with no figure is never counted as 0: it makes
- * unknown_share non-zero (the users no figure accounts for).
+ * unknown_share non-zero (the users no figure accounts for) when it is at
+ * risk; surviving = 1 - stranded - unknown (issue 14: unaccounted users count
+ * only when a version without a figure is at risk).
  * ready = surviving share >= the app's adoption_threshold (equality is ready).
  * An endpoint's figure is its worst address (a user can reach any edge).
  *
@@ -34,8 +36,8 @@
  *  - now: accepted iff a pin is in C;
  *  - same-key renewal: leaf pins survive too (nothing changes key);
  *  - key rotation (new leaf key, same CA): survivors pin an intermediate or
- *    root of C, or carry a backup pin (not today's leaf key); leaf-only
- *    pinners are stranded;
+ *    root of C, or pin the one new key (a pin of any role outside C: keys
+ *    decide, not roles, issue 14); leaf-only pinners are stranded;
  *  - CA change (every key of C replaced): only versions with a backup pin
  *    outside C survive;
  *  - candidate (what-if): accepted iff a pin is in the candidate chain (a

@@ -443,7 +443,8 @@ static int reasons_unresolved(const struct rd_appcov *ac, struct readiness_strv 
 		total++;
 		for (size_t j = 0; j < c->npol && !anchor; j++)
 			for (size_t k = 0; k < c->pol[j]->noverride_anchors && !anchor; k++)
-				if (c->pol[j]->override_anchors[k][0] == '@')
+				if (c->pol[j]->override_anchors[k] &&
+				    c->pol[j]->override_anchors[k][0] == '@')
 					anchor = c->pol[j]->override_anchors[k];
 	}
 	if (total == 0)
