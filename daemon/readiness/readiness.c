@@ -544,7 +544,17 @@ static void cov_add(struct rd_cov *cv, const struct hit *h, uint8_t grp, time_t 
 static void select_policies(const struct hit *h, size_t n, time_t at, struct rd_cov *cv)
 {
 	uint8_t g = 0;
-	for (unsigned src = 0; src < RD_SRC_N; src++) {
+	unsigned first = h[0].src;
+	bool one_src = true;
+	for (size_t i = 1; i < n && one_src; i++)
+		one_src = h[i].src == first;
+	if (one_src && first == RD_SRC_INVENTORY) {
+		/* the common case: hits come most specific first */
+		for (size_t i = 0; i < n && h[i].spec == h[0].spec; i++)
+			cov_add(cv, &h[i], 0, at);
+		return;
+	}
+	for (unsigned src = one_src ? first : 0; src < (one_src ? first + 1 : RD_SRC_N); src++) {
 		bool any = false, exact = false;
 		int best = -1;
 		for (size_t i = 0; i < n; i++) {
@@ -724,10 +734,12 @@ static uint8_t group_flags(const struct rd_cov *c, uint8_t g, const struct readi
 		/* Only enforcing policies decide (a tied report-only one is not checked). */
 		if (c->grp[i] != g || !c->pol_enf[i])
 			continue;
-		if (override_applies(p, an, false))
-			f |= RD_F_NOW | RD_F_KEY_ROTATION;
-		if (override_applies(p, an, true))
-			f |= RD_F_CA_CHANGE;
+		if (p->noverride_anchors) {
+			if (override_applies(p, an, false))
+				f |= RD_F_NOW | RD_F_KEY_ROTATION;
+			if (override_applies(p, an, true))
+				f |= RD_F_CA_CHANGE;
+		}
 		for (size_t j = 0; j < p->npins; j++) {
 			const struct pin *pn = &p->pins[j];
 			bool in_leaf = leaf && memcmp(pn->sha256, leaf, 32) == 0;
