@@ -1053,6 +1053,10 @@ static void test_whatif_override_anchor(void **state)
 		if (!near(w.apps[0].candidate.stranded_share, cases[c].stranded))
 			fail_msg("case %zu: %.3f", c, w.apps[0].candidate.stranded_share);
 		check_grammar("whatif", &w.apps[0].reasons);
+		if (reasons_contain(&w.apps[0].reasons, "bare pins name no trust anchor") !=
+		    cases[c].bare)
+			fail_msg("case %zu: the bare-pins note is %s", c,
+				 cases[c].bare ? "missing" : "wrong");
 		readiness_whatif_free(&w);
 		readiness_chain_free(&cand);
 	}

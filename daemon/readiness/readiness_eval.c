@@ -1034,6 +1034,22 @@ static int whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_ap
 	int rc = rd_strv_push(&wa->reasons, sb.b);
 	if (!rc)
 		rc = reasons_unresolved(ac, &wa->reasons);
+	/* bare pins name no anchor: an overridePins anchor cannot be matched */
+	const char *ov = NULL;
+	for (size_t i = 0;
+	     !rc && cand->ncerts && !cand->certs[0].subject && i < s->nstranded && !ov; i++) {
+		const struct rd_cov *c = find_cov(ac, s->stranded[i].version);
+		for (size_t j = 0; c && j < c->npol && !ov; j++)
+			if (c->pol_enf[j] && c->pol[j]->noverride_anchors)
+				ov = c->v->version;
+	}
+	if (!rc && ov)
+		rc = readiness_strv_add(
+			&wa->reasons,
+			"%s of %s declares overridePins trust anchors; bare pins name "
+			"no trust anchor, so the verdict assumes that the pin check "
+			"applies (give the PEM chain to evaluate the anchor).",
+			ov, name);
 	return rc;
 }
 
