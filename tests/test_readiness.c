@@ -1021,6 +1021,51 @@ static void test_reasons_grammar_table(void **state)
 	run_gcases(state, reason_cases, ARRAY_SIZE(reason_cases));
 }
 
+/* readiness_version_pins (pin lint): the same selection as the engine. */
+static void test_version_pins_per_source(void **state)
+{
+	static const struct {
+		const char *host;
+		struct prow v[3];
+		bool pins;
+	} cases[] = {
+		{ "api.example.com",
+		  { { "1", 1, "nsc", "example.com", true, true, "7", NULL },
+		    { "1", 1, "nsc", "api.example.com", false, false, "", NULL } },
+		  false },
+		{ "api.example.com",
+		  { { "1", 1, "inventory", "**.example.com", false, true, "7", NULL },
+		    { "1", 1, "inventory", "api.example.com", false, false, "", NULL } },
+		  false },
+		{ "api.example.com",
+		  { { "1", 1, "okhttp", "**.example.com", false, true, "7", NULL },
+		    { "1", 1, "okhttp", "api.example.com", false, false, "", NULL } },
+		  true }, /* OkHttp has no exclusion: the other pattern still pins */
+		{ "a.api.example.com",
+		  { { "1", 1, "trustkit", "example.com", true, false, "7", NULL },
+		    { "1", 1, "trustkit", "api.example.com", true, true, "7", NULL } },
+		  true }, /* either parent may be picked: it may pin */
+		{ "www.example.com",
+		  { { "1", 1, "nsc", "api.example.com", true, true, "7", NULL } },
+		  false },
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		reset(state);
+		size_t ai = app_add("shop", 0.9);
+		size_t vi = ver_add(ai, "1", NULL);
+		for (size_t i = 0; i < ARRAY_SIZE(cases[c].v) && cases[c].v[i].version; i++) {
+			const struct prow *r = &cases[c].v[i];
+			struct pin_policy *p =
+				pol_add(ai, vi, r->pattern, r->incl, r->enforce, 0, r->pins);
+			p->source = strdup(r->source);
+		}
+		if (readiness_version_pins(&inv.apps[ai].versions[vi], cases[c].host, T) !=
+		    cases[c].pins)
+			fail_msg("case %zu", c);
+	}
+	reset(state);
+}
+
 /* What-if: overridePins against a candidate's anchor; bare pins name no anchor. */
 static void test_whatif_override_anchor(void **state)
 {
@@ -1738,6 +1783,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_override_anchors_table, reset),
 		cmocka_unit_test_teardown(test_reasons_grammar_table, reset),
 		cmocka_unit_test_teardown(test_whatif_override_anchor, reset),
+		cmocka_unit_test_teardown(test_version_pins_per_source, reset),
 		cmocka_unit_test_teardown(test_alerts_no_rotation_alert_for_nobody_stranded, reset),
 		cmocka_unit_test_teardown(test_reasons_name_versions_shares_pins, reset),
 		cmocka_unit_test_teardown(test_presented_fallback_is_said, reset),

@@ -598,6 +598,43 @@ static void select_policies(const struct hit *h, size_t n, time_t at, struct rd_
 	}
 }
 
+static int hit_spec_desc(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->spec != y->spec)
+		return x->spec > y->spec ? -1 : 1;
+	return x->pol < y->pol ? -1 : x->pol > y->pol;
+}
+
+bool readiness_version_pins(const struct app_version *v, const char *host, time_t at)
+{
+	struct hit hits[RD_MAX_POL * 2];
+	size_t n = 0;
+	size_t hlen = host ? strlen(host) : 0;
+	for (size_t i = 0; i < v->npolicies && n < ARRAY_SIZE(hits); i++) {
+		const struct pin_policy *p = &v->policies[i];
+		struct rd_pat pat;
+		if (!p->pattern)
+			continue;
+		rd_pat_init(&pat, p->pattern, p->include_subdomains);
+		if (!rd_covers(&pat, host, hlen))
+			continue;
+		hits[n++] = (struct hit){ 0,
+					  0,
+					  (uint32_t)i,
+					  readiness_pattern_specificity(p->pattern,
+									p->include_subdomains),
+					  (uint8_t)rd_src_of(p->source),
+					  pat.kind == 0 && pat.blen == hlen };
+	}
+	if (n == 0)
+		return false;
+	qsort(hits, n, sizeof(*hits), hit_spec_desc);
+	struct rd_cov cv = { .v = v };
+	select_policies(hits, n, at, &cv);
+	return cv.enforcing;
+}
+
 int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t at,
 		     const struct rd_shares *sh, struct rd_hostcov *out)
 {

@@ -246,6 +246,13 @@ int readiness_pattern_specificity(const char *pattern, bool include_subdomains);
 /** Whether @p enforces at @at: enforce, has pins, and not expired (T < expires_at). */
 bool readiness_policy_enforces(const struct pin_policy *p, time_t at);
 
+/**
+ * Whether version @v pins @host at @at by the engine's rules: the policies
+ * the libraries they came from select for @host (docs/readiness.md "Policy
+ * selection") include one that enforces at @at. For pin lint.
+ */
+bool readiness_version_pins(const struct app_version *v, const char *host, time_t at);
+
 /* ---- Evaluation ------------------------------------------------------- */
 
 struct readiness_index;
