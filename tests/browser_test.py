@@ -246,7 +246,7 @@ def main():
                  ('plan', '/plan?id=' + info['PLAN']), ('app-by-name', '/app?name=shop-android')]
         readiness = api_status('/api/v1/readiness') == 200
         for name, path in pages:
-            for width, suffix in ((1280, ''), (390, '-phone')):
+            for width, suffix in ((1366, ''), (390, '-phone')):
                 wd.s('POST', '/window/rect', {'width': width, 'height': 1000})
                 wd.go(base + path)
                 check(not wd.alert_open(), '%s%s: no alert dialog' % (name, suffix))
