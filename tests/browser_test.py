@@ -329,6 +329,25 @@ def main():
             text = wd.js("return document.body.innerText")
             check('TypeError' not in text and wd.js("return document.querySelectorAll('.error').length") == 1,
                   '%s: one error sentence, no TypeError (%r)' % (bad, text[-120:]))
+        # live refresh: the overview picks up a new endpoint without a reload
+        wd.go(base + '/?refresh=1')
+        time.sleep(1.0)
+        stamp = wd.js("return (document.getElementById('as-of') || {}).textContent || ''")
+        check(stamp.startswith('data from '), 'overview says when its data is from: %r' % stamp)
+        req = urllib.request.Request(base + '/api/v1/endpoints', method='POST',
+                                     data=json.dumps({'host': 'live.example.test'}).encode(),
+                                     headers={'Authorization': 'Bearer ' + info['WTOKEN'],
+                                              'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            check(r.status == 201, 'a new endpoint was created for the live check')
+        seen = False
+        for _ in range(100):
+            if 'live.example.test' in wd.js("return document.getElementById('main').innerText"):
+                seen = True
+                break
+            time.sleep(0.1)
+        check(seen, 'overview shows a new endpoint without a reload')
+        check(wd.js("return document.querySelectorAll('nav.top').length") == 1, 'one header after refreshes')
         # favicons are served
         check(api_status('/favicon.svg') == 200 and api_status('/favicon.ico') == 200, 'favicons served')
     finally:

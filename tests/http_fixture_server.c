@@ -18,7 +18,7 @@
 
 int main(int argc, char **argv)
 {
-	char err[ERRLEN], path[1024], tok[TOKEN_LEN] = "";
+	char err[ERRLEN], path[1024], tok[TOKEN_LEN] = "", wtok[TOKEN_LEN] = "";
 	struct fixture_ids ids;
 	long long extra = 0;
 	if (argc < 2 || (argc > 2 && util_parse_int(argv[2], 0, 1000000, &extra))) {
@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db || fixture_seed(db, (size_t)extra, &ids) ||
 	    tokens_create(db, "reader", TOKEN_READ, "fixture", tok, sizeof(tok), err,
+			  sizeof(err)) ||
+	    tokens_create(db, "writer", TOKEN_WRITE, "fixture", wtok, sizeof(wtok), err,
 			  sizeof(err))) {
 		fprintf(stderr, "seeding failed: %s\n", err);
 		return 3;
@@ -63,9 +65,10 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	http_note_scheduler_alive(h, util_now());
-	printf("PORT %d\nAPI_ENDPOINT %lld\nXSS_ENDPOINT %lld\nAPP %lld\nPLAN %lld\nTOKEN %s\n",
+	printf("PORT %d\nAPI_ENDPOINT %lld\nXSS_ENDPOINT %lld\nAPP %lld\nPLAN %lld\nWTOKEN %s\n"
+	       "TOKEN %s\n",
 	       http_port(h), (long long)ids.endpoint_api, (long long)ids.endpoint_xss,
-	       (long long)ids.app, (long long)p.id, tok);
+	       (long long)ids.app, (long long)p.id, wtok, tok);
 	plan_free(&p);
 	fflush(stdout);
 	char buf[256];

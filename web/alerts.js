@@ -51,5 +51,5 @@
         : h('p', { class: 'muted', text: 'No active silences. Silence with: pinwatch alert silence FINGERPRINT --for 24h --reason TEXT' }));
     } catch (e) { PW.showError(main, e); }
   }
-  if (document.body && document.body.dataset.page === 'alerts') document.addEventListener('DOMContentLoaded', start);
+  if (document.body && document.body.dataset.page === 'alerts') PW.live(start);
 })();

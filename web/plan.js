@@ -39,5 +39,5 @@
       main.appendChild(h('ul', {}, (p.keys || []).map((k, i) => h('li', { class: 'mono', text: 'sha256/' + k + (i === 0 && p.from_chain ? ' (leaf)' : '') }))));
     } catch (e) { PW.showError(main, e); }
   }
-  if (document.body && document.body.dataset.page === 'plan') document.addEventListener('DOMContentLoaded', start);
+  if (document.body && document.body.dataset.page === 'plan') PW.live(start);
 })();

@@ -36,5 +36,5 @@
         : h('p', { class: 'muted', id: 'plans', text: 'No plans. Record one with: pinwatch plan add --host H --chain next-chain.pem' }));
     } catch (e) { PW.showError(main, e); }
   }
-  if (document.body && document.body.dataset.page === 'plans') document.addEventListener('DOMContentLoaded', start);
+  if (document.body && document.body.dataset.page === 'plans') PW.live(start);
 })();
