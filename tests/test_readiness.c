@@ -1204,6 +1204,103 @@ static void test_reasons_name_versions_shares_pins(void **state)
 	run_free(&r);
 }
 
+/* Users stranded now: the reasons say what to do, with the numbers (roll back
+ * to the previous chain, or move to a spare key and who that still strands),
+ * and never offer a key another host serves as the spare. */
+static const char *advice_of(const struct readiness_app_verdict *v)
+{
+	for (size_t i = 0; i < v->reasons.n; i++)
+		if (strstr(v->reasons.v[i], "To restore service for shop"))
+			return v->reasons.v[i];
+	return NULL;
+}
+
+static void test_incident_guidance(void **state)
+{
+	(void)state;
+	size_t ai = app_add("shop", 0.9);
+	size_t v1 = ver_add(ai, "2.0", NULL);
+	size_t v2 = ver_add(ai, "1.0", NULL);
+	adopt(ai, v1, T - DAY, 0.6);
+	adopt(ai, v2, T - DAY, 0.4);
+	/* 2.0 pins the old leaf 1 and the spare 9; 1.0 pins the intermediate 2 */
+	pol_add(ai, v1, "api.example.com", false, true, 0, "1 9b");
+	pol_add(ai, v2, "api.example.com", false, true, 0, "2");
+	size_t ei = ep_add("api.example.com", NULL);
+	/* the address moved from leaf 1 to the unpinned leaf 5 yesterday */
+	struct readiness_address *a = addr_add(ei, "192.0.2.1", "ok", "5 2 3", NULL);
+	a->first_seen = T - DAY;
+	chain_set(&a->previous, "1 2 3", T + 100 * DAY);
+	char old[32], nine[32];
+	uint8_t k9[32];
+	pin_id(k9, 9);
+	readiness_pin_short(a->previous.certs[0].pin, old, sizeof(old));
+	readiness_pin_short(k9, nine, sizeof(nine));
+
+	/* The best key to move to is the old leaf key: the advice is the roll-back. */
+	struct run r;
+	run_eval(&r, T);
+	const struct readiness_app_verdict *v = app_of(&r, ei, "shop");
+	assert_true(near(v->now.stranded_share, 0.6));
+	const char *adv = advice_of(v);
+	if (!adv || !strstr(adv, "roll back to the chain 192.0.2.1 presented until 2026-11-30") ||
+	    !strstr(adv, old) || !strstr(adv, "which every enforcing version accepts") ||
+	    strstr(adv, "move the leaf"))
+		fail_msg("advice: %s", adv ? adv : "(none)");
+	run_free(&r);
+
+	/* Another host serves key 1 as its leaf: the spare 9 is offered as well. */
+	size_t e2 = ep_add("www.example.com", NULL);
+	addr_add(e2, "192.0.2.8", "ok", "1 2 3", NULL);
+	run_eval(&r, T);
+	v = app_of(&r, ei, "shop");
+	adv = advice_of(v);
+	if (!adv || !strstr(adv, "roll back") || !strstr(adv, "; or move the leaf to the key") ||
+	    !strstr(adv, nine))
+		fail_msg("advice with key 1 live elsewhere: %s", adv ? adv : "(none)");
+	run_free(&r);
+
+	/* A third host serves key 9: no spare is left, and 9 is never named. */
+	size_t e3 = ep_add("cdn.example.com", NULL);
+	addr_add(e3, "192.0.2.9", "ok", "9 2 3", NULL);
+	run_eval(&r, T);
+	v = app_of(&r, ei, "shop");
+	assert_false(v->key_rotation.has_rotation_key);
+	char offer1[64], offer2[64];
+	snprintf(offer1, sizeof(offer1), "to the key %s", nine);
+	snprintf(offer2, sizeof(offer2), "rotate to the key %s", nine);
+	for (size_t i = 0; i < v->reasons.n; i++)
+		if (strstr(v->reasons.v[i], offer1) || strstr(v->reasons.v[i], offer2))
+			fail_msg("another host's live key is offered: %s", v->reasons.v[i]);
+	adv = advice_of(v);
+	assert_non_null(adv);
+	assert_non_null(strstr(adv, "roll back"));
+	run_free(&r);
+}
+
+/* Nothing to roll back to and no spare key: the advice says so; nobody
+ * stranded: no advice. */
+static void test_incident_guidance_no_way_back(void **state)
+{
+	(void)state;
+	size_t ai = app_add("shop", 0.9);
+	size_t vi = ver_add(ai, "1.0", NULL);
+	adopt(ai, vi, T - DAY, 1.0);
+	pol_add(ai, vi, "**.example.com", false, true, 0, "1");
+	size_t ei = ep_add("api.example.com", NULL);
+	addr_add(ei, "192.0.2.1", "ok", "5 2 3", NULL);
+	size_t e2 = ep_add("www.example.com", NULL);
+	addr_add(e2, "192.0.2.2", "ok", "1 2 3", NULL);
+	struct run r;
+	run_eval(&r, T);
+	const struct readiness_app_verdict *v = app_of(&r, ei, "shop");
+	const char *adv = advice_of(v);
+	if (!adv || !strstr(adv, "no earlier chain is on record"))
+		fail_msg("advice: %s", adv ? adv : "(none)");
+	assert_null(advice_of(app_of(&r, e2, "shop")));
+	run_free(&r);
+}
+
 static void test_presented_fallback_is_said(void **state)
 {
 	(void)state;
@@ -1786,6 +1883,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_version_pins_per_source, reset),
 		cmocka_unit_test_teardown(test_alerts_no_rotation_alert_for_nobody_stranded, reset),
 		cmocka_unit_test_teardown(test_reasons_name_versions_shares_pins, reset),
+		cmocka_unit_test_teardown(test_incident_guidance, reset),
+		cmocka_unit_test_teardown(test_incident_guidance_no_way_back, reset),
 		cmocka_unit_test_teardown(test_presented_fallback_is_said, reset),
 		cmocka_unit_test_teardown(test_expiry_table, reset),
 		cmocka_unit_test_teardown(test_drift_and_disagreement, reset),

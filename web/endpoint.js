@@ -140,7 +140,8 @@
         const bad = apps.filter(a => a.now && a.now.stranded_share > 0);
         if (bad.length)
           main.appendChild(h('div', { class: 'stranding-warning', id: 'stranding-warning', role: 'alert',
-            text: 'Users are stranded right now: ' + bad.map(a => a.app + ' ' + PW.pct(a.now.stranded_share)).join(', ') }));
+            text: 'Users are stranded right now: ' + bad.map(a => a.app + ' ' + PW.pct(a.now.stranded_share)).join(', ') },
+            bad.flatMap(a => (a.reasons || []).filter(r => r.startsWith('To restore service'))).map(r => h('div', { class: 'advice', text: r }))));
         main.appendChild(h('p', {}, 'Severity ', PW.badge(readiness.severity)));
         main.appendChild(h('h2', { text: 'Readiness per app' }));
         main.appendChild(verdictTable(apps));

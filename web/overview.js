@@ -54,7 +54,8 @@
       const a = (e.apps || []).reduce((x, y) => ((y.now && y.now.stranded_share) || 0) > ((x.now && x.now.stranded_share) || 0) ? y : x);
       main.appendChild(h('div', { class: 'stranding-warning', id: 'stranding-warning', role: 'alert' },
         `Users are stranded right now on ${stranding.length} endpoint${stranding.length > 1 ? 's' : ''}. ` +
-        `Worst: ${a.app} loses ${PW.pct(a.now.stranded_share)} of its users on ${e.host}:${e.port}.`));
+        `Worst: ${a.app} loses ${PW.pct(a.now.stranded_share)} of its users on ${e.host}:${e.port}.`,
+        (a.reasons || []).filter(r => r.startsWith('To restore service')).map(r => h('div', { class: 'advice', text: r }))));
     }
     const tbody = h('tbody');
     for (const e of list) {

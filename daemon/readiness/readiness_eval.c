@@ -144,14 +144,74 @@ static bool key_in(const uint8_t key[32], const struct readiness_chain *c)
 	return false;
 }
 
+/* Leaf keys the inventory's endpoints present now, sorted by key, so that
+ * the advice never offers a key another host serves as a spare: a key in use
+ * elsewhere is no backup. */
+struct rd_live_key {
+	uint8_t key[32];
+	size_t ep; /* index into the inventory's endpoints */
+};
+struct rd_live {
+	struct rd_live_key *v;
+	size_t n;
+};
+
+static int live_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct rd_live_key *)a)->key, ((const struct rd_live_key *)b)->key,
+		      32);
+}
+
+static int live_build(const struct readiness_observations *obs, size_t neps, struct rd_live *out)
+{
+	size_t cap = 0;
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; obs && i < obs->neps && i < neps; i++)
+		cap += obs->eps[i].naddrs;
+	if (!cap)
+		return 0;
+	out->v = calloc(cap, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < obs->neps && i < neps; i++)
+		for (size_t a = 0; a < obs->eps[i].naddrs; a++) {
+			const struct readiness_chain *ch = rd_eval_chain(&obs->eps[i].addrs[a]);
+			if (!ch || !ch->ncerts)
+				continue;
+			memcpy(out->v[out->n].key, ch->certs[0].pin, 32);
+			out->v[out->n++].ep = i;
+		}
+	qsort(out->v, out->n, sizeof(*out->v), live_cmp);
+	return 0;
+}
+
+/* Whether an endpoint other than @self presents @key as its leaf key now. */
+static bool live_elsewhere(const struct rd_live *l, const uint8_t key[32], size_t self)
+{
+	size_t lo = 0, hi = l ? l->n : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(l->v[mid].key, key, 32) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; l && lo < l->n && memcmp(l->v[lo].key, key, 32) == 0; lo++)
+		if (l->v[lo].ep != self)
+			return true;
+	return false;
+}
+
 /* Key rotation: the new leaf key is one key. Keys decide survival, not roles:
  * every pin (current or backup) of an at-risk version that is in no
  * certificate of today's chain is a candidate K; a version survives the
  * rotation to K when each of its enforcing checker groups pins a CA key of the
  * chain, has an applying overridePins anchor, or pins K. Pick the K that
  * leaves the smallest stranded share, then no at-risk version without a
- * figure, then the lowest pin (for determinism). */
-static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
+ * figure, then the lowest pin (for determinism). A key another endpoint
+ * presents as its leaf now (@live, other than @self) is no candidate. */
+static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af,
+			const struct rd_live *live, size_t self)
 {
 	struct keycand *kc = NULL;
 	size_t n = 0, cap = 0;
@@ -171,7 +231,8 @@ static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
 				continue;
 			for (size_t k = 0; k < c->pol[i]->npins; k++) {
 				const struct pin *p = &c->pol[i]->pins[k];
-				if (key_in(p->sha256, af->ch))
+				if (key_in(p->sha256, af->ch) ||
+				    live_elsewhere(live, p->sha256, self))
 					continue;
 				if (n == cap) {
 					size_t nc = cap ? cap * 2 : 16;
@@ -232,7 +293,8 @@ static int rotation_key(const struct rd_appcov *ac, struct addr_flags *af)
 
 /* Flags of @ac against every address of @obs; @buf grows as needed. */
 static int flags_for(const struct rd_appcov *ac, const struct readiness_observed *obs,
-		     struct addr_flags *af, uint8_t **buf, size_t *bufcap)
+		     struct addr_flags *af, uint8_t **buf, size_t *bufcap,
+		     const struct rd_live *live, size_t self)
 {
 	size_t na = obs ? obs->naddrs : 0;
 	size_t need = na * (ac->n ? ac->n : 1);
@@ -255,7 +317,7 @@ static int flags_for(const struct rd_appcov *ac, const struct readiness_observed
 			af[k].f[j] = ac->vers[j].enforcing
 					     ? rd_flags(&ac->vers[j], af[k].ch, &af[k].an)
 					     : 0;
-		int rc = rotation_key(ac, &af[k]);
+		int rc = rotation_key(ac, &af[k], live, self);
 		if (rc)
 			return rc;
 	}
@@ -534,6 +596,78 @@ static int reason_now(const struct rd_appcov *ac, const struct readiness_app_ver
 	return rd_strv_push(rs, sb.b);
 }
 
+/* Users stranded now: what to do, with the numbers. Roll back to the chain
+ * the address presented before (when it changed, which leaf key, what share
+ * accepts it), or move the leaf to the rotation key under today's CA (which is
+ * never another host's live key) and who that still strands. */
+static int reason_incident(const struct rd_appcov *ac, const struct readiness_app_verdict *v,
+			   const struct readiness_observed *obs, struct readiness_strv *rs)
+{
+	const struct readiness_scenario *s = &v->now;
+	if (!s->nstranded)
+		return 0;
+	const struct readiness_address *wa = addr_named(obs, s->address);
+	struct rd_sb sb = { 0 };
+	char ps[32], t[32];
+	bool any = false;
+	rd_sb_add(&sb, "To restore service for %s: ", ac->app->name);
+	if (wa && wa->previous.ncerts) {
+		/* the previous chain as it was presented: no anchor is known, so an
+		 * overridePins anchor is not credited (the safe side) */
+		struct rd_anchor none = { 0 };
+		double rejected = 0;
+		size_t nrej = 0, unknown = 0;
+		for (size_t j = 0; j < ac->n; j++) {
+			const struct rd_cov *c = &ac->vers[j];
+			if (!c->enforcing || (rd_flags(c, &wa->previous, &none) & RD_F_NOW))
+				continue;
+			nrej++;
+			if (c->known)
+				rejected += c->share;
+			else
+				unknown++;
+		}
+		rd_sb_add(&sb, "roll back to the chain %s presented until %s (leaf key %s), ",
+			  wa->address, util_fmt_time(wa->first_seen, t, sizeof(t)),
+			  readiness_pin_short(wa->previous.certs[0].pin, ps, sizeof(ps)));
+		if (nrej == 0) {
+			rd_sb_str(&sb, "which every enforcing version accepts");
+		} else {
+			rd_sb_str(&sb, "which ");
+			rd_sb_pct(&sb, clamp01(1 - rejected));
+			rd_sb_add(&sb, " of users accept (%zu version%s would still fail%s)", nrej,
+				  nrej == 1 ? "" : "s",
+				  unknown ? ", some without an adoption figure" : "");
+		}
+		any = true;
+	}
+	const struct readiness_scenario *kr = &v->key_rotation;
+	/* moving the leaf back to the previous leaf key is the roll-back itself */
+	bool same_as_back = any && kr->has_rotation_key &&
+			    !memcmp(kr->rotation_key, wa->previous.certs[0].pin, 32);
+	if (kr->has_rotation_key && !same_as_back) {
+		rd_sb_add(&sb, "%smove the leaf to the key %s under the same CA, which ",
+			  any ? "; or " : "",
+			  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
+		if (kr->nstranded == 0) {
+			rd_sb_str(&sb, "every enforcing version accepts");
+		} else {
+			rd_sb_str(&sb, "would still strand ");
+			rd_sb_pct(&sb, kr->stranded_share);
+			rd_sb_str(&sb, " (");
+			rd_sb_versions(&sb, kr->stranded, kr->nstranded);
+			rd_sb_str(&sb, ")");
+		}
+		any = true;
+	}
+	if (!any)
+		rd_sb_str(&sb, "no earlier chain is on record and no version pins a spare key that "
+			       "no other host serves: present a chain with a key the stranded "
+			       "versions pin, or ship a release");
+	rd_sb_str(&sb, ".");
+	return rd_strv_push(rs, sb.b);
+}
+
 static int reason_key_rotation(const struct rd_appcov *ac, const struct readiness_app_verdict *v,
 			       const struct readiness_observed *obs, struct readiness_strv *rs)
 {
@@ -656,6 +790,8 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 					  ac->app->name,
 					  ac->nenforcing == 1 ? "enforces" : "enforce");
 	int rc = reason_now(ac, v, obs, rs);
+	if (!rc)
+		rc = reason_incident(ac, v, obs, rs);
 	if (!rc)
 		rc = reason_key_rotation(ac, v, obs, rs);
 	if (!rc)
@@ -824,8 +960,10 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 
 static int eval_endpoint(const struct readiness_index *idx, const struct rd_shares *sh,
 			 const struct endpoint *ep, const struct readiness_observed *obs,
-			 const struct readiness_opts *o, struct readiness_endpoint_verdict *out)
+			 const struct readiness_opts *o, const struct rd_live *live,
+			 struct readiness_endpoint_verdict *out)
 {
+	size_t self = (size_t)(ep - idx->inv->endpoints);
 	memset(out, 0, sizeof(*out));
 	out->ep = ep;
 	out->obs = obs;
@@ -855,7 +993,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 		const struct rd_appcov *ac = &hc.apps[i];
 		struct readiness_app_verdict *v = &out->apps[out->napps++];
 		v->app = ac->app;
-		rc = flags_for(ac, obs, af, &fbuf, &fcap);
+		rc = flags_for(ac, obs, af, &fbuf, &fcap, live, self);
 		if (!rc)
 			rc = scenario_worst(ac, RD_F_NOW, af, naf, &v->now);
 		if (!rc)
@@ -926,7 +1064,7 @@ int readiness_eval_endpoint(const struct readiness_index *idx, size_t i,
 {
 	if (i >= idx->inv->nendpoints)
 		return -EINVAL;
-	return eval_endpoint(idx, NULL, &idx->inv->endpoints[i], obs, o, out);
+	return eval_endpoint(idx, NULL, &idx->inv->endpoints[i], obs, o, NULL, out);
 }
 
 int readiness_eval(const struct readiness_index *idx, const struct readiness_observations *obs,
@@ -941,14 +1079,21 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 			return -ENOMEM;
 	}
 	struct rd_shares sh;
+	struct rd_live live;
+	if (live_build(obs, inv->nendpoints, &live)) {
+		readiness_report_free(out);
+		return -ENOMEM;
+	}
 	if (rd_shares_build(inv, o->at, &sh)) {
+		free(live.v);
 		readiness_report_free(out);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < inv->nendpoints; i++) {
 		const struct readiness_observed *ob = obs && i < obs->neps ? &obs->eps[i] : NULL;
-		int rc = eval_endpoint(idx, &sh, &inv->endpoints[i], ob, o, &out->eps[i]);
+		int rc = eval_endpoint(idx, &sh, &inv->endpoints[i], ob, o, &live, &out->eps[i]);
 		if (rc) {
+			free(live.v);
 			rd_shares_free(&sh);
 			readiness_report_free(out);
 			return rc;
@@ -956,6 +1101,7 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 		out->neps++;
 		raise_sev(&out->worst, out->eps[i].severity);
 	}
+	free(live.v);
 	rd_shares_free(&sh);
 	int rc = rd_findings(idx, obs, o, out);
 	if (rc) {
@@ -1091,7 +1237,7 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 		const struct rd_appcov *ac = &hc.apps[i];
 		struct readiness_whatif_app *wa = &out->apps[out->napps++];
 		wa->app = ac->app;
-		rc = flags_for(ac, current, af, &fbuf, &fcap);
+		rc = flags_for(ac, current, af, &fbuf, &fcap, NULL, 0);
 		if (!rc) {
 			for (size_t j = 0; j < ac->n; j++)
 				cf[j] = ac->vers[j].enforcing
