@@ -57,11 +57,20 @@ static struct earliest chain_earliest(const struct readiness_chain *ch, bool val
 	return e;
 }
 
-static bool chain_has(const struct readiness_chain *ch, const uint8_t sha256[32])
+/* Whether @ch still carries @old: the same certificate, or one of the same
+ * subject and issuer that expires no later than a day after it (edges of one
+ * name may hold copies issued separately); a renewed one expires later. */
+static bool chain_has(const struct readiness_chain *ch, const struct readiness_cert *old)
 {
-	for (size_t j = 0; j < ch->ncerts; j++)
-		if (!memcmp(ch->certs[j].sha256, sha256, 32))
+	for (size_t j = 0; j < ch->ncerts; j++) {
+		const struct readiness_cert *c = &ch->certs[j];
+		if (!memcmp(c->sha256, old->sha256, 32))
 			return true;
+		if (c->subject && old->subject && c->issuer && old->issuer &&
+		    !strcmp(c->subject, old->subject) && !strcmp(c->issuer, old->issuer) &&
+		    c->not_after && c->not_after < old->not_after + 86400)
+			return true;
+	}
 	return false;
 }
 
@@ -171,7 +180,7 @@ int alerts_conds_expiry(const struct readiness_endpoint_verdict *ev, const struc
 		if (!ch->ncerts)
 			continue;
 		struct earliest e = chain_earliest(ch, validated);
-		bool has = chain_has(ch, worst.cert->sha256);
+		bool has = chain_has(ch, worst.cert);
 		json_array_append_new(has ? stale : renewed, json_string(a->address));
 		json_array_append_new(
 			addrs,
