@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "store/db.h"
 #include "base/util.h"
 
@@ -67,6 +69,73 @@ static void test_db_open_applies_schema_and_pragmas(void **state)
 	db_close(db);
 	db = db_open(path, DB_READONLY, err, sizeof(err));
 	assert_non_null(db);
+	db_close(db);
+}
+
+/* Migration 012 rebuilds the alerts table for certificate_expiring: a
+ * database at version 8 keeps its alerts, their ids and the outbox links. */
+static void test_db_migration_012_keeps_alerts(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	sqlite3 *h = NULL;
+	int64_t v;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	for (const struct db_migration *m = db_migrations; m->version && m->version <= 8; m++)
+		assert_int_equal(sqlite3_exec(h, m->sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(
+			h,
+			"PRAGMA user_version = 8;"
+			"INSERT INTO alerts (id, fingerprint, kind, severity, status, summary,"
+			" details, starts_at, updated_at) VALUES (41, 'rotation_not_ready-1',"
+			" 'rotation_not_ready', 'warning', 'firing', 's', '{}', 100, 100);"
+			"INSERT INTO webhooks (id, url, created_at) VALUES (1, "
+			"'http://127.0.0.1:9/', 1);"
+			"INSERT INTO webhook_outbox (webhook_id, alert_id, idempotency_key, body,"
+			" next_attempt_at, created_at) VALUES (1, 41, 'k', '{}', 1, 1);",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(h);
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(db_query_int(db, "PRAGMA user_version", &v), 0);
+	assert_int_equal(v, db_schema_version());
+	assert_int_equal(db_query_int(db, "SELECT alert_id FROM webhook_outbox", &v), 0);
+	assert_int_equal(v, 41);
+	assert_int_equal(db_query_int(db,
+				      "SELECT count(*) FROM alerts WHERE id = 41 AND"
+				      " kind = 'rotation_not_ready' AND status = 'firing'",
+				      &v),
+			 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(db_exec(db,
+				 "INSERT INTO alerts (fingerprint, kind, severity, status, summary,"
+				 " starts_at, updated_at) VALUES ('certificate_expiring-1',"
+				 " 'certificate_expiring', 'critical', 'firing', 's', 1, 1)",
+				 err, sizeof(err)),
+			 0);
+	/* one firing episode per fingerprint still holds; unknown kinds are refused */
+	assert_int_not_equal(db_exec(db,
+				     "INSERT INTO alerts (fingerprint, kind, severity, status,"
+				     " summary, starts_at, updated_at) VALUES"
+				     " ('certificate_expiring-1', 'certificate_expiring',"
+				     " 'info', 'firing', 's', 1, 1)",
+				     err, sizeof(err)),
+			     0);
+	assert_int_not_equal(db_exec(db,
+				     "INSERT INTO alerts (fingerprint, kind, severity, status,"
+				     " summary, starts_at, updated_at) VALUES ('x-1', 'bogus',"
+				     " 'info', 'firing', 's', 1, 1)",
+				     err, sizeof(err)),
+			     0);
+	/* deleting the alert still clears the outbox link */
+	assert_int_equal(db_exec(db, "DELETE FROM alerts WHERE id = 41", err, sizeof(err)), 0);
+	assert_int_equal(
+		db_query_int(db, "SELECT count(*) FROM webhook_outbox WHERE alert_id IS NULL", &v),
+		0);
+	assert_int_equal(v, 1);
+	assert_int_equal(db_query_int(db, "PRAGMA foreign_key_check", &v), -ENOENT);
 	db_close(db);
 }
 
@@ -190,6 +259,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_db_open_applies_schema_and_pragmas, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_db_constraints_enforced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_migration_012_keeps_alerts, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_db_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_garbage_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_stmt_cache_reuses, setup, teardown),
