@@ -163,6 +163,15 @@ def main():
             fail('summary/days: %r, %r' % (summary, det['days_left']))
         print('1. critical: ' + summary, flush=True)
 
+        # `pinwatch check` lists it with the same days left, at the same level
+        r = subprocess.run([pw, 'check', '-c', conf], env=env, capture_output=True, text=True)
+        want = '%d days left' % det['days_left']
+        lines = [ln for ln in r.stdout.splitlines()
+                 if HOST in ln and want in ln and 'critical' in ln and 'leaf' in ln]
+        if 'Expiring certificates ([alerts] expiry_days 30,21,7,2)' not in r.stdout or \
+                not lines:
+            fail('check does not list %s with %r:\n%s' % (HOST, want, r.stdout))
+
         st, text = pwtest.call(daemon.base, 'GET', '/metrics', token)
         if st != 200:
             fail('/metrics: %d' % st)

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "store/db.h"
+#include "base/expiry.h"
 #include "base/log.h"
 #include "readiness/readiness_load.h"
 #include "base/util.h"
@@ -52,7 +53,58 @@ static void print_scenario(const char *label, json_t *s, bool now)
 	       100 * num(s, "stranded_share"), 100 * num(s, "unknown_share"), verdict);
 }
 
-static void print_check_table(json_t *rep)
+static int by_days_left(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(
+		json_object_get(json_object_get(*(json_t *const *)a, "expiry"), "days_left"));
+	json_int_t y = json_integer_value(
+		json_object_get(json_object_get(*(json_t *const *)b, "expiry"), "days_left"));
+	return x < y ? -1 : x > y;
+}
+
+/* Endpoints whose earliest certificate is within the first [alerts]
+ * expiry_days threshold, soonest first, with the level certificate_expiring
+ * gives them (base/expiry.h: one rule everywhere). */
+static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
+{
+	static const char *const level[] = { "", "info", "warning", "critical" };
+	char thr[64], h[600], line[900];
+	size_t n = 0, i, cap = json_array_size(eps);
+	json_t **v = cap ? calloc(cap, sizeof(*v)) : NULL, *ep;
+	if (cap && !v)
+		return;
+	json_array_foreach(eps, i, ep)
+	{
+		json_t *ex = json_object_get(ep, "expiry");
+		if (json_is_object(ex) &&
+		    expiry_level(json_integer_value(json_object_get(ex, "days_left")), th) !=
+			    EXPIRY_NONE)
+			v[n++] = ep;
+	}
+	expiry_thresholds_format(th, thr, sizeof(thr));
+	if (n == 0) {
+		printf("\nNo certificate expires within %d days ([alerts] expiry_days %s).\n",
+		       th[0], thr);
+		free(v);
+		return;
+	}
+	qsort(v, n, sizeof(*v), by_days_left);
+	printf("\nExpiring certificates ([alerts] expiry_days %s):\n", thr);
+	for (i = 0; i < n; i++) {
+		json_t *ex = json_object_get(v[i], "expiry");
+		json_int_t days = json_integer_value(json_object_get(ex, "days_left"));
+		snprintf(h, sizeof(h), "%s:%lld", str(v[i], "host"),
+			 (long long)json_integer_value(json_object_get(v[i], "port")));
+		snprintf(line, sizeof(line), "  %-8s %5lld day%s left  %-40s %s %s (%.10s)",
+			 level[expiry_level(days, th)], (long long)days, days == 1 ? " " : "s", h,
+			 json_is_true(json_object_get(ex, "leaf")) ? "leaf" : "CA certificate",
+			 str(ex, "subject"), str(ex, "not_after"));
+		put_escaped("", line);
+	}
+	free(v);
+}
+
+static void print_check_table(json_t *rep, const int th[EXPIRY_THRESHOLDS_MAX])
 {
 	char h[600];
 	json_t *eps = json_object_get(rep, "endpoints"), *ep;
@@ -88,6 +140,7 @@ static void print_check_table(json_t *rep)
 		json_array_foreach(json_object_get(ep, "reasons"), k, r)
 			put_escaped("    - ", json_string_value(r));
 	}
+	print_expiring(eps, th);
 	json_t *fs = json_object_get(rep, "findings"), *f;
 	if (json_array_size(fs))
 		printf("\nFindings:\n");
@@ -111,7 +164,9 @@ static void check_usage(FILE *f)
 {
 	fprintf(f, "Usage: pinwatch check [--at DATE] [--json] [--db PATH] [-c FILE]\n\n"
 		   "Readiness of every inventoried endpoint: who is stranded now, by a key\n"
-		   "rotation, by a CA change; expiry, drift, coverage and pin findings.\n\n"
+		   "rotation, by a CA change; expiry, drift, coverage and pin findings. The\n"
+		   "text output lists the certificates that expire within the first [alerts]\n"
+		   "expiry_days threshold, soonest first, with their days left.\n\n"
 		   "  --at DATE          evaluate at DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ;\n"
 		   "                     default now): pin expirations, adoption and observations\n"
 		   "                     as of then\n"
@@ -167,7 +222,7 @@ int cmd_check(int argc, char **argv)
 		if ((rc = cli_print_json(rep)) != EXIT_OK)
 			return rc;
 	} else {
-		print_check_table(rep);
+		print_check_table(rep, g.cfg.alerts_expiry_days);
 		json_decref(rep);
 		if (fflush(stdout) != 0)
 			return EXIT_RUNTIME;
