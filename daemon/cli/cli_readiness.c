@@ -53,12 +53,44 @@ static void print_scenario(const char *label, json_t *s, bool now)
 	       100 * num(s, "stranded_share"), 100 * num(s, "unknown_share"), verdict);
 }
 
+/* The certificate certificate_expiring judges for one endpoint of the
+ * readiness JSON: the earliest of every address's chain, the trust anchor that
+ * completes a validated chain left out. */
+struct soonest {
+	json_t *ep, *cert;
+	json_int_t days;
+	const char *role;
+};
+
+static bool soonest_of(json_t *ep, struct soonest *out)
+{
+	json_t *a, *c;
+	size_t i, j;
+	out->ep = ep;
+	out->cert = NULL;
+	json_array_foreach(json_object_get(ep, "addresses"), i, a)
+	{
+		json_t *chain = json_object_get(a, "chain");
+		size_t n = json_array_size(chain);
+		if (n > 1 && !strcmp(str(a, "chain_source"), "validated"))
+			n--;
+		for (j = 0; j < n; j++) {
+			c = json_array_get(chain, j);
+			json_t *d = json_object_get(c, "days_left");
+			if (!json_is_integer(d) ||
+			    (out->cert && json_integer_value(d) >= out->days))
+				continue;
+			out->cert = c;
+			out->days = json_integer_value(d);
+			out->role = j == 0 ? "leaf" : "intermediate";
+		}
+	}
+	return out->cert != NULL;
+}
+
 static int by_days_left(const void *a, const void *b)
 {
-	json_int_t x = json_integer_value(
-		json_object_get(json_object_get(*(json_t *const *)a, "expiry"), "days_left"));
-	json_int_t y = json_integer_value(
-		json_object_get(json_object_get(*(json_t *const *)b, "expiry"), "days_left"));
+	json_int_t x = ((const struct soonest *)a)->days, y = ((const struct soonest *)b)->days;
 	return x < y ? -1 : x > y;
 }
 
@@ -70,16 +102,14 @@ static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
 	static const char *const level[] = { "", "info", "warning", "critical" };
 	char thr[64], h[600], line[900];
 	size_t n = 0, i, cap = json_array_size(eps);
-	json_t **v = cap ? calloc(cap, sizeof(*v)) : NULL, *ep;
+	struct soonest *v = cap ? calloc(cap, sizeof(*v)) : NULL;
+	json_t *ep;
 	if (cap && !v)
 		return;
 	json_array_foreach(eps, i, ep)
 	{
-		json_t *ex = json_object_get(ep, "expiry");
-		if (json_is_object(ex) &&
-		    expiry_level(json_integer_value(json_object_get(ex, "days_left")), th) !=
-			    EXPIRY_NONE)
-			v[n++] = ep;
+		if (soonest_of(ep, &v[n]) && expiry_level(v[n].days, th) != EXPIRY_NONE)
+			n++;
 	}
 	expiry_thresholds_format(th, thr, sizeof(thr));
 	if (n == 0) {
@@ -91,14 +121,12 @@ static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
 	qsort(v, n, sizeof(*v), by_days_left);
 	printf("\nExpiring certificates ([alerts] expiry_days %s):\n", thr);
 	for (i = 0; i < n; i++) {
-		json_t *ex = json_object_get(v[i], "expiry");
-		json_int_t days = json_integer_value(json_object_get(ex, "days_left"));
-		snprintf(h, sizeof(h), "%s:%lld", str(v[i], "host"),
-			 (long long)json_integer_value(json_object_get(v[i], "port")));
+		snprintf(h, sizeof(h), "%s:%lld", str(v[i].ep, "host"),
+			 (long long)json_integer_value(json_object_get(v[i].ep, "port")));
 		snprintf(line, sizeof(line), "  %-8s %5lld day%s left  %-40s %s %s (%.10s)",
-			 level[expiry_level(days, th)], (long long)days, days == 1 ? " " : "s", h,
-			 json_is_true(json_object_get(ex, "leaf")) ? "leaf" : "CA certificate",
-			 str(ex, "subject"), str(ex, "not_after"));
+			 level[expiry_level(v[i].days, th)], (long long)v[i].days,
+			 v[i].days == 1 ? " " : "s", h, v[i].role, str(v[i].cert, "subject"),
+			 str(v[i].cert, "not_after"));
 		put_escaped("", line);
 	}
 	free(v);
