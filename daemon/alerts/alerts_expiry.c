@@ -213,7 +213,7 @@ int alerts_conds_expiry(const struct readiness_endpoint_verdict *ev, const struc
 		return -ENOSPC;
 	}
 	int threshold = expiry_threshold(days, cfg->alerts_expiry_days);
-	char stage[96], thr[64];
+	char stage[96];
 	util_hex(worst.cert->sha256, 8, hex);
 	snprintf(stage, sizeof(stage), "%d:%s", threshold, hex);
 	json_t *th = json_array();
@@ -258,7 +258,6 @@ int alerts_conds_expiry(const struct readiness_endpoint_verdict *ev, const struc
 			reasons, json_sprintf("The rotation it needs is not ready: a key rotation "
 					      "would strand users of %s (rotation_not_ready).",
 					      rot));
-	(void)expiry_thresholds_format(cfg->alerts_expiry_days, thr, sizeof(thr));
 	int n = snprintf(c->summary, sizeof(c->summary), "%s:%d: %s certificate %s %s", ep->host,
 			 ep->port, worst.role, worst.cert->subject ? worst.cert->subject : "?",
 			 when);
