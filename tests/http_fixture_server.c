@@ -12,6 +12,7 @@
 #include "store/db.h"
 #include "http/http.h"
 #include "http_fixture.h"
+#include "store/plans.h"
 #include "store/tokens.h"
 #include "base/util.h"
 
@@ -34,6 +35,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "seeding failed: %s\n", err);
 		return 3;
 	}
+	/* A rotation plan for the plan pages; its note is hostile text. */
+	struct plan p = { .port = 443 };
+	uint8_t key[1][32];
+	util_parse_pin(ids.pin_leaf, key[0], err, sizeof(err));
+	key[0][0] ^= 0x5a; /* a key nobody presents yet */
+	p.host = strdup("api.example.test");
+	p.note = strdup(FIXTURE_XSS_CN);
+	p.keys = malloc(32);
+	if (!p.host || !p.note || !p.keys)
+		return 3;
+	memcpy(p.keys[0], key[0], 32);
+	p.nkeys = 1;
+	if (plans_add(db, "fixture", &p, err, sizeof(err))) {
+		fprintf(stderr, "seeding a plan failed: %s\n", err);
+		return 3;
+	}
 	struct config c;
 	config_defaults(&c);
 	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
@@ -46,8 +63,10 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	http_note_scheduler_alive(h, util_now());
-	printf("PORT %d\nAPI_ENDPOINT %lld\nXSS_ENDPOINT %lld\nAPP %lld\nTOKEN %s\n", http_port(h),
-	       (long long)ids.endpoint_api, (long long)ids.endpoint_xss, (long long)ids.app, tok);
+	printf("PORT %d\nAPI_ENDPOINT %lld\nXSS_ENDPOINT %lld\nAPP %lld\nPLAN %lld\nTOKEN %s\n",
+	       http_port(h), (long long)ids.endpoint_api, (long long)ids.endpoint_xss,
+	       (long long)ids.app, (long long)p.id, tok);
+	plan_free(&p);
 	fflush(stdout);
 	char buf[256];
 	while (fgets(buf, sizeof(buf), stdin))

@@ -134,9 +134,15 @@ PW.badge = function (severity) {
 };
 
 PW.showError = function (where, err) {
-  const msg = err.status === 401 ? 'This view needs a token: enter one above.'
+  /* Only errors pinwatch itself raised (HTTP answers, our own messages) are
+   * shown as they are; a script failure says what to do instead of a raw
+   * "TypeError". */
+  const ours = err && (err.status !== undefined);
+  const msg = !ours ? 'This page could not be shown: the address may be incomplete or point to something that does not exist. Go back to the overview and follow a link from there.'
+    : err.status === 401 ? 'This view needs a token: enter one above.'
     : err.status === 403 ? 'Your token lacks the role this needs.'
     : err.status === 404 && err.code === 'not_found' && /route/.test(err.message) ? 'Not available on this server.'
+    : err.status === 404 ? 'Not found: ' + err.message
     : err.message;
   PW.append(where, [PW.h('p', { class: 'error', role: 'alert', text: msg })]);
 };
@@ -145,7 +151,7 @@ PW.showError = function (where, err) {
 PW.chrome = function (active) {
   const nav = PW.h('nav', { class: 'top' },
     PW.h('a', { href: '/', class: 'brand', text: 'pinwatch' }),
-    [['/', 'Overview'], ['/expiry', 'Expiry'], ['/signals', 'Signals'], ['/audit', 'Audit']].map(([href, label]) =>
+    [['/', 'Overview'], ['/alerts', 'Alerts'], ['/plans', 'Plans'], ['/expiry', 'Expiry'], ['/signals', 'Signals'], ['/audit', 'Audit']].map(([href, label]) =>
       PW.h('a', { href, class: label === active ? 'active' : null, text: label })));
   const input = PW.h('input', { type: 'password', id: 'token', placeholder: 'API token', autocomplete: 'off', 'aria-label': 'API token' });
   input.value = PW.token();

@@ -38,7 +38,9 @@ enum alert_kind {
 	ALERT_PROBE_FAILING,
 	ALERT_PIN_FAILURES_REPORTED,
 	ALERT_CANDIDATE_WOULD_STRAND,
-	ALERT_CERTIFICATE_EXPIRING,
+	ALERT_ROTATION_COMPLETED, /**< an observed chain change is a recorded plan (info) */
+	ALERT_PLAN_OVERDUE,	  /**< a plan's not-before date passed and it is not ready */
+	ALERT_CERTIFICATE_EXPIRING, /**< a served certificate expires within expiry_days */
 	ALERT_KIND_COUNT
 };
 
