@@ -40,7 +40,7 @@ enum alert_kind {
 	ALERT_CANDIDATE_WOULD_STRAND,
 	ALERT_ROTATION_COMPLETED, /**< an observed chain change is a recorded plan (info) */
 	ALERT_PLAN_OVERDUE,	  /**< a plan's not-before date passed and it is not ready */
-	ALERT_CERTIFICATE_EXPIRING, /**< a served certificate expires within expiry_days */
+	ALERT_CERTIFICATE_EXPIRING,
 	ALERT_KIND_COUNT
 };
 
