@@ -2,7 +2,8 @@
 """certificate_expiring end to end under `pinwatch serve`.
 
 One endpoint that no app pins, served by two loopback edges (127.0.0.1 and
-127.0.0.2, two TLS farms on the same port, certificates generated at start):
+127.0.0.2: tlsserver --second-address, two farms on one port sharing a root
+and intermediate, each edge with its own leaf, all generated at start):
 each presents a leaf that expires in 5 days under an intermediate that
 expires in 20. A webhook receiver on loopback collects the notifications.
 [alerts] expiry_days = 2,7,21,30 (ascending, stored as 30,21,7,2): with the
