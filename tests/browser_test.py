@@ -302,6 +302,33 @@ def main():
         subjects = wd.js("return Array.from(document.querySelectorAll('#certs td.subject')).map(e => e.textContent)")
         check(any('<img' in s for s in subjects), 'expiry: hostile subject shown as text')
         check(not wd.alert_open(), 'expiry: no alert dialog')
+        # sorted and coloured by the [alerts] expiry_days the server reports
+        req = urllib.request.Request(base + '/api/v1/status',
+                                     headers={'Authorization': 'Bearer ' + info['TOKEN']})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            th = json.loads(r.read())['expiry_days']
+        check(th == [30, 14, 7, 2], 'status: expiry_days %r' % th)
+
+        def level(d):  # base/expiry.h expiry_level()
+            if d > th[0]:
+                return None
+            crit = 2 if len(th) >= 3 else len(th) - 1
+            return 'critical' if d <= th[crit] else 'warning' if len(th) >= 2 and d <= th[1] else 'info'
+        rank = {'critical': 0, 'warning': 1, 'info': 2, None: 3}
+        cells = wd.js("return Array.from(document.querySelectorAll('#certs tbody tr'))"
+                      ".map(r => [r.children[3].textContent, r.children[3].className])")
+        levels = []
+        for text, cls in cells:
+            lv = level(int(text))
+            levels.append(lv)
+            check(('exp-' + lv in cls) if lv else 'exp-' not in cls,
+                  'expiry: %s days coloured %r, want level %s' % (text, cls, lv))
+        check(any(lv == 'critical' for lv in levels) and any(lv == 'info' for lv in levels),
+              'expiry: the fixture has critical and info certificates %r' % cells)
+        check([rank[lv] for lv in levels] == sorted(rank[lv] for lv in levels),
+              'expiry: sorted by level %r' % levels)
+        check('30, 14, 7, 2' in wd.js("return document.getElementById('expiry-thresholds').textContent"),
+              'expiry: thresholds shown')
         wd.go(base + '/signals')
         cells = wd.js("return Array.from(document.querySelectorAll('#clusters td.subject')).map(e => e.textContent)")
         check(any('<img' in c for c in cells), 'signals: hostile report subject shown as text %r' % cells[:1])

@@ -84,10 +84,42 @@ PW.pct = function (x) {
   return (x * 100).toFixed(x > 0 && x < 0.001 ? 2 : 1) + '%';
 };
 
-PW.daysLeft = function (iso) {
+/* Days left, as the server counts them (daemon/base/expiry.h):
+ * floor((not_after - now) / 1 day), negative once expired. Prefer the
+ * days_left the API sends; @nowMs defaults to this browser's clock. */
+PW.daysLeft = function (iso, nowMs) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return null;
-  return Math.floor((t - Date.now()) / 86400000);
+  return Math.floor((t - (nowMs ?? Date.now())) / 86400000);
+};
+
+/* The [alerts] expiry_days thresholds (descending) from /status, the ones the
+ * certificate_expiring alert uses; the built-in default when unavailable. */
+PW.expiryThresholds = async function () {
+  if (!PW._expiryDays) {
+    try {
+      const s = await PW.api('/status');
+      PW._expiryDays = Array.isArray(s.expiry_days) && s.expiry_days.length ? s.expiry_days : null;
+    } catch (e) { /* the default below */ }
+    PW._expiryDays = PW._expiryDays || [30, 14, 7, 2];
+  }
+  return PW._expiryDays;
+};
+
+/* The alert level of @days under thresholds @th (expiry_level() in C): null
+ * beyond th[0]; info from th[0]; warning from th[1]; critical from th[2], or
+ * from the last threshold when fewer are given. */
+PW.expiryLevel = function (days, th) {
+  if (days === null || days === undefined || !th || !th.length || days > th[0]) return null;
+  const crit = th.length >= 3 ? 2 : th.length - 1;
+  if (days <= th[crit]) return 'critical';
+  if (th.length >= 2 && days <= th[1]) return 'warning';
+  return 'info';
+};
+
+/* Sort rank of an expiry level: the most urgent first. */
+PW.expiryRank = function (level) {
+  return level === 'critical' ? 0 : level === 'warning' ? 1 : level === 'info' ? 2 : 3;
 };
 
 PW.param = function (name) {

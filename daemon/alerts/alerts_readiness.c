@@ -1,7 +1,7 @@
 /* Readiness verdicts to alert conditions: stranding_now, rotation_not_ready,
- * chain_changed, edges_disagree; and from open rotation plans,
- * rotation_completed (which replaces chain_changed for a planned change) and
- * plan_overdue. */
+ * chain_changed, edges_disagree, certificate_expiring (alerts_expiry.c); and
+ * from open rotation plans, rotation_completed (which replaces chain_changed
+ * for a planned change) and plan_overdue. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +127,7 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < rep->neps; i++) {
 		const struct readiness_endpoint_verdict *ev = &rep->eps[i];
+		size_t first = out->n;
 		if (!ev->ep || !ev->ep->enabled)
 			continue;
 		for (size_t k = 0; rc == 0 && k < ev->napps; k++) {
@@ -163,6 +164,8 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
 		if (rc == 0 && ev->disagree)
 			rc = endpoint_cond(out, ALERT_EDGES_DISAGREE, ALERT_WARNING, ev,
 					   "addresses present different chains");
+		if (rc == 0)
+			rc = alerts_conds_expiry(ev, cfg, out, first);
 	}
 	if (rc)
 		return util_err(err, errlen, rc, "building readiness conditions: %s",
@@ -303,7 +306,8 @@ int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, t
 	if (rc == 0)
 		*scope |= ALERT_SCOPE(ALERT_STRANDING_NOW) | ALERT_SCOPE(ALERT_ROTATION_NOT_READY) |
 			  ALERT_SCOPE(ALERT_CHAIN_CHANGED) | ALERT_SCOPE(ALERT_EDGES_DISAGREE) |
-			  ALERT_SCOPE(ALERT_ROTATION_COMPLETED) | ALERT_SCOPE(ALERT_PLAN_OVERDUE);
+			  ALERT_SCOPE(ALERT_ROTATION_COMPLETED) | ALERT_SCOPE(ALERT_PLAN_OVERDUE) |
+			  ALERT_SCOPE(ALERT_CERTIFICATE_EXPIRING);
 out:
 	if (have_rep)
 		readiness_report_free(&rep);

@@ -17,6 +17,8 @@
 #include "http/metrics.h"
 #include "signals/reports.h"
 #include "store/tokens.h"
+#include "base/config.h"
+#include "base/expiry.h"
 #include "base/util.h"
 
 #define SCHEDULER_DEAD_S 60  /* a heartbeat this recent proves the scheduler alive */
@@ -543,6 +545,12 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "scheduler_alive",
 			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
+	/* The dashboard sorts and colours expiry by the thresholds the alerts use. */
+	json_t *th = json_array();
+	for (int i = 0;
+	     th && c->cfg && i < EXPIRY_THRESHOLDS_MAX && c->cfg->alerts_expiry_days[i] > 0; i++)
+		json_array_append_new(th, json_integer(c->cfg->alerts_expiry_days[i]));
+	json_object_set_new(counts, "expiry_days", th ? th : json_null());
 	/* from the readiness snapshot when one exists; status never evaluates */
 	json_t *sev = api_readiness_summary(c);
 	json_object_set_new(counts, "readiness", sev ? sev : json_null());

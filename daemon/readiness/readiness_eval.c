@@ -7,6 +7,7 @@
 
 #include "readiness/readiness.h"
 #include "readiness/readiness_int.h"
+#include "base/expiry.h"
 #include "base/util.h"
 
 #define EPS 1e-9
@@ -898,10 +899,8 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 			}
 		}
 	}
-	if (out->expiry.known) {
-		int64_t diff = (int64_t)out->expiry.not_after - (int64_t)o->at;
-		out->expiry.days_left = diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400);
-	}
+	if (out->expiry.known)
+		out->expiry.days_left = expiry_days_left(out->expiry.not_after, o->at);
 	return rc;
 }
 
