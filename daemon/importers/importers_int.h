@@ -42,7 +42,8 @@ void imp_sort(struct import_policies *r);
 /* Parse "YYYY-MM-DD" into @out/@t. 0 or -EINVAL. */
 int imp_date(const char *s, char out[MODEL_DATE_LEN], time_t *t);
 
-/* Decode base64 that must be exactly 32 bytes. 0 or -EINVAL. */
+/* Decode a base64 pin as the platforms do (util_pin_decode_b64, which also
+ * gives the message naming the value and its decoded length). 0 or -EINVAL. */
 int imp_b64_pin(const char *s, uint8_t out[32]);
 
 /* Parse XML safely: size cap, no network, no DTD loading, no entity
