@@ -2,6 +2,7 @@
 #ifndef PINWATCH_IMPORTERS_INT_H
 #define PINWATCH_IMPORTERS_INT_H
 
+#include <jansson.h>
 #include <libxml/tree.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,5 +61,35 @@ bool imp_xml_is(xmlNodePtr node, const char *name);
 
 /* Escape untrusted text for an error message (bounded, printable ASCII). */
 const char *imp_esc(const char *in, char *out, size_t outlen);
+
+/* A TrustKit configuration read from Objective-C or Swift source
+ * (importers_tksrc.c): the dictionary literal as a JSON tree, keys as written
+ * (constant names or strings), and the line of every value for messages. */
+struct imp_tk_line {
+	const json_t *v;
+	unsigned line;
+};
+struct imp_tk_src {
+	json_t *root;
+	struct imp_tk_line *lines;
+	size_t nlines, cap;
+	char *notes[1]; /* "more configurations ignored" */
+	size_t nnotes;
+};
+
+/* Scan @buf for the first dictionary literal with a TSKPinnedDomains key.
+ * 0, -EINVAL ("name:line: msg" in @err; -EINVAL too when there is none),
+ * -EFBIG or -ENOMEM. Free @out with imp_tk_src_free() on success. */
+int imp_tk_scan(const char *buf, size_t len, const char *name, struct imp_tk_src *out, char *err,
+		size_t errlen);
+/* The source line of @v, 0 when unknown. */
+unsigned imp_tk_src_line(const struct imp_tk_src *src, const json_t *v);
+void imp_tk_src_free(struct imp_tk_src *src);
+
+/* A TrustKit configuration in an Info.plist, XML or binary (bplist00). With
+ * @version, also CFBundleShortVersionString ("" when absent) and -ENOENT when
+ * the plist has no TSKConfiguration key. Otherwise as importers_parse_trustkit. */
+int imp_trustkit_plist(const char *buf, size_t len, const char *name, struct import_policies *out,
+		       char *version, size_t versionlen, char *err, size_t errlen);
 
 #endif
