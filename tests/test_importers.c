@@ -21,12 +21,13 @@
 #error "TEST_DATA_DIR must be defined"
 #endif
 
-#define PIN_A "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M="
-#define PIN_B "jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0="
-#define PIN_C "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
-#define PIN_D "++MBgDH5WGvL9Bcn5Be30cRcL0f5O+NyoXuWtQdX1aI="
-#define PIN_E "hxqRlPTu1bMS/0DITB1SSu0vd4u/8l8TjPgfaAp63Gc="
-#define PIN_F "diGVwiVYbubAI3RW4hB9xU8e/CH2GnkuvVFZE8zmgzI="
+#define PIN_A	  "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M="
+#define PIN_B	  "jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0="
+#define PIN_C	  "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
+#define PIN_D	  "++MBgDH5WGvL9Bcn5Be30cRcL0f5O+NyoXuWtQdX1aI="
+#define PIN_E	  "hxqRlPTu1bMS/0DITB1SSu0vd4u/8l8TjPgfaAp63Gc="
+#define PIN_F	  "diGVwiVYbubAI3RW4hB9xU8e/CH2GnkuvVFZE8zmgzI="
+#define HASHES_AB "\"TSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_B "\"]"
 
 typedef int (*parse_fn)(const char *, size_t, const char *, struct import_policies *, char *,
 			size_t);
@@ -400,23 +401,17 @@ static void test_trustkit_json_realistic(void **state)
 	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &r, err),
 			 0);
 	check_trustkit_realistic(&r);
+	/* report settings and swizzling are noted, not silently dropped */
+	assert_true(has_note(&r, "TSKSwizzleNetworkDelegates: swizzling"));
+	assert_true(has_note(&r, "[\"api.example.com\"]: report settings"));
 	importers_policies_free(&r);
 }
 
-static void test_trustkit_plist_identical_to_json(void **state)
+static void check_same_policies(const struct import_policies *j, const struct import_policies *p)
 {
-	(void)state;
-	struct import_policies j, p;
-	char err[ERRLEN] = "";
-	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &j, err),
-			 0);
-	int rc = parse_file(importers_parse_trustkit, "trustkit/Info.plist", &p, err);
-	if (rc)
-		fail_msg("%s", err);
-	check_trustkit_realistic(&p);
-	assert_int_equal(j.npolicies, p.npolicies);
-	for (size_t i = 0; i < j.npolicies; i++) {
-		const struct pin_policy *a = &j.policies[i], *b = &p.policies[i];
+	assert_int_equal(j->npolicies, p->npolicies);
+	for (size_t i = 0; i < j->npolicies; i++) {
+		const struct pin_policy *a = &j->policies[i], *b = &p->policies[i];
 		assert_string_equal(a->pattern, b->pattern);
 		assert_int_equal(a->include_subdomains, b->include_subdomains);
 		assert_int_equal(a->enforce, b->enforce);
@@ -429,8 +424,35 @@ static void test_trustkit_plist_identical_to_json(void **state)
 			assert_int_equal(a->pins[k].role, b->pins[k].role);
 		}
 	}
+}
+
+/* The same configuration as an Info.plist (XML and binary, string keys), as
+ * JSON, and as the AppDelegate.m / AppDelegate.swift code of TrustKit's
+ * README: identical policies. */
+static void test_trustkit_all_forms_identical(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+		"trustkit/Info.plist",
+		"trustkit/Info.bplist",
+		"trustkit/AppDelegate.m",
+		"trustkit/AppDelegate.swift",
+	};
+	struct import_policies j, p;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/shop_ios.json", &j, err),
+			 0);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		int rc = parse_file(importers_parse_trustkit, files[i], &p, err);
+		if (rc)
+			fail_msg("%s: %s", files[i], err);
+		check_trustkit_realistic(&p);
+		check_same_policies(&j, &p);
+		/* code uses the constant names: that is normal there, no note */
+		assert_false(has_note(&p, "constant names"));
+		importers_policies_free(&p);
+	}
 	importers_policies_free(&j);
-	importers_policies_free(&p);
 }
 
 static void test_trustkit_wrong_types_file(void **state)
@@ -440,61 +462,86 @@ static void test_trustkit_wrong_types_file(void **state)
 	char err[ERRLEN] = "";
 	assert_int_equal(parse_file(importers_parse_trustkit, "trustkit/wrong_types.json", &r, err),
 			 -EINVAL);
-	assert_string_equal(err, "wrong_types.json: kTSKPinnedDomains[\"api.example.com\"]"
-				 ".kTSKIncludeSubdomains: expected a boolean, got a string");
+	assert_string_equal(err, "wrong_types.json: TSKPinnedDomains[\"api.example.com\"]"
+				 ".TSKIncludeSubdomains: expected a boolean, got an array");
 }
 
 static void test_trustkit_bad_input_table(void **state)
 {
 	(void)state;
-#define DOM(body) "{\"kTSKPinnedDomains\": {\"api.example.com\": {" body "}}}"
-#define HASHES	  "\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_B "\"]"
+#define DOM(body) "{\"TSKPinnedDomains\": {\"api.example.com\": {" body "}}}"
+#define HASHES	  "\"TSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_B "\"]"
 #define PL(body)                                                                          \
 	"<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>TSKConfiguration</key>" \
-	"<dict><key>kTSKPinnedDomains</key><dict>" body "</dict></dict></dict></plist>"
+	"<dict><key>TSKPinnedDomains</key><dict>" body "</dict></dict></dict></plist>"
 	static const struct {
 		const char *text;
 		const char *needle;
 	} cases[] = {
-		{ DOM("\"kTSKPublicKeyHashes\": [\"" PIN_A "\", \"Zm9v\"]"),
-		  "kTSKPinnedDomains[\"api.example.com\"].kTSKPublicKeyHashes[1]: not 32 bytes of "
-		  "base64" },
-		{ DOM("\"kTSKPublicKeyHashes\": [\"" PIN_A "\", 7]"),
-		  "kTSKPublicKeyHashes[1]: expected a string, got an integer" },
-		{ DOM("\"kTSKIncludeSubdomains\": true"), "kTSKPublicKeyHashes is missing" },
-		{ DOM("\"kTSKPublicKeyHashes\": []"), "kTSKPublicKeyHashes is empty" },
-		{ DOM(HASHES ", \"kTSKExpirationDate\": \"2027/06/01\""),
-		  ".kTSKExpirationDate: expected a date" },
-		{ DOM(HASHES ", \"kTSKExpirationDate\": 20270601"),
-		  ".kTSKExpirationDate: expected a date string" },
-		{ DOM(HASHES ", \"kTSKEnforcePinning\": 1"),
-		  ".kTSKEnforcePinning: expected a boolean, got an integer" },
-		{ DOM(HASHES ", \"kTSKReportUris\": \"https://r.example.com\""),
-		  ".kTSKReportUris: expected an array of strings" },
-		{ "{\"kTSKPinnedDomains\": {\"*.example.com\": {" HASHES "}}}", "wildcard" },
-		{ "{\"kTSKPinnedDomains\": {\"exa mple.com\": {" HASHES "}}}",
+		{ DOM("\"TSKPublicKeyHashes\": [\"" PIN_A "\", \"Zm9v\"]"),
+		  "t: TSKPinnedDomains[\"api.example.com\"].TSKPublicKeyHashes[1]: not 32 bytes of "
+		  "base64: 'Zm9v' decodes to 3 bytes" },
+		{ DOM("\"TSKPublicKeyHashes\": [\"" PIN_A "\", \"sha256/" PIN_B "\"]"),
+		  "TSKPublicKeyHashes[1]: not 32 bytes of base64: 'sha256/" },
+		{ DOM("\"TSKPublicKeyHashes\": [\"" PIN_A "\", 7]"),
+		  "TSKPublicKeyHashes[1]: expected a string, got an integer" },
+		/* TrustKit raises at start: an enforcing domain needs a backup pin,
+		 * a report-only one a pin; duplicates count once */
+		{ DOM("\"TSKIncludeSubdomains\": true"),
+		  "0 distinct pins in TSKPublicKeyHashes; TrustKit requires 2" },
+		{ DOM("\"TSKPublicKeyHashes\": [\"" PIN_A "\"]"),
+		  "1 distinct pin in TSKPublicKeyHashes; TrustKit requires 2 for an enforcing" },
+		{ DOM("\"TSKPublicKeyHashes\": [\"" PIN_A "\", \"" PIN_A "\"]"),
+		  "1 distinct pin in TSKPublicKeyHashes" },
+		{ DOM("\"TSKEnforcePinning\": false, \"TSKPublicKeyHashes\": []"),
+		  "TrustKit requires 1 for a report-only domain" },
+		{ DOM(HASHES ", \"TSKExpirationDate\": 20270601"),
+		  ".TSKExpirationDate: expected a date string" },
+		{ DOM(HASHES ", \"TSKEnforcePinning\": []"),
+		  ".TSKEnforcePinning: expected a boolean, got an array" },
+		{ DOM(HASHES ", \"TSKReportUris\": \"https://r.example.com\""),
+		  ".TSKReportUris: expected an array of strings" },
+		{ DOM(HASHES ", \"kTSKPublicKeyHashes\": [\"" PIN_C "\", \"" PIN_D "\"]"),
+		  "given twice (as TSKPublicKeyHashes and kTSKPublicKeyHashes)" },
+		{ "{\"TSKPinnedDomains\": {\"*.example.com\": {" HASHES "}}}", "wildcard" },
+		{ "{\"TSKPinnedDomains\": {\"exa mple.com\": {" HASHES "}}}",
 		  "not a valid host name" },
-		{ "{\"kTSKPinnedDomains\": {\"a.example.com\": "
-		  "{\"kTSKExcludeSubdomainFromParentPolicy\": "
-		  "true}}}",
-		  "no parent domain has kTSKIncludeSubdomains" },
-		{ "{\"kTSKPinnedDomains\": []}",
-		  "kTSKPinnedDomains: expected a dictionary, got an array" },
-		{ "{\"TSKConfiguration\": {\"kTSKSwizzleNetworkDelegates\": false}}",
-		  "TSKConfiguration: kTSKPinnedDomains is missing" },
+		/* exclusions: TrustKit's key is "kSKExcludeSubdomainFromParentPolicy" */
+		{ "{\"TSKPinnedDomains\": {\"a.example.com\": "
+		  "{\"kSKExcludeSubdomainFromParentPolicy\": true}}}",
+		  "no parent domain has TSKIncludeSubdomains" },
+		{ "{\"TSKPinnedDomains\": {\"example.com\": {\"TSKIncludeSubdomains\": "
+		  "true, " HASHES
+		  "}, \"a.example.com\": {\"TSKExcludeSubdomainFromParentPolicy\": true}}}",
+		  "TSKExcludeSubdomainFromParentPolicy: TrustKit does not read this key: the value "
+		  "of its constant kTSKExcludeSubdomainFromParentPolicy is "
+		  "\"kSKExcludeSubdomainFromParentPolicy\"" },
+		{ "{\"TSKPinnedDomains\": {\"example.com\": {\"TSKIncludeSubdomains\": "
+		  "true, " HASHES
+		  "}, \"a.example.com\": {\"kSKExcludeSubdomainFromParentPolicy\": true, " HASHES
+		  "}}}",
+		  "may have no other key, found TSKPublicKeyHashes" },
+		{ "{\"TSKPinnedDomains\": []}",
+		  "TSKPinnedDomains: expected a dictionary, got an array" },
+		{ "{\"TSKPinnedDomains\": {}}", "no pinned domain; TrustKit raises at start" },
+		{ "{\"TSKConfiguration\": {\"TSKSwizzleNetworkDelegates\": false}}",
+		  "TSKConfiguration: TSKPinnedDomains is missing" },
+		{ "{\"TSKConfiguration\": {\"TSKSwizzleNetworkDelegates\": \"x\", "
+		  "\"TSKPinnedDomains\": {\"a.example.com\": {" HASHES "}}}}",
+		  "" /* a string is a boolean to TrustKit: accepted */ },
 		{ "{\"CFBundleName\": \"x\"}", "neither a TSKConfiguration" },
-		{ "{\"kTSKPinnedDomains\": {}, \"kTSKPinnedDomains\": {}}", "t:1:" },
-		{ "{\"kTSKPinnedDomains\": {\"a.example.com\": {\n" HASHES ",}}}", "t:2:" },
-		{ "{\"kTSKPinnedDomains\": {\"caf\xe9.example.com\": {}}}", "t:1:" },
-		{ "[1, 2]", "neither a JSON object" },
-		{ "", "neither a JSON object" },
-		{ PL("<key>api.example.com</key><dict><key>kTSKPublicKeyHashes</"
+		{ "{\"TSKPinnedDomains\": {}, \"TSKPinnedDomains\": {}}", "t:1:" },
+		{ "{\"TSKPinnedDomains\": {\"a.example.com\": {\n" HASHES ",}}}", "t:2:" },
+		{ "{\"TSKPinnedDomains\": {\"caf\xe9.example.com\": {}}}", "t:1:" },
+		{ "[1, 2]", "no TrustKit configuration found" },
+		{ "", "no TrustKit configuration found" },
+		{ PL("<key>api.example.com</key><dict><key>TSKPublicKeyHashes</"
 		     "key><array><string>" PIN_A "</string><integer>1</integer></array></dict>"),
-		  "kTSKPublicKeyHashes[1]: expected a string, got an integer" },
+		  "TSKPublicKeyHashes[1]: expected a string, got an integer" },
 		{ PL("<key>api.example.com</key>"), "without a value" },
 		{ PL("<key>api.example.com</key><dict/><key>api.example.com</key><dict/>"),
 		  "duplicate key 'api.example.com'" },
-		{ PL("<key>api.example.com</key><dict><key>kTSKIncludeSubdomains</key><yes/></"
+		{ PL("<key>api.example.com</key><dict><key>TSKIncludeSubdomains</key><yes/></"
 		     "dict>"),
 		  "unknown plist element <yes>" },
 		{ "<?xml version=\"1.0\"?><!DOCTYPE plist [<!ENTITY e "
@@ -503,28 +550,173 @@ static void test_trustkit_bad_input_table(void **state)
 		{ "<?xml version=\"1.0\"?><plist><array/></plist>",
 		  "the plist must hold a <dict>" },
 		{ "<?xml version=\"1.0\"?><dict/>", "the root element must be <plist>" },
+		{ "bplist00\x01\x02garbage", "not a readable binary property list" },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (!cases[i].needle[0]) {
+			struct import_policies r;
+			char err[ERRLEN] = "";
+			if (parse_str(importers_parse_trustkit, cases[i].text, &r, err))
+				fail_msg("case %zu refused: %s", i, err);
+			importers_policies_free(&r);
+			continue;
+		}
 		expect_error(importers_parse_trustkit, cases[i].text, cases[i].needle);
+	}
 #undef DOM
 #undef HASHES
 #undef PL
 }
 
-static void test_trustkit_bare_config_and_notes(void **state)
+/* TrustKit's defaults and its lenient readings, each noted for the user. */
+static void test_trustkit_defaults_and_notes(void **state)
 {
 	(void)state;
 	struct import_policies r;
 	char err[ERRLEN] = "";
-	const char *j = "{\"kTSKSwizzleNetworkDelegates\": true, \"kTSKPinnedDomains\": "
-			"{\"api.example.com\": {\"kTSKPublicKeyHashes\": [\"" PIN_A "\"], "
-			"\"kTSKFuture\": 1}}}";
+	const char *j =
+		"{\"kTSKSwizzleNetworkDelegates\": true, \"kTSKPinnedDomains\": {"
+		"\"api.example.com\": {\"kTSKPublicKeyHashes\": [\"" PIN_A "\", "
+		"\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\"], \"kTSKFuture\": 1},"
+		"\"cdn.example.com\": {\"TSKEnforcePinning\": \"NO\", "
+		"\"TSKIncludeSubdomains\": 1, \"TSKExpirationDate\": \"2027-6-1\", "
+		"\"TSKPublicKeyHashes\": [\"r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E\"]},"
+		"\"img.example.com\": {\"TSKExpirationDate\": \"June 2027\", "
+		"\"TSKPublicKeyAlgorithms\": [\"TSKAlgorithmRsa2048\"], " HASHES_AB "}}}";
 	assert_int_equal(parse_str(importers_parse_trustkit, j, &r, err), 0);
+	assert_int_equal(r.npolicies, 3);
+	const struct pin_policy *p = find(&r, "api.example.com", false);
+	assert_true(p->enforce);	     /* TrustKit's default */
+	assert_false(p->include_subdomains); /* TrustKit's default */
+	assert_string_equal(p->expires, ""); /* no expiry unless given */
+	/* TrustKit's placeholder backup pin is 32 bytes, stored canonically */
+	const char *aplaceholder[] = { PIN_A, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=" };
+	check_pins(p, aplaceholder, "cb");
+	p = find(&r, "cdn.example.com", true);
+	assert_false(p->enforce);		       /* "NO" read as -boolValue does */
+	assert_string_equal(p->expires, "2027-06-01"); /* NSDateFormatter reads 2027-6-1 */
+	assert_int_equal(p->npins, 1);		       /* report-only: one pin is enough */
+	p = find(&r, "img.example.com", false);
+	assert_string_equal(p->expires, ""); /* unreadable date: TrustKit never expires */
+	assert_true(has_note(&r, "constant names (kTSK"));
+	assert_true(has_note(&r, "kTSKFuture: not a domain key TrustKit reads"));
+	assert_true(has_note(&r, "the string 'NO' where a boolean belongs; TrustKit reads it "
+				 "as NO"));
+	assert_true(has_note(&r, "'June 2027' is not a yyyy-MM-dd date; TrustKit ignores it"));
+	assert_true(has_note(&r, "TSKPublicKeyAlgorithms is deprecated"));
+	assert_true(has_note(&r, "TSKPublicKeyHashes[0]: not in canonical padded form"));
+	importers_policies_free(&r);
+}
+
+/* Configurations written in code: the README's shapes and what goes wrong. */
+static void test_trustkit_source_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		const char *needle; /* error, or "" when it must import */
+		size_t npolicies;
+	} cases[] = {
+		/* TrustKit's README, Objective-C */
+		{ "NSDictionary *trustKitConfig =\n  @{\n    kTSKSwizzleNetworkDelegates: @NO,\n"
+		  "    kTSKPinnedDomains : @{\n      @\"www.datatheorem.com\" : @{\n"
+		  "        kTSKExpirationDate: @\"2017-12-01\",\n        kTSKPublicKeyHashes : @[\n"
+		  "          @\"HXXQgxueCIU5TTLHob/bPbwcKOKw6DkfsTWYHbxbqTY=\",\n"
+		  "          @\"0SDf3cRToyZJaMsoS17oF72VMavLxj/N7WBNasNuiR8=\"\n          ],\n"
+		  "        kTSKEnforcePinning : @NO,\n        },\n      @\"yahoo.com\" : @{\n"
+		  "        kTSKPublicKeyHashes : @[\n"
+		  "          @\"TQEtdMbmwFgYUifM4LDF+xgEtd0z69mPGmkp014d6ZY=\",\n"
+		  "          @\"rFjc3wG7lTZe43zeYTvPq8k4xdDEutCmIhI5dn4oCeE=\",\n          ],\n"
+		  "        kTSKIncludeSubdomains : @YES\n        }\n      }};\n"
+		  "[TrustKit initSharedInstanceWithConfiguration:trustKitConfig];\n",
+		  "", 2 },
+		/* TrustKit's README, Swift */
+		{ "let trustKitConfig = [\n    kTSKSwizzleNetworkDelegates: false,\n"
+		  "    kTSKPinnedDomains: [\n        \"yahoo.com\": [\n"
+		  "            kTSKExpirationDate: \"2017-12-01\",\n"
+		  "            kTSKPublicKeyHashes: [\n"
+		  "                \"JbQbUG5JMJUoI6brnx0x3vZF6jilxsapbXGVfjhN8Fg=\",\n"
+		  "                \"WoiWRyIOVNa9ihaBciRSC7XHjliYS9VwUGOIud4PB18=\"\n"
+		  "            ],]]] as [String : Any]\n"
+		  "TrustKit.initSharedInstance(withConfiguration:trustKitConfig)\n",
+		  "", 1 },
+		/* constants of the same file: #define, Swift let, @(YES), string keys */
+		{ "#define API_HOST @\"api.example.com\"\nNSDictionary *c = @{ "
+		  "@\"TSKPinnedDomains\": "
+		  "@{ API_HOST: @{ @\"TSKIncludeSubdomains\": @(YES), kTSKPublicKeyHashes: "
+		  "@[@\"" PIN_A "\", @\"" PIN_B "\"] } } };",
+		  "", 1 },
+		/* braces in comments and strings do not confuse the scanner */
+		{ "/* { [ */ let s = \"}]\" // ]\nlet c = [kTSKPinnedDomains: [\"a.example.com\": "
+		  "[kTSKPublicKeyHashes: [\"" PIN_A "\", \"" PIN_B "\"]]]]",
+		  "", 1 },
+		/* a host held in a variable, a call, interpolation: named by line */
+		{ "func f(host: String) {\n  let c = [kTSKPinnedDomains: [\n    host: "
+		  "[kTSKPublicKeyHashes: [\"" PIN_A "\", \"" PIN_B "\"]]]]\n}",
+		  "t:3: 'host' is not a literal nor a string constant of this file", 0 },
+		{ "let c = [kTSKPinnedDomains: [\n\"a.example.com\": [kTSKPublicKeyHashes: "
+		  "Pins.all()]]]",
+		  "t:2: 'Pins....': a call or member access", 0 },
+		{ "let c = [kTSKPinnedDomains: [\"\\(env).example.com\": [:]]]",
+		  "t:1: string interpolation", 0 },
+		{ "let c = [kTSKPinnedDomains: [\"a.example.com\": [kTSKPublicKeyHashes: [\"" PIN_A
+		  "\"]",
+		  "the literal is not closed", 0 },
+		{ "let c = [kTSKPinnedDomains: [\"a.example.com\": [kTSKPublicKeyHashes: [\"" PIN_A
+		  "\" + x]]]]",
+		  "expected ',' or ']'", 0 },
+		{ "let c = [kTSKPinnedDomains: [:]]", "no pinned domain", 0 },
+		/* errors found after the scan carry the line of the value */
+		{ "let c = [\n  kTSKPinnedDomains: [\n    \"a.example.com\": [\n"
+		  "      kTSKPublicKeyHashes: [\"" PIN_A "\", \"AAAA\"]]]]",
+		  "t:4: kTSKPinnedDomains[\"a.example.com\"].TSKPublicKeyHashes[1]: not 32 bytes",
+		  0 },
+		{ "class AppDelegate {}\n", "no TrustKit configuration found", 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct import_policies r;
+		char err[ERRLEN] = "";
+		int rc = parse_str(importers_parse_trustkit, cases[i].text, &r, err);
+		if (cases[i].needle[0]) {
+			if (rc == 0 || !strstr(err, cases[i].needle))
+				fail_msg("case %zu: rc %d, error '%s', want '%s'", i, rc, err,
+					 cases[i].needle);
+			assert_int_equal(r.npolicies, 0);
+			continue;
+		}
+		if (rc)
+			fail_msg("case %zu: %s", i, err);
+		assert_int_equal(r.npolicies, cases[i].npolicies);
+		importers_policies_free(&r);
+	}
+
+	/* the README's Objective-C policies, exactly */
+	struct import_policies r;
+	char err[ERRLEN] = "";
+	assert_int_equal(parse_str(importers_parse_trustkit, cases[0].text, &r, err), 0);
+	const char *dt[] = { "HXXQgxueCIU5TTLHob/bPbwcKOKw6DkfsTWYHbxbqTY=",
+			     "0SDf3cRToyZJaMsoS17oF72VMavLxj/N7WBNasNuiR8=" };
+	const char *yh[] = { "TQEtdMbmwFgYUifM4LDF+xgEtd0z69mPGmkp014d6ZY=",
+			     "rFjc3wG7lTZe43zeYTvPq8k4xdDEutCmIhI5dn4oCeE=" };
+	const struct pin_policy *p = find(&r, "www.datatheorem.com", false);
+	assert_false(p->enforce);
+	assert_string_equal(p->expires, "2017-12-01");
+	check_pins(p, dt, "cb");
+	p = find(&r, "yahoo.com", true);
+	assert_true(p->enforce);
+	assert_string_equal(p->expires, "");
+	check_pins(p, yh, "cb");
+	importers_policies_free(&r);
+
+	/* two configurations (#if DEBUG / #else): the first is read, noted */
+	const char *two = "#if DEBUG\nlet c = [kTSKPinnedDomains: [\"a.example.com\": "
+			  "[kTSKEnforcePinning: false, kTSKPublicKeyHashes: [\"" PIN_A "\"]]]]\n"
+			  "#else\nlet c = [kTSKPinnedDomains: [\"b.example.com\": "
+			  "[kTSKPublicKeyHashes: [\"" PIN_A "\", \"" PIN_B "\"]]]]\n#endif\n";
+	assert_int_equal(parse_str(importers_parse_trustkit, two, &r, err), 0);
 	assert_int_equal(r.npolicies, 1);
-	assert_true(r.policies[0].enforce);		/* TrustKit's default */
-	assert_false(r.policies[0].include_subdomains); /* TrustKit's default */
-	assert_true(has_note(&r, "only one pin"));
-	assert_true(has_note(&r, "kTSKFuture"));
+	assert_string_equal(r.policies[0].pattern, "a.example.com");
+	assert_true(has_note(&r, "1 more TrustKit configuration in the file"));
 	importers_policies_free(&r);
 }
 
@@ -556,6 +748,16 @@ static void test_trustkit_deep_and_huge(void **state)
 	expect_error(importers_parse_trustkit, x, "plist nested too deeply");
 	free(x);
 
+	/* code literals nested past our cap */
+	off = (size_t)snprintf(x = malloc(cap), cap, "let c = [kTSKPinnedDomains: ");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "[\"k\": ");
+	for (int i = 0; i < 40; i++)
+		off += (size_t)snprintf(x + off, cap - off, "]");
+	snprintf(x + off, cap - off, "]");
+	expect_error(importers_parse_trustkit, x, "literal nested too deeply");
+	free(x);
+
 	/* over the size cap, either form */
 	struct import_policies r;
 	char err[ERRLEN];
@@ -567,6 +769,11 @@ static void test_trustkit_deep_and_huge(void **state)
 	assert_int_equal(importers_parse_trustkit(x, n, "big.json", &r, err, sizeof(err)), -EFBIG);
 	x[0] = '<';
 	assert_int_equal(importers_parse_trustkit(x, n, "big.plist", &r, err, sizeof(err)), -EFBIG);
+	x[0] = '@';
+	assert_int_equal(importers_parse_trustkit(x, n, "big.m", &r, err, sizeof(err)), -EFBIG);
+	memcpy(x, "bplist00", 8);
+	assert_int_equal(importers_parse_trustkit(x, n, "big.bplist", &r, err, sizeof(err)),
+			 -EFBIG);
 	free(x);
 }
 
@@ -848,10 +1055,11 @@ int main(void)
 		cmocka_unit_test(test_nsc_deep_nesting),
 		cmocka_unit_test(test_nsc_huge_and_nul),
 		cmocka_unit_test(test_trustkit_json_realistic),
-		cmocka_unit_test(test_trustkit_plist_identical_to_json),
+		cmocka_unit_test(test_trustkit_all_forms_identical),
 		cmocka_unit_test(test_trustkit_wrong_types_file),
 		cmocka_unit_test(test_trustkit_bad_input_table),
-		cmocka_unit_test(test_trustkit_bare_config_and_notes),
+		cmocka_unit_test(test_trustkit_defaults_and_notes),
+		cmocka_unit_test(test_trustkit_source_table),
 		cmocka_unit_test(test_trustkit_deep_and_huge),
 		cmocka_unit_test(test_okhttp_realistic),
 		cmocka_unit_test(test_okhttp_bad_input_table),

@@ -363,27 +363,26 @@ static int bool_word(const char *w)
 	return -1;
 }
 
-static int ident_value(struct scan *s, json_t **out)
+static int ident_value(struct scan *s, const char *word, unsigned line, json_t **out)
 {
-	const struct tok *t = &s->tk;
 	char esc[128];
-	int b = bool_word(t->text);
+	int b = bool_word(word);
 	if (b >= 0) {
 		*out = json_boolean(b);
-	} else if (!strncmp(t->text, "kTSK", 4) || !strncmp(t->text, "kSK", 3)) {
-		*out = json_string(t->text); /* a TrustKit constant: its name is the key */
+	} else if (!strncmp(word, "kTSK", 4) || !strncmp(word, "kSK", 3)) {
+		*out = json_string(word); /* a TrustKit constant: its name is the key */
 	} else {
-		const char *v = find_const(s, t->text);
+		const char *v = find_const(s, word);
 		if (!v)
 			return scan_fail(
-				s, t->line,
+				s, line,
 				"'%s' is not a literal nor a string constant of this file; "
 				"pinwatch cannot resolve it (write the value as a literal)",
-				imp_esc(t->text, esc, sizeof(esc)));
+				imp_esc(word, esc, sizeof(esc)));
 		*out = json_string(v);
 		if (!*out)
-			return scan_fail(s, t->line, "the constant '%s' is not valid UTF-8",
-					 imp_esc(t->text, esc, sizeof(esc)));
+			return scan_fail(s, line, "the constant '%s' is not valid UTF-8",
+					 imp_esc(word, esc, sizeof(esc)));
 	}
 	return *out ? 0 : -ENOMEM;
 }
@@ -505,13 +504,16 @@ static int value(struct scan *s, int depth, json_t **out)
 									    : json_integer(v);
 		next(s);
 	} else if (t->kind == T_IDENT) {
-		if ((rc = ident_value(s, out)))
-			return rc;
+		char word[MAX_IDENT], esc[128];
+		snprintf(word, sizeof(word), "%.*s", MAX_IDENT - 1, t->text);
 		next(s);
-		if (is_punct(s, '(') || is_punct(s, '.'))
+		if (is_punct(s, '(') || is_punct(s, '.') || is_punct(s, '['))
 			return scan_fail(s, line,
-					 "a call or member access; pinwatch reads only "
-					 "literals and constants");
+					 "'%s%c...': a call or member access; pinwatch reads only "
+					 "literals and constants",
+					 imp_esc(word, esc, sizeof(esc)), s->tk.punct);
+		if ((rc = ident_value(s, word, line, out)))
+			return rc;
 	} else if (at && is_punct(s, '(')) { /* @(YES) */
 		next(s);
 		if ((rc = value(s, depth + 1, out)))
