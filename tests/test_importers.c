@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "importers/importers.h"
+#include "importers/importers_int.h"
 #include "base/util.h"
 
 #ifndef TEST_DATA_DIR
@@ -550,7 +551,7 @@ static void test_trustkit_bad_input_table(void **state)
 		{ "<?xml version=\"1.0\"?><plist><array/></plist>",
 		  "the plist must hold a <dict>" },
 		{ "<?xml version=\"1.0\"?><dict/>", "the root element must be <plist>" },
-		{ "bplist00\x01\x02garbage", "not a readable binary property list" },
+		{ "bplist00\x01\x02garbage", "binary plist: not a binary plist (too short" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (!cases[i].needle[0]) {
@@ -718,6 +719,115 @@ static void test_trustkit_source_table(void **state)
 	assert_string_equal(r.policies[0].pattern, "a.example.com");
 	assert_true(has_note(&r, "1 more TrustKit configuration in the file"));
 	importers_policies_free(&r);
+}
+
+/* A minimal binary plist: objects given as bytes, then the offset table
+ * (1-byte offsets) and the trailer (1-byte refs). Top object 0. */
+static size_t mk_bplist(uint8_t *out, const uint8_t *const *objs, const size_t *lens, size_t n)
+{
+	size_t o = 8, offs[16];
+	memcpy(out, "bplist00", 8);
+	for (size_t i = 0; i < n; i++) {
+		offs[i] = o;
+		memcpy(out + o, objs[i], lens[i]);
+		o += lens[i];
+	}
+	size_t table = o;
+	for (size_t i = 0; i < n; i++)
+		out[o++] = (uint8_t)offs[i];
+	memset(out + o, 0, 32);
+	out[o + 6] = 1; /* offset size */
+	out[o + 7] = 1; /* ref size */
+	out[o + 15] = (uint8_t)n;
+	out[o + 31] = (uint8_t)table;
+	return o + 32;
+}
+
+/* The binary plist reader on hostile and boundary input (what an .ipa may
+ * hold): bounded, never crashes, says why. */
+static void test_bplist_table(void **state)
+{
+	(void)state;
+	static const uint8_t dict1[] = { 0xd1, 0x01, 0x02 }; /* {obj1: obj2} */
+	static const uint8_t key[] = { 0x5f, 0x10, 0x10, 'T', 'S', 'K', 'C', 'o', 'n', 'f',
+				       'i',  'g',  'u',	 'r', 'a', 't', 'i', 'o', 'n' };
+	static const uint8_t utf16[] = { 0x63, 0x00, 'c', 0x00, 'a', 0x00, 0xe9 }; /* "caé" */
+	static const uint8_t nul[] = { 0x52, 'a', 0x00 };
+	static const uint8_t t[] = { 0x09 };
+	static const uint8_t selfref[] = { 0xa1, 0x00 }; /* [itself] */
+	static const uint8_t badref[] = { 0xd1, 0x01, 0x07 };
+	static const uint8_t longstr[] = { 0x5f, 0x10, 0xff, 'a' };
+	static const uint8_t intkey[] = { 0x10, 0x05 };
+	char err[ERRLEN];
+	uint8_t buf[256];
+	json_t *root;
+	struct {
+		const uint8_t *objs[4];
+		size_t lens[4];
+		size_t n;
+		const char *needle; /* "" when it must parse */
+	} cases[] = {
+		{ { dict1, key, t }, { sizeof(dict1), sizeof(key), sizeof(t) }, 3, "" },
+		{ { dict1, utf16, t }, { sizeof(dict1), sizeof(utf16), sizeof(t) }, 3, "" },
+		{ { dict1, nul, t }, { sizeof(dict1), sizeof(nul), sizeof(t) }, 3, "holds a NUL" },
+		{ { dict1, intkey, t },
+		  { sizeof(dict1), sizeof(intkey), sizeof(t) },
+		  3,
+		  "key is not a string" },
+		{ { badref, key, t },
+		  { sizeof(badref), sizeof(key), sizeof(t) },
+		  3,
+		  "reference out of range" },
+		{ { dict1, longstr, t },
+		  { sizeof(dict1), sizeof(longstr), sizeof(t) },
+		  3,
+		  "larger than the file" },
+		{ { selfref }, { sizeof(selfref) }, 1, "nested too deeply" },
+		{ { t }, { sizeof(t) }, 1, "must hold a dictionary" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t n = mk_bplist(buf, cases[i].objs, cases[i].lens, cases[i].n);
+		err[0] = '\0';
+		int rc = imp_bplist_to_json((const char *)buf, n, &root, err, sizeof(err));
+		if (!cases[i].needle[0]) {
+			if (rc)
+				fail_msg("case %zu: %s", i, err);
+			assert_true(json_is_object(root));
+			json_decref(root);
+		} else if (rc != -EINVAL || !strstr(err, cases[i].needle)) {
+			fail_msg("case %zu: rc %d '%s', want '%s'", i, rc, err, cases[i].needle);
+		}
+	}
+	/* the UTF-16 key came out as UTF-8 */
+	size_t n = mk_bplist(buf, cases[1].objs, cases[1].lens, 3);
+	assert_int_equal(imp_bplist_to_json((const char *)buf, n, &root, err, sizeof(err)), 0);
+	assert_non_null(json_object_get(root, "ca\xc3\xa9"));
+	json_decref(root);
+	/* every truncation of a valid file is refused cleanly */
+	n = mk_bplist(buf, cases[0].objs, cases[0].lens, 3);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(
+			imp_bplist_to_json((const char *)buf, cut, &root, err, sizeof(err)),
+			-EINVAL);
+
+	/* files: a NUL inside a key (crashed libplist 2.2), shared references 40
+	 * deep (2^40 values when expanded) and 20 deep (10^6 values) */
+	static const struct {
+		const char *file, *needle;
+	} files[] = {
+		{ "bplist/nul_in_key.bplist", "a string holds a NUL" },
+		{ "bplist/deep_shared.bplist", "nested too deeply" },
+		{ "bplist/wide_shared.bplist", "more than 100000 values" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		struct import_policies r;
+		err[0] = '\0';
+		assert_int_equal(parse_file(importers_parse_trustkit, files[i].file, &r, err),
+				 -EINVAL);
+		if (!strstr(err, files[i].needle))
+			fail_msg("%s: '%s'", files[i].file, err);
+		assert_int_equal(r.npolicies, 0);
+	}
 }
 
 static void test_trustkit_deep_and_huge(void **state)
@@ -1060,6 +1170,7 @@ int main(void)
 		cmocka_unit_test(test_trustkit_bad_input_table),
 		cmocka_unit_test(test_trustkit_defaults_and_notes),
 		cmocka_unit_test(test_trustkit_source_table),
+		cmocka_unit_test(test_bplist_table),
 		cmocka_unit_test(test_trustkit_deep_and_huge),
 		cmocka_unit_test(test_okhttp_realistic),
 		cmocka_unit_test(test_okhttp_bad_input_table),

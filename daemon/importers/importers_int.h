@@ -86,6 +86,12 @@ int imp_tk_scan(const char *buf, size_t len, const char *name, struct imp_tk_src
 unsigned imp_tk_src_line(const struct imp_tk_src *src, const json_t *v);
 void imp_tk_src_free(struct imp_tk_src *src);
 
+/* A binary property list (bplist00) whose top object is a dictionary, as a
+ * JSON tree (dates, data and UIDs as null). Bounded: offsets and lengths
+ * checked, nesting and node count capped. 0, -EINVAL (message in @msg) or
+ * -ENOMEM. */
+int imp_bplist_to_json(const char *buf, size_t len, json_t **root, char *msg, size_t msglen);
+
 /* A TrustKit configuration in an Info.plist, XML or binary (bplist00). With
  * @version, also CFBundleShortVersionString ("" when absent) and -ENOENT when
  * the plist has no TSKConfiguration key. Otherwise as importers_parse_trustkit. */

@@ -433,7 +433,8 @@ static int entries(struct scan *s, int depth, char close, bool dict, json_t *int
 		if (is_punct(s, ','))
 			next(s);
 		else if (s->tk.kind == T_EOF)
-			return scan_fail(s, line, "the literal is not closed ('%c' missing)", close);
+			return scan_fail(s, line, "the literal is not closed ('%c' missing)",
+					 close);
 		else if (!is_punct(s, close))
 			return scan_fail(s, s->tk.line,
 					 "expected ',' or '%c' in the literal (an "

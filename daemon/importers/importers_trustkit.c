@@ -28,7 +28,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <limits.h>
-#include <plist/plist.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -687,135 +686,18 @@ out:
 	return rc;
 }
 
-/* ---- binary plist (bplist00, what an .ipa holds) -> JSON tree -------------- */
-
-static int bp_value(plist_t n, int depth, json_t **out, char *msg, size_t msglen);
-
-static int bp_dict(plist_t n, int depth, json_t **out, char *msg, size_t msglen)
-{
-	plist_dict_iter it = NULL;
-	json_t *obj = json_object();
-	int rc = 0;
-	if (!obj)
-		return -ENOMEM;
-	plist_dict_new_iter(n, &it);
-	if (!it) {
-		json_decref(obj);
-		return -ENOMEM;
-	}
-	for (;;) {
-		char *key = NULL;
-		plist_t v = NULL;
-		json_t *jv = NULL;
-		plist_dict_next_item(n, it, &key, &v);
-		if (!key || !v) {
-			free(key);
-			break;
-		}
-		if (json_object_get(obj, key))
-			rc = util_err(msg, msglen, -EINVAL, "duplicate key '%.100s'", key);
-		else if (!(rc = bp_value(v, depth + 1, &jv, msg, msglen)) &&
-			 json_object_set_new(obj, key, jv))
-			rc = util_err(msg, msglen, -EINVAL, "a key is not valid UTF-8");
-		free(key);
-		if (rc)
-			break;
-	}
-	free(it);
-	if (rc) {
-		json_decref(obj);
-		return rc;
-	}
-	*out = obj;
-	return 0;
-}
-
-static int bp_value(plist_t n, int depth, json_t **out, char *msg, size_t msglen)
-{
-	if (depth > IMPORTERS_MAX_NESTING)
-		return util_err(msg, msglen, -EINVAL, "plist nested too deeply");
-	*out = NULL;
-	switch (plist_get_node_type(n)) {
-	case PLIST_DICT:
-		return bp_dict(n, depth, out, msg, msglen);
-	case PLIST_ARRAY: {
-		json_t *arr = json_array();
-		uint32_t size = plist_array_get_size(n);
-		if (!arr)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < size; i++) {
-			json_t *jv = NULL;
-			int rc = bp_value(plist_array_get_item(n, i), depth + 1, &jv, msg, msglen);
-			if (rc || json_array_append_new(arr, jv)) {
-				json_decref(arr);
-				return rc ? rc : -ENOMEM;
-			}
-		}
-		*out = arr;
-		return 0;
-	}
-	case PLIST_BOOLEAN: {
-		uint8_t b = 0;
-		plist_get_bool_val(n, &b);
-		*out = json_boolean(b);
-		break;
-	}
-	case PLIST_UINT: {
-		uint64_t u = 0;
-		plist_get_uint_val(n, &u);
-		*out = json_integer((json_int_t)u);
-		break;
-	}
-	case PLIST_REAL: {
-		double d = 0;
-		plist_get_real_val(n, &d);
-		*out = json_real(d);
-		if (!*out)
-			return util_err(msg, msglen, -EINVAL, "<real> is not a finite number");
-		break;
-	}
-	case PLIST_STRING:
-	case PLIST_KEY: {
-		uint64_t slen = 0;
-		const char *sv = plist_get_string_ptr(n, &slen);
-		*out = sv ? json_stringn(sv, (size_t)slen) : NULL;
-		if (!*out)
-			return util_err(msg, msglen, -EINVAL, "a string is not valid UTF-8");
-		break;
-	}
-	case PLIST_DATE:
-	case PLIST_DATA:
-	case PLIST_UID:
-		/* kept as a marker: TrustKit reads no such value */
-		*out = json_null();
-		break;
-	default:
-		return util_err(msg, msglen, -EINVAL, "unknown binary plist object");
-	}
-	return *out ? 0 : -ENOMEM;
-}
-
+/* Binary plist (bplist00, what an .ipa holds): importers_bplist.c. */
 static int bin_plist_root(const char *buf, size_t len, const char *name, json_t **root, char *err,
 			  size_t errlen)
 {
-	char msg[ERRLEN];
-	plist_t pl = NULL;
+	char msg[ERRLEN], esc[ERRLEN];
 	*root = NULL;
 	if (len > IMPORTERS_MAX_CONFIG)
 		return util_err(err, errlen, -EFBIG, "%s: larger than %u bytes", name,
 				IMPORTERS_MAX_CONFIG);
-	plist_from_bin(buf, (uint32_t)len, &pl);
-	if (!pl)
-		return util_err(err, errlen, -EINVAL, "%s: not a readable binary property list",
-				name);
-	int rc = 0;
-	if (plist_get_node_type(pl) != PLIST_DICT)
-		rc = util_err(msg, sizeof(msg), -EINVAL, "the plist must hold a dictionary");
-	else
-		rc = bp_value(pl, 1, root, msg, sizeof(msg));
-	plist_free(pl);
+	int rc = imp_bplist_to_json(buf, len, root, msg, sizeof(msg));
 	if (rc == -EINVAL)
-		util_err(err, errlen, rc, "%s: %s", name, msg);
+		util_err(err, errlen, rc, "%s: %s", name, imp_esc(msg, esc, sizeof(esc)));
 	return rc;
 }
 
