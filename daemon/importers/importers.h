@@ -95,6 +95,10 @@ int importers_parse_trustkit_source(const char *buf, size_t len, const char *nam
  */
 int importers_read_ipa(const char *path, char version[IMPORTERS_MAX_VERSION],
 		       struct import_policies *out, char *err, size_t errlen);
+/** importers_read_ipa() on an archive already in memory (@name for messages). */
+int importers_parse_ipa(const char *buf, size_t len, const char *name,
+			char version[IMPORTERS_MAX_VERSION], struct import_policies *out, char *err,
+			size_t errlen);
 
 /**
  * OkHttp CertificatePinner pins, one `pattern sha256/<base64> [sha256/...]`
