@@ -540,6 +540,13 @@ static void test_trustkit_bad_input_table(void **state)
 		     "key><array><string>" PIN_A "</string><integer>1</integer></array></dict>"),
 		  "TSKPublicKeyHashes[1]: expected a string, got an integer" },
 		{ PL("<key>api.example.com</key>"), "without a value" },
+		/* a plist <date> is no "yyyy-MM-dd" string (TrustKit would raise) */
+		{ PL("<key>api.example.com</key><dict><key>TSKPublicKeyHashes</"
+		     "key><array><string>" PIN_A "</string><string>" PIN_B
+		     "</string></array><key>TSKExpirationDate</key>"
+		     "<date>2027-06-01T00:00:00Z</date></dict>"),
+		  ".TSKExpirationDate: expected a date string \"yyyy-MM-dd\", got null (or a plist "
+		  "<date> or <data>)" },
 		{ PL("<key>api.example.com</key><dict/><key>api.example.com</key><dict/>"),
 		  "duplicate key 'api.example.com'" },
 		{ PL("<key>api.example.com</key><dict><key>TSKIncludeSubdomains</key><yes/></"

@@ -146,7 +146,7 @@ static const char *type_name(const json_t *v)
 	case JSON_FALSE:
 		return "a boolean";
 	case JSON_NULL:
-		return "null";
+		return "null (or a plist <date> or <data>)";
 	}
 	return "?";
 }
@@ -625,6 +625,11 @@ static int pl_value(struct tk *t, xmlNodePtr n, int depth, json_t **out)
 	}
 	if (imp_xml_is(n, "true") || imp_xml_is(n, "false")) {
 		*out = json_boolean(imp_xml_is(n, "true"));
+		return 0;
+	}
+	if (imp_xml_is(n, "date") || imp_xml_is(n, "data")) {
+		/* TrustKit reads neither; null as in the binary form */
+		*out = json_null();
 		return 0;
 	}
 	if (!imp_xml_is(n, "string") && !imp_xml_is(n, "integer") && !imp_xml_is(n, "real") &&
