@@ -92,6 +92,14 @@ void imp_tk_src_free(struct imp_tk_src *src);
  * -ENOMEM. */
 int imp_bplist_to_json(const char *buf, size_t len, json_t **root, char *msg, size_t msglen);
 
+/* A property list, XML or binary, whose top object is a dictionary, as a
+ * JSON tree (importers_plist.c). 0, -EINVAL ("name:line: msg"), -EFBIG or
+ * -ENOMEM. */
+int imp_plist_to_json(const char *buf, size_t len, const char *name, json_t **root, char *err,
+		      size_t errlen);
+/* Whether @buf starts with the binary plist magic "bplist00". */
+bool imp_is_bplist(const char *buf, size_t len);
+
 /* A TrustKit configuration in an Info.plist, XML or binary (bplist00). With
  * @version, also CFBundleShortVersionString ("" when absent) and -ENOENT when
  * the plist has no TSKConfiguration key. Otherwise as importers_parse_trustkit. */
