@@ -524,7 +524,8 @@ static void test_trustkit_bad_input_table(void **state)
 		  "may have no other key, found TSKPublicKeyHashes" },
 		{ "{\"TSKPinnedDomains\": []}",
 		  "TSKPinnedDomains: expected a dictionary, got an array" },
-		{ "{\"TSKPinnedDomains\": {}}", "no pinned domain; TrustKit raises at start" },
+		{ "{\"TSKSwizzleNetworkDelegates\": true, \"TSKPinnedDomains\": {}, \"X\": 1}",
+		  "t: TSKPinnedDomains: no pinned domain; TrustKit raises at start" },
 		{ "{\"TSKConfiguration\": {\"TSKSwizzleNetworkDelegates\": false}}",
 		  "TSKConfiguration: TSKPinnedDomains is missing" },
 		{ "{\"TSKConfiguration\": {\"TSKSwizzleNetworkDelegates\": \"x\", "

@@ -429,9 +429,11 @@ static int walk(struct tk *t, const json_t *root)
 	if (!domains)
 		return tk_fail(t, cfg, prefix[0] ? "TSKConfiguration" : "(top level)", -EINVAL,
 			       "TSKPinnedDomains is missing; TrustKit raises at start");
-	if (json_object_size(domains) == 0)
+	if (json_object_size(domains) == 0) {
+		pathf(path, sizeof(path), "%s%s", prefix, dkey);
 		return tk_fail(t, domains, path, -EINVAL,
 			       "no pinned domain; TrustKit raises at start");
+	}
 	json_object_foreach(domains, key, v)
 	{
 		pathf(dpath, sizeof(dpath), "%s%s[\"%s\"]", prefix, dkey,
