@@ -655,6 +655,17 @@ static void test_trustkit_source_table(void **state)
 		  "@{ API_HOST: @{ @\"TSKIncludeSubdomains\": @(YES), kTSKPublicKeyHashes: "
 		  "@[@\"" PIN_A "\", @\"" PIN_B "\"] } } };",
 		  "", 1 },
+		/* NSNumber spelled out, both languages */
+		{ "NSDictionary *c = @{ kTSKPinnedDomains: @{ @\"a.example.com\": @{ "
+		  "kTSKEnforcePinning: [NSNumber numberWithBool:NO], kTSKPublicKeyHashes: "
+		  "@[@\"" PIN_A "\"] } } };",
+		  "", 1 },
+		{ "let c = [kTSKPinnedDomains: [\"a.example.com\": [kTSKEnforcePinning: "
+		  "NSNumber(value: false), kTSKPublicKeyHashes: [\"" PIN_A "\"]]]]",
+		  "", 1 },
+		{ "let c = [kTSKPinnedDomains: [\"a.example.com\": [kTSKEnforcePinning: "
+		  "NSNumber(value: flag), kTSKPublicKeyHashes: [\"" PIN_A "\"]]]]",
+		  "t:1: an NSNumber other than", 0 },
 		/* braces in comments and strings do not confuse the scanner */
 		{ "/* { [ */ let s = \"}]\" // ]\nlet c = [kTSKPinnedDomains: [\"a.example.com\": "
 		  "[kTSKPublicKeyHashes: [\"" PIN_A "\", \"" PIN_B "\"]]]]",

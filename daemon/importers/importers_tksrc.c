@@ -7,13 +7,12 @@
  * Not a compiler: a tolerant scanner. It skips comments, preprocessor lines
  * and everything outside the literal, finds the first dictionary that has a
  * TSKPinnedDomains key (constant name or string), and reads that literal:
- * strings, YES/NO, @YES/@NO, @(YES), true/false, numbers, nested dictionaries
- * and arrays, trailing commas. An identifier is a TrustKit constant, or a
- * string constant of the same file (`static NSString *const kHost = @"..."`,
- * `let host = "..."`, `#define HOST @"..."`); anything else (a variable, a
- * call, string interpolation) is an error naming its line. Bounded: the file
- * size cap, IMPORTERS_MAX_NESTING, a cap on constants; no recursion beyond
- * the nesting cap.
+ * strings, YES/NO, @YES/@NO, @(YES), true/false, [NSNumber numberWithBool:],
+ * NSNumber(value:), numbers, nested dictionaries and arrays, trailing commas. An identifier is a
+ * TrustKit constant, or a string constant of the same file (`static NSString *const kHost =
+ * @"..."`, `let host = "..."`, `#define HOST @"..."`); anything else (a variable, a call, string
+ * interpolation) is an error naming its line. Bounded: the file size cap, IMPORTERS_MAX_NESTING, a
+ * cap on constants; no recursion beyond the nesting cap.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -480,6 +479,39 @@ static int swift_bracket(struct scan *s)
 	return kind;
 }
 
+/* At a '[': Objective-C [NSNumber numberWithBool:YES] gives 1 with @out
+ * set and the message consumed; anything else 0, rewound to the '['. */
+static int objc_number_bool(struct scan *s, json_t **out)
+{
+	size_t off = s->tk.off;
+	unsigned line = s->tk.line;
+	int b = -1;
+	next(s);
+	if (s->tk.kind == T_IDENT && !strcmp(s->tk.text, "NSNumber")) {
+		next(s);
+		if (s->tk.kind == T_IDENT && !strcmp(s->tk.text, "numberWithBool")) {
+			next(s);
+			if (is_punct(s, ':')) {
+				next(s);
+				b = s->tk.kind == T_IDENT ? bool_word(s->tk.text) : -1;
+				next(s);
+				if (!is_punct(s, ']'))
+					b = -1;
+			}
+		}
+	}
+	if (b >= 0) {
+		next(s);
+		*out = json_boolean(b);
+		return *out ? 1 : -ENOMEM;
+	}
+	s->lx.pos = off;
+	s->lx.line = line;
+	s->lx.line_start = false;
+	next(s); /* the '[' again */
+	return 0;
+}
+
 static int value(struct scan *s, int depth, json_t **out)
 {
 	unsigned line = s->tk.line;
@@ -510,6 +542,27 @@ static int value(struct scan *s, int depth, json_t **out)
 		char word[MAX_IDENT], esc[128];
 		snprintf(word, sizeof(word), "%.*s", MAX_IDENT - 1, t->text);
 		next(s);
+		if (!strcmp(word, "NSNumber") && is_punct(s, '(')) {
+			/* Swift NSNumber(value: true) / NSNumber(booleanLiteral: false) */
+			int b = -1;
+			next(s);
+			if (s->tk.kind == T_IDENT && (!strcmp(s->tk.text, "value") ||
+						      !strcmp(s->tk.text, "booleanLiteral"))) {
+				next(s);
+				if (is_punct(s, ':')) {
+					next(s);
+					b = s->tk.kind == T_IDENT ? bool_word(s->tk.text) : -1;
+					next(s);
+				}
+			}
+			if (b < 0 || !is_punct(s, ')'))
+				return scan_fail(s, line,
+						 "an NSNumber other than NSNumber(value: "
+						 "true|false); pinwatch reads only literals");
+			next(s);
+			*out = json_boolean(b);
+			return *out ? note_line(s, *out, line) : -ENOMEM;
+		}
 		if (is_punct(s, '(') || is_punct(s, '.') || is_punct(s, '['))
 			return scan_fail(s, line,
 					 "'%s%c...': a call or member access; pinwatch reads only "
@@ -529,6 +582,10 @@ static int value(struct scan *s, int depth, json_t **out)
 		if (!*out)
 			return -ENOMEM;
 		rc = entries(s, depth, '}', true, *out);
+	} else if (is_punct(s, '[') && !at && (rc = objc_number_bool(s, out)) != 0) {
+		if (rc < 0)
+			return rc;
+		return note_line(s, *out, line);
 	} else if (is_punct(s, '[')) {
 		bool dict = false;
 		if (!at) {
