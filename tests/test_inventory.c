@@ -9,6 +9,7 @@
 #include "store/inventory.h"
 #include "importers/invfile.h"
 #include "testdb.h"
+#include "base/util.h"
 
 #define ACTOR "cli:test"
 #define PIN_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -148,9 +149,16 @@ static void test_invfile_parse_errors_name_paths(void **state)
 		{ POL("\"enforce\":true"), "apps[0].versions[2].pin_policies[0].pins: an enforcing "
 					   "policy needs at least one pin" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"},{\"sha256\":\"AAAA\"}]"),
-		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64" },
+		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		  "'AAAA' decodes to 3 bytes" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"},{\"sha256\":\"not base64!\"}]"),
-		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64" },
+		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		  "'not base64!' is not base64" },
+		/* unpadded and non-canonical pins are accepted as the platforms accept them */
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A
+		      "\"},{\"sha256\":\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\"}]"),
+		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		  "'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' decodes to 31 bytes" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\",\"role\":\"spare\"}]"),
 		  "apps[0].versions[2].pin_policies[0].pins[0].role: must be current or backup" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"},{\"sha256\":\"sha256/" PIN_A
@@ -237,6 +245,29 @@ static void test_invfile_parse_defaults_and_normalisation(void **state)
 	assert_int_equal(p->pins[1].role, PIN_BACKUP);
 	assert_false(a->versions[0].policies[1].enforce);
 	assert_int_equal(a->versions[0].policies[1].npins, 0);
+	model_inventory_free(&inv);
+}
+
+/* Pins the platforms accept (unpadded, non-zero unused bits) are stored in
+ * canonical form and export canonically. */
+static void test_invfile_parse_lenient_pins(void **state)
+{
+	(void)state;
+	static const char doc[] =
+		"{\"apps\":[{\"name\":\"x\",\"platform\":\"ios\",\"versions\":[{\"version\":"
+		"\"1\",\"pin_policies\":[{\"pattern\":\"api.example.com\",\"pins\":["
+		"{\"sha256\":\"C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M\"},"
+		"{\"sha256\":\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\"}]}]}]}]}";
+	struct inventory inv;
+	char err[ERRLEN], b64[48];
+	assert_int_equal(invfile_parse_text(doc, strlen(doc), &inv, err, sizeof(err)), 0);
+	struct pin_policy *p = &inv.apps[0].versions[0].policies[0];
+	assert_int_equal(p->npins, 2);
+	/* sorted by value: 0x04... before 0x0b... */
+	assert_string_equal(util_pin_b64(p->pins[0].sha256, b64),
+			    "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=");
+	assert_string_equal(util_pin_b64(p->pins[1].sha256, b64),
+			    "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=");
 	model_inventory_free(&inv);
 }
 
@@ -556,7 +587,8 @@ static void test_inventory_import_all_or_nothing(void **state)
 		"\"},{\"sha256\":\"short\"}]}]}]}]}";
 	assert_int_equal(import_text(t, bad, true, &st, err, sizeof(err)), -EINVAL);
 	assert_string_equal(
-		err, "apps[0].versions[0].pin_policies[0].pins[1].sha256: not 32 bytes of base64");
+		err, "apps[0].versions[0].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		     "'short' is not base64");
 
 	/* a failure in the store after some writes (a struct that bypassed the
 	 * parser): everything already written in that import is rolled back */
@@ -676,6 +708,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invfile_parse_errors_name_paths),
 		cmocka_unit_test(test_invfile_parse_defaults_and_normalisation),
+		cmocka_unit_test(test_invfile_parse_lenient_pins),
 		cmocka_unit_test(test_invfile_fmt_interval),
 		cmocka_unit_test(test_invfile_parse_pieces),
 		cmocka_unit_test(test_invfile_parse_caps),

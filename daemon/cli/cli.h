@@ -106,6 +106,7 @@ int cmd_whatif(int argc, char **argv);
 int cmd_import_nsc(int argc, char **argv);
 int cmd_import_apk(int argc, char **argv);
 int cmd_import_trustkit(int argc, char **argv);
+int cmd_import_ipa(int argc, char **argv);
 int cmd_import_okhttp(int argc, char **argv);
 int cmd_adoption(int argc, char **argv);
 int cmd_lint(int argc, char **argv);

@@ -65,18 +65,46 @@ int importers_parse_nsc(const char *buf, size_t len, const char *name, struct im
 			char *err, size_t errlen);
 
 /**
- * TrustKit configuration, JSON or Info.plist XML (detected by the first
- * non-blank byte: '{' JSON, '<' plist). Either the TSKConfiguration dict
- * itself or a document holding it under the key "TSKConfiguration".
- * Source "trustkit". Both forms give identical policies.
+ * TrustKit configuration (source "trustkit"), detected by content: a binary
+ * plist ("bplist00"), JSON ('{' first), an XML plist ('<' first), else
+ * Objective-C or Swift source holding the dictionary literal passed to
+ * TrustKit. Either the TSKConfiguration dict itself or a document holding it
+ * under the key "TSKConfiguration" (an Info.plist). Keys are the strings
+ * TrustKit reads (TSKPinnedDomains, TSKPublicKeyHashes, TSKIncludeSubdomains,
+ * TSKEnforcePinning, TSKExpirationDate, kSKExcludeSubdomainFromParentPolicy,
+ * ...) or the names of its constants (kTSKPinnedDomains, ...); TrustKit's
+ * defaults and start-up checks apply (see importers_trustkit.c). All forms
+ * give identical policies. Errors name the key path, and the line for source.
  */
 int importers_parse_trustkit(const char *buf, size_t len, const char *name,
 			     struct import_policies *out, char *err, size_t errlen);
-/** The two forms of importers_parse_trustkit(), callable directly. */
+/** The forms of importers_parse_trustkit(), callable directly (_plist reads
+ * XML and binary plists). */
 int importers_parse_trustkit_json(const char *buf, size_t len, const char *name,
 				  struct import_policies *out, char *err, size_t errlen);
 int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name,
 				   struct import_policies *out, char *err, size_t errlen);
+int importers_parse_trustkit_source(const char *buf, size_t len, const char *name,
+				    struct import_policies *out, char *err, size_t errlen);
+
+#define IMPORTERS_MAX_ARCHIVE_ENTRIES 200000 /**< entries of an .ipa/.apk zip */
+#define IMPORTERS_MAX_VERSION	      64     /**< bytes of a version read from an artifact */
+
+/**
+ * An iOS release artifact (.ipa at @path): reads Payload/<App>.app/Info.plist
+ * (exactly one such app; at most IMPORTERS_MAX_CONFIG bytes inflated, whatever
+ * the zip headers claim) and imports its TSKConfiguration as
+ * importers_parse_trustkit() does. @version (IMPORTERS_MAX_VERSION bytes)
+ * receives CFBundleShortVersionString, "" when absent. 0, -EINVAL (bad
+ * archive or configuration, message in @err), -ENOENT (no app Info.plist or
+ * no TSKConfiguration), -EFBIG, -ENOMEM, or -EIO (unreadable file).
+ */
+int importers_read_ipa(const char *path, char version[IMPORTERS_MAX_VERSION],
+		       struct import_policies *out, char *err, size_t errlen);
+/** importers_read_ipa() on an archive already in memory (@name for messages). */
+int importers_parse_ipa(const char *buf, size_t len, const char *name,
+			char version[IMPORTERS_MAX_VERSION], struct import_policies *out, char *err,
+			size_t errlen);
 
 /**
  * OkHttp CertificatePinner pins, one `pattern sha256/<base64> [sha256/...]`

@@ -156,9 +156,8 @@ static int parse_pin_set(struct nsc *c, xmlNodePtr node, struct imp_pinset *ps)
 		if (imp_xml_text(p, text, sizeof(text), msg, sizeof(msg)))
 			return fail(c, p, -EINVAL, msg);
 		uint8_t pin[32];
-		if (imp_b64_pin(text, pin))
-			return fail(c, p, -EINVAL,
-				    "pin: not 32 bytes of base64 (SHA-256 of the SPKI)");
+		if (util_pin_decode_b64(text, pin, msg, sizeof(msg)))
+			return fail(c, p, -EINVAL, msg);
 		if (imp_pinset_add(ps, pin))
 			return fail(c, p, -EINVAL, "more pins than a pin-set may hold (64)");
 	}
