@@ -1048,3 +1048,204 @@ out:
 			gnutls_x509_crt_deinit(built[i]);
 	return rc;
 }
+
+/* ---- certification paths ---- */
+
+#define PATH_STEPS_MAX 4096 /* issuer look-ups per build: bounds a pool full of one name */
+
+bool x509_signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer)
+{
+	unsigned status = 1;
+	if (!gnutls_x509_crt_check_issuer(crt, issuer))
+		return false;
+	if (gnutls_x509_crt_verify(crt, &issuer, 1,
+				   GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+					   GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
+				   &status) < 0)
+		return false;
+	return status == 0;
+}
+
+void x509_paths_clear(struct x509_paths *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		x509_chain_clear(&p->v[i].certs);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+struct pathbuild {
+	const struct x509_trust *t;
+	const gnutls_x509_crt_t *pool;
+	size_t npool;
+	gnutls_x509_crt_t path[X509_PATH_MAX];
+	int src[X509_PATH_MAX];
+	size_t n;
+	unsigned steps;
+	struct x509_paths *out;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static bool path_has(const struct pathbuild *b, gnutls_x509_crt_t c)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->path[i] == c || gnutls_x509_crt_equals(b->path[i], c))
+			return true;
+	return false;
+}
+
+static void status_text(unsigned status, char *buf, size_t len)
+{
+	gnutls_datum_t out = { NULL, 0 };
+	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) >= 0 &&
+	    out.data)
+		snprintf(buf, len, "%.*s", (int)out.size, out.data);
+	else
+		snprintf(buf, len, "verification failed (status 0x%x)", status);
+	gnutls_free(out.data);
+}
+
+/* Record the current path, plus @anchor (a copy from the store) when given. */
+static void path_emit(struct pathbuild *b, gnutls_x509_crt_t anchor, const char *why)
+{
+	gnutls_x509_crt_t list[X509_PATH_MAX + 1];
+	size_t n = b->n;
+	if (b->rc)
+		return;
+	if (b->out->n >= X509_PATHS_MAX) {
+		b->out->truncated = true;
+		return;
+	}
+	memcpy(list, b->path, n * sizeof(list[0]));
+	if (anchor)
+		list[n++] = anchor;
+	struct x509_path *np = realloc(b->out->v, (b->out->n + 1) * sizeof(*np));
+	if (!np) {
+		b->rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
+		return;
+	}
+	b->out->v = np;
+	struct x509_path *p = &np[b->out->n];
+	memset(p, 0, sizeof(*p));
+	p->certs.certs = calloc(n, sizeof(*p->certs.certs));
+	if (!p->certs.certs) {
+		b->rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
+		return;
+	}
+	b->out->n++;
+	for (size_t i = 0; i < n; i++) {
+		int rc = x509_cert_from_crt(list[i], &p->certs.certs[i], b->err, b->errlen);
+		if (rc) {
+			b->rc = rc;
+			return;
+		}
+		p->certs.n++;
+		p->src[i] = i < b->n ? b->src[i] : X509_SRC_ANCHOR;
+	}
+	unsigned status = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND;
+	if (b->t &&
+	    gnutls_x509_trust_list_verify_crt2(b->t->tl, list, (unsigned)n, NULL, 0,
+					       GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+						       GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
+					       &status, NULL) < 0)
+		status = GNUTLS_CERT_INVALID;
+	p->trusted = status == 0;
+	if (!p->trusted) {
+		if (why)
+			snprintf(p->reason, sizeof(p->reason), "%s", why);
+		else
+			status_text(status, p->reason, sizeof(p->reason));
+	}
+}
+
+static void path_step(struct pathbuild *b)
+{
+	gnutls_x509_crt_t cur = b->path[b->n - 1];
+	char why[200];
+	if (b->rc || b->out->n >= X509_PATHS_MAX)
+		return;
+	if (++b->steps > PATH_STEPS_MAX) {
+		b->out->truncated = true;
+		return;
+	}
+	if (b->t) {
+		gnutls_x509_crt_t iss = NULL;
+		int g = gnutls_x509_trust_list_get_issuer(b->t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
+		if (g == 0 && iss) {
+			bool is_self = gnutls_x509_crt_equals(iss, cur) != 0;
+			bool ok = is_self || x509_signed_by(cur, iss);
+			if (ok)
+				path_emit(b, is_self ? NULL : iss, NULL);
+			gnutls_x509_crt_deinit(iss);
+			if (ok)
+				return;
+		}
+	}
+	if (self_issued(cur)) {
+		path_emit(b, NULL,
+			  "it ends at a self-signed certificate that is not a trust anchor");
+		return;
+	}
+	if (b->n >= X509_PATH_MAX - 1) {
+		b->out->truncated = true;
+		path_emit(b, NULL, "the path is longer than pinwatch follows");
+		return;
+	}
+	bool found = false;
+	for (size_t i = 0; i < b->npool && !b->rc && b->out->n < X509_PATHS_MAX; i++) {
+		gnutls_x509_crt_t c = b->pool[i];
+		if (path_has(b, c) || !x509_signed_by(cur, c))
+			continue;
+		found = true;
+		b->path[b->n] = c;
+		b->src[b->n] = (int)i;
+		b->n++;
+		path_step(b);
+		b->n--;
+	}
+	if (!found) {
+		char *dn = x509_dn_string(cur, true, 512);
+		snprintf(why, sizeof(why),
+			 "no certificate of issuer %s whose key signed it is known",
+			 dn && *dn ? dn : "(unnamed)");
+		free(dn);
+		path_emit(b, NULL, why);
+	}
+}
+
+static int path_trusted_first(const void *a, const void *b)
+{
+	const struct x509_path *x = a, *y = b;
+	return (int)y->trusted - (int)x->trusted;
+}
+
+int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
+		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
+		     size_t errlen)
+{
+	struct pathbuild b = {
+		.t = t, .pool = pool, .npool = npool, .out = out, .err = err, .errlen = errlen
+	};
+	memset(out, 0, sizeof(*out));
+	b.path[0] = leaf;
+	b.src[0] = X509_SRC_LEAF;
+	b.n = 1;
+	path_step(&b);
+	if (b.rc) {
+		x509_paths_clear(out);
+		return b.rc;
+	}
+	/* Stable enough: the order within each group is the search order. */
+	for (size_t i = 1; i < out->n; i++)
+		for (size_t j = i; j > 0 && path_trusted_first(&out->v[j - 1], &out->v[j]) > 0;
+		     j--) {
+			struct x509_path tmp = out->v[j];
+			out->v[j] = out->v[j - 1];
+			out->v[j - 1] = tmp;
+		}
+	return 0;
+}

@@ -170,4 +170,52 @@ int x509_validate_fast(struct x509_trust *t, gnutls_x509_crt_t leaf,
 		       const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
 		       char *err, size_t errlen);
 
+/* ---- Certification paths (candidate chains) ---- */
+
+#define X509_PATHS_MAX 8  /**< paths x509_paths_build() returns at most */
+#define X509_PATH_MAX  10 /**< certificates per path at most, anchor included */
+
+/** Where a certificate of a path came from (x509_path.src). */
+#define X509_SRC_LEAF	(-1) /**< the leaf given */
+#define X509_SRC_ANCHOR (-2) /**< an anchor of the trust store */
+
+/** One certification path from a leaf. */
+struct x509_path {
+	struct x509_chain certs; /**< leaf first; the anchor last when it came from the store */
+	int src[X509_PATH_MAX];	 /**< per certificate: index into the pool, or X509_SRC_* */
+	bool trusted;		 /**< verifies to an anchor of the store (time not checked) */
+	char reason[200];	 /**< why not, when !trusted */
+};
+
+/** The paths x509_paths_build() found: trusted ones first. */
+struct x509_paths {
+	struct x509_path *v;
+	size_t n;
+	bool truncated; /**< more paths (or longer ones) existed than kept */
+};
+
+/**
+ * Every certification path a client could build from @leaf. At each step
+ * the issuer is looked up first among the anchors of @t (may be NULL: no
+ * store), and a certificate issued by an anchor, or that is one, ends the
+ * path there (what GnuTLS, Android's TrustManagerImpl and OpenSSL do);
+ * otherwise every certificate of @pool (the candidate's other certificates,
+ * observed CA certificates) whose subject and key identifiers match the
+ * issuer (gnutls_x509_crt_check_issuer) and whose key verifies the
+ * signature (gnutls_x509_crt_verify, time not checked) is tried in turn, so
+ * cross-signed and re-keyed CAs of one name each give their own path. A
+ * path is trusted when gnutls_x509_trust_list_verify_crt2() accepts it with
+ * time checks disabled (the caller checks validity at its own time). At most
+ * X509_PATHS_MAX paths of X509_PATH_MAX certificates. 0 or -ENOMEM; free with
+ * x509_paths_clear().
+ */
+int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
+		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
+		     size_t errlen);
+/** NULL-safe. */
+void x509_paths_clear(struct x509_paths *p);
+
+/** Whether @issuer's key signed @crt and its names and key identifiers match (time ignored). */
+bool x509_signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer);
+
 #endif
