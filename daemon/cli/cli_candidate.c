@@ -122,8 +122,8 @@ static int do_add(struct cli_global *g, const char *file, const char *source_s, 
 		free(buf);
 		return rc;
 	}
-	rc = candidates_add(db, cli_actor(), (const uint8_t *)buf, len, src, host, util_now(), &id,
-			    &existed, err, sizeof(err));
+	rc = candidates_add(db, cli_actor(), g->cfg.probe_ca_file, (const uint8_t *)buf, len, src,
+			    host, util_now(), &id, &existed, err, sizeof(err));
 	free(buf);
 	if (rc) {
 		char esc[ERRLEN * 2];

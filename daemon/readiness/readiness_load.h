@@ -49,7 +49,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain *out, char *err,
 			     size_t errlen);
 
-/** CA certificates pinwatch has observed (for readiness_complete_chain). Caller frees. */
+/** CA certificates pinwatch has observed, as the engine's structs (the gate
+ *  completes candidate chains from their DER: readiness_load_ca_crts). Caller frees. */
 int readiness_load_ca_pool(struct db *db, struct readiness_chain *out, char *err, size_t errlen);
 
 /** Everything one evaluation needs and produces; the report points into the rest. */
