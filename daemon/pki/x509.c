@@ -1080,6 +1080,8 @@ struct pathbuild {
 	const struct x509_trust *t;
 	const gnutls_x509_crt_t *pool;
 	size_t npool;
+	gnutls_x509_crt_t *anchors; /* copies of the list's in-memory anchors */
+	size_t nanchors;
 	gnutls_x509_crt_t path[X509_PATH_MAX];
 	int src[X509_PATH_MAX];
 	size_t n;
@@ -1089,6 +1091,34 @@ struct pathbuild {
 	size_t errlen;
 	int rc;
 };
+
+#define ANCHORS_MAX 4096
+
+/* Every anchor of the list held in memory (a CA file, the system bundle):
+ * gnutls_x509_trust_list_get_issuer() answers with one certificate of a
+ * name, and two anchors may share one (a re-keyed root). */
+static int anchors_load(struct pathbuild *b)
+{
+	gnutls_x509_trust_list_iter_t it = NULL;
+	gnutls_x509_crt_t c;
+	while (b->nanchors < ANCHORS_MAX &&
+	       gnutls_x509_trust_list_iter_get_ca(b->t->tl, &it, &c) == 0) {
+		if (b->nanchors % 64 == 0) {
+			gnutls_x509_crt_t *nv =
+				realloc(b->anchors, (b->nanchors + 64) * sizeof(*nv));
+			if (!nv) {
+				gnutls_x509_crt_deinit(c);
+				gnutls_x509_trust_list_iter_deinit(it);
+				return util_err(b->err, b->errlen, -ENOMEM, "out of memory");
+			}
+			b->anchors = nv;
+		}
+		b->anchors[b->nanchors++] = c;
+	}
+	if (it)
+		gnutls_x509_trust_list_iter_deinit(it);
+	return 0;
+}
 
 static bool path_has(const struct pathbuild *b, gnutls_x509_crt_t c)
 {
@@ -1109,8 +1139,11 @@ static void status_text(unsigned status, char *buf, size_t len)
 	gnutls_free(out.data);
 }
 
-/* Record the current path, plus @anchor (a copy from the store) when given. */
-static void path_emit(struct pathbuild *b, gnutls_x509_crt_t anchor, const char *why)
+/* Record the current path, plus @append (an anchor from the store) when
+ * given. With @anchor (the path's anchor) the path is verified against
+ * that anchor alone, time not checked; without, it is untrusted (@why). */
+static void path_emit(struct pathbuild *b, gnutls_x509_crt_t append, gnutls_x509_crt_t anchor,
+		      const char *why)
 {
 	gnutls_x509_crt_t list[X509_PATH_MAX + 1];
 	size_t n = b->n;
@@ -1121,8 +1154,8 @@ static void path_emit(struct pathbuild *b, gnutls_x509_crt_t anchor, const char 
 		return;
 	}
 	memcpy(list, b->path, n * sizeof(list[0]));
-	if (anchor)
-		list[n++] = anchor;
+	if (append)
+		list[n++] = append;
 	struct x509_path *np = realloc(b->out->v, (b->out->n + 1) * sizeof(*np));
 	if (!np) {
 		b->rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
@@ -1146,20 +1179,58 @@ static void path_emit(struct pathbuild *b, gnutls_x509_crt_t anchor, const char 
 		p->certs.n++;
 		p->src[i] = i < b->n ? b->src[i] : X509_SRC_ANCHOR;
 	}
-	unsigned status = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND;
-	if (b->t &&
-	    gnutls_x509_trust_list_verify_crt2(b->t->tl, list, (unsigned)n, NULL, 0,
-					       GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
-						       GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
-					       &status, NULL) < 0)
+	if (!anchor) {
+		snprintf(p->reason, sizeof(p->reason), "%s", why ? why : "no trust anchor");
+		return;
+	}
+	/* The whole path against this anchor: signatures, CA flags, path
+	 * length and name constraints, key usage. */
+	unsigned status = GNUTLS_CERT_INVALID;
+	if (gnutls_x509_crt_list_verify(list, (unsigned)n, &anchor, 1, NULL, 0,
+					GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+						GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
+					&status) < 0)
 		status = GNUTLS_CERT_INVALID;
 	p->trusted = status == 0;
-	if (!p->trusted) {
-		if (why)
-			snprintf(p->reason, sizeof(p->reason), "%s", why);
-		else
-			status_text(status, p->reason, sizeof(p->reason));
+	if (!p->trusted)
+		status_text(status, p->reason, sizeof(p->reason));
+}
+
+/* Anchors that issued @cur, or that @cur is: each ends a path here
+ * (clients stop at the first trust anchor). Returns whether any did. */
+static bool path_anchors(struct pathbuild *b, gnutls_x509_crt_t cur)
+{
+	bool any = false;
+	for (size_t i = 0; i < b->nanchors && !b->rc; i++) {
+		gnutls_x509_crt_t a = b->anchors[i];
+		if (gnutls_x509_crt_equals(a, cur)) {
+			path_emit(b, NULL, a, NULL);
+			return true; /* cur itself is trusted: nothing above it counts */
+		}
 	}
+	for (size_t i = 0; i < b->nanchors && !b->rc; i++) {
+		gnutls_x509_crt_t a = b->anchors[i];
+		if (!path_has(b, a) && x509_signed_by(cur, a)) {
+			path_emit(b, a, a, NULL);
+			any = true;
+		}
+	}
+	if (any)
+		return true;
+	/* Anchors the list does not hold in memory (a PKCS#11 trust module). */
+	gnutls_x509_crt_t iss = NULL;
+	int g = gnutls_x509_trust_list_get_issuer(b->t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
+	if (g == 0 && iss) {
+		if (gnutls_x509_crt_equals(iss, cur)) {
+			path_emit(b, NULL, iss, NULL);
+			any = true;
+		} else if (x509_signed_by(cur, iss)) {
+			path_emit(b, iss, iss, NULL);
+			any = true;
+		}
+		gnutls_x509_crt_deinit(iss);
+	}
+	return any;
 }
 
 static void path_step(struct pathbuild *b)
@@ -1172,27 +1243,16 @@ static void path_step(struct pathbuild *b)
 		b->out->truncated = true;
 		return;
 	}
-	if (b->t) {
-		gnutls_x509_crt_t iss = NULL;
-		int g = gnutls_x509_trust_list_get_issuer(b->t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
-		if (g == 0 && iss) {
-			bool is_self = gnutls_x509_crt_equals(iss, cur) != 0;
-			bool ok = is_self || x509_signed_by(cur, iss);
-			if (ok)
-				path_emit(b, is_self ? NULL : iss, NULL);
-			gnutls_x509_crt_deinit(iss);
-			if (ok)
-				return;
-		}
-	}
+	if (b->t && path_anchors(b, cur))
+		return;
 	if (self_issued(cur)) {
-		path_emit(b, NULL,
+		path_emit(b, NULL, NULL,
 			  "it ends at a self-signed certificate that is not a trust anchor");
 		return;
 	}
 	if (b->n >= X509_PATH_MAX - 1) {
 		b->out->truncated = true;
-		path_emit(b, NULL, "the path is longer than pinwatch follows");
+		path_emit(b, NULL, NULL, "the path is longer than pinwatch follows");
 		return;
 	}
 	bool found = false;
@@ -1213,7 +1273,7 @@ static void path_step(struct pathbuild *b)
 			 "no certificate of issuer %s whose key signed it is known",
 			 dn && *dn ? dn : "(unnamed)");
 		free(dn);
-		path_emit(b, NULL, why);
+		path_emit(b, NULL, NULL, why);
 	}
 }
 
@@ -1234,7 +1294,13 @@ int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
 	b.path[0] = leaf;
 	b.src[0] = X509_SRC_LEAF;
 	b.n = 1;
-	path_step(&b);
+	if (t)
+		b.rc = anchors_load(&b);
+	if (!b.rc)
+		path_step(&b);
+	for (size_t i = 0; i < b.nanchors; i++)
+		gnutls_x509_crt_deinit(b.anchors[i]);
+	free(b.anchors);
 	if (b.rc) {
 		x509_paths_clear(out);
 		return b.rc;

@@ -196,18 +196,19 @@ struct x509_paths {
 
 /**
  * Every certification path a client could build from @leaf. At each step
- * the issuer is looked up first among the anchors of @t (may be NULL: no
- * store), and a certificate issued by an anchor, or that is one, ends the
- * path there (what GnuTLS, Android's TrustManagerImpl and OpenSSL do);
- * otherwise every certificate of @pool (the candidate's other certificates,
- * observed CA certificates) whose subject and key identifiers match the
- * issuer (gnutls_x509_crt_check_issuer) and whose key verifies the
- * signature (gnutls_x509_crt_verify, time not checked) is tried in turn, so
- * cross-signed and re-keyed CAs of one name each give their own path. A
- * path is trusted when gnutls_x509_trust_list_verify_crt2() accepts it with
- * time checks disabled (the caller checks validity at its own time). At most
- * X509_PATHS_MAX paths of X509_PATH_MAX certificates. 0 or -ENOMEM; free with
- * x509_paths_clear().
+ * the anchors of @t (may be NULL: no store) come first: a certificate that
+ * is an anchor, or that an anchor's key signed, ends the path there (what
+ * GnuTLS, Android's TrustManagerImpl and OpenSSL do; every anchor of the
+ * issuer's name is tried, so a root re-keyed under one name gives the right
+ * one). Otherwise every certificate of @pool (the candidate's other
+ * certificates, observed CA certificates) whose subject and key identifiers
+ * match the issuer (gnutls_x509_crt_check_issuer) and whose key verifies
+ * the signature (gnutls_x509_crt_verify, time not checked) is tried in
+ * turn, so cross-signed and re-keyed CAs of one name each give their own
+ * path. A path is trusted when gnutls_x509_crt_list_verify() accepts it
+ * against its anchor alone, time checks disabled (the caller checks
+ * validity at its own time). At most X509_PATHS_MAX paths of X509_PATH_MAX
+ * certificates. 0 or -ENOMEM; free with x509_paths_clear().
  */
 int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
 		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
