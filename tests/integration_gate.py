@@ -332,11 +332,11 @@ if README:
         def gate(chain, pinwatch, max_stranded="0"):
             env = dict(ENV, PINWATCH=pinwatch, HOST="api.gate.test", CHAIN=chain,
                        PINWATCH_CONFIG=CFG, MAX_STRANDED=max_stranded)
-            return subprocess.run(["sh", "-c", m.group(1)], capture_output=True, text=True,
+            return subprocess.run(["sh", "-ec", m.group(1)], capture_output=True, text=True,
                                   env=env)
         bad = gate(path("c_expired.pem"), PW)
         good = gate(path("c_new.pem"), PW, "50%")
-        typo = subprocess.run(["sh", "-c", m.group(1)], capture_output=True, text=True,
+        typo = subprocess.run(["sh", "-ec", m.group(1)], capture_output=True, text=True,
                               env=dict(ENV, PINWATCH=PW, HOST="api.gate.tset",
                                        CHAIN=path("c_new.pem"), PINWATCH_CONFIG=CFG))
         broken = gate(path("c_new.pem"), "/nonexistent/pinwatch")
