@@ -683,6 +683,11 @@ struct x509_trust {
 	size_t nanchors;
 	struct issuer_entry issuers[ISSUER_CACHE];
 	uint64_t issuer_tick;
+	/* Copies of the list's in-memory anchors for path building, loaded
+	 * once (under lock) and unchanged afterwards. */
+	gnutls_x509_crt_t *anchor_list;
+	size_t nanchor_list;
+	bool anchor_list_loaded;
 };
 
 static void issuer_entry_clear(struct issuer_entry *e)
@@ -707,6 +712,9 @@ void x509_trust_free(struct x509_trust *t)
 		x509_cert_info_clear(&t->anchors[i].info);
 	for (size_t i = 0; i < ISSUER_CACHE; i++)
 		issuer_entry_clear(&t->issuers[i]);
+	for (size_t i = 0; i < t->nanchor_list; i++)
+		gnutls_x509_crt_deinit(t->anchor_list[i]);
+	free(t->anchor_list);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -1080,7 +1088,7 @@ struct pathbuild {
 	const struct x509_trust *t;
 	const gnutls_x509_crt_t *pool;
 	size_t npool;
-	gnutls_x509_crt_t *anchors; /* copies of the list's in-memory anchors */
+	gnutls_x509_crt_t *anchors; /* the list's in-memory anchors (owned by t) */
 	size_t nanchors;
 	gnutls_x509_crt_t path[X509_PATH_MAX];
 	int src[X509_PATH_MAX];
@@ -1094,30 +1102,45 @@ struct pathbuild {
 
 #define ANCHORS_MAX 4096
 
-/* Every anchor of the list held in memory (a CA file, the system bundle):
- * gnutls_x509_trust_list_get_issuer() answers with one certificate of a
- * name, and two anchors may share one (a re-keyed root). */
+/* Every anchor of the list held in memory (a CA file, the system bundle),
+ * copied once per trust list: gnutls_x509_trust_list_get_issuer() answers
+ * with one certificate of a name, and two anchors may share one (a re-keyed
+ * root). */
 static int anchors_load(struct pathbuild *b)
 {
-	gnutls_x509_trust_list_iter_t it = NULL;
-	gnutls_x509_crt_t c;
-	while (b->nanchors < ANCHORS_MAX &&
-	       gnutls_x509_trust_list_iter_get_ca(b->t->tl, &it, &c) == 0) {
-		if (b->nanchors % 64 == 0) {
-			gnutls_x509_crt_t *nv =
-				realloc(b->anchors, (b->nanchors + 64) * sizeof(*nv));
-			if (!nv) {
-				gnutls_x509_crt_deinit(c);
-				gnutls_x509_trust_list_iter_deinit(it);
-				return util_err(b->err, b->errlen, -ENOMEM, "out of memory");
+	struct x509_trust *t = (struct x509_trust *)b->t;
+	int rc = 0;
+	pthread_mutex_lock(&t->lock);
+	if (!t->anchor_list_loaded) {
+		gnutls_x509_trust_list_iter_t it = NULL;
+		gnutls_x509_crt_t c;
+		while (t->nanchor_list < ANCHORS_MAX &&
+		       gnutls_x509_trust_list_iter_get_ca(t->tl, &it, &c) == 0) {
+			if (t->nanchor_list % 64 == 0) {
+				gnutls_x509_crt_t *nv = realloc(
+					t->anchor_list, (t->nanchor_list + 64) * sizeof(*nv));
+				if (!nv) {
+					gnutls_x509_crt_deinit(c);
+					rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
+					break;
+				}
+				t->anchor_list = nv;
 			}
-			b->anchors = nv;
+			t->anchor_list[t->nanchor_list++] = c;
 		}
-		b->anchors[b->nanchors++] = c;
+		if (it)
+			gnutls_x509_trust_list_iter_deinit(it);
+		if (rc) { /* start over next time */
+			for (size_t i = 0; i < t->nanchor_list; i++)
+				gnutls_x509_crt_deinit(t->anchor_list[i]);
+			t->nanchor_list = 0;
+		}
+		t->anchor_list_loaded = rc == 0;
 	}
-	if (it)
-		gnutls_x509_trust_list_iter_deinit(it);
-	return 0;
+	b->anchors = t->anchor_list;
+	b->nanchors = t->anchor_list_loaded ? t->nanchor_list : 0;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
 }
 
 static bool path_has(const struct pathbuild *b, gnutls_x509_crt_t c)
@@ -1298,9 +1321,6 @@ int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
 		b.rc = anchors_load(&b);
 	if (!b.rc)
 		path_step(&b);
-	for (size_t i = 0; i < b.nanchors; i++)
-		gnutls_x509_crt_deinit(b.anchors[i]);
-	free(b.anchors);
 	if (b.rc) {
 		x509_paths_clear(out);
 		return b.rc;
