@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
 	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
 	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
+	{ "plan", cmd_plan, "record planned rotations and follow their seven steps" },
 	/* primitives and probing */
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },

@@ -20,6 +20,8 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
 	[ALERT_PROBE_FAILING] = "probe_failing",
 	[ALERT_PIN_FAILURES_REPORTED] = "pin_failures_reported",
 	[ALERT_CANDIDATE_WOULD_STRAND] = "candidate_would_strand",
+	[ALERT_ROTATION_COMPLETED] = "rotation_completed",
+	[ALERT_PLAN_OVERDUE] = "plan_overdue",
 };
 
 static const char *const sev_names[] = { "none", "info", "warning", "critical" };

@@ -36,6 +36,8 @@ enum alert_kind {
 	ALERT_PROBE_FAILING,
 	ALERT_PIN_FAILURES_REPORTED,
 	ALERT_CANDIDATE_WOULD_STRAND,
+	ALERT_ROTATION_COMPLETED, /**< an observed chain change is a recorded plan (info) */
+	ALERT_PLAN_OVERDUE,	  /**< a plan's not-before date passed and it is not ready */
 	ALERT_KIND_COUNT
 };
 

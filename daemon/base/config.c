@@ -60,6 +60,7 @@ static const struct key keys[] = {
 	{ "webhook", "backoff_cap", K_DURATION, OFF(webhook_backoff_cap_s), 0, 1, 7LL * 86400 },
 	{ "webhook", "give_up_after", K_DURATION, OFF(webhook_give_up_s), 0, 60, 30LL * 86400 },
 	STR("webhook", "proxy", webhook_proxy),
+	{ "plans", "confirm_days", K_INT, OFF(plans_confirm_days), 0, 1, 365 },
 	{ "log", "level", K_LOGLEVEL, OFF(log_level), 0, 0, 0 },
 };
 
@@ -98,6 +99,7 @@ void config_defaults(struct config *c)
 	c->webhook_timeout_ms = 10000;
 	c->webhook_backoff_cap_s = 3600;
 	c->webhook_give_up_s = 2 * 86400;
+	c->plans_confirm_days = 14;
 	c->log_level = LOG_LVL_INFO;
 }
 

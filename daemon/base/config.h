@@ -43,6 +43,9 @@ struct config {
 	int64_t alerts_repeat_s;
 	int alerts_probe_failures;
 
+	/* [plans] */
+	int plans_confirm_days; /**< step 7: days every address presents the planned key */
+
 	/* [webhook] */
 	int webhook_connect_timeout_ms;
 	int webhook_timeout_ms;

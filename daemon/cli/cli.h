@@ -104,6 +104,7 @@ int cmd_import_okhttp(int argc, char **argv);
 int cmd_adoption(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_candidate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 #endif
