@@ -86,9 +86,20 @@ int readiness_gate_whatif(const struct readiness_index *idx, const char *host,
 json_t *readiness_gate_json(const struct readiness_gate *g, bool path_dependent);
 
 /**
+ * Complete the chain @pem (@len bytes, leaf first) with @observed CA
+ * certificates along the first path x509_paths_build() finds without a
+ * trust store: issuers confirmed by signature, never by name alone. For
+ * rotation plans. 0, -EINVAL (unreadable chain) or -ENOMEM.
+ */
+int readiness_chain_complete_verified(const char *pem, size_t len,
+				      const gnutls_x509_crt_t *observed, size_t nobserved,
+				      struct readiness_chain *out, char *err, size_t errlen);
+
+/**
  * Load the DER of every CA certificate pinwatch first observed at or before
  * @at (newest expiry first, at most 4096) as GnuTLS certificates into *@out
  * (*@n of them; free with readiness_ca_crts_free). 0 or negative errno.
+ * (Defined in readiness_load.c, with the other store reads.)
  */
 struct db;
 int readiness_load_ca_crts(struct db *db, time_t at, gnutls_x509_crt_t **out, size_t *n, char *err,
