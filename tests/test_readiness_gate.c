@@ -245,9 +245,11 @@ static bool reasons_have(json_t *r, const char *needle)
 	return false;
 }
 
-/* One intermediate key certified by Root A (sent) and Root B (observed):
- * two valid paths. A pin on Root A only holds on one of them: the verdict
- * depends on the path, and the gate counts the worst. */
+/* One intermediate key certified by Root A and by Root B, both sent: two
+ * valid paths. A pin on Root A only holds on one of them: the verdict
+ * depends on the path, and the gate counts the worst. When the server
+ * sends only the Root A certificate and pinwatch observed the Root B one,
+ * clients (Android, OkHttp) build the path through what was sent. */
 static void test_readiness_gate_check_cross_signed(void **state)
 {
 	(void)state;
@@ -255,10 +257,8 @@ static void test_readiness_gate_check_cross_signed(void **state)
 	struct readiness_gate g;
 	bool depends;
 	json_t *r;
-	const struct tcert *obs[] = { &x_b };
-	pool_set(&p, obs, ARRAY_SIZE(obs));
-	char *pem = pem_of(&l_x, &x_a, NULL);
-	check(ca_all, &p, pem, "api.example.com", NOW, &g);
+	char *both = pem_of(&l_x, &x_a, &x_b);
+	check(ca_all, NULL, both, "api.example.com", NOW, &g);
 	assert_true(g.ok);
 	assert_int_equal(g.npaths, 2);
 	bool via_a = false, via_b = false;
@@ -267,6 +267,7 @@ static void test_readiness_gate_check_cross_signed(void **state)
 		via_b |= !memcmp(last(&g.paths[i])->pin, root_b.spki, 32);
 	}
 	assert_true(via_a && via_b);
+	assert_int_equal(g.nnot_on_path, 0);
 	/* Root A pinned: safe via A, 1.0 stranded via B. */
 	assert_float_equal(whatif(&g, root_a.pin_b64, &depends, &r), 0.4, 1e-9);
 	assert_true(depends);
@@ -276,7 +277,25 @@ static void test_readiness_gate_check_cross_signed(void **state)
 	assert_float_equal(whatif(&g, x_a.pin_b64, &depends, NULL), 0, 1e-9);
 	assert_false(depends);
 	readiness_gate_free(&g);
-	free(pem);
+	free(both);
+
+	const struct tcert *obs[] = { &x_b };
+	pool_set(&p, obs, ARRAY_SIZE(obs));
+	char *sent_a = pem_of(&l_x, &x_a, NULL);
+	check(ca_all, &p, sent_a, "api.example.com", NOW, &g);
+	assert_true(g.ok);
+	assert_int_equal(g.npaths, 1);
+	assert_memory_equal(last(&g.paths[0])->pin, root_a.spki, 32);
+	assert_float_equal(whatif(&g, root_a.pin_b64, &depends, NULL), 0, 1e-9);
+	assert_false(depends);
+	readiness_gate_free(&g);
+	/* The leaf alone: only the observed Root B certificate completes it. */
+	check(ca_all, &p, l_x.pem, "api.example.com", NOW, &g);
+	assert_true(g.ok);
+	assert_int_equal(g.npaths, 1);
+	assert_memory_equal(last(&g.paths[0])->pin, root_b.spki, 32);
+	readiness_gate_free(&g);
+	free(sent_a);
 	pool_free(&p);
 }
 

@@ -1093,6 +1093,7 @@ struct pathbuild {
 	gnutls_x509_crt_t path[X509_PATH_MAX];
 	int src[X509_PATH_MAX];
 	size_t n;
+	int anchor_at; /* index of the path's first trust anchor, or -1 */
 	unsigned steps;
 	struct x509_paths *out;
 	char *err;
@@ -1162,13 +1163,12 @@ static void status_text(unsigned status, char *buf, size_t len)
 	gnutls_free(out.data);
 }
 
-/* Record the current path, plus @append (an anchor from the store) when
- * given. With @anchor (the path's anchor) the path is verified against
- * that anchor alone, time not checked; without, it is untrusted (@why). */
-static void path_emit(struct pathbuild *b, gnutls_x509_crt_t append, gnutls_x509_crt_t anchor,
-		      const char *why)
+/* Record the current path. With an anchor on it (b->anchor_at >= 0) the
+ * path up to that anchor is verified against it alone, time not checked
+ * (anchors above it, which issued it, are trusted as they are); without,
+ * it is untrusted (@why). */
+static void path_emit(struct pathbuild *b, const char *why)
 {
-	gnutls_x509_crt_t list[X509_PATH_MAX + 1];
 	size_t n = b->n;
 	if (b->rc)
 		return;
@@ -1176,9 +1176,6 @@ static void path_emit(struct pathbuild *b, gnutls_x509_crt_t append, gnutls_x509
 		b->out->truncated = true;
 		return;
 	}
-	memcpy(list, b->path, n * sizeof(list[0]));
-	if (append)
-		list[n++] = append;
 	struct x509_path *np = realloc(b->out->v, (b->out->n + 1) * sizeof(*np));
 	if (!np) {
 		b->rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
@@ -1194,22 +1191,22 @@ static void path_emit(struct pathbuild *b, gnutls_x509_crt_t append, gnutls_x509
 	}
 	b->out->n++;
 	for (size_t i = 0; i < n; i++) {
-		int rc = x509_cert_from_crt(list[i], &p->certs.certs[i], b->err, b->errlen);
+		int rc = x509_cert_from_crt(b->path[i], &p->certs.certs[i], b->err, b->errlen);
 		if (rc) {
 			b->rc = rc;
 			return;
 		}
 		p->certs.n++;
-		p->src[i] = i < b->n ? b->src[i] : X509_SRC_ANCHOR;
+		p->src[i] = b->src[i];
 	}
-	if (!anchor) {
+	if (b->anchor_at < 0) {
 		snprintf(p->reason, sizeof(p->reason), "%s", why ? why : "no trust anchor");
 		return;
 	}
-	/* The whole path against this anchor: signatures, CA flags, path
-	 * length and name constraints, key usage. */
+	/* Signatures, CA flags, path length and name constraints, key usage. */
 	unsigned status = GNUTLS_CERT_INVALID;
-	if (gnutls_x509_crt_list_verify(list, (unsigned)n, &anchor, 1, NULL, 0,
+	gnutls_x509_crt_t anchor = b->path[b->anchor_at];
+	if (gnutls_x509_crt_list_verify(b->path, (unsigned)b->anchor_at + 1, &anchor, 1, NULL, 0,
 					GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 						GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
 					&status) < 0)
@@ -1219,24 +1216,62 @@ static void path_emit(struct pathbuild *b, gnutls_x509_crt_t append, gnutls_x509
 		status_text(status, p->reason, sizeof(p->reason));
 }
 
-/* Anchors that issued @cur, or that @cur is: each ends a path here
- * (clients stop at the first trust anchor). Returns whether any did. */
+static void path_push(struct pathbuild *b, gnutls_x509_crt_t c, int src)
+{
+	b->path[b->n] = c;
+	b->src[b->n] = src;
+	b->n++;
+}
+
+/* The last certificate of the path is a trust anchor. Like Android's
+ * TrustManagerImpl and OkHttp's certificate chain cleaner, keep going
+ * through the anchors that issued it until a self-signed one: pins on the
+ * anchor's own issuer count. */
+static void path_up_anchors(struct pathbuild *b)
+{
+	gnutls_x509_crt_t cur = b->path[b->n - 1];
+	bool any = false;
+	if (!self_issued(cur) && b->n < X509_PATH_MAX) {
+		for (size_t i = 0; i < b->nanchors && !b->rc; i++) {
+			gnutls_x509_crt_t a = b->anchors[i];
+			if (path_has(b, a) || !x509_signed_by(cur, a))
+				continue;
+			any = true;
+			path_push(b, a, X509_SRC_ANCHOR);
+			path_up_anchors(b);
+			b->n--;
+		}
+	}
+	if (!any)
+		path_emit(b, NULL);
+}
+
+/* Anchors that issued @cur, or that @cur is: the path goes on through the
+ * anchors only (clients try the trust store before any other issuer).
+ * Returns whether any did. */
 static bool path_anchors(struct pathbuild *b, gnutls_x509_crt_t cur)
 {
 	bool any = false;
 	for (size_t i = 0; i < b->nanchors && !b->rc; i++) {
-		gnutls_x509_crt_t a = b->anchors[i];
-		if (gnutls_x509_crt_equals(a, cur)) {
-			path_emit(b, NULL, a, NULL);
-			return true; /* cur itself is trusted: nothing above it counts */
+		if (gnutls_x509_crt_equals(b->anchors[i], cur)) {
+			b->anchor_at = (int)b->n - 1;
+			path_up_anchors(b);
+			b->anchor_at = -1;
+			return true;
 		}
 	}
+	if (b->n >= X509_PATH_MAX)
+		return false;
 	for (size_t i = 0; i < b->nanchors && !b->rc; i++) {
 		gnutls_x509_crt_t a = b->anchors[i];
-		if (!path_has(b, a) && x509_signed_by(cur, a)) {
-			path_emit(b, a, a, NULL);
-			any = true;
-		}
+		if (path_has(b, a) || !x509_signed_by(cur, a))
+			continue;
+		any = true;
+		path_push(b, a, X509_SRC_ANCHOR);
+		b->anchor_at = (int)b->n - 1;
+		path_up_anchors(b);
+		b->anchor_at = -1;
+		b->n--;
 	}
 	if (any)
 		return true;
@@ -1245,12 +1280,17 @@ static bool path_anchors(struct pathbuild *b, gnutls_x509_crt_t cur)
 	int g = gnutls_x509_trust_list_get_issuer(b->t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
 	if (g == 0 && iss) {
 		if (gnutls_x509_crt_equals(iss, cur)) {
-			path_emit(b, NULL, iss, NULL);
+			b->anchor_at = (int)b->n - 1;
+			path_emit(b, NULL);
 			any = true;
 		} else if (x509_signed_by(cur, iss)) {
-			path_emit(b, iss, iss, NULL);
+			path_push(b, iss, X509_SRC_ANCHOR);
+			b->anchor_at = (int)b->n - 1;
+			path_emit(b, NULL);
+			b->n--;
 			any = true;
 		}
+		b->anchor_at = -1;
 		gnutls_x509_crt_deinit(iss);
 	}
 	return any;
@@ -1269,13 +1309,12 @@ static void path_step(struct pathbuild *b)
 	if (b->t && path_anchors(b, cur))
 		return;
 	if (self_issued(cur)) {
-		path_emit(b, NULL, NULL,
-			  "it ends at a self-signed certificate that is not a trust anchor");
+		path_emit(b, "it ends at a self-signed certificate that is not a trust anchor");
 		return;
 	}
 	if (b->n >= X509_PATH_MAX - 1) {
 		b->out->truncated = true;
-		path_emit(b, NULL, NULL, "the path is longer than pinwatch follows");
+		path_emit(b, "the path is longer than pinwatch follows");
 		return;
 	}
 	bool found = false;
@@ -1284,9 +1323,7 @@ static void path_step(struct pathbuild *b)
 		if (path_has(b, c) || !x509_signed_by(cur, c))
 			continue;
 		found = true;
-		b->path[b->n] = c;
-		b->src[b->n] = (int)i;
-		b->n++;
+		path_push(b, c, (int)i);
 		path_step(b);
 		b->n--;
 	}
@@ -1296,7 +1333,7 @@ static void path_step(struct pathbuild *b)
 			 "no certificate of issuer %s whose key signed it is known",
 			 dn && *dn ? dn : "(unnamed)");
 		free(dn);
-		path_emit(b, NULL, NULL, why);
+		path_emit(b, why);
 	}
 }
 
@@ -1317,6 +1354,7 @@ int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
 	b.path[0] = leaf;
 	b.src[0] = X509_SRC_LEAF;
 	b.n = 1;
+	b.anchor_at = -1;
 	if (t)
 		b.rc = anchors_load(&b);
 	if (!b.rc)

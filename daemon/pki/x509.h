@@ -197,10 +197,11 @@ struct x509_paths {
 /**
  * Every certification path a client could build from @leaf. At each step
  * the anchors of @t (may be NULL: no store) come first: a certificate that
- * is an anchor, or that an anchor's key signed, ends the path there (what
- * GnuTLS, Android's TrustManagerImpl and OpenSSL do; every anchor of the
- * issuer's name is tried, so a root re-keyed under one name gives the right
- * one). Otherwise every certificate of @pool (the candidate's other
+ * is an anchor, or that an anchor's key signed, moves the path into the
+ * store, where it goes on only through anchors that issued the last one,
+ * up to a self-signed anchor (Android's TrustManagerImpl, OkHttp's chain
+ * cleaner; every anchor of the issuer's name is tried, so a root re-keyed
+ * under one name gives the right one). Otherwise every certificate of @pool (the candidate's other
  * certificates, observed CA certificates) whose subject and key identifiers
  * match the issuer (gnutls_x509_crt_check_issuer) and whose key verifies
  * the signature (gnutls_x509_crt_verify, time not checked) is tried in

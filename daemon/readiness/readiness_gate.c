@@ -96,6 +96,16 @@ static int fail_validity(struct readiness_gate *g, const struct x509_cert_info *
 		    util_fmt_date(c->not_before, d, sizeof(d)));
 }
 
+/* Whether every certificate of @p other than anchors of the store is one
+ * the candidate holds (pool indexes below @nsent). */
+static bool path_sent_only(const struct x509_path *p, size_t nsent)
+{
+	for (size_t k = 1; k < p->certs.n; k++)
+		if (p->src[k] != X509_SRC_ANCHOR && (p->src[k] < 0 || (size_t)p->src[k] >= nsent))
+			return false;
+	return true;
+}
+
 static int keep_path(struct readiness_gate *g, const struct x509_chain *p)
 {
 	struct readiness_chain *np = realloc(g->paths, (g->npaths + 1) * sizeof(*np));
@@ -171,12 +181,22 @@ int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t
 	if ((rc = x509_paths_build(trust, crts[0], pool, npool, &ps, err, errlen)))
 		goto done;
 	out->truncated = ps.truncated;
+	/* Android's TrustManagerImpl and OkHttp's chain cleaner complete a chain
+	 * from the trust store and the certificates the server sent, and look
+	 * elsewhere (Android: intermediates cached from earlier connections;
+	 * here: what pinwatch observed) only when that fails. */
+	bool sent_only = false;
+	for (size_t i = 0; i < ps.n && !sent_only; i++)
+		sent_only = ps.v[i].trusted && !invalid_at(&ps.v[i].certs, at) &&
+			    path_sent_only(&ps.v[i], ch.n - 1);
 	size_t ntrusted = 0, nvalid = 0;
 	for (size_t i = 0; i < ps.n; i++) {
 		if (!ps.v[i].trusted)
 			continue;
 		ntrusted++;
 		if (invalid_at(&ps.v[i].certs, at))
+			continue;
+		if (sent_only && !path_sent_only(&ps.v[i], ch.n - 1))
 			continue;
 		nvalid++;
 		if ((rc = keep_path(out, &ps.v[i].certs)))
