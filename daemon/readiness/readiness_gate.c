@@ -138,7 +138,7 @@ int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t
 		return util_err(err, errlen, -EINVAL, "more than %d certificates in the chain",
 				READINESS_MAX_CHAIN);
 	if (rc)
-		return rc == -ENOMEM ? rc : util_err(err, errlen, -EINVAL, "%s", err);
+		return rc; /* -EINVAL (with the reason) or -ENOMEM */
 	for (size_t i = 0; i < ch.n; i++) {
 		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
 		if (gnutls_x509_crt_init(&crts[i]) < 0) {
