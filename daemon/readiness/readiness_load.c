@@ -372,7 +372,7 @@ int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain
 		return util_err(err, errlen, -EINVAL, "more than %d certificates in the chain",
 				READINESS_MAX_CHAIN);
 	if (rc)
-		return rc == -EINVAL ? rc : util_err(err, errlen, -EINVAL, "%s", err);
+		return rc; /* -EINVAL (with the reason) or -ENOMEM */
 	out->certs = calloc(ch.n ? ch.n : 1, sizeof(*out->certs));
 	if (!out->certs) {
 		x509_chain_clear(&ch);
