@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
 	{ "import-nsc", cmd_import_nsc, "import an Android Network Security Config's pins" },
+	{ "import-apk", cmd_import_apk, "import the version and NSC pins an APK ships" },
 	{ "import-trustkit", cmd_import_trustkit,
 	  "import a TrustKit configuration (JSON, Info.plist)" },
 	{ "import-okhttp", cmd_import_okhttp, "import OkHttp CertificatePinner pins" },

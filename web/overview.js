@@ -133,5 +133,5 @@
       }
     }
   }
-  document.addEventListener('DOMContentLoaded', start);
+  PW.live(start);
 })();

@@ -71,6 +71,16 @@ static int scenario_cond(struct alerts_condv *out, enum alert_kind kind, enum al
 			 "%s:%d strands %.1f%% of %s users now (%zu version%s)", ep->host, ep->port,
 			 s->stranded_share * 100.0, app, s->nstranded,
 			 s->nstranded == 1 ? "" : "s");
+	else if (s->stranded_share <= 1e-9 && s->unknown_share > 0)
+		/* only versions without an adoption figure are at risk: the share
+		 * is the users no figure accounts for, an upper bound (never "0.0%") */
+		snprintf(c->summary, sizeof(c->summary),
+			 "%s:%d: certificate expires in %lld day%s and a key rotation would strand "
+			 "up to %.1f%% of %s users (versions without an adoption figure; %.1f%% "
+			 "would survive, %.0f%% needed)",
+			 ep->host, ep->port, (long long)ev->expiry.days_left,
+			 ev->expiry.days_left == 1 ? "" : "s", s->unknown_share * 100.0, app,
+			 s->surviving_share * 100.0, av->app->adoption_threshold * 100.0);
 	else
 		snprintf(c->summary, sizeof(c->summary),
 			 "%s:%d: certificate expires in %lld day%s and a key rotation would strand "

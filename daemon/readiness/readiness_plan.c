@@ -304,9 +304,17 @@ static int step_adoption(struct readiness_plan_state *s, const struct rd_hostcov
 			bool *surv = calloc(ac->n ? ac->n : 1, sizeof(*surv));
 			if (!surv)
 				return -ENOMEM;
+			/* A planned chain validates like a candidate the gate checked; bare
+			 * keys say nothing about the anchor (as in a what-if). */
+			struct rd_anchor an = {
+				.system = in->from_chain,
+				.pin = in->from_chain
+					       ? in->planned->certs[in->planned->ncerts - 1].pin
+					       : NULL,
+			};
 			for (size_t j = 0; j < ac->n; j++)
 				surv[j] = !ac->vers[j].enforcing ||
-					  rd_survives(&ac->vers[j], RD_NOW, in->planned);
+					  (rd_flags(&ac->vers[j], in->planned, &an) & RD_F_NOW);
 			rd_forecast(ac, surv, o, &pa->forecast);
 			free(surv);
 		}
