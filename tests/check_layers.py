@@ -38,7 +38,7 @@ ALLOWED = {
     'generated': {'base', 'store', 'http'},
 }
 # The loading edge of the readiness module: it reads the store.
-READINESS_EDGE = {'readiness_load.c', 'readiness_check.c', 'readiness_plan_db.c'}
+READINESS_EDGE = {'readiness_load.c', 'readiness_check.c', 'readiness_plan_db.c', 'readiness_gate.c'}
 
 # Debt: edges and SQL that issue 17 removes. May only shrink.
 KNOWN_EDGES = {

@@ -1632,23 +1632,6 @@ static void test_whatif_table(void **state)
 	readiness_index_free(idx);
 }
 
-static void test_complete_chain_adds_anchor(void **state)
-{
-	(void)state;
-	struct readiness_chain cand = { 0 }, pool = { 0 };
-	chain_set(&cand, "8 2", T); /* new leaf, issuer CN=k2; k2's issuer is CN=k2 too */
-	free(cand.certs[1].issuer);
-	cand.certs[1].issuer = strdup("CN=k3");
-	chain_set(&pool, "2 3", T); /* k3 self-signed root */
-	assert_int_equal(readiness_complete_chain(&cand, pool.certs, pool.ncerts), 1);
-	assert_int_equal(cand.ncerts, 3);
-	assert_string_equal(cand.certs[2].subject, "CN=k3");
-	/* already complete: nothing added */
-	assert_int_equal(readiness_complete_chain(&cand, pool.certs, pool.ncerts), 0);
-	readiness_chain_free(&cand);
-	readiness_chain_free(&pool);
-}
-
 /* ---- JSON contract (DESIGN.md "Readiness JSON" / "What-if") ------------ */
 
 static void has(json_t *o, const char *key, int type)
@@ -1893,7 +1876,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_single_pin_and_no_backup, reset),
 		cmocka_unit_test_teardown(test_forecast, reset),
 		cmocka_unit_test_teardown(test_whatif_table, reset),
-		cmocka_unit_test(test_complete_chain_adds_anchor),
 		cmocka_unit_test_teardown(test_json_contract, reset),
 		cmocka_unit_test_teardown(test_property_adding_a_pin_never_increases_stranded,
 					  reset),

@@ -997,8 +997,11 @@ static int run_pw(json_t **out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s' %s --db '%s' 2>%s/stderr", pinwatch_bin, args, dbpath,
-		 tmpdir);
+	/* whatif checks chains against the trust anchors of the config's ca_file */
+	snprintf(cmd, sizeof(cmd), "'%s' %s --db '%s' %s%s%s 2>%s/stderr", pinwatch_bin, args,
+		 dbpath, strncmp(args, "whatif", 6) ? "" : "-c '",
+		 strncmp(args, "whatif", 6) ? "" : tmpdir,
+		 strncmp(args, "whatif", 6) ? "" : "/pw.conf'", tmpdir);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	static char buf[1 << 20];
@@ -1197,6 +1200,9 @@ static int setup_db(void **state)
 	write_file("leaf2.pem", pem);
 	snprintf(pem, sizeof(pem), "%s%s", c_leaf3.pem, c_inter.pem);
 	write_file("leaf3.pem", pem);
+	write_file("root.pem", c_root.pem);
+	snprintf(pem, sizeof(pem), "[probe]\nca_file = %s/root.pem\n", tmpdir);
+	write_file("pw.conf", pem);
 	return 0;
 }
 
@@ -1441,8 +1447,10 @@ static void test_cmd_whatif_gate(void **state)
 	assert_true(close_to(jnum(wapp(w, "shop"), "stranded_share"), 0.6));
 	json_decref(w);
 
-	/* a host pinwatch never observed nor inventoried: evaluated alone */
-	rc = run_pw(&w, "whatif --host new.spec.test --pin %s --json", c_inter.pin_b64);
+	/* a host pinwatch never observed nor inventoried: a usage error (a typo
+	 * must not pass a gate), evaluated alone with --any-host */
+	assert_int_equal(run_pw(NULL, "whatif --host new.spec.test --pin %s", c_inter.pin_b64), 2);
+	rc = run_pw(&w, "whatif --host new.spec.test --any-host --pin %s --json", c_inter.pin_b64);
 	assert_int_equal(rc, 1); /* shop's **.spec.test pins leaf1/root/leaf1+leaf2 */
 	json_t *ios = wapp(w, "ios");
 	assert_true(close_to(jnum(ios, "stranded_share"), 0));
@@ -1451,7 +1459,7 @@ static void test_cmd_whatif_gate(void **state)
 	json_decref(w);
 	/* AMBIGUOUS: only unknown users at risk is no "stranded share" for the
 	 * gate: ios alone with a key it does not pin -> unknown 1.0, exit by shop */
-	rc = run_pw(&w, "whatif --host new.spec.test --pin %s --json", c_leaf1.pin_b64);
+	rc = run_pw(&w, "whatif --host new.spec.test --any-host --pin %s --json", c_leaf1.pin_b64);
 	ios = wapp(w, "ios");
 	assert_true(close_to(jnum(ios, "stranded_share"), 0));
 	assert_true(close_to(jnum(ios, "unknown_share"), 1.0));
@@ -1461,19 +1469,20 @@ static void test_cmd_whatif_gate(void **state)
 
 	/* 0.01 + 0.31 is not 0.32 in doubles: stranded == --max-stranded passes */
 	assert_int_equal(run_pw(NULL,
-				"whatif --host tiny.other.test --pin %s --pin %s "
+				"whatif --host tiny.other.test --any-host --pin %s --pin %s "
 				"--max-stranded 0.32",
 				c_leaf3.pin_b64, c_inter.pin_b64),
 			 0);
 	assert_int_equal(run_pw(NULL,
-				"whatif --host tiny.other.test --pin %s --pin %s "
+				"whatif --host tiny.other.test --any-host --pin %s --pin %s "
 				"--max-stranded 0.3199",
 				c_leaf3.pin_b64, c_inter.pin_b64),
 			 1);
 	/* the default gate is 0: any stranded share is a risk */
-	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s", c_leaf3.pin_b64),
-			 1);
-	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s",
+	assert_int_equal(
+		run_pw(NULL, "whatif --host tiny.other.test --any-host --pin %s", c_leaf3.pin_b64),
+		1);
+	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --any-host --pin %s --pin %s",
 				c_leaf1.pin_b64, c_inter.pin_b64),
 			 0);
 

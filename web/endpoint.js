@@ -108,8 +108,16 @@
       try {
         const r = await PW.api('/whatif', { method: 'POST', body });
         const apps = r.apps || [];
+        const ck = r.checks || {};
+        if (ck.checked && !ck.ok)
+          out.appendChild(h('div', { class: 'stranding-warning', role: 'alert',
+            text: 'No client would accept this chain: ' + (ck.failures || []).join('; ') + '.' }));
         if (apps.some(a => a.stranded_share > 0))
           out.appendChild(h('div', { class: 'stranding-warning', role: 'alert', text: 'This chain would strand users.' }));
+        if ((ck.not_on_path || []).length)
+          out.appendChild(h('p', { class: 'muted', text: 'Not on any path from the leaf (ignored): ' + ck.not_on_path.join(', ') }));
+        if (ck.path_dependent)
+          out.appendChild(h('p', { class: 'muted', text: 'The verdict depends on the path the client builds: the worst counts.' }));
         out.appendChild(h('table', {}, h('thead', {}, h('tr', {}, ['App', 'Stranded', 'Unknown', 'Versions'].map(t => h('th', { text: t })))),
           h('tbody', {}, apps.map(a => h('tr', {}, h('td', { text: a.app }), h('td', { class: 'num', text: PW.pct(a.stranded_share) }),
             h('td', { class: 'num', text: PW.pct(a.unknown_share) }),

@@ -311,7 +311,8 @@ int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct 
 							       sizeof(msg));
 			break;
 		default:
-			rc = reports_signal_conds(db, now, &v, msg, sizeof(msg));
+			rc = reports_signal_conds(db, cfg ? cfg->probe_ca_file : NULL, now, &v, msg,
+						  sizeof(msg));
 			break;
 		}
 		if (rc == 0) {

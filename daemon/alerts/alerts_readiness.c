@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_load.h"
+#include "readiness/readiness_gate.h"
 #include "readiness/readiness_plan_db.h"
 #include "store/plans.h"
 #include "base/util.h"
@@ -218,14 +219,14 @@ static int plans_conds(struct db *db, const struct config *cfg, time_t now,
 {
 	struct plan *v = NULL;
 	size_t n = 0;
-	struct readiness_chain pool = { 0 };
+	struct readiness_ca_pool pool = { 0 };
 	int64_t confirm_s = (int64_t)(cfg->plans_confirm_days > 0 ? cfg->plans_confirm_days
 								  : PLANS_DEFAULT_CONFIRM_DAYS) *
 			    86400;
 	int rc = plans_list(db, true, &v, &n, err, errlen);
 	if (rc || n == 0)
 		return rc;
-	if ((rc = readiness_load_ca_pool(db, &pool, err, errlen)))
+	if ((rc = readiness_load_ca_crts(db, now, &pool.crts, &pool.n, err, errlen)))
 		goto out;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct readiness_plan_state st;
@@ -268,7 +269,7 @@ static int plans_conds(struct db *db, const struct config *cfg, time_t now,
 			util_err(err, errlen, rc, "building plan conditions: %s", strerror(-rc));
 	}
 out:
-	readiness_chain_free(&pool);
+	readiness_ca_crts_free(pool.crts, pool.n);
 	plans_free(v, n);
 	return rc;
 }

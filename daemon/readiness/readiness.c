@@ -864,39 +864,3 @@ const struct readiness_chain *rd_eval_chain(const struct readiness_address *a)
 		return &a->presented;
 	return NULL;
 }
-
-/* ---- Complete a candidate chain --------------------------------------- */
-
-static bool self_signed(const struct readiness_cert *c)
-{
-	return c->subject && c->issuer && strcmp(c->subject, c->issuer) == 0;
-}
-
-int readiness_complete_chain(struct readiness_chain *chain, const struct readiness_cert *pool,
-			     size_t npool)
-{
-	int added = 0;
-	while (chain->ncerts > 0 && added < 8) {
-		const struct readiness_cert *last = &chain->certs[chain->ncerts - 1];
-		if (!last->issuer || self_signed(last))
-			break;
-		const struct readiness_cert *found = NULL;
-		for (size_t i = 0; i < npool && !found; i++) {
-			if (pool[i].subject && strcmp(pool[i].subject, last->issuer) == 0 &&
-			    !pin_in(pool[i].pin, chain, 0))
-				found = &pool[i];
-		}
-		if (!found)
-			break;
-		struct readiness_cert *nc =
-			realloc(chain->certs, (chain->ncerts + 1) * sizeof(*nc));
-		if (!nc)
-			return -ENOMEM;
-		chain->certs = nc;
-		if (readiness_cert_copy(&chain->certs[chain->ncerts], found))
-			return -ENOMEM;
-		chain->ncerts++;
-		added++;
-	}
-	return added;
-}

@@ -302,7 +302,7 @@ struct readiness_whatif {
  * What-if: the stranded share of each app if @host presented @candidate at
  * @at (pin expirations and adoption as of then). @candidate holds full
  * certificates or bare pins (subject NULL); it is taken as the validated
- * chain, so include the anchor (readiness_complete_chain). @current may be
+ * chain, so include the anchor (the gate's path, readiness_gate.h). @current may be
  * NULL (no observation). 0, -EINVAL or -ENOMEM; free with readiness_whatif_free.
  */
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
@@ -310,16 +310,6 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 			  const struct readiness_observed *current, time_t at,
 			  struct readiness_whatif *out);
 void readiness_whatif_free(struct readiness_whatif *w);
-
-/**
- * Complete @chain towards its anchor with CA certificates from @pool, matching
- * the last certificate's issuer to a pool certificate's subject (names only:
- * the pool is what pinwatch itself observed in validated chains), until a
- * self-signed certificate or no match; at most 8 additions. Returns the number
- * of certificates appended (copied) or -ENOMEM.
- */
-int readiness_complete_chain(struct readiness_chain *chain, const struct readiness_cert *pool,
-			     size_t npool);
 
 /* ---- Memory helpers for the loader and tests -------------------------- */
 

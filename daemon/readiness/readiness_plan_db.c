@@ -7,24 +7,18 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "readiness/readiness_gate.h"
 #include "readiness/readiness_load.h"
 #include "store/plans.h"
 
-int readiness_plan_chain(const struct plan *p, const struct readiness_chain *pool,
+int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
 			 struct readiness_chain *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (p->chain_pem) {
-		int rc = readiness_chain_from_pem(p->chain_pem, strlen(p->chain_pem), out, err,
-						  errlen);
-		if (rc)
-			return rc;
-		if (pool && readiness_complete_chain(out, pool->certs, pool->ncerts) < 0) {
-			readiness_chain_free(out);
-			return util_err(err, errlen, -ENOMEM, "out of memory");
-		}
-		return 0;
-	}
+	if (p->chain_pem)
+		return readiness_chain_complete_verified(p->chain_pem, strlen(p->chain_pem),
+							 pool ? pool->crts : NULL,
+							 pool ? pool->n : 0, out, err, errlen);
 	if (!p->nkeys)
 		return util_err(err, errlen, -EINVAL, "plan %lld has no keys", (long long)p->id);
 	out->certs = calloc(p->nkeys, sizeof(*out->certs));
@@ -37,7 +31,7 @@ int readiness_plan_chain(const struct plan *p, const struct readiness_chain *poo
 
 int readiness_plan_state_of(const struct plan *p, const struct readiness_index *idx,
 			    const struct readiness_observations *obs,
-			    const struct readiness_chain *pool, time_t at, int64_t confirm_s,
+			    const struct readiness_ca_pool *pool, time_t at, int64_t confirm_s,
 			    struct readiness_plan_state *out, char *err, size_t errlen)
 {
 	struct readiness_chain chain;
@@ -98,7 +92,7 @@ int readiness_plans_json(struct db *db, int64_t id, bool open_only, time_t at, i
 			 json_t **out, char *err, size_t errlen)
 {
 	struct readiness_state rs;
-	struct readiness_chain pool = { 0 };
+	struct readiness_ca_pool pool = { 0 };
 	struct plan *v = NULL, one;
 	size_t n = 0;
 	int rc;
@@ -118,7 +112,7 @@ int readiness_plans_json(struct db *db, int64_t id, bool open_only, time_t at, i
 		goto done;
 	}
 	if (n && ((rc = readiness_state_eval(db, at, &rs, err, errlen)) ||
-		  (rc = readiness_load_ca_pool(db, &pool, err, errlen))))
+		  (rc = readiness_load_ca_crts(db, at, &pool.crts, &pool.n, err, errlen))))
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		struct readiness_plan_state st;
@@ -142,7 +136,7 @@ int readiness_plans_json(struct db *db, int64_t id, bool open_only, time_t at, i
 	arr = NULL;
 done:
 	json_decref(arr);
-	readiness_chain_free(&pool);
+	readiness_ca_crts_free(pool.crts, pool.n);
 	readiness_state_free(&rs);
 	if (id > 0)
 		plan_free(&one);

@@ -4,6 +4,7 @@
 #ifndef PINWATCH_READINESS_PLAN_DB_H
 #define PINWATCH_READINESS_PLAN_DB_H
 
+#include <gnutls/x509.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,13 +18,20 @@ struct plan;
 
 #define PLANS_DEFAULT_CONFIRM_DAYS 14
 
+/** Observed CA certificates for completing planned chains (readiness_load_ca_crts). */
+struct readiness_ca_pool {
+	gnutls_x509_crt_t *crts;
+	size_t n;
+};
+
 /**
  * The chain plan @p moves to, as the engine needs it: its PEM completed
- * towards an anchor with observed CA certificates (@pool may be NULL), or
+ * towards an anchor with observed CA certificates (@pool may be NULL;
+ * issuers confirmed by signature, readiness_chain_complete_verified), or
  * its keys as bare pins. Caller frees @out with readiness_chain_free.
  * 0, -EINVAL (stored chain unreadable) or -ENOMEM.
  */
-int readiness_plan_chain(const struct plan *p, const struct readiness_chain *pool,
+int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
 			 struct readiness_chain *out, char *err, size_t errlen);
 
 /**
@@ -32,7 +40,7 @@ int readiness_plan_chain(const struct plan *p, const struct readiness_chain *poo
  */
 int readiness_plan_state_of(const struct plan *p, const struct readiness_index *idx,
 			    const struct readiness_observations *obs,
-			    const struct readiness_chain *pool, time_t at, int64_t confirm_s,
+			    const struct readiness_ca_pool *pool, time_t at, int64_t confirm_s,
 			    struct readiness_plan_state *out, char *err, size_t errlen);
 
 /**
