@@ -601,7 +601,7 @@ static void test_okhttp_bad_input_table(void **state)
 		const char *needle;
 	} cases[] = {
 		{ "# pins\napi.example.com sha1/BOGUSBOGUSBOGUSBOGUSBOGUSBOG=\n",
-		  "t:2: sha1/ pins are not supported" },
+		  "t:2: sha1/BOGUSBOGUSBOGUSBOGUSBOGUSBOG=: pinwatch needs sha256 pins" },
 		{ "api.example.com " PIN_A "\n", "t:1: pin '" PIN_A "' must start with sha256/" },
 		{ "api.example.com sha256/AAAA\n", "t:1: sha256/AAAA: not 32 bytes of base64" },
 		{ "*.com sha256/" PIN_A "\n", "t:1: '*.com' is not a host pattern" },
