@@ -500,9 +500,13 @@ static int resolve_name(struct src *s, size_t q0, size_t nt, int depth, struct v
 			d->state = rc == 0 ? D_OK : D_BAD;
 		}
 		if (d->state == D_BAD) {
-			snprintf(why, whylen,
-				 "'%s' (line %u), whose value pinwatch cannot read: %s", esc,
-				 s->t[d->name].line, d->why);
+			/* name the constant used and the innermost reason only */
+			static const char mark[] = "whose value pinwatch cannot read: ";
+			const char *r = d->why, *m;
+			while ((m = strstr(r, mark)) != NULL)
+				r = m + sizeof(mark) - 1;
+			snprintf(why, whylen, "'%s' (line %u), %s%s", esc, s->t[d->name].line, mark,
+				 r);
 			return 1;
 		}
 		if (!found) {
