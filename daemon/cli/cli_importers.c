@@ -236,10 +236,26 @@ static const struct config_cmd trustkit_cmd = {
 static const struct config_cmd okhttp_cmd = {
 	"import-okhttp",
 	"okhttp",
-	"Reads OkHttp CertificatePinner pins as text, one 'PATTERN sha256/<base64>...' per\n"
-	"line ('#' comments; a pattern on several lines adds pins to one policy). PATTERN\n"
-	"keeps OkHttp's meaning: host, '*.host' (exactly one more label) or '**.host' (any\n"
-	"depth, the host itself included). sha1/ pins are refused (pinwatch pins are SHA-256).",
+	"Reads OkHttp CertificatePinner pins from the Kotlin or Java file that builds the\n"
+	"pinner, or from a pasted snippet of it, e.g. app/src/main/java/.../Network.kt:\n\n"
+	"    private const val API = \"api.example.com\"\n"
+	"    val pinner = CertificatePinner.Builder()\n"
+	"        .add(API, \"sha256/C5+lpZ7t...=\", \"sha256/jQJTbIh0...=\") // leaf + backup\n"
+	"        .add(\"**.cdn.example.com\", *CDN_PINS)\n"
+	"        .build()\n\n"
+	"Every add(pattern, pins...) on a CertificatePinner.Builder is read (chained, in\n"
+	"apply { }, on a builder variable or parameter; in a snippet that never names\n"
+	"CertificatePinner, every add()). Arguments may be string literals, constants of\n"
+	"the same file (val / const val, also in objects and companion objects; Java String\n"
+	"variables and static final fields; arrayOf / listOf / String[] { } of literals, with\n"
+	"* or toTypedArray()), '+' of those and \"$NAME\" templates. A host or pin held\n"
+	"elsewhere (a parameter, BuildConfig, a function call) is an error naming its\n"
+	"line. Comments, calls over several lines and trailing commas are fine. Several\n"
+	"add() of one pattern make one policy. The older line form, one\n"
+	"'PATTERN sha256/<base64>...' per line with '#' comments, is still read.\n"
+	"PATTERN keeps OkHttp's meaning: host, '*.host' (exactly one more label) or\n"
+	"'**.host' (any depth, the host itself included). sha1/ pins are refused: pinwatch\n"
+	"needs sha256 pins.",
 	importers_parse_okhttp,
 };
 
