@@ -195,6 +195,11 @@ static void test_okhttp_source_table(void **state)
 		  "  CertificatePinner p = new CertificatePinner.Builder()\n"
 		  "      .add(\"a.example.com\", Keys.LEAF, \"sha256/" PIN_F "\").build();\n}\n",
 		  "a.example.com=Ef", 0 },
+		/* an extension function on the builder: "return add(" with a pin */
+		{ KT_HEAD "fun CertificatePinner.Builder.shop(): CertificatePinner.Builder {\n"
+			  "    return add(\"shop.example.com\", \"sha256/" PIN_B "\")\n}\n"
+			  "fun add(a: String, b: String) = Unit\n",
+		  "shop.example.com=B", 0 },
 		/* a package line and unrelated add() calls are not hosts */
 		{ KT_HEAD
 		  "val list = mutableListOf<String>()\nfun f() { list.add(\"x\") }\n"

@@ -1033,7 +1033,9 @@ static int find_calls(struct src *s)
 	for (size_t i = 0; i + 1 < s->nt; i++) {
 		if (!tok_is(s, i, "add") || !punct(s, i + 1, '('))
 			continue;
-		if (i > 0 && (tok_is(s, i - 1, "fun") || s->t[i - 1].kind == K_IDENT))
+		if (i > 0 && (tok_is(s, i - 1, "fun") ||
+			      (s->t[i - 1].kind == K_IDENT && !tok_is(s, i - 1, "return") &&
+			       !tok_is(s, i - 1, "else"))))
 			continue; /* a declaration "fun add(" or "void add(" */
 		int rc = do_call(s, i, receiver_is_pinner(s, i) == 1);
 		if (rc)
