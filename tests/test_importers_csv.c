@@ -233,6 +233,11 @@ static void test_csv_export_table(void **state)
 		  "Installs\n"
 		  "2026-11-20,com.example.shop,40900,5,100\n",
 		  "40900@2026-11-20=100", 0 },
+		/* a version name column wins over the version code (Play's reviews
+		 * reports have both) */
+		{ "Package Name,App Version Code,App Version Name,Date,Users\n"
+		  "com.example.shop,40900,4.9.0,2026-11-20,7\n",
+		  "4.9.0@2026-11-20=7", 0 },
 		/* a share column wins over counts */
 		{ "version,users,share,date\n4.9,10,0.4,2026-11-20\n", "4.9@2026-11-20=-1", 0 },
 		/* tab-separated plain file */

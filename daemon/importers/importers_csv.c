@@ -197,8 +197,11 @@ toolong:
 /* ---- header ------------------------------------------------------------------ */
 
 /* Column names, lower case. Counts by preference: the first one present is read. */
-static const char *const version_names[] = { "version",		 "app version",	 "app_version",
-					     "app version code", "version code", "version name" };
+/* Version columns: names first; a code column is read only when there is no name column. */
+static const char *const version_names[] = { "version",	     "app version",	 "app_version",
+					     "version name", "app version name", "app version code",
+					     "version code" };
+#define VERSION_FIRST_CODE 5
 static const char *const date_names[] = { "date", "at", "day" };
 static const char *const count_names[] = { "active_users",   "active device installs",
 					   "unique devices", "active users",
@@ -233,13 +236,13 @@ static bool has_col(char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int nf, const cha
 static int header(struct csv *c, char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int nf, unsigned lineno,
 		  bool have_end_date, struct hdr *h)
 {
-	int ver = -1, date = -1, share = -1, count = -1, rank = 1000;
+	int ver = -1, code = -1, date = -1, share = -1, count = -1, rank = 1000;
 	bool any = false;
 	for (int i = 0; i < nf; i++) {
 		const char *n = f[i];
 		int *slot = NULL, r;
-		if (name_index(n, NAMES(version_names)) >= 0)
-			slot = &ver;
+		if ((r = name_index(n, NAMES(version_names))) >= 0)
+			slot = r >= VERSION_FIRST_CODE ? &code : &ver;
 		else if (name_index(n, NAMES(date_names)) >= 0)
 			slot = &date;
 		else if (!strcasecmp(n, "share"))
@@ -268,6 +271,9 @@ static int header(struct csv *c, char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int 
 	if (!any)
 		return 0;
 	int value = share >= 0 ? share : count;
+	h->codes = ver < 0 && code >= 0;
+	if (ver < 0)
+		ver = code;
 	if (ver < 0 || value < 0 || (date < 0 && !have_end_date))
 		return csv_fail(
 			c, lineno, -EINVAL,
@@ -282,7 +288,6 @@ static int header(struct csv *c, char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int 
 	h->map[COL_VALUE] = value;
 	h->map[COL_DATE] = date;
 	h->users = share < 0;
-	h->codes = strcasestr(f[ver], "code") != NULL;
 	h->ncols = nf;
 	if (has_col(f, nf, "package name") && h->codes)
 		h->format = "Google Play Console statistics";
