@@ -217,6 +217,9 @@ static void test_csv_export_table(void **state)
 		{ "# Start date: 20261101\n# End date: 20261102\nDate,App version,Users\n"
 		  "20261101,4.9,30\n20261101,4.8,10\n20261102,4.9,40\n",
 		  "4.9@2026-11-01=30;4.8@2026-11-01=10;4.9@2026-11-02=40", 0 },
+		/* a BigQuery query over the Firebase export, saved as CSV */
+		{ "event_date,app_version,users\n20261125,4.9.0,120\n20261125,4.8.0,80\n",
+		  "4.9.0@2026-11-25=120;4.8.0@2026-11-25=80", 0 },
 		/* the next table of a download ends the first one */
 		{ "# End date: 20261102\nApp version,Active users\n4.9,3\n\n# Next\n"
 		  "Country,Active users\nDE,3\n",

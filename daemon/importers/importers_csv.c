@@ -202,7 +202,7 @@ static const char *const version_names[] = { "version",	     "app version",	 "ap
 					     "version name", "app version name", "app version code",
 					     "version code" };
 #define VERSION_FIRST_CODE 5
-static const char *const date_names[] = { "date", "at", "day" };
+static const char *const date_names[] = { "date", "at", "day", "event_date" };
 static const char *const count_names[] = { "active_users",   "active device installs",
 					   "unique devices", "active users",
 					   "users",	     "active devices" };
