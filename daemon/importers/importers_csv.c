@@ -280,7 +280,7 @@ static int header(struct csv *c, char f[CSV_MAX_FIELDS][CSV_MAX_FIELD + 1], int 
 			"header has no %s column (pinwatch reads: version, App Version or App "
 			"Version "
 			"Code; share, or a count: active_users, Active Device Installs, Unique "
-			"Devices, Active users, Users, Active Devices; date or Date)",
+			"Devices, Active users, Users, Active Devices; date, Date or event_date)",
 			ver < 0	    ? "version"
 			: value < 0 ? "share or count"
 				    : "date");
