@@ -34,7 +34,6 @@
 #include "importers/okhttp_int.h"
 #include "base/util.h"
 
-#define SRC_MAX_TOKENS	 (1u << 19) /* a 1 MiB file of real code has far fewer */
 #define SRC_MAX_DECLS	 8192
 #define SRC_MAX_STR	 1024 /* an evaluated string (host, pin, concatenation) */
 #define SRC_MAX_LIST	 IMPORTERS_MAX_PINS
@@ -43,17 +42,6 @@
 #define SRC_MAX_ARGS	 (IMPORTERS_MAX_PINS + 2)
 #define SRC_MAX_APPLY	 256
 #define SRC_MAX_BUILDERS 64
-
-enum kind { K_IDENT, K_STR, K_PUNCT, K_OP, K_NUM };
-
-struct tok {
-	uint32_t off; /* K_STR: into the arena, else into the source */
-	uint32_t len;
-	uint32_t line;
-	int32_t match; /* the matching bracket, or -1 */
-	uint8_t kind;
-	char c; /* K_PUNCT: the character */
-};
 
 /* An evaluated value: one string, or a list (arrayOf, listOf, { }). */
 struct val {
@@ -77,10 +65,9 @@ struct src {
 	struct ok *o;
 	const char *buf;
 	size_t len;
-	struct tok *t;
+	const struct tok *t; /* the tokens of ok_lex(), and its arena of literals */
 	size_t nt;
-	char *arena;
-	size_t alen;
+	const char *arena;
 	struct decl *d;
 	size_t nd;
 	size_t budget;
@@ -93,17 +80,6 @@ struct src {
 };
 
 /* ---- tokens --------------------------------------------------------------- */
-
-static bool is_ident_start(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$' ||
-	       c >= 0x80;
-}
-
-static bool is_ident_char(unsigned char c)
-{
-	return is_ident_start(c) || (c >= '0' && c <= '9');
-}
 
 static bool tok_is(const struct src *s, size_t i, const char *word)
 {
@@ -122,190 +98,6 @@ static bool same_name(const struct src *s, size_t a, size_t b)
 {
 	return s->t[a].len == s->t[b].len &&
 	       memcmp(s->buf + s->t[a].off, s->buf + s->t[b].off, s->t[a].len) == 0;
-}
-
-static int push(struct src *s, size_t *cap, struct tok t)
-{
-	if (s->nt >= SRC_MAX_TOKENS)
-		return ok_fail(s->o, t.line, -E2BIG, "more than %u tokens; not a pinner file",
-			       SRC_MAX_TOKENS);
-	if (s->nt == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 1024;
-		struct tok *nt = realloc(s->t, ncap * sizeof(*nt));
-		if (!nt)
-			return -ENOMEM;
-		s->t = nt;
-		*cap = ncap;
-	}
-	s->t[s->nt++] = t;
-	return 0;
-}
-
-/* A string literal starting at buf[*i] ('"' or '"""'); its value goes to the arena. */
-static int lex_string(struct src *s, size_t *i, unsigned *line, struct tok *t)
-{
-	const char *b = s->buf;
-	size_t p = *i, n = s->len;
-	unsigned start = *line;
-	t->kind = K_STR;
-	t->off = (uint32_t)s->alen;
-	if (p + 2 < n && b[p + 1] == '"' && b[p + 2] == '"') { /* Kotlin raw string */
-		p += 3;
-		for (;;) {
-			if (p + 2 >= n)
-				return ok_fail(s->o, start, -EINVAL, "unterminated \"\"\" string");
-			if (b[p] == '"' && b[p + 1] == '"' && b[p + 2] == '"')
-				break;
-			*line += b[p] == '\n';
-			s->arena[s->alen++] = b[p++];
-		}
-		while (p + 3 < n && b[p + 3] == '"') /* """a"""" ends at the last three */
-			s->arena[s->alen++] = b[p++];
-		p += 3;
-	} else {
-		p++;
-		for (;;) {
-			if (p >= n || b[p] == '\n')
-				return ok_fail(s->o, start, -EINVAL, "unterminated string literal");
-			if (b[p] == '"')
-				break;
-			if (b[p] == '\\' && p + 1 < n && b[p + 1] != '\n') {
-				char c = b[p + 1];
-				/* Escapes never occur in hosts or pins; keep a stand-in that
-				 * no host or base64 accepts, except for the quote and slash. */
-				s->arena[s->alen++] =
-					(c == '"' || c == '\\' || c == '\'' || c == '$') ? c : '\\';
-				p += 2;
-				continue;
-			}
-			s->arena[s->alen++] = b[p++];
-		}
-		p++;
-	}
-	t->len = (uint32_t)(s->alen - t->off);
-	s->arena[s->alen++] = '\0';
-	*i = p;
-	return 0;
-}
-
-static bool line_start(const char *b, size_t i)
-{
-	while (i > 0 && (b[i - 1] == ' ' || b[i - 1] == '\t'))
-		i--;
-	return i == 0 || b[i - 1] == '\n';
-}
-
-static int lex(struct src *s)
-{
-	static const char *const ops[] = { "==", "!=", "<=", ">=", "->", "::", "?.", "?:", "!!",
-					   "+=", "-=", "*=", "/=", "&&", "||", "..", "++", "--" };
-	const char *b = s->buf;
-	size_t n = s->len, i = 0, cap = 0;
-	unsigned line = 1;
-	int32_t stack[SRC_MAX_DEPTH * 8];
-	size_t depth = 0;
-	int rc;
-	while (i < n) {
-		unsigned char c = (unsigned char)b[i];
-		if (c == '\n') {
-			line++;
-			i++;
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-			i++;
-			continue;
-		}
-		if (c == '/' && i + 1 < n && b[i + 1] == '/') {
-			while (i < n && b[i] != '\n')
-				i++;
-			continue;
-		}
-		if (c == '#' && line_start(b, i)) { /* a note in a pasted snippet */
-			while (i < n && b[i] != '\n')
-				i++;
-			continue;
-		}
-		if (c == '/' && i + 1 < n && b[i + 1] == '*') {
-			unsigned start = line;
-			i += 2;
-			while (i + 1 < n && !(b[i] == '*' && b[i + 1] == '/'))
-				line += b[i++] == '\n';
-			if (i + 1 >= n)
-				return ok_fail(s->o, start, -EINVAL, "unterminated /* comment");
-			i += 2;
-			continue;
-		}
-		struct tok t = { .line = line, .match = -1, .off = (uint32_t)i };
-		if (c == '"') {
-			if ((rc = lex_string(s, &i, &line, &t)) != 0)
-				return rc;
-		} else if (c == '\'') { /* char literal: skipped as a number-like token */
-			size_t p = i + 1;
-			while (p < n && p < i + 12 && b[p] != '\'' && b[p] != '\n')
-				p += b[p] == '\\' ? 2 : 1;
-			t.kind = K_NUM;
-			i = (p < n && b[p] == '\'') ? p + 1 : i + 1;
-			t.len = (uint32_t)(i - t.off);
-		} else if (c == '`') { /* Kotlin `quoted identifier` */
-			size_t p = i + 1;
-			while (p < n && b[p] != '`' && b[p] != '\n')
-				p++;
-			if (p >= n || b[p] != '`')
-				return ok_fail(s->o, line, -EINVAL, "unterminated `identifier`");
-			t.kind = K_IDENT;
-			t.off = (uint32_t)(i + 1);
-			t.len = (uint32_t)(p - i - 1);
-			i = p + 1;
-		} else if (is_ident_start(c)) {
-			while (i < n && is_ident_char((unsigned char)b[i]))
-				i++;
-			t.kind = K_IDENT;
-			t.len = (uint32_t)(i - t.off);
-		} else if (c >= '0' && c <= '9') {
-			while (i < n &&
-			       (is_ident_char((unsigned char)b[i]) ||
-				(b[i] == '.' && i + 1 < n && b[i + 1] >= '0' && b[i + 1] <= '9')))
-				i++;
-			t.kind = K_NUM;
-			t.len = (uint32_t)(i - t.off);
-		} else {
-			t.kind = K_PUNCT;
-			t.c = (char)c;
-			t.len = 1;
-			for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-				if (i + 1 < n && b[i] == ops[k][0] && b[i + 1] == ops[k][1]) {
-					t.kind = K_OP;
-					t.c = 0;
-					t.len = 2;
-					break;
-				}
-			}
-			i += t.len;
-		}
-		if ((rc = push(s, &cap, t)) != 0)
-			return rc;
-		if (t.kind != K_PUNCT)
-			continue;
-		int32_t idx = (int32_t)(s->nt - 1);
-		if (c == '(' || c == '[' || c == '{') {
-			if (depth >= sizeof(stack) / sizeof(stack[0]))
-				return ok_fail(s->o, line, -EINVAL,
-					       "brackets nested deeper than %zu",
-					       sizeof(stack) / sizeof(stack[0]));
-			stack[depth++] = idx;
-		} else if (c == ')' || c == ']' || c == '}') {
-			char want = c == ')' ? '(' : c == ']' ? '[' : '{';
-			/* A pasted snippet may close more than it opened: such closers
-			 * match nothing. */
-			if (depth && s->t[stack[depth - 1]].c == want) {
-				int32_t open = stack[--depth];
-				s->t[open].match = idx;
-				s->t[idx].match = open;
-			}
-		}
-	}
-	return 0;
 }
 
 /* ---- declarations ------------------------------------------------------------ */
@@ -546,7 +338,7 @@ static int eval_string(struct src *s, size_t i, int depth, struct val *out, char
 	size_t alen = 0;
 	for (size_t p = 0; p < n;) {
 		if (str[p] != '$' || p + 1 >= n ||
-		    !(is_ident_start((unsigned char)str[p + 1]) || str[p + 1] == '{')) {
+		    !(ok_ident_start((unsigned char)str[p + 1]) || str[p + 1] == '{')) {
 			if (alen >= SRC_MAX_STR)
 				goto toolong;
 			acc[alen++] = str[p++];
@@ -554,7 +346,7 @@ static int eval_string(struct src *s, size_t i, int depth, struct val *out, char
 		}
 		bool brace = str[p + 1] == '{';
 		size_t a = p + 1 + brace, e = a;
-		while (e < n && is_ident_char((unsigned char)str[e]) && str[e] != '$')
+		while (e < n && ok_ident_char((unsigned char)str[e]) && str[e] != '$')
 			e++;
 		if (e == a || (brace && (e >= n || str[e] != '}'))) {
 			snprintf(why, whylen, "a string template pinwatch cannot evaluate");
@@ -1044,50 +836,15 @@ static int find_calls(struct src *s)
 	return 0;
 }
 
-bool ok_looks_like_source(const char *buf, size_t len)
-{
-	static const char *const kw[] = { "package ", "import ",  "object ",	"class ",    "val ",
-					  "const ",   "private ", "public ",	"internal ", "fun ",
-					  "static ",  "final ",	  "companion ", "@",	     "." };
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '#') { /* a comment of the line form */
-			while (i + 1 < len && buf[i + 1] != '\n')
-				i++;
-			continue;
-		}
-		if (buf[i] == 'a' && i + 3 <= len && !memcmp(buf + i, "add", 3) &&
-		    (i == 0 || !is_ident_char((unsigned char)buf[i - 1]))) {
-			size_t k = i + 3;
-			while (k < len && (buf[k] == ' ' || buf[k] == '\t'))
-				k++;
-			if (k < len && buf[k] == '(')
-				return true;
-		}
-		if (buf[i] == 'C' && i + 17 <= len && !memcmp(buf + i, "CertificatePinner", 17))
-			return true;
-		if (i == 0 || buf[i - 1] == '\n') {
-			size_t k = i;
-			while (k < len && (buf[k] == ' ' || buf[k] == '\t'))
-				k++;
-			for (size_t w = 0; w < sizeof(kw) / sizeof(kw[0]); w++) {
-				size_t n = strlen(kw[w]);
-				if (k + n <= len && !memcmp(buf + k, kw[w], n))
-					return true;
-			}
-		}
-	}
-	return false;
-}
-
 int ok_parse_source(struct ok *o, const char *buf, size_t len)
 {
 	struct src s = { .o = o, .buf = buf, .len = len, .budget = SRC_VAL_BUDGET };
-	int rc;
-	s.arena = malloc(len + 1);
-	if (!s.arena)
-		return -ENOMEM;
+	struct ok_tokens tk = { .o = o, .buf = buf, .len = len };
 	s.snippet = memmem(buf, len, "CertificatePinner", 17) == NULL;
-	rc = lex(&s);
+	int rc = ok_lex(&tk);
+	s.t = tk.t;
+	s.nt = tk.nt;
+	s.arena = tk.arena;
 	if (!rc)
 		rc = find_decls(&s);
 	if (!rc) {
@@ -1103,7 +860,6 @@ int ok_parse_source(struct ok *o, const char *buf, size_t len)
 		val_free(&s.d[k].v);
 	free(s.d);
 	free(s.is_call);
-	free(s.t);
-	free(s.arena);
+	ok_tokens_free(&tk);
 	return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "importers/importers.h"
 #include "importers/importers_int.h"
@@ -49,5 +50,50 @@ bool ok_looks_like_source(const char *buf, size_t len);
 /* Scan Kotlin / Java source for CertificatePinner.Builder add() calls and
  * add their patterns and pins to @o. 0 or negative errno (message set). */
 int ok_parse_source(struct ok *o, const char *buf, size_t len);
+
+/* ---- tokens (importers_okhttp_lex.c) ---------------------------------------- */
+
+#define OK_MAX_TOKENS	(1u << 19) /* a 1 MiB file of real code has far fewer */
+#define OK_MAX_BRACKETS 128
+
+enum kind { K_IDENT, K_STR, K_PUNCT, K_OP, K_NUM };
+
+struct tok {
+	uint32_t off; /* K_STR: into the arena, else into the source */
+	uint32_t len;
+	uint32_t line;
+	int32_t match; /* the matching bracket, or -1 */
+	uint8_t kind;
+	char c; /* K_PUNCT: the character */
+};
+
+/* Tokens of one file. t[i].off points into buf (identifiers...) or, for
+ * K_STR, into arena (the decoded literal, NUL-terminated). */
+struct ok_tokens {
+	struct ok *o; /* for errors */
+	const char *buf;
+	size_t len;
+	struct tok *t;
+	size_t nt;
+	char *arena;
+	size_t alen;
+};
+
+static inline bool ok_ident_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$' ||
+	       c >= 0x80;
+}
+
+static inline bool ok_ident_char(unsigned char c)
+{
+	return ok_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Tokenize tk->buf. 0 or negative errno (message names the line). Free
+ * with ok_tokens_free() in every case. */
+int ok_lex(struct ok_tokens *tk);
+
+void ok_tokens_free(struct ok_tokens *tk);
 
 #endif
