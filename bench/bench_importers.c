@@ -191,23 +191,33 @@ int main(int argc, char **argv)
 	u16[0] = 0xff, u16[1] = 0xfe;
 	for (size_t i = 0; i < pu.len; i++)
 		u16[2 + 2 * i] = (uint8_t)pu.p[i], u16[3 + 2 * i] = 0;
-	t0 = util_mono_ms();
-	if (importers_parse_adoption_csv(pp.p, pp.len, "b", &a, err, sizeof(err)) != 0) {
-		fprintf(stderr, "plain csv: %s\n", err);
-		return 1;
+	/* best of 5 each: one run of a few ms is at the mercy of the machine's load */
+	int64_t best_base = -1, best_imp = -1;
+	for (int k = 0; k < 5; k++) {
+		t0 = util_mono_ms();
+		if (importers_parse_adoption_csv(pp.p, pp.len, "b", &a, err, sizeof(err)) != 0) {
+			fprintf(stderr, "plain csv: %s\n", err);
+			return 1;
+		}
+		base = util_mono_ms() - t0;
+		importers_adoption_free(&a);
+		t0 = util_mono_ms();
+		if (importers_parse_adoption_csv((const char *)u16, u16len, "b", &a, err,
+						 sizeof(err)) != 0) {
+			fprintf(stderr, "play csv: %s\n", err);
+			return 1;
+		}
+		imp = util_mono_ms() - t0;
+		importers_adoption_free(&a);
+		if (best_base < 0 || base < best_base)
+			best_base = base;
+		if (best_imp < 0 || imp < best_imp)
+			best_imp = imp;
 	}
-	base = util_mono_ms() - t0;
-	importers_adoption_free(&a);
-	t0 = util_mono_ms();
-	if (importers_parse_adoption_csv((const char *)u16, u16len, "b", &a, err, sizeof(err)) !=
-	    0) {
-		fprintf(stderr, "play csv: %s\n", err);
-		return 1;
-	}
-	imp = util_mono_ms() - t0;
-	importers_adoption_free(&a);
+	base = best_base;
+	imp = best_imp;
 	printf("Play Console export %zu rows, %zu bytes UTF-16LE: %lld ms, %.0f rows/s (plain "
-	       "3-column form of the same rows, %zu bytes: %lld ms)\n",
+	       "3-column form of the same rows, %zu bytes: %lld ms; best of 5 each)\n",
 	       prow, u16len, (long long)imp, per_sec(prow, imp), pp.len, (long long)base);
 	free(u16);
 	free(pu.p);
