@@ -73,11 +73,20 @@ int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name
 				   struct import_policies *out, char *err, size_t errlen);
 
 /**
- * OkHttp CertificatePinner pins, one `pattern sha256/<base64> [sha256/...]`
- * per line; `#` starts a comment; a pattern repeated on several lines adds
- * pins to the same policy (like repeated CertificatePinner.Builder.add()).
- * Patterns keep OkHttp's `*.` (one label) and `**.` (any depth, apex
- * included) forms. `sha1/` pins are refused. Source "okhttp", enforce=true.
+ * OkHttp CertificatePinner pins. Kotlin or Java source (a file, or a pasted
+ * snippet): every CertificatePinner.Builder add(pattern, pins...) call, with
+ * arguments that are string literals, constants of the same file (val,
+ * const val, String / static final String, arrayOf / listOf / String[] { }
+ * of literals), '+' of those or Kotlin templates naming them; a host or pin
+ * the file does not define is an error naming its line ("f.kt:12: host is
+ * the variable 'hostName', which is not a constant of this file"). Or the
+ * line form, one `pattern sha256/<base64> [sha256/...]` per line, `#`
+ * comments. The form is chosen by the text (an add( call, CertificatePinner,
+ * or a line starting with a declaration keyword means source). Several add()
+ * or lines of one pattern add pins to one policy. Patterns keep OkHttp's `*.`
+ * (one label) and `**.` (any depth, apex included) forms. `sha1/` pins are
+ * refused ("pinwatch needs sha256 pins"). An add() without pins is a note.
+ * Source "okhttp", enforce=true.
  */
 int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 			   struct import_policies *out, char *err, size_t errlen);
