@@ -301,6 +301,24 @@ static void test_okhttp_no_pins_note(void **state)
 	assert_int_equal(r.nnotes, 1);
 	assert_non_null(strstr(r.notes[0], "t:6: add(\"a.example.com\") has no pins"));
 	importers_policies_free(&r);
+
+	/* an empty array pins nothing either; a mutable list is no constant */
+	text = KT_HEAD "val NONE = arrayOf<String>()\nval p = CertificatePinner.Builder()\n"
+		       "  .add(\"a.example.com\", *NONE)\n"
+		       "  .add(\"b.example.com\", \"sha256/" PIN_A "\").build()\n";
+	assert_int_equal(importers_parse_okhttp(text, strlen(text), "t", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.npolicies, 1);
+	assert_string_equal(r.policies[0].pattern, "b.example.com");
+	assert_int_equal(r.nnotes, 1);
+	assert_non_null(strstr(r.notes[0], "t:7: add(\"a.example.com\") has no pins"));
+	importers_policies_free(&r);
+	text = KT_HEAD "val PINS = mutableListOf(\"sha256/" PIN_A "\")\n"
+		       "val p = CertificatePinner.Builder().add(\"a.example.com\", "
+		       "*PINS.toTypedArray())\n";
+	assert_int_equal(importers_parse_okhttp(text, strlen(text), "t", &r, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(
+		strstr(err, "t:6: pin is 'PINS' (line 5), whose value pinwatch cannot read"));
 }
 
 /* Bounds: deep brackets, many tokens, long strings, long constant chains. */

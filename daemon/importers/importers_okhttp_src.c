@@ -405,8 +405,8 @@ static bool is_conversion(const struct src *s, size_t i)
 
 static bool is_list_fn(const struct src *s, size_t q0, size_t nt)
 {
-	static const char *const one[] = { "arrayOf",	    "listOf",	   "setOf",
-					   "mutableListOf", "arrayListOf", "mutableSetOf" };
+	/* mutableListOf() and the like may change later: not constants */
+	static const char *const one[] = { "arrayOf", "listOf", "setOf" };
 	if (q0 == nt) {
 		for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++)
 			if (tok_is(s, nt, one[k]))
@@ -793,7 +793,22 @@ static int do_call(struct src *s, size_t i, bool known)
 		return ok_fail(s->o, s->t[args[0][0]].line, -EINVAL,
 			       "host is a list; add() takes one pattern");
 	}
-	if (nargs == 1) {
+	/* Pins first: an add() whose pin arguments hold none (add("h"), an empty
+	 * arrayOf()) pins nothing in OkHttp, and makes no policy here. */
+	size_t npins = 0;
+	for (size_t k = 1; k < nargs; k++) {
+		struct val v = { 0 };
+		rc = eval_arg(s, args[k][0], args[k][1], &v, why, sizeof(why));
+		if (rc) {
+			val_free(&host);
+			return rc < 0 ? rc
+				      : ok_fail(s->o, s->t[args[k][0]].line, -EINVAL, "%s is %s",
+						arg_role(k), why);
+		}
+		npins += v.n;
+		val_free(&v);
+	}
+	if (npins == 0) {
 		imp_note(s->o->out, "%s:%u: add(\"%s\") has no pins; OkHttp pins nothing for it",
 			 s->o->name, line, imp_esc(host.s[0], esc, sizeof(esc)));
 		val_free(&host);
@@ -807,10 +822,9 @@ static int do_call(struct src *s, size_t i, bool known)
 		struct val v = { 0 };
 		unsigned aline = s->t[args[k][0]].line;
 		rc = eval_arg(s, args[k][0], args[k][1], &v, why, sizeof(why));
-		if (rc < 0)
-			return rc;
 		if (rc)
-			return ok_fail(s->o, aline, -EINVAL, "%s is %s", arg_role(k), why);
+			return rc < 0 ? rc
+				      : ok_fail(s->o, aline, -EINVAL, "%s is %s", arg_role(k), why);
 		for (size_t m = 0; m < v.n && !rc; m++)
 			rc = ok_add_pin(s->o, e, v.s[m], aline);
 		val_free(&v);
