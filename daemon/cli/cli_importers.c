@@ -315,7 +315,12 @@ static void adoption_usage(void)
 	       "  --skip-unknown             leave out versions the app does not have\n"
 	       "  --dry-run                  parse and print the rows as JSON; store nothing\n"
 	       "  -h, --help                 this help\n" CLI_GLOBAL_HELP "\n"
-	       "Exit status: 0 ok; 2 bad usage or bad input; 3 database failure.\n");
+	       "Exit status: 0 ok; 2 bad usage or bad input; 3 database failure.\n\n"
+	       "Examples:\n"
+	       "  pinwatch adoption import --app shop-android --skip-unknown \\\n"
+	       "      --version-code 40800=4.8.0 --version-code 40900=4.9.0 \\\n"
+	       "      installs_com.example.shop_202611_app_version.csv\n"
+	       "  pinwatch adoption import --app shop-ios app_sessions_standard.txt\n");
 }
 
 static json_t *adoption_json(const struct adoption_csv *a)
