@@ -14,7 +14,7 @@
 
 struct db;
 
-/** Exit codes of every subcommand (DESIGN.md). */
+/** Exit codes of every subcommand (README.md "Subcommands"). */
 enum {
 	EXIT_OK = 0,
 	EXIT_RISK = 1,	  /**< check/whatif/lint found a risk; audit verify found tampering */
