@@ -39,10 +39,17 @@ struct dbpool {
 	char path[CONFIG_PATH_MAX];
 };
 
-/* Connections per client address, so that the one over [http]
- * per_ip_connections gets a 503 rather than a silent close. */
+/* Connections per client address (IPv6 by /64, the rate limiter's grouping),
+ * so that the one over [http] per_ip_connections gets a 503 rather than a
+ * silent close; PERIP_SLACK further they are refused at accept. */
 #define PERIP_BUCKETS 1024
-#define PERIP_SLACK   16 /* libmicrohttpd refuses at accept beyond limit + slack */
+#define PERIP_SLACK   16
+/* Headroom of libmicrohttpd's own connection limit over [http]
+ * max_connections: ours refuses or evicts at accept first. */
+#define CONN_SLACK 64
+/* Under pressure only a request that has been arriving this long may be evicted. */
+#define EVICT_MIN_AGE_MS 1000
+#define REAPER_TICK_MS	 200
 
 struct perip_node {
 	struct perip_node *next;
@@ -50,15 +57,31 @@ struct perip_node {
 	unsigned count;
 };
 
-struct perip_conn {
+/* One accepted connection (libmicrohttpd's socket context). */
+struct conn_track {
+	struct conn_track *prev, *next; /* every live connection, oldest first */
 	struct perip_node *node;
-	bool over; /* opened while the address was at its limit */
+	int fd;
+	int64_t req_start_ms; /* accept, or end of the previous response */
+	bool responding;      /* the request is complete: answering it */
+	bool reaped;	      /* shut down by the deadline or by eviction */
+	bool over;	      /* opened while the address was at its limit */
 };
 
 struct http {
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t perip_lock;
+	pthread_mutex_t perip_lock; /* perip, conns, nconns, the counters */
 	struct perip_node *perip[PERIP_BUCKETS];
+	struct conn_track *conns_head, *conns_tail;
+	unsigned nconns;
+	uint64_t refused, evicted, reaped, refused_logged;
+	int64_t refused_log_ms;
+	pthread_t reaper;
+	bool reaper_running;
+	bool reaper_stop;
+	pthread_cond_t reaper_cond;
+	char listen_host[256]; /* host part of [http] listen, lower case */
+	char base_host[256];   /* host part of [http] base_url, lower case, or "" */
 	struct config cfg;
 	struct api_ctx ctx;
 	struct dbpool pool;
@@ -131,8 +154,10 @@ static void pool_close(struct dbpool *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
-/* ---- per-address connection counts ------------------------------------ */
+/* ---- per-address connection counts, deadlines, eviction --------------- */
 
+/* IPv4 by address, IPv6 by /64 (one host or LAN usually owns a whole /64),
+ * IPv4-mapped IPv6 as the IPv4 address it is. */
 static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
 {
 	memset(key, 0, 17);
@@ -142,11 +167,97 @@ static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
 		return true;
 	}
 	if (sa && sa->sa_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			key[0] = 4;
+			memcpy(key + 1, a6->s6_addr + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a6->s6_addr, 8);
+		}
 		return true;
 	}
 	return false;
+}
+
+static struct perip_node **perip_bucket(struct http *h, const uint8_t key[17])
+{
+	unsigned hsh = 2166136261u;
+	for (int i = 0; i < 17; i++)
+		hsh = (hsh ^ key[i]) * 16777619u;
+	return &h->perip[hsh % PERIP_BUCKETS];
+}
+
+static struct perip_node *perip_find(struct http *h, const uint8_t key[17])
+{
+	struct perip_node *n = *perip_bucket(h, key);
+	while (n && memcmp(n->addr, key, 17) != 0)
+		n = n->next;
+	return n;
+}
+
+/* Shut a connection's socket down: libmicrohttpd sees the end of the stream
+ * on its next poll and closes the connection itself (it still owns the fd,
+ * which stays open until after its CLOSED notification, where we forget it). */
+static void conn_kill(struct conn_track *t)
+{
+	t->reaped = true;
+	if (t->fd >= 0)
+		shutdown(t->fd, SHUT_RDWR);
+}
+
+static void log_refusals_locked(struct http *h, int64_t now_ms)
+{
+	if (h->refused == h->refused_logged || now_ms - h->refused_log_ms < 10000)
+		return;
+	log_warn("http: %llu connection(s) refused at accept in the last %llds (over "
+		 "max_connections %d or per_ip_connections %d + %d per address, IPv6 by /64); "
+		 "%llu evicted, %llu past the request deadline so far",
+		 (unsigned long long)(h->refused - h->refused_logged),
+		 (long long)(h->refused_log_ms ? (now_ms - h->refused_log_ms) / 1000 : 0),
+		 h->cfg.http_max_connections, h->cfg.http_per_ip_connections, PERIP_SLACK,
+		 (unsigned long long)h->evicted, (unsigned long long)h->reaped);
+	h->refused_logged = h->refused;
+	h->refused_log_ms = now_ms;
+}
+
+/* Accept policy, called right after accept(): refuse (close at once) a
+ * connection over the per-address limit; at max_connections evict the
+ * connection whose request has been arriving longest (a slow or stalled
+ * client: a complete request is answered at once), else refuse. Either way a
+ * flood is turned away instead of queueing in the kernel's backlog. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http *h = cls;
+	uint8_t key[17];
+	enum MHD_Result ok = MHD_YES;
+	(void)addrlen;
+	int64_t now = util_mono_ms();
+	pthread_mutex_lock(&h->perip_lock);
+	const struct perip_node *n = addr_key(addr, key) ? perip_find(h, key) : NULL;
+	if (n && n->count >= (unsigned)h->cfg.http_per_ip_connections + PERIP_SLACK) {
+		ok = MHD_NO;
+	} else if (h->nconns >= (unsigned)h->cfg.http_max_connections) {
+		struct conn_track *victim = NULL;
+		for (struct conn_track *t = h->conns_head; t; t = t->next) {
+			if (t->responding || t->reaped || now - t->req_start_ms < EVICT_MIN_AGE_MS)
+				continue;
+			if (!victim || t->req_start_ms < victim->req_start_ms)
+				victim = t;
+		}
+		if (victim) {
+			conn_kill(victim);
+			h->evicted++;
+		} else {
+			ok = MHD_NO;
+		}
+	}
+	if (ok == MHD_NO) {
+		h->refused++;
+		log_refusals_locked(h, now);
+	}
+	pthread_mutex_unlock(&h->perip_lock);
+	return ok;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -156,60 +267,122 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const union MHD_ConnectionInfo *fi =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		uint8_t key[17];
-		struct perip_conn *pc = calloc(1, sizeof(*pc));
-		*socket_context = pc;
-		if (!pc || !ci || !addr_key(ci->client_addr, key))
+		struct conn_track *t = calloc(1, sizeof(*t));
+		*socket_context = t;
+		if (!t)
 			return;
-		unsigned hsh = 2166136261u;
-		for (int i = 0; i < 17; i++)
-			hsh = (hsh ^ key[i]) * 16777619u;
+		t->fd = fi ? fi->connect_fd : -1;
+		t->req_start_ms = util_mono_ms();
+		bool keyed = ci && addr_key(ci->client_addr, key);
 		pthread_mutex_lock(&h->perip_lock);
-		struct perip_node **b = &h->perip[hsh % PERIP_BUCKETS], *n = *b;
-		while (n && memcmp(n->addr, key, sizeof(key)) != 0)
-			n = n->next;
-		if (!n && (n = calloc(1, sizeof(*n)))) {
+		t->prev = h->conns_tail;
+		if (h->conns_tail)
+			h->conns_tail->next = t;
+		else
+			h->conns_head = t;
+		h->conns_tail = t;
+		h->nconns++;
+		struct perip_node *n = keyed ? perip_find(h, key) : NULL;
+		if (keyed && !n && (n = calloc(1, sizeof(*n)))) {
+			struct perip_node **b = perip_bucket(h, key);
 			memcpy(n->addr, key, sizeof(key));
 			n->next = *b;
 			*b = n;
 		}
 		if (n) {
 			n->count++;
-			pc->node = n;
-			pc->over = n->count > (unsigned)h->cfg.http_per_ip_connections;
+			t->node = n;
+			t->over = n->count > (unsigned)h->cfg.http_per_ip_connections;
 		}
 		pthread_mutex_unlock(&h->perip_lock);
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		struct perip_conn *pc = *socket_context;
+		struct conn_track *t = *socket_context;
 		*socket_context = NULL;
-		if (!pc)
+		if (!t)
 			return;
-		if (pc->node) {
-			pthread_mutex_lock(&h->perip_lock);
-			if (--pc->node->count == 0) {
-				for (size_t i = 0; i < PERIP_BUCKETS; i++) {
-					struct perip_node **pp = &h->perip[i];
-					while (*pp && *pp != pc->node)
-						pp = &(*pp)->next;
-					if (*pp) {
-						*pp = pc->node->next;
-						free(pc->node);
-						break;
-					}
-				}
+		pthread_mutex_lock(&h->perip_lock);
+		if (t->prev)
+			t->prev->next = t->next;
+		else
+			h->conns_head = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		else
+			h->conns_tail = t->prev;
+		h->nconns--;
+		if (t->node && --t->node->count == 0) {
+			struct perip_node **pp = perip_bucket(h, t->node->addr);
+			while (*pp && *pp != t->node)
+				pp = &(*pp)->next;
+			if (*pp) {
+				*pp = t->node->next;
+				free(t->node);
 			}
-			pthread_mutex_unlock(&h->perip_lock);
 		}
-		free(pc);
+		pthread_mutex_unlock(&h->perip_lock);
+		free(t);
 	}
+}
+
+static struct conn_track *conn_track_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
 }
 
 static bool conn_over_limit(struct MHD_Connection *conn)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	const struct perip_conn *pc = ci ? ci->socket_context : NULL;
-	return pc && pc->over;
+	const struct conn_track *t = conn_track_of(conn);
+	return t && t->over;
+}
+
+/* The request on @conn is complete (@responding) or answered (!@responding:
+ * the next request's deadline starts now). */
+static void conn_set_responding(struct http *h, struct MHD_Connection *conn, bool responding)
+{
+	struct conn_track *t = conn_track_of(conn);
+	if (!t)
+		return;
+	pthread_mutex_lock(&h->perip_lock);
+	t->responding = responding;
+	if (!responding)
+		t->req_start_ms = util_mono_ms();
+	pthread_mutex_unlock(&h->perip_lock);
+}
+
+/* libmicrohttpd's [http] timeout is an idle timeout: a byte every few seconds
+ * keeps a connection forever. This thread gives every request an absolute
+ * deadline instead: headers and body must have arrived [http] timeout seconds
+ * after the connection opened or the previous response ended. */
+static void *reaper_main(void *arg)
+{
+	struct http *h = arg;
+	int64_t deadline = (int64_t)h->cfg.http_timeout_s * 1000;
+	pthread_mutex_lock(&h->perip_lock);
+	while (!h->reaper_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += REAPER_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->reaper_cond, &h->perip_lock, &ts);
+		int64_t now = util_mono_ms();
+		for (struct conn_track *t = h->conns_head; t; t = t->next) {
+			if (!t->responding && !t->reaped && now - t->req_start_ms > deadline) {
+				conn_kill(t);
+				h->reaped++;
+			}
+		}
+		log_refusals_locked(h, now);
+	}
+	pthread_mutex_unlock(&h->perip_lock);
+	return NULL;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -312,6 +485,105 @@ static void url_origin(const char *url, char *out, size_t outlen)
 	out[n] = 0;
 }
 
+/* The host part of a Host header or URL authority ("name", "name:port",
+ * "[v6]:port", "1.2.3.4"), lower case, without a final dot, into @out.
+ * false when it does not fit or is malformed. */
+static bool authority_host(const char *a, size_t alen, char *out, size_t outlen)
+{
+	const char *start = a, *end = a + alen;
+	if (alen && a[0] == '[') {
+		const char *rb = memchr(a, ']', alen);
+		if (!rb)
+			return false;
+		start = a + 1;
+		end = rb;
+	} else {
+		const char *c = memchr(a, ':', alen);
+		if (c && !memchr(c + 1, ':', (size_t)(end - c - 1)))
+			end = c;
+	}
+	size_t n = (size_t)(end - start);
+	if (n && start[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= outlen)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = start[i];
+		if ((unsigned char)c <= ' ' || c == '/' || c == '@' || c == 0x7f)
+			return false;
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = 0;
+	return true;
+}
+
+/* The host of an absolute URL ("scheme://[userinfo@]host[:port]/..."), or "". */
+static void url_host(const char *url, char *out, size_t outlen)
+{
+	out[0] = 0;
+	const char *p = strstr(url, "://");
+	if (!p)
+		return;
+	p += 3;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	if (!authority_host(p, n, out, outlen))
+		out[0] = 0;
+}
+
+/* Is @host (as authority_host() gives it) a name this server answers to?
+ * localhost, the host of [http] listen and of [http] base_url, the loopback
+ * addresses, and the address the connection arrived on. A page whose DNS name
+ * was rebound to this server carries its own name, which is none of these. */
+static bool host_allowed(const struct http *h, struct MHD_Connection *conn, const char *host)
+{
+	if (!strcmp(host, "localhost") || !strcmp(host, "127.0.0.1") || !strcmp(host, "::1"))
+		return true;
+	if ((h->listen_host[0] && !strcmp(host, h->listen_host)) ||
+	    (h->base_host[0] && !strcmp(host, h->base_host)))
+		return true;
+	unsigned char want[16];
+	int fam = inet_pton(AF_INET, host, want) == 1	 ? AF_INET
+		  : inet_pton(AF_INET6, host, want) == 1 ? AF_INET6
+							 : 0;
+	const union MHD_ConnectionInfo *fi =
+		fam ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (!fi || getsockname(fi->connect_fd, (struct sockaddr *)&ss, &sl) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return fam == AF_INET && !memcmp(&((struct sockaddr_in *)&ss)->sin_addr, want, 4);
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (fam == AF_INET6)
+			return !memcmp(a6->s6_addr, want, 16);
+		return IN6_IS_ADDR_V4MAPPED(a6) && !memcmp(a6->s6_addr + 12, want, 4);
+	}
+	return false;
+}
+
+/* Every request: the Host header names this server (HTTP/1.0 requests
+ * without one pass; libmicrohttpd refuses HTTP/1.1 ones without it). */
+static bool host_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
+{
+	const char *hv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+	char host[256];
+	if (!hv)
+		return true;
+	if (authority_host(hv, strlen(hv), host, sizeof(host)) && host_allowed(h, conn, host))
+		return true;
+	util_err(why, whylen, 0,
+		 "Host '%.64s' is not a name of this server (localhost, the [http] listen "
+		 "address or the [http] base_url host)",
+		 hv);
+	return false;
+}
+
 /* Browsers send Origin (and Sec-Fetch-Site) with state-changing requests; a
  * request from another site is refused. Non-browser clients send neither. */
 static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
@@ -325,18 +597,16 @@ static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
 	if (!origin)
 		return true;
-	char o[512], self[600];
+	char o[512], host[256];
 	url_origin(origin, o, sizeof(o));
 	if (o[0] && h->base_origin[0] && strcmp(o, h->base_origin) == 0)
 		return true;
-	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-	if (o[0] && host) {
-		snprintf(self, sizeof(self), "%s://%s", h->tls_cert ? "https" : "http", host);
-		char lself[600];
-		url_origin(self, lself, sizeof(lself));
-		if (strcmp(o, lself) == 0)
-			return true;
-	}
+	/* Origin equal to Host is not enough: a rebound DNS name is both. The
+	 * origin must be this server under one of the names it answers to. */
+	const char *scheme = h->tls_cert ? "https://" : "http://";
+	url_host(o, host, sizeof(host));
+	if (host[0] && !strncmp(o, scheme, strlen(scheme)) && host_allowed(h, conn, host))
+		return true;
 	util_err(why, whylen, 0,
 		 "Origin does not match this server: cross-site writes are refused");
 	return false;
@@ -573,22 +843,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		api_error(&over, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_connections",
 			  "more than %d connections from your address; close some and retry",
 			  h->cfg.http_per_ip_connections);
+		conn_set_responding(h, conn, true);
 		return send_req(conn, &over, NULL);
 	}
 	if (!rs) {
+		char why[160];
+		if (!host_ok(h, conn, why, sizeof(why))) {
+			struct api_req bad = { .close = true };
+			api_error(&bad, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected_request", "%s",
+				  why);
+			conn_set_responding(h, conn, true);
+			return send_req(conn, &bad, NULL);
+		}
 		/* Dashboard assets need no database and no token. */
 		if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
 			const struct web_asset *a = web_find(url);
-			if (a)
+			if (a) {
+				conn_set_responding(h, conn, true);
 				return send_asset(conn, a);
+			}
 		}
 		rs = calloc(1, sizeof(*rs));
 		if (!rs)
 			return MHD_NO;
 		rs->req.ctx = &h->ctx;
 		*con_cls = rs;
-		if (precheck(h, conn, rs, url, method, allow, sizeof(allow)))
+		if (precheck(h, conn, rs, url, method, allow, sizeof(allow))) {
+			conn_set_responding(h, conn, true);
 			return send_req(conn, &rs->req, allow[0] ? allow : NULL);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -596,6 +879,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	conn_set_responding(h, conn, true);
 	run_route(h, rs);
 	return send_req(conn, &rs->req, NULL);
 }
@@ -603,9 +887,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)conn;
+	struct http *h = cls;
 	(void)toe;
+	conn_set_responding(h, conn, false);
 	struct reqstate *rs = *con_cls;
 	if (!rs)
 		return;
@@ -616,9 +900,36 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd logs one line per broken connection: a flood of them would
+ * flood the journal. At most MHD_LOG_BURST lines per 10 s, then a count. */
+#define MHD_LOG_BURST 20
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t window;
+	static unsigned lines, dropped;
 	(void)cls;
+	int64_t now = util_mono_ms();
+	unsigned was_dropped = 0;
+	bool emit;
+	pthread_mutex_lock(&lock);
+	if (now - window >= 10000) {
+		was_dropped = dropped;
+		window = now;
+		lines = dropped = 0;
+	}
+	emit = lines < MHD_LOG_BURST;
+	if (emit)
+		lines++;
+	else
+		dropped++;
+	pthread_mutex_unlock(&lock);
+	if (was_dropped)
+		log_warn("http: %u more libmicrohttpd message(s) not logged in the last 10 s",
+			 was_dropped);
+	if (!emit)
+		return;
 	char msg[512], esc[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
@@ -675,12 +986,14 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	}
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->perip_lock, NULL);
+	pthread_cond_init(&h->reaper_cond, NULL);
 	pthread_mutex_init(&h->pool.lock, NULL);
 	pthread_cond_init(&h->pool.cond, NULL);
 	h->ctx.cfg = &h->cfg;
 	if (api_ctx_init(&h->ctx, cfg->http_public_read)) {
 		util_err(err, errlen, -ENOMEM, "out of memory");
 		pool_close(&h->pool);
+		pthread_cond_destroy(&h->reaper_cond);
 		pthread_mutex_destroy(&h->perip_lock);
 		free(h);
 		return NULL;
@@ -691,6 +1004,14 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		goto fail;
 	}
 	url_origin(cfg->http_base_url, h->base_origin, sizeof(h->base_origin));
+	url_host(cfg->http_base_url, h->base_host, sizeof(h->base_host));
+	{
+		/* "HOST:PORT" or "[V6]:PORT"; an empty host means every address */
+		const char *lc = strrchr(cfg->http_listen, ':');
+		if (!lc || !authority_host(cfg->http_listen, (size_t)(lc - cfg->http_listen),
+					   h->listen_host, sizeof(h->listen_host)))
+			h->listen_host[0] = 0;
+	}
 	{
 		char msg[ERRLEN];
 		if (config_parse_listen(cfg->http_listen, &ss, &sslen, msg, sizeof(msg))) {
@@ -705,7 +1026,13 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		goto fail;
 	pool_put(&h->pool, db);
 
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loses the
+	 * end of stream that arrives with a request's last bytes (a short read
+	 * clears "read ready" and no new edge comes), so a client that sends a
+	 * partial request and closes stays in CLOSE-WAIT until the timeout.
+	 * poll() is level-triggered and sees it at once; each thread polls at
+	 * most a quarter of max_connections (+ CONN_SLACK) sockets. */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6) {
 		/* "[::]:port" listens on IPv4 too; a specific v6 address only on itself */
 		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
@@ -735,17 +1062,15 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	h->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		flags, 0, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)cfg->http_max_connections,
-		/* ours answers 503 past the limit; libmicrohttpd's refuses at accept
-		 * a little further, so that a flood cannot hold many sockets */
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)cfg->http_per_ip_connections + PERIP_SLACK, MHD_OPTION_NOTIFY_CONNECTION,
-		on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
-		h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+		(unsigned)HTTP_THREADS,
+		/* on_accept() refuses or evicts at max_connections; this is the
+		 * backstop, never reached while it does */
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections + CONN_SLACK,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)cfg->http_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_ARRAY, h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!h->mhd) {
 		util_err(err, errlen, -EADDRINUSE,
 			 "cannot listen on %s (address in use, bad address or bad TLS files)",
@@ -754,6 +1079,11 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	if (pthread_create(&h->reaper, NULL, reaper_main, h)) {
+		util_err(err, errlen, -EAGAIN, "cannot start the HTTP deadline thread");
+		goto fail;
+	}
+	h->reaper_running = true;
 	if (pthread_create(&h->warmer, NULL, warmer_main, h) == 0)
 		h->warmer_running = true;
 	else
@@ -770,6 +1100,13 @@ void http_free(struct http *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
+	if (h->reaper_running) {
+		pthread_mutex_lock(&h->perip_lock);
+		h->reaper_stop = true;
+		pthread_cond_signal(&h->reaper_cond);
+		pthread_mutex_unlock(&h->perip_lock);
+		pthread_join(h->reaper, NULL);
+	}
 	if (h->warmer_running) {
 		pthread_mutex_lock(&h->ctx.lock);
 		h->ctx.warm_stop = true;
@@ -786,6 +1123,7 @@ void http_free(struct http *h)
 			free(n);
 		}
 	}
+	pthread_cond_destroy(&h->reaper_cond);
 	pthread_mutex_destroy(&h->perip_lock);
 	if (h->tls_key) {
 		explicit_bzero(h->tls_key, strlen(h->tls_key));
