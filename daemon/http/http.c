@@ -567,8 +567,9 @@ static bool host_allowed(const struct http *h, struct MHD_Connection *conn, cons
 	return false;
 }
 
-/* Every request: the Host header names this server (HTTP/1.0 requests
- * without one pass; libmicrohttpd refuses HTTP/1.1 ones without it). */
+/* Every request: the Host header, when there is one, names this server. A
+ * request without Host (HTTP/1.0, or a raw client: libmicrohttpd 0.9.75 does
+ * not insist) passes: no browser sends one, so no rebound page can. */
 static bool host_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
 {
 	const char *hv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
