@@ -322,9 +322,11 @@ static int cmp_rank(const struct cond_rank *x, const struct cond_rank *y)
 /* Sort the conditions by rank, most important first (insertion order breaks ties). */
 static int sort_conds(struct cond_build *b)
 {
-	size_t *idx = malloc((b->n ? b->n : 1) * sizeof(*idx));
-	struct reports_alert *sa = malloc((b->n ? b->n : 1) * sizeof(*sa));
-	struct cond_rank *sr = malloc((b->n ? b->n : 1) * sizeof(*sr));
+	if (b->n < 2)
+		return 0;
+	size_t *idx = malloc(b->n * sizeof(*idx));
+	struct reports_alert *sa = malloc(b->n * sizeof(*sa));
+	struct cond_rank *sr = malloc(b->n * sizeof(*sr));
 	if (!idx || !sa || !sr) {
 		free(idx);
 		free(sa);
@@ -334,7 +336,7 @@ static int sort_conds(struct cond_build *b)
 	for (size_t i = 0; i < b->n; i++)
 		idx[i] = i;
 	/* stable (equal ranks keep the order of the clusters): bottom-up merge sort */
-	size_t *tmp = malloc((b->n ? b->n : 1) * sizeof(*tmp));
+	size_t *tmp = malloc(b->n * sizeof(*tmp));
 	if (!tmp) {
 		free(idx);
 		free(sa);
