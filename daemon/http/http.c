@@ -485,10 +485,7 @@ static void url_origin(const char *url, char *out, size_t outlen)
 	out[n] = 0;
 }
 
-/* The host part of a Host header or URL authority ("name", "name:port",
- * "[v6]:port", "1.2.3.4"), lower case, without a final dot, into @out.
- * false when it does not fit or is malformed. */
-static bool authority_host(const char *a, size_t alen, char *out, size_t outlen)
+bool http_authority_host(const char *a, size_t alen, char *out, size_t outlen)
 {
 	const char *start = a, *end = a + alen;
 	if (alen && a[0] == '[') {
@@ -531,11 +528,11 @@ static void url_host(const char *url, char *out, size_t outlen)
 		n -= (size_t)(at + 1 - p);
 		p = at + 1;
 	}
-	if (!authority_host(p, n, out, outlen))
+	if (!http_authority_host(p, n, out, outlen))
 		out[0] = 0;
 }
 
-/* Is @host (as authority_host() gives it) a name this server answers to?
+/* Is @host (as http_authority_host() gives it) a name this server answers to?
  * localhost, the host of [http] listen and of [http] base_url, the loopback
  * addresses, and the address the connection arrived on. A page whose DNS name
  * was rebound to this server carries its own name, which is none of these. */
@@ -576,7 +573,7 @@ static bool host_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 	char host[256];
 	if (!hv)
 		return true;
-	if (authority_host(hv, strlen(hv), host, sizeof(host)) && host_allowed(h, conn, host))
+	if (http_authority_host(hv, strlen(hv), host, sizeof(host)) && host_allowed(h, conn, host))
 		return true;
 	util_err(why, whylen, 0,
 		 "Host '%.64s' is not a name of this server (localhost, the [http] listen "
@@ -1009,8 +1006,8 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	{
 		/* "HOST:PORT" or "[V6]:PORT"; an empty host means every address */
 		const char *lc = strrchr(cfg->http_listen, ':');
-		if (!lc || !authority_host(cfg->http_listen, (size_t)(lc - cfg->http_listen),
-					   h->listen_host, sizeof(h->listen_host)))
+		if (!lc || !http_authority_host(cfg->http_listen, (size_t)(lc - cfg->http_listen),
+						h->listen_host, sizeof(h->listen_host)))
 			h->listen_host[0] = 0;
 	}
 	{
