@@ -7,3 +7,7 @@ CREATE INDEX reports_cluster_group ON reports (cluster_id, source_group);
 
 -- Delivery picks, per webhook, the most severe pending notification first.
 CREATE INDEX webhook_outbox_pending ON webhook_outbox (webhook_id, state, alert_id, id);
+
+-- Quota eviction takes clusters and reports of unknown app versions first.
+CREATE INDEX report_clusters_evict ON report_clusters (version_id IS NOT NULL, last_seen, id);
+CREATE INDEX reports_evict ON reports (version_id IS NOT NULL, received_at, id);

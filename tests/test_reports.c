@@ -922,6 +922,37 @@ static void test_reports_alert_conds_flood(void **state)
 	reports_limits_free(lim);
 }
 
+/* Over the report quota, forged reports (unknown versions) are evicted
+ * before those of a known version: a flood cannot erase the sources that
+ * corroborate a genuine cluster. */
+static void test_reports_quota_keeps_known_versions(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN], ver[32];
+	struct reports_alert *a;
+	size_t n;
+	struct reports_limits *lim = reports_limits_new(65536, 1000, 100000, 64, 4);
+	assert_non_null(lim);
+	char *b = body("trustkit-ios.json", pem_leaf, pem_inter, pem_root);
+	ingest_ok(db, lim, b, "192.0.2.5", NOW);
+	ingest_ok(db, lim, b, "192.0.2.6", NOW);
+	for (int i = 0; i < 10; i++) {
+		snprintf(ver, sizeof(ver), "7.%d", i);
+		char *f = forge(b, ver, NULL);
+		ingest_ok(db, lim, f, "203.0.113.9", NOW + 1 + i);
+		free(f);
+	}
+	assert_int_equal(q(db, "SELECT count(*) FROM reports"), 4);
+	assert_int_equal(q(db, "SELECT count(*) FROM reports WHERE version_id IS NOT NULL"), 2);
+	assert_int_equal(reports_alert_conds(db, NOW + 11, 7 * DAY, &a, &n, err, sizeof(err)), 0);
+	assert_true(n >= 1);
+	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 2);
+	reports_alerts_free(a, n);
+	free(b);
+	reports_limits_free(lim);
+}
+
 static void test_reports_quote_table(void **state)
 {
 	(void)state;
@@ -996,6 +1027,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reports_cluster_cap_evicts_least_recent, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reports_alert_conds_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_quota_keeps_known_versions, setup,
+						teardown),
 		cmocka_unit_test(test_reports_quote_table),
 		cmocka_unit_test(test_reports_source_group_table),
 	};

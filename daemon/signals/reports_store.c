@@ -360,12 +360,16 @@ static const char SQL_REPORT[] =
 	"?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 static const char SQL_COUNT[] = "SELECT count(*) FROM reports";
 static const char SQL_CLUSTER_COUNT[] = "SELECT count(*) FROM report_clusters";
+/* Over a quota, clusters and reports of unknown app versions go first (anyone
+ * can make those up), then the least recently seen: a flood of forged
+ * reports cannot evict a genuine cluster or the sources that corroborate it
+ * while it has forged ones left to evict. Both orders have an index. */
 static const char SQL_CLUSTER_EVICT[] =
 	"DELETE FROM report_clusters WHERE id IN (SELECT id FROM report_clusters WHERE id != ?2 "
-	"ORDER BY last_seen, id LIMIT ?1)";
+	"ORDER BY version_id IS NOT NULL, last_seen, id LIMIT ?1)";
 static const char SQL_DAYS_PRUNE[] = "DELETE FROM report_cluster_days WHERE day < ?1";
 static const char SQL_EVICT[] = "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY "
-				"received_at, id LIMIT ?1)";
+				"version_id IS NOT NULL, received_at, id LIMIT ?1)";
 
 /* Clusters are keyed by attacker-chosen data (any chain makes a new one):
  * keep their number and their day counts bounded. */
