@@ -168,14 +168,16 @@ def test_burst():
             s = socket.create_connection(('127.0.0.1', port), timeout=5,
                                          source_address=('127.4.%d.%d' % (i // 60, 1 + i % 60), 0))
             conns.append(s)
+        # (four server threads accept at once: up to 4 more may get in)
+        want = 300 - 256 - 4
         end = time.time() + 10
         closed = 0
         while time.time() < end:
             closed = sum(server_closed(s) for s in conns)
-            if closed >= 300 - 256:
+            if closed >= want:
                 break
             time.sleep(0.2)
-        if closed < 300 - 256:
+        if closed < want:
             fail('burst: only %d of 300 idle connections closed by a server allowing 256' % closed)
         # idle connections older than a second give way to a new one
         time.sleep(1.5)
