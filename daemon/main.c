@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "readiness of every endpoint: who is stranded now or by a rotation" },
 	{ "whatif", cmd_whatif, "who a candidate chain or pins would strand (renewal gate)" },
 	{ "candidate", cmd_candidate, "record and evaluate certificates seen before deployment" },
+	{ "plan", cmd_plan, "record planned rotations and follow their seven steps" },
 	/* primitives and probing */
 	{ "pin", cmd_pin, "print the SPKI pins of certificates, keys and CSRs" },
 	{ "probe", cmd_probe, "fetch, complete and verify an endpoint's chain" },
@@ -39,6 +40,7 @@ static const struct command commands[] = {
 	{ "endpoint", cmd_endpoint, "add, remove or list inventoried endpoints" },
 	{ "app", cmd_app, "add, remove, list or show apps" },
 	{ "import-nsc", cmd_import_nsc, "import an Android Network Security Config's pins" },
+	{ "import-apk", cmd_import_apk, "import the version and NSC pins an APK ships" },
 	{ "import-trustkit", cmd_import_trustkit,
 	  "import a TrustKit configuration (JSON, Info.plist)" },
 	{ "import-okhttp", cmd_import_okhttp, "import OkHttp CertificatePinner pins" },

@@ -61,7 +61,7 @@ check 0 "import realistic inventory" -- "$PW" import "$DATA/inventory_realistic.
 # --dry-run prints and stores nothing (no database needed)
 check 0 "import-nsc --dry-run" -- "$PW" import-nsc --db "$T/none/x.db" --app shop-android --version 9.9.9 --dry-run "$DATA/nsc/shop_android.xml"
 expect "dry run prints 5 policies" -- jq -e 'length == 5' "$T/out"
-expect_grep "$T/err" "base-config" "notes go to stderr"
+expect_grep "$T/err" "debug-overrides" "notes go to stderr"
 
 # NSC: stored, audited once, idempotent
 n0=$(audit_rows)

@@ -172,6 +172,20 @@ static void test_invfile_parse_errors_name_paths(void **state)
 		      "{\"pattern\":\"api.example.com.\",\"enforce\":false}]"),
 		  "apps[0].versions[2].pin_policies[1]: same pattern and include_subdomains as "
 		  "pin_policies[0]" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":\"system\""),
+		  "apps[0].versions[2].pin_policies[0].override_anchors: expected an array" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"system\",5]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[1]: expected a string" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"everyone\"]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[0]: must be system, user, "
+		  "sha256/<base64> or an unread anchor file such as @raw/name" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"@raw/a b\"]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[0]: must be system, user, "
+		  "sha256/<base64> or an unread anchor file such as @raw/name" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"sha256/" PIN_A
+		      "\",\"sha256/" PIN_A "\"]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[1]: duplicate of "
+		  "override_anchors[0]" },
 		{ "{\"endpoints\":[", "line 1 column 14: ']' expected near end of file" },
 		{ "{\"apps\":[],\"apps\":[]}",
 		  "line 1 column 17: duplicate object key near '\"apps\"'" },
@@ -403,6 +417,70 @@ static const char small_doc[] =
 	"\"pin_policies\":[{\"pattern\":\"a.example.com\",\"pins\":[{\"sha256\":\"" PIN_B
 	"\"}]}]}]}]}";
 
+/* NSC overridePins anchors: parsed, normalised, stored,
+ * loaded, exported and re-imported unchanged; a change is an update. */
+static void test_inventory_override_anchors_round_trip(void **state)
+{
+	struct testdb *t = *state;
+	struct inventory_import_stats st;
+	char err[ERRLEN];
+	static const char doc[] =
+		"{\"apps\":[{\"name\":\"shop\",\"platform\":\"android\",\"versions\":["
+		"{\"version\":\"4.2.0\",\"pin_policies\":[{\"pattern\":\"api.example.com\","
+		"\"source\":\"nsc\",\"pins\":[{\"sha256\":\"" PIN_A "\"}],"
+		"\"override_anchors\":[\"system\",\"sha256/"
+		"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\",\"@raw/corp_ca\",\"user\"]},"
+		"{\"pattern\":\"cdn.example.com\",\"pins\":[{\"sha256\":\"" PIN_B "\"}]}]}]}]}";
+	assert_int_equal(import_text(t, doc, false, &st, err, sizeof(err)), 0);
+	struct inventory inv;
+	assert_int_equal(inventory_load(t->db, &inv, err, sizeof(err)), 0);
+	const struct app_version *v = &inv.apps[0].versions[0];
+	assert_int_equal(v->npolicies, 2);
+	const struct pin_policy *p = &v->policies[0], *q = &v->policies[1];
+	assert_string_equal(p->pattern, "api.example.com");
+	assert_int_equal(p->noverride_anchors, 4);
+	assert_string_equal(p->override_anchors[0], "system");
+	assert_string_equal(p->override_anchors[1], "sha256/" PIN_B);
+	assert_string_equal(p->override_anchors[2], "@raw/corp_ca");
+	assert_string_equal(p->override_anchors[3], "user");
+	assert_int_equal(q->noverride_anchors, 0);
+	assert_null(q->override_anchors);
+	model_inventory_free(&inv);
+
+	char *first = export_text(t);
+	assert_non_null(strstr(first, "\"override_anchors\": [\n"));
+	assert_non_null(strstr(first, "\"sha256/" PIN_B "\""));
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM pin_policies WHERE override_anchors "
+				       "IS NULL"),
+			 1);
+	/* again: unchanged */
+	long long rows = audit_rows(t);
+	assert_int_equal(import_text(t, first, false, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.audit_rows, 0);
+	assert_int_equal(audit_rows(t), rows);
+	/* export -> empty database -> export: identical */
+	struct testdb *u = testdb_new();
+	assert_non_null(u);
+	assert_int_equal(import_text(u, first, false, &st, err, sizeof(err)), 0);
+	char *second = export_text(u);
+	assert_string_equal(first, second);
+	testdb_free(u);
+	/* dropping an anchor is a change, stored and audited */
+	static const char fewer[] =
+		"{\"apps\":[{\"name\":\"shop\",\"platform\":\"android\",\"versions\":["
+		"{\"version\":\"4.2.0\",\"pin_policies\":[{\"pattern\":\"api.example.com\","
+		"\"source\":\"nsc\",\"pins\":[{\"sha256\":\"" PIN_A "\"}],"
+		"\"override_anchors\":[\"system\"]},"
+		"{\"pattern\":\"cdn.example.com\",\"pins\":[{\"sha256\":\"" PIN_B "\"}]}]}]}]}";
+	assert_int_equal(import_text(t, fewer, false, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.updated, 1);
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM pin_policies WHERE override_anchors "
+				       "= 'system'"),
+			 1);
+	free(second);
+	free(first);
+}
+
 static void test_inventory_import_merges_without_prune(void **state)
 {
 	struct testdb *t = *state;
@@ -602,6 +680,8 @@ int main(void)
 		cmocka_unit_test(test_invfile_parse_pieces),
 		cmocka_unit_test(test_invfile_parse_caps),
 		cmocka_unit_test(test_invfile_version_cmp),
+		cmocka_unit_test_setup_teardown(test_inventory_override_anchors_round_trip, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_realistic_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_import_merges_without_prune, setup,

@@ -3,16 +3,20 @@
 (function () {
   const h = PW.h;
 
+  /* [alerts] expiry_days: days are coloured as certificate_expiring rates them */
+  let expiryDays = [30, 14, 7, 2];
+
   function chainTable(chain) {
     if (!chain || !chain.length) return h('p', { class: 'muted', text: 'no chain' });
     return h('div', { class: 'table-wrap' }, h('table', { class: 'chain' },
       h('thead', {}, h('tr', {}, ['#', 'Subject', 'Issuer', 'Not after', 'Days', 'Pin (sha256)'].map(t => h('th', { text: t })))),
       h('tbody', {}, chain.map((c, i) => {
-        const d = PW.daysLeft(c.not_after);
+        const d = c.days_left ?? PW.daysLeft(c.not_after);
+        const lv = PW.expiryLevel(d, expiryDays);
         return h('tr', {},
           h('td', { text: i }), h('td', { class: 'subject', text: c.subject }), h('td', { text: c.issuer }),
           h('td', { text: (c.not_after || '').slice(0, 10) }),
-          h('td', { class: 'num' + (d !== null && d < 14 ? ' stranded' : ''), text: d === null ? '' : d }),
+          h('td', { class: 'num' + (lv ? ' exp-' + lv : ''), text: d === null ? '' : d }),
           h('td', { class: 'mono', text: c.pin }));
       }))));
   }
@@ -120,6 +124,7 @@
   async function start() {
     PW.chrome('');
     const main = PW.clear(document.getElementById('main'));
+    expiryDays = await PW.expiryThresholds();
     try {
       let id = PW.param('id');
       if (!id) {
@@ -140,7 +145,8 @@
         const bad = apps.filter(a => a.now && a.now.stranded_share > 0);
         if (bad.length)
           main.appendChild(h('div', { class: 'stranding-warning', id: 'stranding-warning', role: 'alert',
-            text: 'Users are stranded right now: ' + bad.map(a => a.app + ' ' + PW.pct(a.now.stranded_share)).join(', ') }));
+            text: 'Users are stranded right now: ' + bad.map(a => a.app + ' ' + PW.pct(a.now.stranded_share)).join(', ') },
+            bad.flatMap(a => (a.reasons || []).filter(r => r.startsWith('To restore service'))).map(r => h('div', { class: 'advice', text: r }))));
         main.appendChild(h('p', {}, 'Severity ', PW.badge(readiness.severity)));
         main.appendChild(h('h2', { text: 'Readiness per app' }));
         main.appendChild(verdictTable(apps));

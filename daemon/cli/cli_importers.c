@@ -49,7 +49,7 @@ static void config_usage(const struct config_cmd *c)
 	       c->cmd, c->what, c->source);
 }
 
-static json_t *policies_json(const struct import_policies *r)
+json_t *cli_policies_json(const struct import_policies *r)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < r->npolicies; i++) {
@@ -70,6 +70,18 @@ static json_t *policies_json(const struct import_policies *r)
 					     p->enforce, "expires",
 					     p->expires[0] ? p->expires : NULL, "pins", pins)
 				 : NULL;
+		if (o && p->noverride_anchors) {
+			json_t *a = json_array();
+			for (size_t k = 0; a && k < p->noverride_anchors; k++)
+				if (json_array_append_new(a, json_string(p->override_anchors[k]))) {
+					json_decref(a);
+					a = NULL;
+				}
+			if (!a || json_object_set_new(o, "override_anchors", a)) {
+				json_decref(o);
+				o = NULL;
+			}
+		}
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
 			return NULL;
@@ -182,7 +194,7 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 		log_warn("%s: %s pins no domain; storing it removes the version's %s policies",
 			 c->cmd, log_escape(path, esc, sizeof(esc)), c->source);
 	if (dry) {
-		rc = cli_print_json(policies_json(&r));
+		rc = cli_print_json(cli_policies_json(&r));
 		importers_policies_free(&r);
 		return rc;
 	}
@@ -217,8 +229,13 @@ static const struct config_cmd nsc_cmd = {
 	"Nested domain-configs inherit the parent's pin-set unless they have their own; a\n"
 	"domain whose pin-set is empty or absent under a pinned domain becomes an exclusion\n"
 	"(enforce=false, no pins), as Android applies only the most specific domain-config.\n"
-	"<trustkit-config enforcePinning=\"false\"> makes the domain report-only.\n"
-	"<base-config>, <debug-overrides> and <trust-anchors> are ignored (noted on stderr).",
+	"Trust anchors with overridePins=\"true\" (Android skips the pin check for chains\n"
+	"ending there) are kept per policy as override_anchors: system, user, or @raw/NAME\n"
+	"(import the APK with import-apk to get that certificate's pin). Own <trust-anchors>\n"
+	"replace inherited ones; domain-configs inherit those of <base-config>.\n"
+	"<trustkit-config enforcePinning=\"false\"> is noted and the policy stays enforced:\n"
+	"Android 7+ enforces the pin-set itself for every connection not made through\n"
+	"TrustKit. <debug-overrides> is ignored (release builds do not apply it).",
 	importers_parse_nsc,
 };
 

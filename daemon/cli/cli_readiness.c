@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "store/db.h"
+#include "base/expiry.h"
 #include "base/log.h"
 #include "readiness/readiness_load.h"
 #include "base/util.h"
@@ -52,7 +53,86 @@ static void print_scenario(const char *label, json_t *s, bool now)
 	       100 * num(s, "stranded_share"), 100 * num(s, "unknown_share"), verdict);
 }
 
-static void print_check_table(json_t *rep)
+/* The certificate certificate_expiring judges for one endpoint of the
+ * readiness JSON: the earliest of every address's chain, the trust anchor that
+ * completes a validated chain left out. */
+struct soonest {
+	json_t *ep, *cert;
+	json_int_t days;
+	const char *role;
+};
+
+static bool soonest_of(json_t *ep, struct soonest *out)
+{
+	json_t *a, *c;
+	size_t i, j;
+	out->ep = ep;
+	out->cert = NULL;
+	json_array_foreach(json_object_get(ep, "addresses"), i, a)
+	{
+		json_t *chain = json_object_get(a, "chain");
+		size_t n = json_array_size(chain);
+		if (n > 1 && !strcmp(str(a, "chain_source"), "validated"))
+			n--;
+		for (j = 0; j < n; j++) {
+			c = json_array_get(chain, j);
+			json_t *d = json_object_get(c, "days_left");
+			if (!json_is_integer(d) ||
+			    (out->cert && json_integer_value(d) >= out->days))
+				continue;
+			out->cert = c;
+			out->days = json_integer_value(d);
+			out->role = j == 0 ? "leaf" : "intermediate";
+		}
+	}
+	return out->cert != NULL;
+}
+
+static int by_days_left(const void *a, const void *b)
+{
+	json_int_t x = ((const struct soonest *)a)->days, y = ((const struct soonest *)b)->days;
+	return x < y ? -1 : x > y;
+}
+
+/* Endpoints whose earliest certificate is within the first [alerts]
+ * expiry_days threshold, soonest first, with the level certificate_expiring
+ * gives them (base/expiry.h: one rule everywhere). */
+static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
+{
+	static const char *const level[] = { "", "info", "warning", "critical" };
+	char thr[64], h[600], line[900];
+	size_t n = 0, i, cap = json_array_size(eps);
+	struct soonest *v = cap ? calloc(cap, sizeof(*v)) : NULL;
+	json_t *ep;
+	if (cap && !v)
+		return;
+	json_array_foreach(eps, i, ep)
+	{
+		if (soonest_of(ep, &v[n]) && expiry_level(v[n].days, th) != EXPIRY_NONE)
+			n++;
+	}
+	expiry_thresholds_format(th, thr, sizeof(thr));
+	if (n == 0) {
+		printf("\nNo certificate expires within %d days ([alerts] expiry_days %s).\n",
+		       th[0], thr);
+		free(v);
+		return;
+	}
+	qsort(v, n, sizeof(*v), by_days_left);
+	printf("\nExpiring certificates ([alerts] expiry_days %s):\n", thr);
+	for (i = 0; i < n; i++) {
+		snprintf(h, sizeof(h), "%s:%lld", str(v[i].ep, "host"),
+			 (long long)json_integer_value(json_object_get(v[i].ep, "port")));
+		snprintf(line, sizeof(line), "  %-8s %5lld day%s left  %-40s %s %s (%.10s)",
+			 level[expiry_level(v[i].days, th)], (long long)v[i].days,
+			 v[i].days == 1 ? " " : "s", h, v[i].role, str(v[i].cert, "subject"),
+			 str(v[i].cert, "not_after"));
+		put_escaped("", line);
+	}
+	free(v);
+}
+
+static void print_check_table(json_t *rep, const int th[EXPIRY_THRESHOLDS_MAX])
 {
 	char h[600];
 	json_t *eps = json_object_get(rep, "endpoints"), *ep;
@@ -88,6 +168,7 @@ static void print_check_table(json_t *rep)
 		json_array_foreach(json_object_get(ep, "reasons"), k, r)
 			put_escaped("    - ", json_string_value(r));
 	}
+	print_expiring(eps, th);
 	json_t *fs = json_object_get(rep, "findings"), *f;
 	if (json_array_size(fs))
 		printf("\nFindings:\n");
@@ -111,7 +192,9 @@ static void check_usage(FILE *f)
 {
 	fprintf(f, "Usage: pinwatch check [--at DATE] [--json] [--db PATH] [-c FILE]\n\n"
 		   "Readiness of every inventoried endpoint: who is stranded now, by a key\n"
-		   "rotation, by a CA change; expiry, drift, coverage and pin findings.\n\n"
+		   "rotation, by a CA change; expiry, drift, coverage and pin findings. The\n"
+		   "text output lists the certificates that expire within the first [alerts]\n"
+		   "expiry_days threshold, soonest first, with their days left.\n\n"
 		   "  --at DATE          evaluate at DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ;\n"
 		   "                     default now): pin expirations, adoption and observations\n"
 		   "                     as of then\n"
@@ -167,7 +250,7 @@ int cmd_check(int argc, char **argv)
 		if ((rc = cli_print_json(rep)) != EXIT_OK)
 			return rc;
 	} else {
-		print_check_table(rep);
+		print_check_table(rep, g.cfg.alerts_expiry_days);
 		json_decref(rep);
 		if (fflush(stdout) != 0)
 			return EXIT_RUNTIME;

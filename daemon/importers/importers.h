@@ -44,14 +44,20 @@ void importers_policies_free(struct import_policies *r);
 /**
  * Android Network Security Config XML (@buf, @len bytes; @name is used in
  * messages). Each <domain> of a <domain-config> becomes one policy (source
- * "nsc"). Nested domain-configs inherit the pin-set, its expiration and the
- * trustkit-config of their parent unless they have their own. A domain whose
- * effective pin-set is missing or empty, and which a pinned domain of the same
- * file would otherwise cover, becomes an exclusion (enforce=false, no pins):
- * Android applies the most specific domain-config only. Unpinned domains that
- * nothing covers are skipped with a note. <base-config>, <debug-overrides>,
- * <trust-anchors> are ignored with a note. A DTD internal subset (entity
- * declarations) is refused; nothing is fetched or expanded.
+ * "nsc", enforce=true). Nested domain-configs inherit the pin-set (with its
+ * expiration) and the <trust-anchors> of their parent unless they have their
+ * own; top-level ones inherit the trust anchors of <base-config>. A domain
+ * whose effective pin-set is missing or empty, and which a pinned domain of
+ * the same file would otherwise cover, becomes an exclusion (enforce=false,
+ * no pins): Android applies the most specific domain-config only. Unpinned
+ * domains that nothing covers are skipped with a note. Trust anchors with
+ * overridePins="true" in scope go to each pinned policy's override_anchors
+ * ("system", "user", "@raw/NAME" as written: a text file has no resources).
+ * <trustkit-config enforcePinning="false"> keeps the policy enforced (with a
+ * note): Android 7+ enforces the pin-set itself for every connection that
+ * does not go through TrustKit. <debug-overrides> is ignored (release
+ * builds). A DTD internal subset (entity declarations) is refused; nothing
+ * is fetched or expanded.
  * Returns 0, -EINVAL (bad input, message in @err), -EFBIG or -ENOMEM.
  * On failure @out is left empty.
  */
@@ -81,6 +87,34 @@ int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name
  */
 int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 			   struct import_policies *out, char *err, size_t errlen);
+
+#define IMPORTERS_MAX_APK_ENTRIES 100000      /**< zip entries an APK may have */
+#define IMPORTERS_MAX_APK_ENTRY	  (64u << 20) /**< bytes read of the manifest / resources.arsc */
+
+/** What an APK ships. Free with importers_apk_free(). */
+struct import_apk {
+	char *version_name;		 /**< android:versionName (resolved), NULL when absent */
+	char *package;			 /**< the manifest's package attribute, NULL when absent */
+	char *nsc_path;			 /**< "res/xml/network_security_config.xml", NULL: none */
+	struct import_policies policies; /**< as importers_parse_nsc(); empty without NSC */
+};
+
+/**
+ * Read the APK at @path (@name in messages): AndroidManifest.xml and
+ * resources.arsc (binary XML and resource table), android:versionName, and
+ * the Network Security Config the manifest's <application
+ * android:networkSecurityConfig> points to, parsed like
+ * importers_parse_nsc() except that "@raw/NAME" trust anchors are read from
+ * the APK and stored as "sha256/<b64>" pins. An APK without that attribute
+ * gives no policies (and a note). Zip entries, sizes and the binary formats
+ * are bounds-checked. Returns 0, -EINVAL (bad input, message in @err),
+ * -EFBIG (an entry over its cap) or -ENOMEM. On failure @out is empty.
+ */
+int importers_parse_apk(const char *path, const char *name, struct import_apk *out, char *err,
+			size_t errlen);
+
+/** Release the contents of @a and zero it. NULL-safe. */
+void importers_apk_free(struct import_apk *a);
 
 /**
  * Apply `--backup-pin` overrides: when @nbackup > 0, every pin equal to one of

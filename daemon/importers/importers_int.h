@@ -57,6 +57,28 @@ int imp_xml_text(xmlNodePtr node, char *out, size_t cap, char *msg, size_t msgle
 /* Whether @node is an element named @name. */
 bool imp_xml_is(xmlNodePtr node, const char *name);
 
+/* NSC trust anchors: entries of override_anchors ("system", "user",
+ * "sha256/<b64>", "@raw/name"), bounded. */
+#define IMP_MAX_ANCHORS 16
+#define IMP_ANCHOR_LEN	160
+
+/* Resolves <certificates src="@raw/NAME"> to the pins ("sha256/<b64>") of
+ * the certificates the resource holds (a PEM bundle or DER). Returns 0 with
+ * *n pins in @pins, -ENOENT when the resource is not available (the src is
+ * then kept as written), or another negative errno with a message in @msg
+ * (the import fails). */
+struct imp_nsc_resolver {
+	int (*anchor)(void *ctx, const char *src, char (*pins)[IMP_ANCHOR_LEN], size_t cap,
+		      size_t *n, char *msg, size_t msglen);
+	void *ctx;
+};
+
+/* importers_parse_nsc() on a document built by the caller (an APK's binary
+ * XML converted to libxml2 nodes, line numbers set). @res may be NULL (no
+ * resources: "@raw/" anchors kept by name). Does not free @doc. */
+int imp_parse_nsc_doc(xmlDocPtr doc, const char *name, const struct imp_nsc_resolver *res,
+		      struct import_policies *out, char *err, size_t errlen);
+
 /* Escape untrusted text for an error message (bounded, printable ASCII). */
 const char *imp_esc(const char *in, char *out, size_t outlen);
 
