@@ -10,7 +10,9 @@ on loopback: each check fails on the code before the fix.
              headers or a body: /healthz answers during, every trickler is
              closed by the request deadline ([http] timeout), /healthz after
   host       the Host header must name this server (DNS rebinding); Origin
-             equal to a foreign Host no longer passes the cross-site check
+             equal to a foreign Host no longer passes the cross-site check;
+             libmicrohttpd's own error answers (400/414/431/505) close the
+             connection and reflect nothing of the request
   probenow   probe-now of an endpoint created a moment ago probes it; a
              disabled one is 409
   redact     webhook URLs appear as scheme://host/... in listings and audit
@@ -278,8 +280,54 @@ def test_host():
         if st != 201:
             fail('host: POST with Origin localhost: %s %s' % (st, body[:200]))
         print('host: %d Host/Origin cases' % (3 * len(cases) + 3), flush=True)
+        mhd_errors(port)
     finally:
         d.stop()
+
+
+def raw(port, data):
+    s = socket.create_connection(('127.0.0.1', port), timeout=10)
+    s.sendall(data)
+    out = b''
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    except socket.timeout:
+        fail('libmicrohttpd error: connection kept open after %r' % data[:60])
+    s.close()
+    return out
+
+
+def mhd_errors(port):
+    """The answers libmicrohttpd gives by itself (documented in docs/api.md):
+    the status, the connection closed after it, nothing of the request
+    reflected. A negative Content-Length gets its header block twice
+    (libmicrohttpd 0.9.75)."""
+    mark = b'zq7REFLECTzq7'
+    cases = [
+        (b'POST /api/v1/reports HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n'
+         b'X-M: ' + mark + b'\r\n\r\n', 400),
+        (b'GET /healthz HTTP/3.7\r\nHost: localhost\r\nX-M: ' + mark + b'\r\n\r\n', 505),
+        (b'GET /' + mark + b'a' * 40000 + b' HTTP/1.1\r\nHost: localhost\r\n\r\n', 414),
+        (b'GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-M: ' + mark + b'a' * 40000 +
+         b'\r\n\r\n', 431),
+    ]
+    for req, want in cases:
+        out = raw(port, req)
+        first = out.split(b'\r\n', 1)[0]
+        if not first.startswith(b'HTTP/1.1 %d ' % want):
+            fail('libmicrohttpd error: %r for %r' % (first, req[:50]))
+        if mark in out:
+            fail('libmicrohttpd error: the request is reflected in %r' % out[:300])
+    # pinwatch's own JSON 414 below libmicrohttpd's buffer
+    st, body = raw_get(port, '/' + 'a' * 2000, host='localhost')
+    if st != 414 or json.loads(body).get('error') != 'uri_too_long':
+        fail('uri_too_long: %s %s' % (st, body[:200]))
+    print('mhd errors: 400, 505, 414, 431 answered by libmicrohttpd, closed, nothing '
+          'reflected', flush=True)
 
 
 # ---- probe-now on a new endpoint -----------------------------------------
