@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "http/api.h"
+#include "http/http_guard.h"
 #include "base/config.h"
 #include "store/db.h"
 #include "store/dbhealth.h"
@@ -39,49 +40,9 @@ struct dbpool {
 	char path[CONFIG_PATH_MAX];
 };
 
-/* Connections per client address (IPv6 by /64, the rate limiter's grouping),
- * so that the one over [http] per_ip_connections gets a 503 rather than a
- * silent close; PERIP_SLACK further they are refused at accept. */
-#define PERIP_BUCKETS 1024
-#define PERIP_SLACK   16
-/* Headroom of libmicrohttpd's own connection limit over [http]
- * max_connections: ours refuses or evicts at accept first. */
-#define CONN_SLACK 64
-/* Under pressure only a request that has been arriving this long may be evicted. */
-#define EVICT_MIN_AGE_MS 1000
-#define REAPER_TICK_MS	 200
-
-struct perip_node {
-	struct perip_node *next;
-	uint8_t addr[17]; /* family byte + up to 16 address bytes */
-	unsigned count;
-};
-
-/* One accepted connection (libmicrohttpd's socket context). */
-struct conn_track {
-	struct conn_track *prev, *next; /* every live connection, oldest first */
-	struct perip_node *node;
-	int fd;
-	int64_t req_start_ms; /* accept, or end of the previous response */
-	bool responding;      /* the request is complete: answering it */
-	bool reaped;	      /* shut down by the deadline or by eviction */
-	bool over;	      /* opened while the address was at its limit */
-};
-
 struct http {
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t perip_lock; /* perip, conns, nconns, the counters */
-	struct perip_node *perip[PERIP_BUCKETS];
-	struct conn_track *conns_head, *conns_tail;
-	unsigned nconns;
-	uint64_t refused, evicted, reaped, refused_logged;
-	int64_t refused_log_ms;
-	pthread_t reaper;
-	bool reaper_running;
-	bool reaper_stop;
-	pthread_cond_t reaper_cond;
-	char listen_host[256]; /* host part of [http] listen, lower case */
-	char base_host[256];   /* host part of [http] base_url, lower case, or "" */
+	struct http_guard guard; /* connection limits, deadlines, Host names */
 	struct config cfg;
 	struct api_ctx ctx;
 	struct dbpool pool;
@@ -152,237 +113,6 @@ static void pool_close(struct dbpool *p)
 	p->nidle = p->nopen = 0;
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
-}
-
-/* ---- per-address connection counts, deadlines, eviction --------------- */
-
-/* IPv4 by address, IPv6 by /64 (one host or LAN usually owns a whole /64),
- * IPv4-mapped IPv6 as the IPv4 address it is. */
-static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	if (sa && sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			key[0] = 4;
-			memcpy(key + 1, a6->s6_addr + 12, 4);
-		} else {
-			key[0] = 6;
-			memcpy(key + 1, a6->s6_addr, 8);
-		}
-		return true;
-	}
-	return false;
-}
-
-static struct perip_node **perip_bucket(struct http *h, const uint8_t key[17])
-{
-	unsigned hsh = 2166136261u;
-	for (int i = 0; i < 17; i++)
-		hsh = (hsh ^ key[i]) * 16777619u;
-	return &h->perip[hsh % PERIP_BUCKETS];
-}
-
-static struct perip_node *perip_find(struct http *h, const uint8_t key[17])
-{
-	struct perip_node *n = *perip_bucket(h, key);
-	while (n && memcmp(n->addr, key, 17) != 0)
-		n = n->next;
-	return n;
-}
-
-/* Shut a connection's socket down: libmicrohttpd sees the end of the stream
- * on its next poll and closes the connection itself (it still owns the fd,
- * which stays open until after its CLOSED notification, where we forget it). */
-static void conn_kill(struct conn_track *t)
-{
-	t->reaped = true;
-	if (t->fd >= 0)
-		shutdown(t->fd, SHUT_RDWR);
-}
-
-static void log_refusals_locked(struct http *h, int64_t now_ms)
-{
-	if (h->refused == h->refused_logged || now_ms - h->refused_log_ms < 10000)
-		return;
-	log_warn("http: %llu connection(s) refused at accept in the last %llds (over "
-		 "max_connections %d or per_ip_connections %d + %d per address, IPv6 by /64); "
-		 "%llu evicted, %llu past the request deadline so far",
-		 (unsigned long long)(h->refused - h->refused_logged),
-		 (long long)(h->refused_log_ms ? (now_ms - h->refused_log_ms) / 1000 : 0),
-		 h->cfg.http_max_connections, h->cfg.http_per_ip_connections, PERIP_SLACK,
-		 (unsigned long long)h->evicted, (unsigned long long)h->reaped);
-	h->refused_logged = h->refused;
-	h->refused_log_ms = now_ms;
-}
-
-/* Accept policy, called right after accept(): refuse (close at once) a
- * connection over the per-address limit; at max_connections evict the
- * connection whose request has been arriving longest (a slow or stalled
- * client: a complete request is answered at once), else refuse. Either way a
- * flood is turned away instead of queueing in the kernel's backlog. */
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-	struct http *h = cls;
-	uint8_t key[17];
-	enum MHD_Result ok = MHD_YES;
-	(void)addrlen;
-	int64_t now = util_mono_ms();
-	pthread_mutex_lock(&h->perip_lock);
-	const struct perip_node *n = addr_key(addr, key) ? perip_find(h, key) : NULL;
-	if (n && n->count >= (unsigned)h->cfg.http_per_ip_connections + PERIP_SLACK) {
-		ok = MHD_NO;
-	} else if (h->nconns >= (unsigned)h->cfg.http_max_connections) {
-		struct conn_track *victim = NULL;
-		for (struct conn_track *t = h->conns_head; t; t = t->next) {
-			if (t->responding || t->reaped || now - t->req_start_ms < EVICT_MIN_AGE_MS)
-				continue;
-			if (!victim || t->req_start_ms < victim->req_start_ms)
-				victim = t;
-		}
-		if (victim) {
-			conn_kill(victim);
-			h->evicted++;
-		} else {
-			ok = MHD_NO;
-		}
-	}
-	if (ok == MHD_NO) {
-		h->refused++;
-		log_refusals_locked(h, now);
-	}
-	pthread_mutex_unlock(&h->perip_lock);
-	return ok;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
-{
-	struct http *h = cls;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		const union MHD_ConnectionInfo *fi =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		uint8_t key[17];
-		struct conn_track *t = calloc(1, sizeof(*t));
-		*socket_context = t;
-		if (!t)
-			return;
-		t->fd = fi ? fi->connect_fd : -1;
-		t->req_start_ms = util_mono_ms();
-		bool keyed = ci && addr_key(ci->client_addr, key);
-		pthread_mutex_lock(&h->perip_lock);
-		t->prev = h->conns_tail;
-		if (h->conns_tail)
-			h->conns_tail->next = t;
-		else
-			h->conns_head = t;
-		h->conns_tail = t;
-		h->nconns++;
-		struct perip_node *n = keyed ? perip_find(h, key) : NULL;
-		if (keyed && !n && (n = calloc(1, sizeof(*n)))) {
-			struct perip_node **b = perip_bucket(h, key);
-			memcpy(n->addr, key, sizeof(key));
-			n->next = *b;
-			*b = n;
-		}
-		if (n) {
-			n->count++;
-			t->node = n;
-			t->over = n->count > (unsigned)h->cfg.http_per_ip_connections;
-		}
-		pthread_mutex_unlock(&h->perip_lock);
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		struct conn_track *t = *socket_context;
-		*socket_context = NULL;
-		if (!t)
-			return;
-		pthread_mutex_lock(&h->perip_lock);
-		if (t->prev)
-			t->prev->next = t->next;
-		else
-			h->conns_head = t->next;
-		if (t->next)
-			t->next->prev = t->prev;
-		else
-			h->conns_tail = t->prev;
-		h->nconns--;
-		if (t->node && --t->node->count == 0) {
-			struct perip_node **pp = perip_bucket(h, t->node->addr);
-			while (*pp && *pp != t->node)
-				pp = &(*pp)->next;
-			if (*pp) {
-				*pp = t->node->next;
-				free(t->node);
-			}
-		}
-		pthread_mutex_unlock(&h->perip_lock);
-		free(t);
-	}
-}
-
-static struct conn_track *conn_track_of(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return ci ? ci->socket_context : NULL;
-}
-
-static bool conn_over_limit(struct MHD_Connection *conn)
-{
-	const struct conn_track *t = conn_track_of(conn);
-	return t && t->over;
-}
-
-/* The request on @conn is complete (@responding) or answered (!@responding:
- * the next request's deadline starts now). */
-static void conn_set_responding(struct http *h, struct MHD_Connection *conn, bool responding)
-{
-	struct conn_track *t = conn_track_of(conn);
-	if (!t)
-		return;
-	pthread_mutex_lock(&h->perip_lock);
-	t->responding = responding;
-	if (!responding)
-		t->req_start_ms = util_mono_ms();
-	pthread_mutex_unlock(&h->perip_lock);
-}
-
-/* libmicrohttpd's [http] timeout is an idle timeout: a byte every few seconds
- * keeps a connection forever. This thread gives every request an absolute
- * deadline instead: headers and body must have arrived [http] timeout seconds
- * after the connection opened or the previous response ended. */
-static void *reaper_main(void *arg)
-{
-	struct http *h = arg;
-	int64_t deadline = (int64_t)h->cfg.http_timeout_s * 1000;
-	pthread_mutex_lock(&h->perip_lock);
-	while (!h->reaper_stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += REAPER_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&h->reaper_cond, &h->perip_lock, &ts);
-		int64_t now = util_mono_ms();
-		for (struct conn_track *t = h->conns_head; t; t = t->next) {
-			if (!t->responding && !t->reaped && now - t->req_start_ms > deadline) {
-				conn_kill(t);
-				h->reaped++;
-			}
-		}
-		log_refusals_locked(h, now);
-	}
-	pthread_mutex_unlock(&h->perip_lock);
-	return NULL;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -485,103 +215,6 @@ static void url_origin(const char *url, char *out, size_t outlen)
 	out[n] = 0;
 }
 
-bool http_authority_host(const char *a, size_t alen, char *out, size_t outlen)
-{
-	const char *start = a, *end = a + alen;
-	if (alen && a[0] == '[') {
-		const char *rb = memchr(a, ']', alen);
-		if (!rb)
-			return false;
-		start = a + 1;
-		end = rb;
-	} else {
-		const char *c = memchr(a, ':', alen);
-		if (c && !memchr(c + 1, ':', (size_t)(end - c - 1)))
-			end = c;
-	}
-	size_t n = (size_t)(end - start);
-	if (n && start[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= outlen)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = start[i];
-		if ((unsigned char)c <= ' ' || c == '/' || c == '@' || c == 0x7f)
-			return false;
-		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-	}
-	out[n] = 0;
-	return true;
-}
-
-/* The host of an absolute URL ("scheme://[userinfo@]host[:port]/..."), or "". */
-static void url_host(const char *url, char *out, size_t outlen)
-{
-	out[0] = 0;
-	const char *p = strstr(url, "://");
-	if (!p)
-		return;
-	p += 3;
-	size_t n = strcspn(p, "/?#");
-	const char *at = memchr(p, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - p);
-		p = at + 1;
-	}
-	if (!http_authority_host(p, n, out, outlen))
-		out[0] = 0;
-}
-
-/* Is @host (as http_authority_host() gives it) a name this server answers to?
- * localhost, the host of [http] listen and of [http] base_url, the loopback
- * addresses, and the address the connection arrived on. A page whose DNS name
- * was rebound to this server carries its own name, which is none of these. */
-static bool host_allowed(const struct http *h, struct MHD_Connection *conn, const char *host)
-{
-	if (!strcmp(host, "localhost") || !strcmp(host, "127.0.0.1") || !strcmp(host, "::1"))
-		return true;
-	if ((h->listen_host[0] && !strcmp(host, h->listen_host)) ||
-	    (h->base_host[0] && !strcmp(host, h->base_host)))
-		return true;
-	unsigned char want[16];
-	int fam = inet_pton(AF_INET, host, want) == 1	 ? AF_INET
-		  : inet_pton(AF_INET6, host, want) == 1 ? AF_INET6
-							 : 0;
-	const union MHD_ConnectionInfo *fi =
-		fam ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	if (!fi || getsockname(fi->connect_fd, (struct sockaddr *)&ss, &sl) < 0)
-		return false;
-	if (ss.ss_family == AF_INET)
-		return fam == AF_INET && !memcmp(&((struct sockaddr_in *)&ss)->sin_addr, want, 4);
-	if (ss.ss_family == AF_INET6) {
-		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (fam == AF_INET6)
-			return !memcmp(a6->s6_addr, want, 16);
-		return IN6_IS_ADDR_V4MAPPED(a6) && !memcmp(a6->s6_addr + 12, want, 4);
-	}
-	return false;
-}
-
-/* Every request: the Host header, when there is one, names this server. A
- * request without Host (HTTP/1.0, or a raw client: libmicrohttpd 0.9.75 does
- * not insist) passes: no browser sends one, so no rebound page can. */
-static bool host_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
-{
-	const char *hv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-	char host[256];
-	if (!hv)
-		return true;
-	if (http_authority_host(hv, strlen(hv), host, sizeof(host)) && host_allowed(h, conn, host))
-		return true;
-	util_err(why, whylen, 0,
-		 "Host '%.64s' is not a name of this server (localhost, the [http] listen "
-		 "address or the [http] base_url host)",
-		 hv);
-	return false;
-}
-
 /* Browsers send Origin (and Sec-Fetch-Site) with state-changing requests; a
  * request from another site is refused. Non-browser clients send neither. */
 static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
@@ -602,8 +235,9 @@ static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 	/* Origin equal to Host is not enough: a rebound DNS name is both. The
 	 * origin must be this server under one of the names it answers to. */
 	const char *scheme = h->tls_cert ? "https://" : "http://";
-	url_host(o, host, sizeof(host));
-	if (host[0] && !strncmp(o, scheme, strlen(scheme)) && host_allowed(h, conn, host))
+	http_url_host(o, host, sizeof(host));
+	if (host[0] && !strncmp(o, scheme, strlen(scheme)) &&
+	    http_guard_host_allowed(&h->guard, conn, host))
 		return true;
 	util_err(why, whylen, 0,
 		 "Origin does not match this server: cross-site writes are refused");
@@ -836,28 +470,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	char allow[128] = "";
 	(void)version;
 
-	if (!rs && conn_over_limit(conn)) {
+	if (!rs && http_guard_over_limit(conn)) {
 		struct api_req over = { .close = true };
 		api_error(&over, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_connections",
 			  "more than %d connections from your address; close some and retry",
 			  h->cfg.http_per_ip_connections);
-		conn_set_responding(h, conn, true);
+		http_guard_responding(&h->guard, conn, true);
 		return send_req(conn, &over, NULL);
 	}
 	if (!rs) {
 		char why[160];
-		if (!host_ok(h, conn, why, sizeof(why))) {
+		if (!http_guard_host_ok(&h->guard, conn, why, sizeof(why))) {
 			struct api_req bad = { .close = true };
 			api_error(&bad, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected_request", "%s",
 				  why);
-			conn_set_responding(h, conn, true);
+			http_guard_responding(&h->guard, conn, true);
 			return send_req(conn, &bad, NULL);
 		}
 		/* Dashboard assets need no database and no token. */
 		if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
 			const struct web_asset *a = web_find(url);
 			if (a) {
-				conn_set_responding(h, conn, true);
+				http_guard_responding(&h->guard, conn, true);
 				return send_asset(conn, a);
 			}
 		}
@@ -867,7 +501,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rs->req.ctx = &h->ctx;
 		*con_cls = rs;
 		if (precheck(h, conn, rs, url, method, allow, sizeof(allow))) {
-			conn_set_responding(h, conn, true);
+			http_guard_responding(&h->guard, conn, true);
 			return send_req(conn, &rs->req, allow[0] ? allow : NULL);
 		}
 		return MHD_YES;
@@ -877,7 +511,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	conn_set_responding(h, conn, true);
+	http_guard_responding(&h->guard, conn, true);
 	run_route(h, rs);
 	return send_req(conn, &rs->req, NULL);
 }
@@ -887,7 +521,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http *h = cls;
 	(void)toe;
-	conn_set_responding(h, conn, false);
+	http_guard_responding(&h->guard, conn, false);
 	struct reqstate *rs = *con_cls;
 	if (!rs)
 		return;
@@ -983,16 +617,14 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		return NULL;
 	}
 	h->cfg = *cfg;
-	pthread_mutex_init(&h->perip_lock, NULL);
-	pthread_cond_init(&h->reaper_cond, NULL);
+	http_guard_init(&h->guard, cfg);
 	pthread_mutex_init(&h->pool.lock, NULL);
 	pthread_cond_init(&h->pool.cond, NULL);
 	h->ctx.cfg = &h->cfg;
 	if (api_ctx_init(&h->ctx, cfg->http_public_read)) {
 		util_err(err, errlen, -ENOMEM, "out of memory");
 		pool_close(&h->pool);
-		pthread_cond_destroy(&h->reaper_cond);
-		pthread_mutex_destroy(&h->perip_lock);
+		http_guard_destroy(&h->guard);
 		free(h);
 		return NULL;
 	}
@@ -1002,14 +634,6 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		goto fail;
 	}
 	url_origin(cfg->http_base_url, h->base_origin, sizeof(h->base_origin));
-	url_host(cfg->http_base_url, h->base_host, sizeof(h->base_host));
-	{
-		/* "HOST:PORT" or "[V6]:PORT"; an empty host means every address */
-		const char *lc = strrchr(cfg->http_listen, ':');
-		if (!lc || !http_authority_host(cfg->http_listen, (size_t)(lc - cfg->http_listen),
-						h->listen_host, sizeof(h->listen_host)))
-			h->listen_host[0] = 0;
-	}
 	{
 		char msg[ERRLEN];
 		if (config_parse_listen(cfg->http_listen, &ss, &sslen, msg, sizeof(msg))) {
@@ -1029,7 +653,7 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	 * clears "read ready" and no new edge comes), so a client that sends a
 	 * partial request and closes stays in CLOSE-WAIT until the timeout.
 	 * poll() is level-triggered and sees it at once; each thread polls at
-	 * most a quarter of max_connections (+ CONN_SLACK) sockets. */
+	 * most a quarter of max_connections (+ HTTP_GUARD_CONN_SLACK) sockets. */
 	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6) {
 		/* "[::]:port" listens on IPv4 too; a specific v6 address only on itself */
@@ -1059,16 +683,18 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	h->mhd = MHD_start_daemon(
-		flags, 0, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)HTTP_THREADS,
-		/* on_accept() refuses or evicts at max_connections; this is the
-		 * backstop, never reached while it does */
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections + CONN_SLACK,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)cfg->http_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_ARRAY, h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(flags, 0, http_guard_accept, &h->guard, on_request, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
+				  (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+				  (unsigned)HTTP_THREADS,
+				  /* http_guard_accept() refuses or evicts at max_connections; this
+				   * is the backstop, never reached while it does */
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)cfg->http_max_connections + HTTP_GUARD_CONN_SLACK,
+				  MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &h->guard,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+				  h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!h->mhd) {
 		util_err(err, errlen, -EADDRINUSE,
 			 "cannot listen on %s (address in use, bad address or bad TLS files)",
@@ -1077,11 +703,8 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
-	if (pthread_create(&h->reaper, NULL, reaper_main, h)) {
-		util_err(err, errlen, -EAGAIN, "cannot start the HTTP deadline thread");
+	if (http_guard_start(&h->guard, err, errlen))
 		goto fail;
-	}
-	h->reaper_running = true;
 	if (pthread_create(&h->warmer, NULL, warmer_main, h) == 0)
 		h->warmer_running = true;
 	else
@@ -1098,13 +721,6 @@ void http_free(struct http *h)
 		return;
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
-	if (h->reaper_running) {
-		pthread_mutex_lock(&h->perip_lock);
-		h->reaper_stop = true;
-		pthread_cond_signal(&h->reaper_cond);
-		pthread_mutex_unlock(&h->perip_lock);
-		pthread_join(h->reaper, NULL);
-	}
 	if (h->warmer_running) {
 		pthread_mutex_lock(&h->ctx.lock);
 		h->ctx.warm_stop = true;
@@ -1114,15 +730,7 @@ void http_free(struct http *h)
 	}
 	pool_close(&h->pool);
 	api_ctx_destroy(&h->ctx);
-	for (size_t i = 0; i < PERIP_BUCKETS; i++) {
-		while (h->perip[i]) {
-			struct perip_node *n = h->perip[i];
-			h->perip[i] = n->next;
-			free(n);
-		}
-	}
-	pthread_cond_destroy(&h->reaper_cond);
-	pthread_mutex_destroy(&h->perip_lock);
+	http_guard_destroy(&h->guard);
 	if (h->tls_key) {
 		explicit_bzero(h->tls_key, strlen(h->tls_key));
 		free(h->tls_key);

@@ -2,9 +2,10 @@
  * checks, JSON bodies, and dispatch to the API routes (api.h) and the
  * embedded dashboard (web.h).
  *
- * Threads: libmicrohttpd's internal poll() thread pool. Every request borrows
- * one SQLite connection from a small pool owned by the server (one per
- * thread at most); writes made by handlers use BEGIN IMMEDIATE on it.
+ * Threads: libmicrohttpd's internal poll() thread pool; connection limits,
+ * request deadlines and the Host check live in http_guard.h. Every request
+ * borrows one SQLite connection from a small pool owned by the server (one
+ * per thread at most); writes made by handlers use BEGIN IMMEDIATE on it.
  */
 #ifndef PINWATCH_HTTP_H
 #define PINWATCH_HTTP_H
