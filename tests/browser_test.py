@@ -336,8 +336,21 @@ def main():
               'signals: reports-per-day bars drawn')
         check(not wd.alert_open(), 'signals: no alert dialog')
         wd.go(base + '/app?id=' + info['APP'])
-        check(wd.js("return document.querySelectorAll('svg.chart polyline').length") >= 3,
-              'app: adoption and coverage charts drawn')
+        check(wd.js("return document.querySelectorAll('svg.chart polyline').length") >= 2,
+              'app: adoption chart drawn')
+        # the app page shows the engine's verdicts, the same figures as the API
+        for _ in range(50):
+            if wd.js("return document.querySelectorAll('#app-verdicts tbody tr').length"):
+                break
+            time.sleep(0.1)
+        cells = wd.js("return Array.from(document.querySelectorAll('#app-verdicts tbody tr')).map(r => r.innerText)")
+        req = urllib.request.Request(base + '/api/v1/readiness', headers={'Authorization': 'Bearer ' + info['TOKEN']})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            rd = json.loads(r.read())
+        want = ['%.1f%%' % (100 * a['key_rotation']['stranded_share']) for e in rd['items'] for a in e.get('apps', [])
+                if a['app'] == 'shop-android']
+        check(want and cells and all(any(w in c for c in cells) for w in want),
+              'app: key-rotation shares are the engine\'s %r in %r' % (want, cells))
         # the plan page: seven steps with evidence, the hostile note as text
         wd.go(base + '/plan?id=' + info['PLAN'])
         for _ in range(100):

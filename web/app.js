@@ -1,18 +1,8 @@
-/* App: adoption over time per version, pins per version, backup coverage vs threshold, forecast. */
+/* App: adoption over time per version, the engine's readiness verdicts per endpoint, pins per version. */
 'use strict';
 (function () {
   const h = PW.h;
   const COLORS = ['#245ea8', '#b00020', '#1f7a3a', '#a15c00', '#6a3d9a', '#00838f', '#5d4037', '#c2185b'];
-
-  function hasBackup(v) {
-    return (v.pin_policies || []).some(p => p.enforce && (p.pins || []).some(x => x.role === 'backup'));
-  }
-
-  function shareAt(v, day) {
-    let s = null;
-    for (const a of v.adoption || []) if (a.at <= day) s = a.share;
-    return s;
-  }
 
   /* Line chart: series [{label, points: [[dayString, value]]}], optional threshold. */
   function lineChart(series, threshold, label) {
@@ -48,24 +38,25 @@
     return svg;
   }
 
-  /* Backup coverage over sample days, and a linear forecast of when it reaches the threshold. */
-  function coverage(app) {
-    const days = [...new Set(app.versions.flatMap(v => (v.adoption || []).map(a => a.at)))].sort();
-    const pts = days.map(d => [d, app.versions.filter(hasBackup).reduce((s, v) => s + (shareAt(v, d) || 0), 0)]);
-    let forecast = null;
-    const last = pts[pts.length - 1];
-    if (last && last[1] >= app.adoption_threshold) forecast = { reached: true, day: last[0] };
-    else if (pts.length >= 2) {
-      const a = pts[pts.length - 2], b = last;
-      const rate = (b[1] - a[1]) / ((Date.parse(b[0]) - Date.parse(a[0])) / 86400000);
-      if (rate > 0) {
-        const days = (app.adoption_threshold - b[1]) / rate;
-        forecast = { reached: false, day: new Date(Date.parse(b[0]) + days * 86400000).toISOString().slice(0, 10) };
-      }
-    }
-    return { pts, forecast };
+  /* The engine's verdicts for this app on every endpoint it pins: the same
+   * numbers as the endpoint pages, `pinwatch check` and the alerts. */
+  function verdicts(app, list) {
+    const rows = [];
+    for (const e of list) for (const a of e.apps || []) if (a.app === app.name) rows.push({ e, a });
+    if (!rows.length) return h('p', { class: 'muted', id: 'app-verdicts', text: 'No inventoried endpoint is covered by a pin policy of this app.' });
+    const cell = (s, cls) => h('td', { class: 'num' + (s && s.stranded_share > 0 ? ' stranded' : ''), text: s ? PW.pct(s.stranded_share) : '' });
+    return h('div', {},
+      h('div', { class: 'table-wrap' }, h('table', { id: 'app-verdicts' },
+        h('thead', {}, h('tr', {}, ['Endpoint', 'Stranded now', 'Key rotation', 'CA change', 'Rotation', 'Ready by (forecast)'].map((t, i) =>
+          h('th', { class: i >= 1 && i <= 3 ? 'num' : null, text: t })))),
+        h('tbody', {}, rows.map(({ e, a }) => h('tr', {},
+          h('td', {}, h('a', { href: '/endpoint?id=' + encodeURIComponent(e.id), text: e.host + ':' + e.port })),
+          cell(a.now), cell(a.key_rotation), cell(a.ca_change),
+          h('td', { text: a.key_rotation ? (a.key_rotation.ready ? 'ready' : 'not ready') : '' }),
+          h('td', { title: (a.forecast && a.forecast.basis) || null,
+            text: a.key_rotation && a.key_rotation.ready ? '–' : a.forecast && a.forecast.available ? a.forecast.date : 'no forecast (' + ((a.forecast && a.forecast.basis) || 'no data') + ')' })))))),
+      h('ul', { class: 'reasons' }, rows.flatMap(({ e, a }) => (a.reasons || []).map(r => h('li', { text: e.host + ':' + e.port + ': ' + r })))));
   }
-  PW.appCoverage = coverage;
 
   async function start() {
     PW.chrome('');
@@ -88,12 +79,13 @@
       if (unknown.length) main.appendChild(h('p', { class: 'notice', text: 'Versions without adoption figures (unknown, not counted as 0): ' + unknown.map(v => v.version).join(', ') }));
       main.appendChild(h('h2', { text: 'Adoption over time' }));
       main.appendChild(lineChart(app.versions.map(v => ({ label: v.version, points: (v.adoption || []).map(a => [a.at, a.share]) })), undefined, 'adoption per version'));
-      const cov = coverage(app);
-      main.appendChild(h('h2', { text: 'Backup pin coverage against the threshold' }));
-      main.appendChild(lineChart([{ label: 'with backup pin', points: cov.pts }], app.adoption_threshold, 'backup coverage'));
-      main.appendChild(h('p', { id: 'forecast', text: !cov.forecast ? 'Forecast: not enough samples, or coverage is not growing.'
-        : cov.forecast.reached ? 'Coverage reached the threshold on ' + cov.forecast.day + ': a key rotation is safe for this app.'
-        : 'Forecast: coverage reaches the threshold around ' + cov.forecast.day + ' at the current rate.' }));
+      main.appendChild(h('h2', { text: 'Readiness per endpoint' }));
+      try {
+        main.appendChild(verdicts(app, await PW.apiAll('/readiness', 20000)));
+      } catch (e) {
+        if (e.status === 404) main.appendChild(h('p', { class: 'notice', text: 'Readiness is not available on this server.' }));
+        else throw e;
+      }
       main.appendChild(h('h2', { text: 'Pins per version' }));
       main.appendChild(h('div', { class: 'table-wrap' }, h('table', { id: 'pins' },
         h('thead', {}, h('tr', {}, ['Version', 'Released', 'Share', 'Pattern', 'Enforce', 'Expires', 'Pins'].map(t => h('th', { text: t })))),
