@@ -457,14 +457,15 @@ static json_t *cert_row(sqlite3_stmt *st)
 	if (sqlite3_column_bytes(st, 5) == 32)
 		util_pin_b64(sqlite3_column_blob(st, 5), pin);
 	json_t *eps = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+	json_t *addrs = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
 	time_t not_after = (time_t)sqlite3_column_int64(st, 4);
-	return json_pack("{s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:o, s:I}", "id",
+	return json_pack("{s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "id",
 			 (json_int_t)sqlite3_column_int64(st, 0), "subject", api_col_text(st, 1),
 			 "issuer", api_col_text(st, 2), "not_before",
 			 util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)),
 			 "not_after", util_fmt_time(not_after, na, sizeof(na)), "pin", pin, "is_ca",
 			 sqlite3_column_int(st, 6), "endpoints", eps ? eps : json_array(),
-			 "days_left", (json_int_t)expiry_days_left(not_after, util_now()));
+			 "addresses", addrs ? addrs : json_array(), "days_left", (json_int_t)expiry_days_left(not_after, util_now()));
 }
 
 void api_certificates_list(struct api_req *req)
@@ -474,16 +475,21 @@ void api_certificates_list(struct api_req *req)
 		return;
 	sqlite3_stmt *st = db_stmt(
 		req->db,
-		"WITH latest AS (SELECT o.endpoint_id, o.presented_chain_id FROM observations o "
+		"WITH latest AS (SELECT o.endpoint_id, o.address, o.presented_chain_id "
+		"  FROM observations o "
 		"  WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, "
 		"address)), "
-		"served AS (SELECT DISTINCT cc.cert_id, l.endpoint_id FROM latest l "
+		"served AS (SELECT DISTINCT cc.cert_id, l.endpoint_id, l.address FROM latest l "
 		"  JOIN chain_certs cc ON cc.chain_id = l.presented_chain_id) "
 		"SELECT c.id, c.subject, c.issuer, c.not_before, c.not_after, c.spki_sha256, "
 		"c.is_ca, "
 		"  (SELECT json_group_array(e.host || ':' || e.port) FROM (SELECT DISTINCT "
 		"endpoint_id FROM served s "
-		"     WHERE s.cert_id = c.id LIMIT 50) x JOIN endpoints e ON e.id = x.endpoint_id) "
+		"     WHERE s.cert_id = c.id LIMIT 50) x JOIN endpoints e ON e.id = x.endpoint_id), "
+		"  (SELECT json_group_array(json_object('endpoint', e.host || ':' || e.port, "
+		"     'address', x.address)) FROM (SELECT endpoint_id, address FROM served s "
+		"     WHERE s.cert_id = c.id ORDER BY endpoint_id, address LIMIT 200) x "
+		"     JOIN endpoints e ON e.id = x.endpoint_id) "
 		"FROM certificates c WHERE c.id > ?1 AND c.id IN (SELECT cert_id FROM served) "
 		"ORDER BY c.id LIMIT ?2");
 	if (!st) {
