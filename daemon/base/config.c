@@ -18,7 +18,8 @@
 #include "base/log.h"
 #include "base/util.h"
 
-enum key_type { K_STR, K_BOOL, K_INT, K_SIZE, K_DURATION, K_LOGLEVEL, K_DAYS4 };
+/* K_DURATION_OFF: a duration in [min, max], or 0 (off). */
+enum key_type { K_STR, K_BOOL, K_INT, K_SIZE, K_DURATION, K_DURATION_OFF, K_LOGLEVEL, K_DAYS4 };
 
 struct key {
 	const char *section;
@@ -52,6 +53,8 @@ static const struct key keys[] = {
 	{ "probe", "max_addresses", K_INT, OFF(probe_max_addresses), 0, 1, 256 },
 	STR("probe", "ca_file", probe_ca_file),
 	{ "probe", "jitter_percent", K_INT, OFF(probe_jitter_pct), 0, 0, 50 },
+	{ "probe", "discover_interval", K_DURATION_OFF, OFF(probe_discover_interval_s), 0, 60,
+	  30LL * 86400 },
 	{ "alerts", "expiry_days", K_DAYS4, OFF(alerts_expiry_days), 0, 0, 3650 },
 	{ "alerts", "repeat_interval", K_DURATION, OFF(alerts_repeat_s), 0, 60, 30LL * 86400 },
 	{ "alerts", "probe_failures", K_INT, OFF(alerts_probe_failures), 0, 1, 1000 },
@@ -88,6 +91,7 @@ void config_defaults(struct config *c)
 	c->probe_interval_s = 300;
 	c->probe_max_addresses = 16;
 	c->probe_jitter_pct = 10;
+	c->probe_discover_interval_s = 6 * 3600;
 	c->alerts_expiry_days[0] = 30;
 	c->alerts_expiry_days[1] = 14;
 	c->alerts_expiry_days[2] = 7;
@@ -182,6 +186,14 @@ static int set_key(const struct key *k, struct config *c, const char *v, char *m
 			return util_err(msg, len, -EINVAL,
 					"expected a duration in [%llds, %llds] such as 90s, 5m, "
 					"24h, got '%s'",
+					k->min, k->max, v);
+		*(int64_t *)base = d;
+		return 0;
+	case K_DURATION_OFF:
+		if (util_parse_duration(v, &d) || (d != 0 && (d < k->min || d > k->max)))
+			return util_err(msg, len, -EINVAL,
+					"expected 0 (off) or a duration in [%llds, %llds] such as "
+					"6h, got '%s'",
 					k->min, k->max, v);
 		*(int64_t *)base = d;
 		return 0;

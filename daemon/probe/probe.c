@@ -26,6 +26,20 @@
 	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
 	"+CHACHA20-POLY1305:+AES-256-CCM:+AES-128-CCM:+AES-256-CBC:+AES-128-CBC:%NO_TICKETS"
 
+/* Dual-certificate discovery: the same offer with only ECDSA, or only RSA,
+ * signature algorithms, and for TLS 1.2 only the key exchanges that use such
+ * a certificate. A server with both certificates (nginx, haproxy, CDNs)
+ * picks the one the client's signature_algorithms allow (TLS 1.3) or its
+ * cipher suites (TLS 1.2). */
+#define PROBE_PRIORITY_ECDSA                                                                   \
+	PROBE_PRIORITY ":-SIGN-ALL:+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:" \
+		       "+SIGN-ECDSA-SECP521R1-SHA512:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:"   \
+		       "+SIGN-ECDSA-SHA512:-KX-ALL:+ECDHE-ECDSA"
+#define PROBE_PRIORITY_RSA                                                               \
+	PROBE_PRIORITY ":-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA256:+SIGN-RSA-PSS-RSAE-SHA384:" \
+		       "+SIGN-RSA-PSS-RSAE-SHA512:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:"    \
+		       "+SIGN-RSA-SHA512:-KX-ALL:+ECDHE-RSA:+DHE-RSA:+RSA"
+
 /* Parsing and validating a chain costs more than the handshake's own
  * crypto, and an estate presents the same chains sweep after sweep: parsed
  * certificates are cached by DER SHA-256 and validation verdicts by (chain,
@@ -55,10 +69,10 @@ struct chain_slot {
 struct probe_ctx {
 	struct x509_trust *trust;
 	gnutls_certificate_credentials_t cred;
-	gnutls_priority_t prio;
-	pthread_mutex_t lock;	      /* the caches */
-	uint32_t tick;		      /* use counter for LRU stamps */
-	struct x509_cert_info *certs; /* CERT_SETS * CACHE_WAYS; der == NULL: empty */
+	gnutls_priority_t prio[PROBE_NVARIANTS]; /* by enum probe_variant */
+	pthread_mutex_t lock;			 /* the caches */
+	uint32_t tick;				 /* use counter for LRU stamps */
+	struct x509_cert_info *certs;		 /* CERT_SETS * CACHE_WAYS; der == NULL: empty */
 	uint32_t *cert_stamps;
 	struct chain_slot *chains; /* CHAIN_SETS * CACHE_WAYS */
 	bool defer;		   /* probe_ctx_defer_chains() */
@@ -113,11 +127,16 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 		util_err(err, errlen, 0, "out of memory");
 		goto fail;
 	}
-	int g = gnutls_priority_init2(&ctx->prio, PROBE_PRIORITY, &pos, 0);
-	if (g < 0) {
-		util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
-			 pos ? pos : "");
-		goto fail;
+	static const char *const prios[PROBE_NVARIANTS] = { PROBE_PRIORITY, PROBE_PRIORITY_ECDSA,
+							    PROBE_PRIORITY_RSA };
+	for (size_t i = 0; i < PROBE_NVARIANTS; i++) {
+		int g = gnutls_priority_init2(&ctx->prio[i], prios[i], &pos, 0);
+		if (g < 0) {
+			ctx->prio[i] = NULL;
+			util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
+				 pos ? pos : "");
+			goto fail;
+		}
 	}
 	return ctx;
 fail:
@@ -136,8 +155,9 @@ void probe_ctx_free(struct probe_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->prio)
-		gnutls_priority_deinit(ctx->prio);
+	for (size_t i = 0; i < PROBE_NVARIANTS; i++)
+		if (ctx->prio[i])
+			gnutls_priority_deinit(ctx->prio[i]);
 	if (ctx->cred)
 		gnutls_certificate_free_credentials(ctx->cred);
 	x509_trust_free(ctx->trust);
@@ -150,6 +170,28 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	free(ctx->chains);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+}
+
+const char *probe_variant_name(enum probe_variant v)
+{
+	switch (v) {
+	case PROBE_VARIANT_ECDSA:
+		return "ecdsa";
+	case PROBE_VARIANT_RSA:
+		return "rsa";
+	default:
+		return "default";
+	}
+}
+
+int probe_variant_parse(const char *s, enum probe_variant *out)
+{
+	for (int v = 0; v < PROBE_NVARIANTS; v++)
+		if (s && !strcmp(s, probe_variant_name((enum probe_variant)v))) {
+			*out = (enum probe_variant)v;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 void probe_ctx_defer_chains(struct probe_ctx *ctx, bool on)
@@ -669,7 +711,7 @@ static void start_handshake(struct probe *p)
 		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
 		return;
 	}
-	if ((g = gnutls_priority_set(p->session, p->ctx->prio)) < 0 ||
+	if ((g = gnutls_priority_set(p->session, p->ctx->prio[p->res.variant])) < 0 ||
 	    (g = gnutls_credentials_set(p->session, GNUTLS_CRD_CERTIFICATE, p->ctx->cred)) < 0 ||
 	    (p->sni_is_name && (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni,
 							   strlen(p->sni))) < 0)) {
@@ -704,10 +746,17 @@ static void do_handshake(struct probe *p)
 struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
 			const char *sni, int timeout_ms)
 {
+	return probe_new_variant(ctx, sa, salen, sni, timeout_ms, PROBE_VARIANT_DEFAULT);
+}
+
+struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+				const char *sni, int timeout_ms, enum probe_variant variant)
+{
 	struct probe *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->ctx = ctx;
+	p->res.variant = (unsigned)variant < PROBE_NVARIANTS ? variant : PROBE_VARIANT_DEFAULT;
 	p->fd = -1;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
 	p->start_ms = util_mono_ms();
@@ -887,6 +936,14 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
 		   int timeout_ms, struct probe_result *results)
 {
+	return probe_run_many_variant(ctx, addrs, n, sni, timeout_ms, PROBE_VARIANT_DEFAULT,
+				      results);
+}
+
+int probe_run_many_variant(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
+			   const char *sni, int timeout_ms, enum probe_variant variant,
+			   struct probe_result *results)
+{
 	struct probe **ps = calloc(n ? n : 1, sizeof(*ps));
 	struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
 	int rc = 0;
@@ -895,8 +952,8 @@ int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni,
-				  timeout_ms);
+		ps[i] = probe_new_variant(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len,
+					  sni, timeout_ms, variant);
 		if (!ps[i]) {
 			rc = -ENOMEM;
 			goto out;
@@ -968,8 +1025,9 @@ json_t *probe_result_json(const struct probe_result *r)
 {
 	char at[32];
 	json_t *o =
-		json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
-			  (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
+		json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address,
+			  "port", (json_int_t)r->port, "variant", probe_variant_name(r->variant),
+			  "outcome", r->outcome, "detail", r->detail, "at",
 			  util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
 			  "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
 	if (!o)

@@ -47,6 +47,23 @@ void probe_ctx_defer_chains(struct probe_ctx *ctx, bool on);
 
 struct probe_pending;
 
+/**
+ * What a probe offers (dual-certificate discovery): a server holding an
+ * ECDSA and an RSA certificate (nginx, haproxy, CDNs) picks one by the
+ * client's signature algorithms and key exchanges.
+ * PROBE_VARIANT_DEFAULT: the probe's normal offer (GnuTLS defaults: RSA
+ * signature algorithms listed before ECDSA); PROBE_VARIANT_ECDSA: only ECDSA
+ * signature algorithms (and ECDHE-ECDSA suites for TLS 1.2);
+ * PROBE_VARIANT_RSA: only RSA and RSA-PSS (ECDHE-RSA, DHE-RSA and RSA suites).
+ */
+enum probe_variant { PROBE_VARIANT_DEFAULT = 0, PROBE_VARIANT_ECDSA, PROBE_VARIANT_RSA };
+#define PROBE_NVARIANTS 3
+
+/** "default", "ecdsa", "rsa". */
+const char *probe_variant_name(enum probe_variant v);
+/** Parse a variant name; 0 or -EINVAL. */
+int probe_variant_parse(const char *s, enum probe_variant *out);
+
 /** What one probe found. Chains are owned by the result (probe_result_clear). */
 struct probe_result {
 	char address[PROBE_ADDR_LEN]; /**< numeric address probed ("::1", "127.0.0.1") */
@@ -64,6 +81,7 @@ struct probe_result {
 	struct x509_chain validated; /**< leaf to anchor (or as far as it could be built) */
 	int64_t duration_ms;
 	time_t at;		       /**< wall-clock start */
+	enum probe_variant variant;    /**< what the probe offered */
 	struct probe_pending *pending; /**< handshake done, chain not examined yet (see
 					  probe_ctx_defer_chains()); NULL otherwise */
 };
@@ -93,6 +111,10 @@ struct probe;
  */
 struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
 			const char *sni, int timeout_ms);
+
+/** probe_new() offering @variant (dual-certificate discovery). */
+struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+				const char *sni, int timeout_ms, enum probe_variant variant);
 
 /** The socket to wait on, or -1 when the probe is done. */
 int probe_fd(const struct probe *p);
@@ -146,11 +168,18 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
 		   int timeout_ms, struct probe_result *results);
 
+/**
+ * probe_run_many() offering @variant; results carry it in ->variant.
+ */
+int probe_run_many_variant(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
+			   const char *sni, int timeout_ms, enum probe_variant variant,
+			   struct probe_result *results);
+
 /** JSON of one certificate: subject, issuer, serial, not_before, not_after, key_type,
  * key_bits, is_ca, sha256 (hex fingerprint), pin (base64), pin_hex. New reference. */
 json_t *probe_cert_json(const struct x509_cert_info *c);
 
-/** JSON of one result (address, port, outcome, detail, tls_version, cipher, trusted,
+/** JSON of one result (address, port, variant, outcome, detail, tls_version, cipher, trusted,
  * name_ok, truncated, duration_ms, presented_chain[], validated_chain[]). New reference. */
 json_t *probe_result_json(const struct probe_result *r);
 

@@ -41,9 +41,11 @@ struct sep {
 	bool in_pass;	       /* scheduler_run: member of the current pass, not yet probed in it */
 	uint64_t started_pass; /* pass during which its current probe started */
 	bool probe_now;
+	bool discovering;	  /* this round also probes every address with each variant */
+	time_t discover_due;	  /* next discovery; 0: at the next probe */
 	struct probe_addr *addrs; /* only while resolving/probing */
-	size_t naddrs, next_addr;
-	int pending; /* probes started and not finished */
+	size_t naddrs, next_addr; /* next_addr: next job, see ep_jobs() */
+	int pending;		  /* probes started and not finished */
 	int dns_rc;
 	char *dns_err;	   /* malloc'ed by the resolver on failure, freed when done */
 	struct sep *qnext; /* due queue / ready queue / resolver queues */
@@ -61,7 +63,9 @@ struct witem {
 	int kind; /* 0 result, 1 endpoint probed, 2 sweep pass closed */
 	int64_t endpoint_id;
 	struct probe_result r;
+	bool discovering; /* kind 0: its endpoint was discovering in this round */
 	time_t last, next;
+	time_t discovered;   /* kind 1: discovery done at (0: not in this round) */
 	int64_t pass_probes; /* kind 2 */
 	double pass_secs;
 	struct witem *next_item;
@@ -99,6 +103,8 @@ struct scheduler {
 	pthread_mutex_t nlock;
 	int64_t now_ids[64];
 	size_t nnow;
+	int64_t disc_ids[64]; /* writer -> loop: chain changed, discover at once */
+	size_t ndisc;
 
 	/* writer */
 	pthread_t wthread;
@@ -158,9 +164,25 @@ static void stats_add(struct sched_stats *st, const char *outcome)
 static void probe_counted(struct scheduler *s, const struct probe_result *r)
 {
 	pthread_mutex_lock(&s->tlock);
+	if (r->variant != PROBE_VARIANT_DEFAULT) {
+		s->total.discovery_probes++; /* not an address probe of the estate */
+		pthread_mutex_unlock(&s->tlock);
+		return;
+	}
 	stats_add(&s->total, r->outcome);
 	pthread_mutex_unlock(&s->tlock);
 	metrics_probe_observe(r->outcome, (double)r->duration_ms / 1000.0);
+}
+
+/* Writer thread: endpoint @id saw a new chain; its discovery is due at once. */
+static void discover_again(struct scheduler *s, int64_t id)
+{
+	pthread_mutex_lock(&s->nlock);
+	if (s->ndisc < ARRAY_SIZE(s->disc_ids))
+		s->disc_ids[s->ndisc++] = id;
+	pthread_mutex_unlock(&s->nlock);
+	uint64_t one = 1;
+	(void)!write(s->evfd, &one, sizeof(one));
 }
 
 /* ---- writer thread ---- */
@@ -211,11 +233,26 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		bool o = false;
 		if (it->kind == 2)
 			continue;
-		if (it->kind == 0)
+		if (it->kind == 0) {
 			rc = obs_record(s->wdb, it->endpoint_id, &it->r, &o, err, sizeof(err));
-		else
+			/* A new chain seen by the normal probe outside a discovery
+			 * round: discover again at once (and after a restart). */
+			if (!rc && o && s->o.discover_interval_s > 0 && !it->discovering &&
+			    it->r.variant == PROBE_VARIANT_DEFAULT && it->r.handshake_ok) {
+				rc = obs_endpoint_discovered(s->wdb, it->endpoint_id, 0, err,
+							     sizeof(err));
+				if (!rc)
+					discover_again(s, it->endpoint_id);
+			}
+			if (it->r.variant != PROBE_VARIANT_DEFAULT)
+				o = false; /* new_rows counts observation rows */
+		} else {
 			rc = obs_endpoint_probed(s->wdb, it->endpoint_id, it->last, it->next, err,
 						 sizeof(err));
+			if (!rc && it->discovered)
+				rc = obs_endpoint_discovered(s->wdb, it->endpoint_id,
+							     it->discovered, err, sizeof(err));
+		}
 		if (rc == -EIO &&
 		    sqlite3_extended_errcode(db_handle(s->wdb)) == SQLITE_CONSTRAINT_FOREIGNKEY)
 			rc = 0; /* endpoint deleted meanwhile: nothing to record */
@@ -539,7 +576,7 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 {
 	static const char q[] =
 		"SELECT id, host, port, coalesce(sni, host), interval_s, last_probe_at, "
-		"next_probe_at FROM endpoints WHERE enabled = 1 ORDER BY id";
+		"next_probe_at, discovered_at FROM endpoints WHERE enabled = 1 ORDER BY id";
 	sqlite3_stmt *st = NULL;
 	time_t now = util_now();
 	if (sqlite3_prepare_v2(db_handle(s->rdb), q, -1, &st, NULL) != SQLITE_OK)
@@ -576,6 +613,11 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 				e->next_due = (time_t)(sqlite3_column_int64(st, 5) + interval);
 			else
 				e->next_due = now + (time_t)(rand_r(&s->rnd) % 60);
+			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+				e->discover_due = (time_t)(sqlite3_column_int64(st, 7) +
+							   s->o.discover_interval_s);
+		} else if (sqlite3_column_type(st, 7) == SQLITE_NULL && e->st == E_IDLE) {
+			e->discover_due = 0; /* reset (a chain change): discover at once */
 		}
 		e->removed = false;
 		const char *h = (const char *)sqlite3_column_text(st, 1);
@@ -661,10 +703,32 @@ static int64_t scan_due(struct scheduler *s, time_t now)
 	return next;
 }
 
+/* Probes of one round: every address once, and with discovery once more
+ * per variant (job j probes address j % naddrs with variant j / naddrs). */
+static size_t ep_jobs(const struct sep *e)
+{
+	return e->naddrs * (e->discovering ? PROBE_NVARIANTS : 1);
+}
+
+/* Whether the round starting now discovers (sweeps: as sched_opts.sweep_discover says). */
+static bool discovery_due(const struct scheduler *s, const struct sep *e, time_t now)
+{
+	if (s->o.discover_interval_s <= 0 && !(s->sweep_mode && s->o.sweep_discover > 0))
+		return false;
+	if (s->sweep_mode && s->o.sweep_discover != 0)
+		return s->o.sweep_discover > 0;
+	return e->discover_due <= now;
+}
+
 static void endpoint_done(struct scheduler *s, struct sep *e)
 {
 	time_t now = util_now();
+	bool discovered = e->discovering;
 	e->st = E_IDLE;
+	e->discovering = false;
+	if (discovered)
+		e->discover_due =
+			now + (s->o.discover_interval_s > 0 ? s->o.discover_interval_s : 6 * 3600);
 	free(e->addrs);
 	e->addrs = NULL;
 	free(e->dns_err);
@@ -680,6 +744,7 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 		it->endpoint_id = e->id;
 		it->last = now;
 		it->next = e->next_due;
+		it->discovered = discovered ? now : 0;
 		writer_push(s, it);
 	}
 	if (s->sweep_mode) {
@@ -695,7 +760,8 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
  * there (probe_result_complete()), off the event loop, and counted then. */
 static void push_result(struct scheduler *s, struct sep *e, struct probe_result *r)
 {
-	s->pass_probes++;
+	if (r->variant == PROBE_VARIANT_DEFAULT)
+		s->pass_probes++;
 	if (!r->pending)
 		probe_counted(s, r);
 	struct witem *it = calloc(1, sizeof(*it));
@@ -705,6 +771,7 @@ static void push_result(struct scheduler *s, struct sep *e, struct probe_result 
 	}
 	it->kind = 0;
 	it->endpoint_id = e->id;
+	it->discovering = e->discovering;
 	it->r = *r;
 	memset(r, 0, sizeof(*r));
 	writer_push(s, it);
@@ -736,7 +803,7 @@ static void probe_finished(struct scheduler *s, struct slot *sl)
 	sl->next = s->free_slots;
 	s->free_slots = sl;
 	s->running--;
-	if (--e->pending == 0 && e->next_addr >= e->naddrs)
+	if (--e->pending == 0 && e->next_addr >= ep_jobs(e))
 		endpoint_done(s, e);
 }
 
@@ -753,10 +820,12 @@ static void start_probe(struct scheduler *s, struct sep *e)
 {
 	struct slot *sl = s->free_slots;
 	s->free_slots = sl->next;
-	const struct probe_addr *a = &e->addrs[e->next_addr++];
+	size_t job = e->next_addr++;
+	const struct probe_addr *a = &e->addrs[job % e->naddrs];
+	enum probe_variant variant = (enum probe_variant)(job / e->naddrs);
 	sl->ep = e;
-	sl->p = probe_new(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni,
-			  s->o.timeout_ms);
+	sl->p = probe_new_variant(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni,
+				  s->o.timeout_ms, variant);
 	sl->prev = sl->next = NULL;
 	s->running++;
 	e->pending++;
@@ -773,12 +842,13 @@ static void start_probe(struct scheduler *s, struct sep *e)
 		probe_addr_str((const struct sockaddr *)&a->ss, r.address, sizeof(r.address));
 		snprintf(r.outcome, sizeof(r.outcome), "tls_error:out_of_memory");
 		r.at = util_now();
+		r.variant = variant;
 		slot_unlink(s, sl);
 		sl->next = s->free_slots;
 		s->free_slots = sl;
 		s->running--;
 		push_result(s, e, &r);
-		if (--e->pending == 0 && e->next_addr >= e->naddrs)
+		if (--e->pending == 0 && e->next_addr >= ep_jobs(e))
 			endpoint_done(s, e);
 		return;
 	}
@@ -826,6 +896,17 @@ static void take_resolved(struct scheduler *s)
 		}
 	}
 	s->nnow = 0;
+	for (size_t i = 0; i < s->ndisc; i++) {
+		struct sep *e = find_ep(s, s->disc_ids[i]);
+		if (e) {
+			e->discover_due = 0;
+			if (!s->sweep_mode) {
+				e->probe_now = true;
+				s->want_scan = true;
+			}
+		}
+	}
+	s->ndisc = 0;
 	pthread_mutex_unlock(&s->nlock);
 	while (list) {
 		struct sep *e = list;
@@ -847,6 +928,7 @@ static void take_resolved(struct scheduler *s)
 		e->st = E_PROBING;
 		e->next_addr = 0;
 		e->pending = 0;
+		e->discovering = discovery_due(s, e, util_now());
 		ready_push(s, e);
 	}
 }
@@ -860,7 +942,7 @@ static void fill(struct scheduler *s, bool stopping)
 	while (s->running < s->nslots && s->ready_head) {
 		struct sep *e = s->ready_head;
 		start_probe(s, e);
-		if (e->next_addr >= e->naddrs) {
+		if (e->next_addr >= ep_jobs(e)) {
 			s->ready_head = e->qnext;
 			if (!s->ready_head)
 				s->ready_tail = NULL;
@@ -1155,6 +1237,7 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 		}
 	}
 	st->new_rows = atomic_load(&s->new_rows) - rows0;
+	st->discovery_probes = total.discovery_probes - before.discovery_probes;
 	st->wall_ms = util_mono_ms() - t0;
 	metrics_sweep_observe((unsigned)st->probes, (double)st->wall_ms / 1000.0);
 
@@ -1197,6 +1280,7 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 					s->o.timeout_ms = no.timeout_ms;
 					s->o.max_addresses = no.max_addresses;
 					s->o.jitter_pct = no.jitter_pct;
+					s->o.discover_interval_s = no.discover_interval_s;
 					/* A new pool size or trust store needs an empty pool:
 					 * stop starting probes, let those in flight end (within
 					 * the timeout), then apply (apply_pending). */

@@ -27,6 +27,18 @@ static const char Q_OBS_INS[] =
 static const char Q_OBS_UPD[] =
 	"UPDATE observations SET last_seen = max(last_seen, ?), probe_count = probe_count + 1, "
 	"tls_version = ?, cipher = ?, detail = ?, duration_ms = ? WHERE id = ?";
+static const char Q_VAR_LAST[] =
+	"SELECT id, outcome, presented_chain_id, validated_chain_id FROM variant_observations "
+	"WHERE endpoint_id = ? AND address = ? AND variant = ? ORDER BY last_seen DESC, id DESC "
+	"LIMIT 1";
+static const char Q_VAR_INS[] =
+	"INSERT INTO variant_observations (endpoint_id, address, variant, outcome, "
+	"presented_chain_id, validated_chain_id, tls_version, cipher, detail, first_seen, "
+	"last_seen, probe_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,1)";
+static const char Q_VAR_UPD[] =
+	"UPDATE variant_observations SET last_seen = max(last_seen, ?), probe_count = probe_count "
+	"+ 1, tls_version = ?, cipher = ?, detail = ? WHERE id = ?";
+static const char Q_EP_DISCOVERED[] = "UPDATE endpoints SET discovered_at = ? WHERE id = ?";
 static const char Q_EP_PROBED[] =
 	"UPDATE endpoints SET last_probe_at = ?, next_probe_at = ? WHERE id = ?";
 static const char Q_SWEEP_INS[] = "INSERT INTO sweeps (started_at) VALUES (?)";
@@ -151,6 +163,65 @@ static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t id)
 		sqlite3_bind_null(s, i);
 }
 
+/* The row of a discovery probe (variant_observations), run-length encoded
+ * like observations. */
+static int record_variant(struct db *db, int64_t endpoint_id, const struct probe_result *r,
+			  const char *addr, time_t now, int64_t pid, int64_t vid, bool *opened,
+			  char *err, size_t errlen)
+{
+	const char *variant = probe_variant_name(r->variant);
+	sqlite3_stmt *s = db_stmt(db, Q_VAR_LAST);
+	if (!s)
+		return sql_fail(db, err, errlen, "variant_observations");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
+	int64_t last = 0;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(s, 1);
+		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
+		    sqlite3_column_int64(s, 3) == vid)
+			last = sqlite3_column_int64(s, 0);
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return sql_fail(db, err, errlen, "variant_observations");
+	}
+	sqlite3_reset(s);
+	if (last) {
+		if (!(s = db_stmt(db, Q_VAR_UPD)))
+			return sql_fail(db, err, errlen, "variant_observations");
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+		sqlite3_bind_text(s, 2, r->tls_version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, r->cipher, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, r->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, last);
+	} else {
+		if (!(s = db_stmt(db, Q_VAR_INS)))
+			return sql_fail(db, err, errlen, "variant_observations");
+		sqlite3_bind_int64(s, 1, endpoint_id);
+		sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, r->outcome[0] ? r->outcome : "unknown", -1, SQLITE_STATIC);
+		bind_id_or_null(s, 5, pid);
+		bind_id_or_null(s, 6, vid);
+		if (r->handshake_ok) {
+			sqlite3_bind_text(s, 7, r->tls_version, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 8, r->cipher, -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_text(s, 9, r->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 10, (sqlite3_int64)now);
+		sqlite3_bind_int64(s, 11, (sqlite3_int64)now);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "writing variant observation");
+	if (opened)
+		*opened = last == 0;
+	return 0;
+}
+
 int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r, bool *opened,
 	       char *err, size_t errlen)
 {
@@ -168,6 +239,8 @@ int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 		    (rc = chain_id(db, &r->validated, now, &vid, err, errlen)) != 0)
 			return rc;
 	}
+	if (r->variant != PROBE_VARIANT_DEFAULT)
+		return record_variant(db, endpoint_id, r, addr, now, pid, vid, opened, err, errlen);
 	sqlite3_stmt *s = db_stmt(db, Q_OBS_LAST);
 	if (!s)
 		return sql_fail(db, err, errlen, "observations");
@@ -231,6 +304,21 @@ int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)last_probe_at);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)next_probe_at);
 	sqlite3_bind_int64(s, 3, endpoint_id);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
+}
+
+int obs_endpoint_discovered(struct db *db, int64_t endpoint_id, time_t at, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, Q_EP_DISCOVERED);
+	if (!s)
+		return sql_fail(db, err, errlen, "endpoints");
+	if (at)
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)at);
+	else
+		sqlite3_bind_null(s, 1);
+	sqlite3_bind_int64(s, 2, endpoint_id);
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");

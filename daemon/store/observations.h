@@ -30,6 +30,9 @@ struct db;
  * transaction). Chains are stored when @r->handshake_ok. Opens a new
  * observation row when (outcome, presented chain, validated chain) differs
  * from the latest row of (endpoint, address), else updates that row.
+ * Results of discovery probes (@r->variant ecdsa or rsa) go to
+ * variant_observations (schema/010_dualcert.sql), keyed by (endpoint,
+ * address, variant), with the same run-length encoding.
  * @opened (may be NULL) is set to true when a new row was opened.
  * 0 or negative errno with a message in @err.
  */
@@ -39,6 +42,11 @@ int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 /** Set endpoints.last_probe_at / next_probe_at (inside the caller's transaction). */
 int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at,
 			time_t next_probe_at, char *err, size_t errlen);
+
+/** Set endpoints.discovered_at (0: NULL, discovery due at the next probe); inside the
+ * caller's transaction. */
+int obs_endpoint_discovered(struct db *db, int64_t endpoint_id, time_t at, char *err,
+			    size_t errlen);
 
 /** Open a sweeps row; its id in @id. */
 int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, size_t errlen);
