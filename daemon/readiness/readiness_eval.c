@@ -229,7 +229,7 @@ static int flags_for(const struct rd_appcov *ac, const struct readiness_observed
 	}
 	for (size_t k = 0; k < na; k++) {
 		af[k].a = &obs->addrs[k];
-		af[k].ch = rd_eval_chain(&obs->addrs[k]);
+		af[k].ch = readiness_platform_chain(&obs->addrs[k], ac->app->platform, NULL);
 		af[k].f = *buf + k * ac->n;
 		af[k].has_key = false;
 		if (!af[k].ch)
@@ -391,7 +391,8 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	for (size_t i = 0; obs && i < obs->naddrs; i++)
 		if (obs->addrs[i].address == v->now.address)
 			wa = &obs->addrs[i];
-	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
+	const struct readiness_chain *wc =
+		wa ? readiness_platform_chain(wa, ac->app->platform, NULL) : NULL;
 	memset(&sb, 0, sizeof(sb));
 	/* nstranded, not the shares: a version with no adoption figure is at risk
 	 * even when the other figures add up to 100% (unknown_share is then 0). */
@@ -428,7 +429,8 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 	for (size_t i = 0; obs && i < obs->naddrs; i++)
 		if (obs->addrs[i].address == kr->address)
 			ka = &obs->addrs[i];
-	const struct readiness_chain *kc = ka ? rd_eval_chain(ka) : NULL;
+	const struct readiness_chain *kc =
+		ka ? readiness_platform_chain(ka, ac->app->platform, NULL) : NULL;
 	if (!kr->ready && kr->evaluated && kr->nstranded == 0) {
 		/* Nobody known is at risk, but readiness counts known shares only. */
 		rd_sb_add(&sb,
@@ -624,6 +626,8 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 			}
 		}
 	}
+	if (!rc)
+		rc = rd_variant_observations(out);
 	if (out->expiry.known) {
 		int64_t diff = (int64_t)out->expiry.not_after - (int64_t)o->at;
 		out->expiry.days_left = diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400);
@@ -820,6 +824,8 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 	}
 	rd_shares_free(&sh);
 	int rc = rd_findings(idx, obs, o, out);
+	if (!rc)
+		rc = rd_variant_findings(idx, obs, o, out);
 	if (rc) {
 		readiness_report_free(out);
 		return rc;
