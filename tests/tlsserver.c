@@ -3,7 +3,7 @@
  *
  *   tlsserver [--address IP] [--port N] [--mode tls|silent|garbage|close|slow]
  *             [--delay MS] [--threads N] [--count N] [--ca-out FILE]
- *             [NAME[=normal|leaf-only|expired|wrong-name|self-signed|many|huge|rsa]...]
+ *             [NAME[=normal|leaf-only|expired|wrong-name|self-signed|many|huge|rsa|dual]...]
  *
  * Prints "port N" on stdout once serving. --count N adds ep0.test .. ep<N-1>.test.
  */
@@ -31,11 +31,18 @@ static int parse_flavor(const char *s, enum tlsfarm_flavor *fl, enum tlsfarm_key
 	static const struct {
 		const char *name;
 		enum tlsfarm_flavor fl;
-	} t[] = { { "normal", TLSFARM_NORMAL },		  { "leaf-only", TLSFARM_LEAF_ONLY },
-		  { "expired", TLSFARM_EXPIRED },	  { "wrong-name", TLSFARM_WRONG_NAME },
-		  { "self-signed", TLSFARM_SELF_SIGNED }, { "many", TLSFARM_MANY_CERTS },
-		  { "huge", TLSFARM_HUGE_CHAIN },	  { "rsa", TLSFARM_NORMAL } };
-	*k = strcmp(s, "rsa") == 0 ? TLSFARM_KEY_RSA2048 : TLSFARM_KEY_ECDSA_P256;
+	} t[] = { { "normal", TLSFARM_NORMAL },
+		  { "leaf-only", TLSFARM_LEAF_ONLY },
+		  { "expired", TLSFARM_EXPIRED },
+		  { "wrong-name", TLSFARM_WRONG_NAME },
+		  { "self-signed", TLSFARM_SELF_SIGNED },
+		  { "many", TLSFARM_MANY_CERTS },
+		  { "huge", TLSFARM_HUGE_CHAIN },
+		  { "rsa", TLSFARM_NORMAL },
+		  { "dual", TLSFARM_NORMAL } };
+	*k = strcmp(s, "rsa") == 0    ? TLSFARM_KEY_RSA2048
+	     : strcmp(s, "dual") == 0 ? TLSFARM_KEY_DUAL
+				      : TLSFARM_KEY_ECDSA_P256;
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (!strcmp(s, t[i].name)) {
 			*fl = t[i].fl;
