@@ -86,6 +86,7 @@ struct tlsfarm {
 	gnutls_x509_crt_t fill_many[FILLERS_MANY], fill_huge[FILLERS_HUGE];
 	bool have_many, have_huge;
 	gnutls_x509_privkey_t fill_key;
+	gnutls_x509_privkey_t dual_key; /* the RSA key of every TLSFARM_KEY_DUAL leaf */
 	gnutls_priority_t prio;
 	struct fthread *th;
 	int nth;
@@ -390,10 +391,24 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 		gnutls_x509_privkey_deinit(key);
 		return rc;
 	}
-	if (dual && ((rc = gen_key(&key2, TLSFARM_KEY_RSA2048)) != 0 ||
-		     (rc = make_cert(&leaf2, key2, dns, dns, false, self ? NULL : p->inter,
-				     self ? NULL : p->int_key, nb, na,
-				     atomic_fetch_add(&p->serial, 1), 0)) != 0)) {
+	/* RSA-2048 key generation costs ~50 ms: dual endpoints share one RSA
+	 * key (each its own copy and its own leaf certificate). */
+	if (dual && !f->dual_key && (rc = gen_key(&f->dual_key, TLSFARM_KEY_RSA2048)) != 0) {
+		gnutls_x509_crt_deinit(leaf);
+		gnutls_x509_privkey_deinit(key);
+		return rc;
+	}
+	if (dual && (gnutls_x509_privkey_init(&key2) < 0 ||
+		     gnutls_x509_privkey_cpy(key2, f->dual_key) < 0)) {
+		if (key2)
+			gnutls_x509_privkey_deinit(key2);
+		key2 = NULL;
+		rc = -ENOMEM;
+	}
+	if (dual &&
+	    (rc != 0 || (rc = make_cert(&leaf2, key2, dns, dns, false, self ? NULL : p->inter,
+					self ? NULL : p->int_key, nb, na,
+					atomic_fetch_add(&p->serial, 1), 0)) != 0)) {
 		if (key2)
 			gnutls_x509_privkey_deinit(key2);
 		gnutls_x509_crt_deinit(leaf);
@@ -986,6 +1001,8 @@ void tlsfarm_free(struct tlsfarm *f)
 		gnutls_x509_crt_deinit(f->fill_huge[i]);
 	if (f->fill_key)
 		gnutls_x509_privkey_deinit(f->fill_key);
+	if (f->dual_key)
+		gnutls_x509_privkey_deinit(f->dual_key);
 	if (f->prio)
 		gnutls_priority_deinit(f->prio);
 	pthread_mutex_destroy(&f->lock);

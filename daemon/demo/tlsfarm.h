@@ -46,7 +46,9 @@ enum tlsfarm_flavor {
 /** TLSFARM_KEY_DUAL: an ECDSA P-256 leaf (the chain tlsfarm_chain_pins()
  *  describes) and an RSA-2048 leaf for the same name, both under the
  *  intermediate, in one credentials object: GnuTLS gives each client the
- *  certificate its signature algorithms allow (dual-certificate servers). */
+ *  certificate its signature algorithms allow (dual-certificate servers).
+ *  The dual endpoints of a farm share one RSA key (generating one costs
+ *  ~50 ms); tlsfarm_rotate() gives a new ECDSA key and two new leaves. */
 enum tlsfarm_key { TLSFARM_KEY_ECDSA_P256, TLSFARM_KEY_RSA2048, TLSFARM_KEY_DUAL };
 
 /** What the listener does with a connection. */

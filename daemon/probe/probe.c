@@ -127,10 +127,9 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 		util_err(err, errlen, 0, "out of memory");
 		goto fail;
 	}
-	static const char *const prios[PROBE_NVARIANTS] = { PROBE_PRIORITY, PROBE_PRIORITY_ECDSA,
-							    PROBE_PRIORITY_RSA };
 	for (size_t i = 0; i < PROBE_NVARIANTS; i++) {
-		int g = gnutls_priority_init2(&ctx->prio[i], prios[i], &pos, 0);
+		int g = gnutls_priority_init2(&ctx->prio[i], probe_priority((enum probe_variant)i),
+					      &pos, 0);
 		if (g < 0) {
 			ctx->prio[i] = NULL;
 			util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
@@ -170,6 +169,18 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	free(ctx->chains);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+}
+
+const char *probe_priority(enum probe_variant v)
+{
+	switch (v) {
+	case PROBE_VARIANT_ECDSA:
+		return PROBE_PRIORITY_ECDSA;
+	case PROBE_VARIANT_RSA:
+		return PROBE_PRIORITY_RSA;
+	default:
+		return PROBE_PRIORITY;
+	}
 }
 
 const char *probe_variant_name(enum probe_variant v)

@@ -61,6 +61,9 @@ enum probe_variant { PROBE_VARIANT_DEFAULT = 0, PROBE_VARIANT_ECDSA, PROBE_VARIA
 
 /** "default", "ecdsa", "rsa". */
 const char *probe_variant_name(enum probe_variant v);
+/** The GnuTLS priority string a probe offering @v uses (benchmarks compare
+ *  a minimal client at the same priorities). */
+const char *probe_priority(enum probe_variant v);
 /** Parse a variant name; 0 or -EINVAL. */
 int probe_variant_parse(const char *s, enum probe_variant *out);
 
