@@ -684,6 +684,28 @@ void probe_result_complete(struct probe_result *r)
 	pending_free(pd);
 }
 
+/* The kind of the server's certificate key, from what it signed with (TLS 1.3,
+ * TLS 1.2 ECDHE) or the key exchange (TLS 1.2 static RSA); no parsing. */
+static enum probe_variant key_variant_of(gnutls_session_t s)
+{
+	gnutls_sign_algorithm_t sig = gnutls_sign_algorithm_get(s);
+	gnutls_pk_algorithm_t pk =
+		sig != GNUTLS_SIGN_UNKNOWN ? gnutls_sign_get_pk_algorithm(sig) : GNUTLS_PK_UNKNOWN;
+	if (pk == GNUTLS_PK_UNKNOWN) {
+		gnutls_kx_algorithm_t kx = gnutls_kx_get(s);
+		if (kx == GNUTLS_KX_ECDHE_ECDSA)
+			pk = GNUTLS_PK_ECDSA;
+		else if (kx == GNUTLS_KX_RSA || kx == GNUTLS_KX_ECDHE_RSA ||
+			 kx == GNUTLS_KX_DHE_RSA)
+			pk = GNUTLS_PK_RSA;
+	}
+	if (pk == GNUTLS_PK_ECDSA)
+		return PROBE_VARIANT_ECDSA;
+	if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS)
+		return PROBE_VARIANT_RSA;
+	return PROBE_VARIANT_DEFAULT;
+}
+
 /* After the handshake: record the presented chain, then examine it here or
  * leave it to probe_result_complete(). */
 static void collect(struct probe *p)
@@ -695,6 +717,7 @@ static void collect(struct probe *p)
 		 gnutls_protocol_get_name(gnutls_protocol_get_version(p->session)) ?: "");
 	snprintf(p->res.cipher, sizeof(p->res.cipher), "%s",
 		 gnutls_cipher_get_name(gnutls_cipher_get(p->session)) ?: "");
+	p->res.key_variant = key_variant_of(p->session);
 	if (!peers || n == 0) {
 		finish(p, "tls_error:no_certificate", "server sent no certificate");
 		return;

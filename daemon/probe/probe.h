@@ -83,8 +83,11 @@ struct probe_result {
 	struct x509_chain presented; /**< as sent, in order (at most X509_MAX_CHAIN) */
 	struct x509_chain validated; /**< leaf to anchor (or as far as it could be built) */
 	int64_t duration_ms;
-	time_t at;		       /**< wall-clock start */
-	enum probe_variant variant;    /**< what the probe offered */
+	time_t at;		    /**< wall-clock start */
+	enum probe_variant variant; /**< what the probe offered */
+	/** the server's certificate key, as the variant whose offer allows it:
+	 *  ECDSA, RSA, or DEFAULT (no handshake, or another kind of key) */
+	enum probe_variant key_variant;
 	struct probe_pending *pending; /**< handshake done, chain not examined yet (see
 					  probe_ctx_defer_chains()); NULL otherwise */
 };

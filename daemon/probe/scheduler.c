@@ -16,6 +16,7 @@
 #include "store/dbhealth.h"
 #include "base/log.h"
 #include "http/metrics.h"
+#include "probe/hostsfile.h"
 #include "store/observations.h"
 #include "base/util.h"
 
@@ -41,8 +42,12 @@ struct sep {
 	bool in_pass;	       /* scheduler_run: member of the current pass, not yet probed in it */
 	uint64_t started_pass; /* pass during which its current probe started */
 	bool probe_now;
-	bool discovering;	  /* this round also probes every address with each variant */
-	time_t discover_due;	  /* next discovery; 0: at the next probe */
+	bool discovering;    /* this round also discovers (see round_done()) */
+	bool phase2;	     /* discovery probes of this round under way */
+	time_t discover_due; /* next discovery; 0: at the next probe */
+	uint8_t *got;	     /* discovering: per address, what the normal probe got */
+	uint16_t *vjobs;     /* phase 2: address << 2 | variant */
+	size_t nvjobs;
 	struct probe_addr *addrs; /* only while resolving/probing */
 	size_t naddrs, next_addr; /* next_addr: next job, see ep_jobs() */
 	int pending;		  /* probes started and not finished */
@@ -54,6 +59,7 @@ struct sep {
 struct slot {
 	struct probe *p;
 	struct sep *ep;
+	size_t job; /* index into the endpoint's jobs (ep_jobs()) */
 	short events;
 	int64_t deadline;
 	struct slot *prev, *next; /* in-flight list, in start (= deadline) order */
@@ -243,6 +249,15 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 							     sizeof(err));
 				if (!rc)
 					discover_again(s, it->endpoint_id);
+			}
+			/* A discovering round probes only the other kind of key; what
+			 * the normal probe got stands for its own kind (round_done()). */
+			if (!rc && it->discovering && it->r.variant == PROBE_VARIANT_DEFAULT &&
+			    it->r.handshake_ok && it->r.key_variant != PROBE_VARIANT_DEFAULT) {
+				it->r.variant = it->r.key_variant;
+				rc = obs_record(s->wdb, it->endpoint_id, &it->r, NULL, err,
+						sizeof(err));
+				it->r.variant = PROBE_VARIANT_DEFAULT;
 			}
 			if (it->r.variant != PROBE_VARIANT_DEFAULT)
 				o = false; /* new_rows counts observation rows */
@@ -514,6 +529,8 @@ static struct sep *find_ep(struct scheduler *s, int64_t id)
 
 static void sep_free(struct sep *e)
 {
+	free(e->got);
+	free(e->vjobs);
 	free(e->addrs);
 	free(e->host);
 	free(e->sni);
@@ -703,11 +720,11 @@ static int64_t scan_due(struct scheduler *s, time_t now)
 	return next;
 }
 
-/* Probes of one round: every address once, and with discovery once more
- * per variant (job j probes address j % naddrs with variant j / naddrs). */
+/* Probes of the current phase of a round: every address once; then, when
+ * discovering, the discovery probes round_done() chose. */
 static size_t ep_jobs(const struct sep *e)
 {
-	return e->naddrs * (e->discovering ? PROBE_NVARIANTS : 1);
+	return e->phase2 ? e->nvjobs : e->naddrs;
 }
 
 /* Whether the round starting now discovers (sweeps: as sched_opts.sweep_discover says). */
@@ -726,6 +743,12 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 	bool discovered = e->discovering;
 	e->st = E_IDLE;
 	e->discovering = false;
+	e->phase2 = false;
+	free(e->got);
+	free(e->vjobs);
+	e->got = NULL;
+	e->vjobs = NULL;
+	e->nvjobs = 0;
 	if (discovered)
 		e->discover_due =
 			now + (s->o.discover_interval_s > 0 ? s->o.discover_interval_s : 6 * 3600);
@@ -792,10 +815,48 @@ static void slot_unlink(struct scheduler *s, struct slot *sl)
 	sl->prev = sl->next = NULL;
 }
 
+/* What the normal probe of an address got, for the choice of discovery probes. */
+#define GOT_NOTHING 0xff /* no handshake: nothing to discover there now */
+
+/* Every probe of the current phase finished. A discovering round then
+ * probes each address offering only the algorithms of the key its normal
+ * probe did NOT get: a server that answered an offer listing both kinds
+ * with an ECDSA (RSA) certificate answers an ECDSA-only (RSA-only) offer
+ * with the same one, which the writer records for that variant from the
+ * normal result (one handshake fewer per address). */
+static void round_done(struct scheduler *s, struct sep *e)
+{
+	if (!e->discovering || e->phase2 || !e->got) {
+		endpoint_done(s, e);
+		return;
+	}
+	e->vjobs = calloc(e->naddrs * 2 + 1, sizeof(*e->vjobs));
+	for (size_t i = 0; e->vjobs && i < e->naddrs && i < 16384; i++) {
+		uint8_t g = e->got[i];
+		if (g == GOT_NOTHING)
+			continue;
+		if (g != PROBE_VARIANT_ECDSA)
+			e->vjobs[e->nvjobs++] = (uint16_t)(i << 2 | PROBE_VARIANT_ECDSA);
+		if (g != PROBE_VARIANT_RSA)
+			e->vjobs[e->nvjobs++] = (uint16_t)(i << 2 | PROBE_VARIANT_RSA);
+	}
+	if (e->nvjobs == 0) {
+		endpoint_done(s, e);
+		return;
+	}
+	e->phase2 = true;
+	e->next_addr = 0;
+	ready_push(s, e);
+}
+
 static void probe_finished(struct scheduler *s, struct slot *sl)
 {
 	struct sep *e = sl->ep;
-	push_result(s, e, probe_result(sl->p));
+	struct probe_result *r = probe_result(sl->p);
+	if (e->discovering && !e->phase2 && e->got && sl->job < e->naddrs)
+		e->got[sl->job] =
+			(r->handshake_ok || r->pending) ? (uint8_t)r->key_variant : GOT_NOTHING;
+	push_result(s, e, r);
 	probe_free(sl->p); /* closes the fd: epoll forgets it */
 	sl->p = NULL;
 	sl->ep = NULL;
@@ -804,7 +865,7 @@ static void probe_finished(struct scheduler *s, struct slot *sl)
 	s->free_slots = sl;
 	s->running--;
 	if (--e->pending == 0 && e->next_addr >= ep_jobs(e))
-		endpoint_done(s, e);
+		round_done(s, e);
 }
 
 static void probe_watch(struct scheduler *s, struct slot *sl, int op)
@@ -821,9 +882,11 @@ static void start_probe(struct scheduler *s, struct sep *e)
 	struct slot *sl = s->free_slots;
 	s->free_slots = sl->next;
 	size_t job = e->next_addr++;
-	const struct probe_addr *a = &e->addrs[job % e->naddrs];
-	enum probe_variant variant = (enum probe_variant)(job / e->naddrs);
+	const struct probe_addr *a = &e->addrs[e->phase2 ? e->vjobs[job] >> 2 : job];
+	enum probe_variant variant =
+		e->phase2 ? (enum probe_variant)(e->vjobs[job] & 3) : PROBE_VARIANT_DEFAULT;
 	sl->ep = e;
+	sl->job = job;
 	sl->p = probe_new_variant(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni,
 				  s->o.timeout_ms, variant);
 	sl->prev = sl->next = NULL;
@@ -847,9 +910,11 @@ static void start_probe(struct scheduler *s, struct sep *e)
 		sl->next = s->free_slots;
 		s->free_slots = sl;
 		s->running--;
+		if (e->discovering && !e->phase2 && e->got && job < e->naddrs)
+			e->got[job] = GOT_NOTHING;
 		push_result(s, e, &r);
 		if (--e->pending == 0 && e->next_addr >= ep_jobs(e))
-			endpoint_done(s, e);
+			round_done(s, e);
 		return;
 	}
 	sl->deadline = probe_deadline_ms(sl->p);
@@ -879,6 +944,8 @@ static void step_slot(struct scheduler *s, struct slot *sl, int64_t now)
 }
 
 /* Resolved endpoints: queue their addresses, or record the DNS failure. */
+static void resolved(struct scheduler *s, struct sep *e);
+
 static void take_resolved(struct scheduler *s)
 {
 	uint64_t v;
@@ -911,6 +978,14 @@ static void take_resolved(struct scheduler *s)
 	while (list) {
 		struct sep *e = list;
 		list = e->qnext;
+		resolved(s, e);
+	}
+}
+
+/* Endpoint @e has its addresses (or its DNS failure): queue its probes. */
+static void resolved(struct scheduler *s, struct sep *e)
+{
+	{
 		s->resolving--;
 		if (e->dns_rc != 0 || e->naddrs == 0) {
 			struct probe_result r = { 0 };
@@ -923,14 +998,57 @@ static void take_resolved(struct scheduler *s)
 			e->naddrs = e->next_addr = 0;
 			push_result(s, e, &r);
 			endpoint_done(s, e);
-			continue;
+			return;
 		}
 		e->st = E_PROBING;
 		e->next_addr = 0;
 		e->pending = 0;
+		e->phase2 = false;
 		e->discovering = discovery_due(s, e, util_now());
+		if (e->discovering) {
+			free(e->got);
+			e->got = malloc(e->naddrs);
+			if (e->got)
+				memset(e->got, GOT_NOTHING, e->naddrs);
+			else
+				e->discovering = false;
+		}
 		ready_push(s, e);
 	}
+}
+
+/* A name in $PINWATCH_HOSTS_FILE is looked up on the loop thread (a binary
+ * search): no resolver thread hand-off for it. true when the file answered. */
+static bool resolve_inline(struct scheduler *s, struct sep *e)
+{
+	char derr[200] = "";
+	if (s->o.resolve)
+		return false;
+	size_t max = (size_t)s->o.max_addresses;
+	struct sockaddr_storage ss[16];
+	socklen_t lens[16];
+	size_t n = 0;
+	int h = hostsfile_lookup(e->host, e->port, ss, lens, max < 16 ? max : 16, &n, derr,
+				 sizeof(derr));
+	if (h == 0)
+		return false;
+	free(e->addrs);
+	free(e->dns_err);
+	e->dns_err = NULL;
+	e->naddrs = 0;
+	e->addrs = calloc(n ? n : 1, sizeof(*e->addrs));
+	if (h < 0 || !e->addrs) {
+		e->dns_rc = h < 0 ? h : -ENOMEM;
+		e->dns_err = strdup(h < 0 ? derr : "out of memory");
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		e->addrs[i].ss = ss[i];
+		e->addrs[i].len = lens[i];
+	}
+	e->naddrs = n;
+	e->dns_rc = 0;
+	return true;
 }
 
 /* Start what capacity allows: addresses of resolved endpoints first, then
@@ -955,6 +1073,10 @@ static void fill(struct scheduler *s, bool stopping)
 			s->due_tail = NULL;
 		e->st = E_RESOLVING;
 		s->resolving++;
+		if (resolve_inline(s, e)) {
+			resolved(s, e);
+			continue;
+		}
 		pthread_mutex_lock(&s->rlock);
 		e->qnext = NULL;
 		if (s->rq_tail)
