@@ -26,3 +26,16 @@ CREATE INDEX variant_observations_endpoint
 -- When the endpoint's addresses were last probed with each variant (NULL:
 -- never, or a chain change asked for a new discovery).
 ALTER TABLE endpoints ADD COLUMN discovered_at INTEGER;
+
+-- The trust store the probes validate against (an identity: SHA-256 of the
+-- CA file, or of the system bundle's path, size and mtime) and since when.
+-- A fresh `pinwatch sweep` process reuses the stored verdict of an
+-- unchanged chain (same chain, name and trust store, outcome ok, checked
+-- within the hour, every certificate still within its validity) instead of
+-- parsing and validating it again; a different trust store moves `since`,
+-- which invalidates every stored verdict.
+CREATE TABLE probe_trust (
+	id     INTEGER PRIMARY KEY CHECK (id = 1),
+	sha256 BLOB    NOT NULL CHECK (length(sha256) = 32),
+	since  INTEGER NOT NULL
+);

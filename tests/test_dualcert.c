@@ -170,6 +170,102 @@ static void test_obs_record_variants_load(void **state)
 	testdb_free(t);
 }
 
+/* A fresh process reuses the stored verdict of an unchanged chain only while
+ * chain, outcome, trust store, endpoint, time and validity all still hold. */
+static void test_obs_reuse_table(void **state)
+{
+	struct fx *f = *state;
+	char err[ERRLEN];
+	struct testdb *t = testdb_new();
+	assert_non_null(t);
+	assert_int_equal(db_exec(t->db,
+				 "INSERT INTO endpoints (id, host, port, created_at, updated_at) "
+				 "VALUES (1, 'dual.test', 443, 1, 1)",
+				 err, sizeof(err)),
+			 0);
+	struct probe_ctx *dctx = probe_ctx_new(f->ca, err, sizeof(err));
+	assert_non_null(dctx);
+	probe_ctx_defer_chains(dctx, true);
+	uint8_t tid[32], other[32], dg[32];
+	probe_ctx_trust_id(dctx, tid);
+	memset(other, 0x42, 32);
+	time_t now = util_now();
+	assert_int_equal(obs_trust_begin(t->db, tid, now - 100, err, sizeof(err)), 0);
+
+	struct probe_result r;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(probe_run_many(dctx, &f->addr, 1, "dual.test", 10000, &r), 0);
+	assert_non_null(r.pending);
+	assert_int_equal(probe_result_pending_digest(&r, dg), 0);
+	int64_t pid = 0, vid = 0;
+	assert_int_equal(obs_reuse(t->db, 1, &r, dg, tid, now, &pid, &vid, err, sizeof(err)), 0);
+	probe_result_complete(&r);
+	assert_string_equal(r.outcome, "ok");
+	r.at = now - 50;
+	assert_int_equal(obs_record(t->db, 1, &r, NULL, err, sizeof(err)), 0);
+	probe_result_clear(&r);
+	long long want_p = testdb_int(t, "SELECT presented_chain_id FROM observations");
+	long long want_v = testdb_int(t, "SELECT validated_chain_id FROM observations");
+
+	static const struct {
+		const char *before, *after; /* SQL around the check */
+		int trust;		    /* 0 tid, 1 other */
+		time_t dt;		    /* added to now */
+		int want;
+	} cases[] = {
+		{ NULL, NULL, 0, 0, 1 },
+		{ NULL, NULL, 1, 0, 0 },		/* another trust store */
+		{ NULL, NULL, 0, OBS_REUSE_S + 60, 0 }, /* confirmed too long ago */
+		{ "UPDATE observations SET outcome = 'untrusted'",
+		  "UPDATE observations SET outcome = 'ok'", 0, 0, 0 },
+		{ "UPDATE endpoints SET updated_at = strftime('%s', 'now') + 100",
+		  "UPDATE endpoints SET updated_at = 1", 0, 0, 0 }, /* edited since */
+		{ "UPDATE certificates SET not_after = 1000",
+		  "UPDATE certificates SET not_after = 4000000000", 0, 0, 0 }, /* expired */
+		{ "UPDATE probe_trust SET since = strftime('%s', 'now') + 100",
+		  "UPDATE probe_trust SET since = 1", 0, 0, 0 }, /* trust store changed */
+		{ NULL, NULL, 0, 0, 1 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (cases[i].before)
+			assert_int_equal(db_exec(t->db, cases[i].before, err, sizeof(err)), 0);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(probe_run_many(dctx, &f->addr, 1, "dual.test", 10000, &r), 0);
+		assert_int_equal(probe_result_pending_digest(&r, dg), 0);
+		pid = vid = 0;
+		int got = obs_reuse(t->db, 1, &r, dg, cases[i].trust ? other : tid,
+				    now + cases[i].dt, &pid, &vid, err, sizeof(err));
+		if (got != cases[i].want)
+			fail_msg("case %zu: %d, want %d", i, got, cases[i].want);
+		if (got == 1) {
+			assert_int_equal(pid, want_p);
+			assert_int_equal(vid, want_v);
+			probe_result_reuse_ok(&r);
+			assert_null(r.pending);
+			assert_true(r.handshake_ok && r.trusted && r.name_ok);
+			assert_string_equal(r.outcome, "ok");
+			r.at = now;
+			bool opened = true;
+			assert_int_equal(
+				obs_record_ids(t->db, 1, &r, pid, vid, &opened, err, sizeof(err)),
+				0);
+			assert_false(opened); /* the same row, counted up */
+		}
+		probe_result_clear(&r);
+		if (cases[i].after)
+			assert_int_equal(db_exec(t->db, cases[i].after, err, sizeof(err)), 0);
+	}
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM observations"), 1);
+	assert_int_equal(testdb_int(t, "SELECT probe_count FROM observations"), 3);
+	/* A new trust store moves `since`: nothing recorded before it stands. */
+	assert_int_equal(obs_trust_begin(t->db, other, now, err, sizeof(err)), 0);
+	assert_int_equal(testdb_int(t, "SELECT since FROM probe_trust"), (long long)now);
+	assert_int_equal(obs_trust_begin(t->db, other, now + 5, err, sizeof(err)), 0);
+	assert_int_equal(testdb_int(t, "SELECT since FROM probe_trust"), (long long)now);
+	probe_ctx_free(dctx);
+	testdb_free(t);
+}
+
 /* ---- engine, on synthetic chains ---- */
 
 static struct readiness_chain one_cert(uint8_t tag)
@@ -301,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_variant_selects_certificate),
 		cmocka_unit_test(test_obs_record_variants_load),
+		cmocka_unit_test(test_obs_reuse_table),
 		cmocka_unit_test(test_readiness_platform_chain_table),
 		cmocka_unit_test(test_readiness_eval_variants_table),
 	};

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -76,6 +77,7 @@ struct probe_ctx {
 	uint32_t *cert_stamps;
 	struct chain_slot *chains; /* CHAIN_SETS * CACHE_WAYS */
 	bool defer;		   /* probe_ctx_defer_chains() */
+	uint8_t trust_id[32];	   /* probe_ctx_trust_id() */
 };
 
 /* A completed handshake's certificates, waiting for probe_result_complete(). */
@@ -103,6 +105,32 @@ struct probe {
 	struct probe_result res;
 };
 
+/* probe_ctx_trust_id(): the CA file's bytes, or the system bundle's stat. */
+static void trust_identity(const char *ca_file, uint8_t id[32])
+{
+	char *text = NULL, buf[128];
+	size_t len = 0;
+	if (ca_file && *ca_file && util_read_file(ca_file, 64 << 20, &text, &len) == 0) {
+		util_sha256(text, len, id);
+		free(text);
+		return;
+	}
+	struct stat st = { 0 };
+	static const char bundle[] = "/etc/ssl/certs/ca-certificates.crt";
+	int n = ca_file && *ca_file
+			? snprintf(buf, sizeof(buf), "unreadable:%s", ca_file)
+			: (stat(bundle, &st) == 0
+				   ? snprintf(buf, sizeof(buf), "system:%s:%lld:%lld", bundle,
+					      (long long)st.st_size, (long long)st.st_mtime)
+				   : snprintf(buf, sizeof(buf), "system"));
+	util_sha256(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : strlen(buf), id);
+}
+
+void probe_ctx_trust_id(const struct probe_ctx *ctx, uint8_t id[32])
+{
+	memcpy(id, ctx->trust_id, 32);
+}
+
 struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 {
 	struct probe_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -123,6 +151,7 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 	ctx->trust = x509_trust_new(ca_file, err, errlen);
 	if (!ctx->trust)
 		goto fail;
+	trust_identity(ca_file, ctx->trust_id);
 	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
 		util_err(err, errlen, 0, "out of memory");
 		goto fail;
@@ -672,6 +701,30 @@ static struct probe_pending *pending_new(struct probe *p, const gnutls_datum_t *
 	}
 	pd->n = m;
 	return pd;
+}
+
+int probe_result_pending_digest(const struct probe_result *r, uint8_t digest[32])
+{
+	const struct probe_pending *pd = r->pending;
+	if (!pd || pd->truncated || pd->n == 0)
+		return -ENOENT;
+	uint8_t hashes[X509_MAX_CHAIN * 32];
+	for (size_t i = 0; i < pd->n; i++)
+		if (util_sha256(pd->certs[i].data, pd->certs[i].size, hashes + 32 * i) != 0)
+			return -EIO;
+	return util_sha256(hashes, 32 * pd->n, digest) == 0 ? 0 : -EIO;
+}
+
+void probe_result_reuse_ok(struct probe_result *r)
+{
+	if (!r->pending)
+		return;
+	pending_free(r->pending);
+	r->pending = NULL;
+	r->handshake_ok = true;
+	r->trusted = true;
+	r->name_ok = true;
+	set_outcome(r, "ok", "%s", "");
 }
 
 void probe_result_complete(struct probe_result *r)

@@ -100,6 +100,27 @@ struct probe_result {
  */
 void probe_result_complete(struct probe_result *r);
 
+/**
+ * The store's key of the chain a pending result holds: SHA-256 over the
+ * SHA-256 of each presented certificate, in order (observations.c chains).
+ * 0, or -ENOENT when nothing is pending or the chain was cut at the limit.
+ */
+int probe_result_pending_digest(const struct probe_result *r, uint8_t digest[32]);
+
+/**
+ * Complete a pending result with a verdict the store kept for the same
+ * chain, name and trust store (obs_reuse()): outcome ok, trusted, name
+ * matching; the pending certificates are freed and the chains stay empty
+ * (the caller records the stored chain ids). No-op when nothing is pending.
+ */
+void probe_result_reuse_ok(struct probe_result *r);
+
+/**
+ * An identity of the context's trust store: SHA-256 of the CA file's bytes,
+ * or for the system store of its bundle's path, size and modification time.
+ */
+void probe_ctx_trust_id(const struct probe_ctx *ctx, uint8_t id[32]);
+
 /** Free the chains of @r and zero it; NULL-safe. */
 void probe_result_clear(struct probe_result *r);
 

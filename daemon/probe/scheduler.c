@@ -70,6 +70,8 @@ struct witem {
 	int64_t endpoint_id;
 	struct probe_result r;
 	bool discovering; /* kind 0: its endpoint was discovering in this round */
+	bool reused;	  /* kind 0: verdict taken from the store (obs_reuse()): pid, vid */
+	int64_t pid, vid;
 	time_t last, next;
 	time_t discovered;   /* kind 1: discovery done at (0: not in this round) */
 	int64_t pass_probes; /* kind 2 */
@@ -124,6 +126,8 @@ struct scheduler {
 	bool wstop;
 	bool wflush; /* writer_flush() waits: no lingering */
 	atomic_int_fast64_t new_rows;
+	uint8_t trust_id[32]; /* of pctx (under wlock) */
+	bool trust_noted;     /* obs_trust_begin() done for trust_id (under wlock) */
 
 	int64_t wids[WRITER_BATCH_MAX]; /* writer thread: endpoints of a batch */
 
@@ -240,7 +244,10 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		if (it->kind == 2)
 			continue;
 		if (it->kind == 0) {
-			rc = obs_record(s->wdb, it->endpoint_id, &it->r, &o, err, sizeof(err));
+			rc = it->reused ? obs_record_ids(s->wdb, it->endpoint_id, &it->r, it->pid,
+							 it->vid, &o, err, sizeof(err))
+					: obs_record(s->wdb, it->endpoint_id, &it->r, &o, err,
+						     sizeof(err));
 			/* A new chain seen by the normal probe outside a discovery
 			 * round: discover again at once (and after a restart). */
 			if (!rc && o && s->o.discover_interval_s > 0 && !it->discovering &&
@@ -255,8 +262,11 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 			if (!rc && it->discovering && it->r.variant == PROBE_VARIANT_DEFAULT &&
 			    it->r.handshake_ok && it->r.key_variant != PROBE_VARIANT_DEFAULT) {
 				it->r.variant = it->r.key_variant;
-				rc = obs_record(s->wdb, it->endpoint_id, &it->r, NULL, err,
-						sizeof(err));
+				rc = it->reused ? obs_record_ids(s->wdb, it->endpoint_id, &it->r,
+								 it->pid, it->vid, NULL, err,
+								 sizeof(err))
+						: obs_record(s->wdb, it->endpoint_id, &it->r, NULL,
+							     err, sizeof(err));
 				it->r.variant = PROBE_VARIANT_DEFAULT;
 			}
 			if (it->r.variant != PROBE_VARIANT_DEFAULT)
@@ -337,6 +347,41 @@ static void writer_recover(struct scheduler *s)
 	log_debug("writer: database still not writable: %s", db_errmsg(s->wdb));
 }
 
+/* Record the trust store's identity once per context (obs_trust_begin()). */
+static bool writer_note_trust(struct scheduler *s, const uint8_t trust_id[32])
+{
+	char err[ERRLEN];
+	if (db_begin(s->wdb) != 0)
+		return false;
+	if (obs_trust_begin(s->wdb, trust_id, util_now(), err, sizeof(err)) != 0 ||
+	    db_commit(s->wdb) != 0) {
+		db_rollback(s->wdb);
+		return false;
+	}
+	pthread_mutex_lock(&s->wlock);
+	bool same = memcmp(trust_id, s->trust_id, 32) == 0;
+	if (same)
+		s->trust_noted = true;
+	pthread_mutex_unlock(&s->wlock);
+	return same;
+}
+
+/* Examine the pending chain of @it: the store's verdict for it when one
+ * stands (@trust_id non-NULL), else parse and validate it. */
+static void writer_examine(struct scheduler *s, struct witem *it, const uint8_t *trust_id)
+{
+	uint8_t dg[32];
+	char err[ERRLEN];
+	if (trust_id && probe_result_pending_digest(&it->r, dg) == 0 &&
+	    obs_reuse(s->wdb, it->endpoint_id, &it->r, dg, trust_id, util_now(), &it->pid, &it->vid,
+		      err, sizeof(err)) == 1) {
+		probe_result_reuse_ok(&it->r);
+		it->reused = true;
+		return;
+	}
+	probe_result_complete(&it->r);
+}
+
 static void *writer_main(void *arg)
 {
 	struct scheduler *s = arg;
@@ -403,10 +448,18 @@ static void *writer_main(void *arg)
 		pthread_cond_broadcast(&s->wspace);
 		pthread_mutex_unlock(&s->wlock);
 
-		/* Chains are examined before the transaction opens, so that it stays short. */
+		/* Chains are examined before the transaction opens, so that it stays
+		 * short; an unchanged chain takes the verdict the store kept for it. */
+		pthread_mutex_lock(&s->wlock);
+		uint8_t trust_id[32];
+		memcpy(trust_id, s->trust_id, 32);
+		bool noted = s->trust_noted;
+		pthread_mutex_unlock(&s->wlock);
+		if (!noted && !writer_degraded(s))
+			noted = writer_note_trust(s, trust_id);
 		for (struct witem *it = batch; it; it = it->next_item)
 			if (it->kind == 0 && it->r.pending) {
-				probe_result_complete(&it->r);
+				writer_examine(s, it, noted ? trust_id : NULL);
 				probe_counted(s, &it->r);
 			}
 
@@ -1109,6 +1162,10 @@ static void apply_pending(struct scheduler *s)
 			writer_flush(s); /* results pending on the old context are examined */
 			probe_ctx_free(s->pctx);
 			s->pctx = pc;
+			pthread_mutex_lock(&s->wlock);
+			probe_ctx_trust_id(pc, s->trust_id);
+			s->trust_noted = false;
+			pthread_mutex_unlock(&s->wlock);
 			snprintf(s->ca_file, sizeof(s->ca_file), "%s", s->pending_ca);
 			s->o.ca_file = s->ca_file;
 		} else {
@@ -1222,6 +1279,7 @@ struct scheduler *scheduler_new(const char *db_path, const struct sched_opts *o,
 	if (!(s->pctx = probe_ctx_new(s->ca_file, err, errlen)))
 		goto fail;
 	probe_ctx_defer_chains(s->pctx, true); /* examined by the writer thread */
+	probe_ctx_trust_id(s->pctx, s->trust_id);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
