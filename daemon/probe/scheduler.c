@@ -1106,10 +1106,8 @@ static bool resolve_inline(struct scheduler *s, struct sep *e)
 
 /* Start what capacity allows: addresses of resolved endpoints first, then
  * resolve more endpoints (bounded so that addresses never pile up). */
-static void fill(struct scheduler *s, bool stopping)
+static void start_ready(struct scheduler *s)
 {
-	if (stopping || s->draining)
-		return;
 	while (s->running < s->nslots && s->ready_head) {
 		struct sep *e = s->ready_head;
 		start_probe(s, e);
@@ -1119,7 +1117,16 @@ static void fill(struct scheduler *s, bool stopping)
 				s->ready_tail = NULL;
 		}
 	}
-	while (s->due_head && s->running + s->resolving < s->nslots) {
+}
+
+static void fill(struct scheduler *s, bool stopping)
+{
+	if (stopping || s->draining)
+		return;
+	start_ready(s);
+	/* Names the hosts file answers are ready at once: start them in the same
+	 * pass (waiting for the next event would stall a sweep's first turn). */
+	while (s->due_head && !s->ready_head && s->running + s->resolving < s->nslots) {
 		struct sep *e = s->due_head;
 		s->due_head = e->qnext;
 		if (!s->due_head)
@@ -1128,6 +1135,7 @@ static void fill(struct scheduler *s, bool stopping)
 		s->resolving++;
 		if (resolve_inline(s, e)) {
 			resolved(s, e);
+			start_ready(s);
 			continue;
 		}
 		pthread_mutex_lock(&s->rlock);
