@@ -41,6 +41,19 @@
 		       "+SIGN-RSA-PSS-RSAE-SHA512:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:"    \
 		       "+SIGN-RSA-SHA512:-KX-ALL:+ECDHE-RSA:+DHE-RSA:+RSA"
 
+/* The RSA discovery probe first asks for the certificate alone: TLS 1.2
+ * with RSA key exchange only, stopped once the server's first flight
+ * (ServerHello, Certificate, ServerHelloDone) is in. With that key exchange
+ * the server signs nothing and decrypts nothing before the client's key
+ * exchange, which never comes: an RSA-2048 private-key operation saved on
+ * the server per discovery. A server that refuses the offer (TLS 1.3 only,
+ * no RSA key exchange) is asked again with PROBE_PRIORITY_RSA. */
+#define PROBE_PRIORITY_RSA_CERT                                                           \
+	PROBE_PRIORITY ":-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA:-SIGN-ALL:+SIGN-RSA-SHA256:" \
+		       "+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:+SIGN-RSA-PSS-RSAE-SHA256:"     \
+		       "+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-PSS-RSAE-SHA512"
+#define CERT_ONLY_DONE GNUTLS_E_USER_ERROR /* the hook stopped the handshake */
+
 /* Parsing and validating a chain costs more than the handshake's own
  * crypto, and an estate presents the same chains sweep after sweep: parsed
  * certificates are cached by DER SHA-256 and validation verdicts by (chain,
@@ -71,6 +84,7 @@ struct probe_ctx {
 	struct x509_trust *trust;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio[PROBE_NVARIANTS]; /* by enum probe_variant */
+	gnutls_priority_t prio_cert;		 /* PROBE_PRIORITY_RSA_CERT */
 	pthread_mutex_t lock;			 /* the caches */
 	uint32_t tick;				 /* use counter for LRU stamps */
 	struct x509_cert_info *certs;		 /* CERT_SETS * CACHE_WAYS; der == NULL: empty */
@@ -102,6 +116,10 @@ struct probe {
 	int timeout_ms;
 	char sni[256];
 	bool sni_is_name;
+	bool cert_only;	     /* the RSA discovery's first, certificate-only attempt */
+	unsigned generation; /* probe_generation() */
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	struct probe_result res;
 };
 
@@ -156,11 +174,15 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 		util_err(err, errlen, 0, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < PROBE_NVARIANTS; i++) {
-		int g = gnutls_priority_init2(&ctx->prio[i], probe_priority((enum probe_variant)i),
+	for (size_t i = 0; i <= PROBE_NVARIANTS; i++) {
+		gnutls_priority_t *pr = i < PROBE_NVARIANTS ? &ctx->prio[i] : &ctx->prio_cert;
+		int g = gnutls_priority_init2(pr,
+					      i < PROBE_NVARIANTS
+						      ? probe_priority((enum probe_variant)i)
+						      : PROBE_PRIORITY_RSA_CERT,
 					      &pos, 0);
 		if (g < 0) {
-			ctx->prio[i] = NULL;
+			*pr = NULL;
 			util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
 				 pos ? pos : "");
 			goto fail;
@@ -186,6 +208,8 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	for (size_t i = 0; i < PROBE_NVARIANTS; i++)
 		if (ctx->prio[i])
 			gnutls_priority_deinit(ctx->prio[i]);
+	if (ctx->prio_cert)
+		gnutls_priority_deinit(ctx->prio_cert);
 	if (ctx->cred)
 		gnutls_certificate_free_credentials(ctx->cred);
 	x509_trust_free(ctx->trust);
@@ -768,8 +792,9 @@ static void collect(struct probe *p)
 
 	snprintf(p->res.tls_version, sizeof(p->res.tls_version), "%s",
 		 gnutls_protocol_get_name(gnutls_protocol_get_version(p->session)) ?: "");
+	/* A certificate-only attempt stops before any cipher is in use. */
 	snprintf(p->res.cipher, sizeof(p->res.cipher), "%s",
-		 gnutls_cipher_get_name(gnutls_cipher_get(p->session)) ?: "");
+		 p->cert_only ? "" : gnutls_cipher_get_name(gnutls_cipher_get(p->session)) ?: "");
 	p->res.key_variant = key_variant_of(p->session);
 	if (!peers || n == 0) {
 		finish(p, "tls_error:no_certificate", "server sent no certificate");
@@ -788,6 +813,37 @@ static void collect(struct probe *p)
 	finish_keep(p);
 }
 
+/* Certificate-only attempt: the server's first flight is in; stop before
+ * the client's key exchange. */
+static int cert_only_hook(gnutls_session_t session, unsigned htype, unsigned when,
+			  unsigned incoming, const gnutls_datum_t *msg)
+{
+	(void)session;
+	(void)msg;
+	return htype == GNUTLS_HANDSHAKE_SERVER_HELLO_DONE && when == GNUTLS_HOOK_POST && incoming
+		       ? CERT_ONLY_DONE
+		       : 0;
+}
+
+static void start_connect(struct probe *p);
+
+/* The certificate-only attempt failed at the TLS level: ask again with the
+ * full RSA offer on a new connection (same deadline, probe_generation()). */
+static void retry_full(struct probe *p)
+{
+	if (p->session) {
+		gnutls_deinit(p->session);
+		p->session = NULL;
+	}
+	if (p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	p->cert_only = false;
+	p->generation++;
+	start_connect(p);
+}
+
 static void start_handshake(struct probe *p)
 {
 	unsigned flags = GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS |
@@ -798,7 +854,11 @@ static void start_handshake(struct probe *p)
 		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
 		return;
 	}
-	if ((g = gnutls_priority_set(p->session, p->ctx->prio[p->res.variant])) < 0 ||
+	gnutls_priority_t pr = p->cert_only ? p->ctx->prio_cert : p->ctx->prio[p->res.variant];
+	if (p->cert_only)
+		gnutls_handshake_set_hook_function(p->session, GNUTLS_HANDSHAKE_SERVER_HELLO_DONE,
+						   GNUTLS_HOOK_POST, cert_only_hook);
+	if ((g = gnutls_priority_set(p->session, pr)) < 0 ||
 	    (g = gnutls_credentials_set(p->session, GNUTLS_CRD_CERTIFICATE, p->ctx->cred)) < 0 ||
 	    (p->sni_is_name && (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni,
 							   strlen(p->sni))) < 0)) {
@@ -815,8 +875,13 @@ static void do_handshake(struct probe *p)
 {
 	for (;;) {
 		int g = gnutls_handshake(p->session);
-		if (g == 0) {
+		if (g == 0 || (p->cert_only && g == CERT_ONLY_DONE)) {
 			collect(p);
+			return;
+		}
+		if (p->cert_only && gnutls_error_is_fatal(g) && g != GNUTLS_E_TIMEDOUT &&
+		    g != GNUTLS_E_AGAIN && g != GNUTLS_E_INTERRUPTED) {
+			retry_full(p);
 			return;
 		}
 		if (g == GNUTLS_E_AGAIN || g == GNUTLS_E_INTERRUPTED) {
@@ -858,24 +923,42 @@ struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa
 		p->sni_is_name =
 			inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
 	}
+	p->cert_only = p->res.variant == PROBE_VARIANT_RSA;
+	if (salen > sizeof(p->sa)) {
+		finish(p, "unreachable", "connect: %s", strerror(EAFNOSUPPORT));
+		return p;
+	}
+	memcpy(&p->sa, sa, salen);
+	p->salen = salen;
+	start_connect(p);
+	return p;
+}
+
+static void start_connect(struct probe *p)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&p->sa;
 	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (p->fd < 0) {
 		finish_errno(p, errno, "socket");
-		return p;
+		return;
 	}
-	if (connect(p->fd, sa, salen) == 0) {
+	if (connect(p->fd, sa, p->salen) == 0) {
 		start_handshake(p);
 		if (p->state == ST_HANDSHAKE)
 			do_handshake(p);
-		return p;
+		return;
 	}
 	if (errno != EINPROGRESS) {
 		finish_errno(p, errno, "connect");
-		return p;
+		return;
 	}
 	p->state = ST_CONNECT;
 	p->events = POLLOUT;
-	return p;
+}
+
+unsigned probe_generation(const struct probe *p)
+{
+	return p->generation;
 }
 
 int probe_fd(const struct probe *p)

@@ -54,7 +54,10 @@ struct probe_pending;
  * PROBE_VARIANT_DEFAULT: the probe's normal offer (GnuTLS defaults: RSA
  * signature algorithms listed before ECDSA); PROBE_VARIANT_ECDSA: only ECDSA
  * signature algorithms (and ECDHE-ECDSA suites for TLS 1.2);
- * PROBE_VARIANT_RSA: only RSA and RSA-PSS (ECDHE-RSA, DHE-RSA and RSA suites).
+ * PROBE_VARIANT_RSA: only RSA and RSA-PSS (ECDHE-RSA, DHE-RSA and RSA suites);
+ * it first asks for the certificate alone (TLS 1.2, RSA key exchange,
+ * stopped after the server's first flight, so that the server signs and
+ * decrypts nothing) and falls back to the full RSA offer when refused.
  */
 enum probe_variant { PROBE_VARIANT_DEFAULT = 0, PROBE_VARIANT_ECDSA, PROBE_VARIANT_RSA };
 #define PROBE_NVARIANTS 3
@@ -142,6 +145,13 @@ struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, sockle
 /** probe_new() offering @variant (dual-certificate discovery). */
 struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
 				const char *sni, int timeout_ms, enum probe_variant variant);
+
+/**
+ * Changes when the probe moved to a new socket (the RSA discovery probe's
+ * certificate-only attempt was refused and it asks again with the full
+ * offer): an event loop must register probe_fd() anew.
+ */
+unsigned probe_generation(const struct probe *p);
 
 /** The socket to wait on, or -1 when the probe is done. */
 int probe_fd(const struct probe *p);

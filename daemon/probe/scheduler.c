@@ -59,7 +59,8 @@ struct sep {
 struct slot {
 	struct probe *p;
 	struct sep *ep;
-	size_t job; /* index into the endpoint's jobs (ep_jobs()) */
+	size_t job;	     /* index into the endpoint's jobs (ep_jobs()) */
+	unsigned generation; /* probe_generation() when its fd was registered */
 	short events;
 	int64_t deadline;
 	struct slot *prev, *next; /* in-flight list, in start (= deadline) order */
@@ -971,6 +972,7 @@ static void start_probe(struct scheduler *s, struct sep *e)
 		return;
 	}
 	sl->deadline = probe_deadline_ms(sl->p);
+	sl->generation = probe_generation(sl->p);
 	if (probe_done(sl->p)) {
 		probe_finished(s, sl);
 		return;
@@ -985,6 +987,15 @@ static void step_slot(struct scheduler *s, struct slot *sl, int64_t now)
 {
 	if (probe_step(sl->p, now)) {
 		probe_finished(s, sl);
+		return;
+	}
+	if (probe_generation(sl->p) != sl->generation) {
+		/* a new socket (the old one's registration went with it) */
+		sl->generation = probe_generation(sl->p);
+		sl->events = probe_events(sl->p);
+		probe_watch(s, sl, EPOLL_CTL_ADD);
+		if (probe_done(sl->p))
+			probe_finished(s, sl);
 		return;
 	}
 	short ev = probe_events(sl->p);
