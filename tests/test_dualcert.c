@@ -5,6 +5,8 @@
  * platform (readiness_platform_chain), warns when the chains differ in their
  * pins and names the versions that accept only one of them. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include "demo/tlsfarm.h"
 #include "model/model.h"
 #include "probe/probe.h"
+#include "probe/scheduler.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_load.h"
 #include "store/observations.h"
@@ -266,6 +269,100 @@ static void test_obs_reuse_table(void **state)
 	testdb_free(t);
 }
 
+/* ---- the daemon: discovery at once after a chain change ---- */
+
+static uint16_t run_port;
+
+static int run_resolve(void *ud, const char *host, uint16_t port, struct probe_addr *out,
+		       size_t max, size_t *n, char *err, size_t errlen)
+{
+	(void)ud;
+	(void)host;
+	(void)port;
+	return probe_resolve("127.0.0.1", run_port, out, max, n, err, errlen);
+}
+
+struct runner {
+	struct scheduler *s;
+	volatile sig_atomic_t stop;
+	int rc;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *r = arg;
+	char err[ERRLEN];
+	r->rc = scheduler_run(r->s, &r->stop, NULL, NULL, NULL, err, sizeof(err));
+	return NULL;
+}
+
+static long long wait_int(struct testdb *t, const char *sql, long long want)
+{
+	long long v = -1;
+	for (int i = 0; i < 200 && (v = testdb_int(t, sql)) != want; i++)
+		usleep(50000);
+	return v;
+}
+
+static void test_scheduler_run_rediscovers_after_change(void **state)
+{
+	struct fx *f = *state;
+	char err[ERRLEN];
+	struct testdb *t = testdb_new();
+	assert_non_null(t);
+	run_port = tlsfarm_port(f->farm);
+	assert_int_equal(
+		db_exec(t->db,
+			"INSERT INTO endpoints (id, host, port, interval_s, created_at, "
+			"updated_at, next_probe_at) VALUES (1, 'dual.test', 443, 3600, 1, 1, "
+			"0)",
+			err, sizeof(err)),
+		0);
+	struct sched_opts o = { .timeout_ms = 5000,
+				.ca_file = f->ca,
+				.resolve = run_resolve,
+				.discover_interval_s = 6 * 3600 };
+	struct runner r = { .s = scheduler_new(t->path, &o, err, sizeof(err)) };
+	assert_non_null(r.s);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, run_thread, &r), 0);
+	/* First round: the normal probe, then discovery of the other kind. */
+	assert_int_equal(wait_int(t, "SELECT count(DISTINCT variant) FROM variant_observations", 2),
+			 2);
+	assert_int_equal(wait_int(t, "SELECT count(*) FROM endpoints WHERE discovered_at > 0", 1),
+			 1);
+	/* New keys and leaves; the next normal probe sees the change and the
+	 * scheduler discovers again at once, not in six hours. */
+	assert_int_equal(tlsfarm_rotate(f->farm, "dual.test"), 0);
+	assert_int_equal(scheduler_probe_now(r.s, 1), 0);
+	assert_int_equal(
+		wait_int(t, "SELECT count(*) FROM variant_observations WHERE variant = 'rsa'", 2),
+		2);
+	assert_int_equal(wait_int(t,
+				  "SELECT count(*) FROM variant_observations WHERE variant = "
+				  "'ecdsa'",
+				  2),
+			 2);
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM observations"), 2);
+	r.stop = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(r.rc, 0);
+	scheduler_free(r.s);
+	/* The farm's new leaves are what discovery stored last. */
+	uint8_t pins[4][32], rsa[32];
+	assert_true(tlsfarm_chain_pins(f->farm, "dual.test", pins, 4) >= 1);
+	assert_int_equal(tlsfarm_dual_rsa_pin(f->farm, "dual.test", rsa), 0);
+	struct readiness_observed ob;
+	assert_int_equal(readiness_load_endpoint(t->db, 1, util_now() + 1, &ob, err, sizeof(err)),
+			 0);
+	assert_int_equal(ob.naddrs, 1);
+	assert_int_equal(ob.addrs[0].nvariants, 2);
+	assert_memory_equal(ob.addrs[0].variants[0].presented.certs[0].pin, pins[0], 32);
+	assert_memory_equal(ob.addrs[0].variants[1].presented.certs[0].pin, rsa, 32);
+	readiness_observed_free(&ob);
+	testdb_free(t);
+}
+
 /* ---- engine, on synthetic chains ---- */
 
 static struct readiness_chain one_cert(uint8_t tag)
@@ -398,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_probe_variant_selects_certificate),
 		cmocka_unit_test(test_obs_record_variants_load),
 		cmocka_unit_test(test_obs_reuse_table),
+		cmocka_unit_test(test_scheduler_run_rediscovers_after_change),
 		cmocka_unit_test(test_readiness_platform_chain_table),
 		cmocka_unit_test(test_readiness_eval_variants_table),
 	};
