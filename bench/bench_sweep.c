@@ -22,7 +22,9 @@
  * `pinwatch sweep` of an inventory with every endpoint disabled.
  *
  * Usage: bench_sweep PINWATCH [--endpoints N] [--rounds R] [--concurrency C]
- *                    [--skip-exporter]
+ *                    [--skip-exporter] [--plain-only]
+ * --plain-only: plain sweeps only, run without discovery options, so that a
+ * binary from before dual-certificate discovery can be measured the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -160,7 +162,7 @@ static int run_pinwatch(const char *pw, const char *db, const char *ca, const ch
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		execl(pw, pw, "sweep", "--json", "--ca-file", ca, "--concurrency", cs, mode,
-		      (char *)NULL);
+		      (char *)NULL); /* mode NULL: no discovery option (older binaries) */
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -312,10 +314,11 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "skip-exporter", no_argument, NULL, 'x' },
+		{ "plain-only", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int nep = 2000, rounds = 3, conc = 64, opt;
-	bool exporter = true;
+	bool exporter = true, plain_only = false;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
@@ -329,6 +332,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			exporter = false;
+			break;
+		case 'p':
+			plain_only = true;
 			break;
 		default:
 			fprintf(stderr, "see the comment at the top of bench/bench_sweep.c\n");
@@ -388,14 +394,16 @@ int main(int argc, char **argv)
 	       "hosts file of %d names; pinwatch sweep --concurrency %d; load average %.1f\n",
 	       nep, farm_port, (long long)(util_mono_ms() - t0), nep, conc, loadavg());
 
+	const char *plain = plain_only ? NULL : "--no-discover";
 	struct sweep_out so;
-	if (run_pinwatch(pw, db, ca, hosts, "--discover", conc, &so)) { /* populate */
+	if (run_pinwatch(pw, db, ca, hosts, plain_only ? NULL : "--discover", conc,
+			 &so)) { /* populate */
 		fprintf(stderr, "pinwatch sweep failed\n");
 		return 3;
 	}
 	/* Where the time of a sweep goes apart from probing. */
 	struct sweep_out se;
-	if (run_pinwatch(pw, dbe, ca, hosts, "--no-discover", conc, &se) == 0)
+	if (run_pinwatch(pw, dbe, ca, hosts, plain, conc, &se) == 0)
 		printf("fixed cost of one sweep process (every endpoint disabled: start-up, "
 		       "config, database open and checks, trust store, sweep rows): %.1f ms "
 		       "wall, %.1f ms CPU\n",
@@ -412,9 +420,9 @@ int main(int argc, char **argv)
 		       "handshakes/s (%.0f us CPU each, %d failed), pinwatch's priorities %.0f/s "
 		       "(%.0f us, %d failed)\n",
 		       r + 1, loadavg(), def, us_def, f1, same, us_same, f2);
-		struct sweep_out p, d;
-		if (run_pinwatch(pw, db, ca, hosts, "--no-discover", conc, &p) ||
-		    run_pinwatch(pw, db, ca, hosts, "--discover", conc, &d)) {
+		struct sweep_out p, d = { 0 };
+		if (run_pinwatch(pw, db, ca, hosts, plain, conc, &p) ||
+		    (!plain_only && run_pinwatch(pw, db, ca, hosts, "--discover", conc, &d))) {
 			fprintf(stderr, "pinwatch sweep failed\n");
 			return 3;
 		}
@@ -429,27 +437,33 @@ int main(int argc, char **argv)
 		       "%.0f/s (%.2fx the minimal client), %.0f us process CPU per probe (%.2fx "
 		       "the minimal client's at the same priorities)\n",
 		       r + 1, p.probes, p.wall_s, pr, r_plain[r], pc, c_plain[r]);
-		printf("round %d: pinwatch sweep --discover: %lld + %lld discovery handshakes in "
-		       "%.2f s = %.0f/s (%.2fx), %.0f us CPU per handshake (%.2fx)\n",
-		       r + 1, d.probes, d.discovery, d.wall_s, dr, r_disc[r], dc, c_disc[r]);
+		if (!plain_only)
+			printf("round %d: pinwatch sweep --discover: %lld probes + %lld discovery "
+			       "probes in %.2f s = %.0f/s (%.2fx), %.0f us CPU per probe (%.2fx)\n",
+			       r + 1, d.probes, d.discovery, d.wall_s, dr, r_disc[r], dc,
+			       c_disc[r]);
 	}
 	if (exporter) {
 		int f1 = 0;
 		double us_def, ex_us = 0;
 		double def = minimal_client(NULL, nep, &us_def, &f1);
 		double ex = exporter_rate(ca, conc, 10, &ex_us);
-		struct sweep_out p, d;
-		if (run_pinwatch(pw, db, ca, hosts, "--no-discover", conc, &p) ||
-		    run_pinwatch(pw, db, ca, hosts, "--discover", conc, &d))
+		struct sweep_out p, d = { 0 };
+		if (run_pinwatch(pw, db, ca, hosts, plain, conc, &p) ||
+		    (!plain_only && run_pinwatch(pw, db, ca, hosts, "--discover", conc, &d)))
 			return 3;
-		long long dh = d.probes + d.discovery;
 		printf("load %.1f; minimal client %.0f/s; blackbox exporter + wrk -c%d %.0f "
 		       "probes/s (exporter CPU %.0f us/probe, wrk not counted) = %.2fx the minimal "
-		       "client; pinwatch plain %.0f/s = %.2fx the exporter (CPU %.0f us/probe); "
-		       "discovering %.0f handshakes/s = %.2fx the exporter (CPU %.0f us)\n",
+		       "client; pinwatch plain %.0f/s = %.2fx the exporter (CPU %.0f us/probe)\n",
 		       loadavg(), def, conc, ex, ex_us, ex / def, p.probes / p.wall_s,
-		       ex > 0 ? p.probes / p.wall_s / ex : 0, p.cpu_s * 1e6 / p.probes,
-		       dh / d.wall_s, ex > 0 ? dh / d.wall_s / ex : 0, d.cpu_s * 1e6 / dh);
+		       ex > 0 ? p.probes / p.wall_s / ex : 0, p.cpu_s * 1e6 / p.probes);
+		if (!plain_only) {
+			long long dh = d.probes + d.discovery;
+			printf("then pinwatch --discover %.0f probes/s (normal + discovery) = "
+			       "%.2fx "
+			       "the exporter (CPU %.0f us/probe)\n",
+			       dh / d.wall_s, ex > 0 ? dh / d.wall_s / ex : 0, d.cpu_s * 1e6 / dh);
+		}
 	}
 	printf("handshakes served by the farm: %llu\n",
 	       (unsigned long long)tlsfarm_handshakes(farm));
