@@ -97,8 +97,8 @@ static int snap_key(struct db *db, int64_t key[3])
 {
 	static const char *const q[3] = {
 		/* both ids only grow: the sum moves when either table opens a row */
-		"SELECT coalesce(max(id), 0) + (SELECT coalesce(max(id), 0) FROM "
-		"variant_observations) FROM observations",
+		("SELECT coalesce(max(id), 0) + (SELECT coalesce(max(id), 0) FROM "
+		 "variant_observations) FROM observations"),
 		"SELECT coalesce(max(id), 0) FROM audit_log",
 		"SELECT count(*) FROM endpoints",
 	};
