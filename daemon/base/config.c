@@ -144,6 +144,13 @@ static int parse_size(const char *v, long long min, long long max, int64_t *out)
 	return 0;
 }
 
+/* "0", "0s", "00h": zero (util_parse_duration() refuses zero durations). */
+static bool zero_duration(const char *v)
+{
+	size_t n = strspn(v, "0");
+	return n > 0 && (v[n] == '\0' || (strchr("smhdw", v[n]) && v[n + 1] == '\0'));
+}
+
 static int set_key(const struct key *k, struct config *c, const char *v, char *msg, size_t len)
 {
 	char *base = (char *)c + k->off;
@@ -190,7 +197,9 @@ static int set_key(const struct key *k, struct config *c, const char *v, char *m
 		*(int64_t *)base = d;
 		return 0;
 	case K_DURATION_OFF:
-		if (util_parse_duration(v, &d) || (d != 0 && (d < k->min || d > k->max)))
+		if (zero_duration(v))
+			d = 0;
+		else if (util_parse_duration(v, &d) || d < k->min || d > k->max)
 			return util_err(msg, len, -EINVAL,
 					"expected 0 (off) or a duration in [%llds, %llds] such as "
 					"6h, got '%s'",
