@@ -1049,36 +1049,33 @@ static void take_resolved(struct scheduler *s)
 /* Endpoint @e has its addresses (or its DNS failure): queue its probes. */
 static void resolved(struct scheduler *s, struct sep *e)
 {
-	{
-		s->resolving--;
-		if (e->dns_rc != 0 || e->naddrs == 0) {
-			struct probe_result r = { 0 };
-			snprintf(r.address, sizeof(r.address), "%s", OBS_NO_ADDRESS);
-			r.port = e->port;
-			snprintf(r.outcome, sizeof(r.outcome), "dns_error");
-			snprintf(r.detail, sizeof(r.detail), "%s",
-				 e->dns_err ? e->dns_err : "no address");
-			r.at = util_now();
-			e->naddrs = e->next_addr = 0;
-			push_result(s, e, &r);
-			endpoint_done(s, e);
-			return;
-		}
-		e->st = E_PROBING;
-		e->next_addr = 0;
-		e->pending = 0;
-		e->phase2 = false;
-		e->discovering = discovery_due(s, e, util_now());
-		if (e->discovering) {
-			free(e->got);
-			e->got = malloc(e->naddrs);
-			if (e->got)
-				memset(e->got, GOT_NOTHING, e->naddrs);
-			else
-				e->discovering = false;
-		}
-		ready_push(s, e);
+	s->resolving--;
+	if (e->dns_rc != 0 || e->naddrs == 0) {
+		struct probe_result r = { 0 };
+		snprintf(r.address, sizeof(r.address), "%s", OBS_NO_ADDRESS);
+		r.port = e->port;
+		snprintf(r.outcome, sizeof(r.outcome), "dns_error");
+		snprintf(r.detail, sizeof(r.detail), "%s", e->dns_err ? e->dns_err : "no address");
+		r.at = util_now();
+		e->naddrs = e->next_addr = 0;
+		push_result(s, e, &r);
+		endpoint_done(s, e);
+		return;
 	}
+	e->st = E_PROBING;
+	e->next_addr = 0;
+	e->pending = 0;
+	e->phase2 = false;
+	e->discovering = discovery_due(s, e, util_now());
+	if (e->discovering) {
+		free(e->got);
+		e->got = malloc(e->naddrs);
+		if (e->got)
+			memset(e->got, GOT_NOTHING, e->naddrs);
+		else
+			e->discovering = false;
+	}
+	ready_push(s, e);
 }
 
 /* A name in $PINWATCH_HOSTS_FILE is looked up on the loop thread (a binary
@@ -1121,12 +1118,15 @@ static void start_ready(struct scheduler *s)
 {
 	while (s->running < s->nslots && s->ready_head) {
 		struct sep *e = s->ready_head;
-		start_probe(s, e);
-		if (e->next_addr >= ep_jobs(e)) {
+		/* Off the queue before its last job starts: a probe that ends at
+		 * once may end the round and queue the endpoint again (phase 2). */
+		if (e->next_addr + 1 >= ep_jobs(e)) {
 			s->ready_head = e->qnext;
 			if (!s->ready_head)
 				s->ready_tail = NULL;
+			e->qnext = NULL;
 		}
+		start_probe(s, e);
 	}
 }
 
