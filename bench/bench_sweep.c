@@ -56,6 +56,7 @@ static int nnames;
 
 struct mc {
 	const char *prio; /* NULL: gnutls_set_default_priority */
+	unsigned flags;	  /* extra gnutls_init() flags */
 	gnutls_certificate_credentials_t cred;
 	atomic_int next;
 	int total;
@@ -90,7 +91,7 @@ static void *mc_thread(void *arg)
 		gnutls_session_t s;
 		unsigned np = 0;
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		    gnutls_init(&s, GNUTLS_CLIENT) < 0) {
+		    gnutls_init(&s, GNUTLS_CLIENT | m->flags) < 0) {
 			atomic_fetch_add(&m->failures, 1);
 			if (fd >= 0)
 				close(fd);
@@ -121,9 +122,9 @@ static void *mc_thread(void *arg)
 }
 
 /* @total handshakes by 8 threads: handshakes/s; client CPU per handshake in @us. */
-static double minimal_client(const char *prio, int total, double *us, int *failures)
+static double minimal_client(const char *prio, unsigned flags, int total, double *us, int *failures)
 {
-	struct mc m = { .prio = prio, .total = total };
+	struct mc m = { .prio = prio, .flags = flags, .total = total };
 	pthread_t th[8];
 	gnutls_certificate_allocate_credentials(&m.cred);
 	atomic_store(&mc_cpu, 0.0);
@@ -411,15 +412,20 @@ int main(int argc, char **argv)
 
 	double r_plain[16], r_disc[16], c_plain[16], c_disc[16];
 	for (int r = 0; r < rounds && r < 16; r++) {
-		int f1 = 0, f2 = 0;
-		double us_def, us_same;
-		double def = minimal_client(NULL, nep, &us_def, &f1);
-		double same =
-			minimal_client(probe_priority(PROBE_VARIANT_DEFAULT), nep, &us_same, &f2);
+		int f1 = 0, f2 = 0, f3 = 0;
+		double us_def, us_same, us_one;
+		double def = minimal_client(NULL, 0, nep, &us_def, &f1);
+		double same = minimal_client(probe_priority(PROBE_VARIANT_DEFAULT), 0, nep,
+					     &us_same, &f2);
+		/* and with pinwatch's flags too: one key share, no tickets */
+		double one =
+			minimal_client(probe_priority(PROBE_VARIANT_DEFAULT),
+				       GNUTLS_KEY_SHARE_TOP | GNUTLS_NO_TICKETS, nep, &us_one, &f3);
 		printf("round %d: load %.1f; minimal client, 8 threads: default priorities %.0f "
 		       "handshakes/s (%.0f us CPU each, %d failed), pinwatch's priorities %.0f/s "
+		       "(%.0f us, %d failed), pinwatch's priorities and one key share %.0f/s "
 		       "(%.0f us, %d failed)\n",
-		       r + 1, loadavg(), def, us_def, f1, same, us_same, f2);
+		       r + 1, loadavg(), def, us_def, f1, same, us_same, f2, one, us_one, f3);
 		struct sweep_out p, d = { 0 };
 		if (run_pinwatch(pw, db, ca, hosts, plain, conc, &p) ||
 		    (!plain_only && run_pinwatch(pw, db, ca, hosts, "--discover", conc, &d))) {
@@ -435,8 +441,9 @@ int main(int argc, char **argv)
 		c_disc[r] = dc / us_same;
 		printf("round %d: pinwatch sweep (fresh process) plain: %lld probes in %.2f s = "
 		       "%.0f/s (%.2fx the minimal client), %.0f us process CPU per probe (%.2fx "
-		       "the minimal client's at the same priorities)\n",
-		       r + 1, p.probes, p.wall_s, pr, r_plain[r], pc, c_plain[r]);
+		       "the minimal client's at the same priorities, %.2fx with one key share "
+		       "too)\n",
+		       r + 1, p.probes, p.wall_s, pr, r_plain[r], pc, c_plain[r], pc / us_one);
 		if (!plain_only)
 			printf("round %d: pinwatch sweep --discover: %lld probes + %lld discovery "
 			       "probes in %.2f s = %.0f/s (%.2fx), %.0f us CPU per probe (%.2fx)\n",
@@ -446,7 +453,7 @@ int main(int argc, char **argv)
 	if (exporter) {
 		int f1 = 0;
 		double us_def, ex_us = 0;
-		double def = minimal_client(NULL, nep, &us_def, &f1);
+		double def = minimal_client(NULL, 0, nep, &us_def, &f1);
 		double ex = exporter_rate(ca, conc, 10, &ex_us);
 		struct sweep_out p, d = { 0 };
 		if (run_pinwatch(pw, db, ca, hosts, plain, conc, &p) ||
