@@ -88,11 +88,11 @@ int main(int argc, char **argv)
 
 	/* TrustKit JSON */
 	struct buf j = { 0 };
-	put(&j, "{\"TSKConfiguration\": {\"kTSKPinnedDomains\": {");
+	put(&j, "{\"TSKConfiguration\": {\"TSKPinnedDomains\": {");
 	for (size_t i = 0; i < domains; i++)
 		put(&j,
-		    "%s\"d%zu.example.com\": {\"kTSKIncludeSubdomains\": true, "
-		    "\"kTSKExpirationDate\": \"2027-06-01\", \"kTSKPublicKeyHashes\": [\"" PIN_A
+		    "%s\"d%zu.example.com\": {\"TSKIncludeSubdomains\": true, "
+		    "\"TSKExpirationDate\": \"2027-06-01\", \"TSKPublicKeyHashes\": [\"" PIN_A
 		    "\", \"" PIN_B "\"]}",
 		    i ? ", " : "", i);
 	put(&j, "}}}");
@@ -113,6 +113,33 @@ int main(int argc, char **argv)
 	       "%.1f ms (%.2fx the baseline)\n",
 	       domains, j.len, (double)base / reps, (double)imp / reps,
 	       base ? (double)imp / (double)base : 0);
+
+	/* TrustKit as Swift source: the same configuration, read by the source
+	 * scanner; baseline json_loadb of the JSON form (same process) */
+	struct buf sw = { 0 };
+	put(&sw, "import TrustKit\n\n// pinning\nlet trustKitConfig = [\n"
+		 "    kTSKSwizzleNetworkDelegates: false,\n    kTSKPinnedDomains: [\n");
+	for (size_t i = 0; i < domains; i++)
+		put(&sw,
+		    "        \"d%zu.example.com\": [\n            kTSKIncludeSubdomains: true,\n"
+		    "            kTSKExpirationDate: \"2027-06-01\",\n"
+		    "            kTSKPublicKeyHashes: [\"" PIN_A "\", \"" PIN_B
+		    "\"],\n        ],\n",
+		    i);
+	put(&sw, "    ]] as [String : Any]\n");
+	t0 = util_mono_ms();
+	for (int i = 0; i < reps; i++) {
+		if (importers_parse_trustkit(sw.p, sw.len, "b", &r, err, sizeof(err)) != 0) {
+			fprintf(stderr, "trustkit swift: %s\n", err);
+			return 1;
+		}
+		importers_policies_free(&r);
+	}
+	int64_t src = util_mono_ms() - t0;
+	printf("TrustKit Swift source %zu domains, %zu bytes: importers_parse_trustkit %.1f ms "
+	       "(%.2fx json_loadb of the JSON form)\n",
+	       domains, sw.len, (double)src / reps, base ? (double)src / (double)base : 0);
+	free(sw.p);
 
 	/* CSV */
 	struct buf c = { 0 };

@@ -31,6 +31,9 @@ static unsigned next(struct rd *r)
 
 static const char *const hosts[] = { "example.com", "api.example.com", "a.b.example.com",
 				     "x.api.example.com", "example.org" };
+static const char *const sources[] = { "inventory", "nsc", "trustkit", "okhttp", "api" };
+static const char ov_pin[] = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+static const char *const ovs[] = { "system", "user", "@raw/corp_ca", ov_pin };
 static const char *const patterns[] = { "example.com",	  "api.example.com",   "*.example.com",
 					"**.example.com", "*.api.example.com", "example.org" };
 
@@ -105,6 +108,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pol->include_subdomains = b & 0x10;
 				pol->enforce = !(b & 0x20);
 				pol->expires_at = b & 0x40 ? T + ((time_t)next(&r) - 128) * DAY : 0;
+				/* the library the policy came from decides its selection */
+				unsigned sb = next(&r);
+				pol->source = strdup(sources[sb % 5]);
+				if (sb & 0x80) { /* NSC overridePins anchors */
+					pol->override_anchors = calloc(1, sizeof(char *));
+					if (pol->override_anchors &&
+					    (pol->override_anchors[0] = strdup(ovs[(sb >> 3) % 4])))
+						pol->noverride_anchors = 1;
+				}
 				pol->npins = next(&r) % 4;
 				pol->pins = calloc(pol->npins + 1, sizeof(*pol->pins));
 				for (size_t k = 0; pol->pins && k < pol->npins; k++) {

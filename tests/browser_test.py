@@ -139,7 +139,7 @@ def dump_dom_checks(server, outdir, chromium):
     srv = subprocess.Popen([server, tmp, '3', 'public'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         info = {}
-        while len(info) < 5:
+        while 'TOKEN' not in info:
             k, _, v = srv.stdout.readline().strip().partition(' ')
             info[k] = v
         base = 'http://127.0.0.1:%s' % info['PORT']
@@ -201,7 +201,7 @@ def main():
                                stdout=subprocess.PIPE, text=True)
         procs.append(srv)
         info = {}
-        while len(info) < 5:
+        while 'TOKEN' not in info:
             line = srv.stdout.readline()
             if not line:
                 raise RuntimeError('fixture server exited')
@@ -242,10 +242,11 @@ def main():
         pages = [('overview', '/'), ('endpoint', '/endpoint?id=' + info['API_ENDPOINT']),
                  ('endpoint-xss', '/endpoint?id=' + info['XSS_ENDPOINT']),
                  ('app', '/app?id=' + info['APP']), ('expiry', '/expiry'), ('audit', '/audit'),
-                 ('signals', '/signals')]
+                 ('signals', '/signals'), ('alerts', '/alerts'), ('plans', '/plans'),
+                 ('plan', '/plan?id=' + info['PLAN']), ('app-by-name', '/app?name=shop-android')]
         readiness = api_status('/api/v1/readiness') == 200
         for name, path in pages:
-            for width, suffix in ((1280, ''), (390, '-phone')):
+            for width, suffix in ((1366, ''), (390, '-phone')):
                 wd.s('POST', '/window/rect', {'width': width, 'height': 1000})
                 wd.go(base + path)
                 check(not wd.alert_open(), '%s%s: no alert dialog' % (name, suffix))
@@ -301,6 +302,33 @@ def main():
         subjects = wd.js("return Array.from(document.querySelectorAll('#certs td.subject')).map(e => e.textContent)")
         check(any('<img' in s for s in subjects), 'expiry: hostile subject shown as text')
         check(not wd.alert_open(), 'expiry: no alert dialog')
+        # sorted and coloured by the [alerts] expiry_days the server reports
+        req = urllib.request.Request(base + '/api/v1/status',
+                                     headers={'Authorization': 'Bearer ' + info['TOKEN']})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            th = json.loads(r.read())['expiry_days']
+        check(th == [30, 14, 7, 2], 'status: expiry_days %r' % th)
+
+        def level(d):  # base/expiry.h expiry_level()
+            if d > th[0]:
+                return None
+            crit = 2 if len(th) >= 3 else len(th) - 1
+            return 'critical' if d <= th[crit] else 'warning' if len(th) >= 2 and d <= th[1] else 'info'
+        rank = {'critical': 0, 'warning': 1, 'info': 2, None: 3}
+        cells = wd.js("return Array.from(document.querySelectorAll('#certs tbody tr'))"
+                      ".map(r => [r.children[3].textContent, r.children[3].className])")
+        levels = []
+        for text, cls in cells:
+            lv = level(int(text))
+            levels.append(lv)
+            check(('exp-' + lv in cls) if lv else 'exp-' not in cls,
+                  'expiry: %s days coloured %r, want level %s' % (text, cls, lv))
+        check(any(lv == 'critical' for lv in levels) and any(lv == 'info' for lv in levels),
+              'expiry: the fixture has critical and info certificates %r' % cells)
+        check([rank[lv] for lv in levels] == sorted(rank[lv] for lv in levels),
+              'expiry: sorted by level %r' % levels)
+        check('30, 14, 7, 2' in wd.js("return document.getElementById('expiry-thresholds').textContent"),
+              'expiry: thresholds shown')
         wd.go(base + '/signals')
         cells = wd.js("return Array.from(document.querySelectorAll('#clusters td.subject')).map(e => e.textContent)")
         check(any('<img' in c for c in cells), 'signals: hostile report subject shown as text %r' % cells[:1])
@@ -310,6 +338,45 @@ def main():
         wd.go(base + '/app?id=' + info['APP'])
         check(wd.js("return document.querySelectorAll('svg.chart polyline').length") >= 3,
               'app: adoption and coverage charts drawn')
+        # the plan page: seven steps with evidence, the hostile note as text
+        wd.go(base + '/plan?id=' + info['PLAN'])
+        for _ in range(100):
+            if wd.js("return document.querySelectorAll('#steps > li').length") == 7:
+                break
+            time.sleep(0.1)
+        check(wd.js("return document.querySelectorAll('#steps > li').length") == 7, 'plan: seven steps')
+        check('<img' in wd.js("return document.body.innerText"), 'plan: hostile note shown as text')
+        wd.go(base + '/plans')
+        time.sleep(0.5)
+        check(wd.js("return document.querySelectorAll('#plans tbody tr').length") >= 1, 'plans: the plan is listed')
+        # pages that cannot be shown say so in words, never with a raw script error
+        for bad in ('/app?name=no-such-app', '/app', '/plan?id=abc', '/plan?id=999999'):
+            wd.go(base + bad)
+            time.sleep(0.5)
+            text = wd.js("return document.body.innerText")
+            check('TypeError' not in text and wd.js("return document.querySelectorAll('.error').length") == 1,
+                  '%s: one error sentence, no TypeError (%r)' % (bad, text[-120:]))
+        # live refresh: the overview picks up a new endpoint without a reload
+        wd.go(base + '/?refresh=1')
+        time.sleep(1.0)
+        stamp = wd.js("return (document.getElementById('as-of') || {}).textContent || ''")
+        check(stamp.startswith('data from '), 'overview says when its data is from: %r' % stamp)
+        req = urllib.request.Request(base + '/api/v1/endpoints', method='POST',
+                                     data=json.dumps({'host': 'live.example.test'}).encode(),
+                                     headers={'Authorization': 'Bearer ' + info['WTOKEN'],
+                                              'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            check(r.status == 201, 'a new endpoint was created for the live check')
+        seen = False
+        for _ in range(100):
+            if 'live.example.test' in wd.js("return document.getElementById('main').innerText"):
+                seen = True
+                break
+            time.sleep(0.1)
+        check(seen, 'overview shows a new endpoint without a reload')
+        check(wd.js("return document.querySelectorAll('nav.top').length") == 1, 'one header after refreshes')
+        # favicons are served
+        check(api_status('/favicon.svg') == 200 and api_status('/favicon.ico') == 200, 'favicons served')
     finally:
         # close the browser through its driver first: killing chromedriver alone
         # can leave Chromium running

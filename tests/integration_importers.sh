@@ -61,7 +61,7 @@ check 0 "import realistic inventory" -- "$PW" import "$DATA/inventory_realistic.
 # --dry-run prints and stores nothing (no database needed)
 check 0 "import-nsc --dry-run" -- "$PW" import-nsc --db "$T/none/x.db" --app shop-android --version 9.9.9 --dry-run "$DATA/nsc/shop_android.xml"
 expect "dry run prints 5 policies" -- jq -e 'length == 5' "$T/out"
-expect_grep "$T/err" "base-config" "notes go to stderr"
+expect_grep "$T/err" "debug-overrides" "notes go to stderr"
 
 # NSC: stored, audited once, idempotent
 n0=$(audit_rows)
@@ -93,7 +93,7 @@ version_json shop-ios 5.0 | jq -S .pin_policies >"$T/tj"
 version_json shop-ios 5.1 | jq -S .pin_policies >"$T/tp"
 expect "JSON and plist stored identically" -- cmp "$T/tj" "$T/tp"
 check 2 "import-trustkit wrong types" -- "$PW" import-trustkit --app shop-ios --version 5.0 "$DATA/trustkit/wrong_types.json"
-expect_grep "$T/err" 'kTSKPinnedDomains\["api.example.com"\].kTSKIncludeSubdomains' "error names the key path"
+expect_grep "$T/err" 'TSKPinnedDomains\["api.example.com"\].TSKIncludeSubdomains' "error names the key path"
 
 # OkHttp with --backup-pin; unknown app
 check 0 "import-okhttp --backup-pin" -- "$PW" import-okhttp --app shop-android --version 5.1.0 --backup-pin "sha256/$A" "$DATA/okhttp/shop_android_pins.txt"

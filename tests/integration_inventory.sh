@@ -115,6 +115,26 @@ expect_grep "$T/out" "^40	.*cli:mallory" "first bad row shown as stored"
 check 1 "verify --json" -- "$PW" audit verify --json
 check 0 "verify --json names the row" -- jqok '.ok==false and .bad_id==40 and .bad_row.actor=="cli:mallory"'
 
+# NSC overridePins anchors on a pin policy round-trip through the CLI.
+cat >"$T/ov.json" <<'JSON'
+{"apps": [{"name": "shop-android", "platform": "android", "versions": [
+  {"version": "4.2.0", "pin_policies": [
+    {"pattern": "api.example.com", "source": "nsc",
+     "pins": [{"sha256": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "role": "current"}],
+     "override_anchors": ["system", "@raw/corp_ca"]}]}]}]}
+JSON
+check 0 "import override_anchors" -- "$PW" import --db "$T/ov.db" "$T/ov.json"
+check 0 "export override_anchors" -- "$PW" export --db "$T/ov.db" -o "$T/ov1.json"
+check 0 "override_anchors exported" -- jq -e \
+	'.apps[0].versions[0].pin_policies[0].override_anchors == ["system", "@raw/corp_ca"]' \
+	"$T/ov1.json"
+check 0 "override_anchors into an empty db" -- "$PW" import --db "$T/ov2.db" "$T/ov1.json"
+check 0 "export of it" -- "$PW" export --db "$T/ov2.db" -o "$T/ov2.json"
+check 0 "override_anchors: export -> import -> export is byte-identical" -- cmp "$T/ov1.json" "$T/ov2.json"
+sed 's/"@raw\/corp_ca"/"everyone"/' "$T/ov.json" >"$T/ovbad.json"
+check 2 "a bad override anchor is refused" -- "$PW" import --db "$T/ov.db" "$T/ovbad.json"
+expect_grep "$T/err" "pin_policies\[0\].override_anchors\[1\]: must be system, user" "the error names the path"
+
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1

@@ -272,8 +272,13 @@ def cat(out, *names):
     return path(out)
 
 
+CFG = path("pinwatch.conf")
+with open(CFG, "w") as f:
+    f.write("[probe]\nca_file = %s\n" % path("root.pem"))
+
+
 def whatif(*args):
-    r = sh([PW, "whatif", *args], check=False)
+    r = sh([PW, "whatif", "-c", CFG, *args], check=False)
     try:
         j = json.loads(r.stdout) if "--json" in args else None
     except ValueError:
@@ -294,6 +299,8 @@ rc, j, r = whatif("--host", "api.e2e.test", "--chain", c1, "--json")
 expect(rc == 0 and j and close(j["max_stranded_share"], 0), "whatif old chain: exit 0", r.stderr)
 rc, j, r = whatif("--host", "api.e2e.test", "--chain", c3, "--json")
 expect(rc == 1, "whatif unpinned new key: exit 1", r.stderr)
+expect(j and j["checks"]["checked"] and j["checks"]["ok"] and j["port"] == 443,
+       "whatif chain checks pass; the port is the endpoint's")
 expect(close((wapp(j, "shop-android") or {}).get("stranded_share", -1), 1.0),
        "whatif unpinned key strands all of shop-android")
 expect(close((wapp(j, "shop-ios") or {}).get("stranded_share", -1), 0.0),
@@ -319,10 +326,10 @@ expect(rc == 0, "whatif --max-stranded exactly the stranded share: exit 0 (not e
 rc, j, _ = whatif("--host", "api.e2e.test", *CHAIN_PINS, "--at", "2027-06-01", "--json")
 expect(rc == 1 and close((wapp(j, "shop-android") or {}).get("stranded_share", -1), 0.075),
        "whatif --at the day 4.1.0's pin set expires: only 4.2.0 stranded")
-rc, j, _ = whatif("--host", "new.e2e.test", "--pin", P_OTHER, "--json")
+rc, j, _ = whatif("--host", "new.e2e.test", "--pin", P_OTHER, "--json", "--any-host")
 expect(rc == 1 and close((wapp(j, "shop-ios") or {}).get("stranded_share", -1), 0.6),
        "whatif for a host never observed (covered by **.e2e.test)")
-rc, j, _ = whatif("--host", "unrelated.example", "--pin", P_OTHER, "--json")
+rc, j, _ = whatif("--host", "unrelated.example", "--pin", P_OTHER, "--json", "--any-host")
 expect(rc == 0 and j is not None and j["apps"] == [], "whatif for a host no app pins: exit 0")
 
 with open(path("garbage.pem"), "w") as f:
@@ -336,11 +343,15 @@ for args, what in [
     (["--host", "api.e2e.test", "--pin", P_BACKUP, "--max-stranded", "2"], "--max-stranded 2"),
     (["--host", "api.e2e.test", "--pin", P_BACKUP, "--at", "tomorrow"], "bad --at"),
     (["--host", "bad host!", "--pin", P_BACKUP], "bad host"),
-    (["--host", "api.e2e.test", "--chain", c1, "--pin", P_BACKUP], "both --chain and --pin"),
+    (["--host", "new.e2e.test", "--pin", P_OTHER], "a host that is not an inventoried endpoint"),
 ]:
     rc, _, r = whatif(*args)
     expect(rc == 2 and r.stdout == "", "whatif %s: exit 2, nothing on stdout" % what,
            "rc %d %s" % (rc, r.stderr.strip()))
+rc, j, r = whatif("--host", "api.e2e.test", "--chain", c3, "--pin", P_INTER, "--json")
+expect(rc == 1 and j and len(j["candidate"]) == 4
+       and close((wapp(j, "shop-android") or {}).get("stranded_share", -1), 1.0),
+       "whatif --chain and --pin combine (the pins add to the path)", r.stderr)
 r = subprocess.run([PW, "whatif", "--db", path("nope.db"), "--host", "api.e2e.test",
                     "--pin", P_BACKUP], capture_output=True, text=True)
 expect(r.returncode == 3, "whatif with a missing database: exit 3")

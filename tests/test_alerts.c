@@ -684,6 +684,233 @@ static void test_alerts_conds_from_readiness_table(void **state)
 	alerts_condv_free(&v);
 }
 
+/* A validated chain leaf, intermediate, root; certificates told apart by @tag. */
+static void exp_chain(struct readiness_chain *ch, struct readiness_cert *c, time_t leaf,
+		      time_t inter, time_t root, uint8_t tag)
+{
+	static char *names[3][2] = { { "CN=api.example.com", "CN=Test CA 1" },
+				     { "CN=Test CA 1", "CN=Test Root" },
+				     { "CN=Test Root", "CN=Test Root" } };
+	time_t na[3] = { leaf, inter, root };
+	memset(c, 0, 3 * sizeof(*c));
+	for (int i = 0; i < 3; i++) {
+		c[i].subject = names[i][0];
+		c[i].issuer = names[i][1];
+		c[i].not_after = na[i];
+		c[i].sha256[0] = (uint8_t)(i + 1);
+		c[i].sha256[1] = tag;
+		c[i].is_ca = i > 0;
+	}
+	ch->certs = c;
+	ch->ncerts = 3;
+}
+
+static void test_alerts_conds_expiry_table(void **state)
+{
+	(void)state;
+	const time_t at = 1800000000, D = 86400;
+	struct endpoint ep = { .id = 3, .host = "api.example.com", .port = 443, .enabled = true };
+	static const struct {
+		int64_t leaf1, inter1, root1; /* days from at; edge 192.0.2.1 */
+		int64_t leaf2;		      /* edge 192.0.2.2 (its own copies); 0: same as 1 */
+		bool disabled;
+		enum alert_severity sev;
+		const char *role;
+		int64_t days;
+		const char *stale; /* the edge named as still serving it, or NULL */
+	} cases[] = {
+		{ 5, 20, 900, 0, false, ALERT_CRITICAL, "leaf", 5, NULL },
+		{ 90, 20, 900, 0, false, ALERT_INFO, "intermediate", 20, NULL },
+		{ 90, 14, 900, 0, false, ALERT_WARNING, "intermediate", 14, NULL },
+		{ 90, 400, 900, 0, false, ALERT_SEV_NONE, NULL, 0, NULL },
+		/* an expired trust anchor is not judged */
+		{ 90, 400, -10, 0, false, ALERT_SEV_NONE, NULL, 0, NULL },
+		/* one edge renewed: the other is named */
+		{ 90, 400, 900, 3, false, ALERT_CRITICAL, "leaf", 3, "192.0.2.2" },
+		{ 2, 400, 900, 90, false, ALERT_CRITICAL, "leaf", 2, "192.0.2.1" },
+		/* expired leaf still served */
+		{ -1, 400, 900, 0, false, ALERT_CRITICAL, "leaf", -1, NULL },
+		{ 5, 20, 900, 0, true, ALERT_SEV_NONE, NULL, 0, NULL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct readiness_cert c1[3], c2[3];
+		struct readiness_address a[2] = { { .address = "192.0.2.1", .outcome = "ok" },
+						  { .address = "192.0.2.2", .outcome = "ok" } };
+		exp_chain(&a[0].validated, c1, at + cases[i].leaf1 * D, at + cases[i].inter1 * D,
+			  at + cases[i].root1 * D, 1);
+		exp_chain(&a[1].validated, c2,
+			  at + (cases[i].leaf2 ? cases[i].leaf2 : cases[i].leaf1) * D,
+			  at + cases[i].inter1 * D, at + cases[i].root1 * D,
+			  cases[i].leaf2 ? 2 : 1);
+		struct readiness_observed ob = { .addrs = a, .naddrs = 2 };
+		ep.enabled = !cases[i].disabled;
+		struct readiness_endpoint_verdict ev = { .ep = &ep, .obs = &ob, .at = at };
+		struct alerts_condv v = { 0 };
+		assert_int_equal(alerts_conds_expiry(&ev, &cfg, &v, 0), 0);
+		if (cases[i].sev == ALERT_SEV_NONE) {
+			if (v.n)
+				fail_msg("case %zu: unexpected '%s'", i, v.v[0].summary);
+			alerts_condv_free(&v);
+			continue;
+		}
+		assert_int_equal(v.n, 1);
+		const struct alert_cond *c = &v.v[0];
+		if (c->severity != cases[i].sev)
+			fail_msg("case %zu: severity %d want %d (%s)", i, c->severity, cases[i].sev,
+				 c->summary);
+		assert_int_equal(c->kind, ALERT_CERTIFICATE_EXPIRING);
+		assert_int_equal(c->endpoint_id, 3);
+		assert_false(c->quiet);
+		json_t *cert = json_object_get(c->details, "certificate");
+		assert_string_equal(json_string_value(json_object_get(cert, "role")),
+				    cases[i].role);
+		assert_int_equal(json_integer_value(json_object_get(c->details, "days_left")),
+				 cases[i].days);
+		char want[64];
+		snprintf(want, sizeof(want), "%s certificate CN=", cases[i].role);
+		if (!strstr(c->summary, want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, c->summary, want);
+		json_t *stale = json_object_get(c->details, "stale_addresses");
+		if (cases[i].stale) {
+			assert_int_equal(json_array_size(stale), 1);
+			assert_string_equal(json_string_value(json_array_get(stale, 0)),
+					    cases[i].stale);
+			assert_non_null(strstr(c->summary, cases[i].stale));
+			assert_non_null(strstr(c->summary, "still served by"));
+		} else {
+			assert_null(strstr(c->summary, "still served by"));
+		}
+		alerts_condv_free(&v);
+	}
+}
+
+/* rotation_not_ready of the same endpoint is merged: quiet, linked, and told
+ * in certificate_expiring's text (one page per certificate). */
+static void test_alerts_conds_expiry_merges_rotation(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	const time_t at = 1800000000, D = 86400;
+	struct app_version ver = { .id = 1, .version = "4.2.0" };
+	struct app app = { .id = 1, .name = "shop-android", .adoption_threshold = 0.95 };
+	struct endpoint ep = { .id = 1, .host = "api.example.com", .port = 443, .enabled = true };
+	struct readiness_version_share vs = { .version = &ver, .share = 0.31, .known = true };
+	struct readiness_app_verdict av = { .app = &app };
+	av.key_rotation = (struct readiness_scenario){ .evaluated = true,
+						       .stranded_share = 0.31,
+						       .surviving_share = 0.69,
+						       .stranded = &vs,
+						       .nstranded = 1 };
+	struct readiness_cert c1[3];
+	struct readiness_address a = { .address = "192.0.2.1", .outcome = "ok" };
+	exp_chain(&a.validated, c1, at + 10 * D, at + 400 * D, at + 900 * D, 1);
+	struct readiness_observed ob = { .addrs = &a, .naddrs = 1 };
+	struct readiness_endpoint_verdict ev = {
+		.ep = &ep, .obs = &ob, .at = at, .apps = &av, .napps = 1
+	};
+	ev.expiry = (struct readiness_expiry){
+		.known = true, .days_left = 10, .not_after = at + 10 * D, .leaf = true
+	};
+	struct readiness_report rep = { .eps = &ev, .neps = 1 };
+	struct alerts_condv v = { 0 };
+	assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
+	const struct alert_cond *rn = find_kind(&v, ALERT_ROTATION_NOT_READY, 1);
+	const struct alert_cond *ce = find_kind(&v, ALERT_CERTIFICATE_EXPIRING, 1);
+	assert_non_null(rn);
+	assert_non_null(ce);
+	assert_true(rn->quiet);
+	assert_false(ce->quiet);
+	assert_int_equal(ce->severity, ALERT_WARNING);
+	assert_string_equal(json_string_value(json_object_get(rn->details, "paged_by")),
+			    ce->fingerprint);
+	json_t *linked = json_array_get(json_object_get(ce->details, "rotation_not_ready"), 0);
+	assert_string_equal(json_string_value(json_object_get(linked, "fingerprint")),
+			    rn->fingerprint);
+	assert_string_equal(json_string_value(json_object_get(linked, "app")), "shop-android");
+	assert_non_null(strstr(ce->summary, "rotation not ready for shop-android (31.0%"));
+
+	/* Applied: one notification to each matching webhook, for certificate_expiring only. */
+	struct alerts_result r;
+	assert_int_equal(
+		alerts_apply(db, v.v, v.n, ALERT_SCOPE_ALL, at, &cfg, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.opened, 2);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox o JOIN alerts a ON a.id = "
+			   "o.alert_id WHERE a.kind = 'rotation_not_ready'"),
+			 0);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox o JOIN alerts a ON a.id = "
+			   "o.alert_id WHERE a.kind = 'certificate_expiring'"),
+			 1); /* webhook 1 (warning); 2 wants critical, 3 is disabled */
+	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'rotation_not_ready' AND"
+			   " status = 'firing' AND last_sent_at IS NULL"),
+			 1);
+	alerts_condv_free(&v);
+
+	/* Rotation ready: certificate_expiring alone, without the merged text. */
+	av.key_rotation.ready = true;
+	assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
+	assert_null(find_kind(&v, ALERT_ROTATION_NOT_READY, 1));
+	ce = find_kind(&v, ALERT_CERTIFICATE_EXPIRING, 1);
+	assert_non_null(ce);
+	assert_null(strstr(ce->summary, "rotation not ready"));
+	alerts_condv_free(&v);
+}
+
+/* A reminder at each threshold: 7 and 2 days are both critical, yet crossing
+ * 2 notifies again; within one threshold nothing is re-sent before the
+ * repeat interval. */
+static void test_alerts_apply_expiry_threshold_reminders(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	const time_t D = 86400, t0 = 1800000000, na = t0 + 8 * D + 3600;
+	struct endpoint ep = { .id = 1, .host = "api.example.com", .port = 443, .enabled = true };
+	static const struct {
+		int64_t day; /* evaluation at t0 + day days */
+		int64_t days_left;
+		enum alert_severity sev;
+		int sent; /* outbox rows added (webhook 1: warning+, webhook 2: critical) */
+	} steps[] = {
+		{ 0, 8, ALERT_WARNING, 1 },  /* opens at warning */
+		{ 0, 8, ALERT_WARNING, 0 },  /* same stage: nothing */
+		{ 1, 7, ALERT_CRITICAL, 2 }, /* critical: both hooks */
+		{ 2, 6, ALERT_CRITICAL, 0 }, /* still the 7-day stage */
+		{ 6, 2, ALERT_CRITICAL, 2 }, /* the 2-day threshold: a reminder */
+		{ 7, 1, ALERT_CRITICAL, 0 }, /* same stage, within the repeat interval */
+	};
+	cfg.alerts_repeat_s = 30 * D; /* only thresholds remind here */
+	int64_t before = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		struct readiness_cert c1[3];
+		struct readiness_address a = { .address = "192.0.2.1", .outcome = "ok" };
+		exp_chain(&a.validated, c1, na, na + 400 * D, na + 900 * D, 1);
+		struct readiness_observed ob = { .addrs = &a, .naddrs = 1 };
+		time_t now = t0 + steps[i].day * D + (i == 1 ? 60 : 0);
+		struct readiness_endpoint_verdict ev = { .ep = &ep, .obs = &ob, .at = now };
+		struct alerts_condv v = { 0 };
+		assert_int_equal(alerts_conds_expiry(&ev, &cfg, &v, 0), 0);
+		assert_int_equal(v.n, 1);
+		assert_int_equal(json_integer_value(json_object_get(v.v[0].details, "days_left")),
+				 steps[i].days_left);
+		assert_int_equal(v.v[0].severity, steps[i].sev);
+		assert_int_equal(alerts_apply(db, v.v, v.n, ALERT_SCOPE(ALERT_CERTIFICATE_EXPIRING),
+					      now, &cfg, NULL, err, sizeof(err)),
+				 0);
+		int64_t after = q("SELECT count(*) FROM webhook_outbox");
+		if (after - before != steps[i].sent)
+			fail_msg("step %zu: %lld notifications, want %d", i,
+				 (long long)(after - before), steps[i].sent);
+		before = after;
+		alerts_condv_free(&v);
+	}
+	/* renewed: resolved, told to those who heard of it */
+	struct alerts_result r;
+	assert_int_equal(alerts_apply(db, NULL, 0, ALERT_SCOPE(ALERT_CERTIFICATE_EXPIRING),
+				      t0 + 8 * D, &cfg, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.resolved, 1);
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox") - before, 2);
+}
+
 static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 {
 	(void)state;
@@ -745,6 +972,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_pin_expiry_table, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_conds_from_readiness_table, setup,
+						teardown),
+		cmocka_unit_test(test_alerts_conds_expiry_table),
+		cmocka_unit_test_setup_teardown(test_alerts_conds_expiry_merges_rotation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_apply_expiry_threshold_reminders, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_evaluate_failed_source_keeps_its_alerts,
 						setup, teardown),

@@ -22,6 +22,7 @@
 
 static char dir[64];
 static char path[128];
+static char ca[128]; /* the trust anchors: both roots */
 
 /* Today: root1 -> inter1 -> leaf1. Candidates: a new CA (root2 -> inter2,
  * whose key is the apps' backup pin) and a same-CA renewal (inter1 -> leaf3). */
@@ -91,6 +92,10 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	FILE *f = fopen(ca, "w");
+	if (!f || fprintf(f, "%s%s", root1.pem, root2.pem) < 0 || fclose(f))
+		return -1;
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
@@ -126,6 +131,7 @@ static int teardown(void **state)
 	db_close(*state);
 	char p[160];
 	static const char *const sfx[] = { "", "-wal", "-shm" };
+	unlink(ca);
 	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
 		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
 		unlink(p);
@@ -170,8 +176,8 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	int64_t id, id2;
 	bool existed;
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
-					NULL, NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_CT, NULL, NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	assert_false(existed);
 	json_t *c;
@@ -224,6 +230,7 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	/* Through the alert engine: exactly one firing alert, also when evaluated again. */
 	struct config cfg;
 	config_defaults(&cfg);
+	snprintf(cfg.probe_ca_file, sizeof(cfg.probe_ca_file), "%s", ca);
 	struct alerts_result res;
 	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
 	assert_int_equal(res.opened, 1);
@@ -236,14 +243,15 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(q(db, "SELECT count(*) FROM alerts"), 1);
 
 	/* The same chain again (CT logs repeat, precert and cert) is not duplicated. */
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
-					NULL, NOW + 60, &id2, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_CT, NULL, NOW + 60, &id2, &existed, err,
+					sizeof(err)),
 			 0);
 	assert_true(existed);
 	assert_int_equal(id2, id);
 	/* A same-CA renewal strands nobody and adds no condition. */
 	char *renew = pem_chain(&leaf3, &inter1);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)renew, strlen(renew),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)renew, strlen(renew),
 					CANDIDATE_MANUAL, NULL, NOW, &id2, &existed, err,
 					sizeof(err)),
 			 0);
@@ -259,7 +267,7 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 				  "INSERT INTO pins VALUES (2, '%s', 'backup');",
 				  inter2.pin_b64, inter2.pin_b64),
 			 0);
-	assert_int_equal(candidates_evaluate_all(db, NOW, err, sizeof(err)), 0);
+	assert_int_equal(candidates_evaluate_all(db, ca, NOW, err, sizeof(err)), 0);
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	reports_alerts_free(a, n);
@@ -287,29 +295,44 @@ static void test_candidates_add_bad_input(void **state)
 	char err[ERRLEN];
 	int64_t id;
 	bool existed;
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)"hello", 5, CANDIDATE_MANUAL,
-					NULL, NOW, &id, &existed, err, sizeof(err)),
-			 -EINVAL);
-	assert_non_null(strstr(err, "chain:"));
-	const char trunc[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)trunc, sizeof(trunc) - 1,
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)"hello", 5,
 					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err,
 					sizeof(err)),
 			 -EINVAL);
-	/* --host the leaf does not cover. */
-	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
-					CANDIDATE_MANUAL, "shop.other.net", NOW, &id, &existed, err,
+	assert_non_null(strstr(err, "chain:"));
+	const char trunc[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)trunc, sizeof(trunc) - 1,
+					CANDIDATE_MANUAL, NULL, NOW, &id, &existed, err,
 					sizeof(err)),
 			 -EINVAL);
-	assert_non_null(strstr(err, "does not cover shop.other.net"));
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+	/* A --host that is not an inventoried endpoint (a typo) is refused. */
+	char *pem = pem_chain(&leaf2, &inter2);
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "ap.example.com", NOW, &id, &existed, err,
+					sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not an inventoried endpoint"));
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
 					CANDIDATE_MANUAL, "bad host!", NOW, &id, &existed, err,
 					sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(q(db, "SELECT count(*) FROM candidates"), 0);
+	/* --host the leaf does not cover: recorded, and it strands everyone there. */
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_MANUAL, "shop.other.net", NOW, &id, &existed, err,
+					sizeof(err)),
+			 0);
+	json_t *wrong;
+	assert_int_equal(candidates_json(db, id, &wrong, err, sizeof(err)), 0);
+	assert_true(json_is_true(json_object_get(wrong, "would_strand")));
+	json_t *wv = json_object_get(wrong, "verdict");
+	assert_true(json_is_true(json_object_get(wv, "checks_failed")));
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(wv, "reasons"), 0)),
+			       "does not cover shop.other.net"));
+	json_decref(wrong);
+	assert_int_equal(candidates_remove(db, "test", id, err, sizeof(err)), 0);
 	/* --host restricts the evaluation to that endpoint. */
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
 					CANDIDATE_MANUAL, "WWW.example.com.", NOW, &id, &existed,
 					err, sizeof(err)),
 			 0);
@@ -330,13 +353,13 @@ static void test_candidates_api_post(void **state)
 	json_t *resp = NULL;
 	json_t *req = json_pack("{s:s,s:s}", "pem", other_leaf.pem, "source", "ct");
 	char *body = json_dumps(req, 0);
-	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
-					     sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", ca, body, strlen(body), NOW, &resp,
+					     err, sizeof(err)),
 			 201);
 	assert_string_equal(json_string_value(json_object_get(resp, "source")), "ct");
 	json_decref(resp);
-	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
-					     sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", ca, body, strlen(body), NOW, &resp,
+					     err, sizeof(err)),
 			 200);
 	json_decref(resp);
 	free(body);
@@ -353,7 +376,7 @@ static void test_candidates_api_post(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		err[0] = '\0';
-		assert_int_equal(candidates_api_post(db, "token:hook", bad[i].body,
+		assert_int_equal(candidates_api_post(db, "token:hook", ca, bad[i].body,
 						     strlen(bad[i].body), NOW, &resp, err,
 						     sizeof(err)),
 				 400);
@@ -368,11 +391,12 @@ static void test_candidates_api_post(void **state)
 }
 
 /* The candidate chain omits its root; a version pinning only that root
- * survives once pinwatch has observed the root (chain completion). */
+ * survives: clients complete the path with the root of their trust store.
+ * With a store that lacks the root, nobody's client accepts the chain. */
 static void test_candidates_root_pin_completed(void **state)
 {
 	struct db *db = *state;
-	char err[ERRLEN];
+	char err[ERRLEN], only_root1[160];
 	int64_t id;
 	bool existed;
 	json_t *c;
@@ -382,31 +406,33 @@ static void test_candidates_root_pin_completed(void **state)
 				  root2.pin_b64),
 			 0);
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
-					"api.example.com", NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_CT, "api.example.com", NOW, &id, &existed, err,
+					sizeof(err)),
 			 0);
-	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
-	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0.30, 1e-9);
-	json_decref(c);
-	/* pinwatch has seen the new root as a CA certificate. */
-	char hex_sha[65], hex_spki[65];
-	assert_int_equal(exec_fmt(db,
-				  "INSERT INTO certificates (sha256, der, subject, issuer, serial, "
-				  "not_before, not_after, key_type, key_bits, spki_sha256, is_ca, "
-				  "first_seen) VALUES (x'%s', x'00', 'CN=New Root', 'CN=New Root', "
-				  "'01', 0, %lld, 'ECDSA P-256', 256, x'%s', 1, 0)",
-				  util_hex(root2.sha256, 32, hex_sha), (long long)(NOW + 900 * DAY),
-				  util_hex(root2.spki, 32, hex_spki)),
-			 0);
-	assert_int_equal(candidates_evaluate(db, id, NOW, err, sizeof(err)), 0);
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
 	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 0, 1e-9);
-	assert_int_equal(
-		json_integer_value(json_object_get(json_object_get(c, "verdict"), "chain_length")),
-		3);
+	json_t *ep = json_array_get(json_object_get(json_object_get(c, "verdict"), "endpoints"), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(ep, "checks"), "ok")));
 	/* 4.0.0 now pins nothing (its pins were removed): not enforcing, so
 	 * no unknown risk remains and nothing would strand. */
 	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	json_decref(c);
+	/* A trust store without root2: the chain builds to no anchor. */
+	snprintf(only_root1, sizeof(only_root1), "%s/root1.pem", dir);
+	FILE *f = fopen(only_root1, "w");
+	assert_non_null(f);
+	assert_true(fputs(root1.pem, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(candidates_evaluate(db, only_root1, id, NOW, err, sizeof(err)), 0);
+	unlink(only_root1);
+	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	assert_true(json_is_true(json_object_get(c, "would_strand")));
+	assert_float_equal(json_real_value(json_object_get(c, "max_stranded")), 1, 1e-9);
+	ep = json_array_get(json_object_get(json_object_get(c, "verdict"), "endpoints"), 0);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(json_object_get(ep, "checks"), "failed"), 0)),
+			    "untrusted");
 	json_decref(c);
 	free(pem);
 }
@@ -420,12 +446,13 @@ static void test_candidates_alert_resolves_when_expired(void **state)
 	int64_t id;
 	bool existed;
 	char *pem = pem_chain(&leaf2, &inter2);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
-					NULL, NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_CT, NULL, NOW, &id, &existed, err, sizeof(err)),
 			 0);
 	free(pem);
 	struct config cfg;
 	config_defaults(&cfg);
+	snprintf(cfg.probe_ca_file, sizeof(cfg.probe_ca_file), "%s", ca);
 	struct alerts_result res;
 	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
 	assert_int_equal(res.opened, 1);
@@ -436,8 +463,10 @@ static void test_candidates_alert_resolves_when_expired(void **state)
 	assert_int_equal(res.resolved, 1);
 	json_t *c;
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);
+	/* Deploying it now would strand everyone (it fails the validity check),
+	 * but an expired certificate is no pending deployment: no alert. */
 	assert_true(json_is_true(json_object_get(json_object_get(c, "verdict"), "expired")));
-	assert_false(json_is_true(json_object_get(c, "would_strand")));
+	assert_true(json_is_true(json_object_get(c, "would_strand")));
 	json_decref(c);
 }
 
@@ -459,21 +488,21 @@ static void test_candidates_cap(void **state)
 			 CANDIDATES_MAX, (long long)(NOW + DAY)),
 		0);
 	char *pem = pem_chain(&leaf3, &inter1);
-	assert_int_equal(candidates_add(db, "test", (const uint8_t *)pem, strlen(pem), CANDIDATE_CT,
-					NULL, NOW, &id, &existed, err, sizeof(err)),
+	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
+					CANDIDATE_CT, NULL, NOW, &id, &existed, err, sizeof(err)),
 			 -ENOSPC);
 	assert_non_null(strstr(err, "remove some first"));
 	json_t *req = json_pack("{s:s}", "pem", pem), *resp = NULL;
 	char *body = json_dumps(req, 0);
-	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW, &resp, err,
-					     sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", ca, body, strlen(body), NOW, &resp,
+					     err, sizeof(err)),
 			 409);
 	assert_null(resp);
 	/* Unreadable rows do not stop the re-evaluation of the others. */
-	assert_int_equal(candidates_evaluate_all(db, NOW, err, sizeof(err)), 0);
+	assert_int_equal(candidates_evaluate_all(db, ca, NOW, err, sizeof(err)), 0);
 	/* Once they have expired, there is room again. */
-	assert_int_equal(candidates_api_post(db, "token:hook", body, strlen(body), NOW + 2 * DAY,
-					     &resp, err, sizeof(err)),
+	assert_int_equal(candidates_api_post(db, "token:hook", ca, body, strlen(body),
+					     NOW + 2 * DAY, &resp, err, sizeof(err)),
 			 201);
 	json_decref(resp);
 	json_decref(req);

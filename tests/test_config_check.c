@@ -274,6 +274,16 @@ static void test_config_check_cli_exit_codes(void **state)
 	assert_int_equal(check_cli(conf_path, db_path), EXIT_USAGE);
 	write_file(conf_path, "[http]\nlisten = nowhere\n", 24, 0640);
 	assert_int_equal(check_cli(conf_path, db_path), EXIT_USAGE);
+	/* [alerts] expiry_days: either order is fine, a mixed one is not. */
+	static const char asc[] = "[alerts]\nexpiry_days = 2,7,14,30\n";
+	static const char mixed[] = "[alerts]\nexpiry_days = 14,30,7\n";
+	static const char many[] = "[alerts]\nexpiry_days = 60,30,14,7,2\n";
+	write_file(conf_path, asc, strlen(asc), 0640);
+	assert_int_equal(check_cli(conf_path, db_path), EXIT_OK);
+	write_file(conf_path, mixed, strlen(mixed), 0640);
+	assert_int_equal(check_cli(conf_path, db_path), EXIT_USAGE);
+	write_file(conf_path, many, strlen(many), 0640);
+	assert_int_equal(check_cli(conf_path, db_path), EXIT_USAGE);
 	snprintf(other, sizeof(other), "%s/absent.conf", dir);
 	assert_int_equal(check_cli(other, db_path), EXIT_USAGE);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/db.h"
 #include "base/util.h"
@@ -184,6 +185,81 @@ static void test_db_stmt_cache_reuses(void **state)
 	db_close(db);
 }
 
+/* Migration 017 rebuilds alerts to accept new kinds: rows, ids and the outbox
+ * links survive; the shape check still refuses garbage. */
+static void test_db_migration_017_keeps_alerts_and_outbox(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	int64_t v;
+	sqlite3 *raw;
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+	for (const struct db_migration *m = db_migrations; m->version && m->version < 17; m++)
+		assert_int_equal(sqlite3_exec(raw, m->sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(
+			raw,
+			"INSERT INTO alerts (id, fingerprint, kind, severity, status, summary, "
+			" starts_at, updated_at) VALUES (7, 'fp-7', 'stranding_now', 'critical', "
+			" 'firing', 's', 1, 1), (9, 'fp-9', 'chain_changed', 'info', 'resolved', "
+			" 's', 1, 2);"
+			"INSERT INTO webhooks (id, url, created_at) VALUES (1, "
+			"'http://127.0.0.1/', 1);"
+			"INSERT INTO webhook_outbox (id, webhook_id, alert_id, idempotency_key, "
+			"body,"
+			" next_attempt_at, created_at) VALUES (3, 1, 7, 'k3', '{}', 1, 1),"
+			" (4, 1, NULL, 'k4', '{}', 1, 1), (5, 1, 9, 'k5', '{}', 1, 1);"
+			"PRAGMA user_version = 16;",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(raw);
+
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	if (!db)
+		fail_msg("%s", err);
+	assert_int_equal(db_query_int(db, "SELECT count(*) FROM alerts", &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(db_query_int(db, "SELECT alert_id FROM webhook_outbox WHERE id = 3", &v),
+			 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(db_query_int(db, "SELECT alert_id FROM webhook_outbox WHERE id = 5", &v),
+			 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(
+		db_query_int(db, "SELECT count(*) FROM webhook_outbox WHERE alert_id IS NULL", &v),
+		0);
+	assert_int_equal(v, 1);
+	assert_int_equal(db_query_int(db,
+				      "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				      " AND name IN ('alerts_firing', 'alerts_status')",
+				      &v),
+			 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(
+		db_exec(db,
+			"INSERT INTO alerts (fingerprint, kind, severity, status, summary, "
+			"starts_at, updated_at) VALUES ('fp-n', 'rotation_completed', 'info', "
+			"'firing', 's', 1, 1)",
+			err, sizeof(err)),
+		0);
+	assert_int_not_equal(db_exec(db,
+				     "INSERT INTO alerts (fingerprint, kind, severity, status, "
+				     "summary, starts_at, updated_at) VALUES ('fp-x', 'Bad Kind!', "
+				     "'info', 'firing', 's', 1, 1)",
+				     err, sizeof(err)),
+			     0);
+	/* The firing-episode uniqueness still holds. */
+	assert_int_not_equal(
+		db_exec(db,
+			"INSERT INTO alerts (fingerprint, kind, severity, status, "
+			"summary, starts_at, updated_at) VALUES ('fp-7', 'stranding_now', "
+			"'info', 'firing', 's', 1, 1)",
+			err, sizeof(err)),
+		0);
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +269,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_db_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_garbage_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_stmt_cache_reuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_migration_017_keeps_alerts_and_outbox,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1006,9 +1006,42 @@ static void test_whatif(void **state)
 	req(&r, "POST", "/api/v1/whatif", tok_read, b);
 	assert_int_equal(r.status, 200);
 	assert_true(fabs(app_share(r.json, "shop-android") - 1.0) < 1e-9);
+	/* it builds to no trust anchor: the checks every client makes fail */
+	json_t *ck = json_object_get(r.json, "checks");
+	assert_true(json_is_true(json_object_get(ck, "checked")));
+	assert_false(json_is_true(json_object_get(ck, "ok")));
+	bool untrusted = false;
+	size_t k;
+	json_t *f;
+	json_array_foreach(json_object_get(ck, "failed"), k, f) untrusted |=
+		!strcmp(json_string_value(f), "untrusted");
+	assert_true(untrusted);
+	assert_true(json_is_true(json_object_get(r.json, "risk")));
 	resp_free(&r);
 	free(b);
 	free(pem);
+	/* a typo host is refused; any_host evaluates it by its name; without a
+	 * port the endpoint's own port is answered */
+	snprintf(body, sizeof(body), "{\"host\":\"api.example.tset\",\"pins\":[\"sha256/%s\"]}",
+		 ids.pin_ca);
+	req(&r, "POST", "/api/v1/whatif", tok_read, body);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "detail"), "not an inventoried endpoint"));
+	resp_free(&r);
+	snprintf(body, sizeof(body),
+		 "{\"host\":\"api.example.tset\",\"any_host\":true,\"pins\":[\"sha256/%s\"]}",
+		 ids.pin_ca);
+	req(&r, "POST", "/api/v1/whatif", tok_read, body);
+	assert_int_equal(r.status, 200);
+	assert_false(json_is_true(json_object_get(r.json, "inventoried")));
+	resp_free(&r);
+	snprintf(body, sizeof(body), "{\"host\":\"api.example.test\",\"pins\":[\"sha256/%s\"]}",
+		 ids.pin_ca);
+	req(&r, "POST", "/api/v1/whatif", tok_read, body);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "port")), 443);
+	assert_false(json_is_true(json_object_get(json_object_get(r.json, "checks"), "checked")));
+	resp_free(&r);
 	req(&r, "POST", "/api/v1/whatif", tok_read, "{\"host\":\"api.example.test\"}");
 	assert_int_equal(r.status, 400);
 	resp_free(&r);

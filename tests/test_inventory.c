@@ -9,6 +9,7 @@
 #include "store/inventory.h"
 #include "importers/invfile.h"
 #include "testdb.h"
+#include "base/util.h"
 
 #define ACTOR "cli:test"
 #define PIN_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -148,9 +149,16 @@ static void test_invfile_parse_errors_name_paths(void **state)
 		{ POL("\"enforce\":true"), "apps[0].versions[2].pin_policies[0].pins: an enforcing "
 					   "policy needs at least one pin" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"},{\"sha256\":\"AAAA\"}]"),
-		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64" },
+		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		  "'AAAA' decodes to 3 bytes" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"},{\"sha256\":\"not base64!\"}]"),
-		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64" },
+		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		  "'not base64!' is not base64" },
+		/* unpadded and non-canonical pins are accepted as the platforms accept them */
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A
+		      "\"},{\"sha256\":\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\"}]"),
+		  "apps[0].versions[2].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		  "'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' decodes to 31 bytes" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\",\"role\":\"spare\"}]"),
 		  "apps[0].versions[2].pin_policies[0].pins[0].role: must be current or backup" },
 		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"},{\"sha256\":\"sha256/" PIN_A
@@ -172,6 +180,20 @@ static void test_invfile_parse_errors_name_paths(void **state)
 		      "{\"pattern\":\"api.example.com.\",\"enforce\":false}]"),
 		  "apps[0].versions[2].pin_policies[1]: same pattern and include_subdomains as "
 		  "pin_policies[0]" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":\"system\""),
+		  "apps[0].versions[2].pin_policies[0].override_anchors: expected an array" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"system\",5]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[1]: expected a string" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"everyone\"]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[0]: must be system, user, "
+		  "sha256/<base64> or an unread anchor file such as @raw/name" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"@raw/a b\"]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[0]: must be system, user, "
+		  "sha256/<base64> or an unread anchor file such as @raw/name" },
+		{ POL("\"pins\":[{\"sha256\":\"" PIN_A "\"}],\"override_anchors\":[\"sha256/" PIN_A
+		      "\",\"sha256/" PIN_A "\"]"),
+		  "apps[0].versions[2].pin_policies[0].override_anchors[1]: duplicate of "
+		  "override_anchors[0]" },
 		{ "{\"endpoints\":[", "line 1 column 14: ']' expected near end of file" },
 		{ "{\"apps\":[],\"apps\":[]}",
 		  "line 1 column 17: duplicate object key near '\"apps\"'" },
@@ -223,6 +245,29 @@ static void test_invfile_parse_defaults_and_normalisation(void **state)
 	assert_int_equal(p->pins[1].role, PIN_BACKUP);
 	assert_false(a->versions[0].policies[1].enforce);
 	assert_int_equal(a->versions[0].policies[1].npins, 0);
+	model_inventory_free(&inv);
+}
+
+/* Pins the platforms accept (unpadded, non-zero unused bits) are stored in
+ * canonical form and export canonically. */
+static void test_invfile_parse_lenient_pins(void **state)
+{
+	(void)state;
+	static const char doc[] =
+		"{\"apps\":[{\"name\":\"x\",\"platform\":\"ios\",\"versions\":[{\"version\":"
+		"\"1\",\"pin_policies\":[{\"pattern\":\"api.example.com\",\"pins\":["
+		"{\"sha256\":\"C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M\"},"
+		"{\"sha256\":\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\"}]}]}]}]}";
+	struct inventory inv;
+	char err[ERRLEN], b64[48];
+	assert_int_equal(invfile_parse_text(doc, strlen(doc), &inv, err, sizeof(err)), 0);
+	struct pin_policy *p = &inv.apps[0].versions[0].policies[0];
+	assert_int_equal(p->npins, 2);
+	/* sorted by value: 0x04... before 0x0b... */
+	assert_string_equal(util_pin_b64(p->pins[0].sha256, b64),
+			    "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=");
+	assert_string_equal(util_pin_b64(p->pins[1].sha256, b64),
+			    "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=");
 	model_inventory_free(&inv);
 }
 
@@ -403,6 +448,70 @@ static const char small_doc[] =
 	"\"pin_policies\":[{\"pattern\":\"a.example.com\",\"pins\":[{\"sha256\":\"" PIN_B
 	"\"}]}]}]}]}";
 
+/* NSC overridePins anchors: parsed, normalised, stored,
+ * loaded, exported and re-imported unchanged; a change is an update. */
+static void test_inventory_override_anchors_round_trip(void **state)
+{
+	struct testdb *t = *state;
+	struct inventory_import_stats st;
+	char err[ERRLEN];
+	static const char doc[] =
+		"{\"apps\":[{\"name\":\"shop\",\"platform\":\"android\",\"versions\":["
+		"{\"version\":\"4.2.0\",\"pin_policies\":[{\"pattern\":\"api.example.com\","
+		"\"source\":\"nsc\",\"pins\":[{\"sha256\":\"" PIN_A "\"}],"
+		"\"override_anchors\":[\"system\",\"sha256/"
+		"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\",\"@raw/corp_ca\",\"user\"]},"
+		"{\"pattern\":\"cdn.example.com\",\"pins\":[{\"sha256\":\"" PIN_B "\"}]}]}]}]}";
+	assert_int_equal(import_text(t, doc, false, &st, err, sizeof(err)), 0);
+	struct inventory inv;
+	assert_int_equal(inventory_load(t->db, &inv, err, sizeof(err)), 0);
+	const struct app_version *v = &inv.apps[0].versions[0];
+	assert_int_equal(v->npolicies, 2);
+	const struct pin_policy *p = &v->policies[0], *q = &v->policies[1];
+	assert_string_equal(p->pattern, "api.example.com");
+	assert_int_equal(p->noverride_anchors, 4);
+	assert_string_equal(p->override_anchors[0], "system");
+	assert_string_equal(p->override_anchors[1], "sha256/" PIN_B);
+	assert_string_equal(p->override_anchors[2], "@raw/corp_ca");
+	assert_string_equal(p->override_anchors[3], "user");
+	assert_int_equal(q->noverride_anchors, 0);
+	assert_null(q->override_anchors);
+	model_inventory_free(&inv);
+
+	char *first = export_text(t);
+	assert_non_null(strstr(first, "\"override_anchors\": [\n"));
+	assert_non_null(strstr(first, "\"sha256/" PIN_B "\""));
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM pin_policies WHERE override_anchors "
+				       "IS NULL"),
+			 1);
+	/* again: unchanged */
+	long long rows = audit_rows(t);
+	assert_int_equal(import_text(t, first, false, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.audit_rows, 0);
+	assert_int_equal(audit_rows(t), rows);
+	/* export -> empty database -> export: identical */
+	struct testdb *u = testdb_new();
+	assert_non_null(u);
+	assert_int_equal(import_text(u, first, false, &st, err, sizeof(err)), 0);
+	char *second = export_text(u);
+	assert_string_equal(first, second);
+	testdb_free(u);
+	/* dropping an anchor is a change, stored and audited */
+	static const char fewer[] =
+		"{\"apps\":[{\"name\":\"shop\",\"platform\":\"android\",\"versions\":["
+		"{\"version\":\"4.2.0\",\"pin_policies\":[{\"pattern\":\"api.example.com\","
+		"\"source\":\"nsc\",\"pins\":[{\"sha256\":\"" PIN_A "\"}],"
+		"\"override_anchors\":[\"system\"]},"
+		"{\"pattern\":\"cdn.example.com\",\"pins\":[{\"sha256\":\"" PIN_B "\"}]}]}]}]}";
+	assert_int_equal(import_text(t, fewer, false, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.updated, 1);
+	assert_int_equal(testdb_int(t, "SELECT count(*) FROM pin_policies WHERE override_anchors "
+				       "= 'system'"),
+			 1);
+	free(second);
+	free(first);
+}
+
 static void test_inventory_import_merges_without_prune(void **state)
 {
 	struct testdb *t = *state;
@@ -478,7 +587,8 @@ static void test_inventory_import_all_or_nothing(void **state)
 		"\"},{\"sha256\":\"short\"}]}]}]}]}";
 	assert_int_equal(import_text(t, bad, true, &st, err, sizeof(err)), -EINVAL);
 	assert_string_equal(
-		err, "apps[0].versions[0].pin_policies[0].pins[1].sha256: not 32 bytes of base64");
+		err, "apps[0].versions[0].pin_policies[0].pins[1].sha256: not 32 bytes of base64: "
+		     "'short' is not base64");
 
 	/* a failure in the store after some writes (a struct that bypassed the
 	 * parser): everything already written in that import is rolled back */
@@ -598,10 +708,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invfile_parse_errors_name_paths),
 		cmocka_unit_test(test_invfile_parse_defaults_and_normalisation),
+		cmocka_unit_test(test_invfile_parse_lenient_pins),
 		cmocka_unit_test(test_invfile_fmt_interval),
 		cmocka_unit_test(test_invfile_parse_pieces),
 		cmocka_unit_test(test_invfile_parse_caps),
 		cmocka_unit_test(test_invfile_version_cmp),
+		cmocka_unit_test_setup_teardown(test_inventory_override_anchors_round_trip, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_realistic_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_import_merges_without_prune, setup,

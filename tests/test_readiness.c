@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "alerts/alerts.h"
+#include "base/config.h"
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_json.h"
@@ -356,22 +358,25 @@ static const struct scase scases[] = {
 	  "api.example.com", 0.95,
 	  { { "1.0", 1.0, "api.example.com", false, true, 0, "3" } },
 	  "", "1 2", NULL,
-	  { 1.0, 0, false }, { 1.0, 0, false }, { 1.0, 0, false }, NULL },
+	  /* key rotation: pin 3 is in no certificate pinwatch saw, so it may be
+	   * the new leaf key (keys decide survival, not roles) */
+	  { 1.0, 0, false }, { 0, 0, true }, { 1.0, 0, false }, NULL },
 	{ "unknown adoption is never 0",
 	  "api.example.com", 0.95,
 	  { { "1.0", 0.5, "api.example.com", false, true, 0, "7" },
 	    { "2.0", -1, "api.example.com", false, true, 0, "8" },
 	    { "3.0", 0.3, "api.example.com", false, true, 0, "1 2" } },
 	  "1 2 3", NULL, NULL,
-	  { 0.5, 0.2, false }, { 0.5, 0.2, false }, { 0.8, 0.2, false }, NULL },
+	  /* key rotation to 1.0's key 7 saves 1.0; 2.0 (no figure) stays at risk */
+	  { 0.5, 0.2, false }, { 0, 0.2, false }, { 0.8, 0.2, false }, NULL },
 	{ "unknown version that accepts adds no unknown share",
 	  "api.example.com", 0.5,
 	  { { "1.0", 0.5, "api.example.com", false, true, 0, "1" },
 	    { "2.0", -1, "api.example.com", false, true, 0, "1 2" } },
 	  "1 2 3", NULL, NULL,
-	  /* key rotation: only 1.0's 50% has a figure and it is stranded, so the
-	   * surviving KNOWN share is 0: not ready although 2.0 would survive */
-	  { 0, 0, true }, { 0.5, 0, false }, { 0.5, 0.5, false }, NULL },
+	  /* key rotation: 1.0's 50% is stranded; 2.0 (no figure) survives, so the
+	   * 50% no figure accounts for do not count: 1 - 0.5 = 0.5, ready */
+	  { 0, 0, true }, { 0.5, 0, true }, { 0.5, 0.5, false }, NULL },
 	{ "report-only never strands",
 	  "api.example.com", 0.95,
 	  { { "1.0", 0.9, "api.example.com", false, false, 0, "7" } },
@@ -386,7 +391,8 @@ static const struct scase scases[] = {
 	  "api.example.com", 0.95,
 	  { { "1.0", 0.9, "api.example.com", false, true, 1, "7" } },
 	  "1 2 3", NULL, NULL,
-	  { 0.9, 0, false }, { 0.9, 0, false }, { 0.9, 0, false }, NULL },
+	  /* key rotation to key 7 (outside today's chain) saves it */
+	  { 0.9, 0, false }, { 0, 0, true }, { 0.9, 0, false }, NULL },
 	{ "expired policy",
 	  "api.example.com", 0.95,
 	  { { "1.0", 0.9, "api.example.com", false, true, -10, "7" } },
@@ -403,7 +409,7 @@ static const struct scase scases[] = {
 	  { { "1.0", 0.7, "**.example.com", false, true, 0, "7" },
 	    { "1.0", 0.7, "api.example.com", false, false, 0, "" } },
 	  "1 2 3", NULL, NULL,
-	  { 0.7, 0, false }, { 0.7, 0, false }, { 0.7, 0, false }, NULL },
+	  { 0.7, 0, false }, { 0, 0, true }, { 0.7, 0, false }, NULL },
 	{ "more specific enforcing policy with other pins wins over parent",
 	  "api.example.com", 0.95,
 	  { { "1.0", 1.0, "example.com", true, true, 0, "7" },
@@ -439,7 +445,7 @@ static const struct scase scases[] = {
 	  "example.com", 0.95,
 	  { { "1.0", 0.9, "**.example.com", false, true, 0, "7" } },
 	  "1 2 3", NULL, NULL,
-	  { 0.9, 0, false }, { 0.9, 0, false }, { 0.9, 0, false }, NULL },
+	  { 0.9, 0, false }, { 0, 0, true }, { 0.9, 0, false }, NULL },
 	{ "a backup pin equal to today's leaf key does not survive a key rotation",
 	  "api.example.com", 0.95,
 	  { { "1.0", 1.0, "api.example.com", false, true, 0, "1b" } },
@@ -468,13 +474,16 @@ static const struct scase scases[] = {
 	    { "2.0", -1, "api.example.com", false, true, 0, "1 9b" },
 	    { "3.0", 0.4, "api.example.com", false, true, 0, "1 9b" } },
 	  "1 2 3", NULL, NULL,
-	  { 0, 0, true }, { 0.4, 0, false }, { 0, 0, true }, NULL },
+	  /* 1 - 0.4 = 0.6 survive: the unknown version survives, so ready */
+	  { 0, 0, true }, { 0.4, 0, true }, { 0, 0, true }, NULL },
 	{ "worst address counts",
 	  "api.example.com", 0.95,
 	  { { "1.0", 0.3, "api.example.com", false, true, 0, "1" },
 	    { "2.0", 0.2, "api.example.com", false, true, 0, "4" } },
 	  "1 2 3", NULL, "4 5 6",
-	  { 0.3, 0, false }, { 0.5, 0, false }, { 0.5, 0, false }, "b" },
+	  /* key rotation per address: at a to 2.0's key 4 (1.0 stranded), at b
+	   * to 1.0's key 1 (2.0 stranded); the worst is a */
+	  { 0.3, 0, false }, { 0.3, 0, false }, { 0.5, 0, false }, "b" },
 	{ "not covered: no app verdict at all",
 	  "api.example.org", 0.95,
 	  { { "1.0", 0.9, "api.example.com", false, true, 0, "7" } },
@@ -556,6 +565,605 @@ static void test_scenarios_table(void **state)
 	reset(state);
 }
 
+/* ---- Issue 14: keys, shares, per-library selection, overridePins, reasons -- */
+
+/* One policy row; override: NULL, "system", "user", "@raw/x", or "pin:N"
+ * (the anchor certificate with key N, as "sha256/<base64>"). */
+struct prow {
+	const char *version;
+	double share; /* < 0: no adoption figure */
+	const char *source;
+	const char *pattern;
+	bool incl, enforce;
+	const char *pins;
+	const char *override;
+};
+
+struct sx {
+	double stranded, unknown, surviving; /* surviving < 0: not checked */
+	bool ready;
+};
+
+#define NOCHK -1.0
+
+struct gcase {
+	const char *name;
+	const char *host;
+	double threshold;
+	struct prow v[6];
+	const char *validated, *presented; /* presented NULL: same as validated */
+	struct sx now, kr, ca;
+	int rotate_to;		/* key id key_rotation rotates to; 0: none; -1: not checked */
+	const char *reason_has; /* NULL: not checked */
+	const char *reason_not; /* NULL: not checked */
+	bool not_pinned;	/* the app has a verdict but no version enforces */
+};
+
+static void override_add(struct pin_policy *p, const char *ov)
+{
+	char buf[64];
+	if (strncmp(ov, "pin:", 4) == 0) {
+		uint8_t pin[32];
+		char b64[48];
+		pin_id(pin, (unsigned)atoi(ov + 4));
+		util_pin_b64(pin, b64);
+		snprintf(buf, sizeof(buf), "sha256/%s", b64);
+	} else {
+		snprintf(buf, sizeof(buf), "%s", ov);
+	}
+	p->override_anchors = grow(p->override_anchors, p->noverride_anchors + 1, sizeof(char *));
+	p->override_anchors[p->noverride_anchors++] = strdup(buf);
+}
+
+/* Sentences people read: no "0.0%" stranding claims, no verb without a
+ * subject after a colon, no doubled punctuation or spaces, a full stop. */
+static void check_grammar(const char *name, const struct readiness_strv *sv)
+{
+	static const char *const bad[] = {
+		"strand 0.0%", "strands 0.0%", ": carries", ": carry", ": has",	  ": have",
+		": pin ",      ": pins ",      "  ",	    " .",      ";.",	  ",.",
+		"; ;",	       "1 versions",   "(s)",	    " ,",      "reach 0", "::"
+	};
+	for (size_t i = 0; i < sv->n; i++) {
+		const char *s = sv->v[i];
+		size_t n = strlen(s);
+		if (n == 0 || s[n - 1] != '.')
+			fail_msg("%s: reason without a full stop: %s", name, s);
+		for (size_t b = 0; b < ARRAY_SIZE(bad); b++)
+			if (strstr(s, bad[b]))
+				fail_msg("%s: reason has '%s': %s", name, bad[b], s);
+	}
+}
+
+static void check_sx(const char *name, const char *what, const struct readiness_scenario *s,
+		     const struct sx *e)
+{
+	if (!near(s->stranded_share, e->stranded) || !near(s->unknown_share, e->unknown) ||
+	    s->ready != e->ready || (e->surviving >= 0 && !near(s->surviving_share, e->surviving)))
+		fail_msg("%s / %s: got stranded %.10f unknown %.10f surviving %.10f ready %d, want "
+			 "%.10f %.10f %.10f %d",
+			 name, what, s->stranded_share, s->unknown_share, s->surviving_share,
+			 s->ready, e->stranded, e->unknown, e->surviving, e->ready);
+}
+
+static void run_gcases(void **state, const struct gcase *cases, size_t n)
+{
+	for (size_t c = 0; c < n; c++) {
+		const struct gcase *gc = &cases[c];
+		reset(state);
+		size_t ai = app_add("shop", gc->threshold);
+		for (size_t i = 0; i < ARRAY_SIZE(gc->v) && gc->v[i].version; i++) {
+			const struct prow *r = &gc->v[i];
+			size_t before = inv.apps[ai].nversions;
+			size_t vi = ver_find_or_add(ai, r->version);
+			if (inv.apps[ai].nversions > before && r->share >= 0)
+				adopt(ai, vi, T - 5 * DAY, r->share);
+			struct pin_policy *p =
+				pol_add(ai, vi, r->pattern, r->incl, r->enforce, 0, r->pins);
+			if (r->source)
+				p->source = strdup(r->source);
+			if (r->override)
+				override_add(p, r->override);
+		}
+		size_t ei = ep_add(gc->host, NULL);
+		addr_add(ei, "a", gc->validated[0] ? "ok" : "untrusted", gc->validated,
+			 gc->presented);
+		struct run r;
+		run_eval(&r, T);
+		const struct readiness_app_verdict *v = app_of(&r, ei, "shop");
+		if (!v)
+			fail_msg("%s: no verdict", gc->name);
+		if (gc->not_pinned) {
+			if (v->now.nenforcing != 0)
+				fail_msg("%s: %zu versions enforce, want none", gc->name,
+					 v->now.nenforcing);
+		}
+		check_sx(gc->name, "now", &v->now, &gc->now);
+		check_sx(gc->name, "same_key", &v->same_key, &gc->now);
+		check_sx(gc->name, "key_rotation", &v->key_rotation, &gc->kr);
+		check_sx(gc->name, "ca_change", &v->ca_change, &gc->ca);
+		if (gc->rotate_to == 0 && v->key_rotation.has_rotation_key)
+			fail_msg("%s: a rotation key was chosen", gc->name);
+		if (gc->rotate_to > 0) {
+			uint8_t k[32];
+			pin_id(k, (unsigned)gc->rotate_to);
+			if (!v->key_rotation.has_rotation_key ||
+			    memcmp(v->key_rotation.rotation_key, k, 32) != 0)
+				fail_msg("%s: rotation key is not key %d", gc->name, gc->rotate_to);
+		}
+		if (gc->reason_has && !reasons_contain(&v->reasons, gc->reason_has))
+			fail_msg("%s: no reason contains '%s' (first: %s)", gc->name,
+				 gc->reason_has, v->reasons.n ? v->reasons.v[0] : "-");
+		if (gc->reason_not && reasons_contain(&v->reasons, gc->reason_not))
+			fail_msg("%s: a reason contains '%s'", gc->name, gc->reason_not);
+		check_grammar(gc->name, &v->reasons);
+		check_grammar(gc->name, &r.rep.eps[ei].reasons);
+		run_free(&r);
+	}
+	reset(state);
+}
+
+/* clang-format off */
+static const struct gcase rotation_key_cases[] = {
+	{ "a current pin outside today's chain is a rotation key like a backup pin",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.5, NULL, "api.example.com", false, true, "1 9", NULL },
+	    { "2.0", 0.5, NULL, "api.example.com", false, true, "1 9b", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0.5, 0, 0.5, false }, 9,
+	  "rotate to the key sha256/", NULL, false },
+	{ "a version pinning only a current key outside the chain survives the rotation to it",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, NULL, "api.example.com", false, true, "9", NULL } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, 9, NULL, NULL, false },
+	{ "a current pin equal to today's leaf key is no rotation key",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, NULL, "api.example.com", false, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 1.0, 0, 0, false }, { 1.0, 0, 0, false }, 0,
+	  "pins only the current leaf key", NULL, false },
+	{ "a current pin on today's intermediate survives without a rotation key",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, 0, NULL, NULL, false },
+	{ "one new key: the current key saving more users beats a backup key",
+	  "api.example.com", 0.5,
+	  { { "1.0", 0.6, NULL, "api.example.com", false, true, "1 8", NULL },
+	    { "2.0", 0.4, NULL, "api.example.com", false, true, "1 9b", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.4, 0, 0.6, true }, { 0.6, 0, 0.4, false }, 8, NULL, NULL, false },
+	{ "equal stranded shares: the lowest key",
+	  "api.example.com", 0.5,
+	  { { "1.0", 0.5, NULL, "api.example.com", false, true, "1 9", NULL },
+	    { "2.0", 0.5, NULL, "api.example.com", false, true, "1 8", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.5, 0, 0.5, true }, { 1.0, 0, 0, false }, 8, NULL, NULL, false },
+};
+
+static const struct gcase share_cases[] = {
+	{ "same-key renewal strands nobody: a version without a figure does not hold it back",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.5, NULL, "api.example.com", false, true, "1 2", NULL },
+	    { "2.0", -1, NULL, "api.example.com", false, true, "1 2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0.5, 0.5, 0, false }, 0,
+	  "Key rotation is safe for shop", " 0.0%", false },
+	{ "no figures at all, nobody at risk: ready",
+	  "api.example.com", 0.95,
+	  { { "1.0", -1, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 1.0, 0, false }, 0,
+	  "would strand up to 100.0% of shop users", NULL, false },
+	{ "no figures at all, a version at risk now: every user unknown",
+	  "api.example.com", 0.95,
+	  { { "1.0", -1, NULL, "api.example.com", false, true, "5", NULL },
+	    { "2.0", -1, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 1.0, 0, false }, { 0, 0, 1, true }, { 0, 1.0, 0, false }, 5,
+	  "Now up to 100.0% of shop users may be stranded", NULL, false },
+	{ "a version without a figure at risk: surviving = 1 - stranded - unknown, at the threshold",
+	  "api.example.com", 0.5,
+	  { { "1.0", 0.3, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", -1, NULL, "api.example.com", false, true, "1", NULL },
+	    { "3.0", 0.5, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.3, 0.2, 0.5, true }, { 0.8, 0.2, 0, false }, 0,
+	  "Key rotation is safe for shop: 50.0% of users keep working", NULL, false },
+	{ "the same, threshold 2e-9 above: not ready",
+	  "api.example.com", 0.500000002,
+	  { { "1.0", 0.3, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", -1, NULL, "api.example.com", false, true, "1", NULL },
+	    { "3.0", 0.5, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.3, 0.2, 0.5, false }, { 0.8, 0.2, 0, false }, 0,
+	  "Key rotation would strand 30.0% of shop users (and up to 20.0% more", NULL, false },
+	{ "the same, threshold 5e-10 above: within the 1e-9 tolerance, ready",
+	  "api.example.com", 0.5000000005,
+	  { { "1.0", 0.3, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", -1, NULL, "api.example.com", false, true, "1", NULL },
+	    { "3.0", 0.5, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.3, 0.2, 0.5, true }, { 0.8, 0.2, 0, false }, 0, NULL, NULL, false },
+	{ "figures summing over 1: shares clamp, nothing unaccounted",
+	  "api.example.com", 0.3,
+	  { { "1.0", 0.7, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", 0.5, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.7, 0, 0.3, true }, { 1.0, 0, 0, false }, 0, NULL, NULL, false },
+	{ "figures summing to 1 and a version without a figure at risk: named, no share",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.6, NULL, "api.example.com", false, true, "2", NULL },
+	    { "2.0", 0.4, NULL, "api.example.com", false, true, "2", NULL },
+	    { "3.0", -1, NULL, "api.example.com", false, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, 0,
+	  "it still puts 3.0 (no adoption figure) at risk", " 0.0%", false },
+	{ "figures below 1, no version without a figure: unaccounted users do not count",
+	  "api.example.com", 0.7,
+	  { { "1.0", 0.3, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", 0.5, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.3, 0, 0.7, true }, { 0.8, 0, 0.2, false }, 0, NULL, NULL, false },
+};
+
+static const struct gcase selection_cases[] = {
+	{ "inventory: the exact host beats **. (most specific wins)",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "inventory", "api.example.com", false, true, "7", NULL },
+	    { "1.0", 1.0, "inventory", "**.example.com", false, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "okhttp: every matching pattern's pins are accepted together",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "okhttp", "api.example.com", false, true, "7", NULL },
+	    { "1.0", 1.0, "okhttp", "**.example.com", false, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "okhttp: *. and **. at once for a one-label host",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "okhttp", "*.example.com", false, true, "7", NULL },
+	    { "1.0", 1.0, "okhttp", "**.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "okhttp: *. does not match two labels, **. does",
+	  "a.api.example.com", 0.95,
+	  { { "1.0", 1.0, "okhttp", "*.example.com", false, true, "1", NULL },
+	    { "1.0", 1.0, "okhttp", "**.example.com", false, true, "7", NULL } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "nsc: the domain equal to the host wins over an includeSubdomains parent",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "example.com", true, true, "1", NULL },
+	    { "1.0", 1.0, "nsc", "api.example.com", true, true, "7", NULL } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "nsc: the longest includeSubdomains parent wins",
+	  "a.api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "example.com", true, true, "7", NULL },
+	    { "1.0", 1.0, "nsc", "api.example.com", true, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "nsc: an exact nested domain without pins excludes the host",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "example.com", true, true, "7", NULL },
+	    { "1.0", 1.0, "nsc", "api.example.com", false, false, "", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 0, 1, true }, -1, NULL, NULL, true },
+	{ "trustkit: the domain equal to the host wins",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "trustkit", "example.com", true, true, "1", NULL },
+	    { "1.0", 1.0, "trustkit", "api.example.com", false, true, "7", NULL } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "trustkit: two includeSubdomains parents, either may be picked: worst case",
+	  "a.api.example.com", 0.95,
+	  { { "1.0", 1.0, "trustkit", "example.com", true, true, "7", NULL },
+	    { "1.0", 1.0, "trustkit", "api.example.com", true, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  /* key rotation to 7 fails api.example.com's pin set, to any other key
+	   * example.com's */
+	  { 1.0, 0, 0, false }, { 1.0, 0, 0, false }, { 1.0, 0, 0, false }, -1, NULL, NULL,
+	  false },
+	{ "trustkit: two parents that both accept",
+	  "a.api.example.com", 0.95,
+	  { { "1.0", 1.0, "trustkit", "example.com", true, true, "2", NULL },
+	    { "1.0", 1.0, "trustkit", "api.example.com", true, true, "3", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "trustkit: TSKExcludeSubdomainFromParentPolicy (exact, not enforced) excludes",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "trustkit", "example.com", true, true, "7", NULL },
+	    { "1.0", 1.0, "trustkit", "api.example.com", false, false, "", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 0, 1, true }, -1, NULL, NULL, true },
+	{ "nsc and okhttp in one version: both layers check the connection",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "1", NULL },
+	    { "1.0", 1.0, "okhttp", "api.example.com", false, true, "7", NULL } },
+	  "1 2 3", NULL,
+	  /* the NSC layer pins only today's leaf: no new key passes both */
+	  { 1.0, 0, 0, false }, { 1.0, 0, 0, false }, { 1.0, 0, 0, false }, -1, NULL, NULL,
+	  false },
+	{ "nsc and okhttp both accept",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "1 3", NULL },
+	    { "1.0", 1.0, "okhttp", "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "two layers, one new key: a key only one layer pins does not save the version",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "1 9b", NULL },
+	    { "1.0", 1.0, "okhttp", "api.example.com", false, true, "1 8b", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 1.0, 0, 0, false }, { 0, 0, 1, true }, -1, NULL, NULL, false },
+	{ "two layers, one new key both pin",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "1 9b", NULL },
+	    { "1.0", 1.0, "okhttp", "api.example.com", false, true, "1 9b", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 0, 1, true }, 9, NULL, NULL, false },
+	{ "inventory and api: equally specific policies merged as before",
+	  "x.example.com", 0.95,
+	  { { "1.0", 1.0, "inventory", "**.example.com", false, true, "7", NULL },
+	    { "1.0", 1.0, "api", "example.com", true, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+};
+
+static const struct gcase override_cases[] = {
+	{ "overridePins on system: a chain validated by the trust store skips the pin check",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "7", "system" } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 0, 1, true }, -1, NULL, NULL, false },
+	{ "overridePins on system: a chain that did not validate is pin-checked",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "7", "system" } },
+	  "", "1 2",
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 0, 0, 1, true }, -1, NULL, NULL, false },
+	{ "overridePins on the chain's anchor certificate",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "1", "pin:3" } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "overridePins on an intermediate is not the anchor",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "7", "pin:2" } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "overridePins on user anchors never applies to a server's chain",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "7", "user" } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1, NULL, NULL, false },
+	{ "an unread anchor file: the verdict assumes the pin check applies, and says so",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, "nsc", "api.example.com", false, true, "7", "@raw/corp_ca" } },
+	  "1 2 3", NULL,
+	  { 1.0, 0, 0, false }, { 0, 0, 1, true }, { 1.0, 0, 0, false }, -1,
+	  "@raw/corp_ca", NULL, false },
+};
+
+static const struct gcase reason_cases[] = {
+	{ "CA change safe with nobody stranded",
+	  "api.example.com", 0.95,
+	  { { "1.0", 1.0, NULL, "api.example.com", false, true, "1 9b", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 0, 1, true }, 9,
+	  "A CA change is safe for shop: every enforcing version", NULL, false },
+	{ "CA change safe but still stranding a small version",
+	  "api.example.com", 0.9,
+	  { { "1.0", 0.95, NULL, "api.example.com", false, true, "1 9b", NULL },
+	    { "2.0", 0.05, NULL, "api.example.com", false, true, "1", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.05, 0, 0.95, true }, { 0.05, 0, 0.95, true }, 9,
+	  "it would still strand 2.0 (5.0%), which carries no backup pin outside today's chain",
+	  NULL, false },
+	{ "CA change not ready, several versions",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.6, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", 0.4, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.6, 0, 0.4, false }, { 1.0, 0, 0, false }, 0,
+	  "A CA change would strand 100.0% of shop users: 1.0 (60.0%) and 2.0 (40.0%) carry no "
+	  "backup pin outside today's chain.", NULL, false },
+	{ "CA change at risk only for a version without a figure",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.8, NULL, "api.example.com", false, true, "1 9b", NULL },
+	    { "2.0", -1, NULL, "api.example.com", false, true, "2", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0, 0, 1, true }, { 0, 0.2, 0.8, false }, 9,
+	  "A CA change would strand up to 20.0% of shop users: 2.0 (no adoption figure) carries "
+	  "no backup pin outside today's chain", NULL, false },
+	{ "now stranding one version",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.3, NULL, "api.example.com", false, true, "7", NULL },
+	    { "2.0", 0.7, NULL, "api.example.com", false, true, "2 9b", NULL } },
+	  "1 2 3", NULL,
+	  { 0.3, 0, 0.7, false }, { 0, 0, 1, true }, { 0.3, 0, 0.7, false }, 7,
+	  "Now 30.0% of shop users are stranded at a: 1.0 (30.0%) has no pin in the validated chain",
+	  NULL, false },
+	{ "key rotation not ready, several survivors to wait for",
+	  "api.example.com", 0.95,
+	  { { "1.0", 0.5, NULL, "api.example.com", false, true, "1", NULL },
+	    { "2.0", 0.3, NULL, "api.example.com", false, true, "1 2", NULL },
+	    { "3.0", 0.2, NULL, "api.example.com", false, true, "1 3", NULL } },
+	  "1 2 3", NULL,
+	  { 0, 0, 1, true }, { 0.5, 0, 0.5, false }, { 1.0, 0, 0, false }, 0,
+	  "wait until 2.0 and 3.0 (a CA pin or the new key) reach 95.0%", NULL, false },
+};
+/* clang-format on */
+
+static void test_rotation_key_any_role(void **state)
+{
+	run_gcases(state, rotation_key_cases, ARRAY_SIZE(rotation_key_cases));
+}
+
+static void test_shares_unaccounted_table(void **state)
+{
+	run_gcases(state, share_cases, ARRAY_SIZE(share_cases));
+}
+
+static void test_policy_selection_per_source(void **state)
+{
+	run_gcases(state, selection_cases, ARRAY_SIZE(selection_cases));
+}
+
+static void test_override_anchors_table(void **state)
+{
+	run_gcases(state, override_cases, ARRAY_SIZE(override_cases));
+}
+
+static void test_reasons_grammar_table(void **state)
+{
+	run_gcases(state, reason_cases, ARRAY_SIZE(reason_cases));
+}
+
+/* readiness_version_pins (pin lint): the same selection as the engine. */
+static void test_version_pins_per_source(void **state)
+{
+	static const struct {
+		const char *host;
+		struct prow v[3];
+		bool pins;
+	} cases[] = {
+		{ "api.example.com",
+		  { { "1", 1, "nsc", "example.com", true, true, "7", NULL },
+		    { "1", 1, "nsc", "api.example.com", false, false, "", NULL } },
+		  false },
+		{ "api.example.com",
+		  { { "1", 1, "inventory", "**.example.com", false, true, "7", NULL },
+		    { "1", 1, "inventory", "api.example.com", false, false, "", NULL } },
+		  false },
+		{ "api.example.com",
+		  { { "1", 1, "okhttp", "**.example.com", false, true, "7", NULL },
+		    { "1", 1, "okhttp", "api.example.com", false, false, "", NULL } },
+		  true }, /* OkHttp has no exclusion: the other pattern still pins */
+		{ "a.api.example.com",
+		  { { "1", 1, "trustkit", "example.com", true, false, "7", NULL },
+		    { "1", 1, "trustkit", "api.example.com", true, true, "7", NULL } },
+		  true }, /* either parent may be picked: it may pin */
+		{ "www.example.com",
+		  { { "1", 1, "nsc", "api.example.com", true, true, "7", NULL } },
+		  false },
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		reset(state);
+		size_t ai = app_add("shop", 0.9);
+		size_t vi = ver_add(ai, "1", NULL);
+		for (size_t i = 0; i < ARRAY_SIZE(cases[c].v) && cases[c].v[i].version; i++) {
+			const struct prow *r = &cases[c].v[i];
+			struct pin_policy *p =
+				pol_add(ai, vi, r->pattern, r->incl, r->enforce, 0, r->pins);
+			p->source = strdup(r->source);
+		}
+		if (readiness_version_pins(&inv.apps[ai].versions[vi], cases[c].host, T) !=
+		    cases[c].pins)
+			fail_msg("case %zu", c);
+	}
+	reset(state);
+}
+
+/* What-if: overridePins against a candidate's anchor; bare pins name no anchor. */
+static void test_whatif_override_anchor(void **state)
+{
+	(void)state;
+	size_t ai = app_add("shop", 0.95);
+	size_t vi = ver_add(ai, "1.0", NULL);
+	adopt(ai, vi, T - DAY, 1.0);
+	struct pin_policy *p = pol_add(ai, vi, "api.example.com", false, true, 0, "7");
+	p->source = strdup("nsc");
+	override_add(p, "pin:6");
+	struct readiness_index *idx = readiness_index_new(&inv);
+	assert_non_null(idx);
+	static const struct {
+		const char *chain;
+		bool bare;
+		double stranded;
+	} cases[] = {
+		{ "4 5 6", false, 0 }, /* ends at the overriding anchor */
+		{ "4 6 5", false, 1 }, /* the anchor key is not last */
+		{ "4 5 6", true, 1 },  /* bare pins: no anchor known */
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct readiness_chain cand = { 0 };
+		chain_set(&cand, cases[c].chain, T + 400 * DAY);
+		for (size_t i = 0; cases[c].bare && i < cand.ncerts; i++)
+			readiness_cert_free(&cand.certs[i]);
+		struct readiness_whatif w;
+		assert_int_equal(readiness_whatif_eval(idx, "api.example.com", &cand, NULL, T, &w),
+				 0);
+		if (!near(w.apps[0].candidate.stranded_share, cases[c].stranded))
+			fail_msg("case %zu: %.3f", c, w.apps[0].candidate.stranded_share);
+		check_grammar("whatif", &w.apps[0].reasons);
+		if (reasons_contain(&w.apps[0].reasons, "bare pins name no trust anchor") !=
+		    cases[c].bare)
+			fail_msg("case %zu: the bare-pins note is %s", c,
+				 cases[c].bare ? "missing" : "wrong");
+		readiness_whatif_free(&w);
+		readiness_chain_free(&cand);
+	}
+	readiness_index_free(idx);
+	reset(state);
+}
+
+/* Issue 14, defect 3: a leaf expiring in 3 days, a same-key renewal and a key
+ * rotation that strand nobody, one version without an adoption figure: no
+ * critical severity and no rotation_not_ready alert for "0.0% stranded". When
+ * a version without a figure is at risk, the alert says "up to", not 0.0%. */
+static void test_alerts_no_rotation_alert_for_nobody_stranded(void **state)
+{
+	static const struct {
+		const char *pins_unknown; /* pins of the version without a figure */
+		bool alert;
+	} cases[] = {
+		{ "1 2", false }, /* it pins the intermediate: survives */
+		{ "1", true },	  /* it pins only today's leaf: at risk, users unaccounted */
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		reset(state);
+		size_t ai = app_add("shop-android", 0.95);
+		size_t v1 = ver_add(ai, "4.1.0", NULL);
+		size_t v2 = ver_add(ai, "4.2.0", NULL);
+		adopt(ai, v1, T - DAY, 0.6);
+		pol_add(ai, v1, "api.example.com", false, true, 0, "1 2");
+		pol_add(ai, v2, "api.example.com", false, true, 0, cases[c].pins_unknown);
+		size_t ei = ep_add("api.example.com", NULL);
+		inv.endpoints[ei].enabled = true;
+		struct readiness_address *a = addr_add(ei, "192.0.2.1", "ok", "1 2 3", NULL);
+		a->validated.certs[0].not_after = T + 3 * DAY;
+		struct run r;
+		run_eval(&r, T);
+		if (!cases[c].alert)
+			assert_int_not_equal(r.rep.eps[ei].severity, READINESS_CRITICAL);
+		struct config cfg;
+		config_defaults(&cfg);
+		struct alerts_condv v = { 0 };
+		char err[256];
+		assert_int_equal(alerts_conds_from_readiness(&r.rep, &cfg, &v, err, sizeof(err)),
+				 0);
+		const struct alert_cond *rn = NULL;
+		for (size_t i = 0; i < v.n; i++) {
+			if (v.v[i].kind == ALERT_STRANDING_NOW)
+				fail_msg("case %zu: stranding_now: %s", c, v.v[i].summary);
+			if (v.v[i].kind == ALERT_ROTATION_NOT_READY)
+				rn = &v.v[i];
+		}
+		if (!cases[c].alert && rn)
+			fail_msg("case %zu: rotation alert: %s", c, rn->summary);
+		if (cases[c].alert) {
+			assert_non_null(rn);
+			if (strstr(rn->summary, " 0.0%") || !strstr(rn->summary, "up to 40.0%"))
+				fail_msg("case %zu: %s", c, rn->summary);
+		}
+		alerts_condv_free(&v);
+		run_free(&r);
+	}
+	reset(state);
+}
+
 static void test_reasons_name_versions_shares_pins(void **state)
 {
 	(void)state;
@@ -593,6 +1201,103 @@ static void test_reasons_name_versions_shares_pins(void **state)
 	pin_id(nine, 9);
 	assert_true(v->key_rotation.has_rotation_key);
 	assert_memory_equal(v->key_rotation.rotation_key, nine, 32);
+	run_free(&r);
+}
+
+/* Users stranded now: the reasons say what to do, with the numbers (roll back
+ * to the previous chain, or move to a spare key and who that still strands),
+ * and never offer a key another host serves as the spare. */
+static const char *advice_of(const struct readiness_app_verdict *v)
+{
+	for (size_t i = 0; i < v->reasons.n; i++)
+		if (strstr(v->reasons.v[i], "To restore service for shop"))
+			return v->reasons.v[i];
+	return NULL;
+}
+
+static void test_incident_guidance(void **state)
+{
+	(void)state;
+	size_t ai = app_add("shop", 0.9);
+	size_t v1 = ver_add(ai, "2.0", NULL);
+	size_t v2 = ver_add(ai, "1.0", NULL);
+	adopt(ai, v1, T - DAY, 0.6);
+	adopt(ai, v2, T - DAY, 0.4);
+	/* 2.0 pins the old leaf 1 and the spare 9; 1.0 pins the intermediate 2 */
+	pol_add(ai, v1, "api.example.com", false, true, 0, "1 9b");
+	pol_add(ai, v2, "api.example.com", false, true, 0, "2");
+	size_t ei = ep_add("api.example.com", NULL);
+	/* the address moved from leaf 1 to the unpinned leaf 5 yesterday */
+	struct readiness_address *a = addr_add(ei, "192.0.2.1", "ok", "5 2 3", NULL);
+	a->first_seen = T - DAY;
+	chain_set(&a->previous, "1 2 3", T + 100 * DAY);
+	char old[32], nine[32];
+	uint8_t k9[32];
+	pin_id(k9, 9);
+	readiness_pin_short(a->previous.certs[0].pin, old, sizeof(old));
+	readiness_pin_short(k9, nine, sizeof(nine));
+
+	/* The best key to move to is the old leaf key: the advice is the roll-back. */
+	struct run r;
+	run_eval(&r, T);
+	const struct readiness_app_verdict *v = app_of(&r, ei, "shop");
+	assert_true(near(v->now.stranded_share, 0.6));
+	const char *adv = advice_of(v);
+	if (!adv || !strstr(adv, "roll back to the chain 192.0.2.1 presented until 2026-11-30") ||
+	    !strstr(adv, old) || !strstr(adv, "which every enforcing version accepts") ||
+	    strstr(adv, "move the leaf"))
+		fail_msg("advice: %s", adv ? adv : "(none)");
+	run_free(&r);
+
+	/* Another host serves key 1 as its leaf: the spare 9 is offered as well. */
+	size_t e2 = ep_add("www.example.com", NULL);
+	addr_add(e2, "192.0.2.8", "ok", "1 2 3", NULL);
+	run_eval(&r, T);
+	v = app_of(&r, ei, "shop");
+	adv = advice_of(v);
+	if (!adv || !strstr(adv, "roll back") || !strstr(adv, "; or move the leaf to the key") ||
+	    !strstr(adv, nine))
+		fail_msg("advice with key 1 live elsewhere: %s", adv ? adv : "(none)");
+	run_free(&r);
+
+	/* A third host serves key 9: no spare is left, and 9 is never named. */
+	size_t e3 = ep_add("cdn.example.com", NULL);
+	addr_add(e3, "192.0.2.9", "ok", "9 2 3", NULL);
+	run_eval(&r, T);
+	v = app_of(&r, ei, "shop");
+	assert_false(v->key_rotation.has_rotation_key);
+	char offer1[64], offer2[64];
+	snprintf(offer1, sizeof(offer1), "to the key %s", nine);
+	snprintf(offer2, sizeof(offer2), "rotate to the key %s", nine);
+	for (size_t i = 0; i < v->reasons.n; i++)
+		if (strstr(v->reasons.v[i], offer1) || strstr(v->reasons.v[i], offer2))
+			fail_msg("another host's live key is offered: %s", v->reasons.v[i]);
+	adv = advice_of(v);
+	assert_non_null(adv);
+	assert_non_null(strstr(adv, "roll back"));
+	run_free(&r);
+}
+
+/* Nothing to roll back to and no spare key: the advice says so; nobody
+ * stranded: no advice. */
+static void test_incident_guidance_no_way_back(void **state)
+{
+	(void)state;
+	size_t ai = app_add("shop", 0.9);
+	size_t vi = ver_add(ai, "1.0", NULL);
+	adopt(ai, vi, T - DAY, 1.0);
+	pol_add(ai, vi, "**.example.com", false, true, 0, "1");
+	size_t ei = ep_add("api.example.com", NULL);
+	addr_add(ei, "192.0.2.1", "ok", "5 2 3", NULL);
+	size_t e2 = ep_add("www.example.com", NULL);
+	addr_add(e2, "192.0.2.2", "ok", "1 2 3", NULL);
+	struct run r;
+	run_eval(&r, T);
+	const struct readiness_app_verdict *v = app_of(&r, ei, "shop");
+	const char *adv = advice_of(v);
+	if (!adv || !strstr(adv, "no earlier chain is on record"))
+		fail_msg("advice: %s", adv ? adv : "(none)");
+	assert_null(advice_of(app_of(&r, e2, "shop")));
 	run_free(&r);
 }
 
@@ -927,23 +1632,6 @@ static void test_whatif_table(void **state)
 	readiness_index_free(idx);
 }
 
-static void test_complete_chain_adds_anchor(void **state)
-{
-	(void)state;
-	struct readiness_chain cand = { 0 }, pool = { 0 };
-	chain_set(&cand, "8 2", T); /* new leaf, issuer CN=k2; k2's issuer is CN=k2 too */
-	free(cand.certs[1].issuer);
-	cand.certs[1].issuer = strdup("CN=k3");
-	chain_set(&pool, "2 3", T); /* k3 self-signed root */
-	assert_int_equal(readiness_complete_chain(&cand, pool.certs, pool.ncerts), 1);
-	assert_int_equal(cand.ncerts, 3);
-	assert_string_equal(cand.certs[2].subject, "CN=k3");
-	/* already complete: nothing added */
-	assert_int_equal(readiness_complete_chain(&cand, pool.certs, pool.ncerts), 0);
-	readiness_chain_free(&cand);
-	readiness_chain_free(&pool);
-}
-
 /* ---- JSON contract (DESIGN.md "Readiness JSON" / "What-if") ------------ */
 
 static void has(json_t *o, const char *key, int type)
@@ -1169,7 +1857,17 @@ int main(void)
 		cmocka_unit_test(test_pattern_specificity_order),
 		cmocka_unit_test(test_policy_enforces_table),
 		cmocka_unit_test_teardown(test_scenarios_table, reset),
+		cmocka_unit_test_teardown(test_rotation_key_any_role, reset),
+		cmocka_unit_test_teardown(test_shares_unaccounted_table, reset),
+		cmocka_unit_test_teardown(test_policy_selection_per_source, reset),
+		cmocka_unit_test_teardown(test_override_anchors_table, reset),
+		cmocka_unit_test_teardown(test_reasons_grammar_table, reset),
+		cmocka_unit_test_teardown(test_whatif_override_anchor, reset),
+		cmocka_unit_test_teardown(test_version_pins_per_source, reset),
+		cmocka_unit_test_teardown(test_alerts_no_rotation_alert_for_nobody_stranded, reset),
 		cmocka_unit_test_teardown(test_reasons_name_versions_shares_pins, reset),
+		cmocka_unit_test_teardown(test_incident_guidance, reset),
+		cmocka_unit_test_teardown(test_incident_guidance_no_way_back, reset),
 		cmocka_unit_test_teardown(test_presented_fallback_is_said, reset),
 		cmocka_unit_test_teardown(test_expiry_table, reset),
 		cmocka_unit_test_teardown(test_drift_and_disagreement, reset),
@@ -1178,7 +1876,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_single_pin_and_no_backup, reset),
 		cmocka_unit_test_teardown(test_forecast, reset),
 		cmocka_unit_test_teardown(test_whatif_table, reset),
-		cmocka_unit_test(test_complete_chain_adds_anchor),
 		cmocka_unit_test_teardown(test_json_contract, reset),
 		cmocka_unit_test_teardown(test_property_adding_a_pin_never_increases_stranded,
 					  reset),

@@ -11,7 +11,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "importers/invfile.h"
 #include "store/db.h"
+#include "store/inventory.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_load.h"
 #include "base/util.h"
@@ -235,6 +237,54 @@ static void test_chain_from_pem_bad_input(void **state)
 	}
 }
 
+/* NSC overridePins from an inventory file through the store to a verdict:
+ * address 192.0.2.3's validated chain ends at certificate 3, whose SPKI pin
+ * the policy of "anchored" names as an override anchor, so that version is
+ * not stranded although none of its pins is in the chain; "plain" is. */
+static void test_check_db_override_anchor_from_inventory(void **state)
+{
+	(void)state;
+	uint8_t spki3[32] = { 0 };
+	char b64[48], doc[2048], err[ERRLEN];
+	spki3[31] = 100 + 3;
+	util_pin_b64(spki3, b64);
+	snprintf(doc, sizeof(doc),
+		 "{\"endpoints\":[{\"host\":\"api.example.com\"}],\"apps\":["
+		 "{\"name\":\"anchored\",\"platform\":\"android\",\"versions\":[{\"version\":"
+		 "\"1.0\",\"adoption\":[{\"at\":\"1970-01-01\",\"share\":1}],\"pin_policies\":"
+		 "[{\"pattern\":\"api.example.com\",\"source\":\"nsc\",\"pins\":[{\"sha256\":"
+		 "\"CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=\"}],\"override_anchors\":"
+		 "[\"sha256/%s\"]}]}]},"
+		 "{\"name\":\"plain\",\"platform\":\"android\",\"versions\":[{\"version\":"
+		 "\"1.0\",\"adoption\":[{\"at\":\"1970-01-01\",\"share\":1}],\"pin_policies\":"
+		 "[{\"pattern\":\"api.example.com\",\"source\":\"nsc\",\"pins\":[{\"sha256\":"
+		 "\"CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=\"}]}]}]}]}",
+		 b64);
+	struct inventory inv;
+	struct inventory_import_stats st;
+	assert_int_equal(invfile_parse_text(doc, strlen(doc), &inv, err, sizeof(err)), 0);
+	assert_int_equal(inventory_import(db, "cli:test", &inv, false, &st, err, sizeof(err)), 0);
+	model_inventory_free(&inv);
+	json_t *rep = NULL;
+	enum readiness_severity worst;
+	assert_int_equal(readiness_check_db(db, 300000, &rep, &worst, err, sizeof(err)), 0);
+	json_t *ep = json_array_get(json_object_get(rep, "endpoints"), 0), *app;
+	size_t i, seen = 0;
+	json_array_foreach(json_object_get(ep, "apps"), i, app)
+	{
+		const char *name = json_string_value(json_object_get(app, "app"));
+		double s = json_number_value(
+			json_object_get(json_object_get(app, "now"), "stranded_share"));
+		if (strcmp(name, "anchored") == 0)
+			assert_true(s == 0.0);
+		else
+			assert_true(s == 1.0);
+		seen++;
+	}
+	assert_int_equal(seen, 2);
+	json_decref(rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_load_endpoint_drops_gone_addresses),
 		cmocka_unit_test(test_load_ca_pool),
 		cmocka_unit_test(test_chain_from_pem_bad_input),
+		cmocka_unit_test(test_check_db_override_anchor_from_inventory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

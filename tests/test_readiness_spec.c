@@ -26,7 +26,9 @@
  * adoption sample at or before T (a later sample must not count).
  * stranded_share = sum of shares of enforcing, covering versions that do not
  * accept. A version with no figure is never counted as 0: it makes
- * unknown_share non-zero (the users no figure accounts for).
+ * unknown_share non-zero (the users no figure accounts for) when it is at
+ * risk; surviving = 1 - stranded - unknown (issue 14: unaccounted users count
+ * only when a version without a figure is at risk).
  * ready = surviving share >= the app's adoption_threshold (equality is ready).
  * An endpoint's figure is its worst address (a user can reach any edge).
  *
@@ -34,8 +36,8 @@
  *  - now: accepted iff a pin is in C;
  *  - same-key renewal: leaf pins survive too (nothing changes key);
  *  - key rotation (new leaf key, same CA): survivors pin an intermediate or
- *    root of C, or carry a backup pin (not today's leaf key); leaf-only
- *    pinners are stranded;
+ *    root of C, or pin the one new key (a pin of any role outside C: keys
+ *    decide, not roles, issue 14); leaf-only pinners are stranded;
  *  - CA change (every key of C replaced): only versions with a backup pin
  *    outside C survive;
  *  - candidate (what-if): accepted iff a pin is in the candidate chain (a
@@ -287,8 +289,10 @@ static const struct scase cases[] = {
 	  { { "A", 0.9, "1.0", "2026-11-01=0.6", "api.example.com", false, true, "", "leaf" },
 	    { "A", 0.9, "2.0", "2026-11-01=0.4", "api.example.com", false, true, "", "other" } },
 	  { OK("192.0.2.1") },
+	  /* key rotation: keys decide, not roles: 2.0's current pin "other" is
+	   * outside today's chain, so the new leaf key can be it */
 	  { E_NOW("A", 0.4, 0, 0, "2.0"), E("A", SAME_KEY, 0.4, 0, 0, "2.0"),
-	    E("A", KEY_ROT, 1.0, 0, 0, "1.0,2.0"), E("A", CA_CHANGE, 1.0, 0, 0, "1.0,2.0") } },
+	    E("A", KEY_ROT, 0.6, 0, 0, "1.0"), E("A", CA_CHANGE, 1.0, 0, 0, "1.0,2.0") } },
 	{ "exact does not cover a subdomain",
 	  "a.api.example.com", NULL,
 	  { { "A", 0.9, "1.0", ALL, "api.example.com", false, true, "", "other" } },
@@ -459,7 +463,7 @@ static const struct scase cases[] = {
 	    { "A", 0.9, "2.0", ALL, "api.example.com", false, true, "", "inter" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0, 0, 1, ""), E("A", KEY_ROT, 0, 0, 1, "1.0") },
-	  "still strand 1.0 (no adoption figure)" },
+	  "still puts 1.0 (no adoption figure) at risk" },
 	{ "the only version has no figure",
 	  "api.example.com", NULL,
 	  { { "A", 0.5, "1.0", NULL, "api.example.com", false, true, "", "other" } },
@@ -510,19 +514,19 @@ static const struct scase cases[] = {
 	    { "A", 0.68, "3.0", "2026-11-01=0.68", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.32, 0, 1, "1.0,2.0") } },
-	/* Figures add up to 0.8 and no at-risk version lacks one. Issue 5: ready
-	 * compares the surviving KNOWN share (0.5 here) with the threshold, so the
-	 * 0.2 no figure accounts for never makes a rotation look ready. */
-	{ "figures below 100%: unaccounted users never count as surviving",
+	/* Figures add up to 0.8 and no version lacks one (issue 14, defect 3):
+	 * the 0.2 no figure accounts for count against a scenario only when a
+	 * version without a figure is at risk, so surviving = 1 - 0.3 = 0.7. */
+	{ "figures below 100%, no version without a figure: unaccounted users do not count",
 	  "api.example.com", NULL,
 	  { { "A", 0.6, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
 	    { "A", 0.6, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
-	  { E_NOW("A", 0.3, 0, 0, "1.0") } },
-	{ "figures below 100%: known survivors at the threshold are ready",
+	  { E_NOW("A", 0.3, 0, 1, "1.0") } },
+	{ "figures below 100%: survivors exactly at the threshold are ready",
 	  "api.example.com", NULL,
-	  { { "A", 0.5, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
-	    { "A", 0.5, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
+	  { { "A", 0.7, "1.0", "2026-11-01=0.3", "api.example.com", false, true, "", "other" },
+	    { "A", 0.7, "2.0", "2026-11-01=0.5", "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0.3, 0, 1, "1.0") } },
 	{ "just below the threshold is not ready",
@@ -993,8 +997,11 @@ static int run_pw(json_t **out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s' %s --db '%s' 2>%s/stderr", pinwatch_bin, args, dbpath,
-		 tmpdir);
+	/* whatif checks chains against the trust anchors of the config's ca_file */
+	snprintf(cmd, sizeof(cmd), "'%s' %s --db '%s' %s%s%s 2>%s/stderr", pinwatch_bin, args,
+		 dbpath, strncmp(args, "whatif", 6) ? "" : "-c '",
+		 strncmp(args, "whatif", 6) ? "" : tmpdir,
+		 strncmp(args, "whatif", 6) ? "" : "/pw.conf'", tmpdir);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	static char buf[1 << 20];
@@ -1193,6 +1200,9 @@ static int setup_db(void **state)
 	write_file("leaf2.pem", pem);
 	snprintf(pem, sizeof(pem), "%s%s", c_leaf3.pem, c_inter.pem);
 	write_file("leaf3.pem", pem);
+	write_file("root.pem", c_root.pem);
+	snprintf(pem, sizeof(pem), "[probe]\nca_file = %s/root.pem\n", tmpdir);
+	write_file("pw.conf", pem);
 	return 0;
 }
 
@@ -1320,11 +1330,12 @@ static void test_cmd_check_json_contract(void **state)
 	json_t *ios = jfind(json_object_get(ep, "apps"), "app", "ios");
 	assert_non_null(ios);
 	/* ios 9.0 pins the intermediate: nobody is stranded now or by a key
-	 * rotation, but with no adoption figure at all no share is KNOWN to
-	 * survive, so neither is "ready"; a CA change strands it, and with no
-	 * adoption figure it is unknown, not 0 */
-	jscen(ios, "now", 0, 0, 0, "");
-	jscen(ios, "key_rotation", 0, 0, 0, "");
+	 * rotation, and with no version without a figure at risk the users no
+	 * figure accounts for do not count: both are ready (issue 14, defect 3);
+	 * a CA change strands 9.0, and with no adoption figure it is unknown,
+	 * not 0, and not ready */
+	jscen(ios, "now", 0, 0, 1, "");
+	jscen(ios, "key_rotation", 0, 0, 1, "");
 	jscen(ios, "ca_change", 0, 1.0, 0, "9.0");
 	json_t *unk = json_array_get(
 		json_object_get(json_object_get(ios, "ca_change"), "stranded_versions"), 0);
@@ -1436,8 +1447,10 @@ static void test_cmd_whatif_gate(void **state)
 	assert_true(close_to(jnum(wapp(w, "shop"), "stranded_share"), 0.6));
 	json_decref(w);
 
-	/* a host pinwatch never observed nor inventoried: evaluated alone */
-	rc = run_pw(&w, "whatif --host new.spec.test --pin %s --json", c_inter.pin_b64);
+	/* a host pinwatch never observed nor inventoried: a usage error (a typo
+	 * must not pass a gate), evaluated alone with --any-host */
+	assert_int_equal(run_pw(NULL, "whatif --host new.spec.test --pin %s", c_inter.pin_b64), 2);
+	rc = run_pw(&w, "whatif --host new.spec.test --any-host --pin %s --json", c_inter.pin_b64);
 	assert_int_equal(rc, 1); /* shop's **.spec.test pins leaf1/root/leaf1+leaf2 */
 	json_t *ios = wapp(w, "ios");
 	assert_true(close_to(jnum(ios, "stranded_share"), 0));
@@ -1446,7 +1459,7 @@ static void test_cmd_whatif_gate(void **state)
 	json_decref(w);
 	/* AMBIGUOUS: only unknown users at risk is no "stranded share" for the
 	 * gate: ios alone with a key it does not pin -> unknown 1.0, exit by shop */
-	rc = run_pw(&w, "whatif --host new.spec.test --pin %s --json", c_leaf1.pin_b64);
+	rc = run_pw(&w, "whatif --host new.spec.test --any-host --pin %s --json", c_leaf1.pin_b64);
 	ios = wapp(w, "ios");
 	assert_true(close_to(jnum(ios, "stranded_share"), 0));
 	assert_true(close_to(jnum(ios, "unknown_share"), 1.0));
@@ -1456,19 +1469,20 @@ static void test_cmd_whatif_gate(void **state)
 
 	/* 0.01 + 0.31 is not 0.32 in doubles: stranded == --max-stranded passes */
 	assert_int_equal(run_pw(NULL,
-				"whatif --host tiny.other.test --pin %s --pin %s "
+				"whatif --host tiny.other.test --any-host --pin %s --pin %s "
 				"--max-stranded 0.32",
 				c_leaf3.pin_b64, c_inter.pin_b64),
 			 0);
 	assert_int_equal(run_pw(NULL,
-				"whatif --host tiny.other.test --pin %s --pin %s "
+				"whatif --host tiny.other.test --any-host --pin %s --pin %s "
 				"--max-stranded 0.3199",
 				c_leaf3.pin_b64, c_inter.pin_b64),
 			 1);
 	/* the default gate is 0: any stranded share is a risk */
-	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s", c_leaf3.pin_b64),
-			 1);
-	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --pin %s --pin %s",
+	assert_int_equal(
+		run_pw(NULL, "whatif --host tiny.other.test --any-host --pin %s", c_leaf3.pin_b64),
+		1);
+	assert_int_equal(run_pw(NULL, "whatif --host tiny.other.test --any-host --pin %s --pin %s",
 				c_leaf1.pin_b64, c_inter.pin_b64),
 			 0);
 

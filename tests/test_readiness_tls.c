@@ -198,7 +198,10 @@ static void test_rotation_on_a_live_server(void **state)
 	char *pem = NULL;
 	size_t pemlen = 0;
 	assert_int_equal(util_read_file(pempath, READINESS_MAX_PEM, &pem, &pemlen), 0);
-	struct readiness_whatif_req req = { .host = HOST, .pem = pem, .pemlen = pemlen, .at = now };
+	/* the gate checks the chain against the probe's trust anchors */
+	struct readiness_whatif_req req = {
+		.host = HOST, .pem = pem, .pemlen = pemlen, .at = now, .ca_file = capath
+	};
 	json_t *w = NULL;
 	bool risk = false;
 	assert_int_equal(readiness_whatif_db(db, &req, &w, &risk, err, sizeof(err)), 0);

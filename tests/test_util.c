@@ -99,7 +99,10 @@ static void test_parse_pin_forms(void **state)
 	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out, err,
 					sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err, "not 32 bytes of base64");
+	assert_string_equal(
+		err,
+		"not 32 bytes of base64: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==' decodes "
+		"to 31 bytes");
 	assert_int_equal(util_parse_pin("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", out,
 					err, sizeof(err)),
 			 -EINVAL);
@@ -109,6 +112,77 @@ static void test_parse_pin_forms(void **state)
 					sizeof(err)),
 			 0);
 	assert_memory_equal(out, zero, 32);
+}
+
+/* Base64 pins as Android, okio and Apple decode them; the stored form is the
+ * canonical re-encoding. */
+static void test_pin_decode_b64_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		const char *canonical; /* re-encoded pin, or a needle of the error */
+	} cases[] = {
+		/* canonical, unpadded, with blanks and a line break */
+		{ "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=", 0,
+		  "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=" },
+		{ "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M", 0,
+		  "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=" },
+		{ " C5+lpZ7tcVwmwQIMcRtPbsQtWLAB\nXhQzejna0wHFr8M= ", 0,
+		  "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=" },
+		/* TrustKit's placeholder backup pin: non-zero unused bits (B = 000001) */
+		{ "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=", 0,
+		  "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=" },
+		{ "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", 0,
+		  "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=" },
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/", 0,
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA8=" },
+		/* lengths: 31, 33 (44 characters without padding) and 3 bytes */
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", -EINVAL, "decodes to 31 bytes" },
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", -EINVAL, "decodes to 33 bytes" },
+		{ "Zm9v", -EINVAL, "'Zm9v' decodes to 3 bytes" },
+		{ "", -EINVAL, "'' decodes to 0 bytes" },
+		/* padding present but wrong: too much, too little, in the middle */
+		{ "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M==", -EINVAL, "is not base64" },
+		{ "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8=", -EINVAL, "is not base64" },
+		{ "C5+lpZ7tcVwmwQIM=cRtPbsQtWLABXhQzejna0wHFr8M", -EINVAL, "is not base64" },
+		/* one character alone in the last group: 6 bits are no byte */
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", -EINVAL, "is not base64" },
+		/* foreign characters, URL-safe alphabet included (Android would skip them) */
+		{ "C5-lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=", -EINVAL,
+		  "'C5-lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=' is not base64" },
+		{ "sha256/C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=", -EINVAL, "is not base64" },
+		{ "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M\x01", -EINVAL, "r8M?' is not" },
+		/* a long value is cut in the message */
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		  "AAAAAAAAAAAAAAAA",
+		  -EINVAL, "AAAA...' decodes to more than 66 bytes" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t out[32];
+		char err[256] = "", b64[48];
+		int rc = util_pin_decode_b64(cases[i].in, out, err, sizeof(err));
+		if (rc != cases[i].rc)
+			fail_msg("case %zu (%s): rc %d, want %d (%s)", i, cases[i].in, rc,
+				 cases[i].rc, err);
+		if (rc == 0) {
+			assert_string_equal(util_pin_b64(out, b64), cases[i].canonical);
+		} else if (!strstr(err, cases[i].canonical) ||
+			   strncmp(err, "not 32 bytes of base64: '", 25)) {
+			fail_msg("case %zu: error '%s' lacks '%s'", i, err, cases[i].canonical);
+		}
+	}
+	/* util_parse_pin takes the same forms after its prefix */
+	uint8_t a[32], b[32];
+	char err[256];
+	assert_int_equal(util_parse_pin("sha256/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", a,
+					err, sizeof(err)),
+			 0);
+	assert_int_equal(
+		util_parse_pin("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=", b, err, sizeof(err)),
+		0);
+	assert_memory_equal(a, b, 32);
 }
 
 static void test_hex_roundtrip(void **state)
@@ -147,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_parse_time_roundtrip),
 		cmocka_unit_test(test_parse_duration_table),
 		cmocka_unit_test(test_parse_pin_forms),
+		cmocka_unit_test(test_pin_decode_b64_table),
 		cmocka_unit_test(test_hex_roundtrip),
 		cmocka_unit_test(test_sha256_known_vector),
 		cmocka_unit_test(test_ct_equal),

@@ -176,7 +176,7 @@ static void test_webhook_payload_generic(void **state)
 	assert_true(json_real_value(json_object_get(pw, "stranded_share")) == 0.31);
 	assert_int_equal(json_array_size(json_object_get(pw, "versions")), 1);
 	assert_string_equal(json_string_value(json_object_get(pw, "dashboard")),
-			    "https://pw.example/#/endpoints/3");
+			    "https://pw.example/endpoint?id=3");
 	json_decref(j);
 	free(body);
 
@@ -209,7 +209,7 @@ static void test_webhook_payload_slack_escapes(void **state)
 	assert_non_null(strstr(t, "&lt;!channel&gt; &amp; &lt;http://evil|click&gt;"));
 	assert_non_null(strstr(t, "4.1&lt;x&gt;"));
 	assert_non_null(strstr(t, "Stranded share: 20.0%"));
-	assert_non_null(strstr(t, "<https://pw.example/#/endpoints/3|Open in pinwatch>"));
+	assert_non_null(strstr(t, "<https://pw.example/endpoint?id=3|Open in pinwatch>"));
 	/* The only raw '<' is our own link. */
 	assert_ptr_equal(strchr(t, '<'), strstr(t, "<https://pw.example"));
 	json_decref(j);

@@ -3,16 +3,30 @@
  *
  *   tlsserver [--address IP] [--port N] [--mode tls|silent|garbage|close|slow]
  *             [--delay MS] [--threads N] [--count N] [--ca-out FILE]
- *             [NAME[=normal|leaf-only|expired|wrong-name|self-signed|many|huge|rsa|dual]...]
+ *             [--intermediate-days N] [--second-address IP] [--control]
+ *             [NAME[=normal|leaf-only|expired|wrong-name|self-signed|many|huge|rsa|
+ *                    expiring|dual]...]
  *
  * Prints "port N" on stdout once serving. --count N adds ep0.test .. ep<N-1>.test.
+ * --intermediate-days N: the shared intermediate expires N days from now.
+ * --second-address IP: a second farm on IP, same port, same root and
+ * intermediate and endpoints (each with its own leaf): two edges of one name.
+ * --control: read commands from stdin, one a line, answering "ok" or "error ..."
+ * on stdout; end of input stops the server:
+ *   renew NAME DAYS [IP] new key and leaf for NAME valid for DAYS days (on the
+ *                        farm listening on IP only, when given)
+ *   intermediate DAYS    re-issue the intermediate (same key) valid for DAYS
+ *                        days and renew every endpoint onto it (leaf validity kept)
  */
+#include <errno.h>
 #include <getopt.h>
 #include <gnutls/gnutls.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "demo/tlsfarm.h"
@@ -31,15 +45,11 @@ static int parse_flavor(const char *s, enum tlsfarm_flavor *fl, enum tlsfarm_key
 	static const struct {
 		const char *name;
 		enum tlsfarm_flavor fl;
-	} t[] = { { "normal", TLSFARM_NORMAL },
-		  { "leaf-only", TLSFARM_LEAF_ONLY },
-		  { "expired", TLSFARM_EXPIRED },
-		  { "wrong-name", TLSFARM_WRONG_NAME },
-		  { "self-signed", TLSFARM_SELF_SIGNED },
-		  { "many", TLSFARM_MANY_CERTS },
-		  { "huge", TLSFARM_HUGE_CHAIN },
-		  { "rsa", TLSFARM_NORMAL },
-		  { "dual", TLSFARM_NORMAL } };
+	} t[] = { { "normal", TLSFARM_NORMAL },		  { "leaf-only", TLSFARM_LEAF_ONLY },
+		  { "expired", TLSFARM_EXPIRED },	  { "wrong-name", TLSFARM_WRONG_NAME },
+		  { "self-signed", TLSFARM_SELF_SIGNED }, { "many", TLSFARM_MANY_CERTS },
+		  { "huge", TLSFARM_HUGE_CHAIN },	  { "rsa", TLSFARM_NORMAL },
+		  { "expiring", TLSFARM_EXPIRING },	  { "dual", TLSFARM_NORMAL } };
 	*k = strcmp(s, "rsa") == 0    ? TLSFARM_KEY_RSA2048
 	     : strcmp(s, "dual") == 0 ? TLSFARM_KEY_DUAL
 				      : TLSFARM_KEY_ECDSA_P256;
@@ -49,6 +59,61 @@ static int parse_flavor(const char *s, enum tlsfarm_flavor *fl, enum tlsfarm_key
 			return 0;
 		}
 	return -1;
+}
+
+/* The name of the @i-th endpoint: the NAME[=flavor] arguments, then ep<N>.test. */
+static void endpoint_name(char **names, int nnames, int i, char *buf, size_t len)
+{
+	if (i < nnames) {
+		snprintf(buf, len, "%s", names[i]);
+		buf[strcspn(buf, "=")] = '\0';
+	} else {
+		snprintf(buf, len, "ep%d.test", i - nnames);
+	}
+}
+
+static int add_all(struct tlsfarm **farms, int nfarms, const char *name, enum tlsfarm_flavor fl,
+		   enum tlsfarm_key k, char *err, size_t errlen)
+{
+	int rc = 0;
+	for (int i = 0; i < nfarms && rc == 0; i++)
+		rc = tlsfarm_add(farms[i], name, fl, k, err, errlen);
+	return rc;
+}
+
+static void serve_commands(struct tlsfarm **farms, int nfarms, const char *first,
+			   const char *second, struct tlsfarm_pki *pki, char **names, int nnames,
+			   long long count)
+{
+	char line[512], name[256];
+	long long days;
+	while (!stop && fgets(line, sizeof(line), stdin)) {
+		char *save = NULL, *cmd = strtok_r(line, " \t\r\n", &save);
+		char *a1 = strtok_r(NULL, " \t\r\n", &save), *a2 = strtok_r(NULL, " \t\r\n", &save);
+		char *a3 = strtok_r(NULL, " \t\r\n", &save);
+		int rc = -EINVAL;
+		if (cmd && !strcmp(cmd, "renew") && a1 && a2 &&
+		    !util_parse_int(a2, -3650, 3650, &days)) {
+			rc = a3 && strcmp(a3, first) && (!second || strcmp(a3, second)) ? -ENOENT
+											: 0;
+			for (int i = 0; rc == 0 && i < nfarms; i++)
+				if (!a3 || !strcmp(a3, i ? second : first))
+					rc = tlsfarm_renew(farms[i], a1, time(NULL) + days * 86400);
+		} else if (cmd && !strcmp(cmd, "intermediate") && a1 &&
+			   !util_parse_int(a1, -3650, 3650, &days)) {
+			rc = tlsfarm_pki_reissue_intermediate(pki, time(NULL) + days * 86400);
+			for (int i = 0; rc == 0 && i < nnames + count; i++) {
+				endpoint_name(names, nnames, i, name, sizeof(name));
+				for (int k = 0; rc == 0 && k < nfarms; k++)
+					rc = tlsfarm_renew(farms[k], name, 0);
+			}
+		}
+		if (rc)
+			printf("error %s\n", strerror(-rc));
+		else
+			printf("ok\n");
+		fflush(stdout);
+	}
 }
 
 int main(int argc, char **argv)
@@ -61,11 +126,15 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "ca-out", required_argument, NULL, 'o' },
+		{ "intermediate-days", required_argument, NULL, 'i' },
+		{ "control", no_argument, NULL, 'c' },
+		{ "second-address", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tlsfarm_opts fo = { 0 };
-	long long v, count = 0;
-	const char *ca_out = NULL;
+	long long v, count = 0, inter_days = 0;
+	bool control = false;
+	const char *ca_out = NULL, *second = NULL;
 	char err[ERRLEN];
 	int opt;
 
@@ -110,6 +179,16 @@ int main(int argc, char **argv)
 		case 'o':
 			ca_out = optarg;
 			break;
+		case 'i':
+			if (util_parse_int(optarg, -3650, 3650, &inter_days))
+				return 2;
+			break;
+		case 'c':
+			control = true;
+			break;
+		case 's':
+			second = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of tests/tlsserver.c\n");
 			return 2;
@@ -117,9 +196,25 @@ int main(int argc, char **argv)
 	}
 	gnutls_global_init();
 	struct tlsfarm_pki *pki = tlsfarm_pki_new(err, sizeof(err));
+	struct tlsfarm *farms[2] = { NULL, NULL };
+	int nfarms = 0;
 	struct tlsfarm *f = pki ? tlsfarm_new(pki, &fo, err, sizeof(err)) : NULL;
 	if (!f) {
 		fprintf(stderr, "tlsserver: %s\n", err);
+		return 3;
+	}
+	farms[nfarms++] = f;
+	if (second) {
+		struct tlsfarm_opts o2 = fo;
+		o2.address = second;
+		o2.port = tlsfarm_port(f);
+		if (!(farms[nfarms++] = tlsfarm_new(pki, &o2, err, sizeof(err)))) {
+			fprintf(stderr, "tlsserver: %s: %s\n", second, err);
+			return 3;
+		}
+	}
+	if (inter_days && tlsfarm_pki_reissue_intermediate(pki, time(NULL) + inter_days * 86400)) {
+		fprintf(stderr, "tlsserver: cannot re-issue the intermediate\n");
 		return 3;
 	}
 	for (int i = optind; i < argc; i++) {
@@ -135,7 +230,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		}
-		if (tlsfarm_add(f, name, fl, k, err, sizeof(err))) {
+		if (add_all(farms, nfarms, name, fl, k, err, sizeof(err))) {
 			fprintf(stderr, "tlsserver: %s\n", err);
 			return 3;
 		}
@@ -143,14 +238,15 @@ int main(int argc, char **argv)
 	for (long long i = 0; i < count; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "ep%lld.test", i);
-		if (tlsfarm_add(f, name, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
-				sizeof(err))) {
+		if (add_all(farms, nfarms, name, TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
+			    sizeof(err))) {
 			fprintf(stderr, "tlsserver: %s\n", err);
 			return 3;
 		}
 	}
 	if (fo.mode == TLSFARM_TLS && optind == argc && count == 0 &&
-	    tlsfarm_add(f, "localhost", TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err, sizeof(err))) {
+	    add_all(farms, nfarms, "localhost", TLSFARM_NORMAL, TLSFARM_KEY_ECDSA_P256, err,
+		    sizeof(err))) {
 		fprintf(stderr, "tlsserver: %s\n", err);
 		return 3;
 	}
@@ -161,15 +257,20 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (tlsfarm_start(f)) {
+	if (tlsfarm_start(f) || (farms[1] && tlsfarm_start(farms[1]))) {
 		fprintf(stderr, "tlsserver: cannot start\n");
 		return 3;
 	}
 	printf("port %u\n", tlsfarm_port(f));
 	fflush(stdout);
-	while (!stop)
-		pause();
+	if (control)
+		serve_commands(farms, nfarms, fo.address ? fo.address : "127.0.0.1", second, pki,
+			       argv + optind, argc - optind, count);
+	else
+		while (!stop)
+			pause();
 	fprintf(stderr, "tlsserver: %llu handshakes\n", (unsigned long long)tlsfarm_handshakes(f));
+	tlsfarm_free(farms[1]);
 	tlsfarm_free(f);
 	tlsfarm_pki_free(pki);
 	gnutls_global_deinit();

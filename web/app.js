@@ -71,7 +71,16 @@
     PW.chrome('');
     const main = PW.clear(document.getElementById('main'));
     try {
-      const app = await PW.api('/apps/' + encodeURIComponent(PW.param('id') || ''));
+      let id = PW.param('id');
+      if (!id && PW.param('name')) {
+        /* /app?name=shop-android: look the app up by name */
+        const apps = await PW.apiAll('/apps');
+        const hit = apps.find(a => a.name === PW.param('name'));
+        if (!hit) throw Object.assign(new Error('no app named ' + JSON.stringify(PW.param('name'))), { status: 404, code: 'not_found' });
+        id = hit.id;
+      }
+      if (!id || !/^[0-9]+$/.test(id)) throw Object.assign(new Error('This page needs an app: /app?id=N or /app?name=NAME (see the overview).'), { status: 400 });
+      const app = await PW.api('/apps/' + encodeURIComponent(id));
       main.appendChild(h('h1', { text: app.name }));
       main.appendChild(h('p', { class: 'muted', text: [app.platform, app.bundle_id, 'failure mode: ' + app.failure_mode,
         'rotation threshold: ' + PW.pct(app.adoption_threshold)].filter(Boolean).join(' · ') }));

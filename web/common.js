@@ -84,10 +84,42 @@ PW.pct = function (x) {
   return (x * 100).toFixed(x > 0 && x < 0.001 ? 2 : 1) + '%';
 };
 
-PW.daysLeft = function (iso) {
+/* Days left, as the server counts them (daemon/base/expiry.h):
+ * floor((not_after - now) / 1 day), negative once expired. Prefer the
+ * days_left the API sends; @nowMs defaults to this browser's clock. */
+PW.daysLeft = function (iso, nowMs) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return null;
-  return Math.floor((t - Date.now()) / 86400000);
+  return Math.floor((t - (nowMs ?? Date.now())) / 86400000);
+};
+
+/* The [alerts] expiry_days thresholds (descending) from /status, the ones the
+ * certificate_expiring alert uses; the built-in default when unavailable. */
+PW.expiryThresholds = async function () {
+  if (!PW._expiryDays) {
+    try {
+      const s = await PW.api('/status');
+      PW._expiryDays = Array.isArray(s.expiry_days) && s.expiry_days.length ? s.expiry_days : null;
+    } catch (e) { /* the default below */ }
+    PW._expiryDays = PW._expiryDays || [30, 14, 7, 2];
+  }
+  return PW._expiryDays;
+};
+
+/* The alert level of @days under thresholds @th (expiry_level() in C): null
+ * beyond th[0]; info from th[0]; warning from th[1]; critical from th[2], or
+ * from the last threshold when fewer are given. */
+PW.expiryLevel = function (days, th) {
+  if (days === null || days === undefined || !th || !th.length || days > th[0]) return null;
+  const crit = th.length >= 3 ? 2 : th.length - 1;
+  if (days <= th[crit]) return 'critical';
+  if (th.length >= 2 && days <= th[1]) return 'warning';
+  return 'info';
+};
+
+/* Sort rank of an expiry level: the most urgent first. */
+PW.expiryRank = function (level) {
+  return level === 'critical' ? 0 : level === 'warning' ? 1 : level === 'info' ? 2 : 3;
 };
 
 PW.param = function (name) {
@@ -102,18 +134,25 @@ PW.badge = function (severity) {
 };
 
 PW.showError = function (where, err) {
-  const msg = err.status === 401 ? 'This view needs a token: enter one above.'
+  /* Only errors pinwatch itself raised (HTTP answers, our own messages) are
+   * shown as they are; a script failure says what to do instead of a raw
+   * "TypeError". */
+  const ours = err && (err.status !== undefined);
+  const msg = !ours ? 'This page could not be shown: the address may be incomplete or point to something that does not exist. Go back to the overview and follow a link from there.'
+    : err.status === 401 ? 'This view needs a token: enter one above.'
     : err.status === 403 ? 'Your token lacks the role this needs.'
     : err.status === 404 && err.code === 'not_found' && /route/.test(err.message) ? 'Not available on this server.'
+    : err.status === 404 ? 'Not found: ' + err.message
     : err.message;
   PW.append(where, [PW.h('p', { class: 'error', role: 'alert', text: msg })]);
 };
 
-/* Header: navigation and token entry. */
+/* Header: navigation and token entry (built once; a refresh keeps it). */
 PW.chrome = function (active) {
+  if (document.querySelector('nav.top')) return;
   const nav = PW.h('nav', { class: 'top' },
     PW.h('a', { href: '/', class: 'brand', text: 'pinwatch' }),
-    [['/', 'Overview'], ['/expiry', 'Expiry'], ['/signals', 'Signals'], ['/audit', 'Audit']].map(([href, label]) =>
+    [['/', 'Overview'], ['/alerts', 'Alerts'], ['/plans', 'Plans'], ['/expiry', 'Expiry'], ['/signals', 'Signals'], ['/audit', 'Audit']].map(([href, label]) =>
       PW.h('a', { href, class: label === active ? 'active' : null, text: label })));
   const input = PW.h('input', { type: 'password', id: 'token', placeholder: 'API token', autocomplete: 'off', 'aria-label': 'API token' });
   input.value = PW.token();
@@ -125,6 +164,7 @@ PW.chrome = function (active) {
     } catch (e) { /* storage disabled */ }
     location.reload();
   } }, input, PW.h('button', { type: 'submit', text: 'Use' }));
+  nav.appendChild(PW.h('span', { class: 'as-of', id: 'as-of', 'aria-live': 'polite' }));
   nav.appendChild(form);
   document.body.insertBefore(nav, document.body.firstChild);
 };
@@ -159,4 +199,46 @@ PW.policyFor = function (version, host) {
 PW.latestShare = function (version) {
   const a = version.adoption || [];
   return a.length ? a[a.length - 1].share : null;
+};
+
+/* Keep a page current without a reload: @start (the page's render function)
+ * runs once, then every @every ms (?refresh=SECONDS overrides; 30 s by
+ * default) /api/v1/status is polled and, when what it reports changed (a
+ * sweep, an alert, an inventory change), the page is rendered again in place,
+ * keeping the scroll position. Nothing is re-rendered while the user is
+ * typing into a form. The header says when the data is from. */
+PW.live = function (start, every) {
+  const q = Number(PW.param('refresh'));
+  every = q > 0 && q <= 3600 ? q * 1000 : (every || 30000);
+  let sig = null;
+  const sigOf = s => JSON.stringify([s.last_sweep, s.alerts_firing, s.endpoints, s.apps, s.readiness,
+    s.audit_rows, s.plans_open]);
+  const stamp = () => {
+    const el = document.getElementById('as-of');
+    if (el) el.textContent = 'data from ' + new Date().toISOString().slice(11, 19) + ' UTC';
+  };
+  const busy = () => {
+    const a = document.activeElement;
+    if (a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) return true;
+    return Array.from(document.querySelectorAll('main textarea')).some(t => t.value);
+  };
+  const poll = async () => {
+    if (document.hidden || busy()) return;
+    let s;
+    try { s = await PW.api('/status'); } catch (e) { return; }
+    const n = sigOf(s);
+    if (sig !== null && n !== sig) {
+      const y = window.scrollY;
+      await start();
+      window.scrollTo(0, y);
+    }
+    sig = n;
+    stamp();
+  };
+  document.addEventListener('DOMContentLoaded', async () => {
+    await start();
+    stamp();
+    await poll();
+    setInterval(poll, every);
+  });
 };

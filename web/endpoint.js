@@ -3,16 +3,20 @@
 (function () {
   const h = PW.h;
 
+  /* [alerts] expiry_days: days are coloured as certificate_expiring rates them */
+  let expiryDays = [30, 14, 7, 2];
+
   function chainTable(chain) {
     if (!chain || !chain.length) return h('p', { class: 'muted', text: 'no chain' });
     return h('div', { class: 'table-wrap' }, h('table', { class: 'chain' },
       h('thead', {}, h('tr', {}, ['#', 'Subject', 'Issuer', 'Not after', 'Days', 'Pin (sha256)'].map(t => h('th', { text: t })))),
       h('tbody', {}, chain.map((c, i) => {
-        const d = PW.daysLeft(c.not_after);
+        const d = c.days_left ?? PW.daysLeft(c.not_after);
+        const lv = PW.expiryLevel(d, expiryDays);
         return h('tr', {},
           h('td', { text: i }), h('td', { class: 'subject', text: c.subject }), h('td', { text: c.issuer }),
           h('td', { text: (c.not_after || '').slice(0, 10) }),
-          h('td', { class: 'num' + (d !== null && d < 14 ? ' stranded' : ''), text: d === null ? '' : d }),
+          h('td', { class: 'num' + (lv ? ' exp-' + lv : ''), text: d === null ? '' : d }),
           h('td', { class: 'mono', text: c.pin }));
       }))));
   }
@@ -104,8 +108,16 @@
       try {
         const r = await PW.api('/whatif', { method: 'POST', body });
         const apps = r.apps || [];
+        const ck = r.checks || {};
+        if (ck.checked && !ck.ok)
+          out.appendChild(h('div', { class: 'stranding-warning', role: 'alert',
+            text: 'No client would accept this chain: ' + (ck.failures || []).join('; ') + '.' }));
         if (apps.some(a => a.stranded_share > 0))
           out.appendChild(h('div', { class: 'stranding-warning', role: 'alert', text: 'This chain would strand users.' }));
+        if ((ck.not_on_path || []).length)
+          out.appendChild(h('p', { class: 'muted', text: 'Not on any path from the leaf (ignored): ' + ck.not_on_path.join(', ') }));
+        if (ck.path_dependent)
+          out.appendChild(h('p', { class: 'muted', text: 'The verdict depends on the path the client builds: the worst counts.' }));
         out.appendChild(h('table', {}, h('thead', {}, h('tr', {}, ['App', 'Stranded', 'Unknown', 'Versions'].map(t => h('th', { text: t })))),
           h('tbody', {}, apps.map(a => h('tr', {}, h('td', { text: a.app }), h('td', { class: 'num', text: PW.pct(a.stranded_share) }),
             h('td', { class: 'num', text: PW.pct(a.unknown_share) }),
@@ -120,6 +132,7 @@
   async function start() {
     PW.chrome('');
     const main = PW.clear(document.getElementById('main'));
+    expiryDays = await PW.expiryThresholds();
     try {
       let id = PW.param('id');
       if (!id) {
@@ -140,7 +153,8 @@
         const bad = apps.filter(a => a.now && a.now.stranded_share > 0);
         if (bad.length)
           main.appendChild(h('div', { class: 'stranding-warning', id: 'stranding-warning', role: 'alert',
-            text: 'Users are stranded right now: ' + bad.map(a => a.app + ' ' + PW.pct(a.now.stranded_share)).join(', ') }));
+            text: 'Users are stranded right now: ' + bad.map(a => a.app + ' ' + PW.pct(a.now.stranded_share)).join(', ') },
+            bad.flatMap(a => (a.reasons || []).filter(r => r.startsWith('To restore service'))).map(r => h('div', { class: 'advice', text: r }))));
         main.appendChild(h('p', {}, 'Severity ', PW.badge(readiness.severity)));
         main.appendChild(h('h2', { text: 'Readiness per app' }));
         main.appendChild(verdictTable(apps));

@@ -21,7 +21,9 @@
     return Object.entries(byApp).map(([app, day]) => ({ app, day }));
   }
 
-  function chart(certs, dates) {
+  const colour = { critical: '#b00020', warning: '#a15c00', info: '#7a6a00' };
+
+  function chart(certs, dates, th) {
     const now = Date.now();
     const t0 = Math.min(now - 30 * DAY, ...certs.map(c => Date.parse(c.not_before)));
     const t1 = Math.min(now + 800 * DAY, Math.max(now + 60 * DAY, ...certs.map(c => Date.parse(c.not_after)), ...dates.map(d => Date.parse(d.day))));
@@ -30,11 +32,11 @@
     const svg = PW.svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'certificate validity' });
     certs.forEach((c, i) => {
       const y = T + i * rowH;
-      const left = PW.daysLeft(c.not_after);
+      const left = c.days_left ?? PW.daysLeft(c.not_after);
       svg.appendChild(PW.svg('text', { x: 4, y: y + 13, text: (c.subject || '').slice(0, 40) }));
       const r = PW.svg('rect', { x: x(Date.parse(c.not_before)), y: y + 3, height: rowH - 6,
         width: Math.max(2, x(Date.parse(c.not_after)) - x(Date.parse(c.not_before))),
-        fill: left < 14 ? '#b00020' : left < 30 ? '#a15c00' : '#245ea8' });
+        fill: colour[PW.expiryLevel(left, th)] || '#245ea8' });
       r.appendChild(PW.svg('title', { text: `${c.subject} — until ${c.not_after} (${left} days) — ${(c.endpoints || []).join(', ')}` }));
       svg.appendChild(r);
     });
@@ -53,15 +55,21 @@
     main.appendChild(h('h1', { text: 'Expiry timeline' }));
     try {
       const certs = await PW.apiAll('/certificates', 2000);
-      certs.sort((a, b) => Date.parse(a.not_after) - Date.parse(b.not_after));
+      const th = await PW.expiryThresholds();
+      const days = c => c.days_left ?? PW.daysLeft(c.not_after);
+      /* by alert level at the configured thresholds, then soonest first */
+      certs.sort((a, b) => PW.expiryRank(PW.expiryLevel(days(a), th)) - PW.expiryRank(PW.expiryLevel(days(b), th)) ||
+        Date.parse(a.not_after) - Date.parse(b.not_after));
       const dates = await readinessDates();
-      main.appendChild(chart(certs.slice(0, 300), dates));
+      main.appendChild(h('p', { class: 'muted', id: 'expiry-thresholds',
+        text: `Alert thresholds ([alerts] expiry_days): ${th.join(', ')} days.` }));
+      main.appendChild(chart(certs.slice(0, 300), dates, th));
       if (certs.length > 300) main.appendChild(h('p', { class: 'muted', text: `Showing the 300 earliest of ${certs.length} certificates.` }));
       main.appendChild(h('div', { class: 'table-wrap' }, h('table', { id: 'certs' },
         h('thead', {}, h('tr', {}, ['Subject', 'Issuer', 'Not after', 'Days', 'Served by'].map(t => h('th', { text: t })))),
         h('tbody', {}, certs.map(c => h('tr', {}, h('td', { class: 'subject', text: c.subject }), h('td', { text: c.issuer }),
           h('td', { text: c.not_after.slice(0, 10) }),
-          h('td', { class: 'num' + (PW.daysLeft(c.not_after) < 14 ? ' stranded' : ''), text: PW.daysLeft(c.not_after) }),
+          h('td', { class: 'num' + (PW.expiryLevel(days(c), th) ? ' exp-' + PW.expiryLevel(days(c), th) : ''), text: days(c) }),
           h('td', { text: (c.endpoints || []).join(', ') })))))));
     } catch (e) { PW.showError(main, e); }
   }

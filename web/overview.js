@@ -44,17 +44,24 @@
     return id ? h('a', { href: '/app?id=' + encodeURIComponent(id), text: name }) : name;
   }
 
+  let expiryDays = [30, 14, 7, 2];
+  const daysOf = e => (e.expiry && e.expiry.days_left !== undefined ? e.expiry.days_left : null);
+  const expLevel = e => PW.expiryLevel(daysOf(e), expiryDays);
+
   function render(main, list) {
+    /* expiry sorts and colours by the thresholds the alerts use (/status expiry_days) */
     list.sort((a, b) => (PW.severityRank[a.severity] ?? 9) - (PW.severityRank[b.severity] ?? 9) ||
       worstNow(b) - worstNow(a) ||
-      ((a.expiry && a.expiry.days_left) ?? 1e9) - ((b.expiry && b.expiry.days_left) ?? 1e9));
+      PW.expiryRank(expLevel(a)) - PW.expiryRank(expLevel(b)) ||
+      (daysOf(a) ?? 1e9) - (daysOf(b) ?? 1e9));
     const stranding = list.filter(e => worstNow(e) > 0);
     if (stranding.length) {
       const e = stranding[0];
       const a = (e.apps || []).reduce((x, y) => ((y.now && y.now.stranded_share) || 0) > ((x.now && x.now.stranded_share) || 0) ? y : x);
       main.appendChild(h('div', { class: 'stranding-warning', id: 'stranding-warning', role: 'alert' },
         `Users are stranded right now on ${stranding.length} endpoint${stranding.length > 1 ? 's' : ''}. ` +
-        `Worst: ${a.app} loses ${PW.pct(a.now.stranded_share)} of its users on ${e.host}:${e.port}.`));
+        `Worst: ${a.app} loses ${PW.pct(a.now.stranded_share)} of its users on ${e.host}:${e.port}.`,
+        (a.reasons || []).filter(r => r.startsWith('To restore service')).map(r => h('div', { class: 'advice', text: r }))));
     }
     const tbody = h('tbody');
     for (const e of list) {
@@ -70,7 +77,7 @@
           h('td', { class: 'num' + (kr && kr.stranded_share > 0 ? ' stranded' : ''), text: kr ? PW.pct(kr.stranded_share) : '' }),
           h('td', { class: 'num hide-narrow', text: now && now.unknown_share ? PW.pct(now.unknown_share) : '' }),
           h('td', { text: kr ? (kr.ready ? 'ready' : 'not ready') : '' }),
-          h('td', { class: 'num', text: first && e.expiry && e.expiry.days_left !== undefined ? e.expiry.days_left : '' })));
+          h('td', { class: 'num' + (first && expLevel(e) ? ' exp-' + expLevel(e) : ''), text: first && daysOf(e) !== null ? daysOf(e) : '' })));
       });
     }
     main.appendChild(h('div', { class: 'table-wrap' }, h('table', { id: 'overview' },
@@ -90,6 +97,7 @@
     const query = filterForm(main);
     try {
       const s = await PW.api('/status');
+      if (Array.isArray(s.expiry_days) && s.expiry_days.length) expiryDays = PW._expiryDays = s.expiry_days;
       const card = (label, v) => h('div', { class: 'card' }, h('div', { class: 'muted', text: label }), h('strong', { text: v }));
       PW.append(status, [card('Endpoints', s.endpoints), card('Apps', s.apps), card('Firing alerts', s.alerts_firing),
         card('Last sweep', s.last_sweep || 'never')]);
@@ -133,5 +141,5 @@
       }
     }
   }
-  document.addEventListener('DOMContentLoaded', start);
+  PW.live(start);
 })();

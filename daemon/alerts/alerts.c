@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/expiry.h"
 #include "store/db.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
@@ -20,6 +21,9 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
 	[ALERT_PROBE_FAILING] = "probe_failing",
 	[ALERT_PIN_FAILURES_REPORTED] = "pin_failures_reported",
 	[ALERT_CANDIDATE_WOULD_STRAND] = "candidate_would_strand",
+	[ALERT_ROTATION_COMPLETED] = "rotation_completed",
+	[ALERT_PLAN_OVERDUE] = "plan_overdue",
+	[ALERT_CERTIFICATE_EXPIRING] = "certificate_expiring",
 };
 
 static const char *const sev_names[] = { "none", "info", "warning", "critical" };
@@ -95,18 +99,22 @@ enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
 
 enum alert_severity alerts_rotation_severity(int days_left, const int th[4])
 {
-	int cnt = 0;
-	while (cnt < 4 && th[cnt] > 0)
-		cnt++;
-	if (cnt == 0 || days_left > th[0])
-		return ALERT_SEV_NONE;
-	/* The last threshold given, and the third when four are given, are critical. */
-	int crit = cnt >= 3 ? 2 : cnt - 1;
-	if (days_left <= th[crit])
-		return ALERT_CRITICAL;
-	if (cnt >= 2 && days_left <= th[1])
+	return alerts_expiry_severity(days_left, th);
+}
+
+enum alert_severity alerts_expiry_severity(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX])
+{
+	/* enum expiry_level and enum alert_severity share their order. */
+	switch (expiry_level(days_left, th)) {
+	case EXPIRY_INFO:
+		return ALERT_INFO;
+	case EXPIRY_WARNING:
 		return ALERT_WARNING;
-	return ALERT_INFO;
+	case EXPIRY_CRITICAL:
+		return ALERT_CRITICAL;
+	default:
+		return ALERT_SEV_NONE;
+	}
 }
 
 enum alert_severity alerts_probe_failing_severity(int64_t consecutive, int threshold)
@@ -334,6 +342,20 @@ static char *details_text(const struct alert_cond *k, const char *ep, const char
 	return t;
 }
 
+/* Whether the details' "stage" moved since the row was stored (a threshold
+ * crossed): a reminder is due even when the severity stays. */
+static bool stage_moved(const struct firing_row *r, const struct alert_cond *k)
+{
+	const char *now = json_string_value(json_object_get(k->details, "stage"));
+	if (!now)
+		return false;
+	json_t *d = r->details ? json_loads(r->details, 0, NULL) : NULL;
+	const char *was = json_string_value(json_object_get(d, "stage"));
+	bool moved = !was || strcmp(was, now) != 0;
+	json_decref(d);
+	return moved;
+}
+
 /* Write one outbox row per matching webhook; record last_sent_at. */
 static enum alert_severity stored_peak(const struct firing_row *r)
 {
@@ -471,7 +493,7 @@ static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 	int64_t id = sqlite3_last_insert_rowid(db_handle(c->db));
 	c->res->opened++;
 	rc = make_key(key, sizeof(key), k->fingerprint, "firing", c->now, 0);
-	if (rc == 0)
+	if (rc == 0 && !k->quiet)
 		rc = notify(c, id, k->fingerprint, k->kind, k->severity, k->severity, "firing",
 			    k->endpoint_id, k->summary, details, c->now, 0, key);
 	free(details);
@@ -509,7 +531,7 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 			rc = sql_fail(c, "updating alert");
 		sqlite3_reset(s);
 	}
-	if (rc == 0 && (act == ALERT_ACT_CHANGE || act == ALERT_ACT_REPEAT)) {
+	if (rc == 0 && (act == ALERT_ACT_CHANGE || act == ALERT_ACT_REPEAT) && !k->quiet) {
 		if (act == ALERT_ACT_CHANGE)
 			c->res->changed++;
 		else
@@ -619,6 +641,8 @@ int alerts_apply(struct db *db, const struct alert_cond *conds, size_t n, unsign
 					   r ? r->last_sent_at : 0 };
 		enum alert_action act =
 			alerts_decide(&prev, true, k->severity, now, cfg->alerts_repeat_s);
+		if (act == ALERT_ACT_UPDATE && stage_moved(r, k))
+			act = ALERT_ACT_REPEAT;
 		if (r)
 			r->seen = true;
 		if (act == ALERT_ACT_OPEN)

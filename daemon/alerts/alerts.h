@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/expiry.h"
+
 struct db;
 struct config;
 
@@ -36,6 +38,9 @@ enum alert_kind {
 	ALERT_PROBE_FAILING,
 	ALERT_PIN_FAILURES_REPORTED,
 	ALERT_CANDIDATE_WOULD_STRAND,
+	ALERT_ROTATION_COMPLETED, /**< an observed chain change is a recorded plan (info) */
+	ALERT_PLAN_OVERDUE,	  /**< a plan's not-before date passed and it is not ready */
+	ALERT_CERTIFICATE_EXPIRING,
 	ALERT_KIND_COUNT
 };
 
@@ -62,7 +67,13 @@ struct alert_cond {
 	char summary[ALERT_SUMMARY_MAX]; /**< one line, plain text (may hold untrusted text) */
 	json_t *details;		 /**< borrowed; may be NULL. Known keys: stranded_share
 					      (real), versions (array), reasons (array of
-					      strings), expiry_days (int), link (string) */
+					      strings), expiry_days (int), link (string),
+					      stage (string: while firing, a change of it
+					      is notified as a reminder, e.g. the expiry
+					      threshold reached) */
+	bool quiet; /**< record the alert but notify nobody: another alert of the
+		       same cause pages (rotation_not_ready merged into
+		       certificate_expiring) */
 };
 
 /** What alerts_apply() did, for logs and tests. */
@@ -122,6 +133,13 @@ enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
  * critical. With fewer thresholds the last one given means critical.
  */
 enum alert_severity alerts_rotation_severity(int days_left, const int th[4]);
+
+/**
+ * Severity of certificate_expiring (and rotation_not_ready) for a certificate
+ * with @days_left days left (expiry_days_left()) under the [alerts]
+ * expiry_days thresholds @th: expiry_level() as an alert severity.
+ */
+enum alert_severity alerts_expiry_severity(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX]);
 
 /**
  * Severity of probe_failing after @consecutive failed probes with threshold
@@ -208,6 +226,7 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 				 struct alerts_condv *out, char *err, size_t errlen);
 
 struct readiness_report;
+struct readiness_endpoint_verdict;
 
 /**
  * Conditions from readiness verdicts (pure): per endpoint × app,
@@ -215,15 +234,33 @@ struct readiness_report;
  * rotation_not_ready when the key-rotation scenario is not ready and the
  * earliest certificate expires within [alerts] expiry_days (severity by
  * alerts_rotation_severity()); per endpoint, chain_changed (info) on drift
- * and edges_disagree (warning). Details carry stranded/unknown/surviving
- * shares, versions [{version, share}], reasons, expiry_days. Appends to @out.
+ * and edges_disagree (warning), and certificate_expiring (alerts_conds_expiry(),
+ * which merges the endpoint's rotation_not_ready into it). Details carry
+ * stranded/unknown/surviving shares, versions [{version, share}], reasons,
+ * expiry_days. Appends to @out.
  */
 int alerts_conds_from_readiness(const struct readiness_report *rep, const struct config *cfg,
 				struct alerts_condv *out, char *err, size_t errlen);
 
 /**
+ * certificate_expiring for endpoint verdict @ev (enabled endpoints, pinned or
+ * not): the certificate with the earliest notAfter among the chains its
+ * addresses serve (validated chain, else the presented one; the trust anchor
+ * of a validated chain left out), severity by alerts_expiry_severity(), a
+ * reminder at each threshold (details "stage"). Names the certificate
+ * (subject, role leaf/intermediate) and the addresses still serving it when
+ * others serve another chain. The rotation_not_ready conditions of the same
+ * endpoint already in @out from index @first are merged: they become quiet,
+ * point to this alert (details "paged_by"), and this alert's summary and
+ * details ("rotation_not_ready") carry their apps and shares, so that one
+ * certificate pages once. Appends to @out. 0 or -ENOMEM/-ENOSPC.
+ */
+int alerts_conds_expiry(const struct readiness_endpoint_verdict *ev, const struct config *cfg,
+			struct alerts_condv *out, size_t first);
+
+/**
  * Load the inventory and observations from @db, evaluate readiness at @now
- * and append alerts_conds_from_readiness(); adds the four readiness kinds to
+ * and append alerts_conds_from_readiness(); adds the five readiness kinds to
  * *@scope on success. 0 or negative errno with a message.
  */
 int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, time_t now,

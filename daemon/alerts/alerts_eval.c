@@ -10,6 +10,7 @@
 
 #include "alerts/alerts.h"
 #include "base/config.h"
+#include "base/expiry.h"
 #include "store/db.h"
 #include "signals/reports.h"
 #include "base/util.h"
@@ -232,7 +233,7 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 		time_t exp_at;
 		if (util_parse_date(expires, &exp_at))
 			continue;
-		int64_t days = (exp_at - now) / 86400;
+		int64_t days = expiry_days_left(exp_at, now);
 		struct alert_cond *c = alerts_condv_push(out);
 		if (!c) {
 			rc = util_err(err, errlen, -ENOMEM, "too many conditions");
@@ -310,7 +311,8 @@ int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct 
 							       sizeof(msg));
 			break;
 		default:
-			rc = reports_signal_conds(db, now, &v, msg, sizeof(msg));
+			rc = reports_signal_conds(db, cfg ? cfg->probe_ca_file : NULL, now, &v, msg,
+						  sizeof(msg));
 			break;
 		}
 		if (rc == 0) {

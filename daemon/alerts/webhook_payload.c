@@ -42,10 +42,10 @@ static void dashboard_link(const struct webhook_alert *a, const char *base, char
 	while (bl > 0 && base[bl - 1] == '/')
 		bl--;
 	if (a->endpoint_id > 0)
-		snprintf(out, len, "%.*s/#/endpoints/%lld", (int)bl, base,
+		snprintf(out, len, "%.*s/endpoint?id=%lld", (int)bl, base,
 			 (long long)a->endpoint_id);
 	else
-		snprintf(out, len, "%.*s/#/alerts", (int)bl, base);
+		snprintf(out, len, "%.*s/alerts", (int)bl, base);
 }
 
 /* Reasons as one string ("\n"-joined), capped. */

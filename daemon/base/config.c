@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/expiry.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -55,7 +56,7 @@ static const struct key keys[] = {
 	{ "probe", "jitter_percent", K_INT, OFF(probe_jitter_pct), 0, 0, 50 },
 	{ "probe", "discover_interval", K_DURATION_OFF, OFF(probe_discover_interval_s), 0, 60,
 	  30LL * 86400 },
-	{ "alerts", "expiry_days", K_DAYS4, OFF(alerts_expiry_days), 0, 0, 3650 },
+	{ "alerts", "expiry_days", K_DAYS4, OFF(alerts_expiry_days), 0, 1, EXPIRY_DAYS_MAX },
 	{ "alerts", "repeat_interval", K_DURATION, OFF(alerts_repeat_s), 0, 60, 30LL * 86400 },
 	{ "alerts", "probe_failures", K_INT, OFF(alerts_probe_failures), 0, 1, 1000 },
 	{ "webhook", "connect_timeout_ms", K_INT, OFF(webhook_connect_timeout_ms), 0, 100, 60000 },
@@ -63,6 +64,7 @@ static const struct key keys[] = {
 	{ "webhook", "backoff_cap", K_DURATION, OFF(webhook_backoff_cap_s), 0, 1, 7LL * 86400 },
 	{ "webhook", "give_up_after", K_DURATION, OFF(webhook_give_up_s), 0, 60, 30LL * 86400 },
 	STR("webhook", "proxy", webhook_proxy),
+	{ "plans", "confirm_days", K_INT, OFF(plans_confirm_days), 0, 1, 365 },
 	{ "log", "level", K_LOGLEVEL, OFF(log_level), 0, 0, 0 },
 };
 
@@ -102,6 +104,7 @@ void config_defaults(struct config *c)
 	c->webhook_timeout_ms = 10000;
 	c->webhook_backoff_cap_s = 3600;
 	c->webhook_give_up_s = 2 * 86400;
+	c->plans_confirm_days = 14;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -214,28 +217,9 @@ static int set_key(const struct key *k, struct config *c, const char *v, char *m
 		*(int *)base = (int)lvl;
 		return 0;
 	}
-	case K_DAYS4: {
-		/* "30,14,7,2": up to four descending thresholds; unused slots are 0. */
-		int tmp[4] = { 0 }, cnt = 0;
-		char buf[128];
-		if (strlen(v) >= sizeof(buf))
-			return util_err(msg, len, -ERANGE, "value too long");
-		snprintf(buf, sizeof(buf), "%s", v);
-		for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t;
-		     t = strtok_r(NULL, ", ", &save)) {
-			if (cnt == 4 || util_parse_int(t, 1, k->max, &n) ||
-			    (cnt && n >= tmp[cnt - 1]))
-				return util_err(msg, len, -EINVAL,
-						"expected up to four descending day counts such as "
-						"30,14,7,2, got '%s'",
-						v);
-			tmp[cnt++] = (int)n;
-		}
-		if (cnt == 0)
-			return util_err(msg, len, -EINVAL, "expected at least one day count");
-		memcpy(base, tmp, sizeof(tmp));
-		return 0;
-	}
+	case K_DAYS4:
+		/* "30,14,7,2": base/expiry.h checks the count, range and order. */
+		return expiry_thresholds_parse(v, (int *)base, msg, len);
 	}
 	return -EINVAL;
 }

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "base/expiry.h"
+
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_MAX_KEYS 64
 
@@ -40,9 +42,14 @@ struct config {
 	int64_t probe_discover_interval_s; /**< dual-certificate discovery cadence; 0: off */
 
 	/* [alerts] */
-	int alerts_expiry_days[4]; /**< rotation_not_ready thresholds, descending */
+	int alerts_expiry_days[EXPIRY_THRESHOLDS_MAX]; /**< certificate_expiring and
+							   rotation_not_ready thresholds,
+							   descending (base/expiry.h) */
 	int64_t alerts_repeat_s;
 	int alerts_probe_failures;
+
+	/* [plans] */
+	int plans_confirm_days; /**< step 7: days every address presents the planned key */
 
 	/* [webhook] */
 	int webhook_connect_timeout_ms;

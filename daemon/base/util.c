@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,11 +247,107 @@ int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen)
 	return 0;
 }
 
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static bool b64_blank(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen)
+{
+	uint32_t word = 0;
+	size_t nchars = 0, n = 0, pad = 0;
+
+	*outlen = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if (b64_blank(*p))
+			continue;
+		if (*p == '=') {
+			pad++;
+			continue;
+		}
+		int v = b64_value(*p);
+		if (v < 0 || pad) /* a foreign byte, or data after padding */
+			return -EINVAL;
+		word = (word << 6) | (uint32_t)v;
+		if (++nchars % 4 == 0) {
+			if (n + 3 > cap)
+				return -ENOSPC;
+			out[n++] = (uint8_t)(word >> 16);
+			out[n++] = (uint8_t)(word >> 8);
+			out[n++] = (uint8_t)word;
+			word = 0;
+		}
+	}
+	size_t rest = nchars % 4;
+	/* padding, when given, fills the last group to four characters exactly */
+	if (rest == 1 || (pad && (rest == 0 || rest + pad != 4)))
+		return -EINVAL;
+	if (rest) {
+		if (n + rest - 1 > cap)
+			return -ENOSPC;
+		word <<= 6 * (4 - rest); /* the unused low bits are dropped */
+		out[n++] = (uint8_t)(word >> 16);
+		if (rest == 3)
+			out[n++] = (uint8_t)(word >> 8);
+	}
+	*outlen = n;
+	return 0;
+}
+
+/* The value as shown in an error: printable ASCII, at most 60 characters. */
+static const char *pin_shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0, i = 0;
+	for (; s[i] && o + 4 < len && i < 60; i++)
+		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
+	if (s[i] && o + 4 < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+int util_pin_decode_b64(const char *s, uint8_t out[32], char *err, size_t errlen)
+{
+	uint8_t buf[66];
+	size_t n = 0;
+	char shown[72];
+	int rc = util_b64_decode_lenient(s, buf, sizeof(buf), &n);
+
+	if (rc == 0 && n == 32) {
+		memcpy(out, buf, 32);
+		return 0;
+	}
+	pin_shown(s, shown, sizeof(shown));
+	if (rc == -ENOSPC)
+		return util_err(err, errlen, -EINVAL,
+				"not 32 bytes of base64: '%s' decodes to more than %zu bytes",
+				shown, sizeof(buf));
+	if (rc)
+		return util_err(err, errlen, -EINVAL, "not 32 bytes of base64: '%s' is not base64",
+				shown);
+	return util_err(err, errlen, -EINVAL, "not 32 bytes of base64: '%s' decodes to %zu bytes",
+			shown, n);
+}
+
 int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen)
 {
-	uint8_t buf[64];
-	size_t n = 0;
-
 	if (!s || !*s)
 		return util_err(err, errlen, -EINVAL, "empty pin");
 	if (strncmp(s, "sha256/", 7) == 0)
@@ -259,10 +356,7 @@ int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen)
 		s += 11;
 	if (strlen(s) == 64 && util_unhex(s, out, 32) == 0)
 		return 0;
-	if (util_b64_decode(s, buf, sizeof(buf), &n) != 0 || n != 32)
-		return util_err(err, errlen, -EINVAL, "not 32 bytes of base64");
-	memcpy(out, buf, 32);
-	return 0;
+	return util_pin_decode_b64(s, out, err, errlen);
 }
 
 char *util_pin_b64(const uint8_t pin[32], char *out)

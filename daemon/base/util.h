@@ -56,8 +56,26 @@ int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
 int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 
 /**
- * Parse a pin as users write it: "sha256/<base64>", or bare base64, or 64
- * hex digits. Writes the 32-byte digest. 0 or -EINVAL with a reason in @err.
+ * Decode base64 as Android (android.util.Base64), OkHttp (okio) and Apple
+ * decode pins: standard alphabet, blanks and line breaks skipped, padding
+ * optional but, when present, complete ('=' only at the end, at most two, the
+ * group filled to four characters), unused trailing bits ignored whatever
+ * their value. A single character left in the last group is an error (6 bits
+ * are no byte). 0, -EINVAL (not base64) or -ENOSPC (more than @cap bytes).
+ */
+int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen);
+
+/**
+ * Decode a base64 pin (util_b64_decode_lenient) that must give 32 bytes.
+ * 0, or -EINVAL with "not 32 bytes of base64: '<value>' decodes to N bytes"
+ * (or "... is not base64 (...)") in @err; the value is escaped and cut.
+ */
+int util_pin_decode_b64(const char *s, uint8_t out[32], char *err, size_t errlen);
+
+/**
+ * Parse a pin as users write it: "sha256/<base64>", or bare base64 (as
+ * util_pin_decode_b64), or 64 hex digits. Writes the 32-byte digest. 0 or
+ * -EINVAL with a reason in @err.
  */
 int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen);
 /** Canonical base64 of a 32-byte pin into @out (>= 45 bytes). Returns @out. */

@@ -57,6 +57,11 @@ int cli_open_db(struct cli_global *g, unsigned flags, struct db **out);
 /** Print @j (stolen) to stdout, indented, with a newline. Returns EXIT_OK or EXIT_RUNTIME. */
 int cli_print_json(json_t *j);
 
+struct import_policies;
+/** Pin policies of an importer as inventory JSON (with override_anchors when
+ * set); NULL on allocation failure. For --dry-run. */
+json_t *cli_policies_json(const struct import_policies *r);
+
 /** Print a usage error "pinwatch CMD: MSG" and the hint to use --help. Returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -99,11 +104,14 @@ int cmd_audit(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_whatif(int argc, char **argv);
 int cmd_import_nsc(int argc, char **argv);
+int cmd_import_apk(int argc, char **argv);
 int cmd_import_trustkit(int argc, char **argv);
+int cmd_import_ipa(int argc, char **argv);
 int cmd_import_okhttp(int argc, char **argv);
 int cmd_adoption(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_candidate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 #endif

@@ -18,11 +18,15 @@ static void usage(FILE *f)
 		"       pinwatch candidate remove ID\n\n"
 		"Record a certificate chain seen before deployment (from Certificate Transparency\n"
 		"or a manual upload) and evaluate it with what-if against every inventoried\n"
-		"endpoint whose name the leaf covers (only H with --host). FILE is PEM or DER,\n"
-		"leaf first; '-' reads standard input.\n\n"
+		"endpoint whose name the leaf covers (only H with --host; H must be an\n"
+		"inventoried endpoint). FILE is PEM or DER, leaf first; '-' reads standard input.\n"
+		"The chain is first checked as every TLS client checks it (valid when it would\n"
+		"be deployed, the leaf covers the endpoint, it builds to a trust anchor: the\n"
+		"config's [probe] ca_file, else the system store); a failure strands every\n"
+		"user there. Pins count on the paths a client builds from the leaf.\n\n"
 		"Options:\n"
 		"      --source S     ct or manual (default manual)\n"
-		"      --host H       evaluate for this host only (the leaf must cover it)\n"
+		"      --host H       evaluate for this inventoried endpoint only\n"
 		"      --json         print the candidate(s) as JSON\n" CLI_GLOBAL_HELP
 		"  -h, --help         this help\n\n"
 		"Exit status: 0 recorded/listed, 1 the candidate would strand users (add),\n"
@@ -73,6 +77,24 @@ static void print_verdict(json_t *c)
 		size_t j;
 		printf("  %s:%lld\n", json_string_value(json_object_get(ep, "host")),
 		       (long long)json_integer_value(json_object_get(ep, "port")));
+		json_t *ck = json_object_get(ep, "checks"), *fx;
+		size_t kk;
+		if (json_is_object(ck) && !json_is_true(json_object_get(ck, "ok"))) {
+			printf("    FAILS the checks every TLS client makes: every user is "
+			       "stranded\n");
+			json_array_foreach(json_object_get(ck, "failures"), kk, fx)
+			{
+				char line[1024];
+				printf("      - %s\n",
+				       log_escape(json_string_value(fx), line, sizeof(line)));
+			}
+		}
+		json_array_foreach(json_object_get(ck, "not_on_path"), kk, fx)
+		{
+			char line[1024];
+			printf("    not on any path from the leaf (ignored): %s\n",
+			       log_escape(json_string_value(fx), line, sizeof(line)));
+		}
 		if (json_array_size(apps) == 0)
 			printf("    no app pins this host\n");
 		json_array_foreach(apps, j, ap)
@@ -122,8 +144,8 @@ static int do_add(struct cli_global *g, const char *file, const char *source_s, 
 		free(buf);
 		return rc;
 	}
-	rc = candidates_add(db, cli_actor(), (const uint8_t *)buf, len, src, host, util_now(), &id,
-			    &existed, err, sizeof(err));
+	rc = candidates_add(db, cli_actor(), g->cfg.probe_ca_file, (const uint8_t *)buf, len, src,
+			    host, util_now(), &id, &existed, err, sizeof(err));
 	free(buf);
 	if (rc) {
 		char esc[ERRLEN * 2];

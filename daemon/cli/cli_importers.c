@@ -18,17 +18,24 @@
 typedef int (*config_parser)(const char *, size_t, const char *, struct import_policies *, char *,
 			     size_t);
 
+/* A release artifact: reads the configuration and the version it ships. */
+typedef int (*artifact_reader)(const char *path, char version[IMPORTERS_MAX_VERSION],
+			       struct import_policies *out, char *err, size_t errlen);
+
 struct config_cmd {
 	const char *cmd;    /* "import-nsc" */
 	const char *source; /* "nsc" */
 	const char *what;   /* help text describing FILE */
 	config_parser parse;
+	artifact_reader artifact; /* instead of parse: --version optional */
+	const char *file;	  /* "FILE", "FILE.ipa" */
+	const char *version_from; /* where an artifact's version comes from */
 };
 
 static void config_usage(const struct config_cmd *c)
 {
-	printf("Usage: pinwatch %s --app NAME --version V [--backup-pin B64]... [--dry-run]\n"
-	       "       [--db PATH] [-c FILE] FILE\n\n"
+	printf("Usage: pinwatch %s --app NAME %s [--backup-pin B64]... [--dry-run]\n"
+	       "       [--db PATH] [-c FILE] %s\n\n"
 	       "%s\n\n"
 	       "Replaces the pin policies of version V of app NAME that came from a previous\n"
 	       "%s import (policies from other sources stay; one with the same pattern is taken\n"
@@ -39,17 +46,18 @@ static void config_usage(const struct config_cmd *c)
 	       "With --backup-pin (repeatable) exactly the pins given are 'backup' and all\n"
 	       "others 'current'; a --backup-pin found in no policy is an error.\n\n"
 	       "  --app NAME          the app (must exist: pinwatch app add / import)\n"
-	       "  --version V         the app version this configuration shipped in\n"
+	       "  --version V         the app version this configuration shipped in%s\n"
 	       "  --backup-pin B64    a pin (sha256/<base64>, base64 or hex) that is a backup\n"
 	       "  --dry-run           parse and print the policies as inventory JSON; store "
 	       "nothing\n"
 	       "  -h, --help          this help\n" CLI_GLOBAL_HELP "\n"
 	       "Exit status: 0 ok; 2 bad usage or bad input (the error names file:line or\n"
 	       "the key path; nothing is stored), or unknown app; 3 database failure.\n",
-	       c->cmd, c->what, c->source);
+	       c->cmd, c->artifact ? "[--version V]" : "--version V", c->file ? c->file : "FILE",
+	       c->what, c->source, c->version_from ? c->version_from : "");
 }
 
-static json_t *policies_json(const struct import_policies *r)
+json_t *cli_policies_json(const struct import_policies *r)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < r->npolicies; i++) {
@@ -70,6 +78,18 @@ static json_t *policies_json(const struct import_policies *r)
 					     p->enforce, "expires",
 					     p->expires[0] ? p->expires : NULL, "pins", pins)
 				 : NULL;
+		if (o && p->noverride_anchors) {
+			json_t *a = json_array();
+			for (size_t k = 0; a && k < p->noverride_anchors; k++)
+				if (json_array_append_new(a, json_string(p->override_anchors[k]))) {
+					json_decref(a);
+					a = NULL;
+				}
+			if (!a || json_object_set_new(o, "override_anchors", a)) {
+				json_decref(o);
+				o = NULL;
+			}
+		}
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
 			return NULL;
@@ -151,20 +171,46 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 	}
 	if (!app || !*app)
 		return cli_usage_error(c->cmd, "--app NAME is required");
-	if (!version || !*version)
+	if ((!version || !*version) && !c->artifact)
 		return cli_usage_error(c->cmd, "--version V is required");
 	if (optind != argc - 1)
-		return cli_usage_error(c->cmd, "exactly one FILE is expected");
+		return cli_usage_error(c->cmd, "exactly one %s is expected",
+				       c->file ? c->file : "FILE");
 	const char *path = argv[optind];
 
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = read_input(c->cmd, path, IMPORTERS_MAX_CONFIG, &buf, &len);
-	if (rc)
-		return rc;
 	struct import_policies r;
-	int prc = c->parse(buf, len, path, &r, err, sizeof(err));
-	free(buf);
+	char shipped[IMPORTERS_MAX_VERSION] = "";
+	int rc, prc;
+	if (c->artifact) {
+		prc = c->artifact(path, shipped, &r, err, sizeof(err));
+		if (prc == -EIO) {
+			log_err("%s: %s", c->cmd, log_escape(err, esc, sizeof(esc)));
+			return EXIT_USAGE;
+		}
+		if (!prc && (!version || !*version)) {
+			if (!shipped[0]) {
+				importers_policies_free(&r);
+				return cli_usage_error(c->cmd,
+						       "%s names no version (%s): give --version V",
+						       log_escape(path, esc, sizeof(esc)),
+						       c->version_from ? c->version_from : "");
+			}
+			version = shipped;
+		}
+		if (!prc)
+			log_info("%s: %s ships version %s (CFBundleShortVersionString)%s", c->cmd,
+				 log_escape(path, esc, sizeof(esc)),
+				 shipped[0] ? shipped : "(none)",
+				 version == shipped ? "" : "; --version given");
+	} else {
+		char *buf = NULL;
+		size_t len = 0;
+		rc = read_input(c->cmd, path, IMPORTERS_MAX_CONFIG, &buf, &len);
+		if (rc)
+			return rc;
+		prc = c->parse(buf, len, path, &r, err, sizeof(err));
+		free(buf);
+	}
 	if (prc == 0)
 		prc = importers_assign_roles(&r, (const uint8_t(*)[32])backup, nbackup, err,
 					     sizeof(err));
@@ -182,7 +228,7 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 		log_warn("%s: %s pins no domain; storing it removes the version's %s policies",
 			 c->cmd, log_escape(path, esc, sizeof(esc)), c->source);
 	if (dry) {
-		rc = cli_print_json(policies_json(&r));
+		rc = cli_print_json(cli_policies_json(&r));
 		importers_policies_free(&r);
 		return rc;
 	}
@@ -217,20 +263,59 @@ static const struct config_cmd nsc_cmd = {
 	"Nested domain-configs inherit the parent's pin-set unless they have their own; a\n"
 	"domain whose pin-set is empty or absent under a pinned domain becomes an exclusion\n"
 	"(enforce=false, no pins), as Android applies only the most specific domain-config.\n"
-	"<trustkit-config enforcePinning=\"false\"> makes the domain report-only.\n"
-	"<base-config>, <debug-overrides> and <trust-anchors> are ignored (noted on stderr).",
+	"Trust anchors with overridePins=\"true\" (Android skips the pin check for chains\n"
+	"ending there) are kept per policy as override_anchors: system, user, or @raw/NAME\n"
+	"(import the APK with import-apk to get that certificate's pin). Own <trust-anchors>\n"
+	"replace inherited ones; domain-configs inherit those of <base-config>.\n"
+	"<trustkit-config enforcePinning=\"false\"> is noted and the policy stays enforced:\n"
+	"Android 7+ enforces the pin-set itself for every connection not made through\n"
+	"TrustKit. <debug-overrides> is ignored (release builds do not apply it).",
 	importers_parse_nsc,
+	NULL,
+	NULL,
+	NULL,
 };
 
 static const struct config_cmd trustkit_cmd = {
 	"import-trustkit",
 	"trustkit",
-	"Reads a TrustKit configuration, as JSON or as an Info.plist (XML) holding the\n"
-	"TSKConfiguration dict: kTSKPinnedDomains with kTSKPublicKeyHashes,\n"
-	"kTSKIncludeSubdomains, kTSKEnforcePinning (default true), kTSKExpirationDate\n"
-	"(YYYY-MM-DD) and kTSKExcludeSubdomainFromParentPolicy (an exclusion: enforce=false,\n"
-	"no pins). Report settings and kTSKSwizzleNetworkDelegates are accepted and ignored.",
+	"Reads a TrustKit configuration: an Info.plist (XML or binary) holding the\n"
+	"TSKConfiguration dict, that dict alone (JSON or plist), or the Objective-C /\n"
+	"Swift code that passes it to TrustKit (AppDelegate.m, AppDelegate.swift: the\n"
+	"literal is found by its kTSKPinnedDomains key; hosts and pins must be literals\n"
+	"or string constants of the same file, anything else is named by line).\n"
+	"Keys as TrustKit reads them (TSKPinnedDomains, TSKPublicKeyHashes,\n"
+	"TSKIncludeSubdomains, TSKEnforcePinning, TSKExpirationDate,\n"
+	"kSKExcludeSubdomainFromParentPolicy) or as its constants are named (kTSK...).\n"
+	"TrustKit's defaults apply: TSKIncludeSubdomains NO, TSKEnforcePinning YES, no\n"
+	"expiry; an excluded domain becomes an exclusion (enforce=false, no pins). What\n"
+	"TrustKit refuses at start is refused: fewer than 2 distinct pins for an\n"
+	"enforcing domain (1 for report-only), an exclusion with other keys or without\n"
+	"a parent with TSKIncludeSubdomains. Report settings, TSKSwizzleNetworkDelegates,\n"
+	"TSKPublicKeyAlgorithms and TSKIgnorePinningForUserDefinedTrustAnchors are noted\n"
+	"and ignored. Pins: base64, '=' padding optional.\n\n"
+	"  pinwatch import-trustkit --app shop-ios --version 4.2.0 Shop/Info.plist\n"
+	"  pinwatch import-trustkit --app shop-ios --version 4.2.0 Shop/AppDelegate.swift",
 	importers_parse_trustkit,
+	NULL,
+	NULL,
+	NULL,
+};
+
+static const struct config_cmd ipa_cmd = {
+	"import-ipa",
+	"trustkit",
+	"Reads an iOS release artifact (.ipa): Payload/<App>.app/Info.plist (binary or\n"
+	"XML) gives the version (CFBundleShortVersionString, unless --version) and the\n"
+	"TrustKit configuration under TSKConfiguration, imported as import-trustkit\n"
+	"does (its policies have source 'trustkit'). An app that configures TrustKit in\n"
+	"code has no TSKConfiguration: import that source file with import-trustkit.\n"
+	"Only Info.plist is read (at most 1 MiB inflated); nothing is extracted.\n\n"
+	"  pinwatch import-ipa --app shop-ios build/Shop-4.2.0.ipa",
+	NULL,
+	importers_read_ipa,
+	"FILE.ipa",
+	"\n                      (default: CFBundleShortVersionString of its Info.plist)",
 };
 
 static const struct config_cmd okhttp_cmd = {
@@ -241,6 +326,9 @@ static const struct config_cmd okhttp_cmd = {
 	"keeps OkHttp's meaning: host, '*.host' (exactly one more label) or '**.host' (any\n"
 	"depth, the host itself included). sha1/ pins are refused (pinwatch pins are SHA-256).",
 	importers_parse_okhttp,
+	NULL,
+	NULL,
+	NULL,
 };
 
 int cmd_import_nsc(int argc, char **argv)
@@ -251,6 +339,11 @@ int cmd_import_nsc(int argc, char **argv)
 int cmd_import_trustkit(int argc, char **argv)
 {
 	return config_import(&trustkit_cmd, argc, argv);
+}
+
+int cmd_import_ipa(int argc, char **argv)
+{
+	return config_import(&ipa_cmd, argc, argv);
 }
 
 int cmd_import_okhttp(int argc, char **argv)

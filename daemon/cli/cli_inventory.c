@@ -52,11 +52,12 @@ static int exit_for(int rc)
 static void import_usage(FILE *f)
 {
 	fprintf(f, "Usage: pinwatch import [--prune] [--dry-run] FILE\n\n"
-		   "Reconcile the database with an inventory JSON file (DESIGN.md \"Inventory\n"
-		   "file\"): listed endpoints, apps, versions, adoption samples and pin\n"
-		   "policies are created or updated; with --prune, whatever the file no\n"
-		   "longer lists is deleted. All or nothing; importing the same file again\n"
-		   "changes nothing. Every change is recorded in the audit log.\n\n"
+		   "Reconcile the database with an inventory JSON file (its keys, defaults\n"
+		   "and limits: docs/inventory.md): listed endpoints, apps, versions,\n"
+		   "adoption samples and pin policies are created or updated; with --prune,\n"
+		   "whatever the file no longer lists is deleted. All or nothing; importing\n"
+		   "the same file again changes nothing. Every change is recorded in the\n"
+		   "audit log.\n\n"
 		   "      --prune        delete what the file does not list\n"
 		   "  -n, --dry-run      validate FILE only; touch no database\n" CLI_GLOBAL_HELP
 		   "  -h, --help         this help\n\n"

@@ -167,6 +167,43 @@ static void fill_opts(const struct config *c, struct sched_opts *o)
 	o->ca_file = c->probe_ca_file;
 }
 
+/*
+ * The HTTP server and the database are set up once at start: a reload that
+ * changes their keys cannot apply them, so say which keys wait for a restart
+ * instead of pretending they were applied.
+ */
+static void log_restart_needed(const struct config *run, const struct config *c)
+{
+	char keys[512] = "";
+	size_t n = 0;
+	const struct {
+		const char *name;
+		bool changed;
+	} k[] = {
+		{ "[storage] path", strcmp(run->storage_path, c->storage_path) != 0 },
+		{ "[http] listen", strcmp(run->http_listen, c->http_listen) != 0 },
+		{ "[http] public_read", run->http_public_read != c->http_public_read },
+		{ "[http] tls_cert", strcmp(run->http_tls_cert, c->http_tls_cert) != 0 },
+		{ "[http] tls_key", strcmp(run->http_tls_key, c->http_tls_key) != 0 },
+		{ "[http] base_url", strcmp(run->http_base_url, c->http_base_url) != 0 },
+		{ "[http] max_body", run->http_max_body != c->http_max_body },
+		{ "[http] max_connections", run->http_max_connections != c->http_max_connections },
+		{ "[http] per_ip_connections",
+		  run->http_per_ip_connections != c->http_per_ip_connections },
+		{ "[http] timeout", run->http_timeout_s != c->http_timeout_s },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
+		if (!k[i].changed)
+			continue;
+		size_t used = strlen(keys);
+		snprintf(keys + used, sizeof(keys) - used, "%s%s", n++ ? ", " : "", k[i].name);
+	}
+	if (n)
+		log_warn("SIGHUP: %s changed: the HTTP server and the database keep their "
+			 "start-up settings until pinwatch is restarted",
+			 keys);
+}
+
 static int reload_config(void *ud, struct sched_opts *o)
 {
 	struct cli_global *g = ud;
@@ -185,6 +222,7 @@ static int reload_config(void *ud, struct sched_opts *o)
 		log_err("SIGHUP: %s; keeping the running configuration", err);
 		return -EINVAL;
 	}
+	log_restart_needed(&g->cfg, &c);
 	g->cfg = c;
 	log_set_level((enum log_level)c.log_level);
 	fill_opts(&g->cfg, o);
@@ -211,7 +249,9 @@ static void usage(void)
 	       "      --check-config  parse and validate the configuration, then "
 	       "exit\n" CLI_GLOBAL_HELP "  -h, --help          this help\n\n"
 	       "Signals: SIGTERM/SIGINT stop gracefully (exit 0); SIGHUP re-reads the "
-	       "configuration.\n");
+	       "configuration\n"
+	       "and applies [probe], [alerts], [webhook] and [log]; changes to [http] and\n"
+	       "[storage] are logged and wait for a restart.\n");
 }
 
 int cmd_serve(int argc, char **argv)

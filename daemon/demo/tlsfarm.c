@@ -24,16 +24,22 @@
 #define MAX_CHAIN      (2 + FILLERS_HUGE)
 #define SLOW_MAX_BYTES 600
 
+#define MAX_REISSUED 16
+
 struct tlsfarm_pki {
 	gnutls_x509_privkey_t root_key, int_key;
 	gnutls_x509_crt_t root, inter;
 	atomic_uint serial;
+	/* Earlier intermediates: chains of endpoints not yet renewed borrow them. */
+	gnutls_x509_crt_t reissued[MAX_REISSUED];
+	size_t nreissued;
 };
 
 struct endpoint {
 	char name[256];
 	enum tlsfarm_flavor flavor;
 	enum tlsfarm_key keytype;
+	time_t leaf_not_after; /* 0: as the flavor says */
 	gnutls_x509_crt_t chain[MAX_CHAIN];
 	size_t nchain; /* chain[0] owned; the rest borrowed from pki/farm fillers */
 	gnutls_x509_privkey_t key;
@@ -224,11 +230,28 @@ void tlsfarm_pki_free(struct tlsfarm_pki *p)
 		gnutls_x509_crt_deinit(p->root);
 	if (p->inter)
 		gnutls_x509_crt_deinit(p->inter);
+	for (size_t i = 0; i < p->nreissued; i++)
+		gnutls_x509_crt_deinit(p->reissued[i]);
 	if (p->root_key)
 		gnutls_x509_privkey_deinit(p->root_key);
 	if (p->int_key)
 		gnutls_x509_privkey_deinit(p->int_key);
 	free(p);
+}
+
+int tlsfarm_pki_reissue_intermediate(struct tlsfarm_pki *p, time_t not_after)
+{
+	gnutls_x509_crt_t c = NULL;
+	time_t now = time(NULL);
+	if (p->nreissued == MAX_REISSUED)
+		return -ENOSPC;
+	int rc = make_cert(&c, p->int_key, "pinwatch test intermediate", NULL, true, p->root,
+			   p->root_key, now - 86400, not_after, atomic_fetch_add(&p->serial, 1), 0);
+	if (rc)
+		return rc;
+	p->reissued[p->nreissued++] = p->inter;
+	p->inter = c;
+	return 0;
 }
 
 static int write_pem(FILE *fp, gnutls_x509_crt_t c)
@@ -376,6 +399,10 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 	if (e->flavor == TLSFARM_EXPIRING) {
 		nb = now - 85 * 86400;
 		na = now + 5 * 86400;
+	}
+	if (e->leaf_not_after) {
+		na = e->leaf_not_after;
+		nb = na - 90 * 86400 < now - 86400 ? na - 90 * 86400 : now - 86400;
 	}
 	if (e->flavor == TLSFARM_WRONG_NAME)
 		dns = "wrong.invalid";
@@ -546,6 +573,16 @@ int tlsfarm_rotate(struct tlsfarm *f, const char *name)
 	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
+}
+
+int tlsfarm_renew(struct tlsfarm *f, const char *name, time_t leaf_not_after)
+{
+	struct endpoint *e = ep_find(f, name);
+	if (!e)
+		return -ENOENT;
+	if (leaf_not_after)
+		e->leaf_not_after = leaf_not_after;
+	return tlsfarm_rotate(f, name);
 }
 
 int tlsfarm_chain_pins(struct tlsfarm *f, const char *name, uint8_t (*pins)[32], size_t max)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /** Root (RSA-2048, self-signed) and intermediate (RSA-2048) shared by farms. */
 struct tlsfarm_pki;
@@ -27,6 +28,13 @@ void tlsfarm_pki_free(struct tlsfarm_pki *pki);
  * PEM to @path: a --ca-file for probes. 0 or negative errno.
  */
 int tlsfarm_pki_write_ca(const struct tlsfarm_pki *pki, const char *path, bool with_intermediate);
+/**
+ * Re-issue the intermediate (same key and name, new serial) valid until
+ * @not_after, as a CA renews it. Endpoints serve it from their next
+ * tlsfarm_rotate()/tlsfarm_renew(); until then they serve the previous one.
+ * Not while another thread adds or rotates endpoints. 0 or negative errno.
+ */
+int tlsfarm_pki_reissue_intermediate(struct tlsfarm_pki *pki, time_t not_after);
 /** SPKI pin of the root (@which 0) or the intermediate (1), computed with
  * gnutls_x509_crt_get_key_id. */
 int tlsfarm_pki_pin(const struct tlsfarm_pki *pki, int which, uint8_t pin[32]);
@@ -84,6 +92,13 @@ int tlsfarm_add(struct tlsfarm *f, const char *name, enum tlsfarm_flavor flavor,
 
 /** Give @name a new key and leaf (same flavor); safe while serving. 0, -ENOENT, or error. */
 int tlsfarm_rotate(struct tlsfarm *f, const char *name);
+
+/**
+ * Renew @name: a new key and leaf valid until @leaf_not_after (0: keep the
+ * validity given by an earlier renewal, else the flavor's), chained to the
+ * current intermediate; safe while serving. 0, -ENOENT, or error.
+ */
+int tlsfarm_renew(struct tlsfarm *f, const char *name, time_t leaf_not_after);
 
 /** Start the server threads. 0 or negative errno. */
 int tlsfarm_start(struct tlsfarm *f);

@@ -17,6 +17,8 @@
 #include "http/metrics.h"
 #include "signals/reports.h"
 #include "store/tokens.h"
+#include "base/config.h"
+#include "base/expiry.h"
 #include "base/util.h"
 
 #define SCHEDULER_DEAD_S 60  /* a heartbeat this recent proves the scheduler alive */
@@ -84,6 +86,10 @@ static const struct api_route routes[] = {
 	{ "POST", "/api/v1/candidates", API_WRITE, true, api_candidates_post },
 	{ "GET", "/api/v1/candidates/{}", API_READ, false, api_candidate_get },
 	{ "DELETE", "/api/v1/candidates/{}", API_WRITE, false, api_candidate_delete },
+	{ "GET", "/api/v1/plans", API_READ, false, api_plans_list },
+	{ "POST", "/api/v1/plans", API_WRITE, true, api_plans_post },
+	{ "GET", "/api/v1/plans/{}", API_READ, false, api_plan_get },
+	{ "DELETE", "/api/v1/plans/{}", API_WRITE, false, api_plan_cancel },
 	{ "GET", "/api/v1/webhooks", API_ADMIN, false, api_webhooks_list },
 	{ "POST", "/api/v1/webhooks", API_ADMIN, true, api_webhook_add },
 	{ "DELETE", "/api/v1/webhooks/{}", API_ADMIN, false, api_webhook_remove },
@@ -539,6 +545,12 @@ static void h_status(struct api_req *req)
 	json_object_set_new(counts, "scheduler_alive",
 			    json_boolean(seen && now - seen <= SCHEDULER_DEAD_S));
 	json_object_set_new(counts, "public_read", json_boolean(c->public_read));
+	/* The dashboard sorts and colours expiry by the thresholds the alerts use. */
+	json_t *th = json_array();
+	for (int i = 0;
+	     th && c->cfg && i < EXPIRY_THRESHOLDS_MAX && c->cfg->alerts_expiry_days[i] > 0; i++)
+		json_array_append_new(th, json_integer(c->cfg->alerts_expiry_days[i]));
+	json_object_set_new(counts, "expiry_days", th ? th : json_null());
 	/* from the readiness snapshot when one exists; status never evaluates */
 	json_t *sev = api_readiness_summary(c);
 	json_object_set_new(counts, "readiness", sev ? sev : json_null());

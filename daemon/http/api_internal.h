@@ -77,6 +77,11 @@ void api_candidates_post(struct api_req *req);
 void api_candidates_list(struct api_req *req);
 void api_candidate_get(struct api_req *req);
 void api_candidate_delete(struct api_req *req);
+/* api_plans.c */
+void api_plans_list(struct api_req *req);
+void api_plans_post(struct api_req *req);
+void api_plan_get(struct api_req *req);
+void api_plan_cancel(struct api_req *req);
 
 /* Handlers (api_write.c). */
 void api_endpoint_create(struct api_req *req);

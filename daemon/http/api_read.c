@@ -7,6 +7,7 @@
 
 #include "http/api_internal.h"
 #include "store/db.h"
+#include "base/expiry.h"
 #include "base/util.h"
 
 /* ---- endpoints -------------------------------------------------------- */
@@ -456,13 +457,14 @@ static json_t *cert_row(sqlite3_stmt *st)
 	if (sqlite3_column_bytes(st, 5) == 32)
 		util_pin_b64(sqlite3_column_blob(st, 5), pin);
 	json_t *eps = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
-	return json_pack(
-		"{s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:o}", "id",
-		(json_int_t)sqlite3_column_int64(st, 0), "subject", api_col_text(st, 1), "issuer",
-		api_col_text(st, 2), "not_before",
-		util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)), "not_after",
-		util_fmt_time((time_t)sqlite3_column_int64(st, 4), na, sizeof(na)), "pin", pin,
-		"is_ca", sqlite3_column_int(st, 6), "endpoints", eps ? eps : json_array());
+	time_t not_after = (time_t)sqlite3_column_int64(st, 4);
+	return json_pack("{s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:o, s:I}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "subject", api_col_text(st, 1),
+			 "issuer", api_col_text(st, 2), "not_before",
+			 util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)),
+			 "not_after", util_fmt_time(not_after, na, sizeof(na)), "pin", pin, "is_ca",
+			 sqlite3_column_int(st, 6), "endpoints", eps ? eps : json_array(),
+			 "days_left", (json_int_t)expiry_days_left(not_after, util_now()));
 }
 
 void api_certificates_list(struct api_req *req)

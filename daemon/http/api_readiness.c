@@ -25,6 +25,7 @@
 #include "readiness/readiness.h"
 #include "readiness/readiness_json.h"
 #include "readiness/readiness_load.h"
+#include "base/config.h"
 #include "base/util.h"
 
 #define SNAP_MAX_AGE_S 60 /* readers rebuild an older snapshot */
@@ -512,24 +513,25 @@ void api_lint(struct api_req *req)
 
 #define WHATIF_MAX_PINS READINESS_MAX_CAND_PINS
 
-/* POST /api/v1/whatif {host, port?, chain_pem? | pins?[], at?, max_stranded?} */
+/* POST /api/v1/whatif {host, port?, chain_pem? and/or pins?[], at?, max_stranded?,
+ * any_host?} (readiness_whatif_db: the chain checks, the inventoried host). */
 void api_whatif(struct api_req *req)
 {
 	char err[ERRLEN];
 	const char *host = NULL, *pem = NULL, *at_s = NULL;
 	json_t *pins = NULL, *out = NULL;
-	int port = 443;
+	int port = 0, any_host = 0;
 	double max_stranded = 0;
 	json_error_t jerr;
 	uint8_t pinv[WHATIF_MAX_PINS][32];
 	bool risk = false;
 	if (!req->body ||
-	    json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s?i, s?s, s?o, s?s, s?F}", "host",
-			   &host, "port", &port, "chain_pem", &pem, "pins", &pins, "at", &at_s,
-			   "max_stranded", &max_stranded)) {
+	    json_unpack_ex(req->body, &jerr, JSON_STRICT, "{s:s, s?i, s?s, s?o, s?s, s?F, s?b}",
+			   "host", &host, "port", &port, "chain_pem", &pem, "pins", &pins, "at",
+			   &at_s, "max_stranded", &max_stranded, "any_host", &any_host)) {
 		api_error(req, 400, "invalid",
 			  "body must be {\"host\", \"port\"?, \"chain_pem\"? and/or \"pins\"?, "
-			  "\"at\"?, \"max_stranded\"?}%s%s",
+			  "\"at\"?, \"max_stranded\"?, \"any_host\"?}%s%s",
 			  req->body ? ": " : "", req->body ? jerr.text : "");
 		return;
 	}
@@ -538,8 +540,12 @@ void api_whatif(struct api_req *req)
 					  .pem = pem,
 					  .pemlen = pem ? strlen(pem) : 0,
 					  .at = util_now(),
-					  .max_stranded = max_stranded };
-	if (port < 1 || port > 65535) {
+					  .max_stranded = max_stranded,
+					  .ca_file = req->ctx && req->ctx->cfg
+							     ? req->ctx->cfg->probe_ca_file
+							     : NULL,
+					  .any_host = any_host != 0 };
+	if (json_object_get(req->body, "port") && (port < 1 || port > 65535)) {
 		api_error(req, 400, "invalid", "port: must be 1..65535");
 		return;
 	}

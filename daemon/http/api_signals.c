@@ -10,6 +10,7 @@
 #include "signals/candidates.h"
 #include "store/db.h"
 #include "signals/reports.h"
+#include "base/config.h"
 #include "base/util.h"
 
 void api_reports_post(struct api_req *req)
@@ -84,8 +85,10 @@ void api_candidates_post(struct api_req *req)
 {
 	char err[ERRLEN] = "";
 	json_t *resp = NULL;
-	int st = candidates_api_post_value(req->db, req->actor, req->body, util_now(), &resp, err,
-					   sizeof(err));
+	int st = candidates_api_post_value(req->db, req->actor,
+					   req->ctx && req->ctx->cfg ? req->ctx->cfg->probe_ca_file
+								     : NULL,
+					   req->body, util_now(), &resp, err, sizeof(err));
 	if (st == 200 || st == 201) {
 		api_ctx_invalidate(req->ctx);
 		alerts_engine_poke(alerts_engine_current());

@@ -199,6 +199,51 @@ static int count_gauge(struct buf *b, struct db *db, const char *name, const cha
 	return 0;
 }
 
+/* pinwatch_certificate_expiry_timestamp_seconds: the absolute notAfter of
+ * the earliest certificate each enabled endpoint's address serves, judged as
+ * certificate_expiring judges it (validated chain without its trust anchor,
+ * else the presented chain): the blackbox exporter's
+ * probe_ssl_earliest_cert_expiry, per endpoint and address. 0 or -EIO. */
+static int render_expiry_timestamps(struct buf *b, struct db *db)
+{
+	char ep[600], host[560], a[200];
+	sqlite3_stmt *st = db_stmt(
+		db, "SELECT e.host, e.port, o.address, coalesce("
+		    " (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		    "cc.cert_id"
+		    "  WHERE cc.chain_id = o.validated_chain_id AND (cc.pos = 0 OR cc.pos <"
+		    "   (SELECT max(x.pos) FROM chain_certs x WHERE x.chain_id = "
+		    "o.validated_chain_id))),"
+		    " (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		    "cc.cert_id"
+		    "  WHERE cc.chain_id = o.presented_chain_id)) "
+		    "FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
+		    "WHERE e.enabled = 1 AND o.id IN (SELECT max(id) FROM observations"
+		    " GROUP BY endpoint_id, address) "
+		    "ORDER BY e.host, e.port, o.address");
+	if (!st)
+		return -EIO;
+	bprintf(b, "# HELP pinwatch_certificate_expiry_timestamp_seconds Unix time at which the "
+		   "earliest expiring certificate served by an endpoint address expires.\n"
+		   "# TYPE pinwatch_certificate_expiry_timestamp_seconds gauge\n");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+			continue;
+		snprintf(host, sizeof(host), "%s:%d", (const char *)sqlite3_column_text(st, 0),
+			 sqlite3_column_int(st, 1));
+		metrics_escape_label(host, ep, sizeof(ep));
+		metrics_escape_label((const char *)sqlite3_column_text(st, 2), a, sizeof(a));
+		bprintf(b,
+			"pinwatch_certificate_expiry_timestamp_seconds{endpoint=\"%s\",address=\"%"
+			"s\"}"
+			" %lld\n",
+			ep, a, (long long)sqlite3_column_int64(st, 3));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int render_db(struct buf *b, struct db *db)
 {
 	char h[600], a[200], o[300];
@@ -252,6 +297,8 @@ static int render_db(struct buf *b, struct db *db)
 		"# TYPE pinwatch_address_expiry_seconds gauge\n%s",
 		exp.p);
 	free(exp.p);
+	if (render_expiry_timestamps(b, db))
+		return -EIO;
 
 	/* how far the schedule is behind: the most overdue enabled endpoint */
 	if (db_query_int(db,

@@ -158,12 +158,7 @@ int imp_date(const char *s, char out[MODEL_DATE_LEN], time_t *t)
 
 int imp_b64_pin(const char *s, uint8_t out[32])
 {
-	uint8_t buf[64];
-	size_t n = 0;
-	if (!*s || strlen(s) > 88 || util_b64_decode(s, buf, sizeof(buf), &n) != 0 || n != 32)
-		return -EINVAL;
-	memcpy(out, buf, 32);
-	return 0;
+	return util_pin_decode_b64(s, out, NULL, 0);
 }
 
 const char *imp_esc(const char *in, char *out, size_t outlen)

@@ -44,14 +44,20 @@ void importers_policies_free(struct import_policies *r);
 /**
  * Android Network Security Config XML (@buf, @len bytes; @name is used in
  * messages). Each <domain> of a <domain-config> becomes one policy (source
- * "nsc"). Nested domain-configs inherit the pin-set, its expiration and the
- * trustkit-config of their parent unless they have their own. A domain whose
- * effective pin-set is missing or empty, and which a pinned domain of the same
- * file would otherwise cover, becomes an exclusion (enforce=false, no pins):
- * Android applies the most specific domain-config only. Unpinned domains that
- * nothing covers are skipped with a note. <base-config>, <debug-overrides>,
- * <trust-anchors> are ignored with a note. A DTD internal subset (entity
- * declarations) is refused; nothing is fetched or expanded.
+ * "nsc", enforce=true). Nested domain-configs inherit the pin-set (with its
+ * expiration) and the <trust-anchors> of their parent unless they have their
+ * own; top-level ones inherit the trust anchors of <base-config>. A domain
+ * whose effective pin-set is missing or empty, and which a pinned domain of
+ * the same file would otherwise cover, becomes an exclusion (enforce=false,
+ * no pins): Android applies the most specific domain-config only. Unpinned
+ * domains that nothing covers are skipped with a note. Trust anchors with
+ * overridePins="true" in scope go to each pinned policy's override_anchors
+ * ("system", "user", "@raw/NAME" as written: a text file has no resources).
+ * <trustkit-config enforcePinning="false"> keeps the policy enforced (with a
+ * note): Android 7+ enforces the pin-set itself for every connection that
+ * does not go through TrustKit. <debug-overrides> is ignored (release
+ * builds). A DTD internal subset (entity declarations) is refused; nothing
+ * is fetched or expanded.
  * Returns 0, -EINVAL (bad input, message in @err), -EFBIG or -ENOMEM.
  * On failure @out is left empty.
  */
@@ -59,18 +65,46 @@ int importers_parse_nsc(const char *buf, size_t len, const char *name, struct im
 			char *err, size_t errlen);
 
 /**
- * TrustKit configuration, JSON or Info.plist XML (detected by the first
- * non-blank byte: '{' JSON, '<' plist). Either the TSKConfiguration dict
- * itself or a document holding it under the key "TSKConfiguration".
- * Source "trustkit". Both forms give identical policies.
+ * TrustKit configuration (source "trustkit"), detected by content: a binary
+ * plist ("bplist00"), JSON ('{' first), an XML plist ('<' first), else
+ * Objective-C or Swift source holding the dictionary literal passed to
+ * TrustKit. Either the TSKConfiguration dict itself or a document holding it
+ * under the key "TSKConfiguration" (an Info.plist). Keys are the strings
+ * TrustKit reads (TSKPinnedDomains, TSKPublicKeyHashes, TSKIncludeSubdomains,
+ * TSKEnforcePinning, TSKExpirationDate, kSKExcludeSubdomainFromParentPolicy,
+ * ...) or the names of its constants (kTSKPinnedDomains, ...); TrustKit's
+ * defaults and start-up checks apply (see importers_trustkit.c). All forms
+ * give identical policies. Errors name the key path, and the line for source.
  */
 int importers_parse_trustkit(const char *buf, size_t len, const char *name,
 			     struct import_policies *out, char *err, size_t errlen);
-/** The two forms of importers_parse_trustkit(), callable directly. */
+/** The forms of importers_parse_trustkit(), callable directly (_plist reads
+ * XML and binary plists). */
 int importers_parse_trustkit_json(const char *buf, size_t len, const char *name,
 				  struct import_policies *out, char *err, size_t errlen);
 int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name,
 				   struct import_policies *out, char *err, size_t errlen);
+int importers_parse_trustkit_source(const char *buf, size_t len, const char *name,
+				    struct import_policies *out, char *err, size_t errlen);
+
+#define IMPORTERS_MAX_ARCHIVE_ENTRIES 200000 /**< entries of an .ipa/.apk zip */
+#define IMPORTERS_MAX_VERSION	      64     /**< bytes of a version read from an artifact */
+
+/**
+ * An iOS release artifact (.ipa at @path): reads Payload/<App>.app/Info.plist
+ * (exactly one such app; at most IMPORTERS_MAX_CONFIG bytes inflated, whatever
+ * the zip headers claim) and imports its TSKConfiguration as
+ * importers_parse_trustkit() does. @version (IMPORTERS_MAX_VERSION bytes)
+ * receives CFBundleShortVersionString, "" when absent. 0, -EINVAL (bad
+ * archive or configuration, message in @err), -ENOENT (no app Info.plist or
+ * no TSKConfiguration), -EFBIG, -ENOMEM, or -EIO (unreadable file).
+ */
+int importers_read_ipa(const char *path, char version[IMPORTERS_MAX_VERSION],
+		       struct import_policies *out, char *err, size_t errlen);
+/** importers_read_ipa() on an archive already in memory (@name for messages). */
+int importers_parse_ipa(const char *buf, size_t len, const char *name,
+			char version[IMPORTERS_MAX_VERSION], struct import_policies *out, char *err,
+			size_t errlen);
 
 /**
  * OkHttp CertificatePinner pins, one `pattern sha256/<base64> [sha256/...]`
@@ -81,6 +115,34 @@ int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name
  */
 int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 			   struct import_policies *out, char *err, size_t errlen);
+
+#define IMPORTERS_MAX_APK_ENTRIES 100000      /**< zip entries an APK may have */
+#define IMPORTERS_MAX_APK_ENTRY	  (64u << 20) /**< bytes read of the manifest / resources.arsc */
+
+/** What an APK ships. Free with importers_apk_free(). */
+struct import_apk {
+	char *version_name;		 /**< android:versionName (resolved), NULL when absent */
+	char *package;			 /**< the manifest's package attribute, NULL when absent */
+	char *nsc_path;			 /**< "res/xml/network_security_config.xml", NULL: none */
+	struct import_policies policies; /**< as importers_parse_nsc(); empty without NSC */
+};
+
+/**
+ * Read the APK at @path (@name in messages): AndroidManifest.xml and
+ * resources.arsc (binary XML and resource table), android:versionName, and
+ * the Network Security Config the manifest's <application
+ * android:networkSecurityConfig> points to, parsed like
+ * importers_parse_nsc() except that "@raw/NAME" trust anchors are read from
+ * the APK and stored as "sha256/<b64>" pins. An APK without that attribute
+ * gives no policies (and a note). Zip entries, sizes and the binary formats
+ * are bounds-checked. Returns 0, -EINVAL (bad input, message in @err),
+ * -EFBIG (an entry over its cap) or -ENOMEM. On failure @out is empty.
+ */
+int importers_parse_apk(const char *path, const char *name, struct import_apk *out, char *err,
+			size_t errlen);
+
+/** Release the contents of @a and zero it. NULL-safe. */
+void importers_apk_free(struct import_apk *a);
 
 /**
  * Apply `--backup-pin` overrides: when @nbackup > 0, every pin equal to one of

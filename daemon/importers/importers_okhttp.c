@@ -128,9 +128,8 @@ static int parse_line(struct ok *o, char *s, unsigned line)
 		if (strncmp(tok, "sha256/", 7) != 0)
 			return ok_fail(o, line, -EINVAL, "pin '%s' must start with sha256/",
 				       imp_esc(tok, esc, sizeof(esc)));
-		if (imp_b64_pin(tok + 7, pin))
-			return ok_fail(o, line, -EINVAL, "%.40s: not 32 bytes of base64",
-				       imp_esc(tok, esc, sizeof(esc)));
+		if (util_pin_decode_b64(tok + 7, pin, esc, sizeof(esc)))
+			return ok_fail(o, line, -EINVAL, "%s", esc);
 		if (imp_pinset_add(e->pins, pin))
 			return ok_fail(o, line, -EINVAL, "more than %d pins for %s",
 				       IMPORTERS_MAX_PINS, pattern);

@@ -1,23 +1,29 @@
-/* TrustKit configuration (iOS / macOS TrustKit), as JSON or as the
- * TSKConfiguration dict of an Info.plist. The plist is converted to the same
- * JSON tree first, so both forms go through one walker and give identical
- * policies.
+/* TrustKit configuration (iOS / macOS TrustKit): JSON, the TSKConfiguration
+ * dict of an Info.plist (XML or binary), or the dictionary literal of an
+ * Objective-C / Swift initialisation (importers_tksrc.c). Every form becomes
+ * one JSON tree first, so all of them go through one walker and give
+ * identical policies.
  *
- * Per domain: kTSKPublicKeyHashes (base64 SHA-256 of the SPKI),
- * kTSKIncludeSubdomains (default false), kTSKEnforcePinning (default true, as
- * in TrustKit), kTSKExpirationDate ("YYYY-MM-DD"),
- * kTSKExcludeSubdomainFromParentPolicy (the domain becomes an exclusion:
- * enforce=false, no pins; a parent domain with kTSKIncludeSubdomains must
- * exist, as TrustKit requires). kTSKReportUris, kTSKDisableDefaultReportUri,
- * kTSKPublicKeyAlgorithms (legacy), kTSKSwizzleNetworkDelegates and
- * kTSKIgnorePinningForUserDefinedTrustAnchors are type-checked and ignored.
+ * Keys are the string values TrustKit reads (TSKTrustKitConfig.m) or the names
+ * of its constants (kTSK..., what source code writes). Note TrustKit's own
+ * spelling of the exclusion key: the constant kTSKExcludeSubdomainFromParentPolicy
+ * has the value "kSKExcludeSubdomainFromParentPolicy"; the spelling in
+ * TrustKit.h's table, "TSKExcludeSubdomainFromParentPolicy", is read by no
+ * TrustKit version and is refused here with that explanation.
+ *
+ * What parseTrustKitConfiguration() does, and so what is modelled:
+ * TSKIncludeSubdomains default NO; TSKEnforcePinning default YES;
+ * TSKExpirationDate "yyyy-MM-dd" in UTC (a date it cannot read is dropped:
+ * the pins never expire); TSKPublicKeyHashes a set (duplicates count once) of
+ * which an enforcing domain needs 2 and a report-only one 1, else TrustKit
+ * raises at start; an excluded domain may carry no other key and needs a
+ * parent with TSKIncludeSubdomains. TSKReportUris, TSKDisableDefaultReportUri,
+ * TSKPublicKeyAlgorithms (deprecated since 1.6.0), TSKSwizzleNetworkDelegates
+ * and TSKIgnorePinningForUserDefinedTrustAnchors (macOS only) do not change
+ * which chains an iOS app accepts: type-checked, noted and ignored.
  */
 #include <errno.h>
-#include <float.h>
 #include <jansson.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,23 +36,81 @@
 
 #define PATH_LEN 512
 
+enum tk_key {
+	K_UNKNOWN,
+	K_PINNED_DOMAINS,
+	K_SWIZZLE,
+	K_IGNORE_USER_ANCHORS,
+	K_HASHES,
+	K_ENFORCE,
+	K_EXCLUDE,
+	K_INCLUDE_SUBDOMAINS,
+	K_ALGORITHMS,
+	K_REPORT_URIS,
+	K_DISABLE_DEFAULT_REPORT,
+	K_EXPIRATION,
+	K_COUNT,
+};
+
+/* The value TrustKit reads (TSKTrustKitConfig.m) and the constant's name. */
+static const struct {
+	const char *value, *constant;
+	bool domain; /* a key of a domain dict (else a global key) */
+} keys[K_COUNT] = {
+	[K_PINNED_DOMAINS] = { "TSKPinnedDomains", "kTSKPinnedDomains", false },
+	[K_SWIZZLE] = { "TSKSwizzleNetworkDelegates", "kTSKSwizzleNetworkDelegates", false },
+	[K_IGNORE_USER_ANCHORS] = { "TSKIgnorePinningForUserDefinedTrustAnchors",
+				    "kTSKIgnorePinningForUserDefinedTrustAnchors", false },
+	[K_HASHES] = { "TSKPublicKeyHashes", "kTSKPublicKeyHashes", true },
+	[K_ENFORCE] = { "TSKEnforcePinning", "kTSKEnforcePinning", true },
+	[K_EXCLUDE] = { "kSKExcludeSubdomainFromParentPolicy",
+			"kTSKExcludeSubdomainFromParentPolicy", true },
+	[K_INCLUDE_SUBDOMAINS] = { "TSKIncludeSubdomains", "kTSKIncludeSubdomains", true },
+	[K_ALGORITHMS] = { "TSKPublicKeyAlgorithms", "kTSKPublicKeyAlgorithms", true },
+	[K_REPORT_URIS] = { "TSKReportUris", "kTSKReportUris", true },
+	[K_DISABLE_DEFAULT_REPORT] = { "TSKDisableDefaultReportUri", "kTSKDisableDefaultReportUri",
+				       true },
+	[K_EXPIRATION] = { "TSKExpirationDate", "kTSKExpirationDate", true },
+};
+
 struct tk {
 	struct import_policies *r;
 	const char *name;
 	char *err;
 	size_t errlen;
+	const struct imp_tk_src *src; /* lines of a source file, or NULL */
+	bool source;		      /* keys come from code: constant names are normal */
+	bool noted_constants;
 };
 
-static int tk_fail(struct tk *t, const char *path, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static enum tk_key key_of(const char *k, bool *constant)
+{
+	for (int i = 1; i < K_COUNT; i++) {
+		if (!strcmp(k, keys[i].value)) {
+			*constant = false;
+			return (enum tk_key)i;
+		}
+		if (!strcmp(k, keys[i].constant)) {
+			*constant = true;
+			return (enum tk_key)i;
+		}
+	}
+	return K_UNKNOWN;
+}
 
-static int tk_fail(struct tk *t, const char *path, int rc, const char *fmt, ...)
+static int tk_fail(struct tk *t, const json_t *at, const char *path, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int tk_fail(struct tk *t, const json_t *at, const char *path, int rc, const char *fmt, ...)
 {
 	char msg[ERRLEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	unsigned line = t->src ? imp_tk_src_line(t->src, at) : 0;
+	if (line)
+		return util_err(t->err, t->errlen, rc, "%s:%u: %s: %s", t->name, line, path, msg);
 	return util_err(t->err, t->errlen, rc, "%s: %s: %s", t->name, path, msg);
 }
 
@@ -78,16 +142,46 @@ static const char *type_name(const json_t *v)
 	case JSON_FALSE:
 		return "a boolean";
 	case JSON_NULL:
-		return "null";
+		return "null (or a plist <date> or <data>)";
 	}
 	return "?";
 }
 
 static int want(struct tk *t, const char *path, const json_t *v, json_type type, const char *what)
 {
-	if (type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == type)
+	if (json_typeof(v) == type)
 		return 0;
-	return tk_fail(t, path, -EINVAL, "expected %s, got %s", what, type_name(v));
+	return tk_fail(t, v, path, -EINVAL, "expected %s, got %s", what, type_name(v));
+}
+
+/* TrustKit reads booleans with -boolValue: an NSNumber (a plist <integer> or
+ * <real> too) is YES when non-zero, an NSString YES when it starts (after
+ * blanks, a sign and zeros) with Y, y, T, t or a digit 1-9. */
+static int want_bool(struct tk *t, const char *path, const json_t *v, bool *out)
+{
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v);
+		return 0;
+	}
+	if (json_is_number(v)) {
+		*out = json_number_value(v) != 0;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		s += strspn(s, " \t\n\r");
+		if (*s == '+' || *s == '-')
+			s++;
+		s += strspn(s, "0");
+		*out = *s == 'Y' || *s == 'y' || *s == 'T' || *s == 't' || (*s >= '1' && *s <= '9');
+		char esc[128];
+		imp_note(t->r,
+			 "%s: %s: the string '%s' where a boolean belongs; TrustKit reads it as %s",
+			 t->name, path, imp_esc(json_string_value(v), esc, sizeof(esc)),
+			 *out ? "YES" : "NO");
+		return 0;
+	}
+	return tk_fail(t, v, path, -EINVAL, "expected a boolean, got %s", type_name(v));
 }
 
 static int string_array(struct tk *t, const char *path, const json_t *v)
@@ -106,146 +200,255 @@ static int string_array(struct tk *t, const char *path, const json_t *v)
 	return 0;
 }
 
+/* The constant names are what code writes; a plist or JSON file that uses
+ * them is not what TrustKit's Info.plist reader sees. Said once per file. */
+static void note_constant(struct tk *t, const char *key)
+{
+	if (t->source || t->noted_constants)
+		return;
+	t->noted_constants = true;
+	imp_note(t->r,
+		 "%s: keys written as TrustKit constant names (%s): TrustKit reads the constants' "
+		 "values (%s) from an Info.plist; imported as if written so",
+		 t->name, key, keys[key_of(key, &(bool){ false })].value);
+}
+
+/* NSDateFormatter "yyyy-MM-dd" in UTC; one-digit month and day are read too. */
+static int tk_date(const char *s, char out[MODEL_DATE_LEN], time_t *at)
+{
+	int y, m, d, n = -1;
+	char buf[32];
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n < 0 || s[n] || s[0] == ' ')
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+	return imp_date(buf, out, at);
+}
+
 static int parse_domain(struct tk *t, const char *dpath, const char *host, const json_t *d)
 {
-	char path[PATH_LEN], msg[ERRLEN];
+	char path[PATH_LEN], msg[ERRLEN], esc[300];
 	const char *key;
-	json_t *v;
-	bool incl = false, enforce = true, exclude = false;
-	const json_t *hashes = NULL;
+	json_t *v, *seen[K_COUNT] = { NULL };
+	bool incl = false, enforce = true, exclude = false, constant;
 	struct imp_pinset ps;
 	memset(&ps, 0, sizeof(ps));
 
 	if (want(t, dpath, d, JSON_OBJECT, "a dictionary"))
 		return -EINVAL;
 	if (strchr(host, '*'))
-		return tk_fail(t, dpath, -EINVAL, "TrustKit does not accept wildcard domains");
+		return tk_fail(t, d, dpath, -EINVAL, "TrustKit does not accept wildcard domains");
 	json_object_foreach((json_t *)d, key, v)
 	{
 		pathf(path, sizeof(path), "%s.%s", dpath, key);
-		if (!strcmp(key, "kTSKPublicKeyHashes")) {
-			if (string_array(t, path, v))
-				return -EINVAL;
-			hashes = v;
-		} else if (!strcmp(key, "kTSKIncludeSubdomains")) {
-			if (want(t, path, v, JSON_TRUE, "a boolean"))
-				return -EINVAL;
-			incl = json_is_true(v);
-		} else if (!strcmp(key, "kTSKEnforcePinning")) {
-			if (want(t, path, v, JSON_TRUE, "a boolean"))
-				return -EINVAL;
-			enforce = json_is_true(v);
-		} else if (!strcmp(key, "kTSKExcludeSubdomainFromParentPolicy")) {
-			if (want(t, path, v, JSON_TRUE, "a boolean"))
-				return -EINVAL;
-			exclude = json_is_true(v);
-		} else if (!strcmp(key, "kTSKExpirationDate")) {
-			if (want(t, path, v, JSON_STRING, "a date string \"YYYY-MM-DD\""))
-				return -EINVAL;
-			if (imp_date(json_string_value(v), ps.expires, &ps.expires_at))
-				return tk_fail(t, path, -EINVAL, "expected a date \"YYYY-MM-DD\"");
-		} else if (!strcmp(key, "kTSKReportUris") ||
-			   !strcmp(key, "kTSKPublicKeyAlgorithms")) {
-			if (string_array(t, path, v))
-				return -EINVAL;
-		} else if (!strcmp(key, "kTSKDisableDefaultReportUri")) {
-			if (want(t, path, v, JSON_TRUE, "a boolean"))
-				return -EINVAL;
-		} else {
-			char esc[128];
-			imp_note(t->r, "%s: %s: unknown key ignored", t->name,
+		enum tk_key k = key_of(key, &constant);
+		if (k == K_UNKNOWN && !strcmp(key, "TSKExcludeSubdomainFromParentPolicy"))
+			return tk_fail(
+				t, v, path, -EINVAL,
+				"TrustKit does not read this key: the value of its constant "
+				"kTSKExcludeSubdomainFromParentPolicy is "
+				"\"kSKExcludeSubdomainFromParentPolicy\" (TSKTrustKitConfig.m)");
+		if (k == K_UNKNOWN || !keys[k].domain) {
+			imp_note(t->r, "%s: %s: not a domain key TrustKit reads; ignored", t->name,
 				 imp_esc(path, esc, sizeof(esc)));
+			continue;
+		}
+		if (seen[k])
+			return tk_fail(t, v, path, -EINVAL, "given twice (as %s and %s)",
+				       keys[k].value, keys[k].constant);
+		seen[k] = v;
+		if (constant)
+			note_constant(t, key);
+		switch (k) {
+		case K_HASHES:
+		case K_ALGORITHMS:
+		case K_REPORT_URIS:
+			if (string_array(t, path, v))
+				return -EINVAL;
+			break;
+		case K_INCLUDE_SUBDOMAINS:
+			if (want_bool(t, path, v, &incl))
+				return -EINVAL;
+			break;
+		case K_ENFORCE:
+			if (want_bool(t, path, v, &enforce))
+				return -EINVAL;
+			break;
+		case K_EXCLUDE:
+			if (want_bool(t, path, v, &exclude))
+				return -EINVAL;
+			break;
+		case K_DISABLE_DEFAULT_REPORT: {
+			bool b;
+			if (want_bool(t, path, v, &b))
+				return -EINVAL;
+			break;
+		}
+		case K_EXPIRATION:
+			if (want(t, path, v, JSON_STRING, "a date string \"yyyy-MM-dd\""))
+				return -EINVAL;
+			if (tk_date(json_string_value(v), ps.expires, &ps.expires_at)) {
+				imp_note(t->r,
+					 "%s: %s: '%s' is not a yyyy-MM-dd date; TrustKit ignores "
+					 "it "
+					 "and the pins never expire",
+					 t->name, path,
+					 imp_esc(json_string_value(v), esc, sizeof(esc)));
+				ps.expires[0] = '\0';
+				ps.expires_at = 0;
+			}
+			break;
+		default:
+			break;
 		}
 	}
+	if (seen[K_ALGORITHMS])
+		imp_note(t->r,
+			 "%s: %s: TSKPublicKeyAlgorithms is deprecated (TrustKit >= 1.6.0 "
+			 "ignores it); ignored",
+			 t->name, dpath);
+	if (seen[K_REPORT_URIS] || seen[K_DISABLE_DEFAULT_REPORT])
+		imp_note(t->r,
+			 "%s: %s: report settings do not change which chains are accepted; "
+			 "ignored",
+			 t->name, dpath);
 
 	if (exclude) {
-		if (hashes)
-			imp_note(t->r,
-				 "%s: %s: kTSKPublicKeyHashes ignored: the domain is excluded from "
-				 "its parent's policy",
-				 t->name, dpath);
+		for (int k = 1; k < K_COUNT; k++)
+			if (seen[k] && k != K_EXCLUDE)
+				return tk_fail(
+					t, seen[k], dpath, -EINVAL,
+					"an excluded domain (kSKExcludeSubdomainFromParentPolicy) "
+					"may have no other key, found %s; TrustKit raises at start",
+					keys[k].value);
 		if (imp_add_policy(t->r, host, false, false, NULL, "trustkit", msg, sizeof(msg)))
-			return tk_fail(t, dpath, -EINVAL, "%s", msg);
+			return tk_fail(t, d, dpath, -EINVAL, "%s", msg);
 		return 0;
 	}
-	if (!hashes)
-		return tk_fail(t, dpath, -EINVAL, "kTSKPublicKeyHashes is missing");
 	size_t i;
-	json_array_foreach(hashes, i, v)
+	json_array_foreach(seen[K_HASHES], i, v)
 	{
 		uint8_t pin[32];
-		pathf(path, sizeof(path), "%s.kTSKPublicKeyHashes[%zu]", dpath, i);
-		if (imp_b64_pin(json_string_value(v), pin))
-			return tk_fail(t, path, -EINVAL, "not 32 bytes of base64");
+		const char *b64 = json_string_value(v);
+		pathf(path, sizeof(path), "%s.%s[%zu]", dpath, keys[K_HASHES].value, i);
+		if (util_pin_decode_b64(b64, pin, msg, sizeof(msg)))
+			return tk_fail(t, v, path, -EINVAL, "%s", imp_esc(msg, esc, sizeof(esc)));
+		if (strlen(b64) != 44 || b64[43] != '=')
+			imp_note(t->r,
+				 "%s: %s: not in canonical padded form; Apple's base64 decoder, "
+				 "which TrustKit uses, wants the '=' padding",
+				 t->name, path);
 		if (imp_pinset_add(&ps, pin))
-			return tk_fail(t, path, -EINVAL, "more than %d pins", IMPORTERS_MAX_PINS);
+			return tk_fail(t, v, path, -EINVAL, "more than %d pins",
+				       IMPORTERS_MAX_PINS);
 	}
-	if (ps.npins == 0)
-		return tk_fail(t, dpath, -EINVAL, "kTSKPublicKeyHashes is empty");
-	if (ps.npins < 2)
-		imp_note(t->r,
-			 "%s: %s: only one pin; TrustKit refuses fewer than two (lint flags it)",
-			 t->name, dpath);
+	/* TrustKit: "less than N pins (ie. no backup pins)" raises at start */
+	size_t need = enforce ? 2 : 1;
+	if (ps.npins < need)
+		return tk_fail(
+			t, seen[K_HASHES] ? seen[K_HASHES] : d, dpath, -EINVAL,
+			"%zu distinct pin%s in TSKPublicKeyHashes; TrustKit requires %zu for "
+			"a%s domain (a backup pin) and raises at start otherwise",
+			ps.npins, ps.npins == 1 ? "" : "s", need,
+			enforce ? "n enforcing" : " report-only");
 	int rc = imp_add_policy(t->r, host, incl, enforce, &ps, "trustkit", msg, sizeof(msg));
 	if (rc)
-		return tk_fail(t, dpath, rc, "%s", msg);
+		return tk_fail(t, d, dpath, rc, "%s", msg);
 	return 0;
+}
+
+/* The configuration dict: a document holding it under TSKConfiguration (an
+ * Info.plist), or the dict itself (what code passes to TrustKit). */
+static const json_t *find_config(const json_t *root, const char **prefix)
+{
+	const json_t *c = json_object_get(root, "TSKConfiguration");
+	bool constant;
+	if (c) {
+		*prefix = "TSKConfiguration.";
+		return c;
+	}
+	*prefix = "";
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)root, key, v)
+	{
+		if (key_of(key, &constant) == K_PINNED_DOMAINS)
+			return root;
+	}
+	return NULL;
 }
 
 static int walk(struct tk *t, const json_t *root)
 {
 	char path[PATH_LEN], dpath[PATH_LEN], esc[300];
-	const char *prefix = "";
-	const json_t *cfg = root;
+	const char *prefix = "", *dkey = keys[K_PINNED_DOMAINS].value;
 	const char *key;
-	json_t *v, *domains = NULL;
+	json_t *v, *domains = NULL, *seen[K_COUNT] = { NULL };
+	bool constant;
 
 	if (!json_is_object(root))
-		return tk_fail(t, "(top level)", -EINVAL, "expected a dictionary, got %s",
+		return tk_fail(t, root, "(top level)", -EINVAL, "expected a dictionary, got %s",
 			       type_name(root));
-	if (json_object_get(root, "TSKConfiguration")) {
-		cfg = json_object_get(root, "TSKConfiguration");
-		prefix = "TSKConfiguration.";
-		if (want(t, "TSKConfiguration", cfg, JSON_OBJECT, "a dictionary"))
-			return -EINVAL;
-	} else if (!json_object_get(root, "kTSKPinnedDomains")) {
-		return tk_fail(t, "(top level)", -EINVAL,
-			       "neither a TSKConfiguration dictionary nor kTSKPinnedDomains");
-	}
+	const json_t *cfg = find_config(root, &prefix);
+	if (!cfg)
+		return tk_fail(t, root, "(top level)", -EINVAL,
+			       "neither a TSKConfiguration dictionary nor TSKPinnedDomains");
+	if (want(t, "TSKConfiguration", cfg, JSON_OBJECT, "a dictionary"))
+		return -EINVAL;
 	json_object_foreach((json_t *)cfg, key, v)
 	{
 		pathf(path, sizeof(path), "%s%s", prefix, key);
-		if (!strcmp(key, "kTSKPinnedDomains")) {
+		enum tk_key k = key_of(key, &constant);
+		if (k == K_UNKNOWN || keys[k].domain) {
+			if (cfg != root || !strncmp(key, "TSK", 3) || !strncmp(key, "kTSK", 4))
+				imp_note(t->r, "%s: %s: not a key TrustKit reads here; ignored",
+					 t->name, imp_esc(path, esc, sizeof(esc)));
+			continue;
+		}
+		if (seen[k])
+			return tk_fail(t, v, path, -EINVAL, "given twice (as %s and %s)",
+				       keys[k].value, keys[k].constant);
+		seen[k] = v;
+		if (constant)
+			note_constant(t, key);
+		if (k == K_PINNED_DOMAINS) {
 			if (want(t, path, v, JSON_OBJECT, "a dictionary"))
 				return -EINVAL;
 			domains = v;
-		} else if (!strcmp(key, "kTSKSwizzleNetworkDelegates") ||
-			   !strcmp(key, "kTSKIgnorePinningForUserDefinedTrustAnchors")) {
-			if (want(t, path, v, JSON_TRUE, "a boolean"))
+			dkey = key;
+		} else {
+			bool b;
+			if (want_bool(t, path, v, &b))
 				return -EINVAL;
-		} else if (cfg != root || !strncmp(key, "kTSK", 4)) {
-			imp_note(t->r, "%s: %s: unknown key ignored", t->name,
-				 imp_esc(path, esc, sizeof(esc)));
+			imp_note(t->r, "%s: %s: %s; ignored", t->name, path,
+				 k == K_SWIZZLE ? "swizzling decides how TrustKit hooks in, not "
+						  "which chains it accepts"
+						: "macOS only (pins are skipped for chains to "
+						  "user-installed roots); pinwatch models iOS");
 		}
 	}
 	if (!domains)
-		return tk_fail(t, prefix[0] ? "TSKConfiguration" : "(top level)", -EINVAL,
-			       "kTSKPinnedDomains is missing");
+		return tk_fail(t, cfg, prefix[0] ? "TSKConfiguration" : "(top level)", -EINVAL,
+			       "TSKPinnedDomains is missing; TrustKit raises at start");
+	if (json_object_size(domains) == 0) {
+		pathf(path, sizeof(path), "%s%s", prefix, dkey);
+		return tk_fail(t, domains, path, -EINVAL,
+			       "no pinned domain; TrustKit raises at start");
+	}
 	json_object_foreach(domains, key, v)
 	{
-		pathf(dpath, sizeof(dpath), "%skTSKPinnedDomains[\"%s\"]", prefix,
+		pathf(dpath, sizeof(dpath), "%s%s[\"%s\"]", prefix, dkey,
 		      imp_esc(key, esc, sizeof(esc)));
 		char host[300];
 		snprintf(host, sizeof(host), "%s", key);
 		if (strlen(key) >= sizeof(host) ||
 		    (!strchr(host, '*') && model_normalize_host(host)))
-			return tk_fail(t, dpath, -EINVAL, "not a valid host name");
+			return tk_fail(t, v, dpath, -EINVAL, "not a valid host name");
 		int rc = parse_domain(t, dpath, host, v);
 		if (rc)
 			return rc;
 	}
 	/* TrustKit requires an excluded subdomain to sit under a parent policy
-	 * with kTSKIncludeSubdomains. */
+	 * with TSKIncludeSubdomains. */
 	for (size_t i = 0; i < t->r->npolicies; i++) {
 		const struct pin_policy *ex = &t->r->policies[i];
 		if (ex->enforce || ex->npins)
@@ -258,16 +461,28 @@ static int walk(struct tk *t, const json_t *root)
 				 readiness_pattern_covers(p->pattern, true, ex->pattern);
 		}
 		if (!parent) {
-			pathf(dpath, sizeof(dpath), "%skTSKPinnedDomains[\"%s\"]", prefix,
-			      ex->pattern);
+			pathf(dpath, sizeof(dpath), "%s%s[\"%s\"]", prefix, dkey, ex->pattern);
 			return tk_fail(
-				t, dpath, -EINVAL,
-				"kTSKExcludeSubdomainFromParentPolicy but no parent domain has "
-				"kTSKIncludeSubdomains");
+				t, json_object_get(domains, ex->pattern), dpath, -EINVAL,
+				"excluded (kSKExcludeSubdomainFromParentPolicy) but no parent "
+				"domain has TSKIncludeSubdomains; TrustKit raises at start");
 		}
 	}
 	imp_sort(t->r);
 	return 0;
+}
+
+static int walk_root(const char *name, json_t *root, const struct imp_tk_src *src,
+		     struct import_policies *out, char *err, size_t errlen)
+{
+	struct tk t = { .r = out,
+			.name = name,
+			.err = err,
+			.errlen = errlen,
+			.src = src,
+			.source = src != NULL };
+	int rc = walk(&t, root);
+	return rc ? imp_fail(rc, name, out, err, errlen) : 0;
 }
 
 int importers_parse_trustkit_json(const char *buf, size_t len, const char *name,
@@ -284,196 +499,81 @@ int importers_parse_trustkit_json(const char *buf, size_t len, const char *name,
 		return util_err(err, errlen, -EINVAL, "%s:%d:%d: %s", name, jerr.line, jerr.column,
 				imp_esc(jerr.text, esc, sizeof(esc)));
 	}
-	struct tk t = { .r = out, .name = name, .err = err, .errlen = errlen };
-	int rc = walk(&t, root);
+	int rc = walk_root(name, root, NULL, out, err, errlen);
 	json_decref(root);
-	if (rc)
-		importers_policies_free(out);
 	return rc;
 }
 
-/* ---- Info.plist -> JSON tree ---------------------------------------------- */
-
-static int pl_fail(struct tk *t, xmlNodePtr n, const char *msg)
+int importers_parse_trustkit_source(const char *buf, size_t len, const char *name,
+				    struct import_policies *out, char *err, size_t errlen)
 {
-	char esc[ERRLEN];
-	return util_err(t->err, t->errlen, -EINVAL, "%s:%ld: %s", t->name, xmlGetLineNo(n),
-			imp_esc(msg, esc, sizeof(esc)));
-}
-
-static xmlNodePtr next_elem(xmlNodePtr n)
-{
-	while (n && n->type != XML_ELEMENT_NODE)
-		n = n->next;
-	return n;
-}
-
-static int pl_value(struct tk *t, xmlNodePtr n, int depth, json_t **out);
-
-static int pl_text(struct tk *t, xmlNodePtr n, char **out)
-{
-	char msg[ERRLEN];
-	char *buf = malloc(8192);
-	if (!buf)
-		return -ENOMEM;
-	if (imp_xml_text(n, buf, 8192, msg, sizeof(msg))) {
-		free(buf);
-		return pl_fail(t, n, msg);
-	}
-	*out = buf;
-	return 0;
-}
-
-static int pl_dict(struct tk *t, xmlNodePtr n, int depth, json_t **out)
-{
-	json_t *obj = json_object();
-	if (!obj)
-		return -ENOMEM;
-	for (xmlNodePtr k = next_elem(n->children); k; k = next_elem(k->next)) {
-		char msg[ERRLEN], *key = NULL;
-		int rc;
-		if (!imp_xml_is(k, "key")) {
-			json_decref(obj);
-			return pl_fail(t, k, "expected <key> in <dict>");
-		}
-		if ((rc = pl_text(t, k, &key))) {
-			json_decref(obj);
-			return rc;
-		}
-		xmlNodePtr v = next_elem(k->next);
-		json_t *jv = NULL;
-		if (!v) {
-			snprintf(msg, sizeof(msg), "<key>%s</key> without a value", key);
-			free(key);
-			json_decref(obj);
-			return pl_fail(t, k, msg);
-		}
-		if (json_object_get(obj, key)) {
-			snprintf(msg, sizeof(msg), "duplicate key '%s'", key);
-			free(key);
-			json_decref(obj);
-			return pl_fail(t, k, msg);
-		}
-		if ((rc = pl_value(t, v, depth + 1, &jv))) {
-			free(key);
-			json_decref(obj);
-			return rc;
-		}
-		rc = json_object_set_new(obj, key, jv);
-		free(key);
-		if (rc) {
-			json_decref(obj);
-			return pl_fail(t, k, "key is not valid UTF-8");
-		}
-		k = v;
-	}
-	*out = obj;
-	return 0;
-}
-
-static int pl_value(struct tk *t, xmlNodePtr n, int depth, json_t **out)
-{
-	char *text = NULL;
-	int rc = 0;
-	if (depth > IMPORTERS_MAX_NESTING)
-		return pl_fail(t, n, "plist nested too deeply");
-	if (imp_xml_is(n, "dict"))
-		return pl_dict(t, n, depth, out);
-	if (imp_xml_is(n, "array")) {
-		json_t *arr = json_array();
-		if (!arr)
-			return -ENOMEM;
-		for (xmlNodePtr e = next_elem(n->children); e; e = next_elem(e->next)) {
-			json_t *jv = NULL;
-			if ((rc = pl_value(t, e, depth + 1, &jv)) ||
-			    json_array_append_new(arr, jv)) {
-				json_decref(arr);
-				return rc ? rc : -ENOMEM;
-			}
-		}
-		*out = arr;
-		return 0;
-	}
-	if (imp_xml_is(n, "true") || imp_xml_is(n, "false")) {
-		*out = json_boolean(imp_xml_is(n, "true"));
-		return 0;
-	}
-	if (!imp_xml_is(n, "string") && !imp_xml_is(n, "integer") && !imp_xml_is(n, "real") &&
-	    !imp_xml_is(n, "date") && !imp_xml_is(n, "data")) {
-		char msg[ERRLEN], esc[128];
-		snprintf(msg, sizeof(msg), "unknown plist element <%s>",
-			 imp_esc((const char *)n->name, esc, sizeof(esc)));
-		return pl_fail(t, n, msg);
-	}
-	if ((rc = pl_text(t, n, &text)))
+	struct imp_tk_src src;
+	memset(out, 0, sizeof(*out));
+	int rc = imp_tk_scan(buf, len, name, &src, err, errlen);
+	if (rc)
 		return rc;
-	if (imp_xml_is(n, "integer")) {
-		long long v;
-		if (util_parse_int(text, LLONG_MIN, LLONG_MAX, &v))
-			rc = pl_fail(t, n, "<integer> is not an integer");
-		else
-			*out = json_integer(v);
-	} else if (imp_xml_is(n, "real")) {
-		double v;
-		if (util_parse_double(text, -DBL_MAX, DBL_MAX, &v))
-			rc = pl_fail(t, n, "<real> is not a number");
-		else
-			*out = json_real(v);
-	} else {
-		*out = json_string(text);
-		if (!*out)
-			rc = pl_fail(t, n, "string is not valid UTF-8");
+	rc = walk_root(name, src.root, &src, out, err, errlen);
+	for (size_t i = 0; !rc && i < src.nnotes; i++)
+		imp_note(out, "%s", src.notes[i]);
+	imp_tk_src_free(&src);
+	return rc;
+}
+
+int imp_trustkit_plist(const char *buf, size_t len, const char *name, struct import_policies *out,
+		       char *version, size_t versionlen, char *err, size_t errlen)
+{
+	json_t *root = NULL;
+	memset(out, 0, sizeof(*out));
+	if (version && versionlen)
+		version[0] = '\0';
+	int rc = imp_plist_to_json(buf, len, name, &root, err, errlen);
+	if (rc)
+		return rc == -ENOMEM ? imp_fail(rc, name, out, err, errlen) : rc;
+	if (version) {
+		const json_t *v = json_object_get(root, "CFBundleShortVersionString");
+		if (json_is_string(v) && json_string_length(v) < versionlen)
+			snprintf(version, versionlen, "%s", json_string_value(v));
+		if (!json_object_get(root, "TSKConfiguration")) {
+			json_decref(root);
+			return util_err(err, errlen, -ENOENT,
+					"%s: no TSKConfiguration key: this app does not configure "
+					"TrustKit in its Info.plist (it may do so in code: use "
+					"import-trustkit on that source file)",
+					name);
+		}
 	}
-	free(text);
-	if (!rc && !*out)
-		rc = -ENOMEM;
+	rc = walk_root(name, root, NULL, out, err, errlen);
+	json_decref(root);
 	return rc;
 }
 
 int importers_parse_trustkit_plist(const char *buf, size_t len, const char *name,
 				   struct import_policies *out, char *err, size_t errlen)
 {
-	struct tk t = { .r = out, .name = name, .err = err, .errlen = errlen };
-	json_t *root = NULL;
-	int rc;
-	memset(out, 0, sizeof(*out));
-	xmlDocPtr doc = imp_xml_read(buf, len, name, err, errlen);
-	if (!doc)
-		return len > IMPORTERS_MAX_CONFIG ? -EFBIG : -EINVAL;
-	xmlNodePtr top = xmlDocGetRootElement(doc);
-	if (!imp_xml_is(top, "plist")) {
-		rc = pl_fail(&t, top, "the root element must be <plist>");
-		goto out;
-	}
-	xmlNodePtr v = next_elem(top->children);
-	if (!v || !imp_xml_is(v, "dict")) {
-		rc = pl_fail(&t, v ? v : top, "the plist must hold a <dict>");
-		goto out;
-	}
-	if ((rc = pl_value(&t, v, 1, &root)))
-		goto out;
-	rc = walk(&t, root);
-out:
-	json_decref(root);
-	xmlFreeDoc(doc);
-	return rc ? imp_fail(rc, name, out, err, errlen) : 0;
+	return imp_trustkit_plist(buf, len, name, out, NULL, 0, err, errlen);
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 int importers_parse_trustkit(const char *buf, size_t len, const char *name,
 			     struct import_policies *out, char *err, size_t errlen)
 {
 	size_t i = 0;
+	if (imp_is_bplist(buf, len))
+		return importers_parse_trustkit_plist(buf, len, name, out, err, errlen);
 	/* skip a UTF-8 BOM and blanks to see the first significant byte */
 	if (len >= 3 && (unsigned char)buf[0] == 0xef && (unsigned char)buf[1] == 0xbb &&
 	    (unsigned char)buf[2] == 0xbf)
 		i = 3;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+	while (i < len && is_blank(buf[i]))
 		i++;
 	if (i < len && buf[i] == '{')
 		return importers_parse_trustkit_json(buf + i, len - i, name, out, err, errlen);
 	if (i < len && buf[i] == '<')
 		return importers_parse_trustkit_plist(buf, len, name, out, err, errlen);
-	memset(out, 0, sizeof(*out));
-	return util_err(err, errlen, -EINVAL, "%s: neither a JSON object nor an XML property list",
-			name);
+	/* anything else: Objective-C or Swift source (or a pasted part of it) */
+	return importers_parse_trustkit_source(buf, len, name, out, err, errlen);
 }

@@ -369,6 +369,56 @@ static int oom(char *err, size_t errlen)
 
 /* ---- objects ------------------------------------------------------------ */
 
+int invfile_check_override_anchor(char **anchor, char *err, size_t errlen)
+{
+	const char *a = *anchor;
+	if (!a)
+		return util_err(err, errlen, -EINVAL, "missing");
+	if (strcmp(a, "system") == 0 || strcmp(a, "user") == 0)
+		return 0;
+	if (strncmp(a, "sha256/", 7) == 0) {
+		uint8_t pin[32];
+		char perrbuf[ERRLEN], b64[48], *canon;
+		if (util_parse_pin(a, pin, perrbuf, sizeof(perrbuf)))
+			return util_err(err, errlen, -EINVAL, "%s", perrbuf);
+		if (asprintf(&canon, "sha256/%s", util_pin_b64(pin, b64)) < 0)
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		free(*anchor);
+		*anchor = canon;
+		return 0;
+	}
+	size_t n = strlen(a);
+	bool printable = n >= 2 && n <= 128 && a[0] == '@' && strchr(a, '/');
+	for (size_t i = 0; printable && i < n; i++)
+		printable = (unsigned char)a[i] > 0x20 && (unsigned char)a[i] < 0x7f;
+	if (!printable)
+		return util_err(err, errlen, -EINVAL,
+				"must be system, user, sha256/<base64> or an unread anchor "
+				"file such as @raw/name");
+	return 0;
+}
+
+/* Normalise every override anchor of @p; duplicates are refused. */
+static int check_overrides(struct pin_policy *p, char *err, size_t errlen)
+{
+	char msg[ERRLEN];
+	if (p->noverride_anchors > INVFILE_MAX_OVERRIDES)
+		return util_err(err, errlen, -EINVAL, "override_anchors: more than %d",
+				INVFILE_MAX_OVERRIDES);
+	for (size_t i = 0; i < p->noverride_anchors; i++) {
+		int rc = invfile_check_override_anchor(&p->override_anchors[i], msg, sizeof(msg));
+		if (rc)
+			return util_err(err, errlen, rc, "override_anchors[%zu]: %s", i, msg);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->override_anchors[j], p->override_anchors[i]) == 0)
+				return util_err(err, errlen, -EINVAL,
+						"override_anchors[%zu]: duplicate of "
+						"override_anchors[%zu]",
+						i, j);
+	}
+	return 0;
+}
+
 int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
 {
 	if (!p->pattern || strlen(p->pattern) > 256 || model_normalize_pattern(p->pattern))
@@ -393,11 +443,12 @@ int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
 		return oom(err, errlen);
 	if (d)
 		return util_err(err, errlen, -EINVAL, "pins[%zu]: duplicate of pins[%zu]", b, a);
-	return 0;
+	return check_overrides(p, err, errlen);
 }
 
 static const char *const policy_keys[] = {
-	"pattern", "include_subdomains", "enforce", "expires", "pins", "source", NULL
+	"pattern", "include_subdomains", "enforce", "expires", "pins",
+	"source",  "override_anchors",	 NULL
 };
 static const char *const pin_keys[] = { "sha256", "role", NULL };
 
@@ -493,6 +544,43 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 		idx(p, path, "pins", b);
 		rc = perr(err, errlen, p, "duplicate of pins[%zu]", a);
 		goto fail;
+	}
+	/* NSC overridePins anchors (docs/readiness.md "overridePins") */
+	json_t *ov;
+	if ((rc = get_array(j, "override_anchors", path, &ov, err, errlen)))
+		goto fail;
+	if (json_array_size(ov) > INVFILE_MAX_OVERRIDES) {
+		sub(p, path, "override_anchors");
+		rc = perr(err, errlen, p, "more than %d anchors", INVFILE_MAX_OVERRIDES);
+		goto fail;
+	}
+	if (ov && json_array_size(ov)) {
+		out->override_anchors = calloc(json_array_size(ov), sizeof(char *));
+		if (!out->override_anchors) {
+			rc = oom(err, errlen);
+			goto fail;
+		}
+	}
+	json_array_foreach(ov, i, pj)
+	{
+		idx(p, path, "override_anchors", i);
+		if (!json_is_string(pj)) {
+			rc = perr(err, errlen, p, "expected a string");
+			goto fail;
+		}
+		if ((rc = dup_str(json_string_value(pj), &out->override_anchors[i], err, errlen)))
+			goto fail;
+		out->noverride_anchors++;
+		if (invfile_check_override_anchor(&out->override_anchors[i], perrbuf,
+						  sizeof(perrbuf))) {
+			rc = perr(err, errlen, p, "%s", perrbuf);
+			goto fail;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(out->override_anchors[k], out->override_anchors[i]) == 0) {
+				rc = perr(err, errlen, p, "duplicate of override_anchors[%zu]", k);
+				goto fail;
+			}
 	}
 	return 0;
 fail:

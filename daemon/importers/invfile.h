@@ -29,9 +29,10 @@
 #define INVFILE_MAX_BYTES (64u << 20)
 #define INVFILE_MAX_ITEMS 100000
 /** Per-object caps: they keep every merge and check of one object cheap. */
-#define INVFILE_MAX_SAMPLES  20000 /**< adoption samples of one version */
-#define INVFILE_MAX_POLICIES 1000  /**< pin policies of one version */
-#define INVFILE_MAX_PINS     64	   /**< pins of one policy */
+#define INVFILE_MAX_SAMPLES   20000 /**< adoption samples of one version */
+#define INVFILE_MAX_POLICIES  1000  /**< pin policies of one version */
+#define INVFILE_MAX_PINS      64    /**< pins of one policy */
+#define INVFILE_MAX_OVERRIDES 16    /**< override_anchors of one policy */
 
 /**
  * Parse and validate a whole document. On success @out holds the normalised
@@ -60,8 +61,18 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 int invfile_parse_adoption(json_t *j, const char *path, struct adoption_sample *out, char *err,
 			   size_t errlen);
 
-/** Check a policy built in C (importers): normalises the pattern. 0 or -EINVAL. */
+/** Check a policy built in C (importers): normalises the pattern and the
+ * override anchors. 0 or -EINVAL. */
 int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen);
+
+/**
+ * Check and normalise one NSC overridePins anchor in place (*@anchor may be
+ * replaced by a new string): "system", "user", "sha256/<base64 of 32 bytes>"
+ * (stored canonically, padding restored), or "@raw/<name>" / "@<type>/<name>"
+ * for an anchor file that could not be read (1 to 128 printable bytes). 0,
+ * -EINVAL with the reason in @err, or -ENOMEM.
+ */
+int invfile_check_override_anchor(char **anchor, char *err, size_t errlen);
 
 /** New JSON objects in the canonical form (NULL on out of memory). */
 json_t *invfile_to_json(const struct inventory *inv);

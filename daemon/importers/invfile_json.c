@@ -73,6 +73,12 @@ json_t *invfile_policy_to_json(const struct pin_policy *p)
 	put(o, "pins", pins, &bad);
 	if (p->source && strcmp(p->source, "inventory") != 0)
 		put(o, "source", json_string(p->source), &bad);
+	if (p->noverride_anchors) {
+		json_t *ov = json_array();
+		for (size_t i = 0; ov && i < p->noverride_anchors; i++)
+			add(ov, json_string(p->override_anchors[i]), &bad);
+		put(o, "override_anchors", ov, &bad);
+	}
 	return done(o, bad);
 }
 

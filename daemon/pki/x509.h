@@ -170,4 +170,54 @@ int x509_validate_fast(struct x509_trust *t, gnutls_x509_crt_t leaf,
 		       const char *hostname, struct x509_chain *validated, struct x509_verdict *v,
 		       char *err, size_t errlen);
 
+/* ---- Certification paths (candidate chains) ---- */
+
+#define X509_PATHS_MAX 8  /**< paths x509_paths_build() returns at most */
+#define X509_PATH_MAX  10 /**< certificates per path at most, anchor included */
+
+/** Where a certificate of a path came from (x509_path.src). */
+#define X509_SRC_LEAF	(-1) /**< the leaf given */
+#define X509_SRC_ANCHOR (-2) /**< an anchor of the trust store */
+
+/** One certification path from a leaf. */
+struct x509_path {
+	struct x509_chain certs; /**< leaf first; the anchor last when it came from the store */
+	int src[X509_PATH_MAX];	 /**< per certificate: index into the pool, or X509_SRC_* */
+	bool trusted;		 /**< verifies to an anchor of the store (time not checked) */
+	char reason[200];	 /**< why not, when !trusted */
+};
+
+/** The paths x509_paths_build() found: trusted ones first. */
+struct x509_paths {
+	struct x509_path *v;
+	size_t n;
+	bool truncated; /**< more paths (or longer ones) existed than kept */
+};
+
+/**
+ * Every certification path a client could build from @leaf. At each step
+ * the anchors of @t (may be NULL: no store) come first: a certificate that
+ * is an anchor, or that an anchor's key signed, moves the path into the
+ * store, where it goes on only through anchors that issued the last one,
+ * up to a self-signed anchor (Android's TrustManagerImpl, OkHttp's chain
+ * cleaner; every anchor of the issuer's name is tried, so a root re-keyed
+ * under one name gives the right one). Otherwise every certificate of @pool (the candidate's other
+ * certificates, observed CA certificates) whose subject and key identifiers
+ * match the issuer (gnutls_x509_crt_check_issuer) and whose key verifies
+ * the signature (gnutls_x509_crt_verify, time not checked) is tried in
+ * turn, so cross-signed and re-keyed CAs of one name each give their own
+ * path. A path is trusted when gnutls_x509_crt_list_verify() accepts it
+ * against its anchor alone, time checks disabled (the caller checks
+ * validity at its own time). At most X509_PATHS_MAX paths of X509_PATH_MAX
+ * certificates. 0 or -ENOMEM; free with x509_paths_clear().
+ */
+int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
+		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
+		     size_t errlen);
+/** NULL-safe. */
+void x509_paths_clear(struct x509_paths *p);
+
+/** Whether @issuer's key signed @crt and its names and key identifiers match (time ignored). */
+bool x509_signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer);
+
 #endif

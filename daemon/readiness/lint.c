@@ -141,29 +141,6 @@ static void lint_policy(struct ctx *c, const struct inventory *inv, const struct
 		    a->name, v->version, p->pattern, subs);
 }
 
-/* Whether version @v pins @host at @now, by the readiness engine's rules:
- * of the covering policies the most specific win (ties merged), and the
- * version pins when one of those enforces at @now (an exclusion or an
- * expired pin set does not). */
-static bool version_pins(const struct app_version *v, const char *host, time_t now)
-{
-	int best = -1;
-	bool enforces = false;
-	for (size_t i = 0; i < v->npolicies; i++) {
-		const struct pin_policy *p = &v->policies[i];
-		if (!readiness_pattern_covers(p->pattern, p->include_subdomains, host))
-			continue;
-		int s = readiness_pattern_specificity(p->pattern, p->include_subdomains);
-		if (s > best) {
-			best = s;
-			enforces = false;
-		}
-		if (s == best && readiness_policy_enforces(p, now))
-			enforces = true;
-	}
-	return enforces;
-}
-
 int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
 {
 	struct ctx c = { .out = out, .cap = out->nfindings };
@@ -199,7 +176,8 @@ int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
 		bool pinned = false;
 		for (size_t ai = 0; ai < inv->napps && !pinned; ai++)
 			for (size_t vi = 0; vi < inv->apps[ai].nversions && !pinned; vi++)
-				pinned = version_pins(&inv->apps[ai].versions[vi], e->host, now);
+				pinned = readiness_version_pins(&inv->apps[ai].versions[vi],
+								e->host, now);
 		if (!pinned)
 			add(&c, "endpoint-unpinned", e->third_party ? LINT_INFO : LINT_WARNING,
 			    NULL, NULL, NULL, e,

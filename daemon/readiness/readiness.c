@@ -322,6 +322,19 @@ bool readiness_policy_enforces(const struct pin_policy *p, time_t at)
 	return p->expires_at == 0 || at < p->expires_at;
 }
 
+enum rd_src rd_src_of(const char *source)
+{
+	if (!source)
+		return RD_SRC_INVENTORY;
+	if (strcmp(source, "nsc") == 0)
+		return RD_SRC_NSC;
+	if (strcmp(source, "trustkit") == 0)
+		return RD_SRC_TRUSTKIT;
+	if (strcmp(source, "okhttp") == 0)
+		return RD_SRC_OKHTTP;
+	return RD_SRC_INVENTORY; /* "inventory", "api": pinwatch's own rule */
+}
+
 /* ---- Index ------------------------------------------------------------ */
 
 static uint64_t hash_str(const char *s, size_t n)
@@ -389,6 +402,7 @@ struct readiness_index *readiness_index_new(const struct inventory *inv)
 				e->base = pol->pattern + wildcard_prefix(pol->pattern, &kind);
 				e->kind = kind;
 				e->incl = pol->include_subdomains;
+				e->src = (uint8_t)rd_src_of(pol->source);
 				e->baselen = strlen(e->base);
 				struct rd_bucket *b = bucket_find(idx, e->base, e->baselen, true);
 				if (!b->key) {
@@ -429,6 +443,8 @@ void readiness_index_free(struct readiness_index *idx)
 struct hit {
 	uint32_t app, ver, pol;
 	int spec;
+	uint8_t src;
+	bool exact; /* the pattern is the host itself (no wildcard) */
 };
 
 static int hit_cmp(const void *a, const void *b)
@@ -503,6 +519,129 @@ void rd_shares_free(struct rd_shares *sh)
 	memset(sh, 0, sizeof(*sh));
 }
 
+static void cov_add(struct rd_cov *cv, const struct hit *h, uint8_t grp, time_t at)
+{
+	if (cv->npol >= RD_MAX_POL)
+		return; /* more deciding policies than any real configuration has */
+	const struct pin_policy *p = &cv->v->policies[h->pol];
+	bool enf = readiness_policy_enforces(p, at);
+	cv->pol_enf[cv->npol] = enf;
+	cv->grp[cv->npol] = grp;
+	cv->pol[cv->npol++] = p;
+	if (grp >= cv->ngrp)
+		cv->ngrp = (uint8_t)(grp + 1);
+	cv->enforcing = cv->enforcing || enf;
+}
+
+/*
+ * The deciding policies of one version among its covering hits @h (sorted
+ * most specific first), per library (docs/readiness.md "Policy selection"):
+ *  - inventory/api: the most specific pattern wins, ties merged (one group);
+ *  - nsc: the domain equal to the host wins, else the most specific
+ *    (longest) includeSubdomains parent (ApplicationConfig.getConfigForHostname);
+ *  - okhttp: every matching pattern, pins accepted together
+ *    (CertificatePinner.findMatchingPins);
+ *  - trustkit: the domain equal to the host wins, else one of the
+ *    includeSubdomains parents in NSDictionary order, which is unspecified:
+ *    each parent is its own group, so the version survives only when it
+ *    survives whichever parent TrustKit picks.
+ * Groups of different libraries are all checked (a connection passes every
+ * pinning layer the app has).
+ */
+static void select_policies(const struct hit *h, size_t n, time_t at, struct rd_cov *cv)
+{
+	uint8_t g = 0;
+	unsigned first = h[0].src;
+	bool one_src = true;
+	for (size_t i = 1; i < n && one_src; i++)
+		one_src = h[i].src == first;
+	if (one_src && first == RD_SRC_INVENTORY) {
+		/* the common case: hits come most specific first */
+		for (size_t i = 0; i < n && h[i].spec == h[0].spec; i++)
+			cov_add(cv, &h[i], 0, at);
+		return;
+	}
+	for (unsigned src = one_src ? first : 0; src < (one_src ? first + 1 : RD_SRC_N); src++) {
+		bool any = false, exact = false;
+		int best = -1;
+		for (size_t i = 0; i < n; i++) {
+			if (h[i].src != src)
+				continue;
+			any = true;
+			exact = exact || h[i].exact;
+			if (h[i].spec > best)
+				best = h[i].spec;
+		}
+		if (!any)
+			continue;
+		bool used = false;
+		for (size_t i = 0; i < n; i++) {
+			if (h[i].src != src)
+				continue;
+			bool take;
+			switch (src) {
+			case RD_SRC_OKHTTP:
+				take = true;
+				break;
+			case RD_SRC_NSC:
+			case RD_SRC_TRUSTKIT:
+				take = exact ? h[i].exact
+					     : (src == RD_SRC_TRUSTKIT || h[i].spec == best);
+				break;
+			default:
+				take = h[i].spec == best;
+			}
+			if (!take)
+				continue;
+			/* TrustKit without an exact domain: one group per possible parent */
+			bool own = src == RD_SRC_TRUSTKIT && !exact;
+			cov_add(cv, &h[i], own && used ? (uint8_t)(g + 1) : g, at);
+			if (own && used)
+				g++;
+			used = true;
+		}
+		if (used)
+			g++;
+	}
+}
+
+static int hit_spec_desc(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->spec != y->spec)
+		return x->spec > y->spec ? -1 : 1;
+	return x->pol < y->pol ? -1 : x->pol > y->pol;
+}
+
+bool readiness_version_pins(const struct app_version *v, const char *host, time_t at)
+{
+	struct hit hits[RD_MAX_POL * 2];
+	size_t n = 0;
+	size_t hlen = host ? strlen(host) : 0;
+	for (size_t i = 0; i < v->npolicies && n < ARRAY_SIZE(hits); i++) {
+		const struct pin_policy *p = &v->policies[i];
+		struct rd_pat pat;
+		if (!p->pattern)
+			continue;
+		rd_pat_init(&pat, p->pattern, p->include_subdomains);
+		if (!rd_covers(&pat, host, hlen))
+			continue;
+		hits[n++] = (struct hit){ 0,
+					  0,
+					  (uint32_t)i,
+					  readiness_pattern_specificity(p->pattern,
+									p->include_subdomains),
+					  (uint8_t)rd_src_of(p->source),
+					  pat.kind == 0 && pat.blen == hlen };
+	}
+	if (n == 0)
+		return false;
+	qsort(hits, n, sizeof(*hits), hit_spec_desc);
+	struct rd_cov cv = { .v = v };
+	select_policies(hits, n, at, &cv);
+	return cv.enforcing;
+}
+
 int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t at,
 		     const struct rd_shares *sh, struct rd_hostcov *out)
 {
@@ -530,7 +669,8 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 				hits = nh;
 				cap = nc;
 			}
-			hits[nhits++] = (struct hit){ e->app, e->ver, e->pol, e->spec };
+			hits[nhits++] = (struct hit){ e->app,  e->ver, e->pol,
+						      e->spec, e->src, e->kind == 0 && depth == 0 };
 		}
 		s = strchr(s, '.');
 		if (s)
@@ -552,46 +692,35 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 	if (!out->apps || !out->pool)
 		goto nomem;
 	struct rd_appcov *ac = NULL;
-	struct rd_cov *cv = NULL;
 	size_t used = 0;
-	int best = 0;
-	for (size_t i = 0; i < nhits; i++) {
+	for (size_t i = 0; i < nhits;) {
 		const struct hit *h = &hits[i];
 		const struct app *app = &inv->apps[h->app];
-		bool new_app = i == 0 || h->app != hits[i - 1].app;
-		if (new_app) {
+		if (i == 0 || h->app != hits[i - 1].app) {
 			ac = &out->apps[out->napps++];
 			ac->app = app;
 			ac->vers = out->pool + used;
 			ac->known_sum = sh ? sh->app_known[h->app] : known_sum(app, at);
 		}
-		if (new_app || h->ver != hits[i - 1].ver) {
-			cv = &out->pool[used++];
-			ac->n++;
-			cv->v = &app->versions[h->ver];
-			if (sh) {
-				double x = sh->ver_share[sh->app_off[h->app] + h->ver];
-				cv->known = x >= 0;
-				cv->share = x >= 0 ? x : 0.0;
-			} else {
-				const struct adoption_sample *as = model_latest_adoption(cv->v, at);
-				cv->known = as != NULL;
-				cv->share = as ? as->share : 0.0;
-			}
-			best = h->spec; /* hits of one version come most specific first */
-		} else if (h->spec != best) {
-			continue; /* less specific than the winner */
+		size_t end = i + 1;
+		while (end < nhits && hits[end].app == h->app && hits[end].ver == h->ver)
+			end++;
+		struct rd_cov *cv = &out->pool[used++];
+		ac->n++;
+		cv->v = &app->versions[h->ver];
+		if (sh) {
+			double x = sh->ver_share[sh->app_off[h->app] + h->ver];
+			cv->known = x >= 0;
+			cv->share = x >= 0 ? x : 0.0;
+		} else {
+			const struct adoption_sample *as = model_latest_adoption(cv->v, at);
+			cv->known = as != NULL;
+			cv->share = as ? as->share : 0.0;
 		}
-		if (cv->npol < RD_MAX_TIED) {
-			const struct pin_policy *p = &cv->v->policies[h->pol];
-			bool enf = readiness_policy_enforces(p, at);
-			cv->pol_enf[cv->npol] = enf;
-			cv->pol[cv->npol++] = p;
-			if (enf && !cv->enforcing) {
-				cv->enforcing = true;
-				ac->nenforcing++;
-			}
-		}
+		select_policies(hits + i, end - i, at, cv);
+		if (cv->enforcing)
+			ac->nenforcing++;
+		i = end;
 	}
 	free(hits);
 	return 0;
@@ -611,23 +740,58 @@ static bool pin_in(const uint8_t pin[32], const struct readiness_chain *c, size_
 	return false;
 }
 
-uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain)
+/* Whether an overridePins anchor of @p applies to a chain with anchor @an
+ * (Android skips the pin check for a chain that ends at such an anchor).
+ * @ca_change: the chain is a CA change of today's (a new, unknown anchor that
+ * the same trust store validates: only "system" can still apply). */
+static bool override_applies(const struct pin_policy *p, const struct rd_anchor *an, bool ca_change)
+{
+	if (!an)
+		return false;
+	for (size_t i = 0; i < p->noverride_anchors; i++) {
+		const char *a = p->override_anchors[i];
+		if (!a)
+			continue;
+		if (strcmp(a, "system") == 0) {
+			if (an->system || ca_change)
+				return true;
+		} else if (!ca_change && an->pin && strncmp(a, "sha256/", 7) == 0) {
+			uint8_t pin[32];
+			char e[8];
+			if (util_parse_pin(a, pin, e, sizeof(e)) == 0 &&
+			    memcmp(pin, an->pin, 32) == 0)
+				return true;
+		}
+		/* "user": never on a server-side probe; "@raw/...": unresolved */
+	}
+	return false;
+}
+
+/* RD_F_* bits of one checker group @g of @c. */
+static uint8_t group_flags(const struct rd_cov *c, uint8_t g, const struct readiness_chain *chain,
+			   const struct rd_anchor *an)
 {
 	const uint8_t *leaf = chain && chain->ncerts ? chain->certs[0].pin : NULL;
 	uint8_t f = 0;
 	for (size_t i = 0; i < c->npol; i++) {
 		const struct pin_policy *p = c->pol[i];
 		/* Only enforcing policies decide (a tied report-only one is not checked). */
-		if (!c->pol_enf[i])
+		if (c->grp[i] != g || !c->pol_enf[i])
 			continue;
+		if (p->noverride_anchors) {
+			if (override_applies(p, an, false))
+				f |= RD_F_NOW | RD_F_KEY_ROTATION;
+			if (override_applies(p, an, true))
+				f |= RD_F_CA_CHANGE;
+		}
 		for (size_t j = 0; j < p->npins; j++) {
 			const struct pin *pn = &p->pins[j];
 			bool in_leaf = leaf && memcmp(pn->sha256, leaf, 32) == 0;
 			bool in_ca = pin_in(pn->sha256, chain, 1);
 			if (in_leaf || in_ca)
 				f |= RD_F_NOW;
-			/* a backup key is credited by the caller, which picks the one
-			 * backup key the new leaf key can be (rd_rotation_key) */
+			/* a key outside the chain is credited by the caller, which
+			 * picks the one key the new leaf key can be (rotation_key) */
 			if (in_ca)
 				f |= RD_F_KEY_ROTATION;
 			if (pn->role == PIN_BACKUP && !in_leaf && !in_ca)
@@ -637,9 +801,66 @@ uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain)
 	return f;
 }
 
-bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain)
+static bool group_enforces(const struct rd_cov *c, uint8_t g)
 {
-	return (rd_flags(c, chain) & (1u << k)) != 0;
+	for (size_t i = 0; i < c->npol; i++)
+		if (c->grp[i] == g && c->pol_enf[i])
+			return true;
+	return false;
+}
+
+uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain,
+		 const struct rd_anchor *an)
+{
+	if (c->ngrp <= 1)
+		return group_flags(c, 0, chain, an);
+	uint8_t f = RD_F_NOW | RD_F_KEY_ROTATION | RD_F_CA_CHANGE;
+	for (uint8_t g = 0; g < c->ngrp; g++)
+		if (group_enforces(c, g))
+			f &= group_flags(c, g, chain, an);
+	return f;
+}
+
+bool rd_survives_key(const struct rd_cov *c, const struct readiness_chain *chain,
+		     const struct rd_anchor *an, const uint8_t key[32])
+{
+	for (uint8_t g = 0; g < c->ngrp; g++) {
+		if (!group_enforces(c, g) || (group_flags(c, g, chain, an) & RD_F_KEY_ROTATION))
+			continue;
+		bool has = false;
+		for (size_t i = 0; i < c->npol && !has; i++) {
+			if (c->grp[i] != g || !c->pol_enf[i])
+				continue;
+			for (size_t j = 0; j < c->pol[i]->npins && !has; j++)
+				has = memcmp(c->pol[i]->pins[j].sha256, key, 32) == 0;
+		}
+		if (!has)
+			return false;
+	}
+	return true;
+}
+
+bool rd_cov_unresolved_override(const struct rd_cov *c)
+{
+	for (size_t i = 0; i < c->npol; i++) {
+		if (!c->pol_enf[i])
+			continue;
+		for (size_t j = 0; j < c->pol[i]->noverride_anchors; j++)
+			if (c->pol[i]->override_anchors[j] &&
+			    strncmp(c->pol[i]->override_anchors[j], "@", 1) == 0)
+				return true;
+	}
+	return false;
+}
+
+struct rd_anchor rd_anchor_of(const struct readiness_address *a)
+{
+	struct rd_anchor an = { false, NULL };
+	if (a && a->validated.ncerts) {
+		an.system = true;
+		an.pin = a->validated.certs[a->validated.ncerts - 1].pin;
+	}
+	return an;
 }
 
 const struct readiness_chain *rd_eval_chain(const struct readiness_address *a)
@@ -649,40 +870,4 @@ const struct readiness_chain *rd_eval_chain(const struct readiness_address *a)
 	if (a->presented.ncerts)
 		return &a->presented;
 	return NULL;
-}
-
-/* ---- Complete a candidate chain --------------------------------------- */
-
-static bool self_signed(const struct readiness_cert *c)
-{
-	return c->subject && c->issuer && strcmp(c->subject, c->issuer) == 0;
-}
-
-int readiness_complete_chain(struct readiness_chain *chain, const struct readiness_cert *pool,
-			     size_t npool)
-{
-	int added = 0;
-	while (chain->ncerts > 0 && added < 8) {
-		const struct readiness_cert *last = &chain->certs[chain->ncerts - 1];
-		if (!last->issuer || self_signed(last))
-			break;
-		const struct readiness_cert *found = NULL;
-		for (size_t i = 0; i < npool && !found; i++) {
-			if (pool[i].subject && strcmp(pool[i].subject, last->issuer) == 0 &&
-			    !pin_in(pool[i].pin, chain, 0))
-				found = &pool[i];
-		}
-		if (!found)
-			break;
-		struct readiness_cert *nc =
-			realloc(chain->certs, (chain->ncerts + 1) * sizeof(*nc));
-		if (!nc)
-			return -ENOMEM;
-		chain->certs = nc;
-		if (readiness_cert_copy(&chain->certs[chain->ncerts], found))
-			return -ENOMEM;
-		chain->ncerts++;
-		added++;
-	}
-	return added;
 }

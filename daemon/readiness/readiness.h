@@ -4,40 +4,46 @@
  * no clock, no sockets (readiness_load.c builds the inputs from the store).
  * The full rule book is docs/readiness.md; the short version:
  *
- * Coverage: a policy covers a host by readiness_pattern_covers(). Of all the
- * covering policies of one version, the most specific one wins
- * (readiness_pattern_specificity(); ties are merged: the version enforces if
- * any of the tied policies does, and accepts any of their pins).
+ * Coverage: a policy covers a host by readiness_pattern_covers(). Which
+ * covering policies of one version decide depends on their source
+ * (docs/readiness.md "Policy selection"): nsc and trustkit take the domain
+ * equal to the host, else nsc the longest includeSubdomains parent and
+ * trustkit any one of them (worst case); okhttp takes every matching pattern
+ * (one pin set); inventory/api the most specific pattern
+ * (readiness_pattern_specificity(), ties merged). Every source with an
+ * enforcing selection must accept the chain.
  *
  * Enforcement at T: enforce && npins > 0 && (no expires || T < expires_at).
  *
- * Acceptance: any pin of the winning policy equals the SPKI pin of any
- * certificate of the evaluated chain: the validated chain (anchor included),
- * or the presented chain when the probe could not validate (said in reasons).
+ * Acceptance: any pin of a selection equals the SPKI pin of any certificate
+ * of the evaluated chain: the validated chain (anchor included), or the
+ * presented chain when the probe could not validate (said in reasons); or an
+ * NSC overridePins anchor of the policy applies to the chain's anchor.
  *
  * Shares, for one app, one chain, at T (share(v) = latest adoption sample of v
  * at or before T, model_latest_adoption()):
  *   at risk      = enforcing covering versions that do not accept the chain
- *   stranded     = sum of share(v) over at-risk versions with a figure
+ *   stranded     = sum of share(v) over at-risk versions with a figure (<= 1)
  *   unaccounted  = max(0, 1 - sum of share(v) over ALL versions with a figure)
  *   unknown      = unaccounted if at least one at-risk version has no figure,
  *                  else 0 (the users we cannot place might be on it)
- *   surviving    = clamp(min(1, sum of share(v) over ALL versions with a
- *                  figure) - stranded, 0, 1): the surviving KNOWN share
+ *   surviving    = clamp(1 - stranded - unknown, 0, 1)
  *                  (1 when no version enforces a covering policy)
  *   ready        = surviving >= adoption_threshold - 1e-9
  * Per endpoint every address is evaluated and the worst one (largest
  * stranded, then largest unknown) is the endpoint's figure.
  *
  * Scenarios derived from today's chain C (leaf = C[0], CA = C[1..]):
- *   now, same_key : accept iff pin in C
- *   key_rotation  : accept iff pin in CA, or it carries the backup key K the
- *                   new leaf key is assumed to be; K is the backup pin (not
- *                   today's leaf key) that leaves the smallest stranded
- *                   share, then the smallest unknown share (one new key can
- *                   match only one backup key)
- *   ca_change     : accept iff a backup pin that is in no certificate of C
- *   candidate     : accept iff pin in the candidate chain / pin list
+ *   now, same_key : accept iff pin in C (or an override anchor applies)
+ *   key_rotation  : accept iff pin in CA, an override anchor applies, or it
+ *                   pins the key K the new leaf key is assumed to be; K is
+ *                   the pin of any role, in no certificate of C, that leaves
+ *                   the smallest stranded share, then the smallest unknown
+ *                   share (one new key can match only one pinned key)
+ *   ca_change     : accept iff a backup pin that is in no certificate of C,
+ *                   or a "system" override anchor
+ *   candidate     : accept iff pin in the candidate chain / pin list, or an
+ *                   override anchor applies to the candidate's anchor
  */
 #ifndef PINWATCH_READINESS_H
 #define PINWATCH_READINESS_H
@@ -263,6 +269,13 @@ int readiness_pattern_specificity(const char *pattern, bool include_subdomains);
 /** Whether @p enforces at @at: enforce, has pins, and not expired (T < expires_at). */
 bool readiness_policy_enforces(const struct pin_policy *p, time_t at);
 
+/**
+ * Whether version @v pins @host at @at by the engine's rules: the policies
+ * the libraries they came from select for @host (docs/readiness.md "Policy
+ * selection") include one that enforces at @at. For pin lint.
+ */
+bool readiness_version_pins(const struct app_version *v, const char *host, time_t at);
+
 /* ---- Evaluation ------------------------------------------------------- */
 
 struct readiness_index;
@@ -312,7 +325,7 @@ struct readiness_whatif {
  * What-if: the stranded share of each app if @host presented @candidate at
  * @at (pin expirations and adoption as of then). @candidate holds full
  * certificates or bare pins (subject NULL); it is taken as the validated
- * chain, so include the anchor (readiness_complete_chain). @current may be
+ * chain, so include the anchor (the gate's path, readiness_gate.h). @current may be
  * NULL (no observation). 0, -EINVAL or -ENOMEM; free with readiness_whatif_free.
  */
 int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
@@ -320,16 +333,6 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 			  const struct readiness_observed *current, time_t at,
 			  struct readiness_whatif *out);
 void readiness_whatif_free(struct readiness_whatif *w);
-
-/**
- * Complete @chain towards its anchor with CA certificates from @pool, matching
- * the last certificate's issuer to a pool certificate's subject (names only:
- * the pool is what pinwatch itself observed in validated chains), until a
- * self-signed certificate or no match; at most 8 additions. Returns the number
- * of certificates appended (copied) or -ENOMEM.
- */
-int readiness_complete_chain(struct readiness_chain *chain, const struct readiness_cert *pool,
-			     size_t npool);
 
 /**
  * The chain apps of @platform are evaluated against at address @a: for

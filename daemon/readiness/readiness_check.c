@@ -10,6 +10,8 @@
 #include "readiness/readiness_json.h"
 #include "readiness/readiness_load.h"
 #include "base/util.h"
+#include "pki/x509.h"
+#include "readiness/readiness_gate.h"
 
 /* ---- check / what-if -------------------------------------------------- */
 
@@ -103,23 +105,53 @@ done:
 	return rc;
 }
 
+/* The inventoried endpoint for @host (and @port, or its only port when 0).
+ * -1: not inventoried; -2: several ports and none given (names them). */
+static long find_endpoint(const struct inventory *inv, const char *host, int port, char *ports,
+			  size_t plen)
+{
+	long found = -1;
+	size_t used = 0;
+	ports[0] = '\0';
+	for (size_t i = 0; i < inv->nendpoints; i++) {
+		const struct endpoint *ep = &inv->endpoints[i];
+		if (strcmp(ep->host, host) != 0)
+			continue;
+		if (port && ep->port == port)
+			return (long)i;
+		if (!port) {
+			int n = snprintf(ports + used, plen - used, "%s%d", used ? ", " : "",
+					 ep->port);
+			if (n > 0 && (size_t)n < plen - used)
+				used += (size_t)n;
+			found = found == -1 ? (long)i : -2;
+		}
+	}
+	return found;
+}
+
 int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, json_t **out,
 			bool *risk, char *err, size_t errlen)
 {
 	struct inventory inv = { 0 };
 	struct readiness_observed cur = { 0 };
-	struct readiness_chain cand = { 0 }, pool = { 0 };
+	struct readiness_gate gate = { 0 };
+	struct readiness_chain shown = { 0 };
 	struct readiness_index *idx = NULL;
 	struct readiness_whatif w = { 0 };
-	char host[256];
-	int port = req->port ? req->port : 443;
+	struct x509_trust *trust = NULL;
+	gnutls_x509_crt_t *pool = NULL;
+	size_t npool = 0;
+	bool path_dependent = false;
+	char host[256], ports[128];
+	int port = req->port;
 	*out = NULL;
 	*risk = false;
 
 	if (!req->host || snprintf(host, sizeof(host), "%s", req->host) >= (int)sizeof(host) ||
 	    model_normalize_host(host))
 		return util_err(err, errlen, -EINVAL, "host: not a valid host name");
-	if (port < 1 || port > 65535)
+	if (port < 0 || port > 65535)
 		return util_err(err, errlen, -EINVAL, "port: must be 1..65535");
 	if (!(req->max_stranded >= 0 && req->max_stranded <= 1))
 		return util_err(err, errlen, -EINVAL, "max_stranded: must be within [0, 1]");
@@ -128,66 +160,97 @@ int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, j
 	if (req->npins > READINESS_MAX_CAND_PINS)
 		return util_err(err, errlen, -EINVAL, "at most %d candidate pins",
 				READINESS_MAX_CAND_PINS);
-	int rc = 0;
-	if (req->pem) {
-		rc = readiness_chain_from_pem(req->pem, req->pemlen, &cand, err, errlen);
-		if (rc)
-			return rc;
-		rc = readiness_load_ca_pool(db, &pool, err, errlen);
-		if (rc)
-			goto done;
-		if (readiness_complete_chain(&cand, pool.certs, pool.ncerts) < 0) {
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	if (req->npins) {
-		struct readiness_cert *nc =
-			realloc(cand.certs, (cand.ncerts + req->npins) * sizeof(*nc));
-		if (!nc) {
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			goto done;
-		}
-		cand.certs = nc;
-		for (size_t i = 0; i < req->npins; i++) {
-			memset(&cand.certs[cand.ncerts], 0, sizeof(cand.certs[0]));
-			memcpy(cand.certs[cand.ncerts++].pin, req->pins[i], 32);
-		}
-	}
-	rc = inventory_load(db, &inv, err, errlen);
+	int rc = inventory_load(db, &inv, err, errlen);
 	if (rc)
+		return rc;
+	long ei = find_endpoint(&inv, host, port, ports, sizeof(ports));
+	if (ei == -2) {
+		rc = util_err(err, errlen, -EINVAL,
+			      "%s is inventoried on ports %s: give the port of the endpoint", host,
+			      ports);
 		goto done;
-	for (size_t i = 0; i < inv.nendpoints; i++) {
-		if (inv.endpoints[i].port == port && strcmp(inv.endpoints[i].host, host) == 0) {
-			rc = readiness_load_endpoint(db, inv.endpoints[i].id, req->at, &cur, err,
-						     errlen);
-			break;
-		}
 	}
-	if (rc)
+	if (ei < 0 && !req->any_host) {
+		if (port)
+			rc = util_err(err, errlen, -EINVAL,
+				      "%s:%d is not an inventoried endpoint (a typo? use "
+				      "--any-host / \"any_host\" to evaluate any name)",
+				      host, port);
+		else
+			rc = util_err(err, errlen, -EINVAL,
+				      "%s is not an inventoried endpoint (a typo? use --any-host "
+				      "/ \"any_host\" to evaluate any name)",
+				      host);
+		goto done;
+	}
+	if (ei >= 0)
+		port = inv.endpoints[ei].port;
+	else if (!port)
+		port = 443;
+	if (req->pem) {
+		if (!(trust = x509_trust_new(req->ca_file, err, errlen))) {
+			rc = -EIO;
+			goto done;
+		}
+		if ((rc = readiness_load_ca_crts(db, req->at, &pool, &npool, err, errlen)))
+			goto done;
+		rc = readiness_gate_check(trust, pool, npool, req->pem, req->pemlen, host, req->at,
+					  &gate, err, errlen);
+		if (rc)
+			goto done;
+	}
+	if (ei >= 0 &&
+	    (rc = readiness_load_endpoint(db, inv.endpoints[ei].id, req->at, &cur, err, errlen)))
 		goto done;
 	idx = readiness_index_new(&inv);
 	if (!idx) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = readiness_whatif_eval(idx, host, &cand, cur.naddrs ? &cur : NULL, req->at, &w);
+	rc = readiness_gate_whatif(idx, host, req->pem ? &gate : NULL, req->pins, req->npins,
+				   cur.naddrs ? &cur : NULL, req->at, &w, &path_dependent);
 	if (rc) {
 		rc = util_err(err, errlen, rc, "evaluating the candidate failed");
 		goto done;
 	}
-	*out = readiness_whatif_json(&w, host, port, req->max_stranded, &cand);
-	if (!*out) {
+	/* The candidate shown: the first path a client may build, then the pins. */
+	struct readiness_cert *sc =
+		calloc((gate.npaths ? gate.paths[0].ncerts : 0) + req->npins + 1, sizeof(*sc));
+	if (!sc) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto done;
+	}
+	shown.certs = sc;
+	for (size_t i = 0; gate.npaths && i < gate.paths[0].ncerts; i++) {
+		if (readiness_cert_copy(&sc[shown.ncerts], &gate.paths[0].certs[i])) {
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto done;
+		}
+		shown.ncerts++;
+	}
+	for (size_t i = 0; i < req->npins; i++)
+		memcpy(sc[shown.ncerts++].pin, req->pins[i], 32);
+	*out = readiness_whatif_json(&w, host, port, req->max_stranded, &shown);
+	json_t *checks = readiness_gate_json(req->pem ? &gate : NULL, path_dependent);
+	if (!*out || !checks || json_object_set_new(*out, "checks", checks)) {
+		json_decref(*out);
+		*out = NULL;
 		rc = util_err(err, errlen, -ENOMEM, "out of memory building JSON");
 		goto done;
 	}
-	*risk = w.max_stranded > req->max_stranded + 1e-9;
+	bool failed = req->pem && !gate.ok;
+	*risk = failed || w.max_stranded > req->max_stranded + 1e-9;
+	if (failed)
+		json_object_set_new(*out, "risk", json_true());
+	json_object_set_new(*out, "inventoried", json_boolean(ei >= 0));
 done:
 	readiness_whatif_free(&w);
 	readiness_index_free(idx);
 	readiness_observed_free(&cur);
-	readiness_chain_free(&cand);
-	readiness_chain_free(&pool);
+	readiness_chain_free(&shown);
+	readiness_gate_free(&gate);
+	readiness_ca_crts_free(pool, npool);
+	x509_trust_free(trust);
 	model_inventory_free(&inv);
 	return rc;
 }

@@ -6,7 +6,12 @@
 
 #include "readiness/readiness.h"
 
-#define RD_MAX_TIED 4 /* equally specific covering policies merged per version */
+#define RD_MAX_POL 8 /* deciding covering policies kept per version */
+
+/** The library a policy came from decides how it is selected (readiness.c). */
+enum rd_src { RD_SRC_INVENTORY = 0, RD_SRC_NSC, RD_SRC_TRUSTKIT, RD_SRC_OKHTTP, RD_SRC_N };
+/** "nsc" -> RD_SRC_NSC ...; "inventory", "api", NULL and anything else -> RD_SRC_INVENTORY. */
+enum rd_src rd_src_of(const char *source);
 
 /** One indexed policy. */
 struct rd_entry {
@@ -14,6 +19,7 @@ struct rd_entry {
 	int spec;
 	int kind;	  /* 0 exact, 1 "*.", 2 "**." */
 	bool incl;	  /* include_subdomains */
+	uint8_t src;	  /* enum rd_src of the policy's source */
 	const char *base; /* pattern without its "*." / "**." prefix */
 	size_t baselen;
 };
@@ -37,12 +43,21 @@ struct readiness_index {
 const struct rd_bucket *rd_bucket_find(const struct readiness_index *idx, const char *key,
 				       size_t n);
 
-/** One version covering the host: its winning (possibly tied) policies. */
+/**
+ * One version covering the host: the policies that decide, by the rules of
+ * the library each came from (docs/readiness.md "Policy selection"). They form
+ * checker groups: the pins of one group are accepted together (one pin set);
+ * the version accepts a chain only when every group with an enforcing policy
+ * accepts it (several libraries check one connection; TrustKit's unordered
+ * choice between includeSubdomains parents is taken at its worst).
+ */
 struct rd_cov {
 	const struct app_version *v;
-	const struct pin_policy *pol[RD_MAX_TIED];
-	bool pol_enf[RD_MAX_TIED]; /* which of them enforce at T */
+	const struct pin_policy *pol[RD_MAX_POL];
+	bool pol_enf[RD_MAX_POL]; /* which of them enforce at T */
+	uint8_t grp[RD_MAX_POL];  /* checker group of pol[i], 0..ngrp-1 */
 	size_t npol;
+	uint8_t ngrp;
 	bool enforcing; /* at T: any of them */
 	bool known;	/* adoption figure at T */
 	double share;
@@ -93,14 +108,39 @@ void rd_hostcov_free(struct rd_hostcov *hc);
 #define RD_F_NOW	  (1u << RD_NOW)
 #define RD_F_KEY_ROTATION (1u << RD_KEY_ROTATION)
 #define RD_F_CA_CHANGE	  (1u << RD_CA_CHANGE)
+
+/**
+ * What is known of the trust anchor a chain validates to, for NSC
+ * overridePins: @system is true when the chain was validated by the
+ * configured trust store (the probe's validated chain, or a candidate the
+ * what-if gate checks), @pin is the SPKI pin of its last certificate (the
+ * anchor) or NULL when unknown (presented chain only, bare candidate pins).
+ */
+struct rd_anchor {
+	bool system;
+	const uint8_t *pin;
+};
+/** The anchor of an address's evaluated chain. */
+struct rd_anchor rd_anchor_of(const struct readiness_address *a);
+
 /**
  * Survival of version @c under every kind at once (RD_F_* bits; c->enforcing
- * assumed). RD_F_KEY_ROTATION here only means "pins a CA key of @chain"; the
- * backup key a rotation can use is chosen per app by the evaluation.
+ * assumed). RD_F_KEY_ROTATION here only means "pins a CA key of @chain (or an
+ * overridePins anchor applies)"; the new key a rotation can use is chosen per
+ * app by the evaluation. @an may be NULL (no override applies).
  */
-uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain);
-/** Whether version @c survives chain @chain under @k (c->enforcing assumed). */
-bool rd_survives(const struct rd_cov *c, enum rd_kind k, const struct readiness_chain *chain);
+uint8_t rd_flags(const struct rd_cov *c, const struct readiness_chain *chain,
+		 const struct rd_anchor *an);
+/**
+ * Whether version @c survives a key rotation of @chain to the new leaf key
+ * @key: every enforcing group pins a CA key of @chain, has an applying
+ * overridePins anchor, or pins @key.
+ */
+bool rd_survives_key(const struct rd_cov *c, const struct readiness_chain *chain,
+		     const struct rd_anchor *an, const uint8_t key[32]);
+/** Whether @c has an enforcing policy with an overridePins anchor pinwatch could not
+ * read ("@raw/..."): verdicts then assume the pin check applies. */
+bool rd_cov_unresolved_override(const struct rd_cov *c);
 
 /** Users per app the engine cannot place: max(0, 1 - known_sum). */
 double rd_unaccounted(const struct rd_appcov *ac);
@@ -134,6 +174,9 @@ const struct readiness_chain *rd_eval_chain(const struct readiness_address *a);
  *  address's discovered chains differ in their pins, and expiry over them.
  *  0 or -ENOMEM. */
 int rd_variant_observations(struct readiness_endpoint_verdict *out);
+/** rd_anchor_of() for the chain apps of @platform are evaluated against
+ *  (readiness_platform_chain()). */
+struct rd_anchor rd_platform_anchor(const struct readiness_address *a, enum app_platform platform);
 /** Findings: versions that accept one discovered chain of an address but not
  *  another. 0 or -ENOMEM. */
 int rd_variant_findings(const struct readiness_index *idx, const struct readiness_observations *obs,

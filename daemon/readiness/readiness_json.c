@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/expiry.h"
 #include "base/util.h"
 
 /* Shares are rounded to 6 decimals so that 0.1 + 0.2 prints as 0.3. */
@@ -50,12 +51,6 @@ json_t *readiness_scenario_json(const struct readiness_scenario *s)
 	return o;
 }
 
-static int64_t days_left(time_t not_after, time_t at)
-{
-	int64_t diff = (int64_t)not_after - (int64_t)at;
-	return diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400);
-}
-
 /* @at: evaluation time for days_left (0: omit). */
 static json_t *chain_json(const struct readiness_chain *c, time_t at)
 {
@@ -74,7 +69,7 @@ static json_t *chain_json(const struct readiness_chain *c, time_t at)
 				      util_hex(x->sha256, 32, hex), "is_ca", x->is_ca);
 		if (o && at && x->not_after)
 			json_object_set_new(o, "days_left",
-					    json_integer(days_left(x->not_after, at)));
+					    json_integer(expiry_days_left(x->not_after, at)));
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -24,6 +24,7 @@ static int time_cmp(const void *a, const void *b)
 static double surviving_at(const struct rd_appcov *ac, const bool *survive, time_t d)
 {
 	double stranded = 0, known = 0;
+	bool unknown_at_risk = false;
 	const struct app *a = ac->app;
 	for (size_t v = 0; v < a->nversions; v++) {
 		const struct adoption_sample *s = model_latest_adoption(&a->versions[v], d);
@@ -36,9 +37,12 @@ static double surviving_at(const struct rd_appcov *ac, const bool *survive, time
 		const struct adoption_sample *s = model_latest_adoption(ac->vers[j].v, d);
 		if (s)
 			stranded += s->share;
+		else
+			unknown_at_risk = true;
 	}
-	/* the surviving KNOWN share, as scenario_fill() computes it */
-	double r = (known < 1.0 ? known : 1.0) - stranded;
+	/* 1 - stranded - unknown, as scenario_fill() computes it */
+	double unknown = unknown_at_risk && known < 1.0 ? 1.0 - known : 0.0;
+	double r = 1.0 - (stranded > 1.0 ? 1.0 : stranded) - unknown;
 	return r < 0 ? 0 : r > 1 ? 1 : r;
 }
 

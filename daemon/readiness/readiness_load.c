@@ -9,6 +9,7 @@
 #include "store/db.h"
 #include "base/util.h"
 #include "pki/x509.h"
+#include "readiness/readiness_gate.h"
 
 /* ---- Chains ----------------------------------------------------------- */
 
@@ -434,7 +435,7 @@ int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain
 		return util_err(err, errlen, -EINVAL, "more than %d certificates in the chain",
 				READINESS_MAX_CHAIN);
 	if (rc)
-		return rc == -EINVAL ? rc : util_err(err, errlen, -EINVAL, "%s", err);
+		return rc; /* -EINVAL (with the reason) or -ENOMEM */
 	out->certs = calloc(ch.n ? ch.n : 1, sizeof(*out->certs));
 	if (!out->certs) {
 		x509_chain_clear(&ch);
@@ -458,5 +459,66 @@ int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain
 		}
 	}
 	x509_chain_clear(&ch);
+	return 0;
+}
+
+/* ---- observed CA certificates ------------------------------------------ */
+
+void readiness_ca_crts_free(gnutls_x509_crt_t *crts, size_t n)
+{
+	for (size_t i = 0; crts && i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	free(crts);
+}
+
+int readiness_load_ca_crts(struct db *db, time_t at, gnutls_x509_crt_t **out, size_t *n, char *err,
+			   size_t errlen)
+{
+	/* first_seen: a CA pinwatch had not seen by @at could not complete a
+	 * chain at @at. */
+	static const char sql[] =
+		"SELECT der FROM certificates WHERE is_ca = 1 AND first_seen <= ?1"
+		" ORDER BY not_after DESC, id LIMIT 4096";
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return util_err(err, errlen, -EIO, "reading CA certificates: %s", db_errmsg(db));
+	sqlite3_bind_int64(s, 1, (int64_t)at);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		gnutls_datum_t d = { (unsigned char *)(uintptr_t)sqlite3_column_blob(s, 0),
+				     (unsigned)sqlite3_column_bytes(s, 0) };
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			gnutls_x509_crt_t *nv = realloc(*out, nc * sizeof(*nv));
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			*out = nv;
+			cap = nc;
+		}
+		gnutls_x509_crt_t c;
+		if (gnutls_x509_crt_init(&c) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (!d.data || gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(c); /* a row we cannot read completes nothing */
+			continue;
+		}
+		(*out)[(*n)++] = c;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		readiness_ca_crts_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return rc == -ENOMEM ? util_err(err, errlen, -ENOMEM, "out of memory")
+				     : util_err(err, errlen, -EIO, "reading CA certificates: %s",
+						db_errmsg(db));
+	}
 	return 0;
 }

@@ -49,7 +49,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 int readiness_chain_from_pem(const char *pem, size_t len, struct readiness_chain *out, char *err,
 			     size_t errlen);
 
-/** CA certificates pinwatch has observed (for readiness_complete_chain). Caller frees. */
+/** CA certificates pinwatch has observed, as the engine's structs (the gate
+ *  completes candidate chains from their DER: readiness_load_ca_crts). Caller frees. */
 int readiness_load_ca_pool(struct db *db, struct readiness_chain *out, char *err, size_t errlen);
 
 /** Everything one evaluation needs and produces; the report points into the rest. */
@@ -88,22 +89,32 @@ int readiness_check_db(struct db *db, time_t at, json_t **out, enum readiness_se
 /** A what-if request: @pins (bare candidate pins) and/or @pem (a candidate chain). */
 struct readiness_whatif_req {
 	const char *host; /**< normalised here */
-	int port;	  /**< 443 when 0 */
+	int port;	  /**< 0: the inventoried endpoint's port (443 with any_host) */
 	const uint8_t (*pins)[32];
 	size_t npins;
 	const char *pem; /**< NULL or PEM text of @pemlen bytes */
 	size_t pemlen;
 	time_t at;
 	double max_stranded; /**< the gate: risk when any app's stranded share exceeds it */
+	const char *ca_file; /**< trust anchors of the chain check; NULL/"": system store */
+	bool any_host;	     /**< accept a host that is not an inventoried endpoint */
 };
 
 /**
- * `pinwatch whatif` as a library call (also POST /api/v1/whatif). The
- * candidate chain is completed with observed CA certificates (so a pin on an
- * anchor the PEM omits counts); works when @host was never observed or is
- * not inventoried. @out gets readiness_whatif_json; @risk whether some app's
- * stranded share exceeds max_stranded. 0, -EINVAL (bad request; message) or
- * another negative errno (runtime).
+ * `pinwatch whatif` as a library call (also POST /api/v1/whatif). A
+ * candidate chain is first checked as every TLS client checks it
+ * (readiness_gate.h: valid at @at, covers the host, builds to an anchor of
+ * @ca_file or the system store); a failure strands every user of every app
+ * with a policy for the host and is a risk whatever max_stranded says.
+ * Pins are evaluated against each path a client can build (issuers among
+ * the candidate, the CA certificates observed by @at and the store,
+ * confirmed by signature), keeping the worst per app; bare pins add to
+ * every path. The host must be an inventoried endpoint (at @port, or of
+ * exactly one port when @port is 0) unless @any_host. @out gets
+ * readiness_whatif_json plus "checks" (readiness_gate_json); @risk whether
+ * a check failed or some app's stranded share exceeds max_stranded. 0,
+ * -EINVAL (bad request, not inventoried; message) or another negative errno
+ * (runtime).
  */
 int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, json_t **out,
 			bool *risk, char *err, size_t errlen);

@@ -48,6 +48,21 @@ const struct readiness_chain *readiness_platform_chain(const struct readiness_ad
 	return rd_eval_chain(a);
 }
 
+struct rd_anchor rd_platform_anchor(const struct readiness_address *a, enum app_platform platform)
+{
+	const char *var = "default";
+	const struct readiness_chain *c = readiness_platform_chain(a, platform, &var);
+	if (strcmp(var, "default") == 0)
+		return rd_anchor_of(a);
+	struct rd_anchor an = { false, NULL };
+	const struct readiness_variant *v = find_variant(a, var);
+	if (v && c == &v->validated && v->validated.ncerts) {
+		an.system = true;
+		an.pin = v->validated.certs[v->validated.ncerts - 1].pin;
+	}
+	return an;
+}
+
 /* Whether every pin of @a is in @b. */
 static bool pins_within(const struct readiness_chain *a, const struct readiness_chain *b)
 {
@@ -191,7 +206,16 @@ static int address_findings(const struct endpoint *ep, const struct readiness_ad
 			for (size_t k = 0; k < n; k++) {
 				if (!ch[k] || !ch[k]->ncerts)
 					continue;
-				if (rd_survives(c, RD_NOW, ch[k]))
+				/* The anchor for NSC overridePins: the last certificate
+				 * of a validated chain. */
+				bool validated = ch[k] == &a->validated;
+				for (size_t v = 0; v < a->nvariants && !validated; v++)
+					validated = ch[k] == &a->variants[v].validated;
+				struct rd_anchor an = {
+					validated,
+					validated ? ch[k]->certs[ch[k]->ncerts - 1].pin : NULL
+				};
+				if (rd_flags(c, ch[k], &an) & RD_F_NOW)
 					ok = ok < n ? ok : k;
 				else
 					bad = bad < n ? bad : k;

@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/inventory.h"
 #include "readiness/readiness.h"
+#include "readiness/readiness_gate.h"
 #include "readiness/readiness_json.h"
 #include "readiness/readiness_load.h"
 #include "signals/reports.h"
@@ -197,24 +198,32 @@ static json_t *endpoint_verdict(const struct endpoint *ep, const struct readines
 struct evalctx {
 	struct inventory inv;
 	struct readiness_index *idx;
-	struct readiness_chain pool; /* CA certificates pinwatch observed */
+	struct x509_trust *trust; /* the anchors clients would use (ca_file or system) */
+	gnutls_x509_crt_t *pool;  /* CA certificates pinwatch observed */
+	size_t npool;
 };
 
 static void evalctx_free(struct evalctx *x)
 {
 	readiness_index_free(x->idx);
-	readiness_chain_free(&x->pool);
+	readiness_ca_crts_free(x->pool, x->npool);
+	x509_trust_free(x->trust);
 	model_inventory_free(&x->inv);
 	memset(x, 0, sizeof(*x));
 }
 
-static int evalctx_load(struct db *db, struct evalctx *x, char *err, size_t errlen)
+static int evalctx_load(struct db *db, const char *ca_file, time_t now, struct evalctx *x,
+			char *err, size_t errlen)
 {
 	int rc;
 	memset(x, 0, sizeof(*x));
 	if ((rc = inventory_load(db, &x->inv, err, errlen)) ||
-	    (rc = readiness_load_ca_pool(db, &x->pool, err, errlen)))
+	    (rc = readiness_load_ca_crts(db, now, &x->pool, &x->npool, err, errlen)))
 		goto fail;
+	if (!(x->trust = x509_trust_new(ca_file, err, errlen))) {
+		rc = -EIO;
+		goto fail;
+	}
 	if (!(x->idx = readiness_index_new(&x->inv))) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
@@ -225,60 +234,84 @@ fail:
 	return rc;
 }
 
-/* Evaluate @c (for @host, or every enabled endpoint its leaf covers) with
- * the readiness what-if at @at into a verdict object. The chain is
- * completed with the CA certificates pinwatch observed, so a pin on an
- * anchor the candidate omits counts. */
+/* Evaluate @c (for @host, or every enabled endpoint its leaf covers) at @at
+ * into a verdict object: first the checks every client makes (validity,
+ * name, trust; readiness_gate.h), then the pins against each path a client
+ * can build from the leaf (issuers confirmed by signature among the
+ * candidate, the observed CA certificates and the trust store). A chain
+ * failing a check strands every user of every app with a policy for the
+ * endpoint. */
 static int evaluate(const struct evalctx *x, const struct cand *c, const char *host, time_t at,
 		    json_t **verdict, double *max_out, bool *strands, char *err, size_t errlen)
 {
-	struct readiness_chain chain = { 0 };
-	json_t *eps = NULL;
+	json_t *eps = NULL, *reasons = json_array();
 	double max = 0, max_unknown = 0;
+	bool failed = false, expired = at > c->not_after;
 	char date[16];
-	int rc;
+	int rc = 0;
 
-	if ((rc = readiness_chain_from_pem(c->pem, strlen(c->pem), &chain, err, errlen)))
-		goto out;
-	if (readiness_complete_chain(&chain, x->pool.certs, x->pool.ncerts) < 0 ||
-	    !(eps = json_array())) {
+	if (!(eps = json_array()) || !reasons) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < x->inv.nendpoints; i++) {
 		const struct endpoint *ep = &x->inv.endpoints[i];
+		/* With a host the name check is the gate's (a wrong name strands);
+		 * without one, the endpoints are those the leaf names. */
 		if (!ep->enabled || (host && strcmp(host, ep->host)) ||
-		    !gnutls_x509_crt_check_hostname2(c->crts[0], ep->host, 0))
+		    (!host && !gnutls_x509_crt_check_hostname2(c->crts[0], ep->host, 0)))
 			continue;
+		struct readiness_gate g;
 		struct readiness_whatif w;
-		if ((rc = readiness_whatif_eval(x->idx, ep->host, &chain, NULL, at, &w))) {
+		bool pd = false;
+		if ((rc = readiness_gate_check(x->trust, x->pool, x->npool, c->pem, strlen(c->pem),
+					       ep->host, at, &g, err, errlen)))
+			goto out;
+		rc = readiness_gate_whatif(x->idx, ep->host, &g, NULL, 0, NULL, at, &w, &pd);
+		if (rc) {
+			readiness_gate_free(&g);
 			util_err(err, errlen, rc, "evaluating %s: %s", ep->host, strerror(-rc));
 			goto out;
 		}
 		json_t *ej = endpoint_verdict(ep, &w);
+		json_t *ck = readiness_gate_json(&g, pd);
+		if (!g.ok) {
+			failed = true;
+			for (size_t k = 0; k < g.nfailures; k++)
+				json_array_append_new(reasons,
+						      json_sprintf("%s:%d: %s", ep->host, ep->port,
+								   g.failures[k]));
+		}
 		if (w.max_stranded > max)
 			max = w.max_stranded;
 		if (w.max_unknown > max_unknown)
 			max_unknown = w.max_unknown;
 		readiness_whatif_free(&w);
-		if (!ej || json_array_append_new(eps, ej)) {
+		readiness_gate_free(&g);
+		if (!ej || !ck || json_object_set_new(ej, "checks", ck) ||
+		    json_array_append_new(eps, ej)) {
+			if (ej)
+				json_decref(ej);
 			rc = util_err(err, errlen, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
 	/* Users whose version is unknown might be on an at-risk version: that
-	 * is a risk too (a warning rather than a critical alert). */
-	*strands = max > 1e-9 || max_unknown > 1e-9;
+	 * is a risk too (a warning rather than a critical alert). A chain no
+	 * client accepts strands everyone, pinned or not. */
+	if (failed)
+		max = 1;
+	*strands = failed || max > 1e-9 || max_unknown > 1e-9;
 	*max_out = max;
-	*verdict = json_pack("{s:s,s:f,s:f,s:b,s:b,s:O,s:i}", "at",
-			     util_fmt_date(at, date, sizeof(date)), "max_stranded", max,
-			     "max_unknown", max_unknown, "would_strand", *strands, "expired", 0,
-			     "endpoints", eps, "chain_length", (int)chain.ncerts);
+	*verdict = json_pack(
+		"{s:s,s:f,s:f,s:b,s:b,s:b,s:O,s:O}", "at", util_fmt_date(at, date, sizeof(date)),
+		"max_stranded", max, "max_unknown", max_unknown, "would_strand", *strands,
+		"expired", expired, "checks_failed", failed, "endpoints", eps, "reasons", reasons);
 	if (!*verdict)
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 out:
 	json_decref(eps);
-	readiness_chain_free(&chain);
+	json_decref(reasons);
 	return rc;
 }
 
@@ -304,7 +337,7 @@ static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, t
 	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
 			     ? NULL
 			     : strdup((const char *)sqlite3_column_text(s, 1));
-	time_t nb = sqlite3_column_int64(s, 2), na = sqlite3_column_int64(s, 3);
+	time_t nb = sqlite3_column_int64(s, 2);
 	sqlite3_reset(s);
 	struct cand c;
 	json_t *verdict = NULL;
@@ -314,24 +347,14 @@ static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, t
 		free(host);
 		return util_err(err, errlen, -ENOMEM, "out of memory");
 	}
-	if (na <= now) {
-		/* An expired certificate can no longer be deployed: nothing to warn about. */
-		char date[16];
-		rc = 0;
-		verdict =
-			json_pack("{s:s,s:f,s:f,s:b,s:b,s:[],s:[s]}", "at",
-				  util_fmt_date(now, date, sizeof(date)), "max_stranded", 0.0,
-				  "max_unknown", 0.0, "would_strand", 0, "expired", 1, "endpoints",
-				  "reasons", "the certificate has expired and cannot be deployed");
-		if (!verdict)
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-	} else {
-		rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
-		if (!rc)
-			rc = evaluate(x, &c, host, nb > now ? nb : now, &verdict, &max, &strands,
-				      err, errlen);
-		cand_free(&c);
-	}
+	/* A certificate not valid yet is evaluated when it becomes valid (CT
+	 * shows it before deployment); an expired one now, where it fails the
+	 * validity check: deploying it would strand everyone. */
+	rc = cand_parse((const uint8_t *)pem, strlen(pem), &c, err, errlen);
+	if (!rc)
+		rc = evaluate(x, &c, host, nb > now ? nb : now, &verdict, &max, &strands, err,
+			      errlen);
+	cand_free(&c);
 	free(pem);
 	free(host);
 	if (rc)
@@ -358,13 +381,14 @@ static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, t
 	return 0;
 }
 
-int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
+int candidates_evaluate(struct db *db, const char *ca_file, int64_t id, time_t now, char *err,
+			size_t errlen)
 {
 	struct evalctx x;
 	int rc = db_begin(db);
 	if (rc)
 		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
-	if (!(rc = evalctx_load(db, &x, err, errlen))) {
+	if (!(rc = evalctx_load(db, ca_file, now, &x, err, errlen))) {
 		rc = evaluate_locked(db, &x, id, now, err, errlen);
 		evalctx_free(&x);
 	}
@@ -375,7 +399,8 @@ int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t
 	return rc;
 }
 
-int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
+int candidates_evaluate_all(struct db *db, const char *ca_file, time_t now, char *err,
+			    size_t errlen)
 {
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -404,7 +429,7 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 		ids[n++] = sqlite3_column_int64(s, 0);
 	}
 	sqlite3_reset(s);
-	if (n && !(rc = evalctx_load(db, &x, err, errlen))) {
+	if (n && !(rc = evalctx_load(db, ca_file, now, &x, err, errlen))) {
 		for (size_t i = 0; i < n && !rc; i++) {
 			rc = evaluate_locked(db, &x, ids[i], now, err, errlen);
 			/* One unreadable row (edited by hand) must not stop the others. */
@@ -422,6 +447,7 @@ int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen)
 }
 
 static const char SQL_COUNT_LIVE[] = "SELECT count(*) FROM candidates WHERE not_after > ?1";
+static const char SQL_HOST_KNOWN[] = "SELECT 1 FROM endpoints WHERE host = ?1 LIMIT 1";
 static const char SQL_FIND[] = "SELECT id FROM candidates WHERE chain_sha256 = ?1";
 static const char SQL_INSERT[] =
 	"INSERT INTO candidates (source, host, chain_sha256, leaf_sha256, chain_pem, chain_length, "
@@ -455,9 +481,9 @@ static int audit_change(struct db *db, const char *actor, const char *action, in
 	return audit_append(db, actor, action, "candidate", ids, before, after, err, errlen);
 }
 
-int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
-		   enum candidate_source source, const char *host_in, time_t now, int64_t *id,
-		   bool *existed, char *err, size_t errlen)
+int candidates_add(struct db *db, const char *actor, const char *ca_file, const uint8_t *data,
+		   size_t len, enum candidate_source source, const char *host_in, time_t now,
+		   int64_t *id, bool *existed, char *err, size_t errlen)
 {
 	struct cand c;
 	char host[256] = "";
@@ -473,11 +499,6 @@ int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t
 	}
 	if ((rc = cand_parse(data, len, &c, err, errlen)))
 		goto out;
-	if (host[0] && !gnutls_x509_crt_check_hostname2(c.crts[0], host, 0)) {
-		rc = util_err(err, errlen, -EINVAL, "host: the leaf certificate does not cover %s",
-			      host);
-		goto out;
-	}
 	json_t *pa = json_array();
 	for (unsigned i = 0; pa && i < c.n; i++) {
 		char b64[45];
@@ -493,6 +514,22 @@ int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t
 	if ((rc = db_begin(db))) {
 		util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
 		goto out;
+	}
+	if (host[0]) {
+		/* A typo must not pass the gate as "covers nothing". */
+		sqlite3_stmt *e = db_stmt(db, SQL_HOST_KNOWN);
+		if (!e)
+			goto sqlfail;
+		sqlite3_bind_text(e, 1, host, -1, SQLITE_TRANSIENT);
+		int known = sqlite3_step(e);
+		sqlite3_reset(e);
+		if (known != SQLITE_ROW && known != SQLITE_DONE)
+			goto sqlfail;
+		if (known == SQLITE_DONE) {
+			rc = util_err(err, errlen, -EINVAL,
+				      "host: %s is not an inventoried endpoint", host);
+			goto rollback;
+		}
 	}
 	sqlite3_stmt *s = db_stmt(db, SQL_FIND);
 	if (!s)
@@ -546,7 +583,7 @@ int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t
 			goto rollback;
 	}
 	struct evalctx x;
-	if ((rc = evalctx_load(db, &x, err, errlen)))
+	if ((rc = evalctx_load(db, ca_file, now, &x, err, errlen)))
 		goto rollback;
 	rc = evaluate_locked(db, &x, *id, now, err, errlen);
 	evalctx_free(&x);
@@ -687,9 +724,12 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 	}
 	for (size_t i = 0; i < total; i++) {
 		json_t *c = json_array_get(all, i);
-		if (!json_is_true(json_object_get(c, "would_strand")))
-			continue;
 		json_t *v = json_object_get(c, "verdict");
+		/* An expired certificate is no pending deployment: no alert (the
+		 * verdict still says deploying it would strand everyone). */
+		if (!json_is_true(json_object_get(c, "would_strand")) ||
+		    json_is_true(json_object_get(v, "expired")))
+			continue;
 		double max = json_real_value(json_object_get(c, "max_stranded"));
 		struct reports_alert *al = &a[cnt++];
 		al->kind = "candidate_would_strand";
@@ -749,8 +789,8 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 	return 0;
 }
 
-int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
-			      json_t **resp, char *err, size_t errlen)
+int candidates_api_post_value(struct db *db, const char *actor, const char *ca_file, json_t *root,
+			      time_t now, json_t **resp, char *err, size_t errlen)
 {
 	*resp = NULL;
 	if (!json_is_object(root)) {
@@ -776,7 +816,7 @@ int candidates_api_post_value(struct db *db, const char *actor, json_t *root, ti
 	}
 	int64_t id;
 	bool existed;
-	int rc = candidates_add(db, actor, (const uint8_t *)json_string_value(pem),
+	int rc = candidates_add(db, actor, ca_file, (const uint8_t *)json_string_value(pem),
 				json_string_length(pem), source,
 				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
 				&existed, err, errlen);
@@ -787,8 +827,8 @@ int candidates_api_post_value(struct db *db, const char *actor, json_t *root, ti
 	return existed ? 200 : 201;
 }
 
-int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
-			json_t **resp, char *err, size_t errlen)
+int candidates_api_post(struct db *db, const char *actor, const char *ca_file, const char *body,
+			size_t len, time_t now, json_t **resp, char *err, size_t errlen)
 {
 	json_error_t je;
 	*resp = NULL;
@@ -801,7 +841,7 @@ int candidates_api_post(struct db *db, const char *actor, const char *body, size
 		util_err(err, errlen, 0, "body: expected a JSON object: %s", je.text);
 		return 400;
 	}
-	int status = candidates_api_post_value(db, actor, root, now, resp, err, errlen);
+	int status = candidates_api_post_value(db, actor, ca_file, root, now, resp, err, errlen);
 	json_decref(root);
 	return status;
 }

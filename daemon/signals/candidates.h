@@ -38,25 +38,33 @@ int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t er
 /**
  * Record the chain in @data (PEM, or DER; leaf first; at most
  * CANDIDATES_MAX_CHAIN certificates) from @source for @host (NULL: every
- * inventoried endpoint the leaf covers; given: the leaf must cover it),
- * then evaluate it. The same chain again is not duplicated (*existed set,
- * re-evaluated). A new candidate is audited ("create", by @actor) in the
- * same transaction. Stores the id in *id. 0, -EINVAL (bad input, message
- * names the problem), -ENOSPC (CANDIDATES_MAX unexpired candidates already
- * recorded) or -EIO.
+ * inventoried endpoint the leaf covers; given: it must be an inventoried
+ * endpoint, and a leaf that does not cover it fails the name check), then
+ * evaluate it (candidates_evaluate). The same chain again is not
+ * duplicated (*existed set, re-evaluated). A new candidate is audited
+ * ("create", by @actor) in the same transaction. Stores the id in *id. 0,
+ * -EINVAL (bad input, a host that is not inventoried; message names the
+ * problem), -ENOSPC (CANDIDATES_MAX unexpired candidates already recorded)
+ * or -EIO.
  */
-int candidates_add(struct db *db, const char *actor, const uint8_t *data, size_t len,
-		   enum candidate_source source, const char *host, time_t now, int64_t *id,
-		   bool *existed, char *err, size_t errlen);
+int candidates_add(struct db *db, const char *actor, const char *ca_file, const uint8_t *data,
+		   size_t len, enum candidate_source source, const char *host, time_t now,
+		   int64_t *id, bool *existed, char *err, size_t errlen);
 
 /**
  * Evaluate candidate @id at max(@now, its notBefore) against the current
- * inventory and store the verdict. 0, -ENOENT or -EIO.
+ * inventory and store the verdict: first the checks every TLS client makes
+ * (readiness_gate.h: validity, the endpoint's name, a path to an anchor of
+ * @ca_file or, when NULL/"", the system store), a failure stranding every
+ * user of every app with a policy for the endpoint; then the pins against
+ * each path a client can build. 0, -ENOENT or -EIO.
  */
-int candidates_evaluate(struct db *db, int64_t id, time_t now, char *err, size_t errlen);
+int candidates_evaluate(struct db *db, const char *ca_file, int64_t id, time_t now, char *err,
+			size_t errlen);
 
 /** Re-evaluate every candidate (after inventory changes). 0 or the first error. */
-int candidates_evaluate_all(struct db *db, time_t now, char *err, size_t errlen);
+int candidates_evaluate_all(struct db *db, const char *ca_file, time_t now, char *err,
+			    size_t errlen);
 
 /** Delete candidate @id, audited ("delete", by @actor). 0, -ENOENT or -EIO. */
 int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen);
@@ -70,8 +78,8 @@ int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, s
 int candidates_json(struct db *db, int64_t id, json_t **out, char *err, size_t errlen);
 
 /**
- * Conditions true now: one candidate_would_strand per candidate whose
- * verdict strands users (critical when a known share is stranded, warning
+ * Conditions true now: one candidate_would_strand per unexpired candidate
+ * whose verdict strands users (critical when a known share is stranded, warning
  * when only versions without adoption figures are). Caller frees with
  * reports_alerts_free().
  */
@@ -84,11 +92,11 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
  * (new) or 200 (known chain) with the candidate in *resp, 400 with a message
  * in @err, 409 (CANDIDATES_MAX reached), or 500. Caller owns *resp.
  */
-int candidates_api_post(struct db *db, const char *actor, const char *body, size_t len, time_t now,
-			json_t **resp, char *err, size_t errlen);
+int candidates_api_post(struct db *db, const char *actor, const char *ca_file, const char *body,
+			size_t len, time_t now, json_t **resp, char *err, size_t errlen);
 
 /** candidates_api_post() on an already parsed body @root (borrowed). */
-int candidates_api_post_value(struct db *db, const char *actor, json_t *root, time_t now,
-			      json_t **resp, char *err, size_t errlen);
+int candidates_api_post_value(struct db *db, const char *actor, const char *ca_file, json_t *root,
+			      time_t now, json_t **resp, char *err, size_t errlen);
 
 #endif

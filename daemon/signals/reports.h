@@ -245,9 +245,10 @@ struct alerts_condv;
  * REPORTS_ALERT_WINDOW, candidate_would_strand per stranding candidate
  * (every candidate is re-evaluated at @now first, in its own transaction).
  * Scope: ALERT_PIN_FAILURES_REPORTED | ALERT_CANDIDATE_WOULD_STRAND.
- * 0 or negative errno with a message.
+ * @ca_file: the trust anchors candidates are checked against (NULL/"":
+ * the system store). 0 or negative errno with a message.
  */
-int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, char *err,
-			 size_t errlen);
+int reports_signal_conds(struct db *db, const char *ca_file, time_t now, struct alerts_condv *out,
+			 char *err, size_t errlen);
 
 #endif

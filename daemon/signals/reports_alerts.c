@@ -32,8 +32,8 @@ static int push_all(const struct reports_alert *a, size_t n, struct alerts_condv
 	return 0;
 }
 
-int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, char *err,
-			 size_t errlen)
+int reports_signal_conds(struct db *db, const char *ca_file, time_t now, struct alerts_condv *out,
+			 char *err, size_t errlen)
 {
 	struct reports_alert *a = NULL;
 	size_t n = 0;
@@ -45,7 +45,7 @@ int reports_signal_conds(struct db *db, time_t now, struct alerts_condv *out, ch
 		return rc;
 	/* Verdicts move with adoption figures, pin expiry and the inventory:
 	 * re-evaluate before reading them. */
-	if ((rc = candidates_evaluate_all(db, now, err, errlen)))
+	if ((rc = candidates_evaluate_all(db, ca_file, now, err, errlen)))
 		return rc;
 	rc = candidates_alert_conds(db, &a, &n, err, errlen);
 	if (!rc)

@@ -113,11 +113,36 @@ static int insert_pins(struct db *db, const struct pin_policy *p, char *err, siz
 	return 0;
 }
 
+/* override_anchors as stored: one entry per line, NULL when none. Entries are
+ * validated (invfile_check_override_anchor: no whitespace), so a newline
+ * never occurs inside one. */
+static void bind_overrides(sqlite3_stmt *s, int col, const struct pin_policy *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->noverride_anchors; i++)
+		n += strlen(p->override_anchors[i]) + 1;
+	char *t = n ? malloc(n) : NULL;
+	if (!t) {
+		sqlite3_bind_null(s, col);
+		return;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < p->noverride_anchors; i++) {
+		size_t l = strlen(p->override_anchors[i]);
+		if (i)
+			t[o++] = '\n';
+		memcpy(t + o, p->override_anchors[i], l);
+		o += l;
+	}
+	t[o] = '\0';
+	sqlite3_bind_text(s, col, t, (int)o, free);
+}
+
 static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err, size_t errlen)
 {
 	static const char sql[] = "INSERT INTO pin_policies (version_id, pattern, "
-				  "include_subdomains, enforce, expires, source) "
-				  "VALUES (?,?,?,?,?,?)";
+				  "include_subdomains, enforce, expires, source, override_anchors) "
+				  "VALUES (?,?,?,?,?,?,?)";
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, "writing policy", err, errlen);
@@ -127,6 +152,7 @@ static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char 
 	sqlite3_bind_int(s, 4, p->enforce);
 	bind_opt(s, 5, p->expires);
 	sqlite3_bind_text(s, 6, p->source ? p->source : "inventory", -1, SQLITE_TRANSIENT);
+	bind_overrides(s, 7, p);
 	int rc = step_done(db, s, "writing policy", err, errlen);
 	if (rc)
 		return rc;
@@ -136,8 +162,8 @@ static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char 
 
 static int update_policy(struct db *db, struct pin_policy *p, char *err, size_t errlen)
 {
-	static const char upd[] = "UPDATE pin_policies SET enforce = ?, expires = ?, source = ? "
-				  "WHERE id = ?";
+	static const char upd[] = "UPDATE pin_policies SET enforce = ?, expires = ?, source = ?, "
+				  "override_anchors = ? WHERE id = ?";
 	static const char del[] = "DELETE FROM pins WHERE policy_id = ?";
 	sqlite3_stmt *s = db_stmt(db, upd);
 	if (!s)
@@ -145,7 +171,8 @@ static int update_policy(struct db *db, struct pin_policy *p, char *err, size_t 
 	sqlite3_bind_int(s, 1, p->enforce);
 	bind_opt(s, 2, p->expires);
 	sqlite3_bind_text(s, 3, p->source ? p->source : "inventory", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, p->id);
+	bind_overrides(s, 4, p);
+	sqlite3_bind_int64(s, 5, p->id);
 	int rc = step_done(db, s, "updating policy", err, errlen);
 	if (rc)
 		return rc;

@@ -273,8 +273,11 @@ bool apps_policy_equal(const struct pin_policy *a, const struct pin_policy *b)
 	const char *sa = a->source ? a->source : "inventory";
 	const char *sb = b->source ? b->source : "inventory";
 	if (a->enforce != b->enforce || strcmp(a->expires, b->expires) || strcmp(sa, sb) ||
-	    a->npins != b->npins)
+	    a->npins != b->npins || a->noverride_anchors != b->noverride_anchors)
 		return false;
+	for (size_t i = 0; i < a->noverride_anchors; i++)
+		if (strcmp(a->override_anchors[i], b->override_anchors[i]))
+			return false;
 	for (size_t i = 0; i < a->npins; i++)
 		if (a->pins[i].role != b->pins[i].role ||
 		    memcmp(a->pins[i].sha256, b->pins[i].sha256, 32))

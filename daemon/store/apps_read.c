@@ -74,13 +74,39 @@ static int load_pins(struct db *db, struct pin_policy *p)
 	return rc;
 }
 
+/* override_anchors: one entry per line (apps.c bind_overrides). -ENOMEM or 0. */
+static int read_overrides(sqlite3_stmt *s, int col, struct pin_policy *p)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+	if (!t || !*t)
+		return 0;
+	size_t n = 1;
+	for (const char *c = t; *c; c++)
+		n += *c == '\n';
+	p->override_anchors = calloc(n, sizeof(char *));
+	if (!p->override_anchors)
+		return -ENOMEM;
+	for (const char *c = t; p->noverride_anchors < n;) {
+		const char *e = strchr(c, '\n');
+		size_t l = e ? (size_t)(e - c) : strlen(c);
+		if (!(p->override_anchors[p->noverride_anchors] = strndup(c, l)))
+			return -ENOMEM;
+		p->noverride_anchors++;
+		if (!e)
+			break;
+		c = e + 1;
+	}
+	return 0;
+}
+
 static int load_version_body(struct db *db, struct app_version *v)
 {
 	static const char qa[] =
 		"SELECT at, share, active_users FROM adoption WHERE version_id = ? ORDER BY at";
-	static const char qp[] = "SELECT id, pattern, include_subdomains, enforce, expires, source "
-				 "FROM pin_policies WHERE version_id = ? ORDER BY pattern, "
-				 "include_subdomains";
+	static const char qp[] =
+		"SELECT id, pattern, include_subdomains, enforce, expires, source, "
+		"override_anchors FROM pin_policies WHERE version_id = ? ORDER BY "
+		"pattern, include_subdomains";
 	int rc = 0, src;
 	size_t cap = 0;
 	bool oom = false;
@@ -136,6 +162,8 @@ static int load_version_body(struct db *db, struct app_version *v)
 		if (p->expires[0])
 			(void)util_parse_date(p->expires, &p->expires_at);
 		p->source = col_dup(s, 5, &oom);
+		if (!oom && read_overrides(s, 6, p))
+			oom = true;
 		if (oom || !p->pattern) {
 			rc = -ENOMEM;
 			break;

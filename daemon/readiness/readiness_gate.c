@@ -1,0 +1,458 @@
+/* The renewal gate (readiness_gate.h): certification paths of a candidate
+ * chain, the checks every TLS client makes before pins, and the what-if of
+ * each path. GnuTLS and the store live here, not in the pure engine. */
+#include "readiness/readiness_gate.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "pki/x509.h"
+#include "readiness/readiness_load.h"
+
+#define EPS 1e-9
+
+/* ---- checks ------------------------------------------------------------ */
+
+void readiness_gate_free(struct readiness_gate *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nfailures; i++)
+		free(g->failures[i]);
+	for (size_t i = 0; i < g->npaths; i++)
+		readiness_chain_free(&g->paths[i]);
+	free(g->paths);
+	for (size_t i = 0; i < g->nnot_on_path; i++)
+		free(g->not_on_path[i]);
+	free(g->not_on_path);
+	memset(g, 0, sizeof(*g));
+}
+
+static int fail(struct readiness_gate *g, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct readiness_gate *g, const char *kind, const char *fmt, ...)
+{
+	char buf[700];
+	va_list ap;
+	if (g->nfailures >= READINESS_GATE_MAX_FAILURES)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char *s = strdup(buf);
+	if (!s)
+		return -ENOMEM;
+	g->failed[g->nfailures] = kind;
+	g->failures[g->nfailures++] = s;
+	return 0;
+}
+
+static int chain_from_path(const struct x509_chain *p, struct readiness_chain *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->certs = calloc(p->n ? p->n : 1, sizeof(*out->certs));
+	if (!out->certs)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct x509_cert_info *x = &p->certs[i];
+		struct readiness_cert *c = &out->certs[out->ncerts++];
+		memcpy(c->pin, x->spki_pin, 32);
+		memcpy(c->sha256, x->sha256, 32);
+		c->subject = strdup(x->subject);
+		c->issuer = strdup(x->issuer);
+		c->not_before = x->not_before;
+		c->not_after = x->not_after;
+		c->is_ca = x->is_ca;
+		if (!c->subject || !c->issuer) {
+			readiness_chain_free(out);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The first certificate of @p not valid at @at, or NULL. */
+static const struct x509_cert_info *invalid_at(const struct x509_chain *p, time_t at)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (at < p->certs[i].not_before || at > p->certs[i].not_after)
+			return &p->certs[i];
+	return NULL;
+}
+
+static int fail_validity(struct readiness_gate *g, const struct x509_cert_info *c, bool leaf,
+			 time_t at)
+{
+	char d[16];
+	const char *what = leaf ? "the leaf certificate" : "the CA certificate";
+	if (at > c->not_after)
+		return fail(g, "expired", "%s %s expired on %s", what, c->subject,
+			    util_fmt_date(c->not_after, d, sizeof(d)));
+	return fail(g, "not_yet_valid", "%s %s is not valid before %s", what, c->subject,
+		    util_fmt_date(c->not_before, d, sizeof(d)));
+}
+
+/* Whether every certificate of @p other than anchors of the store is one
+ * the candidate holds (pool indexes below @nsent). */
+static bool path_sent_only(const struct x509_path *p, size_t nsent)
+{
+	for (size_t k = 1; k < p->certs.n; k++)
+		if (p->src[k] != X509_SRC_ANCHOR && (p->src[k] < 0 || (size_t)p->src[k] >= nsent))
+			return false;
+	return true;
+}
+
+static int keep_path(struct readiness_gate *g, const struct x509_chain *p)
+{
+	struct readiness_chain *np = realloc(g->paths, (g->npaths + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	g->paths = np;
+	int rc = chain_from_path(p, &g->paths[g->npaths]);
+	if (!rc)
+		g->npaths++;
+	return rc;
+}
+
+int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t *observed,
+			 size_t nobserved, const char *pem, size_t len, const char *host, time_t at,
+			 struct readiness_gate *out, char *err, size_t errlen)
+{
+	struct x509_chain ch = { 0 };
+	struct x509_paths ps = { 0 };
+	gnutls_x509_crt_t crts[READINESS_MAX_CHAIN] = { 0 };
+	gnutls_x509_crt_t *pool = NULL;
+	size_t npool = 0;
+	bool *on_path = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!pem || len == 0)
+		return util_err(err, errlen, -EINVAL, "empty certificate chain");
+	rc = x509_chain_parse((const uint8_t *)pem, len, READINESS_MAX_CHAIN, &ch, err, errlen);
+	if (rc == -E2BIG)
+		return util_err(err, errlen, -EINVAL, "more than %d certificates in the chain",
+				READINESS_MAX_CHAIN);
+	if (rc)
+		return rc; /* -EINVAL (with the reason) or -ENOMEM */
+	for (size_t i = 0; i < ch.n; i++) {
+		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
+		if (gnutls_x509_crt_init(&crts[i]) < 0) {
+			crts[i] = NULL;
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto done;
+		}
+		if (gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
+			rc = util_err(err, errlen, -EINVAL, "certificate %zu cannot be read",
+				      i + 1);
+			goto done;
+		}
+	}
+	/* The candidate's own certificates first, then what pinwatch observed
+	 * (the same certificate twice would only give the same path twice). */
+	pool = calloc(ch.n + nobserved + 1, sizeof(*pool));
+	on_path = calloc(ch.n + 1, sizeof(*on_path));
+	if (!pool || !on_path) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 1; i < ch.n; i++)
+		pool[npool++] = crts[i];
+	for (size_t i = 0; i < nobserved; i++) {
+		bool dup = false;
+		for (size_t k = 1; k < ch.n && !dup; k++)
+			dup = gnutls_x509_crt_equals(observed[i], crts[k]) != 0;
+		if (!dup)
+			pool[npool++] = observed[i];
+	}
+	out->checked = true;
+	const struct x509_cert_info *leaf = &ch.certs[0];
+	if (at < leaf->not_before || at > leaf->not_after)
+		if ((rc = fail_validity(out, leaf, true, at)))
+			goto nomem;
+	if (host && !gnutls_x509_crt_check_hostname2(crts[0], host, 0))
+		if ((rc = fail(out, "hostname", "the leaf certificate %s does not cover %s",
+			       leaf->subject, host)))
+			goto nomem;
+	if ((rc = x509_paths_build(trust, crts[0], pool, npool, &ps, err, errlen)))
+		goto done;
+	out->truncated = ps.truncated;
+	/* Android's TrustManagerImpl and OkHttp's chain cleaner complete a chain
+	 * from the trust store and the certificates the server sent, and look
+	 * elsewhere (Android: intermediates cached from earlier connections;
+	 * here: what pinwatch observed) only when that fails. */
+	bool sent_only = false;
+	for (size_t i = 0; i < ps.n && !sent_only; i++)
+		sent_only = ps.v[i].trusted && !invalid_at(&ps.v[i].certs, at) &&
+			    path_sent_only(&ps.v[i], ch.n - 1);
+	size_t ntrusted = 0, nvalid = 0;
+	for (size_t i = 0; i < ps.n; i++) {
+		if (!ps.v[i].trusted)
+			continue;
+		ntrusted++;
+		if (invalid_at(&ps.v[i].certs, at))
+			continue;
+		if (sent_only && !path_sent_only(&ps.v[i], ch.n - 1))
+			continue;
+		nvalid++;
+		if ((rc = keep_path(out, &ps.v[i].certs)))
+			goto nomem;
+		for (size_t k = 1; k < ps.v[i].certs.n; k++)
+			if (ps.v[i].src[k] >= 0 && (size_t)ps.v[i].src[k] + 1 < ch.n)
+				on_path[ps.v[i].src[k] + 1] = true;
+	}
+	if (ntrusted == 0) {
+		rc = fail(out, "untrusted",
+			  "the chain does not build to a trust anchor (the configured ca_file, "
+			  "else the system store): %s",
+			  ps.n ? ps.v[0].reason : "no path");
+		if (rc)
+			goto nomem;
+	} else if (nvalid == 0 && !out->nfailures) {
+		/* Every trusted path holds a CA certificate invalid at T. */
+		const struct x509_cert_info *bad = NULL;
+		for (size_t i = 0; i < ps.n && !bad; i++)
+			if (ps.v[i].trusted)
+				bad = invalid_at(&ps.v[i].certs, at);
+		if (bad && (rc = fail_validity(out, bad, false, at)))
+			goto nomem;
+	}
+	if (out->npaths == 0) {
+		/* Nothing a client accepts: keep the path that came closest, for the
+		 * report (trusted ones sort first). */
+		struct x509_chain leafonly = { .certs = ch.certs, .n = 1 };
+		if ((rc = keep_path(out, ps.n ? &ps.v[0].certs : &leafonly)))
+			goto nomem;
+		for (size_t k = 1; ps.n && k < ps.v[0].certs.n; k++)
+			if (ps.v[0].src[k] >= 0 && (size_t)ps.v[0].src[k] + 1 < ch.n)
+				on_path[ps.v[0].src[k] + 1] = true;
+	}
+	for (size_t i = 1; i < ch.n; i++) {
+		if (on_path[i])
+			continue;
+		char **nv = realloc(out->not_on_path, (out->nnot_on_path + 1) * sizeof(*nv));
+		if (!nv)
+			goto nomem;
+		out->not_on_path = nv;
+		if (!(nv[out->nnot_on_path] = strdup(ch.certs[i].subject)))
+			goto nomem;
+		out->nnot_on_path++;
+	}
+	out->ok = out->nfailures == 0;
+	rc = 0;
+	goto done;
+nomem:
+	rc = util_err(err, errlen, -ENOMEM, "out of memory");
+done:
+	if (rc)
+		readiness_gate_free(out);
+	x509_paths_clear(&ps);
+	for (size_t i = 0; i < ch.n; i++)
+		if (crts[i])
+			gnutls_x509_crt_deinit(crts[i]);
+	free(pool);
+	free(on_path);
+	x509_chain_clear(&ch);
+	return rc;
+}
+
+/* ---- what-if over the paths -------------------------------------------- */
+
+/* @path (may be NULL) deep-copied, then the bare @pins. */
+static int chain_with_pins(const struct readiness_chain *path, const uint8_t (*pins)[32],
+			   size_t npins, struct readiness_chain *out)
+{
+	size_t n = (path ? path->ncerts : 0) + npins;
+	memset(out, 0, sizeof(*out));
+	out->certs = calloc(n ? n : 1, sizeof(*out->certs));
+	if (!out->certs)
+		return -ENOMEM;
+	for (size_t i = 0; path && i < path->ncerts; i++) {
+		if (readiness_cert_copy(&out->certs[out->ncerts], &path->certs[i])) {
+			readiness_chain_free(out);
+			return -ENOMEM;
+		}
+		out->ncerts++;
+	}
+	for (size_t i = 0; i < npins; i++)
+		memcpy(out->certs[out->ncerts++].pin, pins[i], 32);
+	return 0;
+}
+
+static bool worse(const struct readiness_scenario *a, const struct readiness_scenario *b)
+{
+	if (a->stranded_share > b->stranded_share + EPS)
+		return true;
+	return a->stranded_share > b->stranded_share - EPS &&
+	       a->unknown_share > b->unknown_share + EPS;
+}
+
+static const char *path_anchor(const struct readiness_chain *p)
+{
+	const char *s = p->ncerts ? p->certs[p->ncerts - 1].subject : NULL;
+	return s ? s : "?";
+}
+
+/* Every user of @wa's app is stranded: the TLS handshake fails before pins. */
+static int strand_all(struct readiness_whatif_app *wa, const struct readiness_gate *g, time_t at)
+{
+	struct readiness_scenario *s = &wa->candidate;
+	const struct app *app = wa->app;
+	struct readiness_version_share *vs =
+		calloc(app->nversions ? app->nversions : 1, sizeof(*vs));
+	if (!vs)
+		return -ENOMEM;
+	for (size_t i = 0; i < app->nversions; i++) {
+		const struct adoption_sample *a = model_latest_adoption(&app->versions[i], at);
+		vs[i].version = &app->versions[i];
+		vs[i].known = a != NULL;
+		vs[i].share = a ? a->share : 0;
+	}
+	free(s->stranded);
+	s->stranded = vs;
+	s->nstranded = app->nversions;
+	s->evaluated = true;
+	s->stranded_share = 1;
+	s->unknown_share = 0;
+	s->surviving_share = 0;
+	s->ready = false;
+	readiness_strv_free(&wa->reasons);
+	for (size_t i = 0; i < g->nfailures; i++) {
+		int rc = readiness_strv_add(&wa->reasons,
+					    "The candidate fails a check every TLS client makes "
+					    "before pins: %s. Every user of %s would be stranded, "
+					    "pinned or not.",
+					    g->failures[i], app->name);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int readiness_gate_whatif(const struct readiness_index *idx, const char *host,
+			  const struct readiness_gate *g, const uint8_t (*pins)[32], size_t npins,
+			  const struct readiness_observed *current, time_t at,
+			  struct readiness_whatif *out, bool *path_dependent)
+{
+	size_t npaths = g && g->checked ? g->npaths : 0;
+	struct readiness_whatif *ws = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (path_dependent)
+		*path_dependent = false;
+	if (npaths == 0 && npins == 0)
+		return -EINVAL;
+	size_t nw = npaths ? npaths : 1;
+	ws = calloc(nw, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	for (size_t p = 0; p < nw && !rc; p++) {
+		struct readiness_chain c;
+		if ((rc = chain_with_pins(npaths ? &g->paths[p] : NULL, pins, npins, &c)))
+			break;
+		rc = readiness_whatif_eval(idx, host, &c, current, at, &ws[p]);
+		readiness_chain_free(&c);
+	}
+	if (rc)
+		goto done;
+	/* Each app keeps its worst path: the client may build any of them. The
+	 * apps are the same, in the same order, for every path of one host. */
+	*out = ws[0];
+	memset(&ws[0], 0, sizeof(ws[0]));
+	for (size_t i = 0; i < out->napps && !rc; i++) {
+		struct readiness_whatif_app *best = &out->apps[i];
+		double sh[X509_PATHS_MAX + 1] = { 0 };
+		bool differs = false;
+		sh[0] = best->candidate.stranded_share;
+		for (size_t p = 1; p < nw && p <= X509_PATHS_MAX; p++) {
+			if (i >= ws[p].napps || ws[p].apps[i].app != best->app)
+				continue;
+			const struct readiness_scenario *o = &ws[p].apps[i].candidate;
+			sh[p] = o->stranded_share;
+			differs |= worse(o, &best->candidate) || worse(&best->candidate, o);
+		}
+		for (size_t p = 1; p < nw; p++) {
+			if (i >= ws[p].napps || ws[p].apps[i].app != best->app)
+				continue;
+			if (worse(&ws[p].apps[i].candidate, &best->candidate)) {
+				struct readiness_whatif_app tmp = *best;
+				*best = ws[p].apps[i];
+				ws[p].apps[i] = tmp;
+			}
+		}
+		if (!differs)
+			continue;
+		if (path_dependent)
+			*path_dependent = true;
+		char buf[1500];
+		int n = snprintf(buf, sizeof(buf),
+				 "The verdict for %s depends on the path the client builds:",
+				 best->app->name);
+		size_t used = n > 0 ? (size_t)n : 0;
+		for (size_t p = 0; p < npaths && p <= X509_PATHS_MAX && used < sizeof(buf); p++) {
+			n = snprintf(buf + used, sizeof(buf) - used, "%s via %s %.1f%% stranded",
+				     p ? ";" : "", path_anchor(&g->paths[p]), 100 * sh[p]);
+			used += n > 0 ? (size_t)n : 0;
+		}
+		if (used < sizeof(buf))
+			snprintf(buf + used, sizeof(buf) - used, ". The gate counts the worst.");
+		rc = readiness_strv_add(&best->reasons, "%s", buf);
+	}
+	if (!rc && g && g->checked && !g->ok)
+		for (size_t i = 0; i < out->napps && !rc; i++)
+			rc = strand_all(&out->apps[i], g, at);
+	out->max_stranded = out->max_unknown = 0;
+	for (size_t i = 0; i < out->napps; i++) {
+		if (out->apps[i].candidate.stranded_share > out->max_stranded)
+			out->max_stranded = out->apps[i].candidate.stranded_share;
+		if (out->apps[i].candidate.unknown_share > out->max_unknown)
+			out->max_unknown = out->apps[i].candidate.unknown_share;
+	}
+done:
+	for (size_t p = 0; p < nw; p++)
+		readiness_whatif_free(&ws[p]);
+	free(ws);
+	if (rc)
+		readiness_whatif_free(out);
+	return rc;
+}
+
+json_t *readiness_gate_json(const struct readiness_gate *g, bool path_dependent)
+{
+	json_t *failed = json_array(), *failures = json_array(), *nop = json_array();
+	for (size_t i = 0; g && failed && failures && i < g->nfailures; i++) {
+		json_array_append_new(failed, json_string(g->failed[i]));
+		json_array_append_new(failures, json_string(g->failures[i]));
+	}
+	for (size_t i = 0; g && nop && i < g->nnot_on_path; i++)
+		json_array_append_new(nop, json_string(g->not_on_path[i]));
+	bool checked = g && g->checked;
+	return json_pack("{s:b, s:b, s:o*, s:o*, s:I, s:b, s:o*}", "checked", checked, "ok",
+			 checked && g->ok, "failed", failed, "failures", failures, "paths",
+			 (json_int_t)(checked ? g->npaths : 0), "path_dependent", path_dependent,
+			 "not_on_path", nop);
+}
+
+int readiness_chain_complete_verified(const char *pem, size_t len,
+				      const gnutls_x509_crt_t *observed, size_t nobserved,
+				      struct readiness_chain *out, char *err, size_t errlen)
+{
+	struct readiness_gate g;
+	memset(out, 0, sizeof(*out));
+	/* No store and no time: only the path (the first one found). */
+	int rc =
+		readiness_gate_check(NULL, observed, nobserved, pem, len, NULL, 0, &g, err, errlen);
+	if (rc)
+		return rc;
+	if (g.npaths) {
+		*out = g.paths[0];
+		memset(&g.paths[0], 0, sizeof(g.paths[0]));
+	}
+	readiness_gate_free(&g);
+	return 0;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""The layering rules of docs/HACKING.md, checked on the built library.
+
+Reads the symbols of libpinwatch.a with nm and fails when
+  * a folder uses a symbol defined in a folder it may not depend on;
+  * the pure readiness core (daemon/readiness/ except its loading edge)
+    references SQLite, libmicrohttpd, libcurl, sockets or any clock;
+  * a file outside daemon/store/ calls SQLite (known debt excepted).
+
+The exceptions below are today's debt (issue 17): they may only shrink. A new
+dependency edge or a new file running SQL fails the test.
+
+usage: check_layers.py NM LIBPINWATCH.a     check the library
+       check_layers.py --self-test          show that violations are caught
+"""
+import re
+import subprocess
+import sys
+
+# What each folder may use, besides itself. 'generated' holds the embedded
+# schema and web assets.
+ALLOWED = {
+    'base': set(),
+    'model': {'base'},
+    'pki': {'base', 'model'},
+    'store': {'base', 'model', 'pki', 'generated'},
+    'readiness': {'base', 'model'},
+    'readiness-edge': {'base', 'model', 'pki', 'store', 'readiness'},
+    'probe': {'base', 'model', 'pki', 'store'},
+    'importers': {'base', 'model', 'pki', 'store', 'readiness'},
+    'alerts': {'base', 'model', 'pki', 'store', 'readiness', 'readiness-edge'},
+    'signals': {'base', 'model', 'pki', 'store', 'readiness', 'readiness-edge', 'alerts'},
+    'http': {'base', 'model', 'pki', 'store', 'readiness', 'readiness-edge', 'probe',
+             'importers', 'alerts', 'signals', 'generated'},
+    'cli': {'base', 'model', 'pki', 'store', 'readiness', 'readiness-edge', 'probe',
+            'importers', 'alerts', 'signals', 'http', 'demo', 'generated'},
+    'demo': {'base', 'model', 'pki'},
+    'generated': {'base', 'store', 'http'},
+}
+# The loading edge of the readiness module: it reads the store.
+READINESS_EDGE = {'readiness_load.c', 'readiness_check.c', 'readiness_plan_db.c', 'readiness_gate.c'}
+
+# Debt: edges and SQL that issue 17 removes. May only shrink.
+KNOWN_EDGES = {
+    ('probe', 'http'),       # the scheduler feeds http/metrics.c counters
+    ('store', 'importers'),  # store validates and sorts through importers/invfile.c
+    ('alerts', 'signals'),   # alerts_eval.c reads report clusters
+}
+KNOWN_SQL = {
+    'alerts/alerts.c', 'alerts/alerts_admin.c', 'alerts/alerts_eval.c',
+    'alerts/webhook.c', 'alerts/webhook_worker.c', 'cli/cli_probe.c', 'cli/cli_sweep.c',
+    'http/api.c', 'http/api_read.c', 'http/api_write.c', 'http/http.c', 'http/metrics.c',
+    'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',
+    'signals/reports_store.c', 'signals/reports_view.c',
+}
+
+# What the pure core may never reference (prefix match or exact name).
+CORE_FORBIDDEN_PREFIXES = ('sqlite3_', 'MHD_', 'curl_', 'db_', 'sd_')
+CORE_FORBIDDEN = {
+    'time', 'clock_gettime', 'gettimeofday', 'localtime', 'localtime_r', 'util_now',
+    'util_mono_ms', 'socket', 'connect', 'bind', 'listen', 'accept', 'accept4', 'send',
+    'recv', 'sendto', 'recvfrom', 'getaddrinfo', 'poll', 'epoll_wait', 'select',
+}
+
+
+def member_of(name):
+    """'build/daemon/libpinwatch.a.p/readiness_readiness_eval.c.o' ->
+    ('readiness', 'readiness/readiness_eval.c')."""
+    base = name.rsplit('/', 1)[-1]
+    if base.endswith('.o'):
+        base = base[:-2]
+    if base.startswith('meson-generated'):
+        return 'generated', base
+    folder, _, file = base.partition('_')
+    if folder == 'readiness' and file in READINESS_EDGE:
+        return 'readiness-edge', 'readiness/' + file
+    return folder, folder + '/' + file
+
+
+def parse_nm(text):
+    """nm -A output -> (defined: symbol -> folder, undefined: [(folder, file, symbol)])."""
+    defined, undefined = {}, []
+    for line in text.splitlines():
+        m = re.match(r'^(.*?):\s*(?:[0-9a-fA-F]+\s+)?([A-Za-z])\s+(\S+)$', line)
+        if not m:
+            continue
+        loc, kind, sym = m.groups()
+        member = loc.split(':')[-1] if ':' in loc else loc
+        folder, file = member_of(member)
+        if kind == 'U':
+            undefined.append((folder, file, sym))
+        elif kind in 'TDBRCV':
+            defined[sym] = folder
+    return defined, undefined
+
+
+def check(text):
+    defined, undefined = parse_nm(text)
+    problems = set()
+    for folder, file, sym in undefined:
+        if sym.startswith('__'):
+            continue  # compiler and sanitizer runtime
+        if folder == 'readiness' and (sym.startswith(CORE_FORBIDDEN_PREFIXES) or
+                                      sym in CORE_FORBIDDEN):
+            problems.add('%s: the pure readiness core uses %s' % (file, sym))
+        if sym.startswith('sqlite3_') and folder != 'store' and file not in KNOWN_SQL:
+            problems.add('%s: runs SQL (%s) outside daemon/store/' % (file, sym))
+        dep = defined.get(sym)
+        if dep is None or dep == folder:
+            continue
+        if folder == 'readiness-edge' and dep == 'readiness':
+            continue
+        if dep not in ALLOWED.get(folder, set()) and (folder, dep) not in KNOWN_EDGES:
+            problems.add('%s: uses %s from daemon/%s/, which %s may not depend on' %
+                         (file, sym, dep.replace('-edge', ''), folder))
+    return sorted(problems)
+
+
+def self_test():
+    """Synthetic nm output: a clock read in the core, SQL in a new http file and
+    an upward dependency must each be reported; the clean lines must not."""
+    text = '\n'.join([
+        'lib.a:readiness_readiness_eval.c.o:                 U time',
+        'lib.a:http_api_new.c.o:                             U sqlite3_prepare_v2',
+        'lib.a:base_util.c.o:                                U api_route',
+        'lib.a:http_api.c.o:0000000000000010 T api_route',
+        'lib.a:readiness_readiness.c.o:                      U util_pin_b64',
+        'lib.a:base_util.c.o:0000000000000020 T util_pin_b64',
+        'lib.a:store_db.c.o:                                 U sqlite3_open_v2',
+        'lib.a:readiness_readiness_load.c.o:                 U db_stmt',
+        'lib.a:store_db.c.o:0000000000000030 T db_stmt',
+    ])
+    got = check(text)
+    want = [
+        'base/util.c: uses api_route from daemon/http/, which base may not depend on',
+        'http/api_new.c: runs SQL (sqlite3_prepare_v2) outside daemon/store/',
+        'readiness/readiness_eval.c: the pure readiness core uses time',
+    ]
+    if got != want:
+        print('FAIL: self-test\n got: %s\nwant: %s' % (got, want))
+        return 1
+    print('ok: the checker reports a clock read in the core, SQL outside the store and '
+          'an upward dependency')
+    return 0
+
+
+def main():
+    if sys.argv[1:] == ['--self-test']:
+        return self_test()
+    nm, lib = sys.argv[1], sys.argv[2]
+    out = subprocess.run([nm, '-A', lib], capture_output=True, text=True, check=True).stdout
+    problems = check(out)
+    for p in problems:
+        print('layering: ' + p)
+    if problems:
+        print('FAIL: %d layering violation(s); see docs/HACKING.md' % len(problems))
+        return 1
+    print('ok: every folder uses only the folders below it (known debt: %d edges, %d files '
+          'with SQL outside the store)' % (len(KNOWN_EDGES), len(KNOWN_SQL)))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
