@@ -87,6 +87,13 @@ static const char Q_HISTORY[] =
 	"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 "
 	"AND (?2 IS NULL OR o.address = ?2) ORDER BY o.address, o.first_seen, o.id LIMIT ?3";
 
+/* variant_observations.variant of a discovery result (the store may not call
+ * into probe/: the names are spelled out here, as the schema's CHECK has them). */
+static const char *variant_column(enum probe_variant v)
+{
+	return v == PROBE_VARIANT_ECDSA ? "ecdsa" : v == PROBE_VARIANT_RSA ? "rsa" : "default";
+}
+
 static int sql_fail(struct db *db, char *err, size_t errlen, const char *what)
 {
 	return util_err(err, errlen, -EIO, "%s: %s", what, db_errmsg(db));
@@ -194,7 +201,7 @@ static int record_variant(struct db *db, int64_t endpoint_id, const struct probe
 			  const char *addr, time_t now, int64_t pid, int64_t vid, bool *opened,
 			  char *err, size_t errlen)
 {
-	const char *variant = probe_variant_name(r->variant);
+	const char *variant = variant_column(r->variant);
 	sqlite3_stmt *s = db_stmt(db, Q_VAR_LAST);
 	if (!s)
 		return sql_fail(db, err, errlen, "variant_observations");
@@ -379,7 +386,7 @@ int obs_reuse(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
 	sqlite3_bind_blob(s, 6, trust_id, 32, SQLITE_STATIC);
 	if (var)
-		sqlite3_bind_text(s, 7, probe_variant_name(r->variant), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, variant_column(r->variant), -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*pid = sqlite3_column_int64(s, 0);
