@@ -158,6 +158,100 @@ int main(int argc, char **argv)
 	printf("adoption CSV %zu rows, %zu bytes: %lld ms, %.0f rows/s\n", rows, c.len,
 	       (long long)imp, per_sec(rows, imp));
 
+	/* OkHttp: the same DOMAINS policies as Kotlin source (a constant per host,
+	 * one add() per host, comments) against the line form (baseline). */
+	struct buf kl = { 0 }, kt = { 0 };
+	put(&kt, "package com.example.bench\n\nimport okhttp3.CertificatePinner\n\n"
+		 "object Pins {\n    private const val LEAF = \"sha256/" PIN_A "\"\n"
+		 "    private const val BACKUP = \"sha256/" PIN_B "\" // offline key\n");
+	for (size_t i = 0; i < domains; i++) {
+		put(&kt, "    const val H%zu = \"d%zu.example.com\"\n", i, i);
+		put(&kl, "d%zu.example.com sha256/" PIN_A " sha256/" PIN_B "\n", i);
+	}
+	put(&kt, "    val pinner = CertificatePinner.Builder()\n");
+	for (size_t i = 0; i < domains; i++)
+		put(&kt, "        .add(H%zu, LEAF, BACKUP) /* d%zu */\n", i, i);
+	put(&kt, "        .build()\n}\n");
+	t0 = util_mono_ms();
+	for (int i = 0; i < reps; i++) {
+		if (importers_parse_okhttp(kl.p, kl.len, "b", &r, err, sizeof(err)) != 0) {
+			fprintf(stderr, "okhttp lines: %s\n", err);
+			return 1;
+		}
+		importers_policies_free(&r);
+	}
+	base = util_mono_ms() - t0;
+	t0 = util_mono_ms();
+	for (int i = 0; i < reps; i++) {
+		if (importers_parse_okhttp(kt.p, kt.len, "b", &r, err, sizeof(err)) != 0 ||
+		    r.npolicies != domains) {
+			fprintf(stderr, "okhttp kotlin: %s\n", err);
+			return 1;
+		}
+		importers_policies_free(&r);
+	}
+	imp = util_mono_ms() - t0;
+	printf("OkHttp %zu hosts: line form %zu bytes %.1f ms, Kotlin source %zu bytes %.1f ms "
+	       "(%.2fx the line form)\n",
+	       domains, kl.len, (double)base / reps, kt.len, (double)imp / reps,
+	       base ? (double)imp / (double)base : 0);
+
+	/* Play Console statistics export (13 columns, UTF-16LE) against the plain
+	 * 3-column form of the same rows (baseline) */
+	size_t prow = rows / 4;
+	struct buf pu = { 0 }, pp = { 0 };
+	put(&pu, "Date,Package Name,App Version Code,Daily Device Installs,Daily Device "
+		 "Uninstalls,Daily Device Upgrades,Total User Installs,Daily User Installs,Daily "
+		 "User Uninstalls,Active Device Installs,Install events,Update events,Uninstall "
+		 "events\n");
+	put(&pp, "version,active_users,date\n");
+	for (size_t i = 0; i < prow; i++) {
+		size_t code = 40000 + i % 1000, d = 1 + (i / 1000) % 28, m = 1 + (i / 28000) % 12;
+		put(&pu, "2026-%02zu-%02zu,com.example.shop,%zu,3,1,20,%zu,3,1,%zu,3,20,1\n", m, d,
+		    code, 5000 + i % 977, 1000 + i % 977);
+		put(&pp, "%zu,%zu,2026-%02zu-%02zu\n", code, 1000 + i % 977, m, d);
+	}
+	size_t u16len = 2 + pu.len * 2;
+	uint8_t *u16 = malloc(u16len);
+	if (!u16)
+		return 1;
+	u16[0] = 0xff, u16[1] = 0xfe;
+	for (size_t i = 0; i < pu.len; i++)
+		u16[2 + 2 * i] = (uint8_t)pu.p[i], u16[3 + 2 * i] = 0;
+	/* best of 5 each: one run of a few ms is at the mercy of the machine's load */
+	int64_t best_base = -1, best_imp = -1;
+	for (int k = 0; k < 5; k++) {
+		t0 = util_mono_ms();
+		if (importers_parse_adoption_csv(pp.p, pp.len, "b", &a, err, sizeof(err)) != 0) {
+			fprintf(stderr, "plain csv: %s\n", err);
+			return 1;
+		}
+		base = util_mono_ms() - t0;
+		importers_adoption_free(&a);
+		t0 = util_mono_ms();
+		if (importers_parse_adoption_csv((const char *)u16, u16len, "b", &a, err,
+						 sizeof(err)) != 0) {
+			fprintf(stderr, "play csv: %s\n", err);
+			return 1;
+		}
+		imp = util_mono_ms() - t0;
+		importers_adoption_free(&a);
+		if (best_base < 0 || base < best_base)
+			best_base = base;
+		if (best_imp < 0 || imp < best_imp)
+			best_imp = imp;
+	}
+	base = best_base;
+	imp = best_imp;
+	printf("Play Console export %zu rows, %zu bytes UTF-16LE: %lld ms, %.0f rows/s (plain "
+	       "3-column form of the same rows, %zu bytes: %lld ms; best of 5 each)\n",
+	       prow, u16len, (long long)imp, per_sec(prow, imp), pp.len, (long long)base);
+	free(u16);
+	free(pu.p);
+	free(pp.p);
+	free(kl.p);
+	free(kt.p);
+
 	/* lint: NEPS endpoints, 3 apps x 10 versions x 10 policies */
 	struct inventory inv = { 0 };
 	inv.endpoints = calloc(neps, sizeof(*inv.endpoints));

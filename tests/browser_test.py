@@ -349,6 +349,10 @@ def main():
         wd.go(base + '/plans')
         time.sleep(0.5)
         check(wd.js("return document.querySelectorAll('#plans tbody tr').length") >= 1, 'plans: the plan is listed')
+        wd.go(base + '/')
+        time.sleep(1.0)
+        check(wd.js("return document.querySelectorAll('#overview-plans tbody tr').length") >= 1,
+              'overview: open plans shown')
         # pages that cannot be shown say so in words, never with a raw script error
         for bad in ('/app?name=no-such-app', '/app', '/plan?id=abc', '/plan?id=999999'):
             wd.go(base + bad)

@@ -34,6 +34,7 @@
 
 #define SECRET	  "s3cr3t-'quoted\"-key"
 #define MODE_HANG (-1)
+#define MODE_SLOW (-2) /* 200 after 50 ms */
 #define MAX_REQS  256
 
 struct req {
@@ -103,6 +104,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		for (int i = 0; i < 600 && !atomic_load(&r->release); i++)
 			usleep(50 * 1000);
 		atomic_fetch_sub(&r->hanging, 1);
+		mode = 200;
+	}
+	if (mode == MODE_SLOW) {
+		usleep(50 * 1000);
 		mode = 200;
 	}
 	struct MHD_Response *resp =
@@ -433,6 +438,55 @@ static void test_500_retried_until_success(void **state)
 	assert_int_equal(q("SELECT count(*) FROM webhook_outbox"), 0);
 	json_decref(c.details);
 	rcv_free(r);
+}
+
+/* A flood of lower-severity notifications queued first, a slow receiver: the
+ * critical one is delivered first, its "resolved" right after its "firing"
+ * (never before it), then the warnings, then the infos; per webhook. */
+static void test_critical_first_with_slow_receiver(void **state)
+{
+	(void)state;
+	enum { NWARN = 30, NINFO = 10 };
+	struct rcv *r = rcv_new(MODE_SLOW);
+	struct rcv *r2 = rcv_new(200);
+	add_hook(r, "/hook", "info");
+	add_hook(r2, "/crit", "critical");
+	struct alert_cond c[NWARN + NINFO + 1];
+	for (int i = 0; i < NWARN + NINFO; i++) {
+		c[i] = (struct alert_cond){ .kind = ALERT_PIN_FAILURES_REPORTED,
+					    .severity = i < NWARN ? ALERT_WARNING : ALERT_INFO };
+		snprintf(c[i].fingerprint, sizeof(c[i].fingerprint), "pin_failures_reported-%016d",
+			 i);
+		snprintf(c[i].summary, sizeof(c[i].summary), "forged %d", i);
+	}
+	time_t t = 2000000;
+	apply(c, NWARN + NINFO, t);
+	c[NWARN + NINFO] = stranding(0.3);
+	apply(c, NWARN + NINFO + 1, t + 1); /* the critical opens after the flood */
+	apply(c, NWARN + NINFO, t + 2);	    /* ... and resolves: both queued */
+	assert_int_equal(q("SELECT count(*) FROM webhook_outbox WHERE webhook_id = 1"),
+			 NWARN + NINFO + 2);
+	int delivered = 0;
+	assert_int_equal(webhook_deliver_due(db, &cfg, t + 2, &delivered, NULL, 0), 0);
+	assert_int_equal(delivered, NWARN + NINFO + 4);
+	assert_int_equal(rcv_count(r), NWARN + NINFO + 2);
+	assert_int_equal(rcv_count(r2), 2);
+	for (int i = 0; i < rcv_count(r); i++) {
+		json_t *j = req_json(r, i);
+		json_t *a0 = json_array_get(json_object_get(j, "alerts"), 0);
+		const char *sev = json_string_value(
+			json_object_get(json_object_get(a0, "labels"), "severity"));
+		const char *st = json_string_value(json_object_get(j, "status"));
+		const char *want = i < 2 ? "critical" : i < 2 + NWARN ? "warning" : "info";
+		if (!sev || strcmp(sev, want))
+			fail_msg("delivery %d: severity %s, want %s", i, sev ? sev : "?", want);
+		if (i < 2)
+			assert_string_equal(st, i == 0 ? "firing" : "resolved");
+		json_decref(j);
+	}
+	json_decref(c[NWARN + NINFO].details);
+	rcv_free(r);
+	rcv_free(r2);
 }
 
 /* 400 is permanent: given up, visible in the counts; a redirect is not followed. */
@@ -967,6 +1021,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	gnutls_global_init();
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_critical_first_with_slow_receiver, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stranding_firing_then_resolved, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stranding_through_readiness, setup, teardown),

@@ -354,10 +354,15 @@ static void test_alerts_apply_silences(void **state)
 	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 300, &cfg, &r, err, sizeof(err)),
 			 0);
 	assert_int_equal(r.notifications, 2);
-	assert_int_equal(r.silenced, 1);
+	assert_int_equal(r.repeated, 1);
+	/* The alert still silenced is not "reminded" at every evaluation: its
+	 * row is left as it is and nothing counts (nothing is logged). */
+	assert_int_equal(r.silenced, 0);
 	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 301, &cfg, &r, err, sizeof(err)),
 			 0);
 	assert_int_equal(r.notifications, 0);
+	assert_int_equal(r.repeated + r.changed + r.opened + r.resolved + r.silenced, 0);
+	assert_int_equal(q("SELECT updated_at FROM alerts WHERE endpoint_id = 1"), 100);
 	/* Unsilence the endpoint: the other one goes out. */
 	assert_int_equal(alerts_silence_remove(db, "test", 1, 302, err, sizeof(err)), 0);
 	assert_int_equal(alerts_silence_remove(db, "test", 1, 303, err, sizeof(err)), -ENOENT);

@@ -1434,9 +1434,53 @@ static void test_bad_listen(void **state)
 	assert_null(http_new(&d, "/nonexistent/dir/db.sqlite", err, sizeof(err)));
 }
 
+static void test_http_authority_host_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t outlen;
+		const char *want; /* NULL: refused */
+	} cases[] = {
+		{ "localhost", 64, "localhost" },
+		{ "LocalHost:8080", 64, "localhost" },
+		{ "pinwatch.example.", 64, "pinwatch.example" },
+		{ "pinwatch.example.:443", 64, "pinwatch.example" },
+		{ "127.0.0.1:80", 64, "127.0.0.1" },
+		{ "[::1]:8080", 64, "::1" },
+		{ "[::1]", 64, "::1" },
+		{ "[2001:DB8::1]", 64, "2001:db8::1" },
+		{ "::1", 64, "::1" }, /* unbracketed IPv6: taken whole */
+		{ "[::1", 64, NULL },
+		{ "", 64, NULL },
+		{ ":80", 64, NULL },
+		{ ".", 64, NULL },
+		{ "a b", 64, NULL },
+		{ "a\tb", 64, NULL },
+		{ "user@evil.example", 64, NULL },
+		{ "evil.example/x", 64, NULL },
+		{ "abcd", 5, "abcd" },
+		{ "abcde", 5, NULL }, /* does not fit */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[64] = "";
+		bool ok =
+			http_authority_host(cases[i].in, strlen(cases[i].in), out, cases[i].outlen);
+		if (!cases[i].want) {
+			if (ok)
+				fail_msg("case %zu '%s': accepted as '%s'", i, cases[i].in, out);
+			continue;
+		}
+		if (!ok)
+			fail_msg("case %zu '%s': refused", i, cases[i].in);
+		assert_string_equal(out, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_http_authority_host_table),
 		cmocka_unit_test(test_healthz_scheduler),
 		cmocka_unit_test(test_auth_read),
 		cmocka_unit_test(test_auth_roles),

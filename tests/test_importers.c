@@ -1117,7 +1117,7 @@ static void test_okhttp_bad_input_table(void **state)
 		const char *needle;
 	} cases[] = {
 		{ "# pins\napi.example.com sha1/BOGUSBOGUSBOGUSBOGUSBOGUSBOG=\n",
-		  "t:2: sha1/ pins are not supported" },
+		  "t:2: sha1/BOGUSBOGUSBOGUSBOGUSBOGUSBOG=: pinwatch needs sha256 pins" },
 		{ "api.example.com " PIN_A "\n", "t:1: pin '" PIN_A "' must start with sha256/" },
 		{ "api.example.com sha256/AAAA\n",
 		  "t:1: not 32 bytes of base64: 'AAAA' decodes to 3 bytes" },
@@ -1298,12 +1298,15 @@ static void test_csv_table(void **state)
 		  "quote inside an unquoted field" },
 		{ "4.2.\xff,0.1,2026-11-20\n", -EINVAL, false, 0, 0,
 		  "t:1: version is not valid UTF-8" },
-		{ "version,share,day\n", -EINVAL, false, 0, 0, "t:1: unknown header column 'day'" },
+		{ "version,share,when\n", -EINVAL, false, 0, 0, "t:1: header has no date column" },
 		{ "version,share,share\n", -EINVAL, false, 0, 0, "names column 'share' twice" },
-		{ "version,share\n", -EINVAL, false, 0, 0, "header must name 3 columns" },
+		{ "version,share\n", -EINVAL, false, 0, 0, "t:1: header has no date column" },
 		{ "version,share,date\n", -EINVAL, false, 0, 0, "t: no adoption rows" },
 		{ "", -EINVAL, false, 0, 0, "no adoption rows" },
-		{ "a,b,c,d,e,f,g,h,i\n", -EINVAL, false, 0, 0, "more than 8 columns" },
+		{ "a,b,c,d,e,f,g,h,i\n", -EINVAL, false, 0, 0, "t:1: expected 3 columns" },
+		{ "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a,b,c,d,e,f,g,h,i,j,k,l,m,n,"
+		  "o,p,q,r,s,t,u,v,w,x,y,z,a,b,c,d,e,f,g,h,i,j,k,l,m\n",
+		  -EINVAL, false, 0, 0, "more than 64 columns" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct adoption_csv a;

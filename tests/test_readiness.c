@@ -1632,7 +1632,7 @@ static void test_whatif_table(void **state)
 	readiness_index_free(idx);
 }
 
-/* ---- JSON contract (DESIGN.md "Readiness JSON" / "What-if") ------------ */
+/* ---- JSON contract (docs/readiness.md JSON shape / what-if) ------------ */
 
 static void has(json_t *o, const char *key, int type)
 {

@@ -648,7 +648,7 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	assert_string_equal(a[0].severity, "critical");
 	assert_int_equal(a[0].endpoint_id, 1);
 	assert_int_equal(a[0].app_id, 1);
-	assert_non_null(strstr(a[0].summary, "2 pin-failure reports from shop-ios 4.2.0"));
+	assert_non_null(strstr(a[0].summary, "2 pin-failure reports from shop-ios `4.2.0` for "));
 	assert_string_equal(json_string_value(json_object_get(a[0].details, "classification")),
 			    "matches_server");
 	char fp[128];
@@ -824,6 +824,188 @@ static void test_reports_cluster_cap_evicts_least_recent(void **state)
 	free(b);
 }
 
+/* @b with "app-version" and "hostname" replaced (forged reports). */
+static char *forge(const char *b, const char *version, const char *host)
+{
+	json_t *j = json_loads(b, 0, NULL);
+	assert_non_null(j);
+	if (version)
+		json_object_set_new(j, "app-version", json_string(version));
+	if (host)
+		json_object_set_new(j, "hostname", json_string(host));
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_non_null(s);
+	return s;
+}
+
+static const struct reports_alert *find_fp(const struct reports_alert *a, size_t n, const char *fp)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(a[i].fingerprint, fp))
+			return &a[i];
+	return NULL;
+}
+
+/* A flood of forged reports (one made-up app version each, one source) is
+ * one info condition per host; a genuine cluster after it still raises its
+ * own critical condition; nothing is dropped silently. */
+static void test_reports_alert_conds_flood(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN], ver[32];
+	struct reports_alert *a;
+	size_t n, folded;
+	struct reports_limits *lim = reports_limits_new(65536, 1000, 100000, 64, 100000);
+	assert_non_null(lim);
+	char *b = body("trustkit-ios.json", pem_leaf, pem_inter, pem_root);
+	for (int i = 0; i < 300; i++) {
+		snprintf(ver, sizeof(ver), "9.%d.0", i);
+		char *f = forge(b, ver, NULL);
+		ingest_ok(db, lim, f, "203.0.113.9", NOW);
+		free(f);
+	}
+	/* ... also from two addresses of one IPv6 /64: still one source */
+	char *f = forge(b, "9.999.0", NULL);
+	ingest_ok(db, lim, f, "2001:db8:1:2::10", NOW);
+	ingest_ok(db, lim, f, "2001:db8:1:2::11", NOW);
+	free(f);
+	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), 301);
+	assert_int_equal(reports_alert_conds(db, NOW, 7 * DAY, &a, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].severity, "info");
+	assert_true(json_is_true(json_object_get(a[0].details, "aggregated")));
+	assert_int_equal(json_integer_value(json_object_get(a[0].details, "clusters")), 301);
+	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 1);
+	assert_non_null(strstr(a[0].summary, "`api.example.com:443`"));
+	reports_alerts_free(a, n);
+
+	/* the genuine cluster: a known version, two sources */
+	ingest_ok(db, lim, b, "192.0.2.5", NOW + 1);
+	ingest_ok(db, lim, b, "2001:db8:9::1", NOW + 1);
+	assert_int_equal(reports_alert_conds(db, NOW + 1, 7 * DAY, &a, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(a[0].app_id, 1);
+	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 2);
+	reports_alerts_free(a, n);
+
+	/* Forged clusters for many made-up hosts: the cap keeps the genuine
+	 * critical first and ends with the overflow condition. */
+	for (int i = 0; i < 6; i++) {
+		char host[64];
+		snprintf(host, sizeof(host), "h%d.forged.example", i);
+		char *g = forge(b, "1.0", host);
+		ingest_ok(db, lim, g, "203.0.113.9", NOW + 2);
+		free(g);
+	}
+	/* a cap table: conditions are 1 critical + 7 aggregates */
+	static const struct {
+		size_t cap, n, folded;
+	} caps[] = { { 1, 1, 8 }, { 2, 2, 7 }, { 7, 7, 2 }, { 8, 8, 0 }, { 9, 8, 0 } };
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		assert_int_equal(reports_alert_conds_capped(db, NOW + 2, 7 * DAY, caps[i].cap, &a,
+							    &n, &folded, err, sizeof(err)),
+				 0);
+		assert_int_equal(n, caps[i].n);
+		assert_int_equal(folded, caps[i].folded);
+		const struct reports_alert *o = find_fp(a, n, REPORTS_OVERFLOW_FINGERPRINT);
+		if (caps[i].folded) {
+			assert_non_null(o);
+			assert_ptr_equal(o, &a[n - 1]);
+			assert_string_equal(o->severity, "warning");
+		} else {
+			assert_null(o);
+		}
+		if (caps[i].cap > 1)
+			assert_string_equal(a[0].severity, "critical");
+		reports_alerts_free(a, n);
+	}
+	free(b);
+	reports_limits_free(lim);
+}
+
+/* Over the report quota, forged reports (unknown versions) are evicted
+ * before those of a known version: a flood cannot erase the sources that
+ * corroborate a genuine cluster. */
+static void test_reports_quota_keeps_known_versions(void **state)
+{
+	struct db *db = *state;
+	char err[ERRLEN], ver[32];
+	struct reports_alert *a;
+	size_t n;
+	struct reports_limits *lim = reports_limits_new(65536, 1000, 100000, 64, 4);
+	assert_non_null(lim);
+	char *b = body("trustkit-ios.json", pem_leaf, pem_inter, pem_root);
+	ingest_ok(db, lim, b, "192.0.2.5", NOW);
+	ingest_ok(db, lim, b, "192.0.2.6", NOW);
+	for (int i = 0; i < 10; i++) {
+		snprintf(ver, sizeof(ver), "7.%d", i);
+		char *f = forge(b, ver, NULL);
+		ingest_ok(db, lim, f, "203.0.113.9", NOW + 1 + i);
+		free(f);
+	}
+	assert_int_equal(q(db, "SELECT count(*) FROM reports"), 4);
+	assert_int_equal(q(db, "SELECT count(*) FROM reports WHERE version_id IS NOT NULL"), 2);
+	assert_int_equal(reports_alert_conds(db, NOW + 11, 7 * DAY, &a, &n, err, sizeof(err)), 0);
+	assert_true(n >= 1);
+	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 2);
+	reports_alerts_free(a, n);
+	free(b);
+	reports_limits_free(lim);
+}
+
+static void test_reports_quote_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t max;
+		const char *want;
+	} cases[] = {
+		{ "4.2.0", 64, "`4.2.0`" },
+		{ "", 64, "``" },
+		{ "evil.example/x?y", 64, "`evil.example/x?y`" },
+		{ "a`b", 64, "`a'b`" },
+		{ "a\nb\tc\x7f", 64, "`a?b?c?`" },
+		{ "abcdef", 3, "`abc...`" },
+		{ "abc", 3, "`abc`" },
+		{ "ab\xc3\xa9z", 3, "`ab...`" }, /* not cut inside é */
+		{ "ab\xc3\xa9z", 4, "`ab\xc3\xa9...`" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char out[64];
+		reports_quote(cases[i].in, cases[i].max, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
+	char small[8];
+	reports_quote("abcdefghij", 64, small, sizeof(small));
+	assert_string_equal(small, "`ab...`"); /* fills 8 bytes exactly */
+}
+
+static void test_reports_source_group_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "192.0.2.5", "192.0.2.5" },
+		{ "::ffff:192.0.2.5", "192.0.2.5" },
+		{ "2001:db8:1:2::10", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:3::10", "2001:db8:1:3::/64" },
+		{ "::1", "::/64" },
+		{ "", "unknown" },
+		{ "not-an-address", "not-an-address" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char out[64];
+		reports_source_group(cases[i].in, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +1029,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reports_cluster_cap_evicts_least_recent, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reports_alert_conds_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_quota_keeps_known_versions, setup,
+						teardown),
+		cmocka_unit_test(test_reports_quote_table),
+		cmocka_unit_test(test_reports_source_group_table),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

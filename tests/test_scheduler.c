@@ -573,9 +573,30 @@ static void test_serve_sigterm_and_resume(void **state)
 	assert_int_equal(query("SELECT probe_count FROM observations WHERE outcome = 'ok'"), 1);
 }
 
+/* Probe-now requests wait for the loop in a queue of 64: a repeated one is
+ * merged, the 65th distinct one is refused (-EBUSY: the API's 503), never
+ * dropped silently. */
+static void test_scheduler_probe_now_queue_full(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	struct sched_opts o = {
+		.concurrency = 4, .timeout_ms = 1000, .ca_file = ca, .resolve = resolve
+	};
+	struct scheduler *s = scheduler_new(dbpath, &o, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	for (int64_t id = 1; id <= 64; id++)
+		assert_int_equal(scheduler_probe_now(s, id), 0);
+	assert_int_equal(scheduler_probe_now(s, 7), 0); /* waiting already: merged */
+	assert_int_equal(scheduler_probe_now(s, 65), -EBUSY);
+	scheduler_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_scheduler_probe_now_queue_full, setup_db),
 		cmocka_unit_test_setup(test_scheduler_sweep_run_length_observations, setup_db),
 		cmocka_unit_test_setup(test_scheduler_sweep_hostile_servers_never_stall, setup_db),
 		cmocka_unit_test_setup(test_scheduler_sweep_concurrency_1024, setup_db),

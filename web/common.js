@@ -242,3 +242,24 @@ PW.live = function (start, every) {
     setInterval(poll, every);
   });
 };
+
+/* Rotation plans as a table (plans page and overview). */
+PW.planRow = function (p) {
+  const done = (p.steps || []).filter(s => s.done).length;
+  return PW.h('tr', {},
+    PW.h('td', {}, PW.h('a', { href: '/plan?id=' + encodeURIComponent(p.id), text: '#' + p.id })),
+    PW.h('td', {}, PW.h('span', { class: 'badge plan-' + p.status, text: p.status.replace('_', ' ') }),
+      p.overdue ? PW.h('span', { class: 'stranded', text: ' overdue' }) : ''),
+    PW.h('td', { text: p.host + ':' + p.port }),
+    PW.h('td', { class: 'num', text: done + '/7' }),
+    PW.h('td', { class: 'hide-narrow', text: p.not_before || '' }),
+    PW.h('td', { class: 'hide-narrow', text: p.note || '' }));
+};
+
+PW.plansTable = function (plans, id) {
+  return PW.h('div', { class: 'table-wrap' }, PW.h('table', { id },
+    PW.h('thead', {}, PW.h('tr', {}, ['Plan', 'Status', 'Endpoint', 'Steps', 'Not before', 'Note'].map((t, i) =>
+      PW.h('th', { class: (i === 3 ? 'num' : '') + (i >= 4 ? ' hide-narrow' : '') || null, text: t })))),
+    PW.h('tbody', {}, plans.map(PW.planRow))));
+};
+

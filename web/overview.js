@@ -109,6 +109,13 @@
       const base = '/readiness?limit=200' + (query ? '&' + query : '');
       const data = await PW.api(base);
       const list = data.items || [];
+      try {
+        const plans = (await PW.api('/plans')).items || [];
+        if (plans.length) {
+          main.appendChild(h('h2', { text: 'Open rotation plans' }));
+          main.appendChild(PW.plansTable(plans, 'overview-plans'));
+        }
+      } catch (e) { /* a server without plans: nothing to show */ }
       const section = h('section', { id: 'overview-list' });
       main.appendChild(section);
       render(section, list);

@@ -3,25 +3,6 @@
 (function () {
   const h = PW.h;
 
-  PW.planRow = function (p) {
-    const done = (p.steps || []).filter(s => s.done).length;
-    return h('tr', {},
-      h('td', {}, h('a', { href: '/plan?id=' + encodeURIComponent(p.id), text: '#' + p.id })),
-      h('td', {}, h('span', { class: 'badge plan-' + p.status, text: p.status.replace('_', ' ') }),
-        p.overdue ? h('span', { class: 'stranded', text: ' overdue' }) : ''),
-      h('td', { text: p.host + ':' + p.port }),
-      h('td', { class: 'num', text: done + '/7' }),
-      h('td', { class: 'hide-narrow', text: p.not_before || '' }),
-      h('td', { class: 'hide-narrow', text: p.note || '' }));
-  };
-
-  PW.plansTable = function (plans, id) {
-    return h('div', { class: 'table-wrap' }, h('table', { id },
-      h('thead', {}, h('tr', {}, ['Plan', 'Status', 'Endpoint', 'Steps', 'Not before', 'Note'].map((t, i) =>
-        h('th', { class: (i === 3 ? 'num' : '') + (i >= 4 ? ' hide-narrow' : '') || null, text: t })))),
-      h('tbody', {}, plans.map(PW.planRow))));
-  };
-
   async function start() {
     PW.chrome('Plans');
     const main = PW.clear(document.getElementById('main'));

@@ -514,6 +514,17 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 	int rc = 0;
 	if (!details)
 		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+	if (act == ALERT_ACT_REPEAT) {
+		/* A reminder nobody would receive is no reminder: a silenced alert
+		 * (never sent, so due at every evaluation) is left as it is. */
+		bool silenced = false;
+		if ((rc = is_silenced(c, k->fingerprint, k->endpoint_id, &silenced)) != 0) {
+			free(details);
+			return rc;
+		}
+		if (silenced)
+			act = ALERT_ACT_UPDATE;
+	}
 	bool same = r->summary && !strcmp(r->summary, k->summary) && r->details &&
 		    !strcmp(r->details, details);
 	if (act != ALERT_ACT_UPDATE || !same) {

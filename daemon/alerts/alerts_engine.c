@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
+#include "signals/reports.h"
 
 struct alerts_engine {
 	pthread_t thread;
@@ -52,6 +53,7 @@ static void *engine_main(void *arg)
 	struct config cfg;
 	char err[ERRLEN];
 	int64_t last = 0;
+	size_t last_folded = 0;
 
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
@@ -115,6 +117,15 @@ static void *engine_main(void *arg)
 				 r.silenced);
 		if (r.notifications)
 			webhook_worker_kick(e->worker);
+		/* Reaching the cap of report conditions is an alert and a log line. */
+		size_t folded = reports_alerts_folded();
+		if (folded && !last_folded)
+			log_warn("alerts: pin-failure reports reached the cap of %d alert "
+				 "conditions; %zu less severe ones are folded into %s",
+				 REPORTS_MAX_ALERTS, folded, REPORTS_OVERFLOW_FINGERPRINT);
+		else if (!folded && last_folded)
+			log_info("alerts: pin-failure report conditions are under the cap again");
+		last_folded = folded;
 
 		pthread_mutex_lock(&e->mu);
 		e->runs++;

@@ -75,10 +75,10 @@ out:
 
 int webhook_redact_url(const char *url, char *out, size_t outlen)
 {
-	/* Slack-style URLs carry their token in the path: keep scheme, host, port
-	 * and the first path segment only. */
+	/* Webhook URLs carry their credentials anywhere after the host (Slack's
+	 * /services/T/B/XYZ, ?token=, user:password@): scheme, host and port only. */
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
 	int rc = -EINVAL;
 	if (!u)
 		return -ENOMEM;
@@ -87,25 +87,17 @@ int webhook_redact_url(const char *url, char *out, size_t outlen)
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
 		(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
 		(void)curl_url_get(u, CURLUPART_PATH, &path, 0);
-		char seg[128] = "";
-		const char *more = "";
-		if (path && path[0] == '/' && path[1]) {
-			size_t l = strcspn(path + 1, "/");
-			if (l >= sizeof(seg))
-				l = sizeof(seg) - 1;
-			memcpy(seg, path + 1, l);
-			seg[l] = 0;
-			if (path[1 + strcspn(path + 1, "/")] || l < strlen(path + 1))
-				more = "/...";
-		}
-		int n = snprintf(out, outlen, "%s://%s%s%s/%s%s", scheme, host, port ? ":" : "",
-				 port ? port : "", seg, more);
+		(void)curl_url_get(u, CURLUPART_QUERY, &query, 0);
+		bool more = (path && path[0] && strcmp(path, "/")) || (query && query[0]);
+		int n = snprintf(out, outlen, "%s://%s%s%s%s", scheme, host, port ? ":" : "",
+				 port ? port : "", more ? "/..." : "");
 		rc = n < 0 || (size_t)n >= outlen ? -ENOSPC : 0;
 	}
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
+	curl_free(query);
 	curl_url_cleanup(u);
 	return rc;
 }

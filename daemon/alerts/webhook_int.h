@@ -18,7 +18,8 @@ CURL *webhook_request_new(const struct config *cfg, const char *url, const char 
 			  const char *body, const char *idem_key, time_t now,
 			  struct curl_slist **hdrs, char *errbuf);
 
-/** @url with everything after the first path segment replaced by "/...". 0 or -EINVAL/-ENOSPC. */
+/** @url as scheme://host[:port], with "/..." when a path or query followed. 0 or -EINVAL/-ENOSPC.
+ */
 int webhook_redact_url(const char *url, char *out, size_t outlen);
 
 #endif

@@ -1,7 +1,8 @@
 /* The delivery worker: drains webhook_outbox with libcurl's multi interface.
  *
- * Per webhook only the oldest pending row is attempted (ordering: "resolved"
- * never overtakes "firing"); different webhooks run concurrently, so a
+ * Per webhook one row at a time is attempted, the most severe pending one
+ * first (start_due(); "resolved" never overtakes "firing" of the same
+ * alert); different webhooks run concurrently, so a
  * hanging receiver holds only its own slot, for at most [webhook] timeout_ms.
  * The thread owns its own database connection; probing never waits for it.
  */
@@ -99,15 +100,23 @@ static void give_up_old(struct deliverer *d, time_t now)
 	sqlite3_reset(s);
 }
 
-/* Start the head row of every enabled webhook that is due and idle. */
+/* Start the head row of every enabled webhook that is due and idle. The head
+ * is the most severe pending row (by its alert's current severity; a
+ * critical never waits behind warnings and infos), the oldest first among
+ * equals, and never a row whose alert has an older row still pending (a
+ * "resolved" or a downgrade never overtakes what it follows). */
 static int start_due(struct deliverer *d, time_t now)
 {
 	static const char sql[] =
 		"SELECT o.id, o.webhook_id, o.idempotency_key, o.body, o.attempts, "
 		"o.next_attempt_at,"
 		" o.created_at, w.url, w.secret FROM webhooks w JOIN webhook_outbox o ON o.id ="
-		" (SELECT min(id) FROM webhook_outbox WHERE webhook_id = w.id AND state = "
-		"'pending')"
+		" (SELECT h.id FROM webhook_outbox h LEFT JOIN alerts a ON a.id = h.alert_id"
+		"  WHERE h.webhook_id = w.id AND h.state = 'pending' AND (h.alert_id IS NULL OR"
+		"  NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.webhook_id = h.webhook_id"
+		"  AND p.state = 'pending' AND p.alert_id = h.alert_id AND p.id < h.id))"
+		"  ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1"
+		"  ELSE 2 END, h.id LIMIT 1)"
 		" WHERE w.enabled = 1 ORDER BY o.id";
 	sqlite3_stmt *s = db_stmt(d->db, sql);
 	int rc, started = 0;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,15 +118,35 @@ int cli_action(const char *cmd, const char *usage, const char *actions, int *arg
 	return CLI_CONTINUE;
 }
 
+/* A user name fit for the audit log: printable ASCII without spaces. */
+static bool sane_user(const char *u)
+{
+	if (!u || !*u || strlen(u) > 64)
+		return false;
+	for (; *u; u++)
+		if ((unsigned char)*u <= ' ' || (unsigned char)*u >= 0x7f)
+			return false;
+	return true;
+}
+
 const char *cli_actor(void)
 {
 	static char actor[96];
 	if (!actor[0]) {
+		/* $SUDO_USER is anyone's to set: it names the actor only when the
+		 * process really runs as root under sudo (SUDO_UID agrees with the
+		 * password database) and holds no control characters. */
 		const char *user = getenv("SUDO_USER");
+		const char *suid = getenv("SUDO_UID");
 		struct passwd *pw = NULL;
-		if (!user || !*user) {
+		long long uid = -1;
+		if (getuid() != 0 || geteuid() != 0 || !sane_user(user) || !suid ||
+		    util_parse_int(suid, 0, UINT32_MAX, &uid) || !(pw = getpwnam(user)) ||
+		    (long long)pw->pw_uid != uid)
+			user = NULL;
+		if (!user) {
 			pw = getpwuid(getuid());
-			user = pw ? pw->pw_name : NULL;
+			user = pw && sane_user(pw->pw_name) ? pw->pw_name : NULL;
 		}
 		if (user)
 			snprintf(actor, sizeof(actor), "cli:%s", user);

@@ -14,7 +14,7 @@
 
 struct db;
 
-/** Exit codes of every subcommand (DESIGN.md). */
+/** Exit codes of every subcommand (README.md "Subcommands"). */
 enum {
 	EXIT_OK = 0,
 	EXIT_RISK = 1,	  /**< check/whatif/lint found a risk; audit verify found tampering */
@@ -84,7 +84,11 @@ int cli_action(const char *cmd, const char *usage, const char *actions, int *arg
 /** The database path chosen by @g (--db, $PINWATCH_DB, [storage] path); after cli_load_config. */
 const char *cli_db_path(struct cli_global *g);
 
-/** The actor recorded in the audit log for CLI changes: "cli:<user>". */
+/**
+ * The actor recorded in the audit log for CLI changes: "cli:<user>", the
+ * user of the real uid; $SUDO_USER instead only when running as root under
+ * sudo ($SUDO_UID is that user's uid) and it is printable ASCII.
+ */
 const char *cli_actor(void);
 
 /* Subcommands. argv[0] is the subcommand name; getopt state is reset. */

@@ -321,10 +321,26 @@ static const struct config_cmd ipa_cmd = {
 static const struct config_cmd okhttp_cmd = {
 	"import-okhttp",
 	"okhttp",
-	"Reads OkHttp CertificatePinner pins as text, one 'PATTERN sha256/<base64>...' per\n"
-	"line ('#' comments; a pattern on several lines adds pins to one policy). PATTERN\n"
-	"keeps OkHttp's meaning: host, '*.host' (exactly one more label) or '**.host' (any\n"
-	"depth, the host itself included). sha1/ pins are refused (pinwatch pins are SHA-256).",
+	"Reads OkHttp CertificatePinner pins from the Kotlin or Java file that builds the\n"
+	"pinner, or from a pasted snippet of it, e.g. app/src/main/java/.../Network.kt:\n\n"
+	"    private const val API = \"api.example.com\"\n"
+	"    val pinner = CertificatePinner.Builder()\n"
+	"        .add(API, \"sha256/C5+lpZ7t...=\", \"sha256/jQJTbIh0...=\") // leaf + backup\n"
+	"        .add(\"**.cdn.example.com\", *CDN_PINS)\n"
+	"        .build()\n\n"
+	"Every add(pattern, pins...) on a CertificatePinner.Builder is read (chained, in\n"
+	"apply { }, on a builder variable or parameter; in a snippet that never names\n"
+	"CertificatePinner, every add()). Arguments may be string literals, constants of\n"
+	"the same file (val / const val, also in objects and companion objects; Java String\n"
+	"variables and static final fields; arrayOf / listOf / String[] { } of literals, with\n"
+	"* or toTypedArray()), '+' of those and \"$NAME\" templates. A host or pin held\n"
+	"elsewhere (a parameter, BuildConfig, a function call) is an error naming its\n"
+	"line. Comments, calls over several lines and trailing commas are fine. Several\n"
+	"add() of one pattern make one policy. The older line form, one\n"
+	"'PATTERN sha256/<base64>...' per line with '#' comments, is still read.\n"
+	"PATTERN keeps OkHttp's meaning: host, '*.host' (exactly one more label) or\n"
+	"'**.host' (any depth, the host itself included). sha1/ pins are refused: pinwatch\n"
+	"needs sha256 pins.",
 	importers_parse_okhttp,
 	NULL,
 	NULL,
@@ -355,26 +371,49 @@ int cmd_import_okhttp(int argc, char **argv)
 
 static void adoption_usage(void)
 {
-	printf("Usage: pinwatch adoption import --app NAME [--dry-run] [--db PATH] [-c FILE] "
-	       "FILE.csv\n\n"
+	printf("Usage: pinwatch adoption import --app NAME [--version-code CODE=VERSION]...\n"
+	       "       [--skip-unknown] [--dry-run] [--db PATH] [-c FILE] FILE.csv\n\n"
 	       "Adds adoption figures (each version's share of the app's active users on a date)\n"
-	       "from a CSV file with rows  version,share,date  or  version,active_users,date.\n\n"
-	       "An optional header line names the columns, in any order: version, share or\n"
-	       "active_users, date (or at). Without a header the columns are version, value, date\n"
-	       "and the value form decides: if any value has a decimal point, an exponent or a\n"
-	       "'%%' the file gives shares (0.31 or 31%%), otherwise active users (whole numbers;\n"
-	       "write a header to import shares written as 0 and 1 only). With active users each\n"
-	       "date's shares are the version's users / the total users of that date in the file,\n"
-	       "so list every version of that date. Quoted fields, CRLF and a UTF-8 BOM are "
-	       "fine.\n\n"
-	       "All or nothing: a bad row (named by line), a version listed twice for a date,\n"
-	       "shares of one date summing above 1 (stored samples of other versions counted),\n"
-	       "or a version pinwatch does not know stores nothing. A sample for an existing\n"
-	       "(version, date) is replaced. Every change is audited.\n\n"
-	       "  --app NAME   the app (must exist, and so must every version named)\n"
-	       "  --dry-run    parse and print the rows as JSON; store nothing\n"
-	       "  -h, --help   this help\n" CLI_GLOBAL_HELP "\n"
-	       "Exit status: 0 ok; 2 bad usage or bad input; 3 database failure.\n");
+	       "from the export of a store console or analytics tool, or from a plain CSV file.\n\n"
+	       "Exports by app version, recognised by their header row (columns in any order,\n"
+	       "other columns ignored):\n"
+	       "  Google Play Console  Download reports > Statistics > Installs, 'app version'\n"
+	       "                       (installs_<package>_<YYYYMM>_app_version.csv, UTF-16):\n"
+	       "                       Date, App Version Code, Active Device Installs\n"
+	       "  App Store Connect    Analytics Reports, App Sessions (tab-separated):\n"
+	       "                       Date, App Version, Unique Devices\n"
+	       "  Firebase / Google    a report downloaded as CSV: App version, Active users (or\n"
+	       "  Analytics            Users), Date (YYYYMMDD) or else the '# End date:' line\n"
+	       "Plain files: rows  version,share,date  or  version,active_users,date, with an\n"
+	       "optional header naming the columns (version; share or active_users; date or at).\n"
+	       "Without a header the value form decides: if any value has a decimal point, an\n"
+	       "exponent or a '%%' the file gives shares (0.31 or 31%%), otherwise counts.\n\n"
+	       "Counts (installs, devices, users) become shares per date: a version's count over\n"
+	       "the total of that date in the file, so the file must list every version of the\n"
+	       "date (an export does). Rows of one version and date that an export breaks down\n"
+	       "(device, territory...) are added up first. '(not set)' and '(other)' count in\n"
+	       "the total and are not stored. UTF-8 or UTF-16 with a byte-order mark, comma or\n"
+	       "tab separated, quoted fields, CRLF and dates YYYY-MM-DD or YYYYMMDD are read.\n\n"
+	       "Play Console names versions by versionCode: --version-code 40900=4.9.0 stores the\n"
+	       "figures of code 40900 under version 4.9.0 (several codes of one version, as with\n"
+	       "per-ABI builds, are added up).\n\n"
+	       "All or nothing: a bad row (named by line), a version twice for one date in a\n"
+	       "plain file, shares of one date summing above 1 (stored samples of other versions\n"
+	       "counted), or a version pinwatch does not know stores nothing. With\n"
+	       "--skip-unknown the figures of versions the app does not have are left out (their\n"
+	       "users still count in each date's total). A sample for an existing (version, date)\n"
+	       "is replaced. Every change is audited.\n\n"
+	       "  --app NAME                 the app (must exist)\n"
+	       "  --version-code CODE=VER    read version CODE of the file as VER (repeatable)\n"
+	       "  --skip-unknown             leave out versions the app does not have\n"
+	       "  --dry-run                  parse and print the rows as JSON; store nothing\n"
+	       "  -h, --help                 this help\n" CLI_GLOBAL_HELP "\n"
+	       "Exit status: 0 ok; 2 bad usage or bad input; 3 database failure.\n\n"
+	       "Examples:\n"
+	       "  pinwatch adoption import --app shop-android --skip-unknown \\\n"
+	       "      --version-code 40800=4.8.0 --version-code 40900=4.9.0 \\\n"
+	       "      installs_com.example.shop_202611_app_version.csv\n"
+	       "  pinwatch adoption import --app shop-ios app_sessions_standard.txt\n");
 }
 
 static json_t *adoption_json(const struct adoption_csv *a)
@@ -397,19 +436,52 @@ static json_t *adoption_json(const struct adoption_csv *a)
 	return arr;
 }
 
+#define MAX_VERSION_CODES 256
+
+/* Keep the rows of versions @app has; the number left out goes to *skipped. */
+static int keep_known(struct db *db, const char *app, struct adoption_csv *a, size_t *skipped,
+		      char *err, size_t errlen)
+{
+	struct app known = { 0 };
+	int rc = apps_get(db, app, true, &known, err, errlen);
+	if (rc)
+		return rc;
+	size_t o = 0;
+	*skipped = 0;
+	for (size_t i = 0; i < a->nrows; i++) {
+		bool found = false;
+		for (size_t k = 0; k < known.nversions && !found; k++)
+			found = strcmp(known.versions[k].version, a->rows[i].version) == 0;
+		if (!found) {
+			free(a->rows[i].version);
+			(*skipped)++;
+			continue;
+		}
+		a->rows[o++] = a->rows[i];
+	}
+	a->nrows = o;
+	model_app_free(&known);
+	return 0;
+}
+
 static int adoption_import(int argc, char **argv)
 {
-	enum { OPT_APP = 0x200, OPT_DRY };
+	enum { OPT_APP = 0x200, OPT_DRY, OPT_CODE, OPT_SKIP };
 	static const struct option opts[] = {
 		{ "app", required_argument, NULL, OPT_APP },
+		{ "version-code", required_argument, NULL, OPT_CODE },
+		{ "skip-unknown", no_argument, NULL, OPT_SKIP },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct adoption_code codes[MAX_VERSION_CODES];
+	static char code_buf[MAX_VERSION_CODES][2][80];
+	struct adoption_csv_opts po = { .codes = codes };
 	struct cli_global g = { 0 };
 	const char *app = NULL;
-	bool dry = false;
+	bool dry = false, skip = false;
 	char err[ERRLEN], esc[ERRLEN * 2];
 	int opt;
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
@@ -422,6 +494,30 @@ static int adoption_import(int argc, char **argv)
 		case OPT_DRY:
 			dry = true;
 			break;
+		case OPT_SKIP:
+			skip = true;
+			break;
+		case OPT_CODE: {
+			const char *eq = strchr(optarg, '=');
+			size_t cl = eq ? (size_t)(eq - optarg) : 0;
+			if (!eq || cl == 0 || !eq[1] || cl >= sizeof(code_buf[0][0]) ||
+			    strlen(eq + 1) >= sizeof(code_buf[0][1]))
+				return cli_usage_error(
+					"adoption import",
+					"--version-code wants CODE=VERSION, got '%s'",
+					log_escape(optarg, esc, sizeof(esc)));
+			if (po.ncodes >= MAX_VERSION_CODES)
+				return cli_usage_error("adoption import",
+						       "more than %d --version-code",
+						       MAX_VERSION_CODES);
+			memcpy(code_buf[po.ncodes][0], optarg, cl);
+			code_buf[po.ncodes][0][cl] = '\0';
+			snprintf(code_buf[po.ncodes][1], sizeof(code_buf[0][1]), "%s", eq + 1);
+			codes[po.ncodes].code = code_buf[po.ncodes][0];
+			codes[po.ncodes].version = code_buf[po.ncodes][1];
+			po.ncodes++;
+			break;
+		}
 		case 'h':
 			adoption_usage();
 			return EXIT_OK;
@@ -441,44 +537,75 @@ static int adoption_import(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct adoption_csv a;
-	int prc = importers_parse_adoption_csv(buf, len, path, &a, err, sizeof(err));
+	int prc = importers_parse_adoption_csv_opts(buf, len, path, &po, &a, err, sizeof(err));
 	free(buf);
 	if (prc) {
 		log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
 		return prc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 	}
-	if (dry) {
+	log_info("adoption import: %s: %s%s%s, %zu figure%s%s", log_escape(path, esc, sizeof(esc)),
+		 a.format, a.encoding ? ", " : "", a.encoding ? a.encoding : "", a.nrows,
+		 a.nrows == 1 ? "" : "s",
+		 a.from_users ? "; shares computed per date from the counts" : "");
+	if (a.version_codes && po.ncodes == 0)
+		log_warn("adoption import: the file names versions by version code; map them with "
+			 "--version-code CODE=VERSION");
+	if (dry && !skip) {
 		rc = cli_print_json(adoption_json(&a));
 		importers_adoption_free(&a);
 		return rc;
 	}
-	struct adoption_row *rows = calloc(a.nrows, sizeof(*rows));
-	if (!rows) {
-		importers_adoption_free(&a);
-		log_err("adoption import: out of memory");
-		return EXIT_RUNTIME;
-	}
-	for (size_t i = 0; i < a.nrows; i++) {
-		rows[i].version = a.rows[i].version;
-		memcpy(rows[i].at, a.rows[i].at, sizeof(rows[i].at));
-		rows[i].share = a.rows[i].share;
-		rows[i].active_users = a.rows[i].active_users;
-	}
 	struct db *db = NULL;
 	rc = cli_open_db(&g, DB_NO_CREATE, &db);
-	if (rc == EXIT_OK) {
-		int src = apps_add_adoption(db, cli_actor(), app, rows, a.nrows, err, sizeof(err));
+	if (rc != EXIT_OK) {
+		importers_adoption_free(&a);
+		return rc;
+	}
+	size_t skipped = 0;
+	if (skip) {
+		int src = keep_known(db, app, &a, &skipped, err, sizeof(err));
 		if (src) {
 			log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
 			rc = store_exit(src);
-		} else {
+		} else if (skipped) {
+			log_info("adoption import: %zu figure%s of versions %s does not have left "
+				 "out",
+				 skipped, skipped == 1 ? "" : "s",
+				 log_escape(app, esc, sizeof(esc)));
+		}
+	}
+	if (rc == EXIT_OK && dry) {
+		rc = cli_print_json(adoption_json(&a));
+	} else if (rc == EXIT_OK && a.nrows == 0) {
+		log_err("adoption import: no figure of a version %s has",
+			log_escape(app, esc, sizeof(esc)));
+		rc = EXIT_USAGE;
+	} else if (rc == EXIT_OK) {
+		struct adoption_row *rows = calloc(a.nrows, sizeof(*rows));
+		if (!rows) {
+			log_err("adoption import: out of memory");
+			rc = EXIT_RUNTIME;
+		}
+		for (size_t i = 0; rows && i < a.nrows; i++) {
+			rows[i].version = a.rows[i].version;
+			memcpy(rows[i].at, a.rows[i].at, sizeof(rows[i].at));
+			rows[i].share = a.rows[i].share;
+			rows[i].active_users = a.rows[i].active_users;
+		}
+		int src = rows ? apps_add_adoption(db, cli_actor(), app, rows, a.nrows, err,
+						   sizeof(err))
+			       : 0;
+		if (rows && src) {
+			log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
+			rc = store_exit(src);
+		} else if (rows) {
 			printf("adoption import: %zu sample%s from %s stored for %s\n", a.nrows,
 			       a.nrows == 1 ? "" : "s", log_escape(path, esc, sizeof(esc)),
 			       log_escape(app, err, sizeof(err)));
 		}
-		db_close(db);
+		free(rows);
 	}
-	free(rows);
+	db_close(db);
 	importers_adoption_free(&a);
 	return rc;
 }

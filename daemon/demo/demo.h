@@ -44,7 +44,7 @@ struct demo_pins {
 int demo_spare_pins(struct demo_pins *p, char *err, size_t errlen);
 
 /**
- * The inventory JSON (DESIGN.md format) of the scenario at time @now: the
+ * The inventory JSON (docs/inventory.md format) of the scenario at time @now: the
  * four endpoints on @ports (indexed by enum demo_endpoint; the host is the
  * demo name), probed every @interval_s seconds, and the apps shop-android and
  * shop-ios with adoption history up to yesterday. New reference; NULL when

@@ -612,21 +612,29 @@ static void h_tokens_revoke(struct api_req *req)
 
 static void h_probe_now(struct api_req *req)
 {
-	int64_t id, exists = 0;
+	int64_t id, exists = 0, enabled = 0;
 	char err[ERRLEN] = "";
 	if (api_param_id(req, 0, &id))
 		return;
-	sqlite3_stmt *st = db_stmt(req->db, "SELECT count(*) FROM endpoints WHERE id = ?");
+	sqlite3_stmt *st = db_stmt(req->db, "SELECT enabled FROM endpoints WHERE id = ?");
 	if (!st) {
 		api_db_error(req);
 		return;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		exists = sqlite3_column_int64(st, 0);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		exists = 1;
+		enabled = sqlite3_column_int64(st, 0);
+	}
 	sqlite3_reset(st);
 	if (!exists) {
 		api_error(req, 404, "not_found", "no endpoint with id %lld", (long long)id);
+		return;
+	}
+	if (!enabled) {
+		/* the scheduler probes enabled endpoints only: say so, not 202 */
+		api_error(req, 409, "conflict", "endpoint %lld is disabled; enable it first",
+			  (long long)id);
 		return;
 	}
 	pthread_mutex_lock(&req->ctx->lock);

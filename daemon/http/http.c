@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "http/api.h"
+#include "http/http_guard.h"
 #include "base/config.h"
 #include "store/db.h"
 #include "store/dbhealth.h"
@@ -39,26 +40,9 @@ struct dbpool {
 	char path[CONFIG_PATH_MAX];
 };
 
-/* Connections per client address, so that the one over [http]
- * per_ip_connections gets a 503 rather than a silent close. */
-#define PERIP_BUCKETS 1024
-#define PERIP_SLACK   16 /* libmicrohttpd refuses at accept beyond limit + slack */
-
-struct perip_node {
-	struct perip_node *next;
-	uint8_t addr[17]; /* family byte + up to 16 address bytes */
-	unsigned count;
-};
-
-struct perip_conn {
-	struct perip_node *node;
-	bool over; /* opened while the address was at its limit */
-};
-
 struct http {
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t perip_lock;
-	struct perip_node *perip[PERIP_BUCKETS];
+	struct http_guard guard; /* connection limits, deadlines, Host names */
 	struct config cfg;
 	struct api_ctx ctx;
 	struct dbpool pool;
@@ -129,87 +113,6 @@ static void pool_close(struct dbpool *p)
 	p->nidle = p->nopen = 0;
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
-}
-
-/* ---- per-address connection counts ------------------------------------ */
-
-static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	if (sa && sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
-{
-	struct http *h = cls;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		uint8_t key[17];
-		struct perip_conn *pc = calloc(1, sizeof(*pc));
-		*socket_context = pc;
-		if (!pc || !ci || !addr_key(ci->client_addr, key))
-			return;
-		unsigned hsh = 2166136261u;
-		for (int i = 0; i < 17; i++)
-			hsh = (hsh ^ key[i]) * 16777619u;
-		pthread_mutex_lock(&h->perip_lock);
-		struct perip_node **b = &h->perip[hsh % PERIP_BUCKETS], *n = *b;
-		while (n && memcmp(n->addr, key, sizeof(key)) != 0)
-			n = n->next;
-		if (!n && (n = calloc(1, sizeof(*n)))) {
-			memcpy(n->addr, key, sizeof(key));
-			n->next = *b;
-			*b = n;
-		}
-		if (n) {
-			n->count++;
-			pc->node = n;
-			pc->over = n->count > (unsigned)h->cfg.http_per_ip_connections;
-		}
-		pthread_mutex_unlock(&h->perip_lock);
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		struct perip_conn *pc = *socket_context;
-		*socket_context = NULL;
-		if (!pc)
-			return;
-		if (pc->node) {
-			pthread_mutex_lock(&h->perip_lock);
-			if (--pc->node->count == 0) {
-				for (size_t i = 0; i < PERIP_BUCKETS; i++) {
-					struct perip_node **pp = &h->perip[i];
-					while (*pp && *pp != pc->node)
-						pp = &(*pp)->next;
-					if (*pp) {
-						*pp = pc->node->next;
-						free(pc->node);
-						break;
-					}
-				}
-			}
-			pthread_mutex_unlock(&h->perip_lock);
-		}
-		free(pc);
-	}
-}
-
-static bool conn_over_limit(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	const struct perip_conn *pc = ci ? ci->socket_context : NULL;
-	return pc && pc->over;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -325,18 +228,17 @@ static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
 	if (!origin)
 		return true;
-	char o[512], self[600];
+	char o[512], host[256];
 	url_origin(origin, o, sizeof(o));
 	if (o[0] && h->base_origin[0] && strcmp(o, h->base_origin) == 0)
 		return true;
-	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-	if (o[0] && host) {
-		snprintf(self, sizeof(self), "%s://%s", h->tls_cert ? "https" : "http", host);
-		char lself[600];
-		url_origin(self, lself, sizeof(lself));
-		if (strcmp(o, lself) == 0)
-			return true;
-	}
+	/* Origin equal to Host is not enough: a rebound DNS name is both. The
+	 * origin must be this server under one of the names it answers to. */
+	const char *scheme = h->tls_cert ? "https://" : "http://";
+	http_url_host(o, host, sizeof(host));
+	if (host[0] && !strncmp(o, scheme, strlen(scheme)) &&
+	    http_guard_host_allowed(&h->guard, conn, host))
+		return true;
 	util_err(why, whylen, 0,
 		 "Origin does not match this server: cross-site writes are refused");
 	return false;
@@ -568,27 +470,40 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	char allow[128] = "";
 	(void)version;
 
-	if (!rs && conn_over_limit(conn)) {
+	if (!rs && http_guard_over_limit(conn)) {
 		struct api_req over = { .close = true };
 		api_error(&over, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_connections",
 			  "more than %d connections from your address; close some and retry",
 			  h->cfg.http_per_ip_connections);
+		http_guard_responding(&h->guard, conn, true);
 		return send_req(conn, &over, NULL);
 	}
 	if (!rs) {
+		char why[160];
+		if (!http_guard_host_ok(&h->guard, conn, why, sizeof(why))) {
+			struct api_req bad = { .close = true };
+			api_error(&bad, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected_request", "%s",
+				  why);
+			http_guard_responding(&h->guard, conn, true);
+			return send_req(conn, &bad, NULL);
+		}
 		/* Dashboard assets need no database and no token. */
 		if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
 			const struct web_asset *a = web_find(url);
-			if (a)
+			if (a) {
+				http_guard_responding(&h->guard, conn, true);
 				return send_asset(conn, a);
+			}
 		}
 		rs = calloc(1, sizeof(*rs));
 		if (!rs)
 			return MHD_NO;
 		rs->req.ctx = &h->ctx;
 		*con_cls = rs;
-		if (precheck(h, conn, rs, url, method, allow, sizeof(allow)))
+		if (precheck(h, conn, rs, url, method, allow, sizeof(allow))) {
+			http_guard_responding(&h->guard, conn, true);
 			return send_req(conn, &rs->req, allow[0] ? allow : NULL);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -596,6 +511,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	http_guard_responding(&h->guard, conn, true);
 	run_route(h, rs);
 	return send_req(conn, &rs->req, NULL);
 }
@@ -603,9 +519,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)conn;
+	struct http *h = cls;
 	(void)toe;
+	http_guard_responding(&h->guard, conn, false);
 	struct reqstate *rs = *con_cls;
 	if (!rs)
 		return;
@@ -616,9 +532,36 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd logs one line per broken connection: a flood of them would
+ * flood the journal. At most MHD_LOG_BURST lines per 10 s, then a count. */
+#define MHD_LOG_BURST 20
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t window;
+	static unsigned lines, dropped;
 	(void)cls;
+	int64_t now = util_mono_ms();
+	unsigned was_dropped = 0;
+	bool emit;
+	pthread_mutex_lock(&lock);
+	if (now - window >= 10000) {
+		was_dropped = dropped;
+		window = now;
+		lines = dropped = 0;
+	}
+	emit = lines < MHD_LOG_BURST;
+	if (emit)
+		lines++;
+	else
+		dropped++;
+	pthread_mutex_unlock(&lock);
+	if (was_dropped)
+		log_warn("http: %u more libmicrohttpd message(s) not logged in the last 10 s",
+			 was_dropped);
+	if (!emit)
+		return;
 	char msg[512], esc[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
@@ -674,14 +617,14 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		return NULL;
 	}
 	h->cfg = *cfg;
-	pthread_mutex_init(&h->perip_lock, NULL);
+	http_guard_init(&h->guard, cfg);
 	pthread_mutex_init(&h->pool.lock, NULL);
 	pthread_cond_init(&h->pool.cond, NULL);
 	h->ctx.cfg = &h->cfg;
 	if (api_ctx_init(&h->ctx, cfg->http_public_read)) {
 		util_err(err, errlen, -ENOMEM, "out of memory");
 		pool_close(&h->pool);
-		pthread_mutex_destroy(&h->perip_lock);
+		http_guard_destroy(&h->guard);
 		free(h);
 		return NULL;
 	}
@@ -705,7 +648,13 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		goto fail;
 	pool_put(&h->pool, db);
 
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loses the
+	 * end of stream that arrives with a request's last bytes (a short read
+	 * clears "read ready" and no new edge comes), so a client that sends a
+	 * partial request and closes stays in CLOSE-WAIT until the timeout.
+	 * poll() is level-triggered and sees it at once; each thread polls at
+	 * most a quarter of max_connections (+ HTTP_GUARD_CONN_SLACK) sockets. */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6) {
 		/* "[::]:port" listens on IPv4 too; a specific v6 address only on itself */
 		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
@@ -734,18 +683,18 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	h->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)cfg->http_max_connections,
-		/* ours answers 503 past the limit; libmicrohttpd's refuses at accept
-		 * a little further, so that a flood cannot hold many sockets */
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)cfg->http_per_ip_connections + PERIP_SLACK, MHD_OPTION_NOTIFY_CONNECTION,
-		on_connection, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
-		h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(flags, 0, http_guard_accept, &h->guard, on_request, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
+				  (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+				  (unsigned)HTTP_THREADS,
+				  /* http_guard_accept() refuses or evicts at max_connections; this
+				   * is the backstop, never reached while it does */
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)cfg->http_max_connections + HTTP_GUARD_CONN_SLACK,
+				  MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &h->guard,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+				  h->tls_cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!h->mhd) {
 		util_err(err, errlen, -EADDRINUSE,
 			 "cannot listen on %s (address in use, bad address or bad TLS files)",
@@ -754,6 +703,8 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	if (http_guard_start(&h->guard, err, errlen))
+		goto fail;
 	if (pthread_create(&h->warmer, NULL, warmer_main, h) == 0)
 		h->warmer_running = true;
 	else
@@ -779,14 +730,7 @@ void http_free(struct http *h)
 	}
 	pool_close(&h->pool);
 	api_ctx_destroy(&h->ctx);
-	for (size_t i = 0; i < PERIP_BUCKETS; i++) {
-		while (h->perip[i]) {
-			struct perip_node *n = h->perip[i];
-			h->perip[i] = n->next;
-			free(n);
-		}
-	}
-	pthread_mutex_destroy(&h->perip_lock);
+	http_guard_destroy(&h->guard);
 	if (h->tls_key) {
 		explicit_bzero(h->tls_key, strlen(h->tls_key));
 		free(h->tls_key);

@@ -2,13 +2,15 @@
  * checks, JSON bodies, and dispatch to the API routes (api.h) and the
  * embedded dashboard (web.h).
  *
- * Threads: libmicrohttpd's internal epoll thread pool. Every request borrows
- * one SQLite connection from a small pool owned by the server (one per
- * thread at most); writes made by handlers use BEGIN IMMEDIATE on it.
+ * Threads: libmicrohttpd's internal poll() thread pool; connection limits,
+ * request deadlines and the Host check live in http_guard.h. Every request
+ * borrows one SQLite connection from a small pool owned by the server (one
+ * per thread at most); writes made by handlers use BEGIN IMMEDIATE on it.
  */
 #ifndef PINWATCH_HTTP_H
 #define PINWATCH_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -59,6 +61,14 @@ void http_note_scheduler_alive(struct http *h, time_t now);
  * cheap enough for every committed batch.
  */
 void http_note_sweep(struct http *h, time_t finished_at);
+
+/**
+ * The host part of a Host header or URL authority of @alen bytes ("name",
+ * "name:port", "[v6]:port", "1.2.3.4:port"): lower case, without a final
+ * dot, into @out (terminated). false when empty, malformed (brackets, bytes
+ * <= space, '/', '@', DEL) or longer than @outlen - 1.
+ */
+bool http_authority_host(const char *a, size_t alen, char *out, size_t outlen);
 
 /** Data changed in a way readers must see at once (not needed for observations): drop caches. */
 void http_invalidate(struct http *h);

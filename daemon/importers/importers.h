@@ -107,11 +107,20 @@ int importers_parse_ipa(const char *buf, size_t len, const char *name,
 			size_t errlen);
 
 /**
- * OkHttp CertificatePinner pins, one `pattern sha256/<base64> [sha256/...]`
- * per line; `#` starts a comment; a pattern repeated on several lines adds
- * pins to the same policy (like repeated CertificatePinner.Builder.add()).
- * Patterns keep OkHttp's `*.` (one label) and `**.` (any depth, apex
- * included) forms. `sha1/` pins are refused. Source "okhttp", enforce=true.
+ * OkHttp CertificatePinner pins. Kotlin or Java source (a file, or a pasted
+ * snippet): every CertificatePinner.Builder add(pattern, pins...) call, with
+ * arguments that are string literals, constants of the same file (val,
+ * const val, String / static final String, arrayOf / listOf / String[] { }
+ * of literals), '+' of those or Kotlin templates naming them; a host or pin
+ * the file does not define is an error naming its line ("f.kt:12: host is
+ * the variable 'hostName', which is not a constant of this file"). Or the
+ * line form, one `pattern sha256/<base64> [sha256/...]` per line, `#`
+ * comments. The form is chosen by the text (an add( call, CertificatePinner,
+ * or a line starting with a declaration keyword means source). Several add()
+ * or lines of one pattern add pins to one policy. Patterns keep OkHttp's `*.`
+ * (one label) and `**.` (any depth, apex included) forms. `sha1/` pins are
+ * refused ("pinwatch needs sha256 pins"). An add() without pins is a note.
+ * Source "okhttp", enforce=true.
  */
 int importers_parse_okhttp(const char *buf, size_t len, const char *name,
 			   struct import_policies *out, char *err, size_t errlen);
@@ -165,23 +174,57 @@ struct adoption_csv_row {
 
 /** A parsed adoption CSV. Free with importers_adoption_free(). */
 struct adoption_csv {
-	struct adoption_csv_row *rows; /**< in file order */
+	struct adoption_csv_row *rows; /**< in file order (first row of a version and date) */
 	size_t nrows;
-	bool from_users; /**< the file gave active users, shares were derived */
+	bool from_users;      /**< the file gave counts (users, devices), shares were derived */
+	bool version_codes;   /**< the version column holds version codes (Play Console) */
+	const char *format;   /**< static: "generic", "Google Play Console statistics", ... */
+	const char *encoding; /**< static: NULL (UTF-8) or "UTF-16LE" / "UTF-16BE" */
+	size_t unnamed;	      /**< "(not set)" / "(other)" figures: in the totals, not in rows */
+};
+
+/** Options of importers_parse_adoption_csv_opts(). */
+struct adoption_csv_opts {
+	/** version code (or any version value of the file) -> pinwatch version */
+	const struct adoption_code {
+		const char *code;
+		const char *version;
+	} * codes;
+	size_t ncodes;
 };
 
 /**
- * Adoption figures as CSV: `version,share,date` or `version,active_users,date`.
- * An optional header line names the columns (any order; `version`, `share` or
- * `active_users`, `date` or `at`). Without a header the columns are in that
- * order and the second column's form decides: if any value has a decimal
- * point, exponent or `%` the file gives shares, else active users (integers).
- * RFC 4180 quoting, CRLF line ends and a UTF-8 BOM are accepted; blank lines
- * are skipped. Shares are in [0, 1] ("31%" is 0.31); with active users each
- * date's shares are users / the date's total in the file. A version listed
- * twice for a date, or shares of one date summing above 1 (+1e-9), is an
+ * Adoption figures as CSV: the generic form `version,share,date` or
+ * `version,active_users,date`, and the store / analytics exports by app
+ * version, recognised by their header row (columns in any order, columns
+ * pinwatch does not read are ignored):
+ * - Google Play Console statistics (installs_<pkg>_<YYYYMM>_app_version.csv,
+ *   UTF-16LE): `Date`, `App Version Code`, `Active Device Installs`;
+ * - App Store Connect analytics reports (App Sessions, tab-separated):
+ *   `Date`, `App Version`, `Unique Devices`;
+ * - Firebase / Google Analytics downloads: `#` preamble lines (the date of a
+ *   table without a Date column is its `# End date:`), `App version`,
+ *   `Active users` or `Users`, dates `YYYYMMDD` or `YYYY-MM-DD`.
+ * Generic header names: `version`; `share`, or a count `active_users`;
+ * `date` or `at`. Without a header the columns are version, value, date and
+ * the second column's form decides: if any value has a decimal point,
+ * exponent or `%` the file gives shares, else counts (integers; "1,234" is
+ * read as 1234). UTF-8 (BOM optional) or UTF-16LE/BE with a BOM; RFC 4180
+ * quoting; CRLF; comma or tab separated (from the first line); blank lines
+ * skipped. Shares are in [0, 1] ("31%" is 0.31); with counts each date's
+ * shares are count / the date's total in the file. In an export with columns
+ * pinwatch ignores (breakdowns by device, territory...) and with @opts
+ * codes, rows of one version and date are added up first; in the
+ * three-column form a version listed twice for a date is an error naming
+ * the lines. Versions "(not set)" and "(other)" count in a date's total and
+ * are left out of the rows. Shares of one date summing above 1 (+1e-9) is an
  * error naming the date. All-or-nothing: on error @out is left empty.
  */
+int importers_parse_adoption_csv_opts(const char *buf, size_t len, const char *name,
+				      const struct adoption_csv_opts *opts,
+				      struct adoption_csv *out, char *err, size_t errlen);
+
+/** importers_parse_adoption_csv_opts() without options. */
 int importers_parse_adoption_csv(const char *buf, size_t len, const char *name,
 				 struct adoption_csv *out, char *err, size_t errlen);
 

@@ -1,4 +1,4 @@
-/* The inventory document (DESIGN.md "Inventory file") in JSON: parsing with
+/* The inventory document (docs/inventory.md) in JSON: parsing with
  * full validation into struct inventory, and the canonical serialisation.
  *
  * Parsing: unknown keys are errors (they are typos of real ones); every
@@ -7,7 +7,7 @@
  * and the first error stops the parse.
  *
  * Serialisation (export) is canonical, so that export -> import -> export is
- * byte-identical: keys in the order of DESIGN.md; arrays in inventory_load()
+ * byte-identical: keys in the order of docs/inventory.md; arrays in inventory_load()
  * order; defaults written explicitly (port, environment, tags, third_party,
  * interval, enabled, adoption_threshold, failure_mode, include_subdomains,
  * enforce, adoption, pin_policies, role); optional values that are unset

@@ -89,7 +89,7 @@ struct endpoint {
 	bool enabled;
 };
 
-/** A whole inventory document (DESIGN.md "Inventory file"). */
+/** A whole inventory document (docs/inventory.md). */
 struct inventory {
 	struct endpoint *endpoints;
 	size_t nendpoints;

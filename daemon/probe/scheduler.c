@@ -1018,17 +1018,39 @@ static void take_resolved(struct scheduler *s)
 	struct sep *list = s->rdone_head;
 	s->rdone_head = NULL;
 	pthread_mutex_unlock(&s->rlock);
+	int64_t ids[ARRAY_SIZE(s->now_ids)];
+	size_t nids;
 	pthread_mutex_lock(&s->nlock);
-	for (size_t i = 0; i < s->nnow; i++) {
-		struct sep *e = find_ep(s, s->now_ids[i]);
+	nids = s->nnow;
+	memcpy(ids, s->now_ids, nids * sizeof(ids[0]));
+	s->nnow = 0;
+	int64_t disc[ARRAY_SIZE(s->disc_ids)];
+	size_t ndisc = s->ndisc;
+	memcpy(disc, s->disc_ids, ndisc * sizeof(disc[0]));
+	s->ndisc = 0;
+	pthread_mutex_unlock(&s->nlock);
+	bool reloaded = false;
+	for (size_t i = 0; i < nids; i++) {
+		struct sep *e = find_ep(s, ids[i]);
+		if (!e && !reloaded) {
+			/* created after the last reload: read the endpoints now
+			 * rather than drop the request until the next one */
+			char err[ERRLEN];
+			reloaded = true;
+			if (load_endpoints(s, err, sizeof(err)) != 0)
+				log_err("%s", err);
+			e = find_ep(s, ids[i]);
+		}
 		if (e) {
 			e->probe_now = true;
 			s->want_scan = true;
+		} else {
+			log_info("probe-now: endpoint %lld is disabled or gone; not probed",
+				 (long long)ids[i]);
 		}
 	}
-	s->nnow = 0;
-	for (size_t i = 0; i < s->ndisc; i++) {
-		struct sep *e = find_ep(s, s->disc_ids[i]);
+	for (size_t i = 0; i < ndisc; i++) {
+		struct sep *e = find_ep(s, disc[i]);
 		if (e) {
 			e->discover_due = 0;
 			if (!s->sweep_mode) {
@@ -1037,8 +1059,6 @@ static void take_resolved(struct scheduler *s)
 			}
 		}
 	}
-	s->ndisc = 0;
-	pthread_mutex_unlock(&s->nlock);
 	while (list) {
 		struct sep *e = list;
 		list = e->qnext;
@@ -1527,10 +1547,19 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 
 int scheduler_probe_now(struct scheduler *s, int64_t endpoint_id)
 {
+	bool full = false;
 	pthread_mutex_lock(&s->nlock);
+	for (size_t i = 0; i < s->nnow; i++)
+		if (s->now_ids[i] == endpoint_id)
+			goto queued; /* asked already: one probe answers both */
 	if (s->nnow < ARRAY_SIZE(s->now_ids))
 		s->now_ids[s->nnow++] = endpoint_id;
+	else
+		full = true;
+queued:
 	pthread_mutex_unlock(&s->nlock);
+	if (full)
+		return -EBUSY;
 	uint64_t one = 1;
 	(void)!write(s->evfd, &one, sizeof(one));
 	return 0;

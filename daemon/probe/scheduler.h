@@ -109,7 +109,12 @@ typedef int (*sched_reload_fn)(void *ud, struct sched_opts *o);
 int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
 		  sched_reload_fn on_reload, void *ud, char *err, size_t errlen);
 
-/** Make endpoint @endpoint_id due now (thread-safe; for the API). 0 or -ENOENT at next reload. */
+/**
+ * Make endpoint @endpoint_id due now (thread-safe; for the API). An endpoint
+ * the loop has not loaded yet (created since its last reload) is loaded
+ * first. 0, or -EBUSY when 64 requests are already waiting for
+ * the loop (a request for an endpoint already waiting is merged, 0).
+ */
 int scheduler_probe_now(struct scheduler *s, int64_t endpoint_id);
 
 /** Totals since the scheduler started (loop thread only). */

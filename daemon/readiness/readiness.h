@@ -158,7 +158,7 @@ struct readiness_version_share {
 	bool known;			   /**< false: no adoption figure at T */
 };
 
-/** One scenario for one app (DESIGN.md "Readiness JSON"). */
+/** One scenario for one app (docs/readiness.md "JSON shape"). */
 struct readiness_scenario {
 	bool evaluated;	     /**< false: no chain was observed to derive it from */
 	const char *address; /**< the worst address (points into the observations), or NULL */

@@ -1,4 +1,4 @@
-/* Readiness verdicts as JSON (DESIGN.md "Readiness JSON", "What-if"). */
+/* Readiness verdicts as JSON (docs/readiness.md "JSON shape", "What-if gate"). */
 #include "readiness/readiness_json.h"
 
 #include <math.h>

@@ -10,7 +10,7 @@
 json_t *readiness_scenario_json(const struct readiness_scenario *s);
 
 /**
- * One endpoint as DESIGN.md "Readiness JSON": host, port, severity,
+ * One endpoint as docs/readiness.md "JSON shape": host, port, severity,
  * addresses[] {address, outcome, chain[] {subject, issuer, not_after, pin}},
  * expiry {not_after, days_left} (null when nothing observed), apps[] {app, now,
  * key_rotation, ca_change, same_key_renewal, forecast, reasons[]}, reasons[].

@@ -224,15 +224,57 @@ struct reports_alert {
 void reports_alerts_free(struct reports_alert *a, size_t n);
 
 /**
- * Conditions true at @now: one "pin_failures_reported" per cluster that had
- * reports within @window_s seconds. Severity: matches_server critical,
- * differs and unknown_host warning, unobserved info; one step lower (not
- * below info) while fewer than REPORTS_CORROBORATING_SOURCES distinct
- * source addresses reported it. Details: counts, sources, classification,
- * host, app, version. Caller frees with reports_alerts_free().
+ * Conditions true at @now from the clusters with reports within @window_s
+ * seconds, every one of them accounted for (the report route is public:
+ * forged reports must not crowd out genuine ones):
+ * - a cluster that joins a known app version and has reports from at least
+ *   REPORTS_CORROBORATING_SOURCES source groups (reports_source_group()) is
+ *   one condition: matches_server critical, differs and unknown_host
+ *   warning, unobserved info;
+ * - every other cluster (unknown version, or a single source) is folded
+ *   into one condition per host and port: warning when the host is
+ *   inventoried and some cluster of it is corroborated, else info (below
+ *   the default webhook min_severity);
+ * - at most @cap conditions: the most severe, then the most corroborated,
+ *   then the most reported are kept; when more there are, the last place
+ *   goes to a warning "pin_failures_reported-overflow" condition that says
+ *   how many were folded, and *@folded (optional) counts them.
+ * Untrusted text (app version, bundle id, host) appears in summaries in
+ * backquotes (reports_quote()). Details: counts, sources, classification,
+ * host, app, version (aggregates: "aggregated": true, clusters,
+ * classifications, versions). Caller frees with reports_alerts_free().
  */
+int reports_alert_conds_capped(struct db *db, time_t now, int64_t window_s, size_t cap,
+			       struct reports_alert **out, size_t *n, size_t *folded, char *err,
+			       size_t errlen);
+
+/** reports_alert_conds_capped() with cap REPORTS_MAX_ALERTS. */
 int reports_alert_conds(struct db *db, time_t now, int64_t window_s, struct reports_alert **out,
 			size_t *n, char *err, size_t errlen);
+
+/** Conditions made from report clusters at most (see reports_alert_conds_capped()). */
+#define REPORTS_MAX_ALERTS 1000
+
+/** Fingerprint of the condition that says the cap was reached. */
+#define REPORTS_OVERFLOW_FINGERPRINT "pin_failures_reported-overflow"
+
+/**
+ * The group a report source address counts in, for the rate limiter and for
+ * corroboration alike: an IPv4 address (also when IPv4-mapped IPv6), an
+ * IPv6 /64 as "prefix::/64", or the text itself when it is no address.
+ */
+void reports_source_group(const char *source, char *out, size_t outlen);
+
+/**
+ * @in (untrusted) for a one-line summary: at most @max bytes of it (cut on a
+ * UTF-8 boundary, "..." appended), control characters and backquotes
+ * replaced, inside backquotes (a code span: chat tools and Markdown render
+ * it literally, never as a link). Always terminates @out.
+ */
+void reports_quote(const char *in, size_t max, char *out, size_t outlen);
+
+/** Conditions folded into the overflow condition by this process's last reports_signal_conds(). */
+size_t reports_alerts_folded(void);
 
 /** Clusters with a report this recent are pin_failures_reported conditions. */
 #define REPORTS_ALERT_WINDOW (7 * 86400)

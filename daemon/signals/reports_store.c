@@ -77,17 +77,27 @@ void reports_limits_stats(struct reports_limits *lim, struct reports_stats *out)
  * interface identifier does not yield a fresh bucket per request. */
 static void source_key(const char *source, char key[SOURCE_LEN])
 {
+	reports_source_group(source, key, SOURCE_LEN);
+}
+
+void reports_source_group(const char *source, char *out, size_t outlen)
+{
 	struct in6_addr a6;
-	if (source && strchr(source, ':') && inet_pton(AF_INET6, source, &a6) == 1 &&
-	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
+	char buf[INET6_ADDRSTRLEN];
+	if (source && strchr(source, ':') && inet_pton(AF_INET6, source, &a6) == 1) {
+		/* an IPv4 client of a dual-stack socket is that IPv4 address */
+		if (IN6_IS_ADDR_V4MAPPED(&a6) &&
+		    inet_ntop(AF_INET, a6.s6_addr + 12, buf, sizeof(buf))) {
+			snprintf(out, outlen, "%s", buf);
+			return;
+		}
 		memset(a6.s6_addr + 8, 0, 8);
-		char buf[INET6_ADDRSTRLEN];
 		if (inet_ntop(AF_INET6, &a6, buf, sizeof(buf))) {
-			snprintf(key, SOURCE_LEN, "%s/64", buf);
+			snprintf(out, outlen, "%s/64", buf);
 			return;
 		}
 	}
-	snprintf(key, SOURCE_LEN, "%s", source && *source ? source : "unknown");
+	snprintf(out, outlen, "%s", source && *source ? source : "unknown");
 }
 
 static uint64_t fnv1a(const char *s)
@@ -345,17 +355,21 @@ static const char SQL_REPORT[] =
 	"INSERT INTO reports (received_at, source, format, bundle_id, app_version, platform, "
 	"platform_version, trustkit_version, hostname, port, noted_hostname, include_subdomains, "
 	"enforce, validation_result, date_time, expiration_date, served_chain, validated_chain, "
-	"known_pins, app_id, version_id, endpoint_id, cluster_id, classification) VALUES "
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-	"?20, ?21, ?22, ?23, ?24)";
+	"known_pins, app_id, version_id, endpoint_id, cluster_id, classification, source_group) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	"?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 static const char SQL_COUNT[] = "SELECT count(*) FROM reports";
 static const char SQL_CLUSTER_COUNT[] = "SELECT count(*) FROM report_clusters";
+/* Over a quota, clusters and reports of unknown app versions go first (anyone
+ * can make those up), then the least recently seen: a flood of forged
+ * reports cannot evict a genuine cluster or the sources that corroborate it
+ * while it has forged ones left to evict. Both orders have an index. */
 static const char SQL_CLUSTER_EVICT[] =
 	"DELETE FROM report_clusters WHERE id IN (SELECT id FROM report_clusters WHERE id != ?2 "
-	"ORDER BY last_seen, id LIMIT ?1)";
+	"ORDER BY version_id IS NOT NULL, last_seen, id LIMIT ?1)";
 static const char SQL_DAYS_PRUNE[] = "DELETE FROM report_cluster_days WHERE day < ?1";
 static const char SQL_EVICT[] = "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY "
-				"received_at, id LIMIT ?1)";
+				"version_id IS NOT NULL, received_at, id LIMIT ?1)";
 
 /* Clusters are keyed by attacker-chosen data (any chain makes a new one):
  * keep their number and their day counts bounded. */
@@ -490,6 +504,9 @@ static int insert_report(struct db *db, const struct report *r, const char *sour
 	bind_id_or_null(s, 22, j->endpoint_id);
 	sqlite3_bind_int64(s, 23, out->cluster_id);
 	sqlite3_bind_text(s, 24, reports_class_name(cls), -1, SQLITE_STATIC);
+	char group[SOURCE_LEN];
+	reports_source_group(source, group, sizeof(group));
+	sqlite3_bind_text(s, 25, group, -1, SQLITE_TRANSIENT);
 	int src = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE) {

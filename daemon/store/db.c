@@ -1,6 +1,7 @@
 #include "store/db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,6 +376,21 @@ static int fall_back_ro(struct db *db, unsigned flags, const char *why, char *er
 	return open_ro(db, flags, err, errlen);
 }
 
+/* The database holds webhook secrets: a new one is created 0600 whatever the
+ * umask. SQLite gives its -wal and -shm files the mode of the database file
+ * (unix VFS: robust_open() fchmods them to it), so they follow. An existing
+ * file keeps its mode; failures are left for sqlite3_open_v2() to report. */
+static void create_private(const char *path)
+{
+	if (!path[0] || path[0] == ':' || !strncmp(path, "file:", 5))
+		return;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	(void)fchmod(fd, 0600);
+	close(fd);
+}
+
 struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	struct db *db = calloc(1, sizeof(*db));
@@ -397,6 +413,8 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		goto opened;
 	}
 	oflags |= SQLITE_OPEN_READWRITE | ((flags & DB_NO_CREATE) ? 0 : SQLITE_OPEN_CREATE);
+	if (!(flags & DB_NO_CREATE))
+		create_private(path);
 	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
 	if (rc == SQLITE_OK && sqlite3_db_readonly(db->h, "main") == 1) {
 		/* SQLite fell back to a read-only open by itself: the file (or its

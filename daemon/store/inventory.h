@@ -1,5 +1,5 @@
 /* Inventory store: loading the whole model, endpoint CRUD and the
- * reconciling import of an inventory document (DESIGN.md "Inventory file").
+ * reconciling import of an inventory document (docs/inventory.md).
  *
  * Conventions of every write function here and in apps.h:
  * - it runs in its own transaction (db_begin = BEGIN IMMEDIATE), unless the
