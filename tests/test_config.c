@@ -94,6 +94,43 @@ static void test_config_errors_name_file_and_line(void **state)
 	}
 }
 
+/* [probe] discover_interval: 0 (off) or 1m .. 30d; 6h by default. */
+static void test_config_discover_interval_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *value;
+		int ok;
+		int64_t want;
+	} cases[] = {
+		{ "0", 1, 0 },	    { "0s", 1, 0 },
+		{ "0x", 0, 0 },	    { "1m", 1, 60 },
+		{ "59s", 0, 0 },    { "60", 1, 60 },
+		{ "6h", 1, 21600 }, { "30d", 1, 30LL * 86400 },
+		{ "31d", 0, 0 },    { "2592001", 0, 0 },
+		{ "-1m", 0, 0 },    { "soon", 0, 0 },
+		{ "", 0, 0 },
+	};
+	struct config c;
+	config_defaults(&c);
+	assert_int_equal(c.probe_discover_interval_s, 6 * 3600);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char text[128], err[ERRLEN] = "";
+		snprintf(text, sizeof(text), "[probe]\ndiscover_interval = %s\n", cases[i].value);
+		config_defaults(&c);
+		assert_int_equal(write_conf(text), 0);
+		int rc = config_load(&c, path, err, sizeof(err));
+		if ((rc == 0) != cases[i].ok)
+			fail_msg("case %zu ('%s'): rc %d, %s", i, cases[i].value, rc, err);
+		if (cases[i].ok)
+			assert_int_equal(c.probe_discover_interval_s, cases[i].want);
+		else
+			assert_non_null(
+				strstr(err, ":2: [probe] discover_interval: expected 0 (off)"));
+		unlink(path);
+	}
+}
+
 static void test_config_missing_file(void **state)
 {
 	(void)state;
@@ -133,6 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_load_valid),
 		cmocka_unit_test(test_config_errors_name_file_and_line),
+		cmocka_unit_test(test_config_discover_interval_table),
 		cmocka_unit_test(test_config_missing_file),
 		cmocka_unit_test(test_config_secret_file_mode),
 		cmocka_unit_test(test_config_tls_pair_required),

@@ -78,6 +78,40 @@ static void test_hostsfile_lookup_table(void **state)
 			 0);
 }
 
+/* The table is sorted once and searched: every one of 4,096 names (the cap)
+ * is found with its own address, names that sort before, after and between
+ * them are not, and a name that prefixes another is its own entry. */
+static void test_hostsfile_lookup_many(void **state)
+{
+	(void)state;
+	char err[ERRLEN], buf[80], name[64];
+	struct sockaddr_storage ss[4];
+	socklen_t lens[4];
+	size_t n, len = 0, cap = 4096 * 40;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	/* Written in descending order so that the file order is not the sorted one. */
+	for (int i = 4095; i >= 0; i--)
+		len += (size_t)snprintf(text + len, cap - len, "10.%d.%d.1 h%d.test\n", i / 256,
+					i % 256, i);
+	assert_int_equal(hostsfile_set(text, err, sizeof(err)), 0);
+	free(text);
+	for (int i = 0; i < 4096; i++) {
+		char want[32];
+		snprintf(name, sizeof(name), "H%d.TEST", i);
+		snprintf(want, sizeof(want), "10.%d.%d.1:443", i / 256, i % 256);
+		assert_int_equal(hostsfile_lookup(name, 443, ss, lens, 4, &n, err, sizeof(err)), 1);
+		assert_int_equal(n, 1);
+		assert_string_equal(addr_str(&ss[0], buf, sizeof(buf)), want);
+	}
+	static const char *const absent[] = { "a.test",	    "h.test",  "h0.tes", "h0.test0",
+					      "h4096.test", "zz.test", "h10",	 "" };
+	for (size_t i = 0; i < ARRAY_SIZE(absent); i++)
+		assert_int_equal(
+			hostsfile_lookup(absent[i], 443, ss, lens, 4, &n, err, sizeof(err)), 0);
+	assert_int_equal(hostsfile_set(NULL, err, sizeof(err)), 0);
+}
+
 static void test_hostsfile_bad_files(void **state)
 {
 	(void)state;
@@ -179,6 +213,7 @@ int main(void)
 		 * must inherit a process that has not read it yet. */
 		cmocka_unit_test(test_hostsfile_probe_resolve_uses_env),
 		cmocka_unit_test(test_hostsfile_lookup_table),
+		cmocka_unit_test(test_hostsfile_lookup_many),
 		cmocka_unit_test(test_hostsfile_bad_files),
 	};
 	unsetenv(HOSTSFILE_ENV);

@@ -5,7 +5,7 @@
  *             [--delay MS] [--threads N] [--count N] [--ca-out FILE]
  *             [--intermediate-days N] [--second-address IP] [--control]
  *             [NAME[=normal|leaf-only|expired|wrong-name|self-signed|many|huge|rsa|
- *                    expiring]...]
+ *                    expiring|dual]...]
  *
  * Prints "port N" on stdout once serving. --count N adds ep0.test .. ep<N-1>.test.
  * --intermediate-days N: the shared intermediate expires N days from now.
@@ -49,8 +49,10 @@ static int parse_flavor(const char *s, enum tlsfarm_flavor *fl, enum tlsfarm_key
 		  { "expired", TLSFARM_EXPIRED },	  { "wrong-name", TLSFARM_WRONG_NAME },
 		  { "self-signed", TLSFARM_SELF_SIGNED }, { "many", TLSFARM_MANY_CERTS },
 		  { "huge", TLSFARM_HUGE_CHAIN },	  { "rsa", TLSFARM_NORMAL },
-		  { "expiring", TLSFARM_EXPIRING } };
-	*k = strcmp(s, "rsa") == 0 ? TLSFARM_KEY_RSA2048 : TLSFARM_KEY_ECDSA_P256;
+		  { "expiring", TLSFARM_EXPIRING },	  { "dual", TLSFARM_NORMAL } };
+	*k = strcmp(s, "rsa") == 0    ? TLSFARM_KEY_RSA2048
+	     : strcmp(s, "dual") == 0 ? TLSFARM_KEY_DUAL
+				      : TLSFARM_KEY_ECDSA_P256;
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (!strcmp(s, t[i].name)) {
 			*fl = t[i].fl;

@@ -19,7 +19,8 @@
 #include "base/log.h"
 #include "base/util.h"
 
-enum key_type { K_STR, K_BOOL, K_INT, K_SIZE, K_DURATION, K_LOGLEVEL, K_DAYS4 };
+/* K_DURATION_OFF: a duration in [min, max], or 0 (off). */
+enum key_type { K_STR, K_BOOL, K_INT, K_SIZE, K_DURATION, K_DURATION_OFF, K_LOGLEVEL, K_DAYS4 };
 
 struct key {
 	const char *section;
@@ -53,6 +54,8 @@ static const struct key keys[] = {
 	{ "probe", "max_addresses", K_INT, OFF(probe_max_addresses), 0, 1, 256 },
 	STR("probe", "ca_file", probe_ca_file),
 	{ "probe", "jitter_percent", K_INT, OFF(probe_jitter_pct), 0, 0, 50 },
+	{ "probe", "discover_interval", K_DURATION_OFF, OFF(probe_discover_interval_s), 0, 60,
+	  30LL * 86400 },
 	{ "alerts", "expiry_days", K_DAYS4, OFF(alerts_expiry_days), 0, 1, EXPIRY_DAYS_MAX },
 	{ "alerts", "repeat_interval", K_DURATION, OFF(alerts_repeat_s), 0, 60, 30LL * 86400 },
 	{ "alerts", "probe_failures", K_INT, OFF(alerts_probe_failures), 0, 1, 1000 },
@@ -90,6 +93,7 @@ void config_defaults(struct config *c)
 	c->probe_interval_s = 300;
 	c->probe_max_addresses = 16;
 	c->probe_jitter_pct = 10;
+	c->probe_discover_interval_s = 6 * 3600;
 	c->alerts_expiry_days[0] = 30;
 	c->alerts_expiry_days[1] = 14;
 	c->alerts_expiry_days[2] = 7;
@@ -143,6 +147,13 @@ static int parse_size(const char *v, long long min, long long max, int64_t *out)
 	return 0;
 }
 
+/* "0", "0s", "00h": zero (util_parse_duration() refuses zero durations). */
+static bool zero_duration(const char *v)
+{
+	size_t n = strspn(v, "0");
+	return n > 0 && (v[n] == '\0' || (strchr("smhdw", v[n]) && v[n + 1] == '\0'));
+}
+
 static int set_key(const struct key *k, struct config *c, const char *v, char *msg, size_t len)
 {
 	char *base = (char *)c + k->off;
@@ -185,6 +196,16 @@ static int set_key(const struct key *k, struct config *c, const char *v, char *m
 			return util_err(msg, len, -EINVAL,
 					"expected a duration in [%llds, %llds] such as 90s, 5m, "
 					"24h, got '%s'",
+					k->min, k->max, v);
+		*(int64_t *)base = d;
+		return 0;
+	case K_DURATION_OFF:
+		if (zero_duration(v))
+			d = 0;
+		else if (util_parse_duration(v, &d) || d < k->min || d > k->max)
+			return util_err(msg, len, -EINVAL,
+					"expected 0 (off) or a duration in [%llds, %llds] such as "
+					"6h, got '%s'",
 					k->min, k->max, v);
 		*(int64_t *)base = d;
 		return 0;

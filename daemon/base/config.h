@@ -39,6 +39,7 @@ struct config {
 	int probe_max_addresses;
 	char probe_ca_file[CONFIG_PATH_MAX]; /**< empty: system trust store */
 	int probe_jitter_pct;
+	int64_t probe_discover_interval_s; /**< dual-certificate discovery cadence; 0: off */
 
 	/* [alerts] */
 	int alerts_expiry_days[EXPIRY_THRESHOLDS_MAX]; /**< certificate_expiring and

@@ -31,11 +31,17 @@ static void usage(void)
 	       "  --all-addresses   probe every A/AAAA address of HOST (CDN edges differ)\n"
 	       "  --timeout MS      bound for connect + handshake together (default 10000)\n"
 	       "  --hex             also print pins in hex\n"
+	       "  --no-discover     skip dual-certificate discovery (by default every address\n"
+	       "                    is also probed offering only ECDSA and only RSA signature\n"
+	       "                    algorithms, to show each chain a server with two\n"
+	       "                    certificates presents)\n"
 	       "  --json            print JSON\n"
 	       "  --store           also record the results as observations of the endpoint\n"
 	       "                    HOST:PORT in the database (added to the inventory if "
 	       "missing)\n" CLI_GLOBAL_HELP "  -h, --help        this help\n\n"
 	       "The probe keeps at most 32 certificates / 256 KiB of chain and says so.\n"
+	       "The exit status judges the normal probe; discovery results are shown (and\n"
+	       "stored with --store) beside it.\n"
 	       "Exit status: 0 every address ok; 1 a chain was received but is untrusted,\n"
 	       "expired or does not match the name; 2 bad usage; 3 no chain (DNS, connection,\n"
 	       "timeout or TLS failure).\n");
@@ -159,6 +165,37 @@ static void print_chain(const char *title, const struct x509_chain *ch, bool hex
 	}
 }
 
+static bool same_chain(const struct x509_chain *a, const struct x509_chain *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (memcmp(a->certs[i].sha256, b->certs[i].sha256, 32) != 0)
+			return false;
+	return true;
+}
+
+/* A discovery result @v of the address whose normal result is @r. */
+static void print_variant(const struct probe_result *r, const struct probe_result *v, bool hex)
+{
+	char d[600];
+	printf("  offering only %s signature algorithms: %s\n",
+	       v->variant == PROBE_VARIANT_ECDSA ? "ECDSA" : "RSA", v->outcome);
+	if (!v->handshake_ok) {
+		if (v->detail[0])
+			printf("    detail: %s\n", log_escape(v->detail, d, sizeof(d)));
+		return;
+	}
+	if (r->handshake_ok && same_chain(&r->presented, &v->presented)) {
+		printf("    %s %s, the same chain as above\n", v->tls_version, v->cipher);
+		return;
+	}
+	printf("    %s %s, trusted: %s, name matches: %s, a DIFFERENT chain:\n", v->tls_version,
+	       v->cipher, v->trusted ? "yes" : "no", v->name_ok ? "yes" : "no");
+	print_chain("presented", &v->presented, hex);
+	print_chain("validated", &v->validated, hex);
+}
+
 static void print_result(const struct probe_result *r, bool hex)
 {
 	char d[600];
@@ -177,8 +214,9 @@ static void print_result(const struct probe_result *r, bool hex)
 
 int cmd_probe(int argc, char **argv)
 {
-	enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON, O_STORE };
+	enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON, O_STORE, O_NODISC };
 	static const struct option opts[] = {
+		{ "no-discover", no_argument, NULL, O_NODISC },
 		{ "sni", required_argument, NULL, O_SNI },
 		{ "ca-file", required_argument, NULL, O_CA },
 		{ "address", required_argument, NULL, O_ADDR },
@@ -192,7 +230,7 @@ int cmd_probe(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sni = NULL, *ca = NULL, *address = NULL;
-	bool all = false, hex = false, json = false, store = false;
+	bool all = false, hex = false, json = false, store = false, discover = true;
 	struct cli_global g = { 0 };
 	long long timeout = 10000;
 	int opt;
@@ -203,6 +241,9 @@ int cmd_probe(int argc, char **argv)
 		switch (opt) {
 		case O_STORE:
 			store = true;
+			break;
+		case O_NODISC:
+			discover = false;
 			break;
 		case O_SNI:
 			sni = optarg;
@@ -285,18 +326,27 @@ int cmd_probe(int argc, char **argv)
 		log_err("probe: %s", log_escape(err, esc, sizeof(esc)));
 		return ca ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	struct probe_result *res = calloc(n, sizeof(*res));
-	if (!res || probe_run_many(ctx, addrs, n, sni, (int)timeout, res) != 0) {
+	/* res[0..n-1]: the normal probe; with discovery res[n..2n-1] offering
+	 * only ECDSA, res[2n..3n-1] only RSA. */
+	size_t nv = discover ? PROBE_NVARIANTS : 1;
+	struct probe_result *res = calloc(n * nv, sizeof(*res));
+	int prc = res ? 0 : -ENOMEM;
+	for (size_t k = 0; k < nv && !prc; k++)
+		prc = probe_run_many_variant(ctx, addrs, n, sni, (int)timeout,
+					     (enum probe_variant)k, res + k * n);
+	if (prc) {
 		log_err("probe: out of memory");
+		for (size_t i = 0; res && i < n * nv; i++)
+			probe_result_clear(&res[i]);
 		free(res);
 		probe_ctx_free(ctx);
 		return EXIT_RUNTIME;
 	}
 	rc = EXIT_OK;
 	if (store) {
-		int sr = store_results(&g, host, port, sni, res, n);
+		int sr = store_results(&g, host, port, sni, res, n * nv);
 		if (sr != EXIT_OK) {
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < n * nv; i++)
 				probe_result_clear(&res[i]);
 			free(res);
 			probe_ctx_free(ctx);
@@ -311,11 +361,22 @@ int cmd_probe(int argc, char **argv)
 	}
 	if (json) {
 		json_t *a = json_array();
-		for (size_t i = 0; a && i < n; i++)
-			if (json_array_append_new(a, probe_result_json(&res[i])) != 0) {
+		for (size_t i = 0; a && i < n; i++) {
+			json_t *o = probe_result_json(&res[i]),
+			       *vs = discover ? json_array() : NULL;
+			for (size_t k = 1; o && vs && k < nv; k++)
+				if (json_array_append_new(vs, probe_result_json(&res[k * n + i])))
+					break;
+			if (!o ||
+			    (discover && (!vs || json_array_size(vs) != nv - 1 ||
+					  json_object_set(o, "variants", vs))) ||
+			    json_array_append(a, o) != 0) {
 				json_decref(a);
 				a = NULL;
 			}
+			json_decref(vs);
+			json_decref(o);
+		}
 		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
 					  (json_int_t)port, "sni", sni, "addresses", a)
 			      : NULL;
@@ -326,12 +387,15 @@ int cmd_probe(int argc, char **argv)
 		char h[600], s[600];
 		printf("probe %s port %u (SNI %s)\n", log_escape(host, h, sizeof(h)), port,
 		       log_escape(sni, s, sizeof(s)));
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			print_result(&res[i], hex);
+			for (size_t k = 1; k < nv; k++)
+				print_variant(&res[i], &res[k * n + i], hex);
+		}
 		if (fflush(stdout) != 0)
 			rc = EXIT_RUNTIME;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n * nv; i++)
 		probe_result_clear(&res[i]);
 	free(res);
 	probe_ctx_free(ctx);

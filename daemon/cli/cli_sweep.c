@@ -33,14 +33,19 @@ const char *cli_db_path(struct cli_global *g)
 
 static void sweep_usage(void)
 {
-	printf("Usage: pinwatch sweep [--concurrency N] [--timeout MS] [--ca-file FILE] "
-	       "[--json]\n\n"
+	printf("Usage: pinwatch sweep [--concurrency N] [--timeout MS] [--ca-file FILE]\n"
+	       "                     [--discover | --no-discover] [--json]\n\n"
 	       "Probe every enabled endpoint once, now (every address, no jitter), store the\n"
 	       "results and print a summary: probes, outcomes by class, probes/s, wall time.\n"
 	       "For cron, the first population of a database, and benchmarks.\n\n"
 	       "  --concurrency N  probes in flight (default [probe] concurrency, 64)\n"
 	       "  --timeout MS     connect + handshake per probe (default [probe] timeout_ms)\n"
 	       "  --ca-file FILE   trust anchors (default [probe] ca_file, else the system store)\n"
+	       "  --discover       dual-certificate discovery at every endpoint: also probe each\n"
+	       "                   address offering only ECDSA and only RSA signature algorithms\n"
+	       "                   (default: at endpoints whose [probe] discover_interval has\n"
+	       "                   passed or whose chain changed)\n"
+	       "  --no-discover    no discovery probes\n"
 	       "  --json           print the summary as JSON\n" CLI_GLOBAL_HELP
 	       "  -h, --help       this help\n\n"
 	       "SIGTERM/SIGINT: nothing new starts, probes in flight finish, results are "
@@ -51,8 +56,10 @@ static void sweep_usage(void)
 
 int cmd_sweep(int argc, char **argv)
 {
-	enum { O_CONC = 0x200, O_TIMEOUT, O_CA, O_JSON };
+	enum { O_CONC = 0x200, O_TIMEOUT, O_CA, O_JSON, O_DISC, O_NODISC };
 	static const struct option opts[] = {
+		{ "discover", no_argument, NULL, O_DISC },
+		{ "no-discover", no_argument, NULL, O_NODISC },
 		{ "concurrency", required_argument, NULL, O_CONC },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "ca-file", required_argument, NULL, O_CA },
@@ -65,12 +72,19 @@ int cmd_sweep(int argc, char **argv)
 	long long conc = 0, timeout = 0;
 	const char *ca = NULL;
 	bool json = false;
-	int opt, rc;
+	int opt, rc, discover = 0;
 
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
 		switch (opt) {
+		case O_DISC:
+		case O_NODISC:
+			if (discover)
+				return cli_usage_error(
+					"sweep", "--discover and --no-discover exclude each other");
+			discover = opt == O_DISC ? 1 : -1;
+			break;
 		case O_CONC:
 			if (util_parse_int(optarg, 1, 4096, &conc))
 				return cli_usage_error("sweep", "--concurrency: 1 to 4096");
@@ -96,7 +110,9 @@ int cmd_sweep(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("sweep", "unexpected argument '%s'", argv[optind]);
 	struct db *db = NULL;
-	if ((rc = cli_open_db(&g, 0, &db)) != EXIT_OK)
+	/* Migrations here; the integrity check once, by the scheduler's reader
+	 * (a cron sweep pays for every page read). */
+	if ((rc = cli_open_db(&g, DB_NO_CHECK, &db)) != EXIT_OK)
 		return rc;
 	db_close(db); /* migrations applied; the scheduler opens its own connections */
 
@@ -106,6 +122,8 @@ int cmd_sweep(int argc, char **argv)
 		.max_addresses = g.cfg.probe_max_addresses,
 		.jitter_pct = g.cfg.probe_jitter_pct,
 		.ca_file = ca ? ca : g.cfg.probe_ca_file,
+		.discover_interval_s = g.cfg.probe_discover_interval_s,
+		.sweep_discover = discover,
 	};
 	char err[ERRLEN];
 	struct scheduler *s = scheduler_new(cli_db_path(&g), &so, err, sizeof(err));
@@ -131,16 +149,17 @@ int cmd_sweep(int argc, char **argv)
 		for (size_t i = 0; oc && i < st.noutcomes; i++)
 			json_object_set_new(oc, st.outcomes[i].cls, json_integer(st.outcomes[i].n));
 		return cli_print_json(json_pack(
-			"{s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:b}", "endpoints",
+			"{s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:b, s:I}", "endpoints",
 			(json_int_t)st.endpoints, "probes", (json_int_t)st.probes, "failures",
 			(json_int_t)st.failures, "new_rows", (json_int_t)st.new_rows, "wall_ms",
 			(json_int_t)st.wall_ms, "probes_per_s", rate, "outcomes", oc, "interrupted",
-			sweep_stop != 0));
+			sweep_stop != 0, "discovery_probes", (json_int_t)st.discovery_probes));
 	}
 	printf("sweep: %lld endpoints, %lld probes in %.2f s (%.1f probes/s), %lld failed, "
-	       "%lld new observation rows%s\n",
+	       "%lld new observation rows, %lld discovery probes%s\n",
 	       (long long)st.endpoints, (long long)st.probes, secs, rate, (long long)st.failures,
-	       (long long)st.new_rows, sweep_stop ? " (interrupted)" : "");
+	       (long long)st.new_rows, (long long)st.discovery_probes,
+	       sweep_stop ? " (interrupted)" : "");
 	for (size_t i = 0; i < st.noutcomes; i++)
 		printf("  %-16s %lld\n", st.outcomes[i].cls, (long long)st.outcomes[i].n);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;

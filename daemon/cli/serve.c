@@ -163,6 +163,7 @@ static void fill_opts(const struct config *c, struct sched_opts *o)
 	o->timeout_ms = c->probe_timeout_ms;
 	o->max_addresses = c->probe_max_addresses;
 	o->jitter_pct = c->probe_jitter_pct;
+	o->discover_interval_s = c->probe_discover_interval_s;
 	o->ca_file = c->probe_ca_file;
 }
 

@@ -43,6 +43,8 @@ struct endpoint {
 	gnutls_x509_crt_t chain[MAX_CHAIN];
 	size_t nchain; /* chain[0] owned; the rest borrowed from pki/farm fillers */
 	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t leaf2; /* TLSFARM_KEY_DUAL: the RSA leaf (key: the ECDSA one) */
+	gnutls_x509_privkey_t key2;
 	gnutls_certificate_credentials_t cred;
 	/* Over-long chains: GnuTLS refuses to load them as a key pair (not a
 	 * sorted chain), so they are served by a retrieve callback. */
@@ -90,6 +92,7 @@ struct tlsfarm {
 	gnutls_x509_crt_t fill_many[FILLERS_MANY], fill_huge[FILLERS_HUGE];
 	bool have_many, have_huge;
 	gnutls_x509_privkey_t fill_key;
+	gnutls_x509_privkey_t dual_key; /* the RSA key of every TLSFARM_KEY_DUAL leaf */
 	gnutls_priority_t prio;
 	struct fthread *th;
 	int nth;
@@ -321,6 +324,12 @@ static void endpoint_free_certs(struct endpoint *e)
 	if (e->key)
 		gnutls_x509_privkey_deinit(e->key);
 	e->key = NULL;
+	if (e->leaf2)
+		gnutls_x509_crt_deinit(e->leaf2);
+	if (e->key2)
+		gnutls_x509_privkey_deinit(e->key2);
+	e->leaf2 = NULL;
+	e->key2 = NULL;
 }
 
 static int retrieve(gnutls_session_t s, const gnutls_datum_t *req_ca, int nreq,
@@ -397,12 +406,39 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 	}
 	if (e->flavor == TLSFARM_WRONG_NAME)
 		dns = "wrong.invalid";
-	if ((rc = gen_key(&key, e->keytype)) != 0)
+	bool dual = e->keytype == TLSFARM_KEY_DUAL;
+	gnutls_x509_crt_t leaf2 = NULL;
+	gnutls_x509_privkey_t key2 = NULL;
+	if ((rc = gen_key(&key, dual ? TLSFARM_KEY_ECDSA_P256 : e->keytype)) != 0)
 		return rc;
 	bool self = e->flavor == TLSFARM_SELF_SIGNED;
 	rc = make_cert(&leaf, key, dns, dns, false, self ? NULL : p->inter,
 		       self ? NULL : p->int_key, nb, na, atomic_fetch_add(&p->serial, 1), 0);
 	if (rc) {
+		gnutls_x509_privkey_deinit(key);
+		return rc;
+	}
+	/* RSA-2048 key generation costs ~50 ms: dual endpoints share one RSA
+	 * key (each its own copy and its own leaf certificate). */
+	if (dual && !f->dual_key && (rc = gen_key(&f->dual_key, TLSFARM_KEY_RSA2048)) != 0) {
+		gnutls_x509_crt_deinit(leaf);
+		gnutls_x509_privkey_deinit(key);
+		return rc;
+	}
+	if (dual && (gnutls_x509_privkey_init(&key2) < 0 ||
+		     gnutls_x509_privkey_cpy(key2, f->dual_key) < 0)) {
+		if (key2)
+			gnutls_x509_privkey_deinit(key2);
+		key2 = NULL;
+		rc = -ENOMEM;
+	}
+	if (dual &&
+	    (rc != 0 || (rc = make_cert(&leaf2, key2, dns, dns, false, self ? NULL : p->inter,
+					self ? NULL : p->int_key, nb, na,
+					atomic_fetch_add(&p->serial, 1), 0)) != 0)) {
+		if (key2)
+			gnutls_x509_privkey_deinit(key2);
+		gnutls_x509_crt_deinit(leaf);
 		gnutls_x509_privkey_deinit(key);
 		return rc;
 	}
@@ -430,24 +466,37 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 				gnutls_certificate_free_credentials(c);
 			goto fail;
 		}
-	} else if (gnutls_certificate_allocate_credentials(&c) < 0 ||
-		   gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0) {
-		if (c)
-			gnutls_certificate_free_credentials(c);
-		rc = -EIO;
-		goto fail;
+	} else {
+		/* A dual endpoint's RSA chain: the same but for the leaf. */
+		gnutls_x509_crt_t chain2[MAX_CHAIN];
+		memcpy(chain2, chain, n * sizeof(chain[0]));
+		chain2[0] = leaf2;
+		if (gnutls_certificate_allocate_credentials(&c) < 0 ||
+		    gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0 ||
+		    (dual && gnutls_certificate_set_x509_key(c, chain2, (int)n, key2) < 0)) {
+			if (c)
+				gnutls_certificate_free_credentials(c);
+			rc = -EIO;
+			goto fail;
+		}
 	}
 	pthread_mutex_lock(&f->lock);
 	endpoint_free_certs(e);
 	memcpy(e->chain, chain, n * sizeof(chain[0]));
 	e->nchain = n;
 	e->key = key;
+	e->leaf2 = leaf2;
+	e->key2 = key2;
 	*cred = c;
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 fail:
 	gnutls_x509_crt_deinit(leaf);
 	gnutls_x509_privkey_deinit(key);
+	if (leaf2)
+		gnutls_x509_crt_deinit(leaf2);
+	if (key2)
+		gnutls_x509_privkey_deinit(key2);
 	return rc;
 }
 
@@ -548,6 +597,17 @@ int tlsfarm_chain_pins(struct tlsfarm *f, const char *name, uint8_t (*pins)[32],
 	int n = (int)e->nchain;
 	pthread_mutex_unlock(&f->lock);
 	return rc ? rc : n;
+}
+
+int tlsfarm_dual_rsa_pin(struct tlsfarm *f, const char *name, uint8_t pin[32])
+{
+	struct endpoint *e = ep_find(f, name);
+	if (!e)
+		return -ENOENT;
+	pthread_mutex_lock(&f->lock);
+	int rc = e->leaf2 ? crt_pin(e->leaf2, pin) : -ENOENT;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
 }
 
 int tlsfarm_write_chain(struct tlsfarm *f, const char *name, const char *path)
@@ -978,6 +1038,8 @@ void tlsfarm_free(struct tlsfarm *f)
 		gnutls_x509_crt_deinit(f->fill_huge[i]);
 	if (f->fill_key)
 		gnutls_x509_privkey_deinit(f->fill_key);
+	if (f->dual_key)
+		gnutls_x509_privkey_deinit(f->dual_key);
 	if (f->prio)
 		gnutls_priority_deinit(f->prio);
 	pthread_mutex_destroy(&f->lock);

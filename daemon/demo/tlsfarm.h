@@ -51,7 +51,13 @@ enum tlsfarm_flavor {
 	TLSFARM_EXPIRING,    /**< leaf + intermediate; the leaf expires 5 days from now */
 };
 
-enum tlsfarm_key { TLSFARM_KEY_ECDSA_P256, TLSFARM_KEY_RSA2048 };
+/** TLSFARM_KEY_DUAL: an ECDSA P-256 leaf (the chain tlsfarm_chain_pins()
+ *  describes) and an RSA-2048 leaf for the same name, both under the
+ *  intermediate, in one credentials object: GnuTLS gives each client the
+ *  certificate its signature algorithms allow (dual-certificate servers).
+ *  The dual endpoints of a farm share one RSA key (generating one costs
+ *  ~50 ms); tlsfarm_rotate() gives a new ECDSA key and two new leaves. */
+enum tlsfarm_key { TLSFARM_KEY_ECDSA_P256, TLSFARM_KEY_RSA2048, TLSFARM_KEY_DUAL };
 
 /** What the listener does with a connection. */
 enum tlsfarm_mode {
@@ -112,6 +118,10 @@ uint64_t tlsfarm_handshakes(const struct tlsfarm *f);
  * Returns the number of certificates, or negative errno.
  */
 int tlsfarm_chain_pins(struct tlsfarm *f, const char *name, uint8_t (*pins)[32], size_t max);
+
+/** SPKI pin of the RSA leaf of a TLSFARM_KEY_DUAL endpoint. 0, -ENOENT (no such
+ *  endpoint or not dual) or negative errno. */
+int tlsfarm_dual_rsa_pin(struct tlsfarm *f, const char *name, uint8_t pin[32]);
 
 /** Write the chain @name presents as PEM to @path. 0 or negative errno. */
 int tlsfarm_write_chain(struct tlsfarm *f, const char *name, const char *path);

@@ -91,12 +91,15 @@ void api_snapshot_release(struct api_ctx *ctx, struct api_snapshot *s)
 
 /* Cheap change detection: three index lookups. A probe that sees nothing new
  * only moves last_seen, which changes no verdict; a new outcome or chain opens
- * a row, every inventory change writes an audit row, and the endpoint count
+ * a row (observations, or variant_observations for dual-certificate
+ * discovery), every inventory change writes an audit row, and the endpoint count
  * catches writers that bypass the store. */
 static int snap_key(struct db *db, int64_t key[3])
 {
 	static const char *const q[3] = {
-		"SELECT coalesce(max(id), 0) FROM observations",
+		/* both ids only grow: the sum moves when either table opens a row */
+		("SELECT coalesce(max(id), 0) + (SELECT coalesce(max(id), 0) FROM "
+		 "variant_observations) FROM observations"),
 		"SELECT coalesce(max(id), 0) FROM audit_log",
 		"SELECT count(*) FROM endpoints",
 	};

@@ -15,11 +15,14 @@ struct entry {
 	char name[254];
 	struct sockaddr_storage ss;
 	socklen_t len;
+	uint32_t line; /* file order among equal names */
 };
 
+/* Sorted by name (case-insensitive), then file order: a lookup is a binary
+ * search (a cron sweep of thousands of names looks up every one). */
 static struct {
 	struct entry *v;
-	size_t n;
+	size_t n, cap;
 	int error; /* negative errno when the file was unusable */
 	char msg[ERRLEN];
 } table;
@@ -55,6 +58,13 @@ static void set_error(int rc, const char *fmt, const char *a, int line)
 	table_clear();
 	table.error = rc;
 	util_err(table.msg, sizeof(table.msg), rc, fmt, a, line);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
 /* Parse into the table; on error the table holds only the error. */
@@ -101,16 +111,22 @@ static int parse(const char *text, const char *origin)
 					  lineno);
 				return table.error;
 			}
-			struct entry *nv = realloc(table.v, (table.n + 1) * sizeof(*nv));
-			if (!nv) {
-				set_error(-ENOMEM, "%s: out of memory (line %d)", origin, lineno);
-				return table.error;
+			if (table.n == table.cap) {
+				size_t nc = table.cap ? table.cap * 2 : 64;
+				struct entry *nv = realloc(table.v, nc * sizeof(*nv));
+				if (!nv) {
+					set_error(-ENOMEM, "%s: out of memory (line %d)", origin,
+						  lineno);
+					return table.error;
+				}
+				table.v = nv;
+				table.cap = nc;
 			}
-			table.v = nv;
-			struct entry *e = &table.v[table.n++];
+			struct entry *e = &table.v[table.n];
 			memcpy(e->name, name, nl2 + 1);
 			e->ss = ss;
 			e->len = sl;
+			e->line = (uint32_t)table.n++;
 			any = true;
 		}
 		if (!any) {
@@ -119,6 +135,7 @@ static int parse(const char *text, const char *origin)
 			return table.error;
 		}
 	}
+	qsort(table.v, table.n, sizeof(*table.v), entry_cmp);
 	return 0;
 }
 
@@ -165,10 +182,24 @@ int hostsfile_lookup(const char *host, uint16_t port, struct sockaddr_storage *s
 		return util_err(err, errlen, table.error, "%s", table.msg);
 	if (hl && host[hl - 1] == '.')
 		hl--;
-	for (size_t i = 0; i < table.n && *n < max; i++) {
+	char key[sizeof(table.v[0].name)];
+	if (hl == 0 || hl >= sizeof(key))
+		return 0;
+	memcpy(key, host, hl);
+	key[hl] = '\0';
+	/* The first entry of that name. */
+	size_t lo = 0, hi = table.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcasecmp(table.v[mid].name, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < table.n && *n < max; i++) {
 		const struct entry *e = &table.v[i];
-		if (strlen(e->name) != hl || strncasecmp(e->name, host, hl))
-			continue;
+		if (strcasecmp(e->name, key) != 0)
+			break;
 		struct sockaddr_storage cand = e->ss;
 		if (cand.ss_family == AF_INET)
 			((struct sockaddr_in *)&cand)->sin_port = htons(port);

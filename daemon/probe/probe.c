@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -25,6 +26,33 @@
 	"NORMAL:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
 	"+GROUP-FFDHE2048:+GROUP-FFDHE3072:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
 	"+CHACHA20-POLY1305:+AES-256-CCM:+AES-128-CCM:+AES-256-CBC:+AES-128-CBC:%NO_TICKETS"
+
+/* Dual-certificate discovery: the same offer with only ECDSA, or only RSA,
+ * signature algorithms, and for TLS 1.2 only the key exchanges that use such
+ * a certificate. A server with both certificates (nginx, haproxy, CDNs)
+ * picks the one the client's signature_algorithms allow (TLS 1.3) or its
+ * cipher suites (TLS 1.2). */
+#define PROBE_PRIORITY_ECDSA                                                                   \
+	PROBE_PRIORITY ":-SIGN-ALL:+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:" \
+		       "+SIGN-ECDSA-SECP521R1-SHA512:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:"   \
+		       "+SIGN-ECDSA-SHA512:-KX-ALL:+ECDHE-ECDSA"
+#define PROBE_PRIORITY_RSA                                                               \
+	PROBE_PRIORITY ":-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA256:+SIGN-RSA-PSS-RSAE-SHA384:" \
+		       "+SIGN-RSA-PSS-RSAE-SHA512:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:"    \
+		       "+SIGN-RSA-SHA512:-KX-ALL:+ECDHE-RSA:+DHE-RSA:+RSA"
+
+/* The RSA discovery probe first asks for the certificate alone: TLS 1.2
+ * with RSA key exchange only, stopped once the server's first flight
+ * (ServerHello, Certificate, ServerHelloDone) is in. With that key exchange
+ * the server signs nothing and decrypts nothing before the client's key
+ * exchange, which never comes: an RSA-2048 private-key operation saved on
+ * the server per discovery. A server that refuses the offer (TLS 1.3 only,
+ * no RSA key exchange) is asked again with PROBE_PRIORITY_RSA. */
+#define PROBE_PRIORITY_RSA_CERT                                                           \
+	PROBE_PRIORITY ":-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+RSA:-SIGN-ALL:+SIGN-RSA-SHA256:" \
+		       "+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:+SIGN-RSA-PSS-RSAE-SHA256:"     \
+		       "+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-PSS-RSAE-SHA512"
+#define CERT_ONLY_DONE GNUTLS_E_USER_ERROR /* the hook stopped the handshake */
 
 /* Parsing and validating a chain costs more than the handshake's own
  * crypto, and an estate presents the same chains sweep after sweep: parsed
@@ -55,13 +83,15 @@ struct chain_slot {
 struct probe_ctx {
 	struct x509_trust *trust;
 	gnutls_certificate_credentials_t cred;
-	gnutls_priority_t prio;
-	pthread_mutex_t lock;	      /* the caches */
-	uint32_t tick;		      /* use counter for LRU stamps */
-	struct x509_cert_info *certs; /* CERT_SETS * CACHE_WAYS; der == NULL: empty */
+	gnutls_priority_t prio[PROBE_NVARIANTS]; /* by enum probe_variant */
+	gnutls_priority_t prio_cert;		 /* PROBE_PRIORITY_RSA_CERT */
+	pthread_mutex_t lock;			 /* the caches */
+	uint32_t tick;				 /* use counter for LRU stamps */
+	struct x509_cert_info *certs;		 /* CERT_SETS * CACHE_WAYS; der == NULL: empty */
 	uint32_t *cert_stamps;
 	struct chain_slot *chains; /* CHAIN_SETS * CACHE_WAYS */
 	bool defer;		   /* probe_ctx_defer_chains() */
+	uint8_t trust_id[32];	   /* probe_ctx_trust_id() */
 };
 
 /* A completed handshake's certificates, waiting for probe_result_complete(). */
@@ -86,8 +116,38 @@ struct probe {
 	int timeout_ms;
 	char sni[256];
 	bool sni_is_name;
+	bool cert_only;	     /* the RSA discovery's first, certificate-only attempt */
+	unsigned generation; /* probe_generation() */
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	struct probe_result res;
 };
+
+/* probe_ctx_trust_id(): the CA file's bytes, or the system bundle's stat. */
+static void trust_identity(const char *ca_file, uint8_t id[32])
+{
+	char *text = NULL, buf[128];
+	size_t len = 0;
+	if (ca_file && *ca_file && util_read_file(ca_file, 64 << 20, &text, &len) == 0) {
+		util_sha256(text, len, id);
+		free(text);
+		return;
+	}
+	struct stat st = { 0 };
+	static const char bundle[] = "/etc/ssl/certs/ca-certificates.crt";
+	int n = ca_file && *ca_file
+			? snprintf(buf, sizeof(buf), "unreadable:%s", ca_file)
+			: (stat(bundle, &st) == 0
+				   ? snprintf(buf, sizeof(buf), "system:%s:%lld:%lld", bundle,
+					      (long long)st.st_size, (long long)st.st_mtime)
+				   : snprintf(buf, sizeof(buf), "system"));
+	util_sha256(buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : strlen(buf), id);
+}
+
+void probe_ctx_trust_id(const struct probe_ctx *ctx, uint8_t id[32])
+{
+	memcpy(id, ctx->trust_id, 32);
+}
 
 struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 {
@@ -109,15 +169,24 @@ struct probe_ctx *probe_ctx_new(const char *ca_file, char *err, size_t errlen)
 	ctx->trust = x509_trust_new(ca_file, err, errlen);
 	if (!ctx->trust)
 		goto fail;
+	trust_identity(ca_file, ctx->trust_id);
 	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
 		util_err(err, errlen, 0, "out of memory");
 		goto fail;
 	}
-	int g = gnutls_priority_init2(&ctx->prio, PROBE_PRIORITY, &pos, 0);
-	if (g < 0) {
-		util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
-			 pos ? pos : "");
-		goto fail;
+	for (size_t i = 0; i <= PROBE_NVARIANTS; i++) {
+		gnutls_priority_t *pr = i < PROBE_NVARIANTS ? &ctx->prio[i] : &ctx->prio_cert;
+		int g = gnutls_priority_init2(pr,
+					      i < PROBE_NVARIANTS
+						      ? probe_priority((enum probe_variant)i)
+						      : PROBE_PRIORITY_RSA_CERT,
+					      &pos, 0);
+		if (g < 0) {
+			*pr = NULL;
+			util_err(err, errlen, 0, "probe priorities: %s at '%s'", gnutls_strerror(g),
+				 pos ? pos : "");
+			goto fail;
+		}
 	}
 	return ctx;
 fail:
@@ -136,8 +205,11 @@ void probe_ctx_free(struct probe_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->prio)
-		gnutls_priority_deinit(ctx->prio);
+	for (size_t i = 0; i < PROBE_NVARIANTS; i++)
+		if (ctx->prio[i])
+			gnutls_priority_deinit(ctx->prio[i]);
+	if (ctx->prio_cert)
+		gnutls_priority_deinit(ctx->prio_cert);
 	if (ctx->cred)
 		gnutls_certificate_free_credentials(ctx->cred);
 	x509_trust_free(ctx->trust);
@@ -150,6 +222,40 @@ void probe_ctx_free(struct probe_ctx *ctx)
 	free(ctx->chains);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+}
+
+const char *probe_priority(enum probe_variant v)
+{
+	switch (v) {
+	case PROBE_VARIANT_ECDSA:
+		return PROBE_PRIORITY_ECDSA;
+	case PROBE_VARIANT_RSA:
+		return PROBE_PRIORITY_RSA;
+	default:
+		return PROBE_PRIORITY;
+	}
+}
+
+const char *probe_variant_name(enum probe_variant v)
+{
+	switch (v) {
+	case PROBE_VARIANT_ECDSA:
+		return "ecdsa";
+	case PROBE_VARIANT_RSA:
+		return "rsa";
+	default:
+		return "default";
+	}
+}
+
+int probe_variant_parse(const char *s, enum probe_variant *out)
+{
+	for (int v = 0; v < PROBE_NVARIANTS; v++)
+		if (s && !strcmp(s, probe_variant_name((enum probe_variant)v))) {
+			*out = (enum probe_variant)v;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 void probe_ctx_defer_chains(struct probe_ctx *ctx, bool on)
@@ -621,6 +727,30 @@ static struct probe_pending *pending_new(struct probe *p, const gnutls_datum_t *
 	return pd;
 }
 
+int probe_result_pending_digest(const struct probe_result *r, uint8_t digest[32])
+{
+	const struct probe_pending *pd = r->pending;
+	if (!pd || pd->truncated || pd->n == 0)
+		return -ENOENT;
+	uint8_t hashes[X509_MAX_CHAIN * 32];
+	for (size_t i = 0; i < pd->n; i++)
+		if (util_sha256(pd->certs[i].data, pd->certs[i].size, hashes + 32 * i) != 0)
+			return -EIO;
+	return util_sha256(hashes, 32 * pd->n, digest) == 0 ? 0 : -EIO;
+}
+
+void probe_result_reuse_ok(struct probe_result *r)
+{
+	if (!r->pending)
+		return;
+	pending_free(r->pending);
+	r->pending = NULL;
+	r->handshake_ok = true;
+	r->trusted = true;
+	r->name_ok = true;
+	set_outcome(r, "ok", "%s", "");
+}
+
 void probe_result_complete(struct probe_result *r)
 {
 	struct probe_pending *pd = r->pending;
@@ -629,6 +759,28 @@ void probe_result_complete(struct probe_result *r)
 	r->pending = NULL;
 	examine(pd->ctx, pd->sni, pd->certs, pd->n, pd->truncated, r);
 	pending_free(pd);
+}
+
+/* The kind of the server's certificate key, from what it signed with (TLS 1.3,
+ * TLS 1.2 ECDHE) or the key exchange (TLS 1.2 static RSA); no parsing. */
+static enum probe_variant key_variant_of(gnutls_session_t s)
+{
+	gnutls_sign_algorithm_t sig = gnutls_sign_algorithm_get(s);
+	gnutls_pk_algorithm_t pk =
+		sig != GNUTLS_SIGN_UNKNOWN ? gnutls_sign_get_pk_algorithm(sig) : GNUTLS_PK_UNKNOWN;
+	if (pk == GNUTLS_PK_UNKNOWN) {
+		gnutls_kx_algorithm_t kx = gnutls_kx_get(s);
+		if (kx == GNUTLS_KX_ECDHE_ECDSA)
+			pk = GNUTLS_PK_ECDSA;
+		else if (kx == GNUTLS_KX_RSA || kx == GNUTLS_KX_ECDHE_RSA ||
+			 kx == GNUTLS_KX_DHE_RSA)
+			pk = GNUTLS_PK_RSA;
+	}
+	if (pk == GNUTLS_PK_ECDSA)
+		return PROBE_VARIANT_ECDSA;
+	if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS)
+		return PROBE_VARIANT_RSA;
+	return PROBE_VARIANT_DEFAULT;
 }
 
 /* After the handshake: record the presented chain, then examine it here or
@@ -640,8 +792,10 @@ static void collect(struct probe *p)
 
 	snprintf(p->res.tls_version, sizeof(p->res.tls_version), "%s",
 		 gnutls_protocol_get_name(gnutls_protocol_get_version(p->session)) ?: "");
+	/* A certificate-only attempt stops before any cipher is in use. */
 	snprintf(p->res.cipher, sizeof(p->res.cipher), "%s",
-		 gnutls_cipher_get_name(gnutls_cipher_get(p->session)) ?: "");
+		 p->cert_only ? "" : gnutls_cipher_get_name(gnutls_cipher_get(p->session)) ?: "");
+	p->res.key_variant = key_variant_of(p->session);
 	if (!peers || n == 0) {
 		finish(p, "tls_error:no_certificate", "server sent no certificate");
 		return;
@@ -659,6 +813,37 @@ static void collect(struct probe *p)
 	finish_keep(p);
 }
 
+/* Certificate-only attempt: the server's first flight is in; stop before
+ * the client's key exchange. */
+static int cert_only_hook(gnutls_session_t session, unsigned htype, unsigned when,
+			  unsigned incoming, const gnutls_datum_t *msg)
+{
+	(void)session;
+	(void)msg;
+	return htype == GNUTLS_HANDSHAKE_SERVER_HELLO_DONE && when == GNUTLS_HOOK_POST && incoming
+		       ? CERT_ONLY_DONE
+		       : 0;
+}
+
+static void start_connect(struct probe *p);
+
+/* The certificate-only attempt failed at the TLS level: ask again with the
+ * full RSA offer on a new connection (same deadline, probe_generation()). */
+static void retry_full(struct probe *p)
+{
+	if (p->session) {
+		gnutls_deinit(p->session);
+		p->session = NULL;
+	}
+	if (p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	p->cert_only = false;
+	p->generation++;
+	start_connect(p);
+}
+
 static void start_handshake(struct probe *p)
 {
 	unsigned flags = GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS |
@@ -669,7 +854,11 @@ static void start_handshake(struct probe *p)
 		finish(p, "tls_error:init", "%s", gnutls_strerror(g));
 		return;
 	}
-	if ((g = gnutls_priority_set(p->session, p->ctx->prio)) < 0 ||
+	gnutls_priority_t pr = p->cert_only ? p->ctx->prio_cert : p->ctx->prio[p->res.variant];
+	if (p->cert_only)
+		gnutls_handshake_set_hook_function(p->session, GNUTLS_HANDSHAKE_SERVER_HELLO_DONE,
+						   GNUTLS_HOOK_POST, cert_only_hook);
+	if ((g = gnutls_priority_set(p->session, pr)) < 0 ||
 	    (g = gnutls_credentials_set(p->session, GNUTLS_CRD_CERTIFICATE, p->ctx->cred)) < 0 ||
 	    (p->sni_is_name && (g = gnutls_server_name_set(p->session, GNUTLS_NAME_DNS, p->sni,
 							   strlen(p->sni))) < 0)) {
@@ -686,8 +875,13 @@ static void do_handshake(struct probe *p)
 {
 	for (;;) {
 		int g = gnutls_handshake(p->session);
-		if (g == 0) {
+		if (g == 0 || (p->cert_only && g == CERT_ONLY_DONE)) {
 			collect(p);
+			return;
+		}
+		if (p->cert_only && gnutls_error_is_fatal(g) && g != GNUTLS_E_TIMEDOUT &&
+		    g != GNUTLS_E_AGAIN && g != GNUTLS_E_INTERRUPTED) {
+			retry_full(p);
 			return;
 		}
 		if (g == GNUTLS_E_AGAIN || g == GNUTLS_E_INTERRUPTED) {
@@ -704,10 +898,17 @@ static void do_handshake(struct probe *p)
 struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
 			const char *sni, int timeout_ms)
 {
+	return probe_new_variant(ctx, sa, salen, sni, timeout_ms, PROBE_VARIANT_DEFAULT);
+}
+
+struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+				const char *sni, int timeout_ms, enum probe_variant variant)
+{
 	struct probe *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->ctx = ctx;
+	p->res.variant = (unsigned)variant < PROBE_NVARIANTS ? variant : PROBE_VARIANT_DEFAULT;
 	p->fd = -1;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
 	p->start_ms = util_mono_ms();
@@ -722,24 +923,42 @@ struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, sockle
 		p->sni_is_name =
 			inet_pton(AF_INET, sni, tmp) != 1 && inet_pton(AF_INET6, sni, tmp) != 1;
 	}
+	p->cert_only = p->res.variant == PROBE_VARIANT_RSA;
+	if (salen > sizeof(p->sa)) {
+		finish(p, "unreachable", "connect: %s", strerror(EAFNOSUPPORT));
+		return p;
+	}
+	memcpy(&p->sa, sa, salen);
+	p->salen = salen;
+	start_connect(p);
+	return p;
+}
+
+static void start_connect(struct probe *p)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&p->sa;
 	p->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (p->fd < 0) {
 		finish_errno(p, errno, "socket");
-		return p;
+		return;
 	}
-	if (connect(p->fd, sa, salen) == 0) {
+	if (connect(p->fd, sa, p->salen) == 0) {
 		start_handshake(p);
 		if (p->state == ST_HANDSHAKE)
 			do_handshake(p);
-		return p;
+		return;
 	}
 	if (errno != EINPROGRESS) {
 		finish_errno(p, errno, "connect");
-		return p;
+		return;
 	}
 	p->state = ST_CONNECT;
 	p->events = POLLOUT;
-	return p;
+}
+
+unsigned probe_generation(const struct probe *p)
+{
+	return p->generation;
 }
 
 int probe_fd(const struct probe *p)
@@ -887,6 +1106,14 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
 		   int timeout_ms, struct probe_result *results)
 {
+	return probe_run_many_variant(ctx, addrs, n, sni, timeout_ms, PROBE_VARIANT_DEFAULT,
+				      results);
+}
+
+int probe_run_many_variant(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
+			   const char *sni, int timeout_ms, enum probe_variant variant,
+			   struct probe_result *results)
+{
 	struct probe **ps = calloc(n ? n : 1, sizeof(*ps));
 	struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
 	int rc = 0;
@@ -895,8 +1122,8 @@ int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ps[i] = probe_new(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len, sni,
-				  timeout_ms);
+		ps[i] = probe_new_variant(ctx, (const struct sockaddr *)&addrs[i].ss, addrs[i].len,
+					  sni, timeout_ms, variant);
 		if (!ps[i]) {
 			rc = -ENOMEM;
 			goto out;
@@ -968,8 +1195,9 @@ json_t *probe_result_json(const struct probe_result *r)
 {
 	char at[32];
 	json_t *o =
-		json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address, "port",
-			  (json_int_t)r->port, "outcome", r->outcome, "detail", r->detail, "at",
+		json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:I, s:s}", "address", r->address,
+			  "port", (json_int_t)r->port, "variant", probe_variant_name(r->variant),
+			  "outcome", r->outcome, "detail", r->detail, "at",
 			  util_fmt_time(r->at, at, sizeof(at)), "truncated", r->truncated,
 			  "duration_ms", (json_int_t)r->duration_ms, "tls_version", r->tls_version);
 	if (!o)

@@ -47,6 +47,29 @@ void probe_ctx_defer_chains(struct probe_ctx *ctx, bool on);
 
 struct probe_pending;
 
+/**
+ * What a probe offers (dual-certificate discovery): a server holding an
+ * ECDSA and an RSA certificate (nginx, haproxy, CDNs) picks one by the
+ * client's signature algorithms and key exchanges.
+ * PROBE_VARIANT_DEFAULT: the probe's normal offer (GnuTLS defaults: RSA
+ * signature algorithms listed before ECDSA); PROBE_VARIANT_ECDSA: only ECDSA
+ * signature algorithms (and ECDHE-ECDSA suites for TLS 1.2);
+ * PROBE_VARIANT_RSA: only RSA and RSA-PSS (ECDHE-RSA, DHE-RSA and RSA suites);
+ * it first asks for the certificate alone (TLS 1.2, RSA key exchange,
+ * stopped after the server's first flight, so that the server signs and
+ * decrypts nothing) and falls back to the full RSA offer when refused.
+ */
+enum probe_variant { PROBE_VARIANT_DEFAULT = 0, PROBE_VARIANT_ECDSA, PROBE_VARIANT_RSA };
+#define PROBE_NVARIANTS 3
+
+/** "default", "ecdsa", "rsa". */
+const char *probe_variant_name(enum probe_variant v);
+/** The GnuTLS priority string a probe offering @v uses (benchmarks compare
+ *  a minimal client at the same priorities). */
+const char *probe_priority(enum probe_variant v);
+/** Parse a variant name; 0 or -EINVAL. */
+int probe_variant_parse(const char *s, enum probe_variant *out);
+
 /** What one probe found. Chains are owned by the result (probe_result_clear). */
 struct probe_result {
 	char address[PROBE_ADDR_LEN]; /**< numeric address probed ("::1", "127.0.0.1") */
@@ -63,7 +86,11 @@ struct probe_result {
 	struct x509_chain presented; /**< as sent, in order (at most X509_MAX_CHAIN) */
 	struct x509_chain validated; /**< leaf to anchor (or as far as it could be built) */
 	int64_t duration_ms;
-	time_t at;		       /**< wall-clock start */
+	time_t at;		    /**< wall-clock start */
+	enum probe_variant variant; /**< what the probe offered */
+	/** the server's certificate key, as the variant whose offer allows it:
+	 *  ECDSA, RSA, or DEFAULT (no handshake, or another kind of key) */
+	enum probe_variant key_variant;
 	struct probe_pending *pending; /**< handshake done, chain not examined yet (see
 					  probe_ctx_defer_chains()); NULL otherwise */
 };
@@ -75,6 +102,27 @@ struct probe_result {
  * (the context's caches are locked); the context must outlive the call.
  */
 void probe_result_complete(struct probe_result *r);
+
+/**
+ * The store's key of the chain a pending result holds: SHA-256 over the
+ * SHA-256 of each presented certificate, in order (observations.c chains).
+ * 0, or -ENOENT when nothing is pending or the chain was cut at the limit.
+ */
+int probe_result_pending_digest(const struct probe_result *r, uint8_t digest[32]);
+
+/**
+ * Complete a pending result with a verdict the store kept for the same
+ * chain, name and trust store (obs_reuse()): outcome ok, trusted, name
+ * matching; the pending certificates are freed and the chains stay empty
+ * (the caller records the stored chain ids). No-op when nothing is pending.
+ */
+void probe_result_reuse_ok(struct probe_result *r);
+
+/**
+ * An identity of the context's trust store: SHA-256 of the CA file's bytes,
+ * or for the system store of its bundle's path, size and modification time.
+ */
+void probe_ctx_trust_id(const struct probe_ctx *ctx, uint8_t id[32]);
 
 /** Free the chains of @r and zero it; NULL-safe. */
 void probe_result_clear(struct probe_result *r);
@@ -93,6 +141,17 @@ struct probe;
  */
 struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
 			const char *sni, int timeout_ms);
+
+/** probe_new() offering @variant (dual-certificate discovery). */
+struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+				const char *sni, int timeout_ms, enum probe_variant variant);
+
+/**
+ * Changes when the probe moved to a new socket (the RSA discovery probe's
+ * certificate-only attempt was refused and it asks again with the full
+ * offer): an event loop must register probe_fd() anew.
+ */
+unsigned probe_generation(const struct probe *p);
 
 /** The socket to wait on, or -1 when the probe is done. */
 int probe_fd(const struct probe *p);
@@ -146,11 +205,18 @@ int probe_resolve(const char *host, uint16_t port, struct probe_addr *out, size_
 int probe_run_many(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n, const char *sni,
 		   int timeout_ms, struct probe_result *results);
 
+/**
+ * probe_run_many() offering @variant; results carry it in ->variant.
+ */
+int probe_run_many_variant(struct probe_ctx *ctx, const struct probe_addr *addrs, size_t n,
+			   const char *sni, int timeout_ms, enum probe_variant variant,
+			   struct probe_result *results);
+
 /** JSON of one certificate: subject, issuer, serial, not_before, not_after, key_type,
  * key_bits, is_ca, sha256 (hex fingerprint), pin (base64), pin_hex. New reference. */
 json_t *probe_cert_json(const struct x509_cert_info *c);
 
-/** JSON of one result (address, port, outcome, detail, tls_version, cipher, trusted,
+/** JSON of one result (address, port, variant, outcome, detail, tls_version, cipher, trusted,
  * name_ok, truncated, duration_ms, presented_chain[], validated_chain[]). New reference. */
 json_t *probe_result_json(const struct probe_result *r);
 

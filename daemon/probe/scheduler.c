@@ -16,6 +16,7 @@
 #include "store/dbhealth.h"
 #include "base/log.h"
 #include "http/metrics.h"
+#include "probe/hostsfile.h"
 #include "store/observations.h"
 #include "base/util.h"
 
@@ -41,9 +42,15 @@ struct sep {
 	bool in_pass;	       /* scheduler_run: member of the current pass, not yet probed in it */
 	uint64_t started_pass; /* pass during which its current probe started */
 	bool probe_now;
+	bool discovering;    /* this round also discovers (see round_done()) */
+	bool phase2;	     /* discovery probes of this round under way */
+	time_t discover_due; /* next discovery; 0: at the next probe */
+	uint8_t *got;	     /* discovering: per address, what the normal probe got */
+	uint16_t *vjobs;     /* phase 2: address << 2 | variant */
+	size_t nvjobs;
 	struct probe_addr *addrs; /* only while resolving/probing */
-	size_t naddrs, next_addr;
-	int pending; /* probes started and not finished */
+	size_t naddrs, next_addr; /* next_addr: next job, see ep_jobs() */
+	int pending;		  /* probes started and not finished */
 	int dns_rc;
 	char *dns_err;	   /* malloc'ed by the resolver on failure, freed when done */
 	struct sep *qnext; /* due queue / ready queue / resolver queues */
@@ -52,6 +59,8 @@ struct sep {
 struct slot {
 	struct probe *p;
 	struct sep *ep;
+	size_t job;	     /* index into the endpoint's jobs (ep_jobs()) */
+	unsigned generation; /* probe_generation() when its fd was registered */
 	short events;
 	int64_t deadline;
 	struct slot *prev, *next; /* in-flight list, in start (= deadline) order */
@@ -61,7 +70,11 @@ struct witem {
 	int kind; /* 0 result, 1 endpoint probed, 2 sweep pass closed */
 	int64_t endpoint_id;
 	struct probe_result r;
+	bool discovering; /* kind 0: its endpoint was discovering in this round */
+	bool reused;	  /* kind 0: verdict taken from the store (obs_reuse()): pid, vid */
+	int64_t pid, vid;
 	time_t last, next;
+	time_t discovered;   /* kind 1: discovery done at (0: not in this round) */
 	int64_t pass_probes; /* kind 2 */
 	double pass_secs;
 	struct witem *next_item;
@@ -99,6 +112,8 @@ struct scheduler {
 	pthread_mutex_t nlock;
 	int64_t now_ids[64];
 	size_t nnow;
+	int64_t disc_ids[64]; /* writer -> loop: chain changed, discover at once */
+	size_t ndisc;
 
 	/* writer */
 	pthread_t wthread;
@@ -112,6 +127,8 @@ struct scheduler {
 	bool wstop;
 	bool wflush; /* writer_flush() waits: no lingering */
 	atomic_int_fast64_t new_rows;
+	uint8_t trust_id[32]; /* of pctx (under wlock) */
+	bool trust_noted;     /* obs_trust_begin() done for trust_id (under wlock) */
 
 	int64_t wids[WRITER_BATCH_MAX]; /* writer thread: endpoints of a batch */
 
@@ -158,9 +175,25 @@ static void stats_add(struct sched_stats *st, const char *outcome)
 static void probe_counted(struct scheduler *s, const struct probe_result *r)
 {
 	pthread_mutex_lock(&s->tlock);
+	if (r->variant != PROBE_VARIANT_DEFAULT) {
+		s->total.discovery_probes++; /* not an address probe of the estate */
+		pthread_mutex_unlock(&s->tlock);
+		return;
+	}
 	stats_add(&s->total, r->outcome);
 	pthread_mutex_unlock(&s->tlock);
 	metrics_probe_observe(r->outcome, (double)r->duration_ms / 1000.0);
+}
+
+/* Writer thread: endpoint @id saw a new chain; its discovery is due at once. */
+static void discover_again(struct scheduler *s, int64_t id)
+{
+	pthread_mutex_lock(&s->nlock);
+	if (s->ndisc < ARRAY_SIZE(s->disc_ids))
+		s->disc_ids[s->ndisc++] = id;
+	pthread_mutex_unlock(&s->nlock);
+	uint64_t one = 1;
+	(void)!write(s->evfd, &one, sizeof(one));
 }
 
 /* ---- writer thread ---- */
@@ -211,11 +244,41 @@ static int writer_commit(struct scheduler *s, struct witem *batch, int64_t *ids,
 		bool o = false;
 		if (it->kind == 2)
 			continue;
-		if (it->kind == 0)
-			rc = obs_record(s->wdb, it->endpoint_id, &it->r, &o, err, sizeof(err));
-		else
+		if (it->kind == 0) {
+			rc = it->reused ? obs_record_ids(s->wdb, it->endpoint_id, &it->r, it->pid,
+							 it->vid, &o, err, sizeof(err))
+					: obs_record(s->wdb, it->endpoint_id, &it->r, &o, err,
+						     sizeof(err));
+			/* A new chain seen by the normal probe outside a discovery
+			 * round: discover again at once (and after a restart). */
+			if (!rc && o && s->o.discover_interval_s > 0 && !it->discovering &&
+			    it->r.variant == PROBE_VARIANT_DEFAULT && it->r.handshake_ok) {
+				rc = obs_endpoint_discovered(s->wdb, it->endpoint_id, 0, err,
+							     sizeof(err));
+				if (!rc)
+					discover_again(s, it->endpoint_id);
+			}
+			/* A discovering round probes only the other kind of key; what
+			 * the normal probe got stands for its own kind (round_done()). */
+			if (!rc && it->discovering && it->r.variant == PROBE_VARIANT_DEFAULT &&
+			    it->r.handshake_ok && it->r.key_variant != PROBE_VARIANT_DEFAULT) {
+				it->r.variant = it->r.key_variant;
+				rc = it->reused ? obs_record_ids(s->wdb, it->endpoint_id, &it->r,
+								 it->pid, it->vid, NULL, err,
+								 sizeof(err))
+						: obs_record(s->wdb, it->endpoint_id, &it->r, NULL,
+							     err, sizeof(err));
+				it->r.variant = PROBE_VARIANT_DEFAULT;
+			}
+			if (it->r.variant != PROBE_VARIANT_DEFAULT)
+				o = false; /* new_rows counts observation rows */
+		} else {
 			rc = obs_endpoint_probed(s->wdb, it->endpoint_id, it->last, it->next, err,
 						 sizeof(err));
+			if (!rc && it->discovered)
+				rc = obs_endpoint_discovered(s->wdb, it->endpoint_id,
+							     it->discovered, err, sizeof(err));
+		}
 		if (rc == -EIO &&
 		    sqlite3_extended_errcode(db_handle(s->wdb)) == SQLITE_CONSTRAINT_FOREIGNKEY)
 			rc = 0; /* endpoint deleted meanwhile: nothing to record */
@@ -285,6 +348,41 @@ static void writer_recover(struct scheduler *s)
 	log_debug("writer: database still not writable: %s", db_errmsg(s->wdb));
 }
 
+/* Record the trust store's identity once per context (obs_trust_begin()). */
+static bool writer_note_trust(struct scheduler *s, const uint8_t trust_id[32])
+{
+	char err[ERRLEN];
+	if (db_begin(s->wdb) != 0)
+		return false;
+	if (obs_trust_begin(s->wdb, trust_id, util_now(), err, sizeof(err)) != 0 ||
+	    db_commit(s->wdb) != 0) {
+		db_rollback(s->wdb);
+		return false;
+	}
+	pthread_mutex_lock(&s->wlock);
+	bool same = memcmp(trust_id, s->trust_id, 32) == 0;
+	if (same)
+		s->trust_noted = true;
+	pthread_mutex_unlock(&s->wlock);
+	return same;
+}
+
+/* Examine the pending chain of @it: the store's verdict for it when one
+ * stands (@trust_id non-NULL), else parse and validate it. */
+static void writer_examine(struct scheduler *s, struct witem *it, const uint8_t *trust_id)
+{
+	uint8_t dg[32];
+	char err[ERRLEN];
+	if (trust_id && probe_result_pending_digest(&it->r, dg) == 0 &&
+	    obs_reuse(s->wdb, it->endpoint_id, &it->r, dg, trust_id, util_now(), &it->pid, &it->vid,
+		      err, sizeof(err)) == 1) {
+		probe_result_reuse_ok(&it->r);
+		it->reused = true;
+		return;
+	}
+	probe_result_complete(&it->r);
+}
+
 static void *writer_main(void *arg)
 {
 	struct scheduler *s = arg;
@@ -351,10 +449,18 @@ static void *writer_main(void *arg)
 		pthread_cond_broadcast(&s->wspace);
 		pthread_mutex_unlock(&s->wlock);
 
-		/* Chains are examined before the transaction opens, so that it stays short. */
+		/* Chains are examined before the transaction opens, so that it stays
+		 * short; an unchanged chain takes the verdict the store kept for it. */
+		pthread_mutex_lock(&s->wlock);
+		uint8_t trust_id[32];
+		memcpy(trust_id, s->trust_id, 32);
+		bool noted = s->trust_noted;
+		pthread_mutex_unlock(&s->wlock);
+		if (!noted && !writer_degraded(s))
+			noted = writer_note_trust(s, trust_id);
 		for (struct witem *it = batch; it; it = it->next_item)
 			if (it->kind == 0 && it->r.pending) {
-				probe_result_complete(&it->r);
+				writer_examine(s, it, noted ? trust_id : NULL);
 				probe_counted(s, &it->r);
 			}
 
@@ -477,6 +583,8 @@ static struct sep *find_ep(struct scheduler *s, int64_t id)
 
 static void sep_free(struct sep *e)
 {
+	free(e->got);
+	free(e->vjobs);
 	free(e->addrs);
 	free(e->host);
 	free(e->sni);
@@ -539,7 +647,7 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 {
 	static const char q[] =
 		"SELECT id, host, port, coalesce(sni, host), interval_s, last_probe_at, "
-		"next_probe_at FROM endpoints WHERE enabled = 1 ORDER BY id";
+		"next_probe_at, discovered_at FROM endpoints WHERE enabled = 1 ORDER BY id";
 	sqlite3_stmt *st = NULL;
 	time_t now = util_now();
 	if (sqlite3_prepare_v2(db_handle(s->rdb), q, -1, &st, NULL) != SQLITE_OK)
@@ -576,6 +684,11 @@ static int load_endpoints(struct scheduler *s, char *err, size_t errlen)
 				e->next_due = (time_t)(sqlite3_column_int64(st, 5) + interval);
 			else
 				e->next_due = now + (time_t)(rand_r(&s->rnd) % 60);
+			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+				e->discover_due = (time_t)(sqlite3_column_int64(st, 7) +
+							   s->o.discover_interval_s);
+		} else if (sqlite3_column_type(st, 7) == SQLITE_NULL && e->st == E_IDLE) {
+			e->discover_due = 0; /* reset (a chain change): discover at once */
 		}
 		e->removed = false;
 		const char *h = (const char *)sqlite3_column_text(st, 1);
@@ -661,10 +774,38 @@ static int64_t scan_due(struct scheduler *s, time_t now)
 	return next;
 }
 
+/* Probes of the current phase of a round: every address once; then, when
+ * discovering, the discovery probes round_done() chose. */
+static size_t ep_jobs(const struct sep *e)
+{
+	return e->phase2 ? e->nvjobs : e->naddrs;
+}
+
+/* Whether the round starting now discovers (sweeps: as sched_opts.sweep_discover says). */
+static bool discovery_due(const struct scheduler *s, const struct sep *e, time_t now)
+{
+	if (s->o.discover_interval_s <= 0 && !(s->sweep_mode && s->o.sweep_discover > 0))
+		return false;
+	if (s->sweep_mode && s->o.sweep_discover != 0)
+		return s->o.sweep_discover > 0;
+	return e->discover_due <= now;
+}
+
 static void endpoint_done(struct scheduler *s, struct sep *e)
 {
 	time_t now = util_now();
+	bool discovered = e->discovering;
 	e->st = E_IDLE;
+	e->discovering = false;
+	e->phase2 = false;
+	free(e->got);
+	free(e->vjobs);
+	e->got = NULL;
+	e->vjobs = NULL;
+	e->nvjobs = 0;
+	if (discovered)
+		e->discover_due =
+			now + (s->o.discover_interval_s > 0 ? s->o.discover_interval_s : 6 * 3600);
 	free(e->addrs);
 	e->addrs = NULL;
 	free(e->dns_err);
@@ -680,6 +821,7 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
 		it->endpoint_id = e->id;
 		it->last = now;
 		it->next = e->next_due;
+		it->discovered = discovered ? now : 0;
 		writer_push(s, it);
 	}
 	if (s->sweep_mode) {
@@ -695,7 +837,8 @@ static void endpoint_done(struct scheduler *s, struct sep *e)
  * there (probe_result_complete()), off the event loop, and counted then. */
 static void push_result(struct scheduler *s, struct sep *e, struct probe_result *r)
 {
-	s->pass_probes++;
+	if (r->variant == PROBE_VARIANT_DEFAULT)
+		s->pass_probes++;
 	if (!r->pending)
 		probe_counted(s, r);
 	struct witem *it = calloc(1, sizeof(*it));
@@ -705,6 +848,7 @@ static void push_result(struct scheduler *s, struct sep *e, struct probe_result 
 	}
 	it->kind = 0;
 	it->endpoint_id = e->id;
+	it->discovering = e->discovering;
 	it->r = *r;
 	memset(r, 0, sizeof(*r));
 	writer_push(s, it);
@@ -725,10 +869,48 @@ static void slot_unlink(struct scheduler *s, struct slot *sl)
 	sl->prev = sl->next = NULL;
 }
 
+/* What the normal probe of an address got, for the choice of discovery probes. */
+#define GOT_NOTHING 0xff /* no handshake: nothing to discover there now */
+
+/* Every probe of the current phase finished. A discovering round then
+ * probes each address offering only the algorithms of the key its normal
+ * probe did NOT get: a server that answered an offer listing both kinds
+ * with an ECDSA (RSA) certificate answers an ECDSA-only (RSA-only) offer
+ * with the same one, which the writer records for that variant from the
+ * normal result (one handshake fewer per address). */
+static void round_done(struct scheduler *s, struct sep *e)
+{
+	if (!e->discovering || e->phase2 || !e->got) {
+		endpoint_done(s, e);
+		return;
+	}
+	e->vjobs = calloc(e->naddrs * 2 + 1, sizeof(*e->vjobs));
+	for (size_t i = 0; e->vjobs && i < e->naddrs && i < 16384; i++) {
+		uint8_t g = e->got[i];
+		if (g == GOT_NOTHING)
+			continue;
+		if (g != PROBE_VARIANT_ECDSA)
+			e->vjobs[e->nvjobs++] = (uint16_t)(i << 2 | PROBE_VARIANT_ECDSA);
+		if (g != PROBE_VARIANT_RSA)
+			e->vjobs[e->nvjobs++] = (uint16_t)(i << 2 | PROBE_VARIANT_RSA);
+	}
+	if (e->nvjobs == 0) {
+		endpoint_done(s, e);
+		return;
+	}
+	e->phase2 = true;
+	e->next_addr = 0;
+	ready_push(s, e);
+}
+
 static void probe_finished(struct scheduler *s, struct slot *sl)
 {
 	struct sep *e = sl->ep;
-	push_result(s, e, probe_result(sl->p));
+	struct probe_result *r = probe_result(sl->p);
+	if (e->discovering && !e->phase2 && e->got && sl->job < e->naddrs)
+		e->got[sl->job] =
+			(r->handshake_ok || r->pending) ? (uint8_t)r->key_variant : GOT_NOTHING;
+	push_result(s, e, r);
 	probe_free(sl->p); /* closes the fd: epoll forgets it */
 	sl->p = NULL;
 	sl->ep = NULL;
@@ -736,8 +918,8 @@ static void probe_finished(struct scheduler *s, struct slot *sl)
 	sl->next = s->free_slots;
 	s->free_slots = sl;
 	s->running--;
-	if (--e->pending == 0 && e->next_addr >= e->naddrs)
-		endpoint_done(s, e);
+	if (--e->pending == 0 && e->next_addr >= ep_jobs(e))
+		round_done(s, e);
 }
 
 static void probe_watch(struct scheduler *s, struct slot *sl, int op)
@@ -753,10 +935,14 @@ static void start_probe(struct scheduler *s, struct sep *e)
 {
 	struct slot *sl = s->free_slots;
 	s->free_slots = sl->next;
-	const struct probe_addr *a = &e->addrs[e->next_addr++];
+	size_t job = e->next_addr++;
+	const struct probe_addr *a = &e->addrs[e->phase2 ? e->vjobs[job] >> 2 : job];
+	enum probe_variant variant =
+		e->phase2 ? (enum probe_variant)(e->vjobs[job] & 3) : PROBE_VARIANT_DEFAULT;
 	sl->ep = e;
-	sl->p = probe_new(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni,
-			  s->o.timeout_ms);
+	sl->job = job;
+	sl->p = probe_new_variant(s->pctx, (const struct sockaddr *)&a->ss, a->len, e->sni,
+				  s->o.timeout_ms, variant);
 	sl->prev = sl->next = NULL;
 	s->running++;
 	e->pending++;
@@ -773,16 +959,20 @@ static void start_probe(struct scheduler *s, struct sep *e)
 		probe_addr_str((const struct sockaddr *)&a->ss, r.address, sizeof(r.address));
 		snprintf(r.outcome, sizeof(r.outcome), "tls_error:out_of_memory");
 		r.at = util_now();
+		r.variant = variant;
 		slot_unlink(s, sl);
 		sl->next = s->free_slots;
 		s->free_slots = sl;
 		s->running--;
+		if (e->discovering && !e->phase2 && e->got && job < e->naddrs)
+			e->got[job] = GOT_NOTHING;
 		push_result(s, e, &r);
-		if (--e->pending == 0 && e->next_addr >= e->naddrs)
-			endpoint_done(s, e);
+		if (--e->pending == 0 && e->next_addr >= ep_jobs(e))
+			round_done(s, e);
 		return;
 	}
 	sl->deadline = probe_deadline_ms(sl->p);
+	sl->generation = probe_generation(sl->p);
 	if (probe_done(sl->p)) {
 		probe_finished(s, sl);
 		return;
@@ -799,6 +989,15 @@ static void step_slot(struct scheduler *s, struct slot *sl, int64_t now)
 		probe_finished(s, sl);
 		return;
 	}
+	if (probe_generation(sl->p) != sl->generation) {
+		/* a new socket (the old one's registration went with it) */
+		sl->generation = probe_generation(sl->p);
+		sl->events = probe_events(sl->p);
+		probe_watch(s, sl, EPOLL_CTL_ADD);
+		if (probe_done(sl->p))
+			probe_finished(s, sl);
+		return;
+	}
 	short ev = probe_events(sl->p);
 	if (ev != sl->events) {
 		sl->events = ev;
@@ -809,6 +1008,8 @@ static void step_slot(struct scheduler *s, struct slot *sl, int64_t now)
 }
 
 /* Resolved endpoints: queue their addresses, or record the DNS failure. */
+static void resolved(struct scheduler *s, struct sep *e);
+
 static void take_resolved(struct scheduler *s)
 {
 	uint64_t v;
@@ -823,6 +1024,10 @@ static void take_resolved(struct scheduler *s)
 	nids = s->nnow;
 	memcpy(ids, s->now_ids, nids * sizeof(ids[0]));
 	s->nnow = 0;
+	int64_t disc[ARRAY_SIZE(s->disc_ids)];
+	size_t ndisc = s->ndisc;
+	memcpy(disc, s->disc_ids, ndisc * sizeof(disc[0]));
+	s->ndisc = 0;
 	pthread_mutex_unlock(&s->nlock);
 	bool reloaded = false;
 	for (size_t i = 0; i < nids; i++) {
@@ -844,52 +1049,126 @@ static void take_resolved(struct scheduler *s)
 				 (long long)ids[i]);
 		}
 	}
+	for (size_t i = 0; i < ndisc; i++) {
+		struct sep *e = find_ep(s, disc[i]);
+		if (e) {
+			e->discover_due = 0;
+			if (!s->sweep_mode) {
+				e->probe_now = true;
+				s->want_scan = true;
+			}
+		}
+	}
 	while (list) {
 		struct sep *e = list;
 		list = e->qnext;
-		s->resolving--;
-		if (e->dns_rc != 0 || e->naddrs == 0) {
-			struct probe_result r = { 0 };
-			snprintf(r.address, sizeof(r.address), "%s", OBS_NO_ADDRESS);
-			r.port = e->port;
-			snprintf(r.outcome, sizeof(r.outcome), "dns_error");
-			snprintf(r.detail, sizeof(r.detail), "%s",
-				 e->dns_err ? e->dns_err : "no address");
-			r.at = util_now();
-			e->naddrs = e->next_addr = 0;
-			push_result(s, e, &r);
-			endpoint_done(s, e);
-			continue;
-		}
-		e->st = E_PROBING;
-		e->next_addr = 0;
-		e->pending = 0;
-		ready_push(s, e);
+		resolved(s, e);
 	}
+}
+
+/* Endpoint @e has its addresses (or its DNS failure): queue its probes. */
+static void resolved(struct scheduler *s, struct sep *e)
+{
+	s->resolving--;
+	if (e->dns_rc != 0 || e->naddrs == 0) {
+		struct probe_result r = { 0 };
+		snprintf(r.address, sizeof(r.address), "%s", OBS_NO_ADDRESS);
+		r.port = e->port;
+		snprintf(r.outcome, sizeof(r.outcome), "dns_error");
+		snprintf(r.detail, sizeof(r.detail), "%s", e->dns_err ? e->dns_err : "no address");
+		r.at = util_now();
+		e->naddrs = e->next_addr = 0;
+		push_result(s, e, &r);
+		endpoint_done(s, e);
+		return;
+	}
+	e->st = E_PROBING;
+	e->next_addr = 0;
+	e->pending = 0;
+	e->phase2 = false;
+	e->discovering = discovery_due(s, e, util_now());
+	if (e->discovering) {
+		free(e->got);
+		e->got = malloc(e->naddrs);
+		if (e->got)
+			memset(e->got, GOT_NOTHING, e->naddrs);
+		else
+			e->discovering = false;
+	}
+	ready_push(s, e);
+}
+
+/* A name in $PINWATCH_HOSTS_FILE is looked up on the loop thread (a binary
+ * search): no resolver thread hand-off for it. true when the file answered. */
+static bool resolve_inline(struct scheduler *s, struct sep *e)
+{
+	char derr[200] = "";
+	if (s->o.resolve)
+		return false;
+	size_t max = (size_t)s->o.max_addresses;
+	struct sockaddr_storage ss[16];
+	socklen_t lens[16];
+	size_t n = 0;
+	int h = hostsfile_lookup(e->host, e->port, ss, lens, max < 16 ? max : 16, &n, derr,
+				 sizeof(derr));
+	if (h == 0)
+		return false;
+	free(e->addrs);
+	free(e->dns_err);
+	e->dns_err = NULL;
+	e->naddrs = 0;
+	e->addrs = calloc(n ? n : 1, sizeof(*e->addrs));
+	if (h < 0 || !e->addrs) {
+		e->dns_rc = h < 0 ? h : -ENOMEM;
+		e->dns_err = strdup(h < 0 ? derr : "out of memory");
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		e->addrs[i].ss = ss[i];
+		e->addrs[i].len = lens[i];
+	}
+	e->naddrs = n;
+	e->dns_rc = 0;
+	return true;
 }
 
 /* Start what capacity allows: addresses of resolved endpoints first, then
  * resolve more endpoints (bounded so that addresses never pile up). */
+static void start_ready(struct scheduler *s)
+{
+	while (s->running < s->nslots && s->ready_head) {
+		struct sep *e = s->ready_head;
+		/* Off the queue before its last job starts: a probe that ends at
+		 * once may end the round and queue the endpoint again (phase 2). */
+		if (e->next_addr + 1 >= ep_jobs(e)) {
+			s->ready_head = e->qnext;
+			if (!s->ready_head)
+				s->ready_tail = NULL;
+			e->qnext = NULL;
+		}
+		start_probe(s, e);
+	}
+}
+
 static void fill(struct scheduler *s, bool stopping)
 {
 	if (stopping || s->draining)
 		return;
-	while (s->running < s->nslots && s->ready_head) {
-		struct sep *e = s->ready_head;
-		start_probe(s, e);
-		if (e->next_addr >= e->naddrs) {
-			s->ready_head = e->qnext;
-			if (!s->ready_head)
-				s->ready_tail = NULL;
-		}
-	}
-	while (s->due_head && s->running + s->resolving < s->nslots) {
+	start_ready(s);
+	/* Names the hosts file answers are ready at once: start them in the same
+	 * pass (waiting for the next event would stall a sweep's first turn). */
+	while (s->due_head && !s->ready_head && s->running + s->resolving < s->nslots) {
 		struct sep *e = s->due_head;
 		s->due_head = e->qnext;
 		if (!s->due_head)
 			s->due_tail = NULL;
 		e->st = E_RESOLVING;
 		s->resolving++;
+		if (resolve_inline(s, e)) {
+			resolved(s, e);
+			start_ready(s);
+			continue;
+		}
 		pthread_mutex_lock(&s->rlock);
 		e->qnext = NULL;
 		if (s->rq_tail)
@@ -922,6 +1201,10 @@ static void apply_pending(struct scheduler *s)
 			writer_flush(s); /* results pending on the old context are examined */
 			probe_ctx_free(s->pctx);
 			s->pctx = pc;
+			pthread_mutex_lock(&s->wlock);
+			probe_ctx_trust_id(pc, s->trust_id);
+			s->trust_noted = false;
+			pthread_mutex_unlock(&s->wlock);
 			snprintf(s->ca_file, sizeof(s->ca_file), "%s", s->pending_ca);
 			s->o.ca_file = s->ca_file;
 		} else {
@@ -1035,6 +1318,7 @@ struct scheduler *scheduler_new(const char *db_path, const struct sched_opts *o,
 	if (!(s->pctx = probe_ctx_new(s->ca_file, err, errlen)))
 		goto fail;
 	probe_ctx_defer_chains(s->pctx, true); /* examined by the writer thread */
+	probe_ctx_trust_id(s->pctx, s->trust_id);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -1172,6 +1456,7 @@ int scheduler_sweep(struct scheduler *s, volatile sig_atomic_t *stop, struct sch
 		}
 	}
 	st->new_rows = atomic_load(&s->new_rows) - rows0;
+	st->discovery_probes = total.discovery_probes - before.discovery_probes;
 	st->wall_ms = util_mono_ms() - t0;
 	metrics_sweep_observe((unsigned)st->probes, (double)st->wall_ms / 1000.0);
 
@@ -1214,6 +1499,7 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
 					s->o.timeout_ms = no.timeout_ms;
 					s->o.max_addresses = no.max_addresses;
 					s->o.jitter_pct = no.jitter_pct;
+					s->o.discover_interval_s = no.discover_interval_s;
 					/* A new pool size or trust store needs an empty pool:
 					 * stop starting probes, let those in flight end (within
 					 * the timeout), then apply (apply_pending). */

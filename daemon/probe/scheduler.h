@@ -44,14 +44,24 @@ struct sched_opts {
 	/** serve: start even when the database is read-only (dbhealth.h): probe
 	 *  on, drop the results (counted), retry writing every DBHEALTH_RETRY_S */
 	bool allow_readonly;
+	/** Dual-certificate discovery: every address is also probed offering only
+	 *  ECDSA and only RSA signature algorithms (probe.h PROBE_VARIANT_*) once
+	 *  every discover_interval_s (0: never), and at once after the normal
+	 *  probe saw a new chain. Results go to variant_observations. */
+	int64_t discover_interval_s;
+	/** scheduler_sweep only: 1 discover at every endpoint, -1 at none, 0 at
+	 *  those whose discovery is due (as the daemon would). */
+	int sweep_discover;
 };
 
 /** Totals of a sweep (or of the run so far). */
 struct sched_stats {
-	int64_t endpoints; /**< endpoints completed */
-	int64_t probes;	   /**< addresses probed (one per address; dns_error counts one) */
-	int64_t failures;  /**< probes whose outcome is not ok */
-	int64_t new_rows;  /**< observation rows opened */
+	int64_t endpoints;	  /**< endpoints completed */
+	int64_t probes;		  /**< addresses probed (one per address; dns_error counts one) */
+	int64_t failures;	  /**< probes whose outcome is not ok */
+	int64_t new_rows;	  /**< observation rows opened */
+	int64_t discovery_probes; /**< discovery probes (ECDSA-only and RSA-only offers), not in
+				     probes */
 	int64_t wall_ms;
 	struct {
 		char cls[32]; /**< outcome class: ok, timeout, tls_error, tls_alert, ... */

@@ -23,7 +23,7 @@ const char *readiness_severity_name(enum readiness_severity s)
 const char *readiness_finding_name(enum readiness_finding_kind k)
 {
 	static const char *const names[] = { "stale_pin", "single_pin", "no_backup",
-					     "pattern_unused" };
+					     "pattern_unused", "chains_differ" };
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "unknown";
 }
 
@@ -206,6 +206,13 @@ void readiness_address_free(struct readiness_address *a)
 	readiness_chain_free(&a->presented);
 	readiness_chain_free(&a->validated);
 	readiness_chain_free(&a->previous);
+	for (size_t i = 0; a->variants && i < a->nvariants; i++) {
+		free(a->variants[i].variant);
+		free(a->variants[i].outcome);
+		readiness_chain_free(&a->variants[i].presented);
+		readiness_chain_free(&a->variants[i].validated);
+	}
+	free(a->variants);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -74,6 +74,20 @@ struct readiness_chain {
 	size_t ncerts;
 };
 
+/**
+ * A chain the address presents to a client that offers only ECDSA, or only
+ * RSA, signature algorithms (dual-certificate discovery): its latest
+ * discovery at or before T.
+ */
+struct readiness_variant {
+	char *variant;			  /**< "ecdsa" or "rsa" */
+	char *outcome;			  /**< as for the address */
+	struct readiness_chain presented; /**< empty when that offer got no chain */
+	struct readiness_chain validated;
+	time_t first_seen;
+	time_t last_seen;
+};
+
 /** The latest observation of one address of an endpoint. */
 struct readiness_address {
 	char *address; /**< "192.0.2.1", "2001:db8::1" */
@@ -84,6 +98,11 @@ struct readiness_address {
 	time_t last_seen;
 	struct readiness_chain previous; /**< presented chain of the previous row with a
 					      different chain; empty when none */
+	/** Discovered chains (ECDSA-only and RSA-only offers); Android and iOS
+	 *  apps are evaluated against the "ecdsa" one when it has a chain
+	 *  (readiness_platform_chain()), other apps against the chain above. */
+	struct readiness_variant *variants;
+	size_t nvariants;
 };
 
 /** SPKI pin -> last time it was in a chain (presented or validated) of the endpoint. */
@@ -186,11 +205,13 @@ struct readiness_endpoint_verdict {
 	time_t at;			      /**< evaluation time */
 	enum readiness_severity severity;
 	struct readiness_expiry expiry;
-	bool pinned;			    /**< some app enforces a covering policy at T */
-	bool unprotected;		    /**< production endpoint that no app pins */
-	bool drift;			    /**< an address changed chain within the drift window */
-	bool disagree;			    /**< addresses of the name present different chains */
-	bool failing;			    /**< some address has an outcome other than "ok" */
+	bool pinned;	      /**< some app enforces a covering policy at T */
+	bool unprotected;     /**< production endpoint that no app pins */
+	bool drift;	      /**< an address changed chain within the drift window */
+	bool disagree;	      /**< addresses of the name present different chains */
+	bool failing;	      /**< some address has an outcome other than "ok" */
+	bool variants_differ; /**< an address presents chains that differ in their pins by what
+				 the client offers (dual-certificate discovery) */
 	struct readiness_app_verdict *apps; /**< apps with a covering policy, inventory order */
 	size_t napps;
 	struct readiness_strv reasons; /**< endpoint-level sentences */
@@ -201,9 +222,11 @@ enum readiness_finding_kind {
 	READINESS_FIND_SINGLE_PIN,     /**< a release enforces exactly one pin */
 	READINESS_FIND_NO_BACKUP,      /**< a release enforces pins none of which is a backup */
 	READINESS_FIND_PATTERN_UNUSED, /**< a pattern matches no inventoried endpoint */
+	READINESS_FIND_CHAINS_DIFFER,  /**< a version accepts one discovered chain of an address
+					    but not another (dual certificates) */
 };
 
-/** "stale_pin", "single_pin", "no_backup", "pattern_unused". */
+/** "stale_pin", "single_pin", "no_backup", "pattern_unused", "chains_differ". */
 const char *readiness_finding_name(enum readiness_finding_kind k);
 
 /** An app-level finding (lint-like). */
@@ -310,6 +333,18 @@ int readiness_whatif_eval(const struct readiness_index *idx, const char *host,
 			  const struct readiness_observed *current, time_t at,
 			  struct readiness_whatif *out);
 void readiness_whatif_free(struct readiness_whatif *w);
+
+/**
+ * The chain apps of @platform are evaluated against at address @a: for
+ * Android and iOS (whose TLS stacks, BoringSSL-based, list ECDSA signature
+ * algorithms first) the chain discovered with an ECDSA-only offer when there
+ * is one, else the normal probe's; for other platforms the normal probe's.
+ * Validated when validated, else presented; NULL when there is none.
+ * @variant (may be NULL) is set to "ecdsa" or "default".
+ */
+const struct readiness_chain *readiness_platform_chain(const struct readiness_address *a,
+						       enum app_platform platform,
+						       const char **variant);
 
 /* ---- Memory helpers for the loader and tests -------------------------- */
 

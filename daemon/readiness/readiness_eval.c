@@ -308,8 +308,8 @@ static int flags_for(const struct rd_appcov *ac, const struct readiness_observed
 	}
 	for (size_t k = 0; k < na; k++) {
 		af[k].a = &obs->addrs[k];
-		af[k].ch = rd_eval_chain(&obs->addrs[k]);
-		af[k].an = rd_anchor_of(&obs->addrs[k]);
+		af[k].ch = readiness_platform_chain(&obs->addrs[k], ac->app->platform, NULL);
+		af[k].an = rd_platform_anchor(&obs->addrs[k], ac->app->platform);
 		af[k].f = *buf + k * ac->n;
 		af[k].has_key = false;
 		if (!af[k].ch)
@@ -566,7 +566,8 @@ static int reason_now(const struct rd_appcov *ac, const struct readiness_app_ver
 		return rd_strv_push(rs, sb.b);
 	}
 	const struct readiness_address *wa = addr_named(obs, s->address);
-	const struct readiness_chain *wc = wa ? rd_eval_chain(wa) : NULL;
+	const struct readiness_chain *wc =
+		wa ? readiness_platform_chain(wa, ac->app->platform, NULL) : NULL;
 	/* nstranded, not the shares: a version with no adoption figure is at risk
 	 * even when the other figures add up to 100% (unknown_share is then 0). */
 	if (s->stranded_share > 0) {
@@ -678,7 +679,8 @@ static int reason_key_rotation(const struct rd_appcov *ac, const struct readines
 	char ps[32];
 	const struct readiness_scenario *kr = &v->key_rotation;
 	const struct readiness_address *ka = addr_named(obs, kr->address);
-	const struct readiness_chain *kc = ka ? rd_eval_chain(ka) : NULL;
+	const struct readiness_chain *kc =
+		ka ? readiness_platform_chain(ka, ac->app->platform, NULL) : NULL;
 	if (kr->ready) {
 		rd_sb_add(&sb, "Key rotation is safe for %s: ", name);
 		rd_sb_pct(&sb, kr->surviving_share);
@@ -899,6 +901,8 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 			}
 		}
 	}
+	if (!rc)
+		rc = rd_variant_observations(out);
 	if (out->expiry.known)
 		out->expiry.days_left = expiry_days_left(out->expiry.not_after, o->at);
 	return rc;
@@ -1103,6 +1107,8 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 	free(live.v);
 	rd_shares_free(&sh);
 	int rc = rd_findings(idx, obs, o, out);
+	if (!rc)
+		rc = rd_variant_findings(idx, obs, o, out);
 	if (rc) {
 		readiness_report_free(out);
 		return rc;

@@ -170,4 +170,16 @@ int rd_findings(const struct readiness_index *idx, const struct readiness_observ
 /** The chain pins are checked against: validated, else presented. */
 const struct readiness_chain *rd_eval_chain(const struct readiness_address *a);
 
+/** Dual certificates (readiness_variants.c): the endpoint warning when an
+ *  address's discovered chains differ in their pins, and expiry over them.
+ *  0 or -ENOMEM. */
+int rd_variant_observations(struct readiness_endpoint_verdict *out);
+/** rd_anchor_of() for the chain apps of @platform are evaluated against
+ *  (readiness_platform_chain()). */
+struct rd_anchor rd_platform_anchor(const struct readiness_address *a, enum app_platform platform);
+/** Findings: versions that accept one discovered chain of an address but not
+ *  another. 0 or -ENOMEM. */
+int rd_variant_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
+			const struct readiness_opts *o, struct readiness_report *r);
+
 #endif

@@ -93,6 +93,41 @@ static json_t *app_json(const struct readiness_app_verdict *v)
 			 v->app->adoption_threshold);
 }
 
+/* Dual-certificate discovery: the chain each offer got at address @a. */
+static json_t *variants_json(const struct readiness_address *a, time_t at)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < a->nvariants; i++) {
+		const struct readiness_variant *x = &a->variants[i];
+		bool validated = x->validated.ncerts > 0;
+		json_t *o =
+			json_pack("{s:s, s:s, s:o, s:s, s:I, s:o, s:o}", "variant",
+				  x->variant ? x->variant : "?", "outcome",
+				  x->outcome ? x->outcome : "unknown", "chain",
+				  chain_json(validated ? &x->validated : &x->presented, at),
+				  "chain_source", validated ? "validated" : "presented",
+				  "presented_length", (json_int_t)x->presented.ncerts, "first_seen",
+				  time_str(x->first_seen), "last_seen", time_str(x->last_seen));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* Which chain the app was evaluated against: "ecdsa" when some address
+ * gave its platform the ECDSA-only chain, else "default". */
+static const char *app_chain_variant(const struct readiness_app_verdict *v,
+				     const struct readiness_observed *obs)
+{
+	const char *var = "default";
+	for (size_t i = 0; obs && i < obs->naddrs; i++) {
+		const char *x = "default";
+		readiness_platform_chain(&obs->addrs[i], v->app->platform, &x);
+		if (strcmp(x, "default") != 0)
+			var = x;
+	}
+	return var;
+}
+
 json_t *readiness_endpoint_json(const struct readiness_endpoint_verdict *v)
 {
 	json_t *addrs = json_array();
@@ -115,6 +150,8 @@ json_t *readiness_endpoint_json(const struct readiness_endpoint_verdict *v)
 					32) == 0;
 		if (o && validated && !prefix)
 			json_object_set_new(o, "presented_chain", chain_json(&a->presented, v->at));
+		if (o && a->nvariants)
+			json_object_set_new(o, "variants", variants_json(a, v->at));
 		json_array_append_new(addrs, o);
 	}
 	json_t *expiry = json_null();
@@ -124,14 +161,20 @@ json_t *readiness_endpoint_json(const struct readiness_endpoint_verdict *v)
 				   (json_int_t)v->expiry.days_left, "subject", v->expiry.subject,
 				   "leaf", v->expiry.leaf);
 	json_t *apps = json_array();
-	for (size_t i = 0; apps && i < v->napps; i++)
-		json_array_append_new(apps, app_json(&v->apps[i]));
-	return json_pack(
-		"{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}}", "host",
-		v->ep->host, "port", v->ep->port, "severity", readiness_severity_name(v->severity),
-		"addresses", addrs, "expiry", expiry ? expiry : json_null(), "apps", apps,
-		"reasons", strv_json(&v->reasons), "flags", "pinned", v->pinned, "unprotected",
-		v->unprotected, "drift", v->drift, "disagree", v->disagree, "failing", v->failing);
+	for (size_t i = 0; apps && i < v->napps; i++) {
+		json_t *o = app_json(&v->apps[i]);
+		if (o)
+			json_object_set_new(o, "chain_variant",
+					    json_string(app_chain_variant(&v->apps[i], obs)));
+		json_array_append_new(apps, o);
+	}
+	return json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b, s:b}}",
+			 "host", v->ep->host, "port", v->ep->port, "severity",
+			 readiness_severity_name(v->severity), "addresses", addrs, "expiry",
+			 expiry ? expiry : json_null(), "apps", apps, "reasons",
+			 strv_json(&v->reasons), "flags", "pinned", v->pinned, "unprotected",
+			 v->unprotected, "drift", v->drift, "disagree", v->disagree, "failing",
+			 v->failing, "variants_differ", v->variants_differ);
 }
 
 json_t *readiness_report_json(const struct readiness_report *r)

@@ -115,6 +115,12 @@ static const char SQL_SEEN[] =
 	" WHERE o.endpoint_id = ?1 AND o.first_seen <= ?2 GROUP BY c.spki_sha256"
 	" LIMIT 4096";
 
+/* Discovery results (schema/010_dualcert.sql): per variant its latest row at @at. */
+static const char SQL_VARIANTS[] =
+	"SELECT variant, outcome, presented_chain_id, validated_chain_id, first_seen, last_seen"
+	" FROM variant_observations WHERE endpoint_id = ?1 AND address = ?2 AND first_seen <= ?3"
+	" ORDER BY variant, last_seen DESC, id DESC LIMIT 64";
+
 static const char SQL_SINCE[] =
 	"SELECT MIN(first_seen) FROM observations WHERE endpoint_id = ?1 AND first_seen <= ?2";
 
@@ -166,6 +172,61 @@ static int load_seen(struct db *db, int64_t id, time_t at, struct readiness_obse
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		out->history_since = (time_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	return 0;
+}
+
+struct variant_row {
+	char variant[8], outcome[128];
+	int64_t presented, validated;
+	time_t first_seen, last_seen;
+};
+
+/* The chains address @a presented to the discovery probes, as of @at. */
+static int load_variants(struct db *db, int64_t endpoint_id, time_t at, struct readiness_address *a,
+			 char *err, size_t errlen)
+{
+	struct variant_row rows[4];
+	size_t n = 0;
+	sqlite3_stmt *s = db_stmt(db, SQL_VARIANTS);
+	if (!s)
+		return dberr(db, err, errlen, "variant observations");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	sqlite3_bind_text(s, 2, a->address, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)at);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < ARRAY_SIZE(rows)) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+		const char *o = (const char *)sqlite3_column_text(s, 1);
+		if (!v || (n && !strcmp(rows[n - 1].variant, v)))
+			continue; /* the latest row of each variant came first */
+		struct variant_row *r = &rows[n++];
+		snprintf(r->variant, sizeof(r->variant), "%s", v);
+		snprintf(r->outcome, sizeof(r->outcome), "%s", o ? o : "unknown");
+		r->presented = sqlite3_column_int64(s, 2);
+		r->validated = sqlite3_column_int64(s, 3);
+		r->first_seen = (time_t)sqlite3_column_int64(s, 4);
+		r->last_seen = (time_t)sqlite3_column_int64(s, 5);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return dberr(db, err, errlen, "variant observations");
+	if (n == 0)
+		return 0;
+	a->variants = calloc(n, sizeof(*a->variants));
+	if (!a->variants)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct readiness_variant *v = &a->variants[a->nvariants++];
+		v->variant = strdup(rows[i].variant);
+		v->outcome = strdup(rows[i].outcome);
+		if (!v->variant || !v->outcome)
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		v->first_seen = rows[i].first_seen;
+		v->last_seen = rows[i].last_seen;
+		if ((rc = load_chain(db, rows[i].presented, &v->presented, err, errlen)) != 0 ||
+		    (rc = load_chain(db, rows[i].validated, &v->validated, err, errlen)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -287,6 +348,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 		}
 		if (prev > 0)
 			rc = load_chain(db, prev, &a->previous, err, errlen);
+		if (!rc)
+			rc = load_variants(db, endpoint_id, at, a, err, errlen);
 	}
 	if (!rc)
 		rc = load_seen(db, endpoint_id, at, out, err, errlen);

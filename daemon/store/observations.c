@@ -27,6 +27,43 @@ static const char Q_OBS_INS[] =
 static const char Q_OBS_UPD[] =
 	"UPDATE observations SET last_seen = max(last_seen, ?), probe_count = probe_count + 1, "
 	"tls_version = ?, cipher = ?, detail = ?, duration_ms = ? WHERE id = ?";
+static const char Q_VAR_LAST[] =
+	"SELECT id, outcome, presented_chain_id, validated_chain_id FROM variant_observations "
+	"WHERE endpoint_id = ? AND address = ? AND variant = ? ORDER BY last_seen DESC, id DESC "
+	"LIMIT 1";
+static const char Q_VAR_INS[] =
+	"INSERT INTO variant_observations (endpoint_id, address, variant, outcome, "
+	"presented_chain_id, validated_chain_id, tls_version, cipher, detail, first_seen, "
+	"last_seen, probe_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,1)";
+static const char Q_VAR_UPD[] =
+	"UPDATE variant_observations SET last_seen = max(last_seen, ?), probe_count = probe_count "
+	"+ 1, tls_version = ?, cipher = ?, detail = ? WHERE id = ?";
+static const char Q_TRUST_SEL[] = "SELECT sha256 FROM probe_trust WHERE id = 1";
+static const char Q_TRUST_SET[] =
+	"INSERT INTO probe_trust (id, sha256, since) VALUES (1, ?1, ?2) "
+	"ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, since = excluded.since";
+/* The latest row of (endpoint, address[, variant]) when it holds the chain
+ * with digest ?3, outcome ok, was confirmed within the hour (?4 = now - 1 h)
+ * under the current trust store and after the endpoint's last edit, and every
+ * certificate of its validated chain is valid at ?5 (now). */
+#define REUSE_TAIL                                                                               \
+	" AND x.outcome = 'ok' AND x.validated_chain_id IS NOT NULL AND x.last_seen >= ?4"       \
+	" AND x.last_seen >= (SELECT since FROM probe_trust WHERE id = 1 AND sha256 = ?6)"       \
+	" AND x.last_seen >= (SELECT updated_at FROM endpoints WHERE id = ?1)"                   \
+	" AND NOT EXISTS (SELECT 1 FROM chain_certs cc JOIN certificates k ON k.id = cc.cert_id" \
+	"   WHERE cc.chain_id = x.validated_chain_id AND (k.not_after < ?5 OR k.not_before > ?5))"
+static const char Q_REUSE[] =
+	"SELECT x.presented_chain_id, x.validated_chain_id FROM observations x"
+	" JOIN chains c ON c.id = x.presented_chain_id WHERE x.id = (SELECT id FROM observations"
+	"   WHERE endpoint_id = ?1 AND address = ?2 ORDER BY last_seen DESC, id DESC LIMIT 1)"
+	" AND c.sha256 = ?3" REUSE_TAIL;
+static const char Q_REUSE_VAR[] =
+	"SELECT x.presented_chain_id, x.validated_chain_id FROM variant_observations x"
+	" JOIN chains c ON c.id = x.presented_chain_id WHERE x.id = (SELECT id FROM "
+	"variant_observations WHERE endpoint_id = ?1 AND address = ?2 AND variant = ?7"
+	"   ORDER BY last_seen DESC, id DESC LIMIT 1)"
+	" AND c.sha256 = ?3" REUSE_TAIL;
+static const char Q_EP_DISCOVERED[] = "UPDATE endpoints SET discovered_at = ? WHERE id = ?";
 static const char Q_EP_PROBED[] =
 	"UPDATE endpoints SET last_probe_at = ?, next_probe_at = ? WHERE id = ?";
 static const char Q_SWEEP_INS[] = "INSERT INTO sweeps (started_at) VALUES (?)";
@@ -49,6 +86,13 @@ static const char Q_LATEST[] =
 static const char Q_HISTORY[] =
 	"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 "
 	"AND (?2 IS NULL OR o.address = ?2) ORDER BY o.address, o.first_seen, o.id LIMIT ?3";
+
+/* variant_observations.variant of a discovery result (the store may not call
+ * into probe/: the names are spelled out here, as the schema's CHECK has them). */
+static const char *variant_column(enum probe_variant v)
+{
+	return v == PROBE_VARIANT_ECDSA ? "ecdsa" : v == PROBE_VARIANT_RSA ? "rsa" : "default";
+}
 
 static int sql_fail(struct db *db, char *err, size_t errlen, const char *what)
 {
@@ -151,16 +195,72 @@ static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t id)
 		sqlite3_bind_null(s, i);
 }
 
+/* The row of a discovery probe (variant_observations), run-length encoded
+ * like observations. */
+static int record_variant(struct db *db, int64_t endpoint_id, const struct probe_result *r,
+			  const char *addr, time_t now, int64_t pid, int64_t vid, bool *opened,
+			  char *err, size_t errlen)
+{
+	const char *variant = variant_column(r->variant);
+	sqlite3_stmt *s = db_stmt(db, Q_VAR_LAST);
+	if (!s)
+		return sql_fail(db, err, errlen, "variant_observations");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
+	int64_t last = 0;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(s, 1);
+		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
+		    sqlite3_column_int64(s, 3) == vid)
+			last = sqlite3_column_int64(s, 0);
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return sql_fail(db, err, errlen, "variant_observations");
+	}
+	sqlite3_reset(s);
+	if (last) {
+		if (!(s = db_stmt(db, Q_VAR_UPD)))
+			return sql_fail(db, err, errlen, "variant_observations");
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+		sqlite3_bind_text(s, 2, r->tls_version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, r->cipher, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, r->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, last);
+	} else {
+		if (!(s = db_stmt(db, Q_VAR_INS)))
+			return sql_fail(db, err, errlen, "variant_observations");
+		sqlite3_bind_int64(s, 1, endpoint_id);
+		sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, r->outcome[0] ? r->outcome : "unknown", -1, SQLITE_STATIC);
+		bind_id_or_null(s, 5, pid);
+		bind_id_or_null(s, 6, vid);
+		if (r->handshake_ok) {
+			sqlite3_bind_text(s, 7, r->tls_version, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 8, r->cipher, -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_text(s, 9, r->detail, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 10, (sqlite3_int64)now);
+		sqlite3_bind_int64(s, 11, (sqlite3_int64)now);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "writing variant observation");
+	if (opened)
+		*opened = last == 0;
+	return 0;
+}
+
 int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r, bool *opened,
 	       char *err, size_t errlen)
 {
 	int64_t pid = 0, vid = 0;
 	time_t now = r->at ? r->at : util_now();
-	const char *addr = r->address[0] ? r->address : OBS_NO_ADDRESS;
 	int rc;
 
-	if (opened)
-		*opened = false;
 	if (r->handshake_ok && r->presented.n > 0) {
 		if ((rc = chain_id(db, &r->presented, now, &pid, err, errlen)) != 0)
 			return rc;
@@ -168,6 +268,19 @@ int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 		    (rc = chain_id(db, &r->validated, now, &vid, err, errlen)) != 0)
 			return rc;
 	}
+	return obs_record_ids(db, endpoint_id, r, pid, vid, opened, err, errlen);
+}
+
+int obs_record_ids(struct db *db, int64_t endpoint_id, const struct probe_result *r, int64_t pid,
+		   int64_t vid, bool *opened, char *err, size_t errlen)
+{
+	time_t now = r->at ? r->at : util_now();
+	const char *addr = r->address[0] ? r->address : OBS_NO_ADDRESS;
+	int rc;
+	if (opened)
+		*opened = false;
+	if (r->variant != PROBE_VARIANT_DEFAULT)
+		return record_variant(db, endpoint_id, r, addr, now, pid, vid, opened, err, errlen);
 	sqlite3_stmt *s = db_stmt(db, Q_OBS_LAST);
 	if (!s)
 		return sql_fail(db, err, errlen, "observations");
@@ -231,6 +344,70 @@ int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)last_probe_at);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)next_probe_at);
 	sqlite3_bind_int64(s, 3, endpoint_id);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
+}
+
+int obs_trust_begin(struct db *db, const uint8_t trust_id[32], time_t now, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, Q_TRUST_SEL);
+	if (!s)
+		return sql_fail(db, err, errlen, "probe_trust");
+	int rc = sqlite3_step(s);
+	bool same = rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32 &&
+		    memcmp(sqlite3_column_blob(s, 0), trust_id, 32) == 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, "probe_trust");
+	if (same)
+		return 0;
+	if (!(s = db_stmt(db, Q_TRUST_SET)))
+		return sql_fail(db, err, errlen, "probe_trust");
+	sqlite3_bind_blob(s, 1, trust_id, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "probe_trust");
+}
+
+int obs_reuse(struct db *db, int64_t endpoint_id, const struct probe_result *r,
+	      const uint8_t digest[32], const uint8_t trust_id[32], time_t now, int64_t *pid,
+	      int64_t *vid, char *err, size_t errlen)
+{
+	bool var = r->variant != PROBE_VARIANT_DEFAULT;
+	sqlite3_stmt *s = db_stmt(db, var ? Q_REUSE_VAR : Q_REUSE);
+	if (!s)
+		return sql_fail(db, err, errlen, "reusing a verdict");
+	sqlite3_bind_int64(s, 1, endpoint_id);
+	sqlite3_bind_text(s, 2, r->address[0] ? r->address : OBS_NO_ADDRESS, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, digest, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)(now - OBS_REUSE_S));
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	sqlite3_bind_blob(s, 6, trust_id, 32, SQLITE_STATIC);
+	if (var)
+		sqlite3_bind_text(s, 7, variant_column(r->variant), -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*pid = sqlite3_column_int64(s, 0);
+		*vid = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "reusing a verdict");
+}
+
+int obs_endpoint_discovered(struct db *db, int64_t endpoint_id, time_t at, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = db_stmt(db, Q_EP_DISCOVERED);
+	if (!s)
+		return sql_fail(db, err, errlen, "endpoints");
+	if (at)
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)at);
+	else
+		sqlite3_bind_null(s, 1);
+	sqlite3_bind_int64(s, 2, endpoint_id);
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");

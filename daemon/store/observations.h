@@ -30,15 +30,52 @@ struct db;
  * transaction). Chains are stored when @r->handshake_ok. Opens a new
  * observation row when (outcome, presented chain, validated chain) differs
  * from the latest row of (endpoint, address), else updates that row.
+ * Results of discovery probes (@r->variant ecdsa or rsa) go to
+ * variant_observations (schema/010_dualcert.sql), keyed by (endpoint,
+ * address, variant), with the same run-length encoding.
  * @opened (may be NULL) is set to true when a new row was opened.
  * 0 or negative errno with a message in @err.
  */
 int obs_record(struct db *db, int64_t endpoint_id, const struct probe_result *r, bool *opened,
 	       char *err, size_t errlen);
 
+/** obs_record() with the chains already stored: @pid / @vid are their chain
+ *  ids (0: none), as obs_reuse() gives them. */
+int obs_record_ids(struct db *db, int64_t endpoint_id, const struct probe_result *r, int64_t pid,
+		   int64_t vid, bool *opened, char *err, size_t errlen);
+
+/** How long a stored verdict may stand in for validating again (obs_reuse()). */
+#define OBS_REUSE_S 3600
+
+/**
+ * Record the identity of the trust store this process validates with
+ * (probe_ctx_trust_id()); a different one than stored invalidates every
+ * stored verdict from @now on. Inside the caller's transaction.
+ */
+int obs_trust_begin(struct db *db, const uint8_t trust_id[32], time_t now, char *err,
+		    size_t errlen);
+
+/**
+ * A stored verdict for result @r (address, variant) of endpoint
+ * @endpoint_id whose presented chain has the store digest @digest
+ * (probe_result_pending_digest()): 1 with the chain ids in @pid / @vid when
+ * the latest row of that address has this very chain with outcome ok, was
+ * confirmed within OBS_REUSE_S before @now under trust store @trust_id and
+ * after the endpoint's last edit, and every certificate of its validated
+ * chain is valid at @now; 0 when not; negative errno on failure.
+ */
+int obs_reuse(struct db *db, int64_t endpoint_id, const struct probe_result *r,
+	      const uint8_t digest[32], const uint8_t trust_id[32], time_t now, int64_t *pid,
+	      int64_t *vid, char *err, size_t errlen);
+
 /** Set endpoints.last_probe_at / next_probe_at (inside the caller's transaction). */
 int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at,
 			time_t next_probe_at, char *err, size_t errlen);
+
+/** Set endpoints.discovered_at (0: NULL, discovery due at the next probe); inside the
+ * caller's transaction. */
+int obs_endpoint_discovered(struct db *db, int64_t endpoint_id, time_t at, char *err,
+			    size_t errlen);
 
 /** Open a sweeps row; its id in @id. */
 int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, size_t errlen);
