@@ -37,30 +37,19 @@ import time
 
 PW = sys.argv[1]
 README = sys.argv[2] if len(sys.argv) > 2 else None
-TMP = tempfile.mkdtemp(prefix="pinwatch-it-gate-")
-DB = os.path.join(TMP, "pw.db")
-ENV = dict(os.environ, PINWATCH_DB=DB)
-FAILS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pwtest import Checks  # noqa: E402
+
+CHECKS = Checks("pinwatch-it-gate-")
+TMP, DB, ENV, FAILS = CHECKS.tmp, CHECKS.db, CHECKS.env, CHECKS.fails
+sh, expect, path = CHECKS.sh, CHECKS.expect, CHECKS.path
 NOW = int(time.time())
 
 
-def sh(args, check=True, stdin=None):
-    r = subprocess.run(args, capture_output=True, text=True, env=ENV, input=stdin)
-    if check and r.returncode != 0:
-        raise SystemExit("command failed: %s\n%s%s" % (" ".join(args), r.stdout, r.stderr))
-    return r
 
 
-def expect(cond, what, detail=""):
-    if cond:
-        print("ok: " + what)
-    else:
-        print("FAIL: " + what + ("\n  " + detail if detail else ""))
-        FAILS.append(what)
 
 
-def path(name):
-    return os.path.join(TMP, name)
 
 
 def day(offset):

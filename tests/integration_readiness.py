@@ -29,29 +29,18 @@ import tempfile
 import time
 
 PW = sys.argv[1]
-TMP = tempfile.mkdtemp(prefix="pinwatch-it-rd-")
-DB = os.path.join(TMP, "pw.db")
-ENV = dict(os.environ, PINWATCH_DB=DB)
-FAILS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pwtest import Checks  # noqa: E402
+
+CHECKS = Checks("pinwatch-it-rd-")
+TMP, DB, ENV, FAILS = CHECKS.tmp, CHECKS.db, CHECKS.env, CHECKS.fails
+sh, expect, path = CHECKS.sh, CHECKS.expect, CHECKS.path
 
 
-def sh(args, check=True):
-    r = subprocess.run(args, capture_output=True, text=True, env=ENV)
-    if check and r.returncode != 0:
-        raise SystemExit("command failed: %s\n%s%s" % (" ".join(args), r.stdout, r.stderr))
-    return r
 
 
-def expect(cond, what, detail=""):
-    if cond:
-        print("ok: " + what)
-    else:
-        print("FAIL: " + what + ("\n  " + detail if detail else ""))
-        FAILS.append(what)
 
 
-def path(name):
-    return os.path.join(TMP, name)
 
 
 # ---- certificates -------------------------------------------------------

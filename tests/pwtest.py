@@ -98,3 +98,34 @@ def probes_stored(db):
         return c.execute('SELECT coalesce(sum(probe_count), 0) FROM observations').fetchone()[0]
     finally:
         c.close()
+
+
+class Checks:
+    """A scratch folder with its own database for a test that runs the
+    pinwatch binary: sh() runs a command in its environment, expect() counts
+    failures, path() names a file in the folder."""
+
+    def __init__(self, prefix, **env):
+        import os
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.db = os.path.join(self.tmp, 'pw.db')
+        self.env = dict(os.environ, PINWATCH_DB=self.db, **env)
+        self.fails = []
+
+    def sh(self, args, check=True, stdin=None):
+        r = subprocess.run(args, capture_output=True, text=True, env=self.env, input=stdin)
+        if check and r.returncode != 0:
+            raise SystemExit('command failed: %s\n%s%s' % (' '.join(args), r.stdout, r.stderr))
+        return r
+
+    def expect(self, cond, what, detail=''):
+        if cond:
+            print('ok: ' + what)
+        else:
+            print('FAIL: ' + what + ('\n  ' + str(detail) if detail else ''))
+            self.fails.append(what)
+
+    def path(self, name):
+        import os
+        return os.path.join(self.tmp, name)
