@@ -67,20 +67,10 @@ def key(name, kind):
 def cert(name, tmpl, ca=None):
     with open(path(name + ".tmpl"), "w") as f:
         f.write(tmpl)
-    args = ["certtool", "--load-privkey", path(name + ".key"), "--template",
-            path(name + ".tmpl"), "--outfile", path(name + ".pem")]
-    if ca:
-        args[1:1] = ["--generate-certificate", "--load-ca-certificate", path(ca + ".pem"),
-                     "--load-ca-privkey", path(ca + ".key")]
-    else:
-        args[1:1] = ["--generate-self-signed"]
-    sh(args)
+    CHECKS.sign(name, name, ca)
 
 
-def pin_of_key(name):
-    hexpin = sh(["certtool", "--key-id", "--hash=sha256", "--load-privkey",
-                 path(name + ".key")]).stdout.strip()
-    return base64.b64encode(bytes.fromhex(hexpin)).decode()
+pin_of_key = CHECKS.pin_of_key
 
 
 def wait_port(port, proc, timeout=20):

@@ -80,20 +80,10 @@ def cert(name, cn, ca=None, keyname=None, is_ca=False, dns=None, nb=-30, na=300)
             tmpl += 'dns_name = "%s"\n' % d
     with open(path(name + ".tmpl"), "w") as f:
         f.write(tmpl)
-    args = ["certtool", "--load-privkey", path((keyname or name) + ".key"),
-            "--template", path(name + ".tmpl"), "--outfile", path(name + ".pem")]
-    if ca:
-        args[1:1] = ["--generate-certificate", "--load-ca-certificate", path(ca + ".pem"),
-                     "--load-ca-privkey", path(ca + ".key")]
-    else:
-        args[1:1] = ["--generate-self-signed"]
-    sh(args)
+    CHECKS.sign(name, name, ca, keyname)
 
 
-def pin_of_key(name):
-    hexpin = sh(["certtool", "--key-id", "--hash=sha256", "--load-privkey",
-                 path(name + ".key")]).stdout.strip()
-    return base64.b64encode(bytes.fromhex(hexpin)).decode()
+pin_of_key = CHECKS.pin_of_key
 
 
 def cat(out, *names):

@@ -54,20 +54,10 @@ def template(name, text):
 
 
 def cert(name, tmpl, ca=None, keyname=None):
-    args = ["certtool", "--load-privkey", path((keyname or name) + ".key"),
-            "--template", path(tmpl + ".tmpl"), "--outfile", path(name + ".pem")]
-    if ca:
-        args[1:1] = ["--generate-certificate", "--load-ca-certificate", path(ca + ".pem"),
-                     "--load-ca-privkey", path(ca + ".key")]
-    else:
-        args[1:1] = ["--generate-self-signed"]
-    sh(args)
+    CHECKS.sign(name, tmpl, ca, keyname)
 
 
-def pin_of_key(name):
-    hexpin = sh(["certtool", "--key-id", "--hash=sha256", "--load-privkey",
-                 path(name + ".key")]).stdout.strip()
-    return base64.b64encode(bytes.fromhex(hexpin)).decode()
+pin_of_key = CHECKS.pin_of_key
 
 
 def parse_date(s):

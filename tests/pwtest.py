@@ -129,3 +129,22 @@ class Checks:
     def path(self, name):
         import os
         return os.path.join(self.tmp, name)
+
+    def sign(self, name, tmpl, ca=None, keyname=None):
+        """certtool: NAME.pem from the key KEYNAME.key (default NAME.key) and
+        the template TMPL.tmpl, self-signed or issued by CA.pem / CA.key."""
+        args = ['certtool', '--load-privkey', self.path((keyname or name) + '.key'),
+                '--template', self.path(tmpl + '.tmpl'), '--outfile', self.path(name + '.pem')]
+        if ca:
+            args[1:1] = ['--generate-certificate', '--load-ca-certificate',
+                         self.path(ca + '.pem'), '--load-ca-privkey', self.path(ca + '.key')]
+        else:
+            args[1:1] = ['--generate-self-signed']
+        self.sh(args)
+
+    def pin_of_key(self, name):
+        """The SPKI pin (base64) of NAME.key."""
+        import base64
+        hexpin = self.sh(['certtool', '--key-id', '--hash=sha256', '--load-privkey',
+                          self.path(name + '.key')]).stdout.strip()
+        return base64.b64encode(bytes.fromhex(hexpin)).decode()

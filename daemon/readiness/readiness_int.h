@@ -167,6 +167,9 @@ void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct r
 int rd_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
 		const struct readiness_opts *o, struct readiness_report *r);
 
+/** The same certificates in the same order (by DER SHA-256). */
+bool rd_same_chain(const struct readiness_chain *a, const struct readiness_chain *b);
+
 /** The chain pins are checked against: validated, else presented. */
 const struct readiness_chain *rd_eval_chain(const struct readiness_address *a);
 
