@@ -221,17 +221,16 @@ static int address_findings(const struct endpoint *ep, const struct readiness_ad
 
 int rd_rule_chains_differ(struct lint_ctx *c)
 {
-	const struct readiness_index *idx = c->in->idx;
-	const struct readiness_observations *obs = c->in->obs;
-	const struct readiness_report *r = c->in->verdicts;
-	if (!idx || !obs || !r)
-		return 0;
-	const struct inventory *inv = idx->inv;
-	for (size_t e = 0; e < obs->neps && e < inv->nendpoints; e++) {
-		if (e >= r->neps || !r->eps[e].variants_differ)
+	const struct lint_input *in = c->in;
+	if (!in->idx || !in->obs || !in->verdicts)
+		return 0; /* needs the engine's observations and verdicts */
+	const struct readiness_observations *obs = in->obs;
+	for (size_t e = 0; e < obs->neps && e < in->inv->nendpoints; e++) {
+		if (e >= in->verdicts->neps || !in->verdicts->eps[e].variants_differ)
 			continue;
+		const struct inventory *inv = in->inv;
 		struct rd_hostcov hc;
-		int rc = rd_hostcov_build(idx, inv->endpoints[e].host, c->in->at, NULL, &hc);
+		int rc = rd_hostcov_build(in->idx, inv->endpoints[e].host, in->at, NULL, &hc);
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < obs->eps[e].naddrs && !rc; i++)
