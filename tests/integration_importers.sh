@@ -5,44 +5,11 @@
 set -u
 PW="$1"
 DATA="$2"
-T="$(mktemp -d /tmp/pinwatch-it-imp-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init imp
 A=C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=
 B=jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0=
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	"$@" >"$T/out.new" 2>"$T/err.new"
-	local rc=$?
-	mv "$T/out.new" "$T/out"
-	mv "$T/err.new" "$T/err"
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-expect() { # expect DESCRIPTION -- command... (must succeed)
-	local what="$1"
-	shift 2
-	if "$@" >/dev/null 2>&1; then echo "ok: $what"; else
-		echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
-expect_grep() { # expect_grep FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then echo "ok: $3"; else
-		echo "FAIL: $3: '$2' not in $1:"; head -5 "$1"; fails=$((fails + 1)); fi
-}
-audit_rows() { "$PW" audit list --json | jq length; }
-version_json() { # version_json APP VERSION
-	"$PW" export | jq -c --arg a "$1" --arg v "$2" \
-		'.apps[] | select(.name == $a) | .versions[] | select(.version == $v)'
-}
 
 for c in import-nsc import-trustkit import-okhttp adoption lint; do
 	check 0 "$c --help" -- "$PW" "$c" --help
@@ -163,8 +130,4 @@ check 0 "lint --min-severity critical: both are warnings" -- "$PW" lint --min-se
 expect_grep "$T/out" "^0 findings" "no critical finding"
 check 1 "lint --min-severity warning" -- "$PW" lint --min-severity warning --at 2026-11-27
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+checks_done

@@ -804,7 +804,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 
 /* ---- Endpoint --------------------------------------------------------- */
 
-static bool same_chain(const struct readiness_chain *a, const struct readiness_chain *b)
+bool rd_same_chain(const struct readiness_chain *a, const struct readiness_chain *b)
 {
 	if (a->ncerts != b->ncerts)
 		return false;
@@ -875,7 +875,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 			first = &a->presented;
 			first_addr = a->address;
 		} else if (ch && first && a->presented.ncerts &&
-			   !same_chain(first, &a->presented) && !out->disagree && !rc) {
+			   !rd_same_chain(first, &a->presented) && !out->disagree && !rc) {
 			out->disagree = true;
 			raise_sev(&out->severity, READINESS_WARNING);
 			rc = readiness_strv_add(

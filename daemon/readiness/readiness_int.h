@@ -167,6 +167,9 @@ void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct r
  *  finds nothing without them. 0 or -ENOMEM. */
 int rd_rule_stale_pin(struct lint_ctx *c);
 
+/** The same certificates in the same order (by DER SHA-256). */
+bool rd_same_chain(const struct readiness_chain *a, const struct readiness_chain *b);
+
 /** The chain pins are checked against: validated, else presented. */
 const struct readiness_chain *rd_eval_chain(const struct readiness_address *a);
 
