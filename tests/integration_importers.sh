@@ -90,6 +90,22 @@ check 1 "lint finds mistakes" -- "$PW" lint --at 2026-11-27
 check 1 "lint --json" -- "$PW" lint --json --at 2026-11-27
 expect "lint JSON has the fields" -- jq -e 'length > 0 and all(.[]; has("rule") and has("severity") and has("app") and has("version") and has("pattern") and has("endpoint") and has("message"))' "$T/out"
 expect "lint finds the single-pin versions" -- jq -e 'any(.[]; .rule == "too-few-pins" and .app == "shop-android" and .version == "4.0.0")' "$T/out"
+cp "$T/out" "$T/all.json"
+# --min-severity keeps the findings of that severity and above (one severity per rule).
+for sev in info warning critical; do
+	want=$(jq --arg s "$sev" '{"info": 0, "warning": 1, "critical": 2} as $r | [.[] | select($r[.severity] >= $r[$s])] | length' "$T/all.json")
+	rc=1; [ "$want" -eq 0 ] && rc=0
+	check "$rc" "lint --min-severity $sev" -- "$PW" lint --json --min-severity "$sev" --at 2026-11-27
+	expect "lint --min-severity $sev keeps $want finding(s)" -- jq -e --argjson n "$want" 'length == $n' "$T/out"
+	check "$rc" "lint --min-severity $sev (text)" -- "$PW" lint --min-severity "$sev" --at 2026-11-27
+	expect_grep "$T/out" "^$want finding" "text says $want finding(s) at $sev"
+done
+expect "the inventory has findings below warning" -- jq -e 'any(.[]; .severity == "info") and any(.[]; .severity != "info")' "$T/all.json"
+check 2 "lint --min-severity bad" -- "$PW" lint --min-severity high
+expect_grep "$T/err" "min-severity" "the error names the option"
+check 0 "lint --help" -- "$PW" lint --help
+expect_grep "$T/out" "min-severity" "lint --help documents --min-severity"
+expect_grep "$T/out" "stale_pin" "lint --help lists every rule of the table"
 check 2 "lint --at bad" -- "$PW" lint --at tomorrow
 check 3 "lint of a missing database" -- "$PW" lint --db "$T/none/x.db"
 
@@ -110,5 +126,8 @@ printf 'api.example.com sha256/%s\n' "$A" >"$T/single.txt"
 check 0 "import-okhttp single pin" -- "$PW" import-okhttp --app shop --version 1.1 "$T/single.txt"
 check 1 "lint flags the single pin and the missing adoption" -- "$PW" lint --json --at 2026-11-27
 expect "too-few-pins and version-no-adoption for 1.1" -- jq -e '[.[] | select(.version == "1.1") | .rule] | sort == ["too-few-pins", "version-no-adoption"]' "$T/out"
+check 0 "lint --min-severity critical: both are warnings" -- "$PW" lint --min-severity critical --at 2026-11-27
+expect_grep "$T/out" "^0 findings" "no critical finding"
+check 1 "lint --min-severity warning" -- "$PW" lint --min-severity warning --at 2026-11-27
 
 checks_done

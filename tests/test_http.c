@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "base/config.h"
+#include "readiness/lint.h"
 #include "store/db.h"
 #include "http/http.h"
 #include "http_fixture.h"
@@ -942,12 +943,54 @@ static void test_readiness(void **state)
 	/* 4.1.0 enforces a single pin on api.example.test */
 	json_t *f;
 	size_t fi;
-	bool few = false;
-	json_array_foreach(json_object_get(r.json, "findings"), fi, f) few |=
-		!strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&
-		!strcmp(jstr(f, "version"), "4.1.0");
-	assert_true(few);
+	size_t nfew = 0, nwarn = 0, ncrit = 0, nall;
+	json_t *rfs = json_object_get(r.json, "readiness_findings");
+	nall = json_array_size(json_object_get(r.json, "findings"));
+	/* one rule set: the readiness shape lists the same findings */
+	assert_int_equal(json_array_size(rfs), nall);
+	json_array_foreach(json_object_get(r.json, "findings"), fi, f)
+	{
+		json_t *rf = json_array_get(rfs, fi);
+		assert_non_null(lint_rule_find(jstr(f, "rule")));
+		assert_string_equal(jstr(rf, "kind"), jstr(f, "rule"));
+		assert_string_equal(jstr(rf, "severity"), jstr(f, "severity"));
+		assert_string_equal(jstr(rf, "text"), jstr(f, "message"));
+		assert_string_equal(jstr(f, "severity"),
+				    lint_severity_name(lint_rule_find(jstr(f, "rule"))->severity));
+		nwarn += strcmp(jstr(f, "severity"), "info") != 0;
+		ncrit += strcmp(jstr(f, "severity"), "critical") == 0;
+		nfew += !strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&
+			!strcmp(jstr(f, "version"), "4.1.0");
+	}
+	assert_int_equal(nfew, 1); /* once, no longer also as single_pin */
+	assert_true(nwarn > 0);
 	resp_free(&r);
+	static const struct {
+		const char *query;
+		int status;
+		int which; /* 0: all, 1: warning and above, 2: critical */
+	} lint_cases[] = {
+		{ "?min_severity=info", 200, 0 },     { "?min_severity=warning", 200, 1 },
+		{ "?min_severity=critical", 200, 2 }, { "?min_severity=high", 400, 0 },
+		{ "?min_severity=", 400, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(lint_cases); i++) {
+		char lpath[128];
+		snprintf(lpath, sizeof(lpath), "/api/v1/lint%s", lint_cases[i].query);
+		req(&r, "GET", lpath, tok_read, NULL);
+		assert_int_equal(r.status, lint_cases[i].status);
+		if (r.status == 200) {
+			size_t want = lint_cases[i].which == 0	 ? nall
+				      : lint_cases[i].which == 1 ? nwarn
+								 : ncrit;
+			assert_int_equal(json_array_size(json_object_get(r.json, "findings")),
+					 want);
+			assert_int_equal(
+				json_array_size(json_object_get(r.json, "readiness_findings")),
+				want);
+		}
+		resp_free(&r);
+	}
 
 	/* the cached snapshot follows changes made through the API... */
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}");
