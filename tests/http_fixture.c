@@ -272,11 +272,16 @@ int fixture_seed(struct db *db, size_t extra, struct fixture_ids *ids)
 	ids->endpoint_xss = insert_endpoint(db, "xss.example.test", "staging", "web", "edge", now);
 	if (ids->endpoint_api < 0 || ids->endpoint_xss < 0)
 		goto fail;
-	/* ::1 served the old leaf (one probe timed out in between, 5 min
-	 * probes), was not returned for an hour, then came back with today's
-	 * chain: a chain change after a real gap. Inserted first, so that the
-	 * latest row of each address has the highest id. */
+	/* ::1 served the old leaf (5 min probes; a handshake failed once, 20 s
+	 * before a probe-now; one probe timed out), was not returned for an
+	 * hour, then came back with today's chain: a chain change after a real
+	 * gap. Inserted first, so that the latest row of each address has the
+	 * highest id. */
 	if (insert_obs(db, ids->endpoint_api, "::1", "ok", ochain, now - 6 * 3600,
+		       now - 5 * 3600 - 300) ||
+	    insert_obs(db, ids->endpoint_api, "::1", "handshake_failed", ochain, now - 5 * 3600,
+		       now - 5 * 3600) ||
+	    insert_obs(db, ids->endpoint_api, "::1", "ok", ochain, now - 5 * 3600 + 20,
 		       now - 3 * 3600) ||
 	    insert_obs(db, ids->endpoint_api, "::1", "timeout", 0, now - 3 * 3600 + 300,
 		       now - 3 * 3600 + 300) ||

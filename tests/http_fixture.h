@@ -28,8 +28,9 @@ struct fixture_ids {
  * the leaf api's ::1 served until two hours ago (not served now: stranded)
  * while 4.2.0 (0.8) pins the CA and that old key as a backup. History of
  * api: 127.0.0.1 handshake_failed then ok with today's chain; ::1 the old
- * chain, a one-probe timeout, the old chain, an hour without a row, then
- * today's chain (a chain change). 0 or negative errno.
+ * chain (with a 20 s handshake failure and a one-probe timeout in it), an
+ * hour without a row, then today's chain (a chain change). 0 or negative
+ * errno.
  */
 int fixture_seed(struct db *db, size_t extra, struct fixture_ids *ids);
 

@@ -569,7 +569,7 @@ static void test_observations(void **state)
 		}
 	}
 	assert_int_equal(today, 3);
-	assert_int_equal(old, 2);
+	assert_int_equal(old, 4);
 	assert_int_equal(none, 1);
 	resp_free(&r);
 }
