@@ -68,7 +68,7 @@
   /* Axis ticks whose labels never overlap: the smallest step leaving 100 px per label. */
   function timeTicks(t0, t1, width) {
     const M = 60000, H = 60 * M;
-    for (const step of [5 * M, 15 * M, 30 * M, H, 2 * H, 3 * H, 6 * H, 12 * H, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY]) {
+    for (const step of [5 * M, 15 * M, 30 * M, H, 2 * H, 3 * H, 6 * H, 12 * H, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 182 * DAY, 364 * DAY, 1820 * DAY]) {
       const out = [];
       for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push(t);
       if (out.length * 100 <= width) return { step, out };
