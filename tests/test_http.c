@@ -535,6 +535,44 @@ static void test_observations(void **state)
 	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
 	assert_int_equal(r.status, 404);
 	resp_free(&r);
+	/* each period carries the engine's verdict on its chain: today's leaf
+	 * strands 4.1.0 (20%), the old leaf (::1 until two hours ago) strands
+	 * nobody, a timeout has no chain to judge */
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history", (long long)ids.endpoint_api);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *it;
+	size_t i, today = 0, old = 0, none = 0;
+	json_array_foreach(json_object_get(r.json, "items"), i, it)
+	{
+		json_t *rd = json_object_get(it, "readiness");
+		json_t *leaf = json_array_get(json_object_get(it, "presented_chain"), 0);
+		assert_non_null(rd);
+		if (!leaf) {
+			assert_true(json_is_null(rd));
+			none++;
+			continue;
+		}
+		json_t *app = json_array_get(json_object_get(rd, "apps"), 0);
+		double s = json_number_value(json_object_get(app, "stranded_share"));
+		assert_string_equal(jstr(app, "app"), "shop-android");
+		assert_string_equal(jstr(rd, "chain_source"), "validated");
+		assert_string_equal(jstr(rd, "evaluated_at"), jstr(it, "last_seen"));
+		if (!strcmp(jstr(leaf, "pin"), ids.pin_leaf)) {
+			assert_true(fabs(s - 0.2) < 1e-9);
+			assert_true(json_is_true(json_object_get(rd, "stranded")));
+			today++;
+		} else {
+			assert_string_equal(jstr(leaf, "pin"), ids.pin_old_leaf);
+			assert_true(s == 0.0);
+			assert_true(json_is_false(json_object_get(rd, "stranded")));
+			old++;
+		}
+	}
+	assert_int_equal(today, 3);
+	assert_int_equal(old, 4);
+	assert_int_equal(none, 1);
+	resp_free(&r);
 }
 
 static void test_apps(void **state)

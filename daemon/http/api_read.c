@@ -7,6 +7,7 @@
 
 #include "http/api_internal.h"
 #include "store/db.h"
+#include "readiness/readiness_load.h"
 #include "base/expiry.h"
 #include "base/util.h"
 
@@ -235,6 +236,30 @@ void api_endpoint_observations(struct api_req *req)
 		json_object_set_new(req->json, "endpoint_id", json_integer(id));
 }
 
+/* Each period of a history page gets "readiness": the engine's verdict on its
+ * chain at its time (readiness_history_db). */
+static void history_readiness(struct api_req *req, int64_t endpoint_id)
+{
+	json_t *items = json_object_get(req->json, "items");
+	size_t n = json_array_size(items);
+	char err[ERRLEN] = "";
+	if (n == 0)
+		return;
+	int64_t *ids = calloc(n, sizeof(*ids));
+	json_t **rd = calloc(n, sizeof(*rd));
+	int rc = ids && rd ? 0 : util_err(err, sizeof(err), -ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++)
+		ids[i] = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+	if (!rc)
+		rc = readiness_history_db(req->db, endpoint_id, ids, n, rd, err, sizeof(err));
+	for (size_t i = 0; !rc && i < n; i++)
+		json_object_set_new(json_array_get(items, i), "readiness", rd[i]);
+	free(ids);
+	free(rd);
+	if (rc)
+		api_store_error(req, rc, err);
+}
+
 void api_endpoint_history(struct api_req *req)
 {
 	int64_t id, limit, cursor;
@@ -257,6 +282,8 @@ void api_endpoint_history(struct api_req *req)
 	sqlite3_bind_int64(st, 4, limit + 1);
 	obs_db = req->db;
 	run_list(req, st, limit, obs_row_tls);
+	if (req->status == 200)
+		history_readiness(req, id);
 }
 
 /* ---- apps ------------------------------------------------------------- */
@@ -465,7 +492,8 @@ static json_t *cert_row(sqlite3_stmt *st)
 			 util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)),
 			 "not_after", util_fmt_time(not_after, na, sizeof(na)), "pin", pin, "is_ca",
 			 sqlite3_column_int(st, 6), "endpoints", eps ? eps : json_array(),
-			 "addresses", addrs ? addrs : json_array(), "days_left", (json_int_t)expiry_days_left(not_after, util_now()));
+			 "addresses", addrs ? addrs : json_array(), "days_left",
+			 (json_int_t)expiry_days_left(not_after, util_now()));
 }
 
 void api_certificates_list(struct api_req *req)
@@ -485,7 +513,8 @@ void api_certificates_list(struct api_req *req)
 		"c.is_ca, "
 		"  (SELECT json_group_array(e.host || ':' || e.port) FROM (SELECT DISTINCT "
 		"endpoint_id FROM served s "
-		"     WHERE s.cert_id = c.id LIMIT 50) x JOIN endpoints e ON e.id = x.endpoint_id), "
+		"     WHERE s.cert_id = c.id LIMIT 50) x JOIN endpoints e ON e.id = "
+		"x.endpoint_id), "
 		"  (SELECT json_group_array(json_object('endpoint', e.host || ':' || e.port, "
 		"     'address', x.address)) FROM (SELECT endpoint_id, address FROM served s "
 		"     WHERE s.cert_id = c.id ORDER BY endpoint_id, address LIMIT 200) x "
