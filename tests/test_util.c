@@ -214,6 +214,81 @@ static void test_ct_equal(void **state)
 	assert_false(util_ct_equal("abcd", "abce", 4));
 }
 
+static void test_parse_hostport_table(void **state)
+{
+	(void)state;
+	enum {
+		NEED = UTIL_HOSTPORT_NEED_PORT,
+		ZERO = UTIL_HOSTPORT_PORT_ZERO,
+		EMPTY = UTIL_HOSTPORT_EMPTY_HOST
+	};
+	static const struct {
+		const char *s;
+		unsigned flags;
+		int rc;
+		const char *host;
+		int port; /* -1: left as the caller's default */
+	} cases[] = {
+		{ "example.com", 0, 0, "example.com", -1 },
+		{ "example.com:8443", 0, 0, "example.com", 8443 },
+		{ "example.com:1", 0, 0, "example.com", 1 },
+		{ "example.com:65535", 0, 0, "example.com", 65535 },
+		{ "example.com:65536", 0, -ERANGE, NULL, 0 },
+		{ "example.com:0", 0, -ERANGE, NULL, 0 },
+		{ "example.com:0", ZERO, 0, "example.com", 0 },
+		{ "example.com:", 0, -ERANGE, NULL, 0 },
+		{ "example.com:x1", 0, -ERANGE, NULL, 0 },
+		{ "example.com", NEED, -EINVAL, NULL, 0 },
+		{ "[::1]:443", NEED, 0, "::1", 443 },
+		{ "[::1]", 0, 0, "::1", -1 },
+		{ "[::1]", NEED, -EINVAL, NULL, 0 },
+		{ "[::1]x", 0, -EINVAL, NULL, 0 },
+		{ "[]:443", EMPTY, -EINVAL, NULL, 0 },
+		{ "[::1:443", 0, -EINVAL, NULL, 0 },
+		{ "::1", 0, 0, "::1", -1 },
+		{ "fe80::1:443", 0, 0, "fe80::1:443", -1 }, /* bare IPv6: all host */
+		{ "::1", NEED, -EINVAL, NULL, 0 },
+		{ ":8080", 0, -EINVAL, NULL, 0 },
+		{ ":8080", EMPTY | NEED, 0, "", 8080 },
+		{ "", 0, -EINVAL, NULL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char host[64] = "unchanged";
+		int port = -1;
+		int rc = util_parse_hostport(cases[i].s, cases[i].flags, host, sizeof(host), &port);
+		if (rc != cases[i].rc)
+			fail_msg("'%s': rc %d, want %d", cases[i].s, rc, cases[i].rc);
+		if (rc)
+			continue;
+		assert_string_equal(host, cases[i].host);
+		assert_int_equal(port, cases[i].port);
+	}
+	/* the host must fit with its NUL */
+	char small[4];
+	int port = 443;
+	assert_int_equal(util_parse_hostport("abc:1", 0, small, sizeof(small), &port), 0);
+	assert_string_equal(small, "abc");
+	assert_int_equal(util_parse_hostport("abcd:1", 0, small, sizeof(small), &port), -EINVAL);
+	assert_int_equal(util_parse_hostport("[abcd]", 0, small, sizeof(small), &port), -EINVAL);
+}
+
+static void test_has_ctrl_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		bool ctrl;
+	} cases[] = {
+		{ "", false },	       { "plain text", false }, { "tab\there", true },
+		{ "nl\n", true },      { "\x1f", true },	{ " ", false },
+		{ "\x7f", true },      { "~", false },		{ "caf\xc3\xa9", false },
+		{ "\x01start", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (util_has_ctrl(cases[i].s) != cases[i].ctrl)
+			fail_msg("case %zu: want %d", i, cases[i].ctrl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +300,8 @@ int main(void)
 		cmocka_unit_test(test_hex_roundtrip),
 		cmocka_unit_test(test_sha256_known_vector),
 		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_parse_hostport_table),
+		cmocka_unit_test(test_has_ctrl_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,6 +177,51 @@ int util_sha256(const void *data, size_t len, uint8_t out[32])
 	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0 ? -EIO : 0;
 }
 
+int util_parse_hostport(const char *s, unsigned flags, char *host, size_t hostlen, int *port)
+{
+	const char *h = s, *ps = NULL;
+	size_t n;
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || e == s + 1)
+			return -EINVAL;
+		h = s + 1;
+		n = (size_t)(e - h);
+		if (e[1] == ':')
+			ps = e + 2;
+		else if (e[1] != '\0')
+			return -EINVAL;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && !strchr(c + 1, ':')) {
+			n = (size_t)(c - s);
+			ps = c + 1;
+		} else {
+			n = strlen(s); /* no port, or a bare IPv6 literal */
+		}
+	}
+	if ((n == 0 && !(flags & UTIL_HOSTPORT_EMPTY_HOST)) || n >= hostlen)
+		return -EINVAL;
+	if (!ps && (flags & UTIL_HOSTPORT_NEED_PORT))
+		return -EINVAL;
+	long long p = 0;
+	if (ps && util_parse_int(ps, flags & UTIL_HOSTPORT_PORT_ZERO ? 0 : 1, 65535, &p) != 0)
+		return -ERANGE;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (ps)
+		*port = (int)p;
+	return 0;
+}
+
+bool util_has_ctrl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 char *util_hex(const uint8_t *in, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -2,6 +2,7 @@
 #ifndef PINWATCH_UTIL_H
 #define PINWATCH_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -38,6 +39,27 @@ int util_parse_duration(const char *s, int64_t *seconds);
 int util_parse_int(const char *s, long long min, long long max, long long *out);
 /** Parse a finite double in [min, max], whole string. 0, -EINVAL or -ERANGE. */
 int util_parse_double(const char *s, double min, double max, double *out);
+
+/** Flags of util_parse_hostport(). */
+enum {
+	UTIL_HOSTPORT_NEED_PORT = 1u << 0,  /**< a missing port is an error */
+	UTIL_HOSTPORT_PORT_ZERO = 1u << 1,  /**< port 0 is allowed ("any free port") */
+	UTIL_HOSTPORT_EMPTY_HOST = 1u << 2, /**< ":PORT" (empty host) is allowed */
+};
+
+/**
+ * Split "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal (two
+ * or more colons, no brackets: all host, no port) into @host (brackets
+ * removed, capacity @hostlen) and *@port. Without a port *@port is left as the
+ * caller set it (its default). The port is decimal, 1..65535 (0 too with
+ * UTIL_HOSTPORT_PORT_ZERO). Returns 0, -ERANGE (bad port) or -EINVAL (empty
+ * or too long host, empty brackets, text after ']', a port missing under
+ * UTIL_HOSTPORT_NEED_PORT).
+ */
+int util_parse_hostport(const char *s, unsigned flags, char *host, size_t hostlen, int *port);
+
+/** True when @s has a control character (below 0x20, or DEL). */
+bool util_has_ctrl(const char *s);
 
 /** SHA-256 of @len bytes at @data into @out. 0 or negative GnuTLS code mapped to -EIO. */
 int util_sha256(const void *data, size_t len, uint8_t out[32]);

@@ -250,9 +250,8 @@ static int get_str(json_t *j, const char *key, const char *path, bool required, 
 	if (len < minlen || len > maxlen)
 		return perr(err, errlen, p, "length must be between %zu and %zu bytes", minlen,
 			    maxlen);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return perr(err, errlen, p, "control characters are not allowed");
+	if (strlen(s) != len || util_has_ctrl(s)) /* an embedded NUL is one too */
+		return perr(err, errlen, p, "control characters are not allowed");
 	*out = s;
 	return 0;
 }
