@@ -195,6 +195,10 @@ static void test_hex_roundtrip(void **state)
 	assert_memory_equal(in, out, 4);
 	assert_int_equal(util_unhex("007f80f", out, 4), -EINVAL);
 	assert_int_equal(util_unhex("007f80fg", out, 4), -EINVAL);
+	assert_int_equal(util_unhex("007f80ff0", out, 4), -EINVAL);
+	assert_int_equal(util_unhex("00:f80ff", out, 4), -EINVAL); /* GnuTLS would skip ':' */
+	assert_int_equal(util_unhex("", out, 0), 0);
+	assert_string_equal(util_hex(in, 0, hex), "");
 }
 
 static void test_sha256_known_vector(void **state)
@@ -207,11 +211,24 @@ static void test_sha256_known_vector(void **state)
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-static void test_ct_equal(void **state)
+static void test_sha256_parts_table(void **state)
 {
 	(void)state;
-	assert_true(util_ct_equal("abcd", "abcd", 4));
-	assert_false(util_ct_equal("abcd", "abce", 4));
+	static const char abc[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	/* the same digest whichever way the input is cut, empty pieces included */
+	uint8_t whole[32], d[32];
+	assert_int_equal(util_sha256(abc, strlen(abc), whole), 0);
+	for (size_t cut = 0; cut <= strlen(abc); cut += 7) {
+		const struct util_piece p[] = { { abc, cut },
+						{ "", 0 },
+						{ abc + cut, strlen(abc) - cut } };
+		assert_int_equal(util_sha256_parts(p, 3, d), 0);
+		assert_memory_equal(d, whole, 32);
+	}
+	char hex[65];
+	assert_int_equal(util_sha256_parts(NULL, 0, d), 0);
+	assert_string_equal(util_hex(d, 32, hex),
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 static void test_parse_hostport_table(void **state)
@@ -299,7 +316,7 @@ int main(void)
 		cmocka_unit_test(test_pin_decode_b64_table),
 		cmocka_unit_test(test_hex_roundtrip),
 		cmocka_unit_test(test_sha256_known_vector),
-		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_sha256_parts_table),
 		cmocka_unit_test(test_parse_hostport_table),
 		cmocka_unit_test(test_has_ctrl_table),
 	};

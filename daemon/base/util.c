@@ -177,6 +177,19 @@ int util_sha256(const void *data, size_t len, uint8_t out[32])
 	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0 ? -EIO : 0;
 }
 
+int util_sha256_parts(const struct util_piece *parts, size_t n, uint8_t out[32])
+{
+	gnutls_hash_hd_t h;
+	int rc = 0;
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		return -EIO;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (gnutls_hash(h, parts[i].data, parts[i].len) < 0)
+			rc = -EIO;
+	gnutls_hash_deinit(h, out);
+	return rc;
+}
+
 int util_parse_hostport(const char *s, unsigned flags, char *host, size_t hostlen, int *port)
 {
 	const char *h = s, *ps = NULL;
@@ -224,36 +237,22 @@ bool util_has_ctrl(const char *s)
 
 char *util_hex(const uint8_t *in, size_t len, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * len] = '\0';
+	gnutls_datum_t d = { (unsigned char *)in, (unsigned)len };
+	size_t n = 2 * len + 1;
+	if (gnutls_hex_encode(&d, out, &n) < 0)
+		out[0] = '\0';
 	return out;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int util_unhex(const char *in, uint8_t *out, size_t len)
 {
-	if (strlen(in) != 2 * len)
+	/* GnuTLS skips separators such as ':' in "00:ff": only digits pass here */
+	if (strlen(in) != 2 * len || strspn(in, "0123456789abcdefABCDEF") != 2 * len)
 		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	gnutls_datum_t d = { (unsigned char *)in, (unsigned)(2 * len) };
+	size_t n = len;
+	if (gnutls_hex_decode(&d, out, &n) < 0 || n != len)
+		return -EINVAL;
 	return 0;
 }
 
@@ -409,15 +408,6 @@ char *util_pin_b64(const uint8_t pin[32], char *out)
 	if (util_b64_encode(pin, 32, out, 45) != 0)
 		out[0] = '\0';
 	return out;
-}
-
-int util_ct_equal(const void *a, const void *b, size_t len)
-{
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t d = 0;
-	for (size_t i = 0; i < len; i++)
-		d |= x[i] ^ y[i];
-	return d == 0;
 }
 
 int util_read_file(const char *path, size_t cap, char **out, size_t *outlen)

@@ -63,6 +63,13 @@ bool util_has_ctrl(const char *s);
 
 /** SHA-256 of @len bytes at @data into @out. 0 or negative GnuTLS code mapped to -EIO. */
 int util_sha256(const void *data, size_t len, uint8_t out[32]);
+/** A piece of input of util_sha256_parts(). */
+struct util_piece {
+	const void *data;
+	size_t len;
+};
+/** SHA-256 of the concatenation of @n pieces, hashed in turn (nothing copied). 0 or -EIO. */
+int util_sha256_parts(const struct util_piece *parts, size_t n, uint8_t out[32]);
 
 /** Lower-case hex of @len bytes into @out (size >= 2*len+1). Returns @out. */
 char *util_hex(const uint8_t *in, size_t len, char *out);
@@ -102,9 +109,6 @@ int util_pin_decode_b64(const char *s, uint8_t out[32], char *err, size_t errlen
 int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen);
 /** Canonical base64 of a 32-byte pin into @out (>= 45 bytes). Returns @out. */
 char *util_pin_b64(const uint8_t pin[32], char *out);
-
-/** Constant-time comparison of @len bytes; 1 when equal. */
-int util_ct_equal(const void *a, const void *b, size_t len);
 
 /**
  * Read a whole file (at most @cap bytes; larger is -EFBIG) into a fresh
