@@ -232,10 +232,8 @@ static int reload_config(void *ud, struct sched_opts *o)
 	struct config c;
 	char err[ERRLEN];
 	config_defaults(&c);
-	/* the file the daemon started with: -c FILE, else the default if it exists */
-	const char *path = g->config_path;
-	if (!path && access(PINWATCH_SYSCONFDIR "/pinwatch.conf", R_OK) == 0)
-		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+	/* the file the daemon started with: -c FILE, else the default if readable */
+	const char *path = cli_config_path(g);
 	if (path && config_load(&c, path, err, sizeof(err)) != 0) {
 		log_err("SIGHUP: %s; keeping the running configuration", err);
 		return -EINVAL;
