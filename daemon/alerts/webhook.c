@@ -20,7 +20,8 @@
 #include "base/util.h"
 #include "alerts/webhook_int.h"
 
-const char *webhook_format_name(enum webhook_format f)
+/* "generic" / "slack". */
+static const char *webhook_format_name(enum webhook_format f)
 {
 	return f == WEBHOOK_SLACK ? "slack" : "generic";
 }

@@ -256,7 +256,8 @@ int util_unhex(const char *in, uint8_t *out, size_t len)
 	return 0;
 }
 
-int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
+/* Standard base64 of @len bytes into @out (size >= 4*((len+2)/3)+1). 0 or -ENOSPC. */
+static int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
 {
 	gnutls_datum_t d = { (unsigned char *)in, (unsigned)len }, r = { NULL, 0 };
 	if (gnutls_base64_encode2(&d, &r) < 0)
@@ -311,7 +312,15 @@ static bool b64_blank(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen)
+/*
+ * Decode base64 as Android (android.util.Base64), OkHttp (okio) and Apple
+ * decode pins: standard alphabet, blanks and line breaks skipped, padding
+ * optional but, when present, complete ('=' only at the end, at most two, the
+ * group filled to four characters), unused trailing bits ignored whatever
+ * their value. A single character left in the last group is an error (6 bits
+ * are no byte). 0, -EINVAL (not base64) or -ENOSPC (more than @cap bytes).
+ */
+static int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen)
 {
 	uint32_t word = 0;
 	size_t nchars = 0, n = 0, pad = 0;

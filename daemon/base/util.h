@@ -76,23 +76,11 @@ char *util_hex(const uint8_t *in, size_t len, char *out);
 /** Decode exactly @len bytes of hex (either case). 0 or -EINVAL. */
 int util_unhex(const char *in, uint8_t *out, size_t len);
 
-/** Standard base64 of @len bytes into @out (size >= 4*((len+2)/3)+1). 0 or -ENOSPC. */
-int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
 /**
  * Decode standard base64 @in into @out (capacity @cap). Stores the decoded
  * length in @outlen. 0, -EINVAL (not base64) or -ENOSPC.
  */
 int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
-
-/**
- * Decode base64 as Android (android.util.Base64), OkHttp (okio) and Apple
- * decode pins: standard alphabet, blanks and line breaks skipped, padding
- * optional but, when present, complete ('=' only at the end, at most two, the
- * group filled to four characters), unused trailing bits ignored whatever
- * their value. A single character left in the last group is an error (6 bits
- * are no byte). 0, -EINVAL (not base64) or -ENOSPC (more than @cap bytes).
- */
-int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 
 /**
  * Decode a base64 pin (util_b64_decode_lenient) that must give 32 bytes.

@@ -753,8 +753,3 @@ void http_note_sweep(struct http *h, time_t finished_at)
 	pthread_cond_signal(&h->ctx.warm_cond);
 	pthread_mutex_unlock(&h->ctx.lock);
 }
-
-void http_invalidate(struct http *h)
-{
-	api_ctx_invalidate(&h->ctx);
-}

@@ -118,7 +118,8 @@ void invfile_sort_app(struct app *a)
 		invfile_sort_version(&a->versions[i]);
 }
 
-void invfile_sort(struct inventory *inv)
+/* Sort an in-memory inventory into the order inventory_load() produces. */
+static void invfile_sort(struct inventory *inv)
 {
 	if (inv->nendpoints > 1)
 		qsort(inv->endpoints, inv->nendpoints, sizeof(*inv->endpoints), cmp_endpoint);
@@ -368,7 +369,14 @@ static int oom(char *err, size_t errlen)
 
 /* ---- objects ------------------------------------------------------------ */
 
-int invfile_check_override_anchor(char **anchor, char *err, size_t errlen)
+/*
+ * Check and normalise one NSC overridePins anchor in place (*@anchor may be
+ * replaced by a new string): "system", "user", "sha256/<base64 of 32 bytes>"
+ * (stored canonically, padding restored), or "@raw/<name>" / "@<type>/<name>"
+ * for an anchor file that could not be read (1 to 128 printable bytes). 0,
+ * -EINVAL with the reason in @err, or -ENOMEM.
+ */
+static int invfile_check_override_anchor(char **anchor, char *err, size_t errlen)
 {
 	const char *a = *anchor;
 	if (!a)

@@ -11,8 +11,15 @@
 #include "readiness/readiness_load.h"
 #include "store/plans.h"
 
-int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
-			 struct readiness_chain *out, char *err, size_t errlen)
+/*
+ * The chain plan @p moves to, as the engine needs it: its PEM completed
+ * towards an anchor with observed CA certificates (@pool may be NULL;
+ * issuers confirmed by signature, readiness_chain_complete_verified), or
+ * its keys as bare pins. Caller frees @out with readiness_chain_free.
+ * 0, -EINVAL (stored chain unreadable) or -ENOMEM.
+ */
+static int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
+				struct readiness_chain *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (p->chain_pem)

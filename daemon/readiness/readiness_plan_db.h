@@ -25,16 +25,6 @@ struct readiness_ca_pool {
 };
 
 /**
- * The chain plan @p moves to, as the engine needs it: its PEM completed
- * towards an anchor with observed CA certificates (@pool may be NULL;
- * issuers confirmed by signature, readiness_chain_complete_verified), or
- * its keys as bare pins. Caller frees @out with readiness_chain_free.
- * 0, -EINVAL (stored chain unreadable) or -ENOMEM.
- */
-int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
-			 struct readiness_chain *out, char *err, size_t errlen);
-
-/**
  * Evaluate plan @p at @at against @idx/@obs (as readiness_state_eval loads
  * them) into @out. 0 or a negative errno with a message.
  */

@@ -187,21 +187,6 @@ int apps_put_policy(struct app_version *v, const struct pin_policy *p)
 	return 0;
 }
 
-int apps_put_sample(struct app_version *v, const struct adoption_sample *s)
-{
-	ssize_t i = apps_find_sample(v, s->at);
-	if (i >= 0) {
-		v->adoption[i] = *s;
-		return 0;
-	}
-	struct adoption_sample *t = realloc(v->adoption, (v->nadoption + 1) * sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	v->adoption = t;
-	v->adoption[v->nadoption++] = *s;
-	return 0;
-}
-
 int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen)
 {
 	if (util_parse_date(s->at, &s->at_time))
