@@ -13,12 +13,10 @@ usage: integration_shutdown.py PINWATCH [ROUNDS]
 """
 import http.client
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -114,9 +112,7 @@ def one_round(pw, tmp, env, db, token, n):
 def main():
     pw = sys.argv[1]
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 40
-    tmp = tempfile.mkdtemp(prefix='pw-shutdown-')
-    ok = False
-    try:
+    with pwtest.scratch('pw-shutdown-') as tmp:
         db = os.path.join(tmp, 'pw.db')
         env = dict(os.environ, PINWATCH_DB=db)
         token = subprocess.run([pw, 'token', 'create', 'admin', '--role', 'admin'], env=env,
@@ -131,12 +127,6 @@ def main():
                 total[st] = total.get(st, 0) + c
         print('%d rounds of SIGTERM under probe-now from %d threads: answers %s'
               % (rounds, THREADS, dict(sorted(total.items()))), flush=True)
-        ok = True
-    finally:
-        if ok:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print('logs kept in ' + tmp, flush=True)
     print('PASS', flush=True)
 
 
