@@ -6,10 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "base/util.h"
 #include "readiness/readiness_gate.h"
 #include "readiness/readiness_load.h"
 #include "store/plans.h"
+
+int64_t readiness_plan_confirm_s(const struct config *cfg)
+{
+	int d = cfg && cfg->plans_confirm_days > 0 ? cfg->plans_confirm_days
+						   : PLANS_DEFAULT_CONFIRM_DAYS;
+	return (int64_t)d * 86400;
+}
 
 /*
  * The chain plan @p moves to, as the engine needs it: its PEM completed

@@ -13,10 +13,14 @@
 #include "readiness/readiness.h"
 #include "readiness/readiness_plan.h"
 
+struct config;
 struct db;
 struct plan;
 
 #define PLANS_DEFAULT_CONFIRM_DAYS 14
+
+/** Seconds of [plans] confirm_days in @cfg (NULL or unset: the default, 14 days). */
+int64_t readiness_plan_confirm_s(const struct config *cfg);
 
 /** Observed CA certificates for completing planned chains (readiness_load_ca_crts). */
 struct readiness_ca_pool {
