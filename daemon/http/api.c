@@ -332,21 +332,6 @@ int api_param_id(struct api_req *req, size_t i, int64_t *out)
 	return 0;
 }
 
-json_t *api_col_text(sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	return json_string((const char *)sqlite3_column_text(st, col));
-}
-
-json_t *api_col_time(sqlite3_stmt *st, int col)
-{
-	char buf[32];
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	return json_string(util_fmt_time((time_t)sqlite3_column_int64(st, col), buf, sizeof(buf)));
-}
-
 int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **out)
 {
 	json_error_t jerr;

@@ -1,0 +1,556 @@
+#include "store/views.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "base/expiry.h"
+#include "base/util.h"
+
+/* What the row builders need besides the statement. */
+struct view {
+	struct db *db;
+	time_t now;
+	char *err;
+	size_t errlen;
+};
+
+typedef int (*view_row_fn)(struct view *v, sqlite3_stmt *st, json_t **out);
+
+static int nomem(struct view *v)
+{
+	return util_err(v->err, v->errlen, -ENOMEM, "out of memory");
+}
+
+/* A database failure: step result @src (0: look at the connection, after a
+ * failed prepare). Never -ENOENT/-EEXIST/-EINVAL, which mean something else
+ * to callers. */
+static int db_fail(struct view *v, int src, const char *what)
+{
+	int rc = db_errno(src ? src : sqlite3_errcode(db_handle(v->db)));
+	if (rc == -EBUSY)
+		return util_err(v->err, v->errlen, rc, "database busy: %s: %s", what,
+				db_errmsg(v->db));
+	if (rc == 0 || rc == -ENOENT || rc == -EEXIST || rc == -EINVAL)
+		rc = -EIO;
+	return util_err(v->err, v->errlen, rc, "%s: %s", what, db_errmsg(v->db));
+}
+
+static json_t *col_text(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	return json_string((const char *)sqlite3_column_text(st, col));
+}
+
+static json_t *col_time(sqlite3_stmt *st, int col)
+{
+	char buf[32];
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	return json_string(util_fmt_time((time_t)sqlite3_column_int64(st, col), buf, sizeof(buf)));
+}
+
+/* Steps @st (bound, LIMIT @limit + 1) collecting rows made by @row; the first
+ * column is the row id (the cursor). Resets @st. */
+static int run_list(struct view *v, sqlite3_stmt *st, int64_t limit, view_row_fn row,
+		    const char *what, json_t **items, int64_t *next)
+{
+	json_t *arr = json_array();
+	int64_t last = 0, n = 0;
+	int src = SQLITE_DONE, rc = arr ? 0 : nomem(v);
+	bool more = false;
+	*items = NULL;
+	*next = 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		json_t *o = NULL;
+		if ((rc = row(v, st, &o)))
+			break;
+		if (json_array_append_new(arr, o)) {
+			rc = nomem(v);
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	if (!rc && !more && src != SQLITE_DONE)
+		rc = db_fail(v, src, what);
+	sqlite3_reset(st);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	*items = arr;
+	*next = more ? last : 0;
+	return 0;
+}
+
+/* Steps @st (bound) for at most one row made by @row. -ENOENT when none. */
+static int run_one(struct view *v, sqlite3_stmt *st, view_row_fn row, const char *what,
+		   json_t **out)
+{
+	int src = sqlite3_step(st), rc = 0;
+	*out = NULL;
+	if (src == SQLITE_ROW)
+		rc = row(v, st, out);
+	else if (src == SQLITE_DONE)
+		rc = util_err(v->err, v->errlen, -ENOENT, "no %s", what);
+	else
+		rc = db_fail(v, src, what);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* ---- endpoints -------------------------------------------------------- */
+
+#define ENDPOINT_COLS                                                                        \
+	"e.id, e.host, e.port, e.sni, e.environment, e.owner, e.third_party, e.interval_s, " \
+	"e.enabled, e.last_probe_at, e.next_probe_at, "                                      \
+	"(SELECT json_group_array(tag) FROM (SELECT tag FROM endpoint_tags t "               \
+	"WHERE t.endpoint_id = e.id ORDER BY tag))"
+
+static int endpoint_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	char iv[32];
+	snprintf(iv, sizeof(iv), "%llds", (long long)sqlite3_column_int64(st, 7));
+	json_t *tags = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
+	*out = json_pack("{s:I, s:o, s:i, s:o, s:o, s:o, s:o, s:b, s:s, s:I, s:b, s:o, s:o}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "host", col_text(st, 1), "port",
+			 sqlite3_column_int(st, 2), "sni", col_text(st, 3), "environment",
+			 col_text(st, 4), "owner", col_text(st, 5), "tags",
+			 tags ? tags : json_array(), "third_party", sqlite3_column_int(st, 6),
+			 "interval", iv, "interval_s", (json_int_t)sqlite3_column_int64(st, 7),
+			 "enabled", sqlite3_column_int(st, 8), "last_probe_at", col_time(st, 9),
+			 "next_probe_at", col_time(st, 10));
+	return *out ? 0 : nomem(v);
+}
+
+int views_endpoints(struct db *db, const struct views_endpoint_filter *f, int64_t cursor,
+		    int64_t limit, json_t **items, int64_t *next, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT " ENDPOINT_COLS " FROM endpoints e WHERE e.id > ?1 "
+		"AND (?2 IS NULL OR e.environment = ?2) AND (?3 IS NULL OR e.owner = ?3) "
+		"AND (?4 IS NULL OR EXISTS (SELECT 1 FROM endpoint_tags t WHERE "
+		"t.endpoint_id = e.id AND t.tag = ?4)) "
+		"AND (?5 IS NULL OR e.host = ?5) "
+		"ORDER BY e.id LIMIT ?6";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*items = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading endpoints");
+	sqlite3_bind_int64(st, 1, cursor);
+	bind_opt(st, 2, f->environment);
+	bind_opt(st, 3, f->owner);
+	bind_opt(st, 4, f->tag);
+	bind_opt(st, 5, f->host);
+	sqlite3_bind_int64(st, 6, limit + 1);
+	return run_list(&v, st, limit, endpoint_row, "reading endpoints", items, next);
+}
+
+int views_endpoint(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT " ENDPOINT_COLS " FROM endpoints e WHERE e.id = ?";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	char what[64];
+	snprintf(what, sizeof(what), "endpoint with id %lld", (long long)id);
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*out = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading endpoint");
+	sqlite3_bind_int64(st, 1, id);
+	return run_one(&v, st, endpoint_row, what, out);
+}
+
+int views_endpoint_exists(struct db *db, int64_t id, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT 1 FROM endpoints WHERE id = ?";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	if (!st)
+		return db_fail(&v, 0, "reading endpoint");
+	sqlite3_bind_int64(st, 1, id);
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (src == SQLITE_ROW)
+		return 0;
+	if (src == SQLITE_DONE)
+		return util_err(err, errlen, -ENOENT, "no endpoint with id %lld", (long long)id);
+	return db_fail(&v, src, "reading endpoint");
+}
+
+/* ---- observations ----------------------------------------------------- */
+
+static int cert_json(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	char pin[48] = "", hex[65] = "", nb[32], na[32];
+	if (sqlite3_column_bytes(st, 5) == 32)
+		util_pin_b64(sqlite3_column_blob(st, 5), pin);
+	if (sqlite3_column_bytes(st, 6) == 32)
+		util_hex(sqlite3_column_blob(st, 6), 32, hex);
+	*out = json_pack(
+		"{s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:o, s:i}", "subject", col_text(st, 0),
+		"issuer", col_text(st, 1), "serial", col_text(st, 2), "not_before",
+		util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)), "not_after",
+		util_fmt_time((time_t)sqlite3_column_int64(st, 4), na, sizeof(na)), "pin", pin,
+		"sha256", hex, "is_ca", sqlite3_column_int(st, 7), "key_type", col_text(st, 8),
+		"key_bits", sqlite3_column_int(st, 9));
+	return *out ? 0 : nomem(v);
+}
+
+/* The certificates of the chain in column @col of @src, in order; null for
+ * no chain. */
+static int chain_json(struct view *v, sqlite3_stmt *src, int col, json_t **out)
+{
+	static const char sql[] =
+		"SELECT c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.spki_sha256, "
+		"c.sha256, c.is_ca, c.key_type, c.key_bits FROM chain_certs cc "
+		"JOIN certificates c ON c.id = cc.cert_id WHERE cc.chain_id = ? ORDER BY cc.pos";
+	*out = NULL;
+	if (sqlite3_column_type(src, col) == SQLITE_NULL)
+		return (*out = json_null()) ? 0 : nomem(v);
+	sqlite3_stmt *st = db_stmt(v->db, sql);
+	if (!st)
+		return db_fail(v, 0, "reading a chain");
+	sqlite3_bind_int64(st, 1, sqlite3_column_int64(src, col));
+	json_t *arr = json_array();
+	int s = SQLITE_DONE, rc = arr ? 0 : nomem(v);
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = NULL;
+		if (!(rc = cert_json(v, st, &o)) && json_array_append_new(arr, o))
+			rc = nomem(v);
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = db_fail(v, s, "reading a chain");
+	sqlite3_reset(st);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+#define OBS_COLS                                                                   \
+	"o.id, o.address, o.outcome, o.presented_chain_id, o.validated_chain_id, " \
+	"o.tls_version, o.cipher, o.trusted, o.name_ok, o.detail, o.first_seen, "  \
+	"o.last_seen, o.probe_count, o.duration_ms"
+
+static json_t *col_bool(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+		       ? json_null()
+		       : json_boolean(sqlite3_column_int(st, col));
+}
+
+static int obs_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	json_t *pres = NULL, *val = NULL;
+	int rc = chain_json(v, st, 3, &pres);
+	if (!rc)
+		rc = chain_json(v, st, 4, &val);
+	if (rc) {
+		json_decref(pres);
+		return rc;
+	}
+	*out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+			 "id", (json_int_t)sqlite3_column_int64(st, 0), "address", col_text(st, 1),
+			 "outcome", col_text(st, 2), "presented_chain", pres, "validated_chain",
+			 val, "tls_version", col_text(st, 5), "cipher", col_text(st, 6), "trusted",
+			 col_bool(st, 7), "name_ok", col_bool(st, 8), "detail", col_text(st, 9),
+			 "first_seen", col_time(st, 10), "last_seen", col_time(st, 11),
+			 "probe_count", (json_int_t)sqlite3_column_int64(st, 12), "duration_ms",
+			 sqlite3_column_type(st, 13) == SQLITE_NULL
+				 ? json_null()
+				 : json_integer(sqlite3_column_int64(st, 13)));
+	return *out ? 0 : nomem(v);
+}
+
+int views_observations_latest(struct db *db, int64_t endpoint_id, int64_t limit, json_t **items,
+			      int64_t *next, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT " OBS_COLS " FROM observations o WHERE o.id IN "
+		"(SELECT max(id) FROM observations WHERE endpoint_id = ?1 GROUP BY address) "
+		"ORDER BY o.address";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*items = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading observations");
+	sqlite3_bind_int64(st, 1, endpoint_id);
+	return run_list(&v, st, limit, obs_row, "reading observations", items, next);
+}
+
+int views_observations_history(struct db *db, int64_t endpoint_id, const char *address,
+			       int64_t cursor, int64_t limit, json_t **items, int64_t *next,
+			       char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT " OBS_COLS " FROM observations o WHERE o.endpoint_id = ?1 "
+		"AND (?2 = 0 OR o.id < ?2) AND (?3 IS NULL OR o.address = ?3) "
+		"ORDER BY o.id DESC LIMIT ?4";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*items = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading observations");
+	sqlite3_bind_int64(st, 1, endpoint_id);
+	sqlite3_bind_int64(st, 2, cursor);
+	bind_opt(st, 3, address);
+	sqlite3_bind_int64(st, 4, limit + 1);
+	return run_list(&v, st, limit, obs_row, "reading observations", items, next);
+}
+
+/* ---- apps ------------------------------------------------------------- */
+
+#define APP_COLS                                                                        \
+	"a.id, a.name, a.platform, a.bundle_id, a.adoption_threshold, a.failure_mode, " \
+	"(SELECT count(*) FROM versions v WHERE v.app_id = a.id)"
+
+static int app_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	*out = json_pack("{s:I, s:o, s:o, s:o, s:f, s:o, s:I}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "name", col_text(st, 1),
+			 "platform", col_text(st, 2), "bundle_id", col_text(st, 3),
+			 "adoption_threshold", sqlite3_column_double(st, 4), "failure_mode",
+			 col_text(st, 5), "versions", (json_int_t)sqlite3_column_int64(st, 6));
+	return *out ? 0 : nomem(v);
+}
+
+int views_apps(struct db *db, const char *platform, int64_t cursor, int64_t limit, json_t **items,
+	       int64_t *next, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT " APP_COLS " FROM apps a WHERE a.id > ?1 "
+				  "AND (?2 IS NULL OR a.platform = ?2) ORDER BY a.id LIMIT ?3";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*items = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading apps");
+	sqlite3_bind_int64(st, 1, cursor);
+	bind_opt(st, 2, platform);
+	sqlite3_bind_int64(st, 3, limit + 1);
+	return run_list(&v, st, limit, app_row, "reading apps", items, next);
+}
+
+/* Rows of @st (bound with @id as ?1) made by @row into a new array *out. */
+static int collect(struct view *v, const char *sql, int64_t id, view_row_fn row, const char *what,
+		   json_t **out)
+{
+	sqlite3_stmt *st = db_stmt(v->db, sql);
+	*out = NULL;
+	if (!st)
+		return db_fail(v, 0, what);
+	sqlite3_bind_int64(st, 1, id);
+	json_t *arr = json_array();
+	int s = SQLITE_DONE, rc = arr ? 0 : nomem(v);
+	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = NULL;
+		if (!(rc = row(v, st, &o)) && json_array_append_new(arr, o))
+			rc = nomem(v);
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = db_fail(v, s, what);
+	sqlite3_reset(st);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+static int adoption_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	*out = json_pack("{s:o, s:f, s:o}", "at", col_text(st, 0), "share",
+			 sqlite3_column_double(st, 1), "active_users",
+			 sqlite3_column_type(st, 2) == SQLITE_NULL
+				 ? json_null()
+				 : json_integer(sqlite3_column_int64(st, 2)));
+	return *out ? 0 : nomem(v);
+}
+
+static int pin_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	*out = json_pack("{s:o, s:o}", "sha256", col_text(st, 0), "role", col_text(st, 1));
+	return *out ? 0 : nomem(v);
+}
+
+static int policy_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	static const char sql[] = "SELECT sha256, role FROM pins WHERE policy_id = ? "
+				  "ORDER BY role DESC, sha256";
+	json_t *pins = NULL;
+	int rc = collect(v, sql, sqlite3_column_int64(st, 0), pin_row, "reading pins", &pins);
+	if (rc)
+		return rc;
+	*out = json_pack("{s:I, s:o, s:b, s:b, s:o, s:o, s:o}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "pattern", col_text(st, 1),
+			 "include_subdomains", sqlite3_column_int(st, 2), "enforce",
+			 sqlite3_column_int(st, 3), "expires", col_text(st, 4), "source",
+			 col_text(st, 5), "pins", pins);
+	return *out ? 0 : nomem(v);
+}
+
+static int version_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	static const char sql_ad[] = "SELECT at, share, active_users FROM adoption "
+				     "WHERE version_id = ? ORDER BY at";
+	static const char sql_pol[] =
+		"SELECT id, pattern, include_subdomains, enforce, expires, source "
+		"FROM pin_policies WHERE version_id = ? ORDER BY pattern, id";
+	int64_t vid = sqlite3_column_int64(st, 0);
+	json_t *ad = NULL, *pol = NULL;
+	int rc = collect(v, sql_ad, vid, adoption_row, "reading adoption", &ad);
+	if (!rc)
+		rc = collect(v, sql_pol, vid, policy_row, "reading pin policies", &pol);
+	if (rc) {
+		json_decref(ad);
+		return rc;
+	}
+	*out = json_pack("{s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)vid, "version",
+			 col_text(st, 1), "released", col_text(st, 2), "adoption", ad,
+			 "pin_policies", pol);
+	return *out ? 0 : nomem(v);
+}
+
+int views_app(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT " APP_COLS " FROM apps a WHERE a.id = ?";
+	static const char sql_v[] = "SELECT id, version, released FROM versions WHERE app_id = ? "
+				    "ORDER BY coalesce(released, ''), id";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	char what[64];
+	snprintf(what, sizeof(what), "app with id %lld", (long long)id);
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*out = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading app");
+	sqlite3_bind_int64(st, 1, id);
+	json_t *app = NULL, *versions = NULL;
+	int rc = run_one(&v, st, app_row, what, &app);
+	if (!rc)
+		rc = collect(&v, sql_v, id, version_row, "reading versions", &versions);
+	if (!rc && json_object_set_new(app, "versions", versions))
+		rc = nomem(&v);
+	if (rc) {
+		json_decref(app);
+		return rc;
+	}
+	*out = app;
+	return 0;
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static json_t *json_col(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	json_t *j = json_loads((const char *)sqlite3_column_text(st, col), JSON_DECODE_ANY, NULL);
+	return j ? j : col_text(st, col);
+}
+
+static int audit_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	*out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "at", col_time(st, 1), "actor",
+			 col_text(st, 2), "action", col_text(st, 3), "object_type", col_text(st, 4),
+			 "object_id", col_text(st, 5), "before", json_col(st, 6), "after",
+			 json_col(st, 7), "prev_hash", col_text(st, 8), "hash", col_text(st, 9));
+	return *out ? 0 : nomem(v);
+}
+
+int views_audit(struct db *db, const struct views_audit_filter *f, int64_t cursor, int64_t limit,
+		json_t **items, int64_t *next, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT id, at, actor, action, object_type, object_id, before, after, "
+		"prev_hash, hash "
+		"FROM audit_log WHERE (?1 = 0 OR id < ?1) AND (?2 IS NULL OR actor = ?2) "
+		"AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR object_type = ?4) "
+		"AND (?5 IS NULL OR object_id = ?5) AND (?6 = 0 OR at >= ?6) AND (?7 = 0 "
+		"OR at < ?7) "
+		"ORDER BY id DESC LIMIT ?8";
+	struct view v = { .db = db, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*items = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading the audit log");
+	sqlite3_bind_int64(st, 1, cursor);
+	bind_opt(st, 2, f->actor);
+	bind_opt(st, 3, f->action);
+	bind_opt(st, 4, f->object_type);
+	bind_opt(st, 5, f->object_id);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)f->since);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)f->until);
+	sqlite3_bind_int64(st, 8, limit + 1);
+	return run_list(&v, st, limit, audit_row, "reading the audit log", items, next);
+}
+
+/* ---- certificates served now ------------------------------------------ */
+
+static int cert_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	char pin[48] = "", nb[32], na[32];
+	if (sqlite3_column_bytes(st, 5) == 32)
+		util_pin_b64(sqlite3_column_blob(st, 5), pin);
+	json_t *eps = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+	json_t *addrs = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
+	time_t not_after = (time_t)sqlite3_column_int64(st, 4);
+	*out = json_pack("{s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "subject", col_text(st, 1),
+			 "issuer", col_text(st, 2), "not_before",
+			 util_fmt_time((time_t)sqlite3_column_int64(st, 3), nb, sizeof(nb)),
+			 "not_after", util_fmt_time(not_after, na, sizeof(na)), "pin", pin, "is_ca",
+			 sqlite3_column_int(st, 6), "endpoints", eps ? eps : json_array(),
+			 "addresses", addrs ? addrs : json_array(), "days_left",
+			 (json_int_t)expiry_days_left(not_after, v->now));
+	return *out ? 0 : nomem(v);
+}
+
+int views_certificates(struct db *db, time_t now, int64_t cursor, int64_t limit, json_t **items,
+		       int64_t *next, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"WITH latest AS (SELECT o.endpoint_id, o.address, o.presented_chain_id "
+		"  FROM observations o "
+		"  WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, "
+		"address)), "
+		"served AS (SELECT DISTINCT cc.cert_id, l.endpoint_id, l.address FROM latest l "
+		"  JOIN chain_certs cc ON cc.chain_id = l.presented_chain_id) "
+		"SELECT c.id, c.subject, c.issuer, c.not_before, c.not_after, c.spki_sha256, "
+		"c.is_ca, "
+		"  (SELECT json_group_array(e.host || ':' || e.port) FROM (SELECT DISTINCT "
+		"endpoint_id FROM served s "
+		"     WHERE s.cert_id = c.id LIMIT 50) x JOIN endpoints e ON e.id = "
+		"x.endpoint_id), "
+		"  (SELECT json_group_array(json_object('endpoint', e.host || ':' || e.port, "
+		"     'address', x.address)) FROM (SELECT endpoint_id, address FROM served s "
+		"     WHERE s.cert_id = c.id ORDER BY endpoint_id, address LIMIT 200) x "
+		"     JOIN endpoints e ON e.id = x.endpoint_id) "
+		"FROM certificates c WHERE c.id > ?1 AND c.id IN (SELECT cert_id FROM served) "
+		"ORDER BY c.id LIMIT ?2";
+	struct view v = { .db = db, .now = now, .err = err, .errlen = errlen };
+	sqlite3_stmt *st = db_stmt(db, sql);
+	*items = NULL;
+	if (!st)
+		return db_fail(&v, 0, "reading certificates");
+	sqlite3_bind_int64(st, 1, cursor);
+	sqlite3_bind_int64(st, 2, limit + 1);
+	return run_list(&v, st, limit, cert_row, "reading certificates", items, next);
+}
