@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
+#include "store/webhooks.h"
 
 static const char *const kind_names[ALERT_KIND_COUNT] = {
 	[ALERT_STRANDING_NOW] = "stranding_now",
@@ -252,32 +253,26 @@ static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nou
 
 static int load_hooks(struct apply_ctx *c)
 {
-	static const char sql[] =
-		"SELECT id, format, min_severity FROM webhooks WHERE enabled = 1 ORDER BY id";
-	sqlite3_stmt *s = db_stmt(c->db, sql);
-	int rc;
-
-	if (!s)
-		return sql_fail(c, "loading webhooks");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (c->nhooks >= 1024)
-			break; /* hard cap; the CLI/API refuse more than that */
-		struct hook *nh = realloc(c->hooks, (c->nhooks + 1) * sizeof(*nh));
-		if (!nh) {
-			sqlite3_reset(s);
-			return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
-		}
-		c->hooks = nh;
-		struct hook *h = &c->hooks[c->nhooks++];
-		h->id = sqlite3_column_int64(s, 0);
-		if (webhook_format_parse((const char *)sqlite3_column_text(s, 1), &h->format))
+	struct webhooks_target *t = NULL;
+	size_t n = 0;
+	int rc = webhooks_enabled(c->db, &t, &n, c->err, c->errlen);
+	if (rc)
+		return rc;
+	if (n && !(c->hooks = calloc(n, sizeof(*c->hooks)))) {
+		free(t);
+		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct hook *h = &c->hooks[i];
+		h->id = t[i].id;
+		if (webhook_format_parse(t[i].format, &h->format))
 			h->format = WEBHOOK_GENERIC;
-		if (alerts_severity_parse((const char *)sqlite3_column_text(s, 2),
-					  &h->min_severity))
+		if (alerts_severity_parse(t[i].min_severity, &h->min_severity))
 			h->min_severity = ALERT_WARNING;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sql_fail(c, "loading webhooks");
+	c->nhooks = n;
+	free(t);
+	return 0;
 }
 
 static int is_silenced(struct apply_ctx *c, const char *fingerprint, int64_t endpoint_id, bool *out)
@@ -375,13 +370,6 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 		  const char *status, int64_t endpoint_id, const char *summary, const char *details,
 		  time_t starts_at, time_t ends_at, const char *key)
 {
-	static const char sql_ins[] =
-		"INSERT INTO webhook_outbox (webhook_id, alert_id, idempotency_key, body, state,"
-		" attempts, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, "
-		"?5)"
-		" ON CONFLICT (webhook_id, idempotency_key) DO UPDATE SET body = excluded.body,"
-		" state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,"
-		" created_at = excluded.created_at, last_status = NULL, last_error = NULL";
 	static const char sql_sent[] = "UPDATE alerts SET last_sent_at = ?2 WHERE id = ?1";
 	bool silenced = false;
 	int rc = is_silenced(c, fingerprint, endpoint_id, &silenced);
@@ -420,20 +408,8 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 			rc = util_err(c->err, c->errlen, -ENOMEM, "cannot build webhook payload");
 			break;
 		}
-		sqlite3_stmt *s = db_stmt(c->db, sql_ins);
-		if (!s) {
-			free(body);
-			rc = sql_fail(c, "queueing notification");
-			break;
-		}
-		sqlite3_bind_int64(s, 1, h->id);
-		sqlite3_bind_int64(s, 2, alert_id);
-		sqlite3_bind_text(s, 3, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 4, body, -1, free);
-		sqlite3_bind_int64(s, 5, c->now);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = sql_fail(c, "queueing notification");
-		sqlite3_reset(s);
+		rc = webhooks_enqueue(c->db, h->id, alert_id, key, body, c->now, c->err, c->errlen);
+		free(body);
 		if (rc == 0)
 			c->res->notifications++;
 	}
