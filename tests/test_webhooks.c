@@ -103,7 +103,7 @@ static void test_webhooks_enqueue_once_per_key(void **state)
 		assert_int_equal(testdb_int(t, "SELECT count(*) FROM webhook_outbox"),
 				 steps[i].rows);
 		char sql[512];
-		snprintf(
+		int len = snprintf(
 			sql, sizeof(sql),
 			"SELECT count(*) FROM webhook_outbox WHERE webhook_id = %lld AND "
 			"idempotency_key = '%s' AND body = '%s' AND state = 'pending' AND attempts "
@@ -111,6 +111,7 @@ static void test_webhooks_enqueue_once_per_key(void **state)
 			"last_status IS NULL AND last_error IS NULL",
 			(long long)steps[i].hook, steps[i].key, steps[i].body, 1000 + (long long)i,
 			1000 + (long long)i);
+		assert_true(len > 0 && (size_t)len < sizeof(sql));
 		assert_int_equal(count(t, sql), 1);
 	}
 }
