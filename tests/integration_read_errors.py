@@ -35,6 +35,17 @@ TABLES = {'chain_certs': 'cert_id', 'adoption': 'active_users', 'pin_policies': 
           'pins': 'role'}
 
 
+def steady(answer):
+    """@answer without days_left: the fixture's certificates end a whole
+    number of days from the seeding second, so the count drops by one as a
+    second passes."""
+    if isinstance(answer, dict):
+        return {k: steady(v) for k, v in answer.items() if k != 'days_left'}
+    if isinstance(answer, list):
+        return [steady(v) for v in answer]
+    return answer
+
+
 def break_table(db, table):
     col, real = TABLES[table], table + '_real'
     c = sqlite3.connect(db, isolation_level=None)
@@ -84,7 +95,7 @@ def main():
                 st, body = call(base, 'GET', p, tok)
                 if st != 200:
                     fail('%s: %d before breaking %s: %s' % (p, st, table, body[:300]))
-                before[p] = json.loads(body)
+                before[p] = steady(json.loads(body))
             # the seed must give the broken table a second row to fail on
             n = sqlite3.connect(db).execute('SELECT count(*) FROM %s' % table).fetchone()[0]
             if n < 2:
@@ -100,8 +111,9 @@ def main():
             mend_table(db, table)
             for p in paths:
                 st, body = call(base, 'GET', p, tok)
-                if st != 200 or json.loads(body) != before[p]:
-                    fail('%s: %d after mending %s, or a different answer' % (p, st, table))
+                if st != 200 or steady(json.loads(body)) != before[p]:
+                    fail('%s: %d after mending %s, or a different answer:\n%s\nbefore:\n%s' %
+                         (p, st, table, body[:2000], json.dumps(before[p])[:2000]))
             print('ok: %s mended, the same answers as before' % table, flush=True)
     finally:
         srv.stdin.close()
