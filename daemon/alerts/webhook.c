@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alerts/alerts.h"
+#include "store/webhooks.h"
 #include "store/audit.h"
 #include "build_config.h"
 #include "base/config.h"
@@ -326,18 +327,7 @@ int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen)
 
 int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
 {
-	static const char sql[] = "SELECT coalesce(sum(state = 'pending'), 0),"
-				  " coalesce(sum(state = 'given_up'), 0) FROM webhook_outbox";
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return -EIO;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*pending = sqlite3_column_int64(s, 0);
-		*given_up = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	return webhooks_outbox_counts(db, pending, given_up);
 }
 
 int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,

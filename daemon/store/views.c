@@ -554,3 +554,88 @@ int views_certificates(struct db *db, time_t now, int64_t cursor, int64_t limit,
 	sqlite3_bind_int64(st, 2, limit + 1);
 	return run_list(&v, st, limit, cert_row, "reading certificates", items, next);
 }
+
+/* ---- for the Prometheus metrics ----------------------------------------- */
+
+static const char *text_or_empty(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return t ? (const char *)t : "";
+}
+
+int views_address_outcomes(struct db *db,
+			   int (*fn)(void *ctx, const char *host, int port, const char *address,
+				     const char *outcome, const int64_t *not_after),
+			   void *ctx, char *err, size_t errlen)
+{
+	/* latest observation per endpoint address, with the earliest expiry of its chain */
+	static const char sql[] =
+		"SELECT e.host, e.port, o.address, o.outcome, "
+		"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		"cc.cert_id "
+		" WHERE cc.chain_id = o.presented_chain_id) "
+		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
+		"WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address) "
+		"ORDER BY e.host, e.port, o.address";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	if (!st)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	int src = SQLITE_DONE, rc = 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t na = sqlite3_column_int64(st, 4);
+		rc = fn(ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
+			text_or_empty(st, 3),
+			sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : &na);
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	sqlite3_reset(st);
+	return rc;
+}
+
+int views_address_expiry(struct db *db,
+			 int (*fn)(void *ctx, const char *host, int port, const char *address,
+				   int64_t not_after),
+			 void *ctx, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT e.host, e.port, o.address, coalesce("
+		" (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		"cc.cert_id"
+		"  WHERE cc.chain_id = o.validated_chain_id AND (cc.pos = 0 OR cc.pos <"
+		"   (SELECT max(x.pos) FROM chain_certs x WHERE x.chain_id = "
+		"o.validated_chain_id))),"
+		" (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
+		"cc.cert_id"
+		"  WHERE cc.chain_id = o.presented_chain_id)) "
+		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
+		"WHERE e.enabled = 1 AND o.id IN (SELECT max(id) FROM observations"
+		" GROUP BY endpoint_id, address) "
+		"ORDER BY e.host, e.port, o.address";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	if (!st)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	int src = SQLITE_DONE, rc = 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+			continue;
+		rc = fn(ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
+			sqlite3_column_int64(st, 3));
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	sqlite3_reset(st);
+	return rc;
+}
+
+int views_next_probe_min(struct db *db, time_t *at, char *err, size_t errlen)
+{
+	int64_t v = 0;
+	if (db_query_int(db,
+			 "SELECT coalesce(min(next_probe_at), 0) FROM endpoints "
+			 "WHERE enabled = 1 AND next_probe_at IS NOT NULL",
+			 &v))
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	*at = (time_t)v;
+	return 0;
+}

@@ -84,4 +84,30 @@ int views_audit(struct db *db, const struct views_audit_filter *f, int64_t curso
 int views_certificates(struct db *db, time_t now, int64_t cursor, int64_t limit, json_t **items,
 		       int64_t *next, char *err, size_t errlen);
 
+/* ---- for the Prometheus metrics ---- */
+
+/**
+ * The latest observation of every endpoint address, by host, port, address:
+ * @fn(@ctx, host, port, address, outcome, not_after) with the earliest
+ * notAfter of its presented chain (NULL when it has none). @fn returns 0 to go
+ * on, or a negative errno that stops and is returned. 0, -EIO.
+ */
+int views_address_outcomes(struct db *db,
+			   int (*fn)(void *ctx, const char *host, int port, const char *address,
+				     const char *outcome, const int64_t *not_after),
+			   void *ctx, char *err, size_t errlen);
+/**
+ * For every enabled endpoint address (latest observation), by host, port,
+ * address: @fn(@ctx, host, port, address, not_after) with the earliest
+ * notAfter of its validated chain without the trust anchor, else of its
+ * presented chain (as certificate_expiring judges); addresses with neither
+ * are skipped. Stops on @fn's negative errno. 0, -EIO.
+ */
+int views_address_expiry(struct db *db,
+			 int (*fn)(void *ctx, const char *host, int port, const char *address,
+				   int64_t not_after),
+			 void *ctx, char *err, size_t errlen);
+/** The earliest next_probe_at of the enabled endpoints into *at (0: none). 0, -EIO. */
+int views_next_probe_min(struct db *db, time_t *at, char *err, size_t errlen);
+
 #endif

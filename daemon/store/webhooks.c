@@ -78,3 +78,19 @@ int webhooks_enqueue(struct db *db, int64_t webhook_id, int64_t alert_id, const 
 	sqlite3_reset(s);
 	return rc;
 }
+
+int webhooks_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
+{
+	static const char sql[] = "SELECT coalesce(sum(state = 'pending'), 0),"
+				  " coalesce(sum(state = 'given_up'), 0) FROM webhook_outbox";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return -EIO;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*pending = sqlite3_column_int64(s, 0);
+		*given_up = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}

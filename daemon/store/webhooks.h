@@ -40,4 +40,7 @@ int webhooks_enabled(struct db *db, struct webhooks_target **out, size_t *n, cha
 int webhooks_enqueue(struct db *db, int64_t webhook_id, int64_t alert_id, const char *key,
 		     const char *body, time_t now, char *err, size_t errlen);
 
+/** Outbox rows pending and given up into *pending and *given_up. 0 or -EIO. */
+int webhooks_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up);
+
 #endif
