@@ -53,17 +53,59 @@ static json_t *col_time(sqlite3_stmt *st, int col)
 	return json_string(util_fmt_time((time_t)sqlite3_column_int64(st, col), buf, sizeof(buf)));
 }
 
-/* Steps @st (bound, LIMIT @limit + 1) collecting rows made by @row; the first
- * column is the row id (the cursor). Resets @st. */
-static int run_list(struct view *v, sqlite3_stmt *st, int64_t limit, view_row_fn row,
-		    const char *what, json_t **items, int64_t *next)
+/* One parameter of a view's statement: an integer, or text (NULL: SQL NULL). */
+struct vparam {
+	bool is_text;
+	int64_t i;
+	const char *s;
+};
+#define P_INT(x)         \
+	{                \
+		.i = (x) \
+	}
+#define P_TEXT(x)                         \
+	{                                 \
+		.is_text = true, .s = (x) \
+	}
+
+/* The cached statement @sql with @p bound as ?1, ?2, ...; NULL with the
+ * error (*rc, message in @v) when it cannot be prepared or bound. */
+static sqlite3_stmt *prepare(struct view *v, const char *sql, const struct vparam *p, size_t np,
+			     const char *what, int *rc)
 {
-	json_t *arr = json_array();
+	sqlite3_stmt *st = db_stmt(v->db, sql);
+	int b = SQLITE_OK;
+	for (size_t i = 0; st && b == SQLITE_OK && i < np; i++) {
+		if (!p[i].is_text)
+			b = sqlite3_bind_int64(st, (int)i + 1, p[i].i);
+		else if (p[i].s)
+			b = sqlite3_bind_text(st, (int)i + 1, p[i].s, -1, SQLITE_STATIC);
+	}
+	if (st && b == SQLITE_OK)
+		return st;
+	*rc = db_fail(v, st ? b : 0, what);
+	if (st)
+		sqlite3_reset(st);
+	return NULL;
+}
+
+/* Runs @sql with @p, collecting rows made by @row; the first column is the
+ * row id (the cursor). At most @limit rows (the statement asks for one more
+ * to tell whether more follow); a negative @limit: all rows. */
+static int run_list(struct view *v, const char *sql, const struct vparam *p, size_t np,
+		    int64_t limit, view_row_fn row, const char *what, json_t **items, int64_t *next)
+{
 	int64_t last = 0, n = 0;
-	int src = SQLITE_DONE, rc = arr ? 0 : nomem(v);
+	int src = SQLITE_DONE, rc = 0;
 	bool more = false;
 	*items = NULL;
 	*next = 0;
+	sqlite3_stmt *st = prepare(v, sql, p, np, what, &rc);
+	if (!st)
+		return rc;
+	json_t *arr = json_array();
+	if (!arr)
+		rc = nomem(v);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == limit) {
 			more = true;
@@ -91,12 +133,27 @@ static int run_list(struct view *v, sqlite3_stmt *st, int64_t limit, view_row_fn
 	return 0;
 }
 
-/* Steps @st (bound) for at most one row made by @row. -ENOENT when none. */
-static int run_one(struct view *v, sqlite3_stmt *st, view_row_fn row, const char *what,
+/* All rows of @sql with ?1 = @id made by @row into a new array *out. */
+static int collect(struct view *v, const char *sql, int64_t id, view_row_fn row, const char *what,
 		   json_t **out)
 {
-	int src = sqlite3_step(st), rc = 0;
+	const struct vparam p[] = { P_INT(id) };
+	int64_t next;
+	return run_list(v, sql, p, 1, -1, row, what, out, &next);
+}
+
+/* At most one row of @sql with ?1 = @id made by @row. -ENOENT ("no @what")
+ * when none. */
+static int run_one(struct view *v, const char *sql, int64_t id, view_row_fn row, const char *what,
+		   json_t **out)
+{
+	const struct vparam p[] = { P_INT(id) };
+	int rc = 0;
 	*out = NULL;
+	sqlite3_stmt *st = prepare(v, sql, p, 1, what, &rc);
+	if (!st)
+		return rc;
+	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		rc = row(v, st, out);
 	else if (src == SQLITE_DONE)
@@ -105,12 +162,6 @@ static int run_one(struct view *v, sqlite3_stmt *st, view_row_fn row, const char
 		rc = db_fail(v, src, what);
 	sqlite3_reset(st);
 	return rc;
-}
-
-static void bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
 /* ---- endpoints -------------------------------------------------------- */
@@ -148,17 +199,10 @@ int views_endpoints(struct db *db, const struct views_endpoint_filter *f, int64_
 		"AND (?5 IS NULL OR e.host = ?5) "
 		"ORDER BY e.id LIMIT ?6";
 	struct view v = { .db = db, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*items = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading endpoints");
-	sqlite3_bind_int64(st, 1, cursor);
-	bind_opt(st, 2, f->environment);
-	bind_opt(st, 3, f->owner);
-	bind_opt(st, 4, f->tag);
-	bind_opt(st, 5, f->host);
-	sqlite3_bind_int64(st, 6, limit + 1);
-	return run_list(&v, st, limit, endpoint_row, "reading endpoints", items, next);
+	const struct vparam p[] = { P_INT(cursor),  P_TEXT(f->environment), P_TEXT(f->owner),
+				    P_TEXT(f->tag), P_TEXT(f->host),	    P_INT(limit + 1) };
+	return run_list(&v, sql, p, ARRAY_SIZE(p), limit, endpoint_row, "reading endpoints", items,
+			next);
 }
 
 int views_endpoint(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
@@ -167,29 +211,26 @@ int views_endpoint(struct db *db, int64_t id, json_t **out, char *err, size_t er
 	struct view v = { .db = db, .err = err, .errlen = errlen };
 	char what[64];
 	snprintf(what, sizeof(what), "endpoint with id %lld", (long long)id);
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*out = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading endpoint");
-	sqlite3_bind_int64(st, 1, id);
-	return run_one(&v, st, endpoint_row, what, out);
+	return run_one(&v, sql, id, endpoint_row, what, out);
+}
+
+static int exists_row(struct view *v, sqlite3_stmt *st, json_t **out)
+{
+	(void)st;
+	*out = json_true();
+	return *out ? 0 : nomem(v);
 }
 
 int views_endpoint_exists(struct db *db, int64_t id, char *err, size_t errlen)
 {
 	static const char sql[] = "SELECT 1 FROM endpoints WHERE id = ?";
 	struct view v = { .db = db, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	if (!st)
-		return db_fail(&v, 0, "reading endpoint");
-	sqlite3_bind_int64(st, 1, id);
-	int src = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (src == SQLITE_ROW)
-		return 0;
-	if (src == SQLITE_DONE)
-		return util_err(err, errlen, -ENOENT, "no endpoint with id %lld", (long long)id);
-	return db_fail(&v, src, "reading endpoint");
+	char what[64];
+	json_t *o = NULL;
+	snprintf(what, sizeof(what), "endpoint with id %lld", (long long)id);
+	int rc = run_one(&v, sql, id, exists_row, what, &o);
+	json_decref(o);
+	return rc;
 }
 
 /* ---- observations ----------------------------------------------------- */
@@ -222,26 +263,7 @@ static int chain_json(struct view *v, sqlite3_stmt *src, int col, json_t **out)
 	*out = NULL;
 	if (sqlite3_column_type(src, col) == SQLITE_NULL)
 		return (*out = json_null()) ? 0 : nomem(v);
-	sqlite3_stmt *st = db_stmt(v->db, sql);
-	if (!st)
-		return db_fail(v, 0, "reading a chain");
-	sqlite3_bind_int64(st, 1, sqlite3_column_int64(src, col));
-	json_t *arr = json_array();
-	int s = SQLITE_DONE, rc = arr ? 0 : nomem(v);
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = NULL;
-		if (!(rc = cert_json(v, st, &o)) && json_array_append_new(arr, o))
-			rc = nomem(v);
-	}
-	if (!rc && s != SQLITE_DONE)
-		rc = db_fail(v, s, "reading a chain");
-	sqlite3_reset(st);
-	if (rc) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	return collect(v, sql, sqlite3_column_int64(src, col), cert_json, "reading a chain", out);
 }
 
 #define OBS_COLS                                                                   \
@@ -287,12 +309,9 @@ int views_observations_latest(struct db *db, int64_t endpoint_id, int64_t limit,
 		"(SELECT max(id) FROM observations WHERE endpoint_id = ?1 GROUP BY address) "
 		"ORDER BY o.address";
 	struct view v = { .db = db, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*items = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading observations");
-	sqlite3_bind_int64(st, 1, endpoint_id);
-	return run_list(&v, st, limit, obs_row, "reading observations", items, next);
+	const struct vparam p[] = { P_INT(endpoint_id) };
+	return run_list(&v, sql, p, ARRAY_SIZE(p), limit, obs_row, "reading observations", items,
+			next);
 }
 
 int views_observations_history(struct db *db, int64_t endpoint_id, const char *address,
@@ -304,15 +323,10 @@ int views_observations_history(struct db *db, int64_t endpoint_id, const char *a
 		"AND (?2 = 0 OR o.id < ?2) AND (?3 IS NULL OR o.address = ?3) "
 		"ORDER BY o.id DESC LIMIT ?4";
 	struct view v = { .db = db, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*items = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading observations");
-	sqlite3_bind_int64(st, 1, endpoint_id);
-	sqlite3_bind_int64(st, 2, cursor);
-	bind_opt(st, 3, address);
-	sqlite3_bind_int64(st, 4, limit + 1);
-	return run_list(&v, st, limit, obs_row, "reading observations", items, next);
+	const struct vparam p[] = { P_INT(endpoint_id), P_INT(cursor), P_TEXT(address),
+				    P_INT(limit + 1) };
+	return run_list(&v, sql, p, ARRAY_SIZE(p), limit, obs_row, "reading observations", items,
+			next);
 }
 
 /* ---- apps ------------------------------------------------------------- */
@@ -337,41 +351,8 @@ int views_apps(struct db *db, const char *platform, int64_t cursor, int64_t limi
 	static const char sql[] = "SELECT " APP_COLS " FROM apps a WHERE a.id > ?1 "
 				  "AND (?2 IS NULL OR a.platform = ?2) ORDER BY a.id LIMIT ?3";
 	struct view v = { .db = db, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*items = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading apps");
-	sqlite3_bind_int64(st, 1, cursor);
-	bind_opt(st, 2, platform);
-	sqlite3_bind_int64(st, 3, limit + 1);
-	return run_list(&v, st, limit, app_row, "reading apps", items, next);
-}
-
-/* Rows of @st (bound with @id as ?1) made by @row into a new array *out. */
-static int collect(struct view *v, const char *sql, int64_t id, view_row_fn row, const char *what,
-		   json_t **out)
-{
-	sqlite3_stmt *st = db_stmt(v->db, sql);
-	*out = NULL;
-	if (!st)
-		return db_fail(v, 0, what);
-	sqlite3_bind_int64(st, 1, id);
-	json_t *arr = json_array();
-	int s = SQLITE_DONE, rc = arr ? 0 : nomem(v);
-	while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = NULL;
-		if (!(rc = row(v, st, &o)) && json_array_append_new(arr, o))
-			rc = nomem(v);
-	}
-	if (!rc && s != SQLITE_DONE)
-		rc = db_fail(v, s, what);
-	sqlite3_reset(st);
-	if (rc) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	const struct vparam p[] = { P_INT(cursor), P_TEXT(platform), P_INT(limit + 1) };
+	return run_list(&v, sql, p, ARRAY_SIZE(p), limit, app_row, "reading apps", items, next);
 }
 
 static int adoption_row(struct view *v, sqlite3_stmt *st, json_t **out)
@@ -436,13 +417,9 @@ int views_app(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
 	struct view v = { .db = db, .err = err, .errlen = errlen };
 	char what[64];
 	snprintf(what, sizeof(what), "app with id %lld", (long long)id);
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*out = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading app");
-	sqlite3_bind_int64(st, 1, id);
 	json_t *app = NULL, *versions = NULL;
-	int rc = run_one(&v, st, app_row, what, &app);
+	*out = NULL;
+	int rc = run_one(&v, sql, id, app_row, what, &app);
 	if (!rc)
 		rc = collect(&v, sql_v, id, version_row, "reading versions", &versions);
 	if (!rc && json_object_set_new(app, "versions", versions))
@@ -487,19 +464,16 @@ int views_audit(struct db *db, const struct views_audit_filter *f, int64_t curso
 		"OR at < ?7) "
 		"ORDER BY id DESC LIMIT ?8";
 	struct view v = { .db = db, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*items = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading the audit log");
-	sqlite3_bind_int64(st, 1, cursor);
-	bind_opt(st, 2, f->actor);
-	bind_opt(st, 3, f->action);
-	bind_opt(st, 4, f->object_type);
-	bind_opt(st, 5, f->object_id);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)f->since);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)f->until);
-	sqlite3_bind_int64(st, 8, limit + 1);
-	return run_list(&v, st, limit, audit_row, "reading the audit log", items, next);
+	const struct vparam p[] = { P_INT(cursor),
+				    P_TEXT(f->actor),
+				    P_TEXT(f->action),
+				    P_TEXT(f->object_type),
+				    P_TEXT(f->object_id),
+				    P_INT((int64_t)f->since),
+				    P_INT((int64_t)f->until),
+				    P_INT(limit + 1) };
+	return run_list(&v, sql, p, ARRAY_SIZE(p), limit, audit_row, "reading the audit log", items,
+			next);
 }
 
 /* ---- certificates served now ------------------------------------------ */
@@ -546,13 +520,9 @@ int views_certificates(struct db *db, time_t now, int64_t cursor, int64_t limit,
 		"FROM certificates c WHERE c.id > ?1 AND c.id IN (SELECT cert_id FROM served) "
 		"ORDER BY c.id LIMIT ?2";
 	struct view v = { .db = db, .now = now, .err = err, .errlen = errlen };
-	sqlite3_stmt *st = db_stmt(db, sql);
-	*items = NULL;
-	if (!st)
-		return db_fail(&v, 0, "reading certificates");
-	sqlite3_bind_int64(st, 1, cursor);
-	sqlite3_bind_int64(st, 2, limit + 1);
-	return run_list(&v, st, limit, cert_row, "reading certificates", items, next);
+	const struct vparam p[] = { P_INT(cursor), P_INT(limit + 1) };
+	return run_list(&v, sql, p, ARRAY_SIZE(p), limit, cert_row, "reading certificates", items,
+			next);
 }
 
 /* ---- for the Prometheus metrics ----------------------------------------- */
