@@ -425,24 +425,18 @@ int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint 
 			      char *err, size_t errlen)
 {
 	struct endpoint have = { 0 };
-	bool owned;
 	if (created)
 		*created = false;
 	int rc = inventory_endpoint_check(e, err, errlen);
-	if (rc)
-		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
-		return rc;
-	rc = inventory_endpoint_get(db, e->host, e->port, &have, err, errlen);
-	if (!rc) {
+	if (!rc && !(rc = inventory_endpoint_get(db, e->host, e->port, &have, err, errlen)))
 		e->id = have.id;
-	} else if (rc == -ENOENT) {
-		rc = ep_insert(db, actor, e, err, errlen);
-		if (!rc && created)
-			*created = true;
-	}
 	model_endpoint_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	if (rc != -ENOENT)
+		return rc;
+	rc = inventory_endpoint_create(db, actor, e, err, errlen);
+	if (!rc && created)
+		*created = true;
+	return rc;
 }
 
 int inventory_endpoint_update(struct db *db, const char *actor, struct endpoint *e, bool *changed,

@@ -65,7 +65,9 @@ int inventory_endpoint_create(struct db *db, const char *actor, struct endpoint 
  * in place; when the endpoint is inventoried already, e->id is set to it and
  * nothing is written (its stored attributes stay as they are), otherwise @e
  * is created as by inventory_endpoint_create (audited "create" "endpoint").
- * *created (may be NULL) tells which. 0, -EINVAL, or errno.
+ * *created (may be NULL) tells which. 0, -EINVAL, or errno. Atomic inside
+ * the caller's transaction; without one, a writer creating the same endpoint
+ * in between makes this -EEXIST.
  */
 int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint *e, bool *created,
 			      char *err, size_t errlen);

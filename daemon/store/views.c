@@ -533,6 +533,37 @@ static const char *text_or_empty(sqlite3_stmt *st, int col)
 	return t ? (const char *)t : "";
 }
 
+/* Runs @sql (no parameters) calling @fn(@st, @ctx) for each row until it
+ * returns non-zero. 0, @fn's error, or -EIO. */
+static int run_each(struct db *db, const char *sql, int (*fn)(sqlite3_stmt *st, void *ctx),
+		    void *ctx, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	if (!st)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	int src = SQLITE_DONE, rc = 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(st, ctx);
+	if (!rc && src != SQLITE_DONE)
+		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	sqlite3_reset(st);
+	return rc;
+}
+
+struct outcome_each {
+	int (*fn)(void *ctx, const char *host, int port, const char *address, const char *outcome,
+		  const int64_t *not_after);
+	void *ctx;
+};
+
+static int outcome_each(sqlite3_stmt *st, void *ctx)
+{
+	struct outcome_each *o = ctx;
+	int64_t na = sqlite3_column_int64(st, 4);
+	return o->fn(o->ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
+		     text_or_empty(st, 3), sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : &na);
+}
+
 int views_address_outcomes(struct db *db,
 			   int (*fn)(void *ctx, const char *host, int port, const char *address,
 				     const char *outcome, const int64_t *not_after),
@@ -547,20 +578,22 @@ int views_address_outcomes(struct db *db,
 		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
 		"WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address) "
 		"ORDER BY e.host, e.port, o.address";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	if (!st)
-		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	int src = SQLITE_DONE, rc = 0;
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t na = sqlite3_column_int64(st, 4);
-		rc = fn(ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
-			text_or_empty(st, 3),
-			sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : &na);
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	sqlite3_reset(st);
-	return rc;
+	struct outcome_each o = { fn, ctx };
+	return run_each(db, sql, outcome_each, &o, err, errlen);
+}
+
+struct expiry_each {
+	int (*fn)(void *ctx, const char *host, int port, const char *address, int64_t not_after);
+	void *ctx;
+};
+
+static int expiry_each(sqlite3_stmt *st, void *ctx)
+{
+	struct expiry_each *x = ctx;
+	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+		return 0;
+	return x->fn(x->ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
+		     sqlite3_column_int64(st, 3));
 }
 
 int views_address_expiry(struct db *db,
@@ -582,20 +615,8 @@ int views_address_expiry(struct db *db,
 		"WHERE e.enabled = 1 AND o.id IN (SELECT max(id) FROM observations"
 		" GROUP BY endpoint_id, address) "
 		"ORDER BY e.host, e.port, o.address";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	if (!st)
-		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	int src = SQLITE_DONE, rc = 0;
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
-			continue;
-		rc = fn(ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
-			sqlite3_column_int64(st, 3));
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	sqlite3_reset(st);
-	return rc;
+	struct expiry_each x = { fn, ctx };
+	return run_each(db, sql, expiry_each, &x, err, errlen);
 }
 
 int views_next_probe_min(struct db *db, time_t *at, char *err, size_t errlen)
