@@ -533,6 +533,15 @@ static const char *text_or_empty(sqlite3_stmt *st, int col)
 	return t ? (const char *)t : "";
 }
 
+/* The earliest notAfter of the chain in column expression @chain. */
+#define MIN_NOT_AFTER(chain)                                                                     \
+	"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = cc.cert_id " \
+	"WHERE cc.chain_id = " chain ")"
+/* The latest observation of each endpoint address, with its endpoint. */
+#define LATEST_OBS                                                                            \
+	"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id WHERE o.id IN (SELECT " \
+	"max(id) FROM observations GROUP BY endpoint_id, address) "
+
 /* Runs @sql (no parameters) calling @fn(@st, @ctx) for each row until it
  * returns non-zero. 0, @fn's error, or -EIO. */
 static int run_each(struct db *db, const char *sql, int (*fn)(sqlite3_stmt *st, void *ctx),
@@ -570,14 +579,8 @@ int views_address_outcomes(struct db *db,
 			   void *ctx, char *err, size_t errlen)
 {
 	/* latest observation per endpoint address, with the earliest expiry of its chain */
-	static const char sql[] =
-		"SELECT e.host, e.port, o.address, o.outcome, "
-		"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
-		"cc.cert_id "
-		" WHERE cc.chain_id = o.presented_chain_id) "
-		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
-		"WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address) "
-		"ORDER BY e.host, e.port, o.address";
+	static const char sql[] = "SELECT e.host, e.port, o.address, o.outcome, " MIN_NOT_AFTER(
+		"o.presented_chain_id") " " LATEST_OBS "ORDER BY e.host, e.port, o.address";
 	struct outcome_each o = { fn, ctx };
 	return run_each(db, sql, outcome_each, &o, err, errlen);
 }
@@ -607,14 +610,9 @@ int views_address_expiry(struct db *db,
 		"cc.cert_id"
 		"  WHERE cc.chain_id = o.validated_chain_id AND (cc.pos = 0 OR cc.pos <"
 		"   (SELECT max(x.pos) FROM chain_certs x WHERE x.chain_id = "
-		"o.validated_chain_id))),"
-		" (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
-		"cc.cert_id"
-		"  WHERE cc.chain_id = o.presented_chain_id)) "
-		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
-		"WHERE e.enabled = 1 AND o.id IN (SELECT max(id) FROM observations"
-		" GROUP BY endpoint_id, address) "
-		"ORDER BY e.host, e.port, o.address";
+		"o.validated_chain_id))), " MIN_NOT_AFTER(
+			"o.presented_chain_id") ") " LATEST_OBS "AND e.enabled = 1 ORDER BY "
+								"e.host, e.port, o.address";
 	struct expiry_each x = { fn, ctx };
 	return run_each(db, sql, expiry_each, &x, err, errlen);
 }
