@@ -6,6 +6,7 @@ usage: browser_test.py FIXTURE_SERVER OUTDIR
 Exit 77 (skip) when chromium or chromedriver is absent.
 """
 import base64
+import calendar
 import json
 import os
 import shutil
@@ -129,6 +130,81 @@ def post_report(base, tmp):
             raise RuntimeError('report not accepted: %d' % r.status)
 
 
+def expected_timeline(history, interval_s):
+    """What the endpoint timeline must show, from the API's history: each
+    period's state, the chain changes per address (old and new leaf pin) and
+    the number of real gaps (a silence longer than three probe intervals)."""
+    def t(iso):
+        return calendar.timegm(time.strptime(iso, '%Y-%m-%dT%H:%M:%SZ'))
+    states, changes, gaps, joined = {}, [], {}, 0
+    for o in history:
+        rd = o.get('readiness')
+        states[o['id']] = 'stranded' if rd and rd['stranded'] else 'failing' if o['outcome'] != 'ok' else 'ok'
+    for addr in sorted({o['address'] for o in history}):
+        rows = sorted((o for o in history if o['address'] == addr), key=lambda o: (t(o['first_seen']), o['id']))
+        prev = None
+        gaps[addr] = 0
+        for a, b in zip(rows, rows[1:]):
+            silence = t(b['first_seen']) - t(a['last_seen'])
+            if silence > 3 * interval_s:
+                gaps[addr] += 1
+            elif silence > 0:
+                joined += 1
+        for o in rows:
+            chain = [c['sha256'] for c in o.get('presented_chain') or []]
+            if not chain:
+                continue
+            if prev and prev[0] != chain:
+                changes.append((addr, prev[1], o['presented_chain'][0]['pin']))
+            prev = (chain, o['presented_chain'][0]['pin'])
+    return states, changes, gaps, joined
+
+
+def timeline_checks(wd, check, want, suffix, outdir):
+    """The endpoint page's timeline against expected_timeline()."""
+    states, changes, gaps, joined = want
+    bars = wd.js("return Array.from(document.querySelectorAll('#timeline rect.period')).map(r => {"
+                 "const b = r.getBoundingClientRect();"
+                 "return {id: +r.dataset.id, state: r.dataset.state, addr: r.dataset.address,"
+                 "fill: getComputedStyle(r).fill, x: b.left, w: b.width}; })")
+    problems = sorted(i for i, st in states.items() if st != 'ok')
+    check(problems and sorted(b['id'] for b in bars if b['state'] != 'ok') == problems,
+          'timeline%s: every stranded or failing period drawn %r' % (suffix, problems))
+    check(bars and all(states.get(b['id']) == b['state'] for b in bars),
+          'timeline%s: every period drawn in the state of its readiness and outcome %r' %
+          (suffix, [(b['id'], b['state'], states.get(b['id'])) for b in bars]))
+    stranded = [b for b in bars if b['state'] == 'stranded']
+    check(stranded and all(b['fill'] == 'rgb(176, 0, 32)' for b in stranded),
+          'timeline%s: stranded periods drawn in the stranded colour %r' % (suffix, [b['fill'] for b in stranded]))
+    check(any(b['state'] == 'ok' and b['fill'] != 'rgb(176, 0, 32)' for b in bars),
+          'timeline%s: a period that strands nobody is not red' % suffix)
+    check(all(b['w'] >= 3 - 0.05 for b in bars),
+          'timeline%s: no period narrower than 3 px %r' % (suffix, sorted(round(b['w'], 2) for b in bars)[:3]))
+    drawn = {}
+    for addr in gaps:
+        mine = sorted((b for b in bars if b['addr'] == addr), key=lambda b: b['x'])
+        drawn[addr] = sum(1 for a, b in zip(mine, mine[1:]) if b['x'] - (a['x'] + a['w']) > 1)
+    check(joined >= 1 and sum(gaps.values()) >= 1 and drawn == gaps,
+          'timeline%s: probe cadence joined (%d short silences), real gaps shown %r, want %r' %
+          (suffix, joined, drawn, gaps))
+    marks = wd.js("return Array.from(document.querySelectorAll('#timeline g.chain-change')).map(g => "
+                  "[g.dataset.address, g.querySelector('title').textContent, g.getBoundingClientRect().width])")
+    check(changes and len(marks) == len(changes) and
+          all(any(m[0] == a and 'sha256/' + old in m[1] and 'sha256/' + new in m[1] and m[2] > 0 for m in marks)
+              for a, old, new in changes),
+          'timeline%s: a chain-change marker naming old and new leaf key per change %r' % (suffix, marks))
+    legend = wd.js("const l = document.getElementById('timeline-legend');"
+                   "return l ? Array.from(l.querySelectorAll('.swatch')).map(s => s.className) : []")
+    check(all(any(c in x for x in legend) for c in ('tl-stranded', 'tl-failing', 'tl-ok', 'tl-change')),
+          'timeline%s: legend %r' % (suffix, legend))
+    right = wd.js("return Math.max(...['timeline', 'timeline-legend'].map(i => "
+                  "document.getElementById(i).getBoundingClientRect().right)) - document.documentElement.clientWidth")
+    check(right <= 0, 'timeline%s: within the page width (%s px over)' % (suffix, right))
+    wd.js("document.getElementById('timeline').scrollIntoView()")
+    time.sleep(0.2)
+    wd.screenshot(os.path.join(outdir, 'browser-timeline%s.png' % suffix))
+
+
 def dump_dom_checks(server, outdir, chromium):
     """Without chromedriver: --dump-dom and --screenshot of each page of a
     public-read instance (no token entry, no dialog detection)."""
@@ -245,6 +321,14 @@ def main():
                  ('signals', '/signals'), ('alerts', '/alerts'), ('plans', '/plans'),
                  ('plan', '/plan?id=' + info['PLAN']), ('app-by-name', '/app?name=shop-android')]
         readiness = api_status('/api/v1/readiness') == 200
+
+        def api_json(path):
+            req = urllib.request.Request(base + path, headers={'Authorization': 'Bearer ' + info['TOKEN']})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())
+        ep_path = '/api/v1/endpoints/' + info['API_ENDPOINT']
+        want_tl = expected_timeline(api_json(ep_path + '/history?limit=500')['items'],
+                                    api_json(ep_path)['interval_s'])
         for name, path in pages:
             for width, suffix in ((1366, ''), (390, '-phone')):
                 wd.s('POST', '/window/rect', {'width': width, 'height': 1000})
@@ -262,6 +346,8 @@ def main():
                       '%s%s: no <img> element created from data' % (name, suffix))
                 overflow = wd.js("return document.documentElement.scrollWidth - window.innerWidth")
                 check(overflow <= 2, '%s%s: no horizontal page overflow (%s px)' % (name, suffix, overflow))
+                if name == 'endpoint':
+                    timeline_checks(wd, check, want_tl, suffix, outdir)
             if name in ('overview', 'endpoint'):
                 if readiness:
                     shown = wd.js("const w = document.getElementById('stranding-warning');"

@@ -187,8 +187,13 @@ static int insert_obs(struct db *db, int64_t ep, const char *addr, const char *o
 	sqlite3_bind_int64(st, 1, ep);
 	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, chain);
-	sqlite3_bind_int64(st, 5, chain);
+	if (chain > 0) {
+		sqlite3_bind_int64(st, 4, chain);
+		sqlite3_bind_int64(st, 5, chain);
+	} else { /* no handshake: no chain */
+		sqlite3_bind_null(st, 4);
+		sqlite3_bind_null(st, 5);
+	}
 	sqlite3_bind_int64(st, 6, first);
 	sqlite3_bind_int64(st, 7, last);
 	int rc = sqlite3_step(st);
@@ -196,13 +201,13 @@ static int insert_obs(struct db *db, int64_t ep, const char *addr, const char *o
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int insert_app(struct db *db, struct fixture_ids *ids, const struct gen *ca, time_t now)
+/* 4.1.0 pins the key of the leaf served before (@old): stranded since the change. */
+static int insert_app(struct db *db, struct fixture_ids *ids, const struct gen *ca,
+		      const struct gen *old, time_t now)
 {
-	uint8_t other[32];
 	char b64_ca[48], b64_other[48], sql[2048];
-	gnutls_rnd(GNUTLS_RND_NONCE, other, sizeof(other));
 	util_pin_b64(ca->spki, b64_ca);
-	util_pin_b64(other, b64_other);
+	util_pin_b64(old->spki, b64_other);
 	snprintf(ids->pin_ca, sizeof(ids->pin_ca), "%s", b64_ca);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO apps (name, platform, bundle_id, adoption_threshold, created_at, "
@@ -237,14 +242,15 @@ static int insert_app(struct db *db, struct fixture_ids *ids, const struct gen *
 
 int fixture_seed(struct db *db, size_t extra, struct fixture_ids *ids)
 {
-	struct gen ca = { 0 }, leaf = { 0 }, xss = { 0 };
+	struct gen ca = { 0 }, leaf = { 0 }, xss = { 0 }, old = { 0 };
 	time_t now = util_now();
 	time_t nb = now - 30 * 86400, na = now + 20 * 86400;
 	int rc = -EIO;
 	memset(ids, 0, sizeof(*ids));
 	if (make_cert(&ca, "Fixture Test CA", NULL, 1, nb, now + 3650L * 86400) ||
 	    make_cert(&leaf, "api.example.test", &ca, 0, nb, na) ||
-	    make_cert(&xss, FIXTURE_XSS_CN, &ca, 0, nb, now + 5 * 86400))
+	    make_cert(&xss, FIXTURE_XSS_CN, &ca, 0, nb, now + 5 * 86400) ||
+	    make_cert(&old, "api.example.test", &ca, 0, nb - 30 * 86400, na))
 		goto out;
 	util_pin_b64(leaf.spki, ids->pin_leaf);
 	if (db_begin(db))
@@ -252,18 +258,36 @@ int fixture_seed(struct db *db, size_t extra, struct fixture_ids *ids)
 	int64_t ca_id = insert_cert(db, &ca, 1, nb, now + 3650L * 86400);
 	int64_t leaf_id = insert_cert(db, &leaf, 0, nb, na);
 	int64_t xss_id = insert_cert(db, &xss, 0, nb, now + 5 * 86400);
-	if (ca_id < 0 || leaf_id < 0 || xss_id < 0)
+	int64_t old_id = insert_cert(db, &old, 0, nb - 30 * 86400, na);
+	if (ca_id < 0 || leaf_id < 0 || xss_id < 0 || old_id < 0)
 		goto fail;
 	int64_t chain = insert_chain(db, leaf_id, ca_id, &leaf, &ca);
 	int64_t xchain = insert_chain(db, xss_id, ca_id, &xss, &ca);
-	if (chain < 0 || xchain < 0)
+	int64_t ochain = insert_chain(db, old_id, ca_id, &old, &ca);
+	if (chain < 0 || xchain < 0 || ochain < 0)
 		goto fail;
+	util_pin_b64(old.spki, ids->pin_old_leaf);
 	ids->endpoint_api =
 		insert_endpoint(db, "api.example.test", "production", "payments", "api", now);
 	ids->endpoint_xss = insert_endpoint(db, "xss.example.test", "staging", "web", "edge", now);
 	if (ids->endpoint_api < 0 || ids->endpoint_xss < 0)
 		goto fail;
-	if (insert_obs(db, ids->endpoint_api, "127.0.0.1", "handshake_failed", chain, now - 7200,
+	/* ::1 served the old leaf (5 min probes; a handshake failed once, 20 s
+	 * before a probe-now; one probe timed out), was not returned for an
+	 * hour, then came back with today's chain: a chain change after a real
+	 * gap. Inserted first, so that the latest row of each address has the
+	 * highest id. */
+	if (insert_obs(db, ids->endpoint_api, "::1", "ok", ochain, now - 6 * 3600,
+		       now - 5 * 3600 - 300) ||
+	    insert_obs(db, ids->endpoint_api, "::1", "handshake_failed", ochain, now - 5 * 3600,
+		       now - 5 * 3600) ||
+	    insert_obs(db, ids->endpoint_api, "::1", "ok", ochain, now - 5 * 3600 + 20,
+		       now - 3 * 3600) ||
+	    insert_obs(db, ids->endpoint_api, "::1", "timeout", 0, now - 3 * 3600 + 300,
+		       now - 3 * 3600 + 300) ||
+	    insert_obs(db, ids->endpoint_api, "::1", "ok", ochain, now - 3 * 3600 + 600,
+		       now - 2 * 3600) ||
+	    insert_obs(db, ids->endpoint_api, "127.0.0.1", "handshake_failed", chain, now - 7200,
 		       now - 3600) ||
 	    insert_obs(db, ids->endpoint_api, "127.0.0.1", "ok", chain, now - 3600, now) ||
 	    insert_obs(db, ids->endpoint_api, "::1", "ok", chain, now - 3600, now) ||
@@ -277,7 +301,7 @@ int fixture_seed(struct db *db, size_t extra, struct fixture_ids *ids)
 		if (id < 0 || insert_obs(db, id, "127.0.0.1", "ok", chain, now - 60, now))
 			goto fail;
 	}
-	if (insert_app(db, ids, &ca, now))
+	if (insert_app(db, ids, &ca, &old, now))
 		goto fail;
 	if (db_commit(db))
 		goto fail;
@@ -290,6 +314,7 @@ out:
 	free_cert(&ca);
 	free_cert(&leaf);
 	free_cert(&xss);
+	free_cert(&old);
 	return rc;
 }
 

@@ -4,31 +4,9 @@
 # Usage: integration_alerts_cli.sh PINWATCH
 set -u
 PW="$1"
-T="$(mktemp -d /tmp/pinwatch-it-alerts-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init alerts
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-expect() { # expect DESCRIPTION -- command... (must succeed)
-	local what="$1"
-	shift 2
-	if "$@" >/dev/null 2>&1; then echo "ok: $what"; else
-		echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
 
 check 0 "webhook --help" -- "$PW" webhook --help
 check 0 "alert --help" -- "$PW" alert --help
@@ -88,8 +66,4 @@ check 0 "outbox (empty)" -- "$PW" webhook outbox --json
 check 2 "retry of an unknown outbox row" -- "$PW" webhook retry 5
 check 0 "flush (nothing due)" -- "$PW" webhook flush
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+checks_done

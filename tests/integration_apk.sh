@@ -6,10 +6,8 @@
 set -u
 PW="$1"
 DATA="$2"
-T="$(mktemp -d /tmp/pinwatch-it-apk-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init apk
 FW=/usr/share/android-framework-res/framework-res.apk
 [ -r "$FW" ] || FW="$(dpkg -L android-framework-res 2>/dev/null | grep 'framework-res.apk$' | head -1)"
 for tool in aapt zip python3 jq certtool; do
@@ -17,30 +15,6 @@ for tool in aapt zip python3 jq certtool; do
 done
 [ -r "$FW" ] || { echo "missing framework-res.apk (android-framework-res)"; exit 1; }
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-expect() { # expect DESCRIPTION -- command... (must succeed)
-	local what="$1"
-	shift 2
-	if "$@" >/dev/null 2>&1; then echo "ok: $what"; else
-		echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
-expect_grep() { # expect_grep FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then echo "ok: $3"; else
-		echo "FAIL: $3: '$2' not in $1:"; head -5 "$1"; fails=$((fails + 1)); fi
-}
 # build APP_DIR NSC_FILE XML_DIR RES_NAME OUT.apk [raw files...]
 build() {
 	local app="$1" nsc="$2" xdir="$3" rname="$4" out="$5"

@@ -33,30 +33,20 @@ import tempfile
 import time
 
 PW = sys.argv[1]
-TMP = tempfile.mkdtemp(prefix="pinwatch-it-dual-")
-DB = os.path.join(TMP, "pw.db")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pwtest import Checks  # noqa: E402
+
+CHECKS = Checks("pinwatch-it-dual-")
+TMP, DB, ENV, FAILS = CHECKS.tmp, CHECKS.db, CHECKS.env, CHECKS.fails
 HOSTS = os.path.join(TMP, "hosts")
-ENV = dict(os.environ, PINWATCH_DB=DB, PINWATCH_HOSTS_FILE=HOSTS)
-FAILS = []
+ENV["PINWATCH_HOSTS_FILE"] = HOSTS
+sh, expect, path = CHECKS.sh, CHECKS.expect, CHECKS.path
 
 
-def sh(args, check=True):
-    r = subprocess.run(args, capture_output=True, text=True, env=ENV)
-    if check and r.returncode != 0:
-        raise SystemExit("command failed: %s\n%s%s" % (" ".join(args), r.stdout, r.stderr))
-    return r
 
 
-def expect(cond, what, detail=""):
-    if cond:
-        print("ok: " + what)
-    else:
-        print("FAIL: " + what + ("\n  " + str(detail) if detail else ""))
-        FAILS.append(what)
 
 
-def path(name):
-    return os.path.join(TMP, name)
 
 
 def free_port():
@@ -77,20 +67,10 @@ def key(name, kind):
 def cert(name, tmpl, ca=None):
     with open(path(name + ".tmpl"), "w") as f:
         f.write(tmpl)
-    args = ["certtool", "--load-privkey", path(name + ".key"), "--template",
-            path(name + ".tmpl"), "--outfile", path(name + ".pem")]
-    if ca:
-        args[1:1] = ["--generate-certificate", "--load-ca-certificate", path(ca + ".pem"),
-                     "--load-ca-privkey", path(ca + ".key")]
-    else:
-        args[1:1] = ["--generate-self-signed"]
-    sh(args)
+    CHECKS.sign(name, name, ca)
 
 
-def pin_of_key(name):
-    hexpin = sh(["certtool", "--key-id", "--hash=sha256", "--load-privkey",
-                 path(name + ".key")]).stdout.strip()
-    return base64.b64encode(bytes.fromhex(hexpin)).decode()
+pin_of_key = CHECKS.pin_of_key
 
 
 def wait_port(port, proc, timeout=20):

@@ -37,30 +37,19 @@ import time
 
 PW = sys.argv[1]
 README = sys.argv[2] if len(sys.argv) > 2 else None
-TMP = tempfile.mkdtemp(prefix="pinwatch-it-gate-")
-DB = os.path.join(TMP, "pw.db")
-ENV = dict(os.environ, PINWATCH_DB=DB)
-FAILS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pwtest import Checks  # noqa: E402
+
+CHECKS = Checks("pinwatch-it-gate-")
+TMP, DB, ENV, FAILS = CHECKS.tmp, CHECKS.db, CHECKS.env, CHECKS.fails
+sh, expect, path = CHECKS.sh, CHECKS.expect, CHECKS.path
 NOW = int(time.time())
 
 
-def sh(args, check=True, stdin=None):
-    r = subprocess.run(args, capture_output=True, text=True, env=ENV, input=stdin)
-    if check and r.returncode != 0:
-        raise SystemExit("command failed: %s\n%s%s" % (" ".join(args), r.stdout, r.stderr))
-    return r
 
 
-def expect(cond, what, detail=""):
-    if cond:
-        print("ok: " + what)
-    else:
-        print("FAIL: " + what + ("\n  " + detail if detail else ""))
-        FAILS.append(what)
 
 
-def path(name):
-    return os.path.join(TMP, name)
 
 
 def day(offset):
@@ -91,20 +80,10 @@ def cert(name, cn, ca=None, keyname=None, is_ca=False, dns=None, nb=-30, na=300)
             tmpl += 'dns_name = "%s"\n' % d
     with open(path(name + ".tmpl"), "w") as f:
         f.write(tmpl)
-    args = ["certtool", "--load-privkey", path((keyname or name) + ".key"),
-            "--template", path(name + ".tmpl"), "--outfile", path(name + ".pem")]
-    if ca:
-        args[1:1] = ["--generate-certificate", "--load-ca-certificate", path(ca + ".pem"),
-                     "--load-ca-privkey", path(ca + ".key")]
-    else:
-        args[1:1] = ["--generate-self-signed"]
-    sh(args)
+    CHECKS.sign(name, name, ca, keyname)
 
 
-def pin_of_key(name):
-    hexpin = sh(["certtool", "--key-id", "--hash=sha256", "--load-privkey",
-                 path(name + ".key")]).stdout.strip()
-    return base64.b64encode(bytes.fromhex(hexpin)).decode()
+pin_of_key = CHECKS.pin_of_key
 
 
 def cat(out, *names):

@@ -5,44 +5,11 @@
 set -u
 PW="$1"
 DATA="$2"
-T="$(mktemp -d /tmp/pinwatch-it-imp-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init imp
 A=C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=
 B=jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0=
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	"$@" >"$T/out.new" 2>"$T/err.new"
-	local rc=$?
-	mv "$T/out.new" "$T/out"
-	mv "$T/err.new" "$T/err"
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-expect() { # expect DESCRIPTION -- command... (must succeed)
-	local what="$1"
-	shift 2
-	if "$@" >/dev/null 2>&1; then echo "ok: $what"; else
-		echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
-expect_grep() { # expect_grep FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then echo "ok: $3"; else
-		echo "FAIL: $3: '$2' not in $1:"; head -5 "$1"; fails=$((fails + 1)); fi
-}
-audit_rows() { "$PW" audit list --json | jq length; }
-version_json() { # version_json APP VERSION
-	"$PW" export | jq -c --arg a "$1" --arg v "$2" \
-		'.apps[] | select(.name == $a) | .versions[] | select(.version == $v)'
-}
 
 for c in import-nsc import-trustkit import-okhttp adoption lint; do
 	check 0 "$c --help" -- "$PW" "$c" --help
@@ -123,6 +90,22 @@ check 1 "lint finds mistakes" -- "$PW" lint --at 2026-11-27
 check 1 "lint --json" -- "$PW" lint --json --at 2026-11-27
 expect "lint JSON has the fields" -- jq -e 'length > 0 and all(.[]; has("rule") and has("severity") and has("app") and has("version") and has("pattern") and has("endpoint") and has("message"))' "$T/out"
 expect "lint finds the single-pin versions" -- jq -e 'any(.[]; .rule == "too-few-pins" and .app == "shop-android" and .version == "4.0.0")' "$T/out"
+cp "$T/out" "$T/all.json"
+# --min-severity keeps the findings of that severity and above (one severity per rule).
+for sev in info warning critical; do
+	want=$(jq --arg s "$sev" '{"info": 0, "warning": 1, "critical": 2} as $r | [.[] | select($r[.severity] >= $r[$s])] | length' "$T/all.json")
+	rc=1; [ "$want" -eq 0 ] && rc=0
+	check "$rc" "lint --min-severity $sev" -- "$PW" lint --json --min-severity "$sev" --at 2026-11-27
+	expect "lint --min-severity $sev keeps $want finding(s)" -- jq -e --argjson n "$want" 'length == $n' "$T/out"
+	check "$rc" "lint --min-severity $sev (text)" -- "$PW" lint --min-severity "$sev" --at 2026-11-27
+	expect_grep "$T/out" "^$want finding" "text says $want finding(s) at $sev"
+done
+expect "the inventory has findings below warning" -- jq -e 'any(.[]; .severity == "info") and any(.[]; .severity != "info")' "$T/all.json"
+check 2 "lint --min-severity bad" -- "$PW" lint --min-severity high
+expect_grep "$T/err" "min-severity" "the error names the option"
+check 0 "lint --help" -- "$PW" lint --help
+expect_grep "$T/out" "min-severity" "lint --help documents --min-severity"
+expect_grep "$T/out" "stale_pin" "lint --help lists every rule of the table"
 check 2 "lint --at bad" -- "$PW" lint --at tomorrow
 check 3 "lint of a missing database" -- "$PW" lint --db "$T/none/x.db"
 
@@ -143,9 +126,8 @@ printf 'api.example.com sha256/%s\n' "$A" >"$T/single.txt"
 check 0 "import-okhttp single pin" -- "$PW" import-okhttp --app shop --version 1.1 "$T/single.txt"
 check 1 "lint flags the single pin and the missing adoption" -- "$PW" lint --json --at 2026-11-27
 expect "too-few-pins and version-no-adoption for 1.1" -- jq -e '[.[] | select(.version == "1.1") | .rule] | sort == ["too-few-pins", "version-no-adoption"]' "$T/out"
+check 0 "lint --min-severity critical: both are warnings" -- "$PW" lint --min-severity critical --at 2026-11-27
+expect_grep "$T/out" "^0 findings" "no critical finding"
+check 1 "lint --min-severity warning" -- "$PW" lint --min-severity warning --at 2026-11-27
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+checks_done

@@ -8,40 +8,9 @@ set -u
 PW="$(realpath "$1")"
 DATA="$(realpath "$2")"
 README="$(realpath "$3")"
-T="$(mktemp -d /tmp/pinwatch-it-src-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init src
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-expect() { # expect DESCRIPTION -- command... (must succeed)
-	local what="$1"
-	shift 2
-	if "$@" >/dev/null 2>&1; then echo "ok: $what"; else
-		echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
-expect_grep() { # expect_grep FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then echo "ok: $3"; else
-		echo "FAIL: $3: '$2' not in $1:"; head -5 "$1"; fails=$((fails + 1)); fi
-}
-audit_rows() { "$PW" audit list --json | jq length; }
-version_json() { # version_json APP VERSION
-	"$PW" export | jq -c --arg a "$1" --arg v "$2" \
-		'.apps[] | select(.name == $a) | .versions[] | select(.version == $v)'
-}
 
 check 0 "import realistic inventory" -- "$PW" import "$DATA/inventory_realistic.json"
 
@@ -97,8 +66,4 @@ expect "4.9 share is its unique devices over the day's total" -- bash -c "'$PW' 
 check 0 "Firebase export --dry-run" -- "$PW" adoption import --app shop-ios --dry-run "$DATA/csv/firebase_app_versions.csv"
 expect "Firebase rows dated at the end date" -- jq -e 'length == 4 and all(.[]; .at == "2026-11-26")' "$T/out"
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+checks_done

@@ -5,34 +5,11 @@
 set -u
 PW="$1"
 DATA="$2"
-T="$(mktemp -d /tmp/pinwatch-it-inv-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init inv
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	# into new files first: the command may read the previous $T/out
-	"$@" >"$T/out.new" 2>"$T/err.new"
-	local rc=$?
-	mv "$T/out.new" "$T/out"
-	mv "$T/err.new" "$T/err"
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
 jqok() { # jqok EXPR: the previous command's stdout is non-empty JSON satisfying EXPR
 	test -s "$T/out" && jq -e "$1" "$T/out"
-}
-expect_grep() { # expect_grep FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then echo "ok: $3"; else
-		echo "FAIL: $3: '$2' not in $1:"; head -5 "$1"; fails=$((fails + 1)); fi
 }
 
 check 0 "import --help" -- "$PW" import --help
@@ -135,8 +112,4 @@ sed 's/"@raw\/corp_ca"/"everyone"/' "$T/ov.json" >"$T/ovbad.json"
 check 2 "a bad override anchor is refused" -- "$PW" import --db "$T/ov.db" "$T/ovbad.json"
 expect_grep "$T/err" "pin_policies\[0\].override_anchors\[1\]: must be system, user" "the error names the path"
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+checks_done

@@ -29,29 +29,18 @@ import tempfile
 import time
 
 PW = sys.argv[1]
-TMP = tempfile.mkdtemp(prefix="pinwatch-it-rd-")
-DB = os.path.join(TMP, "pw.db")
-ENV = dict(os.environ, PINWATCH_DB=DB)
-FAILS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pwtest import Checks  # noqa: E402
+
+CHECKS = Checks("pinwatch-it-rd-")
+TMP, DB, ENV, FAILS = CHECKS.tmp, CHECKS.db, CHECKS.env, CHECKS.fails
+sh, expect, path = CHECKS.sh, CHECKS.expect, CHECKS.path
 
 
-def sh(args, check=True):
-    r = subprocess.run(args, capture_output=True, text=True, env=ENV)
-    if check and r.returncode != 0:
-        raise SystemExit("command failed: %s\n%s%s" % (" ".join(args), r.stdout, r.stderr))
-    return r
 
 
-def expect(cond, what, detail=""):
-    if cond:
-        print("ok: " + what)
-    else:
-        print("FAIL: " + what + ("\n  " + detail if detail else ""))
-        FAILS.append(what)
 
 
-def path(name):
-    return os.path.join(TMP, name)
 
 
 # ---- certificates -------------------------------------------------------
@@ -65,20 +54,10 @@ def template(name, text):
 
 
 def cert(name, tmpl, ca=None, keyname=None):
-    args = ["certtool", "--load-privkey", path((keyname or name) + ".key"),
-            "--template", path(tmpl + ".tmpl"), "--outfile", path(name + ".pem")]
-    if ca:
-        args[1:1] = ["--generate-certificate", "--load-ca-certificate", path(ca + ".pem"),
-                     "--load-ca-privkey", path(ca + ".key")]
-    else:
-        args[1:1] = ["--generate-self-signed"]
-    sh(args)
+    CHECKS.sign(name, tmpl, ca, keyname)
 
 
-def pin_of_key(name):
-    hexpin = sh(["certtool", "--key-id", "--hash=sha256", "--load-privkey",
-                 path(name + ".key")]).stdout.strip()
-    return base64.b64encode(bytes.fromhex(hexpin)).decode()
+pin_of_key = CHECKS.pin_of_key
 
 
 def parse_date(s):

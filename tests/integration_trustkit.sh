@@ -8,60 +8,12 @@
 set -u
 PW="$1"
 DATA="$2"
-T="$(mktemp -d /tmp/pinwatch-it-tk-XXXXXX)"
-trap 'rm -rf "$T"' EXIT
-export PINWATCH_DB="$T/a.db"
-fails=0
+source "$(dirname "$0")/lib/checks.sh"
+checks_init tk
 
-check() { # check WANT_RC DESCRIPTION -- command...
-	local want="$1" what="$2"
-	shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL: $what: exit $rc, want $want"
-		sed 's/^/  stdout: /' "$T/out" | head -5
-		sed 's/^/  stderr: /' "$T/err" | head -5
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-expect() { # expect DESCRIPTION -- command... (must succeed)
-	local what="$1"
-	shift 2
-	if "$@" >/dev/null 2>&1; then echo "ok: $what"; else
-		echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
-expect_grep() { # expect_grep FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then echo "ok: $3"; else
-		echo "FAIL: $3: '$2' not in $1:"; head -5 "$1"; fails=$((fails + 1)); fi
-}
 policies() { # policies APP VERSION: the stored pin policies, sorted
 	"$PW" export | jq -S --arg a "$1" --arg v "$2" \
 		'.apps[] | select(.name == $a) | .versions[] | select(.version == $v) | .pin_policies'
-}
-audit_rows() { "$PW" audit list --json | jq length; }
-
-# What the fixtures hold, exactly (TrustKit's defaults applied).
-cat >"$T/want.json" <<'EOF2'
-[
- {"pattern": "analytics.example.com", "include_subdomains": false, "enforce": false,
-  "pins": [{"sha256": "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=", "role": "current"},
-           {"sha256": "++MBgDH5WGvL9Bcn5Be30cRcL0f5O+NyoXuWtQdX1aI=", "role": "backup"}]},
- {"pattern": "api.example.com", "include_subdomains": true, "enforce": true,
-  "expires": "2027-06-01",
-  "pins": [{"sha256": "C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=", "role": "current"},
-           {"sha256": "jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0=", "role": "backup"}]},
- {"pattern": "status.api.example.com", "include_subdomains": false, "enforce": false,
-  "pins": []}
-]
-EOF2
-jq -S . "$T/want.json" >"$T/want"
-same() { # same DESCRIPTION APP VERSION: stored policies equal want.json
-	policies "$2" "$3" | jq -S 'map(del(.source) | with_entries(select(.value != null)))' >"$T/got"
-	if cmp -s "$T/got" "$T/want"; then echo "ok: $1"; else
-		echo "FAIL: $1"; diff "$T/want" "$T/got" | head -20; fails=$((fails + 1)); fi
 }
 
 check 0 "app add" -- "$PW" app add shop-ios --platform ios --bundle-id com.example.shop
@@ -165,8 +117,4 @@ expect_grep "$T/err" "inflates to more than 1048576 bytes" "stops at the cap"
 check 2 "unknown app" -- "$PW" import-ipa --app nope "$T/Shop-4.2.0.ipa"
 [ "$(audit_rows)" -eq "$n0" ] && echo "ok: refusals stored nothing" || { echo "FAIL: audit rows changed"; fails=$((fails + 1)); }
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+checks_done

@@ -98,3 +98,53 @@ def probes_stored(db):
         return c.execute('SELECT coalesce(sum(probe_count), 0) FROM observations').fetchone()[0]
     finally:
         c.close()
+
+
+class Checks:
+    """A scratch folder with its own database for a test that runs the
+    pinwatch binary: sh() runs a command in its environment, expect() counts
+    failures, path() names a file in the folder."""
+
+    def __init__(self, prefix, **env):
+        import os
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.db = os.path.join(self.tmp, 'pw.db')
+        self.env = dict(os.environ, PINWATCH_DB=self.db, **env)
+        self.fails = []
+
+    def sh(self, args, check=True, stdin=None):
+        r = subprocess.run(args, capture_output=True, text=True, env=self.env, input=stdin)
+        if check and r.returncode != 0:
+            raise SystemExit('command failed: %s\n%s%s' % (' '.join(args), r.stdout, r.stderr))
+        return r
+
+    def expect(self, cond, what, detail=''):
+        if cond:
+            print('ok: ' + what)
+        else:
+            print('FAIL: ' + what + ('\n  ' + str(detail) if detail else ''))
+            self.fails.append(what)
+
+    def path(self, name):
+        import os
+        return os.path.join(self.tmp, name)
+
+    def sign(self, name, tmpl, ca=None, keyname=None):
+        """certtool: NAME.pem from the key KEYNAME.key (default NAME.key) and
+        the template TMPL.tmpl, self-signed or issued by CA.pem / CA.key."""
+        args = ['certtool', '--load-privkey', self.path((keyname or name) + '.key'),
+                '--template', self.path(tmpl + '.tmpl'), '--outfile', self.path(name + '.pem')]
+        if ca:
+            args[1:1] = ['--generate-certificate', '--load-ca-certificate',
+                         self.path(ca + '.pem'), '--load-ca-privkey', self.path(ca + '.key')]
+        else:
+            args[1:1] = ['--generate-self-signed']
+        self.sh(args)
+
+    def pin_of_key(self, name):
+        """The SPKI pin (base64) of NAME.key."""
+        import base64
+        hexpin = self.sh(['certtool', '--key-id', '--hash=sha256', '--load-privkey',
+                          self.path(name + '.key')]).stdout.strip()
+        return base64.b64encode(bytes.fromhex(hexpin)).decode()

@@ -573,29 +573,66 @@ static void test_alerts_conds_from_pin_expiry_table(void **state)
 	char sql[2048];
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (1, 1, '4.0', 0),"
-		 " (2, 1, '4.1', 0), (3, 1, '3.0', 0), (4, 1, '4.2', 0), (5, 1, '4.3', 0);"
+		 " (2, 1, '4.1', 0), (3, 1, '3.0', 0), (4, 1, '4.2', 0), (5, 1, '4.3', 0),"
+		 " (6, 1, '4.4', 0);"
 		 "INSERT INTO adoption (version_id, at, share) VALUES (3, '2026-10-01', 0.2),"
 		 " (3, '2026-10-20', 0);"
 		 "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES"
-		 " (1, 1, 'api.example.com', 1, '2026-11-11'),"	 /* 10 days: warning */
-		 " (2, 2, 'cdn.example.com', 1, '2026-11-21'),"	 /* 20 days: info */
-		 " (3, 3, 'old.example.com', 1, '2026-11-05'),"	 /* unused version */
-		 " (4, 4, 'far.example.com', 1, '2026-12-21'),"	 /* 50 days: none */
-		 " (5, 5, 'off.example.com', 0, '2026-11-05'),"	 /* not enforced */
-		 " (6, 5, 'gone.example.com', 1, '2026-10-05');" /* already expired */
+		 " (1, 1, 'api.example.com', 1, '2026-11-11'),"	  /* 10 days: warning */
+		 " (2, 2, 'cdn.example.com', 1, '2026-11-21'),"	  /* 20 days: info */
+		 " (3, 3, 'old.example.com', 1, '2026-11-05'),"	  /* unused version */
+		 " (4, 4, 'far.example.com', 1, '2026-12-21'),"	  /* 50 days: none */
+		 " (5, 5, 'off.example.com', 0, '2026-11-05'),"	  /* not enforced */
+		 " (6, 5, 'gone.example.com', 1, '2026-10-05'),"  /* already expired */
+		 " (7, 6, 'api.example.com', 1, '2026-11-25'),"	  /* same app and pattern */
+		 " (8, 6, 'today.example.com', 1, '2026-11-01')," /* expires today: expired */
+		 " (9, 6, 'edge.example.com', 1, '2026-12-01');"  /* 30 days: info */
 		 "INSERT INTO pins (policy_id, sha256) VALUES (1, '%s'), (2, '%s'), (3, '%s'),"
-		 " (4, '%s'), (5, '%s'), (6, '%s');",
-		 pin, pin, pin, pin, pin, pin);
+		 " (4, '%s'), (5, '%s'), (6, '%s'), (7, '%s'), (8, '%s'), (9, '%s');",
+		 pin, pin, pin, pin, pin, pin, pin, pin, pin);
 	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
 	assert_int_equal(alerts_conds_from_pin_expiry(db, &cfg, now, &v, err, sizeof(err)), 0);
-	assert_int_equal(v.n, 2);
-	assert_int_equal(v.v[0].severity, ALERT_WARNING);
-	assert_non_null(strstr(v.v[0].summary, "api.example.com"));
-	assert_non_null(strstr(v.v[0].summary, "4.0"));
-	assert_int_equal(json_integer_value(json_object_get(v.v[0].details, "days_left")), 10);
-	assert_int_equal(v.v[1].severity, ALERT_INFO);
-	assert_int_equal(v.v[0].app_id, 1);
-	assert_string_not_equal(v.v[0].fingerprint, v.v[1].fingerprint);
+	static const struct {
+		const char *pattern, *versions, *expires;
+		int64_t days;
+		enum alert_severity sev;
+	} want[] = {
+		{ "api.example.com", "4.0, 4.4", "2026-11-11", 10, ALERT_WARNING },
+		{ "cdn.example.com", "4.1", "2026-11-21", 20, ALERT_INFO },
+		{ "edge.example.com", "4.4", "2026-12-01", 30, ALERT_INFO },
+	};
+	assert_int_equal(v.n, ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		const struct alert_cond *c = NULL;
+		for (size_t k = 0; k < v.n && !c; k++)
+			if (strcmp(json_string_value(json_object_get(v.v[k].details, "pattern")),
+				   want[i].pattern) == 0)
+				c = &v.v[k];
+		if (!c)
+			fail_msg("no condition for %s", want[i].pattern);
+		assert_int_equal(c->kind, ALERT_PIN_SET_EXPIRING);
+		assert_int_equal(c->severity, want[i].sev);
+		assert_int_equal(c->app_id, 1);
+		assert_int_equal(json_integer_value(json_object_get(c->details, "days_left")),
+				 want[i].days);
+		assert_string_equal(json_string_value(json_object_get(c->details, "versions")),
+				    want[i].versions);
+		assert_string_equal(json_string_value(json_object_get(c->details, "expires")),
+				    want[i].expires);
+		/* the fingerprint and summary of the former SQL source: open alerts
+		 * continue and resolve */
+		char fp[sizeof(c->fingerprint)], sum[sizeof(c->summary)];
+		assert_int_equal(alerts_fingerprint(ALERT_PIN_SET_EXPIRING, want[i].pattern, 0,
+						    "shop-android", fp, sizeof(fp)),
+				 0);
+		assert_string_equal(c->fingerprint, fp);
+		snprintf(sum, sizeof(sum),
+			 "shop-android: the pin set for %s of version(s) %s expires on %s (%lld "
+			 "days)",
+			 want[i].pattern, want[i].versions, want[i].expires,
+			 (long long)want[i].days);
+		assert_string_equal(c->summary, sum);
+	}
 	alerts_condv_free(&v);
 }
 

@@ -466,11 +466,11 @@ static void eval_case(uint8_t d_tag, uint8_t e_tag, uint8_t r_tag, uint8_t pin_t
 	assert_true(rep.eps[0].apps[0].now.stranded_share > want_stranded - 1e-9 &&
 		    rep.eps[0].apps[0].now.stranded_share < want_stranded + 1e-9);
 	size_t nf = 0;
-	for (size_t i = 0; i < rep.nfindings; i++)
-		if (rep.findings[i].kind == READINESS_FIND_CHAINS_DIFFER) {
+	for (size_t i = 0; i < rep.findings.nfindings; i++)
+		if (rep.findings.findings[i].id == LINT_CHAINS_DIFFER) {
 			nf++;
-			assert_int_equal(rep.findings[i].severity, READINESS_WARNING);
-			assert_ptr_equal(rep.findings[i].version, &ver);
+			assert_int_equal(rep.findings.findings[i].severity, LINT_WARNING);
+			assert_ptr_equal(rep.findings.findings[i].version_ref, &ver);
 		}
 	assert_int_equal(nf, want_findings);
 	readiness_report_free(&rep);

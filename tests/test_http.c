@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "base/config.h"
+#include "readiness/lint.h"
 #include "store/db.h"
 #include "http/http.h"
 #include "http_fixture.h"
@@ -534,6 +535,44 @@ static void test_observations(void **state)
 	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
 	assert_int_equal(r.status, 404);
 	resp_free(&r);
+	/* each period carries the engine's verdict on its chain: today's leaf
+	 * strands 4.1.0 (20%), the old leaf (::1 until two hours ago) strands
+	 * nobody, a timeout has no chain to judge */
+	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history", (long long)ids.endpoint_api);
+	req(&r, "GET", path, tok_read, NULL);
+	assert_int_equal(r.status, 200);
+	json_t *it;
+	size_t i, today = 0, old = 0, none = 0;
+	json_array_foreach(json_object_get(r.json, "items"), i, it)
+	{
+		json_t *rd = json_object_get(it, "readiness");
+		json_t *leaf = json_array_get(json_object_get(it, "presented_chain"), 0);
+		assert_non_null(rd);
+		if (!leaf) {
+			assert_true(json_is_null(rd));
+			none++;
+			continue;
+		}
+		json_t *app = json_array_get(json_object_get(rd, "apps"), 0);
+		double s = json_number_value(json_object_get(app, "stranded_share"));
+		assert_string_equal(jstr(app, "app"), "shop-android");
+		assert_string_equal(jstr(rd, "chain_source"), "validated");
+		assert_string_equal(jstr(rd, "evaluated_at"), jstr(it, "last_seen"));
+		if (!strcmp(jstr(leaf, "pin"), ids.pin_leaf)) {
+			assert_true(fabs(s - 0.2) < 1e-9);
+			assert_true(json_is_true(json_object_get(rd, "stranded")));
+			today++;
+		} else {
+			assert_string_equal(jstr(leaf, "pin"), ids.pin_old_leaf);
+			assert_true(s == 0.0);
+			assert_true(json_is_false(json_object_get(rd, "stranded")));
+			old++;
+		}
+	}
+	assert_int_equal(today, 3);
+	assert_int_equal(old, 4);
+	assert_int_equal(none, 1);
+	resp_free(&r);
 }
 
 static void test_apps(void **state)
@@ -942,12 +981,54 @@ static void test_readiness(void **state)
 	/* 4.1.0 enforces a single pin on api.example.test */
 	json_t *f;
 	size_t fi;
-	bool few = false;
-	json_array_foreach(json_object_get(r.json, "findings"), fi, f) few |=
-		!strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&
-		!strcmp(jstr(f, "version"), "4.1.0");
-	assert_true(few);
+	size_t nfew = 0, nwarn = 0, ncrit = 0, nall;
+	json_t *rfs = json_object_get(r.json, "readiness_findings");
+	nall = json_array_size(json_object_get(r.json, "findings"));
+	/* one rule set: the readiness shape lists the same findings */
+	assert_int_equal(json_array_size(rfs), nall);
+	json_array_foreach(json_object_get(r.json, "findings"), fi, f)
+	{
+		json_t *rf = json_array_get(rfs, fi);
+		assert_non_null(lint_rule_find(jstr(f, "rule")));
+		assert_string_equal(jstr(rf, "kind"), jstr(f, "rule"));
+		assert_string_equal(jstr(rf, "severity"), jstr(f, "severity"));
+		assert_string_equal(jstr(rf, "text"), jstr(f, "message"));
+		assert_string_equal(jstr(f, "severity"),
+				    lint_severity_name(lint_rule_find(jstr(f, "rule"))->severity));
+		nwarn += strcmp(jstr(f, "severity"), "info") != 0;
+		ncrit += strcmp(jstr(f, "severity"), "critical") == 0;
+		nfew += !strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&
+			!strcmp(jstr(f, "version"), "4.1.0");
+	}
+	assert_int_equal(nfew, 1); /* once, no longer also as single_pin */
+	assert_true(nwarn > 0);
 	resp_free(&r);
+	static const struct {
+		const char *query;
+		int status;
+		int which; /* 0: all, 1: warning and above, 2: critical */
+	} lint_cases[] = {
+		{ "?min_severity=info", 200, 0 },     { "?min_severity=warning", 200, 1 },
+		{ "?min_severity=critical", 200, 2 }, { "?min_severity=high", 400, 0 },
+		{ "?min_severity=", 400, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(lint_cases); i++) {
+		char lpath[128];
+		snprintf(lpath, sizeof(lpath), "/api/v1/lint%s", lint_cases[i].query);
+		req(&r, "GET", lpath, tok_read, NULL);
+		assert_int_equal(r.status, lint_cases[i].status);
+		if (r.status == 200) {
+			size_t want = lint_cases[i].which == 0	 ? nall
+				      : lint_cases[i].which == 1 ? nwarn
+								 : ncrit;
+			assert_int_equal(json_array_size(json_object_get(r.json, "findings")),
+					 want);
+			assert_int_equal(
+				json_array_size(json_object_get(r.json, "readiness_findings")),
+				want);
+		}
+		resp_free(&r);
+	}
 
 	/* the cached snapshot follows changes made through the API... */
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}");

@@ -172,6 +172,29 @@ static void m_exp_past(struct inventory *inv)
 	set_expiry(inv, "2026-01-31");
 }
 
+static void m_exp_1d(struct inventory *inv)
+{
+	set_expiry(inv, "2026-11-28");
+}
+
+static void m_exp_30d_unused(struct inventory *inv)
+{
+	/* nobody uses 4.2.0 any more (latest share 0): its expiry strands nobody */
+	set_expiry(inv, "2026-12-27");
+	add_adoption(v0(inv), "2026-11-25", 0);
+}
+
+static void m_expiring_report_only(struct inventory *inv)
+{
+	add_policy(v0(inv), "eu.api.example.com", false, false, "2026-12-01", "cb");
+}
+
+static void m_expired_single_pin(struct inventory *inv)
+{
+	/* an expired pin set strands nobody: expired, not too few pins */
+	add_policy(v0(inv), "eu.api.example.com", false, true, "2026-11-01", "c");
+}
+
 static void m_all_expired_unpins(struct inventory *inv)
 {
 	/* every pin set covering api.example.com (and its subdomains) expired:
@@ -282,6 +305,14 @@ static void test_lint_rules_table(void **state)
 		  m_exp_30d,
 		  { { "pin-set-expiring", "warning", "4.2.0", "api.example.com", NULL } } },
 		{ "expires in 31 days", m_exp_31d, { { 0 } } },
+		{ "expires tomorrow",
+		  m_exp_1d,
+		  { { "pin-set-expiring", "warning", "4.2.0", "api.example.com", NULL } } },
+		{ "expires in 30 days, version unused", m_exp_30d_unused, { { 0 } } },
+		{ "report-only pin set expiring", m_expiring_report_only, { { 0 } } },
+		{ "expired single pin",
+		  m_expired_single_pin,
+		  { { "pin-set-expired", "info", "4.2.0", "eu.api.example.com", NULL } } },
 		{ "expires today",
 		  m_exp_today,
 		  { { "pin-set-expired", "info", "4.2.0", "api.example.com", NULL } } },
@@ -306,7 +337,7 @@ static void test_lint_rules_table(void **state)
 		  { { "endpoint-unpinned", "warning", NULL, NULL, "login.example.net:443" } } },
 		{ "unpinned third party",
 		  m_unpinned_third_party,
-		  { { "endpoint-unpinned", "info", NULL, NULL, "maps.vendor.example:443" } } },
+		  { { "third-party-unpinned", "info", NULL, NULL, "maps.vendor.example:443" } } },
 		{ "unpinned staging / disabled", m_unpinned_staging_disabled, { { 0 } } },
 		{ "excluded endpoint",
 		  m_excluded_endpoint,
@@ -376,7 +407,7 @@ static void test_lint_typo_also_unpins(void **state)
 	assert_string_equal(r.findings[1].rule, "endpoint-unpinned");
 	assert_null(r.findings[1].app);
 
-	json_t *j = lint_report_json(&r);
+	json_t *j = lint_report_json(&r, LINT_INFO);
 	assert_non_null(j);
 	assert_int_equal(json_array_size(j), 2);
 	json_t *o = json_array_get(j, 0);
@@ -403,7 +434,7 @@ static void test_lint_empty_inventory(void **state)
 	struct lint_report r = { 0 };
 	assert_int_equal(lint_run(&inv, 0, &r), 0);
 	assert_int_equal(r.nfindings, 0);
-	json_t *j = lint_report_json(&r);
+	json_t *j = lint_report_json(&r, LINT_INFO);
 	assert_int_equal(json_array_size(j), 0);
 	json_decref(j);
 }
@@ -445,6 +476,142 @@ static void test_lint_pattern_covers_table(void **state)
 				 cases[i].host, cases[i].covers);
 }
 
+/* The table itself: one name, one severity, a description and an evaluator
+ * per rule; names and aliases unique and found. */
+static void test_lint_rule_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < LINT_NRULES; i++) {
+		const struct lint_rule *r = &lint_rules[i];
+		assert_non_null(r->name);
+		assert_non_null(r->description);
+		assert_non_null(r->eval);
+		assert_true(r->severity >= LINT_INFO && r->severity <= LINT_CRITICAL);
+		assert_ptr_equal(lint_rule_find(r->name), r);
+		if (r->alias)
+			assert_ptr_equal(lint_rule_find(r->alias), r);
+		for (size_t k = 0; k < i; k++) {
+			assert_string_not_equal(lint_rules[k].name, r->name);
+			if (r->alias)
+				assert_string_not_equal(lint_rules[k].name, r->alias);
+		}
+	}
+	static const struct {
+		const char *name;
+		const char *want; /* NULL: no such rule */
+	} cases[] = {
+		{ "too-few-pins", "too-few-pins" }, { "single_pin", "too-few-pins" },
+		{ "no_backup", "no-backup-pin" },   { "pattern_unused", "pattern-unmatched" },
+		{ "stale_pin", "stale_pin" },	    { "chains_differ", "chains_differ" },
+		{ "too_few_pins", NULL },	    { "", NULL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct lint_rule *r = lint_rule_find(cases[i].name);
+		if (!cases[i].want)
+			assert_null(r);
+		else {
+			assert_non_null(r);
+			assert_string_equal(r->name, cases[i].want);
+		}
+	}
+	assert_null(lint_rule_find(NULL));
+}
+
+static void test_lint_severity_parse_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int rc;
+		enum lint_severity want;
+	} cases[] = {
+		{ "info", 0, LINT_INFO },	   { "warning", 0, LINT_WARNING },
+		{ "critical", 0, LINT_CRITICAL },  { "ok", -EINVAL, LINT_INFO },
+		{ "Warning", -EINVAL, LINT_INFO }, { "", -EINVAL, LINT_INFO },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		enum lint_severity got = LINT_INFO;
+		assert_int_equal(lint_severity_parse(cases[i].s, &got), cases[i].rc);
+		assert_int_equal(got, cases[i].want);
+	}
+}
+
+/* One inventory with an info, a warning and a critical finding, filtered by
+ * the least severity evaluated (and by the JSON). */
+static void test_lint_eval_min_severity_table(void **state)
+{
+	(void)state;
+	static const struct {
+		enum lint_severity min;
+		size_t n;
+	} cases[] = { { LINT_INFO, 3 }, { LINT_WARNING, 2 }, { LINT_CRITICAL, 1 } };
+	time_t now;
+	assert_int_equal(util_parse_date(NOW, &now), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct inventory inv;
+		clean(&inv);
+		m_unpinned_third_party(&inv); /* info */
+		m_no_backup(&inv);	      /* warning */
+		m_sum_above_one(&inv);	      /* critical */
+		struct lint_input in = { .inv = &inv, .at = now, .min_severity = cases[i].min };
+		struct lint_report r = { 0 };
+		assert_int_equal(lint_eval(&in, &r), 0);
+		assert_int_equal(r.nfindings, cases[i].n);
+		for (size_t k = 0; k < r.nfindings; k++)
+			assert_true(r.findings[k].severity >= cases[i].min);
+		lint_report_free(&r);
+		in.min_severity = LINT_INFO;
+		assert_int_equal(lint_eval(&in, &r), 0);
+		json_t *j = lint_report_json(&r, cases[i].min);
+		assert_int_equal(json_array_size(j), cases[i].n);
+		json_decref(j);
+		lint_report_free(&r);
+		model_inventory_free(&inv);
+	}
+}
+
+/* pin-set-expiring with another window (the alert's [alerts] expiry_days) and
+ * one rule selected. */
+static void test_lint_eval_expiry_days_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *expires;
+		int days;
+		size_t n;
+	} cases[] = {
+		{ "2026-12-07", 10, 1 },			  /* 10 days: in */
+		{ "2026-12-08", 10, 0 },			  /* 11 days: out */
+		{ "2026-11-28", 1, 1 },	 { "2026-11-27", 10, 0 }, /* today: expired, not expiring */
+		{ "2026-12-28", 0, 0 },				  /* 31 days, default window 30 */
+		{ "2026-12-27", 0, 1 },
+	};
+	time_t now;
+	assert_int_equal(util_parse_date(NOW, &now), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct inventory inv;
+		clean(&inv);
+		set_expiry(&inv, cases[i].expires);
+		m_no_backup(&inv); /* another rule's finding: not selected */
+		struct lint_input in = { .inv = &inv,
+					 .at = now,
+					 .expiry_days = cases[i].days,
+					 .only = 1u << LINT_PIN_SET_EXPIRING };
+		struct lint_report r = { 0 };
+		assert_int_equal(lint_eval(&in, &r), 0);
+		if (r.nfindings != cases[i].n)
+			fail_msg("%s within %d days: %zu findings", cases[i].expires, cases[i].days,
+				 r.nfindings);
+		for (size_t k = 0; k < r.nfindings; k++) {
+			assert_int_equal(r.findings[k].id, LINT_PIN_SET_EXPIRING);
+			assert_ptr_equal(r.findings[k].policy_ref,
+					 &inv.apps[0].versions[0].policies[0]);
+		}
+		lint_report_free(&r);
+		model_inventory_free(&inv);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +619,10 @@ int main(void)
 		cmocka_unit_test(test_lint_typo_also_unpins),
 		cmocka_unit_test(test_lint_empty_inventory),
 		cmocka_unit_test(test_lint_pattern_covers_table),
+		cmocka_unit_test(test_lint_rule_table),
+		cmocka_unit_test(test_lint_severity_parse_table),
+		cmocka_unit_test(test_lint_eval_min_severity_table),
+		cmocka_unit_test(test_lint_eval_expiry_days_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

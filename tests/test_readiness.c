@@ -1431,10 +1431,10 @@ static void test_coverage_gaps(void **state)
 	assert_true(r.rep.eps[e3].unprotected);	 /* report-only is not pinning */
 	assert_true(reasons_contain(&r.rep.eps[e3].apps[0].reasons, "does not enforce"));
 	size_t unused = 0;
-	for (size_t i = 0; i < r.rep.nfindings; i++)
-		if (r.rep.findings[i].kind == READINESS_FIND_PATTERN_UNUSED) {
+	for (size_t i = 0; i < r.rep.findings.nfindings; i++)
+		if (r.rep.findings.findings[i].id == LINT_PATTERN_UNMATCHED) {
 			unused++;
-			assert_string_equal(r.rep.findings[i].policy->pattern,
+			assert_string_equal(r.rep.findings.findings[i].policy_ref->pattern,
 					    "*.typo-example.com");
 		}
 	assert_int_equal(unused, 1);
@@ -1443,13 +1443,13 @@ static void test_coverage_gaps(void **state)
 
 /* ---- Findings: stale, single pin, no backup --------------------------- */
 
-static size_t count_findings(const struct run *r, enum readiness_finding_kind k, const char *ver)
+static size_t count_findings(const struct run *r, enum lint_rule_id k, const char *ver)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < r->rep.nfindings; i++)
-		if (r->rep.findings[i].kind == k &&
-		    (!ver || (r->rep.findings[i].version &&
-			      strcmp(r->rep.findings[i].version->version, ver) == 0)))
+	for (size_t i = 0; i < r->rep.findings.nfindings; i++)
+		if (r->rep.findings.findings[i].id == k &&
+		    (!ver || (r->rep.findings.findings[i].version &&
+			      strcmp(r->rep.findings.findings[i].version, ver) == 0)))
 			n++;
 	return n;
 }
@@ -1491,10 +1491,10 @@ static void test_stale_pins_table(void **state)
 		}
 		struct run r;
 		run_eval(&r, T);
-		size_t got = count_findings(&r, READINESS_FIND_STALE_PIN, NULL);
+		size_t got = count_findings(&r, LINT_STALE_PIN, NULL);
 		if (got != cases[c].stale)
 			fail_msg("%s: %zu stale findings", cases[c].name, got);
-		assert_int_equal(count_findings(&r, READINESS_FIND_STALE_PIN, "1.0"), 0);
+		assert_int_equal(count_findings(&r, LINT_STALE_PIN, "1.0"), 0);
 		run_free(&r);
 	}
 	reset(state);
@@ -1515,12 +1515,12 @@ static void test_single_pin_and_no_backup(void **state)
 	ep_add("api.example.com", NULL);
 	struct run r;
 	run_eval(&r, T);
-	assert_int_equal(count_findings(&r, READINESS_FIND_SINGLE_PIN, "1.0"), 1);
-	assert_int_equal(count_findings(&r, READINESS_FIND_NO_BACKUP, "1.0"), 0);
-	assert_int_equal(count_findings(&r, READINESS_FIND_NO_BACKUP, "2.0"), 1);
-	assert_int_equal(count_findings(&r, READINESS_FIND_SINGLE_PIN, "3.0"), 0);
-	assert_int_equal(count_findings(&r, READINESS_FIND_NO_BACKUP, "3.0"), 0);
-	assert_int_equal(count_findings(&r, READINESS_FIND_SINGLE_PIN, "4.0"), 0);
+	assert_int_equal(count_findings(&r, LINT_TOO_FEW_PINS, "1.0"), 1);
+	assert_int_equal(count_findings(&r, LINT_NO_BACKUP_PIN, "1.0"), 0);
+	assert_int_equal(count_findings(&r, LINT_NO_BACKUP_PIN, "2.0"), 1);
+	assert_int_equal(count_findings(&r, LINT_TOO_FEW_PINS, "3.0"), 0);
+	assert_int_equal(count_findings(&r, LINT_NO_BACKUP_PIN, "3.0"), 0);
+	assert_int_equal(count_findings(&r, LINT_TOO_FEW_PINS, "4.0"), 0);
 	run_free(&r);
 }
 

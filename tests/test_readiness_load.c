@@ -285,6 +285,135 @@ static void test_check_db_override_anchor_from_inventory(void **state)
 	json_decref(rep);
 }
 
+/* The history's periods through readiness_history_db: endpoint 2 with one
+ * app whose 1.0 (30%) pins leaf X's key until 1970-01-11 and 2.0 (60%) the
+ * intermediate. Each row's chain is judged at its last_seen. */
+static void test_history_db_per_period(void **state)
+{
+	(void)state;
+	char sql[1536], b64x[48], b64i[48], err[ERRLEN];
+	uint8_t spki[32] = { 0 };
+	const time_t exp = 10 * 86400; /* 1970-01-11 00:00 UTC */
+	spki[31] = 100 + 1;
+	util_pin_b64(spki, b64x);
+	spki[31] = 100 + 2;
+	util_pin_b64(spki, b64i);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO endpoints (id, host, created_at, updated_at) VALUES (2, "
+		 "'hist.example.org', 0, 0);"
+		 "INSERT INTO apps (id, name, platform, created_at, updated_at) VALUES (50, "
+		 "'hist', 'android', 0, 0);"
+		 "INSERT INTO versions (id, app_id, version, created_at) VALUES (50, 50, '1.0', 0),"
+		 " (51, 50, '2.0', 0);"
+		 "INSERT INTO adoption (version_id, at, share) VALUES (50, '1970-01-01', 0.3),"
+		 " (51, '1970-01-01', 0.6);"
+		 "INSERT INTO pin_policies (id, version_id, pattern, enforce, expires) VALUES"
+		 " (50, 50, 'hist.example.org', 1, '1970-01-11'),"
+		 " (51, 51, 'hist.example.org', 1, NULL);"
+		 "INSERT INTO pins (policy_id, sha256) VALUES (50, '%s'), (51, '%s');"
+		 "INSERT INTO observations (id, endpoint_id, address, outcome, first_seen, "
+		 "last_seen) VALUES (23, 2, '192.0.2.9', 'timeout', %lld, %lld);",
+		 b64x, b64i, (long long)exp - 50, (long long)exp - 40);
+	exec(sql);
+	const struct {
+		int id;
+		const char *addr, *outcome;
+		int presented, validated;
+		time_t first, last;
+	} rows[] = {
+		{ 20, "192.0.2.9", "ok", 1, 2, 1000, 2000 },	/* chain X: accepted */
+		{ 21, "192.0.2.9", "ok", 3, 4, 3000, exp - 1 }, /* Y while 1.0 enforces */
+		{ 22, "192.0.2.9", "ok", 3, 4, exp - 20,
+		  exp }, /* judged at last_seen: 1.0 expired */
+		{ 24, "192.0.2.8", "untrusted", 3, 0, 3000, exp - 1 }, /* presented only */
+		{ 25, "192.0.2.7", "ok", 3, 4, 3000, exp - 1 },	       /* same as 21: memoised */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char v[16] = "NULL";
+		if (rows[i].validated)
+			snprintf(v, sizeof(v), "%d", rows[i].validated);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO observations (id, endpoint_id, address, outcome, "
+			 "presented_chain_id, validated_chain_id, first_seen, last_seen) VALUES "
+			 "(%d, 2, '%s', '%s', %d, %s, %lld, %lld)",
+			 rows[i].id, rows[i].addr, rows[i].outcome, rows[i].presented, v,
+			 (long long)rows[i].first, (long long)rows[i].last);
+		exec(sql);
+	}
+	/* want: null (no chain / not of this endpoint), else stranded share and source */
+	const struct {
+		int64_t id;
+		bool null;
+		double stranded;
+		const char *source;
+		int enforcing;
+	} want[] = {
+		{ 20, false, 0.0, "validated", 2 },
+		{ 21, false, 0.3, "validated", 2 },
+		{ 22, false, 0.0, "validated", 1 },
+		{ 23, true, 0, NULL, 0 },
+		{ 24, false, 0.3, "presented", 2 },
+		{ 25, false, 0.3, "validated", 2 },
+		{ 1, true, 0, NULL, 0 },   /* a row of endpoint 1 */
+		{ 999, true, 0, NULL, 0 }, /* no such row */
+	};
+	int64_t ids[ARRAY_SIZE(want)];
+	json_t *out[ARRAY_SIZE(want)];
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		ids[i] = want[i].id;
+	assert_int_equal(readiness_history_db(db, 2, ids, ARRAY_SIZE(want), out, err, sizeof(err)),
+			 0);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		if (want[i].null) {
+			assert_true(json_is_null(out[i]));
+			continue;
+		}
+		json_t *apps = json_object_get(out[i], "apps");
+		assert_int_equal(json_array_size(apps), 1);
+		json_t *a = json_array_get(apps, 0);
+		assert_string_equal(json_string_value(json_object_get(a, "app")), "hist");
+		double s = json_number_value(json_object_get(a, "stranded_share"));
+		assert_true(s > want[i].stranded - 1e-9 && s < want[i].stranded + 1e-9);
+		assert_int_equal(json_integer_value(json_object_get(a, "enforcing_versions")),
+				 want[i].enforcing);
+		assert_null(json_object_get(a, "address"));
+		assert_true(json_is_boolean(json_object_get(out[i], "stranded")));
+		assert_int_equal(json_is_true(json_object_get(out[i], "stranded")),
+				 want[i].stranded > 0);
+		assert_string_equal(json_string_value(json_object_get(out[i], "chain_source")),
+				    want[i].source);
+	}
+	assert_ptr_equal(out[1], out[5]); /* one evaluation for the same chains and time */
+	assert_string_equal(json_string_value(json_object_get(out[2], "evaluated_at")),
+			    "1970-01-11T00:00:00Z");
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		json_decref(out[i]);
+
+	/* an endpoint that is not inventoried: every row null */
+	assert_int_equal(readiness_history_db(db, 77, ids, 2, out, err, sizeof(err)), 0);
+	assert_true(json_is_null(out[0]) && json_is_null(out[1]));
+	/* the bound of one page; an empty page */
+	int64_t *many = calloc(READINESS_MAX_HISTORY + 1, sizeof(*many));
+	json_t **mout = calloc(READINESS_MAX_HISTORY + 1, sizeof(*mout));
+	assert_non_null(many);
+	assert_non_null(mout);
+	assert_int_equal(readiness_history_db(db, 2, many, READINESS_MAX_HISTORY + 1, mout, err,
+					      sizeof(err)),
+			 -EINVAL);
+	assert_null(mout[0]);
+	for (size_t i = 0; i < READINESS_MAX_HISTORY; i++)
+		many[i] = 20 + (int64_t)(i % 6);
+	assert_int_equal(
+		readiness_history_db(db, 2, many, READINESS_MAX_HISTORY, mout, err, sizeof(err)),
+		0);
+	assert_ptr_equal(mout[1], mout[READINESS_MAX_HISTORY - 5]);
+	for (size_t i = 0; i < READINESS_MAX_HISTORY; i++)
+		json_decref(mout[i]);
+	assert_int_equal(readiness_history_db(db, 2, many, 0, mout, err, sizeof(err)), 0);
+	free(many);
+	free(mout);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_load_ca_pool),
 		cmocka_unit_test(test_chain_from_pem_bad_input),
 		cmocka_unit_test(test_check_db_override_anchor_from_inventory),
+		cmocka_unit_test(test_history_db_per_period),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,27 +26,137 @@
     return new Set(chain.map(c => c.pin));
   }
 
-  /* Outcome segments per address over time. */
-  function timeline(history) {
-    if (!history.length) return h('p', { class: 'muted', text: 'No observations yet.' });
+  /* Timeline: one lane per address, one bar per observation period (a row of
+   * the history), coloured by the engine's verdict on that period's chain
+   * (readiness.stranded), else by its outcome. Times are UTC. */
+  const TL_MIN = 3;	/* px: a problem period narrower than this is widened to it */
+  const TL_JOIN = 3;	/* probe intervals: a shorter silence between two periods is cadence, not a gap */
+  const DAY = 86400000;
+
+  function periodState(o) {
+    if (o.readiness && o.readiness.stranded) return 'stranded';
+    if (o.outcome !== 'ok') return 'failing';
+    return 'ok';
+  }
+
+  function utc(t) { return new Date(t).toISOString().slice(0, 16).replace('T', ' '); }
+
+  function leafKey(o) {
+    const c = o.presented_chain || [];
+    return c.length ? 'sha256/' + c[0].pin : null;
+  }
+
+  function chainId(o) {
+    const c = o.presented_chain || [];
+    return c.length ? c.map(x => x.sha256).join(',') : null;
+  }
+
+  function periodTitle(o, state) {
+    const lines = [`${o.address}: ${utc(Date.parse(o.first_seen))} – ${utc(Date.parse(o.last_seen))} UTC` +
+      ` (${o.probe_count} probe${o.probe_count === 1 ? '' : 's'})`, 'Outcome: ' + o.outcome];
+    const rd = o.readiness;
+    if (!rd) lines.push('No chain to check pins against.');
+    else if (!(rd.apps || []).length) lines.push('No app pins this host at that time.');
+    else for (const a of rd.apps)
+      lines.push(`${a.app}: ${a.stranded_share > 0 ? 'strands ' + PW.pct(a.stranded_share) : 'nobody stranded'}` +
+        ((a.stranded_versions || []).length ? ' (' + a.stranded_versions.map(v => v.version).join(', ') + ')' : '') +
+        (a.unknown_share > 0 ? `, ${PW.pct(a.unknown_share)} unknown` : ''));
+    if (state === 'stranded') lines.unshift('Users stranded');
+    return lines.join('\n');
+  }
+
+  /* Axis ticks whose labels never overlap: the smallest step leaving 100 px per label. */
+  function timeTicks(t0, t1, width) {
+    const M = 60000, H = 60 * M;
+    for (const step of [5 * M, 15 * M, 30 * M, H, 2 * H, 3 * H, 6 * H, 12 * H, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 182 * DAY, 364 * DAY, 1820 * DAY]) {
+      const out = [];
+      for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push(t);
+      if (out.length * 100 <= width) return { step, out };
+    }
+    return { step: 0, out: [] };
+  }
+
+  function timeline(box, history, ep) {
+    if (!history.length) return box.appendChild(h('p', { class: 'muted', text: 'No observations yet.' }));
+    const now = Date.now();
     const addrs = [...new Set(history.map(o => o.address))].sort();
     const t0 = Math.min(...history.map(o => Date.parse(o.first_seen)));
-    const t1 = Math.max(Date.now(), ...history.map(o => Date.parse(o.last_seen)));
-    const W = 800, L = 130, rowH = 22, H = addrs.length * rowH + 30;
-    const x = t => L + (W - L - 10) * ((t - t0) / Math.max(1, t1 - t0));
-    const svg = PW.svg('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'timeline of outcomes' });
-    addrs.forEach((a, i) => svg.appendChild(PW.svg('text', { x: 4, y: 18 + i * rowH, text: a })));
-    for (const o of history) {
-      const i = addrs.indexOf(o.address);
-      const xa = x(Date.parse(o.first_seen)), xb = Math.max(xa + 2, x(Date.parse(o.last_seen)));
-      const rect = PW.svg('rect', { x: xa, y: 6 + i * rowH, width: xb - xa, height: rowH - 8,
-        fill: o.outcome === 'ok' ? '#1f7a3a' : '#b00020' });
-      rect.appendChild(PW.svg('title', { text: `${o.address}: ${o.outcome} ${o.first_seen} – ${o.last_seen}` }));
-      svg.appendChild(rect);
+    const t1 = Math.max(now, ...history.map(o => Date.parse(o.last_seen)));
+    const join = TL_JOIN * 1000 * (ep.interval_s || 300);
+    /* drawn 1:1 in CSS pixels, so that TL_MIN is a real width */
+    const W = Math.max(280, Math.floor(box.clientWidth || 800) - 2);
+    const L = 6, R = W - 8, rowH = 38, T = 4;
+    const H = T + addrs.length * rowH + 24;
+    const x = t => L + (R - L) * ((t - t0) / Math.max(1, t1 - t0));
+    const svg = PW.svg('svg', { class: 'chart timeline', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img',
+      'aria-label': 'observation periods per address, coloured by readiness' });
+    const axisY = T + addrs.length * rowH;
+    const tk = timeTicks(t0, t1, R - L);
+    for (const t of tk.out) {
+      svg.appendChild(PW.svg('line', { x1: x(t), x2: x(t), y1: T, y2: axisY + 3, class: 'grid' }));
+      const iso = new Date(t).toISOString();
+      const label = tk.step >= DAY ? iso.slice(0, 10) : iso.slice(5, 16).replace('T', ' ');
+      svg.appendChild(PW.svg('text', { x: Math.min(Math.max(x(t) - 30, 0), W - 62), y: axisY + 16, class: 'axis', text: label }));
     }
-    svg.appendChild(PW.svg('text', { x: L, y: H - 6, text: new Date(t0).toISOString().slice(0, 16).replace('T', ' ') }));
-    svg.appendChild(PW.svg('text', { x: W - 120, y: H - 6, text: new Date(t1).toISOString().slice(0, 16).replace('T', ' ') }));
-    return svg;
+    const bars = [], marks = [];
+    addrs.forEach((a, i) => {
+      const y = T + i * rowH;
+      svg.appendChild(PW.svg('text', { x: L, y: y + 11, class: 'lane', text: a }));
+      const rows = history.filter(o => o.address === a)
+        .sort((p, q) => Date.parse(p.first_seen) - Date.parse(q.first_seen) || p.id - q.id);
+      let carry = null, prevChain = null, prevLeaf = null;
+      rows.forEach((o, k) => {
+        const s = Date.parse(o.first_seen), last = Date.parse(o.last_seen);
+        const next = rows[k + 1];
+        /* the probe cadence is no gap: a period lasts until the next begins,
+         * the newest one until now, when the silence is shorter than TL_JOIN intervals */
+        const until = next ? Date.parse(next.first_seen) : t1;
+        const joined = until >= last && until - last <= join;
+        const e = joined ? until : last;
+        const state = periodState(o);
+        let xs = carry ?? x(s), xe = x(e);
+        carry = null;
+        const id = chainId(o);
+        if (id && prevChain && id !== prevChain) {
+          const xm = x(s), leaf = leafKey(o);
+          const g = PW.svg('g', { class: 'chain-change', 'data-address': a, 'data-old': prevLeaf, 'data-new': leaf },
+            PW.svg('line', { x1: xm, x2: xm, y1: y + 9, y2: y + 36 }),
+            PW.svg('path', { d: `M${xm - 5} ${y + 7}h10l-5 6z` }),
+            PW.svg('rect', { x: xm - 6, y: y + 6, width: 12, height: 31, class: 'hit' }),
+            PW.svg('title', { text: `Chain changed on ${a} at ${utc(s)} UTC: leaf key ${prevLeaf} → ${leaf}` +
+              (prevLeaf === leaf ? ' (same key, other certificates)' : '') }));
+          marks.push(g);
+        }
+        if (id) { prevChain = id; prevLeaf = leafKey(o); }
+        if (xe - xs < TL_MIN) {
+          if (state === 'ok') {
+            /* too short to see and nothing to see: the next period covers it */
+            if (joined && next) carry = xs;
+            return;
+          }
+          xe = xs + TL_MIN;
+          if (xe > R) { xs = R - TL_MIN; xe = R; }
+        }
+        const r = PW.svg('rect', { x: xs, y: y + 15, width: xe - xs, height: 18, class: 'period tl-' + state,
+          'data-id': o.id, 'data-state': state, 'data-address': a });
+        r.appendChild(PW.svg('title', { text: periodTitle(o, state) }));
+        bars.push(r);
+      });
+    });
+    /* problems above neighbours they were widened over; markers on top */
+    const order = { ok: 0, failing: 1, stranded: 2 };
+    bars.sort((p, q) => order[p.dataset.state] - order[q.dataset.state]).forEach(b => svg.appendChild(b));
+    marks.forEach(m => svg.appendChild(m));
+    box.appendChild(svg);
+    const sw = (cls, text) => h('span', { class: 'item' }, h('span', { class: 'swatch ' + cls }), text);
+    box.appendChild(h('div', { class: 'legend', id: 'timeline-legend' },
+      sw('tl-stranded', 'users stranded (an app\u2019s stranded share > 0)'),
+      sw('tl-failing', 'probe or validation failure'),
+      sw('tl-ok', 'ok'),
+      sw('tl-change', 'chain change (hover: old and new leaf key)'),
+      sw('tl-gap', `no observation for more than ${TL_JOIN} probe intervals`),
+      h('span', { class: 'item muted', text: 'times in UTC' })));
+    return box;
   }
 
   async function matrix(host, observations, readiness) {
@@ -174,7 +284,7 @@
       main.appendChild(await matrix(ep.host, obs.items, readiness));
       const hist = await PW.api('/endpoints/' + encodeURIComponent(id) + '/history?limit=500');
       main.appendChild(h('h2', { text: 'Timeline' }));
-      main.appendChild(timeline(hist.items));
+      timeline(main.appendChild(h('div', { class: 'timeline-box', id: 'timeline' })), hist.items, ep);
       main.appendChild(h('h2', { text: 'What if it served this chain?' }));
       whatifForm(main, ep);
     } catch (e) { PW.showError(main, e); }

@@ -27,6 +27,7 @@
 
 struct db;
 struct config;
+struct inventory;
 
 enum alert_kind {
 	ALERT_STRANDING_NOW = 0,
@@ -218,10 +219,17 @@ int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 				   struct alerts_condv *out, char *err, size_t errlen);
 
 /**
- * pin_set_expiring for enforcing pin sets (per app and pattern) of versions
- * still in use whose expiry date is within [alerts] expiry_days[0] days of
- * @now: info, warning within expiry_days[1]. Appends to @out.
+ * pin_set_expiring: the findings of the rule pin-set-expiring (readiness/lint.h:
+ * enforcing pin sets of versions still in use, expiring after @now and within
+ * [alerts] expiry_days[0] days) over @inv, one condition per app and pattern
+ * (its versions, the soonest expiry): info, warning within expiry_days[1].
+ * Appends to @out. 0 or negative errno.
  */
+int alerts_conds_from_inventory_expiry(const struct inventory *inv, const struct config *cfg,
+				       time_t now, struct alerts_condv *out, char *err,
+				       size_t errlen);
+
+/** alerts_conds_from_inventory_expiry() over the inventory loaded from @db. */
 int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
 				 struct alerts_condv *out, char *err, size_t errlen);
 

@@ -1,7 +1,8 @@
 /* Building the condition list: from the observation history (probe_failing,
  * validation_failed), from pin-set expiry dates (pin_set_expiring), and —
- * in alerts_readiness.c — from readiness verdicts. alerts_evaluate() gathers
- * them and applies them in one alerts_apply(). */
+ * in alerts_readiness.c — from readiness verdicts. pin_set_expiring is the rule
+ * pin-set-expiring of the rule table (readiness/lint.h) over the inventory. alerts_evaluate()
+ * gathers them and applies them in one alerts_apply(). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include "base/config.h"
 #include "base/expiry.h"
 #include "store/db.h"
+#include "store/inventory.h"
+#include "readiness/lint.h"
 #include "signals/reports.h"
 #include "base/util.h"
 
@@ -201,46 +204,66 @@ int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 
 /* ---- pin_set_expiring --------------------------------------------------- */
 
-int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
-				 struct alerts_condv *out, char *err, size_t errlen)
+/* The findings @f[i..n) of the same app and pattern as @f[i]: the versions
+ * (", " separated, capped) and the soonest expiring policy. */
+static const struct pin_policy *expiry_group(const struct lint_finding *f, size_t n, size_t i,
+					     char *versions, size_t vlen)
 {
-	/* Enforcing pin sets of versions still in use (latest adoption not 0)
-	 * whose expiry date is within the first [alerts] expiry_days threshold. */
-	static const char sql[] =
-		"SELECT a.id, a.name, p.pattern, min(p.expires), group_concat(v.version, ', ')"
-		" FROM pin_policies p JOIN versions v ON v.id = p.version_id JOIN apps a ON a.id = "
-		"v.app_id"
-		" WHERE p.enforce = 1 AND p.expires IS NOT NULL"
-		" AND p.expires >= date(?1, 'unixepoch') AND p.expires <= date(?1 + ?2 * 86400, "
-		"'unixepoch')"
-		" AND EXISTS (SELECT 1 FROM pins WHERE pins.policy_id = p.id)"
-		" AND (SELECT share FROM adoption WHERE version_id = v.id ORDER BY at DESC LIMIT "
-		"1) IS NOT 0"
-		" GROUP BY a.id, p.pattern ORDER BY a.id, p.pattern";
+	const struct pin_policy *soonest = f[i].policy_ref;
+	size_t used = 0;
+	versions[0] = 0;
+	for (size_t k = i; k < n; k++) {
+		if (f[k].app_ref != f[i].app_ref || strcmp(f[k].pattern, f[i].pattern) != 0)
+			continue;
+		if (f[k].policy_ref->expires_at < soonest->expires_at)
+			soonest = f[k].policy_ref;
+		int w = snprintf(versions + used, vlen - used, "%s%s", used ? ", " : "",
+				 f[k].version);
+		if (w < 0 || (size_t)w >= vlen - used) {
+			used = vlen - 1;
+			break;
+		}
+		used += (size_t)w;
+	}
+	return soonest;
+}
+
+int alerts_conds_from_inventory_expiry(const struct inventory *inv, const struct config *cfg,
+				       time_t now, struct alerts_condv *out, char *err,
+				       size_t errlen)
+{
+	/* The rule pin-set-expiring of the rule table (lint.h) with the first
+	 * [alerts] expiry_days threshold as its window, one condition per app
+	 * and pattern. */
 	int th0 = cfg->alerts_expiry_days[0] > 0 ? cfg->alerts_expiry_days[0] : 30;
 	int th1 = cfg->alerts_expiry_days[1];
-	sqlite3_stmt *s = db_stmt(db, sql);
-	int step, rc = 0;
-	if (!s)
-		return util_err(err, errlen, -EIO, "reading pin policies: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int(s, 2, th0);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *app = (const char *)sqlite3_column_text(s, 1);
-		const char *pattern = (const char *)sqlite3_column_text(s, 2);
-		const char *expires = (const char *)sqlite3_column_text(s, 3);
-		const char *versions = (const char *)sqlite3_column_text(s, 4);
-		time_t exp_at;
-		if (util_parse_date(expires, &exp_at))
+	struct lint_input in = {
+		.inv = inv, .at = now, .expiry_days = th0, .only = 1u << LINT_PIN_SET_EXPIRING
+	};
+	struct lint_report rep = { 0 };
+	int rc = lint_eval(&in, &rep);
+	if (rc)
+		rc = util_err(err, errlen, rc, "evaluating pin-set-expiring: out of memory");
+	const struct lint_finding *f = rep.findings;
+	for (size_t i = 0; i < rep.nfindings && !rc; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = f[k].app_ref == f[i].app_ref &&
+			       strcmp(f[k].pattern, f[i].pattern) == 0;
+		if (seen)
 			continue;
-		int64_t days = expiry_days_left(exp_at, now);
+		char versions[400];
+		const struct pin_policy *p =
+			expiry_group(f, rep.nfindings, i, versions, sizeof(versions));
+		const char *app = f[i].app, *pattern = f[i].pattern, *expires = p->expires;
+		int64_t days = expiry_days_left(p->expires_at, now);
 		struct alert_cond *c = alerts_condv_push(out);
 		if (!c) {
 			rc = util_err(err, errlen, -ENOMEM, "too many conditions");
 			break;
 		}
 		c->kind = ALERT_PIN_SET_EXPIRING;
-		c->app_id = sqlite3_column_int64(s, 0);
+		c->app_id = f[i].app_ref->id;
 		c->severity = th1 > 0 && days <= th1 ? ALERT_WARNING : ALERT_INFO;
 		if (alerts_fingerprint(c->kind, pattern, 0, app, c->fingerprint,
 				       sizeof(c->fingerprint))) {
@@ -249,23 +272,30 @@ int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t
 		}
 		snprintf(c->summary, sizeof(c->summary),
 			 "%s: the pin set for %s of version(s) %s expires on %s (%lld days)", app,
-			 pattern, versions ? versions : "?", expires, (long long)days);
+			 pattern, versions, expires, (long long)days);
 		char r[600];
 		snprintf(r, sizeof(r),
 			 "After %s these versions stop enforcing their pins for %s; ship a release "
 			 "with a renewed pin set.",
 			 expires, pattern);
 		c->details = json_pack("{s:s, s:s, s:s, s:I, s:[s]}", "pattern", pattern,
-				       "versions", versions ? versions : "", "expires", expires,
-				       "days_left", (json_int_t)days, "reasons", r);
-		if (!c->details) {
+				       "versions", versions, "expires", expires, "days_left",
+				       (json_int_t)days, "reasons", r);
+		if (!c->details)
 			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			break;
-		}
 	}
-	sqlite3_reset(s);
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = util_err(err, errlen, -EIO, "reading pin policies: %s", db_errmsg(db));
+	lint_report_free(&rep);
+	return rc;
+}
+
+int alerts_conds_from_pin_expiry(struct db *db, const struct config *cfg, time_t now,
+				 struct alerts_condv *out, char *err, size_t errlen)
+{
+	struct inventory inv = { 0 };
+	int rc = inventory_load(db, &inv, err, errlen);
+	if (!rc)
+		rc = alerts_conds_from_inventory_expiry(&inv, cfg, now, out, err, errlen);
+	model_inventory_free(&inv);
 	return rc;
 }
 

@@ -62,6 +62,23 @@ struct import_policies;
  * set); NULL on allocation failure. For --dry-run. */
 json_t *cli_policies_json(const struct import_policies *r);
 
+/** The options every import-* command takes (cli_import_args()). */
+#define CLI_IMPORT_MAX_BACKUP 64
+struct cli_import_args {
+	struct cli_global g;
+	const char *app, *version;		   /**< --app (required), --version (may be NULL) */
+	bool dry;				   /**< --dry-run */
+	uint8_t backup[CLI_IMPORT_MAX_BACKUP][32]; /**< --backup-pin */
+	size_t nbackup;
+};
+/**
+ * Parse --app, --version, --backup-pin, --dry-run, --help (calls @help with
+ * @help_arg, EXIT_OK) and the global options of `pinwatch @cmd`. CLI_CONTINUE
+ * with the file operands at argv[optind..], or the EXIT_* to return.
+ */
+int cli_import_args(const char *cmd, int argc, char **argv, struct cli_import_args *a,
+		    void (*help)(const void *), const void *help_arg);
+
 /** Print a usage error "pinwatch CMD: MSG" and the hint to use --help. Returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -13,8 +13,6 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define MAX_BACKUP_PINS 64
-
 static void usage(void)
 {
 	printf("Usage: pinwatch import-apk --app NAME [--version V] [--backup-pin B64]...\n"
@@ -59,57 +57,25 @@ static int dry_run(const struct import_apk *a, const char *version)
 					pol));
 }
 
+static void apk_help(const void *unused)
+{
+	(void)unused;
+	usage();
+}
+
 int cmd_import_apk(int argc, char **argv)
 {
-	enum { OPT_APP = 0x200, OPT_VERSION, OPT_BACKUP, OPT_DRY };
-	static const struct option opts[] = {
-		{ "app", required_argument, NULL, OPT_APP },
-		{ "version", required_argument, NULL, OPT_VERSION },
-		{ "backup-pin", required_argument, NULL, OPT_BACKUP },
-		{ "dry-run", no_argument, NULL, OPT_DRY },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_GLOBAL_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_global g = { 0 };
-	const char *app = NULL, *version = NULL, *cmd = "import-apk";
-	uint8_t backup[MAX_BACKUP_PINS][32];
-	size_t nbackup = 0;
-	bool dry = false;
+	const char *cmd = "import-apk";
+	struct cli_import_args ia;
 	char err[ERRLEN], esc[ERRLEN * 2];
-	int opt;
-
-	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_APP:
-			app = optarg;
-			break;
-		case OPT_VERSION:
-			version = optarg;
-			break;
-		case OPT_DRY:
-			dry = true;
-			break;
-		case OPT_BACKUP:
-			if (nbackup >= MAX_BACKUP_PINS)
-				return cli_usage_error(cmd, "more than %d --backup-pin",
-						       MAX_BACKUP_PINS);
-			if (util_parse_pin(optarg, backup[nbackup], err, sizeof(err)))
-				return cli_usage_error(cmd, "--backup-pin %s: %s",
-						       log_escape(optarg, esc, sizeof(esc)), err);
-			nbackup++;
-			break;
-		case 'h':
-			usage();
-			return EXIT_OK;
-		default:
-			return cli_usage_error(cmd, "unknown option");
-		}
-	}
-	if (!app || !*app)
-		return cli_usage_error(cmd, "--app NAME is required");
+	int arc = cli_import_args(cmd, argc, argv, &ia, apk_help, NULL);
+	if (arc != CLI_CONTINUE)
+		return arc;
+	struct cli_global g = ia.g;
+	const char *app = ia.app, *version = ia.version;
+	bool dry = ia.dry;
+	size_t nbackup = ia.nbackup;
+	uint8_t(*backup)[32] = ia.backup;
 	if (version && !*version)
 		return cli_usage_error(cmd, "--version must not be empty");
 	if (optind != argc - 1)

@@ -13,8 +13,6 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define MAX_BACKUP_PINS 64
-
 typedef int (*config_parser)(const char *, size_t, const char *, struct import_policies *, char *,
 			     size_t);
 
@@ -120,7 +118,8 @@ static int store_exit(int rc)
 	return rc == -EINVAL || rc == -ENOENT || rc == -EEXIST ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
-static int config_import(const struct config_cmd *c, int argc, char **argv)
+int cli_import_args(const char *cmd, int argc, char **argv, struct cli_import_args *a,
+		    void (*help)(const void *), const void *help_arg)
 {
 	enum { OPT_APP = 0x200, OPT_VERSION, OPT_BACKUP, OPT_DRY };
 	static const struct option opts[] = {
@@ -132,45 +131,61 @@ static int config_import(const struct config_cmd *c, int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_global g = { 0 };
-	const char *app = NULL, *version = NULL;
-	uint8_t backup[MAX_BACKUP_PINS][32];
-	size_t nbackup = 0;
-	bool dry = false;
 	char err[ERRLEN], esc[ERRLEN * 2];
 	int opt;
-
+	memset(a, 0, sizeof(*a));
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&a->g, opt, optarg))
 			continue;
 		switch (opt) {
 		case OPT_APP:
-			app = optarg;
+			a->app = optarg;
 			break;
 		case OPT_VERSION:
-			version = optarg;
+			a->version = optarg;
 			break;
 		case OPT_DRY:
-			dry = true;
+			a->dry = true;
 			break;
 		case OPT_BACKUP:
-			if (nbackup >= MAX_BACKUP_PINS)
-				return cli_usage_error(c->cmd, "more than %d --backup-pin",
-						       MAX_BACKUP_PINS);
-			if (util_parse_pin(optarg, backup[nbackup], err, sizeof(err)))
-				return cli_usage_error(c->cmd, "--backup-pin %s: %s",
+			if (a->nbackup >= CLI_IMPORT_MAX_BACKUP)
+				return cli_usage_error(cmd, "more than %d --backup-pin",
+						       CLI_IMPORT_MAX_BACKUP);
+			if (util_parse_pin(optarg, a->backup[a->nbackup], err, sizeof(err)))
+				return cli_usage_error(cmd, "--backup-pin %s: %s",
 						       log_escape(optarg, esc, sizeof(esc)), err);
-			nbackup++;
+			a->nbackup++;
 			break;
 		case 'h':
-			config_usage(c);
+			help(help_arg);
 			return EXIT_OK;
 		default:
-			return cli_usage_error(c->cmd, "unknown option");
+			return cli_usage_error(cmd, "unknown option");
 		}
 	}
-	if (!app || !*app)
-		return cli_usage_error(c->cmd, "--app NAME is required");
+	if (!a->app || !*a->app)
+		return cli_usage_error(cmd, "--app NAME is required");
+	return CLI_CONTINUE;
+}
+
+static void config_help(const void *c)
+{
+	config_usage(c);
+}
+
+static int config_import(const struct config_cmd *c, int argc, char **argv)
+{
+	struct cli_import_args ia;
+	char err[ERRLEN], esc[ERRLEN * 2];
+	int arc = cli_import_args(c->cmd, argc, argv, &ia, config_help, c);
+	if (arc != CLI_CONTINUE)
+		return arc;
+	struct cli_global g = ia.g;
+	const char *app = ia.app, *version = ia.version;
+	bool dry = ia.dry;
+	size_t nbackup = ia.nbackup;
+	uint8_t(*backup)[32] = ia.backup;
+
 	if ((!version || !*version) && !c->artifact)
 		return cli_usage_error(c->cmd, "--version V is required");
 	if (optind != argc - 1)

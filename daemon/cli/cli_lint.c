@@ -1,4 +1,5 @@
-/* pinwatch lint: load the inventory, run the pure lint rules, print. */
+/* pinwatch lint: load the inventory and observations, evaluate the rule table
+ * (lint.h) through the engine, print. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -6,37 +7,35 @@
 
 #include "cli/cli.h"
 #include "store/db.h"
-#include "store/inventory.h"
 #include "readiness/lint.h"
+#include "readiness/readiness_load.h"
 #include "base/log.h"
 #include "base/util.h"
 
 static void usage(void)
 {
-	printf("Usage: pinwatch lint [--json] [--at DATE] [--db PATH] [-c FILE]\n\n"
-	       "Checks the inventory for the mistakes that strand users or leave endpoints\n"
-	       "unprotected:\n"
-	       "  too-few-pins         an enforcing policy with fewer than two pins\n"
-	       "  no-backup-pin        an enforcing policy whose pins are all 'current'\n"
-	       "  pin-set-expiring     a pin set expiring within %d days\n"
-	       "  pin-set-expired      a pin set past its expiry (the app no longer enforces it)\n"
-	       "  pattern-unmatched    a policy pattern that covers no inventoried endpoint\n"
-	       "  endpoint-unpinned    an enabled production endpoint no app version pins\n"
-	       "  version-no-adoption  a version without any adoption figure\n"
-	       "  adoption-over-one    an app whose versions' latest shares sum above 1\n\n"
-	       "  --json        print a JSON array of findings\n"
+	printf("Usage: pinwatch lint [--json] [--min-severity info|warning|critical] [--at DATE]\n"
+	       "                     [--db PATH] [-c FILE]\n\n"
+	       "Checks the inventory (and what the probes saw) for the mistakes that strand\n"
+	       "users or leave endpoints unprotected; the same rules as the findings of\n"
+	       "'pinwatch check' and GET /api/v1/lint:\n");
+	for (size_t i = 0; i < LINT_NRULES; i++)
+		printf("  %-21s %-8s %s\n", lint_rules[i].name,
+		       lint_severity_name(lint_rules[i].severity), lint_rules[i].description);
+	printf("\n  --json        print a JSON array of findings\n"
 	       "                {rule, severity, app, version, pattern, endpoint, message}\n"
+	       "  --min-severity S  only findings of severity S or above (default info)\n"
 	       "  --at DATE     evaluate as of DATE (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), not now\n"
 	       "  -h, --help    this help\n" CLI_GLOBAL_HELP "\n"
-	       "Exit status: 0 nothing found; 1 findings; 2 bad usage; 3 database failure.\n",
-	       LINT_EXPIRY_WARN_DAYS);
+	       "Exit status: 0 nothing found; 1 findings; 2 bad usage; 3 database failure.\n");
 }
 
 int cmd_lint(int argc, char **argv)
 {
-	enum { OPT_JSON = 0x200, OPT_AT };
+	enum { OPT_JSON = 0x200, OPT_AT, OPT_MIN };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "min-severity", required_argument, NULL, OPT_MIN },
 		{ "at", required_argument, NULL, OPT_AT },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_GLOBAL_LONGOPTS,
@@ -44,6 +43,7 @@ int cmd_lint(int argc, char **argv)
 	};
 	struct cli_global g = { 0 };
 	bool json = false;
+	enum lint_severity min = LINT_INFO;
 	time_t now = util_now();
 	char err[ERRLEN], esc[ERRLEN * 2];
 	int opt;
@@ -60,6 +60,13 @@ int cmd_lint(int argc, char **argv)
 				return cli_usage_error("lint", "--at %s: expected YYYY-MM-DD",
 						       log_escape(optarg, esc, sizeof(esc)));
 			break;
+		case OPT_MIN:
+			if (lint_severity_parse(optarg, &min))
+				return cli_usage_error(
+					"lint",
+					"--min-severity %s: expected info, warning or critical",
+					log_escape(optarg, esc, sizeof(esc)));
+			break;
 		case 'h':
 			usage();
 			return EXIT_OK;
@@ -74,36 +81,33 @@ int cmd_lint(int argc, char **argv)
 	int rc = cli_open_db(&g, DB_NO_CREATE, &db);
 	if (rc)
 		return rc;
-	struct inventory inv = { 0 };
-	if (inventory_load(db, &inv, err, sizeof(err)) != 0) {
+	struct readiness_state st;
+	rc = readiness_state_eval(db, now, &st, err, sizeof(err));
+	db_close(db);
+	if (rc) {
 		log_err("lint: %s", log_escape(err, esc, sizeof(esc)));
-		db_close(db);
 		return EXIT_RUNTIME;
 	}
-	db_close(db);
-
-	struct lint_report r = { 0 };
-	if (lint_run(&inv, now, &r) != 0) {
-		log_err("lint: out of memory");
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
+	const struct lint_report *r = &st.rep.findings;
+	size_t n = 0;
+	for (size_t i = 0; i < r->nfindings; i++)
+		n += r->findings[i].severity >= min;
 	if (json) {
-		rc = cli_print_json(lint_report_json(&r));
+		rc = cli_print_json(lint_report_json(r, min));
 		if (rc)
 			goto out;
 	} else {
-		for (size_t i = 0; i < r.nfindings; i++) {
-			const struct lint_finding *f = &r.findings[i];
+		for (size_t i = 0; i < r->nfindings; i++) {
+			const struct lint_finding *f = &r->findings[i];
+			if (f->severity < min)
+				continue;
 			printf("%-8s %-20s %s\n", lint_severity_name(f->severity), f->rule,
 			       log_escape(f->message, esc, sizeof(esc)));
 		}
-		printf("%zu finding%s\n", r.nfindings + r.dropped,
-		       r.nfindings + r.dropped == 1 ? "" : "s");
+		printf("%zu finding%s\n", n + r->dropped, n + r->dropped == 1 ? "" : "s");
 	}
-	rc = r.nfindings || r.dropped ? EXIT_RISK : EXIT_OK;
+	rc = n || r->dropped ? EXIT_RISK : EXIT_OK;
 out:
-	lint_report_free(&r);
-	model_inventory_free(&inv);
+	readiness_state_free(&st);
 	return rc;
 }

@@ -175,7 +175,7 @@ static void print_check_table(json_t *rep, const int th[EXPIRY_THRESHOLDS_MAX])
 	json_array_foreach(fs, i, f)
 	{
 		char line[1200];
-		snprintf(line, sizeof(line), "%-9s %-15s %s", str(f, "severity"), str(f, "kind"),
+		snprintf(line, sizeof(line), "%-9s %-20s %s", str(f, "severity"), str(f, "kind"),
 			 str(f, "text"));
 		put_escaped("", line);
 	}

@@ -9,6 +9,7 @@
 
 #include "http/api_internal.h"
 #include "store/views.h"
+#include "readiness/readiness_load.h"
 #include "base/util.h"
 
 /* The answer to a read view's error @rc (message @err). */
@@ -88,6 +89,30 @@ void api_endpoint_observations(struct api_req *req)
 		json_object_set_new(req->json, "endpoint_id", json_integer(id));
 }
 
+/* Each period of a history page gets "readiness": the engine's verdict on its
+ * chain at its time (readiness_history_db). */
+static void history_readiness(struct api_req *req, int64_t endpoint_id)
+{
+	json_t *items = json_object_get(req->json, "items");
+	size_t n = json_array_size(items);
+	char err[ERRLEN] = "";
+	if (n == 0)
+		return;
+	int64_t *ids = calloc(n, sizeof(*ids));
+	json_t **rd = calloc(n, sizeof(*rd));
+	int rc = ids && rd ? 0 : util_err(err, sizeof(err), -ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++)
+		ids[i] = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+	if (!rc)
+		rc = readiness_history_db(req->db, endpoint_id, ids, n, rd, err, sizeof(err));
+	for (size_t i = 0; !rc && i < n; i++)
+		json_object_set_new(json_array_get(items, i), "readiness", rd[i]);
+	free(ids);
+	free(rd);
+	if (rc)
+		api_store_error(req, rc, err);
+}
+
 void api_endpoint_history(struct api_req *req)
 {
 	int64_t id, limit, cursor, next = 0;
@@ -99,6 +124,8 @@ void api_endpoint_history(struct api_req *req)
 	int rc = views_observations_history(req->db, id, api_query(req, "address"), cursor, limit,
 					    &items, &next, err, sizeof(err));
 	list_answer(req, rc, items, next, err);
+	if (req->status == 200)
+		history_readiness(req, id);
 }
 
 /* ---- apps ------------------------------------------------------------- */

@@ -60,7 +60,9 @@ struct api_snapshot {
 	size_t n;
 	struct snap_ep **by_id; /* sorted by id */
 	char *findings;		/* JSON array text */
-	int64_t summary[4];	/* endpoints per severity */
+	char *lint_findings;	/* the same findings as lint_report_json() text */
+	size_t lint_dropped;
+	int64_t summary[4]; /* endpoints per severity */
 };
 
 static void snap_free(struct api_snapshot *s)
@@ -74,6 +76,7 @@ static void snap_free(struct api_snapshot *s)
 	free(s->eps);
 	free(s->by_id);
 	free(s->findings);
+	free(s->lint_findings);
 	model_inventory_free(&s->inv);
 	free(s);
 }
@@ -222,7 +225,11 @@ static struct api_snapshot *snap_build(struct db *db, time_t now, char *err, siz
 	json_t *f = rj ? json_object_get(rj, "findings") : NULL;
 	s->findings = f ? json_dumps(f, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(rj);
-	if (!s->findings) {
+	json_t *lf = lint_report_json(&rep.findings, LINT_INFO);
+	s->lint_findings = lf ? json_dumps(lf, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	s->lint_dropped = rep.findings.dropped;
+	json_decref(lf);
+	if (!s->findings || !s->lint_findings) {
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -485,28 +492,43 @@ void api_readiness_get(struct api_req *req)
 		api_error(req, 500, "internal", "out of memory");
 }
 
-/* GET /api/v1/lint: pin lint (lint.h) over the snapshot's inventory, plus the
- * readiness engine's app findings (stale pins and the like). */
+/* GET /api/v1/lint[?min_severity=info|warning|critical]: the findings of the
+ * rule table (lint.h) the snapshot's evaluation produced, in the lint shape,
+ * and the same findings in the readiness shape (readiness_findings, kept for
+ * compatibility). */
 void api_lint(struct api_req *req)
 {
+	enum lint_severity min = LINT_INFO;
+	const char *ms = api_query(req, "min_severity");
+	if (ms && lint_severity_parse(ms, &min)) {
+		api_error(req, 400, "bad_request",
+			  "min_severity must be info, warning or critical");
+		return;
+	}
 	struct api_snapshot *s = api_snapshot_get(req);
 	if (!s)
 		return;
-	struct lint_report rep = { 0 };
 	char t[32];
 	json_t *j = NULL;
-	if (lint_run(&s->inv, s->built_at, &rep) == 0) {
-		json_t *f = lint_report_json(&rep), *rf = json_loads(s->findings, 0, NULL);
-		if (f && rf)
-			j = json_pack("{s:s, s:o, s:I, s:o}", "at",
-				      util_fmt_time(s->built_at, t, sizeof(t)), "findings", f,
-				      "dropped", (json_int_t)rep.dropped, "readiness_findings", rf);
-		else {
-			json_decref(f);
-			json_decref(rf);
+	json_t *f = json_loads(s->lint_findings, 0, NULL), *rf = json_loads(s->findings, 0, NULL);
+	if (f && rf) {
+		/* one severity per rule: the lists are parallel */
+		for (size_t i = json_array_size(f); i-- > 0;) {
+			enum lint_severity sev;
+			const char *name = json_string_value(
+				json_object_get(json_array_get(f, i), "severity"));
+			if (lint_severity_parse(name, &sev) == 0 && sev < min) {
+				json_array_remove(f, i);
+				json_array_remove(rf, i);
+			}
 		}
+		j = json_pack("{s:s, s:o, s:I, s:o}", "at",
+			      util_fmt_time(s->built_at, t, sizeof(t)), "findings", f, "dropped",
+			      (json_int_t)s->lint_dropped, "readiness_findings", rf);
+	} else {
+		json_decref(f);
+		json_decref(rf);
 	}
-	lint_report_free(&rep);
 	api_snapshot_release(req->ctx, s);
 	api_ok(req, 200, j);
 }

@@ -1,4 +1,6 @@
-/* Pin lint: pure rules over struct inventory. See lint.h for the rules. */
+/* The rule set: the table and the rules over the inventory alone. stale_pin
+ * (readiness_lint.c) and chains_differ (readiness_variants.c) read the
+ * engine's index, observations and verdicts. See lint.h. */
 #include "readiness/lint.h"
 
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "readiness/readiness.h"
+#include "readiness/readiness_int.h"
 #include "base/util.h"
 
 const char *lint_severity_name(enum lint_severity s)
@@ -21,6 +24,16 @@ const char *lint_severity_name(enum lint_severity s)
 		return "critical";
 	}
 	return "unknown";
+}
+
+int lint_severity_parse(const char *s, enum lint_severity *out)
+{
+	for (int i = LINT_INFO; i <= LINT_CRITICAL; i++)
+		if (s && strcmp(s, lint_severity_name((enum lint_severity)i)) == 0) {
+			*out = (enum lint_severity)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 void lint_report_free(struct lint_report *r)
@@ -44,58 +57,55 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-struct ctx {
-	struct lint_report *out;
-	size_t cap;
-	int rc;
-};
-
-static void add(struct ctx *c, const char *rule, enum lint_severity sev, const struct app *a,
-		const struct app_version *v, const struct pin_policy *p, const struct endpoint *e,
-		const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-
-static void add(struct ctx *c, const char *rule, enum lint_severity sev, const struct app *a,
-		const struct app_version *v, const struct pin_policy *p, const struct endpoint *e,
-		const char *fmt, ...)
+int lint_add(struct lint_ctx *c, const struct app *a, const struct app_version *v,
+	     const struct pin_policy *p, const struct endpoint *e, const char *fmt, ...)
 {
 	struct lint_report *r = c->out;
 	if (c->rc)
-		return;
+		return c->rc;
 	if (r->nfindings >= LINT_MAX_FINDINGS) {
 		r->dropped++;
-		return;
+		return 0;
 	}
-	if (r->nfindings == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 16;
+	if (r->nfindings == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 16;
 		struct lint_finding *nf = realloc(r->findings, ncap * sizeof(*nf));
-		if (!nf) {
-			c->rc = -ENOMEM;
-			return;
-		}
+		if (!nf)
+			return c->rc = -ENOMEM;
 		r->findings = nf;
-		c->cap = ncap;
+		r->cap = ncap;
 	}
-	char msg[ERRLEN], ep[300];
+	char msg[1024], ep[300] = "";
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	struct lint_finding *f = &r->findings[r->nfindings];
-	memset(f, 0, sizeof(*f));
-	f->rule = rule;
-	f->severity = sev;
-	f->app = dup_or_null(a ? a->name : NULL);
-	f->version = dup_or_null(v ? v->version : NULL);
-	f->pattern = dup_or_null(p ? p->pattern : NULL);
-	if (e)
-		snprintf(ep, sizeof(ep), "%s:%d", e->host, e->port);
-	f->endpoint = dup_or_null(e ? ep : NULL);
-	f->message = strdup(msg);
-	r->nfindings++;
+	if (n < 0)
+		msg[0] = 0;
+	if (e && (size_t)snprintf(ep, sizeof(ep), "%s:%d", e->host, e->port) >= sizeof(ep))
+		ep[sizeof(ep) - 1] = 0;
+	struct lint_finding *f = &r->findings[r->nfindings++];
+	*f = (struct lint_finding){
+		.id = c->rule,
+		.rule = lint_rules[c->rule].name,
+		.severity = lint_rules[c->rule].severity,
+		.app = dup_or_null(a ? a->name : NULL),
+		.version = dup_or_null(v ? v->version : NULL),
+		.pattern = dup_or_null(p ? p->pattern : NULL),
+		.endpoint = dup_or_null(e ? ep : NULL),
+		.message = strdup(msg),
+		.app_ref = a,
+		.version_ref = v,
+		.policy_ref = p,
+		.endpoint_ref = e,
+	};
 	if (!f->message || (a && !f->app) || (v && !f->version) || (p && !f->pattern) ||
 	    (e && !f->endpoint))
 		c->rc = -ENOMEM;
+	return c->rc;
 }
+
+/* ---- Rules over the inventory ----------------------------------------- */
 
 static bool has_backup(const struct pin_policy *p)
 {
@@ -105,86 +115,250 @@ static bool has_backup(const struct pin_policy *p)
 	return false;
 }
 
-static void lint_policy(struct ctx *c, const struct inventory *inv, const struct app *a,
-			const struct app_version *v, const struct pin_policy *p, time_t now)
+/* An enforcing policy not expired at @at (with or without pins). */
+static bool enforced_at(const struct pin_policy *p, time_t at)
 {
-	const char *subs = p->include_subdomains ? " (with subdomains)" : "";
-	if (p->enforce && p->npins < 2)
-		add(c, "too-few-pins", LINT_WARNING, a, v, p, NULL,
-		    "%s %s pins %s%s with %zu pin%s: a single key change strands this version; "
-		    "ship a backup pin",
-		    a->name, v->version, p->pattern, subs, p->npins, p->npins == 1 ? "" : "s");
-	else if (p->enforce && !has_backup(p))
-		add(c, "no-backup-pin", LINT_WARNING, a, v, p, NULL,
-		    "%s %s pins %s%s with %zu pins but none is marked backup", a->name, v->version,
-		    p->pattern, subs, p->npins);
-
-	if (p->expires[0] && p->npins) {
-		if (p->expires_at <= now)
-			add(c, "pin-set-expired", LINT_INFO, a, v, p, NULL,
-			    "%s %s: the pin set for %s expired on %s (the app no longer enforces "
-			    "it)",
-			    a->name, v->version, p->pattern, p->expires);
-		else if (p->expires_at - now <= (time_t)LINT_EXPIRY_WARN_DAYS * 86400)
-			add(c, "pin-set-expiring", LINT_WARNING, a, v, p, NULL,
-			    "%s %s: the pin set for %s expires on %s, within %d days", a->name,
-			    v->version, p->pattern, p->expires, LINT_EXPIRY_WARN_DAYS);
-	}
-
-	bool matched = false;
-	for (size_t i = 0; i < inv->nendpoints && !matched; i++)
-		matched = readiness_pattern_covers(p->pattern, p->include_subdomains,
-						   inv->endpoints[i].host);
-	if (!matched)
-		add(c, "pattern-unmatched", LINT_WARNING, a, v, p, NULL,
-		    "%s %s: pattern %s%s matches no inventoried endpoint (wrong domain mapping?)",
-		    a->name, v->version, p->pattern, subs);
+	return p->enforce && (!p->expires[0] || at < p->expires_at);
 }
 
-int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
+static const char *subs(const struct pin_policy *p)
 {
-	struct ctx c = { .out = out, .cap = out->nfindings };
+	return p->include_subdomains ? " (with subdomains)" : "";
+}
 
-	for (size_t ai = 0; ai < inv->napps; ai++) {
+/* Call @fn for every policy of every version, in inventory order. */
+static int each_policy(struct lint_ctx *c,
+		       void (*fn)(struct lint_ctx *c, const struct app *a,
+				  const struct app_version *v, const struct pin_policy *p))
+{
+	const struct inventory *inv = c->in->inv;
+	for (size_t ai = 0; ai < inv->napps && !c->rc; ai++) {
 		const struct app *a = &inv->apps[ai];
-		double sum = 0;
-		size_t with = 0;
-		for (size_t vi = 0; vi < a->nversions; vi++) {
-			const struct app_version *v = &a->versions[vi];
-			for (size_t pi = 0; pi < v->npolicies; pi++)
-				lint_policy(&c, inv, a, v, &v->policies[pi], now);
-			const struct adoption_sample *s = model_latest_adoption(v, now);
-			if (v->nadoption == 0)
-				add(&c, "version-no-adoption", LINT_WARNING, a, v, NULL, NULL,
-				    "%s %s has no adoption figure: its users count as unknown",
-				    a->name, v->version);
-			if (s) {
-				sum += s->share;
-				with++;
-			}
-		}
-		if (with && sum > 1.0 + 1e-9)
-			add(&c, "adoption-over-one", LINT_CRITICAL, a, NULL, NULL, NULL,
-			    "%s: the latest adoption shares of its versions sum to %.4f, above 1",
-			    a->name, sum);
+		for (size_t vi = 0; vi < a->nversions; vi++)
+			for (size_t pi = 0; pi < a->versions[vi].npolicies; pi++)
+				fn(c, a, &a->versions[vi], &a->versions[vi].policies[pi]);
 	}
+	return c->rc;
+}
 
-	for (size_t ei = 0; ei < inv->nendpoints; ei++) {
+static void too_few_pins(struct lint_ctx *c, const struct app *a, const struct app_version *v,
+			 const struct pin_policy *p)
+{
+	if (enforced_at(p, c->in->at) && p->npins < 2)
+		lint_add(c, a, v, p, NULL,
+			 "%s %s pins %s%s with %zu pin%s: a single key change strands this "
+			 "version; ship a backup pin",
+			 a->name, v->version, p->pattern, subs(p), p->npins,
+			 p->npins == 1 ? "" : "s");
+}
+
+static void no_backup_pin(struct lint_ctx *c, const struct app *a, const struct app_version *v,
+			  const struct pin_policy *p)
+{
+	if (enforced_at(p, c->in->at) && p->npins >= 2 && !has_backup(p))
+		lint_add(c, a, v, p, NULL,
+			 "%s %s pins %s%s with %zu pins but none is marked backup: a key "
+			 "rotation or CA change strands it",
+			 a->name, v->version, p->pattern, subs(p), p->npins);
+}
+
+static void pin_set_expiring(struct lint_ctx *c, const struct app *a, const struct app_version *v,
+			     const struct pin_policy *p)
+{
+	time_t at = c->in->at;
+	int days = c->in->expiry_days > 0 ? c->in->expiry_days : LINT_EXPIRY_WARN_DAYS;
+	if (!p->enforce || !p->npins || !p->expires[0] || p->expires_at <= at ||
+	    p->expires_at - at > (time_t)days * 86400)
+		return;
+	/* A version nobody uses any more (latest share 0) strands nobody. */
+	const struct adoption_sample *s = model_latest_adoption(v, at);
+	if (s && s->share == 0)
+		return;
+	lint_add(c, a, v, p, NULL, "%s %s: the pin set for %s expires on %s, within %d days",
+		 a->name, v->version, p->pattern, p->expires, days);
+}
+
+static void pin_set_expired(struct lint_ctx *c, const struct app *a, const struct app_version *v,
+			    const struct pin_policy *p)
+{
+	if (p->enforce && p->npins && p->expires[0] && p->expires_at <= c->in->at)
+		lint_add(c, a, v, p, NULL,
+			 "%s %s: the pin set for %s expired on %s (the app no longer enforces "
+			 "it)",
+			 a->name, v->version, p->pattern, p->expires);
+}
+
+static void pattern_unmatched(struct lint_ctx *c, const struct app *a, const struct app_version *v,
+			      const struct pin_policy *p)
+{
+	const struct inventory *inv = c->in->inv;
+	for (size_t i = 0; i < inv->nendpoints; i++)
+		if (readiness_pattern_covers(p->pattern, p->include_subdomains,
+					     inv->endpoints[i].host))
+			return;
+	lint_add(c, a, v, p, NULL,
+		 "%s %s: pattern %s%s matches no inventoried endpoint (wrong domain mapping?)",
+		 a->name, v->version, p->pattern, subs(p));
+}
+
+static int rule_too_few_pins(struct lint_ctx *c)
+{
+	return each_policy(c, too_few_pins);
+}
+
+static int rule_no_backup_pin(struct lint_ctx *c)
+{
+	return each_policy(c, no_backup_pin);
+}
+
+static int rule_pin_set_expiring(struct lint_ctx *c)
+{
+	return each_policy(c, pin_set_expiring);
+}
+
+static int rule_pin_set_expired(struct lint_ctx *c)
+{
+	return each_policy(c, pin_set_expired);
+}
+
+static int rule_pattern_unmatched(struct lint_ctx *c)
+{
+	return each_policy(c, pattern_unmatched);
+}
+
+/* Enabled production endpoints (first or third party as @third) no version pins. */
+static int unpinned(struct lint_ctx *c, bool third)
+{
+	const struct inventory *inv = c->in->inv;
+	for (size_t ei = 0; ei < inv->nendpoints && !c->rc; ei++) {
 		const struct endpoint *e = &inv->endpoints[ei];
-		if (!e->enabled || !e->environment || strcmp(e->environment, "production") != 0)
+		if (e->third_party != third || !e->enabled || !e->environment ||
+		    strcmp(e->environment, "production") != 0)
 			continue;
 		bool pinned = false;
 		for (size_t ai = 0; ai < inv->napps && !pinned; ai++)
 			for (size_t vi = 0; vi < inv->apps[ai].nversions && !pinned; vi++)
 				pinned = readiness_version_pins(&inv->apps[ai].versions[vi],
-								e->host, now);
+								e->host, c->in->at);
 		if (!pinned)
-			add(&c, "endpoint-unpinned", e->third_party ? LINT_INFO : LINT_WARNING,
-			    NULL, NULL, NULL, e,
-			    "production endpoint %s:%d is pinned by no app version%s", e->host,
-			    e->port, e->third_party ? " (third party)" : "");
+			lint_add(c, NULL, NULL, NULL, e,
+				 "production endpoint %s:%d is pinned by no app version%s", e->host,
+				 e->port, third ? " (third party)" : "");
+	}
+	return c->rc;
+}
+
+static int rule_endpoint_unpinned(struct lint_ctx *c)
+{
+	return unpinned(c, false);
+}
+
+static int rule_third_party_unpinned(struct lint_ctx *c)
+{
+	return unpinned(c, true);
+}
+
+static int rule_version_no_adoption(struct lint_ctx *c)
+{
+	const struct inventory *inv = c->in->inv;
+	for (size_t ai = 0; ai < inv->napps && !c->rc; ai++)
+		for (size_t vi = 0; vi < inv->apps[ai].nversions; vi++) {
+			const struct app_version *v = &inv->apps[ai].versions[vi];
+			if (v->nadoption == 0)
+				lint_add(c, &inv->apps[ai], v, NULL, NULL,
+					 "%s %s has no adoption figure: its users count as "
+					 "unknown",
+					 inv->apps[ai].name, v->version);
+		}
+	return c->rc;
+}
+
+static int rule_adoption_over_one(struct lint_ctx *c)
+{
+	const struct inventory *inv = c->in->inv;
+	for (size_t ai = 0; ai < inv->napps && !c->rc; ai++) {
+		const struct app *a = &inv->apps[ai];
+		double sum = 0;
+		for (size_t vi = 0; vi < a->nversions; vi++) {
+			const struct adoption_sample *s =
+				model_latest_adoption(&a->versions[vi], c->in->at);
+			if (s)
+				sum += s->share;
+		}
+		if (sum > 1.0 + 1e-9)
+			lint_add(c, a, NULL, NULL, NULL,
+				 "%s: the latest adoption shares of its versions sum to %.4f, "
+				 "above 1",
+				 a->name, sum);
+	}
+	return c->rc;
+}
+
+/* ---- The table -------------------------------------------------------- */
+
+const struct lint_rule lint_rules[LINT_NRULES] = {
+	[LINT_TOO_FEW_PINS] = { "too-few-pins", "single_pin", LINT_WARNING,
+				"an enforcing pin set with fewer than two pins",
+				rule_too_few_pins },
+	[LINT_NO_BACKUP_PIN] = { "no-backup-pin", "no_backup", LINT_WARNING,
+				 "an enforcing pin set whose pins are all 'current'",
+				 rule_no_backup_pin },
+	[LINT_PIN_SET_EXPIRING] = { "pin-set-expiring", NULL, LINT_WARNING,
+				    "an enforcing pin set of a version in use expiring within "
+				    "30 days",
+				    rule_pin_set_expiring },
+	[LINT_PIN_SET_EXPIRED] = { "pin-set-expired", NULL, LINT_INFO,
+				   "an enforcing pin set past its expiry (no longer enforced)",
+				   rule_pin_set_expired },
+	[LINT_PATTERN_UNMATCHED] = { "pattern-unmatched", "pattern_unused", LINT_WARNING,
+				     "a policy pattern that covers no inventoried endpoint",
+				     rule_pattern_unmatched },
+	[LINT_ENDPOINT_UNPINNED] = { "endpoint-unpinned", NULL, LINT_WARNING,
+				     "an enabled production endpoint no app version pins",
+				     rule_endpoint_unpinned },
+	[LINT_THIRD_PARTY_UNPINNED] = { "third-party-unpinned", NULL, LINT_INFO,
+					"the same for a third-party endpoint",
+					rule_third_party_unpinned },
+	[LINT_VERSION_NO_ADOPTION] = { "version-no-adoption", NULL, LINT_WARNING,
+				       "a version without any adoption figure",
+				       rule_version_no_adoption },
+	[LINT_ADOPTION_OVER_ONE] = { "adoption-over-one", NULL, LINT_CRITICAL,
+				     "an app whose versions' latest shares sum above 1",
+				     rule_adoption_over_one },
+	[LINT_STALE_PIN] = { "stale_pin", NULL, LINT_INFO,
+			     "a current pin of the newest release unseen for 30 days",
+			     rd_rule_stale_pin },
+	[LINT_CHAINS_DIFFER] = { "chains_differ", NULL, LINT_WARNING,
+				 "a version accepts one chain an address presents, not another",
+				 rd_rule_chains_differ },
+};
+
+const struct lint_rule *lint_rule_find(const char *name)
+{
+	for (size_t i = 0; name && i < LINT_NRULES; i++)
+		if (strcmp(lint_rules[i].name, name) == 0 ||
+		    (lint_rules[i].alias && strcmp(lint_rules[i].alias, name) == 0))
+			return &lint_rules[i];
+	return NULL;
+}
+
+int lint_eval(const struct lint_input *in, struct lint_report *out)
+{
+	struct lint_ctx c = { .in = in, .out = out };
+	for (size_t i = 0; i < LINT_NRULES && !c.rc; i++) {
+		if (lint_rules[i].severity < in->min_severity ||
+		    (in->only && !(in->only & (1u << i))))
+			continue;
+		c.rule = (enum lint_rule_id)i;
+		lint_rules[i].eval(&c);
 	}
 	return c.rc;
+}
+
+int lint_run(const struct inventory *inv, time_t now, struct lint_report *out)
+{
+	struct lint_input in = { .inv = inv, .at = now };
+	return lint_eval(&in, out);
 }
 
 static json_t *str_or_null(const char *s)
@@ -192,11 +366,13 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-json_t *lint_report_json(const struct lint_report *r)
+json_t *lint_report_json(const struct lint_report *r, enum lint_severity min)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < r->nfindings; i++) {
 		const struct lint_finding *f = &r->findings[i];
+		if (f->severity < min)
+			continue;
 		json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "rule", f->rule,
 				      "severity", lint_severity_name(f->severity), "app",
 				      str_or_null(f->app), "version", str_or_null(f->version),

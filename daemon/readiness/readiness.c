@@ -20,11 +20,11 @@ const char *readiness_severity_name(enum readiness_severity s)
 	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "unknown";
 }
 
-const char *readiness_finding_name(enum readiness_finding_kind k)
+enum readiness_severity readiness_severity_of_lint(enum lint_severity s)
 {
-	static const char *const names[] = { "stale_pin", "single_pin", "no_backup",
-					     "pattern_unused", "chains_differ" };
-	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "unknown";
+	return s == LINT_CRITICAL  ? READINESS_CRITICAL
+	       : s == LINT_WARNING ? READINESS_WARNING
+				   : READINESS_INFO;
 }
 
 void readiness_opts_default(struct readiness_opts *o, time_t at)

@@ -54,6 +54,7 @@
 #include <time.h>
 
 #include "model/model.h"
+#include "readiness/lint.h"
 
 /* ---- Inputs ----------------------------------------------------------- */
 
@@ -144,6 +145,9 @@ enum readiness_severity { READINESS_OK = 0, READINESS_INFO, READINESS_WARNING, R
 /** "ok", "info", "warning", "critical". */
 const char *readiness_severity_name(enum readiness_severity s);
 
+/** The readiness severity of a rule's severity (info, warning, critical). */
+enum readiness_severity readiness_severity_of_lint(enum lint_severity s);
+
 /** A growable list of sentences (hard cap READINESS_MAX_REASONS). */
 #define READINESS_MAX_REASONS 64
 struct readiness_strv {
@@ -217,34 +221,11 @@ struct readiness_endpoint_verdict {
 	struct readiness_strv reasons; /**< endpoint-level sentences */
 };
 
-enum readiness_finding_kind {
-	READINESS_FIND_STALE_PIN,      /**< newest release pins a key not seen for N days */
-	READINESS_FIND_SINGLE_PIN,     /**< a release enforces exactly one pin */
-	READINESS_FIND_NO_BACKUP,      /**< a release enforces pins none of which is a backup */
-	READINESS_FIND_PATTERN_UNUSED, /**< a pattern matches no inventoried endpoint */
-	READINESS_FIND_CHAINS_DIFFER,  /**< a version accepts one discovered chain of an address
-					    but not another (dual certificates) */
-};
-
-/** "stale_pin", "single_pin", "no_backup", "pattern_unused", "chains_differ". */
-const char *readiness_finding_name(enum readiness_finding_kind k);
-
-/** An app-level finding (lint-like). */
-struct readiness_finding {
-	enum readiness_finding_kind kind;
-	enum readiness_severity severity;
-	const struct app *app;
-	const struct app_version *version; /**< NULL for pattern_unused */
-	const struct pin_policy *policy;
-	char *text;
-};
-
 struct readiness_report {
 	time_t at;
 	struct readiness_endpoint_verdict *eps; /**< parallel to inventory->endpoints */
 	size_t neps;
-	struct readiness_finding *findings;
-	size_t nfindings;
+	struct lint_report findings; /**< every rule of lint_rules[] (lint.h) */
 	enum readiness_severity worst;
 };
 

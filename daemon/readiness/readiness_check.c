@@ -1,6 +1,7 @@
 /* check and what-if against the store: inventory_load + readiness_load + the
  * pure engine, for the CLI and the HTTP API (readiness_load.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,185 @@ done:
 	readiness_gate_free(&gate);
 	readiness_ca_crts_free(pool, npool);
 	x509_trust_free(trust);
+	model_inventory_free(&inv);
+	return rc;
+}
+
+/* ---- observation history ---------------------------------------------- */
+
+/* A stored chain loaded once per call. */
+struct hist_chain {
+	int64_t id;
+	struct readiness_chain c;
+};
+
+/* A period already evaluated: same chains at the same time give the same JSON. */
+struct hist_memo {
+	int64_t presented, validated;
+	time_t at;
+	json_t *j;
+};
+
+struct hist_ctx {
+	struct db *db;
+	struct hist_chain *chains; /* room for two per row */
+	size_t nchains;
+	struct hist_memo *memo; /* room for one per row */
+	size_t nmemo;
+};
+
+static int hist_chain(struct hist_ctx *h, int64_t id, const struct readiness_chain **out, char *err,
+		      size_t errlen)
+{
+	static const struct readiness_chain none = { 0 };
+	*out = &none;
+	if (id <= 0)
+		return 0;
+	for (size_t i = 0; i < h->nchains; i++)
+		if (h->chains[i].id == id) {
+			*out = &h->chains[i].c;
+			return 0;
+		}
+	struct hist_chain *c = &h->chains[h->nchains];
+	int rc = readiness_load_chain(h->db, id, &c->c, err, errlen);
+	if (rc)
+		return rc;
+	c->id = id;
+	h->nchains++;
+	*out = &c->c;
+	return 0;
+}
+
+static json_t *share6(double x)
+{
+	return json_real(round(x * 1e6) / 1e6);
+}
+
+/* The engine's "now" for one period: its chains at its last_seen. */
+static int period_json(const struct readiness_index *idx, const char *host,
+		       struct readiness_period *p, const struct readiness_chain *pres,
+		       const struct readiness_chain *val, json_t **out)
+{
+	const struct readiness_chain *ev = val->ncerts ? val : pres;
+	*out = NULL;
+	if (!ev->ncerts) {
+		*out = json_null(); /* nothing was presented: no pin check took place */
+		return 0;
+	}
+	/* borrowed chains: the address is not freed */
+	struct readiness_address a = { .address = p->address,
+				       .outcome = p->outcome,
+				       .presented = *pres,
+				       .validated = *val,
+				       .first_seen = p->first_seen,
+				       .last_seen = p->last_seen };
+	struct readiness_observed obs = { .addrs = &a, .naddrs = 1 };
+	struct readiness_whatif w;
+	int rc = readiness_whatif_eval(idx, host, ev, &obs, p->last_seen, &w);
+	if (rc)
+		return rc;
+	json_t *apps = json_array();
+	double worst = 0;
+	for (size_t i = 0; apps && i < w.napps; i++) {
+		const struct readiness_scenario *s = &w.apps[i].current;
+		if (!s->nenforcing)
+			continue; /* covers the host but pins nothing at that time */
+		json_t *o = readiness_scenario_json(s);
+		if (!o || json_object_set_new(o, "app", json_string(w.apps[i].app->name)) ||
+		    json_array_append_new(apps, o)) {
+			json_decref(apps);
+			apps = NULL;
+			break;
+		}
+		json_object_del(o, "address"); /* a memoised period serves several addresses */
+		if (s->stranded_share > worst)
+			worst = s->stranded_share;
+	}
+	char at[32];
+	if (apps)
+		*out = json_pack("{s:s, s:s, s:b, s:o, s:o}", "evaluated_at",
+				 util_fmt_time(p->last_seen, at, sizeof(at)), "chain_source",
+				 ev == val ? "validated" : "presented", "stranded", worst > 1e-9,
+				 "max_stranded_share", share6(worst), "apps", apps);
+	readiness_whatif_free(&w);
+	return *out ? 0 : -ENOMEM;
+}
+
+int readiness_history_db(struct db *db, int64_t endpoint_id, const int64_t *ids, size_t n,
+			 json_t **out, char *err, size_t errlen)
+{
+	struct inventory inv = { 0 };
+	struct readiness_index *idx = NULL;
+	struct hist_ctx h = { .db = db };
+	const char *host = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	if (n == 0)
+		return 0;
+	if (n > READINESS_MAX_HISTORY)
+		return util_err(err, errlen, -EINVAL, "more than %d observation rows",
+				READINESS_MAX_HISTORY);
+	if ((rc = inventory_load(db, &inv, err, errlen)) != 0)
+		return rc;
+	for (size_t i = 0; i < inv.nendpoints && !host; i++)
+		if (inv.endpoints[i].id == endpoint_id)
+			host = inv.endpoints[i].host;
+	h.chains = calloc(2 * n, sizeof(*h.chains));
+	h.memo = calloc(n, sizeof(*h.memo));
+	if (!h.chains || !h.memo || !(idx = readiness_index_new(&inv))) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct readiness_period p;
+		if (!host) {
+			out[i] = json_null(); /* deleted meanwhile */
+			continue;
+		}
+		rc = readiness_load_period(db, endpoint_id, ids[i], &p, err, errlen);
+		if (rc == -ENOENT) {
+			out[i] = json_null();
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		size_t m;
+		for (m = 0; m < h.nmemo; m++)
+			if (h.memo[m].presented == p.presented_chain_id &&
+			    h.memo[m].validated == p.validated_chain_id &&
+			    h.memo[m].at == p.last_seen)
+				break;
+		if (m == h.nmemo) {
+			const struct readiness_chain *pres, *val;
+			json_t *j = NULL;
+			rc = hist_chain(&h, p.presented_chain_id, &pres, err, errlen);
+			if (!rc)
+				rc = hist_chain(&h, p.validated_chain_id, &val, err, errlen);
+			if (!rc && (rc = period_json(idx, host, &p, pres, val, &j)) != 0)
+				rc = util_err(err, errlen, rc, "evaluating observation %lld failed",
+					      (long long)p.id);
+			if (rc)
+				break;
+			h.memo[h.nmemo++] =
+				(struct hist_memo){ p.presented_chain_id, p.validated_chain_id,
+						    p.last_seen, j };
+		}
+		out[i] = json_incref(h.memo[m].j);
+	}
+done:
+	for (size_t i = 0; rc && i < n; i++) {
+		json_decref(out[i]);
+		out[i] = NULL;
+	}
+	for (size_t i = 0; h.memo && i < h.nmemo; i++)
+		json_decref(h.memo[i].j);
+	for (size_t i = 0; h.chains && i < h.nchains; i++)
+		readiness_chain_free(&h.chains[i].c);
+	free(h.memo);
+	free(h.chains);
+	readiness_index_free(idx);
 	model_inventory_free(&inv);
 	return rc;
 }

@@ -352,9 +352,7 @@ void readiness_report_free(struct readiness_report *r)
 	for (size_t i = 0; i < r->neps; i++)
 		readiness_endpoint_verdict_free(&r->eps[i]);
 	free(r->eps);
-	for (size_t i = 0; i < r->nfindings; i++)
-		free(r->findings[i].text);
-	free(r->findings);
+	lint_report_free(&r->findings);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -806,7 +804,7 @@ static int reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 
 /* ---- Endpoint --------------------------------------------------------- */
 
-static bool same_chain(const struct readiness_chain *a, const struct readiness_chain *b)
+bool rd_same_chain(const struct readiness_chain *a, const struct readiness_chain *b)
 {
 	if (a->ncerts != b->ncerts)
 		return false;
@@ -877,7 +875,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 			first = &a->presented;
 			first_addr = a->address;
 		} else if (ch && first && a->presented.ncerts &&
-			   !same_chain(first, &a->presented) && !out->disagree && !rc) {
+			   !rd_same_chain(first, &a->presented) && !out->disagree && !rc) {
 			out->disagree = true;
 			raise_sev(&out->severity, READINESS_WARNING);
 			rc = readiness_strv_add(
@@ -1106,15 +1104,18 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 	}
 	free(live.v);
 	rd_shares_free(&sh);
-	int rc = rd_findings(idx, obs, o, out);
-	if (!rc)
-		rc = rd_variant_findings(idx, obs, o, out);
+	/* Every rule of the rule table, with the observations and verdicts. */
+	struct lint_input in = {
+		.inv = idx->inv, .at = o->at, .idx = idx, .obs = obs, .opts = o, .verdicts = out
+	};
+	int rc = lint_eval(&in, &out->findings);
 	if (rc) {
 		readiness_report_free(out);
 		return rc;
 	}
-	for (size_t i = 0; i < out->nfindings; i++)
-		raise_sev(&out->worst, out->findings[i].severity);
+	for (size_t i = 0; i < out->findings.nfindings; i++)
+		raise_sev(&out->worst,
+			  readiness_severity_of_lint(out->findings.findings[i].severity));
 	return 0;
 }
 

@@ -163,9 +163,12 @@ int rd_strv_push(struct readiness_strv *sv, const char *str);
 void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct readiness_opts *o,
 		 struct readiness_forecast *out);
 
-/** App-level findings (stale pins, single pin, no backup, unused patterns). 0 or -ENOMEM. */
-int rd_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
-		const struct readiness_opts *o, struct readiness_report *r);
+/** Rule stale_pin of lint_rules[] (readiness_lint.c): reads c->in->idx, obs and opts;
+ *  finds nothing without them. 0 or -ENOMEM. */
+int rd_rule_stale_pin(struct lint_ctx *c);
+
+/** The same certificates in the same order (by DER SHA-256). */
+bool rd_same_chain(const struct readiness_chain *a, const struct readiness_chain *b);
 
 /** The chain pins are checked against: validated, else presented. */
 const struct readiness_chain *rd_eval_chain(const struct readiness_address *a);
@@ -177,9 +180,9 @@ int rd_variant_observations(struct readiness_endpoint_verdict *out);
 /** rd_anchor_of() for the chain apps of @platform are evaluated against
  *  (readiness_platform_chain()). */
 struct rd_anchor rd_platform_anchor(const struct readiness_address *a, enum app_platform platform);
-/** Findings: versions that accept one discovered chain of an address but not
- *  another. 0 or -ENOMEM. */
-int rd_variant_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
-			const struct readiness_opts *o, struct readiness_report *r);
+/** Rule chains_differ of lint_rules[]: versions that accept one discovered chain
+ *  of an address but not another. Reads c->in->idx, obs, at and verdicts; finds
+ *  nothing without them. 0 or -ENOMEM. */
+int rd_rule_chains_differ(struct lint_ctx *c);
 
 #endif

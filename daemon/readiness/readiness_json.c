@@ -186,14 +186,13 @@ json_t *readiness_report_json(const struct readiness_report *r)
 		count[r->eps[i].severity]++;
 	}
 	json_t *fs = json_array();
-	for (size_t i = 0; fs && i < r->nfindings; i++) {
-		const struct readiness_finding *f = &r->findings[i];
-		json_array_append_new(
-			fs, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s}", "kind",
-				      readiness_finding_name(f->kind), "severity",
-				      readiness_severity_name(f->severity), "app", f->app->name,
-				      "version", f->version ? f->version->version : NULL, "pattern",
-				      f->policy ? f->policy->pattern : NULL, "text", f->text));
+	for (size_t i = 0; fs && i < r->findings.nfindings; i++) {
+		const struct lint_finding *f = &r->findings.findings[i];
+		json_array_append_new(fs, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s}",
+						    "kind", f->rule, "severity",
+						    lint_severity_name(f->severity), "app", f->app,
+						    "version", f->version, "pattern", f->pattern,
+						    "endpoint", f->endpoint, "text", f->message));
 	}
 	return json_pack("{s:o, s:s, s:{s:I, s:I, s:I, s:I}, s:o, s:o}", "at", time_str(r->at),
 			 "severity", readiness_severity_name(r->worst), "summary", "ok",

@@ -1,6 +1,5 @@
-/* Readiness engine: adoption forecast and app-level findings (stale pins,
- * single-pin and no-backup releases, patterns that match no endpoint).
- * Pure (see readiness.h). */
+/* Readiness engine: adoption forecast and the rule stale_pin of the rule
+ * table (lint.h). Pure (see readiness.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -135,38 +134,7 @@ void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct r
 		 nd, d0, d1, ys[0] * 100, ys[nd - 1] * 100, slope * 100);
 }
 
-/* ---- Findings --------------------------------------------------------- */
-
-static int add_finding(struct readiness_report *r, size_t *cap, enum readiness_finding_kind k,
-		       enum readiness_severity sev, const struct app *a,
-		       const struct app_version *v, const struct pin_policy *p, const char *fmt,
-		       ...) __attribute__((format(printf, 8, 9)));
-
-static int add_finding(struct readiness_report *r, size_t *cap, enum readiness_finding_kind k,
-		       enum readiness_severity sev, const struct app *a,
-		       const struct app_version *v, const struct pin_policy *p, const char *fmt,
-		       ...)
-{
-	if (r->nfindings >= 100000)
-		return 0; /* hard cap: a report of findings, not a memory sink */
-	if (r->nfindings == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct readiness_finding *nf = realloc(r->findings, nc * sizeof(*nf));
-		if (!nf)
-			return -ENOMEM;
-		r->findings = nf;
-		*cap = nc;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	char *text = NULL;
-	int rc = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		return -ENOMEM;
-	r->findings[r->nfindings++] = (struct readiness_finding){ k, sev, a, v, p, text };
-	return 0;
-}
+/* ---- Rule stale_pin (lint.h) ----------------------------------------- */
 
 static const struct app_version *newest_release(const struct app *a)
 {
@@ -191,10 +159,13 @@ static const struct readiness_pin_seen *seen_of(const struct readiness_observed 
 /* Stale pins: walk each observed endpoint's candidate policies through the
  * index (suffix lookups) instead of matching every endpoint against every
  * policy; only policies of each app's newest release are tracked. */
-static int stale_pins(const struct readiness_index *idx, const struct readiness_observations *obs,
-		      const struct readiness_opts *o, const size_t *hlen,
-		      struct readiness_report *r, size_t *cap)
+int rd_rule_stale_pin(struct lint_ctx *c)
 {
+	const struct readiness_index *idx = c->in->idx;
+	const struct readiness_observations *obs = c->in->obs;
+	const struct readiness_opts *o = c->in->opts;
+	if (!idx || !obs || !o)
+		return 0;
 	const struct inventory *inv = idx->inv;
 	time_t since = o->at - (time_t)o->stale_after_s;
 	char ps[32], d[16];
@@ -202,11 +173,16 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 	size_t ne = idx->nentries, npins = 0;
 	size_t *off = calloc(ne + 1, sizeof(*off));
 	size_t *ncov = calloc(ne ? ne : 1, sizeof(*ncov));
+	size_t *hlen = calloc(inv->nendpoints ? inv->nendpoints : 1, sizeof(*hlen));
 	const struct app_version **newest = calloc(inv->napps ? inv->napps : 1, sizeof(*newest));
-	if (!off || !ncov || !newest) {
+	time_t *last = NULL;
+	bool *recent = NULL;
+	if (!off || !ncov || !hlen || !newest) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	for (size_t e = 0; e < inv->nendpoints; e++)
+		hlen[e] = strlen(inv->endpoints[e].host);
 	for (size_t a = 0; a < inv->napps; a++)
 		newest[a] = newest_release(&inv->apps[a]);
 	for (size_t i = 0; i < ne; i++) {
@@ -217,15 +193,13 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 			npins += v->policies[en->pol].npins;
 	}
 	off[ne] = npins;
-	time_t *last = calloc(npins ? npins : 1, sizeof(*last));
-	bool *recent = calloc(npins ? npins : 1, sizeof(*recent));
+	last = calloc(npins ? npins : 1, sizeof(*last));
+	recent = calloc(npins ? npins : 1, sizeof(*recent));
 	if (!last || !recent) {
-		free(last);
-		free(recent);
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (size_t e = 0; obs && e < inv->nendpoints && e < obs->neps; e++) {
+	for (size_t e = 0; e < inv->nendpoints && e < obs->neps; e++) {
 		const struct readiness_observed *ob = &obs->eps[e];
 		if (!ob->history_since || ob->history_since > since)
 			continue; /* not observed long enough to call anything stale */
@@ -272,8 +246,8 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 			if (pol->pins[j].role != PIN_CURRENT || recent[off[i] + j])
 				continue; /* a backup is meant to be unseen */
 			time_t l = last[off[i] + j];
-			rc = add_finding(
-				r, cap, READINESS_FIND_STALE_PIN, READINESS_INFO, app, v, pol,
+			rc = lint_add(
+				c, app, v, pol, NULL,
 				"Pin %s of %s %s (pattern %s) matched no chain of its %zu "
 				"covered endpoint%s for %lld days (last seen %s): safe to drop "
 				"in the next release.",
@@ -283,107 +257,12 @@ static int stale_pins(const struct readiness_index *idx, const struct readiness_
 				l ? util_fmt_date(l, d, sizeof(d)) : "never");
 		}
 	}
+out:
 	free(last);
 	free(recent);
-out:
 	free(off);
 	free(ncov);
-	free(newest);
-	return rc;
-}
-
-static int pin_lint(const struct inventory *inv, const struct readiness_opts *o,
-		    struct readiness_report *r, size_t *cap)
-{
-	char ps[32];
-	for (size_t a = 0; a < inv->napps; a++) {
-		const struct app *app = &inv->apps[a];
-		const struct app_version *newest = newest_release(app);
-		for (size_t vi = 0; vi < app->nversions; vi++) {
-			const struct app_version *v = &app->versions[vi];
-			enum readiness_severity sev =
-				v == newest ? READINESS_WARNING : READINESS_INFO;
-			for (size_t p = 0; p < v->npolicies; p++) {
-				const struct pin_policy *pol = &v->policies[p];
-				if (!readiness_policy_enforces(pol, o->at))
-					continue;
-				int rc = 0;
-				bool backup = false;
-				for (size_t k = 0; k < pol->npins; k++)
-					backup |= pol->pins[k].role == PIN_BACKUP;
-				if (pol->npins == 1)
-					rc = add_finding(
-						r, cap, READINESS_FIND_SINGLE_PIN, sev, app, v, pol,
-						"%s %s enforces a single pin (%s) for %s: any "
-						"change of that key strands it; ship a backup pin.",
-						app->name, v->version,
-						readiness_pin_short(pol->pins[0].sha256, ps,
-								    sizeof(ps)),
-						pol->pattern);
-				else if (!backup)
-					rc = add_finding(
-						r, cap, READINESS_FIND_NO_BACKUP, sev, app, v, pol,
-						"%s %s pins %s with %zu pins and none of them is a "
-						"backup: a key rotation or CA change strands it.",
-						app->name, v->version, pol->pattern, pol->npins);
-				if (rc)
-					return rc;
-			}
-		}
-	}
-	return 0;
-}
-
-static int unused_patterns(const struct readiness_index *idx, const size_t *hlen,
-			   struct readiness_report *r, size_t *cap)
-{
-	const struct inventory *inv = idx->inv;
-	int rc = 0;
-	for (size_t i = 0; i < idx->nentries && !rc; i++) {
-		const struct rd_entry *en = &idx->entries[i];
-		const struct app *app = &inv->apps[en->app];
-		const struct pin_policy *p = &app->versions[en->ver].policies[en->pol];
-		/* Each (app, pattern, include_subdomains) once; entries are in app order. */
-		bool dup = false;
-		for (size_t j = i; j-- > 0 && idx->entries[j].app == en->app && !dup;) {
-			const struct rd_entry *o = &idx->entries[j];
-			const struct pin_policy *q = &app->versions[o->ver].policies[o->pol];
-			dup = q->include_subdomains == p->include_subdomains &&
-			      strcmp(q->pattern, p->pattern) == 0;
-		}
-		if (dup)
-			continue;
-		bool used = false;
-		struct rd_pat pat;
-		rd_pat_init(&pat, p->pattern, p->include_subdomains);
-		for (size_t e = 0; e < inv->nendpoints && !used; e++)
-			used = rd_covers(&pat, inv->endpoints[e].host, hlen[e]);
-		if (used)
-			continue;
-		rc = add_finding(
-			r, cap, READINESS_FIND_PATTERN_UNUSED, READINESS_INFO, app, NULL, p,
-			"Pattern %s%s of %s matches no inventoried endpoint: a wrong "
-			"domain mapping, or an endpoint missing from the inventory.",
-			p->pattern, p->include_subdomains ? " (with subdomains)" : "", app->name);
-	}
-	return rc;
-}
-
-int rd_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
-		const struct readiness_opts *o, struct readiness_report *r)
-{
-	size_t cap = 0;
-	const struct inventory *inv = idx->inv;
-	size_t *hlen = calloc(inv->nendpoints ? inv->nendpoints : 1, sizeof(*hlen));
-	if (!hlen)
-		return -ENOMEM;
-	for (size_t e = 0; e < inv->nendpoints; e++)
-		hlen[e] = strlen(inv->endpoints[e].host);
-	int rc = stale_pins(idx, obs, o, hlen, r, &cap);
-	if (!rc)
-		rc = pin_lint(inv, o, r, &cap);
-	if (!rc)
-		rc = unused_patterns(idx, hlen, r, &cap);
 	free(hlen);
+	free(newest);
 	return rc;
 }

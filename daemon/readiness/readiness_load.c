@@ -3,6 +3,7 @@
 #include "readiness/readiness_load.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,12 @@ fail:
 	return rc < 0 ? rc
 		      : util_err(err, errlen, -EIO, "bad certificate row in chain %lld",
 				 (long long)chain_id);
+}
+
+int readiness_load_chain(struct db *db, int64_t chain_id, struct readiness_chain *out, char *err,
+			 size_t errlen)
+{
+	return load_chain(db, chain_id, out, err, errlen);
 }
 
 /* ---- Observations ----------------------------------------------------- */
@@ -361,6 +368,40 @@ done:
 	if (rc)
 		readiness_observed_free(out);
 	return rc;
+}
+
+static const char SQL_PERIOD[] =
+	"SELECT presented_chain_id, validated_chain_id, address, outcome, first_seen, last_seen"
+	" FROM observations WHERE id = ?1 AND endpoint_id = ?2";
+
+int readiness_load_period(struct db *db, int64_t endpoint_id, int64_t obs_id,
+			  struct readiness_period *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *s = db_stmt(db, SQL_PERIOD);
+	if (!s)
+		return dberr(db, err, errlen, "observation");
+	sqlite3_bind_int64(s, 1, obs_id);
+	sqlite3_bind_int64(s, 2, endpoint_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *addr = (const char *)sqlite3_column_text(s, 2);
+		const char *outcome = (const char *)sqlite3_column_text(s, 3);
+		out->id = obs_id;
+		out->presented_chain_id = sqlite3_column_int64(s, 0);
+		out->validated_chain_id = sqlite3_column_int64(s, 1);
+		snprintf(out->address, sizeof(out->address), "%s", addr ? addr : "");
+		snprintf(out->outcome, sizeof(out->outcome), "%s", outcome ? outcome : "unknown");
+		out->first_seen = (time_t)sqlite3_column_int64(s, 4);
+		out->last_seen = (time_t)sqlite3_column_int64(s, 5);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return util_err(err, errlen, -ENOENT, "no observation %lld of endpoint %lld",
+				(long long)obs_id, (long long)endpoint_id);
+	return dberr(db, err, errlen, "observation");
 }
 
 int readiness_load_observations(struct db *db, const struct inventory *inv, time_t at,

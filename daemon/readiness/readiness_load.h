@@ -40,6 +40,29 @@ int readiness_load_observations(struct db *db, const struct inventory *inv, time
 int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 			    struct readiness_observed *out, char *err, size_t errlen);
 
+/** One observation row (a period of the endpoint's history) by id. */
+struct readiness_period {
+	int64_t id;
+	int64_t presented_chain_id; /**< 0: no chain */
+	int64_t validated_chain_id; /**< 0: not validated */
+	char address[65];	    /**< observations.address: at most 64 bytes */
+	char outcome[129];	    /**< at most 128 bytes */
+	time_t first_seen;
+	time_t last_seen;
+};
+
+/**
+ * Observation row @obs_id of endpoint @endpoint_id into @out. 0, -ENOENT
+ * (no such row of that endpoint) or negative errno with a message.
+ */
+int readiness_load_period(struct db *db, int64_t endpoint_id, int64_t obs_id,
+			  struct readiness_period *out, char *err, size_t errlen);
+
+/** The certificates of stored chain @chain_id, leaf first (empty for id <= 0; at most
+ *  READINESS_MAX_CHAIN). Free with readiness_chain_free. 0 or negative errno. */
+int readiness_load_chain(struct db *db, int64_t chain_id, struct readiness_chain *out, char *err,
+			 size_t errlen);
+
 /**
  * Parse PEM text holding one or more certificates (leaf first) into @out
  * (subject/issuer as RFC 4514 strings, SPKI pin, DER SHA-256, validity, CA
@@ -118,5 +141,25 @@ struct readiness_whatif_req {
  */
 int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, json_t **out,
 			bool *risk, char *err, size_t errlen);
+
+/** At most this many observation rows per readiness_history_db() call (a history page). */
+#define READINESS_MAX_HISTORY 1000
+
+/**
+ * Readiness of observation periods, for GET /api/v1/endpoints/{id}/history:
+ * for each of the @n observation rows @ids of endpoint @endpoint_id, the
+ * chain its probe evaluated (validated, else presented; the normal probe's,
+ * not dual-certificate discovery) evaluated by the engine at the row's
+ * last_seen as the "now" scenario is: per app with an enforcing policy for
+ * the host at that time, its readiness_scenario_json() and "app". @out[i]
+ * gets a new reference: {evaluated_at, chain_source, stranded,
+ * max_stranded_share, apps[]}, or JSON null for a row without a chain (or
+ * not of that endpoint). The inventory and its index are loaded once per
+ * call, each stored chain once, and each distinct (chains, time) is
+ * evaluated once. 0 (every @out[i] set), -EINVAL (@n above
+ * READINESS_MAX_HISTORY) or negative errno with a message (@out all NULL).
+ */
+int readiness_history_db(struct db *db, int64_t endpoint_id, const int64_t *ids, size_t n,
+			 json_t **out, char *err, size_t errlen);
 
 #endif

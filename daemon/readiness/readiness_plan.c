@@ -53,16 +53,6 @@ static const struct readiness_cert *addr_leaf(const struct readiness_address *a)
 	return a->validated.ncerts ? &a->validated.certs[0] : NULL;
 }
 
-static bool same_chain(const struct readiness_chain *a, const struct readiness_chain *b)
-{
-	if (a->ncerts != b->ncerts)
-		return false;
-	for (size_t i = 0; i < a->ncerts; i++)
-		if (memcmp(a->certs[i].sha256, b->certs[i].sha256, 32))
-			return false;
-	return true;
-}
-
 struct keyset {
 	uint8_t k[TODAY_MAX][32];
 	size_t n;
@@ -237,7 +227,7 @@ static int step_prepared(struct readiness_plan_state *s, const struct readiness_
 	struct readiness_plan_step *st = &s->steps[3];
 	bool agree = ob && ob->naddrs > 0;
 	for (size_t a = 1; agree && a < ob->naddrs; a++)
-		agree = same_chain(&ob->addrs[0].presented, &ob->addrs[a].presented);
+		agree = rd_same_chain(&ob->addrs[0].presented, &ob->addrs[a].presented);
 	int rc;
 	if (!ob || !ob->naddrs)
 		rc = readiness_strv_add(&st->evidence, "No address has been probed yet.");

@@ -173,25 +173,9 @@ next_address:;
 	return 0;
 }
 
-static int push_finding(struct readiness_report *r, const struct app *app,
-			const struct app_version *v, const struct pin_policy *p, char *text)
-{
-	struct readiness_finding *nf =
-		realloc(r->findings, (r->nfindings + 1) * sizeof(*r->findings));
-	if (!nf) {
-		free(text);
-		return -ENOMEM;
-	}
-	r->findings = nf;
-	r->findings[r->nfindings++] = (struct readiness_finding){
-		READINESS_FIND_CHAINS_DIFFER, READINESS_WARNING, app, v, p, text
-	};
-	return 0;
-}
-
 /* Findings of one address @a of endpoint @ep for the versions of @hc. */
 static int address_findings(const struct endpoint *ep, const struct readiness_address *a,
-			    const struct rd_hostcov *hc, struct readiness_report *r)
+			    const struct rd_hostcov *hc, struct lint_ctx *lc)
 {
 	const struct readiness_chain *ch[8];
 	const char *nm[8];
@@ -222,37 +206,35 @@ static int address_findings(const struct endpoint *ep, const struct readiness_ad
 			}
 			if (ok == n || bad == n)
 				continue;
-			char *text = NULL;
-			if (asprintf(&text,
-				     "%s %s accepts the chain %s:%d (%s) presents to %s but not "
-				     "the one it presents to %s: users given that chain are "
-				     "stranded.",
-				     ac->app->name, c->v->version, ep->host, ep->port, a->address,
-				     clients_of(nm[ok]), clients_of(nm[bad])) < 0)
-				return -ENOMEM;
-			int rc = push_finding(r, ac->app, c->v, c->pol[0], text);
+			int rc = lint_add(lc, ac->app, c->v, c->pol[0], ep,
+					  "%s %s accepts the chain %s:%d (%s) presents to %s but "
+					  "not the one it presents to %s: users given that chain "
+					  "are stranded.",
+					  ac->app->name, c->v->version, ep->host, ep->port,
+					  a->address, clients_of(nm[ok]), clients_of(nm[bad]));
 			if (rc)
 				return rc;
-			if (r->nfindings >= 100000)
-				return 0;
 		}
 	}
 	return 0;
 }
 
-int rd_variant_findings(const struct readiness_index *idx, const struct readiness_observations *obs,
-			const struct readiness_opts *o, struct readiness_report *r)
+int rd_rule_chains_differ(struct lint_ctx *c)
 {
-	const struct inventory *inv = idx->inv;
-	for (size_t e = 0; obs && e < obs->neps && e < inv->nendpoints; e++) {
-		if (e >= r->neps || !r->eps[e].variants_differ)
+	const struct lint_input *in = c->in;
+	if (!in->idx || !in->obs || !in->verdicts)
+		return 0; /* needs the engine's observations and verdicts */
+	const struct readiness_observations *obs = in->obs;
+	for (size_t e = 0; e < obs->neps && e < in->inv->nendpoints; e++) {
+		if (e >= in->verdicts->neps || !in->verdicts->eps[e].variants_differ)
 			continue;
+		const struct inventory *inv = in->inv;
 		struct rd_hostcov hc;
-		int rc = rd_hostcov_build(idx, inv->endpoints[e].host, o->at, NULL, &hc);
+		int rc = rd_hostcov_build(in->idx, inv->endpoints[e].host, in->at, NULL, &hc);
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < obs->eps[e].naddrs && !rc; i++)
-			rc = address_findings(&inv->endpoints[e], &obs->eps[e].addrs[i], &hc, r);
+			rc = address_findings(&inv->endpoints[e], &obs->eps[e].addrs[i], &hc, c);
 		rd_hostcov_free(&hc);
 		if (rc)
 			return rc;

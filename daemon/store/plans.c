@@ -79,6 +79,21 @@ static json_t *plan_audit_json(const struct plan *p, bool cancelled)
 			 "chain", p->chain_pem != NULL, "cancelled", cancelled);
 }
 
+/* Run a bound statement that returns no rows: @bind_rc is the OR of its
+ * sqlite3_bind_* results. 0, or a negative errno with SQLite's message. */
+static int run_bound(struct db *db, sqlite3_stmt *st, int bind_rc, char *err, size_t errlen)
+{
+	if (!st)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	int rc = bind_rc ? bind_rc : sqlite3_step(st);
+	sqlite3_reset(st);
+	if (bind_rc)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	if (rc != SQLITE_DONE)
+		return util_err(err, errlen, db_errno(rc), "%s", db_errmsg(db));
+	return 0;
+}
+
 int plans_add(struct db *db, const char *actor, struct plan *p, char *err, size_t errlen)
 {
 	int64_t open;
@@ -98,50 +113,31 @@ int plans_add(struct db *db, const char *actor, struct plan *p, char *err, size_
 	}
 	sqlite3_stmt *st = db_stmt(db, "INSERT INTO plans (host, port, not_before, note, chain_pem,"
 				       " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)");
-	if (!st) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
 	p->created_at = util_now();
-	if (sqlite3_bind_text(st, 1, p->host, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int(st, 2, p->port) ||
-	    (p->not_before[0] ? sqlite3_bind_text(st, 3, p->not_before, -1, SQLITE_STATIC)
-			      : sqlite3_bind_null(st, 3)) ||
-	    (p->note ? sqlite3_bind_text(st, 4, p->note, -1, SQLITE_STATIC)
-		     : sqlite3_bind_null(st, 4)) ||
-	    (p->chain_pem ? sqlite3_bind_text(st, 5, p->chain_pem, -1, SQLITE_STATIC)
-			  : sqlite3_bind_null(st, 5)) ||
-	    sqlite3_bind_int64(st, 6, p->created_at) ||
-	    sqlite3_bind_text(st, 7, actor, -1, SQLITE_STATIC)) {
-		sqlite3_reset(st);
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	rc = !st ? 0
+		 : sqlite3_bind_text(st, 1, p->host, -1, SQLITE_STATIC) |
+			     sqlite3_bind_int(st, 2, p->port) |
+			     (p->not_before[0]
+				      ? sqlite3_bind_text(st, 3, p->not_before, -1, SQLITE_STATIC)
+				      : sqlite3_bind_null(st, 3)) |
+			     (p->note ? sqlite3_bind_text(st, 4, p->note, -1, SQLITE_STATIC)
+				      : sqlite3_bind_null(st, 4)) |
+			     (p->chain_pem
+				      ? sqlite3_bind_text(st, 5, p->chain_pem, -1, SQLITE_STATIC)
+				      : sqlite3_bind_null(st, 5)) |
+			     sqlite3_bind_int64(st, 6, p->created_at) |
+			     sqlite3_bind_text(st, 7, actor, -1, SQLITE_STATIC);
+	if ((rc = run_bound(db, st, rc, err, errlen)))
 		goto fail;
-	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = util_err(err, errlen, db_errno(rc), "%s", db_errmsg(db));
-		goto fail;
-	}
 	p->id = sqlite3_last_insert_rowid(db_handle(db));
 	st = db_stmt(db, "INSERT INTO plan_keys (plan_id, pos, pin) VALUES (?, ?, ?)");
-	if (!st) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
 	for (size_t i = 0; i < p->nkeys; i++) {
-		if (sqlite3_bind_int64(st, 1, p->id) || sqlite3_bind_int64(st, 2, (int64_t)i) ||
-		    sqlite3_bind_blob(st, 3, p->keys[i], 32, SQLITE_STATIC)) {
-			sqlite3_reset(st);
-			rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+		rc = !st ? 0
+			 : sqlite3_bind_int64(st, 1, p->id) |
+				     sqlite3_bind_int64(st, 2, (int64_t)i) |
+				     sqlite3_bind_blob(st, 3, p->keys[i], 32, SQLITE_STATIC);
+		if ((rc = run_bound(db, st, rc, err, errlen)))
 			goto fail;
-		}
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			rc = util_err(err, errlen, db_errno(rc), "%s", db_errmsg(db));
-			goto fail;
-		}
 	}
 	free(p->created_by);
 	if (!(p->created_by = strdup(actor))) {
@@ -175,19 +171,12 @@ int plans_cancel(struct db *db, const char *actor, int64_t id, char *err, size_t
 	}
 	sqlite3_stmt *st = db_stmt(db, "UPDATE plans SET cancelled_at = ?, cancelled_by = ?"
 				       " WHERE id = ? AND cancelled_at IS NULL");
-	if (!st || sqlite3_bind_int64(st, 1, util_now()) ||
-	    sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC) || sqlite3_bind_int64(st, 3, id)) {
-		if (st)
-			sqlite3_reset(st);
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	rc = !st ? 0
+		 : sqlite3_bind_int64(st, 1, util_now()) |
+			     sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC) |
+			     sqlite3_bind_int64(st, 3, id);
+	if ((rc = run_bound(db, st, rc, err, errlen)))
 		goto fail;
-	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = util_err(err, errlen, db_errno(rc), "%s", db_errmsg(db));
-		goto fail;
-	}
 	if (sqlite3_changes(db_handle(db)) == 0) {
 		rc = util_err(err, errlen, -ENOENT, "plan %lld is already cancelled",
 			      (long long)id);
