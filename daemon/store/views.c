@@ -612,7 +612,7 @@ int views_address_expiry(struct db *db,
 		"   (SELECT max(x.pos) FROM chain_certs x WHERE x.chain_id = "
 		"o.validated_chain_id))), " MIN_NOT_AFTER(
 			"o.presented_chain_id") ") " LATEST_OBS "AND e.enabled = 1 ORDER BY "
-								"e.host, e.port, o.address";
+						"e.host, e.port, o.address";
 	struct expiry_each x = { fn, ctx };
 	return run_each(db, sql, expiry_each, &x, err, errlen);
 }
