@@ -47,7 +47,7 @@ KNOWN_EDGES = {
     ('alerts', 'signals'),   # alerts_eval.c reads report clusters
 }
 KNOWN_SQL = {
-    'alerts/alerts_admin.c', 'alerts/alerts_eval.c',
+    'alerts/alerts_eval.c',
     'alerts/webhook.c', 'alerts/webhook_worker.c',
     'http/http.c',
     'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',

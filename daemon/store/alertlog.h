@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 struct db;
 
 /** One firing alert as stored. */
@@ -54,5 +56,24 @@ int alertlog_update(struct db *db, int64_t id, const char *severity, const char 
 int alertlog_resolve(struct db *db, int64_t id, time_t ends, time_t now, char *err, size_t errlen);
 /** Record that a notification about alert @id was queued at @now. */
 int alertlog_sent(struct db *db, int64_t id, time_t now, char *err, size_t errlen);
+
+/* Listing and silences, as alerts/alerts_admin.c documents them in alerts.h
+ * (alerts_list_json, alerts_firing_counts, alerts_endpoint_lookup,
+ * alerts_silence_remove, alerts_silences_json: same contracts). */
+int alertlog_list_json(struct db *db, bool all, int limit, time_t now, json_t **out, char *err,
+		       size_t errlen);
+int alertlog_firing_counts(struct db *db, int64_t out[4]);
+int alertlog_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char *err,
+			     size_t errlen);
+/**
+ * Store a silence (inputs checked by alerts_silence_add) and its audit row
+ * ("create" "silence") in one transaction; its id into *id.
+ */
+int alertlog_silence_add(struct db *db, const char *actor, const char *fingerprint,
+			 int64_t endpoint_id, time_t until, const char *reason, time_t now,
+			 int64_t *id, char *err, size_t errlen);
+int alertlog_silence_remove(struct db *db, const char *actor, int64_t id, time_t now, char *err,
+			    size_t errlen);
+int alertlog_silences_json(struct db *db, time_t now, json_t **out, char *err, size_t errlen);
 
 #endif
