@@ -3,7 +3,6 @@
 #define PINWATCH_API_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "http/api.h"
