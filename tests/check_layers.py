@@ -48,7 +48,7 @@ KNOWN_EDGES = {
 }
 KNOWN_SQL = {
     'alerts/alerts_eval.c',
-    'alerts/webhook.c', 'alerts/webhook_worker.c',
+    'alerts/webhook_worker.c',
     'http/http.c',
     'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',
     'signals/reports_store.c', 'signals/reports_view.c',
