@@ -34,13 +34,11 @@ import http.server
 import json
 import os
 import pwd
-import shutil
 import socket
 import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -573,20 +571,12 @@ def main():
     global PW, TLSSERVER, TMP
     PW, TLSSERVER = sys.argv[1], sys.argv[2]
     only = sys.argv[3:]
-    TMP = tempfile.mkdtemp(prefix='pinwatch-harden-')
-    ok = False
-    try:
+    with pwtest.scratch('pinwatch-harden-') as TMP:
         for name, fn in (('burst', test_burst), ('slowloris', test_slowloris),
                          ('host', test_host), ('probenow', test_probe_now),
                          ('redact', test_redact_modes_actor), ('flood', test_flood)):
             if not only or name in only:
                 fn()
-        ok = True
-    finally:
-        if ok:
-            shutil.rmtree(TMP, ignore_errors=True)
-        else:
-            print('logs kept in ' + TMP, flush=True)
     print('PASS', flush=True)
 
 

@@ -1,12 +1,15 @@
 """Helpers shared by the Python integration tests that run `pinwatch serve`:
 failing, HTTP calls with a bearer token, waiting, a daemon under test, and
 reading the observation count from the database."""
+import contextlib
 import json
 import re
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +43,19 @@ def call(base, method, path, token, body=None, timeout=15):
         return e.code, e.read().decode()
     except (urllib.error.URLError, ConnectionError, OSError) as e:
         return 0, str(e)
+
+
+@contextlib.contextmanager
+def scratch(prefix):
+    """A fresh temporary directory for a test's databases and logs: removed
+    when the block ends, kept (and its path printed) when it fails."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield tmp
+    except BaseException:
+        print('logs kept in ' + tmp, flush=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def wait_for(what, fn, timeout=60):

@@ -24,6 +24,7 @@
 #include "readiness/lint.h"
 #include "store/db.h"
 #include "http/http.h"
+#include "http/http_guard.h"
 #include "http_fixture.h"
 #include "http/metrics.h"
 #include "store/tokens.h"
@@ -1558,10 +1559,47 @@ static void test_http_authority_host_table(void **state)
 	}
 }
 
+static void test_http_url_origin_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url, *origin, *host; /* "": not an absolute URL */
+	} cases[] = {
+		{ "http://127.0.0.1:8080", "http://127.0.0.1:8080", "127.0.0.1" },
+		{ "https://Pinwatch.Example.com/dash?x=1#f", "https://pinwatch.example.com",
+		  "pinwatch.example.com" },
+		{ "HTTPS://pinwatch.example.com.:8443/", "https://pinwatch.example.com.:8443",
+		  "pinwatch.example.com" },
+		{ "http://[::1]:8080/", "http://[::1]:8080", "::1" },
+		{ "http://[2001:DB8::1]", "http://[2001:db8::1]", "2001:db8::1" },
+		{ "http://user:pw@evil.example/", "http://evil.example", "evil.example" },
+		{ "http://localhost:80", "http://localhost:80", "localhost" }, /* as named */
+		{ "null", "", "" },
+		{ "", "", "" },
+		{ "pinwatch.example.com:8080", "", "" },
+		{ "http://", "", "" },
+		{ "http://[::1", "", "" },
+		{ "http://a b/", "", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char origin[128], host[64];
+		http_url_origin(cases[i].url, origin, sizeof(origin));
+		http_url_host(cases[i].url, host, sizeof(host));
+		if (strcmp(origin, cases[i].origin) || strcmp(host, cases[i].host))
+			fail_msg("case %zu '%s': origin '%s' host '%s', want '%s' '%s'", i,
+				 cases[i].url, origin, host, cases[i].origin, cases[i].host);
+	}
+	/* an origin that does not fit is "" rather than cut */
+	char small[16];
+	http_url_origin("http://pinwatch.example.com", small, sizeof(small));
+	assert_string_equal(small, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_authority_host_table),
+		cmocka_unit_test(test_http_url_origin_table),
 		cmocka_unit_test(test_healthz_scheduler),
 		cmocka_unit_test(test_auth_read),
 		cmocka_unit_test(test_auth_roles),

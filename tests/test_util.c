@@ -195,6 +195,10 @@ static void test_hex_roundtrip(void **state)
 	assert_memory_equal(in, out, 4);
 	assert_int_equal(util_unhex("007f80f", out, 4), -EINVAL);
 	assert_int_equal(util_unhex("007f80fg", out, 4), -EINVAL);
+	assert_int_equal(util_unhex("007f80ff0", out, 4), -EINVAL);
+	assert_int_equal(util_unhex("00:f80ff", out, 4), -EINVAL); /* GnuTLS would skip ':' */
+	assert_int_equal(util_unhex("", out, 0), 0);
+	assert_string_equal(util_hex(in, 0, hex), "");
 }
 
 static void test_sha256_known_vector(void **state)
@@ -207,11 +211,99 @@ static void test_sha256_known_vector(void **state)
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-static void test_ct_equal(void **state)
+static void test_sha256_parts_table(void **state)
 {
 	(void)state;
-	assert_true(util_ct_equal("abcd", "abcd", 4));
-	assert_false(util_ct_equal("abcd", "abce", 4));
+	static const char abc[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	/* the same digest whichever way the input is cut, empty pieces included */
+	uint8_t whole[32], d[32];
+	assert_int_equal(util_sha256(abc, strlen(abc), whole), 0);
+	for (size_t cut = 0; cut <= strlen(abc); cut += 7) {
+		const struct util_piece p[] = { { abc, cut },
+						{ "", 0 },
+						{ abc + cut, strlen(abc) - cut } };
+		assert_int_equal(util_sha256_parts(p, 3, d), 0);
+		assert_memory_equal(d, whole, 32);
+	}
+	char hex[65];
+	assert_int_equal(util_sha256_parts(NULL, 0, d), 0);
+	assert_string_equal(util_hex(d, 32, hex),
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void test_parse_hostport_table(void **state)
+{
+	(void)state;
+	enum {
+		NEED = UTIL_HOSTPORT_NEED_PORT,
+		ZERO = UTIL_HOSTPORT_PORT_ZERO,
+		EMPTY = UTIL_HOSTPORT_EMPTY_HOST
+	};
+	static const struct {
+		const char *s;
+		unsigned flags;
+		int rc;
+		const char *host;
+		int port; /* -1: left as the caller's default */
+	} cases[] = {
+		{ "example.com", 0, 0, "example.com", -1 },
+		{ "example.com:8443", 0, 0, "example.com", 8443 },
+		{ "example.com:1", 0, 0, "example.com", 1 },
+		{ "example.com:65535", 0, 0, "example.com", 65535 },
+		{ "example.com:65536", 0, -ERANGE, NULL, 0 },
+		{ "example.com:0", 0, -ERANGE, NULL, 0 },
+		{ "example.com:0", ZERO, 0, "example.com", 0 },
+		{ "example.com:", 0, -ERANGE, NULL, 0 },
+		{ "example.com:x1", 0, -ERANGE, NULL, 0 },
+		{ "example.com", NEED, -EINVAL, NULL, 0 },
+		{ "[::1]:443", NEED, 0, "::1", 443 },
+		{ "[::1]", 0, 0, "::1", -1 },
+		{ "[::1]", NEED, -EINVAL, NULL, 0 },
+		{ "[::1]x", 0, -EINVAL, NULL, 0 },
+		{ "[]:443", EMPTY, -EINVAL, NULL, 0 },
+		{ "[::1:443", 0, -EINVAL, NULL, 0 },
+		{ "::1", 0, 0, "::1", -1 },
+		{ "fe80::1:443", 0, 0, "fe80::1:443", -1 }, /* bare IPv6: all host */
+		{ "::1", NEED, -EINVAL, NULL, 0 },
+		{ ":8080", 0, -EINVAL, NULL, 0 },
+		{ ":8080", EMPTY | NEED, 0, "", 8080 },
+		{ "", 0, -EINVAL, NULL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char host[64] = "unchanged";
+		int port = -1;
+		int rc = util_parse_hostport(cases[i].s, cases[i].flags, host, sizeof(host), &port);
+		if (rc != cases[i].rc)
+			fail_msg("'%s': rc %d, want %d", cases[i].s, rc, cases[i].rc);
+		if (rc)
+			continue;
+		assert_string_equal(host, cases[i].host);
+		assert_int_equal(port, cases[i].port);
+	}
+	/* the host must fit with its NUL */
+	char small[4];
+	int port = 443;
+	assert_int_equal(util_parse_hostport("abc:1", 0, small, sizeof(small), &port), 0);
+	assert_string_equal(small, "abc");
+	assert_int_equal(util_parse_hostport("abcd:1", 0, small, sizeof(small), &port), -EINVAL);
+	assert_int_equal(util_parse_hostport("[abcd]", 0, small, sizeof(small), &port), -EINVAL);
+}
+
+static void test_has_ctrl_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		bool ctrl;
+	} cases[] = {
+		{ "", false },	       { "plain text", false }, { "tab\there", true },
+		{ "nl\n", true },      { "\x1f", true },	{ " ", false },
+		{ "\x7f", true },      { "~", false },		{ "caf\xc3\xa9", false },
+		{ "\x01start", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (util_has_ctrl(cases[i].s) != cases[i].ctrl)
+			fail_msg("case %zu: want %d", i, cases[i].ctrl);
 }
 
 int main(void)
@@ -224,7 +316,9 @@ int main(void)
 		cmocka_unit_test(test_pin_decode_b64_table),
 		cmocka_unit_test(test_hex_roundtrip),
 		cmocka_unit_test(test_sha256_known_vector),
-		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_sha256_parts_table),
+		cmocka_unit_test(test_parse_hostport_table),
+		cmocka_unit_test(test_has_ctrl_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

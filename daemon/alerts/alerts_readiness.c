@@ -220,9 +220,7 @@ static int plans_conds(struct db *db, const struct config *cfg, time_t now,
 	struct plan *v = NULL;
 	size_t n = 0;
 	struct readiness_ca_pool pool = { 0 };
-	int64_t confirm_s = (int64_t)(cfg->plans_confirm_days > 0 ? cfg->plans_confirm_days
-								  : PLANS_DEFAULT_CONFIRM_DAYS) *
-			    86400;
+	int64_t confirm_s = readiness_plan_confirm_s(cfg);
 	int rc = plans_list(db, true, &v, &n, err, errlen);
 	if (rc || n == 0)
 		return rc;

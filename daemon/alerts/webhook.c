@@ -23,7 +23,8 @@
 
 _Static_assert(WEBHOOKS_URL_MAX == WEBHOOK_URL_MAX, "the store shows URLs of any length");
 
-const char *webhook_format_name(enum webhook_format f)
+/* "generic" / "slack". */
+static const char *webhook_format_name(enum webhook_format f)
 {
 	return f == WEBHOOK_SLACK ? "slack" : "generic";
 }
@@ -191,9 +192,8 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 	if (strlen(secret) > WEBHOOK_SECRET_MAX)
 		return util_err(err, errlen, -EINVAL, "secret longer than %d bytes",
 				WEBHOOK_SECRET_MAX);
-	for (const char *p = secret; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return util_err(err, errlen, -EINVAL, "secret contains control characters");
+	if (util_has_ctrl(secret))
+		return util_err(err, errlen, -EINVAL, "secret contains control characters");
 	if (min_severity && alerts_severity_parse(min_severity, &sev))
 		return util_err(err, errlen, -EINVAL,
 				"min-severity must be info, warning or critical, got '%s'",

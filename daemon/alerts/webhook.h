@@ -47,8 +47,6 @@ struct webhook_alert {
 	time_t ends_at; /**< 0 while firing */
 };
 
-/** "generic" / "slack". */
-const char *webhook_format_name(enum webhook_format f);
 /** Parse a format name. 0 or -EINVAL. */
 int webhook_format_parse(const char *s, enum webhook_format *out);
 

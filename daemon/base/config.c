@@ -310,28 +310,17 @@ static int key_err(const struct config *c, char *err, size_t errlen, int rc, con
 int config_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 			size_t errlen)
 {
-	char host[256];
-	const char *port;
-	long long p;
-
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (!e || e[1] != ':' || e == s + 1 || (size_t)(e - s - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = '\0';
-		port = e + 2;
-	} else {
-		const char *c = strrchr(s, ':');
-		if (!c || strchr(s, ':') != c || (size_t)(c - s) >= sizeof(host))
-			goto bad;
-		memcpy(host, s, (size_t)(c - s));
-		host[c - s] = '\0';
-		port = c + 1;
-	}
-	if (util_parse_int(port, 0, 65535, &p))
+	char host[256], port[8];
+	int p = -1;
+	int prc = util_parse_hostport(
+		s, UTIL_HOSTPORT_NEED_PORT | UTIL_HOSTPORT_PORT_ZERO | UTIL_HOSTPORT_EMPTY_HOST,
+		host, sizeof(host), &p);
+	if (prc == -ERANGE)
 		return util_err(err, errlen, -EINVAL,
 				"'%s': port must be 0..65535 (0: any free port)", s);
+	if (prc != 0)
+		goto bad;
+	snprintf(port, sizeof(port), "%d", p);
 	struct addrinfo hints = { .ai_family = s[0] == '[' ? AF_INET6 : AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV },

@@ -177,42 +177,87 @@ int util_sha256(const void *data, size_t len, uint8_t out[32])
 	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) < 0 ? -EIO : 0;
 }
 
-char *util_hex(const uint8_t *in, size_t len, char *out)
+int util_sha256_parts(const struct util_piece *parts, size_t n, uint8_t out[32])
 {
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-	return out;
+	gnutls_hash_hd_t h;
+	int rc = 0;
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		return -EIO;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (gnutls_hash(h, parts[i].data, parts[i].len) < 0)
+			rc = -EIO;
+	gnutls_hash_deinit(h, out);
+	return rc;
 }
 
-static int hexval(char c)
+int util_parse_hostport(const char *s, unsigned flags, char *host, size_t hostlen, int *port)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	const char *h = s, *ps = NULL;
+	size_t n;
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || e == s + 1)
+			return -EINVAL;
+		h = s + 1;
+		n = (size_t)(e - h);
+		if (e[1] == ':')
+			ps = e + 2;
+		else if (e[1] != '\0')
+			return -EINVAL;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && !strchr(c + 1, ':')) {
+			n = (size_t)(c - s);
+			ps = c + 1;
+		} else {
+			n = strlen(s); /* no port, or a bare IPv6 literal */
+		}
+	}
+	if ((n == 0 && !(flags & UTIL_HOSTPORT_EMPTY_HOST)) || n >= hostlen)
+		return -EINVAL;
+	if (!ps && (flags & UTIL_HOSTPORT_NEED_PORT))
+		return -EINVAL;
+	long long p = 0;
+	if (ps && util_parse_int(ps, flags & UTIL_HOSTPORT_PORT_ZERO ? 0 : 1, 65535, &p) != 0)
+		return -ERANGE;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (ps)
+		*port = (int)p;
+	return 0;
+}
+
+bool util_has_ctrl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+char *util_hex(const uint8_t *in, size_t len, char *out)
+{
+	gnutls_datum_t d = { (unsigned char *)in, (unsigned)len };
+	size_t n = 2 * len + 1;
+	if (gnutls_hex_encode(&d, out, &n) < 0)
+		out[0] = '\0';
+	return out;
 }
 
 int util_unhex(const char *in, uint8_t *out, size_t len)
 {
-	if (strlen(in) != 2 * len)
+	/* GnuTLS skips separators such as ':' in "00:ff": only digits pass here */
+	if (strlen(in) != 2 * len || strspn(in, "0123456789abcdefABCDEF") != 2 * len)
 		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	gnutls_datum_t d = { (unsigned char *)in, (unsigned)(2 * len) };
+	size_t n = len;
+	if (gnutls_hex_decode(&d, out, &n) < 0 || n != len)
+		return -EINVAL;
 	return 0;
 }
 
-int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
+/* Standard base64 of @len bytes into @out (size >= 4*((len+2)/3)+1). 0 or -ENOSPC. */
+static int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
 {
 	gnutls_datum_t d = { (unsigned char *)in, (unsigned)len }, r = { NULL, 0 };
 	if (gnutls_base64_encode2(&d, &r) < 0)
@@ -267,7 +312,15 @@ static bool b64_blank(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen)
+/*
+ * Decode base64 as Android (android.util.Base64), OkHttp (okio) and Apple
+ * decode pins: standard alphabet, blanks and line breaks skipped, padding
+ * optional but, when present, complete ('=' only at the end, at most two, the
+ * group filled to four characters), unused trailing bits ignored whatever
+ * their value. A single character left in the last group is an error (6 bits
+ * are no byte). 0, -EINVAL (not base64) or -ENOSPC (more than @cap bytes).
+ */
+static int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen)
 {
 	uint32_t word = 0;
 	size_t nchars = 0, n = 0, pad = 0;
@@ -364,15 +417,6 @@ char *util_pin_b64(const uint8_t pin[32], char *out)
 	if (util_b64_encode(pin, 32, out, 45) != 0)
 		out[0] = '\0';
 	return out;
-}
-
-int util_ct_equal(const void *a, const void *b, size_t len)
-{
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t d = 0;
-	for (size_t i = 0; i < len; i++)
-		d |= x[i] ^ y[i];
-	return d == 0;
 }
 
 int util_read_file(const char *path, size_t cap, char **out, size_t *outlen)

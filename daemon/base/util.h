@@ -2,6 +2,7 @@
 #ifndef PINWATCH_UTIL_H
 #define PINWATCH_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -39,31 +40,47 @@ int util_parse_int(const char *s, long long min, long long max, long long *out);
 /** Parse a finite double in [min, max], whole string. 0, -EINVAL or -ERANGE. */
 int util_parse_double(const char *s, double min, double max, double *out);
 
+/** Flags of util_parse_hostport(). */
+enum {
+	UTIL_HOSTPORT_NEED_PORT = 1u << 0,  /**< a missing port is an error */
+	UTIL_HOSTPORT_PORT_ZERO = 1u << 1,  /**< port 0 is allowed ("any free port") */
+	UTIL_HOSTPORT_EMPTY_HOST = 1u << 2, /**< ":PORT" (empty host) is allowed */
+};
+
+/**
+ * Split "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 literal (two
+ * or more colons, no brackets: all host, no port) into @host (brackets
+ * removed, capacity @hostlen) and *@port. Without a port *@port is left as the
+ * caller set it (its default). The port is decimal, 1..65535 (0 too with
+ * UTIL_HOSTPORT_PORT_ZERO). Returns 0, -ERANGE (bad port) or -EINVAL (empty
+ * or too long host, empty brackets, text after ']', a port missing under
+ * UTIL_HOSTPORT_NEED_PORT).
+ */
+int util_parse_hostport(const char *s, unsigned flags, char *host, size_t hostlen, int *port);
+
+/** True when @s has a control character (below 0x20, or DEL). */
+bool util_has_ctrl(const char *s);
+
 /** SHA-256 of @len bytes at @data into @out. 0 or negative GnuTLS code mapped to -EIO. */
 int util_sha256(const void *data, size_t len, uint8_t out[32]);
+/** A piece of input of util_sha256_parts(). */
+struct util_piece {
+	const void *data;
+	size_t len;
+};
+/** SHA-256 of the concatenation of @n pieces, hashed in turn (nothing copied). 0 or -EIO. */
+int util_sha256_parts(const struct util_piece *parts, size_t n, uint8_t out[32]);
 
 /** Lower-case hex of @len bytes into @out (size >= 2*len+1). Returns @out. */
 char *util_hex(const uint8_t *in, size_t len, char *out);
 /** Decode exactly @len bytes of hex (either case). 0 or -EINVAL. */
 int util_unhex(const char *in, uint8_t *out, size_t len);
 
-/** Standard base64 of @len bytes into @out (size >= 4*((len+2)/3)+1). 0 or -ENOSPC. */
-int util_b64_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
 /**
  * Decode standard base64 @in into @out (capacity @cap). Stores the decoded
  * length in @outlen. 0, -EINVAL (not base64) or -ENOSPC.
  */
 int util_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
-
-/**
- * Decode base64 as Android (android.util.Base64), OkHttp (okio) and Apple
- * decode pins: standard alphabet, blanks and line breaks skipped, padding
- * optional but, when present, complete ('=' only at the end, at most two, the
- * group filled to four characters), unused trailing bits ignored whatever
- * their value. A single character left in the last group is an error (6 bits
- * are no byte). 0, -EINVAL (not base64) or -ENOSPC (more than @cap bytes).
- */
-int util_b64_decode_lenient(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 
 /**
  * Decode a base64 pin (util_b64_decode_lenient) that must give 32 bytes.
@@ -80,9 +97,6 @@ int util_pin_decode_b64(const char *s, uint8_t out[32], char *err, size_t errlen
 int util_parse_pin(const char *s, uint8_t out[32], char *err, size_t errlen);
 /** Canonical base64 of a 32-byte pin into @out (>= 45 bytes). Returns @out. */
 char *util_pin_b64(const uint8_t pin[32], char *out);
-
-/** Constant-time comparison of @len bytes; 1 when equal. */
-int util_ct_equal(const void *a, const void *b, size_t len);
 
 /**
  * Read a whole file (at most @cap bytes; larger is -EFBIG) into a fresh

@@ -29,20 +29,35 @@ int cli_global_opt(struct cli_global *g, int opt, const char *arg)
 	}
 }
 
+const char *cli_config_path(const struct cli_global *g)
+{
+	static const char def[] = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+	if (g->config_path)
+		return g->config_path;
+	return access(def, R_OK) == 0 ? def : NULL;
+}
+
+const char *cli_db_path(struct cli_global *g)
+{
+	const char *path = g->db_path;
+	if (!path)
+		path = getenv("PINWATCH_DB");
+	if (!path || !*path)
+		path = g->cfg.storage_path;
+	return path;
+}
+
 int cli_load_config(struct cli_global *g)
 {
 	char err[ERRLEN];
-	const char *path = g->config_path;
+	const char *path = cli_config_path(g);
 
 	if (g->cfg_loaded)
 		return EXIT_OK;
 	config_defaults(&g->cfg);
 	if (!path) {
-		if (access(PINWATCH_SYSCONFDIR "/pinwatch.conf", R_OK) != 0) {
-			g->cfg_loaded = true;
-			return EXIT_OK;
-		}
-		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+		g->cfg_loaded = true;
+		return EXIT_OK;
 	}
 	if (config_load(&g->cfg, path, err, sizeof(err)) != 0) {
 		log_err("%s", err);
@@ -59,12 +74,7 @@ int cli_open_db(struct cli_global *g, unsigned flags, struct db **out)
 	int rc = cli_load_config(g);
 	if (rc)
 		return rc;
-	const char *path = g->db_path;
-	if (!path)
-		path = getenv("PINWATCH_DB");
-	if (!path || !*path)
-		path = g->cfg.storage_path;
-	*out = db_open(path, flags, err, sizeof(err));
+	*out = db_open(cli_db_path(g), flags, err, sizeof(err));
 	if (!*out) {
 		log_err("%s", err);
 		return EXIT_RUNTIME;

@@ -51,6 +51,13 @@ int cli_global_opt(struct cli_global *g, int opt, const char *arg);
  */
 int cli_load_config(struct cli_global *g);
 
+/**
+ * The configuration file @g names: -c FILE, else the default path
+ * (PINWATCH_SYSCONFDIR/pinwatch.conf) if it is readable, else NULL (built-in
+ * defaults). Returns @g's string or a static one.
+ */
+const char *cli_config_path(const struct cli_global *g);
+
 /** Open the database chosen by @g with @flags (db.h). Prints the error. Returns EXIT_*. */
 int cli_open_db(struct cli_global *g, unsigned flags, struct db **out);
 

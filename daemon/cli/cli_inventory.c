@@ -239,19 +239,12 @@ static const char endpoint_usage[] =
 	"      --disabled          inventoried but not probed\n" CLI_GLOBAL_HELP
 	"  -h, --help              this help\n";
 
-/* "host[:port]" -> normalised host copy and port. 0 or -EINVAL. */
+/* "host[:port]" -> normalised host copy and port (443 by default). 0 or -EINVAL. */
 static int split_hostport(const char *arg, char *host, size_t hostlen, int *port)
 {
-	const char *colon = strrchr(arg, ':');
-	long long p = 443;
-	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
-	if (colon && util_parse_int(colon + 1, 1, 65535, &p))
+	*port = 443;
+	if (util_parse_hostport(arg, 0, host, hostlen, port) != 0)
 		return -EINVAL;
-	if (n == 0 || n >= hostlen)
-		return -EINVAL;
-	memcpy(host, arg, n);
-	host[n] = '\0';
-	*port = (int)p;
 	return model_normalize_host(host);
 }
 

@@ -98,9 +98,7 @@ static void print_plan(json_t *p)
 static int load_cfg_days(struct cli_global *g, int64_t *confirm_s)
 {
 	int rc = cli_load_config(g);
-	*confirm_s = (int64_t)(g->cfg.plans_confirm_days > 0 ? g->cfg.plans_confirm_days
-							     : PLANS_DEFAULT_CONFIRM_DAYS) *
-		     86400;
+	*confirm_s = readiness_plan_confirm_s(&g->cfg);
 	return rc;
 }
 

@@ -107,46 +107,6 @@ static int store_results(struct cli_global *g, const char *host, uint16_t port, 
 	return rc ? EXIT_RUNTIME : EXIT_OK;
 }
 
-/* "host", "host:port", "[v6]:port", "[v6]", bare "v6". */
-static int parse_target(const char *t, char *host, size_t hlen, uint16_t *port)
-{
-	const char *ps = NULL;
-	size_t n;
-	*port = 443;
-	if (t[0] == '[') {
-		const char *e = strchr(t, ']');
-		if (!e || e == t + 1)
-			return -EINVAL;
-		n = (size_t)(e - t - 1);
-		if (e[1] == ':')
-			ps = e + 2;
-		else if (e[1] != '\0')
-			return -EINVAL;
-		t++;
-	} else {
-		const char *c = strchr(t, ':');
-		if (c && strchr(c + 1, ':')) {
-			n = strlen(t); /* bare IPv6 literal */
-		} else if (c) {
-			n = (size_t)(c - t);
-			ps = c + 1;
-		} else {
-			n = strlen(t);
-		}
-	}
-	if (n == 0 || n >= hlen)
-		return -EINVAL;
-	memcpy(host, t, n);
-	host[n] = '\0';
-	if (ps) {
-		long long v;
-		if (util_parse_int(ps, 1, 65535, &v) != 0)
-			return -EINVAL;
-		*port = (uint16_t)v;
-	}
-	return 0;
-}
-
 static void print_chain(const char *title, const struct x509_chain *ch, bool hex)
 {
 	printf("  %s chain (%zu certificate%s)%s:\n", title, ch->n, ch->n == 1 ? "" : "s",
@@ -284,8 +244,8 @@ int cmd_probe(int argc, char **argv)
 	if (address && all)
 		return cli_usage_error("probe", "--address and --all-addresses exclude each other");
 	char host[256];
-	uint16_t port;
-	if (parse_target(argv[optind], host, sizeof(host), &port) != 0)
+	int port = 443;
+	if (util_parse_hostport(argv[optind], 0, host, sizeof(host), &port) != 0)
 		return cli_usage_error("probe", "bad target '%s' (HOST, HOST:PORT or [IPv6]:PORT)",
 				       argv[optind]);
 	if (sni && (!*sni || strlen(sni) > 253))

@@ -22,16 +22,6 @@ static void on_stop(int sig)
 	sweep_stop = 1;
 }
 
-const char *cli_db_path(struct cli_global *g)
-{
-	const char *path = g->db_path;
-	if (!path)
-		path = getenv("PINWATCH_DB");
-	if (!path || !*path)
-		path = g->cfg.storage_path;
-	return path;
-}
-
 static void sweep_usage(void)
 {
 	printf("Usage: pinwatch sweep [--concurrency N] [--timeout MS] [--ca-file FILE]\n"

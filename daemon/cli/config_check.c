@@ -34,22 +34,16 @@ static int check_db_path(const char *path, char *err, size_t errlen)
 int config_check_cli(struct cli_global *g)
 {
 	char err[ERRLEN];
-	const char *path = g->config_path;
+	const char *path = cli_config_path(g);
 	int rc;
 
-	if (!path && access(PINWATCH_SYSCONFDIR "/pinwatch.conf", F_OK) == 0)
-		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
 	if ((rc = cli_load_config(g)) != EXIT_OK)
 		return rc; /* cli_load_config printed "file:line: ..." */
 	if (config_validate(&g->cfg, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return EXIT_USAGE;
 	}
-	const char *db = g->db_path;
-	if (!db || !*db)
-		db = getenv("PINWATCH_DB");
-	if (!db || !*db)
-		db = g->cfg.storage_path;
+	const char *db = cli_db_path(g);
 	if (check_db_path(db, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return EXIT_USAGE;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +39,13 @@ static void on_signal(int sig)
 struct serve_ctx {
 	struct cli_global *g;
 	const char *db_path;
-	struct scheduler *sched; /**< set once the scheduler exists (probe-now) */
+	/* Probe-now from HTTP threads reaches the scheduler through sched, under
+	 * sched_lock: published once the scheduler exists, unpublished as soon as
+	 * its loop ends and before it is freed, so no HTTP thread can hold it (or
+	 * write to its closed, maybe reused, event fd) while it goes. */
+	pthread_mutex_t sched_lock;
+	struct scheduler *sched; /**< guarded by sched_lock */
+	bool sched_stopping;	 /**< guarded by sched_lock */
 	void *state[8];		 /**< one slot per component, by index */
 };
 
@@ -61,11 +68,26 @@ struct serve_component {
 static int http_probe_now_hook(void *ud, int64_t endpoint_id, char *err, size_t errlen)
 {
 	struct serve_ctx *c = ud;
-	/* written once by the main thread after the components started */
-	struct scheduler *s = __atomic_load_n(&c->sched, __ATOMIC_ACQUIRE);
-	if (!s)
-		return util_err(err, errlen, -EBUSY, "the scheduler is starting");
-	return scheduler_probe_now(s, endpoint_id);
+	int rc;
+	/* scheduler_probe_now() only queues the id and wakes the loop: cheap
+	 * enough to hold the lock across, which keeps the scheduler alive */
+	pthread_mutex_lock(&c->sched_lock);
+	if (c->sched)
+		rc = scheduler_probe_now(c->sched, endpoint_id);
+	else
+		rc = util_err(err, errlen, -EBUSY, "the scheduler is %s",
+			      c->sched_stopping ? "stopping" : "starting");
+	pthread_mutex_unlock(&c->sched_lock);
+	return rc;
+}
+
+/* Make @s (or, once it stops, no scheduler) what probe-now reaches. */
+static void publish_scheduler(struct serve_ctx *c, struct scheduler *s)
+{
+	pthread_mutex_lock(&c->sched_lock);
+	c->sched_stopping = !s && c->sched;
+	c->sched = s;
+	pthread_mutex_unlock(&c->sched_lock);
 }
 
 static int http_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
@@ -210,10 +232,8 @@ static int reload_config(void *ud, struct sched_opts *o)
 	struct config c;
 	char err[ERRLEN];
 	config_defaults(&c);
-	/* the file the daemon started with: -c FILE, else the default if it exists */
-	const char *path = g->config_path;
-	if (!path && access(PINWATCH_SYSCONFDIR "/pinwatch.conf", R_OK) == 0)
-		path = PINWATCH_SYSCONFDIR "/pinwatch.conf";
+	/* the file the daemon started with: -c FILE, else the default if readable */
+	const char *path = cli_config_path(g);
 	if (path && config_load(&c, path, err, sizeof(err)) != 0) {
 		log_err("SIGHUP: %s; keeping the running configuration", err);
 		return -EINVAL;
@@ -312,6 +332,7 @@ int cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ctx, 0, sizeof(ctx));
+	pthread_mutex_init(&ctx.sched_lock, NULL);
 	ctx.g = &g;
 	ctx.db_path = cli_db_path(&g);
 	size_t started = 0;
@@ -328,8 +349,8 @@ int cmd_serve(int argc, char **argv)
 				 .on_tick = on_tick,
 				 .allow_readonly = true };
 	fill_opts(&g.cfg, &so);
-	ctx.sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
-	if (!ctx.sched) {
+	struct scheduler *sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
+	if (!sched) {
 		log_err("%s", err);
 		rc = EXIT_RUNTIME;
 		goto stop;
@@ -338,11 +359,13 @@ int cmd_serve(int argc, char **argv)
 		 so.concurrency);
 	notify_ready();
 	notify_status("serving; first probes starting");
-	if (scheduler_run(ctx.sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) !=
-	    0) {
+	publish_scheduler(&ctx, sched);
+	if (scheduler_run(sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		rc = EXIT_RUNTIME;
 	}
+	/* from here probe-now answers 503; no HTTP thread holds the scheduler */
+	publish_scheduler(&ctx, NULL);
 	notify_stopping();
 	if (!dbhealth_writable())
 		log_warn("stopping with the database read-only (%lld probe result(s) dropped "
@@ -350,11 +373,11 @@ int cmd_serve(int argc, char **argv)
 			 (long long)dbhealth_dropped_total());
 	else
 		log_info("stopping: every result committed");
-	scheduler_free(ctx.sched);
-	ctx.sched = NULL;
+	scheduler_free(sched);
 stop:
 	while (started-- > 0)
 		if (components[started].stop)
 			components[started].stop(ctx.state[started]);
+	pthread_mutex_destroy(&ctx.sched_lock);
 	return rc;
 }

@@ -40,7 +40,6 @@ void api_audit_list(struct api_req *req);
 void api_certificates_list(struct api_req *req);
 
 /* Readiness (api_readiness.c). */
-struct api_snapshot *api_snapshot_get(struct api_req *req);
 void api_snapshot_release(struct api_ctx *ctx, struct api_snapshot *s);
 void api_readiness_list(struct api_req *req);
 void api_readiness_get(struct api_req *req);

@@ -15,10 +15,7 @@
 
 static int64_t confirm_s(const struct api_req *req)
 {
-	int d = req->ctx->cfg && req->ctx->cfg->plans_confirm_days > 0
-			? req->ctx->cfg->plans_confirm_days
-			: PLANS_DEFAULT_CONFIRM_DAYS;
-	return (int64_t)d * 86400;
+	return readiness_plan_confirm_s(req->ctx->cfg);
 }
 
 static void reply(struct api_req *req, int rc, const char *err, json_t *out)

@@ -309,7 +309,7 @@ static struct api_snapshot *snap_acquire(struct api_ctx *c, struct db *db, char 
 	return s;
 }
 
-struct api_snapshot *api_snapshot_get(struct api_req *req)
+static struct api_snapshot *api_snapshot_get(struct api_req *req)
 {
 	char err[ERRLEN];
 	struct api_snapshot *s = snap_acquire(req->ctx, req->db, err, sizeof(err));

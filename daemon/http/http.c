@@ -197,24 +197,6 @@ static bool is_safe_method(const char *m)
 	return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
 }
 
-/* "scheme://host[:port]" of an absolute URL, lower-cased, into @out; "" when not one. */
-static void url_origin(const char *url, char *out, size_t outlen)
-{
-	out[0] = 0;
-	const char *p = strstr(url, "://");
-	if (!p)
-		return;
-	const char *end = strchr(p + 3, '/');
-	size_t n = end ? (size_t)(end - url) : strlen(url);
-	if (n >= outlen)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		char c = url[i];
-		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-	}
-	out[n] = 0;
-}
-
 /* Browsers send Origin (and Sec-Fetch-Site) with state-changing requests; a
  * request from another site is refused. Non-browser clients send neither. */
 static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size_t whylen)
@@ -229,7 +211,7 @@ static bool csrf_ok(struct http *h, struct MHD_Connection *conn, char *why, size
 	if (!origin)
 		return true;
 	char o[512], host[256];
-	url_origin(origin, o, sizeof(o));
+	http_url_origin(origin, o, sizeof(o));
 	if (o[0] && h->base_origin[0] && strcmp(o, h->base_origin) == 0)
 		return true;
 	/* Origin equal to Host is not enough: a rebound DNS name is both. The
@@ -633,7 +615,7 @@ struct http *http_new(const struct config *cfg, const char *db_path, char *err, 
 		util_err(err, errlen, -ENAMETOOLONG, "database path too long");
 		goto fail;
 	}
-	url_origin(cfg->http_base_url, h->base_origin, sizeof(h->base_origin));
+	http_url_origin(cfg->http_base_url, h->base_origin, sizeof(h->base_origin));
 	{
 		char msg[ERRLEN];
 		if (config_parse_listen(cfg->http_listen, &ss, &sslen, msg, sizeof(msg))) {
@@ -770,9 +752,4 @@ void http_note_sweep(struct http *h, time_t finished_at)
 	h->ctx.warm_kick = true;
 	pthread_cond_signal(&h->ctx.warm_cond);
 	pthread_mutex_unlock(&h->ctx.lock);
-}
-
-void http_invalidate(struct http *h)
-{
-	api_ctx_invalidate(&h->ctx);
 }

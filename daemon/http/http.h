@@ -70,7 +70,4 @@ void http_note_sweep(struct http *h, time_t finished_at);
  */
 bool http_authority_host(const char *a, size_t alen, char *out, size_t outlen);
 
-/** Data changed in a way readers must see at once (not needed for observations): drop caches. */
-void http_invalidate(struct http *h);
-
 #endif

@@ -3,6 +3,7 @@
 #include "http/http_guard.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -312,22 +313,49 @@ bool http_authority_host(const char *a, size_t alen, char *out, size_t outlen)
 	return true;
 }
 
-/* The host of an absolute URL ("scheme://[userinfo@]host[:port]/..."), or "". */
+/* @url's scheme, host and port (NULL: none named) by libcurl's URL API;
+ * false when it is not an absolute URL. Free with curl_free(). */
+static bool url_parts(const char *url, char **scheme, char **host, char **port)
+{
+	*scheme = *host = *port = NULL;
+	CURLU *u = curl_url();
+	bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK;
+	if (ok && curl_url_get(u, CURLUPART_PORT, port, 0) != CURLUE_OK)
+		*port = NULL;
+	curl_url_cleanup(u);
+	return ok;
+}
+
 void http_url_host(const char *url, char *out, size_t outlen)
 {
+	char *scheme, *host, *port;
 	out[0] = 0;
-	const char *p = strstr(url, "://");
-	if (!p)
-		return;
-	p += 3;
-	size_t n = strcspn(p, "/?#");
-	const char *at = memchr(p, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - p);
-		p = at + 1;
-	}
-	if (!http_authority_host(p, n, out, outlen))
+	if (url_parts(url, &scheme, &host, &port) &&
+	    !http_authority_host(host, strlen(host), out, outlen))
 		out[0] = 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+}
+
+void http_url_origin(const char *url, char *out, size_t outlen)
+{
+	char *scheme, *host, *port;
+	out[0] = 0;
+	if (url_parts(url, &scheme, &host, &port)) {
+		int n = snprintf(out, outlen, "%s://%s%s%s", scheme, host, port ? ":" : "",
+				 port ? port : "");
+		if (n < 0 || (size_t)n >= outlen)
+			out[0] = 0;
+		for (char *p = out; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
 }
 
 /* Is @host (as http_authority_host() gives it) a name this server answers to?

@@ -85,4 +85,12 @@ bool http_guard_host_ok(const struct http_guard *g, struct MHD_Connection *conn,
 /** The host of absolute URL @url ("scheme://[userinfo@]host[:port]/..."), or "". */
 void http_url_host(const char *url, char *out, size_t outlen);
 
+/**
+ * The origin of absolute URL @url, "scheme://host[:port]" lower-cased (no
+ * userinfo, path, query or fragment; the port only when the URL names one),
+ * into @out, or "" when @url is not an absolute URL (libcurl's URL API
+ * parses it) or the origin does not fit.
+ */
+void http_url_origin(const char *url, char *out, size_t outlen);
+
 #endif

@@ -487,9 +487,8 @@ static int add_row(struct csv *c, struct adoption_csv *a, size_t *cap,
 		return csv_fail(c, lineno, -EINVAL, "version longer than %d bytes", VERSION_MAX);
 	if (!xmlCheckUTF8((const unsigned char *)ver))
 		return csv_fail(c, lineno, -EINVAL, "version is not valid UTF-8");
-	for (const char *p = ver; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return csv_fail(c, lineno, -EINVAL, "control character in version");
+	if (util_has_ctrl(ver))
+		return csv_fail(c, lineno, -EINVAL, "control character in version");
 	if (a->nrows >= IMPORTERS_MAX_ROWS)
 		return csv_fail(c, lineno, -E2BIG, "more than %d rows", IMPORTERS_MAX_ROWS);
 	if (a->nrows == *cap) {

@@ -118,7 +118,8 @@ void invfile_sort_app(struct app *a)
 		invfile_sort_version(&a->versions[i]);
 }
 
-void invfile_sort(struct inventory *inv)
+/* Sort an in-memory inventory into the order inventory_load() produces. */
+static void invfile_sort(struct inventory *inv)
 {
 	if (inv->nendpoints > 1)
 		qsort(inv->endpoints, inv->nendpoints, sizeof(*inv->endpoints), cmp_endpoint);
@@ -250,9 +251,8 @@ static int get_str(json_t *j, const char *key, const char *path, bool required, 
 	if (len < minlen || len > maxlen)
 		return perr(err, errlen, p, "length must be between %zu and %zu bytes", minlen,
 			    maxlen);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return perr(err, errlen, p, "control characters are not allowed");
+	if (strlen(s) != len || util_has_ctrl(s)) /* an embedded NUL is one too */
+		return perr(err, errlen, p, "control characters are not allowed");
 	*out = s;
 	return 0;
 }
@@ -369,7 +369,14 @@ static int oom(char *err, size_t errlen)
 
 /* ---- objects ------------------------------------------------------------ */
 
-int invfile_check_override_anchor(char **anchor, char *err, size_t errlen)
+/*
+ * Check and normalise one NSC overridePins anchor in place (*@anchor may be
+ * replaced by a new string): "system", "user", "sha256/<base64 of 32 bytes>"
+ * (stored canonically, padding restored), or "@raw/<name>" / "@<type>/<name>"
+ * for an anchor file that could not be read (1 to 128 printable bytes). 0,
+ * -EINVAL with the reason in @err, or -ENOMEM.
+ */
+static int invfile_check_override_anchor(char **anchor, char *err, size_t errlen)
 {
 	const char *a = *anchor;
 	if (!a)

@@ -65,15 +65,6 @@ int invfile_parse_adoption(json_t *j, const char *path, struct adoption_sample *
  * override anchors. 0 or -EINVAL. */
 int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen);
 
-/**
- * Check and normalise one NSC overridePins anchor in place (*@anchor may be
- * replaced by a new string): "system", "user", "sha256/<base64 of 32 bytes>"
- * (stored canonically, padding restored), or "@raw/<name>" / "@<type>/<name>"
- * for an anchor file that could not be read (1 to 128 printable bytes). 0,
- * -EINVAL with the reason in @err, or -ENOMEM.
- */
-int invfile_check_override_anchor(char **anchor, char *err, size_t errlen);
-
 /** New JSON objects in the canonical form (NULL on out of memory). */
 json_t *invfile_to_json(const struct inventory *inv);
 json_t *invfile_endpoint_to_json(const struct endpoint *e);
@@ -85,8 +76,6 @@ json_t *invfile_policy_to_json(const struct pin_policy *p);
 /** Canonical text of a document: 2-space indent, ASCII, trailing newline. Caller frees. */
 char *invfile_dumps(json_t *j);
 
-/** Sort an in-memory inventory into the order inventory_load() produces. */
-void invfile_sort(struct inventory *inv);
 /** Sort one app's versions and everything below them. */
 void invfile_sort_app(struct app *a);
 /** Sort one version's adoption samples, policies and pins. */

@@ -59,8 +59,9 @@ static void key_type_name(int algo, unsigned bits, char *out, size_t len)
 	}
 }
 
-int x509_pubkey_pin(gnutls_pubkey_t pub, uint8_t pin[32], char *key_type, size_t typelen,
-		    unsigned *bits)
+/* The SPKI pin of an imported public key. 0 or -EIO. */
+static int x509_pubkey_pin(gnutls_pubkey_t pub, uint8_t pin[32], char *key_type, size_t typelen,
+			   unsigned *bits)
 {
 	gnutls_datum_t spki = { NULL, 0 };
 	unsigned b = 0;
@@ -1061,7 +1062,8 @@ out:
 
 #define PATH_STEPS_MAX 4096 /* issuer look-ups per build: bounds a pool full of one name */
 
-bool x509_signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer)
+/* Whether @issuer's key signed @crt and its names and key identifiers match (time ignored). */
+static bool x509_signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer)
 {
 	unsigned status = 1;
 	if (!gnutls_x509_crt_check_issuer(crt, issuer))

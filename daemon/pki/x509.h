@@ -104,10 +104,6 @@ int x509_keys_load_file(const char *path, struct x509_key **keys, size_t *n, cha
 /** "certificate", "public key", "CSR" or "private key". */
 const char *x509_key_source_name(enum x509_key_source s);
 
-/** The SPKI pin of an imported public key. 0 or -EIO. */
-int x509_pubkey_pin(gnutls_pubkey_t pub, uint8_t pin[32], char *key_type, size_t typelen,
-		    unsigned *bits);
-
 /* ---- Trust and chain completion ---- */
 
 struct x509_trust;
@@ -216,8 +212,5 @@ int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
 		     size_t errlen);
 /** NULL-safe. */
 void x509_paths_clear(struct x509_paths *p);
-
-/** Whether @issuer's key signed @crt and its names and key identifiers match (time ignored). */
-bool x509_signed_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer);
 
 #endif

@@ -281,12 +281,6 @@ void probe_result_clear(struct probe_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-bool probe_outcome_has_chain(const char *o)
-{
-	return !strcmp(o, "ok") || !strcmp(o, "untrusted") || !strcmp(o, "name_mismatch") ||
-	       !strcmp(o, "expired");
-}
-
 char *probe_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
 	const void *a = sa->sa_family == AF_INET6
@@ -895,8 +889,14 @@ static void do_handshake(struct probe *p)
 	}
 }
 
-struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
-			const char *sni, int timeout_ms)
+/*
+ * Start probing @sa with server name @sni (NULL or an IP literal: no SNI,
+ * the name check uses @sni if given) within @timeout_ms for connect and
+ * handshake. Never blocks. Returns NULL only when out of memory; an immediate
+ * failure (refused, no route) gives a probe that is already done.
+ */
+static struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+			       const char *sni, int timeout_ms)
 {
 	return probe_new_variant(ctx, sa, salen, sni, timeout_ms, PROBE_VARIANT_DEFAULT);
 }

@@ -127,20 +127,7 @@ void probe_ctx_trust_id(const struct probe_ctx *ctx, uint8_t id[32]);
 /** Free the chains of @r and zero it; NULL-safe. */
 void probe_result_clear(struct probe_result *r);
 
-/** true when @outcome is one of the handshake-completed classes
- * (ok/untrusted/name_mismatch/expired). */
-bool probe_outcome_has_chain(const char *outcome);
-
 struct probe;
-
-/**
- * Start probing @sa with server name @sni (NULL or an IP literal: no SNI,
- * the name check uses @sni if given) within @timeout_ms for connect and
- * handshake. Never blocks. Returns NULL only when out of memory; an immediate
- * failure (refused, no route) gives a probe that is already done.
- */
-struct probe *probe_new(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
-			const char *sni, int timeout_ms);
 
 /** probe_new() offering @variant (dual-certificate discovery). */
 struct probe *probe_new_variant(struct probe_ctx *ctx, const struct sockaddr *sa, socklen_t salen,

@@ -152,6 +152,8 @@ struct scheduler {
 
 /* ---- stats ---- */
 
+static void scheduler_stats(const struct scheduler *s, struct sched_stats *st);
+
 static void stats_add(struct sched_stats *st, const char *outcome)
 {
 	char cls[32];
@@ -1565,7 +1567,8 @@ queued:
 	return 0;
 }
 
-void scheduler_stats(const struct scheduler *s, struct sched_stats *st)
+/* Totals since the scheduler started (loop thread only). */
+static void scheduler_stats(const struct scheduler *s, struct sched_stats *st)
 {
 	pthread_mutex_lock(&((struct scheduler *)s)->tlock);
 	*st = s->total;

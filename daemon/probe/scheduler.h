@@ -117,7 +117,4 @@ int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig
  */
 int scheduler_probe_now(struct scheduler *s, int64_t endpoint_id);
 
-/** Totals since the scheduler started (loop thread only). */
-void scheduler_stats(const struct scheduler *s, struct sched_stats *st);
-
 #endif

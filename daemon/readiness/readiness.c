@@ -322,7 +322,8 @@ bool readiness_policy_enforces(const struct pin_policy *p, time_t at)
 	return p->expires_at == 0 || at < p->expires_at;
 }
 
-enum rd_src rd_src_of(const char *source)
+/* "nsc" -> RD_SRC_NSC ...; "inventory", "api", NULL and anything else -> RD_SRC_INVENTORY. */
+static enum rd_src rd_src_of(const char *source)
 {
 	if (!source)
 		return RD_SRC_INVENTORY;

@@ -10,8 +10,6 @@
 
 /** The library a policy came from decides how it is selected (readiness.c). */
 enum rd_src { RD_SRC_INVENTORY = 0, RD_SRC_NSC, RD_SRC_TRUSTKIT, RD_SRC_OKHTTP, RD_SRC_N };
-/** "nsc" -> RD_SRC_NSC ...; "inventory", "api", NULL and anything else -> RD_SRC_INVENTORY. */
-enum rd_src rd_src_of(const char *source);
 
 /** One indexed policy. */
 struct rd_entry {

@@ -25,11 +25,6 @@ const char *readiness_plan_status_name(enum readiness_plan_status s)
 	return (unsigned)s < ARRAY_SIZE(status_names) ? status_names[s] : "unknown";
 }
 
-const char *readiness_plan_step_name(size_t step)
-{
-	return step < READINESS_PLAN_STEPS ? step_names[step] : "unknown";
-}
-
 static bool chain_has(const struct readiness_chain *c, const uint8_t pin[32])
 {
 	for (size_t i = 0; c && i < c->ncerts; i++)

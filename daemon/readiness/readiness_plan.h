@@ -42,8 +42,6 @@ enum readiness_plan_status {
 
 /** "waiting", "ready", "rolling_out", "completed", "cancelled". */
 const char *readiness_plan_status_name(enum readiness_plan_status s);
-/** "inventory", "pins", "staging", "prepared", "release", "adoption", "cleanup". */
-const char *readiness_plan_step_name(size_t step);
 
 struct readiness_plan_in {
 	const char *host; /**< normalised */

@@ -6,13 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "base/util.h"
 #include "readiness/readiness_gate.h"
 #include "readiness/readiness_load.h"
 #include "store/plans.h"
 
-int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
-			 struct readiness_chain *out, char *err, size_t errlen)
+int64_t readiness_plan_confirm_s(const struct config *cfg)
+{
+	int d = cfg && cfg->plans_confirm_days > 0 ? cfg->plans_confirm_days
+						   : PLANS_DEFAULT_CONFIRM_DAYS;
+	return (int64_t)d * 86400;
+}
+
+/*
+ * The chain plan @p moves to, as the engine needs it: its PEM completed
+ * towards an anchor with observed CA certificates (@pool may be NULL;
+ * issuers confirmed by signature, readiness_chain_complete_verified), or
+ * its keys as bare pins. Caller frees @out with readiness_chain_free.
+ * 0, -EINVAL (stored chain unreadable) or -ENOMEM.
+ */
+static int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
+				struct readiness_chain *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (p->chain_pem)

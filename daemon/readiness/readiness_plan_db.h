@@ -13,26 +13,20 @@
 #include "readiness/readiness.h"
 #include "readiness/readiness_plan.h"
 
+struct config;
 struct db;
 struct plan;
 
 #define PLANS_DEFAULT_CONFIRM_DAYS 14
+
+/** Seconds of [plans] confirm_days in @cfg (NULL or unset: the default, 14 days). */
+int64_t readiness_plan_confirm_s(const struct config *cfg);
 
 /** Observed CA certificates for completing planned chains (readiness_load_ca_crts). */
 struct readiness_ca_pool {
 	gnutls_x509_crt_t *crts;
 	size_t n;
 };
-
-/**
- * The chain plan @p moves to, as the engine needs it: its PEM completed
- * towards an anchor with observed CA certificates (@pool may be NULL;
- * issuers confirmed by signature, readiness_chain_complete_verified), or
- * its keys as bare pins. Caller frees @out with readiness_chain_free.
- * 0, -EINVAL (stored chain unreadable) or -ENOMEM.
- */
-int readiness_plan_chain(const struct plan *p, const struct readiness_ca_pool *pool,
-			 struct readiness_chain *out, char *err, size_t errlen);
 
 /**
  * Evaluate plan @p at @at against @idx/@obs (as readiness_state_eval loads

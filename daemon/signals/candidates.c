@@ -21,7 +21,8 @@
 #include "base/util.h"
 #include "pki/x509.h"
 
-const char *candidates_source_name(enum candidate_source s)
+/* "ct" / "manual"; parse them. 0 or -EINVAL. */
+static const char *candidates_source_name(enum candidate_source s)
 {
 	return s == CANDIDATE_CT ? "ct" : "manual";
 }

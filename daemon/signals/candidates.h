@@ -24,8 +24,6 @@ struct reports_alert;
 
 enum candidate_source { CANDIDATE_CT = 0, CANDIDATE_MANUAL = 1 };
 
-/** "ct" / "manual"; parse them. 0 or -EINVAL. */
-const char *candidates_source_name(enum candidate_source s);
 int candidates_parse_source(const char *s, enum candidate_source *out);
 
 /**

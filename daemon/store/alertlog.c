@@ -280,16 +280,12 @@ int alertlog_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char 
 	static const char sql[] =
 		"SELECT id FROM endpoints WHERE host = lower(?1) AND (?2 = 0 OR port = ?2) LIMIT 2";
 	char host[300];
-	long long port = 0;
-	if (!spec || !*spec || strlen(spec) >= sizeof(host))
+	int port = 0,
+	    prc = spec ? util_parse_hostport(spec, 0, host, sizeof(host), &port) : -EINVAL;
+	if (prc == -ERANGE)
+		return util_err(err, errlen, -EINVAL, "bad port in '%s'", spec);
+	if (prc)
 		return util_err(err, errlen, -EINVAL, "bad endpoint '%s'", spec ? spec : "");
-	snprintf(host, sizeof(host), "%s", spec);
-	char *colon = strrchr(host, ':');
-	if (colon && !strchr(colon + 1, ']') && strchr(host, ':') == colon) {
-		if (util_parse_int(colon + 1, 1, 65535, &port))
-			return util_err(err, errlen, -EINVAL, "bad port in '%s'", spec);
-		*colon = 0;
-	}
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));

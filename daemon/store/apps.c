@@ -13,14 +13,6 @@
 #include "importers/invfile.h"
 #include "base/util.h"
 
-static bool has_ctrl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 static int nomem(char *err, size_t errlen)
 {
 	return util_err(err, errlen, -ENOMEM, "out of memory");
@@ -41,7 +33,7 @@ static int step_done(struct db *db, sqlite3_stmt *s, const char *what, char *err
 int apps_check(const struct app *a, char *err, size_t errlen)
 {
 	size_t n = a->name ? strlen(a->name) : 0;
-	if (n < 1 || n > 128 || has_ctrl(a->name))
+	if (n < 1 || n > 128 || util_has_ctrl(a->name))
 		return util_err(err, errlen, -EINVAL,
 				"name: 1 to 128 bytes without control characters");
 	if (!model_platform_name(a->platform))
@@ -50,7 +42,7 @@ int apps_check(const struct app *a, char *err, size_t errlen)
 		return util_err(err, errlen, -EINVAL,
 				"failure_mode: must be log, message, redirect or terminate");
 	if (a->bundle_id &&
-	    (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 || has_ctrl(a->bundle_id)))
+	    (strlen(a->bundle_id) < 1 || strlen(a->bundle_id) > 256 || util_has_ctrl(a->bundle_id)))
 		return util_err(err, errlen, -EINVAL, "bundle_id: 1 to 256 bytes");
 	if (!isfinite(a->adoption_threshold) || a->adoption_threshold < 0 ||
 	    a->adoption_threshold > 1)

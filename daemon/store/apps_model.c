@@ -11,14 +11,6 @@
 #include "importers/invfile.h"
 #include "base/util.h"
 
-static bool has_ctrl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 bool apps_valid_source(const char *s)
 {
 	static const char *const names[] = { "inventory", "nsc", "trustkit", "okhttp", "api" };
@@ -195,21 +187,6 @@ int apps_put_policy(struct app_version *v, const struct pin_policy *p)
 	return 0;
 }
 
-int apps_put_sample(struct app_version *v, const struct adoption_sample *s)
-{
-	ssize_t i = apps_find_sample(v, s->at);
-	if (i >= 0) {
-		v->adoption[i] = *s;
-		return 0;
-	}
-	struct adoption_sample *t = realloc(v->adoption, (v->nadoption + 1) * sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	v->adoption = t;
-	v->adoption[v->nadoption++] = *s;
-	return 0;
-}
-
 int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen)
 {
 	if (util_parse_date(s->at, &s->at_time))
@@ -226,7 +203,7 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 	char msg[ERRLEN];
 	int rc;
 	size_t n = v->version ? strlen(v->version) : 0;
-	if (n < 1 || n > 64 || has_ctrl(v->version))
+	if (n < 1 || n > 64 || util_has_ctrl(v->version))
 		return util_err(err, errlen, -EINVAL,
 				"version: 1 to 64 bytes without control characters");
 	time_t t;

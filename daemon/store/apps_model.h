@@ -31,7 +31,6 @@ void apps_del_policy(struct app_version *v, size_t i);
 void apps_del_sample(struct app_version *v, size_t i);
 /** Add a copy, replacing the element with the same key. 0 or -ENOMEM. */
 int apps_put_policy(struct app_version *v, const struct pin_policy *p);
-int apps_put_sample(struct app_version *v, const struct adoption_sample *s);
 /** Validate (and set at_time). 0 or -EINVAL with "field: reason". */
 int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen);
 /**

@@ -61,16 +61,9 @@ static int row_hash(const char *prev, int64_t at, const char *actor, const char 
 	int rc = audit_canonical(at, actor, action, type, id, before, after, &canon, &clen);
 	if (rc)
 		return rc;
-	char *buf = malloc(64 + clen);
-	if (!buf) {
-		free(canon);
-		return -ENOMEM;
-	}
-	memcpy(buf, prev, 64);
-	memcpy(buf + 64, canon, clen);
+	const struct util_piece parts[] = { { prev, 64 }, { canon, clen } };
 	uint8_t digest[32];
-	rc = util_sha256(buf, 64 + clen, digest);
-	free(buf);
+	rc = util_sha256_parts(parts, 2, digest);
 	free(canon);
 	if (rc)
 		return rc;

@@ -41,14 +41,6 @@ int inventory_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen
 	return rc;
 }
 
-static bool has_ctrl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 static int cmp_tag(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
@@ -65,17 +57,17 @@ int inventory_endpoint_check(struct endpoint *e, char *err, size_t errlen)
 	if (!e->environment && !(e->environment = strdup("production")))
 		return util_err(err, errlen, -ENOMEM, "out of memory");
 	size_t n = strlen(e->environment);
-	if (n < 1 || n > 64 || has_ctrl(e->environment))
+	if (n < 1 || n > 64 || util_has_ctrl(e->environment))
 		return util_err(err, errlen, -EINVAL,
 				"environment: 1 to 64 bytes without control characters");
-	if (e->owner && (strlen(e->owner) > 128 || has_ctrl(e->owner)))
+	if (e->owner && (strlen(e->owner) > 128 || util_has_ctrl(e->owner)))
 		return util_err(err, errlen, -EINVAL,
 				"owner: at most 128 bytes without control characters");
 	if (e->ntags > MAX_TAGS)
 		return util_err(err, errlen, -EINVAL, "tags: at most %d tags", MAX_TAGS);
 	for (size_t i = 0; i < e->ntags; i++) {
 		n = e->tags[i] ? strlen(e->tags[i]) : 0;
-		if (n < 1 || n > 64 || has_ctrl(e->tags[i]))
+		if (n < 1 || n > 64 || util_has_ctrl(e->tags[i]))
 			return util_err(err, errlen, -EINVAL,
 					"tags[%zu]: 1 to 64 bytes without control characters", i);
 		for (size_t k = 0; k < i; k++)

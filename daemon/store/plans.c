@@ -30,14 +30,6 @@ void plans_free(struct plan *v, size_t n)
 	free(v);
 }
 
-static bool has_ctrl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 static int plan_check(struct plan *p, char *err, size_t errlen)
 {
 	if (!p->host || strlen(p->host) > 253 || model_normalize_host(p->host))
@@ -48,7 +40,7 @@ static int plan_check(struct plan *p, char *err, size_t errlen)
 		return util_err(err, errlen, -EINVAL, "not_before: not a date (YYYY-MM-DD)");
 	if (!p->not_before[0])
 		p->not_before_at = 0;
-	if (p->note && (strlen(p->note) > PLANS_MAX_NOTE || has_ctrl(p->note)))
+	if (p->note && (strlen(p->note) > PLANS_MAX_NOTE || util_has_ctrl(p->note)))
 		return util_err(err, errlen, -EINVAL,
 				"note: at most %d bytes without control characters",
 				PLANS_MAX_NOTE);

@@ -218,7 +218,7 @@ enum token_role tokens_verify(struct db *db, const char *token, char *name, size
 	sqlite3_bind_blob(st, 1, digest, sizeof(digest), SQLITE_STATIC);
 	int64_t id = 0;
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
-	    util_ct_equal(sqlite3_column_blob(st, 0), digest, 32) &&
+	    gnutls_memcmp(sqlite3_column_blob(st, 0), digest, 32) == 0 &&
 	    tokens_parse_role((const char *)sqlite3_column_text(st, 2), &role) == 0) {
 		snprintf(name, namelen, "%s", (const char *)sqlite3_column_text(st, 1));
 		id = sqlite3_column_int64(st, 3);
