@@ -47,9 +47,9 @@ KNOWN_EDGES = {
     ('alerts', 'signals'),   # alerts_eval.c reads report clusters
 }
 KNOWN_SQL = {
-    'alerts/alerts.c', 'alerts/alerts_admin.c', 'alerts/alerts_eval.c',
-    'alerts/webhook.c', 'alerts/webhook_worker.c', 'cli/cli_probe.c', 'cli/cli_sweep.c',
-    'http/api.c', 'http/api_read.c', 'http/api_write.c', 'http/http.c', 'http/metrics.c',
+    'alerts/alerts_eval.c',
+    'alerts/webhook_worker.c',
+    'http/http.c',
     'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',
     'signals/reports_store.c', 'signals/reports_view.c',
 }

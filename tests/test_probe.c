@@ -17,6 +17,10 @@
 
 #include "probe/probe.h"
 #include "demo/tlsfarm.h"
+#include "store/audit.h"
+#include "store/db.h"
+#include "store/inventory.h"
+#include "store/observations.h"
 #include "base/util.h"
 
 static const char *pinwatch_bin;
@@ -425,6 +429,112 @@ static void test_cli_probe_json_pins(void **state)
 	}
 }
 
+/* The endpoint rows, their audit rows and observation count of @path. */
+static void store_state(const char *path, struct endpoint **eps, size_t *nep, size_t *naudit,
+			size_t *nobs)
+{
+	char err[ERRLEN];
+	struct db *db = db_open(path, DB_NO_CHECK, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(inventory_endpoint_list(db, eps, nep, err, sizeof(err)), 0);
+	struct audit_filter f = { .object_type = "endpoint" };
+	json_t *rows = NULL;
+	assert_int_equal(audit_list(db, &f, &rows, err, sizeof(err)), 0);
+	*naudit = json_array_size(rows);
+	for (size_t i = 0; i < *naudit; i++) {
+		json_t *r = json_array_get(rows, i);
+		assert_string_equal(json_string_value(json_object_get(r, "action")), "create");
+		assert_non_null(strstr(json_string_value(json_object_get(r, "actor")), "cli:"));
+	}
+	json_decref(rows);
+	*nobs = 0;
+	for (size_t i = 0; i < *nep; i++) {
+		struct obs_row *o = NULL;
+		size_t n = 0;
+		assert_int_equal(obs_latest(db, (*eps)[i].id, 0, &o, &n, err, sizeof(err)), 0);
+		*nobs += n;
+		obs_rows_free(o, n);
+	}
+	assert_int_equal(
+		audit_verify(db, NULL, &(struct audit_verify_result){ 0 }, err, sizeof(err)), 0);
+	db_close(db);
+}
+
+static void free_eps(struct endpoint *eps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		model_endpoint_free(&eps[i]);
+	free(eps);
+}
+
+/* probe --store creates the endpoint through the inventory store: host and
+ * SNI normalised, one audit row; probing it again records observations
+ * only; a HOST the inventory refuses is refused before probing. */
+static void test_cli_probe_store_normalised_and_audited(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *target, *sni; /* sni NULL: none given */
+		const char *want_host, *want_sni;
+		size_t want_eps, want_audit;
+	} cases[] = {
+		{ "A.Test.", NULL, "a.test", NULL, 1, 1 },    /* upper case, trailing dot */
+		{ "a.test", "A.TEST", "a.test", NULL, 1, 1 }, /* same endpoint: no audit row */
+		{ "Alias.Test", "a.test", "alias.test", "a.test", 2, 2 }, /* SNI differs: kept */
+	};
+	char db[128], args[768], *out = NULL;
+	snprintf(db, sizeof(db), "%s/store.db", dir);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char sni[64] = "";
+		if (cases[i].sni)
+			snprintf(sni, sizeof(sni), "--sni %s", cases[i].sni);
+		snprintf(args, sizeof(args),
+			 "probe --no-discover --store --db %s --ca-file %s --address 127.0.0.1 %s "
+			 "'%s:%u'",
+			 db, ca_root, sni, cases[i].target, tlsfarm_port(farm));
+		int rc = run_bin(args, &out);
+		free(out);
+		/* a chain was received (the name may not match: exit 1) and stored */
+		assert_true(rc == 0 || rc == 1);
+		struct endpoint *eps = NULL;
+		size_t nep = 0, naudit = 0, nobs = 0;
+		store_state(db, &eps, &nep, &naudit, &nobs);
+		assert_int_equal(nep, cases[i].want_eps);
+		assert_int_equal(naudit, cases[i].want_audit);
+		assert_int_equal(nobs, nep); /* one address each */
+		const struct endpoint *e = NULL;
+		for (size_t k = 0; k < nep; k++)
+			if (strcmp(eps[k].host, cases[i].want_host) == 0)
+				e = &eps[k];
+		assert_non_null(e);
+		assert_int_equal(e->port, tlsfarm_port(farm));
+		if (cases[i].want_sni)
+			assert_string_equal(e->sni, cases[i].want_sni);
+		else
+			assert_null(e->sni);
+		assert_string_equal(e->environment, "production");
+		assert_int_equal(e->interval_s, INVENTORY_DEFAULT_INTERVAL);
+		assert_true(e->enabled);
+		free_eps(eps, nep);
+	}
+	/* An IPv6 literal is no inventory host name: refused before probing,
+	 * nothing written. */
+	snprintf(args, sizeof(args), "probe --store --db %s --ca-file %s --sni a.test '[::1]:%u'",
+		 db, ca_root, tlsfarm_port(farm6));
+	assert_int_equal(run_bin(args, &out), 2);
+	assert_string_equal(out, "");
+	free(out);
+	char errtext[2048];
+	read_stderr(errtext, sizeof(errtext));
+	assert_non_null(strstr(errtext, "host"));
+	struct endpoint *eps = NULL;
+	size_t nep = 0, naudit = 0, nobs = 0;
+	store_state(db, &eps, &nep, &naudit, &nobs);
+	assert_int_equal(nep, 2);
+	assert_int_equal(naudit, 2);
+	free_eps(eps, nep);
+}
+
 static void test_cli_pin_output_and_bad_files(void **state)
 {
 	(void)state;
@@ -474,6 +584,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_probe_run_sync_ipv6),
 		cmocka_unit_test(test_probe_run_many_mixed),
 		cmocka_unit_test(test_cli_probe_json_pins),
+		cmocka_unit_test(test_cli_probe_store_normalised_and_audited),
 		cmocka_unit_test(test_cli_pin_output_and_bad_files),
 	};
 	if (argc < 2) {

@@ -10,6 +10,10 @@
 #include "store/db.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
+#include "store/alertlog.h"
+#include "store/apps.h"
+#include "store/inventory.h"
+#include "store/webhooks.h"
 
 static const char *const kind_names[ALERT_KIND_COUNT] = {
 	[ALERT_STRANDING_NOW] = "stranding_now",
@@ -174,17 +178,6 @@ static int cmp_row(const void *a, const void *b)
 		      ((const struct firing_row *)b)->fingerprint);
 }
 
-static int sql_fail(struct apply_ctx *c, const char *what)
-{
-	return util_err(c->err, c->errlen, -EIO, "%s: %s", what, db_errmsg(c->db));
-}
-
-static char *col_strdup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return t ? strdup((const char *)t) : NULL;
-}
-
 static void free_rows(struct firing_row *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -196,53 +189,33 @@ static void free_rows(struct firing_row *rows, size_t n)
 
 static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nout)
 {
-	static const char sql[] =
-		"SELECT id, fingerprint, kind, severity, endpoint_id, starts_at,"
-		" last_sent_at, summary, details FROM alerts WHERE status = 'firing'";
-	sqlite3_stmt *s = db_stmt(c->db, sql);
+	struct alertlog_row *stored = NULL;
 	struct firing_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-
-	if (!s)
-		return sql_fail(c, "loading alerts");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			if (cap >= ALERT_MAX_CONDS * 4) {
-				free_rows(rows, n);
-				return util_err(c->err, c->errlen, -E2BIG,
-						"too many firing alerts");
-			}
-			size_t ncap = cap ? cap * 2 : 64;
-			struct firing_row *nr = realloc(rows, ncap * sizeof(*nr));
-			if (!nr) {
-				free_rows(rows, n);
-				return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
-			}
-			rows = nr;
-			cap = ncap;
-		}
-		struct firing_row *r = &rows[n];
-		memset(r, 0, sizeof(*r));
-		r->id = sqlite3_column_int64(s, 0);
-		snprintf(r->fingerprint, sizeof(r->fingerprint), "%s",
-			 (const char *)sqlite3_column_text(s, 1));
-		if (alerts_kind_parse((const char *)sqlite3_column_text(s, 2), &r->kind))
+	size_t n = 0;
+	int rc = alertlog_firing(c->db, ALERT_MAX_CONDS * 4, &stored, &n, c->err, c->errlen);
+	if (rc)
+		return rc;
+	if (n && !(rows = calloc(n, sizeof(*rows)))) {
+		alertlog_rows_free(stored, n);
+		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct alertlog_row *s = &stored[i];
+		struct firing_row *r = &rows[i];
+		r->id = s->id;
+		snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", s->fingerprint);
+		if (alerts_kind_parse(s->kind, &r->kind))
 			r->kind = ALERT_KIND_COUNT; /* unknown kinds are never in scope */
-		if (alerts_severity_parse((const char *)sqlite3_column_text(s, 3), &r->severity))
+		if (alerts_severity_parse(s->severity, &r->severity))
 			r->severity = ALERT_WARNING;
-		r->endpoint_id = sqlite3_column_int64(s, 4);
-		r->starts_at = (time_t)sqlite3_column_int64(s, 5);
-		r->last_sent_at = (time_t)sqlite3_column_int64(s, 6);
-		r->summary = col_strdup(s, 7);
-		r->details = col_strdup(s, 8);
-		n++;
+		r->endpoint_id = s->endpoint_id;
+		r->starts_at = s->starts_at;
+		r->last_sent_at = s->last_sent_at;
+		r->summary = s->summary; /* taken over */
+		r->details = s->details;
+		s->summary = s->details = NULL;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free_rows(rows, n);
-		return sql_fail(c, "loading alerts");
-	}
+	alertlog_rows_free(stored, n);
 	if (n)
 		qsort(rows, n, sizeof(*rows), cmp_row);
 	*out = rows;
@@ -252,74 +225,48 @@ static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nou
 
 static int load_hooks(struct apply_ctx *c)
 {
-	static const char sql[] =
-		"SELECT id, format, min_severity FROM webhooks WHERE enabled = 1 ORDER BY id";
-	sqlite3_stmt *s = db_stmt(c->db, sql);
-	int rc;
-
-	if (!s)
-		return sql_fail(c, "loading webhooks");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (c->nhooks >= 1024)
-			break; /* hard cap; the CLI/API refuse more than that */
-		struct hook *nh = realloc(c->hooks, (c->nhooks + 1) * sizeof(*nh));
-		if (!nh) {
-			sqlite3_reset(s);
-			return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
-		}
-		c->hooks = nh;
-		struct hook *h = &c->hooks[c->nhooks++];
-		h->id = sqlite3_column_int64(s, 0);
-		if (webhook_format_parse((const char *)sqlite3_column_text(s, 1), &h->format))
+	struct webhooks_target *t = NULL;
+	size_t n = 0;
+	int rc = webhooks_enabled(c->db, &t, &n, c->err, c->errlen);
+	if (rc)
+		return rc;
+	if (n && !(c->hooks = calloc(n, sizeof(*c->hooks)))) {
+		free(t);
+		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct hook *h = &c->hooks[i];
+		h->id = t[i].id;
+		if (webhook_format_parse(t[i].format, &h->format))
 			h->format = WEBHOOK_GENERIC;
-		if (alerts_severity_parse((const char *)sqlite3_column_text(s, 2),
-					  &h->min_severity))
+		if (alerts_severity_parse(t[i].min_severity, &h->min_severity))
 			h->min_severity = ALERT_WARNING;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sql_fail(c, "loading webhooks");
+	c->nhooks = n;
+	free(t);
+	return 0;
 }
 
 static int is_silenced(struct apply_ctx *c, const char *fingerprint, int64_t endpoint_id, bool *out)
 {
-	static const char sql[] = "SELECT 1 FROM silences WHERE until > ?1 AND (fingerprint = ?2"
-				  " OR (?3 <> 0 AND endpoint_id = ?3)) LIMIT 1";
-	sqlite3_stmt *s = db_stmt(c->db, sql);
-	if (!s)
-		return sql_fail(c, "reading silences");
-	sqlite3_bind_int64(s, 1, c->now);
-	sqlite3_bind_text(s, 2, fingerprint, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, endpoint_id);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(c, "reading silences");
-	*out = rc == SQLITE_ROW;
-	return 0;
+	return alertlog_silenced(c->db, c->now, fingerprint, endpoint_id, out, c->err, c->errlen);
 }
 
-/* Label strings of an alert row: "host:port" and the app name. */
+/* Label strings of an alert row: "host:port" and the app name ("" when
+ * unknown or unreadable: labels never fail an evaluation). */
 static void alert_labels(struct apply_ctx *c, int64_t endpoint_id, int64_t app_id, char *ep,
 			 size_t eplen, char *app, size_t applen)
 {
-	static const char sql_ep[] = "SELECT host, port FROM endpoints WHERE id = ?";
-	static const char sql_app[] = "SELECT name FROM apps WHERE id = ?";
-	sqlite3_stmt *s;
-
+	char err[ERRLEN];
 	ep[0] = app[0] = 0;
-	if (endpoint_id && (s = db_stmt(c->db, sql_ep))) {
-		sqlite3_bind_int64(s, 1, endpoint_id);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			snprintf(ep, eplen, "%s:%d", (const char *)sqlite3_column_text(s, 0),
-				 sqlite3_column_int(s, 1));
-		sqlite3_reset(s);
+	if (endpoint_id) {
+		struct endpoint e;
+		if (inventory_endpoint_get_id(c->db, endpoint_id, &e, err, sizeof(err)) == 0)
+			snprintf(ep, eplen, "%s:%d", e.host, e.port);
+		model_endpoint_free(&e);
 	}
-	if (app_id && (s = db_stmt(c->db, sql_app))) {
-		sqlite3_bind_int64(s, 1, app_id);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			snprintf(app, applen, "%s", (const char *)sqlite3_column_text(s, 0));
-		sqlite3_reset(s);
-	}
+	if (app_id && apps_name(c->db, app_id, app, applen, err, sizeof(err)) != 0)
+		app[0] = 0;
 }
 
 /* The details stored on the row: the condition's details plus the labels. */
@@ -375,14 +322,6 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 		  const char *status, int64_t endpoint_id, const char *summary, const char *details,
 		  time_t starts_at, time_t ends_at, const char *key)
 {
-	static const char sql_ins[] =
-		"INSERT INTO webhook_outbox (webhook_id, alert_id, idempotency_key, body, state,"
-		" attempts, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, "
-		"?5)"
-		" ON CONFLICT (webhook_id, idempotency_key) DO UPDATE SET body = excluded.body,"
-		" state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,"
-		" created_at = excluded.created_at, last_status = NULL, last_error = NULL";
-	static const char sql_sent[] = "UPDATE alerts SET last_sent_at = ?2 WHERE id = ?1";
 	bool silenced = false;
 	int rc = is_silenced(c, fingerprint, endpoint_id, &silenced);
 	if (rc)
@@ -420,34 +359,15 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 			rc = util_err(c->err, c->errlen, -ENOMEM, "cannot build webhook payload");
 			break;
 		}
-		sqlite3_stmt *s = db_stmt(c->db, sql_ins);
-		if (!s) {
-			free(body);
-			rc = sql_fail(c, "queueing notification");
-			break;
-		}
-		sqlite3_bind_int64(s, 1, h->id);
-		sqlite3_bind_int64(s, 2, alert_id);
-		sqlite3_bind_text(s, 3, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 4, body, -1, free);
-		sqlite3_bind_int64(s, 5, c->now);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = sql_fail(c, "queueing notification");
-		sqlite3_reset(s);
+		rc = webhooks_enqueue(c->db, h->id, alert_id, key, body, c->now, c->err, c->errlen);
+		free(body);
 		if (rc == 0)
 			c->res->notifications++;
 	}
 	json_decref(dj);
 	if (rc)
 		return rc;
-	sqlite3_stmt *s = db_stmt(c->db, sql_sent);
-	if (!s)
-		return sql_fail(c, "updating alert");
-	sqlite3_bind_int64(s, 1, alert_id);
-	sqlite3_bind_int64(s, 2, c->now);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sql_fail(c, "updating alert");
-	sqlite3_reset(s);
-	return rc;
+	return alertlog_sent(c->db, alert_id, c->now, c->err, c->errlen);
 }
 
 static int make_key(char *key, size_t len, const char *fp, const char *status, time_t start,
@@ -461,36 +381,19 @@ static int make_key(char *key, size_t len, const char *fp, const char *status, t
 
 static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 {
-	static const char sql[] =
-		"INSERT INTO alerts (fingerprint, kind, endpoint_id, app_id, severity, status,"
-		" summary, details, starts_at, updated_at) VALUES (?1, ?2, NULLIF(?3, 0), "
-		"NULLIF(?4, 0),"
-		" ?5, 'firing', ?6, ?7, ?8, ?8)";
 	char ep[300], app[160], key[256];
+	int64_t id = 0;
 	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
 	char *details = details_text(k, ep, app, k->severity);
 	if (!details)
 		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
-	sqlite3_stmt *s = db_stmt(c->db, sql);
-	if (!s) {
+	int rc = alertlog_open(c->db, k->fingerprint, alerts_kind_name(k->kind), k->endpoint_id,
+			       k->app_id, alerts_severity_name(k->severity), k->summary, details,
+			       c->now, &id, c->err, c->errlen);
+	if (rc) {
 		free(details);
-		return sql_fail(c, "opening alert");
+		return rc;
 	}
-	sqlite3_bind_text(s, 1, k->fingerprint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, alerts_kind_name(k->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, k->endpoint_id);
-	sqlite3_bind_int64(s, 4, k->app_id);
-	sqlite3_bind_text(s, 5, alerts_severity_name(k->severity), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, k->summary, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, details, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, c->now);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(details);
-		return sql_fail(c, "opening alert");
-	}
-	int64_t id = sqlite3_last_insert_rowid(db_handle(c->db));
 	c->res->opened++;
 	rc = make_key(key, sizeof(key), k->fingerprint, "firing", c->now, 0);
 	if (rc == 0 && !k->quiet)
@@ -503,8 +406,6 @@ static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, struct firing_row *r,
 			   enum alert_action act)
 {
-	static const char sql[] = "UPDATE alerts SET severity = ?2, summary = ?3, details = ?4,"
-				  " updated_at = ?5 WHERE id = ?1";
 	char ep[300], app[160], key[256];
 	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
 	enum alert_severity peak = stored_peak(r);
@@ -527,21 +428,9 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 	}
 	bool same = r->summary && !strcmp(r->summary, k->summary) && r->details &&
 		    !strcmp(r->details, details);
-	if (act != ALERT_ACT_UPDATE || !same) {
-		sqlite3_stmt *s = db_stmt(c->db, sql);
-		if (!s) {
-			free(details);
-			return sql_fail(c, "updating alert");
-		}
-		sqlite3_bind_int64(s, 1, r->id);
-		sqlite3_bind_text(s, 2, alerts_severity_name(k->severity), -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, k->summary, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, details, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, c->now);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = sql_fail(c, "updating alert");
-		sqlite3_reset(s);
-	}
+	if (act != ALERT_ACT_UPDATE || !same)
+		rc = alertlog_update(c->db, r->id, alerts_severity_name(k->severity), k->summary,
+				     details, c->now, c->err, c->errlen);
 	if (rc == 0 && (act == ALERT_ACT_CHANGE || act == ALERT_ACT_REPEAT) && !k->quiet) {
 		if (act == ALERT_ACT_CHANGE)
 			c->res->changed++;
@@ -562,20 +451,11 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 
 static int do_resolve(struct apply_ctx *c, struct firing_row *r)
 {
-	static const char sql[] = "UPDATE alerts SET status = 'resolved', ends_at = ?2,"
-				  " updated_at = ?3 WHERE id = ?1";
 	char key[256];
 	time_t ends = c->now < r->starts_at ? r->starts_at : c->now;
-	sqlite3_stmt *s = db_stmt(c->db, sql);
-	if (!s)
-		return sql_fail(c, "resolving alert");
-	sqlite3_bind_int64(s, 1, r->id);
-	sqlite3_bind_int64(s, 2, ends);
-	sqlite3_bind_int64(s, 3, c->now);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(c, "resolving alert");
+	int rc = alertlog_resolve(c->db, r->id, ends, c->now, c->err, c->errlen);
+	if (rc)
+		return rc;
 	c->res->resolved++;
 	/* Receivers that never heard of the episode (silenced throughout) are not told it ended. */
 	if (r->last_sent_at == 0)

@@ -13,12 +13,15 @@
 #include <string.h>
 
 #include "alerts/alerts.h"
+#include "store/webhooks.h"
 #include "store/audit.h"
 #include "build_config.h"
 #include "base/config.h"
 #include "store/db.h"
 #include "base/util.h"
 #include "alerts/webhook_int.h"
+
+_Static_assert(WEBHOOKS_URL_MAX == WEBHOOK_URL_MAX, "the store shows URLs of any length");
 
 /* "generic" / "slack". */
 static const char *webhook_format_name(enum webhook_format f)
@@ -175,29 +178,11 @@ fail:
 
 /* ---- configuration rows ------------------------------------------------- */
 
-static json_t *webhook_row_json(sqlite3_stmt *s, bool redact)
-{
-	const char *url = (const char *)sqlite3_column_text(s, 1);
-	char red[WEBHOOK_URL_MAX + 16];
-	if (redact && webhook_redact_url(url, red, sizeof(red)) != 0)
-		snprintf(red, sizeof(red), "(unparsable URL)");
-	return json_pack(
-		"{s:I, s:s, s:s, s:s, s:b, s:I, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
-		"url", redact ? red : url, "format", (const char *)sqlite3_column_text(s, 2),
-		"min_severity", (const char *)sqlite3_column_text(s, 3), "enabled",
-		sqlite3_column_int(s, 4), "created_at", (json_int_t)sqlite3_column_int64(s, 5),
-		"has_secret", sqlite3_column_type(s, 6) != SQLITE_NULL);
-}
-
 int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_format fmt,
 		const char *secret, const char *min_severity, time_t now, int64_t *id, char *err,
 		size_t errlen)
 {
-	static const char sql[] =
-		"INSERT INTO webhooks (url, format, secret, min_severity, enabled,"
-		" created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)";
 	enum alert_severity sev = ALERT_WARNING;
-	int64_t count = 0;
 	int rc = webhook_url_check(url, err, errlen);
 	if (rc)
 		return rc;
@@ -213,246 +198,54 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 		return util_err(err, errlen, -EINVAL,
 				"min-severity must be info, warning or critical, got '%s'",
 				min_severity);
-	if ((rc = db_begin(db)) != 0)
-		return util_err(err, errlen, rc, "%s", db_errmsg(db));
-	if (db_query_int(db, "SELECT count(*) FROM webhooks", &count) == 0 && count >= 1024) {
-		db_rollback(db);
-		return util_err(err, errlen, -ENOSPC, "too many webhooks (1024)");
-	}
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
-	sqlite3_bind_text(s, 1, url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, webhook_format_name(fmt), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, secret, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, alerts_severity_name(sev), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		rc = util_err(err, errlen, db_errno(rc), "adding webhook: %s", db_errmsg(db));
-		goto fail;
-	}
-	*id = sqlite3_last_insert_rowid(db_handle(db));
 	char red[WEBHOOK_URL_MAX + 16];
 	if (webhook_redact_url(url, red, sizeof(red)))
 		snprintf(red, sizeof(red), "?");
-	json_t *after =
-		json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)*id, "url", red, "format",
-			  webhook_format_name(fmt), "min_severity", alerts_severity_name(sev));
-	rc = audit_commit(db, actor, "create", "webhook", *id, NULL, after, err, errlen);
-	json_decref(after);
-	return rc;
-fail:
-	db_rollback(db);
-	return rc;
+	return webhooks_add(db, actor, url, webhook_format_name(fmt), secret,
+			    alerts_severity_name(sev), red, now, id, err, errlen);
 }
 
 int webhook_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen)
 {
-	static const char sql_get[] = "SELECT id, url, format, min_severity, enabled, created_at,"
-				      " secret FROM webhooks WHERE id = ?";
-	static const char sql_del[] = "DELETE FROM webhooks WHERE id = ?";
-	int rc = db_begin(db);
-	if (rc)
-		return util_err(err, errlen, rc, "%s", db_errmsg(db));
-	sqlite3_stmt *s = db_stmt(db, sql_get);
-	json_t *before = NULL;
-	if (!s) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		before = webhook_row_json(s, true);
-	sqlite3_reset(s);
-	if (!before) {
-		rc = util_err(err, errlen, -ENOENT, "no webhook with id %lld", (long long)id);
-		goto fail;
-	}
-	s = db_stmt(db, sql_del);
-	if (!s) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	sqlite3_reset(s);
-	if (rc)
-		goto fail;
-	rc = audit_commit(db, actor, "delete", "webhook", id, before, NULL, err, errlen);
-	json_decref(before);
-	return rc;
-fail:
-	json_decref(before);
-	db_rollback(db);
-	return rc;
+	return webhooks_remove(db, actor, id, webhook_redact_url, err, errlen);
 }
 
 int webhook_list_json(struct db *db, json_t **out, char *err, size_t errlen)
 {
-	static const char sql[] =
-		"SELECT w.id, w.url, w.format, w.min_severity, w.enabled, w.created_at, w.secret,"
-		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
-		"'pending'),"
-		" (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = "
-		"'given_up')"
-		" FROM webhooks w ORDER BY w.id";
-	sqlite3_stmt *s = db_stmt(db, sql);
-	json_t *arr = json_array();
-	int rc;
-	if (!s || !arr) {
-		json_decref(arr);
-		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *o = webhook_row_json(s, true);
-		if (!o)
-			break;
-		json_object_set_new(o, "pending", json_integer(sqlite3_column_int64(s, 7)));
-		json_object_set_new(o, "given_up", json_integer(sqlite3_column_int64(s, 8)));
-		json_array_append_new(arr, o);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return util_err(err, errlen, -EIO, "listing webhooks: %s", db_errmsg(db));
-	}
-	*out = arr;
-	return 0;
+	return webhooks_list_json(db, webhook_redact_url, out, err, errlen);
 }
 
 int webhook_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
 {
-	static const char sql[] = "SELECT coalesce(sum(state = 'pending'), 0),"
-				  " coalesce(sum(state = 'given_up'), 0) FROM webhook_outbox";
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return -EIO;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*pending = sqlite3_column_int64(s, 0);
-		*given_up = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	return webhooks_outbox_counts(db, pending, given_up);
 }
 
 int webhook_outbox_json(struct db *db, const char *state, int limit, json_t **out, char *err,
 			size_t errlen)
 {
-	static const char sql[] = "SELECT id, webhook_id, alert_id, idempotency_key, state, "
-				  "attempts, next_attempt_at,"
-				  " last_status, last_error, created_at FROM webhook_outbox"
-				  " WHERE ?1 IS NULL OR state = ?1 ORDER BY id LIMIT ?2";
-	sqlite3_stmt *s = db_stmt(db, sql);
-	json_t *arr = json_array();
-	int rc;
-	if (!s || !arr) {
-		json_decref(arr);
-		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	}
-	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *o = json_object();
-		static const char *const names[] = {
-			"id",	      "webhook_id", "alert_id",	       "idempotency_key",
-			"state",      "attempts",   "next_attempt_at", "last_status",
-			"last_error", "created_at"
-		};
-		for (int i = 0; o && i < 10; i++) {
-			json_t *v;
-			switch (sqlite3_column_type(s, i)) {
-			case SQLITE_NULL:
-				v = json_null();
-				break;
-			case SQLITE_INTEGER:
-				v = json_integer(sqlite3_column_int64(s, i));
-				break;
-			default:
-				v = json_string((const char *)sqlite3_column_text(s, i));
-			}
-			json_object_set_new(o, names[i], v);
-		}
-		if (o)
-			json_array_append_new(arr, o);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return util_err(err, errlen, -EIO, "listing the outbox: %s", db_errmsg(db));
-	}
-	*out = arr;
-	return 0;
+	return webhooks_outbox_json(db, state, limit, out, err, errlen);
 }
 
 int webhook_outbox_retry(struct db *db, const char *actor, int64_t id, time_t now, char *err,
 			 size_t errlen)
 {
-	static const char sql[] =
-		"UPDATE webhook_outbox SET state = 'pending', attempts = 0,"
-		" next_attempt_at = ?2, created_at = ?2 WHERE id = ?1 AND state = 'given_up'";
-	int rc = db_begin(db);
-	if (rc)
-		return util_err(err, errlen, rc, "%s", db_errmsg(db));
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-		goto fail;
-	}
-	if (sqlite3_changes(db_handle(db)) != 1) {
-		rc = util_err(err, errlen, -ENOENT, "no given-up outbox row with id %lld",
-			      (long long)id);
-		goto fail;
-	}
-	json_t *before = json_pack("{s:s}", "state", "given_up");
-	json_t *after = json_pack("{s:s}", "state", "pending");
-	rc = audit_commit(db, actor, "update", "webhook_outbox", id, before, after, err, errlen);
-	json_decref(before);
-	json_decref(after);
-	return rc;
-fail:
-	db_rollback(db);
-	return rc;
+	return webhooks_outbox_retry(db, actor, id, now, err, errlen);
 }
 
 int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http_status, char *err,
 		 size_t errlen)
 {
-	static const char sql[] = "SELECT url, format, secret FROM webhooks WHERE id = ?";
 	char url[WEBHOOK_URL_MAX + 1], secret[WEBHOOK_SECRET_MAX + 1] = "", fp[64], key[128];
-	char receiver[64], errbuf[CURL_ERROR_SIZE];
+	char receiver[64], errbuf[CURL_ERROR_SIZE], format[16] = "";
 	enum webhook_format fmt = WEBHOOK_GENERIC;
 	time_t now = util_now();
-	sqlite3_stmt *s = db_stmt(db, sql);
 
 	*http_status = 0;
-	if (!s)
-		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		snprintf(url, sizeof(url), "%s", (const char *)sqlite3_column_text(s, 0));
-		(void)webhook_format_parse((const char *)sqlite3_column_text(s, 1), &fmt);
-		if (sqlite3_column_text(s, 2))
-			snprintf(secret, sizeof(secret), "%s",
-				 (const char *)sqlite3_column_text(s, 2));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return util_err(err, errlen, rc == SQLITE_DONE ? -ENOENT : -EIO,
-				"no webhook with id %lld", (long long)id);
+	int rc = webhooks_target_get(db, id, url, sizeof(url), format, sizeof(format), secret,
+				     sizeof(secret), err, errlen);
+	if (rc)
+		return rc;
+	(void)webhook_format_parse(format, &fmt);
 
 	snprintf(fp, sizeof(fp), "pinwatch-test-%lld", (long long)id);
 	snprintf(key, sizeof(key), "%s:firing:%lld", fp, (long long)now);

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "store/db.h"
 #include "base/log.h"
+#include "store/inventory.h"
 #include "store/observations.h"
 #include "probe/probe.h"
 #include "base/util.h"
@@ -37,8 +38,9 @@ static void usage(void)
 	       "                    certificates presents)\n"
 	       "  --json            print JSON\n"
 	       "  --store           also record the results as observations of the endpoint\n"
-	       "                    HOST:PORT in the database (added to the inventory if "
-	       "missing)\n" CLI_GLOBAL_HELP "  -h, --help        this help\n\n"
+	       "                    HOST:PORT in the database (added to the inventory if\n"
+	       "                    missing, normalised and audited; HOST must be a "
+	       "name)\n" CLI_GLOBAL_HELP "  -h, --help        this help\n\n"
 	       "The probe keeps at most 32 certificates / 256 KiB of chain and says so.\n"
 	       "The exit status judges the normal probe; discovery results are shown (and\n"
 	       "stored with --store) beside it.\n"
@@ -47,60 +49,62 @@ static void usage(void)
 	       "timeout or TLS failure).\n");
 }
 
-/* Record @res under endpoint (host, port), creating it if needed. EXIT_*. */
+/* The endpoint probe --store records under: (host, port), its SNI only when
+ * it differs from the host, everything else the inventory's defaults.
+ * Normalised here (inventory_endpoint_check) so that a bad HOST is refused
+ * before probing. 0 or -EINVAL/-ENOMEM with a message. */
+static int store_endpoint(const char *host, uint16_t port, const char *sni, struct endpoint *e,
+			  char *err, size_t errlen)
+{
+	memset(e, 0, sizeof(*e));
+	e->port = port;
+	e->enabled = true;
+	if (!(e->host = strdup(host)) || !(e->sni = strdup(sni)))
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	int rc = inventory_endpoint_check(e, err, errlen);
+	if (!rc && strcmp(e->sni, e->host) == 0) {
+		free(e->sni);
+		e->sni = NULL;
+	}
+	return rc;
+}
+
+/* Record @res under endpoint (host, port), creating it (audited) if needed. EXIT_*. */
 static int store_results(struct cli_global *g, const char *host, uint16_t port, const char *sni,
 			 const struct probe_result *res, size_t n)
 {
 	struct db *db = NULL;
-	char err[ERRLEN], lhost[256];
-	int rc = cli_open_db(g, DB_NO_CHECK, &db);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i <= strlen(host) && i < sizeof(lhost); i++)
-		lhost[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i]);
-	lhost[sizeof(lhost) - 1] = '\0';
-	if (db_begin(db) != 0)
-		goto fail;
-	sqlite3_stmt *s =
-		db_stmt(db, "INSERT INTO endpoints (host, port, sni, created_at, updated_at) "
-			    "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, port) DO NOTHING");
-	if (!s)
-		goto fail;
-	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, port);
-	if (strcmp(sni, host) != 0)
-		sqlite3_bind_text(s, 3, sni, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)util_now());
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	sqlite3_reset(s);
-	int64_t id = 0;
-	s = db_stmt(db, "SELECT id FROM endpoints WHERE host = ?1 AND port = ?2");
-	if (!s)
-		goto fail;
-	sqlite3_bind_text(s, 1, lhost, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, port);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto fail;
-	id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	for (size_t i = 0; i < n; i++) {
-		if (obs_record(db, id, &res[i], NULL, err, sizeof(err)) != 0) {
-			log_err("probe --store: %s", err);
-			db_rollback(db);
-			db_close(db);
-			return EXIT_RUNTIME;
-		}
+	struct endpoint ep, *e = &ep;
+	char err[ERRLEN], esc[ERRLEN * 2];
+	int rc = store_endpoint(host, port, sni, e, err, sizeof(err));
+	if (rc) {
+		log_err("probe --store: %s", log_escape(err, esc, sizeof(esc)));
+		model_endpoint_free(e);
+		return EXIT_RUNTIME;
 	}
-	if (db_commit(db) != 0)
-		goto fail;
+	if ((rc = cli_open_db(g, DB_NO_CHECK, &db))) {
+		model_endpoint_free(e);
+		return rc;
+	}
+	if (db_begin(db) != 0) {
+		snprintf(err, sizeof(err), "%s", db_errmsg(db));
+		rc = -EIO;
+	} else {
+		rc = inventory_endpoint_ensure(db, cli_actor(), e, NULL, err, sizeof(err));
+	}
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = obs_record(db, e->id, &res[i], NULL, err, sizeof(err));
+	if (!rc && db_commit(db) != 0) {
+		snprintf(err, sizeof(err), "%s", db_errmsg(db));
+		rc = -EIO;
+	}
+	if (rc) {
+		log_err("probe --store: %s", log_escape(err, esc, sizeof(esc)));
+		db_rollback(db);
+	}
 	db_close(db);
-	return EXIT_OK;
-fail:
-	log_err("probe --store: %s", db_errmsg(db));
-	db_rollback(db);
-	db_close(db);
-	return EXIT_RUNTIME;
+	model_endpoint_free(e);
+	return rc ? EXIT_RUNTIME : EXIT_OK;
 }
 
 static void print_chain(const char *title, const struct x509_chain *ch, bool hex)
@@ -248,10 +252,18 @@ int cmd_probe(int argc, char **argv)
 		return cli_usage_error("probe", "--sni: 1 to 253 characters");
 	if (!sni)
 		sni = host;
+	char err[ERRLEN], esc[ERRLEN * 2];
+	if (store) { /* refuse what the inventory would refuse before probing */
+		struct endpoint ep;
+		int vr = store_endpoint(host, port, sni, &ep, err, sizeof(err));
+		model_endpoint_free(&ep);
+		if (vr)
+			return cli_usage_error("probe", "--store: %s",
+					       log_escape(err, esc, sizeof(esc)));
+	}
 
 	struct probe_addr addrs[MAX_ALL_ADDRESSES];
 	size_t n = 0;
-	char err[ERRLEN], esc[ERRLEN * 2];
 	int rc;
 	if (address) {
 		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };

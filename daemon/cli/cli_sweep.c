@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "store/db.h"
 #include "base/log.h"
+#include "store/inventory.h"
 #include "store/observations.h"
 #include "probe/scheduler.h"
 #include "base/util.h"
@@ -263,24 +264,23 @@ int cmd_history(int argc, char **argv)
 	struct db *db = NULL;
 	if ((rc = cli_open_db(&g, DB_NO_CHECK, &db)) != EXIT_OK)
 		return rc;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-		    db_handle(db),
-		    "SELECT id, port FROM endpoints WHERE host = ?1 AND (?2 = 0 OR port = ?2) "
-		    "ORDER BY port",
-		    -1, &st, NULL) != SQLITE_OK) {
-		log_err("history: %s", db_errmsg(db));
+	/* the inventory's endpoints come sorted by host, then port */
+	struct endpoint *eps = NULL;
+	size_t neps = 0;
+	char lerr[ERRLEN];
+	if (inventory_endpoint_list(db, &eps, &neps, lerr, sizeof(lerr)) != 0) {
+		log_err("history: %s", lerr);
 		db_close(db);
 		return EXIT_RUNTIME;
 	}
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, port);
 	json_t *out = json ? json_array() : NULL;
 	int found = 0;
 	rc = EXIT_OK;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		int p = sqlite3_column_int(st, 1);
+	for (size_t k = 0; k < neps; k++) {
+		if (strcmp(eps[k].host, host) != 0 || (port && eps[k].port != port))
+			continue;
+		int64_t id = eps[k].id;
+		int p = eps[k].port;
 		struct obs_row *rows = NULL;
 		size_t n = 0;
 		char err[ERRLEN], esc[600];
@@ -321,7 +321,9 @@ int cmd_history(int argc, char **argv)
 		}
 		obs_rows_free(rows, n);
 	}
-	sqlite3_finalize(st);
+	for (size_t k = 0; k < neps; k++)
+		model_endpoint_free(&eps[k]);
+	free(eps);
 	db_close(db);
 	if (rc == EXIT_OK && !found) {
 		json_decref(out);

@@ -14,6 +14,7 @@
 #include "build_config.h"
 #include "store/db.h"
 #include "store/dbhealth.h"
+#include "store/inventory.h"
 #include "http/metrics.h"
 #include "signals/reports.h"
 #include "store/tokens.h"
@@ -272,7 +273,7 @@ void api_store_error(struct api_req *req, int rc, const char *err)
 
 void api_db_error(struct api_req *req)
 {
-	int rc = db_errno(sqlite3_errcode(db_handle(req->db)));
+	int rc = db_last_errno(req->db);
 	if (rc == -EBUSY)
 		api_error(req, 503, "busy", "database busy: %s", db_errmsg(req->db));
 	else if (rc == -ENOSPC || rc == -EROFS)
@@ -330,21 +331,6 @@ int api_param_id(struct api_req *req, size_t i, int64_t *out)
 	}
 	*out = v;
 	return 0;
-}
-
-json_t *api_col_text(sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	return json_string((const char *)sqlite3_column_text(st, col));
-}
-
-json_t *api_col_time(sqlite3_stmt *st, int col)
-{
-	char buf[32];
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	return json_string(util_fmt_time((time_t)sqlite3_column_int64(st, col), buf, sizeof(buf)));
 }
 
 int api_parse_body(struct api_req *req, const char *buf, size_t len, json_t **out)
@@ -612,25 +598,23 @@ static void h_tokens_revoke(struct api_req *req)
 
 static void h_probe_now(struct api_req *req)
 {
-	int64_t id, exists = 0, enabled = 0;
+	int64_t id;
 	char err[ERRLEN] = "";
 	if (api_param_id(req, 0, &id))
 		return;
-	sqlite3_stmt *st = db_stmt(req->db, "SELECT enabled FROM endpoints WHERE id = ?");
-	if (!st) {
-		api_db_error(req);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		exists = 1;
-		enabled = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (!exists) {
+	struct endpoint ep;
+	int erc = inventory_endpoint_get_id(req->db, id, &ep, err, sizeof(err));
+	bool enabled = ep.enabled;
+	model_endpoint_free(&ep);
+	if (erc == -ENOENT) {
 		api_error(req, 404, "not_found", "no endpoint with id %lld", (long long)id);
 		return;
 	}
+	if (erc) {
+		api_store_error(req, erc, err);
+		return;
+	}
+	err[0] = '\0';
 	if (!enabled) {
 		/* the scheduler probes enabled endpoints only: say so, not 202 */
 		api_error(req, 409, "conflict", "endpoint %lld is disabled; enable it first",

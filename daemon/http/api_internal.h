@@ -3,7 +3,6 @@
 #define PINWATCH_API_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "http/api.h"
@@ -29,11 +28,6 @@ void api_db_error(struct api_req *req);
 void api_store_error(struct api_req *req, int rc, const char *err);
 /** Set a 200/201 JSON response (stolen); NULL means out of memory (500). */
 void api_ok(struct api_req *req, int status, json_t *j);
-
-/** Column @col as a JSON string, or null. */
-json_t *api_col_text(sqlite3_stmt *st, int col);
-/** Column @col (unix seconds) as an ISO-8601 string, or null. */
-json_t *api_col_time(sqlite3_stmt *st, int col);
 
 /* Handlers (api_read.c). */
 void api_endpoints_list(struct api_req *req);

@@ -135,25 +135,13 @@ void api_endpoint_delete(struct api_req *req)
 static int app_name(struct api_req *req, char *name, size_t len)
 {
 	int64_t id;
+	char err[ERRLEN];
 	if (api_param_id(req, 0, &id))
 		return -EINVAL;
-	sqlite3_stmt *st = db_stmt(req->db, "SELECT name FROM apps WHERE id = ?");
-	if (!st) {
-		api_db_error(req);
-		return -EIO;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		api_error(req, 404, "not_found", "no app with id %lld", (long long)id);
-	else
-		api_db_error(req);
-	return -ENOENT;
+	int rc = apps_name(req->db, id, name, len, err, sizeof(err));
+	if (rc)
+		api_store_error(req, rc, err);
+	return rc;
 }
 
 static json_t *app_json(const struct app *a)

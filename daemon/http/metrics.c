@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/views.h"
+#include "store/webhooks.h"
 #include "base/util.h"
 
 #define MAX_OUTCOMES 32
@@ -187,81 +189,58 @@ static void render_counters(struct buf *b)
 	pthread_mutex_unlock(&M.lock);
 }
 
-/* A gauge whose value is the integer @sql returns. 0 or -EIO. */
-static int count_gauge(struct buf *b, struct db *db, const char *name, const char *help,
-		       const char *sql)
-{
-	int64_t v;
-	if (db_query_int(db, sql, &v))
-		return -EIO;
-	bprintf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
-		(long long)v);
-	return 0;
-}
-
 /* pinwatch_certificate_expiry_timestamp_seconds: the absolute notAfter of
  * the earliest certificate each enabled endpoint's address serves, judged as
  * certificate_expiring judges it (validated chain without its trust anchor,
  * else the presented chain): the blackbox exporter's
- * probe_ssl_earliest_cert_expiry, per endpoint and address. 0 or -EIO. */
-static int render_expiry_timestamps(struct buf *b, struct db *db)
+ * probe_ssl_earliest_cert_expiry, per endpoint and address. */
+static int expiry_timestamp_line(void *ctx, const char *host, int port, const char *address,
+				 int64_t not_after)
 {
-	char ep[600], host[560], a[200];
-	sqlite3_stmt *st = db_stmt(
-		db, "SELECT e.host, e.port, o.address, coalesce("
-		    " (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
-		    "cc.cert_id"
-		    "  WHERE cc.chain_id = o.validated_chain_id AND (cc.pos = 0 OR cc.pos <"
-		    "   (SELECT max(x.pos) FROM chain_certs x WHERE x.chain_id = "
-		    "o.validated_chain_id))),"
-		    " (SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
-		    "cc.cert_id"
-		    "  WHERE cc.chain_id = o.presented_chain_id)) "
-		    "FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
-		    "WHERE e.enabled = 1 AND o.id IN (SELECT max(id) FROM observations"
-		    " GROUP BY endpoint_id, address) "
-		    "ORDER BY e.host, e.port, o.address");
-	if (!st)
-		return -EIO;
-	bprintf(b, "# HELP pinwatch_certificate_expiry_timestamp_seconds Unix time at which the "
-		   "earliest expiring certificate served by an endpoint address expires.\n"
-		   "# TYPE pinwatch_certificate_expiry_timestamp_seconds gauge\n");
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
-			continue;
-		snprintf(host, sizeof(host), "%s:%d", (const char *)sqlite3_column_text(st, 0),
-			 sqlite3_column_int(st, 1));
-		metrics_escape_label(host, ep, sizeof(ep));
-		metrics_escape_label((const char *)sqlite3_column_text(st, 2), a, sizeof(a));
-		bprintf(b,
-			"pinwatch_certificate_expiry_timestamp_seconds{endpoint=\"%s\",address=\"%"
-			"s\"}"
-			" %lld\n",
-			ep, a, (long long)sqlite3_column_int64(st, 3));
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	struct buf *b = ctx;
+	char ep[600], hp[560], a[200];
+	snprintf(hp, sizeof(hp), "%s:%d", host, port);
+	metrics_escape_label(hp, ep, sizeof(ep));
+	metrics_escape_label(address, a, sizeof(a));
+	bprintf(b,
+		"pinwatch_certificate_expiry_timestamp_seconds{endpoint=\"%s\",address=\"%"
+		"s\"}"
+		" %lld\n",
+		ep, a, (long long)not_after);
+	return 0;
 }
 
-static int render_db(struct buf *b, struct db *db)
-{
-	char h[600], a[200], o[300];
-	time_t now = util_now();
-	int64_t v;
+/* What outcome_line() writes to: outcomes to @b, expiry lines to @exp. */
+struct outcome_bufs {
+	struct buf *b, *exp;
+	time_t now;
+};
 
-	/* latest observation per endpoint address, with the earliest expiry of its chain */
-	sqlite3_stmt *st = db_stmt(
-		db,
-		"SELECT e.host, e.port, o.address, o.outcome, "
-		"(SELECT min(c.not_after) FROM chain_certs cc JOIN certificates c ON c.id = "
-		"cc.cert_id "
-		" WHERE cc.chain_id = o.presented_chain_id) "
-		"FROM observations o JOIN endpoints e ON e.id = o.endpoint_id "
-		"WHERE o.id IN (SELECT max(id) FROM observations GROUP BY endpoint_id, address) "
-		"ORDER BY e.host, e.port, o.address");
-	if (!st)
-		return -EIO;
+static int outcome_line(void *ctx, const char *host, int port, const char *address,
+			const char *outcome, const int64_t *not_after)
+{
+	struct outcome_bufs *o = ctx;
+	char h[600], a[200], oc[300];
+	metrics_escape_label(host, h, sizeof(h));
+	metrics_escape_label(address, a, sizeof(a));
+	metrics_escape_label(outcome, oc, sizeof(oc));
+	bprintf(o->b,
+		"pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome="
+		"\"%s\"} 1\n",
+		h, port, a, oc);
+	if (not_after)
+		bprintf(o->exp,
+			"pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address="
+			"\"%s\"} %lld\n",
+			h, port, a, (long long)(*not_after - o->now));
+	return 0;
+}
+
+static int render_db(struct buf *b, struct db *db, char *err, size_t errlen)
+{
+	time_t now = util_now(), next = 0;
+	int64_t pending = 0, given_up = 0;
+
 	bprintf(b,
 		"# HELP pinwatch_address_outcome Latest probe outcome of an endpoint address (1).\n"
 		"# TYPE pinwatch_address_outcome gauge\n");
@@ -270,26 +249,11 @@ static int render_db(struct buf *b, struct db *db)
 		exp.err = -ENOMEM;
 	else
 		exp.p[0] = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		metrics_escape_label((const char *)sqlite3_column_text(st, 0), h, sizeof(h));
-		metrics_escape_label((const char *)sqlite3_column_text(st, 2), a, sizeof(a));
-		metrics_escape_label((const char *)sqlite3_column_text(st, 3), o, sizeof(o));
-		int port = sqlite3_column_int(st, 1);
-		bprintf(b,
-			"pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome="
-			"\"%s\"} 1\n",
-			h, port, a, o);
-		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			bprintf(&exp,
-				"pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address="
-				"\"%s\"} %lld\n",
-				h, port, a, (long long)(sqlite3_column_int64(st, 4) - now));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || exp.err) {
+	struct outcome_bufs ob = { .b = b, .exp = &exp, .now = now };
+	int rc = views_address_outcomes(db, outcome_line, &ob, err, errlen);
+	if (rc || exp.err) {
 		free(exp.p);
-		return rc != SQLITE_DONE ? -EIO : exp.err;
+		return rc ? rc : exp.err;
 	}
 	bprintf(b,
 		"# HELP pinwatch_address_expiry_seconds Seconds until the earliest certificate "
@@ -297,26 +261,30 @@ static int render_db(struct buf *b, struct db *db)
 		"# TYPE pinwatch_address_expiry_seconds gauge\n%s",
 		exp.p);
 	free(exp.p);
-	if (render_expiry_timestamps(b, db))
-		return -EIO;
+	bprintf(b, "# HELP pinwatch_certificate_expiry_timestamp_seconds Unix time at which the "
+		   "earliest expiring certificate served by an endpoint address expires.\n"
+		   "# TYPE pinwatch_certificate_expiry_timestamp_seconds gauge\n");
+	if ((rc = views_address_expiry(db, expiry_timestamp_line, b, err, errlen)))
+		return rc;
 
 	/* how far the schedule is behind: the most overdue enabled endpoint */
-	if (db_query_int(db,
-			 "SELECT coalesce(min(next_probe_at), 0) FROM endpoints "
-			 "WHERE enabled = 1 AND next_probe_at IS NOT NULL",
-			 &v))
-		return -EIO;
+	if ((rc = views_next_probe_min(db, &next, err, errlen)))
+		return rc;
 	bprintf(b,
 		"# HELP pinwatch_sweep_lag_seconds How long the most overdue endpoint has waited "
 		"past its probe time.\n"
 		"# TYPE pinwatch_sweep_lag_seconds gauge\npinwatch_sweep_lag_seconds %lld\n",
-		(long long)(v && now > v ? now - v : 0));
-	if (count_gauge(b, db, "pinwatch_webhook_queue_depth",
-			"Webhook deliveries waiting in the outbox.",
-			"SELECT count(*) FROM webhook_outbox WHERE state = 'pending'") ||
-	    count_gauge(b, db, "pinwatch_webhook_given_up", "Webhook deliveries that gave up.",
-			"SELECT count(*) FROM webhook_outbox WHERE state = 'given_up'"))
-		return -EIO;
+		(long long)(next && now > next ? now - next : 0));
+	if (webhooks_outbox_counts(db, &pending, &given_up))
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	bprintf(b,
+		"# HELP pinwatch_webhook_queue_depth Webhook deliveries waiting in the outbox.\n"
+		"# TYPE pinwatch_webhook_queue_depth gauge\npinwatch_webhook_queue_depth %lld\n",
+		(long long)pending);
+	bprintf(b,
+		"# HELP pinwatch_webhook_given_up Webhook deliveries that gave up.\n"
+		"# TYPE pinwatch_webhook_given_up gauge\npinwatch_webhook_given_up %lld\n",
+		(long long)given_up);
 	return 0;
 }
 
@@ -327,12 +295,10 @@ int metrics_render(struct db *db, char **out, size_t *len, char *err, size_t err
 		return util_err(err, errlen, -ENOMEM, "out of memory");
 	b.p[0] = 0;
 	render_counters(&b);
-	int rc = render_db(&b, db);
-	if (rc == -EIO)
-		util_err(err, errlen, rc, "%s", db_errmsg(db));
-	else if (!rc && b.err)
+	int rc = render_db(&b, db, err, errlen); /* store errors (-EIO) leave their message */
+	if (!rc && b.err)
 		rc = util_err(err, errlen, b.err, "metrics output: %s", strerror(-b.err));
-	else if (rc)
+	else if (rc && rc != -EIO)
 		util_err(err, errlen, rc, "metrics output: %s", strerror(-rc));
 	if (rc) {
 		free(b.p);

@@ -44,6 +44,12 @@ int apps_list(struct db *db, bool with_versions, struct app **out, size_t *n, ch
 int apps_get(struct db *db, const char *name, bool with_versions, struct app *out, char *err,
 	     size_t errlen);
 
+/**
+ * The name of app @id into @name (@len bytes). 0, -ENOENT ("no app with id
+ * N"), -ENAMETOOLONG when it does not fit, or a database errno.
+ */
+int apps_name(struct db *db, int64_t id, char *name, size_t len, char *err, size_t errlen);
+
 /** Create app @a (its versions, if any, are ignored; a->id set). -EEXIST if the name exists. */
 int apps_create(struct db *db, const char *actor, struct app *a, char *err, size_t errlen);
 /** Update the fields of app a->name (not its versions). -ENOENT; *changed may be NULL. */

@@ -353,3 +353,26 @@ int apps_version_get(struct db *db, const char *app, const char *version, struct
 	}
 	return 0;
 }
+
+int apps_name(struct db *db, int64_t id, char *name, size_t len, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT name FROM apps WHERE id = ?";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return dberr(db, 0, "reading app", err, errlen);
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+		int n = snprintf(name, len, "%s", t ? (const char *)t : "");
+		rc = n < 0 || (size_t)n >= len ? util_err(err, errlen, -ENAMETOOLONG,
+							  "app %lld: name too long", (long long)id)
+					       : 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = util_err(err, errlen, -ENOENT, "no app with id %lld", (long long)id);
+	} else {
+		rc = dberr(db, db_errno(rc), "reading app", err, errlen);
+	}
+	sqlite3_reset(s);
+	return rc;
+}

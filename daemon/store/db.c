@@ -79,6 +79,11 @@ const char *db_errmsg(struct db *db)
 	return sqlite3_errmsg(db->h);
 }
 
+int db_last_errno(struct db *db)
+{
+	return db_errno(sqlite3_errcode(db->h));
+}
+
 /* access(2), not open(2): closing a descriptor of the database file would
  * drop every POSIX lock this process holds on it (SQLite's among them). */
 bool db_fs_readonly(const struct db *db)

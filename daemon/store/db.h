@@ -64,6 +64,8 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen);
 sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 /** Last SQLite error message of @db's connection. */
 const char *db_errmsg(struct db *db);
+/** The last SQLite error of @db's connection as db_errno() maps it (0: none). */
+int db_last_errno(struct db *db);
 
 /**
  * True when @db is a read-only connection: opened with DB_READONLY, or

@@ -413,6 +413,24 @@ int inventory_endpoint_create(struct db *db, const char *actor, struct endpoint 
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
 
+int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint *e, bool *created,
+			      char *err, size_t errlen)
+{
+	struct endpoint have = { 0 };
+	if (created)
+		*created = false;
+	int rc = inventory_endpoint_check(e, err, errlen);
+	if (!rc && !(rc = inventory_endpoint_get(db, e->host, e->port, &have, err, errlen)))
+		e->id = have.id;
+	model_endpoint_free(&have);
+	if (rc != -ENOENT)
+		return rc;
+	rc = inventory_endpoint_create(db, actor, e, err, errlen);
+	if (!rc && created)
+		*created = true;
+	return rc;
+}
+
 int inventory_endpoint_update(struct db *db, const char *actor, struct endpoint *e, bool *changed,
 			      char *err, size_t errlen)
 {

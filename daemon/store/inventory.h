@@ -61,6 +61,17 @@ int inventory_endpoint_list(struct db *db, struct endpoint **out, size_t *n, cha
 int inventory_endpoint_create(struct db *db, const char *actor, struct endpoint *e, char *err,
 			      size_t errlen);
 /**
+ * Make sure endpoint (host, port) of @e exists: @e is checked and normalised
+ * in place; when the endpoint is inventoried already, e->id is set to it and
+ * nothing is written (its stored attributes stay as they are), otherwise @e
+ * is created as by inventory_endpoint_create (audited "create" "endpoint").
+ * *created (may be NULL) tells which. 0, -EINVAL, or errno. Atomic inside
+ * the caller's transaction; without one, a writer creating the same endpoint
+ * in between makes this -EEXIST.
+ */
+int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint *e, bool *created,
+			      char *err, size_t errlen);
+/**
  * Replace the attributes and tags of the endpoint (host, port) of @e with
  * those of @e (checked in place; e->id set). -ENOENT when it does not exist.
  * Audited "update" "endpoint" only when something changed; *changed (may be
