@@ -195,6 +195,26 @@ static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t id)
 		sqlite3_bind_null(s, i);
 }
 
+/* Step the bound "latest row" query @s (id, outcome, presented, validated
+ * chain) and put in *@last the id of that row when it is still open for
+ * this result: same outcome and chains, so the probe only extends it; else 0. */
+static int open_row(struct db *db, sqlite3_stmt *s, const struct probe_result *r, int64_t pid,
+		    int64_t vid, int64_t *last, const char *table, char *err, size_t errlen)
+{
+	*last = 0;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(s, 1);
+		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
+		    sqlite3_column_int64(s, 3) == vid)
+			*last = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(db, err, errlen, table);
+	return 0;
+}
+
 /* The row of a discovery probe (variant_observations), run-length encoded
  * like observations. */
 static int record_variant(struct db *db, int64_t endpoint_id, const struct probe_result *r,
@@ -208,18 +228,10 @@ static int record_variant(struct db *db, int64_t endpoint_id, const struct probe
 	sqlite3_bind_int64(s, 1, endpoint_id);
 	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
-	int64_t last = 0;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const char *o = (const char *)sqlite3_column_text(s, 1);
-		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
-		    sqlite3_column_int64(s, 3) == vid)
-			last = sqlite3_column_int64(s, 0);
-	} else if (rc != SQLITE_DONE) {
-		sqlite3_reset(s);
-		return sql_fail(db, err, errlen, "variant_observations");
-	}
-	sqlite3_reset(s);
+	int64_t last;
+	int rc = open_row(db, s, r, pid, vid, &last, "variant_observations", err, errlen);
+	if (rc)
+		return rc;
 	if (last) {
 		if (!(s = db_stmt(db, Q_VAR_UPD)))
 			return sql_fail(db, err, errlen, "variant_observations");
@@ -286,18 +298,9 @@ int obs_record_ids(struct db *db, int64_t endpoint_id, const struct probe_result
 		return sql_fail(db, err, errlen, "observations");
 	sqlite3_bind_int64(s, 1, endpoint_id);
 	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
-	int64_t last = 0;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const char *o = (const char *)sqlite3_column_text(s, 1);
-		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
-		    sqlite3_column_int64(s, 3) == vid)
-			last = sqlite3_column_int64(s, 0);
-	} else if (rc != SQLITE_DONE) {
-		sqlite3_reset(s);
-		return sql_fail(db, err, errlen, "observations");
-	}
-	sqlite3_reset(s);
+	int64_t last;
+	if ((rc = open_row(db, s, r, pid, vid, &last, "observations", err, errlen)))
+		return rc;
 	if (last) {
 		if (!(s = db_stmt(db, Q_OBS_UPD)))
 			return sql_fail(db, err, errlen, "observations");
