@@ -260,6 +260,45 @@ static void test_db_migration_017_keeps_alerts_and_outbox(void **state)
 	db_close(db);
 }
 
+/* The binder binds in order, NULL text as SQL NULL, and keeps the first error:
+ * binds after it do nothing and db_bound() still reports it. */
+static void test_db_binder_sticky(void **state)
+{
+	(void)state;
+	char err[256];
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	sqlite3_stmt *st = db_stmt(db, "SELECT ?1, ?2, ?3, ?4, typeof(?5)");
+	assert_non_null(st);
+	struct db_binder b = db_binder(st);
+	db_bind_int64(&b, 42);
+	db_bind_text(&b, "x");
+	db_bind_blob(&b, "ab", 2);
+	db_bind_double(&b, 1.5);
+	db_bind_text(&b, NULL);
+	assert_int_equal(db_bound(&b), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 42);
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "x");
+	assert_int_equal(sqlite3_column_bytes(st, 2), 2);
+	assert_true(sqlite3_column_double(st, 3) == 1.5);
+	assert_string_equal((const char *)sqlite3_column_text(st, 4), "null");
+	sqlite3_reset(st);
+
+	sqlite3_stmt *one = db_stmt(db, "SELECT ?1");
+	b = db_binder(one);
+	db_bind_int64(&b, 1);
+	db_bind_int64(&b, 2); /* no ?2: SQLITE_RANGE */
+	db_bind_null(&b);
+	assert_int_equal(db_bound(&b), SQLITE_RANGE);
+	assert_int_equal(b.next, 4);
+
+	b = db_binder(NULL);
+	db_bind_int64(&b, 1);
+	assert_int_equal(db_bound(&b), SQLITE_MISUSE);
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_db_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_garbage_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_stmt_cache_reuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_binder_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_migration_017_keeps_alerts_and_outbox,
 						setup, teardown),
 	};

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,4 +490,40 @@ void db_close(struct db *db)
 		sqlite3_finalize(db->cache[i].stmt);
 	sqlite3_close(db->h);
 	free(db);
+}
+
+/* One step of a sticky binder: run @rc = bind(...) only while no earlier
+ * bind failed, then move to the next parameter. */
+#define BINDER_STEP(b, call)              \
+	do {                              \
+		if ((b)->rc == SQLITE_OK) \
+			(b)->rc = (call); \
+		(b)->next++;              \
+	} while (0)
+
+void db_bind_int64(struct db_binder *b, int64_t v)
+{
+	BINDER_STEP(b, sqlite3_bind_int64(b->st, b->next, v));
+}
+
+void db_bind_double(struct db_binder *b, double v)
+{
+	BINDER_STEP(b, sqlite3_bind_double(b->st, b->next, v));
+}
+
+void db_bind_text(struct db_binder *b, const char *s)
+{
+	BINDER_STEP(b, s ? sqlite3_bind_text(b->st, b->next, s, -1, SQLITE_STATIC)
+			 : sqlite3_bind_null(b->st, b->next));
+}
+
+void db_bind_blob(struct db_binder *b, const void *p, size_t n)
+{
+	BINDER_STEP(b, n > INT_MAX ? SQLITE_TOOBIG
+				   : sqlite3_bind_blob(b->st, b->next, p, (int)n, SQLITE_STATIC));
+}
+
+void db_bind_null(struct db_binder *b)
+{
+	BINDER_STEP(b, sqlite3_bind_null(b->st, b->next));
 }

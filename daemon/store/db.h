@@ -105,4 +105,38 @@ int db_errno(int rc);
 /** Run @sql (one row, one integer column) and return it in @out. 0 or -EIO/-ENOENT. */
 int db_query_int(struct db *db, const char *sql, int64_t *out);
 
+/**
+ * Checked, sticky parameter binding. Each db_bind_*() binds the next
+ * parameter (?1, ?2, ... in call order) unless an earlier one failed; the
+ * first SQLite error is kept in @rc and db_bound() returns it, so a caller
+ * binds everything and checks once:
+ *
+ *	struct db_binder b = db_binder(st);
+ *	db_bind_int64(&b, id);
+ *	db_bind_text(&b, name);
+ *	if (db_bound(&b) != SQLITE_OK) ...
+ *
+ * Text and blobs are bound SQLITE_STATIC: keep them alive until the
+ * statement is stepped and reset. db_bind_text(NULL) binds SQL NULL.
+ */
+struct db_binder {
+	sqlite3_stmt *st;
+	int next; /**< index of the next parameter (1-based) */
+	int rc;	  /**< SQLITE_OK or the first error */
+};
+static inline struct db_binder db_binder(sqlite3_stmt *st)
+{
+	return (struct db_binder){ .st = st, .next = 1, .rc = st ? SQLITE_OK : SQLITE_MISUSE };
+}
+void db_bind_int64(struct db_binder *b, int64_t v);
+void db_bind_double(struct db_binder *b, double v);
+void db_bind_text(struct db_binder *b, const char *s);
+void db_bind_blob(struct db_binder *b, const void *p, size_t n);
+void db_bind_null(struct db_binder *b);
+/** SQLITE_OK when every bind so far succeeded, else the first error. */
+static inline int db_bound(const struct db_binder *b)
+{
+	return b->rc;
+}
+
 #endif
