@@ -14,6 +14,7 @@
 #include "store/observations.h"
 #include "probe/probe.h"
 #include "base/util.h"
+#include "model/outcome.h"
 
 #define MAX_ALL_ADDRESSES 64
 
@@ -280,16 +281,18 @@ int cmd_probe(int argc, char **argv)
 	} else if ((rc = probe_resolve(host, port, addrs, all ? MAX_ALL_ADDRESSES : 1, &n, err,
 				       sizeof(err))) != 0) {
 		if (json) {
-			json_t *a =
-				json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port",
-					  (json_int_t)port, "outcome", "dns_error", "detail", err);
+			json_t *a = json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port",
+					      (json_int_t)port, "outcome",
+					      probe_outcome_name(PROBE_OUTCOME_DNS_ERROR), "detail",
+					      err);
 			json_t *o = json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
 					      (json_int_t)port, "sni", sni, "addresses", a);
 			rc = cli_print_json(o);
 			return rc ? rc : EXIT_RUNTIME;
 		}
-		printf("%s port %u: dns_error\n  detail: %s\n", log_escape(host, esc, sizeof(esc)),
-		       port, log_escape(err, esc + ERRLEN, ERRLEN));
+		printf("%s port %u: %s\n  detail: %s\n", log_escape(host, esc, sizeof(esc)), port,
+		       probe_outcome_name(PROBE_OUTCOME_DNS_ERROR),
+		       log_escape(err, esc + ERRLEN, ERRLEN));
 		return EXIT_RUNTIME;
 	}
 
@@ -328,7 +331,7 @@ int cmd_probe(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		if (!res[i].handshake_ok)
 			rc = EXIT_RUNTIME;
-		else if (strcmp(res[i].outcome, "ok") != 0 && rc == EXIT_OK)
+		else if (!probe_outcome_is(res[i].outcome, PROBE_OUTCOME_OK) && rc == EXIT_OK)
 			rc = EXIT_RISK;
 	}
 	if (json) {

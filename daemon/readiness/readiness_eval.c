@@ -9,6 +9,7 @@
 #include "readiness/readiness_int.h"
 #include "base/expiry.h"
 #include "base/util.h"
+#include "model/outcome.h"
 
 #define EPS 1e-9
 
@@ -839,7 +840,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 	for (size_t i = 0; i < obs->naddrs && !rc; i++) {
 		const struct readiness_address *a = &obs->addrs[i];
 		const struct readiness_chain *ch = rd_eval_chain(a);
-		if (!a->outcome || strcmp(a->outcome, "ok") != 0) {
+		if (!probe_outcome_is(a->outcome, PROBE_OUTCOME_OK)) {
 			out->failing = true;
 			raise_sev(&out->severity, READINESS_WARNING);
 			rc = readiness_strv_add(rs, "Address %s: the probe reports '%s'%s.",
