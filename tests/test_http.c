@@ -27,6 +27,7 @@
 #include "http/http_guard.h"
 #include "http_fixture.h"
 #include "http/metrics.h"
+#include "probe/probe_counters.h"
 #include "store/tokens.h"
 #include "base/util.h"
 
@@ -631,9 +632,9 @@ static void test_metrics(void **state)
 {
 	(void)state;
 	struct resp r;
-	metrics_reset();
-	metrics_probe_observe("ok", 0.07);
-	metrics_probe_observe("timeout", 12);
+	probe_counters_reset();
+	probe_counters_probe("ok", 0.07);
+	probe_counters_probe("timeout", 12);
 	req(&r, "GET", "/metrics", NULL, NULL);
 	assert_int_equal(r.status, 401);
 	resp_free(&r);

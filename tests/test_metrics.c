@@ -11,6 +11,7 @@
 
 #include "store/db.h"
 #include "http/metrics.h"
+#include "probe/probe_counters.h"
 #include "base/util.h"
 
 static struct db *db;
@@ -70,14 +71,14 @@ static void test_metrics_escape_label_table(void **state)
 	assert_true(strlen(small) < sizeof(small));
 }
 
-static void test_metrics_probe_observe_histogram(void **state)
+static void test_probe_counters_probe_histogram(void **state)
 {
 	(void)state;
-	metrics_reset();
-	metrics_probe_observe("ok", 0.05);    /* boundary: le="0.05" */
-	metrics_probe_observe("ok", 0.051);   /* next bucket */
-	metrics_probe_observe("timeout", 31); /* only +Inf */
-	metrics_probe_observe(NULL, -1);      /* unknown, clamped to 0 */
+	probe_counters_reset();
+	probe_counters_probe("ok", 0.05);    /* boundary: le="0.05" */
+	probe_counters_probe("ok", 0.051);   /* next bucket */
+	probe_counters_probe("timeout", 31); /* only +Inf */
+	probe_counters_probe(NULL, -1);	     /* unknown, clamped to 0 */
 	char *out = render();
 	assert_non_null(strstr(out, "pinwatch_probe_duration_seconds_bucket{le=\"0.05\"} 2\n"));
 	assert_non_null(strstr(out, "pinwatch_probe_duration_seconds_bucket{le=\"0.1\"} 3\n"));
@@ -93,10 +94,10 @@ static void test_metrics_outcome_cap(void **state)
 {
 	(void)state;
 	char name[32];
-	metrics_reset();
+	probe_counters_reset();
 	for (int i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "tls_alert:%d\"x", i);
-		metrics_probe_observe(name, 0.2);
+		probe_counters_probe(name, 0.2);
 	}
 	char *out = render();
 	/* 32 distinct outcomes, escaped, then everything else as "other" */
@@ -106,12 +107,53 @@ static void test_metrics_outcome_cap(void **state)
 	free(out);
 }
 
+/* The snapshot /metrics renders: outcomes in first-seen order, per-bucket
+ * counts, the 33rd distinct outcome and later ones as "other", sweeps. */
+static void test_probe_counters_read(void **state)
+{
+	(void)state;
+	struct probe_counters c;
+	char name[32];
+	probe_counters_reset();
+	probe_counters_read(&c);
+	assert_int_equal(c.noutcomes, 0);
+	assert_int_equal(c.probe_count, 0);
+	probe_counters_probe("timeout", 10);	/* boundary: the le="10" bucket */
+	probe_counters_probe("ok", 0);		/* the first bucket */
+	probe_counters_probe("timeout", 10.01); /* le="30" */
+	probe_counters_probe("ok", 1e9);	/* +Inf only: no bucket */
+	probe_counters_sweep(4, 2.5);
+	probe_counters_sweep(3, 1.5);
+	probe_counters_read(&c);
+	assert_int_equal(c.noutcomes, 2);
+	assert_string_equal(c.outcomes[0].name, "timeout");
+	assert_int_equal(c.outcomes[0].n, 2);
+	assert_string_equal(c.outcomes[1].name, "ok");
+	assert_int_equal(c.outcomes[1].n, 2);
+	assert_int_equal(c.buckets[0], 1);
+	assert_int_equal(c.buckets[PROBE_COUNTERS_NBUCKETS - 2], 1);
+	assert_int_equal(c.buckets[PROBE_COUNTERS_NBUCKETS - 1], 1);
+	assert_int_equal(c.probe_count, 4);
+	assert_int_equal(c.sweeps, 2);
+	assert_int_equal(c.sweep_probes, 7);
+	assert_true(c.last_sweep_seconds == 1.5);
+	for (int i = 2; i < PROBE_COUNTERS_OUTCOMES + 2; i++) {
+		snprintf(name, sizeof(name), "tls_error:%d", i);
+		probe_counters_probe(name, 0.2);
+	}
+	probe_counters_read(&c);
+	assert_int_equal(c.noutcomes, PROBE_COUNTERS_OUTCOMES);
+	assert_string_equal(c.outcomes[PROBE_COUNTERS_OUTCOMES - 1].name, "tls_error:31");
+	assert_string_equal(c.outcomes[PROBE_COUNTERS_OUTCOMES].name, "other");
+	assert_int_equal(c.outcomes[PROBE_COUNTERS_OUTCOMES].n, 2);
+}
+
 static void test_metrics_sweep_and_db_gauges(void **state)
 {
 	(void)state;
 	char err[ERRLEN], sql[256];
-	metrics_reset();
-	metrics_sweep_observe(12, 3.5);
+	probe_counters_reset();
+	probe_counters_sweep(12, 3.5);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO endpoints (host, created_at, updated_at, next_probe_at) VALUES "
 		 "('a.test', 0, 0, %lld)",
@@ -131,8 +173,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics_escape_label_table),
-		cmocka_unit_test(test_metrics_probe_observe_histogram),
+		cmocka_unit_test(test_probe_counters_probe_histogram),
 		cmocka_unit_test(test_metrics_outcome_cap),
+		cmocka_unit_test(test_probe_counters_read),
 		cmocka_unit_test(test_metrics_sweep_and_db_gauges),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,6 +18,7 @@
 
 #include "store/db.h"
 #include "http/metrics.h"
+#include "probe/probe_counters.h"
 #include "store/observations.h"
 #include "probe/scheduler.h"
 #include "demo/tlsfarm.h"
@@ -428,7 +429,7 @@ static void test_scheduler_run_pass_is_a_sweep(void **state)
 {
 	(void)state;
 	char err[ERRLEN];
-	metrics_reset();
+	probe_counters_reset();
 	add_endpoint("a.test", tlsfarm_port(farm1), NULL);
 	add_endpoint("b.test", tlsfarm_port(farm1), NULL);
 	exec_sql("UPDATE endpoints SET next_probe_at = 0 WHERE host = 'a.test'");

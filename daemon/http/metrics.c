@@ -1,92 +1,21 @@
 #include "http/metrics.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe/probe_counters.h"
 #include "store/db.h"
 #include "store/views.h"
 #include "store/webhooks.h"
 #include "base/util.h"
 
-#define MAX_OUTCOMES 32
-#define OUTCOME_LEN  48
-#define RENDER_CAP   (64u << 20) /* a scrape never grows past 64 MiB */
+#define RENDER_CAP (64u << 20) /* a scrape never grows past 64 MiB */
 
-static const double probe_bounds[] = METRICS_PROBE_BUCKETS;
+static const double probe_bounds[] = PROBE_COUNTERS_BUCKETS;
 #define NBUCKETS ARRAY_SIZE(probe_bounds)
-
-struct outcome_count {
-	char name[OUTCOME_LEN];
-	uint64_t n;
-};
-
-static struct {
-	pthread_mutex_t lock;
-	struct outcome_count outcomes[MAX_OUTCOMES + 1]; /* last slot: "other" */
-	size_t noutcomes;
-	uint64_t buckets[NBUCKETS]; /* cumulative at render time, per-bucket here */
-	uint64_t probe_count;
-	double probe_sum;
-	uint64_t sweeps;
-	uint64_t sweep_probes;
-	double last_sweep_seconds;
-} M = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-void metrics_probe_observe(const char *outcome, double seconds)
-{
-	if (!outcome)
-		outcome = "unknown";
-	if (!(seconds >= 0))
-		seconds = 0;
-	pthread_mutex_lock(&M.lock);
-	size_t i;
-	for (i = 0; i < M.noutcomes; i++)
-		if (strcmp(M.outcomes[i].name, outcome) == 0)
-			break;
-	if (i == M.noutcomes) {
-		if (M.noutcomes < MAX_OUTCOMES) {
-			snprintf(M.outcomes[i].name, OUTCOME_LEN, "%s", outcome);
-			M.noutcomes++;
-		} else {
-			i = MAX_OUTCOMES;
-			snprintf(M.outcomes[i].name, OUTCOME_LEN, "other");
-		}
-	}
-	M.outcomes[i].n++;
-	for (size_t b = 0; b < NBUCKETS; b++) {
-		if (seconds <= probe_bounds[b]) {
-			M.buckets[b]++;
-			break;
-		}
-	}
-	M.probe_count++;
-	M.probe_sum += seconds;
-	pthread_mutex_unlock(&M.lock);
-}
-
-void metrics_sweep_observe(unsigned probes, double seconds)
-{
-	pthread_mutex_lock(&M.lock);
-	M.sweeps++;
-	M.sweep_probes += probes;
-	M.last_sweep_seconds = seconds;
-	pthread_mutex_unlock(&M.lock);
-}
-
-void metrics_reset(void)
-{
-	pthread_mutex_lock(&M.lock);
-	memset(M.outcomes, 0, sizeof(M.outcomes));
-	memset(M.buckets, 0, sizeof(M.buckets));
-	M.noutcomes = 0;
-	M.probe_count = M.sweeps = M.sweep_probes = 0;
-	M.probe_sum = M.last_sweep_seconds = 0;
-	pthread_mutex_unlock(&M.lock);
-}
 
 char *metrics_escape_label(const char *in, char *out, size_t outlen)
 {
@@ -152,12 +81,13 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 
 static void render_counters(struct buf *b)
 {
-	char esc[OUTCOME_LEN * 2];
-	pthread_mutex_lock(&M.lock);
+	char esc[PROBE_COUNTERS_OUTCOME_LEN * 2];
+	struct probe_counters M;
+	probe_counters_read(&M);
 	bprintf(b, "# HELP pinwatch_probes_total Probes of one endpoint address, by outcome.\n"
 		   "# TYPE pinwatch_probes_total counter\n");
-	for (size_t i = 0; i <= MAX_OUTCOMES; i++) {
-		if (i < M.noutcomes || (i == MAX_OUTCOMES && M.outcomes[i].n))
+	for (size_t i = 0; i <= PROBE_COUNTERS_OUTCOMES; i++) {
+		if (i < M.noutcomes || (i == PROBE_COUNTERS_OUTCOMES && M.outcomes[i].n))
 			bprintf(b, "pinwatch_probes_total{outcome=\"%s\"} %llu\n",
 				metrics_escape_label(M.outcomes[i].name, esc, sizeof(esc)),
 				(unsigned long long)M.outcomes[i].n);
@@ -186,7 +116,6 @@ static void render_counters(struct buf *b)
 		"# TYPE pinwatch_last_sweep_duration_seconds gauge\n"
 		"pinwatch_last_sweep_duration_seconds %.3f\n",
 		(unsigned long long)M.sweeps, M.last_sweep_seconds);
-	pthread_mutex_unlock(&M.lock);
 }
 
 /* pinwatch_certificate_expiry_timestamp_seconds: the absolute notAfter of

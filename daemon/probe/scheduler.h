@@ -4,10 +4,11 @@
  * once with epoll (probe.h state machines), a few resolver threads run
  * getaddrinfo so that DNS never blocks the loop, and one writer thread owns
  * the database writer connection and commits finished results in batches
- * (observations.h), off the probing path. Endpoints are read from the
- * `endpoints` table; each is probed at its interval_s with jitter, at every
- * A/AAAA address (up to max_addresses), and a restart resumes from the
- * stored next_probe_at / last_probe_at.
+ * through the schedule store (store/schedule.h), off the probing path.
+ * Endpoints are read from the `endpoints` table (schedule_endpoints()); each
+ * is probed at its interval_s with jitter, at every A/AAAA address (up to
+ * max_addresses), and a restart resumes from the stored next_probe_at /
+ * last_probe_at.
  */
 #ifndef PINWATCH_SCHEDULER_H
 #define PINWATCH_SCHEDULER_H
@@ -103,7 +104,7 @@ typedef int (*sched_reload_fn)(void *ud, struct sched_opts *o);
  * options and re-read the endpoints. Endpoints are also re-read every
  * minute. Each pass in which every enabled endpoint completed a probe
  * started after the previous pass closed counts as a sweep for the metrics
- * (metrics_sweep_observe, once its results are committed). Returns 0 after a
+ * (probe_counters_sweep(), once its results are committed). Returns 0 after a
  * graceful stop (everything committed).
  */
 int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
