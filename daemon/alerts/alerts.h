@@ -211,7 +211,7 @@ void alerts_condv_free(struct alerts_condv *v);
 /**
  * probe_failing (no chain presented, N consecutive failures per [alerts]
  * probe_failures) and validation_failed (a chain was presented but the
- * outcome is not "ok"; critical when the outcome names "expired") for every
+ * outcome is not "ok"; critical when the outcome is "expired") for every
  * enabled endpoint, from the latest observation row of each address still
  * served. Appends to @out. 0 or negative errno.
  */

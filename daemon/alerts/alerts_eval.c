@@ -17,6 +17,7 @@
 #include "readiness/lint.h"
 #include "signals/reports.h"
 #include "base/util.h"
+#include "model/outcome.h"
 
 void alerts_condv_free(struct alerts_condv *v)
 {
@@ -62,7 +63,7 @@ static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int6
 	for (size_t i = 0; i < na; i++) {
 		if (a[i].has_chain) {
 			ninvalid++;
-			if (strstr(a[i].outcome, "expired"))
+			if (probe_outcome_is(a[i].outcome, PROBE_OUTCOME_EXPIRED))
 				expired = true;
 		} else {
 			nfail++;

@@ -103,9 +103,9 @@ static void pass_check(struct scheduler *s)
 	sched_pass_begin(s);
 }
 
-/* A new endpoint @e resumes from next_probe_at, else last_probe_at +
+/* A new endpoint (@row) resumes from next_probe_at, else last_probe_at +
  * interval, else at a random second of the first minute. */
-static struct sep *ep_add(struct scheduler *s, const struct schedule_endpoint *e, time_t now,
+static struct sep *ep_add(struct scheduler *s, const struct schedule_endpoint *row, time_t now,
 			  size_t *cap)
 {
 	struct sep *n = calloc(1, sizeof(*n));
@@ -122,15 +122,15 @@ static struct sep *ep_add(struct scheduler *s, const struct schedule_endpoint *e
 		*cap = c;
 	}
 	s->eps[s->neps++] = n;
-	n->id = e->id;
-	if (e->has_next_probe)
-		n->next_due = e->next_probe_at;
-	else if (e->has_last_probe)
-		n->next_due = (time_t)(e->last_probe_at + e->interval_s);
+	n->id = row->id;
+	if (row->has_next_probe)
+		n->next_due = row->next_probe_at;
+	else if (row->has_last_probe)
+		n->next_due = (time_t)(row->last_probe_at + row->interval_s);
 	else
 		n->next_due = now + (time_t)(rand_r(&s->rnd) % 60);
-	if (e->has_discovered)
-		n->discover_due = (time_t)(e->discovered_at + s->o.discover_interval_s);
+	if (row->has_discovered)
+		n->discover_due = (time_t)(row->discovered_at + s->o.discover_interval_s);
 	return n;
 }
 
