@@ -2,7 +2,7 @@
 """The API's read routes answer a database that fails in the middle of an
 answer with an error, never with a shorter 200.
 
-The seeded HTTP fixture server (tests/http_fixture_server.c) serves a
+The seeded HTTP fixture server (tests/lib/http_fixture_server.c) serves a
 database in a temporary directory. The test replaces one table at a time by
 a view of the same name that raises an SQLite runtime error ("integer
 overflow") on its second row, so that a read fails after it has produced
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pwtest import call, fail  # noqa: E402
 
 # A column that fails from the second row on: abs(INT64_MIN) overflows.

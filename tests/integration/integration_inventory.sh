@@ -5,7 +5,7 @@
 set -u
 PW="$1"
 DATA="$2"
-source "$(dirname "$0")/lib/checks.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 checks_init inv
 
 jqok() { # jqok EXPR: the previous command's stdout is non-empty JSON satisfying EXPR
@@ -43,7 +43,7 @@ check 2 "import of a bad file" -- "$PW" import --prune "$T/bad.json"
 expect_grep "$T/err" "apps\[0\].versions\[5\].pin_policies\[0\].pins\[1\].sha256: not 32 bytes of base64" "error names the JSON path"
 check 0 "export after the bad import" -- "$PW" export -o "$T/e3.json"
 check 0 "bad import changed nothing" -- cmp "$T/e1.json" "$T/e3.json"
-check 2 "syntax error" -- "$PW" import "$DATA/../integration_inventory.sh"
+check 2 "syntax error" -- "$PW" import "$DATA/../integration/integration_inventory.sh"
 check 0 "dry run of a good file" -- "$PW" import --dry-run "$DATA/inventory_realistic.json"
 
 # CLI edits, audited.

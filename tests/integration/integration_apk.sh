@@ -6,7 +6,7 @@
 set -u
 PW="$1"
 DATA="$2"
-source "$(dirname "$0")/lib/checks.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 checks_init apk
 FW=/usr/share/android-framework-res/framework-res.apk
 [ -r "$FW" ] || FW="$(dpkg -L android-framework-res 2>/dev/null | grep 'framework-res.apk$' | head -1)"

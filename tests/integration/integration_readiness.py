@@ -29,7 +29,7 @@ import tempfile
 import time
 
 PW = sys.argv[1]
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pwtest import Checks  # noqa: E402
 
 CHECKS = Checks("pinwatch-it-rd-")

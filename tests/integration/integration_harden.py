@@ -42,8 +42,9 @@ import sys
 import threading
 import time
 
-import pwtest
-from pwtest import fail, free_port, wait_for
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pwtest  # noqa: E402
+from pwtest import fail, free_port, wait_for  # noqa: E402
 
 PW = TLSSERVER = None
 TMP = None

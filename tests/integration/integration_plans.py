@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pwtest import Daemon, call, fail, free_port, wait_for  # noqa: E402
 
 PW = sys.argv[1]

@@ -190,7 +190,8 @@ int main(int argc, char **argv)
 			second = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: see the comment at the top of tests/tlsserver.c\n");
+			fprintf(stderr,
+				"usage: see the comment at the top of tests/lib/tlsserver.c\n");
 			return 2;
 		}
 	}

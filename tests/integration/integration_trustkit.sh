@@ -8,7 +8,7 @@
 set -u
 PW="$1"
 DATA="$2"
-source "$(dirname "$0")/lib/checks.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 checks_init tk
 
 policies() { # policies APP VERSION: the stored pin policies, sorted

@@ -26,7 +26,8 @@ import sys
 import tempfile
 import time
 
-from pwtest import Daemon, call, fail, free_port, probes_stored, wait_for
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from pwtest import Daemon, call, fail, free_port, probes_stored, wait_for  # noqa: E402
 
 
 def reads_ok(base, token, phase):

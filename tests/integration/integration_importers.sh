@@ -5,7 +5,7 @@
 set -u
 PW="$1"
 DATA="$2"
-source "$(dirname "$0")/lib/checks.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 checks_init imp
 A=C5+lpZ7tcVwmwQIMcRtPbsQtWLABXhQzejna0wHFr8M=
 B=jQJTbIh0grw0/1TkHSumWb+Fs0Ggogr621gT3PvPKG0=

@@ -8,7 +8,7 @@ set -u
 PW="$(realpath "$1")"
 DATA="$(realpath "$2")"
 README="$(realpath "$3")"
-source "$(dirname "$0")/lib/checks.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 checks_init src
 
 

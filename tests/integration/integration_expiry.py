@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import pwtest  # noqa: E402
 from pwtest import fail, wait_for  # noqa: E402
 

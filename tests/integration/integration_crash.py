@@ -33,8 +33,9 @@ import tempfile
 import threading
 import time
 
-import pwtest
-from pwtest import fail, free_port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pwtest  # noqa: E402
+from pwtest import fail, free_port  # noqa: E402
 
 # short: an unanswered write during a kill counts as unanswered, not as a hang
 call = functools.partial(pwtest.call, timeout=5)

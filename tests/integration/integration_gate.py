@@ -37,7 +37,7 @@ import time
 
 PW = sys.argv[1]
 README = sys.argv[2] if len(sys.argv) > 2 else None
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pwtest import Checks  # noqa: E402
 
 CHECKS = Checks("pinwatch-it-gate-")

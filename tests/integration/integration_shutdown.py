@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import pwtest  # noqa: E402
 from pwtest import fail, free_port, wait_for  # noqa: E402
 

@@ -33,8 +33,9 @@ import sys
 import tempfile
 import time
 
-import pwtest
-from pwtest import call, fail, probes_stored, wait_for
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pwtest  # noqa: E402
+from pwtest import call, fail, probes_stored, wait_for  # noqa: E402
 
 RO_LINE = 'is read-only ('
 

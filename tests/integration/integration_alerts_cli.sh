@@ -4,7 +4,7 @@
 # Usage: integration_alerts_cli.sh PINWATCH
 set -u
 PW="$1"
-source "$(dirname "$0")/lib/checks.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 checks_init alerts
 
 

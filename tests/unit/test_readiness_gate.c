@@ -2,7 +2,7 @@
  * verified signatures (re-keyed CAs of one name, cross-signed CAs,
  * certificates on no path), and the checks every client makes before pins
  * (validity at T, host name, trust anchor). Certificates are generated at
- * test time (tests/sigcert.c). */
+ * test time (tests/lib/sigcert.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
