@@ -439,43 +439,6 @@ static void test_lint_empty_inventory(void **state)
 	json_decref(j);
 }
 
-static void test_lint_pattern_covers_table(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *pattern;
-		bool incl;
-		const char *host;
-		bool covers;
-	} cases[] = {
-		{ "api.example.com", false, "api.example.com", true },
-		{ "api.example.com", false, "eu.api.example.com", false },
-		{ "api.example.com", true, "eu.api.example.com", true },
-		{ "api.example.com", true, "a.b.api.example.com", true },
-		{ "api.example.com", true, "api.example.com", true },
-		{ "api.example.com", true, "xapi.example.com", false },
-		{ "api.example.com", true, "example.com", false },
-		{ "*.example.com", false, "api.example.com", true },
-		{ "*.example.com", false, "example.com", false },
-		{ "*.example.com", false, "a.b.example.com", false },
-		{ "*.example.com", false, "xexample.com", false },
-		{ "*.example.com", false, ".example.com", false },
-		{ "*.example.com", true, "a.b.example.com", true }, /* readiness: any depth >= 1 */
-		{ "*.example.com", true, "example.com", false },
-		{ "**.example.com", false, "example.com", true },
-		{ "**.example.com", false, "api.example.com", true },
-		{ "**.example.com", false, "a.b.c.example.com", true },
-		{ "**.example.com", false, "notexample.com", false },
-		{ "**.example.com", false, "example.com.evil", false },
-		{ "**.example.com", false, "com", false },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		if (readiness_pattern_covers(cases[i].pattern, cases[i].incl, cases[i].host) !=
-		    cases[i].covers)
-			fail_msg("%s (incl %d) vs %s: expected %d", cases[i].pattern, cases[i].incl,
-				 cases[i].host, cases[i].covers);
-}
-
 /* The table itself: one name, one severity, a description and an evaluator
  * per rule; names and aliases unique and found. */
 static void test_lint_rule_table(void **state)
@@ -618,7 +581,6 @@ int main(void)
 		cmocka_unit_test(test_lint_rules_table),
 		cmocka_unit_test(test_lint_typo_also_unpins),
 		cmocka_unit_test(test_lint_empty_inventory),
-		cmocka_unit_test(test_lint_pattern_covers_table),
 		cmocka_unit_test(test_lint_rule_table),
 		cmocka_unit_test(test_lint_severity_parse_table),
 		cmocka_unit_test(test_lint_eval_min_severity_table),

@@ -215,6 +215,8 @@ static bool reasons_contain(const struct readiness_strv *sv, const char *needle)
 
 /* ---- Patterns --------------------------------------------------------- */
 
+/* The one table of pattern coverage (exact names, includeSubdomains, "*." one
+ * label, "**." any depth including the name itself), boundaries included. */
 static void test_pattern_covers_table(void **state)
 {
 	(void)state;
@@ -247,6 +249,18 @@ static void test_pattern_covers_table(void **state)
 		{ "api.example.com", false, "API.example.com", true },
 		{ "api.example.com", false, "api.example.co", false },
 		{ "", false, "example.com", false },
+		{ "api.example.com", false, "eu.api.example.com", false },
+		{ "api.example.com", true, "eu.api.example.com", true },
+		{ "api.example.com", true, "xapi.example.com", false },
+		{ "**.example.com", false, "notexample.com", false },
+		{ "**.example.com", false, "example.com.evil", false },
+		{ "**.example.com", false, "com", false },
+		{ "api.example.com", true, "x.y.api.example.com", true },
+		{ "*.example.com", false, "a.example.com", true },
+		{ "*.example.com", false, "aexample.com", false },
+		{ "**.example.com", false, "a.example.com", true },
+		{ "**.example.com", false, "xexample.com", false },
+		{ "example.com", false, "example.co", false },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		bool got = readiness_pattern_covers(cases[i].pattern, cases[i].incl, cases[i].host);
