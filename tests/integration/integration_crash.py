@@ -254,7 +254,7 @@ def main():
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         proc = subprocess.Popen([pw, 'serve', '-c', conf], env=env, stdout=log, stderr=log)
         want = set(seen.values())
-        end = time.time() + 60
+        end = time.time() + 60 * pwtest.slow()
         while time.time() < end and not (want <= Receiver.keys and not outbox(db)):
             time.sleep(0.2)
         # probes of this run reach the Prometheus counters
@@ -268,7 +268,7 @@ def main():
             finally:
                 c.close()
         # a loaded machine may need a few probe rounds (probe-now again each time)
-        wait_for_metric = time.time() + 45
+        wait_for_metric = time.time() + 45 * pwtest.slow()
         while time.time() < wait_for_metric:
             st, text = call(base, 'GET', '/metrics', token)
             if st == 200 and any(l.startswith('pinwatch_probes_total{') and float(l.split()[-1]) > 0

@@ -18,6 +18,7 @@
 #include "sigcert.h"
 #include "store/tokens.h"
 #include "base/util.h"
+#include "testslow.h"
 
 #define DAY 86400
 
@@ -307,7 +308,7 @@ static void test_candidate_pokes_alert_engine(void **state)
 	struct alerts_engine *e = alerts_engine_new(&c, dbpath, err, sizeof(err));
 	assert_non_null(e);
 	int64_t t0 = util_mono_ms();
-	while (alerts_engine_runs(e) < 1 && util_mono_ms() - t0 < 20000)
+	while (alerts_engine_runs(e) < 1 && util_mono_ms() - t0 < test_ms(20000))
 		usleep(20000);
 	assert_true(alerts_engine_runs(e) >= 1);
 	/* The first run saw the report cluster of the first test. */
@@ -325,7 +326,7 @@ static void test_candidate_pokes_alert_engine(void **state)
 	free(body);
 	t0 = util_mono_ms();
 	int64_t n = 0;
-	while (util_mono_ms() - t0 < 30000) {
+	while (util_mono_ms() - t0 < test_ms(30000)) {
 		n = q("SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' AND "
 		      "status = 'firing'");
 		if (n)

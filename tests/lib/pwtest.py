@@ -3,6 +3,7 @@ failing, HTTP calls with a bearer token, waiting, a daemon under test, and
 reading the observation count from the database."""
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -58,8 +59,21 @@ def scratch(prefix):
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def slow():
+    """The build's slowness factor (PINWATCH_TEST_SLOW, set to 4 by
+    tests/meson.build under sanitizers; 1 when unset or invalid). Tests assert
+    outcomes; a bound on time that is itself under test is scaled by it."""
+    try:
+        k = int(os.environ.get('PINWATCH_TEST_SLOW', '1'))
+    except ValueError:
+        return 1
+    return k if 1 <= k <= 100 else 1
+
+
 def wait_for(what, fn, timeout=60):
-    end = time.time() + timeout
+    """Poll fn until it returns something true (returned); fail after
+    timeout seconds, scaled by slow()."""
+    end = time.time() + timeout * slow()
     while time.time() < end:
         v = fn()
         if v:
