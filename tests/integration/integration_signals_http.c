@@ -15,6 +15,7 @@
 #include "base/config.h"
 #include "store/db.h"
 #include "http/http.h"
+#include "httpc.h"
 #include "sigcert.h"
 #include "store/tokens.h"
 #include "base/util.h"
@@ -29,69 +30,16 @@ static char tok_read[TOKEN_LEN], tok_write[TOKEN_LEN];
 static struct tcert root, inter, leaf;
 static char pem_root[8192], pem_inter[8192], pem_leaf[8192];
 
-struct resp {
-	long status;
-	char *body;
-	size_t len;
-	json_t *json;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	size_t add = sz * n;
-	char *b = realloc(r->body, r->len + add + 1);
-	if (!b)
-		return 0;
-	memcpy(b + r->len, p, add);
-	r->len += add;
-	b[r->len] = 0;
-	r->body = b;
-	return add;
-}
-
 static const char *extra_header; /* one more request header, or NULL */
 
-static void request(struct resp *r, const char *method, const char *path, const char *token,
+static void request(struct httpc_resp *r, const char *method, const char *path, const char *token,
 		    const char *body)
 {
-	char url[256], auth[128];
-	memset(r, 0, sizeof(*r));
-	CURL *c = curl_easy_init();
-	assert_non_null(c);
-	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, auth);
-	}
-	if (body) {
-		/* As TrustKit sends it. */
-		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	if (extra_header)
-		h = curl_slist_append(h, extra_header);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (r->body)
-		r->json = json_loads(r->body, 0, NULL);
-}
-
-static void resp_free(struct resp *r)
-{
-	free(r->body);
-	json_decref(r->json);
+	const char *hdrs[] = { extra_header, NULL };
+	/* As TrustKit sends it. */
+	assert_int_equal(httpc_request(r, base, method, path, token,
+				       body ? "application/json" : NULL, body, hdrs),
+			 CURLE_OK);
 }
 
 static int64_t q(const char *sql)
@@ -187,12 +135,12 @@ static char *report_body(void)
 static void test_reports_route(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char *b = report_body();
 	/* No token: apps send reports. */
 	request(&r, "POST", "/api/v1/reports", NULL, b);
 	assert_int_equal(r.status, 202);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	assert_int_equal(q("SELECT count(*) FROM reports WHERE source = '127.0.0.1' AND "
 			   "classification = 'matches_server' AND version_id = 11"),
 			 1);
@@ -200,11 +148,11 @@ static void test_reports_route(void **state)
 	extra_header = "Origin: https://shop.example.net";
 	request(&r, "POST", "/api/v1/reports", NULL, b);
 	assert_int_equal(r.status, 202);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* ... while token routes still refuse cross-site writes. */
 	request(&r, "POST", "/api/v1/candidates", tok_write, "{\"pem\": \"x\"}");
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	extra_header = NULL;
 	/* Wrong type: 400 naming the field, nothing stored. */
 	request(&r, "POST", "/api/v1/reports", NULL,
@@ -213,14 +161,14 @@ static void test_reports_route(void **state)
 	assert_string_equal(json_string_value(json_object_get(r.json, "error")), "bad_report");
 	assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")),
 			       "app-version: expected a string"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* A flood from one address: the burst passes, then 429. */
 	int ok = 0, limited = 0;
 	for (int i = 0; i < 60; i++) {
 		request(&r, "POST", "/api/v1/reports", NULL, b);
 		ok += r.status == 202;
 		limited += r.status == 429;
-		resp_free(&r);
+		httpc_resp_free(&r);
 	}
 	assert_true(limited >= 20);
 	assert_true(ok >= 27 && ok + limited == 60);
@@ -229,7 +177,7 @@ static void test_reports_route(void **state)
 	/* Listing needs a read token and shows the cluster with the counters. */
 	request(&r, "GET", "/api/v1/reports", NULL, NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "GET", "/api/v1/reports?days=7", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	json_t *items = json_object_get(r.json, "items");
@@ -241,7 +189,7 @@ static void test_reports_route(void **state)
 	json_t *ctr = json_object_get(r.json, "counters");
 	assert_int_equal(json_integer_value(json_object_get(ctr, "rate_limited")), limited);
 	assert_int_equal(json_integer_value(json_object_get(ctr, "bad")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "GET", "/metrics", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	char want[96];
@@ -249,49 +197,49 @@ static void test_reports_route(void **state)
 		 limited);
 	assert_non_null(strstr(r.body, want));
 	assert_non_null(strstr(r.body, "pinwatch_report_clusters_created_total 1\n"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_candidates_routes(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	json_t *req = json_pack("{s:s,s:s}", "pem", leaf.pem, "source", "ct");
 	char *body = json_dumps(req, 0);
 	json_decref(req);
 	request(&r, "POST", "/api/v1/candidates", NULL, body);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "POST", "/api/v1/candidates", tok_read, body);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "POST", "/api/v1/candidates", tok_write, body);
 	assert_int_equal(r.status, 201);
 	/* The app pins a key this chain lacks (no root observed: nothing to complete). */
 	assert_true(json_is_true(json_object_get(r.json, "would_strand")));
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	free(body);
 	request(&r, "POST", "/api/v1/candidates", tok_write, "{\"pem\": \"junk\"}");
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")), "chain:"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "GET", "/api/v1/candidates", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	char path[64];
 	snprintf(path, sizeof(path), "/api/v1/candidates/%lld", (long long)id);
 	request(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(json_string_value(json_object_get(r.json, "source")), "ct");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	request(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	assert_int_equal(q("SELECT count(*) FROM audit_log WHERE object_type = 'candidate' AND "
 			   "actor = 'token:hook'"),
 			 2);
@@ -316,13 +264,13 @@ static void test_candidate_pokes_alert_engine(void **state)
 			   "status = 'firing'"),
 			 1);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand'"), 0);
-	struct resp r;
+	struct httpc_resp r;
 	json_t *body_j = json_pack("{s:s}", "pem", leaf.pem);
 	char *body = json_dumps(body_j, 0);
 	json_decref(body_j);
 	request(&r, "POST", "/api/v1/candidates", tok_write, body);
 	assert_int_equal(r.status, 201);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	free(body);
 	t0 = util_mono_ms();
 	int64_t n = 0;

@@ -26,6 +26,7 @@
 #include "http/http.h"
 #include "http/http_guard.h"
 #include "http_fixture.h"
+#include "httpc.h"
 #include "http/metrics.h"
 #include "store/tokens.h"
 #include "base/util.h"
@@ -37,113 +38,17 @@ static int port;
 static struct fixture_ids ids;
 static char tok_read[TOKEN_LEN], tok_write[TOKEN_LEN], tok_admin[TOKEN_LEN], tok_revoked[TOKEN_LEN];
 
-struct resp {
-	long status;
-	char *body;
-	size_t len;
-	char ctype[128];
-	char allow[128];
-	char nosniff[32];
-	char csp[512];
-	json_t *json;
-	CURLcode cc;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	size_t add = sz * n;
-	char *b = realloc(r->body, r->len + add + 1);
-	if (!b)
-		return 0;
-	memcpy(b + r->len, p, add);
-	r->len += add;
-	b[r->len] = 0;
-	r->body = b;
-	return add;
-}
-
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
-{
-	size_t k = strlen(name);
-	if (n > k + 1 && strncasecmp(line, name, k) == 0 && line[k] == ':') {
-		const char *v = line + k + 1;
-		while (*v == ' ')
-			v++;
-		size_t vl = n - (size_t)(v - line);
-		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-			vl--;
-		snprintf(out, outlen, "%.*s", (int)vl, v);
-	}
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	header_value(p, sz * n, "Content-Type", r->ctype, sizeof(r->ctype));
-	header_value(p, sz * n, "Allow", r->allow, sizeof(r->allow));
-	header_value(p, sz * n, "X-Content-Type-Options", r->nosniff, sizeof(r->nosniff));
-	header_value(p, sz * n, "Content-Security-Policy", r->csp, sizeof(r->csp));
-	return sz * n;
-}
-
-static void resp_free(struct resp *r)
-{
-	free(r->body);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
 /* One request. @hdrs: extra header lines, NULL-terminated. */
-static void req_full(struct resp *r, const char *base, const char *method, const char *path,
+static void req_full(struct httpc_resp *r, const char *base, const char *method, const char *path,
 		     const char *token, const char *ctype, const char *body,
 		     const char *const *hdrs)
 {
-	char url[1024], auth[128], ct[128];
-	memset(r, 0, sizeof(*r));
-	CURL *c = curl_easy_init();
-	assert_non_null(c);
-	struct curl_slist *h = NULL;
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h = curl_slist_append(h, auth);
-	}
-	if (ctype) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		h = curl_slist_append(h, ct);
-	}
-	h = curl_slist_append(h, "Expect:");
-	for (size_t i = 0; hdrs && hdrs[i]; i++)
-		h = curl_slist_append(h, hdrs[i]);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	r->cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (r->body && strncmp(r->ctype, "application/json", 16) == 0)
-		r->json = json_loads(r->body, 0, NULL);
+	httpc_request(r, base, method, path, token, ctype, body, hdrs);
 }
 
 static char base_url[64];
 
-static void req(struct resp *r, const char *method, const char *path, const char *token,
+static void req(struct httpc_resp *r, const char *method, const char *path, const char *token,
 		const char *body)
 {
 	req_full(r, base_url, method, path, token, body ? "application/json" : NULL, body, NULL);
@@ -227,25 +132,25 @@ static int teardown(void **state)
 static void test_healthz_scheduler(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "GET", "/healthz", NULL, NULL);
 	assert_int_equal(r.status, 503); /* no scheduler heartbeat yet */
 	assert_false(json_is_true(json_object_get(r.json, "scheduler")));
 	assert_true(json_is_true(json_object_get(r.json, "database")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	http_note_scheduler_alive(srv, util_now());
 	http_note_sweep(srv, util_now() - 5);
 	req(&r, "GET", "/healthz", NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_true(json_integer_value(json_object_get(r.json, "last_sweep_age_s")) >= 5);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* an old heartbeat is fine while nothing is overdue... */
 	http_note_scheduler_alive(srv, util_now() - 3600);
 	http_note_sweep(srv, util_now() - 3600);
 	req(&r, "GET", "/healthz", NULL, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* ...but not once the schedule falls behind */
 	char err[ERRLEN], sql[160];
 	snprintf(sql, sizeof(sql), "UPDATE endpoints SET next_probe_at = %lld WHERE id = %lld",
@@ -254,122 +159,122 @@ static void test_healthz_scheduler(void **state)
 	req(&r, "GET", "/healthz", NULL, NULL);
 	assert_int_equal(r.status, 503);
 	assert_true(json_integer_value(json_object_get(r.json, "schedule_lag_s")) >= 1800);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	http_note_scheduler_alive(srv, util_now());
 	req(&r, "GET", "/healthz", NULL, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_auth_read(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "GET", "/api/v1/status", NULL, NULL);
 	assert_int_equal(r.status, 401);
 	assert_string_equal(jstr(r.json, "error"), "unauthorized");
 	assert_non_null(jstr(r.json, "detail"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/status", tok_revoked, NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/status",
 	    "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	const char *const basic[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
 	req_full(&r, base_url, "GET", "/api/v1/status", NULL, NULL, NULL, basic);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/status", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.ctype, "application/json");
 	assert_string_equal(r.nosniff, "nosniff");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "endpoints")), 7);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "apps")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_auth_roles(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "GET", "/api/v1/tokens", tok_write, NULL);
 	assert_int_equal(r.status, 403);
 	assert_string_equal(jstr(r.json, "error"), "forbidden");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_read, "{\"name\":\"x\",\"role\":\"read\"}");
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", NULL, "{\"name\":\"x\",\"role\":\"read\"}");
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints/1/probe", tok_read, NULL);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/tokens", tok_admin, NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 4);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_tokens_create_revoke(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"ci\",\"role\":\"write\"}");
 	assert_int_equal(r.status, 201);
 	char tok[TOKEN_LEN];
 	snprintf(tok, sizeof(tok), "%s", jstr(r.json, "token"));
 	assert_int_equal(strlen(tok), TOKEN_LEN - 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"ci\",\"role\":\"write\"}");
 	assert_int_equal(r.status, 409);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"bad name\",\"role\":\"write\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"y\",\"role\":\"root\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/status", tok, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "DELETE", "/api/v1/tokens/ci", tok_admin, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "DELETE", "/api/v1/tokens/ci", tok_admin, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/status", tok, NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_bad_bodies(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\": \"z\", \"role\": }");
 	assert_int_equal(r.status, 400);
 	assert_string_equal(jstr(r.json, "error"), "bad_json");
 	assert_non_null(strstr(jstr(r.json, "detail"), "column"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin,
 	    "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
 	assert_int_equal(r.status, 400); /* duplicate keys */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, "[1,2]");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain",
 		 "{\"name\":\"z\",\"role\":\"read\"}", NULL);
 	assert_int_equal(r.status, 415);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin,
 		 "application/x-www-form-urlencoded", "name=z", NULL);
 	assert_int_equal(r.status, 415);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	static char big[20000];
 	memset(big, ' ', sizeof(big) - 1);
 	big[0] = '{';
@@ -378,84 +283,84 @@ static void test_bad_bodies(void **state)
 	req(&r, "POST", "/api/v1/tokens", tok_admin, big);
 	assert_int_equal(r.status, 413);
 	assert_string_equal(jstr(r.json, "error"), "too_large");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* chunked: no Content-Length, the cap applies while reading */
 	const char *const chunked[] = { "Transfer-Encoding: chunked", NULL };
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json", big,
 		 chunked);
 	assert_int_equal(r.status, 413);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/tokens", tok_admin, NULL);
 	assert_int_equal(r.status, 400); /* body required */
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_csrf(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	const char *const cross[] = { "Sec-Fetch-Site: cross-site", NULL };
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json",
 		 "{\"name\":\"c1\",\"role\":\"read\"}", cross);
 	assert_int_equal(r.status, 403);
 	assert_string_equal(jstr(r.json, "error"), "cross_site_request");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	const char *const foreign[] = { "Origin: http://evil.example", NULL };
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json",
 		 "{\"name\":\"c2\",\"role\":\"read\"}", foreign);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	const char *const null_origin[] = { "Origin: null", NULL };
 	req_full(&r, base_url, "DELETE", "/api/v1/tokens/reader", tok_admin, NULL, NULL,
 		 null_origin);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	char same[128];
 	snprintf(same, sizeof(same), "Origin: http://127.0.0.1:%d", port);
 	const char *const ok[] = { same, "Sec-Fetch-Site: same-origin", NULL };
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "application/json",
 		 "{\"name\":\"c3\",\"role\":\"read\"}", ok);
 	assert_int_equal(r.status, 201);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* a cross-site GET is allowed (reads do not change state) */
 	req_full(&r, base_url, "GET", "/api/v1/status", tok_read, NULL, NULL, cross);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_routing(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "GET", "/api/v1/nope", tok_read, NULL);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(jstr(r.json, "error"), "not_found");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "PUT", "/api/v1/status", tok_admin, NULL);
 	assert_int_equal(r.status, 405);
 	assert_string_equal(r.allow, "GET");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints/abc", tok_read, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints/99999", tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/", NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.ctype, "text/html"));
 	assert_non_null(strstr(r.csp, "script-src 'self'"));
 	assert_null(strstr(r.csp, "unsafe-inline"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "HEAD", "/api/v1/status", tok_read, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_endpoints_pagination(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[256], cursor[32] = "";
 	int total = 0, pages = 0;
 	int64_t prev = 0;
@@ -476,7 +381,7 @@ static void test_endpoints_pagination(void **state)
 		pages++;
 		const char *nc = jstr(r.json, "next_cursor");
 		snprintf(cursor, sizeof(cursor), "%s", nc ? nc : "");
-		resp_free(&r);
+		httpc_resp_free(&r);
 	} while (cursor[0] && pages < 10);
 	assert_int_equal(total, 7);
 	assert_int_equal(pages, 3);
@@ -484,24 +389,24 @@ static void test_endpoints_pagination(void **state)
 	req(&r, "GET", "/api/v1/endpoints?environment=staging", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")),
 			 3); /* xss + bulk1 + bulk3 */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?tag=api&owner=payments", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
 			    "api.example.test");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?limit=0", tok_read, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints?cursor=x", tok_read, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_observations(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[128];
 	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/observations",
 		 (long long)ids.endpoint_api);
@@ -515,7 +420,7 @@ static void test_observations(void **state)
 	assert_int_equal(json_array_size(chain), 2);
 	assert_string_equal(jstr(json_array_get(chain, 0), "pin"), ids.pin_leaf);
 	assert_string_equal(jstr(json_array_get(chain, 1), "pin"), ids.pin_ca);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1",
 		 (long long)ids.endpoint_api);
 	req(&r, "GET", path, tok_read, NULL);
@@ -527,15 +432,15 @@ static void test_observations(void **state)
 	snprintf(path, sizeof(path),
 		 "/api/v1/endpoints/%lld/history?address=127.0.0.1&limit=1&cursor=%s",
 		 (long long)ids.endpoint_api, nc);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "outcome"),
 			    "handshake_failed");
 	assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* each period carries the engine's verdict on its chain: today's leaf
 	 * strands 4.1.0 (20%), the old leaf (::1 until two hours ago) strands
 	 * nobody, a timeout has no chain to judge */
@@ -573,17 +478,17 @@ static void test_observations(void **state)
 	assert_int_equal(today, 3);
 	assert_int_equal(old, 4);
 	assert_int_equal(none, 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_apps(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[128];
 	req(&r, "GET", "/api/v1/apps", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)ids.app);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
@@ -595,48 +500,48 @@ static void test_apps(void **state)
 	json_t *pins =
 		json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
 	assert_int_equal(json_array_size(pins), 2);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/apps/77", tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_probe_now(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[128];
 	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/probe", (long long)ids.endpoint_api);
 	http_set_probe_now(srv, NULL, NULL);
 	req(&r, "POST", path, tok_write, NULL);
 	assert_int_equal(r.status, 503);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	http_set_probe_now(srv, fake_probe_now, NULL);
 	req(&r, "POST", path, tok_write, NULL);
 	assert_int_equal(r.status, 202);
 	assert_int_equal(probe_calls, 1);
 	assert_int_equal(probe_last, ids.endpoint_api);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints/31337/probe", tok_write, NULL);
 	assert_int_equal(r.status, 404);
 	assert_int_equal(probe_calls, 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_write, NULL); /* no GET changes state */
 	assert_int_equal(r.status, 405);
 	assert_int_equal(probe_calls, 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_metrics(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	metrics_reset();
 	metrics_probe_observe("ok", 0.07);
 	metrics_probe_observe("timeout", 12);
 	req(&r, "GET", "/metrics", NULL, NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/metrics", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.ctype, "text/plain"));
@@ -648,7 +553,7 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(r.body, "pinwatch_webhook_queue_depth 0\n"));
 	assert_non_null(
 		strstr(r.body, "pinwatch_address_expiry_seconds{host=\"xss.example.test\""));
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static int64_t count_rows(const char *sql)
@@ -661,11 +566,11 @@ static int64_t count_rows(const char *sql)
 static void test_endpoint_writes(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[128];
 	req(&r, "POST", "/api/v1/endpoints", tok_read, "{\"host\":\"new.example.test\"}");
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write,
 	    "{\"host\":\"New.Example.TEST\",\"port\":8443,\"tags\":[\"b\",\"a\"],\"owner\":"
 	    "\"web\"}");
@@ -673,73 +578,73 @@ static void test_endpoint_writes(void **state)
 	assert_string_equal(jstr(r.json, "host"), "new.example.test");
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
 	assert_true(id > 0);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write,
 	    "{\"host\":\"new.example.test\",\"port\":8443}");
 	assert_int_equal(r.status, 409);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"bad host!\"}");
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "host"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write,
 	    "{\"host\":\"x.example.test\",\"prot\":443}");
 	assert_int_equal(r.status, 400); /* unknown key, as import */
 	assert_non_null(strstr(jstr(r.json, "detail"), "prot"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "[]");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld", (long long)id);
 	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "changed")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
 	assert_int_equal(r.status, 200);
 	assert_false(json_is_true(json_object_get(r.json, "changed")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "PUT", path, tok_write, "{\"host\":\"other.example.test\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_string_equal(jstr(r.json, "owner"), "payments");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	assert_int_equal(count_rows("SELECT count(*) FROM audit_log WHERE actor = 'token:writer' "
 				    "AND object_type = 'endpoint'"),
 			 2); /* create + one real update */
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_app_writes(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[256], body[1024];
 	req(&r, "POST", "/api/v1/apps", tok_write,
 	    "{\"name\":\"shop-ios\",\"platform\":\"ios\",\"adoption_threshold\":0.9}");
 	assert_int_equal(r.status, 201);
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"shop-ios\",\"platform\":\"ios\"}");
 	assert_int_equal(r.status, 409);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"x\",\"platform\":\"symbian\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
 	req(&r, "PUT", path, tok_write, "{\"platform\":\"ios\",\"adoption_threshold\":0.8}");
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions", (long long)id);
 	snprintf(body, sizeof(body),
@@ -750,19 +655,19 @@ static void test_app_writes(void **state)
 	req(&r, "POST", path, tok_write, body);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "pin_policies[0].pins[1].sha256"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(body, sizeof(body),
 		 "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
 		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"}]}]}",
 		 ids.pin_ca);
 	req(&r, "POST", path, tok_write, body);
 	assert_int_equal(r.status, 201);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(r.json, "version"), "2.0");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/policies", (long long)id);
 	snprintf(body, sizeof(body),
 		 "{\"pattern\":\"**.example.test\",\"pins\":[{\"sha256\":\"%s\",\"role\":"
@@ -770,58 +675,58 @@ static void test_app_writes(void **state)
 		 ids.pin_leaf);
 	req(&r, "PUT", path, tok_write, body);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/adoption", (long long)id);
 	req(&r, "POST", path, tok_write,
 	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", path, tok_write,
 	    "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", path, tok_write,
 	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
 	req(&r, "GET", path, tok_read, NULL);
 	json_t *v = json_array_get(json_object_get(r.json, "versions"), 0);
 	assert_int_equal(json_array_size(json_object_get(v, "pin_policies")), 2);
 	assert_int_equal(json_array_size(json_object_get(v, "adoption")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/adoption/2026-11-01",
 		 (long long)id);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path),
 		 "/api/v1/apps/%lld/versions/2.0/policies?pattern=**.example.test", (long long)id);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
 	req(&r, "DELETE", path, tok_admin, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_inventory_bulk(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "GET", "/api/v1/inventory", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "endpoints")), 7);
 	char *doc = json_dumps(r.json, JSON_COMPACT);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	int64_t audit_before = count_rows("SELECT count(*) FROM audit_log");
 	/* re-importing the export changes nothing and writes no audit row */
 	assert_true(strlen(doc) < 16384);
@@ -830,7 +735,7 @@ static void test_inventory_bulk(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 0);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "updated")), 0);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
 	free(doc);
 	/* all or nothing: a document with one bad pin changes nothing */
@@ -842,7 +747,7 @@ static void test_inventory_bulk(void **state)
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"),
 			       "apps[0].versions[0].pin_policies[0].pins[0].sha256"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	assert_int_equal(
 		count_rows("SELECT count(*) FROM endpoints WHERE host = 'added.example.test'"), 0);
 	assert_int_equal(count_rows("SELECT count(*) FROM audit_log"), audit_before);
@@ -850,16 +755,16 @@ static void test_inventory_bulk(void **state)
 	    "{\"endpoints\":[{\"host\":\"added.example.test\"}]}");
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/inventory?prune=maybe", tok_write, "{}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_audit_list(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	req(&r, "GET",
 	    "/api/v1/"
 	    "audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&limit=1",
@@ -873,25 +778,25 @@ static void test_audit_list(void **state)
 		 "audit?actor=token:writer&object_type=endpoint&object_id=new.example.test:8443&"
 		 "limit=1&cursor=%s",
 		 jstr(r.json, "next_cursor"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	e = json_array_get(json_object_get(r.json, "items"), 0);
 	assert_string_equal(jstr(e, "action"), "update");
 	assert_string_equal(jstr(json_object_get(e, "after"), "owner"), "payments");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/audit?action=create&object_type=token", tok_read, NULL);
 	assert_true(json_array_size(json_object_get(r.json, "items")) >= 5);
 	assert_null(strstr(r.body, "pwt_")); /* tokens never reach the log */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/audit?since=yesterday", tok_read, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "ok")));
 	assert_true(json_integer_value(json_object_get(r.json, "rows")) > 10);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	char err[ERRLEN];
 	assert_int_equal(db_exec(wdb,
 				 "DROP TRIGGER audit_log_no_update; "
@@ -902,17 +807,17 @@ static void test_audit_list(void **state)
 	assert_int_equal(r.status, 200);
 	assert_false(json_is_true(json_object_get(r.json, "ok")));
 	assert_int_equal(json_integer_value(json_object_get(r.json, "bad_id")), 3);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_readiness(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char path[128];
 	req(&r, "GET", "/api/v1/readiness", NULL, NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/readiness", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.ctype, "application/json");
@@ -926,19 +831,19 @@ static void test_readiness(void **state)
 	json_t *now = json_object_get(json_array_get(json_object_get(first, "apps"), 0), "now");
 	assert_true(fabs(json_real_value(json_object_get(now, "stranded_share")) - 0.2) < 1e-9);
 	assert_true(json_is_array(json_object_get(r.json, "findings")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	req(&r, "GET", "/api/v1/readiness?severity=critical", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/readiness?severity=dire", tok_read, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/readiness?environment=staging&tag=edge", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
 			    "xss.example.test");
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* pages of 2 cover everything once */
 	int seen = 0;
 	char cursor[32] = "";
@@ -949,7 +854,7 @@ static void test_readiness(void **state)
 		seen += (int)json_array_size(json_object_get(r.json, "items"));
 		const char *nc = jstr(r.json, "next_cursor");
 		snprintf(cursor, sizeof(cursor), "%s", nc ? nc : "");
-		resp_free(&r);
+		httpc_resp_free(&r);
 		if (!cursor[0])
 			break;
 	}
@@ -960,22 +865,22 @@ static void test_readiness(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(jstr(r.json, "host"), "api.example.test");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "id")), ids.endpoint_api);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/readiness/987654", tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	req(&r, "GET", "/metrics", tok_read, NULL);
 	assert_non_null(strstr(r.body, "pinwatch_stranded_share{host=\"api.example.test\",port="
 				       "\"443\",app=\"shop-android\",scenario=\"now\"} 0.2\n"));
 	assert_non_null(
 		strstr(r.body, "pinwatch_endpoints_by_severity{severity=\"critical\"} 1\n"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/status", tok_read, NULL);
 	assert_int_equal(json_integer_value(
 				 json_object_get(json_object_get(r.json, "readiness"), "critical")),
 			 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/lint", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_array(json_object_get(r.json, "readiness_findings")));
@@ -1003,7 +908,7 @@ static void test_readiness(void **state)
 	}
 	assert_int_equal(nfew, 1); /* once, no longer also as single_pin */
 	assert_true(nwarn > 0);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	static const struct {
 		const char *query;
 		int status;
@@ -1028,16 +933,16 @@ static void test_readiness(void **state)
 				json_array_size(json_object_get(r.json, "readiness_findings")),
 				want);
 		}
-		resp_free(&r);
+		httpc_resp_free(&r);
 	}
 
 	/* the cached snapshot follows changes made through the API... */
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}");
 	assert_int_equal(r.status, 201);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* ...and outside it (another process importing) */
 	char err[ERRLEN];
 	assert_int_equal(db_exec(wdb,
@@ -1047,7 +952,7 @@ static void test_readiness(void **state)
 			 0);
 	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 2);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static double app_share(json_t *j, const char *app)
@@ -1064,7 +969,7 @@ static double app_share(json_t *j, const char *app)
 static void test_whatif(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char body[512], cert[300], key[300], *pem = NULL;
 	size_t n;
 	/* candidate keeps the CA: 4.2.0 (pins the CA) survives, 4.1.0 (20%) does not */
@@ -1075,7 +980,7 @@ static void test_whatif(void **state)
 		fprintf(stderr, "whatif: %s\n", r.body);
 	assert_int_equal(r.status, 200);
 	assert_true(fabs(app_share(r.json, "shop-android") - 0.2) < 1e-9);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* an unrelated self-signed chain strands both versions (0.2 + 0.8) */
 	snprintf(cert, sizeof(cert), "%s/whatif-cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/whatif-key.pem", dir);
@@ -1099,7 +1004,7 @@ static void test_whatif(void **state)
 		!strcmp(json_string_value(f), "untrusted");
 	assert_true(untrusted);
 	assert_true(json_is_true(json_object_get(r.json, "risk")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	free(b);
 	free(pem);
 	/* a typo host is refused; any_host evaluates it by its name; without a
@@ -1109,48 +1014,48 @@ static void test_whatif(void **state)
 	req(&r, "POST", "/api/v1/whatif", tok_read, body);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "not an inventoried endpoint"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(body, sizeof(body),
 		 "{\"host\":\"api.example.tset\",\"any_host\":true,\"pins\":[\"sha256/%s\"]}",
 		 ids.pin_ca);
 	req(&r, "POST", "/api/v1/whatif", tok_read, body);
 	assert_int_equal(r.status, 200);
 	assert_false(json_is_true(json_object_get(r.json, "inventoried")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"host\":\"api.example.test\",\"pins\":[\"sha256/%s\"]}",
 		 ids.pin_ca);
 	req(&r, "POST", "/api/v1/whatif", tok_read, body);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "port")), 443);
 	assert_false(json_is_true(json_object_get(json_object_get(r.json, "checks"), "checked")));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/whatif", tok_read, "{\"host\":\"api.example.test\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/whatif", tok_read,
 	    "{\"host\":\"api.example.test\",\"pins\":[\"nope\"]}");
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "pins[0]"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/whatif", tok_read,
 	    "{\"host\":\"api.example.test\",\"chain_pem\":\"-----BEGIN "
 	    "CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/whatif", NULL, "{\"host\":\"api.example.test\",\"pins\":[]}");
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static void test_alerts_webhooks(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char err[ERRLEN], sql[512];
 	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	size_t before = json_array_size(json_object_get(r.json, "items"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO alerts (fingerprint, kind, endpoint_id, severity, status, summary, "
 		 "starts_at, updated_at) "
@@ -1160,68 +1065,68 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(db_exec(wdb, sql, err, sizeof(err)), 0);
 	req(&r, "GET", "/api/v1/alerts", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), before + 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/alerts?severity=critical", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/alerts?severity=info", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/alerts?all=perhaps", tok_read, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	req(&r, "POST", "/api/v1/alerts/silences", tok_read,
 	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}");
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
 	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"rotation "
 	    "planned\"}");
 	assert_int_equal(r.status, 201);
 	int64_t sid = json_integer_value(json_object_get(r.json, "id"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
 	    "{\"until\":\"someday\",\"reason\":\"x\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/alerts/silences", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	char path[96];
 	snprintf(path, sizeof(path), "/api/v1/alerts/silences/%lld", (long long)sid);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 
 	req(&r, "POST", "/api/v1/webhooks", tok_write,
 	    "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret\"}");
 	assert_int_equal(r.status, 403); /* webhooks need admin */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/webhooks", tok_admin,
 	    "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/webhooks", tok_admin,
 	    "{\"url\":\"http://127.0.0.1:9/"
 	    "hook\",\"secret\":\"s3cret-value\",\"format\":\"slack\"}");
 	assert_int_equal(r.status, 201);
 	int64_t wid = json_integer_value(json_object_get(r.json, "id"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/webhooks", tok_admin, NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	assert_null(strstr(r.body, "s3cret-value"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/webhooks", tok_read, NULL);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld/test", (long long)wid);
 	req(&r, "POST", path, tok_admin, NULL);
 	assert_int_equal(r.status, 200);
 	assert_false(
 		json_is_true(json_object_get(r.json, "delivered"))); /* nothing listens on port 9 */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* The outbox: a given-up row is listed with its error and can be retried. */
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO webhook_outbox (webhook_id, idempotency_key, body, state, attempts,"
@@ -1235,30 +1140,30 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(json_integer_value(json_object_get(row, "last_status")), 400);
 	assert_null(strstr(r.body, "secret-body"));
 	int64_t oid = json_integer_value(json_object_get(row, "id"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/webhooks/outbox?state=lost", tok_admin, NULL);
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/webhooks/outbox", tok_read, NULL);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/outbox/%lld/retry", (long long)oid);
 	req(&r, "POST", path, tok_admin, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", path, tok_admin, NULL);
 	assert_int_equal(r.status, 404); /* no longer given up */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/webhooks/outbox?state=pending", tok_admin, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld", (long long)wid);
 	req(&r, "DELETE", path, tok_admin, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "DELETE", path, tok_admin, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 }
 
 static char *report_body(const char *pem, const char *host)
@@ -1278,7 +1183,7 @@ static char *report_body(const char *pem, const char *host)
 static void test_reports_candidates(void **state)
 {
 	(void)state;
-	struct resp r;
+	struct httpc_resp r;
 	char cert[300], key[300], *pem = NULL;
 	size_t n;
 	snprintf(cert, sizeof(cert), "%s/report-cert.pem", dir);
@@ -1292,26 +1197,26 @@ static void test_reports_candidates(void **state)
 	if (r.status != 202)
 		fprintf(stderr, "report refused: %s\n", r.body);
 	assert_int_equal(r.status, 202);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req_full(&r, base_url, "POST", "/api/v1/reports", NULL, "text/plain", body, NULL);
 	assert_int_equal(r.status, 415);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/reports", NULL, "{\"hostname\":\"api.example.test\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/reports", NULL, NULL);
 	assert_int_equal(r.status, 401); /* reading them needs a token */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/reports", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_true(json_array_size(json_object_get(r.json, "items")) >= 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	/* one source is rate limited after its burst */
 	int limited = 0;
 	for (int i = 0; i < 40 && !limited; i++) {
 		req(&r, "POST", "/api/v1/reports", NULL, body);
 		limited = r.status == 429;
-		resp_free(&r);
+		httpc_resp_free(&r);
 	}
 	assert_true(limited);
 	free(body);
@@ -1321,33 +1226,33 @@ static void test_reports_candidates(void **state)
 	json_decref(cj);
 	req(&r, "POST", "/api/v1/candidates", tok_read, cbody);
 	assert_int_equal(r.status, 403);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
 	if (r.status != 201)
 		fprintf(stderr, "candidate refused: %s\n", r.body);
 	assert_int_equal(r.status, 201);
 	int64_t cid = json_integer_value(json_object_get(r.json, "id"));
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
 	assert_int_equal(r.status, 200); /* known chain */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "POST", "/api/v1/candidates", tok_write, "{\"pem\":\"not a certificate\"}");
 	assert_int_equal(r.status, 400);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", "/api/v1/candidates", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	char path[96];
 	snprintf(path, sizeof(path), "/api/v1/candidates/%lld", (long long)cid);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "DELETE", path, tok_write, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	free(cbody);
 	free(pem);
 }
@@ -1356,7 +1261,7 @@ static void test_public_read_ipv6(void **state)
 {
 	(void)state;
 	char err[ERRLEN], base[64];
-	struct resp r;
+	struct httpc_resp r;
 	struct config c = base_cfg();
 	c.http_public_read = true;
 	snprintf(c.http_listen, sizeof(c.http_listen), "[::1]:0");
@@ -1369,13 +1274,13 @@ static void test_public_read_ipv6(void **state)
 	snprintf(base, sizeof(base), "http://[::1]:%d", http_port(h));
 	req_full(&r, base, "GET", "/api/v1/endpoints?limit=1", NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req_full(&r, base, "GET", "/api/v1/tokens", NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 401); /* public_read covers reads, not admin */
-	resp_free(&r);
+	httpc_resp_free(&r);
 	req_full(&r, base, "POST", "/api/v1/endpoints/1/probe", NULL, NULL, NULL, NULL);
 	assert_int_equal(r.status, 401);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	http_free(h);
 }
 
@@ -1383,7 +1288,7 @@ static void test_https(void **state)
 {
 	(void)state;
 	char err[ERRLEN], base[64];
-	struct resp r;
+	struct httpc_resp r;
 	struct config c = base_cfg();
 	snprintf(c.http_tls_cert, sizeof(c.http_tls_cert), "%s/cert.pem", dir);
 	snprintf(c.http_tls_key, sizeof(c.http_tls_key), "%s/key.pem", dir);
@@ -1394,7 +1299,7 @@ static void test_https(void **state)
 	req_full(&r, base, "GET", "/api/v1/status", tok_read, NULL, NULL, NULL);
 	assert_int_equal(r.cc, CURLE_OK);
 	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	httpc_resp_free(&r);
 	http_free(h);
 	/* a key readable by others is refused */
 	assert_int_equal(chmod(c.http_tls_key, 0644), 0);
@@ -1425,7 +1330,7 @@ static void test_per_ip_limit(void **state)
 {
 	(void)state;
 	char err[ERRLEN], base[64];
-	struct resp r;
+	struct httpc_resp r;
 	struct config c = base_cfg();
 	c.http_per_ip_connections = 2;
 	struct http *h = http_new(&c, dbpath, err, sizeof(err));
@@ -1444,7 +1349,7 @@ static void test_per_ip_limit(void **state)
 		req_full(&r, base, "GET", "/healthz", NULL, NULL, NULL, NULL);
 		limited = r.status == 503 && r.json &&
 			  !strcmp(jstr(r.json, "error"), "too_many_connections");
-		resp_free(&r);
+		httpc_resp_free(&r);
 		if (!limited)
 			usleep(20000);
 	}
@@ -1459,7 +1364,7 @@ static void test_per_ip_limit(void **state)
 		if (!refused && i % 50 == 0)
 			fprintf(stderr, "per-ip flood: try %d: status %ld %s\n", i, r.status,
 				r.body ? r.body : "");
-		resp_free(&r);
+		httpc_resp_free(&r);
 		if (!refused)
 			usleep(20000);
 	}
@@ -1473,7 +1378,7 @@ static void test_per_ip_limit(void **state)
 	for (tries = 0; tries < 500 && !served; tries++) {
 		req_full(&r, base, "GET", "/healthz", NULL, NULL, NULL, NULL);
 		served = r.cc == CURLE_OK && r.status > 0 && r.status != 503;
-		resp_free(&r);
+		httpc_resp_free(&r);
 		if (!served)
 			usleep(20000);
 	}

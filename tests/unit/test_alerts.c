@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "base/util.h"
+#include "testdb.h"
 
 static char dir[64];
 static char path[128];
@@ -25,10 +26,8 @@ static int setup(void **state)
 {
 	(void)state;
 	char err[ERRLEN];
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-alerts-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("alerts", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
@@ -53,15 +52,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[160];
-	static const char *const sfx[] = { "", "-wal", "-shm" };
 	db_close(db);
 	db = NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "signals/reports.h"
 #include "sigcert.h"
 #include "base/util.h"
+#include "testdb.h"
 
 #define NOW ((time_t)1795773600) /* 2026-11-27T10:00:00Z */
 #define DAY 86400
@@ -88,10 +89,8 @@ static int exec_fmt(struct db *db, const char *fmt, ...)
 static int setup(void **state)
 {
 	char err[ERRLEN];
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-cand-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("cand", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
 	FILE *f = fopen(ca, "w");
 	if (!f || fprintf(f, "%s%s", root1.pem, root2.pem) < 0 || fclose(f))
@@ -129,14 +128,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	db_close(*state);
-	char p[160];
-	static const char *const sfx[] = { "", "-wal", "-shm" };
 	unlink(ca);
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "store/db.h"
 #include "base/util.h"
+#include "testdb.h"
 
 static char dir[64];
 static char path[128];
@@ -19,23 +20,15 @@ static char path[128];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-db-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("db", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char p[160];
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

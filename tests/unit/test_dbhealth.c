@@ -16,6 +16,7 @@
 #include "store/db.h"
 #include "store/dbhealth.h"
 #include "base/util.h"
+#include "testdb.h"
 
 static char dir[64];
 static char path[128];
@@ -23,23 +24,15 @@ static char path[128];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-dbhealth-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("dbhealth", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char p[160];
-	static const char *const sfx[] = { "", "-wal", "-shm", ".log" };
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

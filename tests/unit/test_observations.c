@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/observations.h"
 #include "base/util.h"
+#include "testdb.h"
 
 static char dir[64], path[128];
 static struct db *db;
@@ -23,10 +24,8 @@ static int setup(void **state)
 {
 	(void)state;
 	char err[ERRLEN];
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-obs-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("obs", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	db = db_open(path, 0, err, sizeof(err));
 	if (!db || db_exec(db,
 			   "INSERT INTO endpoints (host, port, created_at, updated_at) "

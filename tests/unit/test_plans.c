@@ -13,15 +13,14 @@
 #include "base/util.h"
 #include "store/db.h"
 #include "store/plans.h"
+#include "testdb.h"
 
 static char dir[64], path[128];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-plans-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("plans", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	char err[ERRLEN];
 	*state = db_open(path, 0, err, sizeof(err));
 	return *state ? 0 : -1;
@@ -29,14 +28,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char p[160];
-	static const char *const sfx[] = { "", "-wal", "-shm" };
 	db_close(*state);
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

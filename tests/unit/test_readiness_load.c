@@ -17,6 +17,7 @@
 #include "readiness/readiness.h"
 #include "readiness/readiness_load.h"
 #include "base/util.h"
+#include "testdb.h"
 
 static char dir[64];
 static char path[128];
@@ -77,10 +78,8 @@ static int setup(void **state)
 {
 	(void)state;
 	char err[ERRLEN];
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-rdload-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("rdload", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
@@ -110,14 +109,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[160];
 	db_close(db);
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

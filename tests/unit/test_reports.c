@@ -15,6 +15,7 @@
 #include "signals/reports.h"
 #include "sigcert.h"
 #include "base/util.h"
+#include "testdb.h"
 
 /* Fixed "now" of the tests: 2026-11-27T10:00:00Z. */
 #define NOW ((time_t)1795773600)
@@ -77,10 +78,8 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
 	char err[ERRLEN];
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-reports-XXXXXX");
-	if (!mkdtemp(dir))
+	if (testdb_mkdir("reports", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
@@ -105,13 +104,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	db_close(*state);
-	char p[160];
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 	return 0;
 }
 

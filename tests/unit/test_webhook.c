@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "alerts/webhook.h"
 #include "alerts/webhook_int.h"
+#include "testdb.h"
 
 static void test_webhook_signature_rfc4231(void **state)
 {
@@ -307,13 +308,7 @@ static void test_webhook_add_list_remove(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(webhook_remove(db, "t", id, err, sizeof(err)), -ENOENT);
 	db_close(db);
-	char f[160];
-	static const char *const sfx[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
-		snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
-		unlink(f);
-	}
-	rmdir(dir);
+	testdb_remove(path, dir);
 }
 
 int main(void)
