@@ -27,6 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pwtest  # noqa: E402
 from pwtest import Daemon, call, fail, free_port, probes_stored, wait_for  # noqa: E402
 
 
@@ -81,15 +82,10 @@ def check_acked_present(db, hosts):
 
 def main():
     pw, tlsserver = sys.argv[1], sys.argv[2]
-    tmp = tempfile.mkdtemp(prefix='pinwatch-diskfull-')
-    mnt = os.path.join(tmp, 'mnt')
-    os.mkdir(mnt)
-    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=3m,mode=0700', 'tmpfs', mnt],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print('SKIP: cannot mount a tmpfs (%s)' % r.stderr.strip())
-        shutil.rmtree(tmp, ignore_errors=True)
+    mounted = pwtest.mount_tmpfs('pinwatch-diskfull-', '3m')
+    if not mounted:
         return 77
+    tmp, mnt = mounted
     db = os.path.join(mnt, 'db.sqlite')
     filler = os.path.join(mnt, 'filler')
     ca = os.path.join(tmp, 'ca.pem')

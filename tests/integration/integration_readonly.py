@@ -134,15 +134,10 @@ def check_log_once(d, phase, db):
 
 def main():
     pw, tlsserver, shim = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
-    tmp = tempfile.mkdtemp(prefix='pinwatch-readonly-')
-    mnt = os.path.join(tmp, 'mnt')
-    os.mkdir(mnt)
-    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', mnt],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print('SKIP: cannot mount a tmpfs (%s)' % r.stderr.strip())
-        shutil.rmtree(tmp, ignore_errors=True)
+    mounted = pwtest.mount_tmpfs('pinwatch-readonly-', '16m')
+    if not mounted:
         return 77
+    tmp, mnt = mounted
     db = os.path.join(mnt, 'db.sqlite')
     ca = os.path.join(tmp, 'ca.pem')
     env = dict(os.environ, PINWATCH_DB=db)

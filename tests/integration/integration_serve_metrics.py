@@ -22,35 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-
-def fail(msg):
-    print('FAIL: ' + msg, flush=True)
-    raise SystemExit(1)
-
-
-def call(base, path, token):
-    req = urllib.request.Request(base + path, headers={'Authorization': 'Bearer ' + token})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return 0, ''
-
-
-def wait_for(what, fn, timeout):
-    t0 = time.time()
-    while time.time() < t0 + timeout:
-        v = fn()
-        if v:
-            print('%s after %.1f s' % (what, time.time() - t0), flush=True)
-            return v
-        time.sleep(0.2)
-    fail('timed out (%d s) waiting for %s' % (timeout, what))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pwtest  # noqa: E402
+from pwtest import call, fail, wait_for  # noqa: E402
 
 
 def metric(text, name):
@@ -61,11 +36,7 @@ def metric(text, name):
 
 
 def stored_endpoints(db):
-    c = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=30)
-    try:
-        return c.execute('SELECT count(DISTINCT endpoint_id) FROM observations').fetchone()[0]
-    finally:
-        c.close()
+    return pwtest.db_value(db, 'SELECT count(DISTINCT endpoint_id) FROM observations')
 
 
 def main():
@@ -110,7 +81,7 @@ def main():
         base = 'http://127.0.0.1:%d' % wait_for('the HTTP port', bound_port, 60)
 
         def sweeps():
-            st, text = call(base, '/metrics', token)
+            st, text = call(base, 'GET', '/metrics', token)
             if st != 200:
                 return None
             n = metric(text, 'pinwatch_sweeps_total')

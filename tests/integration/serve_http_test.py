@@ -8,45 +8,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from pwtest import call, free_port, wait_for  # noqa: E402
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def call(base, method, path, token=None):
-    req = urllib.request.Request(base + path, method=method,
-                                 headers={'Authorization': 'Bearer ' + token} if token else {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError):
-        return 0, ''
-
-
-def wait_for(what, fn, timeout=60):
-    t0 = time.time()
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            print('%s after %.1f s' % (what, time.time() - t0))
-            return v
-        time.sleep(0.2)
-    raise SystemExit('FAIL: timed out waiting for ' + what)
 
 
 def main():

@@ -29,11 +29,12 @@ def fail(msg):
     raise SystemExit(1)
 
 
-def call(base, method, path, token, body=None, timeout=15):
+def call(base, method, path, token=None, body=None, timeout=15):
     """(status, body text); status 0 when nothing answered (the request may
-    or may not have been carried out)."""
+    or may not have been carried out). No Authorization header without
+    a token."""
     data = json.dumps(body).encode() if body is not None else None
-    headers = {'Authorization': 'Bearer ' + token}
+    headers = {'Authorization': 'Bearer ' + token} if token else {}
     if data is not None:
         headers['Content-Type'] = 'application/json'
     req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
@@ -121,13 +122,34 @@ class Daemon:
         return self.proc.returncode
 
 
-def probes_stored(db):
-    """Probes recorded in @db's observations (read-only connection)."""
+def db_value(db, sql):
+    """The first column of the first row of @sql on @db (read-only connection)."""
     c = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=30)
     try:
-        return c.execute('SELECT coalesce(sum(probe_count), 0) FROM observations').fetchone()[0]
+        return c.execute(sql).fetchone()[0]
     finally:
         c.close()
+
+
+def probes_stored(db):
+    """Probes recorded in @db's observations."""
+    return db_value(db, 'SELECT coalesce(sum(probe_count), 0) FROM observations')
+
+
+def mount_tmpfs(prefix, size):
+    """(tmp, mnt): a fresh temporary directory with a tmpfs of @size
+    ("3m") mounted on tmp/mnt, or None when no tmpfs can be mounted here
+    (not root): the caller then skips (exit 77)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    mnt = os.path.join(tmp, 'mnt')
+    os.mkdir(mnt)
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=%s,mode=0700' % size, 'tmpfs', mnt],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print('SKIP: cannot mount a tmpfs (%s)' % r.stderr.strip())
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    return tmp, mnt
 
 
 class Checks:
