@@ -216,6 +216,8 @@ static int open_row(struct db *db, sqlite3_stmt *s, const struct probe_result *r
 	*last = 0;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
+		/* the stored outcome as a whole, reason included: another TLS
+		 * alert or error opens a row of its own */
 		const char *o = (const char *)sqlite3_column_text(s, 1);
 		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
 		    sqlite3_column_int64(s, 3) == vid)
