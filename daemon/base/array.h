@@ -15,6 +15,13 @@
 #include <stddef.h>
 
 /**
+ * The cap for arrays that have no limit of their own (rows of a store query,
+ * paths of a chain): far past anything pinwatch holds, far short of a size_t
+ * overflow. Arrays filled from untrusted input take their own, smaller cap.
+ */
+#define ARRAY_MAX_ITEMS ((size_t)1 << 28)
+
+/**
  * Make room for at least @need elements of @elem_size bytes in *@items, whose
  * allocation holds *@cap elements (*@items NULL and *@cap 0 at first). Grows
  * geometrically (at least 8 elements, then doubling), never past @max
