@@ -14,7 +14,7 @@
 #include "base/util.h"
 
 /* The -ENOMEM case asks for an impossible size: let ASan answer NULL, as libc does. */
-const char *__asan_default_options(void);
+const char *__asan_default_options(void) __attribute__((visibility("default")));
 const char *__asan_default_options(void)
 {
 	return "allocator_may_return_null=1";
