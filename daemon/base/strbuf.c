@@ -90,7 +90,7 @@ int strbuf_vaddf(struct strbuf *b, const char *fmt, va_list ap)
 	va_end(cp);
 	if (n < 0)
 		return -EINVAL; /* a formatting error says nothing about the buffer: not sticky */
-	if ((size_t)n < room) {
+	if ((size_t)n < room) { /* within the cap: alloc never passes max + 1 */
 		b->len += (size_t)n;
 		return 0;
 	}

@@ -172,7 +172,7 @@ static int expiry_timestamp_line(void *ctx, const char *host, int port, const ch
 }
 
 /* What outcome_line() writes to: outcomes to @b, expiry lines to @exp. */
-struct outcome_bufs {
+struct outcome_ctx {
 	struct strbuf *b, *exp;
 	time_t now;
 };
@@ -180,7 +180,7 @@ struct outcome_bufs {
 static int outcome_line(void *ctx, const char *host, int port, const char *address,
 			const char *outcome, const int64_t *not_after)
 {
-	struct outcome_bufs *o = ctx;
+	struct outcome_ctx *o = ctx;
 	char h[600], a[200], oc[300];
 	metrics_escape_label(host, h, sizeof(h));
 	metrics_escape_label(address, a, sizeof(a));
@@ -208,7 +208,7 @@ static int render_db(struct strbuf *b, struct db *db, char *err, size_t errlen)
 		"# TYPE pinwatch_address_outcome gauge\n");
 	struct strbuf exp;
 	strbuf_init(&exp, RENDER_MAX);
-	struct outcome_bufs ob = { .b = b, .exp = &exp, .now = now };
+	struct outcome_ctx ob = { .b = b, .exp = &exp, .now = now };
 	int rc = views_address_outcomes(db, outcome_line, &ob, err, errlen);
 	if (!rc)
 		rc = strbuf_err(&exp);

@@ -205,6 +205,10 @@ static void test_strbuf_truncate_and_reset(void **state)
 	assert_string_equal(strbuf_ptr(&b), "");
 	assert_int_equal(strbuf_addstr(&b, "again"), 0);
 	assert_string_equal(strbuf_ptr(&b), "again");
+	/* reused memory keeps the cap: formatted output past it is refused */
+	assert_int_equal(strbuf_addf(&b, "%s", "12345"), 0);
+	assert_int_equal(strbuf_addf(&b, "%d", 7), -E2BIG);
+	assert_string_equal(strbuf_ptr(&b), "again12345");
 	strbuf_free(&b);
 	strbuf_free(&b); /* twice is harmless */
 	strbuf_free(NULL);
