@@ -527,3 +527,51 @@ void db_bind_null(struct db_binder *b)
 {
 	BINDER_STEP(b, sqlite3_bind_null(b->st, b->next));
 }
+
+int db_stmt_fail(struct db *db, int src, const char *what, char *err, size_t errlen)
+{
+	if (src == SQLITE_OK)
+		src = sqlite3_errcode(db->h);
+	int rc = db_errno(src) == -EBUSY ? -EBUSY : -EIO;
+	return util_err(err, errlen, rc, "%s: %s", what, db_errmsg(db));
+}
+
+/* Check the binding of @b, step it once and reset it: the step's result
+ * code, or -1 with the error in @err. */
+static int run_step(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen,
+		    int *failed)
+{
+	*failed = 0;
+	if (db_bound(b) != SQLITE_OK) {
+		*failed = db_stmt_fail(db, b->st ? db_bound(b) : SQLITE_OK, what, err, errlen);
+		if (b->st)
+			sqlite3_reset(b->st);
+		return SQLITE_ERROR;
+	}
+	int src = sqlite3_step(b->st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		*failed = db_stmt_fail(db, src, what, err, errlen);
+	return src;
+}
+
+int db_run(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen)
+{
+	int failed;
+	run_step(db, b, what, err, errlen, &failed);
+	if (b->st)
+		sqlite3_reset(b->st);
+	return failed;
+}
+
+int db_run_int(struct db *db, struct db_binder *b, int64_t *out, bool *found, const char *what,
+	       char *err, size_t errlen)
+{
+	int failed;
+	int src = run_step(db, b, what, err, errlen, &failed);
+	*out = !failed && src == SQLITE_ROW ? sqlite3_column_int64(b->st, 0) : 0;
+	if (found)
+		*found = !failed && src == SQLITE_ROW;
+	if (b->st)
+		sqlite3_reset(b->st);
+	return failed;
+}
