@@ -536,42 +536,39 @@ int db_stmt_fail(struct db *db, int src, const char *what, char *err, size_t err
 	return util_err(err, errlen, rc, "%s: %s", what, db_errmsg(db));
 }
 
-/* Check the binding of @b, step it once and reset it: the step's result
- * code, or -1 with the error in @err. */
-static int run_step(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen,
-		    int *failed)
+/* Check the binding of @b and step it once (no reset): 0 with the step's
+ * SQLITE_ROW or SQLITE_DONE in *src, or the error. */
+static int run_step(struct db *db, struct db_binder *b, int *src, const char *what, char *err,
+		    size_t errlen)
 {
-	*failed = 0;
-	if (db_bound(b) != SQLITE_OK) {
-		*failed = db_stmt_fail(db, b->st ? db_bound(b) : SQLITE_OK, what, err, errlen);
-		if (b->st)
-			sqlite3_reset(b->st);
-		return SQLITE_ERROR;
-	}
-	int src = sqlite3_step(b->st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		*failed = db_stmt_fail(db, src, what, err, errlen);
-	return src;
+	*src = SQLITE_ERROR;
+	if (db_bound(b) != SQLITE_OK)
+		return db_stmt_fail(db, b->st ? db_bound(b) : SQLITE_OK, what, err, errlen);
+	*src = sqlite3_step(b->st);
+	if (*src != SQLITE_ROW && *src != SQLITE_DONE)
+		return db_stmt_fail(db, *src, what, err, errlen);
+	return 0;
 }
 
 int db_run(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen)
 {
-	int failed;
-	run_step(db, b, what, err, errlen, &failed);
+	int src;
+	int rc = run_step(db, b, &src, what, err, errlen);
 	if (b->st)
 		sqlite3_reset(b->st);
-	return failed;
+	return rc;
 }
 
 int db_run_int(struct db *db, struct db_binder *b, int64_t *out, bool *found, const char *what,
 	       char *err, size_t errlen)
 {
-	int failed;
-	int src = run_step(db, b, what, err, errlen, &failed);
-	*out = !failed && src == SQLITE_ROW ? sqlite3_column_int64(b->st, 0) : 0;
+	int src;
+	int rc = run_step(db, b, &src, what, err, errlen);
+	bool row = rc == 0 && src == SQLITE_ROW;
+	*out = row ? sqlite3_column_int64(b->st, 0) : 0;
 	if (found)
-		*found = !failed && src == SQLITE_ROW;
+		*found = row;
 	if (b->st)
 		sqlite3_reset(b->st);
-	return failed;
+	return rc;
 }

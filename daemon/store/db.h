@@ -148,9 +148,10 @@ static inline int db_bound(const struct db_binder *b)
 int db_stmt_fail(struct db *db, int src, const char *what, char *err, size_t errlen);
 
 /**
- * Step the statement of @b (from db_stmt(), every parameter bound) to its
- * end, expecting no row, then reset it. A statement that could not be
- * prepared (NULL) or bound fails as db_stmt_fail() does. 0 or its error.
+ * Step the statement of @b (from db_stmt(), every parameter bound) once, for
+ * a statement that writes (or whose rows do not matter), then reset it. A
+ * statement that could not be prepared (NULL), be bound or be run fails as
+ * db_stmt_fail() says. 0 or that error.
  */
 int db_run(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen);
 
