@@ -266,8 +266,9 @@ struct cond_walk {
 
 static int add_cluster(void *ctx, const struct reports_db_active *row)
 {
-	struct cond_build *b = &((struct cond_walk *)ctx)->b;
-	struct host_agg *g = &((struct cond_walk *)ctx)->g;
+	struct cond_walk *w = ctx;
+	struct cond_build *b = &w->b;
+	struct host_agg *g = &w->g;
 	const char *cls = row->classification;
 	const char *app = row->app;
 	const char *ver = row->app_version;
