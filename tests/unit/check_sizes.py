@@ -28,7 +28,6 @@ KNOWN = {
     'probe/probe.c',
     'readiness/readiness.c',
     'readiness/readiness_eval.c',
-    'signals/candidates.c',
     'cli/cli_alerts.c:cmd_webhook',
     'cli/cli_probe.c:cmd_probe',
     'cli/cli_demo.c:cmd_demo',
