@@ -1,0 +1,269 @@
+/* The trust store and the full chain validation (x509_validate). */
+#include "pki/x509.h"
+#include "pki/x509_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+#define MAX_BUILD 16 /* issuer steps when completing a chain */
+
+/* ---- trust ---- */
+
+void issuer_entry_clear(struct issuer_entry *e)
+{
+	if (e->crt)
+		gnutls_x509_crt_deinit(e->crt);
+	x509_cert_info_clear(&e->info[0]);
+	x509_cert_info_clear(&e->info[1]);
+	memset(e, 0, sizeof(*e));
+}
+
+void x509_trust_free(struct x509_trust *t)
+{
+	if (!t)
+		return;
+	if (t->tl)
+		gnutls_x509_trust_list_deinit(t->tl, 1);
+	for (size_t i = 0; i < t->nextra; i++)
+		gnutls_x509_crt_deinit(t->extra[i]);
+	free(t->extra);
+	for (size_t i = 0; i < t->nanchors; i++)
+		x509_cert_info_clear(&t->anchors[i].info);
+	for (size_t i = 0; i < ISSUER_CACHE; i++)
+		issuer_entry_clear(&t->issuers[i]);
+	for (size_t i = 0; i < t->nanchor_list; i++)
+		gnutls_x509_crt_deinit(t->anchor_list[i]);
+	free(t->anchor_list);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+bool self_issued(gnutls_x509_crt_t c)
+{
+	return gnutls_x509_crt_check_issuer(c, c) != 0;
+}
+
+static int trust_load_file(struct x509_trust *t, const char *path, char *err, size_t errlen)
+{
+	struct x509_chain ch;
+	gnutls_x509_crt_t *crts = NULL;
+	size_t nself = 0, nanch = 0;
+	int rc = x509_chain_load_file(path, 100000, &ch, err, errlen);
+	if (rc)
+		return rc;
+	crts = calloc(ch.n, sizeof(*crts));
+	t->extra = calloc(ch.n, sizeof(*t->extra));
+	if (!crts || !t->extra) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ch.n; i++) {
+		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
+		if (gnutls_x509_crt_init(&crts[i]) < 0 ||
+		    gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
+			rc = util_err(err, errlen, -EINVAL, "%s: certificate %zu unusable", path,
+				      i + 1);
+			goto out;
+		}
+		nself += self_issued(crts[i]);
+	}
+	gnutls_x509_crt_t *anch = calloc(ch.n, sizeof(*anch));
+	if (!anch) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ch.n; i++) {
+		if (nself == 0 || self_issued(crts[i]))
+			anch[nanch++] = crts[i];
+		else
+			t->extra[t->nextra++] = crts[i];
+		crts[i] = NULL;
+	}
+	int g = gnutls_x509_trust_list_add_cas(t->tl, anch, (unsigned)nanch, 0);
+	free(anch);
+	if (g < 0)
+		rc = util_err(err, errlen, -EINVAL, "%s: %s", path, gnutls_strerror(g));
+out:
+	if (crts)
+		for (size_t i = 0; i < ch.n; i++)
+			if (crts[i])
+				gnutls_x509_crt_deinit(crts[i]);
+	free(crts);
+	x509_chain_clear(&ch);
+	return rc;
+}
+
+struct x509_trust *x509_trust_new(const char *ca_file, char *err, size_t errlen)
+{
+	struct x509_trust *t = calloc(1, sizeof(*t));
+	if (!t || gnutls_x509_trust_list_init(&t->tl, 0) < 0) {
+		util_err(err, errlen, 0, "out of memory");
+		free(t);
+		return NULL;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	if (ca_file && *ca_file) {
+		if (trust_load_file(t, ca_file, err, errlen) != 0)
+			goto fail;
+	} else {
+		int g = gnutls_x509_trust_list_add_system_trust(t->tl, 0, 0);
+		if (g < 0) {
+			util_err(err, errlen, 0, "cannot load the system trust store: %s",
+				 gnutls_strerror(g));
+			goto fail;
+		}
+	}
+	return t;
+fail:
+	x509_trust_free(t);
+	return NULL;
+}
+
+/* The parsed form of anchor @crt (owned by the trust list), from the cache. */
+static int anchor_info(struct x509_trust *t, gnutls_x509_crt_t crt, struct x509_cert_info *out,
+		       char *err, size_t errlen)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nanchors && rc == -ENOENT; i++)
+		if (t->anchors[i].crt == crt)
+			rc = x509_cert_copy(out, &t->anchors[i].info);
+	if (rc == -ENOENT) {
+		rc = x509_cert_from_crt(crt, out, err, errlen);
+		if (rc == 0 && t->nanchors < ANCHOR_CACHE &&
+		    x509_cert_copy(&t->anchors[t->nanchors].info, out) == 0)
+			t->anchors[t->nanchors++].crt = crt;
+	} else if (rc) {
+		util_err(err, errlen, rc, "out of memory");
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+		  const struct x509_chain *presented_info, const char *hostname,
+		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen)
+{
+	gnutls_x509_crt_t built[MAX_BUILD + 1];
+	int from[MAX_BUILD + 1]; /* index in @presented, or -1 */
+	bool owned[MAX_BUILD + 1] = { false };
+	bool used_p[X509_MAX_CHAIN] = { false }, used_e[64] = { false };
+	size_t nb = 0;
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	memset(validated, 0, sizeof(*validated));
+	if (n == 0)
+		return util_err(err, errlen, -EINVAL, "empty chain");
+	if (n > X509_MAX_CHAIN)
+		n = X509_MAX_CHAIN;
+	from[nb] = 0;
+	built[nb++] = presented[0];
+	used_p[0] = true;
+	while (nb < MAX_BUILD) {
+		gnutls_x509_crt_t cur = built[nb - 1], iss = NULL;
+		bool copy = atomic_load(&((struct x509_trust *)t)->copy_mode);
+		int g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss,
+							  copy ? GNUTLS_TL_GET_COPY : 0);
+		if (!copy && (g < 0 || !iss)) {
+			iss = NULL;
+			g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
+			if (g == 0 && iss) {
+				copy = true;
+				atomic_store(&((struct x509_trust *)t)->copy_mode, true);
+			}
+		}
+		if (g == 0 && iss) {
+			if (gnutls_x509_crt_equals(iss, cur)) {
+				if (copy)
+					gnutls_x509_crt_deinit(iss);
+			} else {
+				owned[nb] = copy;
+				from[nb] = copy ? -1 : -2; /* -2: the list's own crt */
+				built[nb++] = iss;
+			}
+			break;
+		}
+		if (self_issued(cur))
+			break;
+		bool found = false;
+		for (size_t i = 1; i < n && !found; i++) {
+			if (!used_p[i] && gnutls_x509_crt_check_issuer(cur, presented[i])) {
+				used_p[i] = true;
+				from[nb] = (int)i;
+				built[nb++] = presented[i];
+				found = true;
+			}
+		}
+		for (size_t i = 0; i < t->nextra && i < ARRAY_SIZE(used_e) && !found; i++) {
+			if (!used_e[i] && gnutls_x509_crt_check_issuer(cur, t->extra[i])) {
+				used_e[i] = true;
+				from[nb] = -1;
+				built[nb++] = t->extra[i];
+				found = true;
+			}
+		}
+		if (!found)
+			break;
+	}
+
+	unsigned status = 0;
+	int g = gnutls_x509_trust_list_verify_crt2(t->tl, built, (unsigned)nb, NULL, 0, 0, &status,
+						   NULL);
+	if (g < 0) {
+		status = GNUTLS_CERT_INVALID;
+		snprintf(v->reason, sizeof(v->reason), "%s", gnutls_strerror(g));
+	}
+	v->status = status;
+	v->trusted = status == 0;
+	if (!v->trusted && !v->reason[0]) {
+		gnutls_datum_t out = { NULL, 0 };
+		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out,
+								 0) >= 0 &&
+		    out.data)
+			snprintf(v->reason, sizeof(v->reason), "%.*s", (int)out.size, out.data);
+		gnutls_free(out.data);
+	}
+	v->name_ok = !hostname || gnutls_x509_crt_check_hostname2(built[0], hostname, 0) != 0;
+
+	validated->certs = calloc(nb, sizeof(*validated->certs));
+	if (!validated->certs) {
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	time_t now = time(NULL);
+	for (size_t i = 0; i < nb; i++) {
+		if (presented_info && from[i] >= 0 && (size_t)from[i] < presented_info->n) {
+			rc = x509_cert_copy(&validated->certs[i], &presented_info->certs[from[i]]);
+			if (rc)
+				util_err(err, errlen, rc, "out of memory");
+		} else if (from[i] == -2) {
+			rc = anchor_info((struct x509_trust *)t, built[i], &validated->certs[i],
+					 err, errlen);
+		} else {
+			rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen);
+		}
+		if (rc) {
+			x509_chain_clear(validated);
+			goto out;
+		}
+		validated->n++;
+		if (now > validated->certs[i].not_after || now < validated->certs[i].not_before)
+			v->expired = true;
+	}
+	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+		v->expired = true;
+	if (status == 0 && nb == 3 && from[1] >= 1 && from[2] == -2)
+		issuer_remember((struct x509_trust *)t, built[1], built[2], validated);
+out:
+	for (size_t i = 0; i < nb; i++)
+		if (owned[i])
+			gnutls_x509_crt_deinit(built[i]);
+	return rc;
+}
