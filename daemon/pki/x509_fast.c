@@ -23,8 +23,8 @@ static bool has_name_constraints(gnutls_x509_crt_t c)
  * @anchor of the list (validated->certs[2]), after a chain through it
  * verified. Name constraints would make the leaf's check depend on the
  * whole path: such intermediates are not remembered. */
-void issuer_remember(struct x509_trust *t, gnutls_x509_crt_t inter, gnutls_x509_crt_t anchor,
-		     const struct x509_chain *validated)
+void x509_issuer_remember(struct x509_trust *t, gnutls_x509_crt_t inter, gnutls_x509_crt_t anchor,
+			  const struct x509_chain *validated)
 {
 	if (validated->n != 3 || has_name_constraints(inter) || has_name_constraints(anchor))
 		return;
@@ -38,7 +38,7 @@ void issuer_remember(struct x509_trust *t, gnutls_x509_crt_t inter, gnutls_x509_
 		if (c->stamp < e->stamp)
 			e = c; /* empty slots have stamp 0 */
 	}
-	issuer_entry_clear(e);
+	x509_issuer_entry_clear(e);
 	gnutls_datum_t d = { ii->der, (unsigned)ii->der_len };
 	if (gnutls_x509_crt_init(&e->crt) < 0) {
 		e->crt = NULL;
@@ -46,7 +46,7 @@ void issuer_remember(struct x509_trust *t, gnutls_x509_crt_t inter, gnutls_x509_
 	}
 	if (gnutls_x509_crt_import(e->crt, &d, GNUTLS_X509_FMT_DER) < 0 ||
 	    x509_cert_copy(&e->info[0], ii) != 0 || x509_cert_copy(&e->info[1], ai) != 0) {
-		issuer_entry_clear(e);
+		x509_issuer_entry_clear(e);
 		goto out;
 	}
 	memcpy(e->sha256, ii->sha256, 32);
@@ -92,10 +92,10 @@ int x509_validate_fast(struct x509_trust *t, gnutls_x509_crt_t leaf,
 	if (g == 0 && iss && copy)
 		gnutls_x509_crt_deinit(iss);
 	unsigned status = 1;
-	/* self_issued() is costly when the names differ (GnuTLS then compares
+	/* x509_self_issued() is costly when the names differ (GnuTLS then compares
 	 * them as strings): equal strings are necessary for it to hold. */
 	bool self = leaf_info->subject && leaf_info->issuer &&
-		    !strcmp(leaf_info->subject, leaf_info->issuer) && self_issued(leaf);
+		    !strcmp(leaf_info->subject, leaf_info->issuer) && x509_self_issued(leaf);
 	if (!(g == 0 && iss) && !self && gnutls_x509_crt_check_issuer(leaf, e->crt) &&
 	    gnutls_x509_crt_verify(leaf, &e->crt, 1, 0, &status) < 0)
 		status = 1;

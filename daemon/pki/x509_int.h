@@ -27,17 +27,17 @@ struct pem_block {
 };
 
 /* Next PEM block at or after *pos. 1 found, 0 none left, -EINVAL truncated/malformed. */
-int pem_next(const uint8_t *data, size_t len, size_t *pos, struct pem_block *b, char *err,
-	     size_t errlen);
+int x509_pem_next(const uint8_t *data, size_t len, size_t *pos, struct pem_block *b, char *err,
+		  size_t errlen);
 /* Whether @data holds a PEM "-----BEGIN " line. */
-bool is_pem(const uint8_t *data, size_t len);
+bool x509_is_pem(const uint8_t *data, size_t len);
 /* Base64-decode block @b into @der (gnutls_free it). 0 or -EINVAL. */
-int pem_decode(const struct pem_block *b, gnutls_datum_t *der, char *err, size_t errlen);
+int x509_pem_decode(const struct pem_block *b, gnutls_datum_t *der, char *err, size_t errlen);
 /* Length of the DER TLV at @p (tag + length + content), or 0 if it is not a
  * complete SEQUENCE within @len bytes. */
-size_t der_seq_len(const uint8_t *p, size_t len);
+size_t x509_der_seq_len(const uint8_t *p, size_t len);
 /* Whether a PEM label names a certificate. */
-bool is_cert_label(const char *l);
+bool x509_is_cert_label(const char *l);
 
 /* ---- trust (x509_trust.c, x509_fast.c, x509_paths.c) ---- */
 
@@ -80,13 +80,13 @@ struct x509_trust {
 };
 
 /* Free what an issuer cache entry holds and zero it. */
-void issuer_entry_clear(struct issuer_entry *e);
+void x509_issuer_entry_clear(struct issuer_entry *e);
 /* Whether @c issued itself (names and key identifiers). */
-bool self_issued(gnutls_x509_crt_t c);
+bool x509_self_issued(gnutls_x509_crt_t c);
 /* Remember intermediate @inter (validated->certs[1]), issued by anchor
  * @anchor of the list (validated->certs[2]), after a chain through it
  * verified (x509_fast.c). */
-void issuer_remember(struct x509_trust *t, gnutls_x509_crt_t inter, gnutls_x509_crt_t anchor,
-		     const struct x509_chain *validated);
+void x509_issuer_remember(struct x509_trust *t, gnutls_x509_crt_t inter, gnutls_x509_crt_t anchor,
+			  const struct x509_chain *validated);
 
 #endif

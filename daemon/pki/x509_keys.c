@@ -162,9 +162,9 @@ static int keys_from_pem(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	size_t pos = 0;
 	struct pem_block b;
 	int rc;
-	while ((rc = pem_next(data, len, &pos, &b, err, errlen)) == 1) {
+	while ((rc = x509_pem_next(data, len, &pos, &b, err, errlen)) == 1) {
 		int (*fn)(struct keyvec *, const gnutls_datum_t *, char *, size_t) = NULL;
-		if (is_cert_label(b.label))
+		if (x509_is_cert_label(b.label))
 			fn = key_from_cert;
 		else if (!strcmp(b.label, "CERTIFICATE REQUEST") ||
 			 !strcmp(b.label, "NEW CERTIFICATE REQUEST"))
@@ -177,7 +177,7 @@ static int keys_from_pem(struct keyvec *kv, const uint8_t *data, size_t len, cha
 		else if (!strcmp(b.label, "ENCRYPTED PRIVATE KEY")) {
 			/* Only PKCS#8 "encrypted" with no password (certtool --null-password). */
 			gnutls_datum_t der = { NULL, 0 };
-			if (pem_decode(&b, &der, err, errlen) == 0 &&
+			if (x509_pem_decode(&b, &der, err, errlen) == 0 &&
 			    key_from_privkey(kv, &der, NULL, 0) == 0) {
 				gnutls_free(der.data);
 				continue;
@@ -193,7 +193,7 @@ static int keys_from_pem(struct keyvec *kv, const uint8_t *data, size_t len, cha
 		if (!fn)
 			continue;
 		gnutls_datum_t der = { NULL, 0 };
-		if ((rc = pem_decode(&b, &der, err, errlen)) != 0)
+		if ((rc = x509_pem_decode(&b, &der, err, errlen)) != 0)
 			return rc;
 		char why[ERRLEN];
 		rc = fn(kv, &der, why, sizeof(why));
@@ -210,7 +210,7 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 {
 	/* A DER bundle: certificates back to back. */
 	size_t pos = 0, n;
-	while (pos < len && (n = der_seq_len(data + pos, len - pos)) != 0) {
+	while (pos < len && (n = x509_der_seq_len(data + pos, len - pos)) != 0) {
 		gnutls_datum_t d = { (unsigned char *)data + pos, (unsigned)n };
 		if (key_from_cert(kv, &d, NULL, 0) != 0)
 			break;
@@ -221,7 +221,7 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	for (size_t i = 0; i < kv->n; i++)
 		memset(&kv->v[i], 0, sizeof(kv->v[i]));
 	kv->n = 0;
-	if (der_seq_len(data, len) != len)
+	if (x509_der_seq_len(data, len) != len)
 		return util_err(err, errlen, -EINVAL,
 				"neither PEM nor a complete DER structure (truncated or garbage)");
 	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
@@ -244,7 +244,7 @@ int x509_keys_parse(const uint8_t *data, size_t len, struct x509_key **keys, siz
 		return util_err(err, errlen, -EINVAL, "empty file");
 	if (len > X509_MAX_FILE || len > UINT32_MAX)
 		return util_err(err, errlen, -EFBIG, "file too large");
-	if (is_pem(data, len))
+	if (x509_is_pem(data, len))
 		rc = keys_from_pem(&kv, data, len, err, errlen);
 	else
 		rc = keys_from_der(&kv, data, len, err, errlen);

@@ -10,8 +10,6 @@
 
 #include "base/util.h"
 
-/* ---- certification paths ---- */
-
 #define PATH_STEPS_MAX 4096 /* issuer look-ups per build: bounds a pool full of one name */
 
 /* Whether @issuer's key signed @crt and its names and key identifiers match (time ignored). */
@@ -185,7 +183,7 @@ static void path_up_anchors(struct pathbuild *b)
 {
 	gnutls_x509_crt_t cur = b->path[b->n - 1];
 	bool any = false;
-	if (!self_issued(cur) && b->n < X509_PATH_MAX) {
+	if (!x509_self_issued(cur) && b->n < X509_PATH_MAX) {
 		for (size_t i = 0; i < b->nanchors && !b->rc; i++) {
 			gnutls_x509_crt_t a = b->anchors[i];
 			if (path_has(b, a) || !x509_signed_by(cur, a))
@@ -262,7 +260,7 @@ static void path_step(struct pathbuild *b)
 	}
 	if (b->t && path_anchors(b, cur))
 		return;
-	if (self_issued(cur)) {
+	if (x509_self_issued(cur)) {
 		path_emit(b, "it ends at a self-signed certificate that is not a trust anchor");
 		return;
 	}

@@ -12,8 +12,8 @@
 /* ---- PEM and DER framing ---- */
 
 /* Next PEM block at or after *pos. 1 found, 0 none left, -EINVAL truncated/malformed. */
-int pem_next(const uint8_t *data, size_t len, size_t *pos, struct pem_block *b, char *err,
-	     size_t errlen)
+int x509_pem_next(const uint8_t *data, size_t len, size_t *pos, struct pem_block *b, char *err,
+		  size_t errlen)
 {
 	static const char begin[] = "-----BEGIN ";
 	const uint8_t *p = memmem(data + *pos, len - *pos, begin, sizeof(begin) - 1);
@@ -41,12 +41,12 @@ int pem_next(const uint8_t *data, size_t len, size_t *pos, struct pem_block *b, 
 	return 1;
 }
 
-bool is_pem(const uint8_t *data, size_t len)
+bool x509_is_pem(const uint8_t *data, size_t len)
 {
 	return memmem(data, len, "-----BEGIN ", 11) != NULL;
 }
 
-int pem_decode(const struct pem_block *b, gnutls_datum_t *der, char *err, size_t errlen)
+int x509_pem_decode(const struct pem_block *b, gnutls_datum_t *der, char *err, size_t errlen)
 {
 	int rc = gnutls_pem_base64_decode2(b->label, &b->text, der);
 	if (rc < 0 || der->size == 0) {
@@ -60,7 +60,7 @@ int pem_decode(const struct pem_block *b, gnutls_datum_t *der, char *err, size_t
 
 /* Length of the DER TLV at @p (tag + length + content), or 0 if it is not a
  * complete SEQUENCE within @len bytes. */
-size_t der_seq_len(const uint8_t *p, size_t len)
+size_t x509_der_seq_len(const uint8_t *p, size_t len)
 {
 	if (len < 2 || p[0] != 0x30)
 		return 0;
@@ -81,7 +81,7 @@ size_t der_seq_len(const uint8_t *p, size_t len)
 	return hdr + body;
 }
 
-bool is_cert_label(const char *l)
+bool x509_is_cert_label(const char *l)
 {
 	return !strcmp(l, "CERTIFICATE") || !strcmp(l, "X509 CERTIFICATE") ||
 	       !strcmp(l, "TRUSTED CERTIFICATE");
@@ -113,14 +113,14 @@ int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_ch
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
 		return util_err(err, errlen, -EINVAL, "empty file");
-	if (is_pem(data, len)) {
+	if (x509_is_pem(data, len)) {
 		size_t pos = 0;
 		struct pem_block b;
-		while ((rc = pem_next(data, len, &pos, &b, err, errlen)) == 1) {
-			if (!is_cert_label(b.label))
+		while ((rc = x509_pem_next(data, len, &pos, &b, err, errlen)) == 1) {
+			if (!x509_is_cert_label(b.label))
 				continue;
 			gnutls_datum_t der = { NULL, 0 };
-			if ((rc = pem_decode(&b, &der, err, errlen)) != 0)
+			if ((rc = x509_pem_decode(&b, &der, err, errlen)) != 0)
 				goto fail;
 			rc = chain_push(out, max, der.data, der.size, err, errlen);
 			gnutls_free(der.data);
@@ -132,7 +132,7 @@ int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_ch
 	} else {
 		size_t pos = 0;
 		while (pos < len) {
-			size_t n = der_seq_len(data + pos, len - pos);
+			size_t n = x509_der_seq_len(data + pos, len - pos);
 			if (n == 0) {
 				if (pos)
 					rc = util_err(

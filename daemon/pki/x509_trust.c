@@ -15,7 +15,7 @@
 
 /* ---- trust ---- */
 
-void issuer_entry_clear(struct issuer_entry *e)
+void x509_issuer_entry_clear(struct issuer_entry *e)
 {
 	if (e->crt)
 		gnutls_x509_crt_deinit(e->crt);
@@ -36,7 +36,7 @@ void x509_trust_free(struct x509_trust *t)
 	for (size_t i = 0; i < t->nanchors; i++)
 		x509_cert_info_clear(&t->anchors[i].info);
 	for (size_t i = 0; i < ISSUER_CACHE; i++)
-		issuer_entry_clear(&t->issuers[i]);
+		x509_issuer_entry_clear(&t->issuers[i]);
 	for (size_t i = 0; i < t->nanchor_list; i++)
 		gnutls_x509_crt_deinit(t->anchor_list[i]);
 	free(t->anchor_list);
@@ -44,7 +44,7 @@ void x509_trust_free(struct x509_trust *t)
 	free(t);
 }
 
-bool self_issued(gnutls_x509_crt_t c)
+bool x509_self_issued(gnutls_x509_crt_t c)
 {
 	return gnutls_x509_crt_check_issuer(c, c) != 0;
 }
@@ -71,7 +71,7 @@ static int trust_load_file(struct x509_trust *t, const char *path, char *err, si
 				      i + 1);
 			goto out;
 		}
-		nself += self_issued(crts[i]);
+		nself += x509_self_issued(crts[i]);
 	}
 	gnutls_x509_crt_t *anch = calloc(ch.n, sizeof(*anch));
 	if (!anch) {
@@ -79,7 +79,7 @@ static int trust_load_file(struct x509_trust *t, const char *path, char *err, si
 		goto out;
 	}
 	for (size_t i = 0; i < ch.n; i++) {
-		if (nself == 0 || self_issued(crts[i]))
+		if (nself == 0 || x509_self_issued(crts[i]))
 			anch[nanch++] = crts[i];
 		else
 			t->extra[t->nextra++] = crts[i];
@@ -190,7 +190,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 			}
 			break;
 		}
-		if (self_issued(cur))
+		if (x509_self_issued(cur))
 			break;
 		bool found = false;
 		for (size_t i = 1; i < n && !found; i++) {
@@ -260,7 +260,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
 		v->expired = true;
 	if (status == 0 && nb == 3 && from[1] >= 1 && from[2] == -2)
-		issuer_remember((struct x509_trust *)t, built[1], built[2], validated);
+		x509_issuer_remember((struct x509_trust *)t, built[1], built[2], validated);
 out:
 	for (size_t i = 0; i < nb; i++)
 		if (owned[i])
