@@ -146,76 +146,90 @@ static int anchor_info(struct x509_trust *t, gnutls_x509_crt_t crt, struct x509_
 	return rc;
 }
 
-int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
-		  const struct x509_chain *presented_info, const char *hostname,
-		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen)
-{
-	gnutls_x509_crt_t built[MAX_BUILD + 1];
-	int from[MAX_BUILD + 1]; /* index in @presented, or -1 */
-	bool owned[MAX_BUILD + 1] = { false };
-	bool used_p[X509_MAX_CHAIN] = { false }, used_e[64] = { false };
-	size_t nb = 0;
-	int rc = 0;
+/* A chain being completed from a leaf: the certificates and where each came from. */
+struct built_chain {
+	gnutls_x509_crt_t crt[MAX_BUILD + 1];
+	/* index in the presented chain, -1 (a copy, or an intermediate of the
+	 * CA file) or -2 (the list's own crt) */
+	int from[MAX_BUILD + 1];
+	bool owned[MAX_BUILD + 1]; /* a copy to free */
+	size_t n;
+};
 
-	memset(v, 0, sizeof(*v));
-	memset(validated, 0, sizeof(*validated));
-	if (n == 0)
-		return util_err(err, errlen, -EINVAL, "empty chain");
-	if (n > X509_MAX_CHAIN)
-		n = X509_MAX_CHAIN;
-	from[nb] = 0;
-	built[nb++] = presented[0];
-	used_p[0] = true;
-	while (nb < MAX_BUILD) {
-		gnutls_x509_crt_t cur = built[nb - 1], iss = NULL;
-		bool copy = atomic_load(&((struct x509_trust *)t)->copy_mode);
-		int g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss,
-							  copy ? GNUTLS_TL_GET_COPY : 0);
-		if (!copy && (g < 0 || !iss)) {
-			iss = NULL;
-			g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
-			if (g == 0 && iss) {
-				copy = true;
-				atomic_store(&((struct x509_trust *)t)->copy_mode, true);
-			}
-		}
+/* The issuer of @cur among the anchors of @t: 1 found (added to @b, unless
+ * @cur is that anchor itself), 0 none. */
+static int build_from_anchors(const struct x509_trust *t, gnutls_x509_crt_t cur,
+			      struct built_chain *b)
+{
+	gnutls_x509_crt_t iss = NULL;
+	bool copy = atomic_load(&((struct x509_trust *)t)->copy_mode);
+	int g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, copy ? GNUTLS_TL_GET_COPY : 0);
+	if (!copy && (g < 0 || !iss)) {
+		iss = NULL;
+		g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
 		if (g == 0 && iss) {
-			if (gnutls_x509_crt_equals(iss, cur)) {
-				if (copy)
-					gnutls_x509_crt_deinit(iss);
-			} else {
-				owned[nb] = copy;
-				from[nb] = copy ? -1 : -2; /* -2: the list's own crt */
-				built[nb++] = iss;
-			}
-			break;
+			copy = true;
+			atomic_store(&((struct x509_trust *)t)->copy_mode, true);
 		}
-		if (x509_self_issued(cur))
+	}
+	if (!(g == 0 && iss))
+		return 0;
+	if (gnutls_x509_crt_equals(iss, cur)) {
+		if (copy)
+			gnutls_x509_crt_deinit(iss);
+	} else {
+		b->owned[b->n] = copy;
+		b->from[b->n] = copy ? -1 : -2; /* -2: the list's own crt */
+		b->crt[b->n++] = iss;
+	}
+	return 1;
+}
+
+/* Complete @presented (@n of them, leaf first) into @b: issuers are searched
+ * in the anchors, then in the presented certificates, then in the CA file's
+ * intermediates. */
+static void build_chain(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+			struct built_chain *b)
+{
+	bool used_p[X509_MAX_CHAIN] = { false }, used_e[64] = { false };
+
+	b->from[b->n] = 0;
+	b->crt[b->n++] = presented[0];
+	used_p[0] = true;
+	while (b->n < MAX_BUILD) {
+		gnutls_x509_crt_t cur = b->crt[b->n - 1];
+		if (build_from_anchors(t, cur, b) || x509_self_issued(cur))
 			break;
 		bool found = false;
 		for (size_t i = 1; i < n && !found; i++) {
 			if (!used_p[i] && gnutls_x509_crt_check_issuer(cur, presented[i])) {
 				used_p[i] = true;
-				from[nb] = (int)i;
-				built[nb++] = presented[i];
+				b->from[b->n] = (int)i;
+				b->crt[b->n++] = presented[i];
 				found = true;
 			}
 		}
 		for (size_t i = 0; i < t->nextra && i < ARRAY_SIZE(used_e) && !found; i++) {
 			if (!used_e[i] && gnutls_x509_crt_check_issuer(cur, t->extra[i])) {
 				used_e[i] = true;
-				from[nb] = -1;
-				built[nb++] = t->extra[i];
+				b->from[b->n] = -1;
+				b->crt[b->n++] = t->extra[i];
 				found = true;
 			}
 		}
 		if (!found)
 			break;
 	}
+}
 
+/* Verify @b against the anchors of @t at the current time and match the leaf
+ * against @hostname: fills @v but for `expired`. */
+static void verify_built(const struct x509_trust *t, struct built_chain *b, const char *hostname,
+			 struct x509_verdict *v)
+{
 	unsigned status = 0;
-	int g = gnutls_x509_trust_list_verify_crt2(t->tl, built, (unsigned)nb, NULL, 0, 0, &status,
-						   NULL);
+	int g = gnutls_x509_trust_list_verify_crt2(t->tl, b->crt, (unsigned)b->n, NULL, 0, 0,
+						   &status, NULL);
 	if (g < 0) {
 		status = GNUTLS_CERT_INVALID;
 		snprintf(v->reason, sizeof(v->reason), "%s", gnutls_strerror(g));
@@ -230,40 +244,67 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 			snprintf(v->reason, sizeof(v->reason), "%.*s", (int)out.size, out.data);
 		gnutls_free(out.data);
 	}
-	v->name_ok = !hostname || gnutls_x509_crt_check_hostname2(built[0], hostname, 0) != 0;
+	v->name_ok = !hostname || gnutls_x509_crt_check_hostname2(b->crt[0], hostname, 0) != 0;
+}
 
-	validated->certs = calloc(nb, sizeof(*validated->certs));
-	if (!validated->certs) {
-		rc = util_err(err, errlen, -ENOMEM, "out of memory");
-		goto out;
-	}
+/* The parsed certificates of @b into @validated (presented ones copied from
+ * @presented_info when given, anchors from the cache); marks @v expired when
+ * one is outside its validity now. 0 or a negative errno (@validated empty). */
+static int validated_fill(const struct x509_trust *t, const struct built_chain *b,
+			  const struct x509_chain *presented_info, struct x509_chain *validated,
+			  struct x509_verdict *v, char *err, size_t errlen)
+{
+	int rc = 0;
+	validated->certs = calloc(b->n, sizeof(*validated->certs));
+	if (!validated->certs)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
 	time_t now = time(NULL);
-	for (size_t i = 0; i < nb; i++) {
-		if (presented_info && from[i] >= 0 && (size_t)from[i] < presented_info->n) {
-			rc = x509_cert_copy(&validated->certs[i], &presented_info->certs[from[i]]);
+	for (size_t i = 0; i < b->n; i++) {
+		int from = b->from[i];
+		if (presented_info && from >= 0 && (size_t)from < presented_info->n) {
+			rc = x509_cert_copy(&validated->certs[i], &presented_info->certs[from]);
 			if (rc)
 				util_err(err, errlen, rc, "out of memory");
-		} else if (from[i] == -2) {
-			rc = anchor_info((struct x509_trust *)t, built[i], &validated->certs[i],
+		} else if (from == -2) {
+			rc = anchor_info((struct x509_trust *)t, b->crt[i], &validated->certs[i],
 					 err, errlen);
 		} else {
-			rc = x509_cert_from_crt(built[i], &validated->certs[i], err, errlen);
+			rc = x509_cert_from_crt(b->crt[i], &validated->certs[i], err, errlen);
 		}
 		if (rc) {
 			x509_chain_clear(validated);
-			goto out;
+			return rc;
 		}
 		validated->n++;
 		if (now > validated->certs[i].not_after || now < validated->certs[i].not_before)
 			v->expired = true;
 	}
-	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
-		v->expired = true;
-	if (status == 0 && nb == 3 && from[1] >= 1 && from[2] == -2)
-		x509_issuer_remember((struct x509_trust *)t, built[1], built[2], validated);
-out:
-	for (size_t i = 0; i < nb; i++)
-		if (owned[i])
-			gnutls_x509_crt_deinit(built[i]);
+	return 0;
+}
+
+int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+		  const struct x509_chain *presented_info, const char *hostname,
+		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen)
+{
+	struct built_chain b = { .n = 0 };
+
+	memset(v, 0, sizeof(*v));
+	memset(validated, 0, sizeof(*validated));
+	if (n == 0)
+		return util_err(err, errlen, -EINVAL, "empty chain");
+	if (n > X509_MAX_CHAIN)
+		n = X509_MAX_CHAIN;
+	build_chain(t, presented, n, &b);
+	verify_built(t, &b, hostname, v);
+	int rc = validated_fill(t, &b, presented_info, validated, v, err, errlen);
+	if (rc == 0) {
+		if (v->status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+			v->expired = true;
+		if (v->status == 0 && b.n == 3 && b.from[1] >= 1 && b.from[2] == -2)
+			x509_issuer_remember((struct x509_trust *)t, b.crt[1], b.crt[2], validated);
+	}
+	for (size_t i = 0; i < b.n; i++)
+		if (b.owned[i])
+			gnutls_x509_crt_deinit(b.crt[i]);
 	return rc;
 }
