@@ -1,5 +1,4 @@
 #include "probe/probe.h"
-#include "probe/hostsfile.h"
 #include "probe/probe_int.h"
 
 #include <arpa/inet.h>
@@ -7,14 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -198,7 +195,7 @@ static int presented_at(struct probe_ctx *ctx, struct probe_result *r, const gnu
 			char *err, size_t errlen)
 {
 	pthread_mutex_lock(&ctx->lock);
-	bool cached = cert_cached(ctx, hashes[k], &r->presented.certs[k]);
+	bool cached = probe_cert_cached(ctx, hashes[k], &r->presented.certs[k]);
 	pthread_mutex_unlock(&ctx->lock);
 	if (cached && !need_crt)
 		return 0;
@@ -291,12 +288,12 @@ static void examine(struct probe_ctx *ctx, const char *sni, const gnutls_datum_t
 	if (name)
 		gnutls_hash(hh, name, strlen(name));
 	gnutls_hash_deinit(hh, key);
-	if (!chain_cached(ctx, key, hashes, m, r, &v)) {
+	if (!probe_chain_cached(ctx, key, hashes, m, r, &v)) {
 		if (parse_and_validate(ctx, r, name, peers, hashes, m, &v, err, sizeof(err)) != 0) {
 			set_outcome(r, "tls_error:bad_certificate", "%s", err);
 			return;
 		}
-		chain_cache_put(ctx, key, r, &v);
+		probe_chain_cache_put(ctx, key, r, &v);
 	}
 	r->handshake_ok = true;
 	r->trusted = v.trusted;

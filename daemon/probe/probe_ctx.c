@@ -243,7 +243,7 @@ static ssize_t cert_find(struct probe_ctx *ctx, const uint8_t h[32])
 }
 
 /* Copy the cached certificate with DER hash @h into @out (lock held). */
-bool cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out)
+bool probe_cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out)
 {
 	ssize_t i = cert_find(ctx, h);
 	return i >= 0 && x509_cert_copy(out, &ctx->certs[i]) == 0;
@@ -280,8 +280,8 @@ static struct chain_slot *chain_find(struct probe_ctx *ctx, const uint8_t key[32
 }
 
 /* A cached verdict for (@hashes, @key): fill presented/validated and @v. */
-bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes)[32], size_t m,
-		  struct probe_result *r, struct x509_verdict *v)
+bool probe_chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes)[32],
+			size_t m, struct probe_result *r, struct x509_verdict *v)
 {
 	bool hit = false;
 	pthread_mutex_lock(&ctx->lock);
@@ -292,12 +292,12 @@ bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes
 	if (!r->validated.certs)
 		goto out;
 	for (size_t i = 0; i < m; i++) {
-		if (!cert_cached(ctx, hashes[i], &r->presented.certs[i]))
+		if (!probe_cert_cached(ctx, hashes[i], &r->presented.certs[i]))
 			goto out;
 		r->presented.n = i + 1;
 	}
 	for (size_t i = 0; i < cs->nvalidated; i++) {
-		if (!cert_cached(ctx, cs->validated[i], &r->validated.certs[i]))
+		if (!probe_cert_cached(ctx, cs->validated[i], &r->validated.certs[i]))
 			goto out;
 		r->validated.n = i + 1;
 	}
@@ -318,8 +318,8 @@ out:
 	return hit;
 }
 
-void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32], const struct probe_result *r,
-		     const struct x509_verdict *v)
+void probe_chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
+			   const struct probe_result *r, const struct x509_verdict *v)
 {
 	if (r->validated.n > CACHE_VALIDATED_MAX)
 		return;

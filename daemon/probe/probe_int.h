@@ -51,12 +51,12 @@ struct probe {
  * unless it says "lock held" ---- */
 
 /* Copy the cached certificate with DER hash @h into @out (lock held). */
-bool cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out);
+bool probe_cert_cached(struct probe_ctx *ctx, const uint8_t h[32], struct x509_cert_info *out);
 /* A cached verdict for (@hashes, @key): fill presented/validated and @v. */
-bool chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes)[32], size_t m,
-		  struct probe_result *r, struct x509_verdict *v);
+bool probe_chain_cached(struct probe_ctx *ctx, const uint8_t key[32], uint8_t (*hashes)[32],
+			size_t m, struct probe_result *r, struct x509_verdict *v);
 /* Remember the certificates of @r and the verdict @v for @key. */
-void chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32], const struct probe_result *r,
-		     const struct x509_verdict *v);
+void probe_chain_cache_put(struct probe_ctx *ctx, const uint8_t key[32],
+			   const struct probe_result *r, const struct x509_verdict *v);
 
 #endif
