@@ -60,7 +60,7 @@ static int post_hello(gnutls_session_t s)
 	unsigned type = 0;
 	struct endpoint *e = NULL;
 	if (gnutls_server_name_get(s, name, &len, &type, 0) == 0 && type == GNUTLS_NAME_DNS)
-		e = ep_find(f, name);
+		e = tlsfarm_ep_find(f, name);
 	if (!e)
 		e = f->eps[0];
 	c->ep = e;
@@ -360,7 +360,7 @@ int tlsfarm_start(struct tlsfarm *f)
 	if ((f->neps == 0 && f->o.mode == TLSFARM_TLS) || f->sorted)
 		return -EINVAL;
 	if (f->neps)
-		qsort(f->eps, f->neps, sizeof(*f->eps), ep_cmp);
+		qsort(f->eps, f->neps, sizeof(*f->eps), tlsfarm_ep_cmp);
 	f->sorted = true;
 	for (int i = 0; i < f->nth; i++) {
 		struct fthread *th = &f->th[i];
@@ -416,8 +416,8 @@ void tlsfarm_free(struct tlsfarm *f)
 	}
 	free(f->th);
 	for (size_t i = 0; i < f->neps; i++) {
-		endpoint_free_certs(f->eps[i]);
-		endpoint_free_long(f->eps[i]);
+		tlsfarm_endpoint_free_certs(f->eps[i]);
+		tlsfarm_endpoint_free_long(f->eps[i]);
 		gnutls_certificate_free_credentials(f->eps[i]->cred);
 		free(f->eps[i]);
 	}

@@ -225,7 +225,7 @@ static int fillers(struct tlsfarm *f, bool huge)
 	return 0;
 }
 
-void endpoint_free_certs(struct endpoint *e)
+void tlsfarm_endpoint_free_certs(struct endpoint *e)
 {
 	if (e->nchain)
 		gnutls_x509_crt_deinit(e->chain[0]);
@@ -277,7 +277,7 @@ static int long_chain_cred(struct endpoint *e, gnutls_x509_crt_t *chain, size_t 
 	return 0;
 }
 
-void endpoint_free_long(struct endpoint *e)
+void tlsfarm_endpoint_free_long(struct endpoint *e)
 {
 	for (unsigned i = 0; i < e->npcerts; i++)
 		gnutls_pcert_deinit(&e->pcerts[i]);
@@ -370,7 +370,7 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 			goto fail;
 		}
 		if ((rc = long_chain_cred(e, chain, n, key, &c)) != 0) {
-			endpoint_free_long(e);
+			tlsfarm_endpoint_free_long(e);
 			if (c)
 				gnutls_certificate_free_credentials(c);
 			goto fail;
@@ -390,7 +390,7 @@ static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 		}
 	}
 	pthread_mutex_lock(&f->lock);
-	endpoint_free_certs(e);
+	tlsfarm_endpoint_free_certs(e);
 	memcpy(e->chain, chain, n * sizeof(chain[0]));
 	e->nchain = n;
 	e->key = key;
@@ -409,17 +409,18 @@ fail:
 	return rc;
 }
 
-int ep_cmp(const void *a, const void *b)
+int tlsfarm_ep_cmp(const void *a, const void *b)
 {
 	return strcmp((*(struct endpoint *const *)a)->name, (*(struct endpoint *const *)b)->name);
 }
 
-struct endpoint *ep_find(struct tlsfarm *f, const char *name)
+struct endpoint *tlsfarm_ep_find(struct tlsfarm *f, const char *name)
 {
 	if (f->sorted) {
 		struct endpoint key, *kp = &key;
 		snprintf(key.name, sizeof(key.name), "%s", name);
-		struct endpoint **r = bsearch(&kp, f->eps, f->neps, sizeof(*f->eps), ep_cmp);
+		struct endpoint **r =
+			bsearch(&kp, f->eps, f->neps, sizeof(*f->eps), tlsfarm_ep_cmp);
 		return r ? *r : NULL;
 	}
 	for (size_t i = 0; i < f->neps; i++)
@@ -435,7 +436,7 @@ int tlsfarm_add(struct tlsfarm *f, const char *name, enum tlsfarm_flavor flavor,
 		return util_err(err, errlen, -EBUSY, "farm already started");
 	if (!name || !*name || strlen(name) >= sizeof(f->eps[0]->name))
 		return util_err(err, errlen, -EINVAL, "bad endpoint name");
-	if (ep_find(f, name))
+	if (tlsfarm_ep_find(f, name))
 		return util_err(err, errlen, -EEXIST, "%s: already in the farm", name);
 	if (f->neps == f->cap) {
 		size_t nc = f->cap ? f->cap * 2 : 16;
@@ -462,7 +463,7 @@ int tlsfarm_add(struct tlsfarm *f, const char *name, enum tlsfarm_flavor flavor,
 
 int tlsfarm_rotate(struct tlsfarm *f, const char *name)
 {
-	struct endpoint *e = ep_find(f, name);
+	struct endpoint *e = tlsfarm_ep_find(f, name);
 	gnutls_certificate_credentials_t c = NULL;
 	if (!e)
 		return -ENOENT;
@@ -486,7 +487,7 @@ int tlsfarm_rotate(struct tlsfarm *f, const char *name)
 
 int tlsfarm_renew(struct tlsfarm *f, const char *name, time_t leaf_not_after)
 {
-	struct endpoint *e = ep_find(f, name);
+	struct endpoint *e = tlsfarm_ep_find(f, name);
 	if (!e)
 		return -ENOENT;
 	if (leaf_not_after)
@@ -496,7 +497,7 @@ int tlsfarm_renew(struct tlsfarm *f, const char *name, time_t leaf_not_after)
 
 int tlsfarm_chain_pins(struct tlsfarm *f, const char *name, uint8_t (*pins)[32], size_t max)
 {
-	struct endpoint *e = ep_find(f, name);
+	struct endpoint *e = tlsfarm_ep_find(f, name);
 	int rc = 0;
 	if (!e)
 		return -ENOENT;
@@ -510,7 +511,7 @@ int tlsfarm_chain_pins(struct tlsfarm *f, const char *name, uint8_t (*pins)[32],
 
 int tlsfarm_dual_rsa_pin(struct tlsfarm *f, const char *name, uint8_t pin[32])
 {
-	struct endpoint *e = ep_find(f, name);
+	struct endpoint *e = tlsfarm_ep_find(f, name);
 	if (!e)
 		return -ENOENT;
 	pthread_mutex_lock(&f->lock);
@@ -521,7 +522,7 @@ int tlsfarm_dual_rsa_pin(struct tlsfarm *f, const char *name, uint8_t pin[32])
 
 int tlsfarm_write_chain(struct tlsfarm *f, const char *name, const char *path)
 {
-	struct endpoint *e = ep_find(f, name);
+	struct endpoint *e = tlsfarm_ep_find(f, name);
 	if (!e)
 		return -ENOENT;
 	FILE *fp = fopen(path, "w");

@@ -97,12 +97,12 @@ struct tlsfarm {
 };
 
 /* Find endpoint @name (binary search once the farm is started). */
-struct endpoint *ep_find(struct tlsfarm *f, const char *name);
+struct endpoint *tlsfarm_ep_find(struct tlsfarm *f, const char *name);
 /* qsort order of endpoints: by name. */
-int ep_cmp(const void *a, const void *b);
+int tlsfarm_ep_cmp(const void *a, const void *b);
 /* Free the key and leaves of @e (the borrowed intermediates stay). */
-void endpoint_free_certs(struct endpoint *e);
+void tlsfarm_endpoint_free_certs(struct endpoint *e);
 /* Free what serving an over-long chain of @e needs. */
-void endpoint_free_long(struct endpoint *e);
+void tlsfarm_endpoint_free_long(struct endpoint *e);
 
 #endif
