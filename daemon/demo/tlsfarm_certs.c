@@ -289,110 +289,148 @@ void tlsfarm_endpoint_free_long(struct endpoint *e)
 	e->privkey = NULL;
 }
 
+static bool long_chain(const struct endpoint *e)
+{
+	return e->flavor == TLSFARM_MANY_CERTS || e->flavor == TLSFARM_HUGE_CHAIN;
+}
+
+/* The validity of @e's next leaf, from @now. */
+static void leaf_validity(const struct endpoint *e, time_t now, time_t *nb, time_t *na)
+{
+	*nb = now - 86400;
+	*na = now + 90 * 86400;
+	if (e->flavor == TLSFARM_EXPIRED) {
+		*nb = now - 400 * 86400;
+		*na = now - 86400;
+	}
+	if (e->flavor == TLSFARM_EXPIRING) {
+		*nb = now - 85 * 86400;
+		*na = now + 5 * 86400;
+	}
+	if (e->leaf_not_after) {
+		*na = e->leaf_not_after;
+		*nb = *na - 90 * 86400 < now - 86400 ? *na - 90 * 86400 : now - 86400;
+	}
+}
+
+/* A leaf for @key named @dns, valid @nb to @na, issued by the intermediate
+ * (with @self, self-signed). */
+static int leaf_cert(struct tlsfarm_pki *p, gnutls_x509_crt_t *leaf, gnutls_x509_privkey_t key,
+		     const char *dns, bool self, time_t nb, time_t na)
+{
+	return make_cert(leaf, key, dns, dns, false, self ? NULL : p->inter,
+			 self ? NULL : p->int_key, nb, na, atomic_fetch_add(&p->serial, 1), 0);
+}
+
+/* The RSA leaf of a dual endpoint. RSA-2048 key generation costs ~50 ms:
+ * dual endpoints share one RSA key (each its own copy and its own leaf
+ * certificate). 0, or negative errno with *@leaf2 and *@key2 NULL. */
+static int dual_leaf(struct tlsfarm *f, const char *dns, bool self, time_t nb, time_t na,
+		     gnutls_x509_crt_t *leaf2, gnutls_x509_privkey_t *key2)
+{
+	int rc;
+	if (!f->dual_key && (rc = gen_key(&f->dual_key, TLSFARM_KEY_RSA2048)) != 0)
+		return rc;
+	if (gnutls_x509_privkey_init(key2) < 0 || gnutls_x509_privkey_cpy(*key2, f->dual_key) < 0)
+		rc = -ENOMEM;
+	else
+		rc = leaf_cert(f->pki, leaf2, *key2, dns, self, nb, na);
+	if (rc) {
+		if (*key2)
+			gnutls_x509_privkey_deinit(*key2);
+		*key2 = NULL;
+	}
+	return rc;
+}
+
+/* The chain @e serves, @leaf first: the intermediate unless the leaf is
+ * alone or self-signed, then the fillers of an over-long chain. The number
+ * of certificates, or negative errno. */
+static int endpoint_chain(struct tlsfarm *f, const struct endpoint *e, gnutls_x509_crt_t leaf,
+			  gnutls_x509_crt_t chain[MAX_CHAIN])
+{
+	size_t n = 0;
+	chain[n++] = leaf;
+	if (e->flavor != TLSFARM_LEAF_ONLY && e->flavor != TLSFARM_SELF_SIGNED)
+		chain[n++] = f->pki->inter;
+	if (long_chain(e)) {
+		bool huge = e->flavor == TLSFARM_HUGE_CHAIN;
+		int rc = fillers(f, huge);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < (huge ? FILLERS_HUGE : FILLERS_MANY); i++)
+			chain[n++] = huge ? f->fill_huge[i] : f->fill_many[i];
+	}
+	return (int)n;
+}
+
+/* Credentials serving @chain (@n certificates) with @key and, for a dual
+ * endpoint (@leaf2 not NULL), the same chain with @leaf2 and @key2.
+ * Over-long chains are served by a retrieve callback. 0 or negative errno. */
+static int endpoint_cred(struct endpoint *e, gnutls_x509_crt_t *chain, size_t n,
+			 gnutls_x509_privkey_t key, gnutls_x509_crt_t leaf2,
+			 gnutls_x509_privkey_t key2, gnutls_certificate_credentials_t *out)
+{
+	gnutls_certificate_credentials_t c = NULL;
+	if (long_chain(e)) {
+		if (e->pcerts)
+			return -ENOTSUP; /* no rotation of over-long chains */
+		int rc = long_chain_cred(e, chain, n, key, &c);
+		if (rc) {
+			tlsfarm_endpoint_free_long(e);
+			if (c)
+				gnutls_certificate_free_credentials(c);
+			return rc;
+		}
+		*out = c;
+		return 0;
+	}
+	/* A dual endpoint's RSA chain: the same but for the leaf. */
+	gnutls_x509_crt_t chain2[MAX_CHAIN];
+	memcpy(chain2, chain, n * sizeof(chain[0]));
+	chain2[0] = leaf2;
+	if (gnutls_certificate_allocate_credentials(&c) < 0 ||
+	    gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0 ||
+	    (leaf2 && gnutls_certificate_set_x509_key(c, chain2, (int)n, key2) < 0)) {
+		if (c)
+			gnutls_certificate_free_credentials(c);
+		return -EIO;
+	}
+	*out = c;
+	return 0;
+}
+
 /* (Re)build key, leaf, chain and credentials of @e. */
 static int endpoint_build(struct tlsfarm *f, struct endpoint *e,
 			  gnutls_certificate_credentials_t *cred)
 {
-	struct tlsfarm_pki *p = f->pki;
-	time_t now = time(NULL);
-	time_t nb = now - 86400, na = now + 90 * 86400;
-	const char *dns = e->name;
-	gnutls_x509_crt_t leaf = NULL;
-	gnutls_x509_privkey_t key = NULL;
-	int rc;
+	const char *dns = e->flavor == TLSFARM_WRONG_NAME ? "wrong.invalid" : e->name;
+	bool dual = e->keytype == TLSFARM_KEY_DUAL, self = e->flavor == TLSFARM_SELF_SIGNED;
+	gnutls_x509_crt_t leaf = NULL, leaf2 = NULL, chain[MAX_CHAIN];
+	gnutls_x509_privkey_t key = NULL, key2 = NULL;
+	gnutls_certificate_credentials_t c = NULL;
+	time_t nb, na;
+	int rc, n;
 
-	if (e->flavor == TLSFARM_EXPIRED) {
-		nb = now - 400 * 86400;
-		na = now - 86400;
-	}
-	if (e->flavor == TLSFARM_EXPIRING) {
-		nb = now - 85 * 86400;
-		na = now + 5 * 86400;
-	}
-	if (e->leaf_not_after) {
-		na = e->leaf_not_after;
-		nb = na - 90 * 86400 < now - 86400 ? na - 90 * 86400 : now - 86400;
-	}
-	if (e->flavor == TLSFARM_WRONG_NAME)
-		dns = "wrong.invalid";
-	bool dual = e->keytype == TLSFARM_KEY_DUAL;
-	gnutls_x509_crt_t leaf2 = NULL;
-	gnutls_x509_privkey_t key2 = NULL;
+	leaf_validity(e, time(NULL), &nb, &na);
 	if ((rc = gen_key(&key, dual ? TLSFARM_KEY_ECDSA_P256 : e->keytype)) != 0)
 		return rc;
-	bool self = e->flavor == TLSFARM_SELF_SIGNED;
-	rc = make_cert(&leaf, key, dns, dns, false, self ? NULL : p->inter,
-		       self ? NULL : p->int_key, nb, na, atomic_fetch_add(&p->serial, 1), 0);
-	if (rc) {
+	if ((rc = leaf_cert(f->pki, &leaf, key, dns, self, nb, na)) != 0) {
 		gnutls_x509_privkey_deinit(key);
 		return rc;
 	}
-	/* RSA-2048 key generation costs ~50 ms: dual endpoints share one RSA
-	 * key (each its own copy and its own leaf certificate). */
-	if (dual && !f->dual_key && (rc = gen_key(&f->dual_key, TLSFARM_KEY_RSA2048)) != 0) {
-		gnutls_x509_crt_deinit(leaf);
-		gnutls_x509_privkey_deinit(key);
-		return rc;
+	if (dual && (rc = dual_leaf(f, dns, self, nb, na, &leaf2, &key2)) != 0)
+		goto fail;
+	if ((n = endpoint_chain(f, e, leaf, chain)) < 0) {
+		rc = n;
+		goto fail;
 	}
-	if (dual && (gnutls_x509_privkey_init(&key2) < 0 ||
-		     gnutls_x509_privkey_cpy(key2, f->dual_key) < 0)) {
-		if (key2)
-			gnutls_x509_privkey_deinit(key2);
-		key2 = NULL;
-		rc = -ENOMEM;
-	}
-	if (dual &&
-	    (rc != 0 || (rc = make_cert(&leaf2, key2, dns, dns, false, self ? NULL : p->inter,
-					self ? NULL : p->int_key, nb, na,
-					atomic_fetch_add(&p->serial, 1), 0)) != 0)) {
-		if (key2)
-			gnutls_x509_privkey_deinit(key2);
-		gnutls_x509_crt_deinit(leaf);
-		gnutls_x509_privkey_deinit(key);
-		return rc;
-	}
-	gnutls_x509_crt_t chain[MAX_CHAIN];
-	size_t n = 0;
-	chain[n++] = leaf;
-	if (e->flavor != TLSFARM_LEAF_ONLY && !self)
-		chain[n++] = p->inter;
-	if (e->flavor == TLSFARM_MANY_CERTS || e->flavor == TLSFARM_HUGE_CHAIN) {
-		bool huge = e->flavor == TLSFARM_HUGE_CHAIN;
-		if ((rc = fillers(f, huge)) != 0)
-			goto fail;
-		for (size_t i = 0; i < (huge ? FILLERS_HUGE : FILLERS_MANY); i++)
-			chain[n++] = huge ? f->fill_huge[i] : f->fill_many[i];
-	}
-	gnutls_certificate_credentials_t c = NULL;
-	if (e->flavor == TLSFARM_MANY_CERTS || e->flavor == TLSFARM_HUGE_CHAIN) {
-		if (e->pcerts) {
-			rc = -ENOTSUP; /* no rotation of over-long chains */
-			goto fail;
-		}
-		if ((rc = long_chain_cred(e, chain, n, key, &c)) != 0) {
-			tlsfarm_endpoint_free_long(e);
-			if (c)
-				gnutls_certificate_free_credentials(c);
-			goto fail;
-		}
-	} else {
-		/* A dual endpoint's RSA chain: the same but for the leaf. */
-		gnutls_x509_crt_t chain2[MAX_CHAIN];
-		memcpy(chain2, chain, n * sizeof(chain[0]));
-		chain2[0] = leaf2;
-		if (gnutls_certificate_allocate_credentials(&c) < 0 ||
-		    gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0 ||
-		    (dual && gnutls_certificate_set_x509_key(c, chain2, (int)n, key2) < 0)) {
-			if (c)
-				gnutls_certificate_free_credentials(c);
-			rc = -EIO;
-			goto fail;
-		}
-	}
+	if ((rc = endpoint_cred(e, chain, (size_t)n, key, leaf2, key2, &c)) != 0)
+		goto fail;
 	pthread_mutex_lock(&f->lock);
 	tlsfarm_endpoint_free_certs(e);
-	memcpy(e->chain, chain, n * sizeof(chain[0]));
-	e->nchain = n;
+	memcpy(e->chain, chain, (size_t)n * sizeof(chain[0]));
+	e->nchain = (size_t)n;
 	e->key = key;
 	e->leaf2 = leaf2;
 	e->key2 = key2;
