@@ -209,3 +209,42 @@ int x509_cert_copy(struct x509_cert_info *dst, const struct x509_cert_info *src)
 	memcpy(dst->der, src->der, src->der_len);
 	return 0;
 }
+
+void x509_chain_fp_init(struct x509_chain_fp *fp)
+{
+	fp->rc = gnutls_hash_init(&fp->h, GNUTLS_DIG_SHA256) < 0 ? -EIO : 0;
+	if (fp->rc)
+		fp->h = NULL;
+}
+
+void x509_chain_fp_add(struct x509_chain_fp *fp, const uint8_t cert_sha256[32])
+{
+	if (fp->rc == 0 && gnutls_hash(fp->h, cert_sha256, 32) < 0)
+		fp->rc = -EIO;
+}
+
+void x509_chain_fp_add_der(struct x509_chain_fp *fp, const void *der, size_t len)
+{
+	uint8_t sha[32];
+	if (fp->rc == 0 && (fp->rc = util_sha256(der, len, sha)) == 0)
+		x509_chain_fp_add(fp, sha);
+}
+
+int x509_chain_fp_end(struct x509_chain_fp *fp, uint8_t out[32])
+{
+	if (fp->h)
+		gnutls_hash_deinit(fp->h, out);
+	fp->h = NULL;
+	if (fp->rc)
+		memset(out, 0, 32);
+	return fp->rc;
+}
+
+int x509_chain_fingerprint(const struct x509_chain *ch, size_t n, uint8_t out[32])
+{
+	struct x509_chain_fp fp;
+	x509_chain_fp_init(&fp);
+	for (size_t i = 0; i < n && i < ch->n; i++)
+		x509_chain_fp_add(&fp, ch->certs[i].sha256);
+	return x509_chain_fp_end(&fp, out);
+}
