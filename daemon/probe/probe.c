@@ -339,11 +339,11 @@ int probe_result_pending_digest(const struct probe_result *r, uint8_t digest[32]
 	const struct probe_pending *pd = r->pending;
 	if (!pd || pd->truncated || pd->n == 0)
 		return -ENOENT;
-	uint8_t hashes[X509_MAX_CHAIN * 32];
+	struct x509_chain_fp fp;
+	x509_chain_fp_init(&fp);
 	for (size_t i = 0; i < pd->n; i++)
-		if (util_sha256(pd->certs[i].data, pd->certs[i].size, hashes + 32 * i) != 0)
-			return -EIO;
-	return util_sha256(hashes, 32 * pd->n, digest) == 0 ? 0 : -EIO;
+		x509_chain_fp_add_der(&fp, pd->certs[i].data, pd->certs[i].size);
+	return x509_chain_fp_end(&fp, digest);
 }
 
 void probe_result_reuse_ok(struct probe_result *r)
