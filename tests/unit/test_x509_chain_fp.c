@@ -20,7 +20,9 @@
 #include "signals/reports.h"
 #include "store/db.h"
 #include "store/observations.h"
+#include "fakecert.h"
 #include "sigcert.h"
+#include "testdb.h"
 
 /* A known chain: stand-ins for the DER of a leaf, its intermediate and a
  * root (a fingerprint never parses them), and the fingerprints of its first
@@ -37,7 +39,8 @@ static const char *const pinned[] = {
 
 #define MAX_TEST_CHAIN 64 /* the store's longest chain */
 
-static char dir[64];
+static char dir[64], path[128];
+static struct db *db;
 
 /* The old way: the digests copied into one buffer and hashed at once. */
 static void old_fingerprint(const uint8_t (*sha)[32], size_t n, uint8_t out[32])
@@ -56,34 +59,13 @@ static void assert_hex(const uint8_t d[32], const char *want)
 	assert_string_equal(hex, want);
 }
 
-/* A certificate whose "DER" is @tag (nothing below parses it). */
-static void fake_cert(struct x509_cert_info *c, const char *tag)
-{
-	memset(c, 0, sizeof(*c));
-	c->der_len = strlen(tag);
-	c->der = malloc(c->der_len);
-	assert_non_null(c->der);
-	memcpy(c->der, tag, c->der_len);
-	assert_int_equal(util_sha256(c->der, c->der_len, c->sha256), 0);
-	assert_int_equal(util_sha256(tag, strlen(tag), c->spki_pin), 0);
-	c->subject = strdup(tag);
-	c->issuer = strdup("CN=issuer");
-	assert_non_null(c->subject);
-	assert_non_null(c->issuer);
-	snprintf(c->serial, sizeof(c->serial), "01");
-	c->not_before = 1000;
-	c->not_after = 2000000000;
-	snprintf(c->key_type, sizeof(c->key_type), "ECDSA P-256");
-	c->key_bits = 256;
-}
-
 static void fake_chain(struct x509_chain *ch, const char *const *t, size_t n)
 {
 	memset(ch, 0, sizeof(*ch));
 	ch->certs = calloc(n ? n : 1, sizeof(*ch->certs));
 	assert_non_null(ch->certs);
 	for (size_t i = 0; i < n; i++)
-		fake_cert(&ch->certs[i], t[i]);
+		fakecert_make(&ch->certs[i], t[i]);
 	ch->n = n;
 }
 
@@ -180,23 +162,12 @@ static void test_x509_chain_fp_lengths(void **state)
 	}
 }
 
-static struct db *open_db(const char *name)
-{
-	char path[128], err[ERRLEN];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	struct db *db = db_open(path, 0, err, sizeof(err));
-	if (!db)
-		fail_msg("%s", err);
-	return db;
-}
-
 /* The store keys the known chain (presented: all three; validated: leaf
  * and intermediate) by the pinned fingerprints. */
 static void test_x509_chain_fp_store(void **state)
 {
 	(void)state;
 	char err[ERRLEN];
-	struct db *db = open_db("obs.db");
 	int64_t ep = 0;
 	assert_int_equal(db_exec(db,
 				 "INSERT INTO endpoints (host, port, created_at, updated_at) "
@@ -229,7 +200,6 @@ static void test_x509_chain_fp_store(void **state)
 			     &n),
 		0);
 	assert_int_equal(n, 2);
-	db_close(db);
 }
 
 /* Candidates: a generated chain's key is its fingerprint, its leaf's the
@@ -257,7 +227,6 @@ static void test_x509_chain_fp_candidates(void **state)
 	assert_int_equal(fclose(f), 0);
 	snprintf(pem, sizeof(pem), "%s%s", leaf.pem, inter.pem);
 
-	struct db *db = open_db("cand.db");
 	int64_t id = 0;
 	bool existed = true;
 	assert_int_equal(candidates_add(db, "test", ca, (const uint8_t *)pem, strlen(pem),
@@ -278,7 +247,7 @@ static void test_x509_chain_fp_candidates(void **state)
 	int64_t n = 0;
 	assert_int_equal(db_query_int(db, sql, &n), 0);
 	assert_int_equal(n, 1);
-	db_close(db);
+	assert_int_equal(unlink(ca), 0);
 	tcert_free(&leaf);
 	tcert_free(&inter);
 	tcert_free(&root);
@@ -287,19 +256,25 @@ static void test_x509_chain_fp_candidates(void **state)
 static int setup_all(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/pinwatch-test-chainfp-XXXXXX");
-	if (!mkdtemp(dir))
+	char err[ERRLEN];
+	if (gnutls_global_init() < 0 ||
+	    testdb_mkdir("chainfp", dir, sizeof(dir), path, sizeof(path)))
 		return -1;
-	return gnutls_global_init() < 0 ? -1 : 0;
+	db = db_open(path, 0, err, sizeof(err));
+	if (!db) {
+		fprintf(stderr, "db_open: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int teardown_all(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	db_close(db);
+	testdb_remove(path, dir);
 	gnutls_global_deinit();
-	return system(cmd) == 0 ? 0 : -1;
+	return 0;
 }
 
 int main(void)
