@@ -388,10 +388,10 @@ int apps_create(struct db *db, const char *actor, struct app *a, char *err, size
 {
 	bool owned;
 	int rc = apps_check(a, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_app_insert(db, actor, a, err, errlen);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, char *err,
@@ -400,7 +400,7 @@ int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, 
 	struct app have;
 	bool owned, ch = false;
 	int rc = apps_check(a, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_get(db, a->name, false, &have, err, errlen);
 	if (!rc) {
@@ -409,7 +409,7 @@ int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, 
 	}
 	if (changed)
 		*changed = !rc && ch;
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_delete(struct db *db, const char *actor, const char *name, char *err, size_t errlen)
@@ -417,7 +417,7 @@ int apps_delete(struct db *db, const char *actor, const char *name, char *err, s
 	static const char sql[] = "DELETE FROM apps WHERE id = ?";
 	struct app have;
 	bool owned;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = apps_get(db, name, true, &have, err, errlen);
@@ -429,7 +429,7 @@ int apps_delete(struct db *db, const char *actor, const char *name, char *err, s
 					errlen);
 		model_app_free(&have);
 	}
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* ---- public: versions --------------------------------------------------- */
@@ -451,14 +451,14 @@ int apps_version_create(struct db *db, const char *actor, const char *app, struc
 	int64_t app_id, vid;
 	bool owned;
 	int rc = apps_check_version(v, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = app_id_of(db, app, &app_id, err, errlen);
 	if (!rc)
 		rc = apps_insert_version_row(db, app_id, app, v, &vid, err, errlen);
 	if (!rc)
 		rc = apps_version_commit(db, actor, "create", app, vid, NULL, v, NULL, err, errlen);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_version_replace(struct db *db, const char *actor, const char *app, struct app_version *v,
@@ -469,7 +469,7 @@ int apps_version_replace(struct db *db, const char *actor, const char *app, stru
 	if (changed)
 		*changed = false;
 	int rc = apps_check_version(v, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_version_get(db, app, v->version, &have, err, errlen);
 	if (!rc) {
@@ -477,7 +477,7 @@ int apps_version_replace(struct db *db, const char *actor, const char *app, stru
 					 errlen);
 		model_version_free(&have);
 	}
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_version_remove(struct db *db, const char *actor, const char *app,
@@ -493,7 +493,7 @@ int apps_version_delete(struct db *db, const char *actor, const char *app, const
 {
 	struct app_version have;
 	bool owned;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = apps_version_get(db, app, version, &have, err, errlen);
@@ -501,7 +501,7 @@ int apps_version_delete(struct db *db, const char *actor, const char *app, const
 		rc = apps_version_remove(db, actor, app, &have, err, errlen);
 		model_version_free(&have);
 	}
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* Load version @version of @app, let @edit change a copy, then commit it. */
@@ -515,12 +515,12 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 	bool owned;
 	if (changed)
 		*changed = false;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = apps_version_get(db, app, version, &have, err, errlen);
 	if (rc)
-		return inventory_tx_end(db, owned, rc, err, errlen);
+		return db_tx_end(db, owned, rc, err, errlen);
 	rc = apps_copy_version(&have, &after) ? nomem(err, errlen) : 0;
 	if (!rc) {
 		rc = edit(&after, arg, err, errlen);
@@ -532,7 +532,7 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 		model_version_free(&after);
 	}
 	model_version_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t errlen)

@@ -37,10 +37,10 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 				"source must be inventory, nsc, trustkit, okhttp or api");
 	if (n > MAX_POLICIES)
 		return util_err(err, errlen, -EINVAL, "more than %d policies", MAX_POLICIES);
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	if ((rc = apps_get(db, app, false, &a, err, errlen)))
-		return inventory_tx_end(db, owned, rc, err, errlen);
+		return db_tx_end(db, owned, rc, err, errlen);
 	int64_t app_id = a.id;
 	model_app_free(&a);
 
@@ -89,7 +89,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 					 existed ? &have : NULL, &after, NULL, err, errlen);
 	model_version_free(&after);
 	model_version_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 static int cmp_row_idx(const void *x, const void *y, void *arg)
@@ -214,10 +214,10 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 				MAX_ADOPTION_ROWS);
 	if ((rc = check_rows(rows, n, err, errlen)))
 		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	if ((rc = apps_get(db, app, true, &have, err, errlen)))
-		return inventory_tx_end(db, owned, rc, err, errlen);
+		return db_tx_end(db, owned, rc, err, errlen);
 	if ((have.nversions && !(after = calloc(have.nversions, sizeof(*after)))) ||
 	    !(vk = malloc((n ? n : 1) * sizeof(*vk))) ||
 	    !(idx = malloc((n ? n : 1) * sizeof(*idx))))
@@ -288,7 +288,7 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	free(vk);
 	free(idx);
 	model_app_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* The version @want says, merged into @hv (NULL when new) unless @prune. */

@@ -13,34 +13,6 @@
 
 #define MAX_TAGS 64
 
-int inventory_tx_begin(struct db *db, bool *owned, char *err, size_t errlen)
-{
-	*owned = false;
-	if (!sqlite3_get_autocommit(db_handle(db)))
-		return 0;
-	int rc = db_begin(db);
-	if (rc)
-		return util_err(err, errlen, rc, "cannot start a transaction: %s", db_errmsg(db));
-	*owned = true;
-	return 0;
-}
-
-int inventory_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen)
-{
-	if (!owned)
-		return rc;
-	if (rc) {
-		db_rollback(db);
-		return rc;
-	}
-	rc = db_commit(db);
-	if (rc) {
-		util_err(err, errlen, rc, "commit failed: %s", db_errmsg(db));
-		db_rollback(db);
-	}
-	return rc;
-}
-
 static int cmp_tag(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
@@ -407,10 +379,10 @@ int inventory_endpoint_create(struct db *db, const char *actor, struct endpoint 
 	int rc = inventory_endpoint_check(e, err, errlen);
 	if (rc)
 		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = ep_insert(db, actor, e, err, errlen);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint *e, bool *created,
@@ -441,13 +413,13 @@ int inventory_endpoint_update(struct db *db, const char *actor, struct endpoint 
 	int rc = inventory_endpoint_check(e, err, errlen);
 	if (rc)
 		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = inventory_endpoint_get(db, e->host, e->port, &have, err, errlen);
 	if (!rc)
 		rc = ep_update(db, actor, &have, e, changed, err, errlen);
 	model_endpoint_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int inventory_endpoint_delete(struct db *db, const char *actor, const char *host, int port,
@@ -455,14 +427,14 @@ int inventory_endpoint_delete(struct db *db, const char *actor, const char *host
 {
 	struct endpoint have = { 0 };
 	bool owned;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = inventory_endpoint_get(db, host, port, &have, err, errlen);
 	if (!rc)
 		rc = ep_delete(db, actor, &have, err, errlen);
 	model_endpoint_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* ---- import ------------------------------------------------------------- */
@@ -565,7 +537,7 @@ int inventory_import(struct db *db, const char *actor, const struct inventory *w
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = audit_head(db, head, &rows0, err, errlen);
@@ -591,7 +563,7 @@ int inventory_import(struct db *db, const char *actor, const struct inventory *w
 	if (!rc)
 		rc = audit_head(db, head, &rows1, err, errlen);
 	st->audit_rows = (unsigned)(rows1 - rows0);
-	rc = inventory_tx_end(db, owned, rc, err, errlen);
+	rc = db_tx_end(db, owned, rc, err, errlen);
 	if (rc)
 		memset(st, 0, sizeof(*st));
 	return rc;

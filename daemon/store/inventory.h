@@ -2,9 +2,9 @@
  * reconciling import of an inventory document (docs/inventory.md).
  *
  * Conventions of every write function here and in apps.h:
- * - it runs in its own transaction (db_begin = BEGIN IMMEDIATE), unless the
- *   connection is already inside one, in which case it joins it and leaves
- *   commit/rollback to the caller (so the API can group several writes);
+ * - it runs in its own transaction (db_tx_begin: BEGIN IMMEDIATE), unless
+ *   the connection is already inside one, in which case it joins it and
+ *   leaves commit/rollback to the caller (so the API can group several writes);
  * - each change appends one audit row (audit.h) in the same transaction,
  *   with @actor ("cli:<user>", "token:<name>");
  * - a write that changes nothing writes nothing and no audit row;
@@ -104,10 +104,5 @@ struct inventory_import_stats {
  */
 int inventory_import(struct db *db, const char *actor, const struct inventory *want, bool prune,
 		     struct inventory_import_stats *st, char *err, size_t errlen);
-
-/** Start a transaction unless one is open; *owned tells whether we did. 0 or -EIO. */
-int inventory_tx_begin(struct db *db, bool *owned, char *err, size_t errlen);
-/** Commit if @owned and @rc == 0, roll back if @owned and @rc != 0. Returns @rc or commit error. */
-int inventory_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen);
 
 #endif
