@@ -10,7 +10,8 @@
 #include "store/audit.h"
 #include "store/db.h"
 #include "store/inventory.h"
-#include "importers/invfile.h"
+#include "model/json.h"
+#include "model/validate.h"
 #include "base/util.h"
 
 static int nomem(char *err, size_t errlen)
@@ -82,8 +83,8 @@ static int audit_version(struct db *db, const char *actor, const char *action, c
 	char id[200];
 	snprintf(id, sizeof(id), "%s/%s", app, after ? after->version : before->version);
 	return audit_json(db, actor, action, "version", id,
-			  before ? invfile_version_to_json(before) : NULL,
-			  after ? invfile_version_to_json(after) : NULL, before != NULL,
+			  before ? model_version_to_json(before) : NULL,
+			  after ? model_version_to_json(after) : NULL, before != NULL,
 			  after != NULL, err, errlen);
 }
 
@@ -106,7 +107,7 @@ static int insert_pins(struct db *db, const struct pin_policy *p, char *err, siz
 }
 
 /* override_anchors as stored: one entry per line, NULL when none. Entries are
- * validated (invfile_check_override_anchor: no whitespace), so a newline
+ * validated (model_check_override_anchor: no whitespace), so a newline
  * never occurs inside one. */
 static void bind_overrides(sqlite3_stmt *s, int col, const struct pin_policy *p)
 {
@@ -260,7 +261,7 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 
 static bool version_same(const struct app_version *a, const struct app_version *b)
 {
-	json_t *x = invfile_version_to_json(a), *y = invfile_version_to_json(b);
+	json_t *x = model_version_to_json(a), *y = model_version_to_json(b);
 	bool same = x && y && json_equal(x, y);
 	json_decref(x);
 	json_decref(y);
@@ -342,7 +343,7 @@ int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, 
 		return dberr(db, db_errno(rc), "adding app", err, errlen);
 	}
 	a->id = sqlite3_last_insert_rowid(db_handle(db));
-	return audit_json(db, actor, "create", "app", a->name, NULL, invfile_app_to_json(a, false),
+	return audit_json(db, actor, "create", "app", a->name, NULL, model_app_to_json(a, false),
 			  false, true, err, errlen);
 }
 
@@ -352,7 +353,7 @@ int apps_app_update(struct db *db, const char *actor, const struct app *have, st
 	static const char sql[] = "UPDATE apps SET platform = ?, bundle_id = ?, "
 				  "adoption_threshold = ?, failure_mode = ?, updated_at = ? "
 				  "WHERE id = ?";
-	json_t *b = invfile_app_to_json(have, false), *n = invfile_app_to_json(a, false);
+	json_t *b = model_app_to_json(have, false), *n = model_app_to_json(a, false);
 	a->id = have->id;
 	*changed = false;
 	if (!b || !n || json_equal(b, n)) {
@@ -425,7 +426,7 @@ int apps_delete(struct db *db, const char *actor, const char *name, char *err, s
 		rc = delete_row(db, sql, have.id, "deleting app", err, errlen);
 		if (!rc)
 			rc = audit_json(db, actor, "delete", "app", have.name,
-					invfile_app_to_json(&have, true), NULL, true, false, err,
+					model_app_to_json(&have, true), NULL, true, false, err,
 					errlen);
 		model_app_free(&have);
 	}
@@ -545,7 +546,7 @@ static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t e
 		model_policy_free(&p);
 		return nomem(err, errlen);
 	}
-	int rc = invfile_check_policy(&p, msg, sizeof(msg));
+	int rc = model_check_policy(&p, msg, sizeof(msg));
 	if (rc)
 		util_err(err, errlen, rc, "%s", msg);
 	else if (!apps_valid_source(p.source))

@@ -11,11 +11,12 @@
 #include "store/apps_model.h"
 #include "store/db.h"
 #include "store/inventory.h"
-#include "importers/invfile.h"
+#include "model/sort.h"
+#include "model/validate.h"
 #include "base/util.h"
 
 #define MAX_ADOPTION_ROWS 100000
-#define MAX_POLICIES	  INVFILE_MAX_POLICIES
+#define MAX_POLICIES	  MODEL_MAX_POLICIES
 
 static int nomem(char *err, size_t errlen)
 {
@@ -69,7 +70,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		free(p.source);
 		if (!(p.source = strdup(source)))
 			rc = nomem(err, errlen);
-		else if ((rc = invfile_check_policy(&p, msg, sizeof(msg))))
+		else if ((rc = model_check_policy(&p, msg, sizeof(msg))))
 			util_err(err, errlen, rc, "policy %zu (%s): %s", i,
 				 p.pattern ? p.pattern : "", msg);
 		if (!rc) {
@@ -161,7 +162,7 @@ static int cmp_row_at(const void *x, const void *y, void *arg)
 
 static int cmp_version_name(const void *key, const void *elem)
 {
-	return invfile_version_cmp(key, ((const struct app_version *)elem)->version);
+	return model_version_cmp(key, ((const struct app_version *)elem)->version);
 }
 
 static int cmp_sample_at(const void *key, const void *elem)

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "importers/invfile.h"
+#include "model/sort.h"
+#include "model/validate.h"
 #include "base/util.h"
 
 bool apps_valid_source(const char *s)
@@ -209,18 +210,18 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 	time_t t;
 	if (v->released[0] && util_parse_date(v->released, &t))
 		return util_err(err, errlen, -EINVAL, "released: not a date (YYYY-MM-DD)");
-	if (v->nadoption > INVFILE_MAX_SAMPLES)
+	if (v->nadoption > MODEL_MAX_SAMPLES)
 		return util_err(err, errlen, -EINVAL, "adoption: more than %d samples",
-				INVFILE_MAX_SAMPLES);
-	if (v->npolicies > INVFILE_MAX_POLICIES)
+				MODEL_MAX_SAMPLES);
+	if (v->npolicies > MODEL_MAX_POLICIES)
 		return util_err(err, errlen, -EINVAL, "pin_policies: more than %d policies",
-				INVFILE_MAX_POLICIES);
+				MODEL_MAX_POLICIES);
 	for (size_t i = 0; i < v->nadoption; i++)
 		if ((rc = apps_check_sample(&v->adoption[i], msg, sizeof(msg))))
 			return util_err(err, errlen, rc, "adoption[%zu].%s", i, msg);
 	for (size_t i = 0; i < v->npolicies; i++) {
 		struct pin_policy *p = &v->policies[i];
-		if ((rc = invfile_check_policy(p, msg, sizeof(msg))))
+		if ((rc = model_check_policy(p, msg, sizeof(msg))))
 			return util_err(err, errlen, rc, "pin_policies[%zu].%s", i, msg);
 		if (!p->source && !(p->source = strdup("inventory")))
 			return util_err(err, errlen, -ENOMEM, "out of memory");
@@ -229,7 +230,7 @@ int apps_check_version(struct app_version *v, char *err, size_t errlen)
 					i);
 	}
 	/* Sorted, duplicates are neighbours: O(n log n) even for long histories. */
-	invfile_sort_version(v);
+	model_sort_version(v);
 	for (size_t i = 1; i < v->nadoption; i++)
 		if (strcmp(v->adoption[i - 1].at, v->adoption[i].at) == 0)
 			return util_err(err, errlen, -EINVAL, "adoption: two samples for %s",

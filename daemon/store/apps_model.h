@@ -35,7 +35,7 @@ int apps_put_policy(struct app_version *v, const struct pin_policy *p);
 int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen);
 /**
  * Validate a whole version in place: version string, released, samples
- * (no duplicate dates), policies (invfile_check_policy, source defaulted to
+ * (no duplicate dates), policies (model_check_policy, source defaulted to
  * "inventory", no duplicate keys); then sort it. 0 or -EINVAL/-ENOMEM.
  */
 int apps_check_version(struct app_version *v, char *err, size_t errlen);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "store/db.h"
-#include "importers/invfile.h"
+#include "model/sort.h"
 #include "base/util.h"
 
 static int nomem(char *err, size_t errlen)
@@ -175,7 +175,7 @@ static int load_version_body(struct db *db, struct app_version *v)
 	for (size_t i = 0; !rc && i < v->npolicies; i++)
 		rc = load_pins(db, &v->policies[i]);
 	if (!rc)
-		invfile_sort_version(v);
+		model_sort_version(v);
 	return rc;
 }
 
@@ -216,7 +216,7 @@ static int load_versions(struct db *db, struct app *a)
 	for (size_t i = 0; !rc && i < a->nversions; i++)
 		rc = load_version_body(db, &a->versions[i]);
 	if (!rc)
-		invfile_sort_app(a);
+		model_sort_app(a);
 	return rc;
 }
 
