@@ -208,13 +208,90 @@ static const char *const policy_keys[] = {
 };
 static const char *const pin_keys[] = { "sha256", "role", NULL };
 
-int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, char *err,
-			 size_t errlen)
+/* The "pins" array of the policy at @path into @out->pins. */
+static int parse_pins(json_t *j, const char *path, struct pin_policy *out, char *err, size_t errlen)
 {
 	char p[PATHLEN], q[PATHLEN], perrbuf[ERRLEN];
 	const char *s;
-	json_t *pins;
+	json_t *pins, *pj;
+	size_t i;
 	int rc;
+
+	if ((rc = get_array(j, "pins", path, &pins, err, errlen)))
+		return rc;
+	if (json_array_size(pins) > MODEL_MAX_PINS) {
+		sub(p, path, "pins");
+		return perr(err, errlen, p, "more than %d pins", MODEL_MAX_PINS);
+	}
+	if (pins && json_array_size(pins) &&
+	    !(out->pins = calloc(json_array_size(pins), sizeof(*out->pins))))
+		return oom(err, errlen);
+	json_array_foreach(pins, i, pj)
+	{
+		idx(p, path, "pins", i);
+		if ((rc = expect_object(pj, p, pin_keys, err, errlen)) ||
+		    (rc = get_str(pj, "sha256", p, true, 1, 128, &s, err, errlen)))
+			return rc;
+		sub(q, p, "sha256");
+		if (util_parse_pin(s, out->pins[i].sha256, perrbuf, sizeof(perrbuf)))
+			return perr(err, errlen, q, "%s", perrbuf);
+		if ((rc = get_str(pj, "role", p, false, 1, 16, &s, err, errlen)))
+			return rc;
+		out->pins[i].role = PIN_CURRENT;
+		if (s && model_parse_role(s, &out->pins[i].role)) {
+			sub(q, p, "role");
+			return perr(err, errlen, q, "must be current or backup");
+		}
+		out->npins++;
+	}
+	return 0;
+}
+
+/* The NSC overridePins anchors of the policy at @path into @out
+ * (docs/readiness.md "overridePins"), normalised, without duplicates. */
+static int parse_overrides(json_t *j, const char *path, struct pin_policy *out, char *err,
+			   size_t errlen)
+{
+	char p[PATHLEN], perrbuf[ERRLEN];
+	json_t *ov, *x;
+	size_t i;
+	int rc;
+
+	if ((rc = get_array(j, "override_anchors", path, &ov, err, errlen)))
+		return rc;
+	if (json_array_size(ov) > MODEL_MAX_OVERRIDES) {
+		sub(p, path, "override_anchors");
+		return perr(err, errlen, p, "more than %d anchors", MODEL_MAX_OVERRIDES);
+	}
+	if (ov && json_array_size(ov) &&
+	    !(out->override_anchors = calloc(json_array_size(ov), sizeof(char *))))
+		return oom(err, errlen);
+	json_array_foreach(ov, i, x)
+	{
+		idx(p, path, "override_anchors", i);
+		if (!json_is_string(x))
+			return perr(err, errlen, p, "expected a string");
+		if ((rc = dup_str(json_string_value(x), &out->override_anchors[i], err, errlen)))
+			return rc;
+		out->noverride_anchors++;
+		if (model_check_override_anchor(&out->override_anchors[i], perrbuf,
+						sizeof(perrbuf)))
+			return perr(err, errlen, p, "%s", perrbuf);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(out->override_anchors[k], out->override_anchors[i]) == 0)
+				return perr(err, errlen, p, "duplicate of override_anchors[%zu]",
+					    k);
+	}
+	return 0;
+}
+
+int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, char *err,
+			 size_t errlen)
+{
+	char p[PATHLEN];
+	const char *s;
+	size_t a, b;
+	int rc, d;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = expect_object(j, path, policy_keys, err, errlen)) ||
@@ -243,43 +320,8 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 	/* NULL when not given: the store decides ("inventory", or "api" for
 	 * apps_policy_put). */
 	if ((rc = dup_str(s, &out->source, err, errlen)) ||
-	    (rc = get_array(j, "pins", path, &pins, err, errlen)))
+	    (rc = parse_pins(j, path, out, err, errlen)))
 		goto fail;
-	if (json_array_size(pins) > MODEL_MAX_PINS) {
-		sub(p, path, "pins");
-		rc = perr(err, errlen, p, "more than %d pins", MODEL_MAX_PINS);
-		goto fail;
-	}
-	if (pins && json_array_size(pins)) {
-		out->pins = calloc(json_array_size(pins), sizeof(*out->pins));
-		if (!out->pins) {
-			rc = oom(err, errlen);
-			goto fail;
-		}
-	}
-	size_t i;
-	json_t *pj;
-	json_array_foreach(pins, i, pj)
-	{
-		idx(p, path, "pins", i);
-		if ((rc = expect_object(pj, p, pin_keys, err, errlen)) ||
-		    (rc = get_str(pj, "sha256", p, true, 1, 128, &s, err, errlen)))
-			goto fail;
-		sub(q, p, "sha256");
-		if (util_parse_pin(s, out->pins[i].sha256, perrbuf, sizeof(perrbuf))) {
-			rc = perr(err, errlen, q, "%s", perrbuf);
-			goto fail;
-		}
-		if ((rc = get_str(pj, "role", p, false, 1, 16, &s, err, errlen)))
-			goto fail;
-		out->pins[i].role = PIN_CURRENT;
-		if (s && model_parse_role(s, &out->pins[i].role)) {
-			sub(q, p, "role");
-			rc = perr(err, errlen, q, "must be current or backup");
-			goto fail;
-		}
-		out->npins++;
-	}
 	if (out->include_subdomains && out->pattern[0] == '*') {
 		sub(p, path, "include_subdomains");
 		rc = perr(err, errlen, p, "only for an exact host pattern");
@@ -290,55 +332,14 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 		rc = perr(err, errlen, p, "an enforcing policy needs at least one pin");
 		goto fail;
 	}
-	size_t a, b;
-	int d = model_find_dup(out->pins, out->npins, sizeof(*out->pins), model_pin_key_cmp, &a,
-			       &b);
-	if (d < 0) {
-		rc = oom(err, errlen);
-		goto fail;
-	}
+	d = model_find_dup(out->pins, out->npins, sizeof(*out->pins), model_pin_key_cmp, &a, &b);
 	if (d) {
 		idx(p, path, "pins", b);
-		rc = perr(err, errlen, p, "duplicate of pins[%zu]", a);
+		rc = d < 0 ? oom(err, errlen) : perr(err, errlen, p, "duplicate of pins[%zu]", a);
 		goto fail;
 	}
-	/* NSC overridePins anchors (docs/readiness.md "overridePins") */
-	json_t *ov;
-	if ((rc = get_array(j, "override_anchors", path, &ov, err, errlen)))
+	if ((rc = parse_overrides(j, path, out, err, errlen)))
 		goto fail;
-	if (json_array_size(ov) > MODEL_MAX_OVERRIDES) {
-		sub(p, path, "override_anchors");
-		rc = perr(err, errlen, p, "more than %d anchors", MODEL_MAX_OVERRIDES);
-		goto fail;
-	}
-	if (ov && json_array_size(ov)) {
-		out->override_anchors = calloc(json_array_size(ov), sizeof(char *));
-		if (!out->override_anchors) {
-			rc = oom(err, errlen);
-			goto fail;
-		}
-	}
-	json_array_foreach(ov, i, pj)
-	{
-		idx(p, path, "override_anchors", i);
-		if (!json_is_string(pj)) {
-			rc = perr(err, errlen, p, "expected a string");
-			goto fail;
-		}
-		if ((rc = dup_str(json_string_value(pj), &out->override_anchors[i], err, errlen)))
-			goto fail;
-		out->noverride_anchors++;
-		if (model_check_override_anchor(&out->override_anchors[i], perrbuf,
-						sizeof(perrbuf))) {
-			rc = perr(err, errlen, p, "%s", perrbuf);
-			goto fail;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(out->override_anchors[k], out->override_anchors[i]) == 0) {
-				rc = perr(err, errlen, p, "duplicate of override_anchors[%zu]", k);
-				goto fail;
-			}
-	}
 	return 0;
 fail:
 	model_policy_free(out);
