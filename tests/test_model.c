@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -486,6 +487,134 @@ static void test_model_check_endpoint_table(void **state)
 		free(many[k]);
 }
 
+static void test_model_check_sample_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *at;
+		double share;
+		int64_t users;
+		const char *err; /* NULL: accepted */
+	} cases[] = {
+		{ "2026-01-01", 0, -1, NULL },
+		{ "2026-01-01", 1, 0, NULL },
+		{ "2026-02-29", 0.5, 10, "at: not a date" },
+		{ "", 0.5, 10, "at: not a date" },
+		{ "2026-01-01", -0.0001, -1, "share: must be between 0 and 1" },
+		{ "2026-01-01", 1.0001, -1, "share: must be between 0 and 1" },
+		{ "2026-01-01", NAN, -1, "share: must be between 0 and 1" },
+		{ "2026-01-01", 0.5, -2, "active_users: must not be negative" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char err[ERRLEN] = "";
+		struct adoption_sample s = { .share = cases[i].share,
+					     .active_users = cases[i].users };
+		snprintf(s.at, sizeof(s.at), "%s", cases[i].at);
+		int rc = model_check_sample(&s, err, sizeof(err));
+		if (cases[i].err ? rc != -EINVAL || strncmp(err, cases[i].err, strlen(cases[i].err))
+				 : rc != 0 || s.at_time != 1767225600)
+			fail_msg("case %zu: rc %d, '%s'", i, rc, err);
+	}
+}
+
+/* A whole version: samples and policies checked with their index, sources
+ * defaulted and checked, duplicates refused after sorting. */
+static void test_model_check_version_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *version, *released;
+		const char *at[2];  /* samples */
+		const char *pat[2]; /* policies (one pin each; enforcing) */
+		const char *source;
+		const char *err; /* NULL: accepted */
+	} cases[] = {
+		{ "4.2.0",
+		  "2026-01-01",
+		  { "2026-02-01", "2026-01-01" },
+		  { "b.example", "a.example" },
+		  NULL,
+		  NULL },
+		{ "4.2.0", "", { 0 }, { "a.example" }, "okhttp", NULL },
+		{ "", "", { 0 }, { 0 }, NULL, "version: 1 to 64 bytes" },
+		{ "4.2\n", "", { 0 }, { 0 }, NULL, "version: 1 to 64 bytes" },
+		{ "4.2.0", "yesterday", { 0 }, { 0 }, NULL, "released: not a date" },
+		{ "4.2.0",
+		  "",
+		  { "2026-01-01", "2026-13-01" },
+		  { 0 },
+		  NULL,
+		  "adoption[1].at: not a date" },
+		{ "4.2.0",
+		  "",
+		  { "2026-01-01", "2026-01-01" },
+		  { 0 },
+		  NULL,
+		  "adoption: two samples for 2026-01-01" },
+		{ "4.2.0",
+		  "",
+		  { 0 },
+		  { "a.example", "*.*" },
+		  NULL,
+		  "pin_policies[1].pattern: not" },
+		{ "4.2.0",
+		  "",
+		  { 0 },
+		  { "a.example" },
+		  "manual",
+		  "pin_policies[0].source: unknown" },
+		{ "4.2.0",
+		  "",
+		  { 0 },
+		  { "A.example", "a.example." },
+		  NULL,
+		  "pin_policies: two policies for a.example (include_subdomains false)" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char err[ERRLEN] = "";
+		struct adoption_sample ad[2];
+		struct pin_policy pol[2];
+		struct pin pins[2];
+		struct app_version v = { .version = strdup(cases[i].version),
+					 .adoption = ad,
+					 .policies = pol };
+		memset(ad, 0, sizeof(ad));
+		memset(pol, 0, sizeof(pol));
+		memset(pins, 0, sizeof(pins));
+		snprintf(v.released, sizeof(v.released), "%s", cases[i].released);
+		for (size_t k = 0; k < 2 && cases[i].at[k]; k++)
+			snprintf(ad[v.nadoption++].at, MODEL_DATE_LEN, "%s", cases[i].at[k]);
+		for (size_t k = 0; k < 2 && cases[i].pat[k]; k++) {
+			struct pin_policy *p = &pol[v.npolicies++];
+			p->pattern = strdup(cases[i].pat[k]);
+			p->source = cases[i].source ? strdup(cases[i].source) : NULL;
+			p->enforce = true;
+			p->pins = &pins[k];
+			p->npins = 1;
+		}
+		int rc = model_check_version(&v, err, sizeof(err));
+		if (cases[i].err ? rc != -EINVAL || strncmp(err, cases[i].err, strlen(cases[i].err))
+				 : rc != 0)
+			fail_msg("case %zu (%s): rc %d, '%s'", i, cases[i].version, rc, err);
+		if (i == 0) { /* sorted, sources defaulted */
+			assert_string_equal(ad[0].at, "2026-01-01");
+			assert_string_equal(pol[0].pattern, "a.example");
+			assert_string_equal(pol[0].source, "inventory");
+		}
+		for (size_t k = 0; k < v.npolicies; k++) {
+			free(pol[k].pattern);
+			free(pol[k].source);
+		}
+		free(v.version);
+	}
+	static const char *const sources[] = { "inventory", "nsc", "trustkit", "okhttp", "api" };
+	for (size_t i = 0; i < ARRAY_SIZE(sources); i++)
+		assert_true(model_valid_source(sources[i]));
+	assert_false(model_valid_source("Inventory"));
+	assert_false(model_valid_source(""));
+	assert_false(model_valid_source(NULL));
+}
+
 /* The canonical JSON of an endpoint: defaults explicit, unset values omitted. */
 static void test_model_endpoint_to_json(void **state)
 {
@@ -520,6 +649,8 @@ int main(void)
 		cmocka_unit_test(test_model_check_override_anchor_table),
 		cmocka_unit_test(test_model_check_policy_table),
 		cmocka_unit_test(test_model_check_endpoint_table),
+		cmocka_unit_test(test_model_check_sample_table),
+		cmocka_unit_test(test_model_check_version_table),
 		cmocka_unit_test(test_model_endpoint_to_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

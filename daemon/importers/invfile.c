@@ -311,8 +311,7 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 			   errlen)) ||
 	    (rc = get_str(j, "source", path, false, 1, 16, &s, err, errlen)))
 		goto fail;
-	if (s && strcmp(s, "inventory") && strcmp(s, "nsc") && strcmp(s, "trustkit") &&
-	    strcmp(s, "okhttp") && strcmp(s, "api")) {
+	if (s && !model_valid_source(s)) {
 		sub(p, path, "source");
 		rc = perr(err, errlen, p, "must be inventory, nsc, trustkit, okhttp or api");
 		goto fail;

@@ -7,6 +7,7 @@
 #ifndef PINWATCH_MODEL_VALIDATE_H
 #define PINWATCH_MODEL_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "model/model.h"
@@ -44,6 +45,21 @@ int model_check_policy(struct pin_policy *p, char *err, size_t errlen);
  * -EINVAL with the reason in @err, or -ENOMEM.
  */
 int model_check_override_anchor(char **anchor, char *err, size_t errlen);
+
+/** "inventory", "nsc", "trustkit", "okhttp" or "api" (a policy's source). */
+bool model_valid_source(const char *s);
+
+/** Check an adoption sample (and set at_time from at). 0 or -EINVAL with "field: reason". */
+int model_check_sample(struct adoption_sample *s, char *err, size_t errlen);
+
+/**
+ * Check a whole version in place: version string (1 to 64 bytes without
+ * control characters), released, samples (model_check_sample, no duplicate
+ * dates), policies (model_check_policy, source defaulted to "inventory", no
+ * duplicate keys), the caps; then sort it (model_sort_version). 0, -ENOMEM,
+ * or -EINVAL with a message naming the field.
+ */
+int model_check_version(struct app_version *v, char *err, size_t errlen);
 
 /**
  * Look for two of the @n elements of @base (each @size bytes) with equal

@@ -451,7 +451,7 @@ int apps_version_create(struct db *db, const char *actor, const char *app, struc
 {
 	int64_t app_id, vid;
 	bool owned;
-	int rc = apps_check_version(v, err, errlen);
+	int rc = model_check_version(v, err, errlen);
 	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = app_id_of(db, app, &app_id, err, errlen);
@@ -469,7 +469,7 @@ int apps_version_replace(struct db *db, const char *actor, const char *app, stru
 	bool owned;
 	if (changed)
 		*changed = false;
-	int rc = apps_check_version(v, err, errlen);
+	int rc = model_check_version(v, err, errlen);
 	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_version_get(db, app, v->version, &have, err, errlen);
@@ -526,7 +526,7 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 	if (!rc) {
 		rc = edit(&after, arg, err, errlen);
 		if (!rc)
-			rc = apps_check_version(&after, err, errlen);
+			rc = model_check_version(&after, err, errlen);
 		if (!rc)
 			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after,
 						 changed, err, errlen);
@@ -549,7 +549,7 @@ static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t e
 	int rc = model_check_policy(&p, msg, sizeof(msg));
 	if (rc)
 		util_err(err, errlen, rc, "%s", msg);
-	else if (!apps_valid_source(p.source))
+	else if (!model_valid_source(p.source))
 		rc = util_err(err, errlen, -EINVAL, "source: unknown");
 	else if (apps_put_policy(v, &p))
 		rc = nomem(err, errlen);

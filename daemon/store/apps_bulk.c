@@ -33,7 +33,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 	bool owned, existed = true;
 	int rc;
 
-	if (!apps_valid_source(source))
+	if (!model_valid_source(source))
 		return util_err(err, errlen, -EINVAL,
 				"source must be inventory, nsc, trustkit, okhttp or api");
 	if (n > MAX_POLICIES)
@@ -51,7 +51,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		memset(&have, 0, sizeof(have));
 		if (!(after.version = strdup(version ? version : "")))
 			rc = nomem(err, errlen);
-		else if (!(rc = apps_check_version(&after, err, errlen)))
+		else if (!(rc = model_check_version(&after, err, errlen)))
 			rc = apps_insert_version_row(db, app_id, app, &after, &after.id, err,
 						     errlen);
 	} else if (!rc && apps_copy_version(&have, &after)) {
@@ -84,7 +84,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		model_policy_free(&p);
 	}
 	if (!rc)
-		rc = apps_check_version(&after, err, errlen);
+		rc = model_check_version(&after, err, errlen);
 	if (!rc)
 		rc = apps_version_commit(db, actor, "set_policies", app, after.id,
 					 existed ? &have : NULL, &after, NULL, err, errlen);
@@ -117,7 +117,7 @@ static int check_rows(const struct adoption_row *rows, size_t n, char *err, size
 		if (!memchr(rows[i].at, '\0', MODEL_DATE_LEN))
 			return util_err(err, errlen, -EINVAL, "row %zu: at: not a date", i);
 		memcpy(s.at, rows[i].at, MODEL_DATE_LEN);
-		int rc = apps_check_sample(&s, msg, sizeof(msg));
+		int rc = model_check_sample(&s, msg, sizeof(msg));
 		if (rc)
 			return util_err(err, errlen, rc, "row %zu (version %s): %s", i,
 					rows[i].version, msg);
@@ -278,7 +278,7 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	for (size_t k = 0; !rc && k < have.nversions; k++) {
 		if (!after[k].version)
 			continue;
-		rc = apps_check_version(&after[k], err, errlen);
+		rc = model_check_version(&after[k], err, errlen);
 		if (!rc)
 			rc = apps_version_commit(db, actor, "adoption", app, have.versions[k].id,
 						 &have.versions[k], &after[k], NULL, err, errlen);
@@ -348,7 +348,7 @@ int apps_sync(struct db *db, const char *actor, const struct app *want, bool pru
 			rc = nomem(err, errlen);
 			break;
 		}
-		if ((rc = apps_check_version(&merged, msg, sizeof(msg)))) {
+		if ((rc = model_check_version(&merged, msg, sizeof(msg)))) {
 			util_err(err, errlen, rc, "app %s version %s: %s", want->name, wv->version,
 				 msg);
 		} else if (!hv) {
