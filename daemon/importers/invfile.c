@@ -4,10 +4,12 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "model/sort.h"
 #include "model/validate.h"
@@ -676,13 +678,10 @@ char *invfile_dumps(json_t *j)
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
 	if (!s)
 		return NULL;
-	size_t n = strlen(s);
-	char *t = realloc(s, n + 2);
-	if (!t) {
-		free(s);
-		return NULL;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	return t;
+	struct strbuf b;
+	strbuf_init(&b, SIZE_MAX); /* the text is in memory already: no cap to keep */
+	strbuf_addstr(&b, s);
+	strbuf_addc(&b, '\n');
+	free(s);
+	return strbuf_take(&b, NULL);
 }
