@@ -47,8 +47,6 @@ KNOWN_EDGES = {
     ('alerts', 'signals'),   # alerts_eval.c reads report clusters
 }
 KNOWN_SQL = {
-    'alerts/alerts_eval.c',
-    'alerts/webhook_worker.c',
     'http/http.c',
     'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',
     'signals/reports_store.c', 'signals/reports_view.c',
