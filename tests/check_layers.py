@@ -44,7 +44,6 @@ READINESS_EDGE = {'readiness_load.c', 'readiness_check.c', 'readiness_plan_db.c'
 KNOWN_EDGES = {
     ('probe', 'http'),       # the scheduler feeds http/metrics.c counters
     ('store', 'importers'),  # store validates and sorts through importers/invfile.c
-    ('alerts', 'signals'),   # alerts_eval.c reads report clusters
 }
 KNOWN_SQL = {
     'http/http.c',

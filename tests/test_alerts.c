@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "alerts/alerts.h"
+#include "signals/reports.h"
 #include "base/config.h"
 #include "store/db.h"
 #include "model/model.h"
@@ -547,10 +548,12 @@ static void test_alerts_conds_from_observations_table(void **state)
 
 	/* Through alerts_evaluate: two alerts open; ok again: probe_failing resolves. */
 	struct alerts_result r;
-	assert_int_equal(alerts_evaluate(db, &cfg, 2000, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, 2000, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.opened, 2);
 	obs(1, "192.0.2.1", "ok", 1, 1, 2100, 2100);
-	assert_int_equal(alerts_evaluate(db, &cfg, 2100, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, 2100, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.resolved, 1);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND kind = "
 			   "'probe_failing'"),
@@ -558,7 +561,8 @@ static void test_alerts_conds_from_observations_table(void **state)
 	/* Disabled endpoints are not evaluated. */
 	assert_int_equal(
 		db_exec(db, "UPDATE endpoints SET enabled = 0 WHERE id = 2", err, sizeof(err)), 0);
-	assert_int_equal(alerts_evaluate(db, &cfg, 2200, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, 2200, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 }
 
@@ -962,7 +966,8 @@ static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 	assert_int_equal(util_parse_date("2026-11-01", &now), 0);
 	cfg.alerts_probe_failures = 3;
 	obs(1, "192.0.2.1", "timeout", 0, 5, now - 100, now - 10);
-	assert_int_equal(alerts_evaluate(db, &cfg, now, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, now, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'probe_failing' AND"
 			   " status = 'firing'"),
 			 1);
@@ -977,7 +982,9 @@ static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 		 " (1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');");
 	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
 	err[0] = 0;
-	assert_int_not_equal(alerts_evaluate(db, &cfg, now + 60, &r, err, sizeof(err)), 0);
+	assert_int_not_equal(
+		alerts_evaluate(db, &cfg, now + 60, &reports_alerts_source, &r, err, sizeof(err)),
+		0);
 	assert_non_null(strstr(err, "observations"));
 	assert_int_equal(r.opened, 1); /* the other sources were applied */
 	assert_int_equal(r.resolved, 0);
@@ -990,6 +997,68 @@ static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 	assert_int_equal(db_exec(db, "ALTER TABLE observations_gone RENAME TO observations", err,
 				 sizeof(err)),
 			 0);
+}
+
+/* A source above alerts/ (struct alerts_source): its conditions are applied
+ * in its scope; without it, or when it fails, its kinds stay as they are. */
+static int fake_rc;
+
+static int fake_conds(struct db *d, const struct config *c, time_t now, struct alerts_condv *out,
+		      char *err, size_t errlen)
+{
+	(void)d;
+	(void)c;
+	(void)now;
+	if (fake_rc)
+		return util_err(err, errlen, fake_rc, "fake source failed");
+	struct alert_cond *k = alerts_condv_push(out);
+	if (!k)
+		return -ENOMEM;
+	k->kind = ALERT_PIN_FAILURES_REPORTED;
+	k->severity = ALERT_WARNING;
+	snprintf(k->fingerprint, sizeof(k->fingerprint), "pin_failures_reported-fake");
+	snprintf(k->summary, sizeof(k->summary), "fake");
+	return 0;
+}
+
+static void test_alerts_evaluate_extra_source(void **state)
+{
+	(void)state;
+	static const struct alerts_source fake = {
+		.scope = ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED),
+		.conds = fake_conds,
+	};
+	static const struct {
+		const struct alerts_source *src;
+		int rc;		    /* what the source returns */
+		int want_rc;	    /* what alerts_evaluate returns */
+		long long firing;   /* pin_failures_reported firing afterwards */
+		long long resolved; /* ... and resolved */
+	} steps[] = {
+		{ &fake, 0, 0, 1, 0 },			/* opened */
+		{ NULL, 0, 0, 1, 0 },			/* no source: left alone */
+		{ &fake, -EIO, -EIO, 1, 0 },		/* failing: left alone, error returned */
+		{ &fake, 0, 0, 1, 0 },			/* still firing */
+		{ &reports_alerts_source, 0, 0, 0, 1 }, /* no reports: resolved */
+	};
+	char err[ERRLEN];
+	struct alerts_result r;
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		fake_rc = steps[i].rc;
+		err[0] = '\0';
+		int rc = alerts_evaluate(db, &cfg, 1000 + (time_t)i * 60, steps[i].src, &r, err,
+					 sizeof(err));
+		if (rc != steps[i].want_rc)
+			fail_msg("step %zu: %d (%s), want %d", i, rc, err, steps[i].want_rc);
+		if (steps[i].want_rc)
+			assert_non_null(strstr(err, "fake source failed"));
+		assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = "
+				   "'pin_failures_reported' AND status = 'firing'"),
+				 steps[i].firing);
+		assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = "
+				   "'pin_failures_reported' AND status = 'resolved'"),
+				 steps[i].resolved);
+	}
 }
 
 int main(void)
@@ -1022,6 +1091,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_evaluate_failed_source_keeps_its_alerts,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_evaluate_extra_source, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,14 +276,31 @@ int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, t
 				      size_t errlen);
 
 /**
- * Evaluate every condition source available and apply the result in one
+ * A source of conditions that lives above alerts/ and pushes them in (the
+ * field signals: signals/reports.h reports_alerts_source), so that alerts/
+ * depends on nothing above it.
+ */
+struct alerts_source {
+	unsigned scope; /**< ALERT_SCOPE bits of the kinds it decides */
+	/** Append the conditions true at @now to @out. 0 or negative errno with a message. */
+	int (*conds)(struct db *db, const struct config *cfg, time_t now, struct alerts_condv *out,
+		     char *err, size_t errlen);
+	/** Called by the alerts engine (alerts_engine.h) after each of its
+	 *  evaluations, on its thread (e.g. to log a change of state); may be NULL. */
+	void (*engine_ran)(void);
+};
+
+/**
+ * Evaluate every condition source available, alerts' own and @extra (NULL:
+ * none; its kinds then stay as they are), and apply the result in one
  * alerts_apply() (kinds of sources that ran are in scope). Call after each
  * sweep and after inventory changes, on the writer connection, then
  * webhook_worker_kick(). A source that fails leaves the alerts of its kinds
  * untouched while the others are applied; the first such error is returned
  * (negative errno, message in @err) with @res describing what was applied.
  */
-int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
-		    char *err, size_t errlen);
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
+		    const struct alerts_source *extra, struct alerts_result *res, char *err,
+		    size_t errlen);
 
 #endif

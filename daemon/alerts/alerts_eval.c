@@ -16,7 +16,6 @@
 #include "store/db.h"
 #include "store/inventory.h"
 #include "readiness/lint.h"
-#include "signals/reports.h"
 #include "base/util.h"
 
 void alerts_condv_free(struct alerts_condv *v)
@@ -247,24 +246,24 @@ static void condv_truncate(struct alerts_condv *v, size_t mark)
 	v->n = mark;
 }
 
-int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
-		    char *err, size_t errlen)
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
+		    const struct alerts_source *extra, struct alerts_result *res, char *err,
+		    size_t errlen)
 {
 	/* One source failing (a corrupt row, a readiness error) must not silence
 	 * the others: its kinds leave the scope (their alerts stay as they are),
 	 * the rest is applied, and the first error is returned. */
-	static const unsigned kinds[4] = {
+	const unsigned kinds[4] = {
 		ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED),
 		ALERT_SCOPE(ALERT_PIN_SET_EXPIRING),
 		0, /* readiness: added to the scope by the source itself on success */
-		ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) |
-			ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND),
+		extra ? extra->scope : 0,
 	};
 	struct alerts_condv v = { 0 };
 	unsigned scope = 0;
 	char msg[ERRLEN];
 	int first = 0;
-	for (int src = 0; src < 4; src++) {
+	for (int src = 0; src < (extra ? 4 : 3); src++) {
 		size_t mark = v.n;
 		int rc;
 		switch (src) {
@@ -279,8 +278,7 @@ int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct 
 							       sizeof(msg));
 			break;
 		default:
-			rc = reports_signal_conds(db, cfg ? cfg->probe_ca_file : NULL, now, &v, msg,
-						  sizeof(msg));
+			rc = extra->conds(db, cfg, now, &v, msg, sizeof(msg));
 			break;
 		}
 		if (rc == 0) {
