@@ -257,7 +257,7 @@ static struct alert_cond stranding(double share)
 	struct alert_cond c = { .kind = ALERT_STRANDING_NOW,
 				.endpoint_id = 1,
 				.app_id = 1,
-				.severity = ALERT_CRITICAL };
+				.severity = SEVERITY_CRITICAL };
 	assert_int_equal(alerts_fingerprint(c.kind, "api.example.com", 443, "shop-android",
 					    c.fingerprint, sizeof(c.fingerprint)),
 			 0);
@@ -455,7 +455,8 @@ static void test_critical_first_with_slow_receiver(void **state)
 	struct alert_cond c[NWARN + NINFO + 1];
 	for (int i = 0; i < NWARN + NINFO; i++) {
 		c[i] = (struct alert_cond){ .kind = ALERT_PIN_FAILURES_REPORTED,
-					    .severity = i < NWARN ? ALERT_WARNING : ALERT_INFO };
+					    .severity =
+						    i < NWARN ? SEVERITY_WARNING : SEVERITY_INFO };
 		snprintf(c[i].fingerprint, sizeof(c[i].fingerprint), "pin_failures_reported-%016d",
 			 i);
 		snprintf(c[i].summary, sizeof(c[i].summary), "forged %d", i);

@@ -76,18 +76,17 @@ static int flush_endpoint(const struct alertstate_endpoint *ep, void *arg)
 				worst_fail = a[i].consecutive;
 		}
 	}
-	enum alert_severity fsev =
-		alerts_probe_failing_severity(worst_fail, cfg->alerts_probe_failures);
+	enum severity fsev = alerts_probe_failing_severity(worst_fail, cfg->alerts_probe_failures);
 	for (int pass = 0; pass < 2; pass++) {
 		bool invalid = pass == 1;
-		if (invalid ? ninvalid == 0 : fsev == ALERT_SEV_NONE)
+		if (invalid ? ninvalid == 0 : fsev == SEVERITY_OK)
 			continue;
 		struct alert_cond *c = alerts_condv_push(v);
 		if (!c)
 			return -ENOMEM;
 		c->kind = invalid ? ALERT_VALIDATION_FAILED : ALERT_PROBE_FAILING;
 		c->endpoint_id = ep->id;
-		c->severity = invalid ? (expired ? ALERT_CRITICAL : ALERT_WARNING) : fsev;
+		c->severity = invalid ? (expired ? SEVERITY_CRITICAL : SEVERITY_WARNING) : fsev;
 		if (alerts_fingerprint(c->kind, host, port, NULL, c->fingerprint,
 				       sizeof(c->fingerprint)))
 			return -ENOSPC;
@@ -201,7 +200,7 @@ int alerts_conds_from_inventory_expiry(const struct inventory *inv, const struct
 		}
 		c->kind = ALERT_PIN_SET_EXPIRING;
 		c->app_id = f[i].app_ref->id;
-		c->severity = th1 > 0 && days <= th1 ? ALERT_WARNING : ALERT_INFO;
+		c->severity = th1 > 0 && days <= th1 ? SEVERITY_WARNING : SEVERITY_INFO;
 		if (alerts_fingerprint(c->kind, pattern, 0, app, c->fingerprint,
 				       sizeof(c->fingerprint))) {
 			rc = util_err(err, errlen, -ENOSPC, "fingerprint too long");

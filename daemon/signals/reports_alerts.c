@@ -15,9 +15,9 @@ static int push_all(const struct reports_alert *a, size_t n, struct alerts_condv
 {
 	for (size_t i = 0; i < n; i++) {
 		enum alert_kind kind;
-		enum alert_severity sev;
+		enum severity sev;
 		if (alerts_kind_parse(a[i].kind, &kind) ||
-		    alerts_severity_parse(a[i].severity, &sev))
+		    severity_parse(a[i].severity, SEVERITY_INFO, &sev))
 			return util_err(err, errlen, -EINVAL, "bad alert kind/severity %s/%s",
 					a[i].kind, a[i].severity);
 		struct alert_cond *c = alerts_condv_push(out);
