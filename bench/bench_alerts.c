@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 		c[i].kind = ALERT_STRANDING_NOW;
 		c[i].endpoint_id = i + 1;
 		c[i].app_id = 1;
-		c[i].severity = ALERT_CRITICAL;
+		c[i].severity = SEVERITY_CRITICAL;
 		alerts_fingerprint(c[i].kind, host, 443, "shop", c[i].fingerprint,
 				   sizeof(c[i].fingerprint));
 		snprintf(c[i].summary, sizeof(c[i].summary), "12%% of shop stranded on %s:443",

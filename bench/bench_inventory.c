@@ -15,6 +15,7 @@
 #include "store/db.h"
 #include "store/inventory.h"
 #include "importers/invfile.h"
+#include "model/json.h"
 #include "base/util.h"
 
 static double ms_since(int64_t t0)
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
 	}
 	double t = ms_since(t0);
 	printf("validating parse:              %8.0f ms  (%.1fx the baseline)\n", t, t / base);
-	json_t *canon_j = invfile_to_json(&inv);
+	json_t *canon_j = model_inventory_to_json(&inv);
 	char *canon = canon_j ? invfile_dumps(canon_j) : NULL;
 	json_decref(canon_j);
 
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "load: %s\n", err);
 		return 3;
 	}
-	json_t *out = invfile_to_json(&inv);
+	json_t *out = model_inventory_to_json(&inv);
 	char *exported = out ? invfile_dumps(out) : NULL;
 	t = ms_since(t0);
 	printf("load + export:                 %8.0f ms  (%.1fx; equal to the parsed document's "

@@ -62,7 +62,7 @@ static int run(long n, int hooks, uint16_t port)
 	struct alert_cond *c = calloc((size_t)nalerts, sizeof(*c));
 	for (long i = 0; i < nalerts; i++) {
 		c[i].kind = ALERT_PROBE_FAILING;
-		c[i].severity = ALERT_WARNING;
+		c[i].severity = SEVERITY_WARNING;
 		snprintf(c[i].fingerprint, sizeof(c[i].fingerprint), "bench-%ld", i);
 		snprintf(c[i].summary, sizeof(c[i].summary), "bench alert %ld", i);
 	}

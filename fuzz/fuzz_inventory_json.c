@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "importers/invfile.h"
+#include "model/json.h"
 #include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (invfile_parse_text((const char *)data, size, &inv, err, sizeof(err)) != 0)
 		return 0;
-	json_t *j = invfile_to_json(&inv);
+	json_t *j = model_inventory_to_json(&inv);
 	char *first = j ? invfile_dumps(j) : NULL;
 	json_decref(j);
 	model_inventory_free(&inv);
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0; /* out of memory */
 	if (invfile_parse_text(first, strlen(first), &again, err, sizeof(err)) != 0)
 		abort(); /* our own export must import */
-	j = invfile_to_json(&again);
+	j = model_inventory_to_json(&again);
 	char *second = j ? invfile_dumps(j) : NULL;
 	json_decref(j);
 	model_inventory_free(&again);

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct webhook_alert a = { .fingerprint = s,
 				   .kind = s,
-				   .severity = "critical",
+				   .severity = SEVERITY_CRITICAL,
 				   .status = "firing",
 				   .endpoint = s,
 				   .app = s,

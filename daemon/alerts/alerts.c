@@ -30,8 +30,6 @@ static const char *const kind_names[ALERT_KIND_COUNT] = {
 	[ALERT_CERTIFICATE_EXPIRING] = "certificate_expiring",
 };
 
-static const char *const sev_names[] = { "none", "info", "warning", "critical" };
-
 const char *alerts_kind_name(enum alert_kind kind)
 {
 	if ((int)kind < 0 || kind >= ALERT_KIND_COUNT)
@@ -44,24 +42,6 @@ int alerts_kind_parse(const char *s, enum alert_kind *out)
 	for (int i = 0; s && i < ALERT_KIND_COUNT; i++) {
 		if (!strcmp(s, kind_names[i])) {
 			*out = (enum alert_kind)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *alerts_severity_name(enum alert_severity sev)
-{
-	if ((int)sev < 0 || sev > ALERT_CRITICAL)
-		return "none";
-	return sev_names[sev];
-}
-
-int alerts_severity_parse(const char *s, enum alert_severity *out)
-{
-	for (int i = ALERT_INFO; s && i <= ALERT_CRITICAL; i++) {
-		if (!strcmp(s, sev_names[i])) {
-			*out = (enum alert_severity)i;
 			return 0;
 		}
 	}
@@ -87,8 +67,8 @@ int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const c
 	return n < 0 || (size_t)n >= outlen ? -ENOSPC : 0;
 }
 
-enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
-				enum alert_severity sev, time_t now, int64_t repeat_s)
+enum alert_action alerts_decide(const struct alert_prev *prev, bool present, enum severity sev,
+				time_t now, int64_t repeat_s)
 {
 	if (!prev->firing)
 		return present ? ALERT_ACT_OPEN : ALERT_ACT_NONE;
@@ -101,35 +81,15 @@ enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
 	return ALERT_ACT_UPDATE;
 }
 
-enum alert_severity alerts_rotation_severity(int days_left, const int th[4])
-{
-	return alerts_expiry_severity(days_left, th);
-}
-
-enum alert_severity alerts_expiry_severity(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX])
-{
-	/* enum expiry_level and enum alert_severity share their order. */
-	switch (expiry_level(days_left, th)) {
-	case EXPIRY_INFO:
-		return ALERT_INFO;
-	case EXPIRY_WARNING:
-		return ALERT_WARNING;
-	case EXPIRY_CRITICAL:
-		return ALERT_CRITICAL;
-	default:
-		return ALERT_SEV_NONE;
-	}
-}
-
-enum alert_severity alerts_probe_failing_severity(int64_t consecutive, int threshold)
+enum severity alerts_probe_failing_severity(int64_t consecutive, int threshold)
 {
 	if (threshold < 1)
 		threshold = 1;
 	if (consecutive < threshold)
-		return ALERT_SEV_NONE;
+		return SEVERITY_OK;
 	if (consecutive >= 3 * (int64_t)threshold)
-		return ALERT_CRITICAL;
-	return ALERT_WARNING;
+		return SEVERITY_CRITICAL;
+	return SEVERITY_WARNING;
 }
 
 /* ---- alerts_apply ------------------------------------------------------- */
@@ -138,7 +98,7 @@ struct firing_row {
 	int64_t id;
 	char fingerprint[ALERT_FINGERPRINT_MAX];
 	enum alert_kind kind;
-	enum alert_severity severity;
+	enum severity severity;
 	int64_t endpoint_id;
 	time_t starts_at, last_sent_at;
 	char *summary, *details; /* owned */
@@ -148,7 +108,7 @@ struct firing_row {
 struct hook {
 	int64_t id;
 	enum webhook_format format;
-	enum alert_severity min_severity;
+	enum severity min_severity;
 };
 
 struct apply_ctx {
@@ -206,8 +166,8 @@ static int load_firing(struct apply_ctx *c, struct firing_row **out, size_t *nou
 		snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", s->fingerprint);
 		if (alerts_kind_parse(s->kind, &r->kind))
 			r->kind = ALERT_KIND_COUNT; /* unknown kinds are never in scope */
-		if (alerts_severity_parse(s->severity, &r->severity))
-			r->severity = ALERT_WARNING;
+		if (severity_parse(s->severity, SEVERITY_INFO, &r->severity))
+			r->severity = SEVERITY_WARNING;
 		r->endpoint_id = s->endpoint_id;
 		r->starts_at = s->starts_at;
 		r->last_sent_at = s->last_sent_at;
@@ -239,8 +199,8 @@ static int load_hooks(struct apply_ctx *c)
 		h->id = t[i].id;
 		if (webhook_format_parse(t[i].format, &h->format))
 			h->format = WEBHOOK_GENERIC;
-		if (alerts_severity_parse(t[i].min_severity, &h->min_severity))
-			h->min_severity = ALERT_WARNING;
+		if (severity_parse(t[i].min_severity, SEVERITY_INFO, &h->min_severity))
+			h->min_severity = SEVERITY_WARNING;
 	}
 	c->nhooks = n;
 	free(t);
@@ -271,7 +231,7 @@ static void alert_labels(struct apply_ctx *c, int64_t endpoint_id, int64_t app_i
 
 /* The details stored on the row: the condition's details plus the labels. */
 static char *details_text(const struct alert_cond *k, const char *ep, const char *app,
-			  enum alert_severity peak)
+			  enum severity peak)
 {
 	json_t *d = k->details && json_is_object(k->details) ? json_deep_copy(k->details)
 							     : json_object();
@@ -279,7 +239,7 @@ static char *details_text(const struct alert_cond *k, const char *ep, const char
 		return NULL;
 	/* The highest severity of the episode: receivers that heard of it at that
 	 * level also hear of its downgrades and its end. */
-	json_object_set_new(d, "peak_severity", json_string(alerts_severity_name(peak)));
+	json_object_set_new(d, "peak_severity", json_string(severity_name(peak)));
 	if (ep[0])
 		json_object_set_new(d, "endpoint", json_string(ep));
 	if (app[0])
@@ -304,11 +264,12 @@ static bool stage_moved(const struct firing_row *r, const struct alert_cond *k)
 }
 
 /* Write one outbox row per matching webhook; record last_sent_at. */
-static enum alert_severity stored_peak(const struct firing_row *r)
+static enum severity stored_peak(const struct firing_row *r)
 {
-	enum alert_severity peak = r->severity, p;
+	enum severity peak = r->severity, p;
 	json_t *d = r->details ? json_loads(r->details, 0, NULL) : NULL;
-	if (!alerts_severity_parse(json_string_value(json_object_get(d, "peak_severity")), &p) &&
+	if (!severity_parse(json_string_value(json_object_get(d, "peak_severity")), SEVERITY_INFO,
+			    &p) &&
 	    p > peak)
 		peak = p;
 	json_decref(d);
@@ -318,9 +279,9 @@ static enum alert_severity stored_peak(const struct firing_row *r)
 /* Write one outbox row per enabled webhook whose min_severity is at most
  * @reach; record last_sent_at. @sev is the severity the payload states. */
 static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint,
-		  enum alert_kind kind, enum alert_severity sev, enum alert_severity reach,
-		  const char *status, int64_t endpoint_id, const char *summary, const char *details,
-		  time_t starts_at, time_t ends_at, const char *key)
+		  enum alert_kind kind, enum severity sev, enum severity reach, const char *status,
+		  int64_t endpoint_id, const char *summary, const char *details, time_t starts_at,
+		  time_t ends_at, const char *key)
 {
 	bool silenced = false;
 	int rc = is_silenced(c, fingerprint, endpoint_id, &silenced);
@@ -338,7 +299,7 @@ static int notify(struct apply_ctx *c, int64_t alert_id, const char *fingerprint
 		.alert_id = alert_id,
 		.fingerprint = fingerprint,
 		.kind = alerts_kind_name(kind),
-		.severity = alerts_severity_name(sev),
+		.severity = sev,
 		.status = status,
 		.endpoint = ep,
 		.endpoint_id = endpoint_id,
@@ -388,8 +349,8 @@ static int do_open(struct apply_ctx *c, const struct alert_cond *k)
 	if (!details)
 		return util_err(c->err, c->errlen, -ENOMEM, "out of memory");
 	int rc = alertlog_open(c->db, k->fingerprint, alerts_kind_name(k->kind), k->endpoint_id,
-			       k->app_id, alerts_severity_name(k->severity), k->summary, details,
-			       c->now, &id, c->err, c->errlen);
+			       k->app_id, severity_name(k->severity), k->summary, details, c->now,
+			       &id, c->err, c->errlen);
 	if (rc) {
 		free(details);
 		return rc;
@@ -408,7 +369,7 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 {
 	char ep[300], app[160], key[256];
 	alert_labels(c, k->endpoint_id, k->app_id, ep, sizeof(ep), app, sizeof(app));
-	enum alert_severity peak = stored_peak(r);
+	enum severity peak = stored_peak(r);
 	if (k->severity > peak)
 		peak = k->severity;
 	char *details = details_text(k, ep, app, peak);
@@ -429,8 +390,8 @@ static int do_still_firing(struct apply_ctx *c, const struct alert_cond *k, stru
 	bool same = r->summary && !strcmp(r->summary, k->summary) && r->details &&
 		    !strcmp(r->details, details);
 	if (act != ALERT_ACT_UPDATE || !same)
-		rc = alertlog_update(c->db, r->id, alerts_severity_name(k->severity), k->summary,
-				     details, c->now, c->err, c->errlen);
+		rc = alertlog_update(c->db, r->id, severity_name(k->severity), k->summary, details,
+				     c->now, c->err, c->errlen);
 	if (rc == 0 && (act == ALERT_ACT_CHANGE || act == ALERT_ACT_REPEAT) && !k->quiet) {
 		if (act == ALERT_ACT_CHANGE)
 			c->res->changed++;
@@ -478,7 +439,7 @@ static int check_conds(const struct alert_cond *conds, size_t n, char *err, size
 		size_t fl = strnlen(k->fingerprint, sizeof(k->fingerprint));
 		if ((int)k->kind < 0 || k->kind >= ALERT_KIND_COUNT)
 			return util_err(err, errlen, -EINVAL, "condition %zu: bad kind", i);
-		if (k->severity < ALERT_INFO || k->severity > ALERT_CRITICAL)
+		if (k->severity < SEVERITY_INFO || k->severity > SEVERITY_CRITICAL)
 			return util_err(err, errlen, -EINVAL, "condition %zu: bad severity", i);
 		if (fl == 0 || fl == sizeof(k->fingerprint))
 			return util_err(err, errlen, -EINVAL, "condition %zu: bad fingerprint", i);
@@ -528,7 +489,7 @@ int alerts_apply(struct db *db, const struct alert_cond *conds, size_t n, unsign
 		snprintf(key.fingerprint, sizeof(key.fingerprint), "%s", k->fingerprint);
 		struct firing_row *r =
 			nrows ? bsearch(&key, rows, nrows, sizeof(*rows), cmp_row) : NULL;
-		struct alert_prev prev = { r != NULL, r ? r->severity : ALERT_SEV_NONE,
+		struct alert_prev prev = { r != NULL, r ? r->severity : SEVERITY_OK,
 					   r ? r->last_sent_at : 0 };
 		enum alert_action act =
 			alerts_decide(&prev, true, k->severity, now, cfg->alerts_repeat_s);

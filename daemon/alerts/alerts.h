@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "base/expiry.h"
+#include "base/severity.h"
 
 struct db;
 struct config;
@@ -45,9 +46,6 @@ enum alert_kind {
 	ALERT_KIND_COUNT
 };
 
-/** Ordered: a higher value is more severe. ALERT_SEV_NONE means "no alert". */
-enum alert_severity { ALERT_SEV_NONE = 0, ALERT_INFO, ALERT_WARNING, ALERT_CRITICAL };
-
 /** Bit of @kind in a scope mask for alerts_apply(). */
 #define ALERT_SCOPE(kind) (1u << (kind))
 #define ALERT_SCOPE_ALL	  ((1u << ALERT_KIND_COUNT) - 1)
@@ -64,7 +62,7 @@ struct alert_cond {
 						    kind+endpoint+app */
 	int64_t endpoint_id;			 /**< 0: not about one endpoint */
 	int64_t app_id;				 /**< 0: not about one app */
-	enum alert_severity severity;		 /**< INFO..CRITICAL */
+	enum severity severity;			 /**< INFO..CRITICAL */
 	char summary[ALERT_SUMMARY_MAX]; /**< one line, plain text (may hold untrusted text) */
 	json_t *details;		 /**< borrowed; may be NULL. Known keys: stranded_share
 					      (real), versions (array), reasons (array of
@@ -96,19 +94,15 @@ enum alert_action {
 
 /** Previous state of one fingerprint as stored, input of alerts_decide(). */
 struct alert_prev {
-	bool firing;		      /**< a firing row exists */
-	enum alert_severity severity; /**< its severity */
-	time_t last_sent_at;	      /**< 0: never notified (e.g. silenced so far) */
+	bool firing;		/**< a firing row exists */
+	enum severity severity; /**< its severity */
+	time_t last_sent_at;	/**< 0: never notified (e.g. silenced so far) */
 };
 
 /** "stranding_now", ...; "unknown" for out-of-range values. */
 const char *alerts_kind_name(enum alert_kind kind);
 /** Parse a kind name. 0 or -EINVAL. */
 int alerts_kind_parse(const char *s, enum alert_kind *out);
-/** "info", "warning", "critical" ("none" for ALERT_SEV_NONE). */
-const char *alerts_severity_name(enum alert_severity sev);
-/** Parse "info|warning|critical". 0 or -EINVAL. */
-int alerts_severity_parse(const char *s, enum alert_severity *out);
 
 /**
  * Stable fingerprint "<kind>-<16 hex>" of kind + endpoint (host, port) + app
@@ -123,31 +117,15 @@ int alerts_fingerprint(enum alert_kind kind, const char *host, int port, const c
  * whether the condition is true now with severity @sev, @repeat_s the repeat
  * interval. Does not consider silences (they suppress sending, not state).
  */
-enum alert_action alerts_decide(const struct alert_prev *prev, bool present,
-				enum alert_severity sev, time_t now, int64_t repeat_s);
-
-/**
- * Severity of rotation_not_ready for a rotation that is not ready and whose
- * certificate expires in @days_left days, given up to four descending
- * thresholds @th (config [alerts] expiry_days; unused slots 0): beyond th[0]
- * → ALERT_SEV_NONE; ≤ th[0] info; ≤ th[1] warning; ≤ th[2] and below
- * critical. With fewer thresholds the last one given means critical.
- */
-enum alert_severity alerts_rotation_severity(int days_left, const int th[4]);
-
-/**
- * Severity of certificate_expiring (and rotation_not_ready) for a certificate
- * with @days_left days left (expiry_days_left()) under the [alerts]
- * expiry_days thresholds @th: expiry_level() as an alert severity.
- */
-enum alert_severity alerts_expiry_severity(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX]);
+enum alert_action alerts_decide(const struct alert_prev *prev, bool present, enum severity sev,
+				time_t now, int64_t repeat_s);
 
 /**
  * Severity of probe_failing after @consecutive failed probes with threshold
  * @threshold (config [alerts] probe_failures): NONE below the threshold,
  * warning from it, critical from three times it.
  */
-enum alert_severity alerts_probe_failing_severity(int64_t consecutive, int threshold);
+enum severity alerts_probe_failing_severity(int64_t consecutive, int threshold);
 
 /**
  * Apply the conditions @conds[0..n) that are true at @now, in one
@@ -187,8 +165,8 @@ int alerts_silence_remove(struct db *db, const char *actor, int64_t id, time_t n
 int alerts_silences_json(struct db *db, time_t now, json_t **out, char *err, size_t errlen);
 
 /**
- * Firing alerts by severity for /metrics: out[ALERT_INFO], out[ALERT_WARNING],
- * out[ALERT_CRITICAL] (out[0] unused, set to 0). 0 or -EIO.
+ * Firing alerts by severity for /metrics: out[SEVERITY_INFO], out[SEVERITY_WARNING],
+ * out[SEVERITY_CRITICAL] (out[0] unused, set to 0). 0 or -EIO.
  */
 int alerts_firing_counts(struct db *db, int64_t out[4]);
 
@@ -241,7 +219,7 @@ struct readiness_endpoint_verdict;
  * stranding_now (critical) when the current chain strands a non-zero share,
  * rotation_not_ready when the key-rotation scenario is not ready and the
  * earliest certificate expires within [alerts] expiry_days (severity by
- * alerts_rotation_severity()); per endpoint, chain_changed (info) on drift
+ * expiry_level()); per endpoint, chain_changed (info) on drift
  * and edges_disagree (warning), and certificate_expiring (alerts_conds_expiry(),
  * which merges the endpoint's rotation_not_ready into it). Details carry
  * stranded/unknown/surviving shares, versions [{version, share}], reasons,
@@ -254,7 +232,7 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
  * certificate_expiring for endpoint verdict @ev (enabled endpoints, pinned or
  * not): the certificate with the earliest notAfter among the chains its
  * addresses serve (validated chain, else the presented one; the trust anchor
- * of a validated chain left out), severity by alerts_expiry_severity(), a
+ * of a validated chain left out), severity by expiry_level(), a
  * reminder at each threshold (details "stage"). Names the certificate
  * (subject, role leaf/intermediate) and the addresses still serving it when
  * others serve another chain. The rotation_not_ready conditions of the same
@@ -276,14 +254,31 @@ int alerts_conds_from_store_readiness(struct db *db, const struct config *cfg, t
 				      size_t errlen);
 
 /**
- * Evaluate every condition source available and apply the result in one
+ * A source of conditions that lives above alerts/ and pushes them in (the
+ * field signals: signals/reports.h reports_alerts_source), so that alerts/
+ * depends on nothing above it.
+ */
+struct alerts_source {
+	unsigned scope; /**< ALERT_SCOPE bits of the kinds it decides */
+	/** Append the conditions true at @now to @out. 0 or negative errno with a message. */
+	int (*conds)(struct db *db, const struct config *cfg, time_t now, struct alerts_condv *out,
+		     char *err, size_t errlen);
+	/** Called by the alerts engine (alerts_engine.h) after each of its
+	 *  evaluations, on its thread (e.g. to log a change of state); may be NULL. */
+	void (*engine_ran)(void);
+};
+
+/**
+ * Evaluate every condition source available, alerts' own and @extra (NULL:
+ * none; its kinds then stay as they are), and apply the result in one
  * alerts_apply() (kinds of sources that ran are in scope). Call after each
  * sweep and after inventory changes, on the writer connection, then
  * webhook_worker_kick(). A source that fails leaves the alerts of its kinds
  * untouched while the others are applied; the first such error is returned
  * (negative errno, message in @err) with @res describing what was applied.
  */
-int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
-		    char *err, size_t errlen);
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
+		    const struct alerts_source *extra, struct alerts_result *res, char *err,
+		    size_t errlen);
 
 #endif

@@ -15,7 +15,6 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
-#include "signals/reports.h"
 
 struct alerts_engine {
 	pthread_t thread;
@@ -26,6 +25,7 @@ struct alerts_engine {
 	char db_path[CONFIG_PATH_MAX];
 	struct db *db;		       /* the evaluator's connection */
 	struct webhook_worker *worker; /* owned by the thread after start */
+	const struct alerts_source *extra;
 	uint64_t runs;
 };
 
@@ -53,7 +53,6 @@ static void *engine_main(void *arg)
 	struct config cfg;
 	char err[ERRLEN];
 	int64_t last = 0;
-	size_t last_folded = 0;
 
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
@@ -104,7 +103,7 @@ static void *engine_main(void *arg)
 				log_err("alerts: cannot restart the webhook worker: %s", err);
 		}
 		struct alerts_result r = { 0 };
-		int rc = alerts_evaluate(e->db, &cfg, util_now(), &r, err, sizeof(err));
+		int rc = alerts_evaluate(e->db, &cfg, util_now(), e->extra, &r, err, sizeof(err));
 		last = util_mono_ms();
 		if (rc && db_failed_readonly(e->db))
 			dbhealth_set_readonly("a write failed: read-only file system");
@@ -117,15 +116,8 @@ static void *engine_main(void *arg)
 				 r.silenced);
 		if (r.notifications)
 			webhook_worker_kick(e->worker);
-		/* Reaching the cap of report conditions is an alert and a log line. */
-		size_t folded = reports_alerts_folded();
-		if (folded && !last_folded)
-			log_warn("alerts: pin-failure reports reached the cap of %d alert "
-				 "conditions; %zu less severe ones are folded into %s",
-				 REPORTS_MAX_ALERTS, folded, REPORTS_OVERFLOW_FINGERPRINT);
-		else if (!folded && last_folded)
-			log_info("alerts: pin-failure report conditions are under the cap again");
-		last_folded = folded;
+		if (e->extra && e->extra->engine_ran)
+			e->extra->engine_ran();
 
 		pthread_mutex_lock(&e->mu);
 		e->runs++;
@@ -135,8 +127,8 @@ static void *engine_main(void *arg)
 	return NULL;
 }
 
-struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db_path, char *err,
-					size_t errlen)
+struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db_path,
+					const struct alerts_source *extra, char *err, size_t errlen)
 {
 	struct alerts_engine *e = calloc(1, sizeof(*e));
 	pthread_condattr_t ca;
@@ -151,6 +143,7 @@ struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db
 	}
 	snprintf(e->db_path, sizeof(e->db_path), "%s", db_path);
 	e->cfg = *cfg;
+	e->extra = extra;
 	e->poked = true; /* first evaluation at once */
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_condattr_init(&ca);

@@ -12,6 +12,7 @@
 
 struct config;
 struct alerts_engine;
+struct alerts_source;
 
 /** Least time between two evaluations (pokes in between are coalesced). */
 #define ALERTS_ENGINE_MIN_SPACING_MS 5000
@@ -20,10 +21,13 @@ struct alerts_engine;
 
 /**
  * Start the evaluator and the webhook worker on @db_path (which must exist;
- * migrations already applied). @cfg is copied. The first evaluation runs at
- * once. NULL with a message in @err on failure.
+ * migrations already applied). @cfg is copied. Each evaluation is
+ * alerts_evaluate() with @extra (NULL: none; borrowed, it must outlive the
+ * engine). The first evaluation runs at once. NULL with a message in @err on
+ * failure.
  */
-struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db_path, char *err,
+struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db_path,
+					const struct alerts_source *extra, char *err,
 					size_t errlen);
 
 /** Ask for an evaluation soon. Thread-safe, cheap, NULL-safe; never blocks on I/O. */

@@ -12,10 +12,10 @@
 #include "alerts/alerts.h"
 #include "base/config.h"
 #include "base/expiry.h"
+#include "store/alertstate.h"
 #include "store/db.h"
 #include "store/inventory.h"
 #include "readiness/lint.h"
-#include "signals/reports.h"
 #include "base/util.h"
 #include "model/outcome.h"
 
@@ -49,15 +49,21 @@ struct alert_cond *alerts_condv_push(struct alerts_condv *v)
 
 /* ---- observations: probe_failing, validation_failed ---------------------- */
 
-struct addr_state {
-	const char *address, *outcome, *detail;
-	bool has_chain;
-	int64_t consecutive;
+struct obs_ctx {
+	struct alerts_condv *out;
+	const struct config *cfg;
 };
 
-static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int64_t eid,
-			  const char *host, int port, struct addr_state *a, size_t na)
+/* The conditions of one endpoint's failing addresses (alertstate_failing()). */
+static int flush_endpoint(const struct alertstate_endpoint *ep, void *arg)
 {
+	const struct obs_ctx *ctx = arg;
+	struct alerts_condv *v = ctx->out;
+	const struct config *cfg = ctx->cfg;
+	const struct alertstate_addr *a = ep->addrs;
+	size_t na = ep->naddrs;
+	const char *host = ep->host;
+	int port = ep->port;
 	int64_t worst_fail = 0, nfail = 0, ninvalid = 0;
 	bool expired = false;
 	for (size_t i = 0; i < na; i++) {
@@ -71,18 +77,17 @@ static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int6
 				worst_fail = a[i].consecutive;
 		}
 	}
-	enum alert_severity fsev =
-		alerts_probe_failing_severity(worst_fail, cfg->alerts_probe_failures);
+	enum severity fsev = alerts_probe_failing_severity(worst_fail, cfg->alerts_probe_failures);
 	for (int pass = 0; pass < 2; pass++) {
 		bool invalid = pass == 1;
-		if (invalid ? ninvalid == 0 : fsev == ALERT_SEV_NONE)
+		if (invalid ? ninvalid == 0 : fsev == SEVERITY_OK)
 			continue;
 		struct alert_cond *c = alerts_condv_push(v);
 		if (!c)
 			return -ENOMEM;
 		c->kind = invalid ? ALERT_VALIDATION_FAILED : ALERT_PROBE_FAILING;
-		c->endpoint_id = eid;
-		c->severity = invalid ? (expired ? ALERT_CRITICAL : ALERT_WARNING) : fsev;
+		c->endpoint_id = ep->id;
+		c->severity = invalid ? (expired ? SEVERITY_CRITICAL : SEVERITY_WARNING) : fsev;
 		if (alerts_fingerprint(c->kind, host, port, NULL, c->fingerprint,
 				       sizeof(c->fingerprint)))
 			return -ENOSPC;
@@ -127,77 +132,8 @@ static int flush_endpoint(struct alerts_condv *v, const struct config *cfg, int6
 int alerts_conds_from_observations(struct db *db, const struct config *cfg,
 				   struct alerts_condv *out, char *err, size_t errlen)
 {
-	/* The latest row of every address still served (seen within one interval
-	 * of the endpoint's latest probe), when it is not "ok", with the probes
-	 * since the address was last ok. */
-	static const char sql[] =
-		"SELECT e.id, e.host, e.port, o.address, o.outcome, o.presented_chain_id IS NOT "
-		"NULL,"
-		" o.detail, (SELECT coalesce(sum(f.probe_count), 0) FROM observations f"
-		"  WHERE f.endpoint_id = o.endpoint_id AND f.address = o.address AND f.outcome <> "
-		"'ok'"
-		"  AND f.last_seen > coalesce((SELECT max(k.last_seen) FROM observations k"
-		"   WHERE k.endpoint_id = o.endpoint_id AND k.address = o.address AND k.outcome = "
-		"'ok'), -1))"
-		" FROM observations o JOIN endpoints e ON e.id = o.endpoint_id"
-		" WHERE e.enabled = 1 AND o.outcome <> 'ok'"
-		" AND o.id = (SELECT o2.id FROM observations o2 WHERE o2.endpoint_id = "
-		"o.endpoint_id"
-		"  AND o2.address = o.address ORDER BY o2.last_seen DESC, o2.id DESC LIMIT 1)"
-		" AND o.last_seen >= (SELECT max(o3.last_seen) FROM observations o3"
-		"  WHERE o3.endpoint_id = o.endpoint_id) - e.interval_s"
-		" ORDER BY e.id, o.address";
-	enum { MAX_ADDRS = 256 };
-	struct addr_state a[MAX_ADDRS];
-	char *strs[MAX_ADDRS * 3];
-	size_t na = 0, ns = 0;
-	int64_t cur = 0;
-	char host[300] = "";
-	int port = 0, rc = 0, step;
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
-		return util_err(err, errlen, -EIO, "reading observations: %s", db_errmsg(db));
-
-#define KEEP(i)                                                                 \
-	(strs[ns] = sqlite3_column_text(s, (i))                                 \
-			    ? strdup((const char *)sqlite3_column_text(s, (i))) \
-			    : NULL,                                             \
-	 strs[ns++])
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t eid = sqlite3_column_int64(s, 0);
-		if (eid != cur && na) {
-			rc = flush_endpoint(out, cfg, cur, host, port, a, na);
-			for (size_t i = 0; i < ns; i++)
-				free(strs[i]);
-			na = ns = 0;
-			if (rc)
-				break;
-		}
-		cur = eid;
-		snprintf(host, sizeof(host), "%s", (const char *)sqlite3_column_text(s, 1));
-		port = sqlite3_column_int(s, 2);
-		if (na == MAX_ADDRS)
-			continue;
-		struct addr_state *x = &a[na];
-		x->address = KEEP(3);
-		x->outcome = KEEP(4);
-		x->has_chain = sqlite3_column_int(s, 5) != 0;
-		x->detail = KEEP(6);
-		x->consecutive = sqlite3_column_int64(s, 7);
-		if (!x->address || !x->outcome) {
-			rc = -ENOMEM;
-			break;
-		}
-		na++;
-	}
-#undef KEEP
-	sqlite3_reset(s);
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = util_err(err, errlen, -EIO, "reading observations: %s", db_errmsg(db));
-	if (rc == 0 && na)
-		rc = flush_endpoint(out, cfg, cur, host, port, a, na);
-	for (size_t i = 0; i < ns; i++)
-		free(strs[i]);
+	struct obs_ctx ctx = { .out = out, .cfg = cfg };
+	int rc = alertstate_failing(db, flush_endpoint, &ctx, err, errlen);
 	if (rc == -ENOMEM || rc == -ENOSPC)
 		util_err(err, errlen, rc, "building conditions: %s", strerror(-rc));
 	return rc;
@@ -265,7 +201,7 @@ int alerts_conds_from_inventory_expiry(const struct inventory *inv, const struct
 		}
 		c->kind = ALERT_PIN_SET_EXPIRING;
 		c->app_id = f[i].app_ref->id;
-		c->severity = th1 > 0 && days <= th1 ? ALERT_WARNING : ALERT_INFO;
+		c->severity = th1 > 0 && days <= th1 ? SEVERITY_WARNING : SEVERITY_INFO;
 		if (alerts_fingerprint(c->kind, pattern, 0, app, c->fingerprint,
 				       sizeof(c->fingerprint))) {
 			rc = util_err(err, errlen, -ENOSPC, "fingerprint too long");
@@ -310,24 +246,24 @@ static void condv_truncate(struct alerts_condv *v, size_t mark)
 	v->n = mark;
 }
 
-int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct alerts_result *res,
-		    char *err, size_t errlen)
+int alerts_evaluate(struct db *db, const struct config *cfg, time_t now,
+		    const struct alerts_source *extra, struct alerts_result *res, char *err,
+		    size_t errlen)
 {
 	/* One source failing (a corrupt row, a readiness error) must not silence
 	 * the others: its kinds leave the scope (their alerts stay as they are),
 	 * the rest is applied, and the first error is returned. */
-	static const unsigned kinds[4] = {
+	const unsigned kinds[4] = {
 		ALERT_SCOPE(ALERT_PROBE_FAILING) | ALERT_SCOPE(ALERT_VALIDATION_FAILED),
 		ALERT_SCOPE(ALERT_PIN_SET_EXPIRING),
 		0, /* readiness: added to the scope by the source itself on success */
-		ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) |
-			ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND),
+		extra ? extra->scope : 0,
 	};
 	struct alerts_condv v = { 0 };
 	unsigned scope = 0;
 	char msg[ERRLEN];
 	int first = 0;
-	for (int src = 0; src < 4; src++) {
+	for (int src = 0; src < (extra ? 4 : 3); src++) {
 		size_t mark = v.n;
 		int rc;
 		switch (src) {
@@ -342,8 +278,7 @@ int alerts_evaluate(struct db *db, const struct config *cfg, time_t now, struct 
 							       sizeof(msg));
 			break;
 		default:
-			rc = reports_signal_conds(db, cfg ? cfg->probe_ca_file : NULL, now, &v, msg,
-						  sizeof(msg));
+			rc = extra->conds(db, cfg, now, &v, msg, sizeof(msg));
 			break;
 		}
 		if (rc == 0) {

@@ -133,8 +133,8 @@ static int merge_rotation(const struct readiness_endpoint_verdict *ev, struct al
 					     x->fingerprint));
 		json_array_append_new(apps, json_pack("{s:s?, s:s, s:s, s:f, s:O?}", "app", app,
 						      "fingerprint", r->fingerprint, "severity",
-						      alerts_severity_name(r->severity),
-						      "stranded_share", stranded, "surviving_share",
+						      severity_name(r->severity), "stranded_share",
+						      stranded, "surviving_share",
 						      json_object_get(d, "surviving_share")));
 		if (off < textlen) {
 			int w = snprintf(text + off, textlen - off, "%s%s (%.1f%% stranded)",
@@ -165,8 +165,8 @@ int alerts_conds_expiry(const struct readiness_endpoint_verdict *ev, const struc
 	if (!worst.cert)
 		return 0;
 	int64_t days = expiry_days_left(worst.cert->not_after, ev->at);
-	enum alert_severity sev = alerts_expiry_severity(days, cfg->alerts_expiry_days);
-	if (sev == ALERT_SEV_NONE)
+	enum severity sev = expiry_level(days, cfg->alerts_expiry_days);
+	if (sev == SEVERITY_OK)
 		return 0;
 
 	/* Every address with its own earliest certificate; those still serving the

@@ -49,7 +49,7 @@ static json_t *versions_json(const struct readiness_scenario *s)
 	return arr;
 }
 
-static int scenario_cond(struct alerts_condv *out, enum alert_kind kind, enum alert_severity sev,
+static int scenario_cond(struct alerts_condv *out, enum alert_kind kind, enum severity sev,
 			 const struct readiness_endpoint_verdict *ev,
 			 const struct readiness_app_verdict *av, const struct readiness_scenario *s,
 			 const char *extra_reason)
@@ -104,7 +104,7 @@ static int scenario_cond(struct alerts_condv *out, enum alert_kind kind, enum al
 	return 0;
 }
 
-static int endpoint_cond(struct alerts_condv *out, enum alert_kind kind, enum alert_severity sev,
+static int endpoint_cond(struct alerts_condv *out, enum alert_kind kind, enum severity sev,
 			 const struct readiness_endpoint_verdict *ev, const char *what)
 {
 	const struct endpoint *ep = ev->ep;
@@ -136,15 +136,15 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
 			if (!av->app)
 				continue;
 			if (av->now.evaluated && av->now.stranded_share > 1e-9)
-				rc = scenario_cond(out, ALERT_STRANDING_NOW, ALERT_CRITICAL, ev, av,
-						   &av->now, NULL);
+				rc = scenario_cond(out, ALERT_STRANDING_NOW, SEVERITY_CRITICAL, ev,
+						   av, &av->now, NULL);
 			if (rc || !ev->expiry.known || !av->key_rotation.evaluated ||
 			    av->key_rotation.ready)
 				continue;
-			enum alert_severity sev = alerts_rotation_severity(
+			enum severity sev = expiry_level(
 				ev->expiry.days_left > 100000 ? 100000 : (int)ev->expiry.days_left,
 				cfg->alerts_expiry_days);
-			if (sev == ALERT_SEV_NONE)
+			if (sev == SEVERITY_OK)
 				continue;
 			const char *extra =
 				av->same_key.evaluated && av->same_key.ready
@@ -156,14 +156,14 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
 		}
 		if (rc == 0 && ev->drift) {
 			rc = endpoint_cond(
-				out, ALERT_CHAIN_CHANGED, ALERT_INFO, ev,
+				out, ALERT_CHAIN_CHANGED, SEVERITY_INFO, ev,
 				"presents a new chain (no planned rotation is recorded)");
 			if (rc == 0)
 				json_object_set_new(out->v[out->n - 1].details, "planned",
 						    json_false());
 		}
 		if (rc == 0 && ev->disagree)
-			rc = endpoint_cond(out, ALERT_EDGES_DISAGREE, ALERT_WARNING, ev,
+			rc = endpoint_cond(out, ALERT_EDGES_DISAGREE, SEVERITY_WARNING, ev,
 					   "addresses present different chains");
 		if (rc == 0)
 			rc = alerts_conds_expiry(ev, cfg, out, first);
@@ -175,7 +175,7 @@ int alerts_conds_from_readiness(const struct readiness_report *rep, const struct
 }
 
 /* One condition about plan @p of endpoint @ev. */
-static int plan_cond(struct alerts_condv *out, enum alert_kind kind, enum alert_severity sev,
+static int plan_cond(struct alerts_condv *out, enum alert_kind kind, enum severity sev,
 		     const struct plan *p, const struct readiness_plan_state *st,
 		     const char *summary)
 {
@@ -244,7 +244,8 @@ static int plans_conds(struct db *db, const struct config *cfg, time_t now,
 				 v[i].host, v[i].port, (long long)v[i].id, st.npresenting,
 				 st.naddrs, st.naddrs == 1 ? "" : "es",
 				 readiness_plan_status_name(st.status));
-			rc = plan_cond(out, ALERT_ROTATION_COMPLETED, ALERT_INFO, &v[i], &st, sum);
+			rc = plan_cond(out, ALERT_ROTATION_COMPLETED, SEVERITY_INFO, &v[i], &st,
+				       sum);
 			/* The change was planned: drop the unplanned chain_changed. */
 			for (size_t k = 0; rc == 0 && k < out->n; k++) {
 				struct alert_cond *c = &out->v[k];
@@ -260,7 +261,7 @@ static int plans_conds(struct db *db, const struct config *cfg, time_t now,
 				 "%s:%d: plan %lld was due from %s and is not ready: rotating now "
 				 "would strand users",
 				 v[i].host, v[i].port, (long long)v[i].id, v[i].not_before);
-			rc = plan_cond(out, ALERT_PLAN_OVERDUE, ALERT_WARNING, &v[i], &st, sum);
+			rc = plan_cond(out, ALERT_PLAN_OVERDUE, SEVERITY_WARNING, &v[i], &st, sum);
 		}
 		readiness_plan_state_free(&st);
 		if (rc == -ENOMEM || rc == -ENOSPC)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alerts/alerts.h"
+#include "base/severity.h"
 #include "store/webhooks.h"
 #include "store/audit.h"
 #include "build_config.h"
@@ -182,7 +182,7 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 		const char *secret, const char *min_severity, time_t now, int64_t *id, char *err,
 		size_t errlen)
 {
-	enum alert_severity sev = ALERT_WARNING;
+	enum severity sev = SEVERITY_WARNING;
 	int rc = webhook_url_check(url, err, errlen);
 	if (rc)
 		return rc;
@@ -194,15 +194,15 @@ int webhook_add(struct db *db, const char *actor, const char *url, enum webhook_
 				WEBHOOK_SECRET_MAX);
 	if (util_has_ctrl(secret))
 		return util_err(err, errlen, -EINVAL, "secret contains control characters");
-	if (min_severity && alerts_severity_parse(min_severity, &sev))
+	if (min_severity && severity_parse(min_severity, SEVERITY_INFO, &sev))
 		return util_err(err, errlen, -EINVAL,
 				"min-severity must be info, warning or critical, got '%s'",
 				min_severity);
 	char red[WEBHOOK_URL_MAX + 16];
 	if (webhook_redact_url(url, red, sizeof(red)))
 		snprintf(red, sizeof(red), "?");
-	return webhooks_add(db, actor, url, webhook_format_name(fmt), secret,
-			    alerts_severity_name(sev), red, now, id, err, errlen);
+	return webhooks_add(db, actor, url, webhook_format_name(fmt), secret, severity_name(sev),
+			    red, now, id, err, errlen);
 }
 
 int webhook_remove(struct db *db, const char *actor, int64_t id, char *err, size_t errlen)
@@ -254,7 +254,7 @@ int webhook_test(struct db *db, const struct config *cfg, int64_t id, long *http
 				    "This is a test notification sent by 'pinwatch webhook test'.");
 	struct webhook_alert a = { .fingerprint = fp,
 				   .kind = "test",
-				   .severity = "info",
+				   .severity = SEVERITY_INFO,
 				   .status = "firing",
 				   .summary = "pinwatch test notification: the webhook works",
 				   .details = details,

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/severity.h"
+
 struct db;
 struct config;
 
@@ -35,12 +37,12 @@ enum webhook_format { WEBHOOK_GENERIC = 0, WEBHOOK_SLACK = 1 };
 struct webhook_alert {
 	int64_t alert_id;
 	const char *fingerprint;
-	const char *kind;     /**< alerts_kind_name() */
-	const char *severity; /**< "info" | "warning" | "critical" */
-	const char *status;   /**< "firing" | "resolved" */
-	const char *endpoint; /**< "host:port" or NULL */
-	int64_t endpoint_id;  /**< 0: none */
-	const char *app;      /**< app name or NULL */
+	const char *kind;	/**< alerts_kind_name() */
+	enum severity severity; /**< SEVERITY_INFO..SEVERITY_CRITICAL (severity_name()) */
+	const char *status;	/**< "firing" | "resolved" */
+	const char *endpoint;	/**< "host:port" or NULL */
+	int64_t endpoint_id;	/**< 0: none */
+	const char *app;	/**< app name or NULL */
 	const char *summary;
 	json_t *details; /**< may be NULL; see struct alert_cond */
 	time_t starts_at;

@@ -80,8 +80,8 @@ static json_t *generic_payload(const struct webhook_alert *a, const char *base,
 	reasons_text(a->details, reasons, sizeof(reasons));
 
 	json_t *labels = json_pack("{s:s, s:s, s:o, s:o, s:s}", "alertname", a->kind, "severity",
-				   a->severity, "endpoint", str_or_null(a->endpoint), "app",
-				   str_or_null(a->app), "fingerprint", a->fingerprint);
+				   severity_name(a->severity), "endpoint", str_or_null(a->endpoint),
+				   "app", str_or_null(a->app), "fingerprint", a->fingerprint);
 	json_t *ann = json_pack("{s:s, s:s}", "summary", a->summary ? a->summary : "", "reasons",
 				reasons);
 	json_t *pw = json_object();
@@ -147,7 +147,7 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 	strbuf_init(&b, CAP - 1);
 	bool firing = !strcmp(a->status, "firing");
 	strbuf_addf(&b, "[%s] ", firing ? "FIRING" : "RESOLVED");
-	sb_text(&b, a->severity);
+	sb_text(&b, severity_name(a->severity));
 	strbuf_addstr(&b, " ");
 	sb_text(&b, a->kind);
 	if (a->endpoint && *a->endpoint) {
@@ -217,7 +217,8 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 char *webhook_payload(enum webhook_format fmt, const struct webhook_alert *a, const char *base_url,
 		      const char *receiver)
 {
-	if (!a || !a->fingerprint || !a->kind || !a->severity || !a->status)
+	if (!a || !a->fingerprint || !a->kind || a->severity < SEVERITY_INFO ||
+	    a->severity > SEVERITY_CRITICAL || !a->status)
 		return NULL;
 	json_t *j = fmt == WEBHOOK_SLACK ? slack_payload(a, base_url)
 					 : generic_payload(a, base_url, receiver);

@@ -18,6 +18,7 @@
 #include "base/config.h"
 #include "store/db.h"
 #include "store/dbhealth.h"
+#include "store/webhooks.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
@@ -73,73 +74,44 @@ static bool in_flight(const struct deliverer *d, int64_t webhook_id)
 /* Rows older than give_up_after stop being retried (kept, visible). */
 static void give_up_old(struct deliverer *d, time_t now)
 {
-	static const char sql[] =
-		"UPDATE webhook_outbox SET state = 'given_up', last_error = 'gave up after ' ||"
-		" (?1 - created_at) || 's: ' || coalesce(last_error, 'never delivered')"
-		" WHERE state = 'pending' AND created_at <= ?1 - ?2";
-	static const char sql_any[] = "SELECT 1 FROM webhook_outbox WHERE state = 'pending'"
-				      " AND created_at <= ?1 - ?2 LIMIT 1";
-	/* Look first: an UPDATE takes the write lock even when nothing matches,
-	 * and this runs every second next to the prober's writer. */
-	sqlite3_stmt *s = db_stmt(d->db, sql_any);
-	if (!s)
-		return;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, d->cfg->webhook_give_up_s);
-	int any = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_reset(s);
-	if (!any || !(s = db_stmt(d->db, sql)))
-		return;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, d->cfg->webhook_give_up_s);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		log_warn("webhook outbox: cannot mark old rows: %s", db_errmsg(d->db));
-	else if (sqlite3_changes(db_handle(d->db)) > 0)
-		log_warn("webhook outbox: gave up on %d notification(s) older than %llds",
-			 sqlite3_changes(db_handle(d->db)), (long long)d->cfg->webhook_give_up_s);
-	sqlite3_reset(s);
+	char err[ERRLEN];
+	int n = 0;
+	if (webhooks_outbox_give_up_old(d->db, now, d->cfg->webhook_give_up_s, &n, err,
+					sizeof(err)))
+		log_warn("webhook outbox: cannot mark old rows: %s", err);
+	else if (n > 0)
+		log_warn("webhook outbox: gave up on %d notification(s) older than %llds", n,
+			 (long long)d->cfg->webhook_give_up_s);
 }
 
-/* Start the head row of every enabled webhook that is due and idle. The head
- * is the most severe pending row (by its alert's current severity; a
- * critical never waits behind warnings and infos), the oldest first among
- * equals, and never a row whose alert has an older row still pending (a
- * "resolved" or a downgrade never overtakes what it follows). */
-static int start_due(struct deliverer *d, time_t now)
+/* Start the head row of every enabled webhook that is due and idle
+ * (webhooks_outbox_due() says which row is the head). Rows of webhooks in
+ * flight are skipped: at most d->nx of them, so MAX_INFLIGHT heads are
+ * enough to fill every free slot. Returns how many started, or a negative
+ * errno with the message in @err. */
+static int start_due(struct deliverer *d, time_t now, char *err, size_t errlen)
 {
-	static const char sql[] =
-		"SELECT o.id, o.webhook_id, o.idempotency_key, o.body, o.attempts, "
-		"o.next_attempt_at,"
-		" o.created_at, w.url, w.secret FROM webhooks w JOIN webhook_outbox o ON o.id ="
-		" (SELECT h.id FROM webhook_outbox h LEFT JOIN alerts a ON a.id = h.alert_id"
-		"  WHERE h.webhook_id = w.id AND h.state = 'pending' AND (h.alert_id IS NULL OR"
-		"  NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.webhook_id = h.webhook_id"
-		"  AND p.state = 'pending' AND p.alert_id = h.alert_id AND p.id < h.id))"
-		"  ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1"
-		"  ELSE 2 END, h.id LIMIT 1)"
-		" WHERE w.enabled = 1 ORDER BY o.id";
-	sqlite3_stmt *s = db_stmt(d->db, sql);
-	int rc, started = 0;
-	if (!s)
-		return -EIO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && d->nx < MAX_INFLIGHT) {
-		int64_t wid = sqlite3_column_int64(s, 1);
-		if (sqlite3_column_int64(s, 5) > now || in_flight(d, wid))
+	struct webhooks_due *due = NULL;
+	size_t n = 0;
+	int started = 0;
+	int rc = webhooks_outbox_due(d->db, now, MAX_INFLIGHT, &due, &n, err, errlen);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && d->nx < MAX_INFLIGHT; i++) {
+		if (in_flight(d, due[i].webhook_id))
 			continue;
 		struct xfer *x = calloc(1, sizeof(*x));
 		if (!x)
 			break;
-		x->row_id = sqlite3_column_int64(s, 0);
-		x->webhook_id = wid;
-		x->attempts = sqlite3_column_int(s, 4);
-		x->created_at = (time_t)sqlite3_column_int64(s, 6);
-		x->body = strdup((const char *)sqlite3_column_text(s, 3));
-		const char *key = (const char *)sqlite3_column_text(s, 2);
-		const char *url = (const char *)sqlite3_column_text(s, 7);
-		const char *secret = (const char *)sqlite3_column_text(s, 8);
+		x->row_id = due[i].id;
+		x->webhook_id = due[i].webhook_id;
+		x->attempts = due[i].attempts;
+		x->created_at = due[i].created_at;
+		x->body = due[i].body; /* taken over */
+		due[i].body = NULL;
 		if (x->body)
-			x->e = webhook_request_new(d->cfg, url, secret, x->body, key, now, &x->hdrs,
-						   x->errbuf);
+			x->e = webhook_request_new(d->cfg, due[i].url, due[i].secret, x->body,
+						   due[i].key, now, &x->hdrs, x->errbuf);
 		if (!x->e || curl_easy_setopt(x->e, CURLOPT_PRIVATE, x) != CURLE_OK ||
 		    curl_multi_add_handle(d->multi, x->e) != CURLM_OK) {
 			xfer_free(x);
@@ -148,28 +120,17 @@ static int start_due(struct deliverer *d, time_t now)
 		d->x[d->nx++] = x;
 		started++;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? started : -EIO;
+	webhooks_due_free(due, n);
+	return started;
 }
 
 static void record(struct deliverer *d, struct xfer *x, CURLcode cc, long status, time_t now)
 {
-	static const char sql_del[] = "DELETE FROM webhook_outbox WHERE id = ?";
-	static const char sql_upd[] =
-		"UPDATE webhook_outbox SET attempts = ?2, last_status = NULLIF(?3, 0), last_error "
-		"= ?4,"
-		" state = ?5, next_attempt_at = ?6 WHERE id = ?1 AND state = 'pending'";
-	char msg[CURL_ERROR_SIZE + 64], esc[CURL_ERROR_SIZE * 4];
+	char msg[CURL_ERROR_SIZE + 64], esc[CURL_ERROR_SIZE * 4], err[ERRLEN];
 	enum webhook_verdict v = webhook_classify(cc == CURLE_OK, status);
-	sqlite3_stmt *s;
 
 	if (v == WEBHOOK_DELIVERED) {
-		if (!(s = db_stmt(d->db, sql_del)))
-			goto dberr;
-		sqlite3_bind_int64(s, 1, x->row_id);
-		int rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
+		if (webhooks_outbox_delivered(d->db, x->row_id, err, sizeof(err)))
 			goto dberr;
 		d->delivered++;
 		log_debug("webhook %lld: delivered outbox row %lld (HTTP %ld)",
@@ -193,22 +154,20 @@ static void record(struct deliverer *d, struct xfer *x, CURLcode cc, long status
 		log_info("webhook %lld: attempt %d for outbox row %lld failed (%s); retry in %llds",
 			 (long long)x->webhook_id, attempts, (long long)x->row_id, esc,
 			 (long long)delay);
-	if (!(s = db_stmt(d->db, sql_upd)))
-		goto dberr;
-	sqlite3_bind_int64(s, 1, x->row_id);
-	sqlite3_bind_int(s, 2, attempts);
-	sqlite3_bind_int64(s, 3, cc == CURLE_OK ? status : 0);
-	sqlite3_bind_text(s, 4, msg, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 5, give_up ? "given_up" : "pending", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, give_up ? now : now + delay);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	struct webhooks_attempt a = {
+		.id = x->row_id,
+		.attempts = attempts,
+		.status = cc == CURLE_OK ? status : 0,
+		.error = msg,
+		.given_up = give_up,
+		.next_attempt_at = give_up ? now : now + delay,
+	};
+	if (!webhooks_outbox_failed(d->db, &a, err, sizeof(err)))
 		return;
 dberr:
 	/* The row stays as it was: it is attempted again (at-least-once). */
 	log_warn("webhook outbox: cannot record the outcome of row %lld: %s", (long long)x->row_id,
-		 db_errmsg(d->db));
+		 err);
 }
 
 /* Record every finished transfer; returns how many finished. */
@@ -264,9 +223,10 @@ int webhook_deliver_due(struct db *db, const struct config *cfg, time_t now, int
 	give_up_old(&d, now);
 	/* Rounds: after a delivery the next row of that webhook may be due. */
 	for (int round = 0; round < 10000; round++) {
-		int started = start_due(&d, now);
+		char msg[ERRLEN];
+		int started = start_due(&d, now, msg, sizeof(msg));
 		if (started < 0) {
-			rc = util_err(err, errlen, -EIO, "reading the outbox: %s", db_errmsg(db));
+			rc = util_err(err, errlen, started, "reading the outbox: %s", msg);
 			break;
 		}
 		if (started == 0)
@@ -319,8 +279,8 @@ static void *worker_main(void *arg)
 				log_warn("webhook outbox: reopening the database: %s", err);
 			time_t now = util_now();
 			give_up_old(d, now);
-			if (start_due(d, now) < 0)
-				log_warn("webhook outbox: cannot read: %s", db_errmsg(d->db));
+			if (start_due(d, now, err, sizeof(err)) < 0)
+				log_warn("webhook outbox: cannot read: %s", err);
 			last_scan = ms;
 		}
 		int running = 0;

@@ -21,18 +21,18 @@ static int count(const int th[EXPIRY_THRESHOLDS_MAX])
 	return n;
 }
 
-enum expiry_level expiry_level(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX])
+enum severity expiry_level(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX])
 {
 	int n = count(th);
 	if (n == 0 || days_left > th[0])
-		return EXPIRY_NONE;
+		return SEVERITY_OK;
 	/* The third threshold, or the last one when fewer are given, is critical. */
 	int crit = n >= 3 ? 2 : n - 1;
 	if (days_left <= th[crit])
-		return EXPIRY_CRITICAL;
+		return SEVERITY_CRITICAL;
 	if (n >= 2 && days_left <= th[1])
-		return EXPIRY_WARNING;
-	return EXPIRY_INFO;
+		return SEVERITY_WARNING;
+	return SEVERITY_INFO;
 }
 
 int expiry_threshold(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX])

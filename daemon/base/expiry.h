@@ -21,19 +21,22 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/severity.h"
+
 /** Most thresholds [alerts] expiry_days takes. */
 #define EXPIRY_THRESHOLDS_MAX 4
 /** Largest threshold accepted (days). */
 #define EXPIRY_DAYS_MAX 3650
 
-/** Levels of expiry_level(); the same order as alert and readiness severities. */
-enum expiry_level { EXPIRY_NONE = 0, EXPIRY_INFO, EXPIRY_WARNING, EXPIRY_CRITICAL };
-
 /** floor((@not_after - @at) / 86400), exact for negative differences too. */
 int64_t expiry_days_left(time_t not_after, time_t at);
 
-/** Level of @days_left under thresholds @th (descending; unused slots 0). */
-enum expiry_level expiry_level(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX]);
+/**
+ * Level of @days_left under thresholds @th (descending; unused slots 0), as
+ * the table above says: SEVERITY_OK beyond th[0], else info, warning or
+ * critical. The severity of certificate_expiring and rotation_not_ready.
+ */
+enum severity expiry_level(int64_t days_left, const int th[EXPIRY_THRESHOLDS_MAX]);
 
 /**
  * The threshold @days_left has reached: the smallest th[i] >= @days_left, or 0

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alerts/alerts.h"
+#include "signals/reports.h"
 #include "cli/cli.h"
 #include "store/db.h"
 #include "base/log.h"
@@ -507,7 +508,7 @@ int cmd_alert(int argc, char **argv)
 			return cli_usage_error("alert", "evaluate takes no arguments");
 		if ((rc = cli_open_db(&g, 0, &db)))
 			return rc;
-		rc = alerts_evaluate(db, &g.cfg, now, &r, err, sizeof(err));
+		rc = alerts_evaluate(db, &g.cfg, now, &reports_alerts_source, &r, err, sizeof(err));
 		db_close(db);
 		if (rc) {
 			log_err("alert evaluate: %s", err);

@@ -11,6 +11,7 @@
 #include "store/db.h"
 #include "store/inventory.h"
 #include "importers/invfile.h"
+#include "model/json.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -202,7 +203,7 @@ int cmd_export(int argc, char **argv)
 		report("export", NULL, err);
 		return EXIT_RUNTIME;
 	}
-	json_t *j = invfile_to_json(&inv);
+	json_t *j = model_inventory_to_json(&inv);
 	model_inventory_free(&inv);
 	char *text = j ? invfile_dumps(j) : NULL;
 	json_decref(j);
@@ -271,7 +272,7 @@ static int endpoint_add(struct cli_global *g, int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' },
 					      CLI_GLOBAL_LONGOPTS,
 					      { NULL, 0, NULL, 0 } };
-	struct endpoint e = { .enabled = true, .interval_s = INVENTORY_DEFAULT_INTERVAL };
+	struct endpoint e = { .enabled = true, .interval_s = MODEL_DEFAULT_INTERVAL };
 	char *tags[64];
 	char host[256], err[ERRLEN];
 	int c, ex = EXIT_OK;
@@ -315,7 +316,7 @@ static int endpoint_add(struct cli_global *g, int argc, char **argv)
 		return cli_usage_error("endpoint", "add: expected HOST[:PORT]");
 	if (split_hostport(argv[optind], host, sizeof(host), &e.port))
 		return cli_usage_error("endpoint", "add: not a HOST[:PORT]");
-	/* Own copies: inventory_endpoint_check normalises in place. */
+	/* Own copies: model_check_endpoint normalises in place. */
 	struct endpoint own = e;
 	own.host = strdup(host);
 	own.sni = e.sni ? strdup(e.sni) : NULL;
@@ -415,7 +416,7 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 	json_t *arr = json ? json_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (json) {
-			if (arr && json_array_append_new(arr, invfile_endpoint_to_json(&v[i]))) {
+			if (arr && json_array_append_new(arr, model_endpoint_to_json(&v[i]))) {
 				json_decref(arr);
 				arr = NULL;
 			}
@@ -423,7 +424,7 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 			char iv[32], esc[512];
 			printf("%s:%d\t%s\t%s\t%s%s\n", v[i].host, v[i].port,
 			       log_escape(v[i].environment, esc, sizeof(esc)),
-			       invfile_fmt_interval(v[i].interval_s, iv, sizeof(iv)),
+			       model_fmt_interval(v[i].interval_s, iv, sizeof(iv)),
 			       v[i].enabled ? "enabled" : "disabled",
 			       v[i].third_party ? "\tthird-party" : "");
 		}
@@ -535,7 +536,7 @@ int cmd_app(int argc, char **argv)
 		for (size_t i = 0; !rc && i < n; i++) {
 			if (json) {
 				if (arr &&
-				    json_array_append_new(arr, invfile_app_to_json(&v[i], false))) {
+				    json_array_append_new(arr, model_app_to_json(&v[i], false))) {
 					json_decref(arr);
 					arr = NULL;
 				}
@@ -567,7 +568,7 @@ int cmd_app(int argc, char **argv)
 			report("app show", NULL, err);
 			return exit_for(rc);
 		}
-		json_t *j = invfile_app_to_json(&full, true);
+		json_t *j = model_app_to_json(&full, true);
 		model_app_free(&full);
 		return print_json(j);
 	}

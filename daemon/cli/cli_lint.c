@@ -21,7 +21,7 @@ static void usage(void)
 	       "'pinwatch check' and GET /api/v1/lint:\n");
 	for (size_t i = 0; i < LINT_NRULES; i++)
 		printf("  %-21s %-8s %s\n", lint_rules[i].name,
-		       lint_severity_name(lint_rules[i].severity), lint_rules[i].description);
+		       severity_name(lint_rules[i].severity), lint_rules[i].description);
 	printf("\n  --json        print a JSON array of findings\n"
 	       "                {rule, severity, app, version, pattern, endpoint, message}\n"
 	       "  --min-severity S  only findings of severity S or above (default info)\n"
@@ -43,7 +43,7 @@ int cmd_lint(int argc, char **argv)
 	};
 	struct cli_global g = { 0 };
 	bool json = false;
-	enum lint_severity min = LINT_INFO;
+	enum severity min = SEVERITY_INFO;
 	time_t now = util_now();
 	char err[ERRLEN], esc[ERRLEN * 2];
 	int opt;
@@ -61,7 +61,7 @@ int cmd_lint(int argc, char **argv)
 						       log_escape(optarg, esc, sizeof(esc)));
 			break;
 		case OPT_MIN:
-			if (lint_severity_parse(optarg, &min))
+			if (severity_parse(optarg, SEVERITY_INFO, &min))
 				return cli_usage_error(
 					"lint",
 					"--min-severity %s: expected info, warning or critical",
@@ -101,7 +101,7 @@ int cmd_lint(int argc, char **argv)
 			const struct lint_finding *f = &r->findings[i];
 			if (f->severity < min)
 				continue;
-			printf("%-8s %-20s %s\n", lint_severity_name(f->severity), f->rule,
+			printf("%-8s %-20s %s\n", severity_name(f->severity), f->rule,
 			       log_escape(f->message, esc, sizeof(esc)));
 		}
 		printf("%zu finding%s\n", n + r->dropped, n + r->dropped == 1 ? "" : "s");

@@ -11,6 +11,7 @@
 #include "store/db.h"
 #include "base/log.h"
 #include "store/inventory.h"
+#include "model/validate.h"
 #include "store/observations.h"
 #include "probe/probe.h"
 #include "base/util.h"
@@ -52,7 +53,7 @@ static void usage(void)
 
 /* The endpoint probe --store records under: (host, port), its SNI only when
  * it differs from the host, everything else the inventory's defaults.
- * Normalised here (inventory_endpoint_check) so that a bad HOST is refused
+ * Normalised here (model_check_endpoint) so that a bad HOST is refused
  * before probing. 0 or -EINVAL/-ENOMEM with a message. */
 static int store_endpoint(const char *host, uint16_t port, const char *sni, struct endpoint *e,
 			  char *err, size_t errlen)
@@ -62,7 +63,7 @@ static int store_endpoint(const char *host, uint16_t port, const char *sni, stru
 	e->enabled = true;
 	if (!(e->host = strdup(host)) || !(e->sni = strdup(sni)))
 		return util_err(err, errlen, -ENOMEM, "out of memory");
-	int rc = inventory_endpoint_check(e, err, errlen);
+	int rc = model_check_endpoint(e, err, errlen);
 	if (!rc && strcmp(e->sni, e->host) == 0) {
 		free(e->sni);
 		e->sni = NULL;

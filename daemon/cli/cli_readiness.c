@@ -99,7 +99,6 @@ static int by_days_left(const void *a, const void *b)
  * gives them (base/expiry.h: one rule everywhere). */
 static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
 {
-	static const char *const level[] = { "", "info", "warning", "critical" };
 	char thr[64], h[600], line[900];
 	size_t n = 0, i, cap = json_array_size(eps);
 	struct soonest *v = cap ? calloc(cap, sizeof(*v)) : NULL;
@@ -108,7 +107,7 @@ static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
 		return;
 	json_array_foreach(eps, i, ep)
 	{
-		if (soonest_of(ep, &v[n]) && expiry_level(v[n].days, th) != EXPIRY_NONE)
+		if (soonest_of(ep, &v[n]) && expiry_level(v[n].days, th) != SEVERITY_OK)
 			n++;
 	}
 	expiry_thresholds_format(th, thr, sizeof(thr));
@@ -124,7 +123,7 @@ static void print_expiring(json_t *eps, const int th[EXPIRY_THRESHOLDS_MAX])
 		snprintf(h, sizeof(h), "%s:%lld", str(v[i].ep, "host"),
 			 (long long)json_integer_value(json_object_get(v[i].ep, "port")));
 		snprintf(line, sizeof(line), "  %-8s %5lld day%s left  %-40s %s %s (%.10s)",
-			 level[expiry_level(v[i].days, th)], (long long)v[i].days,
+			 severity_name(expiry_level(v[i].days, th)), (long long)v[i].days,
 			 v[i].days == 1 ? " " : "s", h, v[i].role, str(v[i].cert, "subject"),
 			 str(v[i].cert, "not_after"));
 		put_escaped("", line);
@@ -239,7 +238,7 @@ int cmd_check(int argc, char **argv)
 		return rc;
 	char err[ERRLEN];
 	json_t *rep = NULL;
-	enum readiness_severity worst = READINESS_OK;
+	enum severity worst = SEVERITY_OK;
 	int r = readiness_check_db(db, at, &rep, &worst, err, sizeof(err));
 	db_close(db);
 	if (r) {
@@ -255,7 +254,7 @@ int cmd_check(int argc, char **argv)
 		if (fflush(stdout) != 0)
 			return EXIT_RUNTIME;
 	}
-	return worst == READINESS_CRITICAL ? EXIT_RISK : EXIT_OK;
+	return worst == SEVERITY_CRITICAL ? EXIT_RISK : EXIT_OK;
 }
 
 static void whatif_usage(FILE *f)

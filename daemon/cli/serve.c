@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alerts/alerts_engine.h"
+#include "signals/reports.h"
 #include "cli/cli.h"
 #include "cli/config_check.h"
 #include "store/db.h"
@@ -120,7 +121,8 @@ static void http_component_stop(void *state)
  * and database connections; a commit only pokes the evaluator. */
 static int alerts_component_start(struct serve_ctx *c, void **state, char *err, size_t errlen)
 {
-	struct alerts_engine *e = alerts_engine_new(&c->g->cfg, c->db_path, err, errlen);
+	struct alerts_engine *e =
+		alerts_engine_new(&c->g->cfg, c->db_path, &reports_alerts_source, err, errlen);
 	if (!e)
 		return -EIO;
 	*state = e;

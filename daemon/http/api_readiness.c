@@ -41,7 +41,7 @@ struct snap_app {
 struct snap_ep {
 	int64_t id;
 	const struct endpoint *ep; /* into snap->inv */
-	enum readiness_severity sev;
+	enum severity sev;
 	double worst_now, worst_kr;
 	bool has_expiry;
 	int64_t days_left;
@@ -226,7 +226,7 @@ static struct api_snapshot *snap_build(struct db *db, time_t now, char *err, siz
 	json_t *f = rj ? json_object_get(rj, "findings") : NULL;
 	s->findings = f ? json_dumps(f, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	json_decref(rj);
-	json_t *lf = lint_report_json(&rep.findings, LINT_INFO);
+	json_t *lf = lint_report_json(&rep.findings, SEVERITY_INFO);
 	s->lint_findings = lf ? json_dumps(lf, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	s->lint_dropped = rep.findings.dropped;
 	json_decref(lf);
@@ -366,16 +366,16 @@ static bool has_tag(const struct endpoint *e, const char *tag)
 void api_readiness_list(struct api_req *req)
 {
 	int64_t limit, cursor;
-	enum readiness_severity want_sev = READINESS_OK;
+	enum severity want_sev = SEVERITY_OK;
 	const char *env = api_query(req, "environment"), *owner = api_query(req, "owner"),
 		   *tag = api_query(req, "tag"), *sev = api_query(req, "severity");
 	if (api_page(req, &limit, &cursor))
 		return;
 	if (sev) {
 		bool ok = false;
-		for (int i = READINESS_OK; i <= READINESS_CRITICAL; i++)
-			if (strcmp(sev, readiness_severity_name((enum readiness_severity)i)) == 0) {
-				want_sev = (enum readiness_severity)i;
+		for (int i = SEVERITY_OK; i <= SEVERITY_CRITICAL; i++)
+			if (strcmp(sev, severity_name((enum severity)i)) == 0) {
+				want_sev = (enum severity)i;
 				ok = true;
 			}
 		if (!ok) {
@@ -467,9 +467,9 @@ void api_readiness_get(struct api_req *req)
  * compatibility). */
 void api_lint(struct api_req *req)
 {
-	enum lint_severity min = LINT_INFO;
+	enum severity min = SEVERITY_INFO;
 	const char *ms = api_query(req, "min_severity");
-	if (ms && lint_severity_parse(ms, &min)) {
+	if (ms && severity_parse(ms, SEVERITY_INFO, &min)) {
 		api_error(req, 400, "bad_request",
 			  "min_severity must be info, warning or critical");
 		return;
@@ -483,10 +483,10 @@ void api_lint(struct api_req *req)
 	if (f && rf) {
 		/* one severity per rule: the lists are parallel */
 		for (size_t i = json_array_size(f); i-- > 0;) {
-			enum lint_severity sev;
+			enum severity sev;
 			const char *name = json_string_value(
 				json_object_get(json_array_get(f, i), "severity"));
-			if (lint_severity_parse(name, &sev) == 0 && sev < min) {
+			if (severity_parse(name, SEVERITY_INFO, &sev) == 0 && sev < min) {
 				json_array_remove(f, i);
 				json_array_remove(rf, i);
 			}
@@ -621,10 +621,9 @@ int api_readiness_metrics(struct api_req *req, char **text, size_t *len)
 	strbuf_addstr(&b,
 		      "# HELP pinwatch_endpoints_by_severity Endpoints per readiness severity.\n"
 		      "# TYPE pinwatch_endpoints_by_severity gauge\n");
-	for (int i = READINESS_OK; i <= READINESS_CRITICAL; i++) {
+	for (int i = SEVERITY_OK; i <= SEVERITY_CRITICAL; i++) {
 		strbuf_addf(&b, "pinwatch_endpoints_by_severity{severity=\"%s\"} %lld\n",
-			    readiness_severity_name((enum readiness_severity)i),
-			    (long long)s->summary[i]);
+			    severity_name((enum severity)i), (long long)s->summary[i]);
 	}
 	api_snapshot_release(req->ctx, s);
 	size_t outlen;
@@ -646,10 +645,10 @@ json_t *api_readiness_summary(struct api_ctx *ctx)
 	struct api_snapshot *s = ctx->snapshot;
 	json_t *j = s ? json_pack("{s:s, s:I, s:I, s:I, s:I}", "at",
 				  util_fmt_time(s->built_at, t, sizeof(t)), "ok",
-				  (json_int_t)s->summary[READINESS_OK], "info",
-				  (json_int_t)s->summary[READINESS_INFO], "warning",
-				  (json_int_t)s->summary[READINESS_WARNING], "critical",
-				  (json_int_t)s->summary[READINESS_CRITICAL])
+				  (json_int_t)s->summary[SEVERITY_OK], "info",
+				  (json_int_t)s->summary[SEVERITY_INFO], "warning",
+				  (json_int_t)s->summary[SEVERITY_WARNING], "critical",
+				  (json_int_t)s->summary[SEVERITY_CRITICAL])
 		      : NULL;
 	pthread_mutex_unlock(&ctx->lock);
 	return j;

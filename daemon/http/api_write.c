@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/inventory.h"
 #include "importers/invfile.h"
+#include "model/json.h"
 #include "model/model.h"
 #include "base/util.h"
 
@@ -36,7 +37,7 @@ static void changed_ok(struct api_req *req, int status, json_t *obj)
 
 static json_t *endpoint_json(const struct endpoint *e)
 {
-	json_t *j = invfile_endpoint_to_json(e);
+	json_t *j = model_endpoint_to_json(e);
 	if (j)
 		json_object_set_new(j, "id", json_integer(e->id));
 	return j;
@@ -146,7 +147,7 @@ static int app_name(struct api_req *req, char *name, size_t len)
 
 static json_t *app_json(const struct app *a)
 {
-	json_t *j = invfile_app_to_json(a, false);
+	json_t *j = model_app_to_json(a, false);
 	if (j)
 		json_object_set_new(j, "id", json_integer(a->id));
 	return j;
@@ -224,7 +225,7 @@ void api_version_get(struct api_req *req)
 		api_store_error(req, rc, err);
 		return;
 	}
-	api_ok(req, 200, invfile_version_to_json(&v));
+	api_ok(req, 200, model_version_to_json(&v));
 	model_version_free(&v);
 }
 
@@ -251,7 +252,7 @@ static void version_write(struct api_req *req, bool create)
 						     sizeof(err))))
 		api_store_error(req, rc, err);
 	else {
-		json_t *j = invfile_version_to_json(&v);
+		json_t *j = model_version_to_json(&v);
 		json_object_set_new(j, "changed", json_boolean(changed));
 		changed_ok(req, create ? 201 : 200, j);
 	}
@@ -301,7 +302,7 @@ void api_policy_put(struct api_req *req)
 	if (rc)
 		api_store_error(req, rc, err);
 	else {
-		json_t *j = invfile_policy_to_json(&p);
+		json_t *j = model_policy_to_json(&p);
 		json_object_set_new(j, "changed", json_boolean(changed));
 		changed_ok(req, 200, j);
 	}
@@ -412,7 +413,7 @@ void api_inventory_export(struct api_req *req)
 		api_store_error(req, rc, err);
 		return;
 	}
-	api_ok(req, 200, invfile_to_json(&inv));
+	api_ok(req, 200, model_inventory_to_json(&inv));
 	model_inventory_free(&inv);
 }
 

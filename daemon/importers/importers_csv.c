@@ -564,6 +564,27 @@ static void preamble_date(const char *line, size_t n, char out[16])
 	out[o] = '\0';
 }
 
+/* A byte-order mark: UTF-16 text is converted to UTF-8 (*@buf and *@len
+ * then point into *@conv, which the caller frees), a UTF-8 mark skipped
+ * (*@pos). 0 or negative errno (-ENOMEM without a message). */
+static int decode_bom(struct csv *c, const char **buf, size_t *len, size_t *pos, char **conv,
+		      struct adoption_csv *out)
+{
+	const unsigned char *u = (const unsigned char *)*buf;
+	if (*len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff))) {
+		size_t clen = 0;
+		int rc = utf16_to_utf8(c, u + 2, *len - 2, u[0] == 0xfe, conv, &clen);
+		if (rc)
+			return rc;
+		*buf = *conv;
+		*len = clen;
+		out->encoding = u[0] == 0xfe ? "UTF-16BE" : "UTF-16LE";
+	} else if (*len >= 3 && !memcmp(*buf, "\xef\xbb\xbf", 3)) {
+		*pos = 3;
+	}
+	return 0;
+}
+
 int importers_parse_adoption_csv_opts(const char *buf, size_t len, const char *name,
 				      const struct adoption_csv_opts *opts,
 				      struct adoption_csv *out, char *err, size_t errlen)
@@ -583,19 +604,8 @@ int importers_parse_adoption_csv_opts(const char *buf, size_t len, const char *n
 	if (len > IMPORTERS_MAX_CSV)
 		return util_err(err, errlen, -EFBIG, "%s: larger than %u bytes", name,
 				IMPORTERS_MAX_CSV);
-	const unsigned char *u = (const unsigned char *)buf;
-	if (len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff))) {
-		size_t clen = 0;
-		rc = utf16_to_utf8(&c, u + 2, len - 2, u[0] == 0xfe, &conv, &clen);
-		if (rc)
-			return rc == -ENOMEM ? util_err(err, errlen, rc, "%s: out of memory", name)
-					     : rc;
-		buf = conv;
-		len = clen;
-		out->encoding = u[0] == 0xfe ? "UTF-16BE" : "UTF-16LE";
-	} else if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
-		pos = 3;
-	}
+	if ((rc = decode_bom(&c, &buf, &len, &pos, &conv, out)))
+		return rc == -ENOMEM ? util_err(err, errlen, rc, "%s: out of memory", name) : rc;
 	f = malloc(CSV_MAX_FIELDS * sizeof(*f));
 	if (!f) {
 		free(conv);

@@ -265,10 +265,39 @@ static int set_anchors(struct pin_policy *p, const struct nsc_anchors *a)
 	return 0;
 }
 
+/* One <domain> of a domain-config: a valid host name, not seen before in
+ * the file, appended to c->seen. */
+static int parse_domain(struct nsc *c, xmlNodePtr ch)
+{
+	char msg[ERRLEN], text[300], esc[300];
+	bool incl = false;
+	int rc;
+
+	if ((rc = bool_attr(c, ch, "includeSubdomains", &incl)))
+		return rc;
+	if (imp_xml_text(ch, text, sizeof(text), msg, sizeof(msg)))
+		return fail(c, ch, -EINVAL, msg);
+	if (model_normalize_host(text) != 0) {
+		snprintf(msg, sizeof(msg), "domain '%s' is not a valid host name",
+			 imp_esc(text, esc, sizeof(esc)));
+		return fail(c, ch, -EINVAL, msg);
+	}
+	for (size_t i = 0; i < c->nseen; i++) {
+		if (strcmp(c->seen[i].host, text) == 0) {
+			snprintf(msg, sizeof(msg), "duplicate domain '%s' (first at line %ld)",
+				 text, c->seen[i].line);
+			return fail(c, ch, -EINVAL, msg);
+		}
+	}
+	if ((rc = push_domain(&c->seen, &c->nseen, text, incl, xmlGetLineNo(ch))))
+		return fail(c, ch, rc, "too many domains");
+	return 0;
+}
+
 static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_inherit *parent,
 			       int depth)
 {
-	char msg[ERRLEN], text[300], esc[300];
+	char msg[ERRLEN], esc[300];
 	int rc = 0;
 	struct imp_pinset *own = NULL;
 	struct nsc_anchors *own_anchors = NULL;
@@ -283,32 +312,8 @@ static int parse_domain_config(struct nsc *c, xmlNodePtr node, const struct nsc_
 		if (ch->type != XML_ELEMENT_NODE)
 			continue;
 		if (imp_xml_is(ch, "domain")) {
-			bool incl = false;
-			if ((rc = bool_attr(c, ch, "includeSubdomains", &incl)))
+			if ((rc = parse_domain(c, ch)))
 				goto out;
-			if (imp_xml_text(ch, text, sizeof(text), msg, sizeof(msg))) {
-				rc = fail(c, ch, -EINVAL, msg);
-				goto out;
-			}
-			if (model_normalize_host(text) != 0) {
-				snprintf(msg, sizeof(msg), "domain '%s' is not a valid host name",
-					 imp_esc(text, esc, sizeof(esc)));
-				rc = fail(c, ch, -EINVAL, msg);
-				goto out;
-			}
-			for (size_t i = 0; i < c->nseen; i++) {
-				if (strcmp(c->seen[i].host, text) == 0) {
-					snprintf(msg, sizeof(msg),
-						 "duplicate domain '%s' (first at line %ld)", text,
-						 c->seen[i].line);
-					rc = fail(c, ch, -EINVAL, msg);
-					goto out;
-				}
-			}
-			if ((rc = push_domain(&c->seen, &c->nseen, text, incl, xmlGetLineNo(ch)))) {
-				rc = fail(c, ch, rc, "too many domains");
-				goto out;
-			}
 			ndomains++;
 		} else if (imp_xml_is(ch, "pin-set")) {
 			if (own) {

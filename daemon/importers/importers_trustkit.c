@@ -224,6 +224,43 @@ static int tk_date(const char *s, char out[MODEL_DATE_LEN], time_t *at)
 	return imp_date(buf, out, at);
 }
 
+/* The TSKPublicKeyHashes of domain @dpath (@hashes, an array of strings or
+ * NULL) into @ps: each a base64 SHA-256, and as many distinct pins as
+ * TrustKit requires. 0 or -EINVAL (message set). */
+static int domain_pins(struct tk *t, const char *dpath, const json_t *d, const json_t *hashes,
+		       bool enforce, struct imp_pinset *ps)
+{
+	char path[PATH_LEN], msg[ERRLEN], esc[300];
+	size_t i;
+	json_t *v;
+	json_array_foreach(hashes, i, v)
+	{
+		uint8_t pin[32];
+		const char *b64 = json_string_value(v);
+		pathf(path, sizeof(path), "%s.%s[%zu]", dpath, keys[K_HASHES].value, i);
+		if (util_pin_decode_b64(b64, pin, msg, sizeof(msg)))
+			return tk_fail(t, v, path, -EINVAL, "%s", imp_esc(msg, esc, sizeof(esc)));
+		if (strlen(b64) != 44 || b64[43] != '=')
+			imp_note(t->r,
+				 "%s: %s: not in canonical padded form; Apple's base64 decoder, "
+				 "which TrustKit uses, wants the '=' padding",
+				 t->name, path);
+		if (imp_pinset_add(ps, pin))
+			return tk_fail(t, v, path, -EINVAL, "more than %d pins",
+				       IMPORTERS_MAX_PINS);
+	}
+	/* TrustKit: "less than N pins (ie. no backup pins)" raises at start */
+	size_t need = enforce ? 2 : 1;
+	if (ps->npins < need)
+		return tk_fail(
+			t, hashes ? hashes : d, dpath, -EINVAL,
+			"%zu distinct pin%s in TSKPublicKeyHashes; TrustKit requires %zu for "
+			"a%s domain (a backup pin) and raises at start otherwise",
+			ps->npins, ps->npins == 1 ? "" : "s", need,
+			enforce ? "n enforcing" : " report-only");
+	return 0;
+}
+
 static int parse_domain(struct tk *t, const char *dpath, const char *host, const json_t *d)
 {
 	char path[PATH_LEN], msg[ERRLEN], esc[300];
@@ -324,33 +361,10 @@ static int parse_domain(struct tk *t, const char *dpath, const char *host, const
 			return tk_fail(t, d, dpath, -EINVAL, "%s", msg);
 		return 0;
 	}
-	size_t i;
-	json_array_foreach(seen[K_HASHES], i, v)
-	{
-		uint8_t pin[32];
-		const char *b64 = json_string_value(v);
-		pathf(path, sizeof(path), "%s.%s[%zu]", dpath, keys[K_HASHES].value, i);
-		if (util_pin_decode_b64(b64, pin, msg, sizeof(msg)))
-			return tk_fail(t, v, path, -EINVAL, "%s", imp_esc(msg, esc, sizeof(esc)));
-		if (strlen(b64) != 44 || b64[43] != '=')
-			imp_note(t->r,
-				 "%s: %s: not in canonical padded form; Apple's base64 decoder, "
-				 "which TrustKit uses, wants the '=' padding",
-				 t->name, path);
-		if (imp_pinset_add(&ps, pin))
-			return tk_fail(t, v, path, -EINVAL, "more than %d pins",
-				       IMPORTERS_MAX_PINS);
-	}
-	/* TrustKit: "less than N pins (ie. no backup pins)" raises at start */
-	size_t need = enforce ? 2 : 1;
-	if (ps.npins < need)
-		return tk_fail(
-			t, seen[K_HASHES] ? seen[K_HASHES] : d, dpath, -EINVAL,
-			"%zu distinct pin%s in TSKPublicKeyHashes; TrustKit requires %zu for "
-			"a%s domain (a backup pin) and raises at start otherwise",
-			ps.npins, ps.npins == 1 ? "" : "s", need,
-			enforce ? "n enforcing" : " report-only");
-	int rc = imp_add_policy(t->r, host, incl, enforce, &ps, "trustkit", msg, sizeof(msg));
+	int rc = domain_pins(t, dpath, d, seen[K_HASHES], enforce, &ps);
+	if (rc)
+		return rc;
+	rc = imp_add_policy(t->r, host, incl, enforce, &ps, "trustkit", msg, sizeof(msg));
 	if (rc)
 		return tk_fail(t, d, dpath, rc, "%s", msg);
 	return 0;

@@ -4,182 +4,17 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/inventory.h"
+#include "base/strbuf.h"
 #include "base/util.h"
+#include "model/sort.h"
+#include "model/validate.h"
 
 #define PATHLEN 256
-
-/* ---- ordering ----------------------------------------------------------- */
-
-int invfile_version_cmp(const char *a, const char *b)
-{
-	const char *p = a, *q = b;
-	while (*p && *q) {
-		if (*p >= '0' && *p <= '9' && *q >= '0' && *q <= '9') {
-			while (*p == '0')
-				p++;
-			while (*q == '0')
-				q++;
-			size_t lp = 0, lq = 0;
-			while (p[lp] >= '0' && p[lp] <= '9')
-				lp++;
-			while (q[lq] >= '0' && q[lq] <= '9')
-				lq++;
-			if (lp != lq)
-				return lp < lq ? -1 : 1;
-			int c = memcmp(p, q, lp);
-			if (c)
-				return c < 0 ? -1 : 1;
-			p += lp;
-			q += lq;
-			continue;
-		}
-		if (*p != *q)
-			return (unsigned char)*p < (unsigned char)*q ? -1 : 1;
-		p++;
-		q++;
-	}
-	if (*p || *q)
-		return *p ? 1 : -1;
-	int c = strcmp(a, b);
-	return c < 0 ? -1 : c > 0;
-}
-
-static int cmp_endpoint(const void *x, const void *y)
-{
-	const struct endpoint *a = x, *b = y;
-	int c = strcmp(a->host, b->host);
-	return c ? c : (a->port > b->port) - (a->port < b->port);
-}
-
-static int cmp_app(const void *x, const void *y)
-{
-	return strcmp(((const struct app *)x)->name, ((const struct app *)y)->name);
-}
-
-static int cmp_version(const void *x, const void *y)
-{
-	return invfile_version_cmp(((const struct app_version *)x)->version,
-				   ((const struct app_version *)y)->version);
-}
-
-static int cmp_sample(const void *x, const void *y)
-{
-	return strcmp(((const struct adoption_sample *)x)->at,
-		      ((const struct adoption_sample *)y)->at);
-}
-
-static int cmp_policy(const void *x, const void *y)
-{
-	const struct pin_policy *a = x, *b = y;
-	int c = strcmp(a->pattern, b->pattern);
-	return c ? c : (int)a->include_subdomains - (int)b->include_subdomains;
-}
-
-static int cmp_pin_key(const void *x, const void *y)
-{
-	return memcmp(((const struct pin *)x)->sha256, ((const struct pin *)y)->sha256, 32);
-}
-
-static int cmp_pin(const void *x, const void *y)
-{
-	const struct pin *a = x, *b = y;
-	if (a->role != b->role)
-		return a->role == PIN_CURRENT ? -1 : 1;
-	return cmp_pin_key(x, y);
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-void invfile_sort_version(struct app_version *v)
-{
-	if (v->nadoption > 1)
-		qsort(v->adoption, v->nadoption, sizeof(*v->adoption), cmp_sample);
-	if (v->npolicies > 1)
-		qsort(v->policies, v->npolicies, sizeof(*v->policies), cmp_policy);
-	for (size_t i = 0; i < v->npolicies; i++)
-		if (v->policies[i].npins > 1)
-			qsort(v->policies[i].pins, v->policies[i].npins, sizeof(struct pin),
-			      cmp_pin);
-}
-
-void invfile_sort_app(struct app *a)
-{
-	if (a->nversions > 1)
-		qsort(a->versions, a->nversions, sizeof(*a->versions), cmp_version);
-	for (size_t i = 0; i < a->nversions; i++)
-		invfile_sort_version(&a->versions[i]);
-}
-
-/* Sort an in-memory inventory into the order inventory_load() produces. */
-static void invfile_sort(struct inventory *inv)
-{
-	if (inv->nendpoints > 1)
-		qsort(inv->endpoints, inv->nendpoints, sizeof(*inv->endpoints), cmp_endpoint);
-	for (size_t i = 0; i < inv->nendpoints; i++)
-		if (inv->endpoints[i].ntags > 1)
-			qsort(inv->endpoints[i].tags, inv->endpoints[i].ntags, sizeof(char *),
-			      cmp_str);
-	if (inv->napps > 1)
-		qsort(inv->apps, inv->napps, sizeof(*inv->apps), cmp_app);
-	for (size_t i = 0; i < inv->napps; i++)
-		invfile_sort_app(&inv->apps[i]);
-}
-
-/* Duplicate detection in O(n log n): sort indices by key, look at neighbours,
- * and report the pair whose later element comes first in the document. */
-struct dup_ctx {
-	const char *base;
-	size_t size;
-	int (*cmp)(const void *, const void *);
-};
-
-static int idx_cmp(const void *x, const void *y, void *arg)
-{
-	const struct dup_ctx *c = arg;
-	size_t i = *(const size_t *)x, j = *(const size_t *)y;
-	int r = c->cmp(c->base + i * c->size, c->base + j * c->size);
-	return r ? r : (i > j) - (i < j);
-}
-
-/* 1 with *first < *second when two elements share a key; 0 none; -ENOMEM. */
-static int find_dup(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
-		    size_t *first, size_t *second)
-{
-	if (n < 2)
-		return 0;
-	size_t *idx = malloc(n * sizeof(*idx));
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	struct dup_ctx c = { base, size, cmp };
-	qsort_r(idx, n, sizeof(*idx), idx_cmp, &c);
-	int found = 0;
-	for (size_t k = 1; k < n; k++) {
-		/* within a group of equal keys indices ascend, so idx[k-1] < idx[k] */
-		if (cmp(c.base + idx[k - 1] * size, c.base + idx[k] * size) == 0) {
-			size_t g = k - 1;
-			while (g > 0 &&
-			       cmp(c.base + idx[g - 1] * size, c.base + idx[k] * size) == 0)
-				g--;
-			if (!found || idx[k] < *second) {
-				*first = idx[g];
-				*second = idx[k];
-				found = 1;
-			}
-		}
-	}
-	free(idx);
-	return found;
-}
 
 /* ---- parsing helpers ---------------------------------------------------- */
 
@@ -369,103 +204,96 @@ static int oom(char *err, size_t errlen)
 
 /* ---- objects ------------------------------------------------------------ */
 
-/*
- * Check and normalise one NSC overridePins anchor in place (*@anchor may be
- * replaced by a new string): "system", "user", "sha256/<base64 of 32 bytes>"
- * (stored canonically, padding restored), or "@raw/<name>" / "@<type>/<name>"
- * for an anchor file that could not be read (1 to 128 printable bytes). 0,
- * -EINVAL with the reason in @err, or -ENOMEM.
- */
-static int invfile_check_override_anchor(char **anchor, char *err, size_t errlen)
-{
-	const char *a = *anchor;
-	if (!a)
-		return util_err(err, errlen, -EINVAL, "missing");
-	if (strcmp(a, "system") == 0 || strcmp(a, "user") == 0)
-		return 0;
-	if (strncmp(a, "sha256/", 7) == 0) {
-		uint8_t pin[32];
-		char perrbuf[ERRLEN], b64[48], *canon;
-		if (util_parse_pin(a, pin, perrbuf, sizeof(perrbuf)))
-			return util_err(err, errlen, -EINVAL, "%s", perrbuf);
-		if (asprintf(&canon, "sha256/%s", util_pin_b64(pin, b64)) < 0)
-			return util_err(err, errlen, -ENOMEM, "out of memory");
-		free(*anchor);
-		*anchor = canon;
-		return 0;
-	}
-	size_t n = strlen(a);
-	bool printable = n >= 2 && n <= 128 && a[0] == '@' && strchr(a, '/');
-	for (size_t i = 0; printable && i < n; i++)
-		printable = (unsigned char)a[i] > 0x20 && (unsigned char)a[i] < 0x7f;
-	if (!printable)
-		return util_err(err, errlen, -EINVAL,
-				"must be system, user, sha256/<base64> or an unread anchor "
-				"file such as @raw/name");
-	return 0;
-}
-
-/* Normalise every override anchor of @p; duplicates are refused. */
-static int check_overrides(struct pin_policy *p, char *err, size_t errlen)
-{
-	char msg[ERRLEN];
-	if (p->noverride_anchors > INVFILE_MAX_OVERRIDES)
-		return util_err(err, errlen, -EINVAL, "override_anchors: more than %d",
-				INVFILE_MAX_OVERRIDES);
-	for (size_t i = 0; i < p->noverride_anchors; i++) {
-		int rc = invfile_check_override_anchor(&p->override_anchors[i], msg, sizeof(msg));
-		if (rc)
-			return util_err(err, errlen, rc, "override_anchors[%zu]: %s", i, msg);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(p->override_anchors[j], p->override_anchors[i]) == 0)
-				return util_err(err, errlen, -EINVAL,
-						"override_anchors[%zu]: duplicate of "
-						"override_anchors[%zu]",
-						i, j);
-	}
-	return 0;
-}
-
-int invfile_check_policy(struct pin_policy *p, char *err, size_t errlen)
-{
-	if (!p->pattern || strlen(p->pattern) > 256 || model_normalize_pattern(p->pattern))
-		return util_err(err, errlen, -EINVAL, "pattern: not a host name or *./**. pattern");
-	if (p->include_subdomains && p->pattern[0] == '*')
-		return util_err(err, errlen, -EINVAL,
-				"include_subdomains: only for an exact host pattern");
-	if (p->expires[0]) {
-		if (util_parse_date(p->expires, &p->expires_at))
-			return util_err(err, errlen, -EINVAL, "expires: not a date (YYYY-MM-DD)");
-	} else {
-		p->expires_at = 0;
-	}
-	if (p->enforce && p->npins == 0)
-		return util_err(err, errlen, -EINVAL,
-				"pins: an enforcing policy needs at least one pin");
-	if (p->npins > INVFILE_MAX_PINS)
-		return util_err(err, errlen, -EINVAL, "pins: more than %d pins", INVFILE_MAX_PINS);
-	size_t a, b;
-	int d = find_dup(p->pins, p->npins, sizeof(*p->pins), cmp_pin_key, &a, &b);
-	if (d < 0)
-		return oom(err, errlen);
-	if (d)
-		return util_err(err, errlen, -EINVAL, "pins[%zu]: duplicate of pins[%zu]", b, a);
-	return check_overrides(p, err, errlen);
-}
-
 static const char *const policy_keys[] = {
 	"pattern", "include_subdomains", "enforce", "expires", "pins",
 	"source",  "override_anchors",	 NULL
 };
 static const char *const pin_keys[] = { "sha256", "role", NULL };
 
-int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, char *err,
-			 size_t errlen)
+/* The "pins" array of the policy at @path into @out->pins. */
+static int parse_pins(json_t *j, const char *path, struct pin_policy *out, char *err, size_t errlen)
 {
 	char p[PATHLEN], q[PATHLEN], perrbuf[ERRLEN];
 	const char *s;
-	json_t *pins;
+	json_t *pins, *pj;
+	size_t i;
 	int rc;
+
+	if ((rc = get_array(j, "pins", path, &pins, err, errlen)))
+		return rc;
+	if (json_array_size(pins) > MODEL_MAX_PINS) {
+		sub(p, path, "pins");
+		return perr(err, errlen, p, "more than %d pins", MODEL_MAX_PINS);
+	}
+	if (pins && json_array_size(pins) &&
+	    !(out->pins = calloc(json_array_size(pins), sizeof(*out->pins))))
+		return oom(err, errlen);
+	json_array_foreach(pins, i, pj)
+	{
+		idx(p, path, "pins", i);
+		if ((rc = expect_object(pj, p, pin_keys, err, errlen)) ||
+		    (rc = get_str(pj, "sha256", p, true, 1, 128, &s, err, errlen)))
+			return rc;
+		sub(q, p, "sha256");
+		if (util_parse_pin(s, out->pins[i].sha256, perrbuf, sizeof(perrbuf)))
+			return perr(err, errlen, q, "%s", perrbuf);
+		if ((rc = get_str(pj, "role", p, false, 1, 16, &s, err, errlen)))
+			return rc;
+		out->pins[i].role = PIN_CURRENT;
+		if (s && model_parse_role(s, &out->pins[i].role)) {
+			sub(q, p, "role");
+			return perr(err, errlen, q, "must be current or backup");
+		}
+		out->npins++;
+	}
+	return 0;
+}
+
+/* The NSC overridePins anchors of the policy at @path into @out
+ * (docs/readiness.md "overridePins"), normalised, without duplicates. */
+static int parse_overrides(json_t *j, const char *path, struct pin_policy *out, char *err,
+			   size_t errlen)
+{
+	char p[PATHLEN], perrbuf[ERRLEN];
+	json_t *ov, *x;
+	size_t i;
+	int rc;
+
+	if ((rc = get_array(j, "override_anchors", path, &ov, err, errlen)))
+		return rc;
+	if (json_array_size(ov) > MODEL_MAX_OVERRIDES) {
+		sub(p, path, "override_anchors");
+		return perr(err, errlen, p, "more than %d anchors", MODEL_MAX_OVERRIDES);
+	}
+	if (ov && json_array_size(ov) &&
+	    !(out->override_anchors = calloc(json_array_size(ov), sizeof(char *))))
+		return oom(err, errlen);
+	json_array_foreach(ov, i, x)
+	{
+		idx(p, path, "override_anchors", i);
+		if (!json_is_string(x))
+			return perr(err, errlen, p, "expected a string");
+		if ((rc = dup_str(json_string_value(x), &out->override_anchors[i], err, errlen)))
+			return rc;
+		out->noverride_anchors++;
+		if (model_check_override_anchor(&out->override_anchors[i], perrbuf,
+						sizeof(perrbuf)))
+			return perr(err, errlen, p, "%s", perrbuf);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(out->override_anchors[k], out->override_anchors[i]) == 0)
+				return perr(err, errlen, p, "duplicate of override_anchors[%zu]",
+					    k);
+	}
+	return 0;
+}
+
+int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, char *err,
+			 size_t errlen)
+{
+	char p[PATHLEN];
+	const char *s;
+	size_t a, b;
+	int rc, d;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = expect_object(j, path, policy_keys, err, errlen)) ||
@@ -485,8 +313,7 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 			   errlen)) ||
 	    (rc = get_str(j, "source", path, false, 1, 16, &s, err, errlen)))
 		goto fail;
-	if (s && strcmp(s, "inventory") && strcmp(s, "nsc") && strcmp(s, "trustkit") &&
-	    strcmp(s, "okhttp") && strcmp(s, "api")) {
+	if (s && !model_valid_source(s)) {
 		sub(p, path, "source");
 		rc = perr(err, errlen, p, "must be inventory, nsc, trustkit, okhttp or api");
 		goto fail;
@@ -494,43 +321,8 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 	/* NULL when not given: the store decides ("inventory", or "api" for
 	 * apps_policy_put). */
 	if ((rc = dup_str(s, &out->source, err, errlen)) ||
-	    (rc = get_array(j, "pins", path, &pins, err, errlen)))
+	    (rc = parse_pins(j, path, out, err, errlen)))
 		goto fail;
-	if (json_array_size(pins) > INVFILE_MAX_PINS) {
-		sub(p, path, "pins");
-		rc = perr(err, errlen, p, "more than %d pins", INVFILE_MAX_PINS);
-		goto fail;
-	}
-	if (pins && json_array_size(pins)) {
-		out->pins = calloc(json_array_size(pins), sizeof(*out->pins));
-		if (!out->pins) {
-			rc = oom(err, errlen);
-			goto fail;
-		}
-	}
-	size_t i;
-	json_t *pj;
-	json_array_foreach(pins, i, pj)
-	{
-		idx(p, path, "pins", i);
-		if ((rc = expect_object(pj, p, pin_keys, err, errlen)) ||
-		    (rc = get_str(pj, "sha256", p, true, 1, 128, &s, err, errlen)))
-			goto fail;
-		sub(q, p, "sha256");
-		if (util_parse_pin(s, out->pins[i].sha256, perrbuf, sizeof(perrbuf))) {
-			rc = perr(err, errlen, q, "%s", perrbuf);
-			goto fail;
-		}
-		if ((rc = get_str(pj, "role", p, false, 1, 16, &s, err, errlen)))
-			goto fail;
-		out->pins[i].role = PIN_CURRENT;
-		if (s && model_parse_role(s, &out->pins[i].role)) {
-			sub(q, p, "role");
-			rc = perr(err, errlen, q, "must be current or backup");
-			goto fail;
-		}
-		out->npins++;
-	}
 	if (out->include_subdomains && out->pattern[0] == '*') {
 		sub(p, path, "include_subdomains");
 		rc = perr(err, errlen, p, "only for an exact host pattern");
@@ -541,54 +333,14 @@ int invfile_parse_policy(json_t *j, const char *path, struct pin_policy *out, ch
 		rc = perr(err, errlen, p, "an enforcing policy needs at least one pin");
 		goto fail;
 	}
-	size_t a, b;
-	int d = find_dup(out->pins, out->npins, sizeof(*out->pins), cmp_pin_key, &a, &b);
-	if (d < 0) {
-		rc = oom(err, errlen);
-		goto fail;
-	}
+	d = model_find_dup(out->pins, out->npins, sizeof(*out->pins), model_pin_key_cmp, &a, &b);
 	if (d) {
 		idx(p, path, "pins", b);
-		rc = perr(err, errlen, p, "duplicate of pins[%zu]", a);
+		rc = d < 0 ? oom(err, errlen) : perr(err, errlen, p, "duplicate of pins[%zu]", a);
 		goto fail;
 	}
-	/* NSC overridePins anchors (docs/readiness.md "overridePins") */
-	json_t *ov;
-	if ((rc = get_array(j, "override_anchors", path, &ov, err, errlen)))
+	if ((rc = parse_overrides(j, path, out, err, errlen)))
 		goto fail;
-	if (json_array_size(ov) > INVFILE_MAX_OVERRIDES) {
-		sub(p, path, "override_anchors");
-		rc = perr(err, errlen, p, "more than %d anchors", INVFILE_MAX_OVERRIDES);
-		goto fail;
-	}
-	if (ov && json_array_size(ov)) {
-		out->override_anchors = calloc(json_array_size(ov), sizeof(char *));
-		if (!out->override_anchors) {
-			rc = oom(err, errlen);
-			goto fail;
-		}
-	}
-	json_array_foreach(ov, i, pj)
-	{
-		idx(p, path, "override_anchors", i);
-		if (!json_is_string(pj)) {
-			rc = perr(err, errlen, p, "expected a string");
-			goto fail;
-		}
-		if ((rc = dup_str(json_string_value(pj), &out->override_anchors[i], err, errlen)))
-			goto fail;
-		out->noverride_anchors++;
-		if (invfile_check_override_anchor(&out->override_anchors[i], perrbuf,
-						  sizeof(perrbuf))) {
-			rc = perr(err, errlen, p, "%s", perrbuf);
-			goto fail;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(out->override_anchors[k], out->override_anchors[i]) == 0) {
-				rc = perr(err, errlen, p, "duplicate of override_anchors[%zu]", k);
-				goto fail;
-			}
-	}
 	return 0;
 fail:
 	model_policy_free(out);
@@ -632,9 +384,9 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	    (rc = get_date(j, "released", path, false, out->released, NULL, err, errlen)) ||
 	    (rc = get_array(j, "adoption", path, &arr, err, errlen)))
 		goto fail;
-	if (json_array_size(arr) > INVFILE_MAX_SAMPLES) {
+	if (json_array_size(arr) > MODEL_MAX_SAMPLES) {
 		sub(p, path, "adoption");
-		rc = perr(err, errlen, p, "more than %d samples", INVFILE_MAX_SAMPLES);
+		rc = perr(err, errlen, p, "more than %d samples", MODEL_MAX_SAMPLES);
 		goto fail;
 	}
 	if (arr && json_array_size(arr) &&
@@ -649,7 +401,8 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 			goto fail;
 		out->nadoption++;
 	}
-	d = find_dup(out->adoption, out->nadoption, sizeof(*out->adoption), cmp_sample, &a, &b);
+	d = model_find_dup(out->adoption, out->nadoption, sizeof(*out->adoption), model_sample_cmp,
+			   &a, &b);
 	if (d) {
 		idx(p, path, "adoption", b);
 		rc = d < 0 ? oom(err, errlen)
@@ -659,9 +412,9 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 	}
 	if ((rc = get_array(j, "pin_policies", path, &arr, err, errlen)))
 		goto fail;
-	if (json_array_size(arr) > INVFILE_MAX_POLICIES) {
+	if (json_array_size(arr) > MODEL_MAX_POLICIES) {
 		sub(p, path, "pin_policies");
-		rc = perr(err, errlen, p, "more than %d policies", INVFILE_MAX_POLICIES);
+		rc = perr(err, errlen, p, "more than %d policies", MODEL_MAX_POLICIES);
 		goto fail;
 	}
 	if (arr && json_array_size(arr) &&
@@ -676,7 +429,8 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 			goto fail;
 		out->npolicies++;
 	}
-	d = find_dup(out->policies, out->npolicies, sizeof(*out->policies), cmp_policy, &a, &b);
+	d = model_find_dup(out->policies, out->npolicies, sizeof(*out->policies), model_policy_cmp,
+			   &a, &b);
 	if (d) {
 		idx(p, path, "pin_policies", b);
 		rc = d < 0 ? oom(err, errlen)
@@ -684,7 +438,7 @@ int invfile_parse_version(json_t *j, const char *path, struct app_version *out, 
 				  "same pattern and include_subdomains as pin_policies[%zu]", a);
 		goto fail;
 	}
-	invfile_sort_version(out);
+	model_sort_version(out);
 	return 0;
 fail:
 	model_version_free(out);
@@ -747,7 +501,8 @@ int invfile_parse_app(json_t *j, const char *path, bool with_versions, struct ap
 			goto fail;
 		out->nversions++;
 	}
-	d = find_dup(out->versions, out->nversions, sizeof(*out->versions), cmp_version, &a, &b);
+	d = model_find_dup(out->versions, out->nversions, sizeof(*out->versions),
+			   model_app_version_cmp, &a, &b);
 	if (d) {
 		idx(p, path, "versions", b);
 		rc = d < 0 ? oom(err, errlen)
@@ -755,7 +510,7 @@ int invfile_parse_app(json_t *j, const char *path, bool with_versions, struct ap
 				  out->versions[b].version);
 		goto fail;
 	}
-	invfile_sort_app(out);
+	model_sort_app(out);
 	return 0;
 fail:
 	model_app_free(out);
@@ -811,7 +566,7 @@ int invfile_parse_endpoint(json_t *j, const char *path, struct endpoint *out, ch
 		out->ntags++;
 	}
 	x = json_object_get(j, "interval");
-	out->interval_s = INVENTORY_DEFAULT_INTERVAL;
+	out->interval_s = MODEL_DEFAULT_INTERVAL;
 	if (x) {
 		int64_t secs = 0;
 		sub(p, path, "interval");
@@ -828,7 +583,7 @@ int invfile_parse_endpoint(json_t *j, const char *path, struct endpoint *out, ch
 		out->interval_s = secs;
 	}
 	/* Field-level checks shared with the C API (host syntax, tags). */
-	if ((rc = inventory_endpoint_check(out, msg, sizeof(msg)))) {
+	if ((rc = model_check_endpoint(out, msg, sizeof(msg)))) {
 		rc = util_err(err, errlen, rc, "%s%s%s", path, *path ? "." : "", msg);
 		goto fail;
 	}
@@ -863,8 +618,8 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 			goto fail;
 		out->nendpoints++;
 	}
-	d = find_dup(out->endpoints, out->nendpoints, sizeof(*out->endpoints), cmp_endpoint, &a,
-		     &b);
+	d = model_find_dup(out->endpoints, out->nendpoints, sizeof(*out->endpoints),
+			   model_endpoint_cmp, &a, &b);
 	if (d) {
 		idx(p, "", "endpoints", b);
 		rc = d < 0 ? oom(err, errlen)
@@ -886,7 +641,7 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 			goto fail;
 		out->napps++;
 	}
-	d = find_dup(out->apps, out->napps, sizeof(*out->apps), cmp_app, &a, &b);
+	d = model_find_dup(out->apps, out->napps, sizeof(*out->apps), model_app_cmp, &a, &b);
 	if (d) {
 		idx(p, "", "apps", b);
 		rc = d < 0 ? oom(err, errlen)
@@ -894,7 +649,7 @@ int invfile_parse(json_t *root, struct inventory *out, char *err, size_t errlen)
 				  out->apps[b].name);
 		goto fail;
 	}
-	invfile_sort(out);
+	model_sort_inventory(out);
 	return 0;
 fail:
 	model_inventory_free(out);
@@ -916,4 +671,17 @@ int invfile_parse_text(const char *text, size_t len, struct inventory *out, char
 	int rc = invfile_parse(root, out, err, errlen);
 	json_decref(root);
 	return rc;
+}
+
+char *invfile_dumps(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
+	if (!s)
+		return NULL;
+	struct strbuf b;
+	strbuf_init(&b, SIZE_MAX); /* the text is in memory already: no cap to keep */
+	strbuf_addstr(&b, s);
+	strbuf_addc(&b, '\n');
+	free(s);
+	return strbuf_take(&b, NULL);
 }

@@ -1,12 +1,14 @@
-/* Shared by importers_okhttp.c (line form, entry point) and
- * importers_okhttp_src.c (Kotlin / Java source scanner); not a public
- * interface. */
+/* Shared by importers_okhttp.c (line form, entry point),
+ * importers_okhttp_lex.c (the tokenizer), importers_okhttp_eval.c (constants
+ * of a Kotlin / Java file) and importers_okhttp_src.c (the CertificatePinner
+ * calls of a file); not a public interface. */
 #ifndef PINWATCH_OKHTTP_INT_H
 #define PINWATCH_OKHTTP_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "importers/importers.h"
 #include "importers/importers_int.h"
@@ -95,5 +97,85 @@ static inline bool ok_ident_char(unsigned char c)
 int ok_lex(struct ok_tokens *tk);
 
 void ok_tokens_free(struct ok_tokens *tk);
+
+/* ---- constants of the file (importers_okhttp_eval.c) ------------------------ */
+
+#define SRC_MAX_DECLS	 8192
+#define SRC_MAX_STR	 1024 /* an evaluated string (host, pin, concatenation) */
+#define SRC_MAX_LIST	 IMPORTERS_MAX_PINS
+#define SRC_MAX_DEPTH	 16	    /* constants naming constants; nested brackets in args */
+#define SRC_VAL_BUDGET	 (4u << 20) /* bytes of evaluated constant values */
+#define SRC_MAX_ARGS	 (IMPORTERS_MAX_PINS + 2)
+#define SRC_MAX_APPLY	 256
+#define SRC_MAX_BUILDERS 64
+
+/* An evaluated value: one string, or a list (arrayOf, listOf, { }). */
+struct ok_val {
+	char *s[SRC_MAX_LIST];
+	size_t n;
+	bool list;
+};
+
+enum dstate { D_NEW, D_BUSY, D_OK, D_BAD };
+
+struct ok_decl {
+	uint32_t name; /* token index of the name */
+	uint32_t expr; /* token index where the initializer starts */
+	uint8_t state;
+	bool is_var; /* Kotlin var: may change, not read */
+	struct ok_val v;
+	char why[160];
+};
+
+struct ok_src {
+	struct ok *o;
+	const char *buf;
+	size_t len;
+	const struct tok *t; /* the tokens of ok_lex(), and its arena of literals */
+	size_t nt;
+	const char *arena;
+	struct ok_decl *d;
+	size_t nd;
+	size_t budget;
+	uint8_t *is_call; /* per token: 1 pinner add(), 2 other add() */
+	int32_t apply[SRC_MAX_APPLY][2];
+	size_t napply;
+	uint32_t builders[SRC_MAX_BUILDERS];
+	size_t nbuilders;
+	bool snippet; /* the file never names CertificatePinner */
+};
+
+static inline bool ok_tok_is(const struct ok_src *s, size_t i, const char *word)
+{
+	if (i >= s->nt || s->t[i].kind != K_IDENT)
+		return false;
+	size_t n = strlen(word);
+	return s->t[i].len == n && memcmp(s->buf + s->t[i].off, word, n) == 0;
+}
+
+static inline bool ok_punct(const struct ok_src *s, size_t i, char c)
+{
+	return i < s->nt && s->t[i].kind == K_PUNCT && s->t[i].c == c;
+}
+
+static inline bool ok_same_name(const struct ok_src *s, size_t a, size_t b)
+{
+	return s->t[a].len == s->t[b].len &&
+	       memcmp(s->buf + s->t[a].off, s->buf + s->t[b].off, s->t[a].len) == 0;
+}
+
+/* Record the constants the file declares (Kotlin val/var, Java String,
+ * String[] and List<String> variables) for ok_eval_arg(). 0 or -ENOMEM. */
+int ok_find_decls(struct ok_src *s);
+
+/* Evaluate the argument in tokens [@a, @e) of an add() call: string
+ * literals, constants of the file, lists of them, '+' and templates; a
+ * Kotlin "name =" and the spread '*' are accepted. 0 with the value in @v
+ * (free with ok_val_free), 1 when it cannot be known from the file (why in
+ * @why: "the variable 'x', which is not a constant of this file"), or a
+ * negative errno. */
+int ok_eval_arg(struct ok_src *s, size_t a, size_t e, struct ok_val *v, char *why, size_t whylen);
+
+void ok_val_free(struct ok_val *v);
 
 #endif

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #define MODEL_DATE_LEN 11 /* "YYYY-MM-DD" + NUL */
+/** Probe interval (seconds) of an endpoint that names none; the schema's default too. */
+#define MODEL_DEFAULT_INTERVAL 300
 
 enum pin_role { PIN_CURRENT = 0, PIN_BACKUP = 1 };
 enum app_platform { PLATFORM_ANDROID = 0, PLATFORM_IOS = 1, PLATFORM_OTHER = 2 };

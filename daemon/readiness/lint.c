@@ -14,29 +14,6 @@
 #include "base/array.h"
 #include "base/util.h"
 
-const char *lint_severity_name(enum lint_severity s)
-{
-	switch (s) {
-	case LINT_INFO:
-		return "info";
-	case LINT_WARNING:
-		return "warning";
-	case LINT_CRITICAL:
-		return "critical";
-	}
-	return "unknown";
-}
-
-int lint_severity_parse(const char *s, enum lint_severity *out)
-{
-	for (int i = LINT_INFO; i <= LINT_CRITICAL; i++)
-		if (s && strcmp(s, lint_severity_name((enum lint_severity)i)) == 0) {
-			*out = (enum lint_severity)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
 void lint_report_free(struct lint_report *r)
 {
 	if (!r)
@@ -292,38 +269,38 @@ static int rule_adoption_over_one(struct lint_ctx *c)
 /* ---- The table -------------------------------------------------------- */
 
 const struct lint_rule lint_rules[LINT_NRULES] = {
-	[LINT_TOO_FEW_PINS] = { "too-few-pins", "single_pin", LINT_WARNING,
+	[LINT_TOO_FEW_PINS] = { "too-few-pins", "single_pin", SEVERITY_WARNING,
 				"an enforcing pin set with fewer than two pins",
 				rule_too_few_pins },
-	[LINT_NO_BACKUP_PIN] = { "no-backup-pin", "no_backup", LINT_WARNING,
+	[LINT_NO_BACKUP_PIN] = { "no-backup-pin", "no_backup", SEVERITY_WARNING,
 				 "an enforcing pin set whose pins are all 'current'",
 				 rule_no_backup_pin },
-	[LINT_PIN_SET_EXPIRING] = { "pin-set-expiring", NULL, LINT_WARNING,
+	[LINT_PIN_SET_EXPIRING] = { "pin-set-expiring", NULL, SEVERITY_WARNING,
 				    "an enforcing pin set of a version in use expiring within "
 				    "30 days",
 				    rule_pin_set_expiring },
-	[LINT_PIN_SET_EXPIRED] = { "pin-set-expired", NULL, LINT_INFO,
+	[LINT_PIN_SET_EXPIRED] = { "pin-set-expired", NULL, SEVERITY_INFO,
 				   "an enforcing pin set past its expiry (no longer enforced)",
 				   rule_pin_set_expired },
-	[LINT_PATTERN_UNMATCHED] = { "pattern-unmatched", "pattern_unused", LINT_WARNING,
+	[LINT_PATTERN_UNMATCHED] = { "pattern-unmatched", "pattern_unused", SEVERITY_WARNING,
 				     "a policy pattern that covers no inventoried endpoint",
 				     rule_pattern_unmatched },
-	[LINT_ENDPOINT_UNPINNED] = { "endpoint-unpinned", NULL, LINT_WARNING,
+	[LINT_ENDPOINT_UNPINNED] = { "endpoint-unpinned", NULL, SEVERITY_WARNING,
 				     "an enabled production endpoint no app version pins",
 				     rule_endpoint_unpinned },
-	[LINT_THIRD_PARTY_UNPINNED] = { "third-party-unpinned", NULL, LINT_INFO,
+	[LINT_THIRD_PARTY_UNPINNED] = { "third-party-unpinned", NULL, SEVERITY_INFO,
 					"the same for a third-party endpoint",
 					rule_third_party_unpinned },
-	[LINT_VERSION_NO_ADOPTION] = { "version-no-adoption", NULL, LINT_WARNING,
+	[LINT_VERSION_NO_ADOPTION] = { "version-no-adoption", NULL, SEVERITY_WARNING,
 				       "a version without any adoption figure",
 				       rule_version_no_adoption },
-	[LINT_ADOPTION_OVER_ONE] = { "adoption-over-one", NULL, LINT_CRITICAL,
+	[LINT_ADOPTION_OVER_ONE] = { "adoption-over-one", NULL, SEVERITY_CRITICAL,
 				     "an app whose versions' latest shares sum above 1",
 				     rule_adoption_over_one },
-	[LINT_STALE_PIN] = { "stale_pin", NULL, LINT_INFO,
+	[LINT_STALE_PIN] = { "stale_pin", NULL, SEVERITY_INFO,
 			     "a current pin of the newest release unseen for 30 days",
 			     rd_rule_stale_pin },
-	[LINT_CHAINS_DIFFER] = { "chains_differ", NULL, LINT_WARNING,
+	[LINT_CHAINS_DIFFER] = { "chains_differ", NULL, SEVERITY_WARNING,
 				 "a version accepts one chain an address presents, not another",
 				 rd_rule_chains_differ },
 };
@@ -361,7 +338,7 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-json_t *lint_report_json(const struct lint_report *r, enum lint_severity min)
+json_t *lint_report_json(const struct lint_report *r, enum severity min)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < r->nfindings; i++) {
@@ -369,7 +346,7 @@ json_t *lint_report_json(const struct lint_report *r, enum lint_severity min)
 		if (f->severity < min)
 			continue;
 		json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "rule", f->rule,
-				      "severity", lint_severity_name(f->severity), "app",
+				      "severity", severity_name(f->severity), "app",
 				      str_or_null(f->app), "version", str_or_null(f->version),
 				      "pattern", str_or_null(f->pattern), "endpoint",
 				      str_or_null(f->endpoint), "message", f->message);

@@ -15,14 +15,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/severity.h"
 #include "model/model.h"
 
 /** Days before a pin set's expiry from which pin-set-expiring reports it. */
 #define LINT_EXPIRY_WARN_DAYS 30
 /** Hard cap of findings kept (further ones are counted in `dropped`). */
 #define LINT_MAX_FINDINGS 100000
-
-enum lint_severity { LINT_INFO = 0, LINT_WARNING = 1, LINT_CRITICAL = 2 };
 
 /** The rules, in the order they are evaluated (and findings are listed). */
 enum lint_rule_id {
@@ -50,7 +49,7 @@ struct readiness_report;
 struct lint_rule {
 	const char *name;
 	const char *alias; /**< the engine's former name, NULL when none */
-	enum lint_severity severity;
+	enum severity severity;
 	const char *description; /**< one line, for --help and docs */
 	/** Appends the rule's findings through lint_add(); 0 or -ENOMEM. */
 	int (*eval)(struct lint_ctx *c);
@@ -65,7 +64,7 @@ const struct lint_rule *lint_rule_find(const char *name);
 struct lint_finding {
 	enum lint_rule_id id;
 	const char *rule; /**< lint_rules[id].name, static */
-	enum lint_severity severity;
+	enum severity severity;
 	char *app;	/**< NULL when not about an app */
 	char *version;	/**< NULL when not about a version */
 	char *pattern;	/**< NULL when not about a policy */
@@ -89,10 +88,10 @@ struct lint_report {
 /** What the rules read. Rules whose input is missing (NULL) find nothing. */
 struct lint_input {
 	const struct inventory *inv;
-	time_t at;			 /**< evaluation time (expiry, latest adoption) */
-	int expiry_days;		 /**< pin-set-expiring window; 0: LINT_EXPIRY_WARN_DAYS */
-	enum lint_severity min_severity; /**< rules below it are not evaluated */
-	uint32_t only; /**< bit mask of (1u << enum lint_rule_id); 0: every rule */
+	time_t at;		    /**< evaluation time (expiry, latest adoption) */
+	int expiry_days;	    /**< pin-set-expiring window; 0: LINT_EXPIRY_WARN_DAYS */
+	enum severity min_severity; /**< rules below it are not evaluated */
+	uint32_t only;		    /**< bit mask of (1u << enum lint_rule_id); 0: every rule */
 	/* For stale_pin and chains_differ (the engine passes them). */
 	const struct readiness_index *idx;
 	const struct readiness_observations *obs;
@@ -132,16 +131,10 @@ int lint_run(const struct inventory *inv, time_t now, struct lint_report *out);
 /** Release the contents of @r and zero it. NULL-safe. */
 void lint_report_free(struct lint_report *r);
 
-/** "info", "warning", "critical". */
-const char *lint_severity_name(enum lint_severity s);
-
-/** Parse "info", "warning" or "critical". 0 or -EINVAL. */
-int lint_severity_parse(const char *s, enum lint_severity *out);
-
 /**
  * JSON array of the findings of at least @min severity
  * {rule, severity, app, version, pattern, endpoint, message}.
  */
-json_t *lint_report_json(const struct lint_report *r, enum lint_severity min);
+json_t *lint_report_json(const struct lint_report *r, enum severity min);
 
 #endif

@@ -14,19 +14,6 @@
 
 /* ---- Small helpers ---------------------------------------------------- */
 
-const char *readiness_severity_name(enum readiness_severity s)
-{
-	static const char *const names[] = { "ok", "info", "warning", "critical" };
-	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "unknown";
-}
-
-enum readiness_severity readiness_severity_of_lint(enum lint_severity s)
-{
-	return s == LINT_CRITICAL  ? READINESS_CRITICAL
-	       : s == LINT_WARNING ? READINESS_WARNING
-				   : READINESS_INFO;
-}
-
 void readiness_opts_default(struct readiness_opts *o, time_t at)
 {
 	memset(o, 0, sizeof(*o));

@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/severity.h"
 #include "model/model.h"
 #include "readiness/lint.h"
 
@@ -140,14 +141,6 @@ void readiness_opts_default(struct readiness_opts *o, time_t at);
 
 /* ---- Outputs ---------------------------------------------------------- */
 
-enum readiness_severity { READINESS_OK = 0, READINESS_INFO, READINESS_WARNING, READINESS_CRITICAL };
-
-/** "ok", "info", "warning", "critical". */
-const char *readiness_severity_name(enum readiness_severity s);
-
-/** The readiness severity of a rule's severity (info, warning, critical). */
-enum readiness_severity readiness_severity_of_lint(enum lint_severity s);
-
 /** A growable list of sentences (hard cap READINESS_MAX_REASONS). */
 #define READINESS_MAX_REASONS 64
 struct readiness_strv {
@@ -207,7 +200,7 @@ struct readiness_endpoint_verdict {
 	const struct endpoint *ep;	      /**< points into the inventory */
 	const struct readiness_observed *obs; /**< may be NULL */
 	time_t at;			      /**< evaluation time */
-	enum readiness_severity severity;
+	enum severity severity;
 	struct readiness_expiry expiry;
 	bool pinned;	      /**< some app enforces a covering policy at T */
 	bool unprotected;     /**< production endpoint that no app pins */
@@ -226,7 +219,7 @@ struct readiness_report {
 	struct readiness_endpoint_verdict *eps; /**< parallel to inventory->endpoints */
 	size_t neps;
 	struct lint_report findings; /**< every rule of lint_rules[] (lint.h) */
-	enum readiness_severity worst;
+	enum severity worst;
 };
 
 /* ---- Patterns --------------------------------------------------------- */

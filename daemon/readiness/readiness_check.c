@@ -47,8 +47,8 @@ int readiness_state_eval(struct db *db, time_t at, struct readiness_state *st, c
 	return rc;
 }
 
-int readiness_check_db(struct db *db, time_t at, json_t **out, enum readiness_severity *worst,
-		       char *err, size_t errlen)
+int readiness_check_db(struct db *db, time_t at, json_t **out, enum severity *worst, char *err,
+		       size_t errlen)
 {
 	struct readiness_state st;
 	*out = NULL;

@@ -815,7 +815,7 @@ bool rd_same_chain(const struct readiness_chain *a, const struct readiness_chain
 	return true;
 }
 
-static void raise_sev(enum readiness_severity *s, enum readiness_severity to)
+static void raise_sev(enum severity *s, enum severity to)
 {
 	if (to > *s)
 		*s = to;
@@ -831,7 +831,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 	int rc = 0;
 
 	if (!obs || obs->naddrs == 0) {
-		raise_sev(&out->severity, READINESS_INFO);
+		raise_sev(&out->severity, SEVERITY_INFO);
 		return readiness_strv_add(rs, "%s:%d has not been observed yet.", ep->host,
 					  ep->port);
 	}
@@ -842,7 +842,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 		const struct readiness_chain *ch = rd_eval_chain(a);
 		if (!probe_outcome_is(a->outcome, PROBE_OUTCOME_OK)) {
 			out->failing = true;
-			raise_sev(&out->severity, READINESS_WARNING);
+			raise_sev(&out->severity, SEVERITY_WARNING);
 			rc = readiness_strv_add(rs, "Address %s: the probe reports '%s'%s.",
 						a->address, a->outcome ? a->outcome : "unknown",
 						ch ? "" : " and no certificate chain was recorded");
@@ -857,7 +857,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 		if (!rc && a->previous.ncerts && a->presented.ncerts &&
 		    a->first_seen + o->drift_window_s >= o->at && a->first_seen <= o->at) {
 			out->drift = true;
-			raise_sev(&out->severity, READINESS_INFO);
+			raise_sev(&out->severity, SEVERITY_INFO);
 			const struct readiness_cert *old = &a->previous.certs[0];
 			const struct readiness_cert *new = &a->presented.certs[0];
 			bool same_key = memcmp(old->pin, new->pin, 32) == 0;
@@ -878,7 +878,7 @@ static int endpoint_observations(struct readiness_endpoint_verdict *out,
 		} else if (ch && first && a->presented.ncerts &&
 			   !rd_same_chain(first, &a->presented) && !out->disagree && !rc) {
 			out->disagree = true;
-			raise_sev(&out->severity, READINESS_WARNING);
+			raise_sev(&out->severity, SEVERITY_WARNING);
 			rc = readiness_strv_add(
 				rs,
 				"Addresses of %s present different chains: %s has leaf key "
@@ -916,7 +916,7 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 		return 0;
 	util_fmt_date(ex->not_after, d, sizeof(d));
 	if (ex->not_after < at) {
-		raise_sev(&out->severity, READINESS_CRITICAL);
+		raise_sev(&out->severity, SEVERITY_CRITICAL);
 		return readiness_strv_add(&out->reasons, "Certificate %s expired on %s.",
 					  ex->subject ? ex->subject : "?", d);
 	}
@@ -935,14 +935,14 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 			same_key_ok = false;
 		rd_sb_add(&apps, "%s%s", nnot++ ? ", " : "", v->app->name);
 	}
-	enum readiness_severity sev = READINESS_INFO;
+	enum severity sev = SEVERITY_INFO;
 	if (nnot) {
-		sev = ex->days_left <= 7    ? READINESS_CRITICAL
-		      : ex->days_left <= 14 ? READINESS_WARNING
-					    : READINESS_INFO;
+		sev = ex->days_left <= 7    ? SEVERITY_CRITICAL
+		      : ex->days_left <= 14 ? SEVERITY_WARNING
+					    : SEVERITY_INFO;
 		/* A leaf renewed with the same key strands nobody: there is a safe path. */
-		if (ex->leaf && same_key_ok && sev == READINESS_CRITICAL)
-			sev = READINESS_WARNING;
+		if (ex->leaf && same_key_ok && sev == SEVERITY_CRITICAL)
+			sev = SEVERITY_WARNING;
 	}
 	raise_sev(&out->severity, sev);
 	if (!nnot)
@@ -1030,12 +1030,12 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 		}
 		rc = reasons_app(ep, ac, v, o->at, obs, &v->reasons);
 		if (v->now.stranded_share > 0)
-			raise_sev(&out->severity, READINESS_CRITICAL);
+			raise_sev(&out->severity, SEVERITY_CRITICAL);
 		else if (v->now.unknown_share > 0 || has_unknown(&v->now))
-			raise_sev(&out->severity, READINESS_WARNING);
+			raise_sev(&out->severity, SEVERITY_WARNING);
 		if ((v->key_rotation.evaluated && !v->key_rotation.ready) ||
 		    (v->ca_change.evaluated && !v->ca_change.ready))
-			raise_sev(&out->severity, READINESS_INFO);
+			raise_sev(&out->severity, SEVERITY_INFO);
 	}
 	free(surv);
 	free(fbuf);
@@ -1044,7 +1044,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 		goto out;
 	if (!out->pinned && ep->environment && strcmp(ep->environment, "production") == 0) {
 		out->unprotected = true;
-		raise_sev(&out->severity, READINESS_INFO);
+		raise_sev(&out->severity, SEVERITY_INFO);
 		rc = readiness_strv_add(&out->reasons,
 					"No app enforces a pin for %s: this production endpoint is "
 					"unprotected by pinning.",
@@ -1115,8 +1115,7 @@ int readiness_eval(const struct readiness_index *idx, const struct readiness_obs
 		return rc;
 	}
 	for (size_t i = 0; i < out->findings.nfindings; i++)
-		raise_sev(&out->worst,
-			  readiness_severity_of_lint(out->findings.findings[i].severity));
+		raise_sev(&out->worst, out->findings.findings[i].severity);
 	return 0;
 }
 

@@ -170,7 +170,7 @@ json_t *readiness_endpoint_json(const struct readiness_endpoint_verdict *v)
 	}
 	return json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b, s:b}}",
 			 "host", v->ep->host, "port", v->ep->port, "severity",
-			 readiness_severity_name(v->severity), "addresses", addrs, "expiry",
+			 severity_name(v->severity), "addresses", addrs, "expiry",
 			 expiry ? expiry : json_null(), "apps", apps, "reasons",
 			 strv_json(&v->reasons), "flags", "pinned", v->pinned, "unprotected",
 			 v->unprotected, "drift", v->drift, "disagree", v->disagree, "failing",
@@ -190,15 +190,14 @@ json_t *readiness_report_json(const struct readiness_report *r)
 		const struct lint_finding *f = &r->findings.findings[i];
 		json_array_append_new(fs, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s}",
 						    "kind", f->rule, "severity",
-						    lint_severity_name(f->severity), "app", f->app,
+						    severity_name(f->severity), "app", f->app,
 						    "version", f->version, "pattern", f->pattern,
 						    "endpoint", f->endpoint, "text", f->message));
 	}
 	return json_pack("{s:o, s:s, s:{s:I, s:I, s:I, s:I}, s:o, s:o}", "at", time_str(r->at),
-			 "severity", readiness_severity_name(r->worst), "summary", "ok",
-			 (json_int_t)count[0], "info", (json_int_t)count[1], "warning",
-			 (json_int_t)count[2], "critical", (json_int_t)count[3], "endpoints", eps,
-			 "findings", fs);
+			 "severity", severity_name(r->worst), "summary", "ok", (json_int_t)count[0],
+			 "info", (json_int_t)count[1], "warning", (json_int_t)count[2], "critical",
+			 (json_int_t)count[3], "endpoints", eps, "findings", fs);
 }
 
 json_t *readiness_whatif_json(const struct readiness_whatif *w, const char *host, int port,

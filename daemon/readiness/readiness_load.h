@@ -106,8 +106,8 @@ int readiness_endpoint_db(struct db *db, const char *host, int port, time_t at, 
  * (readiness_report_json) in @out and the worst severity in @worst.
  * 0 or negative errno with a message.
  */
-int readiness_check_db(struct db *db, time_t at, json_t **out, enum readiness_severity *worst,
-		       char *err, size_t errlen);
+int readiness_check_db(struct db *db, time_t at, json_t **out, enum severity *worst, char *err,
+		       size_t errlen);
 
 /** A what-if request: @pins (bare candidate pins) and/or @pem (a candidate chain). */
 struct readiness_whatif_req {

@@ -146,8 +146,8 @@ int rd_variant_observations(struct readiness_endpoint_verdict *out)
 					continue;
 				bool first = !out->variants_differ;
 				out->variants_differ = true;
-				if (out->severity < READINESS_WARNING)
-					out->severity = READINESS_WARNING;
+				if (out->severity < SEVERITY_WARNING)
+					out->severity = SEVERITY_WARNING;
 				if (!first)
 					goto next_address;
 				int rc = readiness_strv_add(

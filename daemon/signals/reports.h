@@ -294,4 +294,13 @@ struct alerts_condv;
 int reports_signal_conds(struct db *db, const char *ca_file, time_t now, struct alerts_condv *out,
 			 char *err, size_t errlen);
 
+/**
+ * reports_signal_conds() as an alerts source (alerts.h) for alerts_evaluate()
+ * and alerts_engine_new(): the trust anchors are [probe] ca_file; after each
+ * engine evaluation it logs when the report conditions reach the cap of
+ * REPORTS_MAX_ALERTS (folded into REPORTS_OVERFLOW_FINGERPRINT) and when they
+ * are under it again.
+ */
+extern const struct alerts_source reports_alerts_source;
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 
 #include "alerts/alerts.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "signals/candidates.h"
 #include "signals/reports.h"
 #include "base/util.h"
@@ -13,9 +15,9 @@ static int push_all(const struct reports_alert *a, size_t n, struct alerts_condv
 {
 	for (size_t i = 0; i < n; i++) {
 		enum alert_kind kind;
-		enum alert_severity sev;
+		enum severity sev;
 		if (alerts_kind_parse(a[i].kind, &kind) ||
-		    alerts_severity_parse(a[i].severity, &sev))
+		    severity_parse(a[i].severity, SEVERITY_INFO, &sev))
 			return util_err(err, errlen, -EINVAL, "bad alert kind/severity %s/%s",
 					a[i].kind, a[i].severity);
 		struct alert_cond *c = alerts_condv_push(out);
@@ -53,3 +55,31 @@ int reports_signal_conds(struct db *db, const char *ca_file, time_t now, struct 
 	reports_alerts_free(a, n);
 	return rc;
 }
+
+static int source_conds(struct db *db, const struct config *cfg, time_t now,
+			struct alerts_condv *out, char *err, size_t errlen)
+{
+	return reports_signal_conds(db, cfg ? cfg->probe_ca_file : NULL, now, out, err, errlen);
+}
+
+/* Reaching the cap of report conditions is an alert and a log line. Only the
+ * engine's thread calls this. */
+static void source_engine_ran(void)
+{
+	static size_t last_folded;
+	size_t folded = reports_alerts_folded();
+	if (folded && !last_folded)
+		log_warn("alerts: pin-failure reports reached the cap of %d alert "
+			 "conditions; %zu less severe ones are folded into %s",
+			 REPORTS_MAX_ALERTS, folded, REPORTS_OVERFLOW_FINGERPRINT);
+	else if (!folded && last_folded)
+		log_info("alerts: pin-failure report conditions are under the cap again");
+	last_folded = folded;
+}
+
+const struct alerts_source reports_alerts_source = {
+	.scope = ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED) |
+		 ALERT_SCOPE(ALERT_CANDIDATE_WOULD_STRAND),
+	.conds = source_conds,
+	.engine_ran = source_engine_ran,
+};

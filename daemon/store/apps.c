@@ -10,7 +10,8 @@
 #include "store/audit.h"
 #include "store/db.h"
 #include "store/inventory.h"
-#include "importers/invfile.h"
+#include "model/json.h"
+#include "model/validate.h"
 #include "base/util.h"
 
 static int nomem(char *err, size_t errlen)
@@ -82,8 +83,8 @@ static int audit_version(struct db *db, const char *actor, const char *action, c
 	char id[200];
 	snprintf(id, sizeof(id), "%s/%s", app, after ? after->version : before->version);
 	return audit_json(db, actor, action, "version", id,
-			  before ? invfile_version_to_json(before) : NULL,
-			  after ? invfile_version_to_json(after) : NULL, before != NULL,
+			  before ? model_version_to_json(before) : NULL,
+			  after ? model_version_to_json(after) : NULL, before != NULL,
 			  after != NULL, err, errlen);
 }
 
@@ -106,7 +107,7 @@ static int insert_pins(struct db *db, const struct pin_policy *p, char *err, siz
 }
 
 /* override_anchors as stored: one entry per line, NULL when none. Entries are
- * validated (invfile_check_override_anchor: no whitespace), so a newline
+ * validated (model_check_override_anchor: no whitespace), so a newline
  * never occurs inside one. */
 static void bind_overrides(sqlite3_stmt *s, int col, const struct pin_policy *p)
 {
@@ -260,7 +261,7 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 
 static bool version_same(const struct app_version *a, const struct app_version *b)
 {
-	json_t *x = invfile_version_to_json(a), *y = invfile_version_to_json(b);
+	json_t *x = model_version_to_json(a), *y = model_version_to_json(b);
 	bool same = x && y && json_equal(x, y);
 	json_decref(x);
 	json_decref(y);
@@ -342,7 +343,7 @@ int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, 
 		return dberr(db, db_errno(rc), "adding app", err, errlen);
 	}
 	a->id = sqlite3_last_insert_rowid(db_handle(db));
-	return audit_json(db, actor, "create", "app", a->name, NULL, invfile_app_to_json(a, false),
+	return audit_json(db, actor, "create", "app", a->name, NULL, model_app_to_json(a, false),
 			  false, true, err, errlen);
 }
 
@@ -352,7 +353,7 @@ int apps_app_update(struct db *db, const char *actor, const struct app *have, st
 	static const char sql[] = "UPDATE apps SET platform = ?, bundle_id = ?, "
 				  "adoption_threshold = ?, failure_mode = ?, updated_at = ? "
 				  "WHERE id = ?";
-	json_t *b = invfile_app_to_json(have, false), *n = invfile_app_to_json(a, false);
+	json_t *b = model_app_to_json(have, false), *n = model_app_to_json(a, false);
 	a->id = have->id;
 	*changed = false;
 	if (!b || !n || json_equal(b, n)) {
@@ -388,10 +389,10 @@ int apps_create(struct db *db, const char *actor, struct app *a, char *err, size
 {
 	bool owned;
 	int rc = apps_check(a, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_app_insert(db, actor, a, err, errlen);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, char *err,
@@ -400,7 +401,7 @@ int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, 
 	struct app have;
 	bool owned, ch = false;
 	int rc = apps_check(a, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_get(db, a->name, false, &have, err, errlen);
 	if (!rc) {
@@ -409,7 +410,7 @@ int apps_update(struct db *db, const char *actor, struct app *a, bool *changed, 
 	}
 	if (changed)
 		*changed = !rc && ch;
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_delete(struct db *db, const char *actor, const char *name, char *err, size_t errlen)
@@ -417,7 +418,7 @@ int apps_delete(struct db *db, const char *actor, const char *name, char *err, s
 	static const char sql[] = "DELETE FROM apps WHERE id = ?";
 	struct app have;
 	bool owned;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = apps_get(db, name, true, &have, err, errlen);
@@ -425,11 +426,11 @@ int apps_delete(struct db *db, const char *actor, const char *name, char *err, s
 		rc = delete_row(db, sql, have.id, "deleting app", err, errlen);
 		if (!rc)
 			rc = audit_json(db, actor, "delete", "app", have.name,
-					invfile_app_to_json(&have, true), NULL, true, false, err,
+					model_app_to_json(&have, true), NULL, true, false, err,
 					errlen);
 		model_app_free(&have);
 	}
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* ---- public: versions --------------------------------------------------- */
@@ -450,15 +451,15 @@ int apps_version_create(struct db *db, const char *actor, const char *app, struc
 {
 	int64_t app_id, vid;
 	bool owned;
-	int rc = apps_check_version(v, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	int rc = model_check_version(v, err, errlen);
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = app_id_of(db, app, &app_id, err, errlen);
 	if (!rc)
 		rc = apps_insert_version_row(db, app_id, app, v, &vid, err, errlen);
 	if (!rc)
 		rc = apps_version_commit(db, actor, "create", app, vid, NULL, v, NULL, err, errlen);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_version_replace(struct db *db, const char *actor, const char *app, struct app_version *v,
@@ -468,8 +469,8 @@ int apps_version_replace(struct db *db, const char *actor, const char *app, stru
 	bool owned;
 	if (changed)
 		*changed = false;
-	int rc = apps_check_version(v, err, errlen);
-	if (rc || (rc = inventory_tx_begin(db, &owned, err, errlen)))
+	int rc = model_check_version(v, err, errlen);
+	if (rc || (rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = apps_version_get(db, app, v->version, &have, err, errlen);
 	if (!rc) {
@@ -477,7 +478,7 @@ int apps_version_replace(struct db *db, const char *actor, const char *app, stru
 					 errlen);
 		model_version_free(&have);
 	}
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int apps_version_remove(struct db *db, const char *actor, const char *app,
@@ -493,7 +494,7 @@ int apps_version_delete(struct db *db, const char *actor, const char *app, const
 {
 	struct app_version have;
 	bool owned;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = apps_version_get(db, app, version, &have, err, errlen);
@@ -501,7 +502,7 @@ int apps_version_delete(struct db *db, const char *actor, const char *app, const
 		rc = apps_version_remove(db, actor, app, &have, err, errlen);
 		model_version_free(&have);
 	}
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* Load version @version of @app, let @edit change a copy, then commit it. */
@@ -515,24 +516,24 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 	bool owned;
 	if (changed)
 		*changed = false;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = apps_version_get(db, app, version, &have, err, errlen);
 	if (rc)
-		return inventory_tx_end(db, owned, rc, err, errlen);
+		return db_tx_end(db, owned, rc, err, errlen);
 	rc = apps_copy_version(&have, &after) ? nomem(err, errlen) : 0;
 	if (!rc) {
 		rc = edit(&after, arg, err, errlen);
 		if (!rc)
-			rc = apps_check_version(&after, err, errlen);
+			rc = model_check_version(&after, err, errlen);
 		if (!rc)
 			rc = apps_version_commit(db, actor, action, app, have.id, &have, &after,
 						 changed, err, errlen);
 		model_version_free(&after);
 	}
 	model_version_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t errlen)
@@ -545,10 +546,10 @@ static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t e
 		model_policy_free(&p);
 		return nomem(err, errlen);
 	}
-	int rc = invfile_check_policy(&p, msg, sizeof(msg));
+	int rc = model_check_policy(&p, msg, sizeof(msg));
 	if (rc)
 		util_err(err, errlen, rc, "%s", msg);
-	else if (!apps_valid_source(p.source))
+	else if (!model_valid_source(p.source))
 		rc = util_err(err, errlen, -EINVAL, "source: unknown");
 	else if (apps_put_policy(v, &p))
 		rc = nomem(err, errlen);

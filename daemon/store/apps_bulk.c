@@ -11,11 +11,12 @@
 #include "store/apps_model.h"
 #include "store/db.h"
 #include "store/inventory.h"
-#include "importers/invfile.h"
+#include "model/sort.h"
+#include "model/validate.h"
 #include "base/util.h"
 
 #define MAX_ADOPTION_ROWS 100000
-#define MAX_POLICIES	  INVFILE_MAX_POLICIES
+#define MAX_POLICIES	  MODEL_MAX_POLICIES
 
 static int nomem(char *err, size_t errlen)
 {
@@ -32,15 +33,15 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 	bool owned, existed = true;
 	int rc;
 
-	if (!apps_valid_source(source))
+	if (!model_valid_source(source))
 		return util_err(err, errlen, -EINVAL,
 				"source must be inventory, nsc, trustkit, okhttp or api");
 	if (n > MAX_POLICIES)
 		return util_err(err, errlen, -EINVAL, "more than %d policies", MAX_POLICIES);
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	if ((rc = apps_get(db, app, false, &a, err, errlen)))
-		return inventory_tx_end(db, owned, rc, err, errlen);
+		return db_tx_end(db, owned, rc, err, errlen);
 	int64_t app_id = a.id;
 	model_app_free(&a);
 
@@ -50,7 +51,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		memset(&have, 0, sizeof(have));
 		if (!(after.version = strdup(version ? version : "")))
 			rc = nomem(err, errlen);
-		else if (!(rc = apps_check_version(&after, err, errlen)))
+		else if (!(rc = model_check_version(&after, err, errlen)))
 			rc = apps_insert_version_row(db, app_id, app, &after, &after.id, err,
 						     errlen);
 	} else if (!rc && apps_copy_version(&have, &after)) {
@@ -69,7 +70,7 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		free(p.source);
 		if (!(p.source = strdup(source)))
 			rc = nomem(err, errlen);
-		else if ((rc = invfile_check_policy(&p, msg, sizeof(msg))))
+		else if ((rc = model_check_policy(&p, msg, sizeof(msg))))
 			util_err(err, errlen, rc, "policy %zu (%s): %s", i,
 				 p.pattern ? p.pattern : "", msg);
 		if (!rc) {
@@ -83,13 +84,13 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 		model_policy_free(&p);
 	}
 	if (!rc)
-		rc = apps_check_version(&after, err, errlen);
+		rc = model_check_version(&after, err, errlen);
 	if (!rc)
 		rc = apps_version_commit(db, actor, "set_policies", app, after.id,
 					 existed ? &have : NULL, &after, NULL, err, errlen);
 	model_version_free(&after);
 	model_version_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 static int cmp_row_idx(const void *x, const void *y, void *arg)
@@ -116,7 +117,7 @@ static int check_rows(const struct adoption_row *rows, size_t n, char *err, size
 		if (!memchr(rows[i].at, '\0', MODEL_DATE_LEN))
 			return util_err(err, errlen, -EINVAL, "row %zu: at: not a date", i);
 		memcpy(s.at, rows[i].at, MODEL_DATE_LEN);
-		int rc = apps_check_sample(&s, msg, sizeof(msg));
+		int rc = model_check_sample(&s, msg, sizeof(msg));
 		if (rc)
 			return util_err(err, errlen, rc, "row %zu (version %s): %s", i,
 					rows[i].version, msg);
@@ -161,7 +162,7 @@ static int cmp_row_at(const void *x, const void *y, void *arg)
 
 static int cmp_version_name(const void *key, const void *elem)
 {
-	return invfile_version_cmp(key, ((const struct app_version *)elem)->version);
+	return model_version_cmp(key, ((const struct app_version *)elem)->version);
 }
 
 static int cmp_sample_at(const void *key, const void *elem)
@@ -214,10 +215,10 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 				MAX_ADOPTION_ROWS);
 	if ((rc = check_rows(rows, n, err, errlen)))
 		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	if ((rc = apps_get(db, app, true, &have, err, errlen)))
-		return inventory_tx_end(db, owned, rc, err, errlen);
+		return db_tx_end(db, owned, rc, err, errlen);
 	if ((have.nversions && !(after = calloc(have.nversions, sizeof(*after)))) ||
 	    !(vk = malloc((n ? n : 1) * sizeof(*vk))) ||
 	    !(idx = malloc((n ? n : 1) * sizeof(*idx))))
@@ -277,7 +278,7 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	for (size_t k = 0; !rc && k < have.nversions; k++) {
 		if (!after[k].version)
 			continue;
-		rc = apps_check_version(&after[k], err, errlen);
+		rc = model_check_version(&after[k], err, errlen);
 		if (!rc)
 			rc = apps_version_commit(db, actor, "adoption", app, have.versions[k].id,
 						 &have.versions[k], &after[k], NULL, err, errlen);
@@ -288,7 +289,7 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	free(vk);
 	free(idx);
 	model_app_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* The version @want says, merged into @hv (NULL when new) unless @prune. */
@@ -347,7 +348,7 @@ int apps_sync(struct db *db, const char *actor, const struct app *want, bool pru
 			rc = nomem(err, errlen);
 			break;
 		}
-		if ((rc = apps_check_version(&merged, msg, sizeof(msg)))) {
+		if ((rc = model_check_version(&merged, msg, sizeof(msg)))) {
 			util_err(err, errlen, rc, "app %s version %s: %s", want->name, wv->version,
 				 msg);
 		} else if (!hv) {

@@ -1,25 +1,14 @@
-/* In-memory helpers of the apps store: deep copies, validation and edits of
- * struct app_version. Internal to apps.c (declared in apps_model.h). */
+/* In-memory helpers of the apps store: deep copies and edits of struct
+ * app_version (model_check_version validates it). Internal to apps.c
+ * (declared in apps_model.h). */
 #include "store/apps_model.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "importers/invfile.h"
 #include "base/array.h"
-#include "base/util.h"
-
-bool apps_valid_source(const char *s)
-{
-	static const char *const names[] = { "inventory", "nsc", "trustkit", "okhttp", "api" };
-	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++)
-		if (strcmp(s, names[i]) == 0)
-			return true;
-	return false;
-}
 
 int apps_copy_policy(const struct pin_policy *src, struct pin_policy *dst)
 {
@@ -184,64 +173,6 @@ int apps_put_policy(struct app_version *v, const struct pin_policy *p)
 	}
 	copy.id = 0;
 	v->policies[v->npolicies++] = copy;
-	return 0;
-}
-
-int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen)
-{
-	if (util_parse_date(s->at, &s->at_time))
-		return util_err(err, errlen, -EINVAL, "at: not a date (YYYY-MM-DD)");
-	if (!isfinite(s->share) || s->share < 0 || s->share > 1)
-		return util_err(err, errlen, -EINVAL, "share: must be between 0 and 1");
-	if (s->active_users < -1)
-		return util_err(err, errlen, -EINVAL, "active_users: must not be negative");
-	return 0;
-}
-
-int apps_check_version(struct app_version *v, char *err, size_t errlen)
-{
-	char msg[ERRLEN];
-	int rc;
-	size_t n = v->version ? strlen(v->version) : 0;
-	if (n < 1 || n > 64 || util_has_ctrl(v->version))
-		return util_err(err, errlen, -EINVAL,
-				"version: 1 to 64 bytes without control characters");
-	time_t t;
-	if (v->released[0] && util_parse_date(v->released, &t))
-		return util_err(err, errlen, -EINVAL, "released: not a date (YYYY-MM-DD)");
-	if (v->nadoption > INVFILE_MAX_SAMPLES)
-		return util_err(err, errlen, -EINVAL, "adoption: more than %d samples",
-				INVFILE_MAX_SAMPLES);
-	if (v->npolicies > INVFILE_MAX_POLICIES)
-		return util_err(err, errlen, -EINVAL, "pin_policies: more than %d policies",
-				INVFILE_MAX_POLICIES);
-	for (size_t i = 0; i < v->nadoption; i++)
-		if ((rc = apps_check_sample(&v->adoption[i], msg, sizeof(msg))))
-			return util_err(err, errlen, rc, "adoption[%zu].%s", i, msg);
-	for (size_t i = 0; i < v->npolicies; i++) {
-		struct pin_policy *p = &v->policies[i];
-		if ((rc = invfile_check_policy(p, msg, sizeof(msg))))
-			return util_err(err, errlen, rc, "pin_policies[%zu].%s", i, msg);
-		if (!p->source && !(p->source = strdup("inventory")))
-			return util_err(err, errlen, -ENOMEM, "out of memory");
-		if (!apps_valid_source(p->source))
-			return util_err(err, errlen, -EINVAL, "pin_policies[%zu].source: unknown",
-					i);
-	}
-	/* Sorted, duplicates are neighbours: O(n log n) even for long histories. */
-	invfile_sort_version(v);
-	for (size_t i = 1; i < v->nadoption; i++)
-		if (strcmp(v->adoption[i - 1].at, v->adoption[i].at) == 0)
-			return util_err(err, errlen, -EINVAL, "adoption: two samples for %s",
-					v->adoption[i].at);
-	for (size_t i = 1; i < v->npolicies; i++) {
-		const struct pin_policy *a = &v->policies[i - 1], *b = &v->policies[i];
-		if (strcmp(a->pattern, b->pattern) == 0 &&
-		    a->include_subdomains == b->include_subdomains)
-			return util_err(err, errlen, -EINVAL,
-					"pin_policies: two policies for %s (include_subdomains %s)",
-					b->pattern, b->include_subdomains ? "true" : "false");
-	}
 	return 0;
 }
 

@@ -10,8 +10,6 @@
 
 #include "model/model.h"
 
-/** "inventory", "nsc", "trustkit", "okhttp" or "api". */
-bool apps_valid_source(const char *s);
 /** Deep copies; 0 or -ENOMEM (dst left empty). */
 int apps_copy_policy(const struct pin_policy *src, struct pin_policy *dst);
 int apps_copy_version(const struct app_version *src, struct app_version *dst);
@@ -31,14 +29,6 @@ void apps_del_policy(struct app_version *v, size_t i);
 void apps_del_sample(struct app_version *v, size_t i);
 /** Add a copy, replacing the element with the same key. 0 or -ENOMEM. */
 int apps_put_policy(struct app_version *v, const struct pin_policy *p);
-/** Validate (and set at_time). 0 or -EINVAL with "field: reason". */
-int apps_check_sample(struct adoption_sample *s, char *err, size_t errlen);
-/**
- * Validate a whole version in place: version string, released, samples
- * (no duplicate dates), policies (invfile_check_policy, source defaulted to
- * "inventory", no duplicate keys); then sort it. 0 or -EINVAL/-ENOMEM.
- */
-int apps_check_version(struct app_version *v, char *err, size_t errlen);
 /** Same stored content (pins compared in order; both sorted). */
 bool apps_policy_equal(const struct pin_policy *a, const struct pin_policy *b);
 

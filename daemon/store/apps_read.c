@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "store/db.h"
-#include "importers/invfile.h"
+#include "model/sort.h"
 #include "base/array.h"
 #include "base/util.h"
 
@@ -158,7 +158,7 @@ static int load_version_body(struct db *db, struct app_version *v)
 	for (size_t i = 0; !rc && i < v->npolicies; i++)
 		rc = load_pins(db, &v->policies[i]);
 	if (!rc)
-		invfile_sort_version(v);
+		model_sort_version(v);
 	return rc;
 }
 
@@ -193,7 +193,7 @@ static int load_versions(struct db *db, struct app *a)
 	for (size_t i = 0; !rc && i < a->nversions; i++)
 		rc = load_version_body(db, &a->versions[i]);
 	if (!rc)
-		invfile_sort_app(a);
+		model_sort_app(a);
 	return rc;
 }
 

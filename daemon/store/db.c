@@ -148,6 +148,34 @@ void db_rollback(struct db *db)
 		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int db_tx_begin(struct db *db, bool *owned, char *err, size_t errlen)
+{
+	*owned = false;
+	if (!sqlite3_get_autocommit(db->h))
+		return 0;
+	int rc = db_begin(db);
+	if (rc)
+		return util_err(err, errlen, rc, "cannot start a transaction: %s", db_errmsg(db));
+	*owned = true;
+	return 0;
+}
+
+int db_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen)
+{
+	if (!owned)
+		return rc;
+	if (rc) {
+		db_rollback(db);
+		return rc;
+	}
+	rc = db_commit(db);
+	if (rc) {
+		util_err(err, errlen, rc, "commit failed: %s", db_errmsg(db));
+		db_rollback(db);
+	}
+	return rc;
+}
+
 sqlite3_stmt *db_stmt(struct db *db, const char *sql)
 {
 	for (size_t i = 0; i < db->ncache; i++) {

@@ -53,6 +53,28 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/**
+ * Join or open a transaction. When @db's connection is inside one already
+ * (sqlite3_get_autocommit() == 0), join it: *owned is false and its owner
+ * commits or rolls back. Otherwise BEGIN IMMEDIATE and *owned is true. 0, or
+ * the negative errno with "cannot start a transaction: <why>" in @err.
+ *
+ *	bool owned;
+ *	int rc = db_tx_begin(db, &owned, err, errlen);
+ *	if (rc)
+ *		return rc;
+ *	rc = ...writes...;
+ *	return db_tx_end(db, owned, rc, err, errlen);
+ */
+int db_tx_begin(struct db *db, bool *owned, char *err, size_t errlen);
+/**
+ * End what db_tx_begin() started. When @owned: COMMIT if @rc is 0 (rolled
+ * back, with "commit failed: <why>" in @err, when the COMMIT fails), ROLLBACK
+ * otherwise. A joined transaction (@owned false) is left to its owner, failed
+ * or not. Returns @rc, or the COMMIT's negative errno.
+ */
+int db_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen);
+
 /** Run SQL without results. 0 or -EIO with sqlite's message in @err. */
 int db_exec(struct db *db, const char *sql, char *err, size_t errlen);
 

@@ -8,81 +8,9 @@
 #include "store/apps.h"
 #include "store/audit.h"
 #include "store/db.h"
-#include "importers/invfile.h"
+#include "model/json.h"
+#include "model/validate.h"
 #include "base/util.h"
-
-#define MAX_TAGS 64
-
-int inventory_tx_begin(struct db *db, bool *owned, char *err, size_t errlen)
-{
-	*owned = false;
-	if (!sqlite3_get_autocommit(db_handle(db)))
-		return 0;
-	int rc = db_begin(db);
-	if (rc)
-		return util_err(err, errlen, rc, "cannot start a transaction: %s", db_errmsg(db));
-	*owned = true;
-	return 0;
-}
-
-int inventory_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen)
-{
-	if (!owned)
-		return rc;
-	if (rc) {
-		db_rollback(db);
-		return rc;
-	}
-	rc = db_commit(db);
-	if (rc) {
-		util_err(err, errlen, rc, "commit failed: %s", db_errmsg(db));
-		db_rollback(db);
-	}
-	return rc;
-}
-
-static int cmp_tag(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-int inventory_endpoint_check(struct endpoint *e, char *err, size_t errlen)
-{
-	if (!e->host || model_normalize_host(e->host))
-		return util_err(err, errlen, -EINVAL, "host: not a valid host name");
-	if (e->sni && model_normalize_host(e->sni))
-		return util_err(err, errlen, -EINVAL, "sni: not a valid host name");
-	if (e->port < 1 || e->port > 65535)
-		return util_err(err, errlen, -EINVAL, "port: must be between 1 and 65535");
-	if (!e->environment && !(e->environment = strdup("production")))
-		return util_err(err, errlen, -ENOMEM, "out of memory");
-	size_t n = strlen(e->environment);
-	if (n < 1 || n > 64 || util_has_ctrl(e->environment))
-		return util_err(err, errlen, -EINVAL,
-				"environment: 1 to 64 bytes without control characters");
-	if (e->owner && (strlen(e->owner) > 128 || util_has_ctrl(e->owner)))
-		return util_err(err, errlen, -EINVAL,
-				"owner: at most 128 bytes without control characters");
-	if (e->ntags > MAX_TAGS)
-		return util_err(err, errlen, -EINVAL, "tags: at most %d tags", MAX_TAGS);
-	for (size_t i = 0; i < e->ntags; i++) {
-		n = e->tags[i] ? strlen(e->tags[i]) : 0;
-		if (n < 1 || n > 64 || util_has_ctrl(e->tags[i]))
-			return util_err(err, errlen, -EINVAL,
-					"tags[%zu]: 1 to 64 bytes without control characters", i);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(e->tags[k], e->tags[i]) == 0)
-				return util_err(err, errlen, -EINVAL,
-						"tags[%zu]: duplicate of tags[%zu]", i, k);
-	}
-	if (e->ntags > 1)
-		qsort(e->tags, e->ntags, sizeof(char *), cmp_tag);
-	if (e->interval_s == 0)
-		e->interval_s = INVENTORY_DEFAULT_INTERVAL;
-	if (e->interval_s < 10 || e->interval_s > 604800)
-		return util_err(err, errlen, -EINVAL, "interval: must be between 10s and 7d");
-	return 0;
-}
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -110,9 +38,9 @@ static int load_tags(struct db *db, struct endpoint *e)
 	int rc;
 	bool oom = false;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && !oom) {
-		if (e->ntags >= MAX_TAGS) /* the store never writes more */
+		if (e->ntags >= MODEL_MAX_TAGS) /* the store never writes more */
 			break;
-		if (!e->tags && !(e->tags = calloc(MAX_TAGS, sizeof(char *)))) {
+		if (!e->tags && !(e->tags = calloc(MODEL_MAX_TAGS, sizeof(char *)))) {
 			oom = true;
 			break;
 		}
@@ -304,8 +232,8 @@ static int ep_audit(struct db *db, const char *actor, const char *action,
 	const struct endpoint *e = after ? after : before;
 	char id[300];
 	snprintf(id, sizeof(id), "%s:%d", e->host, e->port);
-	json_t *b = before ? invfile_endpoint_to_json(before) : NULL;
-	json_t *a = after ? invfile_endpoint_to_json(after) : NULL;
+	json_t *b = before ? model_endpoint_to_json(before) : NULL;
+	json_t *a = after ? model_endpoint_to_json(after) : NULL;
 	int rc;
 	if ((before && !b) || (after && !a))
 		rc = util_err(err, errlen, -ENOMEM, "out of memory");
@@ -356,7 +284,7 @@ static int ep_update(struct db *db, const char *actor, const struct endpoint *ha
 	static const char sql[] = "UPDATE endpoints SET sni = ?, environment = ?, owner = ?, "
 				  "third_party = ?, interval_s = ?, enabled = ?, updated_at = ? "
 				  "WHERE id = ?";
-	json_t *a = invfile_endpoint_to_json(have), *b = invfile_endpoint_to_json(e);
+	json_t *a = model_endpoint_to_json(have), *b = model_endpoint_to_json(e);
 	bool same = a && b && json_equal(a, b);
 	json_decref(a);
 	json_decref(b);
@@ -404,13 +332,13 @@ int inventory_endpoint_create(struct db *db, const char *actor, struct endpoint 
 			      size_t errlen)
 {
 	bool owned;
-	int rc = inventory_endpoint_check(e, err, errlen);
+	int rc = model_check_endpoint(e, err, errlen);
 	if (rc)
 		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = ep_insert(db, actor, e, err, errlen);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint *e, bool *created,
@@ -419,7 +347,7 @@ int inventory_endpoint_ensure(struct db *db, const char *actor, struct endpoint 
 	struct endpoint have = { 0 };
 	if (created)
 		*created = false;
-	int rc = inventory_endpoint_check(e, err, errlen);
+	int rc = model_check_endpoint(e, err, errlen);
 	if (!rc && !(rc = inventory_endpoint_get(db, e->host, e->port, &have, err, errlen)))
 		e->id = have.id;
 	model_endpoint_free(&have);
@@ -438,16 +366,16 @@ int inventory_endpoint_update(struct db *db, const char *actor, struct endpoint 
 	bool owned;
 	if (changed)
 		*changed = false;
-	int rc = inventory_endpoint_check(e, err, errlen);
+	int rc = model_check_endpoint(e, err, errlen);
 	if (rc)
 		return rc;
-	if ((rc = inventory_tx_begin(db, &owned, err, errlen)))
+	if ((rc = db_tx_begin(db, &owned, err, errlen)))
 		return rc;
 	rc = inventory_endpoint_get(db, e->host, e->port, &have, err, errlen);
 	if (!rc)
 		rc = ep_update(db, actor, &have, e, changed, err, errlen);
 	model_endpoint_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 int inventory_endpoint_delete(struct db *db, const char *actor, const char *host, int port,
@@ -455,14 +383,14 @@ int inventory_endpoint_delete(struct db *db, const char *actor, const char *host
 {
 	struct endpoint have = { 0 };
 	bool owned;
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = inventory_endpoint_get(db, host, port, &have, err, errlen);
 	if (!rc)
 		rc = ep_delete(db, actor, &have, err, errlen);
 	model_endpoint_free(&have);
-	return inventory_tx_end(db, owned, rc, err, errlen);
+	return db_tx_end(db, owned, rc, err, errlen);
 }
 
 /* ---- import ------------------------------------------------------------- */
@@ -522,7 +450,7 @@ static int import_endpoints(struct db *db, const char *actor, const struct inven
 			rc = util_err(err, errlen, -ENOMEM, "out of memory");
 			break;
 		}
-		rc = inventory_endpoint_check(&e, err, errlen);
+		rc = model_check_endpoint(&e, err, errlen);
 		struct endpoint *h =
 			rc || !nhave ? NULL : bsearch(&e, have, nhave, sizeof(*have), ep_cmp_void);
 		if (!rc && !h) {
@@ -565,7 +493,7 @@ int inventory_import(struct db *db, const char *actor, const struct inventory *w
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	int rc = inventory_tx_begin(db, &owned, err, errlen);
+	int rc = db_tx_begin(db, &owned, err, errlen);
 	if (rc)
 		return rc;
 	rc = audit_head(db, head, &rows0, err, errlen);
@@ -591,7 +519,7 @@ int inventory_import(struct db *db, const char *actor, const struct inventory *w
 	if (!rc)
 		rc = audit_head(db, head, &rows1, err, errlen);
 	st->audit_rows = (unsigned)(rows1 - rows0);
-	rc = inventory_tx_end(db, owned, rc, err, errlen);
+	rc = db_tx_end(db, owned, rc, err, errlen);
 	if (rc)
 		memset(st, 0, sizeof(*st));
 	return rc;

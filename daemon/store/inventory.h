@@ -2,9 +2,9 @@
  * reconciling import of an inventory document (docs/inventory.md).
  *
  * Conventions of every write function here and in apps.h:
- * - it runs in its own transaction (db_begin = BEGIN IMMEDIATE), unless the
- *   connection is already inside one, in which case it joins it and leaves
- *   commit/rollback to the caller (so the API can group several writes);
+ * - it runs in its own transaction (db_tx_begin: BEGIN IMMEDIATE), unless
+ *   the connection is already inside one, in which case it joins it and
+ *   leaves commit/rollback to the caller (so the API can group several writes);
  * - each change appends one audit row (audit.h) in the same transaction,
  *   with @actor ("cli:<user>", "token:<name>");
  * - a write that changes nothing writes nothing and no audit row;
@@ -22,27 +22,15 @@
 
 struct db;
 
-/** Probe interval stored when none is given (schema default). */
-#define INVENTORY_DEFAULT_INTERVAL 300
-
 /**
  * Load everything into @out (zeroed first; free with model_inventory_free):
  * endpoints (sorted by host, port; tags sorted) and apps (sorted by name)
- * with their versions (version-number order, see invfile_version_cmp),
+ * with their versions (version-number order, see model_version_cmp),
  * adoption samples (ascending by date), pin policies (by pattern, then
  * include_subdomains) and pins (current before backup, then by base64).
  * 0 or negative errno with a message.
  */
 int inventory_load(struct db *db, struct inventory *out, char *err, size_t errlen);
-
-/**
- * Check and normalise an endpoint in place: host and sni (model_normalize_host),
- * port 1..65535, environment 1..64 bytes (NULL becomes "production"), owner
- * <= 128 bytes, tags 1..64 bytes without control characters and no
- * duplicates (sorted), interval 10 s..7 d (0 becomes the default 300).
- * 0 or -EINVAL with a message naming the field.
- */
-int inventory_endpoint_check(struct endpoint *e, char *err, size_t errlen);
 
 /** Read one endpoint by (host, port) (host normalised here). 0, -ENOENT, or errno. */
 int inventory_endpoint_get(struct db *db, const char *host, int port, struct endpoint *out,
@@ -104,10 +92,5 @@ struct inventory_import_stats {
  */
 int inventory_import(struct db *db, const char *actor, const struct inventory *want, bool prune,
 		     struct inventory_import_stats *st, char *err, size_t errlen);
-
-/** Start a transaction unless one is open; *owned tells whether we did. 0 or -EIO. */
-int inventory_tx_begin(struct db *db, bool *owned, char *err, size_t errlen);
-/** Commit if @owned and @rc == 0, roll back if @owned and @rc != 0. Returns @rc or commit error. */
-int inventory_tx_end(struct db *db, bool owned, int rc, char *err, size_t errlen);
 
 #endif

@@ -95,6 +95,178 @@ int webhooks_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up)
 	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
+/* ---- delivery ------------------------------------------------------------ */
+
+/* The connection's own message: the worker's log lines show it as it is. */
+static int sqlerr(struct db *db, int src, char *err, size_t errlen)
+{
+	return util_err(err, errlen, db_errno(src), "%s", db_errmsg(db));
+}
+
+static char *col_dup(sqlite3_stmt *s, int i, int *rc)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	char *d = t ? strdup((const char *)t) : NULL;
+	if (t && !d)
+		*rc = -ENOMEM;
+	return d;
+}
+
+void webhooks_due_free(struct webhooks_due *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].key);
+		free(rows[i].body);
+		free(rows[i].url);
+		free(rows[i].secret);
+	}
+	free(rows);
+}
+
+int webhooks_outbox_due(struct db *db, time_t now, size_t max, struct webhooks_due **rows,
+			size_t *n, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT o.id, o.webhook_id, o.idempotency_key, o.body, o.attempts, "
+		"o.next_attempt_at,"
+		" o.created_at, w.url, w.secret FROM webhooks w JOIN webhook_outbox o ON o.id ="
+		" (SELECT h.id FROM webhook_outbox h LEFT JOIN alerts a ON a.id = h.alert_id"
+		"  WHERE h.webhook_id = w.id AND h.state = 'pending' AND (h.alert_id IS NULL OR"
+		"  NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.webhook_id = h.webhook_id"
+		"  AND p.state = 'pending' AND p.alert_id = h.alert_id AND p.id < h.id))"
+		"  ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1"
+		"  ELSE 2 END, h.id LIMIT 1)"
+		" WHERE w.enabled = 1 AND o.next_attempt_at <= ?1 ORDER BY o.id LIMIT ?2";
+	struct webhooks_due *v = NULL;
+	size_t cnt = 0;
+	int rc = 0, src = SQLITE_DONE;
+	*rows = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	if (max > WEBHOOKS_MAX)
+		max = WEBHOOKS_MAX;
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, now);
+	db_bind_int64(&b, (int64_t)max);
+	if (db_bound(&b) != SQLITE_OK) {
+		rc = sqlerr(db, db_bound(&b), err, errlen);
+		sqlite3_reset(s);
+		return rc;
+	}
+	v = calloc(max, sizeof(*v));
+	if (!v) {
+		sqlite3_reset(s);
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	}
+	while (cnt < max && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		struct webhooks_due *d = &v[cnt++];
+		d->id = sqlite3_column_int64(s, 0);
+		d->webhook_id = sqlite3_column_int64(s, 1);
+		d->attempts = sqlite3_column_int(s, 4);
+		d->next_attempt_at = (time_t)sqlite3_column_int64(s, 5);
+		d->created_at = (time_t)sqlite3_column_int64(s, 6);
+		d->key = col_dup(s, 2, &rc);
+		d->body = col_dup(s, 3, &rc);
+		d->url = col_dup(s, 7, &rc);
+		d->secret = col_dup(s, 8, &rc);
+		if (rc)
+			break;
+	}
+	if (rc)
+		util_err(err, errlen, rc, "out of memory");
+	else if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = sqlerr(db, src, err, errlen);
+	sqlite3_reset(s);
+	if (rc) {
+		webhooks_due_free(v, cnt);
+		return rc;
+	}
+	if (cnt == 0) {
+		free(v);
+		v = NULL;
+	}
+	*rows = v;
+	*n = cnt;
+	return 0;
+}
+
+int webhooks_outbox_give_up_old(struct db *db, time_t now, int64_t give_up_s, int *given_up,
+				char *err, size_t errlen)
+{
+	static const char sql[] =
+		"UPDATE webhook_outbox SET state = 'given_up', last_error = 'gave up after ' ||"
+		" (?1 - created_at) || 's: ' || coalesce(last_error, 'never delivered')"
+		" WHERE state = 'pending' AND created_at <= ?1 - ?2";
+	static const char sql_any[] = "SELECT 1 FROM webhook_outbox WHERE state = 'pending'"
+				      " AND created_at <= ?1 - ?2 LIMIT 1";
+	if (given_up)
+		*given_up = 0;
+	sqlite3_stmt *s = db_stmt(db, sql_any);
+	if (!s)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, now);
+	db_bind_int64(&b, give_up_s);
+	int src = db_bound(&b) != SQLITE_OK ? db_bound(&b) : sqlite3_step(s);
+	int rc = src == SQLITE_ROW || src == SQLITE_DONE ? 0 : sqlerr(db, src, err, errlen);
+	sqlite3_reset(s);
+	if (rc || src == SQLITE_DONE)
+		return rc;
+	if (!(s = db_stmt(db, sql)))
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	b = db_binder(s);
+	db_bind_int64(&b, now);
+	db_bind_int64(&b, give_up_s);
+	src = db_bound(&b) != SQLITE_OK ? db_bound(&b) : sqlite3_step(s);
+	if (src != SQLITE_DONE)
+		rc = sqlerr(db, src, err, errlen);
+	else if (given_up)
+		*given_up = sqlite3_changes(db_handle(db));
+	sqlite3_reset(s);
+	return rc;
+}
+
+int webhooks_outbox_delivered(struct db *db, int64_t id, char *err, size_t errlen)
+{
+	static const char sql[] = "DELETE FROM webhook_outbox WHERE id = ?1";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	int src = db_bound(&b) != SQLITE_OK ? db_bound(&b) : sqlite3_step(s);
+	int rc = src == SQLITE_DONE ? 0 : sqlerr(db, src, err, errlen);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int webhooks_outbox_failed(struct db *db, const struct webhooks_attempt *a, char *err,
+			   size_t errlen)
+{
+	static const char sql[] =
+		"UPDATE webhook_outbox SET attempts = ?2, last_status = NULLIF(?3, 0), last_error "
+		"= ?4,"
+		" state = ?5, next_attempt_at = ?6 WHERE id = ?1 AND state = 'pending'";
+	sqlite3_stmt *s = db_stmt(db, sql);
+	if (!s)
+		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, a->id);
+	db_bind_int64(&b, a->attempts);
+	db_bind_int64(&b, a->status);
+	db_bind_text(&b, a->error);
+	db_bind_text(&b, a->given_up ? "given_up" : "pending");
+	db_bind_int64(&b, a->next_attempt_at);
+	int src = db_bound(&b) != SQLITE_OK ? db_bound(&b) : sqlite3_step(s);
+	int rc = src == SQLITE_DONE ? 0 : sqlerr(db, src, err, errlen);
+	sqlite3_reset(s);
+	return rc;
+}
+
 /* ---- configuration rows ------------------------------------------------- */
 
 static json_t *webhook_row_json(sqlite3_stmt *s, webhooks_redact_fn redact)

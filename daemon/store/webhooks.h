@@ -5,6 +5,7 @@
 #ifndef PINWATCH_WEBHOOKS_H
 #define PINWATCH_WEBHOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -44,6 +45,64 @@ int webhooks_enqueue(struct db *db, int64_t webhook_id, int64_t alert_id, const 
 
 /** Outbox rows pending and given up into *pending and *given_up. 0 or -EIO. */
 int webhooks_outbox_counts(struct db *db, int64_t *pending, int64_t *given_up);
+
+/* ---- delivery: the rows the worker (alerts/webhook_worker.c) sends ---- */
+
+/** The head outbox row of one webhook, due for an attempt (webhooks_outbox_due). */
+struct webhooks_due {
+	int64_t id, webhook_id;
+	int attempts;
+	time_t next_attempt_at, created_at;
+	char *key, *body;   /**< idempotency key and payload; owned */
+	char *url, *secret; /**< the webhook's; owned; secret NULL when none */
+};
+
+/**
+ * The head row of every enabled webhook when it is due at @now, in outbox id
+ * order, at most @max (<= 0: none): per webhook the most severe pending row
+ * (by its alert's current severity: critical, warning, then the rest), the
+ * oldest first among equals, and never a row whose alert has an older row
+ * still pending (a "resolved" or a downgrade never overtakes what it
+ * follows). A webhook whose head is not due yet starts nothing. On success
+ * *rows is a new array of *n rows (NULL when none) to free with
+ * webhooks_due_free(). 0, -ENOMEM, or -EIO/-EBUSY with SQLite's message in @err.
+ */
+int webhooks_outbox_due(struct db *db, time_t now, size_t max, struct webhooks_due **rows,
+			size_t *n, char *err, size_t errlen);
+/** Free @rows from webhooks_outbox_due (NULL-safe). */
+void webhooks_due_free(struct webhooks_due *rows, size_t n);
+
+/**
+ * Give up on the pending rows created at least @give_up_s before @now: state
+ * given_up, last_error "gave up after <age>s: <last error or 'never
+ * delivered'>" (kept, visible). Looks first and writes only when such a row
+ * exists (an UPDATE takes the write lock even when nothing matches). How many
+ * rows into *given_up (may be NULL). 0 or a negative errno with SQLite's
+ * message in @err.
+ */
+int webhooks_outbox_give_up_old(struct db *db, time_t now, int64_t give_up_s, int *given_up,
+				char *err, size_t errlen);
+
+/** Delete outbox row @id: it was delivered. 0 or a negative errno with SQLite's message in @err. */
+int webhooks_outbox_delivered(struct db *db, int64_t id, char *err, size_t errlen);
+
+/** A failed delivery attempt of one outbox row, as webhooks_outbox_failed() records it. */
+struct webhooks_attempt {
+	int64_t id;		/**< the outbox row */
+	int attempts;		/**< attempts made so far, this one included */
+	long status;		/**< HTTP status; 0: none (no response) */
+	const char *error;	/**< last_error (borrowed) */
+	bool given_up;		/**< state given_up instead of pending */
+	time_t next_attempt_at; /**< when to try again (given up: now) */
+};
+
+/**
+ * Record the failed attempt @a on its row when that row is still pending (a
+ * row given up or retried meanwhile is left alone). 0 or a negative errno
+ * with SQLite's message in @err.
+ */
+int webhooks_outbox_failed(struct db *db, const struct webhooks_attempt *a, char *err,
+			   size_t errlen);
 
 /* ---- configuration rows: the contracts of alerts/webhook.h's webhook_add,
  * webhook_remove, webhook_list_json, webhook_outbox_json, webhook_outbox_retry,

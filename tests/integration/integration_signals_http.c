@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "alerts/alerts_engine.h"
+#include "signals/reports.h"
 #include "base/config.h"
 #include "store/db.h"
 #include "http/http.h"
@@ -253,7 +254,8 @@ static void test_candidate_pokes_alert_engine(void **state)
 	char err[ERRLEN];
 	struct config c;
 	config_defaults(&c);
-	struct alerts_engine *e = alerts_engine_new(&c, dbpath, err, sizeof(err));
+	struct alerts_engine *e =
+		alerts_engine_new(&c, dbpath, &reports_alerts_source, err, sizeof(err));
 	assert_non_null(e);
 	int64_t t0 = util_mono_ms();
 	while (alerts_engine_runs(e) < 1 && util_mono_ms() - t0 < test_ms(20000))

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "alerts/alerts.h"
+#include "signals/reports.h"
 #include "alerts/alerts_engine.h"
 #include "base/config.h"
 #include "store/db.h"
@@ -257,7 +258,7 @@ static struct alert_cond stranding(double share)
 	struct alert_cond c = { .kind = ALERT_STRANDING_NOW,
 				.endpoint_id = 1,
 				.app_id = 1,
-				.severity = ALERT_CRITICAL };
+				.severity = SEVERITY_CRITICAL };
 	assert_int_equal(alerts_fingerprint(c.kind, "api.example.com", 443, "shop-android",
 					    c.fingerprint, sizeof(c.fingerprint)),
 			 0);
@@ -455,7 +456,8 @@ static void test_critical_first_with_slow_receiver(void **state)
 	struct alert_cond c[NWARN + NINFO + 1];
 	for (int i = 0; i < NWARN + NINFO; i++) {
 		c[i] = (struct alert_cond){ .kind = ALERT_PIN_FAILURES_REPORTED,
-					    .severity = i < NWARN ? ALERT_WARNING : ALERT_INFO };
+					    .severity =
+						    i < NWARN ? SEVERITY_WARNING : SEVERITY_INFO };
 		snprintf(c[i].fingerprint, sizeof(c[i].fingerprint), "pin_failures_reported-%016d",
 			 i);
 		snprintf(c[i].summary, sizeof(c[i].summary), "forged %d", i);
@@ -815,16 +817,21 @@ static void test_stranding_through_readiness(void **state)
 		fail_msg("%s", err);
 
 	rd_obs("192.0.2.1", 1, 2, t0 - 500, t0);
-	assert_int_equal(alerts_evaluate(db, &cfg, t0, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, t0, &reports_alerts_source, &res, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now'"), 0);
 
 	/* The server now presents leaf Y: 4.2.0 (31%) is stranded. */
 	rd_obs("192.0.2.1", 3, 4, t0 + 100, t0 + 100);
-	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 100, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, t0 + 100, &reports_alerts_source, &res, err, sizeof(err)),
+		0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'stranding_now' AND"
 			   " status = 'firing' AND severity = 'critical'"),
 			 1);
-	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 200, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, t0 + 200, &reports_alerts_source, &res, err, sizeof(err)),
+		0);
 	assert_int_equal(webhook_deliver_due(db, &cfg, t0 + 200, NULL, NULL, 0), 0);
 	assert_int_equal(rcv_count(r), 1);
 	json_t *j = req_json(r, 0);
@@ -845,7 +852,9 @@ static void test_stranding_through_readiness(void **state)
 
 	/* Fixed: leaf X is back. */
 	rd_obs("192.0.2.1", 1, 2, t0 + 300, t0 + 300);
-	assert_int_equal(alerts_evaluate(db, &cfg, t0 + 300, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, t0 + 300, &reports_alerts_source, &res, err, sizeof(err)),
+		0);
 	assert_int_equal(webhook_deliver_due(db, &cfg, t0 + 300, NULL, NULL, 0), 0);
 	assert_int_equal(rcv_count(r), 2);
 	j = req_json(r, 1);
@@ -868,7 +877,8 @@ static void test_engine_poke_delivers(void **state)
 	struct rcv *r = rcv_new(200);
 	add_hook(r, "/hook", "warning");
 	cfg.alerts_probe_failures = 3;
-	struct alerts_engine *e = alerts_engine_new(&cfg, path, err, sizeof(err));
+	struct alerts_engine *e =
+		alerts_engine_new(&cfg, path, &reports_alerts_source, err, sizeof(err));
 	assert_non_null(e);
 	WAIT_FOR(alerts_engine_runs(e) >= 1);
 	assert_int_equal(rcv_count(r), 0);

@@ -461,7 +461,7 @@ static void eval_case(uint8_t d_tag, uint8_t e_tag, uint8_t r_tag, uint8_t pin_t
 	assert_int_equal(readiness_eval(idx, &obs, &o, &rep), 0);
 	assert_int_equal(rep.eps[0].variants_differ, want_differ);
 	if (want_differ)
-		assert_true(rep.eps[0].severity >= READINESS_WARNING);
+		assert_true(rep.eps[0].severity >= SEVERITY_WARNING);
 	assert_int_equal(rep.eps[0].napps, 1);
 	assert_true(rep.eps[0].apps[0].now.stranded_share > want_stranded - 1e-9 &&
 		    rep.eps[0].apps[0].now.stranded_share < want_stranded + 1e-9);
@@ -469,7 +469,7 @@ static void eval_case(uint8_t d_tag, uint8_t e_tag, uint8_t r_tag, uint8_t pin_t
 	for (size_t i = 0; i < rep.findings.nfindings; i++)
 		if (rep.findings.findings[i].id == LINT_CHAINS_DIFFER) {
 			nf++;
-			assert_int_equal(rep.findings.findings[i].severity, LINT_WARNING);
+			assert_int_equal(rep.findings.findings[i].severity, SEVERITY_WARNING);
 			assert_ptr_equal(rep.findings.findings[i].version_ref, &ver);
 		}
 	assert_int_equal(nf, want_findings);

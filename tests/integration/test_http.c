@@ -827,7 +827,7 @@ static void test_readiness(void **state)
 		assert_string_equal(jstr(rf, "severity"), jstr(f, "severity"));
 		assert_string_equal(jstr(rf, "text"), jstr(f, "message"));
 		assert_string_equal(jstr(f, "severity"),
-				    lint_severity_name(lint_rule_find(jstr(f, "rule"))->severity));
+				    severity_name(lint_rule_find(jstr(f, "rule"))->severity));
 		nwarn += strcmp(jstr(f, "severity"), "info") != 0;
 		ncrit += strcmp(jstr(f, "severity"), "critical") == 0;
 		nfew += !strcmp(jstr(f, "rule"), "too-few-pins") && jstr(f, "version") &&

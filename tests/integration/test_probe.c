@@ -515,7 +515,7 @@ static void test_cli_probe_store_normalised_and_audited(void **state)
 		else
 			assert_null(e->sni);
 		assert_string_equal(e->environment, "production");
-		assert_int_equal(e->interval_s, INVENTORY_DEFAULT_INTERVAL);
+		assert_int_equal(e->interval_s, MODEL_DEFAULT_INTERVAL);
 		assert_true(e->enabled);
 		free_eps(eps, nep);
 	}

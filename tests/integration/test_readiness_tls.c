@@ -159,13 +159,13 @@ static void test_rotation_on_a_live_server(void **state)
 	store_observation(db, &r1, now - 3600);
 
 	json_t *rep = NULL;
-	enum readiness_severity worst;
+	enum severity worst;
 	assert_int_equal(readiness_check_db(db, now, &rep, &worst, err, sizeof(err)), 0);
 	json_t *android = app_of(rep, "shop-android"), *ios = app_of(rep, "shop-ios");
 	assert_true(share(android, "now") == 0);
 	assert_true(share(ios, "now") == 0);
 	assert_true(fabs(share(android, "key_rotation") - 0.23) < 1e-9);
-	assert_true(worst != READINESS_CRITICAL);
+	assert_true(worst != SEVERITY_CRITICAL);
 	json_decref(rep);
 
 	/* Rotate the live server's leaf key and probe again. */
@@ -181,7 +181,7 @@ static void test_rotation_on_a_live_server(void **state)
 	if (fabs(share(android, "now") - 0.23) > 1e-9)
 		fail_msg("stranded now %.6f, want 0.23", share(android, "now"));
 	assert_true(share(ios, "now") == 0);
-	assert_int_equal(worst, READINESS_CRITICAL);
+	assert_int_equal(worst, SEVERITY_CRITICAL);
 	json_decref(rep);
 
 	/* One endpoint alone, and an endpoint that is not inventoried. */

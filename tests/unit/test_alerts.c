@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "alerts/alerts.h"
+#include "signals/reports.h"
 #include "base/config.h"
 #include "store/db.h"
 #include "model/model.h"
@@ -66,7 +67,7 @@ static int64_t q(const char *sql)
 }
 
 static void cond(struct alert_cond *c, enum alert_kind kind, int64_t ep, int64_t app,
-		 enum alert_severity sev, double share)
+		 enum severity sev, double share)
 {
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
@@ -91,25 +92,25 @@ static void test_alerts_decide_table(void **state)
 	(void)state;
 	static const struct {
 		bool firing;
-		enum alert_severity prev_sev;
+		enum severity prev_sev;
 		time_t last_sent;
 		bool present;
-		enum alert_severity sev;
+		enum severity sev;
 		time_t now;
 		enum alert_action want;
 	} cases[] = {
-		{ false, ALERT_SEV_NONE, 0, false, ALERT_SEV_NONE, 1000, ALERT_ACT_NONE },
-		{ false, ALERT_SEV_NONE, 0, true, ALERT_WARNING, 1000, ALERT_ACT_OPEN },
-		{ true, ALERT_WARNING, 900, false, ALERT_SEV_NONE, 1000, ALERT_ACT_RESOLVE },
-		{ true, ALERT_WARNING, 900, true, ALERT_CRITICAL, 1000, ALERT_ACT_CHANGE },
-		{ true, ALERT_CRITICAL, 900, true, ALERT_WARNING, 1000, ALERT_ACT_CHANGE },
-		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 950, ALERT_ACT_UPDATE },
+		{ false, SEVERITY_OK, 0, false, SEVERITY_OK, 1000, ALERT_ACT_NONE },
+		{ false, SEVERITY_OK, 0, true, SEVERITY_WARNING, 1000, ALERT_ACT_OPEN },
+		{ true, SEVERITY_WARNING, 900, false, SEVERITY_OK, 1000, ALERT_ACT_RESOLVE },
+		{ true, SEVERITY_WARNING, 900, true, SEVERITY_CRITICAL, 1000, ALERT_ACT_CHANGE },
+		{ true, SEVERITY_CRITICAL, 900, true, SEVERITY_WARNING, 1000, ALERT_ACT_CHANGE },
+		{ true, SEVERITY_WARNING, 900, true, SEVERITY_WARNING, 950, ALERT_ACT_UPDATE },
 		/* repeat interval 100: boundary at exactly 100 s */
-		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 999, ALERT_ACT_UPDATE },
-		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 1000, ALERT_ACT_REPEAT },
-		{ true, ALERT_WARNING, 900, true, ALERT_WARNING, 1001, ALERT_ACT_REPEAT },
+		{ true, SEVERITY_WARNING, 900, true, SEVERITY_WARNING, 999, ALERT_ACT_UPDATE },
+		{ true, SEVERITY_WARNING, 900, true, SEVERITY_WARNING, 1000, ALERT_ACT_REPEAT },
+		{ true, SEVERITY_WARNING, 900, true, SEVERITY_WARNING, 1001, ALERT_ACT_REPEAT },
 		/* never sent (silenced so far): send now */
-		{ true, ALERT_WARNING, 0, true, ALERT_WARNING, 1000, ALERT_ACT_REPEAT },
+		{ true, SEVERITY_WARNING, 0, true, SEVERITY_WARNING, 1000, ALERT_ACT_REPEAT },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct alert_prev p = { cases[i].firing, cases[i].prev_sev, cases[i].last_sent };
@@ -120,7 +121,7 @@ static void test_alerts_decide_table(void **state)
 	}
 }
 
-static void test_alerts_rotation_severity_table(void **state)
+static void test_alerts_rotation_expiry_level_table(void **state)
 {
 	(void)state;
 	static const int def[4] = { 30, 14, 7, 2 };
@@ -130,20 +131,20 @@ static void test_alerts_rotation_severity_table(void **state)
 	static const struct {
 		const int *th;
 		int days;
-		enum alert_severity want;
+		enum severity want;
 	} cases[] = {
-		{ def, 400, ALERT_SEV_NONE }, { def, 31, ALERT_SEV_NONE },
-		{ def, 30, ALERT_INFO },      { def, 15, ALERT_INFO },
-		{ def, 14, ALERT_WARNING },   { def, 8, ALERT_WARNING },
-		{ def, 7, ALERT_CRITICAL },   { def, 2, ALERT_CRITICAL },
-		{ def, 0, ALERT_CRITICAL },   { def, -5, ALERT_CRITICAL },
-		{ two, 21, ALERT_SEV_NONE },  { two, 20, ALERT_INFO },
-		{ two, 6, ALERT_INFO },	      { two, 5, ALERT_CRITICAL },
-		{ one, 11, ALERT_SEV_NONE },  { one, 10, ALERT_CRITICAL },
-		{ none, 0, ALERT_SEV_NONE },
+		{ def, 400, SEVERITY_OK },     { def, 31, SEVERITY_OK },
+		{ def, 30, SEVERITY_INFO },    { def, 15, SEVERITY_INFO },
+		{ def, 14, SEVERITY_WARNING }, { def, 8, SEVERITY_WARNING },
+		{ def, 7, SEVERITY_CRITICAL }, { def, 2, SEVERITY_CRITICAL },
+		{ def, 0, SEVERITY_CRITICAL }, { def, -5, SEVERITY_CRITICAL },
+		{ two, 21, SEVERITY_OK },      { two, 20, SEVERITY_INFO },
+		{ two, 6, SEVERITY_INFO },     { two, 5, SEVERITY_CRITICAL },
+		{ one, 11, SEVERITY_OK },      { one, 10, SEVERITY_CRITICAL },
+		{ none, 0, SEVERITY_OK },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum alert_severity got = alerts_rotation_severity(cases[i].days, cases[i].th);
+		enum severity got = expiry_level(cases[i].days, cases[i].th);
 		if (got != cases[i].want)
 			fail_msg("case %zu (%d days): got %d want %d", i, cases[i].days, got,
 				 cases[i].want);
@@ -156,11 +157,12 @@ static void test_alerts_probe_failing_severity_table(void **state)
 	static const struct {
 		int64_t n;
 		int th;
-		enum alert_severity want;
+		enum severity want;
 	} cases[] = {
-		{ 0, 3, ALERT_SEV_NONE }, { 2, 3, ALERT_SEV_NONE }, { 3, 3, ALERT_WARNING },
-		{ 8, 3, ALERT_WARNING },  { 9, 3, ALERT_CRITICAL }, { 1, 1, ALERT_WARNING },
-		{ 3, 1, ALERT_CRITICAL }, { 1, 0, ALERT_WARNING },
+		{ 0, 3, SEVERITY_OK },	     { 2, 3, SEVERITY_OK },
+		{ 3, 3, SEVERITY_WARNING },  { 8, 3, SEVERITY_WARNING },
+		{ 9, 3, SEVERITY_CRITICAL }, { 1, 1, SEVERITY_WARNING },
+		{ 3, 1, SEVERITY_CRITICAL }, { 1, 0, SEVERITY_WARNING },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		if (alerts_probe_failing_severity(cases[i].n, cases[i].th) != cases[i].want)
@@ -202,11 +204,11 @@ static void test_alerts_names_roundtrip(void **state)
 		assert_int_equal(out, k);
 	}
 	enum alert_kind ko;
-	enum alert_severity so;
+	enum severity so;
 	assert_int_equal(alerts_kind_parse("nope", &ko), -EINVAL);
-	assert_int_equal(alerts_severity_parse("warning", &so), 0);
-	assert_int_equal(so, ALERT_WARNING);
-	assert_int_equal(alerts_severity_parse("none", &so), -EINVAL);
+	assert_int_equal(severity_parse("warning", SEVERITY_INFO, &so), 0);
+	assert_int_equal(so, SEVERITY_WARNING);
+	assert_int_equal(severity_parse("none", SEVERITY_INFO, &so), -EINVAL);
 	assert_string_equal(alerts_kind_name(ALERT_KIND_COUNT), "unknown");
 }
 
@@ -218,7 +220,7 @@ static void test_alerts_apply_lifecycle(void **state)
 	char err[ERRLEN];
 	struct alerts_result r;
 	struct alert_cond c;
-	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.2);
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, SEVERITY_CRITICAL, 0.2);
 	cfg.alerts_repeat_s = 3600;
 
 	/* New: one firing row, one outbox row per matching enabled webhook (1 and 2). */
@@ -255,7 +257,7 @@ static void test_alerts_apply_lifecycle(void **state)
 	/* Severity drops to warning: a change; the critical-only slack hook, which
 	 * heard of it as critical, hears of the downgrade too. */
 	json_decref(c.details);
-	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_WARNING, 0.05);
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, SEVERITY_WARNING, 0.05);
 	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 4700, &cfg, &r, err, sizeof(err)),
 			 0);
 	assert_int_equal(r.changed, 1);
@@ -295,9 +297,9 @@ static void test_alerts_apply_scope_and_duplicates(void **state)
 	char err[ERRLEN];
 	struct alerts_result r;
 	struct alert_cond c[3];
-	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_WARNING, 0.1);
-	cond(&c[1], ALERT_PROBE_FAILING, 2, 0, ALERT_WARNING, 0);
-	cond(&c[2], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.3); /* duplicate, more severe */
+	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, SEVERITY_WARNING, 0.1);
+	cond(&c[1], ALERT_PROBE_FAILING, 2, 0, SEVERITY_WARNING, 0);
+	cond(&c[2], ALERT_STRANDING_NOW, 1, 1, SEVERITY_CRITICAL, 0.3); /* duplicate, more severe */
 	assert_int_equal(alerts_apply(db, c, 3, ALERT_SCOPE_ALL, 100, &cfg, &r, err, sizeof(err)),
 			 0);
 	assert_int_equal(r.opened, 2);
@@ -327,8 +329,8 @@ static void test_alerts_apply_silences(void **state)
 	struct alerts_result r;
 	struct alert_cond c[2];
 	int64_t sid;
-	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
-	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
+	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, SEVERITY_CRITICAL, 0.1);
+	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, SEVERITY_CRITICAL, 0.1);
 	cfg.alerts_repeat_s = 100000;
 	assert_int_equal(alerts_silence_add(db, "test", NULL, 1, 500, "maintenance", 10, &sid, err,
 					    sizeof(err)),
@@ -391,7 +393,7 @@ static void test_alerts_apply_resolved_unsent_is_quiet(void **state)
 	struct alerts_result r;
 	struct alert_cond c;
 	int64_t sid;
-	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, SEVERITY_CRITICAL, 0.1);
 	assert_int_equal(alerts_silence_add(db, "test", c.fingerprint, 0, 1000, "quiet", 1, &sid,
 					    err, sizeof(err)),
 			 0);
@@ -410,19 +412,19 @@ static void test_alerts_apply_rejects_bad_input_atomically(void **state)
 	(void)state;
 	char err[ERRLEN];
 	struct alert_cond c[2];
-	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
-	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
-	c[1].severity = ALERT_SEV_NONE;
+	cond(&c[0], ALERT_STRANDING_NOW, 1, 1, SEVERITY_CRITICAL, 0.1);
+	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, SEVERITY_CRITICAL, 0.1);
+	c[1].severity = SEVERITY_OK;
 	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "severity"));
-	c[1].severity = ALERT_WARNING;
+	c[1].severity = SEVERITY_WARNING;
 	c[1].fingerprint[0] = 0;
 	assert_int_equal(alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
 			 -EINVAL);
 	/* An unknown endpoint id violates the foreign key: nothing is written. */
 	json_decref(c[1].details);
-	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, ALERT_CRITICAL, 0.1);
+	cond(&c[1], ALERT_STRANDING_NOW, 2, 1, SEVERITY_CRITICAL, 0.1);
 	c[1].endpoint_id = 99;
 	assert_int_not_equal(
 		alerts_apply(db, c, 2, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)), 0);
@@ -438,7 +440,7 @@ static void test_alerts_list_json(void **state)
 	char err[ERRLEN];
 	struct alert_cond c;
 	json_t *arr;
-	cond(&c, ALERT_STRANDING_NOW, 1, 1, ALERT_CRITICAL, 0.1);
+	cond(&c, ALERT_STRANDING_NOW, 1, 1, SEVERITY_CRITICAL, 0.1);
 	assert_int_equal(alerts_apply(db, &c, 1, ALERT_SCOPE_ALL, 10, &cfg, NULL, err, sizeof(err)),
 			 0);
 	assert_int_equal(
@@ -458,8 +460,8 @@ static void test_alerts_list_json(void **state)
 	assert_int_equal(json_array_size(arr), 2);
 	int64_t counts[4];
 	assert_int_equal(alerts_firing_counts(db, counts), 0);
-	assert_int_equal(counts[ALERT_CRITICAL], 1);
-	assert_int_equal(counts[ALERT_WARNING], 0);
+	assert_int_equal(counts[SEVERITY_CRITICAL], 1);
+	assert_int_equal(counts[SEVERITY_WARNING], 0);
 	json_decref(arr);
 	json_decref(c.details);
 }
@@ -509,7 +511,7 @@ static void test_alerts_conds_from_observations_table(void **state)
 	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
 	assert_int_equal(v.n, 1);
 	assert_non_null(find_kind(&v, ALERT_VALIDATION_FAILED, 2));
-	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, ALERT_WARNING);
+	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, SEVERITY_WARNING);
 	alerts_condv_free(&v);
 
 	/* Two more failures in a row, split over two rows (the outcome changed). */
@@ -522,10 +524,10 @@ static void test_alerts_conds_from_observations_table(void **state)
 	assert_int_equal(v.n, 2);
 	const struct alert_cond *pf = find_kind(&v, ALERT_PROBE_FAILING, 1);
 	assert_non_null(pf);
-	assert_int_equal(pf->severity, ALERT_WARNING);
+	assert_int_equal(pf->severity, SEVERITY_WARNING);
 	assert_non_null(strstr(pf->summary, "3 consecutive"));
 	assert_int_equal(json_array_size(json_object_get(pf->details, "addresses")), 1);
-	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, ALERT_CRITICAL);
+	assert_int_equal(find_kind(&v, ALERT_VALIDATION_FAILED, 2)->severity, SEVERITY_CRITICAL);
 	alerts_condv_free(&v);
 
 	/* 9 consecutive: critical. */
@@ -535,15 +537,17 @@ static void test_alerts_conds_from_observations_table(void **state)
 				 err, sizeof(err)),
 			 0);
 	assert_int_equal(alerts_conds_from_observations(db, &cfg, &v, err, sizeof(err)), 0);
-	assert_int_equal(find_kind(&v, ALERT_PROBE_FAILING, 1)->severity, ALERT_CRITICAL);
+	assert_int_equal(find_kind(&v, ALERT_PROBE_FAILING, 1)->severity, SEVERITY_CRITICAL);
 	alerts_condv_free(&v);
 
 	/* Through alerts_evaluate: two alerts open; ok again: probe_failing resolves. */
 	struct alerts_result r;
-	assert_int_equal(alerts_evaluate(db, &cfg, 2000, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, 2000, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.opened, 2);
 	obs(1, "192.0.2.1", "ok", 1, 1, 2100, 2100);
-	assert_int_equal(alerts_evaluate(db, &cfg, 2100, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, 2100, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.resolved, 1);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'resolved' AND kind = "
 			   "'probe_failing'"),
@@ -551,7 +555,8 @@ static void test_alerts_conds_from_observations_table(void **state)
 	/* Disabled endpoints are not evaluated. */
 	assert_int_equal(
 		db_exec(db, "UPDATE endpoints SET enabled = 0 WHERE id = 2", err, sizeof(err)), 0);
-	assert_int_equal(alerts_evaluate(db, &cfg, 2200, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, 2200, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 }
 
@@ -588,11 +593,11 @@ static void test_alerts_conds_from_pin_expiry_table(void **state)
 	static const struct {
 		const char *pattern, *versions, *expires;
 		int64_t days;
-		enum alert_severity sev;
+		enum severity sev;
 	} want[] = {
-		{ "api.example.com", "4.0, 4.4", "2026-11-11", 10, ALERT_WARNING },
-		{ "cdn.example.com", "4.1", "2026-11-21", 20, ALERT_INFO },
-		{ "edge.example.com", "4.4", "2026-12-01", 30, ALERT_INFO },
+		{ "api.example.com", "4.0, 4.4", "2026-11-11", 10, SEVERITY_WARNING },
+		{ "cdn.example.com", "4.1", "2026-11-21", 20, SEVERITY_INFO },
+		{ "edge.example.com", "4.4", "2026-12-01", 30, SEVERITY_INFO },
 	};
 	assert_int_equal(v.n, ARRAY_SIZE(want));
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
@@ -663,11 +668,11 @@ static void test_alerts_conds_from_readiness_table(void **state)
 	static const struct {
 		bool known;
 		int64_t days;
-		enum alert_severity rot; /* ALERT_SEV_NONE: no rotation_not_ready */
+		enum severity rot; /* SEVERITY_OK: no rotation_not_ready */
 	} cases[] = {
-		{ false, 5, ALERT_SEV_NONE }, { true, 60, ALERT_SEV_NONE },
-		{ true, 30, ALERT_INFO },     { true, 14, ALERT_WARNING },
-		{ true, 7, ALERT_CRITICAL },  { true, -3, ALERT_CRITICAL },
+		{ false, 5, SEVERITY_OK },	{ true, 60, SEVERITY_OK },
+		{ true, 30, SEVERITY_INFO },	{ true, 14, SEVERITY_WARNING },
+		{ true, 7, SEVERITY_CRITICAL }, { true, -3, SEVERITY_CRITICAL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct alerts_condv v = { 0 };
@@ -677,12 +682,12 @@ static void test_alerts_conds_from_readiness_table(void **state)
 		struct readiness_report rep = { .eps = evs, .neps = 2 };
 		assert_int_equal(alerts_conds_from_readiness(&rep, &cfg, &v, err, sizeof(err)), 0);
 		/* stranding_now + chain_changed always; the disabled endpoint never */
-		size_t want = 2 + (cases[i].rot != ALERT_SEV_NONE);
+		size_t want = 2 + (cases[i].rot != SEVERITY_OK);
 		if (v.n != want)
 			fail_msg("case %zu: %zu conditions, want %zu", i, v.n, want);
 		const struct alert_cond *sn = find_kind(&v, ALERT_STRANDING_NOW, 3);
 		assert_non_null(sn);
-		assert_int_equal(sn->severity, ALERT_CRITICAL);
+		assert_int_equal(sn->severity, SEVERITY_CRITICAL);
 		assert_int_equal(sn->app_id, 7);
 		assert_non_null(strstr(sn->summary, "31.0% of shop-android"));
 		assert_string_equal(
@@ -690,10 +695,10 @@ static void test_alerts_conds_from_readiness_table(void **state)
 				json_array_get(json_object_get(sn->details, "versions"), 0),
 				"version")),
 			"4.2.0");
-		assert_int_equal(find_kind(&v, ALERT_CHAIN_CHANGED, 3)->severity, ALERT_INFO);
+		assert_int_equal(find_kind(&v, ALERT_CHAIN_CHANGED, 3)->severity, SEVERITY_INFO);
 		assert_null(find_kind(&v, ALERT_EDGES_DISAGREE, 4));
 		const struct alert_cond *rn = find_kind(&v, ALERT_ROTATION_NOT_READY, 3);
-		if (cases[i].rot == ALERT_SEV_NONE) {
+		if (cases[i].rot == SEVERITY_OK) {
 			assert_null(rn);
 		} else {
 			assert_non_null(rn);
@@ -749,23 +754,23 @@ static void test_alerts_conds_expiry_table(void **state)
 		int64_t leaf1, inter1, root1; /* days from at; edge 192.0.2.1 */
 		int64_t leaf2;		      /* edge 192.0.2.2 (its own copies); 0: same as 1 */
 		bool disabled;
-		enum alert_severity sev;
+		enum severity sev;
 		const char *role;
 		int64_t days;
 		const char *stale; /* the edge named as still serving it, or NULL */
 	} cases[] = {
-		{ 5, 20, 900, 0, false, ALERT_CRITICAL, "leaf", 5, NULL },
-		{ 90, 20, 900, 0, false, ALERT_INFO, "intermediate", 20, NULL },
-		{ 90, 14, 900, 0, false, ALERT_WARNING, "intermediate", 14, NULL },
-		{ 90, 400, 900, 0, false, ALERT_SEV_NONE, NULL, 0, NULL },
+		{ 5, 20, 900, 0, false, SEVERITY_CRITICAL, "leaf", 5, NULL },
+		{ 90, 20, 900, 0, false, SEVERITY_INFO, "intermediate", 20, NULL },
+		{ 90, 14, 900, 0, false, SEVERITY_WARNING, "intermediate", 14, NULL },
+		{ 90, 400, 900, 0, false, SEVERITY_OK, NULL, 0, NULL },
 		/* an expired trust anchor is not judged */
-		{ 90, 400, -10, 0, false, ALERT_SEV_NONE, NULL, 0, NULL },
+		{ 90, 400, -10, 0, false, SEVERITY_OK, NULL, 0, NULL },
 		/* one edge renewed: the other is named */
-		{ 90, 400, 900, 3, false, ALERT_CRITICAL, "leaf", 3, "192.0.2.2" },
-		{ 2, 400, 900, 90, false, ALERT_CRITICAL, "leaf", 2, "192.0.2.1" },
+		{ 90, 400, 900, 3, false, SEVERITY_CRITICAL, "leaf", 3, "192.0.2.2" },
+		{ 2, 400, 900, 90, false, SEVERITY_CRITICAL, "leaf", 2, "192.0.2.1" },
 		/* expired leaf still served */
-		{ -1, 400, 900, 0, false, ALERT_CRITICAL, "leaf", -1, NULL },
-		{ 5, 20, 900, 0, true, ALERT_SEV_NONE, NULL, 0, NULL },
+		{ -1, 400, 900, 0, false, SEVERITY_CRITICAL, "leaf", -1, NULL },
+		{ 5, 20, 900, 0, true, SEVERITY_OK, NULL, 0, NULL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct readiness_cert c1[3], c2[3];
@@ -782,7 +787,7 @@ static void test_alerts_conds_expiry_table(void **state)
 		struct readiness_endpoint_verdict ev = { .ep = &ep, .obs = &ob, .at = at };
 		struct alerts_condv v = { 0 };
 		assert_int_equal(alerts_conds_expiry(&ev, &cfg, &v, 0), 0);
-		if (cases[i].sev == ALERT_SEV_NONE) {
+		if (cases[i].sev == SEVERITY_OK) {
 			if (v.n)
 				fail_msg("case %zu: unexpected '%s'", i, v.v[0].summary);
 			alerts_condv_free(&v);
@@ -855,7 +860,7 @@ static void test_alerts_conds_expiry_merges_rotation(void **state)
 	assert_non_null(ce);
 	assert_true(rn->quiet);
 	assert_false(ce->quiet);
-	assert_int_equal(ce->severity, ALERT_WARNING);
+	assert_int_equal(ce->severity, SEVERITY_WARNING);
 	assert_string_equal(json_string_value(json_object_get(rn->details, "paged_by")),
 			    ce->fingerprint);
 	json_t *linked = json_array_get(json_object_get(ce->details, "rotation_not_ready"), 0);
@@ -902,15 +907,15 @@ static void test_alerts_apply_expiry_threshold_reminders(void **state)
 	static const struct {
 		int64_t day; /* evaluation at t0 + day days */
 		int64_t days_left;
-		enum alert_severity sev;
+		enum severity sev;
 		int sent; /* outbox rows added (webhook 1: warning+, webhook 2: critical) */
 	} steps[] = {
-		{ 0, 8, ALERT_WARNING, 1 },  /* opens at warning */
-		{ 0, 8, ALERT_WARNING, 0 },  /* same stage: nothing */
-		{ 1, 7, ALERT_CRITICAL, 2 }, /* critical: both hooks */
-		{ 2, 6, ALERT_CRITICAL, 0 }, /* still the 7-day stage */
-		{ 6, 2, ALERT_CRITICAL, 2 }, /* the 2-day threshold: a reminder */
-		{ 7, 1, ALERT_CRITICAL, 0 }, /* same stage, within the repeat interval */
+		{ 0, 8, SEVERITY_WARNING, 1 },	/* opens at warning */
+		{ 0, 8, SEVERITY_WARNING, 0 },	/* same stage: nothing */
+		{ 1, 7, SEVERITY_CRITICAL, 2 }, /* critical: both hooks */
+		{ 2, 6, SEVERITY_CRITICAL, 0 }, /* still the 7-day stage */
+		{ 6, 2, SEVERITY_CRITICAL, 2 }, /* the 2-day threshold: a reminder */
+		{ 7, 1, SEVERITY_CRITICAL, 0 }, /* same stage, within the repeat interval */
 	};
 	cfg.alerts_repeat_s = 30 * D; /* only thresholds remind here */
 	int64_t before = 0;
@@ -955,7 +960,8 @@ static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 	assert_int_equal(util_parse_date("2026-11-01", &now), 0);
 	cfg.alerts_probe_failures = 3;
 	obs(1, "192.0.2.1", "timeout", 0, 5, now - 100, now - 10);
-	assert_int_equal(alerts_evaluate(db, &cfg, now, &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, now, &reports_alerts_source, &r, err, sizeof(err)), 0);
 	assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = 'probe_failing' AND"
 			   " status = 'firing'"),
 			 1);
@@ -970,7 +976,9 @@ static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 		 " (1, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');");
 	assert_int_equal(db_exec(db, sql, err, sizeof(err)), 0);
 	err[0] = 0;
-	assert_int_not_equal(alerts_evaluate(db, &cfg, now + 60, &r, err, sizeof(err)), 0);
+	assert_int_not_equal(
+		alerts_evaluate(db, &cfg, now + 60, &reports_alerts_source, &r, err, sizeof(err)),
+		0);
 	assert_non_null(strstr(err, "observations"));
 	assert_int_equal(r.opened, 1); /* the other sources were applied */
 	assert_int_equal(r.resolved, 0);
@@ -985,11 +993,73 @@ static void test_alerts_evaluate_failed_source_keeps_its_alerts(void **state)
 			 0);
 }
 
+/* A source above alerts/ (struct alerts_source): its conditions are applied
+ * in its scope; without it, or when it fails, its kinds stay as they are. */
+static int fake_rc;
+
+static int fake_conds(struct db *d, const struct config *c, time_t now, struct alerts_condv *out,
+		      char *err, size_t errlen)
+{
+	(void)d;
+	(void)c;
+	(void)now;
+	if (fake_rc)
+		return util_err(err, errlen, fake_rc, "fake source failed");
+	struct alert_cond *k = alerts_condv_push(out);
+	if (!k)
+		return -ENOMEM;
+	k->kind = ALERT_PIN_FAILURES_REPORTED;
+	k->severity = SEVERITY_WARNING;
+	snprintf(k->fingerprint, sizeof(k->fingerprint), "pin_failures_reported-fake");
+	snprintf(k->summary, sizeof(k->summary), "fake");
+	return 0;
+}
+
+static void test_alerts_evaluate_extra_source(void **state)
+{
+	(void)state;
+	static const struct alerts_source fake = {
+		.scope = ALERT_SCOPE(ALERT_PIN_FAILURES_REPORTED),
+		.conds = fake_conds,
+	};
+	static const struct {
+		const struct alerts_source *src;
+		int rc;		    /* what the source returns */
+		int want_rc;	    /* what alerts_evaluate returns */
+		long long firing;   /* pin_failures_reported firing afterwards */
+		long long resolved; /* ... and resolved */
+	} steps[] = {
+		{ &fake, 0, 0, 1, 0 },			/* opened */
+		{ NULL, 0, 0, 1, 0 },			/* no source: left alone */
+		{ &fake, -EIO, -EIO, 1, 0 },		/* failing: left alone, error returned */
+		{ &fake, 0, 0, 1, 0 },			/* still firing */
+		{ &reports_alerts_source, 0, 0, 0, 1 }, /* no reports: resolved */
+	};
+	char err[ERRLEN];
+	struct alerts_result r;
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		fake_rc = steps[i].rc;
+		err[0] = '\0';
+		int rc = alerts_evaluate(db, &cfg, 1000 + (time_t)i * 60, steps[i].src, &r, err,
+					 sizeof(err));
+		if (rc != steps[i].want_rc)
+			fail_msg("step %zu: %d (%s), want %d", i, rc, err, steps[i].want_rc);
+		if (steps[i].want_rc)
+			assert_non_null(strstr(err, "fake source failed"));
+		assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = "
+				   "'pin_failures_reported' AND status = 'firing'"),
+				 steps[i].firing);
+		assert_int_equal(q("SELECT count(*) FROM alerts WHERE kind = "
+				   "'pin_failures_reported' AND status = 'resolved'"),
+				 steps[i].resolved);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alerts_decide_table),
-		cmocka_unit_test(test_alerts_rotation_severity_table),
+		cmocka_unit_test(test_alerts_rotation_expiry_level_table),
 		cmocka_unit_test(test_alerts_probe_failing_severity_table),
 		cmocka_unit_test(test_alerts_fingerprint_stable_and_distinct),
 		cmocka_unit_test(test_alerts_names_roundtrip),
@@ -1015,6 +1085,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alerts_evaluate_failed_source_keeps_its_alerts,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_evaluate_extra_source, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,9 +225,12 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	config_defaults(&cfg);
 	snprintf(cfg.probe_ca_file, sizeof(cfg.probe_ca_file), "%s", ca);
 	struct alerts_result res;
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, NOW, &reports_alerts_source, &res, err, sizeof(err)), 0);
 	assert_int_equal(res.opened, 1);
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 60, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, NOW + 60, &reports_alerts_source, &res, err, sizeof(err)),
+		0);
 	assert_int_equal(res.opened, 0);
 	assert_int_equal(q(db,
 			   "SELECT count(*) FROM alerts WHERE kind = 'candidate_would_strand' "
@@ -264,7 +267,9 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	reports_alerts_free(a, n);
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 120, &res, err, sizeof(err)), 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 120, &reports_alerts_source, &res, err,
+					 sizeof(err)),
+			 0);
 	assert_int_equal(res.resolved, 1);
 	assert_int_equal(q(db, "SELECT count(*) FROM alerts WHERE status = 'firing'"), 0);
 
@@ -447,12 +452,17 @@ static void test_candidates_alert_resolves_when_expired(void **state)
 	config_defaults(&cfg);
 	snprintf(cfg.probe_ca_file, sizeof(cfg.probe_ca_file), "%s", ca);
 	struct alerts_result res;
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, NOW, &reports_alerts_source, &res, err, sizeof(err)), 0);
 	assert_int_equal(res.opened, 1);
 	/* leaf2 is valid until NOW + 93 days. */
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 50 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 50 * DAY, &reports_alerts_source, &res,
+					 err, sizeof(err)),
+			 0);
 	assert_int_equal(res.resolved, 0);
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 94 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 94 * DAY, &reports_alerts_source, &res,
+					 err, sizeof(err)),
+			 0);
 	assert_int_equal(res.resolved, 1);
 	json_t *c;
 	assert_int_equal(candidates_json(db, id, &c, err, sizeof(err)), 0);

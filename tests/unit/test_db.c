@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -292,6 +293,114 @@ static void test_db_binder_sticky(void **state)
 	db_close(db);
 }
 
+static bool in_tx(struct db *db)
+{
+	return sqlite3_get_autocommit(db_handle(db)) == 0;
+}
+
+/* db_tx_begin/end: open and commit, roll back on failure when owned; join an
+ * open transaction and leave it (failed or not) to its owner; a failing
+ * COMMIT is rolled back and reported. */
+static void test_db_tx_table(void **state)
+{
+	(void)state;
+	enum { ROW_OK, ROW_FAILS, ROW_BAD_FK };
+	/* clang-format off */
+	static const struct {
+		const char *name;
+		bool outer;        /* a transaction is open before db_tx_begin */
+		int write;         /* what happens inside */
+		bool outer_commit; /* how the outer owner ends it */
+		bool owned;        /* db_tx_begin's verdict */
+		int rc;            /* db_tx_end's answer */
+		const char *err;   /* its message ("" none) */
+		bool open_after;   /* a transaction is still open after db_tx_end */
+		int64_t rows;      /* rows of t at the end */
+	} cases[] = {
+		{ "open, commit",              false, ROW_OK,     false, true,  0,       "",              false, 1 },
+		{ "open, failure rolls back",  false, ROW_FAILS,  false, true,  -EINVAL, "",              false, 0 },
+		{ "open, failing COMMIT",      false, ROW_BAD_FK, false, true,  -EEXIST, "commit failed", false, 0 },
+		{ "join, owner commits",       true,  ROW_OK,     true,  false, 0,       "",              true,  1 },
+		{ "join, owner rolls back",    true,  ROW_OK,     false, false, 0,       "",              true,  0 },
+		{ "join, failure left to owner, who rolls back",
+		                               true,  ROW_FAILS,  false, false, -EINVAL, "",              true,  0 },
+		{ "join, failure left to owner, who commits",
+		                               true,  ROW_FAILS,  true,  false, -EINVAL, "",              true,  1 },
+		{ "join, no COMMIT of a bad row: the owner's fails",
+		                               true,  ROW_BAD_FK, true,  false, 0,       "",              true,  0 },
+	};
+	/* clang-format on */
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char err[ERRLEN] = "";
+		int64_t n = -1;
+		bool owned = !cases[i].owned;
+		struct db *db = db_open(path, 0, err, sizeof(err));
+		assert_non_null(db);
+		assert_int_equal(db_exec(db,
+					 "DROP TABLE IF EXISTS c; DROP TABLE IF EXISTS t;"
+					 "CREATE TABLE t (x INTEGER PRIMARY KEY);"
+					 "CREATE TABLE c (x INTEGER REFERENCES t(x)"
+					 " DEFERRABLE INITIALLY DEFERRED)",
+					 err, sizeof(err)),
+				 0);
+		if (cases[i].outer)
+			assert_int_equal(db_begin(db), 0);
+		assert_int_equal(db_tx_begin(db, &owned, err, sizeof(err)), 0);
+		if (owned != cases[i].owned)
+			fail_msg("%s: owned %d", cases[i].name, owned);
+		assert_true(in_tx(db));
+		assert_int_equal(db_exec(db,
+					 cases[i].write == ROW_BAD_FK ? "INSERT INTO c VALUES (7)"
+								      : "INSERT INTO t VALUES (1)",
+					 err, sizeof(err)),
+				 0);
+		int rc = db_tx_end(db, owned, cases[i].write == ROW_FAILS ? -EINVAL : 0, err,
+				   sizeof(err));
+		if (rc != cases[i].rc || strncmp(err, cases[i].err, strlen(cases[i].err)) ||
+		    in_tx(db) != cases[i].open_after)
+			fail_msg("%s: rc %d, err '%s', open %d", cases[i].name, rc, err, in_tx(db));
+		if (cases[i].outer && cases[i].outer_commit) {
+			/* the bad row fails the owner's COMMIT, which leaves it open */
+			if ((db_commit(db) != 0) != (cases[i].write == ROW_BAD_FK))
+				fail_msg("%s: the owner's COMMIT", cases[i].name);
+			db_rollback(db);
+		} else if (cases[i].outer) {
+			db_rollback(db);
+		}
+		assert_false(in_tx(db));
+		assert_int_equal(db_query_int(db, "SELECT count(*) FROM t", &n), 0);
+		if (n != cases[i].rows)
+			fail_msg("%s: %lld rows", cases[i].name, (long long)n);
+		db_close(db);
+	}
+}
+
+/* A transaction that cannot start (another connection writes): the error
+ * and its message, nothing owned. */
+static void test_db_tx_begin_fails(void **state)
+{
+	(void)state;
+	char err[ERRLEN];
+	bool owned = true;
+	struct db *other = db_open(path, 0, err, sizeof(err));
+	struct db *db = db_open(path, 0, err, sizeof(err));
+	assert_non_null(other);
+	assert_non_null(db);
+	assert_int_equal(sqlite3_busy_timeout(db_handle(db), 0), SQLITE_OK);
+	assert_int_equal(db_begin(other), 0);
+	int rc = db_tx_begin(db, &owned, err, sizeof(err));
+	assert_int_equal(rc, -EBUSY);
+	assert_false(owned);
+	assert_false(in_tx(db));
+	assert_non_null(strstr(err, "cannot start a transaction: "));
+	/* ending what never began does nothing but pass the error on */
+	assert_int_equal(db_tx_end(db, owned, rc, err, sizeof(err)), rc);
+	assert_false(in_tx(db));
+	db_rollback(other);
+	db_close(other);
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +411,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_db_garbage_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_stmt_cache_reuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_binder_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_tx_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_tx_begin_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_migration_017_keeps_alerts_and_outbox,
 						setup, teardown),
 	};

@@ -55,45 +55,42 @@ static void test_expiry_level_thresholds(void **state)
 	static const struct {
 		int th[EXPIRY_THRESHOLDS_MAX];
 		int64_t days;
-		enum expiry_level level;
+		enum severity level;
 		int threshold;
 	} cases[] = {
 		/* default 30,14,7,2: info at 30, warning at 14, critical at 7 and 2 */
-		{ { 30, 14, 7, 2 }, 31, EXPIRY_NONE, 0 },
-		{ { 30, 14, 7, 2 }, 30, EXPIRY_INFO, 30 },
-		{ { 30, 14, 7, 2 }, 15, EXPIRY_INFO, 30 },
-		{ { 30, 14, 7, 2 }, 14, EXPIRY_WARNING, 14 },
-		{ { 30, 14, 7, 2 }, 8, EXPIRY_WARNING, 14 },
-		{ { 30, 14, 7, 2 }, 7, EXPIRY_CRITICAL, 7 },
-		{ { 30, 14, 7, 2 }, 3, EXPIRY_CRITICAL, 7 },
-		{ { 30, 14, 7, 2 }, 2, EXPIRY_CRITICAL, 2 },
-		{ { 30, 14, 7, 2 }, 0, EXPIRY_CRITICAL, 2 },
-		{ { 30, 14, 7, 2 }, -1, EXPIRY_CRITICAL, 2 },
+		{ { 30, 14, 7, 2 }, 31, SEVERITY_OK, 0 },
+		{ { 30, 14, 7, 2 }, 30, SEVERITY_INFO, 30 },
+		{ { 30, 14, 7, 2 }, 15, SEVERITY_INFO, 30 },
+		{ { 30, 14, 7, 2 }, 14, SEVERITY_WARNING, 14 },
+		{ { 30, 14, 7, 2 }, 8, SEVERITY_WARNING, 14 },
+		{ { 30, 14, 7, 2 }, 7, SEVERITY_CRITICAL, 7 },
+		{ { 30, 14, 7, 2 }, 3, SEVERITY_CRITICAL, 7 },
+		{ { 30, 14, 7, 2 }, 2, SEVERITY_CRITICAL, 2 },
+		{ { 30, 14, 7, 2 }, 0, SEVERITY_CRITICAL, 2 },
+		{ { 30, 14, 7, 2 }, -1, SEVERITY_CRITICAL, 2 },
 		/* two thresholds: the second is critical */
-		{ { 21, 7, 0, 0 }, 22, EXPIRY_NONE, 0 },
-		{ { 21, 7, 0, 0 }, 21, EXPIRY_INFO, 21 },
-		{ { 21, 7, 0, 0 }, 8, EXPIRY_INFO, 21 },
-		{ { 21, 7, 0, 0 }, 7, EXPIRY_CRITICAL, 7 },
+		{ { 21, 7, 0, 0 }, 22, SEVERITY_OK, 0 },
+		{ { 21, 7, 0, 0 }, 21, SEVERITY_INFO, 21 },
+		{ { 21, 7, 0, 0 }, 8, SEVERITY_INFO, 21 },
+		{ { 21, 7, 0, 0 }, 7, SEVERITY_CRITICAL, 7 },
 		/* one threshold: critical */
-		{ { 10, 0, 0, 0 }, 11, EXPIRY_NONE, 0 },
-		{ { 10, 0, 0, 0 }, 10, EXPIRY_CRITICAL, 10 },
+		{ { 10, 0, 0, 0 }, 11, SEVERITY_OK, 0 },
+		{ { 10, 0, 0, 0 }, 10, SEVERITY_CRITICAL, 10 },
 		/* three: info, warning, critical */
-		{ { 60, 30, 5, 0 }, 30, EXPIRY_WARNING, 30 },
-		{ { 60, 30, 5, 0 }, 6, EXPIRY_WARNING, 30 },
-		{ { 60, 30, 5, 0 }, 5, EXPIRY_CRITICAL, 5 },
+		{ { 60, 30, 5, 0 }, 30, SEVERITY_WARNING, 30 },
+		{ { 60, 30, 5, 0 }, 6, SEVERITY_WARNING, 30 },
+		{ { 60, 30, 5, 0 }, 5, SEVERITY_CRITICAL, 5 },
 		/* none configured: never */
-		{ { 0, 0, 0, 0 }, -5, EXPIRY_NONE, 0 },
+		{ { 0, 0, 0, 0 }, -5, SEVERITY_OK, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum expiry_level l = expiry_level(cases[i].days, cases[i].th);
+		enum severity l = expiry_level(cases[i].days, cases[i].th);
 		int t = expiry_threshold(cases[i].days, cases[i].th);
 		if (l != cases[i].level || t != cases[i].threshold)
 			fail_msg("case %zu: %lld days: level %d threshold %d, want %d and %d", i,
 				 (long long)cases[i].days, l, t, cases[i].level,
 				 cases[i].threshold);
-		/* the alert severity is the same rule */
-		assert_int_equal((int)alerts_expiry_severity(cases[i].days, cases[i].th),
-				 (int)cases[i].level);
 	}
 }
 
@@ -214,8 +211,8 @@ static void test_expiry_days_one_way_everywhere(void **state)
 			json_decref(j);
 			struct alerts_condv v = { 0 };
 			assert_int_equal(alerts_conds_expiry(&ev, &cfg, &v, 0), 0);
-			enum alert_severity sev = alerts_expiry_severity(want, defaults);
-			if (sev == ALERT_SEV_NONE) {
+			enum severity sev = expiry_level(want, defaults);
+			if (sev == SEVERITY_OK) {
 				assert_int_equal(v.n, 0);
 			} else {
 				assert_int_equal(v.n, 1);

@@ -8,6 +8,8 @@
 #include "store/apps.h"
 #include "store/inventory.h"
 #include "importers/invfile.h"
+#include "model/json.h"
+#include "model/validate.h"
 #include "testdb.h"
 #include "base/util.h"
 
@@ -57,7 +59,7 @@ static char *export_text(struct testdb *t)
 	struct inventory inv;
 	char err[ERRLEN];
 	assert_int_equal(inventory_load(t->db, &inv, err, sizeof(err)), 0);
-	json_t *j = invfile_to_json(&inv);
+	json_t *j = model_inventory_to_json(&inv);
 	assert_non_null(j);
 	char *s = invfile_dumps(j);
 	json_decref(j);
@@ -306,7 +308,7 @@ static void test_invfile_parse_pieces(void **state)
 	assert_int_equal(invfile_parse_policy(j, "", &p, err, sizeof(err)), 0);
 	assert_string_equal(p.pattern, "x.example");
 	assert_string_equal(p.source, "api");
-	json_t *back = invfile_policy_to_json(&p);
+	json_t *back = model_policy_to_json(&p);
 	assert_string_equal(json_string_value(json_object_get(back, "source")), "api");
 	json_decref(back);
 	model_policy_free(&p);
@@ -325,7 +327,7 @@ static void test_invfile_parse_caps(void **state)
 	char err[ERRLEN];
 	struct inventory inv;
 	json_t *pins = json_array();
-	for (int i = 0; i <= INVFILE_MAX_PINS; i++) {
+	for (int i = 0; i <= MODEL_MAX_PINS; i++) {
 		uint8_t d[32];
 		char b64[48];
 		assert_int_equal(util_sha256(&i, sizeof(i), d), 0);
@@ -340,27 +342,9 @@ static void test_invfile_parse_caps(void **state)
 	/* one pin fewer is fine */
 	json_array_remove(pins, 0);
 	assert_int_equal(invfile_parse(doc, &inv, err, sizeof(err)), 0);
-	assert_int_equal(inv.apps[0].versions[0].policies[0].npins, INVFILE_MAX_PINS);
+	assert_int_equal(inv.apps[0].versions[0].policies[0].npins, MODEL_MAX_PINS);
 	model_inventory_free(&inv);
 	json_decref(doc);
-}
-
-static void test_invfile_fmt_interval(void **state)
-{
-	(void)state;
-	static const struct {
-		int64_t s;
-		const char *txt;
-	} cases[] = { { 10, "10s" },   { 90, "90s" },	{ 300, "5m" },	  { 3600, "1h" },
-		      { 5400, "90m" }, { 86400, "1d" }, { 604800, "1w" }, { 86401, "86401s" } };
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		char buf[32];
-		int64_t back;
-		assert_string_equal(invfile_fmt_interval(cases[i].s, buf, sizeof(buf)),
-				    cases[i].txt);
-		assert_int_equal(util_parse_duration(buf, &back), 0);
-		assert_int_equal(back, cases[i].s);
-	}
 }
 
 /* ---- import / export -------------------------------------------------- */
@@ -556,7 +540,7 @@ static void test_inventory_import_prune(void **state)
 	struct inventory inv;
 	assert_int_equal(invfile_parse_text(small_doc, strlen(small_doc), &inv, err, sizeof(err)),
 			 0);
-	json_t *j = invfile_to_json(&inv);
+	json_t *j = model_inventory_to_json(&inv);
 	char *want = invfile_dumps(j);
 	char *got = export_text(t);
 	assert_string_equal(got, want);
@@ -683,36 +667,14 @@ static void test_inventory_endpoint_crud(void **state)
 	model_endpoint_free(&e);
 }
 
-static void test_invfile_version_cmp(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *a, *b;
-		int want;
-	} cases[] = {
-		{ "4.9", "4.10", -1 },	  { "4.10", "4.9", 1 },
-		{ "4.2.0", "4.2.0", 0 },  { "4.2", "4.2.0", -1 },
-		{ "10", "9", 1 },	  { "1.02", "1.2", -1 }, /* equal numbers: ties by strcmp */
-		{ "1.0-beta", "1.0", 1 }, { "a", "b", -1 },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		int c = invfile_version_cmp(cases[i].a, cases[i].b);
-		c = (c > 0) - (c < 0);
-		if (c != cases[i].want)
-			fail_msg("%s vs %s: %d", cases[i].a, cases[i].b, c);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invfile_parse_errors_name_paths),
 		cmocka_unit_test(test_invfile_parse_defaults_and_normalisation),
 		cmocka_unit_test(test_invfile_parse_lenient_pins),
-		cmocka_unit_test(test_invfile_fmt_interval),
 		cmocka_unit_test(test_invfile_parse_pieces),
 		cmocka_unit_test(test_invfile_parse_caps),
-		cmocka_unit_test(test_invfile_version_cmp),
 		cmocka_unit_test_setup_teardown(test_inventory_override_anchors_round_trip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inventory_realistic_round_trip, setup,

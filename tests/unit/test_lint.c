@@ -345,7 +345,7 @@ static void test_lint_rules_table(void **state)
 			const struct expect *e = &cases[i].e[k];
 			const struct lint_finding *f = &r.findings[k];
 			assert_string_equal(f->rule, e->rule);
-			assert_string_equal(lint_severity_name(f->severity), e->severity);
+			assert_string_equal(severity_name(f->severity), e->severity);
 			assert_non_null(f->message);
 			if (e->version)
 				assert_string_equal(f->version, e->version);
@@ -377,7 +377,7 @@ static void test_lint_typo_also_unpins(void **state)
 	assert_string_equal(r.findings[1].rule, "endpoint-unpinned");
 	assert_null(r.findings[1].app);
 
-	json_t *j = lint_report_json(&r, LINT_INFO);
+	json_t *j = lint_report_json(&r, SEVERITY_INFO);
 	assert_non_null(j);
 	assert_int_equal(json_array_size(j), 2);
 	json_t *o = json_array_get(j, 0);
@@ -404,7 +404,7 @@ static void test_lint_empty_inventory(void **state)
 	struct lint_report r = { 0 };
 	assert_int_equal(lint_run(&inv, 0, &r), 0);
 	assert_int_equal(r.nfindings, 0);
-	json_t *j = lint_report_json(&r, LINT_INFO);
+	json_t *j = lint_report_json(&r, SEVERITY_INFO);
 	assert_int_equal(json_array_size(j), 0);
 	json_decref(j);
 }
@@ -419,7 +419,7 @@ static void test_lint_rule_table(void **state)
 		assert_non_null(r->name);
 		assert_non_null(r->description);
 		assert_non_null(r->eval);
-		assert_true(r->severity >= LINT_INFO && r->severity <= LINT_CRITICAL);
+		assert_true(r->severity >= SEVERITY_INFO && r->severity <= SEVERITY_CRITICAL);
 		assert_ptr_equal(lint_rule_find(r->name), r);
 		if (r->alias)
 			assert_ptr_equal(lint_rule_find(r->alias), r);
@@ -456,15 +456,15 @@ static void test_lint_severity_parse_table(void **state)
 	static const struct {
 		const char *s;
 		int rc;
-		enum lint_severity want;
+		enum severity want;
 	} cases[] = {
-		{ "info", 0, LINT_INFO },	   { "warning", 0, LINT_WARNING },
-		{ "critical", 0, LINT_CRITICAL },  { "ok", -EINVAL, LINT_INFO },
-		{ "Warning", -EINVAL, LINT_INFO }, { "", -EINVAL, LINT_INFO },
+		{ "info", 0, SEVERITY_INFO },	       { "warning", 0, SEVERITY_WARNING },
+		{ "critical", 0, SEVERITY_CRITICAL },  { "ok", -EINVAL, SEVERITY_INFO },
+		{ "Warning", -EINVAL, SEVERITY_INFO }, { "", -EINVAL, SEVERITY_INFO },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		enum lint_severity got = LINT_INFO;
-		assert_int_equal(lint_severity_parse(cases[i].s, &got), cases[i].rc);
+		enum severity got = SEVERITY_INFO;
+		assert_int_equal(severity_parse(cases[i].s, SEVERITY_INFO, &got), cases[i].rc);
 		assert_int_equal(got, cases[i].want);
 	}
 }
@@ -475,9 +475,9 @@ static void test_lint_eval_min_severity_table(void **state)
 {
 	(void)state;
 	static const struct {
-		enum lint_severity min;
+		enum severity min;
 		size_t n;
-	} cases[] = { { LINT_INFO, 3 }, { LINT_WARNING, 2 }, { LINT_CRITICAL, 1 } };
+	} cases[] = { { SEVERITY_INFO, 3 }, { SEVERITY_WARNING, 2 }, { SEVERITY_CRITICAL, 1 } };
 	time_t now;
 	assert_int_equal(util_parse_date(NOW, &now), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -493,7 +493,7 @@ static void test_lint_eval_min_severity_table(void **state)
 		for (size_t k = 0; k < r.nfindings; k++)
 			assert_true(r.findings[k].severity >= cases[i].min);
 		lint_report_free(&r);
-		in.min_severity = LINT_INFO;
+		in.min_severity = SEVERITY_INFO;
 		assert_int_equal(lint_eval(&in, &r), 0);
 		json_t *j = lint_report_json(&r, cases[i].min);
 		assert_int_equal(json_array_size(j), cases[i].n);

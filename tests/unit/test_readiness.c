@@ -543,7 +543,7 @@ static void test_scenarios_table(void **state)
 			fail_msg("%s: worst address %s", sc->name, v->now.address);
 		if (v->reasons.n == 0)
 			fail_msg("%s: no reasons", sc->name);
-		if (sc->now.stranded > 0 && r.rep.eps[ei].severity != READINESS_CRITICAL)
+		if (sc->now.stranded > 0 && r.rep.eps[ei].severity != SEVERITY_CRITICAL)
 			fail_msg("%s: stranding now must be critical", sc->name);
 		run_free(&r);
 	}
@@ -1122,7 +1122,7 @@ static void test_alerts_no_rotation_alert_for_nobody_stranded(void **state)
 		struct run r;
 		run_eval(&r, T);
 		if (!cases[c].alert)
-			assert_int_not_equal(r.rep.eps[ei].severity, READINESS_CRITICAL);
+			assert_int_not_equal(r.rep.eps[ei].severity, SEVERITY_CRITICAL);
 		struct config cfg;
 		config_defaults(&cfg);
 		struct alerts_condv v = { 0 };
@@ -1300,7 +1300,7 @@ static void test_presented_fallback_is_said(void **state)
 	const struct readiness_endpoint_verdict *ev = &r.rep.eps[ei];
 	assert_true(reasons_contain(&ev->reasons, "checked against the presented chain"));
 	assert_true(ev->failing);
-	assert_int_equal(ev->severity, READINESS_WARNING);
+	assert_int_equal(ev->severity, SEVERITY_WARNING);
 	assert_true(near(app_of(&r, ei, "shop")->now.stranded_share, 0));
 	run_free(&r);
 }
@@ -1315,27 +1315,26 @@ static void test_expiry_table(void **state)
 		const char *pins;		/* of the only version (share 1.0) */
 		int64_t days_left;
 		bool leaf;
-		enum readiness_severity sev;
+		enum severity sev;
 	} cases[] = {
 		/* "2" pins the intermediate: key rotation ready, CA change not */
-		{ "leaf expires exactly at T", 0, 400 * DAY, "2", 0, true, READINESS_INFO },
-		{ "leaf expired one second ago", -1, 400 * DAY, "2", -1, true, READINESS_CRITICAL },
-		{ "31 days, rotation ready", 31 * DAY, 400 * DAY, "2 9b", 31, true, READINESS_OK },
-		{ "30 days, rotation ready", 30 * DAY, 400 * DAY, "2 9b", 30, true,
-		  READINESS_INFO },
+		{ "leaf expires exactly at T", 0, 400 * DAY, "2", 0, true, SEVERITY_INFO },
+		{ "leaf expired one second ago", -1, 400 * DAY, "2", -1, true, SEVERITY_CRITICAL },
+		{ "31 days, rotation ready", 31 * DAY, 400 * DAY, "2 9b", 31, true, SEVERITY_OK },
+		{ "30 days, rotation ready", 30 * DAY, 400 * DAY, "2 9b", 30, true, SEVERITY_INFO },
 		/* "1": leaf only: key rotation not ready, same-key renewal ready */
 		{ "20 days, rotation not ready", 20 * DAY, 400 * DAY, "1", 20, true,
-		  READINESS_INFO },
+		  SEVERITY_INFO },
 		{ "14 days, rotation not ready", 14 * DAY, 400 * DAY, "1", 14, true,
-		  READINESS_WARNING },
+		  SEVERITY_WARNING },
 		{ "7 days, same key is a safe path", 7 * DAY, 400 * DAY, "1", 7, true,
-		  READINESS_WARNING },
+		  SEVERITY_WARNING },
 		{ "CA expires in 7 days, CA change not ready", 400 * DAY, 7 * DAY, "1 2", 7, false,
-		  READINESS_CRITICAL },
+		  SEVERITY_CRITICAL },
 		{ "CA expires in 8 days, CA change not ready", 400 * DAY, 8 * DAY, "1 2", 8, false,
-		  READINESS_WARNING },
+		  SEVERITY_WARNING },
 		{ "CA expires in 7 days, CA change ready", 400 * DAY, 7 * DAY, "1 9b", 7, false,
-		  READINESS_INFO },
+		  SEVERITY_INFO },
 	};
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		reset(state);
@@ -1356,7 +1355,7 @@ static void test_expiry_table(void **state)
 		    ev->expiry.leaf != cases[c].leaf || ev->severity != cases[c].sev)
 			fail_msg("%s: days %lld leaf %d severity %s", cases[c].name,
 				 (long long)ev->expiry.days_left, ev->expiry.leaf,
-				 readiness_severity_name(ev->severity));
+				 severity_name(ev->severity));
 		run_free(&r);
 	}
 	reset(state);
@@ -1389,7 +1388,7 @@ static void test_drift_and_disagreement(void **state)
 	assert_false(r.rep.eps[e1].drift);
 	assert_false(r.rep.eps[e0].disagree);
 	assert_true(r.rep.eps[e2].disagree);
-	assert_int_equal(r.rep.eps[e2].severity, READINESS_WARNING);
+	assert_int_equal(r.rep.eps[e2].severity, SEVERITY_WARNING);
 	assert_true(reasons_contain(&r.rep.eps[e2].reasons, "present different chains"));
 	run_free(&r);
 }

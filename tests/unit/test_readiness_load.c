@@ -259,7 +259,7 @@ static void test_check_db_override_anchor_from_inventory(void **state)
 	assert_int_equal(inventory_import(db, "cli:test", &inv, false, &st, err, sizeof(err)), 0);
 	model_inventory_free(&inv);
 	json_t *rep = NULL;
-	enum readiness_severity worst;
+	enum severity worst;
 	assert_int_equal(readiness_check_db(db, 300000, &rep, &worst, err, sizeof(err)), 0);
 	json_t *ep = json_array_get(json_object_get(rep, "endpoints"), 0), *app;
 	size_t i, seen = 0;

@@ -426,7 +426,7 @@ static const struct scase cases[] = {
 	    { "A", 0.5, "2.0", ALL, "api.example.com", false, true, "", "leaf" } },
 	  { OK("192.0.2.1") },
 	  { E_NOW("A", 0, 0, 1, "1.0") },
-	  "1.0 (no adoption figure)", "nobody is stranded", READINESS_WARNING },
+	  "1.0 (no adoption figure)", "nobody is stranded", SEVERITY_WARNING },
 	{ "a key rotation that is ready still names an unknown version it strands",
 	  "api.example.com", NULL,
 	  { { "A", 0.9, "1.0", NULL, "api.example.com", false, true, "", "leaf" },
@@ -714,14 +714,14 @@ static void test_readiness_eval_spec_table(void **state)
 		}
 		if ((int)ev->severity < c->min_severity)
 			fail_msg("%s: severity %s, want at least %s", c->name,
-				 readiness_severity_name(ev->severity),
-				 readiness_severity_name((enum readiness_severity)c->min_severity));
+				 severity_name(ev->severity),
+				 severity_name((enum severity)c->min_severity));
 		/* stranded somebody now <=> critical */
 		bool strands = false;
 		for (size_t k = 0; k < ev->napps; k++)
 			strands |= ev->apps[k].now.stranded_share > 0;
 		if (strands)
-			assert_int_equal(ev->severity, READINESS_CRITICAL);
+			assert_int_equal(ev->severity, SEVERITY_CRITICAL);
 		readiness_report_free(&rep);
 		readiness_index_free(idx);
 	}
@@ -737,14 +737,14 @@ static void test_readiness_expiry_urgency(void **state)
 	static const struct {
 		int64_t seconds_left;
 		int64_t days_left;
-		enum readiness_severity sev;
+		enum severity sev;
 	} t[] = {
-		{ 31 * 86400, 31, READINESS_INFO }, /* info: CA change not ready */
-		{ 30 * 86400, 30, READINESS_INFO },
-		{ 14 * 86400 + 3600, 14, READINESS_WARNING },
-		{ 7 * 86400 + 3600, 7, READINESS_CRITICAL },
-		{ 3600, 0, READINESS_CRITICAL },
-		{ -1, -1, READINESS_CRITICAL }, /* expired one second ago */
+		{ 31 * 86400, 31, SEVERITY_INFO }, /* info: CA change not ready */
+		{ 30 * 86400, 30, SEVERITY_INFO },
+		{ 14 * 86400 + 3600, 14, SEVERITY_WARNING },
+		{ 7 * 86400 + 3600, 7, SEVERITY_CRITICAL },
+		{ 3600, 0, SEVERITY_CRITICAL },
+		{ -1, -1, SEVERITY_CRITICAL }, /* expired one second ago */
 	};
 	time_t at = date_of(DEFAULT_AT);
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
@@ -766,8 +766,8 @@ static void test_readiness_expiry_urgency(void **state)
 		if (ev->expiry.days_left != t[i].days_left || ev->severity != t[i].sev)
 			fail_msg("%lld s left: days_left %lld severity %s, want %lld %s",
 				 (long long)t[i].seconds_left, (long long)ev->expiry.days_left,
-				 readiness_severity_name(ev->severity), (long long)t[i].days_left,
-				 readiness_severity_name(t[i].sev));
+				 severity_name(ev->severity), (long long)t[i].days_left,
+				 severity_name(t[i].sev));
 		readiness_report_free(&rep);
 		readiness_index_free(idx);
 	}

@@ -664,7 +664,9 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	struct config cfg;
 	config_defaults(&cfg);
 	struct alerts_result res;
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 6, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, NOW + 6, &reports_alerts_source, &res, err, sizeof(err)),
+		0);
 	/* (the observed fixture certificates also raise certificate_expiring) */
 	assert_int_equal(res.opened - q(db, "SELECT count(*) FROM alerts WHERE kind ="
 					    " 'certificate_expiring' AND status = 'firing'"),
@@ -673,9 +675,13 @@ static void test_reports_alert_conds_new_cluster(void **state)
 			   "SELECT count(*) FROM alerts WHERE kind = 'pin_failures_reported' AND "
 			   "status = 'firing' AND severity = 'critical' AND app_id = 1"),
 			 1);
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 7, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+		alerts_evaluate(db, &cfg, NOW + 7, &reports_alerts_source, &res, err, sizeof(err)),
+		0);
 	assert_int_equal(res.opened, 0);
-	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 8 * DAY, &res, err, sizeof(err)), 0);
+	assert_int_equal(alerts_evaluate(db, &cfg, NOW + 8 * DAY, &reports_alerts_source, &res, err,
+					 sizeof(err)),
+			 0);
 	assert_int_equal(res.resolved, 2);
 
 	/* Quiet clusters stop being conditions after the window. */

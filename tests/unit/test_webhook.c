@@ -137,7 +137,7 @@ static struct webhook_alert sample(json_t *details, const char *status)
 		.alert_id = 7,
 		.fingerprint = "stranding_now-0123456789abcdef",
 		.kind = "stranding_now",
-		.severity = "critical",
+		.severity = SEVERITY_CRITICAL,
 		.status = status,
 		.endpoint = "api.example.com:443",
 		.endpoint_id = 3,
@@ -148,6 +148,47 @@ static struct webhook_alert sample(json_t *details, const char *status)
 		.ends_at = strcmp(status, "resolved") ? 0 : 1764003600,
 	};
 	return a;
+}
+
+/* The severity names in both payloads, and no payload for a severity that
+ * is no alert's. */
+static void test_webhook_payload_severity_table(void **state)
+{
+	(void)state;
+	static const struct {
+		int sev;
+		const char *name; /* NULL: no payload */
+	} cases[] = {
+		{ SEVERITY_OK, NULL },		 { SEVERITY_INFO, "info" },
+		{ SEVERITY_WARNING, "warning" }, { SEVERITY_CRITICAL, "critical" },
+		{ SEVERITY_COUNT, NULL },	 { -1, NULL },
+	};
+	json_t *d = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct webhook_alert a = sample(d, "firing");
+		a.severity = (enum severity)cases[i].sev;
+		char *g = webhook_payload(WEBHOOK_GENERIC, &a, NULL, "rcv");
+		char *s = webhook_payload(WEBHOOK_SLACK, &a, NULL, NULL);
+		if (!cases[i].name) {
+			assert_null(g);
+			assert_null(s);
+			continue;
+		}
+		assert_non_null(g);
+		assert_non_null(s);
+		json_t *j = json_loads(g, 0, NULL);
+		json_t *labels =
+			json_object_get(json_array_get(json_object_get(j, "alerts"), 0), "labels");
+		assert_string_equal(json_string_value(json_object_get(labels, "severity")),
+				    cases[i].name);
+		char want[64];
+		snprintf(want, sizeof(want), "[FIRING] %s ", cases[i].name);
+		assert_non_null(strstr(s, want));
+		json_decref(j);
+		free(g);
+		free(s);
+	}
+	json_decref(d);
 }
 
 static void test_webhook_payload_generic(void **state)
@@ -320,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_webhook_url_check_table),
 		cmocka_unit_test(test_webhook_redact_url),
 		cmocka_unit_test(test_webhook_payload_generic),
+		cmocka_unit_test(test_webhook_payload_severity_table),
 		cmocka_unit_test(test_webhook_payload_slack_escapes),
 		cmocka_unit_test(test_webhook_payload_huge_reason_capped),
 		cmocka_unit_test(test_webhook_add_list_remove),

@@ -1,19 +1,12 @@
-/* The canonical serialisation of the inventory document (see invfile.h). */
-#include "importers/invfile.h"
+#include "model/json.h"
 
 #include <inttypes.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "store/inventory.h"
-#include "base/strbuf.h"
 #include "base/util.h"
 
-/* ---- serialisation ------------------------------------------------------ */
-
-char *invfile_fmt_interval(int64_t s, char *buf, size_t len)
+char *model_fmt_interval(int64_t s, char *buf, size_t len)
 {
 	static const struct {
 		int64_t secs;
@@ -51,7 +44,7 @@ static json_t *done(json_t *o, bool bad)
 	return o;
 }
 
-json_t *invfile_policy_to_json(const struct pin_policy *p)
+json_t *model_policy_to_json(const struct pin_policy *p)
 {
 	bool bad = false;
 	json_t *o = json_object(), *pins = json_array();
@@ -84,7 +77,7 @@ json_t *invfile_policy_to_json(const struct pin_policy *p)
 	return done(o, bad);
 }
 
-json_t *invfile_version_to_json(const struct app_version *v)
+json_t *model_version_to_json(const struct app_version *v)
 {
 	bool bad = false;
 	json_t *o = json_object(), *ad = json_array(), *pp = json_array();
@@ -106,12 +99,12 @@ json_t *invfile_version_to_json(const struct app_version *v)
 	}
 	put(o, "adoption", ad, &bad);
 	for (size_t i = 0; i < v->npolicies; i++)
-		add(pp, invfile_policy_to_json(&v->policies[i]), &bad);
+		add(pp, model_policy_to_json(&v->policies[i]), &bad);
 	put(o, "pin_policies", pp, &bad);
 	return done(o, bad);
 }
 
-json_t *invfile_app_to_json(const struct app *a, bool with_versions)
+json_t *model_app_to_json(const struct app *a, bool with_versions)
 {
 	bool bad = false;
 	json_t *o = json_object();
@@ -133,13 +126,13 @@ json_t *invfile_app_to_json(const struct app *a, bool with_versions)
 	if (with_versions) {
 		json_t *vs = json_array();
 		for (size_t i = 0; vs && i < a->nversions; i++)
-			add(vs, invfile_version_to_json(&a->versions[i]), &bad);
+			add(vs, model_version_to_json(&a->versions[i]), &bad);
 		put(o, "versions", vs, &bad);
 	}
 	return done(o, bad);
 }
 
-json_t *invfile_endpoint_to_json(const struct endpoint *e)
+json_t *model_endpoint_to_json(const struct endpoint *e)
 {
 	bool bad = false;
 	char iv[32];
@@ -161,14 +154,14 @@ json_t *invfile_endpoint_to_json(const struct endpoint *e)
 	put(o, "tags", tags, &bad);
 	put(o, "third_party", json_boolean(e->third_party), &bad);
 	put(o, "interval",
-	    json_string(invfile_fmt_interval(
-		    e->interval_s ? e->interval_s : INVENTORY_DEFAULT_INTERVAL, iv, sizeof(iv))),
+	    json_string(model_fmt_interval(e->interval_s ? e->interval_s : MODEL_DEFAULT_INTERVAL,
+					   iv, sizeof(iv))),
 	    &bad);
 	put(o, "enabled", json_boolean(e->enabled), &bad);
 	return done(o, bad);
 }
 
-json_t *invfile_to_json(const struct inventory *inv)
+json_t *model_inventory_to_json(const struct inventory *inv)
 {
 	bool bad = false;
 	json_t *o = json_object(), *eps = json_array(), *apps = json_array();
@@ -179,23 +172,10 @@ json_t *invfile_to_json(const struct inventory *inv)
 		return NULL;
 	}
 	for (size_t i = 0; i < inv->nendpoints; i++)
-		add(eps, invfile_endpoint_to_json(&inv->endpoints[i]), &bad);
+		add(eps, model_endpoint_to_json(&inv->endpoints[i]), &bad);
 	put(o, "endpoints", eps, &bad);
 	for (size_t i = 0; i < inv->napps; i++)
-		add(apps, invfile_app_to_json(&inv->apps[i], true), &bad);
+		add(apps, model_app_to_json(&inv->apps[i], true), &bad);
 	put(o, "apps", apps, &bad);
 	return done(o, bad);
-}
-
-char *invfile_dumps(json_t *j)
-{
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
-	if (!s)
-		return NULL;
-	struct strbuf b;
-	strbuf_init(&b, SIZE_MAX); /* the text is in memory already: no cap to keep */
-	strbuf_addstr(&b, s);
-	strbuf_addc(&b, '\n');
-	free(s);
-	return strbuf_take(&b, NULL);
 }
