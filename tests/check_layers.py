@@ -50,7 +50,7 @@ KNOWN_SQL = {
     'alerts/alerts_eval.c',
     'alerts/webhook_worker.c',
     'http/http.c',
-    'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',
+    'probe/scheduler.c', 'signals/candidates.c',
     'signals/reports_store.c', 'signals/reports_view.c',
 }
 
