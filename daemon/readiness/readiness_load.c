@@ -159,7 +159,8 @@ int readiness_load_endpoint(struct db *db, int64_t endpoint_id, time_t at,
 			     err, errlen);
 	if (rc)
 		return rc;
-	qsort(rows, nrows, sizeof(rows[0]), row_addr_cmp); /* addresses in name order */
+	if (nrows) /* addresses in name order */
+		qsort(rows, nrows, sizeof(rows[0]), row_addr_cmp);
 	time_t newest = 0;
 	for (size_t i = 0; i < nrows; i++)
 		if (seen_as_of(rows[i].last_seen, at) > newest)
