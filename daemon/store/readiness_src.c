@@ -31,13 +31,14 @@ static int unbound(struct db *db, const struct db_binder *b, const char *what, c
 	return rc;
 }
 
-/* The end of a statement's rows: @step is the last sqlite3_step() result,
- * SQLITE_DONE (or SQLITE_ROW when the caller stopped at a cap) on success. */
-static int finish(struct db *db, sqlite3_stmt *s, int step, const char *what, char *err,
+/* The end of a statement's rows: @rc when reading them failed already (the
+ * statement is only reset), else the verdict on @step, the last
+ * sqlite3_step() result: SQLITE_DONE (or SQLITE_ROW when the caller stopped
+ * at a cap) is success. */
+static int finish(struct db *db, sqlite3_stmt *s, int rc, int step, const char *what, char *err,
 		  size_t errlen)
 {
-	int rc = 0;
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
+	if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
 		rc = fail(db, step, what, err, errlen);
 	sqlite3_reset(s);
 	return rc;
@@ -137,10 +138,7 @@ int rsrc_chain(struct db *db, int64_t chain_id, size_t max, struct rsrc_cert **c
 		}
 		(*n)++;
 	}
-	if (rc)
-		sqlite3_reset(b.st);
-	else
-		rc = finish(db, b.st, step, "chain", err, errlen);
+	rc = finish(db, b.st, rc, step, "chain", err, errlen);
 	if (rc) {
 		rsrc_certs_free(*certs, *n);
 		*certs = NULL;
@@ -177,10 +175,7 @@ int rsrc_ca_certs(struct db *db, struct rsrc_cert **certs, size_t *n, char *err,
 		if (r == 0)
 			(*n)++; /* a row with bad hashes is no CA anyone can match */
 	}
-	if (rc)
-		sqlite3_reset(b.st);
-	else
-		rc = finish(db, b.st, step, "CA certificates", err, errlen);
+	rc = finish(db, b.st, rc, step, "CA certificates", err, errlen);
 	if (rc) {
 		rsrc_certs_free(*certs, *n);
 		*certs = NULL;
@@ -231,10 +226,7 @@ int rsrc_ca_der(struct db *db, time_t at, struct rsrc_der **ders, size_t *n, cha
 		d->len = (size_t)len;
 		(*n)++;
 	}
-	if (rc)
-		sqlite3_reset(b.st);
-	else
-		rc = finish(db, b.st, step, "CA certificates", err, errlen);
+	rc = finish(db, b.st, rc, step, "CA certificates", err, errlen);
 	if (rc) {
 		rsrc_der_free(*ders, *n);
 		*ders = NULL;
@@ -301,10 +293,7 @@ int rsrc_latest(struct db *db, int64_t endpoint_id, time_t at, size_t max,
 			break;
 		}
 	}
-	if (rc)
-		sqlite3_reset(b.st);
-	else
-		rc = finish(db, b.st, step, "observations", err, errlen);
+	rc = finish(db, b.st, rc, step, "observations", err, errlen);
 	if (rc) {
 		rsrc_latest_free(*rows, *n);
 		*rows = NULL;
@@ -337,7 +326,7 @@ int rsrc_previous_chain(struct db *db, int64_t endpoint_id, const char *address,
 	int step = sqlite3_step(b.st);
 	if (step == SQLITE_ROW)
 		*prev = sqlite3_column_int64(b.st, 0);
-	return finish(db, b.st, step, "previous observation", err, errlen);
+	return finish(db, b.st, 0, step, "previous observation", err, errlen);
 }
 
 /* Discovery results (schema/010_dualcert.sql): per variant its latest row at ?3. */
@@ -370,7 +359,7 @@ int rsrc_variants(struct db *db, int64_t endpoint_id, const char *address, time_
 		r->first_seen = (time_t)sqlite3_column_int64(b.st, 4);
 		r->last_seen = (time_t)sqlite3_column_int64(b.st, 5);
 	}
-	int rc = finish(db, b.st, step, "variant observations", err, errlen);
+	int rc = finish(db, b.st, 0, step, "variant observations", err, errlen);
 	if (rc)
 		*n = 0;
 	return rc;
@@ -429,10 +418,7 @@ int rsrc_pins_seen(struct db *db, int64_t endpoint_id, time_t at, struct rsrc_pi
 			break;
 		}
 	}
-	if (rc)
-		sqlite3_reset(b.st);
-	else
-		rc = finish(db, b.st, step, "pins seen", err, errlen);
+	rc = finish(db, b.st, rc, step, "pins seen", err, errlen);
 	if (rc) {
 		free(*pins);
 		*pins = NULL;
@@ -456,7 +442,7 @@ int rsrc_history_since(struct db *db, int64_t endpoint_id, time_t at, time_t *si
 	int step = sqlite3_step(b.st);
 	if (step == SQLITE_ROW && sqlite3_column_type(b.st, 0) != SQLITE_NULL)
 		*since = (time_t)sqlite3_column_int64(b.st, 0);
-	return finish(db, b.st, step, "observation history", err, errlen);
+	return finish(db, b.st, 0, step, "observation history", err, errlen);
 }
 
 static const char SQL_PERIOD[] =
@@ -483,7 +469,7 @@ int rsrc_period(struct db *db, int64_t endpoint_id, int64_t obs_id, struct rsrc_
 		out->first_seen = (time_t)sqlite3_column_int64(b.st, 4);
 		out->last_seen = (time_t)sqlite3_column_int64(b.st, 5);
 	}
-	int rc = finish(db, b.st, step, "observation", err, errlen);
+	int rc = finish(db, b.st, 0, step, "observation", err, errlen);
 	if (rc || step == SQLITE_ROW)
 		return rc;
 	return util_err(err, errlen, -ENOENT, "no observation %lld of endpoint %lld",

@@ -17,60 +17,33 @@
 #include "store/readiness_src.h"
 #include "base/util.h"
 #include "testdb.h"
+#include "testobs.h"
 
 static struct testdb *t;
 
 static void exec(const char *sql)
 {
-	char err[ERRLEN];
-	if (db_exec(t->db, sql, err, sizeof(err)) != 0)
-		fail_msg("%s: %s", sql, err);
+	testobs_exec(t->db, sql);
 }
 
-/* certificate k: sha256 = {..,k}, spki = {..,100+k}, CN=c<k>, first seen at 10*k */
-static void add_cert(int k, int issuer, int is_ca)
+/* Append @fmt to @buf, after a space unless @buf is empty. */
+static void addf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void addf(char *buf, size_t size, const char *fmt, ...)
 {
-	char sql[768];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO certificates (id, sha256, der, subject, issuer, serial, not_before,"
-		 " not_after, key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (%d,"
-		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', "
-		 "x'30%02x', "
-		 "'CN=c%d', 'CN=c%d', '01', 0, %d, 'ECDSA', 256,"
-		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', %d, %d)",
-		 k, k, k, k, issuer, 1000000 + k, 100 + k, is_ca, 10 * k);
-	exec(sql);
+	size_t len = strlen(buf);
+	va_list ap;
+	if (len && len + 1 < size)
+		buf[len++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
 }
 
-static void add_chain(int id, const int *certs, int n)
+static void expect_case(size_t i, const char *got, const char *want)
 {
-	char sql[384];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO chains (id, sha256, length) VALUES (%d, "
-		 "x'00000000000000000000000000000000000000000000000000000000000000%02x', %d)",
-		 id, id, n);
-	exec(sql);
-	for (int i = 0; i < n; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO chain_certs VALUES (%d, %d, %d)", id, i,
-			 certs[i]);
-		exec(sql);
-	}
-}
-
-static void add_obs(int id, int ep, const char *addr, const char *outcome, int presented,
-		    int validated, int first, int last)
-{
-	char sql[512], p[16] = "NULL", v[16] = "NULL";
-	if (presented)
-		snprintf(p, sizeof(p), "%d", presented);
-	if (validated)
-		snprintf(v, sizeof(v), "%d", validated);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO observations (id, endpoint_id, address, outcome, presented_chain_id,"
-		 " validated_chain_id, first_seen, last_seen) VALUES (%d, %d, '%s', '%s', %s, %s, "
-		 "%d, %d)",
-		 id, ep, addr, outcome, p, v, first, last);
-	exec(sql);
+	if (strcmp(got, want) != 0)
+		fail_msg("case %zu: got '%s', want '%s'", i, got, want);
 }
 
 static void add_variant(int id, const char *addr, const char *variant, int presented, int first,
@@ -92,24 +65,24 @@ static int setup(void **state)
 		return -1;
 	exec("INSERT INTO endpoints (id, host, created_at, updated_at) VALUES (1, "
 	     "'api.example.com', 0, 0), (2, 'other.example.com', 0, 0)");
-	add_cert(1, 2, 0); /* leaf X */
-	add_cert(2, 3, 1); /* intermediate */
-	add_cert(3, 3, 1); /* root */
-	add_cert(4, 2, 0); /* leaf Y */
-	add_chain(1, (int[]){ 1, 2 }, 2);
-	add_chain(2, (int[]){ 1, 2, 3 }, 3);
-	add_chain(3, (int[]){ 4, 2 }, 2);
-	add_chain(4, (int[]){ 4, 2, 3 }, 3);
+	testobs_cert(t->db, 1, 2, 0); /* leaf X */
+	testobs_cert(t->db, 2, 3, 1); /* intermediate */
+	testobs_cert(t->db, 3, 3, 1); /* root */
+	testobs_cert(t->db, 4, 2, 0); /* leaf Y */
+	testobs_chain(t->db, 1, (int[]){ 1, 2 }, 2);
+	testobs_chain(t->db, 2, (int[]){ 1, 2, 3 }, 3);
+	testobs_chain(t->db, 3, (int[]){ 4, 2 }, 2);
+	testobs_chain(t->db, 4, (int[]){ 4, 2, 3 }, 3);
 	/* address A: chain X, then chain Y, then chain Y again after a failure */
-	add_obs(1, 1, "192.0.2.1", "ok", 1, 2, 100, 200);
-	add_obs(2, 1, "192.0.2.1", "ok", 3, 4, 300, 400);
+	testobs_obs(t->db, 1, 1, "192.0.2.1", "ok", 1, 2, 100, 200);
+	testobs_obs(t->db, 2, 1, "192.0.2.1", "ok", 3, 4, 300, 400);
 	/* address B: chain X twice with the same last_seen: the higher id wins */
-	add_obs(3, 1, "192.0.2.2", "ok", 1, 2, 100, 400);
-	add_obs(4, 1, "192.0.2.2", "untrusted", 1, 0, 350, 400);
+	testobs_obs(t->db, 3, 1, "192.0.2.2", "ok", 1, 2, 100, 400);
+	testobs_obs(t->db, 4, 1, "192.0.2.2", "untrusted", 1, 0, 350, 400);
 	/* address C: no chain */
-	add_obs(5, 1, "192.0.2.3", "timeout", 0, 0, 150, 390);
+	testobs_obs(t->db, 5, 1, "192.0.2.3", "timeout", 0, 0, 150, 390);
 	/* another endpoint */
-	add_obs(6, 2, "192.0.2.9", "ok", 3, 4, 50, 60);
+	testobs_obs(t->db, 6, 2, "192.0.2.9", "ok", 3, 4, 50, 60);
 	/* discovery: A's ecdsa offer twice, rsa once */
 	add_variant(1, "192.0.2.1", "ecdsa", 1, 100, 200);
 	add_variant(2, "192.0.2.1", "ecdsa", 3, 300, 400);
@@ -151,13 +124,9 @@ static void test_rsrc_latest_table(void **state)
 		assert_int_equal(rsrc_latest(t->db, cases[i].ep, cases[i].at, cases[i].max, &rows,
 					     &n, err, sizeof(err)),
 				 0);
-		for (size_t k = 0; k < n; k++) {
-			size_t len = strlen(got);
-			snprintf(got + len, sizeof(got) - len, "%s%s:%lld", k ? " " : "",
-				 rows[k].address, (long long)rows[k].id);
-		}
-		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+		for (size_t k = 0; k < n; k++)
+			addf(got, sizeof(got), "%s:%lld", rows[k].address, (long long)rows[k].id);
+		expect_case(i, got, cases[i].want);
 		rsrc_latest_free(rows, n);
 	}
 }
@@ -233,13 +202,10 @@ static void test_rsrc_variants_table(void **state)
 		assert_int_equal(rsrc_variants(t->db, 1, cases[i].address, cases[i].at, rows,
 					       cases[i].max, &n, err, sizeof(err)),
 				 0);
-		for (size_t k = 0; k < n; k++) {
-			size_t len = strlen(got);
-			snprintf(got + len, sizeof(got) - len, "%s%s:%lld", k ? " " : "",
-				 rows[k].variant, (long long)rows[k].presented);
-		}
-		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+		for (size_t k = 0; k < n; k++)
+			addf(got, sizeof(got), "%s:%lld", rows[k].variant,
+			     (long long)rows[k].presented);
+		expect_case(i, got, cases[i].want);
 	}
 }
 
@@ -308,12 +274,9 @@ static void test_rsrc_chain_table(void **state)
 		size_t n;
 		assert_int_equal(
 			rsrc_chain(t->db, cases[i].id, cases[i].max, &c, &n, err, sizeof(err)), 0);
-		for (size_t k = 0; k < n; k++) {
-			size_t len = strlen(got);
-			snprintf(got + len, sizeof(got) - len, "%s%s", k ? " " : "", c[k].subject);
-		}
-		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+		for (size_t k = 0; k < n; k++)
+			addf(got, sizeof(got), "%s", c[k].subject);
+		expect_case(i, got, cases[i].want);
 		if (n) {
 			assert_int_equal(c[0].sha256[31], (uint8_t)atoi(c[0].subject + 4));
 			assert_int_equal(c[0].pin[31], 100 + atoi(c[0].subject + 4));
@@ -351,8 +314,7 @@ static void test_rsrc_ca(void **state)
 			size_t len = strlen(got);
 			snprintf(got + len, sizeof(got) - len, "%s%d", k ? " " : "", d[k].der[1]);
 		}
-		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+		expect_case(i, got, cases[i].want);
 		rsrc_der_free(d, n);
 	}
 }
@@ -387,7 +349,7 @@ static void test_rsrc_bad_certificate_row(void **state)
 	     " not_after, key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (9, x'09',"
 	     " x'3009', 'CN=bad', 'CN=bad', '01', 0, 5, 'ECDSA', 256, x'09', 1, 0)");
 	exec("PRAGMA ignore_check_constraints = 0");
-	add_chain(9, (int[]){ 1, 9 }, 2);
+	testobs_chain(t->db, 9, (int[]){ 1, 9 }, 2);
 	assert_int_equal(rsrc_chain(t->db, 9, 32, &c, &n, err, sizeof(err)), -EIO);
 	assert_null(c);
 	assert_int_equal(n, 0);
