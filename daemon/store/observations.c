@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define HISTORY_MAX 10000
@@ -469,16 +470,13 @@ int obs_chain_load(struct db *db, int64_t chain_id, struct x509_chain *out, char
 		return sql_fail(db, err, errlen, "loading chain");
 	sqlite3_bind_int64(s, 1, chain_id);
 	int rc;
+	size_t cap = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (out->n >= 64)
 			break;
-		if (out->n % 8 == 0) {
-			struct x509_cert_info *nc = realloc(out->certs, (out->n + 8) * sizeof(*nc));
-			if (!nc) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			out->certs = nc;
+		if (ARRAY_RESERVE(out->certs, cap, out->n + 1, 64)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		struct x509_cert_info *c = &out->certs[out->n];
 		memset(c, 0, sizeof(*c));
@@ -534,18 +532,14 @@ static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_ro
 		     char *err, size_t errlen)
 {
 	struct obs_row *v = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, cap = 0;
 	int rc;
 	*rows = NULL;
 	*n = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && cnt < limit) {
-		if (cnt % 16 == 0) {
-			struct obs_row *nv = realloc(v, (cnt + 16) * sizeof(*nv));
-			if (!nv) {
-				obs_rows_free(v, cnt);
-				return util_err(err, errlen, -ENOMEM, "out of memory");
-			}
-			v = nv;
+		if (ARRAY_RESERVE(v, cap, cnt + 1, limit)) {
+			obs_rows_free(v, cnt);
+			return util_err(err, errlen, -ENOMEM, "out of memory");
 		}
 		struct obs_row *o = &v[cnt];
 		memset(o, 0, sizeof(*o));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 #include "store/db.h"
 
@@ -47,19 +48,6 @@ static int finish(struct db *db, sqlite3_stmt *s, int rc, int step, const char *
 static int nomem(char *err, size_t errlen)
 {
 	return util_err(err, errlen, -ENOMEM, "out of memory");
-}
-
-/* @v (*@cap elements of @size, @n used) with room for one more: @v itself
- * or a larger copy; NULL when out of memory (@v unchanged). */
-static void *grow(void *v, size_t size, size_t n, size_t *cap, size_t first)
-{
-	if (n < *cap)
-		return v;
-	size_t nc = *cap ? *cap * 2 : first;
-	void *nv = nc <= SIZE_MAX / size ? realloc(v, nc * size) : NULL;
-	if (nv)
-		*cap = nc;
-	return nv;
 }
 
 static char *col_dup(sqlite3_stmt *s, int col, const char *dflt)
@@ -120,13 +108,11 @@ int rsrc_chain(struct db *db, int64_t chain_id, size_t max, struct rsrc_cert **c
 	size_t cap = 0;
 	int step, rc = 0;
 	while ((step = sqlite3_step(b.st)) == SQLITE_ROW && *n < max) {
-		struct rsrc_cert *nv = grow(*certs, sizeof(**certs), *n, &cap, 4);
-		if (!nv) {
+		if (ARRAY_RESERVE(*certs, cap, *n + 1, ARRAY_MAX_ITEMS)) {
 			rc = util_err(err, errlen, -ENOMEM, "out of memory loading chain %lld",
 				      (long long)chain_id);
 			break;
 		}
-		*certs = nv;
 		int r = cert_from_row(b.st, 0, &(*certs)[*n]);
 		if (r) {
 			rc = r == -ENOMEM
@@ -161,12 +147,10 @@ int rsrc_ca_certs(struct db *db, struct rsrc_cert **certs, size_t *n, char *err,
 	size_t cap = 0;
 	int step, rc = 0;
 	while ((step = sqlite3_step(b.st)) == SQLITE_ROW) {
-		struct rsrc_cert *nv = grow(*certs, sizeof(**certs), *n, &cap, 16);
-		if (!nv) {
+		if (ARRAY_RESERVE(*certs, cap, *n + 1, ARRAY_MAX_ITEMS)) {
 			rc = nomem(err, errlen);
 			break;
 		}
-		*certs = nv;
 		int r = cert_from_row(b.st, 0, &(*certs)[*n]);
 		if (r == -ENOMEM) {
 			rc = nomem(err, errlen);
@@ -211,12 +195,10 @@ int rsrc_ca_der(struct db *db, time_t at, struct rsrc_der **ders, size_t *n, cha
 		int len = sqlite3_column_bytes(b.st, 0);
 		if (!der || len <= 0)
 			continue; /* a row we cannot read completes nothing */
-		struct rsrc_der *nv = grow(*ders, sizeof(**ders), *n, &cap, 16);
-		if (!nv) {
+		if (ARRAY_RESERVE(*ders, cap, *n + 1, ARRAY_MAX_ITEMS)) {
 			rc = nomem(err, errlen);
 			break;
 		}
-		*ders = nv;
 		struct rsrc_der *d = &(*ders)[*n];
 		if (!(d->der = malloc((size_t)len))) {
 			rc = nomem(err, errlen);
@@ -274,12 +256,10 @@ int rsrc_latest(struct db *db, int64_t endpoint_id, time_t at, size_t max,
 			continue;
 		if (*n && strcmp((*rows)[*n - 1].address, addr) == 0)
 			continue; /* same last_seen twice: the highest id came first */
-		struct rsrc_latest *nv = grow(*rows, sizeof(**rows), *n, &cap, 8);
-		if (!nv) {
+		if (ARRAY_RESERVE(*rows, cap, *n + 1, ARRAY_MAX_ITEMS)) {
 			rc = nomem(err, errlen);
 			break;
 		}
-		*rows = nv;
 		struct rsrc_latest *r = &(*rows)[(*n)++];
 		r->id = sqlite3_column_int64(b.st, 0);
 		r->presented = sqlite3_column_int64(b.st, 3);
@@ -388,10 +368,8 @@ static int pin_seen_add(struct rsrc_pin_seen **v, size_t *n, size_t *cap, const 
 			return 0;
 		}
 	}
-	struct rsrc_pin_seen *nv = grow(*v, sizeof(**v), *n, cap, 8);
-	if (!nv)
+	if (ARRAY_RESERVE(*v, *cap, *n + 1, ARRAY_MAX_ITEMS))
 		return -ENOMEM;
-	*v = nv;
 	memcpy((*v)[*n].pin, pin, 32);
 	(*v)[(*n)++].last_seen = last;
 	return 0;

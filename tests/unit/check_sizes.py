@@ -27,7 +27,6 @@ KNOWN = {
     'pki/x509.c',
     'probe/probe.c',
     'probe/scheduler.c',
-    'signals/candidates.c',
     'cli/cli_alerts.c:cmd_webhook',
     'cli/cli_probe.c:cmd_probe',
     'cli/cli_demo.c:cmd_demo',
