@@ -122,7 +122,11 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 					"chain: certificate %u cannot be encoded", i);
 	}
 	memcpy(c->leaf_sha, hashes, 32);
-	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
+	struct x509_chain_fp fp;
+	x509_chain_fp_init(&fp);
+	for (unsigned i = 0; i < c->n; i++)
+		x509_chain_fp_add(&fp, hashes + 32 * i);
+	if (x509_chain_fp_end(&fp, c->chain_sha))
 		return util_err(err, errlen, -EIO, "hashing failed");
 	c->subject = x509_dn_string(c->crts[0], false, X509_MAX_DN);
 	c->issuer = x509_dn_string(c->crts[0], true, X509_MAX_DN);

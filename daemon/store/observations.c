@@ -151,11 +151,9 @@ static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, in
 static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int64_t *id, char *err,
 		    size_t errlen)
 {
-	uint8_t hashes[64 * 32], digest[32];
+	uint8_t digest[32];
 	size_t n = ch->n > 64 ? 64 : ch->n;
-	for (size_t i = 0; i < n; i++)
-		memcpy(hashes + 32 * i, ch->certs[i].sha256, 32);
-	if (util_sha256(hashes, 32 * n, digest))
+	if (x509_chain_fingerprint(ch, n, digest))
 		return util_err(err, errlen, -EIO, "hashing a chain failed");
 	int rc = id_by_hash(db, Q_CHAIN_SEL, digest, id, "chains", err, errlen);
 	if (rc)
