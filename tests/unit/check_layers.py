@@ -45,7 +45,7 @@ KNOWN_EDGES = {
     ('probe', 'http'),       # the scheduler feeds http/metrics.c counters
 }
 KNOWN_SQL = {
-    'probe/scheduler.c', 'readiness/readiness_load.c',
+    'probe/scheduler.c',
 }
 
 # What the pure core may never reference (prefix match or exact name).
