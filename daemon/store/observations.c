@@ -107,8 +107,9 @@ static int id_by_hash(struct db *db, const char *sql, const uint8_t hash[32], in
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, err, errlen, what);
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, hash, 32);
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -126,19 +127,20 @@ static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, in
 	sqlite3_stmt *s = db_stmt(db, Q_CERT_INS);
 	if (!s)
 		return sql_fail(db, err, errlen, "certificates");
-	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, c->der, (int)c->der_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->subject ? c->subject : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, c->issuer ? c->issuer : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, c->serial, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->not_before);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->not_after);
-	sqlite3_bind_text(s, 8, c->key_type, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 9, (int)c->key_bits);
-	sqlite3_bind_blob(s, 10, c->spki_pin, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 11, c->is_ca);
-	sqlite3_bind_int64(s, 12, (sqlite3_int64)now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, c->sha256, 32);
+	db_bind_blob(&b, c->der, c->der_len);
+	db_bind_text(&b, c->subject ? c->subject : "");
+	db_bind_text(&b, c->issuer ? c->issuer : "");
+	db_bind_text(&b, c->serial);
+	db_bind_int64(&b, (int64_t)c->not_before);
+	db_bind_int64(&b, (int64_t)c->not_after);
+	db_bind_text(&b, c->key_type);
+	db_bind_int64(&b, c->key_bits);
+	db_bind_blob(&b, c->spki_pin, 32);
+	db_bind_int64(&b, c->is_ca);
+	db_bind_int64(&b, (int64_t)now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "inserting certificate");
@@ -166,9 +168,10 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 	sqlite3_stmt *s = db_stmt(db, Q_CHAIN_INS);
 	if (!s)
 		return sql_fail(db, err, errlen, "chains");
-	sqlite3_bind_blob(s, 1, digest, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, (int)n);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, digest, 32);
+	db_bind_int64(&b, (int64_t)n);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "inserting chain");
@@ -176,10 +179,11 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 	for (size_t i = 0; i < n; i++) {
 		if (!(s = db_stmt(db, Q_CC_INS)))
 			return sql_fail(db, err, errlen, "chain_certs");
-		sqlite3_bind_int64(s, 1, *id);
-		sqlite3_bind_int(s, 2, (int)i);
-		sqlite3_bind_int64(s, 3, cids[i]);
-		rc = sqlite3_step(s);
+		b = db_binder(s);
+		db_bind_int64(&b, *id);
+		db_bind_int64(&b, (int64_t)i);
+		db_bind_int64(&b, cids[i]);
+		rc = db_bound_step(&b);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
 			return sql_fail(db, err, errlen, "inserting chain_certs");
@@ -344,10 +348,11 @@ int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at
 	sqlite3_stmt *s = db_stmt(db, Q_EP_PROBED);
 	if (!s)
 		return sql_fail(db, err, errlen, "endpoints");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)last_probe_at);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)next_probe_at);
-	sqlite3_bind_int64(s, 3, endpoint_id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)last_probe_at);
+	db_bind_int64(&b, (int64_t)next_probe_at);
+	db_bind_int64(&b, endpoint_id);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
 }
@@ -367,9 +372,10 @@ int obs_trust_begin(struct db *db, const uint8_t trust_id[32], time_t now, char 
 		return 0;
 	if (!(s = db_stmt(db, Q_TRUST_SET)))
 		return sql_fail(db, err, errlen, "probe_trust");
-	sqlite3_bind_blob(s, 1, trust_id, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, trust_id, 32);
+	db_bind_int64(&b, (int64_t)now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "probe_trust");
 }
@@ -421,8 +427,9 @@ int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, si
 	sqlite3_stmt *s = db_stmt(db, Q_SWEEP_INS);
 	if (!s)
 		return sql_fail(db, err, errlen, "sweeps");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)started_at);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)started_at);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "sweeps");
@@ -436,11 +443,12 @@ int obs_sweep_end(struct db *db, int64_t id, time_t finished_at, int64_t probes,
 	sqlite3_stmt *s = db_stmt(db, Q_SWEEP_END);
 	if (!s)
 		return sql_fail(db, err, errlen, "sweeps");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)finished_at);
-	sqlite3_bind_int64(s, 2, probes);
-	sqlite3_bind_int64(s, 3, failures);
-	sqlite3_bind_int64(s, 4, id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)finished_at);
+	db_bind_int64(&b, probes);
+	db_bind_int64(&b, failures);
+	db_bind_int64(&b, id);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "sweeps");
 }
