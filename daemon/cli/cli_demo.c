@@ -211,20 +211,22 @@ static int make_paths(struct demo_run *r, const char *dir)
 		r->keep = true;
 	} else {
 		const char *tmp = getenv("TMPDIR");
-		snprintf(r->dir, sizeof(r->dir), "%s/pinwatch-demo-XXXXXX",
-			 tmp && *tmp ? tmp : "/tmp");
+		if (util_path(r->dir, sizeof(r->dir), "%s/pinwatch-demo-XXXXXX",
+			      tmp && *tmp ? tmp : "/tmp")) {
+			log_err("demo: directory name too long: %s", tmp);
+			return EXIT_USAGE;
+		}
 		if (!mkdtemp(r->dir)) {
 			log_errno(LOG_LVL_ERR, errno, "demo: cannot create a temporary directory");
 			r->dir[0] = '\0';
 			return EXIT_RUNTIME;
 		}
 	}
-	if (snprintf(r->db, sizeof(r->db), "%s/pinwatch.db", r->dir) >= (int)sizeof(r->db) ||
-	    snprintf(r->conf, sizeof(r->conf), "%s/pinwatch.conf", r->dir) >=
-		    (int)sizeof(r->conf) ||
-	    snprintf(r->inv, sizeof(r->inv), "%s/inventory.json", r->dir) >= (int)sizeof(r->inv) ||
-	    snprintf(r->roots, sizeof(r->roots), "%s/roots.pem", r->dir) >= (int)sizeof(r->roots) ||
-	    snprintf(r->hosts, sizeof(r->hosts), "%s/hosts", r->dir) >= (int)sizeof(r->hosts)) {
+	if (util_path(r->db, sizeof(r->db), "%s/pinwatch.db", r->dir) ||
+	    util_path(r->conf, sizeof(r->conf), "%s/pinwatch.conf", r->dir) ||
+	    util_path(r->inv, sizeof(r->inv), "%s/inventory.json", r->dir) ||
+	    util_path(r->roots, sizeof(r->roots), "%s/roots.pem", r->dir) ||
+	    util_path(r->hosts, sizeof(r->hosts), "%s/hosts", r->dir)) {
 		log_err("demo: directory name too long: %s", r->dir);
 		return EXIT_USAGE;
 	}

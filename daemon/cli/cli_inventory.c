@@ -147,7 +147,7 @@ static void export_usage(FILE *f)
 static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
 	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	if (util_path(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
 		return util_err(err, errlen, -ENAMETOOLONG, "path too long");
 	FILE *f = fopen(tmp, "w");
 	if (!f)
