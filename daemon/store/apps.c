@@ -531,10 +531,10 @@ int apps_version_delete(struct db *db, const char *actor, const char *app, const
 }
 
 /* Load version @version of @app, let @edit change a copy, then commit it. */
-typedef int (*version_edit_fn)(struct app_version *v, void *arg, char *err, size_t errlen);
+typedef int (*version_edit_fn)(struct app_version *v, const void *arg, char *err, size_t errlen);
 
 static int edit_version(struct db *db, const char *actor, const char *action, const char *app,
-			const char *version, version_edit_fn edit, void *arg, bool *changed,
+			const char *version, version_edit_fn edit, const void *arg, bool *changed,
 			char *err, size_t errlen)
 {
 	struct app_version have, after;
@@ -561,7 +561,7 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 	return inventory_tx_end(db, owned, rc, err, errlen);
 }
 
-static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t errlen)
+static int edit_put_policy(struct app_version *v, const void *arg, char *err, size_t errlen)
 {
 	struct pin_policy p;
 	char msg[ERRLEN];
@@ -585,8 +585,8 @@ static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t e
 int apps_policy_put(struct db *db, const char *actor, const char *app, const char *version,
 		    const struct pin_policy *p, bool *changed, char *err, size_t errlen)
 {
-	return edit_version(db, actor, "update", app, version, edit_put_policy, (void *)p, changed,
-			    err, errlen);
+	return edit_version(db, actor, "update", app, version, edit_put_policy, p, changed, err,
+			    errlen);
 }
 
 struct policy_key {
@@ -594,7 +594,7 @@ struct policy_key {
 	bool incl;
 };
 
-static int edit_del_policy(struct app_version *v, void *arg, char *err, size_t errlen)
+static int edit_del_policy(struct app_version *v, const void *arg, char *err, size_t errlen)
 {
 	const struct policy_key *k = arg;
 	char pat[300];
@@ -617,7 +617,7 @@ int apps_policy_delete(struct db *db, const char *actor, const char *app, const 
 			    errlen);
 }
 
-static int edit_del_sample(struct app_version *v, void *arg, char *err, size_t errlen)
+static int edit_del_sample(struct app_version *v, const void *arg, char *err, size_t errlen)
 {
 	ssize_t i = apps_find_sample(v, arg);
 	if (i < 0)
@@ -630,6 +630,6 @@ static int edit_del_sample(struct app_version *v, void *arg, char *err, size_t e
 int apps_adoption_delete(struct db *db, const char *actor, const char *app, const char *version,
 			 const char *at, char *err, size_t errlen)
 {
-	return edit_version(db, actor, "adoption", app, version, edit_del_sample, (void *)at, NULL,
-			    err, errlen);
+	return edit_version(db, actor, "adoption", app, version, edit_del_sample, at, NULL, err,
+			    errlen);
 }
