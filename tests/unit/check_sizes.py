@@ -30,19 +30,10 @@ KNOWN = {
     'readiness/readiness.c',
     'readiness/readiness_eval.c',
     'signals/candidates.c',
-    'cli/cli_alerts.c:cmd_webhook',
-    'cli/cli_probe.c:cmd_probe',
-    'cli/cli_demo.c:cmd_demo',
-    'cli/cli_alerts.c:cmd_alert',
-    'cli/cli_importers.c:adoption_import',
-    'cli/cli_audit.c:cmd_audit',
     'readiness/readiness_gate.c:readiness_gate_check',
-    'cli/cli_readiness.c:cmd_whatif',
     'importers/invfile.c:invfile_parse_policy',
     'importers/importers_trustkit.c:parse_domain',
     'importers/importers_nsc.c:parse_domain_config',
-    'cli/cli_sweep.c:cmd_history',
-    'cli/cli_inventory.c:cmd_app',
 }
 
 NAME = re.compile(r'([A-Za-z_]\w*)\s*\(')
