@@ -59,6 +59,30 @@ static int parse_id(const char *cmd, const char *s, int64_t *id)
 	return 0;
 }
 
+/* The one ID operand of `pinwatch CMD ACTION ID` (@missing: the usage error
+ * without it) and the database. EXIT_*. */
+static int id_operand_db(struct cli_global *g, const char *cmd, const char *missing, int npos,
+			 char **pos, int64_t *id, struct db **db)
+{
+	int rc;
+	if (npos != 1)
+		return cli_usage_error(cmd, "%s", missing);
+	if ((rc = parse_id(cmd, pos[0], id)))
+		return rc;
+	return cli_open_db(g, 0, db);
+}
+
+/* Close @db after a change of the row an ID names; @rc's error is logged as
+ * "@what: @err" (no such row: a usage error). EXIT_*. */
+static int change_done(struct db *db, int rc, const char *what, const char *err)
+{
+	db_close(db);
+	if (!rc)
+		return EXIT_OK;
+	log_err("%s: %s", what, err);
+	return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
 static int read_secret_file(const char *path, char *out, size_t outlen)
 {
 	char err[ERRLEN], *buf = NULL;
@@ -182,32 +206,19 @@ static int webhook_list_action(void *arg, int npos, char **pos)
 	return EXIT_OK;
 }
 
-/* The webhook ID operand of `remove` and `test`, and the database; EXIT_*. */
-static int webhook_id_db(struct webhook_opts *o, const char *action, int npos, char **pos,
-			 int64_t *id, struct db **db)
-{
-	int rc;
-	if (npos != 1)
-		return cli_usage_error("webhook", "%s needs one webhook ID", action);
-	if ((rc = parse_id("webhook", pos[0], id)))
-		return rc;
-	return cli_open_db(&o->g, 0, db);
-}
-
 static int webhook_remove_action(void *arg, int npos, char **pos)
 {
+	struct webhook_opts *o = arg;
 	char err[ERRLEN];
 	struct db *db = NULL;
 	int64_t id = 0;
-	int rc = webhook_id_db(arg, "remove", npos, pos, &id, &db);
+	int rc =
+		id_operand_db(&o->g, "webhook", "remove needs one webhook ID", npos, pos, &id, &db);
 	if (rc)
 		return rc;
 	rc = webhook_remove(db, cli_actor(), id, err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("webhook remove: %s", err);
-		return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-	}
+	if ((rc = change_done(db, rc, "webhook remove", err)))
+		return rc;
 	printf("webhook %lld removed\n", (long long)id);
 	return EXIT_OK;
 }
@@ -219,19 +230,12 @@ static int webhook_test_action(void *arg, int npos, char **pos)
 	struct db *db = NULL;
 	int64_t id = 0;
 	long status = 0;
-	int rc = webhook_id_db(o, "test", npos, pos, &id, &db);
+	int rc = id_operand_db(&o->g, "webhook", "test needs one webhook ID", npos, pos, &id, &db);
 	if (rc)
 		return rc;
 	rc = webhook_test(db, &o->g.cfg, id, &status, err, sizeof(err));
-	db_close(db);
-	if (rc == -ENOENT) {
-		log_err("webhook test: %s", err);
-		return EXIT_USAGE;
-	}
-	if (rc) {
-		log_err("webhook test: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = change_done(db, rc, "webhook test", err)))
+		return rc;
 	printf("webhook %lld answered HTTP %ld\n", (long long)id, status);
 	return EXIT_OK;
 }
@@ -308,20 +312,12 @@ static int webhook_retry_action(void *arg, int npos, char **pos)
 	char err[ERRLEN];
 	struct db *db = NULL;
 	int64_t id = 0;
-	int rc;
-
-	if (npos != 1)
-		return cli_usage_error("webhook", "retry needs one outbox ID");
-	if ((rc = parse_id("webhook", pos[0], &id)))
-		return rc;
-	if ((rc = cli_open_db(&o->g, 0, &db)))
+	int rc = id_operand_db(&o->g, "webhook", "retry needs one outbox ID", npos, pos, &id, &db);
+	if (rc)
 		return rc;
 	rc = webhook_outbox_retry(db, cli_actor(), id, util_now(), err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("webhook retry: %s", err);
-		return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-	}
+	if ((rc = change_done(db, rc, "webhook retry", err)))
+		return rc;
 	printf("outbox row %lld queued again\n", (long long)id);
 	return EXIT_OK;
 }
@@ -482,20 +478,13 @@ static int alert_unsilence_action(void *arg, int npos, char **pos)
 	char err[ERRLEN];
 	struct db *db = NULL;
 	int64_t id = 0;
-	int rc;
-
-	if (npos != 1)
-		return cli_usage_error("alert", "unsilence needs one silence ID");
-	if ((rc = parse_id("alert", pos[0], &id)))
-		return rc;
-	if ((rc = cli_open_db(&o->g, 0, &db)))
+	int rc = id_operand_db(&o->g, "alert", "unsilence needs one silence ID", npos, pos, &id,
+			       &db);
+	if (rc)
 		return rc;
 	rc = alerts_silence_remove(db, cli_actor(), id, util_now(), err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("alert unsilence: %s", err);
-		return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-	}
+	if ((rc = change_done(db, rc, "alert unsilence", err)))
+		return rc;
 	printf("silence %lld ended\n", (long long)id);
 	return EXIT_OK;
 }
