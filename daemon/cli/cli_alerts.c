@@ -72,15 +72,24 @@ static int id_operand_db(struct cli_global *g, const char *cmd, const char *miss
 	return cli_open_db(g, 0, db);
 }
 
-/* Close @db after a change of the row an ID names; @rc's error is logged as
- * "@what: @err" (no such row: a usage error). EXIT_*. */
-static int change_done(struct db *db, int rc, const char *what, const char *err)
+/* No operands (`pinwatch CMD ACTION` alone), then the database; EXIT_*. */
+static int no_operands_db(struct cli_global *g, const char *cmd, const char *action, int npos,
+			  unsigned flags, struct db **db)
+{
+	if (npos)
+		return cli_usage_error(cmd, "%s takes no arguments", action);
+	return cli_open_db(g, flags, db);
+}
+
+/* Close @db after an action's store call; @rc's error is logged as "@what:
+ * @err" and is EXIT_RUNTIME, or @enoent_exit for -ENOENT. EXIT_*. */
+static int action_done(struct db *db, int rc, const char *what, const char *err, int enoent_exit)
 {
 	db_close(db);
 	if (!rc)
 		return EXIT_OK;
 	log_err("%s: %s", what, err);
-	return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+	return rc == -ENOENT ? enoent_exit : EXIT_RUNTIME;
 }
 
 static int read_secret_file(const char *path, char *out, size_t outlen)
@@ -175,16 +184,11 @@ static int webhook_list_action(void *arg, int npos, char **pos)
 	int rc;
 
 	(void)pos;
-	if (npos)
-		return cli_usage_error("webhook", "list takes no arguments");
-	if ((rc = cli_open_db(&o->g, 0, &db)))
+	if ((rc = no_operands_db(&o->g, "webhook", "list", npos, 0, &db)))
 		return rc;
 	rc = webhook_list_json(db, &arr, err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("webhook list: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = action_done(db, rc, "webhook list", err, EXIT_RUNTIME)))
+		return rc;
 	if (o->json)
 		return cli_print_json(arr);
 	size_t i;
@@ -217,7 +221,7 @@ static int webhook_remove_action(void *arg, int npos, char **pos)
 	if (rc)
 		return rc;
 	rc = webhook_remove(db, cli_actor(), id, err, sizeof(err));
-	if ((rc = change_done(db, rc, "webhook remove", err)))
+	if ((rc = action_done(db, rc, "webhook remove", err, EXIT_USAGE)))
 		return rc;
 	printf("webhook %lld removed\n", (long long)id);
 	return EXIT_OK;
@@ -234,7 +238,7 @@ static int webhook_test_action(void *arg, int npos, char **pos)
 	if (rc)
 		return rc;
 	rc = webhook_test(db, &o->g.cfg, id, &status, err, sizeof(err));
-	if ((rc = change_done(db, rc, "webhook test", err)))
+	if ((rc = action_done(db, rc, "webhook test", err, EXIT_USAGE)))
 		return rc;
 	printf("webhook %lld answered HTTP %ld\n", (long long)id, status);
 	return EXIT_OK;
@@ -248,18 +252,13 @@ static int webhook_flush_action(void *arg, int npos, char **pos)
 	int delivered = 0, rc;
 
 	(void)pos;
-	if (npos)
-		return cli_usage_error("webhook", "flush takes no arguments");
-	if ((rc = cli_open_db(&o->g, 0, &db)))
+	if ((rc = no_operands_db(&o->g, "webhook", "flush", npos, 0, &db)))
 		return rc;
 	rc = webhook_deliver_due(db, &o->g.cfg, util_now(), &delivered, err, sizeof(err));
 	int64_t pending = 0, given_up = 0;
 	(void)webhook_outbox_counts(db, &pending, &given_up);
-	db_close(db);
-	if (rc) {
-		log_err("webhook flush: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = action_done(db, rc, "webhook flush", err, EXIT_RUNTIME)))
+		return rc;
 	printf("delivered %d, pending %lld, given up %lld\n", delivered, (long long)pending,
 	       (long long)given_up);
 	return EXIT_OK;
@@ -274,17 +273,12 @@ static int webhook_outbox_action(void *arg, int npos, char **pos)
 	int rc;
 
 	(void)pos;
-	if (npos)
-		return cli_usage_error("webhook", "outbox takes no arguments");
-	if ((rc = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+	if ((rc = no_operands_db(&o->g, "webhook", "outbox", npos, DB_NO_CREATE, &db)))
 		return rc;
 	rc = webhook_outbox_json(db, o->given_up_only ? "given_up" : NULL, 1000, &arr, err,
 				 sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("webhook outbox: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = action_done(db, rc, "webhook outbox", err, EXIT_RUNTIME)))
+		return rc;
 	if (o->json)
 		return cli_print_json(arr);
 	size_t i;
@@ -316,7 +310,7 @@ static int webhook_retry_action(void *arg, int npos, char **pos)
 	if (rc)
 		return rc;
 	rc = webhook_outbox_retry(db, cli_actor(), id, util_now(), err, sizeof(err));
-	if ((rc = change_done(db, rc, "webhook retry", err)))
+	if ((rc = action_done(db, rc, "webhook retry", err, EXIT_USAGE)))
 		return rc;
 	printf("outbox row %lld queued again\n", (long long)id);
 	return EXIT_OK;
@@ -404,17 +398,12 @@ static int alert_list_action(void *arg, int npos, char **pos)
 	json_t *arr;
 
 	(void)pos;
-	if (npos)
-		return cli_usage_error("alert", "list takes no arguments");
-	int rc = cli_open_db(&o->g, DB_NO_CREATE, &db);
+	int rc = no_operands_db(&o->g, "alert", "list", npos, DB_NO_CREATE, &db);
 	if (rc)
 		return rc;
 	rc = alerts_list_json(db, o->all, (int)o->limit, util_now(), &arr, err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("alert list: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = action_done(db, rc, "alert list", err, EXIT_RUNTIME)))
+		return rc;
 	if (o->json)
 		return cli_print_json(arr);
 	size_t i;
@@ -483,7 +472,7 @@ static int alert_unsilence_action(void *arg, int npos, char **pos)
 	if (rc)
 		return rc;
 	rc = alerts_silence_remove(db, cli_actor(), id, util_now(), err, sizeof(err));
-	if ((rc = change_done(db, rc, "alert unsilence", err)))
+	if ((rc = action_done(db, rc, "alert unsilence", err, EXIT_USAGE)))
 		return rc;
 	printf("silence %lld ended\n", (long long)id);
 	return EXIT_OK;
@@ -498,16 +487,11 @@ static int alert_silences_action(void *arg, int npos, char **pos)
 	int rc;
 
 	(void)pos;
-	if (npos)
-		return cli_usage_error("alert", "silences takes no arguments");
-	if ((rc = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+	if ((rc = no_operands_db(&o->g, "alert", "silences", npos, DB_NO_CREATE, &db)))
 		return rc;
 	rc = alerts_silences_json(db, util_now(), &arr, err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("alert silences: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = action_done(db, rc, "alert silences", err, EXIT_RUNTIME)))
+		return rc;
 	if (o->json)
 		return cli_print_json(arr);
 	size_t i;
@@ -538,16 +522,11 @@ static int alert_evaluate_action(void *arg, int npos, char **pos)
 	int rc;
 
 	(void)pos;
-	if (npos)
-		return cli_usage_error("alert", "evaluate takes no arguments");
-	if ((rc = cli_open_db(&o->g, 0, &db)))
+	if ((rc = no_operands_db(&o->g, "alert", "evaluate", npos, 0, &db)))
 		return rc;
 	rc = alerts_evaluate(db, &o->g.cfg, util_now(), &r, err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("alert evaluate: %s", err);
-		return EXIT_RUNTIME;
-	}
+	if ((rc = action_done(db, rc, "alert evaluate", err, EXIT_RUNTIME)))
+		return rc;
 	if (o->json)
 		return cli_print_json(json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "opened",
 						r.opened, "resolved", r.resolved, "changed",
