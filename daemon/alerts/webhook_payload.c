@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "alerts/webhook.h"
 
@@ -122,85 +123,51 @@ fail:
 }
 
 /* Slack's mrkdwn needs only &, < and > escaped; anything else is literal. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void sb_raw(struct sbuf *b, const char *s, size_t n)
+static void sb_text(struct strbuf *b, const char *s)
 {
-	if (b->overflow || b->len + n + 1 > b->cap) {
-		b->overflow = true;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void sb_text(struct sbuf *b, const char *s)
-{
-	for (; s && *s && !b->overflow; s++) {
+	for (; s && *s && !strbuf_err(b); s++) {
 		if (*s == '&')
-			sb_raw(b, "&amp;", 5);
+			strbuf_addstr(b, "&amp;");
 		else if (*s == '<')
-			sb_raw(b, "&lt;", 4);
+			strbuf_addstr(b, "&lt;");
 		else if (*s == '>')
-			sb_raw(b, "&gt;", 4);
+			strbuf_addstr(b, "&gt;");
 		else if ((unsigned char)*s < 0x20 && *s != '\n')
-			sb_raw(b, " ", 1);
+			strbuf_addc(b, ' ');
 		else
-			sb_raw(b, s, 1);
+			strbuf_addc(b, *s);
 	}
-}
-
-static void sb_fmt(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_fmt(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->overflow = true;
-		return;
-	}
-	sb_raw(b, tmp, (size_t)n);
 }
 
 static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 {
-	enum { CAP = 16 * 1024 };
+	enum { CAP = 16 * 1024 }; /* bytes with the NUL */
 	char link[1024];
-	struct sbuf b = { malloc(CAP), 0, CAP, false };
-	if (!b.p)
-		return NULL;
-	b.p[0] = 0;
+	struct strbuf b;
+	strbuf_init(&b, CAP - 1);
 	bool firing = !strcmp(a->status, "firing");
-	sb_fmt(&b, "[%s] ", firing ? "FIRING" : "RESOLVED");
+	strbuf_addf(&b, "[%s] ", firing ? "FIRING" : "RESOLVED");
 	sb_text(&b, a->severity);
-	sb_raw(&b, " ", 1);
+	strbuf_addstr(&b, " ");
 	sb_text(&b, a->kind);
 	if (a->endpoint && *a->endpoint) {
-		sb_raw(&b, " ", 1);
+		strbuf_addstr(&b, " ");
 		sb_text(&b, a->endpoint);
 	}
 	if (a->app && *a->app) {
-		sb_raw(&b, " / ", 3);
+		strbuf_addstr(&b, " / ");
 		sb_text(&b, a->app);
 	}
-	sb_raw(&b, "\n", 1);
+	strbuf_addstr(&b, "\n");
 	sb_text(&b, a->summary);
 	json_t *share = json_object_get(a->details, "stranded_share");
 	if (json_is_number(share))
-		sb_fmt(&b, "\nStranded share: %.1f%%", json_number_value(share) * 100.0);
+		strbuf_addf(&b, "\nStranded share: %.1f%%", json_number_value(share) * 100.0);
 	json_t *vs = json_object_get(a->details, "versions");
 	if (json_array_size(vs)) {
 		size_t i;
 		json_t *v;
-		sb_raw(&b, "\nVersions:", 10);
+		strbuf_addstr(&b, "\nVersions:");
 		json_array_foreach(vs, i, v)
 		{
 			const char *name =
@@ -210,10 +177,10 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 			json_t *vsh = json_object_get(v, "share");
 			if (!name)
 				continue;
-			sb_raw(&b, i ? ", " : " ", i ? 2 : 1);
+			strbuf_addstr(&b, i ? ", " : " ");
 			sb_text(&b, name);
 			if (json_is_number(vsh))
-				sb_fmt(&b, " (%.1f%%)", json_number_value(vsh) * 100.0);
+				strbuf_addf(&b, " (%.1f%%)", json_number_value(vsh) * 100.0);
 		}
 	}
 	json_t *rs = json_object_get(a->details, "reasons");
@@ -223,29 +190,27 @@ static json_t *slack_payload(const struct webhook_alert *a, const char *base)
 	{
 		if (!json_is_string(v))
 			continue;
-		sb_raw(&b, "\n- ", 3);
+		strbuf_addstr(&b, "\n- ");
 		sb_text(&b, json_string_value(v));
 	}
 	if (!firing) {
 		char t[32];
-		sb_fmt(&b, "\nResolved at %s", util_fmt_time(a->ends_at, t, sizeof(t)));
+		strbuf_addf(&b, "\nResolved at %s", util_fmt_time(a->ends_at, t, sizeof(t)));
 	}
 	dashboard_link(a, base, link, sizeof(link));
 	if (link[0]) {
 		/* A URL in <...|...> must not contain | or > : escaping keeps it literal. */
-		sb_raw(&b, "\n<", 2);
+		strbuf_addstr(&b, "\n<");
 		sb_text(&b, link);
-		sb_raw(&b, "|Open in pinwatch>", 18);
+		strbuf_addstr(&b, "|Open in pinwatch>");
 	}
-	if (b.overflow) {
+	if (strbuf_err(&b) == -E2BIG) {
 		/* Over the cap: cut at the limit rather than fail the notification. */
-		b.overflow = false;
-		b.len = b.len > CAP - 8 ? CAP - 8 : b.len;
-		b.p[b.len] = 0;
-		sb_raw(&b, " [...]", 6);
+		strbuf_truncate(&b, CAP - 8);
+		strbuf_addstr(&b, " [...]");
 	}
-	json_t *root = json_pack("{s:s}", "text", b.p);
-	free(b.p);
+	json_t *root = strbuf_err(&b) ? NULL : json_pack("{s:s}", "text", strbuf_ptr(&b));
+	strbuf_free(&b);
 	return root;
 }
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/array.h"
+
 int util_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	if (err && errlen) {
@@ -462,14 +464,14 @@ int util_read_file(const char *path, size_t cap, char **out, size_t *outlen)
 				close(fd);
 				return -EFBIG;
 			}
-			alloc = alloc * 2 > cap ? cap : alloc * 2;
-			char *nb = realloc(buf, alloc + 1);
-			if (!nb) {
+			size_t size = alloc + 1; /* the text and its NUL */
+			int rc = ARRAY_RESERVE(buf, size, len + 2, cap < SIZE_MAX ? cap + 1 : cap);
+			if (rc) {
 				free(buf);
 				close(fd);
-				return -ENOMEM;
+				return rc;
 			}
-			buf = nb;
+			alloc = size - 1;
 		}
 		ssize_t r = read(fd, buf + len, alloc - len);
 		if (r < 0) {

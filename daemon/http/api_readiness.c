@@ -26,6 +26,7 @@
 #include "readiness/readiness_json.h"
 #include "readiness/readiness_load.h"
 #include "base/config.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define SNAP_MAX_AGE_S 60 /* readers rebuild an older snapshot */
@@ -359,38 +360,8 @@ static bool has_tag(const struct endpoint *e, const char *tag)
 	return false;
 }
 
-/* A growable text buffer with a hard cap, for responses assembled from pre-rendered JSON. */
-struct tbuf {
-	char *p;
-	size_t len, cap;
-	bool fail;
-};
-
-static void tput(struct tbuf *b, const char *s, size_t n)
-{
-	if (b->fail)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = cap <= (256u << 20) ? realloc(b->p, cap) : NULL;
-		if (!p) {
-			b->fail = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void tputs(struct tbuf *b, const char *s)
-{
-	tput(b, s, strlen(s));
-}
+/* Responses assembled from pre-rendered JSON never grow past this. */
+#define TEXT_MAX ((256u << 20) - 1)
 
 void api_readiness_list(struct api_req *req)
 {
@@ -416,12 +387,13 @@ void api_readiness_list(struct api_req *req)
 	struct api_snapshot *s = api_snapshot_get(req);
 	if (!s)
 		return;
-	struct tbuf b = { 0 };
-	char t[64], num[32];
+	struct strbuf b;
+	strbuf_init(&b, TEXT_MAX);
+	char t[64];
 	size_t pos = (size_t)cursor, emitted = 0, i;
-	tputs(&b, "{\"at\":\"");
-	tputs(&b, util_fmt_time(s->built_at, t, sizeof(t)));
-	tputs(&b, "\",\"items\":[");
+	strbuf_addstr(&b, "{\"at\":\"");
+	strbuf_addstr(&b, util_fmt_time(s->built_at, t, sizeof(t)));
+	strbuf_addstr(&b, "\",\"items\":[");
 	for (i = pos; i < s->n && emitted < (size_t)limit; i++) {
 		const struct snap_ep *e = &s->eps[i];
 		if ((env && strcmp(e->ep->environment, env)) ||
@@ -429,8 +401,8 @@ void api_readiness_list(struct api_req *req)
 		    (tag && !has_tag(e->ep, tag)) || (sev && e->sev != want_sev))
 			continue;
 		if (emitted++)
-			tputs(&b, ",");
-		tput(&b, e->json, e->jsonlen);
+			strbuf_addstr(&b, ",");
+		strbuf_add(&b, e->json, e->jsonlen);
 	}
 	/* the cursor is a position in the worst-first order of the snapshot */
 	bool more = false;
@@ -440,27 +412,24 @@ void api_readiness_list(struct api_req *req)
 			 (owner && (!e->ep->owner || strcmp(e->ep->owner, owner))) ||
 			 (tag && !has_tag(e->ep, tag)) || (sev && e->sev != want_sev));
 	}
-	snprintf(num, sizeof(num), "%lld", (long long)s->n);
-	tputs(&b, "],\"total\":");
-	tputs(&b, num);
-	tputs(&b, ",\"next_cursor\":");
+	strbuf_addf(&b, "],\"total\":%lld,\"next_cursor\":", (long long)s->n);
 	if (more) {
-		snprintf(num, sizeof(num), "\"%zu\"", i);
-		tputs(&b, num);
+		strbuf_addf(&b, "\"%zu\"", i);
 	} else {
-		tputs(&b, "null");
+		strbuf_addstr(&b, "null");
 	}
-	tputs(&b, ",\"findings\":");
-	tputs(&b, cursor ? "null" : (s->findings ? s->findings : "[]"));
-	tputs(&b, "}\n");
+	strbuf_addstr(&b, ",\"findings\":");
+	strbuf_addstr(&b, cursor ? "null" : (s->findings ? s->findings : "[]"));
+	strbuf_addstr(&b, "}\n");
 	api_snapshot_release(req->ctx, s);
-	if (b.fail) {
-		free(b.p);
+	size_t len;
+	char *text = strbuf_take(&b, &len);
+	if (!text) {
 		api_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	req->text = b.p;
-	req->textlen = b.len;
+	req->text = text;
+	req->textlen = len;
 	req->ctype = "application/json";
 }
 
@@ -619,48 +588,54 @@ int api_readiness_metrics(struct api_req *req, char **text, size_t *len)
 	struct api_snapshot *s = api_snapshot_get(req);
 	if (!s)
 		return -EIO;
-	struct tbuf b = { .p = *text, .len = *len, .cap = *len + 1 };
-	char line[1024], h[600], a[300];
-	tputs(&b, "# HELP pinwatch_stranded_share Share of an app's users stranded on an endpoint "
-		  "(scenario now: today's chains; key_rotation: next renewal with a new key).\n"
-		  "# TYPE pinwatch_stranded_share gauge\n");
+	struct strbuf b;
+	strbuf_init(&b, TEXT_MAX);
+	strbuf_add(&b, *text, *len);
+	char h[600], a[300];
+	strbuf_addstr(
+		&b,
+		"# HELP pinwatch_stranded_share Share of an app's users stranded on an endpoint "
+		"(scenario now: today's chains; key_rotation: next renewal with a new key).\n"
+		"# TYPE pinwatch_stranded_share gauge\n");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct snap_ep *e = &s->eps[i];
 		metrics_escape_label(e->ep->host, h, sizeof(h));
 		for (size_t k = 0; k < e->napps; k++) {
 			metrics_escape_label(e->apps[k].name, a, sizeof(a));
 			if (e->apps[k].now_ok) {
-				snprintf(line, sizeof(line),
-					 "pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%"
-					 "s\",scenario=\"now\"} %.6g\n",
-					 h, e->ep->port, a, e->apps[k].now);
-				tputs(&b, line);
+				strbuf_addf(
+					&b,
+					"pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%"
+					"s\",scenario=\"now\"} %.6g\n",
+					h, e->ep->port, a, e->apps[k].now);
 			}
 			if (e->apps[k].kr_ok) {
-				snprintf(line, sizeof(line),
-					 "pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%"
-					 "s\",scenario=\"key_rotation\"} %.6g\n",
-					 h, e->ep->port, a, e->apps[k].kr);
-				tputs(&b, line);
+				strbuf_addf(
+					&b,
+					"pinwatch_stranded_share{host=\"%s\",port=\"%d\",app=\"%"
+					"s\",scenario=\"key_rotation\"} %.6g\n",
+					h, e->ep->port, a, e->apps[k].kr);
 			}
 		}
 	}
-	tputs(&b, "# HELP pinwatch_endpoints_by_severity Endpoints per readiness severity.\n"
-		  "# TYPE pinwatch_endpoints_by_severity gauge\n");
+	strbuf_addstr(&b,
+		      "# HELP pinwatch_endpoints_by_severity Endpoints per readiness severity.\n"
+		      "# TYPE pinwatch_endpoints_by_severity gauge\n");
 	for (int i = READINESS_OK; i <= READINESS_CRITICAL; i++) {
-		snprintf(line, sizeof(line),
-			 "pinwatch_endpoints_by_severity{severity=\"%s\"} %lld\n",
-			 readiness_severity_name((enum readiness_severity)i),
-			 (long long)s->summary[i]);
-		tputs(&b, line);
+		strbuf_addf(&b, "pinwatch_endpoints_by_severity{severity=\"%s\"} %lld\n",
+			    readiness_severity_name((enum readiness_severity)i),
+			    (long long)s->summary[i]);
 	}
 	api_snapshot_release(req->ctx, s);
-	*text = b.p;
-	*len = b.len;
-	if (b.fail) {
+	size_t outlen;
+	char *out = strbuf_take(&b, &outlen);
+	if (!out) {
 		api_error(req, 500, "metrics", "out of memory");
 		return -ENOMEM;
 	}
+	free(*text);
+	*text = out;
+	*len = outlen;
 	return 0;
 }
 

@@ -97,9 +97,9 @@ static void pool_put(struct dbpool *p, struct db *db)
 {
 	if (!db)
 		return;
-	/* A handler that failed half-way must not leave a transaction open. */
-	if (!sqlite3_get_autocommit(db_handle(db)))
-		db_rollback(db);
+	/* A handler that failed half-way must not leave a transaction open
+	 * (db_rollback() does nothing outside one). */
+	db_rollback(db);
 	pthread_mutex_lock(&p->lock);
 	p->idle[p->nidle++] = db;
 	pthread_cond_signal(&p->cond);

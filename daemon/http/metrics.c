@@ -10,11 +10,12 @@
 #include "store/db.h"
 #include "store/views.h"
 #include "store/webhooks.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define MAX_OUTCOMES 32
 #define OUTCOME_LEN  48
-#define RENDER_CAP   (64u << 20) /* a scrape never grows past 64 MiB */
+#define RENDER_MAX   ((64u << 20) - 1) /* a scrape never grows past 64 MiB */
 
 static const double probe_bounds[] = METRICS_PROBE_BUCKETS;
 #define NBUCKETS ARRAY_SIZE(probe_bounds)
@@ -108,74 +109,34 @@ char *metrics_escape_label(const char *in, char *out, size_t outlen)
 	return out;
 }
 
-/* A growable text buffer with a hard cap. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->err = -EINVAL;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap * 2;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		if (cap > RENDER_CAP) {
-			b->err = -E2BIG;
-			return;
-		}
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-}
-
-static void render_counters(struct buf *b)
+static void render_counters(struct strbuf *b)
 {
 	char esc[OUTCOME_LEN * 2];
 	pthread_mutex_lock(&M.lock);
-	bprintf(b, "# HELP pinwatch_probes_total Probes of one endpoint address, by outcome.\n"
-		   "# TYPE pinwatch_probes_total counter\n");
+	strbuf_addf(b, "# HELP pinwatch_probes_total Probes of one endpoint address, by outcome.\n"
+		       "# TYPE pinwatch_probes_total counter\n");
 	for (size_t i = 0; i <= MAX_OUTCOMES; i++) {
 		if (i < M.noutcomes || (i == MAX_OUTCOMES && M.outcomes[i].n))
-			bprintf(b, "pinwatch_probes_total{outcome=\"%s\"} %llu\n",
-				metrics_escape_label(M.outcomes[i].name, esc, sizeof(esc)),
-				(unsigned long long)M.outcomes[i].n);
+			strbuf_addf(b, "pinwatch_probes_total{outcome=\"%s\"} %llu\n",
+				    metrics_escape_label(M.outcomes[i].name, esc, sizeof(esc)),
+				    (unsigned long long)M.outcomes[i].n);
 	}
-	bprintf(b, "# HELP pinwatch_probe_duration_seconds Duration of one probe.\n"
-		   "# TYPE pinwatch_probe_duration_seconds histogram\n");
+	strbuf_addf(b, "# HELP pinwatch_probe_duration_seconds Duration of one probe.\n"
+		       "# TYPE pinwatch_probe_duration_seconds histogram\n");
 	uint64_t cum = 0;
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		cum += M.buckets[i];
-		bprintf(b, "pinwatch_probe_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			probe_bounds[i], (unsigned long long)cum);
+		strbuf_addf(b, "pinwatch_probe_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			    probe_bounds[i], (unsigned long long)cum);
 	}
-	bprintf(b,
-		"pinwatch_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-		"pinwatch_probe_duration_seconds_sum %.6f\n"
-		"pinwatch_probe_duration_seconds_count %llu\n",
-		(unsigned long long)M.probe_count, M.probe_sum, (unsigned long long)M.probe_count);
-	bprintf(b,
+	strbuf_addf(b,
+		    "pinwatch_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		    "pinwatch_probe_duration_seconds_sum %.6f\n"
+		    "pinwatch_probe_duration_seconds_count %llu\n",
+		    (unsigned long long)M.probe_count, M.probe_sum,
+		    (unsigned long long)M.probe_count);
+	strbuf_addf(
+		b,
 		"# HELP pinwatch_sweeps_total Finished sweeps, each counted once its results are "
 		"stored: a pinwatch sweep run, or under serve a pass in which every enabled "
 		"endpoint completed a probe started after the previous pass ended.\n"
@@ -197,114 +158,115 @@ static void render_counters(struct buf *b)
 static int expiry_timestamp_line(void *ctx, const char *host, int port, const char *address,
 				 int64_t not_after)
 {
-	struct buf *b = ctx;
+	struct strbuf *b = ctx;
 	char ep[600], hp[560], a[200];
 	snprintf(hp, sizeof(hp), "%s:%d", host, port);
 	metrics_escape_label(hp, ep, sizeof(ep));
 	metrics_escape_label(address, a, sizeof(a));
-	bprintf(b,
-		"pinwatch_certificate_expiry_timestamp_seconds{endpoint=\"%s\",address=\"%"
-		"s\"}"
-		" %lld\n",
-		ep, a, (long long)not_after);
+	strbuf_addf(b,
+		    "pinwatch_certificate_expiry_timestamp_seconds{endpoint=\"%s\",address=\"%"
+		    "s\"}"
+		    " %lld\n",
+		    ep, a, (long long)not_after);
 	return 0;
 }
 
 /* What outcome_line() writes to: outcomes to @b, expiry lines to @exp. */
-struct outcome_bufs {
-	struct buf *b, *exp;
+struct outcome_ctx {
+	struct strbuf *b, *exp;
 	time_t now;
 };
 
 static int outcome_line(void *ctx, const char *host, int port, const char *address,
 			const char *outcome, const int64_t *not_after)
 {
-	struct outcome_bufs *o = ctx;
+	struct outcome_ctx *o = ctx;
 	char h[600], a[200], oc[300];
 	metrics_escape_label(host, h, sizeof(h));
 	metrics_escape_label(address, a, sizeof(a));
 	metrics_escape_label(outcome, oc, sizeof(oc));
-	bprintf(o->b,
-		"pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome="
-		"\"%s\"} 1\n",
-		h, port, a, oc);
+	strbuf_addf(o->b,
+		    "pinwatch_address_outcome{host=\"%s\",port=\"%d\",address=\"%s\",outcome="
+		    "\"%s\"} 1\n",
+		    h, port, a, oc);
 	if (not_after)
-		bprintf(o->exp,
-			"pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address="
-			"\"%s\"} %lld\n",
-			h, port, a, (long long)(*not_after - o->now));
+		strbuf_addf(o->exp,
+			    "pinwatch_address_expiry_seconds{host=\"%s\",port=\"%d\",address="
+			    "\"%s\"} %lld\n",
+			    h, port, a, (long long)(*not_after - o->now));
 	return 0;
 }
 
-static int render_db(struct buf *b, struct db *db, char *err, size_t errlen)
+static int render_db(struct strbuf *b, struct db *db, char *err, size_t errlen)
 {
 	time_t now = util_now(), next = 0;
 	int64_t pending = 0, given_up = 0;
 
-	bprintf(b,
+	strbuf_addf(
+		b,
 		"# HELP pinwatch_address_outcome Latest probe outcome of an endpoint address (1).\n"
 		"# TYPE pinwatch_address_outcome gauge\n");
-	struct buf exp = { .p = malloc(4096), .cap = 4096 };
-	if (!exp.p)
-		exp.err = -ENOMEM;
-	else
-		exp.p[0] = 0;
-	struct outcome_bufs ob = { .b = b, .exp = &exp, .now = now };
+	struct strbuf exp;
+	strbuf_init(&exp, RENDER_MAX);
+	struct outcome_ctx ob = { .b = b, .exp = &exp, .now = now };
 	int rc = views_address_outcomes(db, outcome_line, &ob, err, errlen);
-	if (rc || exp.err) {
-		free(exp.p);
-		return rc ? rc : exp.err;
+	if (!rc)
+		rc = strbuf_err(&exp);
+	if (rc) {
+		strbuf_free(&exp);
+		return rc;
 	}
-	bprintf(b,
-		"# HELP pinwatch_address_expiry_seconds Seconds until the earliest certificate "
-		"presented by an endpoint address expires.\n"
-		"# TYPE pinwatch_address_expiry_seconds gauge\n%s",
-		exp.p);
-	free(exp.p);
-	bprintf(b, "# HELP pinwatch_certificate_expiry_timestamp_seconds Unix time at which the "
-		   "earliest expiring certificate served by an endpoint address expires.\n"
-		   "# TYPE pinwatch_certificate_expiry_timestamp_seconds gauge\n");
+	strbuf_addf(b,
+		    "# HELP pinwatch_address_expiry_seconds Seconds until the earliest certificate "
+		    "presented by an endpoint address expires.\n"
+		    "# TYPE pinwatch_address_expiry_seconds gauge\n");
+	strbuf_add(b, strbuf_ptr(&exp), strbuf_len(&exp));
+	strbuf_free(&exp);
+	strbuf_addf(b,
+		    "# HELP pinwatch_certificate_expiry_timestamp_seconds Unix time at which the "
+		    "earliest expiring certificate served by an endpoint address expires.\n"
+		    "# TYPE pinwatch_certificate_expiry_timestamp_seconds gauge\n");
 	if ((rc = views_address_expiry(db, expiry_timestamp_line, b, err, errlen)))
 		return rc;
 
 	/* how far the schedule is behind: the most overdue enabled endpoint */
 	if ((rc = views_next_probe_min(db, &next, err, errlen)))
 		return rc;
-	bprintf(b,
+	strbuf_addf(
+		b,
 		"# HELP pinwatch_sweep_lag_seconds How long the most overdue endpoint has waited "
 		"past its probe time.\n"
 		"# TYPE pinwatch_sweep_lag_seconds gauge\npinwatch_sweep_lag_seconds %lld\n",
 		(long long)(next && now > next ? now - next : 0));
 	if (webhooks_outbox_counts(db, &pending, &given_up))
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	bprintf(b,
+	strbuf_addf(
+		b,
 		"# HELP pinwatch_webhook_queue_depth Webhook deliveries waiting in the outbox.\n"
 		"# TYPE pinwatch_webhook_queue_depth gauge\npinwatch_webhook_queue_depth %lld\n",
 		(long long)pending);
-	bprintf(b,
-		"# HELP pinwatch_webhook_given_up Webhook deliveries that gave up.\n"
-		"# TYPE pinwatch_webhook_given_up gauge\npinwatch_webhook_given_up %lld\n",
-		(long long)given_up);
+	strbuf_addf(b,
+		    "# HELP pinwatch_webhook_given_up Webhook deliveries that gave up.\n"
+		    "# TYPE pinwatch_webhook_given_up gauge\npinwatch_webhook_given_up %lld\n",
+		    (long long)given_up);
 	return 0;
 }
 
 int metrics_render(struct db *db, char **out, size_t *len, char *err, size_t errlen)
 {
-	struct buf b = { .p = malloc(16384), .cap = 16384 };
-	if (!b.p)
-		return util_err(err, errlen, -ENOMEM, "out of memory");
-	b.p[0] = 0;
+	struct strbuf b;
+	strbuf_init(&b, RENDER_MAX);
 	render_counters(&b);
 	int rc = render_db(&b, db, err, errlen); /* store errors (-EIO) leave their message */
-	if (!rc && b.err)
-		rc = util_err(err, errlen, b.err, "metrics output: %s", strerror(-b.err));
+	if (!rc && strbuf_err(&b))
+		rc = util_err(err, errlen, strbuf_err(&b), "metrics output: %s",
+			      strerror(-strbuf_err(&b)));
 	else if (rc && rc != -EIO)
 		util_err(err, errlen, rc, "metrics output: %s", strerror(-rc));
 	if (rc) {
-		free(b.p);
+		strbuf_free(&b);
 		return rc;
 	}
-	*out = b.p;
-	*len = b.len;
-	return 0;
+	*out = strbuf_take(&b, len);
+	return *out ? 0 : util_err(err, errlen, -ENOMEM, "out of memory");
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "importers/axml.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define RES_STRING_POOL_TYPE 0x0001
@@ -39,7 +40,7 @@ struct arsc {
 	struct arsc_pkg pkgs[ARSC_MAX_PACKAGES];
 	size_t npkgs;
 	struct arsc_type *types;
-	size_t ntypes;
+	size_t ntypes, captypes;
 };
 
 void arsc_free(struct arsc *t)
@@ -82,13 +83,8 @@ static int add_type(struct arsc *t, const uint8_t *c, uint16_t hsize, uint32_t s
 	if (t->ntypes >= ARSC_MAX_TYPES)
 		return util_err(err, errlen, -EINVAL, "resources.arsc: more than %d type chunks",
 				ARSC_MAX_TYPES);
-	if ((t->ntypes & (t->ntypes - 1)) == 0) {
-		size_t cap = t->ntypes ? t->ntypes * 2 : 16;
-		struct arsc_type *n = realloc(t->types, cap * sizeof(*n));
-		if (!n)
-			return util_err(err, errlen, -ENOMEM, "resources.arsc: out of memory");
-		t->types = n;
-	}
+	if (ARRAY_RESERVE(t->types, t->captypes, t->ntypes + 1, ARSC_MAX_TYPES))
+		return util_err(err, errlen, -ENOMEM, "resources.arsc: out of memory");
 	t->types[t->ntypes++] = ty;
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "importers/importers.h"
 #include "importers/importers_int.h"
 #include "pki/x509.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define RAW_ANCHOR_MAX (1u << 20)
@@ -83,14 +84,8 @@ static int read_entry(struct apk *k, const char *entry, size_t cap, uint8_t **bu
 					      imp_esc(entry, esc, sizeof(esc)), cap);
 				break;
 			}
-			size_t na = alloc * 2 > cap + 1 ? cap + 1 : alloc * 2;
-			uint8_t *nb = realloc(b, na);
-			if (!nb) {
-				rc = -ENOMEM;
+			if ((rc = ARRAY_RESERVE(b, alloc, n + 1, cap + 1)))
 				break;
-			}
-			b = nb;
-			alloc = na;
 		}
 		zip_int64_t r = zip_fread(zf, b + n, alloc - n);
 		if (r < 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "importers/importers_int.h"
+#include "base/array.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -77,13 +78,12 @@ int imp_add_policy(struct import_policies *r, const char *pattern, bool include_
 		return util_err(msg, msglen, -E2BIG, "more than %d pinned domains",
 				IMPORTERS_MAX_POLICIES);
 	}
-	struct pin_policy *np = realloc(r->policies, (r->npolicies + 1) * sizeof(*np));
-	if (!np) {
+	size_t cap = r->npolicies; /* no capacity kept: the array grows on every policy */
+	if (ARRAY_RESERVE(r->policies, cap, r->npolicies + 1, IMPORTERS_MAX_POLICIES)) {
 		free(pat);
 		return -ENOMEM;
 	}
-	r->policies = np;
-	struct pin_policy *p = &np[r->npolicies];
+	struct pin_policy *p = &r->policies[r->npolicies];
 	memset(p, 0, sizeof(*p));
 	p->pattern = pat;
 	p->include_subdomains = include_subdomains;
@@ -117,10 +117,9 @@ void imp_note(struct import_policies *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	char **nn = realloc(r->notes, (r->nnotes + 1) * sizeof(*nn));
-	if (!nn)
+	size_t cap = r->nnotes; /* no capacity kept: the array grows on every note */
+	if (ARRAY_RESERVE(r->notes, cap, r->nnotes + 1, IMPORTERS_MAX_NOTES))
 		return;
-	r->notes = nn;
 	if ((r->notes[r->nnotes] = strdup(buf)) != NULL)
 		r->nnotes++;
 }

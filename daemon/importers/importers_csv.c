@@ -33,6 +33,7 @@
 
 #include "importers/importers.h"
 #include "importers/importers_int.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define CSV_MAX_FIELD  256
@@ -491,14 +492,8 @@ static int add_row(struct csv *c, struct adoption_csv *a, size_t *cap,
 		return csv_fail(c, lineno, -EINVAL, "control character in version");
 	if (a->nrows >= IMPORTERS_MAX_ROWS)
 		return csv_fail(c, lineno, -E2BIG, "more than %d rows", IMPORTERS_MAX_ROWS);
-	if (a->nrows == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct adoption_csv_row *nr = realloc(a->rows, ncap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		a->rows = nr;
-		*cap = ncap;
-	}
+	if (ARRAY_RESERVE(a->rows, *cap, a->nrows + 1, IMPORTERS_MAX_ROWS))
+		return -ENOMEM;
 	struct adoption_csv_row *r = &a->rows[a->nrows];
 	memset(r, 0, sizeof(*r));
 	r->line = lineno;

@@ -41,6 +41,7 @@
 #include "importers/importers.h"
 #include "importers/importers_int.h"
 #include "readiness/readiness.h"
+#include "base/array.h"
 #include "base/util.h"
 
 struct nsc_domain {
@@ -104,10 +105,10 @@ static int push_domain(struct nsc_domain **arr, size_t *n, const char *host, boo
 {
 	if (*n >= IMPORTERS_MAX_POLICIES)
 		return -E2BIG;
-	struct nsc_domain *na = realloc(*arr, (*n + 1) * sizeof(*na));
-	if (!na)
+	size_t cap = *n; /* no capacity kept: the array grows on every domain */
+	if (ARRAY_RESERVE(*arr, cap, *n + 1, IMPORTERS_MAX_POLICIES))
 		return -ENOMEM;
-	*arr = na;
+	struct nsc_domain *na = *arr;
 	na[*n].host = strdup(host);
 	if (!na[*n].host)
 		return -ENOMEM;

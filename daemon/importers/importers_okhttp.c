@@ -24,6 +24,7 @@
 #include "importers/importers.h"
 #include "importers/importers_int.h"
 #include "importers/okhttp_int.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define OKHTTP_MAX_LINE 16384
@@ -72,13 +73,12 @@ struct ok_entry *ok_entry_for(struct ok *o, const char *text, unsigned line, int
 		*rc = ok_fail(o, line, -E2BIG, "more than %d patterns", IMPORTERS_MAX_POLICIES);
 		return NULL;
 	}
-	struct ok_entry *ne = realloc(o->e, (o->n + 1) * sizeof(*ne));
-	if (!ne) {
+	size_t cap = o->n; /* no capacity kept: the array grows on every pattern */
+	if (ARRAY_RESERVE(o->e, cap, o->n + 1, IMPORTERS_MAX_POLICIES)) {
 		*rc = -ENOMEM;
 		return NULL;
 	}
-	o->e = ne;
-	struct ok_entry *e = &ne[o->n];
+	struct ok_entry *e = &o->e[o->n];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->pattern, pattern, sizeof(e->pattern));
 	e->line = line;

@@ -9,20 +9,15 @@
 #include <string.h>
 
 #include "importers/okhttp_int.h"
+#include "base/array.h"
 
 static int push(struct ok_tokens *s, size_t *cap, struct tok t)
 {
 	if (s->nt >= OK_MAX_TOKENS)
 		return ok_fail(s->o, t.line, -E2BIG, "more than %u tokens; not a pinner file",
 			       OK_MAX_TOKENS);
-	if (s->nt == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 1024;
-		struct tok *nt = realloc(s->t, ncap * sizeof(*nt));
-		if (!nt)
-			return -ENOMEM;
-		s->t = nt;
-		*cap = ncap;
-	}
+	if (ARRAY_RESERVE(s->t, *cap, s->nt + 1, OK_MAX_TOKENS))
+		return -ENOMEM;
 	s->t[s->nt++] = t;
 	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "importers/importers.h"
 #include "importers/importers_int.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define MAX_CONSTS 256
@@ -338,14 +339,9 @@ static int pass1(struct scan *s, struct mark *start, unsigned *others)
 static int note_line(struct scan *s, const json_t *v, unsigned line)
 {
 	struct imp_tk_src *o = s->out;
-	if (o->nlines == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		struct imp_tk_line *nl = realloc(o->lines, cap * sizeof(*nl));
-		if (!nl)
-			return -ENOMEM;
-		o->lines = nl;
-		o->cap = cap;
-	}
+	int rc = ARRAY_RESERVE(o->lines, o->cap, o->nlines + 1, ARRAY_MAX_ITEMS);
+	if (rc)
+		return rc;
 	o->lines[o->nlines++] = (struct imp_tk_line){ v, line };
 	return 0;
 }

@@ -2,11 +2,13 @@
 #include "importers/invfile.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/inventory.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* ---- serialisation ------------------------------------------------------ */
@@ -190,13 +192,10 @@ char *invfile_dumps(json_t *j)
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
 	if (!s)
 		return NULL;
-	size_t n = strlen(s);
-	char *t = realloc(s, n + 2);
-	if (!t) {
-		free(s);
-		return NULL;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	return t;
+	struct strbuf b;
+	strbuf_init(&b, SIZE_MAX); /* the text is in memory already: no cap to keep */
+	strbuf_addstr(&b, s);
+	strbuf_addc(&b, '\n');
+	free(s);
+	return strbuf_take(&b, NULL);
 }

@@ -7,6 +7,7 @@
 #ifndef PINWATCH_X509_H
 #define PINWATCH_X509_H
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <stdbool.h>
@@ -72,6 +73,35 @@ void x509_cert_info_clear(struct x509_cert_info *c);
 
 /** Free the certificates of @ch and zero it; NULL-safe. */
 void x509_chain_clear(struct x509_chain *ch);
+
+/* ---- Chain fingerprints ---- */
+
+/**
+ * A chain's fingerprint: SHA-256 over the SHA-256 of each certificate's
+ * DER, leaf first, with nothing between them. It is the key of a chain in
+ * the store (chains.sha256), in pin-failure reports and in candidates, and
+ * databases keep it: it must never change. Hashed incrementally:
+ * x509_chain_fp_init(), one x509_chain_fp_add() or _add_der() per
+ * certificate, then always x509_chain_fp_end(). A failure (of any step)
+ * sticks, and _end() reports it.
+ */
+struct x509_chain_fp {
+	gnutls_hash_hd_t h; /**< NULL when the init failed */
+	int rc;		    /**< 0 or the first failure (-EIO) */
+};
+
+/** Start a fingerprint into @fp. */
+void x509_chain_fp_init(struct x509_chain_fp *fp);
+/** Add the next certificate by the SHA-256 of its DER. */
+void x509_chain_fp_add(struct x509_chain_fp *fp, const uint8_t cert_sha256[32]);
+/** Add the next certificate by its DER (hashed here). */
+void x509_chain_fp_add_der(struct x509_chain_fp *fp, const void *der, size_t len);
+/** The fingerprint into @out (zeroed on failure) and release @fp. 0 or -EIO. */
+int x509_chain_fp_end(struct x509_chain_fp *fp, uint8_t out[32]);
+
+/** The fingerprint of the first @n certificates of @ch (n <= ch->n), from
+ *  their x509_cert_info.sha256. 0 or -EIO (@out zeroed). */
+int x509_chain_fingerprint(const struct x509_chain *ch, size_t n, uint8_t out[32]);
 
 /**
  * Parse every certificate of @data (PEM blocks "CERTIFICATE"/"X509 CERTIFICATE"/

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/array.h"
 #include "base/util.h"
 
 struct entry {
@@ -111,16 +112,9 @@ static int parse(const char *text, const char *origin)
 					  lineno);
 				return table.error;
 			}
-			if (table.n == table.cap) {
-				size_t nc = table.cap ? table.cap * 2 : 64;
-				struct entry *nv = realloc(table.v, nc * sizeof(*nv));
-				if (!nv) {
-					set_error(-ENOMEM, "%s: out of memory (line %d)", origin,
-						  lineno);
-					return table.error;
-				}
-				table.v = nv;
-				table.cap = nc;
+			if (ARRAY_RESERVE(table.v, table.cap, table.n + 1, HOSTSFILE_MAX_ENTRIES)) {
+				set_error(-ENOMEM, "%s: out of memory (line %d)", origin, lineno);
+				return table.error;
 			}
 			struct entry *e = &table.v[table.n];
 			memcpy(e->name, name, nl2 + 1);

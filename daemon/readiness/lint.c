@@ -11,6 +11,7 @@
 
 #include "readiness/readiness.h"
 #include "readiness/readiness_int.h"
+#include "base/array.h"
 #include "base/util.h"
 
 const char *lint_severity_name(enum lint_severity s)
@@ -67,14 +68,8 @@ int lint_add(struct lint_ctx *c, const struct app *a, const struct app_version *
 		r->dropped++;
 		return 0;
 	}
-	if (r->nfindings == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 16;
-		struct lint_finding *nf = realloc(r->findings, ncap * sizeof(*nf));
-		if (!nf)
-			return c->rc = -ENOMEM;
-		r->findings = nf;
-		r->cap = ncap;
-	}
+	if (ARRAY_RESERVE(r->findings, r->cap, r->nfindings + 1, LINT_MAX_FINDINGS))
+		return c->rc = -ENOMEM;
 	char msg[1024], ep[300] = "";
 	va_list ap;
 	va_start(ap, fmt);

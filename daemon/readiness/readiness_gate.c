@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 #include "pki/x509.h"
 #include "readiness/readiness_load.h"
@@ -108,11 +109,11 @@ static bool path_sent_only(const struct x509_path *p, size_t nsent)
 
 static int keep_path(struct readiness_gate *g, const struct x509_chain *p)
 {
-	struct readiness_chain *np = realloc(g->paths, (g->npaths + 1) * sizeof(*np));
-	if (!np)
-		return -ENOMEM;
-	g->paths = np;
-	int rc = chain_from_path(p, &g->paths[g->npaths]);
+	size_t cap = g->npaths; /* no capacity kept: the array grows on every path */
+	int rc = ARRAY_RESERVE(g->paths, cap, g->npaths + 1, ARRAY_MAX_ITEMS);
+	if (rc)
+		return rc;
+	rc = chain_from_path(p, &g->paths[g->npaths]);
 	if (!rc)
 		g->npaths++;
 	return rc;
@@ -234,11 +235,10 @@ int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t
 	for (size_t i = 1; i < ch.n; i++) {
 		if (on_path[i])
 			continue;
-		char **nv = realloc(out->not_on_path, (out->nnot_on_path + 1) * sizeof(*nv));
-		if (!nv)
+		size_t cap = out->nnot_on_path;
+		if (ARRAY_RESERVE(out->not_on_path, cap, out->nnot_on_path + 1, ARRAY_MAX_ITEMS))
 			goto nomem;
-		out->not_on_path = nv;
-		if (!(nv[out->nnot_on_path] = strdup(ch.certs[i].subject)))
+		if (!(out->not_on_path[out->nnot_on_path] = strdup(ch.certs[i].subject)))
 			goto nomem;
 		out->nnot_on_path++;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/audit.h"
+#include "store/candidates.h"
 #include "store/db.h"
 #include "store/inventory.h"
 #include "readiness/readiness.h"
@@ -121,7 +122,11 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 					"chain: certificate %u cannot be encoded", i);
 	}
 	memcpy(c->leaf_sha, hashes, 32);
-	if (util_sha256(hashes, 32 * (size_t)c->n, c->chain_sha))
+	struct x509_chain_fp fp;
+	x509_chain_fp_init(&fp);
+	for (unsigned i = 0; i < c->n; i++)
+		x509_chain_fp_add(&fp, hashes + 32 * i);
+	if (x509_chain_fp_end(&fp, c->chain_sha))
 		return util_err(err, errlen, -EIO, "hashing failed");
 	c->subject = x509_dn_string(c->crts[0], false, X509_MAX_DN);
 	c->issuer = x509_dn_string(c->crts[0], true, X509_MAX_DN);
@@ -158,10 +163,6 @@ int candidates_chain_check(const uint8_t *data, size_t len, char *err, size_t er
 }
 
 /* ---- evaluation ---- */
-
-static const char SQL_SAVE_VERDICT[] =
-	"UPDATE candidates SET evaluated_at = ?2, verdict = ?3, max_stranded = ?4, "
-	"would_strand = ?5 WHERE id = ?1";
 
 static json_t *strv_json(const struct readiness_strv *sv)
 {
@@ -316,38 +317,18 @@ out:
 	return rc;
 }
 
-static const char SQL_LOAD_CAND[] =
-	"SELECT chain_pem, host, not_before, not_after FROM candidates WHERE id = ?1";
-
 static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, time_t now,
 			   char *err, size_t errlen)
 {
-	sqlite3_stmt *s = db_stmt(db, SQL_LOAD_CAND);
-	if (!s)
-		return util_err(err, errlen, -EIO, "reading candidate: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE
-			       ? util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id)
-			       : util_err(err, errlen, -EIO, "reading candidate: %s",
-					  db_errmsg(db));
-	}
-	char *pem = strdup((const char *)sqlite3_column_text(s, 0));
-	char *host = sqlite3_column_type(s, 1) == SQLITE_NULL
-			     ? NULL
-			     : strdup((const char *)sqlite3_column_text(s, 1));
-	time_t nb = sqlite3_column_int64(s, 2);
-	sqlite3_reset(s);
+	char *pem, *host;
+	int64_t nb;
+	int rc = candidates_db_load(db, id, &pem, &host, &nb, err, errlen);
+	if (rc)
+		return rc;
 	struct cand c;
 	json_t *verdict = NULL;
 	double max = 0;
 	bool strands = false;
-	if (!pem) {
-		free(host);
-		return util_err(err, errlen, -ENOMEM, "out of memory");
-	}
 	/* A certificate not valid yet is evaluated when it becomes valid (CT
 	 * shows it before deployment); an expired one now, where it fails the
 	 * validity check: deploying it would strand everyone. */
@@ -364,22 +345,9 @@ static int evaluate_locked(struct db *db, const struct evalctx *x, int64_t id, t
 	json_decref(verdict);
 	if (!vtext)
 		return util_err(err, errlen, -ENOMEM, "out of memory");
-	s = db_stmt(db, SQL_SAVE_VERDICT);
-	if (!s) {
-		free(vtext);
-		return util_err(err, errlen, -EIO, "saving verdict: %s", db_errmsg(db));
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_text(s, 3, vtext, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_double(s, 4, max);
-	sqlite3_bind_int(s, 5, strands ? 1 : 0);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = candidates_db_save_verdict(db, id, now, vtext, max, strands, err, errlen);
 	free(vtext);
-	if (rc != SQLITE_DONE)
-		return util_err(err, errlen, -EIO, "saving verdict: %s", db_errmsg(db));
-	return 0;
+	return rc;
 }
 
 int candidates_evaluate(struct db *db, const char *ca_file, int64_t id, time_t now, char *err,
@@ -404,33 +372,13 @@ int candidates_evaluate_all(struct db *db, const char *ca_file, time_t now, char
 			    size_t errlen)
 {
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	struct evalctx x;
 	int rc = db_begin(db);
 	if (rc)
 		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
-	sqlite3_stmt *s = db_stmt(db, "SELECT id FROM candidates ORDER BY id LIMIT 100000");
-	if (!s) {
-		db_rollback(db);
-		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
-	}
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			int64_t *ni = realloc(ids, ncap * sizeof(*ni));
-			if (!ni) {
-				sqlite3_reset(s);
-				free(ids);
-				db_rollback(db);
-				return util_err(err, errlen, -ENOMEM, "out of memory");
-			}
-			ids = ni;
-			cap = ncap;
-		}
-		ids[n++] = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_reset(s);
-	if (n && !(rc = evalctx_load(db, ca_file, now, &x, err, errlen))) {
+	rc = candidates_db_ids(db, &ids, &n, err, errlen);
+	if (!rc && n && !(rc = evalctx_load(db, ca_file, now, &x, err, errlen))) {
 		for (size_t i = 0; i < n && !rc; i++) {
 			rc = evaluate_locked(db, &x, ids[i], now, err, errlen);
 			/* One unreadable row (edited by hand) must not stop the others. */
@@ -446,14 +394,6 @@ int candidates_evaluate_all(struct db *db, const char *ca_file, time_t now, char
 		db_rollback(db);
 	return rc;
 }
-
-static const char SQL_COUNT_LIVE[] = "SELECT count(*) FROM candidates WHERE not_after > ?1";
-static const char SQL_HOST_KNOWN[] = "SELECT 1 FROM endpoints WHERE host = ?1 LIMIT 1";
-static const char SQL_FIND[] = "SELECT id FROM candidates WHERE chain_sha256 = ?1";
-static const char SQL_INSERT[] =
-	"INSERT INTO candidates (source, host, chain_sha256, leaf_sha256, chain_pem, chain_length, "
-	"subject, issuer, not_before, not_after, dns_names, pins, added_at) VALUES "
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /* The audited view of a candidate: identity, not the derived verdict. */
 static json_t *audit_view(struct db *db, int64_t id)
@@ -482,13 +422,88 @@ static int audit_change(struct db *db, const char *actor, const char *action, in
 	return audit_append(db, actor, action, "candidate", ids, before, after, err, errlen);
 }
 
+/* The pins and DNS names of @c as JSON text into *pins and *dns (malloc'ed). */
+static int cand_texts(const struct cand *c, char **pins, char **dns, char *err, size_t errlen)
+{
+	json_t *pa = json_array();
+	for (unsigned i = 0; pa && i < c->n; i++) {
+		char b64[45];
+		json_array_append_new(pa, json_string(util_pin_b64(c->pins[i], b64)));
+	}
+	*pins = pa ? json_dumps(pa, JSON_COMPACT) : NULL;
+	json_decref(pa);
+	*dns = json_dumps(c->dns_names, JSON_COMPACT);
+	if (*pins && *dns)
+		return 0;
+	free(*pins);
+	free(*dns);
+	*pins = *dns = NULL;
+	return util_err(err, errlen, -ENOMEM, "out of memory");
+}
+
+/* Record @c for @host ("": none) in the caller's transaction unless its
+ * chain is known (*existed), audited; its id into *id. */
+static int record(struct db *db, const char *actor, const struct cand *c,
+		  enum candidate_source source, const char *host, time_t now, int64_t *id,
+		  bool *existed, char *err, size_t errlen)
+{
+	int64_t count;
+	int rc;
+	if (host[0]) {
+		/* A typo must not pass the gate as "covers nothing". */
+		bool known;
+		if ((rc = candidates_db_host_known(db, host, &known, err, errlen)))
+			return rc;
+		if (!known)
+			return util_err(err, errlen, -EINVAL,
+					"host: %s is not an inventoried endpoint", host);
+	}
+	if ((rc = candidates_db_find(db, c->chain_sha, id, err, errlen)))
+		return rc;
+	if ((*existed = *id != 0))
+		return 0;
+	if ((rc = candidates_db_count_live(db, now, &count, err, errlen)))
+		return rc;
+	if (count >= CANDIDATES_MAX)
+		return util_err(err, errlen, -ENOSPC,
+				"%lld unexpired candidates recorded (the limit): remove some first",
+				(long long)count);
+	struct candidates_db_row row = {
+		.source = candidates_source_name(source),
+		.host = host[0] ? host : NULL,
+		.chain_pem = c->pem,
+		.chain_length = (int)c->n,
+		.subject = c->subject,
+		.issuer = c->issuer,
+		.not_before = c->not_before,
+		.not_after = c->not_after,
+		.added_at = now,
+	};
+	char *pins, *dns;
+	memcpy(row.chain_sha256, c->chain_sha, 32);
+	memcpy(row.leaf_sha256, c->leaf_sha, 32);
+	if ((rc = cand_texts(c, &pins, &dns, err, errlen)))
+		return rc;
+	row.pins = pins;
+	row.dns_names = dns;
+	rc = candidates_db_insert(db, &row, id, err, errlen);
+	free(pins);
+	free(dns);
+	if (rc)
+		return rc;
+	json_t *after = audit_view(db, *id);
+	rc = audit_change(db, actor, "create", *id, NULL, after, err, errlen);
+	json_decref(after);
+	return rc;
+}
+
 int candidates_add(struct db *db, const char *actor, const char *ca_file, const uint8_t *data,
 		   size_t len, enum candidate_source source, const char *host_in, time_t now,
 		   int64_t *id, bool *existed, char *err, size_t errlen)
 {
 	struct cand c;
+	struct evalctx x;
 	char host[256] = "";
-	char *dns = NULL, *pins = NULL;
 	int rc;
 
 	*existed = false;
@@ -500,109 +515,22 @@ int candidates_add(struct db *db, const char *actor, const char *ca_file, const 
 	}
 	if ((rc = cand_parse(data, len, &c, err, errlen)))
 		goto out;
-	json_t *pa = json_array();
-	for (unsigned i = 0; pa && i < c.n; i++) {
-		char b64[45];
-		json_array_append_new(pa, json_string(util_pin_b64(c.pins[i], b64)));
-	}
-	pins = pa ? json_dumps(pa, JSON_COMPACT) : NULL;
-	json_decref(pa);
-	dns = json_dumps(c.dns_names, JSON_COMPACT);
-	if (!pins || !dns) {
-		rc = util_err(err, errlen, -ENOMEM, "out of memory");
-		goto out;
-	}
 	if ((rc = db_begin(db))) {
 		util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
 		goto out;
 	}
-	if (host[0]) {
-		/* A typo must not pass the gate as "covers nothing". */
-		sqlite3_stmt *e = db_stmt(db, SQL_HOST_KNOWN);
-		if (!e)
-			goto sqlfail;
-		sqlite3_bind_text(e, 1, host, -1, SQLITE_TRANSIENT);
-		int known = sqlite3_step(e);
-		sqlite3_reset(e);
-		if (known != SQLITE_ROW && known != SQLITE_DONE)
-			goto sqlfail;
-		if (known == SQLITE_DONE) {
-			rc = util_err(err, errlen, -EINVAL,
-				      "host: %s is not an inventoried endpoint", host);
-			goto rollback;
-		}
+	rc = record(db, actor, &c, source, host, now, id, existed, err, errlen);
+	if (!rc && !(rc = evalctx_load(db, ca_file, now, &x, err, errlen))) {
+		rc = evaluate_locked(db, &x, *id, now, err, errlen);
+		evalctx_free(&x);
 	}
-	sqlite3_stmt *s = db_stmt(db, SQL_FIND);
-	if (!s)
-		goto sqlfail;
-	sqlite3_bind_blob(s, 1, c.chain_sha, 32, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		*existed = true;
-	}
-	sqlite3_reset(s);
-	if (!*existed) {
-		int64_t count = 0;
-		if (!(s = db_stmt(db, SQL_COUNT_LIVE)))
-			goto sqlfail;
-		sqlite3_bind_int64(s, 1, now);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			count = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		if (count >= CANDIDATES_MAX) {
-			rc = util_err(
-				err, errlen, -ENOSPC,
-				"%lld unexpired candidates recorded (the limit): remove some first",
-				(long long)count);
-			goto rollback;
-		}
-		if (!(s = db_stmt(db, SQL_INSERT)))
-			goto sqlfail;
-		sqlite3_bind_text(s, 1, candidates_source_name(source), -1, SQLITE_STATIC);
-		if (host[0])
-			sqlite3_bind_text(s, 2, host, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(s, 3, c.chain_sha, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(s, 4, c.leaf_sha, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 5, c.pem, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(s, 6, (int)c.n);
-		sqlite3_bind_text(s, 7, c.subject, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 8, c.issuer, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 9, c.not_before);
-		sqlite3_bind_int64(s, 10, c.not_after);
-		sqlite3_bind_text(s, 11, dns, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 12, pins, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 13, now);
-		int src = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (src != SQLITE_DONE)
-			goto sqlfail;
-		*id = sqlite3_last_insert_rowid(db_handle(db));
-		json_t *after = audit_view(db, *id);
-		rc = audit_change(db, actor, "create", *id, NULL, after, err, errlen);
-		json_decref(after);
-		if (rc)
-			goto rollback;
-	}
-	struct evalctx x;
-	if ((rc = evalctx_load(db, ca_file, now, &x, err, errlen)))
-		goto rollback;
-	rc = evaluate_locked(db, &x, *id, now, err, errlen);
-	evalctx_free(&x);
-	if (rc)
-		goto rollback;
-	if ((rc = db_commit(db))) {
+	if (!rc && (rc = db_commit(db)))
 		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));
-		goto rollback;
+	if (rc) {
+		db_rollback(db);
+		*id = 0;
 	}
-	goto out;
-sqlfail:
-	rc = util_err(err, errlen, -EIO, "storing the candidate: %s", db_errmsg(db));
-rollback:
-	db_rollback(db);
-	*id = 0;
 out:
-	free(dns);
-	free(pins);
 	cand_free(&c);
 	return rc;
 }
@@ -617,18 +545,8 @@ int candidates_remove(struct db *db, const char *actor, int64_t id, char *err, s
 		db_rollback(db);
 		return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
 	}
-	sqlite3_stmt *s = db_stmt(db, "DELETE FROM candidates WHERE id = ?1");
-	if (!s) {
-		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
+	if ((rc = candidates_db_delete(db, id, err, errlen)))
 		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	int src = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (src != SQLITE_DONE) {
-		rc = util_err(err, errlen, -EIO, "removing: %s", db_errmsg(db));
-		goto out;
-	}
 	if ((rc = audit_change(db, actor, "delete", id, before, NULL, err, errlen)))
 		goto out;
 	if ((rc = db_commit(db)))
@@ -640,72 +558,9 @@ out:
 	return rc;
 }
 
-static const char SQL_LIST[] =
-	"SELECT id, source, host, subject, issuer, not_before, not_after, dns_names, pins, "
-	"leaf_sha256, added_at, evaluated_at, would_strand, max_stranded, verdict "
-	"FROM candidates WHERE ?1 = 0 OR id = ?1 ORDER BY added_at DESC, id DESC LIMIT 10000";
-
-static json_t *parsed_or_null(sqlite3_stmt *s, int col)
-{
-	const char *t = (const char *)sqlite3_column_text(s, col);
-	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-	return j ? j : json_null();
-}
-
 int candidates_json(struct db *db, int64_t id, json_t **out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = db_stmt(db, SQL_LIST);
-	if (!s)
-		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, id);
-	json_t *arr = json_array();
-	int src;
-	while (arr && (src = sqlite3_step(s)) == SQLITE_ROW) {
-		char hex[65];
-		const char *host = (const char *)sqlite3_column_text(s, 2);
-		json_t *o = json_pack(
-			"{s:I,s:s,s:s?,s:s,s:s,s:I,s:I,s:o,s:o,s:s,s:I,s:o,s:b,s:o,s:o}", "id",
-			(json_int_t)sqlite3_column_int64(s, 0), "source",
-			(const char *)sqlite3_column_text(s, 1), "host", host, "subject",
-			(const char *)sqlite3_column_text(s, 3), "issuer",
-			(const char *)sqlite3_column_text(s, 4), "not_before",
-			(json_int_t)sqlite3_column_int64(s, 5), "not_after",
-			(json_int_t)sqlite3_column_int64(s, 6), "dns_names", parsed_or_null(s, 7),
-			"pins", parsed_or_null(s, 8), "leaf_sha256",
-			sqlite3_column_bytes(s, 9) == 32
-				? util_hex(sqlite3_column_blob(s, 9), 32, hex)
-				: "",
-			"added_at", (json_int_t)sqlite3_column_int64(s, 10), "evaluated_at",
-			sqlite3_column_type(s, 11) == SQLITE_NULL
-				? json_null()
-				: json_integer(sqlite3_column_int64(s, 11)),
-			"would_strand", sqlite3_column_int(s, 12) != 0, "max_stranded",
-			sqlite3_column_type(s, 13) == SQLITE_NULL
-				? json_null()
-				: json_real(sqlite3_column_double(s, 13)),
-			"verdict", parsed_or_null(s, 14));
-		if (!o || json_array_append_new(arr, o)) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	sqlite3_reset(s);
-	if (!arr)
-		return util_err(err, errlen, -ENOMEM, "out of memory");
-	if (src != SQLITE_DONE) {
-		json_decref(arr);
-		return util_err(err, errlen, -EIO, "listing candidates: %s", db_errmsg(db));
-	}
-	if (id > 0) {
-		json_t *one = json_incref(json_array_get(arr, 0));
-		json_decref(arr);
-		if (!one)
-			return util_err(err, errlen, -ENOENT, "no candidate %lld", (long long)id);
-		*out = one;
-		return 0;
-	}
-	*out = arr;
-	return 0;
+	return candidates_db_json(db, id, out, err, errlen);
 }
 
 int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n, char *err,

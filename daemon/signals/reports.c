@@ -625,9 +625,9 @@ void reports_chain_fingerprint(const struct report *r, uint8_t out[32])
 {
 	const struct report_cert *c = r->nserved ? r->served : r->validated;
 	size_t n = r->nserved ? r->nserved : r->nvalidated;
-	uint8_t buf[REPORTS_MAX_CHAIN * 32];
+	struct x509_chain_fp fp;
+	x509_chain_fp_init(&fp);
 	for (size_t i = 0; i < n && i < REPORTS_MAX_CHAIN; i++)
-		memcpy(buf + 32 * i, c[i].sha256, 32);
-	if (util_sha256(buf, 32 * n, out))
-		memset(out, 0, 32);
+		x509_chain_fp_add(&fp, c[i].sha256);
+	(void)x509_chain_fp_end(&fp, out); /* zeroed on failure */
 }

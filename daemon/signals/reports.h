@@ -4,7 +4,8 @@
  * rate limiting and a storage quota.
  *
  * Parsing is pure (no I/O, no clock): bodies in, struct report out. The
- * store half (reports_store.c) owns the SQL. reports_ingest() is the HTTP
+ * tables are store/reports.c's; reports_store.c joins, classifies and
+ * counts through it. reports_ingest() is the HTTP
  * handler body of POST /api/v1/reports: it never stores half a report.
  */
 #ifndef PINWATCH_REPORTS_H

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "store/reports.h"
 #include "base/util.h"
 
 /* ---- Limits ---- */
@@ -166,92 +167,6 @@ static void count(struct reports_limits *lim, uint64_t *field)
 
 /* ---- Store ---- */
 
-static int sql_fail(struct db *db, char *err, size_t errlen, const char *what)
-{
-	return util_err(err, errlen, -EIO, "%s: %s", what, db_errmsg(db));
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t v)
-{
-	if (v > 0)
-		sqlite3_bind_int64(s, i, v);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-static void bind_tri(sqlite3_stmt *s, int i, int v)
-{
-	if (v >= 0)
-		sqlite3_bind_int(s, i, v);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-/* Run a statement expected to return at most one integer row. */
-static int step_id(sqlite3_stmt *s, int64_t *out)
-{
-	int rc = sqlite3_step(s);
-	*out = 0;
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
-}
-
-static const char SQL_APP[] = "SELECT id FROM apps WHERE bundle_id = ?1 "
-			      "ORDER BY (platform = lower(?2)) DESC, id LIMIT 1";
-static const char SQL_VERSION[] = "SELECT id FROM versions WHERE app_id = ?1 AND version = ?2";
-static const char SQL_ENDPOINT[] = "SELECT id FROM endpoints WHERE host = ?1 "
-				   "ORDER BY (port = ?2) DESC, (port = 443) DESC, id LIMIT 1";
-/* Leaf certificates of the chains observed for an endpoint around a time. */
-static const char SQL_OBSERVED[] =
-	"SELECT c.sha256, c.spki_sha256 FROM observations o "
-	"JOIN chain_certs cc ON cc.chain_id = o.presented_chain_id AND cc.pos = 0 "
-	"JOIN certificates c ON c.id = cc.cert_id "
-	"WHERE o.endpoint_id = ?1 AND o.last_seen >= ?2 AND o.first_seen <= ?3";
-
-struct join {
-	int64_t app_id, version_id, endpoint_id;
-};
-
-static int join_inventory(struct db *db, const struct report *r, struct join *j, char *err,
-			  size_t errlen)
-{
-	sqlite3_stmt *s;
-	memset(j, 0, sizeof(*j));
-	if (r->bundle_id) {
-		if (!(s = db_stmt(db, SQL_APP)))
-			return sql_fail(db, err, errlen, "looking up the app");
-		sqlite3_bind_text(s, 1, r->bundle_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, r->platform ? r->platform : "", -1, SQLITE_TRANSIENT);
-		if (step_id(s, &j->app_id))
-			return sql_fail(db, err, errlen, "looking up the app");
-	}
-	if (j->app_id && r->app_version) {
-		if (!(s = db_stmt(db, SQL_VERSION)))
-			return sql_fail(db, err, errlen, "looking up the version");
-		sqlite3_bind_int64(s, 1, j->app_id);
-		sqlite3_bind_text(s, 2, r->app_version, -1, SQLITE_TRANSIENT);
-		if (step_id(s, &j->version_id))
-			return sql_fail(db, err, errlen, "looking up the version");
-	}
-	if (!(s = db_stmt(db, SQL_ENDPOINT)))
-		return sql_fail(db, err, errlen, "looking up the endpoint");
-	sqlite3_bind_text(s, 1, r->hostname, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 2, r->port ? r->port : 443);
-	if (step_id(s, &j->endpoint_id))
-		return sql_fail(db, err, errlen, "looking up the endpoint");
-	return 0;
-}
-
 static const struct report_cert *seen_leaf(const struct report *r)
 {
 	if (r->nserved)
@@ -271,29 +186,12 @@ static int classify(struct db *db, const struct report *r, int64_t endpoint_id, 
 	/* The device clock may be wrong; trust it only when it is not in the future. */
 	time_t t = r->date_time > 0 && r->date_time <= now ? r->date_time : now;
 	const struct report_cert *leaf = seen_leaf(r);
-	sqlite3_stmt *s = db_stmt(db, SQL_OBSERVED);
-	if (!s)
-		return sql_fail(db, err, errlen, "reading observations");
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	sqlite3_bind_int64(s, 2, (int64_t)t - CLASSIFY_WINDOW);
-	sqlite3_bind_int64(s, 3, (int64_t)t + 86400);
-	bool any = false, match = false;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		any = true;
-		const void *sha = sqlite3_column_blob(s, 0);
-		const void *spki = sqlite3_column_blob(s, 1);
-		if (leaf && ((sha && sqlite3_column_bytes(s, 0) == 32 &&
-			      memcmp(sha, leaf->sha256, 32) == 0) ||
-			     (spki && sqlite3_column_bytes(s, 1) == 32 &&
-			      memcmp(spki, leaf->spki, 32) == 0))) {
-			match = true;
-			break;
-		}
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(db, err, errlen, "reading observations");
+	bool any, match;
+	int rc = reports_db_observed(db, endpoint_id, (int64_t)t - CLASSIFY_WINDOW,
+				     (int64_t)t + 86400, leaf ? leaf->sha256 : NULL,
+				     leaf ? leaf->spki : NULL, &any, &match, err, errlen);
+	if (rc)
+		return rc;
 	*out = match ? REPORT_MATCHES_SERVER : any ? REPORT_DIFFERS : REPORT_UNOBSERVED;
 	return 0;
 }
@@ -338,216 +236,90 @@ static void cluster_key(const struct report *r, uint8_t out[32])
 		memset(out, 0, 32);
 }
 
-static const char SQL_CLUSTER_GET[] = "SELECT id FROM report_clusters WHERE key = ?1";
-static const char SQL_CLUSTER_NEW[] =
-	"INSERT INTO report_clusters (key, app_id, version_id, endpoint_id, bundle_id, "
-	"app_version, hostname, port, chain_sha256, chain_length, leaf_sha256, leaf_spki, "
-	"leaf_subject, leaf_issuer, classification, first_seen, last_seen, report_count) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, 1)";
-static const char SQL_CLUSTER_UPD[] =
-	"UPDATE report_clusters SET app_id = ?2, version_id = ?3, endpoint_id = ?4, "
-	"classification = ?5, last_seen = max(last_seen, ?6), report_count = report_count + 1 "
-	"WHERE id = ?1";
-static const char SQL_DAY[] =
-	"INSERT INTO report_cluster_days (cluster_id, day, count) VALUES (?1, ?2, 1) "
-	"ON CONFLICT (cluster_id, day) DO UPDATE SET count = count + 1";
-static const char SQL_REPORT[] =
-	"INSERT INTO reports (received_at, source, format, bundle_id, app_version, platform, "
-	"platform_version, trustkit_version, hostname, port, noted_hostname, include_subdomains, "
-	"enforce, validation_result, date_time, expiration_date, served_chain, validated_chain, "
-	"known_pins, app_id, version_id, endpoint_id, cluster_id, classification, source_group) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-	"?19, ?20, ?21, ?22, ?23, ?24, ?25)";
-static const char SQL_COUNT[] = "SELECT count(*) FROM reports";
-static const char SQL_CLUSTER_COUNT[] = "SELECT count(*) FROM report_clusters";
-/* Over a quota, clusters and reports of unknown app versions go first (anyone
- * can make those up), then the least recently seen: a flood of forged
- * reports cannot evict a genuine cluster or the sources that corroborate it
- * while it has forged ones left to evict. Both orders have an index. */
-static const char SQL_CLUSTER_EVICT[] =
-	"DELETE FROM report_clusters WHERE id IN (SELECT id FROM report_clusters WHERE id != ?2 "
-	"ORDER BY version_id IS NOT NULL, last_seen, id LIMIT ?1)";
-static const char SQL_DAYS_PRUNE[] = "DELETE FROM report_cluster_days WHERE day < ?1";
-static const char SQL_EVICT[] = "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY "
-				"version_id IS NOT NULL, received_at, id LIMIT ?1)";
-
-/* Clusters are keyed by attacker-chosen data (any chain makes a new one):
- * keep their number and their day counts bounded. */
-static int bound_clusters(struct db *db, struct reports_stored *out, time_t now, char *err,
-			  size_t errlen)
+/* Count @r into its cluster (created when new; clusters are keyed by
+ * attacker-chosen data, any chain makes a new one: a new cluster keeps
+ * their number and their day counts bounded). */
+static int count_cluster(struct db *db, const struct report *r, const struct reports_db_join *j,
+			 enum report_class cls, time_t now, struct reports_stored *out, char *err,
+			 size_t errlen)
 {
-	int64_t n;
-	char day[16];
-	sqlite3_stmt *s = db_stmt(db, SQL_CLUSTER_COUNT);
-	if (!s || step_id(s, &n))
-		return sql_fail(db, err, errlen, "counting clusters");
-	if (n > REPORTS_MAX_CLUSTERS) {
-		if (!(s = db_stmt(db, SQL_CLUSTER_EVICT)))
-			return sql_fail(db, err, errlen, "evicting clusters");
-		sqlite3_bind_int64(s, 1, n - REPORTS_MAX_CLUSTERS);
-		sqlite3_bind_int64(s, 2, out->cluster_id);
-		int rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return sql_fail(db, err, errlen, "evicting clusters");
-		out->clusters_evicted = (int)(n - REPORTS_MAX_CLUSTERS);
-	}
-	if (!(s = db_stmt(db, SQL_DAYS_PRUNE)))
-		return sql_fail(db, err, errlen, "pruning day counts");
-	sqlite3_bind_text(s, 1,
-			  util_fmt_date(now - (time_t)REPORTS_DAYS_KEPT * 86400, day, sizeof(day)),
-			  -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(db, err, errlen, "pruning day counts");
-	return 0;
-}
-
-static int upsert_cluster(struct db *db, const struct report *r, const struct join *j,
-			  enum report_class cls, time_t now, struct reports_stored *out, char *err,
-			  size_t errlen)
-{
-	uint8_t key[32], fp[32];
-	cluster_key(r, key);
-	reports_chain_fingerprint(r, fp);
-	sqlite3_stmt *s = db_stmt(db, SQL_CLUSTER_GET);
-	if (!s)
-		return sql_fail(db, err, errlen, "reading clusters");
-	sqlite3_bind_blob(s, 1, key, 32, SQLITE_TRANSIENT);
-	if (step_id(s, &out->cluster_id))
-		return sql_fail(db, err, errlen, "reading clusters");
-	if (out->cluster_id) {
-		if (!(s = db_stmt(db, SQL_CLUSTER_UPD)))
-			return sql_fail(db, err, errlen, "updating the cluster");
-		sqlite3_bind_int64(s, 1, out->cluster_id);
-		bind_id_or_null(s, 2, j->app_id);
-		bind_id_or_null(s, 3, j->version_id);
-		bind_id_or_null(s, 4, j->endpoint_id);
-		sqlite3_bind_text(s, 5, reports_class_name(cls), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 6, now);
-		int rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return sql_fail(db, err, errlen, "updating the cluster");
-		return 0;
-	}
 	const struct report_cert *leaf = seen_leaf(r);
-	if (!(s = db_stmt(db, SQL_CLUSTER_NEW)))
-		return sql_fail(db, err, errlen, "creating the cluster");
-	sqlite3_bind_blob(s, 1, key, 32, SQLITE_TRANSIENT);
-	bind_id_or_null(s, 2, j->app_id);
-	bind_id_or_null(s, 3, j->version_id);
-	bind_id_or_null(s, 4, j->endpoint_id);
-	bind_text_or_null(s, 5, r->bundle_id);
-	bind_text_or_null(s, 6, r->app_version);
-	sqlite3_bind_text(s, 7, r->hostname, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 8, r->port);
-	sqlite3_bind_blob(s, 9, fp, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 10, (int)(r->nserved ? r->nserved : r->nvalidated));
-	if (leaf) {
-		sqlite3_bind_blob(s, 11, leaf->sha256, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(s, 12, leaf->spki, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 13, leaf->subject, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 14, leaf->issuer, -1, SQLITE_TRANSIENT);
-	}
-	sqlite3_bind_text(s, 15, reports_class_name(cls), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 16, now);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(db, err, errlen, "creating the cluster");
-	out->cluster_id = sqlite3_last_insert_rowid(db_handle(db));
-	out->new_cluster = true;
-	return bound_clusters(db, out, now, err, errlen);
+	struct reports_db_cluster c = {
+		.join = *j,
+		.bundle_id = r->bundle_id,
+		.app_version = r->app_version,
+		.hostname = r->hostname,
+		.port = r->port,
+		.chain_length = (int)(r->nserved ? r->nserved : r->nvalidated),
+		.leaf_sha256 = leaf ? leaf->sha256 : NULL,
+		.leaf_spki = leaf ? leaf->spki : NULL,
+		.leaf_subject = leaf ? leaf->subject : NULL,
+		.leaf_issuer = leaf ? leaf->issuer : NULL,
+		.classification = reports_class_name(cls),
+	};
+	char day[16], oldest[16];
+	cluster_key(r, c.key);
+	reports_chain_fingerprint(r, c.chain_sha256);
+	int rc = reports_db_cluster_count(db, &c, now, util_fmt_date(now, day, sizeof(day)),
+					  &out->cluster_id, &out->new_cluster, err, errlen);
+	if (rc || !out->new_cluster)
+		return rc;
+	return reports_db_bound_clusters(
+		db, out->cluster_id, REPORTS_MAX_CLUSTERS,
+		util_fmt_date(now - (time_t)REPORTS_DAYS_KEPT * 86400, oldest, sizeof(oldest)),
+		&out->clusters_evicted, err, errlen);
 }
 
 static int insert_report(struct db *db, const struct report *r, const char *source, time_t now,
-			 const struct join *j, enum report_class cls, struct reports_stored *out,
-			 char *err, size_t errlen)
+			 const struct reports_db_join *j, enum report_class cls,
+			 struct reports_stored *out, char *err, size_t errlen)
 {
+	char group[SOURCE_LEN];
 	char *served = chain_json(r->served, r->nserved);
 	char *validated = chain_json(r->validated, r->nvalidated);
 	char *pins = pins_json(r);
-	int rc = -ENOMEM;
-	if (!served || !validated || !pins) {
-		util_err(err, errlen, rc, "out of memory");
-		goto out;
-	}
-	sqlite3_stmt *s = db_stmt(db, SQL_REPORT);
-	if (!s) {
-		rc = sql_fail(db, err, errlen, "storing the report");
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, source, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, reports_format_name(r->format), -1, SQLITE_STATIC);
-	bind_text_or_null(s, 4, r->bundle_id);
-	bind_text_or_null(s, 5, r->app_version);
-	bind_text_or_null(s, 6, r->platform);
-	bind_text_or_null(s, 7, r->platform_version);
-	bind_text_or_null(s, 8, r->trustkit_version);
-	sqlite3_bind_text(s, 9, r->hostname, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 10, r->port);
-	bind_text_or_null(s, 11, r->noted_hostname);
-	bind_tri(s, 12, r->include_subdomains);
-	bind_tri(s, 13, r->enforce);
-	bind_tri(s, 14, r->validation_result);
-	if (r->date_time)
-		sqlite3_bind_int64(s, 15, r->date_time);
-	bind_text_or_null(s, 16, r->expiration[0] ? r->expiration : NULL);
-	sqlite3_bind_text(s, 17, served, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 18, validated, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 19, pins, -1, SQLITE_TRANSIENT);
-	bind_id_or_null(s, 20, j->app_id);
-	bind_id_or_null(s, 21, j->version_id);
-	bind_id_or_null(s, 22, j->endpoint_id);
-	sqlite3_bind_int64(s, 23, out->cluster_id);
-	sqlite3_bind_text(s, 24, reports_class_name(cls), -1, SQLITE_STATIC);
-	char group[SOURCE_LEN];
+	struct reports_db_report row = {
+		.received_at = now,
+		.source = source,
+		.source_group = group,
+		.format = reports_format_name(r->format),
+		.bundle_id = r->bundle_id,
+		.app_version = r->app_version,
+		.platform = r->platform,
+		.platform_version = r->platform_version,
+		.trustkit_version = r->trustkit_version,
+		.hostname = r->hostname,
+		.noted_hostname = r->noted_hostname,
+		.port = r->port,
+		.include_subdomains = r->include_subdomains,
+		.enforce = r->enforce,
+		.validation_result = r->validation_result,
+		.date_time = r->date_time,
+		.expiration = r->expiration[0] ? r->expiration : NULL,
+		.served_chain = served,
+		.validated_chain = validated,
+		.known_pins = pins,
+		.join = *j,
+		.cluster_id = out->cluster_id,
+		.classification = reports_class_name(cls),
+	};
+	int rc;
 	reports_source_group(source, group, sizeof(group));
-	sqlite3_bind_text(s, 25, group, -1, SQLITE_TRANSIENT);
-	int src = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (src != SQLITE_DONE) {
-		rc = sql_fail(db, err, errlen, "storing the report");
-		goto out;
-	}
-	out->report_id = sqlite3_last_insert_rowid(db_handle(db));
-	rc = 0;
-out:
+	if (!served || !validated || !pins)
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	else
+		rc = reports_db_insert(db, &row, &out->report_id, err, errlen);
 	free(served);
 	free(validated);
 	free(pins);
 	return rc;
 }
 
-static int evict(struct db *db, int64_t max_reports, int *evicted, char *err, size_t errlen)
-{
-	int64_t n;
-	sqlite3_stmt *s = db_stmt(db, SQL_COUNT);
-	if (!s || step_id(s, &n))
-		return sql_fail(db, err, errlen, "counting reports");
-	*evicted = 0;
-	if (n <= max_reports)
-		return 0;
-	if (!(s = db_stmt(db, SQL_EVICT)))
-		return sql_fail(db, err, errlen, "evicting reports");
-	sqlite3_bind_int64(s, 1, n - max_reports);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(db, err, errlen, "evicting reports");
-	*evicted = sqlite3_changes(db_handle(db));
-	return 0;
-}
-
 int reports_store(struct db *db, const struct report *r, const char *source, time_t now,
 		  int64_t max_reports, struct reports_stored *out, char *err, size_t errlen)
 {
-	struct join j;
+	struct reports_db_join j;
 	enum report_class cls = REPORT_UNOBSERVED;
-	char day[16];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -555,25 +327,16 @@ int reports_store(struct db *db, const struct report *r, const char *source, tim
 		return util_err(err, errlen, -EINVAL, "report quota must be at least 1");
 	if ((rc = db_begin(db)))
 		return util_err(err, errlen, rc, "starting a transaction: %s", db_errmsg(db));
-	if ((rc = join_inventory(db, r, &j, err, errlen)) ||
-	    (rc = classify(db, r, j.endpoint_id, now, &cls, err, errlen)) ||
-	    (rc = upsert_cluster(db, r, &j, cls, now, out, err, errlen)))
+	if ((rc = reports_db_join(db, r->bundle_id, r->platform, r->app_version, r->hostname,
+				  r->port ? r->port : 443, &j, err, errlen)))
 		goto fail;
-	sqlite3_stmt *s = db_stmt(db, SQL_DAY);
-	if (!s) {
-		rc = sql_fail(db, err, errlen, "counting the day");
+	if ((rc = classify(db, r, j.endpoint_id, now, &cls, err, errlen)))
 		goto fail;
-	}
-	sqlite3_bind_int64(s, 1, out->cluster_id);
-	sqlite3_bind_text(s, 2, util_fmt_date(now, day, sizeof(day)), -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		rc = sql_fail(db, err, errlen, "counting the day");
+	if ((rc = count_cluster(db, r, &j, cls, now, out, err, errlen)))
 		goto fail;
-	}
-	if ((rc = insert_report(db, r, source, now, &j, cls, out, err, errlen)) ||
-	    (rc = evict(db, max_reports, &out->evicted, err, errlen)))
+	if ((rc = insert_report(db, r, source, now, &j, cls, out, err, errlen)))
+		goto fail;
+	if ((rc = reports_db_evict(db, max_reports, &out->evicted, err, errlen)))
 		goto fail;
 	if ((rc = db_commit(db))) {
 		util_err(err, errlen, rc, "committing: %s", db_errmsg(db));

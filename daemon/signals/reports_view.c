@@ -8,123 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/db.h"
+#include "store/reports.h"
 #include "base/util.h"
-
-static const char SQL_CLUSTERS[] =
-	"SELECT k.id, k.classification, a.name, k.bundle_id, k.app_version, k.hostname, k.port, "
-	"k.report_count, k.first_seen, k.last_seen, k.leaf_sha256, k.leaf_spki, k.leaf_subject, "
-	"k.leaf_issuer, k.endpoint_id, k.app_id, k.version_id "
-	"FROM report_clusters k LEFT JOIN apps a ON a.id = k.app_id "
-	"ORDER BY k.last_seen DESC, k.id DESC LIMIT ?1";
-static const char SQL_DAYS[] =
-	"SELECT day, count FROM report_cluster_days WHERE cluster_id = ?1 AND day >= ?2 "
-	"ORDER BY day";
-
-static json_t *text_or_null(sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	return t ? json_string((const char *)t) : json_null();
-}
-
-static json_t *hex_or_null(sqlite3_stmt *s, int col)
-{
-	char hex[65];
-	if (sqlite3_column_bytes(s, col) != 32)
-		return json_null();
-	return json_string(util_hex(sqlite3_column_blob(s, col), 32, hex));
-}
-
-static json_t *pin_or_null(sqlite3_stmt *s, int col)
-{
-	char b64[45];
-	if (sqlite3_column_bytes(s, col) != 32)
-		return json_null();
-	return json_string(util_pin_b64(sqlite3_column_blob(s, col), b64));
-}
-
-static int days_json(struct db *db, int64_t cluster, const char *since, json_t **out)
-{
-	sqlite3_stmt *s = db_stmt(db, SQL_DAYS);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, cluster);
-	sqlite3_bind_text(s, 2, since, -1, SQLITE_TRANSIENT);
-	json_t *a = json_array();
-	int rc;
-	while (a && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s,s:I}", "day",
-						   (const char *)sqlite3_column_text(s, 0), "count",
-						   (json_int_t)sqlite3_column_int64(s, 1)));
-	sqlite3_reset(s);
-	if (!a)
-		return -ENOMEM;
-	*out = a;
-	return 0;
-}
 
 int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out, char *err,
 			  size_t errlen)
 {
 	char since[16];
-	/* days_json reuses a cached statement while SQL_CLUSTERS is stepping;
-	 * the two are distinct statements, so this is safe. */
-	sqlite3_stmt *s = db_stmt(db, SQL_CLUSTERS);
-	if (!s)
-		return util_err(err, errlen, -EIO, "reading clusters: %s", db_errmsg(db));
 	if (limit <= 0 || limit > 10000)
 		limit = 1000;
 	if (days <= 0 || days > 3660)
 		days = 30;
 	util_fmt_date(now - (time_t)(days - 1) * 86400, since, sizeof(since));
-	sqlite3_bind_int(s, 1, limit);
-	json_t *arr = json_array();
-	int rc = 0, src;
-	while (arr && (src = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *d = NULL;
-		if ((rc = days_json(db, sqlite3_column_int64(s, 0), since, &d)))
-			break;
-		json_t *o = json_pack(
-			"{s:I,s:s,s:o,s:o,s:o,s:s,s:i,s:I,s:I,s:I,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,"
-			"s:o}",
-			"id", (json_int_t)sqlite3_column_int64(s, 0), "classification",
-			(const char *)sqlite3_column_text(s, 1), "app", text_or_null(s, 2),
-			"bundle_id", text_or_null(s, 3), "app_version", text_or_null(s, 4), "host",
-			(const char *)sqlite3_column_text(s, 5), "port", sqlite3_column_int(s, 6),
-			"report_count", (json_int_t)sqlite3_column_int64(s, 7), "first_seen",
-			(json_int_t)sqlite3_column_int64(s, 8), "last_seen",
-			(json_int_t)sqlite3_column_int64(s, 9), "leaf", "sha256",
-			hex_or_null(s, 10), "spki", pin_or_null(s, 11), "subject",
-			text_or_null(s, 12), "issuer", text_or_null(s, 13), "endpoint_id",
-			sqlite3_column_type(s, 14) == SQLITE_NULL
-				? json_null()
-				: json_integer(sqlite3_column_int64(s, 14)),
-			"app_id",
-			sqlite3_column_type(s, 15) == SQLITE_NULL
-				? json_null()
-				: json_integer(sqlite3_column_int64(s, 15)),
-			"version_id",
-			sqlite3_column_type(s, 16) == SQLITE_NULL
-				? json_null()
-				: json_integer(sqlite3_column_int64(s, 16)),
-			"days", d);
-		if (!o || json_array_append_new(arr, o)) {
-			rc = -ENOMEM;
-			break;
-		}
-	}
-	if (!rc && arr && src != SQLITE_DONE)
-		rc = -EIO;
-	sqlite3_reset(s);
-	if (!arr)
-		rc = -ENOMEM;
-	if (rc) {
-		json_decref(arr);
-		return util_err(err, errlen, rc, "reading clusters: %s",
-				rc == -ENOMEM ? "out of memory" : db_errmsg(db));
-	}
-	*out = arr;
-	return 0;
+	return reports_db_clusters_json(db, limit, since, out, err, errlen);
 }
 
 static void reports_alerts_free_items(struct reports_alert *a, size_t n)
@@ -138,17 +34,6 @@ void reports_alerts_free(struct reports_alert *a, size_t n)
 	reports_alerts_free_items(a, n);
 	free(a);
 }
-
-/* Every active cluster, grouped by host and port (aggregates are built from
- * consecutive rows). Sources count as source groups (IPv6 /64). The number of
- * rows is bounded by REPORTS_MAX_CLUSTERS. */
-static const char SQL_ACTIVE[] =
-	"SELECT k.id, k.key, k.classification, coalesce(a.name, k.bundle_id), k.app_version, "
-	"k.hostname, k.port, k.report_count, k.first_seen, k.last_seen, k.endpoint_id, k.app_id, "
-	"k.leaf_issuer, (SELECT count(DISTINCT coalesce(r.source_group, r.source)) FROM reports r "
-	"WHERE r.cluster_id = k.id), k.version_id, a.name IS NOT NULL "
-	"FROM report_clusters k LEFT JOIN apps a ON a.id = k.app_id "
-	"WHERE k.last_seen >= ?1 ORDER BY k.hostname, k.port, k.id";
 
 static const char *class_explanation(const char *cls)
 {
@@ -372,24 +257,32 @@ static int sort_conds(struct cond_build *b)
 	return 0;
 }
 
-static int add_cluster(struct cond_build *b, struct host_agg *g, sqlite3_stmt *s)
+/* What add_cluster() works on: the conditions built so far and the
+ * aggregate of the current host and port. */
+struct cond_walk {
+	struct cond_build b;
+	struct host_agg g;
+};
+
+static int add_cluster(void *ctx, const struct reports_db_active *row)
 {
-	const char *cls = (const char *)sqlite3_column_text(s, 2);
-	const char *app = (const char *)sqlite3_column_text(s, 3);
-	const char *ver = (const char *)sqlite3_column_text(s, 4);
-	const char *host = (const char *)sqlite3_column_text(s, 5);
-	int port = sqlite3_column_int(s, 6);
-	int64_t reports = sqlite3_column_int64(s, 7);
-	int64_t first = sqlite3_column_int64(s, 8), last = sqlite3_column_int64(s, 9);
-	int64_t endpoint_id = sqlite3_column_int64(s, 10);
-	int64_t sources = sqlite3_column_int64(s, 13);
-	bool known_version = sqlite3_column_type(s, 14) != SQLITE_NULL;
-	bool app_known = sqlite3_column_int(s, 15) != 0;
+	struct cond_walk *w = ctx;
+	struct cond_build *b = &w->b;
+	struct host_agg *g = &w->g;
+	const char *cls = row->classification;
+	const char *app = row->app;
+	const char *ver = row->app_version;
+	const char *host = row->hostname;
+	int port = row->port;
+	int64_t reports = row->report_count;
+	int64_t first = row->first_seen, last = row->last_seen;
+	int64_t endpoint_id = row->endpoint_id;
+	int64_t sources = row->sources;
 	bool corroborated = sources >= REPORTS_CORROBORATING_SOURCES;
-	if (!cls || sqlite3_column_bytes(s, 1) != 32)
+	if (!cls || !row->key)
 		return -EIO;
 
-	if (!known_version || !corroborated) {
+	if (!row->known_version || !corroborated) {
 		/* Anyone can send these: counted per host, never paged one by one. */
 		if (g->clusters == 0 || strcmp(g->host, host ? host : "") || g->port != port) {
 			int rc = agg_flush(b, g);
@@ -434,15 +327,15 @@ static int add_cluster(struct cond_build *b, struct host_agg *g, sqlite3_stmt *s
 	if (!c)
 		return -ENOMEM;
 	char hex[65], qapp[96], qver[96], hp[REPORTS_MAX_STRING + 16], qhost[96];
-	util_hex(sqlite3_column_blob(s, 1), 32, hex);
+	util_hex(row->key, 32, hex);
 	hex[16] = '\0';
 	c->kind = "pin_failures_reported";
 	snprintf(c->fingerprint, sizeof(c->fingerprint), "pin_failures_reported-%s", hex);
 	c->endpoint_id = endpoint_id;
-	c->app_id = sqlite3_column_int64(s, 11);
+	c->app_id = row->app_id;
 	c->severity = sev_name(sev);
 	/* the app's name is ours when the app is known; the rest came in the report */
-	if (app_known)
+	if (row->app_known)
 		snprintf(qapp, sizeof(qapp), "%.80s", app);
 	else
 		reports_quote(app ? app : "", 64, qapp, sizeof(qapp));
@@ -453,88 +346,80 @@ static int add_cluster(struct cond_build *b, struct host_agg *g, sqlite3_stmt *s
 		 "%lld pin-failure report%s from %s %s for %s (%s, %lld sources)",
 		 (long long)reports, reports == 1 ? "" : "s", qapp, qver, qhost, cls,
 		 (long long)sources);
-	c->details = json_pack(
-		"{s:I,s:s,s:s?,s:s?,s:s,s:i,s:I,s:I,s:I,s:I,s:s?,s:[s]}", "cluster_id",
-		(json_int_t)sqlite3_column_int64(s, 0), "classification", cls, "app", app,
-		"version", ver, "host", host ? host : "", "port", port, "report_count",
-		(json_int_t)reports, "sources", (json_int_t)sources, "first_seen",
-		(json_int_t)first, "last_seen", (json_int_t)last, "issuer_seen",
-		(const char *)sqlite3_column_text(s, 12), "reasons", class_explanation(cls));
+	c->details = json_pack("{s:I,s:s,s:s?,s:s?,s:s,s:i,s:I,s:I,s:I,s:I,s:s?,s:[s]}",
+			       "cluster_id", (json_int_t)row->id, "classification", cls, "app", app,
+			       "version", ver, "host", host ? host : "", "port", port,
+			       "report_count", (json_int_t)reports, "sources", (json_int_t)sources,
+			       "first_seen", (json_int_t)first, "last_seen", (json_int_t)last,
+			       "issuer_seen", row->leaf_issuer, "reasons", class_explanation(cls));
 	return c->details ? 0 : -ENOMEM;
+}
+
+/* More than @cap conditions in @b: keep the first cap - 1 and let the last
+ * place say what was folded (their number in *@folded, when given). */
+static int fold_overflow(struct cond_build *b, size_t cap, size_t *folded)
+{
+	size_t drop = b->n - (cap - 1);
+	int64_t reports = 0;
+	for (size_t i = cap - 1; i < b->n; i++)
+		reports += b->rank[i].reports;
+	reports_alerts_free_items(b->a + cap - 1, drop);
+	b->n = cap - 1;
+	struct cond_rank r = { 2, 0, 0, 0, 0 };
+	struct reports_alert *c = build_push(b, &r);
+	if (!c)
+		return -ENOMEM;
+	c->kind = "pin_failures_reported";
+	snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", REPORTS_OVERFLOW_FINGERPRINT);
+	c->severity = "warning";
+	snprintf(c->summary, sizeof(c->summary),
+		 "pin-failure reports make more alert conditions than the cap of "
+		 "%zu: %zu less severe or less corroborated ones (%lld reports) are "
+		 "not alerted one by one; see GET /api/v1/reports/clusters",
+		 cap, drop, (long long)reports);
+	c->details = json_pack("{s:I,s:I,s:I,s:[s]}", "cap", (json_int_t)cap, "folded",
+			       (json_int_t)drop, "report_count", (json_int_t)reports, "reasons",
+			       "a flood of reports (possibly forged: the route is "
+			       "public) reached the cap; the most severe and most "
+			       "corroborated conditions are kept");
+	if (!c->details)
+		return -ENOMEM;
+	if (folded)
+		*folded = drop;
+	return 0;
 }
 
 int reports_alert_conds_capped(struct db *db, time_t now, int64_t window_s, size_t cap,
 			       struct reports_alert **out, size_t *n, size_t *folded, char *err,
 			       size_t errlen)
 {
+	struct cond_walk w = { 0 };
 	*out = NULL;
 	*n = 0;
 	if (folded)
 		*folded = 0;
 	if (cap < 1)
 		cap = 1;
-	sqlite3_stmt *s = db_stmt(db, SQL_ACTIVE);
-	if (!s)
-		return util_err(err, errlen, -EIO, "reading clusters: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, (int64_t)now - window_s);
-	struct cond_build b = { 0 };
-	struct host_agg g = { 0 };
-	int rc = 0, src;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW)
-		if ((rc = add_cluster(&b, &g, s)))
-			break;
-	if (!rc && src != SQLITE_DONE)
-		rc = -EIO;
-	sqlite3_reset(s);
+	int rc = reports_db_active(db, now - window_s, add_cluster, &w, err, errlen);
+	bool read = rc == 0; /* else the store said why */
 	if (!rc)
-		rc = agg_flush(&b, &g);
-	json_decref(g.classes);
-	json_decref(g.versions);
+		rc = agg_flush(&w.b, &w.g);
+	json_decref(w.g.classes);
+	json_decref(w.g.versions);
 	if (!rc)
-		rc = sort_conds(&b);
-	if (!rc && b.n > cap) {
-		/* The cap keeps the first cap - 1; the last place says what was folded. */
-		size_t drop = b.n - (cap - 1);
-		int64_t reports = 0;
-		for (size_t i = cap - 1; i < b.n; i++)
-			reports += b.rank[i].reports;
-		reports_alerts_free_items(b.a + cap - 1, drop);
-		b.n = cap - 1;
-		struct cond_rank r = { 2, 0, 0, 0, 0 };
-		struct reports_alert *c = build_push(&b, &r);
-		if (!c) {
-			rc = -ENOMEM;
-		} else {
-			c->kind = "pin_failures_reported";
-			snprintf(c->fingerprint, sizeof(c->fingerprint), "%s",
-				 REPORTS_OVERFLOW_FINGERPRINT);
-			c->severity = "warning";
-			snprintf(
-				c->summary, sizeof(c->summary),
-				"pin-failure reports make more alert conditions than the cap of "
-				"%zu: %zu less severe or less corroborated ones (%lld reports) are "
-				"not alerted one by one; see GET /api/v1/reports/clusters",
-				cap, drop, (long long)reports);
-			c->details = json_pack("{s:I,s:I,s:I,s:[s]}", "cap", (json_int_t)cap,
-					       "folded", (json_int_t)drop, "report_count",
-					       (json_int_t)reports, "reasons",
-					       "a flood of reports (possibly forged: the route is "
-					       "public) reached the cap; the most severe and most "
-					       "corroborated conditions are kept");
-			if (!c->details)
-				rc = -ENOMEM;
-			if (folded)
-				*folded = drop;
-		}
-	}
-	free(b.rank);
+		rc = sort_conds(&w.b);
+	if (!rc && w.b.n > cap)
+		rc = fold_overflow(&w.b, cap, folded);
+	free(w.b.rank);
 	if (rc) {
-		reports_alerts_free(b.a, b.n);
-		return util_err(err, errlen, rc, "reading clusters: %s",
-				rc == -ENOMEM ? "out of memory" : db_errmsg(db));
+		reports_alerts_free(w.b.a, w.b.n);
+		if (read)
+			util_err(err, errlen, rc, "reading clusters: %s",
+				 rc == -ENOMEM ? "out of memory" : "a malformed row");
+		return rc;
 	}
-	*out = b.a;
-	*n = b.n;
+	*out = w.b.a;
+	*n = w.b.n;
 	return 0;
 }
 

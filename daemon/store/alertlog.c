@@ -7,6 +7,7 @@
 
 #include "store/audit.h"
 #include "store/db.h"
+#include "base/array.h"
 #include "base/util.h"
 
 static int sql_fail(struct db *db, const char *what, char *err, size_t errlen)
@@ -53,21 +54,12 @@ int alertlog_firing(struct db *db, size_t max, struct alertlog_row **out, size_t
 	if (!s)
 		return sql_fail(db, "loading alerts", err, errlen);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			if (cap >= max) {
-				sqlite3_reset(s);
-				alertlog_rows_free(rows, n);
-				return util_err(err, errlen, -E2BIG, "too many firing alerts");
-			}
-			size_t ncap = cap ? cap * 2 : 64;
-			struct alertlog_row *nr = realloc(rows, ncap * sizeof(*nr));
-			if (!nr) {
-				sqlite3_reset(s);
-				alertlog_rows_free(rows, n);
-				return util_err(err, errlen, -ENOMEM, "out of memory");
-			}
-			rows = nr;
-			cap = ncap;
+		int grc = ARRAY_RESERVE(rows, cap, n + 1, max);
+		if (grc) {
+			sqlite3_reset(s);
+			alertlog_rows_free(rows, n);
+			return util_err(err, errlen, grc,
+					grc == -E2BIG ? "too many firing alerts" : "out of memory");
 		}
 		struct alertlog_row *r = &rows[n];
 		memset(r, 0, sizeof(*r));

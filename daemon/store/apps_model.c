@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "importers/invfile.h"
+#include "base/array.h"
 #include "base/util.h"
 
 bool apps_valid_source(const char *s)
@@ -176,13 +177,12 @@ int apps_put_policy(struct app_version *v, const struct pin_policy *p)
 		v->policies[i] = copy;
 		return 0;
 	}
-	struct pin_policy *t = realloc(v->policies, (v->npolicies + 1) * sizeof(*t));
-	if (!t) {
+	size_t cap = v->npolicies; /* no capacity kept: the array grows on every policy */
+	if (ARRAY_RESERVE(v->policies, cap, v->npolicies + 1, ARRAY_MAX_ITEMS)) {
 		model_policy_free(&copy);
 		return -ENOMEM;
 	}
 	copy.id = 0;
-	v->policies = t;
 	v->policies[v->npolicies++] = copy;
 	return 0;
 }

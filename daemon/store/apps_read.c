@@ -8,6 +8,7 @@
 
 #include "store/db.h"
 #include "importers/invfile.h"
+#include "base/array.h"
 #include "base/util.h"
 
 static int nomem(char *err, size_t errlen)
@@ -50,15 +51,9 @@ static int load_pins(struct db *db, struct pin_policy *p)
 	int rc = 0, src;
 	size_t cap = 0;
 	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
-		if (p->npins == cap) {
-			size_t nc = cap ? cap * 2 : 4;
-			struct pin *t = realloc(p->pins, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			p->pins = t;
-			cap = nc;
+		if (ARRAY_RESERVE(p->pins, cap, p->npins + 1, ARRAY_MAX_ITEMS)) {
+			rc = -ENOMEM;
+			break;
 		}
 		struct pin *pin = &p->pins[p->npins];
 		const char *b64 = (const char *)sqlite3_column_text(s, 0);
@@ -117,15 +112,9 @@ static int load_version_body(struct db *db, struct app_version *v)
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, v->id);
 	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
-		if (v->nadoption == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct adoption_sample *t = realloc(v->adoption, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v->adoption = t;
-			cap = nc;
+		if (ARRAY_RESERVE(v->adoption, cap, v->nadoption + 1, ARRAY_MAX_ITEMS)) {
+			rc = -ENOMEM;
+			break;
 		}
 		struct adoption_sample *a = &v->adoption[v->nadoption++];
 		col_date(s, 0, a->at);
@@ -145,15 +134,9 @@ static int load_version_body(struct db *db, struct app_version *v)
 	db_bind_int64(&b, v->id);
 	cap = 0;
 	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
-		if (v->npolicies == cap) {
-			size_t nc = cap ? cap * 2 : 4;
-			struct pin_policy *t = realloc(v->policies, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v->policies = t;
-			cap = nc;
+		if (ARRAY_RESERVE(v->policies, cap, v->npolicies + 1, ARRAY_MAX_ITEMS)) {
+			rc = -ENOMEM;
+			break;
 		}
 		struct pin_policy *p = &v->policies[v->npolicies++];
 		memset(p, 0, sizeof(*p));
@@ -194,15 +177,9 @@ static int load_versions(struct db *db, struct app *a)
 	size_t cap = 0;
 	bool oom = false;
 	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
-		if (a->nversions == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct app_version *t = realloc(a->versions, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			a->versions = t;
-			cap = nc;
+		if (ARRAY_RESERVE(a->versions, cap, a->nversions + 1, ARRAY_MAX_ITEMS)) {
+			rc = -ENOMEM;
+			break;
 		}
 		struct app_version *v = &a->versions[a->nversions++];
 		memset(v, 0, sizeof(*v));
@@ -251,15 +228,9 @@ static int collect_apps(struct db *db, sqlite3_stmt *s, bool with_versions, stru
 	size_t cnt = 0, cap = 0;
 	int rc = 0, src;
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct app *t = realloc(v, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = t;
-			cap = nc;
+		if (ARRAY_RESERVE(v, cap, cnt + 1, ARRAY_MAX_ITEMS)) {
+			rc = -ENOMEM;
+			break;
 		}
 		if ((rc = row_app(s, &v[cnt])))
 			break;

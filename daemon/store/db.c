@@ -527,3 +527,48 @@ void db_bind_null(struct db_binder *b)
 {
 	BINDER_STEP(b, sqlite3_bind_null(b->st, b->next));
 }
+
+int db_stmt_fail(struct db *db, int src, const char *what, char *err, size_t errlen)
+{
+	if (src == SQLITE_OK)
+		src = sqlite3_errcode(db->h);
+	int rc = db_errno(src) == -EBUSY ? -EBUSY : -EIO;
+	return util_err(err, errlen, rc, "%s: %s", what, db_errmsg(db));
+}
+
+/* Check the binding of @b and step it once (no reset): 0 with the step's
+ * SQLITE_ROW or SQLITE_DONE in *src, or the error. */
+static int run_step(struct db *db, struct db_binder *b, int *src, const char *what, char *err,
+		    size_t errlen)
+{
+	*src = SQLITE_ERROR;
+	if (db_bound(b) != SQLITE_OK)
+		return db_stmt_fail(db, b->st ? db_bound(b) : SQLITE_OK, what, err, errlen);
+	*src = sqlite3_step(b->st);
+	if (*src != SQLITE_ROW && *src != SQLITE_DONE)
+		return db_stmt_fail(db, *src, what, err, errlen);
+	return 0;
+}
+
+int db_run(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen)
+{
+	int src;
+	int rc = run_step(db, b, &src, what, err, errlen);
+	if (b->st)
+		sqlite3_reset(b->st);
+	return rc;
+}
+
+int db_run_int(struct db *db, struct db_binder *b, int64_t *out, bool *found, const char *what,
+	       char *err, size_t errlen)
+{
+	int src;
+	int rc = run_step(db, b, &src, what, err, errlen);
+	bool row = rc == 0 && src == SQLITE_ROW;
+	*out = row ? sqlite3_column_int64(b->st, 0) : 0;
+	if (found)
+		*found = row;
+	if (b->st)
+		sqlite3_reset(b->st);
+	return rc;
+}

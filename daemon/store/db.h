@@ -145,4 +145,28 @@ static inline int db_bound_step(const struct db_binder *b)
 	return b->rc == SQLITE_OK ? sqlite3_step(b->st) : b->rc;
 }
 
+/**
+ * A failed statement of @db as an error: -EBUSY when @src (an SQLite result
+ * code; SQLITE_OK: the connection's last error) says busy or locked, else
+ * -EIO, with "@what: <SQLite's message>" in @err. Never another errno, so
+ * that callers' -ENOENT/-EINVAL/-ENOSPC keep their meaning.
+ */
+int db_stmt_fail(struct db *db, int src, const char *what, char *err, size_t errlen);
+
+/**
+ * Step the statement of @b (from db_stmt(), every parameter bound) once, for
+ * a statement that writes (or whose rows do not matter), then reset it. A
+ * statement that could not be prepared (NULL), be bound or be run fails as
+ * db_stmt_fail() says. 0 or that error.
+ */
+int db_run(struct db *db, struct db_binder *b, const char *what, char *err, size_t errlen);
+
+/**
+ * As db_run() for a statement of at most one row: its first column as an
+ * integer into *out (0 when there is no row) and *found (optional) set
+ * when there is a row.
+ */
+int db_run_int(struct db *db, struct db_binder *b, int64_t *out, bool *found, const char *what,
+	       char *err, size_t errlen);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/db.h"
+#include "base/array.h"
 #include "base/util.h"
 
 #define HISTORY_MAX 10000
@@ -152,11 +153,9 @@ static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, in
 static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int64_t *id, char *err,
 		    size_t errlen)
 {
-	uint8_t hashes[64 * 32], digest[32];
+	uint8_t digest[32];
 	size_t n = ch->n > 64 ? 64 : ch->n;
-	for (size_t i = 0; i < n; i++)
-		memcpy(hashes + 32 * i, ch->certs[i].sha256, 32);
-	if (util_sha256(hashes, 32 * n, digest))
+	if (x509_chain_fingerprint(ch, n, digest))
 		return util_err(err, errlen, -EIO, "hashing a chain failed");
 	int rc = id_by_hash(db, Q_CHAIN_SEL, digest, id, "chains", err, errlen);
 	if (rc)
@@ -489,16 +488,13 @@ int obs_chain_load(struct db *db, int64_t chain_id, struct x509_chain *out, char
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, chain_id);
 	int rc;
+	size_t cap = 0;
 	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		if (out->n >= 64)
 			break;
-		if (out->n % 8 == 0) {
-			struct x509_cert_info *nc = realloc(out->certs, (out->n + 8) * sizeof(*nc));
-			if (!nc) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			out->certs = nc;
+		if (ARRAY_RESERVE(out->certs, cap, out->n + 1, 64)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		struct x509_cert_info *c = &out->certs[out->n];
 		memset(c, 0, sizeof(*c));
@@ -554,18 +550,14 @@ static int load_rows(struct db *db, sqlite3_stmt *s, size_t limit, struct obs_ro
 		     char *err, size_t errlen)
 {
 	struct obs_row *v = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, cap = 0;
 	int rc;
 	*rows = NULL;
 	*n = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && cnt < limit) {
-		if (cnt % 16 == 0) {
-			struct obs_row *nv = realloc(v, (cnt + 16) * sizeof(*nv));
-			if (!nv) {
-				obs_rows_free(v, cnt);
-				return util_err(err, errlen, -ENOMEM, "out of memory");
-			}
-			v = nv;
+		if (ARRAY_RESERVE(v, cap, cnt + 1, limit)) {
+			obs_rows_free(v, cnt);
+			return util_err(err, errlen, -ENOMEM, "out of memory");
 		}
 		struct obs_row *o = &v[cnt];
 		memset(o, 0, sizeof(*o));

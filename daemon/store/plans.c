@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 #include "store/audit.h"
 #include "store/db.h"
@@ -273,16 +274,8 @@ int plans_list(struct db *db, bool open_only, struct plan **out, size_t *n, char
 	if (!st)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct plan *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
+		if ((rc = ARRAY_RESERVE(v, cap, cnt + 1, ARRAY_MAX_ITEMS)))
+			break;
 		if ((rc = read_row(st, &v[cnt])))
 			break;
 		cnt++;

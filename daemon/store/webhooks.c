@@ -7,6 +7,7 @@
 
 #include "store/audit.h"
 #include "store/db.h"
+#include "base/array.h"
 #include "base/util.h"
 
 static void col_copy(sqlite3_stmt *s, int i, char *out, size_t len)
@@ -22,7 +23,7 @@ int webhooks_enabled(struct db *db, struct webhooks_target **out, size_t *n, cha
 	static const char sql[] =
 		"SELECT id, format, min_severity FROM webhooks WHERE enabled = 1 ORDER BY id";
 	struct webhooks_target *v = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, cap = 0;
 	int src = SQLITE_DONE, rc = 0;
 	*out = NULL;
 	*n = 0;
@@ -32,12 +33,10 @@ int webhooks_enabled(struct db *db, struct webhooks_target **out, size_t *n, cha
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
 		if (cnt >= WEBHOOKS_MAX)
 			break; /* hard cap */
-		struct webhooks_target *nv = realloc(v, (cnt + 1) * sizeof(*nv));
-		if (!nv) {
+		if (ARRAY_RESERVE(v, cap, cnt + 1, WEBHOOKS_MAX)) {
 			rc = util_err(err, errlen, -ENOMEM, "out of memory");
 			break;
 		}
-		v = nv;
 		v[cnt].id = sqlite3_column_int64(s, 0);
 		col_copy(s, 1, v[cnt].format, sizeof(v[cnt].format));
 		col_copy(s, 2, v[cnt].min_severity, sizeof(v[cnt].min_severity));

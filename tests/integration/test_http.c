@@ -54,6 +54,18 @@ static void req(struct httpc_resp *r, const char *method, const char *path, cons
 	req_full(r, base_url, method, path, token, body ? "application/json" : NULL, body, NULL);
 }
 
+/* One request whose answer only matters by its status. */
+static void expect_status(const char *method, const char *path, const char *token, const char *body,
+			  long status)
+{
+	struct httpc_resp r;
+	req(&r, method, path, token, body);
+	if (r.status != status)
+		fail_msg("%s %s: HTTP %ld, expected %ld (%s)", method, path, r.status, status,
+			 r.body ? r.body : "");
+	httpc_resp_free(&r);
+}
+
 static const char *jstr(json_t *j, const char *key)
 {
 	return json_string_value(json_object_get(j, key));
@@ -148,9 +160,7 @@ static void test_healthz_scheduler(void **state)
 	/* an old heartbeat is fine while nothing is overdue... */
 	http_note_scheduler_alive(srv, util_now() - 3600);
 	http_note_sweep(srv, util_now() - 3600);
-	req(&r, "GET", "/healthz", NULL, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("GET", "/healthz", NULL, NULL, 200);
 	/* ...but not once the schedule falls behind */
 	char err[ERRLEN], sql[160];
 	snprintf(sql, sizeof(sql), "UPDATE endpoints SET next_probe_at = %lld WHERE id = %lld",
@@ -161,9 +171,7 @@ static void test_healthz_scheduler(void **state)
 	assert_true(json_integer_value(json_object_get(r.json, "schedule_lag_s")) >= 1800);
 	httpc_resp_free(&r);
 	http_note_scheduler_alive(srv, util_now());
-	req(&r, "GET", "/healthz", NULL, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("GET", "/healthz", NULL, NULL, 200);
 }
 
 static void test_auth_read(void **state)
@@ -175,13 +183,10 @@ static void test_auth_read(void **state)
 	assert_string_equal(jstr(r.json, "error"), "unauthorized");
 	assert_non_null(jstr(r.json, "detail"));
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/status", tok_revoked, NULL);
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/status",
-	    "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL);
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/status", tok_revoked, NULL, 401);
+	expect_status("GET", "/api/v1/status",
+		      "pwt_0000000000000000000000000000000000000000000000000000000000000000", NULL,
+		      401);
 	const char *const basic[] = { "Authorization: Basic Zm9vOmJhcg==", NULL };
 	req_full(&r, base_url, "GET", "/api/v1/status", NULL, NULL, NULL, basic);
 	assert_int_equal(r.status, 401);
@@ -203,15 +208,10 @@ static void test_auth_roles(void **state)
 	assert_int_equal(r.status, 403);
 	assert_string_equal(jstr(r.json, "error"), "forbidden");
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_read, "{\"name\":\"x\",\"role\":\"read\"}");
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", NULL, "{\"name\":\"x\",\"role\":\"read\"}");
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/endpoints/1/probe", tok_read, NULL);
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/tokens", tok_read, "{\"name\":\"x\",\"role\":\"read\"}",
+		      403);
+	expect_status("POST", "/api/v1/tokens", NULL, "{\"name\":\"x\",\"role\":\"read\"}", 401);
+	expect_status("POST", "/api/v1/endpoints/1/probe", tok_read, NULL, 403);
 	req(&r, "GET", "/api/v1/tokens", tok_admin, NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 4);
@@ -228,27 +228,16 @@ static void test_tokens_create_revoke(void **state)
 	snprintf(tok, sizeof(tok), "%s", jstr(r.json, "token"));
 	assert_int_equal(strlen(tok), TOKEN_LEN - 1);
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"ci\",\"role\":\"write\"}");
-	assert_int_equal(r.status, 409);
-	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"bad name\",\"role\":\"write\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_admin, "{\"name\":\"y\",\"role\":\"root\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/status", tok, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "DELETE", "/api/v1/tokens/ci", tok_admin, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "DELETE", "/api/v1/tokens/ci", tok_admin, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/status", tok, NULL);
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/tokens", tok_admin, "{\"name\":\"ci\",\"role\":\"write\"}",
+		      409);
+	expect_status("POST", "/api/v1/tokens", tok_admin,
+		      "{\"name\":\"bad name\",\"role\":\"write\"}", 400);
+	expect_status("POST", "/api/v1/tokens", tok_admin, "{\"name\":\"y\",\"role\":\"root\"}",
+		      400);
+	expect_status("GET", "/api/v1/status", tok, NULL, 200);
+	expect_status("DELETE", "/api/v1/tokens/ci", tok_admin, NULL, 200);
+	expect_status("DELETE", "/api/v1/tokens/ci", tok_admin, NULL, 404);
+	expect_status("GET", "/api/v1/status", tok, NULL, 401);
 }
 
 static void test_bad_bodies(void **state)
@@ -264,9 +253,7 @@ static void test_bad_bodies(void **state)
 	    "{\"name\":\"z\",\"name\":\"w\",\"role\":\"read\"}");
 	assert_int_equal(r.status, 400); /* duplicate keys */
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/tokens", tok_admin, "[1,2]");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/tokens", tok_admin, "[1,2]", 400);
 	req_full(&r, base_url, "POST", "/api/v1/tokens", tok_admin, "text/plain",
 		 "{\"name\":\"z\",\"role\":\"read\"}", NULL);
 	assert_int_equal(r.status, 415);
@@ -340,21 +327,15 @@ static void test_routing(void **state)
 	assert_int_equal(r.status, 405);
 	assert_string_equal(r.allow, "GET");
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/endpoints/abc", tok_read, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/endpoints/99999", tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/endpoints/abc", tok_read, NULL, 400);
+	expect_status("GET", "/api/v1/endpoints/99999", tok_read, NULL, 404);
 	req(&r, "GET", "/", NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.ctype, "text/html"));
 	assert_non_null(strstr(r.csp, "script-src 'self'"));
 	assert_null(strstr(r.csp, "unsafe-inline"));
 	httpc_resp_free(&r);
-	req(&r, "HEAD", "/api/v1/status", tok_read, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("HEAD", "/api/v1/status", tok_read, NULL, 200);
 }
 
 static void test_endpoints_pagination(void **state)
@@ -395,12 +376,8 @@ static void test_endpoints_pagination(void **state)
 	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
 			    "api.example.test");
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/endpoints?limit=0", tok_read, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/endpoints?cursor=x", tok_read, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/endpoints?limit=0", tok_read, NULL, 400);
+	expect_status("GET", "/api/v1/endpoints?cursor=x", tok_read, NULL, 400);
 }
 
 static void test_observations(void **state)
@@ -438,9 +415,7 @@ static void test_observations(void **state)
 			    "handshake_failed");
 	assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/endpoints/424242/history", tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/endpoints/424242/history", tok_read, NULL, 404);
 	/* each period carries the engine's verdict on its chain: today's leaf
 	 * strands 4.1.0 (20%), the old leaf (::1 until two hours ago) strands
 	 * nobody, a timeout has no chain to judge */
@@ -501,9 +476,7 @@ static void test_apps(void **state)
 		json_object_get(json_array_get(json_object_get(v, "pin_policies"), 0), "pins");
 	assert_int_equal(json_array_size(pins), 2);
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/apps/77", tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/apps/77", tok_read, NULL, 404);
 }
 
 static void test_probe_now(void **state)
@@ -513,9 +486,7 @@ static void test_probe_now(void **state)
 	char path[128];
 	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld/probe", (long long)ids.endpoint_api);
 	http_set_probe_now(srv, NULL, NULL);
-	req(&r, "POST", path, tok_write, NULL);
-	assert_int_equal(r.status, 503);
-	httpc_resp_free(&r);
+	expect_status("POST", path, tok_write, NULL, 503);
 	http_set_probe_now(srv, fake_probe_now, NULL);
 	req(&r, "POST", path, tok_write, NULL);
 	assert_int_equal(r.status, 202);
@@ -539,9 +510,7 @@ static void test_metrics(void **state)
 	metrics_reset();
 	metrics_probe_observe("ok", 0.07);
 	metrics_probe_observe("timeout", 12);
-	req(&r, "GET", "/metrics", NULL, NULL);
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
+	expect_status("GET", "/metrics", NULL, NULL, 401);
 	req(&r, "GET", "/metrics", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.ctype, "text/plain"));
@@ -568,9 +537,8 @@ static void test_endpoint_writes(void **state)
 	(void)state;
 	struct httpc_resp r;
 	char path[128];
-	req(&r, "POST", "/api/v1/endpoints", tok_read, "{\"host\":\"new.example.test\"}");
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/endpoints", tok_read, "{\"host\":\"new.example.test\"}",
+		      403);
 	req(&r, "POST", "/api/v1/endpoints", tok_write,
 	    "{\"host\":\"New.Example.TEST\",\"port\":8443,\"tags\":[\"b\",\"a\"],\"owner\":"
 	    "\"web\"}");
@@ -579,10 +547,8 @@ static void test_endpoint_writes(void **state)
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
 	assert_true(id > 0);
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/endpoints", tok_write,
-	    "{\"host\":\"new.example.test\",\"port\":8443}");
-	assert_int_equal(r.status, 409);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/endpoints", tok_write,
+		      "{\"host\":\"new.example.test\",\"port\":8443}", 409);
 	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"bad host!\"}");
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "host"));
@@ -592,9 +558,7 @@ static void test_endpoint_writes(void **state)
 	assert_int_equal(r.status, 400); /* unknown key, as import */
 	assert_non_null(strstr(jstr(r.json, "detail"), "prot"));
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/endpoints", tok_write, "[]");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/endpoints", tok_write, "[]", 400);
 
 	snprintf(path, sizeof(path), "/api/v1/endpoints/%lld", (long long)id);
 	req(&r, "PUT", path, tok_write, "{\"owner\":\"payments\",\"tags\":[\"a\"]}");
@@ -605,24 +569,16 @@ static void test_endpoint_writes(void **state)
 	assert_int_equal(r.status, 200);
 	assert_false(json_is_true(json_object_get(r.json, "changed")));
 	httpc_resp_free(&r);
-	req(&r, "PUT", path, tok_write, "{\"host\":\"other.example.test\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("PUT", path, tok_write, "{\"host\":\"other.example.test\"}", 400);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_string_equal(jstr(r.json, "owner"), "payments");
 	httpc_resp_free(&r);
 	assert_int_equal(count_rows("SELECT count(*) FROM audit_log WHERE actor = 'token:writer' "
 				    "AND object_type = 'endpoint'"),
 			 2); /* create + one real update */
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "GET", path, tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_write, NULL, 200);
+	expect_status("GET", path, tok_read, NULL, 404);
+	expect_status("DELETE", path, tok_write, NULL, 404);
 }
 
 static void test_app_writes(void **state)
@@ -635,16 +591,13 @@ static void test_app_writes(void **state)
 	assert_int_equal(r.status, 201);
 	int64_t id = json_integer_value(json_object_get(r.json, "id"));
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"shop-ios\",\"platform\":\"ios\"}");
-	assert_int_equal(r.status, 409);
-	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/apps", tok_write, "{\"name\":\"x\",\"platform\":\"symbian\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/apps", tok_write,
+		      "{\"name\":\"shop-ios\",\"platform\":\"ios\"}", 409);
+	expect_status("POST", "/api/v1/apps", tok_write,
+		      "{\"name\":\"x\",\"platform\":\"symbian\"}", 400);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
-	req(&r, "PUT", path, tok_write, "{\"platform\":\"ios\",\"adoption_threshold\":0.8}");
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("PUT", path, tok_write, "{\"platform\":\"ios\",\"adoption_threshold\":0.8}",
+		      200);
 
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions", (long long)id);
 	snprintf(body, sizeof(body),
@@ -660,9 +613,7 @@ static void test_app_writes(void **state)
 		 "{\"version\":\"2.0\",\"pin_policies\":[{\"pattern\":\"api.example.test\","
 		 "\"pins\":[{\"sha256\":\"%s\",\"role\":\"current\"}]}]}",
 		 ids.pin_ca);
-	req(&r, "POST", path, tok_write, body);
-	assert_int_equal(r.status, 201);
-	httpc_resp_free(&r);
+	expect_status("POST", path, tok_write, body, 201);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
 	req(&r, "GET", path, tok_read, NULL);
 	assert_int_equal(r.status, 200);
@@ -673,22 +624,17 @@ static void test_app_writes(void **state)
 		 "{\"pattern\":\"**.example.test\",\"pins\":[{\"sha256\":\"%s\",\"role\":"
 		 "\"backup\"}]}",
 		 ids.pin_leaf);
-	req(&r, "PUT", path, tok_write, body);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("PUT", path, tok_write, body, 200);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/adoption", (long long)id);
-	req(&r, "POST", path, tok_write,
-	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "POST", path, tok_write,
-	    "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}");
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
-	req(&r, "POST", path, tok_write,
-	    "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", path, tok_write,
+		      "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-11-01\",\"share\":0.5}]}",
+		      200);
+	expect_status("POST", path, tok_write,
+		      "{\"samples\":[{\"version\":\"9.9\",\"at\":\"2026-11-01\",\"share\":0.5}]}",
+		      404);
+	expect_status("POST", path, tok_write,
+		      "{\"samples\":[{\"version\":\"2.0\",\"at\":\"2026-13-01\",\"share\":0.5}]}",
+		      400);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
 	req(&r, "GET", path, tok_read, NULL);
 	json_t *v = json_array_get(json_object_get(r.json, "versions"), 0);
@@ -697,25 +643,15 @@ static void test_app_writes(void **state)
 	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0/adoption/2026-11-01",
 		 (long long)id);
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_write, NULL, 200);
 	snprintf(path, sizeof(path),
 		 "/api/v1/apps/%lld/versions/2.0/policies?pattern=**.example.test", (long long)id);
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_write, NULL, 200);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld/versions/2.0", (long long)id);
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_write, NULL, 200);
 	snprintf(path, sizeof(path), "/api/v1/apps/%lld", (long long)id);
-	req(&r, "DELETE", path, tok_admin, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "GET", path, tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_admin, NULL, 200);
+	expect_status("GET", path, tok_read, NULL, 404);
 }
 
 static void test_inventory_bulk(void **state)
@@ -756,9 +692,7 @@ static void test_inventory_bulk(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "created")), 1);
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/inventory?prune=maybe", tok_write, "{}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/inventory?prune=maybe", tok_write, "{}", 400);
 }
 
 static void test_audit_list(void **state)
@@ -788,9 +722,7 @@ static void test_audit_list(void **state)
 	assert_true(json_array_size(json_object_get(r.json, "items")) >= 5);
 	assert_null(strstr(r.body, "pwt_")); /* tokens never reach the log */
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/audit?since=yesterday", tok_read, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/audit?since=yesterday", tok_read, NULL, 400);
 
 	req(&r, "GET", "/api/v1/audit/verify", tok_read, NULL);
 	assert_int_equal(r.status, 200);
@@ -815,9 +747,7 @@ static void test_readiness(void **state)
 	(void)state;
 	struct httpc_resp r;
 	char path[128];
-	req(&r, "GET", "/api/v1/readiness", NULL, NULL);
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/readiness", NULL, NULL, 401);
 	req(&r, "GET", "/api/v1/readiness", tok_read, NULL);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.ctype, "application/json");
@@ -836,9 +766,7 @@ static void test_readiness(void **state)
 	req(&r, "GET", "/api/v1/readiness?severity=critical", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/readiness?severity=dire", tok_read, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/readiness?severity=dire", tok_read, NULL, 400);
 	req(&r, "GET", "/api/v1/readiness?environment=staging&tag=edge", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "host"),
@@ -866,9 +794,7 @@ static void test_readiness(void **state)
 	assert_string_equal(jstr(r.json, "host"), "api.example.test");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "id")), ids.endpoint_api);
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/readiness/987654", tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/readiness/987654", tok_read, NULL, 404);
 
 	req(&r, "GET", "/metrics", tok_read, NULL);
 	assert_non_null(strstr(r.body, "pinwatch_stranded_share{host=\"api.example.test\",port="
@@ -937,9 +863,8 @@ static void test_readiness(void **state)
 	}
 
 	/* the cached snapshot follows changes made through the API... */
-	req(&r, "POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}");
-	assert_int_equal(r.status, 201);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/endpoints", tok_write, "{\"host\":\"fresh.example.test\"}",
+		      201);
 	req(&r, "GET", "/api/v1/readiness?limit=1", tok_read, NULL);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), total + 1);
 	httpc_resp_free(&r);
@@ -1029,22 +954,18 @@ static void test_whatif(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r.json, "port")), 443);
 	assert_false(json_is_true(json_object_get(json_object_get(r.json, "checks"), "checked")));
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/whatif", tok_read, "{\"host\":\"api.example.test\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/whatif", tok_read, "{\"host\":\"api.example.test\"}", 400);
 	req(&r, "POST", "/api/v1/whatif", tok_read,
 	    "{\"host\":\"api.example.test\",\"pins\":[\"nope\"]}");
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(jstr(r.json, "detail"), "pins[0]"));
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/whatif", tok_read,
-	    "{\"host\":\"api.example.test\",\"chain_pem\":\"-----BEGIN "
-	    "CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/whatif", NULL, "{\"host\":\"api.example.test\",\"pins\":[]}");
-	assert_int_equal(r.status, 401);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/whatif", tok_read,
+		      "{\"host\":\"api.example.test\",\"chain_pem\":\"-----BEGIN "
+		      "CERTIFICATE-----\\ngarbage\\n-----END CERTIFICATE-----\\n\"}",
+		      400);
+	expect_status("POST", "/api/v1/whatif", NULL, "{\"host\":\"api.example.test\",\"pins\":[]}",
+		      401);
 }
 
 static void test_alerts_webhooks(void **state)
@@ -1072,41 +993,32 @@ static void test_alerts_webhooks(void **state)
 	req(&r, "GET", "/api/v1/alerts?severity=info", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/alerts?all=perhaps", tok_read, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/alerts?all=perhaps", tok_read, NULL, 400);
 
-	req(&r, "POST", "/api/v1/alerts/silences", tok_read,
-	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}");
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/alerts/silences", tok_read,
+		      "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"x\"}",
+		      403);
 	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
 	    "{\"fingerprint\":\"fp-test-1\",\"until\":\"2099-01-01\",\"reason\":\"rotation "
 	    "planned\"}");
 	assert_int_equal(r.status, 201);
 	int64_t sid = json_integer_value(json_object_get(r.json, "id"));
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/alerts/silences", tok_write,
-	    "{\"until\":\"someday\",\"reason\":\"x\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/alerts/silences", tok_write,
+		      "{\"until\":\"someday\",\"reason\":\"x\"}", 400);
 	req(&r, "GET", "/api/v1/alerts/silences", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	httpc_resp_free(&r);
 	char path[96];
 	snprintf(path, sizeof(path), "/api/v1/alerts/silences/%lld", (long long)sid);
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_write, NULL, 200);
 
 	req(&r, "POST", "/api/v1/webhooks", tok_write,
 	    "{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"s3cret\"}");
 	assert_int_equal(r.status, 403); /* webhooks need admin */
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/webhooks", tok_admin,
-	    "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/webhooks", tok_admin,
+		      "{\"url\":\"ftp://127.0.0.1/hook\",\"secret\":\"s3cret\"}", 400);
 	req(&r, "POST", "/api/v1/webhooks", tok_admin,
 	    "{\"url\":\"http://127.0.0.1:9/"
 	    "hook\",\"secret\":\"s3cret-value\",\"format\":\"slack\"}");
@@ -1118,9 +1030,7 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	assert_null(strstr(r.body, "s3cret-value"));
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/webhooks", tok_read, NULL);
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/webhooks", tok_read, NULL, 403);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld/test", (long long)wid);
 	req(&r, "POST", path, tok_admin, NULL);
 	assert_int_equal(r.status, 200);
@@ -1141,16 +1051,10 @@ static void test_alerts_webhooks(void **state)
 	assert_null(strstr(r.body, "secret-body"));
 	int64_t oid = json_integer_value(json_object_get(row, "id"));
 	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/webhooks/outbox?state=lost", tok_admin, NULL);
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
-	req(&r, "GET", "/api/v1/webhooks/outbox", tok_read, NULL);
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
+	expect_status("GET", "/api/v1/webhooks/outbox?state=lost", tok_admin, NULL, 400);
+	expect_status("GET", "/api/v1/webhooks/outbox", tok_read, NULL, 403);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/outbox/%lld/retry", (long long)oid);
-	req(&r, "POST", path, tok_admin, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
+	expect_status("POST", path, tok_admin, NULL, 200);
 	req(&r, "POST", path, tok_admin, NULL);
 	assert_int_equal(r.status, 404); /* no longer given up */
 	httpc_resp_free(&r);
@@ -1158,12 +1062,8 @@ static void test_alerts_webhooks(void **state)
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	httpc_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/webhooks/%lld", (long long)wid);
-	req(&r, "DELETE", path, tok_admin, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "DELETE", path, tok_admin, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("DELETE", path, tok_admin, NULL, 200);
+	expect_status("DELETE", path, tok_admin, NULL, 404);
 }
 
 static char *report_body(const char *pem, const char *host)
@@ -1201,9 +1101,7 @@ static void test_reports_candidates(void **state)
 	req_full(&r, base_url, "POST", "/api/v1/reports", NULL, "text/plain", body, NULL);
 	assert_int_equal(r.status, 415);
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/reports", NULL, "{\"hostname\":\"api.example.test\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/reports", NULL, "{\"hostname\":\"api.example.test\"}", 400);
 	req(&r, "GET", "/api/v1/reports", NULL, NULL);
 	assert_int_equal(r.status, 401); /* reading them needs a token */
 	httpc_resp_free(&r);
@@ -1224,9 +1122,7 @@ static void test_reports_candidates(void **state)
 	json_t *cj = json_pack("{s:s, s:s}", "pem", pem, "source", "manual");
 	char *cbody = json_dumps(cj, JSON_COMPACT);
 	json_decref(cj);
-	req(&r, "POST", "/api/v1/candidates", tok_read, cbody);
-	assert_int_equal(r.status, 403);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/candidates", tok_read, cbody, 403);
 	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
 	if (r.status != 201)
 		fprintf(stderr, "candidate refused: %s\n", r.body);
@@ -1236,23 +1132,16 @@ static void test_reports_candidates(void **state)
 	req(&r, "POST", "/api/v1/candidates", tok_write, cbody);
 	assert_int_equal(r.status, 200); /* known chain */
 	httpc_resp_free(&r);
-	req(&r, "POST", "/api/v1/candidates", tok_write, "{\"pem\":\"not a certificate\"}");
-	assert_int_equal(r.status, 400);
-	httpc_resp_free(&r);
+	expect_status("POST", "/api/v1/candidates", tok_write, "{\"pem\":\"not a certificate\"}",
+		      400);
 	req(&r, "GET", "/api/v1/candidates", tok_read, NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	httpc_resp_free(&r);
 	char path[96];
 	snprintf(path, sizeof(path), "/api/v1/candidates/%lld", (long long)cid);
-	req(&r, "GET", path, tok_read, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "DELETE", path, tok_write, NULL);
-	assert_int_equal(r.status, 200);
-	httpc_resp_free(&r);
-	req(&r, "GET", path, tok_read, NULL);
-	assert_int_equal(r.status, 404);
-	httpc_resp_free(&r);
+	expect_status("GET", path, tok_read, NULL, 200);
+	expect_status("DELETE", path, tok_write, NULL, 200);
+	expect_status("GET", path, tok_read, NULL, 404);
 	free(cbody);
 	free(pem);
 }

@@ -198,3 +198,20 @@ int tobs_add(struct db *db, int64_t endpoint_id, const struct tcert *const *chai
 		 (long long)endpoint_id, (long long)chain_id, (long long)first, (long long)last);
 	return sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
+
+int tseed_shop(struct db *db)
+{
+	char err[256];
+	return db_exec(db,
+		       "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
+		       "(1, 'api.example.com', 443, 0, 0), (2, 'other.example.com', 443, 0, 0);"
+		       "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) "
+		       "VALUES "
+		       "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0),"
+		       "(2, 'shop-android', 'android', 'com.example.shop', 0, 0);"
+		       "INSERT INTO versions (id, app_id, version, created_at) VALUES "
+		       "(11, 1, '4.2.0', 0), (21, 2, '4.2.0', 0);",
+		       err, sizeof(err))
+		       ? -1
+		       : 0;
+}

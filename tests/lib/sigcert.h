@@ -49,4 +49,9 @@ char *tcert_json_pem(const struct tcert *c, char *out, size_t outlen);
 int tobs_add(struct db *db, int64_t endpoint_id, const struct tcert *const *chain, size_t n,
 	     time_t first, time_t last);
 
+/** The inventory the report tests join to: endpoints 1 api.example.com:443
+ *  and 2 other.example.com:443; apps 1 shop-ios (ios) and 2 shop-android
+ *  (android), both com.example.shop, with versions 11 and 21 "4.2.0". 0 or -1. */
+int tseed_shop(struct db *db);
+
 #endif

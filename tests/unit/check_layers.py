@@ -49,9 +49,7 @@ KNOWN_EDGES = {
 KNOWN_SQL = {
     'alerts/alerts_eval.c',
     'alerts/webhook_worker.c',
-    'http/http.c',
-    'probe/scheduler.c', 'readiness/readiness_load.c', 'signals/candidates.c',
-    'signals/reports_store.c', 'signals/reports_view.c',
+    'probe/scheduler.c', 'readiness/readiness_load.c',
 }
 
 # What the pure core may never reference (prefix match or exact name).
@@ -117,11 +115,15 @@ def check(text):
 
 
 def self_test():
-    """Synthetic nm output: a clock read in the core, SQL in a new http file and
-    an upward dependency must each be reported; the clean lines must not."""
+    """Synthetic nm output: a clock read in the core, SQL in http/ (a new file,
+    and http.c, which ran SQL until issue 17), SQL in signals/ and an upward
+    dependency must each be reported; the clean lines must not."""
     text = '\n'.join([
         'lib.a:readiness_readiness_eval.c.o:                 U time',
         'lib.a:http_api_new.c.o:                             U sqlite3_prepare_v2',
+        'lib.a:http_http.c.o:                                U sqlite3_get_autocommit',
+        'lib.a:signals_candidates.c.o:                       U sqlite3_step',
+        'lib.a:store_candidates.c.o:                         U sqlite3_step',
         'lib.a:base_util.c.o:                                U api_route',
         'lib.a:http_api.c.o:0000000000000010 T api_route',
         'lib.a:readiness_readiness.c.o:                      U util_pin_b64',
@@ -134,13 +136,15 @@ def self_test():
     want = [
         'base/util.c: uses api_route from daemon/http/, which base may not depend on',
         'http/api_new.c: runs SQL (sqlite3_prepare_v2) outside daemon/store/',
+        'http/http.c: runs SQL (sqlite3_get_autocommit) outside daemon/store/',
         'readiness/readiness_eval.c: the pure readiness core uses time',
+        'signals/candidates.c: runs SQL (sqlite3_step) outside daemon/store/',
     ]
     if got != want:
         print('FAIL: self-test\n got: %s\nwant: %s' % (got, want))
         return 1
-    print('ok: the checker reports a clock read in the core, SQL outside the store and '
-          'an upward dependency')
+    print('ok: the checker reports a clock read in the core, SQL outside the store (in '
+          'http/ and signals/) and an upward dependency')
     return 0
 
 

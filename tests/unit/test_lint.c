@@ -11,77 +11,47 @@
 #include "readiness/lint.h"
 #include "readiness/readiness.h"
 #include "base/util.h"
+#include "invbuild.h"
 
 /* ---- building inventories ------------------------------------------------ */
 
 static void add_endpoint(struct inventory *inv, const char *host, const char *env, bool third,
 			 bool enabled)
 {
-	inv->endpoints = realloc(inv->endpoints, (inv->nendpoints + 1) * sizeof(*inv->endpoints));
-	assert_non_null(inv->endpoints);
-	struct endpoint *e = &inv->endpoints[inv->nendpoints++];
-	memset(e, 0, sizeof(*e));
-	e->host = strdup(host);
-	e->port = 443;
-	e->environment = strdup(env);
+	struct endpoint *e = ib_endpoint(inv, host, env);
 	e->third_party = third;
 	e->enabled = enabled;
 }
 
 static struct app *add_app(struct inventory *inv, const char *name)
 {
-	inv->apps = realloc(inv->apps, (inv->napps + 1) * sizeof(*inv->apps));
-	assert_non_null(inv->apps);
-	struct app *a = &inv->apps[inv->napps++];
-	memset(a, 0, sizeof(*a));
-	a->name = strdup(name);
-	a->adoption_threshold = 0.95;
-	return a;
+	return ib_app(inv, name, 0.95);
 }
 
 static struct app_version *add_version(struct app *a, const char *version)
 {
-	a->versions = realloc(a->versions, (a->nversions + 1) * sizeof(*a->versions));
-	assert_non_null(a->versions);
-	struct app_version *v = &a->versions[a->nversions++];
-	memset(v, 0, sizeof(*v));
-	v->version = strdup(version);
-	return v;
+	return ib_version(a, version);
 }
 
 static void add_adoption(struct app_version *v, const char *at, double share)
 {
-	v->adoption = realloc(v->adoption, (v->nadoption + 1) * sizeof(*v->adoption));
-	assert_non_null(v->adoption);
-	struct adoption_sample *s = &v->adoption[v->nadoption++];
-	memset(s, 0, sizeof(*s));
-	snprintf(s->at, sizeof(s->at), "%s", at);
-	assert_int_equal(util_parse_date(at, &s->at_time), 0);
-	s->share = share;
-	s->active_users = -1;
+	time_t t;
+	assert_int_equal(util_parse_date(at, &t), 0);
+	ib_adoption(v, t, share);
 }
 
-/* roles: "cb" = current, backup */
+/* roles: "cb" = current, backup; pin i is 32 bytes of i + 1 */
 static struct pin_policy *add_policy(struct app_version *v, const char *pattern, bool incl,
 				     bool enforce, const char *expires, const char *roles)
 {
-	v->policies = realloc(v->policies, (v->npolicies + 1) * sizeof(*v->policies));
-	assert_non_null(v->policies);
-	struct pin_policy *p = &v->policies[v->npolicies++];
-	memset(p, 0, sizeof(*p));
-	p->pattern = strdup(pattern);
-	p->include_subdomains = incl;
-	p->enforce = enforce;
-	p->source = strdup("inventory");
-	if (expires) {
-		snprintf(p->expires, sizeof(p->expires), "%s", expires);
-		assert_int_equal(util_parse_date(expires, &p->expires_at), 0);
-	}
-	p->npins = strlen(roles);
-	p->pins = calloc(p->npins + 1, sizeof(*p->pins));
-	for (size_t i = 0; i < p->npins; i++) {
-		memset(p->pins[i].sha256, (int)(i + 1), 32);
-		p->pins[i].role = roles[i] == 'b' ? PIN_BACKUP : PIN_CURRENT;
+	time_t exp = 0;
+	if (expires)
+		assert_int_equal(util_parse_date(expires, &exp), 0);
+	struct pin_policy *p = ib_policy(v, pattern, incl, enforce, exp);
+	for (size_t i = 0; roles[i]; i++) {
+		uint8_t sha[32];
+		memset(sha, (int)(i + 1), 32);
+		ib_pin(p, sha, roles[i] == 'b' ? PIN_BACKUP : PIN_CURRENT);
 	}
 	return p;
 }

@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/observations.h"
 #include "base/util.h"
+#include "fakecert.h"
 #include "testdb.h"
 
 static char dir[64], path[128];
@@ -44,27 +45,6 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* A certificate whose "DER" is @tag (the store does not parse it). */
-static void fake_cert(struct x509_cert_info *c, const char *tag)
-{
-	memset(c, 0, sizeof(*c));
-	c->der_len = strlen(tag);
-	c->der = malloc(c->der_len);
-	assert_non_null(c->der);
-	memcpy(c->der, tag, c->der_len);
-	assert_int_equal(util_sha256(c->der, c->der_len, c->sha256), 0);
-	char spki[64];
-	snprintf(spki, sizeof(spki), "spki of %s", tag);
-	assert_int_equal(util_sha256(spki, strlen(spki), c->spki_pin), 0);
-	c->subject = strdup(tag);
-	c->issuer = strdup("CN=issuer");
-	snprintf(c->serial, sizeof(c->serial), "01");
-	c->not_before = 1000;
-	c->not_after = 2000000000;
-	snprintf(c->key_type, sizeof(c->key_type), "ECDSA P-256");
-	c->key_bits = 256;
-}
-
 static void result(struct probe_result *r, const char *addr, const char *outcome, time_t at,
 		   const char *const *chain, size_t n)
 {
@@ -78,10 +58,10 @@ static void result(struct probe_result *r, const char *addr, const char *outcome
 		r->presented.certs = calloc(n, sizeof(struct x509_cert_info));
 		r->validated.certs = calloc(n + 1, sizeof(struct x509_cert_info));
 		for (size_t i = 0; i < n; i++) {
-			fake_cert(&r->presented.certs[i], chain[i]);
-			fake_cert(&r->validated.certs[i], chain[i]);
+			fakecert_make(&r->presented.certs[i], chain[i]);
+			fakecert_make(&r->validated.certs[i], chain[i]);
 		}
-		fake_cert(&r->validated.certs[n], "CN=root");
+		fakecert_make(&r->validated.certs[n], "CN=root");
 		r->presented.n = n;
 		r->validated.n = n + 1;
 	}

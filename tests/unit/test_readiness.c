@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_json.h"
+#include "invbuild.h"
 #include "base/util.h"
 
 #define DAY 86400
@@ -25,14 +26,6 @@ static const time_t T = 1796083200; /* 2026-12-01 00:00 UTC */
 static struct inventory inv;
 static struct readiness_observations obs;
 
-static void *grow(void *p, size_t n, size_t size)
-{
-	void *q = realloc(p, n * size);
-	assert_non_null(q);
-	memset((char *)q + (n - 1) * size, 0, size);
-	return q;
-}
-
 static void pin_id(uint8_t out[32], unsigned id)
 {
 	memset(out, 0, 32);
@@ -42,60 +35,42 @@ static void pin_id(uint8_t out[32], unsigned id)
 
 static size_t app_add(const char *name, double thr)
 {
-	inv.apps = grow(inv.apps, inv.napps + 1, sizeof(*inv.apps));
-	struct app *a = &inv.apps[inv.napps];
-	a->name = strdup(name);
-	a->adoption_threshold = thr;
-	return inv.napps++;
+	ib_app(&inv, name, thr);
+	return inv.napps - 1;
 }
 
 static size_t ver_add(size_t ai, const char *version, const char *released)
 {
-	struct app *a = &inv.apps[ai];
-	a->versions = grow(a->versions, a->nversions + 1, sizeof(*a->versions));
-	struct app_version *v = &a->versions[a->nversions];
-	v->version = strdup(version);
+	struct app_version *v = ib_version(&inv.apps[ai], version);
 	snprintf(v->released, sizeof(v->released), "%s", released ? released : "");
-	return a->nversions++;
+	return inv.apps[ai].nversions - 1;
 }
 
 static size_t ver_find_or_add(size_t ai, const char *version)
 {
-	struct app *a = &inv.apps[ai];
-	for (size_t i = 0; i < a->nversions; i++)
-		if (strcmp(a->versions[i].version, version) == 0)
-			return i;
-	return ver_add(ai, version, NULL);
+	struct app_version *v = ib_version_find(&inv.apps[ai], version);
+	return v ? (size_t)(v - inv.apps[ai].versions) : ver_add(ai, version, NULL);
 }
 
 static void adopt(size_t ai, size_t vi, time_t at, double share)
 {
-	struct app_version *v = &inv.apps[ai].versions[vi];
-	v->adoption = grow(v->adoption, v->nadoption + 1, sizeof(*v->adoption));
-	v->adoption[v->nadoption].at_time = at;
-	util_fmt_date(at, v->adoption[v->nadoption].at, MODEL_DATE_LEN);
-	v->adoption[v->nadoption++].share = share;
+	ib_adoption(&inv.apps[ai].versions[vi], at, share);
 }
 
 /* pins: "1 2b 3" (b = backup role) */
 static struct pin_policy *pol_add(size_t ai, size_t vi, const char *pattern, bool incl,
 				  bool enforce, time_t expires_at, const char *pins)
 {
-	struct app_version *v = &inv.apps[ai].versions[vi];
-	v->policies = grow(v->policies, v->npolicies + 1, sizeof(*v->policies));
-	struct pin_policy *p = &v->policies[v->npolicies++];
-	p->pattern = strdup(pattern);
-	p->include_subdomains = incl;
-	p->enforce = enforce;
-	p->expires_at = expires_at;
+	struct pin_policy *p =
+		ib_policy(&inv.apps[ai].versions[vi], pattern, incl, enforce, expires_at);
 	for (const char *s = pins; s && *s;) {
 		char *end;
 		unsigned long id = strtoul(s, &end, 10);
 		if (end == s)
 			break;
-		p->pins = grow(p->pins, p->npins + 1, sizeof(*p->pins));
-		pin_id(p->pins[p->npins].sha256, (unsigned)id);
-		p->pins[p->npins++].role = *end == 'b' ? PIN_BACKUP : PIN_CURRENT;
+		uint8_t sha[32];
+		pin_id(sha, (unsigned)id);
+		ib_pin(p, sha, *end == 'b' ? PIN_BACKUP : PIN_CURRENT);
 		s = end + (*end == 'b');
 		while (*s == ' ')
 			s++;
@@ -105,14 +80,10 @@ static struct pin_policy *pol_add(size_t ai, size_t vi, const char *pattern, boo
 
 static size_t ep_add(const char *host, const char *env)
 {
-	inv.endpoints = grow(inv.endpoints, inv.nendpoints + 1, sizeof(*inv.endpoints));
-	struct endpoint *e = &inv.endpoints[inv.nendpoints];
-	e->host = strdup(host);
-	e->port = 443;
-	e->environment = strdup(env ? env : "production");
-	obs.eps = grow(obs.eps, inv.nendpoints + 1, sizeof(*obs.eps));
-	obs.neps = inv.nendpoints + 1;
-	return inv.nendpoints++;
+	ib_endpoint(&inv, host, env);
+	obs.eps = ib_grow(obs.eps, obs.neps, sizeof(*obs.eps));
+	obs.neps = inv.nendpoints;
+	return inv.nendpoints - 1;
 }
 
 /* chain: "1 2 3": certificates with these key ids, leaf first, last self-signed */
@@ -151,7 +122,7 @@ static struct readiness_address *addr_add(size_t ei, const char *address, const 
 					  const char *validated, const char *presented)
 {
 	struct readiness_observed *o = &obs.eps[ei];
-	o->addrs = grow(o->addrs, o->naddrs + 1, sizeof(*o->addrs));
+	o->addrs = ib_grow(o->addrs, o->naddrs, sizeof(*o->addrs));
 	struct readiness_address *a = &o->addrs[o->naddrs++];
 	a->address = strdup(address);
 	a->outcome = strdup(outcome);
@@ -625,7 +596,7 @@ static void override_add(struct pin_policy *p, const char *ov)
 	} else {
 		snprintf(buf, sizeof(buf), "%s", ov);
 	}
-	p->override_anchors = grow(p->override_anchors, p->noverride_anchors + 1, sizeof(char *));
+	p->override_anchors = ib_grow(p->override_anchors, p->noverride_anchors, sizeof(char *));
 	p->override_anchors[p->noverride_anchors++] = strdup(buf);
 }
 

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_plan.h"
+#include "invbuild.h"
 
 #define DAY 86400
 static const time_t T = 1796083200; /* 2026-12-01 00:00 UTC */
@@ -135,19 +136,13 @@ static void build(const struct plan_case *c, struct inventory *inv,
 {
 	memset(inv, 0, sizeof(*inv));
 	memset(obs, 0, sizeof(*obs));
-	inv->endpoints = calloc(2, sizeof(*inv->endpoints));
 	obs->eps = calloc(2, sizeof(*obs->eps));
-	assert_non_null(inv->endpoints);
 	assert_non_null(obs->eps);
 	const char *hosts[2] = { c->inventoried ? "api.example.com" : "other.example.com",
 				 "staging.example.com" };
 	for (size_t e = 0; e < (c->staging ? 2u : 1u); e++) {
-		struct endpoint *ep = &inv->endpoints[inv->nendpoints++];
+		struct endpoint *ep = ib_endpoint(inv, hosts[e], e ? "staging" : "production");
 		ep->id = (int64_t)e + 1;
-		ep->host = strdup(hosts[e]);
-		ep->port = 443;
-		ep->enabled = true;
-		ep->environment = strdup(e ? "staging" : "production");
 		obs->neps++;
 		const char *chains[3] = { c->addrs[0], c->addrs[1], c->addrs[2] };
 		if (e) {
@@ -170,39 +165,23 @@ static void build(const struct plan_case *c, struct inventory *inv,
 			chain_of(&ad->previous, "1 3", false);
 		}
 	}
-	inv->apps = calloc(1, sizeof(*inv->apps));
-	assert_non_null(inv->apps);
 	if (!c->versions[0])
 		return;
-	struct app *ap = &inv->apps[inv->napps++];
+	struct app *ap = ib_app(inv, "shop", 0.9);
 	ap->id = 1;
-	ap->name = strdup("shop");
-	ap->adoption_threshold = 0.9;
-	ap->versions = calloc(4, sizeof(*ap->versions));
-	assert_non_null(ap->versions);
 	for (size_t v = 0; v < 4 && c->versions[v]; v++) {
-		struct app_version *ver = &ap->versions[ap->nversions++];
 		char name[16];
 		double share;
 		int off;
 		assert_int_equal(sscanf(c->versions[v], "%15s %lf %n", name, &share, &off), 2);
-		ver->version = strdup(name);
-		if (share >= 0) {
-			ver->adoption = calloc(1, sizeof(*ver->adoption));
-			ver->adoption[0].at_time = T - 5 * DAY;
-			ver->adoption[0].share = share;
-			ver->nadoption = 1;
-		}
-		ver->policies = calloc(1, sizeof(*ver->policies));
-		struct pin_policy *p = &ver->policies[ver->npolicies++];
-		p->pattern = strdup("api.example.com");
-		p->enforce = true;
-		p->source = strdup("inventory");
+		struct app_version *ver = ib_version(ap, name);
+		if (share >= 0)
+			ib_adoption(ver, T - 5 * DAY, share);
+		struct pin_policy *p = ib_policy(ver, "api.example.com", false, true, 0);
 		struct readiness_chain pins;
 		chain_of(&pins, c->versions[v] + off, true);
-		p->pins = calloc(pins.ncerts, sizeof(*p->pins));
 		for (size_t k = 0; k < pins.ncerts; k++)
-			memcpy(p->pins[p->npins++].sha256, pins.certs[k].pin, 32);
+			ib_pin(p, pins.certs[k].pin, PIN_CURRENT);
 		readiness_chain_free(&pins);
 	}
 }

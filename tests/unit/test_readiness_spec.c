@@ -70,6 +70,7 @@
 #include "model/model.h"
 #include "readiness/readiness.h"
 #include "readiness/readiness_load.h"
+#include "invbuild.h"
 #include "sigcert.h"
 #include "base/util.h"
 
@@ -89,14 +90,6 @@ static void key_pin(const char *name, uint8_t out[32])
 	assert_int_equal(util_sha256(name, strlen(name), out), 0);
 }
 
-static void *grow(void *p, size_t n, size_t size)
-{
-	void *q = realloc(p, (n + 1) * size);
-	assert_non_null(q);
-	memset((char *)q + n * size, 0, size);
-	return q;
-}
-
 static time_t date_of(const char *s)
 {
 	time_t t;
@@ -106,38 +99,28 @@ static time_t date_of(const char *s)
 
 static struct app *app_get(const char *name, double thr)
 {
-	for (size_t i = 0; i < inv.napps; i++)
-		if (!strcmp(inv.apps[i].name, name))
-			return &inv.apps[i];
-	inv.apps = grow(inv.apps, inv.napps, sizeof(*inv.apps));
-	struct app *a = &inv.apps[inv.napps++];
+	struct app *a = ib_app_find(&inv, name);
+	if (a)
+		return a;
+	a = ib_app(&inv, name, thr);
 	a->id = (int64_t)inv.napps;
-	a->name = strdup(name);
-	a->adoption_threshold = thr;
 	a->failure_mode = FAIL_TERMINATE;
 	return a;
 }
 
 static struct app_version *ver_get(struct app *a, const char *version, const char *adopt)
 {
-	for (size_t i = 0; i < a->nversions; i++)
-		if (!strcmp(a->versions[i].version, version))
-			return &a->versions[i];
-	a->versions = grow(a->versions, a->nversions, sizeof(*a->versions));
-	struct app_version *v = &a->versions[a->nversions++];
-	v->version = strdup(version);
+	struct app_version *v = ib_version_find(a, version);
+	if (v)
+		return v;
+	v = ib_version(a, version);
 	/* "2026-11-01=0.5,2026-12-10=0.1" (ascending); NULL: no figure */
 	for (const char *p = adopt; p && *p;) {
 		char date[11];
 		assert_true(strlen(p) > 11 && p[10] == '=');
 		memcpy(date, p, 10);
 		date[10] = '\0';
-		v->adoption = grow(v->adoption, v->nadoption, sizeof(*v->adoption));
-		struct adoption_sample *s = &v->adoption[v->nadoption++];
-		snprintf(s->at, sizeof(s->at), "%s", date);
-		s->at_time = date_of(date);
-		s->share = strtod(p + 11, NULL);
-		s->active_users = -1;
+		ib_adoption(v, date_of(date), strtod(p + 11, NULL));
 		p = strchr(p, ',');
 		if (p)
 			p++;
@@ -149,36 +132,23 @@ static struct app_version *ver_get(struct app *a, const char *version, const cha
 static void pol_add(struct app_version *v, const char *pattern, bool incl, bool enforce,
 		    const char *expires, const char *pins)
 {
-	v->policies = grow(v->policies, v->npolicies, sizeof(*v->policies));
-	struct pin_policy *p = &v->policies[v->npolicies++];
-	p->pattern = strdup(pattern);
-	p->include_subdomains = incl;
-	p->enforce = enforce;
-	if (expires && *expires) {
-		snprintf(p->expires, sizeof(p->expires), "%s", expires);
-		p->expires_at = date_of(expires);
-	}
+	struct pin_policy *p =
+		ib_policy(v, pattern, incl, enforce, expires && *expires ? date_of(expires) : 0);
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", pins ? pins : "");
 	for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save)) {
-		p->pins = grow(p->pins, p->npins, sizeof(*p->pins));
-		struct pin *pn = &p->pins[p->npins++];
-		pn->role = tok[0] == '+' ? PIN_BACKUP : PIN_CURRENT;
-		key_pin(tok + (tok[0] == '+'), pn->sha256);
+		uint8_t sha[32];
+		key_pin(tok + (tok[0] == '+'), sha);
+		ib_pin(p, sha, tok[0] == '+' ? PIN_BACKUP : PIN_CURRENT);
 	}
 }
 
 static void ep_add(const char *host)
 {
-	inv.endpoints = grow(inv.endpoints, inv.nendpoints, sizeof(*inv.endpoints));
-	struct endpoint *e = &inv.endpoints[inv.nendpoints++];
+	struct endpoint *e = ib_endpoint(&inv, host, NULL);
 	e->id = (int64_t)inv.nendpoints;
-	e->host = strdup(host);
-	e->port = 443;
-	e->environment = strdup("production");
-	e->enabled = true;
-	obs.eps = grow(obs.eps, obs.neps, sizeof(*obs.eps));
+	obs.eps = ib_grow(obs.eps, obs.neps, sizeof(*obs.eps));
 	obs.neps++;
 }
 
@@ -193,7 +163,7 @@ static void chain_set(struct readiness_chain *c, const char *names)
 	     t = strtok_r(NULL, " ", &save))
 		tok[n++] = t;
 	for (size_t i = 0; i < n; i++) {
-		c->certs = grow(c->certs, c->ncerts, sizeof(*c->certs));
+		c->certs = ib_grow(c->certs, c->ncerts, sizeof(*c->certs));
 		struct readiness_cert *x = &c->certs[c->ncerts++];
 		char s[64];
 		key_pin(tok[i], x->pin);
@@ -213,7 +183,7 @@ static void addr_add(size_t ep, const char *address, const char *outcome, const 
 		     const char *validated)
 {
 	struct readiness_observed *o = &obs.eps[ep];
-	o->addrs = grow(o->addrs, o->naddrs, sizeof(*o->addrs));
+	o->addrs = ib_grow(o->addrs, o->naddrs, sizeof(*o->addrs));
 	struct readiness_address *a = &o->addrs[o->naddrs++];
 	a->address = strdup(address);
 	a->outcome = strdup(outcome);

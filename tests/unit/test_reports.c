@@ -83,16 +83,7 @@ static int setup(void **state)
 	struct db *db = db_open(path, 0, err, sizeof(err));
 	if (!db)
 		return -1;
-	if (db_exec(db,
-		    "INSERT INTO endpoints (id, host, port, created_at, updated_at) VALUES "
-		    "(1, 'api.example.com', 443, 0, 0), (2, 'other.example.com', 443, 0, 0);"
-		    "INSERT INTO apps (id, name, platform, bundle_id, created_at, updated_at) "
-		    "VALUES "
-		    "(1, 'shop-ios', 'ios', 'com.example.shop', 0, 0),"
-		    "(2, 'shop-android', 'android', 'com.example.shop', 0, 0);"
-		    "INSERT INTO versions (id, app_id, version, created_at) VALUES "
-		    "(11, 1, '4.2.0', 0), (21, 2, '4.2.0', 0);",
-		    err, sizeof(err)))
+	if (tseed_shop(db))
 		return -1;
 	const struct tcert *chain[] = { &leaf, &inter };
 	if (tobs_add(db, 1, chain, 2, NOW - 20 * DAY, NOW - 600))
