@@ -131,6 +131,93 @@ static long find_endpoint(const struct inventory *inv, const char *host, int por
 	return found;
 }
 
+/* The request's own checks; its host normalised into @host. 0 or -EINVAL. */
+static int whatif_req_check(const struct readiness_whatif_req *req, char *host, size_t hostlen,
+			    char *err, size_t errlen)
+{
+	if (!req->host || snprintf(host, hostlen, "%s", req->host) >= (int)hostlen ||
+	    model_normalize_host(host))
+		return util_err(err, errlen, -EINVAL, "host: not a valid host name");
+	if (req->port < 0 || req->port > 65535)
+		return util_err(err, errlen, -EINVAL, "port: must be 1..65535");
+	if (!(req->max_stranded >= 0 && req->max_stranded <= 1))
+		return util_err(err, errlen, -EINVAL, "max_stranded: must be within [0, 1]");
+	if (req->npins == 0 && !req->pem)
+		return util_err(err, errlen, -EINVAL, "give a candidate chain (PEM) or pins");
+	if (req->npins > READINESS_MAX_CAND_PINS)
+		return util_err(err, errlen, -EINVAL, "at most %d candidate pins",
+				READINESS_MAX_CAND_PINS);
+	return 0;
+}
+
+/* The endpoint of @inv the request names (*@ei; -1: none, with @any_host)
+ * and its port (*@port: the endpoint's, else 443 when not given). 0 or
+ * -EINVAL with a message. */
+static int whatif_endpoint(const struct inventory *inv, const char *host, bool any_host, int *port,
+			   long *ei, char *err, size_t errlen)
+{
+	char ports[128];
+	*ei = find_endpoint(inv, host, *port, ports, sizeof(ports));
+	if (*ei == -2)
+		return util_err(err, errlen, -EINVAL,
+				"%s is inventoried on ports %s: give the port of the endpoint",
+				host, ports);
+	if (*ei < 0 && !any_host) {
+		if (*port)
+			return util_err(err, errlen, -EINVAL,
+					"%s:%d is not an inventoried endpoint (a typo? use "
+					"--any-host / \"any_host\" to evaluate any name)",
+					host, *port);
+		return util_err(err, errlen, -EINVAL,
+				"%s is not an inventoried endpoint (a typo? use --any-host "
+				"/ \"any_host\" to evaluate any name)",
+				host);
+	}
+	if (*ei >= 0)
+		*port = inv->endpoints[*ei].port;
+	else if (!*port)
+		*port = 443;
+	return 0;
+}
+
+/* The checks of the request's candidate chain (readiness_gate_check()) against
+ * the trust store and the CA certificates observed by req->at. */
+static int whatif_gate(struct db *db, const struct readiness_whatif_req *req, const char *host,
+		       struct readiness_gate *gate, char *err, size_t errlen)
+{
+	gnutls_x509_crt_t *pool = NULL;
+	size_t npool = 0;
+	struct x509_trust *trust = x509_trust_new(req->ca_file, err, errlen);
+	if (!trust)
+		return -EIO;
+	int rc = readiness_load_ca_crts(db, req->at, &pool, &npool, err, errlen);
+	if (!rc)
+		rc = readiness_gate_check(trust, pool, npool, req->pem, req->pemlen, host, req->at,
+					  gate, err, errlen);
+	readiness_ca_crts_free(pool, npool);
+	x509_trust_free(trust);
+	return rc;
+}
+
+/* The candidate shown: the first path a client may build, then the pins. 0 or -ENOMEM. */
+static int whatif_shown(const struct readiness_gate *gate, const struct readiness_whatif_req *req,
+			struct readiness_chain *shown, char *err, size_t errlen)
+{
+	struct readiness_cert *sc =
+		calloc((gate->npaths ? gate->paths[0].ncerts : 0) + req->npins + 1, sizeof(*sc));
+	if (!sc)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
+	shown->certs = sc;
+	for (size_t i = 0; gate->npaths && i < gate->paths[0].ncerts; i++) {
+		if (readiness_cert_copy(&sc[shown->ncerts], &gate->paths[0].certs[i]))
+			return util_err(err, errlen, -ENOMEM, "out of memory");
+		shown->ncerts++;
+	}
+	for (size_t i = 0; i < req->npins; i++)
+		memcpy(sc[shown->ncerts++].pin, req->pins[i], 32);
+	return 0;
+}
+
 int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, json_t **out,
 			bool *risk, char *err, size_t errlen)
 {
@@ -140,66 +227,22 @@ int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, j
 	struct readiness_chain shown = { 0 };
 	struct readiness_index *idx = NULL;
 	struct readiness_whatif w = { 0 };
-	struct x509_trust *trust = NULL;
-	gnutls_x509_crt_t *pool = NULL;
-	size_t npool = 0;
 	bool path_dependent = false;
-	char host[256], ports[128];
+	char host[256];
 	int port = req->port;
+	long ei;
 	*out = NULL;
 	*risk = false;
 
-	if (!req->host || snprintf(host, sizeof(host), "%s", req->host) >= (int)sizeof(host) ||
-	    model_normalize_host(host))
-		return util_err(err, errlen, -EINVAL, "host: not a valid host name");
-	if (port < 0 || port > 65535)
-		return util_err(err, errlen, -EINVAL, "port: must be 1..65535");
-	if (!(req->max_stranded >= 0 && req->max_stranded <= 1))
-		return util_err(err, errlen, -EINVAL, "max_stranded: must be within [0, 1]");
-	if (req->npins == 0 && !req->pem)
-		return util_err(err, errlen, -EINVAL, "give a candidate chain (PEM) or pins");
-	if (req->npins > READINESS_MAX_CAND_PINS)
-		return util_err(err, errlen, -EINVAL, "at most %d candidate pins",
-				READINESS_MAX_CAND_PINS);
-	int rc = inventory_load(db, &inv, err, errlen);
+	int rc = whatif_req_check(req, host, sizeof(host), err, errlen);
 	if (rc)
 		return rc;
-	long ei = find_endpoint(&inv, host, port, ports, sizeof(ports));
-	if (ei == -2) {
-		rc = util_err(err, errlen, -EINVAL,
-			      "%s is inventoried on ports %s: give the port of the endpoint", host,
-			      ports);
+	if ((rc = inventory_load(db, &inv, err, errlen)))
+		return rc;
+	if ((rc = whatif_endpoint(&inv, host, req->any_host, &port, &ei, err, errlen)))
 		goto done;
-	}
-	if (ei < 0 && !req->any_host) {
-		if (port)
-			rc = util_err(err, errlen, -EINVAL,
-				      "%s:%d is not an inventoried endpoint (a typo? use "
-				      "--any-host / \"any_host\" to evaluate any name)",
-				      host, port);
-		else
-			rc = util_err(err, errlen, -EINVAL,
-				      "%s is not an inventoried endpoint (a typo? use --any-host "
-				      "/ \"any_host\" to evaluate any name)",
-				      host);
+	if (req->pem && (rc = whatif_gate(db, req, host, &gate, err, errlen)))
 		goto done;
-	}
-	if (ei >= 0)
-		port = inv.endpoints[ei].port;
-	else if (!port)
-		port = 443;
-	if (req->pem) {
-		if (!(trust = x509_trust_new(req->ca_file, err, errlen))) {
-			rc = -EIO;
-			goto done;
-		}
-		if ((rc = readiness_load_ca_crts(db, req->at, &pool, &npool, err, errlen)))
-			goto done;
-		rc = readiness_gate_check(trust, pool, npool, req->pem, req->pemlen, host, req->at,
-					  &gate, err, errlen);
-		if (rc)
-			goto done;
-	}
 	if (ei >= 0 &&
 	    (rc = readiness_load_endpoint(db, inv.endpoints[ei].id, req->at, &cur, err, errlen)))
 		goto done;
@@ -214,23 +257,8 @@ int readiness_whatif_db(struct db *db, const struct readiness_whatif_req *req, j
 		rc = util_err(err, errlen, rc, "evaluating the candidate failed");
 		goto done;
 	}
-	/* The candidate shown: the first path a client may build, then the pins. */
-	struct readiness_cert *sc =
-		calloc((gate.npaths ? gate.paths[0].ncerts : 0) + req->npins + 1, sizeof(*sc));
-	if (!sc) {
-		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+	if ((rc = whatif_shown(&gate, req, &shown, err, errlen)))
 		goto done;
-	}
-	shown.certs = sc;
-	for (size_t i = 0; gate.npaths && i < gate.paths[0].ncerts; i++) {
-		if (readiness_cert_copy(&sc[shown.ncerts], &gate.paths[0].certs[i])) {
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			goto done;
-		}
-		shown.ncerts++;
-	}
-	for (size_t i = 0; i < req->npins; i++)
-		memcpy(sc[shown.ncerts++].pin, req->pins[i], 32);
 	*out = readiness_whatif_json(&w, host, port, req->max_stranded, &shown);
 	json_t *checks = readiness_gate_json(req->pem ? &gate : NULL, path_dependent);
 	if (!*out || !checks || json_object_set_new(*out, "checks", checks)) {
@@ -250,8 +278,6 @@ done:
 	readiness_observed_free(&cur);
 	readiness_chain_free(&shown);
 	readiness_gate_free(&gate);
-	readiness_ca_crts_free(pool, npool);
-	x509_trust_free(trust);
 	model_inventory_free(&inv);
 	return rc;
 }

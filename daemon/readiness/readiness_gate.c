@@ -119,129 +119,189 @@ static int keep_path(struct readiness_gate *g, const struct x509_chain *p)
 	return rc;
 }
 
-int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t *observed,
-			 size_t nobserved, const char *pem, size_t len, const char *host, time_t at,
-			 struct readiness_gate *out, char *err, size_t errlen)
-{
-	struct x509_chain ch = { 0 };
-	struct x509_paths ps = { 0 };
-	gnutls_x509_crt_t crts[READINESS_MAX_CHAIN] = { 0 };
-	gnutls_x509_crt_t *pool = NULL;
-	size_t npool = 0;
-	bool *on_path = NULL;
-	int rc;
+/* What one gate check holds while it runs. */
+struct gate_run {
+	struct x509_chain ch; /* the candidate, leaf first */
+	gnutls_x509_crt_t crts[READINESS_MAX_CHAIN];
+	gnutls_x509_crt_t *pool; /* issuers to build paths from */
+	size_t npool;
+	struct x509_paths ps;
+	bool *on_path; /* [ch.n]: the candidate's certificate i is on a kept path */
+};
 
-	memset(out, 0, sizeof(*out));
-	if (!pem || len == 0)
-		return util_err(err, errlen, -EINVAL, "empty certificate chain");
-	rc = x509_chain_parse((const uint8_t *)pem, len, READINESS_MAX_CHAIN, &ch, err, errlen);
-	if (rc == -E2BIG)
-		return util_err(err, errlen, -EINVAL, "more than %d certificates in the chain",
-				READINESS_MAX_CHAIN);
-	if (rc)
-		return rc; /* -EINVAL (with the reason) or -ENOMEM */
-	for (size_t i = 0; i < ch.n; i++) {
-		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
-		if (gnutls_x509_crt_init(&crts[i]) < 0) {
-			crts[i] = NULL;
-			rc = util_err(err, errlen, -ENOMEM, "out of memory");
-			goto done;
+static void gate_run_clear(struct gate_run *r)
+{
+	x509_paths_clear(&r->ps);
+	for (size_t i = 0; i < r->ch.n; i++)
+		if (r->crts[i])
+			gnutls_x509_crt_deinit(r->crts[i]);
+	free(r->pool);
+	free(r->on_path);
+	x509_chain_clear(&r->ch);
+}
+
+/* The candidate's certificates as GnuTLS objects (r->ch parsed). 0, -EINVAL
+ * (a certificate cannot be read) or -ENOMEM, with a message. */
+static int gate_import(struct gate_run *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->ch.n; i++) {
+		gnutls_datum_t d = { r->ch.certs[i].der, (unsigned)r->ch.certs[i].der_len };
+		if (gnutls_x509_crt_init(&r->crts[i]) < 0) {
+			r->crts[i] = NULL;
+			return util_err(err, errlen, -ENOMEM, "out of memory");
 		}
-		if (gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
-			rc = util_err(err, errlen, -EINVAL, "certificate %zu cannot be read",
-				      i + 1);
-			goto done;
-		}
+		if (gnutls_x509_crt_import(r->crts[i], &d, GNUTLS_X509_FMT_DER) < 0)
+			return util_err(err, errlen, -EINVAL, "certificate %zu cannot be read",
+					i + 1);
 	}
-	/* The candidate's own certificates first, then what pinwatch observed
-	 * (the same certificate twice would only give the same path twice). */
-	pool = calloc(ch.n + nobserved + 1, sizeof(*pool));
-	on_path = calloc(ch.n + 1, sizeof(*on_path));
-	if (!pool || !on_path) {
-		rc = util_err(err, errlen, -ENOMEM, "out of memory");
-		goto done;
-	}
-	for (size_t i = 1; i < ch.n; i++)
-		pool[npool++] = crts[i];
+	return 0;
+}
+
+/* The candidate's own certificates first, then what pinwatch observed (the
+ * same certificate twice would only give the same path twice). -ENOMEM. */
+static int gate_pool(struct gate_run *r, const gnutls_x509_crt_t *observed, size_t nobserved)
+{
+	r->pool = calloc(r->ch.n + nobserved + 1, sizeof(*r->pool));
+	r->on_path = calloc(r->ch.n + 1, sizeof(*r->on_path));
+	if (!r->pool || !r->on_path)
+		return -ENOMEM;
+	for (size_t i = 1; i < r->ch.n; i++)
+		r->pool[r->npool++] = r->crts[i];
 	for (size_t i = 0; i < nobserved; i++) {
 		bool dup = false;
-		for (size_t k = 1; k < ch.n && !dup; k++)
-			dup = gnutls_x509_crt_equals(observed[i], crts[k]) != 0;
+		for (size_t k = 1; k < r->ch.n && !dup; k++)
+			dup = gnutls_x509_crt_equals(observed[i], r->crts[k]) != 0;
 		if (!dup)
-			pool[npool++] = observed[i];
+			r->pool[r->npool++] = observed[i];
 	}
-	out->checked = true;
-	const struct x509_cert_info *leaf = &ch.certs[0];
+	return 0;
+}
+
+/* The leaf's own checks: valid at @at, covers @host. 0 or -ENOMEM. */
+static int gate_leaf(struct readiness_gate *g, const struct gate_run *r, const char *host,
+		     time_t at)
+{
+	const struct x509_cert_info *leaf = &r->ch.certs[0];
+	int rc = 0;
 	if (at < leaf->not_before || at > leaf->not_after)
-		if ((rc = fail_validity(out, leaf, true, at)))
-			goto nomem;
-	if (host && !gnutls_x509_crt_check_hostname2(crts[0], host, 0))
-		if ((rc = fail(out, "hostname", "the leaf certificate %s does not cover %s",
-			       leaf->subject, host)))
-			goto nomem;
-	if ((rc = x509_paths_build(trust, crts[0], pool, npool, &ps, err, errlen)))
-		goto done;
-	out->truncated = ps.truncated;
+		rc = fail_validity(g, leaf, true, at);
+	if (!rc && host && !gnutls_x509_crt_check_hostname2(r->crts[0], host, 0))
+		rc = fail(g, "hostname", "the leaf certificate %s does not cover %s", leaf->subject,
+			  host);
+	return rc;
+}
+
+/* Mark the candidate's certificates on path @p. */
+static void mark_on_path(struct gate_run *r, const struct x509_path *p)
+{
+	for (size_t k = 1; k < p->certs.n; k++)
+		if (p->src[k] >= 0 && (size_t)p->src[k] + 1 < r->ch.n)
+			r->on_path[p->src[k] + 1] = true;
+}
+
+/* Keep every path a client accepts at @at, or fail the check saying why
+ * none is (and keep the one that came closest, for the report). 0 or -ENOMEM. */
+static int gate_paths(struct readiness_gate *g, struct gate_run *r, time_t at)
+{
+	const struct x509_paths *ps = &r->ps;
+	size_t nsent = r->ch.n - 1;
+	int rc;
 	/* Android's TrustManagerImpl and OkHttp's chain cleaner complete a chain
 	 * from the trust store and the certificates the server sent, and look
 	 * elsewhere (Android: intermediates cached from earlier connections;
 	 * here: what pinwatch observed) only when that fails. */
 	bool sent_only = false;
-	for (size_t i = 0; i < ps.n && !sent_only; i++)
-		sent_only = ps.v[i].trusted && !invalid_at(&ps.v[i].certs, at) &&
-			    path_sent_only(&ps.v[i], ch.n - 1);
+	for (size_t i = 0; i < ps->n && !sent_only; i++)
+		sent_only = ps->v[i].trusted && !invalid_at(&ps->v[i].certs, at) &&
+			    path_sent_only(&ps->v[i], nsent);
 	size_t ntrusted = 0, nvalid = 0;
-	for (size_t i = 0; i < ps.n; i++) {
-		if (!ps.v[i].trusted)
+	for (size_t i = 0; i < ps->n; i++) {
+		if (!ps->v[i].trusted)
 			continue;
 		ntrusted++;
-		if (invalid_at(&ps.v[i].certs, at))
+		if (invalid_at(&ps->v[i].certs, at))
 			continue;
-		if (sent_only && !path_sent_only(&ps.v[i], ch.n - 1))
+		if (sent_only && !path_sent_only(&ps->v[i], nsent))
 			continue;
 		nvalid++;
-		if ((rc = keep_path(out, &ps.v[i].certs)))
-			goto nomem;
-		for (size_t k = 1; k < ps.v[i].certs.n; k++)
-			if (ps.v[i].src[k] >= 0 && (size_t)ps.v[i].src[k] + 1 < ch.n)
-				on_path[ps.v[i].src[k] + 1] = true;
+		if ((rc = keep_path(g, &ps->v[i].certs)))
+			return rc;
+		mark_on_path(r, &ps->v[i]);
 	}
 	if (ntrusted == 0) {
-		rc = fail(out, "untrusted",
+		rc = fail(g, "untrusted",
 			  "the chain does not build to a trust anchor (the configured ca_file, "
 			  "else the system store): %s",
-			  ps.n ? ps.v[0].reason : "no path");
+			  ps->n ? ps->v[0].reason : "no path");
 		if (rc)
-			goto nomem;
-	} else if (nvalid == 0 && !out->nfailures) {
+			return rc;
+	} else if (nvalid == 0 && !g->nfailures) {
 		/* Every trusted path holds a CA certificate invalid at T. */
 		const struct x509_cert_info *bad = NULL;
-		for (size_t i = 0; i < ps.n && !bad; i++)
-			if (ps.v[i].trusted)
-				bad = invalid_at(&ps.v[i].certs, at);
-		if (bad && (rc = fail_validity(out, bad, false, at)))
-			goto nomem;
+		for (size_t i = 0; i < ps->n && !bad; i++)
+			if (ps->v[i].trusted)
+				bad = invalid_at(&ps->v[i].certs, at);
+		if (bad && (rc = fail_validity(g, bad, false, at)))
+			return rc;
 	}
-	if (out->npaths == 0) {
+	if (g->npaths == 0) {
 		/* Nothing a client accepts: keep the path that came closest, for the
 		 * report (trusted ones sort first). */
-		struct x509_chain leafonly = { .certs = ch.certs, .n = 1 };
-		if ((rc = keep_path(out, ps.n ? &ps.v[0].certs : &leafonly)))
-			goto nomem;
-		for (size_t k = 1; ps.n && k < ps.v[0].certs.n; k++)
-			if (ps.v[0].src[k] >= 0 && (size_t)ps.v[0].src[k] + 1 < ch.n)
-				on_path[ps.v[0].src[k] + 1] = true;
+		struct x509_chain leafonly = { .certs = r->ch.certs, .n = 1 };
+		if ((rc = keep_path(g, ps->n ? &ps->v[0].certs : &leafonly)))
+			return rc;
+		if (ps->n)
+			mark_on_path(r, &ps->v[0]);
 	}
-	for (size_t i = 1; i < ch.n; i++) {
-		if (on_path[i])
+	return 0;
+}
+
+/* The subjects of the candidate's certificates on no kept path. 0 or -ENOMEM. */
+static int gate_not_on_path(struct readiness_gate *g, const struct gate_run *r)
+{
+	for (size_t i = 1; i < r->ch.n; i++) {
+		if (r->on_path[i])
 			continue;
-		size_t cap = out->nnot_on_path;
-		if (ARRAY_RESERVE(out->not_on_path, cap, out->nnot_on_path + 1, ARRAY_MAX_ITEMS))
-			goto nomem;
-		if (!(out->not_on_path[out->nnot_on_path] = strdup(ch.certs[i].subject)))
-			goto nomem;
-		out->nnot_on_path++;
+		size_t cap = g->nnot_on_path;
+		if (ARRAY_RESERVE(g->not_on_path, cap, g->nnot_on_path + 1, ARRAY_MAX_ITEMS))
+			return -ENOMEM;
+		if (!(g->not_on_path[g->nnot_on_path] = strdup(r->ch.certs[i].subject)))
+			return -ENOMEM;
+		g->nnot_on_path++;
 	}
+	return 0;
+}
+
+int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t *observed,
+			 size_t nobserved, const char *pem, size_t len, const char *host, time_t at,
+			 struct readiness_gate *out, char *err, size_t errlen)
+{
+	struct gate_run r = { 0 };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!pem || len == 0)
+		return util_err(err, errlen, -EINVAL, "empty certificate chain");
+	rc = x509_chain_parse((const uint8_t *)pem, len, READINESS_MAX_CHAIN, &r.ch, err, errlen);
+	if (rc == -E2BIG)
+		return util_err(err, errlen, -EINVAL, "more than %d certificates in the chain",
+				READINESS_MAX_CHAIN);
+	if (rc)
+		return rc; /* -EINVAL (with the reason) or -ENOMEM */
+	if ((rc = gate_import(&r, err, errlen)))
+		goto done;
+	if ((rc = gate_pool(&r, observed, nobserved)))
+		goto nomem;
+	out->checked = true;
+	if ((rc = gate_leaf(out, &r, host, at)))
+		goto nomem;
+	if ((rc = x509_paths_build(trust, r.crts[0], r.pool, r.npool, &r.ps, err, errlen)))
+		goto done;
+	out->truncated = r.ps.truncated;
+	if ((rc = gate_paths(out, &r, at)))
+		goto nomem;
+	if ((rc = gate_not_on_path(out, &r)))
+		goto nomem;
 	out->ok = out->nfailures == 0;
 	rc = 0;
 	goto done;
@@ -250,13 +310,7 @@ nomem:
 done:
 	if (rc)
 		readiness_gate_free(out);
-	x509_paths_clear(&ps);
-	for (size_t i = 0; i < ch.n; i++)
-		if (crts[i])
-			gnutls_x509_crt_deinit(crts[i]);
-	free(pool);
-	free(on_path);
-	x509_chain_clear(&ch);
+	gate_run_clear(&r);
 	return rc;
 }
 

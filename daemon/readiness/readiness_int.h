@@ -10,6 +10,8 @@
 
 /** The library a policy came from decides how it is selected (readiness.c). */
 enum rd_src { RD_SRC_INVENTORY = 0, RD_SRC_NSC, RD_SRC_TRUSTKIT, RD_SRC_OKHTTP, RD_SRC_N };
+/** "nsc" -> RD_SRC_NSC ...; "inventory", "api", NULL and anything else -> RD_SRC_INVENTORY. */
+enum rd_src rd_src_of(const char *source);
 
 /** One indexed policy. */
 struct rd_entry {
@@ -182,5 +184,67 @@ struct rd_anchor rd_platform_anchor(const struct readiness_address *a, enum app_
  *  of an address but not another. Reads c->in->idx, obs, at and verdicts; finds
  *  nothing without them. 0 or -ENOMEM. */
 int rd_rule_chains_differ(struct lint_ctx *c);
+
+/* ---- Scenarios (readiness_scenario.c), reasons (readiness_reasons.c) --- */
+
+/** Shares closer than this are equal. */
+#define RD_EPS 1e-9
+
+static inline double rd_clamp01(double x)
+{
+	return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/* Survival flags of every covering version of one app against one address. */
+struct rd_addr_flags {
+	const struct readiness_address *a; /* NULL for a candidate */
+	const struct readiness_chain *ch;
+	struct rd_anchor an; /* the anchor the chain validates to (NSC overridePins) */
+	uint8_t *f;	     /* [ac->n] */
+	bool has_key;	     /* key rotation: the new leaf key chosen for this address */
+	uint8_t key[32];
+};
+
+/* Leaf keys the inventory's endpoints present now, sorted by key, so that
+ * the advice never offers a key another host serves as a spare: a key in use
+ * elsewhere is no backup. */
+struct rd_live_key {
+	uint8_t key[32];
+	size_t ep; /* index into the inventory's endpoints */
+};
+struct rd_live {
+	struct rd_live_key *v;
+	size_t n;
+};
+
+/** The leaf keys the first @neps endpoints of @obs present now (rd_live), sorted by key.
+ *  Free out->v. 0 or -ENOMEM. */
+int rd_live_build(const struct readiness_observations *obs, size_t neps, struct rd_live *out);
+
+/** Flags of @ac against every address of @obs into @af (one per address); @buf
+ *  (*@bufcap bytes) grows as needed. @live/@self: leaf keys in use elsewhere
+ *  (NULL: none), the endpoint's index. 0 or -ENOMEM. */
+int rd_flags_for(const struct rd_appcov *ac, const struct readiness_observed *obs,
+		 struct rd_addr_flags *af, uint8_t **buf, size_t *bufcap,
+		 const struct rd_live *live, size_t self);
+
+/** Scenario @bit of @ac from the flags @f (NULL: nothing observed; only the
+ *  counts) at @address. 0 or -ENOMEM. */
+int rd_scenario_fill(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f, const char *address,
+		     struct readiness_scenario *out);
+/** Scenario @bit of @ac at its worst address among @af. 0 or -ENOMEM. */
+int rd_scenario_worst(const struct rd_appcov *ac, uint8_t bit, const struct rd_addr_flags *af,
+		      size_t naf, struct readiness_scenario *out);
+void rd_scenario_free(struct readiness_scenario *s);
+/** Whether a version without an adoption figure is at risk in @s. */
+bool rd_has_unknown(const struct readiness_scenario *s);
+
+/** The reasons of app verdict @v of endpoint @ep into @rs. 0 or -ENOMEM. */
+int rd_reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
+		   const struct readiness_app_verdict *v, time_t at,
+		   const struct readiness_observed *obs, struct readiness_strv *rs);
+/** The reasons of what-if app @wa for candidate @cand. 0 or -ENOMEM. */
+int rd_whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_app *wa,
+		      const struct readiness_chain *cand);
 
 #endif

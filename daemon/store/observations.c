@@ -110,9 +110,7 @@ static int id_by_hash(struct db *db, const char *sql, const uint8_t hash[32], in
 		return sql_fail(db, err, errlen, what);
 	struct db_binder b = db_binder(s);
 	db_bind_blob(&b, hash, 32);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, what);
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -139,13 +137,11 @@ static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, in
 	db_bind_int64(&b, (int64_t)c->not_before);
 	db_bind_int64(&b, (int64_t)c->not_after);
 	db_bind_text(&b, c->key_type);
-	db_bind_int64(&b, (int64_t)c->key_bits);
+	db_bind_int64(&b, c->key_bits);
 	db_bind_blob(&b, c->spki_pin, 32);
 	db_bind_int64(&b, c->is_ca);
 	db_bind_int64(&b, (int64_t)now);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "inserting certificate");
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "inserting certificate");
@@ -174,9 +170,7 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 	struct db_binder b = db_binder(s);
 	db_bind_blob(&b, digest, 32);
 	db_bind_int64(&b, (int64_t)n);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "inserting chain");
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "inserting chain");
@@ -188,9 +182,7 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 		db_bind_int64(&b, *id);
 		db_bind_int64(&b, (int64_t)i);
 		db_bind_int64(&b, cids[i]);
-		if (db_bound(&b) != SQLITE_OK)
-			return sql_fail(db, err, errlen, "inserting chain_certs");
-		rc = sqlite3_step(s);
+		rc = db_bound_step(&b);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
 			return sql_fail(db, err, errlen, "inserting chain_certs");
@@ -206,14 +198,16 @@ static void bind_id_or_null(struct db_binder *b, int64_t id)
 		db_bind_null(b);
 }
 
-/* Step the bound "latest row" query @s (id, outcome, presented, validated
+/* Step the bound "latest row" query @b (id, outcome, presented, validated
  * chain) and put in *@last the id of that row when it is still open for
  * this result: same outcome and chains, so the probe only extends it; else 0. */
-static int open_row(struct db *db, sqlite3_stmt *s, const struct probe_result *r, int64_t pid,
-		    int64_t vid, int64_t *last, const char *table, char *err, size_t errlen)
+static int open_row(struct db *db, const struct db_binder *b, const struct probe_result *r,
+		    int64_t pid, int64_t vid, int64_t *last, const char *table, char *err,
+		    size_t errlen)
 {
+	sqlite3_stmt *s = b->st;
 	*last = 0;
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(b);
 	if (rc == SQLITE_ROW) {
 		/* the stored outcome as a whole, reason included: another TLS
 		 * alert or error opens a row of its own */
@@ -242,10 +236,8 @@ static int record_variant(struct db *db, int64_t endpoint_id, const struct probe
 	db_bind_int64(&b, endpoint_id);
 	db_bind_text(&b, addr);
 	db_bind_text(&b, variant);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "variant_observations");
 	int64_t last;
-	int rc = open_row(db, s, r, pid, vid, &last, "variant_observations", err, errlen);
+	int rc = open_row(db, &b, r, pid, vid, &last, "variant_observations", err, errlen);
 	if (rc)
 		return rc;
 	if (last) {
@@ -273,9 +265,7 @@ static int record_variant(struct db *db, int64_t endpoint_id, const struct probe
 		db_bind_int64(&b, (int64_t)now);
 		db_bind_int64(&b, (int64_t)now);
 	}
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "writing variant observation");
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "writing variant observation");
@@ -317,10 +307,8 @@ int obs_record_ids(struct db *db, int64_t endpoint_id, const struct probe_result
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, endpoint_id);
 	db_bind_text(&b, addr);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "observations");
 	int64_t last;
-	if ((rc = open_row(db, s, r, pid, vid, &last, "observations", err, errlen)))
+	if ((rc = open_row(db, &b, r, pid, vid, &last, "observations", err, errlen)))
 		return rc;
 	if (last) {
 		if (!(s = db_stmt(db, Q_OBS_UPD)))
@@ -348,16 +336,14 @@ int obs_record_ids(struct db *db, int64_t endpoint_id, const struct probe_result
 			db_bind_int64(&b, r->name_ok);
 		} else {
 			for (int i = 0; i < 4; i++)
-				db_bind_null(&b); /* no handshake: no version, cipher, verdict */
+				db_bind_null(&b);
 		}
 		db_bind_text(&b, r->detail);
 		db_bind_int64(&b, (int64_t)now);
 		db_bind_int64(&b, (int64_t)now);
 		db_bind_int64(&b, r->duration_ms);
 	}
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "writing observation");
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "writing observation");
@@ -376,9 +362,7 @@ int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at
 	db_bind_int64(&b, (int64_t)last_probe_at);
 	db_bind_int64(&b, (int64_t)next_probe_at);
 	db_bind_int64(&b, endpoint_id);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "updating endpoint");
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
 }
@@ -401,9 +385,7 @@ int obs_trust_begin(struct db *db, const uint8_t trust_id[32], time_t now, char 
 	struct db_binder b = db_binder(s);
 	db_bind_blob(&b, trust_id, 32);
 	db_bind_int64(&b, (int64_t)now);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "probe_trust");
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "probe_trust");
 }
@@ -424,10 +406,8 @@ int obs_reuse(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 	db_bind_int64(&b, (int64_t)now);
 	db_bind_blob(&b, trust_id, 32);
 	if (var)
-		db_bind_text(&b, variant_column(r->variant)); /* ?7: only Q_REUSE_VAR has it */
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "reusing a verdict");
-	int rc = sqlite3_step(s);
+		db_bind_text(&b, variant_column(r->variant));
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW) {
 		*pid = sqlite3_column_int64(s, 0);
 		*vid = sqlite3_column_int64(s, 1);
@@ -444,11 +424,12 @@ int obs_endpoint_discovered(struct db *db, int64_t endpoint_id, time_t at, char 
 	if (!s)
 		return sql_fail(db, err, errlen, "endpoints");
 	struct db_binder b = db_binder(s);
-	bind_id_or_null(&b, (int64_t)at); /* 0: NULL */
+	if (at)
+		db_bind_int64(&b, (int64_t)at);
+	else
+		db_bind_null(&b);
 	db_bind_int64(&b, endpoint_id);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "updating endpoint");
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
 }
@@ -460,9 +441,7 @@ int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, si
 		return sql_fail(db, err, errlen, "sweeps");
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, (int64_t)started_at);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "sweeps");
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "sweeps");
@@ -481,9 +460,7 @@ int obs_sweep_end(struct db *db, int64_t id, time_t finished_at, int64_t probes,
 	db_bind_int64(&b, probes);
 	db_bind_int64(&b, failures);
 	db_bind_int64(&b, id);
-	if (db_bound(&b) != SQLITE_OK)
-		return sql_fail(db, err, errlen, "sweeps");
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "sweeps");
 }
@@ -512,13 +489,9 @@ int obs_chain_load(struct db *db, int64_t chain_id, struct x509_chain *out, char
 		return sql_fail(db, err, errlen, "loading chain");
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, chain_id);
-	if (db_bound(&b) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return sql_fail(db, err, errlen, "loading chain");
-	}
 	int rc;
 	size_t cap = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		if (out->n >= 64)
 			break;
 		if (ARRAY_RESERVE(out->certs, cap, out->n + 1, 64)) {
@@ -641,11 +614,8 @@ int obs_latest(struct db *db, int64_t endpoint_id, time_t since, struct obs_row 
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, endpoint_id);
 	db_bind_int64(&b, (int64_t)since);
-	if (db_bound(&b) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return sql_fail(db, err, errlen, "reading observations");
-	}
-	int rc = load_rows(db, s, HISTORY_MAX, rows, n, err, errlen);
+	int rc = db_bound(&b) == SQLITE_OK ? load_rows(db, s, HISTORY_MAX, rows, n, err, errlen)
+					   : sql_fail(db, err, errlen, "reading observations");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -660,13 +630,10 @@ int obs_history(struct db *db, int64_t endpoint_id, const char *address, size_t 
 		return sql_fail(db, err, errlen, "reading observations");
 	struct db_binder b = db_binder(s);
 	db_bind_int64(&b, endpoint_id);
-	db_bind_text(&b, address); /* NULL: every address; alive until finalized */
+	db_bind_text(&b, address);
 	db_bind_int64(&b, (int64_t)limit);
-	if (db_bound(&b) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return sql_fail(db, err, errlen, "reading observations");
-	}
-	int rc = load_rows(db, s, limit, rows, n, err, errlen);
+	int rc = db_bound(&b) == SQLITE_OK ? load_rows(db, s, limit, rows, n, err, errlen)
+					   : sql_fail(db, err, errlen, "reading observations");
 	sqlite3_finalize(s);
 	return rc;
 }

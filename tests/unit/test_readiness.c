@@ -645,8 +645,10 @@ static void run_gcases(void **state, const struct gcase *cases, size_t n)
 				adopt(ai, vi, T - 5 * DAY, r->share);
 			struct pin_policy *p =
 				pol_add(ai, vi, r->pattern, r->incl, r->enforce, 0, r->pins);
-			if (r->source)
+			if (r->source) {
+				free(p->source); /* ib_policy() set "inventory" */
 				p->source = strdup(r->source);
+			}
 			if (r->override)
 				override_add(p, r->override);
 		}
@@ -1042,6 +1044,7 @@ static void test_version_pins_per_source(void **state)
 			const struct prow *r = &cases[c].v[i];
 			struct pin_policy *p =
 				pol_add(ai, vi, r->pattern, r->incl, r->enforce, 0, r->pins);
+			free(p->source); /* ib_policy() set "inventory" */
 			p->source = strdup(r->source);
 		}
 		if (readiness_version_pins(&inv.apps[ai].versions[vi], cases[c].host, T) !=
@@ -1059,6 +1062,7 @@ static void test_whatif_override_anchor(void **state)
 	size_t vi = ver_add(ai, "1.0", NULL);
 	adopt(ai, vi, T - DAY, 1.0);
 	struct pin_policy *p = pol_add(ai, vi, "api.example.com", false, true, 0, "7");
+	free(p->source); /* ib_policy() set "inventory" */
 	p->source = strdup("nsc");
 	override_add(p, "pin:6");
 	struct readiness_index *idx = readiness_index_new(&inv);

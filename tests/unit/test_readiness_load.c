@@ -18,6 +18,7 @@
 #include "readiness/readiness_load.h"
 #include "base/util.h"
 #include "testdb.h"
+#include "testobs.h"
 
 static char dir[64];
 static char path[128];
@@ -25,53 +26,7 @@ static struct db *db;
 
 static void exec(const char *sql)
 {
-	char err[ERRLEN];
-	if (db_exec(db, sql, err, sizeof(err)) != 0)
-		fail_msg("%s: %s", sql, err);
-}
-
-/* certificate k: sha256 = {k,..}, spki = {100+k,..}, CN=c<k> */
-static void add_cert(int k, int issuer, int is_ca)
-{
-	char sql[768];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO certificates (id, sha256, der, subject, issuer, serial, not_before,"
-		 " not_after, key_type, key_bits, spki_sha256, is_ca, first_seen) VALUES (%d,"
-		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', x'3000', "
-		 "'CN=c%d', 'CN=c%d', '01', 0, %d, 'ECDSA', 256,"
-		 " x'00000000000000000000000000000000000000000000000000000000000000%02x', %d, 0)",
-		 k, k, k, issuer, 1000000 + k, 100 + k, is_ca);
-	exec(sql);
-}
-
-static void add_chain(int id, const int *certs, int n)
-{
-	char sql[384];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO chains (id, sha256, length) VALUES (%d, "
-		 "x'00000000000000000000000000000000000000000000000000000000000000%02x', %d)",
-		 id, id, n);
-	exec(sql);
-	for (int i = 0; i < n; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO chain_certs VALUES (%d, %d, %d)", id, i,
-			 certs[i]);
-		exec(sql);
-	}
-}
-
-static void add_obs(int id, const char *addr, const char *outcome, int presented, int validated,
-		    int first, int last)
-{
-	char sql[512];
-	char v[16] = "NULL";
-	if (validated)
-		snprintf(v, sizeof(v), "%d", validated);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO observations (id, endpoint_id, address, outcome, presented_chain_id,"
-		 " validated_chain_id, first_seen, last_seen) VALUES (%d, 1, '%s', '%s', %d, %s, "
-		 "%d, %d)",
-		 id, addr, outcome, presented, v, first, last);
-	exec(sql);
+	testobs_exec(db, sql);
 }
 
 static int setup(void **state)
@@ -85,24 +40,25 @@ static int setup(void **state)
 		return -1;
 	exec("INSERT INTO endpoints (id, host, created_at, updated_at) VALUES (1, "
 	     "'api.example.com', 0, 0)");
-	add_cert(1, 2, 0); /* leaf X */
-	add_cert(2, 3, 1); /* intermediate */
-	add_cert(3, 3, 1); /* root */
-	add_cert(4, 2, 0); /* leaf Y */
-	add_chain(1, (int[]){ 1, 2 }, 2);
-	add_chain(2, (int[]){ 1, 2, 3 }, 3);
-	add_chain(3, (int[]){ 4, 2 }, 2);
-	add_chain(4, (int[]){ 4, 2, 3 }, 3);
+	testobs_cert(db, 1, 2, 0); /* leaf X */
+	testobs_cert(db, 2, 3, 1); /* intermediate */
+	testobs_cert(db, 3, 3, 1); /* root */
+	testobs_cert(db, 4, 2, 0); /* leaf Y */
+	testobs_chain(db, 1, (int[]){ 1, 2 }, 2);
+	testobs_chain(db, 2, (int[]){ 1, 2, 3 }, 3);
+	testobs_chain(db, 3, (int[]){ 4, 2 }, 2);
+	testobs_chain(db, 4, (int[]){ 4, 2, 3 }, 3);
 	/* address A: chain X, then chain Y */
-	add_obs(1, "192.0.2.1", "ok", 1, 2, 100, 200);
-	add_obs(2, "192.0.2.1", "ok", 3, 4, 300, 400);
+	testobs_obs(db, 1, 1, "192.0.2.1", "ok", 1, 2, 100, 200);
+	testobs_obs(db, 2, 1, "192.0.2.1", "ok", 3, 4, 300, 400);
 	/* address B: chain X twice with the same last_seen: the higher id wins */
-	add_obs(3, "192.0.2.2", "ok", 1, 2, 100, 400);
-	add_obs(4, "192.0.2.2", "untrusted", 1, 0, 350, 400);
+	testobs_obs(db, 3, 1, "192.0.2.2", "ok", 1, 2, 100, 400);
+	testobs_obs(db, 4, 1, "192.0.2.2", "untrusted", 1, 0, 350, 400);
 	/* address C appears much later: A and B are then gone (not seen for a day) */
-	add_obs(5, "192.0.2.3", "ok", 3, 4, 200000, 300000);
-	add_obs(6, "192.0.2.4", "ok", 3, 4, 200000, 300000 - 86400);	 /* exactly a day: kept */
-	add_obs(7, "192.0.2.5", "ok", 3, 4, 200000, 300000 - 86400 - 1); /* gone */
+	testobs_obs(db, 5, 1, "192.0.2.3", "ok", 3, 4, 200000, 300000);
+	testobs_obs(db, 6, 1, "192.0.2.4", "ok", 3, 4, 200000,
+		    300000 - 86400); /* exactly a day: kept */
+	testobs_obs(db, 7, 1, "192.0.2.5", "ok", 3, 4, 200000, 300000 - 86400 - 1); /* gone */
 	return 0;
 }
 
