@@ -99,7 +99,7 @@ void rd_sb_add(struct strbuf *sb, const char *fmt, ...)
 		return;
 	/* past the cap: keep the head that fits, and clear the error */
 	char cut[RD_SB_MAX + 1];
-	size_t room = RD_SB_MAX - strbuf_len(sb);
+	size_t room = (sb->max < RD_SB_MAX ? sb->max : RD_SB_MAX) - strbuf_len(sb);
 	strbuf_truncate(sb, strbuf_len(sb));
 	va_start(ap, fmt);
 	rc = vsnprintf(cut, room + 1, fmt, ap);
@@ -110,7 +110,7 @@ void rd_sb_add(struct strbuf *sb, const char *fmt, ...)
 
 void rd_sb_str(struct strbuf *sb, const char *str)
 {
-	size_t room = RD_SB_MAX - strbuf_len(sb), len = strlen(str);
+	size_t room = sb->max - strbuf_len(sb), len = strlen(str);
 	strbuf_add(sb, str, len < room ? len : room);
 }
 

@@ -150,6 +150,7 @@ double rd_unaccounted(const struct rd_appcov *ac);
  * Sentences are built in a strbuf from rd_sb_new() with the rd_sb_* adders,
  * which cut the text at RD_SB_MAX bytes instead of failing (harmless:
  * sentences are for people); only -ENOMEM sticks, and rd_sb_push() reports it.
+ * The adders cut a strbuf with a smaller cap at its own cap.
  */
 #define RD_SB_MAX 1535
 /** An empty sentence buffer (allocates nothing). */

@@ -1901,6 +1901,22 @@ static void test_sentence_cut_table(void **state)
 	}
 }
 
+/* A buffer with a smaller cap is cut at its own cap. */
+static void test_sentence_cut_small_cap(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 10);
+	rd_sb_str(&sb, "0123");
+	rd_sb_add(&sb, "%s-%d", "456", 789);
+	assert_string_equal(strbuf_ptr(&sb), "0123456-78");
+	rd_sb_str(&sb, "x");
+	rd_sb_add(&sb, "%d", 1);
+	assert_string_equal(strbuf_ptr(&sb), "0123456-78");
+	assert_int_equal(strbuf_err(&sb), 0);
+	strbuf_free(&sb);
+}
+
 /* rd_sb_push drops the sentence, without error, once the list is full. */
 static void test_sentence_push_full(void **state)
 {
@@ -1923,6 +1939,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_covers_table),
 		cmocka_unit_test(test_sentence_cut_table),
 		cmocka_unit_test(test_sentence_push_full),
+		cmocka_unit_test(test_sentence_cut_small_cap),
 		cmocka_unit_test(test_pattern_specificity_order),
 		cmocka_unit_test(test_policy_enforces_table),
 		cmocka_unit_test_teardown(test_scenarios_table, reset),
