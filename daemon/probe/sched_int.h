@@ -99,7 +99,7 @@ struct scheduler {
 	int evfd; /* resolver and probe-now wake-ups */
 
 	struct sep **eps;
-	size_t neps;
+	size_t neps, epscap;
 	struct sep *due_head, *due_tail;     /* due, not started */
 	struct sep *ready_head, *ready_tail; /* resolved, addresses left to start */
 	int resolving;

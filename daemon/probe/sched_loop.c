@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "base/array.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "model/outcome.h"
@@ -105,21 +106,12 @@ static void pass_check(struct scheduler *s)
 
 /* A new endpoint (@row) resumes from next_probe_at, else last_probe_at +
  * interval, else at a random second of the first minute. */
-static struct sep *ep_add(struct scheduler *s, const struct schedule_endpoint *row, time_t now,
-			  size_t *cap)
+static struct sep *ep_add(struct scheduler *s, const struct schedule_endpoint *row, time_t now)
 {
 	struct sep *n = calloc(1, sizeof(*n));
-	if (!n)
+	if (!n || ARRAY_RESERVE(s->eps, s->epscap, s->neps + 1, ARRAY_MAX_ITEMS)) {
+		free(n);
 		return NULL;
-	if (s->neps == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct sep **nv = realloc(s->eps, c * sizeof(*nv));
-		if (!nv) {
-			free(n);
-			return NULL;
-		}
-		s->eps = nv;
-		*cap = c;
 	}
 	s->eps[s->neps++] = n;
 	n->id = row->id;
@@ -147,7 +139,6 @@ static bool set_name(char **field, const char *v)
 struct load_ctx {
 	struct scheduler *s;
 	time_t now;
-	size_t cap;
 };
 
 /* schedule_endpoints(): one enabled endpoint. */
@@ -157,7 +148,7 @@ static int load_one(void *ud, const struct schedule_endpoint *row, char *err, si
 	struct scheduler *s = c->s;
 	struct sep *e = find_ep(s, row->id);
 	if (!e) {
-		if (!(e = ep_add(s, row, c->now, &c->cap)))
+		if (!(e = ep_add(s, row, c->now)))
 			return util_err(err, errlen, -ENOMEM, "out of memory");
 	} else if (!row->has_discovered && e->st == E_IDLE) {
 		e->discover_due = 0; /* reset (a chain change): discover at once */
@@ -177,7 +168,7 @@ static int load_one(void *ud, const struct schedule_endpoint *row, char *err, si
 
 int sched_load_endpoints(struct scheduler *s, char *err, size_t errlen)
 {
-	struct load_ctx c = { .s = s, .now = util_now(), .cap = s->neps };
+	struct load_ctx c = { .s = s, .now = util_now() };
 	for (size_t i = 0; i < s->neps; i++)
 		s->eps[i]->removed = true;
 	int rc = schedule_endpoints(s->rdb, load_one, &c, err, errlen);
