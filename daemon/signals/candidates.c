@@ -591,7 +591,7 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 		al->kind = "candidate_would_strand";
 		snprintf(al->fingerprint, sizeof(al->fingerprint), "candidate_would_strand-%.16s",
 			 json_string_value(json_object_get(c, "leaf_sha256")));
-		al->severity = max > 0 ? "critical" : "warning";
+		al->severity = max > 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING;
 		/* The worst endpoint and app name the alert. */
 		json_t *eps = json_object_get(v, "endpoints"), *ep;
 		size_t k;
