@@ -676,10 +676,14 @@ int candidates_api_post_value(struct db *db, const char *actor, const char *ca_f
 				json_string_length(pem), source,
 				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
 				&existed, err, errlen);
+	if (rc == -EINVAL)
+		return 400;
+	if (rc == -ENOSPC)
+		return 409;
 	if (rc)
-		return rc == -EINVAL ? 400 : rc == -ENOSPC ? 409 : 500;
-	if (candidates_json(db, id, resp, err, errlen))
-		return 500;
+		return rc;
+	if ((rc = candidates_json(db, id, resp, err, errlen)))
+		return rc == -ENOENT ? -EIO : rc;
 	return existed ? 200 : 201;
 }
 

@@ -190,8 +190,9 @@ int reports_store(struct db *db, const struct report *r, const char *source, tim
 /**
  * Handler of POST /api/v1/reports. Returns an HTTP status: 202 stored, 400
  * bad report (message in @err names the field), 413 body over the cap, 429
- * rate-limited for @source_ip, 500 database failure. Counts every outcome in
- * @lim. The body need not be NUL-terminated.
+ * rate-limited for @source_ip, or a negative errno when storing failed
+ * (-EBUSY: the database is busy). Counts every outcome in @lim. The body
+ * need not be NUL-terminated.
  */
 int reports_ingest(struct db *db, const char *body, size_t len, const char *source_ip, time_t now,
 		   struct reports_limits *lim, char *err, size_t errlen);

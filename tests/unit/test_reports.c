@@ -485,7 +485,7 @@ static void test_reports_ingest_never_stores_half(void **state)
 			 0);
 	char *b = body("trustkit-ios.json", pem_leaf, pem_inter, pem_root);
 	assert_int_equal(reports_ingest(db, b, strlen(b), "192.0.2.1", NOW, lim, err, sizeof(err)),
-			 500);
+			 -EIO);
 	assert_non_null(strstr(err, "disk on fire"));
 	assert_int_equal(q(db, "SELECT count(*) FROM reports"), 0);
 	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), 0);
