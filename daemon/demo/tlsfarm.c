@@ -392,7 +392,7 @@ uint16_t tlsfarm_port(const struct tlsfarm *f)
 
 uint64_t tlsfarm_handshakes(const struct tlsfarm *f)
 {
-	return atomic_load(&((struct tlsfarm *)f)->handshakes);
+	return atomic_load(&f->handshakes);
 }
 
 void tlsfarm_free(struct tlsfarm *f)

@@ -171,9 +171,10 @@ struct x509_verdict {
  * against the leaf. @presented_info (may be NULL) holds the already parsed
  * x509_cert_info of @presented, in the same order, to copy instead of
  * re-parsing. Returns 0 (the verdict says whether it is trusted) or a
- * negative errno on a parse/memory failure.
+ * negative errno on a parse/memory failure. @t is not const: its caches
+ * (anchors, issuers, copy mode) are updated, thread-safely.
  */
-int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+int x509_validate(struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
 		  const struct x509_chain *presented_info, const char *hostname,
 		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen);
 
@@ -235,11 +236,11 @@ struct x509_paths {
  * path. A path is trusted when gnutls_x509_crt_list_verify() accepts it
  * against its anchor alone, time checks disabled (the caller checks
  * validity at its own time). At most X509_PATHS_MAX paths of X509_PATH_MAX
- * certificates. 0 or -ENOMEM; free with x509_paths_clear().
+ * certificates. @t's copy of its anchors is loaded on first use (under its
+ * lock). 0 or -ENOMEM; free with x509_paths_clear().
  */
-int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
-		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
-		     size_t errlen);
+int x509_paths_build(struct x509_trust *t, gnutls_x509_crt_t leaf, const gnutls_x509_crt_t *pool,
+		     size_t npool, struct x509_paths *out, char *err, size_t errlen);
 /** NULL-safe. */
 void x509_paths_clear(struct x509_paths *p);
 
