@@ -177,7 +177,7 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert_info *out, 
 		    size_t errlen)
 {
 	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t d = { (unsigned char *)der, (unsigned)len };
+	gnutls_datum_t d = x509_datum(der, len);
 	int rc;
 
 	memset(out, 0, sizeof(*out));

@@ -20,6 +20,16 @@
 #define X509_MAX_FILE	     (8 * 1024 * 1024) /**< largest PEM/DER file read */
 #define X509_MAX_DN	     4096	       /**< longest subject/issuer string kept */
 
+/**
+ * A gnutls_datum_t over @len bytes at @p, for GnuTLS calls that only read
+ * it (they take a const gnutls_datum_t *, whose data pointer has no const):
+ * the one place that drops the const of read-only input.
+ */
+static inline gnutls_datum_t x509_datum(const void *p, size_t len)
+{
+	return (gnutls_datum_t){ .data = (unsigned char *)(uintptr_t)p, .size = (unsigned)len };
+}
+
 /** One parsed certificate. All fields owned by the struct (x509_cert_info_clear). */
 struct x509_cert_info {
 	uint8_t *der; /**< copy of the DER encoding */

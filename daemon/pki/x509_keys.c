@@ -211,7 +211,7 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	/* A DER bundle: certificates back to back. */
 	size_t pos = 0, n;
 	while (pos < len && (n = x509_der_seq_len(data + pos, len - pos)) != 0) {
-		gnutls_datum_t d = { (unsigned char *)data + pos, (unsigned)n };
+		gnutls_datum_t d = x509_datum(data + pos, n);
 		if (key_from_cert(kv, &d, NULL, 0) != 0)
 			break;
 		pos += n;
@@ -224,7 +224,7 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	if (x509_der_seq_len(data, len) != len)
 		return util_err(err, errlen, -EINVAL,
 				"neither PEM nor a complete DER structure (truncated or garbage)");
-	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	gnutls_datum_t d = x509_datum(data, len);
 	if (key_from_csr(kv, &d, NULL, 0) == 0 || key_from_pubkey(kv, &d, NULL, 0) == 0 ||
 	    key_from_privkey(kv, &d, NULL, 0) == 0)
 		return 0;

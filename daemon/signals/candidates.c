@@ -71,7 +71,7 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 	if (len == 0 || len > CANDIDATES_MAX_FILE)
 		return util_err(err, errlen, -EINVAL, "chain: empty or larger than %d bytes",
 				CANDIDATES_MAX_FILE);
-	gnutls_datum_t in = { (unsigned char *)(uintptr_t)data, (unsigned)len };
+	gnutls_datum_t in = x509_datum(data, len);
 	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
 	int rc = gnutls_x509_crt_list_import2(&c->crts, &c->n, &in,
 					      pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0);
