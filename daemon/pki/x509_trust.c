@@ -65,8 +65,12 @@ static int trust_load_file(struct x509_trust *t, const char *path, char *err, si
 	}
 	for (size_t i = 0; i < ch.n; i++) {
 		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
-		if (gnutls_x509_crt_init(&crts[i]) < 0 ||
-		    gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
+		if (gnutls_x509_crt_init(&crts[i]) < 0) {
+			crts[i] = NULL;
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+		if (gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
 			rc = util_err(err, errlen, -EINVAL, "%s: certificate %zu unusable", path,
 				      i + 1);
 			goto out;
