@@ -225,9 +225,15 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 		return util_err(err, errlen, -EINVAL,
 				"neither PEM nor a complete DER structure (truncated or garbage)");
 	gnutls_datum_t d = x509_datum(data, len);
-	if (key_from_csr(kv, &d, NULL, 0) == 0 || key_from_pubkey(kv, &d, NULL, 0) == 0 ||
-	    key_from_privkey(kv, &d, NULL, 0) == 0)
-		return 0;
+	/* Each kind in turn while the data is not of it (-EINVAL); any other
+	 * failure (out of memory) is the answer. */
+	int rc = key_from_csr(kv, &d, NULL, 0);
+	if (rc == -EINVAL)
+		rc = key_from_pubkey(kv, &d, NULL, 0);
+	if (rc == -EINVAL)
+		rc = key_from_privkey(kv, &d, NULL, 0);
+	if (rc != -EINVAL)
+		return rc ? util_err(err, errlen, rc, "%s", strerror(-rc)) : 0;
 	return util_err(
 		err, errlen, -EINVAL,
 		"DER data is not a certificate, CSR, public key or unencrypted private key");
