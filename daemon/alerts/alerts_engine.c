@@ -136,12 +136,11 @@ struct alerts_engine *alerts_engine_new(const struct config *cfg, const char *db
 		util_err(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (strlen(db_path) >= sizeof(e->db_path)) {
+	if (util_path(e->db_path, sizeof(e->db_path), "%s", db_path)) {
 		util_err(err, errlen, -ENAMETOOLONG, "database path too long");
 		free(e);
 		return NULL;
 	}
-	snprintf(e->db_path, sizeof(e->db_path), "%s", db_path);
 	e->cfg = *cfg;
 	e->extra = extra;
 	e->poked = true; /* first evaluation at once */

@@ -255,12 +255,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct parse_ctx p = { c, path, err, errlen, 0, NULL, 0 };
+	if (util_path(c->source, sizeof(c->source), "%s", path))
+		return util_err(err, errlen, -ENAMETOOLONG, "configuration path too long");
 	p.f = fopen(path, "re");
 	if (!p.f)
 		return util_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	int rc = ini_parse_stream(read_line, &p, on_entry, &p);
 	fclose(p.f);
-	snprintf(c->source, sizeof(c->source), "%s", path);
 	if (p.failed)
 		return -EINVAL;
 	if (rc > 0)

@@ -26,6 +26,21 @@ int util_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
+int util_path(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!out || outlen == 0)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= outlen) {
+		out[0] = '\0';
+		return n < 0 ? -EINVAL : -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 static int parse_digits(const char *s, int n, int *out)
 {
 	int v = 0;

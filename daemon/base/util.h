@@ -20,6 +20,13 @@
 int util_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/**
+ * Format a file-system path into @out (@outlen bytes) as snprintf does. A
+ * path that does not fit is an error, not a silently different file.
+ * Returns 0, or -ENAMETOOLONG (then @out is "") or -EINVAL on a format error.
+ */
+int util_path(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /** Parse "YYYY-MM-DD" (strictly; a real calendar day) to 00:00:00 UTC. 0 or -EINVAL. */
 int util_parse_date(const char *s, time_t *out);
 /** Parse "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" to UTC. 0 or -EINVAL. */

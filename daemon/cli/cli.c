@@ -108,12 +108,38 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_action(const char *cmd, const char *usage, const char *actions, int *argc, char ***argv,
-	       const char **action)
+const struct cli_action *cli_action_find(const struct cli_action *table, const char *name)
+{
+	for (const struct cli_action *a = table; a->name; a++)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
+
+const char *cli_action_list(const struct cli_action *table, const char *last, char *buf, size_t len)
+{
+	size_t off = 0;
+	if (len)
+		buf[0] = '\0';
+	for (const struct cli_action *a = table; a->name && off < len; a++) {
+		const char *sep = a == table ? "" : a[1].name ? ", " : last;
+		int n = snprintf(buf + off, len - off, "%s%s", sep, a->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
+
+int cli_action(const char *cmd, const char *usage, const struct cli_action *actions,
+	       const char *last, int *argc, char ***argv, const char **action)
 {
 	if (*argc < 2) {
-		if (actions)
-			return cli_usage_error(cmd, "missing action (%s)", actions);
+		char names[256];
+		if (last)
+			return cli_usage_error(
+				cmd, "missing action (%s)",
+				cli_action_list(actions, last, names, sizeof(names)));
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
@@ -127,6 +153,27 @@ int cli_action(const char *cmd, const char *usage, const char *actions, int *arg
 	optind = 0;
 	return CLI_CONTINUE;
 }
+
+int cli_action_run(const char *cmd, const struct cli_action *table, const char *action,
+		   bool list_unknown, void *opts, int npos, char **pos)
+{
+	const struct cli_action *a = cli_action_find(table, action);
+	if (a)
+		return a->fn(opts, npos, pos);
+	if (!list_unknown)
+		return cli_usage_error(cmd, "unknown action '%s'", action);
+	char names[256];
+	return cli_usage_error(cmd, "unknown action '%s' (%s)", action,
+			       cli_action_list(table, ", ", names, sizeof(names)));
+}
+
+const struct cli_action_table cli_action_tables[] = {
+	{ "webhook", cli_webhook_actions },   { "alert", cli_alert_actions },
+	{ "audit", cli_audit_actions },	      { "endpoint", cli_endpoint_actions },
+	{ "app", cli_app_actions },	      { "plan", cli_plan_actions },
+	{ "token", cli_token_actions },	      { "candidate", cli_candidate_actions },
+	{ "adoption", cli_adoption_actions }, { NULL, NULL },
+};
 
 /* A user name fit for the audit log: printable ASCII without spaces. */
 static bool sane_user(const char *u)

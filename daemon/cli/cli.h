@@ -93,17 +93,69 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 #define CLI_CONTINUE (-1)
 
 /**
+ * One action of a command with actions (`pinwatch alert list`): its word, the
+ * function that runs it and a one-line summary. A command's table ends with a
+ * row whose name is NULL. @fn gets the command's options (its own struct, as
+ * the command passes it) and what is left of the command line: the operands
+ * after the options, or, for actions that parse their own options, the
+ * action's argv (argv[0] the action word). It returns an EXIT_* code.
+ */
+struct cli_action {
+	const char *name;
+	int (*fn)(void *opts, int npos, char **pos);
+	const char *summary;
+};
+
+/** The row of @table named @name, or NULL. */
+const struct cli_action *cli_action_find(const struct cli_action *table, const char *name);
+
+/**
+ * The names of @table's actions into @buf: "a, b, c", or "a, b or c" when
+ * @last is " or " (@last separates the last two). Truncated to fit @len.
+ * Returns @buf.
+ */
+const char *cli_action_list(const struct cli_action *table, const char *last, char *buf,
+			    size_t len);
+
+/**
  * Take the action word of `pinwatch CMD ACTION [options] [ARGS]` (*@argv[0]
  * is CMD). "--help" or "-h" in its place prints @usage to stdout: EXIT_OK.
  * No word at all: EXIT_USAGE after cli_usage_error(@cmd, "missing action
- * (@actions)"), or after printing @usage to stderr when @actions is NULL.
+ * (a, b, c)") with @actions's names as cli_action_list(@actions, @last)
+ * joins them, or after printing @usage to stderr when @last is NULL.
  * Otherwise sets *@action to the word (any other text, options included:
  * the caller names unknown actions), drops CMD from *@argc and *@argv so that
  * the action stands where getopt_long() expects the program name, resets
  * getopt (optind = 0) and returns CLI_CONTINUE.
  */
-int cli_action(const char *cmd, const char *usage, const char *actions, int *argc, char ***argv,
-	       const char **action);
+int cli_action(const char *cmd, const char *usage, const struct cli_action *actions,
+	       const char *last, int *argc, char ***argv, const char **action);
+
+/**
+ * Run the action of @table named @action with @opts and the operands @pos;
+ * an unknown action is a usage error "unknown action 'X'", followed by
+ * " (a, b, c)" when @list_unknown.
+ */
+int cli_action_run(const char *cmd, const struct cli_action *table, const char *action,
+		   bool list_unknown, void *opts, int npos, char **pos);
+
+/** The action tables of the commands with actions, for tests and help. */
+struct cli_action_table {
+	const char *cmd;
+	const struct cli_action *actions;
+};
+/** Every command with actions; ends with a row whose cmd is NULL. */
+extern const struct cli_action_table cli_action_tables[];
+
+extern const struct cli_action cli_webhook_actions[];
+extern const struct cli_action cli_alert_actions[];
+extern const struct cli_action cli_audit_actions[];
+extern const struct cli_action cli_endpoint_actions[];
+extern const struct cli_action cli_app_actions[];
+extern const struct cli_action cli_plan_actions[];
+extern const struct cli_action cli_token_actions[];
+extern const struct cli_action cli_candidate_actions[];
+extern const struct cli_action cli_adoption_actions[];
 
 /** The database path chosen by @g (--db, $PINWATCH_DB, [storage] path); after cli_load_config. */
 const char *cli_db_path(struct cli_global *g);

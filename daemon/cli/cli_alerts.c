@@ -60,6 +60,39 @@ static int parse_id(const char *cmd, const char *s, int64_t *id)
 	return 0;
 }
 
+/* The one ID operand of `pinwatch CMD ACTION ID` (@missing: the usage error
+ * without it) and the database. EXIT_*. */
+static int id_operand_db(struct cli_global *g, const char *cmd, const char *missing, int npos,
+			 char **pos, int64_t *id, struct db **db)
+{
+	int rc;
+	if (npos != 1)
+		return cli_usage_error(cmd, "%s", missing);
+	if ((rc = parse_id(cmd, pos[0], id)))
+		return rc;
+	return cli_open_db(g, 0, db);
+}
+
+/* No operands (`pinwatch CMD ACTION` alone), then the database; EXIT_*. */
+static int no_operands_db(struct cli_global *g, const char *cmd, const char *action, int npos,
+			  unsigned flags, struct db **db)
+{
+	if (npos)
+		return cli_usage_error(cmd, "%s takes no arguments", action);
+	return cli_open_db(g, flags, db);
+}
+
+/* Close @db after an action's store call; @rc's error is logged as "@what:
+ * @err" and is EXIT_RUNTIME, or @enoent_exit for -ENOENT. EXIT_*. */
+static int action_done(struct db *db, int rc, const char *what, const char *err, int enoent_exit)
+{
+	db_close(db);
+	if (!rc)
+		return EXIT_OK;
+	log_err("%s: %s", what, err);
+	return rc == -ENOENT ? enoent_exit : EXIT_RUNTIME;
+}
+
 static int read_secret_file(const char *path, char *out, size_t outlen)
 {
 	char err[ERRLEN], *buf = NULL;
@@ -99,6 +132,202 @@ static const char *esc(const char *s, char *buf, size_t len)
 	return log_escape(s ? s : "", buf, len);
 }
 
+/* The options of `pinwatch webhook`, every action's. */
+struct webhook_opts {
+	struct cli_global g;
+	const char *format, *secret, *secret_file, *minsev;
+	bool json, given_up_only;
+};
+
+static int webhook_add_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char secret_buf[WEBHOOK_SECRET_MAX + 2], err[ERRLEN];
+	const char *secret = o->secret;
+	enum webhook_format fmt;
+	struct db *db = NULL;
+	int64_t id = 0;
+	int rc;
+
+	if (npos != 1)
+		return cli_usage_error("webhook", "add needs exactly one URL");
+	if (webhook_format_parse(o->format, &fmt))
+		return cli_usage_error("webhook", "--format must be generic or slack");
+	if (!!o->secret == !!o->secret_file)
+		return cli_usage_error("webhook", "give one of --secret or --secret-file");
+	if (o->secret_file) {
+		if ((rc = read_secret_file(o->secret_file, secret_buf, sizeof(secret_buf))))
+			return rc;
+		secret = secret_buf;
+	}
+	if (webhook_url_check(pos[0], err, sizeof(err)))
+		return cli_usage_error("webhook", "%s", err);
+	if ((rc = cli_open_db(&o->g, 0, &db)))
+		return rc;
+	rc = webhook_add(db, cli_actor(), pos[0], fmt, secret, o->minsev, util_now(), &id, err,
+			 sizeof(err));
+	explicit_bzero(secret_buf, sizeof(secret_buf));
+	db_close(db);
+	if (rc) {
+		log_err("webhook add: %s", err);
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	printf("webhook %lld added\n", (long long)id);
+	return EXIT_OK;
+}
+
+static int webhook_list_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	json_t *arr;
+	int rc;
+
+	(void)pos;
+	if ((rc = no_operands_db(&o->g, "webhook", "list", npos, 0, &db)))
+		return rc;
+	rc = webhook_list_json(db, &arr, err, sizeof(err));
+	if ((rc = action_done(db, rc, "webhook list", err, EXIT_RUNTIME)))
+		return rc;
+	if (o->json)
+		return cli_print_json(arr);
+	size_t i;
+	json_t *w;
+	printf("%-4s %-8s %-9s %-8s %-8s %-8s %s\n", "ID", "FORMAT", "MIN-SEV", "ENABLED",
+	       "PENDING", "GAVE-UP", "URL");
+	json_array_foreach(arr, i, w)
+	{
+		printf("%-4lld %-8s %-9s %-8s %-8lld %-8lld %s\n",
+		       (long long)json_integer_value(json_object_get(w, "id")),
+		       json_string_value(json_object_get(w, "format")),
+		       json_string_value(json_object_get(w, "min_severity")),
+		       json_is_true(json_object_get(w, "enabled")) ? "yes" : "no",
+		       (long long)json_integer_value(json_object_get(w, "pending")),
+		       (long long)json_integer_value(json_object_get(w, "given_up")),
+		       json_string_value(json_object_get(w, "url")));
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
+
+static int webhook_remove_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int64_t id = 0;
+	int rc =
+		id_operand_db(&o->g, "webhook", "remove needs one webhook ID", npos, pos, &id, &db);
+	if (rc)
+		return rc;
+	rc = webhook_remove(db, cli_actor(), id, err, sizeof(err));
+	if ((rc = action_done(db, rc, "webhook remove", err, EXIT_USAGE)))
+		return rc;
+	printf("webhook %lld removed\n", (long long)id);
+	return EXIT_OK;
+}
+
+static int webhook_test_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int64_t id = 0;
+	long status = 0;
+	int rc = id_operand_db(&o->g, "webhook", "test needs one webhook ID", npos, pos, &id, &db);
+	if (rc)
+		return rc;
+	rc = webhook_test(db, &o->g.cfg, id, &status, err, sizeof(err));
+	if ((rc = action_done(db, rc, "webhook test", err, EXIT_USAGE)))
+		return rc;
+	printf("webhook %lld answered HTTP %ld\n", (long long)id, status);
+	return EXIT_OK;
+}
+
+static int webhook_flush_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int delivered = 0, rc;
+
+	(void)pos;
+	if ((rc = no_operands_db(&o->g, "webhook", "flush", npos, 0, &db)))
+		return rc;
+	rc = webhook_deliver_due(db, &o->g.cfg, util_now(), &delivered, err, sizeof(err));
+	int64_t pending = 0, given_up = 0;
+	(void)webhook_outbox_counts(db, &pending, &given_up);
+	if ((rc = action_done(db, rc, "webhook flush", err, EXIT_RUNTIME)))
+		return rc;
+	printf("delivered %d, pending %lld, given up %lld\n", delivered, (long long)pending,
+	       (long long)given_up);
+	return EXIT_OK;
+}
+
+static int webhook_outbox_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	json_t *arr;
+	int rc;
+
+	(void)pos;
+	if ((rc = no_operands_db(&o->g, "webhook", "outbox", npos, DB_NO_CREATE, &db)))
+		return rc;
+	rc = webhook_outbox_json(db, o->given_up_only ? "given_up" : NULL, 1000, &arr, err,
+				 sizeof(err));
+	if ((rc = action_done(db, rc, "webhook outbox", err, EXIT_RUNTIME)))
+		return rc;
+	if (o->json)
+		return cli_print_json(arr);
+	size_t i;
+	json_t *r;
+	char t[32], e[1024];
+	printf("%-6s %-8s %-9s %-8s %-20s %s\n", "ID", "WEBHOOK", "STATE", "ATTEMPTS",
+	       "NEXT-ATTEMPT", "LAST-ERROR");
+	json_array_foreach(arr, i, r)
+	{
+		fmt_opt_time(json_object_get(r, "next_attempt_at"), t, sizeof(t));
+		printf("%-6lld %-8lld %-9s %-8lld %-20s %s\n",
+		       (long long)json_integer_value(json_object_get(r, "id")),
+		       (long long)json_integer_value(json_object_get(r, "webhook_id")),
+		       json_string_value(json_object_get(r, "state")),
+		       (long long)json_integer_value(json_object_get(r, "attempts")), t,
+		       esc(json_string_value(json_object_get(r, "last_error")), e, sizeof(e)));
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
+
+static int webhook_retry_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int64_t id = 0;
+	int rc = id_operand_db(&o->g, "webhook", "retry needs one outbox ID", npos, pos, &id, &db);
+	if (rc)
+		return rc;
+	rc = webhook_outbox_retry(db, cli_actor(), id, util_now(), err, sizeof(err));
+	if ((rc = action_done(db, rc, "webhook retry", err, EXIT_USAGE)))
+		return rc;
+	printf("outbox row %lld queued again\n", (long long)id);
+	return EXIT_OK;
+}
+
+const struct cli_action cli_webhook_actions[] = {
+	{ "add", webhook_add_action, "add a webhook (URL, format, secret)" },
+	{ "list", webhook_list_action, "list webhooks with their outbox counts" },
+	{ "remove", webhook_remove_action, "remove a webhook" },
+	{ "test", webhook_test_action, "send one test notification now" },
+	{ "flush", webhook_flush_action, "deliver due outbox rows now" },
+	{ "outbox", webhook_outbox_action, "list queued and given-up notifications" },
+	{ "retry", webhook_retry_action, "queue a given-up notification again" },
+	{ NULL, NULL, NULL },
+};
+
 int cmd_webhook(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -112,40 +341,36 @@ int cmd_webhook(int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_global g = { 0 };
-	bool given_up_only = false;
-	const char *format = "generic", *secret = NULL, *secret_file = NULL, *minsev = NULL;
-	char secret_buf[WEBHOOK_SECRET_MAX + 2], err[ERRLEN];
-	bool json = false;
+	struct webhook_opts o = { .format = "generic" };
 	int opt, rc;
 
 	const char *action;
-	if ((rc = cli_action("webhook", webhook_usage, "add, list, remove, test, flush", &argc,
-			     &argv, &action)) != CLI_CONTINUE)
+	if ((rc = cli_action("webhook", webhook_usage, cli_webhook_actions, ", ", &argc, &argv,
+			     &action)) != CLI_CONTINUE)
 		return rc;
 	/* A receiver closing early must not kill us (libcurl runs with NOSIGNAL). */
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&o.g, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'f':
-			format = optarg;
+			o.format = optarg;
 			break;
 		case 's':
-			secret = optarg;
+			o.secret = optarg;
 			break;
 		case 'S':
-			secret_file = optarg;
+			o.secret_file = optarg;
 			break;
 		case 'm':
-			minsev = optarg;
+			o.minsev = optarg;
 			break;
 		case 'j':
-			json = true;
+			o.json = true;
 			break;
 		case 'g':
-			given_up_only = true;
+			o.given_up_only = true;
 			break;
 		case 'h':
 			fputs(webhook_usage, stdout);
@@ -154,191 +379,33 @@ int cmd_webhook(int argc, char **argv)
 			return cli_usage_error("webhook", "unknown option");
 		}
 	}
-	char **pos = argv + optind;
-	int npos = argc - optind;
-	struct db *db = NULL;
-	time_t now = util_now();
-
-	if (!strcmp(action, "add")) {
-		enum webhook_format fmt;
-		int64_t id = 0;
-		if (npos != 1)
-			return cli_usage_error("webhook", "add needs exactly one URL");
-		if (webhook_format_parse(format, &fmt))
-			return cli_usage_error("webhook", "--format must be generic or slack");
-		if (!!secret == !!secret_file)
-			return cli_usage_error("webhook", "give one of --secret or --secret-file");
-		if (secret_file) {
-			if ((rc = read_secret_file(secret_file, secret_buf, sizeof(secret_buf))))
-				return rc;
-			secret = secret_buf;
-		}
-		if (webhook_url_check(pos[0], err, sizeof(err)))
-			return cli_usage_error("webhook", "%s", err);
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		rc = webhook_add(db, cli_actor(), pos[0], fmt, secret, minsev, now, &id, err,
-				 sizeof(err));
-		explicit_bzero(secret_buf, sizeof(secret_buf));
-		db_close(db);
-		if (rc) {
-			log_err("webhook add: %s", err);
-			return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-		printf("webhook %lld added\n", (long long)id);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "list")) {
-		json_t *arr;
-		if (npos)
-			return cli_usage_error("webhook", "list takes no arguments");
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		rc = webhook_list_json(db, &arr, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("webhook list: %s", err);
-			return EXIT_RUNTIME;
-		}
-		if (json)
-			return cli_print_json(arr);
-		size_t i;
-		json_t *w;
-		printf("%-4s %-8s %-9s %-8s %-8s %-8s %s\n", "ID", "FORMAT", "MIN-SEV", "ENABLED",
-		       "PENDING", "GAVE-UP", "URL");
-		json_array_foreach(arr, i, w)
-		{
-			printf("%-4lld %-8s %-9s %-8s %-8lld %-8lld %s\n",
-			       (long long)json_integer_value(json_object_get(w, "id")),
-			       json_string_value(json_object_get(w, "format")),
-			       json_string_value(json_object_get(w, "min_severity")),
-			       json_is_true(json_object_get(w, "enabled")) ? "yes" : "no",
-			       (long long)json_integer_value(json_object_get(w, "pending")),
-			       (long long)json_integer_value(json_object_get(w, "given_up")),
-			       json_string_value(json_object_get(w, "url")));
-		}
-		json_decref(arr);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "remove") || !strcmp(action, "test")) {
-		int64_t id = 0;
-		if (npos != 1)
-			return cli_usage_error("webhook", "%s needs one webhook ID", action);
-		if ((rc = parse_id("webhook", pos[0], &id)))
-			return rc;
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		if (!strcmp(action, "remove")) {
-			rc = webhook_remove(db, cli_actor(), id, err, sizeof(err));
-			db_close(db);
-			if (rc) {
-				log_err("webhook remove: %s", err);
-				return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-			}
-			printf("webhook %lld removed\n", (long long)id);
-			return EXIT_OK;
-		}
-		long status = 0;
-		rc = webhook_test(db, &g.cfg, id, &status, err, sizeof(err));
-		db_close(db);
-		if (rc == -ENOENT) {
-			log_err("webhook test: %s", err);
-			return EXIT_USAGE;
-		}
-		if (rc) {
-			log_err("webhook test: %s", err);
-			return EXIT_RUNTIME;
-		}
-		printf("webhook %lld answered HTTP %ld\n", (long long)id, status);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "flush")) {
-		int delivered = 0;
-		if (npos)
-			return cli_usage_error("webhook", "flush takes no arguments");
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		rc = webhook_deliver_due(db, &g.cfg, now, &delivered, err, sizeof(err));
-		int64_t pending = 0, given_up = 0;
-		(void)webhook_outbox_counts(db, &pending, &given_up);
-		db_close(db);
-		if (rc) {
-			log_err("webhook flush: %s", err);
-			return EXIT_RUNTIME;
-		}
-		printf("delivered %d, pending %lld, given up %lld\n", delivered, (long long)pending,
-		       (long long)given_up);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "outbox")) {
-		json_t *arr;
-		if (npos)
-			return cli_usage_error("webhook", "outbox takes no arguments");
-		if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)))
-			return rc;
-		rc = webhook_outbox_json(db, given_up_only ? "given_up" : NULL, 1000, &arr, err,
-					 sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("webhook outbox: %s", err);
-			return EXIT_RUNTIME;
-		}
-		if (json)
-			return cli_print_json(arr);
-		size_t i;
-		json_t *o;
-		char t[32], e[1024];
-		printf("%-6s %-8s %-9s %-8s %-20s %s\n", "ID", "WEBHOOK", "STATE", "ATTEMPTS",
-		       "NEXT-ATTEMPT", "LAST-ERROR");
-		json_array_foreach(arr, i, o)
-		{
-			fmt_opt_time(json_object_get(o, "next_attempt_at"), t, sizeof(t));
-			printf("%-6lld %-8lld %-9s %-8lld %-20s %s\n",
-			       (long long)json_integer_value(json_object_get(o, "id")),
-			       (long long)json_integer_value(json_object_get(o, "webhook_id")),
-			       json_string_value(json_object_get(o, "state")),
-			       (long long)json_integer_value(json_object_get(o, "attempts")), t,
-			       esc(json_string_value(json_object_get(o, "last_error")), e,
-				   sizeof(e)));
-		}
-		json_decref(arr);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "retry")) {
-		int64_t id = 0;
-		if (npos != 1)
-			return cli_usage_error("webhook", "retry needs one outbox ID");
-		if ((rc = parse_id("webhook", pos[0], &id)))
-			return rc;
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		rc = webhook_outbox_retry(db, cli_actor(), id, now, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("webhook retry: %s", err);
-			return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-		printf("outbox row %lld queued again\n", (long long)id);
-		return EXIT_OK;
-	}
-	return cli_usage_error("webhook", "unknown action '%s'", action);
+	return cli_action_run("webhook", cli_webhook_actions, action, false, &o, argc - optind,
+			      argv + optind);
 }
 
-static int alert_list(struct cli_global *g, bool all, bool json, int limit)
+/* The options of `pinwatch alert`, every action's. */
+struct alert_opts {
+	struct cli_global g;
+	const char *endpoint, *dur, *reason;
+	bool json, all;
+	long long limit;
+};
+
+static int alert_list_action(void *arg, int npos, char **pos)
 {
+	struct alert_opts *o = arg;
 	char err[ERRLEN], b1[32], b2[32], e1[256], e2[1024];
 	struct db *db;
 	json_t *arr;
-	int rc = cli_open_db(g, DB_NO_CREATE, &db);
+
+	(void)pos;
+	int rc = no_operands_db(&o->g, "alert", "list", npos, DB_NO_CREATE, &db);
 	if (rc)
 		return rc;
-	rc = alerts_list_json(db, all, limit, util_now(), &arr, err, sizeof(err));
-	db_close(db);
-	if (rc) {
-		log_err("alert list: %s", err);
-		return EXIT_RUNTIME;
-	}
-	if (json)
+	rc = alerts_list_json(db, o->all, (int)o->limit, util_now(), &arr, err, sizeof(err));
+	if ((rc = action_done(db, rc, "alert list", err, EXIT_RUNTIME)))
+		return rc;
+	if (o->json)
 		return cli_print_json(arr);
 	size_t i;
 	json_t *a;
@@ -360,6 +427,128 @@ static int alert_list(struct cli_global *g, bool all, bool json, int limit)
 	return EXIT_OK;
 }
 
+static int alert_silence_action(void *arg, int npos, char **pos)
+{
+	struct alert_opts *o = arg;
+	int64_t secs, eid = 0, id = 0;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int rc;
+
+	if ((npos == 1) == (o->endpoint != NULL) || npos > 1)
+		return cli_usage_error("alert", "give one FINGERPRINT or --endpoint HOST");
+	if (!o->dur || util_parse_duration(o->dur, &secs))
+		return cli_usage_error("alert", "--for DURATION is required (e.g. 24h)");
+	if (!o->reason || !*o->reason)
+		return cli_usage_error("alert", "--reason TEXT is required");
+	if ((rc = cli_open_db(&o->g, 0, &db)))
+		return rc;
+	time_t now = util_now();
+	if (o->endpoint && (rc = alerts_endpoint_lookup(db, o->endpoint, &eid, err, sizeof(err)))) {
+		db_close(db);
+		log_err("alert silence: %s", err);
+		return rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	rc = alerts_silence_add(db, cli_actor(), npos ? pos[0] : NULL, eid, now + secs, o->reason,
+				now, &id, err, sizeof(err));
+	db_close(db);
+	if (rc) {
+		log_err("alert silence: %s", err);
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	char until[32];
+	printf("silence %lld until %s\n", (long long)id,
+	       util_fmt_time(now + secs, until, sizeof(until)));
+	return EXIT_OK;
+}
+
+static int alert_unsilence_action(void *arg, int npos, char **pos)
+{
+	struct alert_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int64_t id = 0;
+	int rc = id_operand_db(&o->g, "alert", "unsilence needs one silence ID", npos, pos, &id,
+			       &db);
+	if (rc)
+		return rc;
+	rc = alerts_silence_remove(db, cli_actor(), id, util_now(), err, sizeof(err));
+	if ((rc = action_done(db, rc, "alert unsilence", err, EXIT_USAGE)))
+		return rc;
+	printf("silence %lld ended\n", (long long)id);
+	return EXIT_OK;
+}
+
+static int alert_silences_action(void *arg, int npos, char **pos)
+{
+	struct alert_opts *o = arg;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	json_t *arr;
+	int rc;
+
+	(void)pos;
+	if ((rc = no_operands_db(&o->g, "alert", "silences", npos, DB_NO_CREATE, &db)))
+		return rc;
+	rc = alerts_silences_json(db, util_now(), &arr, err, sizeof(err));
+	if ((rc = action_done(db, rc, "alert silences", err, EXIT_RUNTIME)))
+		return rc;
+	if (o->json)
+		return cli_print_json(arr);
+	size_t i;
+	json_t *s;
+	char until[32], e1[256], e2[2048];
+	printf("%-5s %-20s %-40s %s\n", "ID", "UNTIL", "MATCHES", "REASON");
+	json_array_foreach(arr, i, s)
+	{
+		fmt_opt_time(json_object_get(s, "until"), until, sizeof(until));
+		const char *m = json_string_value(json_object_get(s, "fingerprint"));
+		if (!m)
+			m = json_string_value(json_object_get(s, "endpoint"));
+		printf("%-5lld %-20s %-40s %s\n",
+		       (long long)json_integer_value(json_object_get(s, "id")), until,
+		       esc(m, e1, sizeof(e1)),
+		       esc(json_string_value(json_object_get(s, "reason")), e2, sizeof(e2)));
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
+
+static int alert_evaluate_action(void *arg, int npos, char **pos)
+{
+	struct alert_opts *o = arg;
+	struct alerts_result r;
+	char err[ERRLEN];
+	struct db *db = NULL;
+	int rc;
+
+	(void)pos;
+	if ((rc = no_operands_db(&o->g, "alert", "evaluate", npos, 0, &db)))
+		return rc;
+	rc = alerts_evaluate(db, &o->g.cfg, util_now(), &reports_alerts_source, &r, err,
+			     sizeof(err));
+	if ((rc = action_done(db, rc, "alert evaluate", err, EXIT_RUNTIME)))
+		return rc;
+	if (o->json)
+		return cli_print_json(json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "opened",
+						r.opened, "resolved", r.resolved, "changed",
+						r.changed, "repeated", r.repeated, "notifications",
+						r.notifications, "silenced", r.silenced));
+	printf("opened %d, resolved %d, changed %d, repeated %d; %d notification(s) queued,"
+	       " %d silenced\n",
+	       r.opened, r.resolved, r.changed, r.repeated, r.notifications, r.silenced);
+	return EXIT_OK;
+}
+
+const struct cli_action cli_alert_actions[] = {
+	{ "list", alert_list_action, "list firing alerts (--all: resolved ones too)" },
+	{ "silence", alert_silence_action, "silence an alert or an endpoint's alerts" },
+	{ "unsilence", alert_unsilence_action, "end a silence" },
+	{ "silences", alert_silences_action, "list active silences" },
+	{ "evaluate", alert_evaluate_action, "re-evaluate every alert now" },
+	{ NULL, NULL, NULL },
+};
+
 int cmd_alert(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -373,39 +562,35 @@ int cmd_alert(int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_global g = { 0 };
-	const char *endpoint = NULL, *dur = NULL, *reason = NULL;
-	bool json = false, all = false;
-	long long limit = 1000;
-	char err[ERRLEN];
+	struct alert_opts o = { .limit = 1000 };
 	int opt, rc;
 
 	const char *action;
-	if ((rc = cli_action("alert", alert_usage, "list, silence, unsilence, silences", &argc,
-			     &argv, &action)) != CLI_CONTINUE)
+	if ((rc = cli_action("alert", alert_usage, cli_alert_actions, ", ", &argc, &argv,
+			     &action)) != CLI_CONTINUE)
 		return rc;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&o.g, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'j':
-			json = true;
+			o.json = true;
 			break;
 		case 'a':
-			all = true;
+			o.all = true;
 			break;
 		case 'l':
-			if (util_parse_int(optarg, 1, 100000, &limit))
+			if (util_parse_int(optarg, 1, 100000, &o.limit))
 				return cli_usage_error("alert", "--limit must be 1..100000");
 			break;
 		case 'e':
-			endpoint = optarg;
+			o.endpoint = optarg;
 			break;
 		case 'F':
-			dur = optarg;
+			o.dur = optarg;
 			break;
 		case 'r':
-			reason = optarg;
+			o.reason = optarg;
 			break;
 		case 'h':
 			fputs(alert_usage, stdout);
@@ -414,115 +599,6 @@ int cmd_alert(int argc, char **argv)
 			return cli_usage_error("alert", "unknown option");
 		}
 	}
-	char **pos = argv + optind;
-	int npos = argc - optind;
-	struct db *db = NULL;
-	time_t now = util_now();
-
-	if (!strcmp(action, "list")) {
-		if (npos)
-			return cli_usage_error("alert", "list takes no arguments");
-		return alert_list(&g, all, json, (int)limit);
-	}
-	if (!strcmp(action, "silence")) {
-		int64_t secs, eid = 0, id = 0;
-		if ((npos == 1) == (endpoint != NULL) || npos > 1)
-			return cli_usage_error("alert", "give one FINGERPRINT or --endpoint HOST");
-		if (!dur || util_parse_duration(dur, &secs))
-			return cli_usage_error("alert", "--for DURATION is required (e.g. 24h)");
-		if (!reason || !*reason)
-			return cli_usage_error("alert", "--reason TEXT is required");
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		if (endpoint &&
-		    (rc = alerts_endpoint_lookup(db, endpoint, &eid, err, sizeof(err)))) {
-			db_close(db);
-			log_err("alert silence: %s", err);
-			return rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
-		}
-		rc = alerts_silence_add(db, cli_actor(), npos ? pos[0] : NULL, eid, now + secs,
-					reason, now, &id, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("alert silence: %s", err);
-			return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-		char until[32];
-		printf("silence %lld until %s\n", (long long)id,
-		       util_fmt_time(now + secs, until, sizeof(until)));
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "unsilence")) {
-		int64_t id = 0;
-		if (npos != 1)
-			return cli_usage_error("alert", "unsilence needs one silence ID");
-		if ((rc = parse_id("alert", pos[0], &id)))
-			return rc;
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		rc = alerts_silence_remove(db, cli_actor(), id, now, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("alert unsilence: %s", err);
-			return rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-		printf("silence %lld ended\n", (long long)id);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "silences")) {
-		json_t *arr;
-		if (npos)
-			return cli_usage_error("alert", "silences takes no arguments");
-		if ((rc = cli_open_db(&g, DB_NO_CREATE, &db)))
-			return rc;
-		rc = alerts_silences_json(db, now, &arr, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("alert silences: %s", err);
-			return EXIT_RUNTIME;
-		}
-		if (json)
-			return cli_print_json(arr);
-		size_t i;
-		json_t *s;
-		char until[32], e1[256], e2[2048];
-		printf("%-5s %-20s %-40s %s\n", "ID", "UNTIL", "MATCHES", "REASON");
-		json_array_foreach(arr, i, s)
-		{
-			fmt_opt_time(json_object_get(s, "until"), until, sizeof(until));
-			const char *m = json_string_value(json_object_get(s, "fingerprint"));
-			if (!m)
-				m = json_string_value(json_object_get(s, "endpoint"));
-			printf("%-5lld %-20s %-40s %s\n",
-			       (long long)json_integer_value(json_object_get(s, "id")), until,
-			       esc(m, e1, sizeof(e1)),
-			       esc(json_string_value(json_object_get(s, "reason")), e2,
-				   sizeof(e2)));
-		}
-		json_decref(arr);
-		return EXIT_OK;
-	}
-	if (!strcmp(action, "evaluate")) {
-		struct alerts_result r;
-		if (npos)
-			return cli_usage_error("alert", "evaluate takes no arguments");
-		if ((rc = cli_open_db(&g, 0, &db)))
-			return rc;
-		rc = alerts_evaluate(db, &g.cfg, now, &reports_alerts_source, &r, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("alert evaluate: %s", err);
-			return EXIT_RUNTIME;
-		}
-		if (json)
-			return cli_print_json(json_pack(
-				"{s:i, s:i, s:i, s:i, s:i, s:i}", "opened", r.opened, "resolved",
-				r.resolved, "changed", r.changed, "repeated", r.repeated,
-				"notifications", r.notifications, "silenced", r.silenced));
-		printf("opened %d, resolved %d, changed %d, repeated %d; %d notification(s) queued,"
-		       " %d silenced\n",
-		       r.opened, r.resolved, r.changed, r.repeated, r.notifications, r.silenced);
-		return EXIT_OK;
-	}
-	return cli_usage_error("alert", "unknown action '%s'", action);
+	return cli_action_run("alert", cli_alert_actions, action, false, &o, argc - optind,
+			      argv + optind);
 }

@@ -61,106 +61,92 @@ static int print_rows(json_t *rows)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
-int cmd_audit(int argc, char **argv)
-{
-	static const struct option opts[] = { { "since", required_argument, NULL, OPT_SINCE },
-					      { "object", required_argument, NULL, OPT_OBJECT },
-					      { "limit", required_argument, NULL, OPT_LIMIT },
-					      { "head", required_argument, NULL, OPT_HEAD },
-					      { "json", no_argument, NULL, OPT_JSON },
-					      { "help", no_argument, NULL, 'h' },
-					      CLI_GLOBAL_LONGOPTS,
-					      { NULL, 0, NULL, 0 } };
-	struct cli_global g = { 0 };
-	struct audit_filter f = { 0 };
-	const char *head = NULL;
-	char objtype[65] = "", err[ERRLEN];
-	bool json = false;
-	int c, ex, rc;
+/* The options of `pinwatch audit`, every action's. */
+struct audit_opts {
+	struct cli_global g;
+	struct audit_filter f;
+	const char *head;
+	char objtype[65];
+	bool json;
+};
 
-	const char *action;
-	if ((ex = cli_action("audit", audit_usage, NULL, &argc, &argv, &action)) != CLI_CONTINUE)
-		return ex;
-	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, c, optarg))
-			continue;
-		switch (c) {
-		case OPT_SINCE:
-			if (util_parse_time(optarg, &f.since))
-				return cli_usage_error("audit", "--since: YYYY-MM-DD or "
-								"YYYY-MM-DDTHH:MM:SSZ");
-			break;
-		case OPT_OBJECT: {
-			const char *colon = strchr(optarg, ':');
-			size_t n = colon ? (size_t)(colon - optarg) : strlen(optarg);
-			if (n == 0 || n >= sizeof(objtype))
-				return cli_usage_error("audit", "--object: TYPE[:ID]");
-			memcpy(objtype, optarg, n);
-			objtype[n] = '\0';
-			f.object_type = objtype;
-			f.object_id = colon ? colon + 1 : NULL;
-			break;
-		}
-		case OPT_LIMIT: {
-			long long l;
-			if (util_parse_int(optarg, 1, 1000000000, &l))
-				return cli_usage_error("audit", "--limit: a positive integer");
-			f.limit = l;
-			break;
-		}
-		case OPT_HEAD:
-			if (!is_hash(optarg))
-				return cli_usage_error("audit", "--head: 64 lower-case hex digits");
-			head = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-			fputs(audit_usage, stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage_error("audit", "unknown option");
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error("audit", "unexpected argument '%s'", argv[optind]);
-	bool is_list = !strcmp(action, "list"), is_verify = !strcmp(action, "verify");
-	if (!is_list && !is_verify && strcmp(action, "head"))
-		return cli_usage_error("audit", "unknown action '%s' (list, verify, head)", action);
-	if (head && !is_verify)
-		return cli_usage_error("audit", "--head is an option of verify");
+static int audit_list_action(void *arg, int npos, char **pos)
+{
+	struct audit_opts *o = arg;
 	struct db *db = NULL;
-	if ((ex = cli_open_db(&g, DB_NO_CREATE, &db)))
-		return ex;
-	if (is_list) {
-		json_t *rows = NULL;
-		rc = audit_list(db, &f, &rows, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("audit list: %s", err);
-			return EXIT_RUNTIME;
-		}
-		return json ? cli_print_json(rows) : print_rows(rows);
+	json_t *rows = NULL;
+	char err[ERRLEN];
+	int rc;
+
+	(void)npos;
+	(void)pos;
+	if ((rc = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+		return rc;
+	rc = audit_list(db, &o->f, &rows, err, sizeof(err));
+	db_close(db);
+	if (rc) {
+		log_err("audit list: %s", err);
+		return EXIT_RUNTIME;
 	}
-	if (!is_verify) {
-		char h[AUDIT_HASH_HEX];
-		int64_t count = 0;
-		rc = audit_head(db, h, &count, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			log_err("audit head: %s", err);
-			return EXIT_RUNTIME;
-		}
-		if (json)
-			return cli_print_json(
-				json_pack("{ss sI}", "head", h, "rows", (json_int_t)count));
-		printf("%s\n", h);
-		return EXIT_OK;
+	return o->json ? cli_print_json(rows) : print_rows(rows);
+}
+
+static int audit_head_action(void *arg, int npos, char **pos)
+{
+	struct audit_opts *o = arg;
+	struct db *db = NULL;
+	char h[AUDIT_HASH_HEX], err[ERRLEN];
+	int64_t count = 0;
+	int rc;
+
+	(void)npos;
+	(void)pos;
+	if ((rc = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+		return rc;
+	rc = audit_head(db, h, &count, err, sizeof(err));
+	db_close(db);
+	if (rc) {
+		log_err("audit head: %s", err);
+		return EXIT_RUNTIME;
 	}
+	if (o->json)
+		return cli_print_json(json_pack("{ss sI}", "head", h, "rows", (json_int_t)count));
+	printf("%s\n", h);
+	return EXIT_OK;
+}
+
+/* The text report of a broken chain, with the first bad row when known. */
+static void print_broken(const struct audit_verify_result *res, json_t *bad)
+{
+	if (res->bad_id)
+		printf("audit log BROKEN at row %lld: %s\n", (long long)res->bad_id, res->reason);
+	else
+		printf("audit log BROKEN: %s\n", res->reason);
+	if (bad) {
+		json_t *arr = json_array();
+		if (arr && json_array_append(arr, bad) == 0) {
+			printf("first bad row:\n");
+			print_rows(arr); /* steals arr */
+		} else {
+			json_decref(arr);
+		}
+	}
+}
+
+static int audit_verify_action(void *arg, int npos, char **pos)
+{
+	struct audit_opts *o = arg;
 	struct audit_verify_result res;
+	struct db *db = NULL;
 	json_t *bad = NULL;
-	rc = audit_verify(db, head, &res, err, sizeof(err));
+	char err[ERRLEN];
+	int ex, rc;
+
+	(void)npos;
+	(void)pos;
+	if ((ex = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+		return ex;
+	rc = audit_verify(db, o->head, &res, err, sizeof(err));
 	if (rc == -EBADMSG && res.bad_id) {
 		/* Show the first bad row as it is stored now. */
 		struct audit_filter one = { .after_id = res.bad_id - 1, .limit = 1 };
@@ -174,7 +160,7 @@ int cmd_audit(int argc, char **argv)
 		log_err("audit verify: %s", err);
 		return EXIT_RUNTIME;
 	}
-	if (json) {
+	if (o->json) {
 		ex = cli_print_json(json_pack(
 			"{sb sI so? so? so? ss}", "ok", rc == 0, "rows", (json_int_t)res.rows,
 			"bad_id", res.bad_id ? json_integer(res.bad_id) : NULL, "bad_row", bad,
@@ -185,19 +171,94 @@ int cmd_audit(int argc, char **argv)
 		printf("audit log intact: %lld rows, head %s\n", (long long)res.rows, res.head);
 		return EXIT_OK;
 	}
-	if (res.bad_id)
-		printf("audit log BROKEN at row %lld: %s\n", (long long)res.bad_id, res.reason);
-	else
-		printf("audit log BROKEN: %s\n", res.reason);
-	if (bad) {
-		json_t *arr = json_array();
-		if (arr && json_array_append(arr, bad) == 0) {
-			printf("first bad row:\n");
-			print_rows(arr); /* steals arr */
-		} else {
-			json_decref(arr);
-		}
-		json_decref(bad);
-	}
+	print_broken(&res, bad);
+	json_decref(bad);
 	return EXIT_RISK;
+}
+
+const struct cli_action cli_audit_actions[] = {
+	{ "list", audit_list_action, "list audit rows (by date, object, limit)" },
+	{ "verify", audit_verify_action, "recompute the hash chain; exit 1 on a bad row" },
+	{ "head", audit_head_action, "print the latest hash, to keep elsewhere" },
+	{ NULL, NULL, NULL },
+};
+
+/* Parse one option of `pinwatch audit` into @o: CLI_CONTINUE, or the EXIT_*
+ * to return (the help printed, a usage error). */
+static int audit_opt(struct audit_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_SINCE:
+		if (util_parse_time(arg, &o->f.since))
+			return cli_usage_error("audit", "--since: YYYY-MM-DD or "
+							"YYYY-MM-DDTHH:MM:SSZ");
+		return CLI_CONTINUE;
+	case OPT_OBJECT: {
+		const char *colon = strchr(arg, ':');
+		size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+		if (n == 0 || n >= sizeof(o->objtype))
+			return cli_usage_error("audit", "--object: TYPE[:ID]");
+		memcpy(o->objtype, arg, n);
+		o->objtype[n] = '\0';
+		o->f.object_type = o->objtype;
+		o->f.object_id = colon ? colon + 1 : NULL;
+		return CLI_CONTINUE;
+	}
+	case OPT_LIMIT: {
+		long long l;
+		if (util_parse_int(arg, 1, 1000000000, &l))
+			return cli_usage_error("audit", "--limit: a positive integer");
+		o->f.limit = l;
+		return CLI_CONTINUE;
+	}
+	case OPT_HEAD:
+		if (!is_hash(arg))
+			return cli_usage_error("audit", "--head: 64 lower-case hex digits");
+		o->head = arg;
+		return CLI_CONTINUE;
+	case OPT_JSON:
+		o->json = true;
+		return CLI_CONTINUE;
+	case 'h':
+		fputs(audit_usage, stdout);
+		return EXIT_OK;
+	default:
+		return cli_usage_error("audit", "unknown option");
+	}
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = { { "since", required_argument, NULL, OPT_SINCE },
+					      { "object", required_argument, NULL, OPT_OBJECT },
+					      { "limit", required_argument, NULL, OPT_LIMIT },
+					      { "head", required_argument, NULL, OPT_HEAD },
+					      { "json", no_argument, NULL, OPT_JSON },
+					      { "help", no_argument, NULL, 'h' },
+					      CLI_GLOBAL_LONGOPTS,
+					      { NULL, 0, NULL, 0 } };
+	struct audit_opts o = { 0 };
+	char names[128];
+	int c, ex;
+
+	const char *action;
+	if ((ex = cli_action("audit", audit_usage, cli_audit_actions, NULL, &argc, &argv,
+			     &action)) != CLI_CONTINUE)
+		return ex;
+	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
+		if (cli_global_opt(&o.g, c, optarg))
+			continue;
+		if ((ex = audit_opt(&o, c, optarg)) != CLI_CONTINUE)
+			return ex;
+	}
+	if (optind != argc)
+		return cli_usage_error("audit", "unexpected argument '%s'", argv[optind]);
+	const struct cli_action *a = cli_action_find(cli_audit_actions, action);
+	if (!a)
+		return cli_usage_error(
+			"audit", "unknown action '%s' (%s)", action,
+			cli_action_list(cli_audit_actions, ", ", names, sizeof(names)));
+	if (o.head && strcmp(a->name, "verify"))
+		return cli_usage_error("audit", "--head is an option of verify");
+	return a->fn(&o, 0, NULL);
 }

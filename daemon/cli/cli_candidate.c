@@ -231,6 +231,45 @@ static int do_remove(struct cli_global *g, const char *id_s)
 	return EXIT_OK;
 }
 
+/* The options of `pinwatch candidate`, every action's. */
+struct candidate_opts {
+	struct cli_global g;
+	const char *source, *host;
+	bool as_json;
+};
+
+static int candidate_add_action(void *arg, int npos, char **pos)
+{
+	struct candidate_opts *o = arg;
+	if (npos != 1)
+		return cli_usage_error("candidate", "add: expected one FILE");
+	return do_add(&o->g, pos[0], o->source, o->host, o->as_json);
+}
+
+static int candidate_list_action(void *arg, int npos, char **pos)
+{
+	struct candidate_opts *o = arg;
+	(void)pos;
+	if (npos != 0)
+		return cli_usage_error("candidate", "list takes no arguments");
+	return do_list(&o->g, o->as_json);
+}
+
+static int candidate_remove_action(void *arg, int npos, char **pos)
+{
+	struct candidate_opts *o = arg;
+	if (npos != 1 || o->as_json)
+		return cli_usage_error("candidate", "remove: expected one ID");
+	return do_remove(&o->g, pos[0]);
+}
+
+const struct cli_action cli_candidate_actions[] = {
+	{ "add", candidate_add_action, "record a certificate seen before deployment" },
+	{ "list", candidate_list_action, "list candidates with their verdicts" },
+	{ "remove", candidate_remove_action, "remove a candidate" },
+	{ NULL, NULL, NULL },
+};
+
 int cmd_candidate(int argc, char **argv)
 {
 	static const struct option opts[] = { { "source", required_argument, NULL, 's' },
@@ -239,22 +278,21 @@ int cmd_candidate(int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' },
 					      CLI_GLOBAL_LONGOPTS,
 					      { NULL, 0, NULL, 0 } };
-	struct cli_global g = { 0 };
-	const char *source = NULL, *host = NULL;
-	bool as_json = false;
+	struct candidate_opts o = { 0 };
+	char names[128];
 	int opt;
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&o.g, opt, optarg))
 			continue;
 		switch (opt) {
 		case 's':
-			source = optarg;
+			o.source = optarg;
 			break;
 		case 'H':
-			host = optarg;
+			o.host = optarg;
 			break;
 		case 'j':
-			as_json = true;
+			o.as_json = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -265,24 +303,16 @@ int cmd_candidate(int argc, char **argv)
 	}
 	int nargs = argc - optind;
 	if (nargs < 1)
-		return cli_usage_error("candidate", "expected add, list or remove");
+		return cli_usage_error(
+			"candidate", "expected %s",
+			cli_action_list(cli_candidate_actions, " or ", names, sizeof(names)));
 	const char *sub = argv[optind];
-	if (!strcmp(sub, "add")) {
-		if (nargs != 2)
-			return cli_usage_error("candidate", "add: expected one FILE");
-		return do_add(&g, argv[optind + 1], source, host, as_json);
-	}
-	if (source || host)
+	const struct cli_action *a = cli_action_find(cli_candidate_actions, sub);
+	if (a && a->fn == candidate_add_action)
+		return a->fn(&o, nargs - 1, argv + optind + 1);
+	if (o.source || o.host)
 		return cli_usage_error("candidate", "--source and --host only apply to add");
-	if (!strcmp(sub, "list")) {
-		if (nargs != 1)
-			return cli_usage_error("candidate", "list takes no arguments");
-		return do_list(&g, as_json);
-	}
-	if (!strcmp(sub, "remove")) {
-		if (nargs != 2 || as_json)
-			return cli_usage_error("candidate", "remove: expected one ID");
-		return do_remove(&g, argv[optind + 1]);
-	}
-	return cli_usage_error("candidate", "unknown action '%s'", sub);
+	if (!a)
+		return cli_usage_error("candidate", "unknown action '%s'", sub);
+	return a->fn(&o, nargs - 1, argv + optind + 1);
 }

@@ -211,20 +211,22 @@ static int make_paths(struct demo_run *r, const char *dir)
 		r->keep = true;
 	} else {
 		const char *tmp = getenv("TMPDIR");
-		snprintf(r->dir, sizeof(r->dir), "%s/pinwatch-demo-XXXXXX",
-			 tmp && *tmp ? tmp : "/tmp");
+		if (util_path(r->dir, sizeof(r->dir), "%s/pinwatch-demo-XXXXXX",
+			      tmp && *tmp ? tmp : "/tmp")) {
+			log_err("demo: directory name too long: %s", tmp);
+			return EXIT_USAGE;
+		}
 		if (!mkdtemp(r->dir)) {
 			log_errno(LOG_LVL_ERR, errno, "demo: cannot create a temporary directory");
 			r->dir[0] = '\0';
 			return EXIT_RUNTIME;
 		}
 	}
-	if (snprintf(r->db, sizeof(r->db), "%s/pinwatch.db", r->dir) >= (int)sizeof(r->db) ||
-	    snprintf(r->conf, sizeof(r->conf), "%s/pinwatch.conf", r->dir) >=
-		    (int)sizeof(r->conf) ||
-	    snprintf(r->inv, sizeof(r->inv), "%s/inventory.json", r->dir) >= (int)sizeof(r->inv) ||
-	    snprintf(r->roots, sizeof(r->roots), "%s/roots.pem", r->dir) >= (int)sizeof(r->roots) ||
-	    snprintf(r->hosts, sizeof(r->hosts), "%s/hosts", r->dir) >= (int)sizeof(r->hosts)) {
+	if (util_path(r->db, sizeof(r->db), "%s/pinwatch.db", r->dir) ||
+	    util_path(r->conf, sizeof(r->conf), "%s/pinwatch.conf", r->dir) ||
+	    util_path(r->inv, sizeof(r->inv), "%s/inventory.json", r->dir) ||
+	    util_path(r->roots, sizeof(r->roots), "%s/roots.pem", r->dir) ||
+	    util_path(r->hosts, sizeof(r->hosts), "%s/hosts", r->dir)) {
 		log_err("demo: directory name too long: %s", r->dir);
 		return EXIT_USAGE;
 	}
@@ -399,6 +401,110 @@ static void banner(struct demo_run *r, long long rotate_after, const char *webho
 	fflush(stdout);
 }
 
+/* Start the demo: its files, farms, inventory, webhook, a first sweep and the
+ * daemon. EXIT_*; teardown() undoes whatever was started. */
+static int demo_start(struct demo_run *r, const char *dir, char *webhook)
+{
+	char err[ERRLEN];
+	int rc, e;
+	if ((rc = make_paths(r, dir)) != EXIT_OK)
+		return rc;
+	if (start_farms(r, err, sizeof(err)) != 0) {
+		log_err("demo: %s", err);
+		return EXIT_RUNTIME;
+	}
+	if ((e = write_hosts(r)) || (e = write_inventory(r)) || (e = write_config(r))) {
+		log_errno(LOG_LVL_ERR, e, "demo: writing files in %s", r->dir);
+		return EXIT_RUNTIME;
+	}
+	char *import_args[] = { "pinwatch", "import", "--db", r->db, r->inv, NULL };
+	if ((e = run_self(r, import_args)) != 0) {
+		log_err("demo: importing the demo inventory failed (exit status %d)", e);
+		return EXIT_RUNTIME;
+	}
+	if (webhook) {
+		char *wh_args[] = { "pinwatch", "webhook",	 "add",
+				    webhook,	"--format",	 "generic",
+				    "--secret", "pinwatch-demo", "--min-severity",
+				    "info",	"--db",		 r->db,
+				    NULL };
+		if ((e = run_self(r, wh_args)) != 0) {
+			log_err("demo: adding the webhook failed (exit status %d)", e);
+			return e == EXIT_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+	}
+	/* A first sweep so that the dashboard has data at once (new endpoints are
+	 * otherwise spread over the daemon's first minute). */
+	char *sweep_args[] = { "pinwatch", "sweep", "-c", r->conf, NULL };
+	if ((e = run_self(r, sweep_args)) != 0) {
+		log_err("demo: the first sweep failed (exit status %d)", e);
+		return EXIT_RUNTIME;
+	}
+	char *serve_args[] = { "pinwatch", "serve", "-c", r->conf, NULL };
+	if ((e = spawn_self(r, serve_args, &r->serve)) != 0) {
+		log_errno(LOG_LVL_ERR, e, "demo: starting pinwatch serve");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+/* Wait for Ctrl-C, the end of @duration or the daemon's exit; rotate the
+ * payment endpoint's key after @rotate_after seconds. EXIT_*. */
+static int demo_wait(struct demo_run *r, const sigset_t *set, long long rotate_after,
+		     long long duration)
+{
+	int64_t start = util_mono_ms();
+	bool rotated = false;
+	int rc = EXIT_OK, e;
+	for (;;) {
+		struct timespec ts = { 0, 200000000L };
+		siginfo_t si;
+		int sig = sigtimedwait(set, &si, &ts);
+		if (sig == SIGINT || sig == SIGTERM) {
+			printf("\nstopping the demo\n");
+			break;
+		}
+		if (sig == SIGCHLD || sig < 0) {
+			int st;
+			if (waitpid(r->serve, &st, WNOHANG) == r->serve) {
+				r->serve = 0;
+				/* Ctrl-C in a terminal reaches the daemon too: a clean
+				 * exit is a stop, not a failure. */
+				if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+					printf("\nthe daemon stopped; stopping the demo\n");
+					break;
+				}
+				log_err("demo: pinwatch serve exited (%s %d); stopping",
+					WIFEXITED(st) ? "status" : "signal",
+					WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+				rc = EXIT_RUNTIME;
+				break;
+			}
+		}
+		int64_t elapsed = util_mono_ms() - start;
+		if (!rotated && rotate_after > 0 && elapsed >= rotate_after * 1000) {
+			rotated = true;
+			if ((e = tlsfarm_rotate(r->main_farm, demo_names[DEMO_PAY])) != 0) {
+				log_errno(LOG_LVL_ERR, e, "demo: rotating %s",
+					  demo_names[DEMO_PAY]);
+				rc = EXIT_RUNTIME;
+				break;
+			}
+			char newpin[45] = "";
+			pin_of(r->main_farm, demo_names[DEMO_PAY], 0, newpin);
+			printf("%s now presents a new key (sha256/%s) that shop-android 4.1.0 "
+			       "does\n"
+			       "not pin: its users are stranded from the next probe (within %d "
+			       "s).\n",
+			       demo_names[DEMO_PAY], newpin, DEMO_INTERVAL_S);
+			fflush(stdout);
+		}
+		if (duration > 0 && elapsed >= duration * 1000)
+			break;
+	}
+	return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -411,7 +517,8 @@ int cmd_demo(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	long long rotate_after = 60, duration = 0;
-	const char *listen = NULL, *webhook = NULL, *dir = NULL;
+	const char *listen = NULL, *dir = NULL;
+	char *webhook = NULL;
 	struct demo_run r;
 	char err[ERRLEN];
 	int opt, rc;
@@ -464,108 +571,10 @@ int cmd_demo(int argc, char **argv)
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
-	if ((rc = make_paths(&r, dir)) != EXIT_OK)
-		goto out;
-	rc = EXIT_RUNTIME;
-	int e;
-	if (start_farms(&r, err, sizeof(err)) != 0) {
-		log_err("demo: %s", err);
-		goto out;
+	if ((rc = demo_start(&r, dir, webhook)) == EXIT_OK) {
+		banner(&r, rotate_after, webhook);
+		rc = demo_wait(&r, &set, rotate_after, duration);
 	}
-	if ((e = write_hosts(&r)) || (e = write_inventory(&r)) || (e = write_config(&r))) {
-		log_errno(LOG_LVL_ERR, e, "demo: writing files in %s", r.dir);
-		goto out;
-	}
-	char *import_args[] = { "pinwatch", "import", "--db", r.db, r.inv, NULL };
-	if ((e = run_self(&r, import_args)) != 0) {
-		log_err("demo: importing the demo inventory failed (exit status %d)", e);
-		goto out;
-	}
-	if (webhook) {
-		char *wh_args[] = { "pinwatch",
-				    "webhook",
-				    "add",
-				    (char *)webhook,
-				    "--format",
-				    "generic",
-				    "--secret",
-				    "pinwatch-demo",
-				    "--min-severity",
-				    "info",
-				    "--db",
-				    r.db,
-				    NULL };
-		if ((e = run_self(&r, wh_args)) != 0) {
-			log_err("demo: adding the webhook failed (exit status %d)", e);
-			rc = e == EXIT_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
-			goto out;
-		}
-	}
-	/* A first sweep so that the dashboard has data at once (new endpoints are
-	 * otherwise spread over the daemon's first minute). */
-	char *sweep_args[] = { "pinwatch", "sweep", "-c", r.conf, NULL };
-	if ((e = run_self(&r, sweep_args)) != 0) {
-		log_err("demo: the first sweep failed (exit status %d)", e);
-		goto out;
-	}
-	char *serve_args[] = { "pinwatch", "serve", "-c", r.conf, NULL };
-	if ((e = spawn_self(&r, serve_args, &r.serve)) != 0) {
-		log_errno(LOG_LVL_ERR, e, "demo: starting pinwatch serve");
-		goto out;
-	}
-	banner(&r, rotate_after, webhook);
-
-	/* Wait for Ctrl-C, the end of --duration, or the daemon's exit. */
-	int64_t start = util_mono_ms();
-	bool rotated = false;
-	rc = EXIT_OK;
-	for (;;) {
-		struct timespec ts = { 0, 200000000L };
-		siginfo_t si;
-		int sig = sigtimedwait(&set, &si, &ts);
-		if (sig == SIGINT || sig == SIGTERM) {
-			printf("\nstopping the demo\n");
-			break;
-		}
-		if (sig == SIGCHLD || sig < 0) {
-			int st;
-			if (waitpid(r.serve, &st, WNOHANG) == r.serve) {
-				r.serve = 0;
-				/* Ctrl-C in a terminal reaches the daemon too: a clean
-				 * exit is a stop, not a failure. */
-				if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-					printf("\nthe daemon stopped; stopping the demo\n");
-					break;
-				}
-				log_err("demo: pinwatch serve exited (%s %d); stopping",
-					WIFEXITED(st) ? "status" : "signal",
-					WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-				rc = EXIT_RUNTIME;
-				break;
-			}
-		}
-		int64_t elapsed = util_mono_ms() - start;
-		if (!rotated && rotate_after > 0 && elapsed >= rotate_after * 1000) {
-			rotated = true;
-			if ((e = tlsfarm_rotate(r.main_farm, demo_names[DEMO_PAY])) != 0) {
-				log_errno(LOG_LVL_ERR, e, "demo: rotating %s",
-					  demo_names[DEMO_PAY]);
-				rc = EXIT_RUNTIME;
-				break;
-			}
-			char newpin[45] = "";
-			pin_of(r.main_farm, demo_names[DEMO_PAY], 0, newpin);
-			printf("%s now presents a new key (sha256/%s) that shop-android 4.1.0 "
-			       "does\n"
-			       "not pin: its users are stranded from the next probe (within %d "
-			       "s).\n",
-			       demo_names[DEMO_PAY], newpin, DEMO_INTERVAL_S);
-			fflush(stdout);
-		}
-		if (duration > 0 && elapsed >= duration * 1000)
-			break;
-	}
-out:
 	teardown(&r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;

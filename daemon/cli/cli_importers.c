@@ -479,6 +479,61 @@ static int keep_known(struct db *db, const char *app, struct adoption_csv *a, si
 	return 0;
 }
 
+/* Parse --version-code CODE=VERSION into @po's next code (@codes, the array
+ * @po points to), its text kept in @code_buf. 0 or the EXIT_* of a usage error. */
+static int version_code_opt(struct adoption_csv_opts *po, struct adoption_code *codes,
+			    char (*code_buf)[2][80], const char *arg)
+{
+	char esc[ERRLEN * 2];
+	const char *eq = strchr(arg, '=');
+	size_t cl = eq ? (size_t)(eq - arg) : 0;
+	if (!eq || cl == 0 || !eq[1] || cl >= sizeof(code_buf[0][0]) ||
+	    strlen(eq + 1) >= sizeof(code_buf[0][1]))
+		return cli_usage_error("adoption import",
+				       "--version-code wants CODE=VERSION, got '%s'",
+				       log_escape(arg, esc, sizeof(esc)));
+	if (po->ncodes >= MAX_VERSION_CODES)
+		return cli_usage_error("adoption import", "more than %d --version-code",
+				       MAX_VERSION_CODES);
+	memcpy(code_buf[po->ncodes][0], arg, cl);
+	code_buf[po->ncodes][0][cl] = '\0';
+	snprintf(code_buf[po->ncodes][1], sizeof(code_buf[0][1]), "%s", eq + 1);
+	codes[po->ncodes].code = code_buf[po->ncodes][0];
+	codes[po->ncodes].version = code_buf[po->ncodes][1];
+	po->ncodes++;
+	return 0;
+}
+
+/* Store the figures of @a for @app (read from @path); EXIT_*. */
+static int adoption_store(struct db *db, const char *app, const char *path,
+			  const struct adoption_csv *a)
+{
+	char err[ERRLEN], esc[ERRLEN * 2];
+	struct adoption_row *rows = calloc(a->nrows, sizeof(*rows));
+	if (!rows) {
+		log_err("adoption import: out of memory");
+		return EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < a->nrows; i++) {
+		rows[i].version = a->rows[i].version;
+		memcpy(rows[i].at, a->rows[i].at, sizeof(rows[i].at));
+		rows[i].share = a->rows[i].share;
+		rows[i].active_users = a->rows[i].active_users;
+	}
+	int rc = EXIT_OK;
+	int src = apps_add_adoption(db, cli_actor(), app, rows, a->nrows, err, sizeof(err));
+	if (src) {
+		log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
+		rc = store_exit(src);
+	} else {
+		printf("adoption import: %zu sample%s from %s stored for %s\n", a->nrows,
+		       a->nrows == 1 ? "" : "s", log_escape(path, esc, sizeof(esc)),
+		       log_escape(app, err, sizeof(err)));
+	}
+	free(rows);
+	return rc;
+}
+
 static int adoption_import(int argc, char **argv)
 {
 	enum { OPT_APP = 0x200, OPT_DRY, OPT_CODE, OPT_SKIP };
@@ -498,7 +553,7 @@ static int adoption_import(int argc, char **argv)
 	const char *app = NULL;
 	bool dry = false, skip = false;
 	char err[ERRLEN], esc[ERRLEN * 2];
-	int opt;
+	int opt, rc;
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
 		if (cli_global_opt(&g, opt, optarg))
 			continue;
@@ -512,27 +567,10 @@ static int adoption_import(int argc, char **argv)
 		case OPT_SKIP:
 			skip = true;
 			break;
-		case OPT_CODE: {
-			const char *eq = strchr(optarg, '=');
-			size_t cl = eq ? (size_t)(eq - optarg) : 0;
-			if (!eq || cl == 0 || !eq[1] || cl >= sizeof(code_buf[0][0]) ||
-			    strlen(eq + 1) >= sizeof(code_buf[0][1]))
-				return cli_usage_error(
-					"adoption import",
-					"--version-code wants CODE=VERSION, got '%s'",
-					log_escape(optarg, esc, sizeof(esc)));
-			if (po.ncodes >= MAX_VERSION_CODES)
-				return cli_usage_error("adoption import",
-						       "more than %d --version-code",
-						       MAX_VERSION_CODES);
-			memcpy(code_buf[po.ncodes][0], optarg, cl);
-			code_buf[po.ncodes][0][cl] = '\0';
-			snprintf(code_buf[po.ncodes][1], sizeof(code_buf[0][1]), "%s", eq + 1);
-			codes[po.ncodes].code = code_buf[po.ncodes][0];
-			codes[po.ncodes].version = code_buf[po.ncodes][1];
-			po.ncodes++;
+		case OPT_CODE:
+			if ((rc = version_code_opt(&po, codes, code_buf, optarg)))
+				return rc;
 			break;
-		}
 		case 'h':
 			adoption_usage();
 			return EXIT_OK;
@@ -548,7 +586,7 @@ static int adoption_import(int argc, char **argv)
 
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = read_input("adoption import", path, IMPORTERS_MAX_CSV, &buf, &len);
+	rc = read_input("adoption import", path, IMPORTERS_MAX_CSV, &buf, &len);
 	if (rc)
 		return rc;
 	struct adoption_csv a;
@@ -596,34 +634,23 @@ static int adoption_import(int argc, char **argv)
 			log_escape(app, esc, sizeof(esc)));
 		rc = EXIT_USAGE;
 	} else if (rc == EXIT_OK) {
-		struct adoption_row *rows = calloc(a.nrows, sizeof(*rows));
-		if (!rows) {
-			log_err("adoption import: out of memory");
-			rc = EXIT_RUNTIME;
-		}
-		for (size_t i = 0; rows && i < a.nrows; i++) {
-			rows[i].version = a.rows[i].version;
-			memcpy(rows[i].at, a.rows[i].at, sizeof(rows[i].at));
-			rows[i].share = a.rows[i].share;
-			rows[i].active_users = a.rows[i].active_users;
-		}
-		int src = rows ? apps_add_adoption(db, cli_actor(), app, rows, a.nrows, err,
-						   sizeof(err))
-			       : 0;
-		if (rows && src) {
-			log_err("adoption import: %s", log_escape(err, esc, sizeof(esc)));
-			rc = store_exit(src);
-		} else if (rows) {
-			printf("adoption import: %zu sample%s from %s stored for %s\n", a.nrows,
-			       a.nrows == 1 ? "" : "s", log_escape(path, esc, sizeof(esc)),
-			       log_escape(app, err, sizeof(err)));
-		}
-		free(rows);
+		rc = adoption_store(db, app, path, &a);
 	}
 	db_close(db);
 	importers_adoption_free(&a);
 	return rc;
 }
+
+static int adoption_import_action(void *arg, int argc, char **argv)
+{
+	(void)arg;
+	return adoption_import(argc, argv);
+}
+
+const struct cli_action cli_adoption_actions[] = {
+	{ "import", adoption_import_action, "import adoption figures from CSV" },
+	{ NULL, NULL, NULL },
+};
 
 int cmd_adoption(int argc, char **argv)
 {
@@ -632,8 +659,10 @@ int cmd_adoption(int argc, char **argv)
 		adoption_usage();
 		return EXIT_OK;
 	}
-	if (argc < 2 || strcmp(argv[1], "import") != 0)
+	const struct cli_action *a =
+		argc < 2 ? NULL : cli_action_find(cli_adoption_actions, argv[1]);
+	if (!a)
 		return cli_usage_error("adoption", "expected 'adoption import'");
 	optind = 0;
-	return adoption_import(argc - 1, argv + 1);
+	return a->fn(NULL, argc - 1, argv + 1);
 }

@@ -148,7 +148,7 @@ static void export_usage(FILE *f)
 static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
 	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	if (util_path(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
 		return util_err(err, errlen, -ENAMETOOLONG, "path too long");
 	FILE *f = fopen(tmp, "w");
 	if (!f)
@@ -260,8 +260,9 @@ enum {
 	OPT_JSON
 };
 
-static int endpoint_add(struct cli_global *g, int argc, char **argv)
+static int endpoint_add(void *arg, int argc, char **argv)
 {
+	struct cli_global *g = arg;
 	static const struct option opts[] = { { "sni", required_argument, NULL, OPT_SNI },
 					      { "environment", required_argument, NULL, OPT_ENV },
 					      { "owner", required_argument, NULL, OPT_OWNER },
@@ -347,8 +348,9 @@ static int endpoint_add(struct cli_global *g, int argc, char **argv)
 	return ex;
 }
 
-static int endpoint_remove(struct cli_global *g, int argc, char **argv)
+static int endpoint_remove(void *arg, int argc, char **argv)
 {
+	struct cli_global *g = arg;
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
 					      CLI_GLOBAL_LONGOPTS,
 					      { NULL, 0, NULL, 0 } };
@@ -378,8 +380,9 @@ static int endpoint_remove(struct cli_global *g, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int endpoint_list(struct cli_global *g, int argc, char **argv)
+static int endpoint_list(void *arg, int argc, char **argv)
 {
+	struct cli_global *g = arg;
 	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON },
 					      { "help", no_argument, NULL, 'h' },
 					      CLI_GLOBAL_LONGOPTS,
@@ -434,20 +437,22 @@ static int endpoint_list(struct cli_global *g, int argc, char **argv)
 	return json ? print_json(arr) : EXIT_OK;
 }
 
+const struct cli_action cli_endpoint_actions[] = {
+	{ "add", endpoint_add, "add an endpoint to the inventory" },
+	{ "remove", endpoint_remove, "remove an endpoint" },
+	{ "list", endpoint_list, "list inventoried endpoints" },
+	{ NULL, NULL, NULL },
+};
+
 int cmd_endpoint(int argc, char **argv)
 {
 	struct cli_global g = { 0 };
 	const char *action;
-	int rc = cli_action("endpoint", endpoint_usage, NULL, &argc, &argv, &action);
+	int rc = cli_action("endpoint", endpoint_usage, cli_endpoint_actions, NULL, &argc, &argv,
+			    &action);
 	if (rc != CLI_CONTINUE)
 		return rc;
-	if (!strcmp(action, "add"))
-		return endpoint_add(&g, argc, argv);
-	if (!strcmp(action, "remove"))
-		return endpoint_remove(&g, argc, argv);
-	if (!strcmp(action, "list"))
-		return endpoint_list(&g, argc, argv);
-	return cli_usage_error("endpoint", "unknown action '%s' (add, remove, list)", action);
+	return cli_action_run("endpoint", cli_endpoint_actions, action, true, &g, argc, argv);
 }
 
 /* ---- app ---------------------------------------------------------------- */
@@ -464,6 +469,156 @@ static const char app_usage[] =
 
 enum { OPT_PLATFORM = 0x300, OPT_BUNDLE, OPT_THRESHOLD, OPT_FAILMODE };
 
+/* The options of `pinwatch app`, every action's. */
+struct app_opts {
+	struct cli_global g;
+	struct app a; /**< add: the app, but its name */
+	bool json, have_platform;
+};
+
+static int app_list_action(void *arg, int npos, char **pos)
+{
+	struct app_opts *o = arg;
+	struct db *db = NULL;
+	struct app *v = NULL;
+	size_t n = 0;
+	char err[ERRLEN];
+	int rc;
+
+	(void)npos;
+	(void)pos;
+	if ((rc = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+		return rc;
+	rc = apps_list(db, false, &v, &n, err, sizeof(err));
+	json_t *arr = o->json ? json_array() : NULL;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (o->json) {
+			if (arr && json_array_append_new(arr, model_app_to_json(&v[i], false))) {
+				json_decref(arr);
+				arr = NULL;
+			}
+		} else {
+			char esc[512], b[600];
+			printf("%s\t%s\t%s\n", log_escape(v[i].name, esc, sizeof(esc)),
+			       model_platform_name(v[i].platform),
+			       v[i].bundle_id ? log_escape(v[i].bundle_id, b, sizeof(b)) : "-");
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		model_app_free(&v[i]);
+	free(v);
+	db_close(db);
+	if (rc) {
+		json_decref(arr);
+		report("app list", NULL, err);
+		return EXIT_RUNTIME;
+	}
+	return o->json ? print_json(arr) : EXIT_OK;
+}
+
+static int app_show_action(void *arg, int npos, char **pos)
+{
+	struct app_opts *o = arg;
+	struct db *db = NULL;
+	struct app full;
+	char err[ERRLEN];
+	int rc;
+
+	(void)npos;
+	if ((rc = cli_open_db(&o->g, DB_NO_CREATE, &db)))
+		return rc;
+	rc = apps_get(db, pos[0], true, &full, err, sizeof(err));
+	db_close(db);
+	if (rc) {
+		report("app show", NULL, err);
+		return exit_for(rc);
+	}
+	json_t *j = model_app_to_json(&full, true);
+	model_app_free(&full);
+	return print_json(j);
+}
+
+/* `app add` and `app remove`: the change, then "added NAME" or "removed NAME".
+ * @name is the command line's, so that the app can borrow it. */
+static int app_change(struct app_opts *o, bool add, char *name)
+{
+	struct db *db = NULL;
+	char err[ERRLEN], esc[512];
+	int rc;
+
+	if ((rc = cli_open_db(&o->g, add ? 0 : DB_NO_CREATE, &db)))
+		return rc;
+	if (add) {
+		o->a.name = name;
+		rc = apps_create(db, cli_actor(), &o->a, err, sizeof(err));
+	} else {
+		rc = apps_delete(db, cli_actor(), name, err, sizeof(err));
+	}
+	db_close(db);
+	if (rc) {
+		report(add ? "app add" : "app remove", NULL, err);
+		return exit_for(rc);
+	}
+	printf("%s %s\n", add ? "added" : "removed", log_escape(name, esc, sizeof(esc)));
+	return EXIT_OK;
+}
+
+static int app_add_action(void *arg, int npos, char **pos)
+{
+	struct app_opts *o = arg;
+	(void)npos;
+	if (!o->have_platform)
+		return cli_usage_error("app", "add: --platform is required");
+	return app_change(o, true, pos[0]);
+}
+
+static int app_remove_action(void *arg, int npos, char **pos)
+{
+	(void)npos;
+	return app_change(arg, false, pos[0]);
+}
+
+const struct cli_action cli_app_actions[] = {
+	{ "add", app_add_action, "add an app (platform, bundle ID, adoption threshold)" },
+	{ "remove", app_remove_action, "remove an app with its versions and policies" },
+	{ "list", app_list_action, "list apps" },
+	{ "show", app_show_action, "print an app as in the inventory file" },
+	{ NULL, NULL, NULL },
+};
+
+/* Parse one option of `pinwatch app` into @o: CLI_CONTINUE, or the EXIT_* to
+ * return (the help printed, a usage error). */
+static int app_opt(struct app_opts *o, int c, char *arg)
+{
+	switch (c) {
+	case OPT_PLATFORM:
+		if (model_parse_platform(arg, &o->a.platform))
+			return cli_usage_error("app", "--platform: android, ios or other");
+		o->have_platform = true;
+		return CLI_CONTINUE;
+	case OPT_BUNDLE:
+		o->a.bundle_id = arg;
+		return CLI_CONTINUE;
+	case OPT_THRESHOLD:
+		if (util_parse_double(arg, 0, 1, &o->a.adoption_threshold))
+			return cli_usage_error("app", "--threshold: a number in [0, 1]");
+		return CLI_CONTINUE;
+	case OPT_FAILMODE:
+		if (model_parse_failure_mode(arg, &o->a.failure_mode))
+			return cli_usage_error("app", "--failure-mode: log, message, "
+						      "redirect or terminate");
+		return CLI_CONTINUE;
+	case OPT_JSON:
+		o->json = true;
+		return CLI_CONTINUE;
+	case 'h':
+		fputs(app_usage, stdout);
+		return EXIT_OK;
+	default:
+		return cli_usage_error("app", "unknown option");
+	}
+}
+
 int cmd_app(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -476,115 +631,28 @@ int cmd_app(int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cli_global g = { 0 };
-	struct app a = { .adoption_threshold = 0.95, .failure_mode = FAIL_TERMINATE };
-	bool json = false, have_platform = false;
-	char err[ERRLEN];
-	int c, ex, rc;
+	struct app_opts o = { .a = { .adoption_threshold = 0.95, .failure_mode = FAIL_TERMINATE } };
+	char names[128];
+	int c, ex;
 
 	const char *action;
-	if ((ex = cli_action("app", app_usage, NULL, &argc, &argv, &action)) != CLI_CONTINUE)
+	if ((ex = cli_action("app", app_usage, cli_app_actions, NULL, &argc, &argv, &action)) !=
+	    CLI_CONTINUE)
 		return ex;
 	while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, c, optarg))
+		if (cli_global_opt(&o.g, c, optarg))
 			continue;
-		switch (c) {
-		case OPT_PLATFORM:
-			if (model_parse_platform(optarg, &a.platform))
-				return cli_usage_error("app", "--platform: android, ios or other");
-			have_platform = true;
-			break;
-		case OPT_BUNDLE:
-			a.bundle_id = optarg;
-			break;
-		case OPT_THRESHOLD:
-			if (util_parse_double(optarg, 0, 1, &a.adoption_threshold))
-				return cli_usage_error("app", "--threshold: a number in [0, 1]");
-			break;
-		case OPT_FAILMODE:
-			if (model_parse_failure_mode(optarg, &a.failure_mode))
-				return cli_usage_error("app", "--failure-mode: log, message, "
-							      "redirect or terminate");
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-			fputs(app_usage, stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage_error("app", "unknown option");
-		}
+		if ((ex = app_opt(&o, c, optarg)) != CLI_CONTINUE)
+			return ex;
 	}
-	bool is_list = !strcmp(action, "list");
-	if (!is_list && strcmp(action, "add") && strcmp(action, "remove") && strcmp(action, "show"))
-		return cli_usage_error("app", "unknown action '%s' (add, remove, list, show)",
-				       action);
+	const struct cli_action *a = cli_action_find(cli_app_actions, action);
+	if (!a)
+		return cli_usage_error(
+			"app", "unknown action '%s' (%s)", action,
+			cli_action_list(cli_app_actions, ", ", names, sizeof(names)));
+	bool is_list = a->fn == app_list_action;
 	if (optind + (is_list ? 0 : 1) != argc)
 		return cli_usage_error(
 			"app", is_list ? "list: unexpected argument" : "%s: expected NAME", action);
-	if (!strcmp(action, "add") && !have_platform)
-		return cli_usage_error("app", "add: --platform is required");
-	struct db *db = NULL;
-	if ((ex = cli_open_db(&g, strcmp(action, "add") ? DB_NO_CREATE : 0, &db)))
-		return ex;
-	if (is_list) {
-		struct app *v = NULL;
-		size_t n = 0;
-		rc = apps_list(db, false, &v, &n, err, sizeof(err));
-		json_t *arr = json ? json_array() : NULL;
-		for (size_t i = 0; !rc && i < n; i++) {
-			if (json) {
-				if (arr &&
-				    json_array_append_new(arr, model_app_to_json(&v[i], false))) {
-					json_decref(arr);
-					arr = NULL;
-				}
-			} else {
-				char esc[512], b[600];
-				printf("%s\t%s\t%s\n", log_escape(v[i].name, esc, sizeof(esc)),
-				       model_platform_name(v[i].platform),
-				       v[i].bundle_id ? log_escape(v[i].bundle_id, b, sizeof(b))
-						      : "-");
-			}
-		}
-		for (size_t i = 0; i < n; i++)
-			model_app_free(&v[i]);
-		free(v);
-		db_close(db);
-		if (rc) {
-			json_decref(arr);
-			report("app list", NULL, err);
-			return EXIT_RUNTIME;
-		}
-		return json ? print_json(arr) : EXIT_OK;
-	}
-	const char *name = argv[optind];
-	if (!strcmp(action, "show")) {
-		struct app full;
-		rc = apps_get(db, name, true, &full, err, sizeof(err));
-		db_close(db);
-		if (rc) {
-			report("app show", NULL, err);
-			return exit_for(rc);
-		}
-		json_t *j = model_app_to_json(&full, true);
-		model_app_free(&full);
-		return print_json(j);
-	}
-	if (!strcmp(action, "remove")) {
-		rc = apps_delete(db, cli_actor(), name, err, sizeof(err));
-	} else {
-		a.name = (char *)name;
-		rc = apps_create(db, cli_actor(), &a, err, sizeof(err));
-	}
-	db_close(db);
-	if (rc) {
-		report(!strcmp(action, "remove") ? "app remove" : "app add", NULL, err);
-		return exit_for(rc);
-	}
-	char esc[512];
-	printf("%s %s\n", !strcmp(action, "remove") ? "removed" : "added",
-	       log_escape(name, esc, sizeof(esc)));
-	return EXIT_OK;
+	return a->fn(&o, argc - optind, argv + optind);
 }

@@ -259,6 +259,145 @@ static int parse_id(const char *s, int64_t *id)
 	return 0;
 }
 
+/* The options of `pinwatch plan`, every action's. */
+struct plan_opts {
+	struct cli_global g;
+	struct add_args a;
+	bool as_json, all, add_only;
+};
+
+static int plan_add_action(void *arg, int npos, char **pos)
+{
+	struct plan_opts *o = arg;
+	(void)pos;
+	return npos ? cli_usage_error("plan", "add takes options only")
+		    : do_add(&o->g, &o->a, o->as_json);
+}
+
+static int plan_list_action(void *arg, int npos, char **pos)
+{
+	struct plan_opts *o = arg;
+	(void)pos;
+	return npos ? cli_usage_error("plan", "list takes no arguments")
+		    : do_list(&o->g, o->all, o->as_json);
+}
+
+/* The plan ID operand of `show` and `cancel`, and the database; EXIT_*. */
+static int plan_id_db(struct plan_opts *o, const char *action, int npos, char **pos, int64_t *id,
+		      struct db **db)
+{
+	if (npos != 1 || parse_id(pos[0], id))
+		return cli_usage_error("plan", "%s: expected one plan ID", action);
+	return cli_open_db(&o->g, 0, db);
+}
+
+static int plan_show_action(void *arg, int npos, char **pos)
+{
+	struct plan_opts *o = arg;
+	struct db *db = NULL;
+	int64_t id = 0;
+	int rc = plan_id_db(o, "show", npos, pos, &id, &db);
+	if (rc)
+		return rc;
+	rc = show(&o->g, db, id, o->as_json);
+	db_close(db);
+	return rc;
+}
+
+static int plan_cancel_action(void *arg, int npos, char **pos)
+{
+	struct db *db = NULL;
+	char err[ERRLEN];
+	int64_t id = 0;
+	int rc = plan_id_db(arg, "cancel", npos, pos, &id, &db);
+	if (rc)
+		return rc;
+	if ((rc = plans_cancel(db, cli_actor(), id, err, sizeof(err)))) {
+		log_err("%s", err);
+		rc = rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+	} else {
+		printf("cancelled plan %lld\n", (long long)id);
+		rc = EXIT_OK;
+	}
+	db_close(db);
+	return rc;
+}
+
+const struct cli_action cli_plan_actions[] = {
+	{ "add", plan_add_action, "record a planned rotation (new chain or pins)" },
+	{ "list", plan_list_action, "list open plans (--all: every plan)" },
+	{ "show", plan_show_action, "show a plan and its seven steps" },
+	{ "cancel", plan_cancel_action, "cancel a plan" },
+	{ NULL, NULL, NULL },
+};
+
+/* Parse one option of `pinwatch plan` into @o: CLI_CONTINUE, or the EXIT_* to
+ * return (the help printed, a usage error). */
+static int plan_opt(struct plan_opts *o, int opt, char *arg)
+{
+	struct add_args *a = &o->a;
+	char err[ERRLEN];
+	long long port;
+
+	if (opt != 'a' && opt != 'j' && opt != 'h')
+		o->add_only = true;
+	switch (opt) {
+	case 'H':
+		a->host = arg;
+		return CLI_CONTINUE;
+	case 'p':
+		if (util_parse_int(arg, 1, 65535, &port))
+			return cli_usage_error("plan", "--port: expected 1..65535");
+		a->port = (int)port;
+		return CLI_CONTINUE;
+	case 'C':
+		a->chain = arg;
+		return CLI_CONTINUE;
+	case 'P':
+		if (a->npins >= PLANS_MAX_KEYS ||
+		    util_parse_pin(arg, a->pins[a->npins], err, sizeof(err)))
+			return cli_usage_error("plan", "--pin %s: %s", arg,
+					       a->npins >= PLANS_MAX_KEYS ? "too many pins" : err);
+		a->npins++;
+		return CLI_CONTINUE;
+	case 'N':
+		a->not_before = arg;
+		return CLI_CONTINUE;
+	case 'n':
+		a->note = arg;
+		return CLI_CONTINUE;
+	case 'a':
+		o->all = true;
+		return CLI_CONTINUE;
+	case 'j':
+		o->as_json = true;
+		return CLI_CONTINUE;
+	case 'h':
+		printf("%s", usage_text);
+		return EXIT_OK;
+	default:
+		return cli_usage_error("plan", "unknown option");
+	}
+}
+
+/* Run @action with the options in @o (after getopt). */
+static int plan_run(struct plan_opts *o, const char *action, int npos, char **pos)
+{
+	const struct cli_action *a = cli_action_find(cli_plan_actions, action);
+	char names[128];
+
+	if (a && a->fn == plan_add_action)
+		return a->fn(o, npos, pos);
+	if (o->add_only)
+		return cli_usage_error("plan", "--host, --port, --chain, --pin, --not-before and "
+					       "--note only apply to add");
+	if (!a)
+		return cli_usage_error(
+			"plan", "unknown action '%s' (%s)", action,
+			cli_action_list(cli_plan_actions, " or ", names, sizeof(names)));
+	return a->fn(o, npos, pos);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = { { "host", required_argument, NULL, 'H' },
@@ -273,104 +412,23 @@ int cmd_plan(int argc, char **argv)
 					      CLI_GLOBAL_LONGOPTS,
 					      { NULL, 0, NULL, 0 } };
 	const char *action;
-	int rc = cli_action("plan", usage_text, "add, list, show or cancel", &argc, &argv, &action);
+	int rc = cli_action("plan", usage_text, cli_plan_actions, " or ", &argc, &argv, &action);
 	if (rc != CLI_CONTINUE)
 		return rc;
-	struct cli_global g = { 0 };
-	struct add_args a = { .port = 443 };
-	bool as_json = false, all = false, add_only = false;
-	long long port;
-	char err[ERRLEN];
+	struct plan_opts o = { .a = { .port = 443 } };
 	int opt;
-	a.pins = calloc(PLANS_MAX_KEYS, 32);
-	if (!a.pins)
+	o.a.pins = calloc(PLANS_MAX_KEYS, 32);
+	if (!o.a.pins)
 		return EXIT_RUNTIME;
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&o.g, opt, optarg))
 			continue;
-		switch (opt) {
-		case 'H':
-			a.host = optarg;
-			add_only = true;
-			break;
-		case 'p':
-			if (util_parse_int(optarg, 1, 65535, &port)) {
-				free(a.pins);
-				return cli_usage_error("plan", "--port: expected 1..65535");
-			}
-			a.port = (int)port;
-			add_only = true;
-			break;
-		case 'C':
-			a.chain = optarg;
-			add_only = true;
-			break;
-		case 'P':
-			if (a.npins >= PLANS_MAX_KEYS ||
-			    util_parse_pin(optarg, a.pins[a.npins], err, sizeof(err))) {
-				free(a.pins);
-				return cli_usage_error("plan", "--pin %s: %s", optarg,
-						       a.npins >= PLANS_MAX_KEYS ? "too many pins"
-										 : err);
-			}
-			a.npins++;
-			add_only = true;
-			break;
-		case 'N':
-			a.not_before = optarg;
-			add_only = true;
-			break;
-		case 'n':
-			a.note = optarg;
-			add_only = true;
-			break;
-		case 'a':
-			all = true;
-			break;
-		case 'j':
-			as_json = true;
-			break;
-		case 'h':
-			free(a.pins);
-			printf("%s", usage_text);
-			return EXIT_OK;
-		default:
-			free(a.pins);
-			return cli_usage_error("plan", "unknown option");
+		if ((rc = plan_opt(&o, opt, optarg)) != CLI_CONTINUE) {
+			free(o.a.pins);
+			return rc;
 		}
 	}
-	int nargs = argc - optind;
-	int64_t id = 0;
-	if (!strcmp(action, "add")) {
-		rc = nargs ? cli_usage_error("plan", "add takes options only")
-			   : do_add(&g, &a, as_json);
-		free(a.pins);
-		return rc;
-	}
-	free(a.pins);
-	if (add_only)
-		return cli_usage_error("plan", "--host, --port, --chain, --pin, --not-before and "
-					       "--note only apply to add");
-	if (!strcmp(action, "list"))
-		return nargs ? cli_usage_error("plan", "list takes no arguments")
-			     : do_list(&g, all, as_json);
-	if (strcmp(action, "show") && strcmp(action, "cancel"))
-		return cli_usage_error("plan", "unknown action '%s' (add, list, show or cancel)",
-				       action);
-	if (nargs != 1 || parse_id(argv[optind], &id))
-		return cli_usage_error("plan", "%s: expected one plan ID", action);
-	struct db *db = NULL;
-	if ((rc = cli_open_db(&g, 0, &db)))
-		return rc;
-	if (!strcmp(action, "show")) {
-		rc = show(&g, db, id, as_json);
-	} else if ((rc = plans_cancel(db, cli_actor(), id, err, sizeof(err)))) {
-		log_err("%s", err);
-		rc = rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-	} else {
-		printf("cancelled plan %lld\n", (long long)id);
-		rc = EXIT_OK;
-	}
-	db_close(db);
+	rc = plan_run(&o, action, argc - optind, argv + optind);
+	free(o.a.pins);
 	return rc;
 }

@@ -177,9 +177,125 @@ static void print_result(const struct probe_result *r, bool hex)
 	print_chain("validated", &r->validated, hex);
 }
 
+/* The results of one probe command as JSON on stdout: res[0..n-1] the normal
+ * probe, res[k*n + i] the discovery variant k (1..nv-1) of address i. EXIT_*. */
+static int print_probe_json(const char *host, int port, const char *sni,
+			    const struct probe_result *res, size_t n, size_t nv)
+{
+	bool discover = nv > 1;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		json_t *o = probe_result_json(&res[i]), *vs = discover ? json_array() : NULL;
+		for (size_t k = 1; o && vs && k < nv; k++)
+			if (json_array_append_new(vs, probe_result_json(&res[k * n + i])))
+				break;
+		if (!o ||
+		    (discover && (!vs || json_array_size(vs) != nv - 1 ||
+				  json_object_set(o, "variants", vs))) ||
+		    json_array_append(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+		json_decref(vs);
+		json_decref(o);
+	}
+	json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port", (json_int_t)port,
+				  "sni", sni, "addresses", a)
+		      : NULL;
+	return cli_print_json(o);
+}
+
+/* The same as text. EXIT_*. */
+static int print_probe_text(const char *host, int port, const char *sni,
+			    const struct probe_result *res, size_t n, size_t nv, bool hex)
+{
+	char h[600], s[600];
+	printf("probe %s port %u (SNI %s)\n", log_escape(host, h, sizeof(h)), port,
+	       log_escape(sni, s, sizeof(s)));
+	for (size_t i = 0; i < n; i++) {
+		print_result(&res[i], hex);
+		for (size_t k = 1; k < nv; k++)
+			print_variant(&res[i], &res[k * n + i], hex);
+	}
+	return fflush(stdout) != 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* @address (an IP literal) with @port as a probe address; 0 or -EINVAL. */
+static int numeric_addr(const char *address, int port, struct probe_addr *out)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
+	char ps[8];
+	snprintf(ps, sizeof(ps), "%u", port);
+	if (getaddrinfo(address, ps, &hints, &ai) != 0 || !ai)
+		return -EINVAL;
+	memcpy(&out->ss, ai->ai_addr, ai->ai_addrlen);
+	out->len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* Clear and free @n results (NULL-safe). */
+static void free_results(struct probe_result *res, size_t n)
+{
+	for (size_t i = 0; res && i < n; i++)
+		probe_result_clear(&res[i]);
+	free(res);
+}
+
+/* The options of `pinwatch probe`. */
+struct probe_opts {
+	struct cli_global g;
+	const char *sni, *ca, *address;
+	bool all, hex, json, store, discover;
+	long long timeout;
+};
+
+enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON, O_STORE, O_NODISC };
+
+/* Parse one option of `pinwatch probe` into @o: CLI_CONTINUE, or the EXIT_*
+ * to return (the help printed, a usage error). */
+static int probe_opt(struct probe_opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case O_STORE:
+		o->store = true;
+		return CLI_CONTINUE;
+	case O_NODISC:
+		o->discover = false;
+		return CLI_CONTINUE;
+	case O_SNI:
+		o->sni = arg;
+		return CLI_CONTINUE;
+	case O_CA:
+		o->ca = arg;
+		return CLI_CONTINUE;
+	case O_ADDR:
+		o->address = arg;
+		return CLI_CONTINUE;
+	case O_ALL:
+		o->all = true;
+		return CLI_CONTINUE;
+	case O_TIMEOUT:
+		if (util_parse_int(arg, 100, 600000, &o->timeout) != 0)
+			return cli_usage_error("probe", "--timeout: milliseconds in [100, 600000]");
+		return CLI_CONTINUE;
+	case O_HEX:
+		o->hex = true;
+		return CLI_CONTINUE;
+	case O_JSON:
+		o->json = true;
+		return CLI_CONTINUE;
+	case 'h':
+		usage();
+		return EXIT_OK;
+	default:
+		return cli_usage_error("probe", "unknown option");
+	}
+}
+
 int cmd_probe(int argc, char **argv)
 {
-	enum { O_SNI = 0x200, O_CA, O_ADDR, O_ALL, O_TIMEOUT, O_HEX, O_JSON, O_STORE, O_NODISC };
 	static const struct option opts[] = {
 		{ "no-discover", no_argument, NULL, O_NODISC },
 		{ "sni", required_argument, NULL, O_SNI },
@@ -194,67 +310,30 @@ int cmd_probe(int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sni = NULL, *ca = NULL, *address = NULL;
-	bool all = false, hex = false, json = false, store = false, discover = true;
-	struct cli_global g = { 0 };
-	long long timeout = 10000;
+	struct probe_opts po = { .timeout = 10000, .discover = true };
+	const char *sni;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&po.g, opt, optarg))
 			continue;
-		switch (opt) {
-		case O_STORE:
-			store = true;
-			break;
-		case O_NODISC:
-			discover = false;
-			break;
-		case O_SNI:
-			sni = optarg;
-			break;
-		case O_CA:
-			ca = optarg;
-			break;
-		case O_ADDR:
-			address = optarg;
-			break;
-		case O_ALL:
-			all = true;
-			break;
-		case O_TIMEOUT:
-			if (util_parse_int(optarg, 100, 600000, &timeout) != 0)
-				return cli_usage_error("probe",
-						       "--timeout: milliseconds in [100, 600000]");
-			break;
-		case O_HEX:
-			hex = true;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case 'h':
-			usage();
-			return EXIT_OK;
-		default:
-			return cli_usage_error("probe", "unknown option");
-		}
+		if ((opt = probe_opt(&po, opt, optarg)) != CLI_CONTINUE)
+			return opt;
 	}
 	if (optind != argc - 1)
 		return cli_usage_error("probe", "expected exactly one HOST[:PORT]");
-	if (address && all)
+	if (po.address && po.all)
 		return cli_usage_error("probe", "--address and --all-addresses exclude each other");
 	char host[256];
 	int port = 443;
 	if (util_parse_hostport(argv[optind], 0, host, sizeof(host), &port) != 0)
 		return cli_usage_error("probe", "bad target '%s' (HOST, HOST:PORT or [IPv6]:PORT)",
 				       argv[optind]);
-	if (sni && (!*sni || strlen(sni) > 253))
+	if (po.sni && (!*po.sni || strlen(po.sni) > 253))
 		return cli_usage_error("probe", "--sni: 1 to 253 characters");
-	if (!sni)
-		sni = host;
+	sni = po.sni ? po.sni : host;
 	char err[ERRLEN], esc[ERRLEN * 2];
-	if (store) { /* refuse what the inventory would refuse before probing */
+	if (po.store) { /* refuse what the inventory would refuse before probing */
 		struct endpoint ep;
 		int vr = store_endpoint(host, port, sni, &ep, err, sizeof(err));
 		model_endpoint_free(&ep);
@@ -266,21 +345,14 @@ int cmd_probe(int argc, char **argv)
 	struct probe_addr addrs[MAX_ALL_ADDRESSES];
 	size_t n = 0;
 	int rc;
-	if (address) {
-		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };
-		struct addrinfo *ai = NULL;
-		char ps[8];
-		snprintf(ps, sizeof(ps), "%u", port);
-		if (getaddrinfo(address, ps, &hints, &ai) != 0 || !ai)
+	if (po.address) {
+		if (numeric_addr(po.address, port, &addrs[0]))
 			return cli_usage_error("probe", "--address: '%s' is not an IP address",
-					       address);
-		memcpy(&addrs[0].ss, ai->ai_addr, ai->ai_addrlen);
-		addrs[0].len = ai->ai_addrlen;
+					       po.address);
 		n = 1;
-		freeaddrinfo(ai);
-	} else if ((rc = probe_resolve(host, port, addrs, all ? MAX_ALL_ADDRESSES : 1, &n, err,
+	} else if ((rc = probe_resolve(host, port, addrs, po.all ? MAX_ALL_ADDRESSES : 1, &n, err,
 				       sizeof(err))) != 0) {
-		if (json) {
+		if (po.json) {
 			json_t *a =
 				json_pack("[{s:n, s:i, s:s, s:s}]", "address", "port",
 					  (json_int_t)port, "outcome", "dns_error", "detail", err);
@@ -294,34 +366,30 @@ int cmd_probe(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
-	struct probe_ctx *ctx = probe_ctx_new(ca, err, sizeof(err));
+	struct probe_ctx *ctx = probe_ctx_new(po.ca, err, sizeof(err));
 	if (!ctx) {
 		log_err("probe: %s", log_escape(err, esc, sizeof(esc)));
-		return ca ? EXIT_USAGE : EXIT_RUNTIME;
+		return po.ca ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	/* res[0..n-1]: the normal probe; with discovery res[n..2n-1] offering
 	 * only ECDSA, res[2n..3n-1] only RSA. */
-	size_t nv = discover ? PROBE_NVARIANTS : 1;
+	size_t nv = po.discover ? PROBE_NVARIANTS : 1;
 	struct probe_result *res = calloc(n * nv, sizeof(*res));
 	int prc = res ? 0 : -ENOMEM;
 	for (size_t k = 0; k < nv && !prc; k++)
-		prc = probe_run_many_variant(ctx, addrs, n, sni, (int)timeout,
+		prc = probe_run_many_variant(ctx, addrs, n, sni, (int)po.timeout,
 					     (enum probe_variant)k, res + k * n);
 	if (prc) {
 		log_err("probe: out of memory");
-		for (size_t i = 0; res && i < n * nv; i++)
-			probe_result_clear(&res[i]);
-		free(res);
+		free_results(res, n * nv);
 		probe_ctx_free(ctx);
 		return EXIT_RUNTIME;
 	}
 	rc = EXIT_OK;
-	if (store) {
-		int sr = store_results(&g, host, port, sni, res, n * nv);
+	if (po.store) {
+		int sr = store_results(&po.g, host, port, sni, res, n * nv);
 		if (sr != EXIT_OK) {
-			for (size_t i = 0; i < n * nv; i++)
-				probe_result_clear(&res[i]);
-			free(res);
+			free_results(res, n * nv);
 			probe_ctx_free(ctx);
 			return sr;
 		}
@@ -332,45 +400,11 @@ int cmd_probe(int argc, char **argv)
 		else if (strcmp(res[i].outcome, "ok") != 0 && rc == EXIT_OK)
 			rc = EXIT_RISK;
 	}
-	if (json) {
-		json_t *a = json_array();
-		for (size_t i = 0; a && i < n; i++) {
-			json_t *o = probe_result_json(&res[i]),
-			       *vs = discover ? json_array() : NULL;
-			for (size_t k = 1; o && vs && k < nv; k++)
-				if (json_array_append_new(vs, probe_result_json(&res[k * n + i])))
-					break;
-			if (!o ||
-			    (discover && (!vs || json_array_size(vs) != nv - 1 ||
-					  json_object_set(o, "variants", vs))) ||
-			    json_array_append(a, o) != 0) {
-				json_decref(a);
-				a = NULL;
-			}
-			json_decref(vs);
-			json_decref(o);
-		}
-		json_t *o = a ? json_pack("{s:s, s:i, s:s, s:o}", "host", host, "port",
-					  (json_int_t)port, "sni", sni, "addresses", a)
-			      : NULL;
-		int jr = cli_print_json(o);
-		if (jr)
-			rc = jr;
-	} else {
-		char h[600], s[600];
-		printf("probe %s port %u (SNI %s)\n", log_escape(host, h, sizeof(h)), port,
-		       log_escape(sni, s, sizeof(s)));
-		for (size_t i = 0; i < n; i++) {
-			print_result(&res[i], hex);
-			for (size_t k = 1; k < nv; k++)
-				print_variant(&res[i], &res[k * n + i], hex);
-		}
-		if (fflush(stdout) != 0)
-			rc = EXIT_RUNTIME;
-	}
-	for (size_t i = 0; i < n * nv; i++)
-		probe_result_clear(&res[i]);
-	free(res);
+	int pr = po.json ? print_probe_json(host, port, sni, res, n, nv)
+			 : print_probe_text(host, port, sni, res, n, nv, po.hex);
+	if (pr)
+		rc = pr;
+	free_results(res, n * nv);
 	probe_ctx_free(ctx);
 	return rc;
 }

@@ -390,6 +390,30 @@ static void print_whatif_table(json_t *w)
 	printf("\n");
 }
 
+/* Read the --chain of whatif (a file, or "-" for standard input) into *@pem
+ * (the caller frees it) and check that it parses. EXIT_OK or EXIT_USAGE. */
+static int whatif_read_chain(const char *chain, char **pem, size_t *len)
+{
+	char err[ERRLEN];
+	const char *name = strcmp(chain, "-") == 0 ? "standard input" : chain;
+	int r = strcmp(chain, "-") == 0 ? read_stdin(READINESS_MAX_PEM, pem, len)
+					: util_read_file(chain, READINESS_MAX_PEM, pem, len);
+	if (r) {
+		fprintf(stderr, "pinwatch whatif: %s: %s\n", name,
+			r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+		return EXIT_USAGE;
+	}
+	struct readiness_chain probe_chain;
+	if (readiness_chain_from_pem(*pem, *len, &probe_chain, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pinwatch whatif: %s: %s\n", name, err);
+		free(*pem);
+		*pem = NULL;
+		return EXIT_USAGE;
+	}
+	readiness_chain_free(&probe_chain);
+	return EXIT_OK;
+}
+
 int cmd_whatif(int argc, char **argv)
 {
 	static const struct option opts[] = { { "host", required_argument, NULL, 'H' },
@@ -471,25 +495,9 @@ int cmd_whatif(int argc, char **argv)
 	req.pins = (const uint8_t(*)[32])pins;
 	char *pem = NULL;
 	if (chain) {
-		size_t len = 0;
-		const char *name = strcmp(chain, "-") == 0 ? "standard input" : chain;
-		int r = strcmp(chain, "-") == 0
-				? read_stdin(READINESS_MAX_PEM, &pem, &len)
-				: util_read_file(chain, READINESS_MAX_PEM, &pem, &len);
-		if (r) {
-			fprintf(stderr, "pinwatch whatif: %s: %s\n", name,
-				r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-			return EXIT_USAGE;
-		}
+		if ((rc = whatif_read_chain(chain, &pem, &req.pemlen)) != EXIT_OK)
+			return rc;
 		req.pem = pem;
-		req.pemlen = len;
-		struct readiness_chain probe_chain;
-		if (readiness_chain_from_pem(pem, len, &probe_chain, err, sizeof(err)) != 0) {
-			fprintf(stderr, "pinwatch whatif: %s: %s\n", name, err);
-			free(pem);
-			return EXIT_USAGE;
-		}
-		readiness_chain_free(&probe_chain);
 	}
 	if ((rc = cli_load_config(&g)) != EXIT_OK) {
 		free(pem);

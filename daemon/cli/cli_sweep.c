@@ -213,6 +213,41 @@ static void print_row(const struct obs_row *r)
 	}
 }
 
+/* One endpoint's history as JSON: its rows, grouped by address. */
+static json_t *history_json(const char *host, int port, int64_t id, const struct obs_row *rows,
+			    size_t n)
+{
+	json_t *addrs = json_array(), *cur = NULL;
+	const char *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!last || strcmp(last, rows[i].address) != 0) {
+			cur = json_array();
+			json_array_append_new(addrs, json_pack("{s:s, s:o}", "address",
+							       rows[i].address, "timeline", cur));
+			last = rows[i].address;
+		}
+		json_array_append_new(cur, row_json(&rows[i]));
+	}
+	return json_pack("{s:s, s:i, s:I, s:o}", "host", host, "port", port, "endpoint_id",
+			 (json_int_t)id, "addresses", addrs);
+}
+
+/* One endpoint's history as text: its rows under each address. */
+static void print_history(const char *host, int port, const struct obs_row *rows, size_t n)
+{
+	char esc[600];
+	printf("%s port %d%s\n", log_escape(host, esc, sizeof(esc)), port,
+	       n ? "" : ": never probed");
+	const char *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!last || strcmp(last, rows[i].address) != 0) {
+			printf("  %s\n", log_escape(rows[i].address, esc, sizeof(esc)));
+			last = rows[i].address;
+		}
+		print_row(&rows[i]);
+	}
+}
+
 int cmd_history(int argc, char **argv)
 {
 	enum { O_PORT = 0x200, O_ADDR, O_JSON };
@@ -283,42 +318,17 @@ int cmd_history(int argc, char **argv)
 		int p = eps[k].port;
 		struct obs_row *rows = NULL;
 		size_t n = 0;
-		char err[ERRLEN], esc[600];
+		char err[ERRLEN];
 		found++;
 		if (obs_history(db, id, address, 0, &rows, &n, err, sizeof(err)) != 0) {
 			log_err("history: %s", err);
 			rc = EXIT_RUNTIME;
 			break;
 		}
-		if (json) {
-			json_t *addrs = json_array(), *cur = NULL;
-			const char *last = NULL;
-			for (size_t i = 0; i < n; i++) {
-				if (!last || strcmp(last, rows[i].address) != 0) {
-					cur = json_array();
-					json_array_append_new(
-						addrs, json_pack("{s:s, s:o}", "address",
-								 rows[i].address, "timeline", cur));
-					last = rows[i].address;
-				}
-				json_array_append_new(cur, row_json(&rows[i]));
-			}
-			json_array_append_new(out, json_pack("{s:s, s:i, s:I, s:o}", "host", host,
-							     "port", p, "endpoint_id",
-							     (json_int_t)id, "addresses", addrs));
-		} else {
-			printf("%s port %d%s\n", log_escape(host, esc, sizeof(esc)), p,
-			       n ? "" : ": never probed");
-			const char *last = NULL;
-			for (size_t i = 0; i < n; i++) {
-				if (!last || strcmp(last, rows[i].address) != 0) {
-					printf("  %s\n",
-					       log_escape(rows[i].address, esc, sizeof(esc)));
-					last = rows[i].address;
-				}
-				print_row(&rows[i]);
-			}
-		}
+		if (json)
+			json_array_append_new(out, history_json(host, p, id, rows, n));
+		else
+			print_history(host, p, rows, n);
 		obs_rows_free(rows, n);
 	}
 	for (size_t k = 0; k < neps; k++)

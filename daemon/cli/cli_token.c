@@ -21,6 +21,115 @@ static void token_usage(FILE *f)
 		   "  -h, --help         this help\n");
 }
 
+/* The options of `pinwatch token`, every action's. */
+struct token_opts {
+	struct cli_global g;
+	const char *role_s;
+	bool json;
+};
+
+static int token_create_action(void *arg, int npos, char **pos)
+{
+	struct token_opts *o = arg;
+	const char *name = npos ? pos[0] : NULL;
+	enum token_role role = TOKEN_NONE;
+	struct db *db = NULL;
+	char err[ERRLEN], tok[TOKEN_LEN];
+
+	if (!name)
+		return cli_usage_error("token", "create needs a NAME");
+	if (tokens_check_name(name))
+		return cli_usage_error("token", "NAME must be 1-%d characters of A-Z a-z 0-9 . _ -",
+				       TOKEN_NAME_MAX);
+	if (!o->role_s || tokens_parse_role(o->role_s, &role))
+		return cli_usage_error("token", "create needs --role read, write or admin");
+	int rc = cli_open_db(&o->g, 0, &db);
+	if (rc)
+		return rc;
+	int r = tokens_create(db, name, role, cli_actor(), tok, sizeof(tok), err, sizeof(err));
+	if (r == 0) {
+		printf("%s\n", tok);
+		fflush(stdout);
+		memset(tok, 0, sizeof(tok));
+		log_info("token '%s' created with role %s; it is shown only once", name,
+			 tokens_role_name(role));
+	} else {
+		log_err("token create: %s", err);
+		rc = r == -EEXIST || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	db_close(db);
+	return rc;
+}
+
+static int token_revoke_action(void *arg, int npos, char **pos)
+{
+	struct token_opts *o = arg;
+	struct db *db = NULL;
+	char err[ERRLEN];
+
+	if (!npos)
+		return cli_usage_error("token", "revoke needs a NAME");
+	int rc = cli_open_db(&o->g, 0, &db);
+	if (rc)
+		return rc;
+	int r = tokens_revoke(db, pos[0], cli_actor(), err, sizeof(err));
+	if (r) {
+		log_err("token revoke: %s", err);
+		rc = r == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	db_close(db);
+	return rc;
+}
+
+static void print_tokens(json_t *list)
+{
+	size_t i;
+	json_t *t;
+	printf("%-24s %-6s %-21s %-21s %s\n", "NAME", "ROLE", "CREATED", "LAST USED", "REVOKED");
+	json_array_foreach(list, i, t)
+	{
+		const char *lu = json_string_value(json_object_get(t, "last_used_at"));
+		const char *rv = json_string_value(json_object_get(t, "revoked_at"));
+		printf("%-24s %-6s %-21s %-21s %s\n", json_string_value(json_object_get(t, "name")),
+		       json_string_value(json_object_get(t, "role")),
+		       json_string_value(json_object_get(t, "created_at")), lu ? lu : "-",
+		       rv ? rv : "-");
+	}
+}
+
+static int token_list_action(void *arg, int npos, char **pos)
+{
+	struct token_opts *o = arg;
+	struct db *db = NULL;
+	char err[ERRLEN];
+
+	(void)pos;
+	if (npos)
+		return cli_usage_error("token", "list takes no NAME");
+	int rc = cli_open_db(&o->g, 0, &db);
+	if (rc)
+		return rc;
+	json_t *list = tokens_list(db, err, sizeof(err));
+	if (!list) {
+		log_err("token list: %s", err);
+		rc = EXIT_RUNTIME;
+	} else if (o->json) {
+		rc = cli_print_json(list);
+	} else {
+		print_tokens(list);
+		json_decref(list);
+	}
+	db_close(db);
+	return rc;
+}
+
+const struct cli_action cli_token_actions[] = {
+	{ "create", token_create_action, "create a token with a role; print it once" },
+	{ "list", token_list_action, "list tokens (never their secrets)" },
+	{ "revoke", token_revoke_action, "revoke a token" },
+	{ NULL, NULL, NULL },
+};
+
 int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -30,20 +139,19 @@ int cmd_token(int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_global g = { 0 };
-	const char *role_s = NULL;
-	bool json = false;
+	struct token_opts o = { 0 };
+	char names[128];
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "r:c:h", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, opt, optarg))
+		if (cli_global_opt(&o.g, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'r':
-			role_s = optarg;
+			o.role_s = optarg;
 			break;
 		case 'j':
-			json = true;
+			o.json = true;
 			break;
 		case 'h':
 			token_usage(stdout);
@@ -53,84 +161,12 @@ int cmd_token(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("token", "missing action (create, list or revoke)");
+		return cli_usage_error(
+			"token", "missing action (%s)",
+			cli_action_list(cli_token_actions, " or ", names, sizeof(names)));
 	const char *action = argv[optind++];
-	const char *name = optind < argc ? argv[optind++] : NULL;
-	if (optind < argc)
-		return cli_usage_error("token", "unexpected argument '%s'", argv[optind]);
-
-	enum token_role role = TOKEN_NONE;
-	if (strcmp(action, "create") == 0) {
-		if (!name)
-			return cli_usage_error("token", "create needs a NAME");
-		if (tokens_check_name(name))
-			return cli_usage_error("token",
-					       "NAME must be 1-%d characters of A-Z a-z 0-9 . _ -",
-					       TOKEN_NAME_MAX);
-		if (!role_s || tokens_parse_role(role_s, &role))
-			return cli_usage_error("token", "create needs --role read, write or admin");
-	} else if (strcmp(action, "revoke") == 0) {
-		if (!name)
-			return cli_usage_error("token", "revoke needs a NAME");
-	} else if (strcmp(action, "list") == 0) {
-		if (name)
-			return cli_usage_error("token", "list takes no NAME");
-	} else {
-		return cli_usage_error("token", "unknown action '%s'", action);
-	}
-
-	struct db *db = NULL;
-	int rc = cli_open_db(&g, 0, &db);
-	if (rc)
-		return rc;
-	char err[ERRLEN];
-	if (strcmp(action, "create") == 0) {
-		char tok[TOKEN_LEN];
-		int r = tokens_create(db, name, role, cli_actor(), tok, sizeof(tok), err,
-				      sizeof(err));
-		if (r == 0) {
-			printf("%s\n", tok);
-			fflush(stdout);
-			memset(tok, 0, sizeof(tok));
-			log_info("token '%s' created with role %s; it is shown only once", name,
-				 tokens_role_name(role));
-		} else {
-			log_err("token create: %s", err);
-			rc = r == -EEXIST || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-	} else if (strcmp(action, "revoke") == 0) {
-		int r = tokens_revoke(db, name, cli_actor(), err, sizeof(err));
-		if (r) {
-			log_err("token revoke: %s", err);
-			rc = r == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-		}
-	} else {
-		json_t *list = tokens_list(db, err, sizeof(err));
-		if (!list) {
-			log_err("token list: %s", err);
-			rc = EXIT_RUNTIME;
-		} else if (json) {
-			rc = cli_print_json(list);
-		} else {
-			size_t i;
-			json_t *t;
-			printf("%-24s %-6s %-21s %-21s %s\n", "NAME", "ROLE", "CREATED",
-			       "LAST USED", "REVOKED");
-			json_array_foreach(list, i, t)
-			{
-				const char *lu =
-					json_string_value(json_object_get(t, "last_used_at"));
-				const char *rv =
-					json_string_value(json_object_get(t, "revoked_at"));
-				printf("%-24s %-6s %-21s %-21s %s\n",
-				       json_string_value(json_object_get(t, "name")),
-				       json_string_value(json_object_get(t, "role")),
-				       json_string_value(json_object_get(t, "created_at")),
-				       lu ? lu : "-", rv ? rv : "-");
-			}
-			json_decref(list);
-		}
-	}
-	db_close(db);
-	return rc;
+	if (argc - optind > 1)
+		return cli_usage_error("token", "unexpected argument '%s'", argv[optind + 1]);
+	return cli_action_run("token", cli_token_actions, action, false, &o, argc - optind,
+			      argv + optind);
 }

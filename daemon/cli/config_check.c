@@ -17,9 +17,8 @@ static int check_db_path(const char *path, char *err, size_t errlen)
 	char dir[CONFIG_PATH_MAX];
 	struct stat st;
 
-	if (strlen(path) >= sizeof(dir))
+	if (util_path(dir, sizeof(dir), "%s", path))
 		return util_err(err, errlen, -ENAMETOOLONG, "database path too long: %s", path);
-	snprintf(dir, sizeof(dir), "%s", path);
 	const char *d = dirname(dir);
 	if (stat(d, &st) < 0)
 		return util_err(err, errlen, -errno, "database directory %s: %s", d,

@@ -154,14 +154,13 @@ static const struct serve_component components[] = {
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
-static struct serve_ctx ctx;
-
+/* After each committed batch (the scheduler's hook; @ud is the serve_ctx). */
 static void after_commit(void *ud, const int64_t *ids, size_t n)
 {
-	(void)ud;
+	struct serve_ctx *c = ud;
 	for (size_t i = 0; i < ARRAY_SIZE(components) && components[i].name; i++)
 		if (components[i].after_commit)
-			components[i].after_commit(ctx.state[i], ids, n);
+			components[i].after_commit(c->state[i], ids, n);
 }
 
 /* Once a second on the loop thread: systemd watchdog (at half its interval)
@@ -228,9 +227,9 @@ static void log_restart_needed(const struct config *run, const struct config *c)
 			 keys);
 }
 
-static int reload_config(void *ud, struct sched_opts *o)
+static int reload_config(struct serve_ctx *ctx, struct sched_opts *o)
 {
-	struct cli_global *g = ud;
+	struct cli_global *g = ctx->g;
 	struct config c;
 	char err[ERRLEN];
 	config_defaults(&c);
@@ -250,7 +249,7 @@ static int reload_config(void *ud, struct sched_opts *o)
 	fill_opts(&g->cfg, o);
 	for (size_t i = 0; i < ARRAY_SIZE(components) && components[i].name; i++)
 		if (components[i].reload)
-			components[i].reload(ctx.state[i], &g->cfg);
+			components[i].reload(ctx->state[i], &g->cfg);
 	return 0;
 }
 
@@ -286,6 +285,7 @@ int cmd_serve(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_global g = { 0 };
+	struct serve_ctx ctx;
 	bool check = false;
 	int opt, rc;
 	char err[ERRLEN];
@@ -349,6 +349,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	struct sched_opts so = { .after_commit = after_commit,
 				 .on_tick = on_tick,
+				 .hook_ud = &ctx,
 				 .allow_readonly = true };
 	fill_opts(&g.cfg, &so);
 	struct scheduler *sched = scheduler_new(ctx.db_path, &so, err, sizeof(err));
@@ -362,7 +363,8 @@ int cmd_serve(int argc, char **argv)
 	notify_ready();
 	notify_status("serving; first probes starting");
 	publish_scheduler(&ctx, sched);
-	if (scheduler_run(sched, &flag_stop, &flag_reload, on_reload, &g, err, sizeof(err)) != 0) {
+	if (scheduler_run(sched, &flag_stop, &flag_reload, on_reload, &ctx, err, sizeof(err)) !=
+	    0) {
 		log_err("%s", err);
 		rc = EXIT_RUNTIME;
 	}

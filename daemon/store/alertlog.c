@@ -94,10 +94,11 @@ int alertlog_silenced(struct db *db, time_t now, const char *fingerprint, int64_
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, "reading silences", err, errlen);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, fingerprint, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, endpoint_id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, now);
+	db_bind_text(&b, fingerprint);
+	db_bind_int64(&b, endpoint_id);
+	int rc = db_bound_step(&b);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		rc = sql_fail(db, "reading silences", err, errlen);
 		sqlite3_reset(s);
@@ -109,10 +110,12 @@ int alertlog_silenced(struct db *db, time_t now, const char *fingerprint, int64_
 }
 
 /* Step @s (bound) to its end; reset it. 0 or -EIO "<what>: ...". */
-static int step_done(struct db *db, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
+/* Step the statement @b bound (not when a bind failed); 0 or an error about @what. */
+static int step_done(struct db *db, const struct db_binder *b, const char *what, char *err,
+		     size_t errlen)
 {
-	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : sql_fail(db, what, err, errlen);
-	sqlite3_reset(s);
+	int rc = db_bound_step(b) == SQLITE_DONE ? 0 : sql_fail(db, what, err, errlen);
+	sqlite3_reset(b->st);
 	return rc;
 }
 
@@ -128,15 +131,16 @@ int alertlog_open(struct db *db, const char *fingerprint, const char *kind, int6
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, "opening alert", err, errlen);
-	sqlite3_bind_text(s, 1, fingerprint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, endpoint_id);
-	sqlite3_bind_int64(s, 4, app_id);
-	sqlite3_bind_text(s, 5, severity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, summary, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, details, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, now);
-	int rc = step_done(db, s, "opening alert", err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, fingerprint);
+	db_bind_text(&b, kind);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_int64(&b, app_id);
+	db_bind_text(&b, severity);
+	db_bind_text(&b, summary);
+	db_bind_text(&b, details);
+	db_bind_int64(&b, now);
+	int rc = step_done(db, &b, "opening alert", err, errlen);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(db_handle(db));
 	return rc;
@@ -150,12 +154,13 @@ int alertlog_update(struct db *db, int64_t id, const char *severity, const char 
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, "updating alert", err, errlen);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, severity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, summary, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, details, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	return step_done(db, s, "updating alert", err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	db_bind_text(&b, severity);
+	db_bind_text(&b, summary);
+	db_bind_text(&b, details);
+	db_bind_int64(&b, now);
+	return step_done(db, &b, "updating alert", err, errlen);
 }
 
 int alertlog_resolve(struct db *db, int64_t id, time_t ends, time_t now, char *err, size_t errlen)
@@ -165,10 +170,11 @@ int alertlog_resolve(struct db *db, int64_t id, time_t ends, time_t now, char *e
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, "resolving alert", err, errlen);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, ends);
-	sqlite3_bind_int64(s, 3, now);
-	return step_done(db, s, "resolving alert", err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	db_bind_int64(&b, ends);
+	db_bind_int64(&b, now);
+	return step_done(db, &b, "resolving alert", err, errlen);
 }
 
 int alertlog_sent(struct db *db, int64_t id, time_t now, char *err, size_t errlen)
@@ -177,9 +183,10 @@ int alertlog_sent(struct db *db, int64_t id, time_t now, char *err, size_t errle
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, "updating alert", err, errlen);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	return step_done(db, s, "updating alert", err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	db_bind_int64(&b, now);
+	return step_done(db, &b, "updating alert", err, errlen);
 }
 
 /* ---- listing and silences (alerts_admin.c) ---- */
@@ -214,10 +221,11 @@ int alertlog_list_json(struct db *db, bool all, int limit, time_t now, json_t **
 		json_decref(arr);
 		return util_err(err, errlen, -EIO, "listing alerts: %s", db_errmsg(db));
 	}
-	sqlite3_bind_int(s, 1, all);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_int(s, 3, limit > 0 ? limit : 1000);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, all);
+	db_bind_int64(&b, now);
+	db_bind_int64(&b, limit > 0 ? limit : 1000);
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		const char *dt = (const char *)sqlite3_column_text(s, 8);
 		json_t *details = dt ? json_loads(dt, 0, NULL) : NULL;
 		json_t *ep = json_object_get(details, "endpoint");
@@ -281,10 +289,11 @@ int alertlog_endpoint_lookup(struct db *db, const char *spec, int64_t *id, char 
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	sqlite3_bind_text(s, 1, host, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, port);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, host);
+	db_bind_int64(&b, port);
 	int n = 0, rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
 		n++;
 	}
@@ -314,14 +323,14 @@ int alertlog_silence_add(struct db *db, const char *actor, const char *fingerpri
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_text(s, 1, fingerprint && *fingerprint ? fingerprint : NULL, -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, endpoint_id);
-	sqlite3_bind_int64(s, 3, until);
-	sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, fingerprint && *fingerprint ? fingerprint : NULL);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_int64(&b, until);
+	db_bind_text(&b, reason);
+	db_bind_text(&b, actor);
+	db_bind_int64(&b, now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		rc = util_err(err, errlen, db_errno(rc), "adding silence: %s", db_errmsg(db));
@@ -354,8 +363,9 @@ int alertlog_silence_remove(struct db *db, const char *actor, int64_t id, time_t
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	rc = db_bound_step(&b);
 	int64_t until = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW) {
@@ -372,9 +382,11 @@ int alertlog_silence_remove(struct db *db, const char *actor, int64_t id, time_t
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	b = db_binder(s);
+	db_bind_int64(&b, id);
+	db_bind_int64(&b, now);
+	rc = db_bound_step(&b) == SQLITE_DONE ? 0
+					      : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	sqlite3_reset(s);
 	if (rc)
 		goto fail;
@@ -403,8 +415,9 @@ int alertlog_silences_json(struct db *db, time_t now, json_t **out, char *err, s
 		json_decref(arr);
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	}
-	sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, now);
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:I}", "id",
 				      (json_int_t)sqlite3_column_int64(s, 0), "fingerprint",
 				      text_or_null(s, 1), "endpoint_id", int_or_null(s, 2),

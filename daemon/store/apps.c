@@ -24,10 +24,12 @@ static int dberr(struct db *db, int rc, const char *what, char *err, size_t errl
 	return util_err(err, errlen, rc ? rc : -EIO, "%s: %s", what, db_errmsg(db));
 }
 
-static int step_done(struct db *db, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
+/* Step the statement @b bound (not when a bind failed); 0 or an error about @what. */
+static int step_done(struct db *db, const struct db_binder *b, const char *what, char *err,
+		     size_t errlen)
 {
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	int rc = db_bound_step(b);
+	sqlite3_reset(b->st);
 	return rc == SQLITE_DONE ? 0 : dberr(db, db_errno(rc), what, err, errlen);
 }
 
@@ -54,12 +56,10 @@ int apps_check(const struct app *a, char *err, size_t errlen)
 
 /* ---- writing (inside a transaction) ------------------------------------- */
 
-static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+/* @v, or SQL NULL when it is NULL or empty. */
+static void bind_opt(struct db_binder *b, const char *v)
 {
-	if (v && *v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
+	db_bind_text(b, v && *v ? v : NULL);
 }
 
 static int audit_json(struct db *db, const char *actor, const char *action, const char *type,
@@ -96,29 +96,31 @@ static int insert_pins(struct db *db, const struct pin_policy *p, char *err, siz
 		sqlite3_stmt *s = db_stmt(db, sql);
 		if (!s)
 			return dberr(db, -EIO, "writing pins", err, errlen);
-		sqlite3_bind_int64(s, 1, p->id);
-		sqlite3_bind_text(s, 2, util_pin_b64(p->pins[i].sha256, b64), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 3, model_role_name(p->pins[i].role), -1, SQLITE_STATIC);
-		int rc = step_done(db, s, "writing pins", err, errlen);
+		struct db_binder b = db_binder(s);
+		db_bind_int64(&b, p->id);
+		db_bind_text(&b, util_pin_b64(p->pins[i].sha256, b64));
+		db_bind_text(&b, model_role_name(p->pins[i].role));
+		int rc = step_done(db, &b, "writing pins", err, errlen);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-/* override_anchors as stored: one entry per line, NULL when none. Entries are
- * validated (model_check_override_anchor: no whitespace), so a newline
- * never occurs inside one. */
-static void bind_overrides(sqlite3_stmt *s, int col, const struct pin_policy *p)
+/* override_anchors as stored into *@out (the caller frees it): one entry per
+ * line, NULL when none. Entries are validated (model_check_override_anchor:
+ * no whitespace), so a newline never occurs inside one. 0 or -ENOMEM. */
+static int join_overrides(const struct pin_policy *p, char **out)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < p->noverride_anchors; i++)
 		n += strlen(p->override_anchors[i]) + 1;
 	char *t = n ? malloc(n) : NULL;
-	if (!t) {
-		sqlite3_bind_null(s, col);
-		return;
-	}
+	*out = NULL;
+	if (!n)
+		return 0;
+	if (!t)
+		return -ENOMEM;
 	size_t o = 0;
 	for (size_t i = 0; i < p->noverride_anchors; i++) {
 		size_t l = strlen(p->override_anchors[i]);
@@ -128,7 +130,8 @@ static void bind_overrides(sqlite3_stmt *s, int col, const struct pin_policy *p)
 		o += l;
 	}
 	t[o] = '\0';
-	sqlite3_bind_text(s, col, t, (int)o, free);
+	*out = t;
+	return 0;
 }
 
 static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char *err, size_t errlen)
@@ -136,17 +139,24 @@ static int insert_policy(struct db *db, int64_t vid, struct pin_policy *p, char 
 	static const char sql[] = "INSERT INTO pin_policies (version_id, pattern, "
 				  "include_subdomains, enforce, expires, source, override_anchors) "
 				  "VALUES (?,?,?,?,?,?,?)";
+	char *overrides;
+	if (join_overrides(p, &overrides))
+		return nomem(err, errlen);
 	sqlite3_stmt *s = db_stmt(db, sql);
-	if (!s)
+	if (!s) {
+		free(overrides);
 		return dberr(db, -EIO, "writing policy", err, errlen);
-	sqlite3_bind_int64(s, 1, vid);
-	sqlite3_bind_text(s, 2, p->pattern, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 3, p->include_subdomains);
-	sqlite3_bind_int(s, 4, p->enforce);
-	bind_opt(s, 5, p->expires);
-	sqlite3_bind_text(s, 6, p->source ? p->source : "inventory", -1, SQLITE_TRANSIENT);
-	bind_overrides(s, 7, p);
-	int rc = step_done(db, s, "writing policy", err, errlen);
+	}
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, vid);
+	db_bind_text(&b, p->pattern);
+	db_bind_int64(&b, p->include_subdomains);
+	db_bind_int64(&b, p->enforce);
+	bind_opt(&b, p->expires);
+	db_bind_text(&b, p->source ? p->source : "inventory");
+	db_bind_text(&b, overrides);
+	int rc = step_done(db, &b, "writing policy", err, errlen);
+	free(overrides);
 	if (rc)
 		return rc;
 	p->id = sqlite3_last_insert_rowid(db_handle(db));
@@ -158,21 +168,29 @@ static int update_policy(struct db *db, struct pin_policy *p, char *err, size_t 
 	static const char upd[] = "UPDATE pin_policies SET enforce = ?, expires = ?, source = ?, "
 				  "override_anchors = ? WHERE id = ?";
 	static const char del[] = "DELETE FROM pins WHERE policy_id = ?";
+	char *overrides;
+	if (join_overrides(p, &overrides))
+		return nomem(err, errlen);
 	sqlite3_stmt *s = db_stmt(db, upd);
-	if (!s)
+	if (!s) {
+		free(overrides);
 		return dberr(db, -EIO, "updating policy", err, errlen);
-	sqlite3_bind_int(s, 1, p->enforce);
-	bind_opt(s, 2, p->expires);
-	sqlite3_bind_text(s, 3, p->source ? p->source : "inventory", -1, SQLITE_TRANSIENT);
-	bind_overrides(s, 4, p);
-	sqlite3_bind_int64(s, 5, p->id);
-	int rc = step_done(db, s, "updating policy", err, errlen);
+	}
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, p->enforce);
+	bind_opt(&b, p->expires);
+	db_bind_text(&b, p->source ? p->source : "inventory");
+	db_bind_text(&b, overrides);
+	db_bind_int64(&b, p->id);
+	int rc = step_done(db, &b, "updating policy", err, errlen);
+	free(overrides);
 	if (rc)
 		return rc;
 	if (!(s = db_stmt(db, del)))
 		return dberr(db, -EIO, "updating pins", err, errlen);
-	sqlite3_bind_int64(s, 1, p->id);
-	if ((rc = step_done(db, s, "updating pins", err, errlen)))
+	b = db_binder(s);
+	db_bind_int64(&b, p->id);
+	if ((rc = step_done(db, &b, "updating pins", err, errlen)))
 		return rc;
 	return insert_pins(db, p, err, errlen);
 }
@@ -200,9 +218,10 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 	if (before != &empty && strcmp(before->released, after->released)) {
 		if (!(s = db_stmt(db, upd)))
 			return dberr(db, -EIO, "updating version", err, errlen);
-		bind_opt(s, 1, after->released);
-		sqlite3_bind_int64(s, 2, vid);
-		if ((rc = step_done(db, s, "updating version", err, errlen)))
+		struct db_binder b = db_binder(s);
+		bind_opt(&b, after->released);
+		db_bind_int64(&b, vid);
+		if ((rc = step_done(db, &b, "updating version", err, errlen)))
 			return rc;
 	}
 	for (size_t i = 0; i < before->nadoption; i++) {
@@ -210,9 +229,10 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 			continue;
 		if (!(s = db_stmt(db, del_a)))
 			return dberr(db, -EIO, "deleting adoption", err, errlen);
-		sqlite3_bind_int64(s, 1, vid);
-		sqlite3_bind_text(s, 2, before->adoption[i].at, -1, SQLITE_TRANSIENT);
-		if ((rc = step_done(db, s, "deleting adoption", err, errlen)))
+		struct db_binder b = db_binder(s);
+		db_bind_int64(&b, vid);
+		db_bind_text(&b, before->adoption[i].at);
+		if ((rc = step_done(db, &b, "deleting adoption", err, errlen)))
 			return rc;
 	}
 	for (size_t i = 0; i < after->nadoption; i++) {
@@ -223,14 +243,15 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 			continue;
 		if (!(s = db_stmt(db, put_a)))
 			return dberr(db, -EIO, "writing adoption", err, errlen);
-		sqlite3_bind_int64(s, 1, vid);
-		sqlite3_bind_text(s, 2, a->at, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_double(s, 3, a->share);
+		struct db_binder b = db_binder(s);
+		db_bind_int64(&b, vid);
+		db_bind_text(&b, a->at);
+		db_bind_double(&b, a->share);
 		if (a->active_users >= 0)
-			sqlite3_bind_int64(s, 4, a->active_users);
+			db_bind_int64(&b, a->active_users);
 		else
-			sqlite3_bind_null(s, 4);
-		if ((rc = step_done(db, s, "writing adoption", err, errlen)))
+			db_bind_null(&b);
+		if ((rc = step_done(db, &b, "writing adoption", err, errlen)))
 			return rc;
 	}
 	for (size_t i = 0; i < before->npolicies; i++) {
@@ -239,8 +260,9 @@ static int version_write(struct db *db, int64_t vid, const struct app_version *b
 			continue;
 		if (!(s = db_stmt(db, del_p)))
 			return dberr(db, -EIO, "deleting policy", err, errlen);
-		sqlite3_bind_int64(s, 1, p->id);
-		if ((rc = step_done(db, s, "deleting policy", err, errlen)))
+		struct db_binder b = db_binder(s);
+		db_bind_int64(&b, p->id);
+		if ((rc = step_done(db, &b, "deleting policy", err, errlen)))
 			return rc;
 	}
 	for (size_t i = 0; i < after->npolicies; i++) {
@@ -293,11 +315,12 @@ int apps_insert_version_row(struct db *db, int64_t app_id, const char *app,
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, "adding version", err, errlen);
-	sqlite3_bind_int64(s, 1, app_id);
-	sqlite3_bind_text(s, 2, v->version, -1, SQLITE_TRANSIENT);
-	bind_opt(s, 3, v->released);
-	sqlite3_bind_int64(s, 4, util_now());
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, app_id);
+	db_bind_text(&b, v->version);
+	bind_opt(&b, v->released);
+	db_bind_int64(&b, util_now());
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -315,8 +338,9 @@ static int delete_row(struct db *db, const char *sql, int64_t id, const char *wh
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, what, err, errlen);
-	sqlite3_bind_int64(s, 1, id);
-	return step_done(db, s, what, err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	return step_done(db, &b, what, err, errlen);
 }
 
 int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, size_t errlen)
@@ -328,14 +352,15 @@ int apps_app_insert(struct db *db, const char *actor, struct app *a, char *err, 
 	if (!s)
 		return dberr(db, -EIO, "adding app", err, errlen);
 	time_t now = util_now();
-	sqlite3_bind_text(s, 1, a->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, model_platform_name(a->platform), -1, SQLITE_STATIC);
-	bind_opt(s, 3, a->bundle_id);
-	sqlite3_bind_double(s, 4, a->adoption_threshold);
-	sqlite3_bind_text(s, 5, model_failure_mode_name(a->failure_mode), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, now);
-	sqlite3_bind_int64(s, 7, now);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, a->name);
+	db_bind_text(&b, model_platform_name(a->platform));
+	bind_opt(&b, a->bundle_id);
+	db_bind_double(&b, a->adoption_threshold);
+	db_bind_text(&b, model_failure_mode_name(a->failure_mode));
+	db_bind_int64(&b, now);
+	db_bind_int64(&b, now);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -367,13 +392,14 @@ int apps_app_update(struct db *db, const char *actor, const struct app *have, st
 		json_decref(n);
 		return dberr(db, -EIO, "updating app", err, errlen);
 	}
-	sqlite3_bind_text(s, 1, model_platform_name(a->platform), -1, SQLITE_STATIC);
-	bind_opt(s, 2, a->bundle_id);
-	sqlite3_bind_double(s, 3, a->adoption_threshold);
-	sqlite3_bind_text(s, 4, model_failure_mode_name(a->failure_mode), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, util_now());
-	sqlite3_bind_int64(s, 6, a->id);
-	int rc = step_done(db, s, "updating app", err, errlen);
+	struct db_binder bd = db_binder(s);
+	db_bind_text(&bd, model_platform_name(a->platform));
+	bind_opt(&bd, a->bundle_id);
+	db_bind_double(&bd, a->adoption_threshold);
+	db_bind_text(&bd, model_failure_mode_name(a->failure_mode));
+	db_bind_int64(&bd, util_now());
+	db_bind_int64(&bd, a->id);
+	int rc = step_done(db, &bd, "updating app", err, errlen);
 	if (rc) {
 		json_decref(b);
 		json_decref(n);
@@ -506,10 +532,10 @@ int apps_version_delete(struct db *db, const char *actor, const char *app, const
 }
 
 /* Load version @version of @app, let @edit change a copy, then commit it. */
-typedef int (*version_edit_fn)(struct app_version *v, void *arg, char *err, size_t errlen);
+typedef int (*version_edit_fn)(struct app_version *v, const void *arg, char *err, size_t errlen);
 
 static int edit_version(struct db *db, const char *actor, const char *action, const char *app,
-			const char *version, version_edit_fn edit, void *arg, bool *changed,
+			const char *version, version_edit_fn edit, const void *arg, bool *changed,
 			char *err, size_t errlen)
 {
 	struct app_version have, after;
@@ -536,7 +562,7 @@ static int edit_version(struct db *db, const char *actor, const char *action, co
 	return db_tx_end(db, owned, rc, err, errlen);
 }
 
-static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t errlen)
+static int edit_put_policy(struct app_version *v, const void *arg, char *err, size_t errlen)
 {
 	struct pin_policy p;
 	char msg[ERRLEN];
@@ -560,8 +586,8 @@ static int edit_put_policy(struct app_version *v, void *arg, char *err, size_t e
 int apps_policy_put(struct db *db, const char *actor, const char *app, const char *version,
 		    const struct pin_policy *p, bool *changed, char *err, size_t errlen)
 {
-	return edit_version(db, actor, "update", app, version, edit_put_policy, (void *)p, changed,
-			    err, errlen);
+	return edit_version(db, actor, "update", app, version, edit_put_policy, p, changed, err,
+			    errlen);
 }
 
 struct policy_key {
@@ -569,7 +595,7 @@ struct policy_key {
 	bool incl;
 };
 
-static int edit_del_policy(struct app_version *v, void *arg, char *err, size_t errlen)
+static int edit_del_policy(struct app_version *v, const void *arg, char *err, size_t errlen)
 {
 	const struct policy_key *k = arg;
 	char pat[300];
@@ -592,7 +618,7 @@ int apps_policy_delete(struct db *db, const char *actor, const char *app, const 
 			    errlen);
 }
 
-static int edit_del_sample(struct app_version *v, void *arg, char *err, size_t errlen)
+static int edit_del_sample(struct app_version *v, const void *arg, char *err, size_t errlen)
 {
 	ssize_t i = apps_find_sample(v, arg);
 	if (i < 0)
@@ -605,6 +631,6 @@ static int edit_del_sample(struct app_version *v, void *arg, char *err, size_t e
 int apps_adoption_delete(struct db *db, const char *actor, const char *app, const char *version,
 			 const char *at, char *err, size_t errlen)
 {
-	return edit_version(db, actor, "adoption", app, version, edit_del_sample, (void *)at, NULL,
-			    err, errlen);
+	return edit_version(db, actor, "adoption", app, version, edit_del_sample, at, NULL, err,
+			    errlen);
 }

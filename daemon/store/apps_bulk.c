@@ -93,9 +93,14 @@ int apps_set_version_policies(struct db *db, const char *actor, const char *app,
 	return db_tx_end(db, owned, rc, err, errlen);
 }
 
+/* The rows qsort_r() compares indices of (its argument is not const). */
+struct rows_arg {
+	const struct adoption_row *rows;
+};
+
 static int cmp_row_idx(const void *x, const void *y, void *arg)
 {
-	const struct adoption_row *rows = arg;
+	const struct adoption_row *rows = ((const struct rows_arg *)arg)->rows;
 	const struct adoption_row *a = &rows[*(const size_t *)x], *b = &rows[*(const size_t *)y];
 	int c = strcmp(a->version, b->version);
 	if (!c)
@@ -127,7 +132,7 @@ static int check_rows(const struct adoption_row *rows, size_t n, char *err, size
 		return nomem(err, errlen);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	qsort_r(idx, n, sizeof(*idx), cmp_row_idx, (void *)rows);
+	qsort_r(idx, n, sizeof(*idx), cmp_row_idx, &(struct rows_arg){ rows });
 	int rc = 0;
 	for (size_t i = 1; i < n && !rc; i++) {
 		const struct adoption_row *a = &rows[idx[i - 1]], *b = &rows[idx[i]];
@@ -156,7 +161,7 @@ static int cmp_row_vk(const void *x, const void *y, void *arg)
 
 static int cmp_row_at(const void *x, const void *y, void *arg)
 {
-	const struct adoption_row *rows = arg;
+	const struct adoption_row *rows = ((const struct rows_arg *)arg)->rows;
 	return strcmp(rows[*(const size_t *)x].at, rows[*(const size_t *)y].at);
 }
 
@@ -254,7 +259,7 @@ int apps_add_adoption(struct db *db, const char *actor, const char *app,
 	}
 	/* Shares of one app on one date cannot exceed the whole user base. */
 	if (!rc)
-		qsort_r(idx, n, sizeof(*idx), cmp_row_at, (void *)rows);
+		qsort_r(idx, n, sizeof(*idx), cmp_row_at, &(struct rows_arg){ rows });
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (i > 0 && strcmp(rows[idx[i]].at, rows[idx[i - 1]].at) == 0)
 			continue;

@@ -46,10 +46,11 @@ static int load_pins(struct db *db, struct pin_policy *p)
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, p->id);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, p->id);
 	int rc = 0, src;
 	size_t cap = 0;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
 		if (ARRAY_RESERVE(p->pins, cap, p->npins + 1, ARRAY_MAX_ITEMS)) {
 			rc = -ENOMEM;
 			break;
@@ -108,8 +109,9 @@ static int load_version_body(struct db *db, struct app_version *v)
 	sqlite3_stmt *s = db_stmt(db, qa);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, v->id);
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, v->id);
+	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
 		if (ARRAY_RESERVE(v->adoption, cap, v->nadoption + 1, ARRAY_MAX_ITEMS)) {
 			rc = -ENOMEM;
 			break;
@@ -128,9 +130,10 @@ static int load_version_body(struct db *db, struct app_version *v)
 		return rc;
 	if (!(s = db_stmt(db, qp)))
 		return -EIO;
-	sqlite3_bind_int64(s, 1, v->id);
+	b = db_binder(s);
+	db_bind_int64(&b, v->id);
 	cap = 0;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
 		if (ARRAY_RESERVE(v->policies, cap, v->npolicies + 1, ARRAY_MAX_ITEMS)) {
 			rc = -ENOMEM;
 			break;
@@ -168,11 +171,12 @@ static int load_versions(struct db *db, struct app *a)
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, a->id);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, a->id);
 	int rc = 0, src;
 	size_t cap = 0;
 	bool oom = false;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = db_bound_step(&b)) == SQLITE_ROW) {
 		if (ARRAY_RESERVE(a->versions, cap, a->nversions + 1, ARRAY_MAX_ITEMS)) {
 			rc = -ENOMEM;
 			break;
@@ -272,7 +276,10 @@ int apps_get(struct db *db, const char *name, bool with_versions, struct app *ou
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, "reading app", err, errlen);
-	sqlite3_bind_text(s, 1, name ? name : "", -1, SQLITE_TRANSIENT);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, name ? name : "");
+	if (db_bound(&b) != SQLITE_OK)
+		return dberr(db, db_errno(db_bound(&b)), "reading app", err, errlen);
 	int rc = collect_apps(db, s, with_versions, &v, &n);
 	if (rc)
 		return util_err(err, errlen, rc, "reading app %s: %s", name ? name : "",
@@ -301,9 +308,10 @@ int apps_version_get(struct db *db, const char *app, const char *version, struct
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, -EIO, "reading version", err, errlen);
-	sqlite3_bind_int64(s, 1, app_id);
-	sqlite3_bind_text(s, 2, version ? version : "", -1, SQLITE_TRANSIENT);
-	int src = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, app_id);
+	db_bind_text(&b, version ? version : "");
+	int src = db_bound_step(&b);
 	if (src == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(s, 0);
 		col_date(s, 1, out->released);
@@ -331,8 +339,9 @@ int apps_name(struct db *db, int64_t id, char *name, size_t len, char *err, size
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return dberr(db, 0, "reading app", err, errlen);
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(s, 0);
 		int n = snprintf(name, len, "%s", t ? (const char *)t : "");

@@ -118,14 +118,6 @@ int audit_head(struct db *db, char out[AUDIT_HASH_HEX], int64_t *count, char *er
 	return 0;
 }
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
 int audit_append(struct db *db, const char *actor, const char *action, const char *object_type,
 		 const char *object_id, json_t *before, json_t *after, char *err, size_t errlen)
 {
@@ -158,16 +150,17 @@ int audit_append(struct db *db, const char *actor, const char *action, const cha
 		rc = -EIO;
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, at);
-	sqlite3_bind_text(s, 2, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, object_type, -1, SQLITE_STATIC);
-	bind_text_or_null(s, 5, object_id);
-	bind_text_or_null(s, 6, b);
-	bind_text_or_null(s, 7, a);
-	sqlite3_bind_text(s, 8, prev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 9, hash, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s);
+	struct db_binder bd = db_binder(s);
+	db_bind_int64(&bd, at);
+	db_bind_text(&bd, actor);
+	db_bind_text(&bd, action);
+	db_bind_text(&bd, object_type);
+	db_bind_text(&bd, object_id);
+	db_bind_text(&bd, b);
+	db_bind_text(&bd, a);
+	db_bind_text(&bd, prev);
+	db_bind_text(&bd, hash);
+	int src = db_bound_step(&bd);
 	sqlite3_reset(s);
 	rc = src == SQLITE_DONE ? 0 : db_errno(src);
 fail:
@@ -220,11 +213,15 @@ int audit_list(struct db *db, const struct audit_filter *f, json_t **out, char *
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "reading the audit log: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, (int64_t)f->since);
-	sqlite3_bind_int64(s, 2, f->after_id);
-	bind_text_or_null(s, 3, f->object_type);
-	bind_text_or_null(s, 4, f->object_type ? f->object_id : NULL);
-	sqlite3_bind_int64(s, 5, f->limit > 0 ? f->limit : -1);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)f->since);
+	db_bind_int64(&b, f->after_id);
+	db_bind_text(&b, f->object_type);
+	db_bind_text(&b, f->object_type ? f->object_id : NULL);
+	db_bind_int64(&b, f->limit > 0 ? f->limit : -1);
+	if (db_bound(&b) != SQLITE_OK)
+		return util_err(err, errlen, db_errno(db_bound(&b)), "reading the audit log: %s",
+				db_errmsg(db));
 	json_t *arr = json_array();
 	int rc;
 	while (arr && (rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -300,8 +300,7 @@ static bool fs_readonly(const char *path)
 {
 	char dir[4096];
 	struct statvfs sv;
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
-	    statvfs(dirname(dir), &sv) != 0)
+	if (util_path(dir, sizeof(dir), "%s", path) || statvfs(dirname(dir), &sv) != 0)
 		return false;
 	return (sv.f_flag & ST_RDONLY) != 0;
 }
@@ -312,7 +311,7 @@ static const char *fs_hint(const char *path, unsigned flags)
 {
 	char dir[4096];
 	struct statvfs sv;
-	if (flags & DB_READONLY || snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	if (flags & DB_READONLY || util_path(dir, sizeof(dir), "%s", path) ||
 	    statvfs(dirname(dir), &sv) != 0)
 		return "";
 	if (sv.f_flag & ST_RDONLY)
@@ -328,7 +327,8 @@ static bool wal_empty(const char *path)
 {
 	char wal[4096 + 8];
 	struct stat st;
-	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (util_path(wal, sizeof(wal), "%s-wal", path))
+		return false; /* cannot tell: not empty */
 	if (stat(wal, &st) != 0)
 		return errno == ENOENT;
 	return st.st_size == 0;
@@ -436,7 +436,7 @@ struct db *db_open(const char *path, unsigned flags, char *err, size_t errlen)
 		util_err(err, errlen, 0, "out of memory");
 		return NULL;
 	}
-	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path)) {
+	if (util_path(db->path, sizeof(db->path), "%s", path)) {
 		util_err(err, errlen, 0, "database path too long: %.64s...", path);
 		goto fail;
 	}

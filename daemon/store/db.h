@@ -160,6 +160,12 @@ static inline int db_bound(const struct db_binder *b)
 {
 	return b->rc;
 }
+/** sqlite3_step() of @b's statement when every bind succeeded, else the
+ * first bind error (the statement is not stepped). */
+static inline int db_bound_step(const struct db_binder *b)
+{
+	return b->rc == SQLITE_OK ? sqlite3_step(b->st) : b->rc;
+}
 
 /**
  * A failed statement of @db as an error: -EBUSY when @src (an SQLite result

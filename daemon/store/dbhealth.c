@@ -95,7 +95,8 @@ int dbhealth_refresh(struct db **db, unsigned flags, char *err, size_t errlen)
 	if (!db_should_reopen(*db, dbhealth_writable()))
 		return 0;
 	char path[4096];
-	snprintf(path, sizeof(path), "%s", sqlite3_db_filename(db_handle(*db), "main"));
+	if (util_path(path, sizeof(path), "%s", sqlite3_db_filename(db_handle(*db), "main")))
+		return util_err(err, errlen, -ENAMETOOLONG, "database path too long");
 	struct db *n = db_open(path, flags | DB_RO_FALLBACK, err, errlen);
 	if (!n)
 		return -EIO;

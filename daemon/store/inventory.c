@@ -34,10 +34,11 @@ static int load_tags(struct db *db, struct endpoint *e)
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, e->id);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, e->id);
 	int rc;
 	bool oom = false;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && !oom) {
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW && !oom) {
 		if (e->ntags >= MODEL_MAX_TAGS) /* the store never writes more */
 			break;
 		if (!e->tags && !(e->tags = calloc(MODEL_MAX_TAGS, sizeof(char *)))) {
@@ -126,13 +127,17 @@ int inventory_endpoint_list(struct db *db, struct endpoint **out, size_t *n, cha
 	return 0;
 }
 
-static int get_one(struct db *db, sqlite3_stmt *s, struct endpoint *out, const char *what,
+/* The one endpoint the statement @b bound (NULL when it could not be
+ * prepared) finds. */
+static int get_one(struct db *db, const struct db_binder *b, struct endpoint *out, const char *what,
 		   char *err, size_t errlen)
 {
 	struct endpoint *v = NULL;
 	size_t n = 0;
 	memset(out, 0, sizeof(*out));
-	int rc = s ? collect_endpoints(db, s, &v, &n) : -EIO;
+	int rc = !b->st			    ? -EIO
+		 : db_bound(b) != SQLITE_OK ? db_errno(db_bound(b))
+					    : collect_endpoints(db, b->st, &v, &n);
 	if (rc)
 		return util_err(err, errlen, rc, "reading endpoint %s: %s", what,
 				rc == -ENOMEM ? "out of memory" : db_errmsg(db));
@@ -156,12 +161,10 @@ int inventory_endpoint_get(struct db *db, const char *host, int port, struct end
 	if (model_normalize_host(h))
 		return util_err(err, errlen, -EINVAL, "host: not a valid host name");
 	snprintf(what, sizeof(what), "%s:%d", h, port);
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (s) {
-		sqlite3_bind_text(s, 1, h, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(s, 2, port);
-	}
-	return get_one(db, s, out, what, err, errlen);
+	struct db_binder b = db_binder(db_stmt(db, sql));
+	db_bind_text(&b, h);
+	db_bind_int64(&b, port);
+	return get_one(db, &b, out, what, err, errlen);
 }
 
 int inventory_endpoint_get_id(struct db *db, int64_t id, struct endpoint *out, char *err,
@@ -170,10 +173,9 @@ int inventory_endpoint_get_id(struct db *db, int64_t id, struct endpoint *out, c
 	static const char sql[] = "SELECT " EP_COLS " FROM endpoints WHERE id = ?";
 	char what[32];
 	snprintf(what, sizeof(what), "#%lld", (long long)id);
-	sqlite3_stmt *s = db_stmt(db, sql);
-	if (s)
-		sqlite3_bind_int64(s, 1, id);
-	return get_one(db, s, out, what, err, errlen);
+	struct db_binder b = db_binder(db_stmt(db, sql));
+	db_bind_int64(&b, id);
+	return get_one(db, &b, out, what, err, errlen);
 }
 
 int inventory_load(struct db *db, struct inventory *out, char *err, size_t errlen)
@@ -189,18 +191,12 @@ int inventory_load(struct db *db, struct inventory *out, char *err, size_t errle
 
 /* ---- writing (inside a transaction) ------------------------------------- */
 
-static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+/* Step the statement @b bound (not when a bind failed); 0 or an error about @what. */
+static int step_done(struct db *db, const struct db_binder *b, const char *what, char *err,
+		     size_t errlen)
 {
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-static int step_done(struct db *db, sqlite3_stmt *s, const char *what, char *err, size_t errlen)
-{
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	int rc = db_bound_step(b);
+	sqlite3_reset(b->st);
 	if (rc == SQLITE_DONE)
 		return 0;
 	return util_err(err, errlen, db_errno(rc), "%s: %s", what, db_errmsg(db));
@@ -213,14 +209,16 @@ static int write_tags(struct db *db, const struct endpoint *e, char *err, size_t
 	sqlite3_stmt *s = db_stmt(db, del);
 	if (!s)
 		return util_err(err, errlen, -EIO, "tags: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, e->id);
-	int rc = step_done(db, s, "deleting tags", err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, e->id);
+	int rc = step_done(db, &b, "deleting tags", err, errlen);
 	for (size_t i = 0; !rc && i < e->ntags; i++) {
 		if (!(s = db_stmt(db, ins)))
 			return util_err(err, errlen, -EIO, "tags: %s", db_errmsg(db));
-		sqlite3_bind_int64(s, 1, e->id);
-		sqlite3_bind_text(s, 2, e->tags[i], -1, SQLITE_TRANSIENT);
-		rc = step_done(db, s, "writing tags", err, errlen);
+		b = db_binder(s);
+		db_bind_int64(&b, e->id);
+		db_bind_text(&b, e->tags[i]);
+		rc = step_done(db, &b, "writing tags", err, errlen);
 	}
 	return rc;
 }
@@ -253,17 +251,18 @@ static int ep_insert(struct db *db, const char *actor, struct endpoint *e, char 
 	if (!s)
 		return util_err(err, errlen, -EIO, "adding endpoint: %s", db_errmsg(db));
 	time_t now = util_now();
-	sqlite3_bind_text(s, 1, e->host, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 2, e->port);
-	bind_opt(s, 3, e->sni);
-	sqlite3_bind_text(s, 4, e->environment, -1, SQLITE_TRANSIENT);
-	bind_opt(s, 5, e->owner);
-	sqlite3_bind_int(s, 6, e->third_party);
-	sqlite3_bind_int64(s, 7, e->interval_s);
-	sqlite3_bind_int(s, 8, e->enabled);
-	sqlite3_bind_int64(s, 9, now);
-	sqlite3_bind_int64(s, 10, now);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, e->host);
+	db_bind_int64(&b, e->port);
+	db_bind_text(&b, e->sni);
+	db_bind_text(&b, e->environment);
+	db_bind_text(&b, e->owner);
+	db_bind_int64(&b, e->third_party);
+	db_bind_int64(&b, e->interval_s);
+	db_bind_int64(&b, e->enabled);
+	db_bind_int64(&b, now);
+	db_bind_int64(&b, now);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -298,15 +297,16 @@ static int ep_update(struct db *db, const char *actor, const struct endpoint *ha
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "updating endpoint: %s", db_errmsg(db));
-	bind_opt(s, 1, e->sni);
-	sqlite3_bind_text(s, 2, e->environment, -1, SQLITE_TRANSIENT);
-	bind_opt(s, 3, e->owner);
-	sqlite3_bind_int(s, 4, e->third_party);
-	sqlite3_bind_int64(s, 5, e->interval_s);
-	sqlite3_bind_int(s, 6, e->enabled);
-	sqlite3_bind_int64(s, 7, util_now());
-	sqlite3_bind_int64(s, 8, e->id);
-	int rc = step_done(db, s, "updating endpoint", err, errlen);
+	struct db_binder bd = db_binder(s);
+	db_bind_text(&bd, e->sni);
+	db_bind_text(&bd, e->environment);
+	db_bind_text(&bd, e->owner);
+	db_bind_int64(&bd, e->third_party);
+	db_bind_int64(&bd, e->interval_s);
+	db_bind_int64(&bd, e->enabled);
+	db_bind_int64(&bd, util_now());
+	db_bind_int64(&bd, e->id);
+	int rc = step_done(db, &bd, "updating endpoint", err, errlen);
 	if (!rc)
 		rc = write_tags(db, e, err, errlen);
 	if (!rc)
@@ -321,8 +321,9 @@ static int ep_delete(struct db *db, const char *actor, const struct endpoint *ha
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "deleting endpoint: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, have->id);
-	int rc = step_done(db, s, "deleting endpoint", err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, have->id);
+	int rc = step_done(db, &b, "deleting endpoint", err, errlen);
 	return rc ? rc : ep_audit(db, actor, "delete", have, NULL, err, errlen);
 }
 

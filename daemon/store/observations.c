@@ -108,8 +108,9 @@ static int id_by_hash(struct db *db, const char *sql, const uint8_t hash[32], in
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return sql_fail(db, err, errlen, what);
-	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, hash, 32);
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -127,19 +128,20 @@ static int cert_id(struct db *db, const struct x509_cert_info *c, time_t now, in
 	sqlite3_stmt *s = db_stmt(db, Q_CERT_INS);
 	if (!s)
 		return sql_fail(db, err, errlen, "certificates");
-	sqlite3_bind_blob(s, 1, c->sha256, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, c->der, (int)c->der_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->subject ? c->subject : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, c->issuer ? c->issuer : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, c->serial, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)c->not_before);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)c->not_after);
-	sqlite3_bind_text(s, 8, c->key_type, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 9, (int)c->key_bits);
-	sqlite3_bind_blob(s, 10, c->spki_pin, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 11, c->is_ca);
-	sqlite3_bind_int64(s, 12, (sqlite3_int64)now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, c->sha256, 32);
+	db_bind_blob(&b, c->der, c->der_len);
+	db_bind_text(&b, c->subject ? c->subject : "");
+	db_bind_text(&b, c->issuer ? c->issuer : "");
+	db_bind_text(&b, c->serial);
+	db_bind_int64(&b, (int64_t)c->not_before);
+	db_bind_int64(&b, (int64_t)c->not_after);
+	db_bind_text(&b, c->key_type);
+	db_bind_int64(&b, c->key_bits);
+	db_bind_blob(&b, c->spki_pin, 32);
+	db_bind_int64(&b, c->is_ca);
+	db_bind_int64(&b, (int64_t)now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "inserting certificate");
@@ -165,9 +167,10 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 	sqlite3_stmt *s = db_stmt(db, Q_CHAIN_INS);
 	if (!s)
 		return sql_fail(db, err, errlen, "chains");
-	sqlite3_bind_blob(s, 1, digest, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, (int)n);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, digest, 32);
+	db_bind_int64(&b, (int64_t)n);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "inserting chain");
@@ -175,10 +178,11 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 	for (size_t i = 0; i < n; i++) {
 		if (!(s = db_stmt(db, Q_CC_INS)))
 			return sql_fail(db, err, errlen, "chain_certs");
-		sqlite3_bind_int64(s, 1, *id);
-		sqlite3_bind_int(s, 2, (int)i);
-		sqlite3_bind_int64(s, 3, cids[i]);
-		rc = sqlite3_step(s);
+		b = db_binder(s);
+		db_bind_int64(&b, *id);
+		db_bind_int64(&b, (int64_t)i);
+		db_bind_int64(&b, cids[i]);
+		rc = db_bound_step(&b);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
 			return sql_fail(db, err, errlen, "inserting chain_certs");
@@ -186,22 +190,24 @@ static int chain_id(struct db *db, const struct x509_chain *ch, time_t now, int6
 	return 0;
 }
 
-static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t id)
+static void bind_id_or_null(struct db_binder *b, int64_t id)
 {
 	if (id)
-		sqlite3_bind_int64(s, i, id);
+		db_bind_int64(b, id);
 	else
-		sqlite3_bind_null(s, i);
+		db_bind_null(b);
 }
 
-/* Step the bound "latest row" query @s (id, outcome, presented, validated
+/* Step the bound "latest row" query @b (id, outcome, presented, validated
  * chain) and put in *@last the id of that row when it is still open for
  * this result: same outcome and chains, so the probe only extends it; else 0. */
-static int open_row(struct db *db, sqlite3_stmt *s, const struct probe_result *r, int64_t pid,
-		    int64_t vid, int64_t *last, const char *table, char *err, size_t errlen)
+static int open_row(struct db *db, const struct db_binder *b, const struct probe_result *r,
+		    int64_t pid, int64_t vid, int64_t *last, const char *table, char *err,
+		    size_t errlen)
 {
+	sqlite3_stmt *s = b->st;
 	*last = 0;
-	int rc = sqlite3_step(s);
+	int rc = db_bound_step(b);
 	if (rc == SQLITE_ROW) {
 		const char *o = (const char *)sqlite3_column_text(s, 1);
 		if (o && !strcmp(o, r->outcome) && sqlite3_column_int64(s, 2) == pid &&
@@ -224,39 +230,40 @@ static int record_variant(struct db *db, int64_t endpoint_id, const struct probe
 	sqlite3_stmt *s = db_stmt(db, Q_VAR_LAST);
 	if (!s)
 		return sql_fail(db, err, errlen, "variant_observations");
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_text(&b, addr);
+	db_bind_text(&b, variant);
 	int64_t last;
-	int rc = open_row(db, s, r, pid, vid, &last, "variant_observations", err, errlen);
+	int rc = open_row(db, &b, r, pid, vid, &last, "variant_observations", err, errlen);
 	if (rc)
 		return rc;
 	if (last) {
 		if (!(s = db_stmt(db, Q_VAR_UPD)))
 			return sql_fail(db, err, errlen, "variant_observations");
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
-		sqlite3_bind_text(s, 2, r->tls_version, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, r->cipher, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, r->detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, last);
+		b = db_binder(s);
+		db_bind_int64(&b, (int64_t)now);
+		db_bind_text(&b, r->tls_version);
+		db_bind_text(&b, r->cipher);
+		db_bind_text(&b, r->detail);
+		db_bind_int64(&b, last);
 	} else {
 		if (!(s = db_stmt(db, Q_VAR_INS)))
 			return sql_fail(db, err, errlen, "variant_observations");
-		sqlite3_bind_int64(s, 1, endpoint_id);
-		sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, variant, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, r->outcome[0] ? r->outcome : "unknown", -1, SQLITE_STATIC);
-		bind_id_or_null(s, 5, pid);
-		bind_id_or_null(s, 6, vid);
-		if (r->handshake_ok) {
-			sqlite3_bind_text(s, 7, r->tls_version, -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 8, r->cipher, -1, SQLITE_STATIC);
-		}
-		sqlite3_bind_text(s, 9, r->detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 10, (sqlite3_int64)now);
-		sqlite3_bind_int64(s, 11, (sqlite3_int64)now);
+		b = db_binder(s);
+		db_bind_int64(&b, endpoint_id);
+		db_bind_text(&b, addr);
+		db_bind_text(&b, variant);
+		db_bind_text(&b, r->outcome[0] ? r->outcome : "unknown");
+		bind_id_or_null(&b, pid);
+		bind_id_or_null(&b, vid);
+		db_bind_text(&b, r->handshake_ok ? r->tls_version : NULL);
+		db_bind_text(&b, r->handshake_ok ? r->cipher : NULL);
+		db_bind_text(&b, r->detail);
+		db_bind_int64(&b, (int64_t)now);
+		db_bind_int64(&b, (int64_t)now);
 	}
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "writing variant observation");
@@ -295,40 +302,46 @@ int obs_record_ids(struct db *db, int64_t endpoint_id, const struct probe_result
 	sqlite3_stmt *s = db_stmt(db, Q_OBS_LAST);
 	if (!s)
 		return sql_fail(db, err, errlen, "observations");
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_text(&b, addr);
 	int64_t last;
-	if ((rc = open_row(db, s, r, pid, vid, &last, "observations", err, errlen)))
+	if ((rc = open_row(db, &b, r, pid, vid, &last, "observations", err, errlen)))
 		return rc;
 	if (last) {
 		if (!(s = db_stmt(db, Q_OBS_UPD)))
 			return sql_fail(db, err, errlen, "observations");
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
-		sqlite3_bind_text(s, 2, r->tls_version, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, r->cipher, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, r->detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, r->duration_ms);
-		sqlite3_bind_int64(s, 6, last);
+		b = db_binder(s);
+		db_bind_int64(&b, (int64_t)now);
+		db_bind_text(&b, r->tls_version);
+		db_bind_text(&b, r->cipher);
+		db_bind_text(&b, r->detail);
+		db_bind_int64(&b, r->duration_ms);
+		db_bind_int64(&b, last);
 	} else {
 		if (!(s = db_stmt(db, Q_OBS_INS)))
 			return sql_fail(db, err, errlen, "observations");
-		sqlite3_bind_int64(s, 1, endpoint_id);
-		sqlite3_bind_text(s, 2, addr, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, r->outcome[0] ? r->outcome : "unknown", -1, SQLITE_STATIC);
-		bind_id_or_null(s, 4, pid);
-		bind_id_or_null(s, 5, vid);
+		b = db_binder(s);
+		db_bind_int64(&b, endpoint_id);
+		db_bind_text(&b, addr);
+		db_bind_text(&b, r->outcome[0] ? r->outcome : "unknown");
+		bind_id_or_null(&b, pid);
+		bind_id_or_null(&b, vid);
 		if (r->handshake_ok) {
-			sqlite3_bind_text(s, 6, r->tls_version, -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 7, r->cipher, -1, SQLITE_STATIC);
-			sqlite3_bind_int(s, 8, r->trusted);
-			sqlite3_bind_int(s, 9, r->name_ok);
+			db_bind_text(&b, r->tls_version);
+			db_bind_text(&b, r->cipher);
+			db_bind_int64(&b, r->trusted);
+			db_bind_int64(&b, r->name_ok);
+		} else {
+			for (int i = 0; i < 4; i++)
+				db_bind_null(&b);
 		}
-		sqlite3_bind_text(s, 10, r->detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 11, (sqlite3_int64)now);
-		sqlite3_bind_int64(s, 12, (sqlite3_int64)now);
-		sqlite3_bind_int64(s, 13, r->duration_ms);
+		db_bind_text(&b, r->detail);
+		db_bind_int64(&b, (int64_t)now);
+		db_bind_int64(&b, (int64_t)now);
+		db_bind_int64(&b, r->duration_ms);
 	}
-	rc = sqlite3_step(s);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "writing observation");
@@ -343,10 +356,11 @@ int obs_endpoint_probed(struct db *db, int64_t endpoint_id, time_t last_probe_at
 	sqlite3_stmt *s = db_stmt(db, Q_EP_PROBED);
 	if (!s)
 		return sql_fail(db, err, errlen, "endpoints");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)last_probe_at);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)next_probe_at);
-	sqlite3_bind_int64(s, 3, endpoint_id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)last_probe_at);
+	db_bind_int64(&b, (int64_t)next_probe_at);
+	db_bind_int64(&b, endpoint_id);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
 }
@@ -366,9 +380,10 @@ int obs_trust_begin(struct db *db, const uint8_t trust_id[32], time_t now, char 
 		return 0;
 	if (!(s = db_stmt(db, Q_TRUST_SET)))
 		return sql_fail(db, err, errlen, "probe_trust");
-	sqlite3_bind_blob(s, 1, trust_id, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_blob(&b, trust_id, 32);
+	db_bind_int64(&b, (int64_t)now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "probe_trust");
 }
@@ -381,15 +396,16 @@ int obs_reuse(struct db *db, int64_t endpoint_id, const struct probe_result *r,
 	sqlite3_stmt *s = db_stmt(db, var ? Q_REUSE_VAR : Q_REUSE);
 	if (!s)
 		return sql_fail(db, err, errlen, "reusing a verdict");
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	sqlite3_bind_text(s, 2, r->address[0] ? r->address : OBS_NO_ADDRESS, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, digest, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)(now - OBS_REUSE_S));
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
-	sqlite3_bind_blob(s, 6, trust_id, 32, SQLITE_STATIC);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_text(&b, r->address[0] ? r->address : OBS_NO_ADDRESS);
+	db_bind_blob(&b, digest, 32);
+	db_bind_int64(&b, (int64_t)(now - OBS_REUSE_S));
+	db_bind_int64(&b, (int64_t)now);
+	db_bind_blob(&b, trust_id, 32);
 	if (var)
-		sqlite3_bind_text(s, 7, variant_column(r->variant), -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
+		db_bind_text(&b, variant_column(r->variant));
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW) {
 		*pid = sqlite3_column_int64(s, 0);
 		*vid = sqlite3_column_int64(s, 1);
@@ -405,12 +421,13 @@ int obs_endpoint_discovered(struct db *db, int64_t endpoint_id, time_t at, char 
 	sqlite3_stmt *s = db_stmt(db, Q_EP_DISCOVERED);
 	if (!s)
 		return sql_fail(db, err, errlen, "endpoints");
+	struct db_binder b = db_binder(s);
 	if (at)
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)at);
+		db_bind_int64(&b, (int64_t)at);
 	else
-		sqlite3_bind_null(s, 1);
-	sqlite3_bind_int64(s, 2, endpoint_id);
-	int rc = sqlite3_step(s);
+		db_bind_null(&b);
+	db_bind_int64(&b, endpoint_id);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "updating endpoint");
 }
@@ -420,8 +437,9 @@ int obs_sweep_begin(struct db *db, time_t started_at, int64_t *id, char *err, si
 	sqlite3_stmt *s = db_stmt(db, Q_SWEEP_INS);
 	if (!s)
 		return sql_fail(db, err, errlen, "sweeps");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)started_at);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)started_at);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, err, errlen, "sweeps");
@@ -435,11 +453,12 @@ int obs_sweep_end(struct db *db, int64_t id, time_t finished_at, int64_t probes,
 	sqlite3_stmt *s = db_stmt(db, Q_SWEEP_END);
 	if (!s)
 		return sql_fail(db, err, errlen, "sweeps");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)finished_at);
-	sqlite3_bind_int64(s, 2, probes);
-	sqlite3_bind_int64(s, 3, failures);
-	sqlite3_bind_int64(s, 4, id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, (int64_t)finished_at);
+	db_bind_int64(&b, probes);
+	db_bind_int64(&b, failures);
+	db_bind_int64(&b, id);
+	int rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : sql_fail(db, err, errlen, "sweeps");
 }
@@ -466,10 +485,11 @@ int obs_chain_load(struct db *db, int64_t chain_id, struct x509_chain *out, char
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(db_handle(db), Q_CHAIN_LOAD, -1, &s, NULL) != SQLITE_OK)
 		return sql_fail(db, err, errlen, "loading chain");
-	sqlite3_bind_int64(s, 1, chain_id);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, chain_id);
 	int rc;
 	size_t cap = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		if (out->n >= 64)
 			break;
 		if (ARRAY_RESERVE(out->certs, cap, out->n + 1, 64)) {
@@ -589,9 +609,11 @@ int obs_latest(struct db *db, int64_t endpoint_id, time_t since, struct obs_row 
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(db_handle(db), Q_LATEST, -1, &s, NULL) != SQLITE_OK)
 		return sql_fail(db, err, errlen, "reading observations");
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
-	int rc = load_rows(db, s, HISTORY_MAX, rows, n, err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_int64(&b, (int64_t)since);
+	int rc = db_bound(&b) == SQLITE_OK ? load_rows(db, s, HISTORY_MAX, rows, n, err, errlen)
+					   : sql_fail(db, err, errlen, "reading observations");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -604,13 +626,12 @@ int obs_history(struct db *db, int64_t endpoint_id, const char *address, size_t 
 		limit = HISTORY_MAX;
 	if (sqlite3_prepare_v2(db_handle(db), Q_HISTORY, -1, &s, NULL) != SQLITE_OK)
 		return sql_fail(db, err, errlen, "reading observations");
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	if (address)
-		sqlite3_bind_text(s, 2, address, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 2);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
-	int rc = load_rows(db, s, limit, rows, n, err, errlen);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, endpoint_id);
+	db_bind_text(&b, address);
+	db_bind_int64(&b, (int64_t)limit);
+	int rc = db_bound(&b) == SQLITE_OK ? load_rows(db, s, limit, rows, n, err, errlen)
+					   : sql_fail(db, err, errlen, "reading observations");
 	sqlite3_finalize(s);
 	return rc;
 }

@@ -72,16 +72,14 @@ static json_t *plan_audit_json(const struct plan *p, bool cancelled)
 			 "chain", p->chain_pem != NULL, "cancelled", cancelled);
 }
 
-/* Run a bound statement that returns no rows: @bind_rc is the OR of its
- * sqlite3_bind_* results. 0, or a negative errno with SQLite's message. */
-static int run_bound(struct db *db, sqlite3_stmt *st, int bind_rc, char *err, size_t errlen)
+/* Run the statement @b bound (NULL when it could not be prepared) that
+ * returns no rows. 0, or a negative errno with SQLite's message. */
+static int run_bound(struct db *db, const struct db_binder *b, char *err, size_t errlen)
 {
-	if (!st)
+	if (!b->st)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	int rc = bind_rc ? bind_rc : sqlite3_step(st);
-	sqlite3_reset(st);
-	if (bind_rc)
-		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	int rc = db_bound_step(b);
+	sqlite3_reset(b->st);
 	if (rc != SQLITE_DONE)
 		return util_err(err, errlen, db_errno(rc), "%s", db_errmsg(db));
 	return 0;
@@ -107,29 +105,24 @@ int plans_add(struct db *db, const char *actor, struct plan *p, char *err, size_
 	sqlite3_stmt *st = db_stmt(db, "INSERT INTO plans (host, port, not_before, note, chain_pem,"
 				       " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)");
 	p->created_at = util_now();
-	rc = !st ? 0
-		 : sqlite3_bind_text(st, 1, p->host, -1, SQLITE_STATIC) |
-			     sqlite3_bind_int(st, 2, p->port) |
-			     (p->not_before[0]
-				      ? sqlite3_bind_text(st, 3, p->not_before, -1, SQLITE_STATIC)
-				      : sqlite3_bind_null(st, 3)) |
-			     (p->note ? sqlite3_bind_text(st, 4, p->note, -1, SQLITE_STATIC)
-				      : sqlite3_bind_null(st, 4)) |
-			     (p->chain_pem
-				      ? sqlite3_bind_text(st, 5, p->chain_pem, -1, SQLITE_STATIC)
-				      : sqlite3_bind_null(st, 5)) |
-			     sqlite3_bind_int64(st, 6, p->created_at) |
-			     sqlite3_bind_text(st, 7, actor, -1, SQLITE_STATIC);
-	if ((rc = run_bound(db, st, rc, err, errlen)))
+	struct db_binder b = db_binder(st);
+	db_bind_text(&b, p->host);
+	db_bind_int64(&b, p->port);
+	db_bind_text(&b, p->not_before[0] ? p->not_before : NULL);
+	db_bind_text(&b, p->note);
+	db_bind_text(&b, p->chain_pem);
+	db_bind_int64(&b, p->created_at);
+	db_bind_text(&b, actor);
+	if ((rc = run_bound(db, &b, err, errlen)))
 		goto fail;
 	p->id = sqlite3_last_insert_rowid(db_handle(db));
 	st = db_stmt(db, "INSERT INTO plan_keys (plan_id, pos, pin) VALUES (?, ?, ?)");
 	for (size_t i = 0; i < p->nkeys; i++) {
-		rc = !st ? 0
-			 : sqlite3_bind_int64(st, 1, p->id) |
-				     sqlite3_bind_int64(st, 2, (int64_t)i) |
-				     sqlite3_bind_blob(st, 3, p->keys[i], 32, SQLITE_STATIC);
-		if ((rc = run_bound(db, st, rc, err, errlen)))
+		b = db_binder(st);
+		db_bind_int64(&b, p->id);
+		db_bind_int64(&b, (int64_t)i);
+		db_bind_blob(&b, p->keys[i], 32);
+		if ((rc = run_bound(db, &b, err, errlen)))
 			goto fail;
 	}
 	free(p->created_by);
@@ -164,11 +157,11 @@ int plans_cancel(struct db *db, const char *actor, int64_t id, char *err, size_t
 	}
 	sqlite3_stmt *st = db_stmt(db, "UPDATE plans SET cancelled_at = ?, cancelled_by = ?"
 				       " WHERE id = ? AND cancelled_at IS NULL");
-	rc = !st ? 0
-		 : sqlite3_bind_int64(st, 1, util_now()) |
-			     sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC) |
-			     sqlite3_bind_int64(st, 3, id);
-	if ((rc = run_bound(db, st, rc, err, errlen)))
+	struct db_binder b = db_binder(st);
+	db_bind_int64(&b, util_now());
+	db_bind_text(&b, actor);
+	db_bind_int64(&b, id);
+	if ((rc = run_bound(db, &b, err, errlen)))
 		goto fail;
 	if (sqlite3_changes(db_handle(db)) == 0) {
 		rc = util_err(err, errlen, -ENOENT, "plan %lld is already cancelled",
@@ -204,7 +197,9 @@ static int dup_col(sqlite3_stmt *st, int col, char **out)
 static int load_keys(struct db *db, struct plan *p, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT pin FROM plan_keys WHERE plan_id = ? ORDER BY pos");
-	if (!st || sqlite3_bind_int64(st, 1, p->id))
+	struct db_binder b = db_binder(st);
+	db_bind_int64(&b, p->id);
+	if (db_bound(&b) != SQLITE_OK)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	int step, rc = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -248,7 +243,9 @@ int plans_get(struct db *db, int64_t id, struct plan *out, char *err, size_t err
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st = db_stmt(db, PLAN_COLS " WHERE id = ?");
-	if (!st || sqlite3_bind_int64(st, 1, id))
+	struct db_binder b = db_binder(st);
+	db_bind_int64(&b, id);
+	if (db_bound(&b) != SQLITE_OK)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	int step = sqlite3_step(st), rc = 0;
 	if (step == SQLITE_ROW)

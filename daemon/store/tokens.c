@@ -91,11 +91,12 @@ int tokens_create(struct db *db, const char *name, enum token_role role, const c
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tokens_role_name(role), -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, digest, sizeof(digest), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)util_now());
-	rc = sqlite3_step(st);
+	struct db_binder b = db_binder(st);
+	db_bind_text(&b, name);
+	db_bind_text(&b, tokens_role_name(role));
+	db_bind_blob(&b, digest, sizeof(digest));
+	db_bind_int64(&b, (int64_t)util_now());
+	rc = db_bound_step(&b);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		rc = db_errno(rc);
@@ -133,9 +134,10 @@ int tokens_revoke(struct db *db, const char *name, const char *actor, char *err,
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)util_now());
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	struct db_binder b = db_binder(st);
+	db_bind_int64(&b, (int64_t)util_now());
+	db_bind_text(&b, name);
+	rc = db_bound_step(&b);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		rc = util_err(err, errlen, db_errno(rc), "%s", db_errmsg(db));
@@ -215,9 +217,10 @@ enum token_role tokens_verify(struct db *db, const char *token, char *name, size
 				       "WHERE hash = ? AND revoked_at IS NULL");
 	if (!st)
 		return TOKEN_NONE;
-	sqlite3_bind_blob(st, 1, digest, sizeof(digest), SQLITE_STATIC);
+	struct db_binder b = db_binder(st);
+	db_bind_blob(&b, digest, sizeof(digest));
 	int64_t id = 0;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+	if (db_bound_step(&b) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
 	    gnutls_memcmp(sqlite3_column_blob(st, 0), digest, 32) == 0 &&
 	    tokens_parse_role((const char *)sqlite3_column_text(st, 2), &role) == 0) {
 		snprintf(name, namelen, "%s", (const char *)sqlite3_column_text(st, 1));
@@ -232,9 +235,10 @@ enum token_role tokens_verify(struct db *db, const char *token, char *name, size
 				    "AND (last_used_at IS NULL OR last_used_at < ?1 - 60)");
 		if (up) {
 			sqlite3_busy_timeout(db_handle(db), 0);
-			sqlite3_bind_int64(up, 1, (sqlite3_int64)util_now());
-			sqlite3_bind_int64(up, 2, id);
-			(void)sqlite3_step(up);
+			struct db_binder ub = db_binder(up);
+			db_bind_int64(&ub, (int64_t)util_now());
+			db_bind_int64(&ub, id);
+			(void)db_bound_step(&ub); /* best effort, bind errors included */
 			sqlite3_reset(up);
 			sqlite3_busy_timeout(db_handle(db), 5000);
 		}

@@ -74,16 +74,16 @@ static sqlite3_stmt *prepare(struct view *v, const char *sql, const struct vpara
 			     const char *what, int *rc)
 {
 	sqlite3_stmt *st = db_stmt(v->db, sql);
-	int b = SQLITE_OK;
-	for (size_t i = 0; st && b == SQLITE_OK && i < np; i++) {
-		if (!p[i].is_text)
-			b = sqlite3_bind_int64(st, (int)i + 1, p[i].i);
-		else if (p[i].s)
-			b = sqlite3_bind_text(st, (int)i + 1, p[i].s, -1, SQLITE_STATIC);
+	struct db_binder b = db_binder(st);
+	for (size_t i = 0; st && i < np; i++) {
+		if (p[i].is_text)
+			db_bind_text(&b, p[i].s);
+		else
+			db_bind_int64(&b, p[i].i);
 	}
-	if (st && b == SQLITE_OK)
+	if (st && db_bound(&b) == SQLITE_OK)
 		return st;
-	*rc = db_fail(v, st ? b : 0, what);
+	*rc = db_fail(v, st ? db_bound(&b) : 0, what);
 	if (st)
 		sqlite3_reset(st);
 	return NULL;

@@ -67,12 +67,13 @@ int webhooks_enqueue(struct db *db, int64_t webhook_id, int64_t alert_id, const 
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "queueing notification: %s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, webhook_id);
-	sqlite3_bind_int64(s, 2, alert_id);
-	sqlite3_bind_text(s, 3, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 4, body, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
-	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, webhook_id);
+	db_bind_int64(&b, alert_id);
+	db_bind_text(&b, key);
+	db_bind_text(&b, body);
+	db_bind_int64(&b, (int64_t)now);
+	int rc = db_bound_step(&b) == SQLITE_DONE ? 0 : -EIO;
 	if (rc)
 		util_err(err, errlen, rc, "queueing notification: %s", db_errmsg(db));
 	sqlite3_reset(s);
@@ -303,12 +304,13 @@ int webhooks_add(struct db *db, const char *actor, const char *url, const char *
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_text(s, 1, url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, secret, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, min_severity, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, url);
+	db_bind_text(&b, format);
+	db_bind_text(&b, secret);
+	db_bind_text(&b, min_severity);
+	db_bind_int64(&b, now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		rc = util_err(err, errlen, db_errno(rc), "adding webhook: %s", db_errmsg(db));
@@ -340,10 +342,16 @@ int webhooks_remove(struct db *db, const char *actor, int64_t id, webhooks_redac
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	int src = db_bound_step(&b);
+	if (src == SQLITE_ROW)
 		before = webhook_row_json(s, redact);
 	sqlite3_reset(s);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = util_err(err, errlen, db_errno(src), "%s", db_errmsg(db));
+		goto fail;
+	}
 	if (!before) {
 		rc = util_err(err, errlen, -ENOENT, "no webhook with id %lld", (long long)id);
 		goto fail;
@@ -353,8 +361,10 @@ int webhooks_remove(struct db *db, const char *actor, int64_t id, webhooks_redac
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
+	b = db_binder(s);
+	db_bind_int64(&b, id);
+	rc = db_bound_step(&b) == SQLITE_DONE ? 0
+					      : util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	sqlite3_reset(s);
 	if (rc)
 		goto fail;
@@ -415,9 +425,10 @@ int webhooks_outbox_json(struct db *db, const char *state, int limit, json_t **o
 		json_decref(arr);
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 	}
-	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit > 0 ? limit : 1000);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	struct db_binder b = db_binder(s);
+	db_bind_text(&b, state);
+	db_bind_int64(&b, limit > 0 ? limit : 1000);
+	while ((rc = db_bound_step(&b)) == SQLITE_ROW) {
 		json_t *o = json_object();
 		static const char *const names[] = {
 			"id",	      "webhook_id", "alert_id",	       "idempotency_key",
@@ -464,9 +475,10 @@ int webhooks_outbox_retry(struct db *db, const char *actor, int64_t id, time_t n
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	db_bind_int64(&b, now);
+	rc = db_bound_step(&b);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		rc = util_err(err, errlen, -EIO, "%s", db_errmsg(db));
@@ -495,8 +507,9 @@ int webhooks_target_get(struct db *db, int64_t id, char *url, size_t urllen, cha
 	sqlite3_stmt *s = db_stmt(db, sql);
 	if (!s)
 		return util_err(err, errlen, -EIO, "%s", db_errmsg(db));
-	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
+	struct db_binder b = db_binder(s);
+	db_bind_int64(&b, id);
+	int rc = db_bound_step(&b);
 	if (rc == SQLITE_ROW) {
 		snprintf(url, urllen, "%s", (const char *)sqlite3_column_text(s, 0));
 		col_copy(s, 1, format, formatlen);

@@ -22,15 +22,6 @@ MAX_FUNC_LINES = 120
 # 'path' (an oversized file) or 'path:function' (an oversized function).
 KNOWN = {
     'probe/scheduler.c',
-    'cli/cli_alerts.c:cmd_webhook',
-    'cli/cli_probe.c:cmd_probe',
-    'cli/cli_demo.c:cmd_demo',
-    'cli/cli_alerts.c:cmd_alert',
-    'cli/cli_importers.c:adoption_import',
-    'cli/cli_audit.c:cmd_audit',
-    'cli/cli_readiness.c:cmd_whatif',
-    'cli/cli_sweep.c:cmd_history',
-    'cli/cli_inventory.c:cmd_app',
 }
 
 NAME = re.compile(r'([A-Za-z_]\w*)\s*\(')

@@ -306,6 +306,32 @@ static void test_has_ctrl_table(void **state)
 			fail_msg("case %zu: want %d", i, cases[i].ctrl);
 }
 
+static void test_path_table(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t len; /* buffer size given */
+		const char *dir, *name;
+		int rc;
+		const char *want;
+	} cases[] = {
+		{ 32, "/var/lib", "pw.db", 0, "/var/lib/pw.db" },
+		{ 15, "/var/lib", "pw.db", 0, "/var/lib/pw.db" }, /* exactly fits */
+		{ 14, "/var/lib", "pw.db", -ENAMETOOLONG, "" },	  /* one byte short */
+		{ 2, "", "", 0, "/" },
+		{ 1, "", "", -ENAMETOOLONG, "" },
+		{ 0, "a", "b", -ENAMETOOLONG, NULL }, /* nothing written */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[32] = "unchanged";
+		int rc = util_path(buf, cases[i].len, "%s/%s", cases[i].dir, cases[i].name);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: rc %d, want %d", i, rc, cases[i].rc);
+		assert_string_equal(buf, cases[i].want ? cases[i].want : "unchanged");
+	}
+	assert_int_equal(util_path(NULL, 8, "x"), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_parts_table),
 		cmocka_unit_test(test_parse_hostport_table),
 		cmocka_unit_test(test_has_ctrl_table),
+		cmocka_unit_test(test_path_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
