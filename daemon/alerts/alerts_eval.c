@@ -16,6 +16,7 @@
 #include "store/db.h"
 #include "store/inventory.h"
 #include "readiness/lint.h"
+#include "base/array.h"
 #include "base/util.h"
 
 void alerts_condv_free(struct alerts_condv *v)
@@ -29,18 +30,8 @@ void alerts_condv_free(struct alerts_condv *v)
 
 struct alert_cond *alerts_condv_push(struct alerts_condv *v)
 {
-	if (v->n == v->cap) {
-		if (v->cap >= ALERT_MAX_CONDS)
-			return NULL;
-		size_t ncap = v->cap ? v->cap * 2 : 16;
-		if (ncap > ALERT_MAX_CONDS)
-			ncap = ALERT_MAX_CONDS;
-		struct alert_cond *nv = realloc(v->v, ncap * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		v->v = nv;
-		v->cap = ncap;
-	}
+	if (ARRAY_RESERVE(v->v, v->cap, v->n + 1, ALERT_MAX_CONDS))
+		return NULL;
 	struct alert_cond *c = &v->v[v->n++];
 	memset(c, 0, sizeof(*c));
 	return c;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 
 /* ---- certificate generation ---- */
@@ -484,14 +485,8 @@ int tlsfarm_add(struct tlsfarm *f, const char *name, enum tlsfarm_flavor flavor,
 		return util_err(err, errlen, -EINVAL, "bad endpoint name");
 	if (tlsfarm_ep_find(f, name))
 		return util_err(err, errlen, -EEXIST, "%s: already in the farm", name);
-	if (f->neps == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 16;
-		struct endpoint **nv = realloc(f->eps, nc * sizeof(*nv));
-		if (!nv)
-			return util_err(err, errlen, -ENOMEM, "out of memory");
-		f->eps = nv;
-		f->cap = nc;
-	}
+	if (ARRAY_RESERVE(f->eps, f->cap, f->neps + 1, ARRAY_MAX_ITEMS))
+		return util_err(err, errlen, -ENOMEM, "out of memory");
 	struct endpoint *e = calloc(1, sizeof(*e));
 	if (!e)
 		return util_err(err, errlen, -ENOMEM, "out of memory");
@@ -518,9 +513,7 @@ int tlsfarm_rotate(struct tlsfarm *f, const char *name)
 		return rc;
 	pthread_mutex_lock(&f->lock);
 	/* Sessions in flight may still use the old credentials: retire them. */
-	gnutls_certificate_credentials_t *nr = realloc(f->retired, (f->nretired + 1) * sizeof(*nr));
-	if (nr) {
-		f->retired = nr;
+	if (!ARRAY_RESERVE(f->retired, f->retired_cap, f->nretired + 1, ARRAY_MAX_ITEMS)) {
 		f->retired[f->nretired++] = e->cred;
 		e->cred = c;
 	} else {

@@ -83,7 +83,7 @@ struct tlsfarm {
 	bool sorted;	      /* set by tlsfarm_start: no more endpoints */
 	pthread_mutex_t lock; /* endpoint creds during rotation */
 	gnutls_certificate_credentials_t *retired;
-	size_t nretired;
+	size_t nretired, retired_cap;
 	gnutls_x509_crt_t fill_many[FILLERS_MANY], fill_huge[FILLERS_HUGE];
 	bool have_many, have_huge;
 	gnutls_x509_privkey_t fill_key;

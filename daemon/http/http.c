@@ -19,6 +19,7 @@
 #include "store/dbhealth.h"
 #include "base/log.h"
 #include "store/tokens.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "http/web.h"
 
@@ -57,9 +58,7 @@ struct http {
 /* Per-request state kept by libmicrohttpd between calls of the handler. */
 struct reqstate {
 	const struct api_route *route;
-	char *body;
-	size_t len;
-	size_t cap;
+	struct strbuf body; /* capped at [http] max_body */
 	bool too_big;
 	struct api_req req;
 };
@@ -125,28 +124,35 @@ static void add_common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 }
 
+/* json_dump_callback() into a strbuf: 0, or -1 when the add fails. */
+static int dump_to_strbuf(const char *buf, size_t size, void *data)
+{
+	return strbuf_add(data, buf, size) ? -1 : 0;
+}
+
 static enum MHD_Result send_req(struct MHD_Connection *conn, struct api_req *req, const char *allow)
 {
 	struct MHD_Response *resp;
 	const char *ctype = req->ctype;
 	if (req->json) {
-		char *s = json_dumps(req->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+		struct strbuf b;
+		strbuf_init(&b, SIZE_MAX); /* no cap: the answer is built already */
+		int rc = json_dump_callback(req->json, dump_to_strbuf, &b,
+					    JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(req->json);
 		req->json = NULL;
-		if (!s) {
+		if (rc || strbuf_err(&b)) {
+			strbuf_free(&b);
 			req->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-			s = strdup("{\"error\":\"internal\",\"detail\":\"out of memory\"}");
-			if (!s)
-				return MHD_NO;
+			strbuf_addstr(&b, "{\"error\":\"internal\",\"detail\":\"out of memory\"}");
 		}
-		size_t n = strlen(s);
-		/* a final newline makes curl output readable */
-		char *t = realloc(s, n + 2);
-		if (t) {
-			t[n++] = '\n';
-			t[n] = 0;
-			s = t;
-		}
+		/* a final newline makes curl output readable (left out if it cannot be added) */
+		size_t n = strbuf_len(&b);
+		if (strbuf_addc(&b, '\n'))
+			strbuf_truncate(&b, n);
+		char *s = strbuf_take(&b, &n);
+		if (!s)
+			return MHD_NO;
 		resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
 		if (!resp)
 			free(s);
@@ -384,34 +390,15 @@ static int precheck(struct http *h, struct MHD_Connection *conn, struct reqstate
 	return 0;
 }
 
-static void append_body(struct http *h, struct reqstate *rs, const char *data, size_t n)
+/* A body past [http] max_body (or one that cannot be held) is answered 413. */
+static void append_body(struct reqstate *rs, const char *data, size_t n)
 {
 	if (rs->too_big)
 		return;
-	if (rs->len + n > (size_t)h->cfg.http_max_body) {
+	if (strbuf_add(&rs->body, data, n)) {
 		rs->too_big = true;
-		free(rs->body);
-		rs->body = NULL;
-		rs->len = rs->cap = 0;
-		return;
+		strbuf_free(&rs->body);
 	}
-	if (rs->len + n + 1 > rs->cap) {
-		size_t cap = rs->cap ? rs->cap : 4096;
-		while (cap < rs->len + n + 1)
-			cap *= 2;
-		if (cap > (size_t)h->cfg.http_max_body + 1)
-			cap = (size_t)h->cfg.http_max_body + 1;
-		char *b = realloc(rs->body, cap);
-		if (!b) {
-			rs->too_big = true;
-			return;
-		}
-		rs->body = b;
-		rs->cap = cap;
-	}
-	memcpy(rs->body + rs->len, data, n);
-	rs->len += n;
-	rs->body[rs->len] = 0;
 }
 
 static int run_route(struct http *h, struct reqstate *rs)
@@ -424,7 +411,8 @@ static int run_route(struct http *h, struct reqstate *rs)
 			  (long long)h->cfg.http_max_body);
 		return req->status;
 	}
-	if (rs->len > 0 && api_parse_body(req, rs->body, rs->len, &body))
+	size_t len = strbuf_len(&rs->body);
+	if (len > 0 && api_parse_body(req, strbuf_ptr(&rs->body), len, &body))
 		return req->status;
 	char err[ERRLEN];
 	req->db = pool_get(&h->pool, err, sizeof(err));
@@ -434,7 +422,7 @@ static int run_route(struct http *h, struct reqstate *rs)
 		return req->status;
 	}
 	req->body = body;
-	req->bodylen = rs->len;
+	req->bodylen = len;
 	api_dispatch(rs->route, req);
 	req->body = NULL;
 	pool_put(&h->pool, req->db);
@@ -480,6 +468,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rs = calloc(1, sizeof(*rs));
 		if (!rs)
 			return MHD_NO;
+		strbuf_init(&rs->body, (size_t)h->cfg.http_max_body);
 		rs->req.ctx = &h->ctx;
 		*con_cls = rs;
 		if (precheck(h, conn, rs, url, method, allow, sizeof(allow))) {
@@ -489,7 +478,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		append_body(h, rs, upload_data, *upload_data_size);
+		append_body(rs, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -509,7 +498,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	json_decref(rs->req.json);
 	free(rs->req.text);
-	free(rs->body);
+	strbuf_free(&rs->body);
 	free(rs);
 	*con_cls = NULL;
 }

@@ -15,6 +15,8 @@
 #include "importers/importers.h"
 #include "importers/importers_int.h"
 #include "importers/okhttp_int.h"
+#include "base/array.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* ---- declarations ------------------------------------------------------------ */
@@ -23,12 +25,8 @@ static int add_decl(struct ok_src *s, size_t name, size_t expr, bool is_var)
 {
 	if (s->nd >= SRC_MAX_DECLS)
 		return 0; /* further declarations stay unknown: a use of one is named */
-	if (s->nd % 256 == 0) {
-		struct ok_decl *nd = realloc(s->d, (s->nd + 256) * sizeof(*nd));
-		if (!nd)
-			return -ENOMEM;
-		s->d = nd;
-	}
+	if (ARRAY_RESERVE(s->d, s->dcap, s->nd + 1, SRC_MAX_DECLS))
+		return -ENOMEM;
 	struct ok_decl *d = &s->d[s->nd++];
 	memset(d, 0, sizeof(*d));
 	d->name = (uint32_t)name;
@@ -505,18 +503,23 @@ static int eval_expr(struct ok_src *s, size_t i, size_t end, int depth, struct o
 			rc = 1;
 		}
 		if (rc == 0) {
-			size_t a = strlen(out->s[0]), b = strlen(r.s[0]);
-			if (a + b > SRC_MAX_STR) {
+			struct strbuf c;
+			strbuf_init(&c, SRC_MAX_STR);
+			strbuf_addstr(&c, out->s[0]);
+			strbuf_addstr(&c, r.s[0]);
+			rc = strbuf_err(&c);
+			if (rc == -E2BIG) {
 				snprintf(why, whylen, "a string longer than %d bytes", SRC_MAX_STR);
 				rc = 1;
+			}
+			char *t = strbuf_take(&c, NULL); /* NULL after a failed add */
+			if (rc == 0 && !t)
+				rc = -ENOMEM;
+			if (rc == 0) {
+				free(out->s[0]);
+				out->s[0] = t;
 			} else {
-				char *c = realloc(out->s[0], a + b + 1);
-				if (!c) {
-					rc = -ENOMEM;
-				} else {
-					memcpy(c + a, r.s[0], b + 1);
-					out->s[0] = c;
-				}
+				free(t);
 			}
 		}
 		ok_val_free(&r);

@@ -135,7 +135,7 @@ struct ok_src {
 	size_t nt;
 	const char *arena;
 	struct ok_decl *d;
-	size_t nd;
+	size_t nd, dcap;
 	size_t budget;
 	uint8_t *is_call; /* per token: 1 pinner add(), 2 other add() */
 	int32_t apply[SRC_MAX_APPLY][2];

@@ -75,7 +75,7 @@ struct x509_trust {
 	/* Copies of the list's in-memory anchors for path building, loaded
 	 * once (under lock) and unchanged afterwards. */
 	gnutls_x509_crt_t *anchor_list;
-	size_t nanchor_list;
+	size_t nanchor_list, anchor_list_cap;
 	bool anchor_list_loaded;
 };
 

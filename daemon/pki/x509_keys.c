@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 
 #define MAX_KEYS 4096
@@ -31,7 +32,7 @@ const char *x509_key_source_name(enum x509_key_source s)
 
 struct keyvec {
 	struct x509_key *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static int keyvec_add(struct keyvec *kv, enum x509_key_source src, const char *label,
@@ -39,12 +40,8 @@ static int keyvec_add(struct keyvec *kv, enum x509_key_source src, const char *l
 {
 	if (kv->n >= MAX_KEYS)
 		return util_err(err, errlen, -E2BIG, "more than %d keys", MAX_KEYS);
-	if (kv->n % 16 == 0) {
-		struct x509_key *nv = realloc(kv->v, (kv->n + 16) * sizeof(*nv));
-		if (!nv)
-			return util_err(err, errlen, -ENOMEM, "out of memory");
-		kv->v = nv;
-	}
+	if (ARRAY_RESERVE(kv->v, kv->cap, kv->n + 1, MAX_KEYS))
+		return util_err(err, errlen, -ENOMEM, "out of memory");
 	struct x509_key *k = &kv->v[kv->n];
 	memset(k, 0, sizeof(*k));
 	k->source = src;
@@ -242,7 +239,7 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 int x509_keys_parse(const uint8_t *data, size_t len, struct x509_key **keys, size_t *n, char *err,
 		    size_t errlen)
 {
-	struct keyvec kv = { NULL, 0 };
+	struct keyvec kv = { NULL, 0, 0 };
 	int rc;
 	*keys = NULL;
 	*n = 0;

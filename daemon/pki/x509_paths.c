@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 
 #define PATH_STEPS_MAX 4096 /* issuer look-ups per build: bounds a pool full of one name */
@@ -48,6 +49,7 @@ struct pathbuild {
 	int anchor_at; /* index of the path's first trust anchor, or -1 */
 	unsigned steps;
 	struct x509_paths *out;
+	size_t outcap; /* elements allocated at out->v */
 	char *err;
 	size_t errlen;
 	int rc;
@@ -69,15 +71,11 @@ static int anchors_load(struct pathbuild *b)
 		gnutls_x509_crt_t c;
 		while (t->nanchor_list < ANCHORS_MAX &&
 		       gnutls_x509_trust_list_iter_get_ca(t->tl, &it, &c) == 0) {
-			if (t->nanchor_list % 64 == 0) {
-				gnutls_x509_crt_t *nv = realloc(
-					t->anchor_list, (t->nanchor_list + 64) * sizeof(*nv));
-				if (!nv) {
-					gnutls_x509_crt_deinit(c);
-					rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
-					break;
-				}
-				t->anchor_list = nv;
+			if (ARRAY_RESERVE(t->anchor_list, t->anchor_list_cap, t->nanchor_list + 1,
+					  ANCHORS_MAX)) {
+				gnutls_x509_crt_deinit(c);
+				rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
+				break;
 			}
 			t->anchor_list[t->nanchor_list++] = c;
 		}
@@ -128,13 +126,11 @@ static void path_emit(struct pathbuild *b, const char *why)
 		b->out->truncated = true;
 		return;
 	}
-	struct x509_path *np = realloc(b->out->v, (b->out->n + 1) * sizeof(*np));
-	if (!np) {
+	if (ARRAY_RESERVE(b->out->v, b->outcap, b->out->n + 1, X509_PATHS_MAX)) {
 		b->rc = util_err(b->err, b->errlen, -ENOMEM, "out of memory");
 		return;
 	}
-	b->out->v = np;
-	struct x509_path *p = &np[b->out->n];
+	struct x509_path *p = &b->out->v[b->out->n];
 	memset(p, 0, sizeof(*p));
 	p->certs.certs = calloc(n, sizeof(*p->certs.certs));
 	if (!p->certs.certs) {

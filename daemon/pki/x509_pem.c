@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/array.h"
 #include "base/util.h"
 
 /* ---- PEM and DER framing ---- */
@@ -86,17 +87,14 @@ bool x509_is_cert_label(const char *l)
 	       !strcmp(l, "TRUSTED CERTIFICATE");
 }
 
-static int chain_push(struct x509_chain *out, size_t max, const uint8_t *der, size_t len, char *err,
-		      size_t errlen)
+/* Parse @der onto @out, whose certs hold *@cap elements. */
+static int chain_push(struct x509_chain *out, size_t *cap, size_t max, const uint8_t *der,
+		      size_t len, char *err, size_t errlen)
 {
 	if (out->n >= max)
 		return util_err(err, errlen, -E2BIG, "more than %zu certificates", max);
-	if (out->n % 16 == 0) {
-		struct x509_cert_info *nc = realloc(out->certs, (out->n + 16) * sizeof(*nc));
-		if (!nc)
-			return util_err(err, errlen, -ENOMEM, "out of memory");
-		out->certs = nc;
-	}
+	if (ARRAY_RESERVE(out->certs, *cap, out->n + 1, max))
+		return util_err(err, errlen, -ENOMEM, "out of memory");
 	char why[ERRLEN];
 	int rc = x509_cert_parse(der, len, &out->certs[out->n], why, sizeof(why));
 	if (rc)
@@ -109,6 +107,7 @@ int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_ch
 		     size_t errlen)
 {
 	int rc = 0;
+	size_t cap = 0;
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
 		return util_err(err, errlen, -EINVAL, "empty file");
@@ -121,7 +120,7 @@ int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_ch
 			gnutls_datum_t der = { NULL, 0 };
 			if ((rc = x509_pem_decode(&b, &der, err, errlen)) != 0)
 				goto fail;
-			rc = chain_push(out, max, der.data, der.size, err, errlen);
+			rc = chain_push(out, &cap, max, der.data, der.size, err, errlen);
 			gnutls_free(der.data);
 			if (rc)
 				goto fail;
@@ -143,7 +142,7 @@ int x509_chain_parse(const uint8_t *data, size_t len, size_t max, struct x509_ch
 						      "neither PEM nor a complete DER certificate");
 				goto fail;
 			}
-			if ((rc = chain_push(out, max, data + pos, n, err, errlen)) != 0)
+			if ((rc = chain_push(out, &cap, max, data + pos, n, err, errlen)) != 0)
 				goto fail;
 			pos += n;
 		}

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "readiness/readiness_int.h"
+#include "base/array.h"
 #include "base/util.h"
 
 /* ---- Small helpers ---------------------------------------------------- */
@@ -30,14 +31,8 @@ static int strv_room(struct readiness_strv *sv)
 {
 	if (sv->n >= READINESS_MAX_REASONS)
 		return 0;
-	if (sv->n == sv->cap) {
-		size_t cap = sv->cap ? sv->cap * 2 : 4;
-		char **v = realloc(sv->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
+	if (ARRAY_RESERVE(sv->v, sv->cap, sv->n + 1, READINESS_MAX_REASONS))
+		return -ENOMEM;
 	return 1;
 }
 
@@ -57,12 +52,14 @@ int readiness_strv_add(struct readiness_strv *sv, const char *fmt, ...)
 	return 0;
 }
 
-int rd_strv_push(struct readiness_strv *sv, const char *str)
+int rd_sb_push(struct readiness_strv *sv, struct strbuf *sb)
 {
-	int room = strv_room(sv);
-	if (room <= 0)
+	int room = strbuf_err(sb) ? strbuf_err(sb) : strv_room(sv);
+	if (room <= 0) {
+		strbuf_free(sb);
 		return room;
-	char *d = strdup(str);
+	}
+	char *d = strbuf_take(sb, NULL);
 	if (!d)
 		return -ENOMEM;
 	sv->v[sv->n++] = d;
@@ -85,33 +82,40 @@ char *readiness_pin_short(const uint8_t pin[32], char *buf, size_t len)
 	return buf;
 }
 
-void rd_sb_add(struct rd_sb *sb, const char *fmt, ...)
+struct strbuf rd_sb_new(void)
 {
-	if (sb->n >= sizeof(sb->b) - 1)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = vsnprintf(sb->b + sb->n, sizeof(sb->b) - sb->n, fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		return;
-	sb->n += (size_t)rc;
-	if (sb->n >= sizeof(sb->b))
-		sb->n = sizeof(sb->b) - 1;
+	struct strbuf sb;
+	strbuf_init(&sb, RD_SB_MAX);
+	return sb;
 }
 
-void rd_sb_str(struct rd_sb *sb, const char *str)
+void rd_sb_add(struct strbuf *sb, const char *fmt, ...)
 {
-	size_t room = sizeof(sb->b) - 1 - sb->n, len = strlen(str);
-	if (len > room)
-		len = room;
-	memcpy(sb->b + sb->n, str, len);
-	sb->n += len;
-	sb->b[sb->n] = '\0';
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+	if (rc != -E2BIG)
+		return;
+	/* past the cap: keep the head that fits, and clear the error */
+	char cut[RD_SB_MAX + 1];
+	size_t room = (sb->max < RD_SB_MAX ? sb->max : RD_SB_MAX) - strbuf_len(sb);
+	strbuf_truncate(sb, strbuf_len(sb));
+	va_start(ap, fmt);
+	rc = vsnprintf(cut, room + 1, fmt, ap);
+	va_end(ap);
+	if (rc > 0)
+		strbuf_add(sb, cut, (size_t)rc < room ? (size_t)rc : room);
+}
+
+void rd_sb_str(struct strbuf *sb, const char *str)
+{
+	size_t room = sb->max - strbuf_len(sb), len = strlen(str);
+	strbuf_add(sb, str, len < room ? len : room);
 }
 
 /* "%.1f%%" without printf's floating-point path (hot: several per verdict). */
-void rd_sb_pct(struct rd_sb *sb, double share)
+void rd_sb_pct(struct strbuf *sb, double share)
 {
 	double x = share * 1000.0;
 	if (!(x >= 0 && x < 1e12)) {
@@ -133,7 +137,7 @@ void rd_sb_pct(struct rd_sb *sb, double share)
 	rd_sb_str(sb, tmp + n);
 }
 
-void rd_sb_versions(struct rd_sb *sb, const struct readiness_version_share *v, size_t n)
+void rd_sb_versions(struct strbuf *sb, const struct readiness_version_share *v, size_t n)
 {
 	size_t shown = n > 6 ? 5 : n;
 	for (size_t i = 0; i < shown; i++) {
@@ -398,14 +402,8 @@ struct readiness_index *readiness_index_new(const struct inventory *inv)
 					b->key = e->base;
 					b->keylen = e->baselen;
 				}
-				if (b->n == b->cap) {
-					size_t cap = b->cap ? b->cap * 2 : 4;
-					uint32_t *ni = realloc(b->idx, cap * sizeof(*ni));
-					if (!ni)
-						goto fail;
-					b->idx = ni;
-					b->cap = cap;
-				}
+				if (ARRAY_RESERVE(b->idx, b->cap, b->n + 1, ARRAY_MAX_ITEMS))
+					goto fail;
 				b->idx[b->n++] = (uint32_t)idx->nentries++;
 			}
 		}

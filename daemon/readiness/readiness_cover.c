@@ -7,6 +7,7 @@
 
 #include "readiness/readiness.h"
 #include "readiness/readiness_int.h"
+#include "base/array.h"
 #include "base/util.h"
 
 /* ---- Coverage of one host --------------------------------------------- */
@@ -232,14 +233,8 @@ int rd_hostcov_build(const struct readiness_index *idx, const char *host, time_t
 				      (e->kind == 1 && (depth == 1 || (depth > 1 && e->incl)));
 			if (!covers)
 				continue;
-			if (nhits == cap) {
-				size_t nc = cap ? cap * 2 : 16;
-				struct hit *nh = realloc(hits, nc * sizeof(*nh));
-				if (!nh)
-					goto nomem;
-				hits = nh;
-				cap = nc;
-			}
+			if (ARRAY_RESERVE(hits, cap, nhits + 1, ARRAY_MAX_ITEMS))
+				goto nomem;
 			hits[nhits++] = (struct hit){ e->app,  e->ver, e->pol,
 						      e->spec, e->src, e->kind == 0 && depth == 0 };
 		}

@@ -8,6 +8,7 @@
 
 #include "readiness/readiness.h"
 #include "readiness/readiness_int.h"
+#include "base/array.h"
 #include "base/expiry.h"
 #include "base/util.h"
 
@@ -162,7 +163,7 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 	if (ex->days_left > 30)
 		return 0;
 	/* Which rotation is needed: a leaf renewal (key rotation, or same key), or a CA change. */
-	struct rd_sb apps = { 0 };
+	struct strbuf apps = rd_sb_new();
 	bool same_key_ok = true;
 	size_t nnot = 0;
 	for (size_t i = 0; i < out->napps; i++) {
@@ -184,19 +185,23 @@ static int endpoint_expiry(struct readiness_endpoint_verdict *out, time_t at)
 			sev = SEVERITY_WARNING;
 	}
 	raise_sev(&out->severity, sev);
-	if (!nnot)
+	if (!nnot) /* nothing was added to apps */
 		return readiness_strv_add(
 			&out->reasons,
 			"%s expires on %s (%lld days left); the %s is ready for every "
 			"app.",
 			ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
 			ex->leaf ? "key rotation" : "CA change");
-	return readiness_strv_add(
-		&out->reasons,
-		"%s expires on %s (%lld days left) and the %s is not ready for %s%s.",
-		ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
-		ex->leaf ? "key rotation" : "CA change", apps.b,
-		ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
+	int rc = strbuf_err(&apps);
+	if (!rc)
+		rc = readiness_strv_add(
+			&out->reasons,
+			"%s expires on %s (%lld days left) and the %s is not ready for %s%s.",
+			ex->subject ? ex->subject : "?", d, (long long)ex->days_left,
+			ex->leaf ? "key rotation" : "CA change", strbuf_ptr(&apps),
+			ex->leaf && same_key_ok ? "; renewing with the same key is safe" : "");
+	strbuf_free(&apps);
+	return rc;
 }
 
 static int eval_endpoint(const struct readiness_index *idx, const struct rd_shares *sh,
@@ -224,6 +229,7 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 		}
 	}
 	bool *surv = NULL;
+	size_t surv_cap = 0;
 	uint8_t *fbuf = NULL;
 	size_t fcap = 0;
 	size_t naf = obs ? obs->naddrs : 0;
@@ -252,12 +258,10 @@ static int eval_endpoint(const struct readiness_index *idx, const struct rd_shar
 			for (size_t j = 0; j < naf; j++)
 				if (af[j].a->address == v->key_rotation.address)
 					kf = af[j].f;
-			bool *ns = realloc(surv, (ac->n ? ac->n : 1) * sizeof(*ns));
-			if (!ns) {
+			if (ARRAY_RESERVE(surv, surv_cap, ac->n ? ac->n : 1, ARRAY_MAX_ITEMS)) {
 				rc = -ENOMEM;
 				break;
 			}
-			surv = ns;
 			for (size_t j = 0; j < ac->n; j++)
 				surv[j] = !ac->vers[j].enforcing ||
 					  (kf && (kf[j] & RD_F_KEY_ROTATION));

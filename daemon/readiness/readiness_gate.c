@@ -12,9 +12,12 @@
 #include "base/array.h"
 #include "base/util.h"
 #include "pki/x509.h"
+#include "readiness/readiness_int.h"
 #include "readiness/readiness_load.h"
 
 #define EPS 1e-9
+/* The reason naming the paths is cut at this many bytes. */
+#define GATE_REASON_MAX 1499
 
 /* ---- checks ------------------------------------------------------------ */
 
@@ -443,19 +446,15 @@ int readiness_gate_whatif(const struct readiness_index *idx, const char *host,
 			continue;
 		if (path_dependent)
 			*path_dependent = true;
-		char buf[1500];
-		int n = snprintf(buf, sizeof(buf),
-				 "The verdict for %s depends on the path the client builds:",
-				 best->app->name);
-		size_t used = n > 0 ? (size_t)n : 0;
-		for (size_t p = 0; p < npaths && p <= X509_PATHS_MAX && used < sizeof(buf); p++) {
-			n = snprintf(buf + used, sizeof(buf) - used, "%s via %s %.1f%% stranded",
-				     p ? ";" : "", path_anchor(&g->paths[p]), 100 * sh[p]);
-			used += n > 0 ? (size_t)n : 0;
-		}
-		if (used < sizeof(buf))
-			snprintf(buf + used, sizeof(buf) - used, ". The gate counts the worst.");
-		rc = readiness_strv_add(&best->reasons, "%s", buf);
+		struct strbuf sb;
+		strbuf_init(&sb, GATE_REASON_MAX);
+		rd_sb_add(&sb, "The verdict for %s depends on the path the client builds:",
+			  best->app->name);
+		for (size_t p = 0; p < npaths && p <= X509_PATHS_MAX; p++)
+			rd_sb_add(&sb, "%s via %s %.1f%% stranded", p ? ";" : "",
+				  path_anchor(&g->paths[p]), 100 * sh[p]);
+		rd_sb_str(&sb, ". The gate counts the worst.");
+		rc = rd_sb_push(&best->reasons, &sb);
 	}
 	if (!rc && g && g->checked && !g->ok)
 		for (size_t i = 0; i < out->napps && !rc; i++)

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 
+#include "base/strbuf.h"
 #include "readiness/readiness.h"
 
 #define RD_MAX_POL 8 /* deciding covering policies kept per version */
@@ -145,19 +146,27 @@ bool rd_cov_unresolved_override(const struct rd_cov *c);
 /** Users per app the engine cannot place: max(0, 1 - known_sum). */
 double rd_unaccounted(const struct rd_appcov *ac);
 
-/** Bounded sentence builder (truncation is harmless: sentences are for people). */
-struct rd_sb {
-	char b[1536];
-	size_t n;
-};
-void rd_sb_add(struct rd_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Sentences are built in a strbuf from rd_sb_new() with the rd_sb_* adders,
+ * which cut the text at RD_SB_MAX bytes instead of failing (harmless:
+ * sentences are for people); only -ENOMEM sticks, and rd_sb_push() reports it.
+ * The adders cut a strbuf with a smaller cap at its own cap.
+ */
+#define RD_SB_MAX 1535
+/** An empty sentence buffer (allocates nothing). */
+struct strbuf rd_sb_new(void);
+void rd_sb_add(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** "4.1.0 (15.5%) and 4.2.0 (7.5%)" for the stranded list (at most 6 named). */
-void rd_sb_versions(struct rd_sb *sb, const struct readiness_version_share *v, size_t n);
-void rd_sb_pct(struct rd_sb *sb, double share);
+void rd_sb_versions(struct strbuf *sb, const struct readiness_version_share *v, size_t n);
+void rd_sb_pct(struct strbuf *sb, double share);
 /** Append a plain string. */
-void rd_sb_str(struct rd_sb *sb, const char *str);
-/** Append a copy of @str to @sv (capped like readiness_strv_add). 0 or -ENOMEM. */
-int rd_strv_push(struct readiness_strv *sv, const char *str);
+void rd_sb_str(struct strbuf *sb, const char *str);
+/**
+ * Move the text of @sb to @sv (dropped, not an error, when @sv holds
+ * READINESS_MAX_REASONS) and leave @sb empty. 0, or -ENOMEM (also when an
+ * add to @sb failed).
+ */
+int rd_sb_push(struct readiness_strv *sv, struct strbuf *sb);
 
 /** Forecast of key_rotation readiness for @ac given its per-version survival. */
 void rd_forecast(const struct rd_appcov *ac, const bool *survive, const struct readiness_opts *o,

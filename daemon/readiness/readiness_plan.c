@@ -105,7 +105,8 @@ static bool pred_spare(const uint8_t *pin, const void *arg)
 
 /* "4.3.0 (31.0%), 4.4.0 (no adoption figure)" for the versions of @ac that
  * satisfy @want; the number of them into *n. */
-static void name_versions(struct rd_sb *sb, const struct rd_appcov *ac, const bool *want, size_t *n)
+static void name_versions(struct strbuf *sb, const struct rd_appcov *ac, const bool *want,
+			  size_t *n)
 {
 	*n = 0;
 	for (size_t j = 0; j < ac->n; j++) {
@@ -125,9 +126,9 @@ static void name_versions(struct rd_sb *sb, const struct rd_appcov *ac, const bo
 		rd_sb_add(sb, " and %zu more", *n - NAMED_MAX);
 }
 
-static int add(struct readiness_plan_step *st, struct rd_sb *sb)
+static int add(struct readiness_plan_step *st, struct strbuf *sb)
 {
-	return rd_strv_push(&st->evidence, sb->b);
+	return rd_sb_push(&st->evidence, sb);
 }
 
 /* Steps 2 and 5: every app pinning the host has a version whose enforcing pins
@@ -150,7 +151,7 @@ static int step_versions(struct readiness_plan_step *st, const struct rd_hostcov
 		for (size_t j = 0; j < ac->n; j++)
 			want[j] = ac->vers[j].enforcing && cov_pins(&ac->vers[j], p1, a1) &&
 				  (!p2 || cov_pins(&ac->vers[j], p2, a2));
-		struct rd_sb sb = { .n = 0 };
+		struct strbuf sb = rd_sb_new();
 		size_t n;
 		rd_sb_add(&sb, "%s: %s: ", ac->app->name, what);
 		name_versions(&sb, ac, want, &n);
@@ -159,8 +160,7 @@ static int step_versions(struct readiness_plan_step *st, const struct rd_hostcov
 			ok++;
 			rd_sb_str(&sb, ".");
 		} else {
-			sb.n = 0;
-			sb.b[0] = '\0';
+			strbuf_reset(&sb);
 			rd_sb_add(&sb, "%s: no version %s.", ac->app->name, missing);
 		}
 		rc = add(st, &sb);
@@ -303,7 +303,7 @@ static int step_adoption(struct readiness_plan_state *s, const struct rd_hostcov
 			rd_forecast(ac, surv, o, &pa->forecast);
 			free(surv);
 		}
-		struct rd_sb sb = { .n = 0 };
+		struct strbuf sb = rd_sb_new();
 		const struct readiness_scenario *x = &wa->candidate;
 		rd_sb_add(&sb, "%s: executing the plan now would strand ", wa->app->name);
 		rd_sb_pct(&sb, x->stranded_share);
@@ -358,7 +358,7 @@ static int step_cleanup(struct readiness_plan_state *s, const struct readiness_o
 	struct keyset old = { .n = 0 };
 	for (size_t a = 0; ob && a < ob->naddrs; a++)
 		keyset_add_chain(&old, &ob->addrs[a].previous);
-	struct rd_sb sb = { .n = 0 };
+	struct strbuf sb = rd_sb_new();
 	rd_sb_add(&sb, "Every address has presented the planned key for %lld days: the old keys",
 		  (long long)(held / 86400));
 	size_t named = 0;
@@ -377,8 +377,7 @@ static int step_cleanup(struct readiness_plan_state *s, const struct readiness_o
 		const struct readiness_scenario *x = s->apps[i].executed;
 		if (!x->nstranded)
 			continue;
-		sb.n = 0;
-		sb.b[0] = '\0';
+		strbuf_reset(&sb);
 		rd_sb_add(&sb, "%s: still relying on the old keys: ", s->apps[i].app->name);
 		rd_sb_versions(&sb, x->stranded, x->nstranded);
 		rd_sb_str(&sb, ".");

@@ -61,7 +61,7 @@ static bool has_known(const struct readiness_scenario *s)
  * of shop users" when only such versions are. Callers use it only when
  * stranded_share or unknown_share is above 0.
  */
-static void sb_share(struct rd_sb *sb, const struct readiness_scenario *s, const char *name)
+static void sb_share(struct strbuf *sb, const struct readiness_scenario *s, const char *name)
 {
 	if (s->stranded_share > 0) {
 		rd_sb_pct(sb, s->stranded_share);
@@ -80,7 +80,7 @@ static void sb_share(struct rd_sb *sb, const struct readiness_scenario *s, const
 }
 
 /* "A, B and C" for up to three names of versions, then "and N more". */
-static void sb_names(struct rd_sb *sb, const char *const *names, size_t n, size_t total)
+static void sb_names(struct strbuf *sb, const char *const *names, size_t n, size_t total)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
@@ -91,7 +91,7 @@ static void sb_names(struct rd_sb *sb, const char *const *names, size_t n, size_
 		rd_sb_add(sb, " and %zu more", total - n);
 }
 
-static void sb_pins_of(struct rd_sb *sb, const struct rd_cov *c)
+static void sb_pins_of(struct strbuf *sb, const struct rd_cov *c)
 {
 	char ps[32];
 	size_t shown = 0;
@@ -133,7 +133,7 @@ static int reasons_not_enforced(const struct endpoint *ep, const struct rd_appco
  * could not read: said once per app, the verdicts assume the pin check. */
 static int reasons_unresolved(const struct rd_appcov *ac, struct readiness_strv *rs)
 {
-	struct rd_sb sb = { 0 };
+	struct strbuf sb = rd_sb_new();
 	const char *names[3];
 	size_t n = 0, total = 0;
 	const char *anchor = NULL;
@@ -157,7 +157,7 @@ static int reasons_unresolved(const struct rd_appcov *ac, struct readiness_strv 
 		  " of %s %s overridePins for a trust anchor pinwatch could not read (%s); the "
 		  "verdicts assume that the pin check applies to every chain.",
 		  ac->app->name, total == 1 ? "declares" : "declare", anchor ? anchor : "?");
-	return rd_strv_push(rs, sb.b);
+	return rd_sb_push(rs, &sb);
 }
 
 static const struct readiness_address *addr_named(const struct readiness_observed *obs,
@@ -171,7 +171,7 @@ static const struct readiness_address *addr_named(const struct readiness_observe
 
 /* "; it would still strand LIST" or "; it still puts LIST at risk" for a
  * ready scenario that leaves versions at risk, then @tail (", which ..."). */
-static void sb_still(struct rd_sb *sb, const struct readiness_scenario *s, const char *tail_one,
+static void sb_still(struct strbuf *sb, const struct readiness_scenario *s, const char *tail_one,
 		     const char *tail_many)
 {
 	if (s->nstranded == 0)
@@ -189,7 +189,7 @@ static int reason_now(const struct rd_appcov *ac, const struct readiness_app_ver
 		      const struct readiness_observed *obs, struct readiness_strv *rs)
 {
 	const char *name = ac->app->name;
-	struct rd_sb sb = { 0 };
+	struct strbuf sb = rd_sb_new();
 	char ps[32];
 	const struct readiness_scenario *s = &v->now;
 	if (s->nstranded == 0) {
@@ -203,7 +203,7 @@ static int reason_now(const struct rd_appcov *ac, const struct readiness_app_ver
 				  "Now nobody is stranded: all %zu enforcing versions of %s accept "
 				  "the chain of every observed address.",
 				  ac->nenforcing, name);
-		return rd_strv_push(rs, sb.b);
+		return rd_sb_push(rs, &sb);
 	}
 	const struct readiness_address *wa = addr_named(obs, s->address);
 	const struct readiness_chain *wc =
@@ -235,7 +235,7 @@ static int reason_now(const struct rd_appcov *ac, const struct readiness_app_ver
 		sb_pins_of(&sb, c);
 	}
 	rd_sb_str(&sb, ".");
-	return rd_strv_push(rs, sb.b);
+	return rd_sb_push(rs, &sb);
 }
 
 /* Users stranded now: what to do, with the numbers. Roll back to the chain
@@ -249,7 +249,7 @@ static int reason_incident(const struct rd_appcov *ac, const struct readiness_ap
 	if (!s->nstranded)
 		return 0;
 	const struct readiness_address *wa = addr_named(obs, s->address);
-	struct rd_sb sb = { 0 };
+	struct strbuf sb = rd_sb_new();
 	char ps[32], t[32];
 	bool any = false;
 	rd_sb_add(&sb, "To restore service for %s: ", ac->app->name);
@@ -307,7 +307,7 @@ static int reason_incident(const struct rd_appcov *ac, const struct readiness_ap
 			       "no other host serves: present a chain with a key the stranded "
 			       "versions pin, or ship a release");
 	rd_sb_str(&sb, ".");
-	return rd_strv_push(rs, sb.b);
+	return rd_sb_push(rs, &sb);
 }
 
 static int reason_key_rotation(const struct rd_appcov *ac, const struct readiness_app_verdict *v,
@@ -315,7 +315,7 @@ static int reason_key_rotation(const struct rd_appcov *ac, const struct readines
 {
 	const char *name = ac->app->name;
 	double thr = ac->app->adoption_threshold;
-	struct rd_sb sb = { 0 };
+	struct strbuf sb = rd_sb_new();
 	char ps[32];
 	const struct readiness_scenario *kr = &v->key_rotation;
 	const struct readiness_address *ka = addr_named(obs, kr->address);
@@ -332,7 +332,7 @@ static int reason_key_rotation(const struct rd_appcov *ac, const struct readines
 				  readiness_pin_short(kr->rotation_key, ps, sizeof(ps)));
 		sb_still(&sb, kr, NULL, NULL);
 		rd_sb_str(&sb, ".");
-		return rd_strv_push(rs, sb.b);
+		return rd_sb_push(rs, &sb);
 	}
 	rd_sb_str(&sb, "Key rotation would strand ");
 	sb_share(&sb, kr, name);
@@ -385,14 +385,14 @@ static int reason_key_rotation(const struct rd_appcov *ac, const struct readines
 		rd_sb_add(&sb, " (no forecast: %s)", v->forecast.basis);
 	}
 	rd_sb_str(&sb, ".");
-	return rd_strv_push(rs, sb.b);
+	return rd_sb_push(rs, &sb);
 }
 
 static int reason_ca_change(const struct rd_appcov *ac, const struct readiness_app_verdict *v,
 			    struct readiness_strv *rs)
 {
 	const char *name = ac->app->name;
-	struct rd_sb sb = { 0 };
+	struct strbuf sb = rd_sb_new();
 	const struct readiness_scenario *cc = &v->ca_change;
 	if (cc->ready && cc->nstranded == 0) {
 		rd_sb_add(&sb,
@@ -416,7 +416,7 @@ static int reason_ca_change(const struct rd_appcov *ac, const struct readiness_a
 		rd_sb_add(&sb, " %s no backup pin outside today's chain.",
 			  cc->nstranded > 1 ? "carry" : "carries");
 	}
-	return rd_strv_push(rs, sb.b);
+	return rd_sb_push(rs, &sb);
 }
 
 int rd_reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
@@ -447,7 +447,7 @@ int rd_reasons_app(const struct endpoint *ep, const struct rd_appcov *ac,
 int rd_whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_app *wa,
 		      const struct readiness_chain *cand)
 {
-	struct rd_sb sb = { 0 };
+	struct strbuf sb = rd_sb_new();
 	const struct readiness_scenario *s = &wa->candidate;
 	const char *name = ac->app->name;
 	if (ac->nenforcing == 0)
@@ -493,7 +493,7 @@ int rd_whatif_reasons(const struct rd_appcov *ac, struct readiness_whatif_app *w
 		rd_sb_pct(&sb, wa->current.stranded_share);
 		rd_sb_str(&sb, ".");
 	}
-	int rc = rd_strv_push(&wa->reasons, sb.b);
+	int rc = rd_sb_push(&wa->reasons, &sb);
 	if (!rc)
 		rc = reasons_unresolved(ac, &wa->reasons);
 	/* bare pins name no anchor: an overridePins anchor cannot be matched */

@@ -7,6 +7,7 @@
 
 #include "readiness/readiness.h"
 #include "readiness/readiness_int.h"
+#include "base/array.h"
 
 static void measure(const struct rd_appcov *ac, uint8_t bit, const uint8_t *f, double *stranded,
 		    double *unknown)
@@ -204,15 +205,9 @@ static int rotation_key(const struct rd_appcov *ac, struct rd_addr_flags *af,
 				if (key_in(p->sha256, af->ch) ||
 				    live_elsewhere(live, p->sha256, self))
 					continue;
-				if (n == cap) {
-					size_t nc = cap ? cap * 2 : 16;
-					struct keycand *nk = realloc(kc, nc * sizeof(*nk));
-					if (!nk) {
-						free(kc);
-						return -ENOMEM;
-					}
-					kc = nk;
-					cap = nc;
+				if (ARRAY_RESERVE(kc, cap, n + 1, ARRAY_MAX_ITEMS)) {
+					free(kc);
+					return -ENOMEM;
 				}
 				memcpy(kc[n].key, p->sha256, 32);
 				kc[n++].idx = (uint32_t)j;
@@ -268,13 +263,8 @@ int rd_flags_for(const struct rd_appcov *ac, const struct readiness_observed *ob
 {
 	size_t na = obs ? obs->naddrs : 0;
 	size_t need = na * (ac->n ? ac->n : 1);
-	if (need > *bufcap) {
-		uint8_t *nb = realloc(*buf, need);
-		if (!nb)
-			return -ENOMEM;
-		*buf = nb;
-		*bufcap = need;
-	}
+	if (ARRAY_RESERVE(*buf, *bufcap, need, ARRAY_MAX_ITEMS))
+		return -ENOMEM;
 	for (size_t k = 0; k < na; k++) {
 		af[k].a = &obs->addrs[k];
 		af[k].ch = readiness_platform_chain(&obs->addrs[k], ac->app->platform, NULL);

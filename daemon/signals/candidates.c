@@ -19,6 +19,7 @@
 #include "readiness/readiness_json.h"
 #include "readiness/readiness_load.h"
 #include "signals/reports.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "pki/x509.h"
 
@@ -85,10 +86,11 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 		return util_err(err, errlen, -EINVAL, "chain: more than %d certificates",
 				CANDIDATES_MAX_CHAIN);
 	c->pins = calloc(c->n, sizeof(*c->pins));
-	size_t cap = 0, used = 0;
 	uint8_t hashes[CANDIDATES_MAX_CHAIN * 32];
 	if (!c->pins)
 		return util_err(err, errlen, -ENOMEM, "out of memory");
+	struct strbuf text; /* the chain as PEM */
+	strbuf_init(&text, 2 * CANDIDATES_MAX_FILE - 1);
 	for (unsigned i = 0; i < c->n; i++) {
 		gnutls_datum_t der = { NULL, 0 }, p = { NULL, 0 }, spki = { NULL, 0 };
 		gnutls_pubkey_t pub = NULL;
@@ -99,28 +101,21 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 			 gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) >= 0 &&
 			 util_sha256(der.data, der.size, hashes + 32 * i) == 0 &&
 			 util_sha256(spki.data, spki.size, c->pins[i]) == 0;
-		if (ok && used + p.size + 1 > cap) {
-			size_t ncap = (used + p.size + 1) * 2;
-			char *np = ncap <= 2 * CANDIDATES_MAX_FILE ? realloc(c->pem, ncap) : NULL;
-			ok = np != NULL;
-			if (np) {
-				c->pem = np;
-				cap = ncap;
-			}
-		}
-		if (ok) {
-			memcpy(c->pem + used, p.data, p.size);
-			used += p.size;
-			c->pem[used] = '\0';
-		}
+		if (ok)
+			ok = strbuf_add(&text, p.data, p.size) == 0;
 		gnutls_free(der.data);
 		gnutls_free(p.data);
 		gnutls_free(spki.data);
 		gnutls_pubkey_deinit(pub);
-		if (!ok)
+		if (!ok) {
+			strbuf_free(&text);
 			return util_err(err, errlen, -EINVAL,
 					"chain: certificate %u cannot be encoded", i);
+		}
 	}
+	c->pem = strbuf_take(&text, NULL);
+	if (!c->pem)
+		return util_err(err, errlen, -ENOMEM, "out of memory");
 	memcpy(c->leaf_sha, hashes, 32);
 	struct x509_chain_fp fp;
 	x509_chain_fp_init(&fp);

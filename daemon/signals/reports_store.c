@@ -11,6 +11,7 @@
 
 #include "store/db.h"
 #include "store/reports.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* ---- Limits ---- */
@@ -409,34 +410,34 @@ int reports_ingest_value(struct db *db, json_t *root, size_t len, const char *so
 int reports_metrics_append(struct reports_limits *lim, char **buf, size_t *len)
 {
 	struct reports_stats st;
-	char add[1024];
 	reports_limits_stats(lim, &st);
-	int n = snprintf(
-		add, sizeof(add),
-		"# HELP pinwatch_reports_total Pin-failure reports received, by outcome.\n"
-		"# TYPE pinwatch_reports_total counter\n"
-		"pinwatch_reports_total{outcome=\"accepted\"} %llu\n"
-		"pinwatch_reports_total{outcome=\"bad\"} %llu\n"
-		"pinwatch_reports_total{outcome=\"too_large\"} %llu\n"
-		"pinwatch_reports_total{outcome=\"rate_limited\"} %llu\n"
-		"pinwatch_reports_total{outcome=\"failed\"} %llu\n"
-		"# HELP pinwatch_reports_evicted_total Stored reports removed by the quota.\n"
-		"# TYPE pinwatch_reports_evicted_total counter\n"
-		"pinwatch_reports_evicted_total %llu\n"
-		"# HELP pinwatch_report_clusters_created_total Report clusters created.\n"
-		"# TYPE pinwatch_report_clusters_created_total counter\n"
-		"pinwatch_report_clusters_created_total %llu\n",
-		(unsigned long long)st.accepted, (unsigned long long)st.bad,
-		(unsigned long long)st.too_large, (unsigned long long)st.rate_limited,
-		(unsigned long long)st.failed, (unsigned long long)st.evicted,
-		(unsigned long long)st.new_clusters);
-	if (n < 0 || (size_t)n >= sizeof(add))
-		return -ENOSPC;
-	char *nb = realloc(*buf, *len + (size_t)n + 1);
-	if (!nb)
+	struct strbuf b;
+	strbuf_init(&b, SIZE_MAX); /* the text so far has no cap either */
+	strbuf_add(&b, *buf, *len);
+	strbuf_addf(&b,
+		    "# HELP pinwatch_reports_total Pin-failure reports received, by outcome.\n"
+		    "# TYPE pinwatch_reports_total counter\n"
+		    "pinwatch_reports_total{outcome=\"accepted\"} %llu\n"
+		    "pinwatch_reports_total{outcome=\"bad\"} %llu\n"
+		    "pinwatch_reports_total{outcome=\"too_large\"} %llu\n"
+		    "pinwatch_reports_total{outcome=\"rate_limited\"} %llu\n"
+		    "pinwatch_reports_total{outcome=\"failed\"} %llu\n"
+		    "# HELP pinwatch_reports_evicted_total Stored reports removed by the quota.\n"
+		    "# TYPE pinwatch_reports_evicted_total counter\n"
+		    "pinwatch_reports_evicted_total %llu\n"
+		    "# HELP pinwatch_report_clusters_created_total Report clusters created.\n"
+		    "# TYPE pinwatch_report_clusters_created_total counter\n"
+		    "pinwatch_report_clusters_created_total %llu\n",
+		    (unsigned long long)st.accepted, (unsigned long long)st.bad,
+		    (unsigned long long)st.too_large, (unsigned long long)st.rate_limited,
+		    (unsigned long long)st.failed, (unsigned long long)st.evicted,
+		    (unsigned long long)st.new_clusters);
+	size_t n;
+	char *out = strbuf_take(&b, &n);
+	if (!out)
 		return -ENOMEM;
-	memcpy(nb + *len, add, (size_t)n + 1);
-	*buf = nb;
-	*len += (size_t)n;
+	free(*buf);
+	*buf = out;
+	*len = n;
 	return 0;
 }

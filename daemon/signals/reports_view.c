@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/reports.h"
+#include "base/array.h"
 #include "base/util.h"
 
 int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t **out, char *err,
@@ -98,23 +99,14 @@ struct cond_rank {
 struct cond_build {
 	struct reports_alert *a;
 	struct cond_rank *rank;
-	size_t n, cap;
+	size_t n, acap, rcap;
 };
 
 static struct reports_alert *build_push(struct cond_build *b, const struct cond_rank *r)
 {
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		struct reports_alert *na = realloc(b->a, ncap * sizeof(*na));
-		if (!na)
-			return NULL;
-		b->a = na;
-		struct cond_rank *nr = realloc(b->rank, ncap * sizeof(*nr));
-		if (!nr)
-			return NULL;
-		b->rank = nr;
-		b->cap = ncap;
-	}
+	if (ARRAY_RESERVE(b->a, b->acap, b->n + 1, ARRAY_MAX_ITEMS) ||
+	    ARRAY_RESERVE(b->rank, b->rcap, b->n + 1, ARRAY_MAX_ITEMS))
+		return NULL;
 	memset(&b->a[b->n], 0, sizeof(b->a[b->n]));
 	b->rank[b->n] = *r;
 	return &b->a[b->n++];

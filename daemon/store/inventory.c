@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "model/json.h"
 #include "model/validate.h"
+#include "base/array.h"
 #include "base/util.h"
 
 /* ---- reading ------------------------------------------------------------ */
@@ -83,15 +84,9 @@ static int collect_endpoints(struct db *db, sqlite3_stmt *s, struct endpoint **o
 	size_t cnt = 0, cap = 0;
 	int rc = 0, src;
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct endpoint *t = realloc(v, nc * sizeof(*v));
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = t;
-			cap = nc;
+		if (ARRAY_RESERVE(v, cap, cnt + 1, ARRAY_MAX_ITEMS)) {
+			rc = -ENOMEM;
+			break;
 		}
 		if ((rc = row_endpoint(db, s, &v[cnt])) != 0)
 			break;

@@ -14,6 +14,7 @@
 #include "base/config.h"
 #include "model/model.h"
 #include "readiness/readiness.h"
+#include "readiness/readiness_int.h"
 #include "readiness/readiness_json.h"
 #include "invbuild.h"
 #include "base/util.h"
@@ -1838,10 +1839,107 @@ static void test_property_removing_adoption_never_increases_stranded(void **stat
 	reset(state);
 }
 
+/* Sentences are cut at RD_SB_MAX bytes as the old fixed buffer cut them: the
+ * text is the head of everything added, whichever adder crosses the cap. */
+static void test_sentence_cut_table(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t pieces[4]; /* lengths of the pieces added, 0 ends */
+		bool formatted;	  /* rd_sb_add("%s") instead of rd_sb_str() */
+	} cases[] = {
+		{ { 3 }, false },
+		{ { 3 }, true },
+		{ { RD_SB_MAX }, false },
+		{ { RD_SB_MAX }, true },
+		{ { RD_SB_MAX + 1 }, false },
+		{ { RD_SB_MAX + 1 }, true },
+		{ { RD_SB_MAX - 1, 1, 1 }, false },
+		{ { RD_SB_MAX - 1, 2 }, true },
+		{ { 1000, 1000, 1000 }, true },
+		{ { 1000, 1000, 1000 }, false },
+		{ { RD_SB_MAX, 5, 7 }, true },
+		{ { 4000 }, true },
+	};
+	static char src[4096];
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (char)('a' + i % 26);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct strbuf sb = rd_sb_new();
+		char want[4 * 4096 + 1];
+		size_t wn = 0;
+		for (size_t k = 0; k < 4 && cases[c].pieces[k]; k++) {
+			char piece[4097];
+			size_t n = cases[c].pieces[k];
+			memcpy(piece, src + k, n);
+			piece[n] = '\0';
+			memcpy(want + wn, piece, n);
+			wn += n;
+			if (cases[c].formatted)
+				rd_sb_add(&sb, "%s", piece);
+			else
+				rd_sb_str(&sb, piece);
+		}
+		if (wn > RD_SB_MAX)
+			wn = RD_SB_MAX;
+		want[wn] = '\0';
+		assert_int_equal(strbuf_err(&sb), 0);
+		assert_int_equal(strbuf_len(&sb), wn);
+		assert_string_equal(strbuf_ptr(&sb), want);
+		/* a full buffer takes nothing more, and does not fail */
+		rd_sb_pct(&sb, 0.5);
+		if (wn == RD_SB_MAX)
+			assert_string_equal(strbuf_ptr(&sb), want);
+		else
+			assert_int_equal(strbuf_len(&sb), wn < RD_SB_MAX - 5 ? wn + 5 : RD_SB_MAX);
+		struct readiness_strv sv = { 0 };
+		assert_int_equal(rd_sb_push(&sv, &sb), 0);
+		assert_int_equal(sv.n, 1);
+		assert_int_equal(strncmp(sv.v[0], want, wn), 0);
+		assert_int_equal(strbuf_len(&sb), 0);
+		readiness_strv_free(&sv);
+	}
+}
+
+/* A buffer with a smaller cap is cut at its own cap. */
+static void test_sentence_cut_small_cap(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 10);
+	rd_sb_str(&sb, "0123");
+	rd_sb_add(&sb, "%s-%d", "456", 789);
+	assert_string_equal(strbuf_ptr(&sb), "0123456-78");
+	rd_sb_str(&sb, "x");
+	rd_sb_add(&sb, "%d", 1);
+	assert_string_equal(strbuf_ptr(&sb), "0123456-78");
+	assert_int_equal(strbuf_err(&sb), 0);
+	strbuf_free(&sb);
+}
+
+/* rd_sb_push drops the sentence, without error, once the list is full. */
+static void test_sentence_push_full(void **state)
+{
+	(void)state;
+	struct readiness_strv sv = { 0 };
+	for (size_t i = 0; i < READINESS_MAX_REASONS + 2; i++) {
+		struct strbuf sb = rd_sb_new();
+		rd_sb_add(&sb, "sentence %zu", i);
+		assert_int_equal(rd_sb_push(&sv, &sb), 0);
+		assert_null(sb.p);
+	}
+	assert_int_equal(sv.n, READINESS_MAX_REASONS);
+	assert_string_equal(sv.v[READINESS_MAX_REASONS - 1], "sentence 63");
+	readiness_strv_free(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pattern_covers_table),
+		cmocka_unit_test(test_sentence_cut_table),
+		cmocka_unit_test(test_sentence_push_full),
+		cmocka_unit_test(test_sentence_cut_small_cap),
 		cmocka_unit_test(test_pattern_specificity_order),
 		cmocka_unit_test(test_policy_enforces_table),
 		cmocka_unit_test_teardown(test_scenarios_table, reset),
