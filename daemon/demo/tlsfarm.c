@@ -373,8 +373,9 @@ int tlsfarm_start(struct tlsfarm *f)
 		if (epoll_ctl(th->ep, EPOLL_CTL_ADD, th->lfd, &e1) < 0 ||
 		    epoll_ctl(th->ep, EPOLL_CTL_ADD, th->evfd, &e2) < 0)
 			return -errno;
-		if (pthread_create(&th->tid, NULL, thread_main, th) != 0)
-			return -EAGAIN;
+		int e = pthread_create(&th->tid, NULL, thread_main, th);
+		if (e)
+			return -e;
 		th->started = true;
 	}
 	return 0;
@@ -392,7 +393,7 @@ uint16_t tlsfarm_port(const struct tlsfarm *f)
 
 uint64_t tlsfarm_handshakes(const struct tlsfarm *f)
 {
-	return atomic_load(&((struct tlsfarm *)f)->handshakes);
+	return atomic_load(&f->handshakes);
 }
 
 void tlsfarm_free(struct tlsfarm *f)

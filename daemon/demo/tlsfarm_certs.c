@@ -39,7 +39,7 @@ static int make_cert(gnutls_x509_crt_t *out, gnutls_x509_privkey_t key, const ch
 	gnutls_x509_crt_t c = NULL;
 	uint8_t ser[8], kid[64];
 	size_t kl = sizeof(kid);
-	int g;
+	int g, rc = -EIO;
 
 	if (gnutls_x509_crt_init(&c) < 0)
 		return -ENOMEM;
@@ -71,7 +71,7 @@ static int make_cert(gnutls_x509_crt_t *out, gnutls_x509_privkey_t key, const ch
 	if (pad) {
 		uint8_t *buf = calloc(1, pad + 8);
 		if (!buf) {
-			g = GNUTLS_E_MEMORY_ERROR;
+			rc = -ENOMEM;
 			goto fail;
 		}
 		/* OCTET STRING of zeros under a private OID: size only. */
@@ -93,11 +93,14 @@ static int make_cert(gnutls_x509_crt_t *out, gnutls_x509_privkey_t key, const ch
 	gnutls_x509_crt_t fresh = NULL;
 	if (gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_DER, &der) < 0)
 		goto fail;
-	if (gnutls_x509_crt_init(&fresh) < 0 ||
-	    gnutls_x509_crt_import(fresh, &der, GNUTLS_X509_FMT_DER) < 0) {
+	if (gnutls_x509_crt_init(&fresh) < 0) {
 		gnutls_free(der.data);
-		if (fresh)
-			gnutls_x509_crt_deinit(fresh);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (gnutls_x509_crt_import(fresh, &der, GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_free(der.data);
+		gnutls_x509_crt_deinit(fresh);
 		goto fail;
 	}
 	gnutls_free(der.data);
@@ -106,7 +109,7 @@ static int make_cert(gnutls_x509_crt_t *out, gnutls_x509_privkey_t key, const ch
 	return 0;
 fail:
 	gnutls_x509_crt_deinit(c);
-	return -EIO;
+	return rc;
 }
 
 struct tlsfarm_pki *tlsfarm_pki_new(char *err, size_t errlen)
@@ -270,10 +273,12 @@ static int long_chain_cred(struct endpoint *e, gnutls_x509_crt_t *chain, size_t 
 			return -EIO;
 		e->npcerts++;
 	}
-	if (gnutls_privkey_init(&e->privkey) < 0 ||
-	    gnutls_privkey_import_x509(e->privkey, key, GNUTLS_PRIVKEY_IMPORT_COPY) < 0 ||
-	    gnutls_certificate_allocate_credentials(out) < 0)
+	if (gnutls_privkey_init(&e->privkey) < 0)
+		return -ENOMEM;
+	if (gnutls_privkey_import_x509(e->privkey, key, GNUTLS_PRIVKEY_IMPORT_COPY) < 0)
 		return -EIO;
+	if (gnutls_certificate_allocate_credentials(out) < 0)
+		return -ENOMEM;
 	gnutls_certificate_set_retrieve_function2(*out, retrieve);
 	return 0;
 }
@@ -332,8 +337,11 @@ static int dual_leaf(struct tlsfarm *f, const char *dns, bool self, time_t nb, t
 	int rc;
 	if (!f->dual_key && (rc = gen_key(&f->dual_key, TLSFARM_KEY_RSA2048)) != 0)
 		return rc;
-	if (gnutls_x509_privkey_init(key2) < 0 || gnutls_x509_privkey_cpy(*key2, f->dual_key) < 0)
+	if (gnutls_x509_privkey_init(key2) < 0) {
+		*key2 = NULL;
 		rc = -ENOMEM;
+	} else if (gnutls_x509_privkey_cpy(*key2, f->dual_key) < 0)
+		rc = -EIO;
 	else
 		rc = leaf_cert(f->pki, leaf2, *key2, dns, self, nb, na);
 	if (rc) {
@@ -390,11 +398,11 @@ static int endpoint_cred(struct endpoint *e, gnutls_x509_crt_t *chain, size_t n,
 	gnutls_x509_crt_t chain2[MAX_CHAIN];
 	memcpy(chain2, chain, n * sizeof(chain[0]));
 	chain2[0] = leaf2;
-	if (gnutls_certificate_allocate_credentials(&c) < 0 ||
-	    gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0 ||
+	if (gnutls_certificate_allocate_credentials(&c) < 0)
+		return -ENOMEM;
+	if (gnutls_certificate_set_x509_key(c, chain, (int)n, key) < 0 ||
 	    (leaf2 && gnutls_certificate_set_x509_key(c, chain2, (int)n, key2) < 0)) {
-		if (c)
-			gnutls_certificate_free_credentials(c);
+		gnutls_certificate_free_credentials(c);
 		return -EIO;
 	}
 	*out = c;

@@ -258,17 +258,20 @@ void api_store_error(struct api_req *req, int rc, const char *err)
 	case -EEXIST:
 		api_error(req, 409, "conflict", "%s", err);
 		break;
-	case -EBUSY:
-		api_error(req, 503, "busy", "%s", err);
-		break;
-	case -ENOSPC:
-	case -EROFS:
-		api_error(req, 503, "unavailable", "the database cannot be written: %s", err);
-		break;
 	default:
-		api_error(req, 500, "database", "%s", err);
+		api_failure(req, rc, err);
 		break;
 	}
+}
+
+void api_failure(struct api_req *req, int rc, const char *err)
+{
+	if (rc == -EBUSY)
+		api_error(req, 503, "busy", "%s", err);
+	else if (rc == -ENOSPC || rc == -EROFS)
+		api_error(req, 503, "unavailable", "the database cannot be written: %s", err);
+	else
+		api_error(req, 500, "database", "%s", err);
 }
 
 void api_db_error(struct api_req *req)

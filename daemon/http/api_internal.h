@@ -26,6 +26,11 @@ void api_db_error(struct api_req *req);
  * @err (a message from the module) is the detail.
  */
 void api_store_error(struct api_req *req, int rc, const char *err);
+/**
+ * Answer a failure (not a fault of the request) with its status: -EBUSY 503
+ * busy, -ENOSPC/-EROFS 503 unavailable, anything else 500; @err is the detail.
+ */
+void api_failure(struct api_req *req, int rc, const char *err);
 /** Set a 200/201 JSON response (stolen); NULL means out of memory (500). */
 void api_ok(struct api_req *req, int status, json_t *j);
 

@@ -39,7 +39,7 @@ void api_reports_post(struct api_req *req)
 		api_error(req, 429, "rate_limited", "%s", err);
 		break;
 	default:
-		api_error(req, 500, "internal", "%s", err);
+		api_failure(req, st, err);
 		break;
 	}
 }
@@ -55,9 +55,10 @@ void api_reports_list(struct api_req *req)
 		return;
 	}
 	json_t *items = NULL;
-	if (reports_clusters_json(req->db, (int)limit, (int)days, util_now(), &items, err,
-				  sizeof(err))) {
-		api_error(req, 500, "internal", "%s", err);
+	int rc = reports_clusters_json(req->db, (int)limit, (int)days, util_now(), &items, err,
+				       sizeof(err));
+	if (rc) {
+		api_failure(req, rc, err);
 		return;
 	}
 	struct reports_stats st;
@@ -74,8 +75,9 @@ void api_candidates_list(struct api_req *req)
 {
 	char err[ERRLEN];
 	json_t *items = NULL;
-	if (candidates_json(req->db, 0, &items, err, sizeof(err))) {
-		api_error(req, 500, "internal", "%s", err);
+	int rc = candidates_json(req->db, 0, &items, err, sizeof(err));
+	if (rc) {
+		api_failure(req, rc, err);
 		return;
 	}
 	api_ok(req, 200, json_pack("{s:o,s:n}", "items", items, "next_cursor"));
@@ -93,12 +95,10 @@ void api_candidates_post(struct api_req *req)
 		api_ctx_invalidate(req->ctx);
 		alerts_engine_poke(alerts_engine_current());
 		api_ok(req, st, resp);
+	} else if (st == 400 || st == 409) {
+		api_error(req, st, st == 400 ? "bad_request" : "limit_reached", "%s", err);
 	} else {
-		api_error(req, st,
-			  st == 400   ? "bad_request"
-			  : st == 409 ? "limit_reached"
-				      : "internal",
-			  "%s", err);
+		api_failure(req, st, err);
 	}
 }
 
@@ -113,7 +113,7 @@ void api_candidate_get(struct api_req *req)
 	if (rc == -ENOENT)
 		api_error(req, 404, "not_found", "%s", err);
 	else if (rc)
-		api_error(req, 500, "internal", "%s", err);
+		api_failure(req, rc, err);
 	else
 		api_ok(req, 200, c);
 }
@@ -128,7 +128,7 @@ void api_candidate_delete(struct api_req *req)
 	if (rc == -ENOENT)
 		api_error(req, 404, "not_found", "%s", err);
 	else if (rc)
-		api_error(req, 500, "internal", "%s", err);
+		api_failure(req, rc, err);
 	else {
 		api_ctx_invalidate(req->ctx);
 		alerts_engine_poke(alerts_engine_current());

@@ -135,8 +135,13 @@ int x509_cert_from_crt(gnutls_x509_crt_t crt, struct x509_cert_info *out, char *
 	out->der_len = der.size;
 	if ((rc = util_sha256(der.data, der.size, out->sha256)) != 0)
 		goto fail;
+	if (gnutls_pubkey_init(&pub) < 0) {
+		pub = NULL;
+		rc = util_err(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	rc = -EINVAL;
-	if (gnutls_pubkey_init(&pub) < 0 || gnutls_pubkey_import_x509(pub, crt, 0) < 0) {
+	if (gnutls_pubkey_import_x509(pub, crt, 0) < 0) {
 		util_err(err, errlen, 0, "certificate has an unsupported public key");
 		goto fail;
 	}
@@ -177,7 +182,7 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert_info *out, 
 		    size_t errlen)
 {
 	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t d = { (unsigned char *)der, (unsigned)len };
+	gnutls_datum_t d = x509_datum(der, len);
 	int rc;
 
 	memset(out, 0, sizeof(*out));

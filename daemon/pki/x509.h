@@ -20,6 +20,16 @@
 #define X509_MAX_FILE	     (8 * 1024 * 1024) /**< largest PEM/DER file read */
 #define X509_MAX_DN	     4096	       /**< longest subject/issuer string kept */
 
+/**
+ * A gnutls_datum_t over @len bytes at @p, for GnuTLS calls that only read
+ * it (they take a const gnutls_datum_t *, whose data pointer has no const):
+ * the one place that drops the const of read-only input.
+ */
+static inline gnutls_datum_t x509_datum(const void *p, size_t len)
+{
+	return (gnutls_datum_t){ .data = (unsigned char *)(uintptr_t)p, .size = (unsigned)len };
+}
+
 /** One parsed certificate. All fields owned by the struct (x509_cert_info_clear). */
 struct x509_cert_info {
 	uint8_t *der; /**< copy of the DER encoding */
@@ -171,9 +181,10 @@ struct x509_verdict {
  * against the leaf. @presented_info (may be NULL) holds the already parsed
  * x509_cert_info of @presented, in the same order, to copy instead of
  * re-parsing. Returns 0 (the verdict says whether it is trusted) or a
- * negative errno on a parse/memory failure.
+ * negative errno on a parse/memory failure. @t is not const: its caches
+ * (anchors, issuers, copy mode) are updated, thread-safely.
  */
-int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+int x509_validate(struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
 		  const struct x509_chain *presented_info, const char *hostname,
 		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen);
 
@@ -235,11 +246,11 @@ struct x509_paths {
  * path. A path is trusted when gnutls_x509_crt_list_verify() accepts it
  * against its anchor alone, time checks disabled (the caller checks
  * validity at its own time). At most X509_PATHS_MAX paths of X509_PATH_MAX
- * certificates. 0 or -ENOMEM; free with x509_paths_clear().
+ * certificates. @t's copy of its anchors is loaded on first use (under its
+ * lock). 0 or -ENOMEM; free with x509_paths_clear().
  */
-int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
-		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
-		     size_t errlen);
+int x509_paths_build(struct x509_trust *t, gnutls_x509_crt_t leaf, const gnutls_x509_crt_t *pool,
+		     size_t npool, struct x509_paths *out, char *err, size_t errlen);
 /** NULL-safe. */
 void x509_paths_clear(struct x509_paths *p);
 

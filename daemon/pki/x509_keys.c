@@ -208,7 +208,7 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	/* A DER bundle: certificates back to back. */
 	size_t pos = 0, n;
 	while (pos < len && (n = x509_der_seq_len(data + pos, len - pos)) != 0) {
-		gnutls_datum_t d = { (unsigned char *)data + pos, (unsigned)n };
+		gnutls_datum_t d = x509_datum(data + pos, n);
 		if (key_from_cert(kv, &d, NULL, 0) != 0)
 			break;
 		pos += n;
@@ -221,10 +221,16 @@ static int keys_from_der(struct keyvec *kv, const uint8_t *data, size_t len, cha
 	if (x509_der_seq_len(data, len) != len)
 		return util_err(err, errlen, -EINVAL,
 				"neither PEM nor a complete DER structure (truncated or garbage)");
-	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
-	if (key_from_csr(kv, &d, NULL, 0) == 0 || key_from_pubkey(kv, &d, NULL, 0) == 0 ||
-	    key_from_privkey(kv, &d, NULL, 0) == 0)
-		return 0;
+	gnutls_datum_t d = x509_datum(data, len);
+	/* Each kind in turn while the data is not of it (-EINVAL); any other
+	 * failure (out of memory) is the answer. */
+	int rc = key_from_csr(kv, &d, NULL, 0);
+	if (rc == -EINVAL)
+		rc = key_from_pubkey(kv, &d, NULL, 0);
+	if (rc == -EINVAL)
+		rc = key_from_privkey(kv, &d, NULL, 0);
+	if (rc != -EINVAL)
+		return rc ? util_err(err, errlen, rc, "%s", strerror(-rc)) : 0;
 	return util_err(
 		err, errlen, -EINVAL,
 		"DER data is not a certificate, CSR, public key or unencrypted private key");

@@ -38,7 +38,7 @@ void x509_paths_clear(struct x509_paths *p)
 }
 
 struct pathbuild {
-	const struct x509_trust *t;
+	struct x509_trust *t;
 	const gnutls_x509_crt_t *pool;
 	size_t npool;
 	gnutls_x509_crt_t *anchors; /* the list's in-memory anchors (owned by t) */
@@ -63,7 +63,7 @@ struct pathbuild {
  * root). */
 static int anchors_load(struct pathbuild *b)
 {
-	struct x509_trust *t = (struct x509_trust *)b->t;
+	struct x509_trust *t = b->t;
 	int rc = 0;
 	pthread_mutex_lock(&t->lock);
 	if (!t->anchor_list_loaded) {
@@ -291,9 +291,8 @@ static int path_trusted_first(const void *a, const void *b)
 	return (int)y->trusted - (int)x->trusted;
 }
 
-int x509_paths_build(const struct x509_trust *t, gnutls_x509_crt_t leaf,
-		     const gnutls_x509_crt_t *pool, size_t npool, struct x509_paths *out, char *err,
-		     size_t errlen)
+int x509_paths_build(struct x509_trust *t, gnutls_x509_crt_t leaf, const gnutls_x509_crt_t *pool,
+		     size_t npool, struct x509_paths *out, char *err, size_t errlen)
 {
 	struct pathbuild b = {
 		.t = t, .pool = pool, .npool = npool, .out = out, .err = err, .errlen = errlen

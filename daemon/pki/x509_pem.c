@@ -36,8 +36,7 @@ int x509_pem_next(const uint8_t *data, size_t len, size_t *pos, struct pem_block
 		return util_err(err, errlen, -EINVAL, "truncated PEM block '%s' (no END line)",
 				b->label);
 	const uint8_t *stop = e + strlen(endmark);
-	b->text.data = (unsigned char *)p;
-	b->text.size = (unsigned)(stop - p);
+	b->text = x509_datum(p, (size_t)(stop - p));
 	*pos = (size_t)(stop - data);
 	return 1;
 }

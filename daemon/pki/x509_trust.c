@@ -65,8 +65,12 @@ static int trust_load_file(struct x509_trust *t, const char *path, char *err, si
 	}
 	for (size_t i = 0; i < ch.n; i++) {
 		gnutls_datum_t d = { ch.certs[i].der, (unsigned)ch.certs[i].der_len };
-		if (gnutls_x509_crt_init(&crts[i]) < 0 ||
-		    gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
+		if (gnutls_x509_crt_init(&crts[i]) < 0) {
+			crts[i] = NULL;
+			rc = util_err(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+		if (gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER) < 0) {
 			rc = util_err(err, errlen, -EINVAL, "%s: certificate %zu unusable", path,
 				      i + 1);
 			goto out;
@@ -158,18 +162,17 @@ struct built_chain {
 
 /* The issuer of @cur among the anchors of @t: 1 found (added to @b, unless
  * @cur is that anchor itself), 0 none. */
-static int build_from_anchors(const struct x509_trust *t, gnutls_x509_crt_t cur,
-			      struct built_chain *b)
+static int build_from_anchors(struct x509_trust *t, gnutls_x509_crt_t cur, struct built_chain *b)
 {
 	gnutls_x509_crt_t iss = NULL;
-	bool copy = atomic_load(&((struct x509_trust *)t)->copy_mode);
+	bool copy = atomic_load(&t->copy_mode);
 	int g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, copy ? GNUTLS_TL_GET_COPY : 0);
 	if (!copy && (g < 0 || !iss)) {
 		iss = NULL;
 		g = gnutls_x509_trust_list_get_issuer(t->tl, cur, &iss, GNUTLS_TL_GET_COPY);
 		if (g == 0 && iss) {
 			copy = true;
-			atomic_store(&((struct x509_trust *)t)->copy_mode, true);
+			atomic_store(&t->copy_mode, true);
 		}
 	}
 	if (!(g == 0 && iss))
@@ -188,7 +191,7 @@ static int build_from_anchors(const struct x509_trust *t, gnutls_x509_crt_t cur,
 /* Complete @presented (@n of them, leaf first) into @b: issuers are searched
  * in the anchors, then in the presented certificates, then in the CA file's
  * intermediates. */
-static void build_chain(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+static void build_chain(struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
 			struct built_chain *b)
 {
 	bool used_p[X509_MAX_CHAIN] = { false }, used_e[64] = { false };
@@ -250,7 +253,7 @@ static void verify_built(const struct x509_trust *t, struct built_chain *b, cons
 /* The parsed certificates of @b into @validated (presented ones copied from
  * @presented_info when given, anchors from the cache); marks @v expired when
  * one is outside its validity now. 0 or a negative errno (@validated empty). */
-static int validated_fill(const struct x509_trust *t, const struct built_chain *b,
+static int validated_fill(struct x509_trust *t, const struct built_chain *b,
 			  const struct x509_chain *presented_info, struct x509_chain *validated,
 			  struct x509_verdict *v, char *err, size_t errlen)
 {
@@ -266,8 +269,7 @@ static int validated_fill(const struct x509_trust *t, const struct built_chain *
 			if (rc)
 				util_err(err, errlen, rc, "out of memory");
 		} else if (from == -2) {
-			rc = anchor_info((struct x509_trust *)t, b->crt[i], &validated->certs[i],
-					 err, errlen);
+			rc = anchor_info(t, b->crt[i], &validated->certs[i], err, errlen);
 		} else {
 			rc = x509_cert_from_crt(b->crt[i], &validated->certs[i], err, errlen);
 		}
@@ -282,7 +284,7 @@ static int validated_fill(const struct x509_trust *t, const struct built_chain *
 	return 0;
 }
 
-int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
+int x509_validate(struct x509_trust *t, gnutls_x509_crt_t *presented, size_t n,
 		  const struct x509_chain *presented_info, const char *hostname,
 		  struct x509_chain *validated, struct x509_verdict *v, char *err, size_t errlen)
 {
@@ -301,7 +303,7 @@ int x509_validate(const struct x509_trust *t, gnutls_x509_crt_t *presented, size
 		if (v->status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
 			v->expired = true;
 		if (v->status == 0 && b.n == 3 && b.from[1] >= 1 && b.from[2] == -2)
-			x509_issuer_remember((struct x509_trust *)t, b.crt[1], b.crt[2], validated);
+			x509_issuer_remember(t, b.crt[1], b.crt[2], validated);
 	}
 	for (size_t i = 0; i < b.n; i++)
 		if (b.owned[i])

@@ -275,7 +275,7 @@ static int gate_not_on_path(struct readiness_gate *g, const struct gate_run *r)
 	return 0;
 }
 
-int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t *observed,
+int readiness_gate_check(struct x509_trust *trust, const gnutls_x509_crt_t *observed,
 			 size_t nobserved, const char *pem, size_t len, const char *host, time_t at,
 			 struct readiness_gate *out, char *err, size_t errlen)
 {

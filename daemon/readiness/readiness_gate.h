@@ -58,7 +58,7 @@ struct readiness_gate {
  * NULL). Fills @out (free with readiness_gate_free) also when a check
  * fails. 0, -EINVAL (unreadable chain; message) or -ENOMEM.
  */
-int readiness_gate_check(const struct x509_trust *trust, const gnutls_x509_crt_t *observed,
+int readiness_gate_check(struct x509_trust *trust, const gnutls_x509_crt_t *observed,
 			 size_t nobserved, const char *pem, size_t len, const char *host, time_t at,
 			 struct readiness_gate *out, char *err, size_t errlen);
 void readiness_gate_free(struct readiness_gate *g);

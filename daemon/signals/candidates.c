@@ -72,7 +72,7 @@ static int cand_parse(const uint8_t *data, size_t len, struct cand *c, char *err
 	if (len == 0 || len > CANDIDATES_MAX_FILE)
 		return util_err(err, errlen, -EINVAL, "chain: empty or larger than %d bytes",
 				CANDIDATES_MAX_FILE);
-	gnutls_datum_t in = { (unsigned char *)(uintptr_t)data, (unsigned)len };
+	gnutls_datum_t in = x509_datum(data, len);
 	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
 	int rc = gnutls_x509_crt_list_import2(&c->crts, &c->n, &in,
 					      pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0);
@@ -586,7 +586,7 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
 		al->kind = "candidate_would_strand";
 		snprintf(al->fingerprint, sizeof(al->fingerprint), "candidate_would_strand-%.16s",
 			 json_string_value(json_object_get(c, "leaf_sha256")));
-		al->severity = max > 0 ? "critical" : "warning";
+		al->severity = max > 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING;
 		/* The worst endpoint and app name the alert. */
 		json_t *eps = json_object_get(v, "endpoints"), *ep;
 		size_t k;
@@ -671,10 +671,14 @@ int candidates_api_post_value(struct db *db, const char *actor, const char *ca_f
 				json_string_length(pem), source,
 				json_is_string(host) ? json_string_value(host) : NULL, now, &id,
 				&existed, err, errlen);
+	if (rc == -EINVAL)
+		return 400;
+	if (rc == -ENOSPC)
+		return 409;
 	if (rc)
-		return rc == -EINVAL ? 400 : rc == -ENOSPC ? 409 : 500;
-	if (candidates_json(db, id, resp, err, errlen))
-		return 500;
+		return rc;
+	if ((rc = candidates_json(db, id, resp, err, errlen)))
+		return rc == -ENOENT ? -EIO : rc;
 	return existed ? 200 : 201;
 }
 

@@ -88,7 +88,8 @@ int candidates_alert_conds(struct db *db, struct reports_alert **out, size_t *n,
  * Handler of POST /api/v1/candidates: body {"pem": "...", "source":
  * "ct"|"manual" (default manual), "host": "..." (optional)}. Returns 201
  * (new) or 200 (known chain) with the candidate in *resp, 400 with a message
- * in @err, 409 (CANDIDATES_MAX reached), or 500. Caller owns *resp.
+ * in @err, 409 (CANDIDATES_MAX reached), or a negative errno on a failure
+ * (-EBUSY: the database is busy; message in @err). Caller owns *resp.
  */
 int candidates_api_post(struct db *db, const char *actor, const char *ca_file, const char *body,
 			size_t len, time_t now, json_t **resp, char *err, size_t errlen);

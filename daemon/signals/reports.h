@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/severity.h"
+
 struct db;
 
 #define REPORTS_MAX_BODY_DEFAULT (64 * 1024)   /**< default body cap, bytes */
@@ -188,8 +190,9 @@ int reports_store(struct db *db, const struct report *r, const char *source, tim
 /**
  * Handler of POST /api/v1/reports. Returns an HTTP status: 202 stored, 400
  * bad report (message in @err names the field), 413 body over the cap, 429
- * rate-limited for @source_ip, 500 database failure. Counts every outcome in
- * @lim. The body need not be NUL-terminated.
+ * rate-limited for @source_ip, or a negative errno when storing failed
+ * (-EBUSY: the database is busy). Counts every outcome in @lim. The body
+ * need not be NUL-terminated.
  */
 int reports_ingest(struct db *db, const char *body, size_t len, const char *source_ip, time_t now,
 		   struct reports_limits *lim, char *err, size_t errlen);
@@ -212,13 +215,13 @@ int reports_clusters_json(struct db *db, int limit, int days, time_t now, json_t
 
 /** One alert condition in the shape of alerts.h's struct alert_cond. */
 struct reports_alert {
-	const char *kind;      /**< "pin_failures_reported" or "candidate_would_strand" */
-	char fingerprint[128]; /**< stable per cluster / candidate */
-	int64_t endpoint_id;   /**< 0: none */
-	int64_t app_id;	       /**< 0: none */
-	const char *severity;  /**< "info", "warning", "critical" */
-	char summary[512];     /**< one line; may hold untrusted text (escape before HTML/logs) */
-	json_t *details;       /**< owned */
+	const char *kind;	/**< "pin_failures_reported" or "candidate_would_strand" */
+	char fingerprint[128];	/**< stable per cluster / candidate */
+	int64_t endpoint_id;	/**< 0: none */
+	int64_t app_id;		/**< 0: none */
+	enum severity severity; /**< SEVERITY_INFO, SEVERITY_WARNING or SEVERITY_CRITICAL */
+	char summary[512];	/**< one line; may hold untrusted text (escape before HTML/logs) */
+	json_t *details;	/**< owned */
 };
 
 /** Free an array of @n conditions; NULL-safe. */

@@ -15,16 +15,14 @@ static int push_all(const struct reports_alert *a, size_t n, struct alerts_condv
 {
 	for (size_t i = 0; i < n; i++) {
 		enum alert_kind kind;
-		enum severity sev;
-		if (alerts_kind_parse(a[i].kind, &kind) ||
-		    severity_parse(a[i].severity, SEVERITY_INFO, &sev))
-			return util_err(err, errlen, -EINVAL, "bad alert kind/severity %s/%s",
-					a[i].kind, a[i].severity);
+		int rc = alerts_kind_parse(a[i].kind, &kind);
+		if (rc)
+			return util_err(err, errlen, rc, "bad alert kind %s", a[i].kind);
 		struct alert_cond *c = alerts_condv_push(out);
 		if (!c)
 			return util_err(err, errlen, -ENOMEM, "too many alert conditions");
 		c->kind = kind;
-		c->severity = sev;
+		c->severity = a[i].severity;
 		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", a[i].fingerprint);
 		snprintf(c->summary, sizeof(c->summary), "%s", a[i].summary);
 		c->endpoint_id = a[i].endpoint_id;

@@ -379,7 +379,7 @@ static int ingest(struct db *db, const char *body, json_t *root, size_t len, con
 	reports_clear(&r);
 	if (rc) {
 		count(lim, &lim->stats.failed);
-		return 500;
+		return rc < 0 ? rc : -EIO;
 	}
 	pthread_mutex_lock(&lim->lock);
 	lim->stats.accepted++;

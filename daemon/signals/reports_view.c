@@ -89,7 +89,7 @@ void reports_quote(const char *in, size_t max, char *out, size_t outlen)
 }
 
 struct cond_rank {
-	int sev;	 /* 3 critical .. 1 info */
+	enum severity sev;
 	int individual;	 /* a corroborated cluster of a known version */
 	int64_t sources; /* source groups (aggregate: the most of one cluster) */
 	int64_t reports;
@@ -101,11 +101,6 @@ struct cond_build {
 	struct cond_rank *rank;
 	size_t n, acap, rcap;
 };
-
-static const char *sev_name(int sev)
-{
-	return sev >= 3 ? "critical" : sev == 2 ? "warning" : "info";
-}
 
 static struct reports_alert *build_push(struct cond_build *b, const struct cond_rank *r)
 {
@@ -146,8 +141,8 @@ static int agg_flush(struct cond_build *b, struct host_agg *g)
 		return 0;
 	if (!g->classes || !g->versions)
 		return -ENOMEM;
-	struct cond_rank r = { g->endpoint_id && g->corroborated ? 2 : 1, 0, g->max_sources,
-			       g->reports, g->last_seen };
+	struct cond_rank r = { g->endpoint_id && g->corroborated ? SEVERITY_WARNING : SEVERITY_INFO,
+			       0, g->max_sources, g->reports, g->last_seen };
 	struct reports_alert *c = build_push(b, &r);
 	if (!c)
 		return -ENOMEM;
@@ -160,7 +155,7 @@ static int agg_flush(struct cond_build *b, struct host_agg *g)
 	c->kind = "pin_failures_reported";
 	snprintf(c->fingerprint, sizeof(c->fingerprint), "pin_failures_reported-%s", hex);
 	c->endpoint_id = g->endpoint_id;
-	c->severity = sev_name(r.sev);
+	c->severity = r.sev;
 	snprintf(buf, sizeof(buf), "%s:%d", g->host, g->port);
 	reports_quote(buf, 80, qhost, sizeof(qhost));
 	snprintf(c->summary, sizeof(c->summary),
@@ -184,7 +179,7 @@ static int agg_flush(struct cond_build *b, struct host_agg *g)
 static int cmp_rank(const struct cond_rank *x, const struct cond_rank *y)
 {
 	if (x->sev != y->sev)
-		return y->sev - x->sev;
+		return y->sev > x->sev ? 1 : -1;
 	if (x->individual != y->individual)
 		return y->individual - x->individual;
 	if (x->sources != y->sources)
@@ -313,7 +308,9 @@ static int add_cluster(void *ctx, const struct reports_db_active *row)
 		return 0;
 	}
 
-	int sev = !strcmp(cls, "matches_server") ? 3 : !strcmp(cls, "unobserved") ? 1 : 2;
+	enum severity sev = !strcmp(cls, "matches_server") ? SEVERITY_CRITICAL
+			    : !strcmp(cls, "unobserved")   ? SEVERITY_INFO
+							   : SEVERITY_WARNING;
 	struct cond_rank r = { sev, 1, sources, reports, last };
 	struct reports_alert *c = build_push(b, &r);
 	if (!c)
@@ -325,7 +322,7 @@ static int add_cluster(void *ctx, const struct reports_db_active *row)
 	snprintf(c->fingerprint, sizeof(c->fingerprint), "pin_failures_reported-%s", hex);
 	c->endpoint_id = endpoint_id;
 	c->app_id = row->app_id;
-	c->severity = sev_name(sev);
+	c->severity = sev;
 	/* the app's name is ours when the app is known; the rest came in the report */
 	if (row->app_known)
 		snprintf(qapp, sizeof(qapp), "%.80s", app);
@@ -357,13 +354,13 @@ static int fold_overflow(struct cond_build *b, size_t cap, size_t *folded)
 		reports += b->rank[i].reports;
 	reports_alerts_free_items(b->a + cap - 1, drop);
 	b->n = cap - 1;
-	struct cond_rank r = { 2, 0, 0, 0, 0 };
+	struct cond_rank r = { SEVERITY_WARNING, 0, 0, 0, 0 };
 	struct reports_alert *c = build_push(b, &r);
 	if (!c)
 		return -ENOMEM;
 	c->kind = "pin_failures_reported";
 	snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", REPORTS_OVERFLOW_FINGERPRINT);
-	c->severity = "warning";
+	c->severity = SEVERITY_WARNING;
 	snprintf(c->summary, sizeof(c->summary),
 		 "pin-failure reports make more alert conditions than the cap of "
 		 "%zu: %zu less severe or less corroborated ones (%lld reports) are "

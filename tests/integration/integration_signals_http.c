@@ -246,6 +246,68 @@ static void test_candidates_routes(void **state)
 			 2);
 }
 
+/* A busy database (another connection holds the write lock past the
+ * server's busy_timeout) answers the write routes 503 "busy", like the rest
+ * of the API, not 500; once the lock is gone the same requests succeed. A
+ * server of its own: the flood of the reports test emptied the rate limit
+ * of this address on the shared one. */
+static void test_signals_busy_database(void **state)
+{
+	(void)state;
+	struct httpc_resp r;
+	char err[ERRLEN], url[64];
+	struct config c;
+	config_defaults(&c);
+	snprintf(c.http_listen, sizeof(c.http_listen), "127.0.0.1:0");
+	struct http *h = http_new(&c, dbpath, err, sizeof(err));
+	assert_non_null(h);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", http_port(h));
+	char *b = report_body();
+	json_t *j = json_pack("{s:s}", "pem", leaf.pem);
+	char *cand = json_dumps(j, 0);
+	json_decref(j);
+	assert_non_null(cand);
+	int64_t reports = q("SELECT count(*) FROM reports");
+	int64_t candidates = q("SELECT count(*) FROM candidates");
+	assert_int_equal(db_exec(wdb, "BEGIN EXCLUSIVE", err, sizeof(err)), 0);
+	assert_int_equal(httpc_request(&r, url, "POST", "/api/v1/reports", NULL, "application/json",
+				       b, NULL),
+			 CURLE_OK);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(json_string_value(json_object_get(r.json, "error")), "busy");
+	httpc_resp_free(&r);
+	assert_int_equal(httpc_request(&r, url, "POST", "/api/v1/candidates", tok_write,
+				       "application/json", cand, NULL),
+			 CURLE_OK);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(json_string_value(json_object_get(r.json, "error")), "busy");
+	httpc_resp_free(&r);
+	assert_int_equal(db_exec(wdb, "ROLLBACK", err, sizeof(err)), 0);
+	assert_int_equal(q("SELECT count(*) FROM reports"), reports);
+	assert_int_equal(q("SELECT count(*) FROM candidates"), candidates);
+	assert_int_equal(httpc_request(&r, url, "POST", "/api/v1/reports", NULL, "application/json",
+				       b, NULL),
+			 CURLE_OK);
+	assert_int_equal(r.status, 202);
+	httpc_resp_free(&r);
+	assert_int_equal(httpc_request(&r, url, "POST", "/api/v1/candidates", tok_write,
+				       "application/json", cand, NULL),
+			 CURLE_OK);
+	assert_int_equal(r.status, 201);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/candidates/%lld",
+		 (long long)json_integer_value(json_object_get(r.json, "id")));
+	httpc_resp_free(&r);
+	/* The next test starts without candidates. */
+	assert_int_equal(httpc_request(&r, url, "DELETE", path, tok_write, NULL, NULL, NULL),
+			 CURLE_OK);
+	assert_int_equal(r.status, 200);
+	httpc_resp_free(&r);
+	free(cand);
+	free(b);
+	http_free(h);
+}
+
 /* With the alert engine running, a new candidate pokes it: the alert fires
  * well before the engine's periodic evaluation (60 s) would run. */
 static void test_candidate_pokes_alert_engine(void **state)
@@ -325,6 +387,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reports_route),
 		cmocka_unit_test(test_candidates_routes),
+		cmocka_unit_test(test_signals_busy_database),
 		cmocka_unit_test(test_candidate_pokes_alert_engine),
 		cmocka_unit_test(test_certspotter_hook_remote),
 	};

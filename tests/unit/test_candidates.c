@@ -212,7 +212,7 @@ static void test_candidates_new_ca_strands_one_alert(void **state)
 	assert_int_equal(candidates_alert_conds(db, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(a[0].kind, "candidate_would_strand");
-	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(a[0].severity, SEVERITY_CRITICAL);
 	assert_int_equal(a[0].endpoint_id, 1);
 	assert_int_equal(a[0].app_id, 1);
 	assert_non_null(strstr(a[0].summary, "30.0% of users on api.example.com"));

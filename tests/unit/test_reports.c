@@ -485,7 +485,7 @@ static void test_reports_ingest_never_stores_half(void **state)
 			 0);
 	char *b = body("trustkit-ios.json", pem_leaf, pem_inter, pem_root);
 	assert_int_equal(reports_ingest(db, b, strlen(b), "192.0.2.1", NOW, lim, err, sizeof(err)),
-			 500);
+			 -EIO);
 	assert_non_null(strstr(err, "disk on fire"));
 	assert_int_equal(q(db, "SELECT count(*) FROM reports"), 0);
 	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), 0);
@@ -629,7 +629,7 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	assert_int_equal(reports_alert_conds(db, NOW + 5, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(a[0].kind, "pin_failures_reported");
-	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(a[0].severity, SEVERITY_CRITICAL);
 	assert_int_equal(a[0].endpoint_id, 1);
 	assert_int_equal(a[0].app_id, 1);
 	assert_non_null(strstr(a[0].summary, "2 pin-failure reports from shop-ios `4.2.0` for "));
@@ -648,14 +648,14 @@ static void test_reports_alert_conds_new_cluster(void **state)
 	assert_int_equal(reports_alert_conds(db, NOW + 6, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(a[0].fingerprint, fp);
-	assert_string_equal(a[1].severity, "info");
+	assert_int_equal(a[1].severity, SEVERITY_INFO);
 	assert_int_equal(json_integer_value(json_object_get(a[1].details, "sources")), 1);
 	reports_alerts_free(a, n);
 	ingest_ok(db, lim, b, "198.51.100.20", NOW + 6);
 	free(b);
 	assert_int_equal(reports_alert_conds(db, NOW + 6, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
-	assert_string_equal(a[1].severity, "warning");
+	assert_int_equal(a[1].severity, SEVERITY_WARNING);
 	assert_int_equal(a[1].app_id, 2);
 	reports_alerts_free(a, n);
 
@@ -863,7 +863,7 @@ static void test_reports_alert_conds_flood(void **state)
 	assert_int_equal(q(db, "SELECT count(*) FROM report_clusters"), 301);
 	assert_int_equal(reports_alert_conds(db, NOW, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
-	assert_string_equal(a[0].severity, "info");
+	assert_int_equal(a[0].severity, SEVERITY_INFO);
 	assert_true(json_is_true(json_object_get(a[0].details, "aggregated")));
 	assert_int_equal(json_integer_value(json_object_get(a[0].details, "clusters")), 301);
 	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 1);
@@ -875,7 +875,7 @@ static void test_reports_alert_conds_flood(void **state)
 	ingest_ok(db, lim, b, "2001:db8:9::1", NOW + 1);
 	assert_int_equal(reports_alert_conds(db, NOW + 1, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
-	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(a[0].severity, SEVERITY_CRITICAL);
 	assert_int_equal(a[0].app_id, 1);
 	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 2);
 	reports_alerts_free(a, n);
@@ -903,12 +903,12 @@ static void test_reports_alert_conds_flood(void **state)
 		if (caps[i].folded) {
 			assert_non_null(o);
 			assert_ptr_equal(o, &a[n - 1]);
-			assert_string_equal(o->severity, "warning");
+			assert_int_equal(o->severity, SEVERITY_WARNING);
 		} else {
 			assert_null(o);
 		}
 		if (caps[i].cap > 1)
-			assert_string_equal(a[0].severity, "critical");
+			assert_int_equal(a[0].severity, SEVERITY_CRITICAL);
 		reports_alerts_free(a, n);
 	}
 	free(b);
@@ -939,7 +939,7 @@ static void test_reports_quota_keeps_known_versions(void **state)
 	assert_int_equal(q(db, "SELECT count(*) FROM reports WHERE version_id IS NOT NULL"), 2);
 	assert_int_equal(reports_alert_conds(db, NOW + 11, 7 * DAY, &a, &n, err, sizeof(err)), 0);
 	assert_true(n >= 1);
-	assert_string_equal(a[0].severity, "critical");
+	assert_int_equal(a[0].severity, SEVERITY_CRITICAL);
 	assert_int_equal(json_integer_value(json_object_get(a[0].details, "sources")), 2);
 	reports_alerts_free(a, n);
 	free(b);
