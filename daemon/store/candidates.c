@@ -1,5 +1,6 @@
 /* The candidate certificate table. See store/candidates.h. */
 #include "store/candidates.h"
+#include "base/array.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -79,15 +80,11 @@ int candidates_db_ids(struct db *db, int64_t **ids, size_t *n, char *err, size_t
 	if (db_bound(&b) != SQLITE_OK)
 		return db_run(db, &b, what, err, errlen);
 	while ((src = sqlite3_step(b.st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			int64_t *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = util_err(err, errlen, -ENOMEM, "out of memory");
-				break;
-			}
-			v = nv;
-			cap = ncap;
+		int grown = ARRAY_RESERVE(v, cap, cnt + 1, ARRAY_MAX_ITEMS);
+		if (grown) {
+			rc = util_err(err, errlen, grown,
+				      grown == -ENOMEM ? "out of memory" : "too many candidates");
+			break;
 		}
 		v[cnt++] = sqlite3_column_int64(b.st, 0);
 	}
