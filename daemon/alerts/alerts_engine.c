@@ -36,17 +36,6 @@ struct alerts_engine *alerts_engine_current(void)
 	return atomic_load(&current);
 }
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *engine_main(void *arg)
 {
 	struct alerts_engine *e = arg;
@@ -60,13 +49,13 @@ static void *engine_main(void *arg)
 		struct timespec ts;
 		int64_t rem = ALERTS_ENGINE_PERIOD_MS - (util_mono_ms() - last);
 		if (!e->poked && last && rem > 0) {
-			deadline_in(&ts, rem);
+			util_deadline_in(&ts, CLOCK_MONOTONIC, rem);
 			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 			continue;
 		}
 		int64_t wait = ALERTS_ENGINE_MIN_SPACING_MS - (util_mono_ms() - last);
 		if (last && wait > 0) {
-			deadline_in(&ts, wait);
+			util_deadline_in(&ts, CLOCK_MONOTONIC, wait);
 			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 			continue;
 		}
@@ -89,7 +78,8 @@ static void *engine_main(void *arg)
 			e->poked = true; /* evaluate as soon as it is writable again */
 			e->reloaded = e->reloaded || reloaded;
 			if (!e->stop) {
-				deadline_in(&ts, reopened < 0 ? ALERTS_ENGINE_PERIOD_MS : 1000);
+				util_deadline_in(&ts, CLOCK_MONOTONIC,
+						 reopened < 0 ? ALERTS_ENGINE_PERIOD_MS : 1000);
 				pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 			}
 			continue;

@@ -114,5 +114,8 @@ int util_read_file(const char *path, size_t cap, char **out, size_t *outlen);
 /** Current wall-clock time in seconds; monotonic milliseconds. */
 time_t util_now(void);
 int64_t util_mono_ms(void);
+/** @ts: the time on @clock @ms from now (the deadline pthread_cond_timedwait
+ * takes: CLOCK_REALTIME, or the clock its condition variable was made with). */
+void util_deadline_in(struct timespec *ts, clockid_t clock, int64_t ms);
 
 #endif

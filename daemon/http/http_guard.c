@@ -264,12 +264,7 @@ static void *reaper_main(void *arg)
 	pthread_mutex_lock(&g->lock);
 	while (!g->reaper_stop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += REAPER_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		util_deadline_in(&ts, CLOCK_REALTIME, REAPER_TICK_MS);
 		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 		int64_t now = util_mono_ms();
 		for (struct guard_conn *t = g->head; t; t = t->next) {

@@ -167,18 +167,6 @@ static void writer_examine(struct scheduler *s, struct witem *it, const uint8_t 
 	probe_result_complete(&it->r);
 }
 
-/* @ts: the CLOCK_REALTIME time @ms from now (for pthread_cond_timedwait). */
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Under wlock: wait for work. Returns a batch of up to WRITER_BATCH_MAX
  * items (its length in *@n), or NULL with *@recover when a degraded
  * database's retry is due, or NULL when stopping with nothing left. */
@@ -195,7 +183,7 @@ static struct witem *writer_take(struct scheduler *s, int64_t next_retry, size_t
 		int64_t left = next_retry - util_mono_ms();
 		if (left <= 0)
 			break;
-		deadline_in(&ts, left);
+		util_deadline_in(&ts, CLOCK_REALTIME, left);
 		pthread_cond_timedwait(&s->wcond, &s->wlock, &ts);
 	}
 	if (!s->wq_head && !s->wstop) {
@@ -205,7 +193,7 @@ static struct witem *writer_take(struct scheduler *s, int64_t next_retry, size_t
 	/* Let a batch build up (one commit, one fsync, for many results)
 	 * unless someone waits for it or it is already large. */
 	if (s->wq_head && !s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN) {
-		deadline_in(&ts, WRITER_LINGER_MS);
+		util_deadline_in(&ts, CLOCK_REALTIME, WRITER_LINGER_MS);
 		while (!s->wstop && !s->wflush && s->wq_len < WRITER_BATCH_MIN &&
 		       pthread_cond_timedwait(&s->wcond, &s->wlock, &ts) == 0)
 			;

@@ -332,9 +332,32 @@ static void test_path_table(void **state)
 	assert_int_equal(util_path(NULL, 8, "x"), -ENAMETOOLONG);
 }
 
+/* util_deadline_in: @ms ahead on the clock asked for, nanoseconds normalised. */
+static void test_util_deadline_in_table(void **state)
+{
+	(void)state;
+	static const int64_t ms[] = { 0, 1, 999, 1000, 1001, 1999, 86400000 };
+	static const clockid_t clocks[] = { CLOCK_REALTIME, CLOCK_MONOTONIC };
+	for (size_t c = 0; c < ARRAY_SIZE(clocks); c++)
+		for (size_t i = 0; i < ARRAY_SIZE(ms); i++) {
+			struct timespec before, ts;
+			clock_gettime(clocks[c], &before);
+			util_deadline_in(&ts, clocks[c], ms[i]);
+			assert_true(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+			int64_t ahead = (int64_t)(ts.tv_sec - before.tv_sec) * 1000 +
+					(ts.tv_nsec - before.tv_nsec) / 1000000;
+			/* at least @ms ahead of the earlier reading (less one ms of
+			 * rounding), and not a day off: on the clock asked for */
+			if (ahead < ms[i] - 1 || ahead > ms[i] + 60000)
+				fail_msg("clock %zu, %lld ms: %lld ms ahead", c, (long long)ms[i],
+					 (long long)ahead);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_util_deadline_in_table),
 		cmocka_unit_test(test_parse_date_table),
 		cmocka_unit_test(test_parse_time_roundtrip),
 		cmocka_unit_test(test_parse_duration_table),
