@@ -10,11 +10,15 @@ Reads the symbols of libpinwatch.a with nm and fails when
 The exceptions below are today's debt (issue 17): they may only shrink. A new
 dependency edge or a new file running SQL fails the test.
 
-usage: check_layers.py NM LIBPINWATCH.a     check the library
+usage: check_layers.py NM LIBPINWATCH.a [DAEMON_DIR]
+                                            check the library (and that the
+                                            build's <folder>_uses agree)
        check_layers.py --self-test          show that violations are caught
 """
+import os
 import re
 import subprocess
+import tempfile
 import sys
 
 # What each folder may use, besides itself. 'generated' holds the embedded
@@ -135,9 +139,64 @@ def self_test():
     if got != want:
         print('FAIL: self-test\n got: %s\nwant: %s' % (got, want))
         return 1
+    # The build's lists: agreeing ones pass; a folder that links one more fails.
+    with tempfile.TemporaryDirectory() as d:
+        for folder, allowed in ALLOWED.items():
+            if folder in ('generated', 'readiness-edge'):
+                continue
+            os.mkdir(os.path.join(d, folder))
+            text = '%s_uses = [%s]\n' % (folder, ', '.join(
+                "'%s'" % u.replace('-', '_') for u in sorted(allowed - {'generated'})))
+            if folder == 'readiness':
+                text += "readiness_edge_uses = [%s]\nreadiness_edge_sources = files(%s)\n" % (
+                    ', '.join("'%s'" % u.replace('-', '_')
+                              for u in sorted(ALLOWED['readiness-edge'])),
+                    ', '.join("'%s'" % f for f in sorted(READINESS_EDGE)))
+            with open(os.path.join(d, folder, 'meson.build'), 'w') as f:
+                f.write(text)
+        if build_rules(d):
+            print('FAIL: self-test: agreeing build lists reported: %s' % build_rules(d))
+            return 1
+        with open(os.path.join(d, 'http', 'meson.build'), 'a') as f:
+            f.write("http_uses = ['base', 'cli']\n")
+        if len(build_rules(d)) != 1:
+            print('FAIL: self-test: a build list that disagrees was not reported')
+            return 1
     print('ok: the checker reports a clock read in the core, SQL outside the store (in '
-          'http/ and signals/) and an upward dependency')
+          'http/ and signals/), an upward dependency, and build lists that disagree')
     return 0
+
+
+def build_rules(daemon):
+    """Differences between the rules here and the build's: each folder's
+    <folder>_uses list in daemon/<folder>/meson.build (what its library links)
+    and readiness_edge_sources. One set of rules, stated twice, must agree."""
+    uses, edge = {}, set()
+    for folder in sorted(os.listdir(daemon)):
+        path = os.path.join(daemon, folder, 'meson.build')
+        if not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            text = f.read()
+        for name, body in re.findall(r'^(\w+)_uses = \[(.*?)\]', text, re.S | re.M):
+            uses[name.replace('_', '-')] = set(
+                u.replace('_', '-') for u in re.findall(r"'(\w+)'", body))
+        m = re.search(r'^readiness_edge_sources = files\((.*?)\)', text, re.S | re.M)
+        if m:
+            edge = set(re.findall(r"'([\w.]+)'", m.group(1)))
+    problems = []
+    for folder in sorted(set(ALLOWED) | set(uses)):
+        if folder == 'generated':
+            continue
+        want = ALLOWED.get(folder, set()) - {'generated'}
+        if uses.get(folder) != want:
+            problems.append('%s: meson lists %s, check_layers.py allows %s' % (
+                folder, sorted(uses.get(folder, [])) if folder in uses else 'nothing',
+                sorted(want)))
+    if edge != READINESS_EDGE:
+        problems.append('readiness_edge_sources %s != READINESS_EDGE %s' % (
+            sorted(edge), sorted(READINESS_EDGE)))
+    return problems
 
 
 def main():
@@ -146,13 +205,16 @@ def main():
     nm, lib = sys.argv[1], sys.argv[2]
     out = subprocess.run([nm, '-A', lib], capture_output=True, text=True, check=True).stdout
     problems = check(out)
+    if len(sys.argv) > 3:
+        problems += build_rules(sys.argv[3])
     for p in problems:
         print('layering: ' + p)
     if problems:
         print('FAIL: %d layering violation(s); see docs/HACKING.md' % len(problems))
         return 1
-    print('ok: every folder uses only the folders below it (known debt: %d edges, %d files '
-          'with SQL outside the store)' % (len(KNOWN_EDGES), len(KNOWN_SQL)))
+    print('ok: every folder uses only the folders below it, the build links the same rules '
+          '(known debt: %d edges, %d files with SQL outside the store)'
+          % (len(KNOWN_EDGES), len(KNOWN_SQL)))
     return 0
 
 
