@@ -212,3 +212,12 @@ const char *cli_actor(void)
 	}
 	return actor;
 }
+
+int cli_help_or_unknown(int c, const char *cmd, const char *usage)
+{
+	if (c == 'h') {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	return cli_usage_error(cmd, "unknown option");
+}

@@ -92,6 +92,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /** cli_action() result: the action's options and arguments remain to be parsed. */
 #define CLI_CONTINUE (-1)
 
+/** The end of an option switch: -h/--help (@c 'h') prints @usage and is
+ * EXIT_OK; any other option is a usage error of `pinwatch @cmd`. */
+int cli_help_or_unknown(int c, const char *cmd, const char *usage);
+
 /**
  * One action of a command with actions (`pinwatch alert list`): its word, the
  * function that runs it and a one-line summary. A command's table ends with a

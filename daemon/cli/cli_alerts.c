@@ -93,6 +93,32 @@ static int action_done(struct db *db, int rc, const char *what, const char *err,
 	return rc == -ENOENT ? enoent_exit : EXIT_RUNTIME;
 }
 
+/* A listing action: no operands, then the database; @fetch fills the JSON
+ * array (its error logged as "@cmd @action: ..."), printed as JSON with
+ * --json, else as a table by @print. EXIT_*. */
+typedef int (*list_fetch_fn)(struct db *db, const void *opts, json_t **arr, char *err,
+			     size_t errlen);
+static int list_action(struct cli_global *g, const char *cmd, const char *action, int npos,
+		       unsigned flags, bool json, list_fetch_fn fetch, const void *opts,
+		       void (*print)(json_t *arr))
+{
+	char err[ERRLEN], what[64];
+	struct db *db = NULL;
+	json_t *arr = NULL;
+	int rc = no_operands_db(g, cmd, action, npos, flags, &db);
+	if (rc)
+		return rc;
+	rc = fetch(db, opts, &arr, err, sizeof(err));
+	snprintf(what, sizeof(what), "%s %s", cmd, action);
+	if ((rc = action_done(db, rc, what, err, EXIT_RUNTIME)))
+		return rc;
+	if (json)
+		return cli_print_json(arr);
+	print(arr);
+	json_decref(arr);
+	return EXIT_OK;
+}
+
 static int read_secret_file(const char *path, char *out, size_t outlen)
 {
 	char err[ERRLEN], *buf = NULL;
@@ -176,22 +202,16 @@ static int webhook_add_action(void *arg, int npos, char **pos)
 	return EXIT_OK;
 }
 
-static int webhook_list_action(void *arg, int npos, char **pos)
+static int webhook_list_action_fetch(struct db *db, const void *opts, json_t **arr, char *err,
+				     size_t errlen)
 {
-	struct webhook_opts *o = arg;
-	char err[ERRLEN];
-	struct db *db = NULL;
-	json_t *arr;
-	int rc;
+	const struct webhook_opts *o = opts;
+	(void)o;
+	return webhook_list_json(db, arr, err, errlen);
+}
 
-	(void)pos;
-	if ((rc = no_operands_db(&o->g, "webhook", "list", npos, 0, &db)))
-		return rc;
-	rc = webhook_list_json(db, &arr, err, sizeof(err));
-	if ((rc = action_done(db, rc, "webhook list", err, EXIT_RUNTIME)))
-		return rc;
-	if (o->json)
-		return cli_print_json(arr);
+static void webhook_list_action_print(json_t *arr)
+{
 	size_t i;
 	json_t *w;
 	printf("%-4s %-8s %-9s %-8s %-8s %-8s %s\n", "ID", "FORMAT", "MIN-SEV", "ENABLED",
@@ -207,8 +227,14 @@ static int webhook_list_action(void *arg, int npos, char **pos)
 		       (long long)json_integer_value(json_object_get(w, "given_up")),
 		       json_string_value(json_object_get(w, "url")));
 	}
-	json_decref(arr);
-	return EXIT_OK;
+}
+
+static int webhook_list_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	(void)pos;
+	return list_action(&o->g, "webhook", "list", npos, 0, o->json, webhook_list_action_fetch, o,
+			   webhook_list_action_print);
 }
 
 static int webhook_remove_action(void *arg, int npos, char **pos)
@@ -265,23 +291,16 @@ static int webhook_flush_action(void *arg, int npos, char **pos)
 	return EXIT_OK;
 }
 
-static int webhook_outbox_action(void *arg, int npos, char **pos)
+static int webhook_outbox_action_fetch(struct db *db, const void *opts, json_t **arr, char *err,
+				       size_t errlen)
 {
-	struct webhook_opts *o = arg;
-	char err[ERRLEN];
-	struct db *db = NULL;
-	json_t *arr;
-	int rc;
+	const struct webhook_opts *o = opts;
+	return webhook_outbox_json(db, o->given_up_only ? "given_up" : NULL, 1000, arr, err,
+				   errlen);
+}
 
-	(void)pos;
-	if ((rc = no_operands_db(&o->g, "webhook", "outbox", npos, DB_NO_CREATE, &db)))
-		return rc;
-	rc = webhook_outbox_json(db, o->given_up_only ? "given_up" : NULL, 1000, &arr, err,
-				 sizeof(err));
-	if ((rc = action_done(db, rc, "webhook outbox", err, EXIT_RUNTIME)))
-		return rc;
-	if (o->json)
-		return cli_print_json(arr);
+static void webhook_outbox_action_print(json_t *arr)
+{
 	size_t i;
 	json_t *r;
 	char t[32], e[1024];
@@ -297,8 +316,14 @@ static int webhook_outbox_action(void *arg, int npos, char **pos)
 		       (long long)json_integer_value(json_object_get(r, "attempts")), t,
 		       esc(json_string_value(json_object_get(r, "last_error")), e, sizeof(e)));
 	}
-	json_decref(arr);
-	return EXIT_OK;
+}
+
+static int webhook_outbox_action(void *arg, int npos, char **pos)
+{
+	struct webhook_opts *o = arg;
+	(void)pos;
+	return list_action(&o->g, "webhook", "outbox", npos, DB_NO_CREATE, o->json,
+			   webhook_outbox_action_fetch, o, webhook_outbox_action_print);
 }
 
 static int webhook_retry_action(void *arg, int npos, char **pos)
@@ -372,11 +397,8 @@ int cmd_webhook(int argc, char **argv)
 		case 'g':
 			o.given_up_only = true;
 			break;
-		case 'h':
-			fputs(webhook_usage, stdout);
-			return EXIT_OK;
 		default:
-			return cli_usage_error("webhook", "unknown option");
+			return cli_help_or_unknown(opt, "webhook", webhook_usage);
 		}
 	}
 	return cli_action_run("webhook", cli_webhook_actions, action, false, &o, argc - optind,
@@ -391,22 +413,16 @@ struct alert_opts {
 	long long limit;
 };
 
-static int alert_list_action(void *arg, int npos, char **pos)
+static int alert_list_action_fetch(struct db *db, const void *opts, json_t **arr, char *err,
+				   size_t errlen)
 {
-	struct alert_opts *o = arg;
-	char err[ERRLEN], b1[32], b2[32], e1[256], e2[1024];
-	struct db *db;
-	json_t *arr;
+	const struct alert_opts *o = opts;
+	return alerts_list_json(db, o->all, (int)o->limit, util_now(), arr, err, errlen);
+}
 
-	(void)pos;
-	int rc = no_operands_db(&o->g, "alert", "list", npos, DB_NO_CREATE, &db);
-	if (rc)
-		return rc;
-	rc = alerts_list_json(db, o->all, (int)o->limit, util_now(), &arr, err, sizeof(err));
-	if ((rc = action_done(db, rc, "alert list", err, EXIT_RUNTIME)))
-		return rc;
-	if (o->json)
-		return cli_print_json(arr);
+static void alert_list_action_print(json_t *arr)
+{
+	char b1[32], b2[32], e1[256], e2[1024];
 	size_t i;
 	json_t *a;
 	printf("%-5s %-9s %-8s %-20s %-20s %-30s %s\n", "ID", "STATUS", "SEVERITY", "STARTS",
@@ -423,8 +439,14 @@ static int alert_list_action(void *arg, int npos, char **pos)
 		       esc(json_string_value(json_object_get(a, "summary")), e2, sizeof(e2)),
 		       json_is_true(json_object_get(a, "silenced")) ? " (silenced)" : "");
 	}
-	json_decref(arr);
-	return EXIT_OK;
+}
+
+static int alert_list_action(void *arg, int npos, char **pos)
+{
+	struct alert_opts *o = arg;
+	(void)pos;
+	return list_action(&o->g, "alert", "list", npos, DB_NO_CREATE, o->json,
+			   alert_list_action_fetch, o, alert_list_action_print);
 }
 
 static int alert_silence_action(void *arg, int npos, char **pos)
@@ -479,22 +501,16 @@ static int alert_unsilence_action(void *arg, int npos, char **pos)
 	return EXIT_OK;
 }
 
-static int alert_silences_action(void *arg, int npos, char **pos)
+static int alert_silences_action_fetch(struct db *db, const void *opts, json_t **arr, char *err,
+				       size_t errlen)
 {
-	struct alert_opts *o = arg;
-	char err[ERRLEN];
-	struct db *db = NULL;
-	json_t *arr;
-	int rc;
+	const struct alert_opts *o = opts;
+	(void)o;
+	return alerts_silences_json(db, util_now(), arr, err, errlen);
+}
 
-	(void)pos;
-	if ((rc = no_operands_db(&o->g, "alert", "silences", npos, DB_NO_CREATE, &db)))
-		return rc;
-	rc = alerts_silences_json(db, util_now(), &arr, err, sizeof(err));
-	if ((rc = action_done(db, rc, "alert silences", err, EXIT_RUNTIME)))
-		return rc;
-	if (o->json)
-		return cli_print_json(arr);
+static void alert_silences_action_print(json_t *arr)
+{
 	size_t i;
 	json_t *s;
 	char until[32], e1[256], e2[2048];
@@ -510,8 +526,14 @@ static int alert_silences_action(void *arg, int npos, char **pos)
 		       esc(m, e1, sizeof(e1)),
 		       esc(json_string_value(json_object_get(s, "reason")), e2, sizeof(e2)));
 	}
-	json_decref(arr);
-	return EXIT_OK;
+}
+
+static int alert_silences_action(void *arg, int npos, char **pos)
+{
+	struct alert_opts *o = arg;
+	(void)pos;
+	return list_action(&o->g, "alert", "silences", npos, DB_NO_CREATE, o->json,
+			   alert_silences_action_fetch, o, alert_silences_action_print);
 }
 
 static int alert_evaluate_action(void *arg, int npos, char **pos)
@@ -592,11 +614,8 @@ int cmd_alert(int argc, char **argv)
 		case 'r':
 			o.reason = optarg;
 			break;
-		case 'h':
-			fputs(alert_usage, stdout);
-			return EXIT_OK;
 		default:
-			return cli_usage_error("alert", "unknown option");
+			return cli_help_or_unknown(opt, "alert", alert_usage);
 		}
 	}
 	return cli_action_run("alert", cli_alert_actions, action, false, &o, argc - optind,

@@ -219,11 +219,8 @@ static int audit_opt(struct audit_opts *o, int c, const char *arg)
 	case OPT_JSON:
 		o->json = true;
 		return CLI_CONTINUE;
-	case 'h':
-		fputs(audit_usage, stdout);
-		return EXIT_OK;
 	default:
-		return cli_usage_error("audit", "unknown option");
+		return cli_help_or_unknown(c, "audit", audit_usage);
 	}
 }
 

@@ -548,11 +548,8 @@ int cmd_demo(int argc, char **argv)
 					"demo", "--duration: expected 1..604800 seconds, got '%s'",
 					optarg);
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
 		default:
-			return cli_usage_error("demo", "unknown option");
+			return cli_help_or_unknown(opt, "demo", usage_text);
 		}
 	}
 	if (optind != argc)

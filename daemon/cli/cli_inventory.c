@@ -306,11 +306,8 @@ static int endpoint_add(void *arg, int argc, char **argv)
 		case OPT_DISABLED:
 			e.enabled = false;
 			break;
-		case 'h':
-			fputs(endpoint_usage, stdout);
-			return EXIT_OK;
 		default:
-			return cli_usage_error("endpoint", "unknown option");
+			return cli_help_or_unknown(c, "endpoint", endpoint_usage);
 		}
 	}
 	if (optind + 1 != argc)
@@ -611,11 +608,8 @@ static int app_opt(struct app_opts *o, int c, char *arg)
 	case OPT_JSON:
 		o->json = true;
 		return CLI_CONTINUE;
-	case 'h':
-		fputs(app_usage, stdout);
-		return EXIT_OK;
 	default:
-		return cli_usage_error("app", "unknown option");
+		return cli_help_or_unknown(c, "app", app_usage);
 	}
 }
 
